@@ -1,0 +1,94 @@
+"""Typed settings from the environment and `.env` (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+BUNDLED_KNOWLEDGE_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "data"
+DEFAULT_BUSINESS_HOURS = "09:00-12:00,13:30-17:30"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    """Everything the bot and the command line can be told from outside."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str | None = None
+    database_url: str = "sqlite:///steward.db"
+    knowledge_path: Path = BUNDLED_KNOWLEDGE_PATH
+    timezone: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+
+    # Matcher thresholds: scores are 0-1; the gap is between the best and the runner-up.
+    match_answer_threshold: float = Field(default=0.62, ge=0, le=1)
+    match_clarify_threshold: float = Field(default=0.45, ge=0, le=1)
+    match_min_gap: float = Field(default=0.12, ge=0, le=1)
+
+    # Who is where (Telegram group membership is the access control).
+    steward_chat_id: int | None = None
+    lead_chat_id: int | None = None
+    admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
+    # The response commitment.
+    sla_first_response_minutes: float = Field(default=30, gt=0)
+    sla_warn_before_minutes: float = Field(default=10, ge=0)
+    business_hours: str = DEFAULT_BUSINESS_HOURS
+    sla_sweep_seconds: float = Field(default=30, gt=0)
+    calendar_overrides_path: Path | None = None
+
+    # The ledger.
+    first_half_deadline: str = "03-31"
+    second_half_deadline: str = "08-31"
+    reminder_time: str = "09:00"
+    report_weekday: int = Field(default=0, ge=0, le=6)  # Monday
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a bad one raises SettingsError with one line naming it."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "?"
+        raise SettingsError(f"{name}: {first['msg']}") from None

@@ -1,0 +1,62 @@
+"""Domain errors of the desk. The Telegram edge turns each into a Chinese sentence
+(see desk.render.error_message); none of them carries user text that is unescaped."""
+
+from __future__ import annotations
+
+
+class DeskError(Exception):
+    """Base of every desk error."""
+
+
+class TicketNotFound(DeskError):
+    def __init__(self, ticket_id: int | None) -> None:
+        self.ticket_id = ticket_id
+        super().__init__(f"ticket {ticket_id} not found")
+
+
+class PermissionDenied(DeskError):
+    def __init__(self, action: str, reason: str = "") -> None:
+        self.action = action
+        self.reason = reason
+        super().__init__(f"{action} refused" + (f": {reason}" if reason else ""))
+
+
+class InvalidTransition(DeskError):
+    def __init__(self, ticket_id: int | None, from_status: str, to_status: str) -> None:
+        self.ticket_id = ticket_id
+        self.from_status = from_status
+        self.to_status = to_status
+        super().__init__(f"ticket {ticket_id}: {from_status} -> {to_status} not allowed")
+
+
+class AlreadyClaimed(DeskError):
+    def __init__(self, ticket_id: int | None, holder_name: str) -> None:
+        self.ticket_id = ticket_id
+        self.holder_name = holder_name
+        super().__init__(f"ticket {ticket_id} already claimed by {holder_name}")
+
+
+class NotBound(DeskError):
+    """A chat the action needs (e.g. the department's group) is not bound, or no longer active."""
+
+    def __init__(self, kind: str, key: str | int | None) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"no active {kind} chat bound for {key!r}")
+
+
+class UnknownProject(DeskError):
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"project {code!r} not in the ledger")
+
+
+class UnknownDepartment(DeskError):
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"department {key!r} unknown")
+
+
+class EmptyAnswer(DeskError):
+    def __init__(self) -> None:
+        super().__init__("empty answer")

@@ -1,0 +1,76 @@
+"""The knowledge base as plain, immutable values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Department:
+    key: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    window: str = ""
+    phone: str = ""
+    hours: str = ""
+    online: str = ""
+    example: bool = True
+
+
+@dataclass(frozen=True)
+class Material:
+    name: str
+    required: bool = True  # False: may be deferred under 容缺受理 with a signed commitment letter
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Faq:
+    q: str
+    a: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """An approval item (kind 'item') or a general topic (kind 'topic')."""
+
+    key: str
+    kind: str
+    name: str
+    short: str
+    aliases: tuple[str, ...] = ()
+    latin: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()
+    department: str | None = None
+    level: tuple[str, ...] = ()
+    apply_at: str = ""
+    statutory_days: int | None = None
+    promised_days: int | None = None
+    time_note: str = ""
+    fee: str = ""
+    parallel: bool | None = None
+    prerequisites: tuple[str, ...] = ()
+    prerequisites_note: str = ""
+    materials: tuple[Material, ...] = ()
+    faq: tuple[Faq, ...] = ()
+    summary: str = ""
+    details: tuple[str, ...] = ()
+    example: bool = True
+    published: tuple[str, ...] = ()
+    source_file: str = ""
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    items: dict[str, Item]
+    departments: dict[str, Department]
+    out_of_scope: tuple[str, ...] = ()
+    smalltalk: tuple[str, ...] = ()
+    learned: tuple[Faq, ...] = field(default=())
+
+    def department_of(self, item: Item) -> Department | None:
+        return self.departments.get(item.department) if item.department else None
+
+    def label(self, key: str) -> str:
+        item = self.items.get(key)
+        return item.short or item.name if item else key

@@ -1,0 +1,83 @@
+"""Domain errors of the ledger; the edge (CLI, bot) turns them into Chinese via texts.py.
+
+Errors carry stable reason codes and the offending values, never sentences, so the wording
+is reviewed in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class LedgerError(Exception):
+    """Base of every ledger error."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One problem in an import file.
+
+    `row` is the 1-based row of the sheet (the header is row 1; 0 for the file as a whole);
+    `column` is the header as written in the file, or the canonical header when it is
+    missing; `reason` is a code listed in REASONS; `value` is the offending cell as text.
+    """
+
+    row: int
+    column: str
+    reason: str
+    value: str = ""
+    params: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+
+
+# Reason codes of RowError (texts.LEDGER_REASONS has one sentence per code).
+REASONS = (
+    "not_xlsx",            # the .xlsx is not a zip workbook (e.g. a renamed text file)
+    "unsupported_file",    # an extension other than .xlsx / .csv
+    "unreadable",          # the file cannot be read or decoded
+    "empty_file",          # no header row
+    "no_rows",             # a header but no data rows
+    "unknown_header",      # a header the ledger does not know
+    "missing_header",      # a required header is absent
+    "duplicate_header",    # two columns map to the same field
+    "required",            # a required cell is empty
+    "unknown_status",
+    "unknown_procedure",
+    "bad_date",
+    "bad_start",           # 计划开工 is neither 2027上半年/下半年 nor a date
+    "bad_number",
+    "negative",
+    "bad_days",            # 承诺时限 not a whole number of days >= 0
+    "finished_before_accepted",
+    "duplicate_row",       # same (code, procedure) as params["first_row"]
+    "conflict",            # project field differs from params["first_row"]
+    "too_long",
+)
+
+
+class LedgerImportError(LedgerError):
+    """An import was refused; nothing was written. `errors` lists every problem found."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = sorted(errors, key=lambda e: (e.row, e.column))
+        super().__init__(f"{len(self.errors)} error(s) in the ledger file")
+
+
+class ProjectNotFound(LedgerError):
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"no project with code {code!r}")
+
+
+class ProcedureNotInLedger(LedgerError):
+    def __init__(self, code: str, item_key: str) -> None:
+        self.code = code
+        self.item_key = item_key
+        super().__init__(f"project {code!r} has no procedure {item_key!r} in the ledger")
+
+
+class BadMonthDay(LedgerError):
+    """A configured deadline is not "MM-DD"."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        super().__init__(f"not a MM-DD date: {text!r}")

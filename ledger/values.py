@@ -1,0 +1,138 @@
+"""Reading one cell of a ledger file into a typed value.
+
+Each parser returns the value or raises _Bad(reason) with a RowError reason code; cells
+come from openpyxl (str, int, float, datetime) or from csv (str).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+INVESTMENT_QUANTUM = Decimal("0.0001")  # the column is Numeric(14, 4)
+
+
+class BadCell(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def as_text(value: object) -> str:
+    """Cell as trimmed text; a whole float from Excel (12345.0) reads as 12345."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return unicodedata.normalize("NFKC", str(value)).strip() if isinstance(value, str) else str(value)
+
+
+_DATE_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
+_COMPACT_DATE_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+
+
+def parse_date(value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise BadCell("bad_date")
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value))
+    match = _DATE_RE.match(text) or _COMPACT_DATE_RE.match(text)
+    if not match:
+        # "2026-03-05 00:00:00" from a csv exported by Excel or pandas
+        head, _, tail = value.strip().partition(" ")
+        if tail and re.fullmatch(r"0{1,2}:0{2}(:0{2})?", tail):
+            return parse_date(head)
+        raise BadCell("bad_date")
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        raise BadCell("bad_date") from None
+
+
+_HALF_RE = re.compile(r"^(\d{4})年?(上半年|下半年|上|下|h1|h2|q[12]|q[34])$")
+_MONTH_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$")
+
+
+def parse_start(value: object) -> tuple[int, int, date | None]:
+    """计划开工 → (half 1|2, year, planned date or None). 2027上半年, 2027H2, a date, 2027年5月."""
+    if isinstance(value, (date, datetime)):
+        day = parse_date(value)
+        return (1 if day.month <= 6 else 2), day.year, day
+    if not isinstance(value, str):
+        raise BadCell("bad_start")
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value)).lower()
+    match = _HALF_RE.match(text)
+    if match:
+        first = match[2] in ("上半年", "上", "h1", "q1", "q2")
+        return (1 if first else 2), int(match[1]), None
+    match = _MONTH_RE.match(text)
+    if match and 1 <= int(match[2]) <= 12:
+        return (1 if int(match[2]) <= 6 else 2), int(match[1]), None
+    try:
+        day = parse_date(value)
+    except BadCell:
+        raise BadCell("bad_start") from None
+    return (1 if day.month <= 6 else 2), day.year, day
+
+
+def parse_investment(value: object) -> Decimal:
+    """总投资 in 亿元: 12.5, "12.5", "1,234.5", "12.5亿元"; never negative."""
+    if isinstance(value, bool):
+        raise BadCell("bad_number")
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BadCell("bad_number")
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    elif isinstance(value, str):
+        text = re.sub(r"[\s,，]", "", unicodedata.normalize("NFKC", value))
+        text = re.sub(r"(亿元|亿)$", "", text)
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise BadCell("bad_number") from None
+        if not number.is_finite():
+            raise BadCell("bad_number")
+    else:
+        raise BadCell("bad_number")
+    if number < 0:
+        raise BadCell("negative")
+    if number >= Decimal("1e10"):  # Numeric(14, 4)
+        raise BadCell("bad_number")
+    return number.quantize(INVESTMENT_QUANTUM)
+
+
+_DAYS_RE = re.compile(r"^(\d+)(个?工作日|天|日)?$")
+
+
+def parse_days(value: object) -> int:
+    """承诺时限 in working days: 5, 5.0, "5", "5个工作日"."""
+    if isinstance(value, bool):
+        raise BadCell("bad_days")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise BadCell("bad_days")
+        number = int(value)
+    elif isinstance(value, str):
+        match = _DAYS_RE.match(re.sub(r"\s+", "", unicodedata.normalize("NFKC", value)))
+        if not match:
+            raise BadCell("bad_days")
+        number = int(match[1])
+    else:
+        raise BadCell("bad_days")
+    if number < 0 or number > 3650:
+        raise BadCell("bad_days")
+    return number

@@ -1,0 +1,92 @@
+"""Engine and session handling.
+
+The bot runs on an asyncio loop while SQLModel sessions are synchronous: `Database.run`
+executes one unit of work (one session, one transaction) in a worker thread so a slow
+query never blocks the loop. The same code runs on SQLite (embedded default) and
+PostgreSQL (`postgresql+psycopg://...`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, SQLModel, create_engine
+
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware in UTC (production clock)."""
+    return datetime.now(timezone.utc)
+
+
+def _make_engine(url: str, *, echo: bool) -> Engine:
+    if url.startswith("sqlite"):
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+        if in_memory:
+            kwargs["poolclass"] = StaticPool  # one shared connection, else every thread sees an empty db
+        engine = create_engine(url, echo=echo, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+class Database:
+    """One engine; hands out sessions, one per unit of work."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = _make_engine(url, echo=echo)
+
+    def create_all(self) -> None:
+        """Create every table registered with SQLModel (see storage.schema)."""
+        from storage.schema import register_models
+
+        register_models()
+        SQLModel.metadata.create_all(self.engine)
+
+    def drop_all(self) -> None:
+        from storage.schema import register_models
+
+        register_models()
+        SQLModel.metadata.drop_all(self.engine)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """Open a session; commit when the block succeeds, roll back when it raises."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def call(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """Run `fn(session=..., **kwargs)` as one unit of work, synchronously."""
+        with self.session() as session:
+            return fn(session=session, **kwargs)
+
+    async def run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """Run `fn(session=..., **kwargs)` as one unit of work in a worker thread."""
+        return await asyncio.to_thread(self.call, fn, **kwargs)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
