@@ -88,7 +88,7 @@ class _Reader:
 
     def rel(self, path: Path) -> str:
         try:
-            return str(path.relative_to(self.root.parent))
+            return str(path.resolve().relative_to(Path.cwd()))
         except ValueError:
             return str(path)
 

@@ -27,6 +27,11 @@ from knowledge.pinyin import key_of, latin_pinyin
 ACTIONS = ("answer", "clarify", "handoff", "smalltalk")
 
 _LATIN_TOKEN = re.compile(r"[a-z]+")
+_NAMED_FLOOR = 0.92
+# After an item's name: it is already done or only a point in time, not what is asked.
+_CONTEXT_AFTER = re.compile(
+    r"(已经|已)?(批|办|拿|做|审|搞定|完成|签|交|过|弄)(完|好|了|下来|过)|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了"
+)
 _FILLER = re.compile(
     r"请问|麻烦|问一下|问下|打扰|您好|你好|老师|管家|小助手|机器人|各位|大家|一下|的|了|吗|呢|啊|呀|吧|哈|嘛|哦|噢|嗯|额|呃|么"
 )
@@ -76,6 +81,7 @@ class _Phrase:
     item: str
     base: float
     pinyin: str | None
+    gapped: re.Pattern[str] | None = None  # the alias with one stray character allowed between its characters
 
 
 @dataclass
@@ -108,6 +114,8 @@ class _Index:
     phrases: list[_Phrase] = field(default_factory=list)
     fuzzy_texts: list[str] = field(default_factory=list)
     fuzzy_items: list[str] = field(default_factory=list)
+    combos: list[tuple[tuple[str, ...], str, float]] = field(default_factory=list)
+    departments: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     latin_short: dict[str, str] = field(default_factory=dict)
     latin_long: list[tuple[str, str]] = field(default_factory=list)
     out_of_scope: list[str] = field(default_factory=list)
@@ -121,12 +129,14 @@ class Matcher:
         self.kb = kb
         self.thresholds = thresholds or Thresholds()
         self._index = self._build(kb)
-        self._faqs: list[_FaqEntry] = []
-        self._faq_texts: list[str] = []
+        # (entries, their normalised questions) swapped as one tuple, so a reader never sees a half update
+        self._faq_table: tuple[list[_FaqEntry], list[str]] = ([], [])
         self._lock = Lock()
-        for item in kb.items.values():
-            for faq in item.faq:
-                self._add_faq(_FaqEntry(normalize(faq.q).replace(" ", ""), item.key, faq))
+        entries = [
+            _FaqEntry(normalize(faq.q).replace(" ", ""), item.key, faq) for item in kb.items.values() for faq in item.faq
+        ]
+        entries = [e for e in entries if e.normalized]
+        self._faq_table = (entries, [e.normalized for e in entries])
         for faq in kb.learned:
             self.add_learned(faq.q, faq.a, None)
 
@@ -136,29 +146,35 @@ class Matcher:
         index = _Index()
         seen: set[tuple[str, str]] = set()
 
-        def add(text: str, item: str, base: float) -> None:
+        def add(text: str, item: str, base: float, *, alias: bool) -> None:
             compact = normalize(text).replace(" ", "")
             if not compact or (compact, item) in seen:
                 return
             seen.add((compact, item))
-            pinyin = None
-            if has_cjk(compact) and len(compact) >= 2:
-                pinyin = key_of(compact)[0]
-            index.phrases.append(_Phrase(compact, item, base, pinyin))
-            if has_cjk(compact) and len(compact) >= 5:
+            cjk = has_cjk(compact)
+            pinyin = key_of(compact)[0] if cjk and len(compact) >= 2 else None
+            gapped = None
+            if cjk and alias and len(compact) >= 4:
+                gapped = re.compile(".?".join(re.escape(ch) for ch in compact))
+            index.phrases.append(_Phrase(compact, item, base, pinyin, gapped))
+            if cjk and alias and len(compact) >= 4:
                 index.fuzzy_texts.append(compact)
                 index.fuzzy_items.append(item)
-            if has_cjk(compact) and len(compact) >= 2 and base >= _alias_score(2):
+            if cjk and alias:
                 spelled = latin_pinyin(compact)
-                if len(spelled) >= 6:
+                if len(spelled) >= 5:
                     index.latin_long.append((spelled, item))
 
         for item in kb.items.values():
             for name in (item.name, item.short, *item.aliases):
                 if name:
-                    add(name, item.key, _alias_score(len(normalize(name).replace(" ", ""))))
+                    add(name, item.key, _alias_score(len(normalize(name).replace(" ", ""))), alias=True)
             for hint in item.hints:
-                add(hint, item.key, _hint_score(len(normalize(hint).replace(" ", ""))))
+                if "+" in hint:  # every part somewhere in the message: 消防+验收
+                    parts = tuple(p for p in (normalize(x).replace(" ", "") for x in hint.split("+")) if p)
+                    index.combos.append((parts, item.key, _alias_score(sum(map(len, parts)))))
+                else:
+                    add(hint, item.key, _hint_score(len(normalize(hint).replace(" ", ""))), alias=False)
             for latin in item.latin:
                 spelled = normalize(latin).replace(" ", "")
                 if not spelled or has_cjk(spelled):
@@ -167,44 +183,56 @@ class Matcher:
                     index.latin_short[spelled] = item.key
                 else:
                     index.latin_long.append((spelled, item.key))
+        by_department: dict[str, list[str]] = {}
+        for item in kb.items.values():
+            if item.kind == "item" and item.department:
+                by_department.setdefault(item.department, []).append(item.key)
+        for dept in kb.departments.values():
+            names = {normalize(n).replace(" ", "") for n in (dept.name, *dept.aliases)}
+            for name in names:
+                if len(name) >= 3:
+                    index.departments.append((name, tuple(by_department.get(dept.key, ()))))
         index.out_of_scope = [p for p in (normalize(t).replace(" ", "") for t in kb.out_of_scope) if p]
         index.smalltalk = sorted(
             {p for p in (normalize(t).replace(" ", "") for t in kb.smalltalk) if p}, key=len, reverse=True
         )
         return index
 
-    def _add_faq(self, entry: _FaqEntry) -> None:
-        if entry.normalized:
-            self._faqs.append(entry)
-            self._faq_texts.append(entry.normalized)
-
     def add_learned(self, question: str, answer: str, item: str | None) -> None:
         """Make a learned question/answer pair matchable at once, without a restart."""
         entry = _FaqEntry(normalize(question).replace(" ", ""), item, Faq(q=question, a=answer), learned=True)
+        if not entry.normalized:
+            return
         with self._lock:
-            faqs = [*self._faqs, entry]
-            texts = [*self._faq_texts, entry.normalized]
-            self._faqs, self._faq_texts = faqs, texts  # swap whole lists: readers never see a half update
+            entries, texts = self._faq_table
+            self._faq_table = ([*entries, entry], [*texts, entry.normalized])
 
     # -- matching -------------------------------------------------------------------
     def match(self, question: str) -> MatchResult:
         """Return the item, intent, action and candidates for one question."""
         normalized = normalize(question or "")
         compact = normalized.replace(" ", "")
-        intent = detect_intent(normalized)
         if not compact:
             return self._result(question, normalized, None, "other", "smalltalk", 0.0, [], "empty")
 
-        hits = self._span_hits(compact) + self._latin_hits(normalized)
+        hits = self._span_hits(compact) + self._latin_hits(normalized) + self._combo_hits(compact)
         hits = self._drop_contained(hits)
-        has_exact = any(h.exact and h.score >= _alias_score(2) for h in hits)
+        named = {h.item for h in hits if h.exact and h.score >= _alias_score(2)}
         hits += self._fuzzy_hits(compact, {h.item for h in hits})
-        faq_entry, faq_hit = self._faq_hit(compact)
-        if faq_hit:
-            hits.append(faq_hit)
+        hits += self._department_hits(compact, {h.item for h in hits})
+        self._discount_context(compact, hits)
+        intent = detect_intent(self._mask(compact, hits))
+
+        faq_entry, faq_ratio = self._faq_hit(compact)
+        if faq_entry is not None and faq_entry.item is not None:
+            hits.append(_Hit(faq_entry.item, 0.45 + (faq_ratio - 72) / 28 * 0.5))
+        if faq_entry is not None and faq_entry.learned and faq_entry.item is None and faq_ratio >= 85:
+            return self._result(
+                question, normalized, None, intent, "answer", faq_ratio / 100, [], "learned", faq_entry.faq, True
+            )
 
         if any(p in compact for p in self._index.out_of_scope):
-            hits = [h for h in hits if h.exact and h.score >= _alias_score(2)] if has_exact else []
+            hits = [h for h in hits if h.item in named and h.exact]
             if not hits:
                 return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
 
@@ -215,7 +243,16 @@ class Matcher:
                 scores[hit.item] = hit.score
             if hit.start >= 0:
                 first_seen[hit.item] = min(first_seen.get(hit.item, hit.start), hit.start)
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], first_seen.get(kv[0], 10**6)))
+        # Items named outright rank by where they are named: the first one named is the one asked about.
+        for item in named:
+            if item in scores and scores[item] >= _alias_score(2):
+                scores[item] = max(scores[item], _NAMED_FLOOR)
+        # A topic named beside an item is how the item is asked about (「水保能容缺吗」), not the subject.
+        if any(self.kb.items[k].kind == "item" and v >= self.thresholds.answer for k, v in scores.items()):
+            for key in scores:
+                if self.kb.items[key].kind == "topic":
+                    scores[key] *= 0.8
+        ranked = sorted(scores.items(), key=lambda kv: (-round(kv[1], 6), first_seen.get(kv[0], 10**6)))
         candidates = [Candidate(item, min(score, 1.0)) for item, score in ranked[:5]]
 
         if not candidates:
@@ -224,10 +261,13 @@ class Matcher:
             return self._result(question, normalized, None, intent, "handoff", 0.0, [], "no_match")
 
         top = candidates[0]
+        item = self.kb.items.get(top.item)
+        if item is not None and item.key == "tolerance" and intent == "other":
+            intent = "tolerance"
         gap = top.score - (candidates[1].score if len(candidates) > 1 else 0.0)
         faq = None
         learned = False
-        if faq_entry is not None and (faq_entry.item in (None, top.item)) and faq_hit and faq_hit.score >= 0.85:
+        if faq_entry is not None and faq_entry.item == top.item and faq_ratio >= 85:
             faq, learned = faq_entry.faq, faq_entry.learned
         t = self.thresholds
         if top.score >= t.answer and gap >= t.min_gap:
@@ -235,7 +275,7 @@ class Matcher:
                 return self._result(question, normalized, top.item, intent, "handoff", top.score, candidates, "status")
             return self._result(question, normalized, top.item, intent, "answer", top.score, candidates, "confident", faq, learned)
         if top.score >= t.clarify:
-            close = [c for c in candidates if top.score - c.score < t.min_gap or c.score >= t.answer][:3]
+            close = [c for c in candidates if top.score - c.score < t.min_gap][:3]
             if len(close) >= 2:
                 return self._result(question, normalized, top.item, intent, "clarify", top.score, close, "ambiguous")
         return self._result(question, normalized, None, intent, "handoff", top.score, candidates, "low_confidence")
@@ -254,16 +294,65 @@ class Matcher:
                     begin = owners[at + 1]
                     end = owners[at + len(phrase.pinyin) - 1] + 1
                     hits.append(_Hit(phrase.item, phrase.base * 0.92, begin, end))
+                    continue
+            if phrase.gapped is not None:
+                found = phrase.gapped.search(compact)
+                if found:
+                    hits.append(_Hit(phrase.item, phrase.base * 0.9, found.start(), found.end()))
+        return hits
+
+    def _combo_hits(self, compact: str) -> list[_Hit]:
+        hits = []
+        for parts, item, base in self._index.combos:
+            positions = [compact.find(part) for part in parts]
+            if all(pos >= 0 for pos in positions):
+                hits.append(_Hit(item, base, min(positions), min(positions) + len(parts[0])))
         return hits
 
     def _latin_hits(self, normalized: str) -> list[_Hit]:
         tokens = _LATIN_TOKEN.findall(normalized)
         if not tokens:
             return []
-        hits = [_Hit(self._index.latin_short[t], 0.9) for t in tokens if t in self._index.latin_short]
+        compact = normalized.replace(" ", "")
+        hits = [
+            _Hit(self._index.latin_short[t], 0.9, compact.find(t), compact.find(t) + len(t))
+            for t in tokens
+            if t in self._index.latin_short
+        ]
         joined = "".join(tokens)
-        hits += [_Hit(item, 0.9) for spelled, item in self._index.latin_long if spelled in joined]
+        for spelled, item in self._index.latin_long:
+            if spelled in joined:
+                at = compact.find(spelled[:3])
+                hits.append(_Hit(item, 0.9, at, at + len(spelled) if at >= 0 else -1))
         return hits
+
+    def _department_hits(self, compact: str, already: set[str]) -> list[_Hit]:
+        """A department named with no item: its only item is likely, several items are a guess."""
+        hits = []
+        for name, items in self._index.departments:
+            at = compact.find(name)
+            if at < 0 or not items or any(i in already for i in items):
+                continue
+            score = 0.7 if len(items) == 1 else (0.5 if len(items) <= 3 else 0.0)
+            hits += [_Hit(i, score, at, at + len(name)) for i in items if score]
+        return hits
+
+    @staticmethod
+    def _discount_context(compact: str, hits: list[_Hit]) -> None:
+        """Lower an item the message mentions as done or as a point in time (「可研批完后」)."""
+        for hit in hits:
+            if hit.end > 0 and _CONTEXT_AFTER.match(compact, hit.end):
+                hit.score *= 0.82
+
+    @staticmethod
+    def _mask(compact: str, hits: list[_Hit]) -> str:
+        """Blank out item names so words inside them (安全条件审查) are not read as intent cues."""
+        chars = list(compact)
+        for hit in hits:
+            if hit.exact and hit.start >= 0:
+                for i in range(hit.start, min(hit.end, len(chars))):
+                    chars[i] = " "
+        return "".join(chars)
 
     @staticmethod
     def _drop_contained(hits: list[_Hit]) -> list[_Hit]:
@@ -286,26 +375,25 @@ class Matcher:
         if not has_cjk(compact) or not self._index.fuzzy_texts:
             return []
         found = process.extract(
-            compact[:200], self._index.fuzzy_texts, scorer=fuzz.partial_ratio, score_cutoff=84, limit=8
+            compact[:200], self._index.fuzzy_texts, scorer=fuzz.partial_ratio, score_cutoff=75, limit=8
         )
         hits = []
-        for _text, score, position in found:
+        for text, score, position in found:
             item = self._index.fuzzy_items[position]
-            if item not in already:
-                hits.append(_Hit(item, 0.55 + (score - 84) / 16 * 0.25))
+            if item in already or (len(text) >= 5 and score < 80):
+                continue
+            hits.append(_Hit(item, score / 100 * 0.85))
+            already = already | {item}
         return hits
 
-    def _faq_hit(self, compact: str) -> tuple[_FaqEntry | None, _Hit | None]:
-        texts, faqs = self._faq_texts, self._faqs
+    def _faq_hit(self, compact: str) -> tuple[_FaqEntry | None, float]:
+        faqs, texts = self._faq_table
         if not texts or len(compact) < 4:
-            return None, None
+            return None, 0.0
         best = process.extractOne(compact[:200], texts, scorer=fuzz.ratio, score_cutoff=72)
         if best is None:
-            return None, None
-        entry = faqs[best[2]]
-        if entry.item is None:
-            return entry, None
-        return entry, _Hit(entry.item, 0.45 + (best[1] - 72) / 28 * 0.5)
+            return None, 0.0
+        return faqs[best[2]], float(best[1])
 
     def _is_smalltalk(self, compact: str) -> bool:
         rest = compact

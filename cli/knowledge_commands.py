@@ -1,0 +1,136 @@
+"""`steward ask`, `steward kb ...` and `steward eval`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import texts
+from cli.common import fail, knowledge_or_exit, settings_or_exit
+from knowledge.answers import compose_answer
+from knowledge.errors import KnowledgeError
+from knowledge.evaluation import evaluate, load_labelled
+from knowledge.export import export_knowledge_xlsx
+from knowledge.loader import load_knowledge
+from knowledge.matcher import Matcher, MatchResult, Thresholds
+from knowledge.plain import html_to_plain
+
+
+def _matcher(settings) -> Matcher:  # type: ignore[no-untyped-def]
+    kb = knowledge_or_exit(settings)
+    return Matcher(
+        kb,
+        Thresholds(
+            answer=settings.match_answer_threshold,
+            clarify=settings.match_clarify_threshold,
+            min_gap=settings.match_min_gap,
+        ),
+    )
+
+
+def _as_json(matcher: Matcher, result: MatchResult) -> str:
+    data = result.to_dict()
+    data["answer"] = compose_answer(matcher.kb, result)
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _as_text(matcher: Matcher, result: MatchResult) -> str:
+    answer = compose_answer(matcher.kb, result)
+    if answer is not None:
+        return html_to_plain(answer)
+    if result.action == "clarify":
+        options = "\n".join(f"- {matcher.kb.label(c.item)}（{matcher.kb.items[c.item].name}）" for c in result.candidates)
+        return f"{texts.CLARIFY_PROMPT}\n{options}"
+    if result.action == "smalltalk":
+        return texts.SMALLTALK_REPLY
+    return texts.HANDOFF_CLI.format(reason=texts.HANDOFF_REASON.get(result.reason, result.reason))
+
+
+def cmd_ask(args: argparse.Namespace) -> None:
+    matcher = _matcher(settings_or_exit())
+    if args.batch:
+        path = Path(args.batch)
+        source = sys.stdin if args.batch == "-" else path.open(encoding="utf-8")
+        with source:
+            for line in source:
+                question = line.rstrip("\n")
+                result = matcher.match(question)
+                print(_as_json(matcher, result) if args.json else _as_text(matcher, result), flush=False)
+        return
+    if not args.question:
+        fail("请给出问题，例如：steward ask \"环评要什么材料\"", 2)
+    question = " ".join(args.question)
+    result = matcher.match(question)
+    print(_as_json(matcher, result) if args.json else _as_text(matcher, result))
+
+
+def cmd_kb_validate(args: argparse.Namespace) -> None:
+    settings = settings_or_exit()
+    path = Path(args.path) if args.path else settings.knowledge_path
+    try:
+        kb = load_knowledge(path)
+    except KnowledgeError as exc:
+        for problem in exc.problems:
+            print(problem)
+        fail(f"{len(exc.problems)} problem(s) in {path}")
+    items = sum(1 for i in kb.items.values() if i.kind == "item")
+    print(texts.KB_VALID.format(items=items, topics=len(kb.items) - items, departments=len(kb.departments)))
+
+
+def cmd_kb_list(args: argparse.Namespace) -> None:
+    kb = knowledge_or_exit(settings_or_exit())
+    for item in sorted(kb.items.values(), key=lambda i: (i.kind, i.key)):
+        dept = kb.department_of(item)
+        print(f"{item.key}\t{item.kind}\t{item.short}\t{item.name}\t{dept.name if dept else '-'}")
+
+
+def cmd_kb_export(args: argparse.Namespace) -> None:
+    kb = knowledge_or_exit(settings_or_exit())
+    export_knowledge_xlsx(kb, Path(args.xlsx))
+    print(f"已导出到 {args.xlsx}")
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    matcher = _matcher(settings_or_exit())
+    try:
+        cases = load_labelled(Path(args.file))
+    except ValueError as exc:
+        fail(str(exc))
+    started = time.perf_counter()
+    report = evaluate(matcher, cases)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(report.render())
+        if args.errors:
+            for line in report.error_lines():
+                print(line)
+    print(f"({len(cases)} questions in {time.perf_counter() - started:.2f} s)", file=sys.stderr)
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    ask = sub.add_parser("ask", help="answer one question (or a file of questions) from the knowledge base")
+    ask.add_argument("question", nargs="*", help="the question, e.g. 环评要什么材料")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument("--batch", metavar="FILE", help="read one question per line from FILE (- for stdin)")
+    ask.set_defaults(func=cmd_ask)
+
+    kb = sub.add_parser("kb", help="check, list and export the knowledge base")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    validate = kb_sub.add_parser("validate", help="check a knowledge base and report every problem with file and line")
+    validate.add_argument("path", nargs="?", help="knowledge folder (default: KNOWLEDGE_PATH or the bundled one)")
+    validate.set_defaults(func=cmd_kb_validate)
+    listing = kb_sub.add_parser("list", help="list the items and topics")
+    listing.set_defaults(func=cmd_kb_list)
+    export = kb_sub.add_parser("export", help="export the knowledge base for review in Excel")
+    export.add_argument("--xlsx", required=True, metavar="FILE", help="the .xlsx file to write")
+    export.set_defaults(func=cmd_kb_export)
+
+    ev = sub.add_parser("eval", help="score the matcher on a labelled question file (JSON lines: q, item, intent)")
+    ev.add_argument("file", help="labelled file, e.g. tests/data/devset.jsonl")
+    ev.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ev.add_argument("--errors", action="store_true", help="also list every wrong question")
+    ev.set_defaults(func=cmd_eval)

@@ -1,0 +1,49 @@
+"""Every question the matcher sees, kept for the analytics (auto-answer rate, top hand-offs)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index
+from sqlmodel import Field, Session, SQLModel
+
+from knowledge.matcher import MatchResult
+from storage.types import UTCDateTime
+
+
+class QuestionLog(SQLModel, table=True):
+    __tablename__ = "question_log"
+    __table_args__ = (Index("ix_question_log_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    chat_id: int | None = None
+    user_id: int | None = None
+    text: str
+    normalized: str
+    item: str | None = None
+    intent: str
+    confidence: float
+    action: str
+    reason: str = ""
+
+
+def log_question(
+    *, session: Session, result: MatchResult, at: datetime, chat_id: int | None = None, user_id: int | None = None
+) -> QuestionLog:
+    """Record one matched question."""
+    row = QuestionLog(
+        at=at,
+        chat_id=chat_id,
+        user_id=user_id,
+        text=result.question[:4000],
+        normalized=result.normalized[:1000],
+        item=result.item,
+        intent=result.intent,
+        confidence=result.confidence,
+        action=result.action,
+        reason=result.reason,
+    )
+    session.add(row)
+    session.flush()
+    return row
