@@ -27,7 +27,7 @@ from knowledge.pinyin import key_of, latin_pinyin
 ACTIONS = ("answer", "clarify", "handoff", "smalltalk")
 
 _LATIN_TOKEN = re.compile(r"[a-z]+")
-_NAMED_FLOOR = 0.92
+_NAMED_SCORE = 0.95
 # After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
     r"(已经|已)?(批|办|拿|做|审|搞定|完成|签|交|过|弄)(完|好|了|下来|过)|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了"
@@ -90,7 +90,9 @@ class _Hit:
     score: float
     start: int = -1
     end: int = -1
-    exact: bool = False
+    exact: bool = False  # the phrase itself is in the text (its span can hide intent cues)
+    named: bool = False  # the item is named outright, possibly with a typo or in latin letters
+    covers: tuple[tuple[int, int], ...] = ()  # combo hits: the spans of their parts
 
 
 @dataclass
@@ -217,11 +219,11 @@ class Matcher:
 
         hits = self._span_hits(compact) + self._latin_hits(normalized) + self._combo_hits(compact)
         hits = self._drop_contained(hits)
-        named = {h.item for h in hits if h.exact and h.score >= _alias_score(2)}
+        named = {h.item for h in hits if h.named}
         hits += self._fuzzy_hits(compact, {h.item for h in hits})
         hits += self._department_hits(compact, {h.item for h in hits})
         self._discount_context(compact, hits)
-        intent = detect_intent(self._mask(compact, hits))
+        intent = detect_intent(normalized, self._name_spans(hits))
 
         faq_entry, faq_ratio = self._faq_hit(compact)
         if faq_entry is not None and faq_entry.item is not None:
@@ -232,7 +234,7 @@ class Matcher:
             )
 
         if any(p in compact for p in self._index.out_of_scope):
-            hits = [h for h in hits if h.item in named and h.exact]
+            hits = [h for h in hits if h.named and h.exact]
             if not hits:
                 return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
 
@@ -243,12 +245,12 @@ class Matcher:
                 scores[hit.item] = hit.score
             if hit.start >= 0:
                 first_seen[hit.item] = min(first_seen.get(hit.item, hit.start), hit.start)
-        # Items named outright rank by where they are named: the first one named is the one asked about.
+        # Items named outright score alike and rank by where they are named: the first is the one asked about.
         for item in named:
-            if item in scores and scores[item] >= _alias_score(2):
-                scores[item] = max(scores[item], _NAMED_FLOOR)
+            if item in scores and scores[item] >= 0.8:
+                scores[item] = _NAMED_SCORE
         # A topic named beside an item is how the item is asked about (「水保能容缺吗」), not the subject.
-        if any(self.kb.items[k].kind == "item" and v >= self.thresholds.answer for k, v in scores.items()):
+        if any(self.kb.items[k].kind == "item" for k in named if k in scores):
             for key in scores:
                 if self.kb.items[key].kind == "topic":
                     scores[key] *= 0.8
@@ -262,8 +264,8 @@ class Matcher:
 
         top = candidates[0]
         item = self.kb.items.get(top.item)
-        if item is not None and item.key == "tolerance" and intent == "other":
-            intent = "tolerance"
+        if item is not None and item.key == "tolerance" and intent not in ("department", "process"):
+            intent = "tolerance"  # every question about the 容缺 topic is a tolerance question
         gap = top.score - (candidates[1].score if len(candidates) > 1 else 0.0)
         faq = None
         learned = False
@@ -286,14 +288,18 @@ class Matcher:
         for phrase in self._index.phrases:
             start = compact.find(phrase.text)
             if start >= 0:
-                hits.append(_Hit(phrase.item, phrase.base, start, start + len(phrase.text), exact=True))
+                is_alias = phrase.base >= _alias_score(2)
+                hits.append(
+                    _Hit(phrase.item, phrase.base, start, start + len(phrase.text), exact=True, named=is_alias)
+                )
                 continue
             if phrase.pinyin and key:
                 at = key.find(phrase.pinyin)
                 if at >= 0:
                     begin = owners[at + 1]
                     end = owners[at + len(phrase.pinyin) - 1] + 1
-                    hits.append(_Hit(phrase.item, phrase.base * 0.92, begin, end))
+                    named = phrase.base >= _alias_score(3) and end - begin >= 3
+                    hits.append(_Hit(phrase.item, phrase.base * 0.92, begin, end, named=named))
                     continue
             if phrase.gapped is not None:
                 found = phrase.gapped.search(compact)
@@ -306,7 +312,8 @@ class Matcher:
         for parts, item, base in self._index.combos:
             positions = [compact.find(part) for part in parts]
             if all(pos >= 0 for pos in positions):
-                hits.append(_Hit(item, base, min(positions), min(positions) + len(parts[0])))
+                covers = tuple((pos, pos + len(part)) for pos, part in zip(positions, parts))
+                hits.append(_Hit(item, base, min(positions), min(positions) + len(parts[0]), named=True, covers=covers))
         return hits
 
     def _latin_hits(self, normalized: str) -> list[_Hit]:
@@ -315,7 +322,7 @@ class Matcher:
             return []
         compact = normalized.replace(" ", "")
         hits = [
-            _Hit(self._index.latin_short[t], 0.9, compact.find(t), compact.find(t) + len(t))
+            _Hit(self._index.latin_short[t], 0.9, compact.find(t), compact.find(t) + len(t), named=True)
             for t in tokens
             if t in self._index.latin_short
         ]
@@ -323,7 +330,7 @@ class Matcher:
         for spelled, item in self._index.latin_long:
             if spelled in joined:
                 at = compact.find(spelled[:3])
-                hits.append(_Hit(item, 0.9, at, at + len(spelled) if at >= 0 else -1))
+                hits.append(_Hit(item, 0.9, at, at + len(spelled) if at >= 0 else -1, named=True))
         return hits
 
     def _department_hits(self, compact: str, already: set[str]) -> list[_Hit]:
@@ -344,19 +351,23 @@ class Matcher:
             if hit.end > 0 and _CONTEXT_AFTER.match(compact, hit.end):
                 hit.score *= 0.82
 
-    @staticmethod
-    def _mask(compact: str, hits: list[_Hit]) -> str:
-        """Blank out item names so words inside them (安全条件审查) are not read as intent cues."""
-        chars = list(compact)
-        for hit in hits:
-            if hit.exact and hit.start >= 0:
-                for i in range(hit.start, min(hit.end, len(chars))):
-                    chars[i] = " "
-        return "".join(chars)
+    def _name_spans(self, hits: list[_Hit]) -> list[tuple[int, int]]:
+        """Spans of item names, whose words (条件 in 安全条件审查) are not intent cues.
+
+        A topic's name is an intent cue when an item is named too: in 「水保能容缺吗」 容缺 asks
+        about the item's tolerance, while in 「容缺受理在哪个窗口」 the topic is the subject.
+        """
+        item_named = any(h.named and self.kb.items[h.item].kind == "item" for h in hits)
+        return [
+            (h.start, h.end)
+            for h in hits
+            if h.exact and h.start >= 0 and not (item_named and self.kb.items[h.item].kind == "topic")
+        ]
 
     @staticmethod
     def _drop_contained(hits: list[_Hit]) -> list[_Hit]:
         spans = [h for h in hits if h.start >= 0]
+        combos = [h for h in hits if h.covers]
         kept = []
         for hit in hits:
             inside = hit.start >= 0 and any(
@@ -366,6 +377,10 @@ class Matcher:
                 and (other.end - other.start) > (hit.end - hit.start)
                 and other.score >= hit.score * 0.9
                 for other in spans
+            )
+            inside = inside or any(
+                combo.item != hit.item and any(a <= hit.start and hit.end <= b for a, b in combo.covers)
+                for combo in combos
             )
             if not inside:
                 kept.append(hit)

@@ -32,6 +32,7 @@ import html
 import itertools
 import json
 import re
+import select
 import socket
 import threading
 import time
@@ -535,6 +536,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         try:
+            self.double._tls.conn = self.connection
             body = self._read_body()
             status, payload, ctype = self.double._handle_http(self.command, self.path, self.headers, body)
             self._send(status, payload, ctype)
@@ -592,6 +594,8 @@ class BotApiDouble:
         self._poll_generation = 0
         self._stopping = False
         self._conns: set[socket.socket] = set()
+        self.internal_errors: list[Exception] = []  # exceptions raised by the double itself
+        self._tls = threading.local()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
@@ -719,7 +723,7 @@ class BotApiDouble:
         user_id: int,
         text: str,
         chat_type: str = "supergroup",
-        chat_title: str = "重大项目审批帮办群",
+        chat_title: str | None = None,
         first_name: str = "测试用户",
         last_name: str | None = None,
         username: str | None = None,
@@ -745,8 +749,10 @@ class BotApiDouble:
                     if username:
                         chat["username"] = username
                 else:
-                    chat["title"] = chat_title
+                    chat["title"] = chat_title or "重大项目审批帮办群"
                 self._chats[chat_id] = chat
+            elif chat_title and chat_type != "private":
+                chat["title"] = chat_title
             if is_topic_message and chat_type == "supergroup":
                 chat["is_forum"] = True
             user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
@@ -1062,6 +1068,11 @@ class BotApiDouble:
             call = Call(method, params, at, tuple(files), 200, response)
         except BotApiError as err:
             call = Call(method, params, at, tuple(files), err.status, err.payload())
+        except Exception as exc:  # a bug in the double: answer 500 and keep it for the test to see
+            with self._cond:
+                self.internal_errors.append(exc)
+            error = BotApiError(500, f"Internal Server Error: BotApiDouble failed: {exc!r}")
+            call = Call(method, params, at, tuple(files), error.status, error.payload())
         return self._finish(call)
 
     def _finish(self, call: Call) -> tuple[int, bytes, str]:
@@ -1367,13 +1378,29 @@ class BotApiDouble:
                 break
             self._cond.wait(remaining)
             if self._poll_generation != generation:
+                if self._client_gone():
+                    raise _abandoned()
                 raise BotApiError(409, "Conflict: terminated by other getUpdates request; "
                                        "make sure that only one bot instance is running")
             if self._webhook_url:
                 raise BotApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
                                        "use deleteWebhook to delete the webhook first")
             self._updates[:] = [u for u in self._updates if self._allowed(u)]
+        if timeout and self._client_gone():
+            raise _abandoned()  # nothing was delivered: the updates stay unconfirmed
         return copy.deepcopy(self._updates[:limit])
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed the connection of the request being handled (e.g. the
+        bot cancelled a long poll on shutdown)."""
+        conn = getattr(self._tls, "conn", None)
+        if conn is None:
+            return False
+        try:
+            readable, _, _ = select.select([conn], [], [], 0)
+            return bool(readable) and conn.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
 
     def _m_setMyCommands(self, params: dict, files: dict) -> bool:
         commands = params.get("commands")
@@ -1627,6 +1654,11 @@ class BotApiDouble:
         self._check_member(chat_id)
         self._left.add(chat_id)
         return True
+
+
+def _abandoned() -> BotApiError:
+    # Not a Telegram answer (nobody receives it): marks a long poll the client gave up on.
+    return BotApiError(499, "Client Closed Request: the client closed the connection during the long poll")
 
 
 def _scope_key(scope: Any, language_code: str) -> tuple[str, str]:
