@@ -74,3 +74,166 @@ HANDOFF_REASON = {
     "status": "办理进度需要查项目台账",
     "empty": "消息里没有问题",
 }
+
+# --- bot: commands, help, errors --------------------------------------------------------
+COMMANDS_HELP_GROUP = [
+    ("help", "使用说明"),
+]
+START_PRIVATE = (
+    "您好！我是<b>项目管家</b>助手，可以回答重大项目审批事项的问题：责任部门、材料清单、办理时限、前置条件等。\n"
+    "直接发问题即可，例如：环评要什么材料？施工许可证去哪办？能评要多久？"
+)
+HELP_HELP_GROUP = (
+    "<b>项目管家使用说明</b>\n"
+    "• 直接在群里提问，例如“环评要什么材料”“施工许可证去哪办”，我会马上回答；\n"
+    "• 我答不了的问题会转给项目管家，承诺{minutes}分钟内答复（工作时间）；\n"
+    "• @我 或回复我的消息，我一定会看到。"
+)
+HELP_PRIVATE = START_PRIVATE
+HELP_STAFF = (
+    "<b>项目管家（工作人员）说明</b>\n"
+    "• 回复工单卡片即可把答复转到企业所在的帮办群；\n"
+    "• 工单卡片上的按钮：认领、转部门、关闭。"
+)
+ERROR_GENERIC = "抱歉，处理您的消息时出了点问题，请稍后再试，或直接联系项目管家。"
+CLARIFY_OPTION = "{short}（{aspect}）"
+CLARIFY_UNKNOWN = "这个选项已失效，请重新提问。"
+HANDOFF_ACK_NO_DESK = "这个问题需要项目管家来答复，已记录，会尽快回复您。"
+BOT_COMMANDS = [
+    ("help", "使用说明"),
+    ("start", "开始使用"),
+]
+
+# --- ledger --------------------------------------------------------------------------
+# Import errors: one line per problem; `reason` is LEDGER_REASONS[code] filled with the
+# error's value and params.
+LEDGER_ROW_ERROR = "第 {row} 行「{column}」：{reason}"
+LEDGER_FILE_ERROR = "文件：{reason}"
+LEDGER_HEADER_ERROR = "表头「{column}」：{reason}"
+LEDGER_REASONS = {
+    "not_xlsx": "不是有效的 Excel（.xlsx）文件，可能是改了扩展名的文本文件或旧版 .xls，请用 Excel 另存为 .xlsx",
+    "unsupported_file": "只支持 .xlsx 和 .csv 文件（收到 {value}）",
+    "unreadable": "文件无法读取（{value}）",
+    "empty_file": "文件是空的，找不到表头行",
+    "no_rows": "只有表头，没有数据行",
+    "unknown_header": "无法识别的列名「{value}」，请使用模板中的列名",
+    "missing_header": "缺少必需的列",
+    "duplicate_header": "与「{other}」是同一列，重复了",
+    "required": "必填，不能为空",
+    "unknown_status": "状态「{value}」无法识别，只能是：已办结、无需办理、办理中、未启动",
+    "unknown_procedure": "手续「{value}」无法识别，请写手续名称（如 环评、用地预审与选址）或事项代码（如 eia）",
+    "bad_date": "日期「{value}」无法识别，请写成 2026-03-05",
+    "bad_start": "计划开工「{value}」无法识别，请写成 2027上半年、2027下半年 或一个日期",
+    "bad_number": "「{value}」不是有效的数字",
+    "negative": "不能为负数（{value}）",
+    "bad_days": "承诺时限「{value}」应为 0 到 3650 之间的整数（工作日）",
+    "finished_before_accepted": "办结日期「{value}」早于受理日期",
+    "duplicate_row": "同一项目的手续「{value}」重复，第 {first_row} 行已有",
+    "conflict": "「{value}」与本项目第 {first_row} 行填写的不一致",
+    "too_long": "内容过长（最多 {limit} 个字）",
+}
+LEDGER_IMPORT_FAILED = "台账未导入（一行也没有写入），共发现 {count} 处问题："
+LEDGER_IMPORT_DONE = (
+    "台账导入完成：共 {rows} 行。项目 新增 {projects_created}、更新 {projects_updated}、"
+    "未变 {projects_unchanged}；手续 新增 {procedures_created}、更新 {procedures_updated}、"
+    "未变 {procedures_unchanged}。"
+)
+LEDGER_EXPORT_DONE = "已导出台账 {rows} 行到 {path}"
+LEDGER_TEMPLATE_DONE = "已生成台账模板：{path}（含表头、状态下拉框和一行示例，示例行可直接改写）"
+LEDGER_PROGRESS_IMPORT = "读取"
+LEDGER_PROGRESS_EXPORT = "导出"
+LEDGER_PROJECT_NOT_FOUND = "台账里没有项目代码为 {code} 的项目。"
+LEDGER_PROCEDURE_NOT_IN_LEDGER = "项目 {code} 的台账里没有「{item}」这项手续。"
+LEDGER_BAD_DEADLINE_SETTING = "截止日期设置「{value}」格式不对，应为 MM-DD，如 03-31。"
+
+# Report (steward ledger report, the weekly report).
+LEDGER_REPORT_TITLE = "重大项目前期手续办理情况"
+LEDGER_REPORT_OVERALL = (
+    "共 {projects} 个项目，手续全部办结的 {projects_complete} 个，项目办结率 {project_rate}；"
+    "手续 {procedures} 项，已办结 {procedures_done} 项、无需办理 {procedures_not_needed} 项，"
+    "手续办结率 {procedure_rate}（无需办理视同办结）。"
+)
+LEDGER_REPORT_GROUP = (
+    "{name}：项目 {projects} 个，全部办结 {projects_complete} 个（{project_rate}）；"
+    "手续 {procedures} 项，办结率 {procedure_rate}"
+)
+LEDGER_REPORT_BY_REGION = "分旗县区："
+LEDGER_REPORT_BY_SECTOR = "分领域："
+LEDGER_REPORT_OVER_1BN = "10亿元以上项目"
+LEDGER_RATE = "{rate}%"
+LEDGER_RATE_NONE = "—"
+
+# Profile and progress.
+LEDGER_PROFILE_SHEET = "审批画像"
+LEDGER_PROFILE_TITLE = "项目审批画像表：{name}"
+LEDGER_HALF = {1: "{year}年上半年", 2: "{year}年下半年"}
+LEDGER_PROFILE_LABELS = {
+    "code": "项目代码",
+    "enterprise": "建设单位",
+    "region": "旗县区",
+    "sector": "领域",
+    "investment": "总投资(亿元)",
+    "start": "计划开工",
+    "steward": "项目管家",
+    "deadline": "应批尽批截止日",
+    "days_left": "距截止",
+    "progress": "办理进度",
+    "as_of": "统计日期",
+}
+LEDGER_PROFILE_COLUMNS = (
+    "手续", "状态", "责任部门", "受理日期", "承诺时限(工作日)", "到期日", "剩余工作日", "办结日期",
+    "待备材料", "备注",
+)
+LEDGER_DAYS_LEFT = "{days} 天（{working_days} 个工作日）"
+LEDGER_PROGRESS_COUNTS = "已办结 {done}，无需办理 {not_needed}，办理中 {in_progress}，未启动 {not_started}"
+LEDGER_STATUS_OVERDUE = "{status}（已超期）"
+LEDGER_PROFILE_HEADER = (
+    "【项目审批画像】{name}（{code}）\n建设单位：{enterprise}　旗县区：{region}　领域：{sector}\n"
+    "总投资：{investment} 亿元　计划开工：{start}　项目管家：{steward}\n"
+    "应批尽批截止：{deadline}，{days_text}\n办理进度：{counts}"
+)
+LEDGER_DEADLINE_AHEAD = "还有 {days} 天（{working_days} 个工作日）"
+LEDGER_DEADLINE_TODAY = "今天截止"
+LEDGER_DEADLINE_PASSED = "已过期 {days} 天"
+LEDGER_PROFILE_LINE = "{index}. {name}：{status}　{department}{dates}"
+LEDGER_PROFILE_ACCEPTED = "　受理 {accepted}"
+LEDGER_PROFILE_DUE = "　到期 {due}（剩 {left} 个工作日）"
+LEDGER_PROFILE_DUE_OVERDUE = "　到期 {due}（已超期 {days} 个工作日）"
+LEDGER_PROFILE_FINISHED = "　办结 {finished}"
+LEDGER_PROFILE_MATERIALS = "　　待备材料：{materials}"
+LEDGER_PROFILE_XLSX_DONE = "画像表已写入 {path}"
+LEDGER_PROGRESS_SHORT = (
+    "【办理进度】{name}：已办结 {done}、无需办理 {not_needed}、办理中 {in_progress}、"
+    "未启动 {not_started}（共 {total} 项）。应批尽批截止 {deadline}，{days_text}。"
+)
+LEDGER_STATUS_ANSWER = "「{item}」：{status}。责任部门：{department}。{dates}"
+LEDGER_STATUS_ACCEPTED = "{accepted} 受理，"
+LEDGER_STATUS_DUE = "承诺 {due} 前办结（还剩 {left} 个工作日）。"
+LEDGER_STATUS_DUE_OVERDUE = "承诺 {due} 前办结，已超期 {days} 个工作日。"
+LEDGER_STATUS_FINISHED = "{finished} 办结。"
+
+# Reminders (scheduler.reminders, rendered by scheduler.reminder_text).
+REMINDER_DEADLINE = (
+    "⏰【应批尽批提醒】{name}距 {deadline} 截止还有 {days} 天，以下 {count} 项手续尚未办结："
+)
+REMINDER_DEADLINE_PASSED = (
+    "⚠️【应批尽批已逾期】{name}已过 {deadline} 截止日 {days} 天，以下 {count} 项手续仍未办结："
+)
+REMINDER_OVERDUE = "⚠️【超期提醒】{name}以下 {count} 项手续已超过承诺时限："
+REMINDER_DEPARTMENT = "📋【本部门待办手续】超期 {overdue} 项，{soon_days} 个工作日内到期 {soon} 项："
+REMINDER_DEPARTMENT_OVERDUE = "超期："
+REMINDER_DEPARTMENT_SOON = "即将到期："
+REMINDER_DIGEST = (
+    "📊【管家日报】超期手续 {overdue} 项，即将到期 {soon} 项；30 天内到截止日的项目 {near} 个，"
+    "已过截止日仍未办结的项目 {past} 个。"
+)
+REMINDER_DIGEST_NEAR = "临近截止："
+REMINDER_DIGEST_PAST = "已过截止："
+REMINDER_LINE_OPEN = "· {item}：{status}{due}"
+REMINDER_LINE_DUE = "（到期 {due}）"
+REMINDER_LINE_PROCEDURE = "· {project}｜{item}：到期 {due}{left}"
+REMINDER_LEFT = "，剩 {left} 个工作日"
+REMINDER_OVER = "，超期 {days} 个工作日"
+REMINDER_LINE_PROJECT = "· {name}（{code}）：截止 {deadline}，未办结 {open} 项{steward}"
+REMINDER_STEWARD = "，管家 {steward}"
+REMINDER_MORE = "……另有 {count} 项"

@@ -1,0 +1,120 @@
+"""Questions in chats: answer, offer choices, greet, or hand off to a person."""
+
+from __future__ import annotations
+
+import logging
+import re
+from html import escape
+
+from telegram import Message, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+import texts
+from bot.telegram_io import keyboard, services_of, split_message
+from knowledge.question_cue import reads_as_question
+from knowledge.service import Reply, UnknownItem
+
+log = logging.getLogger(__name__)
+
+CLARIFY_PREFIX = "kb"
+HANDOFF_HOOK = "handoff_hook"  # bot_data key: an async callable(update, context, reply) -> None set by the desk
+
+
+def _addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    reply = message.reply_to_message
+    if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
+        return True
+    return f"@{bot_username}".lower() in (message.text or "").lower()
+
+
+def _without_mention(text: str, bot_username: str) -> str:
+    return re.sub(rf"@{re.escape(bot_username)}\b", " ", text, flags=re.IGNORECASE).strip()
+
+
+async def send_html(message: Message, html: str, **kwargs: object) -> Message:
+    """Reply with HTML, split to Telegram's limit; buttons go on the last part."""
+    markup = kwargs.pop("reply_markup", None)
+    parts = split_message(html)
+    sent = message
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        sent = await message.reply_text(
+            part, parse_mode=ParseMode.HTML, reply_markup=markup if last else None, **kwargs  # type: ignore[arg-type]
+        )
+    return sent
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a question asked in a chat the bot is in."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or not message.text or user is None or user.is_bot:
+        return
+    addressed = _addressed_to_bot(message, context.bot.username, context.bot.id)
+    text = _without_mention(message.text, context.bot.username)
+    is_staff = context.application.bot_data.get("is_staff_chat")
+    if is_staff is not None and is_staff(message.chat_id):
+        return  # the steward and department groups are handled by the desk
+    if not addressed and not reads_as_question(text):
+        return  # people talking to each other
+    services = services_of(context)
+    reply = await services.knowledge.ask(text=text, chat_id=message.chat_id, user_id=user.id)
+    await render_reply(update, context, reply, addressed=addressed)
+
+
+async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply, *, addressed: bool) -> None:
+    """Send what the matcher decided."""
+    message = update.effective_message
+    assert message is not None
+    result = reply.result
+    kb = services_of(context).knowledge.kb
+    if result.action == "answer" and reply.answer_html:
+        hook = context.application.bot_data.get("answer_markup")
+        markup = hook(update, reply) if hook else None
+        await send_html(message, reply.answer_html, reply_markup=markup)
+    elif result.action == "clarify":
+        rows = [
+            [(texts.CLARIFY_OPTION.format(short=kb.label(c.item), aspect=texts.ASPECT.get(result.intent, "")),
+              f"{CLARIFY_PREFIX}:{c.item}:{result.intent}")]
+            for c in result.candidates
+        ]
+        await message.reply_text(texts.CLARIFY_PROMPT, reply_markup=keyboard(rows))
+    elif result.action == "smalltalk":
+        if addressed:
+            await message.reply_text(texts.SMALLTALK_REPLY)
+    else:
+        hook = context.application.bot_data.get(HANDOFF_HOOK)
+        if hook is not None:
+            await hook(update, context, reply)
+        else:
+            await message.reply_text(texts.HANDOFF_ACK_NO_DESK)
+
+
+async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer the item chosen from the clarify buttons."""
+    query = update.callback_query
+    if query is None or not query.data:
+        return
+    _, item, intent = (query.data.split(":") + ["", ""])[:3]
+    try:
+        answer = services_of(context).knowledge.answer_item(item=item, intent=intent or "other")
+    except UnknownItem:
+        await query.answer(texts.CLARIFY_UNKNOWN, show_alert=True)
+        return
+    await query.answer()
+    if query.message is not None:
+        parts = split_message(answer)
+        await query.edit_message_text(parts[0], parse_mode=ParseMode.HTML)
+        for part in parts[1:]:
+            await context.bot.send_message(query.message.chat.id, part, parse_mode=ParseMode.HTML)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CallbackQueryHandler(on_clarify_choice, pattern=rf"^{CLARIFY_PREFIX}:"))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED, on_text), group=10)
+
+
+__all__ = ["register", "on_text", "render_reply", "send_html", "escape"]

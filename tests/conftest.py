@@ -1,0 +1,86 @@
+"""Shared fixtures: settings, a fake clock, databases, and built Telegram updates."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from itertools import count
+
+import pytest
+
+warnings.filterwarnings("ignore", module="zhconv")
+
+from config import Settings  # noqa: E402
+from storage import Database  # noqa: E402
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+class FakeClock:
+    """A clock tests move by hand; nothing ever sleeps."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now = self.now + timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # Tuesday 2026-03-10 10:00 in Shanghai, a working day.
+    return FakeClock(datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_bot_token="123456:TEST",
+        database_url=f"sqlite:///{tmp_path / 'steward.db'}",
+    )
+
+
+@pytest.fixture
+def sqlite_db(tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
+    db = Database(f"sqlite:///{tmp_path / 'test.db'}")
+    db.create_all()
+    yield db
+    db.dispose()
+
+
+def postgres_available() -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture
+def postgres_db() -> Iterator[Database]:
+    if not postgres_available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432 in CI")
+        pytest.skip("PostgreSQL is not reachable")
+    db = Database(POSTGRES_URL)
+    db.drop_all()
+    db.create_all()
+    yield db
+    db.drop_all()
+    db.dispose()
+
+
+_ids = count(1)
+
+
+def next_id() -> int:
+    return next(_ids)
