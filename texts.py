@@ -237,3 +237,108 @@ REMINDER_OVER = "，超期 {days} 个工作日"
 REMINDER_LINE_PROJECT = "· {name}（{code}）：截止 {deadline}，未办结 {open} 项{steward}"
 REMINDER_STEWARD = "，管家 {steward}"
 REMINDER_MORE = "……另有 {count} 项"
+
+# --- desk -----------------------------------------------------------------------------
+# Tickets, relaying, escalation, the response clock and its numbers. Values marked
+# "user text" are HTML-escaped by desk.render before formatting.
+DESK_STATUS = {
+    "open": "待认领",
+    "claimed": "处理中",
+    "escalated": "已转部门",
+    "answered": "已答复",
+    "resolved": "已解决",
+    "closed": "已关闭",
+}
+DESK_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+DESK_TIME = "{month}月{day}日（{weekday}）{hour:02d}:{minute:02d}"
+DESK_DURATION_MINUTES = "{minutes}分钟"
+DESK_DURATION_HOURS = "{hours}小时{minutes}分钟"
+DESK_DURATION_UNDER_MINUTE = "不到1分钟"
+DESK_NONE = "—"
+DESK_PROJECT_UNBOUND = "（未绑定项目）"
+DESK_HOLDER_NOBODY = "待认领"
+DESK_HOLDER_DEPARTMENT_PERSON = "{department}（{name}）"
+DESK_STEWARDS = "项目管家"
+DESK_CARD = (
+    "🎫 <b>工单 #{ticket_id}</b>　{status}\n"
+    "项目：{project}\n"
+    "提问人：{asker}　{asked_at}\n"
+    "问题：{question}\n"
+    "{clock}\n"
+    "处理：{holder}"
+)
+DESK_CARD_CANDIDATES = "知识库猜测：{candidates}"
+DESK_CARD_HINT_STEWARD = "回复本消息即答复企业；也可点下方按钮认领、转部门或关闭。"
+DESK_CARD_HINT_DEPARTMENT = "回复本消息即答复企业，答复会以贵单位名义转到项目帮办群。"
+DESK_ESCALATION_HEAD = "📣 <b>管家吹哨</b>：请{department}协助答复以下问题。"
+DESK_ESCALATION_NOTE = "管家留言：{note}"
+DESK_CLOCK_LEFT = "⏱ 剩余{left}（工作时间），{due}前答复"
+DESK_CLOCK_PAUSED = "⏸ 非工作时间，{opens_at}起计时，{due}前答复"
+DESK_CLOCK_OVERDUE = "⚠️ 已超时{over}（应于{due}前答复）"
+DESK_CLOCK_ANSWERED = "✅ {at}首次答复，用时{took}"
+DESK_CLOCK_ANSWERED_LATE = "☑️ {at}首次答复，用时{took}，已超时"
+DESK_CLOCK_CLOSED_UNANSWERED = "未答复即关闭"
+DESK_THREAD_HEAD = "往来记录："
+DESK_THREAD_IN = "🙋 {at} {author}：{text}"
+DESK_THREAD_OUT = "💬 {at} {author}：{text}"
+DESK_WARNING = (
+    "⏰ 工单 #{ticket_id} 还剩{left}（工作时间）到期，请{holder}尽快答复。\n"
+    "项目：{project}\n问题：{question}"
+)
+DESK_BREACH_ALERT = (
+    "🚨 <b>超时未响应</b>　工单 #{ticket_id}\n"
+    "项目：{project}\n"
+    "提问人：{asker}　{asked_at}\n"
+    "问题：{question}\n"
+    "应答时限：{due}\n"
+    "当时处理：{holder}"
+)
+DESK_BREACH_NOTICE = "🚨 工单 #{ticket_id} 已超过响应时限（{due}），已报告专班，请{holder}立即答复。"
+DESK_RELAYED_ANSWER = "💬 {responder}答复：\n{answer}"
+DESK_RELAY_CONFIRM = "✅ 已转达至「{project}」帮办群（工单 #{ticket_id}）。"
+DESK_RELAY_CONFIRM_FIRST = "✅ 已转达至「{project}」帮办群（工单 #{ticket_id}），首次响应用时{took}。"
+DESK_RELAY_CONFIRM_FIRST_LATE = (
+    "✅ 已转达至「{project}」帮办群（工单 #{ticket_id}），首次响应用时{took}，已超时。"
+)
+DESK_RELAY_FAILED = "❌ 工单 #{ticket_id} 的答复未能发到帮办群（机器人可能已被移出），请直接联系企业。"
+DESK_FOLLOW_UP_NOTICE = "🔔 工单 #{ticket_id} 企业追问（{asker}）：\n{text}"
+DESK_FOLLOW_UP_REOPENED = "🔔 工单 #{ticket_id} 答复后企业又追问（{asker}），已重新打开：\n{text}"
+DESK_FOLLOW_UP_ACK = "已补充到工单 #{ticket_id}，会一并转给处理人。"
+DESK_CLAIMED = "👤 {name}已认领工单 #{ticket_id}。"
+DESK_ESCALATED = "📣 工单 #{ticket_id} 已转{department}。"
+DESK_RESOLVED = "工单 #{ticket_id} 已解决。"
+DESK_CLOSED = "工单 #{ticket_id} 已关闭。"
+DESK_BOUND_HELP = "本群已绑定为项目「{project}」的帮办服务群。"
+DESK_BOUND_DEPARTMENT = "本群已绑定为「{department}」的部门群，管家转来的问题会发到这里。"
+DESK_UNBOUND = "本群已解除绑定。"
+DESK_THROTTLED = "消息太频繁了，请稍等{seconds}秒再发。"
+DESK_ERR_NOT_FOUND = "找不到工单 #{ticket_id}。"
+DESK_ERR_PERMISSION = "您无权进行此操作。"
+DESK_ERR_TRANSITION = "工单 #{ticket_id} 当前为「{status}」，不能改为「{to}」。"
+DESK_ERR_ALREADY_CLAIMED = "工单 #{ticket_id} 已由{name}认领。"
+DESK_ERR_DEPARTMENT_NOT_BOUND = "「{department}」还没有部门群：请管理员在该部门群发送 /bind_dept {key}。"
+DESK_ERR_CHAT_NOT_BOUND = "本群尚未绑定。"
+DESK_ERR_UNKNOWN_PROJECT = "台账中没有项目代码「{code}」，请核对后再绑定。"
+DESK_ERR_UNKNOWN_DEPARTMENT = "没有这个部门：「{key}」。"
+DESK_ERR_EMPTY_ANSWER = "答复内容是空的。"
+DESK_STATS_TITLE = "📊 响应统计（{period}）"
+DESK_STATS_PERIOD_ALL = "全部"
+DESK_STATS_PERIOD_DAYS = "近{days}天"
+DESK_STATS_SUMMARY = (
+    "新建工单 {opened} 件：按时答复 {in_time} 件，超时 {breached} 件（其中超时后答复 {late} 件），"
+    "计时中 {pending} 件，未答复即关闭 {closed_early} 件。\n"
+    "按时响应率 {compliance}；首次响应用时中位数 {median}，90分位 {p90}（工作时间）。"
+)
+DESK_STATS_GROUP_LINE = (
+    "· {label}：{opened} 件，按时 {in_time}，超时 {breached}，按时率 {compliance}，"
+    "中位 {median}，90分位 {p90}"
+)
+DESK_STATS_BY_DEPARTMENT = "分部门："
+DESK_STATS_BY_STEWARD = "分管家（按首次答复人）："
+DESK_STATS_QUESTIONS = (
+    "机器人答问：共 {questions} 个问题，自动答复 {auto} 个（{rate}），"
+    "请企业澄清 {clarified} 个，转人工 {handed} 个。"
+)
+DESK_STATS_TOP_HANDOFFS = "最常转人工的问题（建议补进知识库）："
+DESK_STATS_TOP_LINE = "{rank}. {text}（{count}次）"
+DESK_PERCENT = "{value:.1f}%"

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, overload
 
 from desk.models import ChatBinding, Ticket, TicketCard, TicketEvent, TicketMessage, TicketStatus
+
+
+@overload
+def _utc(value: datetime) -> datetime: ...
+
+
+@overload
+def _utc(value: None) -> None: ...
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Views always carry UTC, whether the row was just written (caller's zone) or read."""
+    return value.astimezone(timezone.utc) if value is not None else None
 
 
 @dataclass(frozen=True)
@@ -55,11 +68,12 @@ class TicketView:
             candidates=tuple(dict(c) for c in (t.candidates or ())),
             status=TicketStatus(t.status), assignee_user_id=t.assignee_user_id,
             assignee_name=t.assignee_name, department_key=t.department_key,
-            created_at=t.created_at, updated_at=t.updated_at, sla_due_at=t.sla_due_at,
-            warned_at=t.warned_at, breached_at=t.breached_at,
-            first_response_at=t.first_response_at, first_response_by=t.first_response_by,
+            created_at=_utc(t.created_at), updated_at=_utc(t.updated_at),
+            sla_due_at=_utc(t.sla_due_at),
+            warned_at=_utc(t.warned_at), breached_at=_utc(t.breached_at),
+            first_response_at=_utc(t.first_response_at), first_response_by=t.first_response_by,
             first_response_by_name=t.first_response_by_name,
-            first_response_role=t.first_response_role, resolved_at=t.resolved_at,
+            first_response_role=t.first_response_role, resolved_at=_utc(t.resolved_at),
         )
 
 
@@ -95,7 +109,7 @@ class MessageView:
         assert m.id is not None
         return cls(id=m.id, ticket_id=m.ticket_id, direction=m.direction, text=m.text,
                    author_user_id=m.author_user_id, author_name=m.author_name,
-                   author_role=m.author_role, at=m.at, chat_id=m.chat_id,
+                   author_role=m.author_role, at=_utc(m.at), chat_id=m.chat_id,
                    message_id=m.message_id)
 
 
@@ -114,7 +128,7 @@ class EventView:
     @classmethod
     def of(cls, e: TicketEvent) -> EventView:
         assert e.id is not None
-        return cls(id=e.id, ticket_id=e.ticket_id, at=e.at, actor_user_id=e.actor_user_id,
+        return cls(id=e.id, ticket_id=e.ticket_id, at=_utc(e.at), actor_user_id=e.actor_user_id,
                    actor_role=e.actor_role, action=e.action, from_status=e.from_status,
                    to_status=e.to_status, detail=dict(e.detail or {}))
 

@@ -1,0 +1,63 @@
+"""`steward stats`: how well the response promise is kept."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import timedelta
+
+from cli.common import open_database, settings_or_exit
+from config import Settings
+from desk.render import stats_text
+from desk.stats import compute_stats
+from storage import utcnow
+from workdays import BusinessHours, WorkingCalendar
+
+
+def business_hours(settings: Settings) -> BusinessHours:
+    calendar = WorkingCalendar.from_settings(settings.calendar_overrides_path)
+    return BusinessHours.parse(settings.business_hours, calendar=calendar, tz=settings.tz)
+
+
+def _department_names(settings: Settings) -> dict[str, str]:
+    """Department display names from the knowledge base; keys if it cannot be read."""
+    try:
+        from knowledge.loader import load_knowledge
+
+        kb = load_knowledge(settings.knowledge_path)
+    except Exception:  # names are a nicety; the numbers must print anyway
+        return {}
+    return {key: dept.name for key, dept in kb.departments.items()}
+
+
+def cmd_stats(args: argparse.Namespace) -> None:
+    settings = settings_or_exit()
+    db = open_database(settings)
+    now = utcnow()
+    since = now - timedelta(days=args.days) if args.days else None
+    hours = business_hours(settings)
+    try:
+        stats = db.call(compute_stats, hours=hours, now=now, since=since, until=None)
+    finally:
+        db.dispose()
+    if args.json:
+        print(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(stats_text(stats, days=args.days, departments=_department_names(settings),
+                         as_html=False))
+
+
+def _positive_days(value: str) -> int:
+    days = int(value)
+    if days <= 0:
+        raise argparse.ArgumentTypeError("--days must be a positive number of days")
+    return days
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "stats", help="响应统计：按时率、首次响应用时、分部门/分管家、自动答复率")
+    parser.add_argument("--json", action="store_true", help="输出 JSON")
+    parser.add_argument("--days", type=_positive_days, default=None, metavar="N",
+                        help="只统计最近 N 天新建的工单（默认全部）")
+    parser.set_defaults(func=cmd_stats)

@@ -1,0 +1,154 @@
+"""Which chat is what: admins bind help groups to projects (/bind) and department groups
+to departments (/bind_dept). The steward and lead chats come from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from desk.errors import NotBound, PermissionDenied, UnknownDepartment, UnknownProject
+from desk.models import ChatBinding, ChatKind
+from desk.roles import Actor, require_admin
+from desk.views import BindingView
+
+
+def _project_in_ledger(session: Session, code: str, chat_id: int | None) -> bool:
+    """Look the code up in the ledger; on a hit, also record the help group on the project
+    (ledger Project.help_chat_id is documented as "set by /bind")."""
+    from ledger.models import Project  # the ledger is optional for the desk
+
+    project = session.exec(select(Project).where(Project.code == code)).first()
+    if project is None:
+        return False
+    if chat_id is not None:
+        for other in session.exec(select(Project).where(Project.help_chat_id == chat_id)).all():
+            if other.id != project.id:
+                other.help_chat_id = None
+        project.help_chat_id = chat_id
+    return True
+
+
+def _upsert(session: Session, *, chat_id: int, kind: ChatKind, now: datetime, actor: Actor,
+            title: str, project_code: str | None = None,
+            department_key: str | None = None) -> ChatBinding:
+    binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+    if binding is None:
+        binding = ChatBinding(chat_id=chat_id, kind=kind.value, bound_at=now, updated_at=now)
+        session.add(binding)
+    binding.kind = kind.value
+    binding.project_code = project_code
+    binding.department_key = department_key
+    binding.title = (title or binding.title or "")[:255]
+    binding.active = True
+    binding.bound_by = actor.user_id
+    binding.bound_at = now
+    binding.updated_at = now
+    session.flush()
+    return binding
+
+
+def _refuse_settings_chats(actor: Actor, action: str) -> None:
+    if actor.chat_kind in (ChatKind.steward, ChatKind.lead):
+        raise PermissionDenied(action, "the steward and lead chats are set in the settings")
+
+
+def bind_help_chat(
+    *, session: Session, actor: Actor, chat_id: int, project_code: str, now: datetime,
+    title: str = "", project_exists: Callable[[str], bool] | None = None,
+) -> BindingView:
+    """Bind a help group to a project of the ledger (admins only). Without `project_exists`
+    the ledger table is consulted and the project's help_chat_id is set."""
+    require_admin(actor, "bind")
+    _refuse_settings_chats(actor, "bind")
+    code = project_code.strip()
+    exists = (project_exists(code) if project_exists is not None
+              else _project_in_ledger(session, code, chat_id))
+    if not code or not exists:
+        raise UnknownProject(code)
+    return BindingView.of(_upsert(session, chat_id=chat_id, kind=ChatKind.help, now=now,
+                                  actor=actor, title=title, project_code=code))
+
+
+def bind_department_chat(
+    *, session: Session, actor: Actor, chat_id: int, department_key: str, now: datetime,
+    title: str = "", department_exists: Callable[[str], bool] | None = None,
+) -> BindingView:
+    """Bind a department's group (admins only). One active group per department: binding
+    a new one retires the old one."""
+    require_admin(actor, "bind_dept")
+    _refuse_settings_chats(actor, "bind_dept")
+    key = department_key.strip()
+    if not key or (department_exists is not None and not department_exists(key)):
+        raise UnknownDepartment(key)
+    for old in session.exec(select(ChatBinding).where(
+            ChatBinding.kind == ChatKind.department.value, ChatBinding.department_key == key,
+            ChatBinding.chat_id != chat_id)).all():
+        old.active = False
+        old.updated_at = now
+    return BindingView.of(_upsert(session, chat_id=chat_id, kind=ChatKind.department, now=now,
+                                  actor=actor, title=title, department_key=key))
+
+
+def unbind_chat(*, session: Session, actor: Actor, chat_id: int, now: datetime) -> BindingView:
+    require_admin(actor, "unbind")
+    binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+    if binding is None:
+        raise NotBound("chat", chat_id)
+    view = BindingView.of(binding)
+    session.delete(binding)
+    return view
+
+
+def get_binding(*, session: Session, chat_id: int) -> BindingView | None:
+    binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+    return BindingView.of(binding) if binding else None
+
+
+def list_bindings(*, session: Session, kind: ChatKind | str | None = None,
+                  active_only: bool = True) -> list[BindingView]:
+    query = select(ChatBinding)
+    if kind is not None:
+        query = query.where(ChatBinding.kind == ChatKind(kind).value)
+    if active_only:
+        query = query.where(col(ChatBinding.active).is_(True))
+    return [BindingView.of(b) for b in session.exec(query.order_by(col(ChatBinding.id))).all()]
+
+
+def department_chat_id(*, session: Session, department_key: str) -> int | None:
+    binding = session.exec(select(ChatBinding).where(
+        ChatBinding.kind == ChatKind.department.value,
+        ChatBinding.department_key == department_key,
+        col(ChatBinding.active).is_(True))).first()
+    return binding.chat_id if binding else None
+
+
+def help_chat_for_project(*, session: Session, project_code: str) -> int | None:
+    binding = session.exec(select(ChatBinding).where(
+        ChatBinding.kind == ChatKind.help.value, ChatBinding.project_code == project_code,
+        col(ChatBinding.active).is_(True)).order_by(col(ChatBinding.bound_at).desc())).first()
+    return binding.chat_id if binding else None
+
+
+def mark_chat_gone(*, session: Session, chat_id: int, now: datetime) -> bool:
+    """Telegram answered 403 (bot removed/kicked): keep the binding but stop using it.
+    Returns True if a binding was deactivated. Re-binding reactivates it."""
+    binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+    if binding is None or not binding.active:
+        return False
+    binding.active = False
+    binding.updated_at = now
+    return True
+
+
+def set_muted(*, session: Session, actor: Actor, chat_id: int, muted: bool,
+              now: datetime) -> BindingView:
+    """A muted help group: the bot stops answering on its own there (tickets still work)."""
+    require_admin(actor, "mute")
+    binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+    if binding is None:
+        raise NotBound("chat", chat_id)
+    binding.muted = muted
+    binding.updated_at = now
+    return BindingView.of(binding)

@@ -1,0 +1,322 @@
+"""Text for tickets, alerts and numbers, HTML (parse_mode=HTML) unless said otherwise.
+Every piece of user text goes through html.escape; every sentence comes from texts.py.
+Long user text is clipped so a card (which carries buttons) stays one message."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+import texts
+from desk.errors import (
+    AlreadyClaimed, DeskError, EmptyAnswer, InvalidTransition, NotBound, PermissionDenied,
+    TicketNotFound, UnknownDepartment, UnknownProject,
+)
+from desk.models import Role, TicketStatus
+from desk.sla import SlaAlert
+from desk.stats import DeskStats, GroupStats
+from desk.tickets import Escalation, FollowUp, Relay
+from desk.throttle import Verdict
+from desk.views import BindingView, MessageView, TicketView
+from workdays import BusinessHours
+
+QUESTION_CLIP = 1200
+THREAD_ITEM_CLIP = 400
+THREAD_MAX_ITEMS = 12
+
+Names = Mapping[str, str] | None
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def status_label(status: TicketStatus | str) -> str:
+    return texts.DESK_STATUS[str(TicketStatus(status))]
+
+
+def duration(minutes: float) -> str:
+    """Business minutes as 「25分钟」 / 「1小时5分钟」."""
+    whole = int(minutes + 0.5)
+    if minutes < 1:
+        return texts.DESK_DURATION_UNDER_MINUTE
+    if whole < 60:
+        return texts.DESK_DURATION_MINUTES.format(minutes=whole)
+    return texts.DESK_DURATION_HOURS.format(hours=whole // 60, minutes=whole % 60)
+
+
+def when(at: datetime, hours: BusinessHours) -> str:
+    local = at.astimezone(hours.tz)
+    return texts.DESK_TIME.format(month=local.month, day=local.day,
+                                  weekday=texts.DESK_WEEKDAYS[local.weekday()],
+                                  hour=local.hour, minute=local.minute)
+
+
+def percent(value: float | None) -> str:
+    return texts.DESK_NONE if value is None else texts.DESK_PERCENT.format(value=value)
+
+
+def department_name(key: str | None, departments: Names = None) -> str:
+    if not key:
+        return texts.DESK_STEWARDS
+    return (departments or {}).get(key, key)
+
+
+def project_label(ticket: TicketView, project_name: str | None = None) -> str:
+    if project_name:
+        return esc(project_name)
+    return esc(ticket.project_code) if ticket.project_code else texts.DESK_PROJECT_UNBOUND
+
+
+def holder(ticket: TicketView, departments: Names = None) -> str:
+    if ticket.department_key:
+        dept = esc(department_name(ticket.department_key, departments))
+        if ticket.assignee_name:
+            return texts.DESK_HOLDER_DEPARTMENT_PERSON.format(
+                department=dept, name=esc(ticket.assignee_name))
+        return dept
+    if ticket.assignee_name:
+        return esc(ticket.assignee_name)
+    return texts.DESK_HOLDER_NOBODY
+
+
+def clock(ticket: TicketView, *, now: datetime, hours: BusinessHours) -> str:
+    """The line about time: left, paused (outside business hours), overdue or answered."""
+    due = when(ticket.sla_due_at, hours)
+    if ticket.first_response_at is not None:
+        took = duration(hours.minutes_between(ticket.created_at, ticket.first_response_at))
+        at = when(ticket.first_response_at, hours)
+        template = (texts.DESK_CLOCK_ANSWERED if ticket.answered_in_time
+                    else texts.DESK_CLOCK_ANSWERED_LATE)
+        return template.format(at=at, took=took)
+    if ticket.status in (TicketStatus.resolved, TicketStatus.closed):
+        return texts.DESK_CLOCK_CLOSED_UNANSWERED
+    if now >= ticket.sla_due_at:
+        return texts.DESK_CLOCK_OVERDUE.format(
+            over=duration(hours.minutes_between(ticket.sla_due_at, now)), due=due)
+    if not hours.is_open(now):
+        return texts.DESK_CLOCK_PAUSED.format(opens_at=when(hours.next_open(now), hours), due=due)
+    left = duration(hours.minutes_between(now, ticket.sla_due_at))
+    return texts.DESK_CLOCK_LEFT.format(left=left, due=due)
+
+
+def _candidates(ticket: TicketView) -> str:
+    names = [str(c.get("title") or c.get("name") or c.get("key") or "") for c in ticket.candidates]
+    names = [n for n in names if n][:3]
+    return texts.DESK_CARD_CANDIDATES.format(candidates=esc("、".join(names))) if names else ""
+
+
+def thread_lines(thread: Iterable[MessageView], hours: BusinessHours) -> list[str]:
+    items = list(thread)
+    if len(items) > THREAD_MAX_ITEMS:
+        items = items[:1] + items[-(THREAD_MAX_ITEMS - 1):]
+    lines = []
+    for m in items:
+        template = texts.DESK_THREAD_IN if m.direction == "in" else texts.DESK_THREAD_OUT
+        lines.append(template.format(at=when(m.at, hours), author=esc(m.author_name or "?"),
+                                     text=esc(clip(m.text, THREAD_ITEM_CLIP))))
+    return lines
+
+
+def ticket_card(
+    ticket: TicketView, *, now: datetime, hours: BusinessHours, project_name: str | None = None,
+    departments: Names = None, thread: Iterable[MessageView] = (), for_department: bool = False,
+) -> str:
+    """The card for the steward group (or, with for_department, a department group).
+    `thread`: the ticket's messages; the first (the question itself) is skipped."""
+    parts = [texts.DESK_CARD.format(
+        ticket_id=ticket.id, status=status_label(ticket.status),
+        project=project_label(ticket, project_name), asker=esc(ticket.asker_name or "?"),
+        asked_at=when(ticket.created_at, hours), question=esc(clip(ticket.question, QUESTION_CLIP)),
+        clock=clock(ticket, now=now, hours=hours), holder=holder(ticket, departments))]
+    candidates = _candidates(ticket)
+    if candidates and not for_department:
+        parts.append(candidates)
+    rest = list(thread)[1:]
+    if rest:
+        parts.append(texts.DESK_THREAD_HEAD + "\n" + "\n".join(thread_lines(rest, hours)))
+    parts.append(texts.DESK_CARD_HINT_DEPARTMENT if for_department
+                 else texts.DESK_CARD_HINT_STEWARD)
+    return "\n\n".join(parts)
+
+
+def escalation_card(
+    escalation: Escalation, *, now: datetime, hours: BusinessHours,
+    project_name: str | None = None, departments: Names = None, note: str | None = None,
+) -> str:
+    head = texts.DESK_ESCALATION_HEAD.format(
+        department=esc(department_name(escalation.department_key, departments)))
+    if note:
+        head += "\n" + texts.DESK_ESCALATION_NOTE.format(note=esc(clip(note, THREAD_ITEM_CLIP)))
+    return head + "\n\n" + ticket_card(
+        escalation.ticket, now=now, hours=hours, project_name=project_name,
+        departments=departments, thread=escalation.thread, for_department=True)
+
+
+def warning(alert: SlaAlert, *, hours: BusinessHours, project_name: str | None = None,
+            departments: Names = None) -> str:
+    t = alert.ticket
+    return texts.DESK_WARNING.format(
+        ticket_id=t.id, left=duration(alert.minutes_left), holder=holder(t, departments),
+        project=project_label(t, project_name), question=esc(clip(t.question, QUESTION_CLIP)))
+
+
+def breach_alert(alert: SlaAlert, *, hours: BusinessHours, project_name: str | None = None,
+                 departments: Names = None) -> str:
+    """For the lead group: the ticket and who held it when time ran out."""
+    t = alert.ticket
+    return texts.DESK_BREACH_ALERT.format(
+        ticket_id=t.id, project=project_label(t, project_name), asker=esc(t.asker_name or "?"),
+        asked_at=when(t.created_at, hours), question=esc(clip(t.question, QUESTION_CLIP)),
+        due=when(t.sla_due_at, hours), holder=holder(t, departments))
+
+
+def breach_notice(alert: SlaAlert, *, hours: BusinessHours, departments: Names = None) -> str:
+    """For the steward group (and the department holding it)."""
+    t = alert.ticket
+    return texts.DESK_BREACH_NOTICE.format(ticket_id=t.id, due=when(t.sla_due_at, hours),
+                                           holder=holder(t, departments))
+
+
+def relayed_answer(relay: Relay, *, responder_role: Role | str,
+                   department_key: str | None = None, departments: Names = None) -> str:
+    """The text posted into the help group."""
+    role = Role(responder_role)
+    responder = (department_name(department_key, departments) if role is Role.department
+                 else texts.DESK_STEWARDS)
+    return texts.DESK_RELAYED_ANSWER.format(responder=esc(responder), answer=esc(relay.text))
+
+
+def relay_confirmation(relay: Relay, *, hours: BusinessHours,
+                       project_name: str | None = None) -> str:
+    t = relay.ticket
+    project = project_label(t, project_name)
+    if not relay.first_response or t.first_response_at is None:
+        return texts.DESK_RELAY_CONFIRM.format(project=project, ticket_id=t.id)
+    took = duration(hours.minutes_between(t.created_at, t.first_response_at))
+    template = (texts.DESK_RELAY_CONFIRM_FIRST if t.answered_in_time
+                else texts.DESK_RELAY_CONFIRM_FIRST_LATE)
+    return template.format(project=project, ticket_id=t.id, took=took)
+
+
+def relay_failed(ticket_id: int) -> str:
+    return texts.DESK_RELAY_FAILED.format(ticket_id=ticket_id)
+
+
+def follow_up_notice(follow_up: FollowUp) -> str:
+    template = texts.DESK_FOLLOW_UP_REOPENED if follow_up.reopened else texts.DESK_FOLLOW_UP_NOTICE
+    return template.format(ticket_id=follow_up.ticket.id,
+                           asker=esc(follow_up.ticket.asker_name or "?"),
+                           text=esc(clip(follow_up.message.text, QUESTION_CLIP)))
+
+
+def error_message(exc: DeskError, *, departments: Names = None) -> str:
+    """The Chinese sentence for a desk error (never its internals)."""
+    if isinstance(exc, TicketNotFound):
+        return texts.DESK_ERR_NOT_FOUND.format(ticket_id=exc.ticket_id)
+    if isinstance(exc, PermissionDenied):
+        return texts.DESK_ERR_PERMISSION
+    if isinstance(exc, InvalidTransition):
+        return texts.DESK_ERR_TRANSITION.format(ticket_id=exc.ticket_id,
+                                                status=status_label(exc.from_status),
+                                                to=status_label(exc.to_status))
+    if isinstance(exc, AlreadyClaimed):
+        return texts.DESK_ERR_ALREADY_CLAIMED.format(ticket_id=exc.ticket_id,
+                                                     name=esc(exc.holder_name or "?"))
+    if isinstance(exc, NotBound):
+        if exc.kind == "department":
+            return texts.DESK_ERR_DEPARTMENT_NOT_BOUND.format(
+                department=esc(department_name(str(exc.key), departments)), key=esc(exc.key))
+        return texts.DESK_ERR_CHAT_NOT_BOUND
+    if isinstance(exc, UnknownProject):
+        return texts.DESK_ERR_UNKNOWN_PROJECT.format(code=esc(exc.code))
+    if isinstance(exc, UnknownDepartment):
+        return texts.DESK_ERR_UNKNOWN_DEPARTMENT.format(key=esc(exc.key))
+    if isinstance(exc, EmptyAnswer):
+        return texts.DESK_ERR_EMPTY_ANSWER
+    return texts.DESK_ERR_PERMISSION
+
+
+def stats_text(stats: DeskStats, *, days: int | None = None, departments: Names = None,
+               as_html: bool = True) -> str:
+    """The numbers for /stats (HTML) or the command line (as_html=False)."""
+    e = esc if as_html else str
+
+    def minutes(value: float | None) -> str:
+        return texts.DESK_NONE if value is None else duration(value)
+
+    def group_line(g: GroupStats, label: str) -> str:
+        return texts.DESK_STATS_GROUP_LINE.format(
+            label=e(label), opened=g.opened, in_time=g.answered_in_time, breached=g.breached,
+            compliance=percent(g.compliance_pct), median=minutes(g.median_first_response_min),
+            p90=minutes(g.p90_first_response_min))
+
+    period = (texts.DESK_STATS_PERIOD_DAYS.format(days=days) if days
+              else texts.DESK_STATS_PERIOD_ALL)
+    lines = [texts.DESK_STATS_TITLE.format(period=period), texts.DESK_STATS_SUMMARY.format(
+        opened=stats.opened, in_time=stats.answered_in_time, breached=stats.breached,
+        late=stats.answered_late, pending=stats.pending, closed_early=stats.closed_early,
+        compliance=percent(stats.compliance_pct),
+        median=minutes(stats.median_first_response_min),
+        p90=minutes(stats.p90_first_response_min))]
+    if stats.by_department:
+        lines.append(texts.DESK_STATS_BY_DEPARTMENT)
+        lines += [group_line(g, department_name(g.key, departments)) for g in stats.by_department]
+    if stats.by_steward:
+        lines.append(texts.DESK_STATS_BY_STEWARD)
+        lines += [group_line(g, g.label) for g in stats.by_steward]
+    lines.append(texts.DESK_STATS_QUESTIONS.format(
+        questions=stats.questions, auto=stats.auto_answered,
+        rate=percent(stats.auto_answer_rate_pct), clarified=stats.clarified,
+        handed=stats.handed_off))
+    if stats.top_handoffs:
+        lines.append(texts.DESK_STATS_TOP_HANDOFFS)
+        lines += [texts.DESK_STATS_TOP_LINE.format(rank=i, text=e(clip(h.example, 80)),
+                                                   count=h.count)
+                  for i, h in enumerate(stats.top_handoffs, 1)]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- short notices
+
+
+def claimed_notice(ticket: TicketView) -> str:
+    return texts.DESK_CLAIMED.format(name=esc(ticket.assignee_name or "?"), ticket_id=ticket.id)
+
+
+def escalated_notice(escalation: Escalation, *, departments: Names = None) -> str:
+    return texts.DESK_ESCALATED.format(
+        ticket_id=escalation.ticket.id,
+        department=esc(department_name(escalation.department_key, departments)))
+
+
+def finished_notice(ticket: TicketView) -> str:
+    template = texts.DESK_RESOLVED if ticket.status is TicketStatus.resolved else texts.DESK_CLOSED
+    return template.format(ticket_id=ticket.id)
+
+
+def follow_up_ack(ticket: TicketView) -> str:
+    """Said in the help group when a message was attached to the asker's ticket."""
+    return texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket.id)
+
+
+def bound_notice(binding: BindingView, *, project_name: str | None = None,
+                 departments: Names = None) -> str:
+    if binding.kind == "department":
+        return texts.DESK_BOUND_DEPARTMENT.format(
+            department=esc(department_name(binding.department_key, departments)))
+    return texts.DESK_BOUND_HELP.format(project=esc(project_name or binding.project_code or ""))
+
+
+def unbound_notice() -> str:
+    return texts.DESK_UNBOUND
+
+
+def throttled_notice(verdict: Verdict) -> str:
+    return texts.DESK_THROTTLED.format(seconds=max(1, math.ceil(verdict.retry_after_seconds)))

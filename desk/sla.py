@@ -1,0 +1,163 @@
+"""The first-response clock. A sweep, run every SLA_SWEEP_SECONDS by a scheduler, finds
+tickets whose warning or deadline has come and marks them in the same transaction, so a
+second sweep, a second worker or a restart repeats nothing: the state is warned_at /
+breached_at in the database.
+
+Each mark is a compare-and-set (UPDATE … WHERE warned_at IS NULL), and on PostgreSQL the
+candidate rows are locked with FOR UPDATE SKIP LOCKED, so two workers sweeping at the same
+moment never both alert. The caller sends the returned alerts after the commit; an alert
+whose sending fails is not retried (at most once, never twice)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from typing import Any
+
+from sqlalchemy import CursorResult, update
+from sqlmodel import Session, col, select
+
+from desk.models import WAITING_STATUSES, ChatBinding, ChatKind, Ticket, TicketEvent
+from desk.models import Role
+from desk.views import TicketView
+from workdays import BusinessHours
+
+
+class AlertKind(str, enum.Enum):
+    warning = "warning"  # the deadline is near: tell the holder
+    breach = "breach"    # the deadline passed without a response: tell the lead group and stewards
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Audience(str, enum.Enum):
+    steward = "steward"        # the steward group
+    department = "department"  # the department group holding the ticket
+    lead = "lead"              # the lead group (专班)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Recipient:
+    audience: Audience
+    chat_id: int | None           # None when the chat is not configured / not bound
+    mention_user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SlaAlert:
+    kind: AlertKind
+    ticket: TicketView
+    minutes_left: float           # business minutes to the deadline (0 for a breach)
+    holder_user_id: int | None
+    holder_name: str | None
+    department_key: str | None
+    recipients: tuple[Recipient, ...]
+
+
+def _holder_recipients(ticket: Ticket, department_chat: int | None,
+                       steward_chat_id: int | None) -> tuple[Recipient, ...]:
+    """A warning goes to whoever holds the ticket: the department group when escalated,
+    else the steward group (mentioning the assignee if there is one)."""
+    if ticket.department_key:
+        out = [Recipient(Audience.department, department_chat, ticket.assignee_user_id)]
+        if department_chat is None:  # nobody would hear it: fall back to the stewards
+            out.append(Recipient(Audience.steward, steward_chat_id))
+        return tuple(out)
+    return (Recipient(Audience.steward, steward_chat_id, ticket.assignee_user_id),)
+
+
+def _department_chats(session: Session) -> dict[str, int]:
+    rows = session.exec(select(ChatBinding).where(
+        ChatBinding.kind == ChatKind.department.value, col(ChatBinding.active).is_(True))).all()
+    return {b.department_key: b.chat_id for b in rows if b.department_key}
+
+
+def _mark(session: Session, ticket: Ticket, column: str, now: datetime) -> bool:
+    """Set warned_at/breached_at if still NULL and the ticket still waits (it may have been
+    answered or closed since we read it); True if this sweep won the row."""
+    attr = getattr(Ticket, column)
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Ticket).where(col(Ticket.id) == ticket.id, col(attr).is_(None),
+                             col(Ticket.first_response_at).is_(None),
+                             col(Ticket.status).in_([s.value for s in WAITING_STATUSES]))
+        .values({column: now}).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return False
+    setattr(ticket, column, now)
+    return True
+
+
+def sweep(
+    *,
+    session: Session,
+    now: datetime,
+    hours: BusinessHours,
+    warn_before_minutes: float,
+    steward_chat_id: int | None = None,
+    lead_chat_id: int | None = None,
+) -> list[SlaAlert]:
+    """Warn once `warn_before_minutes` business minutes before a deadline, and breach once at
+    it. A ticket answered, resolved or closed never warns or breaches. No warning is given
+    when the warning window is as long as the whole commitment (it would fire at creation).
+    """
+    query = (
+        select(Ticket)
+        .where(col(Ticket.status).in_([s.value for s in WAITING_STATUSES]),
+               col(Ticket.first_response_at).is_(None),
+               col(Ticket.breached_at).is_(None))
+        .order_by(col(Ticket.sla_due_at), col(Ticket.id))
+        .with_for_update(skip_locked=True)  # rendered on PostgreSQL only; SQLite ignores it
+    )
+    tickets = session.exec(query).all()
+    if not tickets:
+        return []
+    departments = _department_chats(session)
+    alerts: list[SlaAlert] = []
+    for ticket in tickets:
+        dept_chat = departments.get(ticket.department_key) if ticket.department_key else None
+        if ticket.sla_due_at <= now:
+            if not _mark(session, ticket, "breached_at", now):
+                continue
+            recipients = [Recipient(Audience.lead, lead_chat_id),
+                          Recipient(Audience.steward, steward_chat_id, ticket.assignee_user_id)]
+            if ticket.department_key:
+                recipients.append(Recipient(Audience.department, dept_chat))
+            _event(session, ticket, "breach", now, held_by=ticket.assignee_user_id,
+                   held_by_name=ticket.assignee_name, department_key=ticket.department_key,
+                   sla_due_at=ticket.sla_due_at.isoformat())
+            alerts.append(_alert(AlertKind.breach, ticket, 0.0, tuple(recipients)))
+            continue
+        if ticket.warned_at is not None or warn_before_minutes <= 0:
+            continue
+        left = hours.minutes_between(now, ticket.sla_due_at)
+        total = hours.minutes_between(ticket.created_at, ticket.sla_due_at)
+        if left > warn_before_minutes or warn_before_minutes >= total:
+            continue
+        if not _mark(session, ticket, "warned_at", now):
+            continue
+        _event(session, ticket, "warn", now, minutes_left=round(left, 2),
+               held_by=ticket.assignee_user_id, department_key=ticket.department_key)
+        alerts.append(_alert(AlertKind.warning, ticket, left,
+                             _holder_recipients(ticket, dept_chat, steward_chat_id)))
+    return alerts
+
+
+def _alert(kind: AlertKind, ticket: Ticket, left: float,
+           recipients: tuple[Recipient, ...]) -> SlaAlert:
+    return SlaAlert(kind=kind, ticket=TicketView.of(ticket), minutes_left=left,
+                    holder_user_id=ticket.assignee_user_id, holder_name=ticket.assignee_name,
+                    department_key=ticket.department_key, recipients=recipients)
+
+
+def _event(session: Session, ticket: Ticket, action: str, now: datetime, **detail: object) -> None:
+    assert ticket.id is not None
+    session.add(TicketEvent(
+        ticket_id=ticket.id, at=now, actor_user_id=None, actor_role=Role.system.value,
+        action=action, from_status=ticket.status, to_status=ticket.status,
+        detail={k: v for k, v in detail.items() if v is not None}))

@@ -1,0 +1,434 @@
+"""Ticket operations. Each takes an explicit session and `now`, checks permission and the
+transition map, writes one TicketEvent per change, and returns plain values.
+
+Status changes are compare-and-set on the row (UPDATE … WHERE status = <seen>), so two
+stewards pressing 「认领」 at once cannot both win, on SQLite as on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import CursorResult, update
+from sqlmodel import Session, col, select
+
+from desk.errors import AlreadyClaimed, EmptyAnswer, InvalidTransition, NotBound, TicketNotFound
+from desk.models import (
+    ACTIVE_STATUSES, WAITING_STATUSES, CardKind, ChatBinding, ChatKind, Role, Ticket, TicketCard,
+    TicketEvent, TicketMessage, TicketStatus,
+)
+from desk.roles import SYSTEM, Action, Actor, check
+from desk.states import check_transition
+from desk.views import CardRef, EventView, MessageView, TicketView
+from workdays import BusinessHours
+
+DEFAULT_REOPEN_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Relay:
+    """Where an answer goes: into the help group, as a reply to the original question."""
+
+    ticket: TicketView
+    text: str
+    help_chat_id: int
+    reply_to_message_id: int | None
+    thread_id: int | None
+    first_response: bool
+    needs_relay: bool          # False when the answer was written in the help group itself
+    message_id: int            # the TicketMessage row, for record_delivery
+    cards: tuple[CardRef, ...]  # to update/confirm in the staff chats
+
+
+@dataclass(frozen=True)
+class Escalation:
+    ticket: TicketView
+    department_key: str
+    department_chat_id: int
+    previous_department_key: str | None
+    thread: tuple[MessageView, ...]
+
+
+@dataclass(frozen=True)
+class Notify:
+    """A staff chat to tell about a ticket, as a reply to its card there."""
+
+    chat_id: int
+    reply_to_message_id: int | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    ticket: TicketView
+    message: MessageView
+    reopened: bool
+    holder_user_id: int | None
+    holder_name: str | None
+    notify: tuple[Notify, ...]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _load(session: Session, ticket_id: int) -> Ticket:
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise TicketNotFound(ticket_id)
+    return ticket
+
+
+def _audit(session: Session, ticket: Ticket, actor: Actor, action: str, now: datetime,
+           from_status: str | None = None, to_status: str | None = None,
+           **detail: Any) -> None:
+    assert ticket.id is not None
+    session.add(TicketEvent(
+        ticket_id=ticket.id, at=now, actor_user_id=actor.user_id, actor_role=actor.role.value,
+        action=action, from_status=from_status, to_status=to_status,
+        detail={k: v for k, v in detail.items() if v is not None}))
+
+
+def _move(session: Session, ticket: Ticket, to: TicketStatus, now: datetime) -> str:
+    """Check the map and move the row from the status we read to `to`, atomically."""
+    seen = ticket.status
+    check_transition(ticket.id, seen, to)
+    result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Ticket).where(col(Ticket.id) == ticket.id, col(Ticket.status) == seen)
+        .values(status=to.value, updated_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # someone else moved it since we read it
+        session.refresh(ticket)
+        raise InvalidTransition(ticket.id, ticket.status, to.value)
+    ticket.status = to.value
+    ticket.updated_at = now
+    return seen
+
+
+def _cards(session: Session, ticket_id: int) -> list[TicketCard]:
+    return list(session.exec(select(TicketCard).where(TicketCard.ticket_id == ticket_id)
+                             .order_by(col(TicketCard.id))).all())
+
+
+def _department_chat(session: Session, department_key: str) -> ChatBinding | None:
+    return session.exec(select(ChatBinding).where(
+        ChatBinding.kind == ChatKind.department.value,
+        ChatBinding.department_key == department_key,
+        col(ChatBinding.active).is_(True))).first()
+
+
+def _plain_candidates(candidates: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in dict(c).items()} for c in candidates]
+
+
+# --------------------------------------------------------------------------- create / read
+
+
+def create_ticket(
+    *,
+    session: Session,
+    now: datetime,
+    hours: BusinessHours,
+    sla_minutes: float,
+    help_chat_id: int,
+    asker_user_id: int,
+    question: str,
+    asker_name: str = "",
+    help_message_id: int | None = None,
+    help_thread_id: int | None = None,
+    project_code: str | None = None,
+    candidates: Iterable[Mapping[str, Any]] = (),
+) -> TicketView:
+    """Open a ticket for a question the knowledge base could not answer. The deadline is
+    `sla_minutes` business minutes from now (a Friday-evening question is due Monday)."""
+    if project_code is None:
+        binding = session.exec(select(ChatBinding).where(
+            ChatBinding.chat_id == help_chat_id,
+            ChatBinding.kind == ChatKind.help.value)).first()
+        project_code = binding.project_code if binding else None
+    ticket = Ticket(
+        project_code=project_code, help_chat_id=help_chat_id, help_message_id=help_message_id,
+        help_thread_id=help_thread_id, asker_user_id=asker_user_id,
+        asker_name=asker_name[:200], question=question, candidates=_plain_candidates(candidates),
+        status=TicketStatus.open.value, created_at=now, updated_at=now,
+        sla_due_at=hours.add_minutes(now, sla_minutes))
+    session.add(ticket)
+    session.flush()
+    assert ticket.id is not None
+    session.add(TicketMessage(
+        ticket_id=ticket.id, direction="in", text=question, author_user_id=asker_user_id,
+        author_name=asker_name[:200], author_role=Role.enterprise.value, chat_id=help_chat_id,
+        message_id=help_message_id, at=now))
+    asker = Actor(user_id=asker_user_id, chat_id=help_chat_id, role=Role.enterprise,
+                  chat_kind=ChatKind.help, name=asker_name)
+    _audit(session, ticket, asker, "create", now, None, TicketStatus.open.value,
+           sla_due_at=ticket.sla_due_at.isoformat(), sla_minutes=sla_minutes,
+           project_code=project_code)
+    return TicketView.of(ticket)
+
+
+def get_ticket(*, session: Session, ticket_id: int, actor: Actor | None = None) -> TicketView:
+    """The ticket; with an actor, only if they may view it (PermissionDenied otherwise)."""
+    ticket = _load(session, ticket_id)
+    if actor is not None:
+        check(session=session, actor=actor, action=Action.view, ticket=ticket)
+    return TicketView.of(ticket)
+
+
+def list_tickets(
+    *, session: Session, statuses: Iterable[TicketStatus | str] = ACTIVE_STATUSES,
+    department_key: str | None = None, help_chat_id: int | None = None, limit: int = 50,
+) -> list[TicketView]:
+    query = select(Ticket).where(col(Ticket.status).in_([str(s) for s in statuses]))
+    if department_key is not None:
+        query = query.where(Ticket.department_key == department_key)
+    if help_chat_id is not None:
+        query = query.where(Ticket.help_chat_id == help_chat_id)
+    rows = session.exec(query.order_by(col(Ticket.sla_due_at), col(Ticket.id)).limit(limit))
+    return [TicketView.of(t) for t in rows.all()]
+
+
+def ticket_events(*, session: Session, ticket_id: int) -> list[EventView]:
+    rows = session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
+                        .order_by(col(TicketEvent.id))).all()
+    return [EventView.of(e) for e in rows]
+
+
+def ticket_thread(*, session: Session, ticket_id: int) -> list[MessageView]:
+    rows = session.exec(select(TicketMessage).where(TicketMessage.ticket_id == ticket_id)
+                        .order_by(col(TicketMessage.at), col(TicketMessage.id))).all()
+    return [MessageView.of(m) for m in rows]
+
+
+def ticket_cards(*, session: Session, ticket_id: int) -> list[CardRef]:
+    return [CardRef.of(c) for c in _cards(session, ticket_id)]
+
+
+def record_card(
+    *, session: Session, ticket_id: int, chat_id: int, message_id: int,
+    kind: CardKind | str, now: datetime, department_key: str | None = None,
+) -> CardRef:
+    """Remember a message the bot posted about the ticket in a staff chat, so a reply to it
+    finds the ticket. Record every such message (card, follow-up notice, warning)."""
+    ticket = _load(session, ticket_id)
+    kind = CardKind(kind)
+    if kind is CardKind.department and department_key is None:
+        department_key = ticket.department_key
+    card = TicketCard(ticket_id=ticket_id, chat_id=chat_id, message_id=message_id,
+                      kind=kind.value, department_key=department_key, posted_at=now)
+    session.add(card)
+    session.flush()
+    _audit(session, ticket, SYSTEM, "card", now, chat_id=chat_id, message_id=message_id,
+           kind=kind.value, department_key=department_key)
+    return CardRef.of(card)
+
+
+def find_ticket_by_card(*, session: Session, chat_id: int, message_id: int) -> TicketView | None:
+    card = session.exec(select(TicketCard).where(
+        TicketCard.chat_id == chat_id, TicketCard.message_id == message_id)).first()
+    if card is None:
+        return None
+    return TicketView.of(_load(session, card.ticket_id))
+
+
+def open_ticket_for_asker(
+    *, session: Session, help_chat_id: int, asker_user_id: int, now: datetime,
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
+) -> TicketView | None:
+    """The asker's ticket a new message of theirs belongs to: the newest one still waiting
+    for a response, else the newest answered one touched within `reopen_window`."""
+    base = select(Ticket).where(Ticket.help_chat_id == help_chat_id,
+                                Ticket.asker_user_id == asker_user_id)
+    waiting = session.exec(base.where(col(Ticket.status).in_([s.value for s in WAITING_STATUSES]))
+                           .order_by(col(Ticket.id).desc())).first()
+    if waiting is not None:
+        return TicketView.of(waiting)
+    answered = session.exec(base.where(Ticket.status == TicketStatus.answered.value,
+                                       col(Ticket.updated_at) >= now - reopen_window)
+                            .order_by(col(Ticket.id).desc())).first()
+    return TicketView.of(answered) if answered is not None else None
+
+
+# --------------------------------------------------------------------------- changes
+
+
+def claim(*, session: Session, ticket_id: int, actor: Actor, now: datetime,
+          card_message_id: int | None = None) -> TicketView:
+    """Take the ticket. Claiming one's own ticket again changes nothing; claiming someone
+    else's raises AlreadyClaimed."""
+    ticket = _load(session, ticket_id)
+    check(session=session, actor=actor, action=Action.claim, ticket=ticket,
+          card_message_id=card_message_id)
+    if ticket.status == TicketStatus.claimed.value:
+        if ticket.assignee_user_id == actor.user_id:
+            return TicketView.of(ticket)
+        raise AlreadyClaimed(ticket.id, ticket.assignee_name or "")
+    seen = _move(session, ticket, TicketStatus.claimed, now)
+    ticket.assignee_user_id = actor.user_id
+    ticket.assignee_name = actor.name[:200] or None
+    _audit(session, ticket, actor, "claim", now, seen, ticket.status,
+           assignee_user_id=actor.user_id, assignee_name=actor.name or None,
+           department_key=ticket.department_key)
+    return TicketView.of(ticket)
+
+
+def answer(
+    *, session: Session, ticket_id: int, actor: Actor, text: str, now: datetime,
+    card_message_id: int | None = None, staff_message_id: int | None = None,
+    direct: bool = False,
+) -> Relay:
+    """Record an answer. The first one stops the clock (first_response_*). `direct`: it was
+    written in the help group itself, so there is nothing to relay."""
+    if not text or not text.strip():
+        raise EmptyAnswer()
+    ticket = _load(session, ticket_id)
+    check(session=session, actor=actor, action=Action.answer, ticket=ticket,
+          card_message_id=card_message_id)
+    seen = ticket.status
+    if seen != TicketStatus.answered.value:
+        _move(session, ticket, TicketStatus.answered, now)
+    else:
+        ticket.updated_at = now
+    first = ticket.first_response_at is None
+    if first:
+        ticket.first_response_at = now
+        ticket.first_response_by = actor.user_id
+        ticket.first_response_by_name = actor.name[:200] or None
+        ticket.first_response_role = actor.role.value
+    if ticket.assignee_user_id is None and ticket.department_key is None:
+        ticket.assignee_user_id = actor.user_id
+        ticket.assignee_name = actor.name[:200] or None
+    msg = TicketMessage(
+        ticket_id=ticket_id, direction="out", text=text, author_user_id=actor.user_id,
+        author_name=actor.name[:200], author_role=actor.role.value,
+        chat_id=ticket.help_chat_id if direct else actor.chat_id,
+        message_id=staff_message_id, at=now)
+    session.add(msg)
+    session.flush()
+    _audit(session, ticket, actor, "answer_direct" if direct else "relay", now, seen,
+           ticket.status, first_response=first, message_row=msg.id,
+           from_chat_id=actor.chat_id, staff_message_id=staff_message_id,
+           late=(first and now > ticket.sla_due_at) or None)
+    assert msg.id is not None
+    return Relay(ticket=TicketView.of(ticket), text=text, help_chat_id=ticket.help_chat_id,
+                 reply_to_message_id=ticket.help_message_id, thread_id=ticket.help_thread_id,
+                 first_response=first, needs_relay=not direct, message_id=msg.id,
+                 cards=tuple(CardRef.of(c) for c in _cards(session, ticket_id)))
+
+
+def record_delivery(
+    *, session: Session, ticket_id: int, message_id: int, now: datetime, delivered: bool,
+    help_message_id: int | None = None, error: str | None = None,
+) -> None:
+    """After the edge tried to post a relay: note the help-group message id, or the failure
+    (e.g. the bot was removed from the help group)."""
+    ticket = _load(session, ticket_id)
+    row = session.get(TicketMessage, message_id)
+    if row is not None and row.ticket_id == ticket_id and delivered and help_message_id:
+        row.chat_id, row.message_id = ticket.help_chat_id, help_message_id
+    _audit(session, ticket, SYSTEM, "delivered" if delivered else "delivery_failed", now,
+           message_row=message_id, help_message_id=help_message_id, error=error)
+
+
+def escalate(
+    *, session: Session, ticket_id: int, actor: Actor, department_key: str, now: datetime,
+    card_message_id: int | None = None, note: str | None = None,
+) -> Escalation:
+    """Blow the whistle: hand the ticket to a department's group. The department then holds
+    it (assignee cleared); every hop is one event."""
+    ticket = _load(session, ticket_id)
+    check(session=session, actor=actor, action=Action.escalate, ticket=ticket,
+          card_message_id=card_message_id)
+    binding = _department_chat(session, department_key)
+    if binding is None:
+        raise NotBound("department", department_key)
+    previous = ticket.department_key
+    if ticket.status == TicketStatus.escalated.value and previous == department_key:
+        raise InvalidTransition(ticket.id, ticket.status, TicketStatus.escalated.value)
+    previous_holder = (ticket.assignee_user_id, ticket.assignee_name)
+    seen = _move(session, ticket, TicketStatus.escalated, now)
+    ticket.department_key = department_key
+    ticket.assignee_user_id = None
+    ticket.assignee_name = None
+    _audit(session, ticket, actor, "escalate", now, seen, ticket.status,
+           from_department=previous, to_department=department_key,
+           department_chat_id=binding.chat_id, previous_assignee=previous_holder[0],
+           previous_assignee_name=previous_holder[1], note=note)
+    thread = tuple(ticket_thread(session=session, ticket_id=ticket_id))
+    return Escalation(ticket=TicketView.of(ticket), department_key=department_key,
+                      department_chat_id=binding.chat_id, previous_department_key=previous,
+                      thread=thread)
+
+
+def attach_follow_up(
+    *, session: Session, help_chat_id: int, asker_user_id: int, text: str, now: datetime,
+    message_id: int | None = None, asker_name: str = "",
+    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
+) -> FollowUp | None:
+    """Attach a new message of the asker to their open ticket in this help group (None if
+    there is none). A follow-up on an answered ticket puts it back in the queue (open),
+    keeping its holder. The first-response clock is not restarted (see README)."""
+    view = open_ticket_for_asker(session=session, help_chat_id=help_chat_id,
+                                 asker_user_id=asker_user_id, now=now,
+                                 reopen_window=reopen_window)
+    if view is None:
+        return None
+    ticket = _load(session, view.id)
+    asker = Actor(user_id=asker_user_id, chat_id=help_chat_id, role=Role.enterprise,
+                  chat_kind=ChatKind.help, name=asker_name)
+    check(session=session, actor=asker, action=Action.follow_up, ticket=ticket)
+    msg = TicketMessage(ticket_id=view.id, direction="in", text=text,
+                        author_user_id=asker_user_id, author_name=asker_name[:200],
+                        author_role=Role.enterprise.value, chat_id=help_chat_id,
+                        message_id=message_id, at=now)
+    session.add(msg)
+    session.flush()
+    reopened = ticket.status == TicketStatus.answered.value
+    seen = ticket.status
+    if reopened:
+        _move(session, ticket, TicketStatus.open, now)
+    else:
+        ticket.updated_at = now
+    _audit(session, ticket, asker, "follow_up", now, seen, ticket.status,
+           message_row=msg.id, help_message_id=message_id, reopened=reopened or None)
+    notify = []
+    for card in _cards(session, view.id):
+        if card.kind == CardKind.department.value and card.department_key != ticket.department_key:
+            continue  # that department no longer holds it
+        notify.append(Notify(chat_id=card.chat_id, reply_to_message_id=card.message_id,
+                             kind=card.kind))
+    seen_chats: set[int] = set()
+    unique = []
+    for n in reversed(notify):  # newest card per chat
+        if n.chat_id not in seen_chats:
+            seen_chats.add(n.chat_id)
+            unique.append(n)
+    return FollowUp(ticket=TicketView.of(ticket), message=MessageView.of(msg), reopened=reopened,
+                    holder_user_id=ticket.assignee_user_id, holder_name=ticket.assignee_name,
+                    notify=tuple(reversed(unique)))
+
+
+def resolve(*, session: Session, ticket_id: int, actor: Actor, now: datetime,
+            card_message_id: int | None = None, note: str | None = None) -> TicketView:
+    return _finish(session, ticket_id, actor, now, TicketStatus.resolved, Action.resolve,
+                   card_message_id, note)
+
+
+def close(*, session: Session, ticket_id: int, actor: Actor, now: datetime,
+          card_message_id: int | None = None, reason: str | None = None) -> TicketView:
+    """Close without (further) answer. A ticket closed before its deadline never breaches
+    and does not count in compliance (see desk.stats)."""
+    return _finish(session, ticket_id, actor, now, TicketStatus.closed, Action.close,
+                   card_message_id, reason)
+
+
+def _finish(session: Session, ticket_id: int, actor: Actor, now: datetime, to: TicketStatus,
+            action: Action, card_message_id: int | None, note: str | None) -> TicketView:
+    ticket = _load(session, ticket_id)
+    check(session=session, actor=actor, action=action, ticket=ticket,
+          card_message_id=card_message_id)
+    seen = _move(session, ticket, to, now)
+    ticket.resolved_at = now
+    _audit(session, ticket, actor, action.value, now, seen, ticket.status, note=note)
+    return TicketView.of(ticket)

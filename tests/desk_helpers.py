@@ -1,0 +1,172 @@
+"""Shared set-up for the tests/test_desk_*.py files: databases, a fake clock, a bound
+help group, a department group and the people in them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from datetime import datetime, timedelta
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from desk.bindings import bind_department_chat, bind_help_chat
+from desk.roles import Actor, resolve_role
+from storage import Database
+from workdays import DEFAULT_BUSINESS_HOURS, BusinessHours, WorkingCalendar
+
+SH = ZoneInfo("Asia/Shanghai")
+CALENDAR = WorkingCalendar()
+HOURS = BusinessHours.parse(DEFAULT_BUSINESS_HOURS, calendar=CALENDAR, tz=SH)
+ALWAYS = BusinessHours.parse("24x7", calendar=CALENDAR, tz=SH)
+
+STEWARD_CHAT = -1001000000001
+LEAD_CHAT = -1001000000002
+HELP_CHAT = -1001000000010
+OTHER_HELP_CHAT = -1001000000011
+DEPT_CHAT = -1001000000020
+OTHER_DEPT_CHAT = -1001000000021
+ADMIN = 1
+STEWARD = 11
+STEWARD_2 = 12
+DEPT_MEMBER = 21
+OTHER_DEPT_MEMBER = 22
+LEADER = 31
+ASKER = 41
+OTHER_ASKER = 42
+PROJECTS = {"P-001", "P-002"}
+
+
+def at(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> datetime:
+    """A moment in Asia/Shanghai."""
+    return datetime(year, month, day, hour, minute, tzinfo=SH)
+
+
+class Clock:
+    """The fake clock: tests move it, nothing sleeps."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def advance(self, minutes: float) -> datetime:
+        self.now = self.now + timedelta(minutes=minutes)
+        return self.now
+
+    def set(self, moment: datetime) -> datetime:
+        self.now = moment
+        return self.now
+
+
+_TEMPLATE: dict[str, Path] = {}
+
+
+def new_sqlite_db(tmp_path: Path) -> Database:
+    """A fresh SQLite file with every table: a copy of one made once per run (create_all
+    on a file costs more than the tests themselves)."""
+    if "db" not in _TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="desk-template-"))
+        template = Database(f"sqlite:///{folder / 'template.db'}")
+        template.create_all()
+        template.dispose()  # last connection closed: the WAL is checkpointed into the file
+        _TEMPLATE["db"] = folder / "template.db"
+    target = tmp_path / "desk.db"
+    shutil.copyfile(_TEMPLATE["db"], target)
+    return Database(f"sqlite:///{target}")
+
+
+def postgres_url() -> str | None:
+    """TEST_POSTGRES_URL, or None (skip) when unreachable and CI unset; fail under CI."""
+    url = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at {url} unreachable under CI: {exc}")
+        return None
+    return url
+
+
+@pytest.fixture
+def pg_db() -> Iterator[Database]:
+    """A Database on PostgreSQL inside a fresh schema (others' tests share the database)."""
+    url = postgres_url()
+    if url is None:
+        pytest.skip("PostgreSQL not reachable (set TEST_POSTGRES_URL)")
+    schema = f"desk_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'create schema "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    db = Database(f"{url}{sep}options={quote(f'-csearch_path={schema}')}")
+    try:
+        db.create_all()
+        yield db
+    finally:
+        db.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'drop schema "{schema}" cascade'))
+        admin.dispose()
+
+
+@dataclass
+class World:
+    db: Database
+    clock: Clock
+
+    def actor(self, user_id: int, chat_id: int, name: str = "") -> Actor:
+        return self.db.call(resolve_role, user_id=user_id, chat_id=chat_id, now=self.clock.now,
+                            admin_ids=[ADMIN], steward_chat_id=STEWARD_CHAT,
+                            lead_chat_id=LEAD_CHAT, name=name or f"user{user_id}")
+
+    @property
+    def admin_in_steward_chat(self) -> Actor:
+        return self.actor(ADMIN, STEWARD_CHAT, "管理员")
+
+    @property
+    def steward(self) -> Actor:
+        return self.actor(STEWARD, STEWARD_CHAT, "王管家")
+
+    @property
+    def steward2(self) -> Actor:
+        return self.actor(STEWARD_2, STEWARD_CHAT, "李管家")
+
+    @property
+    def dept(self) -> Actor:
+        return self.actor(DEPT_MEMBER, DEPT_CHAT, "赵科长")
+
+    @property
+    def other_dept(self) -> Actor:
+        return self.actor(OTHER_DEPT_MEMBER, OTHER_DEPT_CHAT, "钱科长")
+
+    @property
+    def lead(self) -> Actor:
+        return self.actor(LEADER, LEAD_CHAT, "孙组长")
+
+    @property
+    def asker(self) -> Actor:
+        return self.actor(ASKER, HELP_CHAT, "企业张经理")
+
+
+def make_world(db: Database, start: datetime) -> World:
+    """Bind two help groups and two department groups, as an admin would."""
+    clock = Clock(start)
+    world = World(db=db, clock=clock)
+    for chat, code in ((HELP_CHAT, "P-001"), (OTHER_HELP_CHAT, "P-002")):
+        admin = world.actor(ADMIN, chat, "管理员")
+        db.call(bind_help_chat, actor=admin, chat_id=chat, project_code=code, now=clock.now,
+                title=code, project_exists=PROJECTS.__contains__)
+    for chat, key in ((DEPT_CHAT, "natural_resources"), (OTHER_DEPT_CHAT, "ecology")):
+        admin = world.actor(ADMIN, chat, "管理员")
+        db.call(bind_department_chat, actor=admin, chat_id=chat, department_key=key,
+                now=clock.now, title=key)
+    return world
