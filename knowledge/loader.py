@@ -102,7 +102,10 @@ class _Reader:
             self.problem(self.rel(path), 1, "-", f"not UTF-8 text ({exc.reason})")
             return None
         try:
-            return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+            data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+            if data is None:
+                self.problem(self.rel(path), 1, "-", "empty file")
+            return data
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark else 1
@@ -315,6 +318,7 @@ def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> Knowl
         departments: dict[str, tuple[Department, int]] = {}
     else:
         departments = _read_departments(reader, dept_path)
+    departments_readable = bool(departments)  # else every item would also report an unknown department
 
     items: dict[str, Item] = {}
     item_maps: dict[str, _Map] = {}
@@ -337,7 +341,7 @@ def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> Knowl
     owner: dict[str, tuple[str, str]] = {}
     for key, item in items.items():
         m = item_maps[key]
-        if item.department and item.department not in departments:
+        if item.department and departments_readable and item.department not in departments:
             reader.problem(item.source_file, reader.line_of(m, "department"), "department", f"unknown department {item.department!r}")
         for pre in item.prerequisites:
             if pre not in items:
@@ -358,7 +362,7 @@ def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> Knowl
                     owner[phrase] = (key, field)
     if require_canonical:
         for key in CANONICAL_ITEMS + CANONICAL_TOPICS:
-            if key not in items:
+            if key not in items and not (root / "items" / f"{key}.yaml").exists():
                 reader.problem(reader.rel(root / "items" / f"{key}.yaml"), 0, "key", "canonical item missing")
     out_of_scope = _read_phrases(reader, root / "out_of_scope.yaml", "phrases")
     smalltalk = _read_phrases(reader, root / "smalltalk.yaml", "phrases")

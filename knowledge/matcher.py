@@ -156,7 +156,7 @@ class Matcher:
             cjk = has_cjk(compact)
             pinyin = key_of(compact)[0] if cjk and len(compact) >= 2 else None
             gapped = None
-            if cjk and alias and len(compact) >= 4:
+            if cjk and len(compact) >= 4:
                 gapped = re.compile(".?".join(re.escape(ch) for ch in compact))
             index.phrases.append(_Phrase(compact, item, base, pinyin, gapped))
             if cjk and alias and len(compact) >= 4:
@@ -263,8 +263,7 @@ class Matcher:
             return self._result(question, normalized, None, intent, "handoff", 0.0, [], "no_match")
 
         top = candidates[0]
-        item = self.kb.items.get(top.item)
-        if item is not None and item.key == "tolerance" and intent not in ("department", "process"):
+        if top.item == "tolerance" and intent not in ("department", "process"):
             intent = "tolerance"  # every question about the 容缺 topic is a tolerance question
         gap = top.score - (candidates[1].score if len(candidates) > 1 else 0.0)
         faq = None

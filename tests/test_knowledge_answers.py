@@ -1,0 +1,271 @@
+"""Answers: led by what the intent asked, deferrable materials marked, valid Telegram HTML."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from pathlib import Path
+
+import pytest
+
+import knowledge
+from knowledge.answers import compose_answer, compose_item_answer
+from knowledge.loader import load_knowledge
+from knowledge.matcher import Matcher, MatchResult
+
+BUNDLED = Path(knowledge.__file__).resolve().parent / "data"
+TELEGRAM_LIMIT = 4096
+_TAG = re.compile(r'<(/?)(b|strong|i|em|u|ins|s|strike|del|code|pre|blockquote|tg-spoiler)>|<a href="[^"<>]*">|</a>')
+_ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
+
+
+def assert_telegram_html(text: str) -> None:
+    """Only Telegram's tags, properly nested; no bare <, > or & anywhere else."""
+    stack: list[str] = []
+    pos = 0
+    for tag in _TAG.finditer(text):
+        _check_text(text[pos:tag.start()], text)
+        pos = tag.end()
+        raw = tag.group(0)
+        if raw == "</a>":
+            assert stack and stack.pop() == "a", f"unbalanced </a> in {text!r}"
+        elif raw.startswith("<a "):
+            stack.append("a")
+        elif tag.group(1):
+            assert stack and stack.pop() == tag.group(2), f"unbalanced {raw} in {text!r}"
+        else:
+            stack.append(tag.group(2))
+    _check_text(text[pos:], text)
+    assert not stack, f"unclosed {stack} in {text!r}"
+
+
+def _check_text(chunk: str, whole: str) -> None:
+    assert "<" not in chunk and ">" not in chunk, f"bare angle bracket in {chunk!r} of {whole!r}"
+    assert "&" not in _ENTITY.sub("", chunk), f"bare & in {chunk!r}"
+
+
+def plain(text: str) -> str:
+    return unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def lead_block(answer: str) -> list[str]:
+    """The lines between the title and the first blank line: what the answer leads with."""
+    lines = answer.split("\n")
+    block = []
+    for line in lines[1:]:
+        if not line.strip():
+            break
+        block.append(line)
+    return block
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return load_knowledge(BUNDLED)
+
+
+@pytest.fixture(scope="module")
+def matcher(kb):
+    return Matcher(kb)
+
+
+def _answer(matcher, question, item, intent):
+    result = matcher.match(question)
+    assert (result.item, result.intent, result.action) == (item, intent, "answer"), result
+    assert result.faq is None  # the composed answer, not a stored FAQ reply
+    text = compose_answer(matcher.kb, result)
+    assert text
+    assert_telegram_html(text)
+    return text
+
+
+def test_checker_rejects_what_telegram_rejects():
+    for bad in ("1 < 2", "<b>x", "A&B", "<div>x</div>", "<b><i>x</b></i>"):
+        with pytest.raises(AssertionError):
+            assert_telegram_html(bad)
+    assert_telegram_html("<b>A&lt;B&amp;C&gt;</b> <i>ok</i> &#39;")
+
+
+def test_materials_question_leads_with_the_numbered_list(matcher, kb):
+    text = _answer(matcher, "我们的环评手续需要交些什么资料", "eia", "materials")
+    lines = text.split("\n")
+    assert "环评" in plain(lines[0])
+    assert lines[1].startswith("1.")
+    materials = kb.items["eia"].materials
+    lead = lead_block(text)
+    assert len(lead) == len(materials)
+    for n, (line, material) in enumerate(zip(lead, materials), start=1):
+        assert line.startswith(f"{n}. ")
+        assert material.name in unescape(line)
+        assert ("〔可容缺〕" in line) == (not material.required)
+    # the department and the time limit follow one line below
+    rest = plain(text[text.index("\n\n"):])
+    assert kb.departments["eco_env"].name in rest and "工作日" in rest
+
+
+def test_department_question_leads_with_department_and_phone(matcher, kb):
+    text = _answer(matcher, "施工许可正归哪个单位管，电话多少", "construction_permit", "department")
+    dept = kb.department_of(kb.items["construction_permit"])
+    lead = lead_block(text)
+    assert dept.name in unescape(lead[0])
+    assert any(dept.phone in line for line in lead)
+    assert any(dept.window in unescape(line) for line in lead)
+    assert not lead[0].startswith("1.")
+
+
+def test_time_question_leads_with_working_days(matcher):
+    text = _answer(matcher, "能评批下来一般几天啊", "energy_review", "time_limit")
+    first = plain(text.split("\n")[1])
+    assert "工作日" in first
+    assert re.search(r"(?<!\d)3(?!\d)", first), first  # promised 3 working days
+    assert re.search(r"(?<!\d)20(?!\d)", first), first  # statutory 20
+
+
+def test_same_day_filing_says_so(matcher):
+    text = _answer(matcher, "备按的话大概几天能好", "filing", "time_limit")
+    first = plain(text.split("\n")[1])
+    assert "当天" in first or "即来即办" in first
+    assert "0 个工作日" not in first
+
+
+def test_tolerance_question_lists_only_deferrable_materials(matcher, kb):
+    text = _answer(matcher, "林草审核那几样材料能不能先缺着后补", "forest_grass", "tolerance")
+    deferrable = [m.name for m in kb.items["forest_grass"].materials if not m.required]
+    required = [m.name for m in kb.items["forest_grass"].materials if m.required]
+    body = plain(text)
+    assert deferrable and all(name in body for name in deferrable)
+    assert not any(name in body for name in required)
+
+
+@pytest.mark.parametrize("intent", ["materials", "department", "time_limit", "process", "fee", "tolerance", "other"])
+def test_every_item_and_intent_gives_valid_short_html(kb, intent):
+    for item in kb.items.values():
+        text = compose_item_answer(kb, item, intent)
+        assert_telegram_html(text)
+        assert len(text) < TELEGRAM_LIMIT
+        lines = text.split("\n")
+        assert lines[0].startswith("<b>")
+        if item.kind != "item":
+            continue
+        dept = kb.department_of(item)
+        if intent == "materials":
+            assert lines[1].startswith("1."), (item.key, text)
+            assert text.count("〔可容缺〕") == sum(not m.required for m in item.materials)
+        elif intent == "department":
+            assert dept.name in unescape(lines[1]), (item.key, text)
+            assert any(dept.phone in line for line in lead_block(text))
+        elif intent == "time_limit":
+            assert "工作日" in lines[1] or "当天" in lines[1], (item.key, text)
+            if item.promised_days:
+                assert str(item.promised_days) in lines[1]
+        elif intent == "fee":
+            assert "收费" in lines[1]
+
+
+def test_example_content_carries_a_check_note(kb):
+    text = compose_item_answer(kb, kb.items["eia"], "materials")
+    assert kb.items["eia"].example
+    assert "示例" in plain(text.split("\n")[-1])
+
+
+def test_non_answers_have_no_text(matcher):
+    for question in ("在吗", "食堂几点开饭", "环评批下来没有啊", ""):
+        result = matcher.match(question)
+        assert result.action != "answer", result
+        assert compose_answer(matcher.kb, result) is None
+
+
+# -- escaping -----------------------------------------------------------------------------------
+
+TINY_DEPARTMENTS = """\
+departments:
+  - key: lab
+    name: "测试&检验<局>"
+    window: "一楼 <3号> 窗口"
+    phone: "0471-<1234>"
+    hours: "9:00 & 13:00"
+    online: "https://example.test/?a=1&b=2"
+"""
+
+TINY_ITEM = """\
+key: widget
+kind: item
+name: "小部件<测试>审批"
+short: 小部件审批
+aliases: [小部件审批, 小部件]
+department: lab
+statutory_days: 10
+promised_days: 5
+time_note: "报告书 < 10 天 & 报告表 > 3 天"
+fee: "<b>免费</b>"
+prerequisites_note: "先办 A&B"
+apply_at: "窗口 <二楼>"
+level: [市]
+materials:
+  - name: "A<B&C>"
+    required: true
+    note: "原件 & 复印件 <各一份>"
+  - name: "D&E"
+    required: false
+faq:
+  - q: 小部件有啥特别说明
+    a: "注意 <script>alert(1)</script> & 其他"
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny_kb")
+    (root / "items").mkdir()
+    (root / "departments.yaml").write_text(TINY_DEPARTMENTS, encoding="utf-8")
+    (root / "items" / "widget.yaml").write_text(TINY_ITEM, encoding="utf-8")
+    kb = load_knowledge(root, require_canonical=False)
+    return kb, Matcher(kb)
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("小部件要什么材料", "materials"),
+        ("小部件在哪个窗口办", "department"),
+        ("小部件要多久", "time_limit"),
+        ("小部件收费吗", "fee"),
+        ("小部件怎么申请", "process"),
+        ("小部件能容缺吗", "tolerance"),
+    ],
+)
+def test_knowledge_text_is_escaped(tiny, question, intent):
+    kb, matcher = tiny
+    result = matcher.match(question)
+    assert (result.item, result.intent, result.action) == ("widget", intent, "answer")
+    text = compose_answer(kb, result)
+    assert_telegram_html(text)
+    assert "<script>" not in text and "<局>" not in text and "<B&C>" not in text
+    if intent == "materials":
+        assert "A&lt;B&amp;C&gt;" in text
+        assert "A<B&C>" in plain(text)
+        assert "D&amp;E〔可容缺〕" in text
+
+
+def test_faq_and_learned_answers_are_escaped(tiny):
+    kb, matcher = tiny
+    result = matcher.match("小部件有啥特别说明")
+    assert result.action == "answer" and result.faq is not None
+    text = compose_answer(kb, result)
+    assert_telegram_html(text)
+    assert "alert(1)" in plain(text) and "<script>" not in text
+
+    matcher.add_learned("仓库钥匙找谁拿", "找 <老王> & 小李", None)
+    learned = matcher.match("仓库钥匙找谁拿")
+    assert learned.action == "answer" and learned.learned
+    text = compose_answer(kb, learned)
+    assert_telegram_html(text)
+    assert "找 <老王> & 小李" in plain(text)
+
+
+def test_hand_built_result_with_markup_in_the_question_is_safe(kb):
+    result = MatchResult(question="<b>环评</b>要啥材料&", normalized="环评要啥材料", item="eia", intent="materials",
+                         action="answer", confidence=0.9, candidates=(), reason="confident")
+    text = compose_answer(kb, result)
+    assert_telegram_html(text)
+    assert "<b>环评</b>要啥" not in text
