@@ -342,3 +342,78 @@ DESK_STATS_QUESTIONS = (
 DESK_STATS_TOP_HANDOFFS = "最常转人工的问题（建议补进知识库）："
 DESK_STATS_TOP_LINE = "{rank}. {text}（{count}次）"
 DESK_PERCENT = "{value:.1f}%"
+
+# --- tickets (telegram) ---------------------------------------------------------------
+# Buttons, prompts and commands of the ticket handlers (handlers/tickets*.py).
+TICKET_BUTTON_CLAIM = "认领"
+TICKET_BUTTON_ESCALATE = "转部门"
+TICKET_BUTTON_CLOSE = "关闭"
+TICKET_BUTTON_BACK = "↩ 返回"
+FEEDBACK_SOLVED = "已解决"
+FEEDBACK_UNSOLVED = "没解决，转人工"
+FEEDBACK_THANKS = "感谢反馈！"
+FEEDBACK_NO_QUESTION = "找不到原来的问题，请直接再问一次。"
+TICKET_PRIVATE_HANDOFF = "这个问题需要项目管家人工答复，请在您项目的帮办服务群里提问，管家会在群里答复您。"
+TICKET_CHOOSE_DEPARTMENT = "请选择要转给哪个部门（管家吹哨）。"
+TICKET_NO_DEPARTMENTS = "还没有绑定任何部门群：请管理员在部门群里发送 /bind_dept 部门名称。"
+TICKET_ESCALATE_USAGE = "用法：/escalate 工单号 部门，例如 /escalate 12 生态环境局"
+TICKET_BIND_USAGE = "用法：在帮办群里发送 /bind 项目代码，例如 /bind P001"
+TICKET_BIND_DEPT_USAGE = "用法：在部门群里发送 /bind_dept 部门，例如 /bind_dept 生态环境局。可用的部门：{departments}"
+TICKET_LEARN_USAGE = "请回复一条已转达的答复（或工单卡片）再发 /learn。"
+TICKET_LEARNED = "📚 已加入知识库：以后再有人问「{question}」，会自动答复。"
+TICKET_STAFF_ONLY = "这个命令只能在工作人员群里使用。"
+TICKET_COMMANDS = [
+    ("stats", "响应统计（工作人员群）"),
+    ("escalate", "转部门：/escalate 工单号 部门"),
+    ("learn", "回复一条答复，加入知识库（管家）"),
+    ("bind", "绑定本群到项目：/bind 项目代码（管理员）"),
+    ("bind_dept", "绑定部门群：/bind_dept 部门（管理员）"),
+    ("unbind", "解除本群绑定（管理员）"),
+]
+BOT_COMMANDS = [*BOT_COMMANDS, *TICKET_COMMANDS]
+HELP_STAFF = HELP_STAFF + (
+    "\n• /escalate 工单号 部门：转给部门群（管家吹哨）；\n"
+    "• /stats：响应统计；回复一条已转达的答复发 /learn，把它加入知识库。"
+)
+
+# --- ledger (telegram) -----------------------------------------------------------------
+LEDGER_BOT_GROUP_ONLY = "请在项目帮办群里使用这个命令，机器人会显示本群所绑定项目的台账。"
+LEDGER_BOT_UNBOUND = "本群还没有绑定台账中的项目，暂时查不到办理进度。请管理员在本群发送 /bind 项目代码 完成绑定。"
+LEDGER_BOT_PROJECT_MISSING = "本群绑定的项目「{code}」在台账中找不到，请联系项目管家核对台账。"
+LEDGER_BOT_PROFILE_USAGE = "用法：/profile 查看本项目审批画像；/profile xlsx 同时发送 Excel 画像表。"
+LEDGER_BOT_PROFILE_FILENAME = "审批画像_{code}_{today}.xlsx"
+LEDGER_BOT_PROFILE_CAPTION = "项目审批画像表：{name}（统计日期 {today}）"
+LEDGER_BOT_STATUS = "{answer}\n（据项目台账，截至 {today}；如有出入请@项目管家核实。）"
+LEDGER_BOT_MUTED = "本群已设为免打扰，台账提醒不再推送到本群。发送 /unmute 可恢复。"
+LEDGER_BOT_UNMUTED = "本群已恢复台账提醒推送。"
+LEDGER_BOT_MUTE_DENIED = "只有管理员可以设置免打扰。"
+LEDGER_BOT_MUTE_NOT_BOUND = "本群尚未绑定为帮办群或部门群，无需设置免打扰。"
+LEDGER_CHART_CAPTION = "📊 前期手续办结率：分旗县区、分领域（蓝：项目办结率，橙：手续办结率，无需办理视同办结）"
+LEDGER_CHART_LEGEND = "图中代号：{items}"
+LEDGER_CHART_LEGEND_ITEM = "{code}={name}"
+# Chart labels: Chinese when the machine has a CJK font, else English (never tofu boxes).
+LEDGER_CHART_CJK = {
+    "title": "前期手续办结情况：项目办结率 {project_rate:.1f}%，手续办结率 {procedure_rate:.1f}%",
+    "by_region": "分旗县区",
+    "by_sector": "分领域",
+    "projects": "项目办结率",
+    "procedures": "手续办结率",
+    "axis": "%",
+    "empty": "暂无数据",
+}
+LEDGER_CHART_LATIN = {
+    "title": "Completion: projects {project_rate:.1f}%, procedures {procedure_rate:.1f}%",
+    "by_region": "By region",
+    "by_sector": "By sector",
+    "projects": "Projects complete",
+    "procedures": "Procedures done or not needed",
+    "axis": "%",
+    "empty": "no data",
+}
+BOT_COMMANDS = [
+    *BOT_COMMANDS,
+    ("profile", "本项目审批画像（/profile xlsx 附 Excel 表）"),
+    ("progress", "本项目办理进度简报"),
+    ("mute", "本群免打扰，停推台账提醒（管理员）"),
+    ("unmute", "恢复台账提醒推送（管理员）"),
+]

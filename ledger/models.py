@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, Enum, ForeignKey, Integer, Numeric
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -79,3 +79,8 @@ class Procedure(SQLModel, table=True):
     promised_days: int | None = None
     finished_on: date | None = None
     note: str | None = Field(default=None, sa_column=Column(String(1000)))
+
+
+# The Core tables, for the bulk statements and aggregates (SQLModel's stubs hide __table__).
+PROJECT_TABLE: Table = Project.__table__  # type: ignore[attr-defined]
+PROCEDURE_TABLE: Table = Procedure.__table__  # type: ignore[attr-defined]

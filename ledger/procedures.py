@@ -93,7 +93,7 @@ DEFAULT_TEN: tuple[str, ...] = (
     "eia", "energy_review", "soil_water", "forest_grass", "construction_permit",
 )
 
-_ORDER = {kind.key: index for index, kind in enumerate(
+_ORDER = {kind.key: (index, kind.key) for index, kind in enumerate(
     sorted(CATALOG, key=lambda k: (k.slot == 0, k.slot)))}
 
 
@@ -129,7 +129,7 @@ def procedure_name(item_key: str) -> str:
 
 def sort_key(item_key: str) -> tuple[int, str]:
     """Ledger order: the default ten in their order, then the rest."""
-    return (_ORDER.get(item_key, len(_ORDER)), item_key)
+    return _ORDER.get(item_key) or (len(_ORDER), item_key)
 
 
 def slot_siblings(item_key: str) -> tuple[str, ...]:
@@ -142,7 +142,8 @@ def slot_siblings(item_key: str) -> tuple[str, ...]:
 
 _STATUS_WORDS: dict[str, ProcedureStatus] = {}
 for _status, _words in {
-    ProcedureStatus.done: ("已办结", "办结", "已完成", "完成", "已办理", "已取得", "已批复", "done"),
+    ProcedureStatus.done: ("已办结", "办结", "已完成", "完成", "已办理", "已取得", "已批复",
+                           "done"),
     ProcedureStatus.not_needed: ("无需办理", "无需", "不需办理", "不需要办理", "不涉及", "无需办",
                                  "not_needed", "notneeded", "n/a"),
     ProcedureStatus.in_progress: ("办理中", "在办", "正在办理", "审批中", "已受理",

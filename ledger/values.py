@@ -26,14 +26,16 @@ def is_blank(value: object) -> bool:
 
 
 def as_text(value: object) -> str:
-    """Cell as trimmed text; a whole float from Excel (12345.0) reads as 12345."""
+    """Cell as trimmed text, as written (full-width punctuation in names is kept); a whole
+    float from Excel (12345.0) reads as 12345."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        midnight = value.time() == datetime.min.time()
+        return value.date().isoformat() if midnight else value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    return unicodedata.normalize("NFKC", str(value)).strip() if isinstance(value, str) else str(value)
+    return value.strip() if isinstance(value, str) else str(value)
 
 
 _DATE_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")

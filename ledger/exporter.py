@@ -1,0 +1,181 @@
+"""Write the ledger (or an empty template) as .xlsx in the long format the importer reads.
+
+An export imports back unchanged: every value is written in a form the importer parses to the
+same stored value. A project without any procedure has no row in the long format and is not
+exported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from ledger.columns import COLUMNS, HEADERS
+from ledger.models import (PROCEDURE_TABLE, PROJECT_TABLE, STATUS_LABELS, Procedure,
+                           ProcedureStatus)
+from ledger.procedures import DEFAULT_TEN, procedure_name, sort_key
+
+Progress = Callable[[int, int], None]
+
+SHEET_TITLE = "台账"
+DATE_FORMAT = "yyyy-mm-dd"
+PROGRESS_EVERY = 1000
+_WIDTHS = {"code": 26, "name": 30, "enterprise": 24, "procedure": 18, "department": 16,
+           "note": 30, "investment": 12, "start": 14}
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+EXAMPLE_ROW: dict[str, object] = {
+    "code": "2026-150100-00-01-000001",
+    "name": "示例：某某新材料产业园项目",
+    "enterprise": "某某新材料有限公司",
+    "region": "某某区",
+    "sector": "工业",
+    "investment": 12.5,
+    "start": "2026上半年",
+    "steward": "张三",
+    "procedure": "环评",
+    "status": "办理中",
+    "accepted_on": date(2026, 2, 10),
+    "promised_days": 20,
+    "finished_on": None,
+    "department": "生态环境局",
+    "note": "示例行，可直接改写",
+}
+
+
+def start_text(half: int, year: int, planned: date | None) -> str | date:
+    if planned is not None:
+        return planned
+    return f"{year}{'上半年' if half == 1 else '下半年'}"
+
+
+def write_template(path: Path | str, *, rows: int = 2000) -> Path:
+    """An empty ledger: the headers, a drop-down for 状态 and 手续, and one example row."""
+    path = Path(path)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = SHEET_TITLE
+    sheet.append(list(HEADERS))
+    for cell in sheet[1]:
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+    sheet.append([EXAMPLE_ROW[c.field] for c in COLUMNS])
+    for index, column in enumerate(COLUMNS, start=1):
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = _WIDTHS.get(column.field, 12)
+        if isinstance(EXAMPLE_ROW[column.field], date):
+            sheet.cell(2, index).number_format = DATE_FORMAT
+    sheet.freeze_panes = "A2"
+
+    def drop_down(field: str, choices: list[str]) -> None:
+        letter = get_column_letter([c.field for c in COLUMNS].index(field) + 1)
+        validation = DataValidation(type="list", formula1='"' + ",".join(choices) + '"',
+                                    allow_blank=False, showDropDown=False)
+        validation.add(f"{letter}2:{letter}{rows + 1}")
+        sheet.add_data_validation(validation)
+
+    drop_down("status", [STATUS_LABELS[s] for s in ProcedureStatus])
+    # Other items and synonyms are accepted too; the drop-down offers the default ten.
+    procedure_validation = [procedure_name(k) for k in DEFAULT_TEN]
+    drop_down("procedure", procedure_validation)
+    sheet.data_validations.dataValidation[-1].showErrorMessage = False
+    workbook.save(path)
+    return path
+
+
+def export_ledger(*, session: Session, path: Path | str, progress: Progress | None = None
+                  ) -> int:
+    """Write every procedure of every project, one row each; returns the number of rows."""
+    path = Path(path)
+    total = session.execute(select(func.count()).select_from(Procedure)).scalar_one()
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(SHEET_TITLE)
+    sheet.freeze_panes = "A2"
+    for index, column in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = _WIDTHS.get(column.field, 12)
+    header = []
+    for text in HEADERS:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+        header.append(cell)
+    sheet.append(header)
+    written = 0
+    for values in _ledger_rows(session):
+        sheet.append([_cell(sheet, values[c.field]) for c in COLUMNS])
+        written += 1
+        if progress and written % PROGRESS_EVERY == 0:
+            progress(written, total)
+    if progress:
+        progress(written, written)
+    workbook.save(path)
+    return written
+
+
+def _cell(sheet: Any, value: object) -> object:
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = DATE_FORMAT
+        return cell
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"  # text that looks like a formula stays text (no formula injection)
+        return cell
+    return value
+
+
+def _ledger_rows(session: Session) -> Iterator[dict[str, object]]:
+    p, q = PROJECT_TABLE.c, PROCEDURE_TABLE.c
+    statement = (
+        select(p.code, p.name, p.enterprise, p.region, p.sector, p.investment_yi, p.start_half,
+               p.start_year, p.planned_start_date, p.steward, q.item_key, q.status,
+               q.accepted_on, q.promised_days, q.finished_on, q.department, q.note)
+        .join_from(PROCEDURE_TABLE, PROJECT_TABLE, q.project_id == p.id)
+        .order_by(p.code)
+        .execution_options(yield_per=2000)
+    )
+    current: str | None = None
+    group: list[Any] = []
+    for row in session.execute(statement):
+        if row.code != current and group:
+            yield from _group_rows(group)
+            group = []
+        current = row.code
+        group.append(row)
+    if group:
+        yield from _group_rows(group)
+
+
+def _group_rows(group: list[Any]) -> Iterator[dict[str, object]]:
+    for row in sorted(group, key=lambda r: sort_key(r.item_key)):
+        status = ProcedureStatus(row.status)
+        investment = Decimal(str(row.investment_yi)).normalize()
+        yield {
+            "code": row.code,
+            "name": row.name,
+            "enterprise": row.enterprise,
+            "region": row.region,
+            "sector": row.sector,
+            "investment": investment if investment != investment.to_integral() else int(investment),
+            "start": start_text(row.start_half, row.start_year, row.planned_start_date),
+            "steward": row.steward,
+            "procedure": procedure_name(row.item_key),
+            "status": STATUS_LABELS[status],
+            "accepted_on": row.accepted_on,
+            "promised_days": row.promised_days,
+            "finished_on": row.finished_on,
+            "department": row.department,
+            "note": row.note,
+        }

@@ -1,0 +1,265 @@
+"""The project profile (项目审批画像表), the short progress summary, and status answers.
+
+Material lists and default departments come from the knowledge base through two plain
+callables the edge passes in (`materials_for(item_key)`, `department_for(item_key)`), so the
+ledger does not depend on how the knowledge base is loaded.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+import texts
+from ledger.deadlines import (DEFAULT_FIRST_HALF, DEFAULT_SECOND_HALF, DEFAULT_SOON_DAYS, Calendar,
+                              DeadlineRule, procedure_timing)
+from ledger.errors import ProcedureNotInLedger, ProjectNotFound
+from ledger.models import STATUS_LABELS, Procedure, ProcedureStatus, Project
+from ledger.procedures import procedure_name, slot_siblings, sort_key
+
+MaterialsFor = Callable[[str], list[str]]
+DepartmentFor = Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureLine:
+    item_key: str
+    name: str
+    status: ProcedureStatus
+    department: str
+    accepted_on: date | None
+    promised_days: int | None
+    due_on: date | None
+    working_days_left: int | None
+    overdue: bool
+    due_soon: bool
+    finished_on: date | None
+    note: str | None
+    materials: tuple[str, ...] = ()
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressSummary:
+    code: str
+    name: str
+    done: int
+    not_needed: int
+    in_progress: int
+    not_started: int
+    overdue: int
+    deadline: date
+    days_to_deadline: int            # calendar days; negative once passed
+    working_days_to_deadline: int    # working days in (today, deadline]; negative once passed
+
+    @property
+    def total(self) -> int:
+        return self.done + self.not_needed + self.in_progress + self.not_started
+
+    @property
+    def complete(self) -> bool:
+        return self.total > 0 and self.in_progress == self.not_started == 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectProfile:
+    code: str
+    name: str
+    enterprise: str | None
+    region: str
+    sector: str
+    investment_yi: Decimal
+    start_half: int
+    start_year: int
+    planned_start_date: date | None
+    steward: str | None
+    today: date
+    procedures: tuple[ProcedureLine, ...]
+    summary: ProgressSummary
+
+    @property
+    def deadline(self) -> date:
+        return self.summary.deadline
+
+
+def get_project(*, session: Session, code: str) -> Project:
+    code = unicodedata.normalize("NFKC", code).strip()
+    project = session.exec(select(Project).where(Project.code == code)).first()
+    if project is None:
+        raise ProjectNotFound(code)
+    return project
+
+
+def project_for_chat(*, session: Session, chat_id: int) -> Project | None:
+    """The project a help group is bound to, if any."""
+    return session.exec(select(Project).where(Project.help_chat_id == chat_id)).first()
+
+
+def _procedures(session: Session, project: Project) -> list[Procedure]:
+    rows = session.exec(select(Procedure).where(Procedure.project_id == project.id)).all()
+    return sorted(rows, key=lambda p: sort_key(p.item_key))
+
+
+def _line(procedure: Procedure, *, today: date, calendar: Calendar,
+          department_for: DepartmentFor, materials_for: MaterialsFor | None,
+          soon_days: int) -> ProcedureLine:
+    status = ProcedureStatus(procedure.status)
+    timing = procedure_timing(status=status, accepted_on=procedure.accepted_on,
+                              promised_days=procedure.promised_days, today=today,
+                              calendar=calendar, soon_days=soon_days)
+    materials: tuple[str, ...] = ()
+    if materials_for is not None and not status.is_finished:
+        materials = tuple(materials_for(procedure.item_key))
+    return ProcedureLine(
+        item_key=procedure.item_key,
+        name=procedure_name(procedure.item_key),
+        status=status,
+        department=procedure.department or department_for(procedure.item_key),
+        accepted_on=procedure.accepted_on,
+        promised_days=procedure.promised_days,
+        due_on=timing.due_on,
+        working_days_left=timing.working_days_left,
+        overdue=timing.overdue,
+        due_soon=timing.due_soon,
+        finished_on=procedure.finished_on,
+        note=procedure.note,
+        materials=materials,
+    )
+
+
+def _summary(project: Project, lines: list[ProcedureLine], *, today: date, calendar: Calendar,
+             rule: DeadlineRule) -> ProgressSummary:
+    counts = {status: 0 for status in ProcedureStatus}
+    for line in lines:
+        counts[line.status] += 1
+    deadline = rule.deadline(project.start_half, project.start_year)
+    return ProgressSummary(
+        code=project.code,
+        name=project.name,
+        done=counts[ProcedureStatus.done],
+        not_needed=counts[ProcedureStatus.not_needed],
+        in_progress=counts[ProcedureStatus.in_progress],
+        not_started=counts[ProcedureStatus.not_started],
+        overdue=sum(1 for line in lines if line.overdue),
+        deadline=deadline,
+        days_to_deadline=(deadline - today).days,
+        working_days_to_deadline=calendar.working_days_between(today, deadline),
+    )
+
+
+def project_profile(*, session: Session, code: str, today: date, calendar: Calendar,
+                    materials_for: MaterialsFor, department_for: DepartmentFor,
+                    first_half_deadline: str = DEFAULT_FIRST_HALF,
+                    second_half_deadline: str = DEFAULT_SECOND_HALF,
+                    soon_days: int = DEFAULT_SOON_DAYS) -> ProjectProfile:
+    project = get_project(session=session, code=code)
+    lines = [_line(p, today=today, calendar=calendar, department_for=department_for,
+                   materials_for=materials_for, soon_days=soon_days)
+             for p in _procedures(session, project)]
+    rule = DeadlineRule(first_half_deadline, second_half_deadline)
+    return ProjectProfile(
+        code=project.code, name=project.name, enterprise=project.enterprise,
+        region=project.region, sector=project.sector, investment_yi=project.investment_yi,
+        start_half=project.start_half, start_year=project.start_year,
+        planned_start_date=project.planned_start_date, steward=project.steward, today=today,
+        procedures=tuple(lines),
+        summary=_summary(project, lines, today=today, calendar=calendar, rule=rule),
+    )
+
+
+def progress_summary(*, session: Session, code: str, today: date, calendar: Calendar,
+                     first_half_deadline: str = DEFAULT_FIRST_HALF,
+                     second_half_deadline: str = DEFAULT_SECOND_HALF) -> ProgressSummary:
+    project = get_project(session=session, code=code)
+    lines = [_line(p, today=today, calendar=calendar, department_for=lambda key: "",
+                   materials_for=None, soon_days=DEFAULT_SOON_DAYS)
+             for p in _procedures(session, project)]
+    rule = DeadlineRule(first_half_deadline, second_half_deadline)
+    return _summary(project, lines, today=today, calendar=calendar, rule=rule)
+
+
+def procedure_status(*, session: Session, code: str, item_key: str, today: date,
+                     calendar: Calendar, department_for: DepartmentFor,
+                     soon_days: int = DEFAULT_SOON_DAYS) -> ProcedureLine:
+    """Where one procedure stands (「我们环评办到哪了」).
+
+    An item sharing a slot of the ten stands in for the one asked about: a question about 备案
+    is answered from the ledger's 核准 row when that is how the project was approved.
+    """
+    project = get_project(session=session, code=code)
+    rows = {p.item_key: p for p in _procedures(session, project)}
+    for key in (item_key, *slot_siblings(item_key)):
+        if key in rows:
+            return _line(rows[key], today=today, calendar=calendar,
+                         department_for=department_for, materials_for=None,
+                         soon_days=soon_days)
+    raise ProcedureNotInLedger(code, item_key)
+
+
+def write_profile_xlsx(profile: ProjectProfile, path: Path | str) -> Path:
+    """The profile as a one-sheet workbook: project facts, progress, one row per procedure."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    path = Path(path)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = texts.LEDGER_PROFILE_SHEET
+    bold = Font(bold=True)
+    sheet.append([texts.LEDGER_PROFILE_TITLE.format(name=profile.name)])
+    sheet["A1"].font = Font(bold=True, size=14)
+    summary = profile.summary
+    start = (profile.planned_start_date.isoformat() if profile.planned_start_date else
+             texts.LEDGER_HALF[profile.start_half].format(year=profile.start_year))
+    facts = [
+        (texts.LEDGER_PROFILE_LABELS["code"], profile.code),
+        (texts.LEDGER_PROFILE_LABELS["enterprise"], profile.enterprise or ""),
+        (texts.LEDGER_PROFILE_LABELS["region"], profile.region),
+        (texts.LEDGER_PROFILE_LABELS["sector"], profile.sector),
+        (texts.LEDGER_PROFILE_LABELS["investment"], float(profile.investment_yi)),
+        (texts.LEDGER_PROFILE_LABELS["start"], start),
+        (texts.LEDGER_PROFILE_LABELS["steward"], profile.steward or ""),
+        (texts.LEDGER_PROFILE_LABELS["deadline"], summary.deadline),
+        (texts.LEDGER_PROFILE_LABELS["days_left"], texts.LEDGER_DAYS_LEFT.format(
+            days=summary.days_to_deadline, working_days=summary.working_days_to_deadline)),
+        (texts.LEDGER_PROFILE_LABELS["progress"], texts.LEDGER_PROGRESS_COUNTS.format(
+            done=summary.done, not_needed=summary.not_needed,
+            in_progress=summary.in_progress, not_started=summary.not_started)),
+        (texts.LEDGER_PROFILE_LABELS["as_of"], profile.today),
+    ]
+    for label, value in facts:
+        sheet.append([label, value])
+        sheet.cell(sheet.max_row, 1).font = bold
+        if isinstance(value, date):
+            sheet.cell(sheet.max_row, 2).number_format = "yyyy-mm-dd"
+    sheet.append([])
+    sheet.append(list(texts.LEDGER_PROFILE_COLUMNS))
+    header_row = sheet.max_row
+    for cell in sheet[header_row]:
+        cell.font = bold
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for line in profile.procedures:
+        status = line.status_label
+        if line.overdue:
+            status = texts.LEDGER_STATUS_OVERDUE.format(status=status)
+        sheet.append([line.name, status, line.department, line.accepted_on, line.promised_days,
+                      line.due_on, line.working_days_left, line.finished_on,
+                      "\n".join(line.materials), line.note or ""])
+        row = sheet.max_row
+        for column in (4, 6, 8):
+            sheet.cell(row, column).number_format = "yyyy-mm-dd"
+        sheet.cell(row, 9).alignment = wrap
+    for letter, width in zip("ABCDEFGHIJ", (18, 14, 20, 12, 10, 12, 10, 12, 48, 24), strict=True):
+        sheet.column_dimensions[letter].width = width
+    workbook.save(path)
+    return path

@@ -1,0 +1,150 @@
+"""Plain-text renderings of profiles, progress, status answers and import errors.
+
+Shared by the command line and the bot; wording comes from texts.py. Values that come from
+the ledger file pass through `escape` (the bot gives html.escape for parse_mode=HTML).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+
+import texts
+from ledger.errors import LedgerImportError, RowError
+from ledger.profile import ProcedureLine, ProgressSummary, ProjectProfile
+from ledger.report import Figures, LedgerReport
+
+Escape = Callable[[str], str]
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+def row_error_text(error: RowError) -> str:
+    template = texts.LEDGER_REASONS.get(error.reason, error.reason)
+    reason = template.format(value=error.value, **error.params)
+    if error.row == 0:
+        return texts.LEDGER_FILE_ERROR.format(reason=reason)
+    if error.reason in ("unknown_header", "missing_header", "duplicate_header", "no_rows"):
+        if not error.column:
+            return texts.LEDGER_FILE_ERROR.format(reason=reason)
+        return texts.LEDGER_HEADER_ERROR.format(column=error.column, reason=reason)
+    return texts.LEDGER_ROW_ERROR.format(row=error.row, column=error.column, reason=reason)
+
+
+def import_error_lines(error: LedgerImportError) -> list[str]:
+    return [texts.LEDGER_IMPORT_FAILED.format(count=len(error.errors)),
+            *(row_error_text(e) for e in error.errors)]
+
+
+def rate_text(rate: Decimal | None) -> str:
+    return texts.LEDGER_RATE_NONE if rate is None else texts.LEDGER_RATE.format(rate=rate)
+
+
+def _group_line(name: str, figures: Figures, escape: Escape) -> str:
+    return texts.LEDGER_REPORT_GROUP.format(
+        name=escape(name), projects=figures.projects,
+        projects_complete=figures.projects_complete,
+        project_rate=rate_text(figures.project_completion_rate),
+        procedures=figures.procedures,
+        procedure_rate=rate_text(figures.procedure_completion_rate))
+
+
+def report_text(report: LedgerReport, *, escape: Escape = _plain) -> str:
+    overall = report.overall
+    lines = [
+        texts.LEDGER_REPORT_TITLE,
+        texts.LEDGER_REPORT_OVERALL.format(
+            projects=overall.projects, projects_complete=overall.projects_complete,
+            project_rate=rate_text(overall.project_completion_rate),
+            procedures=overall.procedures, procedures_done=overall.procedures_done,
+            procedures_not_needed=overall.procedures_not_needed,
+            procedure_rate=rate_text(overall.procedure_completion_rate)),
+        _group_line(texts.LEDGER_REPORT_OVER_1BN, report.over_1bn, _plain),
+        texts.LEDGER_REPORT_BY_REGION,
+        *(_group_line(g.name, g.figures, escape) for g in report.by_region),
+        texts.LEDGER_REPORT_BY_SECTOR,
+        *(_group_line(g.name, g.figures, escape) for g in report.by_sector),
+    ]
+    return "\n".join(lines)
+
+
+def deadline_text(days: int, working_days: int) -> str:
+    if days > 0:
+        return texts.LEDGER_DEADLINE_AHEAD.format(days=days, working_days=working_days)
+    if days == 0:
+        return texts.LEDGER_DEADLINE_TODAY
+    return texts.LEDGER_DEADLINE_PASSED.format(days=-days)
+
+
+def _counts(summary: ProgressSummary) -> str:
+    return texts.LEDGER_PROGRESS_COUNTS.format(
+        done=summary.done, not_needed=summary.not_needed, in_progress=summary.in_progress,
+        not_started=summary.not_started)
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def _due_text(line: ProcedureLine, *, overdue_template: str, due_template: str) -> str:
+    if line.due_on is None or line.working_days_left is None:
+        return ""
+    if line.overdue:
+        return overdue_template.format(due=_iso(line.due_on), days=-line.working_days_left)
+    return due_template.format(due=_iso(line.due_on), left=line.working_days_left)
+
+
+def profile_text(profile: ProjectProfile, *, escape: Escape = _plain) -> str:
+    summary = profile.summary
+    start = (profile.planned_start_date.isoformat() if profile.planned_start_date else
+             texts.LEDGER_HALF[profile.start_half].format(year=profile.start_year))
+    lines = [texts.LEDGER_PROFILE_HEADER.format(
+        name=escape(profile.name), code=escape(profile.code),
+        enterprise=escape(profile.enterprise or "—"), region=escape(profile.region),
+        sector=escape(profile.sector), investment=profile.investment_yi.normalize(),
+        start=start, steward=escape(profile.steward or "—"), deadline=_iso(summary.deadline),
+        days_text=deadline_text(summary.days_to_deadline, summary.working_days_to_deadline),
+        counts=_counts(summary))]
+    for index, line in enumerate(profile.procedures, start=1):
+        status = line.status_label
+        if line.overdue:
+            status = texts.LEDGER_STATUS_OVERDUE.format(status=status)
+        dates = ""
+        if line.accepted_on:
+            dates += texts.LEDGER_PROFILE_ACCEPTED.format(accepted=_iso(line.accepted_on))
+        dates += _due_text(line, overdue_template=texts.LEDGER_PROFILE_DUE_OVERDUE,
+                           due_template=texts.LEDGER_PROFILE_DUE)
+        if line.finished_on:
+            dates += texts.LEDGER_PROFILE_FINISHED.format(finished=_iso(line.finished_on))
+        lines.append(texts.LEDGER_PROFILE_LINE.format(
+            index=index, name=line.name, status=status, department=escape(line.department),
+            dates=dates))
+        if line.materials:
+            lines.append(texts.LEDGER_PROFILE_MATERIALS.format(
+                materials="、".join(escape(m) for m in line.materials)))
+    return "\n".join(lines)
+
+
+def progress_text(summary: ProgressSummary, *, escape: Escape = _plain) -> str:
+    return texts.LEDGER_PROGRESS_SHORT.format(
+        name=escape(summary.name), done=summary.done, not_needed=summary.not_needed,
+        in_progress=summary.in_progress, not_started=summary.not_started, total=summary.total,
+        deadline=_iso(summary.deadline),
+        days_text=deadline_text(summary.days_to_deadline, summary.working_days_to_deadline))
+
+
+def status_text(line: ProcedureLine, *, escape: Escape = _plain) -> str:
+    dates = ""
+    if line.accepted_on:
+        dates += texts.LEDGER_STATUS_ACCEPTED.format(accepted=_iso(line.accepted_on))
+    dates += _due_text(line, overdue_template=texts.LEDGER_STATUS_DUE_OVERDUE,
+                       due_template=texts.LEDGER_STATUS_DUE)
+    if line.finished_on:
+        dates += texts.LEDGER_STATUS_FINISHED.format(finished=_iso(line.finished_on))
+    if dates.endswith("，"):  # accepted, with no promised days to give a due date
+        dates = dates[:-1] + "。"
+    return texts.LEDGER_STATUS_ANSWER.format(item=line.name, status=line.status_label,
+                                             department=escape(line.department), dates=dates)

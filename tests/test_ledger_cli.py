@@ -1,0 +1,88 @@
+"""`steward ledger ...` end to end: real files, a real SQLite database, exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from openpyxl import load_workbook
+
+from cli.ledger_commands import progress_bar
+from cli.main import main
+from ledger_support import ledger_row, write_csv
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)   # no stray .env
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    return tmp_path
+
+
+def test_template_import_report_export_profile(env, capsys):
+    main(["ledger", "template", str(env / "t.xlsx")])
+    assert "t.xlsx" in capsys.readouterr().out
+
+    rows = [ledger_row(手续="立项", 状态="已办结"), ledger_row(手续="节能审查", 状态="无需办理"),
+            ledger_row(手续="环评")]
+    main(["ledger", "import", str(write_csv(env / "l.csv", rows))])
+    assert "项目 新增 1" in capsys.readouterr().out
+    main(["ledger", "import", str(env / "l.csv")])
+    assert "手续 新增 0、更新 0、未变 3" in capsys.readouterr().out
+
+    main(["ledger", "report", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert (data["procedures"], data["procedure_completion_rate"]) == (3, 66.7)
+    assert data["by_region"][0]["name"] == "新城区"
+    main(["ledger", "report"])
+    assert "手续办结率 66.7%" in capsys.readouterr().out
+
+    main(["ledger", "export", str(env / "out.xlsx")])
+    assert load_workbook(env / "out.xlsx").active.max_row == 4
+    capsys.readouterr()
+
+    main(["ledger", "profile", "P001", "--xlsx", str(env / "p.xlsx")])
+    out = capsys.readouterr().out
+    assert "新材料产业园" in out and "环评" in out and (env / "p.xlsx").exists()
+
+
+def test_bad_import_lists_every_error_and_exits_1(env, capsys):
+    rows = [ledger_row(状态="快好了"), ledger_row(手续="办个证"), ledger_row(项目代码=None)]
+    with pytest.raises(SystemExit) as exit_:
+        main(["ledger", "import", str(write_csv(env / "bad.csv", rows))])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert "共发现 3 处问题" in err
+    assert "第 2 行「状态」：状态「快好了」无法识别" in err
+    assert "第 3 行「手续」：手续「办个证」无法识别" in err
+    assert "第 4 行「项目代码」：必填" in err
+    main(["ledger", "report", "--json"])
+    assert json.loads(capsys.readouterr().out)["projects"] == 0
+
+
+def test_unknown_project_exits_1(env, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["ledger", "profile", "NOPE"])
+    assert exit_.value.code == 1
+    assert "NOPE" in capsys.readouterr().err
+
+
+def test_every_subcommand_has_help(env, capsys):
+    for command in ("import", "export", "template", "report", "profile"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["ledger", command, "--help"])
+        assert exit_.value.code == 0
+        assert "usage: steward ledger" in capsys.readouterr().out
+
+
+def test_progress_bar_only_for_big_jobs():
+    out = io.StringIO()
+    bar = progress_bar("读取", out)
+    bar(120, 120)
+    assert out.getvalue() == ""
+    bar(1000, 0)          # total not known yet
+    bar(1000, 4000)
+    bar(4000, 4000)
+    text = out.getvalue()
+    assert "\r读取 1000" in text and " 25% 1000/4000" in text and text.endswith("100% 4000/4000\n")
