@@ -1,0 +1,420 @@
+"""The ledger in Telegram: /profile, /progress, status answers, /mute, and the scheduled
+reminders and weekly report, through the real Application with a recording request."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlmodel import select
+
+import texts
+from bot.app import build_application
+from desk.bindings import bind_department_chat, bind_help_chat, get_binding
+from desk.models import Role
+from desk.roles import Actor
+from ledger.importer import import_file
+from ledger.models import Project
+from ledger.report import Figures, LedgerReport, NamedFigures
+from scheduler import reminder_job
+from scheduler.broadcast import Broadcaster, Message, Outcome
+from scheduler.charts import completion_chart
+from scheduler.models import ReminderLog, ReminderState
+from tests.ledger_support import ledger_row, write_xlsx
+from tests.recording_request import RecordingRequest
+from tests.updates import message_update
+
+ADMIN = 7001
+STRANGER = 7002
+ENTERPRISE = 7003
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+
+GROUP_A = -1001001      # help group of P001 (deadline 31 Mar 2026, 环评 overdue)
+GROUP_B = -1001002      # help group of P002 (deadline 31 Mar 2026)
+GROUP_C = -1001003      # help group of P003 (deadline 31 Aug 2026: no deadline reminder)
+UNBOUND = -1001999
+ECO_DEPT = -1002001     # department group of 生态环境局 (eco_env)
+STEWARDS = -1003001
+LEAD = -1004001
+
+
+class FlakyRequest(RecordingRequest):
+    """A RecordingRequest that also keeps uploaded files, answers 403 for chats that removed
+    the bot, and 429 once for the next N calls of a method."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: list[tuple[str, str, bytes]] = []
+        self.forbidden: set[int] = set()
+        self.retry_once: dict[str, int] = {}
+        self.refused: list[tuple[str, int]] = []
+
+    async def do_request(self, url: str, method: str, request_data=None, **kw: Any):  # type: ignore[no-untyped-def,override]
+        api_method = url.rsplit("/", 1)[-1]
+        params = request_data.parameters if request_data else {}
+        chat_id = int(params.get("chat_id", 0) or 0)
+        if chat_id in self.forbidden:
+            self.refused.append((api_method, chat_id))
+            return 403, json.dumps({"ok": False, "error_code": 403,
+                                    "description": "Forbidden: bot was kicked from the supergroup chat"}).encode()
+        if self.retry_once.get(api_method):
+            self.retry_once[api_method] -= 1
+            self.refused.append((api_method, chat_id))
+            return 429, json.dumps({"ok": False, "error_code": 429,
+                                    "description": "Too Many Requests: retry after 3",
+                                    "parameters": {"retry_after": 3}}).encode()
+        if request_data is not None:
+            for name, (filename, content, _mime) in request_data.multipart_data.items():
+                data = content if isinstance(content, bytes) else content.read()
+                self.files.append((api_method, filename or name, data))
+        return await super().do_request(url, method, request_data, **kw)
+
+
+def _rows() -> list[list[object]]:
+    return [
+        ledger_row(手续="立项", 状态="已办结", 受理日期="2026-01-05", days=1, 办结日期="2026-01-06"),
+        ledger_row(手续="环评", 受理日期="2026-03-02", days=5),          # due 9 Mar: overdue
+        ledger_row(手续="施工许可", 状态="未启动", 受理日期=None, days=None),
+        ledger_row(项目代码="P002", 项目名称="风电基地", 旗县区="东河区", 领域="能源",
+                   手续="节能审查", 受理日期="2026-03-09", days=10),
+        ledger_row(项目代码="P003", 项目名称="物流园区", 计划开工="2026下半年", 手续="水土保持",
+                   状态="已办结", 受理日期="2026-02-02", days=5, 办结日期="2026-02-06"),
+    ]
+
+
+def _seed(services, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    services.db.call(import_file, path=write_xlsx(tmp_path / "ledger.xlsx", _rows()))
+    admin = Actor(user_id=ADMIN, chat_id=None, role=Role.admin)
+    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    for chat, code in ((GROUP_A, "P001"), (GROUP_B, "P002"), (GROUP_C, "P003")):
+        services.db.call(bind_help_chat, actor=admin, chat_id=chat, project_code=code, now=now)
+    services.db.call(bind_department_chat, actor=admin, chat_id=ECO_DEPT,
+                     department_key="eco_env", now=now)
+
+
+@pytest.fixture
+def ledger_settings(settings):  # type: ignore[no-untyped-def]
+    return settings.model_copy(update={"admin_user_ids": [ADMIN], "steward_chat_id": STEWARDS,
+                                       "lead_chat_id": LEAD})
+
+
+async def _start(settings, clock) -> Any:  # type: ignore[no-untyped-def]
+    request = FlakyRequest()
+    application = build_application(settings, clock=clock, request=request, rate_limit=False)
+    await application.initialize()
+    application.bot_data["request"] = request
+    return application
+
+
+@pytest.fixture
+async def app(ledger_settings, clock, tmp_path):  # type: ignore[no-untyped-def]
+    application = await _start(ledger_settings, clock)
+    _seed(application.bot_data["services"], tmp_path)
+    yield application
+    await application.shutdown()
+    application.bot_data["services"].db.dispose()
+
+
+def _req(app) -> FlakyRequest:  # type: ignore[no-untyped-def]
+    return app.bot_data["request"]
+
+
+async def _say(app, text: str, *, chat_id: int = GROUP_A, user_id: int = ENTERPRISE) -> FlakyRequest:  # type: ignore[no-untyped-def]
+    request = _req(app)
+    request.clear()
+    await app.process_update(message_update(app.bot, chat_id=chat_id, user_id=user_id, text=text))
+    return request
+
+
+def _sleeps() -> tuple[list[float], Any]:
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    return waited, sleep
+
+
+def _broadcaster(app, sleep=None) -> Broadcaster:  # type: ignore[no-untyped-def]
+    services = app.bot_data["services"]
+    kwargs = {"sleep": sleep} if sleep else {}
+    return Broadcaster(bot=app.bot, db=services.db, clock=services.clock, **kwargs)
+
+
+def _sent_to(request: FlakyRequest) -> Counter[int]:
+    return Counter(int(c.params["chat_id"]) for c in request.calls
+                   if c.method in ("sendMessage", "sendPhoto"))
+
+
+# --------------------------------------------------------------------------- commands
+
+async def test_profile_shows_the_groups_own_project_only(app) -> None:  # type: ignore[no-untyped-def]
+    text = "\n".join((await _say(app, "/profile")).texts_to(GROUP_A))
+    assert "新材料产业园" in text and "P001" in text
+    assert "环评" in text and "施工许可" in text and "已超期" in text
+    assert "生态环境局" in text                 # department from the knowledge base
+    assert "待备材料" in text                   # materials for the unfinished ones
+    assert "风电基地" not in text and "P002" not in text
+    other = "\n".join((await _say(app, "/profile", chat_id=GROUP_B)).texts_to(GROUP_B))
+    assert "风电基地" in other and "新材料产业园" not in other
+
+
+async def test_profile_xlsx_sends_the_workbook(app) -> None:  # type: ignore[no-untyped-def]
+    request = await _say(app, "/profile xlsx")
+    assert request.texts_to(GROUP_A)                   # the message first
+    documents = request.sent("sendDocument")
+    assert len(documents) == 1 and int(documents[0].params["chat_id"]) == GROUP_A
+    (method, filename, data), = request.files
+    assert method == "sendDocument" and filename.endswith(".xlsx") and "P001" in filename
+    sheet = load_workbook(io.BytesIO(data)).active
+    values = [c for row in sheet.iter_rows(values_only=True) for c in row if c]
+    assert "环评" in values and "新材料产业园" in str(values)
+
+
+async def test_progress_is_the_short_version(app) -> None:  # type: ignore[no-untyped-def]
+    text, = (await _say(app, "/progress")).texts_to(GROUP_A)
+    assert "已办结 1" in text and "办理中 1" in text and "未启动 1" in text
+    assert "2026-03-31" in text and "21 天" in text
+
+
+async def test_unbound_group_and_private_chat_get_a_clear_message(app) -> None:  # type: ignore[no-untyped-def]
+    assert (await _say(app, "/profile", chat_id=UNBOUND)).texts_to(UNBOUND) == [texts.LEDGER_BOT_UNBOUND]
+    assert (await _say(app, "/progress", chat_id=UNBOUND)).texts_to(UNBOUND) == [texts.LEDGER_BOT_UNBOUND]
+    request = _req(app)
+    request.clear()
+    await app.process_update(message_update(app.bot, chat_id=ENTERPRISE, user_id=ENTERPRISE,
+                                            text="/profile", chat_type="private"))
+    assert request.texts_to(ENTERPRISE) == [texts.LEDGER_BOT_GROUP_ONLY]
+
+
+# --------------------------------------------------------------------------- status questions
+
+async def test_status_question_is_answered_from_the_ledger(app) -> None:  # type: ignore[no-untyped-def]
+    handed: list[int] = []
+
+    async def hook(update, context, reply) -> None:  # type: ignore[no-untyped-def]
+        handed.append(update.effective_chat.id)
+
+    app.bot_data["handoff_hook"] = hook
+    text, = (await _say(app, "我们环评办到哪一步了")).texts_to(GROUP_A)
+    assert "环评" in text and "办理中" in text and "生态环境局" in text
+    assert "2026-03-02" in text and "2026-03-09" in text        # accepted, due
+    assert handed == []
+    # Not in the ledger, and an unbound group: the handoff path.
+    assert (await _say(app, "地质灾害评估办到哪一步了")).texts_to(GROUP_A) == []
+    assert (await _say(app, "我们环评办到哪一步了", chat_id=UNBOUND)).texts_to(UNBOUND) == []
+    assert handed == [GROUP_A, UNBOUND]
+
+
+async def test_status_question_without_desk_gets_the_plain_ack(app) -> None:  # type: ignore[no-untyped-def]
+    app.bot_data.pop("handoff_hook", None)
+    texts_sent = (await _say(app, "我们环评办到哪一步了", chat_id=UNBOUND)).texts_to(UNBOUND)
+    assert texts_sent == [texts.HANDOFF_ACK_NO_DESK]
+
+
+# --------------------------------------------------------------------------- mute
+
+async def test_only_admins_mute_and_a_muted_group_gets_no_reminders(app) -> None:  # type: ignore[no-untyped-def]
+    services = app.bot_data["services"]
+    assert (await _say(app, "/mute", user_id=STRANGER)).texts_to(GROUP_A) == [texts.LEDGER_BOT_MUTE_DENIED]
+    assert not services.db.call(get_binding, chat_id=GROUP_A).muted
+    assert (await _say(app, "/mute", user_id=ADMIN)).texts_to(GROUP_A) == [texts.LEDGER_BOT_MUTED]
+    assert services.db.call(get_binding, chat_id=GROUP_A).muted
+    assert (await _say(app, "/mute", chat_id=UNBOUND, user_id=ADMIN)).texts_to(UNBOUND) == [
+        texts.LEDGER_BOT_MUTE_NOT_BOUND]
+
+    request = _req(app)
+    request.clear()
+    await reminder_job.send_reminders(app, broadcaster=_broadcaster(app))
+    assert GROUP_A not in _sent_to(request) and GROUP_B in _sent_to(request)
+
+    assert (await _say(app, "/unmute", user_id=ADMIN)).texts_to(GROUP_A) == [texts.LEDGER_BOT_UNMUTED]
+    request.clear()
+    await reminder_job.send_reminders(app, broadcaster=_broadcaster(app))
+    assert set(_sent_to(request)) == {GROUP_A}           # the held-back ones, nothing else again
+
+
+def test_command_menu_lists_the_ledger_commands() -> None:
+    names = [name for name, _ in texts.BOT_COMMANDS]
+    assert {"profile", "progress", "mute", "unmute"} <= set(names)
+    assert len(names) == len(set(names))
+
+
+# --------------------------------------------------------------------------- reminders
+
+async def test_reminders_sent_once_across_runs_and_a_restart(app, ledger_settings, clock) -> None:  # type: ignore[no-untyped-def]
+    request = _req(app)
+    request.clear()
+    outcomes = await reminder_job.send_reminders(app, broadcaster=_broadcaster(app))
+    sent = _sent_to(request)
+    # P001: deadline (30-day threshold) + overdue; P002: deadline; P003 none (August);
+    # 生态环境局's group: its overdue 环评; the steward group: the digest.
+    assert sent == Counter({GROUP_A: 2, GROUP_B: 1, ECO_DEPT: 1, STEWARDS: 1})
+    assert outcomes["sent"] == 5
+    a_texts = request.texts_to(GROUP_A)
+    assert any("应批尽批提醒" in t and "2026-03-31" in t for t in a_texts)
+    assert any("超期提醒" in t and "环评" in t for t in a_texts)
+    assert "环评" in request.texts_to(ECO_DEPT)[0]
+
+    request.clear()
+    again = await reminder_job.run_round(app)             # the daily job's round, same day
+    assert _sent_to(request) == Counter() and again["reminders"]["already"] == 5
+
+    # A restart: a new Application (new engine) on the same SQLite file, catch-up at start.
+    restarted = await _start(ledger_settings, clock)
+    try:
+        await reminder_job.run_round(restarted, catch_up=True)
+        # No reminder again; only this week's report (Monday 9 Mar, never sent) is caught up.
+        assert _sent_to(_req(restarted)) == Counter({LEAD: 2})
+        _req(restarted).clear()
+        # The next working day: the daily overdue lists again, the deadline one not.
+        clock.advance(days=1)
+        await reminder_job.run_round(restarted)
+        nxt = _sent_to(_req(restarted))
+        assert nxt == Counter({GROUP_A: 1, ECO_DEPT: 1, STEWARDS: 1})
+        assert all("应批尽批提醒" not in t for t in _req(restarted).texts_to(GROUP_A))
+    finally:
+        await restarted.shutdown()
+        restarted.bot_data["services"].db.dispose()
+    rows = app.bot_data["services"].db.call(lambda session: session.exec(select(ReminderLog)).all())
+    assert len(rows) == 9 and {r.status for r in rows} == {ReminderState.sent.value}
+
+
+async def test_catch_up_before_the_reminder_time_waits_for_the_daily_run(app, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.now = datetime(2026, 3, 10, 0, 30, tzinfo=timezone.utc)   # 08:30 in Shanghai
+    request = _req(app)
+    request.clear()
+    await reminder_job.run_round(app, catch_up=True)
+    assert _sent_to(request) == Counter({LEAD: 2})     # only last Monday's missed report
+    request.clear()
+    clock.now = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)    # 09:00: the daily job
+    await reminder_job.run_round(app)
+    assert sum(_sent_to(request).values()) == 5 and LEAD not in _sent_to(request)
+
+
+async def test_no_reminders_on_a_weekend(app, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.now = datetime(2026, 3, 14, 2, 0, tzinfo=timezone.utc)     # Saturday
+    request = _req(app)
+    request.clear()
+    assert await reminder_job.send_reminders(app) == Counter()
+    assert _sent_to(request) == Counter()
+
+
+async def test_a_group_that_removed_the_bot_is_marked_inactive_and_the_rest_go_on(app) -> None:  # type: ignore[no-untyped-def]
+    services = app.bot_data["services"]
+    request = _req(app)
+    request.forbidden.add(GROUP_A)
+    request.clear()
+    outcomes = await reminder_job.send_reminders(app, broadcaster=_broadcaster(app))
+    assert outcomes["gone"] == 2 and outcomes["sent"] == 3
+    assert _sent_to(request) == Counter({GROUP_B: 1, ECO_DEPT: 1, STEWARDS: 1})
+    assert services.db.call(get_binding, chat_id=GROUP_A).active is False
+    failed = services.db.call(lambda session: session.exec(
+        select(ReminderLog).where(ReminderLog.status == ReminderState.failed.value)).all())
+    assert len(failed) == 2 and all("403" in (r.error or "") for r in failed)
+    # The next run skips the inactive group without calling Telegram.
+    request.refused.clear()
+    request.clear()
+    again = await reminder_job.send_reminders(app, broadcaster=_broadcaster(app))
+    assert request.refused == [] and again["skipped"] == 2 and _sent_to(request) == Counter()
+
+
+async def test_429_waits_retry_after_and_retries_once(app) -> None:  # type: ignore[no-untyped-def]
+    waited, sleep = _sleeps()
+    request = _req(app)
+    request.retry_once["sendMessage"] = 1
+    request.clear()
+    outcomes = await reminder_job.send_reminders(app, broadcaster=_broadcaster(app, sleep))
+    assert waited == [3.0]
+    assert outcomes["sent"] == 5 and sum(_sent_to(request).values()) == 5
+
+    request.retry_once["sendMessage"] = 2     # a second 429 in a row: recorded as failed
+    broadcaster = _broadcaster(app, sleep)
+    outcome = await broadcaster.send(chat_id=GROUP_C, key="test|retry|2026-03-10",
+                                     message=Message(text="测试"))
+    assert outcome is Outcome.failed
+    log = app.bot_data["services"].db.call(lambda session: session.exec(
+        select(ReminderLog).where(ReminderLog.key == "test|retry|2026-03-10")).one())
+    assert log.status == ReminderState.failed.value and "RetryAfter" in (log.error or "")
+
+
+# --------------------------------------------------------------------------- weekly report
+
+async def test_weekly_report_goes_to_the_lead_group_with_a_chart_once(app, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.now = datetime(2026, 3, 16, 1, 30, tzinfo=timezone.utc)    # Monday 09:30 Shanghai
+    request = _req(app)
+    request.clear()
+    result = await reminder_job.run_round(app)
+    assert result["report"] is Outcome.sent
+    photos = [c for c in request.sent("sendPhoto") if int(c.params["chat_id"]) == LEAD]
+    assert len(photos) == 1 and "办结率" in photos[0].params["caption"]
+    (method, _name, png), = [f for f in request.files if f[0] == "sendPhoto"]
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+    report, = request.texts_to(LEAD)
+    assert "共 3 个项目" in report and "分旗县区" in report
+    request.clear()
+    await reminder_job.run_round(app, catch_up=True)                  # a restart on Monday
+    clock.advance(days=1)
+    await reminder_job.run_round(app)                                 # Tuesday: not the day
+    assert request.sent("sendPhoto") == []
+
+
+async def test_weekly_report_missed_on_monday_is_caught_up_later_that_week(app, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.now = datetime(2026, 3, 18, 2, 0, tzinfo=timezone.utc)     # Wednesday
+    request = _req(app)
+    request.clear()
+    result = await reminder_job.run_round(app, catch_up=True)
+    assert result["report"] is Outcome.sent and len(request.sent("sendPhoto")) == 1
+
+
+def test_chart_without_a_cjk_font_uses_codes_and_a_legend() -> None:
+    figures = Figures(projects=4, projects_complete=1, procedures=40, procedures_done=20,
+                      procedures_not_needed=6)
+    report = LedgerReport(overall=figures,
+                          by_region=[NamedFigures("新城区", figures), NamedFigures("East", figures)],
+                          by_sector=[NamedFigures("工业", figures)], over_1bn=figures)
+    chart = completion_chart(report, use_cjk=False)
+    assert chart.png.startswith(b"\x89PNG")
+    assert chart.legend == ("R1=新城区", "S1=工业")
+    empty = completion_chart(LedgerReport(overall=Figures(), by_region=[], by_sector=[],
+                                          over_1bn=Figures()), use_cjk=False)
+    assert empty.png.startswith(b"\x89PNG") and empty.legend == ()
+
+
+def test_jobs_are_on_the_job_queue(ledger_settings, clock) -> None:  # type: ignore[no-untyped-def]
+    application = build_application(ledger_settings, clock=clock, request=FlakyRequest(),
+                                    rate_limit=False)
+    names = {job.name for job in application.job_queue.jobs()}
+    assert {reminder_job.DAILY_JOB, reminder_job.STARTUP_JOB} <= names
+    application.bot_data["services"].db.dispose()
+
+
+async def test_the_started_job_queue_runs_the_catch_up(ledger_settings, clock, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    monkeypatch.setattr(reminder_job, "STARTUP_DELAY_SECONDS", 0.05)
+    application = await _start(ledger_settings, clock)
+    _seed(application.bot_data["services"], tmp_path)
+    request = _req(application)
+    await application.start()
+    try:
+        for _ in range(100):
+            if sum(_sent_to(request).values()) >= 7:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await application.stop()
+        await application.shutdown()
+        application.bot_data["services"].db.dispose()
+    assert _sent_to(request) == Counter({GROUP_A: 2, GROUP_B: 1, ECO_DEPT: 1, STEWARDS: 1, LEAD: 2})
+
+
+def test_project_help_chat_follows_the_binding(app) -> None:  # type: ignore[no-untyped-def]
+    services = app.bot_data["services"]
+    chats = services.db.call(lambda session: {p.code: p.help_chat_id for p in session.exec(select(Project))})
+    assert chats == {"P001": GROUP_A, "P002": GROUP_B, "P003": GROUP_C}
