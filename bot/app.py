@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+from config.modules import import_if_present
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -52,13 +52,9 @@ def build_application(
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services
     for name in HANDLER_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(application)
+        module = import_if_present(name)
+        if module is not None:
+            module.register(application)
     return application
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import importlib
+from config.modules import import_if_present
 import logging
 import sys
 import warnings
@@ -15,13 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="steward", description="项目管家 Steward: knowledge base, ledger and desk tools")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(sub)
+        module = import_if_present(name)
+        if module is not None:
+            module.register(sub)
     return parser
 
 

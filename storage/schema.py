@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+from config.modules import import_if_present
 
 MODEL_MODULES = (
     "knowledge.question_log",
@@ -16,8 +16,4 @@ MODEL_MODULES = (
 def register_models() -> None:
     """Import every model module that exists so SQLModel.metadata knows its tables."""
     for name in MODEL_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a real import error inside the module
-                raise
+        import_if_present(name)
