@@ -1,7 +1,8 @@
 """Score a matcher on a labelled question file.
 
 Definitions (all over the whole file unless said otherwise):
-- item accuracy: the predicted item (null when the matcher hands off unsure) equals the label;
+- item accuracy: the predicted item (null when the matcher hands off unsure) equals the label; for a
+  clarify the predicted item is the first choice offered (also reported with clarify counted wrong);
 - intent accuracy: the detected intent equals the label;
 - wrong-auto-answer rate: questions answered automatically with an item other than the label;
 - out-of-scope handoff rate: among questions labelled with no item, the share the matcher
@@ -67,6 +68,7 @@ class EvalReport:
     name: str
     total: int = 0
     item_correct: int = 0
+    item_correct_by_clarify: int = 0  # right item, but as the top choice of a clarify question
     intent_correct: int = 0
     answered: int = 0
     wrong_answers: int = 0
@@ -83,6 +85,7 @@ class EvalReport:
             "name": self.name,
             "questions": self.total,
             "item_accuracy": self.rate(self.item_correct, self.total),
+            "item_accuracy_without_clarify": self.rate(self.item_correct - self.item_correct_by_clarify, self.total),
             "intent_accuracy": self.rate(self.intent_correct, self.total),
             "auto_answer_rate": self.rate(self.answered, self.total),
             "wrong_auto_answer_rate": self.rate(self.wrong_answers, self.total),
@@ -97,6 +100,7 @@ class EvalReport:
             [
                 f"questions:                 {d['questions']}",
                 f"item accuracy:             {d['item_accuracy']}%",
+                f"  (clarify counted wrong:  {d['item_accuracy_without_clarify']}%)",
                 f"intent accuracy:           {d['intent_accuracy']}%",
                 f"auto-answer rate:          {d['auto_answer_rate']}%",
                 f"wrong-auto-answer rate:    {d['wrong_auto_answer_rate']}%",
@@ -122,6 +126,7 @@ def score(name: str, predict: Callable[[str], Prediction], cases: Iterable[Label
         report.total += 1
         item_ok = pred.item == case.item
         report.item_correct += item_ok
+        report.item_correct_by_clarify += item_ok and pred.action == "clarify"
         report.intent_correct += pred.intent == case.intent
         if pred.action == "answer":
             report.answered += 1

@@ -219,10 +219,10 @@ class Matcher:
 
         hits = self._span_hits(compact) + self._latin_hits(normalized) + self._combo_hits(compact)
         hits = self._drop_contained(hits)
-        named = {h.item for h in hits if h.named}
         hits += self._fuzzy_hits(compact, {h.item for h in hits})
         hits += self._department_hits(compact, {h.item for h in hits})
         self._discount_context(compact, hits)
+        named = {h.item for h in hits if h.named}
         intent = detect_intent(normalized, self._name_spans(hits))
 
         faq_entry, faq_ratio = self._faq_hit(compact)
@@ -349,6 +349,7 @@ class Matcher:
         for hit in hits:
             if hit.end > 0 and _CONTEXT_AFTER.match(compact, hit.end):
                 hit.score *= 0.82
+                hit.named = False  # a finished step is context, not the item asked about
 
     def _name_spans(self, hits: list[_Hit]) -> list[tuple[int, int]]:
         """Spans of item names, whose words (条件 in 安全条件审查) are not intent cues.
