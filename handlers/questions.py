@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 CLARIFY_PREFIX = "kb"
 HANDOFF_HOOK = "handoff_hook"  # bot_data key: an async callable(update, context, reply) -> None set by the desk
+STATUS_HOOK = "status_answer"  # bot_data key: async callable(update, context, reply) -> bool set by handlers.ledger
 
 
 def _addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:
@@ -86,6 +87,10 @@ async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply
         if addressed:
             await message.reply_text(texts.SMALLTALK_REPLY)
     else:
+        if result.reason == "status" and result.item:
+            status_hook = context.application.bot_data.get(STATUS_HOOK)
+            if status_hook is not None and await status_hook(update, context, reply):
+                return  # answered from the bound project's ledger
         hook = context.application.bot_data.get(HANDOFF_HOOK)
         if hook is not None:
             await hook(update, context, reply)

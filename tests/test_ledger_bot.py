@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -90,7 +90,7 @@ def _rows() -> list[list[object]]:
 def _seed(services, tmp_path) -> None:  # type: ignore[no-untyped-def]
     services.db.call(import_file, path=write_xlsx(tmp_path / "ledger.xlsx", _rows()))
     admin = Actor(user_id=ADMIN, chat_id=None, role=Role.admin)
-    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
     for chat, code in ((GROUP_A, "P001"), (GROUP_B, "P002"), (GROUP_C, "P003")):
         services.db.call(bind_help_chat, actor=admin, chat_id=chat, project_code=code, now=now)
     services.db.call(bind_department_chat, actor=admin, chat_id=ECO_DEPT,
@@ -286,19 +286,19 @@ async def test_reminders_sent_once_across_runs_and_a_restart(app, ledger_setting
 
 
 async def test_catch_up_before_the_reminder_time_waits_for_the_daily_run(app, clock) -> None:  # type: ignore[no-untyped-def]
-    clock.now = datetime(2026, 3, 10, 0, 30, tzinfo=timezone.utc)   # 08:30 in Shanghai
+    clock.now = datetime(2026, 3, 10, 0, 30, tzinfo=UTC)   # 08:30 in Shanghai
     request = _req(app)
     request.clear()
     await reminder_job.run_round(app, catch_up=True)
     assert _sent_to(request) == Counter({LEAD: 2})     # only last Monday's missed report
     request.clear()
-    clock.now = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)    # 09:00: the daily job
+    clock.now = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)    # 09:00: the daily job
     await reminder_job.run_round(app)
     assert sum(_sent_to(request).values()) == 5 and LEAD not in _sent_to(request)
 
 
 async def test_no_reminders_on_a_weekend(app, clock) -> None:  # type: ignore[no-untyped-def]
-    clock.now = datetime(2026, 3, 14, 2, 0, tzinfo=timezone.utc)     # Saturday
+    clock.now = datetime(2026, 3, 14, 2, 0, tzinfo=UTC)     # Saturday
     request = _req(app)
     request.clear()
     assert await reminder_job.send_reminders(app) == Counter()
@@ -346,14 +346,14 @@ async def test_429_waits_retry_after_and_retries_once(app) -> None:  # type: ign
 # --------------------------------------------------------------------------- weekly report
 
 async def test_weekly_report_goes_to_the_lead_group_with_a_chart_once(app, clock) -> None:  # type: ignore[no-untyped-def]
-    clock.now = datetime(2026, 3, 16, 1, 30, tzinfo=timezone.utc)    # Monday 09:30 Shanghai
+    clock.now = datetime(2026, 3, 16, 1, 30, tzinfo=UTC)    # Monday 09:30 Shanghai
     request = _req(app)
     request.clear()
     result = await reminder_job.run_round(app)
     assert result["report"] is Outcome.sent
     photos = [c for c in request.sent("sendPhoto") if int(c.params["chat_id"]) == LEAD]
     assert len(photos) == 1 and "办结率" in photos[0].params["caption"]
-    (method, _name, png), = [f for f in request.files if f[0] == "sendPhoto"]
+    (_method, _name, png), = [f for f in request.files if f[0] == "sendPhoto"]
     assert png.startswith(b"\x89PNG") and len(png) > 5000
     report, = request.texts_to(LEAD)
     assert "共 3 个项目" in report and "分旗县区" in report
@@ -365,7 +365,7 @@ async def test_weekly_report_goes_to_the_lead_group_with_a_chart_once(app, clock
 
 
 async def test_weekly_report_missed_on_monday_is_caught_up_later_that_week(app, clock) -> None:  # type: ignore[no-untyped-def]
-    clock.now = datetime(2026, 3, 18, 2, 0, tzinfo=timezone.utc)     # Wednesday
+    clock.now = datetime(2026, 3, 18, 2, 0, tzinfo=UTC)     # Wednesday
     request = _req(app)
     request.clear()
     result = await reminder_job.run_round(app, catch_up=True)
@@ -418,3 +418,49 @@ def test_project_help_chat_follows_the_binding(app) -> None:  # type: ignore[no-
     services = app.bot_data["services"]
     chats = services.db.call(lambda session: {p.code: p.help_chat_id for p in session.exec(select(Project))})
     assert chats == {"P001": GROUP_A, "P002": GROUP_B, "P003": GROUP_C}
+
+
+async def test_no_weekly_report_for_an_empty_ledger(ledger_settings, clock) -> None:  # type: ignore[no-untyped-def]
+    clock.now = datetime(2026, 3, 16, 1, 30, tzinfo=UTC)    # Monday 09:30 Shanghai
+    application = await _start(ledger_settings, clock)
+    try:
+        result = await reminder_job.run_round(application, catch_up=True)
+        assert result["report"] is None and _sent_to(_req(application)) == Counter()
+    finally:
+        await application.shutdown()
+        application.bot_data["services"].db.dispose()
+
+
+def test_departments_written_in_the_ledger_are_resolved(app) -> None:  # type: ignore[no-untyped-def]
+    kb = reminder_job.lookups(app.bot_data["services"])
+    assert kb.resolve_department("发改委") == "ndrc"
+    assert kb.resolve_department(" 生态环境局 ") == kb.department_key_for("eia")
+    assert kb.resolve_department("不存在的部门") is None
+    assert kb.department_for("eia") == "生态环境局" and kb.materials_for("eia")
+
+
+async def test_a_help_group_cannot_name_another_project_but_staff_can(app) -> None:  # type: ignore[no-untyped-def]
+    assert (await _say(app, "/profile P002")).texts_to(GROUP_A) == [texts.LEDGER_BOT_PROFILE_USAGE]
+    assert (await _say(app, "/progress P002")).texts_to(GROUP_A) == [texts.LEDGER_BOT_PROFILE_USAGE]
+    staff = "\n".join((await _say(app, "/profile P002 xlsx", chat_id=STEWARDS, user_id=ADMIN)).texts_to(STEWARDS))
+    assert "风电基地" in staff and len(_req(app).sent("sendDocument")) == 1
+    assert (await _say(app, "/progress NOPE", chat_id=STEWARDS)).texts_to(STEWARDS) == [
+        texts.LEDGER_PROJECT_NOT_FOUND.format(code="NOPE")]
+    assert (await _say(app, "/profile", chat_id=LEAD)).texts_to(LEAD) == [texts.LEDGER_BOT_STAFF_USAGE]
+    request = _req(app)
+    request.clear()
+    await app.process_update(message_update(app.bot, chat_id=ADMIN, user_id=ADMIN,
+                                            text="/progress P001", chat_type="private"))
+    assert "新材料产业园" in request.texts_to(ADMIN)[0]
+
+
+async def test_an_unbound_help_group_gets_no_reminders(app) -> None:  # type: ignore[no-untyped-def]
+    from desk.bindings import unbind_chat
+
+    services = app.bot_data["services"]
+    services.db.call(unbind_chat, actor=Actor(user_id=ADMIN, chat_id=GROUP_B, role=Role.admin),
+                     chat_id=GROUP_B, now=datetime(2026, 3, 9, tzinfo=UTC))
+    request = _req(app)
+    request.clear()
+    outcomes = await reminder_job.send_reminders(app)
+    assert GROUP_B not in _sent_to(request) and outcomes["no_chat"] == 1 and outcomes["sent"] == 4

@@ -1,0 +1,234 @@
+"""The ledger in Telegram: /profile, /progress, status answers, /mute and /unmute, and the
+scheduled reminder jobs.
+
+A help group only ever sees its own project: the project comes from the chat's binding
+(desk.bindings), never from what the user types.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+import texts
+from bot.services import Services
+from bot.telegram_io import services_of, split_message
+from desk.bindings import get_binding, set_muted
+from desk.errors import NotBound, PermissionDenied
+from desk.models import ChatKind, Role
+from desk.roles import Actor
+from knowledge.service import Reply
+from ledger.errors import BadMonthDay, ProcedureNotInLedger, ProjectNotFound
+from ledger.profile import (
+    procedure_status,
+    progress_summary,
+    project_profile,
+    write_profile_xlsx,
+)
+from ledger.render import profile_text, progress_text, status_text
+from scheduler import reminder_job
+
+log = logging.getLogger(__name__)
+
+STATUS_HOOK = "status_answer"  # bot_data key read by handlers.questions for the status intent
+XLSX_WORDS = frozenset({"xlsx", "excel", "表格", "表", "文件"})
+
+
+@dataclass(frozen=True)
+class HelpChat:
+    project_code: str
+    muted: bool
+
+
+def _help_chat(*, session, chat_id: int) -> HelpChat | None:  # type: ignore[no-untyped-def]
+    binding = get_binding(session=session, chat_id=chat_id)
+    if (binding is None or binding.kind != ChatKind.help.value or not binding.active
+            or not binding.project_code):
+        return None
+    return HelpChat(binding.project_code, binding.muted)
+
+
+def _today(services: Services) -> date:
+    return reminder_job.local_now(services).date()
+
+
+async def _reply(update: Update, text: str) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    for part in split_message(text):
+        await message.reply_text(part)
+
+
+def _staff_chat(update: Update, services: Services) -> bool:
+    """The steward and lead groups (from the settings), or an admin's private chat: these
+    may name any project (/profile P001); a help group only ever sees its own."""
+    message, user = update.effective_message, update.effective_user
+    settings = services.settings
+    if message is None:
+        return False
+    if message.chat_id in (settings.steward_chat_id, settings.lead_chat_id):
+        return True
+    return (message.chat.type == ChatType.PRIVATE and user is not None
+            and user.id in set(settings.admin_user_ids))
+
+
+async def _project_code(update: Update, services: Services, named: list[str]) -> str | None:
+    """The project the command is about, or None after telling the chat why not."""
+    message = update.effective_message
+    if message is None:
+        return None
+    if _staff_chat(update, services):
+        if len(named) != 1:
+            await _reply(update, texts.LEDGER_BOT_STAFF_USAGE)
+            return None
+        return named[0]
+    if named:
+        await _reply(update, texts.LEDGER_BOT_PROFILE_USAGE)
+        return None
+    if message.chat.type == ChatType.PRIVATE:
+        await _reply(update, texts.LEDGER_BOT_GROUP_ONLY)
+        return None
+    bound = await services.db.run(_help_chat, chat_id=message.chat_id)
+    if bound is None:
+        await _reply(update, texts.LEDGER_BOT_UNBOUND)
+        return None
+    return bound.project_code
+
+
+async def _missing(update: Update, code: str, named: bool) -> None:
+    await _reply(update, (texts.LEDGER_PROJECT_NOT_FOUND if named
+                          else texts.LEDGER_BOT_PROJECT_MISSING).format(code=code))
+
+
+async def profile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/profile: the project profile; /profile xlsx: also the Excel file. In the steward
+    and lead groups: /profile CODE [xlsx]."""
+    message = update.effective_message
+    if message is None:
+        return
+    services = services_of(context)
+    args = list(context.args or [])
+    want_xlsx = any(a.lower() in XLSX_WORDS for a in args)
+    named = [a for a in args if a.lower() not in XLSX_WORDS]
+    code = await _project_code(update, services, named)
+    if code is None:
+        return
+    settings = services.settings
+    kb = reminder_job.lookups(services)
+    today = _today(services)
+    try:
+        profile = await services.db.run(
+            project_profile, code=code, today=today, calendar=services.calendar,
+            materials_for=kb.materials_for, department_for=kb.department_for,
+            first_half_deadline=settings.first_half_deadline,
+            second_half_deadline=settings.second_half_deadline)
+    except ProjectNotFound:
+        await _missing(update, code, bool(named))
+        return
+    except BadMonthDay as exc:
+        await _reply(update, texts.LEDGER_BAD_DEADLINE_SETTING.format(value=exc.text))
+        return
+    await _reply(update, profile_text(profile))
+    if want_xlsx:
+        with tempfile.TemporaryDirectory(prefix="steward-profile-") as folder:
+            path = Path(folder) / "profile.xlsx"
+            await asyncio.to_thread(write_profile_xlsx, profile, path)
+            data = path.read_bytes()
+        await message.reply_document(
+            document=data,
+            filename=texts.LEDGER_BOT_PROFILE_FILENAME.format(code=profile.code,
+                                                               today=today.isoformat()),
+            caption=texts.LEDGER_BOT_PROFILE_CAPTION.format(name=profile.name,
+                                                             today=today.isoformat()))
+
+
+async def progress_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/progress: done / not needed / in progress / not started, days to the deadline."""
+    services = services_of(context)
+    named = list(context.args or [])
+    code = await _project_code(update, services, named)
+    if code is None:
+        return
+    settings = services.settings
+    try:
+        summary = await services.db.run(
+            progress_summary, code=code, today=_today(services),
+            calendar=services.calendar, first_half_deadline=settings.first_half_deadline,
+            second_half_deadline=settings.second_half_deadline)
+    except ProjectNotFound:
+        await _missing(update, code, bool(named))
+        return
+    except BadMonthDay as exc:
+        await _reply(update, texts.LEDGER_BAD_DEADLINE_SETTING.format(value=exc.text))
+        return
+    await _reply(update, progress_text(summary))
+
+
+async def answer_status(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> bool:
+    """Answer a status question (「我们环评办到哪一步了」) from the bound project's ledger.
+    False when it cannot (unbound or muted group, no such project or procedure): the
+    caller hands the question off instead."""
+    message = update.effective_message
+    item = reply.result.item
+    if message is None or not item or message.chat.type == ChatType.PRIVATE:
+        return False
+    services = services_of(context)
+    bound = await services.db.run(_help_chat, chat_id=message.chat_id)
+    if bound is None or bound.muted:
+        return False
+    today = _today(services)
+    try:
+        line = await services.db.run(
+            procedure_status, code=bound.project_code, item_key=item, today=today,
+            calendar=services.calendar, department_for=reminder_job.lookups(services).department_for)
+    except (ProjectNotFound, ProcedureNotInLedger):
+        return False
+    await message.reply_text(texts.LEDGER_BOT_STATUS.format(answer=status_text(line),
+                                                            today=today.isoformat()))
+    return True
+
+
+async def _set_muted(update: Update, context: ContextTypes.DEFAULT_TYPE, muted: bool) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    services = services_of(context)
+    role = Role.admin if user.id in set(services.settings.admin_user_ids) else Role.enterprise
+    actor = Actor(user_id=user.id, chat_id=message.chat_id, role=role, name=user.full_name)
+    try:
+        await services.db.run(set_muted, actor=actor, chat_id=message.chat_id, muted=muted,
+                              now=services.clock())
+    except PermissionDenied:
+        await _reply(update, texts.LEDGER_BOT_MUTE_DENIED)
+        return
+    except NotBound:
+        await _reply(update, texts.LEDGER_BOT_MUTE_NOT_BOUND)
+        return
+    await _reply(update, texts.LEDGER_BOT_MUTED if muted else texts.LEDGER_BOT_UNMUTED)
+
+
+async def mute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _set_muted(update, context, True)
+
+
+async def unmute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _set_muted(update, context, False)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("profile", profile_command))
+    application.add_handler(CommandHandler("progress", progress_command))
+    application.add_handler(CommandHandler("mute", mute_command))
+    application.add_handler(CommandHandler("unmute", unmute_command))
+    application.bot_data[STATUS_HOOK] = answer_status
+    reminder_job.schedule(application)

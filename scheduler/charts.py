@@ -1,0 +1,122 @@
+"""The weekly chart: completion rates by region and by sector, as PNG bytes (matplotlib, Agg).
+
+No pyplot: a Figure with its own Agg canvas, so drawing in a worker thread touches no global
+state. Chinese labels need a CJK font; when the machine has none, every non-ASCII name is
+drawn as a short code (R1, R2 … for regions, S1, S2 … for sectors) and `Chart.legend` lists
+what the codes stand for, for the photo caption — never tofu boxes in the image.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import texts
+from ledger.report import LedgerReport, NamedFigures
+
+log = logging.getLogger(__name__)
+
+# Families known to carry Simplified Chinese glyphs, in order of preference.
+CJK_FAMILIES = (
+    "Noto Sans CJK SC", "Noto Sans SC", "Noto Sans CJK JP", "Source Han Sans SC",
+    "Source Han Sans CN", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Sarasa Gothic SC",
+    "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Hiragino Sans GB",
+    "AR PL UMing CN", "AR PL UKai CN", "Droid Sans Fallback",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    png: bytes
+    legend: tuple[str, ...]  # "R1=新城区" lines when codes stand in for Chinese names
+    cjk: bool                # drawn with a CJK font
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> str | None:
+    """The first installed CJK font family, or None."""
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    for family in CJK_FAMILIES:
+        if family in installed:
+            return family
+    return None
+
+
+def _labels(groups: list[NamedFigures], prefix: str, cjk: bool) -> tuple[list[str], list[str]]:
+    labels: list[str] = []
+    legend: list[str] = []
+    for index, group in enumerate(groups, start=1):
+        if cjk or group.name.isascii():
+            labels.append(group.name)
+        else:
+            code = f"{prefix}{index}"
+            labels.append(code)
+            legend.append(texts.LEDGER_CHART_LEGEND_ITEM.format(code=code, name=group.name))
+    return labels, legend
+
+
+def _rate(value: Decimal | None) -> float:
+    return float(value) if value is not None else 0.0
+
+
+def completion_chart(report: LedgerReport, *, font: str | None = None,
+                     use_cjk: bool | None = None) -> Chart:
+    """Two horizontal bar panels (by region, by sector), each group with its project and
+    procedure completion rate in percent. `use_cjk=False` forces the code labels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    family = font if font is not None else cjk_font()
+    cjk = bool(family) if use_cjk is None else (use_cjk and bool(family))
+    words = texts.LEDGER_CHART_CJK if cjk else texts.LEDGER_CHART_LATIN
+    panels = [(report.by_region, "R", words["by_region"]),
+              (report.by_sector, "S", words["by_sector"])]
+    legend: list[str] = []
+    rows = max(len(report.by_region), len(report.by_sector), 1)
+    figure = Figure(figsize=(11, max(3.0, 0.45 * rows + 1.8)), dpi=100)
+    FigureCanvasAgg(figure)
+    rc: dict[Any, Any] = {"font.family": [family, "DejaVu Sans"]} if cjk and family else {}
+    import matplotlib
+
+    with matplotlib.rc_context(rc):
+        axes = figure.subplots(1, 2)
+        for ax, (groups, prefix, title) in zip(axes, panels):
+            labels, lines = _labels(groups, prefix, cjk)
+            legend += lines
+            positions = list(range(len(groups)))
+            projects = [_rate(g.figures.project_completion_rate) for g in groups]
+            procedures = [_rate(g.figures.procedure_completion_rate) for g in groups]
+            height = 0.38
+            ax.barh([p - height / 2 for p in positions], projects, height,
+                    label=words["projects"], color="#4472C4")
+            ax.barh([p + height / 2 for p in positions], procedures, height,
+                    label=words["procedures"], color="#ED7D31")
+            for y, value in zip(positions, projects):
+                ax.text(value + 1, y - height / 2, f"{value:.1f}", va="center", fontsize=8)
+            for y, value in zip(positions, procedures):
+                ax.text(value + 1, y + height / 2, f"{value:.1f}", va="center", fontsize=8)
+            ax.set_yticks(positions, labels)
+            ax.invert_yaxis()
+            ax.set_xlim(0, 110)
+            ax.set_xlabel(words["axis"])
+            ax.set_title(title)
+            ax.grid(axis="x", alpha=0.3)
+            if not groups:
+                ax.text(55, 0, words["empty"], ha="center", va="center")
+        handles, names = axes[0].get_legend_handles_labels()
+        figure.legend(handles, names, loc="lower center", ncol=2, fontsize=9, frameon=False)
+        overall = report.overall
+        figure.suptitle(words["title"].format(
+            project_rate=_rate(overall.project_completion_rate),
+            procedure_rate=_rate(overall.procedure_completion_rate)))
+        bottom = 0.5 / figure.get_figheight()  # room for the legend under the panels
+        figure.tight_layout(rect=(0, bottom, 1, 1))
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+    return Chart(png=buffer.getvalue(), legend=tuple(legend), cjk=cjk)

@@ -1,0 +1,271 @@
+"""The ledger's scheduled jobs on python-telegram-bot's JobQueue (APScheduler).
+
+- every day at REMINDER_TIME (TIMEZONE): on a working day of the Chinese calendar, today's
+  reminders (scheduler.reminders.plan_reminders) to the help groups, department groups and
+  the steward group; on REPORT_WEEKDAY also the completion report with a chart photo to the
+  lead group;
+- once shortly after start-up: the same, if today's time has already passed, so what was
+  missed while the bot was down goes out (the reminder log lets nothing out twice).
+
+Every send is keyed and claimed in the reminder log (scheduler.broadcast), so the daily run,
+a second run, a restart and the start-up catch-up together send each reminder once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from telegram.ext import Application, ContextTypes
+
+import texts
+from bot.services import Services
+from bot.telegram_io import SERVICES_KEY, split_message
+from desk.bindings import department_chat_id, get_binding
+from desk.models import ChatKind
+from knowledge.model import KnowledgeBase
+from ledger.render import report_text
+from ledger.report import compute_report
+from scheduler.broadcast import Broadcaster, Message, Outcome
+from scheduler.charts import completion_chart
+from scheduler.models import ReminderState, reminder_log
+from scheduler.reminder_text import render_reminder
+from scheduler.reminders import AudienceKind, Reminder, plan_reminders
+
+log = logging.getLogger(__name__)
+
+DAILY_JOB = "ledger-daily"
+STARTUP_JOB = "ledger-catch-up"
+STARTUP_DELAY_SECONDS = 15.0
+BROADCASTER_KEY = "ledger_broadcaster"   # bot_data: a Broadcaster to use (tests inject one)
+CONCURRENCY = 8                          # sends in flight; AIORateLimiter does the pacing
+CAPTION_LIMIT = 1024
+
+
+# --------------------------------------------------------------------------- lookups
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).lower()
+
+
+@dataclass(frozen=True)
+class KnowledgeLookups:
+    """What the ledger asks of the knowledge base, as plain callables."""
+
+    kb: KnowledgeBase
+
+    def materials_for(self, item_key: str) -> list[str]:
+        item = self.kb.items.get(item_key)
+        return [m.name for m in item.materials] if item else []
+
+    def department_for(self, item_key: str) -> str:
+        item = self.kb.items.get(item_key)
+        department = self.kb.department_of(item) if item else None
+        return department.name if department else "—"
+
+    def department_key_for(self, item_key: str) -> str | None:
+        item = self.kb.items.get(item_key)
+        return item.department if item else None
+
+    def resolve_department(self, text: str) -> str | None:
+        """A 责任部门 as written in a ledger → a department key (name, alias or key)."""
+        wanted = _norm(text)
+        if not wanted:
+            return None
+        for key, department in self.kb.departments.items():
+            if wanted in {_norm(key), _norm(department.name), *(_norm(a) for a in department.aliases)}:
+                return key
+        return None
+
+
+def lookups(services: Services) -> KnowledgeLookups:
+    return KnowledgeLookups(services.knowledge.kb)
+
+
+def parse_time_of_day(text: str) -> time:
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text or "")
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f"REMINDER_TIME must be HH:MM, got {text!r}")
+    return time(int(match[1]), int(match[2]))
+
+
+def local_now(services: Services) -> datetime:
+    return services.clock().astimezone(services.settings.tz)
+
+
+def broadcaster_of(application: Application) -> Broadcaster:  # type: ignore[type-arg]
+    given = application.bot_data.get(BROADCASTER_KEY)
+    if given is not None:
+        return given
+    services: Services = application.bot_data[SERVICES_KEY]
+    return Broadcaster(bot=application.bot, db=services.db, clock=services.clock,
+                       split=split_message)
+
+
+# --------------------------------------------------------------------------- reminders
+
+def _bound_to(*, session: Any, chat_id: int, code: str) -> bool:
+    """The chat is (still) bound as this project's help group; muted or inactive ones are
+    left to the broadcaster, which skips them."""
+    binding = get_binding(session=session, chat_id=chat_id)
+    return (binding is not None and binding.kind == ChatKind.help.value
+            and binding.project_code == code)
+
+
+async def _target(services: Services, reminder: Reminder, cache: dict[str, int | None]) -> int | None:
+    audience = reminder.audience
+    if audience.kind is AudienceKind.help_group:
+        chat_id = int(audience.key)
+        code = reminder.project.code if reminder.project else ""
+        return chat_id if await services.db.run(_bound_to, chat_id=chat_id, code=code) else None
+    if audience.kind is AudienceKind.steward:
+        return services.settings.steward_chat_id
+    if audience.key not in cache:
+        cache[audience.key] = await services.db.run(department_chat_id, department_key=audience.key)
+    return cache[audience.key]
+
+
+async def send_reminders(application: Application, *,  # type: ignore[type-arg]
+                         broadcaster: Broadcaster | None = None) -> Counter[str]:
+    """Plan today's reminders and send each one not sent yet. Returns outcome counts
+    (`no_chat` for an audience without a group)."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    settings = services.settings
+    today = local_now(services).date()
+    outcomes: Counter[str] = Counter()
+    if not services.calendar.is_working_day(today):
+        return outcomes
+    kb = lookups(services)
+    plan = await services.db.run(
+        plan_reminders, today=today, calendar=services.calendar,
+        first_half_deadline=settings.first_half_deadline,
+        second_half_deadline=settings.second_half_deadline,
+        department_key_for=kb.department_key_for, resolve_department=kb.resolve_department)
+    sender = broadcaster or broadcaster_of(application)
+    cache: dict[str, int | None] = {}
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(reminder: Reminder) -> str:
+        async with gate:
+            try:
+                chat_id = await _target(services, reminder, cache)
+                if chat_id is None:
+                    return "no_chat"
+                text = render_reminder(reminder)
+                return (await sender.send(chat_id=chat_id, key=reminder.key,
+                                          message=Message(text=text), day=reminder.day)).value
+            except Exception:
+                log.exception("reminder %s failed", reminder.key)
+                return Outcome.failed.value
+
+    for outcome in await asyncio.gather(*(one(r) for r in plan)):
+        outcomes[outcome] += 1
+    log.info("reminders for %s: %s", today, dict(outcomes))
+    return outcomes
+
+
+# --------------------------------------------------------------------------- weekly report
+
+def report_day(today: date, weekday: int) -> date:
+    """The most recent report day on or before `today`."""
+    return today - timedelta(days=(today.weekday() - weekday) % 7)
+
+
+def report_key(chat_id: int, day: date) -> str:
+    return f"lead:{chat_id}|report|{day.isoformat()}"
+
+
+def _caption(legend: tuple[str, ...]) -> str:
+    caption = texts.LEDGER_CHART_CAPTION
+    if legend:
+        caption += "\n" + texts.LEDGER_CHART_LEGEND.format(items="，".join(legend))
+    if len(caption) > CAPTION_LIMIT:
+        caption = caption[: CAPTION_LIMIT - 1] + "…"
+    return caption
+
+
+async def send_weekly_report(application: Application, *,  # type: ignore[type-arg]
+                             broadcaster: Broadcaster | None = None) -> Outcome | None:
+    """The completion report and its chart to the lead group, once per report week.
+    None when no lead group is set or the ledger is empty."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    settings = services.settings
+    chat_id = settings.lead_chat_id
+    if chat_id is None:
+        return None
+    day = report_day(local_now(services).date(), settings.report_weekday)
+    key = report_key(chat_id, day)
+    logged = await services.db.run(reminder_log, key=key)
+    if logged is not None and logged.status == ReminderState.sent.value:
+        return Outcome.already  # no need to draw the chart again
+    report = await services.db.run(compute_report)
+    if report.overall.projects == 0:
+        return None  # an empty ledger: nothing to report
+    chart = await asyncio.to_thread(completion_chart, report)
+    message = Message(text=report_text(report), photo=chart.png, caption=_caption(chart.legend),
+                      filename=f"report-{day.isoformat()}.png")
+    sender = broadcaster or broadcaster_of(application)
+    return await sender.send(chat_id=chat_id, key=key, message=message, day=day)
+
+
+# --------------------------------------------------------------------------- the jobs
+
+async def run_round(application: Application, *, catch_up: bool = False,  # type: ignore[type-arg]
+                    broadcaster: Broadcaster | None = None) -> dict[str, Any]:
+    """One round: today's reminders (working days), and the weekly report when it is due.
+    With catch_up (start-up), only what is already due at this time of day."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    settings = services.settings
+    now = local_now(services)
+    at = parse_time_of_day(settings.reminder_time)
+    result: dict[str, Any] = {"reminders": Counter(), "report": None}
+    past_time = now.time().replace(tzinfo=None) >= at
+    if not catch_up or past_time:
+        result["reminders"] = await send_reminders(application, broadcaster=broadcaster)
+    day = report_day(now.date(), settings.report_weekday)
+    if (day == now.date() and (not catch_up or past_time)) or (catch_up and day < now.date()):
+        result["report"] = await send_weekly_report(application, broadcaster=broadcaster)
+    return result
+
+
+async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await run_round(context.application)
+
+
+async def startup_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await run_round(context.application, catch_up=True)
+
+
+def schedule(application: Application) -> None:  # type: ignore[type-arg]
+    """Put the daily round and the start-up catch-up on the application's JobQueue."""
+    services: Services = application.bot_data[SERVICES_KEY]
+    settings = services.settings
+    queue = application.job_queue
+    if queue is None:
+        log.warning("no JobQueue (install python-telegram-bot[job-queue]); no reminders")
+        return
+    at = parse_time_of_day(settings.reminder_time).replace(tzinfo=settings.tz)
+    queue.run_daily(daily_job, time=at, name=DAILY_JOB,
+                    job_kwargs={"misfire_grace_time": 3600, "coalesce": True})
+    queue.run_once(startup_job, when=STARTUP_DELAY_SECONDS, name=STARTUP_JOB,
+                   job_kwargs={"misfire_grace_time": None})
+
+
+__all__ = [
+    "KnowledgeLookups",
+    "daily_job",
+    "lookups",
+    "parse_time_of_day",
+    "report_day",
+    "run_round",
+    "schedule",
+    "send_reminders",
+    "send_weekly_report",
+    "startup_job",
+]
