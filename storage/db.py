@@ -56,17 +56,21 @@ class Database:
         self.engine = _make_engine(url, echo=echo)
 
     def create_all(self) -> None:
-        """Create every table registered with SQLModel (see storage.schema)."""
-        from storage.schema import register_models
+        """Bring the schema to the models' head with the Alembic migrations (storage/migrations)."""
+        from storage.migrate import upgrade
 
-        register_models()
-        SQLModel.metadata.create_all(self.engine)
+        upgrade(self.engine)
 
     def drop_all(self) -> None:
+        """Drop every table, the migration record included (tests start from nothing)."""
+        from sqlalchemy import text
+
         from storage.schema import register_models
 
         register_models()
         SQLModel.metadata.drop_all(self.engine)
+        with self.engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
     @contextmanager
     def session(self) -> Iterator[Session]:

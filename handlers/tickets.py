@@ -1,0 +1,253 @@
+"""Tickets in Telegram: a handoff becomes a ticket with a card in the steward group; a reply
+to a card is relayed into the help group; follow-ups join the asker's ticket; 「已解决」/
+「没解决，转人工」 under answers. Buttons and /escalate are in tickets_buttons, admin
+commands, /stats and /learn in tickets_admin, the SLA sweep in scheduler.sla_job.
+
+Thin: parse the update → one `services.db.run(...)` unit of work (handlers.tickets_work)
+→ render with desk.render and texts."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardMarkup, Message, Update, User
+from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+import texts
+from bot.telegram_io import keyboard, services_of
+from desk import render
+from desk import tickets as desk_tickets
+from desk.errors import DeskError
+from desk.models import CardKind
+from desk.throttle import Throttle
+from handlers import tickets_admin, tickets_buttons
+from handlers import tickets_common as common
+from handlers import tickets_work as work
+from handlers.questions import HANDOFF_HOOK, _addressed_to_bot, _without_mention
+from knowledge.question_cue import reads_as_question
+from knowledge.service import Reply
+
+log = logging.getLogger(__name__)
+
+FEEDBACK_PREFIX = "fb"
+THROTTLE_KEY = "desk_throttle"
+
+
+def _name(user: User) -> str:
+    return user.full_name or user.username or str(user.id)
+
+
+# --------------------------------------------------------------------------- handoff → ticket
+
+
+async def _open_ticket(context: ContextTypes.DEFAULT_TYPE, *, question_message: Message,
+                       asker: User, question: str, candidates: list[dict[str, object]],
+                       thread_id: int | None) -> None:
+    """Create the ticket, acknowledge in the help group, post the card to the stewards."""
+    services = services_of(context)
+    settings = services.settings
+    now = services.clock()
+    info = await services.db.run(
+        work.open_ticket, now=now, hours=services.hours,
+        sla_minutes=settings.sla_first_response_minutes, help_chat_id=question_message.chat_id,
+        asker_user_id=asker.id, asker_name=_name(asker), question=question,
+        help_message_id=question_message.message_id, help_thread_id=thread_id,
+        candidates=candidates)
+    minutes = f"{settings.sla_first_response_minutes:g}"
+    if services.hours.is_open(now):
+        ack = texts.HANDOFF_ACK.format(minutes=minutes)
+    else:
+        ack = texts.HANDOFF_ACK_CLOSED.format(
+            minutes=minutes, opens_at=render.when(services.hours.next_open(now), services.hours))
+    await common.send(context.bot, question_message.chat_id, ack,
+                      reply_to=question_message.message_id, thread_id=thread_id)
+    await common.post_steward_card(context, info)
+
+
+async def on_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
+    """bot_data["handoff_hook"]: the matcher could not answer → a ticket."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    if message.chat.type == ChatType.PRIVATE:
+        await message.reply_text(texts.TICKET_PRIVATE_HANDOFF)
+        return
+    kb = services_of(context).knowledge.kb
+    candidates: list[dict[str, object]] = [
+        {"key": c.item, "title": kb.label(c.item), "score": round(c.score, 3)}
+        for c in reply.result.candidates]
+    await _open_ticket(context, question_message=message, asker=user,
+                       question=reply.result.question or message.text or "",
+                       candidates=candidates, thread_id=common.thread_of(message))
+
+
+def answer_markup(update: Update, reply: Reply) -> InlineKeyboardMarkup | None:
+    """bot_data["answer_markup"]: 「已解决」/「没解决，转人工」 under answers in groups."""
+    message = update.effective_message
+    if message is None or message.chat.type == ChatType.PRIVATE:
+        return None
+    item = reply.result.item or ""
+    unsolved = f"{FEEDBACK_PREFIX}:no:{item}" if len(item) < 40 else f"{FEEDBACK_PREFIX}:no"
+    return keyboard([[(texts.FEEDBACK_SOLVED, f"{FEEDBACK_PREFIX}:ok"),
+                      (texts.FEEDBACK_UNSOLVED, unsolved)]])
+
+
+async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """「已解决」 thanks; 「没解决，转人工」 opens a ticket from the original question."""
+    query = update.callback_query
+    if query is None or not query.data or not isinstance(query.message, Message):
+        return
+    parts = query.data.split(":")
+    answer_message = query.message
+    if parts[1:2] == ["ok"]:
+        await query.answer(texts.FEEDBACK_THANKS)
+    else:
+        original = answer_message.reply_to_message
+        if original is None or not original.text or original.from_user is None:
+            await query.answer(texts.FEEDBACK_NO_QUESTION, show_alert=True)
+            return
+        await query.answer()
+        kb = services_of(context).knowledge.kb
+        item = parts[2] if len(parts) > 2 and parts[2] in kb.items else None
+        candidates: list[dict[str, object]] = (
+            [{"key": item, "title": kb.label(item)}] if item else [])
+        await _open_ticket(context, question_message=original, asker=original.from_user,
+                           question=_without_mention(original.text, context.bot.username),
+                           candidates=candidates, thread_id=common.thread_of(answer_message))
+    try:
+        await answer_message.edit_reply_markup(reply_markup=None)
+    except TelegramError as exc:
+        log.info("could not remove feedback buttons: %s", exc)
+
+
+# --------------------------------------------------------------------------- group messages
+
+
+async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every text in a group, before the question handler: staff chats → relay replies to
+    cards; help groups → throttle, leave staff alone, attach follow-ups."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or not message.text or user is None or user.is_bot:
+        return
+    if common.staff_check(context.application)(message.chat_id):
+        await _staff_text(update, context, message, user)
+        return
+    await _help_text(update, context, message, user)
+
+
+async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message,
+                     user: User) -> None:
+    services = services_of(context)
+    now = services.clock()
+    text = _without_mention(message.text or "", context.bot.username)
+    addressed = _addressed_to_bot(message, context.bot.username, context.bot.id)
+    question_like = addressed or reads_as_question(text)
+    if question_like:
+        throttle: Throttle = context.application.bot_data[THROTTLE_KEY]
+        verdict = throttle.check((message.chat_id, user.id), now)
+        if not verdict.allowed:
+            if verdict.first_refusal:
+                await message.reply_text(render.throttled_notice(verdict))
+            raise ApplicationHandlerStop
+    replied = message.reply_to_message
+    reply_to_bot = bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
+    reply_to_user = (replied.from_user.id if replied is not None and replied.from_user
+                     and not replied.from_user.is_bot else None)
+    outcome = await services.db.run(
+        work.help_message, who=common.who(services), now=now, chat_id=message.chat_id,
+        user_id=user.id, name=_name(user), text=text, message_id=message.message_id,
+        question_like=question_like, reply_to_bot=reply_to_bot, reply_to_user_id=reply_to_user)
+    if outcome.staff:
+        raise ApplicationHandlerStop  # stewards and department staff are not asking
+    if outcome.follow_up is None:
+        return  # the question handler takes it
+    follow_up = outcome.follow_up
+    await message.reply_text(render.follow_up_ack(follow_up.ticket))
+    notice = render.follow_up_notice(follow_up)
+    posted = []
+    for target in follow_up.notify:
+        sent = await common.send(context.bot, target.chat_id, notice,
+                                 reply_to=target.reply_to_message_id)
+        if sent.message is not None:
+            department = follow_up.ticket.department_key if target.kind == "department" else None
+            posted.append((target.chat_id, sent.message.message_id, target.kind, department))
+    if posted:
+        await services.db.run(work.record_cards, ticket_id=follow_up.ticket.id, now=now,
+                              cards=posted)
+    raise ApplicationHandlerStop
+
+
+async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message,
+                      user: User) -> None:
+    """A reply to a ticket card in the steward or a department group: relay it."""
+    services = services_of(context)
+    now = services.clock()
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
+        # Not an answer; still remember who is staff, so they are recognised in help groups.
+        await services.db.run(work.seen, who=common.who(services), now=now,
+                              chat_id=message.chat_id, user_id=user.id, name=_name(user))
+        return
+    try:
+        result = await services.db.run(
+            work.staff_reply, who=common.who(services), now=now, chat_id=message.chat_id,
+            user_id=user.id, name=_name(user), card_message_id=replied.message_id,
+            text=message.text or "", staff_message_id=message.message_id)
+    except DeskError as exc:
+        await message.reply_text(render.error_message(exc, departments=common.department_names(services)),
+                                 parse_mode=ParseMode.HTML)
+        return
+    if result is None:
+        return  # a reply to some other message of the bot
+    relay = result.relay
+    html = render.relayed_answer(relay, responder_role=result.role,
+                                 department_key=result.department_key,
+                                 departments=common.department_names(services))
+    sent = await common.send(context.bot, relay.help_chat_id, html,
+                             reply_to=relay.reply_to_message_id, thread_id=relay.thread_id)
+    if sent.gone:
+        await services.db.run(work.chat_gone, chat_id=relay.help_chat_id, now=now)
+    await services.db.run(
+        desk_tickets.record_delivery, ticket_id=relay.ticket.id, message_id=relay.message_id,
+        now=now, delivered=sent.ok,
+        help_message_id=sent.message.message_id if sent.message else None,
+        error=str(sent.error) if sent.error else None)
+    confirm = (render.relay_confirmation(relay, hours=services.hours,
+                                         project_name=result.project_name)
+               if sent.ok else render.relay_failed(relay.ticket.id))
+    await message.reply_text(confirm, parse_mode=ParseMode.HTML)
+    card = next((c for c in relay.cards if c.chat_id == message.chat_id
+                 and c.message_id == replied.message_id), None)
+    if card is not None and card.kind == CardKind.steward.value:
+        await common.edit_card(context.bot, card.chat_id, card.message_id,
+                               common.card_text(services, relay.ticket, result.project_name),
+                               common.card_markup(relay.ticket.id))
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    services = application.bot_data["services"]
+    application.bot_data[HANDOFF_HOOK] = on_handoff
+    application.bot_data["answer_markup"] = answer_markup
+    application.bot_data[common.STAFF_CHECK_KEY] = common.staff_check(application)
+    application.bot_data[common.DEPARTMENT_CHATS_KEY] = services.db.call(work.department_chat_ids)
+    application.bot_data[THROTTLE_KEY] = Throttle()
+    application.add_handler(CallbackQueryHandler(on_feedback, pattern=rf"^{FEEDBACK_PREFIX}:"))
+    application.add_handler(MessageHandler(
+        filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS & ~filters.UpdateType.EDITED,
+        on_group_text), group=5)
+    tickets_buttons.register(application)
+    tickets_admin.register(application)
+    from scheduler import sla_job
+
+    sla_job.register(application)

@@ -1,0 +1,127 @@
+"""Admin binding commands (/bind, /bind_dept, /unbind — ADMIN_USER_IDS only), /stats in
+staff groups, and /learn in reply to a relayed answer (stewards only)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+import texts
+from bot.telegram_io import services_of, split_message
+from desk import render
+from desk.errors import DeskError, UnknownDepartment
+from desk.stats import compute_stats
+from handlers import tickets_common as common
+from handlers import tickets_work as work
+
+
+async def _bind(update: Update, context: ContextTypes.DEFAULT_TYPE, mode: str) -> None:
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    services = services_of(context)
+    names = common.department_names(services)
+    arg = " ".join(context.args or []).strip()
+    kwargs: dict[str, object] = {}
+    if mode == "help":
+        if not arg:
+            await message.reply_text(texts.TICKET_BIND_USAGE)
+            return
+        kwargs["project_code"] = arg
+    elif mode == "department":
+        if not arg:
+            await message.reply_text(texts.TICKET_BIND_DEPT_USAGE.format(
+                departments="、".join(names.values())))
+            return
+        kwargs["department_key"] = common.department_key(services, arg) or arg
+        kwargs["department_exists"] = lambda key: key in names
+    else:
+        kwargs["unbind"] = True
+    try:
+        binding, project_name = await services.db.run(
+            work.bind, who=common.who(services), now=services.clock(), chat_id=message.chat_id,
+            user_id=user.id, name=user.full_name, title=message.chat.title or "", **kwargs)
+    except UnknownDepartment as exc:
+        await message.reply_text(render.error_message(exc) + "\n" + texts.TICKET_BIND_DEPT_USAGE.format(
+            departments="、".join(names.values())), parse_mode=ParseMode.HTML)
+        return
+    except DeskError as exc:
+        await message.reply_text(render.error_message(exc, departments=names),
+                                 parse_mode=ParseMode.HTML)
+        return
+    await common.refresh_department_chats(context)
+    text = (render.unbound_notice() if mode == "unbind"
+            else render.bound_notice(binding, project_name=project_name, departments=names))
+    await message.reply_text(text, parse_mode=ParseMode.HTML)
+
+
+async def bind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/bind <project code> in a help group."""
+    await _bind(update, context, "help")
+
+
+async def bind_dept_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/bind_dept <department> in a department's group."""
+    await _bind(update, context, "department")
+
+
+async def unbind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _bind(update, context, "unbind")
+
+
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats [days] in the steward, lead or a department group."""
+    message = update.effective_message
+    if message is None:
+        return
+    if not common.staff_check(context.application)(message.chat_id):
+        await message.reply_text(texts.TICKET_STAFF_ONLY)
+        return
+    services = services_of(context)
+    args = context.args or []
+    days = int(args[0]) if args and args[0].isdigit() and 0 < int(args[0]) < 3660 else None
+    now = services.clock()
+    stats = await services.db.run(compute_stats, hours=services.hours, now=now,
+                                  since=now - timedelta(days=days) if days else None)
+    html = render.stats_text(stats, days=days, departments=common.department_names(services))
+    for part in split_message(html):
+        await message.reply_text(part, parse_mode=ParseMode.HTML)
+
+
+async def learn_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/learn in reply to a relayed answer: the question and answer become knowledge."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    replied = message.reply_to_message
+    if replied is None:
+        await message.reply_text(texts.TICKET_LEARN_USAGE)
+        return
+    services = services_of(context)
+    try:
+        lesson = await services.db.run(
+            work.lesson, who=common.who(services), now=services.clock(), chat_id=message.chat_id,
+            user_id=user.id, name=user.full_name, replied_message_id=replied.message_id)
+    except DeskError as exc:
+        await message.reply_text(render.error_message(exc), parse_mode=ParseMode.HTML)
+        return
+    if lesson is None:
+        await message.reply_text(texts.TICKET_LEARN_USAGE)
+        return
+    await services.knowledge.learn(question=lesson.question, answer=lesson.answer, item=None,
+                                   created_by=user.id, ticket_id=lesson.ticket_id)
+    await message.reply_text(texts.TICKET_LEARNED.format(
+        question=render.esc(render.clip(lesson.question, 80))), parse_mode=ParseMode.HTML)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("bind", bind_command))
+    application.add_handler(CommandHandler("bind_dept", bind_dept_command))
+    application.add_handler(CommandHandler("unbind", unbind_command))
+    application.add_handler(CommandHandler("stats", stats_command))
+    application.add_handler(CommandHandler("learn", learn_command))

@@ -1,0 +1,112 @@
+"""The ticket card's buttons (认领 / 转部门 / 关闭, the department chooser) and
+`/escalate <ticket> <department>`. Every press is re-checked by desk.roles with the
+pressed card; a refusal is a callback alert, never a change."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+import texts
+from bot.telegram_io import services_of
+from desk import callbacks, render
+from desk.errors import DeskError, UnknownDepartment
+from desk.models import CardKind, TicketStatus
+from desk.roles import Action
+from handlers import tickets_common as common
+from handlers import tickets_work as work
+
+
+async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    pressed = callbacks.decode(query.data)
+    if pressed is None:
+        await query.answer()
+        return
+    services = services_of(context)
+    card = query.message
+    names = common.department_names(services)
+    try:
+        result = await services.db.run(
+            work.press, who=common.who(services), now=services.clock(), chat_id=card.chat_id,
+            user_id=query.from_user.id, name=query.from_user.full_name,
+            card_message_id=card.message_id, pressed=pressed)
+    except DeskError as exc:
+        await query.answer(_plain(render.error_message(exc, departments=names)), show_alert=True)
+        return
+    ticket = result.ticket
+    is_department = card.chat_id != services.settings.steward_chat_id
+    kind = CardKind.department if is_department else CardKind.steward
+    if pressed.action is Action.escalate and not pressed.department_key:
+        if not result.departments:
+            await query.answer(texts.TICKET_NO_DEPARTMENTS, show_alert=True)
+            return
+        await query.answer(texts.TICKET_CHOOSE_DEPARTMENT)
+        await _edit_markup(card, common.chooser_markup(ticket.id, result.departments, names))
+        return
+    if pressed.action is Action.escalate:
+        await common.post_escalation(context, result)
+        await query.answer(_plain(render.escalated_notice(result.escalation, departments=names)))  # type: ignore[arg-type]
+    elif pressed.action is Action.claim:
+        await query.answer(_plain(render.claimed_notice(ticket)))
+    elif pressed.action in (Action.close, Action.resolve):
+        await query.answer(_plain(render.finished_notice(ticket)))
+    else:
+        await query.answer()
+    finished = ticket.status in (TicketStatus.closed, TicketStatus.resolved)
+    await common.edit_card(context.bot, card.chat_id, card.message_id,
+                           common.card_text(services, ticket, result.project_name,
+                                            for_department=is_department),
+                           None if finished else common.card_markup(ticket.id, kind))
+
+
+async def escalate_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/escalate <ticket> <department> (stewards and admins)."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    services = services_of(context)
+    args = context.args or []
+    if len(args) < 2 or not args[0].lstrip("#").isdigit():
+        await message.reply_text(texts.TICKET_ESCALATE_USAGE)
+        return
+    names = common.department_names(services)
+    department = common.department_key(services, " ".join(args[1:]))
+    try:
+        if department is None:
+            raise UnknownDepartment(" ".join(args[1:]))
+        result = await services.db.run(
+            work.escalate_command, who=common.who(services), now=services.clock(),
+            chat_id=message.chat_id, user_id=user.id, name=user.full_name,
+            ticket_id=int(args[0].lstrip("#")), department_key=department)
+    except DeskError as exc:
+        await message.reply_text(render.error_message(exc, departments=names),
+                                 parse_mode=ParseMode.HTML)
+        return
+    await common.post_escalation(context, result)
+    await message.reply_text(render.escalated_notice(result.escalation, departments=names),  # type: ignore[arg-type]
+                             parse_mode=ParseMode.HTML)
+
+
+async def _edit_markup(card: Message, markup: object) -> None:
+    try:
+        await card.edit_reply_markup(reply_markup=markup)  # type: ignore[arg-type]
+    except TelegramError:
+        pass  # unchanged markup or a deleted card: nothing to do
+
+
+def _plain(html_text: str) -> str:
+    """Callback answers are plain text (≤200 characters): drop the HTML escaping."""
+    import html
+
+    return html.unescape(html_text)[:200]
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CallbackQueryHandler(on_ticket_button, pattern=rf"^{callbacks.PREFIX}:"))
+    application.add_handler(CommandHandler("escalate", escalate_command))

@@ -1,0 +1,193 @@
+"""Shared helpers of the ticket handlers: settings → Who, keyboards, safe sending, the
+staff-chat check, department names, and posting cards (with record_card)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application, ContextTypes
+
+import texts
+from bot.services import Services
+from bot.telegram_io import keyboard, services_of, split_message
+from desk import callbacks, render
+from desk.models import CardKind
+from desk.roles import Action
+from desk.views import TicketView
+from handlers import tickets_work as work
+
+log = logging.getLogger(__name__)
+
+DEPARTMENT_CHATS_KEY = "desk_department_chats"
+STAFF_CHECK_KEY = "is_staff_chat"
+
+
+def who(services: Services) -> work.Who:
+    s = services.settings
+    return work.Who(steward_chat_id=s.steward_chat_id, lead_chat_id=s.lead_chat_id,
+                    admin_ids=tuple(s.admin_user_ids))
+
+
+def department_names(services: Services) -> dict[str, str]:
+    return work.names(services.knowledge.kb.departments)
+
+
+def department_key(services: Services, text: str) -> str | None:
+    """The department a person typed: its key, name or one of its aliases."""
+    wanted = text.strip()
+    if not wanted:
+        return None
+    departments = services.knowledge.kb.departments
+    if wanted in departments:
+        return wanted
+    for key, dept in departments.items():
+        if wanted == dept.name or wanted in dept.aliases:
+            return key
+    for key, dept in departments.items():  # 「生态环境」 for 「生态环境局」
+        if len(wanted) >= 2 and wanted in dept.name:
+            return key
+    return None
+
+
+def thread_of(message: Message) -> int | None:
+    """The forum topic of a message (None outside forum topics)."""
+    return message.message_thread_id if message.is_topic_message else None
+
+
+# --------------------------------------------------------------------------- keyboards
+
+
+def card_markup(ticket_id: int, kind: CardKind | str = CardKind.steward) -> InlineKeyboardMarkup:
+    if CardKind(kind) is CardKind.department:
+        return keyboard([[(texts.TICKET_BUTTON_CLAIM, callbacks.encode(Action.claim, ticket_id))]])
+    return keyboard([[
+        (texts.TICKET_BUTTON_CLAIM, callbacks.encode(Action.claim, ticket_id)),
+        (texts.TICKET_BUTTON_ESCALATE, callbacks.encode(Action.escalate, ticket_id)),
+        (texts.TICKET_BUTTON_CLOSE, callbacks.encode(Action.close, ticket_id)),
+    ]])
+
+
+def chooser_markup(ticket_id: int, keys: tuple[str, ...], names: dict[str, str]) -> InlineKeyboardMarkup:
+    rows = [[(names.get(k, k), callbacks.encode(Action.escalate, ticket_id, k))] for k in keys]
+    rows.append([(texts.TICKET_BUTTON_BACK, callbacks.encode(Action.view, ticket_id))])
+    return keyboard(rows)
+
+
+# --------------------------------------------------------------------------- sending
+
+
+@dataclass(frozen=True)
+class Sent:
+    message: Message | None
+    error: TelegramError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.message is not None
+
+    @property
+    def gone(self) -> bool:
+        """Telegram said 403: the bot was removed from the chat."""
+        return isinstance(self.error, Forbidden)
+
+
+async def send(bot: Bot, chat_id: int | None, html: str, *, reply_to: int | None = None,
+               thread_id: int | None = None, markup: InlineKeyboardMarkup | None = None) -> Sent:
+    """Send HTML split to Telegram's limit (buttons on the last part); a failure is logged
+    and returned, never raised."""
+    if chat_id is None:
+        return Sent(None)
+    parts = split_message(html)
+    first: Message | None = None
+    try:
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            params = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+                      if reply_to and index == 0 else None)
+            sent = await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
+                                          reply_parameters=params, message_thread_id=thread_id,
+                                          reply_markup=markup if last else None)
+            first = first or sent
+            if last:
+                return Sent(sent)
+    except TelegramError as exc:
+        log.warning("could not send to chat %s: %s", chat_id, exc)
+        return Sent(first if first and len(parts) == 1 else None, exc)
+    return Sent(first)
+
+
+async def edit_card(bot: Bot, chat_id: int, message_id: int, html: str,
+                    markup: InlineKeyboardMarkup | None) -> None:
+    try:
+        await bot.edit_message_text(html, chat_id=chat_id, message_id=message_id,
+                                    parse_mode=ParseMode.HTML, reply_markup=markup)
+    except TelegramError as exc:  # "message is not modified", deleted card …
+        log.info("could not edit card %s/%s: %s", chat_id, message_id, exc)
+
+
+def card_text(services: Services, ticket: TicketView, project_name: str | None, *,
+              for_department: bool = False) -> str:
+    return render.ticket_card(ticket, now=services.clock(), hours=services.hours,
+                              project_name=project_name, departments=department_names(services),
+                              for_department=for_department)
+
+
+async def post_steward_card(context: ContextTypes.DEFAULT_TYPE, info: work.CardInfo) -> None:
+    """Post a new ticket's card to the steward group and remember it."""
+    services = services_of(context)
+    chat_id = services.settings.steward_chat_id
+    if chat_id is None:
+        log.warning("ticket %s: STEWARD_CHAT_ID is not set, no card posted", info.ticket.id)
+        return
+    sent = await send(context.bot, chat_id, card_text(services, info.ticket, info.project_name),
+                      markup=card_markup(info.ticket.id))
+    if sent.message is not None:
+        await services.db.run(work.record_cards, ticket_id=info.ticket.id, now=services.clock(),
+                              cards=[(chat_id, sent.message.message_id, CardKind.steward.value, None)])
+
+
+async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.PressResult) -> bool:
+    """Send the escalation card (with the thread) to the department group; True if sent."""
+    services = services_of(context)
+    escalation = result.escalation
+    assert escalation is not None
+    html = render.escalation_card(escalation, now=services.clock(), hours=services.hours,
+                                  project_name=result.project_name,
+                                  departments=department_names(services))
+    sent = await send(context.bot, escalation.department_chat_id, html,
+                      markup=card_markup(escalation.ticket.id, CardKind.department))
+    if sent.message is None:
+        if sent.gone:
+            await services.db.run(work.chat_gone, chat_id=escalation.department_chat_id,
+                                  now=services.clock())
+        return False
+    await services.db.run(work.record_cards, ticket_id=escalation.ticket.id, now=services.clock(),
+                          cards=[(escalation.department_chat_id, sent.message.message_id,
+                                  CardKind.department.value, escalation.department_key)])
+    return True
+
+
+# --------------------------------------------------------------------------- staff chats
+
+
+def staff_check(application: Application) -> Callable[[int], bool]:  # type: ignore[type-arg]
+    """bot_data["is_staff_chat"]: the steward, lead and bound department chats."""
+
+    def is_staff_chat(chat_id: int) -> bool:
+        settings = application.bot_data["services"].settings
+        if chat_id in (settings.steward_chat_id, settings.lead_chat_id):
+            return True
+        return chat_id in application.bot_data.get(DEPARTMENT_CHATS_KEY, set())
+
+    return is_staff_chat
+
+
+async def refresh_department_chats(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    context.application.bot_data[DEPARTMENT_CHATS_KEY] = await services.db.run(work.department_chat_ids)
+

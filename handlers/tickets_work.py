@@ -1,0 +1,295 @@
+"""Units of work of the ticket handlers: each runs as one `services.db.run(...)` call, takes
+plain values (ids, texts, `now`) and returns plain values. They only compose desk calls
+(resolve who acts, then one desk operation) so a Telegram update is one transaction.
+No Telegram imports here; no decisions the desk does not make itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from desk import bindings, tickets
+from desk.callbacks import TicketPress
+from desk.errors import DeskError, PermissionDenied, TicketNotFound
+from desk.models import CardKind, ChatKind, Role, Ticket, TicketMessage, TicketStatus
+from desk.roles import Action, Actor, chat_kind_of, check, resolve_role
+from desk.tickets import Escalation, FollowUp, Relay
+from desk.views import BindingView, TicketView
+
+
+@dataclass(frozen=True)
+class Who:
+    """Where the settings put the steward and lead chats, and who the admins are."""
+
+    steward_chat_id: int | None
+    lead_chat_id: int | None
+    admin_ids: tuple[int, ...]
+
+
+def _actor(session: Session, who: Who, *, user_id: int | None, chat_id: int | None,
+           now: datetime, name: str) -> Actor:
+    return resolve_role(session=session, user_id=user_id, chat_id=chat_id, now=now,
+                        admin_ids=who.admin_ids, steward_chat_id=who.steward_chat_id,
+                        lead_chat_id=who.lead_chat_id, name=name)
+
+
+def project_name(session: Session, code: str | None) -> str | None:
+    """The project's name from the ledger (None when unknown or unbound)."""
+    if not code:
+        return None
+    from ledger.models import Project  # the ledger is optional for the desk
+
+    project = session.exec(select(Project).where(Project.code == code)).first()
+    return project.name if project is not None else None
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    ticket: TicketView
+    project_name: str | None
+
+
+def card_info(*, session: Session, ticket_id: int) -> CardInfo:
+    ticket = tickets.get_ticket(session=session, ticket_id=ticket_id)
+    return CardInfo(ticket, project_name(session, ticket.project_code))
+
+
+def open_ticket(*, session: Session, **kwargs: object) -> CardInfo:
+    """desk.tickets.create_ticket, plus the project's name for the card."""
+    ticket = tickets.create_ticket(session=session, **kwargs)  # type: ignore[arg-type]
+    return CardInfo(ticket, project_name(session, ticket.project_code))
+
+
+# --------------------------------------------------------------------------- help groups
+
+
+@dataclass(frozen=True)
+class HelpOutcome:
+    """What a message in a help group is to the desk: from staff (left alone; `relay` set
+    when a steward answered the asker's open ticket right there), a follow-up attached to
+    the asker's ticket, or nothing (the question handler takes it)."""
+
+    staff: bool = False
+    relay: Relay | None = None
+    follow_up: FollowUp | None = None
+
+
+def help_message(
+    *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
+    text: str, message_id: int, question_like: bool, reply_to_bot: bool,
+    reply_to_user_id: int | None,
+) -> HelpOutcome:
+    actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
+    if actor.is_staff:
+        relay = None
+        if reply_to_user_id is not None and reply_to_user_id != user_id and text.strip():
+            ticket = tickets.open_ticket_for_asker(session=session, help_chat_id=chat_id,
+                                                   asker_user_id=reply_to_user_id, now=now)
+            if ticket is not None and ticket.waiting:
+                try:
+                    relay = tickets.answer(session=session, ticket_id=ticket.id, actor=actor,
+                                           text=text, now=now, direct=True,
+                                           staff_message_id=message_id)
+                except DeskError:  # e.g. a department member on another department's ticket
+                    relay = None
+        return HelpOutcome(staff=True, relay=relay)
+    if actor.chat_kind is not ChatKind.help:
+        return HelpOutcome()  # follow-ups need a bound help group
+    ticket = tickets.open_ticket_for_asker(session=session, help_chat_id=chat_id,
+                                           asker_user_id=user_id, now=now)
+    if ticket is None:
+        return HelpOutcome()
+    # A waiting ticket takes the asker's next question; an answered one only an explicit
+    # reply to the bot (so 「谢谢」 does not reopen it).
+    attach = (question_like or reply_to_bot) if ticket.waiting else reply_to_bot
+    if not attach:
+        return HelpOutcome()
+    follow_up = tickets.attach_follow_up(session=session, help_chat_id=chat_id,
+                                         asker_user_id=user_id, text=text, now=now,
+                                         message_id=message_id, asker_name=name)
+    return HelpOutcome(follow_up=follow_up)
+
+
+# --------------------------------------------------------------------------- staff chats
+
+
+def seen(*, session: Session, who: Who, now: datetime, chat_id: int, user_id: int,
+         name: str) -> Role:
+    """A message in a staff chat: resolve_role remembers the person as staff."""
+    return _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name).role
+
+
+@dataclass(frozen=True)
+class StaffRelay:
+    relay: Relay
+    role: Role
+    department_key: str | None
+    project_name: str | None
+
+
+def staff_reply(
+    *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
+    card_message_id: int, text: str, staff_message_id: int,
+) -> StaffRelay | None:
+    """A reply in a staff chat: if it replies to a ticket's card, answer the ticket."""
+    ticket = tickets.find_ticket_by_card(session=session, chat_id=chat_id,
+                                         message_id=card_message_id)
+    if ticket is None:
+        return None
+    actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
+    relay = tickets.answer(session=session, ticket_id=ticket.id, actor=actor, text=text, now=now,
+                           card_message_id=card_message_id, staff_message_id=staff_message_id)
+    department = actor.chat_department_key or actor.department_key
+    return StaffRelay(relay, actor.role, department, project_name(session, ticket.project_code))
+
+
+@dataclass(frozen=True)
+class PressResult:
+    ticket: TicketView
+    project_name: str | None
+    escalation: Escalation | None = None
+    departments: tuple[str, ...] = ()  # for the department chooser
+
+
+def press(
+    *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
+    card_message_id: int, pressed: TicketPress,
+) -> PressResult:
+    """A ticket button: claim, close, escalate (to the chosen department), or — escalate
+    without a department — the bound departments to choose from (after the same check)."""
+    actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
+    escalation = None
+    departments: tuple[str, ...] = ()
+    kw = {"session": session, "ticket_id": pressed.ticket_id, "actor": actor, "now": now,
+          "card_message_id": card_message_id}
+    if pressed.action is Action.claim:
+        ticket = tickets.claim(**kw)  # type: ignore[arg-type]
+    elif pressed.action is Action.close:
+        ticket = tickets.close(**kw)  # type: ignore[arg-type]
+    elif pressed.action is Action.resolve:
+        ticket = tickets.resolve(**kw)  # type: ignore[arg-type]
+    elif pressed.action is Action.escalate and pressed.department_key:
+        escalation = tickets.escalate(department_key=pressed.department_key, **kw)  # type: ignore[arg-type]
+        ticket = escalation.ticket
+    elif pressed.action in (Action.escalate, Action.view):
+        row = session.get(Ticket, pressed.ticket_id)
+        if row is None:
+            raise TicketNotFound(pressed.ticket_id)
+        check(session=session, actor=actor, action=pressed.action, ticket=row,
+              card_message_id=card_message_id)
+        ticket = TicketView.of(row)
+        if pressed.action is Action.escalate:
+            departments = tuple(b.department_key for b in bindings.list_bindings(
+                session=session, kind=ChatKind.department) if b.department_key)
+    else:
+        raise PermissionDenied(str(pressed.action), "no such button")
+    return PressResult(ticket, project_name(session, ticket.project_code), escalation,
+                       departments)
+
+
+def escalate_command(
+    *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
+    ticket_id: int, department_key: str,
+) -> PressResult:
+    actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
+    escalation = tickets.escalate(session=session, ticket_id=ticket_id, actor=actor,
+                                  department_key=department_key, now=now)
+    return PressResult(escalation.ticket, project_name(session, escalation.ticket.project_code),
+                       escalation)
+
+
+def record_cards(*, session: Session, ticket_id: int, now: datetime,
+                 cards: list[tuple[int, int, str, str | None]]) -> None:
+    """record_card for each (chat id, message id, kind, department key) the bot posted."""
+    for chat_id, message_id, kind, department in cards:
+        tickets.record_card(session=session, ticket_id=ticket_id, chat_id=chat_id,
+                            message_id=message_id, kind=kind, now=now, department_key=department)
+
+
+def chat_gone(*, session: Session, chat_id: int, now: datetime) -> bool:
+    return bindings.mark_chat_gone(session=session, chat_id=chat_id, now=now)
+
+
+def steward_cards(*, session: Session, ticket_id: int, steward_chat_id: int | None) -> list[int]:
+    """Message ids of the ticket's cards in the steward chat."""
+    return [c.message_id for c in tickets.ticket_cards(session=session, ticket_id=ticket_id)
+            if c.chat_id == steward_chat_id and c.kind == CardKind.steward.value]
+
+
+# --------------------------------------------------------------------------- admin, stats, learn
+
+
+def bind(
+    *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
+    title: str, project_code: str | None = None, department_key: str | None = None,
+    department_exists: Callable[[str], bool] | None = None, unbind: bool = False,
+) -> tuple[BindingView, str | None]:
+    """/bind, /bind_dept or /unbind; returns the binding and the project's name."""
+    actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
+    if unbind:
+        return bindings.unbind_chat(session=session, actor=actor, chat_id=chat_id, now=now), None
+    if department_key is not None:
+        view = bindings.bind_department_chat(session=session, actor=actor, chat_id=chat_id,
+                                             department_key=department_key, now=now,
+                                             title=title, department_exists=department_exists)
+        return view, None
+    view = bindings.bind_help_chat(session=session, actor=actor, chat_id=chat_id,
+                                   project_code=project_code or "", now=now, title=title)
+    return view, project_name(session, view.project_code)
+
+
+def department_chat_ids(*, session: Session) -> set[int]:
+    return {b.chat_id for b in bindings.list_bindings(session=session, kind=ChatKind.department)}
+
+
+def chat_kind(*, session: Session, who: Who, chat_id: int) -> ChatKind | None:
+    kind, _ = chat_kind_of(session=session, chat_id=chat_id,
+                           steward_chat_id=who.steward_chat_id, lead_chat_id=who.lead_chat_id)
+    return kind
+
+
+@dataclass(frozen=True)
+class Lesson:
+    ticket_id: int
+    question: str
+    answer: str
+
+
+def lesson(
+    *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
+    replied_message_id: int,
+) -> Lesson | None:
+    """/learn in reply to a relayed answer (in the help group) or to a ticket's card (in a
+    staff chat, taking the ticket's latest answer). Stewards and admins only."""
+    row = session.exec(select(TicketMessage).where(
+        TicketMessage.direction == "out", TicketMessage.chat_id == chat_id,
+        TicketMessage.message_id == replied_message_id)).first()
+    if row is not None:
+        ticket_id, answer_text = row.ticket_id, row.text
+    else:
+        ticket = tickets.find_ticket_by_card(session=session, chat_id=chat_id,
+                                             message_id=replied_message_id)
+        if ticket is None:
+            return None
+        latest = session.exec(select(TicketMessage).where(
+            TicketMessage.ticket_id == ticket.id, TicketMessage.direction == "out")
+            .order_by(col(TicketMessage.id).desc())).first()
+        if latest is None:
+            return None
+        ticket_id, answer_text = ticket.id, latest.text
+    actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
+    if actor.role not in (Role.steward, Role.admin):
+        raise PermissionDenied(str(Action.learn), "stewards only")
+    ticket = tickets.get_ticket(session=session, ticket_id=ticket_id, actor=actor)
+    return Lesson(ticket.id, ticket.question, answer_text)
+
+
+def names(departments: Mapping[str, object]) -> dict[str, str]:
+    """Department key → display name, from the knowledge base's departments."""
+    return {key: str(getattr(d, "name", key)) for key, d in departments.items()}
+
+
+__all__ = ["TicketStatus", "Who"]

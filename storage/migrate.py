@@ -1,0 +1,54 @@
+"""Schema migrations with Alembic: `upgrade` brings any database to the models' schema.
+
+New model changes need a revision:
+    .venv/bin/python -m storage.migrate revision "what changed"
+which autogenerates storage/migrations/versions/NNNN_*.py from the difference between the
+models and a database at head; review it before committing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if url:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(engine) -> None:  # type: ignore[no-untyped-def]
+    """Apply every migration not yet applied, in one transaction."""
+    with engine.begin() as connection:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def make_revision(url: str, message: str) -> None:
+    """Autogenerate a revision against the database at `url` (which must be at head)."""
+    config = alembic_config(url)
+    count = len(list((MIGRATIONS / "versions").glob("*.py")))
+    command.revision(config, message=message, autogenerate=True, rev_id=f"{count + 1:04d}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "revision":
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{tmp}/head.db"
+            from sqlalchemy import create_engine
+
+            upgrade(create_engine(url))
+            make_revision(url, sys.argv[2])
+    else:
+        print("usage: python -m storage.migrate revision \"message\"")

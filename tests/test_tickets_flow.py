@@ -1,0 +1,374 @@
+"""Tickets in Telegram, as a conversation: an enterprise, the stewards, a department and the
+leaders, through the real Application (process_update) with a recording request and a fake
+clock. Assertions are on the exact Bot API calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+import texts
+from bot.app import build_application
+from desk.models import Ticket
+from desk.tickets import ticket_cards
+from ledger.models import Project
+from scheduler.sla_job import run_sweep
+from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
+from tests.updates import bot_message, callback_update, message_update
+
+HELP = -1001000000010
+OTHER_HELP = -1001000000011
+STEWARD_CHAT = -1001000000001
+LEAD_CHAT = -1001000000002
+DEPT_CHAT = -1001000000020
+ADMIN = 1
+STEWARD = 11
+DEPT_MEMBER = 21
+ASKER = 41
+OTHER_MEMBER = 42
+
+BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "项目管家", "username": BOT_USERNAME}
+OUT_OF_SCOPE = "营业执照怎么办理？"
+
+
+@pytest.fixture
+async def app(settings, clock):  # type: ignore[no-untyped-def]
+    settings = settings.model_copy(update={
+        "steward_chat_id": STEWARD_CHAT, "lead_chat_id": LEAD_CHAT, "admin_user_ids": [ADMIN]})
+    request = RecordingRequest()
+    application = build_application(settings, clock=clock, request=request, rate_limit=False)
+    await application.initialize()
+    await application.post_init(application)  # type: ignore[misc]
+    application.bot_data["request"] = request
+    application.bot_data["clock"] = clock
+
+    from decimal import Decimal
+
+    def add_project(session):  # type: ignore[no-untyped-def]
+        session.add(Project(code="P001", name="新材料产业园", region="新城区", sector="工业",
+                            investment_yi=Decimal("12.5"), start_half=1, start_year=2026))
+
+    application.bot_data["services"].db.call(add_project)
+    await _say(application, "/bind P001", user=ADMIN)
+    await _say(application, "/bind_dept 发改委", user=ADMIN, chat=DEPT_CHAT)
+    yield application
+    await application.shutdown()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _req(app) -> RecordingRequest:  # type: ignore[no-untyped-def]
+    return app.bot_data["request"]
+
+
+def _services(app):  # type: ignore[no-untyped-def]
+    return app.bot_data["services"]
+
+
+async def _say(app, text: str, *, user: int = ASKER, chat: int = HELP,  # type: ignore[no-untyped-def]
+               reply_to: dict[str, Any] | None = None, thread_id: int | None = None,
+               name: str = "企业用户") -> dict[str, Any]:
+    """Send a message; returns it as a dict (for replies to it)."""
+    _req(app).clear()
+    update = message_update(app.bot, chat_id=chat, user_id=user, text=text, reply_to=reply_to,
+                            thread_id=thread_id, name=name)
+    await app.process_update(update)
+    return update.message.to_dict()
+
+
+async def _press(app, *, chat: int, user: int, message: dict[str, Any], data: str) -> None:  # type: ignore[no-untyped-def]
+    _req(app).clear()
+    await app.process_update(callback_update(app.bot, chat_id=chat, user_id=user, message=message,
+                                             data=data))
+
+
+def _sent_to(app, chat: int) -> list[ApiCall]:  # type: ignore[no-untyped-def]
+    return [c for c in _req(app).sent() if int(c.params["chat_id"]) == chat]
+
+
+def _buttons(call: ApiCall) -> list[tuple[str, str]]:
+    rows = call.params["reply_markup"]["inline_keyboard"]
+    return [(b["text"], b["callback_data"]) for row in rows for b in row]
+
+
+def _ticket(app, ticket_id: int) -> Ticket:  # type: ignore[no-untyped-def]
+    return _services(app).db.call(lambda session: session.get(Ticket, ticket_id))
+
+
+def _card(app, ticket_id: int, chat: int = STEWARD_CHAT) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The ticket's card in a staff chat, as the message dict Telegram would show."""
+    cards = _services(app).db.call(ticket_cards, ticket_id=ticket_id)
+    card = next(c for c in cards if c.chat_id == chat)
+    return bot_message(BOT_USER, chat_id=chat, message_id=card.message_id, text="🎫")
+
+
+def _alert(app) -> ApiCall:  # type: ignore[no-untyped-def]
+    return _req(app).sent("answerCallbackQuery")[-1]
+
+
+async def _handoff(app, text: str = OUT_OF_SCOPE, **kw: Any) -> tuple[int, dict[str, Any]]:  # type: ignore[no-untyped-def]
+    question = await _say(app, text, **kw)
+    ticket_id = _services(app).db.call(
+        lambda session: max(t.id for t in session.exec(select(Ticket)).all()))
+    return ticket_id, question
+
+
+# --------------------------------------------------------------------------- the conversation
+
+
+async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:  # type: ignore[no-untyped-def]
+    # The enterprise asks something the knowledge base cannot answer, in a forum topic.
+    question = await _say(app, OUT_OF_SCOPE, thread_id=7, name="王经理")
+    ack, = _sent_to(app, HELP)
+    assert ack.params["text"] == texts.HANDOFF_ACK.format(minutes="30")
+    assert ack.params["reply_parameters"]["message_id"] == question["message_id"]
+    assert ack.params["message_thread_id"] == 7
+    card, = _sent_to(app, STEWARD_CHAT)
+    assert "工单 #1" in card.params["text"] and "新材料产业园" in card.params["text"]
+    assert "营业执照" in card.params["text"] and "王经理" in card.params["text"]
+    assert [t for t, _ in _buttons(card)] == ["认领", "转部门", "关闭"]
+    assert card.params["parse_mode"] == "HTML"
+
+    # An enterprise member forging 「认领」 on a bot message in the help group is refused.
+    ack_message = bot_message(BOT_USER, chat_id=HELP, message_id=5000, text=ack.params["text"])
+    await _press(app, chat=HELP, user=OTHER_MEMBER, message=ack_message, data="t:claim:1")
+    refusal = _alert(app)
+    assert refusal.params["show_alert"] is True
+    assert refusal.params["text"] == texts.DESK_ERR_PERMISSION
+    assert _ticket(app, 1).status == "open"
+
+    # A steward claims it with the button on the card.
+    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, 1), data="t:claim:1")
+    assert "已认领工单 #1" in _alert(app).params["text"]
+    edited = _req(app).sent("editMessageText")[-1]
+    assert "处理中" in edited.params["text"]
+    assert _ticket(app, 1).assignee_user_id == STEWARD
+
+    # The steward answers by replying to the card: relayed to the original question.
+    await _say(app, "请到市场监管局窗口办理，带<身份证>。", user=STEWARD, chat=STEWARD_CHAT,
+               reply_to=_card(app, 1), name="李管家")
+    relayed, = _sent_to(app, HELP)
+    assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
+    assert relayed.params["message_thread_id"] == 7
+    assert "项目管家答复" in relayed.params["text"] and "&lt;身份证&gt;" in relayed.params["text"]
+    confirm = _sent_to(app, STEWARD_CHAT)[0]
+    assert "已转达至「新材料产业园」帮办群" in confirm.params["text"]
+    ticket = _ticket(app, 1)
+    assert ticket.status == "answered" and ticket.first_response_at is not None
+
+    # A follow-up from the asker (a reply to the bot) joins the ticket and reaches the steward.
+    relayed_message = bot_message(BOT_USER, chat_id=HELP, message_id=6000, text="💬")
+    await _say(app, "那需要本人去吗？", reply_to=relayed_message, thread_id=7, name="王经理")
+    assert _sent_to(app, HELP)[0].params["text"] == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=1)
+    notice = _sent_to(app, STEWARD_CHAT)[0]
+    assert "追问" in notice.params["text"] and "本人去吗" in notice.params["text"]
+    assert _ticket(app, 1).status == "open"  # back in the queue
+
+
+async def test_messages_in_staff_chats_are_not_questions(app) -> None:  # type: ignore[no-untyped-def]
+    await _say(app, "环评要啥材料？", user=STEWARD, chat=STEWARD_CHAT)
+    assert _req(app).sent() == []
+    await _say(app, "环评要啥材料？", user=DEPT_MEMBER, chat=DEPT_CHAT)
+    assert _req(app).sent() == []
+
+
+async def test_escalation_to_a_department_and_its_reply_is_relayed(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, question = await _handoff(app)
+    # 「转部门」 shows the bound departments.
+    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
+                 data=f"t:escalate:{ticket_id}")
+    chooser = _req(app).sent("editMessageReplyMarkup")[-1]
+    assert _buttons(chooser)[0] == ("发展和改革委员会", f"t:escalate:{ticket_id}:ndrc")
+    # A department member cannot touch a ticket that was not escalated to them.
+    await _press(app, chat=DEPT_CHAT, user=DEPT_MEMBER,
+                 message=bot_message(BOT_USER, chat_id=DEPT_CHAT, message_id=7000, text="x"),
+                 data=f"t:claim:{ticket_id}")
+    assert _alert(app).params["show_alert"] is True
+    # Choosing the department posts the card with the thread to the department group.
+    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
+                 data=f"t:escalate:{ticket_id}:ndrc")
+    dept_card, = _sent_to(app, DEPT_CHAT)
+    assert "管家吹哨" in dept_card.params["text"] and "营业执照" in dept_card.params["text"]
+    assert [t for t, _ in _buttons(dept_card)] == ["认领"]
+    assert _ticket(app, ticket_id).status == "escalated"
+    # The department answers by replying to its card.
+    await _say(app, "由市场监管局负责，我局可协助。", user=DEPT_MEMBER, chat=DEPT_CHAT,
+               reply_to=_card(app, ticket_id, DEPT_CHAT), name="发改委小张")
+    relayed, = _sent_to(app, HELP)
+    assert "发展和改革委员会答复" in relayed.params["text"]
+    assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
+    assert "已转达" in _sent_to(app, DEPT_CHAT)[0].params["text"]
+
+
+async def test_escalate_command(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await _handoff(app)
+    await _say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
+    assert "管家吹哨" in _sent_to(app, DEPT_CHAT)[0].params["text"]
+    assert "已转发展和改革委员会" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    await _say(app, f"/escalate {ticket_id} 发改委", user=ASKER, chat=HELP)
+    assert _sent_to(app, HELP)[0].params["text"] == texts.DESK_ERR_PERMISSION
+
+
+async def test_sla_warning_once_breach_once_to_the_lead_group(app) -> None:  # type: ignore[no-untyped-def]
+    services, clock = _services(app), app.bot_data["clock"]
+    await _handoff(app)
+    _req(app).clear()
+    clock.advance(minutes=21)
+    alerts = await run_sweep(app.bot, services)
+    assert [a.kind.value for a in alerts] == ["warning"]
+    warning, = _req(app).sent()
+    assert int(warning.params["chat_id"]) == STEWARD_CHAT and "还剩" in warning.params["text"]
+    _req(app).clear()
+    assert await run_sweep(app.bot, services) == []
+    assert _req(app).sent() == []
+    clock.advance(minutes=10)
+    alerts = await run_sweep(app.bot, services)
+    assert [a.kind.value for a in alerts] == ["breach"]
+    lead, = _sent_to(app, LEAD_CHAT)
+    assert "超时未响应" in lead.params["text"] and "营业执照" in lead.params["text"]
+    assert "已超过响应时限" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    _req(app).clear()
+    clock.advance(minutes=30)
+    assert await run_sweep(app.bot, services) == []
+    assert _req(app).sent() == []
+
+
+async def test_learn_makes_the_next_same_question_answered(app) -> None:  # type: ignore[no-untyped-def]
+    question = "我们的项目能不能申请专项债资金？"
+    ticket_id, _ = await _handoff(app, question)
+    await _say(app, "可以，请联系财政局债务科申报。", user=STEWARD, chat=STEWARD_CHAT,
+               reply_to=_card(app, ticket_id))
+    # An enterprise member cannot teach the bot.
+    await _say(app, "/learn", user=ASKER, chat=HELP,
+               reply_to=bot_message(BOT_USER, chat_id=HELP, message_id=1, text="x"))
+    assert texts.TICKET_LEARNED[:6] not in str(_sent_to(app, HELP))
+    await _say(app, "/learn", user=STEWARD, chat=STEWARD_CHAT, reply_to=_card(app, ticket_id))
+    assert "已加入知识库" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    await _say(app, question, user=OTHER_MEMBER)
+    answer, = _sent_to(app, HELP)
+    assert "财政局债务科" in answer.params["text"]
+    assert _services(app).db.call(lambda session: len(session.exec(select(Ticket)).all())) == 1
+
+
+async def test_unsolved_answer_becomes_a_ticket(app) -> None:  # type: ignore[no-untyped-def]
+    question = await _say(app, "环评要啥材料")
+    answer, = _sent_to(app, HELP)
+    assert [t for t, _ in _buttons(answer)] == ["已解决", "没解决，转人工"]
+    data = _buttons(answer)[1][1]
+    answer_message = bot_message(BOT_USER, chat_id=HELP, message_id=8000, text="答")
+    answer_message["reply_to_message"] = question
+    await _press(app, chat=HELP, user=ASKER, message=answer_message, data=data)
+    card, = _sent_to(app, STEWARD_CHAT)
+    assert "环评要啥材料" in card.params["text"] and "知识库猜测" in card.params["text"]
+    assert _sent_to(app, HELP)[0].params["reply_parameters"]["message_id"] == question["message_id"]
+    assert _req(app).sent("editMessageReplyMarkup")  # the buttons are gone
+    await _press(app, chat=HELP, user=ASKER, message=answer_message, data="fb:ok")
+    assert _alert(app).params["text"] == texts.FEEDBACK_THANKS
+
+
+async def test_close_button_and_a_second_press(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await _handoff(app)
+    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
+                 data=f"t:close:{ticket_id}")
+    assert "已关闭" in _alert(app).params["text"]
+    assert "reply_markup" not in _req(app).sent("editMessageText")[-1].params
+    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
+                 data=f"t:claim:{ticket_id}")
+    assert _alert(app).params["show_alert"] is True
+    assert _ticket(app, ticket_id).status == "closed"
+
+
+async def test_binding_is_for_admins_and_known_projects(app) -> None:  # type: ignore[no-untyped-def]
+    await _say(app, "/bind P001", user=ASKER, chat=OTHER_HELP)
+    assert _sent_to(app, OTHER_HELP)[0].params["text"] == texts.DESK_ERR_PERMISSION
+    await _say(app, "/bind NOPE", user=ADMIN, chat=OTHER_HELP)
+    assert "台账中没有项目代码「NOPE」" in _sent_to(app, OTHER_HELP)[0].params["text"]
+    await _say(app, "/bind_dept 不存在局", user=ADMIN, chat=-100999)
+    assert "没有这个部门" in _sent_to(app, -100999)[0].params["text"]
+    await _say(app, "/unbind", user=ADMIN, chat=DEPT_CHAT)
+    assert _sent_to(app, DEPT_CHAT)[0].params["text"] == texts.DESK_UNBOUND
+    # no longer a staff chat: a question there is answered again
+    await _say(app, "环评要啥材料？", user=DEPT_MEMBER, chat=DEPT_CHAT)
+    assert "所需材料" in _sent_to(app, DEPT_CHAT)[0].params["text"]
+
+
+async def test_stats_in_staff_groups_only(app) -> None:  # type: ignore[no-untyped-def]
+    await _handoff(app)
+    await _say(app, "/stats", user=STEWARD, chat=STEWARD_CHAT)
+    assert "响应统计" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert "新建工单 1 件" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    await _say(app, "/stats", user=ASKER, chat=HELP)
+    assert _sent_to(app, HELP)[0].params["text"] == texts.TICKET_STAFF_ONLY
+
+
+async def test_flood_from_one_user_is_throttled_once(app) -> None:  # type: ignore[no-untyped-def]
+    notices = []
+    for _ in range(10):
+        await _say(app, "能评要多久？", user=OTHER_MEMBER)
+        notices += [c.params["text"] for c in _sent_to(app, HELP) if "太频繁" in c.params["text"]]
+    assert len(notices) == 1
+
+
+async def test_outside_business_hours_the_ack_says_when_the_clock_starts(app) -> None:  # type: ignore[no-untyped-def]
+    app.bot_data["clock"].advance(hours=10)  # Tuesday 20:00 in Shanghai
+    await _say(app, OUT_OF_SCOPE)
+    ack = _sent_to(app, HELP)[0].params["text"]
+    assert ack == texts.HANDOFF_ACK_CLOSED.format(minutes="30", opens_at="3月11日（周三）09:00")
+
+
+async def test_help_in_a_department_group_is_the_staff_help(app) -> None:  # type: ignore[no-untyped-def]
+    await _say(app, "/help", user=DEPT_MEMBER, chat=DEPT_CHAT)
+    assert _sent_to(app, DEPT_CHAT)[0].params["text"] == texts.HELP_STAFF
+
+
+async def test_a_forged_ticket_id_on_another_tickets_card_is_refused(app) -> None:  # type: ignore[no-untyped-def]
+    first, _ = await _handoff(app)
+    second, _ = await _handoff(app, "社保怎么交？", user=OTHER_MEMBER)
+    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, first),
+                 data=f"t:close:{second}")
+    assert _alert(app).params["show_alert"] is True
+    assert _ticket(app, second).status == "open"
+    # 「转部门」 then 「返回」 puts the card's own buttons back.
+    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, first),
+                 data=f"t:escalate:{first}")
+    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, first),
+                 data=f"t:view:{first}")
+    restored = _req(app).sent("editMessageText")[-1]
+    assert [t for t, _ in _buttons(restored)] == ["认领", "转部门", "关闭"]
+
+
+async def test_a_steward_answering_in_the_help_group_stops_the_clock(app) -> None:  # type: ignore[no-untyped-def]
+    await _say(app, "大家好", user=STEWARD, chat=STEWARD_CHAT)  # the steward is known
+    ticket_id, question = await _handoff(app)
+    await _say(app, "王经理，营业执照请到市场监管局办理。", user=STEWARD, chat=HELP, reply_to=question)
+    assert _req(app).sent() == []  # the bot does not answer a steward
+    ticket = _ticket(app, ticket_id)
+    assert ticket.status == "answered" and ticket.first_response_by == STEWARD
+    await _say(app, "环评要啥材料？", user=STEWARD, chat=HELP)
+    assert _req(app).sent() == []
+
+
+async def test_a_private_chat_is_pointed_to_the_help_group(app) -> None:  # type: ignore[no-untyped-def]
+    _req(app).clear()
+    await app.process_update(message_update(app.bot, chat_id=ASKER, user_id=ASKER, text=OUT_OF_SCOPE,
+                                            chat_type="private"))
+    assert _sent_to(app, ASKER)[0].params["text"] == texts.TICKET_PRIVATE_HANDOFF
+    assert _sent_to(app, STEWARD_CHAT) == []
+
+
+async def test_learn_in_reply_to_the_relayed_answer_in_the_help_group(app) -> None:  # type: ignore[no-untyped-def]
+    from desk.models import TicketMessage
+
+    ticket_id, _ = await _handoff(app, "厂区围墙能先建吗？")
+    await _say(app, "围墙可以先行建设，需先报规划备案。", user=STEWARD, chat=STEWARD_CHAT,
+               reply_to=_card(app, ticket_id))
+    relayed_id = _services(app).db.call(lambda session: session.exec(select(TicketMessage).where(
+        TicketMessage.ticket_id == ticket_id, TicketMessage.direction == "out")).one().message_id)
+    relayed = bot_message(BOT_USER, chat_id=HELP, message_id=relayed_id, text="💬")
+    await _say(app, "/learn", user=STEWARD, chat=HELP, reply_to=relayed)
+    assert "已加入知识库" in _sent_to(app, HELP)[0].params["text"]
+    await _say(app, "厂区围墙能先建吗？", user=OTHER_MEMBER)
+    assert "规划备案" in _sent_to(app, HELP)[0].params["text"]
