@@ -8,6 +8,8 @@ what the codes stand for, for the photo caption — never tofu boxes in the imag
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import io
 import logging
 from dataclasses import dataclass
@@ -36,11 +38,24 @@ class Chart:
     cjk: bool                # drawn with a CJK font
 
 
+def _register_bundled_cjk_font(font_manager: Any) -> None:
+    """Make the Noto Sans CJK SC font shipped by the mplfonts package known to matplotlib."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mplfonts")  # locate the font files without importing the package
+    if spec is None or spec.origin is None:
+        return
+    path = Path(spec.origin).resolve().parent / "fonts" / "NotoSansCJKsc-Regular.otf"
+    if path.exists():
+        font_manager.fontManager.addfont(str(path))
+
+
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
     """The first installed CJK font family, or None."""
     from matplotlib import font_manager
 
+    _register_bundled_cjk_font(font_manager)
     installed = {font.name for font in font_manager.fontManager.ttflist}
     for family in CJK_FAMILIES:
         if family in installed:

@@ -464,3 +464,15 @@ async def test_an_unbound_help_group_gets_no_reminders(app) -> None:  # type: ig
     request.clear()
     outcomes = await reminder_job.send_reminders(app)
     assert GROUP_B not in _sent_to(request) and outcomes["no_chat"] == 1 and outcomes["sent"] == 4
+
+
+def test_chart_uses_the_bundled_chinese_font() -> None:
+    figures = Figures(projects=4, projects_complete=1, procedures=40, procedures_done=20,
+                      procedures_not_needed=6)
+    report = LedgerReport(overall=figures,
+                          by_region=[NamedFigures("达拉特旗", figures), NamedFigures("东胜区", figures)],
+                          by_sector=[NamedFigures("新能源", figures)], over_1bn=figures)
+    chart = completion_chart(report)
+    assert chart.cjk, "mplfonts' Noto Sans CJK SC should be found"
+    assert chart.legend == ()  # names are drawn as they are, no codes
+    assert chart.png.startswith(b"\x89PNG")
