@@ -30,8 +30,11 @@ _LATIN_TOKEN = re.compile(r"[a-z]+")
 _NAMED_SCORE = 0.95
 # After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
-    r"(已经|已)?(批|办|拿|做|审|搞定|完成|签|交|过|弄)(完|好|了|下来|过)|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了"
+    r"(.{0,6}?(已经|已|也|都|早就|早))?(批|办|拿|做|审|搞定|完成|签|交|过|弄|编)(完|好|了|下来|过|到|清)(?![没吗么])"
+    r"|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了(?![没吗么])|都卡着|卡着|卡住"
 )
+# Before an item's name: it is excluded or already under way, not what is asked.
+_CONTEXT_BEFORE = re.compile(r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办)$")
 _FILLER = re.compile(
     r"请问|麻烦|问一下|问下|打扰|您好|你好|老师|管家|小助手|机器人|各位|大家|一下|的|了|吗|呢|啊|呀|吧|哈|嘛|哦|噢|嗯|额|呃|么"
 )
@@ -92,6 +95,7 @@ class _Hit:
     end: int = -1
     exact: bool = False  # the phrase itself is in the text (its span can hide intent cues)
     named: bool = False  # the item is named outright, possibly with a typo or in latin letters
+    context: bool = False  # named as done, excluded or under way (「可研批完后」): not what is asked
     covers: tuple[tuple[int, int], ...] = ()  # combo hits: the spans of their parts
 
 
@@ -222,7 +226,8 @@ class Matcher:
         hits += self._fuzzy_hits(compact, {h.item for h in hits})
         hits += self._department_hits(compact, {h.item for h in hits})
         self._discount_context(compact, hits)
-        named = {h.item for h in hits if h.named}
+        named = {h.item for h in hits if h.named and not h.context}
+        mentioned = {h.item for h in hits if h.named}  # named, even if only as context
         intent = detect_intent(normalized, self._name_spans(hits))
 
         faq_entry, faq_ratio = self._faq_hit(compact)
@@ -234,7 +239,8 @@ class Matcher:
             )
 
         if any(p in compact for p in self._index.out_of_scope):
-            hits = [h for h in hits if h.named and h.exact]
+            # Only an approval item named outright survives: 「食品经营许可证能容缺吗」 is not about 容缺受理.
+            hits = [h for h in hits if h.named and h.exact and self.kb.items[h.item].kind == "item"]
             if not hits:
                 return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
 
@@ -249,10 +255,15 @@ class Matcher:
         for item in named:
             if item in scores and scores[item] >= 0.8:
                 scores[item] = _NAMED_SCORE
-        # A topic named beside an item is how the item is asked about (「水保能容缺吗」), not the subject.
-        if any(self.kb.items[k].kind == "item" for k in named if k in scores):
+        # A topic named after an item is how the item is asked about (「水保能容缺吗」), not the subject;
+        # named first (「跨省通办能办备案吗」) it is the subject.
+        first_item = min(
+            (first_seen.get(k, 10**6) for k in mentioned if k in scores and self.kb.items[k].kind == "item"),
+            default=None,
+        )
+        if first_item is not None:
             for key in scores:
-                if self.kb.items[key].kind == "topic":
+                if self.kb.items[key].kind == "topic" and first_seen.get(key, 10**6) > first_item:
                     scores[key] *= 0.8
         ranked = sorted(scores.items(), key=lambda kv: (-round(kv[1], 6), first_seen.get(kv[0], 10**6)))
         candidates = [Candidate(item, min(score, 1.0)) for item, score in ranked[:5]]
@@ -347,9 +358,11 @@ class Matcher:
     def _discount_context(compact: str, hits: list[_Hit]) -> None:
         """Lower an item the message mentions as done or as a point in time (「可研批完后」)."""
         for hit in hits:
-            if hit.end > 0 and _CONTEXT_AFTER.match(compact, hit.end):
+            after = hit.end > 0 and _CONTEXT_AFTER.match(compact, hit.end)
+            before = hit.start > 0 and _CONTEXT_BEFORE.search(compact, 0, hit.start)
+            if after or before:
                 hit.score *= 0.82
-                hit.named = False  # a finished step is context, not the item asked about
+                hit.context = True
 
     def _name_spans(self, hits: list[_Hit]) -> list[tuple[int, int]]:
         """Spans of item names, whose words (条件 in 安全条件审查) are not intent cues.
@@ -357,11 +370,11 @@ class Matcher:
         A topic's name is an intent cue when an item is named too: in 「水保能容缺吗」 容缺 asks
         about the item's tolerance, while in 「容缺受理在哪个窗口」 the topic is the subject.
         """
-        item_named = any(h.named and self.kb.items[h.item].kind == "item" for h in hits)
+        named = {h.item for h in hits if h.named}
         return [
             (h.start, h.end)
             for h in hits
-            if h.exact and h.start >= 0 and not (item_named and self.kb.items[h.item].kind == "topic")
+            if h.exact and h.start >= 0 and not (self.kb.items[h.item].kind == "topic" and named - {h.item})
         ]
 
     @staticmethod

@@ -270,7 +270,5 @@ def test_hint_with_a_particle_inside_is_still_found(matcher):
     verify_dialog(matcher, [("开工前的最后一个证要准备什么材料", "construction_permit", "materials", "answer")])
 
 
-@pytest.mark.xfail(strict=True, reason="gap: 出让金 in a 'done' clause (交完出让金…) is taken as a fee cue; "
-                   "the question asks 要多久")
 def test_fee_word_in_a_done_clause_is_not_the_intent(matcher):
     verify_dialog(matcher, [("交完出让金拿不动产证要多久", "property_cert", "time_limit", "answer")])
