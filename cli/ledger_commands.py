@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 import texts
 from cli.common import fail, knowledge_or_exit, open_database, settings_or_exit
@@ -25,10 +26,12 @@ def progress_bar(label: str, stream=None) -> Callable[[int, int], None]:  # type
     """A one-line bar on stderr for jobs of PROGRESS_MIN_ROWS rows or more; `total` 0 means
     not known yet (the count is shown without a bar). The final call has done == total."""
     out = stream or sys.stderr
+    last: list[tuple[int, int]] = []
 
     def show(done: int, total: int) -> None:
-        if max(done, total) < PROGRESS_MIN_ROWS:
-            return
+        if max(done, total) < PROGRESS_MIN_ROWS or last == [(done, total)]:
+            return  # small job, or the same figures again (the final call repeats the last)
+        last[:] = [(done, total)]
         if total <= 0:
             out.write(f"\r{label} {done}")
         else:
@@ -62,7 +65,8 @@ def cmd_import(args: argparse.Namespace) -> None:
     db = open_database(settings_or_exit())
     try:
         result = db.call(import_file, path=Path(args.file),
-                         progress=progress_bar(texts.LEDGER_PROGRESS_IMPORT))
+                         progress=progress_bar(texts.LEDGER_PROGRESS_IMPORT),
+                         write_progress=progress_bar(texts.LEDGER_PROGRESS_WRITE))
     except LedgerImportError as exc:
         for line in import_error_lines(exc):
             print(line, file=sys.stderr)
@@ -70,15 +74,25 @@ def cmd_import(args: argparse.Namespace) -> None:
     print(texts.LEDGER_IMPORT_DONE.format(**vars(result)))
 
 
+def _cannot_write(path: str, exc: OSError) -> NoReturn:
+    fail(texts.LEDGER_WRITE_FAILED.format(path=path, reason=exc.strerror or exc))
+
+
 def cmd_export(args: argparse.Namespace) -> None:
     db = open_database(settings_or_exit())
-    rows = db.call(export_ledger, path=Path(args.file),
-                   progress=progress_bar(texts.LEDGER_PROGRESS_EXPORT))
+    try:
+        rows = db.call(export_ledger, path=Path(args.file),
+                       progress=progress_bar(texts.LEDGER_PROGRESS_EXPORT))
+    except OSError as exc:
+        _cannot_write(args.file, exc)
     print(texts.LEDGER_EXPORT_DONE.format(rows=rows, path=args.file))
 
 
 def cmd_template(args: argparse.Namespace) -> None:
-    path = write_template(Path(args.file))
+    try:
+        path = write_template(Path(args.file))
+    except OSError as exc:
+        _cannot_write(args.file, exc)
     print(texts.LEDGER_TEMPLATE_DONE.format(path=path))
 
 
@@ -110,7 +124,10 @@ def cmd_profile(args: argparse.Namespace) -> None:
         fail(texts.LEDGER_BAD_DEADLINE_SETTING.format(value=exc.text))
     print(profile_text(profile))
     if args.xlsx:
-        write_profile_xlsx(profile, Path(args.xlsx))
+        try:
+            write_profile_xlsx(profile, Path(args.xlsx))
+        except OSError as exc:
+            _cannot_write(args.xlsx, exc)
         print(texts.LEDGER_PROFILE_XLSX_DONE.format(path=args.xlsx))
 
 

@@ -63,6 +63,29 @@ class Settings(BaseSettings):
             return [value]
         return value
 
+    @field_validator("reminder_time")
+    @classmethod
+    def _time_of_day(cls, value: str) -> str:
+        from datetime import datetime as _dt
+
+        try:
+            _dt.strptime(value.strip(), "%H:%M")
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time of day HH:MM, e.g. 09:00") from None
+        return value.strip()
+
+    @field_validator("first_half_deadline", "second_half_deadline")
+    @classmethod
+    def _month_day(cls, value: str) -> str:
+        from datetime import date as _date
+
+        try:
+            month, day = (int(part) for part in value.strip().split("-"))
+            _date(2024, month, day)  # a leap year, so 02-29 is a valid deadline
+        except ValueError:
+            raise ValueError(f"{value!r} is not a month and day MM-DD, e.g. 03-31") from None
+        return f"{month:02d}-{day:02d}"
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

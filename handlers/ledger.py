@@ -175,15 +175,16 @@ async def progress_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def answer_status(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> bool:
     """Answer a status question (「我们环评办到哪一步了」) from the bound project's ledger.
-    False when it cannot (unbound or muted group, no such project or procedure): the
-    caller hands the question off instead."""
+    False when it cannot (unbound group, no such project or procedure): the caller hands
+    the question off instead. A muted group is still answered: /mute only stops the
+    scheduled reminders."""
     message = update.effective_message
     item = reply.result.item
     if message is None or not item or message.chat.type == ChatType.PRIVATE:
         return False
     services = services_of(context)
     bound = await services.db.run(_help_chat, chat_id=message.chat_id)
-    if bound is None or bound.muted:
+    if bound is None:
         return False
     today = _today(services)
     try:

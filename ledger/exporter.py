@@ -30,7 +30,7 @@ Progress = Callable[[int, int], None]
 
 SHEET_TITLE = "台账"
 DATE_FORMAT = "yyyy-mm-dd"
-PROGRESS_EVERY = 1000
+PROGRESS_EVERY = 100
 _WIDTHS = {"code": 26, "name": 30, "enterprise": 24, "procedure": 18, "department": 16,
            "note": 30, "investment": 12, "start": 14}
 _HEADER_FONT = Font(bold=True)
@@ -97,8 +97,14 @@ def write_template(path: Path | str, *, rows: int = 2000) -> Path:
 
 def export_ledger(*, session: Session, path: Path | str, progress: Progress | None = None
                   ) -> int:
-    """Write every procedure of every project, one row each; returns the number of rows."""
+    """Write every procedure of every project, one row each; returns the number of rows.
+    The file is opened first, so a path that cannot be written fails (OSError) at once."""
     path = Path(path)
+    with path.open("wb") as handle:
+        return _export(session, handle, progress)
+
+
+def _export(session: Session, handle: Any, progress: Progress | None) -> int:
     total = session.execute(select(func.count()).select_from(Procedure)).scalar_one()
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(SHEET_TITLE)
@@ -120,7 +126,7 @@ def export_ledger(*, session: Session, path: Path | str, progress: Progress | No
             progress(written, total)
     if progress:
         progress(written, written)
-    workbook.save(path)
+    workbook.save(handle)
     return written
 
 

@@ -36,7 +36,7 @@ from ledger.values import parse_start
 Progress = Callable[[int, int], None]
 Row = tuple[int, Sequence[object]]  # (1-based row number in the sheet, cells)
 
-PROGRESS_EVERY = 1000
+PROGRESS_EVERY = 100    # a bar that moves on a few hundred rows too
 HEADER_SCAN_ROWS = 10   # a title line or two above the header is common in city ledgers
 _CHUNK = 900            # keeps IN (...) lists under every backend's parameter limit
 _PROCEDURE_FIELDS = ("status", "department", "accepted_on", "promised_days", "finished_on", "note")
@@ -107,18 +107,20 @@ class ValidLedger:
 
 # ---------------------------------------------------------------------------- entry points
 
-def import_file(*, session: Session, path: Path | str, progress: Progress | None = None
-                ) -> ImportResult:
-    """Import a .xlsx or .csv ledger file; raises LedgerImportError and writes nothing on error."""
+def import_file(*, session: Session, path: Path | str, progress: Progress | None = None,
+                write_progress: Progress | None = None) -> ImportResult:
+    """Import a .xlsx or .csv ledger file; raises LedgerImportError and writes nothing on error.
+    `progress` follows the rows read and checked, `write_progress` the procedures written."""
     rows, total = read_rows(Path(path))
-    return import_rows(session=session, rows=rows, progress=progress, total=total)
+    return import_rows(session=session, rows=rows, progress=progress, total=total,
+                       write_progress=write_progress)
 
 
 def import_rows(*, session: Session, rows: Iterable[Row], progress: Progress | None = None,
-                total: int = 0) -> ImportResult:
+                total: int = 0, write_progress: Progress | None = None) -> ImportResult:
     """Import rows (header row first, then data rows) as read from a sheet."""
     ledger = validate_rows(rows, progress=progress, total=total)
-    return write_ledger(session=session, ledger=ledger)
+    return write_ledger(session=session, ledger=ledger, progress=write_progress)
 
 
 # ---------------------------------------------------------------------------- reading files
@@ -403,8 +405,10 @@ class _RowChecker:
 
 # ---------------------------------------------------------------------------- writing
 
-def write_ledger(*, session: Session, ledger: ValidLedger) -> ImportResult:
-    """Upsert validated drafts with bulk statements; the caller's unit of work commits."""
+def write_ledger(*, session: Session, ledger: ValidLedger, progress: Progress | None = None
+                 ) -> ImportResult:
+    """Upsert validated drafts with bulk statements; the caller's unit of work commits.
+    `progress(done, total)` after each chunk of procedures written."""
     result = ImportResult(rows=ledger.rows)
     table = PROJECT_TABLE
     codes = list(ledger.projects)
@@ -471,6 +475,9 @@ def write_ledger(*, session: Session, ledger: ValidLedger) -> ImportResult:
             session.execute(_update_by_id(ptable, proc_updates[0]), proc_updates)
         result.procedures_created += len(proc_inserts)
         result.procedures_updated += len(proc_updates)
+        if progress:
+            progress(result.procedures_created + result.procedures_updated
+                     + result.procedures_unchanged, len(ledger.procedures))
     return result
 
 

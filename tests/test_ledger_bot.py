@@ -211,6 +211,20 @@ async def test_status_question_is_answered_from_the_ledger(app) -> None:  # type
     assert handed == [GROUP_A, UNBOUND]
 
 
+async def test_a_muted_group_still_gets_status_answers(app) -> None:  # type: ignore[no-untyped-def]
+    handed: list[int] = []
+
+    async def hook(update, context, reply) -> None:  # type: ignore[no-untyped-def]
+        handed.append(update.effective_chat.id)
+
+    app.bot_data["handoff_hook"] = hook
+    await _say(app, "/mute", user_id=ADMIN)
+    assert app.bot_data["services"].db.call(get_binding, chat_id=GROUP_A).muted
+    text, = (await _say(app, "我们环评办到哪一步了")).texts_to(GROUP_A)
+    assert "环评" in text and "办理中" in text and "2026-03-09" in text
+    assert handed == []
+
+
 async def test_status_question_without_desk_gets_the_plain_ack(app) -> None:  # type: ignore[no-untyped-def]
     app.bot_data.pop("handoff_hook", None)
     texts_sent = (await _say(app, "我们环评办到哪一步了", chat_id=UNBOUND)).texts_to(UNBOUND)

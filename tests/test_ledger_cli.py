@@ -84,5 +84,54 @@ def test_progress_bar_only_for_big_jobs():
     bar(1000, 0)          # total not known yet
     bar(1000, 4000)
     bar(4000, 4000)
+    bar(4000, 4000)       # the final call repeating the last figures draws nothing more
     text = out.getvalue()
     assert "\r读取 1000" in text and " 25% 1000/4000" in text and text.endswith("100% 4000/4000\n")
+    assert text.count("100% 4000/4000") == 1
+
+
+def test_report_json_has_the_fields_of_the_issue_and_the_published_figures(env, capsys):
+    from test_ledger_report import published_ledger
+
+    from storage.db import Database
+
+    db = Database(f"sqlite:///{env / 'cli.db'}")
+    db.create_all()
+    db.call(published_ledger)
+    db.dispose()
+    main(["ledger", "report", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    fields = {"projects", "projects_complete", "project_completion_rate", "procedures",
+              "procedures_done", "procedures_not_needed", "procedure_completion_rate"}
+    assert set(data) == fields | {"by_region", "by_sector", "over_1bn"}
+    assert (data["project_completion_rate"], data["procedure_completion_rate"]) == (18.8, 66.4)
+    assert {k: data[k] for k in fields - {"project_completion_rate",
+                                          "procedure_completion_rate"}} == {
+        "projects": 240, "projects_complete": 45, "procedures": 2640, "procedures_done": 819,
+        "procedures_not_needed": 935}
+    for group in (*data["by_region"], *data["by_sector"]):
+        assert set(group) == fields | {"name"}
+    assert set(data["over_1bn"]) == fields
+
+
+def test_files_that_cannot_be_written_give_one_line_and_exit_1(env, capsys):
+    main(["ledger", "import", str(write_csv(env / "l.csv", [ledger_row()]))])
+    capsys.readouterr()
+    missing = env / "no-such-folder"
+    for command in (["ledger", "export", str(missing / "e.xlsx")],
+                    ["ledger", "template", str(missing / "t.xlsx")],
+                    ["ledger", "profile", "P001", "--xlsx", str(missing / "p.xlsx")]):
+        with pytest.raises(SystemExit) as exit_:
+            main(command)
+        assert exit_.value.code == 1
+        err = capsys.readouterr().err
+        assert "无法写入文件" in err and str(missing) in err and "Traceback" not in err
+
+
+def test_a_big_import_shows_a_read_and_a_write_bar(env, capsys):
+    rows = [ledger_row(项目代码=f"P{i:03d}", 手续=key, 状态="未启动", 受理日期=None, days=None)
+            for i in range(100) for key in ("环评", "施工许可", "节能审查", "水保")]
+    main(["ledger", "import", str(write_csv(env / "big.csv", rows))])
+    err = capsys.readouterr().err
+    assert "\r读取 [" in err and " 25% 100/400" in err and "100% 400/400\n" in err
+    assert "\r写入 [" in err and err.endswith("100% 400/400\n")

@@ -210,6 +210,12 @@ def test_wrong_and_missing_headers(tmp_path):
     found = errors_of(db, write_xlsx(tmp_path / "h.xlsx", [ledger_row()], header=header))
     assert found == {(1, "进展情况", "unknown_header"), (1, "状态", "missing_header")}
     assert counts(db) == (0, 0)
+    # over an existing ledger: nothing changes either
+    db.call(import_file, path=write_xlsx(tmp_path / "ok.xlsx", GOOD_ROWS))
+    before = snapshot(db)
+    changed = [ledger_row(状态="已办结")]
+    assert errors_of(db, write_xlsx(tmp_path / "h2.xlsx", changed, header=header)) == found
+    assert snapshot(db) == before
 
 
 def test_xlsx_that_is_really_a_text_file(tmp_path):
@@ -217,6 +223,11 @@ def test_xlsx_that_is_really_a_text_file(tmp_path):
     path.write_text("项目代码,项目名称\nP1,x\n", encoding="utf-8")
     db = sqlite_db(tmp_path)
     assert errors_of(db, path) == {(0, "", "not_xlsx")}
+    assert counts(db) == (0, 0)
+    db.call(import_file, path=write_xlsx(tmp_path / "ok.xlsx", GOOD_ROWS))
+    before = snapshot(db)
+    assert errors_of(db, path) == {(0, "", "not_xlsx")}
+    assert snapshot(db) == before
 
 
 def test_empty_files_and_other_extensions(tmp_path):
@@ -231,9 +242,13 @@ def test_empty_files_and_other_extensions(tmp_path):
 def test_progress_reports_rows_read(tmp_path):
     rows = [ledger_row(项目代码=f"P{i:04d}", 手续=key, 状态="未启动", 受理日期=None, days=None)
             for i in range(250) for key in ("环评", "施工许可", "节能审查", "水保", "林草审核")]
-    calls = []
+    calls, written = [], []
     db = sqlite_db(tmp_path)
     result = db.call(import_file, path=write_xlsx(tmp_path / "p.xlsx", rows),
-                     progress=lambda done, total: calls.append((done, total)))
+                     progress=lambda done, total: calls.append((done, total)),
+                     write_progress=lambda done, total: written.append((done, total)))
     assert result.procedures_created == 1250
-    assert calls[0] == (1000, 1250) and calls[-1] == (1250, 1250)
+    # a few hundred rows already move the bar, every 100 rows
+    assert calls[0] == (100, 1250) and calls[-1] == (1250, 1250) and len(calls) == 13
+    assert written and written[-1] == (1250, 1250)
+    assert [done for done, _ in written] == sorted(done for done, _ in written)

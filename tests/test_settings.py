@@ -131,3 +131,26 @@ def test_database_url_without_scheme_separator_is_rejected(monkeypatch, value):
     monkeypatch.setenv("DATABASE_URL", value)
     with pytest.raises(SettingsError, match="DATABASE_URL"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("REMINDER_TIME", "9am"), ("REMINDER_TIME", "25:00"), ("FIRST_HALF_DEADLINE", "0331"),
+     ("SECOND_HALF_DEADLINE", "02-30")],
+)
+def test_malformed_ledger_schedule_settings_name_the_setting(monkeypatch, name, value):
+    from config import SettingsError, load_settings
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings(_env_file=None)
+    assert name in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_ledger_schedule_settings_accept_good_values(monkeypatch):
+    from config import load_settings
+
+    monkeypatch.setenv("REMINDER_TIME", "08:30")
+    monkeypatch.setenv("FIRST_HALF_DEADLINE", "3-31")
+    settings = load_settings(_env_file=None)
+    assert settings.reminder_time == "08:30" and settings.first_half_deadline == "03-31"
