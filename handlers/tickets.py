@@ -9,6 +9,7 @@ Thin: parse the update → one `services.db.run(...)` unit of work (handlers.tic
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType, ParseMode
@@ -116,14 +117,20 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         if original is None or not original.text or original.from_user is None:
             await query.answer(texts.FEEDBACK_NO_QUESTION, show_alert=True)
             return
-        await query.answer()
-        kb = services_of(context).knowledge.kb
-        item = parts[2] if len(parts) > 2 and parts[2] in kb.items else None
-        candidates: list[dict[str, object]] = (
-            [{"key": item, "title": kb.label(item)}] if item else [])
-        await _open_ticket(context, question_message=original, asker=original.from_user,
-                           question=_without_mention(original.text, context.bot.username),
-                           candidates=candidates, thread_id=common.thread_of(answer_message))
+        services = services_of(context)
+        existing = await services.db.run(work.ticket_for_question, help_chat_id=original.chat_id,
+                                         help_message_id=original.message_id)
+        if existing is not None:  # a second press (or a forged one): one ticket per question
+            await query.answer(texts.TICKET_FEEDBACK_ALREADY.format(ticket_id=existing))
+        else:
+            await query.answer()
+            kb = services.knowledge.kb
+            item = parts[2] if len(parts) > 2 and parts[2] in kb.items else None
+            candidates: list[dict[str, object]] = (
+                [{"key": item, "title": kb.label(item)}] if item else [])
+            await _open_ticket(context, question_message=original, asker=original.from_user,
+                               question=_without_mention(original.text, context.bot.username),
+                               candidates=candidates, thread_id=common.thread_of(answer_message))
     try:
         await answer_message.edit_reply_markup(reply_markup=None)
     except TelegramError as exc:
@@ -146,6 +153,26 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await _help_text(update, context, message, user)
 
 
+async def _throttle(context: ContextTypes.DEFAULT_TYPE, message: Message, user: User,
+                    now: datetime) -> None:
+    """Stop the update (ApplicationHandlerStop) when this user floods this chat; say so once."""
+    throttle: Throttle = context.application.bot_data[THROTTLE_KEY]
+    verdict = throttle.check((message.chat_id, user.id), now)
+    if not verdict.allowed:
+        if verdict.first_refusal:
+            await message.reply_text(render.throttled_notice(verdict))
+        raise ApplicationHandlerStop
+
+
+async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every question in a private chat goes to the matcher: a flood is throttled there too."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or not message.text or user is None or user.is_bot:
+        return
+    await _throttle(context, message, user, services_of(context).clock())
+
+
 async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message,
                      user: User) -> None:
     services = services_of(context)
@@ -154,12 +181,7 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
     addressed = _addressed_to_bot(message, context.bot.username, context.bot.id)
     question_like = addressed or reads_as_question(text)
     if question_like:
-        throttle: Throttle = context.application.bot_data[THROTTLE_KEY]
-        verdict = throttle.check((message.chat_id, user.id), now)
-        if not verdict.allowed:
-            if verdict.first_refusal:
-                await message.reply_text(render.throttled_notice(verdict))
-            raise ApplicationHandlerStop
+        await _throttle(context, message, user, now)
     replied = message.reply_to_message
     reply_to_bot = bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
     reply_to_user = (replied.from_user.id if replied is not None and replied.from_user
@@ -223,9 +245,13 @@ async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, messag
         now=now, delivered=sent.ok,
         help_message_id=sent.message.message_id if sent.message else None,
         error=str(sent.error) if sent.error else None)
-    confirm = (render.relay_confirmation(relay, hours=services.hours,
-                                         project_name=result.project_name)
-               if sent.ok else render.relay_failed(relay.ticket.id))
+    if sent.ok:
+        confirm = render.relay_confirmation(relay, hours=services.hours,
+                                            project_name=result.project_name)
+    elif sent.gone or sent.error is None:
+        confirm = render.relay_failed(relay.ticket.id)
+    else:  # a server error even after retrying: replying to the card again relays again
+        confirm = texts.TICKET_RELAY_RETRY.format(ticket_id=relay.ticket.id)
     await message.reply_text(confirm, parse_mode=ParseMode.HTML)
     card = next((c for c in relay.cards if c.chat_id == message.chat_id
                  and c.message_id == replied.message_id), None)
@@ -246,6 +272,9 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(MessageHandler(
         filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS & ~filters.UpdateType.EDITED,
         on_group_text), group=5)
+    application.add_handler(MessageHandler(
+        filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED,
+        on_private_text), group=5)
     tickets_buttons.register(application)
     tickets_admin.register(application)
     from scheduler import sla_job

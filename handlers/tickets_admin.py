@@ -3,6 +3,7 @@ staff groups, and /learn in reply to a relayed answer (stewards only)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from telegram import Update
@@ -74,7 +75,8 @@ async def unbind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats [days] in the steward, lead or a department group."""
+    """/stats [days] in the steward, lead or a department group (a department group gets
+    the totals and its own line only)."""
     message = update.effective_message
     if message is None:
         return
@@ -87,6 +89,13 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     now = services.clock()
     stats = await services.db.run(compute_stats, hours=services.hours, now=now,
                                   since=now - timedelta(days=days) if days else None)
+    department = await services.db.run(work.department_of_chat, who=common.who(services),
+                                       chat_id=message.chat_id)
+    if department is not None:
+        # A department group sees its own line and the totals, never other tickets' questions
+        # or the stewards' numbers.
+        stats = replace(stats, by_steward=(), top_handoffs=(), by_department=tuple(
+            g for g in stats.by_department if g.key == department))
     html = render.stats_text(stats, days=days, departments=common.department_names(services))
     for part in split_message(html):
         await message.reply_text(part, parse_mode=ParseMode.HTML)

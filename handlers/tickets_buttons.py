@@ -49,8 +49,10 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await _edit_markup(card, common.chooser_markup(ticket.id, result.departments, names))
         return
     if pressed.action is Action.escalate:
-        await common.post_escalation(context, result)
-        await query.answer(_plain(render.escalated_notice(result.escalation, departments=names)))  # type: ignore[arg-type]
+        if await common.post_escalation(context, result):
+            await query.answer(_plain(render.escalated_notice(result.escalation, departments=names)))  # type: ignore[arg-type]
+        else:
+            await query.answer(_plain(_undelivered(result, names)), show_alert=True)
     elif pressed.action is Action.claim:
         await query.answer(_plain(render.claimed_notice(ticket)))
     elif pressed.action in (Action.close, Action.resolve):
@@ -88,9 +90,18 @@ async def escalate_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await message.reply_text(render.error_message(exc, departments=names),
                                  parse_mode=ParseMode.HTML)
         return
-    await common.post_escalation(context, result)
-    await message.reply_text(render.escalated_notice(result.escalation, departments=names),  # type: ignore[arg-type]
-                             parse_mode=ParseMode.HTML)
+    delivered = await common.post_escalation(context, result)
+    notice = (render.escalated_notice(result.escalation, departments=names)  # type: ignore[arg-type]
+              if delivered else _undelivered(result, names))
+    await message.reply_text(notice, parse_mode=ParseMode.HTML)
+
+
+def _undelivered(result: work.PressResult, names: dict[str, str]) -> str:
+    """The ticket was escalated but its card did not reach the department's group."""
+    assert result.escalation is not None
+    return texts.TICKET_ESCALATION_UNDELIVERED.format(
+        ticket_id=result.ticket.id,
+        department=render.esc(render.department_name(result.escalation.department_key, names)))
 
 
 async def _edit_markup(card: Message, markup: object) -> None:

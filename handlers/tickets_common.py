@@ -3,13 +3,16 @@ staff-chat check, department names, and posting cards (with record_card)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, ContextTypes
 
 import texts
@@ -22,6 +25,12 @@ from desk.views import TicketView
 from handlers import tickets_work as work
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Waits before trying a send again after a server error (5xx) or a dropped connection. A 429
+# is AIORateLimiter's (it waits retry_after); 400, 403 and a timeout (the message may have
+# arrived) are never retried.
+RETRY_DELAYS: tuple[float, ...] = (0.5, 2.0)
 
 DEPARTMENT_CHATS_KEY = "desk_department_chats"
 STAFF_CHECK_KEY = "is_staff_chat"
@@ -81,6 +90,20 @@ def chooser_markup(ticket_id: int, keys: tuple[str, ...], names: dict[str, str])
 # --------------------------------------------------------------------------- sending
 
 
+async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
+    """Run a Bot API call; after a transient error (5xx, connection) try again, at most
+    len(RETRY_DELAYS) times. The last error is raised."""
+    for delay in RETRY_DELAYS:
+        try:
+            return await call()
+        except NetworkError as exc:
+            if isinstance(exc, (BadRequest, TimedOut)):
+                raise
+            log.info("transient Telegram error (%s); trying again in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+    return await call()
+
+
 @dataclass(frozen=True)
 class Sent:
     message: Message | None
@@ -109,9 +132,10 @@ async def send(bot: Bot, chat_id: int | None, html: str, *, reply_to: int | None
             last = index == len(parts) - 1
             params = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
                       if reply_to and index == 0 else None)
-            sent = await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
-                                          reply_parameters=params, message_thread_id=thread_id,
-                                          reply_markup=markup if last else None)
+            sent = await with_retry(partial(
+                bot.send_message, chat_id, part, parse_mode=ParseMode.HTML,
+                reply_parameters=params, message_thread_id=thread_id,
+                reply_markup=markup if last else None))
             first = first or sent
             if last:
                 return Sent(sent)
@@ -152,7 +176,9 @@ async def post_steward_card(context: ContextTypes.DEFAULT_TYPE, info: work.CardI
 
 
 async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.PressResult) -> bool:
-    """Send the escalation card (with the thread) to the department group; True if sent."""
+    """Send the escalation card (with the thread) to the department group; True if sent.
+    On False the caller tells the steward (the ticket stays escalated: they may escalate it
+    elsewhere or answer it themselves); a 403 also retires the group's binding."""
     services = services_of(context)
     escalation = result.escalation
     assert escalation is not None
@@ -165,6 +191,7 @@ async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.Press
         if sent.gone:
             await services.db.run(work.chat_gone, chat_id=escalation.department_chat_id,
                                   now=services.clock())
+            await refresh_department_chats(context)
         return False
     await services.db.run(work.record_cards, ticket_id=escalation.ticket.id, now=services.clock(),
                           cards=[(escalation.department_chat_id, sent.message.message_id,

@@ -63,6 +63,13 @@ def open_ticket(*, session: Session, **kwargs: object) -> CardInfo:
     return CardInfo(ticket, project_name(session, ticket.project_code))
 
 
+def ticket_for_question(*, session: Session, help_chat_id: int,
+                        help_message_id: int) -> int | None:
+    """The ticket already opened for this message of a help group, if any."""
+    return session.exec(select(Ticket.id).where(
+        Ticket.help_chat_id == help_chat_id, Ticket.help_message_id == help_message_id)).first()
+
+
 # --------------------------------------------------------------------------- help groups
 
 
@@ -243,6 +250,13 @@ def bind(
 
 def department_chat_ids(*, session: Session) -> set[int]:
     return {b.chat_id for b in bindings.list_bindings(session=session, kind=ChatKind.department)}
+
+
+def department_of_chat(*, session: Session, who: Who, chat_id: int) -> str | None:
+    """The department whose bound group this chat is (None for any other chat)."""
+    kind, binding = chat_kind_of(session=session, chat_id=chat_id,
+                                 steward_chat_id=who.steward_chat_id, lead_chat_id=who.lead_chat_id)
+    return binding.department_key if kind is ChatKind.department and binding else None
 
 
 def chat_kind(*, session: Session, who: Who, chat_id: int) -> ChatKind | None:

@@ -1,12 +1,15 @@
 """The SLA sweep job: every SLA_SWEEP_SECONDS, desk.sla.sweep marks warnings and breaches in
 the database (at most once each, across restarts) and this sends them: a warning to whoever
 holds the ticket, a breach to the lead group (the ticket and who held it) and a notice to the
-steward group (and the department holding it). A send that fails is logged, never raised,
-and never retried (the mark is already committed)."""
+steward group (and the department holding it). The person holding the ticket is mentioned,
+so Telegram notifies them. A send that meets a server error (5xx) is tried again twice
+(handlers.tickets_common.with_retry; a 429 is AIORateLimiter's); a send that still fails is
+logged, never raised, and never retried by a later sweep (the mark is already committed)."""
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from telegram import Bot
@@ -14,23 +17,32 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
+import texts
 from bot.services import Services
 from desk import render
 from desk.models import CardKind
-from desk.sla import AlertKind, Audience, SlaAlert, sweep
+from desk.sla import AlertKind, Audience, Recipient, SlaAlert, sweep
 from desk.tickets import record_card
+from handlers.tickets_common import with_retry
 
 log = logging.getLogger(__name__)
 
 JOB_NAME = "desk_sla_sweep"
 
 
-def _text(alert: SlaAlert, audience: Audience, services: Services, names: dict[str, str]) -> str:
-    if alert.kind is AlertKind.warning:
-        return render.warning(alert, hours=services.hours, departments=names)
-    if audience is Audience.lead:
+def _text(alert: SlaAlert, recipient: Recipient, services: Services,
+          names: dict[str, str]) -> str:
+    if recipient.audience is Audience.lead:
         return render.breach_alert(alert, hours=services.hours, departments=names)
-    return render.breach_notice(alert, hours=services.hours, departments=names)
+    if alert.kind is AlertKind.warning:
+        text = render.warning(alert, hours=services.hours, departments=names)
+    else:
+        text = render.breach_notice(alert, hours=services.hours, departments=names)
+    if recipient.mention_user_id is not None:  # ping the person holding the ticket
+        text += "\n" + texts.DESK_HOLDER_MENTION.format(
+            user_id=int(recipient.mention_user_id),
+            name=render.esc(alert.holder_name or recipient.mention_user_id))
+    return text
 
 
 async def run_sweep(bot: Bot, services: Services) -> list[SlaAlert]:
@@ -50,9 +62,9 @@ async def run_sweep(bot: Bot, services: Services) -> list[SlaAlert]:
                             recipient.audience, alert.kind)
                 continue
             try:
-                sent = await bot.send_message(recipient.chat_id,
-                                              _text(alert, recipient.audience, services, names),
-                                              parse_mode=ParseMode.HTML)
+                sent = await with_retry(partial(
+                    bot.send_message, recipient.chat_id,
+                    _text(alert, recipient, services, names), parse_mode=ParseMode.HTML))
             except TelegramError as exc:
                 log.warning("ticket %s: %s to chat %s failed: %s", alert.ticket.id, alert.kind,
                             recipient.chat_id, exc)

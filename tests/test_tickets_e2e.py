@@ -1,47 +1,85 @@
 """End to end: the real `python bot.py` in polling mode against the Bot API double, as an
-enterprise, a steward and the leaders would use it: a handoff becomes a card in the steward
-group, a reply to the card reaches the enterprise, and a ticket nobody answers breaches a
-short SLA (SLA_FIRST_RESPONSE_MINUTES=0.05, swept every second) and reaches the lead group."""
+enterprise, a steward, a department and the leaders would use it:
+
+- a handoff becomes a card in the steward group, a reply to the card reaches the enterprise,
+  and a ticket nobody answers breaches a short SLA (SLA_FIRST_RESPONSE_MINUTES=0.05, swept
+  every second) and reaches the lead group;
+- a steward claims a ticket and blows the whistle (「转部门」) to a department group bound with
+  /bind_dept, whose reply to the card is relayed into the help group;
+- Telegram errors on the way: a 429 with retry_after, a 5xx and a 403 (bot kicked).
+
+Every wait is bounded; each test takes well under 25 s."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.botapi_double import BotApiDouble
+from tests.botapi_double import BotApiDouble, Call
 from tests.test_bot_process import ROOT, _env
 
 HELP = -100777
 STEWARD_CHAT = -100888
 LEAD_CHAT = -100999
+DEPT_CHAT = -100555
+ADMIN = 1
 ENTERPRISE = 42
 STEWARD = 7
+DEPT_MEMBER = 21
+WAIT = 10  # seconds: the longest any single step may take
 
 
-@pytest.fixture
-def desk_bot(tmp_path: Path) -> Iterator[BotApiDouble]:
+@contextmanager
+def _bot(tmp_path: Path, **settings: str) -> Iterator[BotApiDouble]:
+    """The double, and `python bot.py` polling it with the desk settings (+ `settings`)."""
     with BotApiDouble(bot_username="steward_test_bot") as api:
         env = _env(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url,
                    STEWARD_CHAT_ID=str(STEWARD_CHAT), LEAD_CHAT_ID=str(LEAD_CHAT),
-                   ADMIN_USER_IDS="1", SLA_FIRST_RESPONSE_MINUTES="0.05",
-                   SLA_WARN_BEFORE_MINUTES="0", SLA_SWEEP_SECONDS="1", BUSINESS_HOURS="24x7")
+                   ADMIN_USER_IDS=str(ADMIN), BUSINESS_HOURS="24x7", **settings)
         process = subprocess.Popen([sys.executable, str(ROOT / "bot.py")], cwd=tmp_path, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            api.wait_for(lambda c: c.method == "getUpdates", timeout=30)
+            # deleteWebhook is the last call before polling starts (a getUpdates is only
+            # recorded when its long poll returns); updates pushed from now on are fetched.
+            api.wait_for(lambda c: c.method == "deleteWebhook", timeout=20)
             yield api
         finally:
             process.terminate()
             try:
-                output, _ = process.communicate(timeout=15)
+                output, _ = process.communicate(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 output, _ = process.communicate()
             assert "Traceback" not in output, output
+
+
+@pytest.fixture
+def desk_bot(tmp_path: Path) -> Iterator[BotApiDouble]:
+    with _bot(tmp_path, SLA_FIRST_RESPONSE_MINUTES="0.05", SLA_WARN_BEFORE_MINUTES="0",
+              SLA_SWEEP_SECONDS="1") as api:
+        yield api
+
+
+@pytest.fixture
+def slow_clock_bot(tmp_path: Path) -> Iterator[BotApiDouble]:
+    """A 30-minute commitment: nothing breaches while the test runs."""
+    with _bot(tmp_path, SLA_FIRST_RESPONSE_MINUTES="30", SLA_SWEEP_SECONDS="1") as api:
+        yield api
+
+
+def _buttons(call: Call) -> list[tuple[str, str]]:
+    return [(b["text"], b["callback_data"])
+            for row in call.params["reply_markup"]["inline_keyboard"] for b in row]
+
+
+def _callback_answer(api: BotApiDouble, contains: str, since: int) -> Call:
+    return api.wait_for(lambda c: c.method == "answerCallbackQuery"
+                        and contains in str(c.params.get("text", "")), timeout=WAIT, since=since)
 
 
 def test_handoff_card_relay_and_a_breach_reaching_the_lead_group(desk_bot: BotApiDouble) -> None:
@@ -49,29 +87,28 @@ def test_handoff_card_relay_and_a_breach_reaching_the_lead_group(desk_bot: BotAp
     # The enterprise asks what the knowledge base cannot answer: acknowledged, carded.
     question = api.push_message(chat_id=HELP, user_id=ENTERPRISE, text="营业执照怎么办理？",
                                 first_name="王经理")
-    ack = api.wait_for_message(chat_id=HELP, contains="已转项目管家", timeout=20)
+    ack = api.wait_for_message(chat_id=HELP, contains="已转项目管家", timeout=WAIT)
     assert ack.params["reply_parameters"]["message_id"] == question["message_id"]
-    card = api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #1", timeout=20)
-    labels = [b["text"] for row in card.params["reply_markup"]["inline_keyboard"] for b in row]
-    assert labels == ["认领", "转部门", "关闭"]
+    card = api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #1", timeout=WAIT)
+    assert [t for t, _ in _buttons(card)] == ["认领", "转部门", "关闭"]
 
     # Nobody answers within 3 seconds: the sweep alerts the leaders and the stewards.
-    breach = api.wait_for_message(chat_id=LEAD_CHAT, contains="超时未响应", timeout=20)
+    breach = api.wait_for_message(chat_id=LEAD_CHAT, contains="超时未响应", timeout=WAIT)
     assert "工单 #1" in breach.params["text"] and "营业执照" in breach.params["text"]
-    api.wait_for_message(chat_id=STEWARD_CHAT, contains="已超过响应时限", timeout=20)
+    api.wait_for_message(chat_id=STEWARD_CHAT, contains="已超过响应时限", timeout=WAIT)
 
     # The steward answers by replying to the card: relayed as a reply to the question.
     mark = api.mark()
     api.push_message(chat_id=STEWARD_CHAT, user_id=STEWARD, text="请到市场监管局窗口办理。",
                      reply_to_message_id=card.result["message_id"], first_name="李管家")
-    relayed = api.wait_for_message(chat_id=HELP, contains="市场监管局窗口", timeout=20, since=mark)
+    relayed = api.wait_for_message(chat_id=HELP, contains="市场监管局窗口", timeout=WAIT, since=mark)
     assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
     assert "项目管家答复" in relayed.params["text"]
-    api.wait_for_message(chat_id=STEWARD_CHAT, contains="已转达", timeout=20, since=mark)
+    api.wait_for_message(chat_id=STEWARD_CHAT, contains="已转达", timeout=WAIT, since=mark)
 
     # The breach is said once: later sweeps stay quiet about ticket #1.
     api.push_message(chat_id=HELP, user_id=ENTERPRISE, text="@steward_test_bot 在吗")
-    api.wait_for_message(chat_id=HELP, contains="项目管家助手", timeout=20)
+    api.wait_for_message(chat_id=HELP, contains="项目管家助手", timeout=WAIT)
     breaches = [c for c in api.calls_to("sendMessage")
                 if c.params.get("chat_id") in (LEAD_CHAT, str(LEAD_CHAT))]
     assert len(breaches) == 1
@@ -81,4 +118,87 @@ def test_handoff_card_relay_and_a_breach_reaching_the_lead_group(desk_bot: BotAp
     mark = api.mark()
     api.push_message(chat_id=STEWARD_CHAT, user_id=STEWARD, text="补充：需带公章。",
                      reply_to_message_id=card.result["message_id"], first_name="李管家")
-    api.wait_for_message(chat_id=STEWARD_CHAT, contains="未能发到帮办群", timeout=20, since=mark)
+    api.wait_for_message(chat_id=STEWARD_CHAT, contains="未能发到帮办群", timeout=WAIT, since=mark)
+
+
+def _bind_department(api: BotApiDouble) -> None:
+    api.push_message(chat_id=DEPT_CHAT, user_id=ADMIN, text="/bind_dept 发改委",
+                     chat_title="发改委审批服务群", first_name="管理员")
+    api.wait_for_message(chat_id=DEPT_CHAT, contains="发展和改革委员会", timeout=WAIT)
+
+
+def _hand_off(api: BotApiDouble, text: str = "营业执照怎么办理？") -> tuple[dict, Call]:
+    """The enterprise asks what the knowledge base cannot answer; returns the question and
+    the ticket's card in the steward group."""
+    mark = api.mark()
+    question = api.push_message(chat_id=HELP, user_id=ENTERPRISE, text=text, first_name="王经理")
+    api.wait_for_message(chat_id=HELP, contains="已转项目管家", timeout=WAIT, since=mark)
+    card = api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #", timeout=WAIT, since=mark)
+    return question, card
+
+
+def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(
+        slow_clock_bot: BotApiDouble) -> None:
+    api = slow_clock_bot
+    _bind_department(api)
+
+    # The enterprise's question; the acknowledgement first meets a 429 (retry_after=1).
+    api.fail_next("sendMessage", status=429, retry_after=1)
+    question, card = _hand_off(api)
+    assert any(c.status == 429 for c in api.calls_to("sendMessage"))
+    card_id = card.result["message_id"]
+
+    # The steward claims the ticket with the card's button.
+    mark = api.mark()
+    api.push_callback(chat_id=STEWARD_CHAT, user_id=STEWARD, message_id=card_id,
+                      data="t:claim:1", first_name="李管家")
+    _callback_answer(api, "已认领工单 #1", mark)
+    api.wait_for(lambda c: c.method == "editMessageText" and "处理中" in c.params["text"],
+                 timeout=WAIT, since=mark)
+
+    # 「转部门」 lists the bound departments; choosing one posts the card with the thread.
+    mark = api.mark()
+    api.push_callback(chat_id=STEWARD_CHAT, user_id=STEWARD, message_id=card_id,
+                      data="t:escalate:1")
+    chooser = api.wait_for(lambda c: c.method == "editMessageReplyMarkup", timeout=WAIT,
+                           since=mark)
+    choice = dict(_buttons(chooser))["发展和改革委员会"]
+    mark = api.mark()
+    api.push_callback(chat_id=STEWARD_CHAT, user_id=STEWARD, message_id=card_id, data=choice)
+    dept_card = api.wait_for_message(chat_id=DEPT_CHAT, contains="管家吹哨", timeout=WAIT,
+                                     since=mark)
+    assert "营业执照" in dept_card.params["text"] and "王经理" in dept_card.params["text"]
+    assert [t for t, _ in _buttons(dept_card)] == ["认领"]
+    _callback_answer(api, "已转发展和改革委员会", mark)
+
+    # The department answers by replying to its card; the relay meets a 502 and is retried.
+    mark = api.mark()
+    api.fail_next("sendMessage", status=502)
+    api.push_message(chat_id=DEPT_CHAT, user_id=DEPT_MEMBER, text="由市场监管局负责，我委可协助协调。",
+                     reply_to_message_id=dept_card.result["message_id"], first_name="发改委小张")
+    relayed = api.wait_for_message(chat_id=HELP, contains="市场监管局负责", timeout=WAIT,
+                                   since=mark)
+    assert "发展和改革委员会答复" in relayed.params["text"]
+    assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
+    assert any(c.status == 502 for c in api.calls[mark:])
+    api.wait_for_message(chat_id=DEPT_CHAT, contains="已转达", timeout=WAIT, since=mark)
+
+    # The leaders read the numbers in their group.
+    mark = api.mark()
+    api.push_message(chat_id=LEAD_CHAT, user_id=99, text="/stats", first_name="专班")
+    stats = api.wait_for_message(chat_id=LEAD_CHAT, contains="响应统计", timeout=WAIT, since=mark)
+    assert "发展和改革委员会" in stats.params["text"]
+
+
+def test_escalating_to_a_department_group_that_removed_the_bot(
+        slow_clock_bot: BotApiDouble) -> None:
+    api = slow_clock_bot
+    _bind_department(api)
+    _hand_off(api)
+    api.kick_bot_from(DEPT_CHAT)
+    mark = api.mark()
+    api.push_message(chat_id=STEWARD_CHAT, user_id=STEWARD, text="/escalate 1 发改委",
+                     first_name="李管家")
+    api.wait_for(lambda c: c.method == "sendMessage" and c.status == 403, timeout=WAIT, since=mark)
+    told = api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #1", timeout=WAIT, since=mark)
+    assert "未能发到" in told.params["text"], told.params["text"]

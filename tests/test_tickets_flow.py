@@ -4,6 +4,7 @@ clock. Assertions are on the exact Bot API calls."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -372,3 +373,171 @@ async def test_learn_in_reply_to_the_relayed_answer_in_the_help_group(app) -> No
     assert "已加入知识库" in _sent_to(app, HELP)[0].params["text"]
     await _say(app, "厂区围墙能先建吗？", user=OTHER_MEMBER)
     assert "规划备案" in _sent_to(app, HELP)[0].params["text"]
+
+
+# --------------------------------------------------------------------------- delivery problems
+
+
+def _fail_sends(app, monkeypatch, *, chat: int, status: int, times: int) -> None:  # type: ignore[no-untyped-def]
+    """The next `times` sendMessage calls to `chat` get HTTP `status` from "Telegram"."""
+    from handlers import tickets_common
+
+    monkeypatch.setattr(tickets_common, "RETRY_DELAYS", (0.0, 0.0))  # tests never sleep
+    request = _req(app)
+    answer = request.do_request
+    left = [times]
+    descriptions = {403: "Forbidden: bot was kicked from the supergroup chat", 502: "Bad Gateway"}
+
+    async def flaky(url, method, request_data=None, **kw):  # type: ignore[no-untyped-def]
+        params = request_data.parameters if request_data else {}
+        if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == chat and left[0]:
+            left[0] -= 1
+            request.calls.append(ApiCall("sendMessage", {"chat_id": chat, "status": status}))
+            return status, json.dumps({"ok": False, "error_code": status,
+                                       "description": descriptions[status]}).encode()
+        return await answer(url, method, request_data, **kw)
+
+    monkeypatch.setattr(request, "do_request", flaky)
+
+
+def _delivered_to(app, chat: int) -> list[ApiCall]:  # type: ignore[no-untyped-def]
+    return [c for c in _sent_to(app, chat) if "status" not in c.params]
+
+
+async def test_a_server_error_on_the_relay_is_retried(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, question = await _handoff(app)
+    _fail_sends(app, monkeypatch, chat=HELP, status=502, times=2)
+    await _say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
+               reply_to=_card(app, ticket_id))
+    failed = [c for c in _sent_to(app, HELP) if c.params.get("status") == 502]
+    relayed, = _delivered_to(app, HELP)
+    assert len(failed) == 2
+    assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
+    assert "已转达" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+
+
+async def test_a_relay_that_keeps_failing_asks_the_steward_to_reply_again(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await _handoff(app)
+    _fail_sends(app, monkeypatch, chat=HELP, status=502, times=3)
+    await _say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
+               reply_to=_card(app, ticket_id))
+    assert _delivered_to(app, HELP) == []
+    told, = _sent_to(app, STEWARD_CHAT)
+    assert told.params["text"] == texts.TICKET_RELAY_RETRY.format(ticket_id=ticket_id)
+    # Replying to the card again relays the answer.
+    await _say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
+               reply_to=_card(app, ticket_id))
+    assert "市场监管局窗口" in _delivered_to(app, HELP)[0].params["text"]
+
+
+async def test_an_escalation_the_department_group_never_got_is_reported(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await _handoff(app)
+    _fail_sends(app, monkeypatch, chat=DEPT_CHAT, status=403, times=1)
+    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
+                 data=f"t:escalate:{ticket_id}:ndrc")
+    alert = _alert(app)
+    assert alert.params["show_alert"] is True
+    assert alert.params["text"] == texts.TICKET_ESCALATION_UNDELIVERED.format(
+        ticket_id=ticket_id, department="发展和改革委员会")
+    # The group removed the bot: it is no longer a staff chat, and no longer offered.
+    assert not app.bot_data["is_staff_chat"](DEPT_CHAT)
+    await _say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
+    assert "还没有部门群" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+
+
+async def test_pressing_unsolved_twice_opens_one_ticket(app) -> None:  # type: ignore[no-untyped-def]
+    question = await _say(app, "环评要啥材料")
+    data = _buttons(_sent_to(app, HELP)[0])[1][1]
+    answer_message = bot_message(BOT_USER, chat_id=HELP, message_id=8100, text="答")
+    answer_message["reply_to_message"] = question
+    await _press(app, chat=HELP, user=ASKER, message=answer_message, data=data)
+    await _press(app, chat=HELP, user=ASKER, message=answer_message, data=data)
+    assert _alert(app).params["text"] == texts.TICKET_FEEDBACK_ALREADY.format(ticket_id=1)
+    assert _sent_to(app, STEWARD_CHAT) == []
+    assert _services(app).db.call(lambda session: len(session.exec(select(Ticket)).all())) == 1
+
+
+async def test_the_warning_mentions_the_steward_holding_the_ticket(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await _handoff(app)
+    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
+                 data=f"t:claim:{ticket_id}")
+    _req(app).clear()
+    app.bot_data["clock"].advance(minutes=21)
+    await run_sweep(app.bot, _services(app))
+    warning, = _sent_to(app, STEWARD_CHAT)
+    assert f'<a href="tg://user?id={STEWARD}">' in warning.params["text"]
+    _req(app).clear()
+    app.bot_data["clock"].advance(minutes=10)
+    await run_sweep(app.bot, _services(app))
+    assert f"tg://user?id={STEWARD}" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert "tg://user" not in _sent_to(app, LEAD_CHAT)[0].params["text"]
+
+
+async def test_stats_in_a_department_group_show_no_other_questions(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await _handoff(app, "我们的项目能不能申请专项债资金？")
+    await _say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
+    await _handoff(app, "社保怎么交？", user=OTHER_MEMBER)
+    await _say(app, "/stats", user=STEWARD, chat=STEWARD_CHAT)
+    full = _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert "社保怎么交" in full and "发展和改革委员会" in full
+    await _say(app, "/stats", user=DEPT_MEMBER, chat=DEPT_CHAT)
+    scoped = _sent_to(app, DEPT_CHAT)[0].params["text"]
+    assert "响应统计" in scoped and "发展和改革委员会" in scoped
+    assert "社保" not in scoped and "专项债" not in scoped
+
+
+async def test_a_flood_in_a_private_chat_is_throttled_too(app) -> None:  # type: ignore[no-untyped-def]
+    answers, notices = 0, 0
+    for _ in range(12):
+        _req(app).clear()
+        await app.process_update(message_update(app.bot, chat_id=ASKER, user_id=ASKER,
+                                                text="能评要多久？", chat_type="private"))
+        for call in _sent_to(app, ASKER):
+            if "太频繁" in call.params["text"]:
+                notices += 1
+            else:
+                answers += 1
+    assert answers == 8 and notices == 1
+
+
+# --------------------------------------------------------------------------- Telegram manners
+
+
+async def test_help_differs_by_chat_kind(app) -> None:  # type: ignore[no-untyped-def]
+    await _say(app, "/help", chat=HELP)
+    assert _sent_to(app, HELP)[0].params["text"] == texts.HELP_HELP_GROUP.format(minutes="30")
+    await _say(app, "/help", user=STEWARD, chat=STEWARD_CHAT)
+    assert _sent_to(app, STEWARD_CHAT)[0].params["text"] == texts.HELP_STAFF
+    await _say(app, "/help", user=ASKER, chat=LEAD_CHAT)
+    assert _sent_to(app, LEAD_CHAT)[0].params["text"] == texts.HELP_STAFF
+    _req(app).clear()
+    await app.process_update(message_update(app.bot, chat_id=ASKER, user_id=ASKER, text="/help",
+                                            chat_type="private"))
+    assert _sent_to(app, ASKER)[0].params["text"] == texts.HELP_PRIVATE
+    assert len({texts.HELP_HELP_GROUP, texts.HELP_STAFF, texts.HELP_PRIVATE}) == 3
+
+
+async def test_one_error_handler_logs_the_update_and_leaks_nothing(app, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    async def broken(**_: object) -> None:
+        raise RuntimeError("db password is hunter2")
+
+    monkeypatch.setattr(_services(app).knowledge, "ask", broken)
+    await _say(app, "环评要啥材料？", name="王经理")
+    told, = _sent_to(app, HELP)
+    assert told.params["text"] == texts.ERROR_GENERIC and "hunter2" not in told.params["text"]
+    logged = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert logged and "环评要啥材料" in logged[-1].getMessage()
+    assert "hunter2" in str(logged[-1].exc_info[1])
+
+
+async def test_a_long_answer_is_split_at_telegrams_limit_and_stays_a_reply(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, question = await _handoff(app, thread_id=9)
+    answer = "\n".join(f"第{i}条：请携带材料原件和复印件到窗口办理。" for i in range(400))
+    assert len(answer) > 4096
+    await _say(app, answer, user=STEWARD, chat=STEWARD_CHAT, reply_to=_card(app, ticket_id))
+    parts = _sent_to(app, HELP)
+    assert len(parts) >= 2 and all(len(p.params["text"]) <= 4096 for p in parts)
+    assert parts[0].params["reply_parameters"]["message_id"] == question["message_id"]
+    assert all(p.params["message_thread_id"] == 9 for p in parts)
+    assert "第399条" in parts[-1].params["text"]
+    assert "已转达" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
