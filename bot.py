@@ -26,6 +26,7 @@ def main() -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     from telegram import Update
 
@@ -35,6 +36,9 @@ def main() -> int:
         application = build_application(settings)
     except KnowledgeError as exc:
         print(texts.KB_INVALID.format(problems="\n".join(str(p) for p in exc.problems)), file=sys.stderr)
+        return 2
+    except SettingsError as exc:
+        print(texts.SETTINGS_INVALID.format(detail=exc), file=sys.stderr)
         return 2
     application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0

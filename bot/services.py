@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from config import Settings
+from config import Settings, SettingsError
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, Thresholds
 from knowledge.service import KnowledgeService
 from storage import Database, utcnow
-from workdays import BusinessHours, WorkingCalendar
+from workdays import BusinessHours, CalendarConfigError, WorkingCalendar
 
 
 @dataclass
@@ -31,8 +31,17 @@ def build_services(
 ) -> Services:
     """Load the knowledge base, open the database and build the services.
 
-    Raises KnowledgeError on an invalid knowledge base, so the bot refuses to start.
+    Raises KnowledgeError on an invalid knowledge base, so the bot refuses to start, and
+    SettingsError naming BUSINESS_HOURS or CALENDAR_OVERRIDES_PATH when those are malformed.
     """
+    try:
+        calendar = WorkingCalendar.from_settings(settings.calendar_overrides_path)
+    except CalendarConfigError as exc:
+        raise SettingsError(f"CALENDAR_OVERRIDES_PATH: {exc}") from None
+    try:
+        hours = BusinessHours.parse(settings.business_hours, calendar=calendar, tz=settings.tz)
+    except ValueError as exc:
+        raise SettingsError(f"BUSINESS_HOURS: {exc}") from None
     kb = load_knowledge(settings.knowledge_path)
     matcher = Matcher(
         kb,
@@ -44,8 +53,6 @@ def build_services(
     )
     database = db or Database(settings.database_url)
     database.create_all()
-    calendar = WorkingCalendar.from_settings(settings.calendar_overrides_path)
-    hours = BusinessHours.parse(settings.business_hours, calendar=calendar, tz=settings.tz)
     return Services(
         settings=settings,
         db=database,

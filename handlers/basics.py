@@ -44,8 +44,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     update_text = html.escape(str(update.to_dict() if isinstance(update, Update) else update))[:2000]
     log.error("error while handling update %s", update_text, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
+        message = update.effective_message
+        thread_id = message.message_thread_id if message is not None and message.is_topic_message else None
         try:
-            await context.bot.send_message(update.effective_chat.id, texts.ERROR_GENERIC)
+            await context.bot.send_message(update.effective_chat.id, texts.ERROR_GENERIC, message_thread_id=thread_id)
         except Exception:  # noqa: BLE001 - the chat may be gone; the error is logged above
             log.warning("could not tell chat %s about the error", update.effective_chat.id)
 

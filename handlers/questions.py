@@ -113,8 +113,12 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if query.message is not None:
         parts = split_message(answer)
         await query.edit_message_text(parts[0], parse_mode=ParseMode.HTML)
+        message = query.message
+        thread_id = message.message_thread_id if getattr(message, "is_topic_message", False) else None
         for part in parts[1:]:
-            await context.bot.send_message(query.message.chat.id, part, parse_mode=ParseMode.HTML)
+            await context.bot.send_message(
+                message.chat.id, part, parse_mode=ParseMode.HTML, message_thread_id=thread_id
+            )
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -78,3 +78,15 @@ def test_the_bot_survives_a_flood_limit_and_retries(running_bot: BotApiDouble) -
     api.fail_next("sendMessage", status=429, retry_after=1)
     api.push_message(chat_id=GROUP, user_id=ENTERPRISE, text="能评要多久？")
     api.wait_for_message(chat_id=GROUP, contains="工作日", timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("BUSINESS_HOURS", "9-17"), ("CALENDAR_OVERRIDES_PATH", "/no/such/overrides.yaml")]
+)
+def test_a_malformed_clock_setting_stops_the_start_with_one_line(tmp_path: Path, name: str, value: str) -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "bot.py")], cwd=tmp_path,
+                          env=_env(tmp_path, TELEGRAM_BOT_TOKEN="1:x", **{name: value}),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and name in lines[0], done.stderr
