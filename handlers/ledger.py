@@ -34,7 +34,7 @@ from ledger.profile import (
     write_profile_xlsx,
 )
 from ledger.render import profile_text, progress_text, status_text
-from scheduler import reminder_job
+from bot.jobs import reminder_job
 
 log = logging.getLogger(__name__)
 

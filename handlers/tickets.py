@@ -1,7 +1,7 @@
 """Tickets in Telegram: a handoff becomes a ticket with a card in the steward group; a reply
 to a card is relayed into the help group; follow-ups join the asker's ticket; 「已解决」/
 「没解决，转人工」 under answers. Buttons and /escalate are in tickets_buttons, admin
-commands, /stats and /learn in tickets_admin, the SLA sweep in scheduler.sla_job.
+commands, /stats and /learn in tickets_admin, the SLA sweep in bot.jobs.sla_job.
 
 Thin: parse the update → one `services.db.run(...)` unit of work (handlers.tickets_work)
 → render with desk.render and texts."""
@@ -277,6 +277,6 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         on_private_text), group=5)
     tickets_buttons.register(application)
     tickets_admin.register(application)
-    from scheduler import sla_job
+    from bot.jobs import sla_job
 
     sla_job.register(application)

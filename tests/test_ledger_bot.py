@@ -21,8 +21,8 @@ from desk.roles import Actor
 from ledger.importer import import_file
 from ledger.models import Project
 from ledger.report import Figures, LedgerReport, NamedFigures
-from scheduler import reminder_job
-from scheduler.broadcast import Broadcaster, Message, Outcome
+from bot.jobs import reminder_job
+from bot.jobs.broadcast import Broadcaster, Message, Outcome
 from scheduler.charts import completion_chart
 from scheduler.models import ReminderLog, ReminderState
 from tests.ledger_support import ledger_row, write_xlsx

@@ -15,7 +15,7 @@ from bot.app import build_application
 from desk.models import Ticket
 from desk.tickets import ticket_cards
 from ledger.models import Project
-from scheduler.sla_job import run_sweep
+from bot.jobs.sla_job import run_sweep
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
 from tests.updates import bot_message, callback_update, message_update
 

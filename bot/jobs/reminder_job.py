@@ -7,7 +7,7 @@
 - once shortly after start-up: the same, if today's time has already passed, so what was
   missed while the bot was down goes out (the reminder log lets nothing out twice).
 
-Every send is keyed and claimed in the reminder log (scheduler.broadcast), so the daily run,
+Every send is keyed and claimed in the reminder log (bot.jobs.broadcast), so the daily run,
 a second run, a restart and the start-up catch-up together send each reminder once.
 """
 
@@ -32,7 +32,7 @@ from desk.models import ChatKind
 from knowledge.model import KnowledgeBase
 from ledger.render import report_text
 from ledger.report import compute_report
-from scheduler.broadcast import Broadcaster, Message, Outcome
+from bot.jobs.broadcast import Broadcaster, Message, Outcome
 from scheduler.charts import completion_chart
 from scheduler.models import ReminderState, reminder_log
 from scheduler.reminder_text import render_reminder
