@@ -309,7 +309,7 @@ def _parse_markdown_v2(src: str) -> tuple[str, list[dict]]:
             marker = "__" if src.startswith("__", i) else "_"
         elif c == "|":
             if not src.startswith("||", i):
-                raise fail(f"Character '|' is reserved and must be escaped with the preceding '\\'")
+                raise fail("Character '|' is reserved and must be escaped with the preceding '\\'")
             marker = "||"
         elif c in "*~":
             marker = c
@@ -1164,7 +1164,7 @@ class BotApiDouble:
         entities: list[dict] = []
         mode = (parse_mode or "").lower() if isinstance(parse_mode, str) else ""
         if mode and mode not in ("html", "markdown", "markdownv2"):
-            raise _bad(f"unsupported parse_mode")
+            raise _bad("unsupported parse_mode")
         if self.validate_text:
             if mode == "html":
                 text, entities = _parse_html(text)

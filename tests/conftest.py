@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -14,8 +13,8 @@ warnings.filterwarnings("ignore", module="zhconv")
 
 from config import Settings  # noqa: E402
 from storage import Database  # noqa: E402
+from tests.pg import postgres_schema_database  # noqa: E402
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 class FakeClock:
@@ -55,28 +54,10 @@ def sqlite_db(tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
     db.dispose()
 
 
-def postgres_available() -> bool:
-    import psycopg
-
-    try:
-        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3):
-            return True
-    except psycopg.OperationalError:
-        return False
-
-
 @pytest.fixture
 def postgres_db() -> Iterator[Database]:
-    if not postgres_available():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432 in CI")
-        pytest.skip("PostgreSQL is not reachable")
-    db = Database(POSTGRES_URL)
-    db.drop_all()
-    db.create_all()
-    yield db
-    db.drop_all()
-    db.dispose()
+    with postgres_schema_database("t_conftest") as db:
+        yield db
 
 
 _ids = count(1)

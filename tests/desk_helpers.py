@@ -6,12 +6,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from datetime import datetime, timedelta
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +18,7 @@ from sqlalchemy import create_engine, text
 from desk.bindings import bind_department_chat, bind_help_chat
 from desk.roles import Actor, resolve_role
 from storage import Database
+from tests.pg import postgres_schema_database
 from workdays import DEFAULT_BUSINESS_HOURS, BusinessHours, WorkingCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -99,23 +98,8 @@ def postgres_url() -> str | None:
 @pytest.fixture
 def pg_db() -> Iterator[Database]:
     """A Database on PostgreSQL inside a fresh schema (others' tests share the database)."""
-    url = postgres_url()
-    if url is None:
-        pytest.skip("PostgreSQL not reachable (set TEST_POSTGRES_URL)")
-    schema = f"desk_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'create schema "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    db = Database(f"{url}{sep}options={quote(f'-csearch_path={schema}')}")
-    try:
-        db.create_all()
+    with postgres_schema_database("desk_test") as db:
         yield db
-    finally:
-        db.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'drop schema "{schema}" cascade'))
-        admin.dispose()
 
 
 @dataclass

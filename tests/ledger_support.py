@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 import csv
 import os
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from openpyxl import Workbook
 
 from ledger.columns import HEADERS
 from storage.db import Database
+from tests.pg import postgres_reachable, postgres_schema_database  # noqa: F401 - postgres_reachable re-exported
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -62,37 +61,6 @@ def sqlite_db(tmp_path: Path, name: str = "ledger.db") -> Database:
     return db
 
 
-def postgres_reachable() -> bool:
-    try:
-        import psycopg
-
-        url = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(url, connect_timeout=2):
-            return True
-    except Exception:
-        return False
-
-
-@contextmanager
-def postgres_db() -> Iterator[Database]:
-    """A Database in a schema of its own, dropped afterwards. Skips when PostgreSQL is not
-    there, unless CI is set (then the test fails)."""
-    if not postgres_reachable():
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL not reachable at {POSTGRES_URL} and CI is set")
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
-    import psycopg
-
-    schema = f"t_ledger_{uuid.uuid4().hex[:10]}"
-    admin_url = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    db = Database(f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}")
-    try:
-        db.create_all()
-        yield db
-    finally:
-        db.dispose()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+def postgres_db() -> AbstractContextManager[Database]:
+    """A Database in a PostgreSQL schema of its own (see tests/pg.py)."""
+    return postgres_schema_database("t_ledger")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -20,41 +19,15 @@ from knowledge.learned import LearnedEntry, add_learned, list_learned
 from knowledge.matcher import Candidate, MatchResult
 from knowledge.question_log import QuestionLog, log_question
 from storage import Database, utcnow
+from tests.pg import postgres_schema_database
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def _postgres_reachable() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=2):
-            return True
-    except Exception:
-        return False
-
-
 def _postgres_database() -> Iterator[Database]:
-    if not _postgres_reachable():
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL not reachable at {POSTGRES_URL} and CI is set")
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
-    import psycopg
-
-    schema = f"t_storage_{uuid.uuid4().hex[:10]}"  # a schema of our own: other suites share the database
-    admin = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    db = Database(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}")
-    try:
-        db.create_all()
+    with postgres_schema_database("t_storage") as db:
         yield db
-    finally:
-        db.dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(scope="module")

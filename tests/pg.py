@@ -1,0 +1,49 @@
+"""A PostgreSQL database of the test's own: a fresh schema on the local server, dropped afterwards.
+
+Several suites share the `test` database, so each gets a schema of its own instead of touching
+`public`. When the server is unreachable the test is skipped, except in CI, where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+
+from storage import Database
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_ADMIN_URL = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+
+
+def postgres_reachable() -> bool:
+    try:
+        with psycopg.connect(_ADMIN_URL, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@contextmanager
+def postgres_schema_database(prefix: str = "t") -> Iterator[Database]:
+    """Yield a migrated Database whose tables live in a new schema, dropped on exit."""
+    if not postgres_reachable():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL not reachable at {POSTGRES_URL} and CI is set")
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    db = Database(f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}")
+    try:
+        db.create_all()
+        yield db
+    finally:
+        db.dispose()
+        with psycopg.connect(_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
