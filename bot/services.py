@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from config import Settings, SettingsError
+from config import Settings
+from config.clock import working_clock
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, Thresholds
 from knowledge.service import KnowledgeService
 from storage import Database, utcnow
-from workdays import BusinessHours, CalendarConfigError, WorkingCalendar
+from workdays import BusinessHours, WorkingCalendar
 
 
 @dataclass
@@ -34,14 +35,7 @@ def build_services(
     Raises KnowledgeError on an invalid knowledge base, so the bot refuses to start, and
     SettingsError naming BUSINESS_HOURS or CALENDAR_OVERRIDES_PATH when those are malformed.
     """
-    try:
-        calendar = WorkingCalendar.from_settings(settings.calendar_overrides_path)
-    except CalendarConfigError as exc:
-        raise SettingsError(f"CALENDAR_OVERRIDES_PATH: {exc}") from None
-    try:
-        hours = BusinessHours.parse(settings.business_hours, calendar=calendar, tz=settings.tz)
-    except ValueError as exc:
-        raise SettingsError(f"BUSINESS_HOURS: {exc}") from None
+    calendar, hours = working_clock(settings)
     kb = load_knowledge(settings.knowledge_path)
     matcher = Matcher(
         kb,

@@ -6,17 +6,22 @@ import argparse
 import json
 from datetime import timedelta
 
-from cli.common import open_database, settings_or_exit
-from config import Settings
+import texts
+from cli.common import fail, open_database, settings_or_exit
+from config import Settings, SettingsError
+from config.clock import working_clock
 from desk.render import stats_text
 from desk.stats import compute_stats
+from knowledge.errors import KnowledgeError
 from storage import utcnow
-from workdays import BusinessHours, WorkingCalendar
+from workdays import BusinessHours
 
 
 def business_hours(settings: Settings) -> BusinessHours:
-    calendar = WorkingCalendar.from_settings(settings.calendar_overrides_path)
-    return BusinessHours.parse(settings.business_hours, calendar=calendar, tz=settings.tz)
+    try:
+        return working_clock(settings)[1]
+    except SettingsError as exc:
+        fail(texts.SETTINGS_INVALID.format(detail=exc))
 
 
 def _department_names(settings: Settings) -> dict[str, str]:
@@ -25,7 +30,7 @@ def _department_names(settings: Settings) -> dict[str, str]:
         from knowledge.loader import load_knowledge
 
         kb = load_knowledge(settings.knowledge_path)
-    except Exception:  # names are a nicety; the numbers must print anyway
+    except KnowledgeError:  # names are a nicety; the numbers must print anyway
         return {}
     return {key: dept.name for key, dept in kb.departments.items()}
 
