@@ -44,4 +44,4 @@ def add_learned(
 
 def list_learned(*, session: Session) -> list[LearnedEntry]:
     """Return every active learned entry, oldest first."""
-    return list(session.exec(select(LearnedEntry).where(LearnedEntry.active == True).order_by(LearnedEntry.id)))  # noqa: E712
+    return list(session.exec(select(LearnedEntry).where(LearnedEntry.active == True).order_by(LearnedEntry.id)))  # type: ignore[arg-type]  # noqa: E712

@@ -244,29 +244,7 @@ class Matcher:
             if not hits:
                 return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
 
-        scores: dict[str, float] = {}
-        first_seen: dict[str, int] = {}
-        for hit in hits:
-            if hit.score > scores.get(hit.item, 0.0):
-                scores[hit.item] = hit.score
-            if hit.start >= 0:
-                first_seen[hit.item] = min(first_seen.get(hit.item, hit.start), hit.start)
-        # Items named outright score alike and rank by where they are named: the first is the one asked about.
-        for item in named:
-            if item in scores and scores[item] >= 0.8:
-                scores[item] = _NAMED_SCORE
-        # A topic named after an item is how the item is asked about (「水保能容缺吗」), not the subject;
-        # named first (「跨省通办能办备案吗」) it is the subject.
-        first_item = min(
-            (first_seen.get(k, 10**6) for k in mentioned if k in scores and self.kb.items[k].kind == "item"),
-            default=None,
-        )
-        if first_item is not None:
-            for key in scores:
-                if self.kb.items[key].kind == "topic" and first_seen.get(key, 10**6) > first_item:
-                    scores[key] *= 0.8
-        ranked = sorted(scores.items(), key=lambda kv: (-round(kv[1], 6), first_seen.get(kv[0], 10**6)))
-        candidates = [Candidate(item, min(score, 1.0)) for item, score in ranked[:5]]
+        candidates = self._rank(hits, named=named, mentioned=mentioned)
 
         if not candidates:
             if self._is_smalltalk(compact):
@@ -291,6 +269,32 @@ class Matcher:
             if len(close) >= 2:
                 return self._result(question, normalized, top.item, intent, "clarify", top.score, close, "ambiguous")
         return self._result(question, normalized, None, intent, "handoff", top.score, candidates, "low_confidence")
+
+    def _rank(self, hits: list[_Hit], *, named: set[str], mentioned: set[str]) -> list[Candidate]:
+        """Each item's best score, adjusted for how it was named; best first, then first named."""
+        scores: dict[str, float] = {}
+        first_seen: dict[str, int] = {}
+        for hit in hits:
+            if hit.score > scores.get(hit.item, 0.0):
+                scores[hit.item] = hit.score
+            if hit.start >= 0:
+                first_seen[hit.item] = min(first_seen.get(hit.item, hit.start), hit.start)
+        # Items named outright score alike and rank by where they are named: the first is the one asked about.
+        for item in named:
+            if item in scores and scores[item] >= 0.8:
+                scores[item] = _NAMED_SCORE
+        # A topic named after an item is how the item is asked about (「水保能容缺吗」), not the subject;
+        # named first (「跨省通办能办备案吗」) it is the subject.
+        first_item = min(
+            (first_seen.get(k, 10**6) for k in mentioned if k in scores and self.kb.items[k].kind == "item"),
+            default=None,
+        )
+        if first_item is not None:
+            for key in scores:
+                if self.kb.items[key].kind == "topic" and first_seen.get(key, 10**6) > first_item:
+                    scores[key] *= 0.8
+        ranked = sorted(scores.items(), key=lambda kv: (-round(kv[1], 6), first_seen.get(kv[0], 10**6)))
+        return [Candidate(item, min(score, 1.0)) for item, score in ranked[:5]]
 
     def _span_hits(self, compact: str) -> list[_Hit]:
         hits: list[_Hit] = []
@@ -322,8 +326,9 @@ class Matcher:
         for parts, item, base in self._index.combos:
             positions = [compact.find(part) for part in parts]
             if all(pos >= 0 for pos in positions):
-                covers = tuple((pos, pos + len(part)) for pos, part in zip(positions, parts))
-                hits.append(_Hit(item, base, min(positions), min(positions) + len(parts[0]), named=True, covers=covers))
+                covers = tuple((pos, pos + len(part)) for pos, part in zip(positions, parts, strict=True))
+                start, end = min(covers)
+                hits.append(_Hit(item, base, start, end, named=True, covers=covers))
         return hits
 
     def _latin_hits(self, normalized: str) -> list[_Hit]:
