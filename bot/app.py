@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from config.modules import import_if_present
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -15,6 +14,7 @@ import texts
 from bot.services import Services, build_services
 from bot.telegram_io import SERVICES_KEY
 from config import Settings
+from config.modules import import_if_present
 from storage import utcnow
 
 log = logging.getLogger(__name__)

@@ -1,9 +1,11 @@
-"""Small Telegram helpers shared by the handlers: services lookup, splitting, keyboards."""
+"""Small Telegram helpers shared by the handlers: services lookup, addressing, splitting, keyboards."""
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import MessageLimit
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.ext import ContextTypes
 
 from bot.services import Services
@@ -44,3 +46,31 @@ def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[
 def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     """Build an inline keyboard from rows of (label, callback data)."""
     return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows])
+
+
+def addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:
+    """Return True for a private chat, a reply to the bot, or a message that @mentions it."""
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    reply = message.reply_to_message
+    if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
+        return True
+    return f"@{bot_username}".lower() in (message.text or "").lower()
+
+
+def without_mention(text: str, bot_username: str) -> str:
+    """Return the text with the bot's @mention taken out."""
+    return re.sub(rf"@{re.escape(bot_username)}\b", " ", text, flags=re.IGNORECASE).strip()
+
+
+async def send_html(message: Message, html: str, **kwargs: object) -> Message:
+    """Reply with HTML, split to Telegram's limit; buttons go on the last part."""
+    markup = kwargs.pop("reply_markup", None)
+    parts = split_message(html)
+    sent = message
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        sent = await message.reply_text(
+            part, parse_mode=ParseMode.HTML, reply_markup=markup if last else None, **kwargs  # type: ignore[arg-type]
+        )
+    return sent

@@ -3,5 +3,6 @@ departments, and the numbers. Plain Python on a SQLModel session: no Telegram in
 
 models (tables) · states (transition map) · roles (who acts where, permission checks) ·
 bindings (/bind, /bind_dept) · tickets (operations) · sla (the sweep) · stats · render
-(texts for the edge) · throttle · callbacks (button data) · errors · views (plain values).
+(texts for the edge) · throttle · callbacks (button data) · errors · views (plain values) ·
+work (one unit of work per Telegram update, for the handlers).
 """

@@ -30,10 +30,14 @@ def _project_in_ledger(session: Session, code: str, chat_id: int | None) -> bool
     return True
 
 
+def _chat_binding(session: Session, chat_id: int) -> ChatBinding | None:
+    return session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+
+
 def _upsert(session: Session, *, chat_id: int, kind: ChatKind, now: datetime, actor: Actor,
             title: str, project_code: str | None = None,
             department_key: str | None = None) -> ChatBinding:
-    binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+    binding = _chat_binding(session, chat_id)
     if binding is None:
         binding = ChatBinding(chat_id=chat_id, kind=kind.value, bound_at=now, updated_at=now)
         session.add(binding)
@@ -93,7 +97,7 @@ def bind_department_chat(
 
 def unbind_chat(*, session: Session, actor: Actor, chat_id: int, now: datetime) -> BindingView:
     require_admin(actor, "unbind")
-    binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+    binding = _chat_binding(session, chat_id)
     if binding is None:
         raise NotBound("chat", chat_id)
     view = BindingView.of(binding)
@@ -102,7 +106,7 @@ def unbind_chat(*, session: Session, actor: Actor, chat_id: int, now: datetime) 
 
 
 def get_binding(*, session: Session, chat_id: int) -> BindingView | None:
-    binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+    binding = _chat_binding(session, chat_id)
     return BindingView.of(binding) if binding else None
 
 
@@ -124,17 +128,10 @@ def department_chat_id(*, session: Session, department_key: str) -> int | None:
     return binding.chat_id if binding else None
 
 
-def help_chat_for_project(*, session: Session, project_code: str) -> int | None:
-    binding = session.exec(select(ChatBinding).where(
-        ChatBinding.kind == ChatKind.help.value, ChatBinding.project_code == project_code,
-        col(ChatBinding.active).is_(True)).order_by(col(ChatBinding.bound_at).desc())).first()
-    return binding.chat_id if binding else None
-
-
 def mark_chat_gone(*, session: Session, chat_id: int, now: datetime) -> bool:
     """Telegram answered 403 (bot removed/kicked): keep the binding but stop using it.
     Returns True if a binding was deactivated. Re-binding reactivates it."""
-    binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+    binding = _chat_binding(session, chat_id)
     if binding is None or not binding.active:
         return False
     binding.active = False
@@ -146,7 +143,7 @@ def set_muted(*, session: Session, actor: Actor, chat_id: int, muted: bool,
               now: datetime) -> BindingView:
     """A muted help group: the bot stops answering on its own there (tickets still work)."""
     require_admin(actor, "mute")
-    binding = session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
+    binding = _chat_binding(session, chat_id)
     if binding is None:
         raise NotBound("chat", chat_id)
     binding.muted = muted

@@ -11,14 +11,21 @@ from datetime import datetime
 
 import texts
 from desk.errors import (
-    AlreadyClaimed, DeskError, EmptyAnswer, InvalidTransition, NotBound, PermissionDenied,
-    TicketNotFound, UnknownDepartment, UnknownProject,
+    AlreadyClaimed,
+    DeskError,
+    EmptyAnswer,
+    InvalidTransition,
+    NotBound,
+    PermissionDenied,
+    TicketNotFound,
+    UnknownDepartment,
+    UnknownProject,
 )
-from desk.models import Role, TicketStatus
+from desk.models import FINAL_STATUSES, Role, TicketStatus
 from desk.sla import SlaAlert
 from desk.stats import DeskStats, GroupStats
-from desk.tickets import Escalation, FollowUp, Relay
 from desk.throttle import Verdict
+from desk.tickets import Escalation, FollowUp, Relay
 from desk.views import BindingView, MessageView, TicketView
 from workdays import BusinessHours
 
@@ -95,7 +102,7 @@ def clock(ticket: TicketView, *, now: datetime, hours: BusinessHours) -> str:
         template = (texts.DESK_CLOCK_ANSWERED if ticket.answered_in_time
                     else texts.DESK_CLOCK_ANSWERED_LATE)
         return template.format(at=at, took=took)
-    if ticket.status in (TicketStatus.resolved, TicketStatus.closed):
+    if ticket.status in FINAL_STATUSES:
         return texts.DESK_CLOCK_CLOSED_UNANSWERED
     if now >= ticket.sla_due_at:
         return texts.DESK_CLOCK_OVERDUE.format(

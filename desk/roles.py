@@ -19,7 +19,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from desk.errors import PermissionDenied
-from desk.models import ChatBinding, ChatKind, Role, StaffMember, Ticket, TicketCard
+from desk.models import (
+    CardKind,
+    ChatBinding,
+    ChatKind,
+    Role,
+    StaffMember,
+    Ticket,
+    TicketCard,
+)
 
 
 class Action(str, enum.Enum):
@@ -109,11 +117,9 @@ def resolve_role(
     known = _known_roles(session, user_id)
     role: Role
     department: str | None = None
-    if user_id is not None and user_id in set(admin_ids):
+    if user_id is not None and user_id in admin_ids:
         role = Role.admin
-    elif kind is ChatKind.steward or (user_id is not None and user_id in set(staff_user_ids)):
-        role = Role.steward
-    elif Role.steward in known:
+    elif kind is ChatKind.steward or user_id in staff_user_ids or Role.steward in known:
         role = Role.steward
     elif kind is ChatKind.department and chat_dept:
         role, department = Role.department, chat_dept
@@ -234,18 +240,13 @@ def _check_card(*, session: Session, actor: Actor, action: Action, ticket: Ticke
         TicketCard.chat_id == actor.chat_id, TicketCard.message_id == card_message_id)).first()
     if card is None or card.ticket_id != ticket.id:
         raise PermissionDenied(str(action), "not this ticket's card")
-    if card.kind == "department" and card.department_key != ticket.department_key:
+    if not card_is_current(card, ticket):
         raise PermissionDenied(str(action), "card of a department the ticket has left")
 
 
-def can(*, session: Session, actor: Actor, action: Action | str, ticket: Ticket,
-        card_message_id: int | None = None) -> bool:
-    try:
-        check(session=session, actor=actor, action=action, ticket=ticket,
-              card_message_id=card_message_id)
-    except PermissionDenied:
-        return False
-    return True
+def card_is_current(card: TicketCard, ticket: Ticket) -> bool:
+    """A department's card only counts while the ticket is still with that department."""
+    return card.kind != CardKind.department.value or card.department_key == ticket.department_key
 
 
 def require_admin(actor: Actor, action: str) -> None:

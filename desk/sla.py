@@ -13,14 +13,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-
 from typing import Any
 
 from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, select
 
-from desk.models import WAITING_STATUSES, ChatBinding, ChatKind, Ticket, TicketEvent
-from desk.models import Role
+from desk.bindings import list_bindings
+from desk.models import WAITING_STATUSES, ChatKind, Ticket
+from desk.roles import SYSTEM
+from desk.tickets import audit
 from desk.views import TicketView
 from workdays import BusinessHours
 
@@ -54,10 +55,19 @@ class SlaAlert:
     kind: AlertKind
     ticket: TicketView
     minutes_left: float           # business minutes to the deadline (0 for a breach)
-    holder_user_id: int | None
-    holder_name: str | None
-    department_key: str | None
     recipients: tuple[Recipient, ...]
+
+    @property
+    def holder_user_id(self) -> int | None:
+        return self.ticket.assignee_user_id
+
+    @property
+    def holder_name(self) -> str | None:
+        return self.ticket.assignee_name
+
+    @property
+    def department_key(self) -> str | None:
+        return self.ticket.department_key
 
 
 def _holder_recipients(ticket: Ticket, department_chat: int | None,
@@ -73,9 +83,8 @@ def _holder_recipients(ticket: Ticket, department_chat: int | None,
 
 
 def _department_chats(session: Session) -> dict[str, int]:
-    rows = session.exec(select(ChatBinding).where(
-        ChatBinding.kind == ChatKind.department.value, col(ChatBinding.active).is_(True))).all()
-    return {b.department_key: b.chat_id for b in rows if b.department_key}
+    return {b.department_key: b.chat_id
+            for b in list_bindings(session=session, kind=ChatKind.department) if b.department_key}
 
 
 def _mark(session: Session, ticket: Ticket, column: str, now: datetime) -> bool:
@@ -128,10 +137,10 @@ def sweep(
                           Recipient(Audience.steward, steward_chat_id, ticket.assignee_user_id)]
             if ticket.department_key:
                 recipients.append(Recipient(Audience.department, dept_chat))
-            _event(session, ticket, "breach", now, held_by=ticket.assignee_user_id,
-                   held_by_name=ticket.assignee_name, department_key=ticket.department_key,
-                   sla_due_at=ticket.sla_due_at.isoformat())
-            alerts.append(_alert(AlertKind.breach, ticket, 0.0, tuple(recipients)))
+            audit(session, ticket, SYSTEM, "breach", now, ticket.status, ticket.status,
+                  held_by=ticket.assignee_user_id, held_by_name=ticket.assignee_name,
+                  department_key=ticket.department_key, sla_due_at=ticket.sla_due_at.isoformat())
+            alerts.append(SlaAlert(AlertKind.breach, TicketView.of(ticket), 0.0, tuple(recipients)))
             continue
         if ticket.warned_at is not None or warn_before_minutes <= 0:
             continue
@@ -141,23 +150,9 @@ def sweep(
             continue
         if not _mark(session, ticket, "warned_at", now):
             continue
-        _event(session, ticket, "warn", now, minutes_left=round(left, 2),
-               held_by=ticket.assignee_user_id, department_key=ticket.department_key)
-        alerts.append(_alert(AlertKind.warning, ticket, left,
-                             _holder_recipients(ticket, dept_chat, steward_chat_id)))
+        audit(session, ticket, SYSTEM, "warn", now, ticket.status, ticket.status,
+              minutes_left=round(left, 2), held_by=ticket.assignee_user_id,
+              department_key=ticket.department_key)
+        alerts.append(SlaAlert(AlertKind.warning, TicketView.of(ticket), left,
+                               _holder_recipients(ticket, dept_chat, steward_chat_id)))
     return alerts
-
-
-def _alert(kind: AlertKind, ticket: Ticket, left: float,
-           recipients: tuple[Recipient, ...]) -> SlaAlert:
-    return SlaAlert(kind=kind, ticket=TicketView.of(ticket), minutes_left=left,
-                    holder_user_id=ticket.assignee_user_id, holder_name=ticket.assignee_name,
-                    department_key=ticket.department_key, recipients=recipients)
-
-
-def _event(session: Session, ticket: Ticket, action: str, now: datetime, **detail: object) -> None:
-    assert ticket.id is not None
-    session.add(TicketEvent(
-        ticket_id=ticket.id, at=now, actor_user_id=None, actor_role=Role.system.value,
-        action=action, from_status=ticket.status, to_status=ticket.status,
-        detail={k: v for k, v in detail.items() if v is not None}))

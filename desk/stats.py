@@ -26,13 +26,14 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from desk.models import Role, Ticket, TicketStatus
+from desk.models import FINAL_STATUSES, Role, Ticket
 from workdays import BusinessHours
 
 
@@ -91,11 +92,11 @@ class DeskStats:
         return data
 
 
-def median(values: list[float]) -> float | None:
+def median(values: Sequence[float]) -> float | None:
     return float(statistics.median(values)) if values else None
 
 
-def p90(values: list[float]) -> float | None:
+def p90(values: Sequence[float]) -> float | None:
     """Nearest-rank 90th percentile."""
     if not values:
         return None
@@ -133,7 +134,7 @@ def _round(value: float | None) -> float | None:
 def _verdict(t: Ticket, as_of: datetime) -> str:
     if t.first_response_at is not None:
         return "in_time" if t.first_response_at <= t.sla_due_at else "late"
-    if t.status in (TicketStatus.resolved.value, TicketStatus.closed.value):
+    if t.status in FINAL_STATUSES:
         ended = t.resolved_at or t.updated_at
         return "breached" if ended >= t.sla_due_at else "closed_early"
     return "breached" if t.sla_due_at <= as_of else "pending"

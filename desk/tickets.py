@@ -14,12 +14,27 @@ from typing import Any
 from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, select
 
-from desk.errors import AlreadyClaimed, EmptyAnswer, InvalidTransition, NotBound, TicketNotFound
-from desk.models import (
-    ACTIVE_STATUSES, WAITING_STATUSES, CardKind, ChatBinding, ChatKind, Role, Ticket, TicketCard,
-    TicketEvent, TicketMessage, TicketStatus,
+from desk import bindings
+from desk.errors import (
+    AlreadyClaimed,
+    EmptyAnswer,
+    InvalidTransition,
+    NotBound,
+    TicketNotFound,
 )
-from desk.roles import SYSTEM, Action, Actor, check
+from desk.models import (
+    ACTIVE_STATUSES,
+    WAITING_STATUSES,
+    CardKind,
+    ChatKind,
+    Role,
+    Ticket,
+    TicketCard,
+    TicketEvent,
+    TicketMessage,
+    TicketStatus,
+)
+from desk.roles import SYSTEM, Action, Actor, card_is_current, check
 from desk.states import check_transition
 from desk.views import CardRef, EventView, MessageView, TicketView
 from workdays import BusinessHours
@@ -33,22 +48,33 @@ class Relay:
 
     ticket: TicketView
     text: str
-    help_chat_id: int
-    reply_to_message_id: int | None
-    thread_id: int | None
     first_response: bool
-    needs_relay: bool          # False when the answer was written in the help group itself
     message_id: int            # the TicketMessage row, for record_delivery
     cards: tuple[CardRef, ...]  # to update/confirm in the staff chats
+
+    @property
+    def help_chat_id(self) -> int:
+        return self.ticket.help_chat_id
+
+    @property
+    def reply_to_message_id(self) -> int | None:
+        return self.ticket.help_message_id
+
+    @property
+    def thread_id(self) -> int | None:
+        return self.ticket.help_thread_id
 
 
 @dataclass(frozen=True)
 class Escalation:
     ticket: TicketView
-    department_key: str
     department_chat_id: int
-    previous_department_key: str | None
     thread: tuple[MessageView, ...]
+
+    @property
+    def department_key(self) -> str:
+        assert self.ticket.department_key is not None
+        return self.ticket.department_key
 
 
 @dataclass(frozen=True)
@@ -65,9 +91,15 @@ class FollowUp:
     ticket: TicketView
     message: MessageView
     reopened: bool
-    holder_user_id: int | None
-    holder_name: str | None
     notify: tuple[Notify, ...]
+
+    @property
+    def holder_user_id(self) -> int | None:
+        return self.ticket.assignee_user_id
+
+    @property
+    def holder_name(self) -> str | None:
+        return self.ticket.assignee_name
 
 
 # --------------------------------------------------------------------------- helpers
@@ -80,9 +112,10 @@ def _load(session: Session, ticket_id: int) -> Ticket:
     return ticket
 
 
-def _audit(session: Session, ticket: Ticket, actor: Actor, action: str, now: datetime,
-           from_status: str | None = None, to_status: str | None = None,
-           **detail: Any) -> None:
+def audit(session: Session, ticket: Ticket, actor: Actor, action: str, now: datetime,
+          from_status: str | None = None, to_status: str | None = None,
+          **detail: Any) -> None:
+    """Add one row to the ticket's audit trail (details that are None are left out)."""
     assert ticket.id is not None
     session.add(TicketEvent(
         ticket_id=ticket.id, at=now, actor_user_id=actor.user_id, actor_role=actor.role.value,
@@ -111,13 +144,6 @@ def _cards(session: Session, ticket_id: int) -> list[TicketCard]:
                              .order_by(col(TicketCard.id))).all())
 
 
-def _department_chat(session: Session, department_key: str) -> ChatBinding | None:
-    return session.exec(select(ChatBinding).where(
-        ChatBinding.kind == ChatKind.department.value,
-        ChatBinding.department_key == department_key,
-        col(ChatBinding.active).is_(True))).first()
-
-
 def _plain_candidates(candidates: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in dict(c).items()} for c in candidates]
 
@@ -143,10 +169,9 @@ def create_ticket(
     """Open a ticket for a question the knowledge base could not answer. The deadline is
     `sla_minutes` business minutes from now (a Friday-evening question is due Monday)."""
     if project_code is None:
-        binding = session.exec(select(ChatBinding).where(
-            ChatBinding.chat_id == help_chat_id,
-            ChatBinding.kind == ChatKind.help.value)).first()
-        project_code = binding.project_code if binding else None
+        binding = bindings.get_binding(session=session, chat_id=help_chat_id)
+        project_code = (binding.project_code
+                        if binding and binding.kind == ChatKind.help.value else None)
     ticket = Ticket(
         project_code=project_code, help_chat_id=help_chat_id, help_message_id=help_message_id,
         help_thread_id=help_thread_id, asker_user_id=asker_user_id,
@@ -162,17 +187,20 @@ def create_ticket(
         message_id=help_message_id, at=now))
     asker = Actor(user_id=asker_user_id, chat_id=help_chat_id, role=Role.enterprise,
                   chat_kind=ChatKind.help, name=asker_name)
-    _audit(session, ticket, asker, "create", now, None, TicketStatus.open.value,
-           sla_due_at=ticket.sla_due_at.isoformat(), sla_minutes=sla_minutes,
-           project_code=project_code)
+    audit(session, ticket, asker, "create", now, None, TicketStatus.open.value,
+          sla_due_at=ticket.sla_due_at.isoformat(), sla_minutes=sla_minutes,
+          project_code=project_code)
     return TicketView.of(ticket)
 
 
-def get_ticket(*, session: Session, ticket_id: int, actor: Actor | None = None) -> TicketView:
-    """The ticket; with an actor, only if they may view it (PermissionDenied otherwise)."""
+def get_ticket(*, session: Session, ticket_id: int, actor: Actor | None = None,
+               action: Action = Action.view, card_message_id: int | None = None) -> TicketView:
+    """The ticket; with an actor, only if they may do `action` on it, from the pressed card
+    when `card_message_id` is given (PermissionDenied otherwise)."""
     ticket = _load(session, ticket_id)
     if actor is not None:
-        check(session=session, actor=actor, action=Action.view, ticket=ticket)
+        check(session=session, actor=actor, action=action, ticket=ticket,
+              card_message_id=card_message_id)
     return TicketView.of(ticket)
 
 
@@ -219,8 +247,8 @@ def record_card(
                       kind=kind.value, department_key=department_key, posted_at=now)
     session.add(card)
     session.flush()
-    _audit(session, ticket, SYSTEM, "card", now, chat_id=chat_id, message_id=message_id,
-           kind=kind.value, department_key=department_key)
+    audit(session, ticket, SYSTEM, "card", now, chat_id=chat_id, message_id=message_id,
+          kind=kind.value, department_key=department_key)
     return CardRef.of(card)
 
 
@@ -267,9 +295,9 @@ def claim(*, session: Session, ticket_id: int, actor: Actor, now: datetime,
     seen = _move(session, ticket, TicketStatus.claimed, now)
     ticket.assignee_user_id = actor.user_id
     ticket.assignee_name = actor.name[:200] or None
-    _audit(session, ticket, actor, "claim", now, seen, ticket.status,
-           assignee_user_id=actor.user_id, assignee_name=actor.name or None,
-           department_key=ticket.department_key)
+    audit(session, ticket, actor, "claim", now, seen, ticket.status,
+          assignee_user_id=actor.user_id, assignee_name=actor.name or None,
+          department_key=ticket.department_key)
     return TicketView.of(ticket)
 
 
@@ -306,29 +334,29 @@ def answer(
         message_id=staff_message_id, at=now)
     session.add(msg)
     session.flush()
-    _audit(session, ticket, actor, "answer_direct" if direct else "relay", now, seen,
-           ticket.status, first_response=first, message_row=msg.id,
-           from_chat_id=actor.chat_id, staff_message_id=staff_message_id,
-           late=(first and now > ticket.sla_due_at) or None)
+    audit(session, ticket, actor, "answer_direct" if direct else "relay", now, seen,
+          ticket.status, first_response=first, message_row=msg.id,
+          from_chat_id=actor.chat_id, staff_message_id=staff_message_id,
+          late=(first and now > ticket.sla_due_at) or None)
     assert msg.id is not None
-    return Relay(ticket=TicketView.of(ticket), text=text, help_chat_id=ticket.help_chat_id,
-                 reply_to_message_id=ticket.help_message_id, thread_id=ticket.help_thread_id,
-                 first_response=first, needs_relay=not direct, message_id=msg.id,
-                 cards=tuple(CardRef.of(c) for c in _cards(session, ticket_id)))
+    return Relay(ticket=TicketView.of(ticket), text=text, first_response=first,
+                 message_id=msg.id, cards=tuple(CardRef.of(c) for c in _cards(session, ticket_id)))
 
 
 def record_delivery(
     *, session: Session, ticket_id: int, message_id: int, now: datetime, delivered: bool,
-    help_message_id: int | None = None, error: str | None = None,
+    help_message_id: int | None = None, error: str | None = None, bot_removed: bool = False,
 ) -> None:
-    """After the edge tried to post a relay: note the help-group message id, or the failure
-    (e.g. the bot was removed from the help group)."""
+    """After the edge tried to post a relay: note the help-group message id, or the failure.
+    `bot_removed` (Telegram said 403): the help group's binding is retired as well."""
     ticket = _load(session, ticket_id)
+    if bot_removed:
+        bindings.mark_chat_gone(session=session, chat_id=ticket.help_chat_id, now=now)
     row = session.get(TicketMessage, message_id)
     if row is not None and row.ticket_id == ticket_id and delivered and help_message_id:
         row.chat_id, row.message_id = ticket.help_chat_id, help_message_id
-    _audit(session, ticket, SYSTEM, "delivered" if delivered else "delivery_failed", now,
-           message_row=message_id, help_message_id=help_message_id, error=error)
+    audit(session, ticket, SYSTEM, "delivered" if delivered else "delivery_failed", now,
+          message_row=message_id, help_message_id=help_message_id, error=error)
 
 
 def escalate(
@@ -340,8 +368,9 @@ def escalate(
     ticket = _load(session, ticket_id)
     check(session=session, actor=actor, action=Action.escalate, ticket=ticket,
           card_message_id=card_message_id)
-    binding = _department_chat(session, department_key)
-    if binding is None:
+    department_chat_id = bindings.department_chat_id(session=session,
+                                                     department_key=department_key)
+    if department_chat_id is None:
         raise NotBound("department", department_key)
     previous = ticket.department_key
     if ticket.status == TicketStatus.escalated.value and previous == department_key:
@@ -351,13 +380,12 @@ def escalate(
     ticket.department_key = department_key
     ticket.assignee_user_id = None
     ticket.assignee_name = None
-    _audit(session, ticket, actor, "escalate", now, seen, ticket.status,
-           from_department=previous, to_department=department_key,
-           department_chat_id=binding.chat_id, previous_assignee=previous_holder[0],
-           previous_assignee_name=previous_holder[1], note=note)
+    audit(session, ticket, actor, "escalate", now, seen, ticket.status,
+          from_department=previous, to_department=department_key,
+          department_chat_id=department_chat_id, previous_assignee=previous_holder[0],
+          previous_assignee_name=previous_holder[1], note=note)
     thread = tuple(ticket_thread(session=session, ticket_id=ticket_id))
-    return Escalation(ticket=TicketView.of(ticket), department_key=department_key,
-                      department_chat_id=binding.chat_id, previous_department_key=previous,
+    return Escalation(ticket=TicketView.of(ticket), department_chat_id=department_chat_id,
                       thread=thread)
 
 
@@ -365,14 +393,18 @@ def attach_follow_up(
     *, session: Session, help_chat_id: int, asker_user_id: int, text: str, now: datetime,
     message_id: int | None = None, asker_name: str = "",
     reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
+    question_like: bool = True, reply_to_bot: bool = True,
 ) -> FollowUp | None:
     """Attach a new message of the asker to their open ticket in this help group (None if
-    there is none). A follow-up on an answered ticket puts it back in the queue (open),
-    keeping its holder. The first-response clock is not restarted (see README)."""
+    there is none, or the message does not belong to it). A ticket still waiting takes the
+    asker's next question (`question_like`) or reply to the bot; an answered one only an
+    explicit reply to the bot, so 「谢谢」 does not reopen it. A follow-up on an answered
+    ticket puts it back in the queue (open), keeping its holder. The first-response clock
+    is not restarted (see README)."""
     view = open_ticket_for_asker(session=session, help_chat_id=help_chat_id,
                                  asker_user_id=asker_user_id, now=now,
                                  reopen_window=reopen_window)
-    if view is None:
+    if view is None or not (reply_to_bot or (question_like and view.waiting)):
         return None
     ticket = _load(session, view.id)
     asker = Actor(user_id=asker_user_id, chat_id=help_chat_id, role=Role.enterprise,
@@ -390,23 +422,16 @@ def attach_follow_up(
         _move(session, ticket, TicketStatus.open, now)
     else:
         ticket.updated_at = now
-    _audit(session, ticket, asker, "follow_up", now, seen, ticket.status,
-           message_row=msg.id, help_message_id=message_id, reopened=reopened or None)
-    notify = []
+    audit(session, ticket, asker, "follow_up", now, seen, ticket.status,
+          message_row=msg.id, help_message_id=message_id, reopened=reopened or None)
+    newest: dict[int, Notify] = {}  # the newest card per chat, in the order they were posted
     for card in _cards(session, view.id):
-        if card.kind == CardKind.department.value and card.department_key != ticket.department_key:
-            continue  # that department no longer holds it
-        notify.append(Notify(chat_id=card.chat_id, reply_to_message_id=card.message_id,
-                             kind=card.kind))
-    seen_chats: set[int] = set()
-    unique = []
-    for n in reversed(notify):  # newest card per chat
-        if n.chat_id not in seen_chats:
-            seen_chats.add(n.chat_id)
-            unique.append(n)
+        if card_is_current(card, ticket):  # not a department that no longer holds it
+            newest.pop(card.chat_id, None)
+            newest[card.chat_id] = Notify(chat_id=card.chat_id,
+                                          reply_to_message_id=card.message_id, kind=card.kind)
     return FollowUp(ticket=TicketView.of(ticket), message=MessageView.of(msg), reopened=reopened,
-                    holder_user_id=ticket.assignee_user_id, holder_name=ticket.assignee_name,
-                    notify=tuple(reversed(unique)))
+                    notify=tuple(newest.values()))
 
 
 def resolve(*, session: Session, ticket_id: int, actor: Actor, now: datetime,
@@ -430,5 +455,5 @@ def _finish(session: Session, ticket_id: int, actor: Actor, now: datetime, to: T
           card_message_id=card_message_id)
     seen = _move(session, ticket, to, now)
     ticket.resolved_at = now
-    _audit(session, ticket, actor, action.value, now, seen, ticket.status, note=note)
+    audit(session, ticket, actor, action.value, now, seen, ticket.status, note=note)
     return TicketView.of(ticket)

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, overload
 
-from desk.models import ChatBinding, Ticket, TicketCard, TicketEvent, TicketMessage, TicketStatus
+from desk.models import (
+    WAITING_STATUSES,
+    ChatBinding,
+    Ticket,
+    TicketCard,
+    TicketEvent,
+    TicketMessage,
+    TicketStatus,
+)
 
 
 @overload
@@ -19,7 +27,7 @@ def _utc(value: None) -> None: ...
 
 def _utc(value: datetime | None) -> datetime | None:
     """Views always carry UTC, whether the row was just written (caller's zone) or read."""
-    return value.astimezone(timezone.utc) if value is not None else None
+    return value.astimezone(UTC) if value is not None else None
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,7 @@ class TicketView:
     @property
     def waiting(self) -> bool:
         """True while the first-response clock runs (no response yet, not finished)."""
-        return self.first_response_at is None and self.status in (
-            TicketStatus.open, TicketStatus.claimed, TicketStatus.escalated)
+        return self.first_response_at is None and self.status in WAITING_STATUSES
 
     @property
     def answered_in_time(self) -> bool:

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import logging
-import re
-from html import escape
 
-from telegram import Message, Update
-from telegram.constants import ChatType, ParseMode
-from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 import texts
-from bot.telegram_io import keyboard, services_of, split_message
+from bot.telegram_io import (
+    addressed_to_bot,
+    keyboard,
+    send_html,
+    services_of,
+    split_message,
+    without_mention,
+)
 from knowledge.question_cue import reads_as_question
 from knowledge.service import Reply, UnknownItem
 
@@ -22,40 +33,14 @@ HANDOFF_HOOK = "handoff_hook"  # bot_data key: an async callable(update, context
 STATUS_HOOK = "status_answer"  # bot_data key: async callable(update, context, reply) -> bool set by handlers.ledger
 
 
-def _addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:
-    if message.chat.type == ChatType.PRIVATE:
-        return True
-    reply = message.reply_to_message
-    if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
-        return True
-    return f"@{bot_username}".lower() in (message.text or "").lower()
-
-
-def _without_mention(text: str, bot_username: str) -> str:
-    return re.sub(rf"@{re.escape(bot_username)}\b", " ", text, flags=re.IGNORECASE).strip()
-
-
-async def send_html(message: Message, html: str, **kwargs: object) -> Message:
-    """Reply with HTML, split to Telegram's limit; buttons go on the last part."""
-    markup = kwargs.pop("reply_markup", None)
-    parts = split_message(html)
-    sent = message
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        sent = await message.reply_text(
-            part, parse_mode=ParseMode.HTML, reply_markup=markup if last else None, **kwargs  # type: ignore[arg-type]
-        )
-    return sent
-
-
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer a question asked in a chat the bot is in."""
     message = update.effective_message
     user = update.effective_user
     if message is None or not message.text or user is None or user.is_bot:
         return
-    addressed = _addressed_to_bot(message, context.bot.username, context.bot.id)
-    text = _without_mention(message.text, context.bot.username)
+    addressed = addressed_to_bot(message, context.bot.username, context.bot.id)
+    text = without_mention(message.text, context.bot.username)
     is_staff = context.application.bot_data.get("is_staff_chat")
     if is_staff is not None and is_staff(message.chat_id):
         return  # the steward and department groups are handled by the desk
@@ -126,4 +111,4 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED, on_text), group=10)
 
 
-__all__ = ["register", "on_text", "render_reply", "send_html", "escape"]
+__all__ = ["register", "on_text", "render_reply"]

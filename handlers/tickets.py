@@ -3,7 +3,7 @@ to a card is relayed into the help group; follow-ups join the asker's ticket; �
 「没解决，转人工」 under answers. Buttons and /escalate are in tickets_buttons, admin
 commands, /stats and /learn in tickets_admin, the SLA sweep in bot.jobs.sla_job.
 
-Thin: parse the update → one `services.db.run(...)` unit of work (handlers.tickets_work)
+Thin: parse the update → one `services.db.run(...)` unit of work (desk.work)
 → render with desk.render and texts."""
 
 from __future__ import annotations
@@ -24,16 +24,15 @@ from telegram.ext import (
 )
 
 import texts
-from bot.telegram_io import keyboard, services_of
-from desk import render
+from bot.telegram_io import addressed_to_bot, keyboard, services_of, without_mention
+from desk import render, work
 from desk import tickets as desk_tickets
 from desk.errors import DeskError
 from desk.models import CardKind
 from desk.throttle import Throttle
 from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
-from handlers import tickets_work as work
-from handlers.questions import HANDOFF_HOOK, _addressed_to_bot, _without_mention
+from handlers.questions import HANDOFF_HOOK
 from knowledge.question_cue import reads_as_question
 from knowledge.service import Reply
 
@@ -75,7 +74,7 @@ async def _open_ticket(context: ContextTypes.DEFAULT_TYPE, *, question_message: 
 
 
 async def on_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
-    """bot_data["handoff_hook"]: the matcher could not answer → a ticket."""
+    """Open a ticket for a question the matcher could not answer (bot_data["handoff_hook"])."""
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
@@ -104,7 +103,7 @@ def answer_markup(update: Update, reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """「已解决」 thanks; 「没解决，转人工」 opens a ticket from the original question."""
+    """Thank for 「已解决」, or open a ticket from the original question for 「没解决，转人工」."""
     query = update.callback_query
     if query is None or not query.data or not isinstance(query.message, Message):
         return
@@ -129,7 +128,7 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             candidates: list[dict[str, object]] = (
                 [{"key": item, "title": kb.label(item)}] if item else [])
             await _open_ticket(context, question_message=original, asker=original.from_user,
-                               question=_without_mention(original.text, context.bot.username),
+                               question=without_mention(original.text, context.bot.username),
                                candidates=candidates, thread_id=common.thread_of(answer_message))
     try:
         await answer_message.edit_reply_markup(reply_markup=None)
@@ -141,13 +140,12 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Every text in a group, before the question handler: staff chats → relay replies to
-    cards; help groups → throttle, leave staff alone, attach follow-ups."""
+    """Relay card replies in staff chats; throttle and attach follow-ups in help groups."""
     message = update.effective_message
     user = update.effective_user
     if message is None or not message.text or user is None or user.is_bot:
         return
-    if common.staff_check(context.application)(message.chat_id):
+    if common.is_staff_chat(context.bot_data, message.chat_id):
         await _staff_text(update, context, message, user)
         return
     await _help_text(update, context, message, user)
@@ -165,7 +163,7 @@ async def _throttle(context: ContextTypes.DEFAULT_TYPE, message: Message, user: 
 
 
 async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Every question in a private chat goes to the matcher: a flood is throttled there too."""
+    """Throttle a flood of questions in a private chat (every one goes to the matcher)."""
     message = update.effective_message
     user = update.effective_user
     if message is None or not message.text or user is None or user.is_bot:
@@ -177,8 +175,8 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
                      user: User) -> None:
     services = services_of(context)
     now = services.clock()
-    text = _without_mention(message.text or "", context.bot.username)
-    addressed = _addressed_to_bot(message, context.bot.username, context.bot.id)
+    text = without_mention(message.text or "", context.bot.username)
+    addressed = addressed_to_bot(message, context.bot.username, context.bot.id)
     question_like = addressed or reads_as_question(text)
     if question_like:
         await _throttle(context, message, user, now)
@@ -186,6 +184,8 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
     reply_to_bot = bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
     reply_to_user = (replied.from_user.id if replied is not None and replied.from_user
                      and not replied.from_user.is_bot else None)
+    if not work.may_concern_desk(question_like=question_like, reply_to_user_id=reply_to_user):
+        return  # people chatting: no database round trip
     outcome = await services.db.run(
         work.help_message, who=common.who(services), now=now, chat_id=message.chat_id,
         user_id=user.id, name=_name(user), text=text, message_id=message.message_id,
@@ -238,13 +238,11 @@ async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, messag
                                  departments=common.department_names(services))
     sent = await common.send(context.bot, relay.help_chat_id, html,
                              reply_to=relay.reply_to_message_id, thread_id=relay.thread_id)
-    if sent.gone:
-        await services.db.run(work.chat_gone, chat_id=relay.help_chat_id, now=now)
     await services.db.run(
         desk_tickets.record_delivery, ticket_id=relay.ticket.id, message_id=relay.message_id,
         now=now, delivered=sent.ok,
         help_message_id=sent.message.message_id if sent.message else None,
-        error=str(sent.error) if sent.error else None)
+        error=str(sent.error) if sent.error else None, bot_removed=sent.gone)
     if sent.ok:
         confirm = render.relay_confirmation(relay, hours=services.hours,
                                             project_name=result.project_name)

@@ -11,12 +11,11 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 import texts
-from bot.telegram_io import services_of, split_message
-from desk import render
+from bot.telegram_io import send_html, services_of
+from desk import render, work
 from desk.errors import DeskError, UnknownDepartment
 from desk.stats import compute_stats
 from handlers import tickets_common as common
-from handlers import tickets_work as work
 
 
 async def _bind(update: Update, context: ContextTypes.DEFAULT_TYPE, mode: str) -> None:
@@ -61,26 +60,26 @@ async def _bind(update: Update, context: ContextTypes.DEFAULT_TYPE, mode: str) -
 
 
 async def bind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/bind <project code> in a help group."""
+    """Bind this help group to a project: /bind <project code> (admins)."""
     await _bind(update, context, "help")
 
 
 async def bind_dept_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/bind_dept <department> in a department's group."""
+    """Bind this group to a department: /bind_dept <department> (admins)."""
     await _bind(update, context, "department")
 
 
 async def unbind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Unbind this group (admins)."""
     await _bind(update, context, "unbind")
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats [days] in the steward, lead or a department group (a department group gets
-    the totals and its own line only)."""
+    """Show the response numbers in a staff group: /stats [days] (a department, its own only)."""
     message = update.effective_message
     if message is None:
         return
-    if not common.staff_check(context.application)(message.chat_id):
+    if not common.is_staff_chat(context.bot_data, message.chat_id):
         await message.reply_text(texts.TICKET_STAFF_ONLY)
         return
     services = services_of(context)
@@ -96,13 +95,12 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         # or the stewards' numbers.
         stats = replace(stats, by_steward=(), top_handoffs=(), by_department=tuple(
             g for g in stats.by_department if g.key == department))
-    html = render.stats_text(stats, days=days, departments=common.department_names(services))
-    for part in split_message(html):
-        await message.reply_text(part, parse_mode=ParseMode.HTML)
+    await send_html(message, render.stats_text(stats, days=days,
+                                               departments=common.department_names(services)))
 
 
 async def learn_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/learn in reply to a relayed answer: the question and answer become knowledge."""
+    """Teach the bot the question and answer of the ticket this /learn replies to."""
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:

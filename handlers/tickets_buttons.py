@@ -4,22 +4,23 @@ pressed card; a refusal is a callback alert, never a change."""
 
 from __future__ import annotations
 
+import html
+
 from telegram import Message, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 import texts
 from bot.telegram_io import services_of
-from desk import callbacks, render
+from desk import callbacks, render, work
 from desk.errors import DeskError, UnknownDepartment
-from desk.models import CardKind, TicketStatus
+from desk.models import FINAL_STATUSES, CardKind
 from desk.roles import Action
 from handlers import tickets_common as common
-from handlers import tickets_work as work
 
 
 async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Claim, close or escalate the ticket of the pressed card, if the presser may."""
     query = update.callback_query
     if query is None or not isinstance(query.message, Message):
         return
@@ -46,7 +47,7 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             await query.answer(texts.TICKET_NO_DEPARTMENTS, show_alert=True)
             return
         await query.answer(texts.TICKET_CHOOSE_DEPARTMENT)
-        await _edit_markup(card, common.chooser_markup(ticket.id, result.departments, names))
+        await common.edit_markup(card, common.chooser_markup(ticket.id, result.departments, names))
         return
     if pressed.action is Action.escalate:
         if await common.post_escalation(context, result):
@@ -59,7 +60,7 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await query.answer(_plain(render.finished_notice(ticket)))
     else:
         await query.answer()
-    finished = ticket.status in (TicketStatus.closed, TicketStatus.resolved)
+    finished = ticket.status in FINAL_STATUSES
     await common.edit_card(context.bot, card.chat_id, card.message_id,
                            common.card_text(services, ticket, result.project_name,
                                             for_department=is_department),
@@ -67,7 +68,7 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 
 async def escalate_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/escalate <ticket> <department> (stewards and admins)."""
+    """Escalate a ticket: /escalate <ticket> <department> (stewards and admins)."""
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
@@ -104,17 +105,8 @@ def _undelivered(result: work.PressResult, names: dict[str, str]) -> str:
         department=render.esc(render.department_name(result.escalation.department_key, names)))
 
 
-async def _edit_markup(card: Message, markup: object) -> None:
-    try:
-        await card.edit_reply_markup(reply_markup=markup)  # type: ignore[arg-type]
-    except TelegramError:
-        pass  # unchanged markup or a deleted card: nothing to do
-
-
 def _plain(html_text: str) -> str:
     """Callback answers are plain text (≤200 characters): drop the HTML escaping."""
-    import html
-
     return html.unescape(html_text)[:200]
 
 

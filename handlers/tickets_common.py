@@ -1,14 +1,14 @@
-"""Shared helpers of the ticket handlers: settings → Who, keyboards, safe sending, the
-staff-chat check, department names, and posting cards (with record_card)."""
+"""Shared helpers of the ticket handlers (and the SLA job): settings → Who, keyboards, safe
+sending, the staff-chat check, department names, and posting cards (with record_card)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
@@ -18,11 +18,10 @@ from telegram.ext import Application, ContextTypes
 import texts
 from bot.services import Services
 from bot.telegram_io import keyboard, services_of, split_message
-from desk import callbacks, render
+from desk import callbacks, render, work
 from desk.models import CardKind
 from desk.roles import Action
 from desk.views import TicketView
-from handlers import tickets_work as work
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,7 +42,8 @@ def who(services: Services) -> work.Who:
 
 
 def department_names(services: Services) -> dict[str, str]:
-    return work.names(services.knowledge.kb.departments)
+    """Department key → display name, from the knowledge base."""
+    return {key: dept.name for key, dept in services.knowledge.kb.departments.items()}
 
 
 def department_key(services: Services, text: str) -> str | None:
@@ -154,6 +154,14 @@ async def edit_card(bot: Bot, chat_id: int, message_id: int, html: str,
         log.info("could not edit card %s/%s: %s", chat_id, message_id, exc)
 
 
+async def edit_markup(card: Message, markup: InlineKeyboardMarkup | None) -> None:
+    """Change only a card's buttons; a failure (unchanged markup, deleted card) is logged."""
+    try:
+        await card.edit_reply_markup(reply_markup=markup)
+    except TelegramError as exc:
+        log.info("could not edit the buttons of %s/%s: %s", card.chat_id, card.message_id, exc)
+
+
 def card_text(services: Services, ticket: TicketView, project_name: str | None, *,
               for_department: bool = False) -> str:
     return render.ticket_card(ticket, now=services.clock(), hours=services.hours,
@@ -202,16 +210,17 @@ async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.Press
 # --------------------------------------------------------------------------- staff chats
 
 
+def is_staff_chat(bot_data: Mapping[str, Any], chat_id: int) -> bool:
+    """The steward, lead and bound department chats."""
+    settings = bot_data["services"].settings
+    if chat_id in (settings.steward_chat_id, settings.lead_chat_id):
+        return True
+    return chat_id in bot_data.get(DEPARTMENT_CHATS_KEY, set())
+
+
 def staff_check(application: Application) -> Callable[[int], bool]:  # type: ignore[type-arg]
-    """bot_data["is_staff_chat"]: the steward, lead and bound department chats."""
-
-    def is_staff_chat(chat_id: int) -> bool:
-        settings = application.bot_data["services"].settings
-        if chat_id in (settings.steward_chat_id, settings.lead_chat_id):
-            return True
-        return chat_id in application.bot_data.get(DEPARTMENT_CHATS_KEY, set())
-
-    return is_staff_chat
+    """bot_data["is_staff_chat"], for the question handler: is_staff_chat on this application."""
+    return partial(is_staff_chat, application.bot_data)
 
 
 async def refresh_department_chats(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -3,17 +3,15 @@ help group, a department group and the people in them."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from desk.bindings import bind_department_chat, bind_help_chat
 from desk.roles import Actor, resolve_role
@@ -78,21 +76,6 @@ def new_sqlite_db(tmp_path: Path) -> Database:
     target = tmp_path / "desk.db"
     shutil.copyfile(_TEMPLATE["db"], target)
     return Database(f"sqlite:///{target}")
-
-
-def postgres_url() -> str | None:
-    """TEST_POSTGRES_URL, or None (skip) when unreachable and CI unset; fail under CI."""
-    url = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure to connect
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL at {url} unreachable under CI: {exc}")
-        return None
-    return url
 
 
 @pytest.fixture

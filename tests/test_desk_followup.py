@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from desk_helpers import (
+    ASKER,
+    DEPT_CHAT,
+    HELP_CHAT,
+    HOURS,
+    OTHER_ASKER,
+    OTHER_DEPT_CHAT,
+    OTHER_HELP_CHAT,
+    STEWARD_CHAT,
+    at,
+    make_world,
+    new_sqlite_db,
+)
 
 from desk import tickets
 from desk.models import TicketStatus
-from desk_helpers import (
-    ASKER, DEPT_CHAT, HELP_CHAT, HOURS, OTHER_ASKER, OTHER_DEPT_CHAT, OTHER_HELP_CHAT,
-    STEWARD_CHAT, at, make_world, new_sqlite_db,
-)
 
 NOW = at(3, 2, 10, 0)
 

@@ -4,16 +4,34 @@ was escalated to them, help groups only see their own tickets, forged ids refuse
 from __future__ import annotations
 
 import pytest
+from desk_helpers import (
+    ADMIN,
+    ASKER,
+    DEPT_CHAT,
+    DEPT_MEMBER,
+    HELP_CHAT,
+    HOURS,
+    LEAD_CHAT,
+    OTHER_ASKER,
+    OTHER_DEPT_CHAT,
+    OTHER_HELP_CHAT,
+    STEWARD,
+    STEWARD_CHAT,
+    at,
+    make_world,
+    new_sqlite_db,
+)
 
 from desk import callbacks, tickets
-from desk.bindings import bind_department_chat, bind_help_chat, mark_chat_gone, unbind_chat
+from desk.bindings import (
+    bind_department_chat,
+    bind_help_chat,
+    mark_chat_gone,
+    unbind_chat,
+)
 from desk.errors import NotBound, PermissionDenied, TicketNotFound, UnknownProject
 from desk.models import ChatKind, Role
 from desk.roles import Action, resolve_role, staff_members
-from desk_helpers import (
-    ADMIN, ASKER, DEPT_CHAT, DEPT_MEMBER, HELP_CHAT, HOURS, LEAD_CHAT, OTHER_ASKER,
-    OTHER_DEPT_CHAT, OTHER_HELP_CHAT, STEWARD, STEWARD_CHAT, at, make_world, new_sqlite_db,
-)
 
 NOW = at(3, 2, 10, 0)
 

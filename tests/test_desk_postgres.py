@@ -4,12 +4,21 @@ unreachable and CI is unset; fails under CI."""
 
 from __future__ import annotations
 
+from desk_helpers import (
+    ASKER,
+    HELP_CHAT,
+    HOURS,
+    LEAD_CHAT,
+    STEWARD_CHAT,
+    at,
+    make_world,
+    pg_db,
+)
 from sqlmodel import Session
 
 from desk import tickets
 from desk.sla import AlertKind, sweep
 from desk.stats import compute_stats
-from desk_helpers import ASKER, HELP_CHAT, HOURS, LEAD_CHAT, STEWARD_CHAT, at, make_world, pg_db
 
 __all__ = ["pg_db"]  # the fixture
 
@@ -29,7 +38,8 @@ def test_flow_and_sweep_on_postgres(pg_db) -> None:  # type: ignore[no-untyped-d
     assert t.sla_due_at == at(3, 9, 9, 30)
     db.call(tickets.record_card, ticket_id=t.id, chat_id=big_chat, message_id=7, kind="steward",
             now=world.clock.now)
-    assert db.call(tickets.find_ticket_by_card, chat_id=big_chat, message_id=7).id == t.id
+    found = db.call(tickets.find_ticket_by_card, chat_id=big_chat, message_id=7)
+    assert found is not None and found.id == t.id
     assert [a.kind for a in db.call(_sweep_fn, now=at(3, 9, 9, 21))] == [AlertKind.warning]
     assert db.call(_sweep_fn, now=at(3, 9, 9, 25)) == []
     assert [a.kind for a in db.call(_sweep_fn, now=at(3, 9, 9, 30))] == [AlertKind.breach]

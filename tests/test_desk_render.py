@@ -5,16 +5,30 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from desk_helpers import (
+    HELP_CHAT,
+    HOURS,
+    LEAD_CHAT,
+    STEWARD_CHAT,
+    at,
+    make_world,
+    new_sqlite_db,
+)
 
 import texts
 from desk import render, tickets
 from desk.errors import (
-    AlreadyClaimed, EmptyAnswer, InvalidTransition, NotBound, PermissionDenied, TicketNotFound,
-    UnknownDepartment, UnknownProject,
+    AlreadyClaimed,
+    EmptyAnswer,
+    InvalidTransition,
+    NotBound,
+    PermissionDenied,
+    TicketNotFound,
+    UnknownDepartment,
+    UnknownProject,
 )
 from desk.sla import sweep
 from desk.throttle import Throttle
-from desk_helpers import HELP_CHAT, HOURS, LEAD_CHAT, STEWARD_CHAT, at, make_world, new_sqlite_db
 
 EVIL = '<b>急</b> & <a href="x">点我</a>'
 DEPTS = {"natural_resources": "自然资源局"}

@@ -4,12 +4,20 @@ restart, answered-in-time never breaches, business hours respected."""
 from __future__ import annotations
 
 import pytest
+from desk_helpers import (
+    ASKER,
+    DEPT_CHAT,
+    HELP_CHAT,
+    HOURS,
+    LEAD_CHAT,
+    STEWARD_CHAT,
+    at,
+    make_world,
+    new_sqlite_db,
+)
 
 from desk import tickets
 from desk.sla import AlertKind, Audience, sweep
-from desk_helpers import (
-    ASKER, DEPT_CHAT, HELP_CHAT, HOURS, LEAD_CHAT, STEWARD_CHAT, at, make_world, new_sqlite_db,
-)
 from storage import Database
 
 

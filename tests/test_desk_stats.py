@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from desk_helpers import ALWAYS, HELP_CHAT, HOURS, at, make_world, new_sqlite_db
 
 from desk import tickets
 from desk.render import stats_text
 from desk.stats import compute_stats, median, p90
-from desk_helpers import ALWAYS, HELP_CHAT, HOURS, at, make_world, new_sqlite_db
 from knowledge.question_log import QuestionLog
 
 DAY = (3, 2)  # Monday 2 March 2026

@@ -5,13 +5,14 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from desk_helpers import ASKER, HELP_CHAT, HOURS, at, make_world, new_sqlite_db
 from sqlmodel import Session
 
 from desk import tickets
 from desk.errors import AlreadyClaimed, InvalidTransition
-from desk.models import Ticket, TicketStatus as S
+from desk.models import Ticket
+from desk.models import TicketStatus as S
 from desk.states import TRANSITIONS, can_transition, check_transition
-from desk_helpers import ASKER, HELP_CHAT, HOURS, at, make_world, new_sqlite_db
 
 START = at(3, 2, 9, 0)  # Monday
 

@@ -12,10 +12,10 @@ from sqlmodel import select
 
 import texts
 from bot.app import build_application
+from bot.jobs.sla_job import run_sweep
 from desk.models import Ticket
 from desk.tickets import ticket_cards
 from ledger.models import Project
-from bot.jobs.sla_job import run_sweep
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
 from tests.updates import bot_message, callback_update, message_update
 
@@ -77,6 +77,7 @@ async def _say(app, text: str, *, user: int = ASKER, chat: int = HELP,  # type: 
     update = message_update(app.bot, chat_id=chat, user_id=user, text=text, reply_to=reply_to,
                             thread_id=thread_id, name=name)
     await app.process_update(update)
+    assert update.message is not None
     return update.message.to_dict()
 
 

@@ -3,27 +3,23 @@ the database (at most once each, across restarts) and this sends them: a warning
 holds the ticket, a breach to the lead group (the ticket and who held it) and a notice to the
 steward group (and the department holding it). The person holding the ticket is mentioned,
 so Telegram notifies them. A send that meets a server error (5xx) is tried again twice
-(handlers.tickets_common.with_retry; a 429 is AIORateLimiter's); a send that still fails is
+(handlers.tickets_common.send; a 429 is AIORateLimiter's); a send that still fails is
 logged, never raised, and never retried by a later sweep (the mark is already committed)."""
 
 from __future__ import annotations
 
 import logging
-from functools import partial
 from typing import Any
 
 from telegram import Bot
-from telegram.constants import ParseMode
-from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 import texts
 from bot.services import Services
-from desk import render
+from desk import render, work
 from desk.models import CardKind
 from desk.sla import AlertKind, Audience, Recipient, SlaAlert, sweep
-from desk.tickets import record_card
-from handlers.tickets_common import with_retry
+from handlers import tickets_common as common
 
 log = logging.getLogger(__name__)
 
@@ -54,38 +50,41 @@ async def run_sweep(bot: Bot, services: Services) -> list[SlaAlert]:
         steward_chat_id=settings.steward_chat_id, lead_chat_id=settings.lead_chat_id)
     if not alerts:
         return alerts
-    names = {key: d.name for key, d in services.knowledge.kb.departments.items()}
+    names = common.department_names(services)
     for alert in alerts:
+        posted: list[tuple[int, int, str, str | None]] = []
         for recipient in alert.recipients:
             if recipient.chat_id is None:
                 log.warning("ticket %s: no %s chat for the %s", alert.ticket.id,
                             recipient.audience, alert.kind)
                 continue
-            try:
-                sent = await with_retry(partial(
-                    bot.send_message, recipient.chat_id,
-                    _text(alert, recipient, services, names), parse_mode=ParseMode.HTML))
-            except TelegramError as exc:
-                log.warning("ticket %s: %s to chat %s failed: %s", alert.ticket.id, alert.kind,
-                            recipient.chat_id, exc)
+            sent = await common.send(bot, recipient.chat_id,
+                                     _text(alert, recipient, services, names))
+            if sent.message is None:
+                log.warning("ticket %s: the %s did not reach chat %s", alert.ticket.id,
+                            alert.kind, recipient.chat_id)
                 continue
             if recipient.audience is Audience.lead:
                 continue
             # A reply to the warning in a staff chat answers the ticket, like a reply to its card.
-            kind = (CardKind.department if recipient.audience is Audience.department
-                    else CardKind.steward)
-            try:
-                await services.db.run(record_card, ticket_id=alert.ticket.id,
-                                      chat_id=recipient.chat_id, message_id=sent.message_id,
-                                      kind=kind, now=services.clock(),
-                                      department_key=alert.department_key
-                                      if kind is CardKind.department else None)
-            except Exception:
-                log.exception("ticket %s: could not record the alert message", alert.ticket.id)
+            if recipient.audience is Audience.department:
+                posted.append((recipient.chat_id, sent.message.message_id,
+                               CardKind.department.value, alert.department_key))
+            else:
+                posted.append((recipient.chat_id, sent.message.message_id,
+                               CardKind.steward.value, None))
+        if not posted:
+            continue
+        try:
+            await services.db.run(work.record_cards, ticket_id=alert.ticket.id,
+                                  now=services.clock(), cards=posted)
+        except Exception:
+            log.exception("ticket %s: could not record the alert messages", alert.ticket.id)
     return alerts
 
 
 async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Run one SLA sweep; log a failure and keep the job scheduled."""
     services: Services = context.application.bot_data["services"]
     try:
         await run_sweep(context.bot, services)

@@ -1,11 +1,10 @@
 """Units of work of the ticket handlers: each runs as one `services.db.run(...)` call, takes
-plain values (ids, texts, `now`) and returns plain values. They only compose desk calls
-(resolve who acts, then one desk operation) so a Telegram update is one transaction.
-No Telegram imports here; no decisions the desk does not make itself."""
+plain values (ids, texts, `now`) and returns plain values. Each resolves who acts, then makes
+one desk operation, so a Telegram update is one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,9 +12,9 @@ from sqlmodel import Session, col, select
 
 from desk import bindings, tickets
 from desk.callbacks import TicketPress
-from desk.errors import DeskError, PermissionDenied, TicketNotFound
-from desk.models import CardKind, ChatKind, Role, Ticket, TicketMessage, TicketStatus
-from desk.roles import Action, Actor, chat_kind_of, check, resolve_role
+from desk.errors import DeskError, PermissionDenied
+from desk.models import ChatKind, Role, Ticket, TicketMessage
+from desk.roles import Action, Actor, chat_kind_of, resolve_role
 from desk.tickets import Escalation, FollowUp, Relay
 from desk.views import BindingView, TicketView
 
@@ -52,11 +51,6 @@ class CardInfo:
     project_name: str | None
 
 
-def card_info(*, session: Session, ticket_id: int) -> CardInfo:
-    ticket = tickets.get_ticket(session=session, ticket_id=ticket_id)
-    return CardInfo(ticket, project_name(session, ticket.project_code))
-
-
 def open_ticket(*, session: Session, **kwargs: object) -> CardInfo:
     """desk.tickets.create_ticket, plus the project's name for the card."""
     ticket = tickets.create_ticket(session=session, **kwargs)  # type: ignore[arg-type]
@@ -84,6 +78,13 @@ class HelpOutcome:
     follow_up: FollowUp | None = None
 
 
+def may_concern_desk(*, question_like: bool, reply_to_user_id: int | None) -> bool:
+    """Whether help_message can make anything of a message: only a question (or a reply to
+    the bot) can be a follow-up or a staff question to leave alone, and only a reply to a
+    person can be a steward's answer. Anything else is chat the question handler ignores."""
+    return question_like or reply_to_user_id is not None
+
+
 def help_message(
     *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
     text: str, message_id: int, question_like: bool, reply_to_bot: bool,
@@ -105,18 +106,10 @@ def help_message(
         return HelpOutcome(staff=True, relay=relay)
     if actor.chat_kind is not ChatKind.help:
         return HelpOutcome()  # follow-ups need a bound help group
-    ticket = tickets.open_ticket_for_asker(session=session, help_chat_id=chat_id,
-                                           asker_user_id=user_id, now=now)
-    if ticket is None:
-        return HelpOutcome()
-    # A waiting ticket takes the asker's next question; an answered one only an explicit
-    # reply to the bot (so 「谢谢」 does not reopen it).
-    attach = (question_like or reply_to_bot) if ticket.waiting else reply_to_bot
-    if not attach:
-        return HelpOutcome()
     follow_up = tickets.attach_follow_up(session=session, help_chat_id=chat_id,
                                          asker_user_id=user_id, text=text, now=now,
-                                         message_id=message_id, asker_name=name)
+                                         message_id=message_id, asker_name=name,
+                                         question_like=question_like, reply_to_bot=reply_to_bot)
     return HelpOutcome(follow_up=follow_up)
 
 
@@ -182,12 +175,8 @@ def press(
         escalation = tickets.escalate(department_key=pressed.department_key, **kw)  # type: ignore[arg-type]
         ticket = escalation.ticket
     elif pressed.action in (Action.escalate, Action.view):
-        row = session.get(Ticket, pressed.ticket_id)
-        if row is None:
-            raise TicketNotFound(pressed.ticket_id)
-        check(session=session, actor=actor, action=pressed.action, ticket=row,
-              card_message_id=card_message_id)
-        ticket = TicketView.of(row)
+        ticket = tickets.get_ticket(session=session, ticket_id=pressed.ticket_id, actor=actor,
+                                    action=pressed.action, card_message_id=card_message_id)
         if pressed.action is Action.escalate:
             departments = tuple(b.department_key for b in bindings.list_bindings(
                 session=session, kind=ChatKind.department) if b.department_key)
@@ -218,12 +207,6 @@ def record_cards(*, session: Session, ticket_id: int, now: datetime,
 
 def chat_gone(*, session: Session, chat_id: int, now: datetime) -> bool:
     return bindings.mark_chat_gone(session=session, chat_id=chat_id, now=now)
-
-
-def steward_cards(*, session: Session, ticket_id: int, steward_chat_id: int | None) -> list[int]:
-    """Message ids of the ticket's cards in the steward chat."""
-    return [c.message_id for c in tickets.ticket_cards(session=session, ticket_id=ticket_id)
-            if c.chat_id == steward_chat_id and c.kind == CardKind.steward.value]
 
 
 # --------------------------------------------------------------------------- admin, stats, learn
@@ -257,12 +240,6 @@ def department_of_chat(*, session: Session, who: Who, chat_id: int) -> str | Non
     kind, binding = chat_kind_of(session=session, chat_id=chat_id,
                                  steward_chat_id=who.steward_chat_id, lead_chat_id=who.lead_chat_id)
     return binding.department_key if kind is ChatKind.department and binding else None
-
-
-def chat_kind(*, session: Session, who: Who, chat_id: int) -> ChatKind | None:
-    kind, _ = chat_kind_of(session=session, chat_id=chat_id,
-                           steward_chat_id=who.steward_chat_id, lead_chat_id=who.lead_chat_id)
-    return kind
 
 
 @dataclass(frozen=True)
@@ -299,11 +276,3 @@ def lesson(
         raise PermissionDenied(str(Action.learn), "stewards only")
     ticket = tickets.get_ticket(session=session, ticket_id=ticket_id, actor=actor)
     return Lesson(ticket.id, ticket.question, answer_text)
-
-
-def names(departments: Mapping[str, object]) -> dict[str, str]:
-    """Department key → display name, from the knowledge base's departments."""
-    return {key: str(getattr(d, "name", key)) for key, d in departments.items()}
-
-
-__all__ = ["TicketStatus", "Who"]
