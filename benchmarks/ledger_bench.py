@@ -24,6 +24,7 @@ import time
 import tracemalloc
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TypedDict
 
 TODAY = date(2026, 3, 10)
 REGIONS = ("新城区", "回民区", "玉泉区", "赛罕区", "土默特左旗", "托克托县", "和林格尔县",
@@ -46,12 +47,14 @@ def ledger_rows(projects: int, seed: int = 7):
                    "2026上半年" if n % 2 else "2026下半年", f"管家{n % 50}"]
         for item in ITEMS:
             status = rng.choices(STATUSES, weights=(31, 35, 20, 14))[0]
-            accepted = days = finished = None
+            accepted: date | None = None
+            days: int | None = None
+            finished: date | None = None
             if status in ("已办结", "办理中"):
                 accepted = TODAY - timedelta(days=rng.randint(1, 70))
                 days = rng.choice((0, 2, 3, 5, 10, 20))
-            if status == "已办结":
-                finished = accepted + timedelta(days=rng.randint(0, 10))
+                if status == "已办结":
+                    finished = accepted + timedelta(days=rng.randint(0, 10))
             yield [*project, item, status, accepted, days, finished, None, None]
 
 
@@ -73,7 +76,17 @@ def write_files(projects: int, folder: Path) -> tuple[Path, Path, int]:
     return xlsx, csv_path, rows - 1
 
 
-def phase_import(path: str, url: str, trace: bool) -> dict[str, object]:
+class ImportRun(TypedDict):
+    """What one import phase reports (as a JSON line on stdout)."""
+
+    seconds: float
+    baseline_mb: float
+    maxrss_mb: float
+    traced_mb: float
+    result: dict[str, int]
+
+
+def phase_import(path: str, url: str, trace: bool) -> ImportRun:
     """Runs in its own process: one import, its time and peak memory."""
     from ledger.importer import import_file
     from storage.db import Database
@@ -94,11 +107,12 @@ def phase_import(path: str, url: str, trace: bool) -> dict[str, object]:
             "traced_mb": traced / 2**20, "result": vars(result)}
 
 
-def run_phase(path: Path, url: str, trace: bool = False) -> dict[str, object]:
+def run_phase(path: Path, url: str, trace: bool = False) -> ImportRun:
     command = [sys.executable, "-m", "benchmarks.ledger_bench", "--phase-import", str(path),
                "--database-url", url] + (["--trace"] if trace else [])
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    run: ImportRun = json.loads(out.strip().splitlines()[-1])
+    return run
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -115,10 +129,10 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(phase_import(args.phase_import, args.database_url, args.trace)))
         return
 
-    from ledger.report import compute_report
-    from scheduler.reminders import plan_reminders
     from sqlalchemy import text
 
+    from ledger.report import compute_report
+    from scheduler.reminders import plan_reminders
     from storage.db import Database
     from workdays import WorkingCalendar
 
@@ -155,12 +169,12 @@ def main(argv: list[str] | None = None) -> None:
                    department_key_for=lambda key: key)
     sweep_seconds = time.perf_counter() - started
 
-    def memory(run: dict[str, object]) -> str:
+    def memory(run: ImportRun) -> str:
         return (f"peak RSS {run['maxrss_mb']:.0f} MB "
-                f"(+{float(run['maxrss_mb']) - float(run['baseline_mb']):.0f} MB over the "
+                f"(+{run['maxrss_mb'] - run['baseline_mb']:.0f} MB over the "
                 f"{run['baseline_mb']:.0f} MB before the import)")
 
-    table = [
+    table: list[tuple[str, float, float | None, str]] = [
         ("import .xlsx (empty db)", first["seconds"], 60, memory(first)),
         ("import .xlsx again (no change)", again["seconds"], 60, memory(again)),
         ("import .csv (empty db)", csv_run["seconds"], 60, memory(csv_run)),

@@ -12,11 +12,19 @@ from typing import NoReturn
 
 import texts
 from cli.common import fail, knowledge_or_exit, open_database, settings_or_exit
+from config import SettingsError
+from config.clock import working_clock
 from ledger.errors import BadMonthDay, LedgerImportError, ProjectNotFound
 from ledger.exporter import export_ledger, write_template
 from ledger.importer import import_file
-from ledger.profile import project_profile, write_profile_xlsx
-from ledger.render import import_error_lines, profile_text, report_text
+from ledger.lookups import KnowledgeLookups
+from ledger.profile import project_profile
+from ledger.render import (
+    import_error_lines,
+    profile_text,
+    report_text,
+    write_profile_xlsx,
+)
 from ledger.report import compute_report
 
 PROGRESS_MIN_ROWS = 300  # smaller files finish before a bar would be read
@@ -43,22 +51,6 @@ def progress_bar(label: str, stream=None) -> Callable[[int, int], None]:  # type
         out.flush()
 
     return show
-
-
-def knowledge_callables(settings):  # type: ignore[no-untyped-def]
-    """materials_for(item_key) and department_for(item_key) from the knowledge base."""
-    kb = knowledge_or_exit(settings)
-
-    def materials_for(item_key: str) -> list[str]:
-        item = kb.items.get(item_key)
-        return [m.name for m in item.materials] if item else []
-
-    def department_for(item_key: str) -> str:
-        item = kb.items.get(item_key)
-        department = kb.department_of(item) if item else None
-        return department.name if department else "—"
-
-    return materials_for, department_for
 
 
 def cmd_import(args: argparse.Namespace) -> None:
@@ -106,16 +98,17 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def cmd_profile(args: argparse.Namespace) -> None:
-    from workdays import WorkingCalendar
-
     settings = settings_or_exit()
     db = open_database(settings)
-    materials_for, department_for = knowledge_callables(settings)
-    calendar = WorkingCalendar(overrides_path=settings.calendar_overrides_path)
+    kb = KnowledgeLookups(knowledge_or_exit(settings))
+    try:
+        calendar, _hours = working_clock(settings)
+    except SettingsError as exc:
+        fail(texts.SETTINGS_INVALID.format(detail=exc))
     today = datetime.now(settings.tz).date()
     try:
         profile = db.call(project_profile, code=args.code, today=today, calendar=calendar,
-                          materials_for=materials_for, department_for=department_for,
+                          materials_for=kb.materials_for, department_for=kb.department_for,
                           first_half_deadline=settings.first_half_deadline,
                           second_half_deadline=settings.second_half_deadline)
     except ProjectNotFound as exc:

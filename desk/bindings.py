@@ -110,6 +110,14 @@ def get_binding(*, session: Session, chat_id: int) -> BindingView | None:
     return BindingView.of(binding) if binding else None
 
 
+def help_project(*, session: Session, chat_id: int, active_only: bool = True) -> str | None:
+    """The project code a help group is bound to; None for any other chat (or a retired one)."""
+    binding = _chat_binding(session, chat_id)
+    if binding is None or binding.kind != ChatKind.help.value or (active_only and not binding.active):
+        return None
+    return binding.project_code or None
+
+
 def list_bindings(*, session: Session, kind: ChatKind | str | None = None,
                   active_only: bool = True) -> list[BindingView]:
     query = select(ChatBinding)

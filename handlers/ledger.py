@@ -9,51 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 import texts
+from bot.jobs import reminder_job
 from bot.services import Services
 from bot.telegram_io import services_of, split_message
-from desk.bindings import get_binding, set_muted
+from desk.bindings import help_project, set_muted
 from desk.errors import NotBound, PermissionDenied
-from desk.models import ChatKind, Role
+from desk.models import Role
 from desk.roles import Actor
 from knowledge.service import Reply
 from ledger.errors import BadMonthDay, ProcedureNotInLedger, ProjectNotFound
-from ledger.profile import (
-    procedure_status,
-    progress_summary,
-    project_profile,
-    write_profile_xlsx,
-)
-from ledger.render import profile_text, progress_text, status_text
-from bot.jobs import reminder_job
+from ledger.lookups import KnowledgeLookups
+from ledger.profile import procedure_status, progress_summary, project_profile
+from ledger.render import profile_text, profile_xlsx_bytes, progress_text, status_text
 
 log = logging.getLogger(__name__)
 
 STATUS_HOOK = "status_answer"  # bot_data key read by handlers.questions for the status intent
 XLSX_WORDS = frozenset({"xlsx", "excel", "表格", "表", "文件"})
-
-
-@dataclass(frozen=True)
-class HelpChat:
-    project_code: str
-    muted: bool
-
-
-def _help_chat(*, session, chat_id: int) -> HelpChat | None:  # type: ignore[no-untyped-def]
-    binding = get_binding(session=session, chat_id=chat_id)
-    if (binding is None or binding.kind != ChatKind.help.value or not binding.active
-            or not binding.project_code):
-        return None
-    return HelpChat(binding.project_code, binding.muted)
 
 
 def _today(services: Services) -> date:
@@ -68,6 +47,10 @@ async def _reply(update: Update, text: str) -> None:
         await message.reply_text(part)
 
 
+def _is_admin(services: Services, user_id: int) -> bool:
+    return user_id in set(services.settings.admin_user_ids)
+
+
 def _staff_chat(update: Update, services: Services) -> bool:
     """The steward and lead groups (from the settings), or an admin's private chat: these
     may name any project (/profile P001); a help group only ever sees its own."""
@@ -78,7 +61,7 @@ def _staff_chat(update: Update, services: Services) -> bool:
     if message.chat_id in (settings.steward_chat_id, settings.lead_chat_id):
         return True
     return (message.chat.type == ChatType.PRIVATE and user is not None
-            and user.id in set(settings.admin_user_ids))
+            and _is_admin(services, user.id))
 
 
 async def _project_code(update: Update, services: Services, named: list[str]) -> str | None:
@@ -97,11 +80,10 @@ async def _project_code(update: Update, services: Services, named: list[str]) ->
     if message.chat.type == ChatType.PRIVATE:
         await _reply(update, texts.LEDGER_BOT_GROUP_ONLY)
         return None
-    bound = await services.db.run(_help_chat, chat_id=message.chat_id)
-    if bound is None:
+    code = await services.db.run(help_project, chat_id=message.chat_id)
+    if code is None:
         await _reply(update, texts.LEDGER_BOT_UNBOUND)
-        return None
-    return bound.project_code
+    return code
 
 
 async def _missing(update: Update, code: str, named: bool) -> None:
@@ -110,8 +92,7 @@ async def _missing(update: Update, code: str, named: bool) -> None:
 
 
 async def profile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/profile: the project profile; /profile xlsx: also the Excel file. In the steward
-    and lead groups: /profile CODE [xlsx]."""
+    """Show the project profile (/profile [CODE] [xlsx]), with the Excel file if asked."""
     message = update.effective_message
     if message is None:
         return
@@ -123,7 +104,7 @@ async def profile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if code is None:
         return
     settings = services.settings
-    kb = reminder_job.lookups(services)
+    kb = KnowledgeLookups(services.knowledge.kb)
     today = _today(services)
     try:
         profile = await services.db.run(
@@ -139,10 +120,7 @@ async def profile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     await _reply(update, profile_text(profile))
     if want_xlsx:
-        with tempfile.TemporaryDirectory(prefix="steward-profile-") as folder:
-            path = Path(folder) / "profile.xlsx"
-            await asyncio.to_thread(write_profile_xlsx, profile, path)
-            data = path.read_bytes()
+        data = await asyncio.to_thread(profile_xlsx_bytes, profile)
         await message.reply_document(
             document=data,
             filename=texts.LEDGER_BOT_PROFILE_FILENAME.format(code=profile.code,
@@ -152,7 +130,7 @@ async def profile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def progress_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/progress: done / not needed / in progress / not started, days to the deadline."""
+    """Show the project's short progress: counts by status and days to the deadline."""
     services = services_of(context)
     named = list(context.args or [])
     code = await _project_code(update, services, named)
@@ -183,14 +161,14 @@ async def answer_status(update: Update, context: ContextTypes.DEFAULT_TYPE, repl
     if message is None or not item or message.chat.type == ChatType.PRIVATE:
         return False
     services = services_of(context)
-    bound = await services.db.run(_help_chat, chat_id=message.chat_id)
-    if bound is None:
+    code = await services.db.run(help_project, chat_id=message.chat_id)
+    if code is None:
         return False
     today = _today(services)
     try:
         line = await services.db.run(
-            procedure_status, code=bound.project_code, item_key=item, today=today,
-            calendar=services.calendar, department_for=reminder_job.lookups(services).department_for)
+            procedure_status, code=code, item_key=item, today=today, calendar=services.calendar,
+            department_for=KnowledgeLookups(services.knowledge.kb).department_for)
     except (ProjectNotFound, ProcedureNotInLedger):
         return False
     await message.reply_text(texts.LEDGER_BOT_STATUS.format(answer=status_text(line),
@@ -204,7 +182,7 @@ async def _set_muted(update: Update, context: ContextTypes.DEFAULT_TYPE, muted: 
     if message is None or user is None:
         return
     services = services_of(context)
-    role = Role.admin if user.id in set(services.settings.admin_user_ids) else Role.enterprise
+    role = Role.admin if _is_admin(services, user.id) else Role.enterprise
     actor = Actor(user_id=user.id, chat_id=message.chat_id, role=role, name=user.full_name)
     try:
         await services.db.run(set_muted, actor=actor, chat_id=message.chat_id, muted=muted,
@@ -219,10 +197,12 @@ async def _set_muted(update: Update, context: ContextTypes.DEFAULT_TYPE, muted: 
 
 
 async def mute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stop the scheduled ledger reminders in this group (admins only)."""
     await _set_muted(update, context, True)
 
 
 async def unmute_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Resume the scheduled ledger reminders in this group (admins only)."""
     await _set_muted(update, context, False)
 
 

@@ -102,13 +102,3 @@ def procedure_timing(*, status: ProcedureStatus | str, accepted_on: date | None,
                       calendar=calendar)
     return timing(due_on=due_on, today=today, calendar=calendar, soon_days=soon_days)
 
-
-def is_overdue(due_on: date | None, today: date) -> bool:
-    return due_on is not None and today > due_on
-
-
-def is_due_soon(due_on: date | None, today: date, calendar: Calendar,
-                days: int = DEFAULT_SOON_DAYS) -> bool:
-    if due_on is None or today > due_on:
-        return False
-    return calendar.working_days_between(today, due_on) <= days

@@ -22,8 +22,13 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from ledger.columns import COLUMNS, HEADERS
-from ledger.models import (PROCEDURE_TABLE, PROJECT_TABLE, STATUS_LABELS, Procedure,
-                           ProcedureStatus)
+from ledger.models import (
+    PROCEDURE_TABLE,
+    PROJECT_TABLE,
+    STATUS_LABELS,
+    Procedure,
+    ProcedureStatus,
+)
 from ledger.procedures import DEFAULT_TEN, procedure_name, sort_key
 
 Progress = Callable[[int, int], None]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -26,12 +27,25 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from ledger.columns import BY_FIELD, COLUMNS, IGNORED_HEADERS, PROJECT_FIELDS, resolve_header
+from ledger.columns import (
+    BY_FIELD,
+    COLUMNS,
+    IGNORED_HEADERS,
+    PROJECT_FIELDS,
+    resolve_header,
+)
 from ledger.errors import LedgerImportError, RowError
 from ledger.models import PROCEDURE_TABLE, PROJECT_TABLE, ProcedureStatus
 from ledger.procedures import normalize_label, resolve_procedure, resolve_status
-from ledger.values import BadCell, as_text, is_blank, parse_date, parse_days, parse_investment
-from ledger.values import parse_start
+from ledger.values import (
+    BadCell,
+    as_text,
+    is_blank,
+    parse_date,
+    parse_days,
+    parse_investment,
+    parse_start,
+)
 
 Progress = Callable[[int, int], None]
 Row = tuple[int, Sequence[object]]  # (1-based row number in the sheet, cells)
@@ -194,7 +208,7 @@ def validate_rows(rows: Iterable[Row], *, progress: Progress | None = None, tota
 
     checker = _RowChecker(fields, headers)
     count = 0
-    for number, cells in _chain(pending, iterator):
+    for number, cells in itertools.chain(pending, iterator):
         if all(is_blank(c) for c in cells):
             continue
         checker.check(number, cells)
@@ -209,11 +223,6 @@ def validate_rows(rows: Iterable[Row], *, progress: Progress | None = None, tota
     if checker.errors:
         raise LedgerImportError(checker.errors)
     return ValidLedger(projects=checker.projects, procedures=checker.procedures, rows=count)
-
-
-def _chain(first: list[Row], rest: Iterator[Row]) -> Iterator[Row]:
-    yield from first
-    yield from rest
 
 
 def _find_header(rows: Iterator[Row]) -> tuple[int, Sequence[object], list[Row]]:
@@ -382,11 +391,10 @@ class _RowChecker:
         if accepted and finished and finished < accepted:
             self._error(row, "finished_on", "finished_before_accepted", raw["finished_on"])
             ok = False
-        texts: dict[str, str | None] = {"department": None, "note": None}
-        for name in texts:
-            if name in raw:
-                texts[name] = self._text(row, raw, name)
-                ok = ok and texts[name] is not None   # None here: too long, reported
+        texts: dict[str, str | None] = {}
+        for name in ("department", "note"):
+            texts[name] = self._text(row, raw, name)   # None: absent, or too long (reported)
+            ok = ok and (name not in raw or texts[name] is not None)
         department, note = texts["department"], texts["note"]
         if not ok or code is None:
             return item_key, None
@@ -427,8 +435,8 @@ def write_ledger(*, session: Session, ledger: ValidLedger, progress: Progress | 
             inserts.append(values)
             continue
         ids[code] = old["id"]
-        if any(not _same(old[name], value) for name, value in values.items()):
-            updates.append({"_id": old["id"], **{f"v_{k}": v for k, v in values.items()}})
+        if _changed(old, values):
+            updates.append(_update_params(old["id"], values))
         else:
             result.projects_unchanged += 1
     if inserts:
@@ -464,9 +472,8 @@ def write_ledger(*, session: Session, ledger: ValidLedger, progress: Progress | 
                 if old is None:
                     proc_inserts.append({"project_id": ids[code], "item_key": proc.item_key,
                                          **values})
-                elif any(not _same(old[name], value) for name, value in values.items()):
-                    proc_updates.append({"_id": old["id"],
-                                         **{f"v_{k}": v for k, v in values.items()}})
+                elif _changed(old, values):
+                    proc_updates.append(_update_params(old["id"], values))
                 else:
                     result.procedures_unchanged += 1
         if proc_inserts:
@@ -479,6 +486,16 @@ def write_ledger(*, session: Session, ledger: ValidLedger, progress: Progress | 
             progress(result.procedures_created + result.procedures_updated
                      + result.procedures_unchanged, len(ledger.procedures))
     return result
+
+
+def _changed(old: Any, values: dict[str, Any]) -> bool:
+    """Some of `values` differ from the stored row `old`."""
+    return any(not _same(old[name], value) for name, value in values.items())
+
+
+def _update_params(row_id: int, values: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of one row of `_update_by_id`."""
+    return {"_id": row_id, **{f"v_{name}": value for name, value in values.items()}}
 
 
 def _update_by_id(table: Any, sample: dict[str, Any]) -> Any:

@@ -6,8 +6,18 @@ import enum
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Enum, ForeignKey, Integer, Numeric
-from sqlalchemy import String, Table, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Enum,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -21,7 +31,7 @@ class ProcedureStatus(str, enum.Enum):
 
     @property
     def is_finished(self) -> bool:
-        return self in (ProcedureStatus.done, ProcedureStatus.not_needed)
+        return self in FINISHED_STATUSES
 
 
 STATUS_LABELS: dict[ProcedureStatus, str] = {

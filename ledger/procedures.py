@@ -22,7 +22,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from ledger.models import ProcedureStatus, STATUS_LABELS
+from ledger.models import STATUS_LABELS, ProcedureStatus
 
 
 @dataclass(frozen=True, slots=True)

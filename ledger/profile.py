@@ -12,13 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 from sqlmodel import Session, select
 
-import texts
-from ledger.deadlines import (DEFAULT_FIRST_HALF, DEFAULT_SECOND_HALF, DEFAULT_SOON_DAYS, Calendar,
-                              DeadlineRule, procedure_timing)
+from ledger.deadlines import (
+    DEFAULT_FIRST_HALF,
+    DEFAULT_SECOND_HALF,
+    DEFAULT_SOON_DAYS,
+    Calendar,
+    DeadlineRule,
+    procedure_timing,
+)
 from ledger.errors import ProcedureNotInLedger, ProjectNotFound
 from ledger.models import STATUS_LABELS, Procedure, ProcedureStatus, Project
 from ledger.procedures import procedure_name, slot_siblings, sort_key
@@ -97,11 +101,6 @@ def get_project(*, session: Session, code: str) -> Project:
     if project is None:
         raise ProjectNotFound(code)
     return project
-
-
-def project_for_chat(*, session: Session, chat_id: int) -> Project | None:
-    """The project a help group is bound to, if any."""
-    return session.exec(select(Project).where(Project.help_chat_id == chat_id)).first()
 
 
 def _procedures(session: Session, project: Project) -> list[Procedure]:
@@ -203,63 +202,3 @@ def procedure_status(*, session: Session, code: str, item_key: str, today: date,
                          department_for=department_for, materials_for=None,
                          soon_days=soon_days)
     raise ProcedureNotInLedger(code, item_key)
-
-
-def write_profile_xlsx(profile: ProjectProfile, path: Path | str) -> Path:
-    """The profile as a one-sheet workbook: project facts, progress, one row per procedure."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    path = Path(path)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = texts.LEDGER_PROFILE_SHEET
-    bold = Font(bold=True)
-    sheet.append([texts.LEDGER_PROFILE_TITLE.format(name=profile.name)])
-    sheet["A1"].font = Font(bold=True, size=14)
-    summary = profile.summary
-    start = (profile.planned_start_date.isoformat() if profile.planned_start_date else
-             texts.LEDGER_HALF[profile.start_half].format(year=profile.start_year))
-    facts = [
-        (texts.LEDGER_PROFILE_LABELS["code"], profile.code),
-        (texts.LEDGER_PROFILE_LABELS["enterprise"], profile.enterprise or ""),
-        (texts.LEDGER_PROFILE_LABELS["region"], profile.region),
-        (texts.LEDGER_PROFILE_LABELS["sector"], profile.sector),
-        (texts.LEDGER_PROFILE_LABELS["investment"], float(profile.investment_yi)),
-        (texts.LEDGER_PROFILE_LABELS["start"], start),
-        (texts.LEDGER_PROFILE_LABELS["steward"], profile.steward or ""),
-        (texts.LEDGER_PROFILE_LABELS["deadline"], summary.deadline),
-        (texts.LEDGER_PROFILE_LABELS["days_left"], texts.LEDGER_DAYS_LEFT.format(
-            days=summary.days_to_deadline, working_days=summary.working_days_to_deadline)),
-        (texts.LEDGER_PROFILE_LABELS["progress"], texts.LEDGER_PROGRESS_COUNTS.format(
-            done=summary.done, not_needed=summary.not_needed,
-            in_progress=summary.in_progress, not_started=summary.not_started)),
-        (texts.LEDGER_PROFILE_LABELS["as_of"], profile.today),
-    ]
-    for label, value in facts:
-        sheet.append([label, value])
-        sheet.cell(sheet.max_row, 1).font = bold
-        if isinstance(value, date):
-            sheet.cell(sheet.max_row, 2).number_format = "yyyy-mm-dd"
-    sheet.append([])
-    sheet.append(list(texts.LEDGER_PROFILE_COLUMNS))
-    header_row = sheet.max_row
-    for cell in sheet[header_row]:
-        cell.font = bold
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    for line in profile.procedures:
-        status = line.status_label
-        if line.overdue:
-            status = texts.LEDGER_STATUS_OVERDUE.format(status=status)
-        sheet.append([line.name, status, line.department, line.accepted_on, line.promised_days,
-                      line.due_on, line.working_days_left, line.finished_on,
-                      "\n".join(line.materials), line.note or ""])
-        row = sheet.max_row
-        for column in (4, 6, 8):
-            sheet.cell(row, column).number_format = "yyyy-mm-dd"
-        sheet.cell(row, 9).alignment = wrap
-    for letter, width in zip("ABCDEFGHIJ", (18, 14, 20, 12, 10, 12, 10, 12, 48, 24), strict=True):
-        sheet.column_dimensions[letter].width = width
-    workbook.save(path)
-    return path

@@ -1,4 +1,5 @@
-"""Plain-text renderings of profiles, progress, status answers and import errors.
+"""Renderings of profiles, progress, status answers and import errors: plain text, and the
+profile as an Excel workbook.
 
 Shared by the command line and the bot; wording comes from texts.py. Values that come from
 the ledger file pass through `escape` (the bot gives html.escape for parse_mode=HTML).
@@ -6,9 +7,12 @@ the ledger file pass through `escape` (the bot gives html.escape for parse_mode=
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import texts
 from ledger.errors import LedgerImportError, RowError
@@ -89,6 +93,19 @@ def _iso(day: date | None) -> str:
     return day.isoformat() if day else ""
 
 
+def _start(profile: ProjectProfile) -> str:
+    """计划开工: the planned date, else the half and year."""
+    if profile.planned_start_date:
+        return profile.planned_start_date.isoformat()
+    return texts.LEDGER_HALF[profile.start_half].format(year=profile.start_year)
+
+
+def _shown_status(line: ProcedureLine) -> str:
+    if line.overdue:
+        return texts.LEDGER_STATUS_OVERDUE.format(status=line.status_label)
+    return line.status_label
+
+
 def _due_text(line: ProcedureLine, *, overdue_template: str, due_template: str) -> str:
     if line.due_on is None or line.working_days_left is None:
         return ""
@@ -99,19 +116,15 @@ def _due_text(line: ProcedureLine, *, overdue_template: str, due_template: str) 
 
 def profile_text(profile: ProjectProfile, *, escape: Escape = _plain) -> str:
     summary = profile.summary
-    start = (profile.planned_start_date.isoformat() if profile.planned_start_date else
-             texts.LEDGER_HALF[profile.start_half].format(year=profile.start_year))
     lines = [texts.LEDGER_PROFILE_HEADER.format(
         name=escape(profile.name), code=escape(profile.code),
         enterprise=escape(profile.enterprise or "—"), region=escape(profile.region),
         sector=escape(profile.sector), investment=profile.investment_yi.normalize(),
-        start=start, steward=escape(profile.steward or "—"), deadline=_iso(summary.deadline),
+        start=_start(profile), steward=escape(profile.steward or "—"),
+        deadline=_iso(summary.deadline),
         days_text=deadline_text(summary.days_to_deadline, summary.working_days_to_deadline),
         counts=_counts(summary))]
     for index, line in enumerate(profile.procedures, start=1):
-        status = line.status_label
-        if line.overdue:
-            status = texts.LEDGER_STATUS_OVERDUE.format(status=status)
         dates = ""
         if line.accepted_on:
             dates += texts.LEDGER_PROFILE_ACCEPTED.format(accepted=_iso(line.accepted_on))
@@ -120,8 +133,8 @@ def profile_text(profile: ProjectProfile, *, escape: Escape = _plain) -> str:
         if line.finished_on:
             dates += texts.LEDGER_PROFILE_FINISHED.format(finished=_iso(line.finished_on))
         lines.append(texts.LEDGER_PROFILE_LINE.format(
-            index=index, name=line.name, status=status, department=escape(line.department),
-            dates=dates))
+            index=index, name=line.name, status=_shown_status(line),
+            department=escape(line.department), dates=dates))
         if line.materials:
             lines.append(texts.LEDGER_PROFILE_MATERIALS.format(
                 materials="、".join(escape(m) for m in line.materials)))
@@ -148,3 +161,69 @@ def status_text(line: ProcedureLine, *, escape: Escape = _plain) -> str:
         dates = dates[:-1] + "。"
     return texts.LEDGER_STATUS_ANSWER.format(item=line.name, status=line.status_label,
                                              department=escape(line.department), dates=dates)
+
+
+def _profile_workbook(profile: ProjectProfile) -> Any:
+    """The profile as a one-sheet workbook: project facts, progress, one row per procedure."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = texts.LEDGER_PROFILE_SHEET
+    bold = Font(bold=True)
+    sheet.append([texts.LEDGER_PROFILE_TITLE.format(name=profile.name)])
+    sheet["A1"].font = Font(bold=True, size=14)
+    summary = profile.summary
+    labels = texts.LEDGER_PROFILE_LABELS
+    facts = [
+        (labels["code"], profile.code),
+        (labels["enterprise"], profile.enterprise or ""),
+        (labels["region"], profile.region),
+        (labels["sector"], profile.sector),
+        (labels["investment"], float(profile.investment_yi)),
+        (labels["start"], _start(profile)),
+        (labels["steward"], profile.steward or ""),
+        (labels["deadline"], summary.deadline),
+        (labels["days_left"], texts.LEDGER_DAYS_LEFT.format(
+            days=summary.days_to_deadline, working_days=summary.working_days_to_deadline)),
+        (labels["progress"], _counts(summary)),
+        (labels["as_of"], profile.today),
+    ]
+    for label, value in facts:
+        sheet.append([label, value])
+        sheet.cell(sheet.max_row, 1).font = bold
+        if isinstance(value, date):
+            sheet.cell(sheet.max_row, 2).number_format = "yyyy-mm-dd"
+    sheet.append([])
+    sheet.append(list(texts.LEDGER_PROFILE_COLUMNS))
+    header_row = sheet.max_row
+    for cell in sheet[header_row]:
+        cell.font = bold
+        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for line in profile.procedures:
+        sheet.append([line.name, _shown_status(line), line.department, line.accepted_on,
+                      line.promised_days, line.due_on, line.working_days_left, line.finished_on,
+                      "\n".join(line.materials), line.note or ""])
+        row = sheet.max_row
+        for column in (4, 6, 8):
+            sheet.cell(row, column).number_format = "yyyy-mm-dd"
+        sheet.cell(row, 9).alignment = wrap
+    for letter, width in zip("ABCDEFGHIJ", (18, 14, 20, 12, 10, 12, 10, 12, 48, 24), strict=True):
+        sheet.column_dimensions[letter].width = width
+    return workbook
+
+
+def write_profile_xlsx(profile: ProjectProfile, path: Path | str) -> Path:
+    """Write the profile workbook to `path`."""
+    path = Path(path)
+    _profile_workbook(profile).save(path)
+    return path
+
+
+def profile_xlsx_bytes(profile: ProjectProfile) -> bytes:
+    """The profile workbook as the bytes of an .xlsx file (to send as a document)."""
+    buffer = io.BytesIO()
+    _profile_workbook(profile).save(buffer)
+    return buffer.getvalue()

@@ -20,9 +20,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import and_, case, func, literal, select
 from sqlmodel import Session
 
-from ledger.models import PROCEDURE_TABLE, PROJECT_TABLE, ProcedureStatus
+from ledger.models import (
+    FINISHED_STATUSES,
+    PROCEDURE_TABLE,
+    PROJECT_TABLE,
+    ProcedureStatus,
+)
 
-BILLION_YI = Decimal("10")  # 10亿元以上 includes 10
+BILLION_YI = Decimal(10)  # 10亿元以上 includes 10
 
 
 def percent(part: int, whole: int) -> Decimal | None:
@@ -98,7 +103,7 @@ class LedgerReport:
 
 def compute_report(*, session: Session, threshold_yi: Decimal = BILLION_YI) -> LedgerReport:
     p, q = PROJECT_TABLE.c, PROCEDURE_TABLE.c
-    finished = case((q.status.in_([ProcedureStatus.done, ProcedureStatus.not_needed]), 1), else_=0)
+    finished = case((q.status.in_(FINISHED_STATUSES), 1), else_=0)
     per_project = (
         select(
             q.project_id.label("project_id"),

@@ -1,6 +1,6 @@
 """Reading one cell of a ledger file into a typed value.
 
-Each parser returns the value or raises _Bad(reason) with a RowError reason code; cells
+Each parser returns the value or raises BadCell(reason) with a RowError reason code; cells
 come from openpyxl (str, int, float, datetime) or from csv (str).
 """
 
@@ -38,6 +38,11 @@ def as_text(value: object) -> str:
     return value.strip() if isinstance(value, str) else str(value)
 
 
+def _compact(text: str) -> str:
+    """Full-width to half-width, no blanks: 「２０２６年 ３月」 == "2026年3月"."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
 _DATE_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 _COMPACT_DATE_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 
@@ -49,7 +54,7 @@ def parse_date(value: object) -> date:
         return value
     if not isinstance(value, str):
         raise BadCell("bad_date")
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value))
+    text = _compact(value)
     match = _DATE_RE.match(text) or _COMPACT_DATE_RE.match(text)
     if not match:
         # "2026-03-05 00:00:00" from a csv exported by Excel or pandas
@@ -67,26 +72,30 @@ _HALF_RE = re.compile(r"^(\d{4})年?(上半年|下半年|上|下|h1|h2|q[12]|q[3
 _MONTH_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$")
 
 
+def _half(month: int) -> int:
+    return 1 if month <= 6 else 2
+
+
 def parse_start(value: object) -> tuple[int, int, date | None]:
     """计划开工 → (half 1|2, year, planned date or None). 2027上半年, 2027H2, a date, 2027年5月."""
     if isinstance(value, (date, datetime)):
         day = parse_date(value)
-        return (1 if day.month <= 6 else 2), day.year, day
+        return _half(day.month), day.year, day
     if not isinstance(value, str):
         raise BadCell("bad_start")
-    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value)).lower()
+    text = _compact(value).lower()
     match = _HALF_RE.match(text)
     if match:
         first = match[2] in ("上半年", "上", "h1", "q1", "q2")
         return (1 if first else 2), int(match[1]), None
     match = _MONTH_RE.match(text)
     if match and 1 <= int(match[2]) <= 12:
-        return (1 if int(match[2]) <= 6 else 2), int(match[1]), None
+        return _half(int(match[2])), int(match[1]), None
     try:
         day = parse_date(value)
     except BadCell:
         raise BadCell("bad_start") from None
-    return (1 if day.month <= 6 else 2), day.year, day
+    return _half(day.month), day.year, day
 
 
 def parse_investment(value: object) -> Decimal:
@@ -129,7 +138,7 @@ def parse_days(value: object) -> int:
             raise BadCell("bad_days")
         number = int(value)
     elif isinstance(value, str):
-        match = _DAYS_RE.match(re.sub(r"\s+", "", unicodedata.normalize("NFKC", value)))
+        match = _DAYS_RE.match(_compact(value))
         if not match:
             raise BadCell("bad_days")
         number = int(match[1])

@@ -8,19 +8,15 @@ what the codes stand for, for the photo caption — never tofu boxes in the imag
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import io
-import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import texts
 from ledger.report import LedgerReport, NamedFigures
-
-log = logging.getLogger(__name__)
 
 # Families known to carry Simplified Chinese glyphs, in order of preference.
 CJK_FAMILIES = (
@@ -105,17 +101,17 @@ def completion_chart(report: LedgerReport, *, font: str | None = None,
             labels, lines = _labels(groups, prefix, cjk)
             legend += lines
             positions = list(range(len(groups)))
-            projects = [_rate(g.figures.project_completion_rate) for g in groups]
-            procedures = [_rate(g.figures.procedure_completion_rate) for g in groups]
             height = 0.38
-            ax.barh([p - height / 2 for p in positions], projects, height,
-                    label=words["projects"], color="#4472C4")
-            ax.barh([p + height / 2 for p in positions], procedures, height,
-                    label=words["procedures"], color="#ED7D31")
-            for y, value in zip(positions, projects):
-                ax.text(value + 1, y - height / 2, f"{value:.1f}", va="center", fontsize=8)
-            for y, value in zip(positions, procedures):
-                ax.text(value + 1, y + height / 2, f"{value:.1f}", va="center", fontsize=8)
+            series = (
+                (-height / 2, [_rate(g.figures.project_completion_rate) for g in groups],
+                 words["projects"], "#4472C4"),
+                (height / 2, [_rate(g.figures.procedure_completion_rate) for g in groups],
+                 words["procedures"], "#ED7D31"),
+            )
+            for offset, rates, label, color in series:
+                ax.barh([p + offset for p in positions], rates, height, label=label, color=color)
+                for y, value in zip(positions, rates, strict=True):
+                    ax.text(value + 1, y + offset, f"{value:.1f}", va="center", fontsize=8)
             ax.set_yticks(positions, labels)
             ax.invert_yaxis()
             ax.set_xlim(0, 110)

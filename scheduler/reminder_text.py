@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import texts
+from ledger.deadlines import DEFAULT_SOON_DAYS
 from ledger.models import STATUS_LABELS
 from scheduler.reminders import ProcedureRef, ProjectRef, Reminder, Subject
 
@@ -53,18 +54,16 @@ def _project_lines(projects: Sequence[ProjectRef], escape: Escape, limit: int) -
     return _limited(lines, limit)
 
 
-def render_reminder(reminder: Reminder, *, escape: Escape = _plain, soon_days: int = 3,
+def render_reminder(reminder: Reminder, *, escape: Escape = _plain,
+                    soon_days: int = DEFAULT_SOON_DAYS,
                     max_lines: int = MAX_LINES) -> str:
     project = reminder.project
-    if reminder.subject is Subject.deadline and project is not None:
-        head = texts.REMINDER_DEADLINE.format(
+    if reminder.subject in (Subject.deadline, Subject.deadline_passed) and project is not None:
+        passed = reminder.subject is Subject.deadline_passed
+        head = (texts.REMINDER_DEADLINE_PASSED if passed else texts.REMINDER_DEADLINE).format(
             name=escape(project.name), deadline=project.deadline.isoformat(),
-            days=project.days_left, count=len(reminder.procedures))
-        return "\n".join([head, *_open_lines(reminder.procedures, max_lines)])
-    if reminder.subject is Subject.deadline_passed and project is not None:
-        head = texts.REMINDER_DEADLINE_PASSED.format(
-            name=escape(project.name), deadline=project.deadline.isoformat(),
-            days=-project.days_left, count=len(reminder.procedures))
+            days=-project.days_left if passed else project.days_left,
+            count=len(reminder.procedures))
         return "\n".join([head, *_open_lines(reminder.procedures, max_lines)])
     if reminder.subject is Subject.overdue and project is not None:
         head = texts.REMINDER_OVERDUE.format(name=escape(project.name),

@@ -31,8 +31,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from ledger.deadlines import (DEFAULT_FIRST_HALF, DEFAULT_SECOND_HALF, DEFAULT_SOON_DAYS, Calendar,
-                              DeadlineRule)
+from ledger.deadlines import (
+    DEFAULT_FIRST_HALF,
+    DEFAULT_SECOND_HALF,
+    DEFAULT_SOON_DAYS,
+    Calendar,
+    DeadlineRule,
+    Timing,
+    procedure_timing,
+)
 from ledger.models import OPEN_STATUSES, PROCEDURE_TABLE, PROJECT_TABLE, ProcedureStatus
 from ledger.procedures import procedure_name, sort_key
 
@@ -74,6 +81,8 @@ class ProcedureRef:
     department_key: str | None      # resolved, for routing
     due_on: date | None
     working_days_left: int | None   # negative once overdue
+    overdue: bool = False           # past its due date
+    due_soon: bool = False          # at most `soon_days` working days left
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +147,8 @@ def plan_reminders(
         .join_from(PROCEDURE_TABLE, PROJECT_TABLE, q.project_id == p.id)
         .where(q.status.in_(OPEN_STATUSES))
     )
-    due_cache: dict[tuple[date, int], tuple[date, int]] = {}
+    # Many procedures share a status, an accepted day and promised days: time each once.
+    timings: dict[tuple[ProcedureStatus, date | None, int | None], Timing] = {}
     dept_cache: dict[tuple[str | None, str], str | None] = {}
     projects: dict[int, Any] = {}
     open_by_project: dict[int, list[ProcedureRef]] = defaultdict(list)
@@ -153,19 +163,18 @@ def plan_reminders(
     for row in session.execute(statement):
         projects.setdefault(row.id, row)
         status = ProcedureStatus(row.status)
-        due_on = left = None
-        if (status is ProcedureStatus.in_progress and row.accepted_on is not None
-                and row.promised_days is not None):
-            cached = (row.accepted_on, row.promised_days)
-            if cached not in due_cache:
-                due = calendar.add_working_days(row.accepted_on, row.promised_days)
-                due_cache[cached] = (due, calendar.working_days_between(today, due))
-            due_on, left = due_cache[cached]
+        cached = (status, row.accepted_on, row.promised_days)
+        if cached not in timings:
+            timings[cached] = procedure_timing(
+                status=status, accepted_on=row.accepted_on, promised_days=row.promised_days,
+                today=today, calendar=calendar, soon_days=soon_days)
+        timing = timings[cached]
         open_by_project[row.id].append(ProcedureRef(
             project_code=row.code, project_name=row.name, item_key=row.item_key,
             item_name=procedure_name(row.item_key), status=status, department=row.department,
-            department_key=department_of(row.department, row.item_key), due_on=due_on,
-            working_days_left=left))
+            department_key=department_of(row.department, row.item_key), due_on=timing.due_on,
+            working_days_left=timing.working_days_left, overdue=timing.overdue,
+            due_soon=timing.due_soon))
 
     reminders: list[Reminder] = []
     by_department: dict[str, tuple[list[ProcedureRef], list[ProcedureRef]]] = defaultdict(
@@ -183,9 +192,8 @@ def plan_reminders(
         deadline = deadlines[half_year]
         days_left = (deadline - today).days
         project = ProjectRef(row.code, row.name, row.steward, deadline, days_left, len(refs))
-        overdue = [r for r in refs if r.due_on is not None and today > r.due_on]
-        soon = [r for r in refs if r.due_on is not None and today <= r.due_on
-                and r.working_days_left is not None and r.working_days_left <= soon_days]
+        overdue = [r for r in refs if r.overdue]
+        soon = [r for r in refs if r.due_soon]
         all_overdue += overdue
         all_soon += soon
         for ref in overdue:

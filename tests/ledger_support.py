@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-
 import csv
-import os
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from openpyxl import Workbook
 
 from ledger.columns import HEADERS
 from storage.db import Database
-from tests.pg import postgres_reachable, postgres_schema_database  # noqa: F401 - postgres_reachable re-exported
-
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from tests.pg import postgres_schema_database
 
 BASE = {
     "项目代码": "P001", "项目名称": "新材料产业园", "建设单位": "甲公司", "旗县区": "新城区",

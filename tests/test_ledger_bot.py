@@ -15,14 +15,15 @@ from sqlmodel import select
 
 import texts
 from bot.app import build_application
+from bot.jobs import reminder_job
+from bot.jobs.broadcast import Broadcaster, Message, Outcome
 from desk.bindings import bind_department_chat, bind_help_chat, get_binding
 from desk.models import Role
 from desk.roles import Actor
 from ledger.importer import import_file
+from ledger.lookups import KnowledgeLookups
 from ledger.models import Project
 from ledger.report import Figures, LedgerReport, NamedFigures
-from bot.jobs import reminder_job
-from bot.jobs.broadcast import Broadcaster, Message, Outcome
 from scheduler.charts import completion_chart
 from scheduler.models import ReminderLog, ReminderState
 from tests.ledger_support import ledger_row, write_xlsx
@@ -403,6 +404,7 @@ def test_chart_without_a_cjk_font_uses_codes_and_a_legend() -> None:
 def test_jobs_are_on_the_job_queue(ledger_settings, clock) -> None:  # type: ignore[no-untyped-def]
     application = build_application(ledger_settings, clock=clock, request=FlakyRequest(),
                                     rate_limit=False)
+    assert application.job_queue is not None
     names = {job.name for job in application.job_queue.jobs()}
     assert {reminder_job.DAILY_JOB, reminder_job.STARTUP_JOB} <= names
     application.bot_data["services"].db.dispose()
@@ -446,7 +448,7 @@ async def test_no_weekly_report_for_an_empty_ledger(ledger_settings, clock) -> N
 
 
 def test_departments_written_in_the_ledger_are_resolved(app) -> None:  # type: ignore[no-untyped-def]
-    kb = reminder_job.lookups(app.bot_data["services"])
+    kb = KnowledgeLookups(app.bot_data["services"].knowledge.kb)
     assert kb.resolve_department("发改委") == "ndrc"
     assert kb.resolve_department(" 生态环境局 ") == kb.department_key_for("eia")
     assert kb.resolve_department("不存在的部门") is None

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from cli.ledger_commands import progress_bar
 from cli.main import main
-from ledger_support import ledger_row, write_csv
+from tests.ledger_support import ledger_row, write_csv
 
 
 @pytest.fixture

@@ -7,8 +7,15 @@ from datetime import date
 
 import pytest
 
-from ledger.deadlines import (DeadlineRule, approval_deadline, due_date, is_due_soon, is_overdue,
-                              parse_month_day, procedure_timing)
+from ledger.deadlines import (
+    DeadlineRule,
+    Timing,
+    approval_deadline,
+    due_date,
+    parse_month_day,
+    procedure_timing,
+    timing,
+)
 from ledger.errors import BadMonthDay
 from ledger.models import ProcedureStatus
 from workdays import WorkingCalendar
@@ -65,14 +72,18 @@ def test_only_in_progress_procedures_with_dates_are_due(calendar):
 def test_overdue_and_due_soon_are_computed_for_the_day_asked(calendar):
     due = date(2026, 2, 24)
     # Fri 13 Feb: 14 Feb (make-up) and 24 Feb remain -> 2 working days
-    timing = procedure_timing(status=S.in_progress, accepted_on=date(2026, 2, 12),
+    before = procedure_timing(status=S.in_progress, accepted_on=date(2026, 2, 12),
                               promised_days=3, today=date(2026, 2, 13), calendar=calendar)
-    assert (timing.due_on, timing.working_days_left, timing.overdue, timing.due_soon) == (
+    assert (before.due_on, before.working_days_left, before.overdue, before.due_soon) == (
         due, 2, False, True)
-    assert not is_due_soon(due, date(2026, 2, 13), calendar, days=1)
-    assert is_due_soon(due, date(2026, 2, 20), calendar, days=1)    # in the holiday: 1 left
-    assert not is_overdue(due, due) and is_due_soon(due, due, calendar, days=0)
+
+    def on(today: date, soon_days: int = 3) -> Timing:
+        return timing(due_on=due, today=today, calendar=calendar, soon_days=soon_days)
+
+    assert not on(date(2026, 2, 13), soon_days=1).due_soon
+    assert on(date(2026, 2, 20), soon_days=1).due_soon    # in the holiday: 1 left
+    assert not on(due).overdue and on(due, soon_days=0).due_soon
     after = procedure_timing(status=S.in_progress, accepted_on=date(2026, 2, 12),
                              promised_days=3, today=date(2026, 2, 27), calendar=calendar)
     assert (after.overdue, after.due_soon, after.working_days_left) == (True, False, -3)
-    assert is_overdue(due, date(2026, 2, 25)) and not is_due_soon(due, date(2026, 2, 25), calendar)
+    assert on(date(2026, 2, 25)).overdue and not on(date(2026, 2, 25)).due_soon

@@ -13,7 +13,7 @@ from ledger.columns import HEADERS
 from ledger.errors import LedgerImportError
 from ledger.importer import import_file
 from ledger.models import Procedure, ProcedureStatus, Project
-from ledger_support import ledger_row, sqlite_db, write_csv, write_xlsx
+from tests.ledger_support import ledger_row, sqlite_db, write_csv, write_xlsx
 
 
 def counts(db):

@@ -11,12 +11,12 @@ from openpyxl import load_workbook
 from ledger.errors import ProcedureNotInLedger, ProjectNotFound
 from ledger.importer import import_file
 from ledger.models import ProcedureStatus
-from ledger.profile import procedure_status, progress_summary, project_profile, write_profile_xlsx
-from ledger.render import profile_text, progress_text, status_text
+from ledger.profile import procedure_status, progress_summary, project_profile
+from ledger.render import profile_text, progress_text, status_text, write_profile_xlsx
 from scheduler.reminder_text import render_reminder
 from scheduler.reminders import plan_reminders
+from tests.ledger_support import ledger_row, sqlite_db, write_xlsx
 from workdays import WorkingCalendar
-from ledger_support import ledger_row, sqlite_db, write_xlsx
 
 MATERIALS = {"eia": ["环境影响报告书", "建设项目环评审批申请表"],
              "construction_permit": ["施工许可申请表", "施工合同"]}
@@ -102,9 +102,8 @@ def test_status_answers_and_their_errors(db, calendar):
         db.call(procedure_status, code="NOPE", item_key="eia", today=TODAY, calendar=calendar,
                 department_for=DEPARTMENTS.__getitem__)
     with pytest.raises(ProjectNotFound):
-        profile_of_missing = dict(code="NOPE", today=TODAY, calendar=calendar,
-                                  materials_for=lambda k: [], department_for=lambda k: "")
-        db.call(project_profile, **profile_of_missing)
+        db.call(project_profile, code="NOPE", today=TODAY, calendar=calendar,
+                materials_for=lambda k: [], department_for=lambda k: "")
 
 
 def test_profile_xlsx(db, calendar, tmp_path):
@@ -132,6 +131,7 @@ def test_renderings_escape_ledger_values(db, calendar):
 
 def test_every_reminder_renders(db, calendar):
     from sqlalchemy import select
+
     from ledger.models import Project
 
     with db.session() as s:

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from ledger.importer import import_file
 from ledger.models import Project
-from scheduler.models import ReminderState, claim_reminder, mark_failed, mark_sent, reminder_log
+from scheduler.models import (
+    ReminderState,
+    claim_reminder,
+    mark_failed,
+    mark_sent,
+    reminder_log,
+)
 from scheduler.reminders import AudienceKind, Subject, current_threshold, plan_reminders
 from storage.db import Database
+from tests.ledger_support import ledger_row, postgres_db, sqlite_db, write_xlsx
 from workdays import WorkingCalendar
-from ledger_support import ledger_row, postgres_db, sqlite_db, write_xlsx
 
 DEPARTMENTS = {"eia": "eco_env", "energy_review": "ndrc", "land_prereview": "natural_resources",
                "filing": "ndrc", "construction_permit": "housing"}
@@ -52,7 +58,7 @@ def run(url, today, calendar, sent, *, fail=frozenset()):
     """One scheduler run after a (re)start: a new Database on the same file."""
     db = Database(url)
     try:
-        now = datetime.combine(today, time(9), tzinfo=timezone.utc)
+        now = datetime.combine(today, time(9), tzinfo=UTC)
         plan = db.call(plan_reminders, today=today, calendar=calendar,
                        department_key_for=DEPARTMENTS.get, resolve_department=ALIASES.get)
         for reminder in plan:
@@ -148,7 +154,7 @@ def test_a_failed_send_is_retried_and_then_sent_once(tmp_path, calendar):
 def test_claims_are_exclusive_and_stale_claims_can_be_taken_over(tmp_path):
     url = sqlite_db(tmp_path).url
     first, second = Database(url), Database(url)
-    now = datetime(2026, 3, 10, 1, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
     assert first.call(claim_reminder, key="k", now=now)
     assert not second.call(claim_reminder, key="k", now=now)       # another process holds it
     assert not second.call(claim_reminder, key="k", now=now + timedelta(minutes=5))
@@ -182,7 +188,7 @@ def test_claims_and_plan_on_postgresql(tmp_path, calendar):
         assert {r.key for r in plan} == {
             "help:-1001|deadline:P001:14|2026-03-17", "help:-1001|overdue:P001|2026-03-17",
             "dept:eco_env|department|2026-03-17", "steward:steward|digest|2026-03-17"}
-        now = datetime(2026, 3, 17, 1, tzinfo=timezone.utc)
+        now = datetime(2026, 3, 17, 1, tzinfo=UTC)
         key = plan[0].key
         assert db.call(claim_reminder, key=key, now=now, day=plan[0].day)
         assert not db.call(claim_reminder, key=key, now=now)

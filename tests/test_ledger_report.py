@@ -10,7 +10,7 @@ from sqlalchemy import insert
 from ledger.models import Procedure, ProcedureStatus, Project
 from ledger.procedures import CATALOG
 from ledger.report import compute_report, percent
-from ledger_support import postgres_db, sqlite_db
+from tests.ledger_support import postgres_db, sqlite_db
 
 S = ProcedureStatus
 REGIONS = ("新城区", "回民区", "玉泉区", "赛罕区")
@@ -86,10 +86,10 @@ def test_breakdown_by_region_sector_and_over_1bn(tmp_path):
     db = sqlite_db(tmp_path)
 
     def build(session):
-        rows = [("A", "东区", "工业", Decimal("10"), [S.done, S.not_needed]),        # complete
+        rows = [("A", "东区", "工业", Decimal(10), [S.done, S.not_needed]),        # complete
                 ("B", "东区", "能源", Decimal("9.9999"), [S.done, S.in_progress]),
-                ("C", "西区", "工业", Decimal("50"), [S.not_started]),
-                ("D", "西区", "工业", Decimal("0"), [])]                             # nothing yet
+                ("C", "西区", "工业", Decimal(50), [S.not_started]),
+                ("D", "西区", "工业", Decimal(0), [])]                             # nothing yet
         for code, region, sector, investment, statuses in rows:
             project = Project(code=code, name=code, region=region, sector=sector,
                               investment_yi=investment, start_half=1, start_year=2026)

@@ -30,6 +30,7 @@ from telegram import Bot
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.telegram_io import split_message
 from desk.bindings import get_binding, mark_chat_gone
 from scheduler.models import claim_reminder, mark_failed, mark_sent
 from storage import Database
@@ -67,29 +68,25 @@ def _seconds(error: RetryAfter) -> float:
     return float(retry_after)  # type: ignore[arg-type]
 
 
-def _chat_state(*, session: Any, chat_id: int) -> tuple[bool, bool]:
-    """(known, usable): usable unless the binding is muted or inactive."""
+def _chat_usable(*, session: Any, chat_id: int) -> bool:
+    """A chat is usable unless its binding is muted or inactive (an unbound chat is)."""
     binding = get_binding(session=session, chat_id=chat_id)
-    if binding is None:
-        return False, True
-    return True, binding.active and not binding.muted
+    return binding is None or (binding.active and not binding.muted)
 
 
 class Broadcaster:
-    """Sends keyed messages through `bot`; `sleep` is injectable for tests."""
+    """Sends keyed messages through `bot`, texts split to Telegram's limit; `sleep` is
+    injectable for tests."""
 
     def __init__(self, *, bot: Bot, db: Database, clock: Callable[[], datetime],
-                 sleep: Sleep = asyncio.sleep, split: Callable[[str], list[str]] | None = None
-                 ) -> None:
+                 sleep: Sleep = asyncio.sleep) -> None:
         self.bot = bot
         self.db = db
         self.clock = clock
         self.sleep = sleep
-        self.split = split or (lambda text: [text])
 
     async def usable(self, chat_id: int) -> bool:
-        _, usable = await self.db.run(_chat_state, chat_id=chat_id)
-        return usable
+        return await self.db.run(_chat_usable, chat_id=chat_id)
 
     async def send(self, *, chat_id: int, key: str, message: Message,
                    day: date | None = None) -> Outcome:
@@ -133,7 +130,7 @@ class Broadcaster:
             log.exception("could not record the failure of %s", key)
 
     async def _deliver(self, chat_id: int, message: Message) -> None:
-        parts = self.split(message.text) if message.text else []
+        parts = split_message(message.text) if message.text else []
         for part in parts:
             await self._with_retry(partial(self.bot.send_message, chat_id, part))
         if message.photo is not None:

@@ -15,24 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import unicodedata
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
 import texts
+from bot.jobs.broadcast import Broadcaster, Message, Outcome
 from bot.services import Services
-from bot.telegram_io import SERVICES_KEY, split_message
-from desk.bindings import department_chat_id, get_binding
-from desk.models import ChatKind
-from knowledge.model import KnowledgeBase
+from bot.telegram_io import SERVICES_KEY
+from desk.bindings import department_chat_id, help_project
+from ledger.lookups import KnowledgeLookups
 from ledger.render import report_text
 from ledger.report import compute_report
-from bot.jobs.broadcast import Broadcaster, Message, Outcome
 from scheduler.charts import completion_chart
 from scheduler.models import ReminderState, reminder_log
 from scheduler.reminder_text import render_reminder
@@ -48,51 +44,14 @@ CONCURRENCY = 8                          # sends in flight; AIORateLimiter does 
 CAPTION_LIMIT = 1024
 
 
-# --------------------------------------------------------------------------- lookups
-
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).lower()
-
-
-@dataclass(frozen=True)
-class KnowledgeLookups:
-    """What the ledger asks of the knowledge base, as plain callables."""
-
-    kb: KnowledgeBase
-
-    def materials_for(self, item_key: str) -> list[str]:
-        item = self.kb.items.get(item_key)
-        return [m.name for m in item.materials] if item else []
-
-    def department_for(self, item_key: str) -> str:
-        item = self.kb.items.get(item_key)
-        department = self.kb.department_of(item) if item else None
-        return department.name if department else "—"
-
-    def department_key_for(self, item_key: str) -> str | None:
-        item = self.kb.items.get(item_key)
-        return item.department if item else None
-
-    def resolve_department(self, text: str) -> str | None:
-        """A 责任部门 as written in a ledger → a department key (name, alias or key)."""
-        wanted = _norm(text)
-        if not wanted:
-            return None
-        for key, department in self.kb.departments.items():
-            if wanted in {_norm(key), _norm(department.name), *(_norm(a) for a in department.aliases)}:
-                return key
-        return None
-
-
-def lookups(services: Services) -> KnowledgeLookups:
-    return KnowledgeLookups(services.knowledge.kb)
-
+# --------------------------------------------------------------------------- settings
 
 def parse_time_of_day(text: str) -> time:
-    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text or "")
-    if not match or int(match[1]) > 23 or int(match[2]) > 59:
-        raise ValueError(f"REMINDER_TIME must be HH:MM, got {text!r}")
-    return time(int(match[1]), int(match[2]))
+    """REMINDER_TIME as a time, read as the settings validate it (HH:MM)."""
+    try:
+        return datetime.strptime(text.strip(), "%H:%M").time()
+    except ValueError:
+        raise ValueError(f"REMINDER_TIME must be HH:MM, got {text!r}") from None
 
 
 def local_now(services: Services) -> datetime:
@@ -104,26 +63,19 @@ def broadcaster_of(application: Application) -> Broadcaster:  # type: ignore[typ
     if given is not None:
         return given
     services: Services = application.bot_data[SERVICES_KEY]
-    return Broadcaster(bot=application.bot, db=services.db, clock=services.clock,
-                       split=split_message)
+    return Broadcaster(bot=application.bot, db=services.db, clock=services.clock)
 
 
 # --------------------------------------------------------------------------- reminders
-
-def _bound_to(*, session: Any, chat_id: int, code: str) -> bool:
-    """The chat is (still) bound as this project's help group; muted or inactive ones are
-    left to the broadcaster, which skips them."""
-    binding = get_binding(session=session, chat_id=chat_id)
-    return (binding is not None and binding.kind == ChatKind.help.value
-            and binding.project_code == code)
-
 
 async def _target(services: Services, reminder: Reminder, cache: dict[str, int | None]) -> int | None:
     audience = reminder.audience
     if audience.kind is AudienceKind.help_group:
         chat_id = int(audience.key)
         code = reminder.project.code if reminder.project else ""
-        return chat_id if await services.db.run(_bound_to, chat_id=chat_id, code=code) else None
+        # Still this project's help group? Muted or retired ones are left to the broadcaster, which skips them.
+        bound = await services.db.run(help_project, chat_id=chat_id, active_only=False)
+        return chat_id if bound == code else None
     if audience.kind is AudienceKind.steward:
         return services.settings.steward_chat_id
     if audience.key not in cache:
@@ -141,7 +93,7 @@ async def send_reminders(application: Application, *,  # type: ignore[type-arg]
     outcomes: Counter[str] = Counter()
     if not services.calendar.is_working_day(today):
         return outcomes
-    kb = lookups(services)
+    kb = KnowledgeLookups(services.knowledge.kb)
     plan = await services.db.run(
         plan_reminders, today=today, calendar=services.calendar,
         first_half_deadline=settings.first_half_deadline,
@@ -258,9 +210,7 @@ def schedule(application: Application) -> None:  # type: ignore[type-arg]
 
 
 __all__ = [
-    "KnowledgeLookups",
     "daily_job",
-    "lookups",
     "parse_time_of_day",
     "report_day",
     "run_round",
