@@ -2,51 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.bot_process import run_bot, running_bot
 from tests.botapi_double import BotApiDouble
 
-ROOT = Path(__file__).resolve().parent.parent
 GROUP = -100777
 ENTERPRISE = 42
 
 
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "KNOWLEDGE_"))}
-    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "PYTHONPATH": str(ROOT), **extra})
-    return env
-
-
 @pytest.fixture
-def running_bot(tmp_path: Path) -> Iterator[BotApiDouble]:
-    with BotApiDouble(bot_username="steward_test_bot") as api:
-        env = _env(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url)
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "bot.py")], cwd=tmp_path, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        try:
-            api.wait_for(lambda c: c.method == "getUpdates", timeout=30)
-            yield api
-        finally:
-            process.terminate()
-            try:
-                output, _ = process.communicate(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                output, _ = process.communicate()
-            assert "Traceback" not in output, output
+def running(tmp_path: Path) -> Iterator[BotApiDouble]:
+    with running_bot(tmp_path) as api:
+        yield api
 
 
 def test_without_token_the_bot_exits_with_one_clear_line(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "bot.py")], cwd=tmp_path, env=_env(tmp_path),
-                          capture_output=True, text=True, timeout=60)
+    done = run_bot(tmp_path)
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "TELEGRAM_BOT_TOKEN" in lines[0] and "steward ask" in lines[0]
@@ -56,15 +31,13 @@ def test_an_invalid_knowledge_base_stops_the_start(tmp_path: Path) -> None:
     broken = tmp_path / "kb"
     (broken / "items").mkdir(parents=True)
     (broken / "departments.yaml").write_text("departments: [\n", encoding="utf-8")
-    done = subprocess.run([sys.executable, str(ROOT / "bot.py")], cwd=tmp_path,
-                          env=_env(tmp_path, TELEGRAM_BOT_TOKEN="1:x", KNOWLEDGE_PATH=str(broken)),
-                          capture_output=True, text=True, timeout=60)
+    done = run_bot(tmp_path, TELEGRAM_BOT_TOKEN="1:x", KNOWLEDGE_PATH=str(broken))
     assert done.returncode != 0
     assert "departments.yaml" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_the_bot_answers_in_a_help_group_and_registers_its_menu(running_bot: BotApiDouble) -> None:
-    api = running_bot
+def test_the_bot_answers_in_a_help_group_and_registers_its_menu(running: BotApiDouble) -> None:
+    api = running
     api.wait_for(lambda c: c.method == "setMyCommands", timeout=30)
     api.push_message(chat_id=GROUP, user_id=ENTERPRISE, text="请问施工许可证要准备哪些材料？")
     call = api.wait_for_message(chat_id=GROUP, contains="所需材料", timeout=30)
@@ -73,8 +46,8 @@ def test_the_bot_answers_in_a_help_group_and_registers_its_menu(running_bot: Bot
     api.wait_for_message(chat_id=GROUP, contains="项目管家助手", timeout=30)
 
 
-def test_the_bot_survives_a_flood_limit_and_retries(running_bot: BotApiDouble) -> None:
-    api = running_bot
+def test_the_bot_survives_a_flood_limit_and_retries(running: BotApiDouble) -> None:
+    api = running
     api.fail_next("sendMessage", status=429, retry_after=1)
     api.push_message(chat_id=GROUP, user_id=ENTERPRISE, text="能评要多久？")
     api.wait_for_message(chat_id=GROUP, contains="工作日", timeout=30)
@@ -84,9 +57,7 @@ def test_the_bot_survives_a_flood_limit_and_retries(running_bot: BotApiDouble) -
     ("name", "value"), [("BUSINESS_HOURS", "9-17"), ("CALENDAR_OVERRIDES_PATH", "/no/such/overrides.yaml")]
 )
 def test_a_malformed_clock_setting_stops_the_start_with_one_line(tmp_path: Path, name: str, value: str) -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "bot.py")], cwd=tmp_path,
-                          env=_env(tmp_path, TELEGRAM_BOT_TOKEN="1:x", **{name: value}),
-                          capture_output=True, text=True, timeout=60)
+    done = run_bot(tmp_path, TELEGRAM_BOT_TOKEN="1:x", **{name: value})
     assert done.returncode != 0
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and name in lines[0], done.stderr

@@ -12,16 +12,14 @@ Every wait is bounded; each test takes well under 25 s."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tests.bot_process import running_bot
 from tests.botapi_double import BotApiDouble, Call
-from tests.test_bot_process import ROOT, _env
 
 HELP = -100777
 STEWARD_CHAT = -100888
@@ -37,25 +35,9 @@ WAIT = 10  # seconds: the longest any single step may take
 @contextmanager
 def _bot(tmp_path: Path, **settings: str) -> Iterator[BotApiDouble]:
     """The double, and `python bot.py` polling it with the desk settings (+ `settings`)."""
-    with BotApiDouble(bot_username="steward_test_bot") as api:
-        env = _env(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url,
-                   STEWARD_CHAT_ID=str(STEWARD_CHAT), LEAD_CHAT_ID=str(LEAD_CHAT),
-                   ADMIN_USER_IDS=str(ADMIN), BUSINESS_HOURS="24x7", **settings)
-        process = subprocess.Popen([sys.executable, str(ROOT / "bot.py")], cwd=tmp_path, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            # deleteWebhook is the last call before polling starts (a getUpdates is only
-            # recorded when its long poll returns); updates pushed from now on are fetched.
-            api.wait_for(lambda c: c.method == "deleteWebhook", timeout=20)
-            yield api
-        finally:
-            process.terminate()
-            try:
-                output, _ = process.communicate(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                output, _ = process.communicate()
-            assert "Traceback" not in output, output
+    with running_bot(tmp_path, STEWARD_CHAT_ID=str(STEWARD_CHAT), LEAD_CHAT_ID=str(LEAD_CHAT),
+                     ADMIN_USER_IDS=str(ADMIN), BUSINESS_HOURS="24x7", **settings) as api:
+        yield api
 
 
 @pytest.fixture
