@@ -29,7 +29,7 @@ _CUES: dict[str, tuple[str, ...]] = {
         r"能(不能)?先(申请|收|报|办|受理|备|提交|批|交|递)", r"先收件", r"可以先(申请|收|报|办|受理|提交)",
     ),
     "materials": (
-        r"材料", r"资料", r"要件", r"清单", r"要啥", r"要些啥", r"需要啥", r"准备啥", r"准备什么", r"准备哪些",
+        r"(材料|资料)(?!(都|已经|已|全|也)?(齐|交了|准备好|备齐))", r"要件", r"清单", r"要啥", r"要些啥", r"需要啥", r"准备啥", r"准备什么", r"准备哪些",
         r"提交什么", r"提交哪些", r"交什么(?!税|费)", r"交哪些", r"带什么", r"带啥", r"哪些文件", r"什么文件", r"啥文件",
         r"要哪些(?!手续|前提|条件)", r"需要哪些(?!手续|前提|条件)", r"提供什么", r"提供哪些", r"报什么", r"附件", r"申请表", r"要附", r"附上",
         r"什么东西", r"啥东西", r"哪些东西", r"缺什么", r"还差什么", r"准备些什么", r"要带",
@@ -40,7 +40,7 @@ _CUES: dict[str, tuple[str, ...]] = {
     "fee": (
         r"收费", r"费用", r"多少钱", r"要钱", r"花钱", r"交钱", r"付费", r"免费", r"缴费", r"交费", r"缴纳",
         r"收钱", r"几块钱", r"要不要钱", r"花多少", r"价格", r"收不收", r"付钱", r"谁出钱", r"费用谁出", r"购买服务",
-        r"费(怎么|咋|能|要|是|多少|减免|标准|交|缴|收|算|吗)", r"交.{0,4}费", r"交多少", r"保证金", r"减免", r"太贵", r"少交",
+        r"费(怎么|咋|能|要|是|多少|减免|标准|交|缴|收|算|吗)", r"(税|钱)(怎么|咋)(算|交|收)", r"交.{0,4}费", r"交多少", r"保证金", r"减免", r"太贵", r"少交",
         r"税费", r"分期", r"滞纳金", r"缴存", r"缓交", r"缓缴", r"费.{0,4}(能不能|可以|可不可以|能否)",
         r"费.{0,3}标准", r"收费标准", r"标准是多少", r"fee", r"cost", r"howmuch",
     ),
@@ -55,7 +55,7 @@ _CUES: dict[str, tuple[str, ...]] = {
         r"谁批", r"谁审", r"谁来", r"谁办", r"谁受理", r"(批|审|办)还是", r"(局|委|中心|海关|部门|窗口|厅)(办|批|审|管|受理)(吗|的|不|么)",
         r"(局|委|中心|海关|部门|窗口|厅)(办|批|审|管|受理)?还是",
         r"找.{0,8}(局|委|中心|部门|窗口|科|办公室|海关|厅)(吗|么|还是|办|批|审|呢)?",
-        r"归谁", r"归哪", r"哪里办", r"哪儿办", r"哪办", r"去哪", r"在哪", r"到哪", r"交哪", r"送哪", r"报哪", r"递哪",
+        r"归谁", r"归哪", r"哪里办", r"哪儿办", r"哪办", r"去哪", r"在哪(?!(里|儿)?(下载|打印|注册|登录|查询|查))", r"到哪", r"交哪", r"送哪", r"报哪", r"递哪",
         r"哪个窗口", r"窗口", r"电话", r"联系方式", r"联系人", r"找谁", r"找哪", r"哪个局", r"什么局", r"负责部门",
         r"受理部门", r"哪个科", r"哪个口", r"哪家", r"几楼", r"哪一级", r"哪级",
         r"(局|委|办|中心|支队|处|厅).{0,6}还是", r"还是.{0,10}(局|委|中心|支队)", r"(自治区|市里|市|旗里|区里|县里|国家)批还是",
@@ -64,7 +64,8 @@ _CUES: dict[str, tuple[str, ...]] = {
     "process": (
         r"流程", r"怎么办", r"如何办", r"怎么弄", r"咋弄", r"咋办", r"咋整", r"怎么搞", r"怎么申请", r"如何申请", r"咋申请",
         r"注册", r"是不是必须", r"怎么报", r"咋报", r"如何报", r"步骤", r"程序", r"前置", r"先办", r"先后", r"顺序", r"条件",
-        r"网上", r"线上", r"并联", r"要先", r"先有", r"先拿", r"办法", r"方法", r"做点啥", r"做啥", r"做什么", r"同时办", r"一起办", r"怎么走", r"能走", r"走什么", r"怎么操作", r"之前要", r"前提",
+        r"网上", r"线上", r"并联", r"办法", r"方法", r"做点啥", r"做啥", r"做什么", r"同时办", r"一起办", r"怎么走", r"能走", r"走什么", r"怎么操作", r"前提",
+        r"在哪(里|儿)?(下载|打印|注册|登录|查询|查)",
         r"先做", r"哪个先", r"在前", r"是不是可以", r"可以直接", r"是不是就", r"能不能直接", r"先.{1,6}再", r"什么手续",
         r"哪些手续", r"啥手续", r"办啥", r"一起", r"同时", r"上传", r"失败", r"报错", r"登不上", r"单独报", r"延期",
         r"延长", r"找回", r"密码", r"下载", r"打印", r"自助", r"预约", r"能直接", r"自己找", r"howto", r"process",
@@ -77,7 +78,7 @@ _CUES["other"] = (r"区别", r"区分", r"什么意思", r"啥意思", r"是什�
 
 # Weak cues count only when no other cue is found: they often frame a question rather than ask it.
 _WEAK_CUES: dict[str, tuple[str, ...]] = {
-    "process": (r"下一步", r"接下来", r"之前", r"以后", r"之后", r"然后", r"能不能", r"要不要", r"需不需要",
+    "process": (r"要先", r"先有", r"先拿", r"之前要", r"下一步", r"接下来", r"之前", r"以后", r"之后", r"然后", r"能不能", r"要不要", r"需不需要",
                 r"是否需要", r"可以吗", r"行吗", r"能用吗", r"怎么", r"如何", r"怎样", r"办理", r"申报"),
     "department": (r"部门",),
 }
@@ -118,15 +119,20 @@ def _focus(normalized: str) -> str:
 
 
 def detect_intent(normalized: str, ignore: Sequence[tuple[int, int]] = ()) -> str:
-    """Return the intent of a normalised question (one of INTENTS).
+    """Return the intent of a normalised question (one of INTENTS)."""
+    return classify_intent(normalized, ignore)[0]
+
+
+def classify_intent(normalized: str, ignore: Sequence[tuple[int, int]] = ()) -> tuple[str, bool]:
+    """Return the intent and whether a specific (not merely generic) cue decided it.
 
     `ignore` lists spans of the spaceless text that are item names: a cue inside a name
     (条件 in 安全条件审查, 容缺 in 容缺受理) is not a cue.
     """
     if not normalized.strip():
-        return "other"
+        return "other", False
     text = _focus(normalized)
-    for tier in (_ORDERED, _WEAK):
+    for strong, tier in ((True, _ORDERED), (False, _WEAK)):
         best: tuple[int, int, str] | None = None
         for rank, (intent, pattern) in enumerate(tier):
             at = _first_outside(pattern, text, ignore)
@@ -136,6 +142,6 @@ def detect_intent(normalized: str, ignore: Sequence[tuple[int, int]] = ()) -> st
             # 「不动产证还没下来，能先报吗」「哪些材料可以容缺」: what is missing is context; asking to go
             # ahead without it is tolerance.
             if best[2] in ("status", "materials") and _first_outside(_GO_AHEAD, text, ignore) >= 0:
-                return "tolerance"
-            return best[2]
-    return "other"
+                return "tolerance", strong
+            return best[2], strong
+    return "other", False

@@ -19,7 +19,7 @@ from threading import Lock
 
 from rapidfuzz import fuzz, process
 
-from knowledge.intents import detect_intent
+from knowledge.intents import classify_intent
 from knowledge.model import Faq, KnowledgeBase
 from knowledge.normalize import has_cjk, normalize
 from knowledge.pinyin import key_of, latin_pinyin
@@ -228,7 +228,7 @@ class Matcher:
         self._discount_context(compact, hits)
         named = {h.item for h in hits if h.named and not h.context}
         mentioned = {h.item for h in hits if h.named}  # named, even if only as context
-        intent = detect_intent(normalized, self._name_spans(hits))
+        intent, decided = classify_intent(normalized, self._name_spans(hits))
 
         faq_entry, faq_ratio = self._faq_hit(compact)
         if faq_entry is not None and faq_entry.item is not None:
@@ -252,8 +252,8 @@ class Matcher:
             return self._result(question, normalized, None, intent, "handoff", 0.0, [], "no_match")
 
         top = candidates[0]
-        if top.item == "tolerance" and intent not in ("department", "process"):
-            intent = "tolerance"  # every question about the 容缺 topic is a tolerance question
+        if top.item == "tolerance" and not (intent == "department" or (intent == "process" and decided)):
+            intent = "tolerance"  # a question about the 容缺 topic is a tolerance question, unless it asks where or how
         gap = top.score - (candidates[1].score if len(candidates) > 1 else 0.0)
         faq = None
         learned = False
