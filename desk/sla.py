@@ -22,7 +22,7 @@ from desk.bindings import list_bindings
 from desk.models import WAITING_STATUSES, ChatKind, Ticket
 from desk.roles import SYSTEM
 from desk.tickets import audit
-from desk.views import TicketView
+from desk.views import HeldTicket, TicketView
 from workdays import BusinessHours
 
 
@@ -51,19 +51,11 @@ class Recipient:
 
 
 @dataclass(frozen=True)
-class SlaAlert:
+class SlaAlert(HeldTicket):
     kind: AlertKind
     ticket: TicketView
     minutes_left: float           # business minutes to the deadline (0 for a breach)
     recipients: tuple[Recipient, ...]
-
-    @property
-    def holder_user_id(self) -> int | None:
-        return self.ticket.assignee_user_id
-
-    @property
-    def holder_name(self) -> str | None:
-        return self.ticket.assignee_name
 
     @property
     def department_key(self) -> str | None:

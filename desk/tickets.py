@@ -36,7 +36,7 @@ from desk.models import (
 )
 from desk.roles import SYSTEM, Action, Actor, card_is_current, check
 from desk.states import check_transition
-from desk.views import CardRef, EventView, MessageView, TicketView
+from desk.views import CardRef, EventView, HeldTicket, MessageView, TicketView
 from workdays import BusinessHours
 
 DEFAULT_REOPEN_WINDOW = timedelta(hours=24)
@@ -87,19 +87,11 @@ class Notify:
 
 
 @dataclass(frozen=True)
-class FollowUp:
+class FollowUp(HeldTicket):
     ticket: TicketView
     message: MessageView
     reopened: bool
     notify: tuple[Notify, ...]
-
-    @property
-    def holder_user_id(self) -> int | None:
-        return self.ticket.assignee_user_id
-
-    @property
-    def holder_name(self) -> str | None:
-        return self.ticket.assignee_name
 
 
 # --------------------------------------------------------------------------- helpers

@@ -84,6 +84,20 @@ class TicketView:
         )
 
 
+class HeldTicket:
+    """For results about one ticket: who holds it, read from the ticket itself."""
+
+    ticket: TicketView
+
+    @property
+    def holder_user_id(self) -> int | None:
+        return self.ticket.assignee_user_id
+
+    @property
+    def holder_name(self) -> str | None:
+        return self.ticket.assignee_name
+
+
 @dataclass(frozen=True)
 class CardRef:
     ticket_id: int

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import date
+from typing import Any, TypeVar
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -91,6 +93,24 @@ async def _missing(update: Update, code: str, named: bool) -> None:
                           else texts.LEDGER_BOT_PROJECT_MISSING).format(code=code))
 
 
+T = TypeVar("T")
+
+
+async def _project_view(update: Update, services: Services, code: str, named: bool,
+                        view: Callable[..., T], **kwargs: Any) -> T | None:
+    """Run a ledger view of one project (profile, progress) with the deadline settings; None after telling why not."""
+    settings = services.settings
+    try:
+        return await services.db.run(
+            view, code=code, calendar=services.calendar, first_half_deadline=settings.first_half_deadline,
+            second_half_deadline=settings.second_half_deadline, **kwargs)
+    except ProjectNotFound:
+        await _missing(update, code, named)
+    except BadMonthDay as exc:
+        await _reply(update, texts.LEDGER_BAD_DEADLINE_SETTING.format(value=exc.text))
+    return None
+
+
 async def profile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Show the project profile (/profile [CODE] [xlsx]), with the Excel file if asked."""
     message = update.effective_message
@@ -103,20 +123,11 @@ async def profile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     code = await _project_code(update, services, named)
     if code is None:
         return
-    settings = services.settings
     kb = KnowledgeLookups(services.knowledge.kb)
     today = _today(services)
-    try:
-        profile = await services.db.run(
-            project_profile, code=code, today=today, calendar=services.calendar,
-            materials_for=kb.materials_for, department_for=kb.department_for,
-            first_half_deadline=settings.first_half_deadline,
-            second_half_deadline=settings.second_half_deadline)
-    except ProjectNotFound:
-        await _missing(update, code, bool(named))
-        return
-    except BadMonthDay as exc:
-        await _reply(update, texts.LEDGER_BAD_DEADLINE_SETTING.format(value=exc.text))
+    profile = await _project_view(update, services, code, bool(named), project_profile, today=today,
+                                  materials_for=kb.materials_for, department_for=kb.department_for)
+    if profile is None:
         return
     await _reply(update, profile_text(profile))
     if want_xlsx:
@@ -136,17 +147,8 @@ async def progress_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     code = await _project_code(update, services, named)
     if code is None:
         return
-    settings = services.settings
-    try:
-        summary = await services.db.run(
-            progress_summary, code=code, today=_today(services),
-            calendar=services.calendar, first_half_deadline=settings.first_half_deadline,
-            second_half_deadline=settings.second_half_deadline)
-    except ProjectNotFound:
-        await _missing(update, code, bool(named))
-        return
-    except BadMonthDay as exc:
-        await _reply(update, texts.LEDGER_BAD_DEADLINE_SETTING.format(value=exc.text))
+    summary = await _project_view(update, services, code, bool(named), progress_summary, today=_today(services))
+    if summary is None:
         return
     await _reply(update, progress_text(summary))
 
