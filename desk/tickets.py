@@ -338,9 +338,12 @@ def answer(
 def record_delivery(
     *, session: Session, ticket_id: int, message_id: int, now: datetime, delivered: bool,
     help_message_id: int | None = None, error: str | None = None, bot_removed: bool = False,
+    first_response: bool = False,
 ) -> None:
     """After the edge tried to post a relay: note the help-group message id, or the failure.
-    `bot_removed` (Telegram said 403): the help group's binding is retired as well."""
+    `bot_removed` (Telegram said 403): the help group's binding is retired as well.
+    A first response that never reached the enterprise is no response: the clock runs on and
+    the ticket is open again, so the sweep still warns and breaches."""
     ticket = _load(session, ticket_id)
     if bot_removed:
         bindings.mark_chat_gone(session=session, chat_id=ticket.help_chat_id, now=now)
@@ -349,6 +352,15 @@ def record_delivery(
         row.chat_id, row.message_id = ticket.help_chat_id, help_message_id
     audit(session, ticket, SYSTEM, "delivered" if delivered else "delivery_failed", now,
           message_row=message_id, help_message_id=help_message_id, error=error)
+    if not delivered and first_response and ticket.first_response_at is not None:
+        ticket.first_response_at = None
+        ticket.first_response_by = None
+        ticket.first_response_by_name = None
+        ticket.first_response_role = None
+        if ticket.status == TicketStatus.answered.value:
+            seen = _move(session, ticket, TicketStatus.open, now)
+            audit(session, ticket, SYSTEM, "reopen_undelivered", now, seen, ticket.status,
+                  message_row=message_id)
 
 
 def escalate(

@@ -242,7 +242,8 @@ async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, messag
         desk_tickets.record_delivery, ticket_id=relay.ticket.id, message_id=relay.message_id,
         now=now, delivered=sent.ok,
         help_message_id=sent.message.message_id if sent.message else None,
-        error=str(sent.error) if sent.error else None, bot_removed=sent.gone)
+        error=str(sent.error) if sent.error else None, bot_removed=sent.gone,
+        first_response=relay.first_response)
     if sent.ok:
         confirm = render.relay_confirmation(relay, hours=services.hours,
                                             project_name=result.project_name)

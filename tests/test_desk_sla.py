@@ -172,3 +172,34 @@ def test_warn_before_zero_disables_warnings(world) -> None:  # type: ignore[no-u
     _create(world)
     assert _sweep(world.db, at(3, 2, 10, 29), warn=0) == []
     assert len(_sweep(world.db, at(3, 2, 10, 30), warn=0)) == 1
+
+
+def test_a_first_answer_that_never_arrived_does_not_stop_the_clock(world) -> None:  # type: ignore[no-untyped-def]
+    t = _create(world)
+    relay = world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="2个工作日",
+                          now=at(3, 2, 10, 15))
+    assert relay.first_response
+    world.db.call(tickets.record_delivery, ticket_id=t.id, message_id=relay.message_id, now=at(3, 2, 10, 15),
+                  delivered=False, error="Bad Gateway", first_response=True)
+    reopened = world.db.call(tickets.get_ticket, ticket_id=t.id)
+    assert reopened.status == "open" and reopened.first_response_at is None
+    kinds = [a.kind for a in _sweep(world.db, at(3, 2, 10, 31))]
+    assert kinds == [AlertKind.breach]  # the warning moment had passed with no sweep; the breach still comes
+    events = [e.action for e in world.db.call(tickets.ticket_events, ticket_id=t.id)]
+    assert events[-3:] == ["delivery_failed", "reopen_undelivered", "breach"], events
+
+
+def test_a_later_answer_that_fails_keeps_the_first_response(world) -> None:  # type: ignore[no-untyped-def]
+    t = _create(world)
+    first = world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="2个工作日",
+                          now=at(3, 2, 10, 15))
+    world.db.call(tickets.record_delivery, ticket_id=t.id, message_id=first.message_id, now=at(3, 2, 10, 15),
+                  delivered=True, help_message_id=55, first_response=True)
+    second = world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="补充",
+                           now=at(3, 2, 10, 20))
+    assert not second.first_response
+    world.db.call(tickets.record_delivery, ticket_id=t.id, message_id=second.message_id, now=at(3, 2, 10, 20),
+                  delivered=False, error="Bad Gateway", first_response=second.first_response)
+    kept = world.db.call(tickets.get_ticket, ticket_id=t.id)
+    assert kept.status == "answered" and kept.first_response_at is not None
+    assert _sweep(world.db, at(3, 2, 11, 0)) == []
