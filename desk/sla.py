@@ -148,3 +148,15 @@ def sweep(
         alerts.append(SlaAlert(AlertKind.warning, TicketView.of(ticket), left,
                                _holder_recipients(ticket, dept_chat, steward_chat_id)))
     return alerts
+
+
+def release_alert(*, session: Session, ticket_id: int, kind: AlertKind, now: datetime, error: str = "") -> None:
+    """An alert reached nobody (every send failed): clear its mark so the next sweep sends it again."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        return
+    column = "breached_at" if kind is AlertKind.breach else "warned_at"
+    if getattr(ticket, column) is None:
+        return
+    setattr(ticket, column, None)
+    audit(session, ticket, SYSTEM, f"{kind.value}_undelivered", now, ticket.status, ticket.status, error=error or None)

@@ -542,3 +542,21 @@ async def test_a_long_answer_is_split_at_telegrams_limit_and_stays_a_reply(app) 
     assert all(p.params["message_thread_id"] == 9 for p in parts)
     assert "第399条" in parts[-1].params["text"]
     assert "已转达" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+
+
+async def test_a_breach_that_reached_nobody_is_sent_again_by_the_next_sweep(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    services, clock = _services(app), app.bot_data["clock"]
+    await _handoff(app)
+    _req(app).clear()
+    clock.advance(minutes=31)
+    _fail_sends(app, monkeypatch, chat=LEAD_CHAT, status=502, times=3)
+    _fail_sends(app, monkeypatch, chat=STEWARD_CHAT, status=502, times=3)
+    assert [a.kind.value for a in await run_sweep(app.bot, services)] == ["breach"]
+    assert _delivered_to(app, LEAD_CHAT) == [] and _delivered_to(app, STEWARD_CHAT) == []
+    _req(app).clear()
+    clock.advance(minutes=1)
+    assert [a.kind.value for a in await run_sweep(app.bot, services)] == ["breach"]
+    assert "超时未响应" in _delivered_to(app, LEAD_CHAT)[0].params["text"]
+    _req(app).clear()
+    assert await run_sweep(app.bot, services) == []  # delivered once: not again
+    assert _req(app).sent() == []

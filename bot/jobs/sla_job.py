@@ -4,7 +4,8 @@ holds the ticket, a breach to the lead group (the ticket and who held it) and a 
 steward group (and the department holding it). The person holding the ticket is mentioned,
 so Telegram notifies them. A send that meets a server error (5xx) is tried again twice
 (handlers.tickets_common.send; a 429 is AIORateLimiter's); a send that still fails is
-logged, never raised, and never retried by a later sweep (the mark is already committed)."""
+logged, never raised; an alert that reached nobody for a passing reason (a server error, not
+a 403) has its mark cleared, so the next sweep sends it again."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import texts
 from bot.services import Services
 from desk import render, work
 from desk.models import CardKind
-from desk.sla import AlertKind, Audience, Recipient, SlaAlert, sweep
+from desk.sla import AlertKind, Audience, Recipient, SlaAlert, release_alert, sweep
 from handlers import tickets_common as common
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ async def run_sweep(bot: Bot, services: Services) -> list[SlaAlert]:
     names = common.department_names(services)
     for alert in alerts:
         posted: list[tuple[int, int, str, str | None]] = []
+        delivered, retryable = False, []
         for recipient in alert.recipients:
             if recipient.chat_id is None:
                 log.warning("ticket %s: no %s chat for the %s", alert.ticket.id,
@@ -63,7 +65,10 @@ async def run_sweep(bot: Bot, services: Services) -> list[SlaAlert]:
             if sent.message is None:
                 log.warning("ticket %s: the %s did not reach chat %s", alert.ticket.id,
                             alert.kind, recipient.chat_id)
+                if sent.error is not None and not sent.gone:
+                    retryable.append(str(sent.error))
                 continue
+            delivered = True
             if recipient.audience is Audience.lead:
                 continue
             # A reply to the warning in a staff chat answers the ticket, like a reply to its card.
@@ -73,6 +78,9 @@ async def run_sweep(bot: Bot, services: Services) -> list[SlaAlert]:
             else:
                 posted.append((recipient.chat_id, sent.message.message_id,
                                CardKind.steward.value, None))
+        if not delivered and retryable:  # reached nobody, for a reason that may pass: try again next sweep
+            await services.db.run(release_alert, ticket_id=alert.ticket.id, kind=alert.kind,
+                                  now=services.clock(), error="; ".join(retryable)[:500])
         if not posted:
             continue
         try:
