@@ -3,7 +3,8 @@
 Layout of a knowledge folder:
     departments.yaml        departments: [{key, name, aliases, window, phone, hours, online, example}]
     items/<key>.yaml        one approval item (kind: item) or general topic (kind: topic) per file
-    out_of_scope.yaml       optional: phrases that are never approval items (营业执照, 退税, ...)
+    out_of_scope.yaml       optional: `phrases` that are never approval items (营业执照, 退税, ...) unless an
+                            item is named too, and `always` phrases that make any message out of scope (考试)
     smalltalk.yaml          optional: greetings and acknowledgements
 Loading is all or nothing: any problem raises KnowledgeError listing every problem.
 """
@@ -294,16 +295,18 @@ def _read_item(reader: _Reader, path: Path) -> tuple[Item, _Map] | None:
     return item, m
 
 
-def _read_phrases(reader: _Reader, path: Path, field: str) -> tuple[str, ...]:
+def _read_phrases(reader: _Reader, path: Path, *fields: str) -> tuple[tuple[str, ...], ...]:
+    """Read phrase lists from a small YAML file (each field optional); one tuple per field."""
+    empty = tuple(() for _ in fields)
     if not path.exists():
-        return ()
+        return empty
     data = reader.parse(path)
     if data is None:
-        return ()
+        return empty
     file = reader.rel(path)
-    if not reader.check_mapping(file, data, {field}, field):
-        return ()
-    return reader.texts(file, data, field)
+    if not reader.check_mapping(file, data, set(fields), "phrases"):
+        return empty
+    return tuple(reader.texts(file, data, field) for field in fields)
 
 
 def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> KnowledgeBase:
@@ -364,13 +367,14 @@ def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> Knowl
         for key in CANONICAL_ITEMS + CANONICAL_TOPICS:
             if key not in items and not (root / "items" / f"{key}.yaml").exists():
                 reader.problem(reader.rel(root / "items" / f"{key}.yaml"), 0, "key", "canonical item missing")
-    out_of_scope = _read_phrases(reader, root / "out_of_scope.yaml", "phrases")
-    smalltalk = _read_phrases(reader, root / "smalltalk.yaml", "phrases")
+    out_of_scope, always_out_of_scope = _read_phrases(reader, root / "out_of_scope.yaml", "phrases", "always")
+    (smalltalk,) = _read_phrases(reader, root / "smalltalk.yaml", "phrases")
     if reader.problems:
         raise KnowledgeError(reader.problems)
     return KnowledgeBase(
         items=items,
         departments={key: dept for key, (dept, _) in departments.items()},
         out_of_scope=out_of_scope,
+        always_out_of_scope=always_out_of_scope,
         smalltalk=smalltalk,
     )

@@ -30,11 +30,11 @@ _LATIN_TOKEN = re.compile(r"[a-z]+")
 _NAMED_SCORE = 0.95
 # After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
-    r"(.{0,6}?(已经|已|也|都|早就|早))?(批|办|拿|做|审|搞定|完成|签|交|过|弄|编)(完|好|了|下来|过|到|清)(?![没吗么])"
+    r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早))?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
     r"|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了(?![没吗么])|都卡着|卡着|卡住"
 )
 # Before an item's name: it is excluded or already under way, not what is asked.
-_CONTEXT_BEFORE = re.compile(r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办)$")
+_CONTEXT_BEFORE = re.compile(r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了)$")
 _FILLER = re.compile(
     r"请问|麻烦|问一下|问下|打扰|您好|你好|老师|管家|小助手|机器人|各位|大家|一下|的|了|吗|呢|啊|呀|吧|哈|嘛|哦|噢|嗯|额|呃|么"
 )
@@ -125,6 +125,7 @@ class _Index:
     latin_short: dict[str, str] = field(default_factory=dict)
     latin_long: list[tuple[str, str]] = field(default_factory=list)
     out_of_scope: list[str] = field(default_factory=list)
+    always_out_of_scope: list[str] = field(default_factory=list)
     smalltalk: list[str] = field(default_factory=list)
 
 
@@ -158,7 +159,9 @@ class Matcher:
                 return
             seen.add((compact, item))
             cjk = has_cjk(compact)
-            pinyin = key_of(compact)[0] if cjk and len(compact) >= 2 else None
+            # Homophone matching for names of 2+ characters and hints of 3+ (a 2-character hint typed
+            # by sound matches too much: 有煤 sounds like 有没).
+            pinyin = key_of(compact)[0] if cjk and len(compact) >= (2 if alias else 3) else None
             gapped = None
             if cjk and len(compact) >= 4:
                 gapped = re.compile(".?".join(re.escape(ch) for ch in compact))
@@ -199,6 +202,7 @@ class Matcher:
                 if len(name) >= 3:
                     index.departments.append((name, tuple(by_department.get(dept.key, ()))))
         index.out_of_scope = [p for p in (normalize(t).replace(" ", "") for t in kb.out_of_scope) if p]
+        index.always_out_of_scope = [p for p in (normalize(t).replace(" ", "") for t in kb.always_out_of_scope) if p]
         index.smalltalk = sorted(
             {p for p in (normalize(t).replace(" ", "") for t in kb.smalltalk) if p}, key=len, reverse=True
         )
@@ -238,6 +242,8 @@ class Matcher:
                 question, normalized, None, intent, "answer", faq_ratio / 100, [], "learned", faq_entry.faq, True
             )
 
+        if any(p in compact for p in self._index.always_out_of_scope):
+            return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
         if any(p in compact for p in self._index.out_of_scope):
             # Only an approval item named outright survives: 「食品经营许可证能容缺吗」 is not about 容缺受理.
             hits = [h for h in hits if h.named and h.exact and self.kb.items[h.item].kind == "item"]
@@ -366,7 +372,7 @@ class Matcher:
             after = hit.end > 0 and _CONTEXT_AFTER.match(compact, hit.end)
             before = hit.start > 0 and _CONTEXT_BEFORE.search(compact, 0, hit.start)
             if after or before:
-                hit.score *= 0.82
+                hit.score *= 0.6
                 hit.context = True
 
     def _name_spans(self, hits: list[_Hit]) -> list[tuple[int, int]]:

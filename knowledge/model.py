@@ -64,7 +64,8 @@ class Item:
 class KnowledgeBase:
     items: dict[str, Item]
     departments: dict[str, Department]
-    out_of_scope: tuple[str, ...] = ()
+    out_of_scope: tuple[str, ...] = ()  # not an approval question unless an item is named too
+    always_out_of_scope: tuple[str, ...] = ()  # not an approval question even when an item is named
     smalltalk: tuple[str, ...] = ()
     learned: tuple[Faq, ...] = field(default=())
 

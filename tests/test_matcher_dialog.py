@@ -272,3 +272,15 @@ def test_hint_with_a_particle_inside_is_still_found(matcher):
 
 def test_fee_word_in_a_done_clause_is_not_the_intent(matcher):
     verify_dialog(matcher, [("交完出让金拿不动产证要多久", "property_cert", "time_limit", "answer")])
+
+
+def test_an_exam_or_a_drill_about_an_item_is_not_an_approval_question(matcher):
+    verify_dialog(matcher, [
+        ("想报名环评工程师的职业资格考试", None, None, "handoff"),
+        ("下周人防警报试鸣几点开始", None, None, "handoff"),
+    ])
+
+
+def test_a_two_character_hint_is_not_matched_by_sound(matcher):
+    # 有没有 sounds like a hint 「有煤…」 would; only the words themselves count for short hints
+    verify_dialog(matcher, [("我们公司想招几个电工 有没有渠道推荐", None, None, "handoff")])
