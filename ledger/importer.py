@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
@@ -54,6 +54,8 @@ PROGRESS_EVERY = 100    # a bar that moves on a few hundred rows too
 HEADER_SCAN_ROWS = 10   # a title line or two above the header is common in city ledgers
 _CHUNK = 900            # keeps IN (...) lists under every backend's parameter limit
 _PROCEDURE_FIELDS = ("status", "department", "accepted_on", "promised_days", "finished_on", "note")
+
+R = TypeVar("R")
 
 
 @dataclass
@@ -351,26 +353,22 @@ class _RowChecker:
                 rejected.add(name)
         return values, rejected
 
+    def _resolved(self, row: int, raw: dict[str, object], name: str,
+                  resolve: Callable[[str], R | None], unknown: str) -> R | None:
+        """A required cell turned into its value by `resolve`; None after recording why not."""
+        if name not in raw:
+            self._error(row, name, "required")
+            return None
+        value = resolve(as_text(raw[name]))
+        if value is None:
+            self._error(row, name, unknown, raw[name])
+        return value
+
     def _procedure(self, row: int, raw: dict[str, object], code: str | None
                    ) -> tuple[str | None, ProcedureDraft | None]:
-        ok = True
-        item_key = status = None
-        if "procedure" not in raw:
-            self._error(row, "procedure", "required")
-            ok = False
-        else:
-            item_key = resolve_procedure(as_text(raw["procedure"]))
-            if item_key is None:
-                self._error(row, "procedure", "unknown_procedure", raw["procedure"])
-                ok = False
-        if "status" not in raw:
-            self._error(row, "status", "required")
-            ok = False
-        else:
-            status = resolve_status(as_text(raw["status"]))
-            if status is None:
-                self._error(row, "status", "unknown_status", raw["status"])
-                ok = False
+        item_key = self._resolved(row, raw, "procedure", resolve_procedure, "unknown_procedure")
+        status = self._resolved(row, raw, "status", resolve_status, "unknown_status")
+        ok = item_key is not None and status is not None
         dates: dict[str, date | None] = {}
         for name in ("accepted_on", "finished_on"):
             dates[name] = None

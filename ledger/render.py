@@ -114,6 +114,15 @@ def _due_text(line: ProcedureLine, *, overdue_template: str, due_template: str) 
     return due_template.format(due=_iso(line.due_on), left=line.working_days_left)
 
 
+def _dates_text(line: ProcedureLine, *, accepted: str, overdue: str, due: str, finished: str) -> str:
+    """Accepted, due (or overdue) and finished dates of a procedure, in the given wording."""
+    dates = accepted.format(accepted=_iso(line.accepted_on)) if line.accepted_on else ""
+    dates += _due_text(line, overdue_template=overdue, due_template=due)
+    if line.finished_on:
+        dates += finished.format(finished=_iso(line.finished_on))
+    return dates
+
+
 def profile_text(profile: ProjectProfile, *, escape: Escape = _plain) -> str:
     summary = profile.summary
     lines = [texts.LEDGER_PROFILE_HEADER.format(
@@ -125,13 +134,8 @@ def profile_text(profile: ProjectProfile, *, escape: Escape = _plain) -> str:
         days_text=deadline_text(summary.days_to_deadline, summary.working_days_to_deadline),
         counts=_counts(summary))]
     for index, line in enumerate(profile.procedures, start=1):
-        dates = ""
-        if line.accepted_on:
-            dates += texts.LEDGER_PROFILE_ACCEPTED.format(accepted=_iso(line.accepted_on))
-        dates += _due_text(line, overdue_template=texts.LEDGER_PROFILE_DUE_OVERDUE,
-                           due_template=texts.LEDGER_PROFILE_DUE)
-        if line.finished_on:
-            dates += texts.LEDGER_PROFILE_FINISHED.format(finished=_iso(line.finished_on))
+        dates = _dates_text(line, accepted=texts.LEDGER_PROFILE_ACCEPTED, overdue=texts.LEDGER_PROFILE_DUE_OVERDUE,
+                            due=texts.LEDGER_PROFILE_DUE, finished=texts.LEDGER_PROFILE_FINISHED)
         lines.append(texts.LEDGER_PROFILE_LINE.format(
             index=index, name=line.name, status=_shown_status(line),
             department=escape(line.department), dates=dates))
@@ -150,13 +154,8 @@ def progress_text(summary: ProgressSummary, *, escape: Escape = _plain) -> str:
 
 
 def status_text(line: ProcedureLine, *, escape: Escape = _plain) -> str:
-    dates = ""
-    if line.accepted_on:
-        dates += texts.LEDGER_STATUS_ACCEPTED.format(accepted=_iso(line.accepted_on))
-    dates += _due_text(line, overdue_template=texts.LEDGER_STATUS_DUE_OVERDUE,
-                       due_template=texts.LEDGER_STATUS_DUE)
-    if line.finished_on:
-        dates += texts.LEDGER_STATUS_FINISHED.format(finished=_iso(line.finished_on))
+    dates = _dates_text(line, accepted=texts.LEDGER_STATUS_ACCEPTED, overdue=texts.LEDGER_STATUS_DUE_OVERDUE,
+                        due=texts.LEDGER_STATUS_DUE, finished=texts.LEDGER_STATUS_FINISHED)
     if dates.endswith("，"):  # accepted, with no promised days to give a due date
         dates = dates[:-1] + "。"
     return texts.LEDGER_STATUS_ANSWER.format(item=line.name, status=line.status_label,
