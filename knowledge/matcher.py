@@ -21,6 +21,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge.intents import classify_intent
 from knowledge.model import Faq, KnowledgeBase
+from knowledge.normalize import compact as compact_text
 from knowledge.normalize import has_cjk, normalize
 from knowledge.pinyin import key_of, latin_pinyin
 
@@ -84,6 +85,7 @@ class _Phrase:
     item: str
     base: float
     pinyin: str | None
+    kind: str = "alias"  # "alias" (a name of the item) or "hint" (points to it without naming it)
     gapped: re.Pattern[str] | None = None  # the alias with one stray character allowed between its characters
 
 
@@ -140,7 +142,7 @@ class Matcher:
         self._faq_table: tuple[list[_FaqEntry], list[str]] = ([], [])
         self._lock = Lock()
         entries = [
-            _FaqEntry(normalize(faq.q).replace(" ", ""), item.key, faq) for item in kb.items.values() for faq in item.faq
+            _FaqEntry(compact_text(faq.q), item.key, faq) for item in kb.items.values() for faq in item.faq
         ]
         entries = [e for e in entries if e.normalized]
         self._faq_table = (entries, [e.normalized for e in entries])
@@ -154,38 +156,38 @@ class Matcher:
         seen: set[tuple[str, str]] = set()
 
         def add(text: str, item: str, base: float, *, alias: bool) -> None:
-            compact = normalize(text).replace(" ", "")
-            if not compact or (compact, item) in seen:
+            text_c = compact_text(text)
+            if not text_c or (text_c, item) in seen:
                 return
-            seen.add((compact, item))
-            cjk = has_cjk(compact)
+            seen.add((text_c, item))
+            cjk = has_cjk(text_c)
             # Homophone matching for names of 2+ characters and hints of 3+ (a 2-character hint typed
             # by sound matches too much: 有煤 sounds like 有没).
-            pinyin = key_of(compact)[0] if cjk and len(compact) >= (2 if alias else 3) else None
+            pinyin = key_of(text_c)[0] if cjk and len(text_c) >= (2 if alias else 3) else None
             gapped = None
-            if cjk and len(compact) >= 4:
-                gapped = re.compile(".?".join(re.escape(ch) for ch in compact))
-            index.phrases.append(_Phrase(compact, item, base, pinyin, gapped))
-            if cjk and alias and len(compact) >= 4:
-                index.fuzzy_texts.append(compact)
+            if cjk and len(text_c) >= 4:
+                gapped = re.compile(".?".join(re.escape(ch) for ch in text_c))
+            index.phrases.append(_Phrase(text_c, item, base, pinyin, "alias" if alias else "hint", gapped))
+            if cjk and alias and len(text_c) >= 4:
+                index.fuzzy_texts.append(text_c)
                 index.fuzzy_items.append(item)
             if cjk and alias:
-                spelled = latin_pinyin(compact)
+                spelled = latin_pinyin(text_c)
                 if len(spelled) >= 5:
                     index.latin_long.append((spelled, item))
 
         for item in kb.items.values():
             for name in (item.name, item.short, *item.aliases):
                 if name:
-                    add(name, item.key, _alias_score(len(normalize(name).replace(" ", ""))), alias=True)
+                    add(name, item.key, _alias_score(len(compact_text(name))), alias=True)
             for hint in item.hints:
                 if "+" in hint:  # every part somewhere in the message: 消防+验收
-                    parts = tuple(p for p in (normalize(x).replace(" ", "") for x in hint.split("+")) if p)
+                    parts = tuple(p for p in (compact_text(x) for x in hint.split("+")) if p)
                     index.combos.append((parts, item.key, _alias_score(sum(map(len, parts)))))
                 else:
-                    add(hint, item.key, _hint_score(len(normalize(hint).replace(" ", ""))), alias=False)
+                    add(hint, item.key, _hint_score(len(compact_text(hint))), alias=False)
             for latin in item.latin:
-                spelled = normalize(latin).replace(" ", "")
+                spelled = compact_text(latin)
                 if not spelled or has_cjk(spelled):
                     continue
                 if len(spelled) <= 4:
@@ -197,20 +199,20 @@ class Matcher:
             if item.kind == "item" and item.department:
                 by_department.setdefault(item.department, []).append(item.key)
         for dept in kb.departments.values():
-            names = {normalize(n).replace(" ", "") for n in (dept.name, *dept.aliases)}
+            names = {compact_text(n) for n in (dept.name, *dept.aliases)}
             for name in names:
                 if len(name) >= 3:
                     index.departments.append((name, tuple(by_department.get(dept.key, ()))))
-        index.out_of_scope = [p for p in (normalize(t).replace(" ", "") for t in kb.out_of_scope) if p]
-        index.always_out_of_scope = [p for p in (normalize(t).replace(" ", "") for t in kb.always_out_of_scope) if p]
+        index.out_of_scope = [p for p in (compact_text(t) for t in kb.out_of_scope) if p]
+        index.always_out_of_scope = [p for p in (compact_text(t) for t in kb.always_out_of_scope) if p]
         index.smalltalk = sorted(
-            {p for p in (normalize(t).replace(" ", "") for t in kb.smalltalk) if p}, key=len, reverse=True
+            {p for p in (compact_text(t) for t in kb.smalltalk) if p}, key=len, reverse=True
         )
         return index
 
     def add_learned(self, question: str, answer: str, item: str | None) -> None:
         """Make a learned question/answer pair matchable at once, without a restart."""
-        entry = _FaqEntry(normalize(question).replace(" ", ""), item, Faq(q=question, a=answer), learned=True)
+        entry = _FaqEntry(compact_text(question), item, Faq(q=question, a=answer), learned=True)
         if not entry.normalized:
             return
         with self._lock:
