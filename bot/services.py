@@ -37,7 +37,7 @@ def build_services(
     """
     calendar, hours = working_clock(settings)
     kb = load_knowledge(settings.knowledge_path)
-    matcher = Matcher(
+    matcher = Matcher.trained(
         kb,
         Thresholds(
             answer=settings.match_answer_threshold,

@@ -21,7 +21,7 @@ from knowledge.plain import html_to_plain
 
 def _matcher(settings) -> Matcher:  # type: ignore[no-untyped-def]
     kb = knowledge_or_exit(settings)
-    return Matcher(
+    return Matcher.trained(
         kb,
         Thresholds(
             answer=settings.match_answer_threshold,

@@ -21,6 +21,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge.intents import classify_intent
 from knowledge.model import Faq, KnowledgeBase
+from knowledge.model_text import NO_ITEM, TextModel
 from knowledge.normalize import compact as compact_text
 from knowledge.normalize import has_cjk, normalize
 from knowledge.pinyin import key_of, latin_pinyin
@@ -46,6 +47,23 @@ class Thresholds:
     answer: float = 0.62
     clarify: float = 0.45
     min_gap: float = 0.12
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the learned model's item probability p joins the exact evidence's score r of an item.
+
+    score = max(r, alone * p) + bonus * p: an item named in the message keeps its score and the model
+    orders close calls; an item only described (「地下有矿的那个手续」) can reach the answer threshold
+    on the model alone when it is sure. With p(no item) >= no_item and no strong exact evidence, it is
+    handed off.
+    """
+
+    alone: float = 0.9
+    bonus: float = 0.1
+    no_item: float = 0.5
+    floor: float = 0.05  # model-only candidates below this probability are not offered
+    evidence: float = 0.8  # exact evidence this strong (an alias, also typed by sound) outweighs p(no item)
 
 
 @dataclass(frozen=True)
@@ -134,9 +152,17 @@ class _Index:
 class Matcher:
     """Match questions against one knowledge base; safe to call from several threads."""
 
-    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        thresholds: Thresholds | None = None,
+        model: TextModel | None = None,
+        weights: Weights | None = None,
+    ) -> None:
         self.kb = kb
         self.thresholds = thresholds or Thresholds()
+        self.model = model  # None: the rule reading alone (the benchmark's "rule matcher")
+        self.weights = weights or Weights()
         self._index = self._build(kb)
         # (entries, their normalised questions) swapped as one tuple, so a reader never sees a half update
         self._faq_table: tuple[list[_FaqEntry], list[str]] = ([], [])
@@ -148,6 +174,13 @@ class Matcher:
         self._faq_table = (entries, [e.normalized for e in entries])
         for faq in kb.learned:
             self.add_learned(faq.q, faq.a, None)
+
+    @classmethod
+    def trained(cls, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> Matcher:
+        """The matcher the bot uses: the exact evidence joined with a model trained now, in about a second."""
+        from knowledge.model_text import train_model
+
+        return cls(kb, thresholds, model=train_model(kb))
 
     # -- index ----------------------------------------------------------------------
     @staticmethod
@@ -234,7 +267,14 @@ class Matcher:
         self._discount_context(compact, hits)
         named = {h.item for h in hits if h.named and not h.context}
         mentioned = {h.item for h in hits if h.named}  # named, even if only as context
-        intent, decided = classify_intent(normalized, self._name_spans(hits))
+        item_probs: dict[str, float] = {}
+        if self.model is not None:
+            intent_probs = self.model.intent_probabilities(normalized, self._name_spans(hits))
+            intent = max(intent_probs, key=intent_probs.__getitem__)
+            decided = intent_probs[intent] >= 0.5
+            item_probs = self.model.item_probabilities(compact)
+        else:
+            intent, decided = classify_intent(normalized, self._name_spans(hits))
 
         faq_entry, faq_ratio = self._faq_hit(compact)
         if faq_entry is not None and faq_entry.item is not None:
@@ -253,6 +293,8 @@ class Matcher:
                 return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
 
         candidates = self._rank(hits, named=named, mentioned=mentioned)
+        if item_probs:
+            candidates = self._blend(candidates, item_probs, named=named)
 
         if not candidates:
             if self._is_smalltalk(compact):
@@ -304,13 +346,25 @@ class Matcher:
         ranked = sorted(scores.items(), key=lambda kv: (-round(kv[1], 6), first_seen.get(kv[0], 10**6)))
         return [Candidate(item, min(score, 1.0)) for item, score in ranked[:5]]
 
+    def _blend(self, candidates: list[Candidate], probs: dict[str, float], *, named: set[str]) -> list[Candidate]:
+        """Join the exact evidence with the model's item probabilities (see Weights)."""
+        w = self.weights
+        if probs.get(NO_ITEM, 0.0) >= w.no_item and not any(c.score >= w.evidence for c in candidates):
+            return []
+        rule = {c.item: c.score for c in candidates}
+        keys = set(rule) | {k for k, p in probs.items() if p >= w.floor and k in self.kb.items}
+        scored = {k: max(rule.get(k, 0.0), w.alone * probs.get(k, 0.0)) + w.bonus * probs.get(k, 0.0) for k in keys}
+        order = {c.item: i for i, c in enumerate(candidates)}
+        ranked = sorted(scored.items(), key=lambda kv: (-round(kv[1], 6), order.get(kv[0], 99)))
+        return [Candidate(item, min(score, 1.0)) for item, score in ranked[:5]]
+
     def _span_hits(self, compact: str) -> list[_Hit]:
         hits: list[_Hit] = []
         key, owners = key_of(compact) if has_cjk(compact) else ("", [])
         for phrase in self._index.phrases:
             start = compact.find(phrase.text)
             if start >= 0:
-                is_alias = phrase.base >= _alias_score(2)
+                is_alias = phrase.kind == "alias" and len(phrase.text) >= 2
                 hits.append(
                     _Hit(phrase.item, phrase.base, start, start + len(phrase.text), exact=True, named=is_alias)
                 )
@@ -320,7 +374,7 @@ class Matcher:
                 if at >= 0:
                     begin = owners[at + 1]
                     end = owners[at + len(phrase.pinyin) - 1] + 1
-                    named = phrase.base >= _alias_score(3) and end - begin >= 3
+                    named = phrase.kind == "alias" and len(phrase.text) >= 3 and end - begin >= 3
                     hits.append(_Hit(phrase.item, phrase.base * 0.92, begin, end, named=named))
                     continue
             if phrase.gapped is not None:

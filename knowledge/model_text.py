@@ -24,7 +24,7 @@ from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
 
-from knowledge.intents import CUES_PATH, INTENTS, read_cues
+from knowledge.intents import CUES_PATH, INTENTS, cue_book, read_cues
 from knowledge.model import KnowledgeBase
 from knowledge.normalize import compact, normalize
 
@@ -187,14 +187,22 @@ def train_model(kb: KnowledgeBase, labelled: Sequence[Labelled] | None = None) -
     labelled = [row for row in labelled if row.item is None or row.item in kb.items]
     kb_pairs = kb_item_texts(kb)
 
-    # Intent: labelled questions only (the knowledge base says nothing about what people ask).
-    intent_texts = [normalize(row.q) for row in labelled]
+    # Intent: the labelled questions, and the example of each strong cue that is not one of them (every
+    # labelled question, also of the test split, is left out, so the test split is never trained on).
+    known = {row.q for row in load_training()} | {row.q for row in labelled}
+    cue_examples = [
+        Labelled(q=cue.example, item=None, intent=cue.intent, source="cue")
+        for cue in cue_book().cues
+        if cue.strong and cue.example not in known
+    ]
+    intent_rows = [*labelled, *cue_examples]
+    intent_texts = [normalize(row.q) for row in intent_rows]
     intent_vectorizer = _vectorizer()
     grams = intent_vectorizer.fit_transform([t.replace(" ", "") for t in intent_texts])
     cue_rows = [read_cues(t).features() for t in intent_texts]
     cue_columns = {name: i for i, name in enumerate(sorted({n for names in cue_rows for n in names}))}
     intent_classifier = _classifier(INTENT_ALPHA)
-    intent_classifier.fit(hstack([grams, _cue_matrix(cue_rows, cue_columns)]).tocsr(), [row.intent for row in labelled])
+    intent_classifier.fit(hstack([grams, _cue_matrix(cue_rows, cue_columns)]).tocsr(), [row.intent for row in intent_rows])
 
     # Item: the knowledge base's own phrases and the labelled questions.
     item_texts = [text for text, _ in kb_pairs] + [compact(row.q) for row in labelled]
@@ -209,7 +217,7 @@ def train_model(kb: KnowledgeBase, labelled: Sequence[Labelled] | None = None) -
         cue_columns=cue_columns,
         item_vectorizer=item_vectorizer,
         item_classifier=item_classifier,
-        fingerprint=fingerprint_of(kb_pairs, labelled),
+        fingerprint=fingerprint_of(kb_pairs, intent_rows),
         examples=len(labelled) + len(kb_pairs),
         intent_classes=tuple(str(c) for c in intent_classifier.classes_),
         item_classes=tuple(str(c) for c in item_classifier.classes_),

@@ -27,7 +27,7 @@ def kb():
 
 @pytest.fixture(scope="module")
 def matcher(kb):
-    return Matcher(kb)
+    return Matcher.trained(kb)
 
 
 def verify_dialog(matcher: Matcher, turns: list[Turn]) -> None:
