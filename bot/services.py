@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from config import Settings
@@ -50,7 +50,9 @@ def build_services(
     return Services(
         settings=settings,
         db=database,
-        knowledge=KnowledgeService(kb=kb, matcher=matcher, db=database, clock=clock),
+        knowledge=KnowledgeService(
+            kb=kb, matcher=matcher, db=database, clock=clock, context_ttl=timedelta(minutes=settings.context_minutes)
+        ),
         calendar=calendar,
         hours=hours,
         clock=clock,

@@ -6,14 +6,20 @@ import argparse
 import json
 import sys
 import time
+
+import numpy as np
 from pathlib import Path
 
 import texts
 from cli.common import fail, knowledge_or_exit, settings_or_exit
 from knowledge.answers import compose_answer
 from knowledge.errors import KnowledgeError
+from knowledge.context import MemoryContexts
 from knowledge.evaluation import evaluate, load_labelled
+from knowledge.guard import DEFAULT_GUARDED, GUARD_PATH, diff_guard, guard_entries, read_guard, write_guard
+from knowledge.evaluation import LabelledQuestion, cross_validate, score
 from knowledge.export import export_knowledge_xlsx
+from knowledge.model_text import load_training, train_model
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, MatchResult, Thresholds
 from knowledge.plain import html_to_plain
@@ -49,15 +55,33 @@ def _as_text(matcher: Matcher, result: MatchResult) -> str:
     return texts.HANDOFF_CLI.format(reason=texts.HANDOFF_REASON.get(result.reason, result.reason))
 
 
+def _batch_turn(line: str) -> tuple[str, tuple[int, int] | None]:
+    """A batch line: a JSON dialogue turn {"chat", "user", "text"} or a plain question."""
+    stripped = line.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+            return str(data["text"]), (int(data["chat"]), int(data["user"]))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            pass
+    return line.rstrip("\n"), None
+
+
 def cmd_ask(args: argparse.Namespace) -> None:
     matcher = _matcher(settings_or_exit())
     if args.batch:
         path = Path(args.batch)
-        source = sys.stdin if args.batch == "-" else path.open(encoding="utf-8")
+        try:
+            source = sys.stdin if args.batch == "-" else path.open(encoding="utf-8")
+        except OSError as exc:
+            fail(f"无法读取 {args.batch}：{exc.strerror}")
+        contexts = MemoryContexts()  # per (chat, user), in file order, as the bot keeps them
         with source:
             for line in source:
-                question = line.rstrip("\n")
-                result = matcher.match(question)
+                question, asker = _batch_turn(line)
+                result = matcher.match(question, contexts.recall(*asker) if asker else None)
+                if asker:
+                    contexts.remember(*asker, result.context_after())
                 print(_as_json(matcher, result) if args.json else _as_text(matcher, result), flush=False)
         return
     if not args.question:
@@ -80,6 +104,32 @@ def cmd_kb_validate(args: argparse.Namespace) -> None:
     print(texts.KB_VALID.format(items=items, topics=len(kb.items) - items, departments=len(kb.departments)))
 
 
+def cmd_kb_train(args: argparse.Namespace) -> None:
+    kb = knowledge_or_exit(settings_or_exit())
+    rows = load_training()
+    started = time.perf_counter()
+    model = train_model(kb)
+    seconds = time.perf_counter() - started
+    again = train_model(kb)
+    same = again.fingerprint == model.fingerprint and all(
+        np.array_equal(a, b) for a, b in ((model.intent_classifier.coef_, again.intent_classifier.coef_),
+                                          (model.item_classifier.coef_, again.item_classifier.coef_))
+    )
+    print(f"trained on {model.examples} examples in {seconds:.2f} s; fingerprint {model.fingerprint}; "
+          f"repeatable: {'yes' if same else 'NO'}")
+    test = [r for r in rows if r.split == "test"]
+    cases = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in test]
+    print(f"== never-trained test split ({len(test)} questions)")
+    print(evaluate(Matcher(kb, model=model), cases).render())
+    if args.folds > 1:
+        predictions = cross_validate(kb, rows, folds=args.folds)
+        every = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in rows]
+        print(f"== {args.folds}-fold over all {len(rows)} labelled questions")
+        print(score("k-fold", predictions.__getitem__, every).render())
+    if not same:
+        sys.exit(1)
+
+
 def cmd_kb_list(args: argparse.Namespace) -> None:
     kb = knowledge_or_exit(settings_or_exit())
     for item in sorted(kb.items.values(), key=lambda i: (i.kind, i.key)):
@@ -94,21 +144,55 @@ def cmd_kb_export(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    matcher = _matcher(settings_or_exit())
-    try:
-        cases = load_labelled(Path(args.file))
-    except ValueError as exc:
-        fail(str(exc))
+    settings = settings_or_exit()
+    matcher = _matcher(settings)
+    sets: list[tuple[str, list]] = []  # type: ignore[type-arg]
+    for name in args.files or [str(p) for p in DEFAULT_GUARDED]:
+        try:
+            sets.append((name, load_labelled(Path(name))))
+        except (OSError, ValueError) as exc:
+            fail(str(exc))
+    if args.diff:
+        _eval_diff(matcher, sets, Path(args.guard), write=args.write_guard)
+        return
     started = time.perf_counter()
-    report = evaluate(matcher, cases)
+    reports = {}
+    for name, cases in sets:
+        reports[name] = evaluate(matcher, cases, name=name)
+    total = sum(len(c) for _, c in sets)
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        payload = {name: r.to_dict() for name, r in reports.items()}
+        print(json.dumps(payload if len(sets) > 1 else next(iter(payload.values())), ensure_ascii=False, indent=2))
     else:
-        print(report.render())
-        if args.errors:
-            for line in report.error_lines():
-                print(line)
-    print(f"({len(cases)} questions in {time.perf_counter() - started:.2f} s)", file=sys.stderr)
+        for name, report in reports.items():
+            if len(sets) > 1:
+                print(f"== {name}")
+            print(report.render())
+            if args.errors:
+                for line in report.error_lines():
+                    print(line)
+    print(f"({total} questions in {time.perf_counter() - started:.2f} s)", file=sys.stderr)
+
+
+def _eval_diff(matcher: Matcher, sets: list, guard: Path, *, write: bool) -> None:  # type: ignore[type-arg]
+    """List what a change flipped against the guard file; exit 1 on a right→wrong flip it does not accept."""
+    current = guard_entries(matcher, sets)
+    if write:
+        write_guard(guard, current)
+        print(f"已写入 {guard}（{len(current)} 条）")
+        return
+    try:
+        expected = read_guard(guard)
+    except OSError as exc:
+        fail(f"无法读取 {guard}：{exc.strerror}")
+    flips = diff_guard(expected, current)
+    for flip in flips:
+        print(flip.render())
+    broken = [f for f in flips if f.kind == "right→wrong" and not f.accepted]
+    print(f"{len(flips)} flipped: {sum(f.kind == 'wrong→right' for f in flips)} wrong→right, "
+          f"{sum(f.kind == 'right→wrong' for f in flips)} right→wrong ({len(broken)} not accepted)", file=sys.stderr)
+    if broken:
+        sys.exit(1)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -120,6 +204,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     kb = sub.add_parser("kb", help="check, list and export the knowledge base")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    train = kb_sub.add_parser("train", help="train the intent/item model, check it against its data, report 5-fold figures")
+    train.add_argument("--folds", type=int, default=5, help="folds of the cross-validation (default 5; 0 skips it)")
+    train.set_defaults(func=cmd_kb_train)
     validate = kb_sub.add_parser("validate", help="check a knowledge base and report every problem with file and line")
     validate.add_argument("path", nargs="?", help="knowledge folder (default: KNOWLEDGE_PATH or the bundled one)")
     validate.set_defaults(func=cmd_kb_validate)
@@ -129,8 +216,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     export.add_argument("--xlsx", required=True, metavar="FILE", help="the .xlsx file to write")
     export.set_defaults(func=cmd_kb_export)
 
-    ev = sub.add_parser("eval", help="score the matcher on a labelled question file (JSON lines: q, item, intent)")
-    ev.add_argument("file", help="labelled file, e.g. tests/data/devset.jsonl")
+    ev = sub.add_parser("eval", help="score the matcher on labelled files (JSON lines: q, item, intent, or dialogue turns)")
+    ev.add_argument("files", nargs="*", help="labelled files, e.g. tests/data/devset.jsonl (default: every guarded set)")
+    ev.add_argument("--diff", action="store_true", help="list right→wrong and wrong→right flips against the guard file")
+    ev.add_argument("--guard", default=str(GUARD_PATH), help="the regression guard file (default: %(default)s)")
+    ev.add_argument("--write-guard", action="store_true", help="with --diff: write the current results as the guard")
     ev.add_argument("--json", action="store_true", help="print the figures as JSON")
     ev.add_argument("--errors", action="store_true", help="also list every wrong question")
     ev.set_defaults(func=cmd_eval)

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 CLARIFY_PREFIX = "kb"
 HANDOFF_HOOK = "handoff_hook"  # bot_data key: an async callable(update, context, reply) -> None set by the desk
 STATUS_HOOK = "status_answer"  # bot_data key: async callable(update, context, reply) -> bool set by handlers.ledger
+PROJECT_STATUS_HOOK = "project_status_answer"  # the same for a whole-project progress question
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -72,6 +73,10 @@ async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply
         if addressed:
             await message.reply_text(texts.SMALLTALK_REPLY)
     else:
+        if result.reason == "project_status":
+            project_hook = context.application.bot_data.get(PROJECT_STATUS_HOOK)
+            if project_hook is not None and await project_hook(update, context, reply):
+                return  # answered with the bound project's progress
         if result.reason == "status" and result.item:
             status_hook = context.application.bot_data.get(STATUS_HOOK)
             if status_hook is not None and await status_hook(update, context, reply):
@@ -95,6 +100,10 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         await query.answer(texts.CLARIFY_UNKNOWN, show_alert=True)
         return
     await query.answer()
+    if query.message is not None and query.from_user is not None:
+        await services_of(context).knowledge.remember_choice(
+            chat_id=query.message.chat.id, user_id=query.from_user.id, item=item, intent=intent or "other"
+        )
     if query.message is not None:
         parts = split_message(answer)
         await query.edit_message_text(parts[0], parse_mode=ParseMode.HTML)
@@ -104,6 +113,14 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
             await context.bot.send_message(
                 message.chat.id, part, parse_mode=ParseMode.HTML, message_thread_id=thread_id
             )
+
+
+def answerable(context: ContextTypes.DEFAULT_TYPE, text: str) -> bool:
+    """Whether the bot itself can answer the question: the knowledge base, or the ledger for status.
+
+    A waiting ticket takes only what the bot cannot answer (and replies to the bot)."""
+    result = services_of(context).knowledge.matcher.match(text)
+    return result.action in ("answer", "smalltalk") or result.reason in ("status", "project_status")
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -32,7 +32,7 @@ from desk.models import CardKind
 from desk.throttle import Throttle
 from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
-from handlers.questions import HANDOFF_HOOK
+from handlers.questions import HANDOFF_HOOK, answerable
 from knowledge.question_cue import reads_as_question
 from knowledge.service import Reply
 
@@ -186,10 +186,12 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
                      and not replied.from_user.is_bot else None)
     if not work.may_concern_desk(question_like=question_like, reply_to_user_id=reply_to_user):
         return  # people chatting: no database round trip
+    # A question the bot answers itself is not a follow-up of the asker's waiting ticket.
+    follow_up_like = question_like and not answerable(context, text)
     outcome = await services.db.run(
         work.help_message, who=common.who(services), now=now, chat_id=message.chat_id,
         user_id=user.id, name=_name(user), text=text, message_id=message.message_id,
-        question_like=question_like, reply_to_bot=reply_to_bot, reply_to_user_id=reply_to_user)
+        question_like=follow_up_like, reply_to_bot=reply_to_bot, reply_to_user_id=reply_to_user)
     if outcome.staff:
         raise ApplicationHandlerStop  # stewards and department staff are not asking
     if outcome.follow_up is None:

@@ -130,6 +130,9 @@ def compose_answer(kb: KnowledgeBase, result: MatchResult) -> str | None:
     """Return the HTML answer for an `answer` result, or None when there is nothing to say."""
     if result.action != "answer":
         return None
+    several = compose_asks_answer(kb, result)
+    if several is not None:
+        return several
     if result.faq is not None:
         lead = texts.LEARNED_LEAD if result.learned else texts.FAQ_LEAD
         text = lead.format(answer=escape(result.faq.a))
@@ -143,3 +146,13 @@ def compose_answer(kb: KnowledgeBase, result: MatchResult) -> str | None:
     if item is None:
         return None
     return compose_item_answer(kb, item, result.intent)
+
+
+def compose_asks_answer(kb: KnowledgeBase, result: MatchResult) -> str | None:
+    """One answer covering every ask of a message that asks several things, or None for a single ask."""
+    if len(result.asks) < 2:
+        return None
+    parts = [
+        compose_item_answer(kb, kb.items[ask.item], ask.intent) for ask in result.asks if ask.item in kb.items
+    ]
+    return "\n\n".join(parts) if parts else None

@@ -14,12 +14,13 @@ clarify between close candidates, hand off when unsure or out of scope.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from threading import Lock
 
 from rapidfuzz import fuzz, process
 
-from knowledge.intents import classify_intent
+from knowledge.context import Context
+from knowledge.intents import classify_intent, cue_book, read_cues
 from knowledge.model import Faq, KnowledgeBase
 from knowledge.model_text import NO_ITEM, TextModel
 from knowledge.normalize import compact as compact_text
@@ -27,6 +28,23 @@ from knowledge.normalize import has_cjk, normalize
 from knowledge.pinyin import key_of, latin_pinyin
 
 ACTIONS = ("answer", "clarify", "handoff", "smalltalk")
+FOLLOW_UP_CHARS = 14  # a follow-up that borrows from the previous question is short
+MAX_ASKS = 3
+SEVERAL_CHARS = 30  # several items are asked about in a short message; a long one names them as background
+_NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "model_no_item"})
+# 「…那个呢」「…的呢」: the same question again, about something else
+_ELLIPSIS = re.compile(r"(那个|这个|的)?呢$|那个呢|那呢|呢[?？]?$")
+# Progress of the whole project rather than of one procedure.
+_PROJECT_STATUS = re.compile(
+    r"(项目|咱们|我们|我司|整体|全部|所有).{0,10}(手续|审批|前期|证).{0,8}(没办完|没办|未办|还差|还剩|剩下|办完|办了多少|进度|进展|到哪|怎么样|情况)"
+    r"|(项目|整体)(的)?(总体)?(进度|进展)|还有(哪些|几个|什么)(手续|审批|证).{0,4}(没|未|要)|(手续|前期).{0,4}(办得怎么样|进度|进展|情况)"
+)
+# A procedure of its own named in the message (one the knowledge base lacks): not a follow-up.
+_OWN_SUBJECT = re.compile(r"许可|审批|审查|审核|执照|证|登记|备案|评价|评估|手续|验收|认证|资质|经营|预售")
+# Asking whether several procedures can run together: the parallel topic.
+_TOGETHER = re.compile(r"一起|同时|并联|同步|并行|一块")
+# Connectors between several items asked about at once.
+_SEVERAL = re.compile(r"和|跟|与|及|、|还有|以及|分别|各|或者|还是")
 
 _LATIN_TOKEN = re.compile(r"[a-z]+")
 _NAMED_SCORE = 0.95
@@ -67,6 +85,12 @@ class Weights:
 
 
 @dataclass(frozen=True)
+class Ask:
+    item: str
+    intent: str
+
+
+@dataclass(frozen=True)
 class Candidate:
     item: str
     score: float
@@ -84,6 +108,15 @@ class MatchResult:
     reason: str
     faq: Faq | None = None
     learned: bool = False
+    asks: tuple[Ask, ...] = ()  # when the message asks several things: each (item, intent), in order
+    context: bool = False  # a part (item or intent) came from the asker's previous question
+
+    def context_after(self) -> Context | None:
+        """What a follow-up may borrow from this result: the item and intent answered (the last ask), if any."""
+        if self.item is None or not (self.action == "answer" or self.reason == "status"):
+            return None
+        last = self.asks[-1] if self.asks else Ask(self.item, self.intent)
+        return Context(last.item, last.intent)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -94,6 +127,8 @@ class MatchResult:
             "confidence": round(self.confidence, 3),
             "candidates": [{"item": c.item, "score": round(c.score, 3)} for c in self.candidates],
             "reason": self.reason,
+            "asks": [{"item": a.item, "intent": a.intent} for a in self.asks],
+            "context": self.context,
         }
 
 
@@ -253,8 +288,45 @@ class Matcher:
             self._faq_table = ([*entries, entry], [*texts, entry.normalized])
 
     # -- matching -------------------------------------------------------------------
-    def match(self, question: str) -> MatchResult:
-        """Return the item, intent, action and candidates for one question."""
+    def match(self, question: str, context: Context | None = None) -> MatchResult:
+        """Return the item, intent, action and candidates for one question.
+
+        `context` is what the asker last asked about: an elliptical follow-up takes the missing part from it.
+        """
+        result = self._match(question)
+        if context is None or context.item not in self.kb.items:
+            return result
+        return self._follow_up(result, context) or result
+
+    def _follow_up(self, result: MatchResult, context: Context) -> MatchResult | None:
+        """The follow-up reading of a short message that lacks its item or its intent, or None."""
+        text = compact_text(result.question)
+        if result.reason in _NEVER_INHERIT or len(text) > FOLLOW_UP_CHARS or result.asks:
+            return None
+        cues = read_cues(result.normalized)
+        asks_own = bool(cues.first_strong)
+        if result.action == "answer" and result.item == "tolerance" and context.item != "tolerance":
+            # 「那能容缺吗」: the 容缺 topic asked about the item of the previous question
+            return replace(result, item=context.item, intent="tolerance", context=True, reason="context")
+        if result.action == "answer":
+            # 「能评那个呢」 names an item and asks nothing of its own: the earlier question, about this item.
+            if not asks_own and result.item != context.item and _ELLIPSIS.search(text):
+                return replace(result, intent=context.intent, context=True, reason="context")
+            return None
+        if not (asks_own or _ELLIPSIS.search(text) or cue_book().question_mark.search(text)):
+            return None  # 「好的收到」: no question
+        if _OWN_SUBJECT.search(text):
+            return None  # 「电力业务许可去哪办」: a matter of its own that the knowledge base lacks
+        if result.action == "clarify" and context.item not in {c.item for c in result.candidates}:
+            return None
+        intent = result.intent if asks_own else context.intent
+        action, reason = ("handoff", "status") if intent == "status" else ("answer", "context")
+        return replace(
+            result, item=context.item, intent=intent, action=action, reason=reason, context=True,
+            candidates=(Candidate(context.item, 1.0),), confidence=1.0,
+        )
+
+    def _match(self, question: str) -> MatchResult:
         normalized = normalize(question or "")
         compact = normalized.replace(" ", "")
         if not compact:
@@ -292,9 +364,15 @@ class Matcher:
             if not hits:
                 return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
 
+        if not named and _PROJECT_STATUS.search(compact):
+            # 「咱们项目还有哪些手续没办完」: the whole project's progress, from the ledger of a bound group
+            return self._result(question, normalized, None, "status", "handoff", 0.0, [], "project_status")
         candidates = self._rank(hits, named=named, mentioned=mentioned)
         if item_probs:
+            before = bool(candidates)
             candidates = self._blend(candidates, item_probs, named=named)
+            if before and not candidates and not self._is_smalltalk(compact):
+                return self._result(question, normalized, None, intent, "handoff", 0.0, [], "model_no_item")
 
         if not candidates:
             if self._is_smalltalk(compact):
@@ -309,11 +387,17 @@ class Matcher:
         learned = False
         if faq_entry is not None and faq_entry.item == top.item and faq_ratio >= 85:
             faq, learned = faq_entry.faq, faq_entry.learned
+        several = self._several_items(question, normalized, hits, intent, candidates)
+        if several is not None and intent != "status":
+            return several
         t = self.thresholds
         if top.score >= t.answer and gap >= t.min_gap:
             if intent == "status":
                 return self._result(question, normalized, top.item, intent, "handoff", top.score, candidates, "status")
-            return self._result(question, normalized, top.item, intent, "answer", top.score, candidates, "confident", faq, learned)
+            answered = self._result(
+                question, normalized, top.item, intent, "answer", top.score, candidates, "confident", faq, learned
+            )
+            return self._several_asks(answered)
         if top.score >= t.clarify:
             close = [c for c in candidates if top.score - c.score < t.min_gap][:3]
             if len(close) >= 2:
@@ -345,6 +429,49 @@ class Matcher:
                     scores[key] *= 0.8
         ranked = sorted(scores.items(), key=lambda kv: (-round(kv[1], 6), first_seen.get(kv[0], 10**6)))
         return [Candidate(item, min(score, 1.0)) for item, score in ranked[:5]]
+
+    def _several_items(
+        self, question: str, normalized: str, hits: list[_Hit], intent: str, candidates: list[Candidate]
+    ) -> MatchResult | None:
+        """A message about several items: 「水保和林草分别几个工作日」 gets each (item, intent);
+        「环评能和施工许可证并联办吗」 (running them together) the first item's process and the parallel topic."""
+        text = compact_text(question)
+        if len(text) > SEVERAL_CHARS or not _SEVERAL.search(text):
+            return None  # a long message names items as background; it asks about one
+        order: dict[str, int] = {}
+        for hit in sorted((h for h in hits if h.exact and not h.context and h.start >= 0), key=lambda h: h.start):
+            if hit.score >= self.thresholds.clarify and self.kb.items[hit.item].kind == "item":
+                order.setdefault(hit.item, hit.start)
+        items = list(order)
+        if len(items) < 2:
+            return None
+        top = candidates[0]
+        if _TOGETHER.search(text) and "parallel" in self.kb.items:
+            # The first item, asked how it runs, and the parallel topic: 「能评能和环评并联吗」.
+            asks: tuple[Ask, ...] = (Ask(items[0], "process"), Ask("parallel", "process"))
+        else:
+            asks = tuple(Ask(k, intent) for k in items[:MAX_ASKS])
+        result = self._result(question, normalized, asks[0].item, asks[0].intent, "answer", top.score, candidates, "several")
+        return replace(result, asks=asks)
+
+    def _several_asks(self, result: MatchResult) -> MatchResult:
+        """「施工许可证在哪办,要多久」: one item, each clause that asks something gives an intent."""
+        if result.item is None:
+            return result
+        intents: list[str] = []
+        for clause in result.normalized.split(" "):
+            if not cue_book().question_mark.search(clause):
+                continue
+            found = read_cues(clause).first_strong
+            if found:
+                first = min(found, key=found.__getitem__)
+                if first not in intents:
+                    intents.append(first)
+        if len(intents) >= 2 and result.intent in intents:
+            intents.remove(result.intent)
+            asks = tuple(Ask(result.item, i) for i in [result.intent, *intents][:MAX_ASKS])
+            return replace(result, asks=asks)
+        return result
 
     def _blend(self, candidates: list[Candidate], probs: dict[str, float], *, named: set[str]) -> list[Candidate]:
         """Join the exact evidence with the model's item probabilities (see Weights)."""

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
 
 from knowledge.answers import compose_answer, compose_item_answer
+from knowledge.context import forget_expired, recall_context, remember_context
 from knowledge.learned import add_learned, list_learned
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.model import KnowledgeBase
@@ -27,17 +30,48 @@ class UnknownItem(Exception):
 
 
 class KnowledgeService:
-    def __init__(self, *, kb: KnowledgeBase, matcher: Matcher, db: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        *,
+        kb: KnowledgeBase,
+        matcher: Matcher,
+        db: Database,
+        clock: Callable[[], datetime],
+        context_ttl: timedelta = timedelta(minutes=10),
+    ) -> None:
         self.kb = kb
         self.matcher = matcher
         self.db = db
         self.clock = clock
+        self.context_ttl = context_ttl
 
     async def ask(self, *, text: str, chat_id: int | None, user_id: int | None) -> Reply:
-        """Match one question, log it, and return the reply to send."""
-        result = self.matcher.match(text)
-        await self.db.run(log_question, result=result, at=self.clock(), chat_id=chat_id, user_id=user_id)
+        """Match one question in the asker's context, log it, keep the new context, return the reply."""
+        at = self.clock()
+        return await self.db.run(self._ask, text=text, chat_id=chat_id, user_id=user_id, at=at)
+
+    def _ask(self, *, session: Session, text: str, chat_id: int | None, user_id: int | None, at: datetime) -> Reply:
+        known = chat_id is not None and user_id is not None and self.context_ttl > timedelta(0)
+        context = None
+        if known:
+            context = recall_context(session=session, chat_id=chat_id, user_id=user_id, at=at, ttl=self.context_ttl)
+        result = self.matcher.match(text, context)
+        log_question(session=session, result=result, at=at, chat_id=chat_id, user_id=user_id)
+        if known:
+            self._remember(session=session, chat_id=chat_id, user_id=user_id, result=result, at=at)
         return Reply(result, compose_answer(self.kb, result))
+
+    def _remember(self, *, session: Session, chat_id: int, user_id: int, result: MatchResult, at: datetime) -> None:
+        after = result.context_after()
+        if after is not None:
+            remember_context(
+                session=session, chat_id=chat_id, user_id=user_id, item=after.item, intent=after.intent, at=at
+            )
+            forget_expired(session=session, at=at, ttl=self.context_ttl)
+
+    async def remember_choice(self, *, chat_id: int, user_id: int, item: str, intent: str) -> None:
+        """Keep the item chosen from clarify buttons as the asker's context."""
+        await self.db.run(remember_context, chat_id=chat_id, user_id=user_id, item=item, intent=intent, at=self.clock())
 
     def answer_item(self, *, item: str, intent: str) -> str:
         """Answer about a chosen item (a pressed clarify button)."""

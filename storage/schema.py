@@ -7,6 +7,7 @@ from config.modules import import_if_present
 MODEL_MODULES = (
     "knowledge.question_log",
     "knowledge.learned",
+    "knowledge.context",
     "desk.models",
     "ledger.models",
     "scheduler.models",
