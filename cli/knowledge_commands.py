@@ -108,9 +108,9 @@ def cmd_kb_train(args: argparse.Namespace) -> None:
     kb = knowledge_or_exit(settings_or_exit())
     rows = load_training()
     started = time.perf_counter()
-    model = train_model(kb)
+    model = train_model(kb, reuse=False)
     seconds = time.perf_counter() - started
-    again = train_model(kb)
+    again = train_model(kb, reuse=False)
     same = again.fingerprint == model.fingerprint and all(
         np.array_equal(a, b) for a, b in ((model.intent_classifier.coef_, again.intent_classifier.coef_),
                                           (model.item_classifier.coef_, again.item_classifier.coef_))

@@ -176,26 +176,44 @@ def fingerprint_of(kb_pairs: Iterable[tuple[str, str]], labelled: Iterable[Label
     return digest.hexdigest()[:16]
 
 
-def train_model(kb: KnowledgeBase, labelled: Sequence[Labelled] | None = None) -> TextModel:
+_TRAINED: dict[str, TextModel] = {}  # by fingerprint: training is deterministic, so the same data gives the same model
+
+
+def train_model(kb: KnowledgeBase, labelled: Sequence[Labelled] | None = None, *, reuse: bool = True) -> TextModel:
     """Train both classifiers from the knowledge base and the labelled questions given.
 
     `labelled` defaults to the training split of the bundled file; labels naming an item the
     knowledge base lacks are dropped (an operator's own knowledge base may have other items).
+    A model already trained in this process on exactly the same data (same fingerprint) is reused.
     """
     if labelled is None:
         labelled = [row for row in load_training() if row.split == "train"]
     labelled = [row for row in labelled if row.item is None or row.item in kb.items]
     kb_pairs = kb_item_texts(kb)
+    rows = _intent_rows(labelled)
+    fingerprint = fingerprint_of(kb_pairs, rows)
+    if reuse and fingerprint in _TRAINED:
+        return _TRAINED[fingerprint]
+    model = _fit(kb_pairs, labelled, rows, fingerprint)
+    _TRAINED[fingerprint] = model
+    return model
 
-    # Intent: the labelled questions, and the example of each strong cue that is not one of them (every
-    # labelled question, also of the test split, is left out, so the test split is never trained on).
+
+def _intent_rows(labelled: Sequence[Labelled]) -> list[Labelled]:
+    """The labelled questions and the example of each strong cue that is not one of them (every
+    labelled question, also of the test split, is left out, so the test split is never trained on)."""
     known = {row.q for row in load_training()} | {row.q for row in labelled}
     cue_examples = [
         Labelled(q=cue.example, item=None, intent=cue.intent, source="cue")
         for cue in cue_book().cues
         if cue.strong and cue.example not in known
     ]
-    intent_rows = [*labelled, *cue_examples]
+    return [*labelled, *cue_examples]
+
+
+def _fit(kb_pairs: list[tuple[str, str]], labelled: Sequence[Labelled], intent_rows: list[Labelled], fingerprint: str) -> TextModel:
+
+    # Intent: the labelled questions and the cue examples (the knowledge base says nothing about intents).
     intent_texts = [normalize(row.q) for row in intent_rows]
     intent_vectorizer = _vectorizer()
     grams = intent_vectorizer.fit_transform([t.replace(" ", "") for t in intent_texts])
@@ -217,7 +235,7 @@ def train_model(kb: KnowledgeBase, labelled: Sequence[Labelled] | None = None) -
         cue_columns=cue_columns,
         item_vectorizer=item_vectorizer,
         item_classifier=item_classifier,
-        fingerprint=fingerprint_of(kb_pairs, intent_rows),
+        fingerprint=fingerprint,
         examples=len(labelled) + len(kb_pairs),
         intent_classes=tuple(str(c) for c in intent_classifier.classes_),
         item_classes=tuple(str(c) for c in item_classifier.classes_),
