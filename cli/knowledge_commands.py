@@ -74,7 +74,7 @@ def cmd_ask(args: argparse.Namespace) -> None:
         try:
             source = sys.stdin if args.batch == "-" else path.open(encoding="utf-8")
         except OSError as exc:
-            fail(f"无法读取 {args.batch}：{exc.strerror}")
+            fail(texts.CLI_FILE_UNREADABLE.format(path=args.batch, reason=exc.strerror))
         contexts = MemoryContexts()  # per (chat, user), in file order, as the bot keeps them
         with source:
             for line in source:
@@ -179,12 +179,12 @@ def _eval_diff(matcher: Matcher, sets: list, guard: Path, *, write: bool) -> Non
     current = guard_entries(matcher, sets)
     if write:
         write_guard(guard, current)
-        print(f"已写入 {guard}（{len(current)} 条）")
+        print(texts.CLI_GUARD_WRITTEN.format(path=guard, count=len(current)))
         return
     try:
         expected = read_guard(guard)
     except OSError as exc:
-        fail(f"无法读取 {guard}：{exc.strerror}")
+        fail(texts.CLI_FILE_UNREADABLE.format(path=guard, reason=exc.strerror))
     flips = diff_guard(expected, current)
     for flip in flips:
         print(flip.render())

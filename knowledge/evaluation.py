@@ -33,6 +33,8 @@ class LabelledQuestion:
     chat: int | None = None  # a turn of a dialogue: context is applied per (chat, user) in file order
     user: int | None = None
     dialogue: int | None = None
+    source: str = ""  # the set a question of the training file came from
+    split: str = ""  # in the training file: "train", or "test" (never trained on)
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def parse_labelled(data: dict, where: str) -> LabelledQuestion:  # type: ignore[
             q=str(data["text"] if turn else data["q"]), item=data.get("item"), intent=data.get("intent") or "other",
             style=data.get("style", "dialogue" if turn else ""), asks=asks,
             chat=int(data["chat"]) if turn else None, user=int(data["user"]) if turn else None,
-            dialogue=data.get("dialogue"),
+            dialogue=data.get("dialogue"), source=data.get("source", ""), split=data.get("split", ""),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{where}: not a labelled question ({exc!r})") from None
@@ -188,7 +190,7 @@ def fold_of(question: str, folds: int) -> int:
 def cross_validate(kb, rows, *, folds: int = 5, build=None) -> dict[str, Prediction]:  # type: ignore[no-untyped-def]
     """Predict every labelled row with a model trained on the other folds (and the knowledge base).
 
-    `rows` are `model_text.Labelled`; `build(kb, model)` makes the matcher (default: Matcher(kb, model=model)).
+    `rows` are labelled questions; `build(kb, model)` makes the matcher (default: Matcher(kb, model=model)).
     Returns the prediction of each question text.
     """
     from knowledge.matcher import Matcher

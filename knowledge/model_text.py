@@ -14,7 +14,6 @@ No weights are downloaded: the model is a function of the data, and `fingerprint
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
 
+from knowledge.evaluation import LabelledQuestion, load_labelled
 from knowledge.intents import CUES_PATH, INTENTS, cue_book, read_cues
 from knowledge.model import KnowledgeBase
 from knowledge.normalize import compact, normalize
@@ -34,42 +34,24 @@ NO_ITEM = "_none"  # the item model's class for questions about no item of the k
 # Regularisation of the two classifiers (smaller: fits the training data more closely).
 INTENT_ALPHA = 3e-5
 ITEM_ALPHA = 3e-5
+FAQ_PER_ITEM = 20  # FAQ questions per item the item model learns from
 # How much a cue feature weighs against the character n-grams (all n-gram rows have unit length).
 CUE_WEIGHT = 1.0
 
 
-@dataclass(frozen=True)
-class Labelled:
-    """One labelled question of the training file."""
-
-    q: str
-    item: str | None
-    intent: str
-    style: str = ""
-    source: str = ""
-    split: str = "train"
-
-
-def load_training(path: Path = LABELLED_PATH) -> list[Labelled]:
+def load_training(path: Path = LABELLED_PATH) -> list[LabelledQuestion]:
     """Read the labelled questions (JSON lines: q, item, intent, style, source, split)."""
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            data = json.loads(line)
-            rows.append(
-                Labelled(
-                    q=data["q"], item=data.get("item"), intent=data.get("intent") or "other",
-                    style=data.get("style", ""), source=data.get("source", ""), split=data.get("split", "train"),
-                )
-            )
-    return rows
+    return load_labelled(path)
 
 
 def kb_item_texts(kb: KnowledgeBase) -> list[tuple[str, str]]:
     """(text, item) pairs the knowledge base itself gives: names, aliases, hints, FAQ questions."""
     pairs: list[tuple[str, str]] = []
     for item in kb.items.values():
-        for text in (item.name, item.short, *item.aliases, *item.hints, *(f.q for f in item.faq)):
+        # An operator's knowledge base may hold thousands of FAQ entries; a few per item teach the
+        # item's wording, more only slow training down (the FAQ itself is matched by the matcher).
+        faq = [f.q for f in item.faq[:FAQ_PER_ITEM]]
+        for text in (item.name, item.short, *item.aliases, *item.hints, *faq):
             text = (text or "").replace("+", "")
             if compact(text):
                 pairs.append((compact(text), item.key))
@@ -164,7 +146,7 @@ def _cue_matrix(rows: Sequence[Sequence[str]], columns: dict[str, int]) -> csr_m
     return csr_matrix((np.array(data, dtype=np.float32), indices, indptr), shape=(len(rows), len(columns)))
 
 
-def fingerprint_of(kb_pairs: Iterable[tuple[str, str]], labelled: Iterable[Labelled]) -> str:
+def fingerprint_of(kb_pairs: Iterable[tuple[str, str]], labelled: Iterable[LabelledQuestion]) -> str:
     """A digest of everything the model is trained on (data, cues and settings)."""
     digest = hashlib.sha256()
     for text, item in kb_pairs:
@@ -172,14 +154,14 @@ def fingerprint_of(kb_pairs: Iterable[tuple[str, str]], labelled: Iterable[Label
     for row in labelled:
         digest.update(f"l\t{row.q}\t{row.item}\t{row.intent}\n".encode())
     digest.update(CUES_PATH.read_bytes())
-    digest.update(f"{INTENT_ALPHA} {ITEM_ALPHA} {CUE_WEIGHT}".encode())
+    digest.update(f"{INTENT_ALPHA} {ITEM_ALPHA} {CUE_WEIGHT} {FAQ_PER_ITEM}".encode())
     return digest.hexdigest()[:16]
 
 
 _TRAINED: dict[str, TextModel] = {}  # by fingerprint: training is deterministic, so the same data gives the same model
 
 
-def train_model(kb: KnowledgeBase, labelled: Sequence[Labelled] | None = None, *, reuse: bool = True) -> TextModel:
+def train_model(kb: KnowledgeBase, labelled: Sequence[LabelledQuestion] | None = None, *, reuse: bool = True) -> TextModel:
     """Train both classifiers from the knowledge base and the labelled questions given.
 
     `labelled` defaults to the training split of the bundled file; labels naming an item the
@@ -199,19 +181,19 @@ def train_model(kb: KnowledgeBase, labelled: Sequence[Labelled] | None = None, *
     return model
 
 
-def _intent_rows(labelled: Sequence[Labelled]) -> list[Labelled]:
+def _intent_rows(labelled: Sequence[LabelledQuestion]) -> list[LabelledQuestion]:
     """The labelled questions and the example of each strong cue that is not one of them (every
     labelled question, also of the test split, is left out, so the test split is never trained on)."""
     known = {row.q for row in load_training()} | {row.q for row in labelled}
     cue_examples = [
-        Labelled(q=cue.example, item=None, intent=cue.intent, source="cue")
+        LabelledQuestion(q=cue.example, item=None, intent=cue.intent, source="cue")
         for cue in cue_book().cues
         if cue.strong and cue.example not in known
     ]
     return [*labelled, *cue_examples]
 
 
-def _fit(kb_pairs: list[tuple[str, str]], labelled: Sequence[Labelled], intent_rows: list[Labelled], fingerprint: str) -> TextModel:
+def _fit(kb_pairs: list[tuple[str, str]], labelled: Sequence[LabelledQuestion], intent_rows: list[LabelledQuestion], fingerprint: str) -> TextModel:
 
     # Intent: the labelled questions and the cue examples (the knowledge base says nothing about intents).
     intent_texts = [normalize(row.q) for row in intent_rows]
@@ -242,4 +224,4 @@ def _fit(kb_pairs: list[tuple[str, str]], labelled: Sequence[Labelled], intent_r
     )
 
 
-__all__ = ["INTENTS", "NO_ITEM", "Labelled", "TextModel", "load_training", "train_model"]
+__all__ = ["INTENTS", "NO_ITEM", "TextModel", "load_training", "train_model"]
