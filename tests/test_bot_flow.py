@@ -73,11 +73,12 @@ async def test_forum_topic_is_kept_on_the_reply(app) -> None:  # type: ignore[no
 
 
 async def test_clarify_offers_buttons_and_a_press_answers(app) -> None:  # type: ignore[no-untyped-def]
-    request = await _say(app, "环评和水保哪个先办？")
+    # (「环评和水保哪个先办」 used to clarify; naming two items now answers both, so an ambiguous name is asked.)
+    request = await _say(app, "规划许可证要什么材料")
     sent = request.sent()[0]
     assert sent.params["text"] == "您是想问："
     buttons = [b for row in sent.params["reply_markup"]["inline_keyboard"] for b in row]
-    assert {b["callback_data"].split(":")[1] for b in buttons} >= {"eia", "soil_water"}
+    assert {b["callback_data"].split(":")[1] for b in buttons} >= {"land_use_planning", "engineering_planning"}
     message = {"message_id": 4242, "date": 0, "chat": {"id": GROUP, "type": "supergroup"},
                "from": {"id": 999, "is_bot": True, "first_name": "bot"}, "text": "您是想问："}
     request.clear()
@@ -87,6 +88,9 @@ async def test_clarify_offers_buttons_and_a_press_answers(app) -> None:  # type:
     assert "answerCallbackQuery" in methods
     edited = request.sent("editMessageText")[0].params
     assert edited["message_id"] == 4242 and "<b>" in edited["text"]
+    # The item chosen is the asker's context: a follow-up is about it.
+    follow_up = (await _say(app, "那要多久")).sent()[0].params["text"]
+    assert "办理时限" in follow_up and edited["text"].split("</b>")[0] in follow_up
 
 
 async def test_user_text_in_answers_is_never_raw_html(app) -> None:  # type: ignore[no-untyped-def]
