@@ -47,7 +47,6 @@ _TOGETHER = re.compile(r"一起|同时|并联|同步|并行|一块")
 _SEVERAL = re.compile(r"和|跟|与|及|、|还有|以及|分别|各|或者|还是")
 
 _LATIN_TOKEN = re.compile(r"[a-z]+")
-_NAMED_SCORE = 0.95
 # After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早))?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
@@ -65,6 +64,39 @@ class Thresholds:
     answer: float = 0.62
     clarify: float = 0.45
     min_gap: float = 0.12
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The scores of the exact evidence, each named (0-1; an item's score is its best hit's)."""
+
+    alias_base: float = 0.80  # an alias written in the message: base + per_char * min(length, max_chars)
+    alias_per_char: float = 0.04
+    alias_max_chars: int = 5
+    hint_base: float = 0.64  # a hint phrase: weaker than any alias of two characters or more
+    hint_per_char: float = 0.02
+    hint_max_chars: int = 7
+    named: float = 0.95  # items named outright score alike and rank by where they are named
+    named_floor: float = 0.8  # … when their best hit reaches this
+    sound: float = 0.92  # the phrase typed with homophones (施工许可正): factor on its score
+    gapped: float = 0.9  # one stray character inside the phrase
+    latin: float = 0.9  # written in latin letters (EIA, shigong xuke)
+    fuzzy: float = 0.85  # a rapidfuzz partial-ratio near miss: factor on ratio / 100
+    fuzzy_cutoff: int = 75
+    fuzzy_long_cutoff: int = 80  # for phrases of five characters or more
+    department_one: float = 0.7  # a department named that has one item
+    department_few: float = 0.5  # … two or three items (more: no evidence)
+    department_few_max: int = 3
+    faq_cutoff: int = 72  # a close FAQ question: from faq_base at the cut-off to faq_base + faq_span at 100
+    faq_base: float = 0.45
+    faq_span: float = 0.5
+    faq_answer: int = 85  # ratio from which the FAQ's own answer is given
+    context: float = 0.6  # factor on an item named as done or as a point in time (「可研批完后」)
+    contained: float = 0.9  # a hit inside a longer hit of another item scoring at least this share is dropped
+    topic_after_item: float = 0.8  # factor on a topic named after an item (「水保能容缺吗」)
+
+
+EVIDENCE = Evidence()
 
 
 @dataclass(frozen=True)
@@ -163,11 +195,13 @@ class _FaqEntry:
 
 
 def _alias_score(length: int) -> float:
-    return 0.80 + 0.04 * min(length, 5)
+    e = EVIDENCE
+    return e.alias_base + e.alias_per_char * min(length, e.alias_max_chars)
 
 
 def _hint_score(length: int) -> float:
-    return 0.64 + 0.02 * min(length, 7)
+    e = EVIDENCE
+    return e.hint_base + e.hint_per_char * min(length, e.hint_max_chars)
 
 
 @dataclass
@@ -350,8 +384,9 @@ class Matcher:
 
         faq_entry, faq_ratio = self._faq_hit(compact)
         if faq_entry is not None and faq_entry.item is not None:
-            hits.append(_Hit(faq_entry.item, 0.45 + (faq_ratio - 72) / 28 * 0.5))
-        if faq_entry is not None and faq_entry.learned and faq_entry.item is None and faq_ratio >= 85:
+            e = EVIDENCE
+            hits.append(_Hit(faq_entry.item, e.faq_base + (faq_ratio - e.faq_cutoff) / (100 - e.faq_cutoff) * e.faq_span))
+        if faq_entry is not None and faq_entry.learned and faq_entry.item is None and faq_ratio >= EVIDENCE.faq_answer:
             return self._result(
                 question, normalized, None, intent, "answer", faq_ratio / 100, [], "learned", faq_entry.faq, True
             )
@@ -385,7 +420,7 @@ class Matcher:
         gap = top.score - (candidates[1].score if len(candidates) > 1 else 0.0)
         faq = None
         learned = False
-        if faq_entry is not None and faq_entry.item == top.item and faq_ratio >= 85:
+        if faq_entry is not None and faq_entry.item == top.item and faq_ratio >= EVIDENCE.faq_answer:
             faq, learned = faq_entry.faq, faq_entry.learned
         several = self._several_items(question, normalized, hits, intent, candidates)
         if several is not None and intent != "status":
@@ -415,8 +450,8 @@ class Matcher:
                 first_seen[hit.item] = min(first_seen.get(hit.item, hit.start), hit.start)
         # Items named outright score alike and rank by where they are named: the first is the one asked about.
         for item in named:
-            if item in scores and scores[item] >= 0.8:
-                scores[item] = _NAMED_SCORE
+            if item in scores and scores[item] >= EVIDENCE.named_floor:
+                scores[item] = EVIDENCE.named
         # A topic named after an item is how the item is asked about (「水保能容缺吗」), not the subject;
         # named first (「跨省通办能办备案吗」) it is the subject.
         first_item = min(
@@ -426,7 +461,7 @@ class Matcher:
         if first_item is not None:
             for key in scores:
                 if self.kb.items[key].kind == "topic" and first_seen.get(key, 10**6) > first_item:
-                    scores[key] *= 0.8
+                    scores[key] *= EVIDENCE.topic_after_item
         ranked = sorted(scores.items(), key=lambda kv: (-round(kv[1], 6), first_seen.get(kv[0], 10**6)))
         return [Candidate(item, min(score, 1.0)) for item, score in ranked[:5]]
 
@@ -502,12 +537,12 @@ class Matcher:
                     begin = owners[at + 1]
                     end = owners[at + len(phrase.pinyin) - 1] + 1
                     named = phrase.kind == "alias" and len(phrase.text) >= 3 and end - begin >= 3
-                    hits.append(_Hit(phrase.item, phrase.base * 0.92, begin, end, named=named))
+                    hits.append(_Hit(phrase.item, phrase.base * EVIDENCE.sound, begin, end, named=named))
                     continue
             if phrase.gapped is not None:
                 found = phrase.gapped.search(compact)
                 if found:
-                    hits.append(_Hit(phrase.item, phrase.base * 0.9, found.start(), found.end()))
+                    hits.append(_Hit(phrase.item, phrase.base * EVIDENCE.gapped, found.start(), found.end()))
         return hits
 
     def _combo_hits(self, compact: str) -> list[_Hit]:
@@ -526,7 +561,7 @@ class Matcher:
             return []
         compact = normalized.replace(" ", "")
         hits = [
-            _Hit(self._index.latin_short[t], 0.9, compact.find(t), compact.find(t) + len(t), named=True)
+            _Hit(self._index.latin_short[t], EVIDENCE.latin, compact.find(t), compact.find(t) + len(t), named=True)
             for t in tokens
             if t in self._index.latin_short
         ]
@@ -534,7 +569,7 @@ class Matcher:
         for spelled, item in self._index.latin_long:
             if spelled in joined:
                 at = compact.find(spelled[:3])
-                hits.append(_Hit(item, 0.9, at, at + len(spelled) if at >= 0 else -1, named=True))
+                hits.append(_Hit(item, EVIDENCE.latin, at, at + len(spelled) if at >= 0 else -1, named=True))
         return hits
 
     def _department_hits(self, compact: str, already: set[str]) -> list[_Hit]:
@@ -544,7 +579,8 @@ class Matcher:
             at = compact.find(name)
             if at < 0 or not items or any(i in already for i in items):
                 continue
-            score = 0.7 if len(items) == 1 else (0.5 if len(items) <= 3 else 0.0)
+            e = EVIDENCE
+            score = e.department_one if len(items) == 1 else (e.department_few if len(items) <= e.department_few_max else 0.0)
             hits += [_Hit(i, score, at, at + len(name)) for i in items if score]
         return hits
 
@@ -555,7 +591,7 @@ class Matcher:
             after = hit.end > 0 and _CONTEXT_AFTER.match(compact, hit.end)
             before = hit.start > 0 and _CONTEXT_BEFORE.search(compact, 0, hit.start)
             if after or before:
-                hit.score *= 0.6
+                hit.score *= EVIDENCE.context
                 hit.context = True
 
     def _name_spans(self, hits: list[_Hit]) -> list[tuple[int, int]]:
@@ -582,7 +618,7 @@ class Matcher:
                 and other.start <= hit.start
                 and hit.end <= other.end
                 and (other.end - other.start) > (hit.end - hit.start)
-                and other.score >= hit.score * 0.9
+                and other.score >= hit.score * EVIDENCE.contained
                 for other in spans
             )
             inside = inside or any(
@@ -597,14 +633,14 @@ class Matcher:
         if not has_cjk(compact) or not self._index.fuzzy_texts:
             return []
         found = process.extract(
-            compact[:200], self._index.fuzzy_texts, scorer=fuzz.partial_ratio, score_cutoff=75, limit=8
+            compact[:200], self._index.fuzzy_texts, scorer=fuzz.partial_ratio, score_cutoff=EVIDENCE.fuzzy_cutoff, limit=8
         )
         hits = []
         for text, score, position in found:
             item = self._index.fuzzy_items[position]
-            if item in already or (len(text) >= 5 and score < 80):
+            if item in already or (len(text) >= 5 and score < EVIDENCE.fuzzy_long_cutoff):
                 continue
-            hits.append(_Hit(item, score / 100 * 0.85))
+            hits.append(_Hit(item, score / 100 * EVIDENCE.fuzzy))
             already = already | {item}
         return hits
 
@@ -612,7 +648,7 @@ class Matcher:
         faqs, texts = self._faq_table
         if not texts or len(compact) < 4:
             return None, 0.0
-        best = process.extractOne(compact[:200], texts, scorer=fuzz.ratio, score_cutoff=72)
+        best = process.extractOne(compact[:200], texts, scorer=fuzz.ratio, score_cutoff=EVIDENCE.faq_cutoff)
         if best is None:
             return None, 0.0
         return faqs[best[2]], float(best[1])
