@@ -116,11 +116,8 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 def answerable(context: ContextTypes.DEFAULT_TYPE, text: str) -> bool:
-    """Whether the bot itself can answer the question: the knowledge base, or the ledger for status.
-
-    A waiting ticket takes only what the bot cannot answer (and replies to the bot)."""
-    result = services_of(context).knowledge.matcher.match(text)
-    return result.action in ("answer", "smalltalk") or result.reason in ("status", "project_status")
+    """Whether the bot answers the question itself (a waiting ticket takes only what it cannot)."""
+    return services_of(context).knowledge.answers_itself(text)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -154,7 +154,7 @@ def fingerprint_of(kb_pairs: Iterable[tuple[str, str]], labelled: Iterable[Label
     for row in labelled:
         digest.update(f"l\t{row.q}\t{row.item}\t{row.intent}\n".encode())
     digest.update(CUES_PATH.read_bytes())
-    digest.update(f"{INTENT_ALPHA} {ITEM_ALPHA} {CUE_WEIGHT} {FAQ_PER_ITEM}".encode())
+    digest.update(f"{INTENT_ALPHA} {ITEM_ALPHA} {CUE_WEIGHT} {FAQ_PER_ITEM} {_vectorizer().ngram_range}".encode())
     return digest.hexdigest()[:16]
 
 

@@ -73,6 +73,11 @@ class KnowledgeService:
         """Keep the item chosen from clarify buttons as the asker's context."""
         await self.db.run(remember_context, chat_id=chat_id, user_id=user_id, item=item, intent=intent, at=self.clock())
 
+    def answers_itself(self, text: str) -> bool:
+        """Whether the bot can answer the question: from the knowledge base, or from the ledger (status)."""
+        result = self.matcher.match(text)
+        return result.action in ("answer", "smalltalk") or result.reason in ("status", "project_status")
+
     def answer_item(self, *, item: str, intent: str) -> str:
         """Answer about a chosen item (a pressed clarify button)."""
         found = self.kb.items.get(item)
