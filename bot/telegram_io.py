@@ -9,6 +9,7 @@ from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.ext import ContextTypes
 
 from bot.services import Services
+from desk.callbacks import PressedMessage
 
 SERVICES_KEY = "services"
 
@@ -41,6 +42,24 @@ def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[
     if current or not parts:
         parts.append(current)
     return parts
+
+
+def pressed_message(message: object, *, bot_id: int, staff_chat: bool) -> PressedMessage | None:
+    """The message a button was pressed on, as plain values (None when Telegram did not
+    show it: deleted or too old)."""
+    if not isinstance(message, Message):
+        return None
+    markup = message.reply_markup
+    buttons = frozenset(
+        button.callback_data for row in (markup.inline_keyboard if markup else ()) for button in row
+        if isinstance(button.callback_data, str))
+    replied = message.reply_to_message
+    return PressedMessage(
+        chat_id=message.chat_id, message_id=message.message_id,
+        by_bot=message.from_user is not None and message.from_user.id == bot_id,
+        buttons=buttons, text=message.text or "",
+        replied_user_id=(replied.from_user.id if replied is not None and replied.from_user else None),
+        staff_chat=staff_chat)
 
 
 def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:

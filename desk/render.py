@@ -226,7 +226,7 @@ def follow_up_notice(follow_up: FollowUp) -> str:
 def error_message(exc: DeskError, *, departments: Names = None) -> str:
     """The Chinese sentence for a desk error (never its internals)."""
     if isinstance(exc, TicketNotFound):
-        return texts.DESK_ERR_NOT_FOUND.format(ticket_id=exc.ticket_id)
+        return texts.DESK_ERR_NOT_FOUND.format(ticket_id=esc(exc.ticket_id))
     if isinstance(exc, PermissionDenied):
         return texts.DESK_ERR_PERMISSION
     if isinstance(exc, InvalidTransition):

@@ -15,11 +15,13 @@ from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, select
 
 from desk import bindings
+from desk.callbacks import MAX_ID
 from desk.errors import (
     AlreadyClaimed,
     EmptyAnswer,
     InvalidTransition,
     NotBound,
+    PermissionDenied,
     TicketNotFound,
 )
 from desk.models import (
@@ -97,9 +99,14 @@ class FollowUp(HeldTicket):
 # --------------------------------------------------------------------------- helpers
 
 
-def _load(session: Session, ticket_id: int) -> Ticket:
-    ticket = session.get(Ticket, ticket_id)
+def _load(session: Session, ticket_id: int, actor: Actor | None = None) -> Ticket:
+    """The ticket row. For an actor who does not see every ticket (anyone but stewards,
+    admins and the system) a missing ticket is refused like a forbidden one, so trying ids
+    tells a stranger nothing about which exist."""
+    ticket = session.get(Ticket, ticket_id) if 0 < ticket_id <= MAX_ID else None
     if ticket is None:
+        if actor is not None and actor.role not in (Role.steward, Role.admin, Role.system):
+            raise PermissionDenied("view", "no such ticket")
         raise TicketNotFound(ticket_id)
     return ticket
 
@@ -189,7 +196,7 @@ def get_ticket(*, session: Session, ticket_id: int, actor: Actor | None = None,
                action: Action = Action.view, card_message_id: int | None = None) -> TicketView:
     """The ticket; with an actor, only if they may do `action` on it, from the pressed card
     when `card_message_id` is given (PermissionDenied otherwise)."""
-    ticket = _load(session, ticket_id)
+    ticket = _load(session, ticket_id, actor)
     if actor is not None:
         check(session=session, actor=actor, action=action, ticket=ticket,
               card_message_id=card_message_id)
@@ -277,7 +284,7 @@ def claim(*, session: Session, ticket_id: int, actor: Actor, now: datetime,
           card_message_id: int | None = None) -> TicketView:
     """Take the ticket. Claiming one's own ticket again changes nothing; claiming someone
     else's raises AlreadyClaimed."""
-    ticket = _load(session, ticket_id)
+    ticket = _load(session, ticket_id, actor)
     check(session=session, actor=actor, action=Action.claim, ticket=ticket,
           card_message_id=card_message_id)
     if ticket.status == TicketStatus.claimed.value:
@@ -302,7 +309,7 @@ def answer(
     written in the help group itself, so there is nothing to relay."""
     if not text or not text.strip():
         raise EmptyAnswer()
-    ticket = _load(session, ticket_id)
+    ticket = _load(session, ticket_id, actor)
     check(session=session, actor=actor, action=Action.answer, ticket=ticket,
           card_message_id=card_message_id)
     seen = ticket.status
@@ -369,7 +376,7 @@ def escalate(
 ) -> Escalation:
     """Blow the whistle: hand the ticket to a department's group. The department then holds
     it (assignee cleared); every hop is one event."""
-    ticket = _load(session, ticket_id)
+    ticket = _load(session, ticket_id, actor)
     check(session=session, actor=actor, action=Action.escalate, ticket=ticket,
           card_message_id=card_message_id)
     department_chat_id = bindings.department_chat_id(session=session,
@@ -454,7 +461,7 @@ def close(*, session: Session, ticket_id: int, actor: Actor, now: datetime,
 
 def _finish(session: Session, ticket_id: int, actor: Actor, now: datetime, to: TicketStatus,
             action: Action, card_message_id: int | None, note: str | None) -> TicketView:
-    ticket = _load(session, ticket_id)
+    ticket = _load(session, ticket_id, actor)
     check(session=session, actor=actor, action=action, ticket=ticket,
           card_message_id=card_message_id)
     seen = _move(session, ticket, to, now)

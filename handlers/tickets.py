@@ -24,8 +24,14 @@ from telegram.ext import (
 )
 
 import texts
-from bot.telegram_io import addressed_to_bot, keyboard, services_of, without_mention
-from desk import render, work
+from bot.telegram_io import (
+    addressed_to_bot,
+    keyboard,
+    pressed_message,
+    services_of,
+    without_mention,
+)
+from desk import callbacks, render, work
 from desk import tickets as desk_tickets
 from desk.errors import DeskError
 from desk.models import CardKind
@@ -38,7 +44,7 @@ from knowledge.service import Reply
 
 log = logging.getLogger(__name__)
 
-FEEDBACK_PREFIX = "fb"
+FEEDBACK_PREFIX = callbacks.FEEDBACK_PREFIX
 THROTTLE_KEY = "desk_throttle"
 
 
@@ -105,11 +111,18 @@ def answer_markup(update: Update, reply: Reply) -> InlineKeyboardMarkup | None:
 async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Thank for 「已解决」, or open a ticket from the original question for 「没解决，转人工」."""
     query = update.callback_query
-    if query is None or not query.data or not isinstance(query.message, Message):
+    if query is None:
         return
-    parts = query.data.split(":")
     answer_message = query.message
-    if parts[1:2] == ["ok"]:
+    shown = pressed_message(answer_message, bot_id=context.bot.id, staff_chat=(
+        answer_message is not None
+        and common.is_staff_chat(context.bot_data, answer_message.chat.id)))
+    choice = (callbacks.feedback(query.data, shown, presser_id=query.from_user.id)
+              if shown is not None else None)
+    if choice is None or not isinstance(answer_message, Message):
+        await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
+        return
+    if choice.solved:
         await query.answer(texts.FEEDBACK_THANKS)
     else:
         original = answer_message.reply_to_message
@@ -119,12 +132,12 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         services = services_of(context)
         existing = await services.db.run(work.ticket_for_question, help_chat_id=original.chat_id,
                                          help_message_id=original.message_id)
-        if existing is not None:  # a second press (or a forged one): one ticket per question
+        if existing is not None:  # a second press: one ticket per question
             await query.answer(texts.TICKET_FEEDBACK_ALREADY.format(ticket_id=existing))
         else:
             await query.answer()
             kb = services.knowledge.kb
-            item = parts[2] if len(parts) > 2 and parts[2] in kb.items else None
+            item = choice.item if choice.item in kb.items else None
             candidates: list[dict[str, object]] = (
                 [{"key": item, "title": kb.label(item)}] if item else [])
             await _open_ticket(context, question_message=original, asker=original.from_user,

@@ -1,0 +1,251 @@
+"""The desk under a hostile or careless chat (issue 10), as a conversation through the real
+Application (process_update) with a recording request, real Telegram ids (supergroups
+-100…, user ids above 2^32) and a fake clock. Each test presses or types what a member of
+the chat could, and checks that nothing changed that should not."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+import texts
+from bot.app import build_application
+from desk.models import Ticket, TicketEvent
+from desk.tickets import ticket_cards
+from handlers.tickets_common import card_markup
+from ledger.models import Project
+from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
+from tests.updates import bot_message, callback_update, message_update
+
+HELP = -1001234567890
+OTHER_HELP = -1001234567891
+STEWARD_CHAT = -1001987654321
+LEAD_CHAT = -1001987654322
+DEPT_CHAT = -1001987654323
+ADMIN = 5_000_000_001
+STEWARD = 6_000_000_011
+DEPT_MEMBER = 6_000_000_021
+ASKER = 7_000_000_041
+OTHER_MEMBER = 7_000_000_042
+
+BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "项目管家", "username": BOT_USERNAME}
+OUT_OF_SCOPE = "营业执照怎么办理？"
+HUGE = "99999999999999999999999"
+
+
+@pytest.fixture
+async def app(settings, clock):  # type: ignore[no-untyped-def]
+    settings = settings.model_copy(update={
+        "steward_chat_id": STEWARD_CHAT, "lead_chat_id": LEAD_CHAT, "admin_user_ids": [ADMIN]})
+    request = RecordingRequest()
+    application = build_application(settings, clock=clock, request=request, rate_limit=False)
+    await application.initialize()
+    await application.post_init(application)  # type: ignore[misc]
+    application.bot_data["request"] = request
+
+    def add_projects(session):  # type: ignore[no-untyped-def]
+        session.add(Project(code="P001", name="新材料产业园", region="新城区", sector="工业",
+                            investment_yi=Decimal("12.5"), start_half=1, start_year=2026))
+        session.add(Project(code="P002", name="物流园", region="老城区", sector="物流",
+                            investment_yi=Decimal("3"), start_half=2, start_year=2026))
+
+    application.bot_data["services"].db.call(add_projects)
+    await say(application, "/bind P001", user=ADMIN)
+    await say(application, "/bind P002", user=ADMIN, chat=OTHER_HELP)
+    await say(application, "/bind_dept 发改委", user=ADMIN, chat=DEPT_CHAT)
+    yield application
+    await application.shutdown()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def req(app) -> RecordingRequest:  # type: ignore[no-untyped-def]
+    return app.bot_data["request"]
+
+
+def services(app):  # type: ignore[no-untyped-def]
+    return app.bot_data["services"]
+
+
+async def say(app, text: str, *, user: int = ASKER, chat: int = HELP,  # type: ignore[no-untyped-def]
+              reply_to: dict[str, Any] | None = None, name: str = "企业用户") -> dict[str, Any]:
+    req(app).clear()
+    update = message_update(app.bot, chat_id=chat, user_id=user, text=text, reply_to=reply_to,
+                            name=name)
+    await app.process_update(update)
+    assert update.message is not None
+    return update.message.to_dict()
+
+
+async def press(app, *, chat: int, user: int, message: dict[str, Any], data: str) -> None:  # type: ignore[no-untyped-def]
+    req(app).clear()
+    await app.process_update(callback_update(app.bot, chat_id=chat, user_id=user,
+                                             message=message, data=data))
+
+
+def sent_to(app, chat: int) -> list[ApiCall]:  # type: ignore[no-untyped-def]
+    return [c for c in req(app).sent() if int(c.params["chat_id"]) == chat]
+
+
+def buttons(call: ApiCall) -> list[str]:
+    return [b["callback_data"] for row in call.params["reply_markup"]["inline_keyboard"]
+            for b in row]
+
+
+def alert(app) -> ApiCall:  # type: ignore[no-untyped-def]
+    answered = req(app).sent("answerCallbackQuery")
+    assert answered, "the callback was never answered"
+    return answered[-1]
+
+
+def assert_refused(app) -> None:  # type: ignore[no-untyped-def]
+    """One refusal, an alert, and nothing sent or edited."""
+    refusal = alert(app)
+    assert refusal.params["text"] == texts.DESK_ERR_PERMISSION
+    assert refusal.params["show_alert"] is True
+    assert [c.method for c in req(app).calls] == ["answerCallbackQuery"]
+
+
+def tickets(app) -> list[Ticket]:  # type: ignore[no-untyped-def]
+    return services(app).db.call(lambda session: list(session.exec(select(Ticket)
+                                                                      .order_by(Ticket.id)).all()))
+
+
+def events(app, ticket_id: int) -> list[str]:  # type: ignore[no-untyped-def]
+    return services(app).db.call(lambda session: [e.action for e in session.exec(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
+        .order_by(TicketEvent.id)).all()])
+
+
+def card(app, ticket_id: int, chat: int = STEWARD_CHAT, *, with_buttons: bool = True) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The ticket's first card in a staff chat as Telegram shows it (with its buttons)."""
+    cards = services(app).db.call(ticket_cards, ticket_id=ticket_id)
+    found = next(c for c in cards if c.chat_id == chat)
+    message = bot_message(BOT_USER, chat_id=chat, message_id=found.message_id, text="🎫 工单")
+    if with_buttons:
+        message["reply_markup"] = card_markup(ticket_id, found.kind).to_dict()
+    return message
+
+
+async def handoff(app, text: str = OUT_OF_SCOPE, *, user: int = ASKER, chat: int = HELP) -> tuple[int, dict[str, Any]]:  # type: ignore[no-untyped-def]
+    question = await say(app, text, user=user, chat=chat)
+    return tickets(app)[-1].id, question  # type: ignore[return-value]
+
+
+def as_shown(call: ApiCall, *, reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A message the bot sent (a recorded sendMessage), as Telegram shows it on a press."""
+    message = bot_message(BOT_USER, chat_id=int(call.params["chat_id"]), message_id=0,
+                          text=call.params["text"])
+    message["message_id"] = call.params.get("_message_id", 0)
+    if call.params.get("reply_markup"):
+        message["reply_markup"] = call.params["reply_markup"]
+    if reply_to is not None:
+        message["reply_to_message"] = reply_to
+    return message
+
+
+# --------------------------------------------------------------------------- 2. buttons
+
+
+async def test_a_clarify_choice_only_works_on_the_clarify_prompt(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await handoff(app)
+    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
+              reply_to=card(app, ticket_id))
+    relayed = sent_to(app, HELP)[0]
+    # Forged on the relayed steward answer in the help group: refused, the answer stays.
+    await press(app, chat=HELP, user=OTHER_MEMBER, message=as_shown(relayed),
+                data="kb:eia:materials")
+    assert_refused(app)
+    # Forged on the card in the steward group: refused, the card keeps its buttons.
+    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=card(app, ticket_id),
+                data="kb:eia:materials")
+    assert_refused(app)
+    # A real clarify prompt answers the choice.
+    await say(app, "环评和水保哪个先办？")
+    prompt = sent_to(app, HELP)[0]
+    assert prompt.params["text"] == texts.CLARIFY_PROMPT
+    choice = buttons(prompt)[0]
+    await press(app, chat=HELP, user=OTHER_MEMBER, message=as_shown(prompt), data=choice)
+    assert req(app).sent("editMessageText")
+    # A choice that is not among the prompt's buttons is refused too.
+    await press(app, chat=HELP, user=OTHER_MEMBER, message=as_shown(prompt), data="kb:nope:other")
+    assert_refused(app)
+
+
+async def test_feedback_buttons_only_by_their_asker_under_their_answer(app) -> None:  # type: ignore[no-untyped-def]
+    question = await say(app, "环评要啥材料")
+    answer = sent_to(app, HELP)[0]
+    no, ok = buttons(answer)[1], buttons(answer)[0]
+    shown = as_shown(answer, reply_to=question)
+    # Another member of the group presses 「没解决」 under someone else's answer.
+    await press(app, chat=HELP, user=OTHER_MEMBER, message=shown, data=no)
+    assert_refused(app)
+    assert tickets(app) == []
+    # fb:no forged on a message in the steward group opens nothing there.
+    steward_msg = bot_message(BOT_USER, chat_id=STEWARD_CHAT, message_id=77, text="x")
+    steward_msg["reply_to_message"] = question | {"chat": steward_msg["chat"]}
+    await press(app, chat=STEWARD_CHAT, user=ASKER, message=steward_msg, data="fb:no")
+    assert_refused(app)
+    assert tickets(app) == []
+    # The asker's own press works.
+    await press(app, chat=HELP, user=ASKER, message=shown, data=no)
+    assert len(tickets(app)) == 1
+    # 「已解决」 forged on a ticket card does not strip its buttons.
+    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=card(app, 1), data=ok)
+    assert_refused(app)
+
+
+async def test_forged_unsolved_on_a_follow_up_acknowledgement_opens_no_second_ticket(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, question = await handoff(app)
+    ack = sent_to(app, HELP)[0]
+    follow_up = await say(app, "那需要本人去吗？", reply_to=as_shown(ack, reply_to=question))
+    follow_ack = sent_to(app, HELP)[0]
+    assert follow_ack.params["text"] == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
+    await press(app, chat=HELP, user=ASKER, message=as_shown(follow_ack, reply_to=follow_up),
+                data="fb:no")
+    assert_refused(app)
+    assert len(tickets(app)) == 1
+
+
+async def test_ticket_buttons_only_on_that_tickets_current_card(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await handoff(app)
+    await say(app, "那需要本人去吗？", reply_to=as_shown(sent_to(app, HELP)[0]))
+    notice = sent_to(app, STEWARD_CHAT)[0]  # the follow-up notice: about the ticket, no buttons
+    assert "reply_markup" not in notice.params
+    shown = as_shown(notice)
+    shown["message_id"] = services(app).db.call(ticket_cards, ticket_id=ticket_id)[-1].message_id
+    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=shown, data=f"t:claim:{ticket_id}")
+    assert_refused(app)
+    assert tickets(app)[0].status == "open"
+    # The card itself works.
+    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=card(app, ticket_id),
+                data=f"t:claim:{ticket_id}")
+    assert tickets(app)[0].status == "claimed"
+
+
+# --------------------------------------------------------------------------- 7. huge ids
+
+
+async def test_huge_and_unknown_ids_get_the_same_refusal_as_forbidden_ones(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await handoff(app)
+    shown = card(app, ticket_id)
+    for data in (f"t:claim:{HUGE}", "t:claim:", "t:claim:0x1", f"t:close:{ticket_id + 5}"):
+        shown["reply_markup"]["inline_keyboard"][0].append({"text": "x", "callback_data": data})
+        await press(app, chat=STEWARD_CHAT, user=STEWARD, message=shown, data=data)
+        assert_refused(app)
+    assert tickets(app)[0].status == "open"
+    # A stranger in a help group learns nothing from /escalate: existing or not, the same.
+    replies = []
+    for typed in (str(ticket_id), str(ticket_id + 5), HUGE):
+        await say(app, f"/escalate {typed} 发改委", user=OTHER_MEMBER, chat=OTHER_HELP)
+        replies.append(sent_to(app, OTHER_HELP)[0].params["text"])
+    assert replies == [texts.DESK_ERR_PERMISSION] * 3
+    # A steward is told the ticket does not exist; nothing crashes into the help group.
+    await say(app, f"/escalate {HUGE} 发改委", user=STEWARD, chat=STEWARD_CHAT)
+    assert sent_to(app, STEWARD_CHAT)[0].params["text"] == texts.DESK_ERR_NOT_FOUND.format(
+        ticket_id=HUGE)
+    assert sent_to(app, HELP) == []
