@@ -3,19 +3,23 @@ staff groups, and /learn in reply to a relayed answer (stewards only)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import timedelta
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 import texts
 from bot.telegram_io import send_html, services_of
 from desk import render, work
+from desk.bindings import migrate_chat
 from desk.errors import DeskError, UnknownDepartment
 from desk.stats import compute_stats
 from handlers import tickets_common as common
+
+log = logging.getLogger(__name__)
 
 
 async def _bind(update: Update, context: ContextTypes.DEFAULT_TYPE, mode: str) -> None:
@@ -126,7 +130,32 @@ async def learn_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         question=render.esc(render.clip(lesson.question, 80))), parse_mode=ParseMode.HTML)
 
 
+async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Move a group's bindings, tickets and reminders to the supergroup it became."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id:
+        old, new = message.chat_id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id:
+        old, new = message.migrate_from_chat_id, message.chat_id
+    else:
+        return
+    services = services_of(context)
+    moved = await services.db.run(migrate_chat, old_chat_id=old, new_chat_id=new,
+                                  now=services.clock())
+    settings = services.settings
+    if old in (settings.steward_chat_id, settings.lead_chat_id):
+        log.warning("the steward or lead group %s is now supergroup %s: set STEWARD_CHAT_ID / "
+                    "LEAD_CHAT_ID to the new id", old, new)
+    log.info("group %s became supergroup %s: binding %s, tickets %s, projects %s, %d reminder keys",
+             old, new, moved.binding is not None, list(moved.tickets), list(moved.projects),
+             moved.reminder_keys)
+    await common.refresh_department_chats(context)
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migrate), group=-1)
     application.add_handler(CommandHandler("bind", bind_command))
     application.add_handler(CommandHandler("bind_dept", bind_dept_command))
     application.add_handler(CommandHandler("unbind", unbind_command))

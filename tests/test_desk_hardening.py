@@ -5,18 +5,23 @@ the chat could, and checks that nothing changed that should not."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
+from itertools import count
 from typing import Any
 
 import pytest
 from sqlmodel import select
+from telegram import Update
 
 import texts
 from bot.app import build_application
+from desk.bindings import help_project
 from desk.models import Ticket, TicketEvent
 from desk.tickets import ticket_cards
 from handlers.tickets_common import card_markup
 from ledger.models import Project
+from scheduler.models import ReminderLog
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
 from tests.updates import bot_message, callback_update, message_update
 
@@ -34,6 +39,7 @@ OTHER_MEMBER = 7_000_000_042
 BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "项目管家", "username": BOT_USERNAME}
 OUT_OF_SCOPE = "营业执照怎么办理？"
 HUGE = "99999999999999999999999"
+_ids = count(900_000)
 
 
 @pytest.fixture
@@ -249,3 +255,57 @@ async def test_huge_and_unknown_ids_get_the_same_refusal_as_forbidden_ones(app) 
     assert sent_to(app, STEWARD_CHAT)[0].params["text"] == texts.DESK_ERR_NOT_FOUND.format(
         ticket_id=HUGE)
     assert sent_to(app, HELP) == []
+
+
+# --------------------------------------------------------------------------- 3. group → supergroup
+
+
+def migration_update(app, *, old: int, new: int, in_new: bool) -> Update:  # type: ignore[no-untyped-def]
+    """What Telegram sends when a group is upgraded: a service message in the old group
+    (migrate_to_chat_id) and one in the new supergroup (migrate_from_chat_id)."""
+    chat = ({"id": new, "type": "supergroup", "title": "帮办群"} if in_new
+            else {"id": old, "type": "group", "title": "帮办群"})
+    message = {"message_id": next(_ids), "date": int(time.time()), "chat": chat,
+               "from": {"id": ADMIN, "is_bot": False, "first_name": "管理员"}}
+    message["migrate_from_chat_id" if in_new else "migrate_to_chat_id"] = old if in_new else new
+    return Update.de_json({"update_id": next(_ids), "message": message}, app.bot)
+
+
+async def test_a_group_upgraded_to_a_supergroup_keeps_its_binding_tickets_and_reminders(app) -> None:  # type: ignore[no-untyped-def]
+    basic = -4012345678  # a basic group's id
+    req(app).clear()
+    await app.process_update(message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind P001",
+                                            chat_type="group"))
+    question = message_update(app.bot, chat_id=basic, user_id=ASKER, text=OUT_OF_SCOPE,
+                              chat_type="group")
+    await app.process_update(question)
+    ticket_id = tickets(app)[-1].id
+    assert tickets(app)[-1].help_chat_id == basic
+    day_key = f"help:{basic}|overdue:P001|2026-03-10"
+
+    def remember_sent(session):  # type: ignore[no-untyped-def]
+        session.add(ReminderLog(key=day_key, status="sent", claimed_at=services(app).clock()))
+
+    services(app).db.call(remember_sent)
+
+    new = -1001234567999
+    await app.process_update(migration_update(app, old=basic, new=new, in_new=False))
+    await app.process_update(migration_update(app, old=basic, new=new, in_new=True))  # twice: idempotent
+
+    db = services(app).db
+    assert db.call(help_project, chat_id=new) == "P001"
+    assert db.call(help_project, chat_id=basic) is None
+    assert tickets(app)[-1].help_chat_id == new
+    assert "chat_migrated" in events(app, ticket_id)
+    assert db.call(lambda session: session.exec(select(Project.help_chat_id).where(Project.code == "P001")).one()) == new
+    keys = db.call(lambda session: [r.key for r in session.exec(select(ReminderLog)).all()])
+    assert keys == [f"help:{new}|overdue:P001|2026-03-10"]
+
+    # The steward's reply to the card reaches the supergroup.
+    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
+    relayed, = sent_to(app, new)
+    assert "市场监管局" in relayed.params["text"]
+    assert sent_to(app, basic) == []
+    # The supergroup is bound: /progress answers for its project.
+    await say(app, "/progress", chat=new)
+    assert "新材料产业园" in sent_to(app, new)[0].params["text"]
