@@ -197,13 +197,16 @@ def relayed_answer(relay: Relay, *, responder_role: Role | str,
     role = Role(responder_role)
     responder = (department_name(department_key, departments) if role is Role.department
                  else texts.DESK_STEWARDS)
-    return texts.DESK_RELAYED_ANSWER.format(responder=esc(responder), answer=esc(relay.text))
+    template = texts.DESK_RELAYED_CORRECTION if relay.correction else texts.DESK_RELAYED_ANSWER
+    return template.format(responder=esc(responder), answer=esc(relay.text))
 
 
 def relay_confirmation(relay: Relay, *, hours: BusinessHours,
                        project_name: str | None = None) -> str:
     t = relay.ticket
     project = project_label(t, project_name)
+    if relay.correction:
+        return texts.DESK_CORRECTION_CONFIRM.format(project=project, ticket_id=t.id)
     if not relay.first_response or t.first_response_at is None:
         return texts.DESK_RELAY_CONFIRM.format(project=project, ticket_id=t.id)
     took = duration(hours.minutes_between(t.created_at, t.first_response_at))

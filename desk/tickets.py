@@ -53,6 +53,7 @@ class Relay:
     first_response: bool
     message_id: int            # the TicketMessage row, for record_delivery
     cards: tuple[CardRef, ...]  # to update/confirm in the staff chats
+    correction: bool = False   # an edited answer, relayed as 「更正」
 
     @property
     def help_chat_id(self) -> int:
@@ -340,6 +341,49 @@ def answer(
     assert msg.id is not None
     return Relay(ticket=TicketView.of(ticket), text=text, first_response=first,
                  message_id=msg.id, cards=tuple(CardRef.of(c) for c in _cards(session, ticket_id)))
+
+
+def _relayed_row(session: Session, ticket_id: int, chat_id: int | None,
+                 staff_message_id: int) -> int | None:
+    """The thread row of the answer a staff message relayed (from the audit trail: the row
+    itself is re-pointed at the help group's copy once delivered)."""
+    for event in session.exec(select(TicketEvent).where(
+            TicketEvent.ticket_id == ticket_id,
+            col(TicketEvent.action).in_(("relay", "correction")))).all():
+        detail = event.detail or {}
+        if detail.get("staff_message_id") == staff_message_id and detail.get("from_chat_id") == chat_id:
+            row = detail.get("message_row")
+            return int(row) if row is not None else None
+    return None
+
+
+def correct(
+    *, session: Session, ticket_id: int, actor: Actor, text: str, now: datetime,
+    staff_message_id: int, card_message_id: int | None = None,
+) -> Relay | None:
+    """A relayed answer was edited in the staff chat: record the new text in the thread as a
+    correction of it, to relay as 「更正」. None when that message was never relayed. The
+    ticket's status and clock are left as they are."""
+    if not text or not text.strip():
+        raise EmptyAnswer()
+    ticket = _load(session, ticket_id, actor)
+    check(session=session, actor=actor, action=Action.answer, ticket=ticket,
+          card_message_id=card_message_id)
+    original = _relayed_row(session, ticket_id, actor.chat_id, staff_message_id)
+    if original is None:
+        return None
+    msg = TicketMessage(
+        ticket_id=ticket_id, direction="out", text=text, author_user_id=actor.user_id,
+        author_name=actor.name[:200], author_role=actor.role.value, chat_id=actor.chat_id,
+        message_id=staff_message_id, at=now)
+    session.add(msg)
+    session.flush()
+    assert msg.id is not None
+    audit(session, ticket, actor, "correction", now, message_row=msg.id, corrects_row=original,
+          from_chat_id=actor.chat_id, staff_message_id=staff_message_id)
+    return Relay(ticket=TicketView.of(ticket), text=text, first_response=False,
+                 message_id=msg.id, cards=tuple(CardRef.of(c) for c in _cards(session, ticket_id)),
+                 correction=True)
 
 
 def record_delivery(

@@ -245,6 +245,14 @@ async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, messag
         return
     if result is None:
         return  # a reply to some other message of the bot
+    await _relay(context, message, replied, result, now)
+
+
+async def _relay(context: ContextTypes.DEFAULT_TYPE, message: Message, replied: Message,
+                 result: work.StaffRelay, now: datetime) -> None:
+    """Post an answer (or its correction) into the help group, record the outcome, tell the
+    staff member, and refresh the card."""
+    services = services_of(context)
     relay = result.relay
     html = render.relayed_answer(relay, responder_role=result.role,
                                  department_key=result.department_key,
@@ -273,6 +281,39 @@ async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, messag
                                common.card_markup(relay.ticket.id))
 
 
+async def on_edited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Relay an edited answer to a ticket card as a correction; other edits change nothing."""
+    message = update.edited_message
+    user = update.effective_user
+    if message is None or not message.text or user is None or user.is_bot:
+        return
+    replied = message.reply_to_message
+    if (not common.is_staff_chat(context.bot_data, message.chat_id) or replied is None
+            or replied.from_user is None or replied.from_user.id != context.bot.id):
+        return
+    services = services_of(context)
+    now = services.clock()
+    try:
+        result = await services.db.run(
+            work.staff_edit, who=common.who(services), now=now, chat_id=message.chat_id,
+            user_id=user.id, name=_name(user), card_message_id=replied.message_id,
+            text=message.text, staff_message_id=message.message_id)
+    except DeskError as exc:
+        await message.reply_text(render.error_message(exc, departments=common.department_names(services)),
+                                 parse_mode=ParseMode.HTML)
+        return
+    if result is not None:
+        await _relay(context, message, replied, result, now)
+
+
+async def on_edited_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Say that an edited command is not run again (and stop it reaching any command)."""
+    message = update.edited_message
+    if message is not None:
+        await message.reply_text(texts.EDITED_COMMAND_IGNORED)
+    raise ApplicationHandlerStop
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     services = application.bot_data["services"]
     application.bot_data[HANDOFF_HOOK] = on_handoff
@@ -281,6 +322,12 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.bot_data[common.DEPARTMENT_CHATS_KEY] = services.db.call(work.department_chat_ids)
     application.bot_data[THROTTLE_KEY] = Throttle()
     application.add_handler(CallbackQueryHandler(on_feedback, pattern=rf"^{FEEDBACK_PREFIX}:"))
+    # Before every other group: an edited command never runs (CommandHandler takes edits).
+    application.add_handler(MessageHandler(
+        filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, on_edited_command), group=-10)
+    application.add_handler(MessageHandler(
+        filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS & filters.UpdateType.EDITED_MESSAGE,
+        on_edited_text), group=5)
     application.add_handler(MessageHandler(
         filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS & ~filters.UpdateType.EDITED,
         on_group_text), group=5)

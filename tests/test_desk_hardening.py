@@ -309,3 +309,61 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_binding_tickets_and_re
     # The supergroup is bound: /progress answers for its project.
     await say(app, "/progress", chat=new)
     assert "新材料产业园" in sent_to(app, new)[0].params["text"]
+
+
+# --------------------------------------------------------------------------- 4. edits
+
+
+async def edit(app, original: dict[str, Any], text: str) -> None:  # type: ignore[no-untyped-def]
+    """The author edits a message: Telegram sends it again as edited_message, same id."""
+    edited = dict(original, text=text, edit_date=int(time.time()))
+    if text.startswith("/"):
+        edited["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    else:
+        edited.pop("entities", None)
+    req(app).clear()
+    await app.process_update(Update.de_json({"update_id": next(_ids), "edited_message": edited},
+                                            app.bot))
+
+
+def thread(app, ticket_id: int) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    from desk.tickets import ticket_thread
+
+    return [(m.direction, m.text) for m in services(app).db.call(ticket_thread, ticket_id=ticket_id)]
+
+
+async def test_an_edited_answer_is_relayed_as_a_correction_and_kept_in_the_thread(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, question = await handoff(app)
+    answer = await say(app, "请到市场监管局三楼窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
+                       reply_to=card(app, ticket_id), name="王管家")
+    first_response = tickets(app)[0].first_response_at
+    await edit(app, answer, "请到市场监管局二楼窗口办理。")
+    correction, = sent_to(app, HELP)
+    assert "更正：请到市场监管局二楼窗口办理。" in correction.params["text"]
+    assert correction.params["reply_parameters"]["message_id"] == question["message_id"]
+    confirm = sent_to(app, STEWARD_CHAT)[0]
+    assert confirm.params["text"] == texts.DESK_CORRECTION_CONFIRM.format(
+        project="新材料产业园", ticket_id=ticket_id)
+    assert thread(app, ticket_id)[-2:] == [("out", "请到市场监管局三楼窗口办理。"),
+                                           ("out", "请到市场监管局二楼窗口办理。")]
+    assert "correction" in events(app, ticket_id)
+    assert tickets(app)[0].first_response_at == first_response
+    # Editing a message that answered nothing relays nothing.
+    chat = await say(app, "大家好", user=STEWARD, chat=STEWARD_CHAT)
+    await edit(app, chat, "大家早")
+    assert req(app).sent() == []
+
+
+async def test_edited_commands_are_not_run_again(app) -> None:  # type: ignore[no-untyped-def]
+    await say(app, "/bind_dept 生态环境局", user=ADMIN, chat=OTHER_HELP - 1000)
+    ticket_id, _ = await handoff(app)
+    command = await say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
+    assert tickets(app)[0].department_key == "ndrc"
+    await edit(app, command, f"/escalate {ticket_id} 生态环境局")
+    assert tickets(app)[0].department_key == "ndrc"
+    assert events(app, ticket_id).count("escalate") == 1
+    assert sent_to(app, STEWARD_CHAT)[0].params["text"] == texts.EDITED_COMMAND_IGNORED
+    # An admin's edit into /bind does not rebind the group.
+    hello = await say(app, "/help", user=ADMIN)
+    await edit(app, hello, "/bind P002")
+    assert services(app).db.call(help_project, chat_id=HELP) == "P001"
