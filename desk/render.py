@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import texts
@@ -21,7 +22,7 @@ from desk.errors import (
     UnknownDepartment,
     UnknownProject,
 )
-from desk.models import FINAL_STATUSES, Role, TicketStatus
+from desk.models import FINAL_STATUSES, CardKind, Role, TicketStatus
 from desk.sla import SlaAlert
 from desk.stats import DeskStats, GroupStats
 from desk.throttle import Verdict
@@ -151,6 +152,24 @@ def ticket_card(
     parts.append(texts.DESK_CARD_HINT_DEPARTMENT if for_department
                  else texts.DESK_CARD_HINT_STEWARD)
     return "\n\n".join(parts)
+
+
+@dataclass(frozen=True)
+class CardFace:
+    """What a ticket's card shows now: its text, and whose buttons (None: none, it is done)."""
+
+    html: str
+    buttons: CardKind | None
+
+
+def card_face(ticket: TicketView, kind: CardKind | str, *, now: datetime, hours: BusinessHours,
+              project_name: str | None = None, departments: Names = None) -> CardFace:
+    """The card of `kind` for the ticket's current state: its status, clock and holder as they
+    are now (after a delivery failed, the ticket is open again, and so is the card)."""
+    kind = CardKind(kind)
+    html = ticket_card(ticket, now=now, hours=hours, project_name=project_name,
+                       departments=departments, for_department=kind is CardKind.department)
+    return CardFace(html, None if TicketStatus(ticket.status) in FINAL_STATUSES else kind)
 
 
 def escalation_card(

@@ -252,6 +252,18 @@ def record_card(
     return CardRef.of(card)
 
 
+def main_cards(ticket: TicketView, cards: Iterable[CardRef]) -> tuple[CardRef, ...]:
+    """The message that shows the ticket in each staff chat: the first one posted there (the
+    notices and warnings posted after it are left alone); a department's card only while the
+    ticket is still with that department."""
+    shown: dict[int, CardRef] = {}
+    for card in sorted(cards, key=lambda c: c.message_id):
+        if card.chat_id in shown or not card_is_current(card, ticket):  # type: ignore[arg-type]
+            continue
+        shown[card.chat_id] = card
+    return tuple(shown.values())
+
+
 def find_ticket_by_card(*, session: Session, chat_id: int, message_id: int) -> TicketView | None:
     card = session.exec(select(TicketCard).where(
         TicketCard.chat_id == chat_id, TicketCard.message_id == message_id)).first()
@@ -390,7 +402,7 @@ def record_delivery(
     *, session: Session, ticket_id: int, message_id: int, now: datetime, delivered: bool,
     help_message_id: int | None = None, error: str | None = None, bot_removed: bool = False,
     first_response: bool = False,
-) -> None:
+) -> TicketView:
     """After the edge tried to post a relay: note the help-group message id, or the failure.
     `bot_removed` (Telegram said 403): the help group's binding is retired as well.
     A first response that never reached the enterprise is no response: the clock runs on and
@@ -412,6 +424,7 @@ def record_delivery(
             seen = _move(session, ticket, TicketStatus.open, now)
             audit(session, ticket, SYSTEM, "reopen_undelivered", now, seen, ticket.status,
                   message_row=message_id)
+    return TicketView.of(ticket)
 
 
 def escalate(

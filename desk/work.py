@@ -16,7 +16,7 @@ from desk.errors import DeskError, PermissionDenied
 from desk.models import ChatKind, Role, Ticket, TicketMessage
 from desk.roles import Action, Actor, chat_kind_of, resolve_role
 from desk.tickets import Escalation, FollowUp, Relay
-from desk.views import BindingView, TicketView
+from desk.views import BindingView, CardRef, TicketView
 
 
 @dataclass(frozen=True)
@@ -221,6 +221,21 @@ def record_cards(*, session: Session, ticket_id: int, now: datetime,
     for chat_id, message_id, kind, department in cards:
         tickets.record_card(session=session, ticket_id=ticket_id, chat_id=chat_id,
                             message_id=message_id, kind=kind, now=now, department_key=department)
+
+
+@dataclass(frozen=True)
+class ShownCards:
+    """A ticket as it is now and the cards that show it, to refresh them."""
+
+    ticket: TicketView
+    project_name: str | None
+    cards: tuple[CardRef, ...]
+
+
+def shown_cards(*, session: Session, ticket_id: int) -> ShownCards:
+    ticket = tickets.get_ticket(session=session, ticket_id=ticket_id)
+    cards = tickets.main_cards(ticket, tickets.ticket_cards(session=session, ticket_id=ticket_id))
+    return ShownCards(ticket, project_name(session, ticket.project_code), cards)
 
 
 def chat_gone(*, session: Session, chat_id: int, now: datetime) -> bool:

@@ -34,7 +34,6 @@ from bot.telegram_io import (
 from desk import callbacks, render, work
 from desk import tickets as desk_tickets
 from desk.errors import DeskError
-from desk.models import CardKind
 from desk.throttle import Throttle
 from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
@@ -220,6 +219,8 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
     if posted:
         await services.db.run(work.record_cards, ticket_id=follow_up.ticket.id, now=now,
                               cards=posted)
+    if follow_up.reopened:  # answered → open: the cards say so
+        await common.refresh_cards(context, follow_up.ticket.id)
     raise ApplicationHandlerStop
 
 
@@ -245,10 +246,10 @@ async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, messag
         return
     if result is None:
         return  # a reply to some other message of the bot
-    await _relay(context, message, replied, result, now)
+    await _relay(context, message, result, now)
 
 
-async def _relay(context: ContextTypes.DEFAULT_TYPE, message: Message, replied: Message,
+async def _relay(context: ContextTypes.DEFAULT_TYPE, message: Message,
                  result: work.StaffRelay, now: datetime) -> None:
     """Post an answer (or its correction) into the help group, record the outcome, tell the
     staff member, and refresh the card."""
@@ -273,12 +274,7 @@ async def _relay(context: ContextTypes.DEFAULT_TYPE, message: Message, replied: 
     else:  # a server error even after retrying: replying to the card again relays again
         confirm = texts.TICKET_RELAY_RETRY.format(ticket_id=relay.ticket.id)
     await message.reply_text(confirm, parse_mode=ParseMode.HTML)
-    card = next((c for c in relay.cards if c.chat_id == message.chat_id
-                 and c.message_id == replied.message_id), None)
-    if card is not None and card.kind == CardKind.steward.value:
-        await common.edit_card(context.bot, card.chat_id, card.message_id,
-                               common.card_text(services, relay.ticket, result.project_name),
-                               common.card_markup(relay.ticket.id))
+    await common.refresh_cards(context, relay.ticket.id)  # the state after the outcome
 
 
 async def on_edited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -303,7 +299,7 @@ async def on_edited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
                                  parse_mode=ParseMode.HTML)
         return
     if result is not None:
-        await _relay(context, message, replied, result, now)
+        await _relay(context, message, result, now)
 
 
 async def on_edited_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -162,6 +162,19 @@ async def edit_markup(card: Message, markup: InlineKeyboardMarkup | None) -> Non
         log.info("could not edit the buttons of %s/%s: %s", card.chat_id, card.message_id, exc)
 
 
+async def refresh_cards(context: ContextTypes.DEFAULT_TYPE, ticket_id: int) -> None:
+    """Show the ticket's state as it is now on every card of it (after a delivery outcome or
+    any other change): text, clock and holder, and buttons only while it is not done."""
+    services = services_of(context)
+    shown = await services.db.run(work.shown_cards, ticket_id=ticket_id)
+    for card in shown.cards:
+        face = render.card_face(shown.ticket, card.kind, now=services.clock(), hours=services.hours,
+                                project_name=shown.project_name,
+                                departments=department_names(services))
+        await edit_card(context.bot, card.chat_id, card.message_id, face.html,
+                        card_markup(ticket_id, face.buttons) if face.buttons else None)
+
+
 def card_text(services: Services, ticket: TicketView, project_name: str | None, *,
               for_department: bool = False) -> str:
     return render.ticket_card(ticket, now=services.clock(), hours=services.hours,

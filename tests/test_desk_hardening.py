@@ -5,6 +5,7 @@ the chat could, and checks that nothing changed that should not."""
 
 from __future__ import annotations
 
+import json
 import time
 from decimal import Decimal
 from itertools import count
@@ -367,3 +368,56 @@ async def test_edited_commands_are_not_run_again(app) -> None:  # type: ignore[n
     hello = await say(app, "/help", user=ADMIN)
     await edit(app, hello, "/bind P002")
     assert services(app).db.call(help_project, chat_id=HELP) == "P001"
+
+
+# --------------------------------------------------------------------------- 5. the card after delivery
+
+
+def fail_sends(app, monkeypatch, *, chat: int, status: int, times: int) -> None:  # type: ignore[no-untyped-def]
+    """The next `times` sendMessage calls to `chat` get HTTP `status` from "Telegram"."""
+    from handlers import tickets_common
+
+    monkeypatch.setattr(tickets_common, "RETRY_DELAYS", (0.0, 0.0))  # tests never sleep
+    request = req(app)
+    answer = request.do_request
+    left = [times]
+
+    async def flaky(url, method, request_data=None, **kw):  # type: ignore[no-untyped-def]
+        params = request_data.parameters if request_data else {}
+        if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == chat and left[0]:
+            left[0] -= 1
+            return status, json.dumps({"ok": False, "error_code": status,
+                                       "description": "Bad Gateway"}).encode()
+        return await answer(url, method, request_data, **kw)
+
+    monkeypatch.setattr(request, "do_request", flaky)
+
+
+def card_edits(app, ticket_id: int) -> list[ApiCall]:  # type: ignore[no-untyped-def]
+    main = card(app, ticket_id)
+    return [c for c in req(app).sent("editMessageText")
+            if int(c.params["chat_id"]) == STEWARD_CHAT and c.params["message_id"] == main["message_id"]]
+
+
+async def test_the_card_shows_the_real_state_after_a_failed_relay(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await handoff(app)
+    fail_sends(app, monkeypatch, chat=HELP, status=502, times=3)
+    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
+              reply_to=card(app, ticket_id))
+    assert sent_to(app, STEWARD_CHAT)[0].params["text"] == texts.TICKET_RELAY_RETRY.format(
+        ticket_id=ticket_id)
+    edited, = card_edits(app, ticket_id)
+    assert texts.DESK_STATUS["open"] in edited.params["text"]
+    assert texts.DESK_STATUS["answered"] not in edited.params["text"]
+    assert "首次" not in edited.params["text"]
+    assert buttons(edited) == [f"t:claim:{ticket_id}", f"t:escalate:{ticket_id}",
+                               f"t:close:{ticket_id}"]
+    # Replying again goes through: now the card says answered.
+    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
+              reply_to=card(app, ticket_id))
+    edited, = card_edits(app, ticket_id)
+    assert texts.DESK_STATUS["answered"] in edited.params["text"]
+    # A follow-up reopens the ticket: the card says so at once.
+    await say(app, "那需要本人去吗？", reply_to=as_shown(sent_to(app, HELP)[0]))
+    edited, = card_edits(app, ticket_id)
+    assert texts.DESK_STATUS["open"] in edited.params["text"]
