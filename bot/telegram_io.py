@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ChatType, MessageLimit, ParseMode
@@ -18,30 +21,108 @@ def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return context.application.bot_data[SERVICES_KEY]
 
 
-def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Split text at line breaks into parts Telegram accepts (4096 characters each).
+@dataclass(frozen=True)
+class _Atom:
+    """One piece of a message: a character as Telegram shows it, or a tag (width 0)."""
 
-    A single line longer than the limit is cut hard; HTML tags never span lines in our
-    texts, so cutting at line breaks keeps every part valid HTML.
-    """
+    kind: str   # "char" | "open" | "close"
+    value: str  # the character, or the tag's name
+    raw: str    # what goes into the part: the escaped character or the tag as written
+
+
+class _HtmlAtoms(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.atoms: list[_Atom] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.atoms.append(_Atom("open", tag, self.get_starttag_text() or f"<{tag}>"))
+
+    def handle_endtag(self, tag: str) -> None:
+        self.atoms.append(_Atom("close", tag, f"</{tag}>"))
+
+    def handle_data(self, data: str) -> None:
+        self.atoms.extend(_Atom("char", ch, html.escape(ch, quote=False)) for ch in data)
+
+
+def _atoms(text: str, *, as_html: bool) -> list[_Atom]:
+    if not as_html:
+        return [_Atom("char", ch, ch) for ch in text]
+    parser = _HtmlAtoms()
+    parser.feed(text)
+    parser.close()
+    return parser.atoms
+
+
+def telegram_length(text: str, *, as_html: bool = True) -> int:
+    """What Telegram counts against its limits: the text after entity parsing (tags gone,
+    &amp; is one character), in UTF-16 code units."""
+    return sum(_units(a.value) for a in _atoms(text, as_html=as_html) if a.kind == "char")
+
+
+def rendered_text(text: str) -> str:
+    """The text Telegram shows for an HTML message (tags gone, entities decoded)."""
+    return "".join(a.value for a in _atoms(text, as_html=True) if a.kind == "char")
+
+
+def _units(ch: str) -> int:
+    return 2 if ord(ch) > 0xFFFF else 1
+
+
+def _stack_after(stack: list[_Atom], atoms: list[_Atom]) -> list[_Atom]:
+    stack = list(stack)
+    for atom in atoms:
+        if atom.kind == "open":
+            stack.append(atom)
+        elif atom.kind == "close":
+            for i in range(len(stack) - 1, -1, -1):
+                if stack[i].value == atom.value:
+                    del stack[i]
+                    break
+    return stack
+
+
+def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH, *,
+                  as_html: bool = True) -> list[str]:
+    """Split a message into parts within Telegram's limit, counted as Telegram counts (see
+    telegram_length). Cuts after the last line break that fits, else after the last space,
+    else between two characters; never inside a tag, an entity (&amp;) or a character. A
+    formatting tag open at a cut is closed at the end of the part and opened again at the
+    start of the next, so every part is valid HTML and together they show the whole text."""
+    if limit < 2:
+        raise ValueError("limit must allow one character of two UTF-16 code units")
+    atoms = _atoms(text, as_html=as_html)
     parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not parts:
-        parts.append(current)
-    return parts
+    stack: list[_Atom] = []
+    start, total = 0, len(atoms)
+    while start < total:
+        used, i = 0, start
+        line_end = space_end = None
+        while i < total:
+            atom = atoms[i]
+            if atom.kind == "char":
+                width = _units(atom.value)
+                if used + width > limit:
+                    break
+                used += width
+                if atom.value == "\n":
+                    line_end = i + 1
+                elif atom.value.isspace():
+                    space_end = i + 1
+            i += 1
+        end = total if i >= total else (line_end or space_end or i)
+        while start < end < total and atoms[end - 1].kind == "open":
+            end -= 1  # a tag opened right at the cut starts the next part
+        if end == start:  # only tags before a character that does not fit: cannot happen
+            end = i     # with limit >= 2, kept as a guard against an endless loop
+        while end < total and atoms[end].kind == "close":
+            end += 1  # a tag closed right at the cut ends this part
+        chunk = atoms[start:end]
+        after = _stack_after(stack, chunk)
+        parts.append("".join(a.raw for a in stack) + "".join(a.raw for a in chunk)
+                     + "".join(f"</{a.value}>" for a in reversed(after)))
+        stack, start = after, end
+    return parts or [""]
 
 
 def pressed_message(message: object, *, bot_id: int, staff_chat: bool) -> PressedMessage | None:

@@ -213,9 +213,9 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
     for target in follow_up.notify:
         sent = await common.send(context.bot, target.chat_id, notice,
                                  reply_to=target.reply_to_message_id)
-        if sent.message is not None:
-            department = follow_up.ticket.department_key if target.kind == "department" else None
-            posted.append((target.chat_id, sent.message.message_id, target.kind, department))
+        department = follow_up.ticket.department_key if target.kind == "department" else None
+        posted += [(target.chat_id, part.message_id, target.kind, department)
+                   for part in sent.parts]
     if posted:
         await services.db.run(work.record_cards, ticket_id=follow_up.ticket.id, now=now,
                               cards=posted)

@@ -17,7 +17,7 @@ from telegram.ext import Application, ContextTypes
 
 import texts
 from bot.services import Services
-from bot.telegram_io import keyboard, services_of, split_message
+from bot.telegram_io import keyboard, rendered_text, services_of, split_message
 from desk import callbacks, render, work
 from desk.models import CardKind
 from desk.roles import Action
@@ -106,8 +106,9 @@ async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
 
 @dataclass(frozen=True)
 class Sent:
-    message: Message | None
+    message: Message | None  # the last part (the one with the buttons), once all were sent
     error: TelegramError | None = None
+    parts: tuple[Message, ...] = ()  # every message posted, in order (record them all)
 
     @property
     def ok(self) -> bool:
@@ -122,27 +123,24 @@ class Sent:
 async def send(bot: Bot, chat_id: int | None, html: str, *, reply_to: int | None = None,
                thread_id: int | None = None, markup: InlineKeyboardMarkup | None = None) -> Sent:
     """Send HTML split to Telegram's limit (buttons on the last part); a failure is logged
-    and returned, never raised."""
+    and returned, never raised. A part Telegram would show empty (only blanks) is left out."""
     if chat_id is None:
         return Sent(None)
-    parts = split_message(html)
-    first: Message | None = None
+    parts = [p for p in split_message(html) if rendered_text(p).strip()] or [html]
+    posted: list[Message] = []
     try:
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             params = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
                       if reply_to and index == 0 else None)
-            sent = await with_retry(partial(
+            posted.append(await with_retry(partial(
                 bot.send_message, chat_id, part, parse_mode=ParseMode.HTML,
                 reply_parameters=params, message_thread_id=thread_id,
-                reply_markup=markup if last else None))
-            first = first or sent
-            if last:
-                return Sent(sent)
+                reply_markup=markup if last else None)))
     except TelegramError as exc:
         log.warning("could not send to chat %s: %s", chat_id, exc)
-        return Sent(first if first and len(parts) == 1 else None, exc)
-    return Sent(first)
+        return Sent(None, exc, tuple(posted))
+    return Sent(posted[-1], None, tuple(posted))
 
 
 async def edit_card(bot: Bot, chat_id: int, message_id: int, html: str,
@@ -191,9 +189,10 @@ async def post_steward_card(context: ContextTypes.DEFAULT_TYPE, info: work.CardI
         return
     sent = await send(context.bot, chat_id, card_text(services, info.ticket, info.project_name),
                       markup=card_markup(info.ticket.id))
-    if sent.message is not None:
+    if sent.parts:  # every part: a reply to any of them answers the ticket
         await services.db.run(work.record_cards, ticket_id=info.ticket.id, now=services.clock(),
-                              cards=[(chat_id, sent.message.message_id, CardKind.steward.value, None)])
+                              cards=[(chat_id, part.message_id, CardKind.steward.value, None)
+                                     for part in sent.parts])
 
 
 async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.PressResult) -> bool:
@@ -215,8 +214,9 @@ async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.Press
             await refresh_department_chats(context)
         return False
     await services.db.run(work.record_cards, ticket_id=escalation.ticket.id, now=services.clock(),
-                          cards=[(escalation.department_chat_id, sent.message.message_id,
-                                  CardKind.department.value, escalation.department_key)])
+                          cards=[(escalation.department_chat_id, part.message_id,
+                                  CardKind.department.value, escalation.department_key)
+                                 for part in sent.parts])
     return True
 
 

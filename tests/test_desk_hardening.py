@@ -5,6 +5,7 @@ the chat could, and checks that nothing changed that should not."""
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from decimal import Decimal
@@ -17,6 +18,7 @@ from telegram import Update
 
 import texts
 from bot.app import build_application
+from bot.telegram_io import rendered_text, telegram_length
 from desk.bindings import help_project
 from desk.models import Ticket, TicketEvent
 from desk.tickets import ticket_cards
@@ -421,3 +423,49 @@ async def test_the_card_shows_the_real_state_after_a_failed_relay(app, monkeypat
     await say(app, "那需要本人去吗？", reply_to=as_shown(sent_to(app, HELP)[0]))
     edited, = card_edits(app, ticket_id)
     assert texts.DESK_STATUS["open"] in edited.params["text"]
+
+
+# --------------------------------------------------------------------------- 6. long text
+
+
+async def test_a_question_of_4096_ampersands_gives_one_card_that_takes_replies(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, question = await handoff(app, "营业执照" + "&" * 4091 + "？")
+    cards, = [sent_to(app, STEWARD_CHAT)]
+    assert len(cards) == 1
+    assert telegram_length(cards[0].params["text"]) <= 4096
+    assert "&amp;&amp;" in cards[0].params["text"]
+    await say(app, "这不是问题。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
+    assert len(sent_to(app, HELP)) == 1
+
+
+async def test_every_part_of_a_long_card_is_recorded_and_a_reply_to_any_part_is_taken(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await handoff(app)
+    for n in range(12):  # a long thread, paced so the flood throttle lets it through
+        services(app).clock.advance(minutes=1)
+        await say(app, f"第{n}个追问：" + "请问材料里的<附件>&盖章要求是什么" * 20 + "？")
+    await say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
+    parts = sent_to(app, DEPT_CHAT)
+    assert len(parts) >= 2
+    assert all(telegram_length(p.params["text"]) <= 4096 for p in parts)
+    assert "reply_markup" in parts[-1].params and "reply_markup" not in parts[0].params
+    shown = "".join(rendered_text(p.params["text"]) for p in parts)
+    assert shown.count("第11个追问") == 1 and "<附件>&盖章" in shown
+    recorded = [c.message_id for c in services(app).db.call(ticket_cards, ticket_id=ticket_id)
+                if c.chat_id == DEPT_CHAT]
+    assert len(recorded) == len(parts)
+    first = bot_message(BOT_USER, chat_id=DEPT_CHAT, message_id=recorded[0], text="🎫")
+    await say(app, "已受理，明天答复。", user=DEPT_MEMBER, chat=DEPT_CHAT, reply_to=first)
+    relayed, = sent_to(app, HELP)
+    assert "已受理，明天答复" in relayed.params["text"]
+
+
+async def test_a_long_answer_is_relayed_without_cutting_an_entity(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await handoff(app)
+    answer = "材料清单 & 要求：" + "A&B<C>" * 1200
+    await say(app, answer, user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
+    parts = [p.params["text"] for p in sent_to(app, HELP)]
+    assert len(parts) >= 2
+    for part in parts:
+        assert telegram_length(part) <= 4096
+        assert rendered_text(part) == html.unescape(part.replace("<b>", "").replace("</b>", ""))
+    assert "".join(rendered_text(p) for p in parts).endswith(answer)
