@@ -39,6 +39,7 @@ from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
 from handlers.questions import HANDOFF_HOOK
 from knowledge.question_cue import reads_as_question
+from knowledge.question_log import log_unmatched
 from knowledge.service import Reply
 
 log = logging.getLogger(__name__)
@@ -164,11 +165,17 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def _throttle(context: ContextTypes.DEFAULT_TYPE, message: Message, user: User,
-                    now: datetime) -> None:
-    """Stop the update (ApplicationHandlerStop) when this user floods this chat; say so once."""
+                    text: str) -> None:
+    """Stop the update (ApplicationHandlerStop) when this user floods this chat; say so once.
+    The flood is measured by when the messages were sent (their date), so a backlog handled
+    late trips it as the burst did. A throttled question is still logged, as throttled."""
     throttle: Throttle = context.application.bot_data[THROTTLE_KEY]
-    verdict = throttle.check((message.chat_id, user.id), now)
+    verdict = throttle.check((message.chat_id, user.id), message.date)
     if not verdict.allowed:
+        services = services_of(context)
+        await services.db.run(log_unmatched, text=text, at=services.clock(), action="throttled",
+                              reason="first_refusal" if verdict.first_refusal else "",
+                              chat_id=message.chat_id, user_id=user.id)
         if verdict.first_refusal:
             await message.reply_text(render.throttled_notice(verdict))
         raise ApplicationHandlerStop
@@ -180,7 +187,7 @@ async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     user = update.effective_user
     if message is None or not message.text or user is None or user.is_bot:
         return
-    await _throttle(context, message, user, services_of(context).clock())
+    await _throttle(context, message, user, message.text)
 
 
 async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message,
@@ -191,7 +198,7 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
     addressed = addressed_to_bot(message, context.bot.username, context.bot.id)
     question_like = addressed or reads_as_question(text)
     if question_like:
-        await _throttle(context, message, user, now)
+        await _throttle(context, message, user, text)
     replied = message.reply_to_message
     reply_to_bot = bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
     reply_to_user = (replied.from_user.id if replied is not None and replied.from_user

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import json
 import time
+from collections import Counter
 from decimal import Decimal
 from itertools import count
 from typing import Any
@@ -82,9 +83,10 @@ def services(app):  # type: ignore[no-untyped-def]
 
 async def say(app, text: str, *, user: int = ASKER, chat: int = HELP,  # type: ignore[no-untyped-def]
               reply_to: dict[str, Any] | None = None, name: str = "企业用户") -> dict[str, Any]:
+    """Send a message, dated by the fake clock as Telegram dates it when it is sent."""
     req(app).clear()
     update = message_update(app.bot, chat_id=chat, user_id=user, text=text, reply_to=reply_to,
-                            name=name)
+                            name=name, date=int(services(app).clock().timestamp()))
     await app.process_update(update)
     assert update.message is not None
     return update.message.to_dict()
@@ -469,3 +471,43 @@ async def test_a_long_answer_is_relayed_without_cutting_an_entity(app) -> None: 
         assert telegram_length(part) <= 4096
         assert rendered_text(part) == html.unescape(part.replace("<b>", "").replace("</b>", ""))
     assert "".join(rendered_text(p) for p in parts).endswith(answer)
+
+
+# --------------------------------------------------------------------------- 9. the question log
+
+
+def question_log(app) -> list[Any]:  # type: ignore[no-untyped-def]
+    from knowledge.question_log import QuestionLog
+
+    return services(app).db.call(lambda session: list(session.exec(
+        select(QuestionLog).order_by(QuestionLog.id)).all()))
+
+
+async def test_every_question_of_a_burst_is_logged_with_its_outcome(app) -> None:  # type: ignore[no-untyped-def]
+    notices = 0
+    for n in range(200):
+        await say(app, f"环评要啥材料？第{n}问", user=OTHER_MEMBER)
+        notices += sum(1 for c in sent_to(app, HELP) if "频繁" in c.params["text"])
+    rows = [r for r in question_log(app) if r.user_id == OTHER_MEMBER]
+    assert len(rows) == 200
+    assert Counter(r.action for r in rows) == Counter({"answer": 8, "throttled": 192})
+    assert rows[-1].text == "环评要啥材料？第199问" and rows[-1].chat_id == HELP
+    assert notices == 1
+
+
+async def test_a_backlog_handled_late_trips_the_throttle_by_message_date(app) -> None:  # type: ignore[no-untyped-def]
+    sent_at = int(services(app).clock().timestamp())
+    for n in range(12):  # sent within one second, handled 10 s apart (a backlog after a restart)
+        services(app).clock.advance(seconds=10)
+        req(app).clear()
+        await app.process_update(message_update(app.bot, chat_id=HELP, user_id=OTHER_MEMBER,
+                                                text=f"环评要啥材料？{n}", date=sent_at))
+    actions = Counter(r.action for r in question_log(app) if r.user_id == OTHER_MEMBER)
+    assert actions == Counter({"answer": 8, "throttled": 4})
+
+
+async def test_a_question_is_logged_up_to_telegrams_4096_characters(app) -> None:  # type: ignore[no-untyped-def]
+    question = "环评要啥材料？" + "请" * 4089
+    assert len(question) == 4096
+    await say(app, question, user=OTHER_MEMBER)
+    assert question_log(app)[-1].text == question
