@@ -7,7 +7,8 @@ buttons that message really carries, and the message serves the button's purpose
   decided again by desk.roles.check with the pressed card, never trusted from the data);
 - clarify choices `kb:<item>:<intent>` only on the bot's clarify prompt;
 - feedback `fb:ok` / `fb:no[:<item>]` only under an answer, by the asker it answered, and
-  never in a staff chat.
+  never in a staff chat;
+- the /learn scope `ln:a|p:<message id>` only on the bot's prompt, by who sent that /learn.
 
 Plain values only: the edge turns the pressed Telegram message into a `PressedMessage`.
 A press that fails any check (including data that does not parse, or a ticket id out of
@@ -22,6 +23,7 @@ from desk.roles import Action
 PREFIX = "t"
 CLARIFY_PREFIX = "kb"
 FEEDBACK_PREFIX = "fb"
+LEARN_PREFIX = "ln"
 _MAX = 64
 # The largest id a database integer holds; anything above is no ticket (and would overflow
 # SQLite's INTEGER if it reached a query).
@@ -58,6 +60,28 @@ class ClarifyChoice:
 class Feedback:
     solved: bool
     item: str | None = None
+
+
+@dataclass(frozen=True)
+class LearnChoice:
+    for_project: bool   # only the ticket's project, else every project
+    message_id: int     # the answer or card the /learn replied to
+
+
+def learn_data(*, for_project: bool, message_id: int) -> str:
+    return f"{LEARN_PREFIX}:{'p' if for_project else 'a'}:{int(message_id)}"
+
+
+def learn_choice(data: str | None, pressed: PressedMessage, *, presser_id: int) -> LearnChoice | None:
+    """The scope chosen on the bot's /learn prompt, by the person who sent that /learn."""
+    if (not _on_its_message(data, pressed) or pressed.replied_user_id is None
+            or pressed.replied_user_id != presser_id):
+        return None
+    parts = (data or "").split(":")
+    if len(parts) != 3 or parts[0] != LEARN_PREFIX or parts[1] not in ("a", "p"):
+        return None
+    message_id = parse_id(parts[2])
+    return None if message_id is None else LearnChoice(parts[1] == "p", message_id)
 
 
 def parse_id(text: str) -> int | None:

@@ -280,6 +280,8 @@ class Lesson:
     ticket_id: int
     question: str
     answer: str
+    project_code: str | None = None  # the ticket's project: the narrower scope on offer
+    project_name: str | None = None
 
 
 def lesson(
@@ -308,4 +310,5 @@ def lesson(
     if actor.role not in (Role.steward, Role.admin):
         raise PermissionDenied(str(Action.learn), "stewards only")
     ticket = tickets.get_ticket(session=session, ticket_id=ticket_id, actor=actor)
-    return Lesson(ticket.id, ticket.question, answer_text)
+    return Lesson(ticket.id, ticket.question, answer_text, ticket.project_code,
+                  project_name(session, ticket.project_code))

@@ -39,6 +39,7 @@ STEWARD = 6_000_000_011
 DEPT_MEMBER = 6_000_000_021
 ASKER = 7_000_000_041
 OTHER_MEMBER = 7_000_000_042
+NEWCOMER = 7_000_000_043
 
 BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "项目管家", "username": BOT_USERNAME}
 OUT_OF_SCOPE = "营业执照怎么办理？"
@@ -511,3 +512,56 @@ async def test_a_question_is_logged_up_to_telegrams_4096_characters(app) -> None
     assert len(question) == 4096
     await say(app, question, user=OTHER_MEMBER)
     assert question_log(app)[-1].text == question
+
+
+# --------------------------------------------------------------------------- 10. /learn scope
+
+
+async def learn(app, ticket_id: int, *, scope: int, user: int = STEWARD) -> None:  # type: ignore[no-untyped-def]
+    """/learn in reply to the card, then press the scope button (0: all, 1: this project)."""
+    command = await say(app, "/learn", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
+    prompt = sent_to(app, STEWARD_CHAT)[0]
+    assert prompt.params["text"].startswith("📚")
+    await press(app, chat=STEWARD_CHAT, user=user, message=as_shown(prompt, reply_to=command),
+                data=buttons(prompt)[scope])
+
+
+async def test_learn_asks_for_the_scope_and_the_matcher_keeps_to_it(app) -> None:  # type: ignore[no-untyped-def]
+    question = "我们的项目能不能申请专项债资金？"
+    ticket_id, _ = await handoff(app, question)
+    await say(app, "可以，本项目已列入市级专项债储备库。", user=STEWARD, chat=STEWARD_CHAT,
+              reply_to=card(app, ticket_id))
+    command = await say(app, "/learn", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
+    prompt = sent_to(app, STEWARD_CHAT)[0]
+    labels = [b["text"] for row in prompt.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == [texts.TICKET_LEARN_SCOPE_ALL,
+                      texts.TICKET_LEARN_SCOPE_PROJECT.format(project="新材料产业园")]
+    # Someone else pressing the steward's prompt changes nothing.
+    await press(app, chat=STEWARD_CHAT, user=DEPT_MEMBER, message=as_shown(prompt, reply_to=command),
+                data=buttons(prompt)[1])
+    assert_refused(app)
+    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=as_shown(prompt, reply_to=command),
+                data=buttons(prompt)[1])
+    assert "仅用于「新材料产业园」帮办群" in req(app).sent("editMessageText")[-1].params["text"]
+
+    # The same question in P001's group is answered; in P002's group it goes to a steward.
+    await say(app, question, user=OTHER_MEMBER)
+    assert "专项债储备库" in sent_to(app, HELP)[0].params["text"]
+    before = len(tickets(app))
+    await say(app, question, user=OTHER_MEMBER, chat=OTHER_HELP)
+    assert "专项债储备库" not in str(sent_to(app, OTHER_HELP))
+    assert len(tickets(app)) == before + 1
+
+    # An answer learned for every project answers everywhere, after a restart too.
+    general = "社保缴费基数每年什么时候调整？"
+    other_id, _ = await handoff(app, general, chat=OTHER_HELP)
+    await say(app, "每年七月调整一次。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, other_id))
+    await learn(app, other_id, scope=0)
+    assert services(app).knowledge.learned.candidates(general)[0].entry.project_code is None
+    services(app).knowledge.learned.__init__()  # forget the index: what a restart does
+    assert await services(app).knowledge.load_learned() == 2
+    for chat in (HELP, OTHER_HELP):
+        await say(app, general, user=NEWCOMER, chat=chat)
+        assert "每年七月" in sent_to(app, chat)[0].params["text"]
+    await say(app, question, user=NEWCOMER, chat=OTHER_HELP)
+    assert "专项债储备库" not in str(sent_to(app, OTHER_HELP))

@@ -254,8 +254,14 @@ async def test_learn_makes_the_next_same_question_answered(app) -> None:  # type
     await _say(app, "/learn", user=ASKER, chat=HELP,
                reply_to=bot_message(BOT_USER, chat_id=HELP, message_id=1, text="x"))
     assert texts.TICKET_LEARNED[:6] not in str(_sent_to(app, HELP))
-    await _say(app, "/learn", user=STEWARD, chat=STEWARD_CHAT, reply_to=_card(app, ticket_id))
-    assert "已加入知识库" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    learn = await _say(app, "/learn", user=STEWARD, chat=STEWARD_CHAT, reply_to=_card(app, ticket_id))
+    prompt = _sent_to(app, STEWARD_CHAT)[0]
+    everywhere = _buttons(prompt)[0][1]
+    shown = bot_message(BOT_USER, chat_id=STEWARD_CHAT, message_id=9100, text=prompt.params["text"])
+    shown["reply_to_message"] = learn
+    shown["reply_markup"] = prompt.params["reply_markup"]
+    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=shown, data=everywhere)
+    assert "已加入知识库" in _req(app).sent("editMessageText")[-1].params["text"]
     await _say(app, question, user=OTHER_MEMBER)
     answer, = _sent_to(app, HELP)
     assert "财政局债务科" in answer.params["text"]
@@ -378,8 +384,13 @@ async def test_learn_in_reply_to_the_relayed_answer_in_the_help_group(app) -> No
     relayed_id = _services(app).db.call(lambda session: session.exec(select(TicketMessage).where(
         TicketMessage.ticket_id == ticket_id, TicketMessage.direction == "out")).one().message_id)
     relayed = bot_message(BOT_USER, chat_id=HELP, message_id=relayed_id, text="💬")
-    await _say(app, "/learn", user=STEWARD, chat=HELP, reply_to=relayed)
-    assert "已加入知识库" in _sent_to(app, HELP)[0].params["text"]
+    learn = await _say(app, "/learn", user=STEWARD, chat=HELP, reply_to=relayed)
+    prompt = _sent_to(app, HELP)[0]
+    shown = bot_message(BOT_USER, chat_id=HELP, message_id=9200, text=prompt.params["text"])
+    shown["reply_to_message"] = learn
+    shown["reply_markup"] = prompt.params["reply_markup"]
+    await _press(app, chat=HELP, user=STEWARD, message=shown, data=_buttons(prompt)[0][1])
+    assert "已加入知识库" in _req(app).sent("editMessageText")[-1].params["text"]
     await _say(app, "厂区围墙能先建吗？", user=OTHER_MEMBER)
     assert "规划备案" in _sent_to(app, HELP)[0].params["text"]
 
