@@ -132,32 +132,18 @@ class StaffRelay:
 
 def staff_reply(
     *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
-    card_message_id: int, text: str, staff_message_id: int,
+    card_message_id: int, text: str, staff_message_id: int, edited: bool = False,
 ) -> StaffRelay | None:
-    """A reply in a staff chat: if it replies to a ticket's card, answer the ticket."""
+    """A reply in a staff chat: if it replies to a ticket's card, answer the ticket. An
+    `edited` reply is a correction of the answer it relayed (None if it relayed none)."""
     ticket = tickets.find_ticket_by_card(session=session, chat_id=chat_id,
                                          message_id=card_message_id)
     if ticket is None:
         return None
     actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
-    relay = tickets.answer(session=session, ticket_id=ticket.id, actor=actor, text=text, now=now,
-                           card_message_id=card_message_id, staff_message_id=staff_message_id)
-    department = actor.chat_department_key or actor.department_key
-    return StaffRelay(relay, actor.role, department, project_name(session, ticket.project_code))
-
-
-def staff_edit(
-    *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
-    card_message_id: int, text: str, staff_message_id: int,
-) -> StaffRelay | None:
-    """An edited reply to a ticket's card: the correction to relay (None if it relayed nothing)."""
-    ticket = tickets.find_ticket_by_card(session=session, chat_id=chat_id,
-                                         message_id=card_message_id)
-    if ticket is None:
-        return None
-    actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
-    relay = tickets.correct(session=session, ticket_id=ticket.id, actor=actor, text=text, now=now,
-                            card_message_id=card_message_id, staff_message_id=staff_message_id)
+    kw = {"session": session, "ticket_id": ticket.id, "actor": actor, "text": text, "now": now,
+          "card_message_id": card_message_id, "staff_message_id": staff_message_id}
+    relay = tickets.correct(**kw) if edited else tickets.answer(**kw)  # type: ignore[arg-type]
     if relay is None:
         return None
     department = actor.chat_department_key or actor.department_key

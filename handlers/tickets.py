@@ -232,21 +232,22 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
 
 
 async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message,
-                      user: User) -> None:
-    """A reply to a ticket card in the steward or a department group: relay it."""
+                      user: User, *, edited: bool = False) -> None:
+    """A reply to a ticket card in the steward or a department group: relay it (an edited
+    one as a correction of what it relayed)."""
     services = services_of(context)
     now = services.clock()
     replied = message.reply_to_message
     if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
-        # Not an answer; still remember who is staff, so they are recognised in help groups.
-        await services.db.run(work.seen, who=common.who(services), now=now,
-                              chat_id=message.chat_id, user_id=user.id, name=_name(user))
+        if not edited:  # not an answer; still remember who is staff (recognised in help groups)
+            await services.db.run(work.seen, who=common.who(services), now=now,
+                                  chat_id=message.chat_id, user_id=user.id, name=_name(user))
         return
     try:
         result = await services.db.run(
             work.staff_reply, who=common.who(services), now=now, chat_id=message.chat_id,
             user_id=user.id, name=_name(user), card_message_id=replied.message_id,
-            text=message.text or "", staff_message_id=message.message_id)
+            text=message.text or "", staff_message_id=message.message_id, edited=edited)
     except DeskError as exc:
         await message.reply_text(render.error_message(exc, departments=common.department_names(services)),
                                  parse_mode=ParseMode.HTML)
@@ -290,23 +291,8 @@ async def on_edited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     user = update.effective_user
     if message is None or not message.text or user is None or user.is_bot:
         return
-    replied = message.reply_to_message
-    if (not common.is_staff_chat(context.bot_data, message.chat_id) or replied is None
-            or replied.from_user is None or replied.from_user.id != context.bot.id):
-        return
-    services = services_of(context)
-    now = services.clock()
-    try:
-        result = await services.db.run(
-            work.staff_edit, who=common.who(services), now=now, chat_id=message.chat_id,
-            user_id=user.id, name=_name(user), card_message_id=replied.message_id,
-            text=message.text, staff_message_id=message.message_id)
-    except DeskError as exc:
-        await message.reply_text(render.error_message(exc, departments=common.department_names(services)),
-                                 parse_mode=ParseMode.HTML)
-        return
-    if result is not None:
-        await _relay(context, message, result, now)
+    if common.is_staff_chat(context.bot_data, message.chat_id):
+        await _staff_text(update, context, message, user, edited=True)
 
 
 async def on_edited_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

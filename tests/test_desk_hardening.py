@@ -6,7 +6,6 @@ the chat could, and checks that nothing changed that should not."""
 from __future__ import annotations
 
 import html
-import json
 import time
 from collections import Counter
 from decimal import Decimal
@@ -27,6 +26,7 @@ from handlers.tickets_common import card_markup
 from ledger.models import Project
 from scheduler.models import ReminderLog
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
+from tests.test_tickets_flow import _fail_sends
 from tests.updates import bot_message, callback_update, message_update
 
 HELP = -1001234567890
@@ -378,26 +378,6 @@ async def test_edited_commands_are_not_run_again(app) -> None:  # type: ignore[n
 # --------------------------------------------------------------------------- 5. the card after delivery
 
 
-def fail_sends(app, monkeypatch, *, chat: int, status: int, times: int) -> None:  # type: ignore[no-untyped-def]
-    """The next `times` sendMessage calls to `chat` get HTTP `status` from "Telegram"."""
-    from handlers import tickets_common
-
-    monkeypatch.setattr(tickets_common, "RETRY_DELAYS", (0.0, 0.0))  # tests never sleep
-    request = req(app)
-    answer = request.do_request
-    left = [times]
-
-    async def flaky(url, method, request_data=None, **kw):  # type: ignore[no-untyped-def]
-        params = request_data.parameters if request_data else {}
-        if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == chat and left[0]:
-            left[0] -= 1
-            return status, json.dumps({"ok": False, "error_code": status,
-                                       "description": "Bad Gateway"}).encode()
-        return await answer(url, method, request_data, **kw)
-
-    monkeypatch.setattr(request, "do_request", flaky)
-
-
 def card_edits(app, ticket_id: int) -> list[ApiCall]:  # type: ignore[no-untyped-def]
     main = card(app, ticket_id)
     return [c for c in req(app).sent("editMessageText")
@@ -406,7 +386,7 @@ def card_edits(app, ticket_id: int) -> list[ApiCall]:  # type: ignore[no-untyped
 
 async def test_the_card_shows_the_real_state_after_a_failed_relay(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     ticket_id, _ = await handoff(app)
-    fail_sends(app, monkeypatch, chat=HELP, status=502, times=3)
+    _fail_sends(app, monkeypatch, chat=HELP, status=502, times=3)
     await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
               reply_to=card(app, ticket_id))
     assert sent_to(app, STEWARD_CHAT)[0].params["text"] == texts.TICKET_RELAY_RETRY.format(
