@@ -46,8 +46,12 @@ class FileRequest(RecordingRequest):
     def __init__(self) -> None:
         super().__init__()
         self.files: list[bytes] = []
+        self.broken: set[int] = set()  # chats whose sends get a 400
 
     async def do_request(self, url: str, method: str, request_data=None, **kw: Any):  # type: ignore[no-untyped-def,override]
+        params = request_data.parameters if request_data else {}
+        if int(params.get("chat_id", 0) or 0) in self.broken:
+            return 400, b'{"ok": false, "error_code": 400, "description": "Bad Request: chat not found"}'
         if request_data is not None:
             for _name, (_filename, content, _mime) in request_data.multipart_data.items():
                 self.files.append(content if isinstance(content, bytes) else content.read())
@@ -174,3 +178,15 @@ def test_the_cli_profile_of_a_bad_project_and_its_xlsx(tmp_path, monkeypatch, ca
     main(["ledger", "profile", "P001", "--xlsx", str(tmp_path / "p1.xlsx")])
     data = (tmp_path / "p1.xlsx").read_bytes()
     assert _formulas(data) == [] and FORMULA in _texts(data)
+
+
+async def test_a_group_whose_sends_fail_is_recorded_and_the_others_still_get_theirs(app) -> None:  # type: ignore[no-untyped-def]
+    _req(app).broken.add(GROUP_A)
+    await reminder_job.run_round(app, catch_up=True)
+    sent = Counter(int(c.params["chat_id"]) for c in _req(app).calls
+                   if c.method in ("sendMessage", "sendPhoto"))
+    assert sent[ECO_DEPT] == 1 and sent[STEWARDS] == 1 and sent[LEAD] == 2 and sent[GROUP_B] == 1
+    rows = app.bot_data["services"].db.call(lambda session: session.exec(select(ReminderLog)).all())
+    failed = sorted(r.key for r in rows if r.status == ReminderState.failed.value)
+    assert [k for k in failed if "plan:" not in k] == [
+        f"help:{GROUP_A}|deadline:P001:30|2026-03-01", f"help:{GROUP_A}|overdue:P001|2026-03-10"]
