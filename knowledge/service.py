@@ -9,8 +9,7 @@ from datetime import datetime
 from knowledge.answers import compose_answer, compose_item_answer
 from knowledge.learned import LearnedIndex, chat_project, learned_entries, store_learned
 from knowledge.matcher import Matcher, MatchResult
-from knowledge.model import Faq
-from knowledge.model import KnowledgeBase
+from knowledge.model import Faq, KnowledgeBase
 from knowledge.normalize import normalize
 from knowledge.question_log import log_question
 from storage import Database

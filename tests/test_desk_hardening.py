@@ -303,7 +303,8 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_binding_tickets_and_re
     assert db.call(help_project, chat_id=basic) is None
     assert tickets(app)[-1].help_chat_id == new
     assert "chat_migrated" in events(app, ticket_id)
-    assert db.call(lambda session: session.exec(select(Project.help_chat_id).where(Project.code == "P001")).one()) == new
+    assert db.call(lambda session: session.exec(
+        select(Project.help_chat_id).where(Project.code == "P001")).one()) == new
     keys = db.call(lambda session: [r.key for r in session.exec(select(ReminderLog)).all()])
     assert keys == [f"help:{new}|overdue:P001|2026-03-10"]
 
