@@ -268,6 +268,7 @@ async def _relay(context: ContextTypes.DEFAULT_TYPE, message: Message,
                                  departments=common.department_names(services))
     sent = await common.send(context.bot, relay.help_chat_id, html,
                              reply_to=relay.reply_to_message_id, thread_id=relay.thread_id)
+    await common.follow_migration(context, relay.help_chat_id, sent)
     await services.db.run(
         desk_tickets.record_delivery, ticket_id=relay.ticket.id, message_id=relay.message_id,
         now=now, delivered=sent.ok,

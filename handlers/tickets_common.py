@@ -6,19 +6,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ContextTypes
 
 import texts
 from bot.services import Services
 from bot.telegram_io import keyboard, rendered_text, services_of, split_message
 from desk import callbacks, render, work
+from desk.bindings import migrate_chat
 from desk.models import CardKind
 from desk.roles import Action
 from desk.views import TicketView
@@ -109,6 +117,7 @@ class Sent:
     message: Message | None  # the last part (the one with the buttons), once all were sent
     error: TelegramError | None = None
     parts: tuple[Message, ...] = ()  # every message posted, in order (record them all)
+    migrated_to: int | None = None  # Telegram said the group is now this supergroup
 
     @property
     def ok(self) -> bool:
@@ -137,10 +146,29 @@ async def send(bot: Bot, chat_id: int | None, html: str, *, reply_to: int | None
                 bot.send_message, chat_id, part, parse_mode=ParseMode.HTML,
                 reply_parameters=params, message_thread_id=thread_id,
                 reply_markup=markup if last else None)))
+    except ChatMigrated as exc:
+        if posted:  # a group is not upgraded between two parts of one message
+            return Sent(None, exc, tuple(posted))
+        log.info("chat %s is now supergroup %s: sending there", chat_id, exc.new_chat_id)
+        again = await send(bot, int(exc.new_chat_id), html, reply_to=reply_to,
+                           thread_id=thread_id, markup=markup)
+        return replace(again, migrated_to=int(exc.new_chat_id))
     except TelegramError as exc:
         log.warning("could not send to chat %s: %s", chat_id, exc)
         return Sent(None, exc, tuple(posted))
     return Sent(posted[-1], None, tuple(posted))
+
+
+async def follow_migration(context: ContextTypes.DEFAULT_TYPE, old_chat_id: int | None,
+                           sent: Sent) -> None:
+    """A send found the group upgraded to a supergroup (the service message was missed):
+    move its binding, tickets and reminders there, as the migrate_to_chat_id update would."""
+    if sent.migrated_to is None or old_chat_id is None:
+        return
+    services = services_of(context)
+    await services.db.run(migrate_chat, old_chat_id=old_chat_id, new_chat_id=sent.migrated_to,
+                          now=services.clock())
+    await refresh_department_chats(context)
 
 
 async def edit_card(bot: Bot, chat_id: int, message_id: int, html: str,
@@ -207,6 +235,7 @@ async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.Press
                                   departments=department_names(services))
     sent = await send(context.bot, escalation.department_chat_id, html,
                       markup=card_markup(escalation.ticket.id, CardKind.department))
+    await follow_migration(context, escalation.department_chat_id, sent)
     if sent.message is None:
         if sent.gone:
             await services.db.run(work.chat_gone, chat_id=escalation.department_chat_id,
@@ -214,7 +243,7 @@ async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.Press
             await refresh_department_chats(context)
         return False
     await services.db.run(work.record_cards, ticket_id=escalation.ticket.id, now=services.clock(),
-                          cards=[(escalation.department_chat_id, part.message_id,
+                          cards=[(sent.migrated_to or escalation.department_chat_id, part.message_id,
                                   CardKind.department.value, escalation.department_key)
                                  for part in sent.parts])
     return True

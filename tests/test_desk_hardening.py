@@ -6,6 +6,7 @@ the chat could, and checks that nothing changed that should not."""
 from __future__ import annotations
 
 import html
+import json
 import time
 from collections import Counter
 from decimal import Decimal
@@ -546,3 +547,32 @@ async def test_learn_asks_for_the_scope_and_the_matcher_keeps_to_it(app) -> None
         assert "每年七月" in sent_to(app, chat)[0].params["text"]
     await say(app, question, user=NEWCOMER, chat=OTHER_HELP)
     assert "专项债储备库" not in str(sent_to(app, OTHER_HELP))
+
+
+async def test_a_relay_that_finds_the_group_upgraded_follows_it(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The migration service message was missed: Telegram's 400 names the supergroup."""
+    basic, new = -4012345679, -1001234560001
+    await app.process_update(message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind P001",
+                                            chat_type="group"))
+    await app.process_update(message_update(app.bot, chat_id=basic, user_id=ASKER, text=OUT_OF_SCOPE,
+                                            chat_type="group"))
+    ticket_id = tickets(app)[-1].id
+    request = req(app)
+    answer = request.do_request
+
+    async def upgraded(url, method, request_data=None, **kw):  # type: ignore[no-untyped-def]
+        params = request_data.parameters if request_data else {}
+        if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == basic:
+            return 400, json.dumps({
+                "ok": False, "error_code": 400,
+                "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                "parameters": {"migrate_to_chat_id": new}}).encode()
+        return await answer(url, method, request_data, **kw)
+
+    monkeypatch.setattr(request, "do_request", upgraded)
+    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
+    relayed, = sent_to(app, new)
+    assert "市场监管局" in relayed.params["text"]
+    assert sent_to(app, STEWARD_CHAT)[0].params["text"].startswith("✅")
+    assert tickets(app)[-1].help_chat_id == new and tickets(app)[-1].status == "answered"
+    assert services(app).db.call(help_project, chat_id=new) == "P001"
