@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import html
 import re
-from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -21,13 +19,10 @@ def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return context.application.bot_data[SERVICES_KEY]
 
 
-@dataclass(frozen=True)
-class _Atom:
-    """One piece of a message: a character as Telegram shows it, or a tag (width 0)."""
-
-    kind: str   # "char" | "open" | "close"
-    value: str  # the character, or the tag's name
-    raw: str    # what goes into the part: the escaped character or the tag as written
+# One piece of a message: ("c", character, escaped character) as Telegram shows it, or a tag
+# ("o"/"e", name, the tag as written), which counts nothing.
+_Atom = tuple[str, str, str]
+_ESCAPED = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 class _HtmlAtoms(HTMLParser):
@@ -36,47 +31,47 @@ class _HtmlAtoms(HTMLParser):
         self.atoms: list[_Atom] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.atoms.append(_Atom("open", tag, self.get_starttag_text() or f"<{tag}>"))
+        self.atoms.append(("o", tag, self.get_starttag_text() or f"<{tag}>"))
 
     def handle_endtag(self, tag: str) -> None:
-        self.atoms.append(_Atom("close", tag, f"</{tag}>"))
+        self.atoms.append(("e", tag, f"</{tag}>"))
 
     def handle_data(self, data: str) -> None:
-        self.atoms.extend(_Atom("char", ch, html.escape(ch, quote=False)) for ch in data)
+        self.atoms.extend(("c", ch, _ESCAPED.get(ch, ch)) for ch in data)
 
 
 def _atoms(text: str, *, as_html: bool) -> list[_Atom]:
     if not as_html:
-        return [_Atom("char", ch, ch) for ch in text]
+        return [("c", ch, ch) for ch in text]
     parser = _HtmlAtoms()
     parser.feed(text)
     parser.close()
     return parser.atoms
 
 
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 def telegram_length(text: str, *, as_html: bool = True) -> int:
     """What Telegram counts against its limits: the text after entity parsing (tags gone,
     &amp; is one character), in UTF-16 code units."""
-    return sum(_units(a.value) for a in _atoms(text, as_html=as_html) if a.kind == "char")
+    return _utf16("".join(a[1] for a in _atoms(text, as_html=as_html) if a[0] == "c"))
 
 
 def rendered_text(text: str) -> str:
     """The text Telegram shows for an HTML message (tags gone, entities decoded)."""
-    return "".join(a.value for a in _atoms(text, as_html=True) if a.kind == "char")
-
-
-def _units(ch: str) -> int:
-    return 2 if ord(ch) > 0xFFFF else 1
+    return "".join(a[1] for a in _atoms(text, as_html=True) if a[0] == "c")
 
 
 def _stack_after(stack: list[_Atom], atoms: list[_Atom]) -> list[_Atom]:
     stack = list(stack)
     for atom in atoms:
-        if atom.kind == "open":
+        if atom[0] == "o":
             stack.append(atom)
-        elif atom.kind == "close":
+        elif atom[0] == "e":
             for i in range(len(stack) - 1, -1, -1):
-                if stack[i].value == atom.value:
+                if stack[i][1] == atom[1]:
                     del stack[i]
                     break
     return stack
@@ -91,6 +86,8 @@ def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH, *,
     start of the next, so every part is valid HTML and together they show the whole text."""
     if limit < 2:
         raise ValueError("limit must allow one character of two UTF-16 code units")
+    if _utf16(text) <= limit:  # what Telegram counts is never longer than the source
+        return [text]
     atoms = _atoms(text, as_html=as_html)
     parts: list[str] = []
     stack: list[_Atom] = []
@@ -99,28 +96,28 @@ def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH, *,
         used, i = 0, start
         line_end = space_end = None
         while i < total:
-            atom = atoms[i]
-            if atom.kind == "char":
-                width = _units(atom.value)
+            kind, value, _ = atoms[i]
+            if kind == "c":
+                width = 2 if ord(value) > 0xFFFF else 1
                 if used + width > limit:
                     break
                 used += width
-                if atom.value == "\n":
+                if value == "\n":
                     line_end = i + 1
-                elif atom.value.isspace():
+                elif value.isspace():
                     space_end = i + 1
             i += 1
         end = total if i >= total else (line_end or space_end or i)
-        while start < end < total and atoms[end - 1].kind == "open":
+        while start < end < total and atoms[end - 1][0] == "o":
             end -= 1  # a tag opened right at the cut starts the next part
         if end == start:  # only tags before a character that does not fit: cannot happen
             end = i     # with limit >= 2, kept as a guard against an endless loop
-        while end < total and atoms[end].kind == "close":
+        while end < total and atoms[end][0] == "e":
             end += 1  # a tag closed right at the cut ends this part
         chunk = atoms[start:end]
         after = _stack_after(stack, chunk)
-        parts.append("".join(a.raw for a in stack) + "".join(a.raw for a in chunk)
-                     + "".join(f"</{a.value}>" for a in reversed(after)))
+        parts.append("".join(a[2] for a in stack) + "".join(a[2] for a in chunk)
+                     + "".join(f"</{a[1]}>" for a in reversed(after)))
         stack, start = after, end
     return parts or [""]
 
