@@ -10,9 +10,10 @@ from sqlmodel import Session
 
 from knowledge.answers import compose_answer, compose_item_answer
 from knowledge.context import forget_expired, recall_context, remember_context
-from knowledge.learned import add_learned, list_learned
+from knowledge.learned import LearnedIndex, chat_project, learned_entries, store_learned
 from knowledge.matcher import Matcher, MatchResult
-from knowledge.model import KnowledgeBase
+from knowledge.model import Faq, KnowledgeBase
+from knowledge.normalize import normalize
 from knowledge.question_log import log_question
 from storage import Database
 
@@ -44,18 +45,23 @@ class KnowledgeService:
         self.db = db
         self.clock = clock
         self.context_ttl = context_ttl
+        self.learned = LearnedIndex()
 
     async def ask(self, *, text: str, chat_id: int | None, user_id: int | None) -> Reply:
         """Match one question in the asker's context, log it, keep the new context, return the reply."""
         at = self.clock()
-        return await self.db.run(self._ask, text=text, chat_id=chat_id, user_id=user_id, at=at)
+        learned = await self._learned_answer(text, chat_id)
+        return await self.db.run(self._ask, text=text, chat_id=chat_id, user_id=user_id, at=at, learned=learned)
 
-    def _ask(self, *, session: Session, text: str, chat_id: int | None, user_id: int | None, at: datetime) -> Reply:
+    def _ask(
+        self, *, session: Session, text: str, chat_id: int | None, user_id: int | None, at: datetime,
+        learned: MatchResult | None,
+    ) -> Reply:
         known = chat_id is not None and user_id is not None and self.context_ttl > timedelta(0)
         context = None
         if known:
             context = recall_context(session=session, chat_id=chat_id, user_id=user_id, at=at, ttl=self.context_ttl)
-        result = self.matcher.match(text, context)
+        result = learned or self.matcher.match(text, context)
         log_question(session=session, result=result, at=at, chat_id=chat_id, user_id=user_id)
         if known:
             self._remember(session=session, chat_id=chat_id, user_id=user_id, result=result, at=at)
@@ -85,19 +91,38 @@ class KnowledgeService:
             raise UnknownItem(item)
         return compose_item_answer(self.kb, found, intent)
 
+    async def _learned_answer(self, text: str, chat_id: int | None) -> MatchResult | None:
+        """A learned answer whose scope covers the chat's project (the database is asked for
+        the project only when a project-scoped entry is a candidate)."""
+        hits = self.learned.candidates(text)
+        if not hits:
+            return None
+        project = (await self.db.run(chat_project, chat_id=chat_id)
+                   if self.learned.needs_project(hits) else None)
+        hit = self.learned.in_scope(hits, project)
+        if hit is None:
+            return None
+        entry = hit.entry
+        return MatchResult(question=text, normalized=normalize(text), item=entry.item,
+                           intent="other", action="answer", confidence=hit.ratio / 100,
+                           candidates=(), reason="learned",
+                           faq=Faq(q=entry.question, a=entry.answer), learned=True)
+
     async def learn(
-        self, *, question: str, answer: str, item: str | None, created_by: int | None, ticket_id: int | None = None
+        self, *, question: str, answer: str, item: str | None, created_by: int | None,
+        ticket_id: int | None = None, project_code: str | None = None,
     ) -> None:
-        """Store a steward's answer as knowledge and make it matchable at once."""
-        await self.db.run(
-            add_learned, question=question, answer=answer, item=item, at=self.clock(),
-            ticket_id=ticket_id, created_by=created_by,
+        """Store a steward's answer as knowledge, for every project (project_code None) or
+        only that project's help group, and make it matchable at once."""
+        entry = await self.db.run(
+            store_learned, question=question, answer=answer, item=item, at=self.clock(),
+            ticket_id=ticket_id, created_by=created_by, project_code=project_code,
         )
-        self.matcher.add_learned(question, answer, item)
+        self.learned.put(entry)
 
     async def load_learned(self) -> int:
-        """Feed the stored learned entries to the matcher (at start-up)."""
-        entries = await self.db.run(list_learned)
+        """Load the stored learned entries (at start-up): the one place they come from."""
+        entries = await self.db.run(learned_entries)
         for entry in entries:
-            self.matcher.add_learned(entry.question, entry.answer, entry.item)
+            self.learned.put(entry)
         return len(entries)
