@@ -111,7 +111,7 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await query.answer()
     if query.message is not None and query.from_user is not None:
         await services_of(context).knowledge.remember_choice(
-            chat_id=query.message.chat.id, user_id=query.from_user.id, item=item, intent=intent or "other"
+            chat_id=query.message.chat.id, user_id=query.from_user.id, item=choice.item, intent=choice.intent or "other"
         )
     if query.message is not None:
         parts = split_message(answer)
