@@ -46,6 +46,9 @@ class CueBook:
     context_clause: re.Pattern[str]
     question_mark: re.Pattern[str]
     examples: dict[str, str]  # the example question of go_ahead / context_clause / question_mark
+    # The cues of one (tier, intent, kind) joined into one alternation: the first hit of any is found by one
+    # search, where a search per cue costs ~0.5 ms a question. A cue with a backreference stays alone.
+    joined: tuple[Cue, ...] = ()
 
 
 @cache
@@ -58,7 +61,17 @@ def cue_book(path: Path = CUES_PATH) -> CueBook:
         for intent, entries in (data.get(tier) or {}).items()
         for entry in entries
     ]
+    groups: dict[tuple[str, bool, bool], list[str]] = {}
+    joined = [c for c in cues if re.search(r"\\\d", c.pattern.pattern)]
+    for cue in cues:
+        if cue not in joined:
+            groups.setdefault((cue.intent, cue.strong, cue.latin), []).append(cue.pattern.pattern)
+    joined += [
+        Cue(intent, re.compile("|".join(f"(?:{p})" for p in patterns)), "", strong, latin)
+        for (intent, strong, latin), patterns in groups.items()
+    ]
     return CueBook(
+        joined=tuple(joined),
         cues=tuple(cues),
         go_ahead=re.compile(data["go_ahead"]["cue"]),
         context_clause=re.compile(data["context_clause"]["cue"]),
@@ -128,7 +141,7 @@ def read_cues(normalized: str, ignore: Sequence[tuple[int, int]] = ()) -> CueRea
     text = _focus(normalized)
     strong: dict[str, int] = {}
     weak: dict[str, int] = {}
-    for cue in book.cues:
+    for cue in book.joined:
         if cue.latin:
             found = cue.pattern.search(normalized)
             at = found.start() - normalized.count(" ", 0, found.start()) if found else -1
