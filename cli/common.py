@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import texts
@@ -16,6 +17,16 @@ from storage import Database
 def fail(message: str, code: int = 1) -> NoReturn:
     print(message, file=sys.stderr)
     raise SystemExit(code)
+
+
+def writable_or_exit(path: Path) -> None:
+    """Refuse at once, the same way for every command that writes, a file whose folder is
+    missing (nothing creates folders) or that is a folder."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        fail(texts.CLI_PATH_IS_FOLDER.format(path=path))
+    if not folder.is_dir():
+        fail(texts.CLI_FOLDER_MISSING.format(path=path, folder=folder))
 
 
 def settings_or_exit() -> Settings:

@@ -8,15 +8,24 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
+
+from tqdm import tqdm
 
 import texts
-from cli.common import fail, knowledge_or_exit, open_database, settings_or_exit
-from config import SettingsError
+from cli.common import (
+    fail,
+    knowledge_or_exit,
+    open_database,
+    settings_or_exit,
+    writable_or_exit,
+)
+from config import Settings, SettingsError
 from config.clock import working_clock
 from ledger.errors import BadMonthDay, LedgerImportError, ProjectNotFound
 from ledger.exporter import export_ledger, write_template
-from ledger.importer import import_file
+from ledger.error_report import write_error_workbook
+from ledger.importer import Checks, validate_file, write_ledger
 from ledger.lookups import KnowledgeLookups
 from ledger.profile import project_profile
 from ledger.render import (
@@ -30,39 +39,60 @@ from ledger.report import compute_report
 PROGRESS_MIN_ROWS = 300  # smaller files finish before a bar would be read
 
 
-def progress_bar(label: str, stream=None) -> Callable[[int, int], None]:  # type: ignore[no-untyped-def]
-    """A one-line bar on stderr for jobs of PROGRESS_MIN_ROWS rows or more; `total` 0 means
-    not known yet (the count is shown without a bar). The final call has done == total."""
+def progress_bar(label: str, stream: TextIO | None = None) -> Callable[[int, int], None]:
+    """A tqdm bar on stderr for jobs of PROGRESS_MIN_ROWS rows or more, drawn only when the
+    stream is a terminal (a log file gets no carriage returns); `total` 0 means not known yet.
+    The final call has done == total."""
     out = stream or sys.stderr
-    last: list[tuple[int, int]] = []
+    bar: list[tqdm] = []
 
     def show(done: int, total: int) -> None:
-        if max(done, total) < PROGRESS_MIN_ROWS or last == [(done, total)]:
-            return  # small job, or the same figures again (the final call repeats the last)
-        last[:] = [(done, total)]
-        if total <= 0:
-            out.write(f"\r{label} {done}")
-        else:
-            filled = min(done * 30 // total, 30)
-            out.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] "
-                      f"{min(done * 100 // total, 100):3d}% {done}/{total}")
+        if max(done, total) < PROGRESS_MIN_ROWS:
+            return
+        if not bar:
+            bar.append(tqdm(total=total or None, desc=label, file=out, unit="行",
+                            disable=not out.isatty(), dynamic_ncols=True, leave=True))
+        current = bar[0]
+        if total and current.total != total:
+            current.total = total
+        current.update(done - current.n)
         if done == total:
-            out.write("\n")
-        out.flush()
+            current.close()
 
     return show
 
 
+def _import_checks(settings: Settings) -> Checks:
+    """Today in the configured time zone, and the departments of the knowledge base."""
+    lookups = KnowledgeLookups(knowledge_or_exit(settings))
+    return Checks(today=datetime.now(settings.tz).date(),
+                  known_department=lambda text: lookups.resolve_department(text) is not None)
+
+
 def cmd_import(args: argparse.Namespace) -> None:
-    db = open_database(settings_or_exit())
+    settings = settings_or_exit()
+    errors_path = Path(args.errors) if args.errors else None
+    if errors_path is not None:
+        writable_or_exit(errors_path)
+    checks = _import_checks(settings)
+    path = Path(args.file)
     try:
-        result = db.call(import_file, path=Path(args.file),
-                         progress=progress_bar(texts.LEDGER_PROGRESS_IMPORT),
-                         write_progress=progress_bar(texts.LEDGER_PROGRESS_WRITE))
+        ledger = validate_file(path, progress=progress_bar(texts.LEDGER_PROGRESS_IMPORT),
+                               checks=checks)
     except LedgerImportError as exc:
         for line in import_error_lines(exc):
             print(line, file=sys.stderr)
+        if errors_path is not None:
+            try:
+                count = write_error_workbook(source=path, error=exc, path=errors_path)
+            except OSError as os_error:
+                _cannot_write(str(errors_path), os_error)
+            print(texts.LEDGER_ERRORS_WRITTEN.format(count=count, path=errors_path),
+                  file=sys.stderr)
         raise SystemExit(1) from None
+    db = open_database(settings)
+    result = db.call(write_ledger, ledger=ledger,
+                     progress=progress_bar(texts.LEDGER_PROGRESS_WRITE))
     print(texts.LEDGER_IMPORT_DONE.format(**vars(result)))
 
 
@@ -136,6 +166,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                     "Upserts by project code and procedure, so importing the same file twice "
                     "changes nothing.")
     imp.add_argument("file", metavar="FILE", help="the .xlsx or .csv ledger file")
+    imp.add_argument("--errors", metavar="FILE.xlsx",
+                     help="on a refused import, write every problem beside its row to this .xlsx")
     imp.set_defaults(func=cmd_import)
 
     exp = ledger_sub.add_parser("export", help="write the whole ledger to an .xlsx file")

@@ -21,7 +21,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from ledger.columns import COLUMNS, HEADERS
+from ledger.columns import COLUMNS, EXAMPLE_ROW, HEADERS
 from ledger.models import (
     PROCEDURE_TABLE,
     PROJECT_TABLE,
@@ -40,24 +40,6 @@ _WIDTHS = {"code": 26, "name": 30, "enterprise": 24, "procedure": 18, "departmen
            "note": 30, "investment": 12, "start": 14}
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-
-EXAMPLE_ROW: dict[str, object] = {
-    "code": "2026-150100-00-01-000001",
-    "name": "示例：某某新材料产业园项目",
-    "enterprise": "某某新材料有限公司",
-    "region": "某某区",
-    "sector": "工业",
-    "investment": 12.5,
-    "start": "2026上半年",
-    "steward": "张三",
-    "procedure": "环评",
-    "status": "办理中",
-    "accepted_on": date(2026, 2, 10),
-    "promised_days": 20,
-    "finished_on": None,
-    "department": "生态环境局",
-    "note": "示例行，可直接改写",
-}
 
 
 def start_text(half: int, year: int, planned: date | None) -> str | date:
