@@ -22,6 +22,7 @@ from cli.common import (
 )
 from config import Settings, SettingsError
 from config.clock import working_clock
+from ledger.archive import active_codes_absent, archive_projects
 from ledger.errors import BadMonthDay, LedgerImportError, ProjectNotFound
 from ledger.exporter import export_ledger, write_template
 from ledger.error_report import write_error_workbook
@@ -35,6 +36,7 @@ from ledger.render import (
     write_profile_xlsx,
 )
 from ledger.report import compute_report
+from storage import utcnow
 
 PROGRESS_MIN_ROWS = 300  # smaller files finish before a bar would be read
 
@@ -91,9 +93,45 @@ def cmd_import(args: argparse.Namespace) -> None:
                   file=sys.stderr)
         raise SystemExit(1) from None
     db = open_database(settings)
+    if args.prune:
+        absent = db.call(active_codes_absent, present=ledger.projects)
+        if absent and not args.yes:
+            _list_codes(texts.LEDGER_PRUNE_WOULD_ARCHIVE, absent)
+            fail(texts.LEDGER_PRUNE_NEEDS_YES)
     result = db.call(write_ledger, ledger=ledger,
-                     progress=progress_bar(texts.LEDGER_PROGRESS_WRITE))
+                     progress=progress_bar(texts.LEDGER_PROGRESS_WRITE),
+                     archive_absent_at=utcnow() if args.prune else None)
     print(texts.LEDGER_IMPORT_DONE.format(**vars(result)))
+    if result.projects_restored:
+        print(texts.LEDGER_IMPORT_RESTORED.format(count=result.projects_restored))
+    if result.archived:
+        _list_codes(texts.LEDGER_ARCHIVED, result.archived, out=sys.stdout)
+
+
+LIST_CODES_SHOWN = 30
+
+
+def _list_codes(template: str, codes: list[str], out: TextIO | None = None) -> None:
+    """A count, then the codes (at most LIST_CODES_SHOWN, and how many more)."""
+    out = out or sys.stderr
+    print(template.format(count=len(codes)), file=out)
+    shown = codes[:LIST_CODES_SHOWN]
+    print("  " + "、".join(shown), file=out)
+    if len(codes) > len(shown):
+        print(texts.LEDGER_CODES_MORE.format(count=len(codes) - len(shown)), file=out)
+
+
+def cmd_remove(args: argparse.Namespace) -> None:
+    db = open_database(settings_or_exit())
+    try:
+        archived = db.call(archive_projects, codes=args.codes, now=utcnow())
+    except ProjectNotFound as exc:
+        fail(texts.LEDGER_PROJECT_NOT_FOUND.format(code=exc.code))
+    if archived:
+        _list_codes(texts.LEDGER_ARCHIVED, archived, out=sys.stdout)
+    skipped = len(dict.fromkeys(args.codes)) - len(archived)
+    if skipped:
+        print(texts.LEDGER_ALREADY_ARCHIVED.format(count=skipped))
 
 
 def _cannot_write(path: str, exc: OSError) -> NoReturn:
@@ -168,7 +206,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp.add_argument("file", metavar="FILE", help="the .xlsx or .csv ledger file")
     imp.add_argument("--errors", metavar="FILE.xlsx",
                      help="on a refused import, write every problem beside its row to this .xlsx")
+    imp.add_argument("--prune", action="store_true",
+                     help="archive the projects the file does not name (listed first; needs --yes)")
+    imp.add_argument("--yes", action="store_true", help="confirm --prune")
     imp.set_defaults(func=cmd_import)
+
+    rem = ledger_sub.add_parser(
+        "remove", help="archive projects: out of reports and reminders, history kept",
+        description="Archive the projects with these codes. Their procedures and help group "
+                    "stay; an import that names a project again brings it back.")
+    rem.add_argument("codes", nargs="+", metavar="CODE", help="project codes")
+    rem.set_defaults(func=cmd_remove)
 
     exp = ledger_sub.add_parser("export", help="write the whole ledger to an .xlsx file")
     exp.add_argument("file", metavar="FILE.xlsx", help="the .xlsx file to write")

@@ -15,7 +15,7 @@ import itertools
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
+from ledger.archive import active_codes_absent, archive_projects
 from ledger.columns import (
     BY_FIELD,
     COLUMNS,
@@ -69,6 +70,8 @@ class ImportResult:
     procedures_created: int = 0
     procedures_updated: int = 0
     procedures_unchanged: int = 0
+    projects_restored: int = 0           # archived projects the file named again
+    archived: list[str] = field(default_factory=list)   # codes archived by a prune
 
     @property
     def changed(self) -> bool:
@@ -97,6 +100,7 @@ class ProjectDraft:
             "start_year": year,
             "planned_start_date": planned,
             "steward": self.values.get("steward"),
+            "archived_at": None,   # a project the file names is in the ledger again
         }
 
 
@@ -432,11 +436,15 @@ class _RowChecker:
 
 # ---------------------------------------------------------------------------- writing
 
-def write_ledger(*, session: Session, ledger: ValidLedger, progress: Progress | None = None
-                 ) -> ImportResult:
+def write_ledger(*, session: Session, ledger: ValidLedger, progress: Progress | None = None,
+                 archive_absent_at: datetime | None = None) -> ImportResult:
     """Upsert validated drafts with bulk statements; the caller's unit of work commits.
-    `progress(done, total)` after each chunk of procedures written."""
+    `progress(done, total)` after each chunk of procedures written. With `archive_absent_at`
+    (a prune), the projects the file does not name are archived at that time."""
     result = ImportResult(rows=ledger.rows)
+    if archive_absent_at is not None:
+        absent = active_codes_absent(session=session, present=ledger.projects)
+        result.archived = archive_projects(session=session, codes=absent, now=archive_absent_at)
     table = PROJECT_TABLE
     codes = list(ledger.projects)
     existing: dict[str, Any] = {}
@@ -454,6 +462,8 @@ def write_ledger(*, session: Session, ledger: ValidLedger, progress: Progress | 
             inserts.append(values)
             continue
         ids[code] = old["id"]
+        if old["archived_at"] is not None:
+            result.projects_restored += 1
         if _changed(old, values):
             updates.append(_update_params(old["id"], values))
         else:
