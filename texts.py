@@ -464,3 +464,7 @@ LEDGER_ARCHIVED = "已归档 {count} 个项目（不再计入统计和提醒，�
 LEDGER_ALREADY_ARCHIVED = "另有 {count} 个项目此前已归档。"
 LEDGER_CODES_MORE = "  ……另有 {count} 个"
 LEDGER_IMPORT_RESTORED = "其中 {count} 个已归档的项目因本次导入重新纳入台账。"
+LEDGER_WRITE_KIND = "无法写入文件 {path}：只能写 .xlsx 或 .csv 文件，请改扩展名"
+LEDGER_TEMPLATE_CSV_DONE = "已生成台账模板：{path}（CSV，含表头和一行示例，UTF-8 编码可直接用 Excel 打开）"
+CLI_NO_DATABASE = "数据库 {url} 还不存在或还是空的，没有可读的数据（先用 steward ledger import 导入台账，或检查 DATABASE_URL）。"
+CLI_DATABASE_UNREACHABLE = "无法连接数据库 {url}：{reason}（请检查 DATABASE_URL 和数据库是否已启动）"

@@ -6,6 +6,10 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 import texts
 from config import Settings, SettingsError, load_settings
 from knowledge.errors import KnowledgeError
@@ -36,11 +40,30 @@ def settings_or_exit() -> Settings:
         fail(texts.SETTINGS_INVALID.format(detail=exc))
 
 
-def open_database(settings: Settings) -> Database:
-    """Open the configured database and create missing tables."""
+def open_database(settings: Settings, *, create: bool = True) -> Database:
+    """Open the configured database and bring its tables up to date; one line and exit 1 when
+    it cannot be reached. With create=False (commands that only read) a database that does
+    not exist yet is not created: the command says so instead."""
+    url = make_url(settings.database_url)
+    shown = url.render_as_string(hide_password=True)
+    if not create and url.get_backend_name() == "sqlite":
+        name = url.database or ""
+        if name in ("", ":memory:") or not Path(name).is_file():
+            fail(texts.CLI_NO_DATABASE.format(url=shown))
     db = Database(settings.database_url)
-    db.create_all()
+    try:
+        if not create and not inspect(db.engine).has_table("alembic_version"):
+            fail(texts.CLI_NO_DATABASE.format(url=shown))
+        db.create_all()
+    except (OperationalError, InterfaceError) as exc:
+        db.dispose()
+        fail(texts.CLI_DATABASE_UNREACHABLE.format(url=shown, reason=_first_line(exc.orig)))
     return db
+
+
+def _first_line(error: object) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def knowledge_or_exit(settings: Settings) -> KnowledgeBase:

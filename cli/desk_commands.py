@@ -37,7 +37,7 @@ def _department_names(settings: Settings) -> dict[str, str]:
 
 def cmd_stats(args: argparse.Namespace) -> None:
     settings = settings_or_exit()
-    db = open_database(settings)
+    db = open_database(settings, create=False)
     now = utcnow()
     since = now - timedelta(days=args.days) if args.days else None
     hours = business_hours(settings)

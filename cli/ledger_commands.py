@@ -23,8 +23,8 @@ from cli.common import (
 from config import Settings, SettingsError
 from config.clock import working_clock
 from ledger.archive import active_codes_absent, archive_projects
-from ledger.errors import BadMonthDay, LedgerImportError, ProjectNotFound
-from ledger.exporter import export_ledger, write_template
+from ledger.errors import BadMonthDay, LedgerImportError, ProjectNotFound, UnsupportedFileKind
+from ledger.exporter import export_ledger, file_kind, write_template
 from ledger.error_report import write_error_workbook
 from ledger.importer import Checks, validate_file, write_ledger
 from ledger.lookups import KnowledgeLookups
@@ -122,7 +122,7 @@ def _list_codes(template: str, codes: list[str], out: TextIO | None = None) -> N
 
 
 def cmd_remove(args: argparse.Namespace) -> None:
-    db = open_database(settings_or_exit())
+    db = open_database(settings_or_exit(), create=False)
     try:
         archived = db.call(archive_projects, codes=args.codes, now=utcnow())
     except ProjectNotFound as exc:
@@ -138,10 +138,22 @@ def _cannot_write(path: str, exc: OSError) -> NoReturn:
     fail(texts.LEDGER_WRITE_FAILED.format(path=path, reason=exc.strerror or exc))
 
 
-def cmd_export(args: argparse.Namespace) -> None:
-    db = open_database(settings_or_exit())
+def _output_or_exit(name: str) -> Path:
+    """A ledger file to write: .xlsx or .csv, in a folder that exists."""
+    path = Path(name)
     try:
-        rows = db.call(export_ledger, path=Path(args.file),
+        file_kind(path)
+    except UnsupportedFileKind:
+        fail(texts.LEDGER_WRITE_KIND.format(path=name))
+    writable_or_exit(path)
+    return path
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    path = _output_or_exit(args.file)
+    db = open_database(settings_or_exit(), create=False)
+    try:
+        rows = db.call(export_ledger, path=path,
                        progress=progress_bar(texts.LEDGER_PROGRESS_EXPORT))
     except OSError as exc:
         _cannot_write(args.file, exc)
@@ -149,15 +161,17 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 def cmd_template(args: argparse.Namespace) -> None:
+    path = _output_or_exit(args.file)
     try:
-        path = write_template(Path(args.file))
+        write_template(path)
     except OSError as exc:
         _cannot_write(args.file, exc)
-    print(texts.LEDGER_TEMPLATE_DONE.format(path=path))
+    print((texts.LEDGER_TEMPLATE_CSV_DONE if path.suffix.lower() == ".csv"
+           else texts.LEDGER_TEMPLATE_DONE).format(path=path))
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    db = open_database(settings_or_exit())
+    db = open_database(settings_or_exit(), create=False)
     report = db.call(compute_report)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
@@ -167,7 +181,7 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 def cmd_profile(args: argparse.Namespace) -> None:
     settings = settings_or_exit()
-    db = open_database(settings)
+    db = open_database(settings, create=False)
     kb = KnowledgeLookups(knowledge_or_exit(settings))
     try:
         calendar, _hours = working_clock(settings)
@@ -185,6 +199,7 @@ def cmd_profile(args: argparse.Namespace) -> None:
         fail(texts.LEDGER_BAD_DEADLINE_SETTING.format(value=exc.text))
     print(profile_text(profile))
     if args.xlsx:
+        writable_or_exit(Path(args.xlsx))
         try:
             write_profile_xlsx(profile, Path(args.xlsx))
         except OSError as exc:
@@ -218,13 +233,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     rem.add_argument("codes", nargs="+", metavar="CODE", help="project codes")
     rem.set_defaults(func=cmd_remove)
 
-    exp = ledger_sub.add_parser("export", help="write the whole ledger to an .xlsx file")
-    exp.add_argument("file", metavar="FILE.xlsx", help="the .xlsx file to write")
+    exp = ledger_sub.add_parser("export", help="write the whole ledger to an .xlsx or .csv file")
+    exp.add_argument("file", metavar="FILE", help="the .xlsx or .csv file to write")
     exp.set_defaults(func=cmd_export)
 
     tpl = ledger_sub.add_parser(
         "template", help="write an empty ledger template (headers, drop-downs, one example row)")
-    tpl.add_argument("file", metavar="FILE.xlsx", help="the .xlsx file to write")
+    tpl.add_argument("file", metavar="FILE", help="the .xlsx or .csv file to write")
     tpl.set_defaults(func=cmd_template)
 
     rep = ledger_sub.add_parser(

@@ -78,6 +78,14 @@ class LedgerImportError(LedgerError):
         super().__init__(f"{len(self.errors)} error(s) in the ledger file")
 
 
+class UnsupportedFileKind(LedgerError):
+    """A file to write whose suffix is neither .xlsx nor .csv."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"cannot write {name!r}: .xlsx or .csv only")
+
+
 class ProjectNotFound(LedgerError):
     def __init__(self, code: str) -> None:
         self.code = code

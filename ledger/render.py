@@ -26,6 +26,11 @@ def _plain(text: str) -> str:
     return text
 
 
+def investment_text(amount: Decimal) -> str:
+    """亿元 as written: 10, 12.5, 0.0001 (never 1E+1)."""
+    return format(amount.normalize(), "f")
+
+
 def reason_text(error: RowError) -> str:
     """The reason of one import problem, without where it is."""
     template = texts.LEDGER_REASONS.get(error.reason, error.reason)
@@ -148,7 +153,7 @@ def profile_text(profile: ProjectProfile, *, escape: Escape = _plain) -> str:
     lines = [texts.LEDGER_PROFILE_HEADER.format(
         name=escape(profile.name), code=escape(profile.code),
         enterprise=escape(profile.enterprise or "—"), region=escape(profile.region),
-        sector=escape(profile.sector), investment=profile.investment_yi.normalize(),
+        sector=escape(profile.sector), investment=investment_text(profile.investment_yi),
         start=_start(profile), steward=escape(profile.steward or "—"),
         deadline=_iso(summary.deadline),
         days_text=deadline_text(summary.days_to_deadline, summary.working_days_to_deadline),

@@ -57,11 +57,17 @@ def test_bad_import_lists_every_error_and_exits_1(env, capsys):
     assert "第 2 行「状态」：状态「快好了」无法识别" in err
     assert "第 3 行「手续」：手续「办个证」无法识别" in err
     assert "第 4 行「项目代码」：必填" in err
+    assert not (env / "cli.db").exists()   # a refused import does not even create the database
+    main(["ledger", "import", str(write_csv(env / "good.csv", [ledger_row()]))])
+    with pytest.raises(SystemExit):
+        main(["ledger", "import", str(env / "bad.csv")])
+    capsys.readouterr()
     main(["ledger", "report", "--json"])
-    assert json.loads(capsys.readouterr().out)["projects"] == 0
+    assert json.loads(capsys.readouterr().out)["procedures"] == 1
 
 
 def test_unknown_project_exits_1(env, capsys):
+    main(["ledger", "import", str(write_csv(env / "good.csv", [ledger_row()]))])
     with pytest.raises(SystemExit) as exit_:
         main(["ledger", "profile", "NOPE"])
     assert exit_.value.code == 1
