@@ -468,3 +468,28 @@ LEDGER_WRITE_KIND = "无法写入文件 {path}：只能写 .xlsx 或 .csv 文件
 LEDGER_TEMPLATE_CSV_DONE = "已生成台账模板：{path}（CSV，含表头和一行示例，UTF-8 编码可直接用 Excel 打开）"
 CLI_NO_DATABASE = "数据库 {url} 还不存在或还是空的，没有可读的数据（先用 steward ledger import 导入台账，或检查 DATABASE_URL）。"
 CLI_DATABASE_UNREACHABLE = "无法连接数据库 {url}：{reason}（请检查 DATABASE_URL 和数据库是否已启动）"
+CLI_USAGE_PREFIX = "用法："
+CLI_POSITIONALS = "参数"
+CLI_OPTIONALS = "选项"
+CLI_HELP_HELP = "显示本帮助并退出"
+CLI_DESCRIPTION = "项目管家 Steward：知识库、项目台账和响应统计的命令行工具"
+CLI_ARG_ERROR = "{prog}：{message}（用 {prog} --help 查看用法）"
+CLI_ARG_ERRORS = {
+    "required": "缺少参数 {names}",
+    "unrecognized": "无法识别的参数 {names}",
+    "choice": "「{value}」不是可用的命令或选项，可选：{choices}",
+    "value": "参数 {arg} 的值「{value}」无效",
+    "one_value": "参数 {arg} 后面需要一个值",
+    "argument": "参数 {arg}：{detail}",
+}
+CLI_FILE_ERROR = "无法读写文件 {path}：{reason}"
+CLI_OS_NOT_FOUND = "文件或文件夹不存在"
+CLI_OS_IS_FOLDER = "这是一个文件夹，不是文件"
+CLI_OS_NOT_FOLDER = "路径中有一段不是文件夹"
+CLI_OS_DENIED = "没有权限"
+CLI_DAYS_INVALID = "「{value}」不是正整数天数"
+KB_PROBLEMS = "{path} 中共有 {count} 处问题。"
+KB_VALID_REGIONAL = "其中地区差异（旗县区）设置 {count} 条。"
+KB_EXPORTED = "已导出知识库到 {path}"
+KB_IMPORTED = "已导入知识库：{items} 个事项，{departments} 个部门，写入 {folder}"
+REGION_NOTE = "📍 按{region}的办理规定答复（部门、窗口、电话、审批层级以本地区为准）"

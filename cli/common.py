@@ -23,6 +23,17 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise SystemExit(code)
 
 
+def os_reason(exc: OSError) -> str:
+    """Why a file could not be read or written, in Chinese where it is a common case."""
+    for kind, text in ((FileNotFoundError, texts.CLI_OS_NOT_FOUND),
+                       (IsADirectoryError, texts.CLI_OS_IS_FOLDER),
+                       (NotADirectoryError, texts.CLI_OS_NOT_FOLDER),
+                       (PermissionError, texts.CLI_OS_DENIED)):
+        if isinstance(exc, kind):
+            return text
+    return exc.strerror or str(exc)
+
+
 def writable_or_exit(path: Path) -> None:
     """Refuse at once, the same way for every command that writes, a file whose folder is
     missing (nothing creates folders) or that is a folder."""

@@ -1,4 +1,4 @@
-"""`steward ask`, `steward kb ...` and `steward eval`."""
+"""`steward ask` and `steward eval` (`steward kb ...` is in cli/kb_commands.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,7 @@ from pathlib import Path
 import texts
 from cli.common import fail, knowledge_or_exit, settings_or_exit
 from knowledge.answers import compose_answer
-from knowledge.errors import KnowledgeError
 from knowledge.evaluation import evaluate, load_labelled
-from knowledge.export import export_knowledge_xlsx
-from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, MatchResult, Thresholds
 from knowledge.plain import html_to_plain
 
@@ -67,32 +64,6 @@ def cmd_ask(args: argparse.Namespace) -> None:
     print(_as_json(matcher, result) if args.json else _as_text(matcher, result))
 
 
-def cmd_kb_validate(args: argparse.Namespace) -> None:
-    settings = settings_or_exit()
-    path = Path(args.path) if args.path else settings.knowledge_path
-    try:
-        kb = load_knowledge(path)
-    except KnowledgeError as exc:
-        for problem in exc.problems:
-            print(problem)
-        fail(f"{len(exc.problems)} problem(s) in {path}")
-    items = sum(1 for i in kb.items.values() if i.kind == "item")
-    print(texts.KB_VALID.format(items=items, topics=len(kb.items) - items, departments=len(kb.departments)))
-
-
-def cmd_kb_list(args: argparse.Namespace) -> None:
-    kb = knowledge_or_exit(settings_or_exit())
-    for item in sorted(kb.items.values(), key=lambda i: (i.kind, i.key)):
-        dept = kb.department_of(item)
-        print(f"{item.key}\t{item.kind}\t{item.short}\t{item.name}\t{dept.name if dept else '-'}")
-
-
-def cmd_kb_export(args: argparse.Namespace) -> None:
-    kb = knowledge_or_exit(settings_or_exit())
-    export_knowledge_xlsx(kb, Path(args.xlsx))
-    print(f"已导出到 {args.xlsx}")
-
-
 def cmd_eval(args: argparse.Namespace) -> None:
     matcher = _matcher(settings_or_exit())
     try:
@@ -117,17 +88,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
     ask.add_argument("--batch", metavar="FILE", help="read one question per line from FILE (- for stdin)")
     ask.set_defaults(func=cmd_ask)
-
-    kb = sub.add_parser("kb", help="check, list and export the knowledge base")
-    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
-    validate = kb_sub.add_parser("validate", help="check a knowledge base and report every problem with file and line")
-    validate.add_argument("path", nargs="?", help="knowledge folder (default: KNOWLEDGE_PATH or the bundled one)")
-    validate.set_defaults(func=cmd_kb_validate)
-    listing = kb_sub.add_parser("list", help="list the items and topics")
-    listing.set_defaults(func=cmd_kb_list)
-    export = kb_sub.add_parser("export", help="export the knowledge base for review in Excel")
-    export.add_argument("--xlsx", required=True, metavar="FILE", help="the .xlsx file to write")
-    export.set_defaults(func=cmd_kb_export)
 
     ev = sub.add_parser("eval", help="score the matcher on a labelled question file (JSON lines: q, item, intent)")
     ev.add_argument("file", help="labelled file, e.g. tests/data/devset.jsonl")

@@ -25,6 +25,7 @@ from bot.telegram_io import (
 )
 from knowledge.question_cue import reads_as_question
 from knowledge.service import Reply, UnknownItem
+from ledger.regions import help_chat_region
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not addressed and not reads_as_question(text):
         return  # people talking to each other
     services = services_of(context)
-    reply = await services.knowledge.ask(text=text, chat_id=message.chat_id, user_id=user.id)
+    region = await services.db.run(help_chat_region, chat_id=message.chat_id)
+    reply = await services.knowledge.ask(text=text, chat_id=message.chat_id, user_id=user.id,
+                                         region=region)
     await render_reply(update, context, reply, addressed=addressed)
 
 
@@ -89,8 +92,11 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if query is None or not query.data:
         return
     _, item, intent = (query.data.split(":") + ["", ""])[:3]
+    services = services_of(context)
+    chat_id = query.message.chat.id if query.message is not None else None
+    region = await services.db.run(help_chat_region, chat_id=chat_id) if chat_id else None
     try:
-        answer = services_of(context).knowledge.answer_item(item=item, intent=intent or "other")
+        answer = services.knowledge.answer_item(item=item, intent=intent or "other", region=region)
     except UnknownItem:
         await query.answer(texts.CLARIFY_UNKNOWN, show_alert=True)
         return

@@ -33,18 +33,20 @@ class KnowledgeService:
         self.db = db
         self.clock = clock
 
-    async def ask(self, *, text: str, chat_id: int | None, user_id: int | None) -> Reply:
-        """Match one question, log it, and return the reply to send."""
+    async def ask(self, *, text: str, chat_id: int | None, user_id: int | None,
+                  region: str | None = None) -> Reply:
+        """Match one question, log it, and return the reply to send; `region` is the 旗县区 of
+        the project the chat is bound to (its overrides of the knowledge base apply)."""
         result = self.matcher.match(text)
         await self.db.run(log_question, result=result, at=self.clock(), chat_id=chat_id, user_id=user_id)
-        return Reply(result, compose_answer(self.kb, result))
+        return Reply(result, compose_answer(self.kb, result, region=region))
 
-    def answer_item(self, *, item: str, intent: str) -> str:
+    def answer_item(self, *, item: str, intent: str, region: str | None = None) -> str:
         """Answer about a chosen item (a pressed clarify button)."""
         found = self.kb.items.get(item)
         if found is None:
             raise UnknownItem(item)
-        return compose_item_answer(self.kb, found, intent)
+        return compose_item_answer(self.kb, found, intent, region=region)
 
     async def learn(
         self, *, question: str, answer: str, item: str | None, created_by: int | None, ticket_id: int | None = None
