@@ -133,6 +133,8 @@ LEDGER_REASONS = {
     "conflict": "「{value}」与本项目第 {first_row} 行填写的不一致",
     "too_long": "内容过长（最多 {limit} 个字）",
     # issue 11
+    "missing_file": "文件 {value} 不存在",
+    "not_a_file": "{value} 是一个文件夹，不是台账文件",
     "no_ledger_sheet": "工作簿里有多个工作表（{sheets}），请把台账所在的工作表命名为「{wanted}」",
     "corrupt_sheet": "工作表内容已损坏，无法读取（{value}），请用 Excel 打开后另存为 .xlsx",
     "cell_too_large": "单元格超过 131072 个字符，可能是引号没有闭合或文件不是台账",

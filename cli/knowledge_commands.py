@@ -57,9 +57,9 @@ def cmd_ask(args: argparse.Namespace) -> None:
                 result = matcher.match(question)
                 print(_as_json(matcher, result) if args.json else _as_text(matcher, result), flush=False)
         return
-    if not args.question:
+    question = " ".join(args.question).strip()
+    if not question:  # `ask ""` is no question (it used to get the greeting)
         fail("请给出问题，例如：steward ask \"环评要什么材料\"", 2)
-    question = " ".join(args.question)
     result = matcher.match(question)
     print(_as_json(matcher, result) if args.json else _as_text(matcher, result))
 
@@ -83,14 +83,14 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    ask = sub.add_parser("ask", help="answer one question (or a file of questions) from the knowledge base")
-    ask.add_argument("question", nargs="*", help="the question, e.g. 环评要什么材料")
-    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
-    ask.add_argument("--batch", metavar="FILE", help="read one question per line from FILE (- for stdin)")
+    ask = sub.add_parser("ask", help="用知识库回答一个问题（或一个文件里的每个问题）")
+    ask.add_argument("question", nargs="*", metavar="问题", help="要问的问题，如 环评要什么材料")
+    ask.add_argument("--json", action="store_true", help="每个问题输出一个 JSON 对象")
+    ask.add_argument("--batch", metavar="文件", help="从文件逐行读取问题（- 表示标准输入）")
     ask.set_defaults(func=cmd_ask)
 
-    ev = sub.add_parser("eval", help="score the matcher on a labelled question file (JSON lines: q, item, intent)")
-    ev.add_argument("file", help="labelled file, e.g. tests/data/devset.jsonl")
-    ev.add_argument("--json", action="store_true", help="print the figures as JSON")
-    ev.add_argument("--errors", action="store_true", help="also list every wrong question")
+    ev = sub.add_parser("eval", help="用标注好的问题文件给匹配器打分（JSON 行：q、item、intent）")
+    ev.add_argument("file", metavar="文件", help="标注文件，如 tests/data/devset.jsonl")
+    ev.add_argument("--json", action="store_true", help="以 JSON 输出各项指标")
+    ev.add_argument("--errors", action="store_true", help="同时列出每个答错的问题")
     ev.set_defaults(func=cmd_eval)

@@ -23,9 +23,9 @@ from cli.common import (
 from config import Settings, SettingsError
 from config.clock import working_clock
 from ledger.archive import active_codes_absent, archive_projects
+from ledger.error_report import write_error_workbook
 from ledger.errors import BadMonthDay, LedgerImportError, ProjectNotFound, UnsupportedFileKind
 from ledger.exporter import export_ledger, file_kind, write_template
-from ledger.error_report import write_error_workbook
 from ledger.importer import Checks, validate_file, write_ledger
 from ledger.lookups import KnowledgeLookups
 from ledger.profile import project_profile
@@ -76,8 +76,11 @@ def cmd_import(args: argparse.Namespace) -> None:
     errors_path = Path(args.errors) if args.errors else None
     if errors_path is not None:
         writable_or_exit(errors_path)
-    checks = _import_checks(settings)
     path = Path(args.file)
+    if not path.is_file():
+        fail(texts.CLI_FILE_ERROR.format(path=path, reason=texts.CLI_OS_IS_FOLDER if path.is_dir()
+                                         else texts.CLI_OS_NOT_FOUND))
+    checks = _import_checks(settings)
     try:
         ledger = validate_file(path, progress=progress_bar(texts.LEDGER_PROGRESS_IMPORT),
                                checks=checks)
@@ -208,52 +211,51 @@ def cmd_profile(args: argparse.Namespace) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    ledger = sub.add_parser("ledger", help="the project ledger (台账): import, export, report",
-                            description="The project ledger: one row per procedure of a project.")
-    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
+    ledger = sub.add_parser("ledger", help="项目台账：导入、导出、统计、画像、归档",
+                            description="项目台账（长表格式：每个项目的每项手续一行）。")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True, metavar="命令")
 
     imp = ledger_sub.add_parser(
-        "import", help="import a ledger (.xlsx or .csv, long format); all rows or none",
-        description="Validate every row and import the file in one transaction; on any bad row "
-                    "list every problem (row, column, reason), import nothing and exit 1. "
-                    "Upserts by project code and procedure, so importing the same file twice "
-                    "changes nothing.")
-    imp.add_argument("file", metavar="FILE", help="the .xlsx or .csv ledger file")
-    imp.add_argument("--errors", metavar="FILE.xlsx",
-                     help="on a refused import, write every problem beside its row to this .xlsx")
+        "import", help="导入台账（.xlsx 或 .csv）：全部导入或一行也不导入",
+        description="先逐行检查（状态与日期是否矛盾、日期是否在 2000–2100 年间且不晚于今天、"
+                    "责任部门是否在知识库中、是否还留着模板示例行……），有任何问题就列出"
+                    "（工作表、行、列、原因）并一行也不导入，退出码 1；没有问题则在一个事务里"
+                    "按项目代码和手续更新，同一文件导入两次不会有变化。.xlsx 读取名为「台账」的"
+                    "工作表（或唯一的工作表）。")
+    imp.add_argument("file", metavar="文件", help="台账文件（.xlsx 或 .csv）")
+    imp.add_argument("--errors", metavar="文件.xlsx",
+                     help="导入被拒时，把全部问题写到这个 .xlsx（原样保留出错的行，最后一列是原因）")
     imp.add_argument("--prune", action="store_true",
-                     help="archive the projects the file does not name (listed first; needs --yes)")
-    imp.add_argument("--yes", action="store_true", help="confirm --prune")
+                     help="把文件中没有的项目归档（先列出，需要再加 --yes 确认）")
+    imp.add_argument("--yes", action="store_true", help="确认 --prune 的归档")
     imp.set_defaults(func=cmd_import)
 
     rem = ledger_sub.add_parser(
-        "remove", help="archive projects: out of reports and reminders, history kept",
-        description="Archive the projects with these codes. Their procedures and help group "
-                    "stay; an import that names a project again brings it back.")
-    rem.add_argument("codes", nargs="+", metavar="CODE", help="project codes")
+        "remove", help="归档项目：不再计入统计和提醒，历史保留",
+        description="归档这些项目代码的项目。手续记录和帮办群绑定都保留；再次导入包含该项目的"
+                    "台账即恢复。")
+    rem.add_argument("codes", nargs="+", metavar="项目代码", help="一个或多个项目代码")
     rem.set_defaults(func=cmd_remove)
 
-    exp = ledger_sub.add_parser("export", help="write the whole ledger to an .xlsx or .csv file")
-    exp.add_argument("file", metavar="FILE", help="the .xlsx or .csv file to write")
+    exp = ledger_sub.add_parser("export", help="把整个台账导出为 .xlsx 或 .csv（按扩展名）")
+    exp.add_argument("file", metavar="文件", help="要写入的 .xlsx 或 .csv 文件（文件夹须已存在）")
     exp.set_defaults(func=cmd_export)
 
     tpl = ledger_sub.add_parser(
-        "template", help="write an empty ledger template (headers, drop-downs, one example row)")
-    tpl.add_argument("file", metavar="FILE", help="the .xlsx or .csv file to write")
+        "template", help="生成空白台账模板（表头、下拉框、一行示例）")
+    tpl.add_argument("file", metavar="文件", help="要写入的 .xlsx 或 .csv 文件（文件夹须已存在）")
     tpl.set_defaults(func=cmd_template)
 
     rep = ledger_sub.add_parser(
-        "report", help="completion figures overall, by region, by sector and for 10亿元+",
-        description="Procedure completion rate = (done + not needed) / all procedures; project "
-                    "completion rate = projects with every procedure done or not needed / all "
-                    "projects; percent with one decimal, rounded half up.")
-    rep.add_argument("--json", action="store_true", help="print the figures as JSON")
+        "report", help="办结率：总体、分旗县区、分领域、10亿元以上",
+        description="手续办结率 =（已办结 + 无需办理）/ 全部手续；项目办结率 = 全部手续已办结或"
+                    "无需办理的项目 / 全部项目；百分比保留一位小数，四舍五入。已归档的项目不计入。")
+    rep.add_argument("--json", action="store_true", help="以 JSON 输出")
     rep.set_defaults(func=cmd_report)
 
     pro = ledger_sub.add_parser(
-        "profile", help="a project's approval profile (项目审批画像表)",
-        description="Every procedure with status, department, due date and, for the unfinished, "
-                    "the material list from the knowledge base.")
-    pro.add_argument("code", metavar="CODE", help="the project code")
-    pro.add_argument("--xlsx", metavar="FILE", help="also write the profile to this .xlsx file")
+        "profile", help="项目审批画像表",
+        description="每项手续的状态、责任部门、到期日，未办结手续的材料清单（来自知识库）。")
+    pro.add_argument("code", metavar="项目代码", help="项目代码")
+    pro.add_argument("--xlsx", metavar="文件", help="同时把画像表写入这个 .xlsx 文件")
     pro.set_defaults(func=cmd_profile)

@@ -34,7 +34,8 @@ def translate(message: str) -> str:
 class ChineseHelpFormatter(argparse.HelpFormatter):
     def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None
                   ) -> None:
-        super().add_usage(usage, actions, groups, prefix=prefix or texts.CLI_USAGE_PREFIX)
+        super().add_usage(usage, actions, groups,
+                          prefix=texts.CLI_USAGE_PREFIX if prefix is None else prefix)
 
 
 class StewardParser(argparse.ArgumentParser):

@@ -52,6 +52,8 @@ REASONS = (
     "conflict",            # project field differs from params["first_row"]
     "too_long",
     # issue 11
+    "missing_file",        # the file named does not exist
+    "not_a_file",          # a folder, not a file
     "no_ledger_sheet",     # several sheets and none named 台账
     "corrupt_sheet",       # the sheet's XML cannot be parsed
     "cell_too_large",      # a CSV cell over the csv module's 131,072-character limit

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from ledger.columns import COLUMNS, EXAMPLE_ROW, HEADERS
+from ledger.errors import UnsupportedFileKind
 from ledger.models import (
     PROCEDURE_TABLE,
     PROJECT_TABLE,
@@ -33,7 +34,6 @@ from ledger.models import (
     Procedure,
     ProcedureStatus,
 )
-from ledger.errors import UnsupportedFileKind
 from ledger.procedures import DEFAULT_TEN, procedure_name, sort_key
 
 Progress = Callable[[int, int], None]

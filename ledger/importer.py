@@ -35,7 +35,7 @@ from ledger.columns import (
 from ledger.errors import LedgerImportError, RowError
 from ledger.models import PROCEDURE_TABLE, PROJECT_TABLE, ProcedureStatus
 from ledger.procedures import normalize_label, resolve_procedure, resolve_status
-from ledger.reader import Row, SheetRows, XlsxReader, read_rows
+from ledger.reader import Row, XlsxReader, read_rows
 from ledger.values import (
     BadCell,
     as_text,
@@ -254,6 +254,9 @@ class _RowChecker:
         self.projects: dict[str, ProjectDraft] = {}
         self.procedures: dict[tuple[str, str], ProcedureDraft] = {}
         self.seen: dict[tuple[str, str], int] = {}   # (code, item) -> first row, valid or not
+        # A project's cells repeat on each of its rows: parse them once (valid ones only, so
+        # an invalid cell is still reported on every row that has it).
+        self.last_project: tuple[tuple[object, ...], dict[str, object]] | None = None
 
     def _error(self, row: int, name: str, reason: str, value: object = "", **params: object
                ) -> None:
@@ -308,6 +311,15 @@ class _RowChecker:
 
     def _project_values(self, row: int, raw: dict[str, object]
                         ) -> tuple[dict[str, object], set[str]]:
+        cells = tuple(raw.get(name) for name in PROJECT_FIELDS)
+        if self.last_project is not None and self.last_project[0] == cells:
+            return self.last_project[1], set()
+        values, rejected = self._parse_project_values(row, raw)
+        self.last_project = (cells, values) if not rejected else None
+        return values, rejected
+
+    def _parse_project_values(self, row: int, raw: dict[str, object]
+                              ) -> tuple[dict[str, object], set[str]]:
         values: dict[str, object] = {}
         rejected: set[str] = set()
         for name in PROJECT_FIELDS:

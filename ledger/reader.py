@@ -43,6 +43,8 @@ class SheetRows:
 
 
 def read_rows(path: Path, *, reader: XlsxReader = "calamine") -> SheetRows:
+    if not path.is_file():
+        raise _refuse("missing_file" if not path.exists() else "not_a_file", str(path))
     suffix = path.suffix.lower()
     if suffix in XLSX_SUFFIXES:
         return _read_openpyxl(path) if reader == "openpyxl" else _read_calamine(path)

@@ -75,11 +75,11 @@ def test_unknown_project_exits_1(env, capsys):
 
 
 def test_every_subcommand_has_help(env, capsys):
-    for command in ("import", "export", "template", "report", "profile"):
+    for command in ("import", "export", "template", "report", "profile", "remove"):
         with pytest.raises(SystemExit) as exit_:
             main(["ledger", command, "--help"])
         assert exit_.value.code == 0
-        assert "usage: steward ledger" in capsys.readouterr().out
+        assert "用法：steward ledger" in capsys.readouterr().out
 
 
 class Terminal(io.StringIO):
