@@ -4,31 +4,18 @@ checked with the rules of `kb validate`, every problem at its sheet, row and col
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
-import knowledge
 from cli.main import main
 from knowledge.errors import KnowledgeError
 from knowledge.export import export_knowledge_xlsx
 from knowledge.loader import load_knowledge
 from knowledge.model import KnowledgeBase
 from knowledge.xlsx_import import import_knowledge_xlsx
-
-BUNDLED = Path(knowledge.__file__).resolve().parent / "data"
-
-REGIONAL = """regional:
-  - region: 赛罕区
-    department: natural_resources
-    window: 赛罕区政务服务中心一楼 综合窗口
-    phone: "0471-6999001"
-    level: [旗县区]
-  - region: 武川县
-    phone: "0471-6999002"
-"""
+from tests.knowledge_support import BUNDLED
 
 
 def _comparable(kb: KnowledgeBase) -> KnowledgeBase:
@@ -37,13 +24,6 @@ def _comparable(kb: KnowledgeBase) -> KnowledgeBase:
                                           for k, i in kb.items.items()})
 
 
-@pytest.fixture
-def regional_kb(tmp_path) -> Path:
-    folder = tmp_path / "kb"
-    shutil.copytree(BUNDLED, folder)
-    energy = folder / "items" / "energy_review.yaml"
-    energy.write_text(energy.read_text(encoding="utf-8") + REGIONAL, encoding="utf-8")
-    return folder
 
 
 @pytest.fixture

@@ -27,13 +27,6 @@ ROWS = [
 ]
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    return tmp_path
-
-
 def test_archived_project_leaves_report_and_reminders_keeps_history_and_comes_back(tmp_path):
     db = sqlite_db(tmp_path)
     db.call(import_file, path=write_xlsx(tmp_path / "l.xlsx", ROWS))

@@ -13,13 +13,6 @@ from cli.main import main
 from tests.ledger_support import ledger_row, write_csv
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)   # no stray .env
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    return tmp_path
-
-
 def test_template_import_report_export_profile(env, capsys):
     main(["ledger", "template", str(env / "t.xlsx")])
     assert "t.xlsx" in capsys.readouterr().out

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from ledger.columns import HEADERS
-from ledger.exporter import export_ledger, write_template
 from ledger.errors import LedgerImportError
+from ledger.exporter import export_ledger, write_template
 from ledger.importer import import_file
 from ledger.models import Procedure, Project
 from tests.ledger_support import ledger_row, sqlite_db, write_csv, write_xlsx

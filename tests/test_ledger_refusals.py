@@ -25,13 +25,6 @@ def problems(path: Path, checks: Checks | None = None) -> set[tuple[int, str, st
     return {(e.row, e.column, e.reason) for e in caught.value.errors}
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    return tmp_path
-
-
 def test_calamine_and_openpyxl_yield_the_same_typed_cells(tmp_path):
     workbook = Workbook()
     sheet = workbook.active

@@ -3,14 +3,11 @@ knowledge base has an override, and says which region the answer is for."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import knowledge
 import texts
 from bot.app import build_application
 from desk.bindings import bind_help_chat
@@ -25,25 +22,10 @@ from tests.updates import message_update
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
-BUNDLED = Path(knowledge.__file__).resolve().parent / "data"
 ADMIN, ENTERPRISE = 7001, 5_000_000_001
 SAIHAN_GROUP, CITY_GROUP, UNBOUND = -1001234567001, -1001234567002, -1001234567999
-REGIONAL = """regional:
-  - region: 赛罕区
-    department: natural_resources
-    window: 赛罕区政务服务中心一楼 综合窗口
-    phone: "0471-6999001"
-    level: [旗县区]
-"""
 
 
-@pytest.fixture
-def regional_kb(tmp_path) -> Path:
-    folder = tmp_path / "kb"
-    shutil.copytree(BUNDLED, folder)
-    energy = folder / "items" / "energy_review.yaml"
-    energy.write_text(energy.read_text(encoding="utf-8") + REGIONAL, encoding="utf-8")
-    return folder
 
 
 def test_the_answer_composition_takes_the_region_as_a_plain_value(regional_kb):
