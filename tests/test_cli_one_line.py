@@ -133,3 +133,22 @@ def test_export_and_template_write_what_their_names_say(capsys, empty_folder):
 def test_investment_is_shown_as_written():
     assert [investment_text(Decimal(v)) for v in ("10.0000", "12.5000", "0.0001", "100")] == [
         "10", "12.5", "0.0001", "100"]
+
+
+@pytest.mark.parametrize(("name", "value", "wanted"), [
+    ("LOG_LEVEL", "LOUD", "设置有误：LOG_LEVEL"),
+    ("TELEGRAM_API_BASE_URL", "notaurl", "设置有误：TELEGRAM_API_BASE_URL"),
+    ("DATABASE_URL", "postgresql+psycopg://postgres:secret@127.0.0.1:1/x", "无法连接数据库"),
+])
+def test_the_bot_stops_with_one_line_on_a_bad_setting(empty_folder, name, value, wanted):
+    import os
+    import subprocess
+    import sys
+
+    bot = Path(__file__).resolve().parent.parent / "bot.py"
+    environment = {**os.environ, "TELEGRAM_BOT_TOKEN": "123456:TEST", name: value}
+    done = subprocess.run([sys.executable, str(bot)], env=environment, capture_output=True,
+                          text=True, timeout=60, cwd=empty_folder)
+    assert done.returncode == 2
+    err = done.stderr.strip()
+    assert err.startswith(wanted) and len(err.splitlines()) == 1 and "secret" not in err
