@@ -3,8 +3,8 @@ reads; the file's suffix decides which (a .csv is UTF-8 with a BOM, so Excel ope
 
 An export imports back unchanged: every value is written in a form the importer parses to the
 same stored value. A project without any procedure has no row in the long format and is not
-exported. Archived projects are exported too (an import of the export keeps them in the ledger
-only if it names them, which it does: use `ledger report` for the active figures).
+exported, nor is an archived project (it has left the ledger; an import of the export must not
+bring it back).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from ledger.models import (
     PROCEDURE_TABLE,
     PROJECT_TABLE,
     STATUS_LABELS,
-    Procedure,
     ProcedureStatus,
 )
 from ledger.procedures import DEFAULT_TEN, procedure_name, sort_key
@@ -127,7 +126,7 @@ def export_ledger(*, session: Session, path: Path | str, progress: Progress | No
 
 
 def _export_csv(session: Session, handle: Any, progress: Progress | None) -> int:
-    total = session.execute(select(func.count()).select_from(Procedure)).scalar_one()
+    total = _procedure_count(session)
     written = 0
 
     def rows() -> Iterator[list[object]]:
@@ -145,6 +144,14 @@ def _export_csv(session: Session, handle: Any, progress: Progress | None) -> int
     return written
 
 
+def _procedure_count(session: Session) -> int:
+    """Procedures of the projects not archived: the rows an export writes."""
+    p, q = PROJECT_TABLE.c, PROCEDURE_TABLE.c
+    return session.execute(
+        select(func.count()).select_from(PROCEDURE_TABLE)
+        .join(PROJECT_TABLE, q.project_id == p.id).where(p.archived_at.is_(None))).scalar_one()
+
+
 def _status_drop_down(rows: int) -> DataValidation:
     """The 状态 list on data rows 2..rows+1, as in the template."""
     letter = get_column_letter([c.field for c in COLUMNS].index("status") + 1)
@@ -156,7 +163,7 @@ def _status_drop_down(rows: int) -> DataValidation:
 
 
 def _export(session: Session, handle: Any, progress: Progress | None) -> int:
-    total = session.execute(select(func.count()).select_from(Procedure)).scalar_one()
+    total = _procedure_count(session)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(SHEET_TITLE)
     sheet.freeze_panes = "A2"
@@ -201,6 +208,7 @@ def _ledger_rows(session: Session) -> Iterator[dict[str, object]]:
                p.start_year, p.planned_start_date, p.steward, q.item_key, q.status,
                q.accepted_on, q.promised_days, q.finished_on, q.department, q.note)
         .join_from(PROCEDURE_TABLE, PROJECT_TABLE, q.project_id == p.id)
+        .where(p.archived_at.is_(None))
         .order_by(p.code)
         .execution_options(yield_per=2000)
     )

@@ -77,6 +77,8 @@ def test_remove_from_the_command_line(env, capsys):
     assert "NOPE" in capsys.readouterr().err
     main(["ledger", "report", "--json"])
     assert '"projects": 1' in capsys.readouterr().out
+    main(["ledger", "export", "now.csv"])   # archived projects are not exported either
+    assert "已导出台账 1 行" in capsys.readouterr().out
 
 
 def test_prune_lists_first_and_needs_yes(env, capsys):
