@@ -81,6 +81,7 @@ class ImportRun(TypedDict):
     """What one import phase reports (as a JSON line on stdout)."""
 
     seconds: float
+    cpu_seconds: float   # user + system CPU of the import: comparable on a busy machine
     baseline_mb: float
     maxrss_mb: float
     traced_mb: float
@@ -99,12 +100,15 @@ def phase_import(path: str, url: str, trace: bool, reader: str) -> ImportRun:
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if trace:
         tracemalloc.start()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     with db.session() as session:
         result = import_file(session=session, path=Path(path), reader=reader)  # type: ignore[arg-type]
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime
     traced = tracemalloc.get_traced_memory()[1] if trace else 0
-    return {"seconds": seconds, "baseline_mb": baseline,
+    return {"seconds": seconds, "cpu_seconds": cpu, "baseline_mb": baseline,
             "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "traced_mb": traced / 2**20, "result": vars(result)}
 
@@ -176,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     sweep_seconds = time.perf_counter() - started
 
     def memory(run: ImportRun) -> str:
-        return (f"peak RSS {run['maxrss_mb']:.0f} MB "
+        return (f"CPU {run['cpu_seconds']:.2f} s, peak RSS {run['maxrss_mb']:.0f} MB "
                 f"(+{run['maxrss_mb'] - run['baseline_mb']:.0f} MB over the "
                 f"{run['baseline_mb']:.0f} MB before the import)")
 
