@@ -266,9 +266,12 @@ class _RowChecker:
 
     def check(self, row: int, cells: Sequence[object]) -> None:
         raw: dict[str, object] = {}
-        for index, name in self.fields.items():
-            if index < len(cells) and not is_blank(cells[index]):
-                raw[name] = cells[index]
+        width = len(cells)
+        for index, name in self.fields.items():  # is_blank inlined: 1.5 M calls on 100,000 rows
+            if index < width:
+                value = cells[index]
+                if value is not None and (value.__class__ is not str or value.strip()):
+                    raw[name] = value
 
         code = self._text(row, raw, "code")
         if code is not None:  # codes are ascii: a full-width digit typed in Excel is the same code

@@ -67,15 +67,6 @@ def choose_sheet(names: Sequence[str], file_name: str) -> str:
                                       {"sheets": "、".join(names), "wanted": LEDGER_SHEET})])
 
 
-def _typed(value: object) -> object:
-    """A calamine cell as the typed cell every reader yields."""
-    if value == "":
-        return None
-    if type(value) is float and value.is_integer():
-        return int(value)
-    return value
-
-
 def _read_calamine(path: Path) -> SheetRows:
     from python_calamine import CalamineError, CalamineWorkbook
 
@@ -95,7 +86,9 @@ def _read_calamine(path: Path) -> SheetRows:
         number = 0
         try:
             for number, cells in enumerate(sheet.iter_rows(), start=1):
-                yield number, [_typed(c) for c in cells]
+                # _typed inlined: one call per cell costs ~0.4 s on 100,000 rows
+                yield number, [None if c == "" else int(c) if c.__class__ is float
+                               and c.is_integer() else c for c in cells]
         except CalamineError as exc:
             raise _refuse("corrupt_sheet", str(exc)[:200], number + 1, name) from None
         finally:
