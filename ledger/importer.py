@@ -5,8 +5,11 @@ LedgerImportError listing every problem (row, column, reason) and writes nothing
 is upserted by project code and by (project, procedure) with a handful of bulk statements, so
 100,000 rows import in seconds: one SELECT per 900 codes, never one per row.
 
-What the file does not mention is left alone: projects and procedures missing from it stay,
-and a project's help group binding is never touched by an import.
+What the file does not mention is left alone: projects and procedures missing from it stay
+(unless a prune archives the projects, see `write_ledger`), and a project's help group binding
+is never touched by an import. Rows are checked against each other (status against dates, one
+value per project field), against a date window and today, and against the knowledge base's
+departments (`Checks`).
 """
 
 from __future__ import annotations
