@@ -1,7 +1,7 @@
 """ledger projects can be archived (ledger remove, import --prune)
 
 Revision ID: issue11_archive
-Revises: 0001
+Revises: issue10_learned_scope
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import storage.types
 
 revision = "issue11_archive"
-down_revision = "0001"
+down_revision = "issue10_learned_scope"
 branch_labels = None
 depends_on = None
 
