@@ -253,6 +253,7 @@ class _RowChecker:
         self.headers = headers
         self.checks = checks
         self.departments: dict[str, bool] = {}   # text -> known (one lookup per distinct text)
+        self.resolved: dict[str, dict[str, Any]] = {}   # field -> text -> resolved value
         self.errors: list[RowError] = []
         self.projects: dict[str, ProjectDraft] = {}
         self.procedures: dict[tuple[str, str], ProcedureDraft] = {}
@@ -399,7 +400,11 @@ class _RowChecker:
         if name not in raw:
             self._error(row, name, "required")
             return None
-        value = resolve(as_text(raw[name]))
+        text = as_text(raw[name])
+        cache = self.resolved.setdefault(name, {})   # a ledger repeats a dozen labels
+        if text not in cache:
+            cache[text] = resolve(text)
+        value = cache[text]
         if value is None:
             self._error(row, name, unknown, raw[name])
         return value
