@@ -92,7 +92,7 @@ def phase_import(path: str, url: str, trace: bool) -> ImportRun:
     from storage.db import Database
 
     db = Database(url)
-    db.create_all()
+    db.migrate()
     import openpyxl.reader.excel  # noqa: F401 - baseline RSS includes the libraries
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if trace:

@@ -6,15 +6,20 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ChatType, MessageLimit, ParseMode
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot.services import Services
 
-SERVICES_KEY = "services"
+SERVICES_KEY = "services"  # the one bot_data key: everything else hangs off Services, typed
+
+
+def services_of_app(application: Application) -> Services:  # type: ignore[type-arg]
+    services: Services = application.bot_data[SERVICES_KEY]
+    return services
 
 
 def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data[SERVICES_KEY]
+    return services_of_app(context.application)
 
 
 def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:

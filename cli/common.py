@@ -28,7 +28,7 @@ def settings_or_exit() -> Settings:
 def open_database(settings: Settings) -> Database:
     """Open the configured database and create missing tables."""
     db = Database(settings.database_url)
-    db.create_all()
+    db.migrate()
     return db
 
 

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import argparse
-from config.modules import import_if_present
 import logging
 import sys
 import warnings
 
-COMMAND_MODULES = ("cli.knowledge_commands", "cli.ledger_commands", "cli.desk_commands")
+from cli import desk_commands, knowledge_commands, ledger_commands
+
+COMMAND_MODULES = (knowledge_commands, ledger_commands, desk_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="steward", description="项目管家 Steward: knowledge base, ledger and desk tools")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
-        module = import_if_present(name)
-        if module is not None:
-            module.register(sub)
+    for module in COMMAND_MODULES:
+        module.register(sub)
     return parser
 
 

@@ -29,8 +29,6 @@ from knowledge.service import Reply, UnknownItem
 log = logging.getLogger(__name__)
 
 CLARIFY_PREFIX = "kb"
-HANDOFF_HOOK = "handoff_hook"  # bot_data key: an async callable(update, context, reply) -> None set by the desk
-STATUS_HOOK = "status_answer"  # bot_data key: async callable(update, context, reply) -> bool set by handlers.ledger
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -41,12 +39,11 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     addressed = addressed_to_bot(message, context.bot.username, context.bot.id)
     text = without_mention(message.text, context.bot.username)
-    is_staff = context.application.bot_data.get("is_staff_chat")
-    if is_staff is not None and is_staff(message.chat_id):
+    services = services_of(context)
+    if message.chat_id in services.staff_chats:
         return  # the steward and department groups are handled by the desk
     if not addressed and not reads_as_question(text):
         return  # people talking to each other
-    services = services_of(context)
     reply = await services.knowledge.ask(text=text, chat_id=message.chat_id, user_id=user.id)
     await render_reply(update, context, reply, addressed=addressed)
 
@@ -56,11 +53,10 @@ async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply
     message = update.effective_message
     assert message is not None
     result = reply.result
-    kb = services_of(context).knowledge.kb
+    services = services_of(context)
+    kb = services.knowledge.kb
     if result.action == "answer" and reply.answer_html:
-        hook = context.application.bot_data.get("answer_markup")
-        markup = hook(update, reply) if hook else None
-        await send_html(message, reply.answer_html, reply_markup=markup)
+        await send_html(message, reply.answer_html, reply_markup=services.hooks.answer_markup(update, reply))
     elif result.action == "clarify":
         rows = [
             [(texts.CLARIFY_OPTION.format(short=kb.label(c.item), aspect=texts.ASPECT.get(result.intent, "")),
@@ -72,15 +68,9 @@ async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply
         if addressed:
             await message.reply_text(texts.SMALLTALK_REPLY)
     else:
-        if result.reason == "status" and result.item:
-            status_hook = context.application.bot_data.get(STATUS_HOOK)
-            if status_hook is not None and await status_hook(update, context, reply):
-                return  # answered from the bound project's ledger
-        hook = context.application.bot_data.get(HANDOFF_HOOK)
-        if hook is not None:
-            await hook(update, context, reply)
-        else:
-            await message.reply_text(texts.HANDOFF_ACK_NO_DESK)
+        if result.reason == "status" and result.item and await services.hooks.status_answer(update, context, reply):
+            return  # answered from the bound project's ledger
+        await services.hooks.handoff(update, context, reply)
 
 
 async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

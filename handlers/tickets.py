@@ -29,17 +29,14 @@ from desk import render, work
 from desk import tickets as desk_tickets
 from desk.errors import DeskError
 from desk.models import CardKind
-from desk.throttle import Throttle
 from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
-from handlers.questions import HANDOFF_HOOK
 from knowledge.question_cue import reads_as_question
 from knowledge.service import Reply
 
 log = logging.getLogger(__name__)
 
 FEEDBACK_PREFIX = "fb"
-THROTTLE_KEY = "desk_throttle"
 
 
 def _name(user: User) -> str:
@@ -74,7 +71,7 @@ async def _open_ticket(context: ContextTypes.DEFAULT_TYPE, *, question_message: 
 
 
 async def on_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
-    """Open a ticket for a question the matcher could not answer (bot_data["handoff_hook"])."""
+    """Open a ticket for a question the matcher could not answer (Hooks.handoff)."""
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
@@ -92,7 +89,7 @@ async def on_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: 
 
 
 def answer_markup(update: Update, reply: Reply) -> InlineKeyboardMarkup | None:
-    """bot_data["answer_markup"]: 「已解决」/「没解决，转人工」 under answers in groups."""
+    """Hooks.answer_markup: 「已解决」/「没解决，转人工」 under answers in groups."""
     message = update.effective_message
     if message is None or message.chat.type == ChatType.PRIVATE:
         return None
@@ -145,7 +142,7 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     user = update.effective_user
     if message is None or not message.text or user is None or user.is_bot:
         return
-    if common.is_staff_chat(context.bot_data, message.chat_id):
+    if message.chat_id in services_of(context).staff_chats:
         await _staff_text(update, context, message, user)
         return
     await _help_text(update, context, message, user)
@@ -154,7 +151,7 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def _throttle(context: ContextTypes.DEFAULT_TYPE, message: Message, user: User,
                     now: datetime) -> None:
     """Stop the update (ApplicationHandlerStop) when this user floods this chat; say so once."""
-    throttle: Throttle = context.application.bot_data[THROTTLE_KEY]
+    throttle = services_of(context).throttle
     verdict = throttle.check((message.chat_id, user.id), now)
     if not verdict.allowed:
         if verdict.first_refusal:
@@ -261,12 +258,6 @@ async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, messag
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    services = application.bot_data["services"]
-    application.bot_data[HANDOFF_HOOK] = on_handoff
-    application.bot_data["answer_markup"] = answer_markup
-    application.bot_data[common.STAFF_CHECK_KEY] = common.staff_check(application)
-    application.bot_data[common.DEPARTMENT_CHATS_KEY] = services.db.call(work.department_chat_ids)
-    application.bot_data[THROTTLE_KEY] = Throttle()
     application.add_handler(CallbackQueryHandler(on_feedback, pattern=rf"^{FEEDBACK_PREFIX}:"))
     application.add_handler(MessageHandler(
         filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS & ~filters.UpdateType.EDITED,
@@ -276,6 +267,3 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         on_private_text), group=5)
     tickets_buttons.register(application)
     tickets_admin.register(application)
-    from bot.jobs import sla_job
-
-    sla_job.register(application)

@@ -49,7 +49,7 @@ def settings(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def sqlite_db(tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
     db = Database(f"sqlite:///{tmp_path / 'test.db'}")
-    db.create_all()
+    db.migrate()
     yield db
     db.dispose()
 

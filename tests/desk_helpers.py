@@ -65,12 +65,12 @@ _TEMPLATE: dict[str, Path] = {}
 
 
 def new_sqlite_db(tmp_path: Path) -> Database:
-    """A fresh SQLite file with every table: a copy of one made once per run (create_all
+    """A fresh SQLite file with every table: a copy of one made once per run (migrating
     on a file costs more than the tests themselves)."""
     if "db" not in _TEMPLATE:
         folder = Path(tempfile.mkdtemp(prefix="desk-template-"))
         template = Database(f"sqlite:///{folder / 'template.db'}")
-        template.create_all()
+        template.migrate()
         template.dispose()  # last connection closed: the WAL is checkpointed into the file
         _TEMPLATE["db"] = folder / "template.db"
     target = tmp_path / "desk.db"

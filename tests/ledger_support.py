@@ -52,7 +52,7 @@ def write_csv(path: Path, rows: list[list[object]], *, encoding: str = "utf-8",
 
 def sqlite_db(tmp_path: Path, name: str = "ledger.db") -> Database:
     db = Database(f"sqlite:///{tmp_path / name}")
-    db.create_all()
+    db.migrate()
     return db
 
 

@@ -41,7 +41,7 @@ def postgres_schema_database(prefix: str = "t") -> Iterator[Database]:
     separator = "&" if "?" in POSTGRES_URL else "?"
     db = Database(f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}")
     try:
-        db.create_all()
+        db.migrate()
         yield db
     finally:
         db.dispose()

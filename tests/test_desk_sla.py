@@ -87,7 +87,7 @@ def test_restart_repeats_nothing(tmp_path) -> None:  # type: ignore[no-untyped-d
     world.db.dispose()
 
     restarted = Database(f"sqlite:///{tmp_path / 'desk.db'}")  # same file, new process
-    restarted.create_all()
+    restarted.migrate()
     assert _sweep(restarted, at(3, 2, 10, 26)) == []
     assert len(_sweep(restarted, at(3, 2, 10, 40))) == 1  # the breach, late but once
     restarted.dispose()

@@ -96,7 +96,7 @@ def test_report_json_has_the_fields_of_the_issue_and_the_published_figures(env, 
     from storage.db import Database
 
     db = Database(f"sqlite:///{env / 'cli.db'}")
-    db.create_all()
+    db.migrate()
     db.call(published_ledger)
     db.dispose()
     main(["ledger", "report", "--json"])

@@ -33,7 +33,7 @@ def _postgres_database() -> Iterator[Database]:
 @pytest.fixture(scope="module")
 def sqlite_database(tmp_path_factory) -> Iterator[Database]:
     database = Database(f"sqlite:///{tmp_path_factory.mktemp('storage') / 'steward-test.db'}")
-    database.create_all()
+    database.migrate()
     yield database
     database.dispose()
 
@@ -73,10 +73,10 @@ def _count(db: Database, model) -> int:
         return s.exec(select(func.count()).select_from(model)).one()
 
 
-def test_create_all_creates_the_knowledge_tables(db):
+def test_migrate_creates_the_knowledge_tables(db):
     tables = set(inspect(db.engine).get_table_names())
     assert {"question_log", "learned_entry"} <= tables
-    db.create_all()  # idempotent: a second start does not fail on existing tables
+    db.migrate()  # idempotent: a second start does not fail on existing tables
     assert _count(db, QuestionLog) == 0
 
 

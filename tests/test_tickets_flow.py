@@ -381,9 +381,9 @@ async def test_learn_in_reply_to_the_relayed_answer_in_the_help_group(app) -> No
 
 def _fail_sends(app, monkeypatch, *, chat: int, status: int, times: int) -> None:  # type: ignore[no-untyped-def]
     """The next `times` sendMessage calls to `chat` get HTTP `status` from "Telegram"."""
-    from handlers import tickets_common
+    from bot import sending
 
-    monkeypatch.setattr(tickets_common, "RETRY_DELAYS", (0.0, 0.0))  # tests never sleep
+    monkeypatch.setattr(sending, "RETRY_DELAYS", (0.0, 0.0))  # tests never sleep
     request = _req(app)
     answer = request.do_request
     left = [times]
@@ -441,7 +441,7 @@ async def test_an_escalation_the_department_group_never_got_is_reported(app, mon
     assert alert.params["text"] == texts.TICKET_ESCALATION_UNDELIVERED.format(
         ticket_id=ticket_id, department="发展和改革委员会")
     # The group removed the bot: it is no longer a staff chat, and no longer offered.
-    assert not app.bot_data["is_staff_chat"](DEPT_CHAT)
+    assert DEPT_CHAT not in _services(app).staff_chats
     await _say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
     assert "还没有部门群" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
 
