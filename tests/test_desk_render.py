@@ -123,22 +123,22 @@ def test_error_messages_are_chinese_and_leak_nothing() -> None:
 def test_throttle_is_a_token_bucket_on_an_injected_clock() -> None:
     throttle = Throttle(per_minute=6, burst=3)  # one token every 10 s
     t0 = at(3, 2, 10, 0)
-    assert [throttle.allow(1, t0) for _ in range(3)] == [True, True, True]
+    assert [throttle.check(1, t0).allowed for _ in range(3)] == [True, True, True]
     refused = throttle.check(1, t0)
     assert not refused.allowed and refused.first_refusal
     assert refused.retry_after_seconds == pytest.approx(10)
     assert "10秒" in render.throttled_notice(refused)
     again = throttle.check(1, t0 + timedelta(seconds=5))
     assert not again.allowed and not again.first_refusal  # say "slow down" once
-    assert throttle.allow(2, t0)  # other users are not affected
-    assert throttle.allow(1, t0 + timedelta(seconds=10))
-    assert not throttle.allow(1, t0 + timedelta(seconds=11))
+    assert throttle.check(2, t0).allowed  # other users are not affected
+    assert throttle.check(1, t0 + timedelta(seconds=10)).allowed
+    assert not throttle.check(1, t0 + timedelta(seconds=11)).allowed
     assert throttle.check(1, t0 + timedelta(minutes=10)).allowed  # refilled, capped at burst
-    assert [throttle.allow(1, t0 + timedelta(minutes=10)) for _ in range(3)] == [True, True, False]
-    assert not throttle.allow(1, t0)  # a clock going back refills nothing
+    assert [throttle.check(1, t0 + timedelta(minutes=10)).allowed for _ in range(3)] == [True, True, False]
+    assert not throttle.check(1, t0).allowed  # a clock going back refills nothing
     small = Throttle(per_minute=1, burst=1, max_keys=2)
     for key in range(5):
-        small.allow(key, t0)
+        small.check(key, t0)
     assert len(small) == 2
     with pytest.raises(ValueError):
         Throttle(per_minute=0)
