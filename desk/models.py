@@ -40,7 +40,6 @@ class TicketStatus(str, enum.Enum):
 
 # Statuses whose first-response clock may still be running.
 WAITING_STATUSES = (TicketStatus.open, TicketStatus.claimed, TicketStatus.escalated)
-# Statuses of a ticket that is not finished (follow-ups attach to these).
 FINAL_STATUSES = (TicketStatus.resolved, TicketStatus.closed)
 
 
