@@ -1,16 +1,20 @@
-# One command to run the bot, one to run the tests; each creates the venv it needs.
+# One command to run the bot, one to run the tests, one for the lint gates; each creates the venv it needs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	touch $@
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,bench]'
 	touch $@
 
 run: $(VENV)/.installed
@@ -19,7 +23,15 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
 
-bench: $(VENV)/.installed
+# ruff and mypy as configured in pyproject.toml; mypy reads the entry point bot.py apart from
+# the packages (it and the bot/ package share a module name).
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/mypy bot.py
+
+bench: $(VENV)/.bench-installed
 	$(BIN)/python -m benchmarks.matcher_bench
 
 clean:

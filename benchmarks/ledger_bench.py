@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TypedDict
@@ -35,7 +36,7 @@ ITEMS = ("立项", "用地预审与选址", "土地供应", "建设用地规划�
 STATUSES = ("已办结", "无需办理", "办理中", "未启动")
 
 
-def ledger_rows(projects: int, seed: int = 7):
+def ledger_rows(projects: int, seed: int = 7) -> Iterator[list[object]]:
     from ledger.columns import HEADERS
 
     rng = random.Random(seed)

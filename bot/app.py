@@ -48,7 +48,8 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        # PTB types a builder made by ApplicationBuilder() as one without a rate limiter
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     builder = builder.post_init(_post_init)
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services

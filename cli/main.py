@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", module="zhconv")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+        sys.stdout.reconfigure(encoding="utf-8")
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
@@ -89,7 +89,7 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         parts = split_message(answer)
         await query.edit_message_text(parts[0], parse_mode=ParseMode.HTML)
         message = query.message
-        thread_id = message.message_thread_id if getattr(message, "is_topic_message", False) else None
+        thread_id = message.message_thread_id if isinstance(message, Message) and message.is_topic_message else None
         for part in parts[1:]:
             await context.bot.send_message(
                 message.chat.id, part, parse_mode=ParseMode.HTML, message_thread_id=thread_id

@@ -16,7 +16,6 @@ from storage import Database  # noqa: E402
 from tests.pg import postgres_schema_database  # noqa: E402
 
 
-
 class FakeClock:
     """A clock tests move by hand; nothing ever sleeps."""
 
@@ -38,16 +37,16 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
+def settings(tmp_path) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         telegram_bot_token="123456:TEST",
         database_url=f"sqlite:///{tmp_path / 'steward.db'}",
     )
 
 
 @pytest.fixture
-def sqlite_db(tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
+def sqlite_db(tmp_path) -> Iterator[Database]:
     db = Database(f"sqlite:///{tmp_path / 'test.db'}")
     db.migrate()
     yield db

@@ -11,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 import zlib
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import pytest
 from telegram import (
@@ -40,10 +40,7 @@ from telegram.ext import (
     filters,
 )
 
-try:
-    from tests.botapi_double import BotApiDouble, Call
-except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.path
-    from botapi_double import BotApiDouble, Call
+from tests.botapi_double import BotApiDouble, Call
 
 GROUP = -1001234567890
 USER = 777001
@@ -216,7 +213,7 @@ async def test_leave_chat_and_unknown_method(api: BotApiDouble) -> None:
 
 @pytest.mark.asyncio
 async def test_send_document_and_photo_recorded(api: BotApiDouble) -> None:
-    data = "项目,状态\n甲,已受理\n".encode("utf-8") * 20
+    data = "项目,状态\n甲,已受理\n".encode() * 20
     async with bot_for(api) as bot:
         msg = await bot.send_document(GROUP, InputFile(io.BytesIO(data), filename="进度表.csv"),
                                       caption="<b>本周</b>进度", parse_mode=ParseMode.HTML)

@@ -5,15 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from desk_helpers import (
-    HELP_CHAT,
-    HOURS,
-    LEAD_CHAT,
-    STEWARD_CHAT,
-    at,
-    make_world,
-    new_sqlite_db,
-)
 
 import texts
 from desk import render, tickets
@@ -29,24 +20,33 @@ from desk.errors import (
 )
 from desk.sla import sweep
 from desk.throttle import Throttle
+from tests.desk_helpers import (
+    HELP_CHAT,
+    HOURS,
+    LEAD_CHAT,
+    STEWARD_CHAT,
+    at,
+    make_world,
+    new_sqlite_db,
+)
 
 EVIL = '<b>急</b> & <a href="x">点我</a>'
 DEPTS = {"natural_resources": "自然资源局"}
 
 
 @pytest.fixture
-def world(tmp_path):  # type: ignore[no-untyped-def]
+def world(tmp_path):
     return make_world(new_sqlite_db(tmp_path), at(3, 2, 10, 0))
 
 
-def _ticket(world):  # type: ignore[no-untyped-def]
+def _ticket(world):
     return world.db.call(tickets.create_ticket, now=world.clock.now, hours=HOURS, sla_minutes=30,
                          help_chat_id=HELP_CHAT, asker_user_id=9, asker_name="<张>",
                          help_message_id=3, question=EVIL,
                          candidates=[{"key": "eia", "title": "环评<审批>", "score": 0.4}])
 
 
-def test_card_escapes_user_text_and_shows_time_left(world) -> None:  # type: ignore[no-untyped-def]
+def test_card_escapes_user_text_and_shows_time_left(world) -> None:
     t = _ticket(world)
     card = render.ticket_card(t, now=at(3, 2, 10, 12), hours=HOURS)
     assert "<a href" not in card and "&lt;b&gt;急&lt;/b&gt; &amp; &lt;a href=\"x\"&gt;" in card
@@ -56,7 +56,7 @@ def test_card_escapes_user_text_and_shows_time_left(world) -> None:  # type: ign
     assert texts.DESK_HOLDER_NOBODY in card
 
 
-def test_clock_lines(world) -> None:  # type: ignore[no-untyped-def]
+def test_clock_lines(world) -> None:
     world.clock.set(at(3, 2, 11, 50))
     before_lunch = _ticket(world)
     paused = render.clock(before_lunch, now=at(3, 2, 12, 30), hours=HOURS)
@@ -76,7 +76,7 @@ def test_clock_lines(world) -> None:  # type: ignore[no-untyped-def]
     assert dept_text.startswith("💬 自然资源局答复")
 
 
-def test_escalation_card_carries_the_thread(world) -> None:  # type: ignore[no-untyped-def]
+def test_escalation_card_carries_the_thread(world) -> None:
     t = _ticket(world)
     world.db.call(tickets.attach_follow_up, help_chat_id=HELP_CHAT, asker_user_id=9,
                   text="<补充>", now=at(3, 2, 10, 2), asker_name="<张>")
@@ -90,7 +90,7 @@ def test_escalation_card_carries_the_thread(world) -> None:  # type: ignore[no-u
         ticket_id=t.id, department="自然资源局")
 
 
-def test_warning_and_breach_texts(world) -> None:  # type: ignore[no-untyped-def]
+def test_warning_and_breach_texts(world) -> None:
     t = _ticket(world)
     world.db.call(tickets.claim, ticket_id=t.id, actor=world.steward, now=at(3, 2, 10, 1))
     (warn,) = world.db.call(sweep, now=at(3, 2, 10, 22), hours=HOURS, warn_before_minutes=10)

@@ -91,9 +91,8 @@ def test_progress_bar_only_for_big_jobs():
 
 
 def test_report_json_has_the_fields_of_the_issue_and_the_published_figures(env, capsys):
-    from test_ledger_report import published_ledger
-
     from storage.db import Database
+    from tests.test_ledger_report import published_ledger
 
     db = Database(f"sqlite:///{env / 'cli.db'}")
     db.migrate()

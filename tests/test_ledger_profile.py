@@ -109,7 +109,7 @@ def test_status_answers_and_their_errors(db, calendar):
 def test_profile_xlsx(db, calendar, tmp_path):
     path = write_profile_xlsx(profile(db, calendar), tmp_path / "profile.xlsx")
     sheet = load_workbook(path).active
-    values = [[cell for cell in row] for row in sheet.iter_rows(values_only=True)]
+    values = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert "新材料<产业园>" in values[0][0]
     table = {row[0]: row for row in values if row and row[0] in ("环评", "施工许可", "立项(备案)")}
     assert table["环评"][2] == "生态环境局" and table["环评"][5].date() == date(2026, 3, 9)

@@ -91,7 +91,7 @@ def test_nothing_to_read_is_never_answered_with_an_item(text):
 
 
 def test_none_is_tolerated():
-    r = MATCHER.match(None)  # type: ignore[arg-type]
+    r = MATCHER.match(None)
     assert r.action in ACTIONS and r.item is None
 
 

@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,8 +54,8 @@ def db(request) -> Database:
     return database
 
 
-def _result(question: str = "环评要啥材料", **kw) -> MatchResult:
-    values = dict(
+def _result(question: str = "环评要啥材料", **kw: Any) -> MatchResult:
+    values: dict[str, Any] = dict(
         question=question,
         normalized="环评要啥材料",
         item="eia",

@@ -35,19 +35,19 @@ OUT_OF_SCOPE = "营业执照怎么办理？"
 
 
 @pytest.fixture
-async def app(settings, clock):  # type: ignore[no-untyped-def]
+async def app(settings, clock):
     settings = settings.model_copy(update={
         "steward_chat_id": STEWARD_CHAT, "lead_chat_id": LEAD_CHAT, "admin_user_ids": [ADMIN]})
     request = RecordingRequest()
     application = build_application(settings, clock=clock, request=request, rate_limit=False)
     await application.initialize()
-    await application.post_init(application)  # type: ignore[misc]
+    await application.post_init(application)
     application.bot_data["request"] = request
     application.bot_data["clock"] = clock
 
     from decimal import Decimal
 
-    def add_project(session):  # type: ignore[no-untyped-def]
+    def add_project(session):
         session.add(Project(code="P001", name="新材料产业园", region="新城区", sector="工业",
                             investment_yi=Decimal("12.5"), start_half=1, start_year=2026))
 
@@ -61,15 +61,15 @@ async def app(settings, clock):  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- helpers
 
 
-def _req(app) -> RecordingRequest:  # type: ignore[no-untyped-def]
+def _req(app) -> RecordingRequest:
     return app.bot_data["request"]
 
 
-def _services(app):  # type: ignore[no-untyped-def]
+def _services(app):
     return app.bot_data["services"]
 
 
-async def _say(app, text: str, *, user: int = ASKER, chat: int = HELP,  # type: ignore[no-untyped-def]
+async def _say(app, text: str, *, user: int = ASKER, chat: int = HELP,
                reply_to: dict[str, Any] | None = None, thread_id: int | None = None,
                name: str = "企业用户") -> dict[str, Any]:
     """Send a message; returns it as a dict (for replies to it)."""
@@ -81,13 +81,13 @@ async def _say(app, text: str, *, user: int = ASKER, chat: int = HELP,  # type: 
     return update.message.to_dict()
 
 
-async def _press(app, *, chat: int, user: int, message: dict[str, Any], data: str) -> None:  # type: ignore[no-untyped-def]
+async def _press(app, *, chat: int, user: int, message: dict[str, Any], data: str) -> None:
     _req(app).clear()
     await app.process_update(callback_update(app.bot, chat_id=chat, user_id=user, message=message,
                                              data=data))
 
 
-def _sent_to(app, chat: int) -> list[ApiCall]:  # type: ignore[no-untyped-def]
+def _sent_to(app, chat: int) -> list[ApiCall]:
     return [c for c in _req(app).sent() if int(c.params["chat_id"]) == chat]
 
 
@@ -96,22 +96,22 @@ def _buttons(call: ApiCall) -> list[tuple[str, str]]:
     return [(b["text"], b["callback_data"]) for row in rows for b in row]
 
 
-def _ticket(app, ticket_id: int) -> Ticket:  # type: ignore[no-untyped-def]
+def _ticket(app, ticket_id: int) -> Ticket:
     return _services(app).db.call(lambda session: session.get(Ticket, ticket_id))
 
 
-def _card(app, ticket_id: int, chat: int = STEWARD_CHAT) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _card(app, ticket_id: int, chat: int = STEWARD_CHAT) -> dict[str, Any]:
     """The ticket's card in a staff chat, as the message dict Telegram would show."""
     cards = _services(app).db.call(ticket_cards, ticket_id=ticket_id)
     card = next(c for c in cards if c.chat_id == chat)
     return bot_message(BOT_USER, chat_id=chat, message_id=card.message_id, text="🎫")
 
 
-def _alert(app) -> ApiCall:  # type: ignore[no-untyped-def]
+def _alert(app) -> ApiCall:
     return _req(app).sent("answerCallbackQuery")[-1]
 
 
-async def _handoff(app, text: str = OUT_OF_SCOPE, **kw: Any) -> tuple[int, dict[str, Any]]:  # type: ignore[no-untyped-def]
+async def _handoff(app, text: str = OUT_OF_SCOPE, **kw: Any) -> tuple[int, dict[str, Any]]:
     question = await _say(app, text, **kw)
     ticket_id = _services(app).db.call(
         lambda session: max(t.id for t in session.exec(select(Ticket)).all()))
@@ -121,7 +121,7 @@ async def _handoff(app, text: str = OUT_OF_SCOPE, **kw: Any) -> tuple[int, dict[
 # --------------------------------------------------------------------------- the conversation
 
 
-async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:  # type: ignore[no-untyped-def]
+async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:
     # The enterprise asks something the knowledge base cannot answer, in a forum topic.
     question = await _say(app, OUT_OF_SCOPE, thread_id=7, name="王经理")
     ack, = _sent_to(app, HELP)
@@ -170,14 +170,14 @@ async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:  # type: i
     assert _ticket(app, 1).status == "open"  # back in the queue
 
 
-async def test_messages_in_staff_chats_are_not_questions(app) -> None:  # type: ignore[no-untyped-def]
+async def test_messages_in_staff_chats_are_not_questions(app) -> None:
     await _say(app, "环评要啥材料？", user=STEWARD, chat=STEWARD_CHAT)
     assert _req(app).sent() == []
     await _say(app, "环评要啥材料？", user=DEPT_MEMBER, chat=DEPT_CHAT)
     assert _req(app).sent() == []
 
 
-async def test_escalation_to_a_department_and_its_reply_is_relayed(app) -> None:  # type: ignore[no-untyped-def]
+async def test_escalation_to_a_department_and_its_reply_is_relayed(app) -> None:
     ticket_id, question = await _handoff(app)
     # 「转部门」 shows the bound departments.
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
@@ -205,7 +205,7 @@ async def test_escalation_to_a_department_and_its_reply_is_relayed(app) -> None:
     assert "已转达" in _sent_to(app, DEPT_CHAT)[0].params["text"]
 
 
-async def test_escalate_command(app) -> None:  # type: ignore[no-untyped-def]
+async def test_escalate_command(app) -> None:
     ticket_id, _ = await _handoff(app)
     await _say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
     assert "管家吹哨" in _sent_to(app, DEPT_CHAT)[0].params["text"]
@@ -214,7 +214,7 @@ async def test_escalate_command(app) -> None:  # type: ignore[no-untyped-def]
     assert _sent_to(app, HELP)[0].params["text"] == texts.DESK_ERR_PERMISSION
 
 
-async def test_sla_warning_once_breach_once_to_the_lead_group(app) -> None:  # type: ignore[no-untyped-def]
+async def test_sla_warning_once_breach_once_to_the_lead_group(app) -> None:
     services, clock = _services(app), app.bot_data["clock"]
     await _handoff(app)
     _req(app).clear()
@@ -238,7 +238,7 @@ async def test_sla_warning_once_breach_once_to_the_lead_group(app) -> None:  # t
     assert _req(app).sent() == []
 
 
-async def test_learn_makes_the_next_same_question_answered(app) -> None:  # type: ignore[no-untyped-def]
+async def test_learn_makes_the_next_same_question_answered(app) -> None:
     question = "我们的项目能不能申请专项债资金？"
     ticket_id, _ = await _handoff(app, question)
     await _say(app, "可以，请联系财政局债务科申报。", user=STEWARD, chat=STEWARD_CHAT,
@@ -255,7 +255,7 @@ async def test_learn_makes_the_next_same_question_answered(app) -> None:  # type
     assert _services(app).db.call(lambda session: len(session.exec(select(Ticket)).all())) == 1
 
 
-async def test_unsolved_answer_becomes_a_ticket(app) -> None:  # type: ignore[no-untyped-def]
+async def test_unsolved_answer_becomes_a_ticket(app) -> None:
     question = await _say(app, "环评要啥材料")
     answer, = _sent_to(app, HELP)
     assert [t for t, _ in _buttons(answer)] == ["已解决", "没解决，转人工"]
@@ -271,7 +271,7 @@ async def test_unsolved_answer_becomes_a_ticket(app) -> None:  # type: ignore[no
     assert _alert(app).params["text"] == texts.FEEDBACK_THANKS
 
 
-async def test_close_button_and_a_second_press(app) -> None:  # type: ignore[no-untyped-def]
+async def test_close_button_and_a_second_press(app) -> None:
     ticket_id, _ = await _handoff(app)
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
                  data=f"t:close:{ticket_id}")
@@ -283,7 +283,7 @@ async def test_close_button_and_a_second_press(app) -> None:  # type: ignore[no-
     assert _ticket(app, ticket_id).status == "closed"
 
 
-async def test_binding_is_for_admins_and_known_projects(app) -> None:  # type: ignore[no-untyped-def]
+async def test_binding_is_for_admins_and_known_projects(app) -> None:
     await _say(app, "/bind P001", user=ASKER, chat=OTHER_HELP)
     assert _sent_to(app, OTHER_HELP)[0].params["text"] == texts.DESK_ERR_PERMISSION
     await _say(app, "/bind NOPE", user=ADMIN, chat=OTHER_HELP)
@@ -297,7 +297,7 @@ async def test_binding_is_for_admins_and_known_projects(app) -> None:  # type: i
     assert "所需材料" in _sent_to(app, DEPT_CHAT)[0].params["text"]
 
 
-async def test_stats_in_staff_groups_only(app) -> None:  # type: ignore[no-untyped-def]
+async def test_stats_in_staff_groups_only(app) -> None:
     await _handoff(app)
     await _say(app, "/stats", user=STEWARD, chat=STEWARD_CHAT)
     assert "响应统计" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
@@ -306,7 +306,7 @@ async def test_stats_in_staff_groups_only(app) -> None:  # type: ignore[no-untyp
     assert _sent_to(app, HELP)[0].params["text"] == texts.TICKET_STAFF_ONLY
 
 
-async def test_flood_from_one_user_is_throttled_once(app) -> None:  # type: ignore[no-untyped-def]
+async def test_flood_from_one_user_is_throttled_once(app) -> None:
     notices = []
     for _ in range(10):
         await _say(app, "能评要多久？", user=OTHER_MEMBER)
@@ -314,19 +314,19 @@ async def test_flood_from_one_user_is_throttled_once(app) -> None:  # type: igno
     assert len(notices) == 1
 
 
-async def test_outside_business_hours_the_ack_says_when_the_clock_starts(app) -> None:  # type: ignore[no-untyped-def]
+async def test_outside_business_hours_the_ack_says_when_the_clock_starts(app) -> None:
     app.bot_data["clock"].advance(hours=10)  # Tuesday 20:00 in Shanghai
     await _say(app, OUT_OF_SCOPE)
     ack = _sent_to(app, HELP)[0].params["text"]
     assert ack == texts.HANDOFF_ACK_CLOSED.format(minutes="30", opens_at="3月11日（周三）09:00")
 
 
-async def test_help_in_a_department_group_is_the_staff_help(app) -> None:  # type: ignore[no-untyped-def]
+async def test_help_in_a_department_group_is_the_staff_help(app) -> None:
     await _say(app, "/help", user=DEPT_MEMBER, chat=DEPT_CHAT)
     assert _sent_to(app, DEPT_CHAT)[0].params["text"] == texts.HELP_STAFF
 
 
-async def test_a_forged_ticket_id_on_another_tickets_card_is_refused(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_forged_ticket_id_on_another_tickets_card_is_refused(app) -> None:
     first, _ = await _handoff(app)
     second, _ = await _handoff(app, "社保怎么交？", user=OTHER_MEMBER)
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, first),
@@ -342,7 +342,7 @@ async def test_a_forged_ticket_id_on_another_tickets_card_is_refused(app) -> Non
     assert [t for t, _ in _buttons(restored)] == ["认领", "转部门", "关闭"]
 
 
-async def test_a_steward_answering_in_the_help_group_stops_the_clock(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_steward_answering_in_the_help_group_stops_the_clock(app) -> None:
     await _say(app, "大家好", user=STEWARD, chat=STEWARD_CHAT)  # the steward is known
     ticket_id, question = await _handoff(app)
     await _say(app, "王经理，营业执照请到市场监管局办理。", user=STEWARD, chat=HELP, reply_to=question)
@@ -353,7 +353,7 @@ async def test_a_steward_answering_in_the_help_group_stops_the_clock(app) -> Non
     assert _req(app).sent() == []
 
 
-async def test_a_private_chat_is_pointed_to_the_help_group(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_private_chat_is_pointed_to_the_help_group(app) -> None:
     _req(app).clear()
     await app.process_update(message_update(app.bot, chat_id=ASKER, user_id=ASKER, text=OUT_OF_SCOPE,
                                             chat_type="private"))
@@ -361,7 +361,7 @@ async def test_a_private_chat_is_pointed_to_the_help_group(app) -> None:  # type
     assert _sent_to(app, STEWARD_CHAT) == []
 
 
-async def test_learn_in_reply_to_the_relayed_answer_in_the_help_group(app) -> None:  # type: ignore[no-untyped-def]
+async def test_learn_in_reply_to_the_relayed_answer_in_the_help_group(app) -> None:
     from desk.models import TicketMessage
 
     ticket_id, _ = await _handoff(app, "厂区围墙能先建吗？")
@@ -379,7 +379,7 @@ async def test_learn_in_reply_to_the_relayed_answer_in_the_help_group(app) -> No
 # --------------------------------------------------------------------------- delivery problems
 
 
-def _fail_sends(app, monkeypatch, *, chat: int, status: int, times: int) -> None:  # type: ignore[no-untyped-def]
+def _fail_sends(app, monkeypatch, *, chat: int, status: int, times: int) -> None:
     """The next `times` sendMessage calls to `chat` get HTTP `status` from "Telegram"."""
     from bot import sending
 
@@ -389,7 +389,7 @@ def _fail_sends(app, monkeypatch, *, chat: int, status: int, times: int) -> None
     left = [times]
     descriptions = {403: "Forbidden: bot was kicked from the supergroup chat", 502: "Bad Gateway"}
 
-    async def flaky(url, method, request_data=None, **kw):  # type: ignore[no-untyped-def]
+    async def flaky(url, method, request_data=None, **kw):
         params = request_data.parameters if request_data else {}
         if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == chat and left[0]:
             left[0] -= 1
@@ -401,11 +401,11 @@ def _fail_sends(app, monkeypatch, *, chat: int, status: int, times: int) -> None
     monkeypatch.setattr(request, "do_request", flaky)
 
 
-def _delivered_to(app, chat: int) -> list[ApiCall]:  # type: ignore[no-untyped-def]
+def _delivered_to(app, chat: int) -> list[ApiCall]:
     return [c for c in _sent_to(app, chat) if "status" not in c.params]
 
 
-async def test_a_server_error_on_the_relay_is_retried(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_a_server_error_on_the_relay_is_retried(app, monkeypatch) -> None:
     ticket_id, question = await _handoff(app)
     _fail_sends(app, monkeypatch, chat=HELP, status=502, times=2)
     await _say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
@@ -417,7 +417,7 @@ async def test_a_server_error_on_the_relay_is_retried(app, monkeypatch) -> None:
     assert "已转达" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
 
 
-async def test_a_relay_that_keeps_failing_asks_the_steward_to_reply_again(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_a_relay_that_keeps_failing_asks_the_steward_to_reply_again(app, monkeypatch) -> None:
     ticket_id, _ = await _handoff(app)
     _fail_sends(app, monkeypatch, chat=HELP, status=502, times=3)
     await _say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
@@ -431,7 +431,7 @@ async def test_a_relay_that_keeps_failing_asks_the_steward_to_reply_again(app, m
     assert "市场监管局窗口" in _delivered_to(app, HELP)[0].params["text"]
 
 
-async def test_an_escalation_the_department_group_never_got_is_reported(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_an_escalation_the_department_group_never_got_is_reported(app, monkeypatch) -> None:
     ticket_id, _ = await _handoff(app)
     _fail_sends(app, monkeypatch, chat=DEPT_CHAT, status=403, times=1)
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
@@ -446,7 +446,7 @@ async def test_an_escalation_the_department_group_never_got_is_reported(app, mon
     assert "还没有部门群" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
 
 
-async def test_pressing_unsolved_twice_opens_one_ticket(app) -> None:  # type: ignore[no-untyped-def]
+async def test_pressing_unsolved_twice_opens_one_ticket(app) -> None:
     question = await _say(app, "环评要啥材料")
     data = _buttons(_sent_to(app, HELP)[0])[1][1]
     answer_message = bot_message(BOT_USER, chat_id=HELP, message_id=8100, text="答")
@@ -458,7 +458,7 @@ async def test_pressing_unsolved_twice_opens_one_ticket(app) -> None:  # type: i
     assert _services(app).db.call(lambda session: len(session.exec(select(Ticket)).all())) == 1
 
 
-async def test_the_warning_mentions_the_steward_holding_the_ticket(app) -> None:  # type: ignore[no-untyped-def]
+async def test_the_warning_mentions_the_steward_holding_the_ticket(app) -> None:
     ticket_id, _ = await _handoff(app)
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
                  data=f"t:claim:{ticket_id}")
@@ -474,7 +474,7 @@ async def test_the_warning_mentions_the_steward_holding_the_ticket(app) -> None:
     assert "tg://user" not in _sent_to(app, LEAD_CHAT)[0].params["text"]
 
 
-async def test_stats_in_a_department_group_show_no_other_questions(app) -> None:  # type: ignore[no-untyped-def]
+async def test_stats_in_a_department_group_show_no_other_questions(app) -> None:
     ticket_id, _ = await _handoff(app, "我们的项目能不能申请专项债资金？")
     await _say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
     await _handoff(app, "社保怎么交？", user=OTHER_MEMBER)
@@ -487,7 +487,7 @@ async def test_stats_in_a_department_group_show_no_other_questions(app) -> None:
     assert "社保" not in scoped and "专项债" not in scoped
 
 
-async def test_a_flood_in_a_private_chat_is_throttled_too(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_flood_in_a_private_chat_is_throttled_too(app) -> None:
     answers, notices = 0, 0
     for _ in range(12):
         _req(app).clear()
@@ -504,7 +504,7 @@ async def test_a_flood_in_a_private_chat_is_throttled_too(app) -> None:  # type:
 # --------------------------------------------------------------------------- Telegram manners
 
 
-async def test_help_differs_by_chat_kind(app) -> None:  # type: ignore[no-untyped-def]
+async def test_help_differs_by_chat_kind(app) -> None:
     await _say(app, "/help", chat=HELP)
     assert _sent_to(app, HELP)[0].params["text"] == texts.HELP_HELP_GROUP.format(minutes="30")
     await _say(app, "/help", user=STEWARD, chat=STEWARD_CHAT)
@@ -518,7 +518,7 @@ async def test_help_differs_by_chat_kind(app) -> None:  # type: ignore[no-untype
     assert len({texts.HELP_HELP_GROUP, texts.HELP_STAFF, texts.HELP_PRIVATE}) == 3
 
 
-async def test_one_error_handler_logs_the_update_and_leaks_nothing(app, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_one_error_handler_logs_the_update_and_leaks_nothing(app, monkeypatch, caplog) -> None:
     async def broken(**_: object) -> None:
         raise RuntimeError("db password is hunter2")
 
@@ -531,7 +531,7 @@ async def test_one_error_handler_logs_the_update_and_leaks_nothing(app, monkeypa
     assert "hunter2" in str(logged[-1].exc_info[1])
 
 
-async def test_a_long_answer_is_split_at_telegrams_limit_and_stays_a_reply(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_long_answer_is_split_at_telegrams_limit_and_stays_a_reply(app) -> None:
     ticket_id, question = await _handoff(app, thread_id=9)
     answer = "\n".join(f"第{i}条：请携带材料原件和复印件到窗口办理。" for i in range(400))
     assert len(answer) > 4096
@@ -544,7 +544,7 @@ async def test_a_long_answer_is_split_at_telegrams_limit_and_stays_a_reply(app) 
     assert "已转达" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
 
 
-async def test_a_breach_that_reached_nobody_is_sent_again_by_the_next_sweep(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_a_breach_that_reached_nobody_is_sent_again_by_the_next_sweep(app, monkeypatch) -> None:
     services, clock = _services(app), app.bot_data["clock"]
     await _handoff(app)
     _req(app).clear()
