@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from itertools import count
 
 import pytest
 
-warnings.filterwarnings("ignore", module="zhconv")
-
-from config import Settings  # noqa: E402
-from storage import Database  # noqa: E402
-from tests.pg import postgres_schema_database  # noqa: E402
+from config import Settings
+from storage import Database
+from tests.pg import postgres_schema_database
 
 
 class FakeClock:

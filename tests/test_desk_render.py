@@ -29,6 +29,7 @@ from tests.desk_helpers import (
     make_world,
     new_sqlite_db,
 )
+from tests.texts_match import says
 
 EVIL = '<b>急</b> & <a href="x">点我</a>'
 DEPTS = {"natural_resources": "自然资源局"}
@@ -99,15 +100,15 @@ def test_warning_and_breach_texts(world) -> None:
     (breach,) = world.db.call(sweep, now=at(3, 2, 10, 30), hours=HOURS, warn_before_minutes=10,
                               steward_chat_id=STEWARD_CHAT, lead_chat_id=LEAD_CHAT)
     alert = render.breach_alert(breach, hours=HOURS)
-    assert "超时未响应" in alert and "王管家" in alert and "&lt;b&gt;急" in alert
+    assert says(texts.DESK_BREACH_ALERT, alert) and "王管家" in alert and "&lt;b&gt;急" in alert
     assert "10:30" in render.breach_notice(breach, hours=HOURS)
 
 
 def test_error_messages_are_chinese_and_leak_nothing() -> None:
     cases = [
-        (TicketNotFound(5), "找不到工单 #5"),
+        (TicketNotFound(5), texts.DESK_ERR_NOT_FOUND.format(ticket_id=5)),
         (PermissionDenied("close", "internal reason"), texts.DESK_ERR_PERMISSION),
-        (InvalidTransition(5, "closed", "claimed"), "已关闭"),
+        (InvalidTransition(5, "closed", "claimed"), texts.DESK_STATUS["closed"]),
         (AlreadyClaimed(5, "<王>"), "&lt;王&gt;"),
         (NotBound("department", "natural_resources"), "/bind_dept natural_resources"),
         (NotBound("chat", 1), texts.DESK_ERR_CHAT_NOT_BOUND),

@@ -6,11 +6,13 @@ import json
 
 import pytest
 
+import texts
 from desk import tickets
 from desk.render import stats_text
 from desk.stats import compute_stats, median, p90
 from knowledge.question_log import QuestionLog
 from tests.desk_helpers import ALWAYS, HELP_CHAT, HOURS, at, make_world, new_sqlite_db
+from tests.texts_match import says
 
 DAY = (3, 2)  # Monday 2 March 2026
 
@@ -159,4 +161,6 @@ def test_text_and_command_line(world, tmp_path, monkeypatch, capsys) -> None:
     assert data["opened"] == 10 and data["questions"] == 9
     main(["stats", "--days", "3650"])
     out = capsys.readouterr().out
-    assert "响应统计（近3650天）" in out and "按时响应率" in out and "<b>" not in out
+    period = texts.DESK_STATS_PERIOD_DAYS.format(days=3650)
+    assert says(texts.DESK_STATS_TITLE.format(period=period), out)
+    assert says(texts.DESK_STATS_SUMMARY, out) and "<b>" not in out

@@ -30,6 +30,7 @@ from scheduler.charts import completion_chart
 from scheduler.models import ReminderLog, ReminderState
 from tests.ledger_support import ledger_row, write_xlsx
 from tests.recording_request import RecordingRequest
+from tests.texts_match import said, says
 from tests.updates import message_update
 
 ADMIN = 7001
@@ -159,9 +160,9 @@ def _sent_to(request: FlakyRequest) -> Counter[int]:
 async def test_profile_shows_the_groups_own_project_only(app) -> None:
     text = "\n".join((await _say(app, "/profile")).texts_to(GROUP_A))
     assert "新材料产业园" in text and "P001" in text
-    assert "环评" in text and "施工许可" in text and "已超期" in text
+    assert "环评" in text and "施工许可" in text and says(texts.LEDGER_PROFILE_DUE_OVERDUE, text)
     assert "生态环境局" in text                 # department from the knowledge base
-    assert "待备材料" in text                   # materials for the unfinished ones
+    assert says(texts.LEDGER_PROFILE_MATERIALS, text)  # materials for the unfinished ones
     assert "风电基地" not in text and "P002" not in text
     other = "\n".join((await _say(app, "/profile", chat_id=GROUP_B)).texts_to(GROUP_B))
     assert "风电基地" in other and "新材料产业园" not in other
@@ -274,8 +275,8 @@ async def test_reminders_sent_once_across_runs_and_a_restart(app, ledger_setting
     assert sent == Counter({GROUP_A: 2, GROUP_B: 1, ECO_DEPT: 1, STEWARDS: 1})
     assert outcomes["sent"] == 5
     a_texts = request.texts_to(GROUP_A)
-    assert any("应批尽批提醒" in t and "2026-03-31" in t for t in a_texts)
-    assert any("超期提醒" in t and "环评" in t for t in a_texts)
+    assert any(says(texts.REMINDER_DEADLINE, t) and "2026-03-31" in t for t in a_texts)
+    assert any(says(texts.REMINDER_OVERDUE, t) and "环评" in t for t in a_texts)
     assert "环评" in request.texts_to(ECO_DEPT)[0]
 
     request.clear()
@@ -294,7 +295,7 @@ async def test_reminders_sent_once_across_runs_and_a_restart(app, ledger_setting
         await reminder_job.run_round(restarted)
         nxt = _sent_to(_req(restarted))
         assert nxt == Counter({GROUP_A: 1, ECO_DEPT: 1, STEWARDS: 1})
-        assert all("应批尽批提醒" not in t for t in _req(restarted).texts_to(GROUP_A))
+        assert not said(texts.REMINDER_DEADLINE, _req(restarted).texts_to(GROUP_A))
     finally:
         await restarted.shutdown()
         restarted.bot_data["services"].db.dispose()
@@ -369,11 +370,12 @@ async def test_weekly_report_goes_to_the_lead_group_with_a_chart_once(app, clock
     result = await reminder_job.run_round(app)
     assert result["report"] is Outcome.sent
     photos = [c for c in request.sent("sendPhoto") if int(c.params["chat_id"]) == LEAD]
-    assert len(photos) == 1 and "办结率" in photos[0].params["caption"]
+    assert len(photos) == 1 and photos[0].params["caption"].startswith(texts.LEDGER_CHART_CAPTION)
     (_method, _name, png), = [f for f in request.files if f[0] == "sendPhoto"]
     assert png.startswith(b"\x89PNG") and len(png) > 5000
     report, = request.texts_to(LEAD)
-    assert "共 3 个项目" in report and "分旗县区" in report
+    assert says(texts.LEDGER_REPORT_OVERALL.replace("{projects}", "3"), report)
+    assert texts.LEDGER_REPORT_BY_REGION in report
     request.clear()
     await reminder_job.run_round(app, catch_up=True)                  # a restart on Monday
     clock.advance(days=1)
@@ -491,6 +493,17 @@ def test_chart_uses_the_bundled_chinese_font() -> None:
                           by_region=[NamedFigures("达拉特旗", figures), NamedFigures("东胜区", figures)],
                           by_sector=[NamedFigures("新能源", figures)], over_1bn=figures)
     chart = completion_chart(report)
-    assert chart.cjk, "mplfonts' Noto Sans CJK SC should be found"
+    assert chart.cjk, "an installed CJK font or the bundled Noto Sans CJK SC subset should be found"
     assert chart.legend == ()  # names are drawn as they are, no codes
     assert chart.png.startswith(b"\x89PNG")
+
+
+def test_a_name_the_font_cannot_draw_gets_a_code() -> None:
+    figures = Figures(projects=2, projects_complete=1, procedures=20, procedures_done=10)
+    private_use = "\ue000区"  # no font has a glyph for a private-use character
+    report = LedgerReport(overall=figures,
+                          by_region=[NamedFigures("东胜区", figures), NamedFigures(private_use, figures)],
+                          by_sector=[NamedFigures("新能源", figures)], over_1bn=figures)
+    chart = completion_chart(report)
+    assert chart.cjk
+    assert chart.legend == (texts.LEDGER_CHART_LEGEND_ITEM.format(code="R2", name=private_use),)

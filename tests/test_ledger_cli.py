@@ -8,9 +8,11 @@ import json
 import pytest
 from openpyxl import load_workbook
 
+import texts
 from cli.ledger_commands import progress_bar
 from cli.main import main
 from tests.ledger_support import ledger_row, write_csv
+from tests.texts_match import says
 
 
 @pytest.fixture
@@ -124,7 +126,7 @@ def test_files_that_cannot_be_written_give_one_line_and_exit_1(env, capsys):
             main(command)
         assert exit_.value.code == 1
         err = capsys.readouterr().err
-        assert "无法写入文件" in err and str(missing) in err and "Traceback" not in err
+        assert says(texts.LEDGER_WRITE_FAILED, err) and str(missing) in err and "Traceback" not in err
 
 
 def test_a_big_import_shows_a_read_and_a_write_bar(env, capsys):

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
+import texts
 from ledger.errors import ProcedureNotInLedger, ProjectNotFound
 from ledger.importer import import_file
 from ledger.models import ProcedureStatus
@@ -16,6 +17,7 @@ from ledger.render import profile_text, progress_text, status_text, write_profil
 from scheduler.reminder_text import render_reminder
 from scheduler.reminders import plan_reminders
 from tests.ledger_support import ledger_row, sqlite_db, write_xlsx
+from tests.texts_match import says
 from workdays import WorkingCalendar
 
 MATERIALS = {"eia": ["环境影响报告书", "建设项目环评审批申请表"],
@@ -121,7 +123,7 @@ def test_renderings_escape_ledger_values(db, calendar):
     result = profile(db, calendar)
     text = profile_text(result, escape=html.escape)
     assert "新材料&lt;产业园&gt;" in text and "<产业园>" not in text
-    assert "环境影响报告书、建设项目环评审批申请表" in text and "已超期" in text
+    assert "环境影响报告书、建设项目环评审批申请表" in text and says(texts.LEDGER_PROFILE_DUE_OVERDUE, text)
     assert "还有 26 天（18 个工作日）" in text
     assert "已办结 1、无需办理 0、办理中 2、未启动 1（共 4 项）" in progress_text(result.summary)
     eia = next(line for line in result.procedures if line.item_key == "eia")

@@ -17,6 +17,7 @@ from desk.models import Ticket
 from desk.tickets import ticket_cards
 from ledger.models import Project
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
+from tests.texts_match import says
 from tests.updates import bot_message, callback_update, message_update
 
 HELP = -1001000000010
@@ -24,6 +25,7 @@ OTHER_HELP = -1001000000011
 STEWARD_CHAT = -1001000000001
 LEAD_CHAT = -1001000000002
 DEPT_CHAT = -1001000000020
+STEWARD_BUTTONS = [texts.TICKET_BUTTON_CLAIM, texts.TICKET_BUTTON_ESCALATE, texts.TICKET_BUTTON_CLOSE]
 ADMIN = 1
 STEWARD = 11
 DEPT_MEMBER = 21
@@ -60,6 +62,12 @@ async def app(settings, clock):
 
 # --------------------------------------------------------------------------- helpers
 
+
+
+def _relayed(text: str) -> bool:
+    """The confirmation that an answer reached the help group (any of its three forms)."""
+    return any(says(t, text) for t in (texts.DESK_RELAY_CONFIRM, texts.DESK_RELAY_CONFIRM_FIRST,
+                                       texts.DESK_RELAY_CONFIRM_FIRST_LATE))
 
 def _req(app) -> RecordingRequest:
     return app.bot_data["request"]
@@ -131,7 +139,7 @@ async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:
     card, = _sent_to(app, STEWARD_CHAT)
     assert "工单 #1" in card.params["text"] and "新材料产业园" in card.params["text"]
     assert "营业执照" in card.params["text"] and "王经理" in card.params["text"]
-    assert [t for t, _ in _buttons(card)] == ["认领", "转部门", "关闭"]
+    assert [t for t, _ in _buttons(card)] == STEWARD_BUTTONS
     assert card.params["parse_mode"] == "HTML"
 
     # An enterprise member forging 「认领」 on a bot message in the help group is refused.
@@ -146,7 +154,7 @@ async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, 1), data="t:claim:1")
     assert "已认领工单 #1" in _alert(app).params["text"]
     edited = _req(app).sent("editMessageText")[-1]
-    assert "处理中" in edited.params["text"]
+    assert texts.DESK_STATUS["claimed"] in edited.params["text"]
     assert _ticket(app, 1).assignee_user_id == STEWARD
 
     # The steward answers by replying to the card: relayed to the original question.
@@ -193,7 +201,7 @@ async def test_escalation_to_a_department_and_its_reply_is_relayed(app) -> None:
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
                  data=f"t:escalate:{ticket_id}:ndrc")
     dept_card, = _sent_to(app, DEPT_CHAT)
-    assert "管家吹哨" in dept_card.params["text"] and "营业执照" in dept_card.params["text"]
+    assert says(texts.DESK_ESCALATION_HEAD, dept_card.params["text"]) and "营业执照" in dept_card.params["text"]
     assert [t for t, _ in _buttons(dept_card)] == ["认领"]
     assert _ticket(app, ticket_id).status == "escalated"
     # The department answers by replying to its card.
@@ -202,13 +210,13 @@ async def test_escalation_to_a_department_and_its_reply_is_relayed(app) -> None:
     relayed, = _sent_to(app, HELP)
     assert "发展和改革委员会答复" in relayed.params["text"]
     assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
-    assert "已转达" in _sent_to(app, DEPT_CHAT)[0].params["text"]
+    assert _relayed(_sent_to(app, DEPT_CHAT)[0].params["text"])
 
 
 async def test_escalate_command(app) -> None:
     ticket_id, _ = await _handoff(app)
     await _say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
-    assert "管家吹哨" in _sent_to(app, DEPT_CHAT)[0].params["text"]
+    assert says(texts.DESK_ESCALATION_HEAD, _sent_to(app, DEPT_CHAT)[0].params["text"])
     assert "已转发展和改革委员会" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
     await _say(app, f"/escalate {ticket_id} 发改委", user=ASKER, chat=HELP)
     assert _sent_to(app, HELP)[0].params["text"] == texts.DESK_ERR_PERMISSION
@@ -230,8 +238,8 @@ async def test_sla_warning_once_breach_once_to_the_lead_group(app) -> None:
     alerts = await run_sweep(app.bot, services)
     assert [a.kind.value for a in alerts] == ["breach"]
     lead, = _sent_to(app, LEAD_CHAT)
-    assert "超时未响应" in lead.params["text"] and "营业执照" in lead.params["text"]
-    assert "已超过响应时限" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert says(texts.DESK_BREACH_ALERT, lead.params["text"]) and "营业执照" in lead.params["text"]
+    assert says(texts.DESK_BREACH_NOTICE, _sent_to(app, STEWARD_CHAT)[0].params["text"])
     _req(app).clear()
     clock.advance(minutes=30)
     assert await run_sweep(app.bot, services) == []
@@ -248,7 +256,7 @@ async def test_learn_makes_the_next_same_question_answered(app) -> None:
                reply_to=bot_message(BOT_USER, chat_id=HELP, message_id=1, text="x"))
     assert texts.TICKET_LEARNED[:6] not in str(_sent_to(app, HELP))
     await _say(app, "/learn", user=STEWARD, chat=STEWARD_CHAT, reply_to=_card(app, ticket_id))
-    assert "已加入知识库" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert says(texts.TICKET_LEARNED, _sent_to(app, STEWARD_CHAT)[0].params["text"])
     await _say(app, question, user=OTHER_MEMBER)
     answer, = _sent_to(app, HELP)
     assert "财政局债务科" in answer.params["text"]
@@ -258,13 +266,13 @@ async def test_learn_makes_the_next_same_question_answered(app) -> None:
 async def test_unsolved_answer_becomes_a_ticket(app) -> None:
     question = await _say(app, "环评要啥材料")
     answer, = _sent_to(app, HELP)
-    assert [t for t, _ in _buttons(answer)] == ["已解决", "没解决，转人工"]
+    assert [t for t, _ in _buttons(answer)] == [texts.FEEDBACK_SOLVED, texts.FEEDBACK_UNSOLVED]
     data = _buttons(answer)[1][1]
     answer_message = bot_message(BOT_USER, chat_id=HELP, message_id=8000, text="答")
     answer_message["reply_to_message"] = question
     await _press(app, chat=HELP, user=ASKER, message=answer_message, data=data)
     card, = _sent_to(app, STEWARD_CHAT)
-    assert "环评要啥材料" in card.params["text"] and "知识库猜测" in card.params["text"]
+    assert "环评要啥材料" in card.params["text"] and says(texts.DESK_CARD_CANDIDATES, card.params["text"])
     assert _sent_to(app, HELP)[0].params["reply_parameters"]["message_id"] == question["message_id"]
     assert _req(app).sent("editMessageReplyMarkup")  # the buttons are gone
     await _press(app, chat=HELP, user=ASKER, message=answer_message, data="fb:ok")
@@ -275,7 +283,7 @@ async def test_close_button_and_a_second_press(app) -> None:
     ticket_id, _ = await _handoff(app)
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
                  data=f"t:close:{ticket_id}")
-    assert "已关闭" in _alert(app).params["text"]
+    assert texts.DESK_STATUS["closed"] in _alert(app).params["text"]
     assert "reply_markup" not in _req(app).sent("editMessageText")[-1].params
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
                  data=f"t:claim:{ticket_id}")
@@ -289,18 +297,18 @@ async def test_binding_is_for_admins_and_known_projects(app) -> None:
     await _say(app, "/bind NOPE", user=ADMIN, chat=OTHER_HELP)
     assert "台账中没有项目代码「NOPE」" in _sent_to(app, OTHER_HELP)[0].params["text"]
     await _say(app, "/bind_dept 不存在局", user=ADMIN, chat=-100999)
-    assert "没有这个部门" in _sent_to(app, -100999)[0].params["text"]
+    assert says(texts.DESK_ERR_UNKNOWN_DEPARTMENT, _sent_to(app, -100999)[0].params["text"])
     await _say(app, "/unbind", user=ADMIN, chat=DEPT_CHAT)
     assert _sent_to(app, DEPT_CHAT)[0].params["text"] == texts.DESK_UNBOUND
     # no longer a staff chat: a question there is answered again
     await _say(app, "环评要啥材料？", user=DEPT_MEMBER, chat=DEPT_CHAT)
-    assert "所需材料" in _sent_to(app, DEPT_CHAT)[0].params["text"]
+    assert texts.ASPECT["materials"] in _sent_to(app, DEPT_CHAT)[0].params["text"]
 
 
 async def test_stats_in_staff_groups_only(app) -> None:
     await _handoff(app)
     await _say(app, "/stats", user=STEWARD, chat=STEWARD_CHAT)
-    assert "响应统计" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert says(texts.DESK_STATS_TITLE, _sent_to(app, STEWARD_CHAT)[0].params["text"])
     assert "新建工单 1 件" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
     await _say(app, "/stats", user=ASKER, chat=HELP)
     assert _sent_to(app, HELP)[0].params["text"] == texts.TICKET_STAFF_ONLY
@@ -310,7 +318,7 @@ async def test_flood_from_one_user_is_throttled_once(app) -> None:
     notices = []
     for _ in range(10):
         await _say(app, "能评要多久？", user=OTHER_MEMBER)
-        notices += [c.params["text"] for c in _sent_to(app, HELP) if "太频繁" in c.params["text"]]
+        notices += [c.params["text"] for c in _sent_to(app, HELP) if says(texts.DESK_THROTTLED, c.params["text"])]
     assert len(notices) == 1
 
 
@@ -339,7 +347,7 @@ async def test_a_forged_ticket_id_on_another_tickets_card_is_refused(app) -> Non
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, first),
                  data=f"t:view:{first}")
     restored = _req(app).sent("editMessageText")[-1]
-    assert [t for t, _ in _buttons(restored)] == ["认领", "转部门", "关闭"]
+    assert [t for t, _ in _buttons(restored)] == STEWARD_BUTTONS
 
 
 async def test_a_steward_answering_in_the_help_group_stops_the_clock(app) -> None:
@@ -371,7 +379,7 @@ async def test_learn_in_reply_to_the_relayed_answer_in_the_help_group(app) -> No
         TicketMessage.ticket_id == ticket_id, TicketMessage.direction == "out")).one().message_id)
     relayed = bot_message(BOT_USER, chat_id=HELP, message_id=relayed_id, text="💬")
     await _say(app, "/learn", user=STEWARD, chat=HELP, reply_to=relayed)
-    assert "已加入知识库" in _sent_to(app, HELP)[0].params["text"]
+    assert says(texts.TICKET_LEARNED, _sent_to(app, HELP)[0].params["text"])
     await _say(app, "厂区围墙能先建吗？", user=OTHER_MEMBER)
     assert "规划备案" in _sent_to(app, HELP)[0].params["text"]
 
@@ -414,7 +422,7 @@ async def test_a_server_error_on_the_relay_is_retried(app, monkeypatch) -> None:
     relayed, = _delivered_to(app, HELP)
     assert len(failed) == 2
     assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
-    assert "已转达" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert _relayed(_sent_to(app, STEWARD_CHAT)[0].params["text"])
 
 
 async def test_a_relay_that_keeps_failing_asks_the_steward_to_reply_again(app, monkeypatch) -> None:
@@ -443,7 +451,7 @@ async def test_an_escalation_the_department_group_never_got_is_reported(app, mon
     # The group removed the bot: it is no longer a staff chat, and no longer offered.
     assert DEPT_CHAT not in _services(app).staff_chats
     await _say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
-    assert "还没有部门群" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert says(texts.DESK_ERR_DEPARTMENT_NOT_BOUND, _sent_to(app, STEWARD_CHAT)[0].params["text"])
 
 
 async def test_pressing_unsolved_twice_opens_one_ticket(app) -> None:
@@ -483,7 +491,7 @@ async def test_stats_in_a_department_group_show_no_other_questions(app) -> None:
     assert "社保怎么交" in full and "发展和改革委员会" in full
     await _say(app, "/stats", user=DEPT_MEMBER, chat=DEPT_CHAT)
     scoped = _sent_to(app, DEPT_CHAT)[0].params["text"]
-    assert "响应统计" in scoped and "发展和改革委员会" in scoped
+    assert says(texts.DESK_STATS_TITLE, scoped) and "发展和改革委员会" in scoped
     assert "社保" not in scoped and "专项债" not in scoped
 
 
@@ -494,7 +502,7 @@ async def test_a_flood_in_a_private_chat_is_throttled_too(app) -> None:
         await app.process_update(message_update(app.bot, chat_id=ASKER, user_id=ASKER,
                                                 text="能评要多久？", chat_type="private"))
         for call in _sent_to(app, ASKER):
-            if "太频繁" in call.params["text"]:
+            if says(texts.DESK_THROTTLED, call.params["text"]):
                 notices += 1
             else:
                 answers += 1
@@ -541,7 +549,7 @@ async def test_a_long_answer_is_split_at_telegrams_limit_and_stays_a_reply(app) 
     assert parts[0].params["reply_parameters"]["message_id"] == question["message_id"]
     assert all(p.params["message_thread_id"] == 9 for p in parts)
     assert "第399条" in parts[-1].params["text"]
-    assert "已转达" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert _relayed(_sent_to(app, STEWARD_CHAT)[0].params["text"])
 
 
 async def test_a_breach_that_reached_nobody_is_sent_again_by_the_next_sweep(app, monkeypatch) -> None:
@@ -556,7 +564,7 @@ async def test_a_breach_that_reached_nobody_is_sent_again_by_the_next_sweep(app,
     _req(app).clear()
     clock.advance(minutes=1)
     assert [a.kind.value for a in await run_sweep(app.bot, services)] == ["breach"]
-    assert "超时未响应" in _delivered_to(app, LEAD_CHAT)[0].params["text"]
+    assert says(texts.DESK_BREACH_ALERT, _delivered_to(app, LEAD_CHAT)[0].params["text"])
     _req(app).clear()
     assert await run_sweep(app.bot, services) == []  # delivered once: not again
     assert _req(app).sent() == []
