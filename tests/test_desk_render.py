@@ -95,7 +95,8 @@ def test_warning_and_breach_texts(world) -> None:
     t = _ticket(world)
     world.db.call(tickets.claim, ticket_id=t.id, actor=world.steward, now=at(3, 2, 10, 1))
     (warn,) = world.db.call(sweep, now=at(3, 2, 10, 22), hours=HOURS, warn_before_minutes=10)
-    assert "还剩8分钟" in render.warning(warn, hours=HOURS) and "王管家" in render.warning(
+    assert says(texts.DESK_WARNING, render.warning(warn, hours=HOURS),
+                left=texts.DESK_DURATION_MINUTES.format(minutes=8)) and "王管家" in render.warning(
         warn, hours=HOURS)
     (breach,) = world.db.call(sweep, now=at(3, 2, 10, 30), hours=HOURS, warn_before_minutes=10,
                               steward_chat_id=STEWARD_CHAT, lead_chat_id=LEAD_CHAT)

@@ -374,7 +374,7 @@ async def test_weekly_report_goes_to_the_lead_group_with_a_chart_once(app, clock
     (_method, _name, png), = [f for f in request.files if f[0] == "sendPhoto"]
     assert png.startswith(b"\x89PNG") and len(png) > 5000
     report, = request.texts_to(LEAD)
-    assert says(texts.LEDGER_REPORT_OVERALL.replace("{projects}", "3"), report)
+    assert says(texts.LEDGER_REPORT_OVERALL, report, projects=3)
     assert texts.LEDGER_REPORT_BY_REGION in report
     request.clear()
     await reminder_job.run_round(app, catch_up=True)                  # a restart on Monday

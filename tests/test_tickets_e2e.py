@@ -153,7 +153,7 @@ def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(
     dept_card = api.wait_for_message(chat_id=DEPT_CHAT, contains="管家吹哨", timeout=WAIT,
                                      since=mark)
     assert "营业执照" in dept_card.params["text"] and "王经理" in dept_card.params["text"]
-    assert [t for t, _ in _buttons(dept_card)] == ["认领"]
+    assert [t for t, _ in _buttons(dept_card)] == [texts.TICKET_BUTTON_CLAIM]
     _callback_answer(api, "已转发展和改革委员会", mark)
 
     # The department answers by replying to its card; the relay meets a 502 and is retried.

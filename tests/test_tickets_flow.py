@@ -174,7 +174,7 @@ async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:
     await _say(app, "那需要本人去吗？", reply_to=relayed_message, thread_id=7, name="王经理")
     assert _sent_to(app, HELP)[0].params["text"] == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=1)
     notice = _sent_to(app, STEWARD_CHAT)[0]
-    assert "追问" in notice.params["text"] and "本人去吗" in notice.params["text"]
+    assert says(texts.DESK_FOLLOW_UP_REOPENED, notice.params["text"], text="那需要本人去吗？")
     assert _ticket(app, 1).status == "open"  # back in the queue
 
 
@@ -202,7 +202,7 @@ async def test_escalation_to_a_department_and_its_reply_is_relayed(app) -> None:
                  data=f"t:escalate:{ticket_id}:ndrc")
     dept_card, = _sent_to(app, DEPT_CHAT)
     assert says(texts.DESK_ESCALATION_HEAD, dept_card.params["text"]) and "营业执照" in dept_card.params["text"]
-    assert [t for t, _ in _buttons(dept_card)] == ["认领"]
+    assert [t for t, _ in _buttons(dept_card)] == [texts.TICKET_BUTTON_CLAIM]
     assert _ticket(app, ticket_id).status == "escalated"
     # The department answers by replying to its card.
     await _say(app, "由市场监管局负责，我局可协助。", user=DEPT_MEMBER, chat=DEPT_CHAT,
@@ -230,7 +230,7 @@ async def test_sla_warning_once_breach_once_to_the_lead_group(app) -> None:
     alerts = await run_sweep(app.bot, services)
     assert [a.kind.value for a in alerts] == ["warning"]
     warning, = _req(app).sent()
-    assert int(warning.params["chat_id"]) == STEWARD_CHAT and "还剩" in warning.params["text"]
+    assert int(warning.params["chat_id"]) == STEWARD_CHAT and says(texts.DESK_WARNING, warning.params["text"])
     _req(app).clear()
     assert await run_sweep(app.bot, services) == []
     assert _req(app).sent() == []

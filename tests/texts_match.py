@@ -9,24 +9,28 @@ from string import Formatter
 
 
 @lru_cache(maxsize=512)
-def _pattern(template: str) -> re.Pattern[str]:
+def _pattern(template: str, values: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
+    given = dict(values)
     parts: list[str] = []
     for literal, field, _spec, _conversion in Formatter().parse(template):
         parts.append(re.escape(literal))
         if field is not None:
-            parts.append(".*?")
+            parts.append(re.escape(given[field]) if field in given else ".*?")
     return re.compile("".join(parts), re.DOTALL)
 
 
-def says(template: str, text: str | None) -> bool:
-    """True when `text` contains the sentence `template` (a texts.py constant) with any values
-    in its placeholders."""
-    return text is not None and _pattern(template).search(text) is not None
+def says(template: str, text: str | None, **values: object) -> bool:
+    """True when `text` contains the sentence `template` (a texts.py constant): the
+    placeholders named in `values` hold those values, the others anything."""
+    if text is None:
+        return False
+    key = tuple(sorted((name, str(value)) for name, value in values.items()))
+    return _pattern(template, key).search(text) is not None
 
 
-def said(template: str, texts: list[str]) -> bool:
+def said(template: str, texts: list[str], **values: object) -> bool:
     """True when one of `texts` says `template`."""
-    return any(says(template, text) for text in texts)
+    return any(says(template, text, **values) for text in texts)
 
 
 def fragment(template: str) -> str:
