@@ -19,18 +19,18 @@ def _pattern(template: str, values: tuple[tuple[str, str], ...]) -> re.Pattern[s
     return re.compile("".join(parts), re.DOTALL)
 
 
-def says(template: str, text: str | None, **values: object) -> bool:
-    """True when `text` contains the sentence `template` (a texts.py constant): the
+def says(template: str, sent: str | None, /, **values: object) -> bool:
+    """True when `sent` contains the sentence `template` (a texts.py constant): the
     placeholders named in `values` hold those values, the others anything."""
-    if text is None:
+    if sent is None:
         return False
     key = tuple(sorted((name, str(value)) for name, value in values.items()))
-    return _pattern(template, key).search(text) is not None
+    return _pattern(template, key).search(sent) is not None
 
 
-def said(template: str, texts: list[str], **values: object) -> bool:
-    """True when one of `texts` says `template`."""
-    return any(says(template, text, **values) for text in texts)
+def said(template: str, sent: list[str], /, **values: object) -> bool:
+    """True when one of the `sent` texts says `template`."""
+    return any(says(template, one, **values) for one in sent)
 
 
 def fragment(template: str) -> str:
