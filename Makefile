@@ -10,11 +10,15 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.lint-installed: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	touch $@
 
 $(VENV)/.bench-installed: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test,lint,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
 run: $(VENV)/.installed
@@ -25,7 +29,7 @@ test: $(VENV)/.installed
 
 # ruff and mypy as configured in pyproject.toml; mypy reads the entry point bot.py apart from
 # the packages (it and the bot/ package share a module name).
-lint: $(VENV)/.installed
+lint: $(VENV)/.lint-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

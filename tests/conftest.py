@@ -10,7 +10,7 @@ import pytest
 
 from config import Settings
 from storage import Database
-from tests.pg import postgres_schema_database
+from tests.databases import postgres_schema_database, sqlite_database
 
 
 class FakeClock:
@@ -44,8 +44,7 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def sqlite_db(tmp_path) -> Iterator[Database]:
-    db = Database(f"sqlite:///{tmp_path / 'test.db'}")
-    db.migrate()
+    db = sqlite_database(tmp_path)
     yield db
     db.dispose()
 

@@ -8,6 +8,7 @@ import pytest
 
 from desk import tickets
 from desk.models import TicketStatus
+from tests.databases import sqlite_database
 from tests.desk_helpers import (
     ASKER,
     DEPT_CHAT,
@@ -19,7 +20,6 @@ from tests.desk_helpers import (
     STEWARD_CHAT,
     at,
     make_world,
-    new_sqlite_db,
 )
 
 NOW = at(3, 2, 10, 0)
@@ -27,7 +27,7 @@ NOW = at(3, 2, 10, 0)
 
 @pytest.fixture
 def world(tmp_path):
-    return make_world(new_sqlite_db(tmp_path), NOW)
+    return make_world(sqlite_database(tmp_path), NOW)
 
 
 def _ticket(world, asker=ASKER, chat=HELP_CHAT):

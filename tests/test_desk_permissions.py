@@ -15,6 +15,7 @@ from desk.bindings import (
 from desk.errors import NotBound, PermissionDenied, TicketNotFound, UnknownProject
 from desk.models import ChatKind, Role
 from desk.roles import Action, resolve_role, staff_members
+from tests.databases import sqlite_database
 from tests.desk_helpers import (
     ADMIN,
     ASKER,
@@ -30,7 +31,6 @@ from tests.desk_helpers import (
     STEWARD_CHAT,
     at,
     make_world,
-    new_sqlite_db,
 )
 
 NOW = at(3, 2, 10, 0)
@@ -38,7 +38,7 @@ NOW = at(3, 2, 10, 0)
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    return make_world(new_sqlite_db(tmp_path_factory.mktemp("perm")), NOW)
+    return make_world(sqlite_database(tmp_path_factory.mktemp("perm")), NOW)
 
 
 def _ticket(world, chat=HELP_CHAT, asker=ASKER):
@@ -240,7 +240,7 @@ def test_binding_via_the_ledger_table(world) -> None:
 
 
 def test_escalation_needs_a_bound_active_department_group(tmp_path) -> None:
-    world = make_world(new_sqlite_db(tmp_path), NOW)
+    world = make_world(sqlite_database(tmp_path), NOW)
     t = _ticket(world)
     with pytest.raises(NotBound):
         world.db.call(tickets.escalate, ticket_id=t.id, actor=world.steward,

@@ -20,15 +20,8 @@ from desk.errors import (
 )
 from desk.sla import sweep
 from desk.throttle import Throttle
-from tests.desk_helpers import (
-    HELP_CHAT,
-    HOURS,
-    LEAD_CHAT,
-    STEWARD_CHAT,
-    at,
-    make_world,
-    new_sqlite_db,
-)
+from tests.databases import sqlite_database
+from tests.desk_helpers import HELP_CHAT, HOURS, LEAD_CHAT, STEWARD_CHAT, at, make_world
 from tests.texts_match import says
 
 EVIL = '<b>急</b> & <a href="x">点我</a>'
@@ -37,7 +30,7 @@ DEPTS = {"natural_resources": "自然资源局"}
 
 @pytest.fixture
 def world(tmp_path):
-    return make_world(new_sqlite_db(tmp_path), at(3, 2, 10, 0))
+    return make_world(sqlite_database(tmp_path), at(3, 2, 10, 0))
 
 
 def _ticket(world):

@@ -8,17 +8,8 @@ import pytest
 from desk import tickets
 from desk.sla import AlertKind, Audience, sweep
 from storage import Database
-from tests.desk_helpers import (
-    ASKER,
-    DEPT_CHAT,
-    HELP_CHAT,
-    HOURS,
-    LEAD_CHAT,
-    STEWARD_CHAT,
-    at,
-    make_world,
-    new_sqlite_db,
-)
+from tests.databases import sqlite_database
+from tests.desk_helpers import ASKER, DEPT_CHAT, HELP_CHAT, HOURS, LEAD_CHAT, STEWARD_CHAT, at, make_world
 
 
 def _sweep(db: Database, now, warn=10):
@@ -34,7 +25,7 @@ def _create(world, asker=ASKER, sla=30):
 
 @pytest.fixture
 def world(tmp_path):
-    return make_world(new_sqlite_db(tmp_path), at(3, 2, 10, 0))  # Monday 10:00
+    return make_world(sqlite_database(tmp_path), at(3, 2, 10, 0))  # Monday 10:00
 
 
 def test_friday_evening_question_is_due_next_working_day_0930(world) -> None:
@@ -81,27 +72,27 @@ def test_warning_once_breach_once(world) -> None:
 
 
 def test_restart_repeats_nothing(tmp_path) -> None:
-    world = make_world(new_sqlite_db(tmp_path), at(3, 2, 10, 0))
+    world = make_world(sqlite_database(tmp_path), at(3, 2, 10, 0))
     _create(world)
     assert len(_sweep(world.db, at(3, 2, 10, 25))) == 1  # the warning
     world.db.dispose()
 
-    restarted = Database(f"sqlite:///{tmp_path / 'desk.db'}")  # same file, new process
+    restarted = Database(world.db.url)  # same file, new process
     restarted.migrate()
     assert _sweep(restarted, at(3, 2, 10, 26)) == []
     assert len(_sweep(restarted, at(3, 2, 10, 40))) == 1  # the breach, late but once
     restarted.dispose()
 
-    again = Database(f"sqlite:///{tmp_path / 'desk.db'}")
+    again = Database(world.db.url)
     assert _sweep(again, at(3, 2, 11, 0)) == []
     assert _sweep(again, at(3, 3, 11, 0)) == []
     again.dispose()
 
 
 def test_two_sweepers_on_one_file_alert_once(tmp_path) -> None:
-    world = make_world(new_sqlite_db(tmp_path), at(3, 2, 10, 0))
+    world = make_world(sqlite_database(tmp_path), at(3, 2, 10, 0))
     _create(world)
-    other = Database(f"sqlite:///{tmp_path / 'desk.db'}")
+    other = Database(world.db.url)
     results = [_sweep(db, at(3, 2, 10, 31)) for db in (world.db, other, world.db, other)]
     assert [len(r) for r in results] == [1, 0, 0, 0]
     other.dispose()

@@ -11,7 +11,8 @@ from desk import tickets
 from desk.render import stats_text
 from desk.stats import compute_stats, median, p90
 from knowledge.question_log import QuestionLog
-from tests.desk_helpers import ALWAYS, HELP_CHAT, HOURS, at, make_world, new_sqlite_db
+from tests.databases import sqlite_database
+from tests.desk_helpers import ALWAYS, HELP_CHAT, HOURS, at, make_world
 from tests.texts_match import says
 
 DAY = (3, 2)  # Monday 2 March 2026
@@ -23,7 +24,7 @@ def m(hour: int, minute: int = 0):
 
 @pytest.fixture
 def world(tmp_path):
-    return make_world(new_sqlite_db(tmp_path), m(9))
+    return make_world(sqlite_database(tmp_path), m(9))
 
 
 class _OneSession:
@@ -153,7 +154,7 @@ def test_text_and_command_line(world, tmp_path, monkeypatch, capsys) -> None:
     from cli.main import main
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'desk.db'}")
+    monkeypatch.setenv("DATABASE_URL", world.db.url)
     for name in ("BUSINESS_HOURS", "TIMEZONE", "CALENDAR_OVERRIDES_PATH"):
         monkeypatch.delenv(name, raising=False)
     main(["stats", "--json"])

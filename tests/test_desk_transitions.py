@@ -12,7 +12,8 @@ from desk.errors import AlreadyClaimed, InvalidTransition
 from desk.models import Ticket
 from desk.models import TicketStatus as S
 from desk.states import TRANSITIONS, can_transition, check_transition
-from tests.desk_helpers import ASKER, HELP_CHAT, HOURS, at, make_world, new_sqlite_db
+from tests.databases import sqlite_database
+from tests.desk_helpers import ASKER, HELP_CHAT, HOURS, at, make_world
 
 START = at(3, 2, 9, 0)  # Monday
 
@@ -20,7 +21,7 @@ START = at(3, 2, 9, 0)  # Monday
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     """One database for the module: every test makes its own tickets."""
-    return make_world(new_sqlite_db(tmp_path_factory.mktemp("desk")), START)
+    return make_world(sqlite_database(tmp_path_factory.mktemp("desk")), START)
 
 
 def _new(world, question="环评要什么材料？", asker=ASKER):

@@ -16,7 +16,8 @@ from ledger.profile import procedure_status, progress_summary, project_profile
 from ledger.render import profile_text, progress_text, status_text, write_profile_xlsx
 from scheduler.reminder_text import render_reminder
 from scheduler.reminders import plan_reminders
-from tests.ledger_support import ledger_row, sqlite_db, write_xlsx
+from tests.databases import sqlite_database
+from tests.ledger_support import ledger_row, write_xlsx
 from tests.texts_match import says
 from workdays import WorkingCalendar
 
@@ -44,7 +45,7 @@ def db(tmp_path):
     for row in rows[1:]:
         row[1] = None  # the name is given once, as in a ledger with merged cells
     rows[0][1] = "新材料<产业园>"
-    database = sqlite_db(tmp_path)
+    database = sqlite_database(tmp_path)
     database.call(import_file, path=write_xlsx(tmp_path / "l.xlsx", rows))
     return database
 

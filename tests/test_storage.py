@@ -20,7 +20,7 @@ from knowledge.learned import LearnedEntry, add_learned, list_learned
 from knowledge.matcher import Candidate, MatchResult
 from knowledge.question_log import QuestionLog, log_question
 from storage import Database, utcnow
-from tests.pg import postgres_schema_database
+from tests.databases import postgres_schema_database
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
