@@ -8,15 +8,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    TelegramError,
+    TimedOut,
+)
 
-from bot.telegram_io import split_message
+from bot.telegram_io import rendered_text, split_message
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,8 +50,10 @@ async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
 
 @dataclass(frozen=True)
 class Sent:
-    message: Message | None
+    message: Message | None  # the last part (the one with the buttons), once all were sent
     error: TelegramError | None = None
+    parts: tuple[Message, ...] = ()  # every message posted, in order (record them all)
+    migrated_to: int | None = None  # Telegram said the group is now this supergroup
 
     @property
     def ok(self) -> bool:
@@ -59,24 +68,28 @@ class Sent:
 async def send(bot: Bot, chat_id: int | None, html: str, *, reply_to: int | None = None,
                thread_id: int | None = None, markup: InlineKeyboardMarkup | None = None) -> Sent:
     """Send HTML split to Telegram's limit (buttons on the last part); a failure is logged
-    and returned, never raised."""
+    and returned, never raised. A part Telegram would show empty (only blanks) is left out."""
     if chat_id is None:
         return Sent(None)
-    parts = split_message(html)
-    first: Message | None = None
+    parts = [p for p in split_message(html) if rendered_text(p).strip()] or [html]
+    posted: list[Message] = []
     try:
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             params = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
                       if reply_to and index == 0 else None)
-            sent = await with_retry(partial(
+            posted.append(await with_retry(partial(
                 bot.send_message, chat_id, part, parse_mode=ParseMode.HTML,
                 reply_parameters=params, message_thread_id=thread_id,
-                reply_markup=markup if last else None))
-            first = first or sent
-            if last:
-                return Sent(sent)
+                reply_markup=markup if last else None)))
+    except ChatMigrated as exc:
+        if posted:  # a group is not upgraded between two parts of one message
+            return Sent(None, exc, tuple(posted))
+        log.info("chat %s is now supergroup %s: sending there", chat_id, exc.new_chat_id)
+        again = await send(bot, int(exc.new_chat_id), html, reply_to=reply_to,
+                           thread_id=thread_id, markup=markup)
+        return replace(again, migrated_to=int(exc.new_chat_id))
     except TelegramError as exc:
         log.warning("could not send to chat %s: %s", chat_id, exc)
-        return Sent(first if first and len(parts) == 1 else None, exc)
-    return Sent(first)
+        return Sent(None, exc, tuple(posted))
+    return Sent(posted[-1], None, tuple(posted))

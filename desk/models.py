@@ -40,6 +40,8 @@ class TicketStatus(str, enum.Enum):
 
 # Statuses whose first-response clock may still be running.
 WAITING_STATUSES = (TicketStatus.open, TicketStatus.claimed, TicketStatus.escalated)
+# Statuses of a ticket that is not finished (follow-ups attach to these).
+ACTIVE_STATUSES = (*WAITING_STATUSES, TicketStatus.answered)
 FINAL_STATUSES = (TicketStatus.resolved, TicketStatus.closed)
 
 

@@ -1,6 +1,7 @@
 """Shared helpers of the ticket handlers: settings → Who, keyboards, department lookup,
-editing and posting cards (with record_card). Sending with retries is bot.sending's, the
-staff-chat check bot.services.StaffChats, so the jobs in bot/jobs need nothing from here."""
+following a group's upgrade, editing and posting cards (with record_card). Sending with
+retries is bot.sending's, the staff-chat check bot.services.StaffChats, so the jobs in
+bot/jobs need nothing from here."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 import texts
-from bot.sending import send
+from bot.sending import Sent, send
 from bot.services import Services, department_names
 from bot.telegram_io import keyboard, services_of
 from desk import callbacks, render, work
+from desk.bindings import migrate_chat
 from desk.models import CardKind
 from desk.roles import Action
 from desk.views import TicketView
@@ -73,6 +75,18 @@ def chooser_markup(ticket_id: int, keys: tuple[str, ...], names: dict[str, str])
 # --------------------------------------------------------------------------- sending
 
 
+async def follow_migration(context: ContextTypes.DEFAULT_TYPE, old_chat_id: int | None,
+                           sent: Sent) -> None:
+    """A send found the group upgraded to a supergroup (the service message was missed):
+    move its binding, tickets and reminders there, as the migrate_to_chat_id update would."""
+    if sent.migrated_to is None or old_chat_id is None:
+        return
+    services = services_of(context)
+    await services.db.run(migrate_chat, old_chat_id=old_chat_id, new_chat_id=sent.migrated_to,
+                          now=services.clock())
+    await refresh_department_chats(context)
+
+
 async def edit_card(bot: Bot, chat_id: int, message_id: int, html: str,
                     markup: InlineKeyboardMarkup | None) -> None:
     try:
@@ -88,6 +102,19 @@ async def edit_markup(card: Message, markup: InlineKeyboardMarkup | None) -> Non
         await card.edit_reply_markup(reply_markup=markup)
     except TelegramError as exc:
         log.info("could not edit the buttons of %s/%s: %s", card.chat_id, card.message_id, exc)
+
+
+async def refresh_cards(context: ContextTypes.DEFAULT_TYPE, ticket_id: int) -> None:
+    """Show the ticket's state as it is now on every card of it (after a delivery outcome or
+    any other change): text, clock and holder, and buttons only while it is not done."""
+    services = services_of(context)
+    shown = await services.db.run(work.shown_cards, ticket_id=ticket_id)
+    for card in shown.cards:
+        face = render.card_face(shown.ticket, card.kind, now=services.clock(), hours=services.hours,
+                                project_name=shown.project_name,
+                                departments=department_names(services))
+        await edit_card(context.bot, card.chat_id, card.message_id, face.html,
+                        card_markup(ticket_id, face.buttons) if face.buttons else None)
 
 
 def card_text(services: Services, ticket: TicketView, project_name: str | None, *,
@@ -106,9 +133,10 @@ async def post_steward_card(context: ContextTypes.DEFAULT_TYPE, info: work.CardI
         return
     sent = await send(context.bot, chat_id, card_text(services, info.ticket, info.project_name),
                       markup=card_markup(info.ticket.id))
-    if sent.message is not None:
+    if sent.parts:  # every part: a reply to any of them answers the ticket
         await services.db.run(work.record_cards, ticket_id=info.ticket.id, now=services.clock(),
-                              cards=[(chat_id, sent.message.message_id, CardKind.steward.value, None)])
+                              cards=[(chat_id, part.message_id, CardKind.steward.value, None)
+                                     for part in sent.parts])
 
 
 async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.PressResult) -> bool:
@@ -123,6 +151,7 @@ async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.Press
                                   departments=department_names(services))
     sent = await send(context.bot, escalation.department_chat_id, html,
                       markup=card_markup(escalation.ticket.id, CardKind.department))
+    await follow_migration(context, escalation.department_chat_id, sent)
     if sent.message is None:
         if sent.gone:
             await services.db.run(work.chat_gone, chat_id=escalation.department_chat_id,
@@ -130,8 +159,9 @@ async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.Press
             await refresh_department_chats(context)
         return False
     await services.db.run(work.record_cards, ticket_id=escalation.ticket.id, now=services.clock(),
-                          cards=[(escalation.department_chat_id, sent.message.message_id,
-                                  CardKind.department.value, escalation.department_key)])
+                          cards=[(sent.migrated_to or escalation.department_chat_id, part.message_id,
+                                  CardKind.department.value, escalation.department_key)
+                                 for part in sent.parts])
     return True
 
 
