@@ -165,14 +165,13 @@ def without_mention(text: str, bot_username: str) -> str:
     return re.sub(rf"@{re.escape(bot_username)}\b", " ", text, flags=re.IGNORECASE).strip()
 
 
-async def send_html(message: Message, html: str, **kwargs: object) -> Message:
+async def send_html(message: Message, html: str, *,
+                    reply_markup: InlineKeyboardMarkup | None = None) -> Message:
     """Reply with HTML, split to Telegram's limit; buttons go on the last part."""
-    markup = kwargs.pop("reply_markup", None)
     parts = split_message(html)
     sent = message
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
-        sent = await message.reply_text(
-            part, parse_mode=ParseMode.HTML, reply_markup=markup if last else None, **kwargs  # type: ignore[arg-type]
-        )
+        sent = await message.reply_text(part, parse_mode=ParseMode.HTML,
+                                        reply_markup=reply_markup if last else None)
     return sent
