@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
-import warnings
 
 
 def main() -> int:
     """Start the bot; exit with one clear line when something is missing."""
-    warnings.filterwarnings("ignore", module="zhconv")
     import texts
     from config import SettingsError, load_settings
     from knowledge.errors import KnowledgeError
@@ -28,6 +26,8 @@ def main() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import InterfaceError, OperationalError
     from telegram import Update
 
     from bot.app import build_application
@@ -39,6 +39,11 @@ def main() -> int:
         return 2
     except SettingsError as exc:
         print(texts.SETTINGS_INVALID.format(detail=exc), file=sys.stderr)
+        return 2
+    except (OperationalError, InterfaceError) as exc:  # the database is down: one line
+        url = make_url(settings.database_url).render_as_string(hide_password=True)
+        reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        print(texts.CLI_DATABASE_UNREACHABLE.format(url=url, reason=reason), file=sys.stderr)
         return 2
     application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0

@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import argparse
-from config.modules import import_if_present
 import logging
 import sys
-import warnings
 
-COMMAND_MODULES = ("cli.knowledge_commands", "cli.ledger_commands", "cli.desk_commands")
+import texts
+from cli import desk_commands, kb_commands, knowledge_commands, ledger_commands
+from cli.common import fail, os_reason
+from cli.parser import StewardParser
+
+COMMAND_MODULES = (knowledge_commands, kb_commands, ledger_commands, desk_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="steward", description="项目管家 Steward: knowledge base, ledger and desk tools")
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
-        module = import_if_present(name)
-        if module is not None:
-            module.register(sub)
+    parser = StewardParser(prog="steward", description=texts.CLI_DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
+    for module in COMMAND_MODULES:
+        module.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    warnings.filterwarnings("ignore", module="zhconv")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+        sys.stdout.reconfigure(encoding="utf-8")
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> None:
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:  # a file named on the command line: one line, never a traceback
+        fail(texts.CLI_FILE_ERROR.format(path=exc.filename or "", reason=os_reason(exc)))
 
 
 if __name__ == "__main__":

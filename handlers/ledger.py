@@ -34,7 +34,6 @@ from ledger.render import profile_text, profile_xlsx_bytes, progress_text, statu
 
 log = logging.getLogger(__name__)
 
-STATUS_HOOK = "status_answer"  # bot_data key read by handlers.questions for the status intent
 XLSX_WORDS = frozenset({"xlsx", "excel", "表格", "表", "文件"})
 
 
@@ -179,7 +178,6 @@ async def answer_status(update: Update, context: ContextTypes.DEFAULT_TYPE, repl
     return True
 
 
-PROJECT_STATUS_HOOK = "project_status_answer"  # bot_data key read by handlers.questions
 _PROJECT_CODE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,6}-?\d{2,}[A-Za-z0-9-]*")
 
 
@@ -243,6 +241,3 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("progress", progress_command))
     application.add_handler(CommandHandler("mute", mute_command))
     application.add_handler(CommandHandler("unmute", unmute_command))
-    application.bot_data[STATUS_HOOK] = answer_status
-    application.bot_data[PROJECT_STATUS_HOOK] = answer_project_status
-    reminder_job.schedule(application)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
@@ -27,13 +27,11 @@ from bot.telegram_io import (
 from desk import callbacks
 from knowledge.question_cue import reads_as_question
 from knowledge.service import Reply, UnknownItem
+from ledger.regions import help_chat_region
 
 log = logging.getLogger(__name__)
 
 CLARIFY_PREFIX = callbacks.CLARIFY_PREFIX
-HANDOFF_HOOK = "handoff_hook"  # bot_data key: an async callable(update, context, reply) -> None set by the desk
-STATUS_HOOK = "status_answer"  # bot_data key: async callable(update, context, reply) -> bool set by handlers.ledger
-PROJECT_STATUS_HOOK = "project_status_answer"  # the same for a whole-project progress question
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -44,13 +42,14 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     addressed = addressed_to_bot(message, context.bot.username, context.bot.id)
     text = without_mention(message.text, context.bot.username)
-    is_staff = context.application.bot_data.get("is_staff_chat")
-    if is_staff is not None and is_staff(message.chat_id):
+    services = services_of(context)
+    if message.chat_id in services.staff_chats:
         return  # the steward and department groups are handled by the desk
     if not addressed and not reads_as_question(text):
         return  # people talking to each other
-    services = services_of(context)
-    reply = await services.knowledge.ask(text=text, chat_id=message.chat_id, user_id=user.id)
+    region = await services.db.run(help_chat_region, chat_id=message.chat_id)
+    reply = await services.knowledge.ask(text=text, chat_id=message.chat_id, user_id=user.id,
+                                         region=region)
     await render_reply(update, context, reply, addressed=addressed)
 
 
@@ -59,11 +58,10 @@ async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply
     message = update.effective_message
     assert message is not None
     result = reply.result
-    kb = services_of(context).knowledge.kb
+    services = services_of(context)
+    kb = services.knowledge.kb
     if result.action == "answer" and reply.answer_html:
-        hook = context.application.bot_data.get("answer_markup")
-        markup = hook(update, reply) if hook else None
-        await send_html(message, reply.answer_html, reply_markup=markup)
+        await send_html(message, reply.answer_html, reply_markup=services.hooks.answer_markup(update, reply))
     elif result.action == "clarify":
         rows = [
             [(texts.CLARIFY_OPTION.format(short=kb.label(c.item), aspect=texts.ASPECT.get(result.intent, "")),
@@ -75,19 +73,11 @@ async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply
         if addressed:
             await message.reply_text(texts.SMALLTALK_REPLY)
     else:
-        if result.reason == "project_status":
-            project_hook = context.application.bot_data.get(PROJECT_STATUS_HOOK)
-            if project_hook is not None and await project_hook(update, context, reply):
-                return  # answered with the bound project's progress
-        if result.reason == "status" and result.item:
-            status_hook = context.application.bot_data.get(STATUS_HOOK)
-            if status_hook is not None and await status_hook(update, context, reply):
-                return  # answered from the bound project's ledger
-        hook = context.application.bot_data.get(HANDOFF_HOOK)
-        if hook is not None:
-            await hook(update, context, reply)
-        else:
-            await message.reply_text(texts.HANDOFF_ACK_NO_DESK)
+        if result.reason == "project_status" and await services.hooks.project_status(update, context, reply):
+            return  # answered with the bound project's progress
+        if result.reason == "status" and result.item and await services.hooks.status_answer(update, context, reply):
+            return  # answered from the bound project's ledger
+        await services.hooks.handoff(update, context, reply)
 
 
 async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -95,16 +85,19 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     query = update.callback_query
     if query is None:
         return
-    is_staff = context.application.bot_data.get("is_staff_chat")
-    shown = pressed_message(query.message, bot_id=context.bot.id, staff_chat=bool(
-        query.message is not None and is_staff is not None and is_staff(query.message.chat.id)))
+    shown = pressed_message(query.message, bot_id=context.bot.id, staff_chat=(
+        query.message is not None and query.message.chat.id in services_of(context).staff_chats))
     choice = (callbacks.clarify_choice(query.data, shown, prompt=texts.CLARIFY_PROMPT)
               if shown is not None else None)
     if choice is None:
         await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
         return
+    services = services_of(context)
+    chat_id = query.message.chat.id if query.message is not None else None
+    region = await services.db.run(help_chat_region, chat_id=chat_id) if chat_id else None
     try:
-        answer = services_of(context).knowledge.answer_item(item=choice.item, intent=choice.intent)
+        answer = services.knowledge.answer_item(item=choice.item, intent=choice.intent,
+                                                region=region)
     except UnknownItem:
         await query.answer(texts.CLARIFY_UNKNOWN, show_alert=True)
         return
@@ -117,16 +110,11 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         parts = split_message(answer)
         await query.edit_message_text(parts[0], parse_mode=ParseMode.HTML)
         message = query.message
-        thread_id = message.message_thread_id if getattr(message, "is_topic_message", False) else None
+        thread_id = message.message_thread_id if isinstance(message, Message) and message.is_topic_message else None
         for part in parts[1:]:
             await context.bot.send_message(
                 message.chat.id, part, parse_mode=ParseMode.HTML, message_thread_id=thread_id
             )
-
-
-def answerable(context: ContextTypes.DEFAULT_TYPE, text: str) -> bool:
-    """Whether the bot answers the question itself (a waiting ticket takes only what it cannot)."""
-    return services_of(context).knowledge.answers_itself(text)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -47,16 +47,19 @@ class KnowledgeService:
         self.context_ttl = context_ttl
         self.learned = LearnedIndex()
 
-    async def ask(self, *, text: str, chat_id: int | None, user_id: int | None) -> Reply:
-        """Match one question in the asker's context, log it, keep the new context, return the reply."""
+    async def ask(self, *, text: str, chat_id: int | None, user_id: int | None,
+                  region: str | None = None) -> Reply:
+        """Match one question in the asker's context, log it, keep the new context, return the reply;
+        `region` is the 旗县区 of the project the chat is bound to (its overrides of the knowledge base apply)."""
         at = self.clock()
         learned = await self._learned_answer(text, chat_id)
-        return await self.db.run(self._ask, text=text, chat_id=chat_id, user_id=user_id, at=at, learned=learned)
+        result = await self.db.run(self._ask, text=text, chat_id=chat_id, user_id=user_id, at=at, learned=learned)
+        return Reply(result, compose_answer(self.kb, result, region=region))
 
     def _ask(
         self, *, session: Session, text: str, chat_id: int | None, user_id: int | None, at: datetime,
         learned: MatchResult | None,
-    ) -> Reply:
+    ) -> MatchResult:
         known = chat_id is not None and user_id is not None and self.context_ttl > timedelta(0)
         context = None
         if known:
@@ -65,7 +68,7 @@ class KnowledgeService:
         log_question(session=session, result=result, at=at, chat_id=chat_id, user_id=user_id)
         if known:
             self._remember(session=session, chat_id=chat_id, user_id=user_id, result=result, at=at)
-        return Reply(result, compose_answer(self.kb, result))
+        return result
 
     def _remember(self, *, session: Session, chat_id: int, user_id: int, result: MatchResult, at: datetime) -> None:
         after = result.context_after()
@@ -84,12 +87,12 @@ class KnowledgeService:
         result = self.matcher.match(text)
         return result.action in ("answer", "smalltalk") or result.reason in ("status", "project_status")
 
-    def answer_item(self, *, item: str, intent: str) -> str:
+    def answer_item(self, *, item: str, intent: str, region: str | None = None) -> str:
         """Answer about a chosen item (a pressed clarify button)."""
         found = self.kb.items.get(item)
         if found is None:
             raise UnknownItem(item)
-        return compose_item_answer(self.kb, found, intent)
+        return compose_item_answer(self.kb, found, intent, region=region)
 
     async def _learned_answer(self, text: str, chat_id: int | None) -> MatchResult | None:
         """A learned answer whose scope covers the chat's project (the database is asked for

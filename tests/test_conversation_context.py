@@ -13,8 +13,6 @@ from knowledge.context import Context, contexts, forget_expired, recall_context,
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher
 from knowledge.service import KnowledgeService
-from storage import Database
-from tests.pg import postgres_schema_database
 
 CHAT = -1001234567890
 WANG, LI = 5000000001, 5000000002  # user ids above 2^32, as Telegram sends them
@@ -22,16 +20,9 @@ NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 TTL = timedelta(minutes=10)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'context.db'}")
-        database.create_all()
-        yield database
-        database.dispose()
-    else:
-        with postgres_schema_database("ctx") as database:
-            yield database
+@pytest.fixture(params=["sqlite_db", "postgres_db"])
+def db(request):  # type: ignore[no-untyped-def]
+    return request.getfixturevalue(request.param)
 
 
 def test_one_context_per_asker_replaced_and_expiring(db) -> None:  # type: ignore[no-untyped-def]

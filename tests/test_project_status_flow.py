@@ -6,6 +6,7 @@ from __future__ import annotations
 from tests.test_ledger_bot import (  # noqa: F401  (the ledger conversation's fixtures and helpers)
     GROUP_A,
     UNBOUND,
+    _replace_handoff,
     _say,
     app,
     ledger_settings,
@@ -18,7 +19,7 @@ def _handed(app) -> list[int]:  # type: ignore[no-untyped-def]
     async def hook(update, context, reply) -> None:  # type: ignore[no-untyped-def]
         handed.append(update.effective_chat.id)
 
-    app.bot_data["handoff_hook"] = hook
+    _replace_handoff(app, hook)
     return handed
 
 

@@ -1,7 +1,7 @@
 """conversation context (issue 7)
 
 Revision ID: issue7_context
-Revises: issue10_learned_scope
+Revises: issue11_archive
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import storage.types
 
 revision = "issue7_context"
-down_revision = "issue10_learned_scope"
+down_revision = "issue11_archive"
 branch_labels = None
 depends_on = None
 
