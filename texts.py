@@ -444,7 +444,6 @@ TICKET_FEEDBACK_ALREADY = "这个问题已转人工（工单 #{ticket_id}），�
 DESK_HOLDER_MENTION = "👉 <a href=\"tg://user?id={user_id}\">{name}</a>"
 
 # --- issue 7: understanding (command line) ---------------------------------------------------------------
-CLI_FILE_UNREADABLE = "无法读取 {path}：{reason}"
 CLI_GUARD_WRITTEN = "已写入 {path}（{count} 条）"
 
 # --- issue 10: the desk under a hostile or careless chat ---------------------------------

@@ -67,10 +67,7 @@ def cmd_ask(args: argparse.Namespace) -> None:
     matcher = _matcher(settings_or_exit())
     if args.batch:
         path = Path(args.batch)
-        try:
-            source = sys.stdin if args.batch == "-" else path.open(encoding="utf-8")
-        except OSError as exc:
-            fail(texts.CLI_FILE_UNREADABLE.format(path=args.batch, reason=exc.strerror))
+        source = sys.stdin if args.batch == "-" else path.open(encoding="utf-8")  # OSError: one line (cli.main)
         contexts = MemoryContexts()  # per (chat, user), in file order, as the bot keeps them
         with source:
             for line in source:
@@ -127,7 +124,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     for name in args.files or [str(p) for p in DEFAULT_GUARDED]:
         try:
             sets.append((name, load_labelled(Path(name))))
-        except (OSError, ValueError) as exc:
+        except ValueError as exc:  # OSError: one line naming the file (cli.main)
             fail(str(exc))
     if args.diff:
         _eval_diff(matcher, sets, Path(args.guard), write=args.write_guard)
@@ -158,10 +155,7 @@ def _eval_diff(matcher: Matcher, sets: list, guard: Path, *, write: bool) -> Non
         write_guard(guard, current)
         print(texts.CLI_GUARD_WRITTEN.format(path=guard, count=len(current)))
         return
-    try:
-        expected = read_guard(guard)
-    except OSError as exc:
-        fail(texts.CLI_FILE_UNREADABLE.format(path=guard, reason=exc.strerror))
+    expected = read_guard(guard)
     flips = diff_guard(expected, current)
     for flip in flips:
         print(flip.render())
