@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column
+from sqlalchemy import BigInteger, Column
 from sqlmodel import Field, Session, SQLModel, select
 
 from storage.types import UTCDateTime
@@ -18,7 +18,7 @@ class LearnedEntry(SQLModel, table=True):
     answer: str
     item: str | None = None
     ticket_id: int | None = None
-    created_by: int | None = None
+    created_by: int | None = Field(default=None, sa_column=Column(BigInteger))  # a Telegram user id
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     active: bool = True
 

@@ -25,12 +25,12 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(engine) -> None:  # type: ignore[no-untyped-def]
-    """Apply every migration not yet applied, in one transaction."""
+def upgrade(engine, revision: str = "head") -> None:  # type: ignore[no-untyped-def]
+    """Apply every migration not yet applied (up to `revision`), in one transaction."""
     with engine.begin() as connection:
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def make_revision(url: str, message: str) -> None:

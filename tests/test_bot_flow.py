@@ -7,9 +7,10 @@ import pytest
 from bot.app import build_application
 from tests.recording_request import BOT_USERNAME, RecordingRequest
 from tests.updates import callback_update, message_update
+from tests.updates import supergroup_id, user_id
 
-GROUP = -100123
-ENTERPRISE = 501
+GROUP = supergroup_id(123)
+ENTERPRISE = user_id(501)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.updates import supergroup_id, user_id
+
 import asyncio
 import contextlib
 import io
@@ -46,7 +48,7 @@ except ImportError:  # tests/ is not a package: pytest put tests/ itself on sys.
     from botapi_double import BotApiDouble, Call
 
 GROUP = -1001234567890
-USER = 777001
+USER = user_id(777001)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.updates import supergroup_id, user_id
+
 from datetime import timedelta
 
 import pytest
@@ -41,7 +43,7 @@ def world(tmp_path):  # type: ignore[no-untyped-def]
 
 def _ticket(world):  # type: ignore[no-untyped-def]
     return world.db.call(tickets.create_ticket, now=world.clock.now, hours=HOURS, sla_minutes=30,
-                         help_chat_id=HELP_CHAT, asker_user_id=9, asker_name="<张>",
+                         help_chat_id=HELP_CHAT, asker_user_id=user_id(9), asker_name="<张>",
                          help_message_id=3, question=EVIL,
                          candidates=[{"key": "eia", "title": "环评<审批>", "score": 0.4}])
 
@@ -78,7 +80,7 @@ def test_clock_lines(world) -> None:  # type: ignore[no-untyped-def]
 
 def test_escalation_card_carries_the_thread(world) -> None:  # type: ignore[no-untyped-def]
     t = _ticket(world)
-    world.db.call(tickets.attach_follow_up, help_chat_id=HELP_CHAT, asker_user_id=9,
+    world.db.call(tickets.attach_follow_up, help_chat_id=HELP_CHAT, asker_user_id=user_id(9),
                   text="<补充>", now=at(3, 2, 10, 2), asker_name="<张>")
     esc = world.db.call(tickets.escalate, ticket_id=t.id, actor=world.steward,
                         department_key="natural_resources", now=at(3, 2, 10, 3))

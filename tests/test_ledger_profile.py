@@ -16,6 +16,7 @@ from ledger.render import profile_text, progress_text, status_text, write_profil
 from scheduler.reminder_text import render_reminder
 from scheduler.reminders import plan_reminders
 from tests.ledger_support import ledger_row, sqlite_db, write_xlsx
+from tests.updates import supergroup_id, user_id
 from workdays import WorkingCalendar
 
 MATERIALS = {"eia": ["环境影响报告书", "建设项目环评审批申请表"],
@@ -135,7 +136,7 @@ def test_every_reminder_renders(db, calendar):
     from ledger.models import Project
 
     with db.session() as s:
-        s.exec(select(Project)).scalar_one().help_chat_id = -5
+        s.exec(select(Project)).scalar_one().help_chat_id = supergroup_id(5)
     plan = db.call(plan_reminders, today=date(2026, 3, 17), calendar=calendar,
                    department_key_for=lambda key: "dept")
     assert {r.subject.value for r in plan} == {"deadline", "overdue", "department", "digest"}
