@@ -7,10 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from telegram import BotCommand
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 import texts
+from bot import shared_facts
 from bot.services import Services, build_services
 from bot.telegram_io import SERVICES_KEY
 from config import Settings
@@ -55,6 +57,7 @@ def build_application(
         module = import_if_present(name)
         if module is not None:
             module.register(application)
+    shared_facts.register(application)
     return application
 
 
@@ -63,4 +66,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     services: Services = application.bot_data[SERVICES_KEY]
     learned = await services.knowledge.load_learned()
     log.info("loaded %d learned entries", learned)
-    await application.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.BOT_COMMANDS])
+    try:
+        await application.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.BOT_COMMANDS])
+    except TelegramError as exc:  # cosmetic: the bot works without its menu
+        log.warning("could not register the command menu (%s); continuing without it", exc)

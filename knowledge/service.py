@@ -32,6 +32,7 @@ class KnowledgeService:
         self.matcher = matcher
         self.db = db
         self.clock = clock
+        self._learned_ids: set[int] = set()  # entries the matcher has, so a reload adds only new ones
 
     async def ask(self, *, text: str, chat_id: int | None, user_id: int | None) -> Reply:
         """Match one question, log it, and return the reply to send."""
@@ -50,15 +51,20 @@ class KnowledgeService:
         self, *, question: str, answer: str, item: str | None, created_by: int | None, ticket_id: int | None = None
     ) -> None:
         """Store a steward's answer as knowledge and make it matchable at once."""
-        await self.db.run(
+        entry = await self.db.run(
             add_learned, question=question, answer=answer, item=item, at=self.clock(),
             ticket_id=ticket_id, created_by=created_by,
         )
+        if entry.id is not None:
+            self._learned_ids.add(entry.id)
         self.matcher.add_learned(question, answer, item)
 
     async def load_learned(self) -> int:
-        """Feed the stored learned entries to the matcher (at start-up)."""
-        entries = await self.db.run(list_learned)
+        """Feed the stored learned entries the matcher does not have yet (at start-up, and when
+        another instance learned something); return how many were added."""
+        entries = [e for e in await self.db.run(list_learned) if e.id not in self._learned_ids]
         for entry in entries:
             self.matcher.add_learned(entry.question, entry.answer, entry.item)
+            if entry.id is not None:
+                self._learned_ids.add(entry.id)
         return len(entries)

@@ -10,6 +10,7 @@ MODEL_MODULES = (
     "desk.models",
     "ledger.models",
     "scheduler.models",
+    "storage.lease",
 )
 
 
