@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from telegram import Update
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
 from bot.app import build_application
@@ -111,7 +111,6 @@ class Runtime:
         self.stop = asyncio.Event()
         self.exit_code = EXIT_OK
         self.name = settings.instance_name or default_instance_name()
-        self._conflict_seen = False
 
     # ------------------------------------------------------------------ start-up
     async def _build(self) -> AnyApplication | None:
@@ -137,17 +136,11 @@ class Runtime:
                                settings=self.settings, stop=self.stop)
         return bool(done)
 
-    def _polling_error(self, exc: TelegramError) -> None:
-        """A failed getUpdates: 409 means another poller has the token, so this one stops."""
-        if isinstance(exc, Conflict):
-            if not self._conflict_seen:
-                self._conflict_seen = True
-                log.error("another instance is polling with this bot token (Telegram: 409 Conflict); "
-                          "stopping this one")
-                self.exit_code = EXIT_FAILED
-                self.stop.set()
-            return
-        log.warning("polling for updates failed: %s; retrying", _brief(exc))
+    def _conflict(self, exc: Conflict) -> None:
+        """Telegram's 409: another instance polls with this token, so this one stops."""
+        log.error("another instance is polling with this bot token (Telegram: 409 Conflict); stopping this one")
+        self.exit_code = EXIT_FAILED
+        self.stop.set()
 
     # ------------------------------------------------------------------ health
     async def health(self, application: AnyApplication, leader: SchedulerLeader) -> tuple[bool, dict[str, Any]]:
@@ -206,15 +199,21 @@ class Runtime:
         return stop_serving
 
     async def _serve_polling(self, application: AnyApplication) -> Callable[[], Awaitable[None]]:
-        updater = application.updater
-        assert updater is not None
-        await updater.start_polling(allowed_updates=Update.ALL_TYPES, error_callback=self._polling_error,
-                                    bootstrap_retries=-1)
+        from bot.polling import poll
+
+        async def delete_webhook() -> bool:
+            return await application.bot.delete_webhook()
+
+        if await _retrying("could not leave webhook mode", delete_webhook, (NetworkError, RetryAfter),
+                           settings=self.settings, stop=self.stop) is None:
+            return _nothing
+        polling_stop = asyncio.Event()
+        task = asyncio.create_task(poll(application, stop=polling_stop, on_conflict=self._conflict))
         log.info("polling for updates")
 
         async def stop_serving() -> None:
-            if updater.running:
-                await updater.stop()
+            polling_stop.set()
+            await task
 
         return stop_serving
 

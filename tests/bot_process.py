@@ -27,6 +27,23 @@ def run_bot(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60)
 
 
+def start_bot(tmp_path: Path, **settings: str) -> subprocess.Popen[str]:
+    """Start `python bot.py` with `settings` (stdout and stderr together, read at the end)."""
+    return subprocess.Popen([sys.executable, str(ROOT / "bot.py")], cwd=tmp_path, env=bot_env(tmp_path, **settings),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def stop_bot(process: subprocess.Popen[str], *, timeout: float = 15) -> str:
+    """SIGTERM the bot and return all it printed (killed if it does not exit within `timeout`)."""
+    process.terminate()
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output
+
+
 @contextmanager
 def running_bot(tmp_path: Path, **settings: str) -> Iterator[BotApiDouble]:
     """The double, and `python bot.py` polling it with `settings`; no traceback may be printed."""
