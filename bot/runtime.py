@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from telegram import Update
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter
+from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
 from bot.app import build_application
@@ -96,6 +96,8 @@ async def _retrying(what: str, attempt: Callable[[], Awaitable[T]], retry_on: tu
     for delay in _delays(settings):
         try:
             return await attempt()
+        except BadRequest:  # Telegram understood and refused: waiting will not change its mind
+            raise
         except retry_on as exc:
             log.warning("%s: %s; retrying in %.0f s", what, _brief(exc), delay)
         if await _wait(stop, delay):
@@ -168,13 +170,6 @@ class Runtime:
         url = settings.telegram_webhook_url or ""
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
 
-        async def set_webhook() -> bool:
-            return await application.bot.set_webhook(url=url, secret_token=secret,
-                                                     allowed_updates=Update.ALL_TYPES)
-
-        if await _retrying("could not set the webhook", set_webhook, (NetworkError, RetryAfter),
-                           settings=settings, stop=self.stop) is None:
-            return _nothing
         app = build_webhook_app(application=application, path=webhook_path(url), secret=secret,
                                 health=lambda: self.health(application, leader))
         host, port = settings.listen_address
@@ -190,6 +185,18 @@ class Runtime:
 
         task.add_done_callback(server_ended)
         log.info("webhook mode: listening on %s, Telegram posts to %s", settings.webhook_listen, url)
+
+        async def set_webhook() -> bool:
+            return await application.bot.set_webhook(url=url, secret_token=secret,
+                                                     allowed_updates=Update.ALL_TYPES)
+
+        try:
+            await _retrying("could not set the webhook", set_webhook, (NetworkError, RetryAfter),
+                            settings=settings, stop=self.stop)
+        except BadRequest as exc:
+            log.error("Telegram refused the webhook %s: %s", url, exc.message)
+            self.exit_code = EXIT_FAILED
+            self.stop.set()
 
         async def stop_serving() -> None:
             server.should_exit = True
@@ -229,6 +236,9 @@ class Runtime:
                 return self.exit_code
         except InvalidToken:
             log.error("Telegram rejected the bot token (TELEGRAM_BOT_TOKEN); check it with @BotFather")
+            return EXIT_FAILED
+        except BadRequest as exc:
+            log.error("Telegram refused the start-up call: %s", exc.message)
             return EXIT_FAILED
         try:
             return await self._run_initialized(application)

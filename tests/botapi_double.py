@@ -928,17 +928,19 @@ class BotApiDouble:
             self._failures.append({"method": method.lower(), "left": times,
                                    "error": BotApiError(status, description, params or None)})
 
-    def slow_next(self, method: str, *, seconds: float, times: int = 1) -> None:
-        """The next ``times`` calls of ``method`` take ``seconds`` before they are answered
-        (work in flight when a test stops the bot); slow_started is set when one begins."""
+    def slow_next(self, method: str, *, seconds: float, times: int = 1,
+                  where: Callable[[dict], bool] | None = None) -> None:
+        """The next ``times`` calls of ``method`` (whose params satisfy ``where``) take ``seconds``
+        before they are answered: work in flight when a test stops or kills the bot.
+        slow_started is set when one begins."""
         with self._cond:
-            self._slow.append({"method": method.lower(), "left": times, "seconds": seconds})
+            self._slow.append({"method": method.lower(), "left": times, "seconds": seconds, "where": where})
 
-    def _take_slowness(self, method: str) -> float:
+    def _take_slowness(self, method: str, params: dict) -> float:
         low = method.lower()
         with self._cond:
             for s in self._slow:
-                if s["left"] > 0 and s["method"] == low:
+                if s["left"] > 0 and s["method"] == low and (s["where"] is None or s["where"](params)):
                     s["left"] -= 1
                     if s["left"] == 0:
                         self._slow.remove(s)
@@ -1068,10 +1070,6 @@ class BotApiDouble:
         method = _CANONICAL.get(method_name.lower(), method_name)
 
         files: list[UploadedFile] = []
-        delay = self._take_slowness(method)
-        if delay:
-            self.slow_started.set()
-            time.sleep(delay)
         try:
             params, files = self._parse_params(url.query, headers, body)
         except BotApiError as err:
@@ -1079,6 +1077,10 @@ class BotApiDouble:
         except (ValueError, UnicodeDecodeError) as err:
             error = _bad(f"can't parse request: {err}")
             return self._finish(Call(method, {}, at, (), error.status, error.payload()))
+        delay = self._take_slowness(method, params)
+        if delay:
+            self.slow_started.set()
+            time.sleep(delay)  # in this request's own server thread
 
         try:
             if token != self.token:
