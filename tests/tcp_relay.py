@@ -12,10 +12,10 @@ class TcpRelay:
     """Reserves a local port; while entered (`with relay:`), relays connections to `target`."""
 
     def __init__(self, *, target: tuple[str, int]) -> None:
+        from tests.bot_process import free_port
+
         self.target = target
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
+        self.port = free_port()
         self._server: socketserver.ThreadingTCPServer | None = None
 
     def __enter__(self) -> TcpRelay:

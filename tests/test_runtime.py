@@ -5,13 +5,14 @@ poller (409), the database down at start, and SIGTERM with work in flight."""
 from __future__ import annotations
 
 import signal
-import socket
+import subprocess
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
-from tests.bot_process import start_bot, stop_bot
+from tests.bot_process import free_port, start_bot, stop_bot
 from tests.botapi_double import BotApiDouble
 from tests.pg import POSTGRES_URL, postgres_reachable
 from tests.updates import supergroup_id, user_id
@@ -21,33 +22,34 @@ ENTERPRISE = user_id(31)
 QUESTION = "请问施工许可证要准备哪些材料？"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _polling(api: BotApiDouble, timeout: float = 30) -> None:
     """Wait until the bot polls (deleteWebhook is its last call before it does)."""
     api.wait_for(lambda c: c.method == "deleteWebhook", timeout=timeout)
 
 
-def test_the_bot_comes_up_when_the_bot_api_is_down_for_20_seconds(tmp_path: Path) -> None:
-    port = _free_port()
-    api = BotApiDouble(port=port)
-    process = start_bot(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}/bot",
-                        STARTUP_RETRY_MAX_SECONDS="2")
+def _serves_once_up(process: subprocess.Popen[str], api: BotApiDouble, *, down_for: float,
+                    up: AbstractContextManager[object]) -> str:
+    """Let the bot wait `down_for` seconds for what is down, bring it `up`, check that the bot
+    answers without a restart, stop it; return all it printed."""
     try:
-        time.sleep(20)  # Telegram is unreachable all this while
-        assert process.poll() is None, "the bot gave up while Telegram was down"
-        with api:
+        time.sleep(down_for)
+        assert process.poll() is None, "the bot gave up while waiting"
+        with up:
             _polling(api)
             api.push_message(chat_id=GROUP, user_id=ENTERPRISE, text=QUESTION)
             api.wait_for_message(chat_id=GROUP, contains="所需材料", timeout=30)
-            output = stop_bot(process)
+            return stop_bot(process)
     finally:
         if process.poll() is None:
             stop_bot(process)
+
+
+def test_the_bot_comes_up_when_the_bot_api_is_down_for_20_seconds(tmp_path: Path) -> None:
+    port = free_port()
+    api = BotApiDouble(port=port)
+    process = start_bot(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}/bot",
+                        STARTUP_RETRY_MAX_SECONDS="2")
+    output = _serves_once_up(process, api, down_for=20, up=api)  # Telegram is unreachable for 20 s
     retries = [line for line in output.splitlines() if "Telegram unreachable" in line]
     assert len(retries) >= 5, output
     assert "Traceback" not in output and api.token not in output
@@ -125,7 +127,7 @@ def test_a_second_poller_says_409_once_and_stops_while_the_first_serves(tmp_path
 
 
 def test_a_database_down_at_start_gets_one_line_per_retry_and_sigterm_ends_it(tmp_path: Path) -> None:
-    down = f"postgresql+psycopg://steward:s3cret-pw@127.0.0.1:{_free_port()}/steward"
+    down = f"postgresql+psycopg://steward:s3cret-pw@127.0.0.1:{free_port()}/steward"
     process = start_bot(tmp_path, TELEGRAM_BOT_TOKEN="1:x", DATABASE_URL=down, STARTUP_RETRY_MAX_SECONDS="1")
     time.sleep(7)  # imports take a few seconds; then an attempt every second
     started = time.monotonic()
@@ -149,17 +151,8 @@ def test_a_database_that_comes_up_late_is_used_without_a_restart(tmp_path: Path)
     with BotApiDouble() as api:
         process = start_bot(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url,
                             DATABASE_URL=_own_schema(url), STARTUP_RETRY_MAX_SECONDS="1")
-        try:
-            time.sleep(7)  # imports take a few seconds; then an attempt every second
-            assert process.poll() is None
-            with relay:
-                _polling(api)
-                api.push_message(chat_id=GROUP, user_id=ENTERPRISE, text=QUESTION)
-                api.wait_for_message(chat_id=GROUP, contains="所需材料", timeout=30)
-                output = stop_bot(process)
-        finally:
-            if process.poll() is None:
-                stop_bot(process)
+        # imports take a few seconds; then an attempt every second
+        output = _serves_once_up(process, api, down_for=7, up=relay)
     assert "database unreachable" in output and "Traceback" not in output
 
 

@@ -9,7 +9,6 @@ them as Telegram would, the Bot API double answering their calls.
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 import urllib.error
@@ -26,7 +25,7 @@ from sqlalchemy import text
 
 from ledger.importer import import_file
 from storage import Database
-from tests.bot_process import start_bot, stop_bot
+from tests.bot_process import free_port, start_bot, stop_bot
 from tests.botapi_double import BotApiDouble
 from tests.ledger_support import ledger_row, write_xlsx
 from tests.pg import postgres_schema_database
@@ -45,12 +44,6 @@ STEWARD = user_id(5_004)
 DEPT_MEMBER = user_id(5_005)
 THIRD = user_id(5_006)
 WAIT = 20
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -104,7 +97,7 @@ def workers(tmp_path: Path, api: BotApiDouble, names: list[str], **settings: str
     started: dict[str, Worker] = {}
     try:
         for name in names:
-            port = _free_port()
+            port = free_port()
             url = f"http://127.0.0.1:{port}/telegram"
             (tmp_path / name).mkdir()
             process = start_bot(tmp_path / name, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url,
