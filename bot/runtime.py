@@ -120,7 +120,12 @@ class Runtime:
         settings = self.settings
         where = make_url(settings.database_url).render_as_string(hide_password=True)
         if settings.database_url.startswith("sqlite"):
-            return build_application(settings)
+            try:
+                return build_application(settings)
+            except OperationalError as exc:  # a file that cannot be opened: waiting will not help
+                log.error("cannot open the database at %s: %s", where, _brief(exc))
+                self.exit_code = EXIT_FAILED
+                return None
 
         async def attempt() -> AnyApplication:
             return build_application(settings)

@@ -6,6 +6,8 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +52,43 @@ def stop_bot(process: subprocess.Popen[str], *, timeout: float = 15) -> str:
         process.kill()
         output, _ = process.communicate()
     return output
+
+
+class ProcessOutput:
+    """The lines a started bot prints, collected as they come (a reader thread), so a test can
+    wait for a line while the process runs."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        assert process.stdout is not None
+        self._reader = threading.Thread(target=lambda: self.lines.extend(iter(process.stdout.readline, "")),
+                                        daemon=True)  # type: ignore[union-attr]
+        self._reader.start()
+
+    def wait_for(self, text: str, *, count: int = 1, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while sum(text in line for line in self.lines) < count:
+            assert time.monotonic() < deadline, f"no {count} lines with {text!r} within {timeout} s: {self.text}"
+            if self.process.poll() is not None and not self._reader.is_alive():
+                raise AssertionError(f"the bot exited before printing {text!r}: {self.text}")
+            time.sleep(0.1)
+
+    def stop(self, timeout: float = 15) -> str:
+        """SIGTERM the process, wait for it (killed after `timeout`), return all it printed."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(timeout=5)
+        return self.text
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
 
 
 @contextmanager
