@@ -59,30 +59,29 @@ def test_the_bot_comes_up_when_the_bot_api_is_down_for_20_seconds(tmp_path: Path
     assert process.returncode == 0
 
 
+def _answer_one_question(tmp_path: Path, api: BotApiDouble, **settings: str) -> tuple[str, int]:
+    """Start the bot against `api`, have it answer one question, stop it: (its output, exit code)."""
+    process = start_bot(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url, **settings)
+    try:
+        _polling(api)
+        api.push_message(chat_id=GROUP, user_id=ENTERPRISE, text=QUESTION)
+        api.wait_for_message(chat_id=GROUP, contains="所需材料", timeout=30)
+    finally:
+        output = stop_bot(process)
+    return output, process.returncode
+
+
 def test_a_failing_command_menu_is_logged_and_the_bot_serves(tmp_path: Path) -> None:
     with BotApiDouble() as api:
         api.fail_next("setMyCommands", status=502)
-        process = start_bot(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url)
-        try:
-            _polling(api)
-            api.push_message(chat_id=GROUP, user_id=ENTERPRISE, text=QUESTION)
-            api.wait_for_message(chat_id=GROUP, contains="所需材料", timeout=30)
-        finally:
-            output = stop_bot(process)
+        output, code = _answer_one_question(tmp_path, api)
     assert "could not register the command menu" in output and "Traceback" not in output
-    assert process.returncode == 0
+    assert code == 0
 
 
 def test_the_token_is_in_no_log_line_even_at_debug_level(tmp_path: Path) -> None:
     with BotApiDouble(token="7000000123:AAF-secret_token_value") as api:
-        process = start_bot(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url,
-                            LOG_LEVEL="DEBUG")
-        try:
-            _polling(api)
-            api.push_message(chat_id=GROUP, user_id=ENTERPRISE, text=QUESTION)
-            api.wait_for_message(chat_id=GROUP, contains="所需材料", timeout=30)
-        finally:
-            output = stop_bot(process)
+        output, _ = _answer_one_question(tmp_path, api, LOG_LEVEL="DEBUG")
     assert "getUpdates" in output or "polling" in output  # the debug log did talk about Telegram
     assert api.token not in output and "AAF-secret_token_value" not in output
 
@@ -198,3 +197,21 @@ def test_sigterm_finishes_the_answer_in_flight_and_exits_within_10_seconds(tmp_p
     answers = [c for c in api.calls_to("sendMessage") if "所需材料" in str(c.params.get("text"))]
     assert len(answers) == 1 and answers[0].status == 200
     assert "Traceback" not in output
+
+
+def test_the_log_formatter_redacts_the_secrets_in_messages_and_tracebacks() -> None:
+    import logging
+    import sys
+
+    from bot.runtime import RedactingFormatter
+
+    formatter = RedactingFormatter("%(levelname)s %(message)s", ["7000000123:AAF-secret", "hook-secret"])
+    try:
+        raise ValueError("The token `7000000123:AAF-secret` was rejected by the server.")
+    except ValueError:
+        record = logging.LogRecord("httpx", logging.ERROR, __file__, 1, "HTTP Request: POST %s (%s)",
+                                   ("https://api.telegram.org/bot7000000123:AAF-secret/getMe", "hook-secret"),
+                                   sys.exc_info())
+    line = formatter.format(record)
+    assert "AAF-secret" not in line and "hook-secret" not in line
+    assert line.count("<redacted>") == 3 and "ValueError" in line and "/getMe" in line
