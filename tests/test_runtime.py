@@ -214,4 +214,4 @@ def test_the_log_formatter_redacts_the_secrets_in_messages_and_tracebacks() -> N
                                    sys.exc_info())
     line = formatter.format(record)
     assert "AAF-secret" not in line and "hook-secret" not in line
-    assert line.count("<redacted>") == 3 and "ValueError" in line and "/getMe" in line
+    assert line.count("<redacted>") >= 3 and "ValueError" in line and "/getMe" in line
