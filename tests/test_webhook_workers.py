@@ -123,6 +123,7 @@ def test_updates_without_the_right_secret_are_refused(tmp_path: Path) -> None:
         update, = api.take_updates()
         assert worker.post(update, secret=None) == 403
         assert worker.post(update, secret="not-the-secret") == 403
+        assert worker.post({"not": "an update"}) == 400
         assert worker.post(update) == 200
         api.wait_for_message(chat_id=HELP, contains="所需材料", timeout=WAIT)
         answers = [c for c in api.calls_to("sendMessage") if "所需材料" in str(c.params.get("text"))]
