@@ -18,17 +18,19 @@ import texts
 from bot.telegram_io import (
     addressed_to_bot,
     keyboard,
+    pressed_message,
     send_html,
     services_of,
     split_message,
     without_mention,
 )
+from desk import callbacks
 from knowledge.question_cue import reads_as_question
 from knowledge.service import Reply, UnknownItem
 
 log = logging.getLogger(__name__)
 
-CLARIFY_PREFIX = "kb"
+CLARIFY_PREFIX = callbacks.CLARIFY_PREFIX
 HANDOFF_HOOK = "handoff_hook"  # bot_data key: an async callable(update, context, reply) -> None set by the desk
 STATUS_HOOK = "status_answer"  # bot_data key: async callable(update, context, reply) -> bool set by handlers.ledger
 
@@ -86,11 +88,18 @@ async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply
 async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer the item chosen from the clarify buttons."""
     query = update.callback_query
-    if query is None or not query.data:
+    if query is None:
         return
-    _, item, intent = (query.data.split(":") + ["", ""])[:3]
+    is_staff = context.application.bot_data.get("is_staff_chat")
+    shown = pressed_message(query.message, bot_id=context.bot.id, staff_chat=bool(
+        query.message is not None and is_staff is not None and is_staff(query.message.chat.id)))
+    choice = (callbacks.clarify_choice(query.data, shown, prompt=texts.CLARIFY_PROMPT)
+              if shown is not None else None)
+    if choice is None:
+        await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
+        return
     try:
-        answer = services_of(context).knowledge.answer_item(item=item, intent=intent or "other")
+        answer = services_of(context).knowledge.answer_item(item=choice.item, intent=choice.intent)
     except UnknownItem:
         await query.answer(texts.CLARIFY_UNKNOWN, show_alert=True)
         return

@@ -24,21 +24,27 @@ from telegram.ext import (
 )
 
 import texts
-from bot.telegram_io import addressed_to_bot, keyboard, services_of, without_mention
-from desk import render, work
+from bot.telegram_io import (
+    addressed_to_bot,
+    keyboard,
+    pressed_message,
+    services_of,
+    without_mention,
+)
+from desk import callbacks, render, work
 from desk import tickets as desk_tickets
 from desk.errors import DeskError
-from desk.models import CardKind
 from desk.throttle import Throttle
 from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
 from handlers.questions import HANDOFF_HOOK
 from knowledge.question_cue import reads_as_question
+from knowledge.question_log import log_unmatched
 from knowledge.service import Reply
 
 log = logging.getLogger(__name__)
 
-FEEDBACK_PREFIX = "fb"
+FEEDBACK_PREFIX = callbacks.FEEDBACK_PREFIX
 THROTTLE_KEY = "desk_throttle"
 
 
@@ -105,11 +111,18 @@ def answer_markup(update: Update, reply: Reply) -> InlineKeyboardMarkup | None:
 async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Thank for 「已解决」, or open a ticket from the original question for 「没解决，转人工」."""
     query = update.callback_query
-    if query is None or not query.data or not isinstance(query.message, Message):
+    if query is None:
         return
-    parts = query.data.split(":")
     answer_message = query.message
-    if parts[1:2] == ["ok"]:
+    shown = pressed_message(answer_message, bot_id=context.bot.id, staff_chat=(
+        answer_message is not None
+        and common.is_staff_chat(context.bot_data, answer_message.chat.id)))
+    choice = (callbacks.feedback(query.data, shown, presser_id=query.from_user.id)
+              if shown is not None else None)
+    if choice is None or not isinstance(answer_message, Message):
+        await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
+        return
+    if choice.solved:
         await query.answer(texts.FEEDBACK_THANKS)
     else:
         original = answer_message.reply_to_message
@@ -119,12 +132,12 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         services = services_of(context)
         existing = await services.db.run(work.ticket_for_question, help_chat_id=original.chat_id,
                                          help_message_id=original.message_id)
-        if existing is not None:  # a second press (or a forged one): one ticket per question
+        if existing is not None:  # a second press: one ticket per question
             await query.answer(texts.TICKET_FEEDBACK_ALREADY.format(ticket_id=existing))
         else:
             await query.answer()
             kb = services.knowledge.kb
-            item = parts[2] if len(parts) > 2 and parts[2] in kb.items else None
+            item = choice.item if choice.item in kb.items else None
             candidates: list[dict[str, object]] = (
                 [{"key": item, "title": kb.label(item)}] if item else [])
             await _open_ticket(context, question_message=original, asker=original.from_user,
@@ -152,11 +165,17 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def _throttle(context: ContextTypes.DEFAULT_TYPE, message: Message, user: User,
-                    now: datetime) -> None:
-    """Stop the update (ApplicationHandlerStop) when this user floods this chat; say so once."""
+                    text: str) -> None:
+    """Stop the update (ApplicationHandlerStop) when this user floods this chat; say so once.
+    The flood is measured by when the messages were sent (their date), so a backlog handled
+    late trips it as the burst did. A throttled question is still logged, as throttled."""
     throttle: Throttle = context.application.bot_data[THROTTLE_KEY]
-    verdict = throttle.check((message.chat_id, user.id), now)
+    verdict = throttle.check((message.chat_id, user.id), message.date)
     if not verdict.allowed:
+        services = services_of(context)
+        await services.db.run(log_unmatched, text=text, at=services.clock(), action="throttled",
+                              reason="first_refusal" if verdict.first_refusal else "",
+                              chat_id=message.chat_id, user_id=user.id)
         if verdict.first_refusal:
             await message.reply_text(render.throttled_notice(verdict))
         raise ApplicationHandlerStop
@@ -168,7 +187,7 @@ async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     user = update.effective_user
     if message is None or not message.text or user is None or user.is_bot:
         return
-    await _throttle(context, message, user, services_of(context).clock())
+    await _throttle(context, message, user, message.text)
 
 
 async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message,
@@ -179,7 +198,7 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
     addressed = addressed_to_bot(message, context.bot.username, context.bot.id)
     question_like = addressed or reads_as_question(text)
     if question_like:
-        await _throttle(context, message, user, now)
+        await _throttle(context, message, user, text)
     replied = message.reply_to_message
     reply_to_bot = bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
     reply_to_user = (replied.from_user.id if replied is not None and replied.from_user
@@ -201,43 +220,55 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
     for target in follow_up.notify:
         sent = await common.send(context.bot, target.chat_id, notice,
                                  reply_to=target.reply_to_message_id)
-        if sent.message is not None:
-            department = follow_up.ticket.department_key if target.kind == "department" else None
-            posted.append((target.chat_id, sent.message.message_id, target.kind, department))
+        department = follow_up.ticket.department_key if target.kind == "department" else None
+        posted += [(target.chat_id, part.message_id, target.kind, department)
+                   for part in sent.parts]
     if posted:
         await services.db.run(work.record_cards, ticket_id=follow_up.ticket.id, now=now,
                               cards=posted)
+    if follow_up.reopened:  # answered → open: the cards say so
+        await common.refresh_cards(context, follow_up.ticket.id)
     raise ApplicationHandlerStop
 
 
 async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message,
-                      user: User) -> None:
-    """A reply to a ticket card in the steward or a department group: relay it."""
+                      user: User, *, edited: bool = False) -> None:
+    """A reply to a ticket card in the steward or a department group: relay it (an edited
+    one as a correction of what it relayed)."""
     services = services_of(context)
     now = services.clock()
     replied = message.reply_to_message
     if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
-        # Not an answer; still remember who is staff, so they are recognised in help groups.
-        await services.db.run(work.seen, who=common.who(services), now=now,
-                              chat_id=message.chat_id, user_id=user.id, name=_name(user))
+        if not edited:  # not an answer; still remember who is staff (recognised in help groups)
+            await services.db.run(work.seen, who=common.who(services), now=now,
+                                  chat_id=message.chat_id, user_id=user.id, name=_name(user))
         return
     try:
         result = await services.db.run(
             work.staff_reply, who=common.who(services), now=now, chat_id=message.chat_id,
             user_id=user.id, name=_name(user), card_message_id=replied.message_id,
-            text=message.text or "", staff_message_id=message.message_id)
+            text=message.text or "", staff_message_id=message.message_id, edited=edited)
     except DeskError as exc:
         await message.reply_text(render.error_message(exc, departments=common.department_names(services)),
                                  parse_mode=ParseMode.HTML)
         return
     if result is None:
         return  # a reply to some other message of the bot
+    await _relay(context, message, result, now)
+
+
+async def _relay(context: ContextTypes.DEFAULT_TYPE, message: Message,
+                 result: work.StaffRelay, now: datetime) -> None:
+    """Post an answer (or its correction) into the help group, record the outcome, tell the
+    staff member, and refresh the card."""
+    services = services_of(context)
     relay = result.relay
     html = render.relayed_answer(relay, responder_role=result.role,
                                  department_key=result.department_key,
                                  departments=common.department_names(services))
     sent = await common.send(context.bot, relay.help_chat_id, html,
                              reply_to=relay.reply_to_message_id, thread_id=relay.thread_id)
+    await common.follow_migration(context, relay.help_chat_id, sent)
     await services.db.run(
         desk_tickets.record_delivery, ticket_id=relay.ticket.id, message_id=relay.message_id,
         now=now, delivered=sent.ok,
@@ -252,12 +283,25 @@ async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, messag
     else:  # a server error even after retrying: replying to the card again relays again
         confirm = texts.TICKET_RELAY_RETRY.format(ticket_id=relay.ticket.id)
     await message.reply_text(confirm, parse_mode=ParseMode.HTML)
-    card = next((c for c in relay.cards if c.chat_id == message.chat_id
-                 and c.message_id == replied.message_id), None)
-    if card is not None and card.kind == CardKind.steward.value:
-        await common.edit_card(context.bot, card.chat_id, card.message_id,
-                               common.card_text(services, relay.ticket, result.project_name),
-                               common.card_markup(relay.ticket.id))
+    await common.refresh_cards(context, relay.ticket.id)  # the state after the outcome
+
+
+async def on_edited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Relay an edited answer to a ticket card as a correction; other edits change nothing."""
+    message = update.edited_message
+    user = update.effective_user
+    if message is None or not message.text or user is None or user.is_bot:
+        return
+    if common.is_staff_chat(context.bot_data, message.chat_id):
+        await _staff_text(update, context, message, user, edited=True)
+
+
+async def on_edited_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Say that an edited command is not run again (and stop it reaching any command)."""
+    message = update.edited_message
+    if message is not None:
+        await message.reply_text(texts.EDITED_COMMAND_IGNORED)
+    raise ApplicationHandlerStop
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
@@ -268,6 +312,12 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.bot_data[common.DEPARTMENT_CHATS_KEY] = services.db.call(work.department_chat_ids)
     application.bot_data[THROTTLE_KEY] = Throttle()
     application.add_handler(CallbackQueryHandler(on_feedback, pattern=rf"^{FEEDBACK_PREFIX}:"))
+    # Before every other group: an edited command never runs (CommandHandler takes edits).
+    application.add_handler(MessageHandler(
+        filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, on_edited_command), group=-10)
+    application.add_handler(MessageHandler(
+        filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS & filters.UpdateType.EDITED_MESSAGE,
+        on_edited_text), group=5)
     application.add_handler(MessageHandler(
         filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS & ~filters.UpdateType.EDITED,
         on_group_text), group=5)

@@ -130,7 +130,7 @@ class Broadcaster:
             log.exception("could not record the failure of %s", key)
 
     async def _deliver(self, chat_id: int, message: Message) -> None:
-        parts = split_message(message.text) if message.text else []
+        parts = split_message(message.text, as_html=False) if message.text else []
         for part in parts:
             await self._with_retry(partial(self.bot.send_message, chat_id, part))
         if message.photo is not None:
