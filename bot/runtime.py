@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from telegram import Update
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
@@ -122,7 +122,7 @@ class Runtime:
         if settings.database_url.startswith("sqlite"):
             try:
                 return build_application(settings)
-            except OperationalError as exc:  # a file that cannot be opened: waiting will not help
+            except (OperationalError, InterfaceError) as exc:  # a file that cannot be opened: waiting will not help
                 log.error("cannot open the database at %s: %s", where, _brief(exc))
                 self.exit_code = EXIT_FAILED
                 return None
@@ -130,7 +130,7 @@ class Runtime:
         async def attempt() -> AnyApplication:
             return build_application(settings)
 
-        return await _retrying(f"database unreachable at {where}", attempt, (OperationalError,),
+        return await _retrying(f"database unreachable at {where}", attempt, (OperationalError, InterfaceError),
                                settings=settings, stop=self.stop)
 
     async def _initialize(self, application: AnyApplication) -> bool:

@@ -27,6 +27,7 @@ from bot.telegram_io import (
 from desk import callbacks
 from knowledge.question_cue import reads_as_question
 from knowledge.service import Reply, UnknownItem
+from ledger.regions import help_chat_region
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not addressed and not reads_as_question(text):
         return  # people talking to each other
     services = services_of(context)
-    reply = await services.knowledge.ask(text=text, chat_id=message.chat_id, user_id=user.id)
+    region = await services.db.run(help_chat_region, chat_id=message.chat_id)
+    reply = await services.knowledge.ask(text=text, chat_id=message.chat_id, user_id=user.id,
+                                         region=region)
     await render_reply(update, context, reply, addressed=addressed)
 
 
@@ -98,8 +101,12 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if choice is None:
         await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
         return
+    services = services_of(context)
+    chat_id = query.message.chat.id if query.message is not None else None
+    region = await services.db.run(help_chat_region, chat_id=chat_id) if chat_id else None
     try:
-        answer = services_of(context).knowledge.answer_item(item=choice.item, intent=choice.intent)
+        answer = services.knowledge.answer_item(item=choice.item, intent=choice.intent,
+                                                region=region)
     except UnknownItem:
         await query.answer(texts.CLARIFY_UNKNOWN, show_alert=True)
         return

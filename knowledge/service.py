@@ -35,18 +35,20 @@ class KnowledgeService:
         self.clock = clock
         self.learned = LearnedIndex()
 
-    async def ask(self, *, text: str, chat_id: int | None, user_id: int | None) -> Reply:
-        """Match one question, log it, and return the reply to send."""
+    async def ask(self, *, text: str, chat_id: int | None, user_id: int | None,
+                  region: str | None = None) -> Reply:
+        """Match one question, log it, and return the reply to send; `region` is the 旗县区 of
+        the project the chat is bound to (its overrides of the knowledge base apply)."""
         result = await self._learned_answer(text, chat_id) or self.matcher.match(text)
         await self.db.run(log_question, result=result, at=self.clock(), chat_id=chat_id, user_id=user_id)
-        return Reply(result, compose_answer(self.kb, result))
+        return Reply(result, compose_answer(self.kb, result, region=region))
 
-    def answer_item(self, *, item: str, intent: str) -> str:
+    def answer_item(self, *, item: str, intent: str, region: str | None = None) -> str:
         """Answer about a chosen item (a pressed clarify button)."""
         found = self.kb.items.get(item)
         if found is None:
             raise UnknownItem(item)
-        return compose_item_answer(self.kb, found, intent)
+        return compose_item_answer(self.kb, found, intent, region=region)
 
     async def _learned_answer(self, text: str, chat_id: int | None) -> MatchResult | None:
         """A learned answer whose scope covers the chat's project (the database is asked for

@@ -5,7 +5,7 @@ question_log.user_id and learned_entry.created_by on PostgreSQL. Existing rows a
 (SQLite copies the table under batch mode; PostgreSQL widens the column in place).
 
 Revision ID: issue9_bigint_ids
-Revises: issue10_learned_scope
+Revises: issue11_archive
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "issue9_bigint_ids"
-down_revision = "issue10_learned_scope"
+down_revision = "issue11_archive"
 branch_labels = None
 depends_on = None
 
