@@ -6,12 +6,10 @@ bot.runtime; this file only turns bad settings into one clear line."""
 from __future__ import annotations
 
 import sys
-import warnings
 
 
 def main() -> int:
     """Start the bot; exit with one clear line when something is missing."""
-    warnings.filterwarnings("ignore", module="zhconv")
     import texts
     from config import SettingsError, load_settings
     from knowledge.errors import KnowledgeError

@@ -89,7 +89,7 @@ def main() -> None:
                 url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
             db = Database(url)
             try:
-                db.create_all()
+                db.migrate()
                 _fill(db)
                 print(_row(f"{label}: fingerprint check (shipped)", _time(db, facts_fingerprint, args.calls)))
                 print(_row(f"{label}: re-read chats + learned (baseline)", _time(db, _reload_everything, args.calls)))

@@ -13,16 +13,17 @@ from telegram.request import BaseRequest
 
 import texts
 from bot import shared_facts
-from bot.services import Services, build_services
-from bot.telegram_io import SERVICES_KEY
+from bot.jobs import reminder_job, sla_job
+from bot.services import Hooks, Services, build_services
+from bot.telegram_io import SERVICES_KEY, services_of_app
 from config import Settings
-from config.modules import import_if_present
+from handlers import basics, ledger, questions, tickets
 from storage import utcnow
 
 log = logging.getLogger(__name__)
 
 # Each module has register(application); order matters only for handler groups.
-HANDLER_MODULES = ("handlers.basics", "handlers.questions", "handlers.tickets", "handlers.ledger")
+HANDLER_MODULES = (basics, questions, tickets, ledger)
 
 
 def _file_url(base_url: str) -> str:
@@ -49,21 +50,27 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        # PTB types a builder made by ApplicationBuilder() as one without a rate limiter
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     builder = builder.post_init(_post_init)
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services
-    for name in HANDLER_MODULES:
-        module = import_if_present(name)
-        if module is not None:
-            module.register(application)
+    services.wire(Hooks(
+        handoff=tickets.on_handoff,
+        status_answer=ledger.answer_status,
+        answer_markup=tickets.answer_markup,
+    ))
+    for module in HANDLER_MODULES:
+        module.register(application)
+    sla_job.register(application)
+    reminder_job.schedule(application)
     shared_facts.register(application)
     return application
 
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
     """Register the Chinese command menu and load what was learned before the restart."""
-    services: Services = application.bot_data[SERVICES_KEY]
+    services = services_of_app(application)
     learned = await services.knowledge.load_learned()
     log.info("loaded %d learned entries", learned)
     try:

@@ -36,11 +36,11 @@ def facts_fingerprint(*, session: Session) -> tuple[object, ...]:
 
 async def refresh_shared_facts(application: Application[Any, Any, Any, Any, Any, Any]) -> bool:
     """Reload the in-memory copies when the database changed; True when something was reloaded."""
-    services: Services = application.bot_data[SERVICES_KEY]
+    services = services_of_app(application)
     fingerprint = await services.db.run(facts_fingerprint)
     if application.bot_data.get(FINGERPRINT_KEY) == fingerprint:
         return False
-    application.bot_data[DEPARTMENT_CHATS_KEY] = await services.db.run(work.department_chat_ids)
+    services.staff_chats.departments = frozenset(await services.db.run(work.department_chat_ids))
     await services.knowledge.load_learned()
     application.bot_data[FINGERPRINT_KEY] = fingerprint
     return True

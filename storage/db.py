@@ -82,8 +82,8 @@ class Database:
         self.url = url
         self.engine = _make_engine(url, echo=echo)
 
-    def create_all(self) -> None:
-        """Bring the schema to the models' head with the Alembic migrations (storage/migrations)."""
+    def migrate(self) -> None:
+        """Bring the schema to the models' head: Alembic `upgrade head` (storage/migrations)."""
         from storage.migrate import upgrade
 
         upgrade(self.engine)

@@ -52,7 +52,7 @@ if __name__ == "__main__":
         from config import load_settings
         from storage.db import Database
 
-        Database(load_settings().database_url).create_all()
+        Database(load_settings().database_url).migrate()
         print("database at head")
     elif len(sys.argv) == 3 and sys.argv[1] == "revision":
         import tempfile

@@ -14,7 +14,7 @@ from bot.leader import SchedulerLeader
 from config import Settings
 from storage import Database
 from storage.lease import SCHEDULER_LEASE, acquire_lease, lease_holder, release_lease
-from tests.pg import postgres_schema_database
+from tests.databases import postgres_schema_database
 from tests.recording_request import RecordingRequest
 from tests.updates import message_update, supergroup_id, user_id
 
@@ -31,7 +31,7 @@ DEPT_MEMBER = user_id(6_003)
 def db(request, tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
     if request.param == "sqlite":
         database = Database(f"sqlite:///{tmp_path / 'lease.db'}")
-        database.create_all()
+        database.migrate()
         yield database
         database.dispose()
     else:

@@ -16,7 +16,7 @@ from storage import Database
 from tests.bot_process import running_bot
 from tests.botapi_double import BotApiDouble
 from tests.ledger_support import ledger_row, write_xlsx
-from tests.pg import postgres_schema_database
+from tests.databases import postgres_schema_database
 from tests.updates import supergroup_id, user_id
 
 HELP = supergroup_id(4_001)

@@ -16,7 +16,7 @@ from knowledge.matcher import MatchResult
 from knowledge.question_log import QuestionLog, log_question
 from storage import Database
 from storage.migrate import upgrade
-from tests.pg import postgres_schema_database
+from tests.databases import postgres_schema_database
 from tests.updates import supergroup_id, user_id
 
 AT = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
@@ -45,7 +45,7 @@ def old_db(request, tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-
 @pytest.fixture(params=["sqlite", "postgres"])
 def db(request, tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
     for database in _old_database(request.param, tmp_path):
-        database.create_all()
+        database.migrate()
         yield database
 
 
@@ -62,7 +62,7 @@ def test_the_migration_widens_the_id_columns_and_keeps_the_rows(old_db: Database
         connection.execute(text("INSERT INTO learned_entry (question, answer, created_by, created_at, active)"
                                 " VALUES ('问', '答', 77, :at, true)"), {"at": AT.replace(tzinfo=None)})
 
-    old_db.create_all()  # what the bot does at start-up
+    old_db.migrate()  # what the bot does at start-up
 
     columns = {table: {c["name"]: c["type"] for c in inspect(old_db.engine).get_columns(table)}
                for table in ("question_log", "learned_entry")}

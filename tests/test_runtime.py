@@ -14,7 +14,7 @@ import pytest
 
 from tests.bot_process import ProcessOutput, free_port, run_bot, start_bot, stop_bot
 from tests.botapi_double import BotApiDouble
-from tests.pg import POSTGRES_URL, postgres_reachable
+from tests.databases import POSTGRES_URL, postgres_reachable
 from tests.updates import supergroup_id, user_id
 
 GROUP = supergroup_id(31)

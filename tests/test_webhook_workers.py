@@ -28,7 +28,7 @@ from storage import Database
 from tests.bot_process import free_port, start_bot, stop_bot
 from tests.botapi_double import BotApiDouble
 from tests.ledger_support import ledger_row, write_xlsx
-from tests.pg import postgres_schema_database
+from tests.databases import postgres_schema_database
 from tests.updates import supergroup_id, user_id
 
 SECRET = "s3cret-Webhook_token"

@@ -64,8 +64,8 @@ def _seconds(error: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         retry_after = error.retry_after
     if hasattr(retry_after, "total_seconds"):
-        return float(retry_after.total_seconds())  # type: ignore[union-attr]
-    return float(retry_after)  # type: ignore[arg-type]
+        return float(retry_after.total_seconds())
+    return float(retry_after)
 
 
 def _chat_usable(*, session: Any, chat_id: int) -> bool:

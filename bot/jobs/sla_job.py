@@ -3,7 +3,7 @@ the database (at most once each, across restarts) and this sends them: a warning
 holds the ticket, a breach to the lead group (the ticket and who held it) and a notice to the
 steward group (and the department holding it). The person holding the ticket is mentioned,
 so Telegram notifies them. A send that meets a server error (5xx) is tried again twice
-(handlers.tickets_common.send; a 429 is AIORateLimiter's); a send that still fails is
+(bot.sending.send; a 429 is AIORateLimiter's); a send that still fails is
 logged, never raised; an alert that reached nobody for a passing reason (a server error, not
 a 403) has its mark cleared, so the next sweep sends it again."""
 
@@ -16,11 +16,12 @@ from telegram import Bot
 from telegram.ext import Application, ContextTypes
 
 import texts
-from bot.services import Services
+from bot.sending import send
+from bot.services import Services, department_names
+from bot.telegram_io import services_of, services_of_app
 from desk import render, work
 from desk.models import CardKind
 from desk.sla import AlertKind, Audience, Recipient, SlaAlert, release_alert, sweep
-from handlers import tickets_common as common
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ async def run_sweep(bot: Bot, services: Services) -> list[SlaAlert]:
         steward_chat_id=settings.steward_chat_id, lead_chat_id=settings.lead_chat_id)
     if not alerts:
         return alerts
-    names = common.department_names(services)
+    names = department_names(services)
     for alert in alerts:
         posted: list[tuple[int, int, str, str | None]] = []
         delivered, retryable = False, []
@@ -60,8 +61,8 @@ async def run_sweep(bot: Bot, services: Services) -> list[SlaAlert]:
                 log.warning("ticket %s: no %s chat for the %s", alert.ticket.id,
                             recipient.audience, alert.kind)
                 continue
-            sent = await common.send(bot, recipient.chat_id,
-                                     _text(alert, recipient, services, names))
+            sent = await send(bot, recipient.chat_id,
+                              _text(alert, recipient, services, names))
             if sent.message is None:
                 log.warning("ticket %s: the %s did not reach chat %s", alert.ticket.id,
                             alert.kind, recipient.chat_id)
@@ -93,7 +94,7 @@ async def run_sweep(bot: Bot, services: Services) -> list[SlaAlert]:
 
 async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Run one SLA sweep; log a failure and keep the job scheduled."""
-    services: Services = context.application.bot_data["services"]
+    services = services_of(context)
     try:
         await run_sweep(context.bot, services)
     except Exception:
@@ -102,7 +103,7 @@ async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Run the sweep every SLA_SWEEP_SECONDS on python-telegram-bot's JobQueue."""
-    services: Services = application.bot_data["services"]
+    services = services_of_app(application)
     if application.job_queue is None:
         log.warning("no JobQueue (python-telegram-bot[job-queue] missing): SLA sweep not scheduled")
         return
