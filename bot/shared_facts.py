@@ -1,7 +1,7 @@
 """Facts every instance shares live in the database; this keeps each process's copies fresh.
 
 Bindings, staff roles and projects are read from the database by every update already. Two
-facts are also held in memory for speed: the set of department chats (consulted for every
+facts are also held in memory for speed: the set of department chats (Services.staff_chats, consulted for every
 message) and the learned answers (inside the matcher). Before each update one cheap query reads
 a fingerprint of both tables (row count and latest change); when another instance bound a
 department or learned an answer, the fingerprint differs and the copies are reloaded, so the
@@ -16,10 +16,8 @@ from sqlmodel import Session, func, select
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.services import Services
-from bot.telegram_io import SERVICES_KEY
+from bot.telegram_io import services_of_app
 from desk import work
-from handlers.tickets_common import DEPARTMENT_CHATS_KEY
 from desk.models import ChatBinding
 from knowledge.learned import LearnedEntry
 
