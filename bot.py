@@ -23,8 +23,10 @@ def main() -> int:
         print(texts.TOKEN_MISSING, file=sys.stderr)
         return 2
     if settings.webhook_mode and settings.webhook_secret is None:
-        print(texts.SETTINGS_INVALID.format(detail="WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set"),
-              file=sys.stderr)
+        print(
+            texts.SETTINGS_INVALID.format(detail="WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set"),
+            file=sys.stderr,
+        )
         return 2
 
     from bot.runtime import main as run

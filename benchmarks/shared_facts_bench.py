@@ -31,9 +31,16 @@ def _fill(db: Database) -> None:
 
     def fill(*, session: Any) -> None:
         for n in range(200):
-            session.add(ChatBinding(chat_id=-1_001_700_000_000 - n, kind="department" if n % 4 == 0 else "help",
-                                    department_key=f"d{n}" if n % 4 == 0 else None, title=f"群{n}",
-                                    bound_at=NOW, updated_at=NOW))
+            session.add(
+                ChatBinding(
+                    chat_id=-1_001_700_000_000 - n,
+                    kind="department" if n % 4 == 0 else "help",
+                    department_key=f"d{n}" if n % 4 == 0 else None,
+                    title=f"群{n}",
+                    bound_at=NOW,
+                    updated_at=NOW,
+                )
+            )
         for n in range(500):
             add_learned(session=session, question=f"问题{n}", answer=f"答案{n}", item=None, at=NOW)
 
@@ -76,7 +83,7 @@ def main() -> None:
 
     print("| database, per update | p50 ms | p99 ms |\n|---|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
-        targets = [("SQLite", f"sqlite:///{tmp}/bench.db", None)]
+        targets: list[tuple[str, str, str | None]] = [("SQLite", f"sqlite:///{tmp}/bench.db", None)]
         if args.postgres_url:
             targets.append(("PostgreSQL", args.postgres_url, f"bench_{int(time.time())}"))
         for label, url, schema in targets:

@@ -30,8 +30,16 @@ def default_instance_name() -> str:
 class SchedulerLeader:
     """Keeps this instance's claim on the scheduler lease and says when it gains or loses it."""
 
-    def __init__(self, *, db: Database, name: str, seconds: float, on_gain: Callable[[], None],
-                 on_loss: Callable[[], None], clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        name: str,
+        seconds: float,
+        on_gain: Callable[[], None],
+        on_loss: Callable[[], None],
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.db = db
         self.name = name
         self.seconds = seconds
@@ -44,12 +52,16 @@ class SchedulerLeader:
     async def step(self) -> bool:
         """Try once to take or renew the lease; return whether this instance holds it."""
         try:
-            held = await self.db.run(acquire_lease, name=SCHEDULER_LEASE, holder=self.name,
-                                     now=self.clock(), seconds=self.seconds)
+            held = await self.db.run(
+                acquire_lease, name=SCHEDULER_LEASE, holder=self.name, now=self.clock(), seconds=self.seconds
+            )
         except Exception as exc:  # noqa: BLE001 - the database is down: keep trying, stop holding
             log.warning("scheduler lease: database unreachable (%s)", type(exc).__name__)
-            held = self.holding and self._renewed_at is not None and (
-                (self.clock() - self._renewed_at).total_seconds() < self.seconds / 2)
+            held = (
+                self.holding
+                and self._renewed_at is not None
+                and ((self.clock() - self._renewed_at).total_seconds() < self.seconds / 2)
+            )
         else:
             if held:
                 self._renewed_at = self.clock()
@@ -69,7 +81,7 @@ class SchedulerLeader:
             await self.step()
             try:
                 await asyncio.wait_for(stop.wait(), timeout=self.seconds / 3)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def release(self) -> None:

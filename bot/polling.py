@@ -25,16 +25,25 @@ LONG_POLL_SECONDS = 10
 MAX_BACKOFF_SECONDS = 30.0
 
 
-async def poll(application: Application[Any, Any, Any, Any, Any, Any], *, stop: asyncio.Event,
-               on_conflict: Callable[[Conflict], None]) -> None:
+async def poll(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    *,
+    stop: asyncio.Event,
+    on_conflict: Callable[[Conflict], None],
+) -> None:
     """Fetch updates and hand them on until `stop` is set or Telegram reports another poller."""
     bot = application.bot
     offset = 0
     backoff = 0.0
     while not stop.is_set():
-        fetch = asyncio.ensure_future(bot.get_updates(
-            offset=offset, timeout=LONG_POLL_SECONDS, allowed_updates=Update.ALL_TYPES,
-            read_timeout=LONG_POLL_SECONDS + 10))
+        fetch = asyncio.ensure_future(
+            bot.get_updates(
+                offset=offset,
+                timeout=LONG_POLL_SECONDS,
+                allowed_updates=Update.ALL_TYPES,
+                read_timeout=LONG_POLL_SECONDS + 10,
+            )
+        )
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait((fetch, stopping), return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
@@ -49,8 +58,12 @@ async def poll(application: Application[Any, Any, Any, Any, Any, Any], *, stop: 
             on_conflict(exc)
             return
         except RetryAfter as exc:
-            await _pause(stop, float(exc.retry_after if isinstance(exc.retry_after, (int, float))
-                                     else exc.retry_after.total_seconds()))
+            await _pause(
+                stop,
+                float(
+                    exc.retry_after if isinstance(exc.retry_after, (int, float)) else exc.retry_after.total_seconds()
+                ),
+            )
             continue
         except NetworkError as exc:
             backoff = min(max(backoff * 2, 1.0), MAX_BACKOFF_SECONDS)

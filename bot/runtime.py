@@ -90,8 +90,14 @@ def _delays(settings: Settings) -> Iterator[float]:
         delay *= 2
 
 
-async def _retrying(what: str, attempt: Callable[[], Awaitable[T]], retry_on: tuple[type[BaseException], ...],
-                    *, settings: Settings, stop: asyncio.Event) -> T | None:
+async def _retrying(
+    what: str,
+    attempt: Callable[[], Awaitable[T]],
+    retry_on: tuple[type[BaseException], ...],
+    *,
+    settings: Settings,
+    stop: asyncio.Event,
+) -> T | None:
     """Run `attempt` until it succeeds; None when told to stop while waiting."""
     for delay in _delays(settings):
         try:
@@ -130,17 +136,24 @@ class Runtime:
         async def attempt() -> AnyApplication:
             return build_application(settings)
 
-        return await _retrying(f"database unreachable at {where}", attempt, (OperationalError, InterfaceError),
-                               settings=settings, stop=self.stop)
+        return await _retrying(
+            f"database unreachable at {where}",
+            attempt,
+            (OperationalError, InterfaceError),
+            settings=settings,
+            stop=self.stop,
+        )
 
     async def _initialize(self, application: AnyApplication) -> bool:
         """Reach Telegram (getMe), retrying while it is down; False when told to stop first."""
+
         async def attempt() -> bool:
             await application.initialize()
             return True
 
-        done = await _retrying("Telegram unreachable", attempt, (NetworkError, RetryAfter),
-                               settings=self.settings, stop=self.stop)
+        done = await _retrying(
+            "Telegram unreachable", attempt, (NetworkError, RetryAfter), settings=self.settings, stop=self.stop
+        )
         return bool(done)
 
     def _conflict(self, exc: Conflict) -> None:
@@ -166,7 +179,9 @@ class Runtime:
         return detail["database"] == "ok" and items > 0, detail
 
     # ------------------------------------------------------------------ serving
-    async def _serve_webhook(self, application: AnyApplication, leader: SchedulerLeader) -> Callable[[], Awaitable[None]]:
+    async def _serve_webhook(
+        self, application: AnyApplication, leader: SchedulerLeader
+    ) -> Callable[[], Awaitable[None]]:
         import uvicorn
 
         from bot.webhook import build_webhook_app, webhook_path
@@ -175,11 +190,18 @@ class Runtime:
         url = settings.telegram_webhook_url or ""
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
 
-        app = build_webhook_app(application=application, path=webhook_path(url), secret=secret,
-                                health=lambda: self.health(application, leader))
+        app = build_webhook_app(
+            application=application,
+            path=webhook_path(url),
+            secret=secret,
+            health=lambda: self.health(application, leader),
+        )
         host, port = settings.listen_address
-        server = _Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
-                                        access_log=False, log_config=None))
+        server = _Server(
+            uvicorn.Config(
+                app, host=host, port=port, log_level="warning", lifespan="off", access_log=False, log_config=None
+            )
+        )
         task = asyncio.create_task(server.serve())
 
         def server_ended(done: asyncio.Task[None]) -> None:
@@ -192,12 +214,12 @@ class Runtime:
         log.info("webhook mode: listening on %s, Telegram posts to %s", settings.webhook_listen, url)
 
         async def set_webhook() -> bool:
-            return await application.bot.set_webhook(url=url, secret_token=secret,
-                                                     allowed_updates=Update.ALL_TYPES)
+            return await application.bot.set_webhook(url=url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
 
         try:
-            await _retrying("could not set the webhook", set_webhook, (NetworkError, RetryAfter),
-                            settings=settings, stop=self.stop)
+            await _retrying(
+                "could not set the webhook", set_webhook, (NetworkError, RetryAfter), settings=settings, stop=self.stop
+            )
         except BadRequest as exc:
             log.error("Telegram refused the webhook %s: %s", url, exc.message)
             self.exit_code = EXIT_FAILED
@@ -216,8 +238,16 @@ class Runtime:
         async def delete_webhook() -> bool:
             return await application.bot.delete_webhook()
 
-        if await _retrying("could not leave webhook mode", delete_webhook, (NetworkError, RetryAfter),
-                           settings=self.settings, stop=self.stop) is None:
+        if (
+            await _retrying(
+                "could not leave webhook mode",
+                delete_webhook,
+                (NetworkError, RetryAfter),
+                settings=self.settings,
+                stop=self.stop,
+            )
+            is None
+        ):
             return _nothing
         polling_stop = asyncio.Event()
         task = asyncio.create_task(poll(application, stop=polling_stop, on_conflict=self._conflict))
@@ -259,8 +289,12 @@ class Runtime:
         if scheduler is not None:
             scheduler.start(paused=True)  # resumed only while this instance holds the lease
         leader = SchedulerLeader(
-            db=services.db, name=self.name, seconds=self.settings.scheduler_lease_seconds,
-            on_gain=scheduler.resume if scheduler else _noop, on_loss=scheduler.pause if scheduler else _noop)
+            db=services.db,
+            name=self.name,
+            seconds=self.settings.scheduler_lease_seconds,
+            on_gain=scheduler.resume if scheduler else _noop,
+            on_loss=scheduler.pause if scheduler else _noop,
+        )
         await application.start()
         leader_stop = asyncio.Event()
         leader_task = asyncio.create_task(leader.run(leader_stop))
@@ -271,15 +305,23 @@ class Runtime:
         await self.stop.wait()
         log.info("stopping: finishing the work in flight")
         try:
-            await asyncio.wait_for(self._drain(application, leader, leader_stop, leader_task, stop_serving),
-                                   timeout=self.settings.shutdown_grace_seconds)
-        except asyncio.TimeoutError:
+            await asyncio.wait_for(
+                self._drain(application, leader, leader_stop, leader_task, stop_serving),
+                timeout=self.settings.shutdown_grace_seconds,
+            )
+        except TimeoutError:
             log.warning("work still in flight after %.0f s; exiting anyway", self.settings.shutdown_grace_seconds)
         log.info("stopped")
         return self.exit_code
 
-    async def _drain(self, application: AnyApplication, leader: SchedulerLeader, leader_stop: asyncio.Event,
-                     leader_task: asyncio.Task[None], stop_serving: Callable[[], Awaitable[None]]) -> None:
+    async def _drain(
+        self,
+        application: AnyApplication,
+        leader: SchedulerLeader,
+        leader_stop: asyncio.Event,
+        leader_task: asyncio.Task[None],
+        stop_serving: Callable[[], Awaitable[None]],
+    ) -> None:
         await stop_serving()  # no new updates
         leader_stop.set()
         await leader_task

@@ -46,8 +46,10 @@ def build_webhook_app(
         """Take one update from Telegram; anything without the secret is refused."""
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), secret.encode()):
-            log.warning("webhook request without the right secret refused (from %s)",
-                        request.client.host if request.client else "?")
+            log.warning(
+                "webhook request without the right secret refused (from %s)",
+                request.client.host if request.client else "?",
+            )
             return Response(status_code=HTTPStatus.FORBIDDEN)
         try:
             data = await request.json()
@@ -65,7 +67,9 @@ def build_webhook_app(
         healthy, detail = await health()
         return JSONResponse(detail, status_code=HTTPStatus.OK if healthy else HTTPStatus.SERVICE_UNAVAILABLE)
 
-    return Starlette(routes=[
-        Route(path, telegram, methods=["POST"]),
-        Route(HEALTH_PATH, healthz, methods=["GET"]),
-    ])
+    return Starlette(
+        routes=[
+            Route(path, telegram, methods=["POST"]),
+            Route(HEALTH_PATH, healthz, methods=["GET"]),
+        ]
+    )

@@ -63,7 +63,7 @@ class ProcessOutput:
         self.lines: list[str] = []
         assert process.stdout is not None
         self._reader = threading.Thread(target=lambda: self.lines.extend(iter(process.stdout.readline, "")),
-                                        daemon=True)  # type: ignore[union-attr]
+                                        daemon=True)
         self._reader.start()
 
     def wait_for(self, text: str, *, count: int = 1, timeout: float = 60) -> None:

@@ -24,6 +24,7 @@ class TcpRelay:
         class Pipe(socketserver.BaseRequestHandler):
             def handle(self) -> None:
                 with socket.create_connection(target) as upstream:
+
                     def pump(src: socket.socket, dst: socket.socket) -> None:
                         try:
                             while data := src.recv(65536):

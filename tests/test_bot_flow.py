@@ -7,8 +7,7 @@ import pytest
 import texts
 from bot.app import build_application
 from tests.recording_request import BOT_ID, BOT_USERNAME, RecordingRequest
-from tests.updates import callback_update, message_update
-from tests.updates import supergroup_id, user_id
+from tests.updates import callback_update, message_update, supergroup_id, user_id
 
 GROUP = supergroup_id(123)
 ENTERPRISE = user_id(501)

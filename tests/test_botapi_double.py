@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tests.updates import supergroup_id, user_id
-
 import asyncio
 import contextlib
 import io
@@ -42,6 +40,7 @@ from telegram.ext import (
 )
 
 from tests.botapi_double import BotApiDouble, Call
+from tests.updates import user_id
 
 GROUP = -1001234567890
 USER = user_id(777001)

@@ -22,8 +22,8 @@ def test_env_example_lists_every_setting_with_its_default() -> None:
     text = (ROOT / ".env.example").read_text(encoding="utf-8")
     named = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", text, flags=re.M))
     assert {name.upper() for name in Settings.model_fields} <= named
-    from_file = Settings(_env_file=str(ROOT / ".env.example"))  # type: ignore[call-arg]
-    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    from_file = Settings(_env_file=str(ROOT / ".env.example"))
+    defaults = Settings(_env_file=None)
     assert from_file.model_dump() == defaults.model_dump()
 
 
@@ -60,6 +60,10 @@ def test_docker_compose_config_accepts_the_file() -> None:
     probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True)
     if probe.returncode != 0:
         pytest.skip("the docker compose plugin is not installed")
-    done = subprocess.run(["docker", "compose", "-f", str(ROOT / "compose.yaml"), "config", "--quiet"],
-                          capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        ["docker", "compose", "-f", str(ROOT / "compose.yaml"), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr

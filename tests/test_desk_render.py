@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tests.updates import supergroup_id, user_id
-
 from datetime import timedelta
 
 import pytest
@@ -25,6 +23,7 @@ from desk.throttle import Throttle
 from tests.databases import sqlite_database
 from tests.desk_helpers import HELP_CHAT, HOURS, LEAD_CHAT, STEWARD_CHAT, at, make_world
 from tests.texts_match import says
+from tests.updates import user_id
 
 EVIL = '<b>急</b> & <a href="x">点我</a>'
 DEPTS = {"natural_resources": "自然资源局"}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from tests.updates import supergroup_id, user_id
-
 import itertools
 
 import pytest
@@ -16,6 +14,7 @@ from desk.models import TicketStatus as S
 from desk.states import TRANSITIONS, can_transition, check_transition
 from tests.databases import sqlite_database
 from tests.desk_helpers import ASKER, HELP_CHAT, HOURS, at, make_world
+from tests.updates import supergroup_id, user_id
 
 START = at(3, 2, 9, 0)  # Monday
 

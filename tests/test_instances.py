@@ -28,7 +28,7 @@ DEPT_MEMBER = user_id(6_003)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def db(request, tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
+def db(request, tmp_path) -> Iterator[Database]:
     if request.param == "sqlite":
         database = Database(f"sqlite:///{tmp_path / 'lease.db'}")
         database.migrate()
@@ -69,8 +69,14 @@ async def test_the_leader_pauses_its_jobs_when_the_lease_is_lost(db: Database) -
     events: list[str] = []
 
     def leader(name: str) -> SchedulerLeader:
-        return SchedulerLeader(db=db, name=name, seconds=30, clock=lambda: now[0],
-                               on_gain=lambda: events.append(f"{name}+"), on_loss=lambda: events.append(f"{name}-"))
+        return SchedulerLeader(
+            db=db,
+            name=name,
+            seconds=30,
+            clock=lambda: now[0],
+            on_gain=lambda: events.append(f"{name}+"),
+            on_loss=lambda: events.append(f"{name}-"),
+        )
 
     a, b = leader("a"), leader("b")
     assert await a.step() and not await b.step()
@@ -84,10 +90,16 @@ async def test_the_leader_pauses_its_jobs_when_the_lease_is_lost(db: Database) -
 
 
 @pytest.fixture
-async def two_apps(db: Database, clock):  # type: ignore[no-untyped-def]
+async def two_apps(db: Database, clock):
     """Two Applications (two bot instances) on one database."""
-    settings = Settings(_env_file=None, telegram_bot_token="123456:TEST", database_url=db.url,  # type: ignore[call-arg]
-                        steward_chat_id=STEWARD_CHAT, admin_user_ids=[ADMIN], business_hours="24x7")
+    settings = Settings(
+        _env_file=None,
+        telegram_bot_token="123456:TEST",
+        database_url=db.url,
+        steward_chat_id=STEWARD_CHAT,
+        admin_user_ids=[ADMIN],
+        business_hours="24x7",
+    )
     apps = []
     for _ in range(2):
         request = RecordingRequest()
@@ -101,15 +113,16 @@ async def two_apps(db: Database, clock):  # type: ignore[no-untyped-def]
         await application.shutdown()
 
 
-async def _say(application, text: str, *, chat: int, user: int, reply_to=None) -> list[str]:  # type: ignore[no-untyped-def]
+async def _say(application, text: str, *, chat: int, user: int, reply_to=None) -> list[str]:
     request: RecordingRequest = application.bot_data["request"]
     request.clear()
-    await application.process_update(message_update(application.bot, chat_id=chat, user_id=user, text=text,
-                                                    reply_to=reply_to))
+    await application.process_update(
+        message_update(application.bot, chat_id=chat, user_id=user, text=text, reply_to=reply_to)
+    )
     return [str(c.params.get("text")) for c in request.sent()]
 
 
-async def test_a_department_bound_through_one_instance_is_known_to_the_other_at_once(two_apps) -> None:  # type: ignore[no-untyped-def]
+async def test_a_department_bound_through_one_instance_is_known_to_the_other_at_once(two_apps) -> None:
     first, second = two_apps
     # The second instance has seen the department group before it was bound: a help group to it.
     assert any("所需材料" in t for t in await _say(second, "环评要什么材料？", chat=DEPT_CHAT, user=DEPT_MEMBER))
@@ -118,11 +131,12 @@ async def test_a_department_bound_through_one_instance_is_known_to_the_other_at_
     assert await _say(second, "环评要什么材料？", chat=DEPT_CHAT, user=DEPT_MEMBER) == []
 
 
-async def test_an_answer_learned_through_one_instance_is_used_by_the_other(two_apps) -> None:  # type: ignore[no-untyped-def]
+async def test_an_answer_learned_through_one_instance_is_used_by_the_other(two_apps) -> None:
     first, second = two_apps
     question = "园区里的临时用电找谁申请比较快"
     services = first.bot_data["services"]
-    await services.knowledge.learn(question=question, answer="请联系供电公司客户经理办理临时用电。", item=None,
-                                   created_by=user_id(6_004))
+    await services.knowledge.learn(
+        question=question, answer="请联系供电公司客户经理办理临时用电。", item=None, created_by=user_id(6_004)
+    )
     replies = await _say(second, question, chat=HELP, user=ENTERPRISE)
     assert any("供电公司客户经理" in t for t in replies), replies

@@ -31,8 +31,7 @@ from scheduler.models import ReminderLog, ReminderState
 from tests.ledger_support import ledger_row, write_xlsx
 from tests.recording_request import RecordingRequest
 from tests.texts_match import said, says
-from tests.updates import message_update
-from tests.updates import supergroup_id, user_id
+from tests.updates import message_update, supergroup_id, user_id
 
 ADMIN = user_id(7001)
 STRANGER = user_id(7002)

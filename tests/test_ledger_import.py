@@ -15,7 +15,7 @@ from ledger.importer import import_file
 from ledger.models import Procedure, ProcedureStatus, Project
 from tests.databases import sqlite_database
 from tests.ledger_support import ledger_row, write_csv, write_xlsx
-from tests.updates import supergroup_id, user_id
+from tests.updates import supergroup_id
 
 
 def counts(db):

@@ -19,7 +19,7 @@ from scheduler.reminders import plan_reminders
 from tests.databases import sqlite_database
 from tests.ledger_support import ledger_row, write_xlsx
 from tests.texts_match import says
-from tests.updates import supergroup_id, user_id
+from tests.updates import supergroup_id
 from workdays import WorkingCalendar
 
 MATERIALS = {"eia": ["环境影响报告书", "建设项目环评审批申请表"],

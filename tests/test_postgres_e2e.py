@@ -14,9 +14,8 @@ import pytest
 from ledger.importer import import_file
 from storage import Database
 from tests.bot_process import running_bot
-from tests.botapi_double import BotApiDouble
-from tests.ledger_support import ledger_row, write_xlsx
 from tests.databases import postgres_schema_database
+from tests.ledger_support import ledger_row, write_xlsx
 from tests.updates import supergroup_id, user_id
 
 HELP = supergroup_id(4_001)
@@ -38,10 +37,20 @@ def pg() -> Iterator[Database]:
 
 
 def test_the_desk_on_postgresql_with_supergroup_ids(tmp_path: Path, pg: Database) -> None:
-    pg.call(import_file, path=write_xlsx(tmp_path / "ledger.xlsx", [ledger_row(手续="环评", 受理日期="2026-03-02", days=5)]))
-    with running_bot(tmp_path, DATABASE_URL=pg.url, STEWARD_CHAT_ID=str(STEWARD_CHAT), LEAD_CHAT_ID=str(LEAD_CHAT),
-                     ADMIN_USER_IDS=str(ADMIN), BUSINESS_HOURS="24x7", SLA_FIRST_RESPONSE_MINUTES="0.05",
-                     SLA_WARN_BEFORE_MINUTES="0", SLA_SWEEP_SECONDS="1") as api:
+    pg.call(
+        import_file, path=write_xlsx(tmp_path / "ledger.xlsx", [ledger_row(手续="环评", 受理日期="2026-03-02", days=5)])
+    )
+    with running_bot(
+        tmp_path,
+        DATABASE_URL=pg.url,
+        STEWARD_CHAT_ID=str(STEWARD_CHAT),
+        LEAD_CHAT_ID=str(LEAD_CHAT),
+        ADMIN_USER_IDS=str(ADMIN),
+        BUSINESS_HOURS="24x7",
+        SLA_FIRST_RESPONSE_MINUTES="0.05",
+        SLA_WARN_BEFORE_MINUTES="0",
+        SLA_SWEEP_SECONDS="1",
+    ) as api:
         # A question the knowledge base answers.
         api.push_message(chat_id=HELP, user_id=ENTERPRISE, text="请问施工许可证要准备哪些材料？")
         api.wait_for_message(chat_id=HELP, contains="所需材料", timeout=WAIT)
@@ -55,8 +64,13 @@ def test_the_desk_on_postgresql_with_supergroup_ids(tmp_path: Path, pg: Database
 
         # The steward's reply to the card reaches the enterprise as a reply to its question.
         mark = api.mark()
-        api.push_message(chat_id=STEWARD_CHAT, user_id=STEWARD, text="请到市场监管局窗口办理。",
-                         reply_to_message_id=card.result["message_id"], first_name="李管家")
+        api.push_message(
+            chat_id=STEWARD_CHAT,
+            user_id=STEWARD,
+            text="请到市场监管局窗口办理。",
+            reply_to_message_id=card.result["message_id"],
+            first_name="李管家",
+        )
         relayed = api.wait_for_message(chat_id=HELP, contains="市场监管局窗口", timeout=WAIT, since=mark)
         assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
 
@@ -69,8 +83,13 @@ def test_the_desk_on_postgresql_with_supergroup_ids(tmp_path: Path, pg: Database
         api.push_message(chat_id=STEWARD_CHAT, user_id=STEWARD, text="/escalate 2 发改委", first_name="李管家")
         dept_card = api.wait_for_message(chat_id=DEPT_CHAT, contains="管家吹哨", timeout=WAIT, since=mark)
         mark = api.mark()
-        api.push_message(chat_id=DEPT_CHAT, user_id=DEPT_MEMBER, text="由人社局负责，我委可协助协调。",
-                         reply_to_message_id=dept_card.result["message_id"], first_name="发改委小张")
+        api.push_message(
+            chat_id=DEPT_CHAT,
+            user_id=DEPT_MEMBER,
+            text="由人社局负责，我委可协助协调。",
+            reply_to_message_id=dept_card.result["message_id"],
+            first_name="发改委小张",
+        )
         answer = api.wait_for_message(chat_id=HELP, contains="人社局负责", timeout=WAIT, since=mark)
         assert "发展和改革委员会答复" in answer.params["text"]
 

@@ -27,8 +27,14 @@ def _polling(api: BotApiDouble, timeout: float = 30) -> None:
     api.wait_for(lambda c: c.method == "deleteWebhook", timeout=timeout)
 
 
-def _serves_once_up(process: subprocess.Popen[str], api: BotApiDouble, *, down_for: float, waiting: str,
-                    up: AbstractContextManager[object]) -> str:
+def _serves_once_up(
+    process: subprocess.Popen[str],
+    api: BotApiDouble,
+    *,
+    down_for: float,
+    waiting: str,
+    up: AbstractContextManager[object],
+) -> str:
     """Keep what the bot needs down for at least `down_for` seconds and until the bot has said
     `waiting` twice, bring it `up`, check that the bot answers without a restart, stop it;
     return all it printed."""
@@ -50,8 +56,12 @@ def _serves_once_up(process: subprocess.Popen[str], api: BotApiDouble, *, down_f
 def test_the_bot_comes_up_when_the_bot_api_is_down_for_20_seconds(tmp_path: Path) -> None:
     port = free_port()
     api = BotApiDouble(port=port)
-    process = start_bot(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}/bot",
-                        STARTUP_RETRY_MAX_SECONDS="2")
+    process = start_bot(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=api.token,
+        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}/bot",
+        STARTUP_RETRY_MAX_SECONDS="2",
+    )
     output = _serves_once_up(process, api, down_for=20, waiting="Telegram unreachable", up=api)
     retries = [line for line in output.splitlines() if "Telegram unreachable" in line]
     assert len(retries) >= 2, output
@@ -146,8 +156,7 @@ def test_a_database_down_at_start_gets_one_line_per_retry_and_sigterm_ends_it(tm
     text = output.stop()
     assert time.monotonic() - started < 10 and process.returncode == 0
     lines = text.splitlines()
-    assert all("database unreachable at postgresql+psycopg://steward:***@127.0.0.1" in line
-               for line in lines[:3]), text
+    assert all("database unreachable at postgresql+psycopg://steward:***@127.0.0.1" in line for line in lines[:3]), text
     assert "s3cret-pw" not in text and "Traceback" not in text
 
 
@@ -161,8 +170,13 @@ def test_a_database_that_comes_up_late_is_used_without_a_restart(tmp_path: Path)
     relay = TcpRelay(target=(host, int(port)))
     url = POSTGRES_URL.replace(real, f"127.0.0.1:{relay.port}")
     with BotApiDouble() as api:
-        process = start_bot(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url,
-                            DATABASE_URL=_own_schema(url), STARTUP_RETRY_MAX_SECONDS="1")
+        process = start_bot(
+            tmp_path,
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_BASE_URL=api.base_url,
+            DATABASE_URL=_own_schema(url),
+            STARTUP_RETRY_MAX_SECONDS="1",
+        )
         output = _serves_once_up(process, api, down_for=0, waiting="database unreachable", up=relay)
     assert "database unreachable" in output and "Traceback" not in output
 
@@ -209,9 +223,15 @@ def test_the_log_formatter_redacts_the_secrets_in_messages_and_tracebacks() -> N
     try:
         raise ValueError("The token `7000000123:AAF-secret` was rejected by the server.")
     except ValueError:
-        record = logging.LogRecord("httpx", logging.ERROR, __file__, 1, "HTTP Request: POST %s (%s)",
-                                   ("https://api.telegram.org/bot7000000123:AAF-secret/getMe", "hook-secret"),
-                                   sys.exc_info())
+        record = logging.LogRecord(
+            "httpx",
+            logging.ERROR,
+            __file__,
+            1,
+            "HTTP Request: POST %s (%s)",
+            ("https://api.telegram.org/bot7000000123:AAF-secret/getMe", "hook-secret"),
+            sys.exc_info(),
+        )
     line = formatter.format(record)
     assert "AAF-secret" not in line and "hook-secret" not in line
     assert line.count("<redacted>") >= 3 and "ValueError" in line and "/getMe" in line

@@ -19,8 +19,7 @@ from handlers.tickets_common import card_markup, chooser_markup
 from ledger.models import Project
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
 from tests.texts_match import says
-from tests.updates import bot_message, callback_update, message_update
-from tests.updates import supergroup_id, user_id
+from tests.updates import bot_message, callback_update, message_update, supergroup_id, user_id
 
 HELP = supergroup_id(10)
 OTHER_HELP = supergroup_id(11)
