@@ -7,10 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from telegram import BotCommand
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import BaseRequest
 
 import texts
+from bot import shared_facts
 from bot.jobs import reminder_job, sla_job
 from bot.services import Hooks, Services, build_services
 from bot.telegram_io import SERVICES_KEY, services_of_app
@@ -63,6 +65,7 @@ def build_application(
         module.register(application)
     sla_job.register(application)
     reminder_job.schedule(application)
+    shared_facts.register(application)
     return application
 
 
@@ -71,4 +74,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     services = services_of_app(application)
     learned = await services.knowledge.load_learned()
     log.info("loaded %d learned entries", learned)
-    await application.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.BOT_COMMANDS])
+    try:
+        await application.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.BOT_COMMANDS])
+    except TelegramError as exc:  # cosmetic: the bot works without its menu
+        log.warning("could not register the command menu (%s); continuing without it", exc)
