@@ -123,7 +123,7 @@ def measure(name: str, predict: Callable[[str], Prediction], cases, repeat: int)
     return report
 
 
-def measure_set(name: str, predict: Callable[[str], object], cases, repeat: int, matcher=None):  # type: ignore[no-untyped-def]
+def measure_set(name: str, predict: Callable[[str], Prediction], cases, repeat: int, matcher=None):  # type: ignore[no-untyped-def]
     """`measure`, except for a set of dialogue turns scored by a matcher: turns in order, in context (one pass)."""
     if matcher is not None and any(c.chat is not None for c in cases):
         from knowledge.evaluation import evaluate
@@ -202,7 +202,6 @@ def _probe_startup(kb_path: Path) -> dict[str, float]:
     started = time.perf_counter()
     from knowledge.loader import load_knowledge
     from knowledge.matcher import Matcher
-
     from knowledge.model_text import train_model
 
     imported = time.perf_counter()
@@ -407,10 +406,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Table 1: the matcher and the two baselines, in this process.
     from benchmarks.baselines import Bm25Baseline, FuzzBaseline
+    from knowledge.evaluation import cross_validate
     from knowledge.loader import load_knowledge
     from knowledge.matcher import Matcher
-
-    from knowledge.evaluation import cross_validate
     from knowledge.model_text import load_training
 
     kb = load_knowledge(BUNDLED_KNOWLEDGE_PATH)

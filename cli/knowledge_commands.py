@@ -16,8 +16,8 @@ from knowledge.answers import compose_answer
 from knowledge.context import MemoryContexts
 from knowledge.evaluation import LabelledQuestion, cross_validate, evaluate, load_labelled, score
 from knowledge.guard import DEFAULT_GUARDED, GUARD_PATH, diff_guard, guard_entries, read_guard, write_guard
-from knowledge.model_text import load_training, train_model
 from knowledge.matcher import Matcher, MatchResult, Thresholds
+from knowledge.model_text import load_training, train_model
 from knowledge.plain import html_to_plain
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, Column, String
-from sqlmodel import Field, Session, SQLModel, delete, select
+from sqlmodel import Field, Session, SQLModel, col, delete, select
 
 from storage.types import UTCDateTime
 
@@ -69,7 +69,8 @@ def remember_context(*, session: Session, chat_id: int, user_id: int, item: str,
 
 def forget_expired(*, session: Session, at: datetime, ttl: timedelta) -> int:
     """Delete contexts older than `ttl`; return how many."""
-    result = session.exec(delete(ConversationContext).where(ConversationContext.updated_at < at - ttl))  # type: ignore[call-overload]
+    stale = col(ConversationContext.updated_at) < at - ttl
+    result = session.exec(delete(ConversationContext).where(stale))
     return int(result.rowcount or 0)
 
 

@@ -60,14 +60,16 @@ class KnowledgeService:
         self, *, session: Session, text: str, chat_id: int | None, user_id: int | None, at: datetime,
         learned: MatchResult | None,
     ) -> MatchResult:
-        known = chat_id is not None and user_id is not None and self.context_ttl > timedelta(0)
+        asker = (chat_id, user_id) if chat_id is not None and user_id is not None else None
+        if self.context_ttl <= timedelta(0):
+            asker = None
         context = None
-        if known:
-            context = recall_context(session=session, chat_id=chat_id, user_id=user_id, at=at, ttl=self.context_ttl)
+        if asker is not None:
+            context = recall_context(session=session, chat_id=asker[0], user_id=asker[1], at=at, ttl=self.context_ttl)
         result = learned or self.matcher.match(text, context)
         log_question(session=session, result=result, at=at, chat_id=chat_id, user_id=user_id)
-        if known:
-            self._remember(session=session, chat_id=chat_id, user_id=user_id, result=result, at=at)
+        if asker is not None:
+            self._remember(session=session, chat_id=asker[0], user_id=asker[1], result=result, at=at)
         return result
 
     def _remember(self, *, session: Session, chat_id: int, user_id: int, result: MatchResult, at: datetime) -> None:

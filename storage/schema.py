@@ -7,7 +7,7 @@ def register_models() -> None:
     """Import every model module so SQLModel.metadata knows its tables."""
     # Imported here, not at module level: the model modules import storage themselves.
     import desk.models  # noqa: F401
-    import knowledge.context  # noqa: F401
+    import knowledge.context
     import knowledge.learned
     import knowledge.question_log  # noqa: F401
     import ledger.models  # noqa: F401

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.test_cli import clean_env, kb, reuse_bundled_kb, run  # noqa: F401  (the CLI tests' fixtures)
 
 CHAT, WANG, LI = -1001234567890, 5000000001, 5000000002
 
 
-def _lines(tmp_path, name: str, rows: list) -> str:  # type: ignore[type-arg]
+def _lines(tmp_path, name: str, rows: list) -> str:
     path = tmp_path / name
     path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
                     encoding="utf-8")
@@ -68,7 +69,7 @@ def test_eval_diff_lists_flips_and_fails_on_right_to_wrong(capsys, tmp_path):
     code, out, err = run(capsys, "eval", labelled, "--diff", "--guard", guard)
     assert (code, out) == (0, "") and "0 flipped" in err
 
-    entries = [json.loads(line) for line in open(guard, encoding="utf-8")]
+    entries = [json.loads(line) for line in Path(guard).read_text(encoding="utf-8").splitlines()]
     entries[0]["right"], entries[1]["right"] = False, True  # pretend the first was wrong and the second right
     with open(guard, "w", encoding="utf-8") as fh:
         fh.write("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))

@@ -13,6 +13,7 @@ from knowledge.context import Context, contexts, forget_expired, recall_context,
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher
 from knowledge.service import KnowledgeService
+from tests.updates import supergroup_id, user_id
 
 CHAT = -1001234567890
 WANG, LI = 5000000001, 5000000002  # user ids above 2^32, as Telegram sends them
@@ -21,11 +22,11 @@ TTL = timedelta(minutes=10)
 
 
 @pytest.fixture(params=["sqlite_db", "postgres_db"])
-def db(request):  # type: ignore[no-untyped-def]
+def db(request):
     return request.getfixturevalue(request.param)
 
 
-def test_one_context_per_asker_replaced_and_expiring(db) -> None:  # type: ignore[no-untyped-def]
+def test_one_context_per_asker_replaced_and_expiring(db) -> None:
     db.call(remember_context, chat_id=CHAT, user_id=WANG, item="eia", intent="materials", at=NOW)
     db.call(remember_context, chat_id=CHAT, user_id=WANG, item="filing", intent="fee", at=NOW + timedelta(minutes=1))
     db.call(remember_context, chat_id=CHAT, user_id=LI, item="eia", intent="department", at=NOW)
@@ -39,12 +40,14 @@ def test_one_context_per_asker_replaced_and_expiring(db) -> None:  # type: ignor
     assert [(r.user_id, r.item) for r in db.call(contexts)] == [(WANG, "filing")]
 
 
-async def test_two_services_on_one_database_share_the_context(db) -> None:  # type: ignore[no-untyped-def]
-    kb = load_knowledge(Path(knowledge.__file__).resolve().parent / "data")
+BUNDLED = Path(knowledge.__file__).resolve().parent / "data"
+
+
+async def test_two_services_on_one_database_share_the_context(db) -> None:
+    kb = load_knowledge(BUNDLED)
     matcher = Matcher.trained(kb)
     one, other = (KnowledgeService(kb=kb, matcher=matcher, db=db, clock=lambda: NOW) for _ in range(2))
-    # question_log's ids are still 32-bit on PostgreSQL (64-bit ids are issue 9's migration): small ids here.
-    chat, user = -100123, 501
+    chat, user = supergroup_id(7), user_id(7)
     first = await one.ask(text="环评要什么材料", chat_id=chat, user_id=user)
     assert (first.result.item, first.result.context) == ("eia", False)
     follow = await other.ask(text="那得多长时间", chat_id=chat, user_id=user)

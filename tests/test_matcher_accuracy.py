@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 
 import knowledge
-from knowledge.evaluation import EvalReport, LabelledQuestion, Prediction, cross_validate, evaluate, load_labelled, score
+from knowledge.evaluation import (
+    EvalReport,
+    LabelledQuestion,
+    Prediction,
+    cross_validate,
+    evaluate,
+    load_labelled,
+    score,
+)
 from knowledge.intents import INTENTS
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher

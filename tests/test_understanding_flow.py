@@ -4,12 +4,12 @@ that keeps only what the bot cannot answer."""
 
 from __future__ import annotations
 
-
 import texts
 from bot.app import build_application
 from knowledge.context import ConversationContext
+from tests import test_tickets_flow
 from tests.recording_request import RecordingRequest
-from tests.test_tickets_flow import (  # noqa: F401  (the fixture and helpers of the ticket conversation)
+from tests.test_tickets_flow import (
     ASKER,
     BOT_USER,
     HELP,
@@ -19,18 +19,19 @@ from tests.test_tickets_flow import (  # noqa: F401  (the fixture and helpers of
     _handoff,
     _say,
     _sent_to,
-    app,
 )
 from tests.updates import bot_message, message_update
 
+app = test_tickets_flow.app  # the ticket conversation's fixture
 
-def _answer(app, chat: int = HELP) -> str:  # type: ignore[no-untyped-def]
+
+def _answer(app, chat: int = HELP) -> str:
     sent = _sent_to(app, chat)
     assert len(sent) == 1, [c.params.get("text") for c in sent]
     return str(sent[0].params["text"])
 
 
-async def test_a_follow_up_takes_the_item_of_the_previous_question(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_follow_up_takes_the_item_of_the_previous_question(app) -> None:
     await _say(app, "环评要什么材料")
     assert "所需材料" in _answer(app)
     await _say(app, "那得多长时间")
@@ -43,7 +44,7 @@ async def test_a_follow_up_takes_the_item_of_the_previous_question(app) -> None:
     assert _answer(app) == texts.HANDOFF_ACK.format(minutes="30")
 
 
-async def test_context_expires_and_lives_in_the_database(app) -> None:  # type: ignore[no-untyped-def]
+async def test_context_expires_and_lives_in_the_database(app) -> None:
     await _say(app, "节能审查要什么材料")
     rows = app.bot_data["services"].db.call(lambda session: session.query(ConversationContext).all())
     assert [(r.chat_id, r.user_id, r.item, r.intent) for r in rows] == [(HELP, ASKER, "energy_review", "materials")]
@@ -52,7 +53,7 @@ async def test_context_expires_and_lives_in_the_database(app) -> None:  # type: 
     assert _answer(app) == texts.HANDOFF_ACK.format(minutes="30")
 
 
-async def test_context_holds_across_a_restart(settings, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_context_holds_across_a_restart(settings, clock) -> None:
     first = build_application(settings, clock=clock, request=RecordingRequest(), rate_limit=False)
     await first.initialize()
     await first.process_update(message_update(first.bot, chat_id=HELP, user_id=ASKER, text="取水许可要什么材料"))
@@ -68,7 +69,7 @@ async def test_context_holds_across_a_restart(settings, clock) -> None:  # type:
     assert len(sent) == 1 and "取水许可" in sent[0] and "收费" in sent[0]
 
 
-async def test_several_asks_get_one_answer(app) -> None:  # type: ignore[no-untyped-def]
+async def test_several_asks_get_one_answer(app) -> None:
     await _say(app, "水保和林草分别几个工作日")
     answer = _answer(app)
     assert "水土保持方案审批" in answer and "林地" in answer
@@ -78,7 +79,7 @@ async def test_several_asks_get_one_answer(app) -> None:  # type: ignore[no-unty
     assert "责任部门" in answer and "办理时限" in answer
 
 
-async def test_a_waiting_ticket_does_not_swallow_answerable_questions(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_waiting_ticket_does_not_swallow_answerable_questions(app) -> None:
     ticket_id, _ = await _handoff(app, OUT_OF_SCOPE)
     # The knowledge base answers this at once, though the asker's ticket waits.
     await _say(app, "环评要什么材料")
