@@ -97,14 +97,14 @@ def cmd_kb_train(args: argparse.Namespace) -> None:
     )
     print(f"trained on {model.examples} examples in {seconds:.2f} s; fingerprint {model.fingerprint}; "
           f"repeatable: {'yes' if same else 'NO'}")
-    test = [r for r in rows if r.split == "test"]
+    test = [r for r in rows if r.split == "test" and r.dialogue is None]
     cases = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in test]
     print(f"== never-trained test split ({len(test)} questions)")
     print(evaluate(Matcher(kb, model=model), cases).render())
     if args.folds > 1:
         predictions = cross_validate(kb, rows, folds=args.folds)
-        every = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in rows]
-        print(f"== {args.folds}-fold over all {len(rows)} labelled questions")
+        every = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in rows if r.dialogue is None]
+        print(f"== {args.folds}-fold over all {len(every)} labelled questions (dialogue turns train the intent only)")
         print(score("k-fold", predictions.__getitem__, every).render())
     if not same:
         sys.exit(1)

@@ -38,9 +38,18 @@ _ELLIPSIS = re.compile(r"(那个|这个|的)?呢$|那个呢|那呢|呢[?？]?$")
 _PROJECT_STATUS = re.compile(
     r"(项目|咱们|我们|我司|整体|全部|所有).{0,10}(手续|审批|前期|证).{0,8}(没办完|没办|未办|还差|还剩|剩下|办完|办了多少|进度|进展|到哪|怎么样|情况)"
     r"|(项目|整体)(的)?(总体)?(进度|进展)|还有(哪些|几个|什么)(手续|审批|证).{0,4}(没|未|要)|(手续|前期).{0,4}(办得怎么样|进度|进展|情况)"
+    r"|(手续|事项).{0,6}(完成了?几|完成率|还差几|办结|都批完|都办完|在办)|(所有|全部)(在办|未办|没办)|台账.{0,10}(办结|办完|无需|完成)"
 )
 # A procedure of its own named in the message (one the knowledge base lacks): not a follow-up.
 _OWN_SUBJECT = re.compile(r"许可|审批|审查|审核|执照|证|登记|备案|评价|评估|手续|验收|认证|资质|经营|预售")
+# The last word of a procedure's name: 「林木采伐许可证」「招投标备案」 name a procedure of their own when the
+# words before it are not a name of the knowledge base.
+_PROCEDURE_WORD = re.compile(r"(许可证|许可|审批|备案|验收|资质)(?!平台|系统|监管|中心|窗口|大厅|局|科|处)")
+_PROCEDURE_WORDS = frozenset({"许可证", "许可", "审批", "备案", "验收", "资质"})
+# A character before a procedure word that ends no name (「我们备案」「的审批」「做验收」「那个书审批」).
+_NOT_A_NAME_END = frozenset("的了们个做办去要先再和跟与及于在还已都也就么啥吗能可请问这那把给被对该此其每各得过完好书块边面里哪儿")
+# Words before a procedure word that say how it is done, not which procedure (「政府审批」「在线审批」).
+_GENERIC_BEFORE = frozenset({"政府", "部门", "正式", "在线", "网上", "线上", "相关", "行政", "哪些", "什么", "前置", "联合", "并联", "单独", "专项", "分别", "一起", "同时", "最后", "首次", "后续", "手续"})
 # Asking whether several procedures can run together: the parallel topic.
 _TOGETHER = re.compile(r"一起|同时|并联|同步|并行|一块")
 # Connectors between several items asked about at once.
@@ -184,6 +193,7 @@ class _Hit:
     named: bool = False  # the item is named outright, possibly with a typo or in latin letters
     context: bool = False  # named as done, excluded or under way (「可研批完后」): not what is asked
     covers: tuple[tuple[int, int], ...] = ()  # combo hits: the spans of their parts
+    alias: bool = False  # a name of the item, also typed by sound or with a stray character
 
 
 @dataclass
@@ -340,6 +350,12 @@ class Matcher:
         cues = read_cues(result.normalized)
         asks_own = bool(cues.first_strong)
         names_item = self._names_item(result.normalized)
+        if names_item and not asks_own and result.item not in (None, context.item) and _ELLIPSIS.search(text):
+            # 「能评那个呢」 names an item and asks nothing of its own: the earlier question, about this item.
+            if context.intent == "status":
+                return replace(result, intent="status", action="handoff", reason="status", context=True)
+            if result.action == "answer" or (result.reason == "status" and result.confidence >= self.thresholds.answer):
+                return replace(result, intent=context.intent, action="answer", reason="context", context=True)
         if names_item and result.action != "answer":
             return None  # 「我们环评办到哪一步了」 names its own item: it never takes the earlier one
         if (
@@ -367,6 +383,31 @@ class Matcher:
             result, item=context.item, intent=intent, action=action, reason=reason, context=True,
             candidates=(Candidate(context.item, 1.0),), confidence=1.0,
         )
+
+    def _names_foreign_procedure(self, compact: str, hits: list[_Hit]) -> bool:
+        """Whether the message names, before any item it names, a procedure that is no name of the knowledge base.
+
+        A procedure word (许可证, 审批, 备案…) inside a name or right after one (「环评审批」「水保方案审批」) is
+        the item's; after a word that ends no name (「我们备案」) it is generic; after other words
+        (「林木采伐许可证」「招投标备案」) it is a procedure of its own.
+        """
+        spans = [(h.start, h.end) for h in hits if h.alias and h.start >= 0]
+        # A name that begins with the procedure word itself (备案, 备案证) does not say which procedure.
+        names = [(a, b) for a, b in spans if not _PROCEDURE_WORD.match(compact, a)]
+        phrases = names + [(h.start, h.end) for h in hits if h.exact]  # a hint holding the word: 「规划许可」
+        first_name = min((a for a, _ in names), default=len(compact))
+        for word in _PROCEDURE_WORD.finditer(compact):
+            p, e = word.span()
+            if p < 2 or p >= first_name:
+                continue
+            if any(a <= p and e <= b and (a, b) != (p, e) for a, b in phrases) or any(p - 2 <= b <= p for _, b in names):
+                continue
+            before = compact[p - 2 : p]
+            if any(before + word.group() in phrase.text for phrase in self._index.phrases if phrase.kind == "alias"):
+                continue  # part of a name: 「规划许可证」 of 建设工程规划许可证 and 建设用地规划许可证
+            if has_cjk(before) and len(before) == 2 and before[1] not in _NOT_A_NAME_END and before not in _GENERIC_BEFORE and has_cjk(before[0]):
+                return True
+        return False
 
     def _names_item(self, normalized: str) -> bool:
         """Whether the message names an approval item of its own (alias, homophone or latin; not as done)."""
@@ -410,6 +451,9 @@ class Matcher:
                 question, normalized, None, intent, "answer", faq_ratio / 100, [], "learned", faq_entry.faq, True
             )
 
+        if self._names_foreign_procedure(compact, hits):
+            # 「林木采伐许可证在哪办」「招投标备案在哪个部门」: a procedure the knowledge base does not have
+            return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
         if any(p in compact for p in self._index.always_out_of_scope):
             return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
         if any(p in compact for p in self._index.out_of_scope):
@@ -547,7 +591,7 @@ class Matcher:
             if start >= 0:
                 is_alias = phrase.kind == "alias" and len(phrase.text) >= 2
                 hits.append(
-                    _Hit(phrase.item, phrase.base, start, start + len(phrase.text), exact=True, named=is_alias)
+                    _Hit(phrase.item, phrase.base, start, start + len(phrase.text), exact=True, named=is_alias, alias=is_alias)
                 )
                 continue
             if phrase.pinyin and key:
@@ -556,12 +600,15 @@ class Matcher:
                     begin = owners[at + 1]
                     end = owners[at + len(phrase.pinyin) - 1] + 1
                     named = phrase.kind == "alias" and len(phrase.text) >= 3 and end - begin >= 3
-                    hits.append(_Hit(phrase.item, phrase.base * EVIDENCE.sound, begin, end, named=named))
+                    hits.append(
+                        _Hit(phrase.item, phrase.base * EVIDENCE.sound, begin, end, named=named, alias=phrase.kind == "alias")
+                    )
                     continue
             if phrase.gapped is not None:
                 found = phrase.gapped.search(compact)
                 if found:
-                    hits.append(_Hit(phrase.item, phrase.base * EVIDENCE.gapped, found.start(), found.end()))
+                    alias = phrase.kind == "alias"
+                    hits.append(_Hit(phrase.item, phrase.base * EVIDENCE.gapped, found.start(), found.end(), alias=alias))
         return hits
 
     def _combo_hits(self, compact: str) -> list[_Hit]:
@@ -580,7 +627,7 @@ class Matcher:
             return []
         compact = normalized.replace(" ", "")
         hits = [
-            _Hit(self._index.latin_short[t], EVIDENCE.latin, compact.find(t), compact.find(t) + len(t), named=True)
+            _Hit(self._index.latin_short[t], EVIDENCE.latin, compact.find(t), compact.find(t) + len(t), named=True, alias=True)
             for t in tokens
             if t in self._index.latin_short
         ]
@@ -588,7 +635,7 @@ class Matcher:
         for spelled, item in self._index.latin_long:
             if spelled in joined:
                 at = compact.find(spelled[:3])
-                hits.append(_Hit(item, EVIDENCE.latin, at, at + len(spelled) if at >= 0 else -1, named=True))
+                hits.append(_Hit(item, EVIDENCE.latin, at, at + len(spelled) if at >= 0 else -1, named=True, alias=True))
         return hits
 
     def _department_hits(self, compact: str, already: set[str]) -> list[_Hit]:
@@ -612,6 +659,7 @@ class Matcher:
             if after or before:
                 hit.score *= EVIDENCE.context
                 hit.context = True
+
 
     def _name_spans(self, hits: list[_Hit]) -> list[tuple[int, int]]:
         """Spans of item names, whose words (条件 in 安全条件审查) are not intent cues.

@@ -3,7 +3,7 @@
 Two linear classifiers over character n-grams (scikit-learn, logistic loss trained by SGD, with
 probabilities), trained deterministically in about a second from:
 - the labelled questions in `training/labelled.jsonl` whose `split` is `train` (the `test` split is
-  never trained on; it measures the model);
+  never trained on; it measures the model); dialogue turns (with a `dialogue` number) train the intent only;
 - the knowledge base: every item's name, short name, aliases, hint phrases and FAQ questions (for the
   item model), the out-of-scope phrases (as "no item").
 The intent model also reads the cue phrases of `training/intent_cues.yaml` as features
@@ -37,6 +37,7 @@ ITEM_ALPHA = 3e-5
 FAQ_PER_ITEM = 20  # FAQ questions per item the item model learns from
 # How much a cue feature weighs against the character n-grams (all n-gram rows have unit length).
 CUE_WEIGHT = 1.0
+INTENT_NGRAMS = 3  # the intent model's longest character n-gram
 
 
 def load_training(path: Path = LABELLED_PATH) -> list[LabelledQuestion]:
@@ -63,6 +64,37 @@ def kb_item_texts(kb: KnowledgeBase) -> list[tuple[str, str]]:
 
 def _vectorizer() -> TfidfVectorizer:
     return TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, dtype=np.float32)
+
+
+def asking_clause(normalized: str) -> str:
+    """The clause that asks: the last one with a question word, else the last one.
+
+    A long message puts its background first (「土地已经摘牌了，出让合同也签了…」) and asks at the end;
+    the words of the asking clause say the intent better than the background's."""
+    clauses = [c for c in normalized.split(" ") if c]
+    if not clauses:
+        return ""
+    mark = cue_book().question_mark
+    asking = [c for c in clauses if mark.search(c)]
+    return (asking or clauses)[-1]
+
+
+def _intent_grams(normalized: str) -> list[str]:
+    """Character 1-3-grams of the whole message, and those of its asking clause marked as such."""
+    whole = normalized.replace(" ", "")
+    grams = _char_grams(whole)
+    clause = asking_clause(normalized)
+    if clause and clause != whole:
+        grams += ["§" + g for g in _char_grams(clause)]
+    return grams
+
+
+def _char_grams(text: str) -> list[str]:
+    return [text[i : i + n] for n in range(1, INTENT_NGRAMS + 1) for i in range(len(text) - n + 1)]
+
+
+def _intent_vectorizer() -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer=_intent_grams, sublinear_tf=True, dtype=np.float32)
 
 
 def _classifier(alpha: float) -> SGDClassifier:
@@ -128,7 +160,7 @@ class TextModel:
     def intent_probabilities(self, normalized: str, ignore: Sequence[tuple[int, int]] = ()) -> dict[str, float]:
         """Probability of each intent for one normalised question (cues inside item names ignored)."""
         cues = [self.cue_columns[n] for n in set(read_cues(normalized, ignore).features()) if n in self.cue_columns]
-        probs = self._intent_fast.probabilities(normalized.replace(" ", ""), cues)
+        probs = self._intent_fast.probabilities(normalized, cues)
         return dict(zip(self.intent_classes, probs.tolist(), strict=True))
 
     def item_probabilities(self, compact_text: str) -> dict[str, float]:
@@ -154,7 +186,7 @@ def fingerprint_of(kb_pairs: Iterable[tuple[str, str]], labelled: Iterable[Label
     for row in labelled:
         digest.update(f"l\t{row.q}\t{row.item}\t{row.intent}\n".encode())
     digest.update(CUES_PATH.read_bytes())
-    digest.update(f"{INTENT_ALPHA} {ITEM_ALPHA} {CUE_WEIGHT} {FAQ_PER_ITEM} {_vectorizer().ngram_range}".encode())
+    digest.update(f"{INTENT_ALPHA} {ITEM_ALPHA} {CUE_WEIGHT} {FAQ_PER_ITEM} {_vectorizer().ngram_range} {INTENT_NGRAMS} clause".encode())
     return digest.hexdigest()[:16]
 
 
@@ -197,16 +229,18 @@ def _fit(kb_pairs: list[tuple[str, str]], labelled: Sequence[LabelledQuestion], 
 
     # Intent: the labelled questions and the cue examples (the knowledge base says nothing about intents).
     intent_texts = [normalize(row.q) for row in intent_rows]
-    intent_vectorizer = _vectorizer()
-    grams = intent_vectorizer.fit_transform([t.replace(" ", "") for t in intent_texts])
+    intent_vectorizer = _intent_vectorizer()
+    grams = intent_vectorizer.fit_transform(intent_texts)
     cue_rows = [read_cues(t).features() for t in intent_texts]
     cue_columns = {name: i for i, name in enumerate(sorted({n for names in cue_rows for n in names}))}
     intent_classifier = _classifier(INTENT_ALPHA)
     intent_classifier.fit(hstack([grams, _cue_matrix(cue_rows, cue_columns)]).tocsr(), [row.intent for row in intent_rows])
 
-    # Item: the knowledge base's own phrases and the labelled questions.
-    item_texts = [text for text, _ in kb_pairs] + [compact(row.q) for row in labelled]
-    item_labels = [item for _, item in kb_pairs] + [row.item or NO_ITEM for row in labelled]
+    # Item: the knowledge base's own phrases and the labelled questions. A dialogue turn (「那得多长时间」)
+    # has its item from the earlier turn, not from its words: it teaches the intent only.
+    questions = [row for row in labelled if row.dialogue is None]
+    item_texts = [text for text, _ in kb_pairs] + [compact(row.q) for row in questions]
+    item_labels = [item for _, item in kb_pairs] + [row.item or NO_ITEM for row in questions]
     item_vectorizer = _vectorizer()
     item_classifier = _classifier(ITEM_ALPHA)
     item_classifier.fit(item_vectorizer.fit_transform(item_texts), item_labels)
