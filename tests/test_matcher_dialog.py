@@ -176,6 +176,21 @@ def test_out_of_scope_is_handed_off_without_an_item(matcher):
         assert matcher.match(question).reason == "out_of_scope"
 
 
+def test_a_procedure_the_knowledge_base_lacks_is_handed_off(matcher):
+    """A procedure named by its own words (…许可证, …备案, …验收) that no name of the knowledge base holds is
+    another matter, even when a hint or a bare 「备案」 points to an item; a name with its procedure word stays."""
+    verify_dialog(matcher, [
+        ("林木采伐许可证在哪办", None, "department", "handoff"),  # 林木采伐 is a hint of 林草, the permit is not
+        ("招投标备案在哪个部门", None, "department", "handoff"),  # 备案 alone names the project filing
+        ("燃气经营许可证要什么材料", None, "materials", "handoff"),
+        ("环评审批要多久", "eia", "time_limit", "answer"),  # the procedure word right after a name
+        ("水保方案审批要多久", "soil_water", "time_limit", "answer"),
+        ("我们备案在哪办", "filing", "department", "answer"),  # after a word that ends no name
+        ("取水许可要什么材料", "water_permit", "materials", "answer"),
+    ])
+    assert matcher.match("规划许可证要什么材料").action == "clarify"  # part of two names: which one?
+
+
 def test_status_questions_go_to_a_person_with_the_item_kept(matcher):
     verify_dialog(matcher, [
         ("环评批下来了没有", "eia", "status", "handoff"),
