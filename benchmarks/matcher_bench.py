@@ -56,6 +56,8 @@ OTHER_SETS = [
     ROOT / "tests" / "data" / "blind.jsonl",  # written blind; never tuned on
     ROOT / "tests" / "data" / "blind2.jsonl",  # written blind; its errors were read once
     ROOT / "tests" / "data" / "dialogues.jsonl",  # dialogue turns, context applied per (chat, user)
+    ROOT / "tests" / "data" / "blind3.jsonl",  # written blind; measured twice, then read: a dev set
+    ROOT / "tests" / "data" / "blind3_dialogues.jsonl",  # its dialogue turns, likewise
 ]
 SET_NOTES = {
     "devset_more.jsonl": "second dev set, tuned on",
@@ -63,6 +65,8 @@ SET_NOTES = {
     "blind.jsonl": "written blind, never tuned on",
     "blind2.jsonl": "written blind, errors read once",
     "dialogues.jsonl": "dialogue turns written with the context feature, a dev set",
+    "blind3.jsonl": "written blind, measured before and after the first pass, then read: a dev set",
+    "blind3_dialogues.jsonl": "blind3's dialogue turns, in context; a dev set likewise",
 }
 GENERATED_QUERIES = 200
 FAQ_SEED = 20240601
