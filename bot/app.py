@@ -7,10 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from telegram import BotCommand
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
-from telegram.request import BaseRequest
+from telegram.ext import Application, ApplicationBuilder
+from telegram.request import BaseRequest, HTTPXRequest
 
 import texts
+from bot.inbox import INBOX_KEY, ChatOrderedProcessor, Inbox, InboxRequest
+from bot.sender import SENDER_KEY, Limits, Sender
 from bot.services import Services, build_services
 from bot.telegram_io import SERVICES_KEY
 from config import Settings
@@ -44,13 +46,22 @@ def build_application(
         builder = builder.base_url(settings.telegram_api_base_url).base_file_url(
             _file_url(settings.telegram_api_base_url)
         )
+    # Updates: stored before they are acknowledged, processed per chat in order (bot/inbox.py).
+    inbox = Inbox(services.db)
+    updates_request = request if request is not None else HTTPXRequest(connection_pool_size=1)
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)
-    if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
-    builder = builder.post_init(_post_init)
+        builder = builder.request(request)
+    builder = builder.get_updates_request(InboxRequest(updates_request, inbox.store))
+    builder = builder.concurrent_updates(ChatOrderedProcessor(inbox))
+    # Sends: through the outbox; the sender paces per chat and overall (bot/sender.py), so no
+    # handler waits for a rate limiter. rate_limit=False lifts the pacing (flow tests).
+    limits = _limits(settings) if rate_limit else Limits(per_second=1e6, group_per_minute=10**6,
+                                                         private_per_second=1e6, backoff_seconds=0.01)
+    builder = builder.post_init(_post_init).post_shutdown(_post_shutdown)
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services
+    application.bot_data[INBOX_KEY] = inbox
+    application.bot_data[SENDER_KEY] = Sender(bot=application.bot, db=services.db, limits=limits)
     for name in HANDLER_MODULES:
         module = import_if_present(name)
         if module is not None:
@@ -58,9 +69,34 @@ def build_application(
     return application
 
 
+def _limits(settings: Settings) -> Limits:
+    return Limits(per_second=settings.outbox_per_second,
+                  group_per_minute=settings.outbox_group_per_minute,
+                  lease_seconds=settings.outbox_lease_seconds)
+
+
+async def start_delivery(application: Application) -> None:  # type: ignore[type-arg]
+    """Replay the inbox, start the outbox sender (post_init; before polling starts)."""
+    inbox: Inbox = application.bot_data[INBOX_KEY]
+    await inbox.replay(application)
+    await inbox.start()
+    await application.bot_data[SENDER_KEY].start()
+
+
+async def stop_delivery(application: Application) -> None:  # type: ignore[type-arg]
+    """Stop the sender (sends in flight finish, outcomes recorded) and flush the inbox."""
+    await application.bot_data[SENDER_KEY].stop()
+    await application.bot_data[INBOX_KEY].stop()
+
+
+async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    await stop_delivery(application)
+
+
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
-    """Register the Chinese command menu and load what was learned before the restart."""
+    """Register the Chinese command menu, load what was learned, start delivery."""
     services: Services = application.bot_data[SERVICES_KEY]
+    await start_delivery(application)
     learned = await services.knowledge.load_learned()
     log.info("loaded %d learned entries", learned)
     await application.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.BOT_COMMANDS])

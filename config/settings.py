@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     reminder_time: str = "09:00"
     report_weekday: int = Field(default=0, ge=0, le=6)  # Monday
 
+    # Delivery (the outbox sender): Telegram's limits, and how long a claim may stay unfinished.
+    outbox_per_second: float = Field(default=30, gt=0)
+    outbox_group_per_minute: int = Field(default=20, gt=0)
+    outbox_lease_seconds: float = Field(default=60, gt=0)
+
     @field_validator("admin_user_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:

@@ -5,12 +5,14 @@ breached_at in the database.
 
 Each mark is a compare-and-set (UPDATE … WHERE warned_at IS NULL), and on PostgreSQL the
 candidate rows are locked with FOR UPDATE SKIP LOCKED, so two workers sweeping at the same
-moment never both alert. The caller sends the returned alerts after the commit; an alert
-whose sending fails is not retried (at most once, never twice)."""
+moment never both alert. `sweep_owing` writes the alerts' messages to the outbox in the
+same transaction as the marks, so a crash can lose neither (delivery.outbox); the sender
+retries them until they arrive or Telegram refuses them for good."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, select
 
+from delivery.outbox import Owed, Priority, enqueue_all, message_payload
 from desk.bindings import list_bindings
 from desk.models import WAITING_STATUSES, ChatKind, Ticket
 from desk.roles import SYSTEM
@@ -160,3 +163,31 @@ def release_alert(*, session: Session, ticket_id: int, kind: AlertKind, now: dat
         return
     setattr(ticket, column, None)
     audit(session, ticket, SYSTEM, f"{kind.value}_undelivered", now, ticket.status, ticket.status, error=error or None)
+
+
+def owed_alerts(alerts: list[SlaAlert], compose: Callable[[SlaAlert, Recipient], str]) -> list[Owed]:
+    """The messages the alerts owe: the lead group's alert, and the holder's notice, which
+    is remembered as a card (a reply to it answers the ticket)."""
+    owed = []
+    for alert in alerts:
+        for recipient in alert.recipients:
+            if recipient.chat_id is None:
+                continue
+            follow_up = None
+            if recipient.audience is Audience.department:
+                follow_up = {"kind": "card", "card_kind": "department",
+                             "department_key": alert.department_key}
+            elif recipient.audience is Audience.steward:
+                follow_up = {"kind": "card", "card_kind": "steward"}
+            owed.append(Owed(recipient.chat_id, message_payload(compose(alert, recipient)),
+                             f"sla_{alert.kind.value}_{recipient.audience.value}", Priority.alert,
+                             ticket_id=alert.ticket.id, follow_up=follow_up))
+    return owed
+
+
+def sweep_owing(*, session: Session, now: datetime, compose: Callable[[SlaAlert, Recipient], str],
+                **kwargs: Any) -> list[SlaAlert]:
+    """`sweep`, and the alerts' messages owed in the same transaction."""
+    alerts = sweep(session=session, now=now, **kwargs)
+    enqueue_all(session=session, owed=owed_alerts(alerts, compose), now=now)
+    return alerts

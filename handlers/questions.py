@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from telegram import Update
+from sqlmodel import Session
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
@@ -15,14 +17,15 @@ from telegram.ext import (
 )
 
 import texts
+from bot.outbox import owe, received_at
 from bot.telegram_io import (
     addressed_to_bot,
     keyboard,
-    send_html,
     services_of,
     split_message,
     without_mention,
 )
+from delivery.outbox import Owed, message_payload
 from knowledge.question_cue import reads_as_question
 from knowledge.service import Reply, UnknownItem
 
@@ -47,31 +50,46 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not addressed and not reads_as_question(text):
         return  # people talking to each other
     services = services_of(context)
-    reply = await services.knowledge.ask(text=text, chat_id=message.chat_id, user_id=user.id)
-    await render_reply(update, context, reply, addressed=addressed)
+    reply = services.knowledge.reply_to(text)
+    logged = services.knowledge.log_entry(reply, at=received_at(services.clock(), message),
+                                          chat_id=message.chat_id, user_id=user.id)
+    await render_reply(update, context, reply, addressed=addressed, log=logged)
 
 
-async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply, *, addressed: bool) -> None:
-    """Send what the matcher decided."""
+def _reply_owed(message: Message, text: str, purpose: str, *, parse_mode: str | None = "HTML",
+                markup: InlineKeyboardMarkup | None = None) -> Owed:
+    thread_id = message.message_thread_id if message.is_topic_message else None
+    return Owed(message.chat_id, message_payload(text, parse_mode=parse_mode, reply_to=message.message_id,
+                                                 thread_id=thread_id,
+                                                 markup=markup.to_dict() if markup else None), purpose)
+
+
+async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply, *, addressed: bool,
+                       log: Callable[[Session], object] | None = None) -> None:
+    """Owe what the matcher decided (with the question's log row, in one transaction)."""
     message = update.effective_message
     assert message is not None
     result = reply.result
-    kb = services_of(context).knowledge.kb
+    services = services_of(context)
+    kb = services.knowledge.kb
     if result.action == "answer" and reply.answer_html:
         hook = context.application.bot_data.get("answer_markup")
         markup = hook(update, reply) if hook else None
-        await send_html(message, reply.answer_html, reply_markup=markup)
+        await owe(context, [_reply_owed(message, reply.answer_html, "answer", markup=markup)], unit=log)
     elif result.action == "clarify":
         rows = [
             [(texts.CLARIFY_OPTION.format(short=kb.label(c.item), aspect=texts.ASPECT.get(result.intent, "")),
               f"{CLARIFY_PREFIX}:{c.item}:{result.intent}")]
             for c in result.candidates
         ]
-        await message.reply_text(texts.CLARIFY_PROMPT, reply_markup=keyboard(rows))
+        await owe(context, [_reply_owed(message, texts.CLARIFY_PROMPT, "clarify", parse_mode=None,
+                                        markup=keyboard(rows))], unit=log)
     elif result.action == "smalltalk":
-        if addressed:
-            await message.reply_text(texts.SMALLTALK_REPLY)
+        owed = [_reply_owed(message, texts.SMALLTALK_REPLY, "smalltalk", parse_mode=None)] if addressed else []
+        await owe(context, owed, unit=log)
     else:
+        if log is not None:
+            await owe(context, [], unit=log)
         if result.reason == "status" and result.item:
             status_hook = context.application.bot_data.get(STATUS_HOOK)
             if status_hook is not None and await status_hook(update, context, reply):

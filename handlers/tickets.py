@@ -25,8 +25,8 @@ from telegram.ext import (
 
 import texts
 from bot.telegram_io import addressed_to_bot, keyboard, services_of, without_mention
+from delivery.outbox import Owed, message_payload, run_owing
 from desk import render, work
-from desk import tickets as desk_tickets
 from desk.errors import DeskError
 from desk.models import CardKind
 from desk.throttle import Throttle
@@ -49,28 +49,45 @@ def _name(user: User) -> str:
 # --------------------------------------------------------------------------- handoff → ticket
 
 
+def _received_at(services_now: datetime, message: Message) -> datetime:
+    """The clock starts when the enterprise asked, not when the bot got to it (a backlog or
+    a restart); a message date ahead of our clock (skew) counts as now."""
+    return min(services_now, message.date) if message.date else services_now
+
+
 async def _open_ticket(context: ContextTypes.DEFAULT_TYPE, *, question_message: Message,
                        asker: User, question: str, candidates: list[dict[str, object]],
                        thread_id: int | None) -> None:
-    """Create the ticket, acknowledge in the help group, post the card to the stewards."""
+    """Create the ticket and owe its acknowledgement and card, in one transaction."""
     services = services_of(context)
     settings = services.settings
-    now = services.clock()
-    info = await services.db.run(
-        work.open_ticket, now=now, hours=services.hours,
-        sla_minutes=settings.sla_first_response_minutes, help_chat_id=question_message.chat_id,
-        asker_user_id=asker.id, asker_name=_name(asker), question=question,
-        help_message_id=question_message.message_id, help_thread_id=thread_id,
-        candidates=candidates)
+    now = _received_at(services.clock(), question_message)
     minutes = f"{settings.sla_first_response_minutes:g}"
     if services.hours.is_open(now):
         ack = texts.HANDOFF_ACK.format(minutes=minutes)
     else:
         ack = texts.HANDOFF_ACK_CLOSED.format(
             minutes=minutes, opens_at=render.when(services.hours.next_open(now), services.hours))
-    await common.send(context.bot, question_message.chat_id, ack,
-                      reply_to=question_message.message_id, thread_id=thread_id)
-    await common.post_steward_card(context, info)
+    help_chat, help_message = question_message.chat_id, question_message.message_id
+
+    def owed(info: work.CardInfo) -> list[Owed]:
+        rows = [Owed(help_chat, message_payload(ack, reply_to=help_message, thread_id=thread_id),
+                     "handoff_ack", ticket_id=info.ticket.id)]
+        if settings.steward_chat_id is None:
+            log.warning("ticket %s: STEWARD_CHAT_ID is not set, no card posted", info.ticket.id)
+            return rows
+        card = common.card_text(services, info.ticket, info.project_name)
+        rows.append(Owed(settings.steward_chat_id,
+                         message_payload(card, markup=common.card_markup(info.ticket.id).to_dict()),
+                         "ticket_card", ticket_id=info.ticket.id,
+                         follow_up={"kind": "card", "card_kind": CardKind.steward.value}))
+        return rows
+
+    await services.db.run(
+        run_owing, fn=work.open_ticket, compose=owed, now=now, hours=services.hours,
+        sla_minutes=settings.sla_first_response_minutes, help_chat_id=help_chat,
+        asker_user_id=asker.id, asker_name=_name(asker), question=question,
+        help_message_id=help_message, help_thread_id=thread_id, candidates=candidates)
 
 
 async def on_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
@@ -186,27 +203,36 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
                      and not replied.from_user.is_bot else None)
     if not work.may_concern_desk(question_like=question_like, reply_to_user_id=reply_to_user):
         return  # people chatting: no database round trip
+    thread_id = common.thread_of(message)
+
+    def owed(outcome: work.HelpOutcome) -> list[Owed]:
+        if outcome.follow_up is None:
+            return []
+        follow_up = outcome.follow_up
+        ticket_id = follow_up.ticket.id
+        rows = [Owed(message.chat_id, message_payload(render.follow_up_ack(follow_up.ticket),
+                                                      reply_to=message.message_id,
+                                                      thread_id=thread_id),
+                     "follow_up_ack", ticket_id=ticket_id)]
+        notice = render.follow_up_notice(follow_up)
+        for target in follow_up.notify:
+            department = follow_up.ticket.department_key if target.kind == "department" else None
+            rows.append(Owed(target.chat_id,
+                             message_payload(notice, reply_to=target.reply_to_message_id),
+                             "follow_up_notice", ticket_id=ticket_id,
+                             follow_up={"kind": "card", "card_kind": target.kind,
+                                        "department_key": department}))
+        return rows
+
     outcome = await services.db.run(
-        work.help_message, who=common.who(services), now=now, chat_id=message.chat_id,
-        user_id=user.id, name=_name(user), text=text, message_id=message.message_id,
-        question_like=question_like, reply_to_bot=reply_to_bot, reply_to_user_id=reply_to_user)
+        run_owing, fn=work.help_message, compose=owed, who=common.who(services), now=now,
+        chat_id=message.chat_id, user_id=user.id, name=_name(user), text=text,
+        message_id=message.message_id, question_like=question_like, reply_to_bot=reply_to_bot,
+        reply_to_user_id=reply_to_user)
     if outcome.staff:
         raise ApplicationHandlerStop  # stewards and department staff are not asking
     if outcome.follow_up is None:
         return  # the question handler takes it
-    follow_up = outcome.follow_up
-    await message.reply_text(render.follow_up_ack(follow_up.ticket))
-    notice = render.follow_up_notice(follow_up)
-    posted = []
-    for target in follow_up.notify:
-        sent = await common.send(context.bot, target.chat_id, notice,
-                                 reply_to=target.reply_to_message_id)
-        if sent.message is not None:
-            department = follow_up.ticket.department_key if target.kind == "department" else None
-            posted.append((target.chat_id, sent.message.message_id, target.kind, department))
-    if posted:
-        await services.db.run(work.record_cards, ticket_id=follow_up.ticket.id, now=now,
-                              cards=posted)
     raise ApplicationHandlerStop
 
 
@@ -221,43 +247,47 @@ async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, messag
         await services.db.run(work.seen, who=common.who(services), now=now,
                               chat_id=message.chat_id, user_id=user.id, name=_name(user))
         return
+    names = common.department_names(services)
+    staff_chat, card_id = message.chat_id, replied.message_id
+
+    def owed(result: work.StaffRelay | None) -> list[Owed]:
+        """The relayed answer; the confirmation to the staff once it is delivered (or the
+        notice that it could not be); the steward card brought up to date."""
+        if result is None:
+            return []
+        relay = result.relay
+        html = render.relayed_answer(relay, responder_role=result.role,
+                                     department_key=result.department_key, departments=names)
+        rows = [
+            Owed(relay.help_chat_id, message_payload(html, reply_to=relay.reply_to_message_id,
+                                                     thread_id=relay.thread_id),
+                 "relay", ticket_id=relay.ticket.id,
+                 follow_up={"kind": "relay", "message_row": relay.message_id,
+                            "first_response": relay.first_response}),
+            Owed(staff_chat, message_payload(
+                render.relay_confirmation(relay, hours=services.hours,
+                                          project_name=result.project_name),
+                reply_to=message.message_id, if_failed=render.relay_failed(relay.ticket.id)),
+                "relay_confirmation", ticket_id=relay.ticket.id, after=0),
+        ]
+        card = next((c for c in relay.cards if c.chat_id == staff_chat
+                     and c.message_id == card_id), None)
+        if card is not None and card.kind == CardKind.steward.value:
+            rows.append(Owed(card.chat_id, {
+                **message_payload(common.card_text(services, relay.ticket, result.project_name),
+                                  markup=common.card_markup(relay.ticket.id).to_dict()),
+                "message_id": card.message_id}, "card_edit", method="editMessageText",
+                ticket_id=relay.ticket.id))
+        return rows
+
     try:
-        result = await services.db.run(
-            work.staff_reply, who=common.who(services), now=now, chat_id=message.chat_id,
-            user_id=user.id, name=_name(user), card_message_id=replied.message_id,
+        await services.db.run(
+            run_owing, fn=work.staff_reply, compose=owed, who=common.who(services), now=now,
+            chat_id=staff_chat, user_id=user.id, name=_name(user), card_message_id=card_id,
             text=message.text or "", staff_message_id=message.message_id)
     except DeskError as exc:
-        await message.reply_text(render.error_message(exc, departments=common.department_names(services)),
+        await message.reply_text(render.error_message(exc, departments=names),
                                  parse_mode=ParseMode.HTML)
-        return
-    if result is None:
-        return  # a reply to some other message of the bot
-    relay = result.relay
-    html = render.relayed_answer(relay, responder_role=result.role,
-                                 department_key=result.department_key,
-                                 departments=common.department_names(services))
-    sent = await common.send(context.bot, relay.help_chat_id, html,
-                             reply_to=relay.reply_to_message_id, thread_id=relay.thread_id)
-    await services.db.run(
-        desk_tickets.record_delivery, ticket_id=relay.ticket.id, message_id=relay.message_id,
-        now=now, delivered=sent.ok,
-        help_message_id=sent.message.message_id if sent.message else None,
-        error=str(sent.error) if sent.error else None, bot_removed=sent.gone,
-        first_response=relay.first_response)
-    if sent.ok:
-        confirm = render.relay_confirmation(relay, hours=services.hours,
-                                            project_name=result.project_name)
-    elif sent.gone or sent.error is None:
-        confirm = render.relay_failed(relay.ticket.id)
-    else:  # a server error even after retrying: replying to the card again relays again
-        confirm = texts.TICKET_RELAY_RETRY.format(ticket_id=relay.ticket.id)
-    await message.reply_text(confirm, parse_mode=ParseMode.HTML)
-    card = next((c for c in relay.cards if c.chat_id == message.chat_id
-                 and c.message_id == replied.message_id), None)
-    if card is not None and card.kind == CardKind.steward.value:
-        await common.edit_card(context.bot, card.chat_id, card.message_id,
-                               common.card_text(services, relay.ticket, result.project_name),
-                               common.card_markup(relay.ticket.id))
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
+
+from sqlmodel import Session
 
 from knowledge.answers import compose_answer, compose_item_answer
 from knowledge.learned import add_learned, list_learned
@@ -39,6 +42,16 @@ class KnowledgeService:
         await self.db.run(log_question, result=result, at=self.clock(), chat_id=chat_id, user_id=user_id)
         return Reply(result, compose_answer(self.kb, result))
 
+    def reply_to(self, text: str) -> Reply:
+        """Match one question and compose the answer, without the database."""
+        result = self.matcher.match(text)
+        return Reply(result, compose_answer(self.kb, result))
+
+    def log_entry(self, reply: Reply, *, at: datetime, chat_id: int | None,
+                  user_id: int | None) -> Callable[[Session], object]:
+        """The question's log row, as a unit of work to run in the update's transaction."""
+        return partial(_log, result=reply.result, at=at, chat_id=chat_id, user_id=user_id)
+
     def answer_item(self, *, item: str, intent: str) -> str:
         """Answer about a chosen item (a pressed clarify button)."""
         found = self.kb.items.get(item)
@@ -62,3 +75,7 @@ class KnowledgeService:
         for entry in entries:
             self.matcher.add_learned(entry.question, entry.answer, entry.item)
         return len(entries)
+
+
+def _log(session: Session, **kwargs: object) -> object:
+    return log_question(session=session, **kwargs)  # type: ignore[arg-type]

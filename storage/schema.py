@@ -10,6 +10,8 @@ MODEL_MODULES = (
     "desk.models",
     "ledger.models",
     "scheduler.models",
+    "delivery.outbox",
+    "delivery.inbox",
 )
 
 

@@ -925,6 +925,11 @@ class BotApiDouble:
             self._failures.append({"method": method.lower(), "left": times,
                                    "error": BotApiError(status, description, params or None)})
 
+    def clear_failures(self) -> None:
+        """Forget every failure queued with fail_next (a fault that ends)."""
+        with self._cond:
+            self._failures.clear()
+
     def _take_failure(self, method: str) -> BotApiError | None:
         low = method.lower()
         for f in self._failures:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import build_application
+from bot.app import build_application, stop_delivery
+from tests.delivery_helpers import delivered
 from tests.recording_request import BOT_USERNAME, RecordingRequest
 from tests.updates import callback_update, message_update
 
@@ -20,6 +21,7 @@ async def app(settings, clock):  # type: ignore[no-untyped-def]
     await application.post_init(application)  # type: ignore[misc]
     application.bot_data["request"] = request
     yield application
+    await stop_delivery(application)
     await application.shutdown()
 
 
@@ -31,6 +33,7 @@ async def _say(app, text: str, **kw) -> RecordingRequest:  # type: ignore[no-unt
     request = _request(app)
     request.clear()
     await app.process_update(message_update(app.bot, chat_id=kw.pop("chat_id", GROUP), user_id=ENTERPRISE, text=text, **kw))
+    await delivered(app)
     return request
 
 
@@ -83,6 +86,7 @@ async def test_clarify_offers_buttons_and_a_press_answers(app) -> None:  # type:
     request.clear()
     await app.process_update(callback_update(app.bot, chat_id=GROUP, user_id=ENTERPRISE, message=message,
                                              data=buttons[0]["callback_data"]))
+    await delivered(app)
     methods = [c.method for c in request.calls]
     assert "answerCallbackQuery" in methods
     edited = request.sent("editMessageText")[0].params

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 import texts
-from bot.app import build_application
+from bot.app import build_application, start_delivery, stop_delivery
 from bot.jobs import reminder_job
 from bot.jobs.broadcast import Broadcaster, Message, Outcome
 from desk.bindings import bind_department_chat, bind_help_chat, get_binding
@@ -26,6 +26,7 @@ from ledger.models import Project
 from ledger.report import Figures, LedgerReport, NamedFigures
 from scheduler.charts import completion_chart
 from scheduler.models import ReminderLog, ReminderState
+from tests.delivery_helpers import delivered
 from tests.ledger_support import ledger_row, write_xlsx
 from tests.recording_request import RecordingRequest
 from tests.updates import message_update
@@ -68,7 +69,7 @@ class FlakyRequest(RecordingRequest):
             self.refused.append((api_method, chat_id))
             return 429, json.dumps({"ok": False, "error_code": 429,
                                     "description": "Too Many Requests: retry after 3",
-                                    "parameters": {"retry_after": 3}}).encode()
+                                    "parameters": {"retry_after": 1}}).encode()
         if request_data is not None:
             for name, (filename, content, _mime) in request_data.multipart_data.items():
                 data = content if isinstance(content, bytes) else content.read()
@@ -117,6 +118,7 @@ async def app(ledger_settings, clock, tmp_path):  # type: ignore[no-untyped-def]
     application = await _start(ledger_settings, clock)
     _seed(application.bot_data["services"], tmp_path)
     yield application
+    await stop_delivery(application)
     await application.shutdown()
     application.bot_data["services"].db.dispose()
 
@@ -129,22 +131,26 @@ async def _say(app, text: str, *, chat_id: int = GROUP_A, user_id: int = ENTERPR
     request = _req(app)
     request.clear()
     await app.process_update(message_update(app.bot, chat_id=chat_id, user_id=user_id, text=text))
+    await delivered(app)
     return request
 
 
-def _sleeps() -> tuple[list[float], Any]:
-    waited: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        waited.append(seconds)
-
-    return waited, sleep
-
-
-def _broadcaster(app, sleep=None) -> Broadcaster:  # type: ignore[no-untyped-def]
+def _broadcaster(app) -> Broadcaster:  # type: ignore[no-untyped-def]
     services = app.bot_data["services"]
-    kwargs = {"sleep": sleep} if sleep else {}
-    return Broadcaster(bot=app.bot, db=services.db, clock=services.clock, **kwargs)
+    return Broadcaster(bot=app.bot, db=services.db, clock=services.clock)
+
+
+async def _remind(app, **kw):  # type: ignore[no-untyped-def]
+    """Today's reminders owed, then delivered by the outbox sender."""
+    outcomes = await reminder_job.send_reminders(app, broadcaster=_broadcaster(app), **kw)
+    await delivered(app)
+    return outcomes
+
+
+async def _round(app, **kw):  # type: ignore[no-untyped-def]
+    result = await reminder_job.run_round(app, **kw)
+    await delivered(app)
+    return result
 
 
 def _sent_to(request: FlakyRequest) -> Counter[int]:
@@ -190,6 +196,7 @@ async def test_unbound_group_and_private_chat_get_a_clear_message(app) -> None: 
     request.clear()
     await app.process_update(message_update(app.bot, chat_id=ENTERPRISE, user_id=ENTERPRISE,
                                             text="/profile", chat_type="private"))
+    await delivered(app)
     assert request.texts_to(ENTERPRISE) == [texts.LEDGER_BOT_GROUP_ONLY]
 
 
@@ -245,12 +252,12 @@ async def test_only_admins_mute_and_a_muted_group_gets_no_reminders(app) -> None
 
     request = _req(app)
     request.clear()
-    await reminder_job.send_reminders(app, broadcaster=_broadcaster(app))
+    await _remind(app)
     assert GROUP_A not in _sent_to(request) and GROUP_B in _sent_to(request)
 
     assert (await _say(app, "/unmute", user_id=ADMIN)).texts_to(GROUP_A) == [texts.LEDGER_BOT_UNMUTED]
     request.clear()
-    await reminder_job.send_reminders(app, broadcaster=_broadcaster(app))
+    await _remind(app)
     assert set(_sent_to(request)) == {GROUP_A}           # the held-back ones, nothing else again
 
 
@@ -265,7 +272,7 @@ def test_command_menu_lists_the_ledger_commands() -> None:
 async def test_reminders_sent_once_across_runs_and_a_restart(app, ledger_settings, clock) -> None:  # type: ignore[no-untyped-def]
     request = _req(app)
     request.clear()
-    outcomes = await reminder_job.send_reminders(app, broadcaster=_broadcaster(app))
+    outcomes = await _remind(app)
     sent = _sent_to(request)
     # P001: deadline (30-day threshold) + overdue; P002: deadline; P003 none (August);
     # 生态环境局's group: its overdue 环评; the steward group: the digest.
@@ -277,19 +284,19 @@ async def test_reminders_sent_once_across_runs_and_a_restart(app, ledger_setting
     assert "环评" in request.texts_to(ECO_DEPT)[0]
 
     request.clear()
-    again = await reminder_job.run_round(app)             # the daily job's round, same day
+    again = await _round(app)             # the daily job's round, same day
     assert _sent_to(request) == Counter() and again["reminders"]["already"] == 5
 
     # A restart: a new Application (new engine) on the same SQLite file, catch-up at start.
     restarted = await _start(ledger_settings, clock)
     try:
-        await reminder_job.run_round(restarted, catch_up=True)
+        await _round(restarted, catch_up=True)
         # No reminder again; only this week's report (Monday 9 Mar, never sent) is caught up.
         assert _sent_to(_req(restarted)) == Counter({LEAD: 2})
         _req(restarted).clear()
         # The next working day: the daily overdue lists again, the deadline one not.
         clock.advance(days=1)
-        await reminder_job.run_round(restarted)
+        await _round(restarted)
         nxt = _sent_to(_req(restarted))
         assert nxt == Counter({GROUP_A: 1, ECO_DEPT: 1, STEWARDS: 1})
         assert all("应批尽批提醒" not in t for t in _req(restarted).texts_to(GROUP_A))
@@ -304,11 +311,11 @@ async def test_catch_up_before_the_reminder_time_waits_for_the_daily_run(app, cl
     clock.now = datetime(2026, 3, 10, 0, 30, tzinfo=UTC)   # 08:30 in Shanghai
     request = _req(app)
     request.clear()
-    await reminder_job.run_round(app, catch_up=True)
+    await _round(app, catch_up=True)
     assert _sent_to(request) == Counter({LEAD: 2})     # only last Monday's missed report
     request.clear()
     clock.now = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)    # 09:00: the daily job
-    await reminder_job.run_round(app)
+    await _round(app)
     assert sum(_sent_to(request).values()) == 5 and LEAD not in _sent_to(request)
 
 
@@ -325,8 +332,8 @@ async def test_a_group_that_removed_the_bot_is_marked_inactive_and_the_rest_go_o
     request = _req(app)
     request.forbidden.add(GROUP_A)
     request.clear()
-    outcomes = await reminder_job.send_reminders(app, broadcaster=_broadcaster(app))
-    assert outcomes["gone"] == 2 and outcomes["sent"] == 3
+    outcomes = await _remind(app)
+    assert outcomes["sent"] == 5                       # owed; two of them then meet a 403
     assert _sent_to(request) == Counter({GROUP_B: 1, ECO_DEPT: 1, STEWARDS: 1})
     assert services.db.call(get_binding, chat_id=GROUP_A).active is False
     failed = services.db.call(lambda session: session.exec(
@@ -335,27 +342,18 @@ async def test_a_group_that_removed_the_bot_is_marked_inactive_and_the_rest_go_o
     # The next run skips the inactive group without calling Telegram.
     request.refused.clear()
     request.clear()
-    again = await reminder_job.send_reminders(app, broadcaster=_broadcaster(app))
+    again = await _remind(app)
     assert request.refused == [] and again["skipped"] == 2 and _sent_to(request) == Counter()
 
 
-async def test_429_waits_retry_after_and_retries_once(app) -> None:  # type: ignore[no-untyped-def]
-    waited, sleep = _sleeps()
+async def test_429_waits_retry_after_and_every_reminder_still_arrives(app) -> None:  # type: ignore[no-untyped-def]
     request = _req(app)
-    request.retry_once["sendMessage"] = 1
+    request.retry_once["sendMessage"] = 2      # two 429s in a row (retry_after=3)
     request.clear()
-    outcomes = await reminder_job.send_reminders(app, broadcaster=_broadcaster(app, sleep))
-    assert waited == [3.0]
+    outcomes = await _remind(app)
     assert outcomes["sent"] == 5 and sum(_sent_to(request).values()) == 5
-
-    request.retry_once["sendMessage"] = 2     # a second 429 in a row: recorded as failed
-    broadcaster = _broadcaster(app, sleep)
-    outcome = await broadcaster.send(chat_id=GROUP_C, key="test|retry|2026-03-10",
-                                     message=Message(text="测试"))
-    assert outcome is Outcome.failed
-    log = app.bot_data["services"].db.call(lambda session: session.exec(
-        select(ReminderLog).where(ReminderLog.key == "test|retry|2026-03-10")).one())
-    assert log.status == ReminderState.failed.value and "RetryAfter" in (log.error or "")
+    rows = app.bot_data["services"].db.call(lambda session: session.exec(select(ReminderLog)).all())
+    assert {r.status for r in rows} == {ReminderState.sent.value}
 
 
 # --------------------------------------------------------------------------- weekly report
@@ -364,7 +362,7 @@ async def test_weekly_report_goes_to_the_lead_group_with_a_chart_once(app, clock
     clock.now = datetime(2026, 3, 16, 1, 30, tzinfo=UTC)    # Monday 09:30 Shanghai
     request = _req(app)
     request.clear()
-    result = await reminder_job.run_round(app)
+    result = await _round(app)
     assert result["report"] is Outcome.sent
     photos = [c for c in request.sent("sendPhoto") if int(c.params["chat_id"]) == LEAD]
     assert len(photos) == 1 and "办结率" in photos[0].params["caption"]
@@ -373,9 +371,9 @@ async def test_weekly_report_goes_to_the_lead_group_with_a_chart_once(app, clock
     report, = request.texts_to(LEAD)
     assert "共 3 个项目" in report and "分旗县区" in report
     request.clear()
-    await reminder_job.run_round(app, catch_up=True)                  # a restart on Monday
+    await _round(app, catch_up=True)                  # a restart on Monday
     clock.advance(days=1)
-    await reminder_job.run_round(app)                                 # Tuesday: not the day
+    await _round(app)                                 # Tuesday: not the day
     assert request.sent("sendPhoto") == []
 
 
@@ -383,7 +381,7 @@ async def test_weekly_report_missed_on_monday_is_caught_up_later_that_week(app, 
     clock.now = datetime(2026, 3, 18, 2, 0, tzinfo=UTC)     # Wednesday
     request = _req(app)
     request.clear()
-    result = await reminder_job.run_round(app, catch_up=True)
+    result = await _round(app, catch_up=True)
     assert result["report"] is Outcome.sent and len(request.sent("sendPhoto")) == 1
 
 
@@ -418,12 +416,14 @@ async def test_the_started_job_queue_runs_the_catch_up(ledger_settings, clock, t
     _seed(application.bot_data["services"], tmp_path)
     request = _req(application)
     await application.start()
+    await start_delivery(application)   # post_init's part: the outbox sender
     try:
         for _ in range(100):
             if sum(_sent_to(request).values()) >= 7:
                 break
             await asyncio.sleep(0.05)
     finally:
+        await stop_delivery(application)
         await application.stop()
         await application.shutdown()
         application.bot_data["services"].db.dispose()
@@ -440,7 +440,7 @@ async def test_no_weekly_report_for_an_empty_ledger(ledger_settings, clock) -> N
     clock.now = datetime(2026, 3, 16, 1, 30, tzinfo=UTC)    # Monday 09:30 Shanghai
     application = await _start(ledger_settings, clock)
     try:
-        result = await reminder_job.run_round(application, catch_up=True)
+        result = await _round(application, catch_up=True)
         assert result["report"] is None and _sent_to(_req(application)) == Counter()
     finally:
         await application.shutdown()
@@ -467,6 +467,7 @@ async def test_a_help_group_cannot_name_another_project_but_staff_can(app) -> No
     request.clear()
     await app.process_update(message_update(app.bot, chat_id=ADMIN, user_id=ADMIN,
                                             text="/progress P001", chat_type="private"))
+    await delivered(app)
     assert "新材料产业园" in request.texts_to(ADMIN)[0]
 
 
@@ -479,6 +480,7 @@ async def test_an_unbound_help_group_gets_no_reminders(app) -> None:  # type: ig
     request = _req(app)
     request.clear()
     outcomes = await reminder_job.send_reminders(app)
+    await delivered(app)
     assert GROUP_B not in _sent_to(request) and outcomes["no_chat"] == 1 and outcomes["sent"] == 4
 
 

@@ -40,7 +40,7 @@ DAILY_JOB = "ledger-daily"
 STARTUP_JOB = "ledger-catch-up"
 STARTUP_DELAY_SECONDS = 15.0
 BROADCASTER_KEY = "ledger_broadcaster"   # bot_data: a Broadcaster to use (tests inject one)
-CONCURRENCY = 8                          # sends in flight; AIORateLimiter does the pacing
+CONCURRENCY = 8                          # units of work in flight; the outbox sender paces the sends
 CAPTION_LIMIT = 1024
 
 
