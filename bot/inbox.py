@@ -50,7 +50,7 @@ class Inbox:
 
     async def store(self, updates: Sequence[dict[str, Any]]) -> None:
         """Store a batch before it is acknowledged; ids seen before are skipped later."""
-        if not updates:
+        if not updates and not self.unsaved:
             return
         batch = [*self.unsaved, *updates]
         try:

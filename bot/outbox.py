@@ -32,7 +32,7 @@ def received_at(now: datetime, message: Message | None) -> datetime:
 def _owe(*, session: Session, owed: Sequence[Owed], now: datetime,
          unit: Callable[[Session], Any] | None) -> None:
     if unit is not None:
-        unit(session)
+        unit(session=session)
     enqueue_all(session=session, owed=owed, now=now)
 
 

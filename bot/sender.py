@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -60,6 +61,7 @@ from storage import Database, utcnow
 log = logging.getLogger(__name__)
 
 SENDER_KEY = "outbox_sender"   # bot_data
+DATABASE_DOWN = (OperationalError, InterfaceError)   # not reachable, as opposed to refusing the data
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,9 @@ class Sender:
                 delay = await self.round()
             except asyncio.CancelledError:
                 raise
+            except SQLAlchemyError as exc:
+                log.warning("outbox: database unavailable (%s); trying again shortly", type(exc).__name__)
+                delay = 1.0
             except Exception:
                 log.exception("outbox round failed; trying again shortly")
                 delay = 1.0
@@ -257,12 +262,18 @@ class Sender:
         self._later.append(unit)
 
     async def _catch_up(self) -> None:
-        units, self._later = self._later, []
-        try:
-            await self.db.run(_run_units, units=units)
-            log.info("database back: %d delayed unit(s) of work written", len(units))
-        except Exception:
-            self._later = units + self._later
+        """Run the delayed units of work, each in its own transaction, oldest first; stop
+        at the first the database still refuses."""
+        while self._later:
+            unit = self._later[0]
+            try:
+                await self.db.run(_run_units, units=[unit])
+            except DATABASE_DOWN:
+                return  # still down: try again next round
+            except Exception:
+                log.exception("a delayed unit of work failed for another reason; dropping it")
+            self._later.pop(0)
+            log.info("database back: a delayed unit of work was written")
 
     # ------------------------------------------------------------------ one round
 
@@ -327,8 +338,9 @@ class Sender:
         batch, self._results = self._results, []
         try:
             outcomes = await self.db.run(finish, results=[r for _, r in batch], now=self.clock())
-        except Exception:
-            log.exception("outbox: could not record %d outcome(s); keeping them", len(batch))
+        except Exception as exc:
+            log.warning("outbox: could not record %d outcome(s) (%s); keeping them", len(batch),
+                        type(exc).__name__)
             self._results = batch + self._results
             await asyncio.sleep(0.5)
             return
@@ -428,7 +440,7 @@ class Sender:
 
 def _run_units(*, session: Any, units: list[Callable[[Any], Any]]) -> None:
     for unit in units:
-        unit(session)
+        unit(session=session)
 
 
 def sender_of(bot_data: dict[str, Any]) -> Sender:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType, ParseMode
@@ -24,6 +27,7 @@ from telegram.ext import (
 )
 
 import texts
+from bot.sender import sender_of
 from bot.telegram_io import addressed_to_bot, keyboard, services_of, without_mention
 from delivery.outbox import Owed, message_payload, run_owing
 from desk import render, work
@@ -83,11 +87,18 @@ async def _open_ticket(context: ContextTypes.DEFAULT_TYPE, *, question_message: 
                          follow_up={"kind": "card", "card_kind": CardKind.steward.value}))
         return rows
 
-    await services.db.run(
-        run_owing, fn=work.open_ticket, compose=owed, now=now, hours=services.hours,
-        sla_minutes=settings.sla_first_response_minutes, help_chat_id=help_chat,
-        asker_user_id=asker.id, asker_name=_name(asker), question=question,
-        help_message_id=help_message, help_thread_id=thread_id, candidates=candidates)
+    unit = partial(run_owing, fn=work.open_ticket, compose=owed, now=now, hours=services.hours,
+                   sla_minutes=settings.sla_first_response_minutes, help_chat_id=help_chat,
+                   asker_user_id=asker.id, asker_name=_name(asker), question=question,
+                   help_message_id=help_message, help_thread_id=thread_id, candidates=candidates)
+    try:
+        await services.db.run(unit)
+    except SQLAlchemyError as exc:
+        # The database is down: the ticket (its clock from the message's date), its
+        # acknowledgement and its card are written when it is back.
+        log.warning("database unavailable (%s): ticket for %s/%s deferred", type(exc).__name__,
+                    help_chat, help_message)
+        sender_of(context.application.bot_data).later(unit)
 
 
 async def on_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
@@ -224,11 +235,15 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
                                         "department_key": department}))
         return rows
 
-    outcome = await services.db.run(
-        run_owing, fn=work.help_message, compose=owed, who=common.who(services), now=now,
-        chat_id=message.chat_id, user_id=user.id, name=_name(user), text=text,
-        message_id=message.message_id, question_like=question_like, reply_to_bot=reply_to_bot,
-        reply_to_user_id=reply_to_user)
+    try:
+        outcome = await services.db.run(
+            run_owing, fn=work.help_message, compose=owed, who=common.who(services), now=now,
+            chat_id=message.chat_id, user_id=user.id, name=_name(user), text=text,
+            message_id=message.message_id, question_like=question_like,
+            reply_to_bot=reply_to_bot, reply_to_user_id=reply_to_user)
+    except SQLAlchemyError as exc:  # the database is down: let the question be answered
+        log.warning("database unavailable (%s): follow-up check skipped", type(exc).__name__)
+        return
     if outcome.staff:
         raise ApplicationHandlerStop  # stewards and department staff are not asking
     if outcome.follow_up is None:

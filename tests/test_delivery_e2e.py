@@ -21,7 +21,9 @@ import pytest
 from sqlmodel import select
 
 from delivery.outbox import outbox_stats
+import texts
 from desk.models import Ticket
+from knowledge.question_log import QuestionLog
 from storage import Database
 from tests.botapi_double import BotApiDouble
 from tests.delivery_e2e_support import (
@@ -37,8 +39,11 @@ from tests.delivery_e2e_support import (
     per_ticket,
 )
 from tests.pg import postgres_schema_database
+from tests.tcp_proxy import TcpProxy
 
 WAIT = 30.0
+HELP32 = -100777
+OUTAGE_SECONDS = 8.0  # the database stays down this long after the questions are answered
 
 
 def until(condition: Callable[[], bool], timeout: float = WAIT, what: str = "") -> None:
@@ -174,3 +179,36 @@ def test_a_busy_group_does_not_delay_a_quiet_one(tmp_path: Path) -> None:
         api.push_message(chat_id=QUIET, user_id=ASKER_BASE + 99, text="施工许可证去哪个窗口办？")
         api.wait_for_message(chat_id=QUIET, timeout=5, since=mark)
         assert time.monotonic() - asked <= 1.0
+
+
+def test_postgresql_down_questions_answered_meanwhile_and_every_row_catches_up(tmp_path: Path) -> None:
+    with postgres_schema_database("down8") as db, BotApiDouble(bot_username="steward_test_bot") as api:
+        proxy = TcpProxy(("127.0.0.1", 5432))
+        url = db.url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        assert url != db.url
+        try:
+            with bot(api, tmp_path, DATABASE_URL=url, SLA_FIRST_RESPONSE_MINUTES="30", **FAST):
+                proxy.down()
+                # (ids below 2^31: question_log's chat and user ids are 32-bit until issue 9's migration)
+                answers = [api.push_message(chat_id=HELP32, user_id=1_000_000 + n, text="环评要什么材料？")
+                           for n in range(10)]
+                handoffs = [api.push_message(chat_id=HELP32, user_id=1_000_100 + n,
+                                             text=f"营业执照怎么办理？（第{n}个）") for n in range(2)]
+                until(lambda: len(delivered(api, HELP32, "所需材料")) == 10, timeout=15,
+                      what="10 answers while the database is down")
+                assert {c.params["reply_parameters"]["message_id"]
+                        for c in delivered(api, HELP32, "所需材料")} == {q["message_id"] for q in answers}
+                time.sleep(OUTAGE_SECONDS)
+                proxy.back()
+                until(lambda: len(per_ticket(delivered(api, STEWARD_CHAT, "待认领"))) == 2
+                      and len(delivered(api, HELP32, "已转项目管家")) == 2, what="2 tickets carded after")
+                logged = db.call(lambda session: len(session.exec(select(QuestionLog)).all()))
+                until(lambda: db.call(lambda session: len(session.exec(select(QuestionLog)).all())) == 12,
+                      what="12 question log rows")
+            # Never an error notice: the answers went out, the rest waited for the database.
+            assert delivered(api, HELP32, texts.ERROR_GENERIC) == []
+            tickets = db.call(lambda session: session.exec(select(Ticket)).all())
+            assert sorted(t.help_message_id for t in tickets) == sorted(q["message_id"] for q in handoffs)
+            assert logged <= 12
+        finally:
+            proxy.close()

@@ -12,6 +12,7 @@ import logging
 from functools import partial
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot
 from telegram.ext import Application, ContextTypes
 
@@ -57,6 +58,8 @@ async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
     services: Services = context.application.bot_data["services"]
     try:
         await run_sweep(context.bot, services)
+    except SQLAlchemyError as exc:  # the database is down: the next sweep catches up
+        log.warning("SLA sweep skipped: database unavailable (%s)", type(exc).__name__)
     except Exception:
         log.exception("SLA sweep failed")
 
