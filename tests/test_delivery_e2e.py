@@ -118,15 +118,17 @@ def test_kill_9_at_the_first_alert_then_every_alert_arrives_once(tmp_path: Path,
 def test_kill_9_mid_burst_of_40_handoffs(tmp_path: Path, backend: str) -> None:
     with database(backend, tmp_path) as db, BotApiDouble(bot_username="steward_test_bot") as api:
         settings = {"DATABASE_URL": db.url, "SLA_FIRST_RESPONSE_MINUTES": "30", **FAST}
+        # PostgreSQL: 32-bit ids, question_log's chat and user ids are 32-bit until issue 9's migration.
+        help_chat, asker = (HELP, ASKER_BASE) if backend == "sqlite" else (HELP32, 1_000_000)
         first = BotProcess(api, tmp_path, **settings)
-        questions = [api.push_message(chat_id=HELP, user_id=ASKER_BASE + n, first_name=f"企业{n}",
+        questions = [api.push_message(chat_id=help_chat, user_id=asker + n, first_name=f"企业{n}",
                                       text=f"营业执照怎么办理？（第{n}个）") for n in range(40)]
-        api.wait_for_message(chat_id=HELP, contains="已转项目管家", timeout=WAIT)
+        api.wait_for_message(chat_id=help_chat, contains="已转项目管家", timeout=WAIT)
         first.kill()
 
         def acked() -> set[int]:
             return {c.params["reply_parameters"]["message_id"]
-                    for c in delivered(api, HELP, "已转项目管家")}
+                    for c in delivered(api, help_chat, "已转项目管家")}
 
         assert len(acked()) < 40, "the kill should fall in the middle of the burst"
         with bot(api, tmp_path, **settings):
