@@ -11,6 +11,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 import texts
+from bot.outbox import BATCHER_KEY
 from bot.inbox import INBOX_KEY, ChatOrderedProcessor, Inbox, InboxRequest
 from bot.sender import SENDER_KEY, Limits, Sender
 from bot.services import Services, build_services
@@ -18,6 +19,7 @@ from bot.telegram_io import SERVICES_KEY
 from config import Settings
 from config.modules import import_if_present
 from storage import utcnow
+from storage.batch import Batcher
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ def build_application(
     application.bot_data[SERVICES_KEY] = services
     application.bot_data[INBOX_KEY] = inbox
     application.bot_data[SENDER_KEY] = Sender(bot=application.bot, db=services.db, limits=limits)
+    application.bot_data[BATCHER_KEY] = Batcher(services.db)
     for name in HANDLER_MODULES:
         module = import_if_present(name)
         if module is not None:

@@ -17,8 +17,15 @@ from telegram.ext import ContextTypes
 from bot.sender import sender_of
 from bot.telegram_io import services_of
 from delivery.outbox import Owed, enqueue_all
+from storage.batch import Batcher
 
 log = logging.getLogger(__name__)
+
+BATCHER_KEY = "db_batcher"   # bot_data: the group-commit runner of the handlers' units of work
+
+
+def batcher_of(context: ContextTypes.DEFAULT_TYPE) -> Batcher:
+    return context.application.bot_data[BATCHER_KEY]
 
 
 def received_at(now: datetime, message: Message | None) -> datetime:
@@ -43,7 +50,7 @@ async def owe(context: ContextTypes.DEFAULT_TYPE, owed: Sequence[Owed], *,
     keep `unit` until the database is back."""
     services = services_of(context)
     try:
-        await services.db.run(_owe, owed=list(owed), now=services.clock(), unit=unit)
+        await batcher_of(context).run(_owe, owed=list(owed), now=services.clock(), unit=unit)
     except SQLAlchemyError as exc:
         log.warning("database unavailable (%s): answering from memory", type(exc).__name__)
         sender = sender_of(context.application.bot_data)

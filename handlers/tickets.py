@@ -27,6 +27,7 @@ from telegram.ext import (
 )
 
 import texts
+from bot.outbox import batcher_of
 from bot.sender import sender_of
 from bot.telegram_io import addressed_to_bot, keyboard, services_of, without_mention
 from delivery.outbox import Owed, message_payload, run_owing
@@ -92,7 +93,7 @@ async def _open_ticket(context: ContextTypes.DEFAULT_TYPE, *, question_message: 
                    asker_user_id=asker.id, asker_name=_name(asker), question=question,
                    help_message_id=help_message, help_thread_id=thread_id, candidates=candidates)
     try:
-        await services.db.run(unit)
+        await batcher_of(context).run(unit)
     except SQLAlchemyError as exc:
         # The database is down: the ticket (its clock from the message's date), its
         # acknowledgement and its card are written when it is back.
@@ -236,7 +237,7 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
         return rows
 
     try:
-        outcome = await services.db.run(
+        outcome = await batcher_of(context).run(
             run_owing, fn=work.help_message, compose=owed, who=common.who(services), now=now,
             chat_id=message.chat_id, user_id=user.id, name=_name(user), text=text,
             message_id=message.message_id, question_like=question_like,
