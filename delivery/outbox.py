@@ -321,8 +321,10 @@ def finish(*, session: Session, results: Sequence[SendResult], now: datetime) ->
     """Record what the sends came to, run the follow-ups of the final ones; returns those."""
     outcomes: list[DeliveryOutcome] = []
     gone: set[int] = set()
+    rows = {r.id: r for r in session.exec(select(OutboxMessage).where(
+        col(OutboxMessage.id).in_([r.id for r in results])))}
     for result in results:
-        row = session.get(OutboxMessage, result.id)
+        row = rows.get(result.id)
         if row is None or row.status in FINAL_STATES:
             continue
         row.claimed_by = None

@@ -153,18 +153,6 @@ def sweep(
     return alerts
 
 
-def release_alert(*, session: Session, ticket_id: int, kind: AlertKind, now: datetime, error: str = "") -> None:
-    """An alert reached nobody (every send failed): clear its mark so the next sweep sends it again."""
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None:
-        return
-    column = "breached_at" if kind is AlertKind.breach else "warned_at"
-    if getattr(ticket, column) is None:
-        return
-    setattr(ticket, column, None)
-    audit(session, ticket, SYSTEM, f"{kind.value}_undelivered", now, ticket.status, ticket.status, error=error or None)
-
-
 def owed_alerts(alerts: list[SlaAlert], compose: Callable[[SlaAlert, Recipient], str]) -> list[Owed]:
     """The messages the alerts owe: the lead group's alert, and the holder's notice, which
     is remembered as a card (a reply to it answers the ticket)."""
