@@ -431,3 +431,13 @@ TICKET_ESCALATION_UNDELIVERED = (
 )
 TICKET_FEEDBACK_ALREADY = "这个问题已转人工（工单 #{ticket_id}），请稍候。"
 DESK_HOLDER_MENTION = "👉 <a href=\"tg://user?id={user_id}\">{name}</a>"
+
+# --- issue 10: the desk under a hostile or careless chat ---------------------------------
+DESK_RELAYED_CORRECTION = "💬 {responder}答复（已修改）：\n更正：{answer}"
+DESK_CORRECTION_CONFIRM = "✏️ 更正已转达至「{project}」帮办群（工单 #{ticket_id}）。"
+EDITED_COMMAND_IGNORED = "修改过的命令不会再次执行；如需执行，请重新发送命令。"
+LEDGER_DEADLINE_UNKNOWN = "计划开工时间有误，无法计算（请核对台账）"
+TICKET_LEARN_SCOPE_PROMPT = "📚 把这条答复加入知识库。它适用于哪些项目？\n问：{question}"
+TICKET_LEARN_SCOPE_ALL = "所有项目"
+TICKET_LEARN_SCOPE_PROJECT = "仅本项目（{project}）"
+TICKET_LEARNED_FOR_PROJECT = "📚 已加入知识库，仅用于「{project}」帮办群：以后该群再有人问「{question}」，会自动答复。"

@@ -323,6 +323,8 @@ class Sender:
         pace, _, _ = self._pace_of(view.chat_id)
         result = await self.attempt(view)
         pace.sent.append(time.monotonic())
+        if result.moved_to is not None:
+            self._inflight.add(result.moved_to)  # the new chat's turn waits for the outcome too
         if result.verdict is Verdict.retry and result.retry_at is not None and not result.uncertain:
             pace.blocked_until = max(pace.blocked_until, time.monotonic()
                                      + max(0.0, (result.retry_at - self.clock()).total_seconds()))
@@ -344,11 +346,18 @@ class Sender:
             self._results = batch + self._results
             await asyncio.sleep(0.5)
             return
-        for chat_id, _ in batch:
+        for chat_id, result in batch:
             self._inflight.discard(chat_id)
+            if result.moved_to is not None:
+                self._inflight.discard(result.moved_to)
         if self.on_outcome is not None:
             for outcome in outcomes:
-                self.on_outcome(outcome)
+                try:
+                    done = self.on_outcome(outcome)
+                    if asyncio.iscoroutine(done):
+                        await done
+                except Exception:
+                    log.exception("reacting to the outcome of outbox row %s failed", outcome.id)
 
     # ------------------------------------------------------------------ one HTTP attempt
 
@@ -359,7 +368,7 @@ class Sender:
     async def attempt(self, view: OutboxView) -> SendResult:
         """Send one row once and say what came of it (never raises a Telegram error)."""
         try:
-            message_id = await self._call(view)
+            message_ids = await self._call(view)
         except RetryAfter as exc:
             wait = _seconds(exc)
             return SendResult(view.id, Verdict.retry, reason=f"429 retry after {wait:g}s",
@@ -367,10 +376,12 @@ class Sender:
         except Forbidden as exc:
             return SendResult(view.id, Verdict.failed, reason=f"403 {exc.message}", chat_gone=True)
         except ChatMigrated as exc:
-            return SendResult(view.id, Verdict.failed, reason=f"migrated to {exc.new_chat_id}")
+            return SendResult(view.id, Verdict.retry, reason=f"migrated to {exc.new_chat_id}",
+                              retry_at=self.clock(), moved_to=int(exc.new_chat_id))
         except BadRequest as exc:
             if view.method == "editMessageText" and "not modified" in exc.message:
-                return SendResult(view.id, Verdict.sent, message_id=view.payload.get("message_id"))
+                return SendResult(view.id, Verdict.sent, message_id=view.payload.get("message_id"),
+                                  message_ids=(int(view.payload["message_id"]),))
             return SendResult(view.id, Verdict.failed, reason=f"400 {exc.message}")
         except TimedOut as exc:
             if view.uncertain:
@@ -388,9 +399,11 @@ class Sender:
         except Exception as exc:  # a bad payload: never retried forever
             log.exception("outbox row %s could not be sent", view.id)
             return SendResult(view.id, Verdict.failed, reason=f"{type(exc).__name__}: {exc}"[:500])
-        return SendResult(view.id, Verdict.sent, message_id=message_id)
+        return SendResult(view.id, Verdict.sent, message_id=message_ids[0] if message_ids else None,
+                          message_ids=message_ids)
 
-    async def _call(self, view: OutboxView) -> int | None:
+    async def _call(self, view: OutboxView) -> tuple[int, ...]:
+        """Make the Bot API call(s) of one row; the ids of the messages posted."""
         p = view.payload
         markup = InlineKeyboardMarkup.de_json(p["markup"], self.bot) if p.get("markup") else None
         text = p["if_failed"] if view.parent_failed and p.get("if_failed") is not None else p.get("text", "")
@@ -398,14 +411,14 @@ class Sender:
             edited = await self.bot.edit_message_text(text, chat_id=view.chat_id,
                                                       message_id=int(p["message_id"]),
                                                       parse_mode=p.get("parse_mode"), reply_markup=markup)
-            return getattr(edited, "message_id", None) or int(p["message_id"])
+            return (getattr(edited, "message_id", None) or int(p["message_id"]),)
         if view.method == "sendPhoto":
             photo = await self.bot.send_photo(view.chat_id, photo=base64.b64decode(p["photo_b64"]),
                                               caption=p.get("caption") or None,
                                               filename=p.get("filename", "chart.png"))
-            return photo.message_id
-        parts = split_message(text)
-        first: int | None = None
+            return (photo.message_id,)
+        parts = split_message(text, as_html=p.get("parse_mode") == "HTML")
+        posted: list[int] = []
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             reply = (ReplyParameters(message_id=int(p["reply_to"]), allow_sending_without_reply=True)
@@ -414,8 +427,8 @@ class Sender:
                                                reply_parameters=reply,
                                                message_thread_id=p.get("thread_id"),
                                                reply_markup=markup if last else None)
-            first = first or sent.message_id
-        return first
+            posted.append(sent.message_id)
+        return tuple(posted)
 
     # ------------------------------------------------------------------ tests and tools
 

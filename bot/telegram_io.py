@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.ext import ContextTypes
 
 from bot.services import Services
+from desk.callbacks import PressedMessage
 
 SERVICES_KEY = "services"
 
@@ -17,30 +19,125 @@ def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return context.application.bot_data[SERVICES_KEY]
 
 
-def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Split text at line breaks into parts Telegram accepts (4096 characters each).
+# One piece of a message: ("c", character, escaped character) as Telegram shows it, or a tag
+# ("o"/"e", name, the tag as written), which counts nothing.
+_Atom = tuple[str, str, str]
+_ESCAPED = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
-    A single line longer than the limit is cut hard; HTML tags never span lines in our
-    texts, so cutting at line breaks keeps every part valid HTML.
-    """
+
+class _HtmlAtoms(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.atoms: list[_Atom] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.atoms.append(("o", tag, self.get_starttag_text() or f"<{tag}>"))
+
+    def handle_endtag(self, tag: str) -> None:
+        self.atoms.append(("e", tag, f"</{tag}>"))
+
+    def handle_data(self, data: str) -> None:
+        self.atoms.extend(("c", ch, _ESCAPED.get(ch, ch)) for ch in data)
+
+
+def _atoms(text: str, *, as_html: bool) -> list[_Atom]:
+    if not as_html:
+        return [("c", ch, ch) for ch in text]
+    parser = _HtmlAtoms()
+    parser.feed(text)
+    parser.close()
+    return parser.atoms
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def telegram_length(text: str, *, as_html: bool = True) -> int:
+    """What Telegram counts against its limits: the text after entity parsing (tags gone,
+    &amp; is one character), in UTF-16 code units."""
+    return _utf16("".join(a[1] for a in _atoms(text, as_html=as_html) if a[0] == "c"))
+
+
+def rendered_text(text: str) -> str:
+    """The text Telegram shows for an HTML message (tags gone, entities decoded)."""
+    return "".join(a[1] for a in _atoms(text, as_html=True) if a[0] == "c")
+
+
+def _stack_after(stack: list[_Atom], atoms: list[_Atom]) -> list[_Atom]:
+    stack = list(stack)
+    for atom in atoms:
+        if atom[0] == "o":
+            stack.append(atom)
+        elif atom[0] == "e":
+            for i in range(len(stack) - 1, -1, -1):
+                if stack[i][1] == atom[1]:
+                    del stack[i]
+                    break
+    return stack
+
+
+def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH, *,
+                  as_html: bool = True) -> list[str]:
+    """Split a message into parts within Telegram's limit, counted as Telegram counts (see
+    telegram_length). Cuts after the last line break that fits, else after the last space,
+    else between two characters; never inside a tag, an entity (&amp;) or a character. A
+    formatting tag open at a cut is closed at the end of the part and opened again at the
+    start of the next, so every part is valid HTML and together they show the whole text."""
+    if limit < 2:
+        raise ValueError("limit must allow one character of two UTF-16 code units")
+    if _utf16(text) <= limit:  # what Telegram counts is never longer than the source
+        return [text]
+    atoms = _atoms(text, as_html=as_html)
     parts: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            if current:
-                parts.append(current)
-                current = ""
-            parts.append(line[:limit])
-            line = line[limit:]
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not parts:
-        parts.append(current)
-    return parts
+    stack: list[_Atom] = []
+    start, total = 0, len(atoms)
+    while start < total:
+        used, i = 0, start
+        line_end = space_end = None
+        while i < total:
+            kind, value, _ = atoms[i]
+            if kind == "c":
+                width = 2 if ord(value) > 0xFFFF else 1
+                if used + width > limit:
+                    break
+                used += width
+                if value == "\n":
+                    line_end = i + 1
+                elif value.isspace():
+                    space_end = i + 1
+            i += 1
+        end = total if i >= total else (line_end or space_end or i)
+        while start < end < total and atoms[end - 1][0] == "o":
+            end -= 1  # a tag opened right at the cut starts the next part
+        if end == start:  # only tags before a character that does not fit: cannot happen
+            end = i     # with limit >= 2, kept as a guard against an endless loop
+        while end < total and atoms[end][0] == "e":
+            end += 1  # a tag closed right at the cut ends this part
+        chunk = atoms[start:end]
+        after = _stack_after(stack, chunk)
+        parts.append("".join(a[2] for a in stack) + "".join(a[2] for a in chunk)
+                     + "".join(f"</{a[1]}>" for a in reversed(after)))
+        stack, start = after, end
+    return parts or [""]
+
+
+def pressed_message(message: object, *, bot_id: int, staff_chat: bool) -> PressedMessage | None:
+    """The message a button was pressed on, as plain values (None when Telegram did not
+    show it: deleted or too old)."""
+    if not isinstance(message, Message):
+        return None
+    markup = message.reply_markup
+    buttons = frozenset(
+        button.callback_data for row in (markup.inline_keyboard if markup else ()) for button in row
+        if isinstance(button.callback_data, str))
+    replied = message.reply_to_message
+    return PressedMessage(
+        chat_id=message.chat_id, message_id=message.message_id,
+        by_bot=message.from_user is not None and message.from_user.id == bot_id,
+        buttons=buttons, text=message.text or "",
+        replied_user_id=(replied.from_user.id if replied is not None and replied.from_user else None),
+        staff_chat=staff_chat)
 
 
 def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:

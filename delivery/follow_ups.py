@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from delivery.outbox import DeliveryOutcome, on_chat_gone, on_outcome
+from delivery.outbox import DeliveryOutcome, on_chat_gone, on_chat_moved, on_outcome
 from desk import bindings, tickets
 from scheduler.models import mark_failed, mark_sent
 
@@ -19,13 +19,20 @@ def _chat_gone(session: Session, chat_id: int, now: datetime) -> None:
     bindings.mark_chat_gone(session=session, chat_id=chat_id, now=now)
 
 
+@on_chat_moved
+def _chat_moved(session: Session, old_chat_id: int, new_chat_id: int, now: datetime) -> None:
+    """A group became a supergroup: its binding, tickets and reminders move with it."""
+    bindings.migrate_chat(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id, now=now)
+
+
 @on_outcome("card")
 def _card(session: Session, outcome: DeliveryOutcome, now: datetime) -> None:
-    """A card (or alert) posted in a staff chat: a reply to it answers the ticket."""
-    if outcome.sent and outcome.ticket_id is not None and outcome.message_id is not None:
-        tickets.record_card(session=session, ticket_id=outcome.ticket_id, chat_id=outcome.chat_id,
-                            message_id=outcome.message_id, kind=outcome.follow_up["card_kind"],
-                            now=now, department_key=outcome.follow_up.get("department_key"))
+    """A card (or alert) posted in a staff chat: a reply to any of its parts answers the ticket."""
+    if outcome.sent and outcome.ticket_id is not None:
+        for message_id in outcome.message_ids or ((outcome.message_id,) if outcome.message_id else ()):
+            tickets.record_card(session=session, ticket_id=outcome.ticket_id, chat_id=outcome.chat_id,
+                                message_id=message_id, kind=outcome.follow_up["card_kind"],
+                                now=now, department_key=outcome.follow_up.get("department_key"))
 
 
 @on_outcome("relay")

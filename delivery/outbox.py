@@ -277,6 +277,8 @@ class SendResult:
     retry_at: datetime | None = None
     uncertain: bool = False      # the attempt may have reached Telegram (timeout)
     chat_gone: bool = False      # 403: the bot is not in the chat any more
+    message_ids: tuple[int, ...] = ()   # every part posted (a long text is split)
+    moved_to: int | None = None  # the group became this supergroup: send there
 
 
 @dataclass(frozen=True)
@@ -292,6 +294,7 @@ class DeliveryOutcome:
     message_id: int | None
     follow_up: dict[str, Any] = field(default_factory=dict)
     chat_gone: bool = False
+    message_ids: tuple[int, ...] = ()
 
     @property
     def sent(self) -> bool:
@@ -301,6 +304,7 @@ class DeliveryOutcome:
 FollowUp = Callable[[Session, DeliveryOutcome, datetime], None]
 _FOLLOW_UPS: dict[str, FollowUp] = {}
 _ON_CHAT_GONE: list[Callable[[Session, int, datetime], None]] = []
+_ON_CHAT_MOVED: list[Callable[[Session, int, int, datetime], None]] = []
 
 
 def on_outcome(kind: str) -> Callable[[FollowUp], FollowUp]:
@@ -317,6 +321,12 @@ def on_chat_gone(fn: Callable[[Session, int, datetime], None]) -> Callable[[Sess
     return fn
 
 
+def on_chat_moved(fn: Callable[[Session, int, int, datetime], None]) -> Callable[[Session, int, int, datetime], None]:
+    """Register what to do when a group turns out to be a supergroup now (old id, new id)."""
+    _ON_CHAT_MOVED.append(fn)
+    return fn
+
+
 def finish(*, session: Session, results: Sequence[SendResult], now: datetime) -> list[DeliveryOutcome]:
     """Record what the sends came to, run the follow-ups of the final ones; returns those."""
     outcomes: list[DeliveryOutcome] = []
@@ -328,6 +338,14 @@ def finish(*, session: Session, results: Sequence[SendResult], now: datetime) ->
         if row is None or row.status in FINAL_STATES:
             continue
         row.claimed_by = None
+        if result.moved_to is not None:  # the group was upgraded: this and the rest go there
+            old = row.chat_id
+            session.execute(update(OutboxMessage).where(
+                OutboxMessage.chat_id == old, col(OutboxMessage.status).notin_(FINAL_STATES))
+                .values(chat_id=result.moved_to).execution_options(synchronize_session=False))
+            row.chat_id = result.moved_to
+            for hook in _ON_CHAT_MOVED:
+                hook(session, old, result.moved_to, now)
         if result.verdict is Verdict.retry:
             row.status = OutboxState.pending.value
             row.not_before = result.retry_at or now
@@ -340,7 +358,7 @@ def finish(*, session: Session, results: Sequence[SendResult], now: datetime) ->
             row.status, row.error = OutboxState.failed.value, (result.reason or "failed")[:500]
         outcome = DeliveryOutcome(row.id or 0, row.chat_id, row.purpose, row.ticket_id, row.status,
                                   row.error, row.message_id, dict(row.follow_up or {}),
-                                  result.chat_gone)
+                                  result.chat_gone, result.message_ids)
         if result.chat_gone and row.chat_id not in gone:
             gone.add(row.chat_id)
             for hook in _ON_CHAT_GONE:

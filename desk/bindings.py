@@ -4,13 +4,14 @@ to departments (/bind_dept). The steward and lead chats come from settings."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from desk.errors import NotBound, PermissionDenied, UnknownDepartment, UnknownProject
-from desk.models import ChatBinding, ChatKind
-from desk.roles import Actor, require_admin
+from desk.models import ACTIVE_STATUSES, ChatBinding, ChatKind, Ticket
+from desk.roles import SYSTEM, Actor, require_admin
 from desk.views import BindingView
 
 
@@ -157,3 +158,60 @@ def set_muted(*, session: Session, actor: Actor, chat_id: int, muted: bool,
     binding.muted = muted
     binding.updated_at = now
     return BindingView.of(binding)
+
+
+@dataclass(frozen=True)
+class ChatMigration:
+    """What moved when a group became a supergroup (Telegram's migrate_to_chat_id)."""
+
+    old_chat_id: int
+    new_chat_id: int
+    binding: BindingView | None
+    tickets: tuple[int, ...]
+    projects: tuple[str, ...]
+    reminder_keys: int
+
+
+def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int,
+                 now: datetime) -> ChatMigration:
+    """Move everything addressed to a group to the supergroup it became: its binding, the
+    projects whose help group it is (the reminders' target), its tickets still in progress,
+    and the reminder-log keys of its reminders (so none is sent twice). Idempotent: Telegram
+    announces the move in both chats, and the second call finds nothing left to move."""
+    from desk.tickets import audit  # desk.tickets imports this module
+    from ledger.models import Project  # the ledger and the scheduler are optional for the desk
+    from scheduler.models import ReminderLog
+
+    moved_binding = None
+    old = _chat_binding(session, old_chat_id)
+    if old is not None and old_chat_id != new_chat_id:
+        existing = _chat_binding(session, new_chat_id)
+        if existing is not None:  # bound again in the supergroup already: that one wins
+            session.delete(old)
+            moved_binding = BindingView.of(existing)
+        else:
+            old.chat_id = new_chat_id
+            old.updated_at = now
+            session.flush()
+            moved_binding = BindingView.of(old)
+    projects = session.exec(select(Project).where(Project.help_chat_id == old_chat_id)).all()
+    for project in projects:
+        project.help_chat_id = new_chat_id
+    moved = session.exec(select(Ticket).where(
+        Ticket.help_chat_id == old_chat_id,
+        col(Ticket.status).in_([s.value for s in ACTIVE_STATUSES]))).all()
+    for ticket in moved:
+        ticket.help_chat_id = new_chat_id
+        audit(session, ticket, SYSTEM, "chat_migrated", now, from_chat_id=old_chat_id,
+              to_chat_id=new_chat_id)
+    prefix = f"help:{old_chat_id}|"
+    keys = 0
+    for row in session.exec(select(ReminderLog).where(col(ReminderLog.key).startswith(prefix))).all():
+        renamed = f"help:{new_chat_id}|" + row.key[len(prefix):]
+        if session.exec(select(ReminderLog.id).where(ReminderLog.key == renamed)).first() is None:
+            row.key = renamed
+            keys += 1
+    session.flush()
+    return ChatMigration(old_chat_id, new_chat_id, moved_binding,
+                         tuple(t.id for t in moved if t.id is not None),
+                         tuple(p.code for p in projects), keys)

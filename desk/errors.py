@@ -9,7 +9,7 @@ class DeskError(Exception):
 
 
 class TicketNotFound(DeskError):
-    def __init__(self, ticket_id: int | None) -> None:
+    def __init__(self, ticket_id: int | str | None) -> None:
         self.ticket_id = ticket_id
         super().__init__(f"ticket {ticket_id} not found")
 

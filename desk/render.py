@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import texts
@@ -21,7 +22,7 @@ from desk.errors import (
     UnknownDepartment,
     UnknownProject,
 )
-from desk.models import FINAL_STATUSES, Role, TicketStatus
+from desk.models import FINAL_STATUSES, CardKind, Role, TicketStatus
 from desk.sla import SlaAlert
 from desk.stats import DeskStats, GroupStats
 from desk.throttle import Verdict
@@ -153,6 +154,24 @@ def ticket_card(
     return "\n\n".join(parts)
 
 
+@dataclass(frozen=True)
+class CardFace:
+    """What a ticket's card shows now: its text, and whose buttons (None: none, it is done)."""
+
+    html: str
+    buttons: CardKind | None
+
+
+def card_face(ticket: TicketView, kind: CardKind | str, *, now: datetime, hours: BusinessHours,
+              project_name: str | None = None, departments: Names = None) -> CardFace:
+    """The card of `kind` for the ticket's current state: its status, clock and holder as they
+    are now (after a delivery failed, the ticket is open again, and so is the card)."""
+    kind = CardKind(kind)
+    html = ticket_card(ticket, now=now, hours=hours, project_name=project_name,
+                       departments=departments, for_department=kind is CardKind.department)
+    return CardFace(html, None if TicketStatus(ticket.status) in FINAL_STATUSES else kind)
+
+
 def escalation_card(
     escalation: Escalation, *, now: datetime, hours: BusinessHours,
     project_name: str | None = None, departments: Names = None, note: str | None = None,
@@ -197,13 +216,16 @@ def relayed_answer(relay: Relay, *, responder_role: Role | str,
     role = Role(responder_role)
     responder = (department_name(department_key, departments) if role is Role.department
                  else texts.DESK_STEWARDS)
-    return texts.DESK_RELAYED_ANSWER.format(responder=esc(responder), answer=esc(relay.text))
+    template = texts.DESK_RELAYED_CORRECTION if relay.correction else texts.DESK_RELAYED_ANSWER
+    return template.format(responder=esc(responder), answer=esc(relay.text))
 
 
 def relay_confirmation(relay: Relay, *, hours: BusinessHours,
                        project_name: str | None = None) -> str:
     t = relay.ticket
     project = project_label(t, project_name)
+    if relay.correction:
+        return texts.DESK_CORRECTION_CONFIRM.format(project=project, ticket_id=t.id)
     if not relay.first_response or t.first_response_at is None:
         return texts.DESK_RELAY_CONFIRM.format(project=project, ticket_id=t.id)
     took = duration(hours.minutes_between(t.created_at, t.first_response_at))
@@ -226,7 +248,7 @@ def follow_up_notice(follow_up: FollowUp) -> str:
 def error_message(exc: DeskError, *, departments: Names = None) -> str:
     """The Chinese sentence for a desk error (never its internals)."""
     if isinstance(exc, TicketNotFound):
-        return texts.DESK_ERR_NOT_FOUND.format(ticket_id=exc.ticket_id)
+        return texts.DESK_ERR_NOT_FOUND.format(ticket_id=esc(exc.ticket_id))
     if isinstance(exc, PermissionDenied):
         return texts.DESK_ERR_PERMISSION
     if isinstance(exc, InvalidTransition):

@@ -15,11 +15,13 @@ from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, select
 
 from desk import bindings
+from desk.callbacks import MAX_ID
 from desk.errors import (
     AlreadyClaimed,
     EmptyAnswer,
     InvalidTransition,
     NotBound,
+    PermissionDenied,
     TicketNotFound,
 )
 from desk.models import (
@@ -51,6 +53,7 @@ class Relay:
     first_response: bool
     message_id: int            # the TicketMessage row, for record_delivery
     cards: tuple[CardRef, ...]  # to update/confirm in the staff chats
+    correction: bool = False   # an edited answer, relayed as 「更正」
 
     @property
     def help_chat_id(self) -> int:
@@ -97,9 +100,14 @@ class FollowUp(HeldTicket):
 # --------------------------------------------------------------------------- helpers
 
 
-def _load(session: Session, ticket_id: int) -> Ticket:
-    ticket = session.get(Ticket, ticket_id)
+def _load(session: Session, ticket_id: int, actor: Actor | None = None) -> Ticket:
+    """The ticket row. For an actor who does not see every ticket (anyone but stewards,
+    admins and the system) a missing ticket is refused like a forbidden one, so trying ids
+    tells a stranger nothing about which exist."""
+    ticket = session.get(Ticket, ticket_id) if 0 < ticket_id <= MAX_ID else None
     if ticket is None:
+        if actor is not None and actor.role not in (Role.steward, Role.admin, Role.system):
+            raise PermissionDenied("view", "no such ticket")
         raise TicketNotFound(ticket_id)
     return ticket
 
@@ -189,7 +197,7 @@ def get_ticket(*, session: Session, ticket_id: int, actor: Actor | None = None,
                action: Action = Action.view, card_message_id: int | None = None) -> TicketView:
     """The ticket; with an actor, only if they may do `action` on it, from the pressed card
     when `card_message_id` is given (PermissionDenied otherwise)."""
-    ticket = _load(session, ticket_id)
+    ticket = _load(session, ticket_id, actor)
     if actor is not None:
         check(session=session, actor=actor, action=action, ticket=ticket,
               card_message_id=card_message_id)
@@ -244,6 +252,18 @@ def record_card(
     return CardRef.of(card)
 
 
+def main_cards(ticket: TicketView, cards: Iterable[CardRef]) -> tuple[CardRef, ...]:
+    """The message that shows the ticket in each staff chat: the first one posted there (the
+    notices and warnings posted after it are left alone); a department's card only while the
+    ticket is still with that department."""
+    shown: dict[int, CardRef] = {}
+    for card in sorted(cards, key=lambda c: c.message_id):
+        if card.chat_id in shown or not card_is_current(card, ticket):  # type: ignore[arg-type]
+            continue
+        shown[card.chat_id] = card
+    return tuple(shown.values())
+
+
 def find_ticket_by_card(*, session: Session, chat_id: int, message_id: int) -> TicketView | None:
     card = session.exec(select(TicketCard).where(
         TicketCard.chat_id == chat_id, TicketCard.message_id == message_id)).first()
@@ -277,7 +297,7 @@ def claim(*, session: Session, ticket_id: int, actor: Actor, now: datetime,
           card_message_id: int | None = None) -> TicketView:
     """Take the ticket. Claiming one's own ticket again changes nothing; claiming someone
     else's raises AlreadyClaimed."""
-    ticket = _load(session, ticket_id)
+    ticket = _load(session, ticket_id, actor)
     check(session=session, actor=actor, action=Action.claim, ticket=ticket,
           card_message_id=card_message_id)
     if ticket.status == TicketStatus.claimed.value:
@@ -302,7 +322,7 @@ def answer(
     written in the help group itself, so there is nothing to relay."""
     if not text or not text.strip():
         raise EmptyAnswer()
-    ticket = _load(session, ticket_id)
+    ticket = _load(session, ticket_id, actor)
     check(session=session, actor=actor, action=Action.answer, ticket=ticket,
           card_message_id=card_message_id)
     seen = ticket.status
@@ -335,11 +355,54 @@ def answer(
                  message_id=msg.id, cards=tuple(CardRef.of(c) for c in _cards(session, ticket_id)))
 
 
+def _relayed_row(session: Session, ticket_id: int, chat_id: int | None,
+                 staff_message_id: int) -> int | None:
+    """The thread row of the answer a staff message relayed (from the audit trail: the row
+    itself is re-pointed at the help group's copy once delivered)."""
+    for event in session.exec(select(TicketEvent).where(
+            TicketEvent.ticket_id == ticket_id,
+            col(TicketEvent.action).in_(("relay", "correction")))).all():
+        detail = event.detail or {}
+        if detail.get("staff_message_id") == staff_message_id and detail.get("from_chat_id") == chat_id:
+            row = detail.get("message_row")
+            return int(row) if row is not None else None
+    return None
+
+
+def correct(
+    *, session: Session, ticket_id: int, actor: Actor, text: str, now: datetime,
+    staff_message_id: int, card_message_id: int | None = None,
+) -> Relay | None:
+    """A relayed answer was edited in the staff chat: record the new text in the thread as a
+    correction of it, to relay as 「更正」. None when that message was never relayed. The
+    ticket's status and clock are left as they are."""
+    if not text or not text.strip():
+        raise EmptyAnswer()
+    ticket = _load(session, ticket_id, actor)
+    check(session=session, actor=actor, action=Action.answer, ticket=ticket,
+          card_message_id=card_message_id)
+    original = _relayed_row(session, ticket_id, actor.chat_id, staff_message_id)
+    if original is None:
+        return None
+    msg = TicketMessage(
+        ticket_id=ticket_id, direction="out", text=text, author_user_id=actor.user_id,
+        author_name=actor.name[:200], author_role=actor.role.value, chat_id=actor.chat_id,
+        message_id=staff_message_id, at=now)
+    session.add(msg)
+    session.flush()
+    assert msg.id is not None
+    audit(session, ticket, actor, "correction", now, message_row=msg.id, corrects_row=original,
+          from_chat_id=actor.chat_id, staff_message_id=staff_message_id)
+    return Relay(ticket=TicketView.of(ticket), text=text, first_response=False,
+                 message_id=msg.id, cards=tuple(CardRef.of(c) for c in _cards(session, ticket_id)),
+                 correction=True)
+
+
 def record_delivery(
     *, session: Session, ticket_id: int, message_id: int, now: datetime, delivered: bool,
     help_message_id: int | None = None, error: str | None = None, bot_removed: bool = False,
     first_response: bool = False,
-) -> None:
+) -> TicketView:
     """After the edge tried to post a relay: note the help-group message id, or the failure.
     `bot_removed` (Telegram said 403): the help group's binding is retired as well.
     A first response that never reached the enterprise is no response: the clock runs on and
@@ -361,6 +424,7 @@ def record_delivery(
             seen = _move(session, ticket, TicketStatus.open, now)
             audit(session, ticket, SYSTEM, "reopen_undelivered", now, seen, ticket.status,
                   message_row=message_id)
+    return TicketView.of(ticket)
 
 
 def escalate(
@@ -369,7 +433,7 @@ def escalate(
 ) -> Escalation:
     """Blow the whistle: hand the ticket to a department's group. The department then holds
     it (assignee cleared); every hop is one event."""
-    ticket = _load(session, ticket_id)
+    ticket = _load(session, ticket_id, actor)
     check(session=session, actor=actor, action=Action.escalate, ticket=ticket,
           card_message_id=card_message_id)
     department_chat_id = bindings.department_chat_id(session=session,
@@ -454,7 +518,7 @@ def close(*, session: Session, ticket_id: int, actor: Actor, now: datetime,
 
 def _finish(session: Session, ticket_id: int, actor: Actor, now: datetime, to: TicketStatus,
             action: Action, card_message_id: int | None, note: str | None) -> TicketView:
-    ticket = _load(session, ticket_id)
+    ticket = _load(session, ticket_id, actor)
     check(session=session, actor=actor, action=action, ticket=ticket,
           card_message_id=card_message_id)
     seen = _move(session, ticket, to, now)

@@ -16,7 +16,7 @@ from desk.errors import DeskError, PermissionDenied
 from desk.models import ChatKind, Role, Ticket, TicketMessage
 from desk.roles import Action, Actor, chat_kind_of, resolve_role
 from desk.tickets import Escalation, FollowUp, Relay
-from desk.views import BindingView, TicketView
+from desk.views import BindingView, CardRef, TicketView
 
 
 @dataclass(frozen=True)
@@ -132,16 +132,20 @@ class StaffRelay:
 
 def staff_reply(
     *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
-    card_message_id: int, text: str, staff_message_id: int,
+    card_message_id: int, text: str, staff_message_id: int, edited: bool = False,
 ) -> StaffRelay | None:
-    """A reply in a staff chat: if it replies to a ticket's card, answer the ticket."""
+    """A reply in a staff chat: if it replies to a ticket's card, answer the ticket. An
+    `edited` reply is a correction of the answer it relayed (None if it relayed none)."""
     ticket = tickets.find_ticket_by_card(session=session, chat_id=chat_id,
                                          message_id=card_message_id)
     if ticket is None:
         return None
     actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
-    relay = tickets.answer(session=session, ticket_id=ticket.id, actor=actor, text=text, now=now,
-                           card_message_id=card_message_id, staff_message_id=staff_message_id)
+    kw = {"session": session, "ticket_id": ticket.id, "actor": actor, "text": text, "now": now,
+          "card_message_id": card_message_id, "staff_message_id": staff_message_id}
+    relay = tickets.correct(**kw) if edited else tickets.answer(**kw)  # type: ignore[arg-type]
+    if relay is None:
+        return None
     department = actor.chat_department_key or actor.department_key
     return StaffRelay(relay, actor.role, department, project_name(session, ticket.project_code))
 
@@ -205,6 +209,21 @@ def record_cards(*, session: Session, ticket_id: int, now: datetime,
                             message_id=message_id, kind=kind, now=now, department_key=department)
 
 
+@dataclass(frozen=True)
+class ShownCards:
+    """A ticket as it is now and the cards that show it, to refresh them."""
+
+    ticket: TicketView
+    project_name: str | None
+    cards: tuple[CardRef, ...]
+
+
+def shown_cards(*, session: Session, ticket_id: int) -> ShownCards:
+    ticket = tickets.get_ticket(session=session, ticket_id=ticket_id)
+    cards = tickets.main_cards(ticket, tickets.ticket_cards(session=session, ticket_id=ticket_id))
+    return ShownCards(ticket, project_name(session, ticket.project_code), cards)
+
+
 def chat_gone(*, session: Session, chat_id: int, now: datetime) -> bool:
     return bindings.mark_chat_gone(session=session, chat_id=chat_id, now=now)
 
@@ -247,6 +266,8 @@ class Lesson:
     ticket_id: int
     question: str
     answer: str
+    project_code: str | None = None  # the ticket's project: the narrower scope on offer
+    project_name: str | None = None
 
 
 def lesson(
@@ -275,4 +296,5 @@ def lesson(
     if actor.role not in (Role.steward, Role.admin):
         raise PermissionDenied(str(Action.learn), "stewards only")
     ticket = tickets.get_ticket(session=session, ticket_id=ticket_id, actor=actor)
-    return Lesson(ticket.id, ticket.question, answer_text)
+    return Lesson(ticket.id, ticket.question, answer_text, ticket.project_code,
+                  project_name(session, ticket.project_code))

@@ -45,7 +45,7 @@ async def _reply(update: Update, text: str) -> None:
     message = update.effective_message
     if message is None:
         return
-    for part in split_message(text):
+    for part in split_message(text, as_html=False):
         await message.reply_text(part)
 
 

@@ -21,17 +21,19 @@ from bot.outbox import owe, received_at
 from bot.telegram_io import (
     addressed_to_bot,
     keyboard,
+    pressed_message,
     services_of,
     split_message,
     without_mention,
 )
 from delivery.outbox import Owed, message_payload
+from desk import callbacks
 from knowledge.question_cue import reads_as_question
 from knowledge.service import Reply, UnknownItem
 
 log = logging.getLogger(__name__)
 
-CLARIFY_PREFIX = "kb"
+CLARIFY_PREFIX = callbacks.CLARIFY_PREFIX
 HANDOFF_HOOK = "handoff_hook"  # bot_data key: an async callable(update, context, reply) -> None set by the desk
 STATUS_HOOK = "status_answer"  # bot_data key: async callable(update, context, reply) -> bool set by handlers.ledger
 
@@ -50,7 +52,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not addressed and not reads_as_question(text):
         return  # people talking to each other
     services = services_of(context)
-    reply = services.knowledge.reply_to(text)
+    reply = await services.knowledge.reply_to(text, chat_id=message.chat_id)
     logged = services.knowledge.log_entry(reply, at=received_at(services.clock(), message),
                                           chat_id=message.chat_id, user_id=user.id)
     await render_reply(update, context, reply, addressed=addressed, log=logged)
@@ -104,11 +106,18 @@ async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply
 async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer the item chosen from the clarify buttons."""
     query = update.callback_query
-    if query is None or not query.data:
+    if query is None:
         return
-    _, item, intent = (query.data.split(":") + ["", ""])[:3]
+    is_staff = context.application.bot_data.get("is_staff_chat")
+    shown = pressed_message(query.message, bot_id=context.bot.id, staff_chat=bool(
+        query.message is not None and is_staff is not None and is_staff(query.message.chat.id)))
+    choice = (callbacks.clarify_choice(query.data, shown, prompt=texts.CLARIFY_PROMPT)
+              if shown is not None else None)
+    if choice is None:
+        await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
+        return
     try:
-        answer = services_of(context).knowledge.answer_item(item=item, intent=intent or "other")
+        answer = services_of(context).knowledge.answer_item(item=choice.item, intent=choice.intent)
     except UnknownItem:
         await query.answer(texts.CLARIFY_UNKNOWN, show_alert=True)
         return

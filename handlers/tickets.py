@@ -29,9 +29,15 @@ from telegram.ext import (
 import texts
 from bot.outbox import batcher_of
 from bot.sender import sender_of
-from bot.telegram_io import addressed_to_bot, keyboard, services_of, without_mention
-from delivery.outbox import Owed, message_payload, run_owing
-from desk import render, work
+from bot.telegram_io import (
+    addressed_to_bot,
+    keyboard,
+    pressed_message,
+    services_of,
+    without_mention,
+)
+from delivery.outbox import DeliveryOutcome, Owed, message_payload, run_owing
+from desk import callbacks, render, work
 from desk.errors import DeskError
 from desk.models import CardKind
 from desk.throttle import Throttle
@@ -39,11 +45,12 @@ from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
 from handlers.questions import HANDOFF_HOOK
 from knowledge.question_cue import reads_as_question
+from knowledge.question_log import log_unmatched
 from knowledge.service import Reply
 
 log = logging.getLogger(__name__)
 
-FEEDBACK_PREFIX = "fb"
+FEEDBACK_PREFIX = callbacks.FEEDBACK_PREFIX
 THROTTLE_KEY = "desk_throttle"
 
 
@@ -134,11 +141,18 @@ def answer_markup(update: Update, reply: Reply) -> InlineKeyboardMarkup | None:
 async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Thank for 「已解决」, or open a ticket from the original question for 「没解决，转人工」."""
     query = update.callback_query
-    if query is None or not query.data or not isinstance(query.message, Message):
+    if query is None:
         return
-    parts = query.data.split(":")
     answer_message = query.message
-    if parts[1:2] == ["ok"]:
+    shown = pressed_message(answer_message, bot_id=context.bot.id, staff_chat=(
+        answer_message is not None
+        and common.is_staff_chat(context.bot_data, answer_message.chat.id)))
+    choice = (callbacks.feedback(query.data, shown, presser_id=query.from_user.id)
+              if shown is not None else None)
+    if choice is None or not isinstance(answer_message, Message):
+        await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
+        return
+    if choice.solved:
         await query.answer(texts.FEEDBACK_THANKS)
     else:
         original = answer_message.reply_to_message
@@ -148,12 +162,12 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         services = services_of(context)
         existing = await services.db.run(work.ticket_for_question, help_chat_id=original.chat_id,
                                          help_message_id=original.message_id)
-        if existing is not None:  # a second press (or a forged one): one ticket per question
+        if existing is not None:  # a second press: one ticket per question
             await query.answer(texts.TICKET_FEEDBACK_ALREADY.format(ticket_id=existing))
         else:
             await query.answer()
             kb = services.knowledge.kb
-            item = parts[2] if len(parts) > 2 and parts[2] in kb.items else None
+            item = choice.item if choice.item in kb.items else None
             candidates: list[dict[str, object]] = (
                 [{"key": item, "title": kb.label(item)}] if item else [])
             await _open_ticket(context, question_message=original, asker=original.from_user,
@@ -181,11 +195,17 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def _throttle(context: ContextTypes.DEFAULT_TYPE, message: Message, user: User,
-                    now: datetime) -> None:
-    """Stop the update (ApplicationHandlerStop) when this user floods this chat; say so once."""
+                    text: str) -> None:
+    """Stop the update (ApplicationHandlerStop) when this user floods this chat; say so once.
+    The flood is measured by when the messages were sent (their date), so a backlog handled
+    late trips it as the burst did. A throttled question is still logged, as throttled."""
     throttle: Throttle = context.application.bot_data[THROTTLE_KEY]
-    verdict = throttle.check((message.chat_id, user.id), now)
+    verdict = throttle.check((message.chat_id, user.id), message.date)
     if not verdict.allowed:
+        services = services_of(context)
+        await services.db.run(log_unmatched, text=text, at=services.clock(), action="throttled",
+                              reason="first_refusal" if verdict.first_refusal else "",
+                              chat_id=message.chat_id, user_id=user.id)
         if verdict.first_refusal:
             await message.reply_text(render.throttled_notice(verdict))
         raise ApplicationHandlerStop
@@ -197,7 +217,7 @@ async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     user = update.effective_user
     if message is None or not message.text or user is None or user.is_bot:
         return
-    await _throttle(context, message, user, services_of(context).clock())
+    await _throttle(context, message, user, message.text)
 
 
 async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message,
@@ -208,7 +228,7 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
     addressed = addressed_to_bot(message, context.bot.username, context.bot.id)
     question_like = addressed or reads_as_question(text)
     if question_like:
-        await _throttle(context, message, user, now)
+        await _throttle(context, message, user, text)
     replied = message.reply_to_message
     reply_to_bot = bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
     reply_to_user = (replied.from_user.id if replied is not None and replied.from_user
@@ -249,26 +269,29 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
         raise ApplicationHandlerStop  # stewards and department staff are not asking
     if outcome.follow_up is None:
         return  # the question handler takes it
+    if outcome.follow_up.reopened:  # answered → open: the cards say so
+        await common.refresh_cards(context, outcome.follow_up.ticket.id)
     raise ApplicationHandlerStop
 
 
 async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message,
-                      user: User) -> None:
-    """A reply to a ticket card in the steward or a department group: relay it."""
+                      user: User, *, edited: bool = False) -> None:
+    """A reply to a ticket card in the steward or a department group: relay it (an edited
+    one as a correction of what it relayed)."""
     services = services_of(context)
     now = services.clock()
     replied = message.reply_to_message
     if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
-        # Not an answer; still remember who is staff, so they are recognised in help groups.
-        await services.db.run(work.seen, who=common.who(services), now=now,
-                              chat_id=message.chat_id, user_id=user.id, name=_name(user))
+        if not edited:  # not an answer; still remember who is staff (recognised in help groups)
+            await services.db.run(work.seen, who=common.who(services), now=now,
+                                  chat_id=message.chat_id, user_id=user.id, name=_name(user))
         return
     names = common.department_names(services)
     staff_chat, card_id = message.chat_id, replied.message_id
 
     def owed(result: work.StaffRelay | None) -> list[Owed]:
-        """The relayed answer; the confirmation to the staff once it is delivered (or the
-        notice that it could not be); the steward card brought up to date."""
+        """The relayed answer, and the confirmation to the staff once it is delivered (or the
+        notice that it could not be); the cards are refreshed on the outcome (_after_delivery)."""
         if result is None:
             return []
         relay = result.relay
@@ -286,34 +309,57 @@ async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, messag
                 reply_to=message.message_id, if_failed=render.relay_failed(relay.ticket.id)),
                 "relay_confirmation", ticket_id=relay.ticket.id, after=0),
         ]
-        card = next((c for c in relay.cards if c.chat_id == staff_chat
-                     and c.message_id == card_id), None)
-        if card is not None and card.kind == CardKind.steward.value:
-            rows.append(Owed(card.chat_id, {
-                **message_payload(common.card_text(services, relay.ticket, result.project_name),
-                                  markup=common.card_markup(relay.ticket.id).to_dict()),
-                "message_id": card.message_id}, "card_edit", method="editMessageText",
-                ticket_id=relay.ticket.id))
         return rows
 
     try:
         await services.db.run(
             run_owing, fn=work.staff_reply, compose=owed, who=common.who(services), now=now,
             chat_id=staff_chat, user_id=user.id, name=_name(user), card_message_id=card_id,
-            text=message.text or "", staff_message_id=message.message_id)
+            text=message.text or "", staff_message_id=message.message_id, edited=edited)
     except DeskError as exc:
         await message.reply_text(render.error_message(exc, departments=names),
                                  parse_mode=ParseMode.HTML)
 
 
+async def on_edited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Relay an edited answer to a ticket card as a correction; other edits change nothing."""
+    message = update.edited_message
+    user = update.effective_user
+    if message is None or not message.text or user is None or user.is_bot:
+        return
+    if common.is_staff_chat(context.bot_data, message.chat_id):
+        await _staff_text(update, context, message, user, edited=True)
+
+
+async def on_edited_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Say that an edited command is not run again (and stop it reaching any command)."""
+    message = update.edited_message
+    if message is not None:
+        await message.reply_text(texts.EDITED_COMMAND_IGNORED)
+    raise ApplicationHandlerStop
+
+
+async def _after_delivery(application: Application, outcome: DeliveryOutcome) -> None:  # type: ignore[type-arg]
+    """A relay's final outcome changes the ticket (answered, or open again): the cards say so."""
+    if outcome.purpose == "relay" and outcome.ticket_id is not None:
+        await common.refresh_cards(ContextTypes.DEFAULT_TYPE(application), outcome.ticket_id)
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     services = application.bot_data["services"]
+    sender_of(application.bot_data).on_outcome = partial(_after_delivery, application)
     application.bot_data[HANDOFF_HOOK] = on_handoff
     application.bot_data["answer_markup"] = answer_markup
     application.bot_data[common.STAFF_CHECK_KEY] = common.staff_check(application)
     application.bot_data[common.DEPARTMENT_CHATS_KEY] = services.db.call(work.department_chat_ids)
     application.bot_data[THROTTLE_KEY] = Throttle()
     application.add_handler(CallbackQueryHandler(on_feedback, pattern=rf"^{FEEDBACK_PREFIX}:"))
+    # Before every other group: an edited command never runs (CommandHandler takes edits).
+    application.add_handler(MessageHandler(
+        filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, on_edited_command), group=-10)
+    application.add_handler(MessageHandler(
+        filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS & filters.UpdateType.EDITED_MESSAGE,
+        on_edited_text), group=5)
     application.add_handler(MessageHandler(
         filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS & ~filters.UpdateType.EDITED,
         on_group_text), group=5)

@@ -3,19 +3,30 @@ staff groups, and /learn in reply to a relayed answer (stewards only)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import timedelta
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, CommandHandler, ContextTypes
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 import texts
-from bot.telegram_io import send_html, services_of
-from desk import render, work
+from bot.telegram_io import keyboard, pressed_message, send_html, services_of
+from desk import callbacks, render, work
+from desk.bindings import migrate_chat
 from desk.errors import DeskError, UnknownDepartment
 from desk.stats import compute_stats
 from handlers import tickets_common as common
+
+log = logging.getLogger(__name__)
 
 
 async def _bind(update: Update, context: ContextTypes.DEFAULT_TYPE, mode: str) -> None:
@@ -100,7 +111,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def learn_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Teach the bot the question and answer of the ticket this /learn replies to."""
+    """Ask whether the answer this /learn replies to holds for every project or only this one."""
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
@@ -120,15 +131,82 @@ async def learn_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if lesson is None:
         await message.reply_text(texts.TICKET_LEARN_USAGE)
         return
+    choices = [(texts.TICKET_LEARN_SCOPE_ALL,
+                callbacks.learn_data(for_project=False, message_id=replied.message_id))]
+    if lesson.project_code:
+        choices.append((texts.TICKET_LEARN_SCOPE_PROJECT.format(
+            project=lesson.project_name or lesson.project_code),
+            callbacks.learn_data(for_project=True, message_id=replied.message_id)))
+    await message.reply_text(
+        texts.TICKET_LEARN_SCOPE_PROMPT.format(question=render.clip(lesson.question, 80)),
+        reply_markup=keyboard([[choice] for choice in choices]))
+
+
+async def on_learn_scope(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Learn the answer for the scope chosen on the /learn prompt."""
+    query = update.callback_query
+    if query is None:
+        return
+    shown = pressed_message(query.message, bot_id=context.bot.id, staff_chat=False)
+    choice = (callbacks.learn_choice(query.data, shown, presser_id=query.from_user.id)
+              if shown is not None else None)
+    if choice is None or shown is None:
+        await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
+        return
+    services = services_of(context)
+    try:
+        lesson = await services.db.run(
+            work.lesson, who=common.who(services), now=services.clock(), chat_id=shown.chat_id,
+            user_id=query.from_user.id, name=query.from_user.full_name,
+            replied_message_id=choice.message_id)
+    except DeskError:
+        lesson = None
+    if lesson is None or (choice.for_project and not lesson.project_code):
+        await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
+        return
+    project_code = lesson.project_code if choice.for_project else None
     await services.knowledge.learn(question=lesson.question, answer=lesson.answer, item=None,
-                                   created_by=user.id, ticket_id=lesson.ticket_id)
-    await message.reply_text(texts.TICKET_LEARNED.format(
-        question=render.esc(render.clip(lesson.question, 80))), parse_mode=ParseMode.HTML)
+                                   created_by=query.from_user.id, ticket_id=lesson.ticket_id,
+                                   project_code=project_code)
+    question = render.esc(render.clip(lesson.question, 80))
+    done = (texts.TICKET_LEARNED_FOR_PROJECT.format(
+                project=render.esc(lesson.project_name or lesson.project_code or ""),
+                question=question)
+            if project_code else texts.TICKET_LEARNED.format(question=question))
+    await query.answer()
+    await query.edit_message_text(done, parse_mode=ParseMode.HTML, reply_markup=None)
+
+
+async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Move a group's bindings, tickets and reminders to the supergroup it became."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id:
+        old, new = message.chat_id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id:
+        old, new = message.migrate_from_chat_id, message.chat_id
+    else:
+        return
+    services = services_of(context)
+    moved = await services.db.run(migrate_chat, old_chat_id=old, new_chat_id=new,
+                                  now=services.clock())
+    settings = services.settings
+    if old in (settings.steward_chat_id, settings.lead_chat_id):
+        log.warning("the steward or lead group %s is now supergroup %s: set STEWARD_CHAT_ID / "
+                    "LEAD_CHAT_ID to the new id", old, new)
+    log.info("group %s became supergroup %s: binding %s, tickets %s, projects %s, %d reminder keys",
+             old, new, moved.binding is not None, list(moved.tickets), list(moved.projects),
+             moved.reminder_keys)
+    await common.refresh_department_chats(context)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, on_migrate), group=-1)
     application.add_handler(CommandHandler("bind", bind_command))
     application.add_handler(CommandHandler("bind_dept", bind_dept_command))
     application.add_handler(CommandHandler("unbind", unbind_command))
     application.add_handler(CommandHandler("stats", stats_command))
     application.add_handler(CommandHandler("learn", learn_command))
+    application.add_handler(CallbackQueryHandler(on_learn_scope,
+                                                 pattern=rf"^{callbacks.LEARN_PREFIX}:"))

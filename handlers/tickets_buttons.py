@@ -11,9 +11,9 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 import texts
-from bot.telegram_io import services_of
+from bot.telegram_io import pressed_message, services_of
 from desk import callbacks, render, work
-from desk.errors import DeskError, UnknownDepartment
+from desk.errors import DeskError, PermissionDenied, TicketNotFound, UnknownDepartment
 from desk.models import FINAL_STATUSES, CardKind
 from desk.roles import Action
 from handlers import tickets_common as common
@@ -22,11 +22,14 @@ from handlers import tickets_common as common
 async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Claim, close or escalate the ticket of the pressed card, if the presser may."""
     query = update.callback_query
-    if query is None or not isinstance(query.message, Message):
+    if query is None:
         return
-    pressed = callbacks.decode(query.data)
-    if pressed is None:
-        await query.answer()
+    shown = pressed_message(query.message, bot_id=context.bot.id,
+                            staff_chat=common.is_staff_chat(context.bot_data, query.message.chat.id)
+                            if query.message is not None else False)
+    pressed = callbacks.ticket_press(query.data, shown) if shown is not None else None
+    if pressed is None or not isinstance(query.message, Message):
+        await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
         return
     services = services_of(context)
     card = query.message
@@ -36,6 +39,9 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             work.press, who=common.who(services), now=services.clock(), chat_id=card.chat_id,
             user_id=query.from_user.id, name=query.from_user.full_name,
             card_message_id=card.message_id, pressed=pressed)
+    except (TicketNotFound, PermissionDenied):
+        await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)  # one refusal for all
+        return
     except DeskError as exc:
         await query.answer(_plain(render.error_message(exc, departments=names)), show_alert=True)
         return
@@ -78,6 +84,7 @@ async def escalate_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if len(args) < 2 or not args[0].lstrip("#").isdigit():
         await message.reply_text(texts.TICKET_ESCALATE_USAGE)
         return
+    ticket_id = callbacks.parse_id(args[0]) or 0  # out of range: no such ticket
     names = common.department_names(services)
     department = common.department_key(services, " ".join(args[1:]))
     try:
@@ -86,7 +93,11 @@ async def escalate_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         result = await services.db.run(
             work.escalate_command, who=common.who(services), now=services.clock(),
             chat_id=message.chat_id, user_id=user.id, name=user.full_name,
-            ticket_id=int(args[0].lstrip("#")), department_key=department)
+            ticket_id=ticket_id, department_key=department)
+    except TicketNotFound:  # said to stewards and admins only: the id as they typed it
+        await message.reply_text(render.error_message(TicketNotFound(args[0].lstrip("#"))),
+                                 parse_mode=ParseMode.HTML)
+        return
     except DeskError as exc:
         await message.reply_text(render.error_message(exc, departments=names),
                                  parse_mode=ParseMode.HTML)

@@ -6,19 +6,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ContextTypes
 
 import texts
 from bot.services import Services
-from bot.telegram_io import keyboard, services_of, split_message
+from bot.telegram_io import keyboard, rendered_text, services_of, split_message
 from desk import callbacks, render, work
+from desk.bindings import migrate_chat
 from desk.models import CardKind
 from desk.roles import Action
 from desk.views import TicketView
@@ -106,8 +114,10 @@ async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
 
 @dataclass(frozen=True)
 class Sent:
-    message: Message | None
+    message: Message | None  # the last part (the one with the buttons), once all were sent
     error: TelegramError | None = None
+    parts: tuple[Message, ...] = ()  # every message posted, in order (record them all)
+    migrated_to: int | None = None  # Telegram said the group is now this supergroup
 
     @property
     def ok(self) -> bool:
@@ -122,27 +132,43 @@ class Sent:
 async def send(bot: Bot, chat_id: int | None, html: str, *, reply_to: int | None = None,
                thread_id: int | None = None, markup: InlineKeyboardMarkup | None = None) -> Sent:
     """Send HTML split to Telegram's limit (buttons on the last part); a failure is logged
-    and returned, never raised."""
+    and returned, never raised. A part Telegram would show empty (only blanks) is left out."""
     if chat_id is None:
         return Sent(None)
-    parts = split_message(html)
-    first: Message | None = None
+    parts = [p for p in split_message(html) if rendered_text(p).strip()] or [html]
+    posted: list[Message] = []
     try:
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             params = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
                       if reply_to and index == 0 else None)
-            sent = await with_retry(partial(
+            posted.append(await with_retry(partial(
                 bot.send_message, chat_id, part, parse_mode=ParseMode.HTML,
                 reply_parameters=params, message_thread_id=thread_id,
-                reply_markup=markup if last else None))
-            first = first or sent
-            if last:
-                return Sent(sent)
+                reply_markup=markup if last else None)))
+    except ChatMigrated as exc:
+        if posted:  # a group is not upgraded between two parts of one message
+            return Sent(None, exc, tuple(posted))
+        log.info("chat %s is now supergroup %s: sending there", chat_id, exc.new_chat_id)
+        again = await send(bot, int(exc.new_chat_id), html, reply_to=reply_to,
+                           thread_id=thread_id, markup=markup)
+        return replace(again, migrated_to=int(exc.new_chat_id))
     except TelegramError as exc:
         log.warning("could not send to chat %s: %s", chat_id, exc)
-        return Sent(first if first and len(parts) == 1 else None, exc)
-    return Sent(first)
+        return Sent(None, exc, tuple(posted))
+    return Sent(posted[-1], None, tuple(posted))
+
+
+async def follow_migration(context: ContextTypes.DEFAULT_TYPE, old_chat_id: int | None,
+                           sent: Sent) -> None:
+    """A send found the group upgraded to a supergroup (the service message was missed):
+    move its binding, tickets and reminders there, as the migrate_to_chat_id update would."""
+    if sent.migrated_to is None or old_chat_id is None:
+        return
+    services = services_of(context)
+    await services.db.run(migrate_chat, old_chat_id=old_chat_id, new_chat_id=sent.migrated_to,
+                          now=services.clock())
+    await refresh_department_chats(context)
 
 
 async def edit_card(bot: Bot, chat_id: int, message_id: int, html: str,
@@ -162,6 +188,19 @@ async def edit_markup(card: Message, markup: InlineKeyboardMarkup | None) -> Non
         log.info("could not edit the buttons of %s/%s: %s", card.chat_id, card.message_id, exc)
 
 
+async def refresh_cards(context: ContextTypes.DEFAULT_TYPE, ticket_id: int) -> None:
+    """Show the ticket's state as it is now on every card of it (after a delivery outcome or
+    any other change): text, clock and holder, and buttons only while it is not done."""
+    services = services_of(context)
+    shown = await services.db.run(work.shown_cards, ticket_id=ticket_id)
+    for card in shown.cards:
+        face = render.card_face(shown.ticket, card.kind, now=services.clock(), hours=services.hours,
+                                project_name=shown.project_name,
+                                departments=department_names(services))
+        await edit_card(context.bot, card.chat_id, card.message_id, face.html,
+                        card_markup(ticket_id, face.buttons) if face.buttons else None)
+
+
 def card_text(services: Services, ticket: TicketView, project_name: str | None, *,
               for_department: bool = False) -> str:
     return render.ticket_card(ticket, now=services.clock(), hours=services.hours,
@@ -178,9 +217,10 @@ async def post_steward_card(context: ContextTypes.DEFAULT_TYPE, info: work.CardI
         return
     sent = await send(context.bot, chat_id, card_text(services, info.ticket, info.project_name),
                       markup=card_markup(info.ticket.id))
-    if sent.message is not None:
+    if sent.parts:  # every part: a reply to any of them answers the ticket
         await services.db.run(work.record_cards, ticket_id=info.ticket.id, now=services.clock(),
-                              cards=[(chat_id, sent.message.message_id, CardKind.steward.value, None)])
+                              cards=[(chat_id, part.message_id, CardKind.steward.value, None)
+                                     for part in sent.parts])
 
 
 async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.PressResult) -> bool:
@@ -195,6 +235,7 @@ async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.Press
                                   departments=department_names(services))
     sent = await send(context.bot, escalation.department_chat_id, html,
                       markup=card_markup(escalation.ticket.id, CardKind.department))
+    await follow_migration(context, escalation.department_chat_id, sent)
     if sent.message is None:
         if sent.gone:
             await services.db.run(work.chat_gone, chat_id=escalation.department_chat_id,
@@ -202,8 +243,9 @@ async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.Press
             await refresh_department_chats(context)
         return False
     await services.db.run(work.record_cards, ticket_id=escalation.ticket.id, now=services.clock(),
-                          cards=[(escalation.department_chat_id, sent.message.message_id,
-                                  CardKind.department.value, escalation.department_key)])
+                          cards=[(sent.migrated_to or escalation.department_chat_id, part.message_id,
+                                  CardKind.department.value, escalation.department_key)
+                                 for part in sent.parts])
     return True
 
 

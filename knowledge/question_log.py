@@ -28,6 +28,9 @@ class QuestionLog(SQLModel, table=True):
     reason: str = ""
 
 
+TEXT_LIMIT = 4096  # what Telegram allows in one message
+
+
 def log_question(
     *, session: Session, result: MatchResult, at: datetime, chat_id: int | None = None, user_id: int | None = None
 ) -> QuestionLog:
@@ -36,7 +39,7 @@ def log_question(
         at=at,
         chat_id=chat_id,
         user_id=user_id,
-        text=result.question[:4000],
+        text=result.question[:TEXT_LIMIT],
         normalized=result.normalized[:1000],
         item=result.item,
         intent=result.intent,
@@ -44,6 +47,20 @@ def log_question(
         action=result.action,
         reason=result.reason,
     )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def log_unmatched(
+    *, session: Session, text: str, at: datetime, action: str, reason: str = "",
+    chat_id: int | None = None, user_id: int | None = None,
+) -> QuestionLog:
+    """Record a question that never reached the matcher, with what became of it (e.g. a
+    throttled one: action "throttled")."""
+    row = QuestionLog(at=at, chat_id=chat_id, user_id=user_id, text=text[:TEXT_LIMIT],
+                      normalized="", item=None, intent="other", confidence=0.0, action=action,
+                      reason=reason)
     session.add(row)
     session.flush()
     return row

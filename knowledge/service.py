@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from knowledge.answers import compose_answer, compose_item_answer
-from knowledge.learned import add_learned, list_learned
+from knowledge.learned import LearnedIndex, chat_project, learned_entries, store_learned
 from knowledge.matcher import Matcher, MatchResult
-from knowledge.model import KnowledgeBase
+from knowledge.model import Faq, KnowledgeBase
+from knowledge.normalize import normalize
 from knowledge.question_log import log_question
 from storage import Database
 
@@ -35,16 +37,23 @@ class KnowledgeService:
         self.matcher = matcher
         self.db = db
         self.clock = clock
+        self.learned = LearnedIndex()
 
     async def ask(self, *, text: str, chat_id: int | None, user_id: int | None) -> Reply:
         """Match one question, log it, and return the reply to send."""
-        result = self.matcher.match(text)
+        result = await self._learned_answer(text, chat_id) or self.matcher.match(text)
         await self.db.run(log_question, result=result, at=self.clock(), chat_id=chat_id, user_id=user_id)
         return Reply(result, compose_answer(self.kb, result))
 
-    def reply_to(self, text: str) -> Reply:
-        """Match one question and compose the answer, without the database."""
-        result = self.matcher.match(text)
+    async def reply_to(self, text: str, *, chat_id: int | None) -> Reply:
+        """Match one question (a learned answer in scope first) and compose the answer. The
+        database is asked only for a project-scoped learned entry; if it cannot be reached
+        the matcher answers alone (answers do not wait for the database)."""
+        try:
+            learned = await self._learned_answer(text, chat_id)
+        except SQLAlchemyError:
+            learned = None
+        result = learned or self.matcher.match(text)
         return Reply(result, compose_answer(self.kb, result))
 
     def log_entry(self, reply: Reply, *, at: datetime, chat_id: int | None,
@@ -59,21 +68,40 @@ class KnowledgeService:
             raise UnknownItem(item)
         return compose_item_answer(self.kb, found, intent)
 
+    async def _learned_answer(self, text: str, chat_id: int | None) -> MatchResult | None:
+        """A learned answer whose scope covers the chat's project (the database is asked for
+        the project only when a project-scoped entry is a candidate)."""
+        hits = self.learned.candidates(text)
+        if not hits:
+            return None
+        project = (await self.db.run(chat_project, chat_id=chat_id)
+                   if self.learned.needs_project(hits) else None)
+        hit = self.learned.in_scope(hits, project)
+        if hit is None:
+            return None
+        entry = hit.entry
+        return MatchResult(question=text, normalized=normalize(text), item=entry.item,
+                           intent="other", action="answer", confidence=hit.ratio / 100,
+                           candidates=(), reason="learned",
+                           faq=Faq(q=entry.question, a=entry.answer), learned=True)
+
     async def learn(
-        self, *, question: str, answer: str, item: str | None, created_by: int | None, ticket_id: int | None = None
+        self, *, question: str, answer: str, item: str | None, created_by: int | None,
+        ticket_id: int | None = None, project_code: str | None = None,
     ) -> None:
-        """Store a steward's answer as knowledge and make it matchable at once."""
-        await self.db.run(
-            add_learned, question=question, answer=answer, item=item, at=self.clock(),
-            ticket_id=ticket_id, created_by=created_by,
+        """Store a steward's answer as knowledge, for every project (project_code None) or
+        only that project's help group, and make it matchable at once."""
+        entry = await self.db.run(
+            store_learned, question=question, answer=answer, item=item, at=self.clock(),
+            ticket_id=ticket_id, created_by=created_by, project_code=project_code,
         )
-        self.matcher.add_learned(question, answer, item)
+        self.learned.put(entry)
 
     async def load_learned(self) -> int:
-        """Feed the stored learned entries to the matcher (at start-up)."""
-        entries = await self.db.run(list_learned)
+        """Load the stored learned entries (at start-up): the one place they come from."""
+        entries = await self.db.run(learned_entries)
         for entry in entries:
-            self.matcher.add_learned(entry.question, entry.answer, entry.item)
+            self.learned.put(entry)
         return len(entries)
 
 

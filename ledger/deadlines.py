@@ -59,6 +59,22 @@ class DeadlineRule:
         return date(start_year, month, min(day, _calendar.monthrange(start_year, month)[1]))
 
 
+# Dates outside these years are bad data (the importer refuses them); one already stored is
+# treated as unknown, so it can stop no reminder, profile or status answer.
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+def sane_date(day: date | None) -> bool:
+    return day is not None and MIN_YEAR <= day.year <= MAX_YEAR
+
+
+def deadline_or_none(rule: DeadlineRule, start_half: int, start_year: int) -> date | None:
+    """The approval deadline, or None when the stored start (half, year) makes no sense."""
+    if start_half not in (1, 2) or not MIN_YEAR <= start_year <= MAX_YEAR:
+        return None
+    return rule.deadline(start_half, start_year)
+
+
 def approval_deadline(*, start_half: int, start_year: int,
                       first_half: str = DEFAULT_FIRST_HALF,
                       second_half: str = DEFAULT_SECOND_HALF) -> date:
@@ -72,6 +88,8 @@ def due_date(*, status: ProcedureStatus | str, accepted_on: date | None,
         return None
     if accepted_on is None or promised_days is None:
         return None
+    if not sane_date(accepted_on) or not 0 <= promised_days <= 3650:
+        return None  # bad data already in the database: no due date rather than a crash
     return calendar.add_working_days(accepted_on, promised_days)
 
 

@@ -21,6 +21,7 @@ from ledger.deadlines import (
     DEFAULT_SOON_DAYS,
     Calendar,
     DeadlineRule,
+    deadline_or_none,
     procedure_timing,
 )
 from ledger.errors import ProcedureNotInLedger, ProjectNotFound
@@ -61,9 +62,9 @@ class ProgressSummary:
     in_progress: int
     not_started: int
     overdue: int
-    deadline: date
-    days_to_deadline: int            # calendar days; negative once passed
-    working_days_to_deadline: int    # working days in (today, deadline]; negative once passed
+    deadline: date | None            # None: the stored planned start makes no sense
+    days_to_deadline: int | None     # calendar days; negative once passed
+    working_days_to_deadline: int | None  # working days in (today, deadline]; negative once passed
 
     @property
     def total(self) -> int:
@@ -91,7 +92,7 @@ class ProjectProfile:
     summary: ProgressSummary
 
     @property
-    def deadline(self) -> date:
+    def deadline(self) -> date | None:
         return self.summary.deadline
 
 
@@ -140,7 +141,7 @@ def _summary(project: Project, lines: list[ProcedureLine], *, today: date, calen
     counts = {status: 0 for status in ProcedureStatus}
     for line in lines:
         counts[line.status] += 1
-    deadline = rule.deadline(project.start_half, project.start_year)
+    deadline = deadline_or_none(rule, project.start_half, project.start_year)
     return ProgressSummary(
         code=project.code,
         name=project.name,
@@ -150,8 +151,9 @@ def _summary(project: Project, lines: list[ProcedureLine], *, today: date, calen
         not_started=counts[ProcedureStatus.not_started],
         overdue=sum(1 for line in lines if line.overdue),
         deadline=deadline,
-        days_to_deadline=(deadline - today).days,
-        working_days_to_deadline=calendar.working_days_between(today, deadline),
+        days_to_deadline=(deadline - today).days if deadline else None,
+        working_days_to_deadline=(calendar.working_days_between(today, deadline)
+                                  if deadline else None),
     )
 
 

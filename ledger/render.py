@@ -75,7 +75,9 @@ def report_text(report: LedgerReport, *, escape: Escape = _plain) -> str:
     return "\n".join(lines)
 
 
-def deadline_text(days: int, working_days: int) -> str:
+def deadline_text(days: int | None, working_days: int | None) -> str:
+    if days is None or working_days is None:
+        return texts.LEDGER_DEADLINE_UNKNOWN
     if days > 0:
         return texts.LEDGER_DEADLINE_AHEAD.format(days=days, working_days=working_days)
     if days == 0:
@@ -185,7 +187,8 @@ def _profile_workbook(profile: ProjectProfile) -> Any:
         (labels["steward"], profile.steward or ""),
         (labels["deadline"], summary.deadline),
         (labels["days_left"], texts.LEDGER_DAYS_LEFT.format(
-            days=summary.days_to_deadline, working_days=summary.working_days_to_deadline)),
+            days=summary.days_to_deadline, working_days=summary.working_days_to_deadline)
+         if summary.days_to_deadline is not None else texts.LEDGER_DEADLINE_UNKNOWN),
         (labels["progress"], _counts(summary)),
         (labels["as_of"], profile.today),
     ]
@@ -211,7 +214,17 @@ def _profile_workbook(profile: ProjectProfile) -> Any:
         sheet.cell(row, 9).alignment = wrap
     for letter, width in zip("ABCDEFGHIJ", (18, 14, 20, 12, 10, 12, 10, 12, 48, 24), strict=True):
         sheet.column_dimensions[letter].width = width
+    _as_text(sheet)
     return workbook
+
+
+def _as_text(sheet: Any) -> None:
+    """Keep every value from the ledger a value: openpyxl writes a string that starts with
+    「=」 as a live formula, and this file goes to the enterprise (formula injection)."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
 
 
 def write_profile_xlsx(profile: ProjectProfile, path: Path | str) -> Path:

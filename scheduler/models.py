@@ -103,3 +103,12 @@ def mark_failed(*, session: Session, key: str, now: datetime, error: str) -> Non
 
 def reminder_log(*, session: Session, key: str) -> ReminderLog | None:
     return session.exec(select(ReminderLog).where(ReminderLog.key == key)).first()
+
+
+def record_failure(*, session: Session, key: str, now: datetime, error: str,
+                   day: date | None = None) -> None:
+    """Record that the reminder (or the planning) under `key` failed before any send: the
+    failure is in the log for that one group, and a later run that plans it tries again.
+    A key already sent is left alone."""
+    if claim_reminder(session=session, key=key, now=now, day=day, stale_after=timedelta(0)):
+        mark_failed(session=session, key=key, now=now, error=error[:1000])

@@ -47,7 +47,7 @@ def _open_lines(refs: Sequence[ProcedureRef], limit: int) -> list[str]:
 
 def _project_lines(projects: Sequence[ProjectRef], escape: Escape, limit: int) -> list[str]:
     lines = [texts.REMINDER_LINE_PROJECT.format(
-        name=escape(p.name), code=escape(p.code), deadline=p.deadline.isoformat(),
+        name=escape(p.name), code=escape(p.code), deadline=p.deadline.isoformat() if p.deadline else "—",
         open=p.open_procedures,
         steward=texts.REMINDER_STEWARD.format(steward=escape(p.steward)) if p.steward else "")
         for p in projects]
@@ -58,7 +58,8 @@ def render_reminder(reminder: Reminder, *, escape: Escape = _plain,
                     soon_days: int = DEFAULT_SOON_DAYS,
                     max_lines: int = MAX_LINES) -> str:
     project = reminder.project
-    if reminder.subject in (Subject.deadline, Subject.deadline_passed) and project is not None:
+    if (reminder.subject in (Subject.deadline, Subject.deadline_passed) and project is not None
+            and project.deadline is not None and project.days_left is not None):
         passed = reminder.subject is Subject.deadline_passed
         head = (texts.REMINDER_DEADLINE_PASSED if passed else texts.REMINDER_DEADLINE).format(
             name=escape(project.name), deadline=project.deadline.isoformat(),

@@ -35,9 +35,11 @@ from ledger.deadlines import (
     DEFAULT_FIRST_HALF,
     DEFAULT_SECOND_HALF,
     DEFAULT_SOON_DAYS,
+    NO_TIMING,
     Calendar,
     DeadlineRule,
     Timing,
+    deadline_or_none,
     procedure_timing,
 )
 from ledger.models import OPEN_STATUSES, PROCEDURE_TABLE, PROJECT_TABLE, ProcedureStatus
@@ -90,8 +92,8 @@ class ProjectRef:
     code: str
     name: str
     steward: str | None
-    deadline: date
-    days_left: int                  # calendar days; negative once passed
+    deadline: date | None           # None: the ledger's planned start makes no sense
+    days_left: int | None           # calendar days; negative once passed
     open_procedures: int
 
 
@@ -121,7 +123,33 @@ def current_threshold(days_left: int, thresholds: Sequence[int]) -> int | None:
     return min(reached) if reached and days_left >= 0 else None
 
 
-def plan_reminders(
+@dataclass(frozen=True)
+class PlanProblem:
+    """A project whose reminders could not (all) be planned, e.g. a nonsensical date already
+    in the ledger. The rest of the plan stands; the caller logs and records it under `key`."""
+
+    project_code: str
+    day: date
+    error: str
+    audience: Audience | None = None  # its help group, when it has one
+
+    @property
+    def key(self) -> str:
+        return f"{self.audience or 'project'}|plan:{self.project_code}|{self.day.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    reminders: list[Reminder]
+    problems: list[PlanProblem]
+
+
+def plan_reminders(**kwargs: Any) -> list[Reminder]:
+    """Today's reminders (see plan_day, which also says what could not be planned)."""
+    return plan_day(**kwargs).reminders
+
+
+def plan_day(
     *,
     session: Session,
     today: date,
@@ -135,11 +163,16 @@ def plan_reminders(
 ) -> list[Reminder]:
     """Today's reminders. `department_key_for(item_key)` gives an item's department key;
     `resolve_department(text)` turns a 责任部门 written in the ledger into a key (None: the
-    text itself is used as the key, and the sender finds no group for it)."""
+    text itself is used as the key, and the sender finds no group for it).
+
+    One project's bad data never stops the plan: a procedure whose dates cannot be computed
+    has no due date, a project whose deadline cannot be, no deadline reminder; each such
+    problem is in `Plan.problems`, and every other reminder is planned."""
+    problems: list[PlanProblem] = []
     if not calendar.is_working_day(today):
-        return []
+        return Plan([], problems)
     rule = DeadlineRule(first_half_deadline, second_half_deadline)
-    deadlines: dict[tuple[int, int], date] = {}
+    deadlines: dict[tuple[int, int], date | None] = {}
     p, q = PROJECT_TABLE.c, PROCEDURE_TABLE.c
     statement = (
         select(p.id, p.code, p.name, p.steward, p.help_chat_id, p.start_half, p.start_year,
@@ -165,9 +198,13 @@ def plan_reminders(
         status = ProcedureStatus(row.status)
         cached = (status, row.accepted_on, row.promised_days)
         if cached not in timings:
-            timings[cached] = procedure_timing(
-                status=status, accepted_on=row.accepted_on, promised_days=row.promised_days,
-                today=today, calendar=calendar, soon_days=soon_days)
+            try:
+                timings[cached] = procedure_timing(
+                    status=status, accepted_on=row.accepted_on, promised_days=row.promised_days,
+                    today=today, calendar=calendar, soon_days=soon_days)
+            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the plan
+                problems.append(_problem(row, today, f"{row.item_key}: {exc!r}"))
+                timings[cached] = NO_TIMING
         timing = timings[cached]
         open_by_project[row.id].append(ProcedureRef(
             project_code=row.code, project_name=row.name, item_key=row.item_key,
@@ -185,42 +222,14 @@ def plan_reminders(
     past: list[ProjectRef] = []
     for pid in sorted(projects, key=lambda i: projects[i].code):
         row = projects[pid]
-        refs = sorted(open_by_project[pid], key=lambda r: sort_key(r.item_key))
-        half_year = (row.start_half, row.start_year)
-        if half_year not in deadlines:
-            deadlines[half_year] = rule.deadline(*half_year)
-        deadline = deadlines[half_year]
-        days_left = (deadline - today).days
-        project = ProjectRef(row.code, row.name, row.steward, deadline, days_left, len(refs))
-        overdue = [r for r in refs if r.overdue]
-        soon = [r for r in refs if r.due_soon]
-        all_overdue += overdue
-        all_soon += soon
-        for ref in overdue:
-            if ref.department_key:
-                by_department[ref.department_key][0].append(ref)
-        for ref in soon:
-            if ref.department_key:
-                by_department[ref.department_key][1].append(ref)
-        if days_left < 0:
-            past.append(project)
-        elif days_left <= max(thresholds):
-            near.append(project)
-        if row.help_chat_id is None:
-            continue
-        audience = Audience(AudienceKind.help_group, str(row.help_chat_id))
-        threshold = current_threshold(days_left, thresholds)
-        if threshold is not None:
-            reminders.append(Reminder(
-                audience, Subject.deadline, deadline - timedelta(days=threshold),
-                project=project, threshold=threshold, procedures=tuple(refs),
-                subject_detail=f"{row.code}:{threshold}"))
-        elif days_left < 0:
-            reminders.append(Reminder(audience, Subject.deadline_passed, today, project=project,
-                                      procedures=tuple(refs), subject_detail=row.code))
-        if overdue:
-            reminders.append(Reminder(audience, Subject.overdue, today, project=project,
-                                      procedures=tuple(overdue), subject_detail=row.code))
+        try:
+            reminders += _plan_project(
+                row, sorted(open_by_project[pid], key=lambda r: sort_key(r.item_key)),
+                today=today, rule=rule, deadlines=deadlines, thresholds=thresholds,
+                by_department=by_department, all_overdue=all_overdue, all_soon=all_soon,
+                near=near, past=past, problems=problems)
+        except Exception as exc:  # noqa: BLE001 - one project's failure stays its own
+            problems.append(_problem(row, today, repr(exc)))
 
     for key in sorted(by_department):
         overdue, soon = by_department[key]
@@ -232,4 +241,65 @@ def plan_reminders(
             overdue=tuple(all_overdue), due_soon=tuple(all_soon),
             projects_near_deadline=tuple(sorted(near, key=lambda r: (r.days_left, r.code))),
             projects_past_deadline=tuple(sorted(past, key=lambda r: (r.days_left, r.code)))))
+    return Plan(reminders, problems)
+
+
+def _problem(row: Any, today: date, error: str) -> PlanProblem:
+    audience = (Audience(AudienceKind.help_group, str(row.help_chat_id))
+                if row.help_chat_id is not None else None)
+    return PlanProblem(project_code=row.code, day=today, error=error, audience=audience)
+
+
+def _plan_project(
+    row: Any, refs: list[ProcedureRef], *, today: date, rule: DeadlineRule,
+    deadlines: dict[tuple[int, int], date | None], thresholds: Sequence[int],
+    by_department: dict[str, tuple[list[ProcedureRef], list[ProcedureRef]]],
+    all_overdue: list[ProcedureRef], all_soon: list[ProcedureRef], near: list[ProjectRef],
+    past: list[ProjectRef], problems: list[PlanProblem],
+) -> list[Reminder]:
+    """One project's reminders; adds its procedures to the department and digest lists."""
+    half_year = (row.start_half, row.start_year)
+    if half_year not in deadlines:
+        deadlines[half_year] = deadline_or_none(rule, *half_year)
+    deadline = deadlines[half_year]
+    if deadline is None:
+        problems.append(_problem(row, today, f"planned start {row.start_year}/{row.start_half}"))
+    overdue = [r for r in refs if r.overdue]
+    soon = [r for r in refs if r.due_soon]
+    all_overdue += overdue
+    all_soon += soon
+    for ref in overdue:
+        if ref.department_key:
+            by_department[ref.department_key][0].append(ref)
+    for ref in soon:
+        if ref.department_key:
+            by_department[ref.department_key][1].append(ref)
+    project = None
+    if deadline is not None:
+        days_left = (deadline - today).days
+        project = ProjectRef(row.code, row.name, row.steward, deadline, days_left, len(refs))
+        if days_left < 0:
+            past.append(project)
+        elif days_left <= max(thresholds):
+            near.append(project)
+    if row.help_chat_id is None:
+        return []
+    audience = Audience(AudienceKind.help_group, str(row.help_chat_id))
+    reminders: list[Reminder] = []
+    if project is not None and deadline is not None:
+        days_left = (deadline - today).days
+        threshold = current_threshold(days_left, thresholds)
+        if threshold is not None:
+            reminders.append(Reminder(
+                audience, Subject.deadline, deadline - timedelta(days=threshold),
+                project=project, threshold=threshold, procedures=tuple(refs),
+                subject_detail=f"{row.code}:{threshold}"))
+        elif days_left < 0:
+            reminders.append(Reminder(audience, Subject.deadline_passed, today, project=project,
+                                      procedures=tuple(refs), subject_detail=row.code))
+    if overdue:
+        if project is None:  # the overdue list still goes out; the deadline is unknown
+            project = ProjectRef(row.code, row.name, row.steward, None, None, len(refs))
+        reminders.append(Reminder(audience, Subject.overdue, today, project=project,
+                                  procedures=tuple(overdue), subject_detail=row.code))
     return reminders

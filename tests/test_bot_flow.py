@@ -82,7 +82,8 @@ async def test_clarify_offers_buttons_and_a_press_answers(app) -> None:  # type:
     buttons = [b for row in sent.params["reply_markup"]["inline_keyboard"] for b in row]
     assert {b["callback_data"].split(":")[1] for b in buttons} >= {"eia", "soil_water"}
     message = {"message_id": 4242, "date": 0, "chat": {"id": GROUP, "type": "supergroup"},
-               "from": {"id": 999, "is_bot": True, "first_name": "bot"}, "text": "您是想问："}
+               "from": {"id": 999, "is_bot": True, "first_name": "bot"}, "text": "您是想问：",
+               "reply_markup": sent.params["reply_markup"]}
     request.clear()
     await app.process_update(callback_update(app.bot, chat_id=GROUP, user_id=ENTERPRISE, message=message,
                                              data=buttons[0]["callback_data"]))

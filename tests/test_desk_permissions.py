@@ -267,7 +267,7 @@ def test_callback_data_round_trip_and_garbage() -> None:
     press = callbacks.decode(callbacks.encode("escalate", 42, "natural_resources"))
     assert press == callbacks.TicketPress(Action.escalate, 42, "natural_resources")
     for junk in (None, "", "t:claim", "t:claim:-1", "t:claim:abc", "x:claim:1", "t:fly:1",
-                 "t:claim:1:a:b", "t:claim:+1"):
+                 "t:claim:1:a:b", "t:claim:+1", "t:claim:99999999999999999999999", "t:claim:٣"):
         assert callbacks.decode(junk) is None
     with pytest.raises(ValueError):
         callbacks.encode("claim", 1, "d" * 64)

@@ -15,6 +15,7 @@ from bot.app import build_application, stop_delivery
 from bot.jobs.sla_job import run_sweep
 from desk.models import Ticket
 from desk.tickets import ticket_cards
+from handlers.tickets_common import card_markup, chooser_markup
 from ledger.models import Project
 from tests.delivery_helpers import delivered
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
@@ -111,11 +112,17 @@ def _ticket(app, ticket_id: int) -> Ticket:  # type: ignore[no-untyped-def]
     return _services(app).db.call(lambda session: session.get(Ticket, ticket_id))
 
 
-def _card(app, ticket_id: int, chat: int = STEWARD_CHAT) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """The ticket's card in a staff chat, as the message dict Telegram would show."""
+def _card(app, ticket_id: int, chat: int = STEWARD_CHAT, *,  # type: ignore[no-untyped-def]
+          chooser: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The ticket's card in a staff chat, as the message dict Telegram would show: with its
+    buttons (the department chooser's after 「转部门」)."""
     cards = _services(app).db.call(ticket_cards, ticket_id=ticket_id)
     card = next(c for c in cards if c.chat_id == chat)
-    return bot_message(BOT_USER, chat_id=chat, message_id=card.message_id, text="🎫")
+    message = bot_message(BOT_USER, chat_id=chat, message_id=card.message_id, text="🎫")
+    markup = (chooser_markup(ticket_id, chooser, {}) if chooser
+              else card_markup(ticket_id, card.kind))
+    message["reply_markup"] = markup.to_dict()
+    return message
 
 
 def _alert(app) -> ApiCall:  # type: ignore[no-untyped-def]
@@ -201,7 +208,7 @@ async def test_escalation_to_a_department_and_its_reply_is_relayed(app) -> None:
                  data=f"t:claim:{ticket_id}")
     assert _alert(app).params["show_alert"] is True
     # Choosing the department posts the card with the thread to the department group.
-    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
+    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id, chooser=("ndrc",)),
                  data=f"t:escalate:{ticket_id}:ndrc")
     dept_card, = _sent_to(app, DEPT_CHAT)
     assert "管家吹哨" in dept_card.params["text"] and "营业执照" in dept_card.params["text"]
@@ -258,8 +265,14 @@ async def test_learn_makes_the_next_same_question_answered(app) -> None:  # type
     await _say(app, "/learn", user=ASKER, chat=HELP,
                reply_to=bot_message(BOT_USER, chat_id=HELP, message_id=1, text="x"))
     assert texts.TICKET_LEARNED[:6] not in str(_sent_to(app, HELP))
-    await _say(app, "/learn", user=STEWARD, chat=STEWARD_CHAT, reply_to=_card(app, ticket_id))
-    assert "已加入知识库" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    learn = await _say(app, "/learn", user=STEWARD, chat=STEWARD_CHAT, reply_to=_card(app, ticket_id))
+    prompt = _sent_to(app, STEWARD_CHAT)[0]
+    everywhere = _buttons(prompt)[0][1]
+    shown = bot_message(BOT_USER, chat_id=STEWARD_CHAT, message_id=9100, text=prompt.params["text"])
+    shown["reply_to_message"] = learn
+    shown["reply_markup"] = prompt.params["reply_markup"]
+    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=shown, data=everywhere)
+    assert "已加入知识库" in _req(app).sent("editMessageText")[-1].params["text"]
     await _say(app, question, user=OTHER_MEMBER)
     answer, = _sent_to(app, HELP)
     assert "财政局债务科" in answer.params["text"]
@@ -273,6 +286,7 @@ async def test_unsolved_answer_becomes_a_ticket(app) -> None:  # type: ignore[no
     data = _buttons(answer)[1][1]
     answer_message = bot_message(BOT_USER, chat_id=HELP, message_id=8000, text="答")
     answer_message["reply_to_message"] = question
+    answer_message["reply_markup"] = answer.params["reply_markup"]
     await _press(app, chat=HELP, user=ASKER, message=answer_message, data=data)
     card, = _sent_to(app, STEWARD_CHAT)
     assert "环评要啥材料" in card.params["text"] and "知识库猜测" in card.params["text"]
@@ -347,7 +361,7 @@ async def test_a_forged_ticket_id_on_another_tickets_card_is_refused(app) -> Non
     # 「转部门」 then 「返回」 puts the card's own buttons back.
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, first),
                  data=f"t:escalate:{first}")
-    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, first),
+    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, first, chooser=("ndrc",)),
                  data=f"t:view:{first}")
     restored = _req(app).sent("editMessageText")[-1]
     assert [t for t, _ in _buttons(restored)] == ["认领", "转部门", "关闭"]
@@ -382,8 +396,13 @@ async def test_learn_in_reply_to_the_relayed_answer_in_the_help_group(app) -> No
     relayed_id = _services(app).db.call(lambda session: session.exec(select(TicketMessage).where(
         TicketMessage.ticket_id == ticket_id, TicketMessage.direction == "out")).one().message_id)
     relayed = bot_message(BOT_USER, chat_id=HELP, message_id=relayed_id, text="💬")
-    await _say(app, "/learn", user=STEWARD, chat=HELP, reply_to=relayed)
-    assert "已加入知识库" in _sent_to(app, HELP)[0].params["text"]
+    learn = await _say(app, "/learn", user=STEWARD, chat=HELP, reply_to=relayed)
+    prompt = _sent_to(app, HELP)[0]
+    shown = bot_message(BOT_USER, chat_id=HELP, message_id=9200, text=prompt.params["text"])
+    shown["reply_to_message"] = learn
+    shown["reply_markup"] = prompt.params["reply_markup"]
+    await _press(app, chat=HELP, user=STEWARD, message=shown, data=_buttons(prompt)[0][1])
+    assert "已加入知识库" in _req(app).sent("editMessageText")[-1].params["text"]
     await _say(app, "厂区围墙能先建吗？", user=OTHER_MEMBER)
     assert "规划备案" in _sent_to(app, HELP)[0].params["text"]
 
@@ -399,7 +418,8 @@ def _fail_sends(app, monkeypatch, *, chat: int, status: int, times: int) -> None
     request = _req(app)
     answer = request.do_request
     left = [times]
-    descriptions = {403: "Forbidden: bot was kicked from the supergroup chat", 502: "Bad Gateway"}
+    descriptions = {400: "Bad Request: message thread not found",
+                    403: "Forbidden: bot was kicked from the supergroup chat", 502: "Bad Gateway"}
 
     async def flaky(url, method, request_data=None, **kw):  # type: ignore[no-untyped-def]
         params = request_data.parameters if request_data else {}
@@ -432,7 +452,7 @@ async def test_a_server_error_on_the_relay_is_retried(app, monkeypatch) -> None:
 async def test_an_escalation_the_department_group_never_got_is_reported(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     ticket_id, _ = await _handoff(app)
     _fail_sends(app, monkeypatch, chat=DEPT_CHAT, status=403, times=1)
-    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
+    await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id, chooser=("ndrc",)),
                  data=f"t:escalate:{ticket_id}:ndrc")
     alert = _alert(app)
     assert alert.params["show_alert"] is True
@@ -446,9 +466,12 @@ async def test_an_escalation_the_department_group_never_got_is_reported(app, mon
 
 async def test_pressing_unsolved_twice_opens_one_ticket(app) -> None:  # type: ignore[no-untyped-def]
     question = await _say(app, "环评要啥材料")
-    data = _buttons(_sent_to(app, HELP)[0])[1][1]
+    answer = _sent_to(app, HELP)[0]
+    data = _buttons(answer)[1][1]
     answer_message = bot_message(BOT_USER, chat_id=HELP, message_id=8100, text="答")
     answer_message["reply_to_message"] = question
+    # A second press that reaches the bot before the buttons are gone (two taps at once).
+    answer_message["reply_markup"] = answer.params["reply_markup"]
     await _press(app, chat=HELP, user=ASKER, message=answer_message, data=data)
     await _press(app, chat=HELP, user=ASKER, message=answer_message, data=data)
     assert _alert(app).params["text"] == texts.TICKET_FEEDBACK_ALREADY.format(ticket_id=1)
@@ -519,7 +542,7 @@ async def test_help_differs_by_chat_kind(app) -> None:  # type: ignore[no-untype
 
 
 async def test_one_error_handler_logs_the_update_and_leaks_nothing(app, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
-    def broken(*_: object, **__: object) -> None:
+    async def broken(*_: object, **__: object) -> None:
         raise RuntimeError("db password is hunter2")
 
     monkeypatch.setattr(_services(app).knowledge, "reply_to", broken)

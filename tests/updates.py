@@ -35,10 +35,11 @@ def message_update(
     reply_to: dict[str, Any] | None = None,
     thread_id: int | None = None,
     name: str = "企业用户",
+    date: int | None = None,
 ) -> Update:
     message: dict[str, Any] = {
         "message_id": next(_message_ids),
-        "date": int(time.time()),
+        "date": int(time.time()) if date is None else date,
         "chat": _chat(chat_id, chat_type),
         "from": _user(user_id, name),
         "text": text,

@@ -30,9 +30,9 @@ from ledger.lookups import KnowledgeLookups
 from ledger.render import report_text
 from ledger.report import compute_report
 from scheduler.charts import completion_chart
-from scheduler.models import ReminderState, reminder_log
+from scheduler.models import ReminderState, record_failure, reminder_log
 from scheduler.reminder_text import render_reminder
-from scheduler.reminders import AudienceKind, Reminder, plan_reminders
+from scheduler.reminders import AudienceKind, Reminder, plan_day
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,14 @@ async def _target(services: Services, reminder: Reminder, cache: dict[str, int |
     return cache[audience.key]
 
 
+async def _record(services: Services, key: str, error: str, day: date) -> None:
+    """Put a failure that happened before any send into the reminder log (never raises)."""
+    try:
+        await services.db.run(record_failure, key=key, now=services.clock(), error=error, day=day)
+    except Exception:
+        log.exception("could not record the failure of %s", key)
+
+
 async def send_reminders(application: Application, *,  # type: ignore[type-arg]
                          broadcaster: Broadcaster | None = None) -> Counter[str]:
     """Plan today's reminders and send each one not sent yet. Returns outcome counts
@@ -94,11 +102,17 @@ async def send_reminders(application: Application, *,  # type: ignore[type-arg]
     if not services.calendar.is_working_day(today):
         return outcomes
     kb = KnowledgeLookups(services.knowledge.kb)
-    plan = await services.db.run(
-        plan_reminders, today=today, calendar=services.calendar,
+    planned = await services.db.run(
+        plan_day, today=today, calendar=services.calendar,
         first_half_deadline=settings.first_half_deadline,
         second_half_deadline=settings.second_half_deadline,
         department_key_for=kb.department_key_for, resolve_department=kb.resolve_department)
+    for problem in planned.problems:  # that project's group only; everything else goes out
+        log.error("reminders of project %s could not be planned: %s", problem.project_code,
+                  problem.error)
+        outcomes["plan_failed"] += 1
+        await _record(services, problem.key, problem.error, today)
+    plan = planned.reminders
     sender = broadcaster or broadcaster_of(application)
     cache: dict[str, int | None] = {}
     gate = asyncio.Semaphore(CONCURRENCY)
@@ -112,8 +126,9 @@ async def send_reminders(application: Application, *,  # type: ignore[type-arg]
                 text = render_reminder(reminder)
                 return (await sender.send(chat_id=chat_id, key=reminder.key,
                                           message=Message(text=text), day=reminder.day)).value
-            except Exception:
+            except Exception as exc:
                 log.exception("reminder %s failed", reminder.key)
+                await _record(services, reminder.key, repr(exc), reminder.day)
                 return Outcome.failed.value
 
     for outcome in await asyncio.gather(*(one(r) for r in plan)):
@@ -179,10 +194,16 @@ async def run_round(application: Application, *, catch_up: bool = False,  # type
     result: dict[str, Any] = {"reminders": Counter(), "report": None}
     past_time = now.time().replace(tzinfo=None) >= at
     if not catch_up or past_time:
-        result["reminders"] = await send_reminders(application, broadcaster=broadcaster)
+        try:
+            result["reminders"] = await send_reminders(application, broadcaster=broadcaster)
+        except Exception:  # the report still goes out
+            log.exception("today's reminders failed")
     day = report_day(now.date(), settings.report_weekday)
     if (day == now.date() and (not catch_up or past_time)) or (catch_up and day < now.date()):
-        result["report"] = await send_weekly_report(application, broadcaster=broadcaster)
+        try:
+            result["report"] = await send_weekly_report(application, broadcaster=broadcaster)
+        except Exception:
+            log.exception("the weekly report failed")
     return result
 
 

@@ -1,7 +1,7 @@
 """issue8 delivery outbox and inbox
 
 Revision ID: issue8_delivery
-Revises: 0001
+Revises: issue10_learned_scope
 Create Date: 2026-12-01 21:29:27.699757
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types
 
 revision = 'issue8_delivery'
-down_revision = '0001'
+down_revision = 'issue10_learned_scope'
 branch_labels = None
 depends_on = None
 

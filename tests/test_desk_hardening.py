@@ -1,0 +1,591 @@
+"""The desk under a hostile or careless chat (issue 10), as a conversation through the real
+Application (process_update) with a recording request, real Telegram ids (supergroups
+-100…, user ids above 2^32) and a fake clock. Each test presses or types what a member of
+the chat could, and checks that nothing changed that should not."""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from collections import Counter
+from decimal import Decimal
+from itertools import count
+from typing import Any
+
+import pytest
+from sqlmodel import select
+from telegram import Update
+
+import texts
+from bot.app import build_application, stop_delivery
+from bot.telegram_io import rendered_text, telegram_length
+from desk import render
+from desk.bindings import help_project
+from desk.models import Ticket, TicketEvent
+from desk.tickets import ticket_cards
+from handlers.tickets_common import card_markup
+from ledger.models import Project
+from scheduler.models import ReminderLog
+from tests.delivery_helpers import delivered
+from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
+from tests.test_tickets_flow import _fail_sends
+from tests.updates import bot_message, callback_update, message_update
+
+HELP = -1001234567890
+OTHER_HELP = -1001234567891
+STEWARD_CHAT = -1001987654321
+LEAD_CHAT = -1001987654322
+DEPT_CHAT = -1001987654323
+ADMIN = 5_000_000_001
+STEWARD = 6_000_000_011
+DEPT_MEMBER = 6_000_000_021
+ASKER = 7_000_000_041
+OTHER_MEMBER = 7_000_000_042
+NEWCOMER = 7_000_000_043
+
+BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "项目管家", "username": BOT_USERNAME}
+OUT_OF_SCOPE = "营业执照怎么办理？"
+HUGE = "99999999999999999999999"
+_ids = count(900_000)
+
+
+@pytest.fixture
+async def app(settings, clock):  # type: ignore[no-untyped-def]
+    settings = settings.model_copy(update={
+        "steward_chat_id": STEWARD_CHAT, "lead_chat_id": LEAD_CHAT, "admin_user_ids": [ADMIN]})
+    request = RecordingRequest()
+    application = build_application(settings, clock=clock, request=request, rate_limit=False)
+    await application.initialize()
+    await application.post_init(application)  # type: ignore[misc]
+    application.bot_data["request"] = request
+
+    def add_projects(session):  # type: ignore[no-untyped-def]
+        session.add(Project(code="P001", name="新材料产业园", region="新城区", sector="工业",
+                            investment_yi=Decimal("12.5"), start_half=1, start_year=2026))
+        session.add(Project(code="P002", name="物流园", region="老城区", sector="物流",
+                            investment_yi=Decimal("3"), start_half=2, start_year=2026))
+
+    application.bot_data["services"].db.call(add_projects)
+    await say(application, "/bind P001", user=ADMIN)
+    await say(application, "/bind P002", user=ADMIN, chat=OTHER_HELP)
+    await say(application, "/bind_dept 发改委", user=ADMIN, chat=DEPT_CHAT)
+    yield application
+    await stop_delivery(application)
+    await application.shutdown()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def req(app) -> RecordingRequest:  # type: ignore[no-untyped-def]
+    return app.bot_data["request"]
+
+
+def services(app):  # type: ignore[no-untyped-def]
+    return app.bot_data["services"]
+
+
+async def say(app, text: str, *, user: int = ASKER, chat: int = HELP,  # type: ignore[no-untyped-def]
+              reply_to: dict[str, Any] | None = None, name: str = "企业用户") -> dict[str, Any]:
+    """Send a message, dated by the fake clock as Telegram dates it when it is sent."""
+    req(app).clear()
+    update = message_update(app.bot, chat_id=chat, user_id=user, text=text, reply_to=reply_to,
+                            name=name, date=int(services(app).clock().timestamp()))
+    await app.process_update(update)
+    await delivered(app)
+    assert update.message is not None
+    return update.message.to_dict()
+
+
+async def press(app, *, chat: int, user: int, message: dict[str, Any], data: str) -> None:  # type: ignore[no-untyped-def]
+    req(app).clear()
+    await app.process_update(callback_update(app.bot, chat_id=chat, user_id=user,
+                                             message=message, data=data))
+    await delivered(app)
+
+
+def sent_to(app, chat: int) -> list[ApiCall]:  # type: ignore[no-untyped-def]
+    return [c for c in req(app).sent() if int(c.params["chat_id"]) == chat]
+
+
+def buttons(call: ApiCall) -> list[str]:
+    return [b["callback_data"] for row in call.params["reply_markup"]["inline_keyboard"]
+            for b in row]
+
+
+def alert(app) -> ApiCall:  # type: ignore[no-untyped-def]
+    answered = req(app).sent("answerCallbackQuery")
+    assert answered, "the callback was never answered"
+    return answered[-1]
+
+
+def assert_refused(app) -> None:  # type: ignore[no-untyped-def]
+    """One refusal, an alert, and nothing sent or edited."""
+    refusal = alert(app)
+    assert refusal.params["text"] == texts.DESK_ERR_PERMISSION
+    assert refusal.params["show_alert"] is True
+    assert [c.method for c in req(app).calls] == ["answerCallbackQuery"]
+
+
+def tickets(app) -> list[Ticket]:  # type: ignore[no-untyped-def]
+    return services(app).db.call(lambda session: list(session.exec(select(Ticket)
+                                                                      .order_by(Ticket.id)).all()))
+
+
+def events(app, ticket_id: int) -> list[str]:  # type: ignore[no-untyped-def]
+    return services(app).db.call(lambda session: [e.action for e in session.exec(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
+        .order_by(TicketEvent.id)).all()])
+
+
+def card(app, ticket_id: int, chat: int = STEWARD_CHAT, *, with_buttons: bool = True) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """The ticket's first card in a staff chat as Telegram shows it (with its buttons)."""
+    cards = services(app).db.call(ticket_cards, ticket_id=ticket_id)
+    found = next(c for c in cards if c.chat_id == chat)
+    message = bot_message(BOT_USER, chat_id=chat, message_id=found.message_id, text="🎫 工单")
+    if with_buttons:
+        message["reply_markup"] = card_markup(ticket_id, found.kind).to_dict()
+    return message
+
+
+async def handoff(app, text: str = OUT_OF_SCOPE, *, user: int = ASKER, chat: int = HELP) -> tuple[int, dict[str, Any]]:  # type: ignore[no-untyped-def]
+    question = await say(app, text, user=user, chat=chat)
+    return tickets(app)[-1].id, question  # type: ignore[return-value]
+
+
+def as_shown(call: ApiCall, *, reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A message the bot sent (a recorded sendMessage), as Telegram shows it on a press."""
+    message = bot_message(BOT_USER, chat_id=int(call.params["chat_id"]), message_id=0,
+                          text=call.params["text"])
+    message["message_id"] = call.params.get("_message_id", 0)
+    if call.params.get("reply_markup"):
+        message["reply_markup"] = call.params["reply_markup"]
+    if reply_to is not None:
+        message["reply_to_message"] = reply_to
+    return message
+
+
+# --------------------------------------------------------------------------- 2. buttons
+
+
+async def test_a_clarify_choice_only_works_on_the_clarify_prompt(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await handoff(app)
+    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
+              reply_to=card(app, ticket_id))
+    relayed = sent_to(app, HELP)[0]
+    # Forged on the relayed steward answer in the help group: refused, the answer stays.
+    await press(app, chat=HELP, user=OTHER_MEMBER, message=as_shown(relayed),
+                data="kb:eia:materials")
+    assert_refused(app)
+    # Forged on the card in the steward group: refused, the card keeps its buttons.
+    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=card(app, ticket_id),
+                data="kb:eia:materials")
+    assert_refused(app)
+    # A real clarify prompt answers the choice.
+    await say(app, "环评和水保哪个先办？")
+    prompt = sent_to(app, HELP)[0]
+    assert prompt.params["text"] == texts.CLARIFY_PROMPT
+    choice = buttons(prompt)[0]
+    await press(app, chat=HELP, user=OTHER_MEMBER, message=as_shown(prompt), data=choice)
+    assert req(app).sent("editMessageText")
+    # A choice that is not among the prompt's buttons is refused too.
+    await press(app, chat=HELP, user=OTHER_MEMBER, message=as_shown(prompt), data="kb:nope:other")
+    assert_refused(app)
+
+
+async def test_feedback_buttons_only_by_their_asker_under_their_answer(app) -> None:  # type: ignore[no-untyped-def]
+    question = await say(app, "环评要啥材料")
+    answer = sent_to(app, HELP)[0]
+    no, ok = buttons(answer)[1], buttons(answer)[0]
+    shown = as_shown(answer, reply_to=question)
+    # Another member of the group presses 「没解决」 under someone else's answer.
+    await press(app, chat=HELP, user=OTHER_MEMBER, message=shown, data=no)
+    assert_refused(app)
+    assert tickets(app) == []
+    # fb:no forged on a message in the steward group opens nothing there.
+    steward_msg = bot_message(BOT_USER, chat_id=STEWARD_CHAT, message_id=77, text="x")
+    steward_msg["reply_to_message"] = question | {"chat": steward_msg["chat"]}
+    await press(app, chat=STEWARD_CHAT, user=ASKER, message=steward_msg, data="fb:no")
+    assert_refused(app)
+    assert tickets(app) == []
+    # The asker's own press works.
+    await press(app, chat=HELP, user=ASKER, message=shown, data=no)
+    assert len(tickets(app)) == 1
+    # 「已解决」 forged on a ticket card does not strip its buttons.
+    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=card(app, 1), data=ok)
+    assert_refused(app)
+
+
+async def test_forged_unsolved_on_a_follow_up_acknowledgement_opens_no_second_ticket(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, question = await handoff(app)
+    ack = sent_to(app, HELP)[0]
+    follow_up = await say(app, "那需要本人去吗？", reply_to=as_shown(ack, reply_to=question))
+    follow_ack = sent_to(app, HELP)[0]
+    assert follow_ack.params["text"] == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
+    await press(app, chat=HELP, user=ASKER, message=as_shown(follow_ack, reply_to=follow_up),
+                data="fb:no")
+    assert_refused(app)
+    assert len(tickets(app)) == 1
+
+
+async def test_ticket_buttons_only_on_that_tickets_current_card(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await handoff(app)
+    await say(app, "那需要本人去吗？", reply_to=as_shown(sent_to(app, HELP)[0]))
+    notice = sent_to(app, STEWARD_CHAT)[0]  # the follow-up notice: about the ticket, no buttons
+    assert "reply_markup" not in notice.params
+    shown = as_shown(notice)
+    shown["message_id"] = services(app).db.call(ticket_cards, ticket_id=ticket_id)[-1].message_id
+    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=shown, data=f"t:claim:{ticket_id}")
+    assert_refused(app)
+    assert tickets(app)[0].status == "open"
+    # The card itself works.
+    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=card(app, ticket_id),
+                data=f"t:claim:{ticket_id}")
+    assert tickets(app)[0].status == "claimed"
+
+
+# --------------------------------------------------------------------------- 7. huge ids
+
+
+async def test_huge_and_unknown_ids_get_the_same_refusal_as_forbidden_ones(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await handoff(app)
+    shown = card(app, ticket_id)
+    for data in (f"t:claim:{HUGE}", "t:claim:", "t:claim:0x1", f"t:close:{ticket_id + 5}"):
+        shown["reply_markup"]["inline_keyboard"][0].append({"text": "x", "callback_data": data})
+        await press(app, chat=STEWARD_CHAT, user=STEWARD, message=shown, data=data)
+        assert_refused(app)
+    assert tickets(app)[0].status == "open"
+    # A stranger in a help group learns nothing from /escalate: existing or not, the same.
+    replies = []
+    for typed in (str(ticket_id), str(ticket_id + 5), HUGE):
+        await say(app, f"/escalate {typed} 发改委", user=OTHER_MEMBER, chat=OTHER_HELP)
+        replies.append(sent_to(app, OTHER_HELP)[0].params["text"])
+    assert replies == [texts.DESK_ERR_PERMISSION] * 3
+    # A steward is told the ticket does not exist; nothing crashes into the help group.
+    await say(app, f"/escalate {HUGE} 发改委", user=STEWARD, chat=STEWARD_CHAT)
+    assert sent_to(app, STEWARD_CHAT)[0].params["text"] == texts.DESK_ERR_NOT_FOUND.format(
+        ticket_id=HUGE)
+    assert sent_to(app, HELP) == []
+
+
+# --------------------------------------------------------------------------- 3. group → supergroup
+
+
+def migration_update(app, *, old: int, new: int, in_new: bool) -> Update:  # type: ignore[no-untyped-def]
+    """What Telegram sends when a group is upgraded: a service message in the old group
+    (migrate_to_chat_id) and one in the new supergroup (migrate_from_chat_id)."""
+    chat = ({"id": new, "type": "supergroup", "title": "帮办群"} if in_new
+            else {"id": old, "type": "group", "title": "帮办群"})
+    message = {"message_id": next(_ids), "date": int(time.time()), "chat": chat,
+               "from": {"id": ADMIN, "is_bot": False, "first_name": "管理员"}}
+    message["migrate_from_chat_id" if in_new else "migrate_to_chat_id"] = old if in_new else new
+    return Update.de_json({"update_id": next(_ids), "message": message}, app.bot)
+
+
+async def test_a_group_upgraded_to_a_supergroup_keeps_its_binding_tickets_and_reminders(app) -> None:  # type: ignore[no-untyped-def]
+    basic = -4012345678  # a basic group's id
+    req(app).clear()
+    await app.process_update(message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind P001",
+                                            chat_type="group"))
+    await delivered(app)
+    question = message_update(app.bot, chat_id=basic, user_id=ASKER, text=OUT_OF_SCOPE,
+                              chat_type="group")
+    await app.process_update(question)
+    await delivered(app)
+    ticket_id = tickets(app)[-1].id
+    assert tickets(app)[-1].help_chat_id == basic
+    day_key = f"help:{basic}|overdue:P001|2026-03-10"
+
+    def remember_sent(session):  # type: ignore[no-untyped-def]
+        session.add(ReminderLog(key=day_key, status="sent", claimed_at=services(app).clock()))
+
+    services(app).db.call(remember_sent)
+
+    new = -1001234567999
+    await app.process_update(migration_update(app, old=basic, new=new, in_new=False))
+    await delivered(app)
+    await app.process_update(migration_update(app, old=basic, new=new, in_new=True))  # twice: idempotent
+    await delivered(app)
+
+    db = services(app).db
+    assert db.call(help_project, chat_id=new) == "P001"
+    assert db.call(help_project, chat_id=basic) is None
+    assert tickets(app)[-1].help_chat_id == new
+    assert "chat_migrated" in events(app, ticket_id)
+    assert db.call(lambda session: session.exec(
+        select(Project.help_chat_id).where(Project.code == "P001")).one()) == new
+    keys = db.call(lambda session: [r.key for r in session.exec(select(ReminderLog)).all()])
+    assert keys == [f"help:{new}|overdue:P001|2026-03-10"]
+
+    # The steward's reply to the card reaches the supergroup.
+    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
+    relayed, = sent_to(app, new)
+    assert "市场监管局" in relayed.params["text"]
+    assert sent_to(app, basic) == []
+    # The supergroup is bound: /progress answers for its project.
+    await say(app, "/progress", chat=new)
+    assert "新材料产业园" in sent_to(app, new)[0].params["text"]
+
+
+# --------------------------------------------------------------------------- 4. edits
+
+
+async def edit(app, original: dict[str, Any], text: str) -> None:  # type: ignore[no-untyped-def]
+    """The author edits a message: Telegram sends it again as edited_message, same id."""
+    edited = dict(original, text=text, edit_date=int(time.time()))
+    if text.startswith("/"):
+        edited["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    else:
+        edited.pop("entities", None)
+    req(app).clear()
+    await app.process_update(Update.de_json({"update_id": next(_ids), "edited_message": edited},
+                                            app.bot))
+    await delivered(app)
+
+
+def thread(app, ticket_id: int) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    from desk.tickets import ticket_thread
+
+    return [(m.direction, m.text) for m in services(app).db.call(ticket_thread, ticket_id=ticket_id)]
+
+
+async def test_an_edited_answer_is_relayed_as_a_correction_and_kept_in_the_thread(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, question = await handoff(app)
+    answer = await say(app, "请到市场监管局三楼窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
+                       reply_to=card(app, ticket_id), name="王管家")
+    first_response = tickets(app)[0].first_response_at
+    await edit(app, answer, "请到市场监管局二楼窗口办理。")
+    correction, = sent_to(app, HELP)
+    assert "更正：请到市场监管局二楼窗口办理。" in correction.params["text"]
+    assert correction.params["reply_parameters"]["message_id"] == question["message_id"]
+    confirm = sent_to(app, STEWARD_CHAT)[0]
+    assert confirm.params["text"] == texts.DESK_CORRECTION_CONFIRM.format(
+        project="新材料产业园", ticket_id=ticket_id)
+    assert thread(app, ticket_id)[-2:] == [("out", "请到市场监管局三楼窗口办理。"),
+                                           ("out", "请到市场监管局二楼窗口办理。")]
+    assert "correction" in events(app, ticket_id)
+    assert tickets(app)[0].first_response_at == first_response
+    # Editing a message that answered nothing relays nothing.
+    chat = await say(app, "大家好", user=STEWARD, chat=STEWARD_CHAT)
+    await edit(app, chat, "大家早")
+    assert req(app).sent() == []
+
+
+async def test_edited_commands_are_not_run_again(app) -> None:  # type: ignore[no-untyped-def]
+    await say(app, "/bind_dept 生态环境局", user=ADMIN, chat=OTHER_HELP - 1000)
+    ticket_id, _ = await handoff(app)
+    command = await say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
+    assert tickets(app)[0].department_key == "ndrc"
+    await edit(app, command, f"/escalate {ticket_id} 生态环境局")
+    assert tickets(app)[0].department_key == "ndrc"
+    assert events(app, ticket_id).count("escalate") == 1
+    assert sent_to(app, STEWARD_CHAT)[0].params["text"] == texts.EDITED_COMMAND_IGNORED
+    # An admin's edit into /bind does not rebind the group.
+    hello = await say(app, "/help", user=ADMIN)
+    await edit(app, hello, "/bind P002")
+    assert services(app).db.call(help_project, chat_id=HELP) == "P001"
+
+
+# --------------------------------------------------------------------------- 5. the card after delivery
+
+
+def card_edits(app, ticket_id: int) -> list[ApiCall]:  # type: ignore[no-untyped-def]
+    main = card(app, ticket_id)
+    return [c for c in req(app).sent("editMessageText")
+            if int(c.params["chat_id"]) == STEWARD_CHAT and c.params["message_id"] == main["message_id"]]
+
+
+async def test_the_card_shows_the_real_state_after_a_failed_relay(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await handoff(app)
+    # Telegram refuses the relay for good (a 5xx is retried by the outbox until it arrives).
+    _fail_sends(app, monkeypatch, chat=HELP, status=400, times=1)
+    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
+              reply_to=card(app, ticket_id))
+    assert sent_to(app, STEWARD_CHAT)[0].params["text"] == render.relay_failed(ticket_id)
+    edited, = card_edits(app, ticket_id)
+    assert texts.DESK_STATUS["open"] in edited.params["text"]
+    assert texts.DESK_STATUS["answered"] not in edited.params["text"]
+    assert "首次" not in edited.params["text"]
+    assert buttons(edited) == [f"t:claim:{ticket_id}", f"t:escalate:{ticket_id}",
+                               f"t:close:{ticket_id}"]
+    # Replying again goes through: now the card says answered.
+    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
+              reply_to=card(app, ticket_id))
+    edited, = card_edits(app, ticket_id)
+    assert texts.DESK_STATUS["answered"] in edited.params["text"]
+    # A follow-up reopens the ticket: the card says so at once.
+    await say(app, "那需要本人去吗？", reply_to=as_shown(sent_to(app, HELP)[0]))
+    edited, = card_edits(app, ticket_id)
+    assert texts.DESK_STATUS["open"] in edited.params["text"]
+
+
+# --------------------------------------------------------------------------- 6. long text
+
+
+async def test_a_question_of_4096_ampersands_gives_one_card_that_takes_replies(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, question = await handoff(app, "营业执照" + "&" * 4091 + "？")
+    cards, = [sent_to(app, STEWARD_CHAT)]
+    assert len(cards) == 1
+    assert telegram_length(cards[0].params["text"]) <= 4096
+    assert "&amp;&amp;" in cards[0].params["text"]
+    await say(app, "这不是问题。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
+    assert len(sent_to(app, HELP)) == 1
+
+
+async def test_every_part_of_a_long_card_is_recorded_and_a_reply_to_any_part_is_taken(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await handoff(app)
+    for n in range(12):  # a long thread, paced so the flood throttle lets it through
+        services(app).clock.advance(minutes=1)
+        await say(app, f"第{n}个追问：" + "请问材料里的<附件>&盖章要求是什么" * 20 + "？")
+    await say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
+    parts = sent_to(app, DEPT_CHAT)
+    assert len(parts) >= 2
+    assert all(telegram_length(p.params["text"]) <= 4096 for p in parts)
+    assert "reply_markup" in parts[-1].params and "reply_markup" not in parts[0].params
+    shown = "".join(rendered_text(p.params["text"]) for p in parts)
+    assert shown.count("第11个追问") == 1 and "<附件>&盖章" in shown
+    recorded = [c.message_id for c in services(app).db.call(ticket_cards, ticket_id=ticket_id)
+                if c.chat_id == DEPT_CHAT]
+    assert len(recorded) == len(parts)
+    first = bot_message(BOT_USER, chat_id=DEPT_CHAT, message_id=recorded[0], text="🎫")
+    await say(app, "已受理，明天答复。", user=DEPT_MEMBER, chat=DEPT_CHAT, reply_to=first)
+    relayed, = sent_to(app, HELP)
+    assert "已受理，明天答复" in relayed.params["text"]
+
+
+async def test_a_long_answer_is_relayed_without_cutting_an_entity(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await handoff(app)
+    answer = "材料清单 & 要求：" + "A&B<C>" * 1200
+    await say(app, answer, user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
+    parts = [p.params["text"] for p in sent_to(app, HELP)]
+    assert len(parts) >= 2
+    for part in parts:
+        assert telegram_length(part) <= 4096
+        assert rendered_text(part) == html.unescape(part.replace("<b>", "").replace("</b>", ""))
+    assert "".join(rendered_text(p) for p in parts).endswith(answer)
+
+
+# --------------------------------------------------------------------------- 9. the question log
+
+
+def question_log(app) -> list[Any]:  # type: ignore[no-untyped-def]
+    from knowledge.question_log import QuestionLog
+
+    return services(app).db.call(lambda session: list(session.exec(
+        select(QuestionLog).order_by(QuestionLog.id)).all()))
+
+
+async def test_every_question_of_a_burst_is_logged_with_its_outcome(app) -> None:  # type: ignore[no-untyped-def]
+    notices = 0
+    for n in range(200):
+        await say(app, f"环评要啥材料？第{n}问", user=OTHER_MEMBER)
+        notices += sum(1 for c in sent_to(app, HELP) if "频繁" in c.params["text"])
+    rows = [r for r in question_log(app) if r.user_id == OTHER_MEMBER]
+    assert len(rows) == 200
+    assert Counter(r.action for r in rows) == Counter({"answer": 8, "throttled": 192})
+    assert rows[-1].text == "环评要啥材料？第199问" and rows[-1].chat_id == HELP
+    assert notices == 1
+
+
+async def test_a_backlog_handled_late_trips_the_throttle_by_message_date(app) -> None:  # type: ignore[no-untyped-def]
+    sent_at = int(services(app).clock().timestamp())
+    for n in range(12):  # sent within one second, handled 10 s apart (a backlog after a restart)
+        services(app).clock.advance(seconds=10)
+        req(app).clear()
+        await app.process_update(message_update(app.bot, chat_id=HELP, user_id=OTHER_MEMBER,
+                                                text=f"环评要啥材料？{n}", date=sent_at))
+        await delivered(app)
+    actions = Counter(r.action for r in question_log(app) if r.user_id == OTHER_MEMBER)
+    assert actions == Counter({"answer": 8, "throttled": 4})
+
+
+async def test_a_question_is_logged_up_to_telegrams_4096_characters(app) -> None:  # type: ignore[no-untyped-def]
+    question = "环评要啥材料？" + "请" * 4089
+    assert len(question) == 4096
+    await say(app, question, user=OTHER_MEMBER)
+    assert question_log(app)[-1].text == question
+
+
+# --------------------------------------------------------------------------- 10. /learn scope
+
+
+async def learn(app, ticket_id: int, *, scope: int, user: int = STEWARD) -> None:  # type: ignore[no-untyped-def]
+    """/learn in reply to the card, then press the scope button (0: all, 1: this project)."""
+    command = await say(app, "/learn", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
+    prompt = sent_to(app, STEWARD_CHAT)[0]
+    assert prompt.params["text"].startswith("📚")
+    await press(app, chat=STEWARD_CHAT, user=user, message=as_shown(prompt, reply_to=command),
+                data=buttons(prompt)[scope])
+
+
+async def test_learn_asks_for_the_scope_and_the_matcher_keeps_to_it(app) -> None:  # type: ignore[no-untyped-def]
+    question = "我们的项目能不能申请专项债资金？"
+    ticket_id, _ = await handoff(app, question)
+    await say(app, "可以，本项目已列入市级专项债储备库。", user=STEWARD, chat=STEWARD_CHAT,
+              reply_to=card(app, ticket_id))
+    command = await say(app, "/learn", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
+    prompt = sent_to(app, STEWARD_CHAT)[0]
+    labels = [b["text"] for row in prompt.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == [texts.TICKET_LEARN_SCOPE_ALL,
+                      texts.TICKET_LEARN_SCOPE_PROJECT.format(project="新材料产业园")]
+    # Someone else pressing the steward's prompt changes nothing.
+    await press(app, chat=STEWARD_CHAT, user=DEPT_MEMBER, message=as_shown(prompt, reply_to=command),
+                data=buttons(prompt)[1])
+    assert_refused(app)
+    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=as_shown(prompt, reply_to=command),
+                data=buttons(prompt)[1])
+    assert "仅用于「新材料产业园」帮办群" in req(app).sent("editMessageText")[-1].params["text"]
+
+    # The same question in P001's group is answered; in P002's group it goes to a steward.
+    await say(app, question, user=OTHER_MEMBER)
+    assert "专项债储备库" in sent_to(app, HELP)[0].params["text"]
+    before = len(tickets(app))
+    await say(app, question, user=OTHER_MEMBER, chat=OTHER_HELP)
+    assert "专项债储备库" not in str(sent_to(app, OTHER_HELP))
+    assert len(tickets(app)) == before + 1
+
+    # An answer learned for every project answers everywhere, after a restart too.
+    general = "社保缴费基数每年什么时候调整？"
+    other_id, _ = await handoff(app, general, chat=OTHER_HELP)
+    await say(app, "每年七月调整一次。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, other_id))
+    await learn(app, other_id, scope=0)
+    assert services(app).knowledge.learned.candidates(general)[0].entry.project_code is None
+    services(app).knowledge.learned.__init__()  # forget the index: what a restart does
+    assert await services(app).knowledge.load_learned() == 2
+    for chat in (HELP, OTHER_HELP):
+        await say(app, general, user=NEWCOMER, chat=chat)
+        assert "每年七月" in sent_to(app, chat)[0].params["text"]
+    await say(app, question, user=NEWCOMER, chat=OTHER_HELP)
+    assert "专项债储备库" not in str(sent_to(app, OTHER_HELP))
+
+
+async def test_a_relay_that_finds_the_group_upgraded_follows_it(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The migration service message was missed: Telegram's 400 names the supergroup."""
+    basic, new = -4012345679, -1001234560001
+    await app.process_update(message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind P001",
+                                            chat_type="group"))
+    await delivered(app)
+    await app.process_update(message_update(app.bot, chat_id=basic, user_id=ASKER, text=OUT_OF_SCOPE,
+                                            chat_type="group"))
+    await delivered(app)
+    ticket_id = tickets(app)[-1].id
+    request = req(app)
+    answer = request.do_request
+
+    async def upgraded(url, method, request_data=None, **kw):  # type: ignore[no-untyped-def]
+        params = request_data.parameters if request_data else {}
+        if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == basic:
+            return 400, json.dumps({
+                "ok": False, "error_code": 400,
+                "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                "parameters": {"migrate_to_chat_id": new}}).encode()
+        return await answer(url, method, request_data, **kw)
+
+    monkeypatch.setattr(request, "do_request", upgraded)
+    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
+    relayed, = sent_to(app, new)
+    assert "市场监管局" in relayed.params["text"]
+    assert sent_to(app, STEWARD_CHAT)[0].params["text"].startswith("✅")
+    assert tickets(app)[-1].help_chat_id == new and tickets(app)[-1].status == "answered"
+    assert services(app).db.call(help_project, chat_id=new) == "P001"
