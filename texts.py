@@ -422,9 +422,6 @@ LEDGER_PROGRESS_WRITE = "写入"
 LEDGER_WRITE_FAILED = "无法写入文件 {path}：{reason}"
 
 # --- tickets (telegram): delivery problems and mentions ----------------------------------
-TICKET_RELAY_RETRY = (
-    "❌ 工单 #{ticket_id} 的答复暂时未能发到帮办群（Telegram 出错），请稍后再回复一次工单卡片。"
-)
 TICKET_ESCALATION_UNDELIVERED = (
     "⚠️ 工单 #{ticket_id} 已转{department}，但未能发到该部门群（机器人可能已被移出）。"
     "请改转其他部门，或直接回复工单卡片答复企业。"

@@ -26,6 +26,7 @@ from desk.roles import Actor
 from ledger.importer import import_file
 from ledger.models import Procedure, Project
 from scheduler.models import ReminderLog, ReminderState
+from tests.delivery_helpers import delivered
 from tests.ledger_support import ledger_row, write_xlsx
 from tests.recording_request import RecordingRequest
 from tests.updates import message_update
@@ -110,6 +111,7 @@ def _req(app) -> FileRequest:  # type: ignore[no-untyped-def]
 async def _say(app, text: str, *, chat_id: int = GROUP_B) -> list[str]:  # type: ignore[no-untyped-def]
     _req(app).clear()
     await app.process_update(message_update(app.bot, chat_id=chat_id, user_id=ENTERPRISE, text=text))
+    await delivered(app)
     return _req(app).texts_to(chat_id)
 
 
@@ -125,6 +127,7 @@ def _texts(data: bytes) -> list[str]:
 
 async def test_one_bad_project_stops_no_other_reminder_nor_the_report(app, caplog) -> None:  # type: ignore[no-untyped-def]
     result = await reminder_job.run_round(app, catch_up=True)   # Tuesday: Monday's report too
+    await delivered(app)
     sent = Counter(int(c.params["chat_id"]) for c in _req(app).calls
                    if c.method in ("sendMessage", "sendPhoto"))
     assert sent[GROUP_A] == 2          # P001: the 30-day deadline reminder and its overdue 环评
@@ -183,6 +186,7 @@ def test_the_cli_profile_of_a_bad_project_and_its_xlsx(tmp_path, monkeypatch, ca
 async def test_a_group_whose_sends_fail_is_recorded_and_the_others_still_get_theirs(app) -> None:  # type: ignore[no-untyped-def]
     _req(app).broken.add(GROUP_A)
     await reminder_job.run_round(app, catch_up=True)
+    await delivered(app)
     sent = Counter(int(c.params["chat_id"]) for c in _req(app).calls
                    if c.method in ("sendMessage", "sendPhoto"))
     assert sent[ECO_DEPT] == 1 and sent[STEWARDS] == 1 and sent[LEAD] == 2 and sent[GROUP_B] == 1
