@@ -28,6 +28,8 @@ def main() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import InterfaceError, OperationalError
     from telegram import Update
 
     from bot.app import build_application
@@ -39,6 +41,11 @@ def main() -> int:
         return 2
     except SettingsError as exc:
         print(texts.SETTINGS_INVALID.format(detail=exc), file=sys.stderr)
+        return 2
+    except (OperationalError, InterfaceError) as exc:  # the database is down: one line
+        url = make_url(settings.database_url).render_as_string(hide_password=True)
+        reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        print(texts.CLI_DATABASE_UNREACHABLE.format(url=url, reason=reason), file=sys.stderr)
         return 2
     application.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0

@@ -108,6 +108,7 @@ BOT_COMMANDS = [
 # Import errors: one line per problem; `reason` is LEDGER_REASONS[code] filled with the
 # error's value and params.
 LEDGER_ROW_ERROR = "第 {row} 行「{column}」：{reason}"
+LEDGER_ROW_ERROR_NO_COLUMN = "第 {row} 行：{reason}"
 LEDGER_FILE_ERROR = "文件：{reason}"
 LEDGER_HEADER_ERROR = "表头「{column}」：{reason}"
 LEDGER_REASONS = {
@@ -131,8 +132,32 @@ LEDGER_REASONS = {
     "duplicate_row": "同一项目的手续「{value}」重复，第 {first_row} 行已有",
     "conflict": "「{value}」与本项目第 {first_row} 行填写的不一致",
     "too_long": "内容过长（最多 {limit} 个字）",
+    # issue 11
+    "missing_file": "文件 {value} 不存在",
+    "not_a_file": "{value} 是一个文件夹，不是台账文件",
+    "no_ledger_sheet": "工作簿里有多个工作表（{sheets}），请把台账所在的工作表命名为「{wanted}」",
+    "corrupt_sheet": "工作表内容已损坏，无法读取（{value}），请用 Excel 打开后另存为 .xlsx",
+    "cell_too_large": "单元格超过 131072 个字符，可能是引号没有闭合或文件不是台账",
+    "unclosed_quote": "引号没有闭合（从这一行起的内容被当成了一个单元格），请检查英文双引号",
+    "bad_csv": "CSV 格式有误（{value}）",
+    "date_out_of_range": "日期「{value}」不在 2000-01-01 到 2100-12-31 之间，请检查是否填错",
+    "date_is_time": "「{value}」是一个时刻而不是日期（Excel 中的 0 或纯时间），请写成 2026-03-05",
+    "date_in_future": "日期「{value}」晚于今天，受理和办结日期不能是将来的日期",
+    "start_out_of_range": "计划开工「{value}」的年份不在 2000 到 2100 之间，请写成 2027上半年 这样的形式",
+    "dates_not_allowed": "状态为「{status}」时不应填写日期（{value}），请核对状态或删去日期",
+    "finished_required": "状态为已办结时必须填写办结日期",
+    "finished_while_in_progress": "状态为办理中却填写了办结日期「{value}」，请核对状态",
+    "unknown_department": "责任部门「{value}」不在知识库的部门名单中（departments.yaml），请写部门全称或常用简称",
+    "example_row": "这是模板自带的示例行，请改写成真实项目或删除后再导入",
 }
 LEDGER_IMPORT_FAILED = "台账未导入（一行也没有写入），共发现 {count} 处问题："
+LEDGER_IMPORT_FAILED_SHEET = "台账未导入（一行也没有写入），工作表「{sheet}」中共发现 {count} 处问题："
+LEDGER_SHEET_PREFIX = "工作表「{sheet}」"
+LEDGER_ERRORS_MORE = "……另有 {count} 处问题未列出；用 --errors 文件名.xlsx 可导出全部问题。"
+LEDGER_ERRORS_WRITTEN = "全部 {count} 处问题已写入 {path}（原样保留出错的行，最后一列是原因）。"
+LEDGER_ERRORS_SHEET = "问题"
+LEDGER_ERRORS_ROW_HEADER = "行号"
+LEDGER_ERRORS_REASON_HEADER = "问题"
 LEDGER_IMPORT_DONE = (
     "台账导入完成：共 {rows} 行。项目 新增 {projects_created}、更新 {projects_updated}、"
     "未变 {projects_unchanged}；手续 新增 {procedures_created}、更新 {procedures_updated}、"
@@ -438,3 +463,42 @@ TICKET_LEARN_SCOPE_PROMPT = "📚 把这条答复加入知识库。它适用于�
 TICKET_LEARN_SCOPE_ALL = "所有项目"
 TICKET_LEARN_SCOPE_PROJECT = "仅本项目（{project}）"
 TICKET_LEARNED_FOR_PROJECT = "📚 已加入知识库，仅用于「{project}」帮办群：以后该群再有人问「{question}」，会自动答复。"
+
+# --- issue 11: the command line and operator data --------------------------------------
+CLI_FOLDER_MISSING = "无法写入文件 {path}：文件夹 {folder} 不存在（不会自动创建，请先建好文件夹）"
+CLI_PATH_IS_FOLDER = "无法写入文件 {path}：这是一个文件夹，请写上文件名，如 {path}/结果.xlsx"
+LEDGER_PRUNE_WOULD_ARCHIVE = "文件中没有以下 {count} 个项目，加上 --prune 导入会将它们归档（不再统计和提醒，历史保留）："
+LEDGER_PRUNE_NEEDS_YES = "未导入：确认归档请再加 --yes 重新运行。"
+LEDGER_ARCHIVED = "已归档 {count} 个项目（不再计入统计和提醒，历史保留，再次导入即恢复）："
+LEDGER_ALREADY_ARCHIVED = "另有 {count} 个项目此前已归档。"
+LEDGER_CODES_MORE = "  ……另有 {count} 个"
+LEDGER_IMPORT_RESTORED = "其中 {count} 个已归档的项目因本次导入重新纳入台账。"
+LEDGER_WRITE_KIND = "无法写入文件 {path}：只能写 .xlsx 或 .csv 文件，请改扩展名"
+LEDGER_TEMPLATE_CSV_DONE = "已生成台账模板：{path}（CSV，含表头和一行示例，UTF-8 编码可直接用 Excel 打开）"
+CLI_NO_DATABASE = "数据库 {url} 还不存在或还是空的，没有可读的数据（先用 steward ledger import 导入台账，或检查 DATABASE_URL）。"
+CLI_DATABASE_UNREACHABLE = "无法连接数据库 {url}：{reason}（请检查 DATABASE_URL 和数据库是否已启动）"
+CLI_USAGE_PREFIX = "用法："
+CLI_POSITIONALS = "参数"
+CLI_OPTIONALS = "选项"
+CLI_HELP_HELP = "显示本帮助并退出"
+CLI_DESCRIPTION = "项目管家 Steward：知识库、项目台账和响应统计的命令行工具"
+CLI_ARG_ERROR = "{prog}：{message}（用 {prog} --help 查看用法）"
+CLI_ARG_ERRORS = {
+    "required": "缺少参数 {names}",
+    "unrecognized": "无法识别的参数 {names}",
+    "choice": "「{value}」不是可用的命令或选项，可选：{choices}",
+    "value": "参数 {arg} 的值「{value}」无效",
+    "one_value": "参数 {arg} 后面需要一个值",
+    "argument": "参数 {arg}：{detail}",
+}
+CLI_FILE_ERROR = "无法读写文件 {path}：{reason}"
+CLI_OS_NOT_FOUND = "文件或文件夹不存在"
+CLI_OS_IS_FOLDER = "这是一个文件夹，不是文件"
+CLI_OS_NOT_FOLDER = "路径中有一段不是文件夹"
+CLI_OS_DENIED = "没有权限"
+CLI_DAYS_INVALID = "「{value}」不是正整数天数"
+KB_PROBLEMS = "{path} 中共有 {count} 处问题。"
+KB_VALID_REGIONAL = "其中地区差异（旗县区）设置 {count} 条。"
+KB_EXPORTED = "已导出知识库到 {path}"
+KB_IMPORTED = "已导入知识库：{items} 个事项，{departments} 个部门，写入 {folder}"
+REGION_NOTE = "📍 按{region}的办理规定答复（部门、窗口、电话、审批层级以本地区为准）"

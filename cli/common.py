@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import NoReturn
+
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 import texts
 from config import Settings, SettingsError, load_settings
@@ -18,6 +23,27 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise SystemExit(code)
 
 
+def os_reason(exc: OSError) -> str:
+    """Why a file could not be read or written, in Chinese where it is a common case."""
+    for kind, text in ((FileNotFoundError, texts.CLI_OS_NOT_FOUND),
+                       (IsADirectoryError, texts.CLI_OS_IS_FOLDER),
+                       (NotADirectoryError, texts.CLI_OS_NOT_FOLDER),
+                       (PermissionError, texts.CLI_OS_DENIED)):
+        if isinstance(exc, kind):
+            return text
+    return exc.strerror or str(exc)
+
+
+def writable_or_exit(path: Path) -> None:
+    """Refuse at once, the same way for every command that writes, a file whose folder is
+    missing (nothing creates folders) or that is a folder."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        fail(texts.CLI_PATH_IS_FOLDER.format(path=path))
+    if not folder.is_dir():
+        fail(texts.CLI_FOLDER_MISSING.format(path=path, folder=folder))
+
+
 def settings_or_exit() -> Settings:
     try:
         return load_settings()
@@ -25,11 +51,30 @@ def settings_or_exit() -> Settings:
         fail(texts.SETTINGS_INVALID.format(detail=exc))
 
 
-def open_database(settings: Settings) -> Database:
-    """Open the configured database and create missing tables."""
+def open_database(settings: Settings, *, create: bool = True) -> Database:
+    """Open the configured database and bring its tables up to date; one line and exit 1 when
+    it cannot be reached. With create=False (commands that only read) a database that does
+    not exist yet is not created: the command says so instead."""
+    url = make_url(settings.database_url)
+    shown = url.render_as_string(hide_password=True)
+    if not create and url.get_backend_name() == "sqlite":
+        name = url.database or ""
+        if name in ("", ":memory:") or not Path(name).is_file():
+            fail(texts.CLI_NO_DATABASE.format(url=shown))
     db = Database(settings.database_url)
-    db.create_all()
+    try:
+        if not create and not inspect(db.engine).has_table("alembic_version"):
+            fail(texts.CLI_NO_DATABASE.format(url=shown))
+        db.create_all()
+    except (OperationalError, InterfaceError) as exc:
+        db.dispose()
+        fail(texts.CLI_DATABASE_UNREACHABLE.format(url=shown, reason=_first_line(exc.orig)))
     return db
+
+
+def _first_line(error: object) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def knowledge_or_exit(settings: Settings) -> KnowledgeBase:

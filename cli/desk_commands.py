@@ -37,7 +37,7 @@ def _department_names(settings: Settings) -> dict[str, str]:
 
 def cmd_stats(args: argparse.Namespace) -> None:
     settings = settings_or_exit()
-    db = open_database(settings)
+    db = open_database(settings, create=False)
     now = utcnow()
     since = now - timedelta(days=args.days) if args.days else None
     hours = business_hours(settings)
@@ -53,9 +53,12 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
 
 def _positive_days(value: str) -> int:
-    days = int(value)
+    try:
+        days = int(value)
+    except ValueError:
+        days = 0
     if days <= 0:
-        raise argparse.ArgumentTypeError("--days must be a positive number of days")
+        raise argparse.ArgumentTypeError(texts.CLI_DAYS_INVALID.format(value=value))
     return days
 
 
@@ -63,6 +66,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser = subparsers.add_parser(
         "stats", help="响应统计：按时率、首次响应用时、分部门/分管家、自动答复率")
     parser.add_argument("--json", action="store_true", help="输出 JSON")
-    parser.add_argument("--days", type=_positive_days, default=None, metavar="N",
-                        help="只统计最近 N 天新建的工单（默认全部）")
+    parser.add_argument("--days", type=_positive_days, default=None, metavar="天数",
+                        help="只统计最近这么多天新建的工单（默认全部）")
     parser.set_defaults(func=cmd_stats)

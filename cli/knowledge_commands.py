@@ -1,4 +1,4 @@
-"""`steward ask`, `steward kb ...` and `steward eval`."""
+"""`steward ask` and `steward eval` (`steward kb ...` is in cli/kb_commands.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,7 @@ from pathlib import Path
 import texts
 from cli.common import fail, knowledge_or_exit, settings_or_exit
 from knowledge.answers import compose_answer
-from knowledge.errors import KnowledgeError
 from knowledge.evaluation import evaluate, load_labelled
-from knowledge.export import export_knowledge_xlsx
-from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, MatchResult, Thresholds
 from knowledge.plain import html_to_plain
 
@@ -60,37 +57,11 @@ def cmd_ask(args: argparse.Namespace) -> None:
                 result = matcher.match(question)
                 print(_as_json(matcher, result) if args.json else _as_text(matcher, result), flush=False)
         return
-    if not args.question:
+    question = " ".join(args.question).strip()
+    if not question:  # `ask ""` is no question (it used to get the greeting)
         fail("请给出问题，例如：steward ask \"环评要什么材料\"", 2)
-    question = " ".join(args.question)
     result = matcher.match(question)
     print(_as_json(matcher, result) if args.json else _as_text(matcher, result))
-
-
-def cmd_kb_validate(args: argparse.Namespace) -> None:
-    settings = settings_or_exit()
-    path = Path(args.path) if args.path else settings.knowledge_path
-    try:
-        kb = load_knowledge(path)
-    except KnowledgeError as exc:
-        for problem in exc.problems:
-            print(problem)
-        fail(f"{len(exc.problems)} problem(s) in {path}")
-    items = sum(1 for i in kb.items.values() if i.kind == "item")
-    print(texts.KB_VALID.format(items=items, topics=len(kb.items) - items, departments=len(kb.departments)))
-
-
-def cmd_kb_list(args: argparse.Namespace) -> None:
-    kb = knowledge_or_exit(settings_or_exit())
-    for item in sorted(kb.items.values(), key=lambda i: (i.kind, i.key)):
-        dept = kb.department_of(item)
-        print(f"{item.key}\t{item.kind}\t{item.short}\t{item.name}\t{dept.name if dept else '-'}")
-
-
-def cmd_kb_export(args: argparse.Namespace) -> None:
-    kb = knowledge_or_exit(settings_or_exit())
-    export_knowledge_xlsx(kb, Path(args.xlsx))
-    print(f"已导出到 {args.xlsx}")
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
@@ -112,25 +83,14 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    ask = sub.add_parser("ask", help="answer one question (or a file of questions) from the knowledge base")
-    ask.add_argument("question", nargs="*", help="the question, e.g. 环评要什么材料")
-    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
-    ask.add_argument("--batch", metavar="FILE", help="read one question per line from FILE (- for stdin)")
+    ask = sub.add_parser("ask", help="用知识库回答一个问题（或一个文件里的每个问题）")
+    ask.add_argument("question", nargs="*", metavar="问题", help="要问的问题，如 环评要什么材料")
+    ask.add_argument("--json", action="store_true", help="每个问题输出一个 JSON 对象")
+    ask.add_argument("--batch", metavar="文件", help="从文件逐行读取问题（- 表示标准输入）")
     ask.set_defaults(func=cmd_ask)
 
-    kb = sub.add_parser("kb", help="check, list and export the knowledge base")
-    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
-    validate = kb_sub.add_parser("validate", help="check a knowledge base and report every problem with file and line")
-    validate.add_argument("path", nargs="?", help="knowledge folder (default: KNOWLEDGE_PATH or the bundled one)")
-    validate.set_defaults(func=cmd_kb_validate)
-    listing = kb_sub.add_parser("list", help="list the items and topics")
-    listing.set_defaults(func=cmd_kb_list)
-    export = kb_sub.add_parser("export", help="export the knowledge base for review in Excel")
-    export.add_argument("--xlsx", required=True, metavar="FILE", help="the .xlsx file to write")
-    export.set_defaults(func=cmd_kb_export)
-
-    ev = sub.add_parser("eval", help="score the matcher on a labelled question file (JSON lines: q, item, intent)")
-    ev.add_argument("file", help="labelled file, e.g. tests/data/devset.jsonl")
-    ev.add_argument("--json", action="store_true", help="print the figures as JSON")
-    ev.add_argument("--errors", action="store_true", help="also list every wrong question")
+    ev = sub.add_parser("eval", help="用标注好的问题文件给匹配器打分（JSON 行：q、item、intent）")
+    ev.add_argument("file", metavar="文件", help="标注文件，如 tests/data/devset.jsonl")
+    ev.add_argument("--json", action="store_true", help="以 JSON 输出各项指标")
+    ev.add_argument("--errors", action="store_true", help="同时列出每个答错的问题")
     ev.set_defaults(func=cmd_eval)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import argparse
-from config.modules import import_if_present
 import logging
 import sys
 import warnings
 
-COMMAND_MODULES = ("cli.knowledge_commands", "cli.ledger_commands", "cli.desk_commands")
+import texts
+from cli.common import fail, os_reason
+from cli.parser import StewardParser
+from config.modules import import_if_present
+
+COMMAND_MODULES = ("cli.knowledge_commands", "cli.kb_commands", "cli.ledger_commands",
+                   "cli.desk_commands")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="steward", description="项目管家 Steward: knowledge base, ledger and desk tools")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = StewardParser(prog="steward", description=texts.CLI_DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
     for name in COMMAND_MODULES:
         module = import_if_present(name)
         if module is not None:
@@ -33,6 +38,8 @@ def main(argv: list[str] | None = None) -> None:
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:  # a file named on the command line: one line, never a traceback
+        fail(texts.CLI_FILE_ERROR.format(path=exc.filename or "", reason=os_reason(exc)))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -17,7 +18,7 @@ from telegram.ext import (
 )
 
 import texts
-from bot.outbox import owe, received_at
+from bot.outbox import batcher_of, owe, received_at
 from bot.telegram_io import (
     addressed_to_bot,
     keyboard,
@@ -30,6 +31,7 @@ from delivery.outbox import Owed, message_payload
 from desk import callbacks
 from knowledge.question_cue import reads_as_question
 from knowledge.service import Reply, UnknownItem
+from ledger.regions import help_chat_region
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,11 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not addressed and not reads_as_question(text):
         return  # people talking to each other
     services = services_of(context)
-    reply = await services.knowledge.reply_to(text, chat_id=message.chat_id)
+    try:  # the chat's region (its overrides of the knowledge base); none while the database is down
+        region = await batcher_of(context).run(help_chat_region, chat_id=message.chat_id)
+    except SQLAlchemyError:
+        region = None
+    reply = await services.knowledge.reply_to(text, chat_id=message.chat_id, region=region)
     logged = services.knowledge.log_entry(reply, at=received_at(services.clock(), message),
                                           chat_id=message.chat_id, user_id=user.id)
     await render_reply(update, context, reply, addressed=addressed, log=logged)
@@ -116,8 +122,12 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if choice is None:
         await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
         return
+    services = services_of(context)
+    chat_id = query.message.chat.id if query.message is not None else None
+    region = await services.db.run(help_chat_region, chat_id=chat_id) if chat_id else None
     try:
-        answer = services_of(context).knowledge.answer_item(item=choice.item, intent=choice.intent)
+        answer = services.knowledge.answer_item(item=choice.item, intent=choice.intent,
+                                                region=region)
     except UnknownItem:
         await query.answer(texts.CLARIFY_UNKNOWN, show_alert=True)
         return

@@ -12,6 +12,7 @@ from html import escape
 import texts
 from knowledge.matcher import MatchResult
 from knowledge.model import Department, Item, KnowledgeBase
+from knowledge.regions import regional_view
 
 
 def _time_text(item: Item) -> str:
@@ -81,9 +82,12 @@ def _topic_lines(item: Item) -> list[str]:
     return lines
 
 
-def compose_item_answer(kb: KnowledgeBase, item: Item, intent: str) -> str:
-    """Return the HTML answer about `item` led by `intent`."""
-    dept = kb.department_of(item)
+def compose_item_answer(kb: KnowledgeBase, item: Item, intent: str, *, region: str | None = None
+                        ) -> str:
+    """Return the HTML answer about `item` led by `intent`, as `region` (the asking group's
+    project's 旗县区) handles the item where the knowledge base has an override for it."""
+    view = regional_view(kb, item, region)
+    item, dept = view.item, view.department
     aspect = texts.ASPECT.get(intent, texts.ASPECT["other"])
     title = texts.ANSWER_TITLE.format(short=escape(item.short or item.name), name=escape(item.name), aspect=aspect)
     time_line = texts.TIME_LINE.format(time=_time_text(item))
@@ -121,13 +125,17 @@ def compose_item_answer(kb: KnowledgeBase, item: Item, intent: str) -> str:
         lead = _department_lines(dept, full=False) + [time_line]
         rest = [materials_summary] + _process_lines(kb, item)[:2]
     parts = [title, *lead, "", *rest]
+    if view.region:
+        parts.insert(1, texts.REGION_NOTE.format(region=escape(view.region)))
     if item.example:
         parts += ["", texts.EXAMPLE_FOOTER]
     return "\n".join(parts).strip()
 
 
-def compose_answer(kb: KnowledgeBase, result: MatchResult) -> str | None:
-    """Return the HTML answer for an `answer` result, or None when there is nothing to say."""
+def compose_answer(kb: KnowledgeBase, result: MatchResult, *, region: str | None = None
+                   ) -> str | None:
+    """Return the HTML answer for an `answer` result, or None when there is nothing to say;
+    `region` as in compose_item_answer."""
     if result.action != "answer":
         return None
     if result.faq is not None:
@@ -136,10 +144,13 @@ def compose_answer(kb: KnowledgeBase, result: MatchResult) -> str | None:
         item = kb.items.get(result.item) if result.item else None
         if item is None:
             return text
-        dept = kb.department_of(item)
-        tail = _department_lines(dept, full=False) + [texts.TIME_LINE.format(time=_time_text(item))]
+        view = regional_view(kb, item, region)
+        tail = _department_lines(view.department, full=False) + [
+            texts.TIME_LINE.format(time=_time_text(item))]
+        if view.region:
+            tail.insert(0, texts.REGION_NOTE.format(region=escape(view.region)))
         return "\n".join([text, "", *tail])
     item = kb.items.get(result.item) if result.item else None
     if item is None:
         return None
-    return compose_item_answer(kb, item, result.intent)
+    return compose_item_answer(kb, item, result.intent, region=region)

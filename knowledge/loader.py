@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from knowledge.errors import KnowledgeError, Problem
-from knowledge.model import Department, Faq, Item, KnowledgeBase, Material
+from knowledge.model import Department, Faq, Item, KnowledgeBase, Material, RegionalOverride
 from knowledge.normalize import normalize
 
 CANONICAL_ITEMS = (
@@ -34,7 +34,9 @@ _ITEM_FIELDS = {
     "key", "kind", "name", "short", "aliases", "latin", "hints", "department", "level", "apply_at",
     "statutory_days", "promised_days", "time_note", "fee", "parallel", "prerequisites",
     "prerequisites_note", "materials", "faq", "summary", "details", "example", "published",
+    "regional",
 }
+_REGIONAL_FIELDS = {"region", "department", "window", "phone", "level"}
 _DEPARTMENT_FIELDS = {"key", "name", "aliases", "window", "phone", "hours", "online", "example"}
 
 
@@ -249,6 +251,7 @@ def _read_item(reader: _Reader, path: Path) -> tuple[Item, _Map] | None:
     for value in level:
         if value not in LEVELS:
             reader.problem(file, reader.line_of(m, "level"), "level", f"unknown approval level {value!r}")
+    regional = _read_regional(reader, file, m)
     item = Item(
         key=reader.text(file, m, "key", required=True),
         kind=kind,
@@ -274,6 +277,7 @@ def _read_item(reader: _Reader, path: Path) -> tuple[Item, _Map] | None:
         example=bool(reader.flag(file, m, "example", True)),
         published=reader.texts(file, m, "published"),
         source_file=file,
+        regional=regional,
     )
     if kind == "item":
         if not materials:
@@ -293,6 +297,43 @@ def _read_item(reader: _Reader, path: Path) -> tuple[Item, _Map] | None:
     if item.key and item.key != path.stem:
         reader.problem(file, reader.line_of(m, "key"), "key", f"must equal the file name {path.stem!r}")
     return item, m
+
+
+def _read_regional(reader: _Reader, file: str, m: _Map) -> tuple[RegionalOverride, ...]:
+    """`regional:` a list of {region, department, window, phone, level} overrides."""
+    raw = m.get("regional") or []
+    if not isinstance(raw, list):
+        reader.problem(file, reader.line_of(m, "regional"), "regional", "must be a list")
+        return ()
+    found: list[RegionalOverride] = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(raw):
+        what = f"regional[{index}]"
+        if not reader.check_mapping(file, entry, _REGIONAL_FIELDS, what):
+            continue
+        override = RegionalOverride(
+            region=reader.text(file, entry, "region", required=True),
+            department=reader.text(file, entry, "department") or None,
+            window=reader.text(file, entry, "window"),
+            phone=reader.text(file, entry, "phone"),
+            level=reader.texts(file, entry, "level"),
+        )
+        for value in override.level:
+            if value not in LEVELS:
+                reader.problem(file, reader.line_of(entry, "level"), f"{what}.level",
+                               f"unknown approval level {value!r}")
+        if not (override.department or override.window or override.phone or override.level):
+            reader.problem(file, entry.line, what,
+                           "an override needs a department, window, phone or level")
+        if override.region in seen:
+            reader.problem(file, entry.line, f"{what}.region",
+                           f"region {override.region!r} is overridden twice "
+                           f"(first at line {seen[override.region]})")
+            continue
+        if override.region:
+            seen[override.region] = entry.line
+            found.append(override)
+    return tuple(found)
 
 
 def _read_phrases(reader: _Reader, path: Path, *fields: str) -> tuple[tuple[str, ...], ...]:
@@ -346,6 +387,12 @@ def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> Knowl
         m = item_maps[key]
         if item.department and departments_readable and item.department not in departments:
             reader.problem(item.source_file, reader.line_of(m, "department"), "department", f"unknown department {item.department!r}")
+        if departments_readable:
+            for index, override in enumerate(item.regional):
+                if override.department and override.department not in departments:
+                    reader.problem(item.source_file, reader.line_of(m, "regional"),
+                                   f"regional[{index}].department",
+                                   f"unknown department {override.department!r}")
         for pre in item.prerequisites:
             if pre not in items:
                 reader.problem(item.source_file, reader.line_of(m, "prerequisites"), "prerequisites", f"unknown item {pre!r}")

@@ -31,6 +31,18 @@ class Faq:
 
 
 @dataclass(frozen=True)
+class RegionalOverride:
+    """How one region (旗县区) handles an item differently: its own department (a key of
+    departments.yaml), window, phone or approval level; empty fields keep the item's."""
+
+    region: str
+    department: str | None = None
+    window: str = ""
+    phone: str = ""
+    level: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Item:
     """An approval item (kind 'item') or a general topic (kind 'topic')."""
 
@@ -58,6 +70,14 @@ class Item:
     example: bool = True
     published: tuple[str, ...] = ()
     source_file: str = ""
+    regional: tuple[RegionalOverride, ...] = ()
+
+    def override_for(self, region: str | None) -> RegionalOverride | None:
+        """The override of `region` (as written in the ledger), if the item has one."""
+        if not region:
+            return None
+        wanted = region.strip()
+        return next((o for o in self.regional if o.region == wanted), None)
 
 
 @dataclass(frozen=True)

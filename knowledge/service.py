@@ -39,13 +39,15 @@ class KnowledgeService:
         self.clock = clock
         self.learned = LearnedIndex()
 
-    async def ask(self, *, text: str, chat_id: int | None, user_id: int | None) -> Reply:
-        """Match one question, log it, and return the reply to send."""
+    async def ask(self, *, text: str, chat_id: int | None, user_id: int | None,
+                  region: str | None = None) -> Reply:
+        """Match one question, log it, and return the reply to send; `region` is the 旗县区 of
+        the project the chat is bound to (its overrides of the knowledge base apply)."""
         result = await self._learned_answer(text, chat_id) or self.matcher.match(text)
         await self.db.run(log_question, result=result, at=self.clock(), chat_id=chat_id, user_id=user_id)
-        return Reply(result, compose_answer(self.kb, result))
+        return Reply(result, compose_answer(self.kb, result, region=region))
 
-    async def reply_to(self, text: str, *, chat_id: int | None) -> Reply:
+    async def reply_to(self, text: str, *, chat_id: int | None, region: str | None = None) -> Reply:
         """Match one question (a learned answer in scope first) and compose the answer. The
         database is asked only for a project-scoped learned entry; if it cannot be reached
         the matcher answers alone (answers do not wait for the database)."""
@@ -54,19 +56,19 @@ class KnowledgeService:
         except SQLAlchemyError:
             learned = None
         result = learned or self.matcher.match(text)
-        return Reply(result, compose_answer(self.kb, result))
+        return Reply(result, compose_answer(self.kb, result, region=region))
 
     def log_entry(self, reply: Reply, *, at: datetime, chat_id: int | None,
                   user_id: int | None) -> Callable[[Session], object]:
         """The question's log row, as a unit of work to run in the update's transaction."""
         return partial(_log, result=reply.result, at=at, chat_id=chat_id, user_id=user_id)
 
-    def answer_item(self, *, item: str, intent: str) -> str:
+    def answer_item(self, *, item: str, intent: str, region: str | None = None) -> str:
         """Answer about a chosen item (a pressed clarify button)."""
         found = self.kb.items.get(item)
         if found is None:
             raise UnknownItem(item)
-        return compose_item_answer(self.kb, found, intent)
+        return compose_item_answer(self.kb, found, intent, region=region)
 
     async def _learned_answer(self, text: str, chat_id: int | None) -> MatchResult | None:
         """A learned answer whose scope covers the chat's project (the database is asked for

@@ -7,6 +7,7 @@ not wording for review, so they live here beside their English aliases.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from ledger.procedures import normalize_label
 
@@ -55,3 +56,23 @@ for _column in COLUMNS:
 def resolve_header(text: str) -> str | None:
     """The field a header names; None if unknown."""
     return _LOOKUP.get(normalize_label(text))
+
+
+# The template's example row; an import refuses a row that still carries its project name.
+EXAMPLE_ROW: dict[str, object] = {
+    "code": "2026-150100-00-01-000001",
+    "name": "示例：某某新材料产业园项目",
+    "enterprise": "某某新材料有限公司",
+    "region": "某某区",
+    "sector": "工业",
+    "investment": 12.5,
+    "start": "2026上半年",
+    "steward": "张三",
+    "procedure": "环评",
+    "status": "办理中",
+    "accepted_on": date(2026, 2, 10),
+    "promised_days": 20,
+    "finished_on": None,
+    "department": "生态环境局",
+    "note": "示例行：请改写成真实项目或删除，原样导入会被拒绝",
+}

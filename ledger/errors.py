@@ -51,15 +51,41 @@ REASONS = (
     "duplicate_row",       # same (code, procedure) as params["first_row"]
     "conflict",            # project field differs from params["first_row"]
     "too_long",
+    # issue 11
+    "missing_file",        # the file named does not exist
+    "not_a_file",          # a folder, not a file
+    "no_ledger_sheet",     # several sheets and none named 台账
+    "corrupt_sheet",       # the sheet's XML cannot be parsed
+    "cell_too_large",      # a CSV cell over the csv module's 131,072-character limit
+    "unclosed_quote",      # a CSV quote that is never closed
+    "bad_csv",
+    "date_out_of_range",   # a date outside params["low"]..params["high"]
+    "date_is_time",        # a time of day (Excel's date serial 0) where a date belongs
+    "date_in_future",      # a done/accepted date after today
+    "start_out_of_range",  # 计划开工 year outside the window
+    "dates_not_allowed",   # 未启动 / 无需办理 with an accepted or done date
+    "finished_required",   # 已办结 without 办结日期
+    "finished_while_in_progress",  # 办理中 with 办结日期
+    "unknown_department",  # 责任部门 not in departments.yaml
+    "example_row",         # the template's example row left in the file
 )
 
 
 class LedgerImportError(LedgerError):
     """An import was refused; nothing was written. `errors` lists every problem found."""
 
-    def __init__(self, errors: list[RowError]) -> None:
+    def __init__(self, errors: list[RowError], *, sheet: str | None = None) -> None:
         self.errors = sorted(errors, key=lambda e: (e.row, e.column))
+        self.sheet = sheet  # the sheet read (None for a .csv), named in every message
         super().__init__(f"{len(self.errors)} error(s) in the ledger file")
+
+
+class UnsupportedFileKind(LedgerError):
+    """A file to write whose suffix is neither .xlsx nor .csv."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"cannot write {name!r}: .xlsx or .csv only")
 
 
 class ProjectNotFound(LedgerError):

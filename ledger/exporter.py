@@ -1,12 +1,16 @@
-"""Write the ledger (or an empty template) as .xlsx in the long format the importer reads.
+"""Write the ledger (or an empty template) as .xlsx or .csv in the long format the importer
+reads; the file's suffix decides which (a .csv is UTF-8 with a BOM, so Excel opens it right).
 
 An export imports back unchanged: every value is written in a form the importer parses to the
 same stored value. A project without any procedure has no row in the long format and is not
-exported.
+exported, nor is an archived project (it has left the ledger; an import of the export must not
+bring it back).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
@@ -21,12 +25,12 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from ledger.columns import COLUMNS, HEADERS
+from ledger.columns import COLUMNS, EXAMPLE_ROW, HEADERS
+from ledger.errors import UnsupportedFileKind
 from ledger.models import (
     PROCEDURE_TABLE,
     PROJECT_TABLE,
     STATUS_LABELS,
-    Procedure,
     ProcedureStatus,
 )
 from ledger.procedures import DEFAULT_TEN, procedure_name, sort_key
@@ -41,24 +45,6 @@ _WIDTHS = {"code": 26, "name": 30, "enterprise": 24, "procedure": 18, "departmen
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
-EXAMPLE_ROW: dict[str, object] = {
-    "code": "2026-150100-00-01-000001",
-    "name": "示例：某某新材料产业园项目",
-    "enterprise": "某某新材料有限公司",
-    "region": "某某区",
-    "sector": "工业",
-    "investment": 12.5,
-    "start": "2026上半年",
-    "steward": "张三",
-    "procedure": "环评",
-    "status": "办理中",
-    "accepted_on": date(2026, 2, 10),
-    "promised_days": 20,
-    "finished_on": None,
-    "department": "生态环境局",
-    "note": "示例行，可直接改写",
-}
-
 
 def start_text(half: int, year: int, planned: date | None) -> str | date:
     if planned is not None:
@@ -66,9 +52,40 @@ def start_text(half: int, year: int, planned: date | None) -> str | date:
     return f"{year}{'上半年' if half == 1 else '下半年'}"
 
 
+def file_kind(path: Path) -> str:
+    """"xlsx" or "csv" from the file's suffix; UnsupportedFileKind for anything else."""
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in ("xlsx", "csv"):
+        raise UnsupportedFileKind(path.name)
+    return kind
+
+
+def _csv_value(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _write_csv(handle: Any, rows: Iterator[list[object]]) -> None:
+    """UTF-8 with a BOM (Excel reads a BOM-less UTF-8 CSV as the local code page)."""
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    writer = csv.writer(text)
+    for row in rows:
+        writer.writerow([_csv_value(v) for v in row])
+    text.flush()
+    text.detach()
+
+
 def write_template(path: Path | str, *, rows: int = 2000) -> Path:
-    """An empty ledger: the headers, a drop-down for 状态 and 手续, and one example row."""
+    """An empty ledger: the headers, a drop-down for 状态 and 手续 (.xlsx), and one example
+    row; a .csv template has the headers and the example row."""
     path = Path(path)
+    if file_kind(path) == "csv":
+        with path.open("wb") as handle:
+            _write_csv(handle, iter([list(HEADERS), [EXAMPLE_ROW[c.field] for c in COLUMNS]]))
+        return path
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = SHEET_TITLE
@@ -84,18 +101,14 @@ def write_template(path: Path | str, *, rows: int = 2000) -> Path:
             sheet.cell(2, index).number_format = DATE_FORMAT
     sheet.freeze_panes = "A2"
 
-    def drop_down(field: str, choices: list[str]) -> None:
-        letter = get_column_letter([c.field for c in COLUMNS].index(field) + 1)
-        validation = DataValidation(type="list", formula1='"' + ",".join(choices) + '"',
-                                    allow_blank=False, showDropDown=False)
-        validation.add(f"{letter}2:{letter}{rows + 1}")
-        sheet.add_data_validation(validation)
-
-    drop_down("status", [STATUS_LABELS[s] for s in ProcedureStatus])
+    sheet.add_data_validation(_status_drop_down(rows))
     # Other items and synonyms are accepted too; the drop-down offers the default ten.
-    procedure_validation = [procedure_name(k) for k in DEFAULT_TEN]
-    drop_down("procedure", procedure_validation)
-    sheet.data_validations.dataValidation[-1].showErrorMessage = False
+    letter = get_column_letter([c.field for c in COLUMNS].index("procedure") + 1)
+    procedures = DataValidation(type="list", allow_blank=False, showDropDown=False,
+                                formula1='"' + ",".join(procedure_name(k) for k in DEFAULT_TEN)
+                                + '"', showErrorMessage=False)
+    procedures.add(f"{letter}2:{letter}{rows + 1}")
+    sheet.add_data_validation(procedures)
     workbook.save(path)
     return path
 
@@ -105,12 +118,52 @@ def export_ledger(*, session: Session, path: Path | str, progress: Progress | No
     """Write every procedure of every project, one row each; returns the number of rows.
     The file is opened first, so a path that cannot be written fails (OSError) at once."""
     path = Path(path)
+    kind = file_kind(path)
     with path.open("wb") as handle:
+        if kind == "csv":
+            return _export_csv(session, handle, progress)
         return _export(session, handle, progress)
 
 
+def _export_csv(session: Session, handle: Any, progress: Progress | None) -> int:
+    total = _procedure_count(session)
+    written = 0
+
+    def rows() -> Iterator[list[object]]:
+        nonlocal written
+        yield list(HEADERS)
+        for values in _ledger_rows(session):
+            yield [values[c.field] for c in COLUMNS]
+            written += 1
+            if progress and written % PROGRESS_EVERY == 0:
+                progress(written, total)
+
+    _write_csv(handle, rows())
+    if progress:
+        progress(written, written)
+    return written
+
+
+def _procedure_count(session: Session) -> int:
+    """Procedures of the projects not archived: the rows an export writes."""
+    p, q = PROJECT_TABLE.c, PROCEDURE_TABLE.c
+    return session.execute(
+        select(func.count()).select_from(PROCEDURE_TABLE)
+        .join(PROJECT_TABLE, q.project_id == p.id).where(p.archived_at.is_(None))).scalar_one()
+
+
+def _status_drop_down(rows: int) -> DataValidation:
+    """The 状态 list on data rows 2..rows+1, as in the template."""
+    letter = get_column_letter([c.field for c in COLUMNS].index("status") + 1)
+    validation = DataValidation(type="list", allow_blank=False, showDropDown=False,
+                                formula1='"' + ",".join(STATUS_LABELS[s] for s in ProcedureStatus)
+                                + '"')
+    validation.add(f"{letter}2:{letter}{max(rows, 1) + 1}")
+    return validation
+
+
 def _export(session: Session, handle: Any, progress: Progress | None) -> int:
-    total = session.execute(select(func.count()).select_from(Procedure)).scalar_one()
+    total = _procedure_count(session)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(SHEET_TITLE)
     sheet.freeze_panes = "A2"
@@ -131,6 +184,7 @@ def _export(session: Session, handle: Any, progress: Progress | None) -> int:
             progress(written, total)
     if progress:
         progress(written, written)
+    sheet.data_validations.append(_status_drop_down(written))
     workbook.save(handle)
     return written
 
@@ -154,6 +208,7 @@ def _ledger_rows(session: Session) -> Iterator[dict[str, object]]:
                p.start_year, p.planned_start_date, p.steward, q.item_key, q.status,
                q.accepted_on, q.promised_days, q.finished_on, q.department, q.note)
         .join_from(PROCEDURE_TABLE, PROJECT_TABLE, q.project_id == p.id)
+        .where(p.archived_at.is_(None))
         .order_by(p.code)
         .execution_options(yield_per=2000)
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -19,6 +19,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
 
 
 class ProcedureStatus(str, enum.Enum):
@@ -65,6 +67,10 @@ class Project(SQLModel, table=True):
     steward: str | None = Field(default=None, sa_column=Column(String(64)))
     # Set by /bind in the project's help group, never by an import.
     help_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    # Set by `ledger remove` / `import --prune`: out of reports and reminders, history kept;
+    # cleared when an import names the project again.
+    archived_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(timezone=True),
+                                                                        index=True))
 
 
 class Procedure(SQLModel, table=True):

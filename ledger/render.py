@@ -26,21 +26,46 @@ def _plain(text: str) -> str:
     return text
 
 
-def row_error_text(error: RowError) -> str:
+def investment_text(amount: Decimal) -> str:
+    """亿元 as written: 10, 12.5, 0.0001 (never 1E+1)."""
+    return format(amount.normalize(), "f")
+
+
+def reason_text(error: RowError) -> str:
+    """The reason of one import problem, without where it is."""
     template = texts.LEDGER_REASONS.get(error.reason, error.reason)
-    reason = template.format(value=error.value, **error.params)
+    return template.format(value=error.value, **error.params)
+
+
+def row_error_text(error: RowError, sheet: str | None = None) -> str:
+    reason = reason_text(error)
     if error.row == 0:
         return texts.LEDGER_FILE_ERROR.format(reason=reason)
+    prefix = texts.LEDGER_SHEET_PREFIX.format(sheet=sheet) if sheet else ""
     if error.reason in ("unknown_header", "missing_header", "duplicate_header", "no_rows"):
         if not error.column:
-            return texts.LEDGER_FILE_ERROR.format(reason=reason)
-        return texts.LEDGER_HEADER_ERROR.format(column=error.column, reason=reason)
-    return texts.LEDGER_ROW_ERROR.format(row=error.row, column=error.column, reason=reason)
+            return prefix + texts.LEDGER_FILE_ERROR.format(reason=reason)
+        return prefix + texts.LEDGER_HEADER_ERROR.format(column=error.column, reason=reason)
+    if not error.column:
+        return prefix + texts.LEDGER_ROW_ERROR_NO_COLUMN.format(row=error.row, reason=reason)
+    return prefix + texts.LEDGER_ROW_ERROR.format(row=error.row, column=error.column,
+                                                  reason=reason)
 
 
-def import_error_lines(error: LedgerImportError) -> list[str]:
-    return [texts.LEDGER_IMPORT_FAILED.format(count=len(error.errors)),
-            *(row_error_text(e) for e in error.errors)]
+IMPORT_ERRORS_SHOWN = 50  # a bad 10,000-row file would print tens of thousands of lines
+
+
+def import_error_lines(error: LedgerImportError, *, limit: int | None = IMPORT_ERRORS_SHOWN
+                       ) -> list[str]:
+    """The refusal, then at most `limit` problems and a count of the rest."""
+    count = len(error.errors)
+    head = (texts.LEDGER_IMPORT_FAILED_SHEET.format(sheet=error.sheet, count=count)
+            if error.sheet else texts.LEDGER_IMPORT_FAILED.format(count=count))
+    shown = error.errors if limit is None else error.errors[:limit]
+    lines = [head, *(row_error_text(e, error.sheet) for e in shown)]
+    if len(shown) < count:
+        lines.append(texts.LEDGER_ERRORS_MORE.format(count=count - len(shown)))
+    return lines
 
 
 def rate_text(rate: Decimal | None) -> str:
@@ -130,7 +155,7 @@ def profile_text(profile: ProjectProfile, *, escape: Escape = _plain) -> str:
     lines = [texts.LEDGER_PROFILE_HEADER.format(
         name=escape(profile.name), code=escape(profile.code),
         enterprise=escape(profile.enterprise or "—"), region=escape(profile.region),
-        sector=escape(profile.sector), investment=profile.investment_yi.normalize(),
+        sector=escape(profile.sector), investment=investment_text(profile.investment_yi),
         start=_start(profile), steward=escape(profile.steward or "—"),
         deadline=_iso(summary.deadline),
         days_text=deadline_text(summary.days_to_deadline, summary.working_days_to_deadline),

@@ -130,6 +130,7 @@ def compute_report(*, session: Session, threshold_yi: Decimal = BILLION_YI) -> L
         )
         .select_from(PROJECT_TABLE)
         .outerjoin(per_project, per_project.c.project_id == p.id)
+        .where(p.archived_at.is_(None))   # archived projects have left the ledger's figures
         .group_by(p.region, p.sector, big)
     )
     overall = over = Figures()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 
 INVESTMENT_QUANTUM = Decimal("0.0001")  # the column is Numeric(14, 4)
@@ -35,6 +35,8 @@ def as_text(value: object) -> str:
         return value.date().isoformat() if midnight else value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat()
     return value.strip() if isinstance(value, str) else str(value)
 
 
@@ -48,6 +50,8 @@ _COMPACT_DATE_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 
 
 def parse_date(value: object) -> date:
+    if isinstance(value, time):  # Excel's date serial 0 (or a bare time) is no date
+        raise BadCell("date_is_time")
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -78,7 +82,7 @@ def _half(month: int) -> int:
 
 def parse_start(value: object) -> tuple[int, int, date | None]:
     """计划开工 → (half 1|2, year, planned date or None). 2027上半年, 2027H2, a date, 2027年5月."""
-    if isinstance(value, (date, datetime)):
+    if isinstance(value, (date, datetime, time)):
         day = parse_date(value)
         return _half(day.month), day.year, day
     if not isinstance(value, str):

@@ -178,7 +178,7 @@ def plan_day(
         select(p.id, p.code, p.name, p.steward, p.help_chat_id, p.start_half, p.start_year,
                q.item_key, q.status, q.department, q.accepted_on, q.promised_days)
         .join_from(PROCEDURE_TABLE, PROJECT_TABLE, q.project_id == p.id)
-        .where(q.status.in_(OPEN_STATUSES))
+        .where(q.status.in_(OPEN_STATUSES), p.archived_at.is_(None))  # archived: no reminders
     )
     # Many procedures share a status, an accepted day and promised days: time each once.
     timings: dict[tuple[ProcedureStatus, date | None, int | None], Timing] = {}

@@ -16,7 +16,6 @@ from storage import Database  # noqa: E402
 from tests.pg import postgres_schema_database  # noqa: E402
 
 
-
 class FakeClock:
     """A clock tests move by hand; nothing ever sleeps."""
 
@@ -65,3 +64,27 @@ _ids = count(1)
 
 def next_id() -> int:
     return next(_ids)
+
+
+# --- issue 11: a CLI working folder, a knowledge base with regional overrides ---------------
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """A working folder of its own (no stray .env) with the SQLite database file in it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    return tmp_path
+
+
+@pytest.fixture
+def regional_kb(tmp_path):  # type: ignore[no-untyped-def]
+    """The bundled knowledge in tmp_path/kb, 节能审查 overridden for 赛罕区 and 武川县."""
+    import shutil
+
+    from tests.knowledge_support import BUNDLED, REGIONAL
+
+    folder = tmp_path / "kb"
+    shutil.copytree(BUNDLED, folder)
+    energy = folder / "items" / "energy_review.yaml"
+    energy.write_text(energy.read_text(encoding="utf-8") + REGIONAL, encoding="utf-8")
+    return folder

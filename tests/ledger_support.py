@@ -59,3 +59,4 @@ def sqlite_db(tmp_path: Path, name: str = "ledger.db") -> Database:
 def postgres_db() -> AbstractContextManager[Database]:
     """A Database in a PostgreSQL schema of its own (see tests/pg.py)."""
     return postgres_schema_database("t_ledger")
+

@@ -209,7 +209,7 @@ def test_kb_list_prints_every_key_once(capsys, kb):
 
 
 def test_kb_export_xlsx_has_every_item(capsys, tmp_path, kb):
-    target = tmp_path / "out" / "knowledge.xlsx"
+    target = tmp_path / "knowledge.xlsx"   # a missing folder is refused (tests/test_cli_one_line.py)
     code, out, _ = run(capsys, "kb", "export", "--xlsx", str(target))
     assert code == 0 and target.is_file()
     wb = load_workbook(target, read_only=True)
@@ -281,9 +281,9 @@ def test_eval_on_a_bad_file_names_the_line(capsys, tmp_path):
 def test_every_command_has_help(capsys, argv):
     code, out, _ = run(capsys, *argv, "--help")
     assert code == 0
-    assert out.startswith("usage:")
+    assert out.startswith("用法：") and "显示本帮助并退出" in out
 
 
 def test_no_command_is_a_usage_error(capsys):
     code, _, err = run(capsys)
-    assert code == 2 and "usage" in err
+    assert code == 2 and "缺少参数" in err and "--help" in err

@@ -13,19 +13,12 @@ from cli.main import main
 from tests.ledger_support import ledger_row, write_csv
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)   # no stray .env
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    return tmp_path
-
-
 def test_template_import_report_export_profile(env, capsys):
     main(["ledger", "template", str(env / "t.xlsx")])
     assert "t.xlsx" in capsys.readouterr().out
 
-    rows = [ledger_row(手续="立项", 状态="已办结"), ledger_row(手续="节能审查", 状态="无需办理"),
-            ledger_row(手续="环评")]
+    rows = [ledger_row(手续="立项", 状态="已办结", 办结日期="2026-02-12"),
+            ledger_row(手续="节能审查", 状态="无需办理", 受理日期=None), ledger_row(手续="环评")]
     main(["ledger", "import", str(write_csv(env / "l.csv", rows))])
     assert "项目 新增 1" in capsys.readouterr().out
     main(["ledger", "import", str(env / "l.csv")])
@@ -57,11 +50,17 @@ def test_bad_import_lists_every_error_and_exits_1(env, capsys):
     assert "第 2 行「状态」：状态「快好了」无法识别" in err
     assert "第 3 行「手续」：手续「办个证」无法识别" in err
     assert "第 4 行「项目代码」：必填" in err
+    assert not (env / "cli.db").exists()   # a refused import does not even create the database
+    main(["ledger", "import", str(write_csv(env / "good.csv", [ledger_row()]))])
+    with pytest.raises(SystemExit):
+        main(["ledger", "import", str(env / "bad.csv")])
+    capsys.readouterr()
     main(["ledger", "report", "--json"])
-    assert json.loads(capsys.readouterr().out)["projects"] == 0
+    assert json.loads(capsys.readouterr().out)["procedures"] == 1
 
 
 def test_unknown_project_exits_1(env, capsys):
+    main(["ledger", "import", str(write_csv(env / "good.csv", [ledger_row()]))])
     with pytest.raises(SystemExit) as exit_:
         main(["ledger", "profile", "NOPE"])
     assert exit_.value.code == 1
@@ -69,25 +68,37 @@ def test_unknown_project_exits_1(env, capsys):
 
 
 def test_every_subcommand_has_help(env, capsys):
-    for command in ("import", "export", "template", "report", "profile"):
+    for command in ("import", "export", "template", "report", "profile", "remove"):
         with pytest.raises(SystemExit) as exit_:
             main(["ledger", command, "--help"])
         assert exit_.value.code == 0
-        assert "usage: steward ledger" in capsys.readouterr().out
+        assert "用法：steward ledger" in capsys.readouterr().out
 
 
-def test_progress_bar_only_for_big_jobs():
-    out = io.StringIO()
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal, as an operator's shell is."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_for_big_jobs_and_only_on_a_terminal():
+    out = Terminal()
     bar = progress_bar("读取", out)
     bar(120, 120)
     assert out.getvalue() == ""
     bar(1000, 0)          # total not known yet
     bar(1000, 4000)
     bar(4000, 4000)
-    bar(4000, 4000)       # the final call repeating the last figures draws nothing more
     text = out.getvalue()
-    assert "\r读取 1000" in text and " 25% 1000/4000" in text and text.endswith("100% 4000/4000\n")
-    assert text.count("100% 4000/4000") == 1
+    assert "读取" in text and "100%" in text and text.rstrip().endswith("行/s]")
+    assert "4000/4000" in text and text.endswith("\n")
+
+    log = io.StringIO()   # stderr into a log file: not a terminal, nothing written
+    quiet = progress_bar("读取", log)
+    quiet(1000, 4000)
+    quiet(4000, 4000)
+    assert log.getvalue() == ""
 
 
 def test_report_json_has_the_fields_of_the_issue_and_the_published_figures(env, capsys):
@@ -128,10 +139,10 @@ def test_files_that_cannot_be_written_give_one_line_and_exit_1(env, capsys):
         assert "无法写入文件" in err and str(missing) in err and "Traceback" not in err
 
 
-def test_a_big_import_shows_a_read_and_a_write_bar(env, capsys):
+def test_a_big_import_keeps_stderr_clean_when_it_is_not_a_terminal(env, capsys):
     rows = [ledger_row(项目代码=f"P{i:03d}", 手续=key, 状态="未启动", 受理日期=None, days=None)
             for i in range(100) for key in ("环评", "施工许可", "节能审查", "水保")]
     main(["ledger", "import", str(write_csv(env / "big.csv", rows))])
-    err = capsys.readouterr().err
-    assert "\r读取 [" in err and " 25% 100/400" in err and "100% 400/400\n" in err
-    assert "\r写入 [" in err and err.endswith("100% 400/400\n")
+    captured = capsys.readouterr()
+    assert "手续 新增 400" in captured.out
+    assert captured.err == ""   # no bar, no carriage returns in a log

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from ledger.columns import HEADERS
+from ledger.errors import LedgerImportError
 from ledger.exporter import export_ledger, write_template
 from ledger.importer import import_file
 from ledger.models import Procedure, Project
@@ -28,7 +30,7 @@ def ledger_values(db):
         for p, q in rows)
 
 
-def test_template_has_headers_drop_down_and_an_importable_example(tmp_path):
+def test_template_has_headers_drop_down_and_an_example_that_is_refused_untouched(tmp_path):
     path = write_template(tmp_path / "template.xlsx")
     sheet = load_workbook(path).active
     assert [c.value for c in sheet[1]] == list(HEADERS)
@@ -39,6 +41,13 @@ def test_template_has_headers_drop_down_and_an_importable_example(tmp_path):
     assert sheet.cell(2, HEADERS.index("状态") + 1).value == "办理中"
 
     db = sqlite_db(tmp_path)
+    with pytest.raises(LedgerImportError) as caught:  # an untouched template adds no project
+        db.call(import_file, path=path)
+    assert [(e.row, e.column, e.reason) for e in caught.value.errors] == [
+        (2, "项目名称", "example_row")]
+    workbook = load_workbook(path)
+    workbook.active.cell(2, HEADERS.index("项目名称") + 1, "真实的产业园项目")
+    workbook.save(path)
     result = db.call(import_file, path=path)
     assert (result.projects_created, result.procedures_created) == (1, 1)
 
@@ -49,7 +58,7 @@ def test_template_filled_with_openpyxl_imports(tmp_path):
     sheet = workbook.active
     for column, value in enumerate(ledger_row(项目代码="NEW-1", 手续="施工许可", 状态="未启动",
                                               受理日期=None, days=None), start=1):
-        sheet.cell(2, column, value)  # the example row is overwritten
+        sheet.cell(2, column).value = value  # the example row is overwritten, blanks too
     for column, value in enumerate(ledger_row(项目代码="NEW-1", 手续="节能审查", 状态="已办结",
                                               受理日期=date(2026, 1, 5), days=3,
                                               办结日期=date(2026, 1, 8)), start=1):
@@ -113,8 +122,10 @@ NAMES = ("立项", "用地预审与选址", "土地供应", "不动产权", "建
 def test_any_ledger_survives_export_and_import(tmp_path_factory, rows, investments, starts):
     folder = tmp_path_factory.mktemp("rt")
     source = [ledger_row(项目代码=f"Q{p}", 项目名称=f"项目{p}", investment=str(investments[p]),
-                         计划开工=starts[p], 手续=name, 状态=status, 受理日期=accepted, days=days,
-                         办结日期=None, 备注=note)
+                         计划开工=starts[p], 手续=name, 状态=status,
+                         受理日期=accepted if status in ("已办结", "办理中") else None, days=days,
+                         办结日期=(accepted or date(2025, 6, 1)) if status == "已办结" else None,
+                         备注=note)
               for p, name, status, accepted, days, note in rows]
     first = sqlite_db(folder, "a.db")
     first.call(import_file, path=write_xlsx(folder / "in.xlsx", source))

@@ -159,19 +159,21 @@ def test_every_kind_of_bad_row_is_reported_and_nothing_imported(tmp_path):
     db.call(import_file, path=write_xlsx(tmp_path / "ok.xlsx", GOOD_ROWS))
     before = snapshot(db)
     rows = [
-        ledger_row(手续="立项", 状态="已办结"),                                   # row 2: fine
+        ledger_row(手续="立项", 状态="已办结", 办结日期="2026-02-20"),              # row 2: fine
         ledger_row(手续="环评", 状态="快好了"),                                   # 3: status
         ledger_row(手续="节能审查", 受理日期="2026-02-30"),                        # 4: date
         ledger_row(项目代码="P009", investment=-3, 手续="环评"),                   # 5: negative
         ledger_row(手续="办个证"),                                               # 6: procedure
-        ledger_row(手续="环境影响评价", 状态="未启动"),                             # 7: dup of 3
+        ledger_row(手续="环境影响评价", 状态="未启动", 受理日期=None),               # 7: dup of 3
         ledger_row(项目代码=None, 手续="施工许可"),                                 # 8: no code
         ledger_row(手续="水土保持", 旗县区="回民区"),                               # 9: conflict
         ledger_row(手续="林草审核", days=-2),                                     # 10: days
         ledger_row(手续="施工许可", 计划开工="明年"),                               # 11: start
-        ledger_row(手续="建设工程规划许可", 受理日期="2026-03-05", 办结日期="2026-03-01"),  # 12
+        ledger_row(手续="建设工程规划许可", 状态="已办结", 受理日期="2026-03-05",
+                   办结日期="2026-03-01"),                                            # 12
         ledger_row(项目代码="P010", 项目名称=None, 手续="环评"),                    # 13: name
-        ledger_row(手续="土地供应", 状态="未启动", 备注="很长" * 600),                # 14: note
+        ledger_row(手续="土地供应", 状态="未启动", 受理日期=None, days=None,
+                   备注="很长" * 600),                                                # 14: note
         ledger_row(项目代码="P" * 65, 手续="环评"),                                # 15: code
     ]
     found = errors_of(db, write_xlsx(tmp_path / "bad.xlsx", rows))
@@ -195,7 +197,7 @@ def test_every_kind_of_bad_row_is_reported_and_nothing_imported(tmp_path):
 
 def test_errors_carry_the_values_and_the_first_row(tmp_path):
     db = sqlite_db(tmp_path)
-    rows = [ledger_row(手续="环评"), ledger_row(手续="环评", 状态="未启动")]
+    rows = [ledger_row(手续="环评"), ledger_row(手续="环评", 状态="未启动", 受理日期=None)]
     with pytest.raises(LedgerImportError) as caught:
         db.call(import_file, path=write_csv(tmp_path / "d.csv", rows))
     (error,) = caught.value.errors
