@@ -16,6 +16,7 @@ from desk.roles import Actor
 from knowledge.answers import compose_item_answer
 from knowledge.loader import load_knowledge
 from ledger.importer import import_file
+from tests.delivery_helpers import delivered
 from tests.ledger_support import ledger_row, write_xlsx
 from tests.recording_request import RecordingRequest
 from tests.updates import message_update
@@ -70,6 +71,7 @@ async def _ask(app: Any, chat_id: int, text: str) -> str:
     request.clear()
     await app.process_update(message_update(app.bot, chat_id=chat_id, user_id=ENTERPRISE,
                                             text=text))
+    await delivered(app)
     (answer,) = request.texts_to(chat_id)
     return answer
 
