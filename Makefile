@@ -1,9 +1,9 @@
-# One command to run the bot, one to run the tests; each creates the venv it needs.
+# One command to run the bot, one to run the tests, one for the lint gates; each creates the venv it needs.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run test lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,13 +13,34 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+$(VENV)/.lint-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	touch $@
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
 run: $(VENV)/.installed
 	$(BIN)/python bot.py
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
 
-bench: $(VENV)/.installed
+# ruff and mypy as configured in pyproject.toml; mypy reads the entry point bot.py apart from
+# the packages (it and the bot/ package share a module name).
+lint: $(VENV)/.lint-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/mypy bot.py
+
+# Rewrites files: run once over the whole tree when no other branch is in flight.
+format: $(VENV)/.lint-installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.bench-installed
 	$(BIN)/python -m benchmarks.matcher_bench
 
 clean:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
-import warnings
 
 
 def main() -> int:
     """Start the bot; exit with one clear line when something is missing."""
-    warnings.filterwarnings("ignore", module="zhconv")
     import texts
     from config import SettingsError, load_settings
     from knowledge.errors import KnowledgeError

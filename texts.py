@@ -54,12 +54,10 @@ PARALLEL_NO = "可并联审批：否，需按顺序办理"
 MATERIALS_SUMMARY = "材料：{total} 项（其中可容缺 {deferrable} 项），问“{short}要什么材料”可看清单"
 TOLERANCE_ITEMS_HEAD = "以下材料可容缺受理，签署《容缺受理承诺书》后先受理、限期补交："
 TOLERANCE_NONE = "该事项的材料均为必交材料，暂不适用容缺受理；如有特殊情况请联系项目管家。"
-STATUS_NEEDS_LEDGER = "办理进度需要查项目台账，已转项目管家核实。"
 FAQ_LEAD = "{answer}"
 LEARNED_LEAD = "{answer}"
 EXAMPLE_FOOTER = "<i>以上为示例信息，请以部门窗口最新要求为准。</i>"
 TOPIC_DETAIL_LINE = "• {line}"
-SEPARATOR = ""
 
 # --- matcher actions ------------------------------------------------------------------
 CLARIFY_PROMPT = "您是想问："
@@ -76,9 +74,6 @@ HANDOFF_REASON = {
 }
 
 # --- bot: commands, help, errors --------------------------------------------------------
-COMMANDS_HELP_GROUP = [
-    ("help", "使用说明"),
-]
 START_PRIVATE = (
     "您好！我是<b>项目管家</b>助手，可以回答重大项目审批事项的问题：责任部门、材料清单、办理时限、前置条件等。\n"
     "直接发问题即可，例如：环评要什么材料？施工许可证去哪办？能评要多久？"
@@ -93,15 +88,27 @@ HELP_PRIVATE = START_PRIVATE
 HELP_STAFF = (
     "<b>项目管家（工作人员）说明</b>\n"
     "• 回复工单卡片即可把答复转到企业所在的帮办群；\n"
-    "• 工单卡片上的按钮：认领、转部门、关闭。"
+    "• 工单卡片上的按钮：认领、转部门、关闭。\n"
+    "• /escalate 工单号 部门：转给部门群（管家吹哨）；\n"
+    "• /stats：响应统计；回复一条已转达的答复发 /learn，把它加入知识库。"
 )
 ERROR_GENERIC = "抱歉，处理您的消息时出了点问题，请稍后再试，或直接联系项目管家。"
 CLARIFY_OPTION = "{short}（{aspect}）"
 CLARIFY_UNKNOWN = "这个选项已失效，请重新提问。"
-HANDOFF_ACK_NO_DESK = "这个问题需要项目管家来答复，已记录，会尽快回复您。"
+# The command menu registered at start-up, in this order.
 BOT_COMMANDS = [
     ("help", "使用说明"),
     ("start", "开始使用"),
+    ("stats", "响应统计（工作人员群）"),
+    ("escalate", "转部门：/escalate 工单号 部门"),
+    ("learn", "回复一条答复，加入知识库（管家）"),
+    ("bind", "绑定本群到项目：/bind 项目代码（管理员）"),
+    ("bind_dept", "绑定部门群：/bind_dept 部门（管理员）"),
+    ("unbind", "解除本群绑定（管理员）"),
+    ("profile", "本项目审批画像（/profile xlsx 附 Excel 表）"),
+    ("progress", "本项目办理进度简报"),
+    ("mute", "本群免打扰，停推台账提醒（管理员）"),
+    ("unmute", "恢复台账提醒推送（管理员）"),
 ]
 
 # --- ledger --------------------------------------------------------------------------
@@ -168,7 +175,6 @@ LEDGER_TEMPLATE_DONE = "已生成台账模板：{path}（含表头、状态下�
 LEDGER_PROGRESS_IMPORT = "读取"
 LEDGER_PROGRESS_EXPORT = "导出"
 LEDGER_PROJECT_NOT_FOUND = "台账里没有项目代码为 {code} 的项目。"
-LEDGER_PROCEDURE_NOT_IN_LEDGER = "项目 {code} 的台账里没有「{item}」这项手续。"
 LEDGER_BAD_DEADLINE_SETTING = "截止日期设置「{value}」格式不对，应为 MM-DD，如 03-31。"
 
 # Report (steward ledger report, the weekly report).
@@ -387,19 +393,6 @@ TICKET_BIND_DEPT_USAGE = "用法：在部门群里发送 /bind_dept 部门，例
 TICKET_LEARN_USAGE = "请回复一条已转达的答复（或工单卡片）再发 /learn。"
 TICKET_LEARNED = "📚 已加入知识库：以后再有人问「{question}」，会自动答复。"
 TICKET_STAFF_ONLY = "这个命令只能在工作人员群里使用。"
-TICKET_COMMANDS = [
-    ("stats", "响应统计（工作人员群）"),
-    ("escalate", "转部门：/escalate 工单号 部门"),
-    ("learn", "回复一条答复，加入知识库（管家）"),
-    ("bind", "绑定本群到项目：/bind 项目代码（管理员）"),
-    ("bind_dept", "绑定部门群：/bind_dept 部门（管理员）"),
-    ("unbind", "解除本群绑定（管理员）"),
-]
-BOT_COMMANDS = [*BOT_COMMANDS, *TICKET_COMMANDS]
-HELP_STAFF = HELP_STAFF + (
-    "\n• /escalate 工单号 部门：转给部门群（管家吹哨）；\n"
-    "• /stats：响应统计；回复一条已转达的答复发 /learn，把它加入知识库。"
-)
 
 # --- ledger (telegram) -----------------------------------------------------------------
 LEDGER_BOT_GROUP_ONLY = "请在项目帮办群里使用这个命令，机器人会显示本群所绑定项目的台账。"
@@ -436,13 +429,6 @@ LEDGER_CHART_LATIN = {
     "axis": "%",
     "empty": "no data",
 }
-BOT_COMMANDS = [
-    *BOT_COMMANDS,
-    ("profile", "本项目审批画像（/profile xlsx 附 Excel 表）"),
-    ("progress", "本项目办理进度简报"),
-    ("mute", "本群免打扰，停推台账提醒（管理员）"),
-    ("unmute", "恢复台账提醒推送（管理员）"),
-]
 LEDGER_PROGRESS_WRITE = "写入"
 LEDGER_WRITE_FAILED = "无法写入文件 {path}：{reason}"
 

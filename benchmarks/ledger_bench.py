@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TypedDict
@@ -36,7 +37,7 @@ ITEMS = ("立项", "用地预审与选址", "土地供应", "建设用地规划�
 STATUSES = ("已办结", "无需办理", "办理中", "未启动")
 
 
-def ledger_rows(projects: int, seed: int = 7):
+def ledger_rows(projects: int, seed: int = 7) -> Iterator[list[object]]:
     from ledger.columns import HEADERS
 
     rng = random.Random(seed)
@@ -94,7 +95,7 @@ def phase_import(path: str, url: str, trace: bool, reader: str) -> ImportRun:
     from storage.db import Database
 
     db = Database(url)
-    db.create_all()
+    db.migrate()
     import openpyxl.reader.excel  # noqa: F401 - baseline RSS includes the libraries
     import python_calamine  # noqa: F401
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -38,7 +38,12 @@ import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
+if TYPE_CHECKING:
+    from knowledge.evaluation import Prediction
+
+P = TypeVar("P")  # what a predictor returns
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SET = ROOT / "tests" / "data" / "devset.jsonl"
 HOLDOUT_SET = ROOT / "tests" / "data" / "holdout.jsonl"
@@ -73,18 +78,20 @@ def _cases(path: Path):  # type: ignore[no-untyped-def]
     return load_labelled(path)
 
 
-def timed_predictions(predict: Callable[[str], object], questions: Sequence[str], repeat: int) -> tuple[list, list[float]]:
+def timed_predictions(
+    predict: Callable[[str], P], questions: Sequence[str], repeat: int
+) -> tuple[list[P], list[float]]:
     """Warm up once untimed, then time `repeat` passes; return the first timed pass and all latencies (ms)."""
     from knowledge.normalize import normalize
 
     for q in questions:
         predict(q)
     latencies: list[float] = []
-    first: list | None = None
+    first: list[P] | None = None
     wall0, cpu0 = time.perf_counter(), time.thread_time()
     for _ in range(max(1, repeat)):
         gc.collect()
-        run = []
+        run: list[P] = []
         for q in questions:
             normalize.cache_clear()  # every chat message is new text; keep the cache out of the timing
             started = time.perf_counter()
@@ -99,7 +106,7 @@ def timed_predictions(predict: Callable[[str], object], questions: Sequence[str]
     return first or [], latencies
 
 
-def measure(name: str, predict: Callable[[str], object], cases, repeat: int):  # type: ignore[no-untyped-def]
+def measure(name: str, predict: Callable[[str], Prediction], cases, repeat: int):  # type: ignore[no-untyped-def]
     """An EvalReport (metrics as knowledge.evaluation defines them) with warm, repeated latencies."""
     from knowledge.evaluation import score
 

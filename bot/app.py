@@ -11,20 +11,21 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 import texts
-from bot.outbox import BATCHER_KEY
 from bot.inbox import INBOX_KEY, ChatOrderedProcessor, Inbox, InboxRequest
+from bot.jobs import reminder_job, sla_job
+from bot.outbox import BATCHER_KEY
 from bot.sender import SENDER_KEY, Limits, Sender
-from bot.services import Services, build_services
-from bot.telegram_io import SERVICES_KEY
+from bot.services import Hooks, Services, build_services
+from bot.telegram_io import SERVICES_KEY, services_of_app
 from config import Settings
-from config.modules import import_if_present
+from handlers import basics, ledger, questions, tickets
 from storage import utcnow
 from storage.batch import Batcher
 
 log = logging.getLogger(__name__)
 
 # Each module has register(application); order matters only for handler groups.
-HANDLER_MODULES = ("handlers.basics", "handlers.questions", "handlers.tickets", "handlers.ledger")
+HANDLER_MODULES = (basics, questions, tickets, ledger)
 
 
 def _file_url(base_url: str) -> str:
@@ -65,10 +66,15 @@ def build_application(
     application.bot_data[INBOX_KEY] = inbox
     application.bot_data[SENDER_KEY] = Sender(bot=application.bot, db=services.db, limits=limits)
     application.bot_data[BATCHER_KEY] = Batcher(services.db)
-    for name in HANDLER_MODULES:
-        module = import_if_present(name)
-        if module is not None:
-            module.register(application)
+    services.wire(Hooks(
+        handoff=tickets.on_handoff,
+        status_answer=ledger.answer_status,
+        answer_markup=tickets.answer_markup,
+    ))
+    for module in HANDLER_MODULES:
+        module.register(application)
+    sla_job.register(application)
+    reminder_job.schedule(application)
     return application
 
 
@@ -98,7 +104,7 @@ async def _post_shutdown(application: Application) -> None:  # type: ignore[type
 
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
     """Register the Chinese command menu, load what was learned, start delivery."""
-    services: Services = application.bot_data[SERVICES_KEY]
+    services = services_of_app(application)
     await start_delivery(application)
     learned = await services.knowledge.load_learned()
     log.info("loaded %d learned entries", learned)

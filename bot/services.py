@@ -2,18 +2,55 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from config import Settings
 from config.clock import working_clock
+from desk import work
+from desk.throttle import Throttle
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, Thresholds
-from knowledge.service import KnowledgeService
+from knowledge.service import KnowledgeService, Reply
 from storage import Database, utcnow
 from workdays import BusinessHours, WorkingCalendar
+
+if TYPE_CHECKING:
+    from telegram import InlineKeyboardMarkup, Update
+    from telegram.ext import ContextTypes
+
+    Context = ContextTypes.DEFAULT_TYPE
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What one handler module offers another, wired by name in bot.app.build_application:
+    the question handler calls the desk and the ledger through these, never the reverse."""
+
+    # a question the knowledge base cannot answer → a ticket (handlers.tickets)
+    handoff: Callable[[Update, Context, Reply], Awaitable[None]]
+    # a status question → an answer from the bound project's ledger; False when it has none
+    # (handlers.ledger)
+    status_answer: Callable[[Update, Context, Reply], Awaitable[bool]]
+    # the buttons under an answer (handlers.tickets)
+    answer_markup: Callable[[Update, Reply], InlineKeyboardMarkup | None]
+
+
+@dataclass
+class StaffChats:
+    """The steward, lead and bound department groups: there the desk reads the messages and
+    the question handler leaves them alone."""
+
+    steward_chat_id: int | None
+    lead_chat_id: int | None
+    departments: frozenset[int] = frozenset()
+
+    def __contains__(self, chat_id: object) -> bool:
+        if chat_id is None:
+            return False
+        return chat_id in (self.steward_chat_id, self.lead_chat_id) or chat_id in self.departments
 
 
 @dataclass
@@ -24,13 +61,30 @@ class Services:
     calendar: WorkingCalendar
     hours: BusinessHours
     clock: Callable[[], datetime]
-    extras: dict[str, Any] = field(default_factory=dict)
+    staff_chats: StaffChats
+    throttle: Throttle = field(default_factory=Throttle)  # one user's flood of questions
+    _hooks: Hooks | None = field(default=None, repr=False)
+
+    @property
+    def hooks(self) -> Hooks:
+        if self._hooks is None:
+            raise RuntimeError("the handler hooks are wired by bot.app.build_application")
+        return self._hooks
+
+    def wire(self, hooks: Hooks) -> None:
+        self._hooks = hooks
+
+
+def department_names(services: Services) -> dict[str, str]:
+    """Department key → display name, from the knowledge base."""
+    return {key: dept.name for key, dept in services.knowledge.kb.departments.items()}
 
 
 def build_services(
     settings: Settings, *, clock: Callable[[], datetime] = utcnow, db: Database | None = None
 ) -> Services:
-    """Load the knowledge base, open the database and build the services.
+    """Load the knowledge base, open the database (migrated to the latest schema) and build
+    the services.
 
     Raises KnowledgeError on an invalid knowledge base, so the bot refuses to start, and
     SettingsError naming BUSINESS_HOURS or CALENDAR_OVERRIDES_PATH when those are malformed.
@@ -46,7 +100,7 @@ def build_services(
         ),
     )
     database = db or Database(settings.database_url)
-    database.create_all()
+    database.migrate()
     return Services(
         settings=settings,
         db=database,
@@ -54,4 +108,9 @@ def build_services(
         calendar=calendar,
         hours=hours,
         clock=clock,
+        staff_chats=StaffChats(
+            steward_chat_id=settings.steward_chat_id,
+            lead_chat_id=settings.lead_chat_id,
+            departments=frozenset(database.call(work.department_chat_ids)),
+        ),
     )

@@ -7,16 +7,21 @@ from html.parser import HTMLParser
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ChatType, MessageLimit, ParseMode
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot.services import Services
 from desk.callbacks import PressedMessage
 
-SERVICES_KEY = "services"
+SERVICES_KEY = "services"  # the one bot_data key: everything else hangs off Services, typed
+
+
+def services_of_app(application: Application) -> Services:  # type: ignore[type-arg]
+    services: Services = application.bot_data[SERVICES_KEY]
+    return services
 
 
 def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data[SERVICES_KEY]
+    return services_of_app(context.application)
 
 
 # One piece of a message: ("c", character, escaped character) as Telegram shows it, or a tag
@@ -160,14 +165,13 @@ def without_mention(text: str, bot_username: str) -> str:
     return re.sub(rf"@{re.escape(bot_username)}\b", " ", text, flags=re.IGNORECASE).strip()
 
 
-async def send_html(message: Message, html: str, **kwargs: object) -> Message:
+async def send_html(message: Message, html: str, *,
+                    reply_markup: InlineKeyboardMarkup | None = None) -> Message:
     """Reply with HTML, split to Telegram's limit; buttons go on the last part."""
-    markup = kwargs.pop("reply_markup", None)
     parts = split_message(html)
     sent = message
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
-        sent = await message.reply_text(
-            part, parse_mode=ParseMode.HTML, reply_markup=markup if last else None, **kwargs  # type: ignore[arg-type]
-        )
+        sent = await message.reply_text(part, parse_mode=ParseMode.HTML,
+                                        reply_markup=reply_markup if last else None)
     return sent

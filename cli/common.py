@@ -65,7 +65,7 @@ def open_database(settings: Settings, *, create: bool = True) -> Database:
     try:
         if not create and not inspect(db.engine).has_table("alembic_version"):
             fail(texts.CLI_NO_DATABASE.format(url=shown))
-        db.create_all()
+        db.migrate()
     except (OperationalError, InterfaceError) as exc:
         db.dispose()
         fail(texts.CLI_DATABASE_UNREACHABLE.format(url=shown, reason=_first_line(exc.orig)))

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from tqdm import tqdm
 
@@ -46,7 +46,7 @@ def progress_bar(label: str, stream: TextIO | None = None) -> Callable[[int, int
     stream is a terminal (a log file gets no carriage returns); `total` 0 means not known yet.
     The final call has done == total."""
     out = stream or sys.stderr
-    bar: list[tqdm] = []
+    bar: list[tqdm[Any]] = []
 
     def show(done: int, total: int) -> None:
         if max(done, total) < PROGRESS_MIN_ROWS:

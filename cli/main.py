@@ -5,32 +5,27 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import warnings
 
 import texts
+from cli import desk_commands, kb_commands, knowledge_commands, ledger_commands
 from cli.common import fail, os_reason
 from cli.parser import StewardParser
-from config.modules import import_if_present
 
-COMMAND_MODULES = ("cli.knowledge_commands", "cli.kb_commands", "cli.ledger_commands",
-                   "cli.desk_commands")
+COMMAND_MODULES = (knowledge_commands, kb_commands, ledger_commands, desk_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = StewardParser(prog="steward", description=texts.CLI_DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
-    for name in COMMAND_MODULES:
-        module = import_if_present(name)
-        if module is not None:
-            module.register(sub)
+    for module in COMMAND_MODULES:
+        module.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
-    warnings.filterwarnings("ignore", module="zhconv")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+        sys.stdout.reconfigure(encoding="utf-8")
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

@@ -44,7 +44,8 @@ class StewardParser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", ChineseHelpFormatter)
         add_help = kwargs.pop("add_help", True)
-        super().__init__(*args, add_help=False, **kwargs)
+        kwargs["add_help"] = False  # our own -h, with Chinese help text
+        super().__init__(*args, **kwargs)
         self._positionals.title = texts.CLI_POSITIONALS
         self._optionals.title = texts.CLI_OPTIONALS
         if add_help:

@@ -59,8 +59,5 @@ class Throttle:
         return Verdict(allowed=False, first_refusal=first,
                        retry_after_seconds=(1.0 - bucket.tokens) / self.rate)
 
-    def allow(self, key: object, now: datetime) -> bool:
-        return self.check(key, now).allowed
-
     def __len__(self) -> int:
         return len(self._buckets)

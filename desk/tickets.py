@@ -25,7 +25,6 @@ from desk.errors import (
     TicketNotFound,
 )
 from desk.models import (
-    ACTIVE_STATUSES,
     WAITING_STATUSES,
     CardKind,
     ChatKind,
@@ -202,19 +201,6 @@ def get_ticket(*, session: Session, ticket_id: int, actor: Actor | None = None,
         check(session=session, actor=actor, action=action, ticket=ticket,
               card_message_id=card_message_id)
     return TicketView.of(ticket)
-
-
-def list_tickets(
-    *, session: Session, statuses: Iterable[TicketStatus | str] = ACTIVE_STATUSES,
-    department_key: str | None = None, help_chat_id: int | None = None, limit: int = 50,
-) -> list[TicketView]:
-    query = select(Ticket).where(col(Ticket.status).in_([str(s) for s in statuses]))
-    if department_key is not None:
-        query = query.where(Ticket.department_key == department_key)
-    if help_chat_id is not None:
-        query = query.where(Ticket.help_chat_id == help_chat_id)
-    rows = session.exec(query.order_by(col(Ticket.sla_due_at), col(Ticket.id)).limit(limit))
-    return [TicketView.of(t) for t in rows.all()]
 
 
 def ticket_events(*, session: Session, ticket_id: int) -> list[EventView]:

@@ -28,10 +28,9 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     services = services_of(context)
     settings = services.settings
-    is_staff = context.application.bot_data.get("is_staff_chat")
     if message.chat.type == ChatType.PRIVATE:
         text = texts.HELP_PRIVATE
-    elif (is_staff and is_staff(message.chat_id)) or message.chat_id in (settings.steward_chat_id, settings.lead_chat_id):
+    elif message.chat_id in services.staff_chats:
         text = texts.HELP_STAFF
     else:
         minutes = f"{settings.sla_first_response_minutes:g}"

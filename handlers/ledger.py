@@ -33,7 +33,6 @@ from ledger.render import profile_text, profile_xlsx_bytes, progress_text, statu
 
 log = logging.getLogger(__name__)
 
-STATUS_HOOK = "status_answer"  # bot_data key read by handlers.questions for the status intent
 XLSX_WORDS = frozenset({"xlsx", "excel", "表格", "表", "文件"})
 
 
@@ -213,5 +212,3 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("progress", progress_command))
     application.add_handler(CommandHandler("mute", mute_command))
     application.add_handler(CommandHandler("unmute", unmute_command))
-    application.bot_data[STATUS_HOOK] = answer_status
-    reminder_job.schedule(application)

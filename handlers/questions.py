@@ -36,8 +36,6 @@ from ledger.regions import help_chat_region
 log = logging.getLogger(__name__)
 
 CLARIFY_PREFIX = callbacks.CLARIFY_PREFIX
-HANDOFF_HOOK = "handoff_hook"  # bot_data key: an async callable(update, context, reply) -> None set by the desk
-STATUS_HOOK = "status_answer"  # bot_data key: async callable(update, context, reply) -> bool set by handlers.ledger
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -48,12 +46,11 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     addressed = addressed_to_bot(message, context.bot.username, context.bot.id)
     text = without_mention(message.text, context.bot.username)
-    is_staff = context.application.bot_data.get("is_staff_chat")
-    if is_staff is not None and is_staff(message.chat_id):
+    services = services_of(context)
+    if message.chat_id in services.staff_chats:
         return  # the steward and department groups are handled by the desk
     if not addressed and not reads_as_question(text):
         return  # people talking to each other
-    services = services_of(context)
     try:  # the chat's region (its overrides of the knowledge base); none while the database is down
         region = await batcher_of(context).run(help_chat_region, chat_id=message.chat_id)
     except SQLAlchemyError:
@@ -81,8 +78,7 @@ async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply
     services = services_of(context)
     kb = services.knowledge.kb
     if result.action == "answer" and reply.answer_html:
-        hook = context.application.bot_data.get("answer_markup")
-        markup = hook(update, reply) if hook else None
+        markup = services.hooks.answer_markup(update, reply)
         await owe(context, [_reply_owed(message, reply.answer_html, "answer", markup=markup)], unit=log)
     elif result.action == "clarify":
         rows = [
@@ -98,15 +94,9 @@ async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply
     else:
         if log is not None:
             await owe(context, [], unit=log)
-        if result.reason == "status" and result.item:
-            status_hook = context.application.bot_data.get(STATUS_HOOK)
-            if status_hook is not None and await status_hook(update, context, reply):
-                return  # answered from the bound project's ledger
-        hook = context.application.bot_data.get(HANDOFF_HOOK)
-        if hook is not None:
-            await hook(update, context, reply)
-        else:
-            await message.reply_text(texts.HANDOFF_ACK_NO_DESK)
+        if result.reason == "status" and result.item and await services.hooks.status_answer(update, context, reply):
+            return  # answered from the bound project's ledger
+        await services.hooks.handoff(update, context, reply)
 
 
 async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -114,9 +104,8 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     query = update.callback_query
     if query is None:
         return
-    is_staff = context.application.bot_data.get("is_staff_chat")
-    shown = pressed_message(query.message, bot_id=context.bot.id, staff_chat=bool(
-        query.message is not None and is_staff is not None and is_staff(query.message.chat.id)))
+    shown = pressed_message(query.message, bot_id=context.bot.id, staff_chat=(
+        query.message is not None and query.message.chat.id in services_of(context).staff_chats))
     choice = (callbacks.clarify_choice(query.data, shown, prompt=texts.CLARIFY_PROMPT)
               if shown is not None else None)
     if choice is None:
@@ -136,7 +125,7 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         parts = split_message(answer)
         await query.edit_message_text(parts[0], parse_mode=ParseMode.HTML)
         message = query.message
-        thread_id = message.message_thread_id if getattr(message, "is_topic_message", False) else None
+        thread_id = message.message_thread_id if isinstance(message, Message) and message.is_topic_message else None
         for part in parts[1:]:
             await context.bot.send_message(
                 message.chat.id, part, parse_mode=ParseMode.HTML, message_thread_id=thread_id

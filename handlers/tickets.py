@@ -40,10 +40,8 @@ from delivery.outbox import DeliveryOutcome, Owed, message_payload, run_owing
 from desk import callbacks, render, work
 from desk.errors import DeskError
 from desk.models import CardKind
-from desk.throttle import Throttle
 from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
-from handlers.questions import HANDOFF_HOOK
 from knowledge.question_cue import reads_as_question
 from knowledge.question_log import log_unmatched
 from knowledge.service import Reply
@@ -51,7 +49,6 @@ from knowledge.service import Reply
 log = logging.getLogger(__name__)
 
 FEEDBACK_PREFIX = callbacks.FEEDBACK_PREFIX
-THROTTLE_KEY = "desk_throttle"
 
 
 def _name(user: User) -> str:
@@ -110,7 +107,7 @@ async def _open_ticket(context: ContextTypes.DEFAULT_TYPE, *, question_message: 
 
 
 async def on_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
-    """Open a ticket for a question the matcher could not answer (bot_data["handoff_hook"])."""
+    """Open a ticket for a question the matcher could not answer (Hooks.handoff)."""
     message = update.effective_message
     user = update.effective_user
     if message is None or user is None:
@@ -128,7 +125,7 @@ async def on_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: 
 
 
 def answer_markup(update: Update, reply: Reply) -> InlineKeyboardMarkup | None:
-    """bot_data["answer_markup"]: 「已解决」/「没解决，转人工」 under answers in groups."""
+    """Hooks.answer_markup: 「已解决」/「没解决，转人工」 under answers in groups."""
     message = update.effective_message
     if message is None or message.chat.type == ChatType.PRIVATE:
         return None
@@ -146,7 +143,7 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     answer_message = query.message
     shown = pressed_message(answer_message, bot_id=context.bot.id, staff_chat=(
         answer_message is not None
-        and common.is_staff_chat(context.bot_data, answer_message.chat.id)))
+        and answer_message.chat.id in services_of(context).staff_chats))
     choice = (callbacks.feedback(query.data, shown, presser_id=query.from_user.id)
               if shown is not None else None)
     if choice is None or not isinstance(answer_message, Message):
@@ -188,7 +185,7 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     user = update.effective_user
     if message is None or not message.text or user is None or user.is_bot:
         return
-    if common.is_staff_chat(context.bot_data, message.chat_id):
+    if message.chat_id in services_of(context).staff_chats:
         await _staff_text(update, context, message, user)
         return
     await _help_text(update, context, message, user)
@@ -199,8 +196,7 @@ async def _throttle(context: ContextTypes.DEFAULT_TYPE, message: Message, user: 
     """Stop the update (ApplicationHandlerStop) when this user floods this chat; say so once.
     The flood is measured by when the messages were sent (their date), so a backlog handled
     late trips it as the burst did. A throttled question is still logged, as throttled."""
-    throttle: Throttle = context.application.bot_data[THROTTLE_KEY]
-    verdict = throttle.check((message.chat_id, user.id), message.date)
+    verdict = services_of(context).throttle.check((message.chat_id, user.id), message.date)
     if not verdict.allowed:
         services = services_of(context)
         await services.db.run(log_unmatched, text=text, at=services.clock(), action="throttled",
@@ -327,7 +323,7 @@ async def on_edited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     user = update.effective_user
     if message is None or not message.text or user is None or user.is_bot:
         return
-    if common.is_staff_chat(context.bot_data, message.chat_id):
+    if message.chat_id in services_of(context).staff_chats:
         await _staff_text(update, context, message, user, edited=True)
 
 
@@ -346,13 +342,7 @@ async def _after_delivery(application: Application, outcome: DeliveryOutcome) ->
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    services = application.bot_data["services"]
     sender_of(application.bot_data).on_outcome = partial(_after_delivery, application)
-    application.bot_data[HANDOFF_HOOK] = on_handoff
-    application.bot_data["answer_markup"] = answer_markup
-    application.bot_data[common.STAFF_CHECK_KEY] = common.staff_check(application)
-    application.bot_data[common.DEPARTMENT_CHATS_KEY] = services.db.call(work.department_chat_ids)
-    application.bot_data[THROTTLE_KEY] = Throttle()
     application.add_handler(CallbackQueryHandler(on_feedback, pattern=rf"^{FEEDBACK_PREFIX}:"))
     # Before every other group: an edited command never runs (CommandHandler takes edits).
     application.add_handler(MessageHandler(
@@ -368,6 +358,3 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         on_private_text), group=5)
     tickets_buttons.register(application)
     tickets_admin.register(application)
-    from bot.jobs import sla_job
-
-    sla_job.register(application)

@@ -90,7 +90,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     message = update.effective_message
     if message is None:
         return
-    if not common.is_staff_chat(context.bot_data, message.chat_id):
+    if message.chat_id not in services_of(context).staff_chats:
         await message.reply_text(texts.TICKET_STAFF_ONLY)
         return
     services = services_of(context)

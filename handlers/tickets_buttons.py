@@ -25,8 +25,8 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if query is None:
         return
     shown = pressed_message(query.message, bot_id=context.bot.id,
-                            staff_chat=common.is_staff_chat(context.bot_data, query.message.chat.id)
-                            if query.message is not None else False)
+                            staff_chat=query.message is not None
+                            and query.message.chat.id in services_of(context).staff_chats)
     pressed = callbacks.ticket_press(query.data, shown) if shown is not None else None
     if pressed is None or not isinstance(query.message, Message):
         await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)

@@ -1,30 +1,21 @@
-"""Shared helpers of the ticket handlers (and the SLA job): settings → Who, keyboards, safe
-sending, the staff-chat check, department names, and posting cards (with record_card)."""
+"""Shared helpers of the ticket handlers: settings → Who, keyboards, department lookup,
+following a group's upgrade, editing and posting cards (with record_card). Sending with
+retries is bot.sending's, the staff-chat check bot.services.StaffChats, so the jobs in
+bot/jobs need nothing from here."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
-from functools import partial
-from typing import Any, TypeVar
 
-from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    TelegramError,
-    TimedOut,
-)
-from telegram.ext import Application, ContextTypes
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
 
 import texts
-from bot.services import Services
-from bot.telegram_io import keyboard, rendered_text, services_of, split_message
+from bot.sending import Sent, send
+from bot.services import Services, department_names
+from bot.telegram_io import keyboard, services_of
 from desk import callbacks, render, work
 from desk.bindings import migrate_chat
 from desk.models import CardKind
@@ -32,26 +23,12 @@ from desk.roles import Action
 from desk.views import TicketView
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-# Waits before trying a send again after a server error (5xx) or a dropped connection. A 429
-# is AIORateLimiter's (it waits retry_after); 400, 403 and a timeout (the message may have
-# arrived) are never retried.
-RETRY_DELAYS: tuple[float, ...] = (0.5, 2.0)
-
-DEPARTMENT_CHATS_KEY = "desk_department_chats"
-STAFF_CHECK_KEY = "is_staff_chat"
 
 
 def who(services: Services) -> work.Who:
     s = services.settings
     return work.Who(steward_chat_id=s.steward_chat_id, lead_chat_id=s.lead_chat_id,
                     admin_ids=tuple(s.admin_user_ids))
-
-
-def department_names(services: Services) -> dict[str, str]:
-    """Department key → display name, from the knowledge base."""
-    return {key: dept.name for key, dept in services.knowledge.kb.departments.items()}
 
 
 def department_key(services: Services, text: str) -> str | None:
@@ -96,67 +73,6 @@ def chooser_markup(ticket_id: int, keys: tuple[str, ...], names: dict[str, str])
 
 
 # --------------------------------------------------------------------------- sending
-
-
-async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
-    """Run a Bot API call; after a transient error (5xx, connection) try again, at most
-    len(RETRY_DELAYS) times. The last error is raised."""
-    for delay in RETRY_DELAYS:
-        try:
-            return await call()
-        except NetworkError as exc:
-            if isinstance(exc, (BadRequest, TimedOut)):
-                raise
-            log.info("transient Telegram error (%s); trying again in %.1f s", exc, delay)
-            await asyncio.sleep(delay)
-    return await call()
-
-
-@dataclass(frozen=True)
-class Sent:
-    message: Message | None  # the last part (the one with the buttons), once all were sent
-    error: TelegramError | None = None
-    parts: tuple[Message, ...] = ()  # every message posted, in order (record them all)
-    migrated_to: int | None = None  # Telegram said the group is now this supergroup
-
-    @property
-    def ok(self) -> bool:
-        return self.message is not None
-
-    @property
-    def gone(self) -> bool:
-        """Telegram said 403: the bot was removed from the chat."""
-        return isinstance(self.error, Forbidden)
-
-
-async def send(bot: Bot, chat_id: int | None, html: str, *, reply_to: int | None = None,
-               thread_id: int | None = None, markup: InlineKeyboardMarkup | None = None) -> Sent:
-    """Send HTML split to Telegram's limit (buttons on the last part); a failure is logged
-    and returned, never raised. A part Telegram would show empty (only blanks) is left out."""
-    if chat_id is None:
-        return Sent(None)
-    parts = [p for p in split_message(html) if rendered_text(p).strip()] or [html]
-    posted: list[Message] = []
-    try:
-        for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            params = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
-                      if reply_to and index == 0 else None)
-            posted.append(await with_retry(partial(
-                bot.send_message, chat_id, part, parse_mode=ParseMode.HTML,
-                reply_parameters=params, message_thread_id=thread_id,
-                reply_markup=markup if last else None)))
-    except ChatMigrated as exc:
-        if posted:  # a group is not upgraded between two parts of one message
-            return Sent(None, exc, tuple(posted))
-        log.info("chat %s is now supergroup %s: sending there", chat_id, exc.new_chat_id)
-        again = await send(bot, int(exc.new_chat_id), html, reply_to=reply_to,
-                           thread_id=thread_id, markup=markup)
-        return replace(again, migrated_to=int(exc.new_chat_id))
-    except TelegramError as exc:
-        log.warning("could not send to chat %s: %s", chat_id, exc)
-        return Sent(None, exc, tuple(posted))
-    return Sent(posted[-1], None, tuple(posted))
 
 
 async def follow_migration(context: ContextTypes.DEFAULT_TYPE, old_chat_id: int | None,
@@ -252,20 +168,7 @@ async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.Press
 # --------------------------------------------------------------------------- staff chats
 
 
-def is_staff_chat(bot_data: Mapping[str, Any], chat_id: int) -> bool:
-    """The steward, lead and bound department chats."""
-    settings = bot_data["services"].settings
-    if chat_id in (settings.steward_chat_id, settings.lead_chat_id):
-        return True
-    return chat_id in bot_data.get(DEPARTMENT_CHATS_KEY, set())
-
-
-def staff_check(application: Application) -> Callable[[int], bool]:  # type: ignore[type-arg]
-    """bot_data["is_staff_chat"], for the question handler: is_staff_chat on this application."""
-    return partial(is_staff_chat, application.bot_data)
-
-
 async def refresh_department_chats(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Reload the bound department groups after a binding changed."""
     services = services_of(context)
-    context.application.bot_data[DEPARTMENT_CHATS_KEY] = await services.db.run(work.department_chat_ids)
-
+    services.staff_chats.departments = frozenset(await services.db.run(work.department_chat_ids))

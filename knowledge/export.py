@@ -95,9 +95,11 @@ def export_knowledge_xlsx(kb: KnowledgeBase, path: Path) -> None:
         [i.key, i.name, o.region, o.department or "", o.window, o.phone, join_list(o.level)]
         for i in items for o in i.regional
     ])
-    _sheet(wb, PHRASES_SHEET, PHRASE_HEADERS, [
-        *([PHRASE_KINDS["out_of_scope"], p] for p in kb.out_of_scope),
-        *([PHRASE_KINDS["always"], p] for p in kb.always_out_of_scope),
-        *([PHRASE_KINDS["smalltalk"], p] for p in kb.smalltalk),
-    ])
+    phrases: list[list[object]] = [
+        [PHRASE_KINDS[kind], p]
+        for kind, group in (("out_of_scope", kb.out_of_scope), ("always", kb.always_out_of_scope),
+                            ("smalltalk", kb.smalltalk))
+        for p in group
+    ]
+    _sheet(wb, PHRASES_SHEET, PHRASE_HEADERS, phrases)
     wb.save(path)

@@ -13,7 +13,7 @@ from threading import Lock
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import Column, String
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from knowledge.normalize import normalize
 from storage.types import UTCDateTime
@@ -56,7 +56,7 @@ def add_learned(
     if ticket_id is not None:
         entry = session.exec(select(LearnedEntry).where(
             LearnedEntry.ticket_id == ticket_id, LearnedEntry.question == question,
-            LearnedEntry.active == True)).first()  # noqa: E712
+            col(LearnedEntry.active).is_(True))).first()
     if entry is None:
         entry = LearnedEntry(question=question, answer=answer, item=item, ticket_id=ticket_id,
                              created_by=created_by, created_at=at, project_code=project_code)

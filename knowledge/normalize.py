@@ -1,7 +1,7 @@
 """Text normalisation for matching Chinese chat messages.
 
-Steps: drop control characters, full-width → half-width (NFKC), traditional → simplified,
-lower case, remove @mentions, URLs, emoji and punctuation. The result keeps CJK, latin
+Steps: drop control characters, full-width → half-width (NFKC), traditional → simplified
+(OpenCC's t2s, the maintained converter), lower case, remove @mentions, URLs, emoji and punctuation. The result keeps CJK, latin
 letters and digits separated by single spaces.
 """
 
@@ -11,7 +11,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-import zhconv
+import opencc
 
 MAX_CHARS = 600  # longer messages are matched on their first MAX_CHARS characters
 
@@ -19,6 +19,12 @@ _MENTION = re.compile(r"@[A-Za-z0-9_]{2,64}")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _KEEP = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+@lru_cache(maxsize=1)
+def _to_simplified() -> opencc.OpenCC:
+    """OpenCC's traditional → simplified converter, loaded on first use (not at import)."""
+    return opencc.OpenCC("t2s")
 
 
 def _drop_controls(text: str) -> str:
@@ -35,7 +41,7 @@ def normalize(text: str) -> str:
     text = _MENTION.sub(" ", text)
     text = _URL.sub(" ", text)
     if _CJK.search(text):
-        text = zhconv.convert(text, "zh-cn")
+        text = _to_simplified().convert(text)
     text = text.lower()
     return " ".join(_KEEP.findall(text))[:MAX_CHARS].strip()
 

@@ -138,7 +138,7 @@ def _line(procedure: Procedure, *, today: date, calendar: Calendar,
 
 def _summary(project: Project, lines: list[ProcedureLine], *, today: date, calendar: Calendar,
              rule: DeadlineRule) -> ProgressSummary:
-    counts = {status: 0 for status in ProcedureStatus}
+    counts = dict.fromkeys(ProcedureStatus, 0)
     for line in lines:
         counts[line.status] += 1
     deadline = deadline_or_none(rule, project.start_half, project.start_year)

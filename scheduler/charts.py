@@ -1,9 +1,14 @@
 """The weekly chart: completion rates by region and by sector, as PNG bytes (matplotlib, Agg).
 
 No pyplot: a Figure with its own Agg canvas, so drawing in a worker thread touches no global
-state. Chinese labels need a CJK font; when the machine has none, every non-ASCII name is
-drawn as a short code (R1, R2 … for regions, S1, S2 … for sectors) and `Chart.legend` lists
-what the codes stand for, for the photo caption — never tofu boxes in the image.
+state. Chinese labels need a CJK font: an installed one (e.g. Debian's fonts-noto-cjk) when
+the machine has one, else the one bundled file `scheduler/fonts/NotoSansCJKsc-GB2312.otf`
+(1.5 MB: Noto Sans CJK SC cut to the GB2312 characters with
+`python -m fontTools.subset NotoSansCJKsc-Regular.otf --text-file=gb2312.txt
+--layout-features='' --no-hinting --name-IDs='*'`). A name the font cannot draw (or every
+non-ASCII name, without a CJK font) is drawn as a short code (R1, R2 … for regions, S1, S2 …
+for sectors) and `Chart.legend` lists what the codes stand for, for the photo caption — never
+tofu boxes in the image.
 """
 
 from __future__ import annotations
@@ -34,36 +39,50 @@ class Chart:
     cjk: bool                # drawn with a CJK font
 
 
-def _register_bundled_cjk_font(font_manager: Any) -> None:
-    """Make the Noto Sans CJK SC font shipped by the mplfonts package known to matplotlib."""
-    import importlib.util
+BUNDLED_FONT = Path(__file__).resolve().parent / "fonts" / "NotoSansCJKsc-GB2312.otf"
 
-    spec = importlib.util.find_spec("mplfonts")  # locate the font files without importing the package
-    if spec is None or spec.origin is None:
-        return
-    path = Path(spec.origin).resolve().parent / "fonts" / "NotoSansCJKsc-Regular.otf"
-    if path.exists():
-        font_manager.fontManager.addfont(str(path))
+
+def _first_installed(font_manager: Any) -> str | None:
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return next((family for family in CJK_FAMILIES if family in installed), None)
 
 
 @lru_cache(maxsize=1)
 def cjk_font() -> str | None:
-    """The first installed CJK font family, or None."""
+    """The first installed CJK font family, else the bundled one; None without either."""
     from matplotlib import font_manager
 
-    _register_bundled_cjk_font(font_manager)
-    installed = {font.name for font in font_manager.fontManager.ttflist}
-    for family in CJK_FAMILIES:
-        if family in installed:
-            return family
-    return None
+    family = _first_installed(font_manager)
+    if family is None and BUNDLED_FONT.exists():
+        font_manager.fontManager.addfont(str(BUNDLED_FONT))
+        family = _first_installed(font_manager)
+    return family
 
 
-def _labels(groups: list[NamedFigures], prefix: str, cjk: bool) -> tuple[list[str], list[str]]:
+@lru_cache(maxsize=8)
+def _characters(family: str) -> frozenset[int]:
+    """The code points the font of `family` has glyphs for."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    try:
+        path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+    except ValueError:  # not installed: nothing is drawable with it
+        return frozenset()
+    return frozenset(FT2Font(path).get_charmap())
+
+
+def _drawable(name: str, family: str | None) -> bool:
+    if name.isascii():
+        return True
+    return family is not None and all(ord(ch) in _characters(family) for ch in name)
+
+
+def _labels(groups: list[NamedFigures], prefix: str, family: str | None) -> tuple[list[str], list[str]]:
     labels: list[str] = []
     legend: list[str] = []
     for index, group in enumerate(groups, start=1):
-        if cjk or group.name.isascii():
+        if _drawable(group.name, family):
             labels.append(group.name)
         else:
             code = f"{prefix}{index}"
@@ -98,7 +117,7 @@ def completion_chart(report: LedgerReport, *, font: str | None = None,
     with matplotlib.rc_context(rc):
         axes = figure.subplots(1, 2)
         for ax, (groups, prefix, title) in zip(axes, panels):
-            labels, lines = _labels(groups, prefix, cjk)
+            labels, lines = _labels(groups, prefix, family if cjk else None)
             legend += lines
             positions = list(range(len(groups)))
             height = 0.38

@@ -160,7 +160,7 @@ def plan_day(
     resolve_department: Callable[[str], str | None] = lambda text: None,
     thresholds: Sequence[int] = DEFAULT_THRESHOLDS,
     soon_days: int = DEFAULT_SOON_DAYS,
-) -> list[Reminder]:
+) -> Plan:
     """Today's reminders. `department_key_for(item_key)` gives an item's department key;
     `resolve_department(text)` turns a 责任部门 written in the ledger into a key (None: the
     text itself is used as the key, and the sender finds no group for it).

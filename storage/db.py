@@ -65,8 +65,8 @@ class Database:
         self._executor = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
                           if url.startswith("sqlite") else None)
 
-    def create_all(self) -> None:
-        """Bring the schema to the models' head with the Alembic migrations (storage/migrations)."""
+    def migrate(self) -> None:
+        """Bring the schema to the models' head: Alembic `upgrade head` (storage/migrations)."""
         from storage.migrate import upgrade
 
         upgrade(self.engine)

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from config.modules import import_if_present
-
-MODEL_MODULES = (
-    "knowledge.question_log",
-    "knowledge.learned",
-    "desk.models",
-    "ledger.models",
-    "scheduler.models",
-    "delivery.outbox",
-    "delivery.inbox",
-)
-
 
 def register_models() -> None:
-    """Import every model module that exists so SQLModel.metadata knows its tables."""
-    for name in MODEL_MODULES:
-        import_if_present(name)
+    """Import every model module so SQLModel.metadata knows its tables."""
+    # Imported here, not at module level: the model modules import storage themselves.
+    import desk.models  # noqa: F401
+    import knowledge.learned
+    import knowledge.question_log  # noqa: F401
+    import ledger.models  # noqa: F401
+    import delivery.inbox  # noqa: F401
+    import delivery.outbox  # noqa: F401
+    import scheduler.models  # noqa: F401

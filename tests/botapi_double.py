@@ -28,6 +28,7 @@ the double also accepts ``application/json`` bodies and GET query strings.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import html
 import itertools
 import json
@@ -36,9 +37,10 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 __all__ = ["BotApiDouble", "Call", "UploadedFile", "BotApiError"]
@@ -53,7 +55,7 @@ class UploadedFile:
     field: str
     file_name: str | None
     mime_type: str | None
-    data: bytes = field(repr=False)
+    data: bytes = dataclasses.field(repr=False)
 
     @property
     def size(self) -> int:
@@ -388,7 +390,7 @@ def _parse_markdown_legacy(src: str) -> tuple[str, list[dict]]:
 
 def _auto_entities(text: str, bot_username: str) -> list[dict]:
     """Entities Telegram adds to an incoming plain message: bot_command and mention."""
-    ents = []
+    ents: list[dict[str, Any]] = []
     for rx, typ in ((_COMMAND_RE, "bot_command"), (_MENTION_RE, "mention")):
         for m in rx.finditer(text):
             ents.append({"type": typ, "offset": _u16(text[:m.start()]), "length": _u16(m.group(0))})
@@ -490,9 +492,9 @@ def _parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, str], li
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "BotApiDouble/1.0"
-    double: "BotApiDouble"
+    double: BotApiDouble
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def setup(self) -> None:
@@ -505,10 +507,10 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.double._track(self.connection, False)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._handle()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._handle()
 
     def _read_body(self) -> bytes:
@@ -638,7 +640,7 @@ class BotApiDouble:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> "BotApiDouble":
+    def __enter__(self) -> BotApiDouble:
         self.start()
         return self
 
@@ -660,9 +662,10 @@ class BotApiDouble:
         self._msg_counters[chat_id] = self._msg_counters.get(chat_id, 0) + 1
         return self._msg_counters[chat_id]
 
-    def _chat(self, chat_id: int, *, create: bool = True) -> dict | None:
+    def _chat(self, chat_id: int) -> dict:
+        """The chat, made up on first sight (a private chat for a user id, else a supergroup)."""
         chat = self._chats.get(chat_id)
-        if chat is None and create:
+        if chat is None:
             if chat_id > 0:
                 chat = {"id": chat_id, "type": "private", "first_name": f"User {chat_id}"}
             else:
@@ -829,7 +832,7 @@ class BotApiDouble:
             if language_code and "language_code" not in user:
                 user["language_code"] = language_code
             self._users[user_id] = user
-            query = {
+            query: dict[str, Any] = {
                 "id": str(next(self._callback_ids)),
                 "from": user,
                 "message": copy.deepcopy(msg),
@@ -1073,7 +1076,7 @@ class BotApiDouble:
             call = Call(method, params, at, tuple(files), 200, response)
         except BotApiError as err:
             call = Call(method, params, at, tuple(files), err.status, err.payload())
-        except Exception as exc:  # a bug in the double: answer 500 and keep it for the test to see
+        except Exception as exc:  # noqa: BLE001 - a bug in the double: answer 500 and keep it for the test to see
             with self._cond:
                 self.internal_errors.append(exc)
             error = BotApiError(500, f"Internal Server Error: BotApiDouble failed: {exc!r}")
@@ -1152,12 +1155,17 @@ class BotApiDouble:
             raise BotApiError(403, f"Forbidden: bot is not a member of the {kind} chat")
         return chat
 
+    @classmethod
+    def _int_param(cls, params: dict, name: str) -> int:
+        value = cls._optional_int_param(params, name)
+        if value is None:
+            raise _bad(f"{name} is empty")
+        return value
+
     @staticmethod
-    def _int_param(params: dict, name: str, required: bool = True) -> int | None:
+    def _optional_int_param(params: dict, name: str) -> int | None:
         value = params.get(name)
         if value is None or value == "":
-            if required:
-                raise _bad(f"{name} is empty")
             return None
         try:
             return int(value)
@@ -1209,7 +1217,7 @@ class BotApiDouble:
                         if not 1 <= size <= 64:
                             raise _bad("BUTTON_DATA_INVALID")
                     if "url" in button and not re.match(r"^(https?|tg)://", str(button["url"])):
-                        raise _bad("inline keyboard button URL '%s' is invalid: Wrong HTTP URL" % button["url"])
+                        raise _bad(f"inline keyboard button URL '{button['url']}' is invalid: Wrong HTTP URL")
             return copy.deepcopy(markup) if any(rows) else None
         if not any(k in markup for k in ("keyboard", "remove_keyboard", "force_reply")):
             raise _bad("can't parse reply keyboard markup JSON object")
@@ -1356,8 +1364,8 @@ class BotApiDouble:
         if self._webhook_url:
             raise BotApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
                                    "use deleteWebhook to delete the webhook first")
-        offset = self._int_param(params, "offset", required=False) or 0
-        limit = self._int_param(params, "limit", required=False) or 100
+        offset = self._optional_int_param(params, "offset") or 0
+        limit = self._optional_int_param(params, "limit") or 100
         limit = max(1, min(limit, 100))
         timeout = float(params.get("timeout") or 0)
         allowed = params.get("allowed_updates")
@@ -1603,7 +1611,7 @@ class BotApiDouble:
     @staticmethod
     def _member_dict(status: str, user: dict, **fields: Any) -> dict:
         if status == "creator":
-            base = {"is_anonymous": False}
+            base: dict[str, Any] = {"is_anonymous": False}
         elif status == "administrator":
             base = {"can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
                     "can_delete_messages": True, "can_manage_video_chats": True,
@@ -1612,11 +1620,7 @@ class BotApiDouble:
                     "can_delete_stories": True, "can_pin_messages": True, "can_manage_topics": True}
         elif status == "restricted":
             base = {"is_member": True, "until_date": 0, "can_edit_tag": False,
-                    **{k: False for k in ("can_change_info", "can_invite_users", "can_pin_messages",
-                                          "can_send_messages", "can_send_polls", "can_send_other_messages",
-                                          "can_add_web_page_previews", "can_manage_topics", "can_send_audios",
-                                          "can_send_documents", "can_send_photos", "can_send_videos",
-                                          "can_send_video_notes", "can_send_voice_notes")}}
+                    **dict.fromkeys(("can_change_info", "can_invite_users", "can_pin_messages", "can_send_messages", "can_send_polls", "can_send_other_messages", "can_add_web_page_previews", "can_manage_topics", "can_send_audios", "can_send_documents", "can_send_photos", "can_send_videos", "can_send_video_notes", "can_send_voice_notes"), False)}
         elif status == "kicked":
             base = {"until_date": 0}
         elif status in ("member", "left"):

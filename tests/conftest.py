@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from itertools import count
 
 import pytest
 
-warnings.filterwarnings("ignore", module="zhconv")
-
-from config import Settings  # noqa: E402
-from storage import Database  # noqa: E402
-from tests.pg import postgres_schema_database  # noqa: E402
+from config import Settings
+from storage import Database
+from tests.databases import postgres_schema_database, sqlite_database
 
 
 class FakeClock:
@@ -37,18 +34,17 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
+def settings(tmp_path) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         telegram_bot_token="123456:TEST",
         database_url=f"sqlite:///{tmp_path / 'steward.db'}",
     )
 
 
 @pytest.fixture
-def sqlite_db(tmp_path) -> Iterator[Database]:  # type: ignore[no-untyped-def]
-    db = Database(f"sqlite:///{tmp_path / 'test.db'}")
-    db.create_all()
+def sqlite_db(tmp_path) -> Iterator[Database]:
+    db = sqlite_database(tmp_path)
     yield db
     db.dispose()
 
@@ -69,7 +65,7 @@ def next_id() -> int:
 # --- issue 11: a CLI working folder, a knowledge base with regional overrides ---------------
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+def env(tmp_path, monkeypatch):
     """A working folder of its own (no stray .env) with the SQLite database file in it."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
@@ -77,7 +73,7 @@ def env(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def regional_kb(tmp_path):  # type: ignore[no-untyped-def]
+def regional_kb(tmp_path):
     """The bundled knowledge in tmp_path/kb, 节能审查 overridden for 赛罕区 and 武川县."""
     import shutil
 

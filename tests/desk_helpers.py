@@ -3,12 +3,9 @@ help group, a department group and the people in them."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +13,7 @@ import pytest
 from desk.bindings import bind_department_chat, bind_help_chat
 from desk.roles import Actor, resolve_role
 from storage import Database
-from tests.pg import postgres_schema_database
+from tests.databases import postgres_schema_database
 from workdays import DEFAULT_BUSINESS_HOURS, BusinessHours, WorkingCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -59,23 +56,6 @@ class Clock:
     def set(self, moment: datetime) -> datetime:
         self.now = moment
         return self.now
-
-
-_TEMPLATE: dict[str, Path] = {}
-
-
-def new_sqlite_db(tmp_path: Path) -> Database:
-    """A fresh SQLite file with every table: a copy of one made once per run (create_all
-    on a file costs more than the tests themselves)."""
-    if "db" not in _TEMPLATE:
-        folder = Path(tempfile.mkdtemp(prefix="desk-template-"))
-        template = Database(f"sqlite:///{folder / 'template.db'}")
-        template.create_all()
-        template.dispose()  # last connection closed: the WAL is checkpointed into the file
-        _TEMPLATE["db"] = folder / "template.db"
-    target = tmp_path / "desk.db"
-    shutil.copyfile(_TEMPLATE["db"], target)
-    return Database(f"sqlite:///{target}")
 
 
 @pytest.fixture

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import csv
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 from openpyxl import Workbook
 
 from ledger.columns import HEADERS
-from storage.db import Database
-from tests.pg import postgres_schema_database
 
 BASE = {
     "项目代码": "P001", "项目名称": "新材料产业园", "建设单位": "甲公司", "旗县区": "新城区",
@@ -48,15 +45,3 @@ def write_csv(path: Path, rows: list[list[object]], *, encoding: str = "utf-8",
         for row in rows:
             writer.writerow(["" if v is None else v for v in row])
     return path
-
-
-def sqlite_db(tmp_path: Path, name: str = "ledger.db") -> Database:
-    db = Database(f"sqlite:///{tmp_path / name}")
-    db.create_all()
-    return db
-
-
-def postgres_db() -> AbstractContextManager[Database]:
-    """A Database in a PostgreSQL schema of its own (see tests/pg.py)."""
-    return postgres_schema_database("t_ledger")
-

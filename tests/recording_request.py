@@ -48,7 +48,10 @@ class RecordingRequest(BaseRequest):
     def read_timeout(self) -> float | None:
         return 1.0
 
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None, **_: Any) -> tuple[int, bytes]:
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, read_timeout: Any = None,
+        write_timeout: Any = None, connect_timeout: Any = None, pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params = {k: _decode(v) for k, v in (request_data.parameters if request_data else {}).items()}
         self.calls.append(ApiCall(api_method, params))

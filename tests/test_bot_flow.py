@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import texts
 from bot.app import build_application, stop_delivery
 from tests.delivery_helpers import delivered
 from tests.recording_request import BOT_USERNAME, RecordingRequest
@@ -14,22 +15,22 @@ ENTERPRISE = 501
 
 
 @pytest.fixture
-async def app(settings, clock):  # type: ignore[no-untyped-def]
+async def app(settings, clock):
     request = RecordingRequest()
     application = build_application(settings, clock=clock, request=request, rate_limit=False)
     await application.initialize()
-    await application.post_init(application)  # type: ignore[misc]
+    await application.post_init(application)
     application.bot_data["request"] = request
     yield application
     await stop_delivery(application)
     await application.shutdown()
 
 
-def _request(app) -> RecordingRequest:  # type: ignore[no-untyped-def]
+def _request(app) -> RecordingRequest:
     return app.bot_data["request"]
 
 
-async def _say(app, text: str, **kw) -> RecordingRequest:  # type: ignore[no-untyped-def]
+async def _say(app, text: str, **kw) -> RecordingRequest:
     request = _request(app)
     request.clear()
     await app.process_update(message_update(app.bot, chat_id=kw.pop("chat_id", GROUP), user_id=ENTERPRISE, text=text, **kw))
@@ -37,52 +38,52 @@ async def _say(app, text: str, **kw) -> RecordingRequest:  # type: ignore[no-unt
     return request
 
 
-async def test_command_menu_is_registered_in_chinese(app) -> None:  # type: ignore[no-untyped-def]
+async def test_command_menu_is_registered_in_chinese(app) -> None:
     calls = [c for c in _request(app).calls if c.method == "setMyCommands"]
     assert calls, "setMyCommands was not called"
     descriptions = [c["description"] for c in calls[-1].params["commands"]]
-    assert "使用说明" in descriptions
+    assert dict(texts.BOT_COMMANDS)["help"] in descriptions
 
 
-async def test_question_in_help_group_is_answered_as_reply_with_html(app) -> None:  # type: ignore[no-untyped-def]
+async def test_question_in_help_group_is_answered_as_reply_with_html(app) -> None:
     request = await _say(app, "环评要啥材料")
     sent = request.sent()
     assert len(sent) == 1
     params = sent[0].params
     assert params["parse_mode"] == "HTML"
-    assert "所需材料" in params["text"] and "1. " in params["text"]
+    assert texts.ASPECT["materials"] in params["text"] and "1. " in params["text"]
     assert params["reply_parameters"]["message_id"] > 0
 
 
-async def test_people_chatting_are_left_alone(app) -> None:  # type: ignore[no-untyped-def]
+async def test_people_chatting_are_left_alone(app) -> None:
     request = await _say(app, "好的，我下午把文件送过去")
     assert request.sent() == []
 
 
-async def test_greeting_needs_a_mention_in_groups(app) -> None:  # type: ignore[no-untyped-def]
+async def test_greeting_needs_a_mention_in_groups(app) -> None:
     assert (await _say(app, "在吗")).sent() == []
     request = await _say(app, f"@{BOT_USERNAME} 在吗")
-    assert "项目管家助手" in request.sent()[0].params["text"]
+    assert request.sent()[0].params["text"] == texts.SMALLTALK_REPLY
 
 
-async def test_private_chat_greeting_is_answered(app) -> None:  # type: ignore[no-untyped-def]
+async def test_private_chat_greeting_is_answered(app) -> None:
     request = await _say(app, "你好", chat_id=ENTERPRISE, chat_type="private")
-    assert "项目管家助手" in request.sent()[0].params["text"]
+    assert request.sent()[0].params["text"] == texts.SMALLTALK_REPLY
 
 
-async def test_forum_topic_is_kept_on_the_reply(app) -> None:  # type: ignore[no-untyped-def]
+async def test_forum_topic_is_kept_on_the_reply(app) -> None:
     request = await _say(app, "能评要多久", thread_id=77)
     assert request.sent()[0].params["message_thread_id"] == 77
 
 
-async def test_clarify_offers_buttons_and_a_press_answers(app) -> None:  # type: ignore[no-untyped-def]
+async def test_clarify_offers_buttons_and_a_press_answers(app) -> None:
     request = await _say(app, "环评和水保哪个先办？")
     sent = request.sent()[0]
-    assert sent.params["text"] == "您是想问："
+    assert sent.params["text"] == texts.CLARIFY_PROMPT
     buttons = [b for row in sent.params["reply_markup"]["inline_keyboard"] for b in row]
     assert {b["callback_data"].split(":")[1] for b in buttons} >= {"eia", "soil_water"}
     message = {"message_id": 4242, "date": 0, "chat": {"id": GROUP, "type": "supergroup"},
-               "from": {"id": 999, "is_bot": True, "first_name": "bot"}, "text": "您是想问：",
+               "from": {"id": 999, "is_bot": True, "first_name": "bot"}, "text": texts.CLARIFY_PROMPT,
                "reply_markup": sent.params["reply_markup"]}
     request.clear()
     await app.process_update(callback_update(app.bot, chat_id=GROUP, user_id=ENTERPRISE, message=message,
@@ -94,13 +95,13 @@ async def test_clarify_offers_buttons_and_a_press_answers(app) -> None:  # type:
     assert edited["message_id"] == 4242 and "<b>" in edited["text"]
 
 
-async def test_user_text_in_answers_is_never_raw_html(app) -> None:  # type: ignore[no-untyped-def]
+async def test_user_text_in_answers_is_never_raw_html(app) -> None:
     request = await _say(app, "<b>环评</b>要什么材料？ & 多久")
     text = request.sent()[0].params["text"]
     assert "<b>环评</b>要什么" not in text
 
 
-async def test_every_question_is_logged(app) -> None:  # type: ignore[no-untyped-def]
+async def test_every_question_is_logged(app) -> None:
     from sqlmodel import select
 
     from knowledge.question_log import QuestionLog

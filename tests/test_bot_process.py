@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import texts
 from tests.bot_process import run_bot, running_bot
 from tests.botapi_double import BotApiDouble
 
@@ -40,10 +41,10 @@ def test_the_bot_answers_in_a_help_group_and_registers_its_menu(running: BotApiD
     api = running
     api.wait_for(lambda c: c.method == "setMyCommands", timeout=30)
     api.push_message(chat_id=GROUP, user_id=ENTERPRISE, text="请问施工许可证要准备哪些材料？")
-    call = api.wait_for_message(chat_id=GROUP, contains="所需材料", timeout=30)
+    call = api.wait_for_message(chat_id=GROUP, contains=texts.ASPECT["materials"], timeout=30)
     assert call.params.get("parse_mode") == "HTML"
     api.push_message(chat_id=GROUP, user_id=ENTERPRISE, text="@steward_test_bot 在吗")
-    api.wait_for_message(chat_id=GROUP, contains="项目管家助手", timeout=30)
+    api.wait_for_message(chat_id=GROUP, contains=texts.SMALLTALK_REPLY, timeout=30)
 
 
 def test_the_bot_survives_a_flood_limit_and_retries(running: BotApiDouble) -> None:

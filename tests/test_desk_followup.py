@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from desk_helpers import (
+
+from desk import tickets
+from desk.models import TicketStatus
+from tests.databases import sqlite_database
+from tests.desk_helpers import (
     ASKER,
     DEPT_CHAT,
     HELP_CHAT,
@@ -16,33 +20,29 @@ from desk_helpers import (
     STEWARD_CHAT,
     at,
     make_world,
-    new_sqlite_db,
 )
-
-from desk import tickets
-from desk.models import TicketStatus
 
 NOW = at(3, 2, 10, 0)
 
 
 @pytest.fixture
-def world(tmp_path):  # type: ignore[no-untyped-def]
-    return make_world(new_sqlite_db(tmp_path), NOW)
+def world(tmp_path):
+    return make_world(sqlite_database(tmp_path), NOW)
 
 
-def _ticket(world, asker=ASKER, chat=HELP_CHAT):  # type: ignore[no-untyped-def]
+def _ticket(world, asker=ASKER, chat=HELP_CHAT):
     return world.db.call(tickets.create_ticket, now=world.clock.now, hours=HOURS, sla_minutes=30,
                          help_chat_id=chat, asker_user_id=asker, asker_name="张经理",
                          help_message_id=100, help_thread_id=7, question="施工许可要什么？")
 
 
-def _follow(world, text, asker=ASKER, chat=HELP_CHAT, minutes=1.0):  # type: ignore[no-untyped-def]
+def _follow(world, text, asker=ASKER, chat=HELP_CHAT, minutes=1.0):
     return world.db.call(tickets.attach_follow_up, help_chat_id=chat, asker_user_id=asker,
                          text=text, now=world.clock.advance(minutes), message_id=101,
                          asker_name="张经理")
 
 
-def test_follow_up_reaches_the_current_holders(world) -> None:  # type: ignore[no-untyped-def]
+def test_follow_up_reaches_the_current_holders(world) -> None:
     t = _ticket(world)
     db, now = world.db, world.clock.now
     db.call(tickets.record_card, ticket_id=t.id, chat_id=STEWARD_CHAT, message_id=1, kind="steward",
@@ -75,13 +75,13 @@ def test_follow_up_reaches_the_current_holders(world) -> None:  # type: ignore[n
     assert db.call(tickets.get_ticket, ticket_id=t.id).sla_due_at == t.sla_due_at
 
 
-def test_other_askers_and_other_groups_are_not_attached(world) -> None:  # type: ignore[no-untyped-def]
+def test_other_askers_and_other_groups_are_not_attached(world) -> None:
     _ticket(world)
     assert _follow(world, "我也想问", asker=OTHER_ASKER) is None
     assert _follow(world, "别的群", chat=OTHER_HELP_CHAT) is None
 
 
-def test_follow_up_after_an_answer_reopens_within_the_window(world) -> None:  # type: ignore[no-untyped-def]
+def test_follow_up_after_an_answer_reopens_within_the_window(world) -> None:
     t = _ticket(world)
     relay = world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="要以下材料…",
                           now=world.clock.advance(5))
@@ -96,7 +96,7 @@ def test_follow_up_after_an_answer_reopens_within_the_window(world) -> None:  # 
     assert _follow(world, "新问题", minutes=24 * 60 + 1) is None
 
 
-def test_no_follow_up_after_resolve(world) -> None:  # type: ignore[no-untyped-def]
+def test_no_follow_up_after_resolve(world) -> None:
     t = _ticket(world)
     world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="a",
                   now=world.clock.advance(1))
@@ -104,7 +104,7 @@ def test_no_follow_up_after_resolve(world) -> None:  # type: ignore[no-untyped-d
     assert _follow(world, "谢谢") is None
 
 
-def test_follow_up_goes_to_the_newest_waiting_ticket(world) -> None:  # type: ignore[no-untyped-def]
+def test_follow_up_goes_to_the_newest_waiting_ticket(world) -> None:
     first = _ticket(world)
     world.clock.advance(2)
     second = _ticket(world)
@@ -115,7 +115,7 @@ def test_follow_up_goes_to_the_newest_waiting_ticket(world) -> None:  # type: ig
     assert view is not None and view.id == second.id
 
 
-def test_card_lookup_finds_the_ticket(world) -> None:  # type: ignore[no-untyped-def]
+def test_card_lookup_finds_the_ticket(world) -> None:
     t = _ticket(world)
     world.db.call(tickets.record_card, ticket_id=t.id, chat_id=STEWARD_CHAT, message_id=55,
                   kind="steward", now=world.clock.now)

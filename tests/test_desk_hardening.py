@@ -14,7 +14,7 @@ from itertools import count
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 from telegram import Update
 
 import texts
@@ -51,16 +51,16 @@ _ids = count(900_000)
 
 
 @pytest.fixture
-async def app(settings, clock):  # type: ignore[no-untyped-def]
+async def app(settings, clock):
     settings = settings.model_copy(update={
         "steward_chat_id": STEWARD_CHAT, "lead_chat_id": LEAD_CHAT, "admin_user_ids": [ADMIN]})
     request = RecordingRequest()
     application = build_application(settings, clock=clock, request=request, rate_limit=False)
     await application.initialize()
-    await application.post_init(application)  # type: ignore[misc]
+    await application.post_init(application)
     application.bot_data["request"] = request
 
-    def add_projects(session):  # type: ignore[no-untyped-def]
+    def add_projects(session):
         session.add(Project(code="P001", name="新材料产业园", region="新城区", sector="工业",
                             investment_yi=Decimal("12.5"), start_half=1, start_year=2026))
         session.add(Project(code="P002", name="物流园", region="老城区", sector="物流",
@@ -78,15 +78,15 @@ async def app(settings, clock):  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- helpers
 
 
-def req(app) -> RecordingRequest:  # type: ignore[no-untyped-def]
+def req(app) -> RecordingRequest:
     return app.bot_data["request"]
 
 
-def services(app):  # type: ignore[no-untyped-def]
+def services(app):
     return app.bot_data["services"]
 
 
-async def say(app, text: str, *, user: int = ASKER, chat: int = HELP,  # type: ignore[no-untyped-def]
+async def say(app, text: str, *, user: int = ASKER, chat: int = HELP,
               reply_to: dict[str, Any] | None = None, name: str = "企业用户") -> dict[str, Any]:
     """Send a message, dated by the fake clock as Telegram dates it when it is sent."""
     req(app).clear()
@@ -98,14 +98,14 @@ async def say(app, text: str, *, user: int = ASKER, chat: int = HELP,  # type: i
     return update.message.to_dict()
 
 
-async def press(app, *, chat: int, user: int, message: dict[str, Any], data: str) -> None:  # type: ignore[no-untyped-def]
+async def press(app, *, chat: int, user: int, message: dict[str, Any], data: str) -> None:
     req(app).clear()
     await app.process_update(callback_update(app.bot, chat_id=chat, user_id=user,
                                              message=message, data=data))
     await delivered(app)
 
 
-def sent_to(app, chat: int) -> list[ApiCall]:  # type: ignore[no-untyped-def]
+def sent_to(app, chat: int) -> list[ApiCall]:
     return [c for c in req(app).sent() if int(c.params["chat_id"]) == chat]
 
 
@@ -114,13 +114,13 @@ def buttons(call: ApiCall) -> list[str]:
             for b in row]
 
 
-def alert(app) -> ApiCall:  # type: ignore[no-untyped-def]
+def alert(app) -> ApiCall:
     answered = req(app).sent("answerCallbackQuery")
     assert answered, "the callback was never answered"
     return answered[-1]
 
 
-def assert_refused(app) -> None:  # type: ignore[no-untyped-def]
+def assert_refused(app) -> None:
     """One refusal, an alert, and nothing sent or edited."""
     refusal = alert(app)
     assert refusal.params["text"] == texts.DESK_ERR_PERMISSION
@@ -128,18 +128,18 @@ def assert_refused(app) -> None:  # type: ignore[no-untyped-def]
     assert [c.method for c in req(app).calls] == ["answerCallbackQuery"]
 
 
-def tickets(app) -> list[Ticket]:  # type: ignore[no-untyped-def]
+def tickets(app) -> list[Ticket]:
     return services(app).db.call(lambda session: list(session.exec(select(Ticket)
-                                                                      .order_by(Ticket.id)).all()))
+                                                                      .order_by(col(Ticket.id))).all()))
 
 
-def events(app, ticket_id: int) -> list[str]:  # type: ignore[no-untyped-def]
+def events(app, ticket_id: int) -> list[str]:
     return services(app).db.call(lambda session: [e.action for e in session.exec(
         select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
-        .order_by(TicketEvent.id)).all()])
+        .order_by(col(TicketEvent.id))).all()])
 
 
-def card(app, ticket_id: int, chat: int = STEWARD_CHAT, *, with_buttons: bool = True) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def card(app, ticket_id: int, chat: int = STEWARD_CHAT, *, with_buttons: bool = True) -> dict[str, Any]:
     """The ticket's first card in a staff chat as Telegram shows it (with its buttons)."""
     cards = services(app).db.call(ticket_cards, ticket_id=ticket_id)
     found = next(c for c in cards if c.chat_id == chat)
@@ -149,7 +149,7 @@ def card(app, ticket_id: int, chat: int = STEWARD_CHAT, *, with_buttons: bool = 
     return message
 
 
-async def handoff(app, text: str = OUT_OF_SCOPE, *, user: int = ASKER, chat: int = HELP) -> tuple[int, dict[str, Any]]:  # type: ignore[no-untyped-def]
+async def handoff(app, text: str = OUT_OF_SCOPE, *, user: int = ASKER, chat: int = HELP) -> tuple[int, dict[str, Any]]:
     question = await say(app, text, user=user, chat=chat)
     return tickets(app)[-1].id, question  # type: ignore[return-value]
 
@@ -169,7 +169,7 @@ def as_shown(call: ApiCall, *, reply_to: dict[str, Any] | None = None) -> dict[s
 # --------------------------------------------------------------------------- 2. buttons
 
 
-async def test_a_clarify_choice_only_works_on_the_clarify_prompt(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_clarify_choice_only_works_on_the_clarify_prompt(app) -> None:
     ticket_id, _ = await handoff(app)
     await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
               reply_to=card(app, ticket_id))
@@ -194,7 +194,7 @@ async def test_a_clarify_choice_only_works_on_the_clarify_prompt(app) -> None:  
     assert_refused(app)
 
 
-async def test_feedback_buttons_only_by_their_asker_under_their_answer(app) -> None:  # type: ignore[no-untyped-def]
+async def test_feedback_buttons_only_by_their_asker_under_their_answer(app) -> None:
     question = await say(app, "环评要啥材料")
     answer = sent_to(app, HELP)[0]
     no, ok = buttons(answer)[1], buttons(answer)[0]
@@ -217,7 +217,7 @@ async def test_feedback_buttons_only_by_their_asker_under_their_answer(app) -> N
     assert_refused(app)
 
 
-async def test_forged_unsolved_on_a_follow_up_acknowledgement_opens_no_second_ticket(app) -> None:  # type: ignore[no-untyped-def]
+async def test_forged_unsolved_on_a_follow_up_acknowledgement_opens_no_second_ticket(app) -> None:
     ticket_id, question = await handoff(app)
     ack = sent_to(app, HELP)[0]
     follow_up = await say(app, "那需要本人去吗？", reply_to=as_shown(ack, reply_to=question))
@@ -229,7 +229,7 @@ async def test_forged_unsolved_on_a_follow_up_acknowledgement_opens_no_second_ti
     assert len(tickets(app)) == 1
 
 
-async def test_ticket_buttons_only_on_that_tickets_current_card(app) -> None:  # type: ignore[no-untyped-def]
+async def test_ticket_buttons_only_on_that_tickets_current_card(app) -> None:
     ticket_id, _ = await handoff(app)
     await say(app, "那需要本人去吗？", reply_to=as_shown(sent_to(app, HELP)[0]))
     notice = sent_to(app, STEWARD_CHAT)[0]  # the follow-up notice: about the ticket, no buttons
@@ -248,7 +248,7 @@ async def test_ticket_buttons_only_on_that_tickets_current_card(app) -> None:  #
 # --------------------------------------------------------------------------- 7. huge ids
 
 
-async def test_huge_and_unknown_ids_get_the_same_refusal_as_forbidden_ones(app) -> None:  # type: ignore[no-untyped-def]
+async def test_huge_and_unknown_ids_get_the_same_refusal_as_forbidden_ones(app) -> None:
     ticket_id, _ = await handoff(app)
     shown = card(app, ticket_id)
     for data in (f"t:claim:{HUGE}", "t:claim:", "t:claim:0x1", f"t:close:{ticket_id + 5}"):
@@ -272,7 +272,7 @@ async def test_huge_and_unknown_ids_get_the_same_refusal_as_forbidden_ones(app) 
 # --------------------------------------------------------------------------- 3. group → supergroup
 
 
-def migration_update(app, *, old: int, new: int, in_new: bool) -> Update:  # type: ignore[no-untyped-def]
+def migration_update(app, *, old: int, new: int, in_new: bool) -> Update:
     """What Telegram sends when a group is upgraded: a service message in the old group
     (migrate_to_chat_id) and one in the new supergroup (migrate_from_chat_id)."""
     chat = ({"id": new, "type": "supergroup", "title": "帮办群"} if in_new
@@ -283,7 +283,7 @@ def migration_update(app, *, old: int, new: int, in_new: bool) -> Update:  # typ
     return Update.de_json({"update_id": next(_ids), "message": message}, app.bot)
 
 
-async def test_a_group_upgraded_to_a_supergroup_keeps_its_binding_tickets_and_reminders(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_group_upgraded_to_a_supergroup_keeps_its_binding_tickets_and_reminders(app) -> None:
     basic = -4012345678  # a basic group's id
     req(app).clear()
     await app.process_update(message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind P001",
@@ -294,10 +294,11 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_binding_tickets_and_re
     await app.process_update(question)
     await delivered(app)
     ticket_id = tickets(app)[-1].id
+    assert ticket_id is not None
     assert tickets(app)[-1].help_chat_id == basic
     day_key = f"help:{basic}|overdue:P001|2026-03-10"
 
-    def remember_sent(session):  # type: ignore[no-untyped-def]
+    def remember_sent(session):
         session.add(ReminderLog(key=day_key, status="sent", claimed_at=services(app).clock()))
 
     services(app).db.call(remember_sent)
@@ -331,7 +332,7 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_binding_tickets_and_re
 # --------------------------------------------------------------------------- 4. edits
 
 
-async def edit(app, original: dict[str, Any], text: str) -> None:  # type: ignore[no-untyped-def]
+async def edit(app, original: dict[str, Any], text: str) -> None:
     """The author edits a message: Telegram sends it again as edited_message, same id."""
     edited = dict(original, text=text, edit_date=int(time.time()))
     if text.startswith("/"):
@@ -344,13 +345,13 @@ async def edit(app, original: dict[str, Any], text: str) -> None:  # type: ignor
     await delivered(app)
 
 
-def thread(app, ticket_id: int) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def thread(app, ticket_id: int) -> list[tuple[str, str]]:
     from desk.tickets import ticket_thread
 
     return [(m.direction, m.text) for m in services(app).db.call(ticket_thread, ticket_id=ticket_id)]
 
 
-async def test_an_edited_answer_is_relayed_as_a_correction_and_kept_in_the_thread(app) -> None:  # type: ignore[no-untyped-def]
+async def test_an_edited_answer_is_relayed_as_a_correction_and_kept_in_the_thread(app) -> None:
     ticket_id, question = await handoff(app)
     answer = await say(app, "请到市场监管局三楼窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
                        reply_to=card(app, ticket_id), name="王管家")
@@ -372,7 +373,7 @@ async def test_an_edited_answer_is_relayed_as_a_correction_and_kept_in_the_threa
     assert req(app).sent() == []
 
 
-async def test_edited_commands_are_not_run_again(app) -> None:  # type: ignore[no-untyped-def]
+async def test_edited_commands_are_not_run_again(app) -> None:
     await say(app, "/bind_dept 生态环境局", user=ADMIN, chat=OTHER_HELP - 1000)
     ticket_id, _ = await handoff(app)
     command = await say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
@@ -390,13 +391,13 @@ async def test_edited_commands_are_not_run_again(app) -> None:  # type: ignore[n
 # --------------------------------------------------------------------------- 5. the card after delivery
 
 
-def card_edits(app, ticket_id: int) -> list[ApiCall]:  # type: ignore[no-untyped-def]
+def card_edits(app, ticket_id: int) -> list[ApiCall]:
     main = card(app, ticket_id)
     return [c for c in req(app).sent("editMessageText")
             if int(c.params["chat_id"]) == STEWARD_CHAT and c.params["message_id"] == main["message_id"]]
 
 
-async def test_the_card_shows_the_real_state_after_a_failed_relay(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_the_card_shows_the_real_state_after_a_failed_relay(app, monkeypatch) -> None:
     ticket_id, _ = await handoff(app)
     # Telegram refuses the relay for good (a 5xx is retried by the outbox until it arrives).
     _fail_sends(app, monkeypatch, chat=HELP, status=400, times=1)
@@ -423,7 +424,7 @@ async def test_the_card_shows_the_real_state_after_a_failed_relay(app, monkeypat
 # --------------------------------------------------------------------------- 6. long text
 
 
-async def test_a_question_of_4096_ampersands_gives_one_card_that_takes_replies(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_question_of_4096_ampersands_gives_one_card_that_takes_replies(app) -> None:
     ticket_id, question = await handoff(app, "营业执照" + "&" * 4091 + "？")
     cards, = [sent_to(app, STEWARD_CHAT)]
     assert len(cards) == 1
@@ -433,7 +434,7 @@ async def test_a_question_of_4096_ampersands_gives_one_card_that_takes_replies(a
     assert len(sent_to(app, HELP)) == 1
 
 
-async def test_every_part_of_a_long_card_is_recorded_and_a_reply_to_any_part_is_taken(app) -> None:  # type: ignore[no-untyped-def]
+async def test_every_part_of_a_long_card_is_recorded_and_a_reply_to_any_part_is_taken(app) -> None:
     ticket_id, _ = await handoff(app)
     for n in range(12):  # a long thread, paced so the flood throttle lets it through
         services(app).clock.advance(minutes=1)
@@ -454,7 +455,7 @@ async def test_every_part_of_a_long_card_is_recorded_and_a_reply_to_any_part_is_
     assert "已受理，明天答复" in relayed.params["text"]
 
 
-async def test_a_long_answer_is_relayed_without_cutting_an_entity(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_long_answer_is_relayed_without_cutting_an_entity(app) -> None:
     ticket_id, _ = await handoff(app)
     answer = "材料清单 & 要求：" + "A&B<C>" * 1200
     await say(app, answer, user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
@@ -469,14 +470,14 @@ async def test_a_long_answer_is_relayed_without_cutting_an_entity(app) -> None: 
 # --------------------------------------------------------------------------- 9. the question log
 
 
-def question_log(app) -> list[Any]:  # type: ignore[no-untyped-def]
+def question_log(app) -> list[Any]:
     from knowledge.question_log import QuestionLog
 
     return services(app).db.call(lambda session: list(session.exec(
-        select(QuestionLog).order_by(QuestionLog.id)).all()))
+        select(QuestionLog).order_by(col(QuestionLog.id))).all()))
 
 
-async def test_every_question_of_a_burst_is_logged_with_its_outcome(app) -> None:  # type: ignore[no-untyped-def]
+async def test_every_question_of_a_burst_is_logged_with_its_outcome(app) -> None:
     notices = 0
     for n in range(200):
         await say(app, f"环评要啥材料？第{n}问", user=OTHER_MEMBER)
@@ -488,7 +489,7 @@ async def test_every_question_of_a_burst_is_logged_with_its_outcome(app) -> None
     assert notices == 1
 
 
-async def test_a_backlog_handled_late_trips_the_throttle_by_message_date(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_backlog_handled_late_trips_the_throttle_by_message_date(app) -> None:
     sent_at = int(services(app).clock().timestamp())
     for n in range(12):  # sent within one second, handled 10 s apart (a backlog after a restart)
         services(app).clock.advance(seconds=10)
@@ -500,7 +501,7 @@ async def test_a_backlog_handled_late_trips_the_throttle_by_message_date(app) ->
     assert actions == Counter({"answer": 8, "throttled": 4})
 
 
-async def test_a_question_is_logged_up_to_telegrams_4096_characters(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_question_is_logged_up_to_telegrams_4096_characters(app) -> None:
     question = "环评要啥材料？" + "请" * 4089
     assert len(question) == 4096
     await say(app, question, user=OTHER_MEMBER)
@@ -510,7 +511,7 @@ async def test_a_question_is_logged_up_to_telegrams_4096_characters(app) -> None
 # --------------------------------------------------------------------------- 10. /learn scope
 
 
-async def learn(app, ticket_id: int, *, scope: int, user: int = STEWARD) -> None:  # type: ignore[no-untyped-def]
+async def learn(app, ticket_id: int, *, scope: int, user: int = STEWARD) -> None:
     """/learn in reply to the card, then press the scope button (0: all, 1: this project)."""
     command = await say(app, "/learn", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
     prompt = sent_to(app, STEWARD_CHAT)[0]
@@ -519,7 +520,7 @@ async def learn(app, ticket_id: int, *, scope: int, user: int = STEWARD) -> None
                 data=buttons(prompt)[scope])
 
 
-async def test_learn_asks_for_the_scope_and_the_matcher_keeps_to_it(app) -> None:  # type: ignore[no-untyped-def]
+async def test_learn_asks_for_the_scope_and_the_matcher_keeps_to_it(app) -> None:
     question = "我们的项目能不能申请专项债资金？"
     ticket_id, _ = await handoff(app, question)
     await say(app, "可以，本项目已列入市级专项债储备库。", user=STEWARD, chat=STEWARD_CHAT,
@@ -560,7 +561,7 @@ async def test_learn_asks_for_the_scope_and_the_matcher_keeps_to_it(app) -> None
     assert "专项债储备库" not in str(sent_to(app, OTHER_HELP))
 
 
-async def test_a_relay_that_finds_the_group_upgraded_follows_it(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_a_relay_that_finds_the_group_upgraded_follows_it(app, monkeypatch) -> None:
     """The migration service message was missed: Telegram's 400 names the supergroup."""
     basic, new = -4012345679, -1001234560001
     await app.process_update(message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind P001",
@@ -570,10 +571,11 @@ async def test_a_relay_that_finds_the_group_upgraded_follows_it(app, monkeypatch
                                             chat_type="group"))
     await delivered(app)
     ticket_id = tickets(app)[-1].id
+    assert ticket_id is not None
     request = req(app)
     answer = request.do_request
 
-    async def upgraded(url, method, request_data=None, **kw):  # type: ignore[no-untyped-def]
+    async def upgraded(url, method, request_data=None, **kw):
         params = request_data.parameters if request_data else {}
         if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == basic:
             return 400, json.dumps({

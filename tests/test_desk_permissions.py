@@ -4,7 +4,19 @@ was escalated to them, help groups only see their own tickets, forged ids refuse
 from __future__ import annotations
 
 import pytest
-from desk_helpers import (
+
+from desk import callbacks, tickets
+from desk.bindings import (
+    bind_department_chat,
+    bind_help_chat,
+    mark_chat_gone,
+    unbind_chat,
+)
+from desk.errors import NotBound, PermissionDenied, TicketNotFound, UnknownProject
+from desk.models import ChatKind, Role
+from desk.roles import Action, resolve_role, staff_members
+from tests.databases import sqlite_database
+from tests.desk_helpers import (
     ADMIN,
     ASKER,
     DEPT_CHAT,
@@ -19,41 +31,29 @@ from desk_helpers import (
     STEWARD_CHAT,
     at,
     make_world,
-    new_sqlite_db,
 )
-
-from desk import callbacks, tickets
-from desk.bindings import (
-    bind_department_chat,
-    bind_help_chat,
-    mark_chat_gone,
-    unbind_chat,
-)
-from desk.errors import NotBound, PermissionDenied, TicketNotFound, UnknownProject
-from desk.models import ChatKind, Role
-from desk.roles import Action, resolve_role, staff_members
 
 NOW = at(3, 2, 10, 0)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):  # type: ignore[no-untyped-def]
-    return make_world(new_sqlite_db(tmp_path_factory.mktemp("perm")), NOW)
+def world(tmp_path_factory):
+    return make_world(sqlite_database(tmp_path_factory.mktemp("perm")), NOW)
 
 
-def _ticket(world, chat=HELP_CHAT, asker=ASKER):  # type: ignore[no-untyped-def]
+def _ticket(world, chat=HELP_CHAT, asker=ASKER):
     return world.db.call(tickets.create_ticket, now=NOW, hours=HOURS, sla_minutes=30,
                          help_chat_id=chat, asker_user_id=asker, asker_name="企业",
                          help_message_id=1, question="问题")
 
 
-def _resolve(world, user, chat, staff=()):  # type: ignore[no-untyped-def]
+def _resolve(world, user, chat, staff=()):
     return world.db.call(resolve_role, user_id=user, chat_id=chat, now=NOW, admin_ids=[ADMIN],
                          steward_chat_id=STEWARD_CHAT, lead_chat_id=LEAD_CHAT,
                          staff_user_ids=staff)
 
 
-def test_roles_come_from_where_people_are_seen(world) -> None:  # type: ignore[no-untyped-def]
+def test_roles_come_from_where_people_are_seen(world) -> None:
     assert _resolve(world, 501, HELP_CHAT).role is Role.enterprise  # never seen elsewhere
     assert _resolve(world, 501, STEWARD_CHAT).role is Role.steward
     helper = _resolve(world, 501, HELP_CHAT)  # now known as a steward
@@ -77,7 +77,7 @@ def test_roles_come_from_where_people_are_seen(world) -> None:  # type: ignore[n
 
 
 @pytest.mark.parametrize("op", ["claim", "answer", "escalate", "resolve", "close"])
-def test_enterprise_can_never_act_on_tickets(world, op: str) -> None:  # type: ignore[no-untyped-def]
+def test_enterprise_can_never_act_on_tickets(world, op: str) -> None:
     t = _ticket(world)
     asker = world.asker  # the asker themself, in their own help group
     assert asker.role is Role.enterprise
@@ -93,7 +93,7 @@ def test_enterprise_can_never_act_on_tickets(world, op: str) -> None:  # type: i
     assert world.db.call(tickets.get_ticket, ticket_id=t.id).status.value == "open"
 
 
-def test_help_groups_never_see_another_projects_tickets(world) -> None:  # type: ignore[no-untyped-def]
+def test_help_groups_never_see_another_projects_tickets(world) -> None:
     mine = _ticket(world)
     theirs = _ticket(world, chat=OTHER_HELP_CHAT, asker=OTHER_ASKER)
     assert world.db.call(tickets.get_ticket, ticket_id=mine.id, actor=world.asker).id == mine.id
@@ -114,7 +114,7 @@ def test_help_groups_never_see_another_projects_tickets(world) -> None:  # type:
         world.db.call(tickets.get_ticket, ticket_id=mine.id, actor=neighbour)
 
 
-def test_department_acts_only_on_tickets_escalated_to_it(world) -> None:  # type: ignore[no-untyped-def]
+def test_department_acts_only_on_tickets_escalated_to_it(world) -> None:
     t = _ticket(world)
     dept = world.dept
     with pytest.raises(PermissionDenied):  # not escalated at all
@@ -139,14 +139,14 @@ def test_department_acts_only_on_tickets_escalated_to_it(world) -> None:  # type
     assert relay.first_response and relay.help_chat_id == HELP_CHAT
 
 
-def test_lead_reads_but_does_not_act(world) -> None:  # type: ignore[no-untyped-def]
+def test_lead_reads_but_does_not_act(world) -> None:
     t = _ticket(world)
     assert world.db.call(tickets.get_ticket, ticket_id=t.id, actor=world.lead).id == t.id
     with pytest.raises(PermissionDenied):
         world.db.call(tickets.close, ticket_id=t.id, actor=world.lead, now=NOW)
 
 
-def test_a_forged_ticket_id_on_a_real_card_is_refused(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_forged_ticket_id_on_a_real_card_is_refused(world) -> None:
     a, b = _ticket(world), _ticket(world, asker=777)
     world.db.call(tickets.record_card, ticket_id=a.id, chat_id=STEWARD_CHAT, message_id=4001,
                   kind="steward", now=NOW)
@@ -167,7 +167,7 @@ def test_a_forged_ticket_id_on_a_real_card_is_refused(world) -> None:  # type: i
                   card_message_id=4002)
 
 
-def test_department_card_counts_only_while_the_department_holds_the_ticket(world) -> None:  # type: ignore[no-untyped-def]
+def test_department_card_counts_only_while_the_department_holds_the_ticket(world) -> None:
     t = _ticket(world, asker=778)
     esc = world.db.call(tickets.escalate, ticket_id=t.id, actor=world.steward,
                         department_key="natural_resources", now=NOW)
@@ -191,7 +191,7 @@ def test_department_card_counts_only_while_the_department_holds_the_ticket(world
     assert claimed.assignee_user_id == world.other_dept.user_id
 
 
-def test_buttons_pressed_outside_staff_chats_are_refused(world) -> None:  # type: ignore[no-untyped-def]
+def test_buttons_pressed_outside_staff_chats_are_refused(world) -> None:
     t = _ticket(world, asker=780)
     world.db.call(tickets.record_card, ticket_id=t.id, chat_id=STEWARD_CHAT, message_id=6001,
                   kind="steward", now=NOW)
@@ -203,7 +203,7 @@ def test_buttons_pressed_outside_staff_chats_are_refused(world) -> None:  # type
                       card_message_id=6001)
 
 
-def test_only_admins_bind_and_only_to_known_projects(world) -> None:  # type: ignore[no-untyped-def]
+def test_only_admins_bind_and_only_to_known_projects(world) -> None:
     chat = -1009
     steward = world.actor(STEWARD, chat)
     with pytest.raises(PermissionDenied):
@@ -218,12 +218,12 @@ def test_only_admins_bind_and_only_to_known_projects(world) -> None:  # type: ig
                       project_code="P-001", now=NOW, project_exists=lambda code: True)
 
 
-def test_binding_via_the_ledger_table(world) -> None:  # type: ignore[no-untyped-def]
+def test_binding_via_the_ledger_table(world) -> None:
     from decimal import Decimal
 
     from ledger.models import Project
 
-    def add(session):  # type: ignore[no-untyped-def]
+    def add(session):
         session.add(Project(code="L-9", name="风电项目", region="某旗", sector="能源",
                             investment_yi=Decimal("12.5"), start_half=1, start_year=2026))
     world.db.call(add)
@@ -239,8 +239,8 @@ def test_binding_via_the_ledger_table(world) -> None:  # type: ignore[no-untyped
     assert project.help_chat_id == chat
 
 
-def test_escalation_needs_a_bound_active_department_group(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    world = make_world(new_sqlite_db(tmp_path), NOW)
+def test_escalation_needs_a_bound_active_department_group(tmp_path) -> None:
+    world = make_world(sqlite_database(tmp_path), NOW)
     t = _ticket(world)
     with pytest.raises(NotBound):
         world.db.call(tickets.escalate, ticket_id=t.id, actor=world.steward,

@@ -4,7 +4,12 @@ unreachable and CI is unset; fails under CI."""
 
 from __future__ import annotations
 
-from desk_helpers import (
+from sqlmodel import Session
+
+from desk import tickets
+from desk.sla import AlertKind, sweep
+from desk.stats import compute_stats
+from tests.desk_helpers import (
     ASKER,
     HELP_CHAT,
     HOURS,
@@ -14,21 +19,16 @@ from desk_helpers import (
     make_world,
     pg_db,
 )
-from sqlmodel import Session
-
-from desk import tickets
-from desk.sla import AlertKind, sweep
-from desk.stats import compute_stats
 
 __all__ = ["pg_db"]  # the fixture
 
 
-def _sweep(session, now):  # type: ignore[no-untyped-def]
+def _sweep(session, now):
     return sweep(session=session, now=now, hours=HOURS, warn_before_minutes=10,
                  steward_chat_id=STEWARD_CHAT, lead_chat_id=LEAD_CHAT)
 
 
-def test_flow_and_sweep_on_postgres(pg_db) -> None:  # type: ignore[no-untyped-def]
+def test_flow_and_sweep_on_postgres(pg_db) -> None:
     world = make_world(pg_db, at(3, 6, 19, 0))  # Friday evening
     db = world.db
     big_chat = -1009999999999  # supergroup ids need 64 bits
@@ -53,11 +53,11 @@ def test_flow_and_sweep_on_postgres(pg_db) -> None:  # type: ignore[no-untyped-d
     assert events == ["create", "card", "warn", "breach", "relay"]
 
 
-def _sweep_fn(*, session, now):  # type: ignore[no-untyped-def]
+def _sweep_fn(*, session, now):
     return _sweep(session, now)
 
 
-def test_two_workers_sweeping_at_once_alert_once(pg_db) -> None:  # type: ignore[no-untyped-def]
+def test_two_workers_sweeping_at_once_alert_once(pg_db) -> None:
     world = make_world(pg_db, at(3, 2, 10, 0))
     for asker in (1, 2, 3):
         pg_db.call(tickets.create_ticket, now=world.clock.now, hours=HOURS, sla_minutes=30,

@@ -5,15 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from desk_helpers import (
-    HELP_CHAT,
-    HOURS,
-    LEAD_CHAT,
-    STEWARD_CHAT,
-    at,
-    make_world,
-    new_sqlite_db,
-)
 
 import texts
 from desk import render, tickets
@@ -29,24 +20,27 @@ from desk.errors import (
 )
 from desk.sla import sweep
 from desk.throttle import Throttle
+from tests.databases import sqlite_database
+from tests.desk_helpers import HELP_CHAT, HOURS, LEAD_CHAT, STEWARD_CHAT, at, make_world
+from tests.texts_match import says
 
 EVIL = '<b>急</b> & <a href="x">点我</a>'
 DEPTS = {"natural_resources": "自然资源局"}
 
 
 @pytest.fixture
-def world(tmp_path):  # type: ignore[no-untyped-def]
-    return make_world(new_sqlite_db(tmp_path), at(3, 2, 10, 0))
+def world(tmp_path):
+    return make_world(sqlite_database(tmp_path), at(3, 2, 10, 0))
 
 
-def _ticket(world):  # type: ignore[no-untyped-def]
+def _ticket(world):
     return world.db.call(tickets.create_ticket, now=world.clock.now, hours=HOURS, sla_minutes=30,
                          help_chat_id=HELP_CHAT, asker_user_id=9, asker_name="<张>",
                          help_message_id=3, question=EVIL,
                          candidates=[{"key": "eia", "title": "环评<审批>", "score": 0.4}])
 
 
-def test_card_escapes_user_text_and_shows_time_left(world) -> None:  # type: ignore[no-untyped-def]
+def test_card_escapes_user_text_and_shows_time_left(world) -> None:
     t = _ticket(world)
     card = render.ticket_card(t, now=at(3, 2, 10, 12), hours=HOURS)
     assert "<a href" not in card and "&lt;b&gt;急&lt;/b&gt; &amp; &lt;a href=\"x\"&gt;" in card
@@ -56,7 +50,7 @@ def test_card_escapes_user_text_and_shows_time_left(world) -> None:  # type: ign
     assert texts.DESK_HOLDER_NOBODY in card
 
 
-def test_clock_lines(world) -> None:  # type: ignore[no-untyped-def]
+def test_clock_lines(world) -> None:
     world.clock.set(at(3, 2, 11, 50))
     before_lunch = _ticket(world)
     paused = render.clock(before_lunch, now=at(3, 2, 12, 30), hours=HOURS)
@@ -76,7 +70,7 @@ def test_clock_lines(world) -> None:  # type: ignore[no-untyped-def]
     assert dept_text.startswith("💬 自然资源局答复")
 
 
-def test_escalation_card_carries_the_thread(world) -> None:  # type: ignore[no-untyped-def]
+def test_escalation_card_carries_the_thread(world) -> None:
     t = _ticket(world)
     world.db.call(tickets.attach_follow_up, help_chat_id=HELP_CHAT, asker_user_id=9,
                   text="<补充>", now=at(3, 2, 10, 2), asker_name="<张>")
@@ -90,24 +84,25 @@ def test_escalation_card_carries_the_thread(world) -> None:  # type: ignore[no-u
         ticket_id=t.id, department="自然资源局")
 
 
-def test_warning_and_breach_texts(world) -> None:  # type: ignore[no-untyped-def]
+def test_warning_and_breach_texts(world) -> None:
     t = _ticket(world)
     world.db.call(tickets.claim, ticket_id=t.id, actor=world.steward, now=at(3, 2, 10, 1))
     (warn,) = world.db.call(sweep, now=at(3, 2, 10, 22), hours=HOURS, warn_before_minutes=10)
-    assert "还剩8分钟" in render.warning(warn, hours=HOURS) and "王管家" in render.warning(
+    assert says(texts.DESK_WARNING, render.warning(warn, hours=HOURS),
+                left=texts.DESK_DURATION_MINUTES.format(minutes=8)) and "王管家" in render.warning(
         warn, hours=HOURS)
     (breach,) = world.db.call(sweep, now=at(3, 2, 10, 30), hours=HOURS, warn_before_minutes=10,
                               steward_chat_id=STEWARD_CHAT, lead_chat_id=LEAD_CHAT)
     alert = render.breach_alert(breach, hours=HOURS)
-    assert "超时未响应" in alert and "王管家" in alert and "&lt;b&gt;急" in alert
+    assert says(texts.DESK_BREACH_ALERT, alert) and "王管家" in alert and "&lt;b&gt;急" in alert
     assert "10:30" in render.breach_notice(breach, hours=HOURS)
 
 
 def test_error_messages_are_chinese_and_leak_nothing() -> None:
     cases = [
-        (TicketNotFound(5), "找不到工单 #5"),
+        (TicketNotFound(5), texts.DESK_ERR_NOT_FOUND.format(ticket_id=5)),
         (PermissionDenied("close", "internal reason"), texts.DESK_ERR_PERMISSION),
-        (InvalidTransition(5, "closed", "claimed"), "已关闭"),
+        (InvalidTransition(5, "closed", "claimed"), texts.DESK_STATUS["closed"]),
         (AlreadyClaimed(5, "<王>"), "&lt;王&gt;"),
         (NotBound("department", "natural_resources"), "/bind_dept natural_resources"),
         (NotBound("chat", 1), texts.DESK_ERR_CHAT_NOT_BOUND),
@@ -123,22 +118,22 @@ def test_error_messages_are_chinese_and_leak_nothing() -> None:
 def test_throttle_is_a_token_bucket_on_an_injected_clock() -> None:
     throttle = Throttle(per_minute=6, burst=3)  # one token every 10 s
     t0 = at(3, 2, 10, 0)
-    assert [throttle.allow(1, t0) for _ in range(3)] == [True, True, True]
+    assert [throttle.check(1, t0).allowed for _ in range(3)] == [True, True, True]
     refused = throttle.check(1, t0)
     assert not refused.allowed and refused.first_refusal
     assert refused.retry_after_seconds == pytest.approx(10)
     assert "10秒" in render.throttled_notice(refused)
     again = throttle.check(1, t0 + timedelta(seconds=5))
     assert not again.allowed and not again.first_refusal  # say "slow down" once
-    assert throttle.allow(2, t0)  # other users are not affected
-    assert throttle.allow(1, t0 + timedelta(seconds=10))
-    assert not throttle.allow(1, t0 + timedelta(seconds=11))
+    assert throttle.check(2, t0).allowed  # other users are not affected
+    assert throttle.check(1, t0 + timedelta(seconds=10)).allowed
+    assert not throttle.check(1, t0 + timedelta(seconds=11)).allowed
     assert throttle.check(1, t0 + timedelta(minutes=10)).allowed  # refilled, capped at burst
-    assert [throttle.allow(1, t0 + timedelta(minutes=10)) for _ in range(3)] == [True, True, False]
-    assert not throttle.allow(1, t0)  # a clock going back refills nothing
+    assert [throttle.check(1, t0 + timedelta(minutes=10)).allowed for _ in range(3)] == [True, True, False]
+    assert not throttle.check(1, t0).allowed  # a clock going back refills nothing
     small = Throttle(per_minute=1, burst=1, max_keys=2)
     for key in range(5):
-        small.allow(key, t0)
+        small.check(key, t0)
     assert len(small) == 2
     with pytest.raises(ValueError):
         Throttle(per_minute=0)

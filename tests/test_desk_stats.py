@@ -5,49 +5,52 @@ from __future__ import annotations
 import json
 
 import pytest
-from desk_helpers import ALWAYS, HELP_CHAT, HOURS, at, make_world, new_sqlite_db
 
+import texts
 from desk import tickets
 from desk.render import stats_text
 from desk.stats import compute_stats, median, p90
 from knowledge.question_log import QuestionLog
+from tests.databases import sqlite_database
+from tests.desk_helpers import ALWAYS, HELP_CHAT, HOURS, at, make_world
+from tests.texts_match import says
 
 DAY = (3, 2)  # Monday 2 March 2026
 
 
-def m(hour: int, minute: int = 0):  # type: ignore[no-untyped-def]
+def m(hour: int, minute: int = 0):
     return at(*DAY, hour, minute)
 
 
 @pytest.fixture
-def world(tmp_path):  # type: ignore[no-untyped-def]
-    return make_world(new_sqlite_db(tmp_path), m(9))
+def world(tmp_path):
+    return make_world(sqlite_database(tmp_path), m(9))
 
 
 class _OneSession:
     """Calls every function in one transaction (fewer fsyncs: the set builds fast)."""
 
-    def __init__(self, session) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, session) -> None:
         self.session = session
 
-    def call(self, fn, **kwargs):  # type: ignore[no-untyped-def]
+    def call(self, fn, **kwargs):
         return fn(session=self.session, **kwargs)
 
 
-def _build(world) -> None:  # type: ignore[no-untyped-def]
+def _build(world) -> None:
     a, b, dept = world.steward, world.steward2, world.dept
     with world.db.session() as session:
         _build_in(_OneSession(session), a, b, dept)
 
 
-def _build_in(db, a, b, dept) -> None:  # type: ignore[no-untyped-def]
+def _build_in(db, a, b, dept) -> None:
     n = iter(range(1000, 2000))
 
-    def new(created):  # type: ignore[no-untyped-def]
+    def new(created):
         return db.call(tickets.create_ticket, now=created, hours=HOURS, sla_minutes=30,
                        help_chat_id=HELP_CHAT, asker_user_id=next(n), question="q")
 
-    def ans(t, actor, when):  # type: ignore[no-untyped-def]
+    def ans(t, actor, when):
         db.call(tickets.answer, ticket_id=t.id, actor=actor, text="a", now=when)
 
     ans(new(m(9)), a, m(9, 5))              # T1: 5 min, in time
@@ -69,7 +72,7 @@ def _build_in(db, a, b, dept) -> None:  # type: ignore[no-untyped-def]
     old = new(at(2, 25, 9))                 # last week: outside the window
     ans(old, a, at(2, 25, 9, 1))
 
-    def log(session):  # type: ignore[no-untyped-def]
+    def log(session):
         rows = [("smalltalk", "你好"), ("smalltalk", "在吗"), ("answer", "环评材料"),
                 ("answer", "施工许可"), ("answer", "备案"), ("answer", "节能审查"),
                 ("clarify", "规划"), ("handoff", "土地出让价格"), ("handoff", "土地出让价格"),
@@ -82,7 +85,7 @@ def _build_in(db, a, b, dept) -> None:  # type: ignore[no-untyped-def]
     db.call(log)
 
 
-def test_numbers_on_a_hand_built_set(world) -> None:  # type: ignore[no-untyped-def]
+def test_numbers_on_a_hand_built_set(world) -> None:
     _build(world)
     s = world.db.call(compute_stats, hours=HOURS, now=m(12), since=at(*DAY, 0))
     assert (s.opened, s.answered, s.answered_in_time, s.answered_late) == (9, 5, 4, 1)
@@ -116,7 +119,7 @@ def test_numbers_on_a_hand_built_set(world) -> None:  # type: ignore[no-untyped-
     assert data["since"] == at(*DAY, 0).isoformat()
 
 
-def test_whole_history_and_an_until_bound(world) -> None:  # type: ignore[no-untyped-def]
+def test_whole_history_and_an_until_bound(world) -> None:
     _build(world)
     everything = world.db.call(compute_stats, hours=HOURS, now=m(12))
     assert everything.opened == 10 and everything.questions == 9
@@ -125,7 +128,7 @@ def test_whole_history_and_an_until_bound(world) -> None:  # type: ignore[no-unt
     assert (before.opened, before.answered_in_time, before.median_first_response_min) == (1, 1, 1)
 
 
-def test_clock_of_a_24x7_desk(world) -> None:  # type: ignore[no-untyped-def]
+def test_clock_of_a_24x7_desk(world) -> None:
     _build(world)
     s = world.db.call(compute_stats, hours=ALWAYS, now=m(12), since=at(*DAY, 0))
     # T3 took 110 wall-clock minutes: with no business hours the median moves.
@@ -141,7 +144,7 @@ def test_percentile_definitions() -> None:
     assert p90(list(range(1, 12))) == 10  # 11 values: ceil(9.9) = 10th
 
 
-def test_text_and_command_line(world, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_text_and_command_line(world, tmp_path, monkeypatch, capsys) -> None:
     _build(world)
     s = world.db.call(compute_stats, hours=HOURS, now=m(12), since=at(*DAY, 0))
     text = stats_text(s, days=1, departments={"natural_resources": "自然资源局"})
@@ -151,7 +154,7 @@ def test_text_and_command_line(world, tmp_path, monkeypatch, capsys) -> None:  #
     from cli.main import main
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'desk.db'}")
+    monkeypatch.setenv("DATABASE_URL", world.db.url)
     for name in ("BUSINESS_HOURS", "TIMEZONE", "CALENDAR_OVERRIDES_PATH"):
         monkeypatch.delenv(name, raising=False)
     main(["stats", "--json"])
@@ -159,4 +162,6 @@ def test_text_and_command_line(world, tmp_path, monkeypatch, capsys) -> None:  #
     assert data["opened"] == 10 and data["questions"] == 9
     main(["stats", "--days", "3650"])
     out = capsys.readouterr().out
-    assert "响应统计（近3650天）" in out and "按时响应率" in out and "<b>" not in out
+    period = texts.DESK_STATS_PERIOD_DAYS.format(days=3650)
+    assert says(texts.DESK_STATS_TITLE.format(period=period), out)
+    assert says(texts.DESK_STATS_SUMMARY, out) and "<b>" not in out

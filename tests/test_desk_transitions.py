@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from desk_helpers import ASKER, HELP_CHAT, HOURS, at, make_world, new_sqlite_db
 from sqlmodel import Session
 
 from desk import tickets
@@ -13,23 +12,25 @@ from desk.errors import AlreadyClaimed, InvalidTransition
 from desk.models import Ticket
 from desk.models import TicketStatus as S
 from desk.states import TRANSITIONS, can_transition, check_transition
+from tests.databases import sqlite_database
+from tests.desk_helpers import ASKER, HELP_CHAT, HOURS, at, make_world
 
 START = at(3, 2, 9, 0)  # Monday
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):  # type: ignore[no-untyped-def]
+def world(tmp_path_factory):
     """One database for the module: every test makes its own tickets."""
-    return make_world(new_sqlite_db(tmp_path_factory.mktemp("desk")), START)
+    return make_world(sqlite_database(tmp_path_factory.mktemp("desk")), START)
 
 
-def _new(world, question="环评要什么材料？", asker=ASKER):  # type: ignore[no-untyped-def]
+def _new(world, question="环评要什么材料？", asker=ASKER):
     return world.db.call(tickets.create_ticket, now=world.clock.now, hours=HOURS, sla_minutes=30,
                          help_chat_id=HELP_CHAT, asker_user_id=asker, asker_name="企业张经理",
                          help_message_id=500, question=question)
 
 
-def _in_status(world, status: S) -> int:  # type: ignore[no-untyped-def]
+def _in_status(world, status: S) -> int:
     """A ticket brought to `status` through the public functions."""
     t = _new(world)
     db, now = world.db, world.clock.now
@@ -77,7 +78,7 @@ OPERATIONS = {
 }
 
 
-def _do(world, op: str, ticket_id: int):  # type: ignore[no-untyped-def]
+def _do(world, op: str, ticket_id: int):
     db, now, steward = world.db, world.clock.now, world.steward2
     if op == "claim":
         return db.call(tickets.claim, ticket_id=ticket_id, actor=steward, now=now)
@@ -122,7 +123,7 @@ def test_every_operation_from_every_status(world, start: S, op: str) -> None:
         assert after == before
 
 
-def test_every_change_of_a_full_flow_is_audited(world) -> None:  # type: ignore[no-untyped-def]
+def test_every_change_of_a_full_flow_is_audited(world) -> None:
     db, clock = world.db, world.clock
     t = _new(world, asker=4242)  # an asker of its own: follow-ups must land on this ticket
     db.call(tickets.record_card, ticket_id=t.id, chat_id=-1001000000001, message_id=900,
@@ -179,7 +180,7 @@ def test_every_change_of_a_full_flow_is_audited(world) -> None:  # type: ignore[
     assert thread[1].message_id == 777  # the relayed copy in the help group
 
 
-def test_same_steward_claiming_twice_changes_nothing(world) -> None:  # type: ignore[no-untyped-def]
+def test_same_steward_claiming_twice_changes_nothing(world) -> None:
     t = _new(world)
     world.db.call(tickets.claim, ticket_id=t.id, actor=world.steward, now=world.clock.now)
     n = len(world.db.call(tickets.ticket_events, ticket_id=t.id))
@@ -188,7 +189,7 @@ def test_same_steward_claiming_twice_changes_nothing(world) -> None:  # type: ig
     assert len(world.db.call(tickets.ticket_events, ticket_id=t.id)) == n
 
 
-def test_escalating_again_to_the_same_department_is_refused(world) -> None:  # type: ignore[no-untyped-def]
+def test_escalating_again_to_the_same_department_is_refused(world) -> None:
     t = _new(world)
     world.db.call(tickets.escalate, ticket_id=t.id, actor=world.steward,
                   department_key="ecology", now=world.clock.now)
@@ -197,7 +198,7 @@ def test_escalating_again_to_the_same_department_is_refused(world) -> None:  # t
                       department_key="ecology", now=world.clock.now)
 
 
-def test_a_stale_read_cannot_win_a_race(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_stale_read_cannot_win_a_race(world) -> None:
     """Two stewards press 「认领」 at once: the second, having read 'open', loses."""
     t = _new(world)
     with Session(world.db.engine) as slow:

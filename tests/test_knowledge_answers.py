@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import knowledge
+import texts
 from knowledge.answers import compose_answer, compose_item_answer
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, MatchResult
@@ -97,7 +98,7 @@ def test_materials_question_leads_with_the_numbered_list(matcher, kb):
     for n, (line, material) in enumerate(zip(lead, materials), start=1):
         assert line.startswith(f"{n}. ")
         assert material.name in unescape(line)
-        assert ("〔可容缺〕" in line) == (not material.required)
+        assert (texts.MATERIAL_DEFERRABLE in line) == (not material.required)
     # the department and the time limit follow one line below
     rest = plain(text[text.index("\n\n"):])
     assert kb.departments["eco_env"].name in rest and "工作日" in rest
@@ -150,7 +151,7 @@ def test_every_item_and_intent_gives_valid_short_html(kb, intent):
         dept = kb.department_of(item)
         if intent == "materials":
             assert lines[1].startswith("1."), (item.key, text)
-            assert text.count("〔可容缺〕") == sum(not m.required for m in item.materials)
+            assert text.count(texts.MATERIAL_DEFERRABLE) == sum(not m.required for m in item.materials)
         elif intent == "department":
             assert dept.name in unescape(lines[1]), (item.key, text)
             assert any(dept.phone in line for line in lead_block(text))

@@ -15,7 +15,8 @@ from ledger.importer import import_file
 from ledger.models import Procedure, Project
 from ledger.report import compute_report
 from scheduler.reminders import plan_reminders
-from tests.ledger_support import ledger_row, sqlite_db, write_csv, write_xlsx
+from tests.databases import sqlite_database
+from tests.ledger_support import ledger_row, write_csv, write_xlsx
 from workdays import WorkingCalendar
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -28,7 +29,7 @@ ROWS = [
 
 
 def test_archived_project_leaves_report_and_reminders_keeps_history_and_comes_back(tmp_path):
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     db.call(import_file, path=write_xlsx(tmp_path / "l.xlsx", ROWS))
     with db.session() as s:
         for project in s.exec(select(Project)).scalars():
@@ -56,7 +57,7 @@ def test_archived_project_leaves_report_and_reminders_keeps_history_and_comes_ba
 
 
 def test_archiving_an_unknown_code_changes_nothing(tmp_path):
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     db.call(import_file, path=write_xlsx(tmp_path / "l.xlsx", ROWS))
     with pytest.raises(ProjectNotFound):
         db.call(archive_projects, codes=["P001", "NOPE"], now=NOW)

@@ -8,9 +8,11 @@ import json
 import pytest
 from openpyxl import load_workbook
 
+import texts
 from cli.ledger_commands import progress_bar
 from cli.main import main
 from tests.ledger_support import ledger_row, write_csv
+from tests.texts_match import says
 
 
 def test_template_import_report_export_profile(env, capsys):
@@ -102,12 +104,11 @@ def test_progress_bar_only_for_big_jobs_and_only_on_a_terminal():
 
 
 def test_report_json_has_the_fields_of_the_issue_and_the_published_figures(env, capsys):
-    from test_ledger_report import published_ledger
-
     from storage.db import Database
+    from tests.test_ledger_report import published_ledger
 
     db = Database(f"sqlite:///{env / 'cli.db'}")
-    db.create_all()
+    db.migrate()
     db.call(published_ledger)
     db.dispose()
     main(["ledger", "report", "--json"])
@@ -136,7 +137,7 @@ def test_files_that_cannot_be_written_give_one_line_and_exit_1(env, capsys):
             main(command)
         assert exit_.value.code == 1
         err = capsys.readouterr().err
-        assert "无法写入文件" in err and str(missing) in err and "Traceback" not in err
+        assert says(texts.LEDGER_WRITE_FAILED, err) and str(missing) in err and "Traceback" not in err
 
 
 def test_a_big_import_keeps_stderr_clean_when_it_is_not_a_terminal(env, capsys):

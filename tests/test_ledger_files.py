@@ -15,7 +15,8 @@ from ledger.errors import LedgerImportError
 from ledger.exporter import export_ledger, write_template
 from ledger.importer import import_file
 from ledger.models import Procedure, Project
-from tests.ledger_support import ledger_row, sqlite_db, write_csv, write_xlsx
+from tests.databases import sqlite_database
+from tests.ledger_support import ledger_row, write_csv, write_xlsx
 
 
 def ledger_values(db):
@@ -40,7 +41,7 @@ def test_template_has_headers_drop_down_and_an_example_that_is_refused_untouched
     assert sheet.max_row == 2  # the header and one example row
     assert sheet.cell(2, HEADERS.index("状态") + 1).value == "办理中"
 
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     with pytest.raises(LedgerImportError) as caught:  # an untouched template adds no project
         db.call(import_file, path=path)
     assert [(e.row, e.column, e.reason) for e in caught.value.errors] == [
@@ -64,7 +65,7 @@ def test_template_filled_with_openpyxl_imports(tmp_path):
                                               办结日期=date(2026, 1, 8)), start=1):
         sheet.cell(3, column, value)
     workbook.save(path)
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     result = db.call(import_file, path=path)
     assert (result.projects_created, result.procedures_created) == (1, 2)
     with db.session() as s:
@@ -84,7 +85,7 @@ def test_export_round_trip(tmp_path):
         ledger_row(项目代码="P3", 项目名称="学校", investment=3, 计划开工="2027下半年",
                    手续="项目建议书", 状态="办理中", 受理日期="2027-01-04", days=2),
     ]
-    first = sqlite_db(tmp_path, "first.db")
+    first = sqlite_database(tmp_path, "first.db")
     first.call(import_file, path=write_xlsx(tmp_path / "in.xlsx", rows))
     progress = []
     written = first.call(export_ledger, path=tmp_path / "out.xlsx",
@@ -94,7 +95,7 @@ def test_export_round_trip(tmp_path):
     again = first.call(import_file, path=tmp_path / "out.xlsx")
     assert not again.changed and again.procedures_unchanged == 6
 
-    second = sqlite_db(tmp_path, "second.db")
+    second = sqlite_database(tmp_path, "second.db")
     second.call(import_file, path=tmp_path / "out.xlsx")
     assert ledger_values(second) == ledger_values(first)
     keys = {row[10] for row in ledger_values(second)}
@@ -127,17 +128,17 @@ def test_any_ledger_survives_export_and_import(tmp_path_factory, rows, investmen
                          办结日期=(accepted or date(2025, 6, 1)) if status == "已办结" else None,
                          备注=note)
               for p, name, status, accepted, days, note in rows]
-    first = sqlite_db(folder, "a.db")
+    first = sqlite_database(folder, "a.db")
     first.call(import_file, path=write_xlsx(folder / "in.xlsx", source))
     first.call(export_ledger, path=folder / "out.xlsx")
-    second = sqlite_db(folder, "b.db")
+    second = sqlite_database(folder, "b.db")
     second.call(import_file, path=folder / "out.xlsx")
     assert ledger_values(second) == ledger_values(first)
     assert not first.call(import_file, path=folder / "out.xlsx").changed
 
 
 def test_text_that_looks_like_a_formula_is_exported_as_text(tmp_path):
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     db.call(import_file, path=write_csv(tmp_path / "f.csv", [ledger_row(备注="=HYPERLINK(1)")]))
     db.call(export_ledger, path=tmp_path / "out.xlsx")
     cell = load_workbook(tmp_path / "out.xlsx").active.cell(2, HEADERS.index("备注") + 1)

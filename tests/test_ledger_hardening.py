@@ -49,7 +49,7 @@ class FileRequest(RecordingRequest):
         self.files: list[bytes] = []
         self.broken: set[int] = set()  # chats whose sends get a 400
 
-    async def do_request(self, url: str, method: str, request_data=None, **kw: Any):  # type: ignore[no-untyped-def,override]
+    async def do_request(self, url: str, method: str, request_data=None, **kw: Any):  # type: ignore[override]
         params = request_data.parameters if request_data else {}
         if int(params.get("chat_id", 0) or 0) in self.broken:
             return 400, b'{"ok": false, "error_code": 400, "description": "Bad Request: chat not found"}'
@@ -59,7 +59,7 @@ class FileRequest(RecordingRequest):
         return await super().do_request(url, method, request_data, **kw)
 
 
-def _seed(db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def _seed(db, tmp_path) -> None:
     rows = [
         ledger_row(手续="环评", 受理日期="2026-02-10", days=5),                 # overdue
         ledger_row(手续="施工许可", 状态="未启动", 受理日期=None, days=None),
@@ -70,7 +70,7 @@ def _seed(db, tmp_path) -> None:  # type: ignore[no-untyped-def]
     ]
     db.call(import_file, path=write_xlsx(tmp_path / "ledger.xlsx", rows))
 
-    def spoil(session):  # type: ignore[no-untyped-def]
+    def spoil(session):
         p1 = session.exec(select(Project).where(Project.code == "P001")).one()
         p1.enterprise = "=1+1"
         note = session.exec(select(Procedure).where(Procedure.project_id == p1.id,
@@ -91,7 +91,7 @@ def _seed(db, tmp_path) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def app(settings, clock, tmp_path):  # type: ignore[no-untyped-def]
+async def app(settings, clock, tmp_path):
     settings = settings.model_copy(update={"admin_user_ids": [ADMIN], "steward_chat_id": STEWARDS,
                                            "lead_chat_id": LEAD})
     request = FileRequest()
@@ -104,11 +104,11 @@ async def app(settings, clock, tmp_path):  # type: ignore[no-untyped-def]
     application.bot_data["services"].db.dispose()
 
 
-def _req(app) -> FileRequest:  # type: ignore[no-untyped-def]
+def _req(app) -> FileRequest:
     return app.bot_data["request"]
 
 
-async def _say(app, text: str, *, chat_id: int = GROUP_B) -> list[str]:  # type: ignore[no-untyped-def]
+async def _say(app, text: str, *, chat_id: int = GROUP_B) -> list[str]:
     _req(app).clear()
     await app.process_update(message_update(app.bot, chat_id=chat_id, user_id=ENTERPRISE, text=text))
     await delivered(app)
@@ -125,7 +125,7 @@ def _texts(data: bytes) -> list[str]:
     return [str(v) for row in sheet.iter_rows(values_only=True) for v in row if v is not None]
 
 
-async def test_one_bad_project_stops_no_other_reminder_nor_the_report(app, caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_one_bad_project_stops_no_other_reminder_nor_the_report(app, caplog) -> None:
     result = await reminder_job.run_round(app, catch_up=True)   # Tuesday: Monday's report too
     await delivered(app)
     sent = Counter(int(c.params["chat_id"]) for c in _req(app).calls
@@ -145,7 +145,7 @@ async def test_one_bad_project_stops_no_other_reminder_nor_the_report(app, caplo
     assert all(str(GROUP_B) in r.key for r in failed)
 
 
-async def test_profile_progress_and_status_answer_for_a_project_with_bad_dates(app) -> None:  # type: ignore[no-untyped-def]
+async def test_profile_progress_and_status_answer_for_a_project_with_bad_dates(app) -> None:
     profile = "\n".join(await _say(app, "/profile"))
     assert "风电基地" in profile and texts.LEDGER_DEADLINE_UNKNOWN in profile
     assert "9999-12-30" in profile                          # shown as the ledger has it
@@ -158,21 +158,21 @@ async def test_profile_progress_and_status_answer_for_a_project_with_bad_dates(a
     assert _req(app).files and texts.LEDGER_DEADLINE_UNKNOWN in _texts(_req(app).files[-1])
 
 
-async def test_profile_xlsx_sent_to_the_enterprise_has_no_live_formula(app) -> None:  # type: ignore[no-untyped-def]
+async def test_profile_xlsx_sent_to_the_enterprise_has_no_live_formula(app) -> None:
     await _say(app, "/profile xlsx", chat_id=GROUP_A)
     data = _req(app).files[-1]
     assert _formulas(data) == []
     assert FORMULA in _texts(data) and "=1+1" in _texts(data)   # kept, as text
 
 
-def test_the_cli_profile_of_a_bad_project_and_its_xlsx(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_profile_of_a_bad_project_and_its_xlsx(tmp_path, monkeypatch, capsys) -> None:
     from storage.db import Database
 
     monkeypatch.chdir(tmp_path)
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
     db = Database(url)
-    db.create_all()
+    db.migrate()
     _seed(db, tmp_path)
     db.dispose()
     main(["ledger", "profile", "P002", "--xlsx", str(tmp_path / "p2.xlsx")])
@@ -183,7 +183,7 @@ def test_the_cli_profile_of_a_bad_project_and_its_xlsx(tmp_path, monkeypatch, ca
     assert _formulas(data) == [] and FORMULA in _texts(data)
 
 
-async def test_a_group_whose_sends_fail_is_recorded_and_the_others_still_get_theirs(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_group_whose_sends_fail_is_recorded_and_the_others_still_get_theirs(app) -> None:
     _req(app).broken.add(GROUP_A)
     await reminder_job.run_round(app, catch_up=True)
     await delivered(app)

@@ -13,7 +13,8 @@ from ledger.columns import HEADERS
 from ledger.errors import LedgerImportError
 from ledger.importer import import_file
 from ledger.models import Procedure, ProcedureStatus, Project
-from tests.ledger_support import ledger_row, sqlite_db, write_csv, write_xlsx
+from tests.databases import sqlite_database
+from tests.ledger_support import ledger_row, write_csv, write_xlsx
 
 
 def counts(db):
@@ -46,7 +47,7 @@ GOOD_ROWS = [
 
 
 def test_import_creates_projects_and_procedures(tmp_path):
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     result = db.call(import_file, path=write_xlsx(tmp_path / "l.xlsx", GOOD_ROWS))
     assert (result.rows, result.projects_created, result.procedures_created) == (4, 2, 4)
     with db.session() as s:
@@ -63,7 +64,7 @@ def test_import_creates_projects_and_procedures(tmp_path):
 
 
 def test_reimport_changes_nothing_and_changed_file_updates_in_place(tmp_path):
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     path = write_xlsx(tmp_path / "l.xlsx", GOOD_ROWS)
     db.call(import_file, path=path)
     with db.session() as s:  # a /bind happened meanwhile; an import must keep it
@@ -96,7 +97,7 @@ def test_reimport_changes_nothing_and_changed_file_updates_in_place(tmp_path):
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
 def test_csv_in_every_accepted_encoding(tmp_path, encoding):
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     result = db.call(import_file, path=write_csv(tmp_path / "l.csv", GOOD_ROWS, encoding=encoding))
     assert (result.projects_created, result.procedures_created) == (2, 4)
     with db.session() as s:
@@ -112,7 +113,7 @@ def test_english_headers_item_keys_and_ascii_statuses(tmp_path):
              "in_progress", "2027-01-05", "5", "", "Ecology bureau", "note"],
             ["E1", "", "", "", "", "", "", "", "construction_permit", "not_started", "", "", "",
              "", ""]]
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     result = db.call(import_file, path=write_csv(tmp_path / "e.csv", rows, header=header))
     assert (result.projects_created, result.procedures_created) == (1, 2)
     with db.session() as s:
@@ -124,7 +125,7 @@ def test_english_headers_item_keys_and_ascii_statuses(tmp_path):
 
 def test_text_is_stored_as_written_and_codes_are_normalized(tmp_path):
     rows = [ledger_row(项目代码="Ｐ００１", 项目名称="某某（一期）项目：A", 手续="环评")]
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     db.call(import_file, path=write_xlsx(tmp_path / "w.xlsx", rows))
     with db.session() as s:
         project = s.exec(select(Project)).scalar_one()
@@ -142,7 +143,7 @@ def test_title_row_blank_inherited_project_cells_and_start_dates(tmp_path):
     sheet.append([2, "P001", None, None, None, None, None, None, None, "水保", "办理中",
                   date(2026, 3, 2), "10个工作日", None, "水利局", None])
     workbook.save(tmp_path / "t.xlsx")
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     result = db.call(import_file, path=tmp_path / "t.xlsx")
     assert (result.projects_created, result.procedures_created) == (1, 2)
     with db.session() as s:
@@ -155,7 +156,7 @@ def test_title_row_blank_inherited_project_cells_and_start_dates(tmp_path):
 
 
 def test_every_kind_of_bad_row_is_reported_and_nothing_imported(tmp_path):
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     db.call(import_file, path=write_xlsx(tmp_path / "ok.xlsx", GOOD_ROWS))
     before = snapshot(db)
     rows = [
@@ -196,7 +197,7 @@ def test_every_kind_of_bad_row_is_reported_and_nothing_imported(tmp_path):
 
 
 def test_errors_carry_the_values_and_the_first_row(tmp_path):
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     rows = [ledger_row(手续="环评"), ledger_row(手续="环评", 状态="未启动", 受理日期=None)]
     with pytest.raises(LedgerImportError) as caught:
         db.call(import_file, path=write_csv(tmp_path / "d.csv", rows))
@@ -208,7 +209,7 @@ def test_errors_carry_the_values_and_the_first_row(tmp_path):
 def test_wrong_and_missing_headers(tmp_path):
     header = list(HEADERS)
     header[HEADERS.index("状态")] = "进展情况"
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     found = errors_of(db, write_xlsx(tmp_path / "h.xlsx", [ledger_row()], header=header))
     assert found == {(1, "进展情况", "unknown_header"), (1, "状态", "missing_header")}
     assert counts(db) == (0, 0)
@@ -223,7 +224,7 @@ def test_wrong_and_missing_headers(tmp_path):
 def test_xlsx_that_is_really_a_text_file(tmp_path):
     path = tmp_path / "ledger.xlsx"
     path.write_text("项目代码,项目名称\nP1,x\n", encoding="utf-8")
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     assert errors_of(db, path) == {(0, "", "not_xlsx")}
     assert counts(db) == (0, 0)
     db.call(import_file, path=write_xlsx(tmp_path / "ok.xlsx", GOOD_ROWS))
@@ -233,7 +234,7 @@ def test_xlsx_that_is_really_a_text_file(tmp_path):
 
 
 def test_empty_files_and_other_extensions(tmp_path):
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     (tmp_path / "e.csv").write_bytes(b"")
     assert errors_of(db, tmp_path / "e.csv") == {(0, "", "empty_file")}
     assert errors_of(db, write_csv(tmp_path / "h.csv", [])) == {(1, "", "no_rows")}
@@ -245,7 +246,7 @@ def test_progress_reports_rows_read(tmp_path):
     rows = [ledger_row(项目代码=f"P{i:04d}", 手续=key, 状态="未启动", 受理日期=None, days=None)
             for i in range(250) for key in ("环评", "施工许可", "节能审查", "水保", "林草审核")]
     calls, written = [], []
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     result = db.call(import_file, path=write_xlsx(tmp_path / "p.xlsx", rows),
                      progress=lambda done, total: calls.append((done, total)),
                      write_progress=lambda done, total: written.append((done, total)))

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
+import texts
 from ledger.errors import ProcedureNotInLedger, ProjectNotFound
 from ledger.importer import import_file
 from ledger.models import ProcedureStatus
@@ -15,7 +16,9 @@ from ledger.profile import procedure_status, progress_summary, project_profile
 from ledger.render import profile_text, progress_text, status_text, write_profile_xlsx
 from scheduler.reminder_text import render_reminder
 from scheduler.reminders import plan_reminders
-from tests.ledger_support import ledger_row, sqlite_db, write_xlsx
+from tests.databases import sqlite_database
+from tests.ledger_support import ledger_row, write_xlsx
+from tests.texts_match import says
 from workdays import WorkingCalendar
 
 MATERIALS = {"eia": ["环境影响报告书", "建设项目环评审批申请表"],
@@ -42,7 +45,7 @@ def db(tmp_path):
     for row in rows[1:]:
         row[1] = None  # the name is given once, as in a ledger with merged cells
     rows[0][1] = "新材料<产业园>"
-    database = sqlite_db(tmp_path)
+    database = sqlite_database(tmp_path)
     database.call(import_file, path=write_xlsx(tmp_path / "l.xlsx", rows))
     return database
 
@@ -109,7 +112,7 @@ def test_status_answers_and_their_errors(db, calendar):
 def test_profile_xlsx(db, calendar, tmp_path):
     path = write_profile_xlsx(profile(db, calendar), tmp_path / "profile.xlsx")
     sheet = load_workbook(path).active
-    values = [[cell for cell in row] for row in sheet.iter_rows(values_only=True)]
+    values = [list(row) for row in sheet.iter_rows(values_only=True)]
     assert "新材料<产业园>" in values[0][0]
     table = {row[0]: row for row in values if row and row[0] in ("环评", "施工许可", "立项(备案)")}
     assert table["环评"][2] == "生态环境局" and table["环评"][5].date() == date(2026, 3, 9)
@@ -121,7 +124,7 @@ def test_renderings_escape_ledger_values(db, calendar):
     result = profile(db, calendar)
     text = profile_text(result, escape=html.escape)
     assert "新材料&lt;产业园&gt;" in text and "<产业园>" not in text
-    assert "环境影响报告书、建设项目环评审批申请表" in text and "已超期" in text
+    assert "环境影响报告书、建设项目环评审批申请表" in text and says(texts.LEDGER_PROFILE_DUE_OVERDUE, text)
     assert "还有 26 天（18 个工作日）" in text
     assert "已办结 1、无需办理 0、办理中 2、未启动 1（共 4 项）" in progress_text(result.summary)
     eia = next(line for line in result.procedures if line.item_key == "eia")

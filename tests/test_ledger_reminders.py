@@ -19,7 +19,8 @@ from scheduler.models import (
 )
 from scheduler.reminders import AudienceKind, Subject, current_threshold, plan_reminders
 from storage.db import Database
-from tests.ledger_support import ledger_row, postgres_db, sqlite_db, write_xlsx
+from tests.databases import postgres_schema_database, sqlite_database
+from tests.ledger_support import ledger_row, write_xlsx
 from workdays import WorkingCalendar
 
 DEPARTMENTS = {"eia": "eco_env", "energy_review": "ndrc", "land_prereview": "natural_resources",
@@ -45,7 +46,7 @@ def build_ledger(tmp_path):
         # P003: everything finished, help group -1003
         ledger_row(项目代码="P003", 手续="环评", 状态="已办结", 办结日期="2026-02-11"),
     ]
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     db.call(import_file, path=write_xlsx(tmp_path / "l.xlsx", rows))
     with db.session() as s:
         for code, chat in (("P001", -1001), ("P003", -1003)):
@@ -152,7 +153,7 @@ def test_a_failed_send_is_retried_and_then_sent_once(tmp_path, calendar):
 
 
 def test_claims_are_exclusive_and_stale_claims_can_be_taken_over(tmp_path):
-    url = sqlite_db(tmp_path).url
+    url = sqlite_database(tmp_path).url
     first, second = Database(url), Database(url)
     now = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
     assert first.call(claim_reminder, key="k", now=now)
@@ -178,7 +179,7 @@ def test_current_threshold():
 
 
 def test_claims_and_plan_on_postgresql(tmp_path, calendar):
-    with postgres_db() as db:
+    with postgres_schema_database("t_ledger") as db:
         db.call(import_file, path=write_xlsx(tmp_path / "l.xlsx", [
             ledger_row(手续="环评", 受理日期="2026-03-02", days=5)]))
         with db.session() as s:

@@ -10,7 +10,7 @@ from sqlalchemy import insert
 from ledger.models import Procedure, ProcedureStatus, Project
 from ledger.procedures import CATALOG
 from ledger.report import compute_report, percent
-from tests.ledger_support import postgres_db, sqlite_db
+from tests.databases import postgres_schema_database, sqlite_database
 
 S = ProcedureStatus
 REGIONS = ("新城区", "回民区", "玉泉区", "赛罕区")
@@ -74,16 +74,16 @@ def check_published(db):
 
 
 def test_published_figures_on_sqlite(tmp_path):
-    check_published(sqlite_db(tmp_path))
+    check_published(sqlite_database(tmp_path))
 
 
 def test_published_figures_on_postgresql():
-    with postgres_db() as db:
+    with postgres_schema_database("t_ledger") as db:
         check_published(db)
 
 
 def test_breakdown_by_region_sector_and_over_1bn(tmp_path):
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
 
     def build(session):
         rows = [("A", "东区", "工业", Decimal(10), [S.done, S.not_needed]),        # complete
@@ -115,14 +115,14 @@ def test_breakdown_by_region_sector_and_over_1bn(tmp_path):
 
 
 def test_empty_ledger_has_no_rates(tmp_path):
-    data = sqlite_db(tmp_path).call(compute_report).to_dict()
+    data = sqlite_database(tmp_path).call(compute_report).to_dict()
     assert data["projects"] == 0 and data["project_completion_rate"] is None
     assert data["by_region"] == [] and data["over_1bn"]["procedures"] == 0
 
 
 def test_statuses_are_stored_as_ascii_values(tmp_path):
     # statuses stored as their stable ascii values, whatever wrote them
-    db = sqlite_db(tmp_path)
+    db = sqlite_database(tmp_path)
     with db.session() as s:
         project = Project(code="X", name="X", region="r", sector="s", investment_yi=Decimal(1),
                           start_half=2, start_year=2026)

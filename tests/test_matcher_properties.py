@@ -14,7 +14,7 @@ from knowledge.answers import compose_answer
 from knowledge.intents import INTENTS, detect_intent
 from knowledge.loader import load_knowledge
 from knowledge.matcher import ACTIONS, Matcher
-from knowledge.normalize import normalize
+from knowledge.normalize import MAX_CHARS, normalize
 
 BUNDLED = Path(knowledge.__file__).resolve().parent / "data"
 KB = load_knowledge(BUNDLED)
@@ -91,18 +91,15 @@ def test_nothing_to_read_is_never_answered_with_an_item(text):
 
 
 def test_none_is_tolerated():
-    r = MATCHER.match(None)  # type: ignore[arg-type]
+    r = MATCHER.match(None)
     assert r.action in ACTIONS and r.item is None
 
 
-def test_long_message_is_read_from_its_start_and_quickly():
-    import time
-
+def test_long_message_is_read_from_its_start_only():
     text = "请问环评要准备什么材料？" + "我们的项目情况是这样的，" * 800
     assert len(text) > 9000
-    started = time.perf_counter()
     r = MATCHER.match(text)
-    assert time.perf_counter() - started < 0.5
+    assert len(r.normalized) <= MAX_CHARS  # the work is bounded; its speed is the benchmark's
     assert (r.item, r.intent, r.action) == ("eia", "materials", "answer")
 
 

@@ -43,7 +43,7 @@ def test_the_answer_composition_takes_the_region_as_a_plain_value(regional_kb):
 
 
 @pytest.fixture
-async def app(settings, clock, tmp_path, regional_kb):  # type: ignore[no-untyped-def]
+async def app(settings, clock, tmp_path, regional_kb):
     settings = settings.model_copy(update={"knowledge_path": regional_kb,
                                            "admin_user_ids": [ADMIN]})
     request = RecordingRequest()
@@ -76,7 +76,7 @@ async def _ask(app: Any, chat_id: int, text: str) -> str:
     return answer
 
 
-async def test_a_bound_group_gets_its_regions_window_and_says_so(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_bound_group_gets_its_regions_window_and_says_so(app) -> None:
     saihan = await _ask(app, SAIHAN_GROUP, "能评去哪个窗口办？")
     assert "赛罕区" in saihan and "赛罕区政务服务中心一楼 综合窗口" in saihan
     assert "0471-6999001" in saihan

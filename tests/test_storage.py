@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +20,7 @@ from knowledge.learned import LearnedEntry, add_learned, list_learned
 from knowledge.matcher import Candidate, MatchResult
 from knowledge.question_log import QuestionLog, log_question
 from storage import Database, utcnow
-from tests.pg import postgres_schema_database
+from tests.databases import postgres_schema_database
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -33,7 +34,7 @@ def _postgres_database() -> Iterator[Database]:
 @pytest.fixture(scope="module")
 def sqlite_database(tmp_path_factory) -> Iterator[Database]:
     database = Database(f"sqlite:///{tmp_path_factory.mktemp('storage') / 'steward-test.db'}")
-    database.create_all()
+    database.migrate()
     yield database
     database.dispose()
 
@@ -53,8 +54,8 @@ def db(request) -> Database:
     return database
 
 
-def _result(question: str = "环评要啥材料", **kw) -> MatchResult:
-    values = dict(
+def _result(question: str = "环评要啥材料", **kw: Any) -> MatchResult:
+    values: dict[str, Any] = dict(
         question=question,
         normalized="环评要啥材料",
         item="eia",
@@ -73,10 +74,10 @@ def _count(db: Database, model) -> int:
         return s.exec(select(func.count()).select_from(model)).one()
 
 
-def test_create_all_creates_the_knowledge_tables(db):
+def test_migrate_creates_the_knowledge_tables(db):
     tables = set(inspect(db.engine).get_table_names())
     assert {"question_log", "learned_entry"} <= tables
-    db.create_all()  # idempotent: a second start does not fail on existing tables
+    db.migrate()  # idempotent: a second start does not fail on existing tables
     assert _count(db, QuestionLog) == 0
 
 

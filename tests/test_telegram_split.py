@@ -57,7 +57,7 @@ def build(parts: list[tuple[str, str | None]]) -> str:
 
 @settings(max_examples=300, deadline=None)
 @given(segments, st.integers(min_value=2, max_value=120))
-def test_any_html_splits_into_parts_within_the_limit_that_render_the_original(parts, limit) -> None:  # type: ignore[no-untyped-def]
+def test_any_html_splits_into_parts_within_the_limit_that_render_the_original(parts, limit) -> None:
     original = build(parts)
     pieces = split_message(original, limit)
     for piece in pieces:
@@ -68,7 +68,7 @@ def test_any_html_splits_into_parts_within_the_limit_that_render_the_original(pa
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=600), st.integers(min_value=2, max_value=90))
-def test_any_plain_text_splits_into_parts_within_the_limit(text, limit) -> None:  # type: ignore[no-untyped-def]
+def test_any_plain_text_splits_into_parts_within_the_limit(text, limit) -> None:
     pieces = split_message(text, limit, as_html=False)
     assert all(len(p.encode("utf-16-le")) // 2 <= limit for p in pieces)
     assert "".join(pieces) == text

@@ -18,8 +18,10 @@ from pathlib import Path
 
 import pytest
 
+import texts
 from tests.bot_process import running_bot
 from tests.botapi_double import BotApiDouble, Call
+from tests.texts_match import fragment, says
 
 HELP = -100777
 STEWARD_CHAT = -100888
@@ -69,15 +71,16 @@ def test_handoff_card_relay_and_a_breach_reaching_the_lead_group(desk_bot: BotAp
     # The enterprise asks what the knowledge base cannot answer: acknowledged, carded.
     question = api.push_message(chat_id=HELP, user_id=ENTERPRISE, text="营业执照怎么办理？",
                                 first_name="王经理")
-    ack = api.wait_for_message(chat_id=HELP, contains="已转项目管家", timeout=WAIT)
+    ack = api.wait_for_message(chat_id=HELP, contains=fragment(texts.HANDOFF_ACK), timeout=WAIT)
     assert ack.params["reply_parameters"]["message_id"] == question["message_id"]
     card = api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #1", timeout=WAIT)
-    assert [t for t, _ in _buttons(card)] == ["认领", "转部门", "关闭"]
+    assert [t for t, _ in _buttons(card)] == [texts.TICKET_BUTTON_CLAIM, texts.TICKET_BUTTON_ESCALATE,
+                                            texts.TICKET_BUTTON_CLOSE]
 
     # Nobody answers within 3 seconds: the sweep alerts the leaders and the stewards.
-    breach = api.wait_for_message(chat_id=LEAD_CHAT, contains="超时未响应", timeout=WAIT)
+    breach = api.wait_for_message(chat_id=LEAD_CHAT, contains=fragment(texts.DESK_BREACH_ALERT), timeout=WAIT)
     assert "工单 #1" in breach.params["text"] and "营业执照" in breach.params["text"]
-    api.wait_for_message(chat_id=STEWARD_CHAT, contains="已超过响应时限", timeout=WAIT)
+    api.wait_for_message(chat_id=STEWARD_CHAT, contains=fragment(texts.DESK_BREACH_NOTICE), timeout=WAIT)
 
     # The steward answers by replying to the card: relayed as a reply to the question.
     mark = api.mark()
@@ -86,11 +89,11 @@ def test_handoff_card_relay_and_a_breach_reaching_the_lead_group(desk_bot: BotAp
     relayed = api.wait_for_message(chat_id=HELP, contains="市场监管局窗口", timeout=WAIT, since=mark)
     assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
     assert "项目管家答复" in relayed.params["text"]
-    api.wait_for_message(chat_id=STEWARD_CHAT, contains="已转达", timeout=WAIT, since=mark)
+    api.wait_for_message(chat_id=STEWARD_CHAT, contains=fragment(texts.DESK_RELAY_CONFIRM), timeout=WAIT, since=mark)
 
     # The breach is said once: later sweeps stay quiet about ticket #1.
     api.push_message(chat_id=HELP, user_id=ENTERPRISE, text="@steward_test_bot 在吗")
-    api.wait_for_message(chat_id=HELP, contains="项目管家助手", timeout=WAIT)
+    api.wait_for_message(chat_id=HELP, contains=texts.SMALLTALK_REPLY, timeout=WAIT)
     breaches = [c for c in api.calls_to("sendMessage")
                 if c.params.get("chat_id") in (LEAD_CHAT, str(LEAD_CHAT))]
     assert len(breaches) == 1
@@ -100,7 +103,7 @@ def test_handoff_card_relay_and_a_breach_reaching_the_lead_group(desk_bot: BotAp
     mark = api.mark()
     api.push_message(chat_id=STEWARD_CHAT, user_id=STEWARD, text="补充：需带公章。",
                      reply_to_message_id=card.result["message_id"], first_name="李管家")
-    api.wait_for_message(chat_id=STEWARD_CHAT, contains="未能发到帮办群", timeout=WAIT, since=mark)
+    api.wait_for_message(chat_id=STEWARD_CHAT, contains=fragment(texts.DESK_RELAY_FAILED), timeout=WAIT, since=mark)
 
 
 def _bind_department(api: BotApiDouble) -> None:
@@ -114,7 +117,7 @@ def _hand_off(api: BotApiDouble, text: str = "营业执照怎么办理？") -> t
     the ticket's card in the steward group."""
     mark = api.mark()
     question = api.push_message(chat_id=HELP, user_id=ENTERPRISE, text=text, first_name="王经理")
-    api.wait_for_message(chat_id=HELP, contains="已转项目管家", timeout=WAIT, since=mark)
+    api.wait_for_message(chat_id=HELP, contains=fragment(texts.HANDOFF_ACK), timeout=WAIT, since=mark)
     card = api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #", timeout=WAIT, since=mark)
     return question, card
 
@@ -135,7 +138,7 @@ def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(
     api.push_callback(chat_id=STEWARD_CHAT, user_id=STEWARD, message_id=card_id,
                       data="t:claim:1", first_name="李管家")
     _callback_answer(api, "已认领工单 #1", mark)
-    api.wait_for(lambda c: c.method == "editMessageText" and "处理中" in c.params["text"],
+    api.wait_for(lambda c: c.method == "editMessageText" and texts.DESK_STATUS["claimed"] in c.params["text"],
                  timeout=WAIT, since=mark)
 
     # 「转部门」 lists the bound departments; choosing one posts the card with the thread.
@@ -150,7 +153,7 @@ def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(
     dept_card = api.wait_for_message(chat_id=DEPT_CHAT, contains="管家吹哨", timeout=WAIT,
                                      since=mark)
     assert "营业执照" in dept_card.params["text"] and "王经理" in dept_card.params["text"]
-    assert [t for t, _ in _buttons(dept_card)] == ["认领"]
+    assert [t for t, _ in _buttons(dept_card)] == [texts.TICKET_BUTTON_CLAIM]
     _callback_answer(api, "已转发展和改革委员会", mark)
 
     # The department answers by replying to its card; the relay meets a 502 and is retried.
@@ -163,12 +166,12 @@ def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(
     assert "发展和改革委员会答复" in relayed.params["text"]
     assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
     assert any(c.status == 502 for c in api.calls[mark:])
-    api.wait_for_message(chat_id=DEPT_CHAT, contains="已转达", timeout=WAIT, since=mark)
+    api.wait_for_message(chat_id=DEPT_CHAT, contains=fragment(texts.DESK_RELAY_CONFIRM), timeout=WAIT, since=mark)
 
     # The leaders read the numbers in their group.
     mark = api.mark()
     api.push_message(chat_id=LEAD_CHAT, user_id=99, text="/stats", first_name="专班")
-    stats = api.wait_for_message(chat_id=LEAD_CHAT, contains="响应统计", timeout=WAIT, since=mark)
+    stats = api.wait_for_message(chat_id=LEAD_CHAT, contains=fragment(texts.DESK_STATS_TITLE), timeout=WAIT, since=mark)
     assert "发展和改革委员会" in stats.params["text"]
 
 
@@ -183,4 +186,4 @@ def test_escalating_to_a_department_group_that_removed_the_bot(
                      first_name="李管家")
     api.wait_for(lambda c: c.method == "sendMessage" and c.status == 403, timeout=WAIT, since=mark)
     told = api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #1", timeout=WAIT, since=mark)
-    assert "未能发到" in told.params["text"], told.params["text"]
+    assert says(texts.TICKET_ESCALATION_UNDELIVERED, told.params["text"]), told.params["text"]

@@ -19,6 +19,7 @@ from handlers.tickets_common import card_markup, chooser_markup
 from ledger.models import Project
 from tests.delivery_helpers import delivered
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
+from tests.texts_match import says
 from tests.updates import bot_message, callback_update, message_update
 
 HELP = -1001000000010
@@ -26,6 +27,7 @@ OTHER_HELP = -1001000000011
 STEWARD_CHAT = -1001000000001
 LEAD_CHAT = -1001000000002
 DEPT_CHAT = -1001000000020
+STEWARD_BUTTONS = [texts.TICKET_BUTTON_CLAIM, texts.TICKET_BUTTON_ESCALATE, texts.TICKET_BUTTON_CLOSE]
 ADMIN = 1
 STEWARD = 11
 DEPT_MEMBER = 21
@@ -37,19 +39,19 @@ OUT_OF_SCOPE = "营业执照怎么办理？"
 
 
 @pytest.fixture
-async def app(settings, clock):  # type: ignore[no-untyped-def]
+async def app(settings, clock):
     settings = settings.model_copy(update={
         "steward_chat_id": STEWARD_CHAT, "lead_chat_id": LEAD_CHAT, "admin_user_ids": [ADMIN]})
     request = RecordingRequest()
     application = build_application(settings, clock=clock, request=request, rate_limit=False)
     await application.initialize()
-    await application.post_init(application)  # type: ignore[misc]
+    await application.post_init(application)
     application.bot_data["request"] = request
     application.bot_data["clock"] = clock
 
     from decimal import Decimal
 
-    def add_project(session):  # type: ignore[no-untyped-def]
+    def add_project(session):
         session.add(Project(code="P001", name="新材料产业园", region="新城区", sector="工业",
                             investment_yi=Decimal("12.5"), start_half=1, start_year=2026))
 
@@ -71,15 +73,21 @@ async def _sweep(app, services):  # type: ignore[no-untyped-def]
     return alerts
 
 
+def _relayed(text: str) -> bool:
+    """The confirmation that an answer reached the help group (any of its three forms)."""
+    return any(says(t, text) for t in (texts.DESK_RELAY_CONFIRM, texts.DESK_RELAY_CONFIRM_FIRST,
+                                       texts.DESK_RELAY_CONFIRM_FIRST_LATE))
+
+
 def _req(app) -> RecordingRequest:  # type: ignore[no-untyped-def]
     return app.bot_data["request"]
 
 
-def _services(app):  # type: ignore[no-untyped-def]
+def _services(app):
     return app.bot_data["services"]
 
 
-async def _say(app, text: str, *, user: int = ASKER, chat: int = HELP,  # type: ignore[no-untyped-def]
+async def _say(app, text: str, *, user: int = ASKER, chat: int = HELP,
                reply_to: dict[str, Any] | None = None, thread_id: int | None = None,
                name: str = "企业用户") -> dict[str, Any]:
     """Send a message; returns it as a dict (for replies to it)."""
@@ -92,14 +100,14 @@ async def _say(app, text: str, *, user: int = ASKER, chat: int = HELP,  # type: 
     return update.message.to_dict()
 
 
-async def _press(app, *, chat: int, user: int, message: dict[str, Any], data: str) -> None:  # type: ignore[no-untyped-def]
+async def _press(app, *, chat: int, user: int, message: dict[str, Any], data: str) -> None:
     _req(app).clear()
     await app.process_update(callback_update(app.bot, chat_id=chat, user_id=user, message=message,
                                              data=data))
     await delivered(app)
 
 
-def _sent_to(app, chat: int) -> list[ApiCall]:  # type: ignore[no-untyped-def]
+def _sent_to(app, chat: int) -> list[ApiCall]:
     return [c for c in _req(app).sent() if int(c.params["chat_id"]) == chat]
 
 
@@ -108,11 +116,11 @@ def _buttons(call: ApiCall) -> list[tuple[str, str]]:
     return [(b["text"], b["callback_data"]) for row in rows for b in row]
 
 
-def _ticket(app, ticket_id: int) -> Ticket:  # type: ignore[no-untyped-def]
+def _ticket(app, ticket_id: int) -> Ticket:
     return _services(app).db.call(lambda session: session.get(Ticket, ticket_id))
 
 
-def _card(app, ticket_id: int, chat: int = STEWARD_CHAT, *,  # type: ignore[no-untyped-def]
+def _card(app, ticket_id: int, chat: int = STEWARD_CHAT, *,
           chooser: tuple[str, ...] = ()) -> dict[str, Any]:
     """The ticket's card in a staff chat, as the message dict Telegram would show: with its
     buttons (the department chooser's after 「转部门」)."""
@@ -125,11 +133,11 @@ def _card(app, ticket_id: int, chat: int = STEWARD_CHAT, *,  # type: ignore[no-u
     return message
 
 
-def _alert(app) -> ApiCall:  # type: ignore[no-untyped-def]
+def _alert(app) -> ApiCall:
     return _req(app).sent("answerCallbackQuery")[-1]
 
 
-async def _handoff(app, text: str = OUT_OF_SCOPE, **kw: Any) -> tuple[int, dict[str, Any]]:  # type: ignore[no-untyped-def]
+async def _handoff(app, text: str = OUT_OF_SCOPE, **kw: Any) -> tuple[int, dict[str, Any]]:
     question = await _say(app, text, **kw)
     ticket_id = _services(app).db.call(
         lambda session: max(t.id for t in session.exec(select(Ticket)).all()))
@@ -139,7 +147,7 @@ async def _handoff(app, text: str = OUT_OF_SCOPE, **kw: Any) -> tuple[int, dict[
 # --------------------------------------------------------------------------- the conversation
 
 
-async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:  # type: ignore[no-untyped-def]
+async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:
     # The enterprise asks something the knowledge base cannot answer, in a forum topic.
     question = await _say(app, OUT_OF_SCOPE, thread_id=7, name="王经理")
     ack, = _sent_to(app, HELP)
@@ -149,7 +157,7 @@ async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:  # type: i
     card, = _sent_to(app, STEWARD_CHAT)
     assert "工单 #1" in card.params["text"] and "新材料产业园" in card.params["text"]
     assert "营业执照" in card.params["text"] and "王经理" in card.params["text"]
-    assert [t for t, _ in _buttons(card)] == ["认领", "转部门", "关闭"]
+    assert [t for t, _ in _buttons(card)] == STEWARD_BUTTONS
     assert card.params["parse_mode"] == "HTML"
 
     # An enterprise member forging 「认领」 on a bot message in the help group is refused.
@@ -164,7 +172,7 @@ async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:  # type: i
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, 1), data="t:claim:1")
     assert "已认领工单 #1" in _alert(app).params["text"]
     edited = _req(app).sent("editMessageText")[-1]
-    assert "处理中" in edited.params["text"]
+    assert texts.DESK_STATUS["claimed"] in edited.params["text"]
     assert _ticket(app, 1).assignee_user_id == STEWARD
 
     # The steward answers by replying to the card: relayed to the original question.
@@ -184,18 +192,18 @@ async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:  # type: i
     await _say(app, "那需要本人去吗？", reply_to=relayed_message, thread_id=7, name="王经理")
     assert _sent_to(app, HELP)[0].params["text"] == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=1)
     notice = _sent_to(app, STEWARD_CHAT)[0]
-    assert "追问" in notice.params["text"] and "本人去吗" in notice.params["text"]
+    assert says(texts.DESK_FOLLOW_UP_REOPENED, notice.params["text"], text="那需要本人去吗？")
     assert _ticket(app, 1).status == "open"  # back in the queue
 
 
-async def test_messages_in_staff_chats_are_not_questions(app) -> None:  # type: ignore[no-untyped-def]
+async def test_messages_in_staff_chats_are_not_questions(app) -> None:
     await _say(app, "环评要啥材料？", user=STEWARD, chat=STEWARD_CHAT)
     assert _req(app).sent() == []
     await _say(app, "环评要啥材料？", user=DEPT_MEMBER, chat=DEPT_CHAT)
     assert _req(app).sent() == []
 
 
-async def test_escalation_to_a_department_and_its_reply_is_relayed(app) -> None:  # type: ignore[no-untyped-def]
+async def test_escalation_to_a_department_and_its_reply_is_relayed(app) -> None:
     ticket_id, question = await _handoff(app)
     # 「转部门」 shows the bound departments.
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
@@ -211,8 +219,8 @@ async def test_escalation_to_a_department_and_its_reply_is_relayed(app) -> None:
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id, chooser=("ndrc",)),
                  data=f"t:escalate:{ticket_id}:ndrc")
     dept_card, = _sent_to(app, DEPT_CHAT)
-    assert "管家吹哨" in dept_card.params["text"] and "营业执照" in dept_card.params["text"]
-    assert [t for t, _ in _buttons(dept_card)] == ["认领"]
+    assert says(texts.DESK_ESCALATION_HEAD, dept_card.params["text"]) and "营业执照" in dept_card.params["text"]
+    assert [t for t, _ in _buttons(dept_card)] == [texts.TICKET_BUTTON_CLAIM]
     assert _ticket(app, ticket_id).status == "escalated"
     # The department answers by replying to its card.
     await _say(app, "由市场监管局负责，我局可协助。", user=DEPT_MEMBER, chat=DEPT_CHAT,
@@ -220,19 +228,19 @@ async def test_escalation_to_a_department_and_its_reply_is_relayed(app) -> None:
     relayed, = _sent_to(app, HELP)
     assert "发展和改革委员会答复" in relayed.params["text"]
     assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
-    assert "已转达" in _sent_to(app, DEPT_CHAT)[0].params["text"]
+    assert _relayed(_sent_to(app, DEPT_CHAT)[0].params["text"])
 
 
-async def test_escalate_command(app) -> None:  # type: ignore[no-untyped-def]
+async def test_escalate_command(app) -> None:
     ticket_id, _ = await _handoff(app)
     await _say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
-    assert "管家吹哨" in _sent_to(app, DEPT_CHAT)[0].params["text"]
+    assert says(texts.DESK_ESCALATION_HEAD, _sent_to(app, DEPT_CHAT)[0].params["text"])
     assert "已转发展和改革委员会" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
     await _say(app, f"/escalate {ticket_id} 发改委", user=ASKER, chat=HELP)
     assert _sent_to(app, HELP)[0].params["text"] == texts.DESK_ERR_PERMISSION
 
 
-async def test_sla_warning_once_breach_once_to_the_lead_group(app) -> None:  # type: ignore[no-untyped-def]
+async def test_sla_warning_once_breach_once_to_the_lead_group(app) -> None:
     services, clock = _services(app), app.bot_data["clock"]
     await _handoff(app)
     _req(app).clear()
@@ -240,7 +248,7 @@ async def test_sla_warning_once_breach_once_to_the_lead_group(app) -> None:  # t
     alerts = await _sweep(app, services)
     assert [a.kind.value for a in alerts] == ["warning"]
     warning, = _req(app).sent()
-    assert int(warning.params["chat_id"]) == STEWARD_CHAT and "还剩" in warning.params["text"]
+    assert int(warning.params["chat_id"]) == STEWARD_CHAT and says(texts.DESK_WARNING, warning.params["text"])
     _req(app).clear()
     assert await _sweep(app, services) == []
     assert _req(app).sent() == []
@@ -248,15 +256,15 @@ async def test_sla_warning_once_breach_once_to_the_lead_group(app) -> None:  # t
     alerts = await _sweep(app, services)
     assert [a.kind.value for a in alerts] == ["breach"]
     lead, = _sent_to(app, LEAD_CHAT)
-    assert "超时未响应" in lead.params["text"] and "营业执照" in lead.params["text"]
-    assert "已超过响应时限" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert says(texts.DESK_BREACH_ALERT, lead.params["text"]) and "营业执照" in lead.params["text"]
+    assert says(texts.DESK_BREACH_NOTICE, _sent_to(app, STEWARD_CHAT)[0].params["text"])
     _req(app).clear()
     clock.advance(minutes=30)
     assert await _sweep(app, services) == []
     assert _req(app).sent() == []
 
 
-async def test_learn_makes_the_next_same_question_answered(app) -> None:  # type: ignore[no-untyped-def]
+async def test_learn_makes_the_next_same_question_answered(app) -> None:
     question = "我们的项目能不能申请专项债资金？"
     ticket_id, _ = await _handoff(app, question)
     await _say(app, "可以，请联系财政局债务科申报。", user=STEWARD, chat=STEWARD_CHAT,
@@ -272,35 +280,35 @@ async def test_learn_makes_the_next_same_question_answered(app) -> None:  # type
     shown["reply_to_message"] = learn
     shown["reply_markup"] = prompt.params["reply_markup"]
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=shown, data=everywhere)
-    assert "已加入知识库" in _req(app).sent("editMessageText")[-1].params["text"]
+    assert says(texts.TICKET_LEARNED, _req(app).sent("editMessageText")[-1].params["text"])
     await _say(app, question, user=OTHER_MEMBER)
     answer, = _sent_to(app, HELP)
     assert "财政局债务科" in answer.params["text"]
     assert _services(app).db.call(lambda session: len(session.exec(select(Ticket)).all())) == 1
 
 
-async def test_unsolved_answer_becomes_a_ticket(app) -> None:  # type: ignore[no-untyped-def]
+async def test_unsolved_answer_becomes_a_ticket(app) -> None:
     question = await _say(app, "环评要啥材料")
     answer, = _sent_to(app, HELP)
-    assert [t for t, _ in _buttons(answer)] == ["已解决", "没解决，转人工"]
+    assert [t for t, _ in _buttons(answer)] == [texts.FEEDBACK_SOLVED, texts.FEEDBACK_UNSOLVED]
     data = _buttons(answer)[1][1]
     answer_message = bot_message(BOT_USER, chat_id=HELP, message_id=8000, text="答")
     answer_message["reply_to_message"] = question
     answer_message["reply_markup"] = answer.params["reply_markup"]
     await _press(app, chat=HELP, user=ASKER, message=answer_message, data=data)
     card, = _sent_to(app, STEWARD_CHAT)
-    assert "环评要啥材料" in card.params["text"] and "知识库猜测" in card.params["text"]
+    assert "环评要啥材料" in card.params["text"] and says(texts.DESK_CARD_CANDIDATES, card.params["text"])
     assert _sent_to(app, HELP)[0].params["reply_parameters"]["message_id"] == question["message_id"]
     assert _req(app).sent("editMessageReplyMarkup")  # the buttons are gone
     await _press(app, chat=HELP, user=ASKER, message=answer_message, data="fb:ok")
     assert _alert(app).params["text"] == texts.FEEDBACK_THANKS
 
 
-async def test_close_button_and_a_second_press(app) -> None:  # type: ignore[no-untyped-def]
+async def test_close_button_and_a_second_press(app) -> None:
     ticket_id, _ = await _handoff(app)
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
                  data=f"t:close:{ticket_id}")
-    assert "已关闭" in _alert(app).params["text"]
+    assert texts.DESK_STATUS["closed"] in _alert(app).params["text"]
     assert "reply_markup" not in _req(app).sent("editMessageText")[-1].params
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
                  data=f"t:claim:{ticket_id}")
@@ -308,50 +316,50 @@ async def test_close_button_and_a_second_press(app) -> None:  # type: ignore[no-
     assert _ticket(app, ticket_id).status == "closed"
 
 
-async def test_binding_is_for_admins_and_known_projects(app) -> None:  # type: ignore[no-untyped-def]
+async def test_binding_is_for_admins_and_known_projects(app) -> None:
     await _say(app, "/bind P001", user=ASKER, chat=OTHER_HELP)
     assert _sent_to(app, OTHER_HELP)[0].params["text"] == texts.DESK_ERR_PERMISSION
     await _say(app, "/bind NOPE", user=ADMIN, chat=OTHER_HELP)
     assert "台账中没有项目代码「NOPE」" in _sent_to(app, OTHER_HELP)[0].params["text"]
     await _say(app, "/bind_dept 不存在局", user=ADMIN, chat=-100999)
-    assert "没有这个部门" in _sent_to(app, -100999)[0].params["text"]
+    assert says(texts.DESK_ERR_UNKNOWN_DEPARTMENT, _sent_to(app, -100999)[0].params["text"])
     await _say(app, "/unbind", user=ADMIN, chat=DEPT_CHAT)
     assert _sent_to(app, DEPT_CHAT)[0].params["text"] == texts.DESK_UNBOUND
     # no longer a staff chat: a question there is answered again
     await _say(app, "环评要啥材料？", user=DEPT_MEMBER, chat=DEPT_CHAT)
-    assert "所需材料" in _sent_to(app, DEPT_CHAT)[0].params["text"]
+    assert texts.ASPECT["materials"] in _sent_to(app, DEPT_CHAT)[0].params["text"]
 
 
-async def test_stats_in_staff_groups_only(app) -> None:  # type: ignore[no-untyped-def]
+async def test_stats_in_staff_groups_only(app) -> None:
     await _handoff(app)
     await _say(app, "/stats", user=STEWARD, chat=STEWARD_CHAT)
-    assert "响应统计" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert says(texts.DESK_STATS_TITLE, _sent_to(app, STEWARD_CHAT)[0].params["text"])
     assert "新建工单 1 件" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
     await _say(app, "/stats", user=ASKER, chat=HELP)
     assert _sent_to(app, HELP)[0].params["text"] == texts.TICKET_STAFF_ONLY
 
 
-async def test_flood_from_one_user_is_throttled_once(app) -> None:  # type: ignore[no-untyped-def]
+async def test_flood_from_one_user_is_throttled_once(app) -> None:
     notices = []
     for _ in range(10):
         await _say(app, "能评要多久？", user=OTHER_MEMBER)
-        notices += [c.params["text"] for c in _sent_to(app, HELP) if "太频繁" in c.params["text"]]
+        notices += [c.params["text"] for c in _sent_to(app, HELP) if says(texts.DESK_THROTTLED, c.params["text"])]
     assert len(notices) == 1
 
 
-async def test_outside_business_hours_the_ack_says_when_the_clock_starts(app) -> None:  # type: ignore[no-untyped-def]
+async def test_outside_business_hours_the_ack_says_when_the_clock_starts(app) -> None:
     app.bot_data["clock"].advance(hours=10)  # Tuesday 20:00 in Shanghai
     await _say(app, OUT_OF_SCOPE)
     ack = _sent_to(app, HELP)[0].params["text"]
     assert ack == texts.HANDOFF_ACK_CLOSED.format(minutes="30", opens_at="3月11日（周三）09:00")
 
 
-async def test_help_in_a_department_group_is_the_staff_help(app) -> None:  # type: ignore[no-untyped-def]
+async def test_help_in_a_department_group_is_the_staff_help(app) -> None:
     await _say(app, "/help", user=DEPT_MEMBER, chat=DEPT_CHAT)
     assert _sent_to(app, DEPT_CHAT)[0].params["text"] == texts.HELP_STAFF
 
 
-async def test_a_forged_ticket_id_on_another_tickets_card_is_refused(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_forged_ticket_id_on_another_tickets_card_is_refused(app) -> None:
     first, _ = await _handoff(app)
     second, _ = await _handoff(app, "社保怎么交？", user=OTHER_MEMBER)
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, first),
@@ -364,10 +372,10 @@ async def test_a_forged_ticket_id_on_another_tickets_card_is_refused(app) -> Non
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, first, chooser=("ndrc",)),
                  data=f"t:view:{first}")
     restored = _req(app).sent("editMessageText")[-1]
-    assert [t for t, _ in _buttons(restored)] == ["认领", "转部门", "关闭"]
+    assert [t for t, _ in _buttons(restored)] == STEWARD_BUTTONS
 
 
-async def test_a_steward_answering_in_the_help_group_stops_the_clock(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_steward_answering_in_the_help_group_stops_the_clock(app) -> None:
     await _say(app, "大家好", user=STEWARD, chat=STEWARD_CHAT)  # the steward is known
     ticket_id, question = await _handoff(app)
     await _say(app, "王经理，营业执照请到市场监管局办理。", user=STEWARD, chat=HELP, reply_to=question)
@@ -378,7 +386,7 @@ async def test_a_steward_answering_in_the_help_group_stops_the_clock(app) -> Non
     assert _req(app).sent() == []
 
 
-async def test_a_private_chat_is_pointed_to_the_help_group(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_private_chat_is_pointed_to_the_help_group(app) -> None:
     _req(app).clear()
     await app.process_update(message_update(app.bot, chat_id=ASKER, user_id=ASKER, text=OUT_OF_SCOPE,
                                             chat_type="private"))
@@ -387,7 +395,7 @@ async def test_a_private_chat_is_pointed_to_the_help_group(app) -> None:  # type
     assert _sent_to(app, STEWARD_CHAT) == []
 
 
-async def test_learn_in_reply_to_the_relayed_answer_in_the_help_group(app) -> None:  # type: ignore[no-untyped-def]
+async def test_learn_in_reply_to_the_relayed_answer_in_the_help_group(app) -> None:
     from desk.models import TicketMessage
 
     ticket_id, _ = await _handoff(app, "厂区围墙能先建吗？")
@@ -402,7 +410,7 @@ async def test_learn_in_reply_to_the_relayed_answer_in_the_help_group(app) -> No
     shown["reply_to_message"] = learn
     shown["reply_markup"] = prompt.params["reply_markup"]
     await _press(app, chat=HELP, user=STEWARD, message=shown, data=_buttons(prompt)[0][1])
-    assert "已加入知识库" in _req(app).sent("editMessageText")[-1].params["text"]
+    assert says(texts.TICKET_LEARNED, _req(app).sent("editMessageText")[-1].params["text"])
     await _say(app, "厂区围墙能先建吗？", user=OTHER_MEMBER)
     assert "规划备案" in _sent_to(app, HELP)[0].params["text"]
 
@@ -410,18 +418,18 @@ async def test_learn_in_reply_to_the_relayed_answer_in_the_help_group(app) -> No
 # --------------------------------------------------------------------------- delivery problems
 
 
-def _fail_sends(app, monkeypatch, *, chat: int, status: int, times: int) -> None:  # type: ignore[no-untyped-def]
+def _fail_sends(app, monkeypatch, *, chat: int, status: int, times: int) -> None:
     """The next `times` sendMessage calls to `chat` get HTTP `status` from "Telegram"."""
-    from handlers import tickets_common
+    from bot import sending
 
-    monkeypatch.setattr(tickets_common, "RETRY_DELAYS", (0.0, 0.0))  # tests never sleep
+    monkeypatch.setattr(sending, "RETRY_DELAYS", (0.0, 0.0))  # tests never sleep
     request = _req(app)
     answer = request.do_request
     left = [times]
     descriptions = {400: "Bad Request: message thread not found",
                     403: "Forbidden: bot was kicked from the supergroup chat", 502: "Bad Gateway"}
 
-    async def flaky(url, method, request_data=None, **kw):  # type: ignore[no-untyped-def]
+    async def flaky(url, method, request_data=None, **kw):
         params = request_data.parameters if request_data else {}
         if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == chat and left[0]:
             left[0] -= 1
@@ -433,11 +441,11 @@ def _fail_sends(app, monkeypatch, *, chat: int, status: int, times: int) -> None
     monkeypatch.setattr(request, "do_request", flaky)
 
 
-def _delivered_to(app, chat: int) -> list[ApiCall]:  # type: ignore[no-untyped-def]
+def _delivered_to(app, chat: int) -> list[ApiCall]:
     return [c for c in _sent_to(app, chat) if "status" not in c.params]
 
 
-async def test_a_server_error_on_the_relay_is_retried(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_a_server_error_on_the_relay_is_retried(app, monkeypatch) -> None:
     ticket_id, question = await _handoff(app)
     _fail_sends(app, monkeypatch, chat=HELP, status=502, times=2)
     await _say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
@@ -446,7 +454,7 @@ async def test_a_server_error_on_the_relay_is_retried(app, monkeypatch) -> None:
     relayed, = _delivered_to(app, HELP)
     assert len(failed) == 2
     assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
-    assert "已转达" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert _relayed(_sent_to(app, STEWARD_CHAT)[0].params["text"])
 
 
 async def test_an_escalation_the_department_group_never_got_is_reported(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -459,12 +467,12 @@ async def test_an_escalation_the_department_group_never_got_is_reported(app, mon
     assert alert.params["text"] == texts.TICKET_ESCALATION_UNDELIVERED.format(
         ticket_id=ticket_id, department="发展和改革委员会")
     # The group removed the bot: it is no longer a staff chat, and no longer offered.
-    assert not app.bot_data["is_staff_chat"](DEPT_CHAT)
+    assert DEPT_CHAT not in _services(app).staff_chats
     await _say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
-    assert "还没有部门群" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert says(texts.DESK_ERR_DEPARTMENT_NOT_BOUND, _sent_to(app, STEWARD_CHAT)[0].params["text"])
 
 
-async def test_pressing_unsolved_twice_opens_one_ticket(app) -> None:  # type: ignore[no-untyped-def]
+async def test_pressing_unsolved_twice_opens_one_ticket(app) -> None:
     question = await _say(app, "环评要啥材料")
     answer = _sent_to(app, HELP)[0]
     data = _buttons(answer)[1][1]
@@ -479,7 +487,7 @@ async def test_pressing_unsolved_twice_opens_one_ticket(app) -> None:  # type: i
     assert _services(app).db.call(lambda session: len(session.exec(select(Ticket)).all())) == 1
 
 
-async def test_the_warning_mentions_the_steward_holding_the_ticket(app) -> None:  # type: ignore[no-untyped-def]
+async def test_the_warning_mentions_the_steward_holding_the_ticket(app) -> None:
     ticket_id, _ = await _handoff(app)
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id),
                  data=f"t:claim:{ticket_id}")
@@ -495,7 +503,7 @@ async def test_the_warning_mentions_the_steward_holding_the_ticket(app) -> None:
     assert "tg://user" not in _sent_to(app, LEAD_CHAT)[0].params["text"]
 
 
-async def test_stats_in_a_department_group_show_no_other_questions(app) -> None:  # type: ignore[no-untyped-def]
+async def test_stats_in_a_department_group_show_no_other_questions(app) -> None:
     ticket_id, _ = await _handoff(app, "我们的项目能不能申请专项债资金？")
     await _say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
     await _handoff(app, "社保怎么交？", user=OTHER_MEMBER)
@@ -504,11 +512,11 @@ async def test_stats_in_a_department_group_show_no_other_questions(app) -> None:
     assert "社保怎么交" in full and "发展和改革委员会" in full
     await _say(app, "/stats", user=DEPT_MEMBER, chat=DEPT_CHAT)
     scoped = _sent_to(app, DEPT_CHAT)[0].params["text"]
-    assert "响应统计" in scoped and "发展和改革委员会" in scoped
+    assert says(texts.DESK_STATS_TITLE, scoped) and "发展和改革委员会" in scoped
     assert "社保" not in scoped and "专项债" not in scoped
 
 
-async def test_a_flood_in_a_private_chat_is_throttled_too(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_flood_in_a_private_chat_is_throttled_too(app) -> None:
     answers, notices = 0, 0
     for _ in range(12):
         _req(app).clear()
@@ -516,7 +524,7 @@ async def test_a_flood_in_a_private_chat_is_throttled_too(app) -> None:  # type:
                                                 text="能评要多久？", chat_type="private"))
         await delivered(app)
         for call in _sent_to(app, ASKER):
-            if "太频繁" in call.params["text"]:
+            if says(texts.DESK_THROTTLED, call.params["text"]):
                 notices += 1
             else:
                 answers += 1
@@ -526,7 +534,7 @@ async def test_a_flood_in_a_private_chat_is_throttled_too(app) -> None:  # type:
 # --------------------------------------------------------------------------- Telegram manners
 
 
-async def test_help_differs_by_chat_kind(app) -> None:  # type: ignore[no-untyped-def]
+async def test_help_differs_by_chat_kind(app) -> None:
     await _say(app, "/help", chat=HELP)
     assert _sent_to(app, HELP)[0].params["text"] == texts.HELP_HELP_GROUP.format(minutes="30")
     await _say(app, "/help", user=STEWARD, chat=STEWARD_CHAT)
@@ -554,7 +562,7 @@ async def test_one_error_handler_logs_the_update_and_leaks_nothing(app, monkeypa
     assert "hunter2" in str(logged[-1].exc_info[1])
 
 
-async def test_a_long_answer_is_split_at_telegrams_limit_and_stays_a_reply(app) -> None:  # type: ignore[no-untyped-def]
+async def test_a_long_answer_is_split_at_telegrams_limit_and_stays_a_reply(app) -> None:
     ticket_id, question = await _handoff(app, thread_id=9)
     answer = "\n".join(f"第{i}条：请携带材料原件和复印件到窗口办理。" for i in range(400))
     assert len(answer) > 4096
@@ -564,7 +572,7 @@ async def test_a_long_answer_is_split_at_telegrams_limit_and_stays_a_reply(app) 
     assert parts[0].params["reply_parameters"]["message_id"] == question["message_id"]
     assert all(p.params["message_thread_id"] == 9 for p in parts)
     assert "第399条" in parts[-1].params["text"]
-    assert "已转达" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert _relayed(_sent_to(app, STEWARD_CHAT)[0].params["text"])
 
 
 async def test_a_breach_meeting_server_errors_is_retried_until_it_arrives_and_said_once(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -576,7 +584,7 @@ async def test_a_breach_meeting_server_errors_is_retried_until_it_arrives_and_sa
     _fail_sends(app, monkeypatch, chat=STEWARD_CHAT, status=502, times=3)
     assert [a.kind.value for a in await _sweep(app, services)] == ["breach"]
     assert len([c for c in _sent_to(app, LEAD_CHAT) if c.params.get("status") == 502]) == 3
-    assert "超时未响应" in _delivered_to(app, LEAD_CHAT)[0].params["text"]
+    assert says(texts.DESK_BREACH_ALERT, _delivered_to(app, LEAD_CHAT)[0].params["text"])
     assert len(_delivered_to(app, STEWARD_CHAT)) == 1
     _req(app).clear()
     clock.advance(minutes=1)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -35,6 +36,7 @@ from threading import Lock
 
 import holidays
 import yaml
+from holidays.countries import China
 
 from workdays.errors import CalendarConfigError
 
@@ -46,6 +48,7 @@ DEFAULT_OVERRIDES_PATH = Path(__file__).resolve().parent / "data" / "overrides.y
 
 _MIN_YEAR = date.min.year
 _MAX_YEAR = date.max.year
+_OVERRIDE_NAME = "override file"
 
 
 def _library_official_years() -> frozenset[int]:
@@ -73,11 +76,48 @@ class _Overrides:
     lines: dict[tuple[str, date], int] = field(default_factory=dict, compare=False)
 
 
-@dataclass
-class _YearTable:
-    on: frozenset[date]  # weekend days that are working days
-    off: frozenset[date]  # weekdays (or any day) that are days off
-    working: list[int] = field(default_factory=list)  # sorted ordinals of working days
+class _ChinaWithOverrides(China):
+    """holidays.China with the override file laid over every year it populates.
+
+    The library's own working-day functions (``is_working_day``, ``get_nth_working_day``,
+    ``get_working_days_count``) then read the corrected days: the file's ``holidays`` are
+    days off, its ``workdays`` are working days (``weekend_workdays`` for a weekend). For a
+    year only the file declares, the library's estimated in-lieu days are dropped first.
+    """
+
+    def __init__(self, *, overrides: _Overrides, library_years: frozenset[int]) -> None:
+        self._overrides = overrides
+        self._library_years = library_years
+        super().__init__()
+
+    def _populate(self, year: int) -> None:
+        super()._populate(year)
+        # A day swap may cross the year boundary: populate the neighbours too, then lay the
+        # file over all three (laying it again is harmless).
+        for neighbour in (year - 1, year + 1):
+            if _MIN_YEAR <= neighbour <= _MAX_YEAR and neighbour not in self.years:
+                self.years.add(neighbour)
+                super()._populate(neighbour)
+        for y in (year - 1, year, year + 1):
+            self._lay_overrides(y)
+
+    def _lay_overrides(self, year: int) -> None:
+        files = self._overrides
+        if year in files.years and year not in self._library_years:
+            statutory = holidays.China(observed=False, years=year)
+            for day in [d for d in self if d.year == year and d not in statutory]:
+                del self[day]  # an estimated in-lieu day: the file is the schedule
+        for day in files.holidays:
+            if day.year == year:
+                self.weekend_workdays.discard(day)
+                if day not in self:
+                    dict.__setitem__(self, day, _OVERRIDE_NAME)
+        for day in files.workdays:
+            if day.year == year:
+                if dict.__contains__(self, day):
+                    dict.__delitem__(self, day)
+                if self._is_weekend(day):
+                    self.weekend_workdays.add(day)
 
 
 class WorkingCalendar:
@@ -98,11 +138,10 @@ class WorkingCalendar:
         self.overrides_path: Path | None = path
         self._library_years = _library_official_years()
         self._check_override_years(path)
-        self._lib = holidays.China()
-        self._lib_statutory = holidays.China(observed=False)
-        self._tables: dict[int, _YearTable] = {}
         self._warned: set[int] = set()
-        self._lock = Lock()
+        self._years: dict[int, list[int]] = {}
+        self._lock = Lock()  # the library populates a year on first use; handlers run in threads
+        self._lib = _ChinaWithOverrides(overrides=self._overrides, library_years=self._library_years)
 
     @classmethod
     def from_settings(cls, overrides_path: Path | str | None) -> WorkingCalendar:
@@ -116,24 +155,26 @@ class WorkingCalendar:
         """Years the installed holidays library has an official schedule for."""
         return self._library_years
 
+    @property
+    def holidays(self) -> holidays.HolidayBase:
+        """The library's China calendar with the override file laid over it: its own
+        ``is_working_day``, ``get_nth_working_day`` and ``get_working_days_count`` give the
+        answers of this class (which indexes ``is_working_day`` per year, because the
+        library's arithmetic walks day by day: about 100 times slower on the ledger)."""
+        return self._lib
+
     def has_official_schedule(self, year: int) -> bool:
         return year in self._library_years or year in self._overrides.years
 
     def is_working_day(self, day: date) -> bool:
         day = _as_date(day)
-        table = self._table(day.year)
-        if day in table.on:
-            return True
-        if day in table.off:
-            return False
-        return day.weekday() < 5
+        working = self._working_days(day.year)
+        index = bisect_left(working, day.toordinal())
+        return index < len(working) and working[index] == day.toordinal()
 
     def next_working_day(self, day: date) -> date:
         """``day`` itself if it is a working day, else the next working day."""
-        day = _as_date(day)
-        if self.is_working_day(day):
-            return day
-        return self.add_working_days(day, 1)
+        return self.add_working_days(day, 0)
 
     def add_working_days(self, start: date, days: int) -> date:
         """The date that is ``days`` working days after ``start``.
@@ -149,26 +190,26 @@ class WorkingCalendar:
             raise ValueError(f"days must be a whole number, got {days!r}")
         days = int(days)
         if days == 0:
-            return self.next_working_day(start)
+            return start if self.is_working_day(start) else self.add_working_days(start, 1)
         ordinal = start.toordinal()
         year = start.year
         if days > 0:
             remaining = days
-            working = self._table(year).working
+            working = self._working_days(year)
             idx = bisect_right(working, ordinal)
             while idx + remaining > len(working):
                 remaining -= len(working) - idx
                 year = _next_year(year, 1)
-                working = self._table(year).working
+                working = self._working_days(year)
                 idx = 0
             return date.fromordinal(working[idx + remaining - 1])
         remaining = -days
-        working = self._table(year).working
+        working = self._working_days(year)
         idx = bisect_left(working, ordinal)  # working days strictly before start
         while remaining > idx:
             remaining -= idx
             year = _next_year(year, -1)
-            working = self._table(year).working
+            working = self._working_days(year)
             idx = len(working)
         return date.fromordinal(working[idx - remaining])
 
@@ -182,13 +223,49 @@ class WorkingCalendar:
         a, b = start.toordinal(), end.toordinal()
         total = 0
         for year in range(start.year, end.year + 1):
-            working = self._table(year).working
+            working = self._working_days(year)
             lo = bisect_right(working, a) if year == start.year else 0
             hi = bisect_right(working, b) if year == end.year else len(working)
             total += hi - lo
         return total
 
     # ---------------------------------------------------------------- internal
+
+    def _working_days(self, year: int) -> list[int]:
+        """The ordinals of the year's working days, sorted: the library's is_working_day
+        asked once per day of the year, so the arithmetic above is a bisection."""
+        working = self._years.get(year)
+        if working is not None:
+            return working
+        self._warn_without_schedule(year, year)
+        with self._lock:
+            working = self._years.get(year)
+            if working is None:
+                first = date(year, 1, 1)
+                days = (date(year, 12, 31) - first).days + 1 if year < _MAX_YEAR else (date.max - first).days + 1
+                working = [
+                    (first + timedelta(days=i)).toordinal()
+                    for i in range(days)
+                    if self._lib.is_working_day(first + timedelta(days=i))
+                ]
+                self._years[year] = working
+            return working
+
+    def _warn_without_schedule(self, first_year: int, last_year: int) -> None:
+        """Log once per year that a year without an official schedule was used."""
+        for year in range(first_year, last_year + 1):
+            if not (self.has_official_schedule(year) or year in self._warned):
+                self._warned.add(year)
+                self._log_no_schedule(year)
+
+    def _log_no_schedule(self, year: int) -> None:
+        logger.warning(
+            "no official holiday schedule for %d (holidays library covers %s; "
+            "override file %s declares %s): counting weekends and statutory "
+            "holidays only - add the State Council schedule to the override file",
+            year, _years_text(self._library_years), self.overrides_path,
+            _years_text(self._overrides.years),
+        )
 
     def _check_override_years(self, path: Path) -> None:
         allowed = self._overrides.years | self._library_years
@@ -204,51 +281,6 @@ class WorkingCalendar:
                         f"({_years_text(self._library_years)})",
                     )
 
-    def _table(self, year: int) -> _YearTable:
-        table = self._tables.get(year)
-        if table is not None:
-            return table
-        with self._lock:
-            table = self._tables.get(year)
-            if table is None:
-                table = self._build_table(year)
-                self._tables[year] = table
-            return table
-
-    def _build_table(self, year: int) -> _YearTable:
-        declared = year in self._overrides.years
-        official_lib = year in self._library_years
-        if not declared and not official_lib and year not in self._warned:
-            self._warned.add(year)
-            logger.warning(
-                "no official holiday schedule for %d (holidays library covers %s; "
-                "override file %s declares %s): counting weekends and statutory "
-                "holidays only - add the State Council schedule to the override file",
-                year, _years_text(self._library_years), self.overrides_path,
-                _years_text(self._overrides.years),
-            )
-        lib = self._lib if (official_lib or not declared) else self._lib_statutory
-        # Populate the neighbours too: day swaps may cross the year boundary.
-        for y in (year - 1, year, year + 1):
-            if _MIN_YEAR <= y <= _MAX_YEAR:
-                lib.get(date(y, 1, 1))
-        lib_off = {d for d in lib if d.year == year}
-        lib_on = {d for d in lib.weekend_workdays if d.year == year}
-        file_off = {d for d in self._overrides.holidays if d.year == year}
-        file_on = {d for d in self._overrides.workdays if d.year == year}
-        on = frozenset((lib_on - file_off) | file_on)
-        off = frozenset((lib_off - file_on) | file_off)
-
-        working: list[int] = []
-        d = date(year, 1, 1)
-        one = timedelta(days=1)
-        while d.year == year:
-            if d in on or (d not in off and d.weekday() < 5):
-                working.append(d.toordinal())
-            if d == date.max:
-                break
-            d += one
-        return _YearTable(on=on, off=off, working=working)
 
 def _next_year(year: int, step: int) -> int:
     year += step
@@ -276,6 +308,7 @@ def _years_text(years: frozenset[int] | set[int]) -> str:
 # ------------------------------------------------------------- override file
 
 _ALLOWED_KEYS = ("years", "holidays", "workdays")
+_Fail = Callable[[yaml.Node | None, str], CalendarConfigError]  # an error naming the node's line
 
 
 def _load_overrides(path: Path) -> _Overrides:
@@ -345,7 +378,7 @@ def _load_overrides(path: Path) -> _Overrides:
     )
 
 
-def _sequence_items(node: yaml.Node, key: str, fail) -> list[yaml.Node]:
+def _sequence_items(node: yaml.Node, key: str, fail: _Fail) -> list[yaml.ScalarNode]:
     if isinstance(node, yaml.ScalarNode):
         if node.tag == "tag:yaml.org,2002:null" or node.value == "":
             return []
@@ -355,18 +388,18 @@ def _sequence_items(node: yaml.Node, key: str, fail) -> list[yaml.Node]:
             if not isinstance(item, yaml.ScalarNode):
                 raise fail(item, f"{key}: expected a plain value, got a nested "
                                  f"{'list' if isinstance(item, yaml.SequenceNode) else 'mapping'}")
-        return list(node.value)
+        return [item for item in node.value if isinstance(item, yaml.ScalarNode)]
     raise fail(node, f"{key}: expected a list, got a mapping")
 
 
-def _parse_year(node: yaml.ScalarNode, fail) -> int:
+def _parse_year(node: yaml.ScalarNode, fail: _Fail) -> int:
     text = node.value.strip()
     if not text.isdigit() or len(text) != 4:
         raise fail(node, f"years: {node.value!r} is not a year (expected e.g. 2027)")
     return int(text)
 
 
-def _parse_one_date(node: yaml.ScalarNode, key: str, text: str, fail) -> date:
+def _parse_one_date(node: yaml.ScalarNode, key: str, text: str, fail: _Fail) -> date:
     text = text.strip()
     try:
         if len(text) != 10:
@@ -376,7 +409,7 @@ def _parse_one_date(node: yaml.ScalarNode, key: str, text: str, fail) -> date:
         raise fail(node, f"{key}: {text!r} is not a date (expected YYYY-MM-DD)") from None
 
 
-def _parse_dates(node: yaml.ScalarNode, key: str, fail) -> list[date]:
+def _parse_dates(node: yaml.ScalarNode, key: str, fail: _Fail) -> list[date]:
     text = node.value
     if ".." in text:
         first_text, _, last_text = text.partition("..")

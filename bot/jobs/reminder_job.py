@@ -58,7 +58,7 @@ def local_now(services: Services) -> datetime:
     return services.clock().astimezone(services.settings.tz)
 
 
-def broadcaster_of(application: Application) -> Broadcaster:  # type: ignore[type-arg]
+def broadcaster_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Broadcaster:
     given = application.bot_data.get(BROADCASTER_KEY)
     if given is not None:
         return given
@@ -91,7 +91,7 @@ async def _record(services: Services, key: str, error: str, day: date) -> None:
         log.exception("could not record the failure of %s", key)
 
 
-async def send_reminders(application: Application, *,  # type: ignore[type-arg]
+async def send_reminders(application: Application[Any, Any, Any, Any, Any, Any], *,
                          broadcaster: Broadcaster | None = None) -> Counter[str]:
     """Plan today's reminders and send each one not sent yet. Returns outcome counts
     (`no_chat` for an audience without a group)."""
@@ -157,7 +157,7 @@ def _caption(legend: tuple[str, ...]) -> str:
     return caption
 
 
-async def send_weekly_report(application: Application, *,  # type: ignore[type-arg]
+async def send_weekly_report(application: Application[Any, Any, Any, Any, Any, Any], *,
                              broadcaster: Broadcaster | None = None) -> Outcome | None:
     """The completion report and its chart to the lead group, once per report week.
     None when no lead group is set or the ledger is empty."""
@@ -183,7 +183,7 @@ async def send_weekly_report(application: Application, *,  # type: ignore[type-a
 
 # --------------------------------------------------------------------------- the jobs
 
-async def run_round(application: Application, *, catch_up: bool = False,  # type: ignore[type-arg]
+async def run_round(application: Application[Any, Any, Any, Any, Any, Any], *, catch_up: bool = False,
                     broadcaster: Broadcaster | None = None) -> dict[str, Any]:
     """One round: today's reminders (working days), and the weekly report when it is due.
     With catch_up (start-up), only what is already due at this time of day."""
@@ -215,7 +215,7 @@ async def startup_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await run_round(context.application, catch_up=True)
 
 
-def schedule(application: Application) -> None:  # type: ignore[type-arg]
+def schedule(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Put the daily round and the start-up catch-up on the application's JobQueue."""
     services: Services = application.bot_data[SERVICES_KEY]
     settings = services.settings

@@ -17,10 +17,10 @@ from telegram import Bot
 from telegram.ext import Application, ContextTypes
 
 import texts
-from bot.services import Services
+from bot.services import Services, department_names
+from bot.telegram_io import services_of, services_of_app
 from desk import render
 from desk.sla import AlertKind, Audience, Recipient, SlaAlert, sweep_owing
-from handlers import tickets_common as common
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def _text(alert: SlaAlert, recipient: Recipient, *, services: Services,
 async def run_sweep(bot: Bot | None, services: Services) -> list[SlaAlert]:
     """One sweep: mark and owe in one transaction. Returns the alerts (for tests and logs)."""
     settings = services.settings
-    names = common.department_names(services)
+    names = department_names(services)
     return await services.db.run(
         sweep_owing, now=services.clock(), hours=services.hours,
         warn_before_minutes=settings.sla_warn_before_minutes,
@@ -55,7 +55,7 @@ async def run_sweep(bot: Bot | None, services: Services) -> list[SlaAlert]:
 
 async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Run one SLA sweep; log a failure and keep the job scheduled."""
-    services: Services = context.application.bot_data["services"]
+    services = services_of(context)
     try:
         await run_sweep(context.bot, services)
     except SQLAlchemyError as exc:  # the database is down: the next sweep catches up
@@ -66,7 +66,7 @@ async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Run the sweep every SLA_SWEEP_SECONDS on python-telegram-bot's JobQueue."""
-    services: Services = application.bot_data["services"]
+    services = services_of_app(application)
     if application.job_queue is None:
         log.warning("no JobQueue (python-telegram-bot[job-queue] missing): SLA sweep not scheduled")
         return

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Validate Steward labelled question sets (devset.jsonl, holdout.jsonl)."""
-import json, re, sys, unicodedata
+import json
+import re
+import sys
+import unicodedata
 from collections import Counter
 
 DOMAIN = "/work/shared/DOMAIN.md"
@@ -11,18 +14,21 @@ STYLES = {"colloquial", "long", "abbrev", "typo", "traditional", "latin", "emoji
 NULL_STYLES = {"oos", "vague", "greeting"}
 errors = []
 
-keys = [m.group(1) for m in re.finditer(r"^\| ([a-z_]+) \|", open(DOMAIN, encoding="utf-8").read(), re.M)
-        if m.group(1) != "key"]
+with open(DOMAIN, encoding="utf-8") as domain:
+    keys = [m.group(1) for m in re.finditer(r"^\| ([a-z_]+) \|", domain.read(), re.M) if m.group(1) != "key"]
 assert len(keys) == 35, f"expected 29 items + 6 topics, got {len(keys)}"
 KEYS = set(keys)
 
 def load(fn):
     rows = []
-    for i, ln in enumerate(open(f"{DATA}/{fn}", encoding="utf-8"), 1):
+    with open(f"{DATA}/{fn}", encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    for i, ln in enumerate(lines, 1):
         try:
             r = json.loads(ln)
-        except Exception as e:
-            errors.append(f"{fn}:{i} bad JSON: {e}"); continue
+        except json.JSONDecodeError as e:
+            errors.append(f"{fn}:{i} bad JSON: {e}")
+            continue
         if set(r) != {"q", "item", "intent", "style"}:
             errors.append(f"{fn}:{i} wrong fields {sorted(r)}")
         if not isinstance(r.get("q"), str) or not r["q"].strip():
@@ -90,7 +96,7 @@ for s in ("typo", "traditional", "latin", "emoji", "long", "indirect", "oos", "v
     need(hst[s] >= 2, f"holdout: too few {s} lines")
 
 # duplicates within / across files (after normalisation)
-seen = {}
+seen: dict[str, str] = {}
 for r in dev + hold:
     n = norm(r["q"]) or r["q"]
     if n in seen:

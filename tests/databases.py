@@ -1,20 +1,41 @@
-"""A PostgreSQL database of the test's own: a fresh schema on the local server, dropped afterwards.
+"""The tests' databases, migrated to the latest schema: a SQLite file, or a PostgreSQL schema.
 
-Several suites share the `test` database, so each gets a schema of its own instead of touching
-`public`. When the server is unreachable the test is skipped, except in CI, where it fails.
+SQLite: a fresh file per test, copied from one migrated once per run (migrating a file costs
+more than most tests). PostgreSQL: several suites share the `test` database, so each test gets
+a schema of its own on the local server, dropped afterwards; when the server is unreachable the
+test is skipped, except in CI, where it fails.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from storage import Database
+
+_SQLITE_TEMPLATE: list[Path] = []
+
+
+def sqlite_database(folder: Path, name: str = "test.db") -> Database:
+    """A migrated SQLite database in a new file `folder/name`."""
+    if not _SQLITE_TEMPLATE:
+        template = Path(tempfile.mkdtemp(prefix="steward-template-")) / "template.db"
+        database = Database(f"sqlite:///{template}")
+        database.migrate()
+        database.dispose()  # last connection closed: the WAL is checkpointed into the file
+        _SQLITE_TEMPLATE.append(template)
+    target = folder / name
+    shutil.copyfile(_SQLITE_TEMPLATE[0], target)
+    return Database(f"sqlite:///{target}")
+
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _ADMIN_URL = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
@@ -41,7 +62,7 @@ def postgres_schema_database(prefix: str = "t") -> Iterator[Database]:
     separator = "&" if "?" in POSTGRES_URL else "?"
     db = Database(f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}")
     try:
-        db.create_all()
+        db.migrate()
         yield db
     finally:
         db.dispose()

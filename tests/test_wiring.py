@@ -1,0 +1,49 @@
+"""The application's wiring: every handler module and hook in place at start-up, and the jobs
+free of the handlers (no import cycle between bot/ and handlers/)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import fields
+
+import pytest
+
+from bot.app import HANDLER_MODULES, build_application
+from bot.services import Hooks, build_services
+from bot.telegram_io import services_of_app
+from config import Settings
+from handlers import basics, ledger, questions, tickets
+
+
+def test_every_hook_is_wired_when_the_application_is_built(settings: Settings) -> None:
+    application = build_application(settings, rate_limit=False)
+    hooks = services_of_app(application).hooks
+    assert hooks == Hooks(handoff=tickets.on_handoff, status_answer=ledger.answer_status,
+                          answer_markup=tickets.answer_markup)
+    assert HANDLER_MODULES == (basics, questions, tickets, ledger)
+    assert application.handlers, "no handler registered"
+    assert application.job_queue is not None
+    assert {job.name for job in application.job_queue.jobs()} >= {"desk_sla_sweep", "ledger-daily"}
+    services_of_app(application).db.dispose()
+
+
+def test_a_hook_left_out_fails_when_it_is_built() -> None:
+    names = [f.name for f in fields(Hooks)]
+    assert names == ["handoff", "status_answer", "answer_markup"]
+    with pytest.raises(TypeError, match="answer_markup"):
+        Hooks(handoff=tickets.on_handoff, status_answer=ledger.answer_status)  # type: ignore[call-arg]
+
+
+def test_services_without_the_application_refuse_to_guess_a_hook(settings: Settings) -> None:
+    services = build_services(settings)
+    with pytest.raises(RuntimeError, match="build_application"):
+        _ = services.hooks
+    services.db.dispose()
+
+
+def test_the_jobs_do_not_import_the_handlers() -> None:
+    code = ("import sys, bot.jobs.sla_job, bot.jobs.reminder_job, bot.sending, bot.services; "
+            "print(sorted(m for m in sys.modules if m == 'handlers' or m.startswith('handlers.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
