@@ -60,8 +60,9 @@ def _instant_request() -> Any:
         def read_timeout(self) -> float:
             return 1.0
 
-        async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                             **_: Any) -> tuple[int, bytes]:
+        async def do_request(
+            self, url: str, method: str, request_data: RequestData | None = None, **_: Any
+        ) -> tuple[int, bytes]:
             api = url.rsplit("/", 1)[-1]
             params = request_data.parameters if request_data else {}
             bot = {"id": 999, "is_bot": True, "first_name": "项目管家", "username": "steward_bench_bot"}
@@ -71,13 +72,23 @@ def _instant_request() -> Any:
                 chat = int(params.get("chat_id", 0))
                 if self.fail is not None and self.fail(chat):
                     self.refused += 1
-                    return 429, json.dumps({"ok": False, "error_code": 429, "description": "Too Many Requests",
-                                            "parameters": {"retry_after": 1}}).encode()
+                    return 429, json.dumps(
+                        {
+                            "ok": False,
+                            "error_code": 429,
+                            "description": "Too Many Requests",
+                            "parameters": {"retry_after": 1},
+                        }
+                    ).encode()
                 self.sent += 1
                 self.next_id += 1
-                message = {"message_id": self.next_id, "date": int(time.time()), "from": bot,
-                           "chat": {"id": chat, "type": "supergroup", "title": "群"},
-                           "text": str(params.get("text", ""))}
+                message = {
+                    "message_id": self.next_id,
+                    "date": int(time.time()),
+                    "from": bot,
+                    "chat": {"id": chat, "type": "supergroup", "title": "群"},
+                    "text": str(params.get("text", "")),
+                }
                 return 200, json.dumps({"ok": True, "result": message}).encode()
             if api == "getUpdates":
                 return 200, b'{"ok": true, "result": []}'
@@ -90,10 +101,19 @@ def _update(bot: Any, n: int, text: str) -> Any:
     from telegram import Update
 
     chat = GROUPS[n % len(GROUPS)]
-    return Update.de_json({"update_id": 10_000 + n, "message": {
-        "message_id": 100 + n, "date": int(time.time()), "text": text,
-        "chat": {"id": chat, "type": "supergroup", "title": "帮办群"},
-        "from": {"id": 1_000_000 + n, "is_bot": False, "first_name": f"企业{n}"}}}, bot)
+    return Update.de_json(
+        {
+            "update_id": 10_000 + n,
+            "message": {
+                "message_id": 100 + n,
+                "date": int(time.time()),
+                "text": text,
+                "chat": {"id": chat, "type": "supergroup", "title": "帮办群"},
+                "from": {"id": 1_000_000 + n, "is_bot": False, "first_name": f"企业{n}"},
+            },
+        },
+        bot,
+    )
 
 
 async def _feed(app: Any, updates: list[Any], drain: Callable[[], Any]) -> tuple[float, list[float]]:
@@ -123,13 +143,20 @@ def _seed_status(db: Any, workdir: Path) -> None:
     from ledger.importer import import_file
     from tests.ledger_support import ledger_row, write_xlsx
 
-    rows = [ledger_row(项目代码=f"B{n:03d}", 项目名称=f"项目{n}", 手续="环评", 受理日期="2026-03-02", days=5)
-            for n in range(len(GROUPS))]
+    rows = [
+        ledger_row(项目代码=f"B{n:03d}", 项目名称=f"项目{n}", 手续="环评", 受理日期="2026-03-02", days=5)
+        for n in range(len(GROUPS))
+    ]
     db.call(import_file, path=write_xlsx(workdir / "ledger.xlsx", rows))
     admin = Actor(user_id=1, chat_id=None, role=Role.admin)
     for n, chat in enumerate(GROUPS):
-        db.call(bind_help_chat, actor=admin, chat_id=chat, project_code=f"B{n:03d}",
-                now=datetime(2026, 3, 1, tzinfo=timezone.utc))
+        db.call(
+            bind_help_chat,
+            actor=admin,
+            chat_id=chat,
+            project_code=f"B{n:03d}",
+            now=datetime(2026, 3, 1, tzinfo=timezone.utc),
+        )
 
 
 async def _steward_run(url: str, kind: str, n: int, workdir: Path) -> tuple[float, list[float]]:
@@ -143,8 +170,13 @@ async def _steward_run(url: str, kind: str, n: int, workdir: Path) -> tuple[floa
     db.create_all()
     if kind == "status":
         _seed_status(db, workdir)
-    settings = Settings(_env_file=None, telegram_bot_token="123456:BENCH", database_url=url,  # type: ignore[call-arg]
-                        steward_chat_id=STEWARDS, business_hours="24x7")
+    settings = Settings(
+        _env_file=None,
+        telegram_bot_token="123456:BENCH",
+        database_url=url,  # type: ignore[call-arg]
+        steward_chat_id=STEWARDS,
+        business_hours="24x7",
+    )
     Instant = _instant_request()
     app = build_application(settings, request=Instant(), rate_limit=False)
     await app.initialize()
@@ -172,8 +204,14 @@ async def _echo_run(n: int) -> tuple[float, list[float]]:
 
     Instant = _instant_request()
     request = Instant()
-    app = (ApplicationBuilder().token("123456:BENCH").request(request).get_updates_request(request)
-           .concurrent_updates(256).build())
+    app = (
+        ApplicationBuilder()
+        .token("123456:BENCH")
+        .request(request)
+        .get_updates_request(request)
+        .concurrent_updates(256)
+        .build()
+    )
     app.add_handler(MessageHandler(filters.TEXT, echo))
     await app.initialize()
 
@@ -187,10 +225,11 @@ async def _echo_run(n: int) -> tuple[float, list[float]]:
 
 
 async def _broadcast(url: str, groups: int) -> dict[str, float]:
+    from telegram import Bot
+
     from bot.jobs.broadcast import Broadcaster, Message
     from bot.sender import Limits, Sender
     from storage import Database
-    from telegram import Bot
 
     db = Database(url)
     db.drop_all()
@@ -218,8 +257,14 @@ async def _broadcast(url: str, groups: int) -> dict[str, float]:
     seconds = time.perf_counter() - started
     await bot.shutdown()
     db.dispose()
-    return {"groups": groups, "429s": request.refused, "sent": stats.sent, "seconds": seconds,
-            "floor": groups / 30, "ratio": seconds / (groups / 30)}
+    return {
+        "groups": groups,
+        "429s": request.refused,
+        "sent": stats.sent,
+        "seconds": seconds,
+        "floor": groups / 30,
+        "ratio": seconds / (groups / 30),
+    }
 
 
 def _row(name: str, seconds: float, latencies: list[float], n: int) -> str:
@@ -241,7 +286,7 @@ def main() -> None:
     seconds, lat = asyncio.run(_echo_run(args.updates))
     print(_row("bare PTB echo handler (ceiling)", seconds, lat, args.updates), flush=True)
     databases = {"SQLite": f"sqlite:///{workdir / 'bench.db'}"}
-    from tests.pg import postgres_reachable
+    from tests.databases import postgres_reachable
 
     if postgres_reachable():
         schema_url = args.postgres  # a schema of its own: created here, dropped after
@@ -260,13 +305,14 @@ def main() -> None:
                 print(_row(f"steward {kind}, {name}", seconds, lat, args.updates), flush=True)
         if not args.skip_broadcast:
             result = asyncio.run(_broadcast(databases["SQLite"], args.groups))
-            print(f"\nbroadcast to {result['groups']:,} groups (SQLite): {result['seconds']:.1f} s for "
-                  f"{result['sent']:,} messages, {result['429s']} answered 429 once; floor "
-                  f"{result['floor']:.1f} s at 30 messages/s; ratio {result['ratio']:.3f}")
+            print(
+                f"\nbroadcast to {result['groups']:,} groups (SQLite): {result['seconds']:.1f} s for "
+                f"{result['sent']:,} messages, {result['429s']} answered 429 once; floor "
+                f"{result['floor']:.1f} s at 30 messages/s; ratio {result['ratio']:.3f}"
+            )
     finally:
         if "PostgreSQL" in databases:
-            with psycopg.connect(args.postgres.replace("postgresql+psycopg://", "postgresql://"),
-                                 autocommit=True) as c:
+            with psycopg.connect(args.postgres.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
                 c.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 

@@ -58,19 +58,24 @@ def build_application(
     builder = builder.concurrent_updates(ChatOrderedProcessor(inbox))
     # Sends: through the outbox; the sender paces per chat and overall (bot/sender.py), so no
     # handler waits for a rate limiter. rate_limit=False lifts the pacing (flow tests).
-    limits = _limits(settings) if rate_limit else Limits(per_second=1e6, group_per_minute=10**6,
-                                                         private_per_second=1e6, backoff_seconds=0.01)
+    limits = (
+        _limits(settings)
+        if rate_limit
+        else Limits(per_second=1e6, group_per_minute=10**6, private_per_second=1e6, backoff_seconds=0.01)
+    )
     builder = builder.post_init(_post_init).post_shutdown(_post_shutdown)
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services
     application.bot_data[INBOX_KEY] = inbox
     application.bot_data[SENDER_KEY] = Sender(bot=application.bot, db=services.db, limits=limits)
     application.bot_data[BATCHER_KEY] = Batcher(services.db)
-    services.wire(Hooks(
-        handoff=tickets.on_handoff,
-        status_answer=ledger.answer_status,
-        answer_markup=tickets.answer_markup,
-    ))
+    services.wire(
+        Hooks(
+            handoff=tickets.on_handoff,
+            status_answer=ledger.answer_status,
+            answer_markup=tickets.answer_markup,
+        )
+    )
     for module in HANDLER_MODULES:
         module.register(application)
     sla_job.register(application)
@@ -79,9 +84,11 @@ def build_application(
 
 
 def _limits(settings: Settings) -> Limits:
-    return Limits(per_second=settings.outbox_per_second,
-                  group_per_minute=settings.outbox_group_per_minute,
-                  lease_seconds=settings.outbox_lease_seconds)
+    return Limits(
+        per_second=settings.outbox_per_second,
+        group_per_minute=settings.outbox_group_per_minute,
+        lease_seconds=settings.outbox_lease_seconds,
+    )
 
 
 async def start_delivery(application: Application) -> None:  # type: ignore[type-arg]

@@ -23,6 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
@@ -34,7 +35,7 @@ from storage import Database, utcnow
 
 log = logging.getLogger(__name__)
 
-INBOX_KEY = "inbox"   # bot_data
+INBOX_KEY = "inbox"  # bot_data
 
 
 class Inbox:
@@ -43,8 +44,8 @@ class Inbox:
     def __init__(self, db: Database, *, flush_seconds: float = 0.2) -> None:
         self.db = db
         self.flush_seconds = flush_seconds
-        self.skip: set[int] = set()                    # known before: a copy, or already done
-        self.unsaved: list[dict[str, Any]] = []        # batches the database refused (outage)
+        self.skip: set[int] = set()  # known before: a copy, or already done
+        self.unsaved: list[dict[str, Any]] = []  # batches the database refused (outage)
         self._done: list[int] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -55,9 +56,10 @@ class Inbox:
         batch = [*self.unsaved, *updates]
         try:
             known = await self.db.run(_store, updates=batch)
-        except Exception as exc:  # the database is down: process anyway, store later
-            log.warning("inbox: could not store %d update(s) (%s); keeping them in memory",
-                        len(updates), type(exc).__name__)
+        except SQLAlchemyError as exc:  # the database is down: process anyway, store later
+            log.warning(
+                "inbox: could not store %d update(s) (%s); keeping them in memory", len(updates), type(exc).__name__
+            )
             self.unsaved = batch
             return
         self.unsaved = []
@@ -103,7 +105,7 @@ class Inbox:
         batch, self._done = self._done, []
         try:
             await self.db.run(mark_done, update_ids=batch, now=utcnow())
-        except Exception:
+        except SQLAlchemyError:
             log.warning("inbox: could not mark %d update(s) processed; trying again", len(batch))
             self._done = batch + self._done
 
@@ -145,8 +147,9 @@ class InboxRequest(BaseRequest):
     async def shutdown(self) -> None:
         await self._inner.shutdown()
 
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         **timeouts: Any) -> tuple[int, bytes]:
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, **timeouts: Any
+    ) -> tuple[int, bytes]:
         code, payload = await self._inner.do_request(url, method, request_data, **timeouts)
         if url.endswith("/getUpdates") and 200 <= code <= 299:
             try:

@@ -39,14 +39,14 @@ from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.telegram_io import split_message
 import delivery.follow_ups  # noqa: F401 - registers the desk's and the reminders' follow-ups
+from bot.telegram_io import split_message
 from delivery.outbox import (
     WAKE_FLAG,
-    Owed,
     DeliveryOutcome,
     OutboxStats,
     OutboxView,
+    Owed,
     SendResult,
     Verdict,
     claim,
@@ -60,19 +60,19 @@ from storage import Database, utcnow
 
 log = logging.getLogger(__name__)
 
-SENDER_KEY = "outbox_sender"   # bot_data
-DATABASE_DOWN = (OperationalError, InterfaceError)   # not reachable, as opposed to refusing the data
+SENDER_KEY = "outbox_sender"  # bot_data
+DATABASE_DOWN = (OperationalError, InterfaceError)  # not reachable, as opposed to refusing the data
 
 
 @dataclass(frozen=True)
 class Limits:
-    per_second: float = 30.0          # every chat together
-    group_per_minute: int = 20        # one group or channel
-    private_per_second: float = 1.0   # one private chat
-    lease_seconds: float = 60.0       # a claim older than this belongs to a dead sender
-    max_attempts: int = 30            # 5xx / network errors before a row is given up
-    poll_seconds: float = 0.5         # look for rows written by other processes
-    backoff_seconds: float = 0.5      # first wait after a 5xx; doubles up to a minute
+    per_second: float = 30.0  # every chat together
+    group_per_minute: int = 20  # one group or channel
+    private_per_second: float = 1.0  # one private chat
+    lease_seconds: float = 60.0  # a claim older than this belongs to a dead sender
+    max_attempts: int = 30  # 5xx / network errors before a row is given up
+    poll_seconds: float = 0.5  # look for rows written by other processes
+    backoff_seconds: float = 0.5  # first wait after a 5xx; doubles up to a minute
 
 
 class _Bucket:
@@ -123,9 +123,15 @@ def _seconds(error: RetryAfter) -> float:
 class Sender:
     """Delivers the outbox through `bot`; `clock` stamps the rows (real time by default)."""
 
-    def __init__(self, *, bot: Bot, db: Database, limits: Limits | None = None,
-                 clock: Callable[[], datetime] = utcnow,
-                 on_outcome: Callable[[DeliveryOutcome], Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        db: Database,
+        limits: Limits | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        on_outcome: Callable[[DeliveryOutcome], Any] | None = None,
+    ) -> None:
         self.bot = bot
         self.db = db
         self.limits = limits or Limits()
@@ -135,7 +141,7 @@ class Sender:
         self.sqlite = db.url.startswith("sqlite")
         self._bucket = _Bucket(self.limits.per_second)
         self._paces: dict[int, _Pace] = {}
-        self._inflight: set[int] = set()            # chats with a send or an unrecorded outcome
+        self._inflight: set[int] = set()  # chats with a send or an unrecorded outcome
         self._tasks: set[asyncio.Task[None]] = set()
         self._results: list[tuple[int, SendResult]] = []
         self._event: asyncio.Event | None = None
@@ -143,7 +149,7 @@ class Sender:
         self._runner: asyncio.Task[None] | None = None
         self._round_lock = asyncio.Lock()
         self._last_reclaim = 0.0
-        self._later: list[Callable[[Any], Any]] = []   # database work waiting for the database
+        self._later: list[Callable[[Any], Any]] = []  # database work waiting for the database
         self._volatile: set[asyncio.Task[None]] = set()
         self.sent_count = 0
 
@@ -226,8 +232,7 @@ class Sender:
 
     def send_volatile(self, owed: Owed) -> None:
         """Send without a row (the database is down): retried in memory, lost in a crash."""
-        view = OutboxView(-1, owed.chat_id, owed.method, dict(owed.payload), owed.purpose,
-                          int(owed.priority), 0, False)
+        view = OutboxView(-1, owed.chat_id, owed.method, dict(owed.payload), owed.purpose, int(owed.priority), 0, False)
         task = asyncio.create_task(self._send_volatile(view))
         self._volatile.add(task)
         task.add_done_callback(self._volatile.discard)
@@ -237,14 +242,17 @@ class Sender:
         attempts = 0
         while True:
             now = time.monotonic()
-            wait = max(pace.ready_at(now, window, most) - now, self._bucket.refill(now) < 1 and self._bucket.wait() or 0.0)
+            wait = max(
+                pace.ready_at(now, window, most) - now, self._bucket.refill(now) < 1 and self._bucket.wait() or 0.0
+            )
             if wait > 0:
                 await asyncio.sleep(wait)
                 continue
             self._bucket.take()
             attempts += 1
-            view = OutboxView(-1, view.chat_id, view.method, view.payload, view.purpose,
-                              view.priority, attempts, view.uncertain)
+            view = OutboxView(
+                -1, view.chat_id, view.method, view.payload, view.purpose, view.priority, attempts, view.uncertain
+            )
             result = await self.attempt(view)
             pace.sent.append(time.monotonic())
             if result.verdict is not Verdict.retry:
@@ -253,8 +261,16 @@ class Sender:
                 else:
                     log.warning("answer to chat %s not delivered: %s", view.chat_id, result.reason)
                 return
-            view = OutboxView(-1, view.chat_id, view.method, view.payload, view.purpose,
-                              view.priority, attempts, view.uncertain or result.uncertain)
+            view = OutboxView(
+                -1,
+                view.chat_id,
+                view.method,
+                view.payload,
+                view.purpose,
+                view.priority,
+                attempts,
+                view.uncertain or result.uncertain,
+            )
             await asyncio.sleep(max(0.0, ((result.retry_at or self.clock()) - self.clock()).total_seconds()))
 
     def later(self, unit: Callable[[Any], Any]) -> None:
@@ -288,8 +304,7 @@ class Sender:
             await self._catch_up()
         if not self.sqlite and now - self._last_reclaim > self.limits.lease_seconds / 2:
             self._last_reclaim = now
-            await self.db.run(reclaim_stale, now=self.clock(),
-                              lease=timedelta(seconds=self.limits.lease_seconds))
+            await self.db.run(reclaim_stale, now=self.clock(), lease=timedelta(seconds=self.limits.lease_seconds))
         if self._results:
             await self._flush()
         tokens = self._bucket.refill(now)
@@ -305,12 +320,10 @@ class Sender:
                 waits.append(ready - now)
             elif not pace.sent and chat_id not in self._inflight:
                 del self._paces[chat_id]  # idle: forget it
-        heads = await self.db.run(ready_heads, now=self.clock(), limit=int(tokens),
-                                  exclude_chats=sorted(busy))
+        heads = await self.db.run(ready_heads, now=self.clock(), limit=int(tokens), exclude_chats=sorted(busy))
         if not heads:
             return min([self.limits.poll_seconds, *waits])
-        claimed = await self.db.run(claim, ids=[i for i, _ in heads], now=self.clock(),
-                                    worker=self.worker)
+        claimed = await self.db.run(claim, ids=[i for i, _ in heads], now=self.clock(), worker=self.worker)
         for view in claimed:
             self._bucket.take()
             self._inflight.add(view.chat_id)
@@ -326,8 +339,9 @@ class Sender:
         if result.moved_to is not None:
             self._inflight.add(result.moved_to)  # the new chat's turn waits for the outcome too
         if result.verdict is Verdict.retry and result.retry_at is not None and not result.uncertain:
-            pace.blocked_until = max(pace.blocked_until, time.monotonic()
-                                     + max(0.0, (result.retry_at - self.clock()).total_seconds()))
+            pace.blocked_until = max(
+                pace.blocked_until, time.monotonic() + max(0.0, (result.retry_at - self.clock()).total_seconds())
+            )
         self._results.append((view.chat_id, result))
         if result.verdict is Verdict.sent:
             self.sent_count += 1
@@ -340,9 +354,8 @@ class Sender:
         batch, self._results = self._results, []
         try:
             outcomes = await self.db.run(finish, results=[r for _, r in batch], now=self.clock())
-        except Exception as exc:
-            log.warning("outbox: could not record %d outcome(s) (%s); keeping them", len(batch),
-                        type(exc).__name__)
+        except SQLAlchemyError as exc:
+            log.warning("outbox: could not record %d outcome(s) (%s); keeping them", len(batch), type(exc).__name__)
             self._results = batch + self._results
             await asyncio.sleep(0.5)
             return
@@ -371,36 +384,55 @@ class Sender:
             message_ids = await self._call(view)
         except RetryAfter as exc:
             wait = _seconds(exc)
-            return SendResult(view.id, Verdict.retry, reason=f"429 retry after {wait:g}s",
-                              retry_at=self.clock() + timedelta(seconds=wait))
+            return SendResult(
+                view.id,
+                Verdict.retry,
+                reason=f"429 retry after {wait:g}s",
+                retry_at=self.clock() + timedelta(seconds=wait),
+            )
         except Forbidden as exc:
             return SendResult(view.id, Verdict.failed, reason=f"403 {exc.message}", chat_gone=True)
         except ChatMigrated as exc:
-            return SendResult(view.id, Verdict.retry, reason=f"migrated to {exc.new_chat_id}",
-                              retry_at=self.clock(), moved_to=int(exc.new_chat_id))
+            return SendResult(
+                view.id,
+                Verdict.retry,
+                reason=f"migrated to {exc.new_chat_id}",
+                retry_at=self.clock(),
+                moved_to=int(exc.new_chat_id),
+            )
         except BadRequest as exc:
             if view.method == "editMessageText" and "not modified" in exc.message:
-                return SendResult(view.id, Verdict.sent, message_id=view.payload.get("message_id"),
-                                  message_ids=(int(view.payload["message_id"]),))
+                return SendResult(
+                    view.id,
+                    Verdict.sent,
+                    message_id=view.payload.get("message_id"),
+                    message_ids=(int(view.payload["message_id"]),),
+                )
             return SendResult(view.id, Verdict.failed, reason=f"400 {exc.message}")
         except TimedOut as exc:
             if view.uncertain:
                 return SendResult(view.id, Verdict.failed, reason=f"fate unknown twice: {exc.message}")
-            return SendResult(view.id, Verdict.retry, reason=f"timed out: {exc.message}",
-                              retry_at=self._backoff(view.attempts), uncertain=True)
+            return SendResult(
+                view.id,
+                Verdict.retry,
+                reason=f"timed out: {exc.message}",
+                retry_at=self._backoff(view.attempts),
+                uncertain=True,
+            )
         except NetworkError as exc:  # 5xx, connection refused or reset
             if view.attempts >= self.limits.max_attempts:
-                return SendResult(view.id, Verdict.failed,
-                                  reason=f"gave up after {view.attempts} attempts: {exc.message}")
-            return SendResult(view.id, Verdict.retry, reason=exc.message,
-                              retry_at=self._backoff(view.attempts))
+                return SendResult(
+                    view.id, Verdict.failed, reason=f"gave up after {view.attempts} attempts: {exc.message}"
+                )
+            return SendResult(view.id, Verdict.retry, reason=exc.message, retry_at=self._backoff(view.attempts))
         except TelegramError as exc:
             return SendResult(view.id, Verdict.failed, reason=f"{type(exc).__name__}: {exc.message}")
         except Exception as exc:  # a bad payload: never retried forever
             log.exception("outbox row %s could not be sent", view.id)
             return SendResult(view.id, Verdict.failed, reason=f"{type(exc).__name__}: {exc}"[:500])
-        return SendResult(view.id, Verdict.sent, message_id=message_ids[0] if message_ids else None,
-                          message_ids=message_ids)
+        return SendResult(
+            view.id, Verdict.sent, message_id=message_ids[0] if message_ids else None, message_ids=message_ids
+        )
 
     async def _call(self, view: OutboxView) -> tuple[int, ...]:
         """Make the Bot API call(s) of one row; the ids of the messages posted."""
@@ -408,25 +440,39 @@ class Sender:
         markup = InlineKeyboardMarkup.de_json(p["markup"], self.bot) if p.get("markup") else None
         text = p["if_failed"] if view.parent_failed and p.get("if_failed") is not None else p.get("text", "")
         if view.method == "editMessageText":
-            edited = await self.bot.edit_message_text(text, chat_id=view.chat_id,
-                                                      message_id=int(p["message_id"]),
-                                                      parse_mode=p.get("parse_mode"), reply_markup=markup)
+            edited = await self.bot.edit_message_text(
+                text,
+                chat_id=view.chat_id,
+                message_id=int(p["message_id"]),
+                parse_mode=p.get("parse_mode"),
+                reply_markup=markup,
+            )
             return (getattr(edited, "message_id", None) or int(p["message_id"]),)
         if view.method == "sendPhoto":
-            photo = await self.bot.send_photo(view.chat_id, photo=base64.b64decode(p["photo_b64"]),
-                                              caption=p.get("caption") or None,
-                                              filename=p.get("filename", "chart.png"))
+            photo = await self.bot.send_photo(
+                view.chat_id,
+                photo=base64.b64decode(p["photo_b64"]),
+                caption=p.get("caption") or None,
+                filename=p.get("filename", "chart.png"),
+            )
             return (photo.message_id,)
         parts = split_message(text, as_html=p.get("parse_mode") == "HTML")
         posted: list[int] = []
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
-            reply = (ReplyParameters(message_id=int(p["reply_to"]), allow_sending_without_reply=True)
-                     if p.get("reply_to") and index == 0 else None)
-            sent = await self.bot.send_message(view.chat_id, part, parse_mode=p.get("parse_mode"),
-                                               reply_parameters=reply,
-                                               message_thread_id=p.get("thread_id"),
-                                               reply_markup=markup if last else None)
+            reply = (
+                ReplyParameters(message_id=int(p["reply_to"]), allow_sending_without_reply=True)
+                if p.get("reply_to") and index == 0
+                else None
+            )
+            sent = await self.bot.send_message(
+                view.chat_id,
+                part,
+                parse_mode=p.get("parse_mode"),
+                reply_parameters=reply,
+                message_thread_id=p.get("thread_id"),
+                reply_markup=markup if last else None,
+            )
             posted.append(sent.message_id)
         return tuple(posted)
 

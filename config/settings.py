@@ -20,9 +20,7 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     """Everything the bot and the command line can be told from outside."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str | None = None

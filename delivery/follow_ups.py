@@ -30,20 +30,32 @@ def _card(session: Session, outcome: DeliveryOutcome, now: datetime) -> None:
     """A card (or alert) posted in a staff chat: a reply to any of its parts answers the ticket."""
     if outcome.sent and outcome.ticket_id is not None:
         for message_id in outcome.message_ids or ((outcome.message_id,) if outcome.message_id else ()):
-            tickets.record_card(session=session, ticket_id=outcome.ticket_id, chat_id=outcome.chat_id,
-                                message_id=message_id, kind=outcome.follow_up["card_kind"],
-                                now=now, department_key=outcome.follow_up.get("department_key"))
+            tickets.record_card(
+                session=session,
+                ticket_id=outcome.ticket_id,
+                chat_id=outcome.chat_id,
+                message_id=message_id,
+                kind=outcome.follow_up["card_kind"],
+                now=now,
+                department_key=outcome.follow_up.get("department_key"),
+            )
 
 
 @on_outcome("relay")
 def _relay(session: Session, outcome: DeliveryOutcome, now: datetime) -> None:
     """A relayed answer reached the help group, or finally did not (the clock runs on)."""
     assert outcome.ticket_id is not None
-    tickets.record_delivery(session=session, ticket_id=outcome.ticket_id,
-                            message_id=int(outcome.follow_up["message_row"]), now=now,
-                            delivered=outcome.sent, help_message_id=outcome.message_id,
-                            error=outcome.reason, bot_removed=outcome.chat_gone,
-                            first_response=bool(outcome.follow_up.get("first_response")))
+    tickets.record_delivery(
+        session=session,
+        ticket_id=outcome.ticket_id,
+        message_id=int(outcome.follow_up["message_row"]),
+        now=now,
+        delivered=outcome.sent,
+        help_message_id=outcome.message_id,
+        error=outcome.reason,
+        bot_removed=outcome.chat_gone,
+        first_response=bool(outcome.follow_up.get("first_response")),
+    )
 
 
 @on_outcome("reminder")

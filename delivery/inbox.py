@@ -30,8 +30,16 @@ class InboxUpdate(SQLModel, table=True):
 
 
 def _chat_id(update: dict[str, Any]) -> int | None:
-    for key in ("message", "edited_message", "channel_post", "edited_channel_post",
-                "my_chat_member", "chat_member", "chat_join_request", "message_reaction"):
+    for key in (
+        "message",
+        "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "my_chat_member",
+        "chat_member",
+        "chat_join_request",
+        "message_reaction",
+    ):
         chat = (update.get(key) or {}).get("chat")
         if chat and "id" in chat:
             return int(chat["id"])
@@ -47,16 +55,14 @@ def store_updates(*, session: Session, updates: Sequence[dict[str, Any]], now: d
     if not updates:
         return 0
     ids = [int(u["update_id"]) for u in updates]
-    known = set(session.exec(select(InboxUpdate.update_id)
-                             .where(col(InboxUpdate.update_id).in_(ids))).all())
+    known = set(session.exec(select(InboxUpdate.update_id).where(col(InboxUpdate.update_id).in_(ids))).all())
     new = 0
     for raw in updates:
         update_id = int(raw["update_id"])
         if update_id in known:
             continue
         known.add(update_id)
-        session.add(InboxUpdate(update_id=update_id, chat_id=_chat_id(raw), payload=raw,
-                                received_at=now))
+        session.add(InboxUpdate(update_id=update_id, chat_id=_chat_id(raw), payload=raw, received_at=now))
         new += 1
     session.flush()
     return new
@@ -64,23 +70,27 @@ def store_updates(*, session: Session, updates: Sequence[dict[str, Any]], now: d
 
 def mark_done(*, session: Session, update_ids: Sequence[int], now: datetime) -> None:
     if update_ids:
-        session.execute(update(InboxUpdate)
-                        .where(col(InboxUpdate.update_id).in_(list(update_ids)),
-                               col(InboxUpdate.done_at).is_(None))
-                        .values(done_at=now).execution_options(synchronize_session=False))
+        session.execute(
+            update(InboxUpdate)
+            .where(col(InboxUpdate.update_id).in_(list(update_ids)), col(InboxUpdate.done_at).is_(None))
+            .values(done_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def pending_updates(*, session: Session, limit: int = 10_000) -> list[dict[str, Any]]:
     """Stored and not processed, oldest first (replayed at start-up)."""
-    rows = session.exec(select(InboxUpdate).where(col(InboxUpdate.done_at).is_(None))
-                        .order_by(col(InboxUpdate.update_id)).limit(limit)).all()
+    rows = session.exec(
+        select(InboxUpdate).where(col(InboxUpdate.done_at).is_(None)).order_by(col(InboxUpdate.update_id)).limit(limit)
+    ).all()
     return [dict(r.payload) for r in rows]
 
 
 def prune_done(*, session: Session, now: datetime, keep: timedelta = timedelta(days=2)) -> int:
     """Forget processed updates older than `keep` (Telegram never resends those)."""
-    result = session.execute(delete(InboxUpdate).where(
-        col(InboxUpdate.done_at).is_not(None), col(InboxUpdate.done_at) < now - keep))
+    result = session.execute(
+        delete(InboxUpdate).where(col(InboxUpdate.done_at).is_not(None), col(InboxUpdate.done_at) < now - keep)
+    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

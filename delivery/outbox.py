@@ -39,16 +39,16 @@ from storage.types import UTCDateTime
 class Priority(enum.IntEnum):
     """Lower goes first: the SLA sweep is never late because reminders fill the queue."""
 
-    alert = 0       # SLA warnings, breaches
-    reply = 10      # answers, acknowledgements, cards, relays
-    reminder = 20   # scheduled reminders and reports
+    alert = 0  # SLA warnings, breaches
+    reply = 10  # answers, acknowledgements, cards, relays
+    reminder = 20  # scheduled reminders and reports
 
 
 class OutboxState(str, enum.Enum):
     pending = "pending"
-    sending = "sending"   # claimed by a sender, HTTP call in flight
+    sending = "sending"  # claimed by a sender, HTTP call in flight
     sent = "sent"
-    failed = "failed"     # final: 403, 400, given up, or fate unknown twice
+    failed = "failed"  # final: 403, 400, given up, or fate unknown twice
 
     def __str__(self) -> str:
         return self.value
@@ -72,7 +72,7 @@ class OutboxMessage(SQLModel, table=True):
     priority: int = Field(default=Priority.reply.value, sa_column=Column(Integer, nullable=False))
     ticket_id: int | None = None
     follow_up: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
-    after_id: int | None = None   # waits until that row is final; payload["if_failed"] then applies
+    after_id: int | None = None  # waits until that row is final; payload["if_failed"] then applies
     status: str = Field(default=OutboxState.pending.value, sa_column=Column(String(16), nullable=False))
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
     uncertain: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
@@ -97,13 +97,22 @@ class OutboxView:
     priority: int
     attempts: int
     uncertain: bool
-    parent_failed: bool = False   # the row it waited for failed: send payload["if_failed"]
+    parent_failed: bool = False  # the row it waited for failed: send payload["if_failed"]
 
     @classmethod
     def of(cls, row: OutboxMessage, parent_failed: bool = False) -> OutboxView:
         assert row.id is not None
-        return cls(row.id, row.chat_id, row.method, dict(row.payload), row.purpose, row.priority,
-                   row.attempts, row.uncertain, parent_failed)
+        return cls(
+            row.id,
+            row.chat_id,
+            row.method,
+            dict(row.payload),
+            row.purpose,
+            row.priority,
+            row.attempts,
+            row.uncertain,
+            parent_failed,
+        )
 
 
 @dataclass(frozen=True)
@@ -117,12 +126,18 @@ class Owed:
     method: str = "sendMessage"
     ticket_id: int | None = None
     follow_up: dict[str, Any] | None = None
-    after: int | None = None   # index of an earlier Owed of the same list to wait for
+    after: int | None = None  # index of an earlier Owed of the same list to wait for
 
 
-def message_payload(text: str, *, parse_mode: str | None = "HTML", reply_to: int | None = None,
-                    thread_id: int | None = None, markup: dict[str, Any] | None = None,
-                    if_failed: str | None = None) -> dict[str, Any]:
+def message_payload(
+    text: str,
+    *,
+    parse_mode: str | None = "HTML",
+    reply_to: int | None = None,
+    thread_id: int | None = None,
+    markup: dict[str, Any] | None = None,
+    if_failed: str | None = None,
+) -> dict[str, Any]:
     """The payload of a sendMessage row: text (split at send time), reply target, topic, buttons."""
     payload: dict[str, Any] = {"text": text}
     if parse_mode:
@@ -148,10 +163,18 @@ WAKE_FLAG = "outbox_enqueued"
 
 def enqueue(*, session: Session, owed: Owed, now: datetime, after_id: int | None = None) -> int:
     """Write one owed message in the caller's transaction; returns its id."""
-    row = OutboxMessage(chat_id=int(owed.chat_id), method=owed.method, payload=owed.payload,
-                        purpose=owed.purpose[:32], priority=int(owed.priority),
-                        ticket_id=owed.ticket_id, follow_up=owed.follow_up, after_id=after_id,
-                        created_at=now, not_before=now)
+    row = OutboxMessage(
+        chat_id=int(owed.chat_id),
+        method=owed.method,
+        payload=owed.payload,
+        purpose=owed.purpose[:32],
+        priority=int(owed.priority),
+        ticket_id=owed.ticket_id,
+        follow_up=owed.follow_up,
+        after_id=after_id,
+        created_at=now,
+        not_before=now,
+    )
     session.add(row)
     session.flush()
     session.info[WAKE_FLAG] = True
@@ -170,8 +193,9 @@ def enqueue_all(*, session: Session, owed: Iterable[Owed], now: datetime) -> lis
     return ids
 
 
-def run_owing(*, session: Session, fn: Callable[..., Any], compose: Callable[[Any], Iterable[Owed]],
-              now: datetime, **kwargs: Any) -> Any:
+def run_owing(
+    *, session: Session, fn: Callable[..., Any], compose: Callable[[Any], Iterable[Owed]], now: datetime, **kwargs: Any
+) -> Any:
     """One unit of work that changes state and owes messages: `fn(session=..., now=now, **kwargs)`,
     then the messages `compose(result)` says it owes, in the same transaction."""
     result = fn(session=session, now=now, **kwargs)
@@ -182,34 +206,50 @@ def run_owing(*, session: Session, fn: Callable[..., Any], compose: Callable[[An
 # --------------------------------------------------------------------------- the sender's queries
 
 
-def ready_heads(*, session: Session, now: datetime, limit: int,
-                exclude_chats: Sequence[int] = ()) -> list[tuple[int, int]]:
+def ready_heads(
+    *, session: Session, now: datetime, limit: int, exclude_chats: Sequence[int] = ()
+) -> list[tuple[int, int]]:
     """(row id, chat id) of the head of each chat's queue that may go now: the first pending
     row of the chat by (priority, id), due, and not waiting for an unfinished row. A chat's
     later rows never overtake its head, so each chat keeps its order."""
     parent = aliased(OutboxMessage)
-    waiting = case((select(parent.id).where(parent.id == OutboxMessage.after_id,
-                                            col(parent.status).notin_(FINAL_STATES)).exists(), 1),
-                   else_=0)
-    rank = func.row_number().over(partition_by=OutboxMessage.chat_id,
-                                  order_by=(col(OutboxMessage.priority), col(OutboxMessage.id)))
-    query = select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.priority,
-                   OutboxMessage.not_before, rank.label("rank"), waiting.label("waiting")
-                   ).where(OutboxMessage.status == OutboxState.pending.value)
+    waiting = case(
+        (
+            select(parent.id)
+            .where(parent.id == OutboxMessage.after_id, col(parent.status).notin_(FINAL_STATES))
+            .exists(),
+            1,
+        ),
+        else_=0,
+    )
+    rank = func.row_number().over(
+        partition_by=OutboxMessage.chat_id, order_by=(col(OutboxMessage.priority), col(OutboxMessage.id))
+    )
+    query = select(
+        OutboxMessage.id,
+        OutboxMessage.chat_id,
+        OutboxMessage.priority,
+        OutboxMessage.not_before,
+        rank.label("rank"),
+        waiting.label("waiting"),
+    ).where(OutboxMessage.status == OutboxState.pending.value)
     if exclude_chats:
         query = query.where(col(OutboxMessage.chat_id).notin_(list(exclude_chats)))
     sub = query.subquery()
     heads = session.execute(
-        select(sub.c.id, sub.c.chat_id).where(sub.c.rank == 1, sub.c.not_before <= now,
-                                              sub.c.waiting == 0)
-        .order_by(sub.c.priority, sub.c.id).limit(limit)).all()
+        select(sub.c.id, sub.c.chat_id)
+        .where(sub.c.rank == 1, sub.c.not_before <= now, sub.c.waiting == 0)
+        .order_by(sub.c.priority, sub.c.id)
+        .limit(limit)
+    ).all()
     return [(int(i), int(c)) for i, c in heads]
 
 
 def next_due(*, session: Session) -> datetime | None:
     """When the earliest pending row becomes due (the sender sleeps until then)."""
-    return session.exec(select(func.min(OutboxMessage.not_before))
-                        .where(OutboxMessage.status == OutboxState.pending.value)).first()
+    return session.exec(
+        select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == OutboxState.pending.value)
+    ).first()
 
 
 def claim(*, session: Session, ids: Sequence[int], now: datetime, worker: str) -> list[OutboxView]:
@@ -217,53 +257,79 @@ def claim(*, session: Session, ids: Sequence[int], now: datetime, worker: str) -
     (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one sender per database)."""
     if not ids:
         return []
-    free = (select(OutboxMessage.id)
-            .where(col(OutboxMessage.id).in_(list(ids)), OutboxMessage.status == OutboxState.pending.value)
-            .with_for_update(skip_locked=True))  # rendered on PostgreSQL only
+    free = (
+        select(OutboxMessage.id)
+        .where(col(OutboxMessage.id).in_(list(ids)), OutboxMessage.status == OutboxState.pending.value)
+        .with_for_update(skip_locked=True)
+    )  # rendered on PostgreSQL only
     # A compare-and-set: a row another sender (or round) took meanwhile is not pending any more.
-    taken = session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(free.scalar_subquery()),
-               OutboxMessage.status == OutboxState.pending.value)
-        .values(status=OutboxState.sending.value, claimed_at=now, claimed_by=worker[:64],
-                attempts=OutboxMessage.attempts + 1)
-        .returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)).scalars().all()
+    taken = (
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(free.scalar_subquery()), OutboxMessage.status == OutboxState.pending.value)
+            .values(
+                status=OutboxState.sending.value,
+                claimed_at=now,
+                claimed_by=worker[:64],
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
     if not taken:
         return []
-    rows = session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(list(taken)))
-                        .execution_options(populate_existing=True)).all()
+    rows = session.exec(
+        select(OutboxMessage).where(col(OutboxMessage.id).in_(list(taken))).execution_options(populate_existing=True)
+    ).all()
     parents = {r.after_id for r in rows if r.after_id}
-    failed_parents = set(session.exec(select(OutboxMessage.id).where(
-        col(OutboxMessage.id).in_(parents), OutboxMessage.status == OutboxState.failed.value)).all()
-    ) if parents else set()
+    failed_parents = (
+        set(
+            session.exec(
+                select(OutboxMessage.id).where(
+                    col(OutboxMessage.id).in_(parents), OutboxMessage.status == OutboxState.failed.value
+                )
+            ).all()
+        )
+        if parents
+        else set()
+    )
     by_id = {r.id: r for r in rows}
-    return [OutboxView.of(by_id[i], parent_failed=by_id[i].after_id in failed_parents)
-            for i in sorted(taken, key=lambda i: (by_id[i].priority, i))]
+    return [
+        OutboxView.of(by_id[i], parent_failed=by_id[i].after_id in failed_parents)
+        for i in sorted(taken, key=lambda i: (by_id[i].priority, i))
+    ]
 
 
 def reclaim_stale(*, session: Session, now: datetime, lease: timedelta) -> int:
     """Rows left `sending` longer than `lease` (their sender died mid-send): pending again and
     uncertain, or failed when they were uncertain already (resent at most once)."""
     cutoff = now - lease
-    stale = and_(OutboxMessage.status == OutboxState.sending.value,
-                 or_(col(OutboxMessage.claimed_at).is_(None), col(OutboxMessage.claimed_at) <= cutoff))
+    stale = and_(
+        OutboxMessage.status == OutboxState.sending.value,
+        or_(col(OutboxMessage.claimed_at).is_(None), col(OutboxMessage.claimed_at) <= cutoff),
+    )
     gave_up = session.execute(
-        update(OutboxMessage).where(stale, col(OutboxMessage.uncertain).is_(True))
+        update(OutboxMessage)
+        .where(stale, col(OutboxMessage.uncertain).is_(True))
         .values(status=OutboxState.failed.value, error="fate unknown twice (sender died mid-send)")
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     again = session.execute(
-        update(OutboxMessage).where(stale, col(OutboxMessage.uncertain).is_(False))
-        .values(status=OutboxState.pending.value, uncertain=True, claimed_at=None, claimed_by=None,
-                not_before=now)
-        .execution_options(synchronize_session=False))
+        update(OutboxMessage)
+        .where(stale, col(OutboxMessage.uncertain).is_(False))
+        .values(status=OutboxState.pending.value, uncertain=True, claimed_at=None, claimed_by=None, not_before=now)
+        .execution_options(synchronize_session=False)
+    )
     return int(gave_up.rowcount or 0) + int(again.rowcount or 0)  # type: ignore[attr-defined]
 
 
 class Verdict(str, enum.Enum):
     sent = "sent"
-    retry = "retry"       # a passing fault: try again at `retry_at`
-    failed = "failed"     # final
+    retry = "retry"  # a passing fault: try again at `retry_at`
+    failed = "failed"  # final
 
 
 @dataclass(frozen=True)
@@ -275,9 +341,9 @@ class SendResult:
     message_id: int | None = None
     reason: str | None = None
     retry_at: datetime | None = None
-    uncertain: bool = False      # the attempt may have reached Telegram (timeout)
-    chat_gone: bool = False      # 403: the bot is not in the chat any more
-    message_ids: tuple[int, ...] = ()   # every part posted (a long text is split)
+    uncertain: bool = False  # the attempt may have reached Telegram (timeout)
+    chat_gone: bool = False  # 403: the bot is not in the chat any more
+    message_ids: tuple[int, ...] = ()  # every part posted (a long text is split)
     moved_to: int | None = None  # the group became this supergroup: send there
 
 
@@ -289,7 +355,7 @@ class DeliveryOutcome:
     chat_id: int
     purpose: str
     ticket_id: int | None
-    status: str                  # "sent" | "failed"
+    status: str  # "sent" | "failed"
     reason: str | None
     message_id: int | None
     follow_up: dict[str, Any] = field(default_factory=dict)
@@ -309,9 +375,11 @@ _ON_CHAT_MOVED: list[Callable[[Session, int, int, datetime], None]] = []
 
 def on_outcome(kind: str) -> Callable[[FollowUp], FollowUp]:
     """Register the follow-up a row names in follow_up={"kind": kind, ...}."""
+
     def register(fn: FollowUp) -> FollowUp:
         _FOLLOW_UPS[kind] = fn
         return fn
+
     return register
 
 
@@ -331,8 +399,9 @@ def finish(*, session: Session, results: Sequence[SendResult], now: datetime) ->
     """Record what the sends came to, run the follow-ups of the final ones; returns those."""
     outcomes: list[DeliveryOutcome] = []
     gone: set[int] = set()
-    rows = {r.id: r for r in session.exec(select(OutboxMessage).where(
-        col(OutboxMessage.id).in_([r.id for r in results])))}
+    rows = {
+        r.id: r for r in session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in results])))
+    }
     for result in results:
         row = rows.get(result.id)
         if row is None or row.status in FINAL_STATES:
@@ -340,9 +409,12 @@ def finish(*, session: Session, results: Sequence[SendResult], now: datetime) ->
         row.claimed_by = None
         if result.moved_to is not None:  # the group was upgraded: this and the rest go there
             old = row.chat_id
-            session.execute(update(OutboxMessage).where(
-                OutboxMessage.chat_id == old, col(OutboxMessage.status).notin_(FINAL_STATES))
-                .values(chat_id=result.moved_to).execution_options(synchronize_session=False))
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.chat_id == old, col(OutboxMessage.status).notin_(FINAL_STATES))
+                .values(chat_id=result.moved_to)
+                .execution_options(synchronize_session=False)
+            )
             row.chat_id = result.moved_to
             for hook in _ON_CHAT_MOVED:
                 hook(session, old, result.moved_to, now)
@@ -356,9 +428,18 @@ def finish(*, session: Session, results: Sequence[SendResult], now: datetime) ->
             row.status, row.sent_at, row.message_id = OutboxState.sent.value, now, result.message_id
         else:
             row.status, row.error = OutboxState.failed.value, (result.reason or "failed")[:500]
-        outcome = DeliveryOutcome(row.id or 0, row.chat_id, row.purpose, row.ticket_id, row.status,
-                                  row.error, row.message_id, dict(row.follow_up or {}),
-                                  result.chat_gone, result.message_ids)
+        outcome = DeliveryOutcome(
+            row.id or 0,
+            row.chat_id,
+            row.purpose,
+            row.ticket_id,
+            row.status,
+            row.error,
+            row.message_id,
+            dict(row.follow_up or {}),
+            result.chat_gone,
+            result.message_ids,
+        )
         if result.chat_gone and row.chat_id not in gone:
             gone.add(row.chat_id)
             for hook in _ON_CHAT_GONE:
@@ -380,30 +461,44 @@ class OutboxStats:
     sending: int
     sent: int
     failed: int
-    possible_duplicates: int   # sent after an attempt of unknown fate
+    possible_duplicates: int  # sent after an attempt of unknown fate
 
     def as_dict(self) -> dict[str, int]:
-        return {"pending": self.pending, "sending": self.sending, "sent": self.sent,
-                "failed": self.failed, "possible_duplicates": self.possible_duplicates}
+        return {
+            "pending": self.pending,
+            "sending": self.sending,
+            "sent": self.sent,
+            "failed": self.failed,
+            "possible_duplicates": self.possible_duplicates,
+        }
 
 
 def outbox_stats(*, session: Session) -> OutboxStats:
-    counts = dict(session.execute(select(OutboxMessage.status, func.count())
-                                  .group_by(OutboxMessage.status)).all())
-    dupes = session.exec(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.status == OutboxState.sent.value, col(OutboxMessage.uncertain).is_(True))).one()
+    counts = dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    dupes = session.exec(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.status == OutboxState.sent.value, col(OutboxMessage.uncertain).is_(True))
+    ).one()
     return OutboxStats(*(int(counts.get(s.value, 0)) for s in OutboxState), int(dupes))
 
 
 def outcomes_of(*, session: Session, ticket_id: int) -> list[DeliveryOutcome]:
     """The final outcomes of a ticket's messages, oldest first (for the desk's card state)."""
-    rows = session.exec(select(OutboxMessage).where(
-        OutboxMessage.ticket_id == ticket_id, col(OutboxMessage.status).in_(FINAL_STATES))
-        .order_by(col(OutboxMessage.id))).all()
-    return [DeliveryOutcome(r.id or 0, r.chat_id, r.purpose, r.ticket_id, r.status, r.error,
-                            r.message_id, dict(r.follow_up or {})) for r in rows]
+    rows = session.exec(
+        select(OutboxMessage)
+        .where(OutboxMessage.ticket_id == ticket_id, col(OutboxMessage.status).in_(FINAL_STATES))
+        .order_by(col(OutboxMessage.id))
+    ).all()
+    return [
+        DeliveryOutcome(
+            r.id or 0, r.chat_id, r.purpose, r.ticket_id, r.status, r.error, r.message_id, dict(r.follow_up or {})
+        )
+        for r in rows
+    ]
 
 
 def pending_count(*, session: Session) -> int:
-    return session.exec(select(func.count()).select_from(OutboxMessage).where(
-        col(OutboxMessage.status).notin_(FINAL_STATES))).one()
+    return session.exec(
+        select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.status).notin_(FINAL_STATES))
+    ).one()

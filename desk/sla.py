@@ -31,16 +31,16 @@ from workdays import BusinessHours
 
 class AlertKind(str, enum.Enum):
     warning = "warning"  # the deadline is near: tell the holder
-    breach = "breach"    # the deadline passed without a response: tell the lead group and stewards
+    breach = "breach"  # the deadline passed without a response: tell the lead group and stewards
 
     def __str__(self) -> str:
         return self.value
 
 
 class Audience(str, enum.Enum):
-    steward = "steward"        # the steward group
+    steward = "steward"  # the steward group
     department = "department"  # the department group holding the ticket
-    lead = "lead"              # the lead group (专班)
+    lead = "lead"  # the lead group (专班)
 
     def __str__(self) -> str:
         return self.value
@@ -49,7 +49,7 @@ class Audience(str, enum.Enum):
 @dataclass(frozen=True)
 class Recipient:
     audience: Audience
-    chat_id: int | None           # None when the chat is not configured / not bound
+    chat_id: int | None  # None when the chat is not configured / not bound
     mention_user_id: int | None = None
 
 
@@ -57,7 +57,7 @@ class Recipient:
 class SlaAlert(HeldTicket):
     kind: AlertKind
     ticket: TicketView
-    minutes_left: float           # business minutes to the deadline (0 for a breach)
+    minutes_left: float  # business minutes to the deadline (0 for a breach)
     recipients: tuple[Recipient, ...]
 
     @property
@@ -65,8 +65,9 @@ class SlaAlert(HeldTicket):
         return self.ticket.department_key
 
 
-def _holder_recipients(ticket: Ticket, department_chat: int | None,
-                       steward_chat_id: int | None) -> tuple[Recipient, ...]:
+def _holder_recipients(
+    ticket: Ticket, department_chat: int | None, steward_chat_id: int | None
+) -> tuple[Recipient, ...]:
     """A warning goes to whoever holds the ticket: the department group when escalated,
     else the steward group (mentioning the assignee if there is one)."""
     if ticket.department_key:
@@ -78,8 +79,11 @@ def _holder_recipients(ticket: Ticket, department_chat: int | None,
 
 
 def _department_chats(session: Session) -> dict[str, int]:
-    return {b.department_key: b.chat_id
-            for b in list_bindings(session=session, kind=ChatKind.department) if b.department_key}
+    return {
+        b.department_key: b.chat_id
+        for b in list_bindings(session=session, kind=ChatKind.department)
+        if b.department_key
+    }
 
 
 def _mark(session: Session, ticket: Ticket, column: str, now: datetime) -> bool:
@@ -87,10 +91,16 @@ def _mark(session: Session, ticket: Ticket, column: str, now: datetime) -> bool:
     answered or closed since we read it); True if this sweep won the row."""
     attr = getattr(Ticket, column)
     result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(Ticket).where(col(Ticket.id) == ticket.id, col(attr).is_(None),
-                             col(Ticket.first_response_at).is_(None),
-                             col(Ticket.status).in_([s.value for s in WAITING_STATUSES]))
-        .values({column: now}).execution_options(synchronize_session=False))
+        update(Ticket)
+        .where(
+            col(Ticket.id) == ticket.id,
+            col(attr).is_(None),
+            col(Ticket.first_response_at).is_(None),
+            col(Ticket.status).in_([s.value for s in WAITING_STATUSES]),
+        )
+        .values({column: now})
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         return False
     setattr(ticket, column, now)
@@ -112,9 +122,11 @@ def sweep(
     """
     query = (
         select(Ticket)
-        .where(col(Ticket.status).in_([s.value for s in WAITING_STATUSES]),
-               col(Ticket.first_response_at).is_(None),
-               col(Ticket.breached_at).is_(None))
+        .where(
+            col(Ticket.status).in_([s.value for s in WAITING_STATUSES]),
+            col(Ticket.first_response_at).is_(None),
+            col(Ticket.breached_at).is_(None),
+        )
         .order_by(col(Ticket.sla_due_at), col(Ticket.id))
         .with_for_update(skip_locked=True)  # rendered on PostgreSQL only; SQLite ignores it
     )
@@ -128,13 +140,25 @@ def sweep(
         if ticket.sla_due_at <= now:
             if not _mark(session, ticket, "breached_at", now):
                 continue
-            recipients = [Recipient(Audience.lead, lead_chat_id),
-                          Recipient(Audience.steward, steward_chat_id, ticket.assignee_user_id)]
+            recipients = [
+                Recipient(Audience.lead, lead_chat_id),
+                Recipient(Audience.steward, steward_chat_id, ticket.assignee_user_id),
+            ]
             if ticket.department_key:
                 recipients.append(Recipient(Audience.department, dept_chat))
-            audit(session, ticket, SYSTEM, "breach", now, ticket.status, ticket.status,
-                  held_by=ticket.assignee_user_id, held_by_name=ticket.assignee_name,
-                  department_key=ticket.department_key, sla_due_at=ticket.sla_due_at.isoformat())
+            audit(
+                session,
+                ticket,
+                SYSTEM,
+                "breach",
+                now,
+                ticket.status,
+                ticket.status,
+                held_by=ticket.assignee_user_id,
+                held_by_name=ticket.assignee_name,
+                department_key=ticket.department_key,
+                sla_due_at=ticket.sla_due_at.isoformat(),
+            )
             alerts.append(SlaAlert(AlertKind.breach, TicketView.of(ticket), 0.0, tuple(recipients)))
             continue
         if ticket.warned_at is not None or warn_before_minutes <= 0:
@@ -145,11 +169,23 @@ def sweep(
             continue
         if not _mark(session, ticket, "warned_at", now):
             continue
-        audit(session, ticket, SYSTEM, "warn", now, ticket.status, ticket.status,
-              minutes_left=round(left, 2), held_by=ticket.assignee_user_id,
-              department_key=ticket.department_key)
-        alerts.append(SlaAlert(AlertKind.warning, TicketView.of(ticket), left,
-                               _holder_recipients(ticket, dept_chat, steward_chat_id)))
+        audit(
+            session,
+            ticket,
+            SYSTEM,
+            "warn",
+            now,
+            ticket.status,
+            ticket.status,
+            minutes_left=round(left, 2),
+            held_by=ticket.assignee_user_id,
+            department_key=ticket.department_key,
+        )
+        alerts.append(
+            SlaAlert(
+                AlertKind.warning, TicketView.of(ticket), left, _holder_recipients(ticket, dept_chat, steward_chat_id)
+            )
+        )
     return alerts
 
 
@@ -163,18 +199,25 @@ def owed_alerts(alerts: list[SlaAlert], compose: Callable[[SlaAlert, Recipient],
                 continue
             follow_up = None
             if recipient.audience is Audience.department:
-                follow_up = {"kind": "card", "card_kind": "department",
-                             "department_key": alert.department_key}
+                follow_up = {"kind": "card", "card_kind": "department", "department_key": alert.department_key}
             elif recipient.audience is Audience.steward:
                 follow_up = {"kind": "card", "card_kind": "steward"}
-            owed.append(Owed(recipient.chat_id, message_payload(compose(alert, recipient)),
-                             f"sla_{alert.kind.value}_{recipient.audience.value}", Priority.alert,
-                             ticket_id=alert.ticket.id, follow_up=follow_up))
+            owed.append(
+                Owed(
+                    recipient.chat_id,
+                    message_payload(compose(alert, recipient)),
+                    f"sla_{alert.kind.value}_{recipient.audience.value}",
+                    Priority.alert,
+                    ticket_id=alert.ticket.id,
+                    follow_up=follow_up,
+                )
+            )
     return owed
 
 
-def sweep_owing(*, session: Session, now: datetime, compose: Callable[[SlaAlert, Recipient], str],
-                **kwargs: Any) -> list[SlaAlert]:
+def sweep_owing(
+    *, session: Session, now: datetime, compose: Callable[[SlaAlert, Recipient], str], **kwargs: Any
+) -> list[SlaAlert]:
     """`sweep`, and the alerts' messages owed in the same transaction."""
     alerts = sweep(session=session, now=now, **kwargs)
     enqueue_all(session=session, owed=owed_alerts(alerts, compose), now=now)

@@ -56,21 +56,42 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except SQLAlchemyError:
         region = None
     reply = await services.knowledge.reply_to(text, chat_id=message.chat_id, region=region)
-    logged = services.knowledge.log_entry(reply, at=received_at(services.clock(), message),
-                                          chat_id=message.chat_id, user_id=user.id)
+    logged = services.knowledge.log_entry(
+        reply, at=received_at(services.clock(), message), chat_id=message.chat_id, user_id=user.id
+    )
     await render_reply(update, context, reply, addressed=addressed, log=logged)
 
 
-def _reply_owed(message: Message, text: str, purpose: str, *, parse_mode: str | None = "HTML",
-                markup: InlineKeyboardMarkup | None = None) -> Owed:
+def _reply_owed(
+    message: Message,
+    text: str,
+    purpose: str,
+    *,
+    parse_mode: str | None = "HTML",
+    markup: InlineKeyboardMarkup | None = None,
+) -> Owed:
     thread_id = message.message_thread_id if message.is_topic_message else None
-    return Owed(message.chat_id, message_payload(text, parse_mode=parse_mode, reply_to=message.message_id,
-                                                 thread_id=thread_id,
-                                                 markup=markup.to_dict() if markup else None), purpose)
+    return Owed(
+        message.chat_id,
+        message_payload(
+            text,
+            parse_mode=parse_mode,
+            reply_to=message.message_id,
+            thread_id=thread_id,
+            markup=markup.to_dict() if markup else None,
+        ),
+        purpose,
+    )
 
 
-async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply, *, addressed: bool,
-                       log: Callable[[Session], object] | None = None) -> None:
+async def render_reply(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    reply: Reply,
+    *,
+    addressed: bool,
+    log: Callable[[Session], object] | None = None,
+) -> None:
     """Owe what the matcher decided (with the question's log row, in one transaction)."""
     message = update.effective_message
     assert message is not None
@@ -82,12 +103,19 @@ async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply
         await owe(context, [_reply_owed(message, reply.answer_html, "answer", markup=markup)], unit=log)
     elif result.action == "clarify":
         rows = [
-            [(texts.CLARIFY_OPTION.format(short=kb.label(c.item), aspect=texts.ASPECT.get(result.intent, "")),
-              f"{CLARIFY_PREFIX}:{c.item}:{result.intent}")]
+            [
+                (
+                    texts.CLARIFY_OPTION.format(short=kb.label(c.item), aspect=texts.ASPECT.get(result.intent, "")),
+                    f"{CLARIFY_PREFIX}:{c.item}:{result.intent}",
+                )
+            ]
             for c in result.candidates
         ]
-        await owe(context, [_reply_owed(message, texts.CLARIFY_PROMPT, "clarify", parse_mode=None,
-                                        markup=keyboard(rows))], unit=log)
+        await owe(
+            context,
+            [_reply_owed(message, texts.CLARIFY_PROMPT, "clarify", parse_mode=None, markup=keyboard(rows))],
+            unit=log,
+        )
     elif result.action == "smalltalk":
         owed = [_reply_owed(message, texts.SMALLTALK_REPLY, "smalltalk", parse_mode=None)] if addressed else []
         await owe(context, owed, unit=log)
@@ -104,10 +132,12 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     query = update.callback_query
     if query is None:
         return
-    shown = pressed_message(query.message, bot_id=context.bot.id, staff_chat=(
-        query.message is not None and query.message.chat.id in services_of(context).staff_chats))
-    choice = (callbacks.clarify_choice(query.data, shown, prompt=texts.CLARIFY_PROMPT)
-              if shown is not None else None)
+    shown = pressed_message(
+        query.message,
+        bot_id=context.bot.id,
+        staff_chat=(query.message is not None and query.message.chat.id in services_of(context).staff_chats),
+    )
+    choice = callbacks.clarify_choice(query.data, shown, prompt=texts.CLARIFY_PROMPT) if shown is not None else None
     if choice is None:
         await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
         return
@@ -115,8 +145,7 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     chat_id = query.message.chat.id if query.message is not None else None
     region = await services.db.run(help_chat_region, chat_id=chat_id) if chat_id else None
     try:
-        answer = services.knowledge.answer_item(item=choice.item, intent=choice.intent,
-                                                region=region)
+        answer = services.knowledge.answer_item(item=choice.item, intent=choice.intent, region=region)
     except UnknownItem:
         await query.answer(texts.CLARIFY_UNKNOWN, show_alert=True)
         return
@@ -134,7 +163,9 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CallbackQueryHandler(on_clarify_choice, pattern=rf"^{CLARIFY_PREFIX}:"))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED, on_text), group=10)
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED, on_text), group=10
+    )
 
 
 __all__ = ["register", "on_text", "render_reply"]

@@ -39,8 +39,7 @@ class KnowledgeService:
         self.clock = clock
         self.learned = LearnedIndex()
 
-    async def ask(self, *, text: str, chat_id: int | None, user_id: int | None,
-                  region: str | None = None) -> Reply:
+    async def ask(self, *, text: str, chat_id: int | None, user_id: int | None, region: str | None = None) -> Reply:
         """Match one question, log it, and return the reply to send; `region` is the 旗县区 of
         the project the chat is bound to (its overrides of the knowledge base apply)."""
         result = await self._learned_answer(text, chat_id) or self.matcher.match(text)
@@ -58,8 +57,9 @@ class KnowledgeService:
         result = learned or self.matcher.match(text)
         return Reply(result, compose_answer(self.kb, result, region=region))
 
-    def log_entry(self, reply: Reply, *, at: datetime, chat_id: int | None,
-                  user_id: int | None) -> Callable[[Session], object]:
+    def log_entry(
+        self, reply: Reply, *, at: datetime, chat_id: int | None, user_id: int | None
+    ) -> Callable[[Session], object]:
         """The question's log row, as a unit of work to run in the update's transaction."""
         return partial(_log, result=reply.result, at=at, chat_id=chat_id, user_id=user_id)
 
@@ -76,26 +76,45 @@ class KnowledgeService:
         hits = self.learned.candidates(text)
         if not hits:
             return None
-        project = (await self.db.run(chat_project, chat_id=chat_id)
-                   if self.learned.needs_project(hits) else None)
+        project = await self.db.run(chat_project, chat_id=chat_id) if self.learned.needs_project(hits) else None
         hit = self.learned.in_scope(hits, project)
         if hit is None:
             return None
         entry = hit.entry
-        return MatchResult(question=text, normalized=normalize(text), item=entry.item,
-                           intent="other", action="answer", confidence=hit.ratio / 100,
-                           candidates=(), reason="learned",
-                           faq=Faq(q=entry.question, a=entry.answer), learned=True)
+        return MatchResult(
+            question=text,
+            normalized=normalize(text),
+            item=entry.item,
+            intent="other",
+            action="answer",
+            confidence=hit.ratio / 100,
+            candidates=(),
+            reason="learned",
+            faq=Faq(q=entry.question, a=entry.answer),
+            learned=True,
+        )
 
     async def learn(
-        self, *, question: str, answer: str, item: str | None, created_by: int | None,
-        ticket_id: int | None = None, project_code: str | None = None,
+        self,
+        *,
+        question: str,
+        answer: str,
+        item: str | None,
+        created_by: int | None,
+        ticket_id: int | None = None,
+        project_code: str | None = None,
     ) -> None:
         """Store a steward's answer as knowledge, for every project (project_code None) or
         only that project's help group, and make it matchable at once."""
         entry = await self.db.run(
-            store_learned, question=question, answer=answer, item=item, at=self.clock(),
-            ticket_id=ticket_id, created_by=created_by, project_code=project_code,
+            store_learned,
+            question=question,
+            answer=answer,
+            item=item,
+            at=self.clock(),
+            ticket_id=ticket_id,
+            created_by=created_by,
+            project_code=project_code,
         )
         self.learned.put(entry)
 

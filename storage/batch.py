@@ -43,10 +43,10 @@ class Batcher:
 
     async def _drain(self) -> None:
         while self._queue:
-            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch:]
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
             try:
                 results = await self.db.run(_all, units=[u for u, _ in batch])
-            except Exception:
+            except Exception:  # noqa: BLE001 - any failure: each unit alone, its own error to its caller
                 if len(batch) == 1:
                     results = None
                 else:
@@ -63,7 +63,7 @@ class Batcher:
         for unit, future in batch:
             try:
                 result = await self.db.run(_one, unit=unit)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - handed to the caller, who raises it
                 if not future.done():
                     future.set_exception(exc)
                 continue

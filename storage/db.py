@@ -62,8 +62,9 @@ class Database:
         self.engine = _make_engine(url, echo=echo)
         # SQLite has one writer: units of work queue on one thread instead of contending for
         # the lock (whose busy handler sleeps in steps of milliseconds).
-        self._executor = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-                          if url.startswith("sqlite") else None)
+        self._executor = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite") if url.startswith("sqlite") else None
+        )
 
     def migrate(self) -> None:
         """Bring the schema to the models' head: Alembic `upgrade head` (storage/migrations)."""
@@ -103,8 +104,9 @@ class Database:
         if self._executor is None:
             return await asyncio.to_thread(self.call, fn, **kwargs)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(
-            contextvars.copy_context().run, self.call, fn, **kwargs))
+        return await loop.run_in_executor(
+            self._executor, functools.partial(contextvars.copy_context().run, self.call, fn, **kwargs)
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -6,10 +6,10 @@ from __future__ import annotations
 def register_models() -> None:
     """Import every model module so SQLModel.metadata knows its tables."""
     # Imported here, not at module level: the model modules import storage themselves.
+    import delivery.inbox
+    import delivery.outbox  # noqa: F401
     import desk.models  # noqa: F401
     import knowledge.learned
     import knowledge.question_log  # noqa: F401
     import ledger.models  # noqa: F401
-    import delivery.inbox  # noqa: F401
-    import delivery.outbox  # noqa: F401
     import scheduler.models  # noqa: F401

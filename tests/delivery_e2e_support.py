@@ -24,7 +24,7 @@ HELP = -1001234567890
 STEWARD_CHAT = -1001000000001
 LEAD_CHAT = -1001000000002
 QUIET = -1001234567999
-ASKER_BASE = 5_000_000_000   # user ids above 2^32, as Telegram has them
+ASKER_BASE = 5_000_000_000  # user ids above 2^32, as Telegram has them
 TICKET = re.compile(r"工单 #(\d+)")
 
 
@@ -32,12 +32,24 @@ class BotProcess:
     """`python bot.py` polling `api`; kill() is SIGKILL, stop() is SIGTERM (bounded)."""
 
     def __init__(self, api: BotApiDouble, workdir: Path, **settings: str) -> None:
-        env = bot_env(workdir, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url,
-                      STEWARD_CHAT_ID=str(STEWARD_CHAT), LEAD_CHAT_ID=str(LEAD_CHAT),
-                      BUSINESS_HOURS="24x7", **settings)
+        env = bot_env(
+            workdir,
+            TELEGRAM_BOT_TOKEN=api.token,
+            TELEGRAM_API_BASE_URL=api.base_url,
+            STEWARD_CHAT_ID=str(STEWARD_CHAT),
+            LEAD_CHAT_ID=str(LEAD_CHAT),
+            BUSINESS_HOURS="24x7",
+            **settings,
+        )
         mark = api.mark()
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "bot.py")], cwd=workdir, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "bot.py")],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         api.wait_for(lambda c: c.method == "deleteWebhook", timeout=30, since=mark)
 
     def kill(self) -> None:
@@ -72,14 +84,25 @@ def overdue_tickets(db: Database, count: int, *, sla_minutes: float, age_minutes
     hours = BusinessHours.parse("24x7", calendar=WorkingCalendar(), tz=timezone(timedelta(hours=8)))
     asked = datetime.now(timezone.utc) - timedelta(minutes=age_minutes)
     for n in range(count):
-        db.call(create_ticket, now=asked, hours=hours, sla_minutes=sla_minutes, help_chat_id=HELP,
-                asker_user_id=ASKER_BASE + n, asker_name=f"企业{n}", question=f"问题{n}：营业执照怎么办理？",
-                help_message_id=1000 + n)
+        db.call(
+            create_ticket,
+            now=asked,
+            hours=hours,
+            sla_minutes=sla_minutes,
+            help_chat_id=HELP,
+            asker_user_id=ASKER_BASE + n,
+            asker_name=f"企业{n}",
+            question=f"问题{n}：营业执照怎么办理？",
+            help_message_id=1000 + n,
+        )
 
 
 def delivered(api: BotApiDouble, chat_id: int, contains: str) -> list[Call]:
-    return [c for c in api.calls_to("sendMessage") if c.ok and str(c.params.get("chat_id")) == str(chat_id)
-            and contains in str(c.params.get("text", ""))]
+    return [
+        c
+        for c in api.calls_to("sendMessage")
+        if c.ok and str(c.params.get("chat_id")) == str(chat_id) and contains in str(c.params.get("text", ""))
+    ]
 
 
 def per_ticket(calls: list[Call]) -> Counter[int]:

@@ -33,7 +33,9 @@ def _request(app) -> RecordingRequest:
 async def _say(app, text: str, **kw) -> RecordingRequest:
     request = _request(app)
     request.clear()
-    await app.process_update(message_update(app.bot, chat_id=kw.pop("chat_id", GROUP), user_id=ENTERPRISE, text=text, **kw))
+    await app.process_update(
+        message_update(app.bot, chat_id=kw.pop("chat_id", GROUP), user_id=ENTERPRISE, text=text, **kw)
+    )
     await delivered(app)
     return request
 
@@ -82,12 +84,18 @@ async def test_clarify_offers_buttons_and_a_press_answers(app) -> None:
     assert sent.params["text"] == texts.CLARIFY_PROMPT
     buttons = [b for row in sent.params["reply_markup"]["inline_keyboard"] for b in row]
     assert {b["callback_data"].split(":")[1] for b in buttons} >= {"eia", "soil_water"}
-    message = {"message_id": 4242, "date": 0, "chat": {"id": GROUP, "type": "supergroup"},
-               "from": {"id": 999, "is_bot": True, "first_name": "bot"}, "text": texts.CLARIFY_PROMPT,
-               "reply_markup": sent.params["reply_markup"]}
+    message = {
+        "message_id": 4242,
+        "date": 0,
+        "chat": {"id": GROUP, "type": "supergroup"},
+        "from": {"id": 999, "is_bot": True, "first_name": "bot"},
+        "text": texts.CLARIFY_PROMPT,
+        "reply_markup": sent.params["reply_markup"],
+    }
     request.clear()
-    await app.process_update(callback_update(app.bot, chat_id=GROUP, user_id=ENTERPRISE, message=message,
-                                             data=buttons[0]["callback_data"]))
+    await app.process_update(
+        callback_update(app.bot, chat_id=GROUP, user_id=ENTERPRISE, message=message, data=buttons[0]["callback_data"])
+    )
     await delivered(app)
     methods = [c.method for c in request.calls]
     assert "answerCallbackQuery" in methods

@@ -35,8 +35,8 @@ from desk.roles import resolve_role
 from desk.sla import sweep_owing
 from desk.tickets import create_ticket
 from storage import Database
+from tests.databases import postgres_schema_database
 from tests.desk_helpers import ALWAYS
-from tests.pg import postgres_schema_database
 from tests.recording_request import RecordingRequest
 
 A, B = -1001000000101, -1001000000102
@@ -53,8 +53,9 @@ class ScriptedRequest(RecordingRequest):
         self.faults: dict[int, list[Any]] = {}
         self.lock = threading.Lock()
 
-    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
-                         **kw: Any) -> tuple[int, bytes]:
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, **kw: Any
+    ) -> tuple[int, bytes]:
         params = request_data.parameters if request_data else {}
         chat = int(params.get("chat_id", 0) or 0)
         with self.lock:
@@ -64,10 +65,15 @@ class ScriptedRequest(RecordingRequest):
             raise TimedOut("Timed out")
         if fault is not None:
             status, extra = fault
-            self.calls.append(type(self.calls[0])("fault", {"chat_id": chat, "status": status})
-                              if self.calls else type("C", (), {})())
-            body = {"ok": False, "error_code": status, "description": extra.pop("description", "Error"),
-                    **({"parameters": extra} if extra else {})}
+            self.calls.append(
+                type(self.calls[0])("fault", {"chat_id": chat, "status": status}) if self.calls else type("C", (), {})()
+            )
+            body = {
+                "ok": False,
+                "error_code": status,
+                "description": extra.pop("description", "Error"),
+                **({"parameters": extra} if extra else {}),
+            }
             return status, json.dumps(body).encode()
         return await super().do_request(url, method, request_data, **kw)
 
@@ -85,8 +91,12 @@ async def bot() -> Any:
 
 
 def _sender(bot: Bot, db: Database, outcomes: list[DeliveryOutcome] | None = None, **limits: Any) -> Sender:
-    return Sender(bot=bot, db=db, limits=Limits(backoff_seconds=0.01, **limits),
-                  on_outcome=outcomes.append if outcomes is not None else None)
+    return Sender(
+        bot=bot,
+        db=db,
+        limits=Limits(backoff_seconds=0.01, **limits),
+        on_outcome=outcomes.append if outcomes is not None else None,
+    )
 
 
 def _owe(db: Database, *rows: Owed) -> list[int]:
@@ -122,10 +132,25 @@ async def test_a_server_error_is_retried_and_the_chat_keeps_its_order(bot: Bot, 
 
 async def test_403_and_400_are_final_with_the_reason_as_plain_outcomes(bot: Bot, sqlite_db: Database) -> None:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
-    admin = sqlite_db.call(resolve_role, user_id=1, chat_id=A, now=NOW, admin_ids=[1],
-                           steward_chat_id=None, lead_chat_id=None, name="管理员")
-    sqlite_db.call(bind_help_chat, actor=admin, chat_id=A, project_code="P-1", now=NOW, title="P-1",
-                   project_exists=lambda _code: True)
+    admin = sqlite_db.call(
+        resolve_role,
+        user_id=1,
+        chat_id=A,
+        now=NOW,
+        admin_ids=[1],
+        steward_chat_id=None,
+        lead_chat_id=None,
+        name="管理员",
+    )
+    sqlite_db.call(
+        bind_help_chat,
+        actor=admin,
+        chat_id=A,
+        project_code="P-1",
+        now=NOW,
+        title="P-1",
+        project_exists=lambda _code: True,
+    )
     request.faults[A] = [(403, {"description": "Forbidden: bot was kicked from the supergroup chat"})]
     request.faults[B] = [(400, {"description": "Bad Request: can't parse entities"})]
     _owe(sqlite_db, _text(A, "甲"), _text(B, "乙"))
@@ -145,19 +170,19 @@ async def test_a_timeout_is_resent_once_and_counted_and_never_a_third_time(bot: 
     _owe(sqlite_db, _text(A, "甲"), _text(B, "乙"))
     outcomes: list[DeliveryOutcome] = []
     stats = await _sender(bot, sqlite_db, outcomes).drain(timeout=2.0)
-    assert request.texts(A) == ["甲", "甲"]          # it had arrived: one duplicate ...
-    assert stats.possible_duplicates == 1            # ... counted
-    assert request.texts(B) == ["乙", "乙"]          # twice unknown: not sent a third time
-    failed, = [o for o in outcomes if o.chat_id == B]
+    assert request.texts(A) == ["甲", "甲"]  # it had arrived: one duplicate ...
+    assert stats.possible_duplicates == 1  # ... counted
+    assert request.texts(B) == ["乙", "乙"]  # twice unknown: not sent a third time
+    (failed,) = [o for o in outcomes if o.chat_id == B]
     assert failed.status == "failed" and "fate unknown twice" in (failed.reason or "")
 
 
 async def test_a_send_left_in_flight_by_a_dead_process_goes_again_once(bot: Bot, sqlite_db: Database) -> None:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
     ids = _owe(sqlite_db, _text(A, "甲"))
-    sqlite_db.call(claim, ids=ids, now=NOW, worker="dead")      # claimed, then SIGKILL
+    sqlite_db.call(claim, ids=ids, now=NOW, worker="dead")  # claimed, then SIGKILL
     sender = _sender(bot, sqlite_db)
-    await sender.start()                                        # SQLite: one sender, takes it up
+    await sender.start()  # SQLite: one sender, takes it up
     try:
         stats = await sender.drain(timeout=2.0)
     finally:
@@ -168,53 +193,68 @@ async def test_a_send_left_in_flight_by_a_dead_process_goes_again_once(bot: Bot,
 async def test_a_relay_confirmation_waits_for_the_relay_and_says_when_it_failed(bot: Bot, sqlite_db: Database) -> None:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
     request.faults[A] = [(403, {"description": "Forbidden: bot was kicked from the supergroup chat"})]
-    _owe(sqlite_db, _text(A, "答复"),
-         Owed(B, message_payload("已转达", if_failed="未能发到帮办群"), "confirm", after=0))
+    _owe(
+        sqlite_db, _text(A, "答复"), Owed(B, message_payload("已转达", if_failed="未能发到帮办群"), "confirm", after=0)
+    )
     await _sender(bot, sqlite_db).drain(timeout=2.0)
     assert request.texts(B) == ["未能发到帮办群"]
 
 
 async def test_thirty_tickets_due_at_once_warn_before_breach_on_time_alerts_first(
-        bot: Bot, sqlite_db: Database) -> None:
+    bot: Bot, sqlite_db: Database
+) -> None:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
     for n in range(30):
-        sqlite_db.call(create_ticket, now=NOW, hours=ALWAYS, sla_minutes=30, help_chat_id=A,
-                       asker_user_id=5_000_000_000 + n, question=f"问题{n}")
+        sqlite_db.call(
+            create_ticket,
+            now=NOW,
+            hours=ALWAYS,
+            sla_minutes=30,
+            help_chat_id=A,
+            asker_user_id=5_000_000_000 + n,
+            question=f"问题{n}",
+        )
     # A broadcast already queued: 200 reminders to 200 groups.
     _owe(sqlite_db, *(_text(-1002000000000 - g, "提醒", Priority.reminder) for g in range(200)))
 
     def sweep(at: datetime) -> list[Any]:
-        return sqlite_db.call(sweep_owing, now=at, hours=ALWAYS, warn_before_minutes=10,
-                              steward_chat_id=STEWARDS, lead_chat_id=LEAD,
-                              compose=lambda alert, rcpt: f"{alert.kind.value} 工单 #{alert.ticket.id}")
+        return sqlite_db.call(
+            sweep_owing,
+            now=at,
+            hours=ALWAYS,
+            warn_before_minutes=10,
+            steward_chat_id=STEWARDS,
+            lead_chat_id=LEAD,
+            compose=lambda alert, rcpt: f"{alert.kind.value} 工单 #{alert.ticket.id}",
+        )
 
-    assert len(sweep(NOW + timedelta(minutes=21))) == 30          # 9 minutes left: 30 warnings
+    assert len(sweep(NOW + timedelta(minutes=21))) == 30  # 9 minutes left: 30 warnings
     assert len(sweep(NOW + timedelta(minutes=30, seconds=1))) == 30  # due: 30 breaches, at once
     tickets = sqlite_db.call(lambda session: session.exec(select(Ticket)).all())
     assert all(t.warned_at < t.breached_at for t in tickets)
     assert all(t.breached_at - t.sla_due_at <= timedelta(seconds=30) for t in tickets)  # one sweep
-    sender = _sender(bot, sqlite_db, per_second=2)   # tokens for two sends now
+    sender = _sender(bot, sqlite_db, per_second=2)  # tokens for two sends now
     await sender.round()
     for _ in range(100):
         if len(request.sent()) >= 2:
             break
         await asyncio.sleep(0.01)
     first = {int(c.params["chat_id"]) for c in request.sent()}
-    assert first == {STEWARDS, LEAD}                 # alerts ahead of the queued reminders
+    assert first == {STEWARDS, LEAD}  # alerts ahead of the queued reminders
     await sender.stop()
 
 
 async def test_the_head_of_each_chat_only(sqlite_db: Database) -> None:
     _owe(sqlite_db, _text(A, "甲1"), _text(A, "甲2"), _text(B, "乙1", Priority.alert))
     heads = sqlite_db.call(ready_heads, now=NOW, limit=10)
-    assert [chat for _, chat in heads] == [B, A]                 # alert first; one row per chat
+    assert [chat for _, chat in heads] == [B, A]  # alert first; one row per chat
     assert sqlite_db.call(ready_heads, now=NOW, limit=10, exclude_chats=[B]) == [(1, A)]
 
 
 def test_two_senders_on_postgresql_never_claim_the_same_row() -> None:
     with postgres_schema_database("outbox8") as db:
         ids = _owe(db, *(_text(A - n, f"{n}") for n in range(10)))
-        with db.session() as holding:                         # sender 1 holds its claim open
+        with db.session() as holding:  # sender 1 holds its claim open
             mine = claim(session=holding, ids=ids[:6], now=NOW, worker="one")
             theirs = db.call(claim, ids=ids, now=NOW, worker="two")  # SKIP LOCKED: not blocked
             assert {v.id for v in mine} == set(ids[:6])
@@ -226,16 +266,22 @@ def test_two_senders_on_postgresql_never_claim_the_same_row() -> None:
 
 
 def _raw(update_id: int, chat: int, text: str) -> dict[str, Any]:
-    return {"update_id": update_id, "message": {
-        "message_id": update_id, "date": 1780000000, "text": text,
-        "chat": {"id": chat, "type": "supergroup", "title": "群"},
-        "from": {"id": 5_000_000_001, "is_bot": False, "first_name": "企业"}}}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1780000000,
+            "text": text,
+            "chat": {"id": chat, "type": "supergroup", "title": "群"},
+            "from": {"id": 5_000_000_001, "is_bot": False, "first_name": "企业"},
+        },
+    }
 
 
 async def test_the_inbox_replays_what_was_stored_and_skips_copies(bot: Bot, sqlite_db: Database) -> None:
     inbox = Inbox(sqlite_db)
     await inbox.store([_raw(1, A, "一"), _raw(2, A, "二"), _raw(3, B, "三")])
-    sqlite_db.call(mark_done, update_ids=[1], now=NOW)              # processed before the crash
+    sqlite_db.call(mark_done, update_ids=[1], now=NOW)  # processed before the crash
     assert [u["update_id"] for u in sqlite_db.call(pending_updates)] == [2, 3]
     # After the restart Telegram delivers the unconfirmed batch again: every copy is skipped.
     restarted = Inbox(sqlite_db)
@@ -253,9 +299,11 @@ async def test_chats_run_concurrently_and_each_chat_in_order(bot: Bot, sqlite_db
         await asyncio.sleep(delay)
         log.append(f"end {name}")
 
-    updates = [(Update.de_json(_raw(1, A, "a1"), bot), handle("a1", 0.05)),
-               (Update.de_json(_raw(2, A, "a2"), bot), handle("a2", 0.0)),
-               (Update.de_json(_raw(3, B, "b1"), bot), handle("b1", 0.0))]
+    updates = [
+        (Update.de_json(_raw(1, A, "a1"), bot), handle("a1", 0.05)),
+        (Update.de_json(_raw(2, A, "a2"), bot), handle("a2", 0.0)),
+        (Update.de_json(_raw(3, B, "b1"), bot), handle("b1", 0.0)),
+    ]
     await asyncio.gather(*(processor.process_update(u, c) for u, c in updates))
-    assert log.index("end a1") < log.index("start a2")        # one chat: in order
-    assert log.index("end b1") < log.index("end a1")          # another chat: not waiting
+    assert log.index("end a1") < log.index("start a2")  # one chat: in order
+    assert log.index("end b1") < log.index("end a1")  # another chat: not waiting

@@ -20,12 +20,13 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from delivery.outbox import outbox_stats
 import texts
+from delivery.outbox import outbox_stats
 from desk.models import Ticket
 from knowledge.question_log import QuestionLog
 from storage import Database
 from tests.botapi_double import BotApiDouble
+from tests.databases import postgres_schema_database
 from tests.delivery_e2e_support import (
     ASKER_BASE,
     HELP,
@@ -38,7 +39,6 @@ from tests.delivery_e2e_support import (
     overdue_tickets,
     per_ticket,
 )
-from tests.pg import postgres_schema_database
 from tests.tcp_proxy import TcpProxy
 
 WAIT = 30.0
@@ -73,16 +73,14 @@ def database(backend: str, tmp_path: Path) -> Iterator[Database]:
 FAST = {"OUTBOX_PER_SECOND": "20", "OUTBOX_GROUP_PER_MINUTE": "1200", "OUTBOX_LEASE_SECONDS": "2"}
 
 
-@pytest.mark.parametrize(("backend", "kind"), [("sqlite", "breach"), ("postgresql", "breach"),
-                                               ("sqlite", "warning")])
-def test_kill_9_at_the_first_alert_then_every_alert_arrives_once(tmp_path: Path, backend: str,
-                                                                 kind: str) -> None:
+@pytest.mark.parametrize(("backend", "kind"), [("sqlite", "breach"), ("postgresql", "breach"), ("sqlite", "warning")])
+def test_kill_9_at_the_first_alert_then_every_alert_arrives_once(tmp_path: Path, backend: str, kind: str) -> None:
     marker = {"breach": ("超时未响应", LEAD_CHAT), "warning": ("到期，请", STEWARD_CHAT)}[kind]
     with database(backend, tmp_path) as db, BotApiDouble(bot_username="steward_test_bot") as api:
         if kind == "breach":  # due 4 minutes ago
             overdue_tickets(db, 30, sla_minutes=1, age_minutes=5)
             sla = {"SLA_FIRST_RESPONSE_MINUTES": "1", "SLA_WARN_BEFORE_MINUTES": "0"}
-        else:                 # 5 of 30 minutes left: inside the 10-minute warning window
+        else:  # 5 of 30 minutes left: inside the 10-minute warning window
             overdue_tickets(db, 30, sla_minutes=30, age_minutes=25)
             sla = {"SLA_FIRST_RESPONSE_MINUTES": "30", "SLA_WARN_BEFORE_MINUTES": "10"}
         settings = {"DATABASE_URL": db.url, "SLA_SWEEP_SECONDS": "1", **sla, **FAST}
@@ -94,14 +92,19 @@ def test_kill_9_at_the_first_alert_then_every_alert_arrives_once(tmp_path: Path,
 
         with bot(api, tmp_path, **settings):
             if kind == "breach":
-                until(lambda: len(per_ticket(delivered(api, LEAD_CHAT, "超时未响应"))) == 30
-                      and len(per_ticket(delivered(api, STEWARD_CHAT, "已超过响应时限"))) == 30,
-                      what="30 lead alerts and 30 steward notices")
-                sent = [per_ticket(delivered(api, LEAD_CHAT, "超时未响应")),
-                        per_ticket(delivered(api, STEWARD_CHAT, "已超过响应时限"))]
+                until(
+                    lambda: (
+                        len(per_ticket(delivered(api, LEAD_CHAT, "超时未响应"))) == 30
+                        and len(per_ticket(delivered(api, STEWARD_CHAT, "已超过响应时限"))) == 30
+                    ),
+                    what="30 lead alerts and 30 steward notices",
+                )
+                sent = [
+                    per_ticket(delivered(api, LEAD_CHAT, "超时未响应")),
+                    per_ticket(delivered(api, STEWARD_CHAT, "已超过响应时限")),
+                ]
             else:
-                until(lambda: len(per_ticket(delivered(api, STEWARD_CHAT, "到期，请"))) == 30,
-                      what="30 warnings")
+                until(lambda: len(per_ticket(delivered(api, STEWARD_CHAT, "到期，请"))) == 30, what="30 warnings")
                 sent = [per_ticket(delivered(api, STEWARD_CHAT, "到期，请"))]
             time.sleep(1.5)  # one more sweep: nothing is alerted again
             stats = db.call(outbox_stats)
@@ -121,19 +124,24 @@ def test_kill_9_mid_burst_of_40_handoffs(tmp_path: Path, backend: str) -> None:
         # PostgreSQL: 32-bit ids, question_log's chat and user ids are 32-bit until issue 9's migration.
         help_chat, asker = (HELP, ASKER_BASE) if backend == "sqlite" else (HELP32, 1_000_000)
         first = BotProcess(api, tmp_path, **settings)
-        questions = [api.push_message(chat_id=help_chat, user_id=asker + n, first_name=f"企业{n}",
-                                      text=f"营业执照怎么办理？（第{n}个）") for n in range(40)]
+        questions = [
+            api.push_message(
+                chat_id=help_chat, user_id=asker + n, first_name=f"企业{n}", text=f"营业执照怎么办理？（第{n}个）"
+            )
+            for n in range(40)
+        ]
         api.wait_for_message(chat_id=help_chat, contains="已转项目管家", timeout=WAIT)
         first.kill()
 
         def acked() -> set[int]:
-            return {c.params["reply_parameters"]["message_id"]
-                    for c in delivered(api, help_chat, "已转项目管家")}
+            return {c.params["reply_parameters"]["message_id"] for c in delivered(api, help_chat, "已转项目管家")}
 
         assert len(acked()) < 40, "the kill should fall in the middle of the burst"
         with bot(api, tmp_path, **settings):
-            until(lambda: len(acked()) == 40 and len(per_ticket(delivered(api, STEWARD_CHAT, "待认领"))) == 40,
-                  what="40 acknowledgements and 40 cards")
+            until(
+                lambda: len(acked()) == 40 and len(per_ticket(delivered(api, STEWARD_CHAT, "待认领"))) == 40,
+                what="40 acknowledgements and 40 cards",
+            )
         assert acked() == {q["message_id"] for q in questions}
         tickets = db.call(lambda session: set(session.exec(select(Ticket.id)).all()))
         assert len(tickets) == 40  # (PostgreSQL ids may skip one a killed transaction took)
@@ -144,24 +152,33 @@ def test_kill_9_mid_burst_of_40_handoffs(tmp_path: Path, backend: str) -> None:
 
 
 def test_502_on_every_send_for_a_while_then_everything_arrives(tmp_path: Path) -> None:
-    with BotApiDouble(bot_username="steward_test_bot") as api, \
-            bot(api, tmp_path, SLA_FIRST_RESPONSE_MINUTES="30", **FAST):
+    with (
+        BotApiDouble(bot_username="steward_test_bot") as api,
+        bot(api, tmp_path, SLA_FIRST_RESPONSE_MINUTES="30", **FAST),
+    ):
         api.fail_next("sendMessage", status=502, times=10**6)
-        answers = [api.push_message(chat_id=HELP, user_id=ASKER_BASE + n, text="环评要什么材料？")
-                   for n in range(10)]
-        handoffs = [api.push_message(chat_id=HELP, user_id=ASKER_BASE + 100 + n,
-                                     text=f"营业执照怎么办理？（第{n}个）") for n in range(3)]
-        until(lambda: sum(1 for c in api.calls_to("sendMessage") if c.status == 502) >= 3,
-              what="the sends meet the 502")
+        answers = [api.push_message(chat_id=HELP, user_id=ASKER_BASE + n, text="环评要什么材料？") for n in range(10)]
+        handoffs = [
+            api.push_message(chat_id=HELP, user_id=ASKER_BASE + 100 + n, text=f"营业执照怎么办理？（第{n}个）")
+            for n in range(3)
+        ]
+        until(
+            lambda: sum(1 for c in api.calls_to("sendMessage") if c.status == 502) >= 3, what="the sends meet the 502"
+        )
         time.sleep(5.0)  # the fault lasts a while (each chat retries its head with backoff)
         api.clear_failures()
 
         def replied(contains: str) -> list[int]:
             return [c.params["reply_parameters"]["message_id"] for c in delivered(api, HELP, contains)]
 
-        until(lambda: len(replied("所需材料")) == 10 and len(replied("已转项目管家")) == 3
-              and len(per_ticket(delivered(api, STEWARD_CHAT, "待认领"))) == 3,
-              what="10 answers, 3 acknowledgements, 3 cards")
+        until(
+            lambda: (
+                len(replied("所需材料")) == 10
+                and len(replied("已转项目管家")) == 3
+                and len(per_ticket(delivered(api, STEWARD_CHAT, "待认领"))) == 3
+            ),
+            what="10 answers, 3 acknowledgements, 3 cards",
+        )
         # A 502 means Telegram did not take the message: nothing arrives twice.
         assert sorted(replied("所需材料")) == sorted(q["message_id"] for q in answers)
         assert sorted(replied("已转项目管家")) == sorted(q["message_id"] for q in handoffs)
@@ -172,8 +189,7 @@ def test_a_busy_group_does_not_delay_a_quiet_one(tmp_path: Path) -> None:
     with BotApiDouble(bot_username="steward_test_bot") as api, bot(api, tmp_path):
         for second in range(6):  # five askers, once a second each
             for asker in range(5):
-                api.push_message(chat_id=HELP, user_id=ASKER_BASE + asker,
-                                 text=f"环评要什么材料？{second}")
+                api.push_message(chat_id=HELP, user_id=ASKER_BASE + asker, text=f"环评要什么材料？{second}")
             time.sleep(1.0)
         assert len(delivered(api, HELP, "所需材料")) <= 20
         mark = api.mark()
@@ -192,21 +208,35 @@ def test_postgresql_down_questions_answered_meanwhile_and_every_row_catches_up(t
             with bot(api, tmp_path, DATABASE_URL=url, SLA_FIRST_RESPONSE_MINUTES="30", **FAST):
                 proxy.down()
                 # (ids below 2^31: question_log's chat and user ids are 32-bit until issue 9's migration)
-                answers = [api.push_message(chat_id=HELP32, user_id=1_000_000 + n, text="环评要什么材料？")
-                           for n in range(10)]
-                handoffs = [api.push_message(chat_id=HELP32, user_id=1_000_100 + n,
-                                             text=f"营业执照怎么办理？（第{n}个）") for n in range(2)]
-                until(lambda: len(delivered(api, HELP32, "所需材料")) == 10, timeout=15,
-                      what="10 answers while the database is down")
-                assert {c.params["reply_parameters"]["message_id"]
-                        for c in delivered(api, HELP32, "所需材料")} == {q["message_id"] for q in answers}
+                answers = [
+                    api.push_message(chat_id=HELP32, user_id=1_000_000 + n, text="环评要什么材料？") for n in range(10)
+                ]
+                handoffs = [
+                    api.push_message(chat_id=HELP32, user_id=1_000_100 + n, text=f"营业执照怎么办理？（第{n}个）")
+                    for n in range(2)
+                ]
+                until(
+                    lambda: len(delivered(api, HELP32, "所需材料")) == 10,
+                    timeout=15,
+                    what="10 answers while the database is down",
+                )
+                assert {c.params["reply_parameters"]["message_id"] for c in delivered(api, HELP32, "所需材料")} == {
+                    q["message_id"] for q in answers
+                }
                 time.sleep(OUTAGE_SECONDS)
                 proxy.back()
-                until(lambda: len(per_ticket(delivered(api, STEWARD_CHAT, "待认领"))) == 2
-                      and len(delivered(api, HELP32, "已转项目管家")) == 2, what="2 tickets carded after")
+                until(
+                    lambda: (
+                        len(per_ticket(delivered(api, STEWARD_CHAT, "待认领"))) == 2
+                        and len(delivered(api, HELP32, "已转项目管家")) == 2
+                    ),
+                    what="2 tickets carded after",
+                )
                 logged = db.call(lambda session: len(session.exec(select(QuestionLog)).all()))
-                until(lambda: db.call(lambda session: len(session.exec(select(QuestionLog)).all())) == 12,
-                      what="12 question log rows")
+                until(
+                    lambda: db.call(lambda session: len(session.exec(select(QuestionLog)).all())) == 12,
+                    what="12 question log rows",
+                )
             # Never an error notice: the answers went out, the rest waited for the database.
             assert delivered(api, HELP32, texts.ERROR_GENERIC) == []
             tickets = db.call(lambda session: session.exec(select(Ticket)).all())

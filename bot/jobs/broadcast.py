@@ -32,11 +32,11 @@ NEVER_STALE = timedelta(days=3650)
 
 
 class Outcome(str, enum.Enum):
-    sent = "sent"            # owed: written to the outbox with its claim
-    already = "already"      # claimed by an earlier run: not sent again
-    skipped = "skipped"      # muted or inactive chat
+    sent = "sent"  # owed: written to the outbox with its claim
+    already = "already"  # claimed by an earlier run: not sent again
+    skipped = "skipped"  # muted or inactive chat
     failed = "failed"
-    gone = "gone"            # 403: the chat was marked inactive
+    gone = "gone"  # 403: the chat was marked inactive
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +59,34 @@ def _owed(chat_id: int, key: str, message: Message) -> list[Owed]:
     follow_up = {"kind": "reminder", "key": key}
     rows = []
     if message.text:
-        rows.append(Owed(chat_id, message_payload(message.text, parse_mode=None), "reminder",
-                         Priority.reminder, follow_up=None if message.photo else follow_up))
+        rows.append(
+            Owed(
+                chat_id,
+                message_payload(message.text, parse_mode=None),
+                "reminder",
+                Priority.reminder,
+                follow_up=None if message.photo else follow_up,
+            )
+        )
     if message.photo is not None:
-        rows.append(Owed(chat_id, {"photo_b64": base64.b64encode(message.photo).decode(),
-                                   "caption": message.caption, "filename": message.filename},
-                         "reminder", Priority.reminder, method="sendPhoto", follow_up=follow_up))
+        rows.append(
+            Owed(
+                chat_id,
+                {
+                    "photo_b64": base64.b64encode(message.photo).decode(),
+                    "caption": message.caption,
+                    "filename": message.filename,
+                },
+                "reminder",
+                Priority.reminder,
+                method="sendPhoto",
+                follow_up=follow_up,
+            )
+        )
     return rows
 
 
-def owe_reminder(*, session: Any, chat_id: int, key: str, message: Message, now: datetime,
-                 day: date | None) -> Outcome:
+def owe_reminder(*, session: Any, chat_id: int, key: str, message: Message, now: datetime, day: date | None) -> Outcome:
     """Skip, or claim the key and owe the message, in one transaction."""
     if not _chat_usable(session=session, chat_id=chat_id):
         return Outcome.skipped
@@ -87,12 +104,10 @@ class Broadcaster:
         self.db = db
         self.clock = clock
 
-    async def send(self, *, chat_id: int, key: str, message: Message,
-                   day: date | None = None) -> Outcome:
+    async def send(self, *, chat_id: int, key: str, message: Message, day: date | None = None) -> Outcome:
         """Owe `message` to `chat_id` once per `key`. Never raises."""
         try:
-            return await self.db.run(owe_reminder, chat_id=chat_id, key=key, message=message,
-                                     now=self.clock(), day=day)
+            return await self.db.run(owe_reminder, chat_id=chat_id, key=key, message=message, now=self.clock(), day=day)
         except Exception:
             log.exception("could not owe %s", key)
             return Outcome.failed

@@ -27,8 +27,7 @@ log = logging.getLogger(__name__)
 JOB_NAME = "desk_sla_sweep"
 
 
-def _text(alert: SlaAlert, recipient: Recipient, *, services: Services,
-          names: dict[str, str]) -> str:
+def _text(alert: SlaAlert, recipient: Recipient, *, services: Services, names: dict[str, str]) -> str:
     if recipient.audience is Audience.lead:
         return render.breach_alert(alert, hours=services.hours, departments=names)
     if alert.kind is AlertKind.warning:
@@ -37,8 +36,8 @@ def _text(alert: SlaAlert, recipient: Recipient, *, services: Services,
         text = render.breach_notice(alert, hours=services.hours, departments=names)
     if recipient.mention_user_id is not None:  # ping the person holding the ticket
         text += "\n" + texts.DESK_HOLDER_MENTION.format(
-            user_id=int(recipient.mention_user_id),
-            name=render.esc(alert.holder_name or recipient.mention_user_id))
+            user_id=int(recipient.mention_user_id), name=render.esc(alert.holder_name or recipient.mention_user_id)
+        )
     return text
 
 
@@ -47,10 +46,14 @@ async def run_sweep(bot: Bot | None, services: Services) -> list[SlaAlert]:
     settings = services.settings
     names = department_names(services)
     return await services.db.run(
-        sweep_owing, now=services.clock(), hours=services.hours,
+        sweep_owing,
+        now=services.clock(),
+        hours=services.hours,
         warn_before_minutes=settings.sla_warn_before_minutes,
-        steward_chat_id=settings.steward_chat_id, lead_chat_id=settings.lead_chat_id,
-        compose=partial(_text, services=services, names=names))
+        steward_chat_id=settings.steward_chat_id,
+        lead_chat_id=settings.lead_chat_id,
+        compose=partial(_text, services=services, names=names),
+    )
 
 
 async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
