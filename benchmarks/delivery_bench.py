@@ -167,7 +167,7 @@ async def _steward_run(url: str, kind: str, n: int, workdir: Path) -> tuple[floa
 
     db = Database(url)
     db.drop_all()
-    db.create_all()
+    db.migrate()
     if kind == "status":
         _seed_status(db, workdir)
     settings = Settings(
@@ -233,7 +233,7 @@ async def _broadcast(url: str, groups: int) -> dict[str, float]:
 
     db = Database(url)
     db.drop_all()
-    db.create_all()
+    db.migrate()
     rng = random.Random(3)
     unlucky = {-1002000000000 - g for g in range(groups) if rng.random() < 0.02}
     refused: set[int] = set()

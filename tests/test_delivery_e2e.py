@@ -61,7 +61,7 @@ def database(backend: str, tmp_path: Path) -> Iterator[Database]:
             yield db
         return
     db = Database(f"sqlite:///{tmp_path / 'bot.db'}")
-    db.create_all()
+    db.migrate()
     try:
         yield db
     finally:
