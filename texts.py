@@ -441,6 +441,9 @@ TICKET_ESCALATION_UNDELIVERED = (
 TICKET_FEEDBACK_ALREADY = "这个问题已转人工（工单 #{ticket_id}），请稍候。"
 DESK_HOLDER_MENTION = '👉 <a href="tg://user?id={user_id}">{name}</a>'
 
+# --- issue 7: understanding (command line) ---------------------------------------------------------------
+CLI_GUARD_WRITTEN = "已写入 {path}（{count} 条）"
+
 # --- issue 10: the desk under a hostile or careless chat ---------------------------------
 DESK_RELAYED_CORRECTION = "💬 {responder}答复（已修改）：\n更正：{answer}"
 DESK_CORRECTION_CONFIRM = "✏️ 更正已转达至「{project}」帮办群（工单 #{ticket_id}）。"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from config import Settings
@@ -34,6 +34,9 @@ class Hooks:
     # a status question → an answer from the bound project's ledger; False when it has none
     # (handlers.ledger)
     status_answer: Callable[[Update, Context, Reply], Awaitable[bool]]
+    # a whole-project progress question → the /progress answer of the bound project; False when none
+    # (handlers.ledger)
+    project_status: Callable[[Update, Context, Reply], Awaitable[bool]]
     # the buttons under an answer (handlers.tickets)
     answer_markup: Callable[[Update, Reply], InlineKeyboardMarkup | None]
 
@@ -91,7 +94,7 @@ def build_services(
     """
     calendar, hours = working_clock(settings)
     kb = load_knowledge(settings.knowledge_path)
-    matcher = Matcher(
+    matcher = Matcher.trained(
         kb,
         Thresholds(
             answer=settings.match_answer_threshold,
@@ -104,7 +107,9 @@ def build_services(
     return Services(
         settings=settings,
         db=database,
-        knowledge=KnowledgeService(kb=kb, matcher=matcher, db=database, clock=clock),
+        knowledge=KnowledgeService(
+            kb=kb, matcher=matcher, db=database, clock=clock, context_ttl=timedelta(minutes=settings.context_minutes)
+        ),
         calendar=calendar,
         hours=hours,
         clock=clock,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import texts
 from cli.common import fail, knowledge_or_exit, settings_or_exit, writable_or_exit
+from cli.knowledge_commands import register_train
 from knowledge.errors import KnowledgeError
 from knowledge.export import export_knowledge_xlsx
 from knowledge.loader import load_knowledge
@@ -71,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         description="知识库是 YAML 文件（部门、事项、地区差异、短语），也可以导出成 Excel "
                                     "修改后再导入。")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="命令")
+    register_train(kb_sub)
     validate = kb_sub.add_parser("validate", help="检查知识库，列出每个问题的文件、行号和字段")
     validate.add_argument("path", nargs="?", metavar="文件夹",
                           help="知识库文件夹（默认 KNOWLEDGE_PATH 或自带的知识库）")

@@ -8,17 +8,22 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 import texts
 from cli.common import fail, knowledge_or_exit, settings_or_exit
 from knowledge.answers import compose_answer
-from knowledge.evaluation import evaluate, load_labelled
+from knowledge.context import MemoryContexts
+from knowledge.evaluation import LabelledQuestion, cross_validate, evaluate, load_labelled, score
+from knowledge.guard import DEFAULT_GUARDED, GUARD_PATH, diff_guard, guard_entries, read_guard, write_guard
+from knowledge.model_text import load_training, train_model
 from knowledge.matcher import Matcher, MatchResult, Thresholds
 from knowledge.plain import html_to_plain
 
 
 def _matcher(settings) -> Matcher:  # type: ignore[no-untyped-def]
     kb = knowledge_or_exit(settings)
-    return Matcher(
+    return Matcher.trained(
         kb,
         Thresholds(
             answer=settings.match_answer_threshold,
@@ -46,15 +51,30 @@ def _as_text(matcher: Matcher, result: MatchResult) -> str:
     return texts.HANDOFF_CLI.format(reason=texts.HANDOFF_REASON.get(result.reason, result.reason))
 
 
+def _batch_turn(line: str) -> tuple[str, tuple[int, int] | None]:
+    """A batch line: a JSON dialogue turn {"chat", "user", "text"} or a plain question."""
+    stripped = line.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+            return str(data["text"]), (int(data["chat"]), int(data["user"]))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            pass
+    return line.rstrip("\n"), None
+
+
 def cmd_ask(args: argparse.Namespace) -> None:
     matcher = _matcher(settings_or_exit())
     if args.batch:
         path = Path(args.batch)
-        source = sys.stdin if args.batch == "-" else path.open(encoding="utf-8")
+        source = sys.stdin if args.batch == "-" else path.open(encoding="utf-8")  # OSError: one line (cli.main)
+        contexts = MemoryContexts()  # per (chat, user), in file order, as the bot keeps them
         with source:
             for line in source:
-                question = line.rstrip("\n")
-                result = matcher.match(question)
+                question, asker = _batch_turn(line)
+                result = matcher.match(question, contexts.recall(*asker) if asker else None)
+                if asker:
+                    contexts.remember(*asker, result.context_after())
                 print(_as_json(matcher, result) if args.json else _as_text(matcher, result), flush=False)
         return
     question = " ".join(args.question).strip()
@@ -64,33 +84,100 @@ def cmd_ask(args: argparse.Namespace) -> None:
     print(_as_json(matcher, result) if args.json else _as_text(matcher, result))
 
 
-def cmd_eval(args: argparse.Namespace) -> None:
-    matcher = _matcher(settings_or_exit())
-    try:
-        cases = load_labelled(Path(args.file))
-    except ValueError as exc:
-        fail(str(exc))
+def cmd_kb_train(args: argparse.Namespace) -> None:
+    kb = knowledge_or_exit(settings_or_exit())
+    rows = load_training()
     started = time.perf_counter()
-    report = evaluate(matcher, cases)
+    model = train_model(kb, reuse=False)
+    seconds = time.perf_counter() - started
+    again = train_model(kb, reuse=False)
+    same = again.fingerprint == model.fingerprint and all(
+        np.array_equal(a, b) for a, b in ((model.intent_classifier.coef_, again.intent_classifier.coef_),
+                                          (model.item_classifier.coef_, again.item_classifier.coef_))
+    )
+    print(f"trained on {model.examples} examples in {seconds:.2f} s; fingerprint {model.fingerprint}; "
+          f"repeatable: {'yes' if same else 'NO'}")
+    test = [r for r in rows if r.split == "test"]
+    cases = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in test]
+    print(f"== never-trained test split ({len(test)} questions)")
+    print(evaluate(Matcher(kb, model=model), cases).render())
+    if args.folds > 1:
+        predictions = cross_validate(kb, rows, folds=args.folds)
+        every = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in rows]
+        print(f"== {args.folds}-fold over all {len(rows)} labelled questions")
+        print(score("k-fold", predictions.__getitem__, every).render())
+    if not same:
+        sys.exit(1)
+
+
+def register_train(kb_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`steward kb train` (registered by cli/kb_commands.py under `steward kb`)."""
+    train = kb_sub.add_parser("train", help="训练意图/事项模型，检查可复现，并报告从未训练的测试集和 5 折交叉验证的指标")
+    train.add_argument("--folds", type=int, default=5, help="交叉验证的折数（默认 5；0 表示不做）")
+    train.set_defaults(func=cmd_kb_train)
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    settings = settings_or_exit()
+    matcher = _matcher(settings)
+    sets: list[tuple[str, list]] = []  # type: ignore[type-arg]
+    for name in args.files or [str(p) for p in DEFAULT_GUARDED]:
+        try:
+            sets.append((name, load_labelled(Path(name))))
+        except ValueError as exc:  # OSError: one line naming the file (cli.main)
+            fail(str(exc))
+    if args.diff:
+        _eval_diff(matcher, sets, Path(args.guard), write=args.write_guard)
+        return
+    started = time.perf_counter()
+    reports = {}
+    for name, cases in sets:
+        reports[name] = evaluate(matcher, cases, name=name)
+    total = sum(len(c) for _, c in sets)
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        payload = {name: r.to_dict() for name, r in reports.items()}
+        print(json.dumps(payload if len(sets) > 1 else next(iter(payload.values())), ensure_ascii=False, indent=2))
     else:
-        print(report.render())
-        if args.errors:
-            for line in report.error_lines():
-                print(line)
-    print(f"({len(cases)} questions in {time.perf_counter() - started:.2f} s)", file=sys.stderr)
+        for name, report in reports.items():
+            if len(sets) > 1:
+                print(f"== {name}")
+            print(report.render())
+            if args.errors:
+                for line in report.error_lines():
+                    print(line)
+    print(f"({total} questions in {time.perf_counter() - started:.2f} s)", file=sys.stderr)
+
+
+def _eval_diff(matcher: Matcher, sets: list, guard: Path, *, write: bool) -> None:  # type: ignore[type-arg]
+    """List what a change flipped against the guard file; exit 1 on a right→wrong flip it does not accept."""
+    current = guard_entries(matcher, sets)
+    if write:
+        write_guard(guard, current)
+        print(texts.CLI_GUARD_WRITTEN.format(path=guard, count=len(current)))
+        return
+    expected = read_guard(guard)
+    flips = diff_guard(expected, current)
+    for flip in flips:
+        print(flip.render())
+    broken = [f for f in flips if f.kind == "right→wrong" and not f.accepted]
+    print(f"{len(flips)} flipped: {sum(f.kind == 'wrong→right' for f in flips)} wrong→right, "
+          f"{sum(f.kind == 'right→wrong' for f in flips)} right→wrong ({len(broken)} not accepted)", file=sys.stderr)
+    if broken:
+        sys.exit(1)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ask = sub.add_parser("ask", help="用知识库回答一个问题（或一个文件里的每个问题）")
     ask.add_argument("question", nargs="*", metavar="问题", help="要问的问题，如 环评要什么材料")
     ask.add_argument("--json", action="store_true", help="每个问题输出一个 JSON 对象")
-    ask.add_argument("--batch", metavar="文件", help="从文件逐行读取问题（- 表示标准输入）")
+    ask.add_argument("--batch", metavar="文件", help="从文件逐行读取问题（- 表示标准输入）；JSON 行 {chat, user, text} 按 (chat, user) 带上下文")
     ask.set_defaults(func=cmd_ask)
 
-    ev = sub.add_parser("eval", help="用标注好的问题文件给匹配器打分（JSON 行：q、item、intent）")
-    ev.add_argument("file", metavar="文件", help="标注文件，如 tests/data/devset.jsonl")
+    ev = sub.add_parser("eval", help="用标注好的问题文件给匹配器打分（JSON 行：q、item、intent，或对话轮次 chat、user、text）")
+    ev.add_argument("files", nargs="*", metavar="文件", help="标注文件，如 tests/data/devset.jsonl（默认：回归基线里的各个文件）")
+    ev.add_argument("--diff", action="store_true", help="与回归基线文件对比，列出 对→错 和 错→对 的问题；有未接受的 对→错 时退出码为 1")
+    ev.add_argument("--guard", default=str(GUARD_PATH), help="回归基线文件（默认：%(default)s）")
+    ev.add_argument("--write-guard", action="store_true", help="与 --diff 一起用：把当前结果写成回归基线")
     ev.add_argument("--json", action="store_true", help="以 JSON 输出各项指标")
     ev.add_argument("--errors", action="store_true", help="同时列出每个答错的问题")
     ev.set_defaults(func=cmd_eval)

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     match_answer_threshold: float = Field(default=0.62, ge=0, le=1)
     match_clarify_threshold: float = Field(default=0.45, ge=0, le=1)
     match_min_gap: float = Field(default=0.12, ge=0, le=1)
+    context_minutes: float = Field(default=10, ge=0)  # how long a follow-up may borrow from the asker's last question
 
     # Who is where (Telegram group membership is the access control).
     steward_chat_id: int | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -174,6 +175,34 @@ async def answer_status(update: Update, context: ContextTypes.DEFAULT_TYPE, repl
         return False
     await message.reply_text(texts.LEDGER_BOT_STATUS.format(answer=status_text(line),
                                                             today=today.isoformat()))
+    return True
+
+
+_PROJECT_CODE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,6}-?\d{2,}[A-Za-z0-9-]*")
+
+
+async def answer_project_status(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> bool:
+    """Answer a whole-project progress question (「咱们项目还有哪些手续没办完」) with the /progress answer.
+
+    False when it cannot: a private chat, an unbound group, or a message naming another project's code
+    (a group only ever sees its own project); the caller hands the question off instead."""
+    message = update.effective_message
+    if message is None or message.chat.type == ChatType.PRIVATE:
+        return False
+    services = services_of(context)
+    code = await services.db.run(help_project, chat_id=message.chat_id)
+    if code is None:
+        return False
+    if any(named.upper() != code.upper() for named in _PROJECT_CODE.findall(reply.result.question)):
+        return False
+    settings = services.settings
+    try:
+        summary = await services.db.run(
+            progress_summary, code=code, calendar=services.calendar, today=_today(services),
+            first_half_deadline=settings.first_half_deadline, second_half_deadline=settings.second_half_deadline)
+    except (ProjectNotFound, BadMonthDay):
+        return False
+    await _reply(update, progress_text(summary))
     return True
 
 

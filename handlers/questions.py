@@ -55,10 +55,14 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         region = await batcher_of(context).run(help_chat_region, chat_id=message.chat_id)
     except SQLAlchemyError:
         region = None
-    reply = await services.knowledge.reply_to(text, chat_id=message.chat_id, region=region)
-    logged = services.knowledge.log_entry(
-        reply, at=received_at(services.clock(), message), chat_id=message.chat_id, user_id=user.id
-    )
+    logged = None
+    try:  # matched in the asker's context, logged with it (knowledge.service.ask)
+        reply = await services.knowledge.ask(text=text, chat_id=message.chat_id, user_id=user.id, region=region)
+    except SQLAlchemyError:  # the database is down: the matcher alone; the log row waits for it
+        reply = await services.knowledge.reply_to(text, chat_id=message.chat_id, region=region)
+        logged = services.knowledge.log_entry(
+            reply, at=received_at(services.clock(), message), chat_id=message.chat_id, user_id=user.id
+        )
     await render_reply(update, context, reply, addressed=addressed, log=logged)
 
 
@@ -122,6 +126,8 @@ async def render_reply(
     else:
         if log is not None:
             await owe(context, [], unit=log)
+        if result.reason == "project_status" and await services.hooks.project_status(update, context, reply):
+            return  # answered with the bound project's progress
         if result.reason == "status" and result.item and await services.hooks.status_answer(update, context, reply):
             return  # answered from the bound project's ledger
         await services.hooks.handoff(update, context, reply)
@@ -150,6 +156,10 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         await query.answer(texts.CLARIFY_UNKNOWN, show_alert=True)
         return
     await query.answer()
+    if query.message is not None and query.from_user is not None:
+        await services_of(context).knowledge.remember_choice(
+            chat_id=query.message.chat.id, user_id=query.from_user.id, item=choice.item, intent=choice.intent or "other"
+        )
     if query.message is not None:
         parts = split_message(answer)
         await query.edit_message_text(parts[0], parse_mode=ParseMode.HTML)

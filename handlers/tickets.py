@@ -274,6 +274,8 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
     if not work.may_concern_desk(question_like=question_like, reply_to_user_id=reply_to_user):
         return  # people chatting: no database round trip
     thread_id = common.thread_of(message)
+    # A question the bot answers itself is not a follow-up of the asker's waiting ticket.
+    follow_up_like = question_like and not services.knowledge.answers_itself(text)
 
     def owed(outcome: work.HelpOutcome) -> list[Owed]:
         if outcome.follow_up is None:
@@ -316,7 +318,7 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
             name=_name(user),
             text=text,
             message_id=message.message_id,
-            question_like=question_like,
+            question_like=follow_up_like,
             reply_to_bot=reply_to_bot,
             reply_to_user_id=reply_to_user,
         )

@@ -138,6 +138,9 @@ def compose_answer(kb: KnowledgeBase, result: MatchResult, *, region: str | None
     `region` as in compose_item_answer."""
     if result.action != "answer":
         return None
+    several = compose_asks_answer(kb, result, region=region)
+    if several is not None:
+        return several
     if result.faq is not None:
         lead = texts.LEARNED_LEAD if result.learned else texts.FAQ_LEAD
         text = lead.format(answer=escape(result.faq.a))
@@ -154,3 +157,13 @@ def compose_answer(kb: KnowledgeBase, result: MatchResult, *, region: str | None
     if item is None:
         return None
     return compose_item_answer(kb, item, result.intent, region=region)
+
+
+def compose_asks_answer(kb: KnowledgeBase, result: MatchResult, *, region: str | None = None) -> str | None:
+    """One answer covering every ask of a message that asks several things, or None for a single ask."""
+    if len(result.asks) < 2:
+        return None
+    parts = [
+        compose_item_answer(kb, kb.items[ask.item], ask.intent, region=region) for ask in result.asks if ask.item in kb.items
+    ]
+    return "\n\n".join(parts) if parts else None

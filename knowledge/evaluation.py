@@ -12,6 +12,7 @@ Definitions (all over the whole file unless said otherwise):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import statistics
 import time
@@ -28,6 +29,12 @@ class LabelledQuestion:
     item: str | None
     intent: str
     style: str = ""
+    asks: tuple[tuple[str | None, str], ...] = ()  # (item, intent) of each thing asked, when several
+    chat: int | None = None  # a turn of a dialogue: context is applied per (chat, user) in file order
+    user: int | None = None
+    dialogue: int | None = None
+    source: str = ""  # the set a question of the training file came from
+    split: str = ""  # in the training file: "train", or "test" (never trained on)
 
 
 @dataclass(frozen=True)
@@ -35,23 +42,41 @@ class Prediction:
     item: str | None
     intent: str
     action: str
+    asks: tuple[tuple[str | None, str], ...] = ()
+
+
+def parse_labelled(data: dict, where: str) -> LabelledQuestion:  # type: ignore[type-arg]
+    """One labelled line: {q, item, intent, style, asks?} or a dialogue turn {chat, user, text, item, intent, dialogue}."""
+    try:
+        turn = "text" in data and "q" not in data
+        asks = tuple((a.get("item"), a.get("intent") or "other") for a in data.get("asks") or ())
+        case = LabelledQuestion(
+            q=str(data["text"] if turn else data["q"]), item=data.get("item"), intent=data.get("intent") or "other",
+            style=data.get("style", "dialogue" if turn else ""), asks=asks,
+            chat=int(data["chat"]) if turn else None, user=int(data["user"]) if turn else None,
+            dialogue=data.get("dialogue"), source=data.get("source", ""), split=data.get("split", ""),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"{where}: not a labelled question ({exc!r})") from None
+    for intent in (case.intent, *(i for _, i in case.asks)):
+        if intent not in INTENTS:
+            raise ValueError(f"{where}: unknown intent {intent!r}")
+    return case
 
 
 def load_labelled(path: Path) -> list[LabelledQuestion]:
-    """Read a JSON-lines file of {q, item, intent}; a bad line raises ValueError naming it."""
+    """Read a JSON-lines file of labelled questions or dialogue turns; a bad line raises ValueError naming it."""
     cases = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
-            case = LabelledQuestion(q=str(data["q"]), item=data.get("item"), intent=data.get("intent") or "other",
-                                    style=data.get("style", ""))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{number}: not a labelled question ({exc})") from None
-        if case.intent not in INTENTS:
-            raise ValueError(f"{path}:{number}: unknown intent {case.intent!r}")
-        cases.append(case)
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}:{number}: not a labelled question (not an object)")
+        cases.append(parse_labelled(data, f"{path}:{number}"))
     return cases
 
 
@@ -74,6 +99,8 @@ class EvalReport:
     wrong_answers: int = 0
     oos_total: int = 0
     oos_handed_off: int = 0
+    asks_total: int = 0  # questions labelled with several asks
+    asks_correct: int = 0  # … whose asks were all read (as a set of (item, intent))
     latencies_ms: list[float] = field(default_factory=list)
     errors: list[tuple[LabelledQuestion, Prediction]] = field(default_factory=list)
 
@@ -90,6 +117,9 @@ class EvalReport:
             "auto_answer_rate": self.rate(self.answered, self.total),
             "wrong_auto_answer_rate": self.rate(self.wrong_answers, self.total),
             "out_of_scope_handoff_rate": self.rate(self.oos_handed_off, self.oos_total),
+            "wrong_of_answered_rate": self.rate(self.wrong_answers, self.answered),
+            "several_asks": self.asks_total,
+            "several_asks_accuracy": self.rate(self.asks_correct, self.asks_total),
             "latency_p50_ms": round(statistics.median(self.latencies_ms), 3) if self.latencies_ms else 0.0,
             "latency_p99_ms": round(percentile(self.latencies_ms, 99), 3),
         }
@@ -104,7 +134,9 @@ class EvalReport:
                 f"intent accuracy:           {d['intent_accuracy']}%",
                 f"auto-answer rate:          {d['auto_answer_rate']}%",
                 f"wrong-auto-answer rate:    {d['wrong_auto_answer_rate']}%",
+                f"  (of answered:            {d['wrong_of_answered_rate']}%)",
                 f"out-of-scope handoff rate: {d['out_of_scope_handoff_rate']}%  ({self.oos_handed_off}/{self.oos_total})",
+                f"several asks read:         {d['several_asks_accuracy']}%  ({self.asks_correct}/{self.asks_total})",
                 f"latency p50 / p99:         {d['latency_p50_ms']} ms / {d['latency_p99_ms']} ms",
             ]
         )
@@ -116,12 +148,18 @@ class EvalReport:
         ]
 
 
-def score(name: str, predict: Callable[[str], Prediction], cases: Iterable[LabelledQuestion]) -> EvalReport:
-    """Run `predict` over the cases and count; works for the matcher and the baselines alike."""
+def score(
+    name: str, predict: Callable[[str], Prediction], cases: Iterable[LabelledQuestion],
+    *, predict_case: Callable[[LabelledQuestion], Prediction] | None = None,
+) -> EvalReport:
+    """Run `predict` over the cases and count; works for the matcher and the baselines alike.
+
+    `predict_case`, when given, is called with the whole case instead (dialogue turns need chat and user).
+    """
     report = EvalReport(name)
     for case in cases:
         started = time.perf_counter()
-        pred = predict(case.q)
+        pred = predict_case(case) if predict_case is not None else predict(case.q)
         report.latencies_ms.append((time.perf_counter() - started) * 1000)
         report.total += 1
         item_ok = pred.item == case.item
@@ -135,16 +173,55 @@ def score(name: str, predict: Callable[[str], Prediction], cases: Iterable[Label
         if case.item is None:
             report.oos_total += 1
             report.oos_handed_off += pred.action in ("handoff", "smalltalk") or (pred.action == "answer" and pred.item is None)
+        if case.asks:
+            report.asks_total += 1
+            got = set(pred.asks) if pred.asks else {(pred.item, pred.intent)}
+            report.asks_correct += got == set(case.asks)
         if not item_ok or pred.intent != case.intent:
             report.errors.append((case, pred))
     return report
 
 
-def evaluate(matcher, cases: Iterable[LabelledQuestion]) -> EvalReport:  # type: ignore[no-untyped-def]
-    """Score the steward's matcher."""
+def fold_of(question: str, folds: int) -> int:
+    """The fold of a question in k-fold cross-validation: fixed by its text, so runs repeat."""
+    return int(hashlib.sha256(question.encode("utf-8")).hexdigest(), 16) % folds
 
-    def predict(question: str) -> Prediction:
-        result = matcher.match(question)
-        return Prediction(result.item, result.intent, result.action)
 
-    return score("steward matcher", predict, cases)
+def cross_validate(kb, rows, *, folds: int = 5, build=None) -> dict[str, Prediction]:  # type: ignore[no-untyped-def]
+    """Predict every labelled row with a model trained on the other folds (and the knowledge base).
+
+    `rows` are labelled questions; `build(kb, model)` makes the matcher (default: Matcher(kb, model=model)).
+    Returns the prediction of each question text.
+    """
+    from knowledge.matcher import Matcher
+    from knowledge.model_text import train_model
+
+    build = build or (lambda kb_, model: Matcher(kb_, model=model))
+    predictions: dict[str, Prediction] = {}
+    for fold in range(folds):
+        held = [r for r in rows if fold_of(r.q, folds) == fold]
+        model = train_model(kb, [r for r in rows if fold_of(r.q, folds) != fold])
+        matcher = build(kb, model)
+        for row in held:
+            predictions[row.q] = prediction_of(matcher.match(row.q))
+    return predictions
+
+
+def prediction_of(result) -> Prediction:  # type: ignore[no-untyped-def]
+    return Prediction(result.item, result.intent, result.action, tuple((a.item, a.intent) for a in result.asks))
+
+
+def evaluate(matcher, cases: Iterable[LabelledQuestion], name: str = "steward matcher") -> EvalReport:  # type: ignore[no-untyped-def]
+    """Score the steward's matcher; dialogue turns are matched in the asker's context, in file order."""
+    from knowledge.context import MemoryContexts
+
+    contexts = MemoryContexts()
+
+    def predict_case(case: LabelledQuestion) -> Prediction:
+        if case.chat is None or case.user is None:
+            return prediction_of(matcher.match(case.q))
+        result = matcher.match(case.q, contexts.recall(case.chat, case.user))
+        contexts.remember(case.chat, case.user, result.context_after())
+        return prediction_of(result)
+
+    return score(name, lambda q: prediction_of(matcher.match(q)), cases, predict_case=predict_case)

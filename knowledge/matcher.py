@@ -14,20 +14,39 @@ clarify between close candidates, hand off when unsure or out of scope.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from threading import Lock
 
 from rapidfuzz import fuzz, process
 
-from knowledge.intents import classify_intent
+from knowledge.context import Context
+from knowledge.intents import classify_intent, cue_book, read_cues
 from knowledge.model import Faq, KnowledgeBase
+from knowledge.model_text import NO_ITEM, TextModel
+from knowledge.normalize import compact as compact_text
 from knowledge.normalize import has_cjk, normalize
 from knowledge.pinyin import key_of, latin_pinyin
 
 ACTIONS = ("answer", "clarify", "handoff", "smalltalk")
+FOLLOW_UP_CHARS = 14  # a follow-up that borrows from the previous question is short
+MAX_ASKS = 3
+SEVERAL_CHARS = 30  # several items are asked about in a short message; a long one names them as background
+_NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "model_no_item"})
+# 「…那个呢」「…的呢」: the same question again, about something else
+_ELLIPSIS = re.compile(r"(那个|这个|的)?呢$|那个呢|那呢|呢[?？]?$")
+# Progress of the whole project rather than of one procedure.
+_PROJECT_STATUS = re.compile(
+    r"(项目|咱们|我们|我司|整体|全部|所有).{0,10}(手续|审批|前期|证).{0,8}(没办完|没办|未办|还差|还剩|剩下|办完|办了多少|进度|进展|到哪|怎么样|情况)"
+    r"|(项目|整体)(的)?(总体)?(进度|进展)|还有(哪些|几个|什么)(手续|审批|证).{0,4}(没|未|要)|(手续|前期).{0,4}(办得怎么样|进度|进展|情况)"
+)
+# A procedure of its own named in the message (one the knowledge base lacks): not a follow-up.
+_OWN_SUBJECT = re.compile(r"许可|审批|审查|审核|执照|证|登记|备案|评价|评估|手续|验收|认证|资质|经营|预售")
+# Asking whether several procedures can run together: the parallel topic.
+_TOGETHER = re.compile(r"一起|同时|并联|同步|并行|一块")
+# Connectors between several items asked about at once.
+_SEVERAL = re.compile(r"和|跟|与|及|、|还有|以及|分别|各|或者|还是")
 
 _LATIN_TOKEN = re.compile(r"[a-z]+")
-_NAMED_SCORE = 0.95
 # After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早))?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
@@ -48,6 +67,62 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """The scores of the exact evidence, each named (0-1; an item's score is its best hit's)."""
+
+    alias_base: float = 0.80  # an alias written in the message: base + per_char * min(length, max_chars)
+    alias_per_char: float = 0.04
+    alias_max_chars: int = 5
+    hint_base: float = 0.64  # a hint phrase: weaker than any alias of two characters or more
+    hint_per_char: float = 0.02
+    hint_max_chars: int = 7
+    named: float = 0.95  # items named outright score alike and rank by where they are named
+    named_floor: float = 0.8  # … when their best hit reaches this
+    sound: float = 0.92  # the phrase typed with homophones (施工许可正): factor on its score
+    gapped: float = 0.9  # one stray character inside the phrase
+    latin: float = 0.9  # written in latin letters (EIA, shigong xuke)
+    fuzzy: float = 0.85  # a rapidfuzz partial-ratio near miss: factor on ratio / 100
+    fuzzy_cutoff: int = 75
+    fuzzy_long_cutoff: int = 80  # for phrases of five characters or more
+    department_one: float = 0.7  # a department named that has one item
+    department_few: float = 0.5  # … two or three items (more: no evidence)
+    department_few_max: int = 3
+    faq_cutoff: int = 72  # a close FAQ question: from faq_base at the cut-off to faq_base + faq_span at 100
+    faq_base: float = 0.45
+    faq_span: float = 0.5
+    faq_answer: int = 85  # ratio from which the FAQ's own answer is given
+    context: float = 0.6  # factor on an item named as done or as a point in time (「可研批完后」)
+    contained: float = 0.9  # a hit inside a longer hit of another item scoring at least this share is dropped
+    topic_after_item: float = 0.8  # factor on a topic named after an item (「水保能容缺吗」)
+
+
+EVIDENCE = Evidence()
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the learned model's item probability p joins the exact evidence's score r of an item.
+
+    score = max(r, alone * p) + bonus * p: an item named in the message keeps its score and the model
+    orders close calls; an item only described (「地下有矿的那个手续」) can reach the answer threshold
+    on the model alone when it is sure. With p(no item) >= no_item and no strong exact evidence, it is
+    handed off.
+    """
+
+    alone: float = 0.9
+    bonus: float = 0.1
+    no_item: float = 0.5
+    floor: float = 0.05  # model-only candidates below this probability are not offered
+    evidence: float = 0.8  # exact evidence this strong (an alias, also typed by sound) outweighs p(no item)
+
+
+@dataclass(frozen=True)
+class Ask:
+    item: str
+    intent: str
+
+
+@dataclass(frozen=True)
 class Candidate:
     item: str
     score: float
@@ -65,6 +140,15 @@ class MatchResult:
     reason: str
     faq: Faq | None = None
     learned: bool = False
+    asks: tuple[Ask, ...] = ()  # when the message asks several things: each (item, intent), in order
+    context: bool = False  # a part (item or intent) came from the asker's previous question
+
+    def context_after(self) -> Context | None:
+        """What a follow-up may borrow from this result: the item and intent answered (the last ask), if any."""
+        if self.item is None or not (self.action == "answer" or self.reason == "status"):
+            return None
+        last = self.asks[-1] if self.asks else Ask(self.item, self.intent)
+        return Context(last.item, last.intent)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -75,6 +159,8 @@ class MatchResult:
             "confidence": round(self.confidence, 3),
             "candidates": [{"item": c.item, "score": round(c.score, 3)} for c in self.candidates],
             "reason": self.reason,
+            "asks": [{"item": a.item, "intent": a.intent} for a in self.asks],
+            "context": self.context,
         }
 
 
@@ -84,6 +170,7 @@ class _Phrase:
     item: str
     base: float
     pinyin: str | None
+    kind: str = "alias"  # "alias" (a name of the item) or "hint" (points to it without naming it)
     gapped: re.Pattern[str] | None = None  # the alias with one stray character allowed between its characters
 
 
@@ -108,11 +195,13 @@ class _FaqEntry:
 
 
 def _alias_score(length: int) -> float:
-    return 0.80 + 0.04 * min(length, 5)
+    e = EVIDENCE
+    return e.alias_base + e.alias_per_char * min(length, e.alias_max_chars)
 
 
 def _hint_score(length: int) -> float:
-    return 0.64 + 0.02 * min(length, 7)
+    e = EVIDENCE
+    return e.hint_base + e.hint_per_char * min(length, e.hint_max_chars)
 
 
 @dataclass
@@ -132,20 +221,35 @@ class _Index:
 class Matcher:
     """Match questions against one knowledge base; safe to call from several threads."""
 
-    def __init__(self, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        thresholds: Thresholds | None = None,
+        model: TextModel | None = None,
+        weights: Weights | None = None,
+    ) -> None:
         self.kb = kb
         self.thresholds = thresholds or Thresholds()
+        self.model = model  # None: the rule reading alone (the benchmark's "rule matcher")
+        self.weights = weights or Weights()
         self._index = self._build(kb)
         # (entries, their normalised questions) swapped as one tuple, so a reader never sees a half update
         self._faq_table: tuple[list[_FaqEntry], list[str]] = ([], [])
         self._lock = Lock()
         entries = [
-            _FaqEntry(normalize(faq.q).replace(" ", ""), item.key, faq) for item in kb.items.values() for faq in item.faq
+            _FaqEntry(compact_text(faq.q), item.key, faq) for item in kb.items.values() for faq in item.faq
         ]
         entries = [e for e in entries if e.normalized]
         self._faq_table = (entries, [e.normalized for e in entries])
         for faq in kb.learned:
             self.add_learned(faq.q, faq.a, None)
+
+    @classmethod
+    def trained(cls, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> Matcher:
+        """The matcher the bot uses: the exact evidence joined with a model trained now, in about a second."""
+        from knowledge.model_text import train_model
+
+        return cls(kb, thresholds, model=train_model(kb))
 
     # -- index ----------------------------------------------------------------------
     @staticmethod
@@ -154,38 +258,38 @@ class Matcher:
         seen: set[tuple[str, str]] = set()
 
         def add(text: str, item: str, base: float, *, alias: bool) -> None:
-            compact = normalize(text).replace(" ", "")
-            if not compact or (compact, item) in seen:
+            text_c = compact_text(text)
+            if not text_c or (text_c, item) in seen:
                 return
-            seen.add((compact, item))
-            cjk = has_cjk(compact)
+            seen.add((text_c, item))
+            cjk = has_cjk(text_c)
             # Homophone matching for names of 2+ characters and hints of 3+ (a 2-character hint typed
             # by sound matches too much: 有煤 sounds like 有没).
-            pinyin = key_of(compact)[0] if cjk and len(compact) >= (2 if alias else 3) else None
+            pinyin = key_of(text_c)[0] if cjk and len(text_c) >= (2 if alias else 3) else None
             gapped = None
-            if cjk and len(compact) >= 4:
-                gapped = re.compile(".?".join(re.escape(ch) for ch in compact))
-            index.phrases.append(_Phrase(compact, item, base, pinyin, gapped))
-            if cjk and alias and len(compact) >= 4:
-                index.fuzzy_texts.append(compact)
+            if cjk and len(text_c) >= 4:
+                gapped = re.compile(".?".join(re.escape(ch) for ch in text_c))
+            index.phrases.append(_Phrase(text_c, item, base, pinyin, "alias" if alias else "hint", gapped))
+            if cjk and alias and len(text_c) >= 4:
+                index.fuzzy_texts.append(text_c)
                 index.fuzzy_items.append(item)
             if cjk and alias:
-                spelled = latin_pinyin(compact)
+                spelled = latin_pinyin(text_c)
                 if len(spelled) >= 5:
                     index.latin_long.append((spelled, item))
 
         for item in kb.items.values():
             for name in (item.name, item.short, *item.aliases):
                 if name:
-                    add(name, item.key, _alias_score(len(normalize(name).replace(" ", ""))), alias=True)
+                    add(name, item.key, _alias_score(len(compact_text(name))), alias=True)
             for hint in item.hints:
                 if "+" in hint:  # every part somewhere in the message: 消防+验收
-                    parts = tuple(p for p in (normalize(x).replace(" ", "") for x in hint.split("+")) if p)
+                    parts = tuple(p for p in (compact_text(x) for x in hint.split("+")) if p)
                     index.combos.append((parts, item.key, _alias_score(sum(map(len, parts)))))
                 else:
-                    add(hint, item.key, _hint_score(len(normalize(hint).replace(" ", ""))), alias=False)
+                    add(hint, item.key, _hint_score(len(compact_text(hint))), alias=False)
             for latin in item.latin:
-                spelled = normalize(latin).replace(" ", "")
+                spelled = compact_text(latin)
                 if not spelled or has_cjk(spelled):
                     continue
                 if len(spelled) <= 4:
@@ -197,20 +301,20 @@ class Matcher:
             if item.kind == "item" and item.department:
                 by_department.setdefault(item.department, []).append(item.key)
         for dept in kb.departments.values():
-            names = {normalize(n).replace(" ", "") for n in (dept.name, *dept.aliases)}
+            names = {compact_text(n) for n in (dept.name, *dept.aliases)}
             for name in names:
                 if len(name) >= 3:
                     index.departments.append((name, tuple(by_department.get(dept.key, ()))))
-        index.out_of_scope = [p for p in (normalize(t).replace(" ", "") for t in kb.out_of_scope) if p]
-        index.always_out_of_scope = [p for p in (normalize(t).replace(" ", "") for t in kb.always_out_of_scope) if p]
+        index.out_of_scope = [p for p in (compact_text(t) for t in kb.out_of_scope) if p]
+        index.always_out_of_scope = [p for p in (compact_text(t) for t in kb.always_out_of_scope) if p]
         index.smalltalk = sorted(
-            {p for p in (normalize(t).replace(" ", "") for t in kb.smalltalk) if p}, key=len, reverse=True
+            {p for p in (compact_text(t) for t in kb.smalltalk) if p}, key=len, reverse=True
         )
         return index
 
     def add_learned(self, question: str, answer: str, item: str | None) -> None:
         """Make a learned question/answer pair matchable at once, without a restart."""
-        entry = _FaqEntry(normalize(question).replace(" ", ""), item, Faq(q=question, a=answer), learned=True)
+        entry = _FaqEntry(compact_text(question), item, Faq(q=question, a=answer), learned=True)
         if not entry.normalized:
             return
         with self._lock:
@@ -218,8 +322,45 @@ class Matcher:
             self._faq_table = ([*entries, entry], [*texts, entry.normalized])
 
     # -- matching -------------------------------------------------------------------
-    def match(self, question: str) -> MatchResult:
-        """Return the item, intent, action and candidates for one question."""
+    def match(self, question: str, context: Context | None = None) -> MatchResult:
+        """Return the item, intent, action and candidates for one question.
+
+        `context` is what the asker last asked about: an elliptical follow-up takes the missing part from it.
+        """
+        result = self._match(question)
+        if context is None or context.item not in self.kb.items:
+            return result
+        return self._follow_up(result, context) or result
+
+    def _follow_up(self, result: MatchResult, context: Context) -> MatchResult | None:
+        """The follow-up reading of a short message that lacks its item or its intent, or None."""
+        text = compact_text(result.question)
+        if result.reason in _NEVER_INHERIT or len(text) > FOLLOW_UP_CHARS or result.asks:
+            return None
+        cues = read_cues(result.normalized)
+        asks_own = bool(cues.first_strong)
+        if result.action == "answer" and result.item == "tolerance" and context.item != "tolerance":
+            # 「那能容缺吗」: the 容缺 topic asked about the item of the previous question
+            return replace(result, item=context.item, intent="tolerance", context=True, reason="context")
+        if result.action == "answer":
+            # 「能评那个呢」 names an item and asks nothing of its own: the earlier question, about this item.
+            if not asks_own and result.item != context.item and _ELLIPSIS.search(text):
+                return replace(result, intent=context.intent, context=True, reason="context")
+            return None
+        if not (asks_own or _ELLIPSIS.search(text) or cue_book().question_mark.search(text)):
+            return None  # 「好的收到」: no question
+        if _OWN_SUBJECT.search(text):
+            return None  # 「电力业务许可去哪办」: a matter of its own that the knowledge base lacks
+        if result.action == "clarify" and context.item not in {c.item for c in result.candidates}:
+            return None
+        intent = result.intent if asks_own else context.intent
+        action, reason = ("handoff", "status") if intent == "status" else ("answer", "context")
+        return replace(
+            result, item=context.item, intent=intent, action=action, reason=reason, context=True,
+            candidates=(Candidate(context.item, 1.0),), confidence=1.0,
+        )
+
+    def _match(self, question: str) -> MatchResult:
         normalized = normalize(question or "")
         compact = normalized.replace(" ", "")
         if not compact:
@@ -232,12 +373,20 @@ class Matcher:
         self._discount_context(compact, hits)
         named = {h.item for h in hits if h.named and not h.context}
         mentioned = {h.item for h in hits if h.named}  # named, even if only as context
-        intent, decided = classify_intent(normalized, self._name_spans(hits))
+        item_probs: dict[str, float] = {}
+        if self.model is not None:
+            intent_probs = self.model.intent_probabilities(normalized, self._name_spans(hits))
+            intent = max(intent_probs, key=intent_probs.__getitem__)
+            decided = intent_probs[intent] >= 0.5
+            item_probs = self.model.item_probabilities(compact)
+        else:
+            intent, decided = classify_intent(normalized, self._name_spans(hits))
 
         faq_entry, faq_ratio = self._faq_hit(compact)
         if faq_entry is not None and faq_entry.item is not None:
-            hits.append(_Hit(faq_entry.item, 0.45 + (faq_ratio - 72) / 28 * 0.5))
-        if faq_entry is not None and faq_entry.learned and faq_entry.item is None and faq_ratio >= 85:
+            e = EVIDENCE
+            hits.append(_Hit(faq_entry.item, e.faq_base + (faq_ratio - e.faq_cutoff) / (100 - e.faq_cutoff) * e.faq_span))
+        if faq_entry is not None and faq_entry.learned and faq_entry.item is None and faq_ratio >= EVIDENCE.faq_answer:
             return self._result(
                 question, normalized, None, intent, "answer", faq_ratio / 100, [], "learned", faq_entry.faq, True
             )
@@ -250,7 +399,15 @@ class Matcher:
             if not hits:
                 return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
 
+        if not named and _PROJECT_STATUS.search(compact):
+            # 「咱们项目还有哪些手续没办完」: the whole project's progress, from the ledger of a bound group
+            return self._result(question, normalized, None, "status", "handoff", 0.0, [], "project_status")
         candidates = self._rank(hits, named=named, mentioned=mentioned)
+        if item_probs:
+            before = bool(candidates)
+            candidates = self._blend(candidates, item_probs, named=named)
+            if before and not candidates and not self._is_smalltalk(compact):
+                return self._result(question, normalized, None, intent, "handoff", 0.0, [], "model_no_item")
 
         if not candidates:
             if self._is_smalltalk(compact):
@@ -263,13 +420,19 @@ class Matcher:
         gap = top.score - (candidates[1].score if len(candidates) > 1 else 0.0)
         faq = None
         learned = False
-        if faq_entry is not None and faq_entry.item == top.item and faq_ratio >= 85:
+        if faq_entry is not None and faq_entry.item == top.item and faq_ratio >= EVIDENCE.faq_answer:
             faq, learned = faq_entry.faq, faq_entry.learned
+        several = self._several_items(question, normalized, hits, intent, candidates)
+        if several is not None and intent != "status":
+            return several
         t = self.thresholds
         if top.score >= t.answer and gap >= t.min_gap:
             if intent == "status":
                 return self._result(question, normalized, top.item, intent, "handoff", top.score, candidates, "status")
-            return self._result(question, normalized, top.item, intent, "answer", top.score, candidates, "confident", faq, learned)
+            answered = self._result(
+                question, normalized, top.item, intent, "answer", top.score, candidates, "confident", faq, learned
+            )
+            return self._several_asks(answered)
         if top.score >= t.clarify:
             close = [c for c in candidates if top.score - c.score < t.min_gap][:3]
             if len(close) >= 2:
@@ -287,8 +450,8 @@ class Matcher:
                 first_seen[hit.item] = min(first_seen.get(hit.item, hit.start), hit.start)
         # Items named outright score alike and rank by where they are named: the first is the one asked about.
         for item in named:
-            if item in scores and scores[item] >= 0.8:
-                scores[item] = _NAMED_SCORE
+            if item in scores and scores[item] >= EVIDENCE.named_floor:
+                scores[item] = EVIDENCE.named
         # A topic named after an item is how the item is asked about (「水保能容缺吗」), not the subject;
         # named first (「跨省通办能办备案吗」) it is the subject.
         first_item = min(
@@ -298,8 +461,63 @@ class Matcher:
         if first_item is not None:
             for key in scores:
                 if self.kb.items[key].kind == "topic" and first_seen.get(key, 10**6) > first_item:
-                    scores[key] *= 0.8
+                    scores[key] *= EVIDENCE.topic_after_item
         ranked = sorted(scores.items(), key=lambda kv: (-round(kv[1], 6), first_seen.get(kv[0], 10**6)))
+        return [Candidate(item, min(score, 1.0)) for item, score in ranked[:5]]
+
+    def _several_items(
+        self, question: str, normalized: str, hits: list[_Hit], intent: str, candidates: list[Candidate]
+    ) -> MatchResult | None:
+        """A message about several items: 「水保和林草分别几个工作日」 gets each (item, intent);
+        「环评能和施工许可证并联办吗」 (running them together) the first item's process and the parallel topic."""
+        text = compact_text(question)
+        if len(text) > SEVERAL_CHARS or not _SEVERAL.search(text):
+            return None  # a long message names items as background; it asks about one
+        order: dict[str, int] = {}
+        for hit in sorted((h for h in hits if h.exact and not h.context and h.start >= 0), key=lambda h: h.start):
+            if hit.score >= self.thresholds.clarify and self.kb.items[hit.item].kind == "item":
+                order.setdefault(hit.item, hit.start)
+        items = list(order)
+        if len(items) < 2:
+            return None
+        top = candidates[0]
+        if _TOGETHER.search(text) and "parallel" in self.kb.items:
+            # The first item, asked how it runs, and the parallel topic: 「能评能和环评并联吗」.
+            asks: tuple[Ask, ...] = (Ask(items[0], "process"), Ask("parallel", "process"))
+        else:
+            asks = tuple(Ask(k, intent) for k in items[:MAX_ASKS])
+        result = self._result(question, normalized, asks[0].item, asks[0].intent, "answer", top.score, candidates, "several")
+        return replace(result, asks=asks)
+
+    def _several_asks(self, result: MatchResult) -> MatchResult:
+        """「施工许可证在哪办,要多久」: one item, each clause that asks something gives an intent."""
+        if result.item is None:
+            return result
+        intents: list[str] = []
+        for clause in result.normalized.split(" "):
+            if not cue_book().question_mark.search(clause):
+                continue
+            found = read_cues(clause).first_strong
+            if found:
+                first = min(found, key=found.__getitem__)
+                if first not in intents:
+                    intents.append(first)
+        if len(intents) >= 2 and result.intent in intents:
+            intents.remove(result.intent)
+            asks = tuple(Ask(result.item, i) for i in [result.intent, *intents][:MAX_ASKS])
+            return replace(result, asks=asks)
+        return result
+
+    def _blend(self, candidates: list[Candidate], probs: dict[str, float], *, named: set[str]) -> list[Candidate]:
+        """Join the exact evidence with the model's item probabilities (see Weights)."""
+        w = self.weights
+        if probs.get(NO_ITEM, 0.0) >= w.no_item and not any(c.score >= w.evidence for c in candidates):
+            return []
+        rule = {c.item: c.score for c in candidates}
+        keys = set(rule) | {k for k, p in probs.items() if p >= w.floor and k in self.kb.items}
+        scored = {k: max(rule.get(k, 0.0), w.alone * probs.get(k, 0.0)) + w.bonus * probs.get(k, 0.0) for k in keys}
+        order = {c.item: i for i, c in enumerate(candidates)}
+        ranked = sorted(scored.items(), key=lambda kv: (-round(kv[1], 6), order.get(kv[0], 99)))
         return [Candidate(item, min(score, 1.0)) for item, score in ranked[:5]]
 
     def _span_hits(self, compact: str) -> list[_Hit]:
@@ -308,7 +526,7 @@ class Matcher:
         for phrase in self._index.phrases:
             start = compact.find(phrase.text)
             if start >= 0:
-                is_alias = phrase.base >= _alias_score(2)
+                is_alias = phrase.kind == "alias" and len(phrase.text) >= 2
                 hits.append(
                     _Hit(phrase.item, phrase.base, start, start + len(phrase.text), exact=True, named=is_alias)
                 )
@@ -318,13 +536,13 @@ class Matcher:
                 if at >= 0:
                     begin = owners[at + 1]
                     end = owners[at + len(phrase.pinyin) - 1] + 1
-                    named = phrase.base >= _alias_score(3) and end - begin >= 3
-                    hits.append(_Hit(phrase.item, phrase.base * 0.92, begin, end, named=named))
+                    named = phrase.kind == "alias" and len(phrase.text) >= 3 and end - begin >= 3
+                    hits.append(_Hit(phrase.item, phrase.base * EVIDENCE.sound, begin, end, named=named))
                     continue
             if phrase.gapped is not None:
                 found = phrase.gapped.search(compact)
                 if found:
-                    hits.append(_Hit(phrase.item, phrase.base * 0.9, found.start(), found.end()))
+                    hits.append(_Hit(phrase.item, phrase.base * EVIDENCE.gapped, found.start(), found.end()))
         return hits
 
     def _combo_hits(self, compact: str) -> list[_Hit]:
@@ -343,7 +561,7 @@ class Matcher:
             return []
         compact = normalized.replace(" ", "")
         hits = [
-            _Hit(self._index.latin_short[t], 0.9, compact.find(t), compact.find(t) + len(t), named=True)
+            _Hit(self._index.latin_short[t], EVIDENCE.latin, compact.find(t), compact.find(t) + len(t), named=True)
             for t in tokens
             if t in self._index.latin_short
         ]
@@ -351,7 +569,7 @@ class Matcher:
         for spelled, item in self._index.latin_long:
             if spelled in joined:
                 at = compact.find(spelled[:3])
-                hits.append(_Hit(item, 0.9, at, at + len(spelled) if at >= 0 else -1, named=True))
+                hits.append(_Hit(item, EVIDENCE.latin, at, at + len(spelled) if at >= 0 else -1, named=True))
         return hits
 
     def _department_hits(self, compact: str, already: set[str]) -> list[_Hit]:
@@ -361,7 +579,8 @@ class Matcher:
             at = compact.find(name)
             if at < 0 or not items or any(i in already for i in items):
                 continue
-            score = 0.7 if len(items) == 1 else (0.5 if len(items) <= 3 else 0.0)
+            e = EVIDENCE
+            score = e.department_one if len(items) == 1 else (e.department_few if len(items) <= e.department_few_max else 0.0)
             hits += [_Hit(i, score, at, at + len(name)) for i in items if score]
         return hits
 
@@ -372,7 +591,7 @@ class Matcher:
             after = hit.end > 0 and _CONTEXT_AFTER.match(compact, hit.end)
             before = hit.start > 0 and _CONTEXT_BEFORE.search(compact, 0, hit.start)
             if after or before:
-                hit.score *= 0.6
+                hit.score *= EVIDENCE.context
                 hit.context = True
 
     def _name_spans(self, hits: list[_Hit]) -> list[tuple[int, int]]:
@@ -399,7 +618,7 @@ class Matcher:
                 and other.start <= hit.start
                 and hit.end <= other.end
                 and (other.end - other.start) > (hit.end - hit.start)
-                and other.score >= hit.score * 0.9
+                and other.score >= hit.score * EVIDENCE.contained
                 for other in spans
             )
             inside = inside or any(
@@ -414,14 +633,14 @@ class Matcher:
         if not has_cjk(compact) or not self._index.fuzzy_texts:
             return []
         found = process.extract(
-            compact[:200], self._index.fuzzy_texts, scorer=fuzz.partial_ratio, score_cutoff=75, limit=8
+            compact[:200], self._index.fuzzy_texts, scorer=fuzz.partial_ratio, score_cutoff=EVIDENCE.fuzzy_cutoff, limit=8
         )
         hits = []
         for text, score, position in found:
             item = self._index.fuzzy_items[position]
-            if item in already or (len(text) >= 5 and score < 80):
+            if item in already or (len(text) >= 5 and score < EVIDENCE.fuzzy_long_cutoff):
                 continue
-            hits.append(_Hit(item, score / 100 * 0.85))
+            hits.append(_Hit(item, score / 100 * EVIDENCE.fuzzy))
             already = already | {item}
         return hits
 
@@ -429,7 +648,7 @@ class Matcher:
         faqs, texts = self._faq_table
         if not texts or len(compact) < 4:
             return None, 0.0
-        best = process.extractOne(compact[:200], texts, scorer=fuzz.ratio, score_cutoff=72)
+        best = process.extractOne(compact[:200], texts, scorer=fuzz.ratio, score_cutoff=EVIDENCE.faq_cutoff)
         if best is None:
             return None, 0.0
         return faqs[best[2]], float(best[1])

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from knowledge.answers import compose_answer, compose_item_answer
+from knowledge.context import forget_expired, recall_context, remember_context
 from knowledge.learned import LearnedIndex, chat_project, learned_entries, store_learned
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.model import Faq, KnowledgeBase
@@ -32,19 +33,61 @@ class UnknownItem(Exception):
 
 
 class KnowledgeService:
-    def __init__(self, *, kb: KnowledgeBase, matcher: Matcher, db: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        *,
+        kb: KnowledgeBase,
+        matcher: Matcher,
+        db: Database,
+        clock: Callable[[], datetime],
+        context_ttl: timedelta = timedelta(minutes=10),
+    ) -> None:
         self.kb = kb
         self.matcher = matcher
         self.db = db
         self.clock = clock
+        self.context_ttl = context_ttl
         self.learned = LearnedIndex()
 
-    async def ask(self, *, text: str, chat_id: int | None, user_id: int | None, region: str | None = None) -> Reply:
-        """Match one question, log it, and return the reply to send; `region` is the 旗县区 of
-        the project the chat is bound to (its overrides of the knowledge base apply)."""
-        result = await self._learned_answer(text, chat_id) or self.matcher.match(text)
-        await self.db.run(log_question, result=result, at=self.clock(), chat_id=chat_id, user_id=user_id)
+    async def ask(self, *, text: str, chat_id: int | None, user_id: int | None,
+                  region: str | None = None) -> Reply:
+        """Match one question in the asker's context, log it, keep the new context, return the reply;
+        `region` is the 旗县区 of the project the chat is bound to (its overrides of the knowledge base apply)."""
+        at = self.clock()
+        learned = await self._learned_answer(text, chat_id)
+        result = await self.db.run(self._ask, text=text, chat_id=chat_id, user_id=user_id, at=at, learned=learned)
         return Reply(result, compose_answer(self.kb, result, region=region))
+
+    def _ask(
+        self, *, session: Session, text: str, chat_id: int | None, user_id: int | None, at: datetime,
+        learned: MatchResult | None,
+    ) -> MatchResult:
+        known = chat_id is not None and user_id is not None and self.context_ttl > timedelta(0)
+        context = None
+        if known:
+            context = recall_context(session=session, chat_id=chat_id, user_id=user_id, at=at, ttl=self.context_ttl)
+        result = learned or self.matcher.match(text, context)
+        log_question(session=session, result=result, at=at, chat_id=chat_id, user_id=user_id)
+        if known:
+            self._remember(session=session, chat_id=chat_id, user_id=user_id, result=result, at=at)
+        return result
+
+    def _remember(self, *, session: Session, chat_id: int, user_id: int, result: MatchResult, at: datetime) -> None:
+        after = result.context_after()
+        if after is not None:
+            remember_context(
+                session=session, chat_id=chat_id, user_id=user_id, item=after.item, intent=after.intent, at=at
+            )
+            forget_expired(session=session, at=at, ttl=self.context_ttl)
+
+    async def remember_choice(self, *, chat_id: int, user_id: int, item: str, intent: str) -> None:
+        """Keep the item chosen from clarify buttons as the asker's context."""
+        await self.db.run(remember_context, chat_id=chat_id, user_id=user_id, item=item, intent=intent, at=self.clock())
+
+    def answers_itself(self, text: str) -> bool:
+        """Whether the bot can answer the question: from the knowledge base, or from the ledger (status)."""
+        result = self.matcher.match(text)
+        return result.action in ("answer", "smalltalk") or result.reason in ("status", "project_status")
 
     async def reply_to(self, text: str, *, chat_id: int | None, region: str | None = None) -> Reply:
         """Match one question (a learned answer in scope first) and compose the answer. The

@@ -9,6 +9,7 @@ def register_models() -> None:
     import delivery.inbox
     import delivery.outbox  # noqa: F401
     import desk.models  # noqa: F401
+    import knowledge.context  # noqa: F401
     import knowledge.learned
     import knowledge.question_log  # noqa: F401
     import ledger.models  # noqa: F401

@@ -79,19 +79,15 @@ async def test_forum_topic_is_kept_on_the_reply(app) -> None:
 
 
 async def test_clarify_offers_buttons_and_a_press_answers(app) -> None:
-    request = await _say(app, "环评和水保哪个先办？")
+    # (「环评和水保哪个先办」 used to clarify; naming two items now answers both, so an ambiguous name is asked.)
+    request = await _say(app, "规划许可证要什么材料")
     sent = request.sent()[0]
     assert sent.params["text"] == texts.CLARIFY_PROMPT
     buttons = [b for row in sent.params["reply_markup"]["inline_keyboard"] for b in row]
-    assert {b["callback_data"].split(":")[1] for b in buttons} >= {"eia", "soil_water"}
-    message = {
-        "message_id": 4242,
-        "date": 0,
-        "chat": {"id": GROUP, "type": "supergroup"},
-        "from": {"id": 999, "is_bot": True, "first_name": "bot"},
-        "text": texts.CLARIFY_PROMPT,
-        "reply_markup": sent.params["reply_markup"],
-    }
+    assert {b["callback_data"].split(":")[1] for b in buttons} >= {"land_use_planning", "engineering_planning"}
+    message = {"message_id": 4242, "date": 0, "chat": {"id": GROUP, "type": "supergroup"},
+               "from": {"id": 999, "is_bot": True, "first_name": "bot"}, "text": texts.CLARIFY_PROMPT,
+               "reply_markup": sent.params["reply_markup"]}
     request.clear()
     await app.process_update(
         callback_update(app.bot, chat_id=GROUP, user_id=ENTERPRISE, message=message, data=buttons[0]["callback_data"])
@@ -101,6 +97,9 @@ async def test_clarify_offers_buttons_and_a_press_answers(app) -> None:
     assert "answerCallbackQuery" in methods
     edited = request.sent("editMessageText")[0].params
     assert edited["message_id"] == 4242 and "<b>" in edited["text"]
+    # The item chosen is the asker's context: a follow-up is about it.
+    follow_up = (await _say(app, "那要多久")).sent()[0].params["text"]
+    assert "办理时限" in follow_up and edited["text"].split("</b>")[0] in follow_up
 
 
 async def test_user_text_in_answers_is_never_raw_html(app) -> None:

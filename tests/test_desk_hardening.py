@@ -213,8 +213,8 @@ async def test_a_clarify_choice_only_works_on_the_clarify_prompt(app) -> None:
     # Forged on the card in the steward group: refused, the card keeps its buttons.
     await press(app, chat=STEWARD_CHAT, user=STEWARD, message=card(app, ticket_id), data="kb:eia:materials")
     assert_refused(app)
-    # A real clarify prompt answers the choice.
-    await say(app, "环评和水保哪个先办？")
+    # A real clarify prompt answers the choice (an ambiguous name: two items named are answered both).
+    await say(app, "规划许可证要什么材料")
     prompt = sent_to(app, HELP)[0]
     assert prompt.params["text"] == texts.CLARIFY_PROMPT
     choice = buttons(prompt)[0]

@@ -67,7 +67,7 @@ def kb():
 
 @pytest.fixture(scope="module")
 def matcher(kb):
-    return Matcher(kb)
+    return Matcher.trained(kb)
 
 
 def _answer(matcher, question, item, intent):
@@ -221,7 +221,7 @@ def tiny(tmp_path_factory):
     (root / "departments.yaml").write_text(TINY_DEPARTMENTS, encoding="utf-8")
     (root / "items" / "widget.yaml").write_text(TINY_ITEM, encoding="utf-8")
     kb = load_knowledge(root, require_canonical=False)
-    return kb, Matcher(kb)
+    return kb, Matcher.trained(kb)
 
 
 @pytest.mark.parametrize(

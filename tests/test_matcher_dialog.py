@@ -27,7 +27,7 @@ def kb():
 
 @pytest.fixture(scope="module")
 def matcher(kb):
-    return Matcher(kb)
+    return Matcher.trained(kb)
 
 
 def verify_dialog(matcher: Matcher, turns: list[Turn]) -> None:
@@ -284,3 +284,109 @@ def test_an_exam_or_a_drill_about_an_item_is_not_an_approval_question(matcher):
 def test_a_two_character_hint_is_not_matched_by_sound(matcher):
     # 有没有 sounds like a hint 「有煤…」 would; only the words themselves count for short hints
     verify_dialog(matcher, [("我们公司想招几个电工 有没有渠道推荐", None, None, "handoff")])
+
+
+# -- conversations: a follow-up takes what it lacks from the asker's previous question ---------------
+
+# (asker, question, expected item, expected intent, expected action, took context?)
+Said = tuple[str, str, "str | None", "str | None", str, bool]
+ASKERS = {"王经理": (-1001234567890, 5000000001), "李工": (-1001234567890, 5000000002)}
+
+
+def verify_conversation(matcher: Matcher, turns: list[Said]) -> None:
+    """Play the turns in order, each asker with their own context, as the bot keeps it."""
+    from knowledge.context import MemoryContexts
+
+    contexts = MemoryContexts()
+    transcript, wrong = [], 0
+    for who, question, item, intent, action, inherited in turns:
+        asker = ASKERS[who]
+        r = matcher.match(question, contexts.recall(*asker))
+        contexts.remember(*asker, r.context_after())
+        ok = (r.item, r.action, r.context) == (item, action, inherited) and (intent is None or r.intent == intent)
+        wrong += not ok
+        mark = "  " if ok else "✗ "
+        transcript.append(f"{mark}{who}：{question}")
+        transcript.append(
+            f"{mark}管家：{r.action} {r.item}/{r.intent} context={r.context} ({r.reason})"
+            + ("" if ok else f"   ← expected {action} {item}/{intent or '*'} context={inherited}")
+        )
+    assert not wrong, f"{wrong} of {len(turns)} turns wrong:\n" + "\n".join(transcript)
+
+
+def test_follow_ups_keep_the_item_and_take_the_new_intent(matcher):
+    verify_conversation(matcher, [
+        ("王经理", "环评要什么材料", "eia", "materials", "answer", False),
+        ("王经理", "那得多长时间", "eia", "time_limit", "answer", True),
+        ("王经理", "去哪儿交", "eia", "department", "answer", True),
+        ("王经理", "要钱吗", "eia", "fee", "answer", True),
+        ("王经理", "纸质的交几套", "eia", "materials", "answer", True),
+    ])
+
+
+def test_naming_another_item_keeps_the_intent(matcher):
+    verify_conversation(matcher, [
+        ("王经理", "环评要什么材料", "eia", "materials", "answer", False),
+        ("王经理", "能评那个呢", "energy_review", "materials", "answer", True),
+        ("王经理", "那要多久", "energy_review", "time_limit", "answer", True),
+    ])
+
+
+def test_what_must_not_inherit(matcher):
+    verify_conversation(matcher, [
+        ("王经理", "施工许可证要准备哪些资料", "construction_permit", "materials", "answer", False),
+        ("王经理", "取水许可要什么材料", "water_permit", "materials", "answer", False),  # names its own item
+        ("王经理", "谢谢", None, None, "smalltalk", False),
+        ("王经理", "营业执照怎么办", None, None, "handoff", False),  # out of scope
+        ("王经理", "危险废物经营许可要多久", None, None, "handoff", False),  # a near miss the KB lacks
+        ("王经理", "好的收到", None, None, "smalltalk", False),
+        ("王经理", "那去哪儿办", "water_permit", "department", "answer", True),  # the context survives all that
+    ])
+
+
+def test_two_people_in_one_group_never_share_context(matcher):
+    verify_conversation(matcher, [
+        ("王经理", "水保方案找哪个部门", "soil_water", "department", "answer", False),
+        ("李工", "那要多久", None, None, "handoff", False),
+        ("李工", "节能审查要什么材料", "energy_review", "materials", "answer", False),
+        ("王经理", "那要多久", "soil_water", "time_limit", "answer", True),
+        ("李工", "多少钱", "energy_review", "fee", "answer", True),
+    ])
+
+
+def test_a_status_follow_up_goes_to_the_ledger(matcher):
+    verify_conversation(matcher, [
+        ("王经理", "环评要什么材料", "eia", "materials", "answer", False),
+        ("王经理", "那现在办到哪一步了", "eia", "status", "handoff", True),
+    ])
+
+
+# -- several asks in one message -----------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("水保和林草分别几个工作日", [("soil_water", "time_limit"), ("forest_grass", "time_limit")]),
+        ("环评和能评各要什么材料", [("eia", "materials"), ("energy_review", "materials")]),
+        ("施工许可证在哪办,要多久", [("construction_permit", "department"), ("construction_permit", "time_limit")]),
+        ("环评能和施工许可证并联办吗", [("eia", "process"), ("parallel", "process")]),
+    ],
+)
+def test_several_asks_get_one_answer_covering_each(matcher, question, asks):
+    r = matcher.match(question)
+    assert r.action == "answer"
+    assert [(a.item, a.intent) for a in r.asks] == asks
+    assert (r.item, r.intent) == asks[0]  # the first thing asked
+    answer = compose_answer(matcher.kb, r)
+    for item, _ in asks:
+        assert matcher.kb.items[item].name in answer
+
+
+def test_a_long_message_names_items_as_background_and_asks_one(matcher):
+    r = matcher.match("我们是杭锦旗一个储能项目 用地手续已经齐了 环评批复还要等几天 想问下节能审查要多久")
+    assert r.asks == () or len({a.item for a in r.asks}) == 1
+
+
+def test_a_whole_project_status_question_is_for_the_ledger(matcher):
+    r = matcher.match("咱们项目还有哪些手续没办完")
+    assert (r.action, r.reason, r.item) == ("handoff", "project_status", None)

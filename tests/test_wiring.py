@@ -20,7 +20,7 @@ def test_every_hook_is_wired_when_the_application_is_built(settings: Settings) -
     application = build_application(settings, rate_limit=False)
     hooks = services_of_app(application).hooks
     assert hooks == Hooks(handoff=tickets.on_handoff, status_answer=ledger.answer_status,
-                          answer_markup=tickets.answer_markup)
+                          project_status=ledger.answer_project_status, answer_markup=tickets.answer_markup)
     assert HANDLER_MODULES == (basics, questions, tickets, ledger)
     assert application.handlers, "no handler registered"
     assert application.job_queue is not None
@@ -30,9 +30,10 @@ def test_every_hook_is_wired_when_the_application_is_built(settings: Settings) -
 
 def test_a_hook_left_out_fails_when_it_is_built() -> None:
     names = [f.name for f in fields(Hooks)]
-    assert names == ["handoff", "status_answer", "answer_markup"]
+    assert names == ["handoff", "status_answer", "project_status", "answer_markup"]
     with pytest.raises(TypeError, match="answer_markup"):
-        Hooks(handoff=tickets.on_handoff, status_answer=ledger.answer_status)  # type: ignore[call-arg]
+        Hooks(handoff=tickets.on_handoff, status_answer=ledger.answer_status,  # type: ignore[call-arg]
+              project_status=ledger.answer_project_status)
 
 
 def test_services_without_the_application_refuse_to_guess_a_hook(settings: Settings) -> None:

@@ -1,0 +1,77 @@
+"""Conversation context: per chat and user, the item and intent last answered, kept for a while.
+
+An elliptical follow-up (「那得多长时间」「去哪儿交」「能评那个呢」) takes the missing part from it
+(`Matcher.match(..., context=...)`). It lives in the database, so it holds across a restart and
+across several bot processes; a row older than the expiry is ignored and swept away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import BigInteger, Column, String
+from sqlmodel import Field, Session, SQLModel, delete, select
+
+from storage.types import UTCDateTime
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the asker last asked about."""
+
+    item: str
+    intent: str
+
+
+class MemoryContexts:
+    """Contexts in memory, for the command line: a file of dialogues is read in order, with no expiry."""
+
+    def __init__(self) -> None:
+        self._by_asker: dict[tuple[int, int], Context] = {}
+
+    def recall(self, chat_id: int, user_id: int) -> Context | None:
+        return self._by_asker.get((chat_id, user_id))
+
+    def remember(self, chat_id: int, user_id: int, context: Context | None) -> None:
+        if context is not None:
+            self._by_asker[(chat_id, user_id)] = context
+
+
+class ConversationContext(SQLModel, table=True):
+    __tablename__ = "conversation_context"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    item: str = Field(sa_column=Column(String(64), nullable=False))
+    intent: str = Field(sa_column=Column(String(32), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+def recall_context(*, session: Session, chat_id: int, user_id: int, at: datetime, ttl: timedelta) -> Context | None:
+    """The asker's context, if it is younger than `ttl`."""
+    row = session.get(ConversationContext, (chat_id, user_id))
+    if row is None or row.updated_at < at - ttl:
+        return None
+    return Context(row.item, row.intent)
+
+
+def remember_context(*, session: Session, chat_id: int, user_id: int, item: str, intent: str, at: datetime) -> None:
+    """Keep what the asker was just answered about (replaces the previous context)."""
+    row = session.get(ConversationContext, (chat_id, user_id))
+    if row is None:
+        session.add(ConversationContext(chat_id=chat_id, user_id=user_id, item=item, intent=intent, updated_at=at))
+    else:
+        row.item, row.intent, row.updated_at = item, intent, at
+        session.add(row)
+    session.flush()
+
+
+def forget_expired(*, session: Session, at: datetime, ttl: timedelta) -> int:
+    """Delete contexts older than `ttl`; return how many."""
+    result = session.exec(delete(ConversationContext).where(ConversationContext.updated_at < at - ttl))  # type: ignore[call-overload]
+    return int(result.rowcount or 0)
+
+
+def contexts(*, session: Session) -> list[ConversationContext]:
+    return list(session.exec(select(ConversationContext)))

@@ -1,0 +1,88 @@
+"""The regression guard: the expected (item, intent, action) of every labelled question, kept in a file.
+
+`steward eval --diff` compares the matcher now with the file and lists what a change flipped,
+right→wrong and wrong→right; a right→wrong flip fails unless its line in the file says `"accept": true`
+(tests/test_regression_guard.py). `steward eval --diff --write-guard` records the current results.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.context import MemoryContexts
+from knowledge.evaluation import LabelledQuestion
+
+GUARD_PATH = Path("tests/data/guard.jsonl")
+DEFAULT_GUARDED = tuple(
+    Path("tests/data") / f"{name}.jsonl" for name in ("devset", "devset_more", "holdout", "blind", "blind2", "dialogues")
+)
+
+
+def _key(set_name: str, number: int, question: str) -> str:
+    return f"{Path(set_name).stem}:{number}\t{question}"
+
+
+def _right(case: LabelledQuestion, item: str | None, intent: str) -> bool:
+    return item == case.item and intent == case.intent
+
+
+def guard_entries(matcher, sets: Sequence[tuple[str, list[LabelledQuestion]]]) -> dict[str, dict]:  # type: ignore[no-untyped-def,type-arg]
+    """What the matcher says of every labelled question (dialogue turns in their context)."""
+    entries: dict[str, dict] = {}  # type: ignore[type-arg]
+    for set_name, cases in sets:
+        contexts = MemoryContexts()
+        for number, case in enumerate(cases, start=1):
+            asker = (case.chat, case.user) if case.chat is not None and case.user is not None else None
+            result = matcher.match(case.q, contexts.recall(*asker) if asker else None)
+            if asker:
+                contexts.remember(*asker, result.context_after())
+            entries[_key(set_name, number, case.q)] = {
+                "set": Path(set_name).stem, "n": number, "q": case.q,
+                "item": result.item, "intent": result.intent, "action": result.action,
+                "right": _right(case, result.item, result.intent),
+            }
+    return entries
+
+
+def write_guard(path: Path, entries: dict[str, dict]) -> None:  # type: ignore[type-arg]
+    path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries.values()), encoding="utf-8")
+
+
+def read_guard(path: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+    entries = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            entry = json.loads(line)
+            entries[_key(entry["set"], entry["n"], entry["q"])] = entry
+    return entries
+
+
+@dataclass(frozen=True)
+class Flip:
+    kind: str  # "right→wrong" or "wrong→right"
+    key: str
+    expected: dict  # type: ignore[type-arg]
+    got: dict  # type: ignore[type-arg]
+    accepted: bool
+
+    def render(self) -> str:
+        e, g = self.expected, self.got
+        mark = " (accepted)" if self.accepted else ""
+        return (f"{self.kind}{mark} [{g['set']}:{g['n']}] {g['q']!r}: was {e['item']}/{e['intent']} ({e['action']}), "
+                f"now {g['item']}/{g['intent']} ({g['action']})")
+
+
+def diff_guard(expected: dict[str, dict], current: dict[str, dict]) -> list[Flip]:  # type: ignore[type-arg]
+    """Questions whose rightness changed; a question new to the file counts as previously wrong."""
+    flips = []
+    for key, got in current.items():
+        was = expected.get(key)
+        was_right = bool(was and was.get("right"))
+        if was_right != got["right"]:
+            kind = "right→wrong" if was_right else "wrong→right"
+            flips.append(Flip(kind, key, was or {**got, "item": None, "intent": "-", "action": "-"}, got,
+                              bool(was and was.get("accept"))))
+    return flips

@@ -1,0 +1,227 @@
+"""The learned part of understanding: intent and item from a model trained on the project's own data.
+
+Two linear classifiers over character n-grams (scikit-learn, logistic loss trained by SGD, with
+probabilities), trained deterministically in about a second from:
+- the labelled questions in `training/labelled.jsonl` whose `split` is `train` (the `test` split is
+  never trained on; it measures the model);
+- the knowledge base: every item's name, short name, aliases, hint phrases and FAQ questions (for the
+  item model), the out-of-scope phrases (as "no item").
+The intent model also reads the cue phrases of `training/intent_cues.yaml` as features
+(`knowledge/intents.py`): which cues a question contains and the intent of the first one.
+No weights are downloaded: the model is a function of the data, and `fingerprint` says which data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import SGDClassifier
+
+from knowledge.evaluation import LabelledQuestion, load_labelled
+from knowledge.intents import CUES_PATH, INTENTS, cue_book, read_cues
+from knowledge.model import KnowledgeBase
+from knowledge.normalize import compact, normalize
+
+LABELLED_PATH = Path(__file__).resolve().parent / "training" / "labelled.jsonl"
+NO_ITEM = "_none"  # the item model's class for questions about no item of the knowledge base
+
+# Regularisation of the two classifiers (smaller: fits the training data more closely).
+INTENT_ALPHA = 3e-5
+ITEM_ALPHA = 3e-5
+FAQ_PER_ITEM = 20  # FAQ questions per item the item model learns from
+# How much a cue feature weighs against the character n-grams (all n-gram rows have unit length).
+CUE_WEIGHT = 1.0
+
+
+def load_training(path: Path = LABELLED_PATH) -> list[LabelledQuestion]:
+    """Read the labelled questions (JSON lines: q, item, intent, style, source, split)."""
+    return load_labelled(path)
+
+
+def kb_item_texts(kb: KnowledgeBase) -> list[tuple[str, str]]:
+    """(text, item) pairs the knowledge base itself gives: names, aliases, hints, FAQ questions."""
+    pairs: list[tuple[str, str]] = []
+    for item in kb.items.values():
+        # An operator's knowledge base may hold thousands of FAQ entries; a few per item teach the
+        # item's wording, more only slow training down (the FAQ itself is matched by the matcher).
+        faq = [f.q for f in item.faq[:FAQ_PER_ITEM]]
+        for text in (item.name, item.short, *item.aliases, *item.hints, *faq):
+            text = (text or "").replace("+", "")
+            if compact(text):
+                pairs.append((compact(text), item.key))
+    for phrase in (*kb.out_of_scope, *kb.always_out_of_scope):
+        if compact(phrase):
+            pairs.append((compact(phrase), NO_ITEM))
+    return pairs
+
+
+def _vectorizer() -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, dtype=np.float32)
+
+
+def _classifier(alpha: float) -> SGDClassifier:
+    # Logistic loss: a linear classifier with probabilities; a fixed seed makes training repeatable.
+    return SGDClassifier(loss="log_loss", alpha=alpha, max_iter=50, tol=1e-4, random_state=0)
+
+
+class _FastLinear:
+    """The same scores as vectorizer + classifier.predict_proba, for one text, without sklearn's per-call overhead.
+
+    sklearn validates and converts its input on every call (about 1 ms); a chat question is one short
+    text, so the n-grams are looked up and weighted here with the fitted vocabulary, idf and coefficients.
+    """
+
+    def __init__(self, vectorizer: TfidfVectorizer, classifier: SGDClassifier) -> None:
+        self.analyze = vectorizer.build_analyzer()
+        self.vocabulary: dict[str, int] = vectorizer.vocabulary_
+        self.idf = vectorizer.idf_.astype(np.float64)
+        self.coef = np.asarray(classifier.coef_, dtype=np.float64)
+        self.intercept = np.asarray(classifier.intercept_, dtype=np.float64)
+        self.width = len(self.vocabulary)
+
+    def probabilities(self, text: str, extra: Sequence[int] = ()) -> np.ndarray:
+        counts: dict[int, int] = {}
+        for gram in self.analyze(text):
+            column = self.vocabulary.get(gram)
+            if column is not None:
+                counts[column] = counts.get(column, 0) + 1
+        scores = self.intercept.copy()
+        if counts:
+            columns = np.fromiter(counts, dtype=np.intp, count=len(counts))
+            values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[columns]
+            values /= np.sqrt(values @ values)
+            scores += self.coef[:, columns] @ values
+        if extra:
+            scores += self.coef[:, [self.width + i for i in extra]].sum(axis=1) * CUE_WEIGHT
+        # One-vs-rest logistic outputs, normalised to sum to one (as SGDClassifier.predict_proba does).
+        if len(scores) == 1:
+            p = 1.0 / (1.0 + np.exp(-scores[0]))
+            return np.array([1.0 - p, p])
+        probs = 1.0 / (1.0 + np.exp(-scores))
+        return probs / probs.sum()
+
+
+@dataclass
+class TextModel:
+    """The trained intent and item classifiers; `predict_*` take normalised text."""
+
+    intent_vectorizer: TfidfVectorizer
+    intent_classifier: SGDClassifier
+    cue_columns: dict[str, int]
+    item_vectorizer: TfidfVectorizer
+    item_classifier: SGDClassifier
+    fingerprint: str
+    examples: int = 0
+    intent_classes: tuple[str, ...] = field(default=())
+    item_classes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        self._intent_fast = _FastLinear(self.intent_vectorizer, self.intent_classifier)
+        self._item_fast = _FastLinear(self.item_vectorizer, self.item_classifier)
+
+    def intent_probabilities(self, normalized: str, ignore: Sequence[tuple[int, int]] = ()) -> dict[str, float]:
+        """Probability of each intent for one normalised question (cues inside item names ignored)."""
+        cues = [self.cue_columns[n] for n in set(read_cues(normalized, ignore).features()) if n in self.cue_columns]
+        probs = self._intent_fast.probabilities(normalized.replace(" ", ""), cues)
+        return dict(zip(self.intent_classes, probs.tolist(), strict=True))
+
+    def item_probabilities(self, compact_text: str) -> dict[str, float]:
+        """Probability of each item (and of NO_ITEM) for one question without spaces."""
+        return dict(zip(self.item_classes, self._item_fast.probabilities(compact_text).tolist(), strict=True))
+
+
+def _cue_matrix(rows: Sequence[Sequence[str]], columns: dict[str, int]) -> csr_matrix:
+    data, indices, indptr = [], [], [0]
+    for names in rows:
+        cols = sorted({columns[n] for n in names if n in columns})
+        indices += cols
+        data += [CUE_WEIGHT] * len(cols)
+        indptr.append(len(indices))
+    return csr_matrix((np.array(data, dtype=np.float32), indices, indptr), shape=(len(rows), len(columns)))
+
+
+def fingerprint_of(kb_pairs: Iterable[tuple[str, str]], labelled: Iterable[LabelledQuestion]) -> str:
+    """A digest of everything the model is trained on (data, cues and settings)."""
+    digest = hashlib.sha256()
+    for text, item in kb_pairs:
+        digest.update(f"k\t{text}\t{item}\n".encode())
+    for row in labelled:
+        digest.update(f"l\t{row.q}\t{row.item}\t{row.intent}\n".encode())
+    digest.update(CUES_PATH.read_bytes())
+    digest.update(f"{INTENT_ALPHA} {ITEM_ALPHA} {CUE_WEIGHT} {FAQ_PER_ITEM} {_vectorizer().ngram_range}".encode())
+    return digest.hexdigest()[:16]
+
+
+_TRAINED: dict[str, TextModel] = {}  # by fingerprint: training is deterministic, so the same data gives the same model
+
+
+def train_model(kb: KnowledgeBase, labelled: Sequence[LabelledQuestion] | None = None, *, reuse: bool = True) -> TextModel:
+    """Train both classifiers from the knowledge base and the labelled questions given.
+
+    `labelled` defaults to the training split of the bundled file; labels naming an item the
+    knowledge base lacks are dropped (an operator's own knowledge base may have other items).
+    A model already trained in this process on exactly the same data (same fingerprint) is reused.
+    """
+    if labelled is None:
+        labelled = [row for row in load_training() if row.split == "train"]
+    labelled = [row for row in labelled if row.item is None or row.item in kb.items]
+    kb_pairs = kb_item_texts(kb)
+    rows = _intent_rows(labelled)
+    fingerprint = fingerprint_of(kb_pairs, rows)
+    if reuse and fingerprint in _TRAINED:
+        return _TRAINED[fingerprint]
+    model = _fit(kb_pairs, labelled, rows, fingerprint)
+    _TRAINED[fingerprint] = model
+    return model
+
+
+def _intent_rows(labelled: Sequence[LabelledQuestion]) -> list[LabelledQuestion]:
+    """The labelled questions and the example of each strong cue that is not one of them (every
+    labelled question, also of the test split, is left out, so the test split is never trained on)."""
+    known = {row.q for row in load_training()} | {row.q for row in labelled}
+    cue_examples = [
+        LabelledQuestion(q=cue.example, item=None, intent=cue.intent, source="cue")
+        for cue in cue_book().cues
+        if cue.strong and cue.example not in known
+    ]
+    return [*labelled, *cue_examples]
+
+
+def _fit(kb_pairs: list[tuple[str, str]], labelled: Sequence[LabelledQuestion], intent_rows: list[LabelledQuestion], fingerprint: str) -> TextModel:
+
+    # Intent: the labelled questions and the cue examples (the knowledge base says nothing about intents).
+    intent_texts = [normalize(row.q) for row in intent_rows]
+    intent_vectorizer = _vectorizer()
+    grams = intent_vectorizer.fit_transform([t.replace(" ", "") for t in intent_texts])
+    cue_rows = [read_cues(t).features() for t in intent_texts]
+    cue_columns = {name: i for i, name in enumerate(sorted({n for names in cue_rows for n in names}))}
+    intent_classifier = _classifier(INTENT_ALPHA)
+    intent_classifier.fit(hstack([grams, _cue_matrix(cue_rows, cue_columns)]).tocsr(), [row.intent for row in intent_rows])
+
+    # Item: the knowledge base's own phrases and the labelled questions.
+    item_texts = [text for text, _ in kb_pairs] + [compact(row.q) for row in labelled]
+    item_labels = [item for _, item in kb_pairs] + [row.item or NO_ITEM for row in labelled]
+    item_vectorizer = _vectorizer()
+    item_classifier = _classifier(ITEM_ALPHA)
+    item_classifier.fit(item_vectorizer.fit_transform(item_texts), item_labels)
+
+    return TextModel(
+        intent_vectorizer=intent_vectorizer,
+        intent_classifier=intent_classifier,
+        cue_columns=cue_columns,
+        item_vectorizer=item_vectorizer,
+        item_classifier=item_classifier,
+        fingerprint=fingerprint,
+        examples=len(labelled) + len(kb_pairs),
+        intent_classes=tuple(str(c) for c in intent_classifier.classes_),
+        item_classes=tuple(str(c) for c in item_classifier.classes_),
+    )
+
+
+__all__ = ["INTENTS", "NO_ITEM", "TextModel", "load_training", "train_model"]

@@ -1,0 +1,48 @@
+"""A whole-project progress question in plain words, through the real Application: answered with the
+/progress answer in a bound group, handed to a steward in an unbound one, never with another project."""
+
+from __future__ import annotations
+
+from tests.test_ledger_bot import (  # noqa: F401  (the ledger conversation's fixtures and helpers)
+    GROUP_A,
+    UNBOUND,
+    _replace_handoff,
+    _say,
+    app,
+    ledger_settings,
+)
+
+
+def _handed(app) -> list[int]:  # type: ignore[no-untyped-def]
+    handed: list[int] = []
+
+    async def hook(update, context, reply) -> None:  # type: ignore[no-untyped-def]
+        handed.append(update.effective_chat.id)
+
+    _replace_handoff(app, hook)
+    return handed
+
+
+async def test_a_progress_question_in_a_bound_group_gets_the_progress_answer(app) -> None:  # type: ignore[no-untyped-def]
+    handed = _handed(app)
+    progress, = (await _say(app, "/progress")).texts_to(GROUP_A)
+    asked, = (await _say(app, "咱们项目还有哪些手续没办完")).texts_to(GROUP_A)
+    assert asked == progress and "【办理进度】" in asked
+    name = progress.split("】", 1)[1].split("：", 1)[0]
+    assert name and name in asked  # names the project
+    assert handed == []
+
+
+async def test_in_an_unbound_group_it_goes_to_a_steward(app) -> None:  # type: ignore[no-untyped-def]
+    handed = _handed(app)
+    assert (await _say(app, "我们项目的手续办得怎么样了", chat_id=UNBOUND)).texts_to(UNBOUND) == []
+    assert handed == [UNBOUND]
+
+
+async def test_naming_another_projects_code_is_not_answered_with_this_groups_project(app) -> None:  # type: ignore[no-untyped-def]
+    handed = _handed(app)
+    assert (await _say(app, "P002项目的手续办得怎么样了")).texts_to(GROUP_A) == []
+    assert handed == [GROUP_A]
+    own, = (await _say(app, "P001项目的手续办得怎么样了")).texts_to(GROUP_A)
+    assert own.startswith("【办理进度】")
+

@@ -1,0 +1,98 @@
+"""Understanding in Telegram, as a conversation through the real Application (process_update):
+follow-ups in context (also across a restart), several asks in one message, and a waiting ticket
+that keeps only what the bot cannot answer."""
+
+from __future__ import annotations
+
+
+import texts
+from bot.app import build_application
+from knowledge.context import ConversationContext
+from tests.delivery_helpers import delivered
+from tests.recording_request import RecordingRequest
+from tests.test_tickets_flow import (  # noqa: F401  (the fixture and helpers of the ticket conversation)
+    ASKER,
+    BOT_USER,
+    HELP,
+    OTHER_MEMBER,
+    OUT_OF_SCOPE,
+    STEWARD_CHAT,
+    _handoff,
+    _say,
+    _sent_to,
+    app,
+)
+from tests.updates import bot_message, message_update
+
+
+def _answer(app, chat: int = HELP) -> str:  # type: ignore[no-untyped-def]
+    sent = _sent_to(app, chat)
+    assert len(sent) == 1, [c.params.get("text") for c in sent]
+    return str(sent[0].params["text"])
+
+
+async def test_a_follow_up_takes_the_item_of_the_previous_question(app) -> None:  # type: ignore[no-untyped-def]
+    await _say(app, "环评要什么材料")
+    assert "所需材料" in _answer(app)
+    await _say(app, "那得多长时间")
+    answer = _answer(app)
+    assert "环境影响评价" in answer and "办理时限" in answer
+    await _say(app, "去哪儿交")
+    assert "环境影响评价" in _answer(app) and "责任部门" in _answer(app)
+    # Another member of the group asking the same has no context of theirs: a steward gets it.
+    await _say(app, "那得多长时间", user=OTHER_MEMBER)
+    assert _answer(app) == texts.HANDOFF_ACK.format(minutes="30")
+
+
+async def test_context_expires_and_lives_in_the_database(app) -> None:  # type: ignore[no-untyped-def]
+    await _say(app, "节能审查要什么材料")
+    rows = app.bot_data["services"].db.call(lambda session: session.query(ConversationContext).all())
+    assert [(r.chat_id, r.user_id, r.item, r.intent) for r in rows] == [(HELP, ASKER, "energy_review", "materials")]
+    app.bot_data["clock"].advance(minutes=11)  # CONTEXT_MINUTES defaults to 10
+    await _say(app, "那要多久")
+    assert _answer(app) == texts.HANDOFF_ACK.format(minutes="30")
+
+
+async def test_context_holds_across_a_restart(settings, clock) -> None:  # type: ignore[no-untyped-def]
+    first = build_application(settings, clock=clock, request=RecordingRequest(), rate_limit=False)
+    await first.initialize()
+    await first.process_update(message_update(first.bot, chat_id=HELP, user_id=ASKER, text="取水许可要什么材料"))
+    await delivered(first)
+    await first.shutdown()
+    first.bot_data["services"].db.dispose()
+
+    request = RecordingRequest()
+    second = build_application(settings, clock=clock, request=request, rate_limit=False)
+    await second.initialize()
+    await second.process_update(message_update(second.bot, chat_id=HELP, user_id=ASKER, text="要钱吗"))
+    await delivered(second)
+    sent = [c.params["text"] for c in request.sent() if int(c.params["chat_id"]) == HELP]
+    await second.shutdown()
+    assert len(sent) == 1 and "取水许可" in sent[0] and "收费" in sent[0]
+
+
+async def test_several_asks_get_one_answer(app) -> None:  # type: ignore[no-untyped-def]
+    await _say(app, "水保和林草分别几个工作日")
+    answer = _answer(app)
+    assert "水土保持方案审批" in answer and "林地" in answer
+    assert answer.count("办理时限") == 2
+    await _say(app, "施工许可证在哪办,要多久")
+    answer = _answer(app)
+    assert "责任部门" in answer and "办理时限" in answer
+
+
+async def test_a_waiting_ticket_does_not_swallow_answerable_questions(app) -> None:  # type: ignore[no-untyped-def]
+    ticket_id, _ = await _handoff(app, OUT_OF_SCOPE)
+    # The knowledge base answers this at once, though the asker's ticket waits.
+    await _say(app, "环评要什么材料")
+    answer = _answer(app)
+    assert "所需材料" in answer and answer != texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
+    assert _sent_to(app, STEWARD_CHAT) == []
+    # What the bot cannot answer joins the waiting ticket.
+    await _say(app, "那个执照要本人去吗？")
+    assert _answer(app) == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
+    assert "本人去吗" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    # And so does a reply to the bot, even one the knowledge base could answer.
+    ack = bot_message(BOT_USER, chat_id=HELP, message_id=7000, text="已转项目管家")
+    await _say(app, "施工许可要什么材料", reply_to=ack)
+    assert _answer(app) == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
