@@ -1,8 +1,10 @@
-"""Run the Steward bot in polling mode: `python bot.py` (settings from the environment or .env)."""
+"""Run the Steward bot: `python bot.py` (settings from the environment or .env).
+
+Polling by default; webhook mode when TELEGRAM_WEBHOOK_URL is set. The run itself is
+bot.runtime; this file only turns bad settings into one clear line."""
 
 from __future__ import annotations
 
-import logging
 import sys
 
 
@@ -20,33 +22,23 @@ def main() -> int:
     if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value().strip():
         print(texts.TOKEN_MISSING, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if settings.webhook_mode and settings.webhook_secret is None:
+        print(
+            texts.SETTINGS_INVALID.format(detail="WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set"),
+            file=sys.stderr,
+        )
+        return 2
 
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import InterfaceError, OperationalError
-    from telegram import Update
-
-    from bot.app import build_application
+    from bot.runtime import main as run
 
     try:
-        application = build_application(settings)
+        return run(settings)
     except KnowledgeError as exc:
         print(texts.KB_INVALID.format(problems="\n".join(str(p) for p in exc.problems)), file=sys.stderr)
         return 2
     except SettingsError as exc:
         print(texts.SETTINGS_INVALID.format(detail=exc), file=sys.stderr)
         return 2
-    except (OperationalError, InterfaceError) as exc:  # the database is down: one line
-        url = make_url(settings.database_url).render_as_string(hide_password=True)
-        reason = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
-        print(texts.CLI_DATABASE_UNREACHABLE.format(url=url, reason=reason), file=sys.stderr)
-        return 2
-    application.run_polling(allowed_updates=Update.ALL_TYPES)
-    return 0
 
 
 if __name__ == "__main__":

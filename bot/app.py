@@ -7,10 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from telegram import BotCommand
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 import texts
+from bot import shared_facts
 from bot.inbox import INBOX_KEY, ChatOrderedProcessor, Inbox, InboxRequest
 from bot.jobs import reminder_job, sla_job
 from bot.outbox import BATCHER_KEY
@@ -79,6 +81,7 @@ def build_application(
         module.register(application)
     sla_job.register(application)
     reminder_job.schedule(application)
+    shared_facts.register(application)
     return application
 
 
@@ -114,4 +117,7 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     await start_delivery(application)
     learned = await services.knowledge.load_learned()
     log.info("loaded %d learned entries", learned)
-    await application.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.BOT_COMMANDS])
+    try:
+        await application.bot.set_my_commands([BotCommand(name, desc) for name, desc in texts.BOT_COMMANDS])
+    except TelegramError as exc:  # cosmetic: the bot works without its menu
+        log.warning("could not register the command menu (%s); continuing without it", exc)

@@ -57,6 +57,40 @@ class Settings(BaseSettings):
     outbox_per_second: float = Field(default=30, gt=0)
     outbox_group_per_minute: int = Field(default=20, gt=0)
     outbox_lease_seconds: float = Field(default=60, gt=0)
+    # Deployment: webhook mode, several instances on one database, start-up.
+    telegram_webhook_url: str | None = None  # set: serve a webhook (behind a reverse proxy) instead of polling
+    webhook_listen: str = "0.0.0.0:8080"  # host:port the webhook and /healthz server binds
+    webhook_secret: SecretStr | None = None  # X-Telegram-Bot-Api-Secret-Token; required in webhook mode
+    scheduler_lease_seconds: float = Field(default=30, ge=1)  # a dead scheduler holder is replaced after this
+    instance_name: str | None = None  # names this instance in the lease and logs (default host:pid)
+    startup_retry_max_seconds: float = Field(default=30, gt=0)  # longest wait between start-up retries
+    shutdown_grace_seconds: float = Field(default=8, gt=0)  # in-flight work gets this long after SIGTERM
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.strip().rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r} is not host:port, e.g. 0.0.0.0:8080")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        import re
+
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("must be 1-256 characters A-Z, a-z, 0-9, _ or - (Telegram's rule)")
+        return value
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not a URL, e.g. https://bot.example.org/telegram")
+        return value
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod
@@ -132,6 +166,15 @@ class Settings(BaseSettings):
         if not url.drivername.startswith(("sqlite", "postgresql")):
             raise ValueError("must start with sqlite:// or postgresql+psycopg://")
         return value
+
+    @property
+    def webhook_mode(self) -> bool:
+        return bool(self.telegram_webhook_url)
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -12,7 +12,7 @@ from datetime import datetime
 from threading import Lock
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Column, String
+from sqlalchemy import BigInteger, Column, String
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from knowledge.normalize import normalize
@@ -30,7 +30,7 @@ class LearnedEntry(SQLModel, table=True):
     answer: str
     item: str | None = None
     ticket_id: int | None = None
-    created_by: int | None = None
+    created_by: int | None = Field(default=None, sa_column=Column(BigInteger))  # a Telegram user id
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     active: bool = True
     # The scope: None for every project, else the one project whose help group it answers.

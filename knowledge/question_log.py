@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index
+from sqlalchemy import BigInteger, Column, Index
 from sqlmodel import Field, Session, SQLModel
 
 from knowledge.matcher import MatchResult
@@ -17,8 +17,8 @@ class QuestionLog(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    chat_id: int | None = None
-    user_id: int | None = None
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger))  # Telegram ids are 64-bit
+    user_id: int | None = Field(default=None, sa_column=Column(BigInteger))
     text: str
     normalized: str
     item: str | None = None

@@ -162,10 +162,14 @@ class KnowledgeService:
         self.learned.put(entry)
 
     async def load_learned(self) -> int:
-        """Load the stored learned entries (at start-up): the one place they come from."""
+        """Load the stored learned entries (at start-up, and again when another instance changed
+        them): the one place they come from. A fresh index replaces the old one, so an entry
+        retired elsewhere goes too."""
         entries = await self.db.run(learned_entries)
+        index = LearnedIndex()
         for entry in entries:
-            self.learned.put(entry)
+            index.put(entry)
+        self.learned = index
         return len(entries)
 
 

@@ -30,7 +30,33 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def strip_nul(value: Any) -> Any:
+    """Remove U+0000 from every string in a statement's parameters (nested tuples, lists, dicts).
+
+    PostgreSQL cannot store U+0000 in text and rejects the whole insert; SQLite would keep it
+    and hand back text no other part can print. Telegram users can send it, so it goes here,
+    once, for every table and both databases."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {key: strip_nul(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(strip_nul(item) for item in value)
+    return value
+
+
+def _without_nul(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+                 _executemany: bool) -> tuple[str, Any]:
+    return statement, strip_nul(parameters)
+
+
 def _make_engine(url: str, *, echo: bool) -> Engine:
+    engine = _make_dialect_engine(url, echo=echo)
+    event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
+    return engine
+
+
+def _make_dialect_engine(url: str, *, echo: bool) -> Engine:
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
@@ -51,7 +77,8 @@ def _make_engine(url: str, *, echo: bool) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    # A database host that does not answer fails the attempt in 10 s instead of hanging.
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
 
 class Database:

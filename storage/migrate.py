@@ -13,6 +13,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -25,12 +26,18 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(engine) -> None:  # type: ignore[no-untyped-def]
-    """Apply every migration not yet applied, in one transaction."""
+# Several instances starting at once on one PostgreSQL database migrate one after the other.
+_MIGRATION_LOCK = 0x5374_6577  # "Stew"
+
+
+def upgrade(engine, revision: str = "head") -> None:  # type: ignore[no-untyped-def]
+    """Apply every migration not yet applied (up to `revision`), in one transaction."""
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def make_revision(url: str, message: str) -> None:
@@ -41,7 +48,13 @@ def make_revision(url: str, message: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "revision":
+    if sys.argv[1:] == ["upgrade"]:  # bring DATABASE_URL's database to head (before rolling out workers)
+        from config import load_settings
+        from storage.db import Database
+
+        Database(load_settings().database_url).migrate()
+        print("database at head")
+    elif len(sys.argv) == 3 and sys.argv[1] == "revision":
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -51,4 +64,4 @@ if __name__ == "__main__":
             upgrade(create_engine(url))
             make_revision(url, sys.argv[2])
     else:
-        print("usage: python -m storage.migrate revision \"message\"")
+        print("usage: python -m storage.migrate upgrade | revision \"message\"")

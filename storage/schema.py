@@ -14,3 +14,4 @@ def register_models() -> None:
     import knowledge.question_log  # noqa: F401
     import ledger.models  # noqa: F401
     import scheduler.models  # noqa: F401
+    import storage.lease  # noqa: F401

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +15,13 @@ from pathlib import Path
 from tests.botapi_double import BotApiDouble
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A local TCP port nobody listens on (yet)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -25,6 +35,60 @@ def run_bot(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
     """Run bot.py to its end (for start-up failures)."""
     return subprocess.run([sys.executable, str(ROOT / "bot.py")], cwd=tmp_path, env=bot_env(tmp_path, **extra),
                           capture_output=True, text=True, timeout=60)
+
+
+def start_bot(tmp_path: Path, **settings: str) -> subprocess.Popen[str]:
+    """Start `python bot.py` with `settings` (stdout and stderr together, read at the end)."""
+    return subprocess.Popen([sys.executable, str(ROOT / "bot.py")], cwd=tmp_path, env=bot_env(tmp_path, **settings),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def stop_bot(process: subprocess.Popen[str], *, timeout: float = 15) -> str:
+    """SIGTERM the bot and return all it printed (killed if it does not exit within `timeout`)."""
+    process.terminate()
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    return output
+
+
+class ProcessOutput:
+    """The lines a started bot prints, collected as they come (a reader thread), so a test can
+    wait for a line while the process runs."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        assert process.stdout is not None
+        self._reader = threading.Thread(target=lambda: self.lines.extend(iter(process.stdout.readline, "")),
+                                        daemon=True)
+        self._reader.start()
+
+    def wait_for(self, text: str, *, count: int = 1, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while sum(text in line for line in self.lines) < count:
+            assert time.monotonic() < deadline, f"no {count} lines with {text!r} within {timeout} s: {self.text}"
+            if self.process.poll() is not None and not self._reader.is_alive():
+                raise AssertionError(f"the bot exited before printing {text!r}: {self.text}")
+            time.sleep(0.1)
+
+    def stop(self, timeout: float = 15) -> str:
+        """SIGTERM the process, wait for it (killed after `timeout`), return all it printed."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(timeout=5)
+        return self.text
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
 
 
 @contextmanager

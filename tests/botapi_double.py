@@ -627,6 +627,7 @@ class BotApiDouble:
         privacy_mode: bool = False,
         default_member_status: str = "administrator",
         validate_text: bool = True,
+        port: int = 0,
     ) -> None:
         self.token = token
         self.bot_username = bot_username
@@ -654,6 +655,8 @@ class BotApiDouble:
         self._kicked: set[int] = set()
         self._left: set[int] = set()
         self._failures: list[dict] = []
+        self._slow: list[dict] = []
+        self.slow_started = threading.Event()  # set when a request slowed by slow_next() begins
         self._callback_queries: dict[str, dict] = {}
         self._callback_ids = itertools.count(4_000_000_000_000_001)
         self._commands: dict[tuple[str, str], list[dict]] = {}
@@ -670,7 +673,7 @@ class BotApiDouble:
         self._thread: threading.Thread | None = None
         self.base_url = ""
         self.base_file_url = ""
-        self.port = 0
+        self.port = port  # 0: any free port; a fixed one lets a test stop and restart "Telegram"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -678,7 +681,7 @@ class BotApiDouble:
         if self._server is not None:
             raise RuntimeError("already started")
         handler = type("_BoundHandler", (_Handler,), {"double": self})
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         server.daemon_threads = True
         self._server = server
         self.port = server.server_address[1]
@@ -1023,6 +1026,31 @@ class BotApiDouble:
         with self._cond:
             self._failures.clear()
 
+    def slow_next(self, method: str, *, seconds: float, times: int = 1,
+                  where: Callable[[dict], bool] | None = None) -> None:
+        """The next ``times`` calls of ``method`` (whose params satisfy ``where``) take ``seconds``
+        before they are answered: work in flight when a test stops or kills the bot.
+        slow_started is set when one begins."""
+        with self._cond:
+            self._slow.append({"method": method.lower(), "left": times, "seconds": seconds, "where": where})
+
+    def _take_slowness(self, method: str, params: dict) -> float:
+        low = method.lower()
+        with self._cond:
+            for s in self._slow:
+                if s["left"] > 0 and s["method"] == low and (s["where"] is None or s["where"](params)):
+                    s["left"] -= 1
+                    if s["left"] == 0:
+                        self._slow.remove(s)
+                    return float(s["seconds"])
+        return 0.0
+
+    def take_updates(self) -> list[dict]:
+        """Remove and return the pending updates (to post them to a webhook, as Telegram does)."""
+        with self._cond:
+            taken, self._updates[:] = list(self._updates), []
+        return taken
+
     def _take_failure(self, method: str) -> BotApiError | None:
         low = method.lower()
         for f in self._failures:
@@ -1155,6 +1183,10 @@ class BotApiDouble:
         except (ValueError, UnicodeDecodeError) as err:
             error = _bad(f"can't parse request: {err}")
             return self._finish(Call(method, {}, at, (), error.status, error.payload()))
+        delay = self._take_slowness(method, params)
+        if delay:
+            self.slow_started.set()
+            time.sleep(delay)  # in this request's own server thread
 
         try:
             if token != self.token:

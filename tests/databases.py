@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from storage import Database
+from storage.migrate import upgrade
 
 _SQLITE_TEMPLATE: list[Path] = []
 
@@ -50,8 +51,8 @@ def postgres_reachable() -> bool:
 
 
 @contextmanager
-def postgres_schema_database(prefix: str = "t") -> Iterator[Database]:
-    """Yield a migrated Database whose tables live in a new schema, dropped on exit."""
+def postgres_schema_database(prefix: str = "t", *, revision: str = "head") -> Iterator[Database]:
+    """Yield a Database migrated to `revision` whose tables live in a new schema, dropped on exit."""
     if not postgres_reachable():
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL not reachable at {POSTGRES_URL} and CI is set")
@@ -62,7 +63,7 @@ def postgres_schema_database(prefix: str = "t") -> Iterator[Database]:
     separator = "&" if "?" in POSTGRES_URL else "?"
     db = Database(f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}")
     try:
-        db.migrate()
+        upgrade(db.engine, revision)
         yield db
     finally:
         db.dispose()

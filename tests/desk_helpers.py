@@ -14,6 +14,7 @@ from desk.bindings import bind_department_chat, bind_help_chat
 from desk.roles import Actor, resolve_role
 from storage import Database
 from tests.databases import postgres_schema_database
+from tests.updates import supergroup_id, user_id
 from workdays import DEFAULT_BUSINESS_HOURS, BusinessHours, WorkingCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -21,20 +22,20 @@ CALENDAR = WorkingCalendar()
 HOURS = BusinessHours.parse(DEFAULT_BUSINESS_HOURS, calendar=CALENDAR, tz=SH)
 ALWAYS = BusinessHours.parse("24x7", calendar=CALENDAR, tz=SH)
 
-STEWARD_CHAT = -1001000000001
-LEAD_CHAT = -1001000000002
-HELP_CHAT = -1001000000010
-OTHER_HELP_CHAT = -1001000000011
-DEPT_CHAT = -1001000000020
-OTHER_DEPT_CHAT = -1001000000021
-ADMIN = 1
-STEWARD = 11
-STEWARD_2 = 12
-DEPT_MEMBER = 21
-OTHER_DEPT_MEMBER = 22
-LEADER = 31
-ASKER = 41
-OTHER_ASKER = 42
+STEWARD_CHAT = supergroup_id(1)
+LEAD_CHAT = supergroup_id(2)
+HELP_CHAT = supergroup_id(10)
+OTHER_HELP_CHAT = supergroup_id(11)
+DEPT_CHAT = supergroup_id(20)
+OTHER_DEPT_CHAT = supergroup_id(21)
+ADMIN = user_id(1)
+STEWARD = user_id(11)
+STEWARD_2 = user_id(12)
+DEPT_MEMBER = user_id(21)
+OTHER_DEPT_MEMBER = user_id(22)
+LEADER = user_id(31)
+ASKER = user_id(41)
+OTHER_ASKER = user_id(42)
 PROJECTS = {"P-001", "P-002"}
 
 

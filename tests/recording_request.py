@@ -14,7 +14,7 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
-BOT_ID = 999
+BOT_ID = 7_000_000_999  # bot ids pass 2^32 too
 BOT_USERNAME = "steward_test_bot"
 
 

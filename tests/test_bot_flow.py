@@ -7,11 +7,11 @@ import pytest
 import texts
 from bot.app import build_application, stop_delivery
 from tests.delivery_helpers import delivered
-from tests.recording_request import BOT_USERNAME, RecordingRequest
-from tests.updates import callback_update, message_update
+from tests.recording_request import BOT_ID, BOT_USERNAME, RecordingRequest
+from tests.updates import callback_update, message_update, supergroup_id, user_id
 
-GROUP = -100123
-ENTERPRISE = 501
+GROUP = supergroup_id(123)
+ENTERPRISE = user_id(501)
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ async def test_clarify_offers_buttons_and_a_press_answers(app) -> None:
     buttons = [b for row in sent.params["reply_markup"]["inline_keyboard"] for b in row]
     assert {b["callback_data"].split(":")[1] for b in buttons} >= {"land_use_planning", "engineering_planning"}
     message = {"message_id": 4242, "date": 0, "chat": {"id": GROUP, "type": "supergroup"},
-               "from": {"id": 999, "is_bot": True, "first_name": "bot"}, "text": texts.CLARIFY_PROMPT,
+               "from": {"id": BOT_ID, "is_bot": True, "first_name": "bot"}, "text": texts.CLARIFY_PROMPT,
                "reply_markup": sent.params["reply_markup"]}
     request.clear()
     await app.process_update(

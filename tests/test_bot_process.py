@@ -10,9 +10,10 @@ import pytest
 import texts
 from tests.bot_process import run_bot, running_bot
 from tests.botapi_double import BotApiDouble
+from tests.updates import supergroup_id, user_id
 
-GROUP = -100777
-ENTERPRISE = 42
+GROUP = supergroup_id(777)
+ENTERPRISE = user_id(42)
 
 
 @pytest.fixture

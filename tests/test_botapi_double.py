@@ -40,9 +40,10 @@ from telegram.ext import (
 )
 
 from tests.botapi_double import BotApiDouble, Call
+from tests.updates import user_id
 
 GROUP = -1001234567890
-USER = 777001
+USER = user_id(777001)
 
 
 @pytest.fixture

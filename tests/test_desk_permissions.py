@@ -32,6 +32,7 @@ from tests.desk_helpers import (
     at,
     make_world,
 )
+from tests.updates import supergroup_id, user_id
 
 NOW = at(3, 2, 10, 0)
 
@@ -54,26 +55,26 @@ def _resolve(world, user, chat, staff=()):
 
 
 def test_roles_come_from_where_people_are_seen(world) -> None:
-    assert _resolve(world, 501, HELP_CHAT).role is Role.enterprise  # never seen elsewhere
-    assert _resolve(world, 501, STEWARD_CHAT).role is Role.steward
-    helper = _resolve(world, 501, HELP_CHAT)  # now known as a steward
+    assert _resolve(world, user_id(501), HELP_CHAT).role is Role.enterprise  # never seen elsewhere
+    assert _resolve(world, user_id(501), STEWARD_CHAT).role is Role.steward
+    helper = _resolve(world, user_id(501), HELP_CHAT)  # now known as a steward
     assert helper.role is Role.steward and helper.chat_kind is ChatKind.help
     assert helper.chat_project_code == "P-001"
 
-    member = _resolve(world, 502, DEPT_CHAT)
+    member = _resolve(world, user_id(502), DEPT_CHAT)
     assert (member.role, member.department_key) == (Role.department, "natural_resources")
-    in_help = _resolve(world, 502, HELP_CHAT)
+    in_help = _resolve(world, user_id(502), HELP_CHAT)
     assert (in_help.role, in_help.department_key) == (Role.department, "natural_resources")
 
-    assert _resolve(world, 503, LEAD_CHAT).role is Role.lead
-    assert _resolve(world, 503, HELP_CHAT).role is Role.lead
+    assert _resolve(world, user_id(503), LEAD_CHAT).role is Role.lead
+    assert _resolve(world, user_id(503), HELP_CHAT).role is Role.lead
     assert _resolve(world, ADMIN, HELP_CHAT).role is Role.admin
-    assert _resolve(world, 504, HELP_CHAT, staff=[504]).role is Role.steward
-    assert _resolve(world, 505, -999).role is Role.enterprise  # an unknown chat
-    assert _resolve(world, 505, -999).chat_kind is None
+    assert _resolve(world, user_id(504), HELP_CHAT, staff=[user_id(504)]).role is Role.steward
+    assert _resolve(world, user_id(505), supergroup_id(999)).role is Role.enterprise  # an unknown chat
+    assert _resolve(world, user_id(505), supergroup_id(999)).chat_kind is None
     seen = {(u, r) for u, r, _d, _n in world.db.call(staff_members)}
-    assert {(501, "steward"), (502, "department"), (503, "lead")} <= seen
-    assert (505, "steward") not in seen
+    assert {(user_id(501), "steward"), (user_id(502), "department"), (user_id(503), "lead")} <= seen
+    assert (user_id(505), "steward") not in seen
 
 
 @pytest.mark.parametrize("op", ["claim", "answer", "escalate", "resolve", "close"])
@@ -250,17 +251,17 @@ def test_escalation_needs_a_bound_active_department_group(tmp_path) -> None:
         world.db.call(tickets.escalate, ticket_id=t.id, actor=world.steward,
                       department_key="natural_resources", now=NOW)
     # The department binds a new group: the old one is retired, escalation goes there.
-    admin = world.actor(ADMIN, -1030)
-    world.db.call(bind_department_chat, actor=admin, chat_id=-1030,
+    admin = world.actor(ADMIN, supergroup_id(1030))
+    world.db.call(bind_department_chat, actor=admin, chat_id=supergroup_id(1030),
                   department_key="natural_resources", now=NOW)
     esc = world.db.call(tickets.escalate, ticket_id=t.id, actor=world.steward,
                         department_key="natural_resources", now=NOW)
-    assert esc.department_chat_id == -1030
+    assert esc.department_chat_id == supergroup_id(1030)
     assert world.db.call(tickets.get_ticket, ticket_id=t.id).status.value == "escalated"
     # The kicked chat's people are no longer department members there.
     assert world.actor(DEPT_MEMBER + 100, DEPT_CHAT).role is Role.enterprise
-    world.db.call(unbind_chat, actor=world.actor(ADMIN, -1030), chat_id=-1030, now=NOW)
-    assert world.actor(DEPT_MEMBER + 101, -1030).role is Role.enterprise
+    world.db.call(unbind_chat, actor=world.actor(ADMIN, supergroup_id(1030)), chat_id=supergroup_id(1030), now=NOW)
+    assert world.actor(DEPT_MEMBER + 101, supergroup_id(1030)).role is Role.enterprise
 
 
 def test_callback_data_round_trip_and_garbage() -> None:

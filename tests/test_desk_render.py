@@ -23,6 +23,7 @@ from desk.throttle import Throttle
 from tests.databases import sqlite_database
 from tests.desk_helpers import HELP_CHAT, HOURS, LEAD_CHAT, STEWARD_CHAT, at, make_world
 from tests.texts_match import says
+from tests.updates import user_id
 
 EVIL = '<b>急</b> & <a href="x">点我</a>'
 DEPTS = {"natural_resources": "自然资源局"}
@@ -35,7 +36,7 @@ def world(tmp_path):
 
 def _ticket(world):
     return world.db.call(tickets.create_ticket, now=world.clock.now, hours=HOURS, sla_minutes=30,
-                         help_chat_id=HELP_CHAT, asker_user_id=9, asker_name="<张>",
+                         help_chat_id=HELP_CHAT, asker_user_id=user_id(9), asker_name="<张>",
                          help_message_id=3, question=EVIL,
                          candidates=[{"key": "eia", "title": "环评<审批>", "score": 0.4}])
 
@@ -72,7 +73,7 @@ def test_clock_lines(world) -> None:
 
 def test_escalation_card_carries_the_thread(world) -> None:
     t = _ticket(world)
-    world.db.call(tickets.attach_follow_up, help_chat_id=HELP_CHAT, asker_user_id=9,
+    world.db.call(tickets.attach_follow_up, help_chat_id=HELP_CHAT, asker_user_id=user_id(9),
                   text="<补充>", now=at(3, 2, 10, 2), asker_name="<张>")
     esc = world.db.call(tickets.escalate, ticket_id=t.id, actor=world.steward,
                         department_key="natural_resources", now=at(3, 2, 10, 3))

@@ -14,6 +14,7 @@ from desk.models import TicketStatus as S
 from desk.states import TRANSITIONS, can_transition, check_transition
 from tests.databases import sqlite_database
 from tests.desk_helpers import ASKER, HELP_CHAT, HOURS, at, make_world
+from tests.updates import supergroup_id, user_id
 
 START = at(3, 2, 9, 0)  # Monday
 
@@ -125,8 +126,8 @@ def test_every_operation_from_every_status(world, start: S, op: str) -> None:
 
 def test_every_change_of_a_full_flow_is_audited(world) -> None:
     db, clock = world.db, world.clock
-    t = _new(world, asker=4242)  # an asker of its own: follow-ups must land on this ticket
-    db.call(tickets.record_card, ticket_id=t.id, chat_id=-1001000000001, message_id=900,
+    t = _new(world, asker=user_id(4242))  # an asker of its own: follow-ups must land on this ticket
+    db.call(tickets.record_card, ticket_id=t.id, chat_id=supergroup_id(1), message_id=900,
             kind="steward", now=clock.advance(0.1))
     db.call(tickets.claim, ticket_id=t.id, actor=world.steward, now=clock.advance(1))
     db.call(tickets.escalate, ticket_id=t.id, actor=world.steward,
@@ -138,7 +139,7 @@ def test_every_change_of_a_full_flow_is_audited(world) -> None:
                     now=clock.advance(1))
     db.call(tickets.record_delivery, ticket_id=t.id, message_id=relay.message_id,
             now=clock.advance(0.1), delivered=True, help_message_id=777)
-    db.call(tickets.attach_follow_up, help_chat_id=HELP_CHAT, asker_user_id=4242,
+    db.call(tickets.attach_follow_up, help_chat_id=HELP_CHAT, asker_user_id=user_id(4242),
             text="报告表谁来编？", now=clock.advance(5))
     db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="可委托技术单位",
             now=clock.advance(1))
@@ -166,7 +167,7 @@ def test_every_change_of_a_full_flow_is_audited(world) -> None:
         (None, "natural_resources"), ("natural_resources", "ecology")]
     assert hops[0]["previous_assignee"] == world.steward.user_id
     assert all(e.at is not None and e.actor_role for e in events)
-    assert events[0].actor_user_id == 4242 and events[0].actor_role == "enterprise"
+    assert events[0].actor_user_id == user_id(4242) and events[0].actor_role == "enterprise"
     assert events[6].detail["first_response"] is True
     assert events[9].detail["first_response"] is False
     final = db.call(tickets.get_ticket, ticket_id=t.id)

@@ -32,20 +32,20 @@ from tests.delivery_helpers import delivered
 from tests.ledger_support import ledger_row, write_xlsx
 from tests.recording_request import RecordingRequest
 from tests.texts_match import said, says
-from tests.updates import message_update
+from tests.updates import message_update, supergroup_id, user_id
 
-ADMIN = 7001
-STRANGER = 7002
-ENTERPRISE = 7003
+ADMIN = user_id(7001)
+STRANGER = user_id(7002)
+ENTERPRISE = user_id(7003)
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
-GROUP_A = -1001001  # help group of P001 (deadline 31 Mar 2026, 环评 overdue)
-GROUP_B = -1001002  # help group of P002 (deadline 31 Mar 2026)
-GROUP_C = -1001003  # help group of P003 (deadline 31 Aug 2026: no deadline reminder)
-UNBOUND = -1001999
-ECO_DEPT = -1002001  # department group of 生态环境局 (eco_env)
-STEWARDS = -1003001
-LEAD = -1004001
+GROUP_A = supergroup_id(1001)     # help group of P001 (deadline 31 Mar 2026, 环评 overdue)
+GROUP_B = supergroup_id(1002)     # help group of P002 (deadline 31 Mar 2026)
+GROUP_C = supergroup_id(1003)     # help group of P003 (deadline 31 Aug 2026: no deadline reminder)
+UNBOUND = supergroup_id(1999)
+ECO_DEPT = supergroup_id(2001)    # department group of 生态环境局 (eco_env)
+STEWARDS = supergroup_id(3001)
+LEAD = supergroup_id(4001)
 
 
 class FlakyRequest(RecordingRequest):

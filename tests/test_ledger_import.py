@@ -15,6 +15,7 @@ from ledger.importer import import_file
 from ledger.models import Procedure, ProcedureStatus, Project
 from tests.databases import sqlite_database
 from tests.ledger_support import ledger_row, write_csv, write_xlsx
+from tests.updates import supergroup_id
 
 
 def counts(db):
@@ -68,7 +69,7 @@ def test_reimport_changes_nothing_and_changed_file_updates_in_place(tmp_path):
     path = write_xlsx(tmp_path / "l.xlsx", GOOD_ROWS)
     db.call(import_file, path=path)
     with db.session() as s:  # a /bind happened meanwhile; an import must keep it
-        s.exec(select(Project).where(Project.code == "P001")).scalar_one().help_chat_id = -100123
+        s.exec(select(Project).where(Project.code == "P001")).scalar_one().help_chat_id = supergroup_id(123)
     before = snapshot(db)
     again = db.call(import_file, path=path)
     assert not again.changed
@@ -86,7 +87,7 @@ def test_reimport_changes_nothing_and_changed_file_updates_in_place(tmp_path):
             result.procedures_unchanged) == (1, 1, 3)
     with db.session() as s:
         p1 = s.exec(select(Project).where(Project.code == "P001")).scalar_one()
-        assert p1.help_chat_id == -100123
+        assert p1.help_chat_id == supergroup_id(123)
         eia = s.exec(select(Procedure).where(Procedure.project_id == p1.id,
                                              Procedure.item_key == "eia")).scalar_one()
         assert eia.status is ProcedureStatus.done and eia.finished_on == date(2026, 3, 2)

@@ -19,6 +19,7 @@ from scheduler.reminders import plan_reminders
 from tests.databases import sqlite_database
 from tests.ledger_support import ledger_row, write_xlsx
 from tests.texts_match import says
+from tests.updates import supergroup_id
 from workdays import WorkingCalendar
 
 MATERIALS = {"eia": ["环境影响报告书", "建设项目环评审批申请表"],
@@ -138,7 +139,7 @@ def test_every_reminder_renders(db, calendar):
     from ledger.models import Project
 
     with db.session() as s:
-        s.exec(select(Project)).scalar_one().help_chat_id = -5
+        s.exec(select(Project)).scalar_one().help_chat_id = supergroup_id(5)
     plan = db.call(plan_reminders, today=date(2026, 3, 17), calendar=calendar,
                    department_key_for=lambda key: "dept")
     assert {r.subject.value for r in plan} == {"deadline", "overdue", "department", "digest"}

@@ -21,8 +21,11 @@ from scheduler.reminders import AudienceKind, Subject, current_threshold, plan_r
 from storage.db import Database
 from tests.databases import postgres_schema_database, sqlite_database
 from tests.ledger_support import ledger_row, write_xlsx
+from tests.updates import supergroup_id
 from workdays import WorkingCalendar
 
+HELP_1 = supergroup_id(1001)  # the help group of P001
+HELP_3 = supergroup_id(1003)  # the help group of P003
 DEPARTMENTS = {"eia": "eco_env", "energy_review": "ndrc", "land_prereview": "natural_resources",
                "filing": "ndrc", "construction_permit": "housing"}
 ALIASES = {"发改委": "ndrc"}
@@ -35,7 +38,7 @@ def calendar():
 
 def build_ledger(tmp_path):
     rows = [
-        # P001: deadline 31 Mar 2026, help group -1001
+        # P001: deadline 31 Mar 2026, help group HELP_1
         ledger_row(手续="立项", 状态="已办结", 受理日期="2026-01-05", days=1, 办结日期="2026-01-06"),
         ledger_row(手续="环评", 受理日期="2026-03-02", days=5),               # due Mon 9 Mar
         ledger_row(手续="节能审查", 受理日期="2026-03-20", days=10, 责任部门="发改委"),  # due 3 Apr
@@ -43,13 +46,13 @@ def build_ledger(tmp_path):
         # P002: deadline 31 Aug 2026, no help group
         ledger_row(项目代码="P002", 计划开工="2026下半年", 手续="用地预审", 受理日期="2026-03-16",
                    days=3),                                                 # due Thu 19 Mar
-        # P003: everything finished, help group -1003
+        # P003: everything finished, help group HELP_3
         ledger_row(项目代码="P003", 手续="环评", 状态="已办结", 办结日期="2026-02-11"),
     ]
     db = sqlite_database(tmp_path)
     db.call(import_file, path=write_xlsx(tmp_path / "l.xlsx", rows))
     with db.session() as s:
-        for code, chat in (("P001", -1001), ("P003", -1003)):
+        for code, chat in (("P001", HELP_1), ("P003", HELP_3)):
             s.exec(select(Project).where(Project.code == code)).scalar_one().help_chat_id = chat
     db.dispose()
     return db.url
@@ -97,7 +100,7 @@ def test_each_reminder_exactly_once_across_restarts_and_downtime(tmp_path, calen
     assert all(calendar.is_working_day(day) for day, _ in sent)
 
     help_group = [(day, r) for day, r in sent if r.audience.kind is AudienceKind.help_group]
-    assert {r.audience.key for _, r in help_group} == {"-1001"}   # P003 is finished
+    assert {r.audience.key for _, r in help_group} == {str(HELP_1)}   # P003 is finished
     deadline = [(day, r.threshold) for day, r in help_group if r.subject is Subject.deadline]
     assert deadline == [
         (date(2026, 3, 2), 30),    # 30 days out fell on Sunday 1 Mar
@@ -139,16 +142,16 @@ def test_a_failed_send_is_retried_and_then_sent_once(tmp_path, calendar):
     url = build_ledger(tmp_path)
     today = date(2026, 3, 10)
     sent = []
-    plan = run(url, today, calendar, sent, fail={f"help:-1001|overdue:P001|{today}"})
-    assert f"help:-1001|overdue:P001|{today}" not in {r.key for _, r in sent}
+    plan = run(url, today, calendar, sent, fail={f"help:{HELP_1}|overdue:P001|{today}"})
+    assert f"help:{HELP_1}|overdue:P001|{today}" not in {r.key for _, r in sent}
     db = Database(url)
-    log = db.call(reminder_log, key=f"help:-1001|overdue:P001|{today}")
+    log = db.call(reminder_log, key=f"help:{HELP_1}|overdue:P001|{today}")
     assert (log.status, log.error) == (ReminderState.failed.value, "HTTP 500")
     run(url, today, calendar, sent)      # the retry
     run(url, today, calendar, sent)
     keys = [r.key for _, r in sent]
     assert sorted(keys) == sorted(r.key for r in plan)
-    log = db.call(reminder_log, key=f"help:-1001|overdue:P001|{today}")
+    log = db.call(reminder_log, key=f"help:{HELP_1}|overdue:P001|{today}")
     assert (log.status, log.attempts) == (ReminderState.sent.value, 2)
 
 
@@ -183,11 +186,11 @@ def test_claims_and_plan_on_postgresql(tmp_path, calendar):
         db.call(import_file, path=write_xlsx(tmp_path / "l.xlsx", [
             ledger_row(手续="环评", 受理日期="2026-03-02", days=5)]))
         with db.session() as s:
-            s.exec(select(Project)).scalar_one().help_chat_id = -1001
+            s.exec(select(Project)).scalar_one().help_chat_id = HELP_1
         plan = db.call(plan_reminders, today=date(2026, 3, 17), calendar=calendar,
                        department_key_for=DEPARTMENTS.get)
         assert {r.key for r in plan} == {
-            "help:-1001|deadline:P001:14|2026-03-17", "help:-1001|overdue:P001|2026-03-17",
+            f"help:{HELP_1}|deadline:P001:14|2026-03-17", f"help:{HELP_1}|overdue:P001|2026-03-17",
             "dept:eco_env|department|2026-03-17", "steward:steward|digest|2026-03-17"}
         now = datetime(2026, 3, 17, 1, tzinfo=UTC)
         key = plan[0].key

@@ -102,6 +102,11 @@ BAD_VALUES = [
     ("MATCH_ANSWER_THRESHOLD", "1.5"),
     ("MATCH_MIN_GAP", "a lot"),
     ("STEWARD_CHAT_ID", "the group"),
+    ("WEBHOOK_LISTEN", "8080"),
+    ("WEBHOOK_LISTEN", "0.0.0.0:99999"),
+    ("WEBHOOK_SECRET", "has spaces and ü"),
+    ("TELEGRAM_WEBHOOK_URL", "bot.example.org/telegram"),
+    ("SCHEDULER_LEASE_SECONDS", "0"),
 ]
 
 

@@ -21,6 +21,7 @@ from knowledge.matcher import Candidate, MatchResult
 from knowledge.question_log import QuestionLog, log_question
 from storage import Database, utcnow
 from tests.databases import postgres_schema_database
+from tests.updates import supergroup_id, user_id
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -84,13 +85,13 @@ def test_migrate_creates_the_knowledge_tables(db):
 def test_logged_question_reads_back_with_every_field(db):
     at = datetime(2025, 3, 31, 9, 15, 30, tzinfo=SHANGHAI)
     with db.session() as s:
-        row = log_question(session=s, result=_result(), at=at, chat_id=-100123, user_id=77)
+        row = log_question(session=s, result=_result(), at=at, chat_id=supergroup_id(123), user_id=user_id(77))
         assert row.id is not None
     with db.session() as s:
         back = s.exec(select(QuestionLog)).one()
     assert back.text == "环评要啥材料"
     assert back.normalized == "环评要啥材料"
-    assert (back.chat_id, back.user_id) == (-100123, 77)
+    assert (back.chat_id, back.user_id) == (supergroup_id(123), user_id(77))
     assert (back.item, back.intent, back.action, back.reason) == ("eia", "materials", "answer", "confident")
     assert back.confidence == pytest.approx(0.91)
     assert back.at == at  # the same instant
@@ -178,7 +179,7 @@ def test_session_commits_on_success_and_rolls_back_on_error(db):
 
 
 def test_call_runs_one_unit_of_work_with_keyword_arguments(db):
-    row = db.call(log_question, result=_result(), at=utcnow(), chat_id=5)
+    row = db.call(log_question, result=_result(), at=utcnow(), chat_id=supergroup_id(5))
     assert row.id is not None
     assert _count(db, QuestionLog) == 1
 

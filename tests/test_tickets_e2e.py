@@ -22,15 +22,16 @@ import texts
 from tests.bot_process import running_bot
 from tests.botapi_double import BotApiDouble, Call
 from tests.texts_match import fragment, says
+from tests.updates import supergroup_id, user_id
 
-HELP = -100777
-STEWARD_CHAT = -100888
-LEAD_CHAT = -100999
-DEPT_CHAT = -100555
-ADMIN = 1
-ENTERPRISE = 42
-STEWARD = 7
-DEPT_MEMBER = 21
+HELP = supergroup_id(777)
+STEWARD_CHAT = supergroup_id(888)
+LEAD_CHAT = supergroup_id(999)
+DEPT_CHAT = supergroup_id(555)
+ADMIN = user_id(1)
+ENTERPRISE = user_id(42)
+STEWARD = user_id(7)
+DEPT_MEMBER = user_id(21)
 WAIT = 10  # seconds: the longest any single step may take
 
 
@@ -170,7 +171,7 @@ def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(
 
     # The leaders read the numbers in their group.
     mark = api.mark()
-    api.push_message(chat_id=LEAD_CHAT, user_id=99, text="/stats", first_name="专班")
+    api.push_message(chat_id=LEAD_CHAT, user_id=user_id(99), text="/stats", first_name="专班")
     stats = api.wait_for_message(chat_id=LEAD_CHAT, contains=fragment(texts.DESK_STATS_TITLE), timeout=WAIT, since=mark)
     assert "发展和改革委员会" in stats.params["text"]
 

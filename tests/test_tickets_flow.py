@@ -20,19 +20,19 @@ from ledger.models import Project
 from tests.delivery_helpers import delivered
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
 from tests.texts_match import says
-from tests.updates import bot_message, callback_update, message_update
+from tests.updates import bot_message, callback_update, message_update, supergroup_id, user_id
 
-HELP = -1001000000010
-OTHER_HELP = -1001000000011
-STEWARD_CHAT = -1001000000001
-LEAD_CHAT = -1001000000002
-DEPT_CHAT = -1001000000020
+HELP = supergroup_id(10)
+OTHER_HELP = supergroup_id(11)
+STEWARD_CHAT = supergroup_id(1)
+LEAD_CHAT = supergroup_id(2)
+DEPT_CHAT = supergroup_id(20)
 STEWARD_BUTTONS = [texts.TICKET_BUTTON_CLAIM, texts.TICKET_BUTTON_ESCALATE, texts.TICKET_BUTTON_CLOSE]
-ADMIN = 1
-STEWARD = 11
-DEPT_MEMBER = 21
-ASKER = 41
-OTHER_MEMBER = 42
+ADMIN = user_id(1)
+STEWARD = user_id(11)
+DEPT_MEMBER = user_id(21)
+ASKER = user_id(41)
+OTHER_MEMBER = user_id(42)
 
 BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "项目管家", "username": BOT_USERNAME}
 OUT_OF_SCOPE = "营业执照怎么办理？"
@@ -355,8 +355,8 @@ async def test_binding_is_for_admins_and_known_projects(app) -> None:
     assert _sent_to(app, OTHER_HELP)[0].params["text"] == texts.DESK_ERR_PERMISSION
     await _say(app, "/bind NOPE", user=ADMIN, chat=OTHER_HELP)
     assert "台账中没有项目代码「NOPE」" in _sent_to(app, OTHER_HELP)[0].params["text"]
-    await _say(app, "/bind_dept 不存在局", user=ADMIN, chat=-100999)
-    assert says(texts.DESK_ERR_UNKNOWN_DEPARTMENT, _sent_to(app, -100999)[0].params["text"])
+    await _say(app, "/bind_dept 不存在局", user=ADMIN, chat=supergroup_id(999))
+    assert says(texts.DESK_ERR_UNKNOWN_DEPARTMENT, _sent_to(app, supergroup_id(999))[0].params["text"])
     await _say(app, "/unbind", user=ADMIN, chat=DEPT_CHAT)
     assert _sent_to(app, DEPT_CHAT)[0].params["text"] == texts.DESK_UNBOUND
     # no longer a staff chat: a question there is answered again

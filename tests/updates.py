@@ -8,6 +8,22 @@ from typing import Any
 
 from telegram import Bot, Update
 
+# What Telegram sends: a supergroup id is -100 followed by ten digits, user and bot ids pass 2^32.
+# Every test builds its ids with these, so a 32-bit column or an int32 assumption fails the suite.
+SUPERGROUP_BASE = -1_001_700_000_000
+USER_BASE = 5_000_000_000
+
+
+def supergroup_id(n: int) -> int:
+    """The id of test supergroup number `n` (-1001700000000 - n)."""
+    return SUPERGROUP_BASE - n
+
+
+def user_id(n: int) -> int:
+    """The id of test user number `n` (above 2^32)."""
+    return USER_BASE + n
+
+
 _update_ids = count(1)
 _message_ids = count(1)
 

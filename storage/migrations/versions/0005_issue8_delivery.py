@@ -1,7 +1,7 @@
 """issue8 delivery outbox and inbox
 
 Revision ID: issue8_delivery
-Revises: issue7_context
+Revises: issue9_scheduler_lease
 Create Date: 2026-12-01 21:29:27.699757
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import storage.types
 
 revision = "issue8_delivery"
-down_revision = "issue7_context"
+down_revision = "issue9_scheduler_lease"
 branch_labels = None
 depends_on = None
 

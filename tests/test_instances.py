@@ -1,0 +1,142 @@
+"""Several instances on one database: the scheduler lease (one holder, renewal, takeover after
+expiry, release) on SQLite and PostgreSQL, and shared facts changed by one application seen by
+another at its next update (two real Applications, one database)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.app import build_application
+from bot.leader import SchedulerLeader
+from config import Settings
+from storage import Database
+from storage.lease import SCHEDULER_LEASE, acquire_lease, lease_holder, release_lease
+from tests.databases import postgres_schema_database
+from tests.recording_request import RecordingRequest
+from tests.updates import message_update, supergroup_id, user_id
+
+T0 = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
+HELP = supergroup_id(6_001)
+DEPT_CHAT = supergroup_id(6_002)
+STEWARD_CHAT = supergroup_id(6_003)
+ADMIN = user_id(6_001)
+ENTERPRISE = user_id(6_002)
+DEPT_MEMBER = user_id(6_003)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request, tmp_path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'lease.db'}")
+        database.migrate()
+        yield database
+        database.dispose()
+    else:
+        with postgres_schema_database("t_lease") as database:
+            yield database
+
+
+def _take(db: Database, holder: str, now: datetime, seconds: float = 30) -> bool:
+    return db.call(acquire_lease, name=SCHEDULER_LEASE, holder=holder, now=now, seconds=seconds)
+
+
+def test_one_holder_renews_and_another_takes_over_only_after_expiry(db: Database) -> None:
+    assert _take(db, "a", T0)
+    assert not _take(db, "b", T0 + timedelta(seconds=1))
+    assert _take(db, "a", T0 + timedelta(seconds=20))  # renewed: now runs to T0+50 s
+    assert not _take(db, "b", T0 + timedelta(seconds=45))
+    assert db.call(lease_holder, name=SCHEDULER_LEASE, now=T0 + timedelta(seconds=45)) == "a"
+    # a dies: its lease runs out and b takes it; a cannot come back while b renews
+    assert _take(db, "b", T0 + timedelta(seconds=51))
+    assert not _take(db, "a", T0 + timedelta(seconds=52))
+    assert db.call(lease_holder, name=SCHEDULER_LEASE, now=T0 + timedelta(seconds=52)) == "b"
+
+
+def test_a_released_lease_is_taken_at_once(db: Database) -> None:
+    assert _take(db, "a", T0)
+    db.call(release_lease, name=SCHEDULER_LEASE, holder="b")  # not b's to release
+    assert not _take(db, "b", T0 + timedelta(seconds=1))
+    db.call(release_lease, name=SCHEDULER_LEASE, holder="a")
+    assert db.call(lease_holder, name=SCHEDULER_LEASE, now=T0 + timedelta(seconds=1)) is None
+    assert _take(db, "b", T0 + timedelta(seconds=1))
+
+
+async def test_the_leader_pauses_its_jobs_when_the_lease_is_lost(db: Database) -> None:
+    now = [T0]
+    events: list[str] = []
+
+    def leader(name: str) -> SchedulerLeader:
+        return SchedulerLeader(
+            db=db,
+            name=name,
+            seconds=30,
+            clock=lambda: now[0],
+            on_gain=lambda: events.append(f"{name}+"),
+            on_loss=lambda: events.append(f"{name}-"),
+        )
+
+    a, b = leader("a"), leader("b")
+    assert await a.step() and not await b.step()
+    now[0] = T0 + timedelta(seconds=31)  # a stopped renewing (it hung); b takes over
+    assert await b.step()
+    assert not await a.step()  # a notices and stops its jobs
+    await b.release()
+    assert await a.step()
+    assert events == ["a+", "b+", "a-", "a+"]
+    assert await a.current_holder() == "a"
+
+
+@pytest.fixture
+async def two_apps(db: Database, clock):
+    """Two Applications (two bot instances) on one database."""
+    settings = Settings(
+        _env_file=None,
+        telegram_bot_token="123456:TEST",
+        database_url=db.url,
+        steward_chat_id=STEWARD_CHAT,
+        admin_user_ids=[ADMIN],
+        business_hours="24x7",
+    )
+    apps = []
+    for _ in range(2):
+        request = RecordingRequest()
+        application = build_application(settings, clock=clock, request=request, rate_limit=False)
+        application.bot_data["request"] = request
+        await application.initialize()
+        await application.post_init(application)  # type: ignore[misc]
+        apps.append(application)
+    yield apps
+    for application in apps:
+        await application.shutdown()
+
+
+async def _say(application, text: str, *, chat: int, user: int, reply_to=None) -> list[str]:
+    request: RecordingRequest = application.bot_data["request"]
+    request.clear()
+    await application.process_update(
+        message_update(application.bot, chat_id=chat, user_id=user, text=text, reply_to=reply_to)
+    )
+    return [str(c.params.get("text")) for c in request.sent()]
+
+
+async def test_a_department_bound_through_one_instance_is_known_to_the_other_at_once(two_apps) -> None:
+    first, second = two_apps
+    # The second instance has seen the department group before it was bound: a help group to it.
+    assert any("所需材料" in t for t in await _say(second, "环评要什么材料？", chat=DEPT_CHAT, user=DEPT_MEMBER))
+    assert any("发展和改革委员会" in t for t in await _say(first, "/bind_dept 发改委", chat=DEPT_CHAT, user=ADMIN))
+    # Now it is a staff chat on both: its members' questions are not answered as an enterprise's.
+    assert await _say(second, "环评要什么材料？", chat=DEPT_CHAT, user=DEPT_MEMBER) == []
+
+
+async def test_an_answer_learned_through_one_instance_is_used_by_the_other(two_apps) -> None:
+    first, second = two_apps
+    question = "园区里的临时用电找谁申请比较快"
+    services = first.bot_data["services"]
+    await services.knowledge.learn(
+        question=question, answer="请联系供电公司客户经理办理临时用电。", item=None, created_by=user_id(6_004)
+    )
+    replies = await _say(second, question, chat=HELP, user=ENTERPRISE)
+    assert any("供电公司客户经理" in t for t in replies), replies
