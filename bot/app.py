@@ -65,7 +65,7 @@ def build_application(
         if rate_limit
         else Limits(per_second=1e6, group_per_minute=10**6, private_per_second=1e6, backoff_seconds=0.01)
     )
-    builder = builder.post_init(_post_init).post_shutdown(_post_shutdown)
+    builder = builder.post_init(_post_init).post_stop(_post_stop)
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services
     application.bot_data[INBOX_KEY] = inbox
@@ -107,7 +107,8 @@ async def stop_delivery(application: Application) -> None:  # type: ignore[type-
     await application.bot_data[INBOX_KEY].stop()
 
 
-async def _post_shutdown(application: Application) -> None:  # type: ignore[type-arg]
+async def _post_stop(application: Application) -> None:  # type: ignore[type-arg]
+    """After the application stopped (polling, webhook and the runtime's drain all call it)."""
     await stop_delivery(application)
 
 

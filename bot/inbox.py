@@ -46,6 +46,7 @@ class Inbox:
         self.flush_seconds = flush_seconds
         self.skip: set[int] = set()  # known before: a copy, or already done
         self.unsaved: list[dict[str, Any]] = []  # batches the database refused (outage)
+        self._stored: set[int] = set()  # ids this process stored
         self._done: list[int] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -64,7 +65,13 @@ class Inbox:
             return
         self.unsaved = []
         # Seen before: replayed at start-up, processed before a crash, or a second delivery.
-        self.skip.update(known & {int(u["update_id"]) for u in updates})
+        # An id this process stored itself (polling stores the batch, then the runtime may hand
+        # each update to accept_update, which stores it again) is the same copy, not a second one.
+        ids = {int(u["update_id"]) for u in updates}
+        self.skip.update((known & ids) - self._stored)
+        if len(self._stored) > 100_000:
+            self._stored.clear()
+        self._stored.update(ids)
 
     def should_skip(self, update_id: int) -> bool:
         if update_id in self.skip:
