@@ -15,6 +15,7 @@ from config import Settings
 from storage import Database
 from storage.lease import SCHEDULER_LEASE, acquire_lease, lease_holder, release_lease
 from tests.databases import postgres_schema_database
+from tests.delivery_helpers import delivered
 from tests.recording_request import RecordingRequest
 from tests.updates import message_update, supergroup_id, user_id
 
@@ -119,6 +120,7 @@ async def _say(application, text: str, *, chat: int, user: int, reply_to=None) -
     await application.process_update(
         message_update(application.bot, chat_id=chat, user_id=user, text=text, reply_to=reply_to)
     )
+    await delivered(application)
     return [str(c.params.get("text")) for c in request.sent()]
 
 
