@@ -339,7 +339,15 @@ class Matcher:
             return None
         cues = read_cues(result.normalized)
         asks_own = bool(cues.first_strong)
-        if result.action == "answer" and result.item == "tolerance" and context.item != "tolerance":
+        names_item = self._names_item(result.normalized)
+        if names_item and result.action != "answer":
+            return None  # 「我们环评办到哪一步了」 names its own item: it never takes the earlier one
+        if (
+            result.action == "answer"
+            and result.item == "tolerance"
+            and context.item != "tolerance"
+            and not names_item
+        ):
             # 「那能容缺吗」: the 容缺 topic asked about the item of the previous question
             return replace(result, item=context.item, intent="tolerance", context=True, reason="context")
         if result.action == "answer":
@@ -358,6 +366,17 @@ class Matcher:
         return replace(
             result, item=context.item, intent=intent, action=action, reason=reason, context=True,
             candidates=(Candidate(context.item, 1.0),), confidence=1.0,
+        )
+
+    def _names_item(self, normalized: str) -> bool:
+        """Whether the message names an approval item of its own (alias, homophone or latin; not as done)."""
+        compact = normalized.replace(" ", "")
+        hits = self._span_hits(compact) + self._latin_hits(normalized) + self._combo_hits(compact)
+        hits = self._drop_contained(hits)
+        self._discount_context(compact, hits)
+        return any(
+            self.kb.items[h.item].kind == "item" and not h.context and (h.named or h.score >= self.weights.evidence)
+            for h in hits
         )
 
     def _match(self, question: str) -> MatchResult:

@@ -344,6 +344,20 @@ def test_what_must_not_inherit(matcher):
     ])
 
 
+def test_a_status_question_naming_its_own_item_never_takes_the_earlier_one(matcher):
+    verify_conversation(matcher, [
+        ("王经理", "请问施工许可证要准备哪些材料？", "construction_permit", "materials", "answer", False),
+        ("王经理", "我们环评办到哪一步了", "eia", "status", "handoff", False),  # named by alias
+        ("王经理", "施工许可证要准备哪些材料", "construction_permit", "materials", "answer", False),
+        ("王经理", "环平办到哪一步了", "eia", "status", "handoff", False),  # typed by sound
+        ("王经理", "施工许可证要准备哪些材料", "construction_permit", "materials", "answer", False),
+        ("王经理", "EIA进度怎么样了", "eia", "status", "handoff", False),  # in latin letters
+        ("王经理", "节能审查要准备什么", "energy_review", "materials", "answer", False),
+        ("王经理", "水保能容缺吗", "soil_water", "tolerance", "answer", False),  # tolerance, its own item
+        ("王经理", "那能容缺吗", "soil_water", "tolerance", "answer", True),  # the topic, about the item in context
+    ])
+
+
 def test_two_people_in_one_group_never_share_context(matcher):
     verify_conversation(matcher, [
         ("王经理", "水保方案找哪个部门", "soil_water", "department", "answer", False),
