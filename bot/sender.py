@@ -189,6 +189,10 @@ class Sender:
             self._event.set()
 
     def _after_commit(self, session: OrmSession) -> None:
+        # The hook is global to all sessions: only this sender's database may take the flag,
+        # or another Sender in the process (another Application) swallows the wake-up.
+        if session.bind is not self.db.engine:
+            return
         if session.info.pop(WAKE_FLAG, False) and self._loop is not None and self._event is not None:
             try:
                 self._loop.call_soon_threadsafe(self._event.set)
