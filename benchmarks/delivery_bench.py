@@ -61,7 +61,14 @@ def _instant_request() -> Any:
             return 1.0
 
         async def do_request(
-            self, url: str, method: str, request_data: RequestData | None = None, **_: Any
+            self,
+            url: str,
+            method: str,
+            request_data: RequestData | None = None,
+            read_timeout: Any = None,
+            write_timeout: Any = None,
+            connect_timeout: Any = None,
+            pool_timeout: Any = None,
         ) -> tuple[int, bytes]:
             api = url.rsplit("/", 1)[-1]
             params = request_data.parameters if request_data else {}
@@ -69,7 +76,7 @@ def _instant_request() -> Any:
             if api == "getMe":
                 return 200, json.dumps({"ok": True, "result": bot}).encode()
             if api in ("sendMessage", "editMessageText"):
-                chat = int(params.get("chat_id", 0))
+                chat = int(str(params.get("chat_id", 0)))
                 if self.fail is not None and self.fail(chat):
                     self.refused += 1
                     return 429, json.dumps(
@@ -173,7 +180,7 @@ async def _steward_run(url: str, kind: str, n: int, workdir: Path) -> tuple[floa
     settings = Settings(
         _env_file=None,
         telegram_bot_token="123456:BENCH",
-        database_url=url,  # type: ignore[call-arg]
+        database_url=url,
         steward_chat_id=STEWARDS,
         business_hours="24x7",
     )

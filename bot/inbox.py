@@ -154,7 +154,7 @@ class InboxRequest(BaseRequest):
     async def shutdown(self) -> None:
         await self._inner.shutdown()
 
-    async def do_request(
+    async def do_request(  # type: ignore[override]  # PTB's timeouts passed through unchanged
         self, url: str, method: str, request_data: RequestData | None = None, **timeouts: Any
     ) -> tuple[int, bytes]:
         code, payload = await self._inner.do_request(url, method, request_data, **timeouts)

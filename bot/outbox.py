@@ -36,14 +36,14 @@ def received_at(now: datetime, message: Message | None) -> datetime:
     return min(now, message.date)
 
 
-def _owe(*, session: Session, owed: Sequence[Owed], now: datetime, unit: Callable[[Session], Any] | None) -> None:
+def _owe(*, session: Session, owed: Sequence[Owed], now: datetime, unit: Callable[..., Any] | None) -> None:
     if unit is not None:
         unit(session=session)
     enqueue_all(session=session, owed=owed, now=now)
 
 
 async def owe(
-    context: ContextTypes.DEFAULT_TYPE, owed: Sequence[Owed], *, unit: Callable[[Session], Any] | None = None
+    context: ContextTypes.DEFAULT_TYPE, owed: Sequence[Owed], *, unit: Callable[..., Any] | None = None
 ) -> None:
     """Write `unit` (e.g. the question log row) and the owed messages in one transaction.
     If the database cannot be reached, send the messages anyway (in memory, retried) and

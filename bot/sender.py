@@ -149,7 +149,7 @@ class Sender:
         self._runner: asyncio.Task[None] | None = None
         self._round_lock = asyncio.Lock()
         self._last_reclaim = 0.0
-        self._later: list[Callable[[Any], Any]] = []  # database work waiting for the database
+        self._later: list[Callable[..., Any]] = []  # database work waiting for the database
         self._volatile: set[asyncio.Task[None]] = set()
         self.sent_count = 0
 
@@ -277,7 +277,7 @@ class Sender:
             )
             await asyncio.sleep(max(0.0, ((result.retry_at or self.clock()) - self.clock()).total_seconds()))
 
-    def later(self, unit: Callable[[Any], Any]) -> None:
+    def later(self, unit: Callable[..., Any]) -> None:
         """Database work to do when the database is back (e.g. a question's log row)."""
         self._later.append(unit)
 
@@ -501,7 +501,7 @@ class Sender:
         return await self.db.run(outbox_stats)
 
 
-def _run_units(*, session: Any, units: list[Callable[[Any], Any]]) -> None:
+def _run_units(*, session: Any, units: list[Callable[..., Any]]) -> None:
     for unit in units:
         unit(session=session)
 

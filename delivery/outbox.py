@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, and_, case, func, or_, update
+from sqlalchemy import select as sa_select  # sqlmodel's select takes at most four columns
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -223,16 +224,16 @@ def ready_heads(
         else_=0,
     )
     rank = func.row_number().over(
-        partition_by=OutboxMessage.chat_id, order_by=(col(OutboxMessage.priority), col(OutboxMessage.id))
+        partition_by=col(OutboxMessage.chat_id), order_by=(col(OutboxMessage.priority), col(OutboxMessage.id))
     )
-    query = select(
-        OutboxMessage.id,
-        OutboxMessage.chat_id,
-        OutboxMessage.priority,
-        OutboxMessage.not_before,
+    query = sa_select(
+        col(OutboxMessage.id),
+        col(OutboxMessage.chat_id),
+        col(OutboxMessage.priority),
+        col(OutboxMessage.not_before),
         rank.label("rank"),
         waiting.label("waiting"),
-    ).where(OutboxMessage.status == OutboxState.pending.value)
+    ).where(col(OutboxMessage.status) == OutboxState.pending.value)
     if exclude_chats:
         query = query.where(col(OutboxMessage.chat_id).notin_(list(exclude_chats)))
     sub = query.subquery()
@@ -266,14 +267,17 @@ def claim(*, session: Session, ids: Sequence[int], now: datetime, worker: str) -
     taken = (
         session.execute(
             update(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(free.scalar_subquery()), OutboxMessage.status == OutboxState.pending.value)
+            .where(
+                col(OutboxMessage.id).in_(free.scalar_subquery()),
+                col(OutboxMessage.status) == OutboxState.pending.value,
+            )
             .values(
                 status=OutboxState.sending.value,
                 claimed_at=now,
                 claimed_by=worker[:64],
                 attempts=OutboxMessage.attempts + 1,
             )
-            .returning(OutboxMessage.id)
+            .returning(col(OutboxMessage.id))
             .execution_options(synchronize_session=False)
         )
         .scalars()
@@ -308,7 +312,7 @@ def reclaim_stale(*, session: Session, now: datetime, lease: timedelta) -> int:
     uncertain, or failed when they were uncertain already (resent at most once)."""
     cutoff = now - lease
     stale = and_(
-        OutboxMessage.status == OutboxState.sending.value,
+        col(OutboxMessage.status) == OutboxState.sending.value,
         or_(col(OutboxMessage.claimed_at).is_(None), col(OutboxMessage.claimed_at) <= cutoff),
     )
     gave_up = session.execute(
@@ -411,7 +415,7 @@ def finish(*, session: Session, results: Sequence[SendResult], now: datetime) ->
             old = row.chat_id
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.chat_id == old, col(OutboxMessage.status).notin_(FINAL_STATES))
+                .where(col(OutboxMessage.chat_id) == old, col(OutboxMessage.status).notin_(FINAL_STATES))
                 .values(chat_id=result.moved_to)
                 .execution_options(synchronize_session=False)
             )
@@ -442,8 +446,8 @@ def finish(*, session: Session, results: Sequence[SendResult], now: datetime) ->
         )
         if result.chat_gone and row.chat_id not in gone:
             gone.add(row.chat_id)
-            for hook in _ON_CHAT_GONE:
-                hook(session, row.chat_id, now)
+            for on_gone in _ON_CHAT_GONE:
+                on_gone(session, row.chat_id, now)
         kind = (row.follow_up or {}).get("kind")
         if kind:
             _FOLLOW_UPS[kind](session, outcome, now)
@@ -480,7 +484,13 @@ def outbox_stats(*, session: Session) -> OutboxStats:
         .select_from(OutboxMessage)
         .where(OutboxMessage.status == OutboxState.sent.value, col(OutboxMessage.uncertain).is_(True))
     ).one()
-    return OutboxStats(*(int(counts.get(s.value, 0)) for s in OutboxState), int(dupes))
+    return OutboxStats(
+        pending=int(counts.get(OutboxState.pending.value, 0)),
+        sending=int(counts.get(OutboxState.sending.value, 0)),
+        sent=int(counts.get(OutboxState.sent.value, 0)),
+        failed=int(counts.get(OutboxState.failed.value, 0)),
+        possible_duplicates=int(dupes),
+    )
 
 
 def outcomes_of(*, session: Session, ticket_id: int) -> list[DeliveryOutcome]:

@@ -54,14 +54,21 @@ class ScriptedRequest(RecordingRequest):
         self.lock = threading.Lock()
 
     async def do_request(
-        self, url: str, method: str, request_data: RequestData | None = None, **kw: Any
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         params = request_data.parameters if request_data else {}
-        chat = int(params.get("chat_id", 0) or 0)
+        chat = int(str(params.get("chat_id", 0) or 0))
         with self.lock:
             fault = self.faults[chat].pop(0) if self.faults.get(chat) else None
         if fault == "timeout":
-            await super().do_request(url, method, request_data, **kw)  # it did arrive
+            await super().do_request(url, method, request_data)  # it did arrive
             raise TimedOut("Timed out")
         if fault is not None:
             status, extra = fault
@@ -75,7 +82,7 @@ class ScriptedRequest(RecordingRequest):
                 **({"parameters": extra} if extra else {}),
             }
             return status, json.dumps(body).encode()
-        return await super().do_request(url, method, request_data, **kw)
+        return await super().do_request(url, method, request_data)
 
     def texts(self, chat: int) -> list[str]:
         return self.texts_to(chat)
