@@ -157,19 +157,19 @@ async def _say(app, text: str, *, chat_id: int = GROUP_A, user_id: int = ENTERPR
     return request
 
 
-def _broadcaster(app) -> Broadcaster:  # type: ignore[no-untyped-def]
+def _broadcaster(app) -> Broadcaster:
     services = app.bot_data["services"]
     return Broadcaster(bot=app.bot, db=services.db, clock=services.clock)
 
 
-async def _remind(app, **kw):  # type: ignore[no-untyped-def]
+async def _remind(app, **kw):
     """Today's reminders owed, then delivered by the outbox sender."""
     outcomes = await reminder_job.send_reminders(app, broadcaster=_broadcaster(app), **kw)
     await delivered(app)
     return outcomes
 
 
-async def _round(app, **kw):  # type: ignore[no-untyped-def]
+async def _round(app, **kw):
     result = await reminder_job.run_round(app, **kw)
     await delivered(app)
     return result
@@ -374,7 +374,7 @@ async def test_a_group_that_removed_the_bot_is_marked_inactive_and_the_rest_go_o
     assert request.refused == [] and again["skipped"] == 2 and _sent_to(request) == Counter()
 
 
-async def test_429_waits_retry_after_and_every_reminder_still_arrives(app) -> None:  # type: ignore[no-untyped-def]
+async def test_429_waits_retry_after_and_every_reminder_still_arrives(app) -> None:
     request = _req(app)
     request.retry_once["sendMessage"] = 2  # two 429s in a row (retry_after=3)
     request.clear()

@@ -76,7 +76,7 @@ async def app(settings, clock):
 # --------------------------------------------------------------------------- helpers
 
 
-async def _sweep(app, services):  # type: ignore[no-untyped-def]
+async def _sweep(app, services):
     """One SLA sweep, then what it owes delivered."""
     alerts = await run_sweep(app.bot, services)
     await delivered(app)
@@ -91,7 +91,7 @@ def _relayed(text: str) -> bool:
     )
 
 
-def _req(app) -> RecordingRequest:  # type: ignore[no-untyped-def]
+def _req(app) -> RecordingRequest:
     return app.bot_data["request"]
 
 
@@ -500,7 +500,7 @@ async def test_a_server_error_on_the_relay_is_retried(app, monkeypatch) -> None:
     assert _relayed(_sent_to(app, STEWARD_CHAT)[0].params["text"])
 
 
-async def test_an_escalation_the_department_group_never_got_is_reported(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_an_escalation_the_department_group_never_got_is_reported(app, monkeypatch) -> None:
     ticket_id, _ = await _handoff(app)
     _fail_sends(app, monkeypatch, chat=DEPT_CHAT, status=403, times=1)
     await _press(
@@ -597,7 +597,7 @@ async def test_help_differs_by_chat_kind(app) -> None:
     assert len({texts.HELP_HELP_GROUP, texts.HELP_STAFF, texts.HELP_PRIVATE}) == 3
 
 
-async def test_one_error_handler_logs_the_update_and_leaks_nothing(app, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_one_error_handler_logs_the_update_and_leaks_nothing(app, monkeypatch, caplog) -> None:
     async def broken(*_: object, **__: object) -> None:
         raise RuntimeError("db password is hunter2")
 
@@ -623,7 +623,7 @@ async def test_a_long_answer_is_split_at_telegrams_limit_and_stays_a_reply(app) 
     assert _relayed(_sent_to(app, STEWARD_CHAT)[0].params["text"])
 
 
-async def test_a_breach_meeting_server_errors_is_retried_until_it_arrives_and_said_once(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_a_breach_meeting_server_errors_is_retried_until_it_arrives_and_said_once(app, monkeypatch) -> None:
     services, clock = _services(app), app.bot_data["clock"]
     await _handoff(app)
     _req(app).clear()
