@@ -42,7 +42,6 @@ from tests.delivery_e2e_support import (
 from tests.tcp_proxy import TcpProxy
 
 WAIT = 30.0
-HELP32 = -100777
 OUTAGE_SECONDS = 8.0  # the database stays down this long after the questions are answered
 
 
@@ -121,8 +120,7 @@ def test_kill_9_at_the_first_alert_then_every_alert_arrives_once(tmp_path: Path,
 def test_kill_9_mid_burst_of_40_handoffs(tmp_path: Path, backend: str) -> None:
     with database(backend, tmp_path) as db, BotApiDouble(bot_username="steward_test_bot") as api:
         settings = {"DATABASE_URL": db.url, "SLA_FIRST_RESPONSE_MINUTES": "30", **FAST}
-        # PostgreSQL: 32-bit ids, question_log's chat and user ids are 32-bit until issue 9's migration.
-        help_chat, asker = (HELP, ASKER_BASE) if backend == "sqlite" else (HELP32, 1_000_000)
+        help_chat, asker = HELP, ASKER_BASE  # a supergroup id and user ids above 2^32 on both backends
         first = BotProcess(api, tmp_path, **settings)
         questions = [
             api.push_message(
@@ -207,20 +205,19 @@ def test_postgresql_down_questions_answered_meanwhile_and_every_row_catches_up(t
         try:
             with bot(api, tmp_path, DATABASE_URL=url, SLA_FIRST_RESPONSE_MINUTES="30", **FAST):
                 proxy.down()
-                # (ids below 2^31: question_log's chat and user ids are 32-bit until issue 9's migration)
                 answers = [
-                    api.push_message(chat_id=HELP32, user_id=1_000_000 + n, text="环评要什么材料？") for n in range(10)
+                    api.push_message(chat_id=HELP, user_id=ASKER_BASE + n, text="环评要什么材料？") for n in range(10)
                 ]
                 handoffs = [
-                    api.push_message(chat_id=HELP32, user_id=1_000_100 + n, text=f"营业执照怎么办理？（第{n}个）")
+                    api.push_message(chat_id=HELP, user_id=ASKER_BASE + 100 + n, text=f"营业执照怎么办理？（第{n}个）")
                     for n in range(2)
                 ]
                 until(
-                    lambda: len(delivered(api, HELP32, "所需材料")) == 10,
+                    lambda: len(delivered(api, HELP, "所需材料")) == 10,
                     timeout=15,
                     what="10 answers while the database is down",
                 )
-                assert {c.params["reply_parameters"]["message_id"] for c in delivered(api, HELP32, "所需材料")} == {
+                assert {c.params["reply_parameters"]["message_id"] for c in delivered(api, HELP, "所需材料")} == {
                     q["message_id"] for q in answers
                 }
                 time.sleep(OUTAGE_SECONDS)
@@ -228,7 +225,7 @@ def test_postgresql_down_questions_answered_meanwhile_and_every_row_catches_up(t
                 until(
                     lambda: (
                         len(per_ticket(delivered(api, STEWARD_CHAT, "待认领"))) == 2
-                        and len(delivered(api, HELP32, "已转项目管家")) == 2
+                        and len(delivered(api, HELP, "已转项目管家")) == 2
                     ),
                     what="2 tickets carded after",
                 )
@@ -238,7 +235,7 @@ def test_postgresql_down_questions_answered_meanwhile_and_every_row_catches_up(t
                     what="12 question log rows",
                 )
             # Never an error notice: the answers went out, the rest waited for the database.
-            assert delivered(api, HELP32, texts.ERROR_GENERIC) == []
+            assert delivered(api, HELP, texts.ERROR_GENERIC) == []
             tickets = db.call(lambda session: session.exec(select(Ticket)).all())
             assert sorted(t.help_message_id for t in tickets) == sorted(q["message_id"] for q in handoffs)
             assert logged <= 12
