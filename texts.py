@@ -11,7 +11,7 @@ ledger, reminders, errors.
 SETTINGS_INVALID = "设置有误：{detail}。请检查环境变量或 .env 文件。"
 TOKEN_MISSING = (
     "未设置 TELEGRAM_BOT_TOKEN：请在环境变量或 .env 中设置机器人令牌后再启动；"
-    "不接 Telegram 也可以用 `steward ask \"环评要什么材料\"` 试用知识库。"
+    '不接 Telegram 也可以用 `steward ask "环评要什么材料"` 试用知识库。'
 )
 KB_INVALID = "知识库有误，机器人不启动：\n{problems}"
 KB_VALID = "知识库检查通过：{items} 个事项，{topics} 个通用主题，{departments} 个部门。"
@@ -212,8 +212,16 @@ LEDGER_PROFILE_LABELS = {
     "as_of": "统计日期",
 }
 LEDGER_PROFILE_COLUMNS = (
-    "手续", "状态", "责任部门", "受理日期", "承诺时限(工作日)", "到期日", "剩余工作日", "办结日期",
-    "待备材料", "备注",
+    "手续",
+    "状态",
+    "责任部门",
+    "受理日期",
+    "承诺时限(工作日)",
+    "到期日",
+    "剩余工作日",
+    "办结日期",
+    "待备材料",
+    "备注",
 )
 LEDGER_DAYS_LEFT = "{days} 天（{working_days} 个工作日）"
 LEDGER_PROGRESS_COUNTS = "已办结 {done}，无需办理 {not_needed}，办理中 {in_progress}，未启动 {not_started}"
@@ -244,12 +252,8 @@ LEDGER_STATUS_DUE_OVERDUE = "承诺 {due} 前办结，已超期 {days} 个工作
 LEDGER_STATUS_FINISHED = "{finished} 办结。"
 
 # Reminders (scheduler.reminders, rendered by scheduler.reminder_text).
-REMINDER_DEADLINE = (
-    "⏰【应批尽批提醒】{name}距 {deadline} 截止还有 {days} 天，以下 {count} 项手续尚未办结："
-)
-REMINDER_DEADLINE_PASSED = (
-    "⚠️【应批尽批已逾期】{name}已过 {deadline} 截止日 {days} 天，以下 {count} 项手续仍未办结："
-)
+REMINDER_DEADLINE = "⏰【应批尽批提醒】{name}距 {deadline} 截止还有 {days} 天，以下 {count} 项手续尚未办结："
+REMINDER_DEADLINE_PASSED = "⚠️【应批尽批已逾期】{name}已过 {deadline} 截止日 {days} 天，以下 {count} 项手续仍未办结："
 REMINDER_OVERDUE = "⚠️【超期提醒】{name}以下 {count} 项手续已超过承诺时限："
 REMINDER_DEPARTMENT = "📋【本部门待办手续】超期 {overdue} 项，{soon_days} 个工作日内到期 {soon} 项："
 REMINDER_DEPARTMENT_OVERDUE = "超期："
@@ -313,8 +317,7 @@ DESK_THREAD_HEAD = "往来记录："
 DESK_THREAD_IN = "🙋 {at} {author}：{text}"
 DESK_THREAD_OUT = "💬 {at} {author}：{text}"
 DESK_WARNING = (
-    "⏰ 工单 #{ticket_id} 还剩{left}（工作时间）到期，请{holder}尽快答复。\n"
-    "项目：{project}\n问题：{question}"
+    "⏰ 工单 #{ticket_id} 还剩{left}（工作时间）到期，请{holder}尽快答复。\n项目：{project}\n问题：{question}"
 )
 DESK_BREACH_ALERT = (
     "🚨 <b>超时未响应</b>　工单 #{ticket_id}\n"
@@ -328,9 +331,7 @@ DESK_BREACH_NOTICE = "🚨 工单 #{ticket_id} 已超过响应时限（{due}）�
 DESK_RELAYED_ANSWER = "💬 {responder}答复：\n{answer}"
 DESK_RELAY_CONFIRM = "✅ 已转达至「{project}」帮办群（工单 #{ticket_id}）。"
 DESK_RELAY_CONFIRM_FIRST = "✅ 已转达至「{project}」帮办群（工单 #{ticket_id}），首次响应用时{took}。"
-DESK_RELAY_CONFIRM_FIRST_LATE = (
-    "✅ 已转达至「{project}」帮办群（工单 #{ticket_id}），首次响应用时{took}，已超时。"
-)
+DESK_RELAY_CONFIRM_FIRST_LATE = "✅ 已转达至「{project}」帮办群（工单 #{ticket_id}），首次响应用时{took}，已超时。"
 DESK_RELAY_FAILED = "❌ 工单 #{ticket_id} 的答复未能发到帮办群（机器人可能已被移出），请直接联系企业。"
 DESK_FOLLOW_UP_NOTICE = "🔔 工单 #{ticket_id} 企业追问（{asker}）：\n{text}"
 DESK_FOLLOW_UP_REOPENED = "🔔 工单 #{ticket_id} 答复后企业又追问（{asker}），已重新打开：\n{text}"
@@ -361,14 +362,12 @@ DESK_STATS_SUMMARY = (
     "按时响应率 {compliance}；首次响应用时中位数 {median}，90分位 {p90}（工作时间）。"
 )
 DESK_STATS_GROUP_LINE = (
-    "· {label}：{opened} 件，按时 {in_time}，超时 {breached}，按时率 {compliance}，"
-    "中位 {median}，90分位 {p90}"
+    "· {label}：{opened} 件，按时 {in_time}，超时 {breached}，按时率 {compliance}，中位 {median}，90分位 {p90}"
 )
 DESK_STATS_BY_DEPARTMENT = "分部门："
 DESK_STATS_BY_STEWARD = "分管家（按首次答复人）："
 DESK_STATS_QUESTIONS = (
-    "机器人答问：共 {questions} 个问题，自动答复 {auto} 个（{rate}），"
-    "请企业澄清 {clarified} 个，转人工 {handed} 个。"
+    "机器人答问：共 {questions} 个问题，自动答复 {auto} 个（{rate}），请企业澄清 {clarified} 个，转人工 {handed} 个。"
 )
 DESK_STATS_TOP_HANDOFFS = "最常转人工的问题（建议补进知识库）："
 DESK_STATS_TOP_LINE = "{rank}. {text}（{count}次）"
@@ -398,7 +397,9 @@ TICKET_STAFF_ONLY = "这个命令只能在工作人员群里使用。"
 LEDGER_BOT_GROUP_ONLY = "请在项目帮办群里使用这个命令，机器人会显示本群所绑定项目的台账。"
 LEDGER_BOT_UNBOUND = "本群还没有绑定台账中的项目，暂时查不到办理进度。请管理员在本群发送 /bind 项目代码 完成绑定。"
 LEDGER_BOT_PROJECT_MISSING = "本群绑定的项目「{code}」在台账中找不到，请联系项目管家核对台账。"
-LEDGER_BOT_PROFILE_USAGE = "用法：/profile 查看本项目审批画像，/profile xlsx 同时发送 Excel 画像表；/progress 查看办理进度简报。"
+LEDGER_BOT_PROFILE_USAGE = (
+    "用法：/profile 查看本项目审批画像，/profile xlsx 同时发送 Excel 画像表；/progress 查看办理进度简报。"
+)
 LEDGER_BOT_STAFF_USAGE = "在工作人员群里请写上项目代码，例如 /profile P001、/profile P001 xlsx 或 /progress P001。"
 LEDGER_BOT_PROFILE_FILENAME = "审批画像_{code}_{today}.xlsx"
 LEDGER_BOT_PROFILE_CAPTION = "项目审批画像表：{name}（统计日期 {today}）"
@@ -433,15 +434,12 @@ LEDGER_PROGRESS_WRITE = "写入"
 LEDGER_WRITE_FAILED = "无法写入文件 {path}：{reason}"
 
 # --- tickets (telegram): delivery problems and mentions ----------------------------------
-TICKET_RELAY_RETRY = (
-    "❌ 工单 #{ticket_id} 的答复暂时未能发到帮办群（Telegram 出错），请稍后再回复一次工单卡片。"
-)
 TICKET_ESCALATION_UNDELIVERED = (
     "⚠️ 工单 #{ticket_id} 已转{department}，但未能发到该部门群（机器人可能已被移出）。"
     "请改转其他部门，或直接回复工单卡片答复企业。"
 )
 TICKET_FEEDBACK_ALREADY = "这个问题已转人工（工单 #{ticket_id}），请稍候。"
-DESK_HOLDER_MENTION = "👉 <a href=\"tg://user?id={user_id}\">{name}</a>"
+DESK_HOLDER_MENTION = '👉 <a href="tg://user?id={user_id}">{name}</a>'
 
 # --- issue 7: understanding (command line) ---------------------------------------------------------------
 CLI_GUARD_WRITTEN = "已写入 {path}（{count} 条）"
@@ -459,7 +457,9 @@ TICKET_LEARNED_FOR_PROJECT = "📚 已加入知识库，仅用于「{project}」
 # --- issue 11: the command line and operator data --------------------------------------
 CLI_FOLDER_MISSING = "无法写入文件 {path}：文件夹 {folder} 不存在（不会自动创建，请先建好文件夹）"
 CLI_PATH_IS_FOLDER = "无法写入文件 {path}：这是一个文件夹，请写上文件名，如 {path}/结果.xlsx"
-LEDGER_PRUNE_WOULD_ARCHIVE = "文件中没有以下 {count} 个项目，加上 --prune 导入会将它们归档（不再统计和提醒，历史保留）："
+LEDGER_PRUNE_WOULD_ARCHIVE = (
+    "文件中没有以下 {count} 个项目，加上 --prune 导入会将它们归档（不再统计和提醒，历史保留）："
+)
 LEDGER_PRUNE_NEEDS_YES = "未导入：确认归档请再加 --yes 重新运行。"
 LEDGER_ARCHIVED = "已归档 {count} 个项目（不再计入统计和提醒，历史保留，再次导入即恢复）："
 LEDGER_ALREADY_ARCHIVED = "另有 {count} 个项目此前已归档。"
@@ -467,7 +467,9 @@ LEDGER_CODES_MORE = "  ……另有 {count} 个"
 LEDGER_IMPORT_RESTORED = "其中 {count} 个已归档的项目因本次导入重新纳入台账。"
 LEDGER_WRITE_KIND = "无法写入文件 {path}：只能写 .xlsx 或 .csv 文件，请改扩展名"
 LEDGER_TEMPLATE_CSV_DONE = "已生成台账模板：{path}（CSV，含表头和一行示例，UTF-8 编码可直接用 Excel 打开）"
-CLI_NO_DATABASE = "数据库 {url} 还不存在或还是空的，没有可读的数据（先用 steward ledger import 导入台账，或检查 DATABASE_URL）。"
+CLI_NO_DATABASE = (
+    "数据库 {url} 还不存在或还是空的，没有可读的数据（先用 steward ledger import 导入台账，或检查 DATABASE_URL）。"
+)
 CLI_DATABASE_UNREACHABLE = "无法连接数据库 {url}：{reason}（请检查 DATABASE_URL 和数据库是否已启动）"
 CLI_USAGE_PREFIX = "用法："
 CLI_POSITIONALS = "参数"

@@ -8,17 +8,21 @@ from datetime import datetime
 
 from telegram import BotCommand
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
-from telegram.request import BaseRequest
+from telegram.ext import Application, ApplicationBuilder
+from telegram.request import BaseRequest, HTTPXRequest
 
 import texts
 from bot import shared_facts
+from bot.inbox import INBOX_KEY, ChatOrderedProcessor, Inbox, InboxRequest
 from bot.jobs import reminder_job, sla_job
+from bot.outbox import BATCHER_KEY
+from bot.sender import SENDER_KEY, Limits, Sender
 from bot.services import Hooks, Services, build_services
 from bot.telegram_io import SERVICES_KEY, services_of_app
 from config import Settings
 from handlers import basics, ledger, questions, tickets
 from storage import utcnow
+from storage.batch import Batcher
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +51,26 @@ def build_application(
         builder = builder.base_url(settings.telegram_api_base_url).base_file_url(
             _file_url(settings.telegram_api_base_url)
         )
+    # Updates: stored before they are acknowledged, processed per chat in order (bot/inbox.py).
+    inbox = Inbox(services.db)
+    updates_request = request if request is not None else HTTPXRequest(connection_pool_size=1)
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)
-    if rate_limit:
-        # PTB types a builder made by ApplicationBuilder() as one without a rate limiter
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
-    builder = builder.post_init(_post_init)
+        builder = builder.request(request)
+    builder = builder.get_updates_request(InboxRequest(updates_request, inbox.store))
+    builder = builder.concurrent_updates(ChatOrderedProcessor(inbox))
+    # Sends: through the outbox; the sender paces per chat and overall (bot/sender.py), so no
+    # handler waits for a rate limiter. rate_limit=False lifts the pacing (flow tests).
+    limits = (
+        _limits(settings)
+        if rate_limit
+        else Limits(per_second=1e6, group_per_minute=10**6, private_per_second=1e6, backoff_seconds=0.01)
+    )
+    builder = builder.post_init(_post_init).post_stop(_post_stop)
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services
+    application.bot_data[INBOX_KEY] = inbox
+    application.bot_data[SENDER_KEY] = Sender(bot=application.bot, db=services.db, limits=limits)
+    application.bot_data[BATCHER_KEY] = Batcher(services.db)
     services.wire(Hooks(
         handoff=tickets.on_handoff,
         status_answer=ledger.answer_status,
@@ -69,9 +85,37 @@ def build_application(
     return application
 
 
+def _limits(settings: Settings) -> Limits:
+    return Limits(
+        per_second=settings.outbox_per_second,
+        group_per_minute=settings.outbox_group_per_minute,
+        lease_seconds=settings.outbox_lease_seconds,
+    )
+
+
+async def start_delivery(application: Application) -> None:  # type: ignore[type-arg]
+    """Replay the inbox, start the outbox sender (post_init; before polling starts)."""
+    inbox: Inbox = application.bot_data[INBOX_KEY]
+    await inbox.replay(application)
+    await inbox.start()
+    await application.bot_data[SENDER_KEY].start()
+
+
+async def stop_delivery(application: Application) -> None:  # type: ignore[type-arg]
+    """Stop the sender (sends in flight finish, outcomes recorded) and flush the inbox."""
+    await application.bot_data[SENDER_KEY].stop()
+    await application.bot_data[INBOX_KEY].stop()
+
+
+async def _post_stop(application: Application) -> None:  # type: ignore[type-arg]
+    """After the application stopped (polling, webhook and the runtime's drain all call it)."""
+    await stop_delivery(application)
+
+
 async def _post_init(application: Application) -> None:  # type: ignore[type-arg]
-    """Register the Chinese command menu and load what was learned before the restart."""
+    """Register the Chinese command menu, load what was learned, start delivery."""
     services = services_of_app(application)
+    await start_delivery(application)
     learned = await services.knowledge.load_learned()
     log.info("loaded %d learned entries", learned)
     try:

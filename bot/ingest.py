@@ -1,13 +1,19 @@
-"""The one door every update from Telegram comes in by (webhook now; polling can follow)."""
+"""Where every update enters the bot: store it in the inbox, then queue it for processing.
+
+The webhook handler (issue 9's bot/webhook.py) calls `accept_update` before it answers 200;
+polling stores each getUpdates batch in bot.inbox.InboxRequest before PTB acknowledges it."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from telegram import Update
 from telegram.ext import Application
 
+from bot.inbox import INBOX_KEY, Inbox
 
-async def accept_update(application: Application[Any, Any, Any, Any, Any, Any], update: Update) -> None:
-    """Hand one update to the application; it is processed in the order received."""
+
+async def accept_update(application: Application, update: Update) -> None:  # type: ignore[type-arg]
+    """Store `update` (so a crash cannot lose it), then queue it."""
+    inbox: Inbox | None = application.bot_data.get(INBOX_KEY)
+    if inbox is not None:
+        await inbox.store([update.to_dict()])
     await application.update_queue.put(update)

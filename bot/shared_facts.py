@@ -10,8 +10,10 @@ change is seen by the very next update.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, func, select
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
@@ -23,6 +25,8 @@ from knowledge.learned import LearnedEntry
 
 FINGERPRINT_KEY = "shared_facts_fingerprint"
 GROUP = -100  # before every other handler group
+
+log = logging.getLogger(__name__)
 
 
 def facts_fingerprint(*, session: Session) -> tuple[object, ...]:
@@ -46,7 +50,11 @@ async def refresh_shared_facts(application: Application[Any, Any, Any, Any, Any,
 
 async def _before_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Bring the shared facts up to date before the handlers see the update."""
-    await refresh_shared_facts(context.application)
+    try:
+        await refresh_shared_facts(context.application)
+    except (OperationalError, InterfaceError) as exc:
+        # The database is down: the copies in memory serve (answers do not wait for the database).
+        log.warning("shared facts: database unreachable (%s); using the copies in memory", type(exc).__name__)
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -20,9 +20,7 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     """Everything the bot and the command line can be told from outside."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str | None = None
@@ -55,6 +53,10 @@ class Settings(BaseSettings):
     reminder_time: str = "09:00"
     report_weekday: int = Field(default=0, ge=0, le=6)  # Monday
 
+    # Delivery (the outbox sender): Telegram's limits, and how long a claim may stay unfinished.
+    outbox_per_second: float = Field(default=30, gt=0)
+    outbox_group_per_minute: int = Field(default=20, gt=0)
+    outbox_lease_seconds: float = Field(default=60, gt=0)
     # Deployment: webhook mode, several instances on one database, start-up.
     telegram_webhook_url: str | None = None  # set: serve a webhook (behind a reverse proxy) instead of polling
     webhook_listen: str = "0.0.0.0:8080"  # host:port the webhook and /healthz server binds

@@ -5,12 +5,14 @@ breached_at in the database.
 
 Each mark is a compare-and-set (UPDATE … WHERE warned_at IS NULL), and on PostgreSQL the
 candidate rows are locked with FOR UPDATE SKIP LOCKED, so two workers sweeping at the same
-moment never both alert. The caller sends the returned alerts after the commit; an alert
-whose sending fails is not retried (at most once, never twice)."""
+moment never both alert. `sweep_owing` writes the alerts' messages to the outbox in the
+same transaction as the marks, so a crash can lose neither (delivery.outbox); the sender
+retries them until they arrive or Telegram refuses them for good."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, select
 
+from delivery.outbox import Owed, Priority, enqueue_all, message_payload
 from desk.bindings import list_bindings
 from desk.models import WAITING_STATUSES, ChatKind, Ticket
 from desk.roles import SYSTEM
@@ -28,16 +31,16 @@ from workdays import BusinessHours
 
 class AlertKind(str, enum.Enum):
     warning = "warning"  # the deadline is near: tell the holder
-    breach = "breach"    # the deadline passed without a response: tell the lead group and stewards
+    breach = "breach"  # the deadline passed without a response: tell the lead group and stewards
 
     def __str__(self) -> str:
         return self.value
 
 
 class Audience(str, enum.Enum):
-    steward = "steward"        # the steward group
+    steward = "steward"  # the steward group
     department = "department"  # the department group holding the ticket
-    lead = "lead"              # the lead group (专班)
+    lead = "lead"  # the lead group (专班)
 
     def __str__(self) -> str:
         return self.value
@@ -46,7 +49,7 @@ class Audience(str, enum.Enum):
 @dataclass(frozen=True)
 class Recipient:
     audience: Audience
-    chat_id: int | None           # None when the chat is not configured / not bound
+    chat_id: int | None  # None when the chat is not configured / not bound
     mention_user_id: int | None = None
 
 
@@ -54,7 +57,7 @@ class Recipient:
 class SlaAlert(HeldTicket):
     kind: AlertKind
     ticket: TicketView
-    minutes_left: float           # business minutes to the deadline (0 for a breach)
+    minutes_left: float  # business minutes to the deadline (0 for a breach)
     recipients: tuple[Recipient, ...]
 
     @property
@@ -62,8 +65,9 @@ class SlaAlert(HeldTicket):
         return self.ticket.department_key
 
 
-def _holder_recipients(ticket: Ticket, department_chat: int | None,
-                       steward_chat_id: int | None) -> tuple[Recipient, ...]:
+def _holder_recipients(
+    ticket: Ticket, department_chat: int | None, steward_chat_id: int | None
+) -> tuple[Recipient, ...]:
     """A warning goes to whoever holds the ticket: the department group when escalated,
     else the steward group (mentioning the assignee if there is one)."""
     if ticket.department_key:
@@ -75,8 +79,11 @@ def _holder_recipients(ticket: Ticket, department_chat: int | None,
 
 
 def _department_chats(session: Session) -> dict[str, int]:
-    return {b.department_key: b.chat_id
-            for b in list_bindings(session=session, kind=ChatKind.department) if b.department_key}
+    return {
+        b.department_key: b.chat_id
+        for b in list_bindings(session=session, kind=ChatKind.department)
+        if b.department_key
+    }
 
 
 def _mark(session: Session, ticket: Ticket, column: str, now: datetime) -> bool:
@@ -84,10 +91,16 @@ def _mark(session: Session, ticket: Ticket, column: str, now: datetime) -> bool:
     answered or closed since we read it); True if this sweep won the row."""
     attr = getattr(Ticket, column)
     result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(Ticket).where(col(Ticket.id) == ticket.id, col(attr).is_(None),
-                             col(Ticket.first_response_at).is_(None),
-                             col(Ticket.status).in_([s.value for s in WAITING_STATUSES]))
-        .values({column: now}).execution_options(synchronize_session=False))
+        update(Ticket)
+        .where(
+            col(Ticket.id) == ticket.id,
+            col(attr).is_(None),
+            col(Ticket.first_response_at).is_(None),
+            col(Ticket.status).in_([s.value for s in WAITING_STATUSES]),
+        )
+        .values({column: now})
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         return False
     setattr(ticket, column, now)
@@ -109,9 +122,11 @@ def sweep(
     """
     query = (
         select(Ticket)
-        .where(col(Ticket.status).in_([s.value for s in WAITING_STATUSES]),
-               col(Ticket.first_response_at).is_(None),
-               col(Ticket.breached_at).is_(None))
+        .where(
+            col(Ticket.status).in_([s.value for s in WAITING_STATUSES]),
+            col(Ticket.first_response_at).is_(None),
+            col(Ticket.breached_at).is_(None),
+        )
         .order_by(col(Ticket.sla_due_at), col(Ticket.id))
         .with_for_update(skip_locked=True)  # rendered on PostgreSQL only; SQLite ignores it
     )
@@ -125,13 +140,25 @@ def sweep(
         if ticket.sla_due_at <= now:
             if not _mark(session, ticket, "breached_at", now):
                 continue
-            recipients = [Recipient(Audience.lead, lead_chat_id),
-                          Recipient(Audience.steward, steward_chat_id, ticket.assignee_user_id)]
+            recipients = [
+                Recipient(Audience.lead, lead_chat_id),
+                Recipient(Audience.steward, steward_chat_id, ticket.assignee_user_id),
+            ]
             if ticket.department_key:
                 recipients.append(Recipient(Audience.department, dept_chat))
-            audit(session, ticket, SYSTEM, "breach", now, ticket.status, ticket.status,
-                  held_by=ticket.assignee_user_id, held_by_name=ticket.assignee_name,
-                  department_key=ticket.department_key, sla_due_at=ticket.sla_due_at.isoformat())
+            audit(
+                session,
+                ticket,
+                SYSTEM,
+                "breach",
+                now,
+                ticket.status,
+                ticket.status,
+                held_by=ticket.assignee_user_id,
+                held_by_name=ticket.assignee_name,
+                department_key=ticket.department_key,
+                sla_due_at=ticket.sla_due_at.isoformat(),
+            )
             alerts.append(SlaAlert(AlertKind.breach, TicketView.of(ticket), 0.0, tuple(recipients)))
             continue
         if ticket.warned_at is not None or warn_before_minutes <= 0:
@@ -142,21 +169,56 @@ def sweep(
             continue
         if not _mark(session, ticket, "warned_at", now):
             continue
-        audit(session, ticket, SYSTEM, "warn", now, ticket.status, ticket.status,
-              minutes_left=round(left, 2), held_by=ticket.assignee_user_id,
-              department_key=ticket.department_key)
-        alerts.append(SlaAlert(AlertKind.warning, TicketView.of(ticket), left,
-                               _holder_recipients(ticket, dept_chat, steward_chat_id)))
+        audit(
+            session,
+            ticket,
+            SYSTEM,
+            "warn",
+            now,
+            ticket.status,
+            ticket.status,
+            minutes_left=round(left, 2),
+            held_by=ticket.assignee_user_id,
+            department_key=ticket.department_key,
+        )
+        alerts.append(
+            SlaAlert(
+                AlertKind.warning, TicketView.of(ticket), left, _holder_recipients(ticket, dept_chat, steward_chat_id)
+            )
+        )
     return alerts
 
 
-def release_alert(*, session: Session, ticket_id: int, kind: AlertKind, now: datetime, error: str = "") -> None:
-    """An alert reached nobody (every send failed): clear its mark so the next sweep sends it again."""
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None:
-        return
-    column = "breached_at" if kind is AlertKind.breach else "warned_at"
-    if getattr(ticket, column) is None:
-        return
-    setattr(ticket, column, None)
-    audit(session, ticket, SYSTEM, f"{kind.value}_undelivered", now, ticket.status, ticket.status, error=error or None)
+def owed_alerts(alerts: list[SlaAlert], compose: Callable[[SlaAlert, Recipient], str]) -> list[Owed]:
+    """The messages the alerts owe: the lead group's alert, and the holder's notice, which
+    is remembered as a card (a reply to it answers the ticket)."""
+    owed = []
+    for alert in alerts:
+        for recipient in alert.recipients:
+            if recipient.chat_id is None:
+                continue
+            follow_up = None
+            if recipient.audience is Audience.department:
+                follow_up = {"kind": "card", "card_kind": "department", "department_key": alert.department_key}
+            elif recipient.audience is Audience.steward:
+                follow_up = {"kind": "card", "card_kind": "steward"}
+            owed.append(
+                Owed(
+                    recipient.chat_id,
+                    message_payload(compose(alert, recipient)),
+                    f"sla_{alert.kind.value}_{recipient.audience.value}",
+                    Priority.alert,
+                    ticket_id=alert.ticket.id,
+                    follow_up=follow_up,
+                )
+            )
+    return owed
+
+
+def sweep_owing(
+    *, session: Session, now: datetime, compose: Callable[[SlaAlert, Recipient], str], **kwargs: Any
+) -> list[SlaAlert]:
+    """`sweep`, and the alerts' messages owed in the same transaction."""
+    alerts = sweep(session=session, now=now, **kwargs)
+    enqueue_all(session=session, owed=owed_alerts(alerts, compose), now=now)
+    return alerts

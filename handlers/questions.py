@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from telegram import Message, Update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
@@ -15,15 +18,16 @@ from telegram.ext import (
 )
 
 import texts
+from bot.outbox import batcher_of, owe, received_at
 from bot.telegram_io import (
     addressed_to_bot,
     keyboard,
     pressed_message,
-    send_html,
     services_of,
     split_message,
     without_mention,
 )
+from delivery.outbox import Owed, message_payload
 from desk import callbacks
 from knowledge.question_cue import reads_as_question
 from knowledge.service import Reply, UnknownItem
@@ -47,32 +51,81 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return  # the steward and department groups are handled by the desk
     if not addressed and not reads_as_question(text):
         return  # people talking to each other
-    region = await services.db.run(help_chat_region, chat_id=message.chat_id)
-    reply = await services.knowledge.ask(text=text, chat_id=message.chat_id, user_id=user.id,
-                                         region=region)
-    await render_reply(update, context, reply, addressed=addressed)
+    try:  # the chat's region (its overrides of the knowledge base); none while the database is down
+        region = await batcher_of(context).run(help_chat_region, chat_id=message.chat_id)
+    except SQLAlchemyError:
+        region = None
+    logged = None
+    try:  # matched in the asker's context, logged with it (knowledge.service.ask)
+        reply = await services.knowledge.ask(text=text, chat_id=message.chat_id, user_id=user.id, region=region)
+    except SQLAlchemyError:  # the database is down: the matcher alone; the log row waits for it
+        reply = await services.knowledge.reply_to(text, chat_id=message.chat_id, region=region)
+        logged = services.knowledge.log_entry(
+            reply, at=received_at(services.clock(), message), chat_id=message.chat_id, user_id=user.id
+        )
+    await render_reply(update, context, reply, addressed=addressed, log=logged)
 
 
-async def render_reply(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply, *, addressed: bool) -> None:
-    """Send what the matcher decided."""
+def _reply_owed(
+    message: Message,
+    text: str,
+    purpose: str,
+    *,
+    parse_mode: str | None = "HTML",
+    markup: InlineKeyboardMarkup | None = None,
+) -> Owed:
+    thread_id = message.message_thread_id if message.is_topic_message else None
+    return Owed(
+        message.chat_id,
+        message_payload(
+            text,
+            parse_mode=parse_mode,
+            reply_to=message.message_id,
+            thread_id=thread_id,
+            markup=markup.to_dict() if markup else None,
+        ),
+        purpose,
+    )
+
+
+async def render_reply(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    reply: Reply,
+    *,
+    addressed: bool,
+    log: Callable[[Session], object] | None = None,
+) -> None:
+    """Owe what the matcher decided (with the question's log row, in one transaction)."""
     message = update.effective_message
     assert message is not None
     result = reply.result
     services = services_of(context)
     kb = services.knowledge.kb
     if result.action == "answer" and reply.answer_html:
-        await send_html(message, reply.answer_html, reply_markup=services.hooks.answer_markup(update, reply))
+        markup = services.hooks.answer_markup(update, reply)
+        await owe(context, [_reply_owed(message, reply.answer_html, "answer", markup=markup)], unit=log)
     elif result.action == "clarify":
         rows = [
-            [(texts.CLARIFY_OPTION.format(short=kb.label(c.item), aspect=texts.ASPECT.get(result.intent, "")),
-              f"{CLARIFY_PREFIX}:{c.item}:{result.intent}")]
+            [
+                (
+                    texts.CLARIFY_OPTION.format(short=kb.label(c.item), aspect=texts.ASPECT.get(result.intent, "")),
+                    f"{CLARIFY_PREFIX}:{c.item}:{result.intent}",
+                )
+            ]
             for c in result.candidates
         ]
-        await message.reply_text(texts.CLARIFY_PROMPT, reply_markup=keyboard(rows))
+        await owe(
+            context,
+            [_reply_owed(message, texts.CLARIFY_PROMPT, "clarify", parse_mode=None, markup=keyboard(rows))],
+            unit=log,
+        )
     elif result.action == "smalltalk":
-        if addressed:
-            await message.reply_text(texts.SMALLTALK_REPLY)
+        owed = [_reply_owed(message, texts.SMALLTALK_REPLY, "smalltalk", parse_mode=None)] if addressed else []
+        await owe(context, owed, unit=log)
     else:
+        if log is not None:
+            await owe(context, [], unit=log)
         if result.reason == "project_status" and await services.hooks.project_status(update, context, reply):
             return  # answered with the bound project's progress
         if result.reason == "status" and result.item and await services.hooks.status_answer(update, context, reply):
@@ -85,10 +138,12 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     query = update.callback_query
     if query is None:
         return
-    shown = pressed_message(query.message, bot_id=context.bot.id, staff_chat=(
-        query.message is not None and query.message.chat.id in services_of(context).staff_chats))
-    choice = (callbacks.clarify_choice(query.data, shown, prompt=texts.CLARIFY_PROMPT)
-              if shown is not None else None)
+    shown = pressed_message(
+        query.message,
+        bot_id=context.bot.id,
+        staff_chat=(query.message is not None and query.message.chat.id in services_of(context).staff_chats),
+    )
+    choice = callbacks.clarify_choice(query.data, shown, prompt=texts.CLARIFY_PROMPT) if shown is not None else None
     if choice is None:
         await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
         return
@@ -96,8 +151,7 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     chat_id = query.message.chat.id if query.message is not None else None
     region = await services.db.run(help_chat_region, chat_id=chat_id) if chat_id else None
     try:
-        answer = services.knowledge.answer_item(item=choice.item, intent=choice.intent,
-                                                region=region)
+        answer = services.knowledge.answer_item(item=choice.item, intent=choice.intent, region=region)
     except UnknownItem:
         await query.answer(texts.CLARIFY_UNKNOWN, show_alert=True)
         return
@@ -119,7 +173,9 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CallbackQueryHandler(on_clarify_choice, pattern=rf"^{CLARIFY_PREFIX}:"))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED, on_text), group=10)
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED, on_text), group=10
+    )
 
 
 __all__ = ["register", "on_text", "render_reply"]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
@@ -24,6 +26,8 @@ from telegram.ext import (
 )
 
 import texts
+from bot.outbox import batcher_of
+from bot.sender import sender_of
 from bot.telegram_io import (
     addressed_to_bot,
     keyboard,
@@ -31,9 +35,10 @@ from bot.telegram_io import (
     services_of,
     without_mention,
 )
+from delivery.outbox import DeliveryOutcome, Owed, message_payload, run_owing
 from desk import callbacks, render, work
-from desk import tickets as desk_tickets
 from desk.errors import DeskError
+from desk.models import CardKind
 from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
 from knowledge.question_cue import reads_as_question
@@ -52,28 +57,80 @@ def _name(user: User) -> str:
 # --------------------------------------------------------------------------- handoff → ticket
 
 
-async def _open_ticket(context: ContextTypes.DEFAULT_TYPE, *, question_message: Message,
-                       asker: User, question: str, candidates: list[dict[str, object]],
-                       thread_id: int | None) -> None:
-    """Create the ticket, acknowledge in the help group, post the card to the stewards."""
+def _received_at(services_now: datetime, message: Message) -> datetime:
+    """The clock starts when the enterprise asked, not when the bot got to it (a backlog or
+    a restart); a message date ahead of our clock (skew) counts as now."""
+    return min(services_now, message.date) if message.date else services_now
+
+
+async def _open_ticket(
+    context: ContextTypes.DEFAULT_TYPE,
+    *,
+    question_message: Message,
+    asker: User,
+    question: str,
+    candidates: list[dict[str, object]],
+    thread_id: int | None,
+) -> None:
+    """Create the ticket and owe its acknowledgement and card, in one transaction."""
     services = services_of(context)
     settings = services.settings
-    now = services.clock()
-    info = await services.db.run(
-        work.open_ticket, now=now, hours=services.hours,
-        sla_minutes=settings.sla_first_response_minutes, help_chat_id=question_message.chat_id,
-        asker_user_id=asker.id, asker_name=_name(asker), question=question,
-        help_message_id=question_message.message_id, help_thread_id=thread_id,
-        candidates=candidates)
+    now = _received_at(services.clock(), question_message)
     minutes = f"{settings.sla_first_response_minutes:g}"
     if services.hours.is_open(now):
         ack = texts.HANDOFF_ACK.format(minutes=minutes)
     else:
         ack = texts.HANDOFF_ACK_CLOSED.format(
-            minutes=minutes, opens_at=render.when(services.hours.next_open(now), services.hours))
-    await common.send(context.bot, question_message.chat_id, ack,
-                      reply_to=question_message.message_id, thread_id=thread_id)
-    await common.post_steward_card(context, info)
+            minutes=minutes, opens_at=render.when(services.hours.next_open(now), services.hours)
+        )
+    help_chat, help_message = question_message.chat_id, question_message.message_id
+
+    def owed(info: work.CardInfo) -> list[Owed]:
+        rows = [
+            Owed(
+                help_chat,
+                message_payload(ack, reply_to=help_message, thread_id=thread_id),
+                "handoff_ack",
+                ticket_id=info.ticket.id,
+            )
+        ]
+        if settings.steward_chat_id is None:
+            log.warning("ticket %s: STEWARD_CHAT_ID is not set, no card posted", info.ticket.id)
+            return rows
+        card = common.card_text(services, info.ticket, info.project_name)
+        rows.append(
+            Owed(
+                settings.steward_chat_id,
+                message_payload(card, markup=common.card_markup(info.ticket.id).to_dict()),
+                "ticket_card",
+                ticket_id=info.ticket.id,
+                follow_up={"kind": "card", "card_kind": CardKind.steward.value},
+            )
+        )
+        return rows
+
+    unit = partial(
+        run_owing,
+        fn=work.open_ticket,
+        compose=owed,
+        now=now,
+        hours=services.hours,
+        sla_minutes=settings.sla_first_response_minutes,
+        help_chat_id=help_chat,
+        asker_user_id=asker.id,
+        asker_name=_name(asker),
+        question=question,
+        help_message_id=help_message,
+        help_thread_id=thread_id,
+        candidates=candidates,
+    )
+    try:
+        await batcher_of(context).run(unit)
+    except SQLAlchemyError as exc:
+        # The database is down: the ticket (its clock from the message's date), its
+        # acknowledgement and its card are written when it is back.
+        log.warning("database unavailable (%s): ticket for %s/%s deferred", type(exc).__name__, help_chat, help_message)
+        sender_of(context.application.bot_data).later(unit)
 
 
 async def on_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
@@ -87,11 +144,16 @@ async def on_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: 
         return
     kb = services_of(context).knowledge.kb
     candidates: list[dict[str, object]] = [
-        {"key": c.item, "title": kb.label(c.item), "score": round(c.score, 3)}
-        for c in reply.result.candidates]
-    await _open_ticket(context, question_message=message, asker=user,
-                       question=reply.result.question or message.text or "",
-                       candidates=candidates, thread_id=common.thread_of(message))
+        {"key": c.item, "title": kb.label(c.item), "score": round(c.score, 3)} for c in reply.result.candidates
+    ]
+    await _open_ticket(
+        context,
+        question_message=message,
+        asker=user,
+        question=reply.result.question or message.text or "",
+        candidates=candidates,
+        thread_id=common.thread_of(message),
+    )
 
 
 def answer_markup(update: Update, reply: Reply) -> InlineKeyboardMarkup | None:
@@ -101,8 +163,7 @@ def answer_markup(update: Update, reply: Reply) -> InlineKeyboardMarkup | None:
         return None
     item = reply.result.item or ""
     unsolved = f"{FEEDBACK_PREFIX}:no:{item}" if len(item) < 40 else f"{FEEDBACK_PREFIX}:no"
-    return keyboard([[(texts.FEEDBACK_SOLVED, f"{FEEDBACK_PREFIX}:ok"),
-                      (texts.FEEDBACK_UNSOLVED, unsolved)]])
+    return keyboard([[(texts.FEEDBACK_SOLVED, f"{FEEDBACK_PREFIX}:ok"), (texts.FEEDBACK_UNSOLVED, unsolved)]])
 
 
 async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -111,11 +172,12 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if query is None:
         return
     answer_message = query.message
-    shown = pressed_message(answer_message, bot_id=context.bot.id, staff_chat=(
-        answer_message is not None
-        and answer_message.chat.id in services_of(context).staff_chats))
-    choice = (callbacks.feedback(query.data, shown, presser_id=query.from_user.id)
-              if shown is not None else None)
+    shown = pressed_message(
+        answer_message,
+        bot_id=context.bot.id,
+        staff_chat=(answer_message is not None and answer_message.chat.id in services_of(context).staff_chats),
+    )
+    choice = callbacks.feedback(query.data, shown, presser_id=query.from_user.id) if shown is not None else None
     if choice is None or not isinstance(answer_message, Message):
         await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
         return
@@ -127,19 +189,24 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             await query.answer(texts.FEEDBACK_NO_QUESTION, show_alert=True)
             return
         services = services_of(context)
-        existing = await services.db.run(work.ticket_for_question, help_chat_id=original.chat_id,
-                                         help_message_id=original.message_id)
+        existing = await services.db.run(
+            work.ticket_for_question, help_chat_id=original.chat_id, help_message_id=original.message_id
+        )
         if existing is not None:  # a second press: one ticket per question
             await query.answer(texts.TICKET_FEEDBACK_ALREADY.format(ticket_id=existing))
         else:
             await query.answer()
             kb = services.knowledge.kb
             item = choice.item if choice.item in kb.items else None
-            candidates: list[dict[str, object]] = (
-                [{"key": item, "title": kb.label(item)}] if item else [])
-            await _open_ticket(context, question_message=original, asker=original.from_user,
-                               question=without_mention(original.text, context.bot.username),
-                               candidates=candidates, thread_id=common.thread_of(answer_message))
+            candidates: list[dict[str, object]] = [{"key": item, "title": kb.label(item)}] if item else []
+            await _open_ticket(
+                context,
+                question_message=original,
+                asker=original.from_user,
+                question=without_mention(original.text, context.bot.username),
+                candidates=candidates,
+                thread_id=common.thread_of(answer_message),
+            )
     try:
         await answer_message.edit_reply_markup(reply_markup=None)
     except TelegramError as exc:
@@ -161,17 +228,22 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await _help_text(update, context, message, user)
 
 
-async def _throttle(context: ContextTypes.DEFAULT_TYPE, message: Message, user: User,
-                    text: str) -> None:
+async def _throttle(context: ContextTypes.DEFAULT_TYPE, message: Message, user: User, text: str) -> None:
     """Stop the update (ApplicationHandlerStop) when this user floods this chat; say so once.
     The flood is measured by when the messages were sent (their date), so a backlog handled
     late trips it as the burst did. A throttled question is still logged, as throttled."""
     verdict = services_of(context).throttle.check((message.chat_id, user.id), message.date)
     if not verdict.allowed:
         services = services_of(context)
-        await services.db.run(log_unmatched, text=text, at=services.clock(), action="throttled",
-                              reason="first_refusal" if verdict.first_refusal else "",
-                              chat_id=message.chat_id, user_id=user.id)
+        await services.db.run(
+            log_unmatched,
+            text=text,
+            at=services.clock(),
+            action="throttled",
+            reason="first_refusal" if verdict.first_refusal else "",
+            chat_id=message.chat_id,
+            user_id=user.id,
+        )
         if verdict.first_refusal:
             await message.reply_text(render.throttled_notice(verdict))
         raise ApplicationHandlerStop
@@ -186,8 +258,7 @@ async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await _throttle(context, message, user, message.text)
 
 
-async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message,
-                     user: User) -> None:
+async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, user: User) -> None:
     services = services_of(context)
     now = services.clock()
     text = without_mention(message.text or "", context.bot.username)
@@ -197,40 +268,75 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
         await _throttle(context, message, user, text)
     replied = message.reply_to_message
     reply_to_bot = bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
-    reply_to_user = (replied.from_user.id if replied is not None and replied.from_user
-                     and not replied.from_user.is_bot else None)
+    reply_to_user = (
+        replied.from_user.id if replied is not None and replied.from_user and not replied.from_user.is_bot else None
+    )
     if not work.may_concern_desk(question_like=question_like, reply_to_user_id=reply_to_user):
         return  # people chatting: no database round trip
+    thread_id = common.thread_of(message)
     # A question the bot answers itself is not a follow-up of the asker's waiting ticket.
     follow_up_like = question_like and not services.knowledge.answers_itself(text)
-    outcome = await services.db.run(
-        work.help_message, who=common.who(services), now=now, chat_id=message.chat_id,
-        user_id=user.id, name=_name(user), text=text, message_id=message.message_id,
-        question_like=follow_up_like, reply_to_bot=reply_to_bot, reply_to_user_id=reply_to_user)
+
+    def owed(outcome: work.HelpOutcome) -> list[Owed]:
+        if outcome.follow_up is None:
+            return []
+        follow_up = outcome.follow_up
+        ticket_id = follow_up.ticket.id
+        rows = [
+            Owed(
+                message.chat_id,
+                message_payload(
+                    render.follow_up_ack(follow_up.ticket), reply_to=message.message_id, thread_id=thread_id
+                ),
+                "follow_up_ack",
+                ticket_id=ticket_id,
+            )
+        ]
+        notice = render.follow_up_notice(follow_up)
+        for target in follow_up.notify:
+            department = follow_up.ticket.department_key if target.kind == "department" else None
+            rows.append(
+                Owed(
+                    target.chat_id,
+                    message_payload(notice, reply_to=target.reply_to_message_id),
+                    "follow_up_notice",
+                    ticket_id=ticket_id,
+                    follow_up={"kind": "card", "card_kind": target.kind, "department_key": department},
+                )
+            )
+        return rows
+
+    try:
+        outcome = await batcher_of(context).run(
+            run_owing,
+            fn=work.help_message,
+            compose=owed,
+            who=common.who(services),
+            now=now,
+            chat_id=message.chat_id,
+            user_id=user.id,
+            name=_name(user),
+            text=text,
+            message_id=message.message_id,
+            question_like=follow_up_like,
+            reply_to_bot=reply_to_bot,
+            reply_to_user_id=reply_to_user,
+        )
+    except SQLAlchemyError as exc:  # the database is down: let the question be answered
+        log.warning("database unavailable (%s): follow-up check skipped", type(exc).__name__)
+        return
     if outcome.staff:
         raise ApplicationHandlerStop  # stewards and department staff are not asking
     if outcome.follow_up is None:
         return  # the question handler takes it
-    follow_up = outcome.follow_up
-    await message.reply_text(render.follow_up_ack(follow_up.ticket))
-    notice = render.follow_up_notice(follow_up)
-    posted = []
-    for target in follow_up.notify:
-        sent = await common.send(context.bot, target.chat_id, notice,
-                                 reply_to=target.reply_to_message_id)
-        department = follow_up.ticket.department_key if target.kind == "department" else None
-        posted += [(target.chat_id, part.message_id, target.kind, department)
-                   for part in sent.parts]
-    if posted:
-        await services.db.run(work.record_cards, ticket_id=follow_up.ticket.id, now=now,
-                              cards=posted)
-    if follow_up.reopened:  # answered → open: the cards say so
-        await common.refresh_cards(context, follow_up.ticket.id)
+    if outcome.follow_up.reopened:  # answered → open: the cards say so
+        await common.refresh_cards(context, outcome.follow_up.ticket.id)
     raise ApplicationHandlerStop
 
 
-async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message,
-                      user: User, *, edited: bool = False) -> None:
+async def _staff_text(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, user: User, *, edited: bool = False
+) -> None:
     """A reply to a ticket card in the steward or a department group: relay it (an edited
     one as a correction of what it relayed)."""
     services = services_of(context)
@@ -238,50 +344,60 @@ async def _staff_text(update: Update, context: ContextTypes.DEFAULT_TYPE, messag
     replied = message.reply_to_message
     if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
         if not edited:  # not an answer; still remember who is staff (recognised in help groups)
-            await services.db.run(work.seen, who=common.who(services), now=now,
-                                  chat_id=message.chat_id, user_id=user.id, name=_name(user))
+            await services.db.run(
+                work.seen, who=common.who(services), now=now, chat_id=message.chat_id, user_id=user.id, name=_name(user)
+            )
         return
+    names = common.department_names(services)
+    staff_chat, card_id = message.chat_id, replied.message_id
+
+    def owed(result: work.StaffRelay | None) -> list[Owed]:
+        """The relayed answer, and the confirmation to the staff once it is delivered (or the
+        notice that it could not be); the cards are refreshed on the outcome (_after_delivery)."""
+        if result is None:
+            return []
+        relay = result.relay
+        html = render.relayed_answer(
+            relay, responder_role=result.role, department_key=result.department_key, departments=names
+        )
+        return [
+            Owed(
+                relay.help_chat_id,
+                message_payload(html, reply_to=relay.reply_to_message_id, thread_id=relay.thread_id),
+                "relay",
+                ticket_id=relay.ticket.id,
+                follow_up={"kind": "relay", "message_row": relay.message_id, "first_response": relay.first_response},
+            ),
+            Owed(
+                staff_chat,
+                message_payload(
+                    render.relay_confirmation(relay, hours=services.hours, project_name=result.project_name),
+                    reply_to=message.message_id,
+                    if_failed=render.relay_failed(relay.ticket.id),
+                ),
+                "relay_confirmation",
+                ticket_id=relay.ticket.id,
+                after=0,
+            ),
+        ]
+
     try:
-        result = await services.db.run(
-            work.staff_reply, who=common.who(services), now=now, chat_id=message.chat_id,
-            user_id=user.id, name=_name(user), card_message_id=replied.message_id,
-            text=message.text or "", staff_message_id=message.message_id, edited=edited)
+        await services.db.run(
+            run_owing,
+            fn=work.staff_reply,
+            compose=owed,
+            who=common.who(services),
+            now=now,
+            chat_id=staff_chat,
+            user_id=user.id,
+            name=_name(user),
+            card_message_id=card_id,
+            text=message.text or "",
+            staff_message_id=message.message_id,
+            edited=edited,
+        )
     except DeskError as exc:
-        await message.reply_text(render.error_message(exc, departments=common.department_names(services)),
-                                 parse_mode=ParseMode.HTML)
-        return
-    if result is None:
-        return  # a reply to some other message of the bot
-    await _relay(context, message, result, now)
-
-
-async def _relay(context: ContextTypes.DEFAULT_TYPE, message: Message,
-                 result: work.StaffRelay, now: datetime) -> None:
-    """Post an answer (or its correction) into the help group, record the outcome, tell the
-    staff member, and refresh the card."""
-    services = services_of(context)
-    relay = result.relay
-    html = render.relayed_answer(relay, responder_role=result.role,
-                                 department_key=result.department_key,
-                                 departments=common.department_names(services))
-    sent = await common.send(context.bot, relay.help_chat_id, html,
-                             reply_to=relay.reply_to_message_id, thread_id=relay.thread_id)
-    await common.follow_migration(context, relay.help_chat_id, sent)
-    await services.db.run(
-        desk_tickets.record_delivery, ticket_id=relay.ticket.id, message_id=relay.message_id,
-        now=now, delivered=sent.ok,
-        help_message_id=sent.message.message_id if sent.message else None,
-        error=str(sent.error) if sent.error else None, bot_removed=sent.gone,
-        first_response=relay.first_response)
-    if sent.ok:
-        confirm = render.relay_confirmation(relay, hours=services.hours,
-                                            project_name=result.project_name)
-    elif sent.gone or sent.error is None:
-        confirm = render.relay_failed(relay.ticket.id)
-    else:  # a server error even after retrying: replying to the card again relays again
-        confirm = texts.TICKET_RELAY_RETRY.format(ticket_id=relay.ticket.id)
-    await message.reply_text(confirm, parse_mode=ParseMode.HTML)
-    await common.refresh_cards(context, relay.ticket.id)  # the state after the outcome
+        await message.reply_text(render.error_message(exc, departments=names), parse_mode=ParseMode.HTML)
 
 
 async def on_edited_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -302,19 +418,37 @@ async def on_edited_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     raise ApplicationHandlerStop
 
 
+async def _after_delivery(application: Application, outcome: DeliveryOutcome) -> None:  # type: ignore[type-arg]
+    """A relay's final outcome changes the ticket (answered, or open again): the cards say so."""
+    if outcome.purpose == "relay" and outcome.ticket_id is not None:
+        await common.refresh_cards(ContextTypes.DEFAULT_TYPE(application), outcome.ticket_id)
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
+    sender_of(application.bot_data).on_outcome = partial(_after_delivery, application)
     application.add_handler(CallbackQueryHandler(on_feedback, pattern=rf"^{FEEDBACK_PREFIX}:"))
     # Before every other group: an edited command never runs (CommandHandler takes edits).
-    application.add_handler(MessageHandler(
-        filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, on_edited_command), group=-10)
-    application.add_handler(MessageHandler(
-        filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS & filters.UpdateType.EDITED_MESSAGE,
-        on_edited_text), group=5)
-    application.add_handler(MessageHandler(
-        filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS & ~filters.UpdateType.EDITED,
-        on_group_text), group=5)
-    application.add_handler(MessageHandler(
-        filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED,
-        on_private_text), group=5)
+    application.add_handler(
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & filters.COMMAND, on_edited_command), group=-10
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS & filters.UpdateType.EDITED_MESSAGE,
+            on_edited_text,
+        ),
+        group=5,
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS & ~filters.UpdateType.EDITED, on_group_text
+        ),
+        group=5,
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED, on_private_text
+        ),
+        group=5,
+    )
     tickets_buttons.register(application)
     tickets_admin.register(application)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from knowledge.answers import compose_answer, compose_item_answer
@@ -89,6 +91,23 @@ class KnowledgeService:
         result = self.matcher.match(text)
         return result.action in ("answer", "smalltalk") or result.reason in ("status", "project_status")
 
+    async def reply_to(self, text: str, *, chat_id: int | None, region: str | None = None) -> Reply:
+        """Match one question (a learned answer in scope first) and compose the answer. The
+        database is asked only for a project-scoped learned entry; if it cannot be reached
+        the matcher answers alone (answers do not wait for the database)."""
+        try:
+            learned = await self._learned_answer(text, chat_id)
+        except SQLAlchemyError:
+            learned = None
+        result = learned or self.matcher.match(text)
+        return Reply(result, compose_answer(self.kb, result, region=region))
+
+    def log_entry(
+        self, reply: Reply, *, at: datetime, chat_id: int | None, user_id: int | None
+    ) -> Callable[[Session], object]:
+        """The question's log row, as a unit of work to run in the update's transaction."""
+        return partial(_log, result=reply.result, at=at, chat_id=chat_id, user_id=user_id)
+
     def answer_item(self, *, item: str, intent: str, region: str | None = None) -> str:
         """Answer about a chosen item (a pressed clarify button)."""
         found = self.kb.items.get(item)
@@ -102,26 +121,45 @@ class KnowledgeService:
         hits = self.learned.candidates(text)
         if not hits:
             return None
-        project = (await self.db.run(chat_project, chat_id=chat_id)
-                   if self.learned.needs_project(hits) else None)
+        project = await self.db.run(chat_project, chat_id=chat_id) if self.learned.needs_project(hits) else None
         hit = self.learned.in_scope(hits, project)
         if hit is None:
             return None
         entry = hit.entry
-        return MatchResult(question=text, normalized=normalize(text), item=entry.item,
-                           intent="other", action="answer", confidence=hit.ratio / 100,
-                           candidates=(), reason="learned",
-                           faq=Faq(q=entry.question, a=entry.answer), learned=True)
+        return MatchResult(
+            question=text,
+            normalized=normalize(text),
+            item=entry.item,
+            intent="other",
+            action="answer",
+            confidence=hit.ratio / 100,
+            candidates=(),
+            reason="learned",
+            faq=Faq(q=entry.question, a=entry.answer),
+            learned=True,
+        )
 
     async def learn(
-        self, *, question: str, answer: str, item: str | None, created_by: int | None,
-        ticket_id: int | None = None, project_code: str | None = None,
+        self,
+        *,
+        question: str,
+        answer: str,
+        item: str | None,
+        created_by: int | None,
+        ticket_id: int | None = None,
+        project_code: str | None = None,
     ) -> None:
         """Store a steward's answer as knowledge, for every project (project_code None) or
         only that project's help group, and make it matchable at once."""
         entry = await self.db.run(
-            store_learned, question=question, answer=answer, item=item, at=self.clock(),
-            ticket_id=ticket_id, created_by=created_by, project_code=project_code,
+            store_learned,
+            question=question,
+            answer=answer,
+            item=item,
+            at=self.clock(),
+            ticket_id=ticket_id,
+            created_by=created_by,
+            project_code=project_code,
         )
         self.learned.put(entry)
 
@@ -135,3 +173,7 @@ class KnowledgeService:
             index.put(entry)
         self.learned = index
         return len(entries)
+
+
+def _log(session: Session, **kwargs: object) -> object:
+    return log_question(session=session, **kwargs)  # type: ignore[arg-type]

@@ -6,6 +6,8 @@ from __future__ import annotations
 def register_models() -> None:
     """Import every model module so SQLModel.metadata knows its tables."""
     # Imported here, not at module level: the model modules import storage themselves.
+    import delivery.inbox
+    import delivery.outbox  # noqa: F401
     import desk.models  # noqa: F401
     import knowledge.context
     import knowledge.learned

@@ -114,29 +114,77 @@ def _bad(description: str) -> BotApiError:
 # --------------------------------------------------------------------------- constants
 
 _METHODS = [
-    "getMe", "getUpdates", "deleteWebhook", "setWebhook", "getWebhookInfo", "logOut", "close",
-    "sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery",
-    "setMyCommands", "getMyCommands", "deleteMyCommands", "sendDocument", "sendPhoto",
-    "sendChatAction", "getChat", "getChatMember", "getChatAdministrators", "getChatMemberCount",
-    "leaveChat", "deleteMessage", "pinChatMessage", "unpinChatMessage", "getFile",
+    "getMe",
+    "getUpdates",
+    "deleteWebhook",
+    "setWebhook",
+    "getWebhookInfo",
+    "logOut",
+    "close",
+    "sendMessage",
+    "editMessageText",
+    "editMessageReplyMarkup",
+    "answerCallbackQuery",
+    "setMyCommands",
+    "getMyCommands",
+    "deleteMyCommands",
+    "sendDocument",
+    "sendPhoto",
+    "sendChatAction",
+    "getChat",
+    "getChatMember",
+    "getChatAdministrators",
+    "getChatMemberCount",
+    "leaveChat",
+    "deleteMessage",
+    "pinChatMessage",
+    "unpinChatMessage",
+    "getFile",
 ]
 _CANONICAL = {m.lower(): m for m in _METHODS}
 
 # Parameters whose form value is a plain string (python-telegram-bot sends str values
 # unencoded and JSON-encodes everything else).
 _STRING_PARAMS = {
-    "text", "caption", "parse_mode", "callback_query_id", "url", "description",
-    "short_description", "name", "title", "language_code", "inline_message_id", "action",
-    "file_id", "emoji", "business_connection_id", "message_effect_id", "secret_token",
-    "ip_address", "custom_title", "query", "document", "photo", "thumbnail",
+    "text",
+    "caption",
+    "parse_mode",
+    "callback_query_id",
+    "url",
+    "description",
+    "short_description",
+    "name",
+    "title",
+    "language_code",
+    "inline_message_id",
+    "action",
+    "file_id",
+    "emoji",
+    "business_connection_id",
+    "message_effect_id",
+    "secret_token",
+    "ip_address",
+    "custom_title",
+    "query",
+    "document",
+    "photo",
+    "thumbnail",
 }
 
 _DEFAULT_ALLOWED = None  # sentinel: every type except the three below
 _NOT_DEFAULT_UPDATES = {"chat_member", "message_reaction", "message_reaction_count"}
 
 _CHAT_ACTIONS = {
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note",
+    "typing",
+    "upload_photo",
+    "record_video",
+    "upload_video",
+    "record_voice",
+    "upload_voice",
+    "upload_document",
+    "choose_sticker",
+    "find_location",
+    "record_video_note",
     "upload_video_note",
 }
 
@@ -157,13 +205,27 @@ def _u16(text: str) -> int:
 # --------------------------------------------------------------------------- text parsing
 
 _HTML_ENTITY_TYPES = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough",
-    "tg-spoiler": "spoiler", "span": "spoiler", "a": "text_link", "code": "code", "pre": "pre",
-    "blockquote": "blockquote", "tg-emoji": "custom_emoji",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "span": "spoiler",
+    "a": "text_link",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
 }
-_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s+[A-Za-z_:][-A-Za-z0-9_:.]*"
-                     r"(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*)\s*(/?)>")
+_TAG_RE = re.compile(
+    r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s+[A-Za-z_:][-A-Za-z0-9_:.]*"
+    r"(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*)\s*(/?)>"
+)
 _ATTR_RE = re.compile(r"([A-Za-z_:][-A-Za-z0-9_:.]*)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?")
 _HTML_CHARREF_RE = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|lt|gt|amp|quot);")
 
@@ -197,7 +259,9 @@ def _parse_html(src: str) -> tuple[str, list[dict]]:
                     raise fail(f"Unexpected end tag at byte offset {byte_offset(i)}")
                 top = stack.pop()
                 if top["tag"] != name:
-                    raise fail(f'Unmatched end tag at byte offset {byte_offset(i)}, expected "</{top["tag"]}>", found "</{name}>"')
+                    raise fail(
+                        f'Unmatched end tag at byte offset {byte_offset(i)}, expected "</{top["tag"]}>", found "</{name}>"'
+                    )
                 length = pos16 - top["start"]
                 if name == "code" and stack and stack[-1]["tag"] == "pre" and top.get("language"):
                     stack[-1]["language"] = top["language"]
@@ -229,7 +293,7 @@ def _parse_html(src: str) -> tuple[str, list[dict]]:
                 elif name == "code":
                     cls = attrs.get("class", "")
                     if cls.startswith("language-"):
-                        item["language"] = cls[len("language-"):]
+                        item["language"] = cls[len("language-") :]
                 elif name == "tg-emoji":
                     if not attrs.get("emoji-id"):
                         raise fail(f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {byte_offset(i)}')
@@ -291,7 +355,7 @@ def _parse_markdown_v2(src: str) -> tuple[str, list[dict]]:
                 end = src.find("```", end + 1)
             if end == -1:
                 raise fail(f"Can't find end of Pre entity at byte offset {bo(i)}")
-            body = src[i + 3:end]
+            body = src[i + 3 : end]
             if "\n" in body and re.match(r"^[A-Za-z0-9_+-]*\n", body):
                 body = body.split("\n", 1)[1]
             out.append(re.sub(r"\\(.)", r"\1", body))
@@ -303,7 +367,7 @@ def _parse_markdown_v2(src: str) -> tuple[str, list[dict]]:
                 j += 2 if src[j] == "\\" else 1
             if j >= n:
                 raise fail(f"Can't find end of Code entity at byte offset {bo(i)}")
-            out.append(re.sub(r"\\(.)", r"\1", src[i + 1:j]))
+            out.append(re.sub(r"\\(.)", r"\1", src[i + 1 : j]))
             i = j + 1
             continue
         marker = None
@@ -372,14 +436,18 @@ def _parse_markdown_legacy(src: str) -> tuple[str, list[dict]]:
             closer = "```" if src.startswith("```", i) else c
             end = src.find(closer, i + len(closer))
             if end == -1:
-                raise _bad(f"can't parse entities: Can't find end of the entity starting at byte offset {len(src[:i].encode())}")
-            out.append(src[i + len(closer):end])
+                raise _bad(
+                    f"can't parse entities: Can't find end of the entity starting at byte offset {len(src[:i].encode())}"
+                )
+            out.append(src[i + len(closer) : end])
             i = end + len(closer)
             continue
         if c == "[":
             m = re.match(r"\[([^\]]*)\]\(([^)]*)\)", src[i:])
             if not m:
-                raise _bad(f"can't parse entities: Can't find end of the entity starting at byte offset {len(src[:i].encode())}")
+                raise _bad(
+                    f"can't parse entities: Can't find end of the entity starting at byte offset {len(src[:i].encode())}"
+                )
             out.append(m.group(1))
             i += m.end()
             continue
@@ -393,7 +461,7 @@ def _auto_entities(text: str, bot_username: str) -> list[dict]:
     ents: list[dict[str, Any]] = []
     for rx, typ in ((_COMMAND_RE, "bot_command"), (_MENTION_RE, "mention")):
         for m in rx.finditer(text):
-            ents.append({"type": typ, "offset": _u16(text[:m.start()]), "length": _u16(m.group(0))})
+            ents.append({"type": typ, "offset": _u16(text[: m.start()]), "length": _u16(m.group(0))})
     ents.sort(key=lambda e: e["offset"])
     return ents
 
@@ -426,9 +494,9 @@ def _image_size(data: bytes) -> tuple[int, int]:
             if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
                 i += 2
                 continue
-            seg = int.from_bytes(data[i + 2:i + 4], "big")
+            seg = int.from_bytes(data[i + 2 : i + 4], "big")
             if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-                return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+                return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(data[i + 5 : i + 7], "big")
             i += 2 + seg
     return 100, 100
 
@@ -620,8 +688,9 @@ class BotApiDouble:
         self.base_url = f"http://127.0.0.1:{self.port}/bot"
         self.base_file_url = f"http://127.0.0.1:{self.port}/file/bot"
         self._stopping = False
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"BotApiDouble:{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"BotApiDouble:{self.port}", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -658,8 +727,7 @@ class BotApiDouble:
 
     @property
     def bot_user(self) -> dict:
-        return {"id": self.bot_id, "is_bot": True, "first_name": self.bot_first_name,
-                "username": self.bot_username}
+        return {"id": self.bot_id, "is_bot": True, "first_name": self.bot_first_name, "username": self.bot_username}
 
     def _next_message_id(self, chat_id: int) -> int:
         self._msg_counters[chat_id] = self._msg_counters.get(chat_id, 0) + 1
@@ -676,8 +744,15 @@ class BotApiDouble:
             self._chats[chat_id] = chat
         return chat
 
-    def add_chat(self, chat_id: int, *, chat_type: str = "supergroup", title: str | None = None,
-                 username: str | None = None, is_forum: bool = False) -> dict:
+    def add_chat(
+        self,
+        chat_id: int,
+        *,
+        chat_type: str = "supergroup",
+        title: str | None = None,
+        username: str | None = None,
+        is_forum: bool = False,
+    ) -> dict:
         """Declares a chat (type/title) the bot will later send to or receive from."""
         with self._cond:
             chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
@@ -745,8 +820,9 @@ class BotApiDouble:
         is given. ``extra`` is merged into the message (e.g. ``document=api.add_file(...)``)."""
         with self._cond:
             if chat_id in self._kicked or chat_id in self._left:
-                raise RuntimeError(f"the bot is not in chat {chat_id} (kicked or left); "
-                                   f"call restore_bot_in({chat_id}) first")
+                raise RuntimeError(
+                    f"the bot is not in chat {chat_id} (kicked or left); call restore_bot_in({chat_id}) first"
+                )
             chat = self._chats.get(chat_id)
             if chat is None or chat.get("type") != chat_type:
                 chat = {"id": chat_id, "type": chat_type}
@@ -785,8 +861,10 @@ class BotApiDouble:
             if reply_to_message_id is not None:
                 replied = self._messages.get((chat_id, reply_to_message_id))
                 if replied is None:
-                    raise ValueError(f"push_message: no message {reply_to_message_id} in chat {chat_id} "
-                                     f"(known: {sorted(k[1] for k in self._messages if k[0] == chat_id)})")
+                    raise ValueError(
+                        f"push_message: no message {reply_to_message_id} in chat {chat_id} "
+                        f"(known: {sorted(k[1] for k in self._messages if k[0] == chat_id)})"
+                    )
                 msg["reply_to_message"] = self._reply_copy(replied)
             if text:
                 msg["text"] = text
@@ -856,7 +934,9 @@ class BotApiDouble:
             self._register_update_objects(update)
             self._enqueue(update)
 
-    def add_file(self, data: bytes, *, file_name: str = "file.bin", mime_type: str = "application/octet-stream") -> dict:
+    def add_file(
+        self, data: bytes, *, file_name: str = "file.bin", mime_type: str = "application/octet-stream"
+    ) -> dict:
         """Stores a file as if a user had uploaded it; returns a Document dict for a pushed
         message (``extra={"document": doc}``); the bot can getFile/download it."""
         with self._cond:
@@ -878,16 +958,18 @@ class BotApiDouble:
             if notify:
                 chat = self._chat(chat_id)
                 by = self._users.get(by_user_id or 0) or {"id": by_user_id or 1, "is_bot": False, "first_name": "Admin"}
-                self._enqueue({
-                    "update_id": next(self._update_ids),
-                    "my_chat_member": {
-                        "chat": dict(chat),
-                        "from": dict(by),
-                        "date": int(time.time()),
-                        "old_chat_member": self._member_dict("administrator", self.bot_user),
-                        "new_chat_member": self._member_dict("kicked", self.bot_user),
-                    },
-                })
+                self._enqueue(
+                    {
+                        "update_id": next(self._update_ids),
+                        "my_chat_member": {
+                            "chat": dict(chat),
+                            "from": dict(by),
+                            "date": int(time.time()),
+                            "old_chat_member": self._member_dict("administrator", self.bot_user),
+                            "new_chat_member": self._member_dict("kicked", self.bot_user),
+                        },
+                    }
+                )
 
     def restore_bot_in(self, chat_id: int) -> None:
         """Undoes kick_bot_from / leaveChat."""
@@ -902,9 +984,16 @@ class BotApiDouble:
 
     # ------------------------------------------------------------------ error injection
 
-    def fail_next(self, method: str, *, status: int, description: str | None = None,
-                  retry_after: int | None = None, times: int = 1,
-                  migrate_to_chat_id: int | None = None) -> None:
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int,
+        description: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+        migrate_to_chat_id: int | None = None,
+    ) -> None:
         """The next ``times`` calls of ``method`` ("*" for any method except getUpdates) fail
         with ``status``. Default descriptions follow Telegram's."""
         if description is None:
@@ -928,8 +1017,14 @@ class BotApiDouble:
             if status == 400 and description == "Bad Request":
                 description = "Bad Request: group chat was upgraded to a supergroup chat"
         with self._cond:
-            self._failures.append({"method": method.lower(), "left": times,
-                                   "error": BotApiError(status, description, params or None)})
+            self._failures.append(
+                {"method": method.lower(), "left": times, "error": BotApiError(status, description, params or None)}
+            )
+
+    def clear_failures(self) -> None:
+        """Forget every failure queued with fail_next (a fault that ends)."""
+        with self._cond:
+            self._failures.clear()
 
     def slow_next(self, method: str, *, seconds: float, times: int = 1,
                   where: Callable[[dict], bool] | None = None) -> None:
@@ -1009,16 +1104,22 @@ class BotApiDouble:
                     lines = "\n  ".join(c.short() for c in recent) or "(none)"
                     raise AssertionError(
                         f"BotApiDouble: no matching call within {timeout}s; {polls} getUpdates calls; "
-                        f"pending updates: {len(self._updates)}; recent calls:\n  {lines}")
+                        f"pending updates: {len(self._updates)}; recent calls:\n  {lines}"
+                    )
                 self._cond.wait(remaining)
 
-    def wait_for_message(self, *, chat_id: int, contains: str | None = None, timeout: float = 10.0,
-                         since: int = 0) -> Call:
+    def wait_for_message(
+        self, *, chat_id: int, contains: str | None = None, timeout: float = 10.0, since: int = 0
+    ) -> Call:
         """A successful sendMessage to ``chat_id`` whose text contains ``contains``."""
 
         def pred(c: Call) -> bool:
-            return (c.method == "sendMessage" and c.ok and _same_chat(c.params.get("chat_id"), chat_id)
-                    and (contains is None or contains in str(c.params.get("text", ""))))
+            return (
+                c.method == "sendMessage"
+                and c.ok
+                and _same_chat(c.params.get("chat_id"), chat_id)
+                and (contains is None or contains in str(c.params.get("text", "")))
+            )
 
         return self.wait_for(pred, timeout, since=since)
 
@@ -1027,8 +1128,9 @@ class BotApiDouble:
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                fetched = {u["update_id"] for c in self._calls if c.method == "getUpdates" and c.ok
-                           for u in (c.result or [])}
+                fetched = {
+                    u["update_id"] for c in self._calls if c.method == "getUpdates" and c.ok for u in (c.result or [])
+                }
                 if all(u["update_id"] in fetched for u in self._updates):
                     return
                 remaining = deadline - time.monotonic()
@@ -1039,8 +1141,9 @@ class BotApiDouble:
     def sent_messages(self, chat_id: int) -> list[dict]:
         """Messages the bot sent to the chat (current state after edits; deleted ones omitted)."""
         with self._cond:
-            return [copy.deepcopy(self._messages[k]) for k in self._bot_messages.get(chat_id, [])
-                    if k not in self._deleted]
+            return [
+                copy.deepcopy(self._messages[k]) for k in self._bot_messages.get(chat_id, []) if k not in self._deleted
+            ]
 
     def message(self, chat_id: int, message_id: int) -> dict | None:
         with self._cond:
@@ -1066,10 +1169,10 @@ class BotApiDouble:
         url = urlsplit(raw_path)
         path = unquote(url.path)
         if path.startswith("/file/bot"):
-            return self._serve_file(path[len("/file/bot"):])
+            return self._serve_file(path[len("/file/bot") :])
         if not path.startswith("/bot"):
             return 404, b'{"ok":false,"error_code":404,"description":"Not Found"}', "application/json"
-        token, _, method_name = path[len("/bot"):].partition("/")
+        token, _, method_name = path[len("/bot") :].partition("/")
         method = _CANONICAL.get(method_name.lower(), method_name)
 
         files: list[UploadedFile] = []
@@ -1229,16 +1332,31 @@ class BotApiDouble:
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or any(not isinstance(r, list) for r in rows):
-                raise _bad("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays")
+                raise _bad('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
             for row in rows:
                 for button in row:
                     if not isinstance(button, dict) or not button.get("text"):
                         raise _bad("can't parse inline keyboard button: Text must be non-empty")
-                    kinds = [k for k in ("url", "callback_data", "login_url", "switch_inline_query",
-                                         "switch_inline_query_current_chat", "switch_inline_query_chosen_chat",
-                                         "callback_game", "pay", "web_app", "copy_text") if k in button]
+                    kinds = [
+                        k
+                        for k in (
+                            "url",
+                            "callback_data",
+                            "login_url",
+                            "switch_inline_query",
+                            "switch_inline_query_current_chat",
+                            "switch_inline_query_chosen_chat",
+                            "callback_game",
+                            "pay",
+                            "web_app",
+                            "copy_text",
+                        )
+                        if k in button
+                    ]
                     if not kinds:
-                        raise _bad("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+                        raise _bad(
+                            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+                        )
                     if "callback_data" in button:
                         size = len(str(button["callback_data"]).encode("utf-8"))
                         if not 1 <= size <= 64:
@@ -1260,7 +1378,11 @@ class BotApiDouble:
             except (TypeError, ValueError):
                 target_chat = chat_id
         else:
-            target_id, allow, target_chat = params.get("reply_to_message_id"), bool(params.get("allow_sending_without_reply")), chat_id
+            target_id, allow, target_chat = (
+                params.get("reply_to_message_id"),
+                bool(params.get("allow_sending_without_reply")),
+                chat_id,
+            )
         if target_id in (None, ""):
             return None
         try:
@@ -1308,9 +1430,15 @@ class BotApiDouble:
         ext = ""
         if file_name and "." in file_name:
             ext = "." + file_name.rsplit(".", 1)[1]
-        record = {"file_id": file_id, "file_unique_id": unique, "file_size": len(data),
-                  "file_path": f"{folder}/file_{n}{ext}", "data": data, "mime_type": mime_type,
-                  "file_name": file_name}
+        record = {
+            "file_id": file_id,
+            "file_unique_id": unique,
+            "file_size": len(data),
+            "file_path": f"{folder}/file_{n}{ext}",
+            "data": data,
+            "mime_type": mime_type,
+            "file_name": file_name,
+        }
         self._files[file_id] = record
         doc = {"file_id": file_id, "file_unique_id": unique, "file_size": len(data)}
         if file_name:
@@ -1325,7 +1453,7 @@ class BotApiDouble:
         if name in files and not isinstance(value, str):
             return files[name]
         if isinstance(value, str) and value.startswith("attach://"):
-            part = files.get(value[len("attach://"):])
+            part = files.get(value[len("attach://") :])
             if part is None:
                 raise _bad(f"file for attach:// {value} not found")
             return part
@@ -1341,10 +1469,14 @@ class BotApiDouble:
     # ------------------------------------------------------------------ methods: bot & updates
 
     def _m_getMe(self, params: dict, files: dict) -> dict:
-        return {**self.bot_user, "can_join_groups": True,
-                "can_read_all_group_messages": not self.privacy_mode,
-                "supports_inline_queries": False, "can_connect_to_business": False,
-                "has_main_web_app": False}
+        return {
+            **self.bot_user,
+            "can_join_groups": True,
+            "can_read_all_group_messages": not self.privacy_mode,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
 
     def _m_logOut(self, params: dict, files: dict) -> bool:
         return True
@@ -1372,8 +1504,11 @@ class BotApiDouble:
         return True
 
     def _m_getWebhookInfo(self, params: dict, files: dict) -> dict:
-        info: dict[str, Any] = {"url": self._webhook_url, "has_custom_certificate": False,
-                                "pending_update_count": len(self._updates)}
+        info: dict[str, Any] = {
+            "url": self._webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
         if self._webhook_url:
             info["max_connections"] = 40
             if self._allowed_updates is not None:
@@ -1389,8 +1524,11 @@ class BotApiDouble:
 
     def _m_getUpdates(self, params: dict, files: dict) -> list[dict]:
         if self._webhook_url:
-            raise BotApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                                   "use deleteWebhook to delete the webhook first")
+            raise BotApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = self._optional_int_param(params, "offset") or 0
         limit = self._optional_int_param(params, "limit") or 100
         limit = max(1, min(limit, 100))
@@ -1420,11 +1558,16 @@ class BotApiDouble:
             if self._poll_generation != generation:
                 if self._client_gone():
                     raise _abandoned()
-                raise BotApiError(409, "Conflict: terminated by other getUpdates request; "
-                                       "make sure that only one bot instance is running")
+                raise BotApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+                )
             if self._webhook_url:
-                raise BotApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                                       "use deleteWebhook to delete the webhook first")
+                raise BotApiError(
+                    409,
+                    "Conflict: can't use getUpdates method while webhook is active; "
+                    "use deleteWebhook to delete the webhook first",
+                )
             self._updates[:] = [u for u in self._updates if self._allowed(u)]
         if timeout and self._client_gone():
             raise _abandoned()  # nothing was delivered: the updates stay unconfirmed
@@ -1470,8 +1613,9 @@ class BotApiDouble:
 
     def _m_sendMessage(self, params: dict, files: dict) -> dict:
         chat = self._check_member(self._chat_id_param(params))
-        text, entities = self._format(params.get("text"), params.get("parse_mode"), _TEXT_LIMIT,
-                                      "message text is empty")
+        text, entities = self._format(
+            params.get("text"), params.get("parse_mode"), _TEXT_LIMIT, "message text is empty"
+        )
         if isinstance(params.get("entities"), list) and not params.get("parse_mode"):
             entities = params["entities"]
         msg = self._new_bot_message(params, chat)
@@ -1495,8 +1639,9 @@ class BotApiDouble:
         return msg
 
     def _m_editMessageText(self, params: dict, files: dict) -> dict | bool:
-        text, entities = self._format(params.get("text"), params.get("parse_mode"), _TEXT_LIMIT,
-                                      "message text is empty")
+        text, entities = self._format(
+            params.get("text"), params.get("parse_mode"), _TEXT_LIMIT, "message text is empty"
+        )
         if isinstance(params.get("entities"), list) and not params.get("parse_mode"):
             entities = params["entities"]
         markup = self._check_markup(params.get("reply_markup"))
@@ -1506,8 +1651,10 @@ class BotApiDouble:
         if "text" not in msg:
             raise _bad("there is no text in the message to edit")
         if msg["text"] == text and msg.get("entities", []) == entities and msg.get("reply_markup") == markup:
-            raise _bad("message is not modified: specified new message content and reply markup are "
-                       "exactly the same as a current content and reply markup of the message")
+            raise _bad(
+                "message is not modified: specified new message content and reply markup are "
+                "exactly the same as a current content and reply markup of the message"
+            )
         msg["text"] = text
         msg.pop("entities", None)
         if entities:
@@ -1524,8 +1671,10 @@ class BotApiDouble:
         if msg is None:
             return True
         if msg.get("reply_markup") == markup:
-            raise _bad("message is not modified: specified new message content and reply markup are "
-                       "exactly the same as a current content and reply markup of the message")
+            raise _bad(
+                "message is not modified: specified new message content and reply markup are "
+                "exactly the same as a current content and reply markup of the message"
+            )
         msg.pop("reply_markup", None)
         if markup is not None:
             msg["reply_markup"] = markup
@@ -1583,21 +1732,32 @@ class BotApiDouble:
             limit = _DOCUMENT_LIMIT if kind == "document" else _PHOTO_LIMIT
             if upload.size > limit:
                 raise BotApiError(413, "Request Entity Too Large")
-            stored = self._new_file(upload.data, upload.file_name, upload.mime_type,
-                                    "documents" if kind == "document" else "photos")
+            stored = self._new_file(
+                upload.data, upload.file_name, upload.mime_type, "documents" if kind == "document" else "photos"
+            )
         else:
-            stored = {k: upload[k] for k in ("file_id", "file_unique_id", "file_size", "file_name", "mime_type")
-                      if upload.get(k) is not None}
+            stored = {
+                k: upload[k]
+                for k in ("file_id", "file_unique_id", "file_size", "file_name", "mime_type")
+                if upload.get(k) is not None
+            }
         if kind == "document":
             msg["document"] = stored
         else:
-            width, height = _image_size(self._files[stored["file_id"]]["data"]) if stored["file_id"] in self._files else (100, 100)
+            width, height = (
+                _image_size(self._files[stored["file_id"]]["data"]) if stored["file_id"] in self._files else (100, 100)
+            )
             scale = min(1.0, 90 / max(width, height, 1))
             base = {k: stored[k] for k in ("file_id", "file_unique_id", "file_size")}
             msg["photo"] = [
-                {**base, "file_id": base["file_id"] + "_s", "file_unique_id": base["file_unique_id"] + "s",
-                 "width": max(1, int(width * scale)), "height": max(1, int(height * scale)),
-                 "file_size": max(1, base["file_size"] // 10)},
+                {
+                    **base,
+                    "file_id": base["file_id"] + "_s",
+                    "file_unique_id": base["file_unique_id"] + "s",
+                    "width": max(1, int(width * scale)),
+                    "height": max(1, int(height * scale)),
+                    "file_size": max(1, base["file_size"] // 10),
+                },
                 {**base, "width": width, "height": height},
             ]
         if caption:
@@ -1625,10 +1785,18 @@ class BotApiDouble:
         if chat_id not in self._chats:
             raise _bad("chat not found")
         chat = self._check_member(chat_id)
-        return {**chat, "accent_color_id": 0, "max_reaction_count": 11,
-                "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
-                                        "unique_gifts": False, "premium_subscription": False,
-                                        "gifts_from_channels": False}}
+        return {
+            **chat,
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
 
     def _user(self, user_id: int) -> dict:
         if user_id == self.bot_id:
@@ -1640,14 +1808,47 @@ class BotApiDouble:
         if status == "creator":
             base: dict[str, Any] = {"is_anonymous": False}
         elif status == "administrator":
-            base = {"can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
-                    "can_delete_messages": True, "can_manage_video_chats": True,
-                    "can_restrict_members": True, "can_promote_members": False, "can_change_info": True,
-                    "can_invite_users": True, "can_post_stories": True, "can_edit_stories": True,
-                    "can_delete_stories": True, "can_pin_messages": True, "can_manage_topics": True}
+            base = {
+                "can_be_edited": False,
+                "is_anonymous": False,
+                "can_manage_chat": True,
+                "can_delete_messages": True,
+                "can_manage_video_chats": True,
+                "can_restrict_members": True,
+                "can_promote_members": False,
+                "can_change_info": True,
+                "can_invite_users": True,
+                "can_post_stories": True,
+                "can_edit_stories": True,
+                "can_delete_stories": True,
+                "can_pin_messages": True,
+                "can_manage_topics": True,
+            }
         elif status == "restricted":
-            base = {"is_member": True, "until_date": 0, "can_edit_tag": False,
-                    **dict.fromkeys(("can_change_info", "can_invite_users", "can_pin_messages", "can_send_messages", "can_send_polls", "can_send_other_messages", "can_add_web_page_previews", "can_manage_topics", "can_send_audios", "can_send_documents", "can_send_photos", "can_send_videos", "can_send_video_notes", "can_send_voice_notes"), False)}
+            base = {
+                "is_member": True,
+                "until_date": 0,
+                "can_edit_tag": False,
+                **dict.fromkeys(
+                    (
+                        "can_change_info",
+                        "can_invite_users",
+                        "can_pin_messages",
+                        "can_send_messages",
+                        "can_send_polls",
+                        "can_send_other_messages",
+                        "can_add_web_page_previews",
+                        "can_manage_topics",
+                        "can_send_audios",
+                        "can_send_documents",
+                        "can_send_photos",
+                        "can_send_videos",
+                        "can_send_video_notes",
+                        "can_send_voice_notes",
+                    ),
+                    False,
+                ),
+            }
         elif status == "kicked":
             base = {"until_date": 0}
         elif status in ("member", "left"):
@@ -1675,8 +1876,11 @@ class BotApiDouble:
     def _m_getChatAdministrators(self, params: dict, files: dict) -> list[dict]:
         chat_id = self._chat_id_param(params)
         self._check_member(chat_id)
-        admins = [self._member(chat_id, uid) for (cid, uid), spec in self._members.items()
-                  if cid == chat_id and spec.get("status") in ("creator", "administrator") and uid != self.bot_id]
+        admins = [
+            self._member(chat_id, uid)
+            for (cid, uid), spec in self._members.items()
+            if cid == chat_id and spec.get("status") in ("creator", "administrator") and uid != self.bot_id
+        ]
         admins.append(self._member(chat_id, self.bot_id))
         return admins
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 import texts
-from bot.app import build_application
+from bot.app import build_application, stop_delivery
+from tests.delivery_helpers import delivered
 from tests.recording_request import BOT_ID, BOT_USERNAME, RecordingRequest
 from tests.updates import callback_update, message_update, supergroup_id, user_id
 
@@ -21,6 +22,7 @@ async def app(settings, clock):
     await application.post_init(application)
     application.bot_data["request"] = request
     yield application
+    await stop_delivery(application)
     await application.shutdown()
 
 
@@ -31,7 +33,10 @@ def _request(app) -> RecordingRequest:
 async def _say(app, text: str, **kw) -> RecordingRequest:
     request = _request(app)
     request.clear()
-    await app.process_update(message_update(app.bot, chat_id=kw.pop("chat_id", GROUP), user_id=ENTERPRISE, text=text, **kw))
+    await app.process_update(
+        message_update(app.bot, chat_id=kw.pop("chat_id", GROUP), user_id=ENTERPRISE, text=text, **kw)
+    )
+    await delivered(app)
     return request
 
 
@@ -84,8 +89,10 @@ async def test_clarify_offers_buttons_and_a_press_answers(app) -> None:
                "from": {"id": BOT_ID, "is_bot": True, "first_name": "bot"}, "text": texts.CLARIFY_PROMPT,
                "reply_markup": sent.params["reply_markup"]}
     request.clear()
-    await app.process_update(callback_update(app.bot, chat_id=GROUP, user_id=ENTERPRISE, message=message,
-                                             data=buttons[0]["callback_data"]))
+    await app.process_update(
+        callback_update(app.bot, chat_id=GROUP, user_id=ENTERPRISE, message=message, data=buttons[0]["callback_data"])
+    )
+    await delivered(app)
     methods = [c.method for c in request.calls]
     assert "answerCallbackQuery" in methods
     edited = request.sent("editMessageText")[0].params

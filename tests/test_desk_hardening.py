@@ -18,14 +18,16 @@ from sqlmodel import col, select
 from telegram import Update
 
 import texts
-from bot.app import build_application
+from bot.app import build_application, stop_delivery
 from bot.telegram_io import rendered_text, telegram_length
+from desk import render
 from desk.bindings import help_project
 from desk.models import Ticket, TicketEvent
 from desk.tickets import ticket_cards
 from handlers.tickets_common import card_markup
 from ledger.models import Project
 from scheduler.models import ReminderLog
+from tests.delivery_helpers import delivered
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
 from tests.test_tickets_flow import _fail_sends
 from tests.updates import bot_message, callback_update, message_update
@@ -50,8 +52,9 @@ _ids = count(900_000)
 
 @pytest.fixture
 async def app(settings, clock):
-    settings = settings.model_copy(update={
-        "steward_chat_id": STEWARD_CHAT, "lead_chat_id": LEAD_CHAT, "admin_user_ids": [ADMIN]})
+    settings = settings.model_copy(
+        update={"steward_chat_id": STEWARD_CHAT, "lead_chat_id": LEAD_CHAT, "admin_user_ids": [ADMIN]}
+    )
     request = RecordingRequest()
     application = build_application(settings, clock=clock, request=request, rate_limit=False)
     await application.initialize()
@@ -59,16 +62,35 @@ async def app(settings, clock):
     application.bot_data["request"] = request
 
     def add_projects(session):
-        session.add(Project(code="P001", name="新材料产业园", region="新城区", sector="工业",
-                            investment_yi=Decimal("12.5"), start_half=1, start_year=2026))
-        session.add(Project(code="P002", name="物流园", region="老城区", sector="物流",
-                            investment_yi=Decimal("3"), start_half=2, start_year=2026))
+        session.add(
+            Project(
+                code="P001",
+                name="新材料产业园",
+                region="新城区",
+                sector="工业",
+                investment_yi=Decimal("12.5"),
+                start_half=1,
+                start_year=2026,
+            )
+        )
+        session.add(
+            Project(
+                code="P002",
+                name="物流园",
+                region="老城区",
+                sector="物流",
+                investment_yi=Decimal("3"),
+                start_half=2,
+                start_year=2026,
+            )
+        )
 
     application.bot_data["services"].db.call(add_projects)
     await say(application, "/bind P001", user=ADMIN)
     await say(application, "/bind P002", user=ADMIN, chat=OTHER_HELP)
     await say(application, "/bind_dept 发改委", user=ADMIN, chat=DEPT_CHAT)
     yield application
+    await stop_delivery(application)
     await application.shutdown()
 
 
@@ -83,21 +105,36 @@ def services(app):
     return app.bot_data["services"]
 
 
-async def say(app, text: str, *, user: int = ASKER, chat: int = HELP,
-              reply_to: dict[str, Any] | None = None, name: str = "企业用户") -> dict[str, Any]:
+async def say(
+    app,
+    text: str,
+    *,
+    user: int = ASKER,
+    chat: int = HELP,
+    reply_to: dict[str, Any] | None = None,
+    name: str = "企业用户",
+) -> dict[str, Any]:
     """Send a message, dated by the fake clock as Telegram dates it when it is sent."""
     req(app).clear()
-    update = message_update(app.bot, chat_id=chat, user_id=user, text=text, reply_to=reply_to,
-                            name=name, date=int(services(app).clock().timestamp()))
+    update = message_update(
+        app.bot,
+        chat_id=chat,
+        user_id=user,
+        text=text,
+        reply_to=reply_to,
+        name=name,
+        date=int(services(app).clock().timestamp()),
+    )
     await app.process_update(update)
+    await delivered(app)
     assert update.message is not None
     return update.message.to_dict()
 
 
 async def press(app, *, chat: int, user: int, message: dict[str, Any], data: str) -> None:
     req(app).clear()
-    await app.process_update(callback_update(app.bot, chat_id=chat, user_id=user,
-                                             message=message, data=data))
+    await app.process_update(callback_update(app.bot, chat_id=chat, user_id=user, message=message, data=data))
+    await delivered(app)
 
 
 def sent_to(app, chat: int) -> list[ApiCall]:
@@ -105,8 +142,7 @@ def sent_to(app, chat: int) -> list[ApiCall]:
 
 
 def buttons(call: ApiCall) -> list[str]:
-    return [b["callback_data"] for row in call.params["reply_markup"]["inline_keyboard"]
-            for b in row]
+    return [b["callback_data"] for row in call.params["reply_markup"]["inline_keyboard"] for b in row]
 
 
 def alert(app) -> ApiCall:
@@ -124,14 +160,18 @@ def assert_refused(app) -> None:
 
 
 def tickets(app) -> list[Ticket]:
-    return services(app).db.call(lambda session: list(session.exec(select(Ticket)
-                                                                      .order_by(col(Ticket.id))).all()))
+    return services(app).db.call(lambda session: list(session.exec(select(Ticket).order_by(col(Ticket.id))).all()))
 
 
 def events(app, ticket_id: int) -> list[str]:
-    return services(app).db.call(lambda session: [e.action for e in session.exec(
-        select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
-        .order_by(col(TicketEvent.id))).all()])
+    return services(app).db.call(
+        lambda session: [
+            e.action
+            for e in session.exec(
+                select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(col(TicketEvent.id))
+            ).all()
+        ]
+    )
 
 
 def card(app, ticket_id: int, chat: int = STEWARD_CHAT, *, with_buttons: bool = True) -> dict[str, Any]:
@@ -151,8 +191,7 @@ async def handoff(app, text: str = OUT_OF_SCOPE, *, user: int = ASKER, chat: int
 
 def as_shown(call: ApiCall, *, reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
     """A message the bot sent (a recorded sendMessage), as Telegram shows it on a press."""
-    message = bot_message(BOT_USER, chat_id=int(call.params["chat_id"]), message_id=0,
-                          text=call.params["text"])
+    message = bot_message(BOT_USER, chat_id=int(call.params["chat_id"]), message_id=0, text=call.params["text"])
     message["message_id"] = call.params.get("_message_id", 0)
     if call.params.get("reply_markup"):
         message["reply_markup"] = call.params["reply_markup"]
@@ -166,16 +205,13 @@ def as_shown(call: ApiCall, *, reply_to: dict[str, Any] | None = None) -> dict[s
 
 async def test_a_clarify_choice_only_works_on_the_clarify_prompt(app) -> None:
     ticket_id, _ = await handoff(app)
-    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
-              reply_to=card(app, ticket_id))
+    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
     relayed = sent_to(app, HELP)[0]
     # Forged on the relayed steward answer in the help group: refused, the answer stays.
-    await press(app, chat=HELP, user=OTHER_MEMBER, message=as_shown(relayed),
-                data="kb:eia:materials")
+    await press(app, chat=HELP, user=OTHER_MEMBER, message=as_shown(relayed), data="kb:eia:materials")
     assert_refused(app)
     # Forged on the card in the steward group: refused, the card keeps its buttons.
-    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=card(app, ticket_id),
-                data="kb:eia:materials")
+    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=card(app, ticket_id), data="kb:eia:materials")
     assert_refused(app)
     # A real clarify prompt answers the choice (an ambiguous name: two items named are answered both).
     await say(app, "规划许可证要什么材料")
@@ -218,8 +254,7 @@ async def test_forged_unsolved_on_a_follow_up_acknowledgement_opens_no_second_ti
     follow_up = await say(app, "那需要本人去吗？", reply_to=as_shown(ack, reply_to=question))
     follow_ack = sent_to(app, HELP)[0]
     assert follow_ack.params["text"] == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
-    await press(app, chat=HELP, user=ASKER, message=as_shown(follow_ack, reply_to=follow_up),
-                data="fb:no")
+    await press(app, chat=HELP, user=ASKER, message=as_shown(follow_ack, reply_to=follow_up), data="fb:no")
     assert_refused(app)
     assert len(tickets(app)) == 1
 
@@ -235,8 +270,7 @@ async def test_ticket_buttons_only_on_that_tickets_current_card(app) -> None:
     assert_refused(app)
     assert tickets(app)[0].status == "open"
     # The card itself works.
-    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=card(app, ticket_id),
-                data=f"t:claim:{ticket_id}")
+    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=card(app, ticket_id), data=f"t:claim:{ticket_id}")
     assert tickets(app)[0].status == "claimed"
 
 
@@ -259,8 +293,7 @@ async def test_huge_and_unknown_ids_get_the_same_refusal_as_forbidden_ones(app) 
     assert replies == [texts.DESK_ERR_PERMISSION] * 3
     # A steward is told the ticket does not exist; nothing crashes into the help group.
     await say(app, f"/escalate {HUGE} 发改委", user=STEWARD, chat=STEWARD_CHAT)
-    assert sent_to(app, STEWARD_CHAT)[0].params["text"] == texts.DESK_ERR_NOT_FOUND.format(
-        ticket_id=HUGE)
+    assert sent_to(app, STEWARD_CHAT)[0].params["text"] == texts.DESK_ERR_NOT_FOUND.format(ticket_id=HUGE)
     assert sent_to(app, HELP) == []
 
 
@@ -270,10 +303,17 @@ async def test_huge_and_unknown_ids_get_the_same_refusal_as_forbidden_ones(app) 
 def migration_update(app, *, old: int, new: int, in_new: bool) -> Update:
     """What Telegram sends when a group is upgraded: a service message in the old group
     (migrate_to_chat_id) and one in the new supergroup (migrate_from_chat_id)."""
-    chat = ({"id": new, "type": "supergroup", "title": "帮办群"} if in_new
-            else {"id": old, "type": "group", "title": "帮办群"})
-    message = {"message_id": next(_ids), "date": int(time.time()), "chat": chat,
-               "from": {"id": ADMIN, "is_bot": False, "first_name": "管理员"}}
+    chat = (
+        {"id": new, "type": "supergroup", "title": "帮办群"}
+        if in_new
+        else {"id": old, "type": "group", "title": "帮办群"}
+    )
+    message = {
+        "message_id": next(_ids),
+        "date": int(time.time()),
+        "chat": chat,
+        "from": {"id": ADMIN, "is_bot": False, "first_name": "管理员"},
+    }
     message["migrate_from_chat_id" if in_new else "migrate_to_chat_id"] = old if in_new else new
     return Update.de_json({"update_id": next(_ids), "message": message}, app.bot)
 
@@ -281,11 +321,13 @@ def migration_update(app, *, old: int, new: int, in_new: bool) -> Update:
 async def test_a_group_upgraded_to_a_supergroup_keeps_its_binding_tickets_and_reminders(app) -> None:
     basic = -4012345678  # a basic group's id
     req(app).clear()
-    await app.process_update(message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind P001",
-                                            chat_type="group"))
-    question = message_update(app.bot, chat_id=basic, user_id=ASKER, text=OUT_OF_SCOPE,
-                              chat_type="group")
+    await app.process_update(
+        message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind P001", chat_type="group")
+    )
+    await delivered(app)
+    question = message_update(app.bot, chat_id=basic, user_id=ASKER, text=OUT_OF_SCOPE, chat_type="group")
     await app.process_update(question)
+    await delivered(app)
     ticket_id = tickets(app)[-1].id
     assert ticket_id is not None
     assert tickets(app)[-1].help_chat_id == basic
@@ -298,21 +340,24 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_binding_tickets_and_re
 
     new = -1001234567999
     await app.process_update(migration_update(app, old=basic, new=new, in_new=False))
+    await delivered(app)
     await app.process_update(migration_update(app, old=basic, new=new, in_new=True))  # twice: idempotent
+    await delivered(app)
 
     db = services(app).db
     assert db.call(help_project, chat_id=new) == "P001"
     assert db.call(help_project, chat_id=basic) is None
     assert tickets(app)[-1].help_chat_id == new
     assert "chat_migrated" in events(app, ticket_id)
-    assert db.call(lambda session: session.exec(
-        select(Project.help_chat_id).where(Project.code == "P001")).one()) == new
+    assert (
+        db.call(lambda session: session.exec(select(Project.help_chat_id).where(Project.code == "P001")).one()) == new
+    )
     keys = db.call(lambda session: [r.key for r in session.exec(select(ReminderLog)).all()])
     assert keys == [f"help:{new}|overdue:P001|2026-03-10"]
 
     # The steward's reply to the card reaches the supergroup.
     await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
-    relayed, = sent_to(app, new)
+    (relayed,) = sent_to(app, new)
     assert "市场监管局" in relayed.params["text"]
     assert sent_to(app, basic) == []
     # The supergroup is bound: /progress answers for its project.
@@ -331,8 +376,8 @@ async def edit(app, original: dict[str, Any], text: str) -> None:
     else:
         edited.pop("entities", None)
     req(app).clear()
-    await app.process_update(Update.de_json({"update_id": next(_ids), "edited_message": edited},
-                                            app.bot))
+    await app.process_update(Update.de_json({"update_id": next(_ids), "edited_message": edited}, app.bot))
+    await delivered(app)
 
 
 def thread(app, ticket_id: int) -> list[tuple[str, str]]:
@@ -343,18 +388,25 @@ def thread(app, ticket_id: int) -> list[tuple[str, str]]:
 
 async def test_an_edited_answer_is_relayed_as_a_correction_and_kept_in_the_thread(app) -> None:
     ticket_id, question = await handoff(app)
-    answer = await say(app, "请到市场监管局三楼窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
-                       reply_to=card(app, ticket_id), name="王管家")
+    answer = await say(
+        app,
+        "请到市场监管局三楼窗口办理。",
+        user=STEWARD,
+        chat=STEWARD_CHAT,
+        reply_to=card(app, ticket_id),
+        name="王管家",
+    )
     first_response = tickets(app)[0].first_response_at
     await edit(app, answer, "请到市场监管局二楼窗口办理。")
-    correction, = sent_to(app, HELP)
+    (correction,) = sent_to(app, HELP)
     assert "更正：请到市场监管局二楼窗口办理。" in correction.params["text"]
     assert correction.params["reply_parameters"]["message_id"] == question["message_id"]
     confirm = sent_to(app, STEWARD_CHAT)[0]
-    assert confirm.params["text"] == texts.DESK_CORRECTION_CONFIRM.format(
-        project="新材料产业园", ticket_id=ticket_id)
-    assert thread(app, ticket_id)[-2:] == [("out", "请到市场监管局三楼窗口办理。"),
-                                           ("out", "请到市场监管局二楼窗口办理。")]
+    assert confirm.params["text"] == texts.DESK_CORRECTION_CONFIRM.format(project="新材料产业园", ticket_id=ticket_id)
+    assert thread(app, ticket_id)[-2:] == [
+        ("out", "请到市场监管局三楼窗口办理。"),
+        ("out", "请到市场监管局二楼窗口办理。"),
+    ]
     assert "correction" in events(app, ticket_id)
     assert tickets(app)[0].first_response_at == first_response
     # Editing a message that answered nothing relays nothing.
@@ -383,31 +435,31 @@ async def test_edited_commands_are_not_run_again(app) -> None:
 
 def card_edits(app, ticket_id: int) -> list[ApiCall]:
     main = card(app, ticket_id)
-    return [c for c in req(app).sent("editMessageText")
-            if int(c.params["chat_id"]) == STEWARD_CHAT and c.params["message_id"] == main["message_id"]]
+    return [
+        c
+        for c in req(app).sent("editMessageText")
+        if int(c.params["chat_id"]) == STEWARD_CHAT and c.params["message_id"] == main["message_id"]
+    ]
 
 
 async def test_the_card_shows_the_real_state_after_a_failed_relay(app, monkeypatch) -> None:
     ticket_id, _ = await handoff(app)
-    _fail_sends(app, monkeypatch, chat=HELP, status=502, times=3)
-    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
-              reply_to=card(app, ticket_id))
-    assert sent_to(app, STEWARD_CHAT)[0].params["text"] == texts.TICKET_RELAY_RETRY.format(
-        ticket_id=ticket_id)
-    edited, = card_edits(app, ticket_id)
+    # Telegram refuses the relay for good (a 5xx is retried by the outbox until it arrives).
+    _fail_sends(app, monkeypatch, chat=HELP, status=400, times=1)
+    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
+    assert sent_to(app, STEWARD_CHAT)[0].params["text"] == render.relay_failed(ticket_id)
+    (edited,) = card_edits(app, ticket_id)
     assert texts.DESK_STATUS["open"] in edited.params["text"]
     assert texts.DESK_STATUS["answered"] not in edited.params["text"]
     assert "首次" not in edited.params["text"]
-    assert buttons(edited) == [f"t:claim:{ticket_id}", f"t:escalate:{ticket_id}",
-                               f"t:close:{ticket_id}"]
+    assert buttons(edited) == [f"t:claim:{ticket_id}", f"t:escalate:{ticket_id}", f"t:close:{ticket_id}"]
     # Replying again goes through: now the card says answered.
-    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT,
-              reply_to=card(app, ticket_id))
-    edited, = card_edits(app, ticket_id)
+    await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
+    (edited,) = card_edits(app, ticket_id)
     assert texts.DESK_STATUS["answered"] in edited.params["text"]
     # A follow-up reopens the ticket: the card says so at once.
     await say(app, "那需要本人去吗？", reply_to=as_shown(sent_to(app, HELP)[0]))
-    edited, = card_edits(app, ticket_id)
+    (edited,) = card_edits(app, ticket_id)
     assert texts.DESK_STATUS["open"] in edited.params["text"]
 
 
@@ -416,7 +468,7 @@ async def test_the_card_shows_the_real_state_after_a_failed_relay(app, monkeypat
 
 async def test_a_question_of_4096_ampersands_gives_one_card_that_takes_replies(app) -> None:
     ticket_id, question = await handoff(app, "营业执照" + "&" * 4091 + "？")
-    cards, = [sent_to(app, STEWARD_CHAT)]
+    (cards,) = [sent_to(app, STEWARD_CHAT)]
     assert len(cards) == 1
     assert telegram_length(cards[0].params["text"]) <= 4096
     assert "&amp;&amp;" in cards[0].params["text"]
@@ -436,12 +488,13 @@ async def test_every_part_of_a_long_card_is_recorded_and_a_reply_to_any_part_is_
     assert "reply_markup" in parts[-1].params and "reply_markup" not in parts[0].params
     shown = "".join(rendered_text(p.params["text"]) for p in parts)
     assert shown.count("第11个追问") == 1 and "<附件>&盖章" in shown
-    recorded = [c.message_id for c in services(app).db.call(ticket_cards, ticket_id=ticket_id)
-                if c.chat_id == DEPT_CHAT]
+    recorded = [
+        c.message_id for c in services(app).db.call(ticket_cards, ticket_id=ticket_id) if c.chat_id == DEPT_CHAT
+    ]
     assert len(recorded) == len(parts)
     first = bot_message(BOT_USER, chat_id=DEPT_CHAT, message_id=recorded[0], text="🎫")
     await say(app, "已受理，明天答复。", user=DEPT_MEMBER, chat=DEPT_CHAT, reply_to=first)
-    relayed, = sent_to(app, HELP)
+    (relayed,) = sent_to(app, HELP)
     assert "已受理，明天答复" in relayed.params["text"]
 
 
@@ -463,8 +516,9 @@ async def test_a_long_answer_is_relayed_without_cutting_an_entity(app) -> None:
 def question_log(app) -> list[Any]:
     from knowledge.question_log import QuestionLog
 
-    return services(app).db.call(lambda session: list(session.exec(
-        select(QuestionLog).order_by(col(QuestionLog.id))).all()))
+    return services(app).db.call(
+        lambda session: list(session.exec(select(QuestionLog).order_by(col(QuestionLog.id))).all())
+    )
 
 
 async def test_every_question_of_a_burst_is_logged_with_its_outcome(app) -> None:
@@ -484,8 +538,10 @@ async def test_a_backlog_handled_late_trips_the_throttle_by_message_date(app) ->
     for n in range(12):  # sent within one second, handled 10 s apart (a backlog after a restart)
         services(app).clock.advance(seconds=10)
         req(app).clear()
-        await app.process_update(message_update(app.bot, chat_id=HELP, user_id=OTHER_MEMBER,
-                                                text=f"环评要啥材料？{n}", date=sent_at))
+        await app.process_update(
+            message_update(app.bot, chat_id=HELP, user_id=OTHER_MEMBER, text=f"环评要啥材料？{n}", date=sent_at)
+        )
+        await delivered(app)
     actions = Counter(r.action for r in question_log(app) if r.user_id == OTHER_MEMBER)
     assert actions == Counter({"answer": 8, "throttled": 4})
 
@@ -505,26 +561,29 @@ async def learn(app, ticket_id: int, *, scope: int, user: int = STEWARD) -> None
     command = await say(app, "/learn", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
     prompt = sent_to(app, STEWARD_CHAT)[0]
     assert prompt.params["text"].startswith("📚")
-    await press(app, chat=STEWARD_CHAT, user=user, message=as_shown(prompt, reply_to=command),
-                data=buttons(prompt)[scope])
+    await press(
+        app, chat=STEWARD_CHAT, user=user, message=as_shown(prompt, reply_to=command), data=buttons(prompt)[scope]
+    )
 
 
 async def test_learn_asks_for_the_scope_and_the_matcher_keeps_to_it(app) -> None:
     question = "我们的项目能不能申请专项债资金？"
     ticket_id, _ = await handoff(app, question)
-    await say(app, "可以，本项目已列入市级专项债储备库。", user=STEWARD, chat=STEWARD_CHAT,
-              reply_to=card(app, ticket_id))
+    await say(
+        app, "可以，本项目已列入市级专项债储备库。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id)
+    )
     command = await say(app, "/learn", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
     prompt = sent_to(app, STEWARD_CHAT)[0]
     labels = [b["text"] for row in prompt.params["reply_markup"]["inline_keyboard"] for b in row]
-    assert labels == [texts.TICKET_LEARN_SCOPE_ALL,
-                      texts.TICKET_LEARN_SCOPE_PROJECT.format(project="新材料产业园")]
+    assert labels == [texts.TICKET_LEARN_SCOPE_ALL, texts.TICKET_LEARN_SCOPE_PROJECT.format(project="新材料产业园")]
     # Someone else pressing the steward's prompt changes nothing.
-    await press(app, chat=STEWARD_CHAT, user=DEPT_MEMBER, message=as_shown(prompt, reply_to=command),
-                data=buttons(prompt)[1])
+    await press(
+        app, chat=STEWARD_CHAT, user=DEPT_MEMBER, message=as_shown(prompt, reply_to=command), data=buttons(prompt)[1]
+    )
     assert_refused(app)
-    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=as_shown(prompt, reply_to=command),
-                data=buttons(prompt)[1])
+    await press(
+        app, chat=STEWARD_CHAT, user=STEWARD, message=as_shown(prompt, reply_to=command), data=buttons(prompt)[1]
+    )
     assert "仅用于「新材料产业园」帮办群" in req(app).sent("editMessageText")[-1].params["text"]
 
     # The same question in P001's group is answered; in P002's group it goes to a steward.
@@ -553,10 +612,14 @@ async def test_learn_asks_for_the_scope_and_the_matcher_keeps_to_it(app) -> None
 async def test_a_relay_that_finds_the_group_upgraded_follows_it(app, monkeypatch) -> None:
     """The migration service message was missed: Telegram's 400 names the supergroup."""
     basic, new = -4012345679, -1001234560001
-    await app.process_update(message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind P001",
-                                            chat_type="group"))
-    await app.process_update(message_update(app.bot, chat_id=basic, user_id=ASKER, text=OUT_OF_SCOPE,
-                                            chat_type="group"))
+    await app.process_update(
+        message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind P001", chat_type="group")
+    )
+    await delivered(app)
+    await app.process_update(
+        message_update(app.bot, chat_id=basic, user_id=ASKER, text=OUT_OF_SCOPE, chat_type="group")
+    )
+    await delivered(app)
     ticket_id = tickets(app)[-1].id
     assert ticket_id is not None
     request = req(app)
@@ -565,15 +628,19 @@ async def test_a_relay_that_finds_the_group_upgraded_follows_it(app, monkeypatch
     async def upgraded(url, method, request_data=None, **kw):
         params = request_data.parameters if request_data else {}
         if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == basic:
-            return 400, json.dumps({
-                "ok": False, "error_code": 400,
-                "description": "Bad Request: group chat was upgraded to a supergroup chat",
-                "parameters": {"migrate_to_chat_id": new}}).encode()
+            return 400, json.dumps(
+                {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                    "parameters": {"migrate_to_chat_id": new},
+                }
+            ).encode()
         return await answer(url, method, request_data, **kw)
 
     monkeypatch.setattr(request, "do_request", upgraded)
     await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
-    relayed, = sent_to(app, new)
+    (relayed,) = sent_to(app, new)
     assert "市场监管局" in relayed.params["text"]
     assert sent_to(app, STEWARD_CHAT)[0].params["text"].startswith("✅")
     assert tickets(app)[-1].help_chat_id == new and tickets(app)[-1].status == "answered"

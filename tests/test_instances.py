@@ -15,6 +15,7 @@ from config import Settings
 from storage import Database
 from storage.lease import SCHEDULER_LEASE, acquire_lease, lease_holder, release_lease
 from tests.databases import postgres_schema_database
+from tests.delivery_helpers import delivered
 from tests.recording_request import RecordingRequest
 from tests.updates import message_update, supergroup_id, user_id
 
@@ -113,22 +114,28 @@ async def two_apps(db: Database, clock):
         await application.shutdown()
 
 
-async def _say(application, text: str, *, chat: int, user: int, reply_to=None) -> list[str]:
-    request: RecordingRequest = application.bot_data["request"]
-    request.clear()
+async def _say(application, text: str, *, chat: int, user: int, reply_to=None, apps=None) -> list[str]:
+    """Feed one update to `application`; return what was sent for it. Every instance runs an
+    outbox sender on the shared database, so what one instance owes may go out through the
+    other's (pass both as `apps`): collect the sends of all of them."""
+    requests: list[RecordingRequest] = [a.bot_data["request"] for a in (apps or [application])]
+    for request in requests:
+        request.clear()
     await application.process_update(
         message_update(application.bot, chat_id=chat, user_id=user, text=text, reply_to=reply_to)
     )
-    return [str(c.params.get("text")) for c in request.sent()]
+    for each in apps or [application]:
+        await delivered(each)
+    return [str(c.params.get("text")) for request in requests for c in request.sent()]
 
 
 async def test_a_department_bound_through_one_instance_is_known_to_the_other_at_once(two_apps) -> None:
     first, second = two_apps
     # The second instance has seen the department group before it was bound: a help group to it.
-    assert any("所需材料" in t for t in await _say(second, "环评要什么材料？", chat=DEPT_CHAT, user=DEPT_MEMBER))
-    assert any("发展和改革委员会" in t for t in await _say(first, "/bind_dept 发改委", chat=DEPT_CHAT, user=ADMIN))
+    assert any("所需材料" in t for t in await _say(second, "环评要什么材料？", chat=DEPT_CHAT, user=DEPT_MEMBER, apps=two_apps))
+    assert any("发展和改革委员会" in t for t in await _say(first, "/bind_dept 发改委", chat=DEPT_CHAT, user=ADMIN, apps=two_apps))
     # Now it is a staff chat on both: its members' questions are not answered as an enterprise's.
-    assert await _say(second, "环评要什么材料？", chat=DEPT_CHAT, user=DEPT_MEMBER) == []
+    assert await _say(second, "环评要什么材料？", chat=DEPT_CHAT, user=DEPT_MEMBER, apps=two_apps) == []
 
 
 async def test_an_answer_learned_through_one_instance_is_used_by_the_other(two_apps) -> None:
@@ -138,5 +145,5 @@ async def test_an_answer_learned_through_one_instance_is_used_by_the_other(two_a
     await services.knowledge.learn(
         question=question, answer="请联系供电公司客户经理办理临时用电。", item=None, created_by=user_id(6_004)
     )
-    replies = await _say(second, question, chat=HELP, user=ENTERPRISE)
+    replies = await _say(second, question, chat=HELP, user=ENTERPRISE, apps=two_apps)
     assert any("供电公司客户经理" in t for t in replies), replies

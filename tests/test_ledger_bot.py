@@ -15,9 +15,9 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 import texts
-from bot.app import build_application
+from bot.app import build_application, start_delivery, stop_delivery
 from bot.jobs import reminder_job
-from bot.jobs.broadcast import Broadcaster, Message, Outcome
+from bot.jobs.broadcast import Broadcaster, Outcome
 from bot.telegram_io import services_of_app
 from desk.bindings import bind_department_chat, bind_help_chat, get_binding
 from desk.models import Role
@@ -28,6 +28,7 @@ from ledger.models import Project
 from ledger.report import Figures, LedgerReport, NamedFigures
 from scheduler.charts import completion_chart
 from scheduler.models import ReminderLog, ReminderState
+from tests.delivery_helpers import delivered
 from tests.ledger_support import ledger_row, write_xlsx
 from tests.recording_request import RecordingRequest
 from tests.texts_match import said, says
@@ -64,14 +65,20 @@ class FlakyRequest(RecordingRequest):
         chat_id = int(params.get("chat_id", 0) or 0)
         if chat_id in self.forbidden:
             self.refused.append((api_method, chat_id))
-            return 403, json.dumps({"ok": False, "error_code": 403,
-                                    "description": "Forbidden: bot was kicked from the supergroup chat"}).encode()
+            return 403, json.dumps(
+                {"ok": False, "error_code": 403, "description": "Forbidden: bot was kicked from the supergroup chat"}
+            ).encode()
         if self.retry_once.get(api_method):
             self.retry_once[api_method] -= 1
             self.refused.append((api_method, chat_id))
-            return 429, json.dumps({"ok": False, "error_code": 429,
-                                    "description": "Too Many Requests: retry after 3",
-                                    "parameters": {"retry_after": 3}}).encode()
+            return 429, json.dumps(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 3",
+                    "parameters": {"retry_after": 1},
+                }
+            ).encode()
         if request_data is not None:
             for name, (filename, content, _mime) in request_data.multipart_data.items():
                 data = content if isinstance(content, bytes) else content.read()
@@ -82,12 +89,27 @@ class FlakyRequest(RecordingRequest):
 def _rows() -> list[list[object]]:
     return [
         ledger_row(手续="立项", 状态="已办结", 受理日期="2026-01-05", days=1, 办结日期="2026-01-06"),
-        ledger_row(手续="环评", 受理日期="2026-03-02", days=5),          # due 9 Mar: overdue
+        ledger_row(手续="环评", 受理日期="2026-03-02", days=5),  # due 9 Mar: overdue
         ledger_row(手续="施工许可", 状态="未启动", 受理日期=None, days=None),
-        ledger_row(项目代码="P002", 项目名称="风电基地", 旗县区="东河区", 领域="能源",
-                   手续="节能审查", 受理日期="2026-03-09", days=10),
-        ledger_row(项目代码="P003", 项目名称="物流园区", 计划开工="2026下半年", 手续="水土保持",
-                   状态="已办结", 受理日期="2026-02-02", days=5, 办结日期="2026-02-06"),
+        ledger_row(
+            项目代码="P002",
+            项目名称="风电基地",
+            旗县区="东河区",
+            领域="能源",
+            手续="节能审查",
+            受理日期="2026-03-09",
+            days=10,
+        ),
+        ledger_row(
+            项目代码="P003",
+            项目名称="物流园区",
+            计划开工="2026下半年",
+            手续="水土保持",
+            状态="已办结",
+            受理日期="2026-02-02",
+            days=5,
+            办结日期="2026-02-06",
+        ),
     ]
 
 
@@ -97,14 +119,12 @@ def _seed(services, tmp_path) -> None:
     now = datetime(2026, 3, 1, tzinfo=UTC)
     for chat, code in ((GROUP_A, "P001"), (GROUP_B, "P002"), (GROUP_C, "P003")):
         services.db.call(bind_help_chat, actor=admin, chat_id=chat, project_code=code, now=now)
-    services.db.call(bind_department_chat, actor=admin, chat_id=ECO_DEPT,
-                     department_key="eco_env", now=now)
+    services.db.call(bind_department_chat, actor=admin, chat_id=ECO_DEPT, department_key="eco_env", now=now)
 
 
 @pytest.fixture
 def ledger_settings(settings):
-    return settings.model_copy(update={"admin_user_ids": [ADMIN], "steward_chat_id": STEWARDS,
-                                       "lead_chat_id": LEAD})
+    return settings.model_copy(update={"admin_user_ids": [ADMIN], "steward_chat_id": STEWARDS, "lead_chat_id": LEAD})
 
 
 async def _start(settings, clock) -> Any:
@@ -120,6 +140,7 @@ async def app(ledger_settings, clock, tmp_path):
     application = await _start(ledger_settings, clock)
     _seed(application.bot_data["services"], tmp_path)
     yield application
+    await stop_delivery(application)
     await application.shutdown()
     application.bot_data["services"].db.dispose()
 
@@ -132,36 +153,40 @@ async def _say(app, text: str, *, chat_id: int = GROUP_A, user_id: int = ENTERPR
     request = _req(app)
     request.clear()
     await app.process_update(message_update(app.bot, chat_id=chat_id, user_id=user_id, text=text))
+    await delivered(app)
     return request
 
 
-def _sleeps() -> tuple[list[float], Any]:
-    waited: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        waited.append(seconds)
-
-    return waited, sleep
-
-
-def _broadcaster(app, sleep=None) -> Broadcaster:
+def _broadcaster(app) -> Broadcaster:
     services = app.bot_data["services"]
-    kwargs = {"sleep": sleep} if sleep else {}
-    return Broadcaster(bot=app.bot, db=services.db, clock=services.clock, **kwargs)
+    return Broadcaster(bot=app.bot, db=services.db, clock=services.clock)
+
+
+async def _remind(app, **kw):
+    """Today's reminders owed, then delivered by the outbox sender."""
+    outcomes = await reminder_job.send_reminders(app, broadcaster=_broadcaster(app), **kw)
+    await delivered(app)
+    return outcomes
+
+
+async def _round(app, **kw):
+    result = await reminder_job.run_round(app, **kw)
+    await delivered(app)
+    return result
 
 
 def _sent_to(request: FlakyRequest) -> Counter[int]:
-    return Counter(int(c.params["chat_id"]) for c in request.calls
-                   if c.method in ("sendMessage", "sendPhoto"))
+    return Counter(int(c.params["chat_id"]) for c in request.calls if c.method in ("sendMessage", "sendPhoto"))
 
 
 # --------------------------------------------------------------------------- commands
+
 
 async def test_profile_shows_the_groups_own_project_only(app) -> None:
     text = "\n".join((await _say(app, "/profile")).texts_to(GROUP_A))
     assert "新材料产业园" in text and "P001" in text
     assert "环评" in text and "施工许可" in text and says(texts.LEDGER_PROFILE_DUE_OVERDUE, text)
-    assert "生态环境局" in text                 # department from the knowledge base
+    assert "生态环境局" in text  # department from the knowledge base
     assert says(texts.LEDGER_PROFILE_MATERIALS, text)  # materials for the unfinished ones
     assert "风电基地" not in text and "P002" not in text
     other = "\n".join((await _say(app, "/profile", chat_id=GROUP_B)).texts_to(GROUP_B))
@@ -170,10 +195,10 @@ async def test_profile_shows_the_groups_own_project_only(app) -> None:
 
 async def test_profile_xlsx_sends_the_workbook(app) -> None:
     request = await _say(app, "/profile xlsx")
-    assert request.texts_to(GROUP_A)                   # the message first
+    assert request.texts_to(GROUP_A)  # the message first
     documents = request.sent("sendDocument")
     assert len(documents) == 1 and int(documents[0].params["chat_id"]) == GROUP_A
-    (method, filename, data), = request.files
+    ((method, filename, data),) = request.files
     assert method == "sendDocument" and filename.endswith(".xlsx") and "P001" in filename
     sheet = load_workbook(io.BytesIO(data)).active
     values = [c for row in sheet.iter_rows(values_only=True) for c in row if c]
@@ -181,7 +206,7 @@ async def test_profile_xlsx_sends_the_workbook(app) -> None:
 
 
 async def test_progress_is_the_short_version(app) -> None:
-    text, = (await _say(app, "/progress")).texts_to(GROUP_A)
+    (text,) = (await _say(app, "/progress")).texts_to(GROUP_A)
     assert "已办结 1" in text and "办理中 1" in text and "未启动 1" in text
     assert "2026-03-31" in text and "21 天" in text
 
@@ -191,12 +216,15 @@ async def test_unbound_group_and_private_chat_get_a_clear_message(app) -> None:
     assert (await _say(app, "/progress", chat_id=UNBOUND)).texts_to(UNBOUND) == [texts.LEDGER_BOT_UNBOUND]
     request = _req(app)
     request.clear()
-    await app.process_update(message_update(app.bot, chat_id=ENTERPRISE, user_id=ENTERPRISE,
-                                            text="/profile", chat_type="private"))
+    await app.process_update(
+        message_update(app.bot, chat_id=ENTERPRISE, user_id=ENTERPRISE, text="/profile", chat_type="private")
+    )
+    await delivered(app)
     assert request.texts_to(ENTERPRISE) == [texts.LEDGER_BOT_GROUP_ONLY]
 
 
 # --------------------------------------------------------------------------- status questions
+
 
 def _replace_handoff(app, hook) -> None:
     """Catch handoffs instead of opening tickets: the status answer is what is under test."""
@@ -211,9 +239,9 @@ async def test_status_question_is_answered_from_the_ledger(app) -> None:
         handed.append(update.effective_chat.id)
 
     _replace_handoff(app, hook)
-    text, = (await _say(app, "我们环评办到哪一步了")).texts_to(GROUP_A)
+    (text,) = (await _say(app, "我们环评办到哪一步了")).texts_to(GROUP_A)
     assert "环评" in text and "办理中" in text and "生态环境局" in text
-    assert "2026-03-02" in text and "2026-03-09" in text        # accepted, due
+    assert "2026-03-02" in text and "2026-03-09" in text  # accepted, due
     assert handed == []
     # Not in the ledger, and an unbound group: the handoff path.
     assert (await _say(app, "地质灾害评估办到哪一步了")).texts_to(GROUP_A) == []
@@ -230,12 +258,13 @@ async def test_a_muted_group_still_gets_status_answers(app) -> None:
     _replace_handoff(app, hook)
     await _say(app, "/mute", user_id=ADMIN)
     assert app.bot_data["services"].db.call(get_binding, chat_id=GROUP_A).muted
-    text, = (await _say(app, "我们环评办到哪一步了")).texts_to(GROUP_A)
+    (text,) = (await _say(app, "我们环评办到哪一步了")).texts_to(GROUP_A)
     assert "环评" in text and "办理中" in text and "2026-03-09" in text
     assert handed == []
 
 
 # --------------------------------------------------------------------------- mute
+
 
 async def test_only_admins_mute_and_a_muted_group_gets_no_reminders(app) -> None:
     services = app.bot_data["services"]
@@ -244,17 +273,18 @@ async def test_only_admins_mute_and_a_muted_group_gets_no_reminders(app) -> None
     assert (await _say(app, "/mute", user_id=ADMIN)).texts_to(GROUP_A) == [texts.LEDGER_BOT_MUTED]
     assert services.db.call(get_binding, chat_id=GROUP_A).muted
     assert (await _say(app, "/mute", chat_id=UNBOUND, user_id=ADMIN)).texts_to(UNBOUND) == [
-        texts.LEDGER_BOT_MUTE_NOT_BOUND]
+        texts.LEDGER_BOT_MUTE_NOT_BOUND
+    ]
 
     request = _req(app)
     request.clear()
-    await reminder_job.send_reminders(app, broadcaster=_broadcaster(app))
+    await _remind(app)
     assert GROUP_A not in _sent_to(request) and GROUP_B in _sent_to(request)
 
     assert (await _say(app, "/unmute", user_id=ADMIN)).texts_to(GROUP_A) == [texts.LEDGER_BOT_UNMUTED]
     request.clear()
-    await reminder_job.send_reminders(app, broadcaster=_broadcaster(app))
-    assert set(_sent_to(request)) == {GROUP_A}           # the held-back ones, nothing else again
+    await _remind(app)
+    assert set(_sent_to(request)) == {GROUP_A}  # the held-back ones, nothing else again
 
 
 def test_command_menu_lists_the_ledger_commands() -> None:
@@ -265,10 +295,11 @@ def test_command_menu_lists_the_ledger_commands() -> None:
 
 # --------------------------------------------------------------------------- reminders
 
+
 async def test_reminders_sent_once_across_runs_and_a_restart(app, ledger_settings, clock) -> None:
     request = _req(app)
     request.clear()
-    outcomes = await reminder_job.send_reminders(app, broadcaster=_broadcaster(app))
+    outcomes = await _remind(app)
     sent = _sent_to(request)
     # P001: deadline (30-day threshold) + overdue; P002: deadline; P003 none (August);
     # 生态环境局's group: its overdue 环评; the steward group: the digest.
@@ -280,19 +311,19 @@ async def test_reminders_sent_once_across_runs_and_a_restart(app, ledger_setting
     assert "环评" in request.texts_to(ECO_DEPT)[0]
 
     request.clear()
-    again = await reminder_job.run_round(app)             # the daily job's round, same day
+    again = await _round(app)  # the daily job's round, same day
     assert _sent_to(request) == Counter() and again["reminders"]["already"] == 5
 
     # A restart: a new Application (new engine) on the same SQLite file, catch-up at start.
     restarted = await _start(ledger_settings, clock)
     try:
-        await reminder_job.run_round(restarted, catch_up=True)
+        await _round(restarted, catch_up=True)
         # No reminder again; only this week's report (Monday 9 Mar, never sent) is caught up.
         assert _sent_to(_req(restarted)) == Counter({LEAD: 2})
         _req(restarted).clear()
         # The next working day: the daily overdue lists again, the deadline one not.
         clock.advance(days=1)
-        await reminder_job.run_round(restarted)
+        await _round(restarted)
         nxt = _sent_to(_req(restarted))
         assert nxt == Counter({GROUP_A: 1, ECO_DEPT: 1, STEWARDS: 1})
         assert not said(texts.REMINDER_DEADLINE, _req(restarted).texts_to(GROUP_A))
@@ -304,19 +335,19 @@ async def test_reminders_sent_once_across_runs_and_a_restart(app, ledger_setting
 
 
 async def test_catch_up_before_the_reminder_time_waits_for_the_daily_run(app, clock) -> None:
-    clock.now = datetime(2026, 3, 10, 0, 30, tzinfo=UTC)   # 08:30 in Shanghai
+    clock.now = datetime(2026, 3, 10, 0, 30, tzinfo=UTC)  # 08:30 in Shanghai
     request = _req(app)
     request.clear()
-    await reminder_job.run_round(app, catch_up=True)
-    assert _sent_to(request) == Counter({LEAD: 2})     # only last Monday's missed report
+    await _round(app, catch_up=True)
+    assert _sent_to(request) == Counter({LEAD: 2})  # only last Monday's missed report
     request.clear()
-    clock.now = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)    # 09:00: the daily job
-    await reminder_job.run_round(app)
+    clock.now = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)  # 09:00: the daily job
+    await _round(app)
     assert sum(_sent_to(request).values()) == 5 and LEAD not in _sent_to(request)
 
 
 async def test_no_reminders_on_a_weekend(app, clock) -> None:
-    clock.now = datetime(2026, 3, 14, 2, 0, tzinfo=UTC)     # Saturday
+    clock.now = datetime(2026, 3, 14, 2, 0, tzinfo=UTC)  # Saturday
     request = _req(app)
     request.clear()
     assert await reminder_job.send_reminders(app) == Counter()
@@ -328,86 +359,81 @@ async def test_a_group_that_removed_the_bot_is_marked_inactive_and_the_rest_go_o
     request = _req(app)
     request.forbidden.add(GROUP_A)
     request.clear()
-    outcomes = await reminder_job.send_reminders(app, broadcaster=_broadcaster(app))
-    assert outcomes["gone"] == 2 and outcomes["sent"] == 3
+    outcomes = await _remind(app)
+    assert outcomes["sent"] == 5  # owed; two of them then meet a 403
     assert _sent_to(request) == Counter({GROUP_B: 1, ECO_DEPT: 1, STEWARDS: 1})
     assert services.db.call(get_binding, chat_id=GROUP_A).active is False
-    failed = services.db.call(lambda session: session.exec(
-        select(ReminderLog).where(ReminderLog.status == ReminderState.failed.value)).all())
+    failed = services.db.call(
+        lambda session: session.exec(select(ReminderLog).where(ReminderLog.status == ReminderState.failed.value)).all()
+    )
     assert len(failed) == 2 and all("403" in (r.error or "") for r in failed)
     # The next run skips the inactive group without calling Telegram.
     request.refused.clear()
     request.clear()
-    again = await reminder_job.send_reminders(app, broadcaster=_broadcaster(app))
+    again = await _remind(app)
     assert request.refused == [] and again["skipped"] == 2 and _sent_to(request) == Counter()
 
 
-async def test_429_waits_retry_after_and_retries_once(app) -> None:
-    waited, sleep = _sleeps()
+async def test_429_waits_retry_after_and_every_reminder_still_arrives(app) -> None:
     request = _req(app)
-    request.retry_once["sendMessage"] = 1
+    request.retry_once["sendMessage"] = 2  # two 429s in a row (retry_after=3)
     request.clear()
-    outcomes = await reminder_job.send_reminders(app, broadcaster=_broadcaster(app, sleep))
-    assert waited == [3.0]
+    outcomes = await _remind(app)
     assert outcomes["sent"] == 5 and sum(_sent_to(request).values()) == 5
-
-    request.retry_once["sendMessage"] = 2     # a second 429 in a row: recorded as failed
-    broadcaster = _broadcaster(app, sleep)
-    outcome = await broadcaster.send(chat_id=GROUP_C, key="test|retry|2026-03-10",
-                                     message=Message(text="测试"))
-    assert outcome is Outcome.failed
-    log = app.bot_data["services"].db.call(lambda session: session.exec(
-        select(ReminderLog).where(ReminderLog.key == "test|retry|2026-03-10")).one())
-    assert log.status == ReminderState.failed.value and "RetryAfter" in (log.error or "")
+    rows = app.bot_data["services"].db.call(lambda session: session.exec(select(ReminderLog)).all())
+    assert {r.status for r in rows} == {ReminderState.sent.value}
 
 
 # --------------------------------------------------------------------------- weekly report
 
+
 async def test_weekly_report_goes_to_the_lead_group_with_a_chart_once(app, clock) -> None:
-    clock.now = datetime(2026, 3, 16, 1, 30, tzinfo=UTC)    # Monday 09:30 Shanghai
+    clock.now = datetime(2026, 3, 16, 1, 30, tzinfo=UTC)  # Monday 09:30 Shanghai
     request = _req(app)
     request.clear()
-    result = await reminder_job.run_round(app)
+    result = await _round(app)
     assert result["report"] is Outcome.sent
     photos = [c for c in request.sent("sendPhoto") if int(c.params["chat_id"]) == LEAD]
     assert len(photos) == 1 and photos[0].params["caption"].startswith(texts.LEDGER_CHART_CAPTION)
-    (_method, _name, png), = [f for f in request.files if f[0] == "sendPhoto"]
+    ((_method, _name, png),) = [f for f in request.files if f[0] == "sendPhoto"]
     assert png.startswith(b"\x89PNG") and len(png) > 5000
-    report, = request.texts_to(LEAD)
+    (report,) = request.texts_to(LEAD)
     assert says(texts.LEDGER_REPORT_OVERALL, report, projects=3)
     assert texts.LEDGER_REPORT_BY_REGION in report
     request.clear()
-    await reminder_job.run_round(app, catch_up=True)                  # a restart on Monday
+    await _round(app, catch_up=True)  # a restart on Monday
     clock.advance(days=1)
-    await reminder_job.run_round(app)                                 # Tuesday: not the day
+    await _round(app)  # Tuesday: not the day
     assert request.sent("sendPhoto") == []
 
 
 async def test_weekly_report_missed_on_monday_is_caught_up_later_that_week(app, clock) -> None:
-    clock.now = datetime(2026, 3, 18, 2, 0, tzinfo=UTC)     # Wednesday
+    clock.now = datetime(2026, 3, 18, 2, 0, tzinfo=UTC)  # Wednesday
     request = _req(app)
     request.clear()
-    result = await reminder_job.run_round(app, catch_up=True)
+    result = await _round(app, catch_up=True)
     assert result["report"] is Outcome.sent and len(request.sent("sendPhoto")) == 1
 
 
 def test_chart_without_a_cjk_font_uses_codes_and_a_legend() -> None:
-    figures = Figures(projects=4, projects_complete=1, procedures=40, procedures_done=20,
-                      procedures_not_needed=6)
-    report = LedgerReport(overall=figures,
-                          by_region=[NamedFigures("新城区", figures), NamedFigures("East", figures)],
-                          by_sector=[NamedFigures("工业", figures)], over_1bn=figures)
+    figures = Figures(projects=4, projects_complete=1, procedures=40, procedures_done=20, procedures_not_needed=6)
+    report = LedgerReport(
+        overall=figures,
+        by_region=[NamedFigures("新城区", figures), NamedFigures("East", figures)],
+        by_sector=[NamedFigures("工业", figures)],
+        over_1bn=figures,
+    )
     chart = completion_chart(report, use_cjk=False)
     assert chart.png.startswith(b"\x89PNG")
     assert chart.legend == ("R1=新城区", "S1=工业")
-    empty = completion_chart(LedgerReport(overall=Figures(), by_region=[], by_sector=[],
-                                          over_1bn=Figures()), use_cjk=False)
+    empty = completion_chart(
+        LedgerReport(overall=Figures(), by_region=[], by_sector=[], over_1bn=Figures()), use_cjk=False
+    )
     assert empty.png.startswith(b"\x89PNG") and empty.legend == ()
 
 
 def test_jobs_are_on_the_job_queue(ledger_settings, clock) -> None:
-    application = build_application(ledger_settings, clock=clock, request=FlakyRequest(),
-                                    rate_limit=False)
+    application = build_application(ledger_settings, clock=clock, request=FlakyRequest(), rate_limit=False)
     assert application.job_queue is not None
     names = {job.name for job in application.job_queue.jobs()}
     assert {reminder_job.DAILY_JOB, reminder_job.STARTUP_JOB} <= names
@@ -422,12 +448,14 @@ async def test_the_started_job_queue_runs_the_catch_up(ledger_settings, clock, t
     _seed(application.bot_data["services"], tmp_path)
     request = _req(application)
     await application.start()
+    await start_delivery(application)  # post_init's part: the outbox sender
     try:
         for _ in range(100):
             if sum(_sent_to(request).values()) >= 7:
                 break
             await asyncio.sleep(0.05)
     finally:
+        await stop_delivery(application)
         await application.stop()
         await application.shutdown()
         application.bot_data["services"].db.dispose()
@@ -441,10 +469,10 @@ def test_project_help_chat_follows_the_binding(app) -> None:
 
 
 async def test_no_weekly_report_for_an_empty_ledger(ledger_settings, clock) -> None:
-    clock.now = datetime(2026, 3, 16, 1, 30, tzinfo=UTC)    # Monday 09:30 Shanghai
+    clock.now = datetime(2026, 3, 16, 1, 30, tzinfo=UTC)  # Monday 09:30 Shanghai
     application = await _start(ledger_settings, clock)
     try:
-        result = await reminder_job.run_round(application, catch_up=True)
+        result = await _round(application, catch_up=True)
         assert result["report"] is None and _sent_to(_req(application)) == Counter()
     finally:
         await application.shutdown()
@@ -465,12 +493,15 @@ async def test_a_help_group_cannot_name_another_project_but_staff_can(app) -> No
     staff = "\n".join((await _say(app, "/profile P002 xlsx", chat_id=STEWARDS, user_id=ADMIN)).texts_to(STEWARDS))
     assert "风电基地" in staff and len(_req(app).sent("sendDocument")) == 1
     assert (await _say(app, "/progress NOPE", chat_id=STEWARDS)).texts_to(STEWARDS) == [
-        texts.LEDGER_PROJECT_NOT_FOUND.format(code="NOPE")]
+        texts.LEDGER_PROJECT_NOT_FOUND.format(code="NOPE")
+    ]
     assert (await _say(app, "/profile", chat_id=LEAD)).texts_to(LEAD) == [texts.LEDGER_BOT_STAFF_USAGE]
     request = _req(app)
     request.clear()
-    await app.process_update(message_update(app.bot, chat_id=ADMIN, user_id=ADMIN,
-                                            text="/progress P001", chat_type="private"))
+    await app.process_update(
+        message_update(app.bot, chat_id=ADMIN, user_id=ADMIN, text="/progress P001", chat_type="private")
+    )
+    await delivered(app)
     assert "新材料产业园" in request.texts_to(ADMIN)[0]
 
 
@@ -478,20 +509,27 @@ async def test_an_unbound_help_group_gets_no_reminders(app) -> None:
     from desk.bindings import unbind_chat
 
     services = app.bot_data["services"]
-    services.db.call(unbind_chat, actor=Actor(user_id=ADMIN, chat_id=GROUP_B, role=Role.admin),
-                     chat_id=GROUP_B, now=datetime(2026, 3, 9, tzinfo=UTC))
+    services.db.call(
+        unbind_chat,
+        actor=Actor(user_id=ADMIN, chat_id=GROUP_B, role=Role.admin),
+        chat_id=GROUP_B,
+        now=datetime(2026, 3, 9, tzinfo=UTC),
+    )
     request = _req(app)
     request.clear()
     outcomes = await reminder_job.send_reminders(app)
+    await delivered(app)
     assert GROUP_B not in _sent_to(request) and outcomes["no_chat"] == 1 and outcomes["sent"] == 4
 
 
 def test_chart_uses_the_bundled_chinese_font() -> None:
-    figures = Figures(projects=4, projects_complete=1, procedures=40, procedures_done=20,
-                      procedures_not_needed=6)
-    report = LedgerReport(overall=figures,
-                          by_region=[NamedFigures("达拉特旗", figures), NamedFigures("东胜区", figures)],
-                          by_sector=[NamedFigures("新能源", figures)], over_1bn=figures)
+    figures = Figures(projects=4, projects_complete=1, procedures=40, procedures_done=20, procedures_not_needed=6)
+    report = LedgerReport(
+        overall=figures,
+        by_region=[NamedFigures("达拉特旗", figures), NamedFigures("东胜区", figures)],
+        by_sector=[NamedFigures("新能源", figures)],
+        over_1bn=figures,
+    )
     chart = completion_chart(report)
     assert chart.cjk, "an installed CJK font or the bundled Noto Sans CJK SC subset should be found"
     assert chart.legend == ()  # names are drawn as they are, no codes
@@ -501,9 +539,12 @@ def test_chart_uses_the_bundled_chinese_font() -> None:
 def test_a_name_the_font_cannot_draw_gets_a_code() -> None:
     figures = Figures(projects=2, projects_complete=1, procedures=20, procedures_done=10)
     private_use = "\ue000区"  # no font has a glyph for a private-use character
-    report = LedgerReport(overall=figures,
-                          by_region=[NamedFigures("东胜区", figures), NamedFigures(private_use, figures)],
-                          by_sector=[NamedFigures("新能源", figures)], over_1bn=figures)
+    report = LedgerReport(
+        overall=figures,
+        by_region=[NamedFigures("东胜区", figures), NamedFigures(private_use, figures)],
+        by_sector=[NamedFigures("新能源", figures)],
+        over_1bn=figures,
+    )
     chart = completion_chart(report)
     assert chart.cjk
     assert chart.legend == (texts.LEDGER_CHART_LEGEND_ITEM.format(code="R2", name=private_use),)

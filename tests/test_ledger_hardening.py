@@ -26,14 +26,15 @@ from desk.roles import Actor
 from ledger.importer import import_file
 from ledger.models import Procedure, Project
 from scheduler.models import ReminderLog, ReminderState
+from tests.delivery_helpers import delivered
 from tests.ledger_support import ledger_row, write_xlsx
 from tests.recording_request import RecordingRequest
 from tests.updates import message_update
 
 ADMIN = 5_000_000_001
 ENTERPRISE = 7_000_000_003
-GROUP_A = -1001234567890   # P001: healthy, 环评 overdue
-GROUP_B = -1001234567891   # P002: 计划开工 year 0, 节能审查 accepted 9999-12-30
+GROUP_A = -1001234567890  # P001: healthy, 环评 overdue
+GROUP_B = -1001234567891  # P002: 计划开工 year 0, 节能审查 accepted 9999-12-30
 ECO_DEPT = -1001234567892
 STEWARDS = -1001234567893
 LEAD = -1001234567894
@@ -60,26 +61,24 @@ class FileRequest(RecordingRequest):
 
 def _seed(db, tmp_path) -> None:
     rows = [
-        ledger_row(手续="环评", 受理日期="2026-02-10", days=5),                 # overdue
+        ledger_row(手续="环评", 受理日期="2026-02-10", days=5),  # overdue
         ledger_row(手续="施工许可", 状态="未启动", 受理日期=None, days=None),
-        ledger_row(项目代码="P002", 项目名称="风电基地", 手续="节能审查", 受理日期="2026-03-09",
-                   days=10),
-        ledger_row(项目代码="P002", 项目名称="风电基地", 手续="环评", 受理日期="2026-02-10",
-                   days=5),
+        ledger_row(项目代码="P002", 项目名称="风电基地", 手续="节能审查", 受理日期="2026-03-09", days=10),
+        ledger_row(项目代码="P002", 项目名称="风电基地", 手续="环评", 受理日期="2026-02-10", days=5),
     ]
     db.call(import_file, path=write_xlsx(tmp_path / "ledger.xlsx", rows))
 
     def spoil(session):
         p1 = session.exec(select(Project).where(Project.code == "P001")).one()
         p1.enterprise = "=1+1"
-        note = session.exec(select(Procedure).where(Procedure.project_id == p1.id,
-                                                    Procedure.item_key == "eia")).one()
+        note = session.exec(select(Procedure).where(Procedure.project_id == p1.id, Procedure.item_key == "eia")).one()
         note.note = FORMULA
         p2 = session.exec(select(Project).where(Project.code == "P002")).one()
-        p2.start_year = 0                                     # 计划开工=0000上半年
-        bad = session.exec(select(Procedure).where(Procedure.project_id == p2.id,
-                                                   Procedure.item_key == "energy_review")).one()
-        bad.accepted_on = date(9999, 12, 30)                  # 受理日期=9999-12-30
+        p2.start_year = 0  # 计划开工=0000上半年
+        bad = session.exec(
+            select(Procedure).where(Procedure.project_id == p2.id, Procedure.item_key == "energy_review")
+        ).one()
+        bad.accepted_on = date(9999, 12, 30)  # 受理日期=9999-12-30
 
     db.call(spoil)
     admin = Actor(user_id=ADMIN, chat_id=None, role=Role.admin)
@@ -91,8 +90,9 @@ def _seed(db, tmp_path) -> None:
 
 @pytest.fixture
 async def app(settings, clock, tmp_path):
-    settings = settings.model_copy(update={"admin_user_ids": [ADMIN], "steward_chat_id": STEWARDS,
-                                           "lead_chat_id": LEAD})
+    settings = settings.model_copy(
+        update={"admin_user_ids": [ADMIN], "steward_chat_id": STEWARDS, "lead_chat_id": LEAD}
+    )
     request = FileRequest()
     application = build_application(settings, clock=clock, request=request, rate_limit=False)
     await application.initialize()
@@ -110,6 +110,7 @@ def _req(app) -> FileRequest:
 async def _say(app, text: str, *, chat_id: int = GROUP_B) -> list[str]:
     _req(app).clear()
     await app.process_update(message_update(app.bot, chat_id=chat_id, user_id=ENTERPRISE, text=text))
+    await delivered(app)
     return _req(app).texts_to(chat_id)
 
 
@@ -124,14 +125,14 @@ def _texts(data: bytes) -> list[str]:
 
 
 async def test_one_bad_project_stops_no_other_reminder_nor_the_report(app, caplog) -> None:
-    result = await reminder_job.run_round(app, catch_up=True)   # Tuesday: Monday's report too
-    sent = Counter(int(c.params["chat_id"]) for c in _req(app).calls
-                   if c.method in ("sendMessage", "sendPhoto"))
-    assert sent[GROUP_A] == 2          # P001: the 30-day deadline reminder and its overdue 环评
-    assert sent[ECO_DEPT] == 1         # the department's list (P001's and P002's overdue 环评)
-    assert sent[STEWARDS] == 1         # the digest
-    assert sent[LEAD] == 2             # the weekly report and its chart
-    assert sent[GROUP_B] == 1          # P002's overdue 环评: its good rows still count
+    result = await reminder_job.run_round(app, catch_up=True)  # Tuesday: Monday's report too
+    await delivered(app)
+    sent = Counter(int(c.params["chat_id"]) for c in _req(app).calls if c.method in ("sendMessage", "sendPhoto"))
+    assert sent[GROUP_A] == 2  # P001: the 30-day deadline reminder and its overdue 环评
+    assert sent[ECO_DEPT] == 1  # the department's list (P001's and P002's overdue 环评)
+    assert sent[STEWARDS] == 1  # the digest
+    assert sent[LEAD] == 2  # the weekly report and its chart
+    assert sent[GROUP_B] == 1  # P002's overdue 环评: its good rows still count
     assert "风电基地" in "".join(_req(app).texts_to(ECO_DEPT))
     assert result["reminders"]["plan_failed"] == 1
     # The problem is logged and recorded for P002's group only.
@@ -145,7 +146,7 @@ async def test_one_bad_project_stops_no_other_reminder_nor_the_report(app, caplo
 async def test_profile_progress_and_status_answer_for_a_project_with_bad_dates(app) -> None:
     profile = "\n".join(await _say(app, "/profile"))
     assert "风电基地" in profile and texts.LEDGER_DEADLINE_UNKNOWN in profile
-    assert "9999-12-30" in profile                          # shown as the ledger has it
+    assert "9999-12-30" in profile  # shown as the ledger has it
     progress = "\n".join(await _say(app, "/progress"))
     assert "风电基地" in progress and texts.LEDGER_DEADLINE_UNKNOWN in progress
     status = "\n".join(await _say(app, "我们节能审查办到哪一步了？"))
@@ -159,7 +160,7 @@ async def test_profile_xlsx_sent_to_the_enterprise_has_no_live_formula(app) -> N
     await _say(app, "/profile xlsx", chat_id=GROUP_A)
     data = _req(app).files[-1]
     assert _formulas(data) == []
-    assert FORMULA in _texts(data) and "=1+1" in _texts(data)   # kept, as text
+    assert FORMULA in _texts(data) and "=1+1" in _texts(data)  # kept, as text
 
 
 def test_the_cli_profile_of_a_bad_project_and_its_xlsx(tmp_path, monkeypatch, capsys) -> None:
@@ -183,10 +184,12 @@ def test_the_cli_profile_of_a_bad_project_and_its_xlsx(tmp_path, monkeypatch, ca
 async def test_a_group_whose_sends_fail_is_recorded_and_the_others_still_get_theirs(app) -> None:
     _req(app).broken.add(GROUP_A)
     await reminder_job.run_round(app, catch_up=True)
-    sent = Counter(int(c.params["chat_id"]) for c in _req(app).calls
-                   if c.method in ("sendMessage", "sendPhoto"))
+    await delivered(app)
+    sent = Counter(int(c.params["chat_id"]) for c in _req(app).calls if c.method in ("sendMessage", "sendPhoto"))
     assert sent[ECO_DEPT] == 1 and sent[STEWARDS] == 1 and sent[LEAD] == 2 and sent[GROUP_B] == 1
     rows = app.bot_data["services"].db.call(lambda session: session.exec(select(ReminderLog)).all())
     failed = sorted(r.key for r in rows if r.status == ReminderState.failed.value)
     assert [k for k in failed if "plan:" not in k] == [
-        f"help:{GROUP_A}|deadline:P001:30|2026-03-01", f"help:{GROUP_A}|overdue:P001|2026-03-10"]
+        f"help:{GROUP_A}|deadline:P001:30|2026-03-01",
+        f"help:{GROUP_A}|overdue:P001|2026-03-10",
+    ]

@@ -8,6 +8,7 @@ import texts
 from bot.app import build_application
 from knowledge.context import ConversationContext
 from tests import test_tickets_flow
+from tests.delivery_helpers import delivered
 from tests.recording_request import RecordingRequest
 from tests.test_tickets_flow import (
     ASKER,
@@ -57,6 +58,7 @@ async def test_context_holds_across_a_restart(settings, clock) -> None:
     first = build_application(settings, clock=clock, request=RecordingRequest(), rate_limit=False)
     await first.initialize()
     await first.process_update(message_update(first.bot, chat_id=HELP, user_id=ASKER, text="取水许可要什么材料"))
+    await delivered(first)
     await first.shutdown()
     first.bot_data["services"].db.dispose()
 
@@ -64,6 +66,7 @@ async def test_context_holds_across_a_restart(settings, clock) -> None:
     second = build_application(settings, clock=clock, request=request, rate_limit=False)
     await second.initialize()
     await second.process_update(message_update(second.bot, chat_id=HELP, user_id=ASKER, text="要钱吗"))
+    await delivered(second)
     sent = [c.params["text"] for c in request.sent() if int(c.params["chat_id"]) == HELP]
     await second.shutdown()
     assert len(sent) == 1 and "取水许可" in sent[0] and "收费" in sent[0]

@@ -1,52 +1,42 @@
-"""Sending scheduled messages to many groups: once each, politely, and on to the next.
+"""Scheduled messages to many groups: each one owed once, delivered by the outbox sender.
 
-Every send goes through the application's bot, so python-telegram-bot's AIORateLimiter (on
-in production: 30 messages/s overall, 20 per minute per group) paces a broadcast. On top of
-it, one send:
-
-- skips a chat whose binding is muted or inactive (nothing is claimed, nothing recorded);
-- claims its reminder key first (scheduler.models.claim_reminder), so a second run, a
-  restart or a catch-up never sends it twice;
-- on 429 (telegram.error.RetryAfter) waits the server's retry_after and tries once more;
-- on 403 (telegram.error.Forbidden: the bot was removed) marks the chat inactive
-  (desk.bindings.mark_chat_gone) so later broadcasts skip it;
-- records every failure (scheduler.models.mark_failed; the next run may retry it) and never
-  raises, so the rest of the broadcast goes on.
+One send is one transaction: skip a muted or inactive chat (nothing claimed), claim the
+reminder key (scheduler.models.claim_reminder, so a second run, a restart or the catch-up
+never owes it twice) and write the message to the outbox (delivery.outbox) — a claim never
+exists without its message. The sender (bot/sender.py) paces and retries it (429 after
+retry_after, 5xx with backoff), and records the outcome in the reminder log: sent, or failed
+with the reason (403 also retires the chat's binding, so later broadcasts skip it).
 """
 
 from __future__ import annotations
 
-import asyncio
+import base64
 import enum
 import logging
-import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
-from functools import partial
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from telegram import Bot
-from telegram.error import Forbidden, RetryAfter, TelegramError
-from telegram.warnings import PTBDeprecationWarning
 
-from bot.telegram_io import split_message
-from desk.bindings import get_binding, mark_chat_gone
-from scheduler.models import claim_reminder, mark_failed, mark_sent
+from delivery.outbox import Owed, Priority, enqueue_all, message_payload
+from desk.bindings import get_binding
+from scheduler.models import claim_reminder
 from storage import Database
 
 log = logging.getLogger(__name__)
 
-Sleep = Callable[[float], Awaitable[Any]]
-MAX_RETRY_AFTER = 600.0  # never park a broadcast longer than this on one 429
+# An owed reminder is never claimed again while its message waits in the outbox.
+NEVER_STALE = timedelta(days=3650)
 
 
 class Outcome(str, enum.Enum):
-    sent = "sent"
-    already = "already"      # claimed by an earlier run: not sent again
-    skipped = "skipped"      # muted or inactive chat
+    sent = "sent"  # owed: written to the outbox with its claim
+    already = "already"  # claimed by an earlier run: not sent again
+    skipped = "skipped"  # muted or inactive chat
     failed = "failed"
-    gone = "gone"            # 403: the chat was marked inactive
+    gone = "gone"  # 403: the chat was marked inactive
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,90 +49,65 @@ class Message:
     filename: str = "chart.png"
 
 
-def _seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22.2+: int now, timedelta in a future major version
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        retry_after = error.retry_after
-    if hasattr(retry_after, "total_seconds"):
-        return float(retry_after.total_seconds())
-    return float(retry_after)
-
-
 def _chat_usable(*, session: Any, chat_id: int) -> bool:
     """A chat is usable unless its binding is muted or inactive (an unbound chat is)."""
     binding = get_binding(session=session, chat_id=chat_id)
     return binding is None or (binding.active and not binding.muted)
 
 
-class Broadcaster:
-    """Sends keyed messages through `bot`, texts split to Telegram's limit; `sleep` is
-    injectable for tests."""
+def _owed(chat_id: int, key: str, message: Message) -> list[Owed]:
+    follow_up = {"kind": "reminder", "key": key}
+    rows = []
+    if message.text:
+        rows.append(
+            Owed(
+                chat_id,
+                message_payload(message.text, parse_mode=None),
+                "reminder",
+                Priority.reminder,
+                follow_up=None if message.photo else follow_up,
+            )
+        )
+    if message.photo is not None:
+        rows.append(
+            Owed(
+                chat_id,
+                {
+                    "photo_b64": base64.b64encode(message.photo).decode(),
+                    "caption": message.caption,
+                    "filename": message.filename,
+                },
+                "reminder",
+                Priority.reminder,
+                method="sendPhoto",
+                follow_up=follow_up,
+            )
+        )
+    return rows
 
-    def __init__(self, *, bot: Bot, db: Database, clock: Callable[[], datetime],
-                 sleep: Sleep = asyncio.sleep) -> None:
+
+def owe_reminder(*, session: Any, chat_id: int, key: str, message: Message, now: datetime, day: date | None) -> Outcome:
+    """Skip, or claim the key and owe the message, in one transaction."""
+    if not _chat_usable(session=session, chat_id=chat_id):
+        return Outcome.skipped
+    if not claim_reminder(session=session, key=key, now=now, day=day, stale_after=NEVER_STALE):
+        return Outcome.already
+    enqueue_all(session=session, owed=_owed(chat_id, key, message), now=now)
+    return Outcome.sent
+
+
+class Broadcaster:
+    """Owes keyed messages; the outbox sender delivers them (`bot` is kept for callers)."""
+
+    def __init__(self, *, bot: Bot | None, db: Database, clock: Callable[[], datetime]) -> None:
         self.bot = bot
         self.db = db
         self.clock = clock
-        self.sleep = sleep
 
-    async def usable(self, chat_id: int) -> bool:
-        return await self.db.run(_chat_usable, chat_id=chat_id)
-
-    async def send(self, *, chat_id: int, key: str, message: Message,
-                   day: date | None = None) -> Outcome:
-        """Send `message` to `chat_id` once per `key`. Never raises a Telegram error."""
+    async def send(self, *, chat_id: int, key: str, message: Message, day: date | None = None) -> Outcome:
+        """Owe `message` to `chat_id` once per `key`. Never raises."""
         try:
-            if not await self.usable(chat_id):
-                return Outcome.skipped
-            if not await self.db.run(claim_reminder, key=key, now=self.clock(), day=day):
-                return Outcome.already
+            return await self.db.run(owe_reminder, chat_id=chat_id, key=key, message=message, now=self.clock(), day=day)
         except Exception:
-            log.exception("could not claim %s", key)
+            log.exception("could not owe %s", key)
             return Outcome.failed
-        try:
-            await self._deliver(chat_id, message)
-        except Forbidden as exc:
-            log.warning("chat %s removed the bot (%s); marking it inactive", chat_id, exc)
-            await self._record_failure(key, f"403 {exc.message}")
-            try:
-                await self.db.run(mark_chat_gone, chat_id=chat_id, now=self.clock())
-            except Exception:
-                log.exception("could not mark chat %s inactive", chat_id)
-            return Outcome.gone
-        except TelegramError as exc:
-            log.warning("send of %s to %s failed: %s", key, chat_id, exc)
-            await self._record_failure(key, f"{type(exc).__name__}: {exc.message}")
-            return Outcome.failed
-        except Exception as exc:
-            log.exception("send of %s to %s failed", key, chat_id)
-            await self._record_failure(key, f"{type(exc).__name__}: {exc}")
-            return Outcome.failed
-        try:
-            await self.db.run(mark_sent, key=key, now=self.clock())
-        except Exception:
-            log.exception("could not mark %s sent", key)
-        return Outcome.sent
-
-    async def _record_failure(self, key: str, error: str) -> None:
-        try:
-            await self.db.run(mark_failed, key=key, now=self.clock(), error=error)
-        except Exception:
-            log.exception("could not record the failure of %s", key)
-
-    async def _deliver(self, chat_id: int, message: Message) -> None:
-        parts = split_message(message.text, as_html=False) if message.text else []
-        for part in parts:
-            await self._with_retry(partial(self.bot.send_message, chat_id, part))
-        if message.photo is not None:
-            await self._with_retry(partial(
-                self.bot.send_photo, chat_id, photo=message.photo,
-                caption=message.caption or None, filename=message.filename))
-
-    async def _with_retry(self, call: Callable[[], Awaitable[Any]]) -> Any:
-        try:
-            return await call()
-        except RetryAfter as exc:
-            wait = min(_seconds(exc), MAX_RETRY_AFTER)
-            log.info("429: waiting %.1f s before retrying once", wait)
-            await self.sleep(wait)
-            return await call()

@@ -39,12 +39,13 @@ log = logging.getLogger(__name__)
 DAILY_JOB = "ledger-daily"
 STARTUP_JOB = "ledger-catch-up"
 STARTUP_DELAY_SECONDS = 15.0
-BROADCASTER_KEY = "ledger_broadcaster"   # bot_data: a Broadcaster to use (tests inject one)
-CONCURRENCY = 8                          # sends in flight; AIORateLimiter does the pacing
+BROADCASTER_KEY = "ledger_broadcaster"  # bot_data: a Broadcaster to use (tests inject one)
+CONCURRENCY = 8  # units of work in flight; the outbox sender paces the sends
 CAPTION_LIMIT = 1024
 
 
 # --------------------------------------------------------------------------- settings
+
 
 def parse_time_of_day(text: str) -> time:
     """REMINDER_TIME as a time, read as the settings validate it (HH:MM)."""
@@ -67,6 +68,7 @@ def broadcaster_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Br
 
 
 # --------------------------------------------------------------------------- reminders
+
 
 async def _target(services: Services, reminder: Reminder, cache: dict[str, int | None]) -> int | None:
     audience = reminder.audience
@@ -91,8 +93,9 @@ async def _record(services: Services, key: str, error: str, day: date) -> None:
         log.exception("could not record the failure of %s", key)
 
 
-async def send_reminders(application: Application[Any, Any, Any, Any, Any, Any], *,
-                         broadcaster: Broadcaster | None = None) -> Counter[str]:
+async def send_reminders(
+    application: Application[Any, Any, Any, Any, Any, Any], *, broadcaster: Broadcaster | None = None
+) -> Counter[str]:
     """Plan today's reminders and send each one not sent yet. Returns outcome counts
     (`no_chat` for an audience without a group)."""
     services: Services = application.bot_data[SERVICES_KEY]
@@ -103,13 +106,16 @@ async def send_reminders(application: Application[Any, Any, Any, Any, Any, Any],
         return outcomes
     kb = KnowledgeLookups(services.knowledge.kb)
     planned = await services.db.run(
-        plan_day, today=today, calendar=services.calendar,
+        plan_day,
+        today=today,
+        calendar=services.calendar,
         first_half_deadline=settings.first_half_deadline,
         second_half_deadline=settings.second_half_deadline,
-        department_key_for=kb.department_key_for, resolve_department=kb.resolve_department)
+        department_key_for=kb.department_key_for,
+        resolve_department=kb.resolve_department,
+    )
     for problem in planned.problems:  # that project's group only; everything else goes out
-        log.error("reminders of project %s could not be planned: %s", problem.project_code,
-                  problem.error)
+        log.error("reminders of project %s could not be planned: %s", problem.project_code, problem.error)
         outcomes["plan_failed"] += 1
         await _record(services, problem.key, problem.error, today)
     plan = planned.reminders
@@ -124,8 +130,9 @@ async def send_reminders(application: Application[Any, Any, Any, Any, Any, Any],
                 if chat_id is None:
                     return "no_chat"
                 text = render_reminder(reminder)
-                return (await sender.send(chat_id=chat_id, key=reminder.key,
-                                          message=Message(text=text), day=reminder.day)).value
+                return (
+                    await sender.send(chat_id=chat_id, key=reminder.key, message=Message(text=text), day=reminder.day)
+                ).value
             except Exception as exc:
                 log.exception("reminder %s failed", reminder.key)
                 await _record(services, reminder.key, repr(exc), reminder.day)
@@ -138,6 +145,7 @@ async def send_reminders(application: Application[Any, Any, Any, Any, Any, Any],
 
 
 # --------------------------------------------------------------------------- weekly report
+
 
 def report_day(today: date, weekday: int) -> date:
     """The most recent report day on or before `today`."""
@@ -157,8 +165,9 @@ def _caption(legend: tuple[str, ...]) -> str:
     return caption
 
 
-async def send_weekly_report(application: Application[Any, Any, Any, Any, Any, Any], *,
-                             broadcaster: Broadcaster | None = None) -> Outcome | None:
+async def send_weekly_report(
+    application: Application[Any, Any, Any, Any, Any, Any], *, broadcaster: Broadcaster | None = None
+) -> Outcome | None:
     """The completion report and its chart to the lead group, once per report week.
     None when no lead group is set or the ledger is empty."""
     services: Services = application.bot_data[SERVICES_KEY]
@@ -175,16 +184,25 @@ async def send_weekly_report(application: Application[Any, Any, Any, Any, Any, A
     if report.overall.projects == 0:
         return None  # an empty ledger: nothing to report
     chart = await asyncio.to_thread(completion_chart, report)
-    message = Message(text=report_text(report), photo=chart.png, caption=_caption(chart.legend),
-                      filename=f"report-{day.isoformat()}.png")
+    message = Message(
+        text=report_text(report),
+        photo=chart.png,
+        caption=_caption(chart.legend),
+        filename=f"report-{day.isoformat()}.png",
+    )
     sender = broadcaster or broadcaster_of(application)
     return await sender.send(chat_id=chat_id, key=key, message=message, day=day)
 
 
 # --------------------------------------------------------------------------- the jobs
 
-async def run_round(application: Application[Any, Any, Any, Any, Any, Any], *, catch_up: bool = False,
-                    broadcaster: Broadcaster | None = None) -> dict[str, Any]:
+
+async def run_round(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    *,
+    catch_up: bool = False,
+    broadcaster: Broadcaster | None = None,
+) -> dict[str, Any]:
     """One round: today's reminders (working days), and the weekly report when it is due.
     With catch_up (start-up), only what is already due at this time of day."""
     services: Services = application.bot_data[SERVICES_KEY]
@@ -224,10 +242,8 @@ def schedule(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         log.warning("no JobQueue (install python-telegram-bot[job-queue]); no reminders")
         return
     at = parse_time_of_day(settings.reminder_time).replace(tzinfo=settings.tz)
-    queue.run_daily(daily_job, time=at, name=DAILY_JOB,
-                    job_kwargs={"misfire_grace_time": 3600, "coalesce": True})
-    queue.run_once(startup_job, when=STARTUP_DELAY_SECONDS, name=STARTUP_JOB,
-                   job_kwargs={"misfire_grace_time": None})
+    queue.run_daily(daily_job, time=at, name=DAILY_JOB, job_kwargs={"misfire_grace_time": 3600, "coalesce": True})
+    queue.run_once(startup_job, when=STARTUP_DELAY_SECONDS, name=STARTUP_JOB, job_kwargs={"misfire_grace_time": None})
 
 
 __all__ = [

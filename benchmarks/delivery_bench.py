@@ -1,0 +1,327 @@
+"""Delivery benchmark: questions per second through the real Application, on SQLite and
+PostgreSQL, beside a bare python-telegram-bot echo handler in the same harness; and a
+broadcast to 1,000 groups through the outbox sender with occasional 429s.
+
+    python -m benchmarks.delivery_bench [--updates 2000] [--groups 1000] [--skip-broadcast]
+
+Harness: the Bot API is an in-process request that answers at once (no network), so what is
+measured is the bot's own time: the update's processing (one transaction: the question log
+row and the owed answer, or the ticket with its acknowledgement and card), and the sender
+delivering every owed message (pacing lifted: rate_limit=False). Updates come from 50 help
+groups, fed as PTB's update fetcher does (a task per update through the update processor).
+q/s = updates / (time until every handler finished and every owed message was delivered);
+p50/p99 = per-update handler time (from its chat's turn to the handler's end; the queue
+before it and the outbox send excluded).
+The broadcast uses the production limits (30 messages/s overall), so its floor is
+groups / 30 s; about 2% of the sends meet a 429 (retry_after 1 s) once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+warnings.filterwarnings("ignore")
+
+# 32-bit ids: question_log.chat_id/user_id are 32-bit on PostgreSQL until issue 9's migration.
+GROUPS = [-100000 - n for n in range(50)]
+STEWARDS = -1009000000001
+
+
+def _instant_request() -> Any:
+    from telegram.request import BaseRequest, RequestData
+
+    class Instant(BaseRequest):
+        """Answers every Bot API call at once, like Telegram would (ids, echoes)."""
+
+        def __init__(self, fail: Callable[[int], bool] | None = None) -> None:
+            self.fail = fail
+            self.sent = 0
+            self.refused = 0
+            self.next_id = 1000
+
+        async def initialize(self) -> None:
+            return None
+
+        async def shutdown(self) -> None:
+            return None
+
+        @property
+        def read_timeout(self) -> float:
+            return 1.0
+
+        async def do_request(
+            self,
+            url: str,
+            method: str,
+            request_data: RequestData | None = None,
+            read_timeout: Any = None,
+            write_timeout: Any = None,
+            connect_timeout: Any = None,
+            pool_timeout: Any = None,
+        ) -> tuple[int, bytes]:
+            api = url.rsplit("/", 1)[-1]
+            params = request_data.parameters if request_data else {}
+            bot = {"id": 999, "is_bot": True, "first_name": "项目管家", "username": "steward_bench_bot"}
+            if api == "getMe":
+                return 200, json.dumps({"ok": True, "result": bot}).encode()
+            if api in ("sendMessage", "editMessageText"):
+                chat = int(str(params.get("chat_id", 0)))
+                if self.fail is not None and self.fail(chat):
+                    self.refused += 1
+                    return 429, json.dumps(
+                        {
+                            "ok": False,
+                            "error_code": 429,
+                            "description": "Too Many Requests",
+                            "parameters": {"retry_after": 1},
+                        }
+                    ).encode()
+                self.sent += 1
+                self.next_id += 1
+                message = {
+                    "message_id": self.next_id,
+                    "date": int(time.time()),
+                    "from": bot,
+                    "chat": {"id": chat, "type": "supergroup", "title": "群"},
+                    "text": str(params.get("text", "")),
+                }
+                return 200, json.dumps({"ok": True, "result": message}).encode()
+            if api == "getUpdates":
+                return 200, b'{"ok": true, "result": []}'
+            return 200, b'{"ok": true, "result": true}'
+
+    return Instant
+
+
+def _update(bot: Any, n: int, text: str) -> Any:
+    from telegram import Update
+
+    chat = GROUPS[n % len(GROUPS)]
+    return Update.de_json(
+        {
+            "update_id": 10_000 + n,
+            "message": {
+                "message_id": 100 + n,
+                "date": int(time.time()),
+                "text": text,
+                "chat": {"id": chat, "type": "supergroup", "title": "帮办群"},
+                "from": {"id": 1_000_000 + n, "is_bot": False, "first_name": f"企业{n}"},
+            },
+        },
+        bot,
+    )
+
+
+async def _feed(app: Any, updates: list[Any], drain: Callable[[], Any]) -> tuple[float, list[float]]:
+    """Feed the updates as PTB's fetcher does; returns (seconds until all processed and
+    delivered, per-update handler latencies in ms)."""
+    latencies: list[float] = []
+
+    async def timed(update: Any) -> None:
+        started = time.perf_counter()  # the processor has started it: its chat's turn
+        await app.process_update(update)
+        latencies.append((time.perf_counter() - started) * 1000)
+
+    async def one(update: Any) -> None:
+        await app.update_processor.process_update(update, timed(update))
+
+    started = time.perf_counter()
+    tasks = [asyncio.create_task(one(u)) for u in updates]
+    await asyncio.gather(*tasks)
+    await drain()
+    return time.perf_counter() - started, latencies
+
+
+def _seed_status(db: Any, workdir: Path) -> None:
+    from desk.bindings import bind_help_chat
+    from desk.models import Role
+    from desk.roles import Actor
+    from ledger.importer import import_file
+    from tests.ledger_support import ledger_row, write_xlsx
+
+    rows = [
+        ledger_row(项目代码=f"B{n:03d}", 项目名称=f"项目{n}", 手续="环评", 受理日期="2026-03-02", days=5)
+        for n in range(len(GROUPS))
+    ]
+    db.call(import_file, path=write_xlsx(workdir / "ledger.xlsx", rows))
+    admin = Actor(user_id=1, chat_id=None, role=Role.admin)
+    for n, chat in enumerate(GROUPS):
+        db.call(
+            bind_help_chat,
+            actor=admin,
+            chat_id=chat,
+            project_code=f"B{n:03d}",
+            now=datetime(2026, 3, 1, tzinfo=timezone.utc),
+        )
+
+
+async def _steward_run(url: str, kind: str, n: int, workdir: Path) -> tuple[float, list[float]]:
+    from bot.app import build_application, stop_delivery
+    from bot.sender import sender_of
+    from config import Settings
+    from storage import Database
+
+    db = Database(url)
+    db.drop_all()
+    db.migrate()
+    if kind == "status":
+        _seed_status(db, workdir)
+    settings = Settings(
+        _env_file=None,
+        telegram_bot_token="123456:BENCH",
+        database_url=url,
+        steward_chat_id=STEWARDS,
+        business_hours="24x7",
+    )
+    Instant = _instant_request()
+    app = build_application(settings, request=Instant(), rate_limit=False)
+    await app.initialize()
+    await app.post_init(app)  # type: ignore[misc]
+    text = {"answers": "环评要什么材料？", "handoffs": "营业执照怎么办理？", "status": "我们环评办到哪一步了"}[kind]
+    sender = sender_of(app.bot_data)
+    warm = [_update(app.bot, 900_000 + i, text) for i in range(50)]
+    await _feed(app, warm, sender.drain)
+    updates = [_update(app.bot, i, f"{text}（{i}）" if kind == "handoffs" else text) for i in range(n)]
+    result = await _feed(app, updates, lambda: sender.drain(timeout=120))
+    await stop_delivery(app)
+    await app.shutdown()
+    db.dispose()
+    return result
+
+
+async def _echo_run(n: int) -> tuple[float, list[float]]:
+    from telegram import Update
+    from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Echo the message."""
+        assert update.message is not None
+        await update.message.reply_text(update.message.text or "")
+
+    Instant = _instant_request()
+    request = Instant()
+    app = (
+        ApplicationBuilder()
+        .token("123456:BENCH")
+        .request(request)
+        .get_updates_request(request)
+        .concurrent_updates(256)
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    await app.initialize()
+
+    async def nothing() -> None:
+        return None
+
+    await _feed(app, [_update(app.bot, 900_000 + i, "环评要什么材料？") for i in range(50)], nothing)
+    result = await _feed(app, [_update(app.bot, i, "环评要什么材料？") for i in range(n)], nothing)
+    await app.shutdown()
+    return result
+
+
+async def _broadcast(url: str, groups: int) -> dict[str, float]:
+    from telegram import Bot
+
+    from bot.jobs.broadcast import Broadcaster, Message
+    from bot.sender import Limits, Sender
+    from storage import Database
+
+    db = Database(url)
+    db.drop_all()
+    db.migrate()
+    rng = random.Random(3)
+    unlucky = {-1002000000000 - g for g in range(groups) if rng.random() < 0.02}
+    refused: set[int] = set()
+
+    def fail(chat: int) -> bool:
+        if chat in unlucky and chat not in refused:
+            refused.add(chat)
+            return True
+        return False
+
+    Instant = _instant_request()
+    request = Instant(fail)
+    bot = Bot("123456:BENCH", request=request, get_updates_request=request)
+    await bot.initialize()
+    owe = Broadcaster(bot=bot, db=db, clock=lambda: datetime.now(timezone.utc))
+    for g in range(groups):
+        await owe.send(chat_id=-1002000000000 - g, key=f"bench|{g}", message=Message(text=f"提醒 {g}"))
+    sender = Sender(bot=bot, db=db, limits=Limits())
+    started = time.perf_counter()
+    stats = await sender.drain(timeout=groups / 30 * 3)
+    seconds = time.perf_counter() - started
+    await bot.shutdown()
+    db.dispose()
+    return {
+        "groups": groups,
+        "429s": request.refused,
+        "sent": stats.sent,
+        "seconds": seconds,
+        "floor": groups / 30,
+        "ratio": seconds / (groups / 30),
+    }
+
+
+def _row(name: str, seconds: float, latencies: list[float], n: int) -> str:
+    q = sorted(latencies)
+    p99 = q[min(len(q) - 1, int(len(q) * 0.99))]
+    return f"| {name} | {n:,} | {n / seconds:,.0f} | {statistics.median(q):.1f} | {p99:.1f} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--updates", type=int, default=2000)
+    parser.add_argument("--groups", type=int, default=1000)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--skip-broadcast", action="store_true")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="delivery-bench-"))
+    print("| system | updates | q/s | p50 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|")
+    seconds, lat = asyncio.run(_echo_run(args.updates))
+    print(_row("bare PTB echo handler (ceiling)", seconds, lat, args.updates), flush=True)
+    databases = {"SQLite": f"sqlite:///{workdir / 'bench.db'}"}
+    from tests.databases import postgres_reachable
+
+    if postgres_reachable():
+        schema_url = args.postgres  # a schema of its own: created here, dropped after
+        import uuid
+
+        import psycopg
+
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(schema_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
+            c.execute(f'CREATE SCHEMA "{schema}"')
+        databases["PostgreSQL"] = f"{schema_url}?options=-csearch_path%3D{schema}"
+    try:
+        for name, url in databases.items():
+            for kind in ("answers", "handoffs", "status"):
+                seconds, lat = asyncio.run(_steward_run(url, kind, args.updates, workdir))
+                print(_row(f"steward {kind}, {name}", seconds, lat, args.updates), flush=True)
+        if not args.skip_broadcast:
+            result = asyncio.run(_broadcast(databases["SQLite"], args.groups))
+            print(
+                f"\nbroadcast to {result['groups']:,} groups (SQLite): {result['seconds']:.1f} s for "
+                f"{result['sent']:,} messages, {result['429s']} answered 429 once; floor "
+                f"{result['floor']:.1f} s at 30 messages/s; ratio {result['ratio']:.3f}"
+            )
+    finally:
+        if "PostgreSQL" in databases:
+            with psycopg.connect(args.postgres.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
+                c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    main()

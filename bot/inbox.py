@@ -1,0 +1,230 @@
+"""The inbox's Telegram side (delivery/inbox.py holds the table).
+
+- `InboxRequest` wraps the request python-telegram-bot uses for getUpdates: the batch is
+  stored before getUpdates returns, so before PTB computes the next offset (which is what
+  acknowledges the batch to Telegram). Webhook mode stores in bot.ingest.accept_update.
+- `ChatOrderedProcessor` runs the updates of different chats concurrently and one chat's
+  updates in order (PTB's BaseUpdateProcessor). While an update is processed, the first
+  transaction that owes a message marks it processed (delivery.outbox.current_update);
+  updates that owed nothing are marked in batches afterwards.
+- `Inbox.replay` (at start-up) queues what was stored and not processed when the process
+  stopped; copies Telegram sends again are skipped, so each update is processed once.
+
+While the database is unreachable the batch cannot be stored: it is kept in memory and
+stored when the database is back, and the updates are processed meanwhile (answers do not
+wait for the database); a crash during such an outage can lose those updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+from telegram import Update
+from telegram.ext import Application, BaseUpdateProcessor
+from telegram.request import BaseRequest, RequestData
+
+from delivery.inbox import mark_done, pending_updates, prune_done, store_updates
+from delivery.outbox import current_update
+from storage import Database, utcnow
+
+log = logging.getLogger(__name__)
+
+INBOX_KEY = "inbox"  # bot_data
+
+
+class Inbox:
+    """Stores batches, remembers which update ids must not be processed again, marks done."""
+
+    def __init__(self, db: Database, *, flush_seconds: float = 0.2) -> None:
+        self.db = db
+        self.flush_seconds = flush_seconds
+        self.skip: set[int] = set()  # known before: a copy, or already done
+        self.unsaved: list[dict[str, Any]] = []  # batches the database refused (outage)
+        self._stored: set[int] = set()  # ids this process stored
+        self._done: list[int] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def store(self, updates: Sequence[dict[str, Any]]) -> None:
+        """Store a batch before it is acknowledged; ids seen before are skipped later."""
+        if not updates and not self.unsaved:
+            return
+        batch = [*self.unsaved, *updates]
+        try:
+            known = await self.db.run(_store, updates=batch)
+        except SQLAlchemyError as exc:  # the database is down: process anyway, store later
+            log.warning(
+                "inbox: could not store %d update(s) (%s); keeping them in memory", len(updates), type(exc).__name__
+            )
+            self.unsaved = batch
+            return
+        self.unsaved = []
+        # Seen before: replayed at start-up, processed before a crash, or a second delivery.
+        # An id this process stored itself (polling stores the batch, then the runtime may hand
+        # each update to accept_update, which stores it again) is the same copy, not a second one.
+        ids = {int(u["update_id"]) for u in updates}
+        self.skip.update((known & ids) - self._stored)
+        if len(self._stored) > 100_000:
+            self._stored.clear()
+        self._stored.update(ids)
+
+    def should_skip(self, update_id: int) -> bool:
+        if update_id in self.skip:
+            self.skip.discard(update_id)
+            return True
+        return False
+
+    def done(self, update_id: int) -> None:
+        self._done.append(update_id)
+
+    async def replay(self, application: Application) -> int:  # type: ignore[type-arg]
+        """Queue what was stored and not processed (before polling starts)."""
+        rows = await self.db.run(pending_updates)
+        for raw in rows:
+            await application.update_queue.put(Update.de_json(raw, application.bot))
+        await self.db.run(prune_done, now=utcnow())
+        if rows:
+            log.warning("inbox: replaying %d update(s) stored but not processed before the restart", len(rows))
+        return len(rows)
+
+    async def start(self) -> None:
+        self._flusher = asyncio.create_task(self._flush_loop(), name="inbox-done")
+
+    async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            try:
+                await self._flusher
+            except asyncio.CancelledError:
+                pass
+        await self.flush()
+
+    async def flush(self) -> None:
+        if self.unsaved:
+            await self.store([])
+        if not self._done:
+            return
+        batch, self._done = self._done, []
+        try:
+            await self.db.run(mark_done, update_ids=batch, now=utcnow())
+        except SQLAlchemyError:
+            log.warning("inbox: could not mark %d update(s) processed; trying again", len(batch))
+            self._done = batch + self._done
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_seconds)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("inbox flush failed")
+
+
+def _store(*, session: Session, updates: Sequence[dict[str, Any]]) -> set[int]:
+    """Store the batch; return the ids that were there before."""
+    from sqlmodel import col, select
+
+    from delivery.inbox import InboxUpdate
+
+    ids = [int(u["update_id"]) for u in updates]
+    known = set(session.exec(select(InboxUpdate.update_id).where(col(InboxUpdate.update_id).in_(ids))).all())
+    store_updates(session=session, updates=updates, now=utcnow())
+    return known
+
+
+class InboxRequest(BaseRequest):
+    """The getUpdates request, storing each batch before returning it to PTB."""
+
+    def __init__(self, inner: BaseRequest, store: Callable[[list[dict[str, Any]]], Awaitable[None]]) -> None:
+        self._inner = inner
+        self._store = store
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._inner.read_timeout
+
+    async def initialize(self) -> None:
+        await self._inner.initialize()
+
+    async def shutdown(self) -> None:
+        await self._inner.shutdown()
+
+    async def do_request(  # type: ignore[override]  # PTB's timeouts passed through unchanged
+        self, url: str, method: str, request_data: RequestData | None = None, **timeouts: Any
+    ) -> tuple[int, bytes]:
+        code, payload = await self._inner.do_request(url, method, request_data, **timeouts)
+        if url.endswith("/getUpdates") and 200 <= code <= 299:
+            try:
+                data = json.loads(payload)
+            except ValueError:
+                return code, payload
+            if data.get("ok") and data.get("result"):
+                await self._store(data["result"])
+        return code, payload
+
+
+def _chat_key(update: object) -> int | None:
+    if not isinstance(update, Update):
+        return None
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return update.effective_user.id if update.effective_user is not None else None
+
+
+class ChatOrderedProcessor(BaseUpdateProcessor):
+    """Different chats at once, one chat's updates one after another in arrival order."""
+
+    def __init__(self, inbox: Inbox | None, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self.inbox = inbox
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        update_id = update.update_id if isinstance(update, Update) else None
+        if self.inbox is not None and update_id is not None and self.inbox.should_skip(update_id):
+            if hasattr(coroutine, "close"):
+                coroutine.close()  # a copy of an update already processed or queued
+            return
+        key = _chat_key(update)
+        if key is None:
+            await self._run(update_id, coroutine)
+            return
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                await self._run(update_id, coroutine)
+        finally:
+            self._users[key] -= 1
+            if self._users[key] == 0:
+                del self._users[key]
+                del self._locks[key]
+
+    async def _run(self, update_id: int | None, coroutine: Awaitable[Any]) -> None:
+        if self.inbox is None or update_id is None:
+            await coroutine
+            return
+
+        def mark(session: Session) -> None:
+            mark_done(session=session, update_ids=[update_id], now=utcnow())
+
+        token = current_update.set(mark)
+        try:
+            await coroutine
+        finally:
+            current_update.reset(token)
+            self.inbox.done(update_id)
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None

@@ -1,0 +1,510 @@
+"""The outbox's Telegram side: one Sender per process delivers the rows of delivery.outbox.
+
+- Pacing: Telegram's limits per chat (20 messages a minute in a group, one a second in a
+  private chat) and overall (30 a second). A chat that is busy, paced or answered 429 waits
+  alone: the sender only asks the database for the head of each chat that may send now, so
+  one chat never holds up another. Alerts go before replies, replies before reminders.
+- Order: one message at a time per chat, the next only after the outcome of the last is
+  recorded, so a chat's messages arrive in the order they were owed.
+- Faults: 5xx and dropped connections are retried with backoff per message, 429 after the
+  server's retry_after (that chat only), a timeout (it may have arrived) is resent once;
+  403 and 400 are final, recorded with the reason. Outcomes are recorded in batches.
+- Wake-up: a commit that wrote outbox rows wakes the sender at once (a SQLAlchemy
+  after_commit hook); rows written by other processes are found by a short poll.
+
+On PostgreSQL several processes may each run a Sender (rows are claimed with FOR UPDATE SKIP
+LOCKED); on SQLite run one per database. Only this module and bot/ know about Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import random
+import socket
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session as OrmSession
+from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.warnings import PTBDeprecationWarning
+
+import delivery.follow_ups  # noqa: F401 - registers the desk's and the reminders' follow-ups
+from bot.telegram_io import split_message
+from delivery.outbox import (
+    WAKE_FLAG,
+    DeliveryOutcome,
+    OutboxStats,
+    OutboxView,
+    Owed,
+    SendResult,
+    Verdict,
+    claim,
+    finish,
+    next_due,
+    outbox_stats,
+    ready_heads,
+    reclaim_stale,
+)
+from storage import Database, utcnow
+
+log = logging.getLogger(__name__)
+
+SENDER_KEY = "outbox_sender"  # bot_data
+DATABASE_DOWN = (OperationalError, InterfaceError)  # not reachable, as opposed to refusing the data
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_second: float = 30.0  # every chat together
+    group_per_minute: int = 20  # one group or channel
+    private_per_second: float = 1.0  # one private chat
+    lease_seconds: float = 60.0  # a claim older than this belongs to a dead sender
+    max_attempts: int = 30  # 5xx / network errors before a row is given up
+    poll_seconds: float = 0.5  # look for rows written by other processes
+    backoff_seconds: float = 0.5  # first wait after a 5xx; doubles up to a minute
+
+
+class _Bucket:
+    """The overall token bucket."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.at = time.monotonic()
+
+    def refill(self, now: float) -> float:
+        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        return self.tokens
+
+    def take(self, n: float = 1.0) -> None:
+        self.tokens -= n
+
+    def wait(self) -> float:
+        return max(0.0, (1.0 - self.tokens) / self.rate)
+
+
+class _Pace:
+    """One chat's sliding window, and how long a 429 told it to wait."""
+
+    __slots__ = ("sent", "blocked_until")
+
+    def __init__(self) -> None:
+        self.sent: deque[float] = deque()
+        self.blocked_until = 0.0
+
+    def ready_at(self, now: float, window: float, most: int) -> float:
+        while self.sent and self.sent[0] <= now - window:
+            self.sent.popleft()
+        ready = self.blocked_until
+        if len(self.sent) >= most:
+            ready = max(ready, self.sent[0] + window)
+        return ready
+
+
+def _seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = error.retry_after
+    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
+
+
+class Sender:
+    """Delivers the outbox through `bot`; `clock` stamps the rows (real time by default)."""
+
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        db: Database,
+        limits: Limits | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        on_outcome: Callable[[DeliveryOutcome], Any] | None = None,
+    ) -> None:
+        self.bot = bot
+        self.db = db
+        self.limits = limits or Limits()
+        self.clock = clock
+        self.on_outcome = on_outcome
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.sqlite = db.url.startswith("sqlite")
+        self._bucket = _Bucket(self.limits.per_second)
+        self._paces: dict[int, _Pace] = {}
+        self._inflight: set[int] = set()  # chats with a send or an unrecorded outcome
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._results: list[tuple[int, SendResult]] = []
+        self._event: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._round_lock = asyncio.Lock()
+        self._last_reclaim = 0.0
+        self._later: list[Callable[..., Any]] = []  # database work waiting for the database
+        self._volatile: set[asyncio.Task[None]] = set()
+        self.sent_count = 0
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def start(self) -> None:
+        """Take up what a dead sender left half-done, then run until stop()."""
+        self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+        event.listen(OrmSession, "after_commit", self._after_commit)
+        event.listen(OrmSession, "after_rollback", self._after_rollback)
+        # SQLite has one sender per database: whatever is `sending` was left by a dead process.
+        lease = timedelta(0) if self.sqlite else timedelta(seconds=self.limits.lease_seconds)
+        taken = await self.db.run(reclaim_stale, now=self.clock(), lease=lease)
+        if taken:
+            log.warning("outbox: %d message(s) left mid-send by a stopped process are due again", taken)
+        self._runner = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def stop(self, *, grace: float = 5.0) -> None:
+        """Stop taking rows; let sends in flight end (bounded) and record their outcomes."""
+        if self._runner is not None:
+            self._runner.cancel()
+            try:
+                await self._runner
+            except asyncio.CancelledError:
+                pass
+            self._runner = None
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        await self._flush()
+        for fn, name in ((self._after_commit, "after_commit"), (self._after_rollback, "after_rollback")):
+            if event.contains(OrmSession, name, fn):
+                event.remove(OrmSession, name, fn)
+
+    def wake(self) -> None:
+        if self._event is not None:
+            self._event.set()
+
+    def _after_commit(self, session: OrmSession) -> None:
+        # The hook is global to all sessions: only this sender's database may take the flag,
+        # or another Sender in the process (another Application) swallows the wake-up.
+        if session.bind is not self.db.engine:
+            return
+        if session.info.pop(WAKE_FLAG, False) and self._loop is not None and self._event is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._event.set)
+            except RuntimeError:  # the loop is closed: shutting down
+                pass
+
+    @staticmethod
+    def _after_rollback(session: OrmSession) -> None:
+        session.info.pop(WAKE_FLAG, None)
+
+    async def _run(self) -> None:
+        assert self._event is not None
+        while True:
+            self._event.clear()
+            try:
+                delay = await self.round()
+            except asyncio.CancelledError:
+                raise
+            except SQLAlchemyError as exc:
+                log.warning("outbox: database unavailable (%s); trying again shortly", type(exc).__name__)
+                delay = 1.0
+            except Exception:
+                log.exception("outbox round failed; trying again shortly")
+                delay = 1.0
+            try:
+                await asyncio.wait_for(self._event.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    # ------------------------------------------------------------------ one round
+
+    def _pace_of(self, chat_id: int) -> tuple[_Pace, float, int]:
+        pace = self._paces.get(chat_id)
+        if pace is None:
+            pace = self._paces[chat_id] = _Pace()
+        if chat_id > 0:
+            return pace, 1.0 / self.limits.private_per_second, 1
+        return pace, 60.0, self.limits.group_per_minute
+
+    # ------------------------------------------------------------------ the database is down
+
+    def send_volatile(self, owed: Owed) -> None:
+        """Send without a row (the database is down): retried in memory, lost in a crash."""
+        view = OutboxView(-1, owed.chat_id, owed.method, dict(owed.payload), owed.purpose, int(owed.priority), 0, False)
+        task = asyncio.create_task(self._send_volatile(view))
+        self._volatile.add(task)
+        task.add_done_callback(self._volatile.discard)
+
+    async def _send_volatile(self, view: OutboxView) -> None:
+        pace, window, most = self._pace_of(view.chat_id)
+        attempts = 0
+        while True:
+            now = time.monotonic()
+            wait = max(
+                pace.ready_at(now, window, most) - now, self._bucket.refill(now) < 1 and self._bucket.wait() or 0.0
+            )
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            self._bucket.take()
+            attempts += 1
+            view = OutboxView(
+                -1, view.chat_id, view.method, view.payload, view.purpose, view.priority, attempts, view.uncertain
+            )
+            result = await self.attempt(view)
+            pace.sent.append(time.monotonic())
+            if result.verdict is not Verdict.retry:
+                if result.verdict is Verdict.sent:
+                    self.sent_count += 1
+                else:
+                    log.warning("answer to chat %s not delivered: %s", view.chat_id, result.reason)
+                return
+            view = OutboxView(
+                -1,
+                view.chat_id,
+                view.method,
+                view.payload,
+                view.purpose,
+                view.priority,
+                attempts,
+                view.uncertain or result.uncertain,
+            )
+            await asyncio.sleep(max(0.0, ((result.retry_at or self.clock()) - self.clock()).total_seconds()))
+
+    def later(self, unit: Callable[..., Any]) -> None:
+        """Database work to do when the database is back (e.g. a question's log row)."""
+        self._later.append(unit)
+
+    async def _catch_up(self) -> None:
+        """Run the delayed units of work, each in its own transaction, oldest first; stop
+        at the first the database still refuses."""
+        while self._later:
+            unit = self._later[0]
+            try:
+                await self.db.run(_run_units, units=[unit])
+            except DATABASE_DOWN:
+                return  # still down: try again next round
+            except Exception:
+                log.exception("a delayed unit of work failed for another reason; dropping it")
+            self._later.pop(0)
+            log.info("database back: a delayed unit of work was written")
+
+    # ------------------------------------------------------------------ one round
+
+    async def round(self) -> float:
+        """Start every send that may go now; returns how long to wait before the next round."""
+        async with self._round_lock:
+            return await self._round()
+
+    async def _round(self) -> float:
+        now = time.monotonic()
+        if self._later:
+            await self._catch_up()
+        if not self.sqlite and now - self._last_reclaim > self.limits.lease_seconds / 2:
+            self._last_reclaim = now
+            await self.db.run(reclaim_stale, now=self.clock(), lease=timedelta(seconds=self.limits.lease_seconds))
+        if self._results:
+            await self._flush()
+        tokens = self._bucket.refill(now)
+        if tokens < 1.0:
+            return self._bucket.wait()
+        waits: list[float] = []
+        busy = set(self._inflight)
+        for chat_id, pace in list(self._paces.items()):
+            _, window, most = self._pace_of(chat_id)
+            ready = pace.ready_at(now, window, most)
+            if ready > now:
+                busy.add(chat_id)
+                waits.append(ready - now)
+            elif not pace.sent and chat_id not in self._inflight:
+                del self._paces[chat_id]  # idle: forget it
+        heads = await self.db.run(ready_heads, now=self.clock(), limit=int(tokens), exclude_chats=sorted(busy))
+        if not heads:
+            return min([self.limits.poll_seconds, *waits])
+        claimed = await self.db.run(claim, ids=[i for i, _ in heads], now=self.clock(), worker=self.worker)
+        for view in claimed:
+            self._bucket.take()
+            self._inflight.add(view.chat_id)
+            task = asyncio.create_task(self._send(view))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return 0.0 if len(heads) >= int(tokens) else min([self.limits.poll_seconds, *waits])
+
+    async def _send(self, view: OutboxView) -> None:
+        pace, _, _ = self._pace_of(view.chat_id)
+        result = await self.attempt(view)
+        pace.sent.append(time.monotonic())
+        if result.moved_to is not None:
+            self._inflight.add(result.moved_to)  # the new chat's turn waits for the outcome too
+        if result.verdict is Verdict.retry and result.retry_at is not None and not result.uncertain:
+            pace.blocked_until = max(
+                pace.blocked_until, time.monotonic() + max(0.0, (result.retry_at - self.clock()).total_seconds())
+            )
+        self._results.append((view.chat_id, result))
+        if result.verdict is Verdict.sent:
+            self.sent_count += 1
+        self.wake()
+
+    async def _flush(self) -> None:
+        """Record the outcomes gathered so far in one transaction."""
+        if not self._results:
+            return
+        batch, self._results = self._results, []
+        try:
+            outcomes = await self.db.run(finish, results=[r for _, r in batch], now=self.clock())
+        except SQLAlchemyError as exc:
+            log.warning("outbox: could not record %d outcome(s) (%s); keeping them", len(batch), type(exc).__name__)
+            self._results = batch + self._results
+            await asyncio.sleep(0.5)
+            return
+        for chat_id, result in batch:
+            self._inflight.discard(chat_id)
+            if result.moved_to is not None:
+                self._inflight.discard(result.moved_to)
+        if self.on_outcome is not None:
+            for outcome in outcomes:
+                try:
+                    done = self.on_outcome(outcome)
+                    if asyncio.iscoroutine(done):
+                        await done
+                except Exception:
+                    log.exception("reacting to the outcome of outbox row %s failed", outcome.id)
+
+    # ------------------------------------------------------------------ one HTTP attempt
+
+    def _backoff(self, attempts: int) -> datetime:
+        delay = min(60.0, self.limits.backoff_seconds * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
+        return self.clock() + timedelta(seconds=delay)
+
+    async def attempt(self, view: OutboxView) -> SendResult:
+        """Send one row once and say what came of it (never raises a Telegram error)."""
+        try:
+            message_ids = await self._call(view)
+        except RetryAfter as exc:
+            wait = _seconds(exc)
+            return SendResult(
+                view.id,
+                Verdict.retry,
+                reason=f"429 retry after {wait:g}s",
+                retry_at=self.clock() + timedelta(seconds=wait),
+            )
+        except Forbidden as exc:
+            return SendResult(view.id, Verdict.failed, reason=f"403 {exc.message}", chat_gone=True)
+        except ChatMigrated as exc:
+            return SendResult(
+                view.id,
+                Verdict.retry,
+                reason=f"migrated to {exc.new_chat_id}",
+                retry_at=self.clock(),
+                moved_to=int(exc.new_chat_id),
+            )
+        except BadRequest as exc:
+            if view.method == "editMessageText" and "not modified" in exc.message:
+                return SendResult(
+                    view.id,
+                    Verdict.sent,
+                    message_id=view.payload.get("message_id"),
+                    message_ids=(int(view.payload["message_id"]),),
+                )
+            return SendResult(view.id, Verdict.failed, reason=f"400 {exc.message}")
+        except TimedOut as exc:
+            if view.uncertain:
+                return SendResult(view.id, Verdict.failed, reason=f"fate unknown twice: {exc.message}")
+            return SendResult(
+                view.id,
+                Verdict.retry,
+                reason=f"timed out: {exc.message}",
+                retry_at=self._backoff(view.attempts),
+                uncertain=True,
+            )
+        except NetworkError as exc:  # 5xx, connection refused or reset
+            if view.attempts >= self.limits.max_attempts:
+                return SendResult(
+                    view.id, Verdict.failed, reason=f"gave up after {view.attempts} attempts: {exc.message}"
+                )
+            return SendResult(view.id, Verdict.retry, reason=exc.message, retry_at=self._backoff(view.attempts))
+        except TelegramError as exc:
+            return SendResult(view.id, Verdict.failed, reason=f"{type(exc).__name__}: {exc.message}")
+        except Exception as exc:  # a bad payload: never retried forever
+            log.exception("outbox row %s could not be sent", view.id)
+            return SendResult(view.id, Verdict.failed, reason=f"{type(exc).__name__}: {exc}"[:500])
+        return SendResult(
+            view.id, Verdict.sent, message_id=message_ids[0] if message_ids else None, message_ids=message_ids
+        )
+
+    async def _call(self, view: OutboxView) -> tuple[int, ...]:
+        """Make the Bot API call(s) of one row; the ids of the messages posted."""
+        p = view.payload
+        markup = InlineKeyboardMarkup.de_json(p["markup"], self.bot) if p.get("markup") else None
+        text = p["if_failed"] if view.parent_failed and p.get("if_failed") is not None else p.get("text", "")
+        if view.method == "editMessageText":
+            edited = await self.bot.edit_message_text(
+                text,
+                chat_id=view.chat_id,
+                message_id=int(p["message_id"]),
+                parse_mode=p.get("parse_mode"),
+                reply_markup=markup,
+            )
+            return (getattr(edited, "message_id", None) or int(p["message_id"]),)
+        if view.method == "sendPhoto":
+            photo = await self.bot.send_photo(
+                view.chat_id,
+                photo=base64.b64decode(p["photo_b64"]),
+                caption=p.get("caption") or None,
+                filename=p.get("filename", "chart.png"),
+            )
+            return (photo.message_id,)
+        parts = split_message(text, as_html=p.get("parse_mode") == "HTML")
+        posted: list[int] = []
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            reply = (
+                ReplyParameters(message_id=int(p["reply_to"]), allow_sending_without_reply=True)
+                if p.get("reply_to") and index == 0
+                else None
+            )
+            sent = await self.bot.send_message(
+                view.chat_id,
+                part,
+                parse_mode=p.get("parse_mode"),
+                reply_parameters=reply,
+                message_thread_id=p.get("thread_id"),
+                reply_markup=markup if last else None,
+            )
+            posted.append(sent.message_id)
+        return tuple(posted)
+
+    # ------------------------------------------------------------------ tests and tools
+
+    async def drain(self, *, timeout: float = 10.0) -> OutboxStats:
+        """Deliver until nothing is due (rows waiting for a later retry stay); bounded."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            delay = await self.round()
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
+                await self._flush()
+                continue
+            await self._flush()
+            if not self._inflight and delay >= self.limits.poll_seconds:
+                due = await self.db.run(next_due)
+                if due is None or due > self.clock() + timedelta(seconds=deadline - time.monotonic()):
+                    break  # nothing left, or only what is due after the deadline
+                delay = max(0.0, (due - self.clock()).total_seconds())
+            await asyncio.sleep(min(delay, 0.05))
+        return await self.db.run(outbox_stats)
+
+
+def _run_units(*, session: Any, units: list[Callable[..., Any]]) -> None:
+    for unit in units:
+        unit(session=session)
+
+
+def sender_of(bot_data: dict[str, Any]) -> Sender:
+    return bot_data[SENDER_KEY]

@@ -1,0 +1,514 @@
+"""The outbox: every message the bot owes, written in the same transaction as the state
+change that owes it (a ticket and its acknowledgement and card; a breach mark and its alerts;
+a reminder claim and the reminder; a relayed answer and its confirmation). A sender
+(bot/sender.py) delivers the rows with Telegram's limits and marks each one.
+
+Why a table of our own and not a task queue library: procrastinate (the well-kept choice) is
+PostgreSQL-only, and the bot runs on SQLite as well; the rows here are a few columns and two
+queries (the ready head of each chat's queue; the claim) that behave alike on both.
+
+Delivery is at least once. A row is claimed (status `sending`) right before its HTTP call and
+finished right after; a process that dies in between leaves it `sending`, and it is taken up
+again after the claim lease (at once at start-up on SQLite, which has one sender per
+database) as `uncertain`. A send that timed out is uncertain too. An uncertain row is resent
+once; if its fate is unknown a second time it is failed, never sent a third time. Rows that
+were sent after being uncertain are the possible duplicates, counted by `outbox_stats`.
+
+Outcomes are plain values (`DeliveryOutcome`): `sent` with Telegram's message id, or
+`failed` with the reason (403 chat gone, 400 refused, given up). Follow-ups registered with
+`on_outcome(kind)` run in the transaction that records the outcome — the desk records a
+posted card's message id, a relay's delivery, a chat that removed the bot.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, and_, case, func, or_, update
+from sqlalchemy import select as sa_select  # sqlmodel's select takes at most four columns
+from sqlalchemy.orm import aliased
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from storage.types import UTCDateTime
+
+
+class Priority(enum.IntEnum):
+    """Lower goes first: the SLA sweep is never late because reminders fill the queue."""
+
+    alert = 0  # SLA warnings, breaches
+    reply = 10  # answers, acknowledgements, cards, relays
+    reminder = 20  # scheduled reminders and reports
+
+
+class OutboxState(str, enum.Enum):
+    pending = "pending"
+    sending = "sending"  # claimed by a sender, HTTP call in flight
+    sent = "sent"
+    failed = "failed"  # final: 403, 400, given up, or fate unknown twice
+
+    def __str__(self) -> str:
+        return self.value
+
+
+FINAL_STATES = (OutboxState.sent.value, OutboxState.failed.value)
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        Index("ix_outbox_message_status_chat", "status", "chat_id"),
+        Index("ix_outbox_message_ticket", "ticket_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    method: str = Field(default="sendMessage", sa_column=Column(String(32), nullable=False))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    purpose: str = Field(default="", sa_column=Column(String(32), nullable=False))
+    priority: int = Field(default=Priority.reply.value, sa_column=Column(Integer, nullable=False))
+    ticket_id: int | None = None
+    follow_up: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    after_id: int | None = None  # waits until that row is final; payload["if_failed"] then applies
+    status: str = Field(default=OutboxState.pending.value, sa_column=Column(String(16), nullable=False))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
+    uncertain: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    not_before: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    claimed_by: str | None = Field(default=None, sa_column=Column(String(64)))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    message_id: int | None = Field(default=None, sa_column=Column(BigInteger))
+    error: str | None = Field(default=None, sa_column=Column(String(500)))
+
+
+@dataclass(frozen=True)
+class OutboxView:
+    """A claimed row, as the sender needs it."""
+
+    id: int
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    purpose: str
+    priority: int
+    attempts: int
+    uncertain: bool
+    parent_failed: bool = False  # the row it waited for failed: send payload["if_failed"]
+
+    @classmethod
+    def of(cls, row: OutboxMessage, parent_failed: bool = False) -> OutboxView:
+        assert row.id is not None
+        return cls(
+            row.id,
+            row.chat_id,
+            row.method,
+            dict(row.payload),
+            row.purpose,
+            row.priority,
+            row.attempts,
+            row.uncertain,
+            parent_failed,
+        )
+
+
+@dataclass(frozen=True)
+class Owed:
+    """One message to owe, as plain values (what `enqueue` writes)."""
+
+    chat_id: int
+    payload: dict[str, Any]
+    purpose: str
+    priority: Priority = Priority.reply
+    method: str = "sendMessage"
+    ticket_id: int | None = None
+    follow_up: dict[str, Any] | None = None
+    after: int | None = None  # index of an earlier Owed of the same list to wait for
+
+
+def message_payload(
+    text: str,
+    *,
+    parse_mode: str | None = "HTML",
+    reply_to: int | None = None,
+    thread_id: int | None = None,
+    markup: dict[str, Any] | None = None,
+    if_failed: str | None = None,
+) -> dict[str, Any]:
+    """The payload of a sendMessage row: text (split at send time), reply target, topic, buttons."""
+    payload: dict[str, Any] = {"text": text}
+    if parse_mode:
+        payload["parse_mode"] = parse_mode
+    if reply_to:
+        payload["reply_to"] = int(reply_to)
+    if thread_id:
+        payload["thread_id"] = int(thread_id)
+    if markup:
+        payload["markup"] = markup
+    if if_failed is not None:
+        payload["if_failed"] = if_failed
+    return payload
+
+
+# --------------------------------------------------------------------------- writing
+
+# Set by the inbox around the processing of one update: the first transaction that owes a
+# message also marks the update processed, so a replay after a crash never owes it twice.
+current_update: ContextVar[Callable[[Session], None] | None] = ContextVar("current_update", default=None)
+WAKE_FLAG = "outbox_enqueued"
+
+
+def enqueue(*, session: Session, owed: Owed, now: datetime, after_id: int | None = None) -> int:
+    """Write one owed message in the caller's transaction; returns its id."""
+    row = OutboxMessage(
+        chat_id=int(owed.chat_id),
+        method=owed.method,
+        payload=owed.payload,
+        purpose=owed.purpose[:32],
+        priority=int(owed.priority),
+        ticket_id=owed.ticket_id,
+        follow_up=owed.follow_up,
+        after_id=after_id,
+        created_at=now,
+        not_before=now,
+    )
+    session.add(row)
+    session.flush()
+    session.info[WAKE_FLAG] = True
+    mark_update = current_update.get()
+    if mark_update is not None:
+        mark_update(session)
+    assert row.id is not None
+    return row.id
+
+
+def enqueue_all(*, session: Session, owed: Iterable[Owed], now: datetime) -> list[int]:
+    ids: list[int] = []
+    for o in owed:
+        after = ids[o.after] if o.after is not None else None
+        ids.append(enqueue(session=session, owed=o, now=now, after_id=after))
+    return ids
+
+
+def run_owing(
+    *, session: Session, fn: Callable[..., Any], compose: Callable[[Any], Iterable[Owed]], now: datetime, **kwargs: Any
+) -> Any:
+    """One unit of work that changes state and owes messages: `fn(session=..., now=now, **kwargs)`,
+    then the messages `compose(result)` says it owes, in the same transaction."""
+    result = fn(session=session, now=now, **kwargs)
+    enqueue_all(session=session, owed=list(compose(result)), now=now)
+    return result
+
+
+# --------------------------------------------------------------------------- the sender's queries
+
+
+def ready_heads(
+    *, session: Session, now: datetime, limit: int, exclude_chats: Sequence[int] = ()
+) -> list[tuple[int, int]]:
+    """(row id, chat id) of the head of each chat's queue that may go now: the first pending
+    row of the chat by (priority, id), due, and not waiting for an unfinished row. A chat's
+    later rows never overtake its head, so each chat keeps its order."""
+    parent = aliased(OutboxMessage)
+    waiting = case(
+        (
+            select(parent.id)
+            .where(parent.id == OutboxMessage.after_id, col(parent.status).notin_(FINAL_STATES))
+            .exists(),
+            1,
+        ),
+        else_=0,
+    )
+    rank = func.row_number().over(
+        partition_by=col(OutboxMessage.chat_id), order_by=(col(OutboxMessage.priority), col(OutboxMessage.id))
+    )
+    query = sa_select(
+        col(OutboxMessage.id),
+        col(OutboxMessage.chat_id),
+        col(OutboxMessage.priority),
+        col(OutboxMessage.not_before),
+        rank.label("rank"),
+        waiting.label("waiting"),
+    ).where(col(OutboxMessage.status) == OutboxState.pending.value)
+    if exclude_chats:
+        query = query.where(col(OutboxMessage.chat_id).notin_(list(exclude_chats)))
+    sub = query.subquery()
+    heads = session.execute(
+        select(sub.c.id, sub.c.chat_id)
+        .where(sub.c.rank == 1, sub.c.not_before <= now, sub.c.waiting == 0)
+        .order_by(sub.c.priority, sub.c.id)
+        .limit(limit)
+    ).all()
+    return [(int(i), int(c)) for i, c in heads]
+
+
+def next_due(*, session: Session) -> datetime | None:
+    """When the earliest pending row becomes due (the sender sleeps until then)."""
+    return session.exec(
+        select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == OutboxState.pending.value)
+    ).first()
+
+
+def claim(*, session: Session, ids: Sequence[int], now: datetime, worker: str) -> list[OutboxView]:
+    """Claim these rows for one sender (`sending`); rows another sender took are skipped
+    (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one sender per database)."""
+    if not ids:
+        return []
+    free = (
+        select(OutboxMessage.id)
+        .where(col(OutboxMessage.id).in_(list(ids)), OutboxMessage.status == OutboxState.pending.value)
+        .with_for_update(skip_locked=True)
+    )  # rendered on PostgreSQL only
+    # A compare-and-set: a row another sender (or round) took meanwhile is not pending any more.
+    taken = (
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id).in_(free.scalar_subquery()),
+                col(OutboxMessage.status) == OutboxState.pending.value,
+            )
+            .values(
+                status=OutboxState.sending.value,
+                claimed_at=now,
+                claimed_by=worker[:64],
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .returning(col(OutboxMessage.id))
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    if not taken:
+        return []
+    rows = session.exec(
+        select(OutboxMessage).where(col(OutboxMessage.id).in_(list(taken))).execution_options(populate_existing=True)
+    ).all()
+    parents = {r.after_id for r in rows if r.after_id}
+    failed_parents = (
+        set(
+            session.exec(
+                select(OutboxMessage.id).where(
+                    col(OutboxMessage.id).in_(parents), OutboxMessage.status == OutboxState.failed.value
+                )
+            ).all()
+        )
+        if parents
+        else set()
+    )
+    by_id = {r.id: r for r in rows}
+    return [
+        OutboxView.of(by_id[i], parent_failed=by_id[i].after_id in failed_parents)
+        for i in sorted(taken, key=lambda i: (by_id[i].priority, i))
+    ]
+
+
+def reclaim_stale(*, session: Session, now: datetime, lease: timedelta) -> int:
+    """Rows left `sending` longer than `lease` (their sender died mid-send): pending again and
+    uncertain, or failed when they were uncertain already (resent at most once)."""
+    cutoff = now - lease
+    stale = and_(
+        col(OutboxMessage.status) == OutboxState.sending.value,
+        or_(col(OutboxMessage.claimed_at).is_(None), col(OutboxMessage.claimed_at) <= cutoff),
+    )
+    gave_up = session.execute(
+        update(OutboxMessage)
+        .where(stale, col(OutboxMessage.uncertain).is_(True))
+        .values(status=OutboxState.failed.value, error="fate unknown twice (sender died mid-send)")
+        .execution_options(synchronize_session=False)
+    )
+    again = session.execute(
+        update(OutboxMessage)
+        .where(stale, col(OutboxMessage.uncertain).is_(False))
+        .values(status=OutboxState.pending.value, uncertain=True, claimed_at=None, claimed_by=None, not_before=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(gave_up.rowcount or 0) + int(again.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class Verdict(str, enum.Enum):
+    sent = "sent"
+    retry = "retry"  # a passing fault: try again at `retry_at`
+    failed = "failed"  # final
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What one HTTP attempt came to (the sender's side of `finish`)."""
+
+    id: int
+    verdict: Verdict
+    message_id: int | None = None
+    reason: str | None = None
+    retry_at: datetime | None = None
+    uncertain: bool = False  # the attempt may have reached Telegram (timeout)
+    chat_gone: bool = False  # 403: the bot is not in the chat any more
+    message_ids: tuple[int, ...] = ()  # every part posted (a long text is split)
+    moved_to: int | None = None  # the group became this supergroup: send there
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """A final outcome, for the follow-ups and whoever reacts to it (the desk's cards)."""
+
+    id: int
+    chat_id: int
+    purpose: str
+    ticket_id: int | None
+    status: str  # "sent" | "failed"
+    reason: str | None
+    message_id: int | None
+    follow_up: dict[str, Any] = field(default_factory=dict)
+    chat_gone: bool = False
+    message_ids: tuple[int, ...] = ()
+
+    @property
+    def sent(self) -> bool:
+        return self.status == OutboxState.sent.value
+
+
+FollowUp = Callable[[Session, DeliveryOutcome, datetime], None]
+_FOLLOW_UPS: dict[str, FollowUp] = {}
+_ON_CHAT_GONE: list[Callable[[Session, int, datetime], None]] = []
+_ON_CHAT_MOVED: list[Callable[[Session, int, int, datetime], None]] = []
+
+
+def on_outcome(kind: str) -> Callable[[FollowUp], FollowUp]:
+    """Register the follow-up a row names in follow_up={"kind": kind, ...}."""
+
+    def register(fn: FollowUp) -> FollowUp:
+        _FOLLOW_UPS[kind] = fn
+        return fn
+
+    return register
+
+
+def on_chat_gone(fn: Callable[[Session, int, datetime], None]) -> Callable[[Session, int, datetime], None]:
+    """Register what to do when Telegram says the bot was removed from a chat (403)."""
+    _ON_CHAT_GONE.append(fn)
+    return fn
+
+
+def on_chat_moved(fn: Callable[[Session, int, int, datetime], None]) -> Callable[[Session, int, int, datetime], None]:
+    """Register what to do when a group turns out to be a supergroup now (old id, new id)."""
+    _ON_CHAT_MOVED.append(fn)
+    return fn
+
+
+def finish(*, session: Session, results: Sequence[SendResult], now: datetime) -> list[DeliveryOutcome]:
+    """Record what the sends came to, run the follow-ups of the final ones; returns those."""
+    outcomes: list[DeliveryOutcome] = []
+    gone: set[int] = set()
+    rows = {
+        r.id: r for r in session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in results])))
+    }
+    for result in results:
+        row = rows.get(result.id)
+        if row is None or row.status in FINAL_STATES:
+            continue
+        row.claimed_by = None
+        if result.moved_to is not None:  # the group was upgraded: this and the rest go there
+            old = row.chat_id
+            session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.chat_id) == old, col(OutboxMessage.status).notin_(FINAL_STATES))
+                .values(chat_id=result.moved_to)
+                .execution_options(synchronize_session=False)
+            )
+            row.chat_id = result.moved_to
+            for hook in _ON_CHAT_MOVED:
+                hook(session, old, result.moved_to, now)
+        if result.verdict is Verdict.retry:
+            row.status = OutboxState.pending.value
+            row.not_before = result.retry_at or now
+            row.error = (result.reason or "")[:500] or None
+            row.uncertain = row.uncertain or result.uncertain
+            continue
+        if result.verdict is Verdict.sent:
+            row.status, row.sent_at, row.message_id = OutboxState.sent.value, now, result.message_id
+        else:
+            row.status, row.error = OutboxState.failed.value, (result.reason or "failed")[:500]
+        outcome = DeliveryOutcome(
+            row.id or 0,
+            row.chat_id,
+            row.purpose,
+            row.ticket_id,
+            row.status,
+            row.error,
+            row.message_id,
+            dict(row.follow_up or {}),
+            result.chat_gone,
+            result.message_ids,
+        )
+        if result.chat_gone and row.chat_id not in gone:
+            gone.add(row.chat_id)
+            for on_gone in _ON_CHAT_GONE:
+                on_gone(session, row.chat_id, now)
+        kind = (row.follow_up or {}).get("kind")
+        if kind:
+            _FOLLOW_UPS[kind](session, outcome, now)
+        outcomes.append(outcome)
+    session.flush()
+    return outcomes
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    pending: int
+    sending: int
+    sent: int
+    failed: int
+    possible_duplicates: int  # sent after an attempt of unknown fate
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "pending": self.pending,
+            "sending": self.sending,
+            "sent": self.sent,
+            "failed": self.failed,
+            "possible_duplicates": self.possible_duplicates,
+        }
+
+
+def outbox_stats(*, session: Session) -> OutboxStats:
+    counts = dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    dupes = session.exec(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.status == OutboxState.sent.value, col(OutboxMessage.uncertain).is_(True))
+    ).one()
+    return OutboxStats(
+        pending=int(counts.get(OutboxState.pending.value, 0)),
+        sending=int(counts.get(OutboxState.sending.value, 0)),
+        sent=int(counts.get(OutboxState.sent.value, 0)),
+        failed=int(counts.get(OutboxState.failed.value, 0)),
+        possible_duplicates=int(dupes),
+    )
+
+
+def outcomes_of(*, session: Session, ticket_id: int) -> list[DeliveryOutcome]:
+    """The final outcomes of a ticket's messages, oldest first (for the desk's card state)."""
+    rows = session.exec(
+        select(OutboxMessage)
+        .where(OutboxMessage.ticket_id == ticket_id, col(OutboxMessage.status).in_(FINAL_STATES))
+        .order_by(col(OutboxMessage.id))
+    ).all()
+    return [
+        DeliveryOutcome(
+            r.id or 0, r.chat_id, r.purpose, r.ticket_id, r.status, r.error, r.message_id, dict(r.follow_up or {})
+        )
+        for r in rows
+    ]
+
+
+def pending_count(*, session: Session) -> int:
+    return session.exec(
+        select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.status).notin_(FINAL_STATES))
+    ).one()

@@ -1,0 +1,79 @@
+"""Group commit: units of work submitted at about the same time run in one transaction.
+
+Under load many handlers each write a few rows (a question's log row and its owed answer);
+a transaction apiece makes the commit, not the work, the cost. `Batcher.run(fn, **kwargs)`
+queues the unit and returns its result once the transaction holding it has committed, so
+each caller still sees its own unit committed before it goes on. If a batch fails, its
+units are run again one transaction each, so one bad unit fails alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextvars import copy_context
+from typing import Any, TypeVar
+
+from sqlmodel import Session
+
+from storage.db import Database
+
+T = TypeVar("T")
+
+
+class Batcher:
+    def __init__(self, db: Database, *, max_batch: int = 200) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self._queue: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]] = []
+        self._worker: asyncio.Task[None] | None = None
+
+    async def run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """Run `fn(session=..., **kwargs)` in the next group transaction; its result."""
+        context = copy_context()  # the caller's context vars (e.g. the update being processed)
+
+        def unit(session: Session) -> Any:
+            return context.run(fn, session=session, **kwargs)
+
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append((unit, future))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            try:
+                results = await self.db.run(_all, units=[u for u, _ in batch])
+            except Exception:  # noqa: BLE001 - any failure: each unit alone, its own error to its caller
+                if len(batch) == 1:
+                    results = None
+                else:
+                    await self._one_by_one(batch)
+                    continue
+            if results is None:
+                await self._one_by_one(batch)
+                continue
+            for (_, future), result in zip(batch, results):
+                if not future.done():
+                    future.set_result(result)
+
+    async def _one_by_one(self, batch: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]]) -> None:
+        for unit, future in batch:
+            try:
+                result = await self.db.run(_one, unit=unit)
+            except Exception as exc:  # noqa: BLE001 - handed to the caller, who raises it
+                if not future.done():
+                    future.set_exception(exc)
+                continue
+            if not future.done():
+                future.set_result(result)
+
+
+def _all(*, session: Session, units: list[Callable[[Session], Any]]) -> list[Any]:
+    return [unit(session) for unit in units]
+
+
+def _one(*, session: Session, unit: Callable[[Session], Any]) -> Any:
+    return unit(session)

@@ -1,0 +1,316 @@
+"""The outbox and its sender, the inbox and the per-chat processor, on real databases with
+the real python-telegram-bot Bot over a scripted HTTP boundary (tests/recording_request.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlmodel import select
+from telegram import Bot, Update
+from telegram.error import TimedOut
+from telegram.request import RequestData
+
+from bot.inbox import ChatOrderedProcessor, Inbox
+from bot.sender import Limits, Sender
+from delivery.inbox import InboxUpdate, mark_done, pending_updates
+from delivery.outbox import (
+    DeliveryOutcome,
+    OutboxMessage,
+    Owed,
+    Priority,
+    claim,
+    enqueue_all,
+    message_payload,
+    outbox_stats,
+    ready_heads,
+)
+from desk.bindings import bind_help_chat, get_binding
+from desk.models import Ticket
+from desk.roles import resolve_role
+from desk.sla import sweep_owing
+from desk.tickets import create_ticket
+from storage import Database
+from tests.databases import postgres_schema_database
+from tests.desk_helpers import ALWAYS
+from tests.recording_request import RecordingRequest
+
+A, B = -1001000000101, -1001000000102
+LEAD, STEWARDS = -1001000000002, -1001000000001
+NOW = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
+
+
+class ScriptedRequest(RecordingRequest):
+    """Answers like Telegram; the next sends to a chat may first meet scripted faults:
+    (status, parameters) for an HTTP error, or "timeout" for a request that timed out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.faults: dict[int, list[Any]] = {}
+        self.lock = threading.Lock()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        params = request_data.parameters if request_data else {}
+        chat = int(str(params.get("chat_id", 0) or 0))
+        with self.lock:
+            fault = self.faults[chat].pop(0) if self.faults.get(chat) else None
+        if fault == "timeout":
+            await super().do_request(url, method, request_data)  # it did arrive
+            raise TimedOut("Timed out")
+        if fault is not None:
+            status, extra = fault
+            self.calls.append(
+                type(self.calls[0])("fault", {"chat_id": chat, "status": status}) if self.calls else type("C", (), {})()
+            )
+            body = {
+                "ok": False,
+                "error_code": status,
+                "description": extra.pop("description", "Error"),
+                **({"parameters": extra} if extra else {}),
+            }
+            return status, json.dumps(body).encode()
+        return await super().do_request(url, method, request_data)
+
+    def texts(self, chat: int) -> list[str]:
+        return self.texts_to(chat)
+
+
+@pytest.fixture
+async def bot() -> Any:
+    request = ScriptedRequest()
+    telegram_bot = Bot("123456:TEST", request=request, get_updates_request=request)
+    await telegram_bot.initialize()
+    yield telegram_bot
+    await telegram_bot.shutdown()
+
+
+def _sender(bot: Bot, db: Database, outcomes: list[DeliveryOutcome] | None = None, **limits: Any) -> Sender:
+    return Sender(
+        bot=bot,
+        db=db,
+        limits=Limits(backoff_seconds=0.01, **limits),
+        on_outcome=outcomes.append if outcomes is not None else None,
+    )
+
+
+def _owe(db: Database, *rows: Owed) -> list[int]:
+    return db.call(enqueue_all, owed=list(rows), now=NOW)
+
+
+def _text(chat: int, text: str, priority: Priority = Priority.reply, **kw: Any) -> Owed:
+    return Owed(chat, message_payload(text), "test", priority, **kw)
+
+
+# --------------------------------------------------------------------------- the sender
+
+
+async def test_one_chats_429_delays_only_that_chat(bot: Bot, sqlite_db: Database) -> None:
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    request.faults[A] = [(429, {"retry_after": 30, "description": "Too Many Requests: retry after 30"})]
+    _owe(sqlite_db, _text(A, "甲1"), _text(A, "甲2"), _text(B, "乙1"), _text(B, "乙2"), _text(B, "乙3"))
+    stats = await _sender(bot, sqlite_db).drain(timeout=1.0)
+    assert request.texts(B) == ["乙1", "乙2", "乙3"] and request.texts(A) == []
+    assert stats.pending == 2 and stats.sent == 3
+    row = sqlite_db.call(lambda session: session.get(OutboxMessage, 1))
+    assert "429" in (row.error or "")
+
+
+async def test_a_server_error_is_retried_and_the_chat_keeps_its_order(bot: Bot, sqlite_db: Database) -> None:
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    request.faults[A] = [(502, {"description": "Bad Gateway"}), (500, {"description": "Internal"})]
+    _owe(sqlite_db, *(_text(A, f"第{n}条") for n in range(5)))
+    stats = await _sender(bot, sqlite_db).drain(timeout=5.0)
+    assert request.texts(A) == [f"第{n}条" for n in range(5)]
+    assert stats.sent == 5 and stats.possible_duplicates == 0
+
+
+async def test_403_and_400_are_final_with_the_reason_as_plain_outcomes(bot: Bot, sqlite_db: Database) -> None:
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    admin = sqlite_db.call(
+        resolve_role,
+        user_id=1,
+        chat_id=A,
+        now=NOW,
+        admin_ids=[1],
+        steward_chat_id=None,
+        lead_chat_id=None,
+        name="管理员",
+    )
+    sqlite_db.call(
+        bind_help_chat,
+        actor=admin,
+        chat_id=A,
+        project_code="P-1",
+        now=NOW,
+        title="P-1",
+        project_exists=lambda _code: True,
+    )
+    request.faults[A] = [(403, {"description": "Forbidden: bot was kicked from the supergroup chat"})]
+    request.faults[B] = [(400, {"description": "Bad Request: can't parse entities"})]
+    _owe(sqlite_db, _text(A, "甲"), _text(B, "乙"))
+    outcomes: list[DeliveryOutcome] = []
+    stats = await _sender(bot, sqlite_db, outcomes).drain(timeout=2.0)
+    by_chat = {o.chat_id: o for o in outcomes}
+    assert by_chat[A].status == "failed" and by_chat[A].chat_gone and "403" in (by_chat[A].reason or "")
+    assert by_chat[B].status == "failed" and "400" in (by_chat[B].reason or "")
+    assert stats.failed == 2 and stats.pending == 0
+    assert sqlite_db.call(get_binding, chat_id=A).active is False  # later broadcasts skip it
+
+
+async def test_a_timeout_is_resent_once_and_counted_and_never_a_third_time(bot: Bot, sqlite_db: Database) -> None:
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    request.faults[A] = ["timeout"]
+    request.faults[B] = ["timeout", "timeout"]
+    _owe(sqlite_db, _text(A, "甲"), _text(B, "乙"))
+    outcomes: list[DeliveryOutcome] = []
+    stats = await _sender(bot, sqlite_db, outcomes).drain(timeout=2.0)
+    assert request.texts(A) == ["甲", "甲"]  # it had arrived: one duplicate ...
+    assert stats.possible_duplicates == 1  # ... counted
+    assert request.texts(B) == ["乙", "乙"]  # twice unknown: not sent a third time
+    (failed,) = [o for o in outcomes if o.chat_id == B]
+    assert failed.status == "failed" and "fate unknown twice" in (failed.reason or "")
+
+
+async def test_a_send_left_in_flight_by_a_dead_process_goes_again_once(bot: Bot, sqlite_db: Database) -> None:
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    ids = _owe(sqlite_db, _text(A, "甲"))
+    sqlite_db.call(claim, ids=ids, now=NOW, worker="dead")  # claimed, then SIGKILL
+    sender = _sender(bot, sqlite_db)
+    await sender.start()  # SQLite: one sender, takes it up
+    try:
+        stats = await sender.drain(timeout=2.0)
+    finally:
+        await sender.stop()
+    assert request.texts(A) == ["甲"] and stats.sent == 1 and stats.possible_duplicates == 1
+
+
+async def test_a_relay_confirmation_waits_for_the_relay_and_says_when_it_failed(bot: Bot, sqlite_db: Database) -> None:
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    request.faults[A] = [(403, {"description": "Forbidden: bot was kicked from the supergroup chat"})]
+    _owe(
+        sqlite_db, _text(A, "答复"), Owed(B, message_payload("已转达", if_failed="未能发到帮办群"), "confirm", after=0)
+    )
+    await _sender(bot, sqlite_db).drain(timeout=2.0)
+    assert request.texts(B) == ["未能发到帮办群"]
+
+
+async def test_thirty_tickets_due_at_once_warn_before_breach_on_time_alerts_first(
+    bot: Bot, sqlite_db: Database
+) -> None:
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    for n in range(30):
+        sqlite_db.call(
+            create_ticket,
+            now=NOW,
+            hours=ALWAYS,
+            sla_minutes=30,
+            help_chat_id=A,
+            asker_user_id=5_000_000_000 + n,
+            question=f"问题{n}",
+        )
+    # A broadcast already queued: 200 reminders to 200 groups.
+    _owe(sqlite_db, *(_text(-1002000000000 - g, "提醒", Priority.reminder) for g in range(200)))
+
+    def sweep(at: datetime) -> list[Any]:
+        return sqlite_db.call(
+            sweep_owing,
+            now=at,
+            hours=ALWAYS,
+            warn_before_minutes=10,
+            steward_chat_id=STEWARDS,
+            lead_chat_id=LEAD,
+            compose=lambda alert, rcpt: f"{alert.kind.value} 工单 #{alert.ticket.id}",
+        )
+
+    assert len(sweep(NOW + timedelta(minutes=21))) == 30  # 9 minutes left: 30 warnings
+    assert len(sweep(NOW + timedelta(minutes=30, seconds=1))) == 30  # due: 30 breaches, at once
+    tickets = sqlite_db.call(lambda session: session.exec(select(Ticket)).all())
+    assert all(t.warned_at < t.breached_at for t in tickets)
+    assert all(t.breached_at - t.sla_due_at <= timedelta(seconds=30) for t in tickets)  # one sweep
+    sender = _sender(bot, sqlite_db, per_second=2)  # tokens for two sends now
+    await sender.round()
+    for _ in range(100):
+        if len(request.sent()) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    first = {int(c.params["chat_id"]) for c in request.sent()}
+    assert first == {STEWARDS, LEAD}  # alerts ahead of the queued reminders
+    await sender.stop()
+
+
+async def test_the_head_of_each_chat_only(sqlite_db: Database) -> None:
+    _owe(sqlite_db, _text(A, "甲1"), _text(A, "甲2"), _text(B, "乙1", Priority.alert))
+    heads = sqlite_db.call(ready_heads, now=NOW, limit=10)
+    assert [chat for _, chat in heads] == [B, A]  # alert first; one row per chat
+    assert sqlite_db.call(ready_heads, now=NOW, limit=10, exclude_chats=[B]) == [(1, A)]
+
+
+def test_two_senders_on_postgresql_never_claim_the_same_row() -> None:
+    with postgres_schema_database("outbox8") as db:
+        ids = _owe(db, *(_text(A - n, f"{n}") for n in range(10)))
+        with db.session() as holding:  # sender 1 holds its claim open
+            mine = claim(session=holding, ids=ids[:6], now=NOW, worker="one")
+            theirs = db.call(claim, ids=ids, now=NOW, worker="two")  # SKIP LOCKED: not blocked
+            assert {v.id for v in mine} == set(ids[:6])
+            assert {v.id for v in theirs} == set(ids[6:])
+        assert db.call(outbox_stats).sending == 10
+
+
+# --------------------------------------------------------------------------- the inbox
+
+
+def _raw(update_id: int, chat: int, text: str) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1780000000,
+            "text": text,
+            "chat": {"id": chat, "type": "supergroup", "title": "群"},
+            "from": {"id": 5_000_000_001, "is_bot": False, "first_name": "企业"},
+        },
+    }
+
+
+async def test_the_inbox_replays_what_was_stored_and_skips_copies(bot: Bot, sqlite_db: Database) -> None:
+    inbox = Inbox(sqlite_db)
+    await inbox.store([_raw(1, A, "一"), _raw(2, A, "二"), _raw(3, B, "三")])
+    sqlite_db.call(mark_done, update_ids=[1], now=NOW)  # processed before the crash
+    assert [u["update_id"] for u in sqlite_db.call(pending_updates)] == [2, 3]
+    # After the restart Telegram delivers the unconfirmed batch again: every copy is skipped.
+    restarted = Inbox(sqlite_db)
+    await restarted.store([_raw(1, A, "一"), _raw(2, A, "二"), _raw(3, B, "三"), _raw(4, B, "四")])
+    assert [restarted.should_skip(i) for i in (1, 2, 3, 4)] == [True, True, True, False]
+    assert len(sqlite_db.call(lambda session: session.exec(select(InboxUpdate)).all())) == 4
+
+
+async def test_chats_run_concurrently_and_each_chat_in_order(bot: Bot, sqlite_db: Database) -> None:
+    processor = ChatOrderedProcessor(Inbox(sqlite_db))
+    log: list[str] = []
+
+    async def handle(name: str, delay: float) -> None:
+        log.append(f"start {name}")
+        await asyncio.sleep(delay)
+        log.append(f"end {name}")
+
+    updates = [
+        (Update.de_json(_raw(1, A, "a1"), bot), handle("a1", 0.05)),
+        (Update.de_json(_raw(2, A, "a2"), bot), handle("a2", 0.0)),
+        (Update.de_json(_raw(3, B, "b1"), bot), handle("b1", 0.0)),
+    ]
+    await asyncio.gather(*(processor.process_update(u, c) for u, c in updates))
+    assert log.index("end a1") < log.index("start a2")  # one chat: in order
+    assert log.index("end b1") < log.index("end a1")  # another chat: not waiting
