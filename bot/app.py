@@ -71,12 +71,14 @@ def build_application(
     application.bot_data[INBOX_KEY] = inbox
     application.bot_data[SENDER_KEY] = Sender(bot=application.bot, db=services.db, limits=limits)
     application.bot_data[BATCHER_KEY] = Batcher(services.db)
-    services.wire(Hooks(
-        handoff=tickets.on_handoff,
-        status_answer=ledger.answer_status,
-        project_status=ledger.answer_project_status,
-        answer_markup=tickets.answer_markup,
-    ))
+    services.wire(
+        Hooks(
+            handoff=tickets.on_handoff,
+            status_answer=ledger.answer_status,
+            project_status=ledger.answer_project_status,
+            answer_markup=tickets.answer_markup,
+        )
+    )
     for module in HANDLER_MODULES:
         module.register(application)
     sla_job.register(application)

@@ -65,8 +65,15 @@ class Sent:
         return isinstance(self.error, Forbidden)
 
 
-async def send(bot: Bot, chat_id: int | None, html: str, *, reply_to: int | None = None,
-               thread_id: int | None = None, markup: InlineKeyboardMarkup | None = None) -> Sent:
+async def send(
+    bot: Bot,
+    chat_id: int | None,
+    html: str,
+    *,
+    reply_to: int | None = None,
+    thread_id: int | None = None,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Sent:
     """Send HTML split to Telegram's limit (buttons on the last part); a failure is logged
     and returned, never raised. A part Telegram would show empty (only blanks) is left out."""
     if chat_id is None:
@@ -76,18 +83,29 @@ async def send(bot: Bot, chat_id: int | None, html: str, *, reply_to: int | None
     try:
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
-            params = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
-                      if reply_to and index == 0 else None)
-            posted.append(await with_retry(partial(
-                bot.send_message, chat_id, part, parse_mode=ParseMode.HTML,
-                reply_parameters=params, message_thread_id=thread_id,
-                reply_markup=markup if last else None)))
+            params = (
+                ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+                if reply_to and index == 0
+                else None
+            )
+            posted.append(
+                await with_retry(
+                    partial(
+                        bot.send_message,
+                        chat_id,
+                        part,
+                        parse_mode=ParseMode.HTML,
+                        reply_parameters=params,
+                        message_thread_id=thread_id,
+                        reply_markup=markup if last else None,
+                    )
+                )
+            )
     except ChatMigrated as exc:
         if posted:  # a group is not upgraded between two parts of one message
             return Sent(None, exc, tuple(posted))
         log.info("chat %s is now supergroup %s: sending there", chat_id, exc.new_chat_id)
-        again = await send(bot, int(exc.new_chat_id), html, reply_to=reply_to,
-                           thread_id=thread_id, markup=markup)
+        again = await send(bot, int(exc.new_chat_id), html, reply_to=reply_to, thread_id=thread_id, markup=markup)
         return replace(again, migrated_to=int(exc.new_chat_id))
     except TelegramError as exc:
         log.warning("could not send to chat %s: %s", chat_id, exc)

@@ -82,8 +82,7 @@ def _stack_after(stack: list[_Atom], atoms: list[_Atom]) -> list[_Atom]:
     return stack
 
 
-def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH, *,
-                  as_html: bool = True) -> list[str]:
+def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH, *, as_html: bool = True) -> list[str]:
     """Split a message into parts within Telegram's limit, counted as Telegram counts (see
     telegram_length). Cuts after the last line break that fits, else after the last space,
     else between two characters; never inside a tag, an entity (&amp;) or a character. A
@@ -116,13 +115,14 @@ def split_message(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH, *,
         while start < end < total and atoms[end - 1][0] == "o":
             end -= 1  # a tag opened right at the cut starts the next part
         if end == start:  # only tags before a character that does not fit: cannot happen
-            end = i     # with limit >= 2, kept as a guard against an endless loop
+            end = i  # with limit >= 2, kept as a guard against an endless loop
         while end < total and atoms[end][0] == "e":
             end += 1  # a tag closed right at the cut ends this part
         chunk = atoms[start:end]
         after = _stack_after(stack, chunk)
-        parts.append("".join(a[2] for a in stack) + "".join(a[2] for a in chunk)
-                     + "".join(f"</{a[1]}>" for a in reversed(after)))
+        parts.append(
+            "".join(a[2] for a in stack) + "".join(a[2] for a in chunk) + "".join(f"</{a[1]}>" for a in reversed(after))
+        )
         stack, start = after, end
     return parts or [""]
 
@@ -134,20 +134,28 @@ def pressed_message(message: object, *, bot_id: int, staff_chat: bool) -> Presse
         return None
     markup = message.reply_markup
     buttons = frozenset(
-        button.callback_data for row in (markup.inline_keyboard if markup else ()) for button in row
-        if isinstance(button.callback_data, str))
+        button.callback_data
+        for row in (markup.inline_keyboard if markup else ())
+        for button in row
+        if isinstance(button.callback_data, str)
+    )
     replied = message.reply_to_message
     return PressedMessage(
-        chat_id=message.chat_id, message_id=message.message_id,
+        chat_id=message.chat_id,
+        message_id=message.message_id,
         by_bot=message.from_user is not None and message.from_user.id == bot_id,
-        buttons=buttons, text=message.text or "",
+        buttons=buttons,
+        text=message.text or "",
         replied_user_id=(replied.from_user.id if replied is not None and replied.from_user else None),
-        staff_chat=staff_chat)
+        staff_chat=staff_chat,
+    )
 
 
 def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     """Build an inline keyboard from rows of (label, callback data)."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows])
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
 
 
 def addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:
@@ -165,13 +173,11 @@ def without_mention(text: str, bot_username: str) -> str:
     return re.sub(rf"@{re.escape(bot_username)}\b", " ", text, flags=re.IGNORECASE).strip()
 
 
-async def send_html(message: Message, html: str, *,
-                    reply_markup: InlineKeyboardMarkup | None = None) -> Message:
+async def send_html(message: Message, html: str, *, reply_markup: InlineKeyboardMarkup | None = None) -> Message:
     """Reply with HTML, split to Telegram's limit; buttons go on the last part."""
     parts = split_message(html)
     sent = message
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
-        sent = await message.reply_text(part, parse_mode=ParseMode.HTML,
-                                        reply_markup=reply_markup if last else None)
+        sent = await message.reply_text(part, parse_mode=ParseMode.HTML, reply_markup=reply_markup if last else None)
     return sent

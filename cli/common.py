@@ -25,10 +25,12 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def os_reason(exc: OSError) -> str:
     """Why a file could not be read or written, in Chinese where it is a common case."""
-    for kind, text in ((FileNotFoundError, texts.CLI_OS_NOT_FOUND),
-                       (IsADirectoryError, texts.CLI_OS_IS_FOLDER),
-                       (NotADirectoryError, texts.CLI_OS_NOT_FOLDER),
-                       (PermissionError, texts.CLI_OS_DENIED)):
+    for kind, text in (
+        (FileNotFoundError, texts.CLI_OS_NOT_FOUND),
+        (IsADirectoryError, texts.CLI_OS_IS_FOLDER),
+        (NotADirectoryError, texts.CLI_OS_NOT_FOLDER),
+        (PermissionError, texts.CLI_OS_DENIED),
+    ):
         if isinstance(exc, kind):
             return text
     return exc.strerror or str(exc)

@@ -48,8 +48,7 @@ def cmd_stats(args: argparse.Namespace) -> None:
     if args.json:
         print(json.dumps(stats.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print(stats_text(stats, days=args.days, departments=_department_names(settings),
-                         as_html=False))
+        print(stats_text(stats, days=args.days, departments=_department_names(settings), as_html=False))
 
 
 def _positive_days(value: str) -> int:
@@ -63,9 +62,9 @@ def _positive_days(value: str) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser(
-        "stats", help="响应统计：按时率、首次响应用时、分部门/分管家、自动答复率")
+    parser = subparsers.add_parser("stats", help="响应统计：按时率、首次响应用时、分部门/分管家、自动答复率")
     parser.add_argument("--json", action="store_true", help="输出 JSON")
-    parser.add_argument("--days", type=_positive_days, default=None, metavar="天数",
-                        help="只统计最近这么多天新建的工单（默认全部）")
+    parser.add_argument(
+        "--days", type=_positive_days, default=None, metavar="天数", help="只统计最近这么多天新建的工单（默认全部）"
+    )
     parser.set_defaults(func=cmd_stats)

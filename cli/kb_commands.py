@@ -30,8 +30,7 @@ def cmd_kb_validate(args: argparse.Namespace) -> None:
         return
     items = sum(1 for i in kb.items.values() if i.kind == "item")
     overrides = sum(len(i.regional) for i in kb.items.values())
-    print(texts.KB_VALID.format(items=items, topics=len(kb.items) - items,
-                                departments=len(kb.departments)))
+    print(texts.KB_VALID.format(items=items, topics=len(kb.items) - items, departments=len(kb.departments)))
     if overrides:
         print(texts.KB_VALID_REGIONAL.format(count=overrides))
 
@@ -63,19 +62,21 @@ def cmd_kb_import(args: argparse.Namespace) -> None:
     except KnowledgeError as exc:
         _problems_or_exit(exc, source)
         return
-    print(texts.KB_IMPORTED.format(items=result.items, departments=result.departments,
-                                   folder=result.folder))
+    print(texts.KB_IMPORTED.format(items=result.items, departments=result.departments, folder=result.folder))
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    kb = sub.add_parser("kb", help="知识库：检查、列出、导出和导入（Excel）",
-                        description="知识库是 YAML 文件（部门、事项、地区差异、短语），也可以导出成 Excel "
-                                    "修改后再导入。")
+    kb = sub.add_parser(
+        "kb",
+        help="知识库：检查、列出、导出和导入（Excel）",
+        description="知识库是 YAML 文件（部门、事项、地区差异、短语），也可以导出成 Excel 修改后再导入。",
+    )
     kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="命令")
     register_train(kb_sub)
     validate = kb_sub.add_parser("validate", help="检查知识库，列出每个问题的文件、行号和字段")
-    validate.add_argument("path", nargs="?", metavar="文件夹",
-                          help="知识库文件夹（默认 KNOWLEDGE_PATH 或自带的知识库）")
+    validate.add_argument(
+        "path", nargs="?", metavar="文件夹", help="知识库文件夹（默认 KNOWLEDGE_PATH 或自带的知识库）"
+    )
     validate.set_defaults(func=cmd_kb_validate)
     listing = kb_sub.add_parser("list", help="列出事项和通用主题")
     listing.set_defaults(func=cmd_kb_list)
@@ -83,10 +84,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     export.add_argument("--xlsx", required=True, metavar="文件.xlsx", help="要写入的 .xlsx 文件")
     export.set_defaults(func=cmd_kb_export)
     imp = kb_sub.add_parser(
-        "import", help="读取 kb export 导出（并修改过）的 Excel，检查后写成 YAML 文件",
-        description="按 kb validate 的同样规则检查工作簿，每个问题注明工作表、行和列；"
-                    "有问题时一个文件也不写。")
+        "import",
+        help="读取 kb export 导出（并修改过）的 Excel，检查后写成 YAML 文件",
+        description="按 kb validate 的同样规则检查工作簿，每个问题注明工作表、行和列；有问题时一个文件也不写。",
+    )
     imp.add_argument("--xlsx", required=True, metavar="文件.xlsx", help="kb export 格式的工作簿")
-    imp.add_argument("--to", metavar="文件夹",
-                     help="写入的知识库文件夹（默认 KNOWLEDGE_PATH 或自带的知识库）")
+    imp.add_argument("--to", metavar="文件夹", help="写入的知识库文件夹（默认 KNOWLEDGE_PATH 或自带的知识库）")
     imp.set_defaults(func=cmd_kb_import)

@@ -44,7 +44,9 @@ def _as_text(matcher: Matcher, result: MatchResult) -> str:
     if answer is not None:
         return html_to_plain(answer)
     if result.action == "clarify":
-        options = "\n".join(f"- {matcher.kb.label(c.item)}（{matcher.kb.items[c.item].name}）" for c in result.candidates)
+        options = "\n".join(
+            f"- {matcher.kb.label(c.item)}（{matcher.kb.items[c.item].name}）" for c in result.candidates
+        )
         return f"{texts.CLARIFY_PROMPT}\n{options}"
     if result.action == "smalltalk":
         return texts.SMALLTALK_REPLY
@@ -79,7 +81,7 @@ def cmd_ask(args: argparse.Namespace) -> None:
         return
     question = " ".join(args.question).strip()
     if not question:  # `ask ""` is no question (it used to get the greeting)
-        fail("请给出问题，例如：steward ask \"环评要什么材料\"", 2)
+        fail('请给出问题，例如：steward ask "环评要什么材料"', 2)
     result = matcher.match(question)
     print(_as_json(matcher, result) if args.json else _as_text(matcher, result))
 
@@ -92,11 +94,16 @@ def cmd_kb_train(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - started
     again = train_model(kb, reuse=False)
     same = again.fingerprint == model.fingerprint and all(
-        np.array_equal(a, b) for a, b in ((model.intent_classifier.coef_, again.intent_classifier.coef_),
-                                          (model.item_classifier.coef_, again.item_classifier.coef_))
+        np.array_equal(a, b)
+        for a, b in (
+            (model.intent_classifier.coef_, again.intent_classifier.coef_),
+            (model.item_classifier.coef_, again.item_classifier.coef_),
+        )
     )
-    print(f"trained on {model.examples} examples in {seconds:.2f} s; fingerprint {model.fingerprint}; "
-          f"repeatable: {'yes' if same else 'NO'}")
+    print(
+        f"trained on {model.examples} examples in {seconds:.2f} s; fingerprint {model.fingerprint}; "
+        f"repeatable: {'yes' if same else 'NO'}"
+    )
     test = [r for r in rows if r.split == "test" and r.dialogue is None]
     cases = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in test]
     print(f"== never-trained test split ({len(test)} questions)")
@@ -112,7 +119,9 @@ def cmd_kb_train(args: argparse.Namespace) -> None:
 
 def register_train(kb_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """`steward kb train` (registered by cli/kb_commands.py under `steward kb`)."""
-    train = kb_sub.add_parser("train", help="训练意图/事项模型，检查可复现，并报告从未训练的测试集和 5 折交叉验证的指标")
+    train = kb_sub.add_parser(
+        "train", help="训练意图/事项模型，检查可复现，并报告从未训练的测试集和 5 折交叉验证的指标"
+    )
     train.add_argument("--folds", type=int, default=5, help="交叉验证的折数（默认 5；0 表示不做）")
     train.set_defaults(func=cmd_kb_train)
 
@@ -160,8 +169,11 @@ def _eval_diff(matcher: Matcher, sets: list, guard: Path, *, write: bool) -> Non
     for flip in flips:
         print(flip.render())
     broken = [f for f in flips if f.kind == "right→wrong" and not f.accepted]
-    print(f"{len(flips)} flipped: {sum(f.kind == 'wrong→right' for f in flips)} wrong→right, "
-          f"{sum(f.kind == 'right→wrong' for f in flips)} right→wrong ({len(broken)} not accepted)", file=sys.stderr)
+    print(
+        f"{len(flips)} flipped: {sum(f.kind == 'wrong→right' for f in flips)} wrong→right, "
+        f"{sum(f.kind == 'right→wrong' for f in flips)} right→wrong ({len(broken)} not accepted)",
+        file=sys.stderr,
+    )
     if broken:
         sys.exit(1)
 
@@ -170,12 +182,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ask = sub.add_parser("ask", help="用知识库回答一个问题（或一个文件里的每个问题）")
     ask.add_argument("question", nargs="*", metavar="问题", help="要问的问题，如 环评要什么材料")
     ask.add_argument("--json", action="store_true", help="每个问题输出一个 JSON 对象")
-    ask.add_argument("--batch", metavar="文件", help="从文件逐行读取问题（- 表示标准输入）；JSON 行 {chat, user, text} 按 (chat, user) 带上下文")
+    ask.add_argument(
+        "--batch",
+        metavar="文件",
+        help="从文件逐行读取问题（- 表示标准输入）；JSON 行 {chat, user, text} 按 (chat, user) 带上下文",
+    )
     ask.set_defaults(func=cmd_ask)
 
-    ev = sub.add_parser("eval", help="用标注好的问题文件给匹配器打分（JSON 行：q、item、intent，或对话轮次 chat、user、text）")
-    ev.add_argument("files", nargs="*", metavar="文件", help="标注文件，如 tests/data/devset.jsonl（默认：回归基线里的各个文件）")
-    ev.add_argument("--diff", action="store_true", help="与回归基线文件对比，列出 对→错 和 错→对 的问题；有未接受的 对→错 时退出码为 1")
+    ev = sub.add_parser(
+        "eval", help="用标注好的问题文件给匹配器打分（JSON 行：q、item、intent，或对话轮次 chat、user、text）"
+    )
+    ev.add_argument(
+        "files", nargs="*", metavar="文件", help="标注文件，如 tests/data/devset.jsonl（默认：回归基线里的各个文件）"
+    )
+    ev.add_argument(
+        "--diff",
+        action="store_true",
+        help="与回归基线文件对比，列出 对→错 和 错→对 的问题；有未接受的 对→错 时退出码为 1",
+    )
     ev.add_argument("--guard", default=str(GUARD_PATH), help="回归基线文件（默认：%(default)s）")
     ev.add_argument("--write-guard", action="store_true", help="与 --diff 一起用：把当前结果写成回归基线")
     ev.add_argument("--json", action="store_true", help="以 JSON 输出各项指标")

@@ -14,8 +14,13 @@ import texts
 _MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"the following arguments are required: (?P<names>.+)"), "required"),
     (re.compile(r"unrecognized arguments: (?P<names>.+)"), "unrecognized"),
-    (re.compile(r"argument (?P<arg>\S+?): invalid choice: '?(?P<value>[^']*)'? \(choose from "
-                r"(?P<choices>.+)\)"), "choice"),
+    (
+        re.compile(
+            r"argument (?P<arg>\S+?): invalid choice: '?(?P<value>[^']*)'? \(choose from "
+            r"(?P<choices>.+)\)"
+        ),
+        "choice",
+    ),
     (re.compile(r"argument (?P<arg>\S+?): invalid \S+ value: '?(?P<value>[^']*)'?"), "value"),
     (re.compile(r"argument (?P<arg>\S+?): expected one argument"), "one_value"),
     (re.compile(r"argument (?P<arg>\S+?): (?P<detail>.+)"), "argument"),
@@ -32,10 +37,8 @@ def translate(message: str) -> str:
 
 
 class ChineseHelpFormatter(argparse.HelpFormatter):
-    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None
-                  ) -> None:
-        super().add_usage(usage, actions, groups,
-                          prefix=texts.CLI_USAGE_PREFIX if prefix is None else prefix)
+    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
+        super().add_usage(usage, actions, groups, prefix=texts.CLI_USAGE_PREFIX if prefix is None else prefix)
 
 
 class StewardParser(argparse.ArgumentParser):
@@ -49,10 +52,8 @@ class StewardParser(argparse.ArgumentParser):
         self._positionals.title = texts.CLI_POSITIONALS
         self._optionals.title = texts.CLI_OPTIONALS
         if add_help:
-            self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
-                              help=texts.CLI_HELP_HELP)
+            self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help=texts.CLI_HELP_HELP)
 
     def error(self, message: str) -> NoReturn:
-        print(texts.CLI_ARG_ERROR.format(prog=self.prog, message=translate(message)),
-              file=sys.stderr)
+        print(texts.CLI_ARG_ERROR.format(prog=self.prog, message=translate(message)), file=sys.stderr)
         raise SystemExit(2)

@@ -35,9 +35,17 @@ def _chat_binding(session: Session, chat_id: int) -> ChatBinding | None:
     return session.exec(select(ChatBinding).where(ChatBinding.chat_id == chat_id)).first()
 
 
-def _upsert(session: Session, *, chat_id: int, kind: ChatKind, now: datetime, actor: Actor,
-            title: str, project_code: str | None = None,
-            department_key: str | None = None) -> ChatBinding:
+def _upsert(
+    session: Session,
+    *,
+    chat_id: int,
+    kind: ChatKind,
+    now: datetime,
+    actor: Actor,
+    title: str,
+    project_code: str | None = None,
+    department_key: str | None = None,
+) -> ChatBinding:
     binding = _chat_binding(session, chat_id)
     if binding is None:
         binding = ChatBinding(chat_id=chat_id, kind=kind.value, bound_at=now, updated_at=now)
@@ -60,25 +68,37 @@ def _refuse_settings_chats(actor: Actor, action: str) -> None:
 
 
 def bind_help_chat(
-    *, session: Session, actor: Actor, chat_id: int, project_code: str, now: datetime,
-    title: str = "", project_exists: Callable[[str], bool] | None = None,
+    *,
+    session: Session,
+    actor: Actor,
+    chat_id: int,
+    project_code: str,
+    now: datetime,
+    title: str = "",
+    project_exists: Callable[[str], bool] | None = None,
 ) -> BindingView:
     """Bind a help group to a project of the ledger (admins only). Without `project_exists`
     the ledger table is consulted and the project's help_chat_id is set."""
     require_admin(actor, "bind")
     _refuse_settings_chats(actor, "bind")
     code = project_code.strip()
-    exists = (project_exists(code) if project_exists is not None
-              else _project_in_ledger(session, code, chat_id))
+    exists = project_exists(code) if project_exists is not None else _project_in_ledger(session, code, chat_id)
     if not code or not exists:
         raise UnknownProject(code)
-    return BindingView.of(_upsert(session, chat_id=chat_id, kind=ChatKind.help, now=now,
-                                  actor=actor, title=title, project_code=code))
+    return BindingView.of(
+        _upsert(session, chat_id=chat_id, kind=ChatKind.help, now=now, actor=actor, title=title, project_code=code)
+    )
 
 
 def bind_department_chat(
-    *, session: Session, actor: Actor, chat_id: int, department_key: str, now: datetime,
-    title: str = "", department_exists: Callable[[str], bool] | None = None,
+    *,
+    session: Session,
+    actor: Actor,
+    chat_id: int,
+    department_key: str,
+    now: datetime,
+    title: str = "",
+    department_exists: Callable[[str], bool] | None = None,
 ) -> BindingView:
     """Bind a department's group (admins only). One active group per department: binding
     a new one retires the old one."""
@@ -87,13 +107,20 @@ def bind_department_chat(
     key = department_key.strip()
     if not key or (department_exists is not None and not department_exists(key)):
         raise UnknownDepartment(key)
-    for old in session.exec(select(ChatBinding).where(
-            ChatBinding.kind == ChatKind.department.value, ChatBinding.department_key == key,
-            ChatBinding.chat_id != chat_id)).all():
+    for old in session.exec(
+        select(ChatBinding).where(
+            ChatBinding.kind == ChatKind.department.value,
+            ChatBinding.department_key == key,
+            ChatBinding.chat_id != chat_id,
+        )
+    ).all():
         old.active = False
         old.updated_at = now
-    return BindingView.of(_upsert(session, chat_id=chat_id, kind=ChatKind.department, now=now,
-                                  actor=actor, title=title, department_key=key))
+    return BindingView.of(
+        _upsert(
+            session, chat_id=chat_id, kind=ChatKind.department, now=now, actor=actor, title=title, department_key=key
+        )
+    )
 
 
 def unbind_chat(*, session: Session, actor: Actor, chat_id: int, now: datetime) -> BindingView:
@@ -119,8 +146,9 @@ def help_project(*, session: Session, chat_id: int, active_only: bool = True) ->
     return binding.project_code or None
 
 
-def list_bindings(*, session: Session, kind: ChatKind | str | None = None,
-                  active_only: bool = True) -> list[BindingView]:
+def list_bindings(
+    *, session: Session, kind: ChatKind | str | None = None, active_only: bool = True
+) -> list[BindingView]:
     query = select(ChatBinding)
     if kind is not None:
         query = query.where(ChatBinding.kind == ChatKind(kind).value)
@@ -130,10 +158,13 @@ def list_bindings(*, session: Session, kind: ChatKind | str | None = None,
 
 
 def department_chat_id(*, session: Session, department_key: str) -> int | None:
-    binding = session.exec(select(ChatBinding).where(
-        ChatBinding.kind == ChatKind.department.value,
-        ChatBinding.department_key == department_key,
-        col(ChatBinding.active).is_(True))).first()
+    binding = session.exec(
+        select(ChatBinding).where(
+            ChatBinding.kind == ChatKind.department.value,
+            ChatBinding.department_key == department_key,
+            col(ChatBinding.active).is_(True),
+        )
+    ).first()
     return binding.chat_id if binding else None
 
 
@@ -148,8 +179,7 @@ def mark_chat_gone(*, session: Session, chat_id: int, now: datetime) -> bool:
     return True
 
 
-def set_muted(*, session: Session, actor: Actor, chat_id: int, muted: bool,
-              now: datetime) -> BindingView:
+def set_muted(*, session: Session, actor: Actor, chat_id: int, muted: bool, now: datetime) -> BindingView:
     """A muted help group: the bot stops answering on its own there (tickets still work)."""
     require_admin(actor, "mute")
     binding = _chat_binding(session, chat_id)
@@ -172,8 +202,7 @@ class ChatMigration:
     reminder_keys: int
 
 
-def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int,
-                 now: datetime) -> ChatMigration:
+def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int, now: datetime) -> ChatMigration:
     """Move everything addressed to a group to the supergroup it became: its binding, the
     projects whose help group it is (the reminders' target), its tickets still in progress,
     and the reminder-log keys of its reminders (so none is sent twice). Idempotent: Telegram
@@ -197,21 +226,27 @@ def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int,
     projects = session.exec(select(Project).where(Project.help_chat_id == old_chat_id)).all()
     for project in projects:
         project.help_chat_id = new_chat_id
-    moved = session.exec(select(Ticket).where(
-        Ticket.help_chat_id == old_chat_id,
-        col(Ticket.status).in_([s.value for s in ACTIVE_STATUSES]))).all()
+    moved = session.exec(
+        select(Ticket).where(
+            Ticket.help_chat_id == old_chat_id, col(Ticket.status).in_([s.value for s in ACTIVE_STATUSES])
+        )
+    ).all()
     for ticket in moved:
         ticket.help_chat_id = new_chat_id
-        audit(session, ticket, SYSTEM, "chat_migrated", now, from_chat_id=old_chat_id,
-              to_chat_id=new_chat_id)
+        audit(session, ticket, SYSTEM, "chat_migrated", now, from_chat_id=old_chat_id, to_chat_id=new_chat_id)
     prefix = f"help:{old_chat_id}|"
     keys = 0
     for row in session.exec(select(ReminderLog).where(col(ReminderLog.key).startswith(prefix))).all():
-        renamed = f"help:{new_chat_id}|" + row.key[len(prefix):]
+        renamed = f"help:{new_chat_id}|" + row.key[len(prefix) :]
         if session.exec(select(ReminderLog.id).where(ReminderLog.key == renamed)).first() is None:
             row.key = renamed
             keys += 1
     session.flush()
-    return ChatMigration(old_chat_id, new_chat_id, moved_binding,
-                         tuple(t.id for t in moved if t.id is not None),
-                         tuple(p.code for p in projects), keys)
+    return ChatMigration(
+        old_chat_id,
+        new_chat_id,
+        moved_binding,
+        tuple(t.id for t in moved if t.id is not None),
+        tuple(p.code for p in projects),
+        keys,
+    )

@@ -43,11 +43,11 @@ class PressedMessage:
 
     chat_id: int
     message_id: int
-    by_bot: bool                     # sent by this bot
-    buttons: frozenset[str]          # callback data of the buttons it carries now
+    by_bot: bool  # sent by this bot
+    buttons: frozenset[str]  # callback data of the buttons it carries now
     text: str = ""
     replied_user_id: int | None = None  # author of the message it replies to
-    staff_chat: bool = False         # the steward, lead or a department group
+    staff_chat: bool = False  # the steward, lead or a department group
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,8 @@ class Feedback:
 
 @dataclass(frozen=True)
 class LearnChoice:
-    for_project: bool   # only the ticket's project, else every project
-    message_id: int     # the answer or card the /learn replied to
+    for_project: bool  # only the ticket's project, else every project
+    message_id: int  # the answer or card the /learn replied to
 
 
 def learn_data(*, for_project: bool, message_id: int) -> str:
@@ -74,8 +74,7 @@ def learn_data(*, for_project: bool, message_id: int) -> str:
 
 def learn_choice(data: str | None, pressed: PressedMessage, *, presser_id: int) -> LearnChoice | None:
     """The scope chosen on the bot's /learn prompt, by the person who sent that /learn."""
-    if (not _on_its_message(data, pressed) or pressed.replied_user_id is None
-            or pressed.replied_user_id != presser_id):
+    if not _on_its_message(data, pressed) or pressed.replied_user_id is None or pressed.replied_user_id != presser_id:
         return None
     parts = (data or "").split(":")
     if len(parts) != 3 or parts[0] != LEARN_PREFIX or parts[1] not in ("a", "p"):
@@ -144,8 +143,12 @@ def clarify_choice(data: str | None, pressed: PressedMessage, *, prompt: str) ->
 
 def feedback(data: str | None, pressed: PressedMessage, *, presser_id: int) -> Feedback | None:
     """「已解决」/「没解决」, if pressed under an answer by the asker it answered."""
-    if (not _on_its_message(data, pressed) or pressed.staff_chat
-            or pressed.replied_user_id is None or pressed.replied_user_id != presser_id):
+    if (
+        not _on_its_message(data, pressed)
+        or pressed.staff_chat
+        or pressed.replied_user_id is None
+        or pressed.replied_user_id != presser_id
+    ):
         return None
     parts = (data or "").split(":")
     if parts[0] != FEEDBACK_PREFIX or len(parts) not in (2, 3):

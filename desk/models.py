@@ -27,12 +27,12 @@ from storage.types import UTCDateTime
 
 
 class TicketStatus(str, enum.Enum):
-    open = "open"              # waiting for a steward
-    claimed = "claimed"        # a person holds it
-    escalated = "escalated"    # sent to a department's group (管家吹哨)
-    answered = "answered"      # a response was relayed to the help group
-    resolved = "resolved"      # done, the question is settled
-    closed = "closed"          # done without (further) answer: duplicate, spam, withdrawn
+    open = "open"  # waiting for a steward
+    claimed = "claimed"  # a person holds it
+    escalated = "escalated"  # sent to a department's group (管家吹哨)
+    answered = "answered"  # a response was relayed to the help group
+    resolved = "resolved"  # done, the question is settled
+    closed = "closed"  # done without (further) answer: duplicate, spam, withdrawn
 
     def __str__(self) -> str:
         return self.value
@@ -77,9 +77,7 @@ def _when(*, nullable: bool = True, index: bool = False) -> Any:
 
 class Ticket(SQLModel, table=True):
     __tablename__ = "desk_ticket"
-    __table_args__ = (
-        Index("ix_desk_ticket_asker", "help_chat_id", "asker_user_id", "status"),
-    )
+    __table_args__ = (Index("ix_desk_ticket_asker", "help_chat_id", "asker_user_id", "status"),)
 
     id: int | None = Field(default=None, primary_key=True)
     project_code: str | None = Field(default=None, sa_column=Column(String(64), index=True))
@@ -90,12 +88,8 @@ class Ticket(SQLModel, table=True):
     asker_name: str = Field(default="", sa_column=Column(String(200), nullable=False))
     question: str = Field(sa_column=Column(Text, nullable=False))
     # What the matcher offered: [{"key":…, "title":…, "score":…, "department":…}, …]
-    candidates: list[dict[str, Any]] = Field(
-        default_factory=list, sa_column=Column(JSON, nullable=False)
-    )
-    status: str = Field(
-        default=TicketStatus.open.value, sa_column=Column(String(16), nullable=False, index=True)
-    )
+    candidates: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=TicketStatus.open.value, sa_column=Column(String(16), nullable=False, index=True))
     assignee_user_id: int | None = _bigint()
     assignee_name: str | None = Field(default=None, sa_column=Column(String(200)))
     department_key: str | None = Field(default=None, sa_column=Column(String(64), index=True))
@@ -127,8 +121,9 @@ class TicketCard(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("chat_id", "message_id", name="uq_desk_ticket_card_msg"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(sa_column=Column(
-        Integer, ForeignKey("desk_ticket.id", ondelete="CASCADE"), nullable=False, index=True))
+    ticket_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("desk_ticket.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     message_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     kind: str = Field(sa_column=Column(String(16), nullable=False))
@@ -142,8 +137,9 @@ class TicketMessage(SQLModel, table=True):
     __tablename__ = "desk_ticket_message"
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(sa_column=Column(
-        Integer, ForeignKey("desk_ticket.id", ondelete="CASCADE"), nullable=False, index=True))
+    ticket_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("desk_ticket.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     direction: str = Field(sa_column=Column(String(3), nullable=False))  # "in" | "out"
     text: str = Field(sa_column=Column(Text, nullable=False))
     author_user_id: int | None = _bigint()
@@ -160,8 +156,9 @@ class TicketEvent(SQLModel, table=True):
     __tablename__ = "desk_ticket_event"
 
     id: int | None = Field(default=None, primary_key=True)
-    ticket_id: int = Field(sa_column=Column(
-        Integer, ForeignKey("desk_ticket.id", ondelete="CASCADE"), nullable=False, index=True))
+    ticket_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("desk_ticket.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     actor_user_id: int | None = _bigint()
     actor_role: str = Field(sa_column=Column(String(16), nullable=False))
@@ -197,9 +194,7 @@ class StaffMember(SQLModel, table=True):
     department (NULLs would make the unique constraint useless)."""
 
     __tablename__ = "desk_staff_member"
-    __table_args__ = (
-        UniqueConstraint("user_id", "role", "department_key", name="uq_desk_staff_member"),
-    )
+    __table_args__ = (UniqueConstraint("user_id", "role", "department_key", name="uq_desk_staff_member"),)
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))

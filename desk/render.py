@@ -61,9 +61,13 @@ def duration(minutes: float) -> str:
 
 def when(at: datetime, hours: BusinessHours) -> str:
     local = at.astimezone(hours.tz)
-    return texts.DESK_TIME.format(month=local.month, day=local.day,
-                                  weekday=texts.DESK_WEEKDAYS[local.weekday()],
-                                  hour=local.hour, minute=local.minute)
+    return texts.DESK_TIME.format(
+        month=local.month,
+        day=local.day,
+        weekday=texts.DESK_WEEKDAYS[local.weekday()],
+        hour=local.hour,
+        minute=local.minute,
+    )
 
 
 def percent(value: float | None) -> str:
@@ -86,8 +90,7 @@ def holder(ticket: TicketView, departments: Names = None) -> str:
     if ticket.department_key:
         dept = esc(department_name(ticket.department_key, departments))
         if ticket.assignee_name:
-            return texts.DESK_HOLDER_DEPARTMENT_PERSON.format(
-                department=dept, name=esc(ticket.assignee_name))
+            return texts.DESK_HOLDER_DEPARTMENT_PERSON.format(department=dept, name=esc(ticket.assignee_name))
         return dept
     if ticket.assignee_name:
         return esc(ticket.assignee_name)
@@ -100,14 +103,12 @@ def clock(ticket: TicketView, *, now: datetime, hours: BusinessHours) -> str:
     if ticket.first_response_at is not None:
         took = duration(hours.minutes_between(ticket.created_at, ticket.first_response_at))
         at = when(ticket.first_response_at, hours)
-        template = (texts.DESK_CLOCK_ANSWERED if ticket.answered_in_time
-                    else texts.DESK_CLOCK_ANSWERED_LATE)
+        template = texts.DESK_CLOCK_ANSWERED if ticket.answered_in_time else texts.DESK_CLOCK_ANSWERED_LATE
         return template.format(at=at, took=took)
     if ticket.status in FINAL_STATUSES:
         return texts.DESK_CLOCK_CLOSED_UNANSWERED
     if now >= ticket.sla_due_at:
-        return texts.DESK_CLOCK_OVERDUE.format(
-            over=duration(hours.minutes_between(ticket.sla_due_at, now)), due=due)
+        return texts.DESK_CLOCK_OVERDUE.format(over=duration(hours.minutes_between(ticket.sla_due_at, now)), due=due)
     if not hours.is_open(now):
         return texts.DESK_CLOCK_PAUSED.format(opens_at=when(hours.next_open(now), hours), due=due)
     left = duration(hours.minutes_between(now, ticket.sla_due_at))
@@ -123,34 +124,49 @@ def _candidates(ticket: TicketView) -> str:
 def thread_lines(thread: Iterable[MessageView], hours: BusinessHours) -> list[str]:
     items = list(thread)
     if len(items) > THREAD_MAX_ITEMS:
-        items = items[:1] + items[-(THREAD_MAX_ITEMS - 1):]
+        items = items[:1] + items[-(THREAD_MAX_ITEMS - 1) :]
     lines = []
     for m in items:
         template = texts.DESK_THREAD_IN if m.direction == "in" else texts.DESK_THREAD_OUT
-        lines.append(template.format(at=when(m.at, hours), author=esc(m.author_name or "?"),
-                                     text=esc(clip(m.text, THREAD_ITEM_CLIP))))
+        lines.append(
+            template.format(
+                at=when(m.at, hours), author=esc(m.author_name or "?"), text=esc(clip(m.text, THREAD_ITEM_CLIP))
+            )
+        )
     return lines
 
 
 def ticket_card(
-    ticket: TicketView, *, now: datetime, hours: BusinessHours, project_name: str | None = None,
-    departments: Names = None, thread: Iterable[MessageView] = (), for_department: bool = False,
+    ticket: TicketView,
+    *,
+    now: datetime,
+    hours: BusinessHours,
+    project_name: str | None = None,
+    departments: Names = None,
+    thread: Iterable[MessageView] = (),
+    for_department: bool = False,
 ) -> str:
     """The card for the steward group (or, with for_department, a department group).
     `thread`: the ticket's messages; the first (the question itself) is skipped."""
-    parts = [texts.DESK_CARD.format(
-        ticket_id=ticket.id, status=status_label(ticket.status),
-        project=project_label(ticket, project_name), asker=esc(ticket.asker_name or "?"),
-        asked_at=when(ticket.created_at, hours), question=esc(clip(ticket.question, QUESTION_CLIP)),
-        clock=clock(ticket, now=now, hours=hours), holder=holder(ticket, departments))]
+    parts = [
+        texts.DESK_CARD.format(
+            ticket_id=ticket.id,
+            status=status_label(ticket.status),
+            project=project_label(ticket, project_name),
+            asker=esc(ticket.asker_name or "?"),
+            asked_at=when(ticket.created_at, hours),
+            question=esc(clip(ticket.question, QUESTION_CLIP)),
+            clock=clock(ticket, now=now, hours=hours),
+            holder=holder(ticket, departments),
+        )
+    ]
     candidates = _candidates(ticket)
     if candidates and not for_department:
         parts.append(candidates)
     rest = list(thread)[1:]
     if rest:
         parts.append(texts.DESK_THREAD_HEAD + "\n" + "\n".join(thread_lines(rest, hours)))
-    parts.append(texts.DESK_CARD_HINT_DEPARTMENT if for_department
-                 else texts.DESK_CARD_HINT_STEWARD)
+    parts.append(texts.DESK_CARD_HINT_DEPARTMENT if for_department else texts.DESK_CARD_HINT_STEWARD)
     return "\n\n".join(parts)
 
 
@@ -162,66 +178,102 @@ class CardFace:
     buttons: CardKind | None
 
 
-def card_face(ticket: TicketView, kind: CardKind | str, *, now: datetime, hours: BusinessHours,
-              project_name: str | None = None, departments: Names = None) -> CardFace:
+def card_face(
+    ticket: TicketView,
+    kind: CardKind | str,
+    *,
+    now: datetime,
+    hours: BusinessHours,
+    project_name: str | None = None,
+    departments: Names = None,
+) -> CardFace:
     """The card of `kind` for the ticket's current state: its status, clock and holder as they
     are now (after a delivery failed, the ticket is open again, and so is the card)."""
     kind = CardKind(kind)
-    html = ticket_card(ticket, now=now, hours=hours, project_name=project_name,
-                       departments=departments, for_department=kind is CardKind.department)
+    html = ticket_card(
+        ticket,
+        now=now,
+        hours=hours,
+        project_name=project_name,
+        departments=departments,
+        for_department=kind is CardKind.department,
+    )
     return CardFace(html, None if TicketStatus(ticket.status) in FINAL_STATUSES else kind)
 
 
 def escalation_card(
-    escalation: Escalation, *, now: datetime, hours: BusinessHours,
-    project_name: str | None = None, departments: Names = None, note: str | None = None,
+    escalation: Escalation,
+    *,
+    now: datetime,
+    hours: BusinessHours,
+    project_name: str | None = None,
+    departments: Names = None,
+    note: str | None = None,
 ) -> str:
-    head = texts.DESK_ESCALATION_HEAD.format(
-        department=esc(department_name(escalation.department_key, departments)))
+    head = texts.DESK_ESCALATION_HEAD.format(department=esc(department_name(escalation.department_key, departments)))
     if note:
         head += "\n" + texts.DESK_ESCALATION_NOTE.format(note=esc(clip(note, THREAD_ITEM_CLIP)))
-    return head + "\n\n" + ticket_card(
-        escalation.ticket, now=now, hours=hours, project_name=project_name,
-        departments=departments, thread=escalation.thread, for_department=True)
+    return (
+        head
+        + "\n\n"
+        + ticket_card(
+            escalation.ticket,
+            now=now,
+            hours=hours,
+            project_name=project_name,
+            departments=departments,
+            thread=escalation.thread,
+            for_department=True,
+        )
+    )
 
 
-def warning(alert: SlaAlert, *, hours: BusinessHours, project_name: str | None = None,
-            departments: Names = None) -> str:
+def warning(
+    alert: SlaAlert, *, hours: BusinessHours, project_name: str | None = None, departments: Names = None
+) -> str:
     t = alert.ticket
     return texts.DESK_WARNING.format(
-        ticket_id=t.id, left=duration(alert.minutes_left), holder=holder(t, departments),
-        project=project_label(t, project_name), question=esc(clip(t.question, QUESTION_CLIP)))
+        ticket_id=t.id,
+        left=duration(alert.minutes_left),
+        holder=holder(t, departments),
+        project=project_label(t, project_name),
+        question=esc(clip(t.question, QUESTION_CLIP)),
+    )
 
 
-def breach_alert(alert: SlaAlert, *, hours: BusinessHours, project_name: str | None = None,
-                 departments: Names = None) -> str:
+def breach_alert(
+    alert: SlaAlert, *, hours: BusinessHours, project_name: str | None = None, departments: Names = None
+) -> str:
     """For the lead group: the ticket and who held it when time ran out."""
     t = alert.ticket
     return texts.DESK_BREACH_ALERT.format(
-        ticket_id=t.id, project=project_label(t, project_name), asker=esc(t.asker_name or "?"),
-        asked_at=when(t.created_at, hours), question=esc(clip(t.question, QUESTION_CLIP)),
-        due=when(t.sla_due_at, hours), holder=holder(t, departments))
+        ticket_id=t.id,
+        project=project_label(t, project_name),
+        asker=esc(t.asker_name or "?"),
+        asked_at=when(t.created_at, hours),
+        question=esc(clip(t.question, QUESTION_CLIP)),
+        due=when(t.sla_due_at, hours),
+        holder=holder(t, departments),
+    )
 
 
 def breach_notice(alert: SlaAlert, *, hours: BusinessHours, departments: Names = None) -> str:
     """For the steward group (and the department holding it)."""
     t = alert.ticket
-    return texts.DESK_BREACH_NOTICE.format(ticket_id=t.id, due=when(t.sla_due_at, hours),
-                                           holder=holder(t, departments))
+    return texts.DESK_BREACH_NOTICE.format(ticket_id=t.id, due=when(t.sla_due_at, hours), holder=holder(t, departments))
 
 
-def relayed_answer(relay: Relay, *, responder_role: Role | str,
-                   department_key: str | None = None, departments: Names = None) -> str:
+def relayed_answer(
+    relay: Relay, *, responder_role: Role | str, department_key: str | None = None, departments: Names = None
+) -> str:
     """The text posted into the help group."""
     role = Role(responder_role)
-    responder = (department_name(department_key, departments) if role is Role.department
-                 else texts.DESK_STEWARDS)
+    responder = department_name(department_key, departments) if role is Role.department else texts.DESK_STEWARDS
     template = texts.DESK_RELAYED_CORRECTION if relay.correction else texts.DESK_RELAYED_ANSWER
     return template.format(responder=esc(responder), answer=esc(relay.text))
 
 
-def relay_confirmation(relay: Relay, *, hours: BusinessHours,
-                       project_name: str | None = None) -> str:
+def relay_confirmation(relay: Relay, *, hours: BusinessHours, project_name: str | None = None) -> str:
     t = relay.ticket
     project = project_label(t, project_name)
     if relay.correction:
@@ -229,8 +281,7 @@ def relay_confirmation(relay: Relay, *, hours: BusinessHours,
     if not relay.first_response or t.first_response_at is None:
         return texts.DESK_RELAY_CONFIRM.format(project=project, ticket_id=t.id)
     took = duration(hours.minutes_between(t.created_at, t.first_response_at))
-    template = (texts.DESK_RELAY_CONFIRM_FIRST if t.answered_in_time
-                else texts.DESK_RELAY_CONFIRM_FIRST_LATE)
+    template = texts.DESK_RELAY_CONFIRM_FIRST if t.answered_in_time else texts.DESK_RELAY_CONFIRM_FIRST_LATE
     return template.format(project=project, ticket_id=t.id, took=took)
 
 
@@ -240,9 +291,11 @@ def relay_failed(ticket_id: int) -> str:
 
 def follow_up_notice(follow_up: FollowUp) -> str:
     template = texts.DESK_FOLLOW_UP_REOPENED if follow_up.reopened else texts.DESK_FOLLOW_UP_NOTICE
-    return template.format(ticket_id=follow_up.ticket.id,
-                           asker=esc(follow_up.ticket.asker_name or "?"),
-                           text=esc(clip(follow_up.message.text, QUESTION_CLIP)))
+    return template.format(
+        ticket_id=follow_up.ticket.id,
+        asker=esc(follow_up.ticket.asker_name or "?"),
+        text=esc(clip(follow_up.message.text, QUESTION_CLIP)),
+    )
 
 
 def error_message(exc: DeskError, *, departments: Names = None) -> str:
@@ -252,16 +305,16 @@ def error_message(exc: DeskError, *, departments: Names = None) -> str:
     if isinstance(exc, PermissionDenied):
         return texts.DESK_ERR_PERMISSION
     if isinstance(exc, InvalidTransition):
-        return texts.DESK_ERR_TRANSITION.format(ticket_id=exc.ticket_id,
-                                                status=status_label(exc.from_status),
-                                                to=status_label(exc.to_status))
+        return texts.DESK_ERR_TRANSITION.format(
+            ticket_id=exc.ticket_id, status=status_label(exc.from_status), to=status_label(exc.to_status)
+        )
     if isinstance(exc, AlreadyClaimed):
-        return texts.DESK_ERR_ALREADY_CLAIMED.format(ticket_id=exc.ticket_id,
-                                                     name=esc(exc.holder_name or "?"))
+        return texts.DESK_ERR_ALREADY_CLAIMED.format(ticket_id=exc.ticket_id, name=esc(exc.holder_name or "?"))
     if isinstance(exc, NotBound):
         if exc.kind == "department":
             return texts.DESK_ERR_DEPARTMENT_NOT_BOUND.format(
-                department=esc(department_name(str(exc.key), departments)), key=esc(exc.key))
+                department=esc(department_name(str(exc.key), departments)), key=esc(exc.key)
+            )
         return texts.DESK_ERR_CHAT_NOT_BOUND
     if isinstance(exc, UnknownProject):
         return texts.DESK_ERR_UNKNOWN_PROJECT.format(code=esc(exc.code))
@@ -272,8 +325,7 @@ def error_message(exc: DeskError, *, departments: Names = None) -> str:
     return texts.DESK_ERR_PERMISSION
 
 
-def stats_text(stats: DeskStats, *, days: int | None = None, departments: Names = None,
-               as_html: bool = True) -> str:
+def stats_text(stats: DeskStats, *, days: int | None = None, departments: Names = None, as_html: bool = True) -> str:
     """The numbers for /stats (HTML) or the command line (as_html=False)."""
     e = esc if as_html else str
 
@@ -282,33 +334,51 @@ def stats_text(stats: DeskStats, *, days: int | None = None, departments: Names 
 
     def group_line(g: GroupStats, label: str) -> str:
         return texts.DESK_STATS_GROUP_LINE.format(
-            label=e(label), opened=g.opened, in_time=g.answered_in_time, breached=g.breached,
-            compliance=percent(g.compliance_pct), median=minutes(g.median_first_response_min),
-            p90=minutes(g.p90_first_response_min))
+            label=e(label),
+            opened=g.opened,
+            in_time=g.answered_in_time,
+            breached=g.breached,
+            compliance=percent(g.compliance_pct),
+            median=minutes(g.median_first_response_min),
+            p90=minutes(g.p90_first_response_min),
+        )
 
-    period = (texts.DESK_STATS_PERIOD_DAYS.format(days=days) if days
-              else texts.DESK_STATS_PERIOD_ALL)
-    lines = [texts.DESK_STATS_TITLE.format(period=period), texts.DESK_STATS_SUMMARY.format(
-        opened=stats.opened, in_time=stats.answered_in_time, breached=stats.breached,
-        late=stats.answered_late, pending=stats.pending, closed_early=stats.closed_early,
-        compliance=percent(stats.compliance_pct),
-        median=minutes(stats.median_first_response_min),
-        p90=minutes(stats.p90_first_response_min))]
+    period = texts.DESK_STATS_PERIOD_DAYS.format(days=days) if days else texts.DESK_STATS_PERIOD_ALL
+    lines = [
+        texts.DESK_STATS_TITLE.format(period=period),
+        texts.DESK_STATS_SUMMARY.format(
+            opened=stats.opened,
+            in_time=stats.answered_in_time,
+            breached=stats.breached,
+            late=stats.answered_late,
+            pending=stats.pending,
+            closed_early=stats.closed_early,
+            compliance=percent(stats.compliance_pct),
+            median=minutes(stats.median_first_response_min),
+            p90=minutes(stats.p90_first_response_min),
+        ),
+    ]
     if stats.by_department:
         lines.append(texts.DESK_STATS_BY_DEPARTMENT)
         lines += [group_line(g, department_name(g.key, departments)) for g in stats.by_department]
     if stats.by_steward:
         lines.append(texts.DESK_STATS_BY_STEWARD)
         lines += [group_line(g, g.label) for g in stats.by_steward]
-    lines.append(texts.DESK_STATS_QUESTIONS.format(
-        questions=stats.questions, auto=stats.auto_answered,
-        rate=percent(stats.auto_answer_rate_pct), clarified=stats.clarified,
-        handed=stats.handed_off))
+    lines.append(
+        texts.DESK_STATS_QUESTIONS.format(
+            questions=stats.questions,
+            auto=stats.auto_answered,
+            rate=percent(stats.auto_answer_rate_pct),
+            clarified=stats.clarified,
+            handed=stats.handed_off,
+        )
+    )
     if stats.top_handoffs:
         lines.append(texts.DESK_STATS_TOP_HANDOFFS)
-        lines += [texts.DESK_STATS_TOP_LINE.format(rank=i, text=e(clip(h.example, 80)),
-                                                   count=h.count)
-                  for i, h in enumerate(stats.top_handoffs, 1)]
+        lines += [
+            texts.DESK_STATS_TOP_LINE.format(rank=i, text=e(clip(h.example, 80)), count=h.count)
+            for i, h in enumerate(stats.top_handoffs, 1)
+        ]
     return "\n".join(lines)
 
 
@@ -321,8 +391,8 @@ def claimed_notice(ticket: TicketView) -> str:
 
 def escalated_notice(escalation: Escalation, *, departments: Names = None) -> str:
     return texts.DESK_ESCALATED.format(
-        ticket_id=escalation.ticket.id,
-        department=esc(department_name(escalation.department_key, departments)))
+        ticket_id=escalation.ticket.id, department=esc(department_name(escalation.department_key, departments))
+    )
 
 
 def finished_notice(ticket: TicketView) -> str:
@@ -335,11 +405,9 @@ def follow_up_ack(ticket: TicketView) -> str:
     return texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket.id)
 
 
-def bound_notice(binding: BindingView, *, project_name: str | None = None,
-                 departments: Names = None) -> str:
+def bound_notice(binding: BindingView, *, project_name: str | None = None, departments: Names = None) -> str:
     if binding.kind == "department":
-        return texts.DESK_BOUND_DEPARTMENT.format(
-            department=esc(department_name(binding.department_key, departments)))
+        return texts.DESK_BOUND_DEPARTMENT.format(department=esc(department_name(binding.department_key, departments)))
     return texts.DESK_BOUND_HELP.format(project=esc(project_name or binding.project_code or ""))
 
 

@@ -68,7 +68,10 @@ SYSTEM = Actor(user_id=None, chat_id=None, role=Role.system, name="system")
 
 
 def chat_kind_of(
-    *, session: Session, chat_id: int | None, steward_chat_id: int | None,
+    *,
+    session: Session,
+    chat_id: int | None,
+    steward_chat_id: int | None,
     lead_chat_id: int | None,
 ) -> tuple[ChatKind | None, ChatBinding | None]:
     """The kind of a chat: the steward and lead chats from settings win over bindings;
@@ -99,18 +102,17 @@ def resolve_role(
 ) -> Actor:
     """Resolve the actor of one message or button press, and remember staff seen in staff
     chats (last_seen = now)."""
-    kind, binding = chat_kind_of(session=session, chat_id=chat_id,
-                                 steward_chat_id=steward_chat_id, lead_chat_id=lead_chat_id)
+    kind, binding = chat_kind_of(
+        session=session, chat_id=chat_id, steward_chat_id=steward_chat_id, lead_chat_id=lead_chat_id
+    )
     chat_dept = binding.department_key if kind is ChatKind.department and binding else None
     chat_project = binding.project_code if kind is ChatKind.help and binding else None
 
     if user_id is not None:
         if kind is ChatKind.steward:
-            _seen(session, user_id=user_id, role=Role.steward, department_key="", name=name,
-                  now=now)
+            _seen(session, user_id=user_id, role=Role.steward, department_key="", name=name, now=now)
         elif kind is ChatKind.department and chat_dept:
-            _seen(session, user_id=user_id, role=Role.department, department_key=chat_dept,
-                  name=name, now=now)
+            _seen(session, user_id=user_id, role=Role.department, department_key=chat_dept, name=name, now=now)
         elif kind is ChatKind.lead:
             _seen(session, user_id=user_id, role=Role.lead, department_key="", name=name, now=now)
 
@@ -129,9 +131,16 @@ def resolve_role(
         role = Role.lead
     else:
         role = Role.enterprise
-    return Actor(user_id=user_id, chat_id=chat_id, role=role, chat_kind=kind,
-                 department_key=department, chat_department_key=chat_dept,
-                 chat_project_code=chat_project, name=name)
+    return Actor(
+        user_id=user_id,
+        chat_id=chat_id,
+        role=role,
+        chat_kind=kind,
+        department_key=department,
+        chat_department_key=chat_dept,
+        chat_project_code=chat_project,
+        name=name,
+    )
 
 
 def _known_roles(session: Session, user_id: int | None) -> dict[Role, str]:
@@ -139,8 +148,7 @@ def _known_roles(session: Session, user_id: int | None) -> dict[Role, str]:
     if user_id is None:
         return {}
     rows = session.exec(
-        select(StaffMember).where(StaffMember.user_id == user_id)
-        .order_by(col(StaffMember.last_seen).desc())
+        select(StaffMember).where(StaffMember.user_id == user_id).order_by(col(StaffMember.last_seen).desc())
     ).all()
     out: dict[Role, str] = {}
     for row in rows:
@@ -148,21 +156,31 @@ def _known_roles(session: Session, user_id: int | None) -> dict[Role, str]:
     return out
 
 
-def _seen(session: Session, *, user_id: int, role: Role, department_key: str, name: str,
-          now: datetime) -> None:
+def _seen(session: Session, *, user_id: int, role: Role, department_key: str, name: str, now: datetime) -> None:
     """Insert or refresh one StaffMember row; ON CONFLICT so two first messages at once
     cannot collide on the unique key."""
-    values = {"user_id": user_id, "role": role.value, "department_key": department_key,
-              "name": name[:200], "last_seen": now}
+    values = {
+        "user_id": user_id,
+        "role": role.value,
+        "department_key": department_key,
+        "name": name[:200],
+        "last_seen": now,
+    }
     dialect = session.get_bind().dialect.name
     update = {"last_seen": now, **({"name": name[:200]} if name else {})}
     stmt: Any
     if dialect == "postgresql":
-        stmt = postgresql.insert(StaffMember).values(**values).on_conflict_do_update(
-            constraint="uq_desk_staff_member", set_=update)
+        stmt = (
+            postgresql.insert(StaffMember)
+            .values(**values)
+            .on_conflict_do_update(constraint="uq_desk_staff_member", set_=update)
+        )
     elif dialect == "sqlite":
-        stmt = sqlite.insert(StaffMember).values(**values).on_conflict_do_update(
-            index_elements=["user_id", "role", "department_key"], set_=update)
+        stmt = (
+            sqlite.insert(StaffMember)
+            .values(**values)
+            .on_conflict_do_update(index_elements=["user_id", "role", "department_key"], set_=update)
+        )
     else:  # pragma: no cover - only the two supported databases
         raise RuntimeError(f"unsupported database {dialect}")
     session.execute(stmt)
@@ -173,8 +191,10 @@ def staff_members(*, session: Session, role: Role | None = None) -> list[tuple[i
     query = select(StaffMember)
     if role is not None:
         query = query.where(StaffMember.role == role.value)
-    return [(m.user_id, m.role, m.department_key, m.name)
-            for m in session.exec(query.order_by(col(StaffMember.user_id))).all()]
+    return [
+        (m.user_id, m.role, m.department_key, m.name)
+        for m in session.exec(query.order_by(col(StaffMember.user_id))).all()
+    ]
 
 
 # --------------------------------------------------------------------------- checks
@@ -184,7 +204,11 @@ _ENTERPRISE_ACTIONS = frozenset({Action.view, Action.follow_up})
 
 
 def check(
-    *, session: Session, actor: Actor, action: Action | str, ticket: Ticket,
+    *,
+    session: Session,
+    actor: Actor,
+    action: Action | str,
+    ticket: Ticket,
     card_message_id: int | None = None,
 ) -> None:
     """Raise PermissionDenied unless `actor` may do `action` on `ticket` from where they are.
@@ -228,16 +252,15 @@ def check(
         raise PermissionDenied(str(action), f"role {role}")
 
     if card_message_id is not None:
-        _check_card(session=session, actor=actor, action=action, ticket=ticket,
-                    card_message_id=card_message_id)
+        _check_card(session=session, actor=actor, action=action, ticket=ticket, card_message_id=card_message_id)
 
 
-def _check_card(*, session: Session, actor: Actor, action: Action, ticket: Ticket,
-                card_message_id: int) -> None:
+def _check_card(*, session: Session, actor: Actor, action: Action, ticket: Ticket, card_message_id: int) -> None:
     if actor.chat_kind not in (ChatKind.steward, ChatKind.department):
         raise PermissionDenied(str(action), "buttons work in staff chats only")
-    card = session.exec(select(TicketCard).where(
-        TicketCard.chat_id == actor.chat_id, TicketCard.message_id == card_message_id)).first()
+    card = session.exec(
+        select(TicketCard).where(TicketCard.chat_id == actor.chat_id, TicketCard.message_id == card_message_id)
+    ).first()
     if card is None or card.ticket_id != ticket.id:
         raise PermissionDenied(str(action), "not this ticket's card")
     if not card_is_current(card, ticket):

@@ -120,11 +120,16 @@ class _Acc:
 
     def group(self, key: str, label: str) -> GroupStats:
         return GroupStats(
-            key=key, label=label, opened=self.opened, answered=self.in_time + self.late,
-            answered_in_time=self.in_time, breached=self.breached,
+            key=key,
+            label=label,
+            opened=self.opened,
+            answered=self.in_time + self.late,
+            answered_in_time=self.in_time,
+            breached=self.breached,
             compliance_pct=pct(self.in_time, self.in_time + self.breached),
             median_first_response_min=_round(median(self.minutes)),
-            p90_first_response_min=_round(p90(self.minutes)))
+            p90_first_response_min=_round(p90(self.minutes)),
+        )
 
 
 def _round(value: float | None) -> float | None:
@@ -163,13 +168,11 @@ def compute_stats(
     steward_names: dict[str, str] = {}
     for t in tickets:
         verdict = _verdict(t, as_of)
-        minutes = (hours.minutes_between(t.created_at, t.first_response_at)
-                   if t.first_response_at is not None else None)
+        minutes = hours.minutes_between(t.created_at, t.first_response_at) if t.first_response_at is not None else None
         accs = [total]
         if t.department_key:
             accs.append(departments[t.department_key])
-        if t.first_response_by is not None and t.first_response_role in (
-                Role.steward.value, Role.admin.value):
+        if t.first_response_by is not None and t.first_response_role in (Role.steward.value, Role.admin.value):
             key = str(t.first_response_by)
             accs.append(stewards[key])
             steward_names[key] = t.first_response_by_name or key
@@ -190,25 +193,40 @@ def compute_stats(
                 acc.minutes.append(minutes)
 
     overall = total.group("all", "")
-    questions, auto, clarified, handed, top_handoffs = _question_numbers(
-        session, since=since, until=until, top=top)
+    questions, auto, clarified, handed, top_handoffs = _question_numbers(session, since=since, until=until, top=top)
     return DeskStats(
-        since=since, until=until, as_of=as_of, opened=total.opened,
-        answered=overall.answered, answered_in_time=total.in_time, answered_late=total.late,
-        breached=total.breached, pending=total.pending, closed_early=total.closed_early,
+        since=since,
+        until=until,
+        as_of=as_of,
+        opened=total.opened,
+        answered=overall.answered,
+        answered_in_time=total.in_time,
+        answered_late=total.late,
+        breached=total.breached,
+        pending=total.pending,
+        closed_early=total.closed_early,
         compliance_pct=overall.compliance_pct,
         median_first_response_min=overall.median_first_response_min,
         p90_first_response_min=overall.p90_first_response_min,
         by_department=tuple(departments[k].group(k, k) for k in sorted(departments)),
-        by_steward=tuple(stewards[k].group(k, steward_names[k])
-                         for k in sorted(stewards, key=lambda k: (-stewards[k].opened, k))),
-        questions=questions, auto_answered=auto, clarified=clarified, handed_off=handed,
-        auto_answer_rate_pct=pct(auto, questions), top_handoffs=top_handoffs,
+        by_steward=tuple(
+            stewards[k].group(k, steward_names[k]) for k in sorted(stewards, key=lambda k: (-stewards[k].opened, k))
+        ),
+        questions=questions,
+        auto_answered=auto,
+        clarified=clarified,
+        handed_off=handed,
+        auto_answer_rate_pct=pct(auto, questions),
+        top_handoffs=top_handoffs,
     )
 
 
 def _question_numbers(
-    session: Session, *, since: datetime | None, until: datetime | None, top: int,
+    session: Session,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    top: int,
 ) -> tuple[int, int, int, int, tuple[HandoffQuestion, ...]]:
     try:
         from knowledge.question_log import QuestionLog
@@ -230,5 +248,10 @@ def _question_numbers(
             examples.setdefault(key, text or key)
     questions = sum(n for a, n in actions.items() if a != "smalltalk")
     ranked = sorted(handoffs.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-    return (questions, actions["answer"], actions["clarify"], actions["handoff"],
-            tuple(HandoffQuestion(normalized=k, example=examples[k], count=n) for k, n in ranked))
+    return (
+        questions,
+        actions["answer"],
+        actions["clarify"],
+        actions["handoff"],
+        tuple(HandoffQuestion(normalized=k, example=examples[k], count=n) for k, n in ranked),
+    )

@@ -56,8 +56,7 @@ class Throttle:
             return Verdict(allowed=True)
         first = not bucket.refused
         bucket.refused = True
-        return Verdict(allowed=False, first_refusal=first,
-                       retry_after_seconds=(1.0 - bucket.tokens) / self.rate)
+        return Verdict(allowed=False, first_refusal=first, retry_after_seconds=(1.0 - bucket.tokens) / self.rate)
 
     def __len__(self) -> int:
         return len(self._buckets)

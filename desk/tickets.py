@@ -50,9 +50,9 @@ class Relay:
     ticket: TicketView
     text: str
     first_response: bool
-    message_id: int            # the TicketMessage row, for record_delivery
+    message_id: int  # the TicketMessage row, for record_delivery
     cards: tuple[CardRef, ...]  # to update/confirm in the staff chats
-    correction: bool = False   # an edited answer, relayed as 「更正」
+    correction: bool = False  # an edited answer, relayed as 「更正」
 
     @property
     def help_chat_id(self) -> int:
@@ -111,15 +111,30 @@ def _load(session: Session, ticket_id: int, actor: Actor | None = None) -> Ticke
     return ticket
 
 
-def audit(session: Session, ticket: Ticket, actor: Actor, action: str, now: datetime,
-          from_status: str | None = None, to_status: str | None = None,
-          **detail: Any) -> None:
+def audit(
+    session: Session,
+    ticket: Ticket,
+    actor: Actor,
+    action: str,
+    now: datetime,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    **detail: Any,
+) -> None:
     """Add one row to the ticket's audit trail (details that are None are left out)."""
     assert ticket.id is not None
-    session.add(TicketEvent(
-        ticket_id=ticket.id, at=now, actor_user_id=actor.user_id, actor_role=actor.role.value,
-        action=action, from_status=from_status, to_status=to_status,
-        detail={k: v for k, v in detail.items() if v is not None}))
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            at=now,
+            actor_user_id=actor.user_id,
+            actor_role=actor.role.value,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            detail={k: v for k, v in detail.items() if v is not None},
+        )
+    )
 
 
 def _move(session: Session, ticket: Ticket, to: TicketStatus, now: datetime) -> str:
@@ -127,9 +142,11 @@ def _move(session: Session, ticket: Ticket, to: TicketStatus, now: datetime) -> 
     seen = ticket.status
     check_transition(ticket.id, seen, to)
     result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(Ticket).where(col(Ticket.id) == ticket.id, col(Ticket.status) == seen)
+        update(Ticket)
+        .where(col(Ticket.id) == ticket.id, col(Ticket.status) == seen)
         .values(status=to.value, updated_at=now)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:  # someone else moved it since we read it
         session.refresh(ticket)
         raise InvalidTransition(ticket.id, ticket.status, to.value)
@@ -139,8 +156,9 @@ def _move(session: Session, ticket: Ticket, to: TicketStatus, now: datetime) -> 
 
 
 def _cards(session: Session, ticket_id: int) -> list[TicketCard]:
-    return list(session.exec(select(TicketCard).where(TicketCard.ticket_id == ticket_id)
-                             .order_by(col(TicketCard.id))).all())
+    return list(
+        session.exec(select(TicketCard).where(TicketCard.ticket_id == ticket_id).order_by(col(TicketCard.id))).all()
+    )
 
 
 def _plain_candidates(candidates: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -169,49 +187,84 @@ def create_ticket(
     `sla_minutes` business minutes from now (a Friday-evening question is due Monday)."""
     if project_code is None:
         binding = bindings.get_binding(session=session, chat_id=help_chat_id)
-        project_code = (binding.project_code
-                        if binding and binding.kind == ChatKind.help.value else None)
+        project_code = binding.project_code if binding and binding.kind == ChatKind.help.value else None
     ticket = Ticket(
-        project_code=project_code, help_chat_id=help_chat_id, help_message_id=help_message_id,
-        help_thread_id=help_thread_id, asker_user_id=asker_user_id,
-        asker_name=asker_name[:200], question=question, candidates=_plain_candidates(candidates),
-        status=TicketStatus.open.value, created_at=now, updated_at=now,
-        sla_due_at=hours.add_minutes(now, sla_minutes))
+        project_code=project_code,
+        help_chat_id=help_chat_id,
+        help_message_id=help_message_id,
+        help_thread_id=help_thread_id,
+        asker_user_id=asker_user_id,
+        asker_name=asker_name[:200],
+        question=question,
+        candidates=_plain_candidates(candidates),
+        status=TicketStatus.open.value,
+        created_at=now,
+        updated_at=now,
+        sla_due_at=hours.add_minutes(now, sla_minutes),
+    )
     session.add(ticket)
     session.flush()
     assert ticket.id is not None
-    session.add(TicketMessage(
-        ticket_id=ticket.id, direction="in", text=question, author_user_id=asker_user_id,
-        author_name=asker_name[:200], author_role=Role.enterprise.value, chat_id=help_chat_id,
-        message_id=help_message_id, at=now))
-    asker = Actor(user_id=asker_user_id, chat_id=help_chat_id, role=Role.enterprise,
-                  chat_kind=ChatKind.help, name=asker_name)
-    audit(session, ticket, asker, "create", now, None, TicketStatus.open.value,
-          sla_due_at=ticket.sla_due_at.isoformat(), sla_minutes=sla_minutes,
-          project_code=project_code)
+    session.add(
+        TicketMessage(
+            ticket_id=ticket.id,
+            direction="in",
+            text=question,
+            author_user_id=asker_user_id,
+            author_name=asker_name[:200],
+            author_role=Role.enterprise.value,
+            chat_id=help_chat_id,
+            message_id=help_message_id,
+            at=now,
+        )
+    )
+    asker = Actor(
+        user_id=asker_user_id, chat_id=help_chat_id, role=Role.enterprise, chat_kind=ChatKind.help, name=asker_name
+    )
+    audit(
+        session,
+        ticket,
+        asker,
+        "create",
+        now,
+        None,
+        TicketStatus.open.value,
+        sla_due_at=ticket.sla_due_at.isoformat(),
+        sla_minutes=sla_minutes,
+        project_code=project_code,
+    )
     return TicketView.of(ticket)
 
 
-def get_ticket(*, session: Session, ticket_id: int, actor: Actor | None = None,
-               action: Action = Action.view, card_message_id: int | None = None) -> TicketView:
+def get_ticket(
+    *,
+    session: Session,
+    ticket_id: int,
+    actor: Actor | None = None,
+    action: Action = Action.view,
+    card_message_id: int | None = None,
+) -> TicketView:
     """The ticket; with an actor, only if they may do `action` on it, from the pressed card
     when `card_message_id` is given (PermissionDenied otherwise)."""
     ticket = _load(session, ticket_id, actor)
     if actor is not None:
-        check(session=session, actor=actor, action=action, ticket=ticket,
-              card_message_id=card_message_id)
+        check(session=session, actor=actor, action=action, ticket=ticket, card_message_id=card_message_id)
     return TicketView.of(ticket)
 
 
 def ticket_events(*, session: Session, ticket_id: int) -> list[EventView]:
-    rows = session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
-                        .order_by(col(TicketEvent.id))).all()
+    rows = session.exec(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(col(TicketEvent.id))
+    ).all()
     return [EventView.of(e) for e in rows]
 
 
 def ticket_thread(*, session: Session, ticket_id: int) -> list[MessageView]:
-    rows = session.exec(select(TicketMessage).where(TicketMessage.ticket_id == ticket_id)
-                        .order_by(col(TicketMessage.at), col(TicketMessage.id))).all()
+    rows = session.exec(
+        select(TicketMessage)
+        .where(TicketMessage.ticket_id == ticket_id)
+        .order_by(col(TicketMessage.at), col(TicketMessage.id))
+    ).all()
     return [MessageView.of(m) for m in rows]
 
 
@@ -220,8 +273,14 @@ def ticket_cards(*, session: Session, ticket_id: int) -> list[CardRef]:
 
 
 def record_card(
-    *, session: Session, ticket_id: int, chat_id: int, message_id: int,
-    kind: CardKind | str, now: datetime, department_key: str | None = None,
+    *,
+    session: Session,
+    ticket_id: int,
+    chat_id: int,
+    message_id: int,
+    kind: CardKind | str,
+    now: datetime,
+    department_key: str | None = None,
 ) -> CardRef:
     """Remember a message the bot posted about the ticket in a staff chat, so a reply to it
     finds the ticket. Record every such message (card, follow-up notice, warning)."""
@@ -229,12 +288,27 @@ def record_card(
     kind = CardKind(kind)
     if kind is CardKind.department and department_key is None:
         department_key = ticket.department_key
-    card = TicketCard(ticket_id=ticket_id, chat_id=chat_id, message_id=message_id,
-                      kind=kind.value, department_key=department_key, posted_at=now)
+    card = TicketCard(
+        ticket_id=ticket_id,
+        chat_id=chat_id,
+        message_id=message_id,
+        kind=kind.value,
+        department_key=department_key,
+        posted_at=now,
+    )
     session.add(card)
     session.flush()
-    audit(session, ticket, SYSTEM, "card", now, chat_id=chat_id, message_id=message_id,
-          kind=kind.value, department_key=department_key)
+    audit(
+        session,
+        ticket,
+        SYSTEM,
+        "card",
+        now,
+        chat_id=chat_id,
+        message_id=message_id,
+        kind=kind.value,
+        department_key=department_key,
+    )
     return CardRef.of(card)
 
 
@@ -251,41 +325,48 @@ def main_cards(ticket: TicketView, cards: Iterable[CardRef]) -> tuple[CardRef, .
 
 
 def find_ticket_by_card(*, session: Session, chat_id: int, message_id: int) -> TicketView | None:
-    card = session.exec(select(TicketCard).where(
-        TicketCard.chat_id == chat_id, TicketCard.message_id == message_id)).first()
+    card = session.exec(
+        select(TicketCard).where(TicketCard.chat_id == chat_id, TicketCard.message_id == message_id)
+    ).first()
     if card is None:
         return None
     return TicketView.of(_load(session, card.ticket_id))
 
 
 def open_ticket_for_asker(
-    *, session: Session, help_chat_id: int, asker_user_id: int, now: datetime,
+    *,
+    session: Session,
+    help_chat_id: int,
+    asker_user_id: int,
+    now: datetime,
     reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
 ) -> TicketView | None:
     """The asker's ticket a new message of theirs belongs to: the newest one still waiting
     for a response, else the newest answered one touched within `reopen_window`."""
-    base = select(Ticket).where(Ticket.help_chat_id == help_chat_id,
-                                Ticket.asker_user_id == asker_user_id)
-    waiting = session.exec(base.where(col(Ticket.status).in_([s.value for s in WAITING_STATUSES]))
-                           .order_by(col(Ticket.id).desc())).first()
+    base = select(Ticket).where(Ticket.help_chat_id == help_chat_id, Ticket.asker_user_id == asker_user_id)
+    waiting = session.exec(
+        base.where(col(Ticket.status).in_([s.value for s in WAITING_STATUSES])).order_by(col(Ticket.id).desc())
+    ).first()
     if waiting is not None:
         return TicketView.of(waiting)
-    answered = session.exec(base.where(Ticket.status == TicketStatus.answered.value,
-                                       col(Ticket.updated_at) >= now - reopen_window)
-                            .order_by(col(Ticket.id).desc())).first()
+    answered = session.exec(
+        base.where(
+            Ticket.status == TicketStatus.answered.value, col(Ticket.updated_at) >= now - reopen_window
+        ).order_by(col(Ticket.id).desc())
+    ).first()
     return TicketView.of(answered) if answered is not None else None
 
 
 # --------------------------------------------------------------------------- changes
 
 
-def claim(*, session: Session, ticket_id: int, actor: Actor, now: datetime,
-          card_message_id: int | None = None) -> TicketView:
+def claim(
+    *, session: Session, ticket_id: int, actor: Actor, now: datetime, card_message_id: int | None = None
+) -> TicketView:
     """Take the ticket. Claiming one's own ticket again changes nothing; claiming someone
     else's raises AlreadyClaimed."""
     ticket = _load(session, ticket_id, actor)
-    check(session=session, actor=actor, action=Action.claim, ticket=ticket,
-          card_message_id=card_message_id)
+    check(session=session, actor=actor, action=Action.claim, ticket=ticket, card_message_id=card_message_id)
     if ticket.status == TicketStatus.claimed.value:
         if ticket.assignee_user_id == actor.user_id:
             return TicketView.of(ticket)
@@ -293,15 +374,30 @@ def claim(*, session: Session, ticket_id: int, actor: Actor, now: datetime,
     seen = _move(session, ticket, TicketStatus.claimed, now)
     ticket.assignee_user_id = actor.user_id
     ticket.assignee_name = actor.name[:200] or None
-    audit(session, ticket, actor, "claim", now, seen, ticket.status,
-          assignee_user_id=actor.user_id, assignee_name=actor.name or None,
-          department_key=ticket.department_key)
+    audit(
+        session,
+        ticket,
+        actor,
+        "claim",
+        now,
+        seen,
+        ticket.status,
+        assignee_user_id=actor.user_id,
+        assignee_name=actor.name or None,
+        department_key=ticket.department_key,
+    )
     return TicketView.of(ticket)
 
 
 def answer(
-    *, session: Session, ticket_id: int, actor: Actor, text: str, now: datetime,
-    card_message_id: int | None = None, staff_message_id: int | None = None,
+    *,
+    session: Session,
+    ticket_id: int,
+    actor: Actor,
+    text: str,
+    now: datetime,
+    card_message_id: int | None = None,
+    staff_message_id: int | None = None,
     direct: bool = False,
 ) -> Relay:
     """Record an answer. The first one stops the clock (first_response_*). `direct`: it was
@@ -309,8 +405,7 @@ def answer(
     if not text or not text.strip():
         raise EmptyAnswer()
     ticket = _load(session, ticket_id, actor)
-    check(session=session, actor=actor, action=Action.answer, ticket=ticket,
-          card_message_id=card_message_id)
+    check(session=session, actor=actor, action=Action.answer, ticket=ticket, card_message_id=card_message_id)
     seen = ticket.status
     if seen != TicketStatus.answered.value:
         _move(session, ticket, TicketStatus.answered, now)
@@ -326,28 +421,50 @@ def answer(
         ticket.assignee_user_id = actor.user_id
         ticket.assignee_name = actor.name[:200] or None
     msg = TicketMessage(
-        ticket_id=ticket_id, direction="out", text=text, author_user_id=actor.user_id,
-        author_name=actor.name[:200], author_role=actor.role.value,
+        ticket_id=ticket_id,
+        direction="out",
+        text=text,
+        author_user_id=actor.user_id,
+        author_name=actor.name[:200],
+        author_role=actor.role.value,
         chat_id=ticket.help_chat_id if direct else actor.chat_id,
-        message_id=staff_message_id, at=now)
+        message_id=staff_message_id,
+        at=now,
+    )
     session.add(msg)
     session.flush()
-    audit(session, ticket, actor, "answer_direct" if direct else "relay", now, seen,
-          ticket.status, first_response=first, message_row=msg.id,
-          from_chat_id=actor.chat_id, staff_message_id=staff_message_id,
-          late=(first and now > ticket.sla_due_at) or None)
+    audit(
+        session,
+        ticket,
+        actor,
+        "answer_direct" if direct else "relay",
+        now,
+        seen,
+        ticket.status,
+        first_response=first,
+        message_row=msg.id,
+        from_chat_id=actor.chat_id,
+        staff_message_id=staff_message_id,
+        late=(first and now > ticket.sla_due_at) or None,
+    )
     assert msg.id is not None
-    return Relay(ticket=TicketView.of(ticket), text=text, first_response=first,
-                 message_id=msg.id, cards=tuple(CardRef.of(c) for c in _cards(session, ticket_id)))
+    return Relay(
+        ticket=TicketView.of(ticket),
+        text=text,
+        first_response=first,
+        message_id=msg.id,
+        cards=tuple(CardRef.of(c) for c in _cards(session, ticket_id)),
+    )
 
 
-def _relayed_row(session: Session, ticket_id: int, chat_id: int | None,
-                 staff_message_id: int) -> int | None:
+def _relayed_row(session: Session, ticket_id: int, chat_id: int | None, staff_message_id: int) -> int | None:
     """The thread row of the answer a staff message relayed (from the audit trail: the row
     itself is re-pointed at the help group's copy once delivered)."""
-    for event in session.exec(select(TicketEvent).where(
-            TicketEvent.ticket_id == ticket_id,
-            col(TicketEvent.action).in_(("relay", "correction")))).all():
+    for event in session.exec(
+        select(TicketEvent).where(
+            TicketEvent.ticket_id == ticket_id, col(TicketEvent.action).in_(("relay", "correction"))
+        )
+    ).all():
         detail = event.detail or {}
         if detail.get("staff_message_id") == staff_message_id and detail.get("from_chat_id") == chat_id:
             row = detail.get("message_row")
@@ -356,8 +473,14 @@ def _relayed_row(session: Session, ticket_id: int, chat_id: int | None,
 
 
 def correct(
-    *, session: Session, ticket_id: int, actor: Actor, text: str, now: datetime,
-    staff_message_id: int, card_message_id: int | None = None,
+    *,
+    session: Session,
+    ticket_id: int,
+    actor: Actor,
+    text: str,
+    now: datetime,
+    staff_message_id: int,
+    card_message_id: int | None = None,
 ) -> Relay | None:
     """A relayed answer was edited in the staff chat: record the new text in the thread as a
     correction of it, to relay as 「更正」. None when that message was never relayed. The
@@ -365,28 +488,55 @@ def correct(
     if not text or not text.strip():
         raise EmptyAnswer()
     ticket = _load(session, ticket_id, actor)
-    check(session=session, actor=actor, action=Action.answer, ticket=ticket,
-          card_message_id=card_message_id)
+    check(session=session, actor=actor, action=Action.answer, ticket=ticket, card_message_id=card_message_id)
     original = _relayed_row(session, ticket_id, actor.chat_id, staff_message_id)
     if original is None:
         return None
     msg = TicketMessage(
-        ticket_id=ticket_id, direction="out", text=text, author_user_id=actor.user_id,
-        author_name=actor.name[:200], author_role=actor.role.value, chat_id=actor.chat_id,
-        message_id=staff_message_id, at=now)
+        ticket_id=ticket_id,
+        direction="out",
+        text=text,
+        author_user_id=actor.user_id,
+        author_name=actor.name[:200],
+        author_role=actor.role.value,
+        chat_id=actor.chat_id,
+        message_id=staff_message_id,
+        at=now,
+    )
     session.add(msg)
     session.flush()
     assert msg.id is not None
-    audit(session, ticket, actor, "correction", now, message_row=msg.id, corrects_row=original,
-          from_chat_id=actor.chat_id, staff_message_id=staff_message_id)
-    return Relay(ticket=TicketView.of(ticket), text=text, first_response=False,
-                 message_id=msg.id, cards=tuple(CardRef.of(c) for c in _cards(session, ticket_id)),
-                 correction=True)
+    audit(
+        session,
+        ticket,
+        actor,
+        "correction",
+        now,
+        message_row=msg.id,
+        corrects_row=original,
+        from_chat_id=actor.chat_id,
+        staff_message_id=staff_message_id,
+    )
+    return Relay(
+        ticket=TicketView.of(ticket),
+        text=text,
+        first_response=False,
+        message_id=msg.id,
+        cards=tuple(CardRef.of(c) for c in _cards(session, ticket_id)),
+        correction=True,
+    )
 
 
 def record_delivery(
-    *, session: Session, ticket_id: int, message_id: int, now: datetime, delivered: bool,
-    help_message_id: int | None = None, error: str | None = None, bot_removed: bool = False,
+    *,
+    session: Session,
+    ticket_id: int,
+    message_id: int,
+    now: datetime,
+    delivered: bool,
+    help_message_id: int | None = None,
+    error: str | None = None,
+    bot_removed: bool = False,
     first_response: bool = False,
 ) -> TicketView:
     """After the edge tried to post a relay: note the help-group message id, or the failure.
@@ -399,8 +549,16 @@ def record_delivery(
     row = session.get(TicketMessage, message_id)
     if row is not None and row.ticket_id == ticket_id and delivered and help_message_id:
         row.chat_id, row.message_id = ticket.help_chat_id, help_message_id
-    audit(session, ticket, SYSTEM, "delivered" if delivered else "delivery_failed", now,
-          message_row=message_id, help_message_id=help_message_id, error=error)
+    audit(
+        session,
+        ticket,
+        SYSTEM,
+        "delivered" if delivered else "delivery_failed",
+        now,
+        message_row=message_id,
+        help_message_id=help_message_id,
+        error=error,
+    )
     if not delivered and first_response and ticket.first_response_at is not None:
         ticket.first_response_at = None
         ticket.first_response_by = None
@@ -408,22 +566,25 @@ def record_delivery(
         ticket.first_response_role = None
         if ticket.status == TicketStatus.answered.value:
             seen = _move(session, ticket, TicketStatus.open, now)
-            audit(session, ticket, SYSTEM, "reopen_undelivered", now, seen, ticket.status,
-                  message_row=message_id)
+            audit(session, ticket, SYSTEM, "reopen_undelivered", now, seen, ticket.status, message_row=message_id)
     return TicketView.of(ticket)
 
 
 def escalate(
-    *, session: Session, ticket_id: int, actor: Actor, department_key: str, now: datetime,
-    card_message_id: int | None = None, note: str | None = None,
+    *,
+    session: Session,
+    ticket_id: int,
+    actor: Actor,
+    department_key: str,
+    now: datetime,
+    card_message_id: int | None = None,
+    note: str | None = None,
 ) -> Escalation:
     """Blow the whistle: hand the ticket to a department's group. The department then holds
     it (assignee cleared); every hop is one event."""
     ticket = _load(session, ticket_id, actor)
-    check(session=session, actor=actor, action=Action.escalate, ticket=ticket,
-          card_message_id=card_message_id)
-    department_chat_id = bindings.department_chat_id(session=session,
-                                                     department_key=department_key)
+    check(session=session, actor=actor, action=Action.escalate, ticket=ticket, card_message_id=card_message_id)
+    department_chat_id = bindings.department_chat_id(session=session, department_key=department_key)
     if department_chat_id is None:
         raise NotBound("department", department_key)
     previous = ticket.department_key
@@ -434,20 +595,37 @@ def escalate(
     ticket.department_key = department_key
     ticket.assignee_user_id = None
     ticket.assignee_name = None
-    audit(session, ticket, actor, "escalate", now, seen, ticket.status,
-          from_department=previous, to_department=department_key,
-          department_chat_id=department_chat_id, previous_assignee=previous_holder[0],
-          previous_assignee_name=previous_holder[1], note=note)
+    audit(
+        session,
+        ticket,
+        actor,
+        "escalate",
+        now,
+        seen,
+        ticket.status,
+        from_department=previous,
+        to_department=department_key,
+        department_chat_id=department_chat_id,
+        previous_assignee=previous_holder[0],
+        previous_assignee_name=previous_holder[1],
+        note=note,
+    )
     thread = tuple(ticket_thread(session=session, ticket_id=ticket_id))
-    return Escalation(ticket=TicketView.of(ticket), department_chat_id=department_chat_id,
-                      thread=thread)
+    return Escalation(ticket=TicketView.of(ticket), department_chat_id=department_chat_id, thread=thread)
 
 
 def attach_follow_up(
-    *, session: Session, help_chat_id: int, asker_user_id: int, text: str, now: datetime,
-    message_id: int | None = None, asker_name: str = "",
+    *,
+    session: Session,
+    help_chat_id: int,
+    asker_user_id: int,
+    text: str,
+    now: datetime,
+    message_id: int | None = None,
+    asker_name: str = "",
     reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
-    question_like: bool = True, reply_to_bot: bool = True,
+    question_like: bool = True,
+    reply_to_bot: bool = True,
 ) -> FollowUp | None:
     """Attach a new message of the asker to their open ticket in this help group (None if
     there is none, or the message does not belong to it). A ticket still waiting takes the
@@ -455,19 +633,27 @@ def attach_follow_up(
     explicit reply to the bot, so 「谢谢」 does not reopen it. A follow-up on an answered
     ticket puts it back in the queue (open), keeping its holder. The first-response clock
     is not restarted (see README)."""
-    view = open_ticket_for_asker(session=session, help_chat_id=help_chat_id,
-                                 asker_user_id=asker_user_id, now=now,
-                                 reopen_window=reopen_window)
+    view = open_ticket_for_asker(
+        session=session, help_chat_id=help_chat_id, asker_user_id=asker_user_id, now=now, reopen_window=reopen_window
+    )
     if view is None or not (reply_to_bot or (question_like and view.waiting)):
         return None
     ticket = _load(session, view.id)
-    asker = Actor(user_id=asker_user_id, chat_id=help_chat_id, role=Role.enterprise,
-                  chat_kind=ChatKind.help, name=asker_name)
+    asker = Actor(
+        user_id=asker_user_id, chat_id=help_chat_id, role=Role.enterprise, chat_kind=ChatKind.help, name=asker_name
+    )
     check(session=session, actor=asker, action=Action.follow_up, ticket=ticket)
-    msg = TicketMessage(ticket_id=view.id, direction="in", text=text,
-                        author_user_id=asker_user_id, author_name=asker_name[:200],
-                        author_role=Role.enterprise.value, chat_id=help_chat_id,
-                        message_id=message_id, at=now)
+    msg = TicketMessage(
+        ticket_id=view.id,
+        direction="in",
+        text=text,
+        author_user_id=asker_user_id,
+        author_name=asker_name[:200],
+        author_role=Role.enterprise.value,
+        chat_id=help_chat_id,
+        message_id=message_id,
+        at=now,
+    )
     session.add(msg)
     session.flush()
     reopened = ticket.status == TicketStatus.answered.value
@@ -476,37 +662,66 @@ def attach_follow_up(
         _move(session, ticket, TicketStatus.open, now)
     else:
         ticket.updated_at = now
-    audit(session, ticket, asker, "follow_up", now, seen, ticket.status,
-          message_row=msg.id, help_message_id=message_id, reopened=reopened or None)
+    audit(
+        session,
+        ticket,
+        asker,
+        "follow_up",
+        now,
+        seen,
+        ticket.status,
+        message_row=msg.id,
+        help_message_id=message_id,
+        reopened=reopened or None,
+    )
     newest: dict[int, Notify] = {}  # the newest card per chat, in the order they were posted
     for card in _cards(session, view.id):
         if card_is_current(card, ticket):  # not a department that no longer holds it
             newest.pop(card.chat_id, None)
-            newest[card.chat_id] = Notify(chat_id=card.chat_id,
-                                          reply_to_message_id=card.message_id, kind=card.kind)
-    return FollowUp(ticket=TicketView.of(ticket), message=MessageView.of(msg), reopened=reopened,
-                    notify=tuple(newest.values()))
+            newest[card.chat_id] = Notify(chat_id=card.chat_id, reply_to_message_id=card.message_id, kind=card.kind)
+    return FollowUp(
+        ticket=TicketView.of(ticket), message=MessageView.of(msg), reopened=reopened, notify=tuple(newest.values())
+    )
 
 
-def resolve(*, session: Session, ticket_id: int, actor: Actor, now: datetime,
-            card_message_id: int | None = None, note: str | None = None) -> TicketView:
-    return _finish(session, ticket_id, actor, now, TicketStatus.resolved, Action.resolve,
-                   card_message_id, note)
+def resolve(
+    *,
+    session: Session,
+    ticket_id: int,
+    actor: Actor,
+    now: datetime,
+    card_message_id: int | None = None,
+    note: str | None = None,
+) -> TicketView:
+    return _finish(session, ticket_id, actor, now, TicketStatus.resolved, Action.resolve, card_message_id, note)
 
 
-def close(*, session: Session, ticket_id: int, actor: Actor, now: datetime,
-          card_message_id: int | None = None, reason: str | None = None) -> TicketView:
+def close(
+    *,
+    session: Session,
+    ticket_id: int,
+    actor: Actor,
+    now: datetime,
+    card_message_id: int | None = None,
+    reason: str | None = None,
+) -> TicketView:
     """Close without (further) answer. A ticket closed before its deadline never breaches
     and does not count in compliance (see desk.stats)."""
-    return _finish(session, ticket_id, actor, now, TicketStatus.closed, Action.close,
-                   card_message_id, reason)
+    return _finish(session, ticket_id, actor, now, TicketStatus.closed, Action.close, card_message_id, reason)
 
 
-def _finish(session: Session, ticket_id: int, actor: Actor, now: datetime, to: TicketStatus,
-            action: Action, card_message_id: int | None, note: str | None) -> TicketView:
+def _finish(
+    session: Session,
+    ticket_id: int,
+    actor: Actor,
+    now: datetime,
+    to: TicketStatus,
+    action: Action,
+    card_message_id: int | None,
+    note: str | None,
+) -> TicketView:
     ticket = _load(session, ticket_id, actor)
-    check(session=session, actor=actor, action=action, ticket=ticket,
-          card_message_id=card_message_id)
+    check(session=session, actor=actor, action=action, ticket=ticket, card_message_id=card_message_id)
     seen = _move(session, ticket, to, now)
     ticket.resolved_at = now
     audit(session, ticket, actor, action.value, now, seen, ticket.status, note=note)

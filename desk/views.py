@@ -69,18 +69,29 @@ class TicketView:
     def of(cls, t: Ticket) -> TicketView:
         assert t.id is not None
         return cls(
-            id=t.id, project_code=t.project_code, help_chat_id=t.help_chat_id,
-            help_message_id=t.help_message_id, help_thread_id=t.help_thread_id,
-            asker_user_id=t.asker_user_id, asker_name=t.asker_name, question=t.question,
+            id=t.id,
+            project_code=t.project_code,
+            help_chat_id=t.help_chat_id,
+            help_message_id=t.help_message_id,
+            help_thread_id=t.help_thread_id,
+            asker_user_id=t.asker_user_id,
+            asker_name=t.asker_name,
+            question=t.question,
             candidates=tuple(dict(c) for c in (t.candidates or ())),
-            status=TicketStatus(t.status), assignee_user_id=t.assignee_user_id,
-            assignee_name=t.assignee_name, department_key=t.department_key,
-            created_at=_utc(t.created_at), updated_at=_utc(t.updated_at),
+            status=TicketStatus(t.status),
+            assignee_user_id=t.assignee_user_id,
+            assignee_name=t.assignee_name,
+            department_key=t.department_key,
+            created_at=_utc(t.created_at),
+            updated_at=_utc(t.updated_at),
             sla_due_at=_utc(t.sla_due_at),
-            warned_at=_utc(t.warned_at), breached_at=_utc(t.breached_at),
-            first_response_at=_utc(t.first_response_at), first_response_by=t.first_response_by,
+            warned_at=_utc(t.warned_at),
+            breached_at=_utc(t.breached_at),
+            first_response_at=_utc(t.first_response_at),
+            first_response_by=t.first_response_by,
             first_response_by_name=t.first_response_by_name,
-            first_response_role=t.first_response_role, resolved_at=_utc(t.resolved_at),
+            first_response_role=t.first_response_role,
+            resolved_at=_utc(t.resolved_at),
         )
 
 
@@ -108,8 +119,13 @@ class CardRef:
 
     @classmethod
     def of(cls, c: TicketCard) -> CardRef:
-        return cls(ticket_id=c.ticket_id, chat_id=c.chat_id, message_id=c.message_id,
-                   kind=c.kind, department_key=c.department_key)
+        return cls(
+            ticket_id=c.ticket_id,
+            chat_id=c.chat_id,
+            message_id=c.message_id,
+            kind=c.kind,
+            department_key=c.department_key,
+        )
 
 
 @dataclass(frozen=True)
@@ -128,10 +144,18 @@ class MessageView:
     @classmethod
     def of(cls, m: TicketMessage) -> MessageView:
         assert m.id is not None
-        return cls(id=m.id, ticket_id=m.ticket_id, direction=m.direction, text=m.text,
-                   author_user_id=m.author_user_id, author_name=m.author_name,
-                   author_role=m.author_role, at=_utc(m.at), chat_id=m.chat_id,
-                   message_id=m.message_id)
+        return cls(
+            id=m.id,
+            ticket_id=m.ticket_id,
+            direction=m.direction,
+            text=m.text,
+            author_user_id=m.author_user_id,
+            author_name=m.author_name,
+            author_role=m.author_role,
+            at=_utc(m.at),
+            chat_id=m.chat_id,
+            message_id=m.message_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -149,9 +173,17 @@ class EventView:
     @classmethod
     def of(cls, e: TicketEvent) -> EventView:
         assert e.id is not None
-        return cls(id=e.id, ticket_id=e.ticket_id, at=_utc(e.at), actor_user_id=e.actor_user_id,
-                   actor_role=e.actor_role, action=e.action, from_status=e.from_status,
-                   to_status=e.to_status, detail=dict(e.detail or {}))
+        return cls(
+            id=e.id,
+            ticket_id=e.ticket_id,
+            at=_utc(e.at),
+            actor_user_id=e.actor_user_id,
+            actor_role=e.actor_role,
+            action=e.action,
+            from_status=e.from_status,
+            to_status=e.to_status,
+            detail=dict(e.detail or {}),
+        )
 
 
 @dataclass(frozen=True)
@@ -166,6 +198,12 @@ class BindingView:
 
     @classmethod
     def of(cls, b: ChatBinding) -> BindingView:
-        return cls(chat_id=b.chat_id, kind=b.kind, project_code=b.project_code,
-                   department_key=b.department_key, title=b.title, active=b.active,
-                   muted=b.muted)
+        return cls(
+            chat_id=b.chat_id,
+            kind=b.kind,
+            project_code=b.project_code,
+            department_key=b.department_key,
+            title=b.title,
+            active=b.active,
+            muted=b.muted,
+        )

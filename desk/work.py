@@ -28,11 +28,17 @@ class Who:
     admin_ids: tuple[int, ...]
 
 
-def _actor(session: Session, who: Who, *, user_id: int | None, chat_id: int | None,
-           now: datetime, name: str) -> Actor:
-    return resolve_role(session=session, user_id=user_id, chat_id=chat_id, now=now,
-                        admin_ids=who.admin_ids, steward_chat_id=who.steward_chat_id,
-                        lead_chat_id=who.lead_chat_id, name=name)
+def _actor(session: Session, who: Who, *, user_id: int | None, chat_id: int | None, now: datetime, name: str) -> Actor:
+    return resolve_role(
+        session=session,
+        user_id=user_id,
+        chat_id=chat_id,
+        now=now,
+        admin_ids=who.admin_ids,
+        steward_chat_id=who.steward_chat_id,
+        lead_chat_id=who.lead_chat_id,
+        name=name,
+    )
 
 
 def project_name(session: Session, code: str | None) -> str | None:
@@ -57,11 +63,11 @@ def open_ticket(*, session: Session, **kwargs: object) -> CardInfo:
     return CardInfo(ticket, project_name(session, ticket.project_code))
 
 
-def ticket_for_question(*, session: Session, help_chat_id: int,
-                        help_message_id: int) -> int | None:
+def ticket_for_question(*, session: Session, help_chat_id: int, help_message_id: int) -> int | None:
     """The ticket already opened for this message of a help group, if any."""
-    return session.exec(select(Ticket.id).where(
-        Ticket.help_chat_id == help_chat_id, Ticket.help_message_id == help_message_id)).first()
+    return session.exec(
+        select(Ticket.id).where(Ticket.help_chat_id == help_chat_id, Ticket.help_message_id == help_message_id)
+    ).first()
 
 
 # --------------------------------------------------------------------------- help groups
@@ -86,38 +92,60 @@ def may_concern_desk(*, question_like: bool, reply_to_user_id: int | None) -> bo
 
 
 def help_message(
-    *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
-    text: str, message_id: int, question_like: bool, reply_to_bot: bool,
+    *,
+    session: Session,
+    who: Who,
+    now: datetime,
+    chat_id: int,
+    user_id: int,
+    name: str,
+    text: str,
+    message_id: int,
+    question_like: bool,
+    reply_to_bot: bool,
     reply_to_user_id: int | None,
 ) -> HelpOutcome:
     actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
     if actor.is_staff:
         relay = None
         if reply_to_user_id is not None and reply_to_user_id != user_id and text.strip():
-            ticket = tickets.open_ticket_for_asker(session=session, help_chat_id=chat_id,
-                                                   asker_user_id=reply_to_user_id, now=now)
+            ticket = tickets.open_ticket_for_asker(
+                session=session, help_chat_id=chat_id, asker_user_id=reply_to_user_id, now=now
+            )
             if ticket is not None and ticket.waiting:
                 try:
-                    relay = tickets.answer(session=session, ticket_id=ticket.id, actor=actor,
-                                           text=text, now=now, direct=True,
-                                           staff_message_id=message_id)
+                    relay = tickets.answer(
+                        session=session,
+                        ticket_id=ticket.id,
+                        actor=actor,
+                        text=text,
+                        now=now,
+                        direct=True,
+                        staff_message_id=message_id,
+                    )
                 except DeskError:  # e.g. a department member on another department's ticket
                     relay = None
         return HelpOutcome(staff=True, relay=relay)
     if actor.chat_kind is not ChatKind.help:
         return HelpOutcome()  # follow-ups need a bound help group
-    follow_up = tickets.attach_follow_up(session=session, help_chat_id=chat_id,
-                                         asker_user_id=user_id, text=text, now=now,
-                                         message_id=message_id, asker_name=name,
-                                         question_like=question_like, reply_to_bot=reply_to_bot)
+    follow_up = tickets.attach_follow_up(
+        session=session,
+        help_chat_id=chat_id,
+        asker_user_id=user_id,
+        text=text,
+        now=now,
+        message_id=message_id,
+        asker_name=name,
+        question_like=question_like,
+        reply_to_bot=reply_to_bot,
+    )
     return HelpOutcome(follow_up=follow_up)
 
 
 # --------------------------------------------------------------------------- staff chats
 
 
-def seen(*, session: Session, who: Who, now: datetime, chat_id: int, user_id: int,
-         name: str) -> Role:
+def seen(*, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str) -> Role:
     """A message in a staff chat: resolve_role remembers the person as staff."""
     return _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name).role
 
@@ -131,18 +159,33 @@ class StaffRelay:
 
 
 def staff_reply(
-    *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
-    card_message_id: int, text: str, staff_message_id: int, edited: bool = False,
+    *,
+    session: Session,
+    who: Who,
+    now: datetime,
+    chat_id: int,
+    user_id: int,
+    name: str,
+    card_message_id: int,
+    text: str,
+    staff_message_id: int,
+    edited: bool = False,
 ) -> StaffRelay | None:
     """A reply in a staff chat: if it replies to a ticket's card, answer the ticket. An
     `edited` reply is a correction of the answer it relayed (None if it relayed none)."""
-    ticket = tickets.find_ticket_by_card(session=session, chat_id=chat_id,
-                                         message_id=card_message_id)
+    ticket = tickets.find_ticket_by_card(session=session, chat_id=chat_id, message_id=card_message_id)
     if ticket is None:
         return None
     actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
-    kw = {"session": session, "ticket_id": ticket.id, "actor": actor, "text": text, "now": now,
-          "card_message_id": card_message_id, "staff_message_id": staff_message_id}
+    kw = {
+        "session": session,
+        "ticket_id": ticket.id,
+        "actor": actor,
+        "text": text,
+        "now": now,
+        "card_message_id": card_message_id,
+        "staff_message_id": staff_message_id,
+    }
     relay = tickets.correct(**kw) if edited else tickets.answer(**kw)  # type: ignore[arg-type]
     if relay is None:
         return None
@@ -159,16 +202,28 @@ class PressResult:
 
 
 def press(
-    *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
-    card_message_id: int, pressed: TicketPress,
+    *,
+    session: Session,
+    who: Who,
+    now: datetime,
+    chat_id: int,
+    user_id: int,
+    name: str,
+    card_message_id: int,
+    pressed: TicketPress,
 ) -> PressResult:
     """A ticket button: claim, close, escalate (to the chosen department), or — escalate
     without a department — the bound departments to choose from (after the same check)."""
     actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
     escalation = None
     departments: tuple[str, ...] = ()
-    kw = {"session": session, "ticket_id": pressed.ticket_id, "actor": actor, "now": now,
-          "card_message_id": card_message_id}
+    kw = {
+        "session": session,
+        "ticket_id": pressed.ticket_id,
+        "actor": actor,
+        "now": now,
+        "card_message_id": card_message_id,
+    }
     if pressed.action is Action.claim:
         ticket = tickets.claim(**kw)  # type: ignore[arg-type]
     elif pressed.action is Action.close:
@@ -179,34 +234,56 @@ def press(
         escalation = tickets.escalate(department_key=pressed.department_key, **kw)  # type: ignore[arg-type]
         ticket = escalation.ticket
     elif pressed.action in (Action.escalate, Action.view):
-        ticket = tickets.get_ticket(session=session, ticket_id=pressed.ticket_id, actor=actor,
-                                    action=pressed.action, card_message_id=card_message_id)
+        ticket = tickets.get_ticket(
+            session=session,
+            ticket_id=pressed.ticket_id,
+            actor=actor,
+            action=pressed.action,
+            card_message_id=card_message_id,
+        )
         if pressed.action is Action.escalate:
-            departments = tuple(b.department_key for b in bindings.list_bindings(
-                session=session, kind=ChatKind.department) if b.department_key)
+            departments = tuple(
+                b.department_key
+                for b in bindings.list_bindings(session=session, kind=ChatKind.department)
+                if b.department_key
+            )
     else:
         raise PermissionDenied(str(pressed.action), "no such button")
-    return PressResult(ticket, project_name(session, ticket.project_code), escalation,
-                       departments)
+    return PressResult(ticket, project_name(session, ticket.project_code), escalation, departments)
 
 
 def escalate_command(
-    *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
-    ticket_id: int, department_key: str,
+    *,
+    session: Session,
+    who: Who,
+    now: datetime,
+    chat_id: int,
+    user_id: int,
+    name: str,
+    ticket_id: int,
+    department_key: str,
 ) -> PressResult:
     actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
-    escalation = tickets.escalate(session=session, ticket_id=ticket_id, actor=actor,
-                                  department_key=department_key, now=now)
-    return PressResult(escalation.ticket, project_name(session, escalation.ticket.project_code),
-                       escalation)
+    escalation = tickets.escalate(
+        session=session, ticket_id=ticket_id, actor=actor, department_key=department_key, now=now
+    )
+    return PressResult(escalation.ticket, project_name(session, escalation.ticket.project_code), escalation)
 
 
-def record_cards(*, session: Session, ticket_id: int, now: datetime,
-                 cards: list[tuple[int, int, str, str | None]]) -> None:
+def record_cards(
+    *, session: Session, ticket_id: int, now: datetime, cards: list[tuple[int, int, str, str | None]]
+) -> None:
     """record_card for each (chat id, message id, kind, department key) the bot posted."""
     for chat_id, message_id, kind, department in cards:
-        tickets.record_card(session=session, ticket_id=ticket_id, chat_id=chat_id,
-                            message_id=message_id, kind=kind, now=now, department_key=department)
+        tickets.record_card(
+            session=session,
+            ticket_id=ticket_id,
+            chat_id=chat_id,
+            message_id=message_id,
+            kind=kind,
+            now=now,
+            department_key=department,
+        )
 
 
 @dataclass(frozen=True)
@@ -232,21 +309,37 @@ def chat_gone(*, session: Session, chat_id: int, now: datetime) -> bool:
 
 
 def bind(
-    *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
-    title: str, project_code: str | None = None, department_key: str | None = None,
-    department_exists: Callable[[str], bool] | None = None, unbind: bool = False,
+    *,
+    session: Session,
+    who: Who,
+    now: datetime,
+    chat_id: int,
+    user_id: int,
+    name: str,
+    title: str,
+    project_code: str | None = None,
+    department_key: str | None = None,
+    department_exists: Callable[[str], bool] | None = None,
+    unbind: bool = False,
 ) -> tuple[BindingView, str | None]:
     """/bind, /bind_dept or /unbind; returns the binding and the project's name."""
     actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
     if unbind:
         return bindings.unbind_chat(session=session, actor=actor, chat_id=chat_id, now=now), None
     if department_key is not None:
-        view = bindings.bind_department_chat(session=session, actor=actor, chat_id=chat_id,
-                                             department_key=department_key, now=now,
-                                             title=title, department_exists=department_exists)
+        view = bindings.bind_department_chat(
+            session=session,
+            actor=actor,
+            chat_id=chat_id,
+            department_key=department_key,
+            now=now,
+            title=title,
+            department_exists=department_exists,
+        )
         return view, None
-    view = bindings.bind_help_chat(session=session, actor=actor, chat_id=chat_id,
-                                   project_code=project_code or "", now=now, title=title)
+    view = bindings.bind_help_chat(
+        session=session, actor=actor, chat_id=chat_id, project_code=project_code or "", now=now, title=title
+    )
     return view, project_name(session, view.project_code)
 
 
@@ -256,8 +349,9 @@ def department_chat_ids(*, session: Session) -> set[int]:
 
 def department_of_chat(*, session: Session, who: Who, chat_id: int) -> str | None:
     """The department whose bound group this chat is (None for any other chat)."""
-    kind, binding = chat_kind_of(session=session, chat_id=chat_id,
-                                 steward_chat_id=who.steward_chat_id, lead_chat_id=who.lead_chat_id)
+    kind, binding = chat_kind_of(
+        session=session, chat_id=chat_id, steward_chat_id=who.steward_chat_id, lead_chat_id=who.lead_chat_id
+    )
     return binding.department_key if kind is ChatKind.department and binding else None
 
 
@@ -271,24 +365,35 @@ class Lesson:
 
 
 def lesson(
-    *, session: Session, who: Who, now: datetime, chat_id: int, user_id: int, name: str,
+    *,
+    session: Session,
+    who: Who,
+    now: datetime,
+    chat_id: int,
+    user_id: int,
+    name: str,
     replied_message_id: int,
 ) -> Lesson | None:
     """/learn in reply to a relayed answer (in the help group) or to a ticket's card (in a
     staff chat, taking the ticket's latest answer). Stewards and admins only."""
-    row = session.exec(select(TicketMessage).where(
-        TicketMessage.direction == "out", TicketMessage.chat_id == chat_id,
-        TicketMessage.message_id == replied_message_id)).first()
+    row = session.exec(
+        select(TicketMessage).where(
+            TicketMessage.direction == "out",
+            TicketMessage.chat_id == chat_id,
+            TicketMessage.message_id == replied_message_id,
+        )
+    ).first()
     if row is not None:
         ticket_id, answer_text = row.ticket_id, row.text
     else:
-        ticket = tickets.find_ticket_by_card(session=session, chat_id=chat_id,
-                                             message_id=replied_message_id)
+        ticket = tickets.find_ticket_by_card(session=session, chat_id=chat_id, message_id=replied_message_id)
         if ticket is None:
             return None
-        latest = session.exec(select(TicketMessage).where(
-            TicketMessage.ticket_id == ticket.id, TicketMessage.direction == "out")
-            .order_by(col(TicketMessage.id).desc())).first()
+        latest = session.exec(
+            select(TicketMessage)
+            .where(TicketMessage.ticket_id == ticket.id, TicketMessage.direction == "out")
+            .order_by(col(TicketMessage.id).desc())
+        ).first()
         if latest is None:
             return None
         ticket_id, answer_text = ticket.id, latest.text
@@ -296,5 +401,6 @@ def lesson(
     if actor.role not in (Role.steward, Role.admin):
         raise PermissionDenied(str(Action.learn), "stewards only")
     ticket = tickets.get_ticket(session=session, ticket_id=ticket_id, actor=actor)
-    return Lesson(ticket.id, ticket.question, answer_text, ticket.project_code,
-                  project_name(session, ticket.project_code))
+    return Lesson(
+        ticket.id, ticket.question, answer_text, ticket.project_code, project_name(session, ticket.project_code)
+    )

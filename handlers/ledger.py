@@ -62,8 +62,7 @@ def _staff_chat(update: Update, services: Services) -> bool:
         return False
     if message.chat_id in (settings.steward_chat_id, settings.lead_chat_id):
         return True
-    return (message.chat.type == ChatType.PRIVATE and user is not None
-            and _is_admin(services, user.id))
+    return message.chat.type == ChatType.PRIVATE and user is not None and _is_admin(services, user.id)
 
 
 async def _project_code(update: Update, services: Services, named: list[str]) -> str | None:
@@ -89,21 +88,28 @@ async def _project_code(update: Update, services: Services, named: list[str]) ->
 
 
 async def _missing(update: Update, code: str, named: bool) -> None:
-    await _reply(update, (texts.LEDGER_PROJECT_NOT_FOUND if named
-                          else texts.LEDGER_BOT_PROJECT_MISSING).format(code=code))
+    await _reply(
+        update, (texts.LEDGER_PROJECT_NOT_FOUND if named else texts.LEDGER_BOT_PROJECT_MISSING).format(code=code)
+    )
 
 
 T = TypeVar("T")
 
 
-async def _project_view(update: Update, services: Services, code: str, named: bool,
-                        view: Callable[..., T], **kwargs: Any) -> T | None:
+async def _project_view(
+    update: Update, services: Services, code: str, named: bool, view: Callable[..., T], **kwargs: Any
+) -> T | None:
     """Run a ledger view of one project (profile, progress) with the deadline settings; None after telling why not."""
     settings = services.settings
     try:
         return await services.db.run(
-            view, code=code, calendar=services.calendar, first_half_deadline=settings.first_half_deadline,
-            second_half_deadline=settings.second_half_deadline, **kwargs)
+            view,
+            code=code,
+            calendar=services.calendar,
+            first_half_deadline=settings.first_half_deadline,
+            second_half_deadline=settings.second_half_deadline,
+            **kwargs,
+        )
     except ProjectNotFound:
         await _missing(update, code, named)
     except BadMonthDay as exc:
@@ -125,8 +131,16 @@ async def profile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     kb = KnowledgeLookups(services.knowledge.kb)
     today = _today(services)
-    profile = await _project_view(update, services, code, bool(named), project_profile, today=today,
-                                  materials_for=kb.materials_for, department_for=kb.department_for)
+    profile = await _project_view(
+        update,
+        services,
+        code,
+        bool(named),
+        project_profile,
+        today=today,
+        materials_for=kb.materials_for,
+        department_for=kb.department_for,
+    )
     if profile is None:
         return
     await _reply(update, profile_text(profile))
@@ -134,10 +148,9 @@ async def profile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         data = await asyncio.to_thread(profile_xlsx_bytes, profile)
         await message.reply_document(
             document=data,
-            filename=texts.LEDGER_BOT_PROFILE_FILENAME.format(code=profile.code,
-                                                               today=today.isoformat()),
-            caption=texts.LEDGER_BOT_PROFILE_CAPTION.format(name=profile.name,
-                                                             today=today.isoformat()))
+            filename=texts.LEDGER_BOT_PROFILE_FILENAME.format(code=profile.code, today=today.isoformat()),
+            caption=texts.LEDGER_BOT_PROFILE_CAPTION.format(name=profile.name, today=today.isoformat()),
+        )
 
 
 async def progress_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -169,12 +182,16 @@ async def answer_status(update: Update, context: ContextTypes.DEFAULT_TYPE, repl
     today = _today(services)
     try:
         line = await services.db.run(
-            procedure_status, code=code, item_key=item, today=today, calendar=services.calendar,
-            department_for=KnowledgeLookups(services.knowledge.kb).department_for)
+            procedure_status,
+            code=code,
+            item_key=item,
+            today=today,
+            calendar=services.calendar,
+            department_for=KnowledgeLookups(services.knowledge.kb).department_for,
+        )
     except (ProjectNotFound, ProcedureNotInLedger):
         return False
-    await message.reply_text(texts.LEDGER_BOT_STATUS.format(answer=status_text(line),
-                                                            today=today.isoformat()))
+    await message.reply_text(texts.LEDGER_BOT_STATUS.format(answer=status_text(line), today=today.isoformat()))
     return True
 
 
@@ -198,8 +215,13 @@ async def answer_project_status(update: Update, context: ContextTypes.DEFAULT_TY
     settings = services.settings
     try:
         summary = await services.db.run(
-            progress_summary, code=code, calendar=services.calendar, today=_today(services),
-            first_half_deadline=settings.first_half_deadline, second_half_deadline=settings.second_half_deadline)
+            progress_summary,
+            code=code,
+            calendar=services.calendar,
+            today=_today(services),
+            first_half_deadline=settings.first_half_deadline,
+            second_half_deadline=settings.second_half_deadline,
+        )
     except (ProjectNotFound, BadMonthDay):
         return False
     await _reply(update, progress_text(summary))
@@ -215,8 +237,7 @@ async def _set_muted(update: Update, context: ContextTypes.DEFAULT_TYPE, muted: 
     role = Role.admin if _is_admin(services, user.id) else Role.enterprise
     actor = Actor(user_id=user.id, chat_id=message.chat_id, role=role, name=user.full_name)
     try:
-        await services.db.run(set_muted, actor=actor, chat_id=message.chat_id, muted=muted,
-                              now=services.clock())
+        await services.db.run(set_muted, actor=actor, chat_id=message.chat_id, muted=muted, now=services.clock())
     except PermissionDenied:
         await _reply(update, texts.LEDGER_BOT_MUTE_DENIED)
         return

@@ -45,8 +45,7 @@ async def _bind(update: Update, context: ContextTypes.DEFAULT_TYPE, mode: str) -
         kwargs["project_code"] = arg
     elif mode == "department":
         if not arg:
-            await message.reply_text(texts.TICKET_BIND_DEPT_USAGE.format(
-                departments="、".join(names.values())))
+            await message.reply_text(texts.TICKET_BIND_DEPT_USAGE.format(departments="、".join(names.values())))
             return
         kwargs["department_key"] = common.department_key(services, arg) or arg
         kwargs["department_exists"] = lambda key: key in names
@@ -54,19 +53,32 @@ async def _bind(update: Update, context: ContextTypes.DEFAULT_TYPE, mode: str) -
         kwargs["unbind"] = True
     try:
         binding, project_name = await services.db.run(
-            work.bind, who=common.who(services), now=services.clock(), chat_id=message.chat_id,
-            user_id=user.id, name=user.full_name, title=message.chat.title or "", **kwargs)
+            work.bind,
+            who=common.who(services),
+            now=services.clock(),
+            chat_id=message.chat_id,
+            user_id=user.id,
+            name=user.full_name,
+            title=message.chat.title or "",
+            **kwargs,
+        )
     except UnknownDepartment as exc:
-        await message.reply_text(render.error_message(exc) + "\n" + texts.TICKET_BIND_DEPT_USAGE.format(
-            departments="、".join(names.values())), parse_mode=ParseMode.HTML)
+        await message.reply_text(
+            render.error_message(exc)
+            + "\n"
+            + texts.TICKET_BIND_DEPT_USAGE.format(departments="、".join(names.values())),
+            parse_mode=ParseMode.HTML,
+        )
         return
     except DeskError as exc:
-        await message.reply_text(render.error_message(exc, departments=names),
-                                 parse_mode=ParseMode.HTML)
+        await message.reply_text(render.error_message(exc, departments=names), parse_mode=ParseMode.HTML)
         return
     await common.refresh_department_chats(context)
-    text = (render.unbound_notice() if mode == "unbind"
-            else render.bound_notice(binding, project_name=project_name, departments=names))
+    text = (
+        render.unbound_notice()
+        if mode == "unbind"
+        else render.bound_notice(binding, project_name=project_name, departments=names)
+    )
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
@@ -97,17 +109,20 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     args = context.args or []
     days = int(args[0]) if args and args[0].isdigit() and 0 < int(args[0]) < 3660 else None
     now = services.clock()
-    stats = await services.db.run(compute_stats, hours=services.hours, now=now,
-                                  since=now - timedelta(days=days) if days else None)
-    department = await services.db.run(work.department_of_chat, who=common.who(services),
-                                       chat_id=message.chat_id)
+    stats = await services.db.run(
+        compute_stats, hours=services.hours, now=now, since=now - timedelta(days=days) if days else None
+    )
+    department = await services.db.run(work.department_of_chat, who=common.who(services), chat_id=message.chat_id)
     if department is not None:
         # A department group sees its own line and the totals, never other tickets' questions
         # or the stewards' numbers.
-        stats = replace(stats, by_steward=(), top_handoffs=(), by_department=tuple(
-            g for g in stats.by_department if g.key == department))
-    await send_html(message, render.stats_text(stats, days=days,
-                                               departments=common.department_names(services)))
+        stats = replace(
+            stats,
+            by_steward=(),
+            top_handoffs=(),
+            by_department=tuple(g for g in stats.by_department if g.key == department),
+        )
+    await send_html(message, render.stats_text(stats, days=days, departments=common.department_names(services)))
 
 
 async def learn_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -123,23 +138,32 @@ async def learn_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     services = services_of(context)
     try:
         lesson = await services.db.run(
-            work.lesson, who=common.who(services), now=services.clock(), chat_id=message.chat_id,
-            user_id=user.id, name=user.full_name, replied_message_id=replied.message_id)
+            work.lesson,
+            who=common.who(services),
+            now=services.clock(),
+            chat_id=message.chat_id,
+            user_id=user.id,
+            name=user.full_name,
+            replied_message_id=replied.message_id,
+        )
     except DeskError as exc:
         await message.reply_text(render.error_message(exc), parse_mode=ParseMode.HTML)
         return
     if lesson is None:
         await message.reply_text(texts.TICKET_LEARN_USAGE)
         return
-    choices = [(texts.TICKET_LEARN_SCOPE_ALL,
-                callbacks.learn_data(for_project=False, message_id=replied.message_id))]
+    choices = [(texts.TICKET_LEARN_SCOPE_ALL, callbacks.learn_data(for_project=False, message_id=replied.message_id))]
     if lesson.project_code:
-        choices.append((texts.TICKET_LEARN_SCOPE_PROJECT.format(
-            project=lesson.project_name or lesson.project_code),
-            callbacks.learn_data(for_project=True, message_id=replied.message_id)))
+        choices.append(
+            (
+                texts.TICKET_LEARN_SCOPE_PROJECT.format(project=lesson.project_name or lesson.project_code),
+                callbacks.learn_data(for_project=True, message_id=replied.message_id),
+            )
+        )
     await message.reply_text(
         texts.TICKET_LEARN_SCOPE_PROMPT.format(question=render.clip(lesson.question, 80)),
-        reply_markup=keyboard([[choice] for choice in choices]))
+        reply_markup=keyboard([[choice] for choice in choices]),
+    )
 
 
 async def on_learn_scope(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -148,31 +172,43 @@ async def on_learn_scope(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if query is None:
         return
     shown = pressed_message(query.message, bot_id=context.bot.id, staff_chat=False)
-    choice = (callbacks.learn_choice(query.data, shown, presser_id=query.from_user.id)
-              if shown is not None else None)
+    choice = callbacks.learn_choice(query.data, shown, presser_id=query.from_user.id) if shown is not None else None
     if choice is None or shown is None:
         await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
         return
     services = services_of(context)
     try:
         lesson = await services.db.run(
-            work.lesson, who=common.who(services), now=services.clock(), chat_id=shown.chat_id,
-            user_id=query.from_user.id, name=query.from_user.full_name,
-            replied_message_id=choice.message_id)
+            work.lesson,
+            who=common.who(services),
+            now=services.clock(),
+            chat_id=shown.chat_id,
+            user_id=query.from_user.id,
+            name=query.from_user.full_name,
+            replied_message_id=choice.message_id,
+        )
     except DeskError:
         lesson = None
     if lesson is None or (choice.for_project and not lesson.project_code):
         await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
         return
     project_code = lesson.project_code if choice.for_project else None
-    await services.knowledge.learn(question=lesson.question, answer=lesson.answer, item=None,
-                                   created_by=query.from_user.id, ticket_id=lesson.ticket_id,
-                                   project_code=project_code)
+    await services.knowledge.learn(
+        question=lesson.question,
+        answer=lesson.answer,
+        item=None,
+        created_by=query.from_user.id,
+        ticket_id=lesson.ticket_id,
+        project_code=project_code,
+    )
     question = render.esc(render.clip(lesson.question, 80))
-    done = (texts.TICKET_LEARNED_FOR_PROJECT.format(
-                project=render.esc(lesson.project_name or lesson.project_code or ""),
-                question=question)
-            if project_code else texts.TICKET_LEARNED.format(question=question))
+    done = (
+        texts.TICKET_LEARNED_FOR_PROJECT.format(
+            project=render.esc(lesson.project_name or lesson.project_code or ""), question=question
+        )
+        if project_code
+        else texts.TICKET_LEARNED.format(question=question)
+    )
     await query.answer()
     await query.edit_message_text(done, parse_mode=ParseMode.HTML, reply_markup=None)
 
@@ -189,15 +225,23 @@ async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     else:
         return
     services = services_of(context)
-    moved = await services.db.run(migrate_chat, old_chat_id=old, new_chat_id=new,
-                                  now=services.clock())
+    moved = await services.db.run(migrate_chat, old_chat_id=old, new_chat_id=new, now=services.clock())
     settings = services.settings
     if old in (settings.steward_chat_id, settings.lead_chat_id):
-        log.warning("the steward or lead group %s is now supergroup %s: set STEWARD_CHAT_ID / "
-                    "LEAD_CHAT_ID to the new id", old, new)
-    log.info("group %s became supergroup %s: binding %s, tickets %s, projects %s, %d reminder keys",
-             old, new, moved.binding is not None, list(moved.tickets), list(moved.projects),
-             moved.reminder_keys)
+        log.warning(
+            "the steward or lead group %s is now supergroup %s: set STEWARD_CHAT_ID / LEAD_CHAT_ID to the new id",
+            old,
+            new,
+        )
+    log.info(
+        "group %s became supergroup %s: binding %s, tickets %s, projects %s, %d reminder keys",
+        old,
+        new,
+        moved.binding is not None,
+        list(moved.tickets),
+        list(moved.projects),
+        moved.reminder_keys,
+    )
     await common.refresh_department_chats(context)
 
 
@@ -208,5 +252,4 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("unbind", unbind_command))
     application.add_handler(CommandHandler("stats", stats_command))
     application.add_handler(CommandHandler("learn", learn_command))
-    application.add_handler(CallbackQueryHandler(on_learn_scope,
-                                                 pattern=rf"^{callbacks.LEARN_PREFIX}:"))
+    application.add_handler(CallbackQueryHandler(on_learn_scope, pattern=rf"^{callbacks.LEARN_PREFIX}:"))

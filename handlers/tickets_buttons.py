@@ -24,9 +24,11 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     query = update.callback_query
     if query is None:
         return
-    shown = pressed_message(query.message, bot_id=context.bot.id,
-                            staff_chat=query.message is not None
-                            and query.message.chat.id in services_of(context).staff_chats)
+    shown = pressed_message(
+        query.message,
+        bot_id=context.bot.id,
+        staff_chat=query.message is not None and query.message.chat.id in services_of(context).staff_chats,
+    )
     pressed = callbacks.ticket_press(query.data, shown) if shown is not None else None
     if pressed is None or not isinstance(query.message, Message):
         await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
@@ -36,9 +38,15 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     names = common.department_names(services)
     try:
         result = await services.db.run(
-            work.press, who=common.who(services), now=services.clock(), chat_id=card.chat_id,
-            user_id=query.from_user.id, name=query.from_user.full_name,
-            card_message_id=card.message_id, pressed=pressed)
+            work.press,
+            who=common.who(services),
+            now=services.clock(),
+            chat_id=card.chat_id,
+            user_id=query.from_user.id,
+            name=query.from_user.full_name,
+            card_message_id=card.message_id,
+            pressed=pressed,
+        )
     except (TicketNotFound, PermissionDenied):
         await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)  # one refusal for all
         return
@@ -67,10 +75,13 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     else:
         await query.answer()
     finished = ticket.status in FINAL_STATUSES
-    await common.edit_card(context.bot, card.chat_id, card.message_id,
-                           common.card_text(services, ticket, result.project_name,
-                                            for_department=is_department),
-                           None if finished else common.card_markup(ticket.id, kind))
+    await common.edit_card(
+        context.bot,
+        card.chat_id,
+        card.message_id,
+        common.card_text(services, ticket, result.project_name, for_department=is_department),
+        None if finished else common.card_markup(ticket.id, kind),
+    )
 
 
 async def escalate_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -91,20 +102,27 @@ async def escalate_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         if department is None:
             raise UnknownDepartment(" ".join(args[1:]))
         result = await services.db.run(
-            work.escalate_command, who=common.who(services), now=services.clock(),
-            chat_id=message.chat_id, user_id=user.id, name=user.full_name,
-            ticket_id=ticket_id, department_key=department)
+            work.escalate_command,
+            who=common.who(services),
+            now=services.clock(),
+            chat_id=message.chat_id,
+            user_id=user.id,
+            name=user.full_name,
+            ticket_id=ticket_id,
+            department_key=department,
+        )
     except TicketNotFound:  # said to stewards and admins only: the id as they typed it
-        await message.reply_text(render.error_message(TicketNotFound(args[0].lstrip("#"))),
-                                 parse_mode=ParseMode.HTML)
+        await message.reply_text(render.error_message(TicketNotFound(args[0].lstrip("#"))), parse_mode=ParseMode.HTML)
         return
     except DeskError as exc:
-        await message.reply_text(render.error_message(exc, departments=names),
-                                 parse_mode=ParseMode.HTML)
+        await message.reply_text(render.error_message(exc, departments=names), parse_mode=ParseMode.HTML)
         return
     delivered = await common.post_escalation(context, result)
-    notice = (render.escalated_notice(result.escalation, departments=names)  # type: ignore[arg-type]
-              if delivered else _undelivered(result, names))
+    notice = (
+        render.escalated_notice(result.escalation, departments=names)  # type: ignore[arg-type]
+        if delivered
+        else _undelivered(result, names)
+    )
     await message.reply_text(notice, parse_mode=ParseMode.HTML)
 
 
@@ -113,7 +131,8 @@ def _undelivered(result: work.PressResult, names: dict[str, str]) -> str:
     assert result.escalation is not None
     return texts.TICKET_ESCALATION_UNDELIVERED.format(
         ticket_id=result.ticket.id,
-        department=render.esc(render.department_name(result.escalation.department_key, names)))
+        department=render.esc(render.department_name(result.escalation.department_key, names)),
+    )
 
 
 def _plain(html_text: str) -> str:

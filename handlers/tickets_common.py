@@ -27,8 +27,7 @@ log = logging.getLogger(__name__)
 
 def who(services: Services) -> work.Who:
     s = services.settings
-    return work.Who(steward_chat_id=s.steward_chat_id, lead_chat_id=s.lead_chat_id,
-                    admin_ids=tuple(s.admin_user_ids))
+    return work.Who(steward_chat_id=s.steward_chat_id, lead_chat_id=s.lead_chat_id, admin_ids=tuple(s.admin_user_ids))
 
 
 def department_key(services: Services, text: str) -> str | None:
@@ -59,11 +58,15 @@ def thread_of(message: Message) -> int | None:
 def card_markup(ticket_id: int, kind: CardKind | str = CardKind.steward) -> InlineKeyboardMarkup:
     if CardKind(kind) is CardKind.department:
         return keyboard([[(texts.TICKET_BUTTON_CLAIM, callbacks.encode(Action.claim, ticket_id))]])
-    return keyboard([[
-        (texts.TICKET_BUTTON_CLAIM, callbacks.encode(Action.claim, ticket_id)),
-        (texts.TICKET_BUTTON_ESCALATE, callbacks.encode(Action.escalate, ticket_id)),
-        (texts.TICKET_BUTTON_CLOSE, callbacks.encode(Action.close, ticket_id)),
-    ]])
+    return keyboard(
+        [
+            [
+                (texts.TICKET_BUTTON_CLAIM, callbacks.encode(Action.claim, ticket_id)),
+                (texts.TICKET_BUTTON_ESCALATE, callbacks.encode(Action.escalate, ticket_id)),
+                (texts.TICKET_BUTTON_CLOSE, callbacks.encode(Action.close, ticket_id)),
+            ]
+        ]
+    )
 
 
 def chooser_markup(ticket_id: int, keys: tuple[str, ...], names: dict[str, str]) -> InlineKeyboardMarkup:
@@ -75,23 +78,21 @@ def chooser_markup(ticket_id: int, keys: tuple[str, ...], names: dict[str, str])
 # --------------------------------------------------------------------------- sending
 
 
-async def follow_migration(context: ContextTypes.DEFAULT_TYPE, old_chat_id: int | None,
-                           sent: Sent) -> None:
+async def follow_migration(context: ContextTypes.DEFAULT_TYPE, old_chat_id: int | None, sent: Sent) -> None:
     """A send found the group upgraded to a supergroup (the service message was missed):
     move its binding, tickets and reminders there, as the migrate_to_chat_id update would."""
     if sent.migrated_to is None or old_chat_id is None:
         return
     services = services_of(context)
-    await services.db.run(migrate_chat, old_chat_id=old_chat_id, new_chat_id=sent.migrated_to,
-                          now=services.clock())
+    await services.db.run(migrate_chat, old_chat_id=old_chat_id, new_chat_id=sent.migrated_to, now=services.clock())
     await refresh_department_chats(context)
 
 
-async def edit_card(bot: Bot, chat_id: int, message_id: int, html: str,
-                    markup: InlineKeyboardMarkup | None) -> None:
+async def edit_card(bot: Bot, chat_id: int, message_id: int, html: str, markup: InlineKeyboardMarkup | None) -> None:
     try:
-        await bot.edit_message_text(html, chat_id=chat_id, message_id=message_id,
-                                    parse_mode=ParseMode.HTML, reply_markup=markup)
+        await bot.edit_message_text(
+            html, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
     except TelegramError as exc:  # "message is not modified", deleted card …
         log.info("could not edit card %s/%s: %s", chat_id, message_id, exc)
 
@@ -110,18 +111,32 @@ async def refresh_cards(context: ContextTypes.DEFAULT_TYPE, ticket_id: int) -> N
     services = services_of(context)
     shown = await services.db.run(work.shown_cards, ticket_id=ticket_id)
     for card in shown.cards:
-        face = render.card_face(shown.ticket, card.kind, now=services.clock(), hours=services.hours,
-                                project_name=shown.project_name,
-                                departments=department_names(services))
-        await edit_card(context.bot, card.chat_id, card.message_id, face.html,
-                        card_markup(ticket_id, face.buttons) if face.buttons else None)
+        face = render.card_face(
+            shown.ticket,
+            card.kind,
+            now=services.clock(),
+            hours=services.hours,
+            project_name=shown.project_name,
+            departments=department_names(services),
+        )
+        await edit_card(
+            context.bot,
+            card.chat_id,
+            card.message_id,
+            face.html,
+            card_markup(ticket_id, face.buttons) if face.buttons else None,
+        )
 
 
-def card_text(services: Services, ticket: TicketView, project_name: str | None, *,
-              for_department: bool = False) -> str:
-    return render.ticket_card(ticket, now=services.clock(), hours=services.hours,
-                              project_name=project_name, departments=department_names(services),
-                              for_department=for_department)
+def card_text(services: Services, ticket: TicketView, project_name: str | None, *, for_department: bool = False) -> str:
+    return render.ticket_card(
+        ticket,
+        now=services.clock(),
+        hours=services.hours,
+        project_name=project_name,
+        departments=department_names(services),
+        for_department=for_department,
+    )
 
 
 async def post_steward_card(context: ContextTypes.DEFAULT_TYPE, info: work.CardInfo) -> None:
@@ -131,12 +146,16 @@ async def post_steward_card(context: ContextTypes.DEFAULT_TYPE, info: work.CardI
     if chat_id is None:
         log.warning("ticket %s: STEWARD_CHAT_ID is not set, no card posted", info.ticket.id)
         return
-    sent = await send(context.bot, chat_id, card_text(services, info.ticket, info.project_name),
-                      markup=card_markup(info.ticket.id))
+    sent = await send(
+        context.bot, chat_id, card_text(services, info.ticket, info.project_name), markup=card_markup(info.ticket.id)
+    )
     if sent.parts:  # every part: a reply to any of them answers the ticket
-        await services.db.run(work.record_cards, ticket_id=info.ticket.id, now=services.clock(),
-                              cards=[(chat_id, part.message_id, CardKind.steward.value, None)
-                                     for part in sent.parts])
+        await services.db.run(
+            work.record_cards,
+            ticket_id=info.ticket.id,
+            now=services.clock(),
+            cards=[(chat_id, part.message_id, CardKind.steward.value, None) for part in sent.parts],
+        )
 
 
 async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.PressResult) -> bool:
@@ -146,22 +165,36 @@ async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.Press
     services = services_of(context)
     escalation = result.escalation
     assert escalation is not None
-    html = render.escalation_card(escalation, now=services.clock(), hours=services.hours,
-                                  project_name=result.project_name,
-                                  departments=department_names(services))
-    sent = await send(context.bot, escalation.department_chat_id, html,
-                      markup=card_markup(escalation.ticket.id, CardKind.department))
+    html = render.escalation_card(
+        escalation,
+        now=services.clock(),
+        hours=services.hours,
+        project_name=result.project_name,
+        departments=department_names(services),
+    )
+    sent = await send(
+        context.bot, escalation.department_chat_id, html, markup=card_markup(escalation.ticket.id, CardKind.department)
+    )
     await follow_migration(context, escalation.department_chat_id, sent)
     if sent.message is None:
         if sent.gone:
-            await services.db.run(work.chat_gone, chat_id=escalation.department_chat_id,
-                                  now=services.clock())
+            await services.db.run(work.chat_gone, chat_id=escalation.department_chat_id, now=services.clock())
             await refresh_department_chats(context)
         return False
-    await services.db.run(work.record_cards, ticket_id=escalation.ticket.id, now=services.clock(),
-                          cards=[(sent.migrated_to or escalation.department_chat_id, part.message_id,
-                                  CardKind.department.value, escalation.department_key)
-                                 for part in sent.parts])
+    await services.db.run(
+        work.record_cards,
+        ticket_id=escalation.ticket.id,
+        now=services.clock(),
+        cards=[
+            (
+                sent.migrated_to or escalation.department_chat_id,
+                part.message_id,
+                CardKind.department.value,
+                escalation.department_key,
+            )
+            for part in sent.parts
+        ],
+    )
     return True
 
 

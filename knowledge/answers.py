@@ -82,8 +82,7 @@ def _topic_lines(item: Item) -> list[str]:
     return lines
 
 
-def compose_item_answer(kb: KnowledgeBase, item: Item, intent: str, *, region: str | None = None
-                        ) -> str:
+def compose_item_answer(kb: KnowledgeBase, item: Item, intent: str, *, region: str | None = None) -> str:
     """Return the HTML answer about `item` led by `intent`, as `region` (the asking group's
     project's 旗县区) handles the item where the knowledge base has an override for it."""
     view = regional_view(kb, item, region)
@@ -132,8 +131,7 @@ def compose_item_answer(kb: KnowledgeBase, item: Item, intent: str, *, region: s
     return "\n".join(parts).strip()
 
 
-def compose_answer(kb: KnowledgeBase, result: MatchResult, *, region: str | None = None
-                   ) -> str | None:
+def compose_answer(kb: KnowledgeBase, result: MatchResult, *, region: str | None = None) -> str | None:
     """Return the HTML answer for an `answer` result, or None when there is nothing to say;
     `region` as in compose_item_answer."""
     if result.action != "answer":
@@ -148,8 +146,7 @@ def compose_answer(kb: KnowledgeBase, result: MatchResult, *, region: str | None
         if item is None:
             return text
         view = regional_view(kb, item, region)
-        tail = _department_lines(view.department, full=False) + [
-            texts.TIME_LINE.format(time=_time_text(item))]
+        tail = _department_lines(view.department, full=False) + [texts.TIME_LINE.format(time=_time_text(item))]
         if view.region:
             tail.insert(0, texts.REGION_NOTE.format(region=escape(view.region)))
         return "\n".join([text, "", *tail])
@@ -164,6 +161,8 @@ def compose_asks_answer(kb: KnowledgeBase, result: MatchResult, *, region: str |
     if len(result.asks) < 2:
         return None
     parts = [
-        compose_item_answer(kb, kb.items[ask.item], ask.intent, region=region) for ask in result.asks if ask.item in kb.items
+        compose_item_answer(kb, kb.items[ask.item], ask.intent, region=region)
+        for ask in result.asks
+        if ask.item in kb.items
     ]
     return "\n\n".join(parts) if parts else None

@@ -51,10 +51,16 @@ def parse_labelled(data: dict, where: str) -> LabelledQuestion:  # type: ignore[
         turn = "text" in data and "q" not in data
         asks = tuple((a.get("item"), a.get("intent") or "other") for a in data.get("asks") or ())
         case = LabelledQuestion(
-            q=str(data["text"] if turn else data["q"]), item=data.get("item"), intent=data.get("intent") or "other",
-            style=data.get("style", "dialogue" if turn else ""), asks=asks,
-            chat=int(data["chat"]) if turn else None, user=int(data["user"]) if turn else None,
-            dialogue=data.get("dialogue"), source=data.get("source", ""), split=data.get("split", ""),
+            q=str(data["text"] if turn else data["q"]),
+            item=data.get("item"),
+            intent=data.get("intent") or "other",
+            style=data.get("style", "dialogue" if turn else ""),
+            asks=asks,
+            chat=int(data["chat"]) if turn else None,
+            user=int(data["user"]) if turn else None,
+            dialogue=data.get("dialogue"),
+            source=data.get("source", ""),
+            split=data.get("split", ""),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"{where}: not a labelled question ({exc!r})") from None
@@ -149,8 +155,11 @@ class EvalReport:
 
 
 def score(
-    name: str, predict: Callable[[str], Prediction], cases: Iterable[LabelledQuestion],
-    *, predict_case: Callable[[LabelledQuestion], Prediction] | None = None,
+    name: str,
+    predict: Callable[[str], Prediction],
+    cases: Iterable[LabelledQuestion],
+    *,
+    predict_case: Callable[[LabelledQuestion], Prediction] | None = None,
 ) -> EvalReport:
     """Run `predict` over the cases and count; works for the matcher and the baselines alike.
 
@@ -172,7 +181,9 @@ def score(
                 report.wrong_answers += 1
         if case.item is None:
             report.oos_total += 1
-            report.oos_handed_off += pred.action in ("handoff", "smalltalk") or (pred.action == "answer" and pred.item is None)
+            report.oos_handed_off += pred.action in ("handoff", "smalltalk") or (
+                pred.action == "answer" and pred.item is None
+            )
         if case.asks:
             report.asks_total += 1
             got = set(pred.asks) if pred.asks else {(pred.item, pred.intent)}

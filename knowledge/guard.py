@@ -41,8 +41,12 @@ def guard_entries(matcher, sets: Sequence[tuple[str, list[LabelledQuestion]]]) -
             if asker:
                 contexts.remember(*asker, result.context_after())
             entries[_key(set_name, number, case.q)] = {
-                "set": Path(set_name).stem, "n": number, "q": case.q,
-                "item": result.item, "intent": result.intent, "action": result.action,
+                "set": Path(set_name).stem,
+                "n": number,
+                "q": case.q,
+                "item": result.item,
+                "intent": result.intent,
+                "action": result.action,
                 "right": _right(case, result.item, result.intent),
             }
     return entries
@@ -72,8 +76,10 @@ class Flip:
     def render(self) -> str:
         e, g = self.expected, self.got
         mark = " (accepted)" if self.accepted else ""
-        return (f"{self.kind}{mark} [{g['set']}:{g['n']}] {g['q']!r}: was {e['item']}/{e['intent']} ({e['action']}), "
-                f"now {g['item']}/{g['intent']} ({g['action']})")
+        return (
+            f"{self.kind}{mark} [{g['set']}:{g['n']}] {g['q']!r}: was {e['item']}/{e['intent']} ({e['action']}), "
+            f"now {g['item']}/{g['intent']} ({g['action']})"
+        )
 
 
 def diff_guard(expected: dict[str, dict], current: dict[str, dict]) -> list[Flip]:  # type: ignore[type-arg]
@@ -84,6 +90,13 @@ def diff_guard(expected: dict[str, dict], current: dict[str, dict]) -> list[Flip
         was_right = bool(was and was.get("right"))
         if was_right != got["right"]:
             kind = "right→wrong" if was_right else "wrong→right"
-            flips.append(Flip(kind, key, was or {**got, "item": None, "intent": "-", "action": "-"}, got,
-                              bool(was and was.get("accept"))))
+            flips.append(
+                Flip(
+                    kind,
+                    key,
+                    was or {**got, "item": None, "intent": "-", "action": "-"},
+                    got,
+                    bool(was and was.get("accept")),
+                )
+            )
     return flips

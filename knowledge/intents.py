@@ -56,7 +56,9 @@ def cue_book(path: Path = CUES_PATH) -> CueBook:
     """Read the cue file once."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     cues = [
-        Cue(intent, _compile(entry["cue"]), entry["example"], tier == "strong", bool(_LATIN_CUE.fullmatch(entry["cue"])))
+        Cue(
+            intent, _compile(entry["cue"]), entry["example"], tier == "strong", bool(_LATIN_CUE.fullmatch(entry["cue"]))
+        )
         for tier in ("strong", "weak")
         for intent, entries in (data.get(tier) or {}).items()
         for entry in entries

@@ -34,8 +34,7 @@ class LearnedEntry(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     active: bool = True
     # The scope: None for every project, else the one project whose help group it answers.
-    project_code: str | None = Field(default=None, sa_column=Column(String(64), nullable=True,
-                                                                    index=True))
+    project_code: str | None = Field(default=None, sa_column=Column(String(64), nullable=True, index=True))
 
 
 def add_learned(
@@ -54,12 +53,23 @@ def add_learned(
     question, answer = question.strip(), answer.strip()
     entry = None
     if ticket_id is not None:
-        entry = session.exec(select(LearnedEntry).where(
-            LearnedEntry.ticket_id == ticket_id, LearnedEntry.question == question,
-            col(LearnedEntry.active).is_(True))).first()
+        entry = session.exec(
+            select(LearnedEntry).where(
+                LearnedEntry.ticket_id == ticket_id,
+                LearnedEntry.question == question,
+                col(LearnedEntry.active).is_(True),
+            )
+        ).first()
     if entry is None:
-        entry = LearnedEntry(question=question, answer=answer, item=item, ticket_id=ticket_id,
-                             created_by=created_by, created_at=at, project_code=project_code)
+        entry = LearnedEntry(
+            question=question,
+            answer=answer,
+            item=item,
+            ticket_id=ticket_id,
+            created_by=created_by,
+            created_at=at,
+            project_code=project_code,
+        )
         session.add(entry)
     else:
         entry.answer, entry.item, entry.project_code = answer, item, project_code
@@ -121,8 +131,9 @@ class LearnedIndex:
             entries = list(self._entries.values())
         if len(compact) < 4 or not entries:
             return []
-        found = process.extract(compact[:200], [c for c, _ in entries], scorer=fuzz.ratio,
-                                score_cutoff=MIN_RATIO, limit=None)
+        found = process.extract(
+            compact[:200], [c for c, _ in entries], scorer=fuzz.ratio, score_cutoff=MIN_RATIO, limit=None
+        )
         return [LearnedHit(entries[index][1], float(score)) for _, score, index in found]
 
     @staticmethod

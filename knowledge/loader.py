@@ -20,14 +20,64 @@ from knowledge.errors import KnowledgeError, Problem
 from knowledge.model import Department, Faq, Item, KnowledgeBase, Material, RegionalOverride
 from knowledge.normalize import normalize
 
-CANONICAL_ITEMS = ["proposal", "feasibility", "preliminary_design", "verification", "filing", "energy_review", "land_prereview", "land_supply", "land_use_planning", "property_cert", "engineering_planning", "geo_hazard", "mineral_overlay", "eia", "soil_water", "water_permit", "flood_impact", "forest_grass", "cultural_relics", "safety_review", "drawing_review", "fire_design", "civil_defense", "construction_permit", "fire_acceptance", "planning_verification", "completion_filing", "customs_aeo", "customs_origin"]
+CANONICAL_ITEMS = [
+    "proposal",
+    "feasibility",
+    "preliminary_design",
+    "verification",
+    "filing",
+    "energy_review",
+    "land_prereview",
+    "land_supply",
+    "land_use_planning",
+    "property_cert",
+    "engineering_planning",
+    "geo_hazard",
+    "mineral_overlay",
+    "eia",
+    "soil_water",
+    "water_permit",
+    "flood_impact",
+    "forest_grass",
+    "cultural_relics",
+    "safety_review",
+    "drawing_review",
+    "fire_design",
+    "civil_defense",
+    "construction_permit",
+    "fire_acceptance",
+    "planning_verification",
+    "completion_filing",
+    "customs_aeo",
+    "customs_origin",
+]
 CANONICAL_TOPICS = ["tolerance", "parallel", "five_certs", "cross_province", "online_portal", "project_code"]
 LEVELS = {"国家", "自治区", "省", "市", "旗县区"}
 
 _ITEM_FIELDS = {
-    "key", "kind", "name", "short", "aliases", "latin", "hints", "department", "level", "apply_at",
-    "statutory_days", "promised_days", "time_note", "fee", "parallel", "prerequisites",
-    "prerequisites_note", "materials", "faq", "summary", "details", "example", "published",
+    "key",
+    "kind",
+    "name",
+    "short",
+    "aliases",
+    "latin",
+    "hints",
+    "department",
+    "level",
+    "apply_at",
+    "statutory_days",
+    "promised_days",
+    "time_note",
+    "fee",
+    "parallel",
+    "prerequisites",
+    "prerequisites_note",
+    "materials",
+    "faq",
+    "summary",
+    "details",
+    "example",
+    "published",
     "regional",
 }
 _REGIONAL_FIELDS = {"region", "department", "window", "phone", "level"}
@@ -240,7 +290,9 @@ def _read_item(reader: _Reader, path: Path) -> tuple[Item, _Map] | None:
         raw_faq = []
     for index, entry in enumerate(raw_faq):
         if reader.check_mapping(file, entry, {"q", "a"}, f"faq[{index}]"):
-            faqs.append(Faq(q=reader.text(file, entry, "q", required=True), a=reader.text(file, entry, "a", required=True)))
+            faqs.append(
+                Faq(q=reader.text(file, entry, "q", required=True), a=reader.text(file, entry, "a", required=True))
+            )
     level = reader.texts(file, m, "level")
     for value in level:
         if value not in LEVELS:
@@ -282,12 +334,10 @@ def _read_item(reader: _Reader, path: Path) -> tuple[Item, _Map] | None:
             reader.problem(file, m.line, "promised_days", "missing")
     elif not item.summary:
         reader.problem(file, m.line, "summary", "a topic needs a summary")
-    if (
-        item.statutory_days is not None
-        and item.promised_days is not None
-        and item.promised_days > item.statutory_days
-    ):
-        reader.problem(file, reader.line_of(m, "promised_days"), "promised_days", "longer than the statutory time limit")
+    if item.statutory_days is not None and item.promised_days is not None and item.promised_days > item.statutory_days:
+        reader.problem(
+            file, reader.line_of(m, "promised_days"), "promised_days", "longer than the statutory time limit"
+        )
     if item.key and item.key != path.stem:
         reader.problem(file, reader.line_of(m, "key"), "key", f"must equal the file name {path.stem!r}")
     return item, m
@@ -314,15 +364,18 @@ def _read_regional(reader: _Reader, file: str, m: _Map) -> tuple[RegionalOverrid
         )
         for value in override.level:
             if value not in LEVELS:
-                reader.problem(file, reader.line_of(entry, "level"), f"{what}.level",
-                               f"unknown approval level {value!r}")
+                reader.problem(
+                    file, reader.line_of(entry, "level"), f"{what}.level", f"unknown approval level {value!r}"
+                )
         if not (override.department or override.window or override.phone or override.level):
-            reader.problem(file, entry.line, what,
-                           "an override needs a department, window, phone or level")
+            reader.problem(file, entry.line, what, "an override needs a department, window, phone or level")
         if override.region in seen:
-            reader.problem(file, entry.line, f"{what}.region",
-                           f"region {override.region!r} is overridden twice "
-                           f"(first at line {seen[override.region]})")
+            reader.problem(
+                file,
+                entry.line,
+                f"{what}.region",
+                f"region {override.region!r} is overridden twice (first at line {seen[override.region]})",
+            )
             continue
         if override.region:
             seen[override.region] = entry.line
@@ -369,7 +422,9 @@ def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> Knowl
             continue
         item, m = read
         if item.key in items:
-            reader.problem(item.source_file, m.line, "key", f"duplicate key {item.key!r} (also in {items[item.key].source_file})")
+            reader.problem(
+                item.source_file, m.line, "key", f"duplicate key {item.key!r} (also in {items[item.key].source_file})"
+            )
             continue
         if item.key:
             items[item.key] = item
@@ -380,16 +435,26 @@ def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> Knowl
     for key, item in items.items():
         m = item_maps[key]
         if item.department and departments_readable and item.department not in departments:
-            reader.problem(item.source_file, reader.line_of(m, "department"), "department", f"unknown department {item.department!r}")
+            reader.problem(
+                item.source_file,
+                reader.line_of(m, "department"),
+                "department",
+                f"unknown department {item.department!r}",
+            )
         if departments_readable:
             for index, override in enumerate(item.regional):
                 if override.department and override.department not in departments:
-                    reader.problem(item.source_file, reader.line_of(m, "regional"),
-                                   f"regional[{index}].department",
-                                   f"unknown department {override.department!r}")
+                    reader.problem(
+                        item.source_file,
+                        reader.line_of(m, "regional"),
+                        f"regional[{index}].department",
+                        f"unknown department {override.department!r}",
+                    )
         for pre in item.prerequisites:
             if pre not in items:
-                reader.problem(item.source_file, reader.line_of(m, "prerequisites"), "prerequisites", f"unknown item {pre!r}")
+                reader.problem(
+                    item.source_file, reader.line_of(m, "prerequisites"), "prerequisites", f"unknown item {pre!r}"
+                )
         for field in ("aliases", "hints", "latin", "name", "short"):
             values = (getattr(item, field),) if field in ("name", "short") else getattr(item, field)
             for value in values:
@@ -399,7 +464,9 @@ def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> Knowl
                 previous = owner.get(phrase)
                 if previous and previous[0] != key:
                     reader.problem(
-                        item.source_file, reader.line_of(m, field), field,
+                        item.source_file,
+                        reader.line_of(m, field),
+                        field,
                         f"{value!r} is also used by item {previous[0]!r} ({previous[1]})",
                     )
                 else:

@@ -47,9 +47,36 @@ _OWN_SUBJECT = re.compile(r"许可|审批|审查|审核|执照|证|登记|备案
 _PROCEDURE_WORD = re.compile(r"(许可证|许可|审批|备案|验收|资质)(?!平台|系统|监管|中心|窗口|大厅|局|科|处)")
 _PROCEDURE_WORDS = frozenset({"许可证", "许可", "审批", "备案", "验收", "资质"})
 # A character before a procedure word that ends no name (「我们备案」「的审批」「做验收」「那个书审批」).
-_NOT_A_NAME_END = frozenset("的了们个做办去要先再和跟与及于在还已都也就么啥吗能可请问这那把给被对该此其每各得过完好书块边面里哪儿")
+_NOT_A_NAME_END = frozenset(
+    "的了们个做办去要先再和跟与及于在还已都也就么啥吗能可请问这那把给被对该此其每各得过完好书块边面里哪儿"
+)
 # Words before a procedure word that say how it is done, not which procedure (「政府审批」「在线审批」).
-_GENERIC_BEFORE = frozenset({"政府", "部门", "正式", "在线", "网上", "线上", "相关", "行政", "哪些", "什么", "前置", "联合", "并联", "单独", "专项", "分别", "一起", "同时", "最后", "首次", "后续", "手续"})
+_GENERIC_BEFORE = frozenset(
+    {
+        "政府",
+        "部门",
+        "正式",
+        "在线",
+        "网上",
+        "线上",
+        "相关",
+        "行政",
+        "哪些",
+        "什么",
+        "前置",
+        "联合",
+        "并联",
+        "单独",
+        "专项",
+        "分别",
+        "一起",
+        "同时",
+        "最后",
+        "首次",
+        "后续",
+        "手续",
+    }
+)
 # Asking whether several procedures can run together: the parallel topic.
 _TOGETHER = re.compile(r"一起|同时|并联|同步|并行|一块")
 # Connectors between several items asked about at once.
@@ -62,7 +89,9 @@ _CONTEXT_AFTER = re.compile(
     r"|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了(?![没吗么])|都卡着|卡着|卡住"
 )
 # Before an item's name: it is excluded or already under way, not what is asked.
-_CONTEXT_BEFORE = re.compile(r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了)$")
+_CONTEXT_BEFORE = re.compile(
+    r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了)$"
+)
 _FILLER = re.compile(
     r"请问|麻烦|问一下|问下|打扰|您好|你好|老师|管家|小助手|机器人|各位|大家|一下|的|了|吗|呢|啊|呀|吧|哈|嘛|哦|噢|嗯|额|呃|么"
 )
@@ -246,9 +275,7 @@ class Matcher:
         # (entries, their normalised questions) swapped as one tuple, so a reader never sees a half update
         self._faq_table: tuple[list[_FaqEntry], list[str]] = ([], [])
         self._lock = Lock()
-        entries = [
-            _FaqEntry(compact_text(faq.q), item.key, faq) for item in kb.items.values() for faq in item.faq
-        ]
+        entries = [_FaqEntry(compact_text(faq.q), item.key, faq) for item in kb.items.values() for faq in item.faq]
         entries = [e for e in entries if e.normalized]
         self._faq_table = (entries, [e.normalized for e in entries])
         for faq in kb.learned:
@@ -317,9 +344,7 @@ class Matcher:
                     index.departments.append((name, tuple(by_department.get(dept.key, ()))))
         index.out_of_scope = [p for p in (compact_text(t) for t in kb.out_of_scope) if p]
         index.always_out_of_scope = [p for p in (compact_text(t) for t in kb.always_out_of_scope) if p]
-        index.smalltalk = sorted(
-            {p for p in (compact_text(t) for t in kb.smalltalk) if p}, key=len, reverse=True
-        )
+        index.smalltalk = sorted({p for p in (compact_text(t) for t in kb.smalltalk) if p}, key=len, reverse=True)
         return index
 
     def add_learned(self, question: str, answer: str, item: str | None) -> None:
@@ -358,12 +383,7 @@ class Matcher:
                 return replace(result, intent=context.intent, action="answer", reason="context", context=True)
         if names_item and result.action != "answer":
             return None  # 「我们环评办到哪一步了」 names its own item: it never takes the earlier one
-        if (
-            result.action == "answer"
-            and result.item == "tolerance"
-            and context.item != "tolerance"
-            and not names_item
-        ):
+        if result.action == "answer" and result.item == "tolerance" and context.item != "tolerance" and not names_item:
             # 「那能容缺吗」: the 容缺 topic asked about the item of the previous question
             return replace(result, item=context.item, intent="tolerance", context=True, reason="context")
         if result.action == "answer":
@@ -380,8 +400,14 @@ class Matcher:
         intent = result.intent if asks_own else context.intent
         action, reason = ("handoff", "status") if intent == "status" else ("answer", "context")
         return replace(
-            result, item=context.item, intent=intent, action=action, reason=reason, context=True,
-            candidates=(Candidate(context.item, 1.0),), confidence=1.0,
+            result,
+            item=context.item,
+            intent=intent,
+            action=action,
+            reason=reason,
+            context=True,
+            candidates=(Candidate(context.item, 1.0),),
+            confidence=1.0,
         )
 
     def _names_foreign_procedure(self, compact: str, hits: list[_Hit]) -> bool:
@@ -400,12 +426,20 @@ class Matcher:
             p, e = word.span()
             if p < 2 or p >= first_name:
                 continue
-            if any(a <= p and e <= b and (a, b) != (p, e) for a, b in phrases) or any(p - 2 <= b <= p for _, b in names):
+            if any(a <= p and e <= b and (a, b) != (p, e) for a, b in phrases) or any(
+                p - 2 <= b <= p for _, b in names
+            ):
                 continue
             before = compact[p - 2 : p]
             if any(before + word.group() in phrase.text for phrase in self._index.phrases if phrase.kind == "alias"):
                 continue  # part of a name: 「规划许可证」 of 建设工程规划许可证 and 建设用地规划许可证
-            if has_cjk(before) and len(before) == 2 and before[1] not in _NOT_A_NAME_END and before not in _GENERIC_BEFORE and has_cjk(before[0]):
+            if (
+                has_cjk(before)
+                and len(before) == 2
+                and before[1] not in _NOT_A_NAME_END
+                and before not in _GENERIC_BEFORE
+                and has_cjk(before[0])
+            ):
                 return True
         return False
 
@@ -445,7 +479,9 @@ class Matcher:
         faq_entry, faq_ratio = self._faq_hit(compact)
         if faq_entry is not None and faq_entry.item is not None:
             e = EVIDENCE
-            hits.append(_Hit(faq_entry.item, e.faq_base + (faq_ratio - e.faq_cutoff) / (100 - e.faq_cutoff) * e.faq_span))
+            hits.append(
+                _Hit(faq_entry.item, e.faq_base + (faq_ratio - e.faq_cutoff) / (100 - e.faq_cutoff) * e.faq_span)
+            )
         if faq_entry is not None and faq_entry.learned and faq_entry.item is None and faq_ratio >= EVIDENCE.faq_answer:
             return self._result(
                 question, normalized, None, intent, "answer", faq_ratio / 100, [], "learned", faq_entry.faq, True
@@ -549,7 +585,9 @@ class Matcher:
             asks: tuple[Ask, ...] = (Ask(items[0], "process"), Ask("parallel", "process"))
         else:
             asks = tuple(Ask(k, intent) for k in items[:MAX_ASKS])
-        result = self._result(question, normalized, asks[0].item, asks[0].intent, "answer", top.score, candidates, "several")
+        result = self._result(
+            question, normalized, asks[0].item, asks[0].intent, "answer", top.score, candidates, "several"
+        )
         return replace(result, asks=asks)
 
     def _several_asks(self, result: MatchResult) -> MatchResult:
@@ -591,7 +629,15 @@ class Matcher:
             if start >= 0:
                 is_alias = phrase.kind == "alias" and len(phrase.text) >= 2
                 hits.append(
-                    _Hit(phrase.item, phrase.base, start, start + len(phrase.text), exact=True, named=is_alias, alias=is_alias)
+                    _Hit(
+                        phrase.item,
+                        phrase.base,
+                        start,
+                        start + len(phrase.text),
+                        exact=True,
+                        named=is_alias,
+                        alias=is_alias,
+                    )
                 )
                 continue
             if phrase.pinyin and key:
@@ -601,14 +647,23 @@ class Matcher:
                     end = owners[at + len(phrase.pinyin) - 1] + 1
                     named = phrase.kind == "alias" and len(phrase.text) >= 3 and end - begin >= 3
                     hits.append(
-                        _Hit(phrase.item, phrase.base * EVIDENCE.sound, begin, end, named=named, alias=phrase.kind == "alias")
+                        _Hit(
+                            phrase.item,
+                            phrase.base * EVIDENCE.sound,
+                            begin,
+                            end,
+                            named=named,
+                            alias=phrase.kind == "alias",
+                        )
                     )
                     continue
             if phrase.gapped is not None:
                 found = phrase.gapped.search(compact)
                 if found:
                     alias = phrase.kind == "alias"
-                    hits.append(_Hit(phrase.item, phrase.base * EVIDENCE.gapped, found.start(), found.end(), alias=alias))
+                    hits.append(
+                        _Hit(phrase.item, phrase.base * EVIDENCE.gapped, found.start(), found.end(), alias=alias)
+                    )
         return hits
 
     def _combo_hits(self, compact: str) -> list[_Hit]:
@@ -627,7 +682,14 @@ class Matcher:
             return []
         compact = normalized.replace(" ", "")
         hits = [
-            _Hit(self._index.latin_short[t], EVIDENCE.latin, compact.find(t), compact.find(t) + len(t), named=True, alias=True)
+            _Hit(
+                self._index.latin_short[t],
+                EVIDENCE.latin,
+                compact.find(t),
+                compact.find(t) + len(t),
+                named=True,
+                alias=True,
+            )
             for t in tokens
             if t in self._index.latin_short
         ]
@@ -635,7 +697,9 @@ class Matcher:
         for spelled, item in self._index.latin_long:
             if spelled in joined:
                 at = compact.find(spelled[:3])
-                hits.append(_Hit(item, EVIDENCE.latin, at, at + len(spelled) if at >= 0 else -1, named=True, alias=True))
+                hits.append(
+                    _Hit(item, EVIDENCE.latin, at, at + len(spelled) if at >= 0 else -1, named=True, alias=True)
+                )
         return hits
 
     def _department_hits(self, compact: str, already: set[str]) -> list[_Hit]:
@@ -646,7 +710,11 @@ class Matcher:
             if at < 0 or not items or any(i in already for i in items):
                 continue
             e = EVIDENCE
-            score = e.department_one if len(items) == 1 else (e.department_few if len(items) <= e.department_few_max else 0.0)
+            score = (
+                e.department_one
+                if len(items) == 1
+                else (e.department_few if len(items) <= e.department_few_max else 0.0)
+            )
             hits += [_Hit(i, score, at, at + len(name)) for i in items if score]
         return hits
 
@@ -659,7 +727,6 @@ class Matcher:
             if after or before:
                 hit.score *= EVIDENCE.context
                 hit.context = True
-
 
     def _name_spans(self, hits: list[_Hit]) -> list[tuple[int, int]]:
         """Spans of item names, whose words (条件 in 安全条件审查) are not intent cues.
@@ -700,7 +767,11 @@ class Matcher:
         if not has_cjk(compact) or not self._index.fuzzy_texts:
             return []
         found = process.extract(
-            compact[:200], self._index.fuzzy_texts, scorer=fuzz.partial_ratio, score_cutoff=EVIDENCE.fuzzy_cutoff, limit=8
+            compact[:200],
+            self._index.fuzzy_texts,
+            scorer=fuzz.partial_ratio,
+            score_cutoff=EVIDENCE.fuzzy_cutoff,
+            limit=8,
         )
         hits = []
         for text, score, position in found:

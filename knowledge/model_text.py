@@ -126,7 +126,9 @@ class _FastLinear:
         scores = self.intercept.copy()
         if counts:
             columns = np.fromiter(counts, dtype=np.intp, count=len(counts))
-            values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[columns]
+            values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[
+                columns
+            ]
             values /= np.sqrt(values @ values)
             scores += self.coef[:, columns] @ values
         if extra:
@@ -186,14 +188,18 @@ def fingerprint_of(kb_pairs: Iterable[tuple[str, str]], labelled: Iterable[Label
     for row in labelled:
         digest.update(f"l\t{row.q}\t{row.item}\t{row.intent}\n".encode())
     digest.update(CUES_PATH.read_bytes())
-    digest.update(f"{INTENT_ALPHA} {ITEM_ALPHA} {CUE_WEIGHT} {FAQ_PER_ITEM} {_vectorizer().ngram_range} {INTENT_NGRAMS} clause".encode())
+    digest.update(
+        f"{INTENT_ALPHA} {ITEM_ALPHA} {CUE_WEIGHT} {FAQ_PER_ITEM} {_vectorizer().ngram_range} {INTENT_NGRAMS} clause".encode()
+    )
     return digest.hexdigest()[:16]
 
 
 _TRAINED: dict[str, TextModel] = {}  # by fingerprint: training is deterministic, so the same data gives the same model
 
 
-def train_model(kb: KnowledgeBase, labelled: Sequence[LabelledQuestion] | None = None, *, reuse: bool = True) -> TextModel:
+def train_model(
+    kb: KnowledgeBase, labelled: Sequence[LabelledQuestion] | None = None, *, reuse: bool = True
+) -> TextModel:
     """Train both classifiers from the knowledge base and the labelled questions given.
 
     `labelled` defaults to the training split of the bundled file; labels naming an item the
@@ -225,7 +231,12 @@ def _intent_rows(labelled: Sequence[LabelledQuestion]) -> list[LabelledQuestion]
     return [*labelled, *cue_examples]
 
 
-def _fit(kb_pairs: list[tuple[str, str]], labelled: Sequence[LabelledQuestion], intent_rows: list[LabelledQuestion], fingerprint: str) -> TextModel:
+def _fit(
+    kb_pairs: list[tuple[str, str]],
+    labelled: Sequence[LabelledQuestion],
+    intent_rows: list[LabelledQuestion],
+    fingerprint: str,
+) -> TextModel:
 
     # Intent: the labelled questions and the cue examples (the knowledge base says nothing about intents).
     intent_texts = [normalize(row.q) for row in intent_rows]
@@ -234,7 +245,9 @@ def _fit(kb_pairs: list[tuple[str, str]], labelled: Sequence[LabelledQuestion], 
     cue_rows = [read_cues(t).features() for t in intent_texts]
     cue_columns = {name: i for i, name in enumerate(sorted({n for names in cue_rows for n in names}))}
     intent_classifier = _classifier(INTENT_ALPHA)
-    intent_classifier.fit(hstack([grams, _cue_matrix(cue_rows, cue_columns)]).tocsr(), [row.intent for row in intent_rows])
+    intent_classifier.fit(
+        hstack([grams, _cue_matrix(cue_rows, cue_columns)]).tocsr(), [row.intent for row in intent_rows]
+    )
 
     # Item: the knowledge base's own phrases and the labelled questions. A dialogue turn (「那得多长时间」)
     # has its item from the earlier turn, not from its words: it teaches the intent only.

@@ -53,14 +53,29 @@ def log_question(
 
 
 def log_unmatched(
-    *, session: Session, text: str, at: datetime, action: str, reason: str = "",
-    chat_id: int | None = None, user_id: int | None = None,
+    *,
+    session: Session,
+    text: str,
+    at: datetime,
+    action: str,
+    reason: str = "",
+    chat_id: int | None = None,
+    user_id: int | None = None,
 ) -> QuestionLog:
     """Record a question that never reached the matcher, with what became of it (e.g. a
     throttled one: action "throttled")."""
-    row = QuestionLog(at=at, chat_id=chat_id, user_id=user_id, text=text[:TEXT_LIMIT],
-                      normalized="", item=None, intent="other", confidence=0.0, action=action,
-                      reason=reason)
+    row = QuestionLog(
+        at=at,
+        chat_id=chat_id,
+        user_id=user_id,
+        text=text[:TEXT_LIMIT],
+        normalized="",
+        item=None,
+        intent="other",
+        confidence=0.0,
+        action=action,
+        reason=reason,
+    )
     session.add(row)
     session.flush()
     return row

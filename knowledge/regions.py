@@ -11,9 +11,9 @@ from knowledge.model import Department, Item, KnowledgeBase
 
 @dataclass(frozen=True)
 class RegionalView:
-    item: Item                     # level replaced where the region overrides it
+    item: Item  # level replaced where the region overrides it
     department: Department | None  # the region's department, window and phone
-    region: str | None             # the region whose override applies; None: the city's
+    region: str | None  # the region whose override applies; None: the city's
 
 
 def regional_view(kb: KnowledgeBase, item: Item, region: str | None) -> RegionalView:
@@ -25,8 +25,9 @@ def regional_view(kb: KnowledgeBase, item: Item, region: str | None) -> Regional
     if override.department:
         department = kb.departments.get(override.department, department)
     if department is not None and (override.window or override.phone):
-        department = replace(department, window=override.window or department.window,
-                             phone=override.phone or department.phone)
+        department = replace(
+            department, window=override.window or department.window, phone=override.phone or department.phone
+        )
     if override.level:
         item = replace(item, level=override.level)
     return RegionalView(item, department, override.region)

@@ -49,8 +49,7 @@ class KnowledgeService:
         self.context_ttl = context_ttl
         self.learned = LearnedIndex()
 
-    async def ask(self, *, text: str, chat_id: int | None, user_id: int | None,
-                  region: str | None = None) -> Reply:
+    async def ask(self, *, text: str, chat_id: int | None, user_id: int | None, region: str | None = None) -> Reply:
         """Match one question in the asker's context, log it, keep the new context, return the reply;
         `region` is the 旗县区 of the project the chat is bound to (its overrides of the knowledge base apply)."""
         at = self.clock()
@@ -59,7 +58,13 @@ class KnowledgeService:
         return Reply(result, compose_answer(self.kb, result, region=region))
 
     def _ask(
-        self, *, session: Session, text: str, chat_id: int | None, user_id: int | None, at: datetime,
+        self,
+        *,
+        session: Session,
+        text: str,
+        chat_id: int | None,
+        user_id: int | None,
+        at: datetime,
         learned: MatchResult | None,
     ) -> MatchResult:
         asker = (chat_id, user_id) if chat_id is not None and user_id is not None else None

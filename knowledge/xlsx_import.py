@@ -79,8 +79,7 @@ class _Workbook:
         if cell is None:
             self.problems.append(Problem(self.path.name, 0, "-", message))
         else:
-            self.problems.append(Problem(f"{self.path.name} 工作表「{cell.sheet}」", cell.row,
-                                         cell.column, message))
+            self.problems.append(Problem(f"{self.path.name} 工作表「{cell.sheet}」", cell.row, cell.column, message))
 
     def read(self) -> dict[str, _Rows]:
         from openpyxl import load_workbook
@@ -92,24 +91,27 @@ class _Workbook:
             return {}
         sheets: dict[str, _Rows] = {}
         try:
-            wanted = {ITEMS_SHEET: ITEM_HEADERS, MATERIALS_SHEET: MATERIAL_HEADERS,
-                      FAQ_SHEET: FAQ_HEADERS, DEPARTMENTS_SHEET: DEPARTMENT_HEADERS,
-                      REGIONAL_SHEET: REGIONAL_HEADERS, PHRASES_SHEET: PHRASE_HEADERS}
+            wanted = {
+                ITEMS_SHEET: ITEM_HEADERS,
+                MATERIALS_SHEET: MATERIAL_HEADERS,
+                FAQ_SHEET: FAQ_HEADERS,
+                DEPARTMENTS_SHEET: DEPARTMENT_HEADERS,
+                REGIONAL_SHEET: REGIONAL_HEADERS,
+                PHRASES_SHEET: PHRASE_HEADERS,
+            }
             for name, headers in wanted.items():
                 if name not in workbook.sheetnames:
                     if name not in _OPTIONAL_SHEETS:
                         self.problem(Cell(name, 0, "-"), "缺少这个工作表")
                     continue
-                sheets[name] = self._sheet(name, workbook[name].iter_rows(values_only=True),
-                                           headers)
+                sheets[name] = self._sheet(name, workbook[name].iter_rows(values_only=True), headers)
         except Exception as exc:  # noqa: BLE001 - corrupt sheet XML
             self.problem(None, f"工作表内容已损坏，无法读取（{exc}）")
         finally:
             workbook.close()
         return sheets
 
-    def _sheet(self, name: str, rows: Iterator[tuple[Any, ...]], headers: tuple[str, ...]
-               ) -> _Rows:
+    def _sheet(self, name: str, rows: Iterator[tuple[Any, ...]], headers: tuple[str, ...]) -> _Rows:
         result = _Rows(name)
         header_row = next(rows, ())
         columns = {str(h).strip(): i for i, h in enumerate(header_row) if h is not None}
@@ -146,10 +148,8 @@ class _Emitter:
         self.lines: list[str] = []
         self.origins: list[Cell | None] = []
 
-    def emit(self, data: Any, origin: Cell | None, *, indent: str = "",
-             flow: bool | None = False) -> None:
-        text = yaml.safe_dump(data, allow_unicode=True, width=10**9, sort_keys=False,
-                              default_flow_style=flow)
+    def emit(self, data: Any, origin: Cell | None, *, indent: str = "", flow: bool | None = False) -> None:
+        text = yaml.safe_dump(data, allow_unicode=True, width=10**9, sort_keys=False, default_flow_style=flow)
         for line in text.rstrip("\n").split("\n"):
             self.lines.append(indent + line)
             self.origins.append(origin)
@@ -167,7 +167,7 @@ class _Builder:
         self.book = book
         self.sheets = sheets
         self.folder = folder
-        self.origins: dict[str, list[Cell | None]] = {}   # resolved file -> line origins
+        self.origins: dict[str, list[Cell | None]] = {}  # resolved file -> line origins
         self.first_cell: dict[str, Cell | None] = {}
 
     def _save(self, emitter: _Emitter, path: Path, first: Cell | None) -> None:
@@ -183,8 +183,7 @@ class _Builder:
         self.book.problem(cell, f"「{value}」应为工作日天数（整数）")
         return None
 
-    def _flag(self, cell: Cell, value: object, *, labels: tuple[str, str] = (YES, NO)
-              ) -> bool | None:
+    def _flag(self, cell: Cell, value: object, *, labels: tuple[str, str] = (YES, NO)) -> bool | None:
         if value is None:
             return None
         if value in labels:
@@ -209,8 +208,7 @@ class _Builder:
             for row, values in self.sheets.get(sheet, _Rows(sheet)).rows:
                 key = str(values.get("事项键") or "")
                 if key not in by_key:
-                    self.book.problem(Cell(sheet, row, "事项键"),
-                                      f"「{key}」不是「{ITEMS_SHEET}」表中的事项键")
+                    self.book.problem(Cell(sheet, row, "事项键"), f"「{key}」不是「{ITEMS_SHEET}」表中的事项键")
                 else:
                     by_key[key].append((sheet, row, values))
         (self.folder / "items").mkdir(parents=True)
@@ -222,8 +220,7 @@ class _Builder:
         self._phrases()
         return len(keys)
 
-    def _item(self, row: int, values: dict[str, Any],
-              children: list[tuple[str, int, dict[str, Any]]]) -> None:
+    def _item(self, row: int, values: dict[str, Any], children: list[tuple[str, int, dict[str, Any]]]) -> None:
         def at(column: str) -> Cell:
             return Cell(ITEMS_SHEET, row, column)
 
@@ -234,7 +231,8 @@ class _Builder:
             self.book.problem(at("类型"), f"「{kind_label}」应为「事项」或「主题」")
             kind = "item"
         fields: list[tuple[str, str, Any]] = [
-            ("key", "键", _opt(values.get("键"))), ("kind", "类型", kind),
+            ("key", "键", _opt(values.get("键"))),
+            ("kind", "类型", kind),
             ("name", "事项名称", _opt(values.get("事项名称"))),
             ("short", "简称", _opt(values.get("简称"))),
             ("aliases", "别名", split_list(values.get("别名"))),
@@ -243,18 +241,19 @@ class _Builder:
             ("department", "责任部门键", _opt(values.get("责任部门键"))),
             ("level", "审批层级", split_list(values.get("审批层级"))),
             ("apply_at", "办理渠道", _opt(values.get("办理渠道"))),
-            ("statutory_days", "法定时限(工作日)",
-             self._days(at("法定时限(工作日)"), values.get("法定时限(工作日)"))),
-            ("promised_days", "承诺时限(工作日)",
-             self._days(at("承诺时限(工作日)"), values.get("承诺时限(工作日)"))),
+            ("statutory_days", "法定时限(工作日)", self._days(at("法定时限(工作日)"), values.get("法定时限(工作日)"))),
+            ("promised_days", "承诺时限(工作日)", self._days(at("承诺时限(工作日)"), values.get("承诺时限(工作日)"))),
             ("time_note", "时限说明", _opt(values.get("时限说明"))),
             ("fee", "收费", _opt(values.get("收费"))),
             ("parallel", "可并联", self._flag(at("可并联"), values.get("可并联"))),
             ("prerequisites", "前置事项", split_list(values.get("前置事项"))),
             ("prerequisites_note", "前置说明", _opt(values.get("前置说明"))),
             ("summary", "概述", _opt(values.get("概述"))),
-            ("details", "详细说明", [line.strip() for line in
-                                    str(values.get("详细说明") or "").split("\n") if line.strip()]),
+            (
+                "details",
+                "详细说明",
+                [line.strip() for line in str(values.get("详细说明") or "").split("\n") if line.strip()],
+            ),
         ]
         for name, column, value in fields:
             if value is None or value == []:
@@ -265,8 +264,9 @@ class _Builder:
             out.line("materials:", Cell(MATERIALS_SHEET, materials[0][0], "材料名称"))
             for mrow, m in materials:
                 cell = Cell(MATERIALS_SHEET, mrow, "材料名称")
-                required = self._flag(Cell(MATERIALS_SHEET, mrow, "必交/可容缺"),
-                                      m.get("必交/可容缺"), labels=(REQUIRED, DEFERRABLE))
+                required = self._flag(
+                    Cell(MATERIALS_SHEET, mrow, "必交/可容缺"), m.get("必交/可容缺"), labels=(REQUIRED, DEFERRABLE)
+                )
                 entry: dict[str, Any] = {"name": _text(m.get("材料名称"))}
                 entry["required"] = True if required is None else required
                 if m.get("说明") is not None:
@@ -276,8 +276,12 @@ class _Builder:
         if faqs:
             out.line("faq:", Cell(FAQ_SHEET, faqs[0][0], "问题"))
             for frow, f in faqs:
-                out.emit([{"q": _text(f.get("问题")), "a": _text(f.get("答案"))}],
-                         Cell(FAQ_SHEET, frow, "问题"), indent="  ", flow=False)
+                out.emit(
+                    [{"q": _text(f.get("问题")), "a": _text(f.get("答案"))}],
+                    Cell(FAQ_SHEET, frow, "问题"),
+                    indent="  ",
+                    flow=False,
+                )
         example = self._flag(at("示例数据"), values.get("示例数据"))
         out.emit({"example": True if example is None else example}, at("示例数据"))
         out.emit({"published": split_list(values.get("公开数据字段"))}, at("公开数据字段"))
@@ -286,8 +290,7 @@ class _Builder:
             out.line("regional:", Cell(REGIONAL_SHEET, regional[0][0], "旗县区"))
             for rrow, o in regional:
                 entry = {"region": _text(o.get("旗县区"))}
-                for name, column in (("department", "责任部门键"), ("window", "窗口"),
-                                     ("phone", "电话")):
+                for name, column in (("department", "责任部门键"), ("window", "窗口"), ("phone", "电话")):
                     if o.get(column) is not None:
                         entry[name] = _text(o.get(column))
                 if o.get("审批层级") is not None:
@@ -306,8 +309,7 @@ class _Builder:
                 if d.get(column) is not None:
                     entry[name] = _text(d.get(column))
             entry["aliases"] = split_list(d.get("别名"))
-            for name, column in (("window", "窗口"), ("phone", "电话"), ("hours", "办公时间"),
-                                 ("online", "网上办理")):
+            for name, column in (("window", "窗口"), ("phone", "电话"), ("hours", "办公时间"), ("online", "网上办理")):
                 if d.get(column) is not None:
                     entry[name] = _text(d.get(column))
             example = self._flag(Cell(DEPARTMENTS_SHEET, row, "示例数据"), d.get("示例数据"))
@@ -315,8 +317,7 @@ class _Builder:
             out.emit([entry], Cell(DEPARTMENTS_SHEET, row, "键"), indent="  ", flow=False)
         if not rows:
             out.lines[-1] = "departments: []"
-        self._save(out, self.folder / "departments.yaml",
-                   Cell(DEPARTMENTS_SHEET, 1, "键"))
+        self._save(out, self.folder / "departments.yaml", Cell(DEPARTMENTS_SHEET, 1, "键"))
 
     def _phrases(self) -> None:
         if PHRASES_SHEET not in self.sheets:
@@ -326,8 +327,10 @@ class _Builder:
         for row, values in self.sheets[PHRASES_SHEET].rows:
             kind = _PHRASE_FIELDS.get(str(values.get("类别")))
             if kind is None:
-                self.book.problem(Cell(PHRASES_SHEET, row, "类别"),
-                                  f"「{values.get('类别')}」应为 " + "、".join(PHRASE_KINDS.values()))
+                self.book.problem(
+                    Cell(PHRASES_SHEET, row, "类别"),
+                    f"「{values.get('类别')}」应为 " + "、".join(PHRASE_KINDS.values()),
+                )
                 continue
             if values.get("短语") is not None:
                 lists[kind].append(_text(values.get("短语")))
@@ -378,8 +381,7 @@ def import_knowledge_xlsx(path: Path, folder: Path) -> ImportedKnowledge:
         except KnowledgeError as exc:
             for problem in exc.problems:
                 cell = builder.cell_of(problem)
-                message = f"{problem.field}: {problem.message}" if problem.field != "-" \
-                    else problem.message
+                message = f"{problem.field}: {problem.message}" if problem.field != "-" else problem.message
                 book.problem(cell, message) if cell else book.problems.append(problem)
             raise KnowledgeError(book.problems) from None
         _replace(built, folder, phrases=PHRASES_SHEET in sheets)

@@ -25,15 +25,14 @@ def archive_projects(*, session: Session, codes: Iterable[str], now: datetime) -
     p = PROJECT_TABLE.c
     found: dict[str, datetime | None] = {}
     for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start:start + _CHUNK]
+        chunk = wanted[start : start + _CHUNK]
         found.update(session.execute(select(p.code, p.archived_at).where(p.code.in_(chunk))).all())
     for code in wanted:
         if code not in found:
             raise ProjectNotFound(code)
     fresh = [code for code in wanted if found[code] is None]
     for start in range(0, len(fresh), _CHUNK):
-        session.execute(update(PROJECT_TABLE).where(p.code.in_(fresh[start:start + _CHUNK]))
-                        .values(archived_at=now))
+        session.execute(update(PROJECT_TABLE).where(p.code.in_(fresh[start : start + _CHUNK])).values(archived_at=now))
     return fresh
 
 

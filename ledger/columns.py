@@ -15,10 +15,10 @@ from ledger.procedures import normalize_label
 @dataclass(frozen=True, slots=True)
 class Column:
     field: str
-    header: str                 # canonical Chinese header
+    header: str  # canonical Chinese header
     aliases: tuple[str, ...]
-    required: bool              # the header must be present
-    max_length: int = 0         # for text fields, 0 = not text / no limit
+    required: bool  # the header must be present
+    max_length: int = 0  # for text fields, 0 = not text / no limit
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -33,8 +33,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("procedure", "手续", ("procedure", "item", "item_key", "手续名称", "前期手续"), True),
     Column("status", "状态", ("status", "办理状态"), True),
     Column("accepted_on", "受理日期", ("accepted_on", "accepted", "受理时间"), False),
-    Column("promised_days", "承诺时限(工作日)", ("promised_days", "承诺时限", "承诺办结时限"),
-           False),
+    Column("promised_days", "承诺时限(工作日)", ("promised_days", "承诺时限", "承诺办结时限"), False),
     Column("finished_on", "办结日期", ("finished_on", "finished", "办结时间"), False),
     Column("department", "责任部门", ("department", "dept", "办理部门"), False, 100),
     Column("note", "备注", ("note", "notes", "remark"), False, 1000),

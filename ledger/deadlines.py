@@ -75,14 +75,15 @@ def deadline_or_none(rule: DeadlineRule, start_half: int, start_year: int) -> da
     return rule.deadline(start_half, start_year)
 
 
-def approval_deadline(*, start_half: int, start_year: int,
-                      first_half: str = DEFAULT_FIRST_HALF,
-                      second_half: str = DEFAULT_SECOND_HALF) -> date:
+def approval_deadline(
+    *, start_half: int, start_year: int, first_half: str = DEFAULT_FIRST_HALF, second_half: str = DEFAULT_SECOND_HALF
+) -> date:
     return DeadlineRule(first_half, second_half).deadline(start_half, start_year)
 
 
-def due_date(*, status: ProcedureStatus | str, accepted_on: date | None,
-             promised_days: int | None, calendar: Calendar) -> date | None:
+def due_date(
+    *, status: ProcedureStatus | str, accepted_on: date | None, promised_days: int | None, calendar: Calendar
+) -> date | None:
     """The promised due date of an in-progress procedure; None when it has none."""
     if ProcedureStatus(status) is not ProcedureStatus.in_progress:
         return None
@@ -96,7 +97,7 @@ def due_date(*, status: ProcedureStatus | str, accepted_on: date | None,
 @dataclass(frozen=True, slots=True)
 class Timing:
     due_on: date | None
-    working_days_left: int | None   # negative once overdue; 0 on the due day
+    working_days_left: int | None  # negative once overdue; 0 on the due day
     overdue: bool
     due_soon: bool
 
@@ -104,8 +105,7 @@ class Timing:
 NO_TIMING = Timing(None, None, False, False)
 
 
-def timing(*, due_on: date | None, today: date, calendar: Calendar,
-           soon_days: int = DEFAULT_SOON_DAYS) -> Timing:
+def timing(*, due_on: date | None, today: date, calendar: Calendar, soon_days: int = DEFAULT_SOON_DAYS) -> Timing:
     if due_on is None:
         return NO_TIMING
     left = calendar.working_days_between(today, due_on)
@@ -113,10 +113,14 @@ def timing(*, due_on: date | None, today: date, calendar: Calendar,
     return Timing(due_on, left, overdue, not overdue and left <= soon_days)
 
 
-def procedure_timing(*, status: ProcedureStatus | str, accepted_on: date | None,
-                     promised_days: int | None, today: date, calendar: Calendar,
-                     soon_days: int = DEFAULT_SOON_DAYS) -> Timing:
-    due_on = due_date(status=status, accepted_on=accepted_on, promised_days=promised_days,
-                      calendar=calendar)
+def procedure_timing(
+    *,
+    status: ProcedureStatus | str,
+    accepted_on: date | None,
+    promised_days: int | None,
+    today: date,
+    calendar: Calendar,
+    soon_days: int = DEFAULT_SOON_DAYS,
+) -> Timing:
+    due_on = due_date(status=status, accepted_on=accepted_on, promised_days=promised_days, calendar=calendar)
     return timing(due_on=due_on, today=today, calendar=calendar, soon_days=soon_days)
-

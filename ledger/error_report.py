@@ -53,9 +53,15 @@ def write_error_workbook(*, source: Path, error: LedgerImportError, path: Path) 
     except LedgerImportError:  # the file itself cannot be read: the reasons alone
         pass
     width = max([len(header_cells), *(len(c) for c in cells_of.values())])
-    sheet.append(header([texts.LEDGER_ERRORS_ROW_HEADER,
-                         *(header_cells + [None] * (width - len(header_cells))),
-                         texts.LEDGER_ERRORS_REASON_HEADER]))
+    sheet.append(
+        header(
+            [
+                texts.LEDGER_ERRORS_ROW_HEADER,
+                *(header_cells + [None] * (width - len(header_cells))),
+                texts.LEDGER_ERRORS_REASON_HEADER,
+            ]
+        )
+    )
     for number in sorted(by_row):
         cells = cells_of.get(number, [])
         padded = [text_cell(c) for c in cells] + [None] * (width - len(cells))

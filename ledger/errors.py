@@ -31,43 +31,43 @@ class RowError:
 
 # Reason codes of RowError (texts.LEDGER_REASONS has one sentence per code).
 REASONS = (
-    "not_xlsx",            # the .xlsx is not a zip workbook (e.g. a renamed text file)
-    "unsupported_file",    # an extension other than .xlsx / .csv
-    "unreadable",          # the file cannot be read or decoded
-    "empty_file",          # no header row
-    "no_rows",             # a header but no data rows
-    "unknown_header",      # a header the ledger does not know
-    "missing_header",      # a required header is absent
-    "duplicate_header",    # two columns map to the same field
-    "required",            # a required cell is empty
+    "not_xlsx",  # the .xlsx is not a zip workbook (e.g. a renamed text file)
+    "unsupported_file",  # an extension other than .xlsx / .csv
+    "unreadable",  # the file cannot be read or decoded
+    "empty_file",  # no header row
+    "no_rows",  # a header but no data rows
+    "unknown_header",  # a header the ledger does not know
+    "missing_header",  # a required header is absent
+    "duplicate_header",  # two columns map to the same field
+    "required",  # a required cell is empty
     "unknown_status",
     "unknown_procedure",
     "bad_date",
-    "bad_start",           # 计划开工 is neither 2027上半年/下半年 nor a date
+    "bad_start",  # 计划开工 is neither 2027上半年/下半年 nor a date
     "bad_number",
     "negative",
-    "bad_days",            # 承诺时限 not a whole number of days >= 0
+    "bad_days",  # 承诺时限 not a whole number of days >= 0
     "finished_before_accepted",
-    "duplicate_row",       # same (code, procedure) as params["first_row"]
-    "conflict",            # project field differs from params["first_row"]
+    "duplicate_row",  # same (code, procedure) as params["first_row"]
+    "conflict",  # project field differs from params["first_row"]
     "too_long",
     # issue 11
-    "missing_file",        # the file named does not exist
-    "not_a_file",          # a folder, not a file
-    "no_ledger_sheet",     # several sheets and none named 台账
-    "corrupt_sheet",       # the sheet's XML cannot be parsed
-    "cell_too_large",      # a CSV cell over the csv module's 131,072-character limit
-    "unclosed_quote",      # a CSV quote that is never closed
+    "missing_file",  # the file named does not exist
+    "not_a_file",  # a folder, not a file
+    "no_ledger_sheet",  # several sheets and none named 台账
+    "corrupt_sheet",  # the sheet's XML cannot be parsed
+    "cell_too_large",  # a CSV cell over the csv module's 131,072-character limit
+    "unclosed_quote",  # a CSV quote that is never closed
     "bad_csv",
-    "date_out_of_range",   # a date outside params["low"]..params["high"]
-    "date_is_time",        # a time of day (Excel's date serial 0) where a date belongs
-    "date_in_future",      # a done/accepted date after today
+    "date_out_of_range",  # a date outside params["low"]..params["high"]
+    "date_is_time",  # a time of day (Excel's date serial 0) where a date belongs
+    "date_in_future",  # a done/accepted date after today
     "start_out_of_range",  # 计划开工 year outside the window
-    "dates_not_allowed",   # 未启动 / 无需办理 with an accepted or done date
-    "finished_required",   # 已办结 without 办结日期
+    "dates_not_allowed",  # 未启动 / 无需办理 with an accepted or done date
+    "finished_required",  # 已办结 without 办结日期
     "finished_while_in_progress",  # 办理中 with 办结日期
     "unknown_department",  # 责任部门 not in departments.yaml
-    "example_row",         # the template's example row left in the file
+    "example_row",  # the template's example row left in the file
 )
 
 

@@ -40,8 +40,16 @@ Progress = Callable[[int, int], None]
 SHEET_TITLE = "台账"
 DATE_FORMAT = "yyyy-mm-dd"
 PROGRESS_EVERY = 100
-_WIDTHS = {"code": 26, "name": 30, "enterprise": 24, "procedure": 18, "department": 16,
-           "note": 30, "investment": 12, "start": 14}
+_WIDTHS = {
+    "code": 26,
+    "name": 30,
+    "enterprise": 24,
+    "procedure": 18,
+    "department": 16,
+    "note": 30,
+    "investment": 12,
+    "start": 14,
+}
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
@@ -53,7 +61,7 @@ def start_text(half: int, year: int, planned: date | None) -> str | date:
 
 
 def file_kind(path: Path) -> str:
-    """"xlsx" or "csv" from the file's suffix; UnsupportedFileKind for anything else."""
+    """ "xlsx" or "csv" from the file's suffix; UnsupportedFileKind for anything else."""
     kind = path.suffix.lower().lstrip(".")
     if kind not in ("xlsx", "csv"):
         raise UnsupportedFileKind(path.name)
@@ -104,17 +112,20 @@ def write_template(path: Path | str, *, rows: int = 2000) -> Path:
     sheet.add_data_validation(_status_drop_down(rows))
     # Other items and synonyms are accepted too; the drop-down offers the default ten.
     letter = get_column_letter([c.field for c in COLUMNS].index("procedure") + 1)
-    procedures = DataValidation(type="list", allow_blank=False, showDropDown=False,
-                                formula1='"' + ",".join(procedure_name(k) for k in DEFAULT_TEN)
-                                + '"', showErrorMessage=False)
+    procedures = DataValidation(
+        type="list",
+        allow_blank=False,
+        showDropDown=False,
+        formula1='"' + ",".join(procedure_name(k) for k in DEFAULT_TEN) + '"',
+        showErrorMessage=False,
+    )
     procedures.add(f"{letter}2:{letter}{rows + 1}")
     sheet.add_data_validation(procedures)
     workbook.save(path)
     return path
 
 
-def export_ledger(*, session: Session, path: Path | str, progress: Progress | None = None
-                  ) -> int:
+def export_ledger(*, session: Session, path: Path | str, progress: Progress | None = None) -> int:
     """Write every procedure of every project, one row each; returns the number of rows.
     The file is opened first, so a path that cannot be written fails (OSError) at once."""
     path = Path(path)
@@ -148,16 +159,22 @@ def _procedure_count(session: Session) -> int:
     """Procedures of the projects not archived: the rows an export writes."""
     p, q = PROJECT_TABLE.c, PROCEDURE_TABLE.c
     return session.execute(
-        select(func.count()).select_from(PROCEDURE_TABLE)
-        .join(PROJECT_TABLE, q.project_id == p.id).where(p.archived_at.is_(None))).scalar_one()
+        select(func.count())
+        .select_from(PROCEDURE_TABLE)
+        .join(PROJECT_TABLE, q.project_id == p.id)
+        .where(p.archived_at.is_(None))
+    ).scalar_one()
 
 
 def _status_drop_down(rows: int) -> DataValidation:
     """The 状态 list on data rows 2..rows+1, as in the template."""
     letter = get_column_letter([c.field for c in COLUMNS].index("status") + 1)
-    validation = DataValidation(type="list", allow_blank=False, showDropDown=False,
-                                formula1='"' + ",".join(STATUS_LABELS[s] for s in ProcedureStatus)
-                                + '"')
+    validation = DataValidation(
+        type="list",
+        allow_blank=False,
+        showDropDown=False,
+        formula1='"' + ",".join(STATUS_LABELS[s] for s in ProcedureStatus) + '"',
+    )
     validation.add(f"{letter}2:{letter}{max(rows, 1) + 1}")
     return validation
 
@@ -204,9 +221,25 @@ def _cell(sheet: Any, value: object) -> object:
 def _ledger_rows(session: Session) -> Iterator[dict[str, object]]:
     p, q = PROJECT_TABLE.c, PROCEDURE_TABLE.c
     statement = (
-        select(p.code, p.name, p.enterprise, p.region, p.sector, p.investment_yi, p.start_half,
-               p.start_year, p.planned_start_date, p.steward, q.item_key, q.status,
-               q.accepted_on, q.promised_days, q.finished_on, q.department, q.note)
+        select(
+            p.code,
+            p.name,
+            p.enterprise,
+            p.region,
+            p.sector,
+            p.investment_yi,
+            p.start_half,
+            p.start_year,
+            p.planned_start_date,
+            p.steward,
+            q.item_key,
+            q.status,
+            q.accepted_on,
+            q.promised_days,
+            q.finished_on,
+            q.department,
+            q.note,
+        )
         .join_from(PROCEDURE_TABLE, PROJECT_TABLE, q.project_id == p.id)
         .where(p.archived_at.is_(None))
         .order_by(p.code)

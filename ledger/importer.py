@@ -56,9 +56,9 @@ KnownDepartment = Callable[[str], bool]
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2100, 12, 31)
 
-PROGRESS_EVERY = 100    # a bar that moves on a few hundred rows too
-HEADER_SCAN_ROWS = 10   # a title line or two above the header is common in city ledgers
-_CHUNK = 900            # keeps IN (...) lists under every backend's parameter limit
+PROGRESS_EVERY = 100  # a bar that moves on a few hundred rows too
+HEADER_SCAN_ROWS = 10  # a title line or two above the header is common in city ledgers
+_CHUNK = 900  # keeps IN (...) lists under every backend's parameter limit
 _PROCEDURE_FIELDS = ("status", "department", "accepted_on", "promised_days", "finished_on", "note")
 
 R = TypeVar("R")
@@ -73,22 +73,23 @@ class ImportResult:
     procedures_created: int = 0
     procedures_updated: int = 0
     procedures_unchanged: int = 0
-    projects_restored: int = 0           # archived projects the file named again
-    archived: list[str] = field(default_factory=list)   # codes archived by a prune
+    projects_restored: int = 0  # archived projects the file named again
+    archived: list[str] = field(default_factory=list)  # codes archived by a prune
 
     @property
     def changed(self) -> bool:
-        return bool(self.projects_created or self.projects_updated
-                    or self.procedures_created or self.procedures_updated)
+        return bool(
+            self.projects_created or self.projects_updated or self.procedures_created or self.procedures_updated
+        )
 
 
 @dataclass(slots=True)
 class ProjectDraft:
     code: str
     first_row: int
-    values: dict[str, Any] = field(default_factory=dict)   # field -> parsed value
-    rows: dict[str, int] = field(default_factory=dict)     # field -> row that gave it
-    rejected: set[str] = field(default_factory=set)        # fields given but invalid
+    values: dict[str, Any] = field(default_factory=dict)  # field -> parsed value
+    rows: dict[str, int] = field(default_factory=dict)  # field -> row that gave it
+    rejected: set[str] = field(default_factory=set)  # fields given but invalid
 
     def columns(self) -> dict[str, Any]:
         half, year, planned = self.values["start"]
@@ -103,7 +104,7 @@ class ProjectDraft:
             "start_year": year,
             "planned_start_date": planned,
             "steward": self.values.get("steward"),
-            "archived_at": None,   # a project the file names is in the ledger again
+            "archived_at": None,  # a project the file names is in the ledger again
         }
 
 
@@ -141,17 +142,25 @@ class ValidLedger:
 
 # ---------------------------------------------------------------------------- entry points
 
-def import_file(*, session: Session, path: Path | str, progress: Progress | None = None,
-                write_progress: Progress | None = None, checks: Checks | None = None,
-                reader: XlsxReader = "calamine") -> ImportResult:
+
+def import_file(
+    *,
+    session: Session,
+    path: Path | str,
+    progress: Progress | None = None,
+    write_progress: Progress | None = None,
+    checks: Checks | None = None,
+    reader: XlsxReader = "calamine",
+) -> ImportResult:
     """Import a .xlsx or .csv ledger file; raises LedgerImportError and writes nothing on error.
     `progress` follows the rows read and checked, `write_progress` the procedures written."""
     ledger = validate_file(Path(path), progress=progress, checks=checks, reader=reader)
     return write_ledger(session=session, ledger=ledger, progress=write_progress)
 
 
-def validate_file(path: Path, *, progress: Progress | None = None, checks: Checks | None = None,
-                  reader: XlsxReader = "calamine") -> ValidLedger:
+def validate_file(
+    path: Path, *, progress: Progress | None = None, checks: Checks | None = None, reader: XlsxReader = "calamine"
+) -> ValidLedger:
     """Read and check a ledger file; LedgerImportError (naming the sheet) on any problem."""
     sheet = read_rows(path, reader=reader)
     try:
@@ -161,9 +170,15 @@ def validate_file(path: Path, *, progress: Progress | None = None, checks: Check
         raise
 
 
-def import_rows(*, session: Session, rows: Iterable[Row], progress: Progress | None = None,
-                total: int = 0, write_progress: Progress | None = None,
-                checks: Checks | None = None) -> ImportResult:
+def import_rows(
+    *,
+    session: Session,
+    rows: Iterable[Row],
+    progress: Progress | None = None,
+    total: int = 0,
+    write_progress: Progress | None = None,
+    checks: Checks | None = None,
+) -> ImportResult:
     """Import rows (header row first, then data rows) as read from a sheet."""
     ledger = validate_rows(rows, progress=progress, total=total, checks=checks)
     return write_ledger(session=session, ledger=ledger, progress=write_progress)
@@ -171,8 +186,10 @@ def import_rows(*, session: Session, rows: Iterable[Row], progress: Progress | N
 
 # ---------------------------------------------------------------------------- validation
 
-def validate_rows(rows: Iterable[Row], *, progress: Progress | None = None, total: int = 0,
-                  checks: Checks | None = None) -> ValidLedger:
+
+def validate_rows(
+    rows: Iterable[Row], *, progress: Progress | None = None, total: int = 0, checks: Checks | None = None
+) -> ValidLedger:
     """Check every row; raise LedgerImportError with every problem, or return the drafts."""
     iterator = iter(rows)
     header_row, header_cells, pending = _find_header(iterator)
@@ -221,10 +238,9 @@ def _find_header(rows: Iterator[Row]) -> tuple[int, Sequence[object], list[Row]]
     return number, cells, seen[1:]
 
 
-def _map_header(row: int, cells: Sequence[object]
-                ) -> tuple[dict[int, str], dict[str, str], list[RowError]]:
-    fields: dict[int, str] = {}      # column index -> field
-    headers: dict[str, str] = {}     # field -> header text as written
+def _map_header(row: int, cells: Sequence[object]) -> tuple[dict[int, str], dict[str, str], list[RowError]]:
+    fields: dict[int, str] = {}  # column index -> field
+    headers: dict[str, str] = {}  # field -> header text as written
     errors: list[RowError] = []
     for index, cell in enumerate(cells):
         if is_blank(cell):
@@ -236,8 +252,7 @@ def _map_header(row: int, cells: Sequence[object]
                 errors.append(RowError(row, text, "unknown_header", text))
             continue
         if name in headers:
-            errors.append(RowError(row, text, "duplicate_header", text,
-                                   {"other": headers[name]}))
+            errors.append(RowError(row, text, "duplicate_header", text, {"other": headers[name]}))
             continue
         fields[index] = name
         headers[name] = text
@@ -252,18 +267,17 @@ class _RowChecker:
         self.fields = fields
         self.headers = headers
         self.checks = checks
-        self.departments: dict[str, bool] = {}   # text -> known (one lookup per distinct text)
-        self.resolved: dict[str, dict[str, Any]] = {}   # field -> text -> resolved value
+        self.departments: dict[str, bool] = {}  # text -> known (one lookup per distinct text)
+        self.resolved: dict[str, dict[str, Any]] = {}  # field -> text -> resolved value
         self.errors: list[RowError] = []
         self.projects: dict[str, ProjectDraft] = {}
         self.procedures: dict[tuple[str, str], ProcedureDraft] = {}
-        self.seen: dict[tuple[str, str], int] = {}   # (code, item) -> first row, valid or not
+        self.seen: dict[tuple[str, str], int] = {}  # (code, item) -> first row, valid or not
         # A project's cells repeat on each of its rows: parse them once (valid ones only, so
         # an invalid cell is still reported on every row that has it).
         self.last_project: tuple[tuple[object, ...], dict[str, object]] | None = None
 
-    def _error(self, row: int, name: str, reason: str, value: object = "", **params: object
-               ) -> None:
+    def _error(self, row: int, name: str, reason: str, value: object = "", **params: object) -> None:
         header = self.headers.get(name, BY_FIELD[name].header)
         text = "" if is_blank(value) else as_text(value)[:80]
         self.errors.append(RowError(row, header, reason, text, params))
@@ -316,8 +330,7 @@ class _RowChecker:
             return None
         return text
 
-    def _project_values(self, row: int, raw: dict[str, object]
-                        ) -> tuple[dict[str, object], set[str]]:
+    def _project_values(self, row: int, raw: dict[str, object]) -> tuple[dict[str, object], set[str]]:
         cells = tuple(raw.get(name) for name in PROJECT_FIELDS)
         if self.last_project is not None and self.last_project[0] == cells:
             return self.last_project[1], set()
@@ -325,8 +338,7 @@ class _RowChecker:
         self.last_project = (cells, values) if not rejected else None
         return values, rejected
 
-    def _parse_project_values(self, row: int, raw: dict[str, object]
-                              ) -> tuple[dict[str, object], set[str]]:
+    def _parse_project_values(self, row: int, raw: dict[str, object]) -> tuple[dict[str, object], set[str]]:
         values: dict[str, object] = {}
         rejected: set[str] = set()
         for name in PROJECT_FIELDS:
@@ -376,15 +388,15 @@ class _RowChecker:
             self._error(row, "department", "unknown_department", raw["department"])
         return ok
 
-    def _status_dates(self, row: int, raw: dict[str, object], status: ProcedureStatus,
-                      accepted: date | None, finished: date | None) -> bool:
+    def _status_dates(
+        self, row: int, raw: dict[str, object], status: ProcedureStatus, accepted: date | None, finished: date | None
+    ) -> bool:
         """False (after recording why) when the status contradicts the dates."""
         ok = True
         if status in (ProcedureStatus.not_started, ProcedureStatus.not_needed):
             for name, day in (("accepted_on", accepted), ("finished_on", finished)):
                 if day is not None:
-                    self._error(row, name, "dates_not_allowed", raw[name],
-                                status=as_text(raw["status"]))
+                    self._error(row, name, "dates_not_allowed", raw[name], status=as_text(raw["status"]))
                     ok = False
         elif status is ProcedureStatus.done and finished is None and "finished_on" not in raw:
             self._error(row, "finished_on", "finished_required")
@@ -394,14 +406,15 @@ class _RowChecker:
             ok = False
         return ok
 
-    def _resolved(self, row: int, raw: dict[str, object], name: str,
-                  resolve: Callable[[str], R | None], unknown: str) -> R | None:
+    def _resolved(
+        self, row: int, raw: dict[str, object], name: str, resolve: Callable[[str], R | None], unknown: str
+    ) -> R | None:
         """A required cell turned into its value by `resolve`; None after recording why not."""
         if name not in raw:
             self._error(row, name, "required")
             return None
         text = as_text(raw[name])
-        cache = self.resolved.setdefault(name, {})   # a ledger repeats a dozen labels
+        cache = self.resolved.setdefault(name, {})  # a ledger repeats a dozen labels
         if text not in cache:
             cache[text] = resolve(text)
         value = cache[text]
@@ -409,8 +422,9 @@ class _RowChecker:
             self._error(row, name, unknown, raw[name])
         return value
 
-    def _procedure(self, row: int, raw: dict[str, object], code: str | None
-                   ) -> tuple[str | None, ProcedureDraft | None]:
+    def _procedure(
+        self, row: int, raw: dict[str, object], code: str | None
+    ) -> tuple[str | None, ProcedureDraft | None]:
         item_key = self._resolved(row, raw, "procedure", resolve_procedure, "unknown_procedure")
         status = self._resolved(row, raw, "status", resolve_status, "unknown_status")
         ok = item_key is not None and status is not None
@@ -438,15 +452,14 @@ class _RowChecker:
             ok = False
         texts: dict[str, str | None] = {}
         for name in ("department", "note"):
-            texts[name] = self._text(row, raw, name)   # None: absent, or too long (reported)
+            texts[name] = self._text(row, raw, name)  # None: absent, or too long (reported)
             ok = ok and (name not in raw or texts[name] is not None)
         department, note = texts["department"], texts["note"]
         ok = self._department(row, raw, department) and ok
         if not ok or code is None:
             return item_key, None
         assert item_key is not None and status is not None
-        return item_key, ProcedureDraft(row, code, item_key, status, department, accepted, days,
-                                        finished, note)
+        return item_key, ProcedureDraft(row, code, item_key, status, department, accepted, days, finished, note)
 
     def finish(self) -> None:
         """Every project needs its identity fields in at least one of its rows."""
@@ -459,8 +472,14 @@ class _RowChecker:
 
 # ---------------------------------------------------------------------------- writing
 
-def write_ledger(*, session: Session, ledger: ValidLedger, progress: Progress | None = None,
-                 archive_absent_at: datetime | None = None) -> ImportResult:
+
+def write_ledger(
+    *,
+    session: Session,
+    ledger: ValidLedger,
+    progress: Progress | None = None,
+    archive_absent_at: datetime | None = None,
+) -> ImportResult:
     """Upsert validated drafts with bulk statements; the caller's unit of work commits.
     `progress(done, total)` after each chunk of procedures written. With `archive_absent_at`
     (a prune), the projects the file does not name are archived at that time."""
@@ -495,8 +514,7 @@ def write_ledger(*, session: Session, ledger: ValidLedger, progress: Progress | 
         session.execute(insert(table), inserts)
         new_codes = [values["code"] for values in inserts]
         for chunk in _chunks(new_codes, _CHUNK):
-            for pid, code in session.execute(
-                    select(table.c.id, table.c.code).where(table.c.code.in_(chunk))):
+            for pid, code in session.execute(select(table.c.id, table.c.code).where(table.c.code.in_(chunk))):
                 ids[code] = pid
     if updates:
         session.execute(_update_by_id(table, updates[0]), updates)
@@ -522,8 +540,7 @@ def write_ledger(*, session: Session, ledger: ValidLedger, progress: Progress | 
                 values = proc.columns()
                 old = existing_procs.get((ids[code], proc.item_key))
                 if old is None:
-                    proc_inserts.append({"project_id": ids[code], "item_key": proc.item_key,
-                                         **values})
+                    proc_inserts.append({"project_id": ids[code], "item_key": proc.item_key, **values})
                 elif _changed(old, values):
                     proc_updates.append(_update_params(old["id"], values))
                 else:
@@ -535,8 +552,10 @@ def write_ledger(*, session: Session, ledger: ValidLedger, progress: Progress | 
         result.procedures_created += len(proc_inserts)
         result.procedures_updated += len(proc_updates)
         if progress:
-            progress(result.procedures_created + result.procedures_updated
-                     + result.procedures_unchanged, len(ledger.procedures))
+            progress(
+                result.procedures_created + result.procedures_updated + result.procedures_unchanged,
+                len(ledger.procedures),
+            )
     return result
 
 
@@ -554,9 +573,11 @@ def _update_by_id(table: Any, sample: dict[str, Any]) -> Any:
     """One executemany UPDATE ... WHERE id = :_id for rows shaped like `sample` ({"_id",
     "v_<column>"...}). Core, not the ORM's bulk helpers: those split a batch with NULLs in
     varying columns into many statements."""
-    return (update(table)
-            .where(table.c.id == bindparam("_id"))
-            .values({name[2:]: bindparam(name) for name in sample if name.startswith("v_")}))
+    return (
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values({name[2:]: bindparam(name) for name in sample if name.startswith("v_")})
+    )
 
 
 def _same(old: object, new: object) -> bool:
@@ -569,4 +590,4 @@ def _same(old: object, new: object) -> bool:
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

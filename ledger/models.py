@@ -26,10 +26,10 @@ from storage.types import UTCDateTime
 class ProcedureStatus(str, enum.Enum):
     """Stored as these ascii values so renaming a label never touches the data."""
 
-    done = "done"                  # 已办结
-    not_needed = "not_needed"      # 无需办理 (counts as finished in the published figures)
-    in_progress = "in_progress"    # 办理中
-    not_started = "not_started"    # 未启动
+    done = "done"  # 已办结
+    not_needed = "not_needed"  # 无需办理 (counts as finished in the published figures)
+    in_progress = "in_progress"  # 办理中
+    not_started = "not_started"  # 未启动
 
     @property
     def is_finished(self) -> bool:
@@ -69,26 +69,35 @@ class Project(SQLModel, table=True):
     help_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
     # Set by `ledger remove` / `import --prune`: out of reports and reminders, history kept;
     # cleared when an import names the project again.
-    archived_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(timezone=True),
-                                                                        index=True))
+    archived_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(timezone=True), index=True))
 
 
 class Procedure(SQLModel, table=True):
     __tablename__ = "ledger_procedure"
     __table_args__ = (
         UniqueConstraint("project_id", "item_key", name="uq_ledger_procedure_project_item"),
-        CheckConstraint("promised_days is null or promised_days >= 0",
-                        name="ck_ledger_procedure_days"),
+        CheckConstraint("promised_days is null or promised_days >= 0", name="ck_ledger_procedure_days"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    project_id: int = Field(sa_column=Column(
-        Integer, ForeignKey("ledger_project.id", ondelete="CASCADE"), nullable=False, index=True))
+    project_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("ledger_project.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     item_key: str = Field(sa_column=Column(String(64), nullable=False))  # a knowledge item key
-    status: ProcedureStatus = Field(sa_column=Column(
-        Enum(ProcedureStatus, native_enum=False, length=16, create_constraint=True,
-             values_callable=lambda e: [m.value for m in e], name="ledger_procedure_status"),
-        nullable=False, index=True))
+    status: ProcedureStatus = Field(
+        sa_column=Column(
+            Enum(
+                ProcedureStatus,
+                native_enum=False,
+                length=16,
+                create_constraint=True,
+                values_callable=lambda e: [m.value for m in e],
+                name="ledger_procedure_status",
+            ),
+            nullable=False,
+            index=True,
+        )
+    )
     # As written in the ledger; None means "the item's department" (resolved when shown).
     department: str | None = Field(default=None, sa_column=Column(String(100)))
     accepted_on: date | None = None

@@ -28,54 +28,69 @@ from ledger.models import STATUS_LABELS, ProcedureStatus
 @dataclass(frozen=True, slots=True)
 class ProcedureKind:
     key: str
-    name: str          # the short name used in ledgers and reminders
-    slot: int          # position in the default ten (1-10); 0 for the other items
+    name: str  # the short name used in ledgers and reminders
+    slot: int  # position in the default ten (1-10); 0 for the other items
     synonyms: tuple[str, ...] = ()
 
 
 CATALOG: tuple[ProcedureKind, ...] = (
-    ProcedureKind("filing", "立项(备案)", 1, (
-        "立项", "立项(审批/核准/备案)", "立项审批/核准/备案", "立项备案", "备案",
-        "企业投资项目备案", "项目备案")),
-    ProcedureKind("verification", "立项(核准)", 1, (
-        "立项核准", "核准", "企业投资项目核准", "项目核准")),
-    ProcedureKind("proposal", "立项(审批)", 1, (
-        "立项审批", "项目建议书", "项目建议书审批", "政府投资项目建议书审批")),
-    ProcedureKind("land_prereview", "用地预审与选址", 2, (
-        "用地预审", "选址", "用地预审与选址意见书", "建设项目用地预审与选址意见书",
-        "用地预审和选址")),
-    ProcedureKind("land_supply", "土地供应", 3, (
-        "土地供应/不动产权", "土地供应及不动产权", "供地", "土地出让",
-        "国有建设用地使用权出让", "国有建设用地使用权出让(挂牌、出让合同、供地)")),
-    ProcedureKind("property_cert", "不动产权", 3, (
-        "不动产权证", "不动产权证书", "不动产权证书(土地)", "土地证")),
-    ProcedureKind("land_use_planning", "建设用地规划许可", 4, (
-        "建设用地规划许可证", "用地规划许可", "用地规划许可证")),
-    ProcedureKind("engineering_planning", "建设工程规划许可", 5, (
-        "建设工程规划许可证", "工程规划许可", "工程规划许可证")),
-    ProcedureKind("eia", "环评", 6, (
-        "环境影响评价", "环评审批", "环境影响评价审批", "建设项目环境影响评价审批",
-        "建设项目环境影响评价审批(环评)")),
-    ProcedureKind("energy_review", "节能审查", 7, (
-        "节能评估", "节能", "固定资产投资项目节能审查")),
-    ProcedureKind("soil_water", "水土保持", 8, (
-        "水保", "水土保持方案", "水土保持方案审批")),
-    ProcedureKind("forest_grass", "林草审核", 9, (
-        "林草", "使用林地审核", "草原征占用审核", "使用林地审核/草原征占用审核", "林地审核",
-        "林草审批")),
-    ProcedureKind("construction_permit", "施工许可", 10, (
-        "施工许可证", "建筑工程施工许可证", "建筑工程施工许可")),
+    ProcedureKind(
+        "filing",
+        "立项(备案)",
+        1,
+        ("立项", "立项(审批/核准/备案)", "立项审批/核准/备案", "立项备案", "备案", "企业投资项目备案", "项目备案"),
+    ),
+    ProcedureKind("verification", "立项(核准)", 1, ("立项核准", "核准", "企业投资项目核准", "项目核准")),
+    ProcedureKind("proposal", "立项(审批)", 1, ("立项审批", "项目建议书", "项目建议书审批", "政府投资项目建议书审批")),
+    ProcedureKind(
+        "land_prereview",
+        "用地预审与选址",
+        2,
+        ("用地预审", "选址", "用地预审与选址意见书", "建设项目用地预审与选址意见书", "用地预审和选址"),
+    ),
+    ProcedureKind(
+        "land_supply",
+        "土地供应",
+        3,
+        (
+            "土地供应/不动产权",
+            "土地供应及不动产权",
+            "供地",
+            "土地出让",
+            "国有建设用地使用权出让",
+            "国有建设用地使用权出让(挂牌、出让合同、供地)",
+        ),
+    ),
+    ProcedureKind("property_cert", "不动产权", 3, ("不动产权证", "不动产权证书", "不动产权证书(土地)", "土地证")),
+    ProcedureKind("land_use_planning", "建设用地规划许可", 4, ("建设用地规划许可证", "用地规划许可", "用地规划许可证")),
+    ProcedureKind(
+        "engineering_planning", "建设工程规划许可", 5, ("建设工程规划许可证", "工程规划许可", "工程规划许可证")
+    ),
+    ProcedureKind(
+        "eia",
+        "环评",
+        6,
+        ("环境影响评价", "环评审批", "环境影响评价审批", "建设项目环境影响评价审批", "建设项目环境影响评价审批(环评)"),
+    ),
+    ProcedureKind("energy_review", "节能审查", 7, ("节能评估", "节能", "固定资产投资项目节能审查")),
+    ProcedureKind("soil_water", "水土保持", 8, ("水保", "水土保持方案", "水土保持方案审批")),
+    ProcedureKind(
+        "forest_grass",
+        "林草审核",
+        9,
+        ("林草", "使用林地审核", "草原征占用审核", "使用林地审核/草原征占用审核", "林地审核", "林草审批"),
+    ),
+    ProcedureKind("construction_permit", "施工许可", 10, ("施工许可证", "建筑工程施工许可证", "建筑工程施工许可")),
     # Other items of the knowledge base.
-    ProcedureKind("feasibility", "可行性研究报告审批", 0, ("可研", "可研批复", "可行性研究报告",
-                                                    "政府投资项目可行性研究报告审批")),
-    ProcedureKind("preliminary_design", "初步设计审批", 0, ("初步设计", "初设",
-                                                       "政府投资项目初步设计审批")),
+    ProcedureKind(
+        "feasibility", "可行性研究报告审批", 0, ("可研", "可研批复", "可行性研究报告", "政府投资项目可行性研究报告审批")
+    ),
+    ProcedureKind("preliminary_design", "初步设计审批", 0, ("初步设计", "初设", "政府投资项目初步设计审批")),
     ProcedureKind("geo_hazard", "地质灾害危险性评估", 0, ("地灾评估", "地质灾害评估")),
     ProcedureKind("mineral_overlay", "压覆矿产资源审批", 0, ("压覆矿产", "压矿")),
     ProcedureKind("water_permit", "取水许可", 0, ()),
     ProcedureKind("flood_impact", "洪水影响评价", 0, ("洪评",)),
-    ProcedureKind("cultural_relics", "文物审查", 0, (
-        "文物保护和考古审查", "建设工程文物保护和考古审查", "考古")),
+    ProcedureKind("cultural_relics", "文物审查", 0, ("文物保护和考古审查", "建设工程文物保护和考古审查", "考古")),
     ProcedureKind("safety_review", "安全条件审查", 0, ("危险化学品建设项目安全条件审查", "安评")),
     ProcedureKind("drawing_review", "施工图审查", 0, ("施工图设计文件审查", "图审")),
     ProcedureKind("fire_design", "消防设计审查", 0, ("消防设计",)),
@@ -89,12 +104,21 @@ BY_KEY: dict[str, ProcedureKind] = {kind.key: kind for kind in CATALOG}
 
 # One key per slot for a new ledger (the template and the default set).
 DEFAULT_TEN: tuple[str, ...] = (
-    "filing", "land_prereview", "land_supply", "land_use_planning", "engineering_planning",
-    "eia", "energy_review", "soil_water", "forest_grass", "construction_permit",
+    "filing",
+    "land_prereview",
+    "land_supply",
+    "land_use_planning",
+    "engineering_planning",
+    "eia",
+    "energy_review",
+    "soil_water",
+    "forest_grass",
+    "construction_permit",
 )
 
-_ORDER = {kind.key: (index, kind.key) for index, kind in enumerate(
-    sorted(CATALOG, key=lambda k: (k.slot == 0, k.slot)))}
+_ORDER = {
+    kind.key: (index, kind.key) for index, kind in enumerate(sorted(CATALOG, key=lambda k: (k.slot == 0, k.slot)))
+}
 
 
 def normalize_label(text: str) -> str:
@@ -142,14 +166,20 @@ def slot_siblings(item_key: str) -> tuple[str, ...]:
 
 _STATUS_WORDS: dict[str, ProcedureStatus] = {}
 for _status, _words in {
-    ProcedureStatus.done: ("已办结", "办结", "已完成", "完成", "已办理", "已取得", "已批复",
-                           "done"),
-    ProcedureStatus.not_needed: ("无需办理", "无需", "不需办理", "不需要办理", "不涉及", "无需办",
-                                 "not_needed", "notneeded", "n/a"),
-    ProcedureStatus.in_progress: ("办理中", "在办", "正在办理", "审批中", "已受理",
-                                  "in_progress", "inprogress"),
-    ProcedureStatus.not_started: ("未启动", "未办理", "未开始", "未申报", "not_started",
-                                  "notstarted"),
+    ProcedureStatus.done: ("已办结", "办结", "已完成", "完成", "已办理", "已取得", "已批复", "done"),
+    ProcedureStatus.not_needed: (
+        "无需办理",
+        "无需",
+        "不需办理",
+        "不需要办理",
+        "不涉及",
+        "无需办",
+        "not_needed",
+        "notneeded",
+        "n/a",
+    ),
+    ProcedureStatus.in_progress: ("办理中", "在办", "正在办理", "审批中", "已受理", "in_progress", "inprogress"),
+    ProcedureStatus.not_started: ("未启动", "未办理", "未开始", "未申报", "not_started", "notstarted"),
 }.items():
     for _word in (*_words, STATUS_LABELS[_status], _status.value):
         _STATUS_WORDS[normalize_label(_word)] = _status

@@ -62,8 +62,8 @@ class ProgressSummary:
     in_progress: int
     not_started: int
     overdue: int
-    deadline: date | None            # None: the stored planned start makes no sense
-    days_to_deadline: int | None     # calendar days; negative once passed
+    deadline: date | None  # None: the stored planned start makes no sense
+    days_to_deadline: int | None  # calendar days; negative once passed
     working_days_to_deadline: int | None  # working days in (today, deadline]; negative once passed
 
     @property
@@ -109,13 +109,24 @@ def _procedures(session: Session, project: Project) -> list[Procedure]:
     return sorted(rows, key=lambda p: sort_key(p.item_key))
 
 
-def _line(procedure: Procedure, *, today: date, calendar: Calendar,
-          department_for: DepartmentFor, materials_for: MaterialsFor | None,
-          soon_days: int) -> ProcedureLine:
+def _line(
+    procedure: Procedure,
+    *,
+    today: date,
+    calendar: Calendar,
+    department_for: DepartmentFor,
+    materials_for: MaterialsFor | None,
+    soon_days: int,
+) -> ProcedureLine:
     status = ProcedureStatus(procedure.status)
-    timing = procedure_timing(status=status, accepted_on=procedure.accepted_on,
-                              promised_days=procedure.promised_days, today=today,
-                              calendar=calendar, soon_days=soon_days)
+    timing = procedure_timing(
+        status=status,
+        accepted_on=procedure.accepted_on,
+        promised_days=procedure.promised_days,
+        today=today,
+        calendar=calendar,
+        soon_days=soon_days,
+    )
     materials: tuple[str, ...] = ()
     if materials_for is not None and not status.is_finished:
         materials = tuple(materials_for(procedure.item_key))
@@ -136,8 +147,9 @@ def _line(procedure: Procedure, *, today: date, calendar: Calendar,
     )
 
 
-def _summary(project: Project, lines: list[ProcedureLine], *, today: date, calendar: Calendar,
-             rule: DeadlineRule) -> ProgressSummary:
+def _summary(
+    project: Project, lines: list[ProcedureLine], *, today: date, calendar: Calendar, rule: DeadlineRule
+) -> ProgressSummary:
     counts = dict.fromkeys(ProcedureStatus, 0)
     for line in lines:
         counts[line.status] += 1
@@ -152,45 +164,87 @@ def _summary(project: Project, lines: list[ProcedureLine], *, today: date, calen
         overdue=sum(1 for line in lines if line.overdue),
         deadline=deadline,
         days_to_deadline=(deadline - today).days if deadline else None,
-        working_days_to_deadline=(calendar.working_days_between(today, deadline)
-                                  if deadline else None),
+        working_days_to_deadline=(calendar.working_days_between(today, deadline) if deadline else None),
     )
 
 
-def project_profile(*, session: Session, code: str, today: date, calendar: Calendar,
-                    materials_for: MaterialsFor, department_for: DepartmentFor,
-                    first_half_deadline: str = DEFAULT_FIRST_HALF,
-                    second_half_deadline: str = DEFAULT_SECOND_HALF,
-                    soon_days: int = DEFAULT_SOON_DAYS) -> ProjectProfile:
+def project_profile(
+    *,
+    session: Session,
+    code: str,
+    today: date,
+    calendar: Calendar,
+    materials_for: MaterialsFor,
+    department_for: DepartmentFor,
+    first_half_deadline: str = DEFAULT_FIRST_HALF,
+    second_half_deadline: str = DEFAULT_SECOND_HALF,
+    soon_days: int = DEFAULT_SOON_DAYS,
+) -> ProjectProfile:
     project = get_project(session=session, code=code)
-    lines = [_line(p, today=today, calendar=calendar, department_for=department_for,
-                   materials_for=materials_for, soon_days=soon_days)
-             for p in _procedures(session, project)]
+    lines = [
+        _line(
+            p,
+            today=today,
+            calendar=calendar,
+            department_for=department_for,
+            materials_for=materials_for,
+            soon_days=soon_days,
+        )
+        for p in _procedures(session, project)
+    ]
     rule = DeadlineRule(first_half_deadline, second_half_deadline)
     return ProjectProfile(
-        code=project.code, name=project.name, enterprise=project.enterprise,
-        region=project.region, sector=project.sector, investment_yi=project.investment_yi,
-        start_half=project.start_half, start_year=project.start_year,
-        planned_start_date=project.planned_start_date, steward=project.steward, today=today,
+        code=project.code,
+        name=project.name,
+        enterprise=project.enterprise,
+        region=project.region,
+        sector=project.sector,
+        investment_yi=project.investment_yi,
+        start_half=project.start_half,
+        start_year=project.start_year,
+        planned_start_date=project.planned_start_date,
+        steward=project.steward,
+        today=today,
         procedures=tuple(lines),
         summary=_summary(project, lines, today=today, calendar=calendar, rule=rule),
     )
 
 
-def progress_summary(*, session: Session, code: str, today: date, calendar: Calendar,
-                     first_half_deadline: str = DEFAULT_FIRST_HALF,
-                     second_half_deadline: str = DEFAULT_SECOND_HALF) -> ProgressSummary:
+def progress_summary(
+    *,
+    session: Session,
+    code: str,
+    today: date,
+    calendar: Calendar,
+    first_half_deadline: str = DEFAULT_FIRST_HALF,
+    second_half_deadline: str = DEFAULT_SECOND_HALF,
+) -> ProgressSummary:
     project = get_project(session=session, code=code)
-    lines = [_line(p, today=today, calendar=calendar, department_for=lambda key: "",
-                   materials_for=None, soon_days=DEFAULT_SOON_DAYS)
-             for p in _procedures(session, project)]
+    lines = [
+        _line(
+            p,
+            today=today,
+            calendar=calendar,
+            department_for=lambda key: "",
+            materials_for=None,
+            soon_days=DEFAULT_SOON_DAYS,
+        )
+        for p in _procedures(session, project)
+    ]
     rule = DeadlineRule(first_half_deadline, second_half_deadline)
     return _summary(project, lines, today=today, calendar=calendar, rule=rule)
 
 
-def procedure_status(*, session: Session, code: str, item_key: str, today: date,
-                     calendar: Calendar, department_for: DepartmentFor,
-                     soon_days: int = DEFAULT_SOON_DAYS) -> ProcedureLine:
+def procedure_status(
+    *,
+    session: Session,
+    code: str,
+    item_key: str,
+    today: date,
+    calendar: Calendar,
+    department_for: DepartmentFor,
+    soon_days: int = DEFAULT_SOON_DAYS,
+) -> ProcedureLine:
     """Where one procedure stands (「我们环评办到哪了」).
 
     An item sharing a slot of the ten stands in for the one asked about: a question about 备案
@@ -200,7 +254,12 @@ def procedure_status(*, session: Session, code: str, item_key: str, today: date,
     rows = {p.item_key: p for p in _procedures(session, project)}
     for key in (item_key, *slot_siblings(item_key)):
         if key in rows:
-            return _line(rows[key], today=today, calendar=calendar,
-                         department_for=department_for, materials_for=None,
-                         soon_days=soon_days)
+            return _line(
+                rows[key],
+                today=today,
+                calendar=calendar,
+                department_for=department_for,
+                materials_for=None,
+                soon_days=soon_days,
+            )
     raise ProcedureNotInLedger(code, item_key)

@@ -16,5 +16,4 @@ def help_chat_region(*, session: Session, chat_id: int) -> str | None:
     if code is None:
         return None
     p = PROJECT_TABLE.c
-    return session.execute(
-        select(p.region).where(p.code == code, p.archived_at.is_(None))).scalar()
+    return session.execute(select(p.region).where(p.code == code, p.archived_at.is_(None))).scalar()

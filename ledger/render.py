@@ -48,19 +48,20 @@ def row_error_text(error: RowError, sheet: str | None = None) -> str:
         return prefix + texts.LEDGER_HEADER_ERROR.format(column=error.column, reason=reason)
     if not error.column:
         return prefix + texts.LEDGER_ROW_ERROR_NO_COLUMN.format(row=error.row, reason=reason)
-    return prefix + texts.LEDGER_ROW_ERROR.format(row=error.row, column=error.column,
-                                                  reason=reason)
+    return prefix + texts.LEDGER_ROW_ERROR.format(row=error.row, column=error.column, reason=reason)
 
 
 IMPORT_ERRORS_SHOWN = 50  # a bad 10,000-row file would print tens of thousands of lines
 
 
-def import_error_lines(error: LedgerImportError, *, limit: int | None = IMPORT_ERRORS_SHOWN
-                       ) -> list[str]:
+def import_error_lines(error: LedgerImportError, *, limit: int | None = IMPORT_ERRORS_SHOWN) -> list[str]:
     """The refusal, then at most `limit` problems and a count of the rest."""
     count = len(error.errors)
-    head = (texts.LEDGER_IMPORT_FAILED_SHEET.format(sheet=error.sheet, count=count)
-            if error.sheet else texts.LEDGER_IMPORT_FAILED.format(count=count))
+    head = (
+        texts.LEDGER_IMPORT_FAILED_SHEET.format(sheet=error.sheet, count=count)
+        if error.sheet
+        else texts.LEDGER_IMPORT_FAILED.format(count=count)
+    )
     shown = error.errors if limit is None else error.errors[:limit]
     lines = [head, *(row_error_text(e, error.sheet) for e in shown)]
     if len(shown) < count:
@@ -74,11 +75,13 @@ def rate_text(rate: Decimal | None) -> str:
 
 def _group_line(name: str, figures: Figures, escape: Escape) -> str:
     return texts.LEDGER_REPORT_GROUP.format(
-        name=escape(name), projects=figures.projects,
+        name=escape(name),
+        projects=figures.projects,
         projects_complete=figures.projects_complete,
         project_rate=rate_text(figures.project_completion_rate),
         procedures=figures.procedures,
-        procedure_rate=rate_text(figures.procedure_completion_rate))
+        procedure_rate=rate_text(figures.procedure_completion_rate),
+    )
 
 
 def report_text(report: LedgerReport, *, escape: Escape = _plain) -> str:
@@ -86,11 +89,14 @@ def report_text(report: LedgerReport, *, escape: Escape = _plain) -> str:
     lines = [
         texts.LEDGER_REPORT_TITLE,
         texts.LEDGER_REPORT_OVERALL.format(
-            projects=overall.projects, projects_complete=overall.projects_complete,
+            projects=overall.projects,
+            projects_complete=overall.projects_complete,
             project_rate=rate_text(overall.project_completion_rate),
-            procedures=overall.procedures, procedures_done=overall.procedures_done,
+            procedures=overall.procedures,
+            procedures_done=overall.procedures_done,
             procedures_not_needed=overall.procedures_not_needed,
-            procedure_rate=rate_text(overall.procedure_completion_rate)),
+            procedure_rate=rate_text(overall.procedure_completion_rate),
+        ),
         _group_line(texts.LEDGER_REPORT_OVER_1BN, report.over_1bn, _plain),
         texts.LEDGER_REPORT_BY_REGION,
         *(_group_line(g.name, g.figures, escape) for g in report.by_region),
@@ -112,8 +118,11 @@ def deadline_text(days: int | None, working_days: int | None) -> str:
 
 def _counts(summary: ProgressSummary) -> str:
     return texts.LEDGER_PROGRESS_COUNTS.format(
-        done=summary.done, not_needed=summary.not_needed, in_progress=summary.in_progress,
-        not_started=summary.not_started)
+        done=summary.done,
+        not_needed=summary.not_needed,
+        in_progress=summary.in_progress,
+        not_started=summary.not_started,
+    )
 
 
 def _iso(day: date | None) -> str:
@@ -152,41 +161,65 @@ def _dates_text(line: ProcedureLine, *, accepted: str, overdue: str, due: str, f
 
 def profile_text(profile: ProjectProfile, *, escape: Escape = _plain) -> str:
     summary = profile.summary
-    lines = [texts.LEDGER_PROFILE_HEADER.format(
-        name=escape(profile.name), code=escape(profile.code),
-        enterprise=escape(profile.enterprise or "—"), region=escape(profile.region),
-        sector=escape(profile.sector), investment=investment_text(profile.investment_yi),
-        start=_start(profile), steward=escape(profile.steward or "—"),
-        deadline=_iso(summary.deadline),
-        days_text=deadline_text(summary.days_to_deadline, summary.working_days_to_deadline),
-        counts=_counts(summary))]
+    lines = [
+        texts.LEDGER_PROFILE_HEADER.format(
+            name=escape(profile.name),
+            code=escape(profile.code),
+            enterprise=escape(profile.enterprise or "—"),
+            region=escape(profile.region),
+            sector=escape(profile.sector),
+            investment=investment_text(profile.investment_yi),
+            start=_start(profile),
+            steward=escape(profile.steward or "—"),
+            deadline=_iso(summary.deadline),
+            days_text=deadline_text(summary.days_to_deadline, summary.working_days_to_deadline),
+            counts=_counts(summary),
+        )
+    ]
     for index, line in enumerate(profile.procedures, start=1):
-        dates = _dates_text(line, accepted=texts.LEDGER_PROFILE_ACCEPTED, overdue=texts.LEDGER_PROFILE_DUE_OVERDUE,
-                            due=texts.LEDGER_PROFILE_DUE, finished=texts.LEDGER_PROFILE_FINISHED)
-        lines.append(texts.LEDGER_PROFILE_LINE.format(
-            index=index, name=line.name, status=_shown_status(line),
-            department=escape(line.department), dates=dates))
+        dates = _dates_text(
+            line,
+            accepted=texts.LEDGER_PROFILE_ACCEPTED,
+            overdue=texts.LEDGER_PROFILE_DUE_OVERDUE,
+            due=texts.LEDGER_PROFILE_DUE,
+            finished=texts.LEDGER_PROFILE_FINISHED,
+        )
+        lines.append(
+            texts.LEDGER_PROFILE_LINE.format(
+                index=index, name=line.name, status=_shown_status(line), department=escape(line.department), dates=dates
+            )
+        )
         if line.materials:
-            lines.append(texts.LEDGER_PROFILE_MATERIALS.format(
-                materials="、".join(escape(m) for m in line.materials)))
+            lines.append(texts.LEDGER_PROFILE_MATERIALS.format(materials="、".join(escape(m) for m in line.materials)))
     return "\n".join(lines)
 
 
 def progress_text(summary: ProgressSummary, *, escape: Escape = _plain) -> str:
     return texts.LEDGER_PROGRESS_SHORT.format(
-        name=escape(summary.name), done=summary.done, not_needed=summary.not_needed,
-        in_progress=summary.in_progress, not_started=summary.not_started, total=summary.total,
+        name=escape(summary.name),
+        done=summary.done,
+        not_needed=summary.not_needed,
+        in_progress=summary.in_progress,
+        not_started=summary.not_started,
+        total=summary.total,
         deadline=_iso(summary.deadline),
-        days_text=deadline_text(summary.days_to_deadline, summary.working_days_to_deadline))
+        days_text=deadline_text(summary.days_to_deadline, summary.working_days_to_deadline),
+    )
 
 
 def status_text(line: ProcedureLine, *, escape: Escape = _plain) -> str:
-    dates = _dates_text(line, accepted=texts.LEDGER_STATUS_ACCEPTED, overdue=texts.LEDGER_STATUS_DUE_OVERDUE,
-                        due=texts.LEDGER_STATUS_DUE, finished=texts.LEDGER_STATUS_FINISHED)
+    dates = _dates_text(
+        line,
+        accepted=texts.LEDGER_STATUS_ACCEPTED,
+        overdue=texts.LEDGER_STATUS_DUE_OVERDUE,
+        due=texts.LEDGER_STATUS_DUE,
+        finished=texts.LEDGER_STATUS_FINISHED,
+    )
     if dates.endswith("，"):  # accepted, with no promised days to give a due date
         dates = dates[:-1] + "。"
-    return texts.LEDGER_STATUS_ANSWER.format(item=line.name, status=line.status_label,
-                                             department=escape(line.department), dates=dates)
+    return texts.LEDGER_STATUS_ANSWER.format(
+        item=line.name, status=line.status_label, department=escape(line.department), dates=dates
+    )
 
 
 def _profile_workbook(profile: ProjectProfile) -> Any:
@@ -211,9 +244,12 @@ def _profile_workbook(profile: ProjectProfile) -> Any:
         (labels["start"], _start(profile)),
         (labels["steward"], profile.steward or ""),
         (labels["deadline"], summary.deadline),
-        (labels["days_left"], texts.LEDGER_DAYS_LEFT.format(
-            days=summary.days_to_deadline, working_days=summary.working_days_to_deadline)
-         if summary.days_to_deadline is not None else texts.LEDGER_DEADLINE_UNKNOWN),
+        (
+            labels["days_left"],
+            texts.LEDGER_DAYS_LEFT.format(days=summary.days_to_deadline, working_days=summary.working_days_to_deadline)
+            if summary.days_to_deadline is not None
+            else texts.LEDGER_DEADLINE_UNKNOWN,
+        ),
         (labels["progress"], _counts(summary)),
         (labels["as_of"], profile.today),
     ]
@@ -230,9 +266,20 @@ def _profile_workbook(profile: ProjectProfile) -> Any:
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
     wrap = Alignment(wrap_text=True, vertical="top")
     for line in profile.procedures:
-        sheet.append([line.name, _shown_status(line), line.department, line.accepted_on,
-                      line.promised_days, line.due_on, line.working_days_left, line.finished_on,
-                      "\n".join(line.materials), line.note or ""])
+        sheet.append(
+            [
+                line.name,
+                _shown_status(line),
+                line.department,
+                line.accepted_on,
+                line.promised_days,
+                line.due_on,
+                line.working_days_left,
+                line.finished_on,
+                "\n".join(line.materials),
+                line.note or "",
+            ]
+        )
         row = sheet.max_row
         for column in (4, 6, 8):
             sheet.cell(row, column).number_format = "yyyy-mm-dd"

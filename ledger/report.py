@@ -57,8 +57,13 @@ class Figures:
         return Figures(*(a + b for a, b in zip(self._counts(), other._counts(), strict=True)))
 
     def _counts(self) -> tuple[int, int, int, int, int]:
-        return (self.projects, self.projects_complete, self.procedures, self.procedures_done,
-                self.procedures_not_needed)
+        return (
+            self.projects,
+            self.projects_complete,
+            self.procedures,
+            self.procedures_done,
+            self.procedures_not_needed,
+        )
 
     def to_dict(self) -> dict[str, object]:
         def number(rate: Decimal | None) -> float | None:
@@ -116,12 +121,13 @@ def compute_report(*, session: Session, threshold_yi: Decimal = BILLION_YI) -> L
         .subquery()
     )
     big = case((p.investment_yi >= threshold_yi, 1), else_=0).label("big")
-    complete = case((and_(per_project.c.n > 0, per_project.c.finished == per_project.c.n), 1),
-                    else_=0)
+    complete = case((and_(per_project.c.n > 0, per_project.c.finished == per_project.c.n), 1), else_=0)
     zero = literal(0)
     statement = (
         select(
-            p.region, p.sector, big,
+            p.region,
+            p.sector,
+            big,
             func.count(p.id),
             func.coalesce(func.sum(complete), zero),
             func.coalesce(func.sum(per_project.c.n), zero),
@@ -130,7 +136,7 @@ def compute_report(*, session: Session, threshold_yi: Decimal = BILLION_YI) -> L
         )
         .select_from(PROJECT_TABLE)
         .outerjoin(per_project, per_project.c.project_id == p.id)
-        .where(p.archived_at.is_(None))   # archived projects have left the ledger's figures
+        .where(p.archived_at.is_(None))  # archived projects have left the ledger's figures
         .group_by(p.region, p.sector, big)
     )
     overall = over = Figures()

@@ -25,10 +25,22 @@ from ledger.report import LedgerReport, NamedFigures
 
 # Families known to carry Simplified Chinese glyphs, in order of preference.
 CJK_FAMILIES = (
-    "Noto Sans CJK SC", "Noto Sans SC", "Noto Sans CJK JP", "Source Han Sans SC",
-    "Source Han Sans CN", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Sarasa Gothic SC",
-    "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Hiragino Sans GB",
-    "AR PL UMing CN", "AR PL UKai CN", "Droid Sans Fallback",
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Noto Sans CJK JP",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Sarasa Gothic SC",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Heiti SC",
+    "Hiragino Sans GB",
+    "AR PL UMing CN",
+    "AR PL UKai CN",
+    "Droid Sans Fallback",
 )
 
 
@@ -36,7 +48,7 @@ CJK_FAMILIES = (
 class Chart:
     png: bytes
     legend: tuple[str, ...]  # "R1=新城区" lines when codes stand in for Chinese names
-    cjk: bool                # drawn with a CJK font
+    cjk: bool  # drawn with a CJK font
 
 
 BUNDLED_FONT = Path(__file__).resolve().parent / "fonts" / "NotoSansCJKsc-GB2312.otf"
@@ -95,8 +107,7 @@ def _rate(value: Decimal | None) -> float:
     return float(value) if value is not None else 0.0
 
 
-def completion_chart(report: LedgerReport, *, font: str | None = None,
-                     use_cjk: bool | None = None) -> Chart:
+def completion_chart(report: LedgerReport, *, font: str | None = None, use_cjk: bool | None = None) -> Chart:
     """Two horizontal bar panels (by region, by sector), each group with its project and
     procedure completion rate in percent. `use_cjk=False` forces the code labels."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -105,8 +116,7 @@ def completion_chart(report: LedgerReport, *, font: str | None = None,
     family = font if font is not None else cjk_font()
     cjk = bool(family) if use_cjk is None else (use_cjk and bool(family))
     words = texts.LEDGER_CHART_CJK if cjk else texts.LEDGER_CHART_LATIN
-    panels = [(report.by_region, "R", words["by_region"]),
-              (report.by_sector, "S", words["by_sector"])]
+    panels = [(report.by_region, "R", words["by_region"]), (report.by_sector, "S", words["by_sector"])]
     legend: list[str] = []
     rows = max(len(report.by_region), len(report.by_sector), 1)
     figure = Figure(figsize=(11, max(3.0, 0.45 * rows + 1.8)), dpi=100)
@@ -122,10 +132,13 @@ def completion_chart(report: LedgerReport, *, font: str | None = None,
             positions = list(range(len(groups)))
             height = 0.38
             series = (
-                (-height / 2, [_rate(g.figures.project_completion_rate) for g in groups],
-                 words["projects"], "#4472C4"),
-                (height / 2, [_rate(g.figures.procedure_completion_rate) for g in groups],
-                 words["procedures"], "#ED7D31"),
+                (-height / 2, [_rate(g.figures.project_completion_rate) for g in groups], words["projects"], "#4472C4"),
+                (
+                    height / 2,
+                    [_rate(g.figures.procedure_completion_rate) for g in groups],
+                    words["procedures"],
+                    "#ED7D31",
+                ),
             )
             for offset, rates, label, color in series:
                 ax.barh([p + offset for p in positions], rates, height, label=label, color=color)
@@ -142,9 +155,12 @@ def completion_chart(report: LedgerReport, *, font: str | None = None,
         handles, names = axes[0].get_legend_handles_labels()
         figure.legend(handles, names, loc="lower center", ncol=2, fontsize=9, frameon=False)
         overall = report.overall
-        figure.suptitle(words["title"].format(
-            project_rate=_rate(overall.project_completion_rate),
-            procedure_rate=_rate(overall.procedure_completion_rate)))
+        figure.suptitle(
+            words["title"].format(
+                project_rate=_rate(overall.project_completion_rate),
+                procedure_rate=_rate(overall.procedure_completion_rate),
+            )
+        )
         bottom = 0.5 / figure.get_figheight()  # room for the legend under the panels
         figure.tight_layout(rect=(0, bottom, 1, 1))
         buffer = io.BytesIO()

@@ -50,17 +50,17 @@ STEWARD_AUDIENCE_KEY = "steward"
 
 
 class AudienceKind(str, enum.Enum):
-    help_group = "help"          # key: the chat id of the project's help group
-    department = "dept"          # key: the department key (as bound with /bind_dept)
-    steward = "steward"          # key: "steward" (the steward group from the settings)
+    help_group = "help"  # key: the chat id of the project's help group
+    department = "dept"  # key: the department key (as bound with /bind_dept)
+    steward = "steward"  # key: "steward" (the steward group from the settings)
 
 
 class Subject(str, enum.Enum):
-    deadline = "deadline"            # the project's deadline is near (a threshold reached)
+    deadline = "deadline"  # the project's deadline is near (a threshold reached)
     deadline_passed = "deadline_passed"
-    overdue = "overdue"              # the project's procedures past their due date
-    department = "department"        # a department's overdue and due-soon procedures
-    digest = "digest"                # the steward group's daily digest
+    overdue = "overdue"  # the project's procedures past their due date
+    department = "department"  # a department's overdue and due-soon procedures
+    digest = "digest"  # the steward group's daily digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +79,12 @@ class ProcedureRef:
     item_key: str
     item_name: str
     status: ProcedureStatus
-    department: str | None          # as written in the ledger
-    department_key: str | None      # resolved, for routing
+    department: str | None  # as written in the ledger
+    department_key: str | None  # resolved, for routing
     due_on: date | None
-    working_days_left: int | None   # negative once overdue
-    overdue: bool = False           # past its due date
-    due_soon: bool = False          # at most `soon_days` working days left
+    working_days_left: int | None  # negative once overdue
+    overdue: bool = False  # past its due date
+    due_soon: bool = False  # at most `soon_days` working days left
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +92,8 @@ class ProjectRef:
     code: str
     name: str
     steward: str | None
-    deadline: date | None           # None: the ledger's planned start makes no sense
-    days_left: int | None           # calendar days; negative once passed
+    deadline: date | None  # None: the ledger's planned start makes no sense
+    days_left: int | None  # calendar days; negative once passed
     open_procedures: int
 
 
@@ -101,15 +101,15 @@ class ProjectRef:
 class Reminder:
     audience: Audience
     subject: Subject
-    day: date                       # the day the reminder belongs to (part of the key)
+    day: date  # the day the reminder belongs to (part of the key)
     project: ProjectRef | None = None
-    threshold: int | None = None    # for a deadline reminder: 30, 14, 7, 3 or 1
-    procedures: tuple[ProcedureRef, ...] = ()   # open (deadline) or overdue procedures
-    overdue: tuple[ProcedureRef, ...] = ()      # department / digest
-    due_soon: tuple[ProcedureRef, ...] = ()     # department / digest
-    projects_near_deadline: tuple[ProjectRef, ...] = ()   # digest
-    projects_past_deadline: tuple[ProjectRef, ...] = ()   # digest
-    subject_detail: str = field(default="")     # project code / threshold, part of the key
+    threshold: int | None = None  # for a deadline reminder: 30, 14, 7, 3 or 1
+    procedures: tuple[ProcedureRef, ...] = ()  # open (deadline) or overdue procedures
+    overdue: tuple[ProcedureRef, ...] = ()  # department / digest
+    due_soon: tuple[ProcedureRef, ...] = ()  # department / digest
+    projects_near_deadline: tuple[ProjectRef, ...] = ()  # digest
+    projects_past_deadline: tuple[ProjectRef, ...] = ()  # digest
+    subject_detail: str = field(default="")  # project code / threshold, part of the key
 
     @property
     def key(self) -> str:
@@ -175,8 +175,20 @@ def plan_day(
     deadlines: dict[tuple[int, int], date | None] = {}
     p, q = PROJECT_TABLE.c, PROCEDURE_TABLE.c
     statement = (
-        select(p.id, p.code, p.name, p.steward, p.help_chat_id, p.start_half, p.start_year,
-               q.item_key, q.status, q.department, q.accepted_on, q.promised_days)
+        select(
+            p.id,
+            p.code,
+            p.name,
+            p.steward,
+            p.help_chat_id,
+            p.start_half,
+            p.start_year,
+            q.item_key,
+            q.status,
+            q.department,
+            q.accepted_on,
+            q.promised_days,
+        )
         .join_from(PROCEDURE_TABLE, PROJECT_TABLE, q.project_id == p.id)
         .where(q.status.in_(OPEN_STATUSES), p.archived_at.is_(None))  # archived: no reminders
     )
@@ -189,8 +201,7 @@ def plan_day(
     def department_of(text: str | None, item_key: str) -> str | None:
         cached = (text, item_key)
         if cached not in dept_cache:
-            dept_cache[cached] = ((resolve_department(text) or text) if text
-                                  else department_key_for(item_key))
+            dept_cache[cached] = (resolve_department(text) or text) if text else department_key_for(item_key)
         return dept_cache[cached]
 
     for row in session.execute(statement):
@@ -200,22 +211,35 @@ def plan_day(
         if cached not in timings:
             try:
                 timings[cached] = procedure_timing(
-                    status=status, accepted_on=row.accepted_on, promised_days=row.promised_days,
-                    today=today, calendar=calendar, soon_days=soon_days)
+                    status=status,
+                    accepted_on=row.accepted_on,
+                    promised_days=row.promised_days,
+                    today=today,
+                    calendar=calendar,
+                    soon_days=soon_days,
+                )
             except Exception as exc:  # noqa: BLE001 - one bad row must not stop the plan
                 problems.append(_problem(row, today, f"{row.item_key}: {exc!r}"))
                 timings[cached] = NO_TIMING
         timing = timings[cached]
-        open_by_project[row.id].append(ProcedureRef(
-            project_code=row.code, project_name=row.name, item_key=row.item_key,
-            item_name=procedure_name(row.item_key), status=status, department=row.department,
-            department_key=department_of(row.department, row.item_key), due_on=timing.due_on,
-            working_days_left=timing.working_days_left, overdue=timing.overdue,
-            due_soon=timing.due_soon))
+        open_by_project[row.id].append(
+            ProcedureRef(
+                project_code=row.code,
+                project_name=row.name,
+                item_key=row.item_key,
+                item_name=procedure_name(row.item_key),
+                status=status,
+                department=row.department,
+                department_key=department_of(row.department, row.item_key),
+                due_on=timing.due_on,
+                working_days_left=timing.working_days_left,
+                overdue=timing.overdue,
+                due_soon=timing.due_soon,
+            )
+        )
 
     reminders: list[Reminder] = []
-    by_department: dict[str, tuple[list[ProcedureRef], list[ProcedureRef]]] = defaultdict(
-        lambda: ([], []))
+    by_department: dict[str, tuple[list[ProcedureRef], list[ProcedureRef]]] = defaultdict(lambda: ([], []))
     all_overdue: list[ProcedureRef] = []
     all_soon: list[ProcedureRef] = []
     near: list[ProjectRef] = []
@@ -224,38 +248,67 @@ def plan_day(
         row = projects[pid]
         try:
             reminders += _plan_project(
-                row, sorted(open_by_project[pid], key=lambda r: sort_key(r.item_key)),
-                today=today, rule=rule, deadlines=deadlines, thresholds=thresholds,
-                by_department=by_department, all_overdue=all_overdue, all_soon=all_soon,
-                near=near, past=past, problems=problems)
+                row,
+                sorted(open_by_project[pid], key=lambda r: sort_key(r.item_key)),
+                today=today,
+                rule=rule,
+                deadlines=deadlines,
+                thresholds=thresholds,
+                by_department=by_department,
+                all_overdue=all_overdue,
+                all_soon=all_soon,
+                near=near,
+                past=past,
+                problems=problems,
+            )
         except Exception as exc:  # noqa: BLE001 - one project's failure stays its own
             problems.append(_problem(row, today, repr(exc)))
 
     for key in sorted(by_department):
         overdue, soon = by_department[key]
-        reminders.append(Reminder(Audience(AudienceKind.department, key), Subject.department,
-                                  today, overdue=tuple(overdue), due_soon=tuple(soon)))
+        reminders.append(
+            Reminder(
+                Audience(AudienceKind.department, key),
+                Subject.department,
+                today,
+                overdue=tuple(overdue),
+                due_soon=tuple(soon),
+            )
+        )
     if all_overdue or all_soon or near or past:
-        reminders.append(Reminder(
-            Audience(AudienceKind.steward, STEWARD_AUDIENCE_KEY), Subject.digest, today,
-            overdue=tuple(all_overdue), due_soon=tuple(all_soon),
-            projects_near_deadline=tuple(sorted(near, key=lambda r: (r.days_left, r.code))),
-            projects_past_deadline=tuple(sorted(past, key=lambda r: (r.days_left, r.code)))))
+        reminders.append(
+            Reminder(
+                Audience(AudienceKind.steward, STEWARD_AUDIENCE_KEY),
+                Subject.digest,
+                today,
+                overdue=tuple(all_overdue),
+                due_soon=tuple(all_soon),
+                projects_near_deadline=tuple(sorted(near, key=lambda r: (r.days_left, r.code))),
+                projects_past_deadline=tuple(sorted(past, key=lambda r: (r.days_left, r.code))),
+            )
+        )
     return Plan(reminders, problems)
 
 
 def _problem(row: Any, today: date, error: str) -> PlanProblem:
-    audience = (Audience(AudienceKind.help_group, str(row.help_chat_id))
-                if row.help_chat_id is not None else None)
+    audience = Audience(AudienceKind.help_group, str(row.help_chat_id)) if row.help_chat_id is not None else None
     return PlanProblem(project_code=row.code, day=today, error=error, audience=audience)
 
 
 def _plan_project(
-    row: Any, refs: list[ProcedureRef], *, today: date, rule: DeadlineRule,
-    deadlines: dict[tuple[int, int], date | None], thresholds: Sequence[int],
+    row: Any,
+    refs: list[ProcedureRef],
+    *,
+    today: date,
+    rule: DeadlineRule,
+    deadlines: dict[tuple[int, int], date | None],
+    thresholds: Sequence[int],
     by_department: dict[str, tuple[list[ProcedureRef], list[ProcedureRef]]],
-    all_overdue: list[ProcedureRef], all_soon: list[ProcedureRef], near: list[ProjectRef],
-    past: list[ProjectRef], problems: list[PlanProblem],
+    all_overdue: list[ProcedureRef],
+    all_soon: list[ProcedureRef],
+    near: list[ProjectRef],
+    past: list[ProjectRef],
+    problems: list[PlanProblem],
 ) -> list[Reminder]:
     """One project's reminders; adds its procedures to the department and digest lists."""
     half_year = (row.start_half, row.start_year)
@@ -290,16 +343,34 @@ def _plan_project(
         days_left = (deadline - today).days
         threshold = current_threshold(days_left, thresholds)
         if threshold is not None:
-            reminders.append(Reminder(
-                audience, Subject.deadline, deadline - timedelta(days=threshold),
-                project=project, threshold=threshold, procedures=tuple(refs),
-                subject_detail=f"{row.code}:{threshold}"))
+            reminders.append(
+                Reminder(
+                    audience,
+                    Subject.deadline,
+                    deadline - timedelta(days=threshold),
+                    project=project,
+                    threshold=threshold,
+                    procedures=tuple(refs),
+                    subject_detail=f"{row.code}:{threshold}",
+                )
+            )
         elif days_left < 0:
-            reminders.append(Reminder(audience, Subject.deadline_passed, today, project=project,
-                                      procedures=tuple(refs), subject_detail=row.code))
+            reminders.append(
+                Reminder(
+                    audience,
+                    Subject.deadline_passed,
+                    today,
+                    project=project,
+                    procedures=tuple(refs),
+                    subject_detail=row.code,
+                )
+            )
     if overdue:
         if project is None:  # the overdue list still goes out; the deadline is unknown
             project = ProjectRef(row.code, row.name, row.steward, None, None, len(refs))
-        reminders.append(Reminder(audience, Subject.overdue, today, project=project,
-                                  procedures=tuple(overdue), subject_detail=row.code))
+        reminders.append(
+            Reminder(
+                audience, Subject.overdue, today, project=project, procedures=tuple(overdue), subject_detail=row.code
+            )
+        )
     return reminders

@@ -45,8 +45,9 @@ def strip_nul(value: Any) -> Any:
     return value
 
 
-def _without_nul(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
-                 _executemany: bool) -> tuple[str, Any]:
+def _without_nul(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _executemany: bool
+) -> tuple[str, Any]:
     return statement, strip_nul(parameters)
 
 

@@ -64,4 +64,4 @@ if __name__ == "__main__":
             upgrade(create_engine(url))
             make_revision(url, sys.argv[2])
     else:
-        print("usage: python -m storage.migrate upgrade | revision \"message\"")
+        print('usage: python -m storage.migrate upgrade | revision "message"')

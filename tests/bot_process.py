@@ -33,14 +33,26 @@ def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def run_bot(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:
     """Run bot.py to its end (for start-up failures)."""
-    return subprocess.run([sys.executable, str(ROOT / "bot.py")], cwd=tmp_path, env=bot_env(tmp_path, **extra),
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bot.py")],
+        cwd=tmp_path,
+        env=bot_env(tmp_path, **extra),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def start_bot(tmp_path: Path, **settings: str) -> subprocess.Popen[str]:
     """Start `python bot.py` with `settings` (stdout and stderr together, read at the end)."""
-    return subprocess.Popen([sys.executable, str(ROOT / "bot.py")], cwd=tmp_path, env=bot_env(tmp_path, **settings),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "bot.py")],
+        cwd=tmp_path,
+        env=bot_env(tmp_path, **settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def stop_bot(process: subprocess.Popen[str], *, timeout: float = 15) -> str:
@@ -62,8 +74,9 @@ class ProcessOutput:
         self.process = process
         self.lines: list[str] = []
         assert process.stdout is not None
-        self._reader = threading.Thread(target=lambda: self.lines.extend(iter(process.stdout.readline, "")),
-                                        daemon=True)
+        self._reader = threading.Thread(
+            target=lambda: self.lines.extend(iter(process.stdout.readline, "")), daemon=True
+        )
         self._reader.start()
 
     def wait_for(self, text: str, *, count: int = 1, timeout: float = 60) -> None:
@@ -96,8 +109,14 @@ def running_bot(tmp_path: Path, **settings: str) -> Iterator[BotApiDouble]:
     """The double, and `python bot.py` polling it with `settings`; no traceback may be printed."""
     with BotApiDouble(bot_username="steward_test_bot") as api:
         env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url, **settings)
-        process = subprocess.Popen([sys.executable, str(ROOT / "bot.py")], cwd=tmp_path, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "bot.py")],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             # deleteWebhook is the last call before polling starts (a getUpdates is only
             # recorded when its long poll returns); updates pushed from now on are fetched.

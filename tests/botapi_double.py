@@ -1026,8 +1026,9 @@ class BotApiDouble:
         with self._cond:
             self._failures.clear()
 
-    def slow_next(self, method: str, *, seconds: float, times: int = 1,
-                  where: Callable[[dict], bool] | None = None) -> None:
+    def slow_next(
+        self, method: str, *, seconds: float, times: int = 1, where: Callable[[dict], bool] | None = None
+    ) -> None:
         """The next ``times`` calls of ``method`` (whose params satisfy ``where``) take ``seconds``
         before they are answered: work in flight when a test stops or kills the bot.
         slow_started is set when one begins."""

@@ -64,6 +64,7 @@ def next_id() -> int:
 
 # --- issue 11: a CLI working folder, a knowledge base with regional overrides ---------------
 
+
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     """A working folder of its own (no stray .env) with the SQLite database file in it."""

@@ -72,9 +72,16 @@ class World:
     clock: Clock
 
     def actor(self, user_id: int, chat_id: int, name: str = "") -> Actor:
-        return self.db.call(resolve_role, user_id=user_id, chat_id=chat_id, now=self.clock.now,
-                            admin_ids=[ADMIN], steward_chat_id=STEWARD_CHAT,
-                            lead_chat_id=LEAD_CHAT, name=name or f"user{user_id}")
+        return self.db.call(
+            resolve_role,
+            user_id=user_id,
+            chat_id=chat_id,
+            now=self.clock.now,
+            admin_ids=[ADMIN],
+            steward_chat_id=STEWARD_CHAT,
+            lead_chat_id=LEAD_CHAT,
+            name=name or f"user{user_id}",
+        )
 
     @property
     def admin_in_steward_chat(self) -> Actor:
@@ -111,10 +118,16 @@ def make_world(db: Database, start: datetime) -> World:
     world = World(db=db, clock=clock)
     for chat, code in ((HELP_CHAT, "P-001"), (OTHER_HELP_CHAT, "P-002")):
         admin = world.actor(ADMIN, chat, "管理员")
-        db.call(bind_help_chat, actor=admin, chat_id=chat, project_code=code, now=clock.now,
-                title=code, project_exists=PROJECTS.__contains__)
+        db.call(
+            bind_help_chat,
+            actor=admin,
+            chat_id=chat,
+            project_code=code,
+            now=clock.now,
+            title=code,
+            project_exists=PROJECTS.__contains__,
+        )
     for chat, key in ((DEPT_CHAT, "natural_resources"), (OTHER_DEPT_CHAT, "ecology")):
         admin = world.actor(ADMIN, chat, "管理员")
-        db.call(bind_department_chat, actor=admin, chat_id=chat, department_key=key,
-                now=clock.now, title=key)
+        db.call(bind_department_chat, actor=admin, chat_id=chat, department_key=key, now=clock.now, title=key)
     return world

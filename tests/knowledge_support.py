@@ -18,4 +18,3 @@ REGIONAL = """regional:
   - region: 武川县
     phone: "0471-6999002"
 """
-

@@ -10,10 +10,21 @@ from openpyxl import Workbook
 from ledger.columns import HEADERS
 
 BASE = {
-    "项目代码": "P001", "项目名称": "新材料产业园", "建设单位": "甲公司", "旗县区": "新城区",
-    "领域": "工业", "总投资(亿元)": 12.5, "计划开工": "2026上半年", "项目管家": "张三",
-    "手续": "环评", "状态": "办理中", "受理日期": "2026-02-10", "承诺时限(工作日)": 20,
-    "办结日期": None, "责任部门": None, "备注": None,
+    "项目代码": "P001",
+    "项目名称": "新材料产业园",
+    "建设单位": "甲公司",
+    "旗县区": "新城区",
+    "领域": "工业",
+    "总投资(亿元)": 12.5,
+    "计划开工": "2026上半年",
+    "项目管家": "张三",
+    "手续": "环评",
+    "状态": "办理中",
+    "受理日期": "2026-02-10",
+    "承诺时限(工作日)": 20,
+    "办结日期": None,
+    "责任部门": None,
+    "备注": None,
 }
 
 
@@ -37,8 +48,9 @@ def write_xlsx(path: Path, rows: list[list[object]], header: list[str] | None = 
     return path
 
 
-def write_csv(path: Path, rows: list[list[object]], *, encoding: str = "utf-8",
-              header: list[str] | None = None) -> Path:
+def write_csv(
+    path: Path, rows: list[list[object]], *, encoding: str = "utf-8", header: list[str] | None = None
+) -> Path:
     with path.open("w", encoding=encoding, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(list(header or HEADERS))

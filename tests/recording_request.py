@@ -49,8 +49,14 @@ class RecordingRequest(BaseRequest):
         return 1.0
 
     async def do_request(
-        self, url: str, method: str, request_data: RequestData | None = None, read_timeout: Any = None,
-        write_timeout: Any = None, connect_timeout: Any = None, pool_timeout: Any = None,
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params = {k: _decode(v) for k, v in (request_data.parameters if request_data else {}).items()}
@@ -58,8 +64,15 @@ class RecordingRequest(BaseRequest):
         return 200, json.dumps({"ok": True, "result": self._result(api_method, params)}).encode()
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
-        bot = {"id": BOT_ID, "is_bot": True, "first_name": "项目管家", "username": BOT_USERNAME,
-               "can_join_groups": True, "can_read_all_group_messages": True, "supports_inline_queries": False}
+        bot = {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "项目管家",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": True,
+            "supports_inline_queries": False,
+        }
         if method == "getMe":
             return bot
         if method in ("sendMessage", "editMessageText", "sendDocument", "sendPhoto"):
@@ -85,8 +98,11 @@ class RecordingRequest(BaseRequest):
         return [c for c in self.calls if c.method == method]
 
     def texts_to(self, chat_id: int) -> list[str]:
-        return [str(c.params.get("text", "")) for c in self.calls
-                if c.method in ("sendMessage", "editMessageText") and int(c.params.get("chat_id", 0)) == chat_id]
+        return [
+            str(c.params.get("text", ""))
+            for c in self.calls
+            if c.method in ("sendMessage", "editMessageText") and int(c.params.get("chat_id", 0)) == chat_id
+        ]
 
     def clear(self) -> None:
         self.calls.clear()

@@ -85,9 +85,14 @@ async def test_clarify_offers_buttons_and_a_press_answers(app) -> None:
     assert sent.params["text"] == texts.CLARIFY_PROMPT
     buttons = [b for row in sent.params["reply_markup"]["inline_keyboard"] for b in row]
     assert {b["callback_data"].split(":")[1] for b in buttons} >= {"land_use_planning", "engineering_planning"}
-    message = {"message_id": 4242, "date": 0, "chat": {"id": GROUP, "type": "supergroup"},
-               "from": {"id": BOT_ID, "is_bot": True, "first_name": "bot"}, "text": texts.CLARIFY_PROMPT,
-               "reply_markup": sent.params["reply_markup"]}
+    message = {
+        "message_id": 4242,
+        "date": 0,
+        "chat": {"id": GROUP, "type": "supergroup"},
+        "from": {"id": BOT_ID, "is_bot": True, "first_name": "bot"},
+        "text": texts.CLARIFY_PROMPT,
+        "reply_markup": sent.params["reply_markup"],
+    }
     request.clear()
     await app.process_update(
         callback_update(app.bot, chat_id=GROUP, user_id=ENTERPRISE, message=message, data=buttons[0]["callback_data"])

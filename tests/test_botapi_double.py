@@ -87,8 +87,12 @@ def tiny_png(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     raw = b"".join(b"\0" + b"\xff\x00\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 # --------------------------------------------------------------------------- through Application
@@ -128,8 +132,9 @@ async def test_echo_reply_and_callback_through_application(api: BotApiDouble) ->
         await asyncio.to_thread(api.wait_for_message, chat_id=GROUP, contains="欢迎", timeout=2)
 
         query = api.push_callback(chat_id=GROUP, user_id=USER, message_id=sent["message_id"], data="done:1")
-        answer = await wait_for(api, lambda c: c.method == "answerCallbackQuery"
-                                and c.params["callback_query_id"] == query["id"])
+        answer = await wait_for(
+            api, lambda c: c.method == "answerCallbackQuery" and c.params["callback_query_id"] == query["id"]
+        )
         assert answer.ok and answer.params["text"] == "收到"
         edit = await wait_for(api, lambda c: c.method == "editMessageText")
         assert edit.ok and edit.result["edit_date"]
@@ -142,8 +147,7 @@ async def test_echo_reply_and_callback_through_application(api: BotApiDouble) ->
         assert replied.from_user.id == api.bot_id and replied.from_user.is_bot
         assert replied.text == "已处理 done:1"
 
-    assert [m["text"] for m in api.sent_messages(GROUP)] == [
-        "已处理 done:1", "欢迎使用项目管家", "echo: 谢谢"]
+    assert [m["text"] for m in api.sent_messages(GROUP)] == ["已处理 done:1", "欢迎使用项目管家", "echo: 谢谢"]
     assert api.calls_to("getMe") and api.calls_to("deleteWebhook")
 
 
@@ -159,9 +163,12 @@ async def test_429_then_delivered_with_rate_limiter(api: BotApiDouble) -> None:
     attempts = api.calls_to("sendMessage")
     assert [c.status for c in attempts] == [429, 200]
     assert attempts[1].at - attempts[0].at >= 1.0  # the limiter waited retry_after before trying again
-    assert attempts[0].response == {"ok": False, "error_code": 429,
-                                    "description": "Too Many Requests: retry after 1",
-                                    "parameters": {"retry_after": 1}}
+    assert attempts[0].response == {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 1",
+        "parameters": {"retry_after": 1},
+    }
     assert call is attempts[1]
 
 
@@ -214,8 +221,12 @@ async def test_leave_chat_and_unknown_method(api: BotApiDouble) -> None:
 async def test_send_document_and_photo_recorded(api: BotApiDouble) -> None:
     data = "项目,状态\n甲,已受理\n".encode() * 20
     async with bot_for(api) as bot:
-        msg = await bot.send_document(GROUP, InputFile(io.BytesIO(data), filename="进度表.csv"),
-                                      caption="<b>本周</b>进度", parse_mode=ParseMode.HTML)
+        msg = await bot.send_document(
+            GROUP,
+            InputFile(io.BytesIO(data), filename="进度表.csv"),
+            caption="<b>本周</b>进度",
+            parse_mode=ParseMode.HTML,
+        )
         assert isinstance(msg, Message)
         assert msg.document.file_size == len(data) and msg.document.file_name == "进度表.csv"
         assert msg.caption == "本周进度" and msg.caption_html == "<b>本周</b>进度"
@@ -289,11 +300,15 @@ async def test_second_poller_conflicts_and_webhook_blocks_polling(api: BotApiDou
 
 @pytest.mark.asyncio
 async def test_allowed_updates_like_telegram(api: BotApiDouble) -> None:
-    member_update = {"chat_member": {
-        "chat": {"id": GROUP, "type": "supergroup", "title": "t"},
-        "from": {"id": USER, "is_bot": False, "first_name": "A"}, "date": 0,
-        "old_chat_member": {"status": "left", "user": {"id": 5, "is_bot": False, "first_name": "B"}},
-        "new_chat_member": {"status": "member", "user": {"id": 5, "is_bot": False, "first_name": "B"}}}}
+    member_update = {
+        "chat_member": {
+            "chat": {"id": GROUP, "type": "supergroup", "title": "t"},
+            "from": {"id": USER, "is_bot": False, "first_name": "A"},
+            "date": 0,
+            "old_chat_member": {"status": "left", "user": {"id": 5, "is_bot": False, "first_name": "B"}},
+            "new_chat_member": {"status": "member", "user": {"id": 5, "is_bot": False, "first_name": "B"}},
+        }
+    }
     api.push_raw_update(member_update)
     api.push_message(chat_id=GROUP, user_id=USER, text="hi")
     async with bot_for(api) as bot:
@@ -344,8 +359,10 @@ async def test_other_methods_parse_into_ptb_objects(api: BotApiDouble) -> None:
         commands = [BotCommand("start", "开始"), BotCommand("help", "帮助")]
         assert await bot.set_my_commands(commands)
         assert await bot.get_my_commands() == tuple(commands)
-        assert api.commands() == [{"command": "start", "description": "开始"},
-                                  {"command": "help", "description": "帮助"}]
+        assert api.commands() == [
+            {"command": "start", "description": "开始"},
+            {"command": "help", "description": "帮助"},
+        ]
         with pytest.raises(BadRequest, match="(?i)BOT_COMMAND_INVALID"):
             await bot.set_my_commands([BotCommand("Start", "x")])
         assert await bot.delete_my_commands()
@@ -369,8 +386,10 @@ async def test_telegram_side_validation(api: BotApiDouble) -> None:
         ok = await bot.send_message(GROUP, r"*版本* 1\.5", parse_mode=ParseMode.MARKDOWN_V2)
         assert ok.text == "版本 1.5"
         html_msg = await bot.send_message(
-            GROUP, '<b>材料</b> &amp; <a href="https://example.org/a?x=1&amp;y=2">清单</a> 😀<i>完</i>\n',
-            parse_mode=ParseMode.HTML)
+            GROUP,
+            '<b>材料</b> &amp; <a href="https://example.org/a?x=1&amp;y=2">清单</a> 😀<i>完</i>\n',
+            parse_mode=ParseMode.HTML,
+        )
         assert html_msg.text == "材料 & 清单 😀完"
         # entity offsets are UTF-16 (the emoji counts 2), as python-telegram-bot expects
         assert html_msg.text_html == '<b>材料</b> &amp; <a href="https://example.org/a?x=1&y=2">清单</a> 😀<i>完</i>'
@@ -380,12 +399,16 @@ async def test_telegram_side_validation(api: BotApiDouble) -> None:
         with pytest.raises(BadRequest, match="(?i)message text is empty"):
             await bot.send_message(GROUP, "  \n")
         with pytest.raises(BadRequest, match="(?i)BUTTON_DATA_INVALID"):
-            await bot.send_message(GROUP, "x", reply_markup=InlineKeyboardMarkup(
-                [[InlineKeyboardButton("按钮", callback_data="项目" * 11)]]))
+            await bot.send_message(
+                GROUP,
+                "x",
+                reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("按钮", callback_data="项目" * 11)]]),
+            )
         with pytest.raises(BadRequest, match="(?i)message to be replied not found"):
             await bot.send_message(GROUP, "x", reply_parameters=ReplyParameters(message_id=999))
-        await bot.send_message(GROUP, "x", reply_parameters=ReplyParameters(
-            message_id=999, allow_sending_without_reply=True))
+        await bot.send_message(
+            GROUP, "x", reply_parameters=ReplyParameters(message_id=999, allow_sending_without_reply=True)
+        )
 
         msg = await bot.send_message(GROUP, "同样")
         with pytest.raises(BadRequest, match="(?i)message is not modified"):
@@ -422,17 +445,24 @@ def _post(url: str, body: bytes | None, content_type: str | None) -> tuple[int, 
 
 def test_json_form_multipart_and_get_requests(api: BotApiDouble) -> None:
     base = f"{api.base_url}{api.token}"
-    status, body = _post(f"{base}/sendMessage", json.dumps({"chat_id": GROUP, "text": "123"}).encode(),
-                         "application/json")
+    status, body = _post(
+        f"{base}/sendMessage", json.dumps({"chat_id": GROUP, "text": "123"}).encode(), "application/json"
+    )
     assert status == 200 and body["result"]["text"] == "123" and body["result"]["chat"]["id"] == GROUP
-    status, body = _post(f"{base}/sendmessage", f"chat_id={GROUP}&text=%E4%BD%A0%E5%A5%BD".encode(),
-                         "application/x-www-form-urlencoded")
+    status, body = _post(
+        f"{base}/sendmessage", f"chat_id={GROUP}&text=%E4%BD%A0%E5%A5%BD".encode(), "application/x-www-form-urlencoded"
+    )
     assert status == 200 and body["result"]["text"] == "你好"
     boundary = "XyZ"
-    multipart = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n{GROUP}\r\n"
-                 f"--{boundary}\r\nContent-Disposition: form-data; name=\"document\"; filename=\"a.bin\"\r\n"
-                 f"Content-Type: application/octet-stream\r\n\r\n").encode() + b"\x00\r\n\xff" + \
-        f"\r\n--{boundary}--\r\n".encode()
+    multipart = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="chat_id"\r\n\r\n{GROUP}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="document"; filename="a.bin"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + b"\x00\r\n\xff"
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     status, body = _post(f"{base}/sendDocument", multipart, f"multipart/form-data; boundary={boundary}")
     assert status == 200 and body["result"]["document"]["file_size"] == 4
     status, body = _post(f"{base}/getMe", None, None)

@@ -76,6 +76,7 @@ def _check_json_result(data: dict, kb) -> None:
 
 # -- ask ----------------------------------------------------------------------------------------------
 
+
 def test_ask_prints_a_plain_text_answer(capsys, kb):
     code, out, _ = run(capsys, "ask", "环评要啥材料")
     assert code == 0
@@ -149,8 +150,9 @@ def test_ask_uses_the_configured_knowledge_path(capsys, monkeypatch, tmp_path):
     broken = tmp_path / "kb"
     shutil.copytree(BUNDLED, broken)
     path = broken / "items" / "eia.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("department: eco_env", "department: nowhere"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("department: eco_env", "department: nowhere"), encoding="utf-8"
+    )
     monkeypatch.setenv("KNOWLEDGE_PATH", str(broken))
     code, out, err = run(capsys, "ask", "环评要啥材料")
     assert code != 0
@@ -168,6 +170,7 @@ def test_a_bad_setting_is_one_clear_line(capsys, monkeypatch):
 
 
 # -- kb ------------------------------------------------------------------------------------------------
+
 
 def test_kb_validate_bundled_exits_zero(capsys):
     code, out, err = run(capsys, "kb", "validate")
@@ -209,7 +212,7 @@ def test_kb_list_prints_every_key_once(capsys, kb):
 
 
 def test_kb_export_xlsx_has_every_item(capsys, tmp_path, kb):
-    target = tmp_path / "knowledge.xlsx"   # a missing folder is refused (tests/test_cli_one_line.py)
+    target = tmp_path / "knowledge.xlsx"  # a missing folder is refused (tests/test_cli_one_line.py)
     code, out, _ = run(capsys, "kb", "export", "--xlsx", str(target))
     assert code == 0 and target.is_file()
     wb = load_workbook(target, read_only=True)
@@ -234,6 +237,7 @@ def test_kb_export_requires_a_file(capsys):
 
 
 # -- eval ----------------------------------------------------------------------------------------------
+
 
 def test_eval_prints_the_accuracy_lines(capsys):
     code, out, _ = run(capsys, "eval", str(DEVSET))
@@ -272,6 +276,7 @@ def test_eval_on_a_bad_file_names_the_line(capsys, tmp_path):
 
 
 # -- help ----------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "argv",

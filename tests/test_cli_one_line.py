@@ -56,8 +56,7 @@ def test_every_writer_refuses_a_missing_folder_the_same_way(capsys, empty_folder
         one_line(capsys, "ledger", "template", str(missing / "t.xlsx")),
         one_line(capsys, "ledger", "profile", "P001", "--xlsx", str(missing / "p.xlsx")),
         one_line(capsys, "kb", "export", "--xlsx", str(missing / "kb.xlsx")),
-        one_line(capsys, "ledger", "import", str(empty_folder / "l.csv"), "--errors",
-                 str(missing / "errors.xlsx")),
+        one_line(capsys, "ledger", "import", str(empty_folder / "l.csv"), "--errors", str(missing / "errors.xlsx")),
     ]
     for line in lines:
         assert line.startswith("无法写入文件") and f"文件夹 {missing} 不存在" in line
@@ -66,8 +65,13 @@ def test_every_writer_refuses_a_missing_folder_the_same_way(capsys, empty_folder
 
 
 def test_read_only_commands_never_create_a_database(capsys, empty_folder):
-    for argv in (["stats"], ["ledger", "report"], ["ledger", "export", "x.xlsx"],
-                 ["ledger", "profile", "P001"], ["ledger", "remove", "P001"]):
+    for argv in (
+        ["stats"],
+        ["ledger", "report"],
+        ["ledger", "export", "x.xlsx"],
+        ["ledger", "profile", "P001"],
+        ["ledger", "remove", "P001"],
+    ):
         assert "还不存在" in one_line(capsys, *argv)
     assert not (empty_folder / "steward.db").exists()
 
@@ -78,11 +82,14 @@ def test_an_unreachable_database_is_one_line(capsys, monkeypatch):
     assert line.startswith("无法连接数据库") and "secret" not in line
 
 
-@pytest.mark.parametrize(("name", "value", "wanted"), [
-    ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
-    ("TELEGRAM_API_BASE_URL", "notaurl", "TELEGRAM_API_BASE_URL"),
-    ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "wanted"),
+    [
+        ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
+        ("TELEGRAM_API_BASE_URL", "notaurl", "TELEGRAM_API_BASE_URL"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
+    ],
+)
 def test_bad_settings_are_one_line(capsys, monkeypatch, name, value, wanted):
     monkeypatch.setenv(name, value)
     line = one_line(capsys, "ledger", "report")
@@ -93,12 +100,18 @@ def test_argument_mistakes_are_chinese(capsys):
     assert "「abc」不是正整数天数" in one_line(capsys, "stats", "--days", "abc", code=2)
     assert "不是可用的命令" in one_line(capsys, "ledger", "frob", code=2)
     assert "无法识别的参数" in one_line(capsys, "ledger", "report", "--xml", code=2)
-    assert "请给出问题" in one_line(capsys, "ask", "", code=2)   # not the greeting
+    assert "请给出问题" in one_line(capsys, "ask", "", code=2)  # not the greeting
 
 
 def test_help_is_chinese_everywhere(capsys):
-    for argv in (["--help"], ["ledger", "--help"], ["ledger", "import", "--help"],
-                 ["kb", "import", "--help"], ["stats", "--help"], ["ask", "--help"]):
+    for argv in (
+        ["--help"],
+        ["ledger", "--help"],
+        ["ledger", "import", "--help"],
+        ["kb", "import", "--help"],
+        ["stats", "--help"],
+        ["ask", "--help"],
+    ):
         with pytest.raises(SystemExit):
             main(argv)
         out = capsys.readouterr().out
@@ -107,8 +120,7 @@ def test_help_is_chinese_everywhere(capsys):
 
 
 def test_export_and_template_write_what_their_names_say(capsys, empty_folder):
-    rows = [ledger_row(investment=10), ledger_row(investment=10, 手续="立项", 状态="已办结",
-                                                 办结日期="2026-02-12")]
+    rows = [ledger_row(investment=10), ledger_row(investment=10, 手续="立项", 状态="已办结", 办结日期="2026-02-12")]
     main(["ledger", "import", str(write_csv(empty_folder / "l.csv", rows))])
     main(["ledger", "export", "out.csv"])
     main(["ledger", "template", "t.csv"])
@@ -126,19 +138,26 @@ def test_export_and_template_write_what_their_names_say(capsys, empty_folder):
     status = "ABCDEFGHIJKLMNO"[HEADERS.index("状态")]
     lists = {str(v.sqref): v.formula1 for v in sheet.data_validations.dataValidation}
     assert lists[f"{status}2:{status}3"] == '"已办结,无需办理,办理中,未启动"'
-    main(["ledger", "import", "out.csv"])   # the CSV export imports back unchanged
+    main(["ledger", "import", "out.csv"])  # the CSV export imports back unchanged
     assert "未变 2" in capsys.readouterr().out
 
 
 def test_investment_is_shown_as_written():
     assert [investment_text(Decimal(v)) for v in ("10.0000", "12.5000", "0.0001", "100")] == [
-        "10", "12.5", "0.0001", "100"]
+        "10",
+        "12.5",
+        "0.0001",
+        "100",
+    ]
 
 
-@pytest.mark.parametrize(("name", "value", "wanted"), [
-    ("LOG_LEVEL", "LOUD", "设置有误：LOG_LEVEL"),
-    ("TELEGRAM_API_BASE_URL", "notaurl", "设置有误：TELEGRAM_API_BASE_URL"),
-])  # a database down at start is waited for by the bot, one line per attempt: tests/test_runtime.py
+@pytest.mark.parametrize(
+    ("name", "value", "wanted"),
+    [
+        ("LOG_LEVEL", "LOUD", "设置有误：LOG_LEVEL"),
+        ("TELEGRAM_API_BASE_URL", "notaurl", "设置有误：TELEGRAM_API_BASE_URL"),
+    ],
+)  # a database down at start is waited for by the bot, one line per attempt: tests/test_runtime.py
 def test_the_bot_stops_with_one_line_on_a_bad_setting(empty_folder, name, value, wanted):
     import os
     import subprocess
@@ -146,8 +165,9 @@ def test_the_bot_stops_with_one_line_on_a_bad_setting(empty_folder, name, value,
 
     bot = Path(__file__).resolve().parent.parent / "bot.py"
     environment = {**os.environ, "TELEGRAM_BOT_TOKEN": "123456:TEST", name: value}
-    done = subprocess.run([sys.executable, str(bot)], env=environment, capture_output=True,
-                          text=True, timeout=60, cwd=empty_folder)
+    done = subprocess.run(
+        [sys.executable, str(bot)], env=environment, capture_output=True, text=True, timeout=60, cwd=empty_folder
+    )
     assert done.returncode == 2
     err = done.stderr.strip()
     assert err.startswith(wanted) and len(err.splitlines()) == 1 and "secret" not in err

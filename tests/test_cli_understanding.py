@@ -12,19 +12,24 @@ CHAT, WANG, LI = -1001234567890, 5000000001, 5000000002
 
 def _lines(tmp_path, name: str, rows: list) -> str:
     path = tmp_path / name
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
-                    encoding="utf-8")
+    path.write_text(
+        "".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows), encoding="utf-8"
+    )
     return str(path)
 
 
 def test_ask_batch_applies_context_per_chat_and_user_in_file_order(capsys, tmp_path):
-    batch = _lines(tmp_path, "turns.jsonl", [
-        {"chat": CHAT, "user": WANG, "text": "环评要什么材料"},
-        {"chat": CHAT, "user": LI, "text": "那得多长时间"},
-        {"chat": CHAT, "user": WANG, "text": "那得多长时间"},
-        "那得多长时间",  # a plain line is an independent question
-        {"chat": CHAT, "user": WANG, "text": "水保和林草分别几个工作日"},
-    ])
+    batch = _lines(
+        tmp_path,
+        "turns.jsonl",
+        [
+            {"chat": CHAT, "user": WANG, "text": "环评要什么材料"},
+            {"chat": CHAT, "user": LI, "text": "那得多长时间"},
+            {"chat": CHAT, "user": WANG, "text": "那得多长时间"},
+            "那得多长时间",  # a plain line is an independent question
+            {"chat": CHAT, "user": WANG, "text": "水保和林草分别几个工作日"},
+        ],
+    )
     code, out, _ = run(capsys, "ask", "--json", "--batch", batch)
     assert code == 0
     results = [json.loads(line) for line in out.strip().splitlines()]
@@ -35,23 +40,45 @@ def test_ask_batch_applies_context_per_chat_and_user_in_file_order(capsys, tmp_p
         (None, "time_limit", "handoff", False),
     ]
     assert results[2]["question"] == "那得多长时间" and "环境影响评价" in results[2]["answer"]
-    assert results[4]["asks"] == [{"item": "soil_water", "intent": "time_limit"},
-                                  {"item": "forest_grass", "intent": "time_limit"}]
+    assert results[4]["asks"] == [
+        {"item": "soil_water", "intent": "time_limit"},
+        {"item": "forest_grass", "intent": "time_limit"},
+    ]
     assert all({"asks", "context", "candidates", "confidence"} <= set(r) for r in results)
 
 
 def test_eval_scores_dialogues_and_several_asks_over_several_files(capsys, tmp_path):
-    turns = _lines(tmp_path, "dialogue.jsonl", [
-        {"chat": CHAT, "user": WANG, "text": "环评要什么材料", "item": "eia", "intent": "materials", "dialogue": 1},
-        {"chat": CHAT, "user": WANG, "text": "要钱吗", "item": "eia", "intent": "fee", "dialogue": 1},
-        {"chat": CHAT, "user": LI, "text": "要钱吗", "item": None, "intent": "fee", "dialogue": 1},
-    ])
-    plain = _lines(tmp_path, "plain.jsonl", [
-        {"q": "水保和林草分别几个工作日", "item": "soil_water", "intent": "time_limit", "style": "multi",
-         "asks": [{"item": "soil_water", "intent": "time_limit"}, {"item": "forest_grass", "intent": "time_limit"}]},
-        {"q": "环评和能评各要什么材料", "item": "eia", "intent": "materials",
-         "asks": [{"item": "eia", "intent": "materials"}, {"item": "filing", "intent": "materials"}]},  # wrong label
-    ])
+    turns = _lines(
+        tmp_path,
+        "dialogue.jsonl",
+        [
+            {"chat": CHAT, "user": WANG, "text": "环评要什么材料", "item": "eia", "intent": "materials", "dialogue": 1},
+            {"chat": CHAT, "user": WANG, "text": "要钱吗", "item": "eia", "intent": "fee", "dialogue": 1},
+            {"chat": CHAT, "user": LI, "text": "要钱吗", "item": None, "intent": "fee", "dialogue": 1},
+        ],
+    )
+    plain = _lines(
+        tmp_path,
+        "plain.jsonl",
+        [
+            {
+                "q": "水保和林草分别几个工作日",
+                "item": "soil_water",
+                "intent": "time_limit",
+                "style": "multi",
+                "asks": [
+                    {"item": "soil_water", "intent": "time_limit"},
+                    {"item": "forest_grass", "intent": "time_limit"},
+                ],
+            },
+            {
+                "q": "环评和能评各要什么材料",
+                "item": "eia",
+                "intent": "materials",
+                "asks": [{"item": "eia", "intent": "materials"}, {"item": "filing", "intent": "materials"}],
+            },  # wrong label
+        ],
+    )
     code, out, _ = run(capsys, "eval", turns, plain, "--json")
     assert code == 0
     data = json.loads(out)
@@ -60,10 +87,14 @@ def test_eval_scores_dialogues_and_several_asks_over_several_files(capsys, tmp_p
 
 
 def test_eval_diff_lists_flips_and_fails_on_right_to_wrong(capsys, tmp_path):
-    labelled = _lines(tmp_path, "set.jsonl", [
-        {"q": "环评要啥材料", "item": "eia", "intent": "materials"},
-        {"q": "能评要多久", "item": "eia", "intent": "time_limit"},  # mislabelled: the matcher is "wrong"
-    ])
+    labelled = _lines(
+        tmp_path,
+        "set.jsonl",
+        [
+            {"q": "环评要啥材料", "item": "eia", "intent": "materials"},
+            {"q": "能评要多久", "item": "eia", "intent": "time_limit"},  # mislabelled: the matcher is "wrong"
+        ],
+    )
     guard = str(tmp_path / "guard.jsonl")
     assert run(capsys, "eval", labelled, "--diff", "--write-guard", "--guard", guard)[0] == 0
     code, out, err = run(capsys, "eval", labelled, "--diff", "--guard", guard)

@@ -24,28 +24,41 @@ __all__ = ["pg_db"]  # the fixture
 
 
 def _sweep(session, now):
-    return sweep(session=session, now=now, hours=HOURS, warn_before_minutes=10,
-                 steward_chat_id=STEWARD_CHAT, lead_chat_id=LEAD_CHAT)
+    return sweep(
+        session=session,
+        now=now,
+        hours=HOURS,
+        warn_before_minutes=10,
+        steward_chat_id=STEWARD_CHAT,
+        lead_chat_id=LEAD_CHAT,
+    )
 
 
 def test_flow_and_sweep_on_postgres(pg_db) -> None:
     world = make_world(pg_db, at(3, 6, 19, 0))  # Friday evening
     db = world.db
     big_chat = -1009999999999  # supergroup ids need 64 bits
-    t = db.call(tickets.create_ticket, now=world.clock.now, hours=HOURS, sla_minutes=30,
-                help_chat_id=HELP_CHAT, asker_user_id=ASKER, asker_name="张", question="问",
-                help_message_id=2**40, candidates=[{"key": "eia", "score": 0.3}])
+    t = db.call(
+        tickets.create_ticket,
+        now=world.clock.now,
+        hours=HOURS,
+        sla_minutes=30,
+        help_chat_id=HELP_CHAT,
+        asker_user_id=ASKER,
+        asker_name="张",
+        question="问",
+        help_message_id=2**40,
+        candidates=[{"key": "eia", "score": 0.3}],
+    )
     assert t.sla_due_at == at(3, 9, 9, 30)
-    db.call(tickets.record_card, ticket_id=t.id, chat_id=big_chat, message_id=7, kind="steward",
-            now=world.clock.now)
+    db.call(tickets.record_card, ticket_id=t.id, chat_id=big_chat, message_id=7, kind="steward", now=world.clock.now)
     found = db.call(tickets.find_ticket_by_card, chat_id=big_chat, message_id=7)
     assert found is not None and found.id == t.id
     assert [a.kind for a in db.call(_sweep_fn, now=at(3, 9, 9, 21))] == [AlertKind.warning]
     assert db.call(_sweep_fn, now=at(3, 9, 9, 25)) == []
     assert [a.kind for a in db.call(_sweep_fn, now=at(3, 9, 9, 30))] == [AlertKind.breach]
     assert db.call(_sweep_fn, now=at(3, 9, 9, 31)) == []
-    relay = db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="答",
-                    now=at(3, 9, 9, 40))
+    relay = db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="答", now=at(3, 9, 9, 40))
     assert relay.reply_to_message_id == 2**40 and relay.first_response
     s = db.call(compute_stats, hours=HOURS, now=at(3, 9, 12))
     assert (s.opened, s.breached, s.answered_late, s.median_first_response_min) == (1, 1, 1, 40)
@@ -60,8 +73,15 @@ def _sweep_fn(*, session, now):
 def test_two_workers_sweeping_at_once_alert_once(pg_db) -> None:
     world = make_world(pg_db, at(3, 2, 10, 0))
     for asker in (1, 2, 3):
-        pg_db.call(tickets.create_ticket, now=world.clock.now, hours=HOURS, sla_minutes=30,
-                   help_chat_id=HELP_CHAT, asker_user_id=asker, question="q")
+        pg_db.call(
+            tickets.create_ticket,
+            now=world.clock.now,
+            hours=HOURS,
+            sla_minutes=30,
+            help_chat_id=HELP_CHAT,
+            asker_user_id=asker,
+            question="q",
+        )
     now = at(3, 2, 10, 31)
     with Session(pg_db.engine) as first, Session(pg_db.engine) as second:
         got_first = _sweep(first, now)  # holds its row locks until commit

@@ -35,16 +35,24 @@ def world(tmp_path):
 
 
 def _ticket(world):
-    return world.db.call(tickets.create_ticket, now=world.clock.now, hours=HOURS, sla_minutes=30,
-                         help_chat_id=HELP_CHAT, asker_user_id=user_id(9), asker_name="<张>",
-                         help_message_id=3, question=EVIL,
-                         candidates=[{"key": "eia", "title": "环评<审批>", "score": 0.4}])
+    return world.db.call(
+        tickets.create_ticket,
+        now=world.clock.now,
+        hours=HOURS,
+        sla_minutes=30,
+        help_chat_id=HELP_CHAT,
+        asker_user_id=user_id(9),
+        asker_name="<张>",
+        help_message_id=3,
+        question=EVIL,
+        candidates=[{"key": "eia", "title": "环评<审批>", "score": 0.4}],
+    )
 
 
 def test_card_escapes_user_text_and_shows_time_left(world) -> None:
     t = _ticket(world)
     card = render.ticket_card(t, now=at(3, 2, 10, 12), hours=HOURS)
-    assert "<a href" not in card and "&lt;b&gt;急&lt;/b&gt; &amp; &lt;a href=\"x\"&gt;" in card
+    assert "<a href" not in card and '&lt;b&gt;急&lt;/b&gt; &amp; &lt;a href="x"&gt;' in card
     assert "&lt;张&gt;" in card and "环评&lt;审批&gt;" in card
     assert "剩余18分钟" in card and "3月2日（周一）10:30" in card
     assert "P-001" in card and texts.DESK_STATUS["open"] in card and "<b>工单 #" in card
@@ -55,45 +63,58 @@ def test_clock_lines(world) -> None:
     world.clock.set(at(3, 2, 11, 50))
     before_lunch = _ticket(world)
     paused = render.clock(before_lunch, now=at(3, 2, 12, 30), hours=HOURS)
-    assert paused == texts.DESK_CLOCK_PAUSED.format(opens_at="3月2日（周一）13:30",
-                                                    due="3月2日（周一）13:50")
+    assert paused == texts.DESK_CLOCK_PAUSED.format(opens_at="3月2日（周一）13:30", due="3月2日（周一）13:50")
     world.clock.set(at(3, 2, 10, 0))
     t = _ticket(world)
     assert "已超时1小时5分钟" in render.clock(t, now=at(3, 2, 11, 35), hours=HOURS)
-    relay = world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="<答>",
-                          now=at(3, 2, 10, 7))
+    relay = world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="<答>", now=at(3, 2, 10, 7))
     assert "用时7分钟" in render.clock(relay.ticket, now=at(3, 2, 11), hours=HOURS)
     assert render.relay_confirmation(relay, hours=HOURS) == texts.DESK_RELAY_CONFIRM_FIRST.format(
-        project="P-001", ticket_id=t.id, took="7分钟")
+        project="P-001", ticket_id=t.id, took="7分钟"
+    )
     assert "&lt;答&gt;" in render.relayed_answer(relay, responder_role="steward")
-    dept_text = render.relayed_answer(relay, responder_role="department",
-                                      department_key="natural_resources", departments=DEPTS)
+    dept_text = render.relayed_answer(
+        relay, responder_role="department", department_key="natural_resources", departments=DEPTS
+    )
     assert dept_text.startswith("💬 自然资源局答复")
 
 
 def test_escalation_card_carries_the_thread(world) -> None:
     t = _ticket(world)
-    world.db.call(tickets.attach_follow_up, help_chat_id=HELP_CHAT, asker_user_id=user_id(9),
-                  text="<补充>", now=at(3, 2, 10, 2), asker_name="<张>")
-    esc = world.db.call(tickets.escalate, ticket_id=t.id, actor=world.steward,
-                        department_key="natural_resources", now=at(3, 2, 10, 3))
-    card = render.escalation_card(esc, now=at(3, 2, 10, 3), hours=HOURS, departments=DEPTS,
-                                  note="<请>")
+    world.db.call(
+        tickets.attach_follow_up,
+        help_chat_id=HELP_CHAT,
+        asker_user_id=user_id(9),
+        text="<补充>",
+        now=at(3, 2, 10, 2),
+        asker_name="<张>",
+    )
+    esc = world.db.call(
+        tickets.escalate, ticket_id=t.id, actor=world.steward, department_key="natural_resources", now=at(3, 2, 10, 3)
+    )
+    card = render.escalation_card(esc, now=at(3, 2, 10, 3), hours=HOURS, departments=DEPTS, note="<请>")
     assert "自然资源局" in card and "&lt;补充&gt;" in card and "&lt;请&gt;" in card
     assert texts.DESK_CARD_HINT_DEPARTMENT in card and "环评&lt;审批&gt;" not in card
     assert render.escalated_notice(esc, departments=DEPTS) == texts.DESK_ESCALATED.format(
-        ticket_id=t.id, department="自然资源局")
+        ticket_id=t.id, department="自然资源局"
+    )
 
 
 def test_warning_and_breach_texts(world) -> None:
     t = _ticket(world)
     world.db.call(tickets.claim, ticket_id=t.id, actor=world.steward, now=at(3, 2, 10, 1))
     (warn,) = world.db.call(sweep, now=at(3, 2, 10, 22), hours=HOURS, warn_before_minutes=10)
-    assert says(texts.DESK_WARNING, render.warning(warn, hours=HOURS),
-                left=texts.DESK_DURATION_MINUTES.format(minutes=8)) and "王管家" in render.warning(
-        warn, hours=HOURS)
-    (breach,) = world.db.call(sweep, now=at(3, 2, 10, 30), hours=HOURS, warn_before_minutes=10,
-                              steward_chat_id=STEWARD_CHAT, lead_chat_id=LEAD_CHAT)
+    assert says(
+        texts.DESK_WARNING, render.warning(warn, hours=HOURS), left=texts.DESK_DURATION_MINUTES.format(minutes=8)
+    ) and "王管家" in render.warning(warn, hours=HOURS)
+    (breach,) = world.db.call(
+        sweep,
+        now=at(3, 2, 10, 30),
+        hours=HOURS,
+        warn_before_minutes=10,
+        steward_chat_id=STEWARD_CHAT,
+        lead_chat_id=LEAD_CHAT,
+    )
     alert = render.breach_alert(breach, hours=HOURS)
     assert says(texts.DESK_BREACH_ALERT, alert) and "王管家" in alert and "&lt;b&gt;急" in alert
     assert "10:30" in render.breach_notice(breach, hours=HOURS)

@@ -13,14 +13,23 @@ from tests.desk_helpers import ASKER, DEPT_CHAT, HELP_CHAT, HOURS, LEAD_CHAT, ST
 
 
 def _sweep(db: Database, now, warn=10):
-    return db.call(sweep, now=now, hours=HOURS, warn_before_minutes=warn,
-                   steward_chat_id=STEWARD_CHAT, lead_chat_id=LEAD_CHAT)
+    return db.call(
+        sweep, now=now, hours=HOURS, warn_before_minutes=warn, steward_chat_id=STEWARD_CHAT, lead_chat_id=LEAD_CHAT
+    )
 
 
 def _create(world, asker=ASKER, sla=30):
-    return world.db.call(tickets.create_ticket, now=world.clock.now, hours=HOURS,
-                         sla_minutes=sla, help_chat_id=HELP_CHAT, asker_user_id=asker,
-                         asker_name="张经理", help_message_id=10, question="用地预审要多久？")
+    return world.db.call(
+        tickets.create_ticket,
+        now=world.clock.now,
+        hours=HOURS,
+        sla_minutes=sla,
+        help_chat_id=HELP_CHAT,
+        asker_user_id=asker,
+        asker_name="张经理",
+        help_message_id=10,
+        question="用地预审要多久？",
+    )
 
 
 @pytest.fixture
@@ -58,11 +67,24 @@ def test_warning_once_breach_once(world) -> None:
     assert warned[0].recipients[0].audience is Audience.steward
     assert warned[0].recipients[0].chat_id == STEWARD_CHAT
     assert _sweep(world.db, at(3, 2, 10, 21)) == []
-    assert _sweep(world.db, at(3, 2, 10, 29, )) == []
+    assert (
+        _sweep(
+            world.db,
+            at(
+                3,
+                2,
+                10,
+                29,
+            ),
+        )
+        == []
+    )
     breached = _sweep(world.db, at(3, 2, 10, 30))
     assert len(breached) == 1 and breached[0].kind is AlertKind.breach
     assert {(r.audience, r.chat_id) for r in breached[0].recipients} == {
-        (Audience.lead, LEAD_CHAT), (Audience.steward, STEWARD_CHAT)}
+        (Audience.lead, LEAD_CHAT),
+        (Audience.steward, STEWARD_CHAT),
+    }
     assert _sweep(world.db, at(3, 2, 10, 31)) == []
     assert _sweep(world.db, at(3, 3, 10, 0)) == []
     actions = [e.action for e in world.db.call(tickets.ticket_events, ticket_id=t.id)]
@@ -100,8 +122,7 @@ def test_two_sweepers_on_one_file_alert_once(tmp_path) -> None:
 
 def test_answered_in_time_never_warns_or_breaches(world) -> None:
     t = _create(world)
-    world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="2个工作日",
-                  now=at(3, 2, 10, 15))
+    world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="2个工作日", now=at(3, 2, 10, 15))
     for moment in (at(3, 2, 10, 20), at(3, 2, 10, 30), at(3, 2, 12, 0), at(3, 9, 9, 0)):
         assert _sweep(world.db, moment) == []
     final = world.db.call(tickets.get_ticket, ticket_id=t.id)
@@ -111,8 +132,7 @@ def test_answered_in_time_never_warns_or_breaches(world) -> None:
 def test_answer_after_warning_stops_the_breach(world) -> None:
     t = _create(world)
     assert len(_sweep(world.db, at(3, 2, 10, 22))) == 1
-    world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="好的",
-                  now=at(3, 2, 10, 28))
+    world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="好的", now=at(3, 2, 10, 28))
     assert _sweep(world.db, at(3, 2, 10, 35)) == []
 
 
@@ -138,15 +158,17 @@ def test_clock_pauses_over_lunch(world) -> None:
 
 def test_escalated_ticket_warns_the_department(world) -> None:
     t = _create(world)
-    world.db.call(tickets.escalate, ticket_id=t.id, actor=world.steward,
-                  department_key="natural_resources", now=at(3, 2, 10, 5))
+    world.db.call(
+        tickets.escalate, ticket_id=t.id, actor=world.steward, department_key="natural_resources", now=at(3, 2, 10, 5)
+    )
     warning = _sweep(world.db, at(3, 2, 10, 20))[0]
-    assert [(r.audience, r.chat_id) for r in warning.recipients] == [
-        (Audience.department, DEPT_CHAT)]
+    assert [(r.audience, r.chat_id) for r in warning.recipients] == [(Audience.department, DEPT_CHAT)]
     breach = _sweep(world.db, at(3, 2, 10, 30))[0]
     assert {(r.audience, r.chat_id) for r in breach.recipients} == {
-        (Audience.lead, LEAD_CHAT), (Audience.steward, STEWARD_CHAT),
-        (Audience.department, DEPT_CHAT)}
+        (Audience.lead, LEAD_CHAT),
+        (Audience.steward, STEWARD_CHAT),
+        (Audience.department, DEPT_CHAT),
+    }
     assert breach.department_key == "natural_resources"
     events = world.db.call(tickets.ticket_events, ticket_id=t.id)
     assert events[-1].action == "breach" and events[-1].actor_role == "system"
@@ -167,11 +189,17 @@ def test_warn_before_zero_disables_warnings(world) -> None:
 
 def test_a_first_answer_that_never_arrived_does_not_stop_the_clock(world) -> None:
     t = _create(world)
-    relay = world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="2个工作日",
-                          now=at(3, 2, 10, 15))
+    relay = world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="2个工作日", now=at(3, 2, 10, 15))
     assert relay.first_response
-    world.db.call(tickets.record_delivery, ticket_id=t.id, message_id=relay.message_id, now=at(3, 2, 10, 15),
-                  delivered=False, error="Bad Gateway", first_response=True)
+    world.db.call(
+        tickets.record_delivery,
+        ticket_id=t.id,
+        message_id=relay.message_id,
+        now=at(3, 2, 10, 15),
+        delivered=False,
+        error="Bad Gateway",
+        first_response=True,
+    )
     reopened = world.db.call(tickets.get_ticket, ticket_id=t.id)
     assert reopened.status == "open" and reopened.first_response_at is None
     kinds = [a.kind for a in _sweep(world.db, at(3, 2, 10, 31))]
@@ -182,15 +210,27 @@ def test_a_first_answer_that_never_arrived_does_not_stop_the_clock(world) -> Non
 
 def test_a_later_answer_that_fails_keeps_the_first_response(world) -> None:
     t = _create(world)
-    first = world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="2个工作日",
-                          now=at(3, 2, 10, 15))
-    world.db.call(tickets.record_delivery, ticket_id=t.id, message_id=first.message_id, now=at(3, 2, 10, 15),
-                  delivered=True, help_message_id=55, first_response=True)
-    second = world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="补充",
-                           now=at(3, 2, 10, 20))
+    first = world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="2个工作日", now=at(3, 2, 10, 15))
+    world.db.call(
+        tickets.record_delivery,
+        ticket_id=t.id,
+        message_id=first.message_id,
+        now=at(3, 2, 10, 15),
+        delivered=True,
+        help_message_id=55,
+        first_response=True,
+    )
+    second = world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="补充", now=at(3, 2, 10, 20))
     assert not second.first_response
-    world.db.call(tickets.record_delivery, ticket_id=t.id, message_id=second.message_id, now=at(3, 2, 10, 20),
-                  delivered=False, error="Bad Gateway", first_response=second.first_response)
+    world.db.call(
+        tickets.record_delivery,
+        ticket_id=t.id,
+        message_id=second.message_id,
+        now=at(3, 2, 10, 20),
+        delivered=False,
+        error="Bad Gateway",
+        first_response=second.first_response,
+    )
     kept = world.db.call(tickets.get_ticket, ticket_id=t.id)
     assert kept.status == "answered" and kept.first_response_at is not None
     assert _sweep(world.db, at(3, 2, 11, 0)) == []

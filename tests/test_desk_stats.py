@@ -47,41 +47,57 @@ def _build_in(db, a, b, dept) -> None:
     n = iter(range(1000, 2000))
 
     def new(created):
-        return db.call(tickets.create_ticket, now=created, hours=HOURS, sla_minutes=30,
-                       help_chat_id=HELP_CHAT, asker_user_id=next(n), question="q")
+        return db.call(
+            tickets.create_ticket,
+            now=created,
+            hours=HOURS,
+            sla_minutes=30,
+            help_chat_id=HELP_CHAT,
+            asker_user_id=next(n),
+            question="q",
+        )
 
     def ans(t, actor, when):
         db.call(tickets.answer, ticket_id=t.id, actor=actor, text="a", now=when)
 
-    ans(new(m(9)), a, m(9, 5))              # T1: 5 min, in time
-    ans(new(m(9)), a, m(9, 20))             # T2: 20 min, in time
-    ans(new(m(11, 50)), b, m(13, 40))       # T3: 10 before lunch + 10 after = 20, in time
-    ans(new(m(10)), b, m(10, 45))           # T4: 45 min, late
-    t5 = new(m(10))                         # T5: department, 25 min, in time
-    db.call(tickets.escalate, ticket_id=t5.id, actor=a, department_key="natural_resources",
-            now=m(10, 1))
+    ans(new(m(9)), a, m(9, 5))  # T1: 5 min, in time
+    ans(new(m(9)), a, m(9, 20))  # T2: 20 min, in time
+    ans(new(m(11, 50)), b, m(13, 40))  # T3: 10 before lunch + 10 after = 20, in time
+    ans(new(m(10)), b, m(10, 45))  # T4: 45 min, late
+    t5 = new(m(10))  # T5: department, 25 min, in time
+    db.call(tickets.escalate, ticket_id=t5.id, actor=a, department_key="natural_resources", now=m(10, 1))
     ans(t5, dept, m(10, 25))
-    t6 = new(m(10))                         # T6: department, never answered: breached
-    db.call(tickets.escalate, ticket_id=t6.id, actor=a, department_key="natural_resources",
-            now=m(10, 1))
-    new(m(11, 45))                          # T7: still running at 12:00: pending
-    t8 = new(m(10))                         # T8: closed before its deadline: closed early
+    t6 = new(m(10))  # T6: department, never answered: breached
+    db.call(tickets.escalate, ticket_id=t6.id, actor=a, department_key="natural_resources", now=m(10, 1))
+    new(m(11, 45))  # T7: still running at 12:00: pending
+    t8 = new(m(10))  # T8: closed before its deadline: closed early
     db.call(tickets.close, ticket_id=t8.id, actor=a, now=m(10, 10))
-    t9 = new(m(9))                          # T9: closed after its deadline: breached
+    t9 = new(m(9))  # T9: closed after its deadline: breached
     db.call(tickets.close, ticket_id=t9.id, actor=a, now=m(10))
-    old = new(at(2, 25, 9))                 # last week: outside the window
+    old = new(at(2, 25, 9))  # last week: outside the window
     ans(old, a, at(2, 25, 9, 1))
 
     def log(session):
-        rows = [("smalltalk", "你好"), ("smalltalk", "在吗"), ("answer", "环评材料"),
-                ("answer", "施工许可"), ("answer", "备案"), ("answer", "节能审查"),
-                ("clarify", "规划"), ("handoff", "土地出让价格"), ("handoff", "土地出让价格"),
-                ("handoff", "挖掘许可")]
+        rows = [
+            ("smalltalk", "你好"),
+            ("smalltalk", "在吗"),
+            ("answer", "环评材料"),
+            ("answer", "施工许可"),
+            ("answer", "备案"),
+            ("answer", "节能审查"),
+            ("clarify", "规划"),
+            ("handoff", "土地出让价格"),
+            ("handoff", "土地出让价格"),
+            ("handoff", "挖掘许可"),
+        ]
         for i, (action, norm) in enumerate(rows):
-            session.add(QuestionLog(at=m(9, i), text=norm + "？", normalized=norm, intent="x",
-                                    confidence=0.5, action=action))
-        session.add(QuestionLog(at=at(2, 25, 9), text="旧", normalized="旧", intent="x",
-                                confidence=0.1, action="handoff"))
+            session.add(
+                QuestionLog(at=m(9, i), text=norm + "？", normalized=norm, intent="x", confidence=0.5, action=action)
+            )
+        session.add(
+            QuestionLog(at=at(2, 25, 9), text="旧", normalized="旧", intent="x", confidence=0.1, action="handoff")
+        )
+
     db.call(log)
 
 
@@ -96,23 +112,31 @@ def test_numbers_on_a_hand_built_set(world) -> None:
     assert s.p90_first_response_min == 45
 
     (dept,) = s.by_department
-    assert (dept.key, dept.opened, dept.answered_in_time, dept.breached) == (
-        "natural_resources", 2, 1, 1)
-    assert (dept.compliance_pct, dept.median_first_response_min, dept.p90_first_response_min) == (
-        50.0, 25, 25)
+    assert (dept.key, dept.opened, dept.answered_in_time, dept.breached) == ("natural_resources", 2, 1, 1)
+    assert (dept.compliance_pct, dept.median_first_response_min, dept.p90_first_response_min) == (50.0, 25, 25)
 
     stewards = {g.label: g for g in s.by_steward}
     assert set(stewards) == {"王管家", "李管家"}
     wang, li = stewards["王管家"], stewards["李管家"]
-    assert (wang.answered, wang.answered_in_time, wang.median_first_response_min,
-            wang.p90_first_response_min, wang.compliance_pct) == (2, 2, 12.5, 20, 100.0)
-    assert (li.answered, li.answered_in_time, li.breached, li.median_first_response_min,
-            li.p90_first_response_min, li.compliance_pct) == (2, 1, 1, 32.5, 45, 50.0)
+    assert (
+        wang.answered,
+        wang.answered_in_time,
+        wang.median_first_response_min,
+        wang.p90_first_response_min,
+        wang.compliance_pct,
+    ) == (2, 2, 12.5, 20, 100.0)
+    assert (
+        li.answered,
+        li.answered_in_time,
+        li.breached,
+        li.median_first_response_min,
+        li.p90_first_response_min,
+        li.compliance_pct,
+    ) == (2, 1, 1, 32.5, 45, 50.0)
 
     assert (s.questions, s.auto_answered, s.clarified, s.handed_off) == (8, 4, 1, 3)
     assert s.auto_answer_rate_pct == 50.0
-    assert [(h.normalized, h.count) for h in s.top_handoffs] == [
-        ("土地出让价格", 2), ("挖掘许可", 1)]
+    assert [(h.normalized, h.count) for h in s.top_handoffs] == [("土地出让价格", 2), ("挖掘许可", 1)]
 
     data = json.loads(json.dumps(s.to_dict(), ensure_ascii=False))
     assert data["compliance_pct"] == 57.1 and data["by_department"][0]["opened"] == 2

@@ -26,9 +26,17 @@ def world(tmp_path_factory):
 
 
 def _new(world, question="环评要什么材料？", asker=ASKER):
-    return world.db.call(tickets.create_ticket, now=world.clock.now, hours=HOURS, sla_minutes=30,
-                         help_chat_id=HELP_CHAT, asker_user_id=asker, asker_name="企业张经理",
-                         help_message_id=500, question=question)
+    return world.db.call(
+        tickets.create_ticket,
+        now=world.clock.now,
+        hours=HOURS,
+        sla_minutes=30,
+        help_chat_id=HELP_CHAT,
+        asker_user_id=asker,
+        asker_name="企业张经理",
+        help_message_id=500,
+        question=question,
+    )
 
 
 def _in_status(world, status: S) -> int:
@@ -38,8 +46,7 @@ def _in_status(world, status: S) -> int:
     if status is S.claimed:
         db.call(tickets.claim, ticket_id=t.id, actor=world.steward, now=now)
     elif status is S.escalated:
-        db.call(tickets.escalate, ticket_id=t.id, actor=world.steward,
-                department_key="natural_resources", now=now)
+        db.call(tickets.escalate, ticket_id=t.id, actor=world.steward, department_key="natural_resources", now=now)
     elif status is S.answered:
         db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="答复", now=now)
     elif status is S.resolved:
@@ -54,11 +61,20 @@ def _in_status(world, status: S) -> int:
 def test_map_is_exactly_the_documented_one():
     allowed = {(a, b) for a, targets in TRANSITIONS.items() for b in targets}
     assert allowed == {
-        (S.open, S.claimed), (S.open, S.escalated), (S.open, S.answered), (S.open, S.closed),
-        (S.claimed, S.answered), (S.claimed, S.escalated), (S.claimed, S.closed),
-        (S.escalated, S.escalated), (S.escalated, S.claimed), (S.escalated, S.answered),
+        (S.open, S.claimed),
+        (S.open, S.escalated),
+        (S.open, S.answered),
+        (S.open, S.closed),
+        (S.claimed, S.answered),
+        (S.claimed, S.escalated),
+        (S.claimed, S.closed),
+        (S.escalated, S.escalated),
+        (S.escalated, S.claimed),
+        (S.escalated, S.answered),
         (S.escalated, S.closed),
-        (S.answered, S.resolved), (S.answered, S.closed), (S.answered, S.escalated),
+        (S.answered, S.resolved),
+        (S.answered, S.closed),
+        (S.answered, S.escalated),
         (S.answered, S.open),
     }
     for a, b in itertools.product(S, S):
@@ -86,8 +102,7 @@ def _do(world, op: str, ticket_id: int):
     if op == "answer":
         return db.call(tickets.answer, ticket_id=ticket_id, actor=steward, text="再答", now=now)
     if op == "escalate":
-        return db.call(tickets.escalate, ticket_id=ticket_id, actor=steward,
-                       department_key="ecology", now=now)
+        return db.call(tickets.escalate, ticket_id=ticket_id, actor=steward, department_key="ecology", now=now)
     if op == "resolve":
         return db.call(tickets.resolve, ticket_id=ticket_id, actor=steward, now=now)
     return db.call(tickets.close, ticket_id=ticket_id, actor=steward, now=now)
@@ -127,24 +142,38 @@ def test_every_operation_from_every_status(world, start: S, op: str) -> None:
 def test_every_change_of_a_full_flow_is_audited(world) -> None:
     db, clock = world.db, world.clock
     t = _new(world, asker=user_id(4242))  # an asker of its own: follow-ups must land on this ticket
-    db.call(tickets.record_card, ticket_id=t.id, chat_id=supergroup_id(1), message_id=900,
-            kind="steward", now=clock.advance(0.1))
+    db.call(
+        tickets.record_card,
+        ticket_id=t.id,
+        chat_id=supergroup_id(1),
+        message_id=900,
+        kind="steward",
+        now=clock.advance(0.1),
+    )
     db.call(tickets.claim, ticket_id=t.id, actor=world.steward, now=clock.advance(1))
-    db.call(tickets.escalate, ticket_id=t.id, actor=world.steward,
-            department_key="natural_resources", now=clock.advance(1))
-    db.call(tickets.escalate, ticket_id=t.id, actor=world.steward, department_key="ecology",
-            now=clock.advance(1))
+    db.call(
+        tickets.escalate, ticket_id=t.id, actor=world.steward, department_key="natural_resources", now=clock.advance(1)
+    )
+    db.call(tickets.escalate, ticket_id=t.id, actor=world.steward, department_key="ecology", now=clock.advance(1))
     db.call(tickets.claim, ticket_id=t.id, actor=world.other_dept, now=clock.advance(1))
-    relay = db.call(tickets.answer, ticket_id=t.id, actor=world.other_dept, text="需要环评报告表",
-                    now=clock.advance(1))
-    db.call(tickets.record_delivery, ticket_id=t.id, message_id=relay.message_id,
-            now=clock.advance(0.1), delivered=True, help_message_id=777)
-    db.call(tickets.attach_follow_up, help_chat_id=HELP_CHAT, asker_user_id=user_id(4242),
-            text="报告表谁来编？", now=clock.advance(5))
-    db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="可委托技术单位",
-            now=clock.advance(1))
-    db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="补充一句",
-            now=clock.advance(1))
+    relay = db.call(tickets.answer, ticket_id=t.id, actor=world.other_dept, text="需要环评报告表", now=clock.advance(1))
+    db.call(
+        tickets.record_delivery,
+        ticket_id=t.id,
+        message_id=relay.message_id,
+        now=clock.advance(0.1),
+        delivered=True,
+        help_message_id=777,
+    )
+    db.call(
+        tickets.attach_follow_up,
+        help_chat_id=HELP_CHAT,
+        asker_user_id=user_id(4242),
+        text="报告表谁来编？",
+        now=clock.advance(5),
+    )
+    db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="可委托技术单位", now=clock.advance(1))
+    db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="补充一句", now=clock.advance(1))
     db.call(tickets.resolve, ticket_id=t.id, actor=world.steward, now=clock.advance(1))
 
     events = db.call(tickets.ticket_events, ticket_id=t.id)
@@ -164,7 +193,9 @@ def test_every_change_of_a_full_flow_is_audited(world) -> None:
     ]
     hops = [e.detail for e in events if e.action == "escalate"]
     assert [(h.get("from_department"), h["to_department"]) for h in hops] == [
-        (None, "natural_resources"), ("natural_resources", "ecology")]
+        (None, "natural_resources"),
+        ("natural_resources", "ecology"),
+    ]
     assert hops[0]["previous_assignee"] == world.steward.user_id
     assert all(e.at is not None and e.actor_role for e in events)
     assert events[0].actor_user_id == user_id(4242) and events[0].actor_role == "enterprise"
@@ -176,8 +207,12 @@ def test_every_change_of_a_full_flow_is_audited(world) -> None:
     assert final.resolved_at == clock.now
     thread = db.call(tickets.ticket_thread, ticket_id=t.id)
     assert [(m.direction, m.text) for m in thread] == [
-        ("in", "环评要什么材料？"), ("out", "需要环评报告表"), ("in", "报告表谁来编？"),
-        ("out", "可委托技术单位"), ("out", "补充一句")]
+        ("in", "环评要什么材料？"),
+        ("out", "需要环评报告表"),
+        ("in", "报告表谁来编？"),
+        ("out", "可委托技术单位"),
+        ("out", "补充一句"),
+    ]
     assert thread[1].message_id == 777  # the relayed copy in the help group
 
 
@@ -192,11 +227,11 @@ def test_same_steward_claiming_twice_changes_nothing(world) -> None:
 
 def test_escalating_again_to_the_same_department_is_refused(world) -> None:
     t = _new(world)
-    world.db.call(tickets.escalate, ticket_id=t.id, actor=world.steward,
-                  department_key="ecology", now=world.clock.now)
+    world.db.call(tickets.escalate, ticket_id=t.id, actor=world.steward, department_key="ecology", now=world.clock.now)
     with pytest.raises(InvalidTransition):
-        world.db.call(tickets.escalate, ticket_id=t.id, actor=world.steward,
-                      department_key="ecology", now=world.clock.now)
+        world.db.call(
+            tickets.escalate, ticket_id=t.id, actor=world.steward, department_key="ecology", now=world.clock.now
+        )
 
 
 def test_a_stale_read_cannot_win_a_race(world) -> None:

@@ -132,8 +132,13 @@ async def _say(application, text: str, *, chat: int, user: int, reply_to=None, a
 async def test_a_department_bound_through_one_instance_is_known_to_the_other_at_once(two_apps) -> None:
     first, second = two_apps
     # The second instance has seen the department group before it was bound: a help group to it.
-    assert any("所需材料" in t for t in await _say(second, "环评要什么材料？", chat=DEPT_CHAT, user=DEPT_MEMBER, apps=two_apps))
-    assert any("发展和改革委员会" in t for t in await _say(first, "/bind_dept 发改委", chat=DEPT_CHAT, user=ADMIN, apps=two_apps))
+    assert any(
+        "所需材料" in t for t in await _say(second, "环评要什么材料？", chat=DEPT_CHAT, user=DEPT_MEMBER, apps=two_apps)
+    )
+    assert any(
+        "发展和改革委员会" in t
+        for t in await _say(first, "/bind_dept 发改委", chat=DEPT_CHAT, user=ADMIN, apps=two_apps)
+    )
     # Now it is a staff chat on both: its members' questions are not answered as an enterprise's.
     assert await _say(second, "环评要什么材料？", chat=DEPT_CHAT, user=DEPT_MEMBER, apps=two_apps) == []
 

@@ -25,7 +25,7 @@ def assert_telegram_html(text: str) -> None:
     stack: list[str] = []
     pos = 0
     for tag in _TAG.finditer(text):
-        _check_text(text[pos:tag.start()], text)
+        _check_text(text[pos : tag.start()], text)
         pos = tag.end()
         raw = tag.group(0)
         if raw == "</a>":
@@ -100,7 +100,7 @@ def test_materials_question_leads_with_the_numbered_list(matcher, kb):
         assert material.name in unescape(line)
         assert (texts.MATERIAL_DEFERRABLE in line) == (not material.required)
     # the department and the time limit follow one line below
-    rest = plain(text[text.index("\n\n"):])
+    rest = plain(text[text.index("\n\n") :])
     assert kb.departments["eco_env"].name in rest and "工作日" in rest
 
 
@@ -265,8 +265,16 @@ def test_faq_and_learned_answers_are_escaped(tiny):
 
 
 def test_hand_built_result_with_markup_in_the_question_is_safe(kb):
-    result = MatchResult(question="<b>环评</b>要啥材料&", normalized="环评要啥材料", item="eia", intent="materials",
-                         action="answer", confidence=0.9, candidates=(), reason="confident")
+    result = MatchResult(
+        question="<b>环评</b>要啥材料&",
+        normalized="环评要啥材料",
+        item="eia",
+        intent="materials",
+        action="answer",
+        confidence=0.9,
+        candidates=(),
+        reason="confident",
+    )
     text = compose_answer(kb, result)
     assert_telegram_html(text)
     assert "<b>环评</b>要啥" not in text

@@ -51,9 +51,17 @@ DOMAIN_TOPICS = ("tolerance", "parallel", "five_certs", "cross_province", "onlin
 
 # The abbreviations the issue says people really use, and the item each one means.
 ABBREVIATIONS = {
-    "环评": "eia", "能评": "energy_review", "水保": "soil_water", "工规证": "engineering_planning",
-    "施工证": "construction_permit", "不动产证": "property_cert", "土地证": "property_cert",
-    "可研": "feasibility", "初设": "preliminary_design", "地灾": "geo_hazard", "压覆矿": "mineral_overlay",
+    "环评": "eia",
+    "能评": "energy_review",
+    "水保": "soil_water",
+    "工规证": "engineering_planning",
+    "施工证": "construction_permit",
+    "不动产证": "property_cert",
+    "土地证": "property_cert",
+    "可研": "feasibility",
+    "初设": "preliminary_design",
+    "地灾": "geo_hazard",
+    "压覆矿": "mineral_overlay",
     "人防": "civil_defense",
 }
 
@@ -64,6 +72,7 @@ def kb() -> KnowledgeBase:
 
 
 # -- the bundled knowledge base ---------------------------------------------------------------
+
 
 def test_bundled_kb_covers_every_item_and_topic_of_the_domain(kb):
     assert len(DOMAIN_ITEMS) == 29 and len(DOMAIN_TOPICS) == 6
@@ -159,6 +168,7 @@ def test_loading_twice_gives_equal_knowledge(kb):
 
 
 # -- broken copies ----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def copy_kb(tmp_path) -> Path:

@@ -20,10 +20,7 @@ from tests.knowledge_support import BUNDLED
 
 def _comparable(kb: KnowledgeBase) -> KnowledgeBase:
     """The knowledge base without where its files were (the only field a copy changes)."""
-    return dataclasses.replace(kb, items={k: dataclasses.replace(i, source_file="")
-                                          for k, i in kb.items.items()})
-
-
+    return dataclasses.replace(kb, items={k: dataclasses.replace(i, source_file="") for k, i in kb.items.items()})
 
 
 @pytest.fixture
@@ -68,11 +65,11 @@ def test_problems_name_sheet_row_and_column_and_nothing_is_written(tmp_path):
     export_knowledge_xlsx(load_knowledge(BUNDLED), tmp_path / "kb.xlsx")
     book = tmp_path / "kb.xlsx"
     eia = _row_of(book, "事项", "eia")
-    _edit(book, "事项", eia, "责任部门键", "mars_bureau")          # the loader's cross-file rule
-    _edit(book, "事项", eia, "承诺时限(工作日)", "二十天")           # the workbook's own check
+    _edit(book, "事项", eia, "责任部门键", "mars_bureau")  # the loader's cross-file rule
+    _edit(book, "事项", eia, "承诺时限(工作日)", "二十天")  # the workbook's own check
     fire = _row_of(book, "事项", "fire_design")
-    _edit(book, "事项", fire, "承诺时限(工作日)", 999)              # longer than statutory
-    _edit(book, "材料清单", 2, "事项键", "nope")                   # a row of no item
+    _edit(book, "事项", fire, "承诺时限(工作日)", 999)  # longer than statutory
+    _edit(book, "材料清单", 2, "事项键", "nope")  # a row of no item
     target = tmp_path / "out"
     with pytest.raises(KnowledgeError) as caught:
         import_knowledge_xlsx(book, target)
@@ -86,18 +83,18 @@ def test_problems_name_sheet_row_and_column_and_nothing_is_written(tmp_path):
     with pytest.raises(KnowledgeError) as caught:
         import_knowledge_xlsx(book, target)
     lines = [str(p) for p in caught.value.problems]
-    assert any(f"工作表「事项」:{eia}: 责任部门键" in line and "mars_bureau" in line
-               for line in lines), lines
-    assert any(f"工作表「事项」:{fire}: 承诺时限(工作日)" in line and "statutory" in line
-               for line in lines), lines
+    assert any(f"工作表「事项」:{eia}: 责任部门键" in line and "mars_bureau" in line for line in lines), lines
+    assert any(f"工作表「事项」:{fire}: 承诺时限(工作日)" in line and "statutory" in line for line in lines), lines
     assert not target.exists()
 
 
 def test_regional_override_problems_are_found_by_kb_validate(run_in, regional_kb, capsys):
     energy = regional_kb / "items" / "energy_review.yaml"
     text = energy.read_text(encoding="utf-8")
-    energy.write_text(text.replace("department: natural_resources", "department: mars")
-                      .replace("level: [旗县区]", "level: [乡镇]"), encoding="utf-8")
+    energy.write_text(
+        text.replace("department: natural_resources", "department: mars").replace("level: [旗县区]", "level: [乡镇]"),
+        encoding="utf-8",
+    )
     with pytest.raises(SystemExit) as exit_:
         main(["kb", "validate", str(regional_kb)])
     assert exit_.value.code == 1

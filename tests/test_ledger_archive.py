@@ -23,8 +23,7 @@ NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 ROWS = [
     ledger_row(手续="环评", 受理日期="2026-02-10", days=5),
     ledger_row(项目代码="P002", 项目名称="物流园", 手续="环评", 受理日期="2026-02-10", days=5),
-    ledger_row(项目代码="P003", 项目名称="光伏", 手续="施工许可", 状态="未启动", 受理日期=None,
-               days=None),
+    ledger_row(项目代码="P003", 项目名称="光伏", 手续="施工许可", 状态="未启动", 受理日期=None, days=None),
 ]
 
 
@@ -35,18 +34,20 @@ def test_archived_project_leaves_report_and_reminders_keeps_history_and_comes_ba
         for project in s.exec(select(Project)).scalars():
             project.help_chat_id = -1001000000000 - project.id
     assert db.call(compute_report).overall.projects == 3
-    before = db.call(plan_reminders, today=date(2026, 3, 2), calendar=WorkingCalendar(),
-                     department_key_for=lambda key: "eco_env")
+    before = db.call(
+        plan_reminders, today=date(2026, 3, 2), calendar=WorkingCalendar(), department_key_for=lambda key: "eco_env"
+    )
     assert any("P002" in str(r) for r in before)
 
     assert db.call(archive_projects, codes=["P002", "P002"], now=NOW) == ["P002"]
-    assert db.call(archive_projects, codes=["P002"], now=NOW) == []   # already archived
+    assert db.call(archive_projects, codes=["P002"], now=NOW) == []  # already archived
     report = db.call(compute_report)
     assert (report.overall.projects, report.overall.procedures) == (2, 2)
-    after = db.call(plan_reminders, today=date(2026, 3, 2), calendar=WorkingCalendar(),
-                    department_key_for=lambda key: "eco_env")
+    after = db.call(
+        plan_reminders, today=date(2026, 3, 2), calendar=WorkingCalendar(), department_key_for=lambda key: "eco_env"
+    )
     assert after and not any("P002" in str(r) for r in after)
-    with db.session() as s:   # history kept: the project, its procedures, its help group
+    with db.session() as s:  # history kept: the project, its procedures, its help group
         p2 = s.exec(select(Project).where(Project.code == "P002")).scalar_one()
         assert p2.archived_at is not None and p2.help_chat_id is not None
         assert len(s.exec(select(Procedure).where(Procedure.project_id == p2.id)).all()) == 1
@@ -78,7 +79,7 @@ def test_remove_from_the_command_line(env, capsys):
     assert "NOPE" in capsys.readouterr().err
     main(["ledger", "report", "--json"])
     assert '"projects": 1' in capsys.readouterr().out
-    main(["ledger", "export", "now.csv"])   # archived projects are not exported either
+    main(["ledger", "export", "now.csv"])  # archived projects are not exported either
     assert "已导出台账 1 行" in capsys.readouterr().out
 
 
@@ -92,7 +93,7 @@ def test_prune_lists_first_and_needs_yes(env, capsys):
     err = capsys.readouterr().err
     assert "2 个项目" in err and "P002、P003" in err and "--yes" in err
     main(["ledger", "report", "--json"])
-    assert '"projects": 3' in capsys.readouterr().out   # nothing imported, nothing archived
+    assert '"projects": 3' in capsys.readouterr().out  # nothing imported, nothing archived
 
     main(["ledger", "import", "--prune", "--yes", str(smaller)])
     out = capsys.readouterr().out
@@ -100,7 +101,7 @@ def test_prune_lists_first_and_needs_yes(env, capsys):
     main(["ledger", "report", "--json"])
     assert '"projects": 1' in capsys.readouterr().out
 
-    main(["ledger", "import", str(env / "l.csv")])   # back by import
+    main(["ledger", "import", str(env / "l.csv")])  # back by import
     assert "2 个已归档的项目" in capsys.readouterr().out
     main(["ledger", "report", "--json"])
     assert '"projects": 3' in capsys.readouterr().out

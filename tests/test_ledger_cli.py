@@ -19,8 +19,11 @@ def test_template_import_report_export_profile(env, capsys):
     main(["ledger", "template", str(env / "t.xlsx")])
     assert "t.xlsx" in capsys.readouterr().out
 
-    rows = [ledger_row(手续="立项", 状态="已办结", 办结日期="2026-02-12"),
-            ledger_row(手续="节能审查", 状态="无需办理", 受理日期=None), ledger_row(手续="环评")]
+    rows = [
+        ledger_row(手续="立项", 状态="已办结", 办结日期="2026-02-12"),
+        ledger_row(手续="节能审查", 状态="无需办理", 受理日期=None),
+        ledger_row(手续="环评"),
+    ]
     main(["ledger", "import", str(write_csv(env / "l.csv", rows))])
     assert "项目 新增 1" in capsys.readouterr().out
     main(["ledger", "import", str(env / "l.csv")])
@@ -52,7 +55,7 @@ def test_bad_import_lists_every_error_and_exits_1(env, capsys):
     assert "第 2 行「状态」：状态「快好了」无法识别" in err
     assert "第 3 行「手续」：手续「办个证」无法识别" in err
     assert "第 4 行「项目代码」：必填" in err
-    assert not (env / "cli.db").exists()   # a refused import does not even create the database
+    assert not (env / "cli.db").exists()  # a refused import does not even create the database
     main(["ledger", "import", str(write_csv(env / "good.csv", [ledger_row()]))])
     with pytest.raises(SystemExit):
         main(["ledger", "import", str(env / "bad.csv")])
@@ -89,14 +92,14 @@ def test_progress_bar_only_for_big_jobs_and_only_on_a_terminal():
     bar = progress_bar("读取", out)
     bar(120, 120)
     assert out.getvalue() == ""
-    bar(1000, 0)          # total not known yet
+    bar(1000, 0)  # total not known yet
     bar(1000, 4000)
     bar(4000, 4000)
     text = out.getvalue()
     assert "读取" in text and "100%" in text and text.rstrip().endswith("行/s]")
     assert "4000/4000" in text and text.endswith("\n")
 
-    log = io.StringIO()   # stderr into a log file: not a terminal, nothing written
+    log = io.StringIO()  # stderr into a log file: not a terminal, nothing written
     quiet = progress_bar("读取", log)
     quiet(1000, 4000)
     quiet(4000, 4000)
@@ -113,14 +116,24 @@ def test_report_json_has_the_fields_of_the_issue_and_the_published_figures(env, 
     db.dispose()
     main(["ledger", "report", "--json"])
     data = json.loads(capsys.readouterr().out)
-    fields = {"projects", "projects_complete", "project_completion_rate", "procedures",
-              "procedures_done", "procedures_not_needed", "procedure_completion_rate"}
+    fields = {
+        "projects",
+        "projects_complete",
+        "project_completion_rate",
+        "procedures",
+        "procedures_done",
+        "procedures_not_needed",
+        "procedure_completion_rate",
+    }
     assert set(data) == fields | {"by_region", "by_sector", "over_1bn"}
     assert (data["project_completion_rate"], data["procedure_completion_rate"]) == (18.8, 66.4)
-    assert {k: data[k] for k in fields - {"project_completion_rate",
-                                          "procedure_completion_rate"}} == {
-        "projects": 240, "projects_complete": 45, "procedures": 2640, "procedures_done": 819,
-        "procedures_not_needed": 935}
+    assert {k: data[k] for k in fields - {"project_completion_rate", "procedure_completion_rate"}} == {
+        "projects": 240,
+        "projects_complete": 45,
+        "procedures": 2640,
+        "procedures_done": 819,
+        "procedures_not_needed": 935,
+    }
     for group in (*data["by_region"], *data["by_sector"]):
         assert set(group) == fields | {"name"}
     assert set(data["over_1bn"]) == fields
@@ -130,9 +143,11 @@ def test_files_that_cannot_be_written_give_one_line_and_exit_1(env, capsys):
     main(["ledger", "import", str(write_csv(env / "l.csv", [ledger_row()]))])
     capsys.readouterr()
     missing = env / "no-such-folder"
-    for command in (["ledger", "export", str(missing / "e.xlsx")],
-                    ["ledger", "template", str(missing / "t.xlsx")],
-                    ["ledger", "profile", "P001", "--xlsx", str(missing / "p.xlsx")]):
+    for command in (
+        ["ledger", "export", str(missing / "e.xlsx")],
+        ["ledger", "template", str(missing / "t.xlsx")],
+        ["ledger", "profile", "P001", "--xlsx", str(missing / "p.xlsx")],
+    ):
         with pytest.raises(SystemExit) as exit_:
             main(command)
         assert exit_.value.code == 1
@@ -141,9 +156,12 @@ def test_files_that_cannot_be_written_give_one_line_and_exit_1(env, capsys):
 
 
 def test_a_big_import_keeps_stderr_clean_when_it_is_not_a_terminal(env, capsys):
-    rows = [ledger_row(项目代码=f"P{i:03d}", 手续=key, 状态="未启动", 受理日期=None, days=None)
-            for i in range(100) for key in ("环评", "施工许可", "节能审查", "水保")]
+    rows = [
+        ledger_row(项目代码=f"P{i:03d}", 手续=key, 状态="未启动", 受理日期=None, days=None)
+        for i in range(100)
+        for key in ("环评", "施工许可", "节能审查", "水保")
+    ]
     main(["ledger", "import", str(write_csv(env / "big.csv", rows))])
     captured = capsys.readouterr()
     assert "手续 新增 400" in captured.out
-    assert captured.err == ""   # no bar, no carriage returns in a log
+    assert captured.err == ""  # no bar, no carriage returns in a log

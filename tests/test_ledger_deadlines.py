@@ -41,49 +41,53 @@ def test_approval_deadline_follows_the_half_and_is_configurable():
 
 def test_due_date_skips_the_spring_festival_and_counts_make_up_days(calendar):
     # accepted Thu 12 Feb; 13 Feb (Fri) = 1, 14 Feb (make-up Sat) = 2, 15-23 off, 24 Feb = 3
-    assert due_date(status=S.in_progress, accepted_on=date(2026, 2, 12), promised_days=3,
-                    calendar=calendar) == date(2026, 2, 24)
+    assert due_date(status=S.in_progress, accepted_on=date(2026, 2, 12), promised_days=3, calendar=calendar) == date(
+        2026, 2, 24
+    )
     # accepted on the make-up Saturday: 24, 25 Feb
-    assert due_date(status=S.in_progress, accepted_on=date(2026, 2, 14), promised_days=2,
-                    calendar=calendar) == date(2026, 2, 25)
+    assert due_date(status=S.in_progress, accepted_on=date(2026, 2, 14), promised_days=2, calendar=calendar) == date(
+        2026, 2, 25
+    )
     # accepted in the holiday: the first working day after it is day 1
-    assert due_date(status=S.in_progress, accepted_on=date(2026, 2, 17), promised_days=1,
-                    calendar=calendar) == date(2026, 2, 24)
+    assert due_date(status=S.in_progress, accepted_on=date(2026, 2, 17), promised_days=1, calendar=calendar) == date(
+        2026, 2, 24
+    )
     # 5 days from Wed 25 Feb: 26, 27, 28 (make-up Sat), 2 Mar, 3 Mar
-    assert due_date(status=S.in_progress, accepted_on=date(2026, 2, 25), promised_days=5,
-                    calendar=calendar) == date(2026, 3, 3)
+    assert due_date(status=S.in_progress, accepted_on=date(2026, 2, 25), promised_days=5, calendar=calendar) == date(
+        2026, 3, 3
+    )
     # 即来即办: 0 days is the same working day, or the next one in a holiday
-    assert due_date(status=S.in_progress, accepted_on=date(2026, 2, 12), promised_days=0,
-                    calendar=calendar) == date(2026, 2, 12)
-    assert due_date(status=S.in_progress, accepted_on=date(2026, 2, 16), promised_days=0,
-                    calendar=calendar) == date(2026, 2, 24)
+    assert due_date(status=S.in_progress, accepted_on=date(2026, 2, 12), promised_days=0, calendar=calendar) == date(
+        2026, 2, 12
+    )
+    assert due_date(status=S.in_progress, accepted_on=date(2026, 2, 16), promised_days=0, calendar=calendar) == date(
+        2026, 2, 24
+    )
 
 
 def test_only_in_progress_procedures_with_dates_are_due(calendar):
     for status in (S.done, S.not_needed, S.not_started):
-        assert due_date(status=status, accepted_on=date(2026, 2, 12), promised_days=3,
-                        calendar=calendar) is None
-    assert due_date(status=S.in_progress, accepted_on=None, promised_days=3,
-                    calendar=calendar) is None
-    assert due_date(status="in_progress", accepted_on=date(2026, 2, 12), promised_days=None,
-                    calendar=calendar) is None
+        assert due_date(status=status, accepted_on=date(2026, 2, 12), promised_days=3, calendar=calendar) is None
+    assert due_date(status=S.in_progress, accepted_on=None, promised_days=3, calendar=calendar) is None
+    assert due_date(status="in_progress", accepted_on=date(2026, 2, 12), promised_days=None, calendar=calendar) is None
 
 
 def test_overdue_and_due_soon_are_computed_for_the_day_asked(calendar):
     due = date(2026, 2, 24)
     # Fri 13 Feb: 14 Feb (make-up) and 24 Feb remain -> 2 working days
-    before = procedure_timing(status=S.in_progress, accepted_on=date(2026, 2, 12),
-                              promised_days=3, today=date(2026, 2, 13), calendar=calendar)
-    assert (before.due_on, before.working_days_left, before.overdue, before.due_soon) == (
-        due, 2, False, True)
+    before = procedure_timing(
+        status=S.in_progress, accepted_on=date(2026, 2, 12), promised_days=3, today=date(2026, 2, 13), calendar=calendar
+    )
+    assert (before.due_on, before.working_days_left, before.overdue, before.due_soon) == (due, 2, False, True)
 
     def on(today: date, soon_days: int = 3) -> Timing:
         return timing(due_on=due, today=today, calendar=calendar, soon_days=soon_days)
 
     assert not on(date(2026, 2, 13), soon_days=1).due_soon
-    assert on(date(2026, 2, 20), soon_days=1).due_soon    # in the holiday: 1 left
+    assert on(date(2026, 2, 20), soon_days=1).due_soon  # in the holiday: 1 left
     assert not on(due).overdue and on(due, soon_days=0).due_soon
-    after = procedure_timing(status=S.in_progress, accepted_on=date(2026, 2, 12),
-                             promised_days=3, today=date(2026, 2, 27), calendar=calendar)
+    after = procedure_timing(
+        status=S.in_progress, accepted_on=date(2026, 2, 12), promised_days=3, today=date(2026, 2, 27), calendar=calendar
+    )
     assert (after.overdue, after.due_soon, after.working_days_left) == (True, False, -3)
     assert on(date(2026, 2, 25)).overdue and not on(date(2026, 2, 25)).due_soon

@@ -22,13 +22,29 @@ from tests.ledger_support import ledger_row, write_csv, write_xlsx
 def ledger_values(db):
     """The ledger as natural keys and values (ids differ between databases)."""
     with db.session() as s:
-        rows = s.execute(select(Project, Procedure).join(
-            Procedure, Procedure.project_id == Project.id)).all()
+        rows = s.execute(select(Project, Procedure).join(Procedure, Procedure.project_id == Project.id)).all()
     return sorted(
-        (p.code, p.name, p.enterprise, p.region, p.sector, p.investment_yi, p.start_half,
-         p.start_year, p.planned_start_date, p.steward, q.item_key, q.status.value, q.department,
-         q.accepted_on, q.promised_days, q.finished_on, q.note)
-        for p, q in rows)
+        (
+            p.code,
+            p.name,
+            p.enterprise,
+            p.region,
+            p.sector,
+            p.investment_yi,
+            p.start_half,
+            p.start_year,
+            p.planned_start_date,
+            p.steward,
+            q.item_key,
+            q.status.value,
+            q.department,
+            q.accepted_on,
+            q.promised_days,
+            q.finished_on,
+            q.note,
+        )
+        for p, q in rows
+    )
 
 
 def test_template_has_headers_drop_down_and_an_example_that_is_refused_untouched(tmp_path):
@@ -44,8 +60,7 @@ def test_template_has_headers_drop_down_and_an_example_that_is_refused_untouched
     db = sqlite_database(tmp_path)
     with pytest.raises(LedgerImportError) as caught:  # an untouched template adds no project
         db.call(import_file, path=path)
-    assert [(e.row, e.column, e.reason) for e in caught.value.errors] == [
-        (2, "项目名称", "example_row")]
+    assert [(e.row, e.column, e.reason) for e in caught.value.errors] == [(2, "项目名称", "example_row")]
     workbook = load_workbook(path)
     workbook.active.cell(2, HEADERS.index("项目名称") + 1, "真实的产业园项目")
     workbook.save(path)
@@ -57,12 +72,21 @@ def test_template_filled_with_openpyxl_imports(tmp_path):
     path = write_template(tmp_path / "template.xlsx")
     workbook = load_workbook(path)
     sheet = workbook.active
-    for column, value in enumerate(ledger_row(项目代码="NEW-1", 手续="施工许可", 状态="未启动",
-                                              受理日期=None, days=None), start=1):
+    for column, value in enumerate(
+        ledger_row(项目代码="NEW-1", 手续="施工许可", 状态="未启动", 受理日期=None, days=None), start=1
+    ):
         sheet.cell(2, column).value = value  # the example row is overwritten, blanks too
-    for column, value in enumerate(ledger_row(项目代码="NEW-1", 手续="节能审查", 状态="已办结",
-                                              受理日期=date(2026, 1, 5), days=3,
-                                              办结日期=date(2026, 1, 8)), start=1):
+    for column, value in enumerate(
+        ledger_row(
+            项目代码="NEW-1",
+            手续="节能审查",
+            状态="已办结",
+            受理日期=date(2026, 1, 5),
+            days=3,
+            办结日期=date(2026, 1, 8),
+        ),
+        start=1,
+    ):
         sheet.cell(3, column, value)
     workbook.save(path)
     db = sqlite_database(tmp_path)
@@ -75,21 +99,39 @@ def test_template_filled_with_openpyxl_imports(tmp_path):
 
 def test_export_round_trip(tmp_path):
     rows = [
-        ledger_row(手续="立项", 状态="已办结", 受理日期="2025-12-01", days=0, 办结日期="2025-12-01",
-                   备注="即来即办"),
+        ledger_row(手续="立项", 状态="已办结", 受理日期="2025-12-01", days=0, 办结日期="2025-12-01", 备注="即来即办"),
         ledger_row(手续="环评", 责任部门="生态环境局"),
         ledger_row(手续="土地供应/不动产权", 状态="未启动", 受理日期=None, days=None),
         ledger_row(手续="不动产权证", 状态="未启动", 受理日期=None, days=None),
-        ledger_row(项目代码="P2", 项目名称="数据中心", investment="10.0001", 计划开工="2026-10-08",
-                   项目管家=None, 建设单位=None, 手续="核准", 状态="无需办理", 受理日期=None, days=None),
-        ledger_row(项目代码="P3", 项目名称="学校", investment=3, 计划开工="2027下半年",
-                   手续="项目建议书", 状态="办理中", 受理日期="2027-01-04", days=2),
+        ledger_row(
+            项目代码="P2",
+            项目名称="数据中心",
+            investment="10.0001",
+            计划开工="2026-10-08",
+            项目管家=None,
+            建设单位=None,
+            手续="核准",
+            状态="无需办理",
+            受理日期=None,
+            days=None,
+        ),
+        ledger_row(
+            项目代码="P3",
+            项目名称="学校",
+            investment=3,
+            计划开工="2027下半年",
+            手续="项目建议书",
+            状态="办理中",
+            受理日期="2027-01-04",
+            days=2,
+        ),
     ]
     first = sqlite_database(tmp_path, "first.db")
     first.call(import_file, path=write_xlsx(tmp_path / "in.xlsx", rows))
     progress = []
-    written = first.call(export_ledger, path=tmp_path / "out.xlsx",
-                         progress=lambda done, total: progress.append((done, total)))
+    written = first.call(
+        export_ledger, path=tmp_path / "out.xlsx", progress=lambda done, total: progress.append((done, total))
+    )
     assert written == 6 and progress[-1] == (6, 6)
 
     again = first.call(import_file, path=tmp_path / "out.xlsx")
@@ -103,31 +145,59 @@ def test_export_round_trip(tmp_path):
 
 
 STATUSES = ("已办结", "无需办理", "办理中", "未启动")
-NAMES = ("立项", "用地预审与选址", "土地供应", "不动产权", "建设用地规划许可", "建设工程规划许可",
-         "环评", "节能审查", "水土保持", "林草审核", "施工许可", "核准", "项目建议书", "取水许可")
+NAMES = (
+    "立项",
+    "用地预审与选址",
+    "土地供应",
+    "不动产权",
+    "建设用地规划许可",
+    "建设工程规划许可",
+    "环评",
+    "节能审查",
+    "水土保持",
+    "林草审核",
+    "施工许可",
+    "核准",
+    "项目建议书",
+    "取水许可",
+)
 
 
-@settings(max_examples=20, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(
-    st.integers(0, 3),                                           # project
-    st.sampled_from(NAMES),
-    st.sampled_from(STATUSES),
-    st.one_of(st.none(), st.dates(date(2024, 1, 1), date(2027, 12, 31))),
-    st.one_of(st.none(), st.integers(0, 60)),
-    st.one_of(st.none(), st.text("=环评备注（）：, \"A1", min_size=1, max_size=12).map(str.strip)
-              .filter(bool)),
-), min_size=1, max_size=25, unique_by=lambda r: (r[0], r[1])),
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),  # project
+            st.sampled_from(NAMES),
+            st.sampled_from(STATUSES),
+            st.one_of(st.none(), st.dates(date(2024, 1, 1), date(2027, 12, 31))),
+            st.one_of(st.none(), st.integers(0, 60)),
+            st.one_of(st.none(), st.text('=环评备注（）：, "A1', min_size=1, max_size=12).map(str.strip).filter(bool)),
+        ),
+        min_size=1,
+        max_size=25,
+        unique_by=lambda r: (r[0], r[1]),
+    ),
     st.lists(st.decimals(0, 500, places=4, allow_nan=False), min_size=4, max_size=4),
-    st.lists(st.sampled_from(["2026上半年", "2027下半年", "2026-10-08"]), min_size=4, max_size=4))
+    st.lists(st.sampled_from(["2026上半年", "2027下半年", "2026-10-08"]), min_size=4, max_size=4),
+)
 def test_any_ledger_survives_export_and_import(tmp_path_factory, rows, investments, starts):
     folder = tmp_path_factory.mktemp("rt")
-    source = [ledger_row(项目代码=f"Q{p}", 项目名称=f"项目{p}", investment=str(investments[p]),
-                         计划开工=starts[p], 手续=name, 状态=status,
-                         受理日期=accepted if status in ("已办结", "办理中") else None, days=days,
-                         办结日期=(accepted or date(2025, 6, 1)) if status == "已办结" else None,
-                         备注=note)
-              for p, name, status, accepted, days, note in rows]
+    source = [
+        ledger_row(
+            项目代码=f"Q{p}",
+            项目名称=f"项目{p}",
+            investment=str(investments[p]),
+            计划开工=starts[p],
+            手续=name,
+            状态=status,
+            受理日期=accepted if status in ("已办结", "办理中") else None,
+            days=days,
+            办结日期=(accepted or date(2025, 6, 1)) if status == "已办结" else None,
+            备注=note,
+        )
+        for p, name, status, accepted, days, note in rows
+    ]
     first = sqlite_database(folder, "a.db")
     first.call(import_file, path=write_xlsx(folder / "in.xlsx", source))
     first.call(export_ledger, path=folder / "out.xlsx")

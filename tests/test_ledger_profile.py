@@ -22,10 +22,13 @@ from tests.texts_match import says
 from tests.updates import supergroup_id
 from workdays import WorkingCalendar
 
-MATERIALS = {"eia": ["环境影响报告书", "建设项目环评审批申请表"],
-             "construction_permit": ["施工许可申请表", "施工合同"]}
-DEPARTMENTS = {"filing": "发展和改革委员会", "eia": "生态环境局",
-               "energy_review": "发展和改革委员会", "construction_permit": "住房和城乡建设局"}
+MATERIALS = {"eia": ["环境影响报告书", "建设项目环评审批申请表"], "construction_permit": ["施工许可申请表", "施工合同"]}
+DEPARTMENTS = {
+    "filing": "发展和改革委员会",
+    "eia": "生态环境局",
+    "energy_review": "发展和改革委员会",
+    "construction_permit": "住房和城乡建设局",
+}
 TODAY = date(2026, 3, 5)
 
 
@@ -37,9 +40,8 @@ def calendar():
 @pytest.fixture
 def db(tmp_path):
     rows = [
-        ledger_row(手续="立项", 状态="已办结", 受理日期="2026-01-05",
-                   days=1, 办结日期="2026-01-06"),
-        ledger_row(手续="环评", 受理日期="2026-03-02", days=5),                # due 9 Mar
+        ledger_row(手续="立项", 状态="已办结", 受理日期="2026-01-05", days=1, 办结日期="2026-01-06"),
+        ledger_row(手续="环评", 受理日期="2026-03-02", days=5),  # due 9 Mar
         ledger_row(手续="节能审查", 受理日期="2026-02-12", days=3, 责任部门="发改委"),  # due 24 Feb
         ledger_row(手续="施工许可", 状态="未启动", 受理日期=None, days=None),
     ]
@@ -52,21 +54,31 @@ def db(tmp_path):
 
 
 def profile(db, calendar, today=TODAY):
-    return db.call(project_profile, code="P001", today=today, calendar=calendar,
-                   materials_for=lambda key: MATERIALS.get(key, []),
-                   department_for=DEPARTMENTS.__getitem__)
+    return db.call(
+        project_profile,
+        code="P001",
+        today=today,
+        calendar=calendar,
+        materials_for=lambda key: MATERIALS.get(key, []),
+        department_for=DEPARTMENTS.__getitem__,
+    )
 
 
 def test_profile_lists_every_procedure_with_due_dates_and_materials(db, calendar):
     result = profile(db, calendar)
     lines = {line.item_key: line for line in result.procedures}
-    assert [line.item_key for line in result.procedures] == [
-        "filing", "eia", "energy_review", "construction_permit"]
+    assert [line.item_key for line in result.procedures] == ["filing", "eia", "energy_review", "construction_permit"]
     assert lines["filing"].materials == () and lines["filing"].finished_on == date(2026, 1, 6)
     eia = lines["eia"]
-    assert (eia.status, eia.department, eia.accepted_on, eia.due_on, eia.working_days_left,
-            eia.due_soon, eia.overdue) == (ProcedureStatus.in_progress, "生态环境局",
-                                           date(2026, 3, 2), date(2026, 3, 9), 2, True, False)
+    assert (
+        eia.status,
+        eia.department,
+        eia.accepted_on,
+        eia.due_on,
+        eia.working_days_left,
+        eia.due_soon,
+        eia.overdue,
+    ) == (ProcedureStatus.in_progress, "生态环境局", date(2026, 3, 2), date(2026, 3, 9), 2, True, False)
     assert eia.materials == tuple(MATERIALS["eia"])
     energy = lines["energy_review"]
     assert (energy.department, energy.due_on, energy.overdue) == ("发改委", date(2026, 2, 24), True)
@@ -74,40 +86,74 @@ def test_profile_lists_every_procedure_with_due_dates_and_materials(db, calendar
     assert lines["construction_permit"].due_on is None
 
     summary = result.summary
-    assert (summary.done, summary.not_needed, summary.in_progress, summary.not_started,
-            summary.overdue) == (1, 0, 2, 1, 1)
+    assert (summary.done, summary.not_needed, summary.in_progress, summary.not_started, summary.overdue) == (
+        1,
+        0,
+        2,
+        1,
+        1,
+    )
     # 26 calendar days to 31 Mar; working days 6 Mar, 9-13, 16-20, 23-27, 30-31 = 18
-    assert (summary.deadline, summary.days_to_deadline,
-            summary.working_days_to_deadline) == (date(2026, 3, 31), 26, 18)
+    assert (summary.deadline, summary.days_to_deadline, summary.working_days_to_deadline) == (date(2026, 3, 31), 26, 18)
     assert not summary.complete
 
 
 def test_progress_summary_matches_the_profile(db, calendar):
     summary = db.call(progress_summary, code="P001", today=TODAY, calendar=calendar)
     assert summary == profile(db, calendar).summary
-    later = db.call(progress_summary, code="P001", today=date(2026, 4, 2), calendar=calendar,
-                    first_half_deadline="03-31")
+    later = db.call(
+        progress_summary, code="P001", today=date(2026, 4, 2), calendar=calendar, first_half_deadline="03-31"
+    )
     assert later.days_to_deadline == -2 and later.working_days_to_deadline == -2
 
 
 def test_status_answers_and_their_errors(db, calendar):
-    eia = db.call(procedure_status, code="P001", item_key="eia", today=TODAY, calendar=calendar,
-                  department_for=DEPARTMENTS.__getitem__)
-    assert (eia.status, eia.due_on, eia.department) == (
-        ProcedureStatus.in_progress, date(2026, 3, 9), "生态环境局")
+    eia = db.call(
+        procedure_status,
+        code="P001",
+        item_key="eia",
+        today=TODAY,
+        calendar=calendar,
+        department_for=DEPARTMENTS.__getitem__,
+    )
+    assert (eia.status, eia.due_on, eia.department) == (ProcedureStatus.in_progress, date(2026, 3, 9), "生态环境局")
     # 核准 and 备案 fill the same 立项 slot: the ledger's 备案 row answers a 核准 question
-    approval = db.call(procedure_status, code="P001", item_key="verification", today=TODAY,
-                       calendar=calendar, department_for=DEPARTMENTS.__getitem__)
+    approval = db.call(
+        procedure_status,
+        code="P001",
+        item_key="verification",
+        today=TODAY,
+        calendar=calendar,
+        department_for=DEPARTMENTS.__getitem__,
+    )
     assert (approval.item_key, approval.status) == ("filing", ProcedureStatus.done)
     with pytest.raises(ProcedureNotInLedger):
-        db.call(procedure_status, code="P001", item_key="soil_water", today=TODAY,
-                calendar=calendar, department_for=DEPARTMENTS.__getitem__)
+        db.call(
+            procedure_status,
+            code="P001",
+            item_key="soil_water",
+            today=TODAY,
+            calendar=calendar,
+            department_for=DEPARTMENTS.__getitem__,
+        )
     with pytest.raises(ProjectNotFound):
-        db.call(procedure_status, code="NOPE", item_key="eia", today=TODAY, calendar=calendar,
-                department_for=DEPARTMENTS.__getitem__)
+        db.call(
+            procedure_status,
+            code="NOPE",
+            item_key="eia",
+            today=TODAY,
+            calendar=calendar,
+            department_for=DEPARTMENTS.__getitem__,
+        )
     with pytest.raises(ProjectNotFound):
-        db.call(project_profile, code="NOPE", today=TODAY, calendar=calendar,
-                materials_for=lambda k: [], department_for=lambda k: "")
+        db.call(
+            project_profile,
+            code="NOPE",
+            today=TODAY,
+            calendar=calendar,
+            materials_for=lambda k: [],
+            department_for=lambda k: "",
+        )
 
 
 def test_profile_xlsx(db, calendar, tmp_path):
@@ -129,8 +175,9 @@ def test_renderings_escape_ledger_values(db, calendar):
     assert "还有 26 天（18 个工作日）" in text
     assert "已办结 1、无需办理 0、办理中 2、未启动 1（共 4 项）" in progress_text(result.summary)
     eia = next(line for line in result.procedures if line.item_key == "eia")
-    assert status_text(eia) == ("「环评」：办理中。责任部门：生态环境局。2026-03-02 受理，"
-                                "承诺 2026-03-09 前办结（还剩 2 个工作日）。")
+    assert status_text(eia) == (
+        "「环评」：办理中。责任部门：生态环境局。2026-03-02 受理，承诺 2026-03-09 前办结（还剩 2 个工作日）。"
+    )
 
 
 def test_every_reminder_renders(db, calendar):
@@ -140,8 +187,7 @@ def test_every_reminder_renders(db, calendar):
 
     with db.session() as s:
         s.exec(select(Project)).scalar_one().help_chat_id = supergroup_id(5)
-    plan = db.call(plan_reminders, today=date(2026, 3, 17), calendar=calendar,
-                   department_key_for=lambda key: "dept")
+    plan = db.call(plan_reminders, today=date(2026, 3, 17), calendar=calendar, department_key_for=lambda key: "dept")
     assert {r.subject.value for r in plan} == {"deadline", "overdue", "department", "digest"}
     for reminder in plan:
         text = render_reminder(reminder, escape=html.escape)

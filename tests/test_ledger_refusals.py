@@ -29,18 +29,16 @@ def test_calamine_and_openpyxl_yield_the_same_typed_cells(tmp_path):
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "台账"
-    sheet.append(["文字", 12, 12.5, 10.0, date(2026, 3, 5), datetime(2026, 3, 5, 9, 30), None,
-                  True])
+    sheet.append(["文字", 12, 12.5, 10.0, date(2026, 3, 5), datetime(2026, 3, 5, 9, 30), None, True])
     sheet.append([None, None, 3])
     sheet.cell(3, 1).value = 0
-    sheet.cell(3, 1).number_format = "yyyy-mm-dd"   # Excel's date serial 0
+    sheet.cell(3, 1).number_format = "yyyy-mm-dd"  # Excel's date serial 0
     workbook.save(tmp_path / "t.xlsx")
 
     fast = list(read_rows(tmp_path / "t.xlsx").rows)
     slow = list(read_rows(tmp_path / "t.xlsx", reader="openpyxl").rows)
     first = fast[0][1]
-    assert first == ["文字", 12, 12.5, 10, date(2026, 3, 5), datetime(2026, 3, 5, 9, 30), None,
-                     True]
+    assert first == ["文字", 12, 12.5, 10, date(2026, 3, 5), datetime(2026, 3, 5, 9, 30), None, True]
     assert [type(c) for c in first[:6]] == [str, int, float, int, date, datetime]
     assert fast[1][1][:3] == [None, None, 3]
     assert fast[2][1][0] == time(0, 0)
@@ -53,15 +51,15 @@ def test_calamine_and_openpyxl_yield_the_same_typed_cells(tmp_path):
 def test_status_against_dates(tmp_path):
     rows = [
         ledger_row(手续="立项", 状态="未启动", 受理日期="2026-11-01", 办结日期="2026-11-05"),  # 2
-        ledger_row(手续="环评", 状态="无需办理", 受理日期=None, 办结日期="2026-01-05"),       # 3
-        ledger_row(手续="节能审查", 状态="已办结", 受理日期="2026-01-05"),                   # 4
+        ledger_row(手续="环评", 状态="无需办理", 受理日期=None, 办结日期="2026-01-05"),  # 3
+        ledger_row(手续="节能审查", 状态="已办结", 受理日期="2026-01-05"),  # 4
         ledger_row(手续="水保", 状态="已办结", 受理日期="2026-01-05", 办结日期="2026-01-02"),  # 5
-        ledger_row(手续="施工许可", 状态="办理中", 办结日期="2026-03-01"),                   # 6
-        ledger_row(手续="林草审核", 状态="已办结", 受理日期="2026-01-05",
-                   办结日期="2026-01-09"),                                             # 7: ok
+        ledger_row(手续="施工许可", 状态="办理中", 办结日期="2026-03-01"),  # 6
+        ledger_row(手续="林草审核", 状态="已办结", 受理日期="2026-01-05", 办结日期="2026-01-09"),  # 7: ok
     ]
     assert problems(write_xlsx(tmp_path / "s.xlsx", rows)) == {
-        (2, "受理日期", "dates_not_allowed"), (2, "办结日期", "dates_not_allowed"),
+        (2, "受理日期", "dates_not_allowed"),
+        (2, "办结日期", "dates_not_allowed"),
         (3, "办结日期", "dates_not_allowed"),
         (4, "办结日期", "finished_required"),
         (5, "办结日期", "finished_before_accepted"),
@@ -71,18 +69,21 @@ def test_status_against_dates(tmp_path):
 
 def test_dates_outside_the_window_or_in_the_future(tmp_path):
     rows = [
-        ledger_row(手续="立项", 受理日期="1900-01-01"),                                    # 2
-        ledger_row(手续="环评", 受理日期=date(2202, 1, 1)),                                # 3
-        ledger_row(项目代码="P2", 计划开工="0000上半年", 手续="环评"),                      # 4
-        ledger_row(项目代码="P3", 计划开工="2202下半年", 手续="环评"),                      # 5
+        ledger_row(手续="立项", 受理日期="1900-01-01"),  # 2
+        ledger_row(手续="环评", 受理日期=date(2202, 1, 1)),  # 3
+        ledger_row(项目代码="P2", 计划开工="0000上半年", 手续="环评"),  # 4
+        ledger_row(项目代码="P3", 计划开工="2202下半年", 手续="环评"),  # 5
         ledger_row(手续="水保", 状态="已办结", 受理日期="2026-11-20", 办结日期="2031-01-05"),  # 6
-        ledger_row(手续="施工许可", 受理日期=date(2026, 12, 2)),                           # 7
+        ledger_row(手续="施工许可", 受理日期=date(2026, 12, 2)),  # 7
     ]
     today = Checks(today=date(2026, 12, 1))
     assert problems(write_xlsx(tmp_path / "d.xlsx", rows), today) == {
-        (2, "受理日期", "date_out_of_range"), (3, "受理日期", "date_out_of_range"),
-        (4, "计划开工", "start_out_of_range"), (5, "计划开工", "start_out_of_range"),
-        (6, "办结日期", "date_in_future"), (7, "受理日期", "date_in_future"),
+        (2, "受理日期", "date_out_of_range"),
+        (3, "受理日期", "date_out_of_range"),
+        (4, "计划开工", "start_out_of_range"),
+        (5, "计划开工", "start_out_of_range"),
+        (6, "办结日期", "date_in_future"),
+        (7, "受理日期", "date_in_future"),
     }
 
 
@@ -102,8 +103,7 @@ def test_excel_date_serial_zero_is_named_as_such(tmp_path):
 def test_unknown_department_against_the_knowledge_base(tmp_path):
     rows = [ledger_row(手续="环评", 责任部门="生态环境局"), ledger_row(手续="水保", 责任部门="火星局")]
     known = Checks(known_department=lambda text: text == "生态环境局")
-    assert problems(write_xlsx(tmp_path / "k.xlsx", rows), known) == {
-        (3, "责任部门", "unknown_department")}
+    assert problems(write_xlsx(tmp_path / "k.xlsx", rows), known) == {(3, "责任部门", "unknown_department")}
 
 
 def test_the_sheet_named_taizhang_is_read_and_named_in_every_error(tmp_path):
@@ -126,7 +126,7 @@ def test_the_sheet_named_taizhang_is_read_and_named_in_every_error(tmp_path):
     workbook.remove(workbook["说明"])
     workbook["Sheet2"]["A2"] = "P001"
     workbook["Sheet2"]["J2"] = "办理中"
-    workbook.save(tmp_path / "one.xlsx")   # the only sheet, whatever its name
+    workbook.save(tmp_path / "one.xlsx")  # the only sheet, whatever its name
     assert validate_file(tmp_path / "one.xlsx").rows == 1
 
 
@@ -148,7 +148,7 @@ def test_corrupt_sheet_xml_huge_cell_and_unclosed_quote_are_one_line(env, capsys
         assert exit_.value.code == 1
         err = capsys.readouterr().err
         assert reason in err and "Traceback" not in err
-        assert len(err.strip().splitlines()) == 2   # the refusal and the one problem
+        assert len(err.strip().splitlines()) == 2  # the refusal and the one problem
 
 
 def test_error_output_is_capped_and_errors_file_has_every_problem_beside_its_row(env, capsys):
@@ -177,11 +177,13 @@ def test_errors_file_in_a_missing_folder_is_refused_before_reading(env, capsys):
 
 
 def test_a_real_import_from_the_cli_checks_departments_and_today(env, capsys):
-    rows = [ledger_row(手续="环评", 责任部门="火星局"),
-            ledger_row(手续="立项", 状态="已办结", 受理日期="2026-01-05", 办结日期="2099-01-05")]
+    rows = [
+        ledger_row(手续="环评", 责任部门="火星局"),
+        ledger_row(手续="立项", 状态="已办结", 受理日期="2026-01-05", 办结日期="2099-01-05"),
+    ]
     with pytest.raises(SystemExit):
         main(["ledger", "import", str(write_csv(env / "x.csv", rows))])
     err = capsys.readouterr().err
     assert "火星局" in err and "不在知识库的部门名单" in err and "晚于今天" in err
     main(["ledger", "import", str(write_csv(env / "ok.csv", [ledger_row(责任部门="环保局")]))])
-    assert "项目 新增 1" in capsys.readouterr().out   # an alias of departments.yaml is known
+    assert "项目 新增 1" in capsys.readouterr().out  # an alias of departments.yaml is known

@@ -56,7 +56,8 @@ def report(cross_validated, cases) -> EvalReport:
 
 def _test_split(kb, *, blind3: bool) -> EvalReport:
     rows = [
-        r for r in load_training()
+        r
+        for r in load_training()
         if r.split == "test" and r.dialogue is None and r.source.startswith("blind3") == blind3
     ]
     return evaluate(Matcher.trained(kb), [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in rows])
@@ -141,13 +142,14 @@ def test_report_figures_agree_with_the_counts(report):
 
 # -- the scorer itself, on a hand-made oracle -----------------------------------------------------
 
+
 def test_score_counts_as_defined():
     cases = [
-        LabelledQuestion("q1", "eia", "materials"),        # right item, right intent, answered
-        LabelledQuestion("q2", "eia", "time_limit"),       # wrong item answered: a wrong auto-answer
-        LabelledQuestion("q3", "filing", "department"),    # handed off: item None ≠ filing, not a wrong answer
-        LabelledQuestion("q4", None, "other"),             # out of scope handed off
-        LabelledQuestion("q5", None, "fee"),               # out of scope answered with an item: the worst case
+        LabelledQuestion("q1", "eia", "materials"),  # right item, right intent, answered
+        LabelledQuestion("q2", "eia", "time_limit"),  # wrong item answered: a wrong auto-answer
+        LabelledQuestion("q3", "filing", "department"),  # handed off: item None ≠ filing, not a wrong answer
+        LabelledQuestion("q4", None, "other"),  # out of scope handed off
+        LabelledQuestion("q5", None, "fee"),  # out of scope answered with an item: the worst case
     ]
     predictions = {
         "q1": Prediction("eia", "materials", "answer"),
@@ -166,7 +168,8 @@ def test_score_counts_as_defined():
 def test_load_labelled_names_the_bad_line(tmp_path):
     path = tmp_path / "set.jsonl"
     path.write_text(
-        json.dumps({"q": "环评要啥材料", "item": "eia", "intent": "materials"}, ensure_ascii=False) + "\n\n"
+        json.dumps({"q": "环评要啥材料", "item": "eia", "intent": "materials"}, ensure_ascii=False)
+        + "\n\n"
         + "{not json\n",
         encoding="utf-8",
     )

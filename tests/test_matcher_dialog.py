@@ -52,126 +52,171 @@ def verify_dialog(matcher: Matcher, turns: list[Turn]) -> None:
 
 # -- the issue's own examples ---------------------------------------------------------------------
 
+
 def test_the_three_questions_of_the_issue(matcher):
-    verify_dialog(matcher, [
-        ("环评要啥材料", "eia", "materials", "answer"),
-        ("施工许可正在哪个窗口办", "construction_permit", "department", "answer"),
-        ("能评要多久", "energy_review", "time_limit", "answer"),
-    ])
+    verify_dialog(
+        matcher,
+        [
+            ("环评要啥材料", "eia", "materials", "answer"),
+            ("施工许可正在哪个窗口办", "construction_permit", "department", "answer"),
+            ("能评要多久", "energy_review", "time_limit", "answer"),
+        ],
+    )
 
 
 def test_a_morning_in_the_help_group(matcher):
-    verify_dialog(matcher, [
-        ("在吗", None, None, "smalltalk"),
-        ("老师好，在吗？", None, None, "smalltalk"),
-        ("我们准备报环评了，环评那边要交些什么材料啊", "eia", "materials", "answer"),
-        ("那环评是在哪个窗口递件", "eia", "department", "answer"),
-        ("环评一般要多少个工作日", "eia", "time_limit", "answer"),
-        ("另外能评要交钱吗", "energy_review", "fee", "answer"),
-        ("好的谢谢", None, None, "smalltalk"),
-    ])
+    verify_dialog(
+        matcher,
+        [
+            ("在吗", None, None, "smalltalk"),
+            ("老师好，在吗？", None, None, "smalltalk"),
+            ("我们准备报环评了，环评那边要交些什么材料啊", "eia", "materials", "answer"),
+            ("那环评是在哪个窗口递件", "eia", "department", "answer"),
+            ("环评一般要多少个工作日", "eia", "time_limit", "answer"),
+            ("另外能评要交钱吗", "energy_review", "fee", "answer"),
+            ("好的谢谢", None, None, "smalltalk"),
+        ],
+    )
 
 
 def test_typos_of_pinyin_input(matcher):
-    verify_dialog(matcher, [
-        ("环平的材料清单发一下", "eia", "materials", "answer"),
-        ("施工许可正办下来要多久", "construction_permit", "time_limit", "answer"),
-        ("备按要带什么东西", "filing", "materials", "answer"),
-        ("和准去哪个部门申请", "verification", "department", "answer"),
-        ("企业项目和准大概多少个工作日", "verification", "time_limit", "answer"),
-    ])
+    verify_dialog(
+        matcher,
+        [
+            ("环平的材料清单发一下", "eia", "materials", "answer"),
+            ("施工许可正办下来要多久", "construction_permit", "time_limit", "answer"),
+            ("备按要带什么东西", "filing", "materials", "answer"),
+            ("和准去哪个部门申请", "verification", "department", "answer"),
+            ("企业项目和准大概多少个工作日", "verification", "time_limit", "answer"),
+        ],
+    )
 
 
 def test_traditional_characters(matcher):
-    verify_dialog(matcher, [
-        ("環評要準備哪些資料", "eia", "materials", "answer"),
-        ("環評審批在哪個窗口", "eia", "department", "answer"),
-        ("施工許可證辦理要多長時間", "construction_permit", "time_limit", "answer"),
-    ])
+    verify_dialog(
+        matcher,
+        [
+            ("環評要準備哪些資料", "eia", "materials", "answer"),
+            ("環評審批在哪個窗口", "eia", "department", "answer"),
+            ("施工許可證辦理要多長時間", "construction_permit", "time_limit", "answer"),
+        ],
+    )
 
 
 def test_pinyin_and_english_for_an_item(matcher):
-    verify_dialog(matcher, [
-        ("shigong xuke 在哪办", "construction_permit", "department", "answer"),
-        ("shigong xuke 要多久", "construction_permit", "time_limit", "answer"),
-        ("EIA需要哪些材料", "eia", "materials", "answer"),
-        ("请问EIA的审批部门是哪个", "eia", "department", "answer"),
-        ("EIA how long", "eia", "time_limit", "answer"),
-        ("construction permit where to apply", "construction_permit", "department", "answer"),
-        ("nengping 需要什么材料", "energy_review", "materials", "answer"),
-    ])
+    verify_dialog(
+        matcher,
+        [
+            ("shigong xuke 在哪办", "construction_permit", "department", "answer"),
+            ("shigong xuke 要多久", "construction_permit", "time_limit", "answer"),
+            ("EIA需要哪些材料", "eia", "materials", "answer"),
+            ("请问EIA的审批部门是哪个", "eia", "department", "answer"),
+            ("EIA how long", "eia", "time_limit", "answer"),
+            ("construction permit where to apply", "construction_permit", "department", "answer"),
+            ("nengping 需要什么材料", "energy_review", "materials", "answer"),
+        ],
+    )
 
 
 def test_mentions_full_width_and_emoji(matcher):
-    verify_dialog(matcher, [
-        ("@xiao_wang_bot 能评要交什么材料", "energy_review", "materials", "answer"),
-        ("@li_si 请问水保方案在哪办", "soil_water", "department", "answer"),
-        ("ＥＩＡ材料清单", "eia", "materials", "answer"),
-        ("环评要啥材料？！！", "eia", "materials", "answer"),
-        ("环评👍要多久⏰", "eia", "time_limit", "answer"),
-        ("施工许可证⁉️在哪办", "construction_permit", "department", "answer"),
-    ])
+    verify_dialog(
+        matcher,
+        [
+            ("@xiao_wang_bot 能评要交什么材料", "energy_review", "materials", "answer"),
+            ("@li_si 请问水保方案在哪办", "soil_water", "department", "answer"),
+            ("ＥＩＡ材料清单", "eia", "materials", "answer"),
+            ("环评要啥材料？！！", "eia", "materials", "answer"),
+            ("环评👍要多久⏰", "eia", "time_limit", "answer"),
+            ("施工许可证⁉️在哪办", "construction_permit", "department", "answer"),
+        ],
+    )
 
 
 def test_indirect_reference_to_the_last_certificate_before_work(matcher):
-    verify_dialog(matcher, [
-        ("开工前最后一个证去哪办", "construction_permit", "department", "answer"),
-        ("拿到开工前最后一个证要多久", "construction_permit", "time_limit", "answer"),
-    ])
+    verify_dialog(
+        matcher,
+        [
+            ("开工前最后一个证去哪办", "construction_permit", "department", "answer"),
+            ("拿到开工前最后一个证要多久", "construction_permit", "time_limit", "answer"),
+        ],
+    )
 
 
 def test_abbreviations_people_really_use(matcher):
-    verify_dialog(matcher, [
-        ("可研要什么材料", "feasibility", "materials", "answer"),
-        ("初设批复要多久", "preliminary_design", "time_limit", "answer"),
-        ("地灾评估去哪办", "geo_hazard", "department", "answer"),
-        ("压覆矿审批找哪个部门", "mineral_overlay", "department", "answer"),
-        ("人防审批要交钱吗", "civil_defense", "fee", "answer"),
-        ("工规证要哪些资料", "engineering_planning", "materials", "answer"),
-        ("土地证多久能办下来", "property_cert", "time_limit", "answer"),
-        ("不动产证在哪个窗口", "property_cert", "department", "answer"),
-        ("水保方案收费吗", "soil_water", "fee", "answer"),
-    ])
+    verify_dialog(
+        matcher,
+        [
+            ("可研要什么材料", "feasibility", "materials", "answer"),
+            ("初设批复要多久", "preliminary_design", "time_limit", "answer"),
+            ("地灾评估去哪办", "geo_hazard", "department", "answer"),
+            ("压覆矿审批找哪个部门", "mineral_overlay", "department", "answer"),
+            ("人防审批要交钱吗", "civil_defense", "fee", "answer"),
+            ("工规证要哪些资料", "engineering_planning", "materials", "answer"),
+            ("土地证多久能办下来", "property_cert", "time_limit", "answer"),
+            ("不动产证在哪个窗口", "property_cert", "department", "answer"),
+            ("水保方案收费吗", "soil_water", "fee", "answer"),
+        ],
+    )
 
 
 def test_long_messages_with_company_and_banner_context(matcher):
-    verify_dialog(matcher, [
-        ("你好，我们是准格尔旗的一家煤化工企业，年产20万吨的项目，想问下能评需要准备哪些材料",
-         "energy_review", "materials", "answer"),
-        ("老师您好，我们在鄂托克前旗有个光伏项目，地已经拿了，施工许可证去哪个窗口递材料？",
-         "construction_permit", "department", "answer"),
-    ])
+    verify_dialog(
+        matcher,
+        [
+            (
+                "你好，我们是准格尔旗的一家煤化工企业，年产20万吨的项目，想问下能评需要准备哪些材料",
+                "energy_review",
+                "materials",
+                "answer",
+            ),
+            (
+                "老师您好，我们在鄂托克前旗有个光伏项目，地已经拿了，施工许可证去哪个窗口递材料？",
+                "construction_permit",
+                "department",
+                "answer",
+            ),
+        ],
+    )
 
 
 def test_general_topics(matcher):
-    verify_dialog(matcher, [
-        ("项目代码在哪里申请", "project_code", None, "answer"),
-        ("一网通办账号登不上去怎么办", "online_portal", "process", "answer"),
-        ("五证联发需要什么条件", "five_certs", None, "answer"),
-        ("并联审批怎么申请", "parallel", "process", "answer"),
-    ])
+    verify_dialog(
+        matcher,
+        [
+            ("项目代码在哪里申请", "project_code", None, "answer"),
+            ("一网通办账号登不上去怎么办", "online_portal", "process", "answer"),
+            ("五证联发需要什么条件", "five_certs", None, "answer"),
+            ("并联审批怎么申请", "parallel", "process", "answer"),
+        ],
+    )
 
 
 def test_greetings_are_smalltalk(matcher):
-    verify_dialog(matcher, [
-        ("在吗", None, None, "smalltalk"),
-        ("你好", None, None, "smalltalk"),
-        ("有人吗", None, None, "smalltalk"),
-        ("收到", None, None, "smalltalk"),
-    ])
+    verify_dialog(
+        matcher,
+        [
+            ("在吗", None, None, "smalltalk"),
+            ("你好", None, None, "smalltalk"),
+            ("有人吗", None, None, "smalltalk"),
+            ("收到", None, None, "smalltalk"),
+        ],
+    )
 
 
 def test_out_of_scope_is_handed_off_without_an_item(matcher):
-    verify_dialog(matcher, [
-        ("退税找哪个部门", None, None, "handoff"),
-        ("出口退税要什么材料", None, "materials", "handoff"),
-        ("食堂在几楼", None, None, "handoff"),
-        ("你们招聘还缺人吗", None, None, "handoff"),
-        ("违章罚款在哪交", None, None, "handoff"),
-        ("车子违章罚款多久能处理完", None, None, "handoff"),
-        ("营业执照要准备啥材料", None, "materials", "handoff"),
-        ("营业执照去哪个窗口办", None, None, "handoff"),
-    ])
+    verify_dialog(
+        matcher,
+        [
+            ("退税找哪个部门", None, None, "handoff"),
+            ("出口退税要什么材料", None, "materials", "handoff"),
+            ("食堂在几楼", None, None, "handoff"),
+            ("你们招聘还缺人吗", None, None, "handoff"),
+            ("违章罚款在哪交", None, None, "handoff"),
+            ("车子违章罚款多久能处理完", None, None, "handoff"),
+            ("营业执照要准备啥材料", None, "materials", "handoff"),
+            ("营业执照去哪个窗口办", None, None, "handoff"),
+        ],
+    )
     for question in ("退税找哪个部门", "营业执照要准备啥材料"):
         assert matcher.match(question).reason == "out_of_scope"
 
@@ -179,25 +224,31 @@ def test_out_of_scope_is_handed_off_without_an_item(matcher):
 def test_a_procedure_the_knowledge_base_lacks_is_handed_off(matcher):
     """A procedure named by its own words (…许可证, …备案, …验收) that no name of the knowledge base holds is
     another matter, even when a hint or a bare 「备案」 points to an item; a name with its procedure word stays."""
-    verify_dialog(matcher, [
-        ("林木采伐许可证在哪办", None, "department", "handoff"),  # 林木采伐 is a hint of 林草, the permit is not
-        ("招投标备案在哪个部门", None, "department", "handoff"),  # 备案 alone names the project filing
-        ("燃气经营许可证要什么材料", None, "materials", "handoff"),
-        ("环评审批要多久", "eia", "time_limit", "answer"),  # the procedure word right after a name
-        ("水保方案审批要多久", "soil_water", "time_limit", "answer"),
-        ("我们备案在哪办", "filing", "department", "answer"),  # after a word that ends no name
-        ("取水许可要什么材料", "water_permit", "materials", "answer"),
-    ])
+    verify_dialog(
+        matcher,
+        [
+            ("林木采伐许可证在哪办", None, "department", "handoff"),  # 林木采伐 is a hint of 林草, the permit is not
+            ("招投标备案在哪个部门", None, "department", "handoff"),  # 备案 alone names the project filing
+            ("燃气经营许可证要什么材料", None, "materials", "handoff"),
+            ("环评审批要多久", "eia", "time_limit", "answer"),  # the procedure word right after a name
+            ("水保方案审批要多久", "soil_water", "time_limit", "answer"),
+            ("我们备案在哪办", "filing", "department", "answer"),  # after a word that ends no name
+            ("取水许可要什么材料", "water_permit", "materials", "answer"),
+        ],
+    )
     assert matcher.match("规划许可证要什么材料").action == "clarify"  # part of two names: which one?
 
 
 def test_status_questions_go_to_a_person_with_the_item_kept(matcher):
-    verify_dialog(matcher, [
-        ("环评批下来了没有", "eia", "status", "handoff"),
-        ("我们那个能评审到哪一步了", "energy_review", "status", "handoff"),
-        ("施工许可证办好了吗", "construction_permit", "status", "handoff"),
-        ("取水许可审批进度怎么样了", "water_permit", "status", "handoff"),
-    ])
+    verify_dialog(
+        matcher,
+        [
+            ("环评批下来了没有", "eia", "status", "handoff"),
+            ("我们那个能评审到哪一步了", "energy_review", "status", "handoff"),
+            ("施工许可证办好了吗", "construction_permit", "status", "handoff"),
+            ("取水许可审批进度怎么样了", "water_permit", "status", "handoff"),
+        ],
+    )
 
 
 def test_vague_messages_are_never_answered(matcher):
@@ -223,6 +274,7 @@ def test_an_item_named_outright_wins_over_an_out_of_scope_word(matcher):
 
 # -- thresholds -------------------------------------------------------------------------------------
 
+
 def test_thresholds_are_configurable(kb):
     strict = Matcher(kb, Thresholds(answer=0.99, clarify=0.98, min_gap=0.5))
     for question in ("环评要啥材料", "环平的材料清单发一下"):
@@ -240,6 +292,7 @@ def test_the_gap_to_the_runner_up_matters(kb):
 
 
 # -- learning -------------------------------------------------------------------------------------
+
 
 def test_learned_answer_is_answerable_at_once(kb):
     m = Matcher(kb)
@@ -281,6 +334,7 @@ def test_empty_learned_question_is_ignored(kb):
 
 # -- known gaps (strict: when the matcher learns these, drop the marker) ----------------------------
 
+
 def test_hint_with_a_particle_inside_is_still_found(matcher):
     verify_dialog(matcher, [("开工前的最后一个证要准备什么材料", "construction_permit", "materials", "answer")])
 
@@ -290,10 +344,13 @@ def test_fee_word_in_a_done_clause_is_not_the_intent(matcher):
 
 
 def test_an_exam_or_a_drill_about_an_item_is_not_an_approval_question(matcher):
-    verify_dialog(matcher, [
-        ("想报名环评工程师的职业资格考试", None, None, "handoff"),
-        ("下周人防警报试鸣几点开始", None, None, "handoff"),
-    ])
+    verify_dialog(
+        matcher,
+        [
+            ("想报名环评工程师的职业资格考试", None, None, "handoff"),
+            ("下周人防警报试鸣几点开始", None, None, "handoff"),
+        ],
+    )
 
 
 def test_a_two_character_hint_is_not_matched_by_sound(matcher):
@@ -330,67 +387,86 @@ def verify_conversation(matcher: Matcher, turns: list[Said]) -> None:
 
 
 def test_follow_ups_keep_the_item_and_take_the_new_intent(matcher):
-    verify_conversation(matcher, [
-        ("王经理", "环评要什么材料", "eia", "materials", "answer", False),
-        ("王经理", "那得多长时间", "eia", "time_limit", "answer", True),
-        ("王经理", "去哪儿交", "eia", "department", "answer", True),
-        ("王经理", "要钱吗", "eia", "fee", "answer", True),
-        ("王经理", "纸质的交几套", "eia", "materials", "answer", True),
-    ])
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "环评要什么材料", "eia", "materials", "answer", False),
+            ("王经理", "那得多长时间", "eia", "time_limit", "answer", True),
+            ("王经理", "去哪儿交", "eia", "department", "answer", True),
+            ("王经理", "要钱吗", "eia", "fee", "answer", True),
+            ("王经理", "纸质的交几套", "eia", "materials", "answer", True),
+        ],
+    )
 
 
 def test_naming_another_item_keeps_the_intent(matcher):
-    verify_conversation(matcher, [
-        ("王经理", "环评要什么材料", "eia", "materials", "answer", False),
-        ("王经理", "能评那个呢", "energy_review", "materials", "answer", True),
-        ("王经理", "那要多久", "energy_review", "time_limit", "answer", True),
-    ])
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "环评要什么材料", "eia", "materials", "answer", False),
+            ("王经理", "能评那个呢", "energy_review", "materials", "answer", True),
+            ("王经理", "那要多久", "energy_review", "time_limit", "answer", True),
+        ],
+    )
 
 
 def test_what_must_not_inherit(matcher):
-    verify_conversation(matcher, [
-        ("王经理", "施工许可证要准备哪些资料", "construction_permit", "materials", "answer", False),
-        ("王经理", "取水许可要什么材料", "water_permit", "materials", "answer", False),  # names its own item
-        ("王经理", "谢谢", None, None, "smalltalk", False),
-        ("王经理", "营业执照怎么办", None, None, "handoff", False),  # out of scope
-        ("王经理", "危险废物经营许可要多久", None, None, "handoff", False),  # a near miss the KB lacks
-        ("王经理", "好的收到", None, None, "smalltalk", False),
-        ("王经理", "那去哪儿办", "water_permit", "department", "answer", True),  # the context survives all that
-    ])
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "施工许可证要准备哪些资料", "construction_permit", "materials", "answer", False),
+            ("王经理", "取水许可要什么材料", "water_permit", "materials", "answer", False),  # names its own item
+            ("王经理", "谢谢", None, None, "smalltalk", False),
+            ("王经理", "营业执照怎么办", None, None, "handoff", False),  # out of scope
+            ("王经理", "危险废物经营许可要多久", None, None, "handoff", False),  # a near miss the KB lacks
+            ("王经理", "好的收到", None, None, "smalltalk", False),
+            ("王经理", "那去哪儿办", "water_permit", "department", "answer", True),  # the context survives all that
+        ],
+    )
 
 
 def test_a_status_question_naming_its_own_item_never_takes_the_earlier_one(matcher):
-    verify_conversation(matcher, [
-        ("王经理", "请问施工许可证要准备哪些材料？", "construction_permit", "materials", "answer", False),
-        ("王经理", "我们环评办到哪一步了", "eia", "status", "handoff", False),  # named by alias
-        ("王经理", "施工许可证要准备哪些材料", "construction_permit", "materials", "answer", False),
-        ("王经理", "环平办到哪一步了", "eia", "status", "handoff", False),  # typed by sound
-        ("王经理", "施工许可证要准备哪些材料", "construction_permit", "materials", "answer", False),
-        ("王经理", "EIA进度怎么样了", "eia", "status", "handoff", False),  # in latin letters
-        ("王经理", "节能审查要准备什么", "energy_review", "materials", "answer", False),
-        ("王经理", "水保能容缺吗", "soil_water", "tolerance", "answer", False),  # tolerance, its own item
-        ("王经理", "那能容缺吗", "soil_water", "tolerance", "answer", True),  # the topic, about the item in context
-    ])
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "请问施工许可证要准备哪些材料？", "construction_permit", "materials", "answer", False),
+            ("王经理", "我们环评办到哪一步了", "eia", "status", "handoff", False),  # named by alias
+            ("王经理", "施工许可证要准备哪些材料", "construction_permit", "materials", "answer", False),
+            ("王经理", "环平办到哪一步了", "eia", "status", "handoff", False),  # typed by sound
+            ("王经理", "施工许可证要准备哪些材料", "construction_permit", "materials", "answer", False),
+            ("王经理", "EIA进度怎么样了", "eia", "status", "handoff", False),  # in latin letters
+            ("王经理", "节能审查要准备什么", "energy_review", "materials", "answer", False),
+            ("王经理", "水保能容缺吗", "soil_water", "tolerance", "answer", False),  # tolerance, its own item
+            ("王经理", "那能容缺吗", "soil_water", "tolerance", "answer", True),  # the topic, about the item in context
+        ],
+    )
 
 
 def test_two_people_in_one_group_never_share_context(matcher):
-    verify_conversation(matcher, [
-        ("王经理", "水保方案找哪个部门", "soil_water", "department", "answer", False),
-        ("李工", "那要多久", None, None, "handoff", False),
-        ("李工", "节能审查要什么材料", "energy_review", "materials", "answer", False),
-        ("王经理", "那要多久", "soil_water", "time_limit", "answer", True),
-        ("李工", "多少钱", "energy_review", "fee", "answer", True),
-    ])
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "水保方案找哪个部门", "soil_water", "department", "answer", False),
+            ("李工", "那要多久", None, None, "handoff", False),
+            ("李工", "节能审查要什么材料", "energy_review", "materials", "answer", False),
+            ("王经理", "那要多久", "soil_water", "time_limit", "answer", True),
+            ("李工", "多少钱", "energy_review", "fee", "answer", True),
+        ],
+    )
 
 
 def test_a_status_follow_up_goes_to_the_ledger(matcher):
-    verify_conversation(matcher, [
-        ("王经理", "环评要什么材料", "eia", "materials", "answer", False),
-        ("王经理", "那现在办到哪一步了", "eia", "status", "handoff", True),
-    ])
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "环评要什么材料", "eia", "materials", "answer", False),
+            ("王经理", "那现在办到哪一步了", "eia", "status", "handoff", True),
+        ],
+    )
 
 
 # -- several asks in one message -----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("question", "asks"),

@@ -30,17 +30,68 @@ MIXED = "абвгдеこんにちはカタカナ한국어ไทยعربيΑΒΓ
 
 # Fragments that chat messages are made of: item names and typos, cues, noise of every kind.
 FRAGMENTS = [
-    "环评", "環評", "环平", "能评", "施工许可正", "备按", "和准", "shigong xuke", "EIA", "ＥＩＡ", "可研", "水保",
-    "不动产证", "人防", "消防", "规划许可证", "容缺", "一网通办", "项目代码", "营业执照", "退税", "食堂",
-    "要啥材料", "在哪个窗口办", "要多久", "多少钱", "怎么办", "批下来了没", "能容缺吗", "在吗", "你好",
-    "@steward_bot ", "@李四 ", "https://example.com/x?y=1 ", "！", "？？", "，", "。", "…", " ", "\n",
-    "😀", "🙏", "\x00", "\u200b", "Ａ", "ａｂｃ", "１２３", "ЖЖ", "カ", "#", "<b>", "&amp;", "'", '"',
+    "环评",
+    "環評",
+    "环平",
+    "能评",
+    "施工许可正",
+    "备按",
+    "和准",
+    "shigong xuke",
+    "EIA",
+    "ＥＩＡ",
+    "可研",
+    "水保",
+    "不动产证",
+    "人防",
+    "消防",
+    "规划许可证",
+    "容缺",
+    "一网通办",
+    "项目代码",
+    "营业执照",
+    "退税",
+    "食堂",
+    "要啥材料",
+    "在哪个窗口办",
+    "要多久",
+    "多少钱",
+    "怎么办",
+    "批下来了没",
+    "能容缺吗",
+    "在吗",
+    "你好",
+    "@steward_bot ",
+    "@李四 ",
+    "https://example.com/x?y=1 ",
+    "！",
+    "？？",
+    "，",
+    "。",
+    "…",
+    " ",
+    "\n",
+    "😀",
+    "🙏",
+    "\x00",
+    "\u200b",
+    "Ａ",
+    "ａｂｃ",
+    "１２３",
+    "ЖЖ",
+    "カ",
+    "#",
+    "<b>",
+    "&amp;",
+    "'",
+    '"',
 ]
 chat_text = st.one_of(
     st.text(max_size=80),
     st.lists(st.sampled_from(FRAGMENTS), max_size=12).map("".join),
-    st.text(alphabet=st.sampled_from(TRADITIONAL + FULL_WIDTH + EMOJI + CONTROL + MIXED + "环评能施工许可证"),
-            max_size=60),
+    st.text(
+        alphabet=st.sampled_from(TRADITIONAL + FULL_WIDTH + EMOJI + CONTROL + MIXED + "环评能施工许可证"), max_size=60
+    ),
 )
 
 
@@ -105,6 +156,7 @@ def test_long_message_is_read_from_its_start_only():
 
 # -- the normaliser ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
@@ -140,12 +192,16 @@ def test_normalize_never_raises_on_any_unicode(text):
 
 
 @FAST
-@given(st.sampled_from(["环评", "施工许可证", "能评", "项目备案"]), st.sampled_from(["", " ", "！", "😀", "\u200b", "@abc_bot "]))
+@given(
+    st.sampled_from(["环评", "施工许可证", "能评", "项目备案"]),
+    st.sampled_from(["", " ", "！", "😀", "\u200b", "@abc_bot "]),
+)
 def test_noise_around_an_item_does_not_change_its_normal_form(name, noise):
     assert normalize(noise + name + noise) == normalize(name)
 
 
 # -- the matcher ------------------------------------------------------------------------------------
+
 
 @FAST
 @given(chat_text)
@@ -171,14 +227,34 @@ def test_match_is_always_well_formed(text):
     assert (compose_answer(KB, r) is not None) == (r.action == "answer")
 
 
-FILLER = ["请问", "老师", "我们公司", "这个", "急", "今天", "去哪交", "要多久", "多少钱", "怎么办", "谢谢", "在哪",
-          "，", "？", " ", "😀", "有人知道吗"]
+FILLER = [
+    "请问",
+    "老师",
+    "我们公司",
+    "这个",
+    "急",
+    "今天",
+    "去哪交",
+    "要多久",
+    "多少钱",
+    "怎么办",
+    "谢谢",
+    "在哪",
+    "，",
+    "？",
+    " ",
+    "😀",
+    "有人知道吗",
+]
 OUT_OF_SCOPE = ["退税", "食堂", "招聘", "违章", "罚款", "营业执照", "社保", "公积金", "发票", "驾照"]
 
 
 @FAST
-@given(st.lists(st.sampled_from(FILLER), max_size=4), st.sampled_from(OUT_OF_SCOPE),
-       st.lists(st.sampled_from(FILLER), max_size=4))
+@given(
+    st.lists(st.sampled_from(FILLER), max_size=4),
+    st.sampled_from(OUT_OF_SCOPE),
+    st.lists(st.sampled_from(FILLER), max_size=4),
+)
 def test_out_of_scope_is_never_answered_with_an_item(before, phrase, after):
     r = MATCHER.match("".join(before) + phrase + "".join(after))
     assert r.item is None, r
@@ -186,8 +262,11 @@ def test_out_of_scope_is_never_answered_with_an_item(before, phrase, after):
 
 
 @FAST
-@given(st.sampled_from(sorted(KB.items)), st.sampled_from(["", "请问", "老师，", "@steward_bot "]),
-       st.sampled_from(["要什么材料", "在哪个窗口办", "要多久"]))
+@given(
+    st.sampled_from(sorted(KB.items)),
+    st.sampled_from(["", "请问", "老师，", "@steward_bot "]),
+    st.sampled_from(["要什么材料", "在哪个窗口办", "要多久"]),
+)
 def test_every_short_name_is_answered_with_its_item(key, prefix, ask):
     item = KB.items[key]
     r = MATCHER.match(prefix + (item.short or item.name) + ask)

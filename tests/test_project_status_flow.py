@@ -21,8 +21,8 @@ def _handed(app) -> list[int]:
 
 async def test_a_progress_question_in_a_bound_group_gets_the_progress_answer(app) -> None:
     handed = _handed(app)
-    progress, = (await _say(app, "/progress")).texts_to(GROUP_A)
-    asked, = (await _say(app, "咱们项目还有哪些手续没办完")).texts_to(GROUP_A)
+    (progress,) = (await _say(app, "/progress")).texts_to(GROUP_A)
+    (asked,) = (await _say(app, "咱们项目还有哪些手续没办完")).texts_to(GROUP_A)
     assert asked == progress and "【办理进度】" in asked
     name = progress.split("】", 1)[1].split("：", 1)[0]
     assert name and name in asked  # names the project
@@ -39,6 +39,5 @@ async def test_naming_another_projects_code_is_not_answered_with_this_groups_pro
     handed = _handed(app)
     assert (await _say(app, "P002项目的手续办得怎么样了")).texts_to(GROUP_A) == []
     assert handed == [GROUP_A]
-    own, = (await _say(app, "P001项目的手续办得怎么样了")).texts_to(GROUP_A)
+    (own,) = (await _say(app, "P001项目的手续办得怎么样了")).texts_to(GROUP_A)
     assert own.startswith("【办理进度】")
-

@@ -140,8 +140,12 @@ def test_database_url_without_scheme_separator_is_rejected(monkeypatch, value):
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("REMINDER_TIME", "9am"), ("REMINDER_TIME", "25:00"), ("FIRST_HALF_DEADLINE", "0331"),
-     ("SECOND_HALF_DEADLINE", "02-30")],
+    [
+        ("REMINDER_TIME", "9am"),
+        ("REMINDER_TIME", "25:00"),
+        ("FIRST_HALF_DEADLINE", "0331"),
+        ("SECOND_HALF_DEADLINE", "02-30"),
+    ],
 )
 def test_malformed_ledger_schedule_settings_name_the_setting(monkeypatch, name, value):
     from config import SettingsError, load_settings

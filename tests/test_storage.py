@@ -100,8 +100,16 @@ def test_logged_question_reads_back_with_every_field(db):
 
 
 def test_handoff_without_item_is_logged_with_null_item(db):
-    result = _result("食堂几点开饭", normalized="食堂几点开饭", item=None, intent="other", action="handoff",
-                     confidence=0.0, candidates=(), reason="out_of_scope")
+    result = _result(
+        "食堂几点开饭",
+        normalized="食堂几点开饭",
+        item=None,
+        intent="other",
+        action="handoff",
+        confidence=0.0,
+        candidates=(),
+        reason="out_of_scope",
+    )
     with db.session() as s:
         log_question(session=s, result=result, at=utcnow())
     with db.session() as s:
@@ -157,7 +165,9 @@ def test_datetimes_order_by_instant_not_by_local_wall_clock(db):
 
 def test_learned_entries_list_active_ones_oldest_first(db):
     with db.session() as s:
-        first = add_learned(session=s, question="  环评报告谁来写  ", answer=" 有能力的编制单位 ", item="eia", at=utcnow())
+        first = add_learned(
+            session=s, question="  环评报告谁来写  ", answer=" 有能力的编制单位 ", item="eia", at=utcnow()
+        )
         hidden = add_learned(session=s, question="旧问题", answer="旧答案", item=None, at=utcnow())
         add_learned(session=s, question="能评几天", answer="3个工作日", item="energy_review", at=utcnow())
     with db.session() as s:

@@ -43,8 +43,7 @@ def shown(text: str) -> list[tuple[str, tuple[str, ...]]]:
     return parser.chars
 
 
-segments = st.lists(st.tuples(st.text(min_size=0, max_size=80), st.sampled_from((None, *TAGS))),
-                    max_size=30)
+segments = st.lists(st.tuples(st.text(min_size=0, max_size=80), st.sampled_from((None, *TAGS))), max_size=30)
 
 
 def build(parts: list[tuple[str, str | None]]) -> str:

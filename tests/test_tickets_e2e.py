@@ -38,15 +38,20 @@ WAIT = 10  # seconds: the longest any single step may take
 @contextmanager
 def _bot(tmp_path: Path, **settings: str) -> Iterator[BotApiDouble]:
     """The double, and `python bot.py` polling it with the desk settings (+ `settings`)."""
-    with running_bot(tmp_path, STEWARD_CHAT_ID=str(STEWARD_CHAT), LEAD_CHAT_ID=str(LEAD_CHAT),
-                     ADMIN_USER_IDS=str(ADMIN), BUSINESS_HOURS="24x7", **settings) as api:
+    with running_bot(
+        tmp_path,
+        STEWARD_CHAT_ID=str(STEWARD_CHAT),
+        LEAD_CHAT_ID=str(LEAD_CHAT),
+        ADMIN_USER_IDS=str(ADMIN),
+        BUSINESS_HOURS="24x7",
+        **settings,
+    ) as api:
         yield api
 
 
 @pytest.fixture
 def desk_bot(tmp_path: Path) -> Iterator[BotApiDouble]:
-    with _bot(tmp_path, SLA_FIRST_RESPONSE_MINUTES="0.05", SLA_WARN_BEFORE_MINUTES="0",
-              SLA_SWEEP_SECONDS="1") as api:
+    with _bot(tmp_path, SLA_FIRST_RESPONSE_MINUTES="0.05", SLA_WARN_BEFORE_MINUTES="0", SLA_SWEEP_SECONDS="1") as api:
         yield api
 
 
@@ -58,25 +63,29 @@ def slow_clock_bot(tmp_path: Path) -> Iterator[BotApiDouble]:
 
 
 def _buttons(call: Call) -> list[tuple[str, str]]:
-    return [(b["text"], b["callback_data"])
-            for row in call.params["reply_markup"]["inline_keyboard"] for b in row]
+    return [(b["text"], b["callback_data"]) for row in call.params["reply_markup"]["inline_keyboard"] for b in row]
 
 
 def _callback_answer(api: BotApiDouble, contains: str, since: int) -> Call:
-    return api.wait_for(lambda c: c.method == "answerCallbackQuery"
-                        and contains in str(c.params.get("text", "")), timeout=WAIT, since=since)
+    return api.wait_for(
+        lambda c: c.method == "answerCallbackQuery" and contains in str(c.params.get("text", "")),
+        timeout=WAIT,
+        since=since,
+    )
 
 
 def test_handoff_card_relay_and_a_breach_reaching_the_lead_group(desk_bot: BotApiDouble) -> None:
     api = desk_bot
     # The enterprise asks what the knowledge base cannot answer: acknowledged, carded.
-    question = api.push_message(chat_id=HELP, user_id=ENTERPRISE, text="营业执照怎么办理？",
-                                first_name="王经理")
+    question = api.push_message(chat_id=HELP, user_id=ENTERPRISE, text="营业执照怎么办理？", first_name="王经理")
     ack = api.wait_for_message(chat_id=HELP, contains=fragment(texts.HANDOFF_ACK), timeout=WAIT)
     assert ack.params["reply_parameters"]["message_id"] == question["message_id"]
     card = api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #1", timeout=WAIT)
-    assert [t for t, _ in _buttons(card)] == [texts.TICKET_BUTTON_CLAIM, texts.TICKET_BUTTON_ESCALATE,
-                                            texts.TICKET_BUTTON_CLOSE]
+    assert [t for t, _ in _buttons(card)] == [
+        texts.TICKET_BUTTON_CLAIM,
+        texts.TICKET_BUTTON_ESCALATE,
+        texts.TICKET_BUTTON_CLOSE,
+    ]
 
     # Nobody answers within 3 seconds: the sweep alerts the leaders and the stewards.
     breach = api.wait_for_message(chat_id=LEAD_CHAT, contains=fragment(texts.DESK_BREACH_ALERT), timeout=WAIT)
@@ -85,8 +94,13 @@ def test_handoff_card_relay_and_a_breach_reaching_the_lead_group(desk_bot: BotAp
 
     # The steward answers by replying to the card: relayed as a reply to the question.
     mark = api.mark()
-    api.push_message(chat_id=STEWARD_CHAT, user_id=STEWARD, text="请到市场监管局窗口办理。",
-                     reply_to_message_id=card.result["message_id"], first_name="李管家")
+    api.push_message(
+        chat_id=STEWARD_CHAT,
+        user_id=STEWARD,
+        text="请到市场监管局窗口办理。",
+        reply_to_message_id=card.result["message_id"],
+        first_name="李管家",
+    )
     relayed = api.wait_for_message(chat_id=HELP, contains="市场监管局窗口", timeout=WAIT, since=mark)
     assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
     assert "项目管家答复" in relayed.params["text"]
@@ -95,21 +109,26 @@ def test_handoff_card_relay_and_a_breach_reaching_the_lead_group(desk_bot: BotAp
     # The breach is said once: later sweeps stay quiet about ticket #1.
     api.push_message(chat_id=HELP, user_id=ENTERPRISE, text="@steward_test_bot 在吗")
     api.wait_for_message(chat_id=HELP, contains=texts.SMALLTALK_REPLY, timeout=WAIT)
-    breaches = [c for c in api.calls_to("sendMessage")
-                if c.params.get("chat_id") in (LEAD_CHAT, str(LEAD_CHAT))]
+    breaches = [c for c in api.calls_to("sendMessage") if c.params.get("chat_id") in (LEAD_CHAT, str(LEAD_CHAT))]
     assert len(breaches) == 1
 
     # The bot was removed from the help group: the steward is told the answer did not arrive.
     api.kick_bot_from(HELP)
     mark = api.mark()
-    api.push_message(chat_id=STEWARD_CHAT, user_id=STEWARD, text="补充：需带公章。",
-                     reply_to_message_id=card.result["message_id"], first_name="李管家")
+    api.push_message(
+        chat_id=STEWARD_CHAT,
+        user_id=STEWARD,
+        text="补充：需带公章。",
+        reply_to_message_id=card.result["message_id"],
+        first_name="李管家",
+    )
     api.wait_for_message(chat_id=STEWARD_CHAT, contains=fragment(texts.DESK_RELAY_FAILED), timeout=WAIT, since=mark)
 
 
 def _bind_department(api: BotApiDouble) -> None:
-    api.push_message(chat_id=DEPT_CHAT, user_id=ADMIN, text="/bind_dept 发改委",
-                     chat_title="发改委审批服务群", first_name="管理员")
+    api.push_message(
+        chat_id=DEPT_CHAT, user_id=ADMIN, text="/bind_dept 发改委", chat_title="发改委审批服务群", first_name="管理员"
+    )
     api.wait_for_message(chat_id=DEPT_CHAT, contains="发展和改革委员会", timeout=WAIT)
 
 
@@ -123,8 +142,7 @@ def _hand_off(api: BotApiDouble, text: str = "营业执照怎么办理？") -> t
     return question, card
 
 
-def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(
-        slow_clock_bot: BotApiDouble) -> None:
+def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(slow_clock_bot: BotApiDouble) -> None:
     api = slow_clock_bot
     _bind_department(api)
 
@@ -136,23 +154,22 @@ def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(
 
     # The steward claims the ticket with the card's button.
     mark = api.mark()
-    api.push_callback(chat_id=STEWARD_CHAT, user_id=STEWARD, message_id=card_id,
-                      data="t:claim:1", first_name="李管家")
+    api.push_callback(chat_id=STEWARD_CHAT, user_id=STEWARD, message_id=card_id, data="t:claim:1", first_name="李管家")
     _callback_answer(api, "已认领工单 #1", mark)
-    api.wait_for(lambda c: c.method == "editMessageText" and texts.DESK_STATUS["claimed"] in c.params["text"],
-                 timeout=WAIT, since=mark)
+    api.wait_for(
+        lambda c: c.method == "editMessageText" and texts.DESK_STATUS["claimed"] in c.params["text"],
+        timeout=WAIT,
+        since=mark,
+    )
 
     # 「转部门」 lists the bound departments; choosing one posts the card with the thread.
     mark = api.mark()
-    api.push_callback(chat_id=STEWARD_CHAT, user_id=STEWARD, message_id=card_id,
-                      data="t:escalate:1")
-    chooser = api.wait_for(lambda c: c.method == "editMessageReplyMarkup", timeout=WAIT,
-                           since=mark)
+    api.push_callback(chat_id=STEWARD_CHAT, user_id=STEWARD, message_id=card_id, data="t:escalate:1")
+    chooser = api.wait_for(lambda c: c.method == "editMessageReplyMarkup", timeout=WAIT, since=mark)
     choice = dict(_buttons(chooser))["发展和改革委员会"]
     mark = api.mark()
     api.push_callback(chat_id=STEWARD_CHAT, user_id=STEWARD, message_id=card_id, data=choice)
-    dept_card = api.wait_for_message(chat_id=DEPT_CHAT, contains="管家吹哨", timeout=WAIT,
-                                     since=mark)
+    dept_card = api.wait_for_message(chat_id=DEPT_CHAT, contains="管家吹哨", timeout=WAIT, since=mark)
     assert "营业执照" in dept_card.params["text"] and "王经理" in dept_card.params["text"]
     assert [t for t, _ in _buttons(dept_card)] == [texts.TICKET_BUTTON_CLAIM]
     _callback_answer(api, "已转发展和改革委员会", mark)
@@ -160,10 +177,14 @@ def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(
     # The department answers by replying to its card; the relay meets a 502 and is retried.
     mark = api.mark()
     api.fail_next("sendMessage", status=502)
-    api.push_message(chat_id=DEPT_CHAT, user_id=DEPT_MEMBER, text="由市场监管局负责，我委可协助协调。",
-                     reply_to_message_id=dept_card.result["message_id"], first_name="发改委小张")
-    relayed = api.wait_for_message(chat_id=HELP, contains="市场监管局负责", timeout=WAIT,
-                                   since=mark)
+    api.push_message(
+        chat_id=DEPT_CHAT,
+        user_id=DEPT_MEMBER,
+        text="由市场监管局负责，我委可协助协调。",
+        reply_to_message_id=dept_card.result["message_id"],
+        first_name="发改委小张",
+    )
+    relayed = api.wait_for_message(chat_id=HELP, contains="市场监管局负责", timeout=WAIT, since=mark)
     assert "发展和改革委员会答复" in relayed.params["text"]
     assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
     assert any(c.status == 502 for c in api.calls[mark:])
@@ -176,15 +197,13 @@ def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(
     assert "发展和改革委员会" in stats.params["text"]
 
 
-def test_escalating_to_a_department_group_that_removed_the_bot(
-        slow_clock_bot: BotApiDouble) -> None:
+def test_escalating_to_a_department_group_that_removed_the_bot(slow_clock_bot: BotApiDouble) -> None:
     api = slow_clock_bot
     _bind_department(api)
     _hand_off(api)
     api.kick_bot_from(DEPT_CHAT)
     mark = api.mark()
-    api.push_message(chat_id=STEWARD_CHAT, user_id=STEWARD, text="/escalate 1 发改委",
-                     first_name="李管家")
+    api.push_message(chat_id=STEWARD_CHAT, user_id=STEWARD, text="/escalate 1 发改委", first_name="李管家")
     api.wait_for(lambda c: c.method == "sendMessage" and c.status == 403, timeout=WAIT, since=mark)
     told = api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #1", timeout=WAIT, since=mark)
     assert says(texts.TICKET_ESCALATION_UNDELIVERED, told.params["text"]), told.params["text"]

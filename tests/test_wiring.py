@@ -19,8 +19,12 @@ from handlers import basics, ledger, questions, tickets
 def test_every_hook_is_wired_when_the_application_is_built(settings: Settings) -> None:
     application = build_application(settings, rate_limit=False)
     hooks = services_of_app(application).hooks
-    assert hooks == Hooks(handoff=tickets.on_handoff, status_answer=ledger.answer_status,
-                          project_status=ledger.answer_project_status, answer_markup=tickets.answer_markup)
+    assert hooks == Hooks(
+        handoff=tickets.on_handoff,
+        status_answer=ledger.answer_status,
+        project_status=ledger.answer_project_status,
+        answer_markup=tickets.answer_markup,
+    )
     assert HANDLER_MODULES == (basics, questions, tickets, ledger)
     assert application.handlers, "no handler registered"
     assert application.job_queue is not None
@@ -32,8 +36,11 @@ def test_a_hook_left_out_fails_when_it_is_built() -> None:
     names = [f.name for f in fields(Hooks)]
     assert names == ["handoff", "status_answer", "project_status", "answer_markup"]
     with pytest.raises(TypeError, match="answer_markup"):
-        Hooks(handoff=tickets.on_handoff, status_answer=ledger.answer_status,  # type: ignore[call-arg]
-              project_status=ledger.answer_project_status)
+        Hooks(
+            handoff=tickets.on_handoff,
+            status_answer=ledger.answer_status,  # type: ignore[call-arg]
+            project_status=ledger.answer_project_status,
+        )
 
 
 def test_services_without_the_application_refuse_to_guess_a_hook(settings: Settings) -> None:
@@ -44,7 +51,9 @@ def test_services_without_the_application_refuse_to_guess_a_hook(settings: Setti
 
 
 def test_the_jobs_do_not_import_the_handlers() -> None:
-    code = ("import sys, bot.jobs.sla_job, bot.jobs.reminder_job, bot.sending, bot.services; "
-            "print(sorted(m for m in sys.modules if m == 'handlers' or m.startswith('handlers.')))")
+    code = (
+        "import sys, bot.jobs.sla_job, bot.jobs.reminder_job, bot.sending, bot.services; "
+        "print(sorted(m for m in sys.modules if m == 'handlers' or m.startswith('handlers.')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -67,7 +67,10 @@ def bh(cal) -> BusinessHours:
 
 def test_exports():
     assert set(workdays.__all__) >= {
-        "WorkingCalendar", "BusinessHours", "CalendarConfigError", "DEFAULT_BUSINESS_HOURS",
+        "WorkingCalendar",
+        "BusinessHours",
+        "CalendarConfigError",
+        "DEFAULT_BUSINESS_HOURS",
     }
     assert DEFAULT_BUSINESS_HOURS == "09:00-12:00,13:30-17:30"
     assert issubclass(CalendarConfigError, Exception)
@@ -169,9 +172,7 @@ def test_working_days_between(cal):
     assert cal.working_days_between(d("2025-12-31"), d("2026-01-04")) == 1
     # whole year 2026: 261 weekdays - 19 weekdays off + 6 make-up weekend days = 248;
     # cross-checked day by day
-    expected = sum(
-        cal.is_working_day(date(2026, 1, 1) + timedelta(days=i)) for i in range(365)
-    )
+    expected = sum(cal.is_working_day(date(2026, 1, 1) + timedelta(days=i)) for i in range(365))
     assert cal.working_days_between(d("2025-12-31"), d("2026-12-31")) == expected
     assert expected == 248
 
@@ -205,7 +206,8 @@ def test_arithmetic_is_the_librarys_own(cal, start, n):
     assert cal.add_working_days(start, n) == library.get_nth_working_day(start, n)
     end = start + timedelta(days=abs(n) * 2)
     assert cal.working_days_between(start, end) == (
-        library.get_working_days_count(start, end) - library.is_working_day(start))
+        library.get_working_days_count(start, end) - library.is_working_day(start)
+    )
 
 
 def test_override_file_is_laid_over_the_library(tmp_path):
@@ -456,7 +458,8 @@ _ZONES = st.sampled_from([SH, ZoneInfo("UTC"), ZoneInfo("America/New_York")])
 
 @given(
     start=st.datetimes(
-        min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31, 23, 59, 59),
+        min_value=datetime(2026, 1, 1),
+        max_value=datetime(2026, 12, 31, 23, 59, 59),
         timezones=_ZONES,
     ),
     minutes=st.one_of(
@@ -477,8 +480,7 @@ def test_minutes_between_inverts_add_minutes(bh, start, minutes):
 
 
 @given(
-    start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31),
-                       timezones=st.just(SH)),
+    start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31), timezones=st.just(SH)),
     span=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=20)),
 )
 @settings(max_examples=150, deadline=None)

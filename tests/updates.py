@@ -71,8 +71,16 @@ def message_update(
     return Update.de_json({"update_id": next(_update_ids), "message": message}, bot)
 
 
-def bot_message(bot_user: dict[str, Any], *, chat_id: int, message_id: int, text: str, chat_type: str = "supergroup") -> dict[str, Any]:
-    return {"message_id": message_id, "date": int(time.time()), "chat": _chat(chat_id, chat_type), "from": bot_user, "text": text}
+def bot_message(
+    bot_user: dict[str, Any], *, chat_id: int, message_id: int, text: str, chat_type: str = "supergroup"
+) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": _chat(chat_id, chat_type),
+        "from": bot_user,
+        "text": text,
+    }
 
 
 def callback_update(bot: Bot, *, chat_id: int, user_id: int, message: dict[str, Any], data: str) -> Update:

@@ -74,8 +74,7 @@ class BusinessHours:
     ) -> BusinessHours:
         if not isinstance(spec, str) or not spec.strip():
             raise ValueError(
-                f"invalid business hours {spec!r}: expected periods like "
-                f"{DEFAULT_BUSINESS_HOURS!r} or {_ALWAYS!r}"
+                f"invalid business hours {spec!r}: expected periods like {DEFAULT_BUSINESS_HOURS!r} or {_ALWAYS!r}"
             )
         if spec.strip().lower() == _ALWAYS:
             return cls(None, calendar=calendar, tz=tz)
@@ -85,8 +84,7 @@ class BusinessHours:
                 raise ValueError(f"invalid business hours {spec!r}: empty period (stray comma?)")
             if part.count("-") != 1:
                 raise ValueError(
-                    f"invalid business hours {spec!r}: period {part.strip()!r} "
-                    f"must be START-END, e.g. '09:00-12:00'"
+                    f"invalid business hours {spec!r}: period {part.strip()!r} must be START-END, e.g. '09:00-12:00'"
                 )
             start_text, end_text = part.split("-")
             start = _parse_clock(start_text, spec, part.strip())
@@ -102,10 +100,7 @@ class BusinessHours:
         previous_part = ""
         for start, end, part in periods:
             if merged and start < merged[-1][1]:
-                raise ValueError(
-                    f"invalid business hours {spec!r}: periods {previous_part!r} "
-                    f"and {part!r} overlap"
-                )
+                raise ValueError(f"invalid business hours {spec!r}: periods {previous_part!r} and {part!r} overlap")
             if merged and start == merged[-1][1]:
                 merged[-1] = (merged[-1][0], end)
             else:

@@ -263,19 +263,21 @@ class WorkingCalendar:
             "no official holiday schedule for %d (holidays library covers %s; "
             "override file %s declares %s): counting weekends and statutory "
             "holidays only - add the State Council schedule to the override file",
-            year, _years_text(self._library_years), self.overrides_path,
+            year,
+            _years_text(self._library_years),
+            self.overrides_path,
             _years_text(self._overrides.years),
         )
 
     def _check_override_years(self, path: Path) -> None:
         allowed = self._overrides.years | self._library_years
-        for kind, dates in (("holidays", self._overrides.holidays),
-                            ("workdays", self._overrides.workdays)):
+        for kind, dates in (("holidays", self._overrides.holidays), ("workdays", self._overrides.workdays)):
             for d in sorted(dates):
                 if d.year not in allowed:
                     line = self._overrides.lines.get((kind, d))
                     raise CalendarConfigError(
-                        path, line,
+                        path,
+                        line,
                         f"{kind}: {d.isoformat()} is in {d.year}, which is neither listed "
                         f"in `years` nor covered by the holidays library "
                         f"({_years_text(self._library_years)})",
@@ -334,8 +336,7 @@ def _load_overrides(path: Path) -> _Overrides:
         return CalendarConfigError(path, line, problem)
 
     if not isinstance(root, yaml.MappingNode):
-        raise fail(root, "the override file must be a mapping with keys "
-                         "`years`, `holidays`, `workdays`")
+        raise fail(root, "the override file must be a mapping with keys `years`, `holidays`, `workdays`")
 
     years: dict[int, int] = {}
     lines: dict[tuple[str, date], int] = {}
@@ -362,7 +363,8 @@ def _load_overrides(path: Path) -> _Overrides:
     if both:
         d = both[0]
         raise CalendarConfigError(
-            path, dates["workdays"][d],
+            path,
+            dates["workdays"][d],
             f"workdays: {d.isoformat()} is also listed in holidays "
             f"(line {dates['holidays'][d]}); a day is either off or a working day",
         )
@@ -386,8 +388,11 @@ def _sequence_items(node: yaml.Node, key: str, fail: _Fail) -> list[yaml.ScalarN
     if isinstance(node, yaml.SequenceNode):
         for item in node.value:
             if not isinstance(item, yaml.ScalarNode):
-                raise fail(item, f"{key}: expected a plain value, got a nested "
-                                 f"{'list' if isinstance(item, yaml.SequenceNode) else 'mapping'}")
+                raise fail(
+                    item,
+                    f"{key}: expected a plain value, got a nested "
+                    f"{'list' if isinstance(item, yaml.SequenceNode) else 'mapping'}",
+                )
         return [item for item in node.value if isinstance(item, yaml.ScalarNode)]
     raise fail(node, f"{key}: expected a list, got a mapping")
 

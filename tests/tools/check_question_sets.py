@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Validate Steward labelled question sets (devset.jsonl, holdout.jsonl)."""
+
 import json
 import re
 import sys
@@ -9,8 +10,20 @@ from collections import Counter
 DOMAIN = "/work/shared/DOMAIN.md"
 DATA = "/work/main/tests/data"
 INTENTS = {"materials", "department", "time_limit", "process", "fee", "tolerance", "status", "other"}
-STYLES = {"colloquial", "long", "abbrev", "typo", "traditional", "latin", "emoji", "indirect",
-          "mixed", "oos", "vague", "greeting"}
+STYLES = {
+    "colloquial",
+    "long",
+    "abbrev",
+    "typo",
+    "traditional",
+    "latin",
+    "emoji",
+    "indirect",
+    "mixed",
+    "oos",
+    "vague",
+    "greeting",
+}
 NULL_STYLES = {"oos", "vague", "greeting"}
 errors = []
 
@@ -18,6 +31,7 @@ with open(DOMAIN, encoding="utf-8") as domain:
     keys = [m.group(1) for m in re.finditer(r"^\| ([a-z_]+) \|", domain.read(), re.M) if m.group(1) != "key"]
 assert len(keys) == 35, f"expected 29 items + 6 topics, got {len(keys)}"
 KEYS = set(keys)
+
 
 def load(fn):
     rows = []
@@ -47,15 +61,19 @@ def load(fn):
         rows.append(r)
     return rows
 
+
 def norm(q):
     q = unicodedata.normalize("NFKC", q).lower()
     return "".join(c for c in q if unicodedata.category(c)[0] in "LNS")
+
 
 def need(cond, msg):
     if not cond:
         errors.append(msg)
 
+
 dev, hold = load("devset.jsonl"), load("holdout.jsonl")
+
 
 def report(name, rows):
     st = Counter(r["style"] for r in rows)
@@ -65,6 +83,7 @@ def report(name, rows):
     print("  styles :", dict(st.most_common()))
     print("  intents:", dict(it.most_common()))
     return st, it, nul
+
 
 # dev requirements
 st, it, nul = report("devset", dev)
@@ -104,10 +123,13 @@ for r in dev + hold:
     else:
         seen[n] = r["_loc"]
 
+
 # near-duplicates holdout vs dev (character-bigram Jaccard)
 def grams(q):
     n = norm(q)
-    return {n[i:i + 2] for i in range(len(n) - 1)} or {n}
+    return {n[i : i + 2] for i in range(len(n) - 1)} or {n}
+
+
 dg = [(r, grams(r["q"])) for r in dev]
 for h in hold:
     hg = grams(h["q"])
