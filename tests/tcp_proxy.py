@@ -1,5 +1,5 @@
 """A TCP proxy in front of the local PostgreSQL that a test can take down and bring back:
-the database "stops" for this test only (the server is shared with other suites)."""
+the database "stops" (or "comes up late") for this test only (the server is shared with other suites)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,27 @@ import threading
 
 
 class TcpProxy:
-    def __init__(self, target: tuple[str, int]) -> None:
+    """Relays connections on a local port to `target`. Up from the start, or with `start_up=False`
+    a reserved port that refuses connections until `back()` (or `with proxy:`) brings it up."""
+
+    def __init__(self, target: tuple[str, int], *, start_up: bool = True) -> None:
+        from tests.bot_process import free_port
+
         self.target = target
-        self.port = 0
+        self.port = 0 if start_up else free_port()
         self.up = False
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
-        self.back()
+        if start_up:
+            self.back()
+
+    def __enter__(self) -> TcpProxy:
+        if not self.up:
+            self.back()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _listen(self) -> socket.socket:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -57,6 +71,8 @@ class TcpProxy:
 
     def down(self) -> None:
         """Drop every connection and refuse new ones (connection refused, as a stopped server)."""
+        if not self.up:
+            return
         self.up = False
         for stop in (lambda: self.listener.shutdown(socket.SHUT_RDWR), self.listener.close):
             try:

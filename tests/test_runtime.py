@@ -163,11 +163,11 @@ def test_a_database_down_at_start_gets_one_line_per_retry_and_sigterm_ends_it(tm
 @pytest.mark.skipif(not postgres_reachable(), reason="PostgreSQL not reachable")
 def test_a_database_that_comes_up_late_is_used_without_a_restart(tmp_path: Path) -> None:
     """The database port answers only after a few seconds (a TCP relay to the real server)."""
-    from tests.tcp_relay import TcpRelay
+    from tests.tcp_proxy import TcpProxy
 
     real = POSTGRES_URL.split("@", 1)[1].split("/", 1)[0]
     host, port = real.rsplit(":", 1)
-    relay = TcpRelay(target=(host, int(port)))
+    relay = TcpProxy((host, int(port)), start_up=False)
     url = POSTGRES_URL.replace(real, f"127.0.0.1:{relay.port}")
     with BotApiDouble() as api:
         process = start_bot(
