@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 import texts
-from bot.app import build_application, stop_delivery
-from tests.delivery_helpers import delivered
+from tests.delivery_helpers import delivered, recorded_application
 from tests.recording_request import BOT_ID, BOT_USERNAME, RecordingRequest
 from tests.updates import callback_update, message_update, supergroup_id, user_id
 
@@ -16,14 +15,8 @@ ENTERPRISE = user_id(501)
 
 @pytest.fixture
 async def app(settings, clock):
-    request = RecordingRequest()
-    application = build_application(settings, clock=clock, request=request, rate_limit=False)
-    await application.initialize()
-    await application.post_init(application)
-    application.bot_data["request"] = request
-    yield application
-    await stop_delivery(application)
-    await application.shutdown()
+    async with recorded_application(settings, clock) as application:
+        yield application
 
 
 def _request(app) -> RecordingRequest:

@@ -18,7 +18,6 @@ from sqlmodel import col, select
 from telegram import Update
 
 import texts
-from bot.app import build_application, stop_delivery
 from bot.telegram_io import rendered_text, telegram_length
 from desk import render
 from desk.bindings import help_project
@@ -27,7 +26,7 @@ from desk.tickets import ticket_cards
 from handlers.tickets_common import card_markup
 from ledger.models import Project
 from scheduler.models import ReminderLog
-from tests.delivery_helpers import delivered
+from tests.delivery_helpers import delivered, recorded_application
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
 from tests.test_tickets_flow import _fail_sends
 from tests.updates import bot_message, callback_update, message_update
@@ -55,43 +54,37 @@ async def app(settings, clock):
     settings = settings.model_copy(
         update={"steward_chat_id": STEWARD_CHAT, "lead_chat_id": LEAD_CHAT, "admin_user_ids": [ADMIN]}
     )
-    request = RecordingRequest()
-    application = build_application(settings, clock=clock, request=request, rate_limit=False)
-    await application.initialize()
-    await application.post_init(application)
-    application.bot_data["request"] = request
+    async with recorded_application(settings, clock) as application:
 
-    def add_projects(session):
-        session.add(
-            Project(
-                code="P001",
-                name="新材料产业园",
-                region="新城区",
-                sector="工业",
-                investment_yi=Decimal("12.5"),
-                start_half=1,
-                start_year=2026,
+        def add_projects(session):
+            session.add(
+                Project(
+                    code="P001",
+                    name="新材料产业园",
+                    region="新城区",
+                    sector="工业",
+                    investment_yi=Decimal("12.5"),
+                    start_half=1,
+                    start_year=2026,
+                )
             )
-        )
-        session.add(
-            Project(
-                code="P002",
-                name="物流园",
-                region="老城区",
-                sector="物流",
-                investment_yi=Decimal("3"),
-                start_half=2,
-                start_year=2026,
+            session.add(
+                Project(
+                    code="P002",
+                    name="物流园",
+                    region="老城区",
+                    sector="物流",
+                    investment_yi=Decimal("3"),
+                    start_half=2,
+                    start_year=2026,
+                )
             )
-        )
 
-    application.bot_data["services"].db.call(add_projects)
-    await say(application, "/bind P001", user=ADMIN)
-    await say(application, "/bind P002", user=ADMIN, chat=OTHER_HELP)
-    await say(application, "/bind_dept 发改委", user=ADMIN, chat=DEPT_CHAT)
-    yield application
-    await stop_delivery(application)
-    await application.shutdown()
+        application.bot_data["services"].db.call(add_projects)
+        await say(application, "/bind P001", user=ADMIN)
+        await say(application, "/bind P002", user=ADMIN, chat=OTHER_HELP)
+        await say(application, "/bind_dept 发改委", user=ADMIN, chat=DEPT_CHAT)
+        yield application
 
 
 # --------------------------------------------------------------------------- helpers

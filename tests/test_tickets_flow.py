@@ -11,13 +11,12 @@ import pytest
 from sqlmodel import select
 
 import texts
-from bot.app import build_application, stop_delivery
 from bot.jobs.sla_job import run_sweep
 from desk.models import Ticket
 from desk.tickets import ticket_cards
 from handlers.tickets_common import card_markup, chooser_markup
 from ledger.models import Project
-from tests.delivery_helpers import delivered
+from tests.delivery_helpers import delivered, recorded_application
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
 from tests.texts_match import says
 from tests.updates import bot_message, callback_update, message_update, supergroup_id, user_id
@@ -43,34 +42,28 @@ async def app(settings, clock):
     settings = settings.model_copy(
         update={"steward_chat_id": STEWARD_CHAT, "lead_chat_id": LEAD_CHAT, "admin_user_ids": [ADMIN]}
     )
-    request = RecordingRequest()
-    application = build_application(settings, clock=clock, request=request, rate_limit=False)
-    await application.initialize()
-    await application.post_init(application)
-    application.bot_data["request"] = request
-    application.bot_data["clock"] = clock
+    async with recorded_application(settings, clock) as application:
+        application.bot_data["clock"] = clock
 
-    from decimal import Decimal
+        from decimal import Decimal
 
-    def add_project(session):
-        session.add(
-            Project(
-                code="P001",
-                name="新材料产业园",
-                region="新城区",
-                sector="工业",
-                investment_yi=Decimal("12.5"),
-                start_half=1,
-                start_year=2026,
+        def add_project(session):
+            session.add(
+                Project(
+                    code="P001",
+                    name="新材料产业园",
+                    region="新城区",
+                    sector="工业",
+                    investment_yi=Decimal("12.5"),
+                    start_half=1,
+                    start_year=2026,
+                )
             )
-        )
 
-    application.bot_data["services"].db.call(add_project)
-    await _say(application, "/bind P001", user=ADMIN)
-    await _say(application, "/bind_dept 发改委", user=ADMIN, chat=DEPT_CHAT)
-    yield application
-    await stop_delivery(application)
-    await application.shutdown()
+        application.bot_data["services"].db.call(add_project)
+        await _say(application, "/bind P001", user=ADMIN)
+        await _say(application, "/bind_dept 发改委", user=ADMIN, chat=DEPT_CHAT)
+        yield application
 
 
 # --------------------------------------------------------------------------- helpers
