@@ -191,6 +191,9 @@ def test_two_workers_one_scheduler_and_a_takeover_after_sigkill(tmp_path: Path, 
         api.push_message(chat_id=STEWARD_CHAT, user_id=STEWARD, text="/escalate 1 发改委", first_name="李管家")
         b.deliver(api)
         dept_card = api.wait_for_message(chat_id=DEPT_CHAT, contains="管家吹哨", timeout=WAIT, since=mark)
+        # A person reads the card before replying; the bot records its id a moment after
+        # Telegram's answer, and a reply that quick would find no card.
+        _wait_card_recorded(pg, chat_id=DEPT_CHAT, message_id=dept_card.result["message_id"])
         api.push_message(
             chat_id=DEPT_CHAT,
             user_id=DEPT_MEMBER,
@@ -260,6 +263,15 @@ def test_two_workers_one_scheduler_and_a_takeover_after_sigkill(tmp_path: Path, 
 
 def _sent_reminder_count(*, session: Any) -> int:
     return int(session.execute(text("SELECT count(*) FROM reminder_log WHERE status = 'sent'")).scalar_one())
+
+
+def _wait_card_recorded(db: Database, *, chat_id: int, message_id: int, timeout: float = WAIT) -> None:
+    """Wait until the bot has recorded the ticket card it posted as `message_id` in `chat_id`."""
+    deadline = time.monotonic() + timeout
+    query = text("SELECT count(*) FROM desk_ticket_card WHERE chat_id = :chat AND message_id = :message")
+    while not db.call(lambda *, session: session.execute(query, {"chat": chat_id, "message": message_id}).scalar_one()):
+        assert time.monotonic() < deadline, f"card {message_id} in {chat_id} not recorded within {timeout} s"
+        time.sleep(0.1)
 
 
 def _wait_reminders_settled(db: Database, timeout: float) -> None:
