@@ -122,3 +122,28 @@ def test_kb_commands_from_the_command_line(run_in, regional_kb, capsys):
         err = capsys.readouterr().err
         assert wanted in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (run_in / "nope").exists()
+
+
+def test_export_keeps_formula_looking_text_as_text(tmp_path):
+    """Knowledge text that starts like a formula is written as text, never as a live formula
+    (formula injection), and comes back unchanged."""
+    formulas = ('=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)")
+    bundled = load_knowledge(BUNDLED)
+    eia = bundled.items["eia"]
+    kb = dataclasses.replace(
+        bundled,
+        items={
+            **bundled.items,
+            "eia": dataclasses.replace(
+                eia, summary=formulas[0], fee=formulas[1], time_note=formulas[2], apply_at=formulas[3]
+            ),
+        },
+    )
+    export_knowledge_xlsx(kb, tmp_path / "kb.xlsx")
+    sheet = load_workbook(tmp_path / "kb.xlsx").worksheets[0]
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value in formulas]
+    assert sorted(c.value for c in cells) == sorted(formulas)
+    assert {c.data_type for c in cells} == {"s"}
+    import_knowledge_xlsx(tmp_path / "kb.xlsx", tmp_path / "out")
+    back = load_knowledge(tmp_path / "out").items["eia"]
+    assert (back.summary, back.fee, back.time_note, back.apply_at) == formulas

@@ -187,3 +187,21 @@ def test_a_real_import_from_the_cli_checks_departments_and_today(env, capsys):
     assert "火星局" in err and "不在知识库的部门名单" in err and "晚于今天" in err
     main(["ledger", "import", str(write_csv(env / "ok.csv", [ledger_row(责任部门="环保局")]))])
     assert "项目 新增 1" in capsys.readouterr().out  # an alias of departments.yaml is known
+
+
+FORMULAS = ('=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)")
+
+
+def test_errors_file_keeps_formula_looking_cells_as_text(env):
+    """A refused row's cells and the file's own header go back to the operator as text, never as
+    live formulas (formula injection), read back from the real .xlsx."""
+    row = ledger_row(项目名称=FORMULAS[0], 建设单位=FORMULAS[1], 备注=FORMULAS[2], 项目管家=FORMULAS[3], 状态="快好了")
+    bad_row = write_csv(env / "row.csv", [row])
+    bad_header = write_csv(env / "header.csv", [[*row, ""]], header=[*HEADERS, FORMULAS[0]])
+    for path, expected in ((bad_row, FORMULAS), (bad_header, FORMULAS[:1] * 2)):  # heading, and row 1
+        with pytest.raises(SystemExit):
+            main(["ledger", "import", str(path), "--errors", str(env / "errors.xlsx")])
+        sheet = load_workbook(env / "errors.xlsx").active
+        cells = [cell for row_cells in sheet.iter_rows() for cell in row_cells if cell.value in FORMULAS]
+        assert sorted(c.value for c in cells) == sorted(expected), path
+        assert {c.data_type for c in cells} == {"s"}, path
