@@ -20,7 +20,7 @@ from telegram import Update
 import texts
 from bot.telegram_io import rendered_text, telegram_length
 from desk import render
-from desk.bindings import help_project
+from desk.bindings import department_chat_id, help_project
 from desk.models import Ticket, TicketEvent
 from desk.tickets import ticket_cards
 from handlers.tickets_common import card_markup
@@ -29,6 +29,7 @@ from scheduler.models import ReminderLog
 from tests.delivery_helpers import delivered, recorded_application
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
 from tests.test_tickets_flow import _fail_sends
+from tests.texts_match import says
 from tests.updates import bot_message, callback_update, message_update
 
 HELP = -1001234567890
@@ -600,6 +601,49 @@ async def test_learn_asks_for_the_scope_and_the_matcher_keeps_to_it(app) -> None
         assert "每年七月" in sent_to(app, chat)[0].params["text"]
     await say(app, question, user=NEWCOMER, chat=OTHER_HELP)
     assert "专项债储备库" not in str(sent_to(app, OTHER_HELP))
+
+
+async def test_a_department_group_upgraded_to_a_supergroup_gets_its_open_tickets_again(app) -> None:
+    """Telegram keeps a basic group's messages in the old chat: the department's cards there
+    cannot be replied to from the supergroup. The binding moves, and every ticket still
+    waiting on the department is posted again in the supergroup (once), where a reply answers it."""
+    basic, new = -4012345680, -1001234560002
+    await app.process_update(
+        message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind_dept 生态环境局", chat_type="group")
+    )
+    await delivered(app)
+    ticket_id, _ = await handoff(app)
+    await say(app, f"/escalate {ticket_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    department = tickets(app)[0].department_key
+    assert department is not None and tickets(app)[0].status == "escalated"
+    old_card = card(app, ticket_id, basic)
+    answered_id, _ = await handoff(app, "社保怎么交？", user=OTHER_MEMBER)
+    await say(app, f"/escalate {answered_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    await say(app, "请到社保窗口。", user=DEPT_MEMBER, chat=basic, reply_to=card(app, answered_id, basic))
+    assert tickets(app)[1].status == "answered"  # no longer waiting on the department
+
+    req(app).clear()
+    await app.process_update(migration_update(app, old=basic, new=new, in_new=False))
+    await delivered(app)
+    reposted = sent_to(app, new)
+    req(app).clear()
+    await app.process_update(migration_update(app, old=basic, new=new, in_new=True))  # twice: posted once
+    await delivered(app)
+
+    db = services(app).db
+    assert db.call(lambda session: department_chat_id(session=session, department_key=department)) == new
+    assert new in services(app).staff_chats.departments and basic not in services(app).staff_chats.departments
+    assert len(reposted) == 1 and sent_to(app, new) == []
+    assert says(texts.DESK_ESCALATION_HEAD, reposted[0].params["text"])
+    assert f"#{ticket_id}" in reposted[0].params["text"]
+    department_buttons = card_markup(ticket_id, "department").to_dict()["inline_keyboard"]
+    assert buttons(reposted[0]) == [b["callback_data"] for row in department_buttons for b in row]
+    # The old card stays where Telegram keeps it; a reply to the new one answers the ticket.
+    assert old_card["message_id"] in [c.message_id for c in db.call(ticket_cards, ticket_id=ticket_id)]
+    await say(app, "请到二楼窗口办理。", user=DEPT_MEMBER, chat=new, reply_to=card(app, ticket_id, new))
+    (relayed,) = sent_to(app, HELP)
+    assert "二楼窗口" in relayed.params["text"]
+    assert tickets(app)[0].status == "answered"
 
 
 async def test_a_relay_that_finds_the_group_upgraded_follows_it(app, monkeypatch) -> None:
