@@ -393,7 +393,7 @@ async def test_an_edited_answer_is_relayed_as_a_correction_and_kept_in_the_threa
     first_response = tickets(app)[0].first_response_at
     await edit(app, answer, "请到市场监管局二楼窗口办理。")
     (correction,) = sent_to(app, HELP)
-    assert "更正：请到市场监管局二楼窗口办理。" in correction.params["text"]
+    assert says(texts.DESK_RELAYED_CORRECTION, correction.params["text"], answer="请到市场监管局二楼窗口办理。")
     assert correction.params["reply_parameters"]["message_id"] == question["message_id"]
     confirm = sent_to(app, STEWARD_CHAT)[0]
     assert confirm.params["text"] == texts.DESK_CORRECTION_CONFIRM.format(project="新材料产业园", ticket_id=ticket_id)
@@ -445,7 +445,8 @@ async def test_the_card_shows_the_real_state_after_a_failed_relay(app, monkeypat
     (edited,) = card_edits(app, ticket_id)
     assert texts.DESK_STATUS["open"] in edited.params["text"]
     assert texts.DESK_STATUS["answered"] not in edited.params["text"]
-    assert "首次" not in edited.params["text"]
+    assert not says(texts.DESK_CLOCK_ANSWERED, edited.params["text"])
+    assert not says(texts.DESK_CLOCK_ANSWERED_LATE, edited.params["text"])
     assert buttons(edited) == [f"t:claim:{ticket_id}", f"t:escalate:{ticket_id}", f"t:close:{ticket_id}"]
     # Replying again goes through: now the card says answered.
     await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
@@ -578,7 +579,8 @@ async def test_learn_asks_for_the_scope_and_the_matcher_keeps_to_it(app) -> None
     await press(
         app, chat=STEWARD_CHAT, user=STEWARD, message=as_shown(prompt, reply_to=command), data=buttons(prompt)[1]
     )
-    assert "仅用于「新材料产业园」帮办群" in req(app).sent("editMessageText")[-1].params["text"]
+    learned = req(app).sent("editMessageText")[-1].params["text"]
+    assert says(texts.TICKET_LEARNED_FOR_PROJECT, learned, project="新材料产业园")
 
     # The same question in P001's group is answered; in P002's group it goes to a steward.
     await say(app, question, user=OTHER_MEMBER)
