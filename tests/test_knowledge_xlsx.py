@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+import texts
 from cli.main import main
 from knowledge.errors import KnowledgeError
 from knowledge.export import export_knowledge_xlsx
@@ -16,6 +17,7 @@ from knowledge.loader import load_knowledge
 from knowledge.model import KnowledgeBase
 from knowledge.xlsx_import import import_knowledge_xlsx
 from tests.knowledge_support import BUNDLED
+from tests.texts_match import says
 
 
 def _comparable(kb: KnowledgeBase) -> KnowledgeBase:
@@ -105,22 +107,22 @@ def test_regional_override_problems_are_found_by_kb_validate(run_in, regional_kb
 
 def test_kb_commands_from_the_command_line(run_in, regional_kb, capsys):
     main(["kb", "validate", str(regional_kb)])
-    assert "地区差异（旗县区）设置 2 条" in capsys.readouterr().out
+    assert says(texts.KB_VALID_REGIONAL, capsys.readouterr().out, count=2)
     main(["kb", "export", "--xlsx", str(run_in / "kb.xlsx")])
-    assert "已导出知识库" in capsys.readouterr().out
+    assert says(texts.KB_EXPORTED, capsys.readouterr().out)
     main(["kb", "import", "--xlsx", str(run_in / "kb.xlsx"), "--to", str(run_in / "copy")])
-    assert "已导入知识库" in capsys.readouterr().out
+    assert says(texts.KB_IMPORTED, capsys.readouterr().out)
     assert (run_in / "copy" / "items" / "eia.yaml").is_file()
     for argv, wanted in (
-        (["kb", "export", "--xlsx", str(run_in / "nope" / "kb.xlsx")], "文件夹"),
-        (["kb", "export", "--xlsx", str(run_in)], "这是一个文件夹"),
-        (["kb", "import", "--xlsx", str(run_in / "missing.xlsx")], "不存在"),
+        (["kb", "export", "--xlsx", str(run_in / "nope" / "kb.xlsx")], texts.CLI_FOLDER_MISSING),
+        (["kb", "export", "--xlsx", str(run_in)], texts.CLI_PATH_IS_FOLDER),
+        (["kb", "import", "--xlsx", str(run_in / "missing.xlsx")], texts.CLI_FILE_ERROR),
     ):
         with pytest.raises(SystemExit) as exit_:
             main(argv)
         assert exit_.value.code == 1
         err = capsys.readouterr().err
-        assert wanted in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+        assert says(wanted, err) and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (run_in / "nope").exists()
 
 

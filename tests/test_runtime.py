@@ -209,7 +209,7 @@ def test_sigterm_finishes_the_answer_in_flight_and_exits_within_10_seconds(tmp_p
             if process.poll() is None:
                 stop_bot(process)
     assert took < 10 and process.returncode == 0, (took, output)
-    answers = [c for c in api.calls_to("sendMessage") if "所需材料" in str(c.params.get("text"))]
+    answers = [c for c in api.calls_to("sendMessage") if texts.ASPECT["materials"] in str(c.params.get("text"))]
     assert len(answers) == 1 and answers[0].status == 200
     assert "Traceback" not in output
 
