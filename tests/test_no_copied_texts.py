@@ -52,7 +52,7 @@ def _strings(value: object) -> Iterator[str]:
 
 def _sentence_parts() -> list[str]:
     """The fixed parts of every texts.py sentence (around its placeholders)."""
-    parts = []
+    parts: list[str] = []
     for name, value in vars(texts).items():
         if name.isupper():
             for sentence in _strings(value):
