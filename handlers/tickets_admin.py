@@ -23,7 +23,6 @@ from bot.telegram_io import keyboard, pressed_message, send_html, services_of
 from desk import callbacks, render, work
 from desk.bindings import migrate_chat
 from desk.errors import DeskError, UnknownDepartment
-from desk.models import ChatKind
 from desk.stats import compute_stats
 from handlers import tickets_common as common
 
@@ -244,12 +243,7 @@ async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         moved.reminder_keys,
     )
     await common.refresh_department_chats(context)
-    if moved.binding is not None and moved.binding.kind == ChatKind.department.value:
-        # The department's cards stay in the old chat, where no reply reaches: post the
-        # tickets still waiting on it again in the supergroup (once: the second service
-        # message finds the binding moved already).
-        for waiting in await services.db.run(work.waiting_on_department_chat, chat_id=moved.new_chat_id):
-            await common.post_escalation(context, waiting)
+    await common.repost_department_cards(context, moved)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -648,6 +648,50 @@ async def test_a_department_group_upgraded_to_a_supergroup_gets_its_open_tickets
     assert tickets(app)[0].status == "answered"
 
 
+async def test_a_department_card_that_finds_the_group_upgraded_brings_the_waiting_cards(app, monkeypatch) -> None:
+    """The migration service message was missed: the next card sent to the department's old
+    group gets Telegram's 400 naming the supergroup. It goes there, and so do the cards of the
+    department's other waiting tickets, each once."""
+    basic, new = -4012345681, -1001234560003
+    await app.process_update(
+        message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind_dept 生态环境局", chat_type="group")
+    )
+    await delivered(app)
+    first_id, _ = await handoff(app)
+    await say(app, f"/escalate {first_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    upgraded_to(app, monkeypatch, basic=basic, new=new)
+    second_id, _ = await handoff(app, "社保怎么交？", user=OTHER_MEMBER)
+    await say(app, f"/escalate {second_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    posted = [call.params["text"] for call in sent_to(app, new)]
+    assert len(posted) == 2
+    assert all(any(says(texts.DESK_CARD, text, ticket_id=t) for text in posted) for t in (first_id, second_id))
+    department = tickets(app)[0].department_key
+    assert services(app).db.call(lambda session: department_chat_id(session=session, department_key=department)) == new
+    await say(app, "请到二楼窗口办理。", user=DEPT_MEMBER, chat=new, reply_to=card(app, first_id, new))
+    assert len(sent_to(app, HELP)) == 1 and tickets(app)[0].status == "answered"
+
+
+def upgraded_to(app, monkeypatch, *, basic: int, new: int) -> None:
+    """From now on Telegram refuses sends to the group `basic`: it became supergroup `new`."""
+    request = req(app)
+    answer = request.do_request
+
+    async def upgraded(url, method, request_data=None, **kw):
+        params = request_data.parameters if request_data else {}
+        if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == basic:
+            return 400, json.dumps(
+                {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                    "parameters": {"migrate_to_chat_id": new},
+                }
+            ).encode()
+        return await answer(url, method, request_data, **kw)
+
+    monkeypatch.setattr(request, "do_request", upgraded)
+
+
 async def test_a_relay_that_finds_the_group_upgraded_follows_it(app, monkeypatch) -> None:
     """The migration service message was missed: Telegram's 400 names the supergroup."""
     basic, new = -4012345679, -1001234560001
