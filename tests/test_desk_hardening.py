@@ -666,6 +666,7 @@ async def test_a_department_card_that_finds_the_group_upgraded_brings_the_waitin
     assert len(posted) == 2
     assert all(any(says(texts.DESK_CARD, text, ticket_id=t) for text in posted) for t in (first_id, second_id))
     department = tickets(app)[0].department_key
+    assert department is not None
     assert services(app).db.call(lambda session: department_chat_id(session=session, department_key=department)) == new
     await say(app, "请到二楼窗口办理。", user=DEPT_MEMBER, chat=new, reply_to=card(app, first_id, new))
     assert len(sent_to(app, HELP)) == 1 and tickets(app)[0].status == "answered"
