@@ -443,6 +443,38 @@ DESK_HOLDER_MENTION = '👉 <a href="tg://user?id={user_id}">{name}</a>'
 
 # --- issue 7: understanding (command line) ---------------------------------------------------------------
 CLI_GUARD_WRITTEN = "已写入 {path}（{count} 条）"
+CLI_ASK_EMPTY = '请给出问题，例如：steward ask "环评要什么材料"'
+
+# --- issue 11: the developer reports (steward eval, kb train, eval --diff) in the bot's language ------------
+# Item keys, intents and actions (eia, materials, handoff …) are identifiers and stay as they are; `--json`
+# keeps its English keys.
+EVAL_REPORT = (
+    "问题数：{questions}\n"
+    "事项准确率：{item_accuracy}%\n"
+    "  （澄清算错时：{item_accuracy_without_clarify}%）\n"
+    "意图准确率：{intent_accuracy}%\n"
+    "自动答复率：{auto_answer_rate}%\n"
+    "自动答错率：{wrong_auto_answer_rate}%\n"
+    "  （占已自动答复：{wrong_of_answered_rate}%）\n"
+    "超范围转人工率：{out_of_scope_handoff_rate}%（{oos_handed_off}/{oos_total}）\n"
+    "一句多问全部读对：{several_asks_accuracy}%（{asks_correct}/{asks_total}）\n"
+    "耗时 p50 / p99：{latency_p50_ms} 毫秒 / {latency_p99_ms} 毫秒"
+)
+EVAL_ERROR_LINE = "[{style}] {question}：应为 {want_item}/{want_intent}，实为 {got_item}/{got_intent}（{action}）"
+EVAL_SET_HEADING = "== {name}"
+EVAL_DONE = "（{count} 个问题，用时 {seconds} 秒）"
+TRAIN_DONE = "用 {examples} 条样本训练，用时 {seconds} 秒；指纹 {fingerprint}；两次训练结果一致：{repeatable}"
+TRAIN_REPEATABLE_YES = "是"
+TRAIN_REPEATABLE_NO = "否"
+TRAIN_TEST_SPLIT_HEADING = "== 从未训练过的测试集（{count} 个问题）"
+TRAIN_FOLDS_HEADING = "== 全部 {count} 个标注问题的 {folds} 折交叉验证（对话轮次只训练意图）"
+GUARD_FLIP_KINDS = {"right→wrong": "对→错", "wrong→right": "错→对"}
+GUARD_FLIP_ACCEPTED = "（已接受）"
+GUARD_FLIP = (
+    "{kind}{accepted} [{set_name}:{n}] {question}：原为 {was_item}/{was_intent}（{was_action}），"
+    "现为 {now_item}/{now_intent}（{now_action}）"
+)
+GUARD_SUMMARY = "共 {flips} 个翻转：错→对 {fixed} 个，对→错 {broken} 个（其中 {refused} 个未接受）"
 
 # --- issue 10: the desk under a hostile or careless chat ---------------------------------
 DESK_RELAYED_CORRECTION = "💬 {responder}答复（已修改）：\n更正：{answer}"

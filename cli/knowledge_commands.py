@@ -81,7 +81,7 @@ def cmd_ask(args: argparse.Namespace) -> None:
         return
     question = " ".join(args.question).strip()
     if not question:  # `ask ""` is no question (it used to get the greeting)
-        fail('请给出问题，例如：steward ask "环评要什么材料"', 2)
+        fail(texts.CLI_ASK_EMPTY, 2)
     result = matcher.match(question)
     print(_as_json(matcher, result) if args.json else _as_text(matcher, result))
 
@@ -101,17 +101,21 @@ def cmd_kb_train(args: argparse.Namespace) -> None:
         )
     )
     print(
-        f"trained on {model.examples} examples in {seconds:.2f} s; fingerprint {model.fingerprint}; "
-        f"repeatable: {'yes' if same else 'NO'}"
+        texts.TRAIN_DONE.format(
+            examples=model.examples,
+            seconds=f"{seconds:.2f}",
+            fingerprint=model.fingerprint,
+            repeatable=texts.TRAIN_REPEATABLE_YES if same else texts.TRAIN_REPEATABLE_NO,
+        )
     )
     test = [r for r in rows if r.split == "test" and r.dialogue is None]
     cases = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in test]
-    print(f"== never-trained test split ({len(test)} questions)")
+    print(texts.TRAIN_TEST_SPLIT_HEADING.format(count=len(test)))
     print(evaluate(Matcher(kb, model=model), cases).render())
     if args.folds > 1:
         predictions = cross_validate(kb, rows, folds=args.folds)
         every = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in rows if r.dialogue is None]
-        print(f"== {args.folds}-fold over all {len(every)} labelled questions (dialogue turns train the intent only)")
+        print(texts.TRAIN_FOLDS_HEADING.format(count=len(every), folds=args.folds))
         print(score("k-fold", predictions.__getitem__, every).render())
     if not same:
         sys.exit(1)
@@ -149,12 +153,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
     else:
         for name, report in reports.items():
             if len(sets) > 1:
-                print(f"== {name}")
+                print(texts.EVAL_SET_HEADING.format(name=name))
             print(report.render())
             if args.errors:
                 for line in report.error_lines():
                     print(line)
-    print(f"({total} questions in {time.perf_counter() - started:.2f} s)", file=sys.stderr)
+    print(texts.EVAL_DONE.format(count=total, seconds=f"{time.perf_counter() - started:.2f}"), file=sys.stderr)
 
 
 def _eval_diff(matcher: Matcher, sets: list, guard: Path, *, write: bool) -> None:  # type: ignore[type-arg]
@@ -170,8 +174,12 @@ def _eval_diff(matcher: Matcher, sets: list, guard: Path, *, write: bool) -> Non
         print(flip.render())
     broken = [f for f in flips if f.kind == "right→wrong" and not f.accepted]
     print(
-        f"{len(flips)} flipped: {sum(f.kind == 'wrong→right' for f in flips)} wrong→right, "
-        f"{sum(f.kind == 'right→wrong' for f in flips)} right→wrong ({len(broken)} not accepted)",
+        texts.GUARD_SUMMARY.format(
+            flips=len(flips),
+            fixed=sum(f.kind == "wrong→right" for f in flips),
+            broken=sum(f.kind == "right→wrong" for f in flips),
+            refused=len(broken),
+        ),
         file=sys.stderr,
     )
     if broken:

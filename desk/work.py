@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from desk import bindings, tickets
 from desk.callbacks import TicketPress
 from desk.errors import DeskError, PermissionDenied
-from desk.models import ChatKind, Role, Ticket, TicketMessage
+from desk.models import ChatKind, Role, Ticket, TicketMessage, TicketStatus
 from desk.roles import Action, Actor, chat_kind_of, resolve_role
 from desk.tickets import Escalation, FollowUp, Relay
 from desk.views import BindingView, CardRef, TicketView
@@ -268,6 +268,35 @@ def escalate_command(
         session=session, ticket_id=ticket_id, actor=actor, department_key=department_key, now=now
     )
     return PressResult(escalation.ticket, project_name(session, escalation.ticket.project_code), escalation)
+
+
+def waiting_on_department_chat(*, session: Session, chat_id: int) -> list[PressResult]:
+    """The tickets escalated to the department bound to `chat_id` and not yet answered, each
+    as its escalation (thread included), to post their cards again in that chat: a group
+    upgraded to a supergroup keeps its old messages in the old chat, where no reply reaches."""
+    binding = bindings.get_binding(session=session, chat_id=chat_id)
+    if (
+        binding is None
+        or not binding.active
+        or binding.kind != ChatKind.department.value
+        or binding.department_key is None
+    ):
+        return []
+    waiting = session.exec(
+        select(Ticket)
+        .where(
+            Ticket.status == TicketStatus.escalated.value,
+            Ticket.department_key == binding.department_key,
+        )
+        .order_by(col(Ticket.id))
+    ).all()
+    results = []
+    for ticket in waiting:
+        assert ticket.id is not None
+        view = TicketView.of(ticket)
+        thread = tuple(tickets.ticket_thread(session=session, ticket_id=ticket.id))
+        results.append(PressResult(view, project_name(session, view.project_code), Escalation(view, chat_id, thread)))
+    return results
 
 
 def record_cards(

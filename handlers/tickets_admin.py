@@ -243,6 +243,7 @@ async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         moved.reminder_keys,
     )
     await common.refresh_department_chats(context)
+    await common.repost_department_cards(context, moved)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -17,8 +17,8 @@ from bot.sending import Sent, send
 from bot.services import Services, department_names
 from bot.telegram_io import keyboard, services_of
 from desk import callbacks, render, work
-from desk.bindings import migrate_chat
-from desk.models import CardKind
+from desk.bindings import ChatMigration, migrate_chat
+from desk.models import CardKind, ChatKind
 from desk.roles import Action
 from desk.views import TicketView
 
@@ -78,14 +78,34 @@ def chooser_markup(ticket_id: int, keys: tuple[str, ...], names: dict[str, str])
 # --------------------------------------------------------------------------- sending
 
 
-async def follow_migration(context: ContextTypes.DEFAULT_TYPE, old_chat_id: int | None, sent: Sent) -> None:
+async def follow_migration(
+    context: ContextTypes.DEFAULT_TYPE, old_chat_id: int | None, sent: Sent, *, posting: int | None = None
+) -> None:
     """A send found the group upgraded to a supergroup (the service message was missed):
-    move its binding, tickets and reminders there, as the migrate_to_chat_id update would."""
+    move its binding, tickets and reminders there, as the migrate_to_chat_id update would
+    (`posting`: the ticket whose card this send carried, not to be posted twice)."""
     if sent.migrated_to is None or old_chat_id is None:
         return
     services = services_of(context)
-    await services.db.run(migrate_chat, old_chat_id=old_chat_id, new_chat_id=sent.migrated_to, now=services.clock())
+    moved = await services.db.run(
+        migrate_chat, old_chat_id=old_chat_id, new_chat_id=sent.migrated_to, now=services.clock()
+    )
     await refresh_department_chats(context)
+    await repost_department_cards(context, moved, skip=posting)
+
+
+async def repost_department_cards(
+    context: ContextTypes.DEFAULT_TYPE, moved: ChatMigration, *, skip: int | None = None
+) -> None:
+    """A department group became a supergroup: its cards stay in the old chat, where no reply
+    reaches, so post every ticket still waiting on it again in the supergroup. Once: a second
+    announcement of the same move finds the binding moved already (`moved.binding` is None)."""
+    if moved.binding is None or moved.binding.kind != ChatKind.department.value:
+        return
+    services = services_of(context)
+    for waiting in await services.db.run(work.waiting_on_department_chat, chat_id=moved.new_chat_id):
+        if waiting.ticket.id != skip:
+            await post_escalation(context, waiting)
 
 
 async def edit_card(bot: Bot, chat_id: int, message_id: int, html: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -175,7 +195,7 @@ async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.Press
     sent = await send(
         context.bot, escalation.department_chat_id, html, markup=card_markup(escalation.ticket.id, CardKind.department)
     )
-    await follow_migration(context, escalation.department_chat_id, sent)
+    await follow_migration(context, escalation.department_chat_id, sent, posting=escalation.ticket.id)
     if sent.message is None:
         if sent.gone:
             await services.db.run(work.chat_gone, chat_id=escalation.department_chat_id, now=services.clock())

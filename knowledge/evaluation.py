@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import texts
 from knowledge.intents import INTENTS
 
 
@@ -131,25 +132,25 @@ class EvalReport:
         }
 
     def render(self) -> str:
-        d = self.to_dict()
-        return "\n".join(
-            [
-                f"questions:                 {d['questions']}",
-                f"item accuracy:             {d['item_accuracy']}%",
-                f"  (clarify counted wrong:  {d['item_accuracy_without_clarify']}%)",
-                f"intent accuracy:           {d['intent_accuracy']}%",
-                f"auto-answer rate:          {d['auto_answer_rate']}%",
-                f"wrong-auto-answer rate:    {d['wrong_auto_answer_rate']}%",
-                f"  (of answered:            {d['wrong_of_answered_rate']}%)",
-                f"out-of-scope handoff rate: {d['out_of_scope_handoff_rate']}%  ({self.oos_handed_off}/{self.oos_total})",
-                f"several asks read:         {d['several_asks_accuracy']}%  ({self.asks_correct}/{self.asks_total})",
-                f"latency p50 / p99:         {d['latency_p50_ms']} ms / {d['latency_p99_ms']} ms",
-            ]
+        return texts.EVAL_REPORT.format(
+            **self.to_dict(),
+            oos_handed_off=self.oos_handed_off,
+            oos_total=self.oos_total,
+            asks_correct=self.asks_correct,
+            asks_total=self.asks_total,
         )
 
     def error_lines(self) -> list[str]:
         return [
-            f"[{case.style}] {case.q!r}: want {case.item}/{case.intent}, got {pred.item}/{pred.intent} ({pred.action})"
+            texts.EVAL_ERROR_LINE.format(
+                style=case.style,
+                question=repr(case.q),
+                want_item=case.item,
+                want_intent=case.intent,
+                got_item=pred.item,
+                got_intent=pred.intent,
+                action=pred.action,
+            )
             for case, pred in self.errors
         ]
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import texts
 from knowledge.context import MemoryContexts
 from knowledge.evaluation import LabelledQuestion
 
@@ -75,10 +76,18 @@ class Flip:
 
     def render(self) -> str:
         e, g = self.expected, self.got
-        mark = " (accepted)" if self.accepted else ""
-        return (
-            f"{self.kind}{mark} [{g['set']}:{g['n']}] {g['q']!r}: was {e['item']}/{e['intent']} ({e['action']}), "
-            f"now {g['item']}/{g['intent']} ({g['action']})"
+        return texts.GUARD_FLIP.format(
+            kind=texts.GUARD_FLIP_KINDS[self.kind],
+            accepted=texts.GUARD_FLIP_ACCEPTED if self.accepted else "",
+            set_name=g["set"],
+            n=g["n"],
+            question=repr(g["q"]),
+            was_item=e["item"],
+            was_intent=e["intent"],
+            was_action=e["action"],
+            now_item=g["item"],
+            now_intent=g["intent"],
+            now_action=g["action"],
         )
 
 

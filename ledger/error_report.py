@@ -31,6 +31,8 @@ def write_error_workbook(*, source: Path, error: LedgerImportError, path: Path) 
         cells = []
         for value in values:
             cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # the file's own heading may look like a formula: it stays text
             cell.font = bold
             cells.append(cell)
         return cells

@@ -43,6 +43,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from tests.texts_match import says
+
 __all__ = ["BotApiDouble", "Call", "UploadedFile", "BotApiError"]
 
 # --------------------------------------------------------------------------- data
@@ -1110,16 +1112,27 @@ class BotApiDouble:
                 self._cond.wait(remaining)
 
     def wait_for_message(
-        self, *, chat_id: int, contains: str | None = None, timeout: float = 10.0, since: int = 0
+        self,
+        *,
+        chat_id: int,
+        contains: str | None = None,
+        matching: str | None = None,
+        values: dict[str, object] | None = None,
+        timeout: float = 10.0,
+        since: int = 0,
     ) -> Call:
-        """A successful sendMessage to ``chat_id`` whose text contains ``contains``."""
+        """A successful sendMessage to ``chat_id`` whose text contains ``contains`` and says the
+        texts.py sentence ``matching`` (``values`` fix some of its placeholders, the others match
+        anything: tests/texts_match.says), so a test waits on a constant, not a copied sentence."""
 
         def pred(c: Call) -> bool:
+            text = str(c.params.get("text", ""))
             return (
                 c.method == "sendMessage"
                 and c.ok
                 and _same_chat(c.params.get("chat_id"), chat_id)
-                and (contains is None or contains in str(c.params.get("text", "")))
+                and (contains is None or contains in text)
+                and (matching is None or says(matching, text, **(values or {})))
             )
 
         return self.wait_for(pred, timeout, since=since)

@@ -97,7 +97,7 @@ async def test_clarify_offers_buttons_and_a_press_answers(app) -> None:
     assert edited["message_id"] == 4242 and "<b>" in edited["text"]
     # The item chosen is the asker's context: a follow-up is about it.
     follow_up = (await _say(app, "那要多久")).sent()[0].params["text"]
-    assert "办理时限" in follow_up and edited["text"].split("</b>")[0] in follow_up
+    assert texts.ASPECT["time_limit"] in follow_up and edited["text"].split("</b>")[0] in follow_up
 
 
 async def test_user_text_in_answers_is_never_raw_html(app) -> None:

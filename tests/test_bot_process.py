@@ -52,7 +52,9 @@ def test_the_bot_survives_a_flood_limit_and_retries(running: BotApiDouble) -> No
     api = running
     api.fail_next("sendMessage", status=429, retry_after=1)
     api.push_message(chat_id=GROUP, user_id=ENTERPRISE, text="能评要多久？")
-    api.wait_for_message(chat_id=GROUP, contains="工作日", timeout=30)
+    api.wait_for_message(
+        chat_id=GROUP, matching=texts.ANSWER_TITLE, values={"aspect": texts.ASPECT["time_limit"]}, timeout=30
+    )
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import texts
 from tests.test_cli import clean_env, kb, reuse_bundled_kb, run  # noqa: F401  (the CLI tests' fixtures)
+from tests.texts_match import said, says
 
 CHAT, WANG, LI = -1001234567890, 5000000001, 5000000002
 
@@ -98,7 +100,7 @@ def test_eval_diff_lists_flips_and_fails_on_right_to_wrong(capsys, tmp_path):
     guard = str(tmp_path / "guard.jsonl")
     assert run(capsys, "eval", labelled, "--diff", "--write-guard", "--guard", guard)[0] == 0
     code, out, err = run(capsys, "eval", labelled, "--diff", "--guard", guard)
-    assert (code, out) == (0, "") and "0 flipped" in err
+    assert (code, out) == (0, "") and says(texts.GUARD_SUMMARY, err, flips=0)
 
     entries = [json.loads(line) for line in Path(guard).read_text(encoding="utf-8").splitlines()]
     entries[0]["right"], entries[1]["right"] = False, True  # pretend the first was wrong and the second right
@@ -106,18 +108,19 @@ def test_eval_diff_lists_flips_and_fails_on_right_to_wrong(capsys, tmp_path):
         fh.write("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
     code, out, _ = run(capsys, "eval", labelled, "--diff", "--guard", guard)
     assert code == 1
-    assert "wrong→right" in out and "环评要啥材料" in out
-    assert "right→wrong" in out and "能评要多久" in out
+    lines = out.splitlines()
+    assert said(texts.GUARD_FLIP, lines, kind=texts.GUARD_FLIP_KINDS["wrong→right"], question=repr("环评要啥材料"))
+    assert said(texts.GUARD_FLIP, lines, kind=texts.GUARD_FLIP_KINDS["right→wrong"], question=repr("能评要多久"))
 
     entries[1]["accept"] = True
     with open(guard, "w", encoding="utf-8") as fh:
         fh.write("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries))
     code, out, _ = run(capsys, "eval", labelled, "--diff", "--guard", guard)
-    assert code == 0 and "right→wrong (accepted)" in out
+    assert code == 0 and says(texts.GUARD_FLIP, out, accepted=texts.GUARD_FLIP_ACCEPTED, question=repr("能评要多久"))
 
 
 def test_kb_train_is_repeatable_and_reports_the_test_split(capsys):
     code, out, _ = run(capsys, "kb", "train", "--folds", "0")
     assert code == 0
-    assert "repeatable: yes" in out and "never-trained test split" in out
-    assert "item accuracy" in out
+    assert says(texts.TRAIN_DONE, out, repeatable=texts.TRAIN_REPEATABLE_YES)
+    assert says(texts.TRAIN_TEST_SPLIT_HEADING, out) and says(texts.EVAL_REPORT, out)

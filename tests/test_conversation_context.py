@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import knowledge
+import texts
 from knowledge.context import Context, contexts, forget_expired, recall_context, remember_context
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher
@@ -52,4 +53,4 @@ async def test_two_services_on_one_database_share_the_context(db) -> None:
     assert (first.result.item, first.result.context) == ("eia", False)
     follow = await other.ask(text="那得多长时间", chat_id=chat, user_id=user)
     assert (follow.result.item, follow.result.intent, follow.result.context) == ("eia", "time_limit", True)
-    assert follow.answer_html and "办理时限" in follow.answer_html
+    assert follow.answer_html and texts.ASPECT["time_limit"] in follow.answer_html

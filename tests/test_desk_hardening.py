@@ -20,7 +20,7 @@ from telegram import Update
 import texts
 from bot.telegram_io import rendered_text, telegram_length
 from desk import render
-from desk.bindings import help_project
+from desk.bindings import department_chat_id, help_project
 from desk.models import Ticket, TicketEvent
 from desk.tickets import ticket_cards
 from handlers.tickets_common import card_markup
@@ -29,6 +29,7 @@ from scheduler.models import ReminderLog
 from tests.delivery_helpers import delivered, recorded_application
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
 from tests.test_tickets_flow import _fail_sends
+from tests.texts_match import says
 from tests.updates import bot_message, callback_update, message_update
 
 HELP = -1001234567890
@@ -392,7 +393,7 @@ async def test_an_edited_answer_is_relayed_as_a_correction_and_kept_in_the_threa
     first_response = tickets(app)[0].first_response_at
     await edit(app, answer, "请到市场监管局二楼窗口办理。")
     (correction,) = sent_to(app, HELP)
-    assert "更正：请到市场监管局二楼窗口办理。" in correction.params["text"]
+    assert says(texts.DESK_RELAYED_CORRECTION, correction.params["text"], answer="请到市场监管局二楼窗口办理。")
     assert correction.params["reply_parameters"]["message_id"] == question["message_id"]
     confirm = sent_to(app, STEWARD_CHAT)[0]
     assert confirm.params["text"] == texts.DESK_CORRECTION_CONFIRM.format(project="新材料产业园", ticket_id=ticket_id)
@@ -444,7 +445,8 @@ async def test_the_card_shows_the_real_state_after_a_failed_relay(app, monkeypat
     (edited,) = card_edits(app, ticket_id)
     assert texts.DESK_STATUS["open"] in edited.params["text"]
     assert texts.DESK_STATUS["answered"] not in edited.params["text"]
-    assert "首次" not in edited.params["text"]
+    assert not says(texts.DESK_CLOCK_ANSWERED, edited.params["text"])
+    assert not says(texts.DESK_CLOCK_ANSWERED_LATE, edited.params["text"])
     assert buttons(edited) == [f"t:claim:{ticket_id}", f"t:escalate:{ticket_id}", f"t:close:{ticket_id}"]
     # Replying again goes through: now the card says answered.
     await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
@@ -577,7 +579,8 @@ async def test_learn_asks_for_the_scope_and_the_matcher_keeps_to_it(app) -> None
     await press(
         app, chat=STEWARD_CHAT, user=STEWARD, message=as_shown(prompt, reply_to=command), data=buttons(prompt)[1]
     )
-    assert "仅用于「新材料产业园」帮办群" in req(app).sent("editMessageText")[-1].params["text"]
+    learned = req(app).sent("editMessageText")[-1].params["text"]
+    assert says(texts.TICKET_LEARNED_FOR_PROJECT, learned, project="新材料产业园")
 
     # The same question in P001's group is answered; in P002's group it goes to a steward.
     await say(app, question, user=OTHER_MEMBER)
@@ -600,6 +603,94 @@ async def test_learn_asks_for_the_scope_and_the_matcher_keeps_to_it(app) -> None
         assert "每年七月" in sent_to(app, chat)[0].params["text"]
     await say(app, question, user=NEWCOMER, chat=OTHER_HELP)
     assert "专项债储备库" not in str(sent_to(app, OTHER_HELP))
+
+
+async def test_a_department_group_upgraded_to_a_supergroup_gets_its_open_tickets_again(app) -> None:
+    """Telegram keeps a basic group's messages in the old chat: the department's cards there
+    cannot be replied to from the supergroup. The binding moves, and every ticket still
+    waiting on the department is posted again in the supergroup (once), where a reply answers it."""
+    basic, new = -4012345680, -1001234560002
+    await app.process_update(
+        message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind_dept 生态环境局", chat_type="group")
+    )
+    await delivered(app)
+    ticket_id, _ = await handoff(app)
+    await say(app, f"/escalate {ticket_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    department = tickets(app)[0].department_key
+    assert department is not None and tickets(app)[0].status == "escalated"
+    old_card = card(app, ticket_id, basic)
+    answered_id, _ = await handoff(app, "社保怎么交？", user=OTHER_MEMBER)
+    await say(app, f"/escalate {answered_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    await say(app, "请到社保窗口。", user=DEPT_MEMBER, chat=basic, reply_to=card(app, answered_id, basic))
+    assert tickets(app)[1].status == "answered"  # no longer waiting on the department
+
+    req(app).clear()
+    await app.process_update(migration_update(app, old=basic, new=new, in_new=False))
+    await delivered(app)
+    reposted = sent_to(app, new)
+    req(app).clear()
+    await app.process_update(migration_update(app, old=basic, new=new, in_new=True))  # twice: posted once
+    await delivered(app)
+
+    db = services(app).db
+    assert db.call(lambda session: department_chat_id(session=session, department_key=department)) == new
+    assert new in services(app).staff_chats.departments and basic not in services(app).staff_chats.departments
+    assert len(reposted) == 1 and sent_to(app, new) == []
+    assert says(texts.DESK_ESCALATION_HEAD, reposted[0].params["text"])
+    assert f"#{ticket_id}" in reposted[0].params["text"]
+    department_buttons = card_markup(ticket_id, "department").to_dict()["inline_keyboard"]
+    assert buttons(reposted[0]) == [b["callback_data"] for row in department_buttons for b in row]
+    # The old card stays where Telegram keeps it; a reply to the new one answers the ticket.
+    assert old_card["message_id"] in [c.message_id for c in db.call(ticket_cards, ticket_id=ticket_id)]
+    await say(app, "请到二楼窗口办理。", user=DEPT_MEMBER, chat=new, reply_to=card(app, ticket_id, new))
+    (relayed,) = sent_to(app, HELP)
+    assert "二楼窗口" in relayed.params["text"]
+    assert tickets(app)[0].status == "answered"
+
+
+async def test_a_department_card_that_finds_the_group_upgraded_brings_the_waiting_cards(app, monkeypatch) -> None:
+    """The migration service message was missed: the next card sent to the department's old
+    group gets Telegram's 400 naming the supergroup. It goes there, and so do the cards of the
+    department's other waiting tickets, each once."""
+    basic, new = -4012345681, -1001234560003
+    await app.process_update(
+        message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind_dept 生态环境局", chat_type="group")
+    )
+    await delivered(app)
+    first_id, _ = await handoff(app)
+    await say(app, f"/escalate {first_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    upgraded_to(app, monkeypatch, basic=basic, new=new)
+    second_id, _ = await handoff(app, "社保怎么交？", user=OTHER_MEMBER)
+    await say(app, f"/escalate {second_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    posted = [call.params["text"] for call in sent_to(app, new)]
+    assert len(posted) == 2
+    assert all(any(says(texts.DESK_CARD, text, ticket_id=t) for text in posted) for t in (first_id, second_id))
+    department = tickets(app)[0].department_key
+    assert department is not None
+    assert services(app).db.call(lambda session: department_chat_id(session=session, department_key=department)) == new
+    await say(app, "请到二楼窗口办理。", user=DEPT_MEMBER, chat=new, reply_to=card(app, first_id, new))
+    assert len(sent_to(app, HELP)) == 1 and tickets(app)[0].status == "answered"
+
+
+def upgraded_to(app, monkeypatch, *, basic: int, new: int) -> None:
+    """From now on Telegram refuses sends to the group `basic`: it became supergroup `new`."""
+    request = req(app)
+    answer = request.do_request
+
+    async def upgraded(url, method, request_data=None, **kw):
+        params = request_data.parameters if request_data else {}
+        if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == basic:
+            return 400, json.dumps(
+                {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                    "parameters": {"migrate_to_chat_id": new},
+                }
+            ).encode()
+        return await answer(url, method, request_data, **kw)
+
+    monkeypatch.setattr(request, "do_request", upgraded)
 
 
 async def test_a_relay_that_finds_the_group_upgraded_follows_it(app, monkeypatch) -> None:

@@ -54,8 +54,9 @@ def test_card_escapes_user_text_and_shows_time_left(world) -> None:
     card = render.ticket_card(t, now=at(3, 2, 10, 12), hours=HOURS)
     assert "<a href" not in card and '&lt;b&gt;急&lt;/b&gt; &amp; &lt;a href="x"&gt;' in card
     assert "&lt;张&gt;" in card and "环评&lt;审批&gt;" in card
-    assert "剩余18分钟" in card and "3月2日（周一）10:30" in card
-    assert "P-001" in card and texts.DESK_STATUS["open"] in card and "<b>工单 #" in card
+    left = texts.DESK_DURATION_MINUTES.format(minutes=18)
+    assert says(texts.DESK_CLOCK_LEFT, card, left=left, due="3月2日（周一）10:30")
+    assert "P-001" in card and texts.DESK_STATUS["open"] in card and says(texts.DESK_CARD, card, ticket_id=t.id)
     assert texts.DESK_HOLDER_NOBODY in card
 
 
@@ -66,17 +67,19 @@ def test_clock_lines(world) -> None:
     assert paused == texts.DESK_CLOCK_PAUSED.format(opens_at="3月2日（周一）13:30", due="3月2日（周一）13:50")
     world.clock.set(at(3, 2, 10, 0))
     t = _ticket(world)
-    assert "已超时1小时5分钟" in render.clock(t, now=at(3, 2, 11, 35), hours=HOURS)
+    over = texts.DESK_DURATION_HOURS.format(hours=1, minutes=5)
+    assert says(texts.DESK_CLOCK_OVERDUE, render.clock(t, now=at(3, 2, 11, 35), hours=HOURS), over=over)
     relay = world.db.call(tickets.answer, ticket_id=t.id, actor=world.steward, text="<答>", now=at(3, 2, 10, 7))
-    assert "用时7分钟" in render.clock(relay.ticket, now=at(3, 2, 11), hours=HOURS)
+    took = texts.DESK_DURATION_MINUTES.format(minutes=7)
+    assert says(texts.DESK_CLOCK_ANSWERED, render.clock(relay.ticket, now=at(3, 2, 11), hours=HOURS), took=took)
     assert render.relay_confirmation(relay, hours=HOURS) == texts.DESK_RELAY_CONFIRM_FIRST.format(
-        project="P-001", ticket_id=t.id, took="7分钟"
+        project="P-001", ticket_id=t.id, took=took
     )
     assert "&lt;答&gt;" in render.relayed_answer(relay, responder_role="steward")
     dept_text = render.relayed_answer(
         relay, responder_role="department", department_key="natural_resources", departments=DEPTS
     )
-    assert dept_text.startswith("💬 自然资源局答复")
+    assert dept_text.startswith(texts.DESK_RELAYED_ANSWER.format(responder="自然资源局", answer=""))
 
 
 def test_escalation_card_carries_the_thread(world) -> None:
@@ -144,7 +147,7 @@ def test_throttle_is_a_token_bucket_on_an_injected_clock() -> None:
     refused = throttle.check(1, t0)
     assert not refused.allowed and refused.first_refusal
     assert refused.retry_after_seconds == pytest.approx(10)
-    assert "10秒" in render.throttled_notice(refused)
+    assert render.throttled_notice(refused) == texts.DESK_THROTTLED.format(seconds=10)
     again = throttle.check(1, t0 + timedelta(seconds=5))
     assert not again.allowed and not again.first_refusal  # say "slow down" once
     assert throttle.check(2, t0).allowed  # other users are not affected

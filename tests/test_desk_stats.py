@@ -173,7 +173,8 @@ def test_text_and_command_line(world, tmp_path, monkeypatch, capsys) -> None:
     s = world.db.call(compute_stats, hours=HOURS, now=m(12), since=at(*DAY, 0))
     text = stats_text(s, days=1, departments={"natural_resources": "自然资源局"})
     assert "57.1%" in text and "自然资源局" in text and "土地出让价格" in text
-    assert "20分钟" in text and "45分钟" in text
+    minutes = texts.DESK_DURATION_MINUTES
+    assert minutes.format(minutes=20) in text and minutes.format(minutes=45) in text
 
     from cli.main import main
 

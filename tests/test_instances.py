@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+import texts
 from bot.app import build_application
 from bot.leader import SchedulerLeader
 from config import Settings
@@ -133,7 +134,8 @@ async def test_a_department_bound_through_one_instance_is_known_to_the_other_at_
     first, second = two_apps
     # The second instance has seen the department group before it was bound: a help group to it.
     assert any(
-        "所需材料" in t for t in await _say(second, "环评要什么材料？", chat=DEPT_CHAT, user=DEPT_MEMBER, apps=two_apps)
+        texts.ASPECT["materials"] in t
+        for t in await _say(second, "环评要什么材料？", chat=DEPT_CHAT, user=DEPT_MEMBER, apps=two_apps)
     )
     assert any(
         "发展和改革委员会" in t

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+import texts
 from cli.main import main
 from knowledge.errors import KnowledgeError
 from knowledge.export import export_knowledge_xlsx
@@ -16,6 +17,7 @@ from knowledge.loader import load_knowledge
 from knowledge.model import KnowledgeBase
 from knowledge.xlsx_import import import_knowledge_xlsx
 from tests.knowledge_support import BUNDLED
+from tests.texts_match import says
 
 
 def _comparable(kb: KnowledgeBase) -> KnowledgeBase:
@@ -105,20 +107,45 @@ def test_regional_override_problems_are_found_by_kb_validate(run_in, regional_kb
 
 def test_kb_commands_from_the_command_line(run_in, regional_kb, capsys):
     main(["kb", "validate", str(regional_kb)])
-    assert "地区差异（旗县区）设置 2 条" in capsys.readouterr().out
+    assert says(texts.KB_VALID_REGIONAL, capsys.readouterr().out, count=2)
     main(["kb", "export", "--xlsx", str(run_in / "kb.xlsx")])
-    assert "已导出知识库" in capsys.readouterr().out
+    assert says(texts.KB_EXPORTED, capsys.readouterr().out)
     main(["kb", "import", "--xlsx", str(run_in / "kb.xlsx"), "--to", str(run_in / "copy")])
-    assert "已导入知识库" in capsys.readouterr().out
+    assert says(texts.KB_IMPORTED, capsys.readouterr().out)
     assert (run_in / "copy" / "items" / "eia.yaml").is_file()
     for argv, wanted in (
-        (["kb", "export", "--xlsx", str(run_in / "nope" / "kb.xlsx")], "文件夹"),
-        (["kb", "export", "--xlsx", str(run_in)], "这是一个文件夹"),
-        (["kb", "import", "--xlsx", str(run_in / "missing.xlsx")], "不存在"),
+        (["kb", "export", "--xlsx", str(run_in / "nope" / "kb.xlsx")], texts.CLI_FOLDER_MISSING),
+        (["kb", "export", "--xlsx", str(run_in)], texts.CLI_PATH_IS_FOLDER),
+        (["kb", "import", "--xlsx", str(run_in / "missing.xlsx")], texts.CLI_FILE_ERROR),
     ):
         with pytest.raises(SystemExit) as exit_:
             main(argv)
         assert exit_.value.code == 1
         err = capsys.readouterr().err
-        assert wanted in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+        assert says(wanted, err) and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (run_in / "nope").exists()
+
+
+def test_export_keeps_formula_looking_text_as_text(tmp_path):
+    """Knowledge text that starts like a formula is written as text, never as a live formula
+    (formula injection), and comes back unchanged."""
+    formulas = ('=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)")
+    bundled = load_knowledge(BUNDLED)
+    eia = bundled.items["eia"]
+    kb = dataclasses.replace(
+        bundled,
+        items={
+            **bundled.items,
+            "eia": dataclasses.replace(
+                eia, summary=formulas[0], fee=formulas[1], time_note=formulas[2], apply_at=formulas[3]
+            ),
+        },
+    )
+    export_knowledge_xlsx(kb, tmp_path / "kb.xlsx")
+    sheet = load_workbook(tmp_path / "kb.xlsx").worksheets[0]
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value in formulas]
+    assert sorted(c.value for c in cells) == sorted(formulas)
+    assert {c.data_type for c in cells} == {"s"}
+    import_knowledge_xlsx(tmp_path / "kb.xlsx", tmp_path / "out")
+    back = load_knowledge(tmp_path / "out").items["eia"]
+    assert (back.summary, back.fee, back.time_note, back.apply_at) == formulas

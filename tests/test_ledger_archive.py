@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
+import texts
 from cli.main import main
 from ledger.archive import archive_projects
 from ledger.errors import ProjectNotFound
@@ -17,6 +18,7 @@ from ledger.report import compute_report
 from scheduler.reminders import plan_reminders
 from tests.databases import sqlite_database
 from tests.ledger_support import ledger_row, write_csv, write_xlsx
+from tests.texts_match import says
 from workdays import WorkingCalendar
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -70,9 +72,9 @@ def test_remove_from_the_command_line(env, capsys):
     capsys.readouterr()
     main(["ledger", "remove", "P001", "P003"])
     out = capsys.readouterr().out
-    assert "已归档 2 个项目" in out and "P001、P003" in out
+    assert says(texts.LEDGER_ARCHIVED, out, count=2) and "P001、P003" in out
     main(["ledger", "remove", "P001"])
-    assert "此前已归档" in capsys.readouterr().out
+    assert says(texts.LEDGER_ALREADY_ARCHIVED, capsys.readouterr().out, count=1)
     with pytest.raises(SystemExit) as exit_:
         main(["ledger", "remove", "NOPE"])
     assert exit_.value.code == 1
@@ -80,7 +82,7 @@ def test_remove_from_the_command_line(env, capsys):
     main(["ledger", "report", "--json"])
     assert '"projects": 1' in capsys.readouterr().out
     main(["ledger", "export", "now.csv"])  # archived projects are not exported either
-    assert "已导出台账 1 行" in capsys.readouterr().out
+    assert says(texts.LEDGER_EXPORT_DONE, capsys.readouterr().out, rows=1)
 
 
 def test_prune_lists_first_and_needs_yes(env, capsys):
@@ -91,17 +93,18 @@ def test_prune_lists_first_and_needs_yes(env, capsys):
         main(["ledger", "import", "--prune", str(smaller)])
     assert exit_.value.code == 1
     err = capsys.readouterr().err
-    assert "2 个项目" in err and "P002、P003" in err and "--yes" in err
+    assert says(texts.LEDGER_PRUNE_WOULD_ARCHIVE, err, count=2) and "P002、P003" in err
+    assert texts.LEDGER_PRUNE_NEEDS_YES in err
     main(["ledger", "report", "--json"])
     assert '"projects": 3' in capsys.readouterr().out  # nothing imported, nothing archived
 
     main(["ledger", "import", "--prune", "--yes", str(smaller)])
     out = capsys.readouterr().out
-    assert "已归档 2 个项目" in out and "P002、P003" in out
+    assert says(texts.LEDGER_ARCHIVED, out, count=2) and "P002、P003" in out
     main(["ledger", "report", "--json"])
     assert '"projects": 1' in capsys.readouterr().out
 
     main(["ledger", "import", str(env / "l.csv")])  # back by import
-    assert "2 个已归档的项目" in capsys.readouterr().out
+    assert says(texts.LEDGER_IMPORT_RESTORED, capsys.readouterr().out, count=2)
     main(["ledger", "report", "--json"])
     assert '"projects": 3' in capsys.readouterr().out

@@ -207,8 +207,9 @@ async def test_profile_xlsx_sends_the_workbook(app) -> None:
 
 async def test_progress_is_the_short_version(app) -> None:
     (text,) = (await _say(app, "/progress")).texts_to(GROUP_A)
-    assert "已办结 1" in text and "办理中 1" in text and "未启动 1" in text
-    assert "2026-03-31" in text and "21 天" in text
+    counts = {"done": 1, "in_progress": 1, "not_started": 1}
+    assert says(texts.LEDGER_PROGRESS_SHORT, text, deadline="2026-03-31", **counts)
+    assert says(texts.LEDGER_DEADLINE_AHEAD, text, days=21)
 
 
 async def test_unbound_group_and_private_chat_get_a_clear_message(app) -> None:

@@ -25,16 +25,18 @@ def test_template_import_report_export_profile(env, capsys):
         ledger_row(手续="环评"),
     ]
     main(["ledger", "import", str(write_csv(env / "l.csv", rows))])
-    assert "项目 新增 1" in capsys.readouterr().out
+    assert says(texts.LEDGER_IMPORT_DONE, capsys.readouterr().out, projects_created=1)
     main(["ledger", "import", str(env / "l.csv")])
-    assert "手续 新增 0、更新 0、未变 3" in capsys.readouterr().out
+    unchanged = {"procedures_created": 0, "procedures_updated": 0, "procedures_unchanged": 3}
+    assert says(texts.LEDGER_IMPORT_DONE, capsys.readouterr().out, **unchanged)
 
     main(["ledger", "report", "--json"])
     data = json.loads(capsys.readouterr().out)
     assert (data["procedures"], data["procedure_completion_rate"]) == (3, 66.7)
     assert data["by_region"][0]["name"] == "新城区"
     main(["ledger", "report"])
-    assert "手续办结率 66.7%" in capsys.readouterr().out
+    rate = texts.LEDGER_RATE.format(rate="66.7")
+    assert says(texts.LEDGER_REPORT_OVERALL, capsys.readouterr().out, procedure_rate=rate)
 
     main(["ledger", "export", str(env / "out.xlsx")])
     assert load_workbook(env / "out.xlsx").active.max_row == 4
@@ -51,10 +53,13 @@ def test_bad_import_lists_every_error_and_exits_1(env, capsys):
         main(["ledger", "import", str(write_csv(env / "bad.csv", rows))])
     assert exit_.value.code == 1
     err = capsys.readouterr().err
-    assert "共发现 3 处问题" in err
-    assert "第 2 行「状态」：状态「快好了」无法识别" in err
-    assert "第 3 行「手续」：手续「办个证」无法识别" in err
-    assert "第 4 行「项目代码」：必填" in err
+    reasons = texts.LEDGER_REASONS
+    assert says(texts.LEDGER_IMPORT_FAILED, err, count=3)
+    status = reasons["unknown_status"].format(value="快好了")
+    assert says(texts.LEDGER_ROW_ERROR, err, row=2, column="状态", reason=status)
+    procedure = reasons["unknown_procedure"].format(value="办个证")
+    assert says(texts.LEDGER_ROW_ERROR, err, row=3, column="手续", reason=procedure)
+    assert says(texts.LEDGER_ROW_ERROR, err, row=4, column="项目代码", reason=reasons["required"])
     assert not (env / "cli.db").exists()  # a refused import does not even create the database
     main(["ledger", "import", str(write_csv(env / "good.csv", [ledger_row()]))])
     with pytest.raises(SystemExit):
@@ -77,7 +82,7 @@ def test_every_subcommand_has_help(env, capsys):
         with pytest.raises(SystemExit) as exit_:
             main(["ledger", command, "--help"])
         assert exit_.value.code == 0
-        assert "用法：steward ledger" in capsys.readouterr().out
+        assert texts.CLI_USAGE_PREFIX + "steward ledger" in capsys.readouterr().out
 
 
 class Terminal(io.StringIO):
@@ -163,5 +168,5 @@ def test_a_big_import_keeps_stderr_clean_when_it_is_not_a_terminal(env, capsys):
     ]
     main(["ledger", "import", str(write_csv(env / "big.csv", rows))])
     captured = capsys.readouterr()
-    assert "手续 新增 400" in captured.out
+    assert says(texts.LEDGER_IMPORT_DONE, captured.out, procedures_created=400)
     assert captured.err == ""  # no bar, no carriage returns in a log

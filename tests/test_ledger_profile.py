@@ -172,11 +172,16 @@ def test_renderings_escape_ledger_values(db, calendar):
     text = profile_text(result, escape=html.escape)
     assert "新材料&lt;产业园&gt;" in text and "<产业园>" not in text
     assert "环境影响报告书、建设项目环评审批申请表" in text and says(texts.LEDGER_PROFILE_DUE_OVERDUE, text)
-    assert "还有 26 天（18 个工作日）" in text
-    assert "已办结 1、无需办理 0、办理中 2、未启动 1（共 4 项）" in progress_text(result.summary)
+    assert says(texts.LEDGER_DEADLINE_AHEAD, text, days=26, working_days=18)
+    counts = {"done": 1, "not_needed": 0, "in_progress": 2, "not_started": 1, "total": 4}
+    assert says(texts.LEDGER_PROGRESS_SHORT, progress_text(result.summary), **counts)
     eia = next(line for line in result.procedures if line.item_key == "eia")
-    assert status_text(eia) == (
-        "「环评」：办理中。责任部门：生态环境局。2026-03-02 受理，承诺 2026-03-09 前办结（还剩 2 个工作日）。"
+    assert status_text(eia) == texts.LEDGER_STATUS_ANSWER.format(
+        item="环评",
+        status="办理中",
+        department="生态环境局",
+        dates=texts.LEDGER_STATUS_ACCEPTED.format(accepted="2026-03-02")
+        + texts.LEDGER_STATUS_DUE.format(due="2026-03-09", left=2),
     )
 
 
@@ -193,4 +198,6 @@ def test_every_reminder_renders(db, calendar):
         text = render_reminder(reminder, escape=html.escape)
         assert text and "{" not in text
     deadline = next(r for r in plan if r.subject.value == "deadline")
-    assert render_reminder(deadline).startswith("⏰【应批尽批提醒】新材料<产业园>距 2026-03-31 截止还有 14 天")
+    assert says(
+        texts.REMINDER_DEADLINE, render_reminder(deadline), name="新材料<产业园>", deadline="2026-03-31", days=14
+    )

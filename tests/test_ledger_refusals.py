@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
+import texts
 from cli.main import main
 from ledger.columns import HEADERS
 from ledger.errors import LedgerImportError
@@ -17,6 +18,7 @@ from ledger.importer import Checks, validate_file
 from ledger.reader import read_rows
 from ledger.render import import_error_lines
 from tests.ledger_support import ledger_row, write_csv, write_xlsx
+from tests.texts_match import says
 
 
 def problems(path: Path, checks: Checks | None = None) -> set[tuple[int, str, str]]:
@@ -97,7 +99,8 @@ def test_excel_date_serial_zero_is_named_as_such(tmp_path):
         validate_file(path)
     (error,) = caught.value.errors
     assert (error.row, error.column, error.reason) == (2, "受理日期", "date_is_time")
-    assert "时刻而不是日期" in import_error_lines(caught.value)[1]
+    assert says(texts.LEDGER_ROW_ERROR, import_error_lines(caught.value)[1], row=2, column="受理日期")
+    assert says(texts.LEDGER_REASONS["date_is_time"], import_error_lines(caught.value)[1])
 
 
 def test_unknown_department_against_the_knowledge_base(tmp_path):
@@ -118,7 +121,9 @@ def test_the_sheet_named_taizhang_is_read_and_named_in_every_error(tmp_path):
         validate_file(tmp_path / "two.xlsx")
     assert caught.value.sheet == "台账"
     lines = import_error_lines(caught.value)
-    assert "工作表「台账」" in lines[0] and lines[1].startswith("工作表「台账」第 2 行「状态」")
+    assert says(texts.LEDGER_IMPORT_FAILED_SHEET, lines[0], sheet="台账")
+    assert lines[1].startswith(texts.LEDGER_SHEET_PREFIX.format(sheet="台账"))
+    assert says(texts.LEDGER_ROW_ERROR, lines[1], row=2, column="状态")
 
     workbook["台账"].title = "Sheet2"
     workbook.save(tmp_path / "none.xlsx")
@@ -142,12 +147,13 @@ def test_corrupt_sheet_xml_huge_cell_and_unclosed_quote_are_one_line(env, capsys
     huge = write_csv(env / "huge.csv", [ledger_row(备注="x" * 140_000)])
     quote = env / "quote.csv"
     quote.write_text(",".join(HEADERS) + '\nP001,"新材料产业园,甲公司\n', encoding="utf-8")
-    for path, reason in ((broken, "已损坏"), (huge, "131072"), (quote, "引号没有闭合")):
+    reasons = texts.LEDGER_REASONS
+    for path, reason in ((broken, "corrupt_sheet"), (huge, "cell_too_large"), (quote, "unclosed_quote")):
         with pytest.raises(SystemExit) as exit_:
             main(["ledger", "import", str(path)])
         assert exit_.value.code == 1
         err = capsys.readouterr().err
-        assert reason in err and "Traceback" not in err
+        assert says(reasons[reason], err) and "Traceback" not in err
         assert len(err.strip().splitlines()) == 2  # the refusal and the one problem
 
 
@@ -157,12 +163,14 @@ def test_error_output_is_capped_and_errors_file_has_every_problem_beside_its_row
     with pytest.raises(SystemExit):
         main(["ledger", "import", str(path), "--errors", str(env / "errors.xlsx")])
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[0].startswith("台账未导入") and "120 处问题" in err[0]
+    assert says(texts.LEDGER_IMPORT_FAILED, err[0], count=120)
     assert len(err) == 1 + 50 + 2
-    assert "另有 70 处问题未列出" in err[51] and "errors.xlsx" in err[52]
+    assert says(texts.LEDGER_ERRORS_MORE, err[51], count=70)
+    assert says(texts.LEDGER_ERRORS_WRITTEN, err[52], count=120, path=env / "errors.xlsx")
     sheet = load_workbook(env / "errors.xlsx").active
     values = list(sheet.iter_rows(values_only=True))
-    assert values[0][0] == "行号" and values[0][1] == "项目代码" and values[0][-1] == "问题"
+    assert values[0][0] == texts.LEDGER_ERRORS_ROW_HEADER and values[0][1] == HEADERS[0]
+    assert values[0][-1] == texts.LEDGER_ERRORS_REASON_HEADER
     assert len(values) == 121
     assert values[1][:2] == (2, "P000") and "快好了" in values[1][-1]
     assert values[-1][:2] == (121, "P119")
@@ -173,7 +181,7 @@ def test_errors_file_in_a_missing_folder_is_refused_before_reading(env, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["ledger", "import", str(path), "--errors", str(env / "nope" / "e.xlsx")])
     assert exit_.value.code == 1
-    assert "文件夹" in capsys.readouterr().err
+    assert says(texts.CLI_FOLDER_MISSING, capsys.readouterr().err, folder=env / "nope")
 
 
 def test_a_real_import_from_the_cli_checks_departments_and_today(env, capsys):
@@ -184,6 +192,27 @@ def test_a_real_import_from_the_cli_checks_departments_and_today(env, capsys):
     with pytest.raises(SystemExit):
         main(["ledger", "import", str(write_csv(env / "x.csv", rows))])
     err = capsys.readouterr().err
-    assert "火星局" in err and "不在知识库的部门名单" in err and "晚于今天" in err
+    reasons = texts.LEDGER_REASONS
+    assert says(reasons["unknown_department"], err, value="火星局")
+    assert says(reasons["date_in_future"], err, value="2099-01-05")
     main(["ledger", "import", str(write_csv(env / "ok.csv", [ledger_row(责任部门="环保局")]))])
-    assert "项目 新增 1" in capsys.readouterr().out  # an alias of departments.yaml is known
+    # an alias of departments.yaml is known
+    assert says(texts.LEDGER_IMPORT_DONE, capsys.readouterr().out, projects_created=1)
+
+
+FORMULAS = ('=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)")
+
+
+def test_errors_file_keeps_formula_looking_cells_as_text(env):
+    """A refused row's cells and the file's own header go back to the operator as text, never as
+    live formulas (formula injection), read back from the real .xlsx."""
+    row = ledger_row(项目名称=FORMULAS[0], 建设单位=FORMULAS[1], 备注=FORMULAS[2], 项目管家=FORMULAS[3], 状态="快好了")
+    bad_row = write_csv(env / "row.csv", [row])
+    bad_header = write_csv(env / "header.csv", [[*row, ""]], header=[*HEADERS, FORMULAS[0]])
+    for path, expected in ((bad_row, FORMULAS), (bad_header, FORMULAS[:1] * 2)):  # heading, and row 1
+        with pytest.raises(SystemExit):
+            main(["ledger", "import", str(path), "--errors", str(env / "errors.xlsx")])
+        sheet = load_workbook(env / "errors.xlsx").active
+        cells = [cell for row_cells in sheet.iter_rows() for cell in row_cells if cell.value in FORMULAS]
+        assert sorted(c.value for c in cells) == sorted(expected), path
+        assert {c.data_type for c in cells} == {"s"}, path

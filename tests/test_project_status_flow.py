@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import texts
 from tests import test_ledger_bot
 from tests.test_ledger_bot import GROUP_A, UNBOUND, _replace_handoff, _say
+from tests.texts_match import says
 
 app, ledger_settings = test_ledger_bot.app, test_ledger_bot.ledger_settings  # the ledger conversation's fixtures
 
@@ -23,9 +25,7 @@ async def test_a_progress_question_in_a_bound_group_gets_the_progress_answer(app
     handed = _handed(app)
     (progress,) = (await _say(app, "/progress")).texts_to(GROUP_A)
     (asked,) = (await _say(app, "咱们项目还有哪些手续没办完")).texts_to(GROUP_A)
-    assert asked == progress and "【办理进度】" in asked
-    name = progress.split("】", 1)[1].split("：", 1)[0]
-    assert name and name in asked  # names the project
+    assert asked == progress and says(texts.LEDGER_PROGRESS_SHORT, asked, name="新材料产业园")  # names the project
     assert handed == []
 
 
@@ -40,4 +40,4 @@ async def test_naming_another_projects_code_is_not_answered_with_this_groups_pro
     assert (await _say(app, "P002项目的手续办得怎么样了")).texts_to(GROUP_A) == []
     assert handed == [GROUP_A]
     (own,) = (await _say(app, "P001项目的手续办得怎么样了")).texts_to(GROUP_A)
-    assert own.startswith("【办理进度】")
+    assert says(texts.LEDGER_PROGRESS_SHORT, own, name="新材料产业园")

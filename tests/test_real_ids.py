@@ -1,5 +1,6 @@
-"""Telegram's real ids and text on both databases: 64-bit id columns (migration 0002 upgrades a
-database made by 0001, rows kept), supergroup and >2^32 user ids round-trip, U+0000 removed."""
+"""Telegram's real ids and text on both databases: 64-bit id columns (migration 0005 widens them
+when a database made by 0001 is upgraded, rows kept), supergroup and >2^32 user ids round-trip,
+U+0000 removed."""
 
 from __future__ import annotations
 

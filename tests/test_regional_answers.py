@@ -37,7 +37,7 @@ def test_the_answer_composition_takes_the_region_as_a_plain_value(regional_kb):
     city = compose_item_answer(kb, item, "department", region="新城区")  # no override
     assert city == compose_item_answer(kb, item, "department")
     assert "赛罕区" not in city and kb.departments["ndrc"].window in city
-    assert "审批层级：旗县区" in compose_item_answer(kb, item, "process", region="赛罕区")
+    assert texts.LEVEL_LINE.format(levels="旗县区") in compose_item_answer(kb, item, "process", region="赛罕区")
 
 
 @pytest.fixture

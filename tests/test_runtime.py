@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import texts
 from tests.bot_process import ProcessOutput, free_port, run_bot, start_bot, stop_bot
 from tests.botapi_double import BotApiDouble
 from tests.databases import POSTGRES_URL, postgres_reachable
@@ -47,7 +48,7 @@ def _serves_once_up(
         with up:
             _polling(api)
             api.push_message(chat_id=GROUP, user_id=ENTERPRISE, text=QUESTION)
-            api.wait_for_message(chat_id=GROUP, contains="所需材料", timeout=30)
+            api.wait_for_message(chat_id=GROUP, contains=texts.ASPECT["materials"], timeout=30)
             return output.stop()
     finally:
         output.stop()
@@ -75,7 +76,7 @@ def _answer_one_question(tmp_path: Path, api: BotApiDouble, **settings: str) -> 
     try:
         _polling(api)
         api.push_message(chat_id=GROUP, user_id=ENTERPRISE, text=QUESTION)
-        api.wait_for_message(chat_id=GROUP, contains="所需材料", timeout=30)
+        api.wait_for_message(chat_id=GROUP, contains=texts.ASPECT["materials"], timeout=30)
     finally:
         output = stop_bot(process)
     return output, process.returncode
@@ -130,7 +131,7 @@ def test_a_second_poller_says_409_once_and_stops_while_the_first_serves(tmp_path
             assert "Traceback" not in output
             # The other one goes on answering.
             api.push_message(chat_id=GROUP, user_id=ENTERPRISE, text=QUESTION)
-            api.wait_for_message(chat_id=GROUP, contains="所需材料", timeout=30, since=mark)
+            api.wait_for_message(chat_id=GROUP, contains=texts.ASPECT["materials"], timeout=30, since=mark)
             assert serving.poll() is None
         finally:
             for process in (first, second):
@@ -208,7 +209,7 @@ def test_sigterm_finishes_the_answer_in_flight_and_exits_within_10_seconds(tmp_p
             if process.poll() is None:
                 stop_bot(process)
     assert took < 10 and process.returncode == 0, (took, output)
-    answers = [c for c in api.calls_to("sendMessage") if "所需材料" in str(c.params.get("text"))]
+    answers = [c for c in api.calls_to("sendMessage") if texts.ASPECT["materials"] in str(c.params.get("text"))]
     assert len(answers) == 1 and answers[0].status == 200
     assert "Traceback" not in output
 

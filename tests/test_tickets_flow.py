@@ -164,7 +164,7 @@ async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:
     assert ack.params["reply_parameters"]["message_id"] == question["message_id"]
     assert ack.params["message_thread_id"] == 7
     (card,) = _sent_to(app, STEWARD_CHAT)
-    assert "工单 #1" in card.params["text"] and "新材料产业园" in card.params["text"]
+    assert says(texts.DESK_CARD, card.params["text"], ticket_id=1) and "新材料产业园" in card.params["text"]
     assert "营业执照" in card.params["text"] and "王经理" in card.params["text"]
     assert [t for t, _ in _buttons(card)] == STEWARD_BUTTONS
     assert card.params["parse_mode"] == "HTML"
@@ -179,7 +179,7 @@ async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:
 
     # A steward claims it with the button on the card.
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, 1), data="t:claim:1")
-    assert "已认领工单 #1" in _alert(app).params["text"]
+    assert says(texts.DESK_CLAIMED, _alert(app).params["text"], ticket_id=1)
     edited = _req(app).sent("editMessageText")[-1]
     assert texts.DESK_STATUS["claimed"] in edited.params["text"]
     assert _ticket(app, 1).assignee_user_id == STEWARD
@@ -196,9 +196,10 @@ async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:
     (relayed,) = _sent_to(app, HELP)
     assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
     assert relayed.params["message_thread_id"] == 7
-    assert "项目管家答复" in relayed.params["text"] and "&lt;身份证&gt;" in relayed.params["text"]
+    assert says(texts.DESK_RELAYED_ANSWER, relayed.params["text"], responder=texts.DESK_STEWARDS)
+    assert "&lt;身份证&gt;" in relayed.params["text"]
     confirm = _sent_to(app, STEWARD_CHAT)[0]
-    assert "已转达至「新材料产业园」帮办群" in confirm.params["text"]
+    assert says(texts.DESK_RELAY_CONFIRM_FIRST, confirm.params["text"], project="新材料产业园", ticket_id=1)
     ticket = _ticket(app, 1)
     assert ticket.status == "answered" and ticket.first_response_at is not None
 
@@ -255,7 +256,7 @@ async def test_escalation_to_a_department_and_its_reply_is_relayed(app) -> None:
         name="发改委小张",
     )
     (relayed,) = _sent_to(app, HELP)
-    assert "发展和改革委员会答复" in relayed.params["text"]
+    assert says(texts.DESK_RELAYED_ANSWER, relayed.params["text"], responder="发展和改革委员会")
     assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
     assert _relayed(_sent_to(app, DEPT_CHAT)[0].params["text"])
 
@@ -264,7 +265,8 @@ async def test_escalate_command(app) -> None:
     ticket_id, _ = await _handoff(app)
     await _say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
     assert says(texts.DESK_ESCALATION_HEAD, _sent_to(app, DEPT_CHAT)[0].params["text"])
-    assert "已转发展和改革委员会" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    escalated = _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert says(texts.DESK_ESCALATED, escalated, ticket_id=ticket_id, department="发展和改革委员会")
     await _say(app, f"/escalate {ticket_id} 发改委", user=ASKER, chat=HELP)
     assert _sent_to(app, HELP)[0].params["text"] == texts.DESK_ERR_PERMISSION
 
@@ -347,7 +349,7 @@ async def test_binding_is_for_admins_and_known_projects(app) -> None:
     await _say(app, "/bind P001", user=ASKER, chat=OTHER_HELP)
     assert _sent_to(app, OTHER_HELP)[0].params["text"] == texts.DESK_ERR_PERMISSION
     await _say(app, "/bind NOPE", user=ADMIN, chat=OTHER_HELP)
-    assert "台账中没有项目代码「NOPE」" in _sent_to(app, OTHER_HELP)[0].params["text"]
+    assert says(texts.DESK_ERR_UNKNOWN_PROJECT, _sent_to(app, OTHER_HELP)[0].params["text"], code="NOPE")
     await _say(app, "/bind_dept 不存在局", user=ADMIN, chat=supergroup_id(999))
     assert says(texts.DESK_ERR_UNKNOWN_DEPARTMENT, _sent_to(app, supergroup_id(999))[0].params["text"])
     await _say(app, "/unbind", user=ADMIN, chat=DEPT_CHAT)
@@ -361,7 +363,7 @@ async def test_stats_in_staff_groups_only(app) -> None:
     await _handoff(app)
     await _say(app, "/stats", user=STEWARD, chat=STEWARD_CHAT)
     assert says(texts.DESK_STATS_TITLE, _sent_to(app, STEWARD_CHAT)[0].params["text"])
-    assert "新建工单 1 件" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert says(texts.DESK_STATS_SUMMARY, _sent_to(app, STEWARD_CHAT)[0].params["text"], opened=1)
     await _say(app, "/stats", user=ASKER, chat=HELP)
     assert _sent_to(app, HELP)[0].params["text"] == texts.TICKET_STAFF_ONLY
 

@@ -34,12 +34,12 @@ def _answer(app, chat: int = HELP) -> str:
 
 async def test_a_follow_up_takes_the_item_of_the_previous_question(app) -> None:
     await _say(app, "环评要什么材料")
-    assert "所需材料" in _answer(app)
+    assert texts.ASPECT["materials"] in _answer(app)
     await _say(app, "那得多长时间")
     answer = _answer(app)
-    assert "环境影响评价" in answer and "办理时限" in answer
+    assert "环境影响评价" in answer and texts.ASPECT["time_limit"] in answer
     await _say(app, "去哪儿交")
-    assert "环境影响评价" in _answer(app) and "责任部门" in _answer(app)
+    assert "环境影响评价" in _answer(app) and texts.ASPECT["department"] in _answer(app)
     # Another member of the group asking the same has no context of theirs: a steward gets it.
     await _say(app, "那得多长时间", user=OTHER_MEMBER)
     assert _answer(app) == texts.HANDOFF_ACK.format(minutes="30")
@@ -69,17 +69,17 @@ async def test_context_holds_across_a_restart(settings, clock) -> None:
     await delivered(second)
     sent = [c.params["text"] for c in request.sent() if int(c.params["chat_id"]) == HELP]
     await second.shutdown()
-    assert len(sent) == 1 and "取水许可" in sent[0] and "收费" in sent[0]
+    assert len(sent) == 1 and "取水许可" in sent[0] and texts.ASPECT["fee"] in sent[0]
 
 
 async def test_several_asks_get_one_answer(app) -> None:
     await _say(app, "水保和林草分别几个工作日")
     answer = _answer(app)
     assert "水土保持方案审批" in answer and "林地" in answer
-    assert answer.count("办理时限") == 2
+    assert answer.count(texts.ASPECT["time_limit"]) == 2
     await _say(app, "施工许可证在哪办,要多久")
     answer = _answer(app)
-    assert "责任部门" in answer and "办理时限" in answer
+    assert texts.ASPECT["department"] in answer and texts.ASPECT["time_limit"] in answer
 
 
 async def test_a_waiting_ticket_does_not_swallow_answerable_questions(app) -> None:
@@ -87,13 +87,13 @@ async def test_a_waiting_ticket_does_not_swallow_answerable_questions(app) -> No
     # The knowledge base answers this at once, though the asker's ticket waits.
     await _say(app, "环评要什么材料")
     answer = _answer(app)
-    assert "所需材料" in answer and answer != texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
+    assert texts.ASPECT["materials"] in answer and answer != texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
     assert _sent_to(app, STEWARD_CHAT) == []
     # What the bot cannot answer joins the waiting ticket.
     await _say(app, "那个执照要本人去吗？")
     assert _answer(app) == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
     assert "本人去吗" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
     # And so does a reply to the bot, even one the knowledge base could answer.
-    ack = bot_message(BOT_USER, chat_id=HELP, message_id=7000, text="已转项目管家")
+    ack = bot_message(BOT_USER, chat_id=HELP, message_id=7000, text=texts.HANDOFF_ACK.format(minutes="30"))
     await _say(app, "施工许可要什么材料", reply_to=ack)
     assert _answer(app) == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
