@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -255,6 +255,40 @@ def breach_alert(
         due=when(t.sla_due_at, hours),
         holder=holder(t, departments),
     )
+
+
+DIGEST_QUESTION_CLIP = 120
+MESSAGE_LIMIT = 4096  # Telegram's limit for one message, in UTF-16 code units
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def breach_digest(alerts: Sequence[SlaAlert], *, hours: BusinessHours, departments: Names = None) -> list[str]:
+    """For the lead group when several tickets breached in one sweep: one message listing
+    them (each message at most Telegram's limit; a longer list goes on in more messages)."""
+    items = [
+        texts.DESK_BREACH_DIGEST_ITEM.format(
+            ticket_id=a.ticket.id,
+            project=project_label(a.ticket),
+            asker=esc(a.ticket.asker_name or "?"),
+            asked_at=when(a.ticket.created_at, hours),
+            question=esc(clip(a.ticket.question, DIGEST_QUESTION_CLIP)),
+            due=when(a.ticket.sla_due_at, hours),
+            holder=holder(a.ticket, departments),
+        )
+        for a in alerts
+    ]
+    parts: list[str] = []
+    current = texts.DESK_BREACH_DIGEST_HEAD.format(count=len(alerts))
+    for item in items:
+        if _units(current) + 2 + _units(item) > MESSAGE_LIMIT:
+            parts.append(current)
+            current = texts.DESK_BREACH_DIGEST_CONTINUED.format(part=len(parts) + 1)
+        current += "\n\n" + item
+    parts.append(current)
+    return parts
 
 
 def breach_notice(alert: SlaAlert, *, hours: BusinessHours, departments: Names = None) -> str:

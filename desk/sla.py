@@ -189,13 +189,38 @@ def sweep(
     return alerts
 
 
-def owed_alerts(alerts: list[SlaAlert], compose: Callable[[SlaAlert, Recipient], str]) -> list[Owed]:
+def owed_alerts(
+    alerts: list[SlaAlert],
+    compose: Callable[[SlaAlert, Recipient], str],
+    digest: Callable[[list[SlaAlert]], list[str]] | None = None,
+) -> list[Owed]:
     """The messages the alerts owe: the lead group's alert, and the holder's notice, which
-    is remembered as a card (a reply to it answers the ticket)."""
-    owed = []
+    is remembered as a card (a reply to it answers the ticket).
+
+    With `digest`, the lead group gets one message for all the breaches of this sweep
+    (`digest(alerts)` gives its text, split at Telegram's limit) instead of one per ticket,
+    so 30 breaches at once reach it in one send, not in 90 seconds of Telegram's 20 messages
+    a minute per group. A single breach keeps its own message. The holders' notices stay one
+    per ticket: each is a card a reply to which answers that ticket."""
+    lead_alerts: dict[int, list[SlaAlert]] = {}
+    if digest is not None:
+        for alert in alerts:
+            for recipient in alert.recipients:
+                if recipient.audience is Audience.lead and recipient.chat_id is not None:
+                    lead_alerts.setdefault(recipient.chat_id, []).append(alert)
+    digested = {chat for chat, listed in lead_alerts.items() if len(listed) > 1}
+    owed: list[Owed] = []
     for alert in alerts:
         for recipient in alert.recipients:
             if recipient.chat_id is None:
+                continue
+            if recipient.audience is Audience.lead and recipient.chat_id in digested:
+                if lead_alerts[recipient.chat_id][0] is alert:  # owed where its first alert would be
+                    assert digest is not None
+                    owed.extend(
+                        Owed(recipient.chat_id, message_payload(text), "sla_breach_digest", Priority.alert)
+                        for text in digest(lead_alerts[recipient.chat_id])
+                    )
                 continue
             follow_up = None
             if recipient.audience is Audience.department:
@@ -216,9 +241,15 @@ def owed_alerts(alerts: list[SlaAlert], compose: Callable[[SlaAlert, Recipient],
 
 
 def sweep_owing(
-    *, session: Session, now: datetime, compose: Callable[[SlaAlert, Recipient], str], **kwargs: Any
+    *,
+    session: Session,
+    now: datetime,
+    compose: Callable[[SlaAlert, Recipient], str],
+    digest: Callable[[list[SlaAlert]], list[str]] | None = None,
+    **kwargs: Any,
 ) -> list[SlaAlert]:
-    """`sweep`, and the alerts' messages owed in the same transaction."""
+    """`sweep`, and the alerts' messages owed in the same transaction (the marks and the
+    messages, a digest included, commit together or not at all)."""
     alerts = sweep(session=session, now=now, **kwargs)
-    enqueue_all(session=session, owed=owed_alerts(alerts, compose), now=now)
+    enqueue_all(session=session, owed=owed_alerts(alerts, compose, digest), now=now)
     return alerts

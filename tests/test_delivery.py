@@ -233,10 +233,19 @@ async def test_thirty_tickets_due_at_once_warn_before_breach_on_time_alerts_firs
             steward_chat_id=STEWARDS,
             lead_chat_id=LEAD,
             compose=lambda alert, rcpt: f"{alert.kind.value} 工单 #{alert.ticket.id}",
+            digest=lambda alerts: ["breaches " + " ".join(f"#{a.ticket.id}" for a in alerts)],
         )
 
     assert len(sweep(NOW + timedelta(minutes=21))) == 30  # 9 minutes left: 30 warnings
     assert len(sweep(NOW + timedelta(minutes=30, seconds=1))) == 30  # due: 30 breaches, at once
+    rows = sqlite_db.call(lambda session: session.exec(select(OutboxMessage)).all())
+    # The lead group is owed one digest of the 30 breaches (in the marks' transaction); the
+    # stewards a card per ticket (30 warnings, 30 breach notices).
+    lead = [r for r in rows if r.chat_id == LEAD]
+    assert [(r.purpose, r.payload["text"]) for r in lead] == [
+        ("sla_breach_digest", "breaches " + " ".join(f"#{n}" for n in range(1, 31)))
+    ]
+    assert sum(1 for r in rows if r.chat_id == STEWARDS) == 60
     tickets = sqlite_db.call(lambda session: session.exec(select(Ticket)).all())
     assert all(t.warned_at < t.breached_at for t in tickets)
     assert all(t.breached_at - t.sla_due_at <= timedelta(seconds=30) for t in tickets)  # one sweep

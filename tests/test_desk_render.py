@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -159,3 +160,45 @@ def test_throttle_is_a_token_bucket_on_an_injected_clock() -> None:
     assert len(small) == 2
     with pytest.raises(ValueError):
         Throttle(per_minute=0)
+
+
+def _breaches(world, count: int, question: str = "用地预审要多久？"):
+    for n in range(count):
+        world.db.call(
+            tickets.create_ticket,
+            now=world.clock.now,
+            hours=HOURS,
+            sla_minutes=30,
+            help_chat_id=HELP_CHAT,
+            asker_user_id=user_id(100 + n),
+            asker_name=f"企业{n}",
+            help_message_id=10 + n,
+            question=f"{question}（{n}）",
+        )
+    return world.db.call(
+        sweep,
+        now=at(3, 2, 10, 30),
+        hours=HOURS,
+        warn_before_minutes=0,
+        steward_chat_id=STEWARD_CHAT,
+        lead_chat_id=LEAD_CHAT,
+    )
+
+
+def test_a_breach_digest_lists_every_ticket_escaped_within_telegrams_limit(world) -> None:
+    alerts = _breaches(world, 3, question=EVIL)
+    (digest,) = render.breach_digest(alerts, hours=HOURS)
+    assert says(texts.DESK_BREACH_DIGEST_HEAD, digest, count=3)
+    for alert in alerts:
+        assert says(texts.DESK_BREACH_DIGEST_ITEM, digest, ticket_id=alert.ticket.id)
+    assert "&lt;b&gt;急" in digest and "<a href" not in digest
+
+
+def test_a_long_breach_digest_is_split_at_telegrams_limit_between_tickets(world) -> None:
+    alerts = _breaches(world, 40, question="项" * 300)  # each question clipped, still ~40 long items
+    parts = render.breach_digest(alerts, hours=HOURS)
+    assert len(parts) >= 2
+    assert all(len(p.encode("utf-16-le")) // 2 <= render.MESSAGE_LIMIT for p in parts)
+    assert says(texts.DESK_BREACH_DIGEST_CONTINUED, parts[1], part=2)
+    listed = [int(n) for p in parts for n in re.findall(r"工单 #(\d+)", p)]
+    assert listed == [a.ticket.id for a in alerts]  # each ticket once, in order
