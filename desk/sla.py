@@ -189,37 +189,36 @@ def sweep(
     return alerts
 
 
+Digest = Callable[[list[tuple[SlaAlert, Recipient]]], list[str]]
+
+
 def owed_alerts(
-    alerts: list[SlaAlert],
-    compose: Callable[[SlaAlert, Recipient], str],
-    digest: Callable[[list[SlaAlert]], list[str]] | None = None,
+    alerts: list[SlaAlert], compose: Callable[[SlaAlert, Recipient], str], digest: Digest | None = None
 ) -> list[Owed]:
     """The messages the alerts owe: the lead group's alert, and the holder's notice, which
     is remembered as a card (a reply to it answers the ticket).
 
-    With `digest`, the lead group gets one message for all the breaches of this sweep
-    (`digest(alerts)` gives its text, split at Telegram's limit) instead of one per ticket,
-    so 30 breaches at once reach it in one send, not in 90 seconds of Telegram's 20 messages
-    a minute per group. A single breach keeps its own message. The holders' notices stay one
-    per ticket: each is a card a reply to which answers that ticket."""
-    lead_alerts: dict[int, list[SlaAlert]] = {}
-    if digest is not None:
-        for alert in alerts:
-            for recipient in alert.recipients:
-                if recipient.audience is Audience.lead and recipient.chat_id is not None:
-                    lead_alerts.setdefault(recipient.chat_id, []).append(alert)
-    digested = {chat for chat, listed in lead_alerts.items() if len(listed) > 1}
+    With `digest`, a chat owed several alerts by this sweep gets one message for them all
+    (`digest(entries)` gives its text, split at Telegram's limit), owed where its first alert
+    would be: 30 breaches at once reach the lead group in one send, not in 90 seconds of
+    Telegram's 20 messages a minute per group. A digest is not a card (the tickets' own cards
+    are); a chat owed a single alert gets it as before."""
+    per_chat: dict[int, list[tuple[SlaAlert, Recipient]]] = {}
+    for alert in alerts:
+        for recipient in alert.recipients:
+            if recipient.chat_id is not None:
+                per_chat.setdefault(recipient.chat_id, []).append((alert, recipient))
     owed: list[Owed] = []
     for alert in alerts:
         for recipient in alert.recipients:
             if recipient.chat_id is None:
                 continue
-            if recipient.audience is Audience.lead and recipient.chat_id in digested:
-                if lead_alerts[recipient.chat_id][0] is alert:  # owed where its first alert would be
-                    assert digest is not None
+            entries = per_chat[recipient.chat_id]
+            if digest is not None and len(entries) > 1:
+                if entries[0][0] is alert and entries[0][1] is recipient:  # where its first alert would be
                     owed.extend(
-                        Owed(recipient.chat_id, message_payload(text), "sla_breach_digest", Priority.alert)
-                        for text in digest(lead_alerts[recipient.chat_id])
+                        Owed(recipient.chat_id, message_payload(text), "sla_digest", Priority.alert)
+                        for text in digest(entries)
                     )
                 continue
             follow_up = None
@@ -245,7 +244,7 @@ def sweep_owing(
     session: Session,
     now: datetime,
     compose: Callable[[SlaAlert, Recipient], str],
-    digest: Callable[[list[SlaAlert]], list[str]] | None = None,
+    digest: Digest | None = None,
     **kwargs: Any,
 ) -> list[SlaAlert]:
     """`sweep`, and the alerts' messages owed in the same transaction (the marks and the

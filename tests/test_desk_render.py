@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -185,20 +186,27 @@ def _breaches(world, count: int, question: str = "用地预审要多久？"):
     )
 
 
-def test_a_breach_digest_lists_every_ticket_escaped_within_telegrams_limit(world) -> None:
+def test_a_digest_lists_every_ticket_escaped_and_mentions_the_holders(world) -> None:
     alerts = _breaches(world, 3, question=EVIL)
-    (digest,) = render.breach_digest(alerts, hours=HOURS)
-    assert says(texts.DESK_BREACH_DIGEST_HEAD, digest, count=3)
+    lead = [(a, r) for a in alerts for r in a.recipients if r.chat_id == LEAD_CHAT]
+    (digest,) = render.sla_digest(lead, hours=HOURS)
+    assert says(texts.DESK_DIGEST_BREACH_HEAD, digest, count=3)
     for alert in alerts:
-        assert says(texts.DESK_BREACH_DIGEST_ITEM, digest, ticket_id=alert.ticket.id)
-    assert "&lt;b&gt;急" in digest and "<a href" not in digest
+        assert says(texts.DESK_DIGEST_BREACH_ITEM, digest, ticket_id=alert.ticket.id)
+    assert "&lt;b&gt;急" in digest and "<a href" not in digest and texts.DESK_DIGEST_HINT not in digest
+    stewards = [
+        (a, replace(r, mention_user_id=user_id(7))) for a in alerts for r in a.recipients if r.chat_id == STEWARD_CHAT
+    ]
+    (notice,) = render.sla_digest(stewards, hours=HOURS)
+    assert texts.DESK_DIGEST_HINT in notice and notice.count("tg://user?id=") == 1  # each holder once
 
 
-def test_a_long_breach_digest_is_split_at_telegrams_limit_between_tickets(world) -> None:
+def test_a_long_digest_is_split_at_telegrams_limit_between_tickets(world) -> None:
     alerts = _breaches(world, 40, question="项" * 300)  # each question clipped, still ~40 long items
-    parts = render.breach_digest(alerts, hours=HOURS)
+    lead = [(a, r) for a in alerts for r in a.recipients if r.chat_id == LEAD_CHAT]
+    parts = render.sla_digest(lead, hours=HOURS)
     assert len(parts) >= 2
     assert all(len(p.encode("utf-16-le")) // 2 <= render.MESSAGE_LIMIT for p in parts)
-    assert says(texts.DESK_BREACH_DIGEST_CONTINUED, parts[1], part=2)
+    assert says(texts.DESK_DIGEST_CONTINUED, parts[1], part=2)
     listed = [int(n) for p in parts for n in re.findall(r"工单 #(\d+)", p)]
     assert listed == [a.ticket.id for a in alerts]  # each ticket once, in order
