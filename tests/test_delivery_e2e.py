@@ -92,11 +92,13 @@ def extra_copies(counted: Counter[tuple[str, str, str]]) -> int:
     return sum(n - 1 for n in counted.values())
 
 
-def until(condition: Callable[[], bool], timeout: float = WAIT, what: str = "") -> None:
+def until(
+    condition: Callable[[], bool], timeout: float = WAIT, what: str = "", diagnose: Callable[[], object] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
+            raise AssertionError(f"not within {timeout}s: {what}" + (f"; {diagnose()}" if diagnose else ""))
         time.sleep(0.05)
 
 
@@ -138,7 +140,7 @@ def test_kill_9_with_the_alerts_in_flight_then_every_alert_arrives_once(
             sla = {"SLA_FIRST_RESPONSE_MINUTES": "30", "SLA_WARN_BEFORE_MINUTES": "10"}
         settings = {"DATABASE_URL": db.url, "SLA_SWEEP_SECONDS": "1", **sla, **FAST}
         # Telegram takes the alerts but answers late: the kill finds them in flight.
-        api.slow_next("sendMessage", seconds=1.5, times=len(chats), where=lambda p: int(p["chat_id"]) in chats)
+        api.slow_next("sendMessage", seconds=1.5, times=len(chats), where=lambda p: int(p.get("chat_id", 0)) in chats)
         first = BotProcess(api, tmp_path, **settings)
         assert api.slow_started.wait(WAIT), "no alert was sent"
         first.kill()
@@ -172,6 +174,7 @@ def test_kill_9_mid_broadcast_of_200_reminders(tmp_path: Path, backend: str) -> 
             "DATABASE_URL": db.url,
             "REMINDER_TIME": "00:00",  # due: the start-up catch-up owes today's reminders
             "REMINDER_CATCH_UP_SECONDS": "0.5",
+            "SCHEDULER_LEASE_SECONDS": "2",  # the restart takes the dead process's jobs over in 2 s
             "CALENDAR_OVERRIDES_PATH": str(today_a_working_day(tmp_path)),
             **FAST,
             "OUTBOX_PER_SECOND": "50",
@@ -186,8 +189,9 @@ def test_kill_9_mid_broadcast_of_200_reminders(tmp_path: Path, backend: str) -> 
 
         first = BotProcess(api, tmp_path, **settings)
         until(lambda: sum(reminded().values()) >= 40, what="the broadcast under way")
-        # Three sends in flight at the kill: Telegram takes them, the answers never come back.
-        api.slow_next("sendMessage", seconds=1.5, times=3, where=lambda p: int(p["chat_id"]) in groups)
+        # Sends in flight at the kill (three of them slow: Telegram takes them, the answers
+        # never come back; others answered but not yet recorded as sent).
+        api.slow_next("sendMessage", seconds=1.5, times=3, where=lambda p: int(p.get("chat_id", 0)) in groups)
         assert api.slow_started.wait(WAIT)
         first.kill()
         before = sum(reminded().values())
@@ -196,7 +200,7 @@ def test_kill_9_mid_broadcast_of_200_reminders(tmp_path: Path, backend: str) -> 
         with bot(api, tmp_path, **settings):
             until(lambda: len(reminded()) == 200, what="every group reminded")
             until(
-                lambda: db.call(outbox_stats).pending == 0 and db.call(outbox_stats).sending == 0,
+                lambda: (lambda st: st.pending == 0 and st.sending == 0)(db.call(outbox_stats)),
                 what="nothing left in the outbox",
             )
             time.sleep(1.0)  # the catch-up has run: nothing is owed twice
@@ -204,8 +208,9 @@ def test_kill_9_mid_broadcast_of_200_reminders(tmp_path: Path, backend: str) -> 
         counts = reminded()
         assert set(counts) == {str(g) for g in groups}
         duplicates = sum(n - 1 for n in counts.values())
-        assert max(counts.values()) <= 2, counts.most_common(3)  # at most one more per chat
-        assert duplicates <= stats.possible_duplicates <= 3, stats  # only the sends in flight, counted
+        # Only a send in flight at the kill arrives twice: once more at most, and counted.
+        assert max(counts.values()) <= 2, counts.most_common(3)
+        assert duplicates <= stats.possible_duplicates, stats
         assert stats.failed == 0
         logged = db.call(lambda session: session.exec(select(ReminderLog)).all())
         help_logged = [r for r in logged if r.key.startswith("help:")]
@@ -243,13 +248,16 @@ def test_kill_9_mid_burst_of_40_handoffs(tmp_path: Path, backend: str) -> None:
         assert len(acked()) < 40, "the kill should fall in the middle of the burst"
         with bot(api, tmp_path, **settings):
             until(
-                lambda: len(acked()) == 40 and len(per_ticket(delivered(api, STEWARD_CHAT, "待认领"))) == 40,
+                lambda: (
+                    len(acked()) == 40
+                    and len(per_ticket(delivered(api, STEWARD_CHAT, texts.DESK_CARD_HINT_STEWARD))) == 40
+                ),
                 what="40 acknowledgements and 40 cards",
             )
         assert acked() == {q["message_id"] for q in questions}
         tickets = db.call(lambda session: set(session.exec(select(Ticket.id)).all()))
         assert len(tickets) == 40  # (PostgreSQL ids may skip one a killed transaction took)
-        cards = per_ticket(delivered(api, STEWARD_CHAT, "待认领"))
+        cards = per_ticket(delivered(api, STEWARD_CHAT, texts.DESK_CARD_HINT_STEWARD))
         assert set(cards) == tickets
         stats = db.call(outbox_stats)
         assert sum(cards.values()) - 40 <= stats.possible_duplicates <= 2
@@ -263,7 +271,7 @@ def test_502_on_every_send_for_a_while_then_everything_arrives(tmp_path: Path) -
     ):
         api.fail_next("sendMessage", status=502, times=10**6)
         overdue_tickets(db, 3, sla_minutes=1, age_minutes=5)  # their breaches fall in the storm
-        with bot(api, tmp_path, DATABASE_URL=db.url, SLA_FIRST_RESPONSE_MINUTES="1", SLA_SWEEP_SECONDS="1", **FAST):
+        with bot(api, tmp_path, DATABASE_URL=db.url, SLA_FIRST_RESPONSE_MINUTES="30", SLA_SWEEP_SECONDS="1", **FAST):
             started = time.monotonic()
             answers = [
                 api.push_message(chat_id=HELP, user_id=ASKER_BASE + n, text="环评要什么材料？") for n in range(10)
@@ -287,11 +295,19 @@ def test_502_on_every_send_for_a_while_then_everything_arrives(tmp_path: Path) -
                 lambda: (
                     len(replied("所需材料")) == 10
                     and len(replied("已转项目管家")) == 3
-                    and len(per_ticket(delivered(api, STEWARD_CHAT, "待认领"))) == 3
+                    and len(per_ticket(delivered(api, STEWARD_CHAT, texts.DESK_CARD_HINT_STEWARD))) == 3
                     and len(per_ticket(alerted(api, LEAD_CHAT, "breach"))) == 3
                 ),
                 timeout=WAIT + 60,  # the backoff after a 30 s storm is up to a minute
                 what="10 answers, 3 acknowledgements, 3 cards, 3 breaches",
+                diagnose=lambda: (
+                    len(replied("所需材料")),
+                    len(replied("已转项目管家")),
+                    per_ticket(delivered(api, STEWARD_CHAT, texts.DESK_CARD_HINT_STEWARD)),
+                    per_ticket(alerted(api, LEAD_CHAT, "breach")),
+                    db.call(outbox_stats),
+                    [c.short() for c in api.calls if c.method != "getUpdates"][-8:],
+                ),
             )
             drained = time.monotonic() - ended
             stats = db.call(outbox_stats)
@@ -301,7 +317,7 @@ def test_502_on_every_send_for_a_while_then_everything_arrives(tmp_path: Path) -
         assert extra_copies(copies(api)) == 0 and stats.possible_duplicates == 0 and stats.failed == 0
         report(
             "502 on every send",
-            storm_seconds=round(time.monotonic() - started - drained, 1),
+            storm_seconds=round(ended - started, 1),
             refused=sum(1 for c in api.calls_to("sendMessage") if c.status == 502),
             drained_seconds_after=round(drained, 1),
             duplicates=0,
@@ -321,14 +337,18 @@ def test_a_429_storm_dropped_requests_and_late_answers_then_everything_arrives(t
         # Telegram's answers while the fault lasts: several 429s per chat (retry after 2 s);
         # dropped connections, first before the request is handled, then once after (the
         # message arrived, the answer was lost); an answer 6 s late for the first send to a chat.
-        api.fail_next("sendMessage", status=429, retry_after=2, times=12, where=lambda p: int(p["chat_id"]) in in_429)
-        api.drop_next("sendMessage", times=8, where=lambda p: int(p["chat_id"]) in dropped)
+        api.fail_next(
+            "sendMessage", status=429, retry_after=2, times=12, where=lambda p: int(p.get("chat_id", 0)) in in_429
+        )
+        api.drop_next("sendMessage", times=8, where=lambda p: int(p.get("chat_id", 0)) in dropped)
         for chat in dropped:
-            api.drop_next("sendMessage", delivered=True, where=lambda p, chat=chat: int(p["chat_id"]) == chat)
+            api.drop_next("sendMessage", delivered=True, where=lambda p, chat=chat: int(p.get("chat_id", 0)) == chat)
         for chat in late:
-            api.late_next("sendMessage", seconds=LATE_SECONDS, where=lambda p, chat=chat: int(p["chat_id"]) == chat)
+            api.late_next(
+                "sendMessage", seconds=LATE_SECONDS, where=lambda p, chat=chat: int(p.get("chat_id", 0)) == chat
+            )
         started = time.monotonic()
-        with bot(api, tmp_path, DATABASE_URL=db.url, SLA_FIRST_RESPONSE_MINUTES="1", SLA_SWEEP_SECONDS="1", **FAST):
+        with bot(api, tmp_path, DATABASE_URL=db.url, SLA_FIRST_RESPONSE_MINUTES="30", SLA_SWEEP_SECONDS="1", **FAST):
             questions = [
                 api.push_message(chat_id=chat, user_id=ASKER_BASE + 10 * k + n, text="环评要什么材料？")
                 for k, chat in enumerate(FAULTY)
@@ -350,7 +370,7 @@ def test_a_429_storm_dropped_requests_and_late_answers_then_everything_arrives(t
                 lambda: (
                     len(replied("所需材料")) == 18
                     and len(replied("已转项目管家")) == 3
-                    and len(per_ticket(delivered(api, STEWARD_CHAT, "待认领"))) == 3
+                    and len(per_ticket(delivered(api, STEWARD_CHAT, texts.DESK_CARD_HINT_STEWARD))) == 3
                     and len(per_ticket(alerted(api, LEAD_CHAT, "breach"))) == 3
                     and len(per_ticket(alerted(api, STEWARD_CHAT, "breach"))) == 3
                 ),
@@ -358,7 +378,10 @@ def test_a_429_storm_dropped_requests_and_late_answers_then_everything_arrives(t
                 what="18 answers, 3 acknowledgements, 3 cards, 3 breaches (lead and stewards)",
             )
             took = time.monotonic() - started
-            until(lambda: db.call(outbox_stats).pending == 0, what="nothing left in the outbox")
+            until(
+                lambda: (lambda st: st.pending == 0 and st.sending == 0)(db.call(outbox_stats)),
+                what="nothing left in the outbox",
+            )
             stats = db.call(outbox_stats)
         assert replied("所需材料") == {(str(q["chat"]["id"]), q["message_id"]) for q in questions}
         assert replied("已转项目管家") == {(str(q["chat"]["id"]), q["message_id"]) for q in handoffs}
@@ -476,7 +499,7 @@ def test_postgresql_down_questions_answered_meanwhile_and_every_row_catches_up(t
                 proxy.back()
                 until(
                     lambda: (
-                        len(per_ticket(delivered(api, STEWARD_CHAT, "待认领"))) == 2
+                        len(per_ticket(delivered(api, STEWARD_CHAT, texts.DESK_CARD_HINT_STEWARD))) == 2
                         and len(delivered(api, HELP, "已转项目管家")) == 2
                     ),
                     what="2 tickets carded after",
