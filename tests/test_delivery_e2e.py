@@ -88,6 +88,11 @@ def copies(api: BotApiDouble, chat_id: int | None = None) -> Counter[tuple[str, 
     )
 
 
+def to_chat(chat_id: int) -> Callable[[dict], bool]:
+    """A fault's filter: the calls to this chat."""
+    return lambda params: int(params.get("chat_id", 0)) == chat_id
+
+
 def extra_copies(counted: Counter[tuple[str, str, str]]) -> int:
     return sum(n - 1 for n in counted.values())
 
@@ -342,11 +347,9 @@ def test_a_429_storm_dropped_requests_and_late_answers_then_everything_arrives(t
         )
         api.drop_next("sendMessage", times=8, where=lambda p: int(p.get("chat_id", 0)) in dropped)
         for chat in dropped:
-            api.drop_next("sendMessage", delivered=True, where=lambda p, chat=chat: int(p.get("chat_id", 0)) == chat)
+            api.drop_next("sendMessage", delivered=True, where=to_chat(chat))
         for chat in late:
-            api.late_next(
-                "sendMessage", seconds=LATE_SECONDS, where=lambda p, chat=chat: int(p.get("chat_id", 0)) == chat
-            )
+            api.late_next("sendMessage", seconds=LATE_SECONDS, where=to_chat(chat))
         started = time.monotonic()
         with bot(api, tmp_path, DATABASE_URL=db.url, SLA_FIRST_RESPONSE_MINUTES="30", SLA_SWEEP_SECONDS="1", **FAST):
             questions = [
