@@ -327,6 +327,20 @@ DESK_BREACH_ALERT = (
     "应答时限：{due}\n"
     "当时处理：{holder}"
 )
+# Several alerts for one chat in one sweep: one message (split at Telegram's limit).
+DESK_DIGEST_BREACH_HEAD = "🚨 <b>超时未响应</b>　本轮共{count}张工单"
+DESK_DIGEST_WARNING_HEAD = "⏰ <b>即将到期</b>　{count}张工单，请尽快答复"
+DESK_DIGEST_CONTINUED = "（续，第{part}条）"
+DESK_DIGEST_BREACH_ITEM = (
+    "工单 #{ticket_id}　项目：{project}\n"
+    "　提问人：{asker}　{asked_at}\n"
+    "　问题：{question}\n"
+    "　应答时限：{due}　处理：{holder}"
+)
+DESK_DIGEST_WARNING_ITEM = (
+    "工单 #{ticket_id}　还剩{left}（工作时间）　项目：{project}\n　问题：{question}\n　处理：{holder}"
+)
+DESK_DIGEST_HINT = "请在各工单的卡片上回复，即答复企业。"
 DESK_BREACH_NOTICE = "🚨 工单 #{ticket_id} 已超过响应时限（{due}），已报告专班，请{holder}立即答复。"
 DESK_RELAYED_ANSWER = "💬 {responder}答复：\n{answer}"
 DESK_RELAY_CONFIRM = "✅ 已转达至「{project}」帮办群（工单 #{ticket_id}）。"

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import event
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
@@ -414,6 +415,8 @@ class Sender:
                 )
             return SendResult(view.id, Verdict.failed, reason=f"400 {exc.message}")
         except TimedOut as exc:
+            if _never_sent(exc):  # no connection, or none free: Telegram never saw it
+                return self._network_retry(view, exc)
             if view.uncertain:
                 return SendResult(view.id, Verdict.failed, reason=f"fate unknown twice: {exc.message}")
             return SendResult(
@@ -423,12 +426,8 @@ class Sender:
                 retry_at=self._backoff(view.attempts),
                 uncertain=True,
             )
-        except NetworkError as exc:  # 5xx, connection refused or reset
-            if view.attempts >= self.limits.max_attempts:
-                return SendResult(
-                    view.id, Verdict.failed, reason=f"gave up after {view.attempts} attempts: {exc.message}"
-                )
-            return SendResult(view.id, Verdict.retry, reason=exc.message, retry_at=self._backoff(view.attempts))
+        except NetworkError as exc:  # 5xx, connection refused, reset or closed without an answer
+            return self._network_retry(view, exc)
         except TelegramError as exc:
             return SendResult(view.id, Verdict.failed, reason=f"{type(exc).__name__}: {exc.message}")
         except Exception as exc:  # a bad payload: never retried forever
@@ -436,6 +435,21 @@ class Sender:
             return SendResult(view.id, Verdict.failed, reason=f"{type(exc).__name__}: {exc}"[:500])
         return SendResult(
             view.id, Verdict.sent, message_id=message_ids[0] if message_ids else None, message_ids=message_ids
+        )
+
+    def _network_retry(self, view: OutboxView, exc: NetworkError) -> SendResult:
+        """Retried with backoff up to max_attempts. A connection closed after the request was
+        written (no answer read) may have delivered it: the row is marked uncertain, so a later
+        success counts as a possible duplicate (it is still retried: a dropped connection is
+        far more often a request Telegram never handled than one it did)."""
+        if view.attempts >= self.limits.max_attempts:
+            return SendResult(view.id, Verdict.failed, reason=f"gave up after {view.attempts} attempts: {exc.message}")
+        return SendResult(
+            view.id,
+            Verdict.retry,
+            reason=exc.message,
+            retry_at=self._backoff(view.attempts),
+            uncertain=_answer_lost(exc),
         )
 
     async def _call(self, view: OutboxView) -> tuple[int, ...]:
@@ -499,6 +513,16 @@ class Sender:
                 delay = max(0.0, (due - self.clock()).total_seconds())
             await asyncio.sleep(min(delay, 0.05))
         return await self.db.run(outbox_stats)
+
+
+def _never_sent(exc: TimedOut) -> bool:
+    """A timeout before the request went out (connecting, or waiting for a free connection)."""
+    return isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def _answer_lost(exc: NetworkError) -> bool:
+    """The request went out and the connection ended before an answer was read."""
+    return isinstance(exc.__cause__, httpx.RemoteProtocolError | httpx.ReadError)
 
 
 def _run_units(*, session: Any, units: list[Callable[..., Any]]) -> None:

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     first_half_deadline: str = "03-31"
     second_half_deadline: str = "08-31"
     reminder_time: str = "09:00"
+    reminder_catch_up_seconds: float = Field(default=15, ge=0)  # after start-up: what today missed
     report_weekday: int = Field(default=0, ge=0, le=6)  # Monday
 
     # Delivery (the outbox sender): Telegram's limits, and how long a claim may stay unfinished.

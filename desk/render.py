@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,7 +23,7 @@ from desk.errors import (
     UnknownProject,
 )
 from desk.models import FINAL_STATUSES, CardKind, Role, TicketStatus
-from desk.sla import SlaAlert
+from desk.sla import AlertKind, Audience, Recipient, SlaAlert
 from desk.stats import DeskStats, GroupStats
 from desk.throttle import Verdict
 from desk.tickets import Escalation, FollowUp, Relay
@@ -255,6 +255,72 @@ def breach_alert(
         due=when(t.sla_due_at, hours),
         holder=holder(t, departments),
     )
+
+
+DIGEST_QUESTION_CLIP = 120
+MESSAGE_LIMIT = 4096  # Telegram's limit for one message, in UTF-16 code units
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _digest_item(alert: SlaAlert, hours: BusinessHours, departments: Names) -> str:
+    t = alert.ticket
+    if alert.kind is AlertKind.warning:
+        return texts.DESK_DIGEST_WARNING_ITEM.format(
+            ticket_id=t.id,
+            left=duration(alert.minutes_left),
+            project=project_label(t),
+            question=esc(clip(t.question, DIGEST_QUESTION_CLIP)),
+            holder=holder(t, departments),
+        )
+    return texts.DESK_DIGEST_BREACH_ITEM.format(
+        ticket_id=t.id,
+        project=project_label(t),
+        asker=esc(t.asker_name or "?"),
+        asked_at=when(t.created_at, hours),
+        question=esc(clip(t.question, DIGEST_QUESTION_CLIP)),
+        due=when(t.sla_due_at, hours),
+        holder=holder(t, departments),
+    )
+
+
+def sla_digest(
+    entries: Sequence[tuple[SlaAlert, Recipient]], *, hours: BusinessHours, departments: Names = None
+) -> list[str]:
+    """Several alerts for one chat in one sweep, as one message: the breaches, then the
+    warnings, each ticket on a few lines; for a staff chat a hint to answer on the tickets'
+    cards and a mention of each person holding one (Telegram notifies them). A message is at
+    most Telegram's limit; a longer list goes on in more messages, split between tickets."""
+    breaches = [a for a, _ in entries if a.kind is AlertKind.breach]
+    warnings = [a for a, _ in entries if a.kind is AlertKind.warning]
+    blocks: list[str] = []
+    if breaches:
+        blocks.append(texts.DESK_DIGEST_BREACH_HEAD.format(count=len(breaches)))
+        blocks.extend(_digest_item(a, hours, departments) for a in breaches)
+    if warnings:
+        blocks.append(texts.DESK_DIGEST_WARNING_HEAD.format(count=len(warnings)))
+        blocks.extend(_digest_item(a, hours, departments) for a in warnings)
+    if any(r.audience is not Audience.lead for _, r in entries):
+        blocks.append(texts.DESK_DIGEST_HINT)
+        mentioned: dict[int, str] = {}
+        for alert, recipient in entries:
+            if recipient.mention_user_id is not None and recipient.mention_user_id not in mentioned:
+                mentioned[recipient.mention_user_id] = texts.DESK_HOLDER_MENTION.format(
+                    user_id=int(recipient.mention_user_id), name=esc(alert.holder_name or recipient.mention_user_id)
+                )
+        if mentioned:
+            blocks.append("　".join(mentioned.values()))
+    parts: list[str] = []
+    current = blocks[0]
+    for block in blocks[1:]:
+        if _units(current) + 2 + _units(block) > MESSAGE_LIMIT:
+            parts.append(current)
+            current = texts.DESK_DIGEST_CONTINUED.format(part=len(parts) + 1)
+        current += "\n\n" + block
+    parts.append(current)
+    return parts
 
 
 def breach_notice(alert: SlaAlert, *, hours: BusinessHours, departments: Names = None) -> str:

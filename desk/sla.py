@@ -189,13 +189,37 @@ def sweep(
     return alerts
 
 
-def owed_alerts(alerts: list[SlaAlert], compose: Callable[[SlaAlert, Recipient], str]) -> list[Owed]:
+Digest = Callable[[list[tuple[SlaAlert, Recipient]]], list[str]]
+
+
+def owed_alerts(
+    alerts: list[SlaAlert], compose: Callable[[SlaAlert, Recipient], str], digest: Digest | None = None
+) -> list[Owed]:
     """The messages the alerts owe: the lead group's alert, and the holder's notice, which
-    is remembered as a card (a reply to it answers the ticket)."""
-    owed = []
+    is remembered as a card (a reply to it answers the ticket).
+
+    With `digest`, a chat owed several alerts by this sweep gets one message for them all
+    (`digest(entries)` gives its text, split at Telegram's limit), owed where its first alert
+    would be: 30 breaches at once reach the lead group in one send, not in 90 seconds of
+    Telegram's 20 messages a minute per group. A digest is not a card (the tickets' own cards
+    are); a chat owed a single alert gets it as before."""
+    per_chat: dict[int, list[tuple[SlaAlert, Recipient]]] = {}
+    for alert in alerts:
+        for recipient in alert.recipients:
+            if recipient.chat_id is not None:
+                per_chat.setdefault(recipient.chat_id, []).append((alert, recipient))
+    owed: list[Owed] = []
     for alert in alerts:
         for recipient in alert.recipients:
             if recipient.chat_id is None:
+                continue
+            entries = per_chat[recipient.chat_id]
+            if digest is not None and len(entries) > 1:
+                if entries[0][0] is alert and entries[0][1] is recipient:  # where its first alert would be
+                    owed.extend(
+                        Owed(recipient.chat_id, message_payload(text), "sla_digest", Priority.alert)
+                        for text in digest(entries)
+                    )
                 continue
             follow_up = None
             if recipient.audience is Audience.department:
@@ -216,9 +240,15 @@ def owed_alerts(alerts: list[SlaAlert], compose: Callable[[SlaAlert, Recipient],
 
 
 def sweep_owing(
-    *, session: Session, now: datetime, compose: Callable[[SlaAlert, Recipient], str], **kwargs: Any
+    *,
+    session: Session,
+    now: datetime,
+    compose: Callable[[SlaAlert, Recipient], str],
+    digest: Digest | None = None,
+    **kwargs: Any,
 ) -> list[SlaAlert]:
-    """`sweep`, and the alerts' messages owed in the same transaction."""
+    """`sweep`, and the alerts' messages owed in the same transaction (the marks and the
+    messages, a digest included, commit together or not at all)."""
     alerts = sweep(session=session, now=now, **kwargs)
-    enqueue_all(session=session, owed=owed_alerts(alerts, compose), now=now)
+    enqueue_all(session=session, owed=owed_alerts(alerts, compose, digest), now=now)
     return alerts

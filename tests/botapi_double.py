@@ -559,6 +559,10 @@ def _parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, str], li
 # --------------------------------------------------------------------------- the server
 
 
+class _Dropped(Exception):
+    """drop_next: close the connection without an answer."""
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "BotApiDouble/1.0"
@@ -612,6 +616,8 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._read_body()
             status, payload, ctype = self.double._handle_http(self.command, self.path, self.headers, body)
             self._send(status, payload, ctype)
+        except _Dropped:
+            self.close_connection = True  # no answer: the connection is closed
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, OSError):
             self.close_connection = True
 
@@ -658,6 +664,7 @@ class BotApiDouble:
         self._left: set[int] = set()
         self._failures: list[dict] = []
         self._slow: list[dict] = []
+        self._faults: list[dict] = []  # drop_next / late_next
         self.slow_started = threading.Event()  # set when a request slowed by slow_next() begins
         self._callback_queries: dict[str, dict] = {}
         self._callback_ids = itertools.count(4_000_000_000_000_001)
@@ -995,9 +1002,10 @@ class BotApiDouble:
         retry_after: int | None = None,
         times: int = 1,
         migrate_to_chat_id: int | None = None,
+        where: Callable[[dict], bool] | None = None,
     ) -> None:
-        """The next ``times`` calls of ``method`` ("*" for any method except getUpdates) fail
-        with ``status``. Default descriptions follow Telegram's."""
+        """The next ``times`` calls of ``method`` ("*" for any method except getUpdates) whose
+        params satisfy ``where`` fail with ``status``. Default descriptions follow Telegram's."""
         if description is None:
             description = {
                 400: "Bad Request",
@@ -1020,13 +1028,19 @@ class BotApiDouble:
                 description = "Bad Request: group chat was upgraded to a supergroup chat"
         with self._cond:
             self._failures.append(
-                {"method": method.lower(), "left": times, "error": BotApiError(status, description, params or None)}
+                {
+                    "method": method.lower(),
+                    "left": times,
+                    "error": BotApiError(status, description, params or None),
+                    "where": where,
+                }
             )
 
     def clear_failures(self) -> None:
-        """Forget every failure queued with fail_next (a fault that ends)."""
+        """Forget every failure queued with fail_next, drop_next and late_next (a fault that ends)."""
         with self._cond:
             self._failures.clear()
+            self._faults.clear()
 
     def slow_next(
         self, method: str, *, seconds: float, times: int = 1, where: Callable[[dict], bool] | None = None
@@ -1036,6 +1050,40 @@ class BotApiDouble:
         slow_started is set when one begins."""
         with self._cond:
             self._slow.append({"method": method.lower(), "left": times, "seconds": seconds, "where": where})
+
+    def drop_next(
+        self, method: str, *, times: int = 1, delivered: bool = False, where: Callable[[dict], bool] | None = None
+    ) -> None:
+        """The next ``times`` calls of ``method`` (whose params satisfy ``where``) get no answer:
+        the double closes the connection. ``delivered=False``: the request is dropped before it
+        is handled (recorded with status 0, nothing happens); ``delivered=True``: it is handled
+        (a message is posted and recorded as sent) and only the answer is lost."""
+        with self._cond:
+            self._faults.append(
+                {"method": method.lower(), "left": times, "kind": "drop", "delivered": delivered, "where": where}
+            )
+
+    def late_next(
+        self, method: str, *, seconds: float, times: int = 1, where: Callable[[dict], bool] | None = None
+    ) -> None:
+        """The next ``times`` calls of ``method`` (whose params satisfy ``where``) are handled at
+        once (a message is posted and recorded as sent) and answered ``seconds`` later: longer
+        than the client's timeout, the client cannot know the message arrived."""
+        with self._cond:
+            self._faults.append(
+                {"method": method.lower(), "left": times, "kind": "late", "seconds": seconds, "where": where}
+            )
+
+    def _take_fault(self, method: str, params: dict) -> dict | None:
+        low = method.lower()
+        with self._cond:
+            for f in self._faults:
+                if f["left"] > 0 and f["method"] == low and (f["where"] is None or f["where"](params)):
+                    f["left"] -= 1
+                    if f["left"] == 0:
+                        self._faults.remove(f)
+                    return f
+        return None
 
     def _take_slowness(self, method: str, params: dict) -> float:
         low = method.lower()
@@ -1054,10 +1102,14 @@ class BotApiDouble:
             taken, self._updates[:] = list(self._updates), []
         return taken
 
-    def _take_failure(self, method: str) -> BotApiError | None:
+    def _take_failure(self, method: str, params: dict | None = None) -> BotApiError | None:
         low = method.lower()
         for f in self._failures:
-            if f["left"] > 0 and (f["method"] == low or (f["method"] == "*" and low != "getupdates")):
+            if (
+                f["left"] > 0
+                and (f["method"] == low or (f["method"] == "*" and low != "getupdates"))
+                and (f.get("where") is None or f["where"](params or {}))
+            ):
                 f["left"] -= 1
                 if f["left"] == 0:
                     self._failures.remove(f)
@@ -1201,6 +1253,10 @@ class BotApiDouble:
         if delay:
             self.slow_started.set()
             time.sleep(delay)  # in this request's own server thread
+        fault = self._take_fault(method, params)
+        if fault is not None and fault["kind"] == "drop" and not fault["delivered"]:
+            self._finish(Call(method, params, at, tuple(files), 0, {"dropped": "before it was handled"}))
+            raise _Dropped()
 
         try:
             if token != self.token:
@@ -1210,7 +1266,7 @@ class BotApiDouble:
                     injected = self._take_failure(method)
                 raise injected or BotApiError(404, "Not Found")
             with self._cond:
-                injected = self._take_failure(method)
+                injected = self._take_failure(method, params)
             if injected:
                 raise injected
             handler = getattr(self, f"_m_{method}")
@@ -1225,7 +1281,12 @@ class BotApiDouble:
                 self.internal_errors.append(exc)
             error = BotApiError(500, f"Internal Server Error: BotApiDouble failed: {exc!r}")
             call = Call(method, params, at, tuple(files), error.status, error.payload())
-        return self._finish(call)
+        answer = self._finish(call)
+        if fault is not None and fault["kind"] == "drop":
+            raise _Dropped()  # handled, the answer lost
+        if fault is not None and fault["kind"] == "late":
+            time.sleep(fault["seconds"])  # in this request's own server thread
+        return answer
 
     def _finish(self, call: Call) -> tuple[int, bytes, str]:
         with self._cond:

@@ -13,11 +13,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from desk.bindings import bind_help_chat
+from desk.models import Role
+from desk.roles import Actor
 from desk.tickets import create_ticket
+from ledger.importer import import_file
 from storage import Database
 from tests.bot_process import ROOT, bot_env
 from tests.botapi_double import BotApiDouble, Call
+from tests.ledger_support import ledger_row, write_xlsx
 from workdays import BusinessHours, WorkingCalendar
 
 HELP = -1001234567890
@@ -105,10 +111,50 @@ def delivered(api: BotApiDouble, chat_id: int, contains: str) -> list[Call]:
     ]
 
 
+def alerted(api: BotApiDouble, chat_id: int, kind: str) -> list[Call]:
+    """The alerts of `kind` ("breach", "warning") that reached the chat, one by one or in a digest."""
+    markers = {"breach": ("超时未响应", "已超过响应时限"), "warning": ("即将到期", "到期，请")}[kind]
+    return [c for marker in markers for c in delivered(api, chat_id, marker)]
+
+
 def per_ticket(calls: list[Call]) -> Counter[int]:
     counts: Counter[int] = Counter()
-    for call in calls:
-        found = TICKET.search(str(call.params.get("text", "")))
-        if found:
-            counts[int(found.group(1))] += 1
+    for call in calls:  # a digest lists several tickets
+        for found in set(TICKET.findall(str(call.params.get("text", "")))):
+            counts[int(found)] += 1
     return counts
+
+
+BROADCAST_BASE = -1002000000000  # the 200 help groups of the broadcast drill: -1002000000000 - n
+
+
+def help_groups_with_reminders(db: Database, workdir: Path, count: int) -> list[int]:
+    """`count` projects, each with one procedure past its due date and a deadline years away,
+    each bound to its own help group: today's plan owes each group one reminder (overdue)."""
+    rows = [
+        ledger_row(
+            项目代码=f"B{n:04d}",
+            项目名称=f"广播项目{n}",
+            计划开工="2035下半年",
+            手续="环评",
+            受理日期="2026-03-02",
+            days=5,
+        )
+        for n in range(count)
+    ]
+    db.call(import_file, path=write_xlsx(workdir / "ledger.xlsx", rows))
+    admin = Actor(user_id=ASKER_BASE - 1, chat_id=None, role=Role.admin)
+    now = datetime.now(timezone.utc)
+    chats = [BROADCAST_BASE - n for n in range(count)]
+    for n, chat in enumerate(chats):
+        db.call(bind_help_chat, actor=admin, chat_id=chat, project_code=f"B{n:04d}", now=now)
+    return chats
+
+
+def today_a_working_day(workdir: Path, tz: str = "Asia/Shanghai") -> Path:
+    """A calendar override that makes today (in `tz`) a working day, so a drill runs any day."""
+    today = datetime.now(ZoneInfo(tz)).date()
+    years = f"years: [{today.year}]\n" if today.year > 2026 else ""
+    path = workdir / "overrides.yaml"
+    path.write_text(f"{years}workdays:\n  - {today.isoformat()}\n", encoding="utf-8")
+    return path

@@ -489,3 +489,23 @@ def test_wait_for_times_out_with_recent_calls(api: BotApiDouble) -> None:
         api.push_message(chat_id=GROUP, user_id=USER, text="x", reply_to_message_id=12345)
     with pytest.raises(ValueError):
         api.push_callback(chat_id=GROUP, user_id=USER, message_id=1, data="x")
+
+
+@pytest.mark.asyncio
+async def test_dropped_requests_and_late_answers(api: BotApiDouble) -> None:
+    from telegram.error import TimedOut
+
+    async with bot_for(api) as bot:
+        api.drop_next("sendMessage")  # closed before it is handled: nothing posted
+        with pytest.raises(NetworkError, match="RemoteProtocolError"):
+            await bot.send_message(GROUP, "一")
+        api.drop_next("sendMessage", delivered=True, where=lambda p: p.get("text") == "二")
+        await bot.send_message(GROUP, "零")  # the filter lets this one through
+        with pytest.raises(NetworkError, match="RemoteProtocolError"):
+            await bot.send_message(GROUP, "二")  # posted, the answer lost
+        api.late_next("sendMessage", seconds=1.0)
+        with pytest.raises(TimedOut):
+            await bot.send_message(GROUP, "三", read_timeout=0.3)  # posted, answered too late
+        await bot.send_message(GROUP, "四")
+    assert [m["text"] for m in api.sent_messages(GROUP)] == ["零", "二", "三", "四"]
+    assert [c.status for c in api.calls_to("sendMessage")] == [0, 200, 200, 200, 200]

@@ -9,10 +9,11 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import httpx
 import pytest
 from sqlmodel import select
 from telegram import Bot, Update
-from telegram.error import TimedOut
+from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 
 from bot.inbox import ChatOrderedProcessor, Inbox
@@ -70,6 +71,11 @@ class ScriptedRequest(RecordingRequest):
         if fault == "timeout":
             await super().do_request(url, method, request_data)  # it did arrive
             raise TimedOut("Timed out")
+        if fault == "answer lost":  # it arrived, the connection closed before the answer
+            await super().do_request(url, method, request_data)
+            raise NetworkError("httpx.RemoteProtocolError") from httpx.RemoteProtocolError("Server disconnected")
+        if fault == "connect timeout":  # never reached Telegram
+            raise TimedOut("Timed out") from httpx.ConnectTimeout("connect")
         if fault is not None:
             status, extra = fault
             self.calls.append(
@@ -184,6 +190,17 @@ async def test_a_timeout_is_resent_once_and_counted_and_never_a_third_time(bot: 
     assert failed.status == "failed" and "fate unknown twice" in (failed.reason or "")
 
 
+async def test_an_answer_lost_on_a_closed_connection_is_resent_and_counted(bot: Bot, sqlite_db: Database) -> None:
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    request.faults[A] = ["answer lost", "answer lost"]  # it arrived twice, the bot never heard
+    request.faults[B] = ["connect timeout", "connect timeout", "connect timeout"]  # it never went out
+    _owe(sqlite_db, _text(A, "甲"), _text(B, "乙"))
+    stats = await _sender(bot, sqlite_db).drain(timeout=3.0)
+    assert request.texts(A) == ["甲", "甲", "甲"]  # retried like any network error (not given up) ...
+    assert request.texts(B) == ["乙"]
+    assert stats.sent == 2 and stats.possible_duplicates == 1  # ... and the row counted; B is certain
+
+
 async def test_a_send_left_in_flight_by_a_dead_process_goes_again_once(bot: Bot, sqlite_db: Database) -> None:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
     ids = _owe(sqlite_db, _text(A, "甲"))
@@ -233,10 +250,21 @@ async def test_thirty_tickets_due_at_once_warn_before_breach_on_time_alerts_firs
             steward_chat_id=STEWARDS,
             lead_chat_id=LEAD,
             compose=lambda alert, rcpt: f"{alert.kind.value} 工单 #{alert.ticket.id}",
+            digest=lambda entries: [f"{entries[0][0].kind.value}s " + " ".join(f"#{a.ticket.id}" for a, _ in entries)],
         )
 
     assert len(sweep(NOW + timedelta(minutes=21))) == 30  # 9 minutes left: 30 warnings
     assert len(sweep(NOW + timedelta(minutes=30, seconds=1))) == 30  # due: 30 breaches, at once
+    rows = sqlite_db.call(lambda session: session.exec(select(OutboxMessage)).all())
+    # Each chat is owed one digest per sweep (in the marks' transaction): the stewards the 30
+    # warnings, then the 30 breach notices; the lead group the 30 breaches.
+    listed = " ".join(f"#{n}" for n in range(1, 31))
+    owed = [(r.chat_id, r.purpose, r.payload["text"]) for r in rows if r.chat_id in (LEAD, STEWARDS)]
+    assert owed == [
+        (STEWARDS, "sla_digest", f"warnings {listed}"),
+        (LEAD, "sla_digest", f"breachs {listed}"),
+        (STEWARDS, "sla_digest", f"breachs {listed}"),
+    ]
     tickets = sqlite_db.call(lambda session: session.exec(select(Ticket)).all())
     assert all(t.warned_at < t.breached_at for t in tickets)
     assert all(t.breached_at - t.sla_due_at <= timedelta(seconds=30) for t in tickets)  # one sweep

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -162,3 +164,52 @@ def test_throttle_is_a_token_bucket_on_an_injected_clock() -> None:
     assert len(small) == 2
     with pytest.raises(ValueError):
         Throttle(per_minute=0)
+
+
+def _breaches(world, count: int, question: str = "用地预审要多久？"):
+    for n in range(count):
+        world.db.call(
+            tickets.create_ticket,
+            now=world.clock.now,
+            hours=HOURS,
+            sla_minutes=30,
+            help_chat_id=HELP_CHAT,
+            asker_user_id=user_id(100 + n),
+            asker_name=f"企业{n}",
+            help_message_id=10 + n,
+            question=f"{question}（{n}）",
+        )
+    return world.db.call(
+        sweep,
+        now=at(3, 2, 10, 30),
+        hours=HOURS,
+        warn_before_minutes=0,
+        steward_chat_id=STEWARD_CHAT,
+        lead_chat_id=LEAD_CHAT,
+    )
+
+
+def test_a_digest_lists_every_ticket_escaped_and_mentions_the_holders(world) -> None:
+    alerts = _breaches(world, 3, question=EVIL)
+    lead = [(a, r) for a in alerts for r in a.recipients if r.chat_id == LEAD_CHAT]
+    (digest,) = render.sla_digest(lead, hours=HOURS)
+    assert says(texts.DESK_DIGEST_BREACH_HEAD, digest, count=3)
+    for alert in alerts:
+        assert says(texts.DESK_DIGEST_BREACH_ITEM, digest, ticket_id=alert.ticket.id)
+    assert "&lt;b&gt;急" in digest and "<a href" not in digest and texts.DESK_DIGEST_HINT not in digest
+    stewards = [
+        (a, replace(r, mention_user_id=user_id(7))) for a in alerts for r in a.recipients if r.chat_id == STEWARD_CHAT
+    ]
+    (notice,) = render.sla_digest(stewards, hours=HOURS)
+    assert texts.DESK_DIGEST_HINT in notice and notice.count("tg://user?id=") == 1  # each holder once
+
+
+def test_a_long_digest_is_split_at_telegrams_limit_between_tickets(world) -> None:
+    alerts = _breaches(world, 40, question="项" * 300)  # each question clipped, still ~40 long items
+    lead = [(a, r) for a in alerts for r in a.recipients if r.chat_id == LEAD_CHAT]
+    parts = render.sla_digest(lead, hours=HOURS)
+    assert len(parts) >= 2
+    assert all(len(p.encode("utf-16-le")) // 2 <= render.MESSAGE_LIMIT for p in parts)
+    assert says(texts.DESK_DIGEST_CONTINUED, parts[1], part=2)
+    listed = [int(n) for p in parts for n in re.findall(r"工单 #(\d+)", p)]
+    assert listed == [a.ticket.id for a in alerts]  # each ticket once, in order

@@ -441,11 +441,10 @@ def test_jobs_are_on_the_job_queue(ledger_settings, clock) -> None:
     application.bot_data["services"].db.dispose()
 
 
-async def test_the_started_job_queue_runs_the_catch_up(ledger_settings, clock, tmp_path, monkeypatch) -> None:
+async def test_the_started_job_queue_runs_the_catch_up(ledger_settings, clock, tmp_path) -> None:
     import asyncio
 
-    monkeypatch.setattr(reminder_job, "STARTUP_DELAY_SECONDS", 0.05)
-    application = await _start(ledger_settings, clock)
+    application = await _start(ledger_settings.model_copy(update={"reminder_catch_up_seconds": 0.05}), clock)
     _seed(application.bot_data["services"], tmp_path)
     request = _req(application)
     await application.start()

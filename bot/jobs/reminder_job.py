@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 DAILY_JOB = "ledger-daily"
 STARTUP_JOB = "ledger-catch-up"
-STARTUP_DELAY_SECONDS = 15.0
 BROADCASTER_KEY = "ledger_broadcaster"  # bot_data: a Broadcaster to use (tests inject one)
 CONCURRENCY = 8  # units of work in flight; the outbox sender paces the sends
 CAPTION_LIMIT = 1024
@@ -243,7 +242,9 @@ def schedule(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         return
     at = parse_time_of_day(settings.reminder_time).replace(tzinfo=settings.tz)
     queue.run_daily(daily_job, time=at, name=DAILY_JOB, job_kwargs={"misfire_grace_time": 3600, "coalesce": True})
-    queue.run_once(startup_job, when=STARTUP_DELAY_SECONDS, name=STARTUP_JOB, job_kwargs={"misfire_grace_time": None})
+    queue.run_once(
+        startup_job, when=settings.reminder_catch_up_seconds, name=STARTUP_JOB, job_kwargs={"misfire_grace_time": None}
+    )
 
 
 __all__ = [

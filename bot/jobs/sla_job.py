@@ -2,7 +2,7 @@
 breaches in the database (at most once each, across restarts) and, in the same transaction,
 owes their messages to the outbox: a warning to whoever holds the ticket, a breach to the
 lead group (the ticket and who held it) and a notice to the steward group (and the
-department holding it). The person holding the ticket is mentioned, so Telegram notifies
+department holding it); a chat owed several alerts by one sweep gets them in one digest. The person holding the ticket is mentioned, so Telegram notifies
 them. The outbox sender delivers them ahead of replies and reminders and retries them until
 they arrive; the sweep itself never waits for Telegram."""
 
@@ -53,6 +53,7 @@ async def run_sweep(bot: Bot | None, services: Services) -> list[SlaAlert]:
         steward_chat_id=settings.steward_chat_id,
         lead_chat_id=settings.lead_chat_id,
         compose=partial(_text, services=services, names=names),
+        digest=partial(render.sla_digest, hours=services.hours, departments=names),
     )
 
 
