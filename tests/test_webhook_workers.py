@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import select
+from sqlmodel import col, select
 
 import texts
 from bot.telegram_io import split_message
@@ -277,9 +277,9 @@ def test_two_workers_one_scheduler_and_a_takeover_after_sigkill(tmp_path: Path, 
         # empty; every reminder the log says was planned went out, through the outbox.
         logged = pg.call(_reminder_log)
         assert logged and set(logged.values()) == {"sent"}, logged
-        reminder_rows = [r for r in rows if (r.follow_up or {}).get("kind") == "reminder"]
-        assert {r.follow_up["key"] for r in reminder_rows} == set(logged), (reminder_rows, logged)
-        assert any(r.chat_id == HELP for r in reminder_rows)  # the help group's own reminder
+        reminder_rows = [(r, r.follow_up) for r in rows if r.follow_up and r.follow_up.get("kind") == "reminder"]
+        assert {follow_up["key"] for _, follow_up in reminder_rows} == set(logged), (reminder_rows, logged)
+        assert any(r.chat_id == HELP for r, _ in reminder_rows)  # the help group's own reminder
         print(
             f"takeover after SIGKILL: {took_over:.1f} s; in flight at the kill: {len(in_flight)}; "
             f"sent again (duplicates at the double): {len(duplicated)}; reminders sent: {len(logged)}"
@@ -318,7 +318,7 @@ def _reached(api: BotApiDouble) -> Counter[tuple[str, str]]:
 
 
 def _outbox_rows(*, session: Any) -> list[OutboxMessage]:
-    rows = list(session.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+    rows = list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))))
     session.expunge_all()
     return rows
 
