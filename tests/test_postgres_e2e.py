@@ -102,7 +102,9 @@ def test_the_desk_on_postgresql_with_supergroup_ids(tmp_path: Path, pg: Database
         api.wait_for(sent_saying(HELP, texts.DESK_BOUND_HELP), timeout=WAIT)
         mark = api.mark()
         api.push_message(chat_id=HELP, user_id=ENTERPRISE, text="我们环评办到哪一步了")
-        status = api.wait_for_message(chat_id=HELP, contains=STATUS_LABELS[ProcedureStatus.in_progress], timeout=WAIT, since=mark)
+        status = api.wait_for_message(
+            chat_id=HELP, contains=STATUS_LABELS[ProcedureStatus.in_progress], timeout=WAIT, since=mark
+        )
         assert "环评" in status.params["text"] and "2026-03-02" in status.params["text"]
 
         # Every breach was said once.

@@ -39,6 +39,7 @@ from tests.databases import postgres_schema_database
 from tests.ledger_support import ledger_row, write_xlsx
 from tests.texts_match import says
 from tests.updates import supergroup_id, user_id
+from workdays import WorkingCalendar
 
 SECRET = "s3cret-Webhook_token"
 PUBLIC_URL = "https://steward.example.org/telegram"  # the reverse proxy's address, set with Telegram
@@ -164,8 +165,12 @@ def _working_days_file(folder: Path) -> Path:
     reminders go out whatever day the test runs (the bot's clock is the real one)."""
     today = date.today()
     days = [today + timedelta(days=n) for n in (-1, 0, 1)]
+    # A year the holidays library has no schedule for must be declared to hold a workday.
+    undeclared = sorted({d.year for d in days} - WorkingCalendar().library_official_years)
     path = folder / "overrides.yaml"
-    path.write_text("workdays:\n" + "".join(f"  - {d.isoformat()}\n" for d in days), encoding="utf-8")
+    path.write_text(
+        f"years: {undeclared}\nworkdays:\n" + "".join(f"  - {d.isoformat()}\n" for d in days), encoding="utf-8"
+    )
     return path
 
 
