@@ -9,6 +9,7 @@ COPY bot.py texts.py ./
 COPY bot ./bot
 COPY cli ./cli
 COPY config ./config
+COPY delivery ./delivery
 COPY desk ./desk
 COPY handlers ./handlers
 COPY knowledge ./knowledge

@@ -5,7 +5,9 @@ Every instance starts its JobQueue paused. A background task takes or renews the
 and reports; the others keep the lease in view and take over once a dead holder's lease runs
 out. A holder that cannot renew (the database is gone) pauses its jobs before its lease can
 expire, so two instances never sweep at the same time by design; the sweeps' own marks and the
-reminder log make a send exactly once even if they did.
+reminder log owe each alert and reminder once even if they did. The outbox then delivers it at
+least once, with at most one duplicate per send in flight when a process dies, counted in
+outbox_stats (tests/test_webhook_workers.py).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Bindings, staff roles and projects are read from the database by every update already. Two
 facts are also held in memory for speed: the set of department chats (Services.staff_chats, consulted for every
 message) and the learned answers (inside the matcher). Before each update one cheap query reads
-a fingerprint of both tables (row count and latest change); when another instance bound a
+a fingerprint of both tables (row count and latest change, a re-learned answer's time included); when another instance bound a
 department or learned an answer, the fingerprint differs and the copies are reloaded, so the
 change is seen by the very next update.
 """
@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 def facts_fingerprint(*, session: Session) -> tuple[object, ...]:
     """What changes whenever a binding or a learned answer is added, changed or removed."""
     bindings = session.exec(select(func.count(), func.max(ChatBinding.updated_at))).one()
-    learned = session.exec(select(func.count(), func.max(LearnedEntry.id))).one()
+    # Learning a ticket again replaces its entry in place (same id, same count): its new
+    # created_at is what changes.
+    learned = session.exec(select(func.count(), func.max(LearnedEntry.id), func.max(LearnedEntry.created_at))).one()
     return (*bindings, *learned)
 
 

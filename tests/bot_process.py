@@ -8,11 +8,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from tests.botapi_double import BotApiDouble
+from sqlalchemy import text
+
+from storage import Database
+from tests.botapi_double import BotApiDouble, Call
+from tests.texts_match import says
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -130,3 +135,40 @@ def running_bot(tmp_path: Path, **settings: str) -> Iterator[BotApiDouble]:
                 process.kill()
                 output, _ = process.communicate()
             assert "Traceback" not in output, output
+
+
+def sent_saying(chat_id: int, template: str, /, **values: object) -> Callable[[Call], bool]:
+    """For `BotApiDouble.wait_for`: a sendMessage to `chat_id` that Telegram accepted and that
+    says `template` (a texts.py constant; the placeholders in `values` hold those values)."""
+
+    def matches(call: Call) -> bool:
+        return (
+            call.method == "sendMessage"
+            and call.ok
+            and str(call.params.get("chat_id")) == str(chat_id)
+            and says(template, str(call.params.get("text", "")), **values)
+        )
+
+    return matches
+
+
+def wait_card_recorded(database: Database | str, *, chat_id: int, message_id: int, timeout: float = 20) -> None:
+    """Wait until the bot has recorded the ticket card it posted as `message_id` in `chat_id`.
+
+    The bot records a card's message id when it records the send's outcome, a moment after
+    Telegram's answer; a person reads the card before replying, but a test's reply in the same
+    millisecond would find no card. `database` is the bot's (a Database, or its URL)."""
+    db = Database(database) if isinstance(database, str) else database
+    query = text("SELECT count(*) FROM desk_ticket_card WHERE chat_id = :chat AND message_id = :message")
+
+    def recorded(*, session: Any) -> int:
+        return int(session.execute(query, {"chat": chat_id, "message": message_id}).scalar_one())
+
+    deadline = time.monotonic() + timeout
+    try:
+        while not db.call(recorded):
+            assert time.monotonic() < deadline, f"card {message_id} in {chat_id} not recorded within {timeout} s"
+            time.sleep(0.1)
+    finally:
+        if db is not database:
+            db.dispose()

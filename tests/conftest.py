@@ -10,7 +10,7 @@ import pytest
 
 from config import Settings
 from storage import Database
-from tests.databases import postgres_schema_database, sqlite_database
+from tests.databases import ResettableSchema, postgres_resettable_schema, postgres_schema_database, sqlite_database
 
 
 class FakeClock:
@@ -53,6 +53,27 @@ def sqlite_db(tmp_path) -> Iterator[Database]:
 def postgres_db() -> Iterator[Database]:
     with postgres_schema_database("t_conftest") as db:
         yield db
+
+
+@pytest.fixture(scope="session")
+def flow_schema() -> Iterator[ResettableSchema]:
+    """One PostgreSQL schema for the flow tests, emptied before each."""
+    with postgres_resettable_schema("t_flow") as schema:
+        yield schema
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def flow_database_url(request, tmp_path) -> Iterator[str]:
+    """The database of an in-process flow test's Application, on SQLite and on PostgreSQL (a
+    module uses it by overriding `settings`). SQLite: a new file the bot migrates at start-up;
+    PostgreSQL: the shared flow schema, emptied (skipped when the server is unreachable outside CI)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'steward.db'}"
+        return
+    schema: ResettableSchema = request.getfixturevalue("flow_schema")
+    schema.reset()
+    yield schema.url
+    schema.close_clients()
 
 
 _ids = count(1)

@@ -3,7 +3,8 @@
 SQLite: a fresh file per test, copied from one migrated once per run (migrating a file costs
 more than most tests). PostgreSQL: several suites share the `test` database, so each test gets
 a schema of its own on the local server, dropped afterwards; when the server is unreachable the
-test is skipped, except in CI, where it fails.
+test is skipped, except in CI, where it fails. The flow tests, many and each short, share one
+schema emptied between them (`postgres_resettable_schema`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from sqlalchemy import MetaData, text
 
 from storage import Database
 from storage.migrate import upgrade
@@ -69,3 +71,60 @@ def postgres_schema_database(prefix: str = "t", *, revision: str = "head") -> It
         db.dispose()
         with psycopg.connect(_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+class ResettableSchema:
+    """A PostgreSQL schema migrated once and emptied before each test that uses it (ids restart
+    at 1) instead of a migration per test (~0.7 s each here). Rows a migration seeded are put
+    back."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        metadata = MetaData()
+        metadata.reflect(bind=db.engine)
+        self._tables = [t for t in metadata.sorted_tables if t.name != "alembic_version"]
+        with db.engine.connect() as connection:
+            self._seeded = [
+                (table, [dict(row._mapping) for row in connection.execute(table.select())]) for table in self._tables
+            ]
+
+    @property
+    def url(self) -> str:
+        """For the application under test: its connections are named, so `close_clients` finds them."""
+        return f"{self.db.url}&application_name={self.CLIENTS}"
+
+    CLIENTS = "steward_flow_test"
+
+    def close_clients(self) -> None:
+        """End the connections the tests' applications left open (their engines are not disposed)."""
+        with self.db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": self.CLIENTS},
+            )
+
+    def reset(self) -> None:
+        self.close_clients()
+        # DELETE, children first, and the sequences restarted: for tables this small it is
+        # several times faster than TRUNCATE (which makes new files for every table).
+        with self.db.engine.begin() as connection:
+            connection.execute(text("SET LOCAL lock_timeout = '10s'"))  # a leaked transaction fails, not hangs
+            for table in reversed(self._tables):
+                connection.execute(table.delete())
+            for (sequence,) in connection.execute(
+                text("SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = current_schema()")
+            ):
+                connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+            for table, rows in self._seeded:
+                if rows:
+                    connection.execute(table.insert(), rows)
+
+
+@contextmanager
+def postgres_resettable_schema(prefix: str = "t_reset") -> Iterator[ResettableSchema]:
+    """A schema (skipped or failed like postgres_schema_database) for many tests in turn."""
+    with postgres_schema_database(prefix) as db:
+        yield ResettableSchema(db)

@@ -14,6 +14,12 @@ ENTERPRISE = user_id(501)
 
 
 @pytest.fixture
+def settings(settings, flow_database_url):
+    """This module's flows run on SQLite and on PostgreSQL."""
+    return settings.model_copy(update={"database_url": flow_database_url})
+
+
+@pytest.fixture
 async def app(settings, clock):
     async with recorded_application(settings, clock) as application:
         yield application

@@ -5,9 +5,11 @@ the compose plugin is installed (it is not on the test machine: then the YAML ch
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,24 @@ def test_the_image_runs_unprivileged_and_starts_the_bot() -> None:
     assert users and users[-1] not in ("root", "0")
     assert lines[-1] == 'CMD ["python", "/app/bot.py"]'
     assert [line for line in lines if line.startswith("FROM ")][-1] == "FROM python:3.11-slim"
+
+
+def test_the_image_copies_every_package_and_module_the_project_installs() -> None:
+    """The image runs /app/bot.py from the copied sources: a package left out of the COPY lines
+    fails at start-up with "No module named ..." (delivery/ was, once)."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    patterns = setuptools["packages"]["find"]["include"]
+    packages = sorted(
+        path.name
+        for path in ROOT.iterdir()
+        if (path / "__init__.py").is_file() and any(fnmatch.fnmatch(path.name, p) for p in patterns)
+    )
+    assert "delivery" in packages and "bot" in packages
+    lines = {line.strip() for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()}
+    missing = [name for name in packages if f"COPY {name} ./{name}" not in lines]
+    assert missing == [], f"the Dockerfile does not copy {missing}"
+    copied = " ".join(line for line in lines if line.startswith("COPY ") and "--from" not in line).split()
+    assert {f"{module}.py" for module in setuptools["py-modules"]} <= set(copied)
 
 
 @pytest.mark.skipif(shutil.which("docker") is None, reason="no docker client")

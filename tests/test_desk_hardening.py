@@ -51,6 +51,12 @@ _ids = count(900_000)
 
 
 @pytest.fixture
+def settings(settings, flow_database_url):
+    """This module's flows run on SQLite and on PostgreSQL."""
+    return settings.model_copy(update={"database_url": flow_database_url})
+
+
+@pytest.fixture
 async def app(settings, clock):
     settings = settings.model_copy(
         update={"steward_chat_id": STEWARD_CHAT, "lead_chat_id": LEAD_CHAT, "admin_user_ids": [ADMIN]}

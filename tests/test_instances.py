@@ -154,3 +154,33 @@ async def test_an_answer_learned_through_one_instance_is_used_by_the_other(two_a
     )
     replies = await _say(second, question, chat=HELP, user=ENTERPRISE, apps=two_apps)
     assert any("供电公司客户经理" in t for t in replies), replies
+
+
+async def test_an_answer_learned_again_through_one_instance_replaces_the_others_copy(two_apps, clock) -> None:
+    """Learning a ticket's question again replaces its entry in place (same id, same count):
+    the other instance must still see the new answer and scope."""
+    first, second = two_apps
+    question = "园区里的临时用电找谁申请比较快"
+    services = first.bot_data["services"]
+
+    async def learn(answer: str, project_code: str | None) -> None:
+        clock.advance(minutes=5)  # a steward learns again a while later
+        await services.knowledge.learn(
+            question=question,
+            answer=answer,
+            item=None,
+            created_by=user_id(6_004),
+            ticket_id=7,
+            project_code=project_code,
+        )
+
+    await learn("请联系供电公司客户经理办理临时用电。", None)
+    assert any("供电公司客户经理" in t for t in await _say(second, question, chat=HELP, user=ENTERPRISE, apps=two_apps))
+
+    await learn("临时用电请在网上国网App提交申请。", None)  # a new answer
+    replies = await _say(second, question, chat=HELP, user=ENTERPRISE, apps=two_apps)
+    assert any("网上国网" in t for t in replies) and not any("供电公司客户经理" in t for t in replies), replies
+
+    await learn("本项目的临时用电请找园区管委会。", "P999")  # a new scope: another project's group only
+    replies = await _say(second, question, chat=HELP, user=ENTERPRISE, apps=two_apps)
+    assert not any("网上国网" in t or "园区管委会" in t for t in replies), replies

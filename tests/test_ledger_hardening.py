@@ -89,6 +89,12 @@ def _seed(db, tmp_path) -> None:
 
 
 @pytest.fixture
+def settings(settings, flow_database_url):
+    """This module's flows run on SQLite and on PostgreSQL."""
+    return settings.model_copy(update={"database_url": flow_database_url})
+
+
+@pytest.fixture
 async def app(settings, clock, tmp_path):
     settings = settings.model_copy(
         update={"admin_user_ids": [ADMIN], "steward_chat_id": STEWARDS, "lead_chat_id": LEAD}

@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 
+import texts
 from ledger.importer import import_file
+from ledger.models import STATUS_LABELS, ProcedureStatus
 from storage import Database
-from tests.bot_process import running_bot
+from tests.bot_process import running_bot, sent_saying, wait_card_recorded
 from tests.databases import postgres_schema_database
 from tests.ledger_support import ledger_row, write_xlsx
+from tests.texts_match import fragment, says
 from tests.updates import supergroup_id, user_id
 
 HELP = supergroup_id(4_001)
@@ -53,16 +56,16 @@ def test_the_desk_on_postgresql_with_supergroup_ids(tmp_path: Path, pg: Database
     ) as api:
         # A question the knowledge base answers.
         api.push_message(chat_id=HELP, user_id=ENTERPRISE, text="请问施工许可证要准备哪些材料？")
-        api.wait_for_message(chat_id=HELP, contains="所需材料", timeout=WAIT)
+        api.wait_for_message(chat_id=HELP, contains=texts.ASPECT["materials"], timeout=WAIT)
 
         # A handoff: acknowledged, carded; nobody answers in 3 s, so the leaders are told.
         question = api.push_message(chat_id=HELP, user_id=ENTERPRISE, text="营业执照怎么办理？", first_name="王经理")
-        api.wait_for_message(chat_id=HELP, contains="已转项目管家", timeout=WAIT)
-        card = api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #1", timeout=WAIT)
-        breach = api.wait_for_message(chat_id=LEAD_CHAT, contains="超时未响应", timeout=WAIT)
-        assert "工单 #1" in breach.params["text"]
+        api.wait_for_message(chat_id=HELP, contains=fragment(texts.HANDOFF_ACK), timeout=WAIT)
+        card = api.wait_for(sent_saying(STEWARD_CHAT, texts.DESK_CARD, ticket_id=1), timeout=WAIT)
+        api.wait_for(sent_saying(LEAD_CHAT, texts.DESK_BREACH_ALERT, ticket_id=1), timeout=WAIT)
 
         # The steward's reply to the card reaches the enterprise as a reply to its question.
+        wait_card_recorded(pg, chat_id=STEWARD_CHAT, message_id=card.result["message_id"])
         mark = api.mark()
         api.push_message(
             chat_id=STEWARD_CHAT,
@@ -79,9 +82,10 @@ def test_the_desk_on_postgresql_with_supergroup_ids(tmp_path: Path, pg: Database
         api.wait_for_message(chat_id=DEPT_CHAT, contains="发展和改革委员会", timeout=WAIT)
         mark = api.mark()
         api.push_message(chat_id=HELP, user_id=COLLEAGUE, text="社保怎么交？", first_name="赵会计")
-        api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #2", timeout=WAIT, since=mark)
+        api.wait_for(sent_saying(STEWARD_CHAT, texts.DESK_CARD, ticket_id=2), timeout=WAIT, since=mark)
         api.push_message(chat_id=STEWARD_CHAT, user_id=STEWARD, text="/escalate 2 发改委", first_name="李管家")
-        dept_card = api.wait_for_message(chat_id=DEPT_CHAT, contains="管家吹哨", timeout=WAIT, since=mark)
+        dept_card = api.wait_for(sent_saying(DEPT_CHAT, texts.DESK_ESCALATION_HEAD), timeout=WAIT, since=mark)
+        wait_card_recorded(pg, chat_id=DEPT_CHAT, message_id=dept_card.result["message_id"])
         mark = api.mark()
         api.push_message(
             chat_id=DEPT_CHAT,
@@ -91,14 +95,16 @@ def test_the_desk_on_postgresql_with_supergroup_ids(tmp_path: Path, pg: Database
             first_name="发改委小张",
         )
         answer = api.wait_for_message(chat_id=HELP, contains="人社局负责", timeout=WAIT, since=mark)
-        assert "发展和改革委员会答复" in answer.params["text"]
+        assert says(texts.DESK_RELAYED_ANSWER, answer.params["text"], responder="发展和改革委员会")
 
         # The help group is bound to its project; a status question is answered from the ledger.
         api.push_message(chat_id=HELP, user_id=ADMIN, text="/bind P001")
-        api.wait_for_message(chat_id=HELP, contains="已绑定为项目", timeout=WAIT)
+        api.wait_for(sent_saying(HELP, texts.DESK_BOUND_HELP), timeout=WAIT)
         mark = api.mark()
         api.push_message(chat_id=HELP, user_id=ENTERPRISE, text="我们环评办到哪一步了")
-        status = api.wait_for_message(chat_id=HELP, contains="办理中", timeout=WAIT, since=mark)
+        status = api.wait_for_message(
+            chat_id=HELP, contains=STATUS_LABELS[ProcedureStatus.in_progress], timeout=WAIT, since=mark
+        )
         assert "环评" in status.params["text"] and "2026-03-02" in status.params["text"]
 
         # Every breach was said once.

@@ -41,6 +41,12 @@ def test_the_answer_composition_takes_the_region_as_a_plain_value(regional_kb):
 
 
 @pytest.fixture
+def settings(settings, flow_database_url):
+    """This module's flows run on SQLite and on PostgreSQL."""
+    return settings.model_copy(update={"database_url": flow_database_url})
+
+
+@pytest.fixture
 async def app(settings, clock, tmp_path, regional_kb):
     settings = settings.model_copy(update={"knowledge_path": regional_kb, "admin_user_ids": [ADMIN]})
     request = RecordingRequest()

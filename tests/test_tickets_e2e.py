@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import texts
-from tests.bot_process import running_bot
+from tests.bot_process import running_bot, sent_saying, wait_card_recorded
 from tests.botapi_double import BotApiDouble, Call
 from tests.texts_match import fragment, says
 from tests.updates import supergroup_id, user_id
@@ -66,21 +66,27 @@ def _buttons(call: Call) -> list[tuple[str, str]]:
     return [(b["text"], b["callback_data"]) for row in call.params["reply_markup"]["inline_keyboard"] for b in row]
 
 
-def _callback_answer(api: BotApiDouble, contains: str, since: int) -> Call:
+def _callback_answer(api: BotApiDouble, template: str, since: int, **values: object) -> Call:
+    """The answer to a button press that says `template` (a texts.py constant)."""
     return api.wait_for(
-        lambda c: c.method == "answerCallbackQuery" and contains in str(c.params.get("text", "")),
+        lambda c: c.method == "answerCallbackQuery" and says(template, str(c.params.get("text", "")), **values),
         timeout=WAIT,
         since=since,
     )
 
 
-def test_handoff_card_relay_and_a_breach_reaching_the_lead_group(desk_bot: BotApiDouble) -> None:
+def _database_url(tmp_path: Path) -> str:
+    """The bot's database (running_bot's default: a SQLite file in its folder)."""
+    return f"sqlite:///{tmp_path / 'bot.db'}"
+
+
+def test_handoff_card_relay_and_a_breach_reaching_the_lead_group(tmp_path: Path, desk_bot: BotApiDouble) -> None:
     api = desk_bot
     # The enterprise asks what the knowledge base cannot answer: acknowledged, carded.
     question = api.push_message(chat_id=HELP, user_id=ENTERPRISE, text="营业执照怎么办理？", first_name="王经理")
     ack = api.wait_for_message(chat_id=HELP, contains=fragment(texts.HANDOFF_ACK), timeout=WAIT)
     assert ack.params["reply_parameters"]["message_id"] == question["message_id"]
-    card = api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #1", timeout=WAIT)
+    card = api.wait_for(sent_saying(STEWARD_CHAT, texts.DESK_CARD, ticket_id=1), timeout=WAIT)
     assert [t for t, _ in _buttons(card)] == [
         texts.TICKET_BUTTON_CLAIM,
         texts.TICKET_BUTTON_ESCALATE,
@@ -89,10 +95,11 @@ def test_handoff_card_relay_and_a_breach_reaching_the_lead_group(desk_bot: BotAp
 
     # Nobody answers within 3 seconds: the sweep alerts the leaders and the stewards.
     breach = api.wait_for_message(chat_id=LEAD_CHAT, contains=fragment(texts.DESK_BREACH_ALERT), timeout=WAIT)
-    assert "工单 #1" in breach.params["text"] and "营业执照" in breach.params["text"]
+    assert says(texts.DESK_BREACH_ALERT, breach.params["text"], ticket_id=1, question="营业执照怎么办理？")
     api.wait_for_message(chat_id=STEWARD_CHAT, contains=fragment(texts.DESK_BREACH_NOTICE), timeout=WAIT)
 
     # The steward answers by replying to the card: relayed as a reply to the question.
+    wait_card_recorded(_database_url(tmp_path), chat_id=STEWARD_CHAT, message_id=card.result["message_id"])
     mark = api.mark()
     api.push_message(
         chat_id=STEWARD_CHAT,
@@ -103,7 +110,7 @@ def test_handoff_card_relay_and_a_breach_reaching_the_lead_group(desk_bot: BotAp
     )
     relayed = api.wait_for_message(chat_id=HELP, contains="市场监管局窗口", timeout=WAIT, since=mark)
     assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
-    assert "项目管家答复" in relayed.params["text"]
+    assert says(texts.DESK_RELAYED_ANSWER, relayed.params["text"], responder=texts.DESK_STEWARDS)
     api.wait_for_message(chat_id=STEWARD_CHAT, contains=fragment(texts.DESK_RELAY_CONFIRM), timeout=WAIT, since=mark)
 
     # The breach is said once: later sweeps stay quiet about ticket #1.
@@ -138,11 +145,13 @@ def _hand_off(api: BotApiDouble, text: str = "营业执照怎么办理？") -> t
     mark = api.mark()
     question = api.push_message(chat_id=HELP, user_id=ENTERPRISE, text=text, first_name="王经理")
     api.wait_for_message(chat_id=HELP, contains=fragment(texts.HANDOFF_ACK), timeout=WAIT, since=mark)
-    card = api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #", timeout=WAIT, since=mark)
+    card = api.wait_for(sent_saying(STEWARD_CHAT, texts.DESK_CARD), timeout=WAIT, since=mark)
     return question, card
 
 
-def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(slow_clock_bot: BotApiDouble) -> None:
+def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(
+    tmp_path: Path, slow_clock_bot: BotApiDouble
+) -> None:
     api = slow_clock_bot
     _bind_department(api)
 
@@ -155,7 +164,7 @@ def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(slow_c
     # The steward claims the ticket with the card's button.
     mark = api.mark()
     api.push_callback(chat_id=STEWARD_CHAT, user_id=STEWARD, message_id=card_id, data="t:claim:1", first_name="李管家")
-    _callback_answer(api, "已认领工单 #1", mark)
+    _callback_answer(api, texts.DESK_CLAIMED, mark, ticket_id=1)
     api.wait_for(
         lambda c: c.method == "editMessageText" and texts.DESK_STATUS["claimed"] in c.params["text"],
         timeout=WAIT,
@@ -169,12 +178,13 @@ def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(slow_c
     choice = dict(_buttons(chooser))["发展和改革委员会"]
     mark = api.mark()
     api.push_callback(chat_id=STEWARD_CHAT, user_id=STEWARD, message_id=card_id, data=choice)
-    dept_card = api.wait_for_message(chat_id=DEPT_CHAT, contains="管家吹哨", timeout=WAIT, since=mark)
+    dept_card = api.wait_for(sent_saying(DEPT_CHAT, texts.DESK_ESCALATION_HEAD), timeout=WAIT, since=mark)
     assert "营业执照" in dept_card.params["text"] and "王经理" in dept_card.params["text"]
     assert [t for t, _ in _buttons(dept_card)] == [texts.TICKET_BUTTON_CLAIM]
-    _callback_answer(api, "已转发展和改革委员会", mark)
+    _callback_answer(api, texts.DESK_ESCALATED, mark, ticket_id=1, department="发展和改革委员会")
 
     # The department answers by replying to its card; the relay meets a 502 and is retried.
+    wait_card_recorded(_database_url(tmp_path), chat_id=DEPT_CHAT, message_id=dept_card.result["message_id"])
     mark = api.mark()
     api.fail_next("sendMessage", status=502)
     api.push_message(
@@ -185,7 +195,7 @@ def test_claim_escalate_and_the_departments_reply_through_a_429_and_a_5xx(slow_c
         first_name="发改委小张",
     )
     relayed = api.wait_for_message(chat_id=HELP, contains="市场监管局负责", timeout=WAIT, since=mark)
-    assert "发展和改革委员会答复" in relayed.params["text"]
+    assert says(texts.DESK_RELAYED_ANSWER, relayed.params["text"], responder="发展和改革委员会")
     assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
     assert any(c.status == 502 for c in api.calls[mark:])
     api.wait_for_message(chat_id=DEPT_CHAT, contains=fragment(texts.DESK_RELAY_CONFIRM), timeout=WAIT, since=mark)
@@ -205,5 +215,4 @@ def test_escalating_to_a_department_group_that_removed_the_bot(slow_clock_bot: B
     mark = api.mark()
     api.push_message(chat_id=STEWARD_CHAT, user_id=STEWARD, text="/escalate 1 发改委", first_name="李管家")
     api.wait_for(lambda c: c.method == "sendMessage" and c.status == 403, timeout=WAIT, since=mark)
-    told = api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #1", timeout=WAIT, since=mark)
-    assert says(texts.TICKET_ESCALATION_UNDELIVERED, told.params["text"]), told.params["text"]
+    api.wait_for(sent_saying(STEWARD_CHAT, texts.TICKET_ESCALATION_UNDELIVERED, ticket_id=1), timeout=WAIT, since=mark)

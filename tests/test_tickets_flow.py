@@ -38,6 +38,12 @@ OUT_OF_SCOPE = "营业执照怎么办理？"
 
 
 @pytest.fixture
+def settings(settings, flow_database_url):
+    """This module's flows run on SQLite and on PostgreSQL."""
+    return settings.model_copy(update={"database_url": flow_database_url})
+
+
+@pytest.fixture
 async def app(settings, clock):
     settings = settings.model_copy(
         update={"steward_chat_id": STEWARD_CHAT, "lead_chat_id": LEAD_CHAT, "admin_user_ids": [ADMIN]}

@@ -4,6 +4,8 @@ that keeps only what the bot cannot answer."""
 
 from __future__ import annotations
 
+import pytest
+
 import texts
 from bot.app import build_application
 from knowledge.context import ConversationContext
@@ -24,6 +26,12 @@ from tests.test_tickets_flow import (
 from tests.updates import bot_message, message_update
 
 app = test_tickets_flow.app  # the ticket conversation's fixture
+
+
+@pytest.fixture
+def settings(settings, flow_database_url):
+    """This module's flows run on SQLite and on PostgreSQL."""
+    return settings.model_copy(update={"database_url": flow_database_url})
 
 
 def _answer(app, chat: int = HELP) -> str:

@@ -3,8 +3,11 @@ them as Telegram would, the Bot API double answering their calls.
 
 - a request without the secret, or with a wrong one, is refused and nothing is processed;
 - two workers on one PostgreSQL database: one holds the scheduler; /bind_dept sent to one is
-  seen by the other at once; the holder is SIGKILLed while a breach alert is in flight and the
-  other takes over within a minute; every alert and reminder reaches Telegram exactly once."""
+  seen by the other at once; the holder is SIGKILLed while its breach alerts are in flight and
+  the other takes over within a minute. Watched past the outbox lease (OUTBOX_LEASE_SECONDS=4),
+  so the dead worker's claims are taken over too: every message owed (alerts and reminders
+  included) reaches Telegram at least once, a second time only if it was in flight at the kill
+  (at most one duplicate per such send), and each of those is counted in `outbox_stats`."""
 
 from __future__ import annotations
 
@@ -17,19 +20,26 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import col, select
 
+import texts
+from bot.telegram_io import split_message
+from delivery.outbox import OutboxMessage, outbox_stats
 from ledger.importer import import_file
 from storage import Database
-from tests.bot_process import free_port, start_bot, stop_bot
+from tests.bot_process import free_port, sent_saying, start_bot, stop_bot, wait_card_recorded
 from tests.botapi_double import BotApiDouble
 from tests.databases import postgres_schema_database
 from tests.ledger_support import ledger_row, write_xlsx
+from tests.texts_match import says
 from tests.updates import supergroup_id, user_id
+from workdays import WorkingCalendar
 
 SECRET = "s3cret-Webhook_token"
 PUBLIC_URL = "https://steward.example.org/telegram"  # the reverse proxy's address, set with Telegram
@@ -44,6 +54,7 @@ STEWARD = user_id(5_004)
 DEPT_MEMBER = user_id(5_005)
 THIRD = user_id(5_006)
 WAIT = 20
+OUTBOX_LEASE = "4"  # seconds: the dead worker's claims are sent again after this
 
 
 @dataclass
@@ -133,8 +144,9 @@ def test_updates_without_the_right_secret_are_refused(tmp_path: Path) -> None:
         assert worker.post(update, secret="not-the-secret") == 403
         assert worker.post({"not": "an update"}) == 400
         assert worker.post(update) == 200
-        api.wait_for_message(chat_id=HELP, contains="所需材料", timeout=WAIT)
-        answers = [c for c in api.calls_to("sendMessage") if "所需材料" in str(c.params.get("text"))]
+        materials = texts.ASPECT["materials"]
+        api.wait_for_message(chat_id=HELP, contains=materials, timeout=WAIT)
+        answers = [c for c in api.calls_to("sendMessage") if materials in str(c.params.get("text"))]
         assert len(answers) == 1  # the refused posts were not processed
 
         status, detail = worker.health()
@@ -148,12 +160,18 @@ def pg() -> Iterator[Database]:
         yield db
 
 
-def _sent(api: BotApiDouble, chat_id: int) -> list[str]:
-    return [
-        str(c.params.get("text"))
-        for c in api.calls_to("sendMessage")
-        if c.status == 200 and str(c.params.get("chat_id")) == str(chat_id)
-    ]
+def _working_days_file(folder: Path) -> Path:
+    """A calendar override declaring yesterday, today and tomorrow working days, so the
+    reminders go out whatever day the test runs (the bot's clock is the real one)."""
+    today = date.today()
+    days = [today + timedelta(days=n) for n in (-1, 0, 1)]
+    # A year the holidays library has no schedule for must be declared to hold a workday.
+    undeclared = sorted({d.year for d in days} - WorkingCalendar().library_official_years)
+    path = folder / "overrides.yaml"
+    path.write_text(
+        f"years: {undeclared}\nworkdays:\n" + "".join(f"  - {d.isoformat()}\n" for d in days), encoding="utf-8"
+    )
+    return path
 
 
 def test_two_workers_one_scheduler_and_a_takeover_after_sigkill(tmp_path: Path, pg: Database) -> None:
@@ -170,7 +188,9 @@ def test_two_workers_one_scheduler_and_a_takeover_after_sigkill(tmp_path: Path, 
         "SLA_WARN_BEFORE_MINUTES": "0",
         "SLA_SWEEP_SECONDS": "1",
         "SCHEDULER_LEASE_SECONDS": "3",
+        "OUTBOX_LEASE_SECONDS": OUTBOX_LEASE,  # a dead sender's claims are taken over after this
         "REMINDER_TIME": "00:00",
+        "CALENDAR_OVERRIDES_PATH": str(_working_days_file(tmp_path)),
     }
     with BotApiDouble() as api, workers(tmp_path, api, ["worker-a", "worker-b"], **settings) as running:
         a, b = running["worker-a"], running["worker-b"]
@@ -187,13 +207,11 @@ def test_two_workers_one_scheduler_and_a_takeover_after_sigkill(tmp_path: Path, 
         mark = api.mark()
         question = api.push_message(chat_id=HELP, user_id=ENTERPRISE, text="营业执照怎么办理？", first_name="王经理")
         b.deliver(api)
-        api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #1", timeout=WAIT, since=mark)
+        api.wait_for(sent_saying(STEWARD_CHAT, texts.DESK_CARD, ticket_id=1), timeout=WAIT, since=mark)
         api.push_message(chat_id=STEWARD_CHAT, user_id=STEWARD, text="/escalate 1 发改委", first_name="李管家")
         b.deliver(api)
-        dept_card = api.wait_for_message(chat_id=DEPT_CHAT, contains="管家吹哨", timeout=WAIT, since=mark)
-        # A person reads the card before replying; the bot records its id a moment after
-        # Telegram's answer, and a reply that quick would find no card.
-        _wait_card_recorded(pg, chat_id=DEPT_CHAT, message_id=dept_card.result["message_id"])
+        dept_card = api.wait_for(sent_saying(DEPT_CHAT, texts.DESK_ESCALATION_HEAD), timeout=WAIT, since=mark)
+        wait_card_recorded(pg, chat_id=DEPT_CHAT, message_id=dept_card.result["message_id"])
         api.push_message(
             chat_id=DEPT_CHAT,
             user_id=DEPT_MEMBER,
@@ -212,8 +230,7 @@ def test_two_workers_one_scheduler_and_a_takeover_after_sigkill(tmp_path: Path, 
             seconds=4,
             where=lambda p: (
                 str(p.get("chat_id")) == str(STEWARD_CHAT)
-                and "已超过响应时限" in str(p.get("text"))
-                and "#2" in str(p.get("text"))
+                and says(texts.DESK_BREACH_NOTICE, str(p.get("text")), ticket_id=2)
             ),
         )
         api.push_message(chat_id=HELP, user_id=COLLEAGUE, text="社保怎么交？", first_name="赵会计")
@@ -222,6 +239,9 @@ def test_two_workers_one_scheduler_and_a_takeover_after_sigkill(tmp_path: Path, 
         a.process.kill()
         a.process.communicate(timeout=10)
         killed = time.monotonic()
+        # What the dead worker had claimed and not recorded: sent or not, nobody knows.
+        in_flight = pg.call(_claimed_by, pid=a.process.pid)
+        assert in_flight, "worker A was killed with nothing in flight"
         while b.health()[1].get("scheduler", {}).get("this_instance") is not True:
             assert time.monotonic() - killed < 60, "worker B did not take over within a minute"
             time.sleep(0.2)
@@ -231,47 +251,99 @@ def test_two_workers_one_scheduler_and_a_takeover_after_sigkill(tmp_path: Path, 
         mark = api.mark()
         api.push_message(chat_id=HELP, user_id=THIRD, text="退税怎么办理？", first_name="钱出纳")
         b.deliver(api)
-        api.wait_for_message(chat_id=STEWARD_CHAT, contains="工单 #3", timeout=WAIT, since=mark)
-        api.wait_for(
-            lambda c: (
-                c.method == "sendMessage"
-                and str(c.params.get("chat_id")) == str(LEAD_CHAT)
-                and "工单 #3" in str(c.params.get("text"))
-            ),
-            timeout=WAIT,
-            since=mark,
-        )
+        api.wait_for(sent_saying(STEWARD_CHAT, texts.DESK_CARD, ticket_id=3), timeout=WAIT, since=mark)
+        api.wait_for(sent_saying(LEAD_CHAT, texts.DESK_BREACH_ALERT, ticket_id=3), timeout=WAIT, since=mark)
+        # Past the outbox lease: the dead worker's claims are sent again by worker B.
         _wait_reminders_settled(pg, timeout=40)
-        time.sleep(3)  # a few more sweeps and reminder runs: nothing may be sent again
+        _wait_outbox_settled(pg, timeout=30)
+        time.sleep(3)  # a few more sweeps, reminder runs and sender rounds: nothing more may go out
 
-        lead = _sent(api, LEAD_CHAT)
-        assert [sum(f"工单 #{n}" in t for t in lead) for n in (2, 3)] == [1, 1], lead
-        assert sum("工单 #1" in t for t in lead) <= 1
-        steward_breach = [t for t in _sent(api, STEWARD_CHAT) if "已超过响应时限" in t]
-        assert [sum(f"#{n}" in t for t in steward_breach) for n in (2, 3)] == [1, 1], steward_breach
-        sent_reminders = pg.call(_sent_reminder_count)
-        every_send = Counter(
-            (str(c.params.get("chat_id")), str(c.params.get("text")), str(c.params.get("reply_parameters")))
-            for c in api.calls_to("sendMessage") + api.calls_to("sendPhoto")
-            if c.status == 200
+        # Every alert was delivered ...
+        lead, stewards = _sent(api, LEAD_CHAT), _sent(api, STEWARD_CHAT)
+        for n in (2, 3):
+            assert any(says(texts.DESK_BREACH_ALERT, t, ticket_id=n) for t in lead), (n, lead)
+            assert any(says(texts.DESK_BREACH_NOTICE, t, ticket_id=n) for t in stewards), (n, stewards)
+        assert sum(says(texts.DESK_BREACH_ALERT, t, ticket_id=1) for t in lead) <= 1
+        # ... and every message owed, at least once; twice only if it was in flight at the kill.
+        rows = pg.call(_outbox_rows)
+        owed = Counter(key for row in rows for key in _send_keys(row))
+        may_repeat = Counter(key for row in rows if row.id in in_flight for key in _send_keys(row))
+        reached = _reached(api)
+        assert [k for k in owed if reached[k] < owed[k]] == [], "owed but never sent"
+        # (Replies to commands are sent directly, not through the outbox: those once each.)
+        assert [k for k in reached if reached[k] > (owed[k] + may_repeat[k] if k in owed else 1)] == []
+        duplicated = [k for k in owed if reached[k] > owed[k]]
+        stats = pg.call(outbox_stats)
+        assert (stats.pending, stats.sending, stats.failed) == (0, 0, 0), stats
+        # Each send in flight at the kill was made again once, and is counted as a possible duplicate.
+        assert stats.possible_duplicates == len(in_flight) >= len(duplicated), (stats, in_flight, duplicated)
+
+        # The reminders: today is a working day (the calendar override), so the plan is not
+        # empty; every reminder the log says was planned went out, through the outbox.
+        logged = pg.call(_reminder_log)
+        assert logged and set(logged.values()) == {"sent"}, logged
+        reminder_rows = [(r, r.follow_up) for r in rows if r.follow_up and r.follow_up.get("kind") == "reminder"]
+        assert {follow_up["key"] for _, follow_up in reminder_rows} == set(logged), (reminder_rows, logged)
+        assert any(r.chat_id == HELP for r, _ in reminder_rows)  # the help group's own reminder
+        print(
+            f"takeover after SIGKILL: {took_over:.1f} s; in flight at the kill: {len(in_flight)}; "
+            f"sent again (duplicates at the double): {len(duplicated)}; reminders sent: {len(logged)}"
         )
-        assert [k for k, n in every_send.items() if n > 1] == []  # nothing reached Telegram twice
-        if sent_reminders:  # reminders go out on working days only
-            assert any(HELP == int(chat) for chat, _, _ in every_send)
-        print(f"takeover after SIGKILL: {took_over:.1f} s; reminders sent: {sent_reminders}")
 
 
-def _sent_reminder_count(*, session: Any) -> int:
-    return int(session.execute(text("SELECT count(*) FROM reminder_log WHERE status = 'sent'")).scalar_one())
+def _sent(api: BotApiDouble, chat_id: int) -> list[str]:
+    return [
+        str(c.params.get("text"))
+        for c in api.calls_to("sendMessage")
+        if c.status == 200 and str(c.params.get("chat_id")) == str(chat_id)
+    ]
 
 
-def _wait_card_recorded(db: Database, *, chat_id: int, message_id: int, timeout: float = WAIT) -> None:
-    """Wait until the bot has recorded the ticket card it posted as `message_id` in `chat_id`."""
+def _send_keys(row: OutboxMessage) -> list[tuple[str, str]]:
+    """What Telegram receives for one outbox row: (chat, text) of each part, or a photo's caption."""
+    payload = row.payload
+    if row.method == "sendPhoto":
+        return [(str(row.chat_id), "photo:" + str(payload.get("caption") or ""))]
+    if row.method != "sendMessage":
+        return []  # edits: harmless to repeat
+    parts = split_message(payload.get("text", ""), as_html=payload.get("parse_mode") == "HTML")
+    return [(str(row.chat_id), part) for part in parts]
+
+
+def _reached(api: BotApiDouble) -> Counter[tuple[str, str]]:
+    """What Telegram accepted, keyed like `_send_keys`."""
+    reached: Counter[tuple[str, str]] = Counter()
+    for call in api.calls_to("sendMessage"):
+        if call.ok:
+            reached[(str(call.params.get("chat_id")), str(call.params.get("text")))] += 1
+    for call in api.calls_to("sendPhoto"):
+        if call.ok:
+            reached[(str(call.params.get("chat_id")), "photo:" + str(call.params.get("caption") or ""))] += 1
+    return reached
+
+
+def _outbox_rows(*, session: Any) -> list[OutboxMessage]:
+    rows = list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))))
+    session.expunge_all()
+    return rows
+
+
+def _claimed_by(*, session: Any, pid: int) -> set[int]:
+    """Rows a sender in process `pid` claimed and never finished (its worker id is host:pid:…)."""
+    rows = session.execute(text("SELECT id, claimed_by FROM outbox_message WHERE status = 'sending'")).all()
+    return {int(i) for i, worker in rows if worker and worker.split(":")[1] == str(pid)}
+
+
+def _reminder_log(*, session: Any) -> dict[str, str]:
+    return dict(session.execute(text("SELECT key, status FROM reminder_log")).all())
+
+
+def _wait_outbox_settled(db: Database, timeout: float) -> None:
+    """Wait until nothing is pending or being sent (the dead worker's claims included)."""
     deadline = time.monotonic() + timeout
-    query = text("SELECT count(*) FROM desk_ticket_card WHERE chat_id = :chat AND message_id = :message")
-    while not db.call(lambda *, session: session.execute(query, {"chat": chat_id, "message": message_id}).scalar_one()):
-        assert time.monotonic() < deadline, f"card {message_id} in {chat_id} not recorded within {timeout} s"
-        time.sleep(0.1)
+    while (stats := db.call(outbox_stats)).pending or stats.sending:
+        assert time.monotonic() < deadline, f"outbox not settled within {timeout} s: {stats}"
+        time.sleep(0.5)
 
 
 def _wait_reminders_settled(db: Database, timeout: float) -> None:
