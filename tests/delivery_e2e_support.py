@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import texts
 from desk.bindings import bind_help_chat
 from desk.models import Role
 from desk.roles import Actor
@@ -24,6 +25,7 @@ from storage import Database
 from tests.bot_process import ROOT, bot_env
 from tests.botapi_double import BotApiDouble, Call
 from tests.ledger_support import ledger_row, write_xlsx
+from tests.texts_match import says
 from workdays import BusinessHours, WorkingCalendar
 
 HELP = -1001234567890
@@ -113,8 +115,17 @@ def delivered(api: BotApiDouble, chat_id: int, contains: str) -> list[Call]:
 
 def alerted(api: BotApiDouble, chat_id: int, kind: str) -> list[Call]:
     """The alerts of `kind` ("breach", "warning") that reached the chat, one by one or in a digest."""
-    markers = {"breach": ("超时未响应", "已超过响应时限"), "warning": ("即将到期", "到期，请")}[kind]
-    return [c for marker in markers for c in delivered(api, chat_id, marker)]
+    sentences = {
+        "breach": (texts.DESK_BREACH_ALERT, texts.DESK_BREACH_NOTICE, texts.DESK_DIGEST_BREACH_HEAD),
+        "warning": (texts.DESK_WARNING, texts.DESK_DIGEST_WARNING_HEAD),
+    }[kind]
+    return [
+        c
+        for c in api.calls_to("sendMessage")
+        if c.ok
+        and str(c.params.get("chat_id")) == str(chat_id)
+        and any(says(sentence, str(c.params.get("text", ""))) for sentence in sentences)
+    ]
 
 
 def per_ticket(calls: list[Call]) -> Counter[int]:

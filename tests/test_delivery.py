@@ -217,11 +217,9 @@ async def test_a_send_left_in_flight_by_a_dead_process_goes_again_once(bot: Bot,
 async def test_a_relay_confirmation_waits_for_the_relay_and_says_when_it_failed(bot: Bot, sqlite_db: Database) -> None:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
     request.faults[A] = [(403, {"description": "Forbidden: bot was kicked from the supergroup chat"})]
-    _owe(
-        sqlite_db, _text(A, "答复"), Owed(B, message_payload("已转达", if_failed="未能发到帮办群"), "confirm", after=0)
-    )
+    _owe(sqlite_db, _text(A, "答复"), Owed(B, message_payload("已转达", if_failed="没送到"), "confirm", after=0))
     await _sender(bot, sqlite_db).drain(timeout=2.0)
-    assert request.texts(B) == ["未能发到帮办群"]
+    assert request.texts(B) == ["没送到"]
 
 
 async def test_thirty_tickets_due_at_once_warn_before_breach_on_time_alerts_first(
