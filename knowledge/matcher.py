@@ -48,7 +48,7 @@ _PROCEDURE_WORD = re.compile(r"(许可证|许可|审批|备案|验收|资质)(?!
 _PROCEDURE_WORDS = frozenset({"许可证", "许可", "审批", "备案", "验收", "资质"})
 # A character before a procedure word that ends no name (「我们备案」「的审批」「做验收」「那个书审批」).
 _NOT_A_NAME_END = frozenset(
-    "的了们个做办去要先再和跟与及于在还已都也就么啥吗能可请问这那把给被对该此其每各得过完好书块边面里哪儿"
+    "的了们个做办去要先再和跟与及于在还已都也就么啥吗能可请问这那把给被对该此其每各得过完好书块边面里哪儿刚走"
 )
 # Words before a procedure word that say how it is done, not which procedure (「政府审批」「在线审批」).
 _GENERIC_BEFORE = frozenset(
@@ -513,9 +513,24 @@ class Matcher:
             return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
         if any(p in compact for p in self._index.always_out_of_scope):
             return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
-        if any(p in compact for p in self._index.out_of_scope):
-            # Only an approval item named outright survives: 「食品经营许可证能容缺吗」 is not about 容缺受理.
-            hits = [h for h in hits if h.named and h.exact and self.kb.items[h.item].kind == "item"]
+        outside = [
+            (m.start(), m.start() + len(p))
+            for p in self._index.out_of_scope
+            for m in re.finditer(re.escape(p), compact)
+        ]
+        if outside:
+            # Only an approval item named outright, apart from the matter out of scope and not as background,
+            # survives: 「食品经营许可证能容缺吗」 is not about 容缺受理, 「夜间施工许可找谁办」 not about 施工许可,
+            # 「出口退税怎么办理？我们刚拿了原产地证」 not about 原产地证.
+            hits = [
+                h
+                for h in hits
+                if h.named
+                and h.exact
+                and not h.context
+                and self.kb.items[h.item].kind == "item"
+                and not any(a < h.end and h.start < b for a, b in outside)
+            ]
             if not hits:
                 return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
 
@@ -547,7 +562,9 @@ class Matcher:
             return several
         t = self.thresholds
         if top.score >= t.answer and gap >= t.min_gap and item_probs:
-            doubt = self._doubt(top, candidates, item_probs, {h.item for h in hits if h.alias and not h.context} | named)
+            doubt = self._doubt(
+                top, candidates, item_probs, {h.item for h in hits if h.alias and not h.context} | named
+            )
             if doubt is not None:
                 if len(doubt) >= 2:
                     return self._result(question, normalized, top.item, intent, "clarify", top.score, doubt, "doubt")
@@ -774,9 +791,7 @@ class Matcher:
         def behind(hit: _Hit) -> bool:
             return hit.exact and any(a <= hit.start and hit.end <= b for a, b in background)
 
-        asked = {
-            h.item for h in hits if h.exact and h.alias and self.kb.items[h.item].kind == "item" and not behind(h)
-        }
+        asked = {h.item for h in hits if h.exact and h.alias and self.kb.items[h.item].kind == "item" and not behind(h)}
         for hit in hits:
             after = hit.end > 0 and _CONTEXT_AFTER.match(compact, hit.end)
             before = hit.start > 0 and _CONTEXT_BEFORE.search(compact, 0, hit.start)
