@@ -172,6 +172,7 @@ class Weights:
     # answers stay under 1% of automatic answers (README, "The matcher").
     disagree: float = 0.3  # the model's own item beats the top item by this much: clarify between the two
     alone_answer: float = 0.5  # an item no name of which is in the message is answered from this probability
+    clause_intent: float = 0.5  # each clause of a message asking several things gives its intent from this probability
 
 
 @dataclass(frozen=True)
@@ -519,9 +520,11 @@ class Matcher:
             for m in re.finditer(re.escape(p), compact)
         ]
         if outside:
-            # Only an approval item named outright, apart from the matter out of scope and not as background,
-            # survives: 「食品经营许可证能容缺吗」 is not about 容缺受理, 「夜间施工许可找谁办」 not about 施工许可,
-            # 「出口退税怎么办理？我们刚拿了原产地证」 not about 原产地证.
+            background = _background_spans(normalized)
+            asked_outside = any(not any(a <= x and y <= b for a, b in background) for x, y in outside)
+            # Only an approval item named outright, apart from the matter out of scope (not touching it) and not
+            # as background while the matter is asked about, survives: 「食品经营许可证能容缺吗」 is not about
+            # 容缺受理, 「夜间施工许可找谁办」 not about 施工许可, 「出口退税怎么办理？我们刚拿了原产地证」 not about 原产地证.
             hits = [
                 h
                 for h in hits
@@ -529,7 +532,8 @@ class Matcher:
                 and h.exact
                 and not h.context
                 and self.kb.items[h.item].kind == "item"
-                and not any(a < h.end and h.start < b for a, b in outside)
+                and not any(a <= h.end and h.start <= b for a, b in outside)
+                and not (asked_outside and any(a <= h.start and h.end <= b for a, b in background))
             ]
             if not hits:
                 return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
@@ -639,14 +643,11 @@ class Matcher:
         if result.item is None:
             return result
         intents: list[str] = []
-        for clause in result.normalized.split(" "):
-            if not cue_book().question_mark.search(clause):
-                continue
-            found = read_cues(clause).first_strong
-            if found:
-                first = min(found, key=found.__getitem__)
-                if first not in intents:
-                    intents.append(first)
+        clauses = [c for c in result.normalized.split(" ") if c and cue_book().question_mark.search(c)]
+        for clause in clauses if len(clauses) >= 2 else ():
+            asked = self._clause_intent(clause)
+            if asked and asked not in intents:
+                intents.append(asked)
         if len(intents) >= 2 and result.intent in intents:
             intents.remove(result.intent)
             asks = tuple(Ask(result.item, i) for i in [result.intent, *intents][:MAX_ASKS])
@@ -670,6 +671,16 @@ class Matcher:
         if top.item not in named and p_top < w.alone_answer:
             return [top]
         return None
+
+    def _clause_intent(self, clause: str) -> str | None:
+        """What one clause asks: the model's intent when it is sure of it, else the first strong cue's."""
+        if self.model is not None:
+            probs = self.model.intent_probabilities(clause)
+            best = max(probs, key=probs.__getitem__)
+            if probs[best] >= self.weights.clause_intent:
+                return best
+        found = read_cues(clause).first_strong
+        return min(found, key=found.__getitem__) if found else None
 
     def _blend(self, candidates: list[Candidate], probs: dict[str, float], *, named: set[str]) -> list[Candidate]:
         """Join the exact evidence with the model's item probabilities (see Weights)."""
