@@ -97,6 +97,16 @@ _FILLER = re.compile(
 )
 
 
+def _clause_starts(normalized: str) -> set[int]:
+    """Where each clause begins in the text without spaces."""
+    starts, at = set(), 0
+    for clause in normalized.split(" "):
+        if clause:
+            starts.add(at)
+            at += len(clause)
+    return starts
+
+
 def _background_spans(normalized: str) -> list[tuple[int, int]]:
     """The spans (in the text without spaces) of the clauses that ask nothing, when another clause asks."""
     mark = cue_book().question_mark
@@ -520,11 +530,28 @@ class Matcher:
             for m in re.finditer(re.escape(p), compact)
         ]
         if outside:
-            background = _background_spans(normalized)
-            asked_outside = any(not any(a <= x and y <= b for a, b in background) for x, y in outside)
             # Only an approval item named outright, apart from the matter out of scope (not touching it) and not
-            # as background while the matter is asked about, survives: 「食品经营许可证能容缺吗」 is not about
-            # 容缺受理, 「夜间施工许可找谁办」 not about 施工许可, 「出口退税怎么办理？我们刚拿了原产地证」 not about 原产地证.
+            # as background after the matter itself is asked about, survives: 「食品经营许可证能容缺吗」 is not about
+            # 容缺受理, 「夜间施工许可找谁办」 not about 施工许可, 「出口退税怎么办理？我们刚拿了原产地证」 not about
+            # 原产地证; 「不动产权证要带出让金发票吗」 is about 不动产权证.
+            starts = _clause_starts(normalized)
+
+            def touches(h: _Hit, a: int, b: int) -> bool:
+                return (
+                    (a < h.end and h.start < b)
+                    or (h.end == a and a not in starts)
+                    or (b == h.start and b not in starts)
+                )
+
+            background = _background_spans(normalized)
+            asked_at = min(
+                (
+                    x
+                    for x, y in outside
+                    if not any(a <= x and y <= b for a, b in background) and not any(touches(h, x, y) for h in hits)
+                ),
+                default=len(compact),
+            )
             hits = [
                 h
                 for h in hits
@@ -532,8 +559,8 @@ class Matcher:
                 and h.exact
                 and not h.context
                 and self.kb.items[h.item].kind == "item"
-                and not any(a <= h.end and h.start <= b for a, b in outside)
-                and not (asked_outside and any(a <= h.start and h.end <= b for a, b in background))
+                and not any(touches(h, a, b) for a, b in outside)
+                and not (h.start > asked_at and any(a <= h.start and h.end <= b for a, b in background))
             ]
             if not hits:
                 return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
