@@ -68,6 +68,7 @@ HANDOFF_CLI = "（无法自动回答：{reason}。在帮办群中会转给项目
 HANDOFF_REASON = {
     "no_match": "没有找到对应的审批事项",
     "low_confidence": "不能确定是哪个审批事项",
+    "doubt": "不能确定是哪个审批事项",
     "out_of_scope": "不属于项目审批事项",
     "status": "办理进度需要查项目台账",
     "empty": "消息里没有问题",

@@ -110,9 +110,21 @@ def cmd_kb_train(args: argparse.Namespace) -> None:
     print(evaluate(Matcher(kb, model=model), cases).render())
     if args.folds > 1:
         predictions = cross_validate(kb, rows, folds=args.folds)
-        every = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in rows if r.dialogue is None]
+        every = [LabelledQuestion(r.q, r.item, r.intent, r.style, r.asks) for r in rows if r.dialogue is None]
         print(f"== {args.folds}-fold over all {len(every)} labelled questions (dialogue turns train the intent only)")
         print(score("k-fold", predictions.__getitem__, every).render())
+        for source in sorted({r.source for r in rows if r.dialogue is None}):
+            part = score(
+                source,
+                predictions.__getitem__,
+                [c for c, r in zip(every, (r for r in rows if r.dialogue is None), strict=True) if r.source == source],
+            )
+            d = part.to_dict()
+            print(
+                f"  {source}: {d['questions']} questions, item {d['item_accuracy']}%, intent {d['intent_accuracy']}%, "
+                f"auto-answer {d['auto_answer_rate']}%, wrong {d['wrong_auto_answer_rate']}% "
+                f"({d['wrong_of_answered_rate']}% of answered), out of scope {d['out_of_scope_handoff_rate']}%"
+            )
     if not same:
         sys.exit(1)
 
