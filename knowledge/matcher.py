@@ -41,7 +41,9 @@ _PROJECT_STATUS = re.compile(
     r"|(手续|事项).{0,6}(完成了?几|完成率|还差几|办结|都批完|都办完|在办)|(所有|全部)(在办|未办|没办)|台账.{0,10}(办结|办完|无需|完成)"
 )
 # A procedure of its own named in the message (one the knowledge base lacks): not a follow-up.
-_OWN_SUBJECT = re.compile(r"许可|审批|审查|审核|执照|证|登记|备案|评价|评估|手续|验收|认证|资质|经营|预售")
+_OWN_SUBJECT = re.compile(
+    r"许可|审批|审查|审核|执照|(?<![拿出发领办取])证|登记|备案|评价|评估|手续|验收|认证|资质|经营|预售"
+)
 # The last word of a procedure's name: 「林木采伐许可证」「招投标备案」 name a procedure of their own when the
 # words before it are not a name of the knowledge base.
 _PROCEDURE_WORD = re.compile(r"(许可证|许可|审批|备案|验收|资质)(?!平台|系统|监管|中心|窗口|大厅|局|科|处)")
@@ -415,8 +417,11 @@ class Matcher:
         if names_item and result.action != "answer":
             return None  # 「我们环评办到哪一步了」 names its own item: it never takes the earlier one
         if result.action == "answer" and result.item == "tolerance" and context.item != "tolerance" and not names_item:
-            # 「那能容缺吗」: the 容缺 topic asked about the item of the previous question
-            return replace(result, item=context.item, intent="tolerance", context=True, reason="context")
+            # 「那能容缺吗」: the 容缺 topic asked about the item of the previous question; 「那要准备哪些材料呢」,
+            # which the model alone reads as the topic, asks its own intent about that item
+            named_topic = any(h.item == "tolerance" for h in self._span_hits(text))
+            intent = "tolerance" if named_topic or result.intent == "tolerance" else result.intent
+            return replace(result, item=context.item, intent=intent, context=True, reason="context")
         if result.action == "answer":
             # 「能评那个呢」 names an item and asks nothing of its own: the earlier question, about this item.
             if not asks_own and result.item != context.item and _ELLIPSIS.search(text):
@@ -581,7 +586,11 @@ class Matcher:
             return self._result(question, normalized, None, intent, "handoff", 0.0, [], "no_match")
 
         top = candidates[0]
-        if top.item == "tolerance" and not (intent == "department" or (intent == "process" and decided)):
+        if (
+            top.item == "tolerance"
+            and "tolerance" in mentioned | {h.item for h in hits if h.exact}
+            and not (intent == "department" or (intent == "process" and decided))
+        ):
             intent = "tolerance"  # a question about the 容缺 topic is a tolerance question, unless it asks where or how
         gap = top.score - (candidates[1].score if len(candidates) > 1 else 0.0)
         faq = None

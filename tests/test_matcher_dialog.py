@@ -550,3 +550,31 @@ def test_an_answer_the_model_doubts_is_not_given(kb, matcher):
     doubted = strict.match("地下有矿的那个手续要交什么材料")
     assert (doubted.action, doubted.reason, doubted.item) == ("handoff", "doubt", None)
     assert strict.match("压覆矿要交什么材料").action == "answer"
+
+
+def test_a_follow_up_about_getting_the_certificate_keeps_the_item(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "建设工程规划许可证去哪办", "engineering_planning", "department", "answer", False),
+            (
+                "王经理",
+                "多久能拿证",
+                "engineering_planning",
+                "time_limit",
+                "answer",
+                True,
+            ),  # 拿证: no procedure of its own
+        ],
+    )
+
+
+def test_a_follow_up_the_model_alone_reads_as_the_tolerance_topic_keeps_its_own_intent(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "取水许可找哪个部门", "water_permit", "department", "answer", False),
+            ("王经理", "那要准备哪些材料呢", "water_permit", "materials", "answer", True),
+            ("王经理", "那能容缺吗", "water_permit", "tolerance", "answer", True),  # the topic named: tolerance
+        ],
+    )
