@@ -109,16 +109,17 @@ def _clause_starts(normalized: str) -> set[int]:
     return starts
 
 
-def _background_spans(normalized: str) -> list[tuple[int, int]]:
-    """The spans (in the text without spaces) of the clauses that ask nothing, when another clause asks."""
-    mark = cue_book().question_mark
+def _background_spans(normalized: str, *, done: bool = False) -> list[tuple[int, int]]:
+    """The spans (in the text without spaces) of the clauses that ask nothing, when another clause asks;
+    with `done`, only those that state something already done (「核准批复拿到了」)."""
+    book = cue_book()
     spans, asking, at = [], False, 0
     for clause in normalized.split(" "):
         if not clause:
             continue
-        if mark.search(clause):
+        if book.question_mark.search(clause):
             asking = True
-        else:
+        elif not done or book.done_clause.search(clause):
             spans.append((at, at + len(clause)))
         at += len(clause)
     return spans if asking else []
@@ -833,7 +834,7 @@ class Matcher:
         """Lower an item the message mentions as done or as a point in time (「可研批完后」), or names only in
         a clause that asks nothing while the clause that asks names another item that the model finds more
         likely (「核准批复拿到了，接下来安全条件审查是去市应急局还是旗应急局」: the background, not the subject)."""
-        background = _background_spans(normalized) if probs else []
+        background = _background_spans(normalized, done=True) if probs else []
 
         def behind(hit: _Hit) -> bool:
             return hit.exact and any(a <= hit.start and hit.end <= b for a, b in background)
