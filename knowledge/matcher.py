@@ -99,6 +99,15 @@ _FILLER = re.compile(
 )
 
 
+def _occurrences(phrase: str, text: str) -> list[tuple[int, int]]:
+    """The spans of every occurrence of `phrase` in `text`."""
+    spans, at = [], text.find(phrase)
+    while at >= 0:
+        spans.append((at, at + len(phrase)))
+        at = text.find(phrase, at + 1)
+    return spans
+
+
 def _clause_starts(normalized: str) -> set[int]:
     """Where each clause begins in the text without spaces."""
     starts, at = set(), 0
@@ -530,11 +539,7 @@ class Matcher:
             return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
         if any(p in compact for p in self._index.always_out_of_scope):
             return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
-        outside = [
-            (m.start(), m.start() + len(p))
-            for p in self._index.out_of_scope
-            for m in re.finditer(re.escape(p), compact)
-        ]
+        outside = [span for p in self._index.out_of_scope if p in compact for span in _occurrences(p, compact)]
         if outside:
             # Only an approval item named outright, apart from the matter out of scope (not touching it) and not
             # as background after the matter itself is asked about, survives: 「食品经营许可证能容缺吗」 is not about
