@@ -22,6 +22,7 @@ import numpy as np
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
+from sklearn.naive_bayes import ComplementNB
 
 from knowledge.evaluation import LabelledQuestion, load_labelled
 from knowledge.intents import CUES_PATH, INTENTS, cue_book, read_cues
@@ -37,6 +38,7 @@ ITEM_ALPHA = 3e-5
 # When SGD stops (loss improving by less than this over 5 epochs). The item model (one binary classifier per
 # item, ~36) is most of the training time; stopping it earlier changes none of its 5-fold figures.
 INTENT_TOL = 1e-4
+INTENT_NB_ALPHA = 0.03  # smoothing of the intent model's complement naive Bayes (averaged with the SGD model)
 ITEM_TOL = 1e-3
 FAQ_PER_ITEM = 20  # FAQ questions per item the item model learns from
 # How much a cue feature weighs against the character n-grams (all n-gram rows have unit length).
@@ -122,36 +124,49 @@ class _FastLinear:
     text, so the n-grams are looked up and weighted here with the fitted vocabulary, idf and coefficients.
     """
 
-    def __init__(self, vectorizer: TfidfVectorizer, classifier: SGDClassifier) -> None:
+    def __init__(
+        self, vectorizer: TfidfVectorizer, classifier: SGDClassifier, bayes: ComplementNB | None = None
+    ) -> None:
         self.analyze = vectorizer.build_analyzer()
         self.vocabulary: dict[str, int] = vectorizer.vocabulary_
         self.idf = vectorizer.idf_.astype(np.float64)
         self.coef = np.asarray(classifier.coef_, dtype=np.float64)
         self.intercept = np.asarray(classifier.intercept_, dtype=np.float64)
         self.width = len(self.vocabulary)
+        # A complement naive Bayes over the same features: its log-likelihoods are linear in them too.
+        self.bayes = None if bayes is None else np.asarray(bayes.feature_log_prob_, dtype=np.float64)
 
     def probabilities(self, text: str, extra: Sequence[int] = ()) -> np.ndarray:
-        counts: dict[int, int] = {}
-        for gram in self.analyze(text):
-            column = self.vocabulary.get(gram)
-            if column is not None:
-                counts[column] = counts.get(column, 0) + 1
-        scores = self.intercept.copy()
-        if counts:
-            columns = np.fromiter(counts, dtype=np.intp, count=len(counts))
-            values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[
-                columns
-            ]
-            values /= np.sqrt(values @ values)
-            scores += self.coef[:, columns] @ values
-        if extra:
-            scores += self.coef[:, [self.width + i for i in extra]].sum(axis=1) * CUE_WEIGHT
+        columns, values = self._features(text, extra)
+        scores = self.intercept + self.coef[:, columns] @ values
         # One-vs-rest logistic outputs, normalised to sum to one (as SGDClassifier.predict_proba does).
         if len(scores) == 1:
             p = 1.0 / (1.0 + np.exp(-scores[0]))
             return np.array([1.0 - p, p])
         probs = 1.0 / (1.0 + np.exp(-scores))
-        return probs / probs.sum()
+        probs /= probs.sum()
+        if self.bayes is None:
+            return probs
+        # The mean of the two models' probabilities (ComplementNB.predict_proba: a softmax of the log-likelihoods).
+        likelihood = self.bayes[:, columns] @ values
+        likelihood = np.exp(likelihood - likelihood.max())
+        return (probs + likelihood / likelihood.sum()) / 2
+
+    def _features(self, text: str, extra: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The columns and values of the text's row: unit-length TF-IDF n-grams, then the cue features."""
+        counts: dict[int, int] = {}
+        for gram in self.analyze(text):
+            column = self.vocabulary.get(gram)
+            if column is not None:
+                counts[column] = counts.get(column, 0) + 1
+        columns = np.fromiter(counts, dtype=np.intp, count=len(counts))
+        values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[columns]
+        if counts:
+            values /= np.sqrt(values @ values)
+        if extra:
+            columns = np.concatenate([columns, np.fromiter((self.width + i for i in extra), dtype=np.intp)])
+            values = np.concatenate([values, np.full(len(extra), CUE_WEIGHT)])
+        return columns, values
 
 
 @dataclass
@@ -167,9 +182,10 @@ class TextModel:
     examples: int = 0
     intent_classes: tuple[str, ...] = field(default=())
     item_classes: tuple[str, ...] = field(default=())
+    intent_bayes: ComplementNB | None = None
 
     def __post_init__(self) -> None:
-        self._intent_fast = _FastLinear(self.intent_vectorizer, self.intent_classifier)
+        self._intent_fast = _FastLinear(self.intent_vectorizer, self.intent_classifier, self.intent_bayes)
         self._item_fast = _FastLinear(self.item_vectorizer, self.item_classifier)
 
     def intent_probabilities(self, normalized: str, ignore: Sequence[tuple[int, int]] = ()) -> dict[str, float]:
@@ -202,7 +218,7 @@ def fingerprint_of(kb_pairs: Iterable[tuple[str, str]], labelled: Iterable[Label
         digest.update(f"l\t{row.q}\t{row.item}\t{row.intent}\n".encode())
     digest.update(CUES_PATH.read_bytes())
     digest.update(
-        f"{INTENT_ALPHA} {ITEM_ALPHA} {INTENT_TOL} {ITEM_TOL} {CUE_WEIGHT} {FAQ_PER_ITEM} {_vectorizer().ngram_range} {INTENT_NGRAMS} clause".encode()
+        f"{INTENT_ALPHA} {ITEM_ALPHA} {INTENT_TOL} {ITEM_TOL} {INTENT_NB_ALPHA} {CUE_WEIGHT} {FAQ_PER_ITEM} {_vectorizer().ngram_range} {INTENT_NGRAMS} clause".encode()
     )
     return digest.hexdigest()[:16]
 
@@ -258,9 +274,9 @@ def _fit(
     cue_rows = [read_cues(t).features() for t in intent_texts]
     cue_columns = {name: i for i, name in enumerate(sorted({n for names in cue_rows for n in names}))}
     intent_classifier = _classifier(INTENT_ALPHA, INTENT_TOL)
-    intent_classifier.fit(
-        hstack([grams, _cue_matrix(cue_rows, cue_columns)]).tocsr(), [row.intent for row in intent_rows]
-    )
+    intent_matrix = hstack([grams, _cue_matrix(cue_rows, cue_columns)]).tocsr()
+    intent_classifier.fit(intent_matrix, [row.intent for row in intent_rows])
+    intent_bayes = ComplementNB(alpha=INTENT_NB_ALPHA).fit(intent_matrix, [row.intent for row in intent_rows])
 
     # Item: the knowledge base's own phrases and the labelled questions. A dialogue turn (「那得多长时间」)
     # has its item from the earlier turn, not from its words: it teaches the intent only.
@@ -280,6 +296,7 @@ def _fit(
         fingerprint=fingerprint,
         examples=len(labelled) + len(kb_pairs),
         intent_classes=tuple(str(c) for c in intent_classifier.classes_),
+        intent_bayes=intent_bayes,
         item_classes=tuple(str(c) for c in item_classifier.classes_),
     )
 
