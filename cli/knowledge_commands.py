@@ -14,7 +14,7 @@ import texts
 from cli.common import fail, knowledge_or_exit, settings_or_exit
 from knowledge.answers import compose_answer
 from knowledge.context import MemoryContexts
-from knowledge.evaluation import LabelledQuestion, cross_validate, evaluate, load_labelled, score
+from knowledge.evaluation import EvalReport, LabelledQuestion, cross_validate, evaluate, load_labelled, score
 from knowledge.guard import DEFAULT_GUARDED, GUARD_PATH, diff_guard, guard_entries, read_guard, write_guard
 from knowledge.matcher import Matcher, MatchResult, Thresholds
 from knowledge.model_text import load_training, train_model
@@ -107,26 +107,30 @@ def cmd_kb_train(args: argparse.Namespace) -> None:
     test = [r for r in rows if r.split == "test" and r.dialogue is None]
     cases = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in test]
     print(f"== never-trained test split ({len(test)} questions)")
-    print(evaluate(Matcher(kb, model=model), cases).render())
+    matcher = Matcher(kb, model=model)
+    print(evaluate(matcher, cases).render())
+    for source in sorted({r.source for r in test}):
+        _print_set(source, evaluate(matcher, [c for r, c in zip(test, cases, strict=True) if r.source == source]))
     if args.folds > 1:
         predictions = cross_validate(kb, rows, folds=args.folds)
-        every = [LabelledQuestion(r.q, r.item, r.intent, r.style, r.asks) for r in rows if r.dialogue is None]
+        questions = [r for r in rows if r.dialogue is None]
+        every = [LabelledQuestion(r.q, r.item, r.intent, r.style, r.asks) for r in questions]
         print(f"== {args.folds}-fold over all {len(every)} labelled questions (dialogue turns train the intent only)")
         print(score("k-fold", predictions.__getitem__, every).render())
-        for source in sorted({r.source for r in rows if r.dialogue is None}):
-            part = score(
-                source,
-                predictions.__getitem__,
-                [c for c, r in zip(every, (r for r in rows if r.dialogue is None), strict=True) if r.source == source],
-            )
-            d = part.to_dict()
-            print(
-                f"  {source}: {d['questions']} questions, item {d['item_accuracy']}%, intent {d['intent_accuracy']}%, "
-                f"auto-answer {d['auto_answer_rate']}%, wrong {d['wrong_auto_answer_rate']}% "
-                f"({d['wrong_of_answered_rate']}% of answered), out of scope {d['out_of_scope_handoff_rate']}%"
-            )
+        for source in sorted({r.source for r in questions}):
+            part = [c for r, c in zip(questions, every, strict=True) if r.source == source]
+            _print_set(source, score(source, predictions.__getitem__, part))
     if not same:
         sys.exit(1)
+
+
+def _print_set(source: str, report: EvalReport) -> None:
+    d = report.to_dict()
+    print(
+        f"  {source}: {d['questions']} questions, item {d['item_accuracy']}%, intent {d['intent_accuracy']}%, "
+        f"auto-answer {d['auto_answer_rate']}%, wrong {d['wrong_auto_answer_rate']}% "
+        f"({d['wrong_of_answered_rate']}% of answered), out of scope {d['out_of_scope_handoff_rate']}%"
+    )
 
 
 def register_train(kb_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

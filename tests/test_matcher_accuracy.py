@@ -78,7 +78,7 @@ def test_blind4s_never_trained_split_meets_its_floors(kb):
     r = _test_split(kb, source="blind4")
     assert r.total >= 45
     assert r.item_correct / r.total >= 0.95, r.render() + "\n" + "\n".join(r.error_lines())
-    assert r.intent_correct / r.total >= 0.80, r.render() + "\n" + "\n".join(r.error_lines())
+    assert r.intent_correct / r.total >= 0.85, r.render() + "\n" + "\n".join(r.error_lines())
     assert r.wrong_answers <= 0.01 * r.answered, r.render()
     assert r.oos_handed_off / r.oos_total >= 0.95, r.render()
 
