@@ -130,43 +130,46 @@ class _FastLinear:
         self.analyze = vectorizer.build_analyzer()
         self.vocabulary: dict[str, int] = vectorizer.vocabulary_
         self.idf = vectorizer.idf_.astype(np.float64)
-        self.coef = np.asarray(classifier.coef_, dtype=np.float64)
-        self.intercept = np.asarray(classifier.intercept_, dtype=np.float64)
+        coef = np.asarray(classifier.coef_, dtype=np.float64)
+        self.classes = len(coef)
+        # A complement naive Bayes over the same features: its log-likelihoods are linear in them too, so both
+        # models' weights sit in one matrix (column-major: a question's columns are gathered at once).
+        rows = [coef] if bayes is None else [coef, np.asarray(bayes.feature_log_prob_, dtype=np.float64)]
+        self.weights = np.asfortranarray(np.vstack(rows))
+        self.intercept = np.zeros(len(self.weights))
+        self.intercept[: self.classes] = np.asarray(classifier.intercept_, dtype=np.float64)
+        self.bayes = bayes is not None
         self.width = len(self.vocabulary)
-        # A complement naive Bayes over the same features: its log-likelihoods are linear in them too.
-        self.bayes = None if bayes is None else np.asarray(bayes.feature_log_prob_, dtype=np.float64)
 
     def probabilities(self, text: str, extra: Sequence[int] = ()) -> np.ndarray:
-        columns, values = self._features(text, extra)
-        scores = self.intercept + self.coef[:, columns] @ values
-        # One-vs-rest logistic outputs, normalised to sum to one (as SGDClassifier.predict_proba does).
-        if len(scores) == 1:
-            p = 1.0 / (1.0 + np.exp(-scores[0]))
-            return np.array([1.0 - p, p])
-        probs = 1.0 / (1.0 + np.exp(-scores))
-        probs /= probs.sum()
-        if self.bayes is None:
-            return probs
-        # The mean of the two models' probabilities (ComplementNB.predict_proba: a softmax of the log-likelihoods).
-        likelihood = self.bayes[:, columns] @ values
-        likelihood = np.exp(likelihood - likelihood.max())
-        return (probs + likelihood / likelihood.sum()) / 2
-
-    def _features(self, text: str, extra: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """The columns and values of the text's row: unit-length TF-IDF n-grams, then the cue features."""
         counts: dict[int, int] = {}
         for gram in self.analyze(text):
             column = self.vocabulary.get(gram)
             if column is not None:
                 counts[column] = counts.get(column, 0) + 1
-        columns = np.fromiter(counts, dtype=np.intp, count=len(counts))
-        values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[columns]
+        scores = self.intercept.copy()
         if counts:
+            columns = np.fromiter(counts, dtype=np.intp, count=len(counts))
+            values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))) * self.idf[
+                columns
+            ]
             values /= np.sqrt(values @ values)
+            scores += self.weights[:, columns] @ values
         if extra:
-            columns = np.concatenate([columns, np.fromiter((self.width + i for i in extra), dtype=np.intp)])
-            values = np.concatenate([values, np.full(len(extra), CUE_WEIGHT)])
-        return columns, values
+            scores += self.weights[:, [self.width + i for i in extra]].sum(axis=1) * CUE_WEIGHT
+        linear = scores[: self.classes]
+        # One-vs-rest logistic outputs, normalised to sum to one (as SGDClassifier.predict_proba does).
+        if self.classes == 1:
+            p = 1.0 / (1.0 + np.exp(-linear[0]))
+            return np.array([1.0 - p, p])
+        probs = 1.0 / (1.0 + np.exp(-linear))
+        probs /= probs.sum()
+        if not self.bayes:
+            return probs
+        # The mean of the two models' probabilities (ComplementNB.predict_proba: a softmax of the log-likelihoods).
+        likelihood = scores[self.classes :]
+        likelihood = np.exp(likelihood - likelihood.max())
+        return (probs + likelihood / likelihood.sum()) / 2
 
 
 @dataclass
