@@ -578,3 +578,21 @@ def test_a_follow_up_the_model_alone_reads_as_the_tolerance_topic_keeps_its_own_
             ("王经理", "那能容缺吗", "water_permit", "tolerance", "answer", True),  # the topic named: tolerance
         ],
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        (
+            "规划核实要什么材料，网上能办不",
+            {("planning_verification", "materials"), ("planning_verification", "process")},
+        ),
+        ("洪评要多久，收不收费", {("flood_impact", "time_limit"), ("flood_impact", "fee")}),
+        ("施工许可证在哪办，收不收费", {("construction_permit", "department"), ("construction_permit", "fee")}),
+    ],
+)
+def test_a_not_a_question_and_a_final_not_ask_too(matcher, question, asks):
+    """「收不收费」 (A不A) and 「网上能办不」 (a clause ending in 不) are questions: each clause gives its ask."""
+    r = matcher.match(question)
+    assert r.action == "answer"
+    assert {(a.item, a.intent) for a in r.asks} == asks
