@@ -591,7 +591,7 @@ def test_a_follow_up_the_model_alone_reads_as_the_tolerance_topic_keeps_its_own_
         ("施工许可证在哪办，收不收费", {("construction_permit", "department"), ("construction_permit", "fee")}),
     ],
 )
-def test_a_not_a_question_and_a_final_not_ask_too(matcher, question, asks):
+def test_a_bu_a_and_a_final_bu_are_questions(matcher, question, asks):
     """「收不收费」 (A不A) and 「网上能办不」 (a clause ending in 不) are questions: each clause gives its ask."""
     r = matcher.match(question)
     assert r.action == "answer"
