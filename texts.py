@@ -68,6 +68,7 @@ HANDOFF_CLI = "（无法自动回答：{reason}。在帮办群中会转给项目
 HANDOFF_REASON = {
     "no_match": "没有找到对应的审批事项",
     "low_confidence": "不能确定是哪个审批事项",
+    "doubt": "不能确定是哪个审批事项",
     "out_of_scope": "不属于项目审批事项",
     "status": "办理进度需要查项目台账",
     "empty": "消息里没有问题",
@@ -482,6 +483,10 @@ TRAIN_REPEATABLE_YES = "是"
 TRAIN_REPEATABLE_NO = "否"
 TRAIN_TEST_SPLIT_HEADING = "== 从未训练过的测试集（{count} 个问题）"
 TRAIN_FOLDS_HEADING = "== 全部 {count} 个标注问题的 {folds} 折交叉验证（对话轮次只训练意图）"
+TRAIN_SET_LINE = (
+    "  {source}：{questions} 个问题，事项 {item_accuracy}%，意图 {intent_accuracy}%，自动答复 {auto_answer_rate}%，"
+    "答错 {wrong_auto_answer_rate}%（占已答复 {wrong_of_answered_rate}%），超范围转人工 {out_of_scope_handoff_rate}%"
+)
 GUARD_FLIP_KINDS = {"right→wrong": "对→错", "wrong→right": "错→对"}
 GUARD_FLIP_ACCEPTED = "（已接受）"
 GUARD_FLIP = (

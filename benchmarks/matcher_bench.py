@@ -58,6 +58,8 @@ OTHER_SETS = [
     ROOT / "tests" / "data" / "dialogues.jsonl",  # dialogue turns, context applied per (chat, user)
     ROOT / "tests" / "data" / "blind3.jsonl",  # written blind; measured twice, then read: a dev set
     ROOT / "tests" / "data" / "blind3_dialogues.jsonl",  # its dialogue turns, likewise
+    ROOT / "tests" / "data" / "blind4.jsonl",  # written blind; measured once before the third pass, then read
+    ROOT / "tests" / "data" / "blind4_dialogues.jsonl",  # its dialogue turns, likewise
 ]
 SET_NOTES = {
     "devset_more.jsonl": "second dev set, tuned on",
@@ -67,6 +69,8 @@ SET_NOTES = {
     "dialogues.jsonl": "dialogue turns written with the context feature, a dev set",
     "blind3.jsonl": "written blind, measured before and after the first pass, then read: a dev set",
     "blind3_dialogues.jsonl": "blind3's dialogue turns, in context; a dev set likewise",
+    "blind4.jsonl": "written blind, measured before the third pass, then read: a dev set",
+    "blind4_dialogues.jsonl": "blind4's dialogue turns, in context; a dev set likewise",
 }
 GENERATED_QUERIES = 200
 FAQ_SEED = 20240601

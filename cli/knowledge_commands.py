@@ -14,7 +14,7 @@ import texts
 from cli.common import fail, knowledge_or_exit, settings_or_exit
 from knowledge.answers import compose_answer
 from knowledge.context import MemoryContexts
-from knowledge.evaluation import LabelledQuestion, cross_validate, evaluate, load_labelled, score
+from knowledge.evaluation import EvalReport, LabelledQuestion, cross_validate, evaluate, load_labelled, score
 from knowledge.guard import DEFAULT_GUARDED, GUARD_PATH, diff_guard, guard_entries, read_guard, write_guard
 from knowledge.matcher import Matcher, MatchResult, Thresholds
 from knowledge.model_text import load_training, train_model
@@ -111,14 +111,25 @@ def cmd_kb_train(args: argparse.Namespace) -> None:
     test = [r for r in rows if r.split == "test" and r.dialogue is None]
     cases = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in test]
     print(texts.TRAIN_TEST_SPLIT_HEADING.format(count=len(test)))
-    print(evaluate(Matcher(kb, model=model), cases).render())
+    matcher = Matcher(kb, model=model)
+    print(evaluate(matcher, cases).render())
+    for source in sorted({r.source for r in test}):
+        _print_set(source, evaluate(matcher, [c for r, c in zip(test, cases, strict=True) if r.source == source]))
     if args.folds > 1:
         predictions = cross_validate(kb, rows, folds=args.folds)
-        every = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in rows if r.dialogue is None]
+        questions = [r for r in rows if r.dialogue is None]
+        every = [LabelledQuestion(r.q, r.item, r.intent, r.style, r.asks) for r in questions]
         print(texts.TRAIN_FOLDS_HEADING.format(count=len(every), folds=args.folds))
         print(score("k-fold", predictions.__getitem__, every).render())
+        for source in sorted({r.source for r in questions}):
+            part = [c for r, c in zip(questions, every, strict=True) if r.source == source]
+            _print_set(source, score(source, predictions.__getitem__, part))
     if not same:
         sys.exit(1)
+
+
+def _print_set(source: str, report: EvalReport) -> None:
+    print(texts.TRAIN_SET_LINE.format(source=source, **report.to_dict()))
 
 
 def register_train(kb_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -19,7 +19,18 @@ from knowledge.evaluation import LabelledQuestion
 GUARD_PATH = Path("tests/data/guard.jsonl")
 DEFAULT_GUARDED = tuple(
     Path("tests/data") / f"{name}.jsonl"
-    for name in ("devset", "devset_more", "holdout", "blind", "blind2", "dialogues", "blind3", "blind3_dialogues")
+    for name in (
+        "devset",
+        "devset_more",
+        "holdout",
+        "blind",
+        "blind2",
+        "dialogues",
+        "blind3",
+        "blind3_dialogues",
+        "blind4",
+        "blind4_dialogues",
+    )
 )
 
 

@@ -45,6 +45,7 @@ class CueBook:
     go_ahead: re.Pattern[str]
     context_clause: re.Pattern[str]
     question_mark: re.Pattern[str]
+    done_clause: re.Pattern[str]  # a clause stating something already done (「节能审查上个月已经批复了」)
     examples: dict[str, str]  # the example question of go_ahead / context_clause / question_mark
     # The cues of one (tier, intent, kind) joined into one alternation: the first hit of any is found by one
     # search, where a search per cue costs ~0.5 ms a question. A cue with a backreference stays alone.
@@ -78,7 +79,8 @@ def cue_book(path: Path = CUES_PATH) -> CueBook:
         go_ahead=re.compile(data["go_ahead"]["cue"]),
         context_clause=re.compile(data["context_clause"]["cue"]),
         question_mark=re.compile(data["question_mark"]["cue"]),
-        examples={k: data[k]["example"] for k in ("go_ahead", "context_clause", "question_mark")},
+        done_clause=re.compile(data["done_clause"]["cue"]),
+        examples={k: data[k]["example"] for k in ("go_ahead", "context_clause", "question_mark", "done_clause")},
     )
 
 

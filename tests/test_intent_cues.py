@@ -22,6 +22,7 @@ def test_the_shared_patterns_match_their_examples():
     assert BOOK.go_ahead.search(normalize(BOOK.examples["go_ahead"]).replace(" ", ""))
     assert BOOK.context_clause.search(normalize(BOOK.examples["context_clause"]).replace(" ", ""))
     assert BOOK.question_mark.search(BOOK.examples["question_mark"])
+    assert BOOK.done_clause.search(normalize(BOOK.examples["done_clause"]).replace(" ", ""))
 
 
 @pytest.mark.parametrize(

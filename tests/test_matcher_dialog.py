@@ -495,3 +495,104 @@ def test_a_long_message_names_items_as_background_and_asks_one(matcher):
 def test_a_whole_project_status_question_is_for_the_ledger(matcher):
     r = matcher.match("咱们项目还有哪些手续没办完")
     assert (r.action, r.reason, r.item) == ("handoff", "project_status", None)
+
+
+# -- the gate, background clauses and near misses (the third pass of issue 7) ---------------------------
+
+
+def test_an_item_named_as_background_is_not_what_is_asked(matcher):
+    verify_dialog(
+        matcher,
+        [
+            ("可研批复我们上周拿到了，节能审查要准备什么材料？", "energy_review", "materials", "answer"),
+            ("环评那边已经过了，取水许可去哪个部门办？", "water_permit", "department", "answer"),
+            ("能评已经批了，环评是去市里还是旗里审批？", "eia", "department", "answer"),
+        ],
+    )
+    r = matcher.match("能评已经批了，环评是去市里还是旗里审批？")
+    assert r.asks == ()  # 「还是」 between two places, and 能评 is background: not two items asked
+
+
+def test_a_near_miss_the_knowledge_base_lacks_is_handed_off(matcher):
+    verify_dialog(
+        matcher,
+        [
+            ("夜间施工许可要什么材料", None, "materials", "handoff"),  # 施工许可 inside the matter: not the item
+            ("排污权交易在哪里办？我们环评批了", None, None, "handoff"),  # 环评 only as background after it
+            ("不动产权证要带出让金发票吗", "property_cert", "materials", "answer"),  # the item asked, 发票 a detail
+        ],
+    )
+
+
+def test_each_asking_clause_gives_its_own_intent(matcher):
+    r = matcher.match("施工图审查要交什么材料，审图收费吗")
+    assert [(a.item, a.intent) for a in r.asks] == [("drawing_review", "materials"), ("drawing_review", "fee")]
+
+
+def test_intent_conventions(matcher):
+    verify_dialog(
+        matcher,
+        [
+            ("我们这个项目地灾评估要不要做", "geo_hazard", "other", "answer"),  # whether at all: other
+            ("竣工验收备案是去窗口交还是网上提交", "completion_filing", "process", "answer"),  # online or window
+            ("洪水影响评价找水利局哪个窗口", "flood_impact", "department", "answer"),  # which window
+        ],
+    )
+
+
+def test_an_answer_the_model_doubts_is_not_given(kb, matcher):
+    """A described item is answered on the model alone only when it is sure (Weights.alone_answer); the same
+    question with a stricter gate is handed off, and a named item stays answered."""
+    from knowledge.matcher import Weights
+
+    strict = Matcher(kb, model=matcher.model, weights=Weights(alone_answer=1.01))
+    assert matcher.match("地下有矿的那个手续要交什么材料").action == "answer"
+    doubted = strict.match("地下有矿的那个手续要交什么材料")
+    assert (doubted.action, doubted.reason, doubted.item) == ("handoff", "doubt", None)
+    assert strict.match("压覆矿要交什么材料").action == "answer"
+
+
+def test_a_follow_up_about_getting_the_certificate_keeps_the_item(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "建设工程规划许可证去哪办", "engineering_planning", "department", "answer", False),
+            (
+                "王经理",
+                "多久能拿证",
+                "engineering_planning",
+                "time_limit",
+                "answer",
+                True,
+            ),  # 拿证: no procedure of its own
+        ],
+    )
+
+
+def test_a_follow_up_the_model_alone_reads_as_the_tolerance_topic_keeps_its_own_intent(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "取水许可找哪个部门", "water_permit", "department", "answer", False),
+            ("王经理", "那要准备哪些材料呢", "water_permit", "materials", "answer", True),
+            ("王经理", "那能容缺吗", "water_permit", "tolerance", "answer", True),  # the topic named: tolerance
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        (
+            "规划核实要什么材料，网上能办不",
+            {("planning_verification", "materials"), ("planning_verification", "process")},
+        ),
+        ("洪评要多久，收不收费", {("flood_impact", "time_limit"), ("flood_impact", "fee")}),
+        ("施工许可证在哪办，收不收费", {("construction_permit", "department"), ("construction_permit", "fee")}),
+    ],
+)
+def test_a_bu_a_and_a_final_bu_are_questions(matcher, question, asks):
+    """「收不收费」 (A不A) and 「网上能办不」 (a clause ending in 不) are questions: each clause gives its ask."""
+    r = matcher.match(question)
+    assert r.action == "answer"
+    assert {(a.item, a.intent) for a in r.asks} == asks
