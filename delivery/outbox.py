@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, and_, case, func, or_, update
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, and_, case, func, insert, or_, update
 from sqlalchemy import select as sa_select  # sqlmodel's select takes at most four columns
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -160,30 +160,40 @@ def message_payload(
 # message also marks the update processed, so a replay after a crash never owes it twice.
 current_update: ContextVar[Callable[[Session], None] | None] = ContextVar("current_update", default=None)
 WAKE_FLAG = "outbox_enqueued"
+MARKED = "outbox_marked_updates"  # session.info: the updates this transaction marked processed
 
 
 def enqueue(*, session: Session, owed: Owed, now: datetime, after_id: int | None = None) -> int:
-    """Write one owed message in the caller's transaction; returns its id."""
-    row = OutboxMessage(
-        chat_id=int(owed.chat_id),
-        method=owed.method,
-        payload=owed.payload,
-        purpose=owed.purpose[:32],
-        priority=int(owed.priority),
-        ticket_id=owed.ticket_id,
-        follow_up=owed.follow_up,
-        after_id=after_id,
-        created_at=now,
-        not_before=now,
-    )
-    session.add(row)
-    session.flush()
+    """Write one owed message in the caller's transaction; returns its id (one INSERT … RETURNING,
+    no ORM object: nothing in the transaction reads the row back through the session)."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    row_id = session.execute(
+        insert(table)
+        .values(
+            chat_id=int(owed.chat_id),
+            method=owed.method,
+            payload=owed.payload,
+            purpose=owed.purpose[:32],
+            priority=int(owed.priority),
+            ticket_id=owed.ticket_id,
+            follow_up=owed.follow_up,
+            after_id=after_id,
+            status=OutboxState.pending.value,
+            attempts=0,
+            uncertain=False,
+            created_at=now,
+            not_before=now,
+        )
+        .returning(table.c.id)
+    ).scalar_one()
     session.info[WAKE_FLAG] = True
     mark_update = current_update.get()
     if mark_update is not None:
-        mark_update(session)
-    assert row.id is not None
-    return row.id
+        marked = session.info.setdefault(MARKED, set())
+        if mark_update not in marked:  # once per update and transaction
+            marked.add(mark_update)
+            mark_update(session)
+    return int(row_id)
 
 
 def enqueue_all(*, session: Session, owed: Iterable[Owed], now: datetime) -> list[int]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index
+from sqlalchemy import BigInteger, Column, Index, insert
 from sqlmodel import Field, Session, SQLModel
 
 from knowledge.matcher import MatchResult
@@ -31,25 +32,37 @@ class QuestionLog(SQLModel, table=True):
 TEXT_LIMIT = 4096  # what Telegram allows in one message
 
 
+def _values(result: MatchResult, at: datetime, chat_id: int | None, user_id: int | None) -> dict[str, Any]:
+    return {
+        "at": at,
+        "chat_id": chat_id,
+        "user_id": user_id,
+        "text": result.question[:TEXT_LIMIT],
+        "normalized": result.normalized[:1000],
+        "item": result.item,
+        "intent": result.intent,
+        "confidence": result.confidence,
+        "action": result.action,
+        "reason": result.reason,
+    }
+
+
 def log_question(
     *, session: Session, result: MatchResult, at: datetime, chat_id: int | None = None, user_id: int | None = None
 ) -> QuestionLog:
     """Record one matched question."""
-    row = QuestionLog(
-        at=at,
-        chat_id=chat_id,
-        user_id=user_id,
-        text=result.question[:TEXT_LIMIT],
-        normalized=result.normalized[:1000],
-        item=result.item,
-        intent=result.intent,
-        confidence=result.confidence,
-        action=result.action,
-        reason=result.reason,
-    )
+    row = QuestionLog(**_values(result, at, chat_id, user_id))
     session.add(row)
     session.flush()
     return row
+
+
+def write_question(
+    *, session: Session, result: MatchResult, at: datetime, chat_id: int | None = None, user_id: int | None = None
+) -> None:
+    """Record one matched question, as log_question, with one INSERT and no ORM object (the
+    question's own transaction writes it; nothing reads the row back)."""
+    session.execute(insert(QuestionLog.__table__).values(**_values(result, at, chat_id, user_id)))  # type: ignore[attr-defined]
 
 
 def log_unmatched(

@@ -11,12 +11,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from knowledge.answers import compose_answer, compose_item_answer
-from knowledge.context import forget_expired, recall_context, remember_context
+from knowledge.context import forget_expired, keep_context, recall_context, remember_context
 from knowledge.learned import LearnedHit, LearnedIndex, chat_project, learned_entries, store_learned
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.model import Faq, KnowledgeBase
 from knowledge.normalize import normalize
-from knowledge.question_log import log_question
+from knowledge.question_log import log_question, write_question
 from storage import Database
 
 
@@ -68,7 +68,7 @@ class KnowledgeService:
         plain: MatchResult | None = None,
     ) -> Reply:
         """`ask` inside the caller's unit of work: the asker's context read, the question matched
-        (`plain`, the match without context, is reused when the asker has none), logged, the new
+        (`plain`, the match without context the caller made already, is read in the asker's context), logged, the new
         context kept, the answer composed. `project` is the chat's project (the scope of the
         learned `hits`), `region` its 旗县区."""
         hit = self.learned.in_scope(hits, project) if hits else None
@@ -105,11 +105,11 @@ class KnowledgeService:
             context = recall_context(session=session, chat_id=asker[0], user_id=asker[1], at=at, ttl=self.context_ttl)
         if learned is not None:
             result = learned
-        elif context is None and plain is not None and plain.question == text:
-            result = plain  # the same match the caller made already
+        elif plain is not None and plain.question == text and not plain.context:
+            result = self.matcher.in_context(plain, context)  # the match the caller made already
         else:
             result = self.matcher.match(text, context)
-        log_question(session=session, result=result, at=at, chat_id=chat_id, user_id=user_id)
+        write_question(session=session, result=result, at=at, chat_id=chat_id, user_id=user_id)
         if asker is not None:
             self._remember(session=session, chat_id=asker[0], user_id=asker[1], result=result, at=at)
         return result
@@ -117,9 +117,7 @@ class KnowledgeService:
     def _remember(self, *, session: Session, chat_id: int, user_id: int, result: MatchResult, at: datetime) -> None:
         after = result.context_after()
         if after is not None:
-            remember_context(
-                session=session, chat_id=chat_id, user_id=user_id, item=after.item, intent=after.intent, at=at
-            )
+            keep_context(session=session, chat_id=chat_id, user_id=user_id, item=after.item, intent=after.intent, at=at)
             # Expired contexts are ignored when read; deleting them is housekeeping, done at
             # most once a minute (not a DELETE per answer).
             if self._swept_at is None or not (at - SWEEP_EVERY < self._swept_at <= at):
