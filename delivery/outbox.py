@@ -163,28 +163,29 @@ WAKE_FLAG = "outbox_enqueued"
 MARKED = "outbox_marked_updates"  # session.info: the updates this transaction marked processed
 
 
+_INSERT = insert(OutboxMessage.__table__).returning(OutboxMessage.__table__.c.id)  # type: ignore[attr-defined]
+
+
 def enqueue(*, session: Session, owed: Owed, now: datetime, after_id: int | None = None) -> int:
     """Write one owed message in the caller's transaction; returns its id (one INSERT … RETURNING,
     no ORM object: nothing in the transaction reads the row back through the session)."""
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
     row_id = session.execute(
-        insert(table)
-        .values(
-            chat_id=int(owed.chat_id),
-            method=owed.method,
-            payload=owed.payload,
-            purpose=owed.purpose[:32],
-            priority=int(owed.priority),
-            ticket_id=owed.ticket_id,
-            follow_up=owed.follow_up,
-            after_id=after_id,
-            status=OutboxState.pending.value,
-            attempts=0,
-            uncertain=False,
-            created_at=now,
-            not_before=now,
-        )
-        .returning(table.c.id)
+        _INSERT,
+        {
+            "chat_id": int(owed.chat_id),
+            "method": owed.method,
+            "payload": owed.payload,
+            "purpose": owed.purpose[:32],
+            "priority": int(owed.priority),
+            "ticket_id": owed.ticket_id,
+            "follow_up": owed.follow_up,
+            "after_id": after_id,
+            "status": OutboxState.pending.value,
+            "attempts": 0,
+            "uncertain": False,
+            "created_at": now,
+            "not_before": now,
+        },
     ).scalar_one()
     session.info[WAKE_FLAG] = True
     mark_update = current_update.get()

@@ -62,7 +62,10 @@ def write_question(
 ) -> None:
     """Record one matched question, as log_question, with one INSERT and no ORM object (the
     question's own transaction writes it; nothing reads the row back)."""
-    session.execute(insert(QuestionLog.__table__).values(**_values(result, at, chat_id, user_id)))  # type: ignore[attr-defined]
+    session.execute(_INSERT, _values(result, at, chat_id, user_id))
+
+
+_INSERT = insert(QuestionLog.__table__)  # type: ignore[attr-defined]  # built once, compiled once
 
 
 def log_unmatched(
