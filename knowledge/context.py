@@ -16,6 +16,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
+from storage.deferred import defer
 from storage.types import UTCDateTime
 
 
@@ -66,9 +67,12 @@ _RECALL = sa_select(_TABLE.c.item, _TABLE.c.intent, _TABLE.c.updated_at).where(
 
 
 def keep_context(*, session: Session, chat_id: int, user_id: int, item: str, intent: str, at: datetime) -> None:
-    """remember_context as one upsert statement (INSERT … ON CONFLICT DO UPDATE, on both databases)."""
+    """remember_context as an upsert (INSERT … ON CONFLICT DO UPDATE, on both databases), written
+    with the transaction's other contexts just before it commits (storage.deferred): an asker's
+    next question comes in a later transaction (one chat's updates run in order)."""
     stmt = _UPSERT["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"]
-    session.execute(stmt, {"chat_id": chat_id, "user_id": user_id, "item": item, "intent": intent, "updated_at": at})
+    values = {"chat_id": chat_id, "user_id": user_id, "item": item, "intent": intent, "updated_at": at}
+    defer(session, stmt, values, key=(chat_id, user_id))
 
 
 def _upsert(insert: Any) -> Any:

@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, Column, Index, insert
 from sqlmodel import Field, Session, SQLModel
 
 from knowledge.matcher import MatchResult
+from storage.deferred import defer
 from storage.types import UTCDateTime
 
 
@@ -60,9 +61,10 @@ def log_question(
 def write_question(
     *, session: Session, result: MatchResult, at: datetime, chat_id: int | None = None, user_id: int | None = None
 ) -> None:
-    """Record one matched question, as log_question, with one INSERT and no ORM object (the
-    question's own transaction writes it; nothing reads the row back)."""
-    session.execute(_INSERT, _values(result, at, chat_id, user_id))
+    """Record one matched question, as log_question, without an ORM object and without a
+    statement of its own: the transaction writes all of its log rows in one INSERT before it
+    commits (storage.deferred; nothing reads the row back)."""
+    defer(session, _INSERT, _values(result, at, chat_id, user_id))
 
 
 _INSERT = insert(QuestionLog.__table__)  # type: ignore[attr-defined]  # built once, compiled once

@@ -25,13 +25,21 @@ T = TypeVar("T")
 
 class Batcher:
     def __init__(
-        self, db: Database, *, max_batch: int = 200, before: Callable[[Session], object] | None = None
+        self,
+        db: Database,
+        *,
+        max_batch: int = 200,
+        before: Callable[[Session], object] | None = None,
+        concurrency: int | None = None,
     ) -> None:
         self.db = db
         self.max_batch = max_batch
         self.before = before
+        # SQLite has one writer: one batch at a time. PostgreSQL takes several transactions at
+        # once, and a batch mostly waits for the network: a few in flight overlap those waits.
+        self.concurrency = concurrency or (1 if db.url.startswith("sqlite") else 4)
         self._queue: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]] = []
-        self._worker: asyncio.Task[None] | None = None
+        self._workers: set[asyncio.Task[None]] = set()
 
     async def run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """Run `fn(session=..., **kwargs)` in the next group transaction; its result."""
@@ -42,8 +50,10 @@ class Batcher:
 
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((unit, future))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._drain())
+        if len(self._workers) < self.concurrency:
+            worker = asyncio.create_task(self._drain())
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
         return await future
 
     async def _drain(self) -> None:
