@@ -3,15 +3,19 @@ PostgreSQL, beside a bare python-telegram-bot echo handler in the same harness; 
 broadcast to 1,000 groups through the outbox sender with occasional 429s.
 
     python -m benchmarks.delivery_bench [--updates 2000] [--groups 1000] [--skip-broadcast]
+        [--rate 300] [--kinds answers,handoffs,status]
 
 Harness: the Bot API is an in-process request that answers at once (no network), so what is
 measured is the bot's own time: the update's processing (one transaction: the question log
 row and the owed answer, or the ticket with its acknowledgement and card), and the sender
 delivering every owed message (pacing lifted: rate_limit=False). Updates come from 50 help
 groups, fed as PTB's update fetcher does (a task per update through the update processor).
-q/s = updates / (time until every handler finished and every owed message was delivered);
-p50/p99 = per-update handler time (from its chat's turn to the handler's end; the queue
-before it and the outbox send excluded).
+Burst (every update fed at once): handled q/s = updates / time until every handler finished
+(each update's transaction committed: its log row, context, owed messages, ticket); delivered
+q/s = updates / time until, besides, every owed message was delivered; p50/p99 = per-update
+handler time (from its chat's turn to the handler's end; the queue before it and the outbox
+send excluded). Open load (`--rate`, default 300 updates a second, evenly spaced over the 50
+groups): p50/p99/max from the update's arrival to its handler's end.
 The broadcast uses the production limits (30 messages/s overall), so its floor is
 groups / 30 s; about 2% of the sends meet a 429 (retry_after 1 s) once.
 """
@@ -27,6 +31,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -123,24 +128,42 @@ def _update(bot: Any, n: int, text: str) -> Any:
     )
 
 
-async def _feed(app: Any, updates: list[Any], drain: Callable[[], Any]) -> tuple[float, list[float]]:
-    """Feed the updates as PTB's fetcher does; returns (seconds until all processed and
-    delivered, per-update handler latencies in ms)."""
-    latencies: list[float] = []
+@dataclass
+class Run:
+    handled: float  # seconds until every update's handlers finished (its transaction committed)
+    delivered: float  # seconds until, besides, every owed message was delivered
+    latencies: list[float]  # per update, ms: handler time from its chat's turn
+    waits: list[float]  # per update, ms: from arrival (fed to the processor) to its handler's end
 
-    async def timed(update: Any) -> None:
+
+async def _feed(app: Any, updates: list[Any], drain: Callable[[], Any], rate: float | None = None) -> Run:
+    """Feed the updates as PTB's fetcher does: all at once (a burst), or `rate` a second
+    evenly spaced (an open load); returns the times and per-update latencies."""
+    latencies: list[float] = []
+    waits: list[float] = []
+
+    async def timed(update: Any, arrived: float) -> None:
         started = time.perf_counter()  # the processor has started it: its chat's turn
         await app.process_update(update)
-        latencies.append((time.perf_counter() - started) * 1000)
+        ended = time.perf_counter()
+        latencies.append((ended - started) * 1000)
+        waits.append((ended - arrived) * 1000)
 
     async def one(update: Any) -> None:
-        await app.update_processor.process_update(update, timed(update))
+        await app.update_processor.process_update(update, timed(update, time.perf_counter()))
 
     started = time.perf_counter()
-    tasks = [asyncio.create_task(one(u)) for u in updates]
+    tasks = []
+    for n, update in enumerate(updates):
+        if rate:
+            delay = started + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(update)))
     await asyncio.gather(*tasks)
+    handled = time.perf_counter() - started
     await drain()
-    return time.perf_counter() - started, latencies
+    return Run(handled, time.perf_counter() - started, latencies, waits)
 
 
 def _seed_status(db: Any, workdir: Path) -> None:
@@ -166,7 +189,7 @@ def _seed_status(db: Any, workdir: Path) -> None:
         )
 
 
-async def _steward_run(url: str, kind: str, n: int, workdir: Path) -> tuple[float, list[float]]:
+async def _steward_run(url: str, kind: str, n: int, workdir: Path, rate: float | None = None) -> Run:
     from bot.app import build_application, stop_delivery
     from bot.sender import sender_of
     from config import Settings
@@ -193,14 +216,14 @@ async def _steward_run(url: str, kind: str, n: int, workdir: Path) -> tuple[floa
     warm = [_update(app.bot, 900_000 + i, text) for i in range(50)]
     await _feed(app, warm, sender.drain)
     updates = [_update(app.bot, i, f"{text}（{i}）" if kind == "handoffs" else text) for i in range(n)]
-    result = await _feed(app, updates, lambda: sender.drain(timeout=120))
+    result = await _feed(app, updates, lambda: sender.drain(timeout=120), rate)
     await stop_delivery(app)
     await app.shutdown()
     db.dispose()
     return result
 
 
-async def _echo_run(n: int) -> tuple[float, list[float]]:
+async def _echo_run(n: int, rate: float | None = None) -> Run:
     from telegram import Update
     from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
@@ -226,7 +249,7 @@ async def _echo_run(n: int) -> tuple[float, list[float]]:
         return None
 
     await _feed(app, [_update(app.bot, 900_000 + i, "环评要什么材料？") for i in range(50)], nothing)
-    result = await _feed(app, [_update(app.bot, i, "环评要什么材料？") for i in range(n)], nothing)
+    result = await _feed(app, [_update(app.bot, i, "环评要什么材料？") for i in range(n)], nothing, rate)
     await app.shutdown()
     return result
 
@@ -274,10 +297,23 @@ async def _broadcast(url: str, groups: int) -> dict[str, float]:
     }
 
 
-def _row(name: str, seconds: float, latencies: list[float], n: int) -> str:
-    q = sorted(latencies)
-    p99 = q[min(len(q) - 1, int(len(q) * 0.99))]
-    return f"| {name} | {n:,} | {n / seconds:,.0f} | {statistics.median(q):.1f} | {p99:.1f} |"
+def _p(values: list[float], share: float) -> float:
+    q = sorted(values)
+    return q[min(len(q) - 1, int(len(q) * share))]
+
+
+def _row(name: str, run: Run, n: int) -> str:
+    return (
+        f"| {name} | {n:,} | {n / run.handled:,.0f} | {n / run.delivered:,.0f} | "
+        f"{statistics.median(run.latencies):.1f} | {_p(run.latencies, 0.99):.1f} |"
+    )
+
+
+def _rate_row(name: str, run: Run, n: int, rate: float) -> str:
+    return (
+        f"| {name} | {rate:,.0f} | {n / run.handled:,.0f} | {statistics.median(run.waits):.1f} | "
+        f"{_p(run.waits, 0.99):.1f} | {_p(run.waits, 1.0):.1f} |"
+    )
 
 
 def main() -> None:
@@ -286,12 +322,15 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=1000)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--skip-broadcast", action="store_true")
+    parser.add_argument("--rate", type=float, default=300.0, help="the open load's updates a second (0: none)")
+    parser.add_argument("--kinds", default="answers,handoffs,status")
     args = parser.parse_args()
+    kinds = args.kinds.split(",")
     workdir = Path(tempfile.mkdtemp(prefix="delivery-bench-"))
-    print("| system | updates | q/s | p50 ms | p99 ms |")
-    print("|---|---:|---:|---:|---:|")
-    seconds, lat = asyncio.run(_echo_run(args.updates))
-    print(_row("bare PTB echo handler (ceiling)", seconds, lat, args.updates), flush=True)
+    print("Burst: every update fed at once.\n")
+    print("| system | updates | handled q/s | delivered q/s | p50 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(_row("bare PTB echo handler (ceiling)", asyncio.run(_echo_run(args.updates)), args.updates), flush=True)
     databases = {"SQLite": f"sqlite:///{workdir / 'bench.db'}"}
     from tests.databases import postgres_reachable
 
@@ -307,9 +346,21 @@ def main() -> None:
         databases["PostgreSQL"] = f"{schema_url}?options=-csearch_path%3D{schema}"
     try:
         for name, url in databases.items():
-            for kind in ("answers", "handoffs", "status"):
-                seconds, lat = asyncio.run(_steward_run(url, kind, args.updates, workdir))
-                print(_row(f"steward {kind}, {name}", seconds, lat, args.updates), flush=True)
+            for kind in kinds:
+                run = asyncio.run(_steward_run(url, kind, args.updates, workdir))
+                print(_row(f"steward {kind}, {name}", run, args.updates), flush=True)
+        if args.rate:
+            print(
+                f"\nOpen load: {args.rate:g} updates a second, evenly spaced; latency from arrival to the handler's end.\n"
+            )
+            print("| system | offered q/s | handled q/s | p50 ms | p99 ms | max ms |")
+            print("|---|---:|---:|---:|---:|---:|")
+            run = asyncio.run(_echo_run(args.updates, args.rate))
+            print(_rate_row("bare PTB echo handler (ceiling)", run, args.updates, args.rate), flush=True)
+            for name, url in databases.items():
+                for kind in kinds:
+                    run = asyncio.run(_steward_run(url, kind, args.updates, workdir, args.rate))
+                    print(_rate_row(f"steward {kind}, {name}", run, args.updates, args.rate), flush=True)
         if not args.skip_broadcast:
             result = asyncio.run(_broadcast(databases["SQLite"], args.groups))
             print(

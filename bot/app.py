@@ -12,7 +12,6 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 import texts
-from bot import shared_facts
 from bot.inbox import INBOX_KEY, ChatOrderedProcessor, Inbox, InboxRequest
 from bot.jobs import reminder_job, sla_job
 from bot.outbox import BATCHER_KEY
@@ -70,12 +69,13 @@ def build_application(
     application.bot_data[SERVICES_KEY] = services
     application.bot_data[INBOX_KEY] = inbox
     application.bot_data[SENDER_KEY] = Sender(bot=application.bot, db=services.db, limits=limits)
-    application.bot_data[BATCHER_KEY] = Batcher(services.db)
+    # Every group-committed transaction first checks the cached shared facts (bot/shared_facts.py).
+    application.bot_data[BATCHER_KEY] = Batcher(services.db, before=services.facts.check)
     services.wire(
         Hooks(
-            handoff=tickets.on_handoff,
-            status_answer=ledger.answer_status,
-            project_status=ledger.answer_project_status,
+            handoff=tickets.handoff_part,
+            status_answer=ledger.status_part,
+            project_status=ledger.project_status_part,
             answer_markup=tickets.answer_markup,
         )
     )
@@ -83,7 +83,6 @@ def build_application(
         module.register(application)
     sla_job.register(application)
     reminder_job.schedule(application)
-    shared_facts.register(application)
     return application
 
 

@@ -29,7 +29,7 @@ from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
 from telegram.request import BaseRequest, RequestData
 
-from delivery.inbox import mark_done, pending_updates, prune_done, store_updates
+from delivery.inbox import mark_done, mark_done_at_commit, pending_updates, prune_done, store_updates
 from delivery.outbox import current_update
 from storage import Database, utcnow
 
@@ -214,7 +214,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             return
 
         def mark(session: Session) -> None:
-            mark_done(session=session, update_ids=[update_id], now=utcnow())
+            mark_done_at_commit(session, update_id)
 
         token = current_update.set(mark)
         try:

@@ -310,13 +310,15 @@ class Sender:
         if not self.sqlite and now - self._last_reclaim > self.limits.lease_seconds / 2:
             self._last_reclaim = now
             await self.db.run(reclaim_stale, now=self.clock(), lease=timedelta(seconds=self.limits.lease_seconds))
-        if self._results:
-            await self._flush()
         tokens = self._bucket.refill(now)
         if tokens < 1.0:
+            if self._results:
+                await self._flush()
             return self._bucket.wait()
+        batch, self._results = self._results, []
+        recorded = {chat for chat, _ in batch} | {r.moved_to for _, r in batch if r.moved_to is not None}
         waits: list[float] = []
-        busy = set(self._inflight)
+        busy = set(self._inflight) - recorded  # a chat whose outcome is recorded now may send its next
         for chat_id, pace in list(self._paces.items()):
             _, window, most = self._pace_of(chat_id)
             ready = pace.ready_at(now, window, most)
@@ -325,17 +327,29 @@ class Sender:
                 waits.append(ready - now)
             elif not pace.sent and chat_id not in self._inflight:
                 del self._paces[chat_id]  # idle: forget it
-        heads = await self.db.run(ready_heads, now=self.clock(), limit=int(tokens), exclude_chats=sorted(busy))
+        # One transaction a round: the outcomes gathered so far, the ready heads, their claim.
+        try:
+            outcomes, heads, claimed = await self.db.run(
+                _one_round,
+                results=[r for _, r in batch],
+                now=self.clock(),
+                limit=int(tokens),
+                exclude_chats=sorted(busy),
+                worker=self.worker,
+            )
+        except SQLAlchemyError:
+            self._results = batch + self._results  # recorded next time
+            raise
+        await self._recorded(batch, outcomes)
         if not heads:
             return min([self.limits.poll_seconds, *waits])
-        claimed = await self.db.run(claim, ids=[i for i, _ in heads], now=self.clock(), worker=self.worker)
         for view in claimed:
             self._bucket.take()
             self._inflight.add(view.chat_id)
             task = asyncio.create_task(self._send(view))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return 0.0 if len(heads) >= int(tokens) else min([self.limits.poll_seconds, *waits])
+        return 0.0 if heads >= int(tokens) else min([self.limits.poll_seconds, *waits])
 
     async def _send(self, view: OutboxView) -> None:
         pace, _, _ = self._pace_of(view.chat_id)
@@ -364,6 +378,10 @@ class Sender:
             self._results = batch + self._results
             await asyncio.sleep(0.5)
             return
+        await self._recorded(batch, outcomes)
+
+    async def _recorded(self, batch: list[tuple[int, SendResult]], outcomes: list[DeliveryOutcome]) -> None:
+        """The outcomes of `batch` are committed: its chats may send again; react to the final ones."""
         for chat_id, result in batch:
             self._inflight.discard(chat_id)
             if result.moved_to is not None:
@@ -523,6 +541,22 @@ def _never_sent(exc: TimedOut) -> bool:
 def _answer_lost(exc: NetworkError) -> bool:
     """The request went out and the connection ended before an answer was read."""
     return isinstance(exc.__cause__, httpx.RemoteProtocolError | httpx.ReadError)
+
+
+def _one_round(
+    *,
+    session: Any,
+    results: list[SendResult],
+    now: datetime,
+    limit: int,
+    exclude_chats: list[int],
+    worker: str,
+) -> tuple[list[DeliveryOutcome], int, list[OutboxView]]:
+    """Record the outcomes, find the heads that may go now, claim them: (outcomes, heads found, claimed)."""
+    outcomes = finish(session=session, results=results, now=now) if results else []
+    heads = ready_heads(session=session, now=now, limit=limit, exclude_chats=exclude_chats)
+    claimed = claim(session=session, ids=[i for i, _ in heads], now=now, worker=worker) if heads else []
+    return outcomes, len(heads), claimed
 
 
 def _run_units(*, session: Any, units: list[Callable[..., Any]]) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from sqlmodel import Session
+
+from bot.shared_facts import SharedFacts
 from config import Settings
 from config.clock import working_clock
-from desk import work
 from desk.throttle import Throttle
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, Thresholds
@@ -24,21 +26,54 @@ if TYPE_CHECKING:
     Context = ContextTypes.DEFAULT_TYPE
 
 
+# What a hook does inside the question's one transaction: given the session and the matcher's
+# reply, change what it changes and owe its messages (delivery.outbox); False when it cannot
+# take the question (the next one is asked).
+QuestionPart = Callable[[Session, "Reply"], bool]
+
+
 @dataclass(frozen=True)
 class Hooks:
     """What one handler module offers another, wired by name in bot.app.build_application:
-    the question handler calls the desk and the ledger through these, never the reverse."""
+    the question handler calls the desk and the ledger through these, never the reverse.
+    Each builds, from the update, the part it plays in the question's one transaction."""
 
     # a question the knowledge base cannot answer → a ticket (handlers.tickets)
-    handoff: Callable[[Update, Context, Reply], Awaitable[None]]
+    handoff: Callable[[Update, Context], QuestionPart]
     # a status question → an answer from the bound project's ledger; False when it has none
     # (handlers.ledger)
-    status_answer: Callable[[Update, Context, Reply], Awaitable[bool]]
+    status_answer: Callable[[Update, Context], QuestionPart]
     # a whole-project progress question → the /progress answer of the bound project; False when none
     # (handlers.ledger)
-    project_status: Callable[[Update, Context, Reply], Awaitable[bool]]
+    project_status: Callable[[Update, Context], QuestionPart]
     # the buttons under an answer (handlers.tickets)
     answer_markup: Callable[[Update, Reply], InlineKeyboardMarkup | None]
+
+
+@dataclass(frozen=True)
+class DeskCheck:
+    """The desk's look at a question in a help group (from staff? a follow-up of the asker's
+    ticket?), handed by handlers.tickets to the question handler, which runs `unit` first in
+    the question's one transaction. `takes(outcome)`: the desk took the message (the question
+    is not answered); `after(outcome)` then runs once the transaction committed. `plain` is the
+    match without context the desk made already (reused, not matched again)."""
+
+    unit: Callable[[Session], Any]
+    takes: Callable[[Any], bool]
+    after: Callable[[Any], Awaitable[None]]
+    plain: Any = None
+
+
+DESK_CHECK = "_steward_desk_check"  # on the update's CallbackContext (shared by its handlers)
+
+
+def hand_on(context: Context, key: str, value: object) -> None:
+    """Leave a value for a later handler of the same update (PTB shares one context per update)."""
+    vars(context)[key] = value
+
+
+def take(context: Context, key: str) -> Any:
+    return vars(context).pop(key, None)
 
 
 @dataclass
@@ -66,7 +101,18 @@ class Services:
     clock: Callable[[], datetime]
     staff_chats: StaffChats
     throttle: Throttle = field(default_factory=Throttle)  # one user's flood of questions
+    facts: SharedFacts = field(default_factory=SharedFacts)  # bindings, staff, learned: cached
     _hooks: Hooks | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        def departments(chats: frozenset[int]) -> None:
+            self.staff_chats.departments = chats
+
+        def learned(index: Any) -> None:
+            self.knowledge.learned = index
+
+        self.facts.on_departments = departments
+        self.facts.on_learned = learned
 
     @property
     def hooks(self) -> Hooks:
@@ -104,7 +150,7 @@ def build_services(
     )
     database = db or Database(settings.database_url)
     database.migrate()
-    return Services(
+    services = Services(
         settings=settings,
         db=database,
         knowledge=KnowledgeService(
@@ -113,9 +159,7 @@ def build_services(
         calendar=calendar,
         hours=hours,
         clock=clock,
-        staff_chats=StaffChats(
-            steward_chat_id=settings.steward_chat_id,
-            lead_chat_id=settings.lead_chat_id,
-            departments=frozenset(database.call(work.department_chat_ids)),
-        ),
+        staff_chats=StaffChats(steward_chat_id=settings.steward_chat_id, lead_chat_id=settings.lead_chat_id),
     )
+    database.call(services.facts.check)  # the department chats, staff and learned answers
+    return services

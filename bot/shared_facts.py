@@ -1,63 +1,119 @@
-"""Facts every instance shares live in the database; this keeps each process's copies fresh.
+"""The facts every message consults, cached in the process and kept fresh across processes.
 
-Bindings, staff roles and projects are read from the database by every update already. Two
-facts are also held in memory for speed: the set of department chats (Services.staff_chats, consulted for every
-message) and the learned answers (inside the matcher). Before each update one cheap query reads
-a fingerprint of both tables (row count and latest change, a re-learned answer's time included); when another instance bound a
-department or learned an answer, the fingerprint differs and the copies are reloaded, so the
-change is seen by the very next update.
+For every question in a help group the bot needs: is this chat a staff chat (the steward,
+lead or a bound department group), what project (and region) is it bound to, may the asker
+be staff, and the learned answers. Reading them from the database costs a round trip or
+two per message; here they live in memory (`SharedFacts`), loaded once and reloaded only when
+they changed.
+
+Several processes share the database, so a change made through one (a /bind_dept through
+webhook worker A) must be seen by the others at their next update. Every write to those
+tables bumps a version row in the same transaction (storage.versions); `SharedFacts.check`
+reads the versions (one small statement) at the start of each group-committed transaction
+(storage.batch.Batcher's `before`), so the update's own transaction sees the facts as they
+were committed, and reloads only what moved. A handler that routed an update with the copy
+from before the check (e.g. took a newly bound department group for a help group) learns
+it inside that transaction and handles the update again (handlers.questions).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlmodel import Session, func, select
-from telegram import Update
-from telegram.ext import Application, ContextTypes, TypeHandler
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
-from bot.telegram_io import services_of_app
-from desk import work
-from desk.models import ChatBinding
-from knowledge.learned import LearnedEntry
-
-FINGERPRINT_KEY = "shared_facts_fingerprint"
-GROUP = -100  # before every other handler group
+from desk.models import ChatBinding, ChatKind, StaffMember
+from knowledge.learned import LearnedIndex, learned_entries
+from ledger.models import PROJECT_TABLE
+from storage.versions import read_versions
 
 log = logging.getLogger(__name__)
 
 
-def facts_fingerprint(*, session: Session) -> tuple[object, ...]:
-    """What changes whenever a binding or a learned answer is added, changed or removed."""
-    bindings = session.exec(select(func.count(), func.max(ChatBinding.updated_at))).one()
-    # Learning a ticket again replaces its entry in place (same id, same count): its new
-    # created_at is what changes.
-    learned = session.exec(select(func.count(), func.max(LearnedEntry.id), func.max(LearnedEntry.created_at))).one()
-    return (*bindings, *learned)
+@dataclass(frozen=True)
+class BindingFact:
+    kind: ChatKind
+    project_code: str | None
+    department_key: str | None
 
 
-async def refresh_shared_facts(application: Application[Any, Any, Any, Any, Any, Any]) -> bool:
-    """Reload the in-memory copies when the database changed; True when something was reloaded."""
-    services = services_of_app(application)
-    fingerprint = await services.db.run(facts_fingerprint)
-    if application.bot_data.get(FINGERPRINT_KEY) == fingerprint:
-        return False
-    services.staff_chats.departments = frozenset(await services.db.run(work.department_chat_ids))
-    await services.knowledge.load_learned()
-    application.bot_data[FINGERPRINT_KEY] = fingerprint
-    return True
+@dataclass
+class SharedFacts:
+    """The cached facts. `check(session)` runs inside a unit of work (a worker thread)."""
 
+    on_departments: Callable[[frozenset[int]], None] = lambda _chats: None
+    on_learned: Callable[[LearnedIndex], None] = lambda _index: None
+    versions: tuple[tuple[str, int], ...] | None = None
+    bindings: dict[int, BindingFact] = field(default_factory=dict)  # active bindings
+    staff_users: frozenset[int] = frozenset()  # anyone with a StaffMember row
+    _regions: dict[str, str | None] = field(default_factory=dict)  # project code → region
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    reloads: int = 0
 
-async def _before_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Bring the shared facts up to date before the handlers see the update."""
-    try:
-        await refresh_shared_facts(context.application)
-    except (OperationalError, InterfaceError) as exc:
-        # The database is down: the copies in memory serve (answers do not wait for the database).
-        log.warning("shared facts: database unreachable (%s); using the copies in memory", type(exc).__name__)
+    def check(self, session: Session) -> bool:
+        """Read the versions; reload what changed since the last check. True when reloaded."""
+        current = read_versions(session=session)
+        if current == self.versions:
+            return False
+        with self._lock:
+            before = dict(self.versions or ())
+            now = dict(current)
+            changed = {family for family in now if before.get(family) != now[family]} | (set(before) ^ set(now))
+            if not before:
+                changed |= {"bindings", "staff", "learned", "ledger"}
+            if "bindings" in changed:
+                self._load_bindings(session)
+            if "staff" in changed:
+                self.staff_users = frozenset(session.exec(select(StaffMember.user_id).distinct()).all())
+            if "learned" in changed:
+                index = LearnedIndex()
+                for entry in learned_entries(session=session):
+                    index.put(entry)
+                self.on_learned(index)
+            if changed & {"bindings", "ledger"}:
+                self._regions = {}
+            self.versions = current
+            self.reloads += 1
+        log.debug("shared facts reloaded: %s", sorted(changed))
+        return True
 
+    def _load_bindings(self, session: Session) -> None:
+        rows = session.exec(select(ChatBinding).where(col(ChatBinding.active).is_(True))).all()
+        self.bindings = {
+            b.chat_id: BindingFact(ChatKind(b.kind), b.project_code or None, b.department_key) for b in rows
+        }
+        self.on_departments(frozenset(c for c, b in self.bindings.items() if b.kind is ChatKind.department))
 
-def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    application.add_handler(TypeHandler(Update, _before_update), group=GROUP)
+    # ------------------------------------------------------------------ reading (after a check)
+
+    def chat_kind(self, chat_id: int) -> ChatKind | None:
+        binding = self.bindings.get(chat_id)
+        return binding.kind if binding is not None else None
+
+    def help_project(self, chat_id: int | None) -> str | None:
+        """desk.bindings.help_project from the copy."""
+        binding = self.bindings.get(chat_id) if chat_id is not None else None
+        if binding is None or binding.kind is not ChatKind.help:
+            return None
+        return binding.project_code
+
+    def region(self, session: Session, chat_id: int) -> str | None:
+        """ledger.regions.help_chat_region from the copy (a project's region is read once)."""
+        code = self.help_project(chat_id)
+        if code is None:
+            return None
+        if code not in self._regions:
+            p = PROJECT_TABLE.c
+            self._regions[code] = session.execute(
+                sa_select(p.region).where(p.code == code, p.archived_at.is_(None))
+            ).scalar()
+        return self._regions[code]
+
+    def may_be_staff(self, user_id: int, admin_ids: tuple[int, ...]) -> bool:
+        """False only for someone who is surely an enterprise member (not an admin, never seen
+        in a staff chat): the desk's role check then needs no database."""
+        return user_id in admin_ids or user_id in self.staff_users

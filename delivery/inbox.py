@@ -9,10 +9,11 @@ update that owed nothing, when the processor has run its handlers (marked in bat
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, delete, update
+from sqlalchemy import JSON, BigInteger, Column, Index, delete, event, update
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.types import UTCDateTime
@@ -66,6 +67,27 @@ def store_updates(*, session: Session, updates: Sequence[dict[str, Any]], now: d
         new += 1
     session.flush()
     return new
+
+
+DONE_AT_COMMIT = "inbox_done_at_commit"  # session.info: update ids to mark in one statement
+
+
+def mark_done_at_commit(session: Session, update_id: int) -> None:
+    """Mark the update processed in this transaction: with the others of the same (group)
+    transaction, in one statement just before the commit."""
+    session.info.setdefault(DONE_AT_COMMIT, []).append(update_id)
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _mark_before_commit(session: OrmSession) -> None:
+    ids = session.info.pop(DONE_AT_COMMIT, None)
+    if ids:
+        mark_done(session=session, update_ids=ids, now=datetime.now(timezone.utc))  # type: ignore[arg-type]
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _forget_marks(session: OrmSession) -> None:
+    session.info.pop(DONE_AT_COMMIT, None)
 
 
 def mark_done(*, session: Session, update_ids: Sequence[int], now: datetime) -> None:

@@ -29,11 +29,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, and_, case, func, or_, update
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, and_, case, func, insert, or_, update
 from sqlalchemy import select as sa_select  # sqlmodel's select takes at most four columns
 from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from storage.deferred import defer
 from storage.types import UTCDateTime
 
 
@@ -160,38 +161,68 @@ def message_payload(
 # message also marks the update processed, so a replay after a crash never owes it twice.
 current_update: ContextVar[Callable[[Session], None] | None] = ContextVar("current_update", default=None)
 WAKE_FLAG = "outbox_enqueued"
+MARKED = "outbox_marked_updates"  # session.info: the updates this transaction marked processed
 
 
-def enqueue(*, session: Session, owed: Owed, now: datetime, after_id: int | None = None) -> int:
-    """Write one owed message in the caller's transaction; returns its id."""
-    row = OutboxMessage(
-        chat_id=int(owed.chat_id),
-        method=owed.method,
-        payload=owed.payload,
-        purpose=owed.purpose[:32],
-        priority=int(owed.priority),
-        ticket_id=owed.ticket_id,
-        follow_up=owed.follow_up,
-        after_id=after_id,
-        created_at=now,
-        not_before=now,
-    )
-    session.add(row)
-    session.flush()
+_INSERT = insert(OutboxMessage.__table__)  # type: ignore[attr-defined]  # built once
+_INSERT_RETURNING = _INSERT.returning(OutboxMessage.__table__.c.id)  # type: ignore[attr-defined]
+
+
+def _row(owed: Owed, now: datetime, after_id: int | None) -> dict[str, Any]:
+    return {
+        "chat_id": int(owed.chat_id),
+        "method": owed.method,
+        "payload": owed.payload,
+        "purpose": owed.purpose[:32],
+        "priority": int(owed.priority),
+        "ticket_id": owed.ticket_id,
+        "follow_up": owed.follow_up,
+        "after_id": after_id,
+        "status": OutboxState.pending.value,
+        "attempts": 0,
+        "uncertain": False,
+        "created_at": now,
+        "not_before": now,
+    }
+
+
+def _owed_by(session: Session) -> None:
+    """The transaction owes messages: wake the sender after the commit, and mark the update
+    being processed (once) in the same transaction."""
     session.info[WAKE_FLAG] = True
     mark_update = current_update.get()
     if mark_update is not None:
-        mark_update(session)
-    assert row.id is not None
-    return row.id
+        marked = session.info.setdefault(MARKED, set())
+        if mark_update not in marked:  # once per update and transaction
+            marked.add(mark_update)
+            mark_update(session)
 
 
-def enqueue_all(*, session: Session, owed: Iterable[Owed], now: datetime) -> list[int]:
+def enqueue(*, session: Session, owed: Owed, now: datetime, after_id: int | None = None) -> int:
+    """Write one owed message in the caller's transaction; returns its id (one INSERT … RETURNING,
+    no ORM object)."""
+    row_id = session.execute(_INSERT_RETURNING, _row(owed, now, after_id)).scalar_one()
+    _owed_by(session)
+    return int(row_id)
+
+
+def enqueue_all(*, session: Session, owed: Iterable[Owed], now: datetime) -> None:
+    """Write the owed messages in the caller's transaction. Rows no other row waits for are
+    written with the transaction's others in one INSERT just before it commits
+    (storage.deferred), in the order they were owed; a list with `after` links is written at
+    once (the ids are needed)."""
+    rows = list(owed)
+    if not rows:
+        return
+    if all(o.after is None for o in rows):
+        for o in rows:
+            defer(session, _INSERT, _row(o, now, None))
+        _owed_by(session)
+        return
     ids: list[int] = []
-    for o in owed:
+    for o in rows:
         after = ids[o.after] if o.after is not None else None
         ids.append(enqueue(session=session, owed=o, now=now, after_id=after))
-    return ids
 
 
 def run_owing(

@@ -14,14 +14,16 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
-from telegram import Update
+from sqlmodel import Session
+from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 import texts
 from bot.jobs import reminder_job
-from bot.services import Services
+from bot.services import QuestionPart, Services
 from bot.telegram_io import services_of, split_message
+from delivery.outbox import Owed, enqueue_all, message_payload
 from desk.bindings import help_project, set_muted
 from desk.errors import NotBound, PermissionDenied
 from desk.models import Role
@@ -166,66 +168,88 @@ async def progress_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await _reply(update, progress_text(summary))
 
 
-async def answer_status(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> bool:
-    """Answer a status question (「我们环评办到哪一步了」) from the bound project's ledger.
-    False when it cannot (unbound group, no such project or procedure): the caller hands
-    the question off instead. A muted group is still answered: /mute only stops the
-    scheduled reminders."""
+def _status_owed(message: Message, text: str, purpose: str) -> Owed:
+    """A reply to the asker's message (as message.reply_text would: in its forum topic)."""
+    thread_id = message.message_thread_id if message.is_topic_message else None
+    return Owed(
+        message.chat_id,
+        message_payload(text, parse_mode=None, reply_to=message.message_id, thread_id=thread_id),
+        purpose,
+    )
+
+
+def status_part(update: Update, context: ContextTypes.DEFAULT_TYPE) -> QuestionPart:
+    """Hooks.status_answer: answer a status question (「我们环评办到哪一步了」) from the bound
+    project's ledger, in the question's transaction. False when it cannot (unbound group, no
+    such project or procedure): the caller hands the question off instead. A muted group is
+    still answered: /mute only stops the scheduled reminders."""
     message = update.effective_message
-    item = reply.result.item
-    if message is None or not item or message.chat.type == ChatType.PRIVATE:
-        return False
     services = services_of(context)
-    code = await services.db.run(help_project, chat_id=message.chat_id)
-    if code is None:
-        return False
     today = _today(services)
-    try:
-        line = await services.db.run(
-            procedure_status,
-            code=code,
-            item_key=item,
-            today=today,
-            calendar=services.calendar,
-            department_for=KnowledgeLookups(services.knowledge.kb).department_for,
-        )
-    except (ProjectNotFound, ProcedureNotInLedger):
-        return False
-    await message.reply_text(texts.LEDGER_BOT_STATUS.format(answer=status_text(line), today=today.isoformat()))
-    return True
+
+    def part(session: Session, reply: Reply) -> bool:
+        item = reply.result.item
+        if message is None or not item or message.chat.type == ChatType.PRIVATE:
+            return False
+        code = services.facts.help_project(message.chat_id)
+        if code is None:
+            return False
+        try:
+            line = procedure_status(
+                session=session,
+                code=code,
+                item_key=item,
+                today=today,
+                calendar=services.calendar,
+                department_for=KnowledgeLookups(services.knowledge.kb).department_for,
+            )
+        except (ProjectNotFound, ProcedureNotInLedger):
+            return False
+        text = texts.LEDGER_BOT_STATUS.format(answer=status_text(line), today=today.isoformat())
+        enqueue_all(session=session, owed=[_status_owed(message, text, "status_answer")], now=services.clock())
+        return True
+
+    return part
 
 
 _PROJECT_CODE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,6}-?\d{2,}[A-Za-z0-9-]*")
 
 
-async def answer_project_status(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> bool:
-    """Answer a whole-project progress question (「咱们项目还有哪些手续没办完」) with the /progress answer.
+def project_status_part(update: Update, context: ContextTypes.DEFAULT_TYPE) -> QuestionPart:
+    """Hooks.project_status: answer a whole-project progress question (「咱们项目还有哪些手续没办完」)
+    with the /progress answer, in the question's transaction.
 
     False when it cannot: a private chat, an unbound group, or a message naming another project's code
     (a group only ever sees its own project); the caller hands the question off instead."""
     message = update.effective_message
-    if message is None or message.chat.type == ChatType.PRIVATE:
-        return False
     services = services_of(context)
-    code = await services.db.run(help_project, chat_id=message.chat_id)
-    if code is None:
-        return False
-    if any(named.upper() != code.upper() for named in _PROJECT_CODE.findall(reply.result.question)):
-        return False
     settings = services.settings
-    try:
-        summary = await services.db.run(
-            progress_summary,
-            code=code,
-            calendar=services.calendar,
-            today=_today(services),
-            first_half_deadline=settings.first_half_deadline,
-            second_half_deadline=settings.second_half_deadline,
-        )
-    except (ProjectNotFound, BadMonthDay):
-        return False
-    await _reply(update, progress_text(summary))
-    return True
+    today = _today(services)
+
+    def part(session: Session, reply: Reply) -> bool:
+        if message is None or message.chat.type == ChatType.PRIVATE:
+            return False
+        code = services.facts.help_project(message.chat_id)
+        if code is None:
+            return False
+        if any(named.upper() != code.upper() for named in _PROJECT_CODE.findall(reply.result.question)):
+            return False
+        try:
+            summary = progress_summary(
+                session=session,
+                code=code,
+                calendar=services.calendar,
+                today=today,
+                first_half_deadline=settings.first_half_deadline,
+                second_half_deadline=settings.second_half_deadline,
+            )
+        except (ProjectNotFound, BadMonthDay):
+            return False
+        owed = _status_owed(message, progress_text(summary), "project_status")
+        enqueue_all(session=session, owed=[owed], now=services.clock())
+        return True
+
+    return part
 
 
 async def _set_muted(update: Update, context: ContextTypes.DEFAULT_TYPE, muted: bool) -> None:

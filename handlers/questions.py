@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
@@ -11,6 +15,7 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
@@ -18,7 +23,9 @@ from telegram.ext import (
 )
 
 import texts
-from bot.outbox import batcher_of, owe, received_at
+from bot.outbox import batcher_of, received_at
+from bot.sender import sender_of
+from bot.services import DESK_CHECK, DeskCheck, QuestionPart, take
 from bot.telegram_io import (
     addressed_to_bot,
     keyboard,
@@ -27,7 +34,7 @@ from bot.telegram_io import (
     split_message,
     without_mention,
 )
-from delivery.outbox import Owed, message_payload
+from delivery.outbox import Owed, enqueue_all, message_payload
 from desk import callbacks
 from knowledge.question_cue import reads_as_question
 from knowledge.service import Reply, UnknownItem
@@ -39,7 +46,9 @@ CLARIFY_PREFIX = callbacks.CLARIFY_PREFIX
 
 
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Answer a question asked in a chat the bot is in."""
+    """Answer a question asked in a chat the bot is in: one transaction reads the asker's
+    context, logs the question, keeps the new context and owes the answer (or opens the
+    ticket, or answers from the ledger), after the desk's check of the message."""
     message = update.effective_message
     user = update.effective_user
     if message is None or not message.text or user is None or user.is_bot:
@@ -47,23 +56,79 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     addressed = addressed_to_bot(message, context.bot.username, context.bot.id)
     text = without_mention(message.text, context.bot.username)
     services = services_of(context)
+    desk: DeskCheck | None = take(context, DESK_CHECK)
     if message.chat_id in services.staff_chats:
         return  # the steward and department groups are handled by the desk
     if not addressed and not reads_as_question(text):
         return  # people talking to each other
-    try:  # the chat's region (its overrides of the knowledge base); none while the database is down
-        region = await batcher_of(context).run(help_chat_region, chat_id=message.chat_id)
-    except SQLAlchemyError:
-        region = None
-    logged = None
-    try:  # matched in the asker's context, logged with it (knowledge.service.ask)
-        reply = await services.knowledge.ask(text=text, chat_id=message.chat_id, user_id=user.id, region=region)
-    except SQLAlchemyError:  # the database is down: the matcher alone; the log row waits for it
-        reply = await services.knowledge.reply_to(text, chat_id=message.chat_id, region=region)
-        logged = services.knowledge.log_entry(
-            reply, at=received_at(services.clock(), message), chat_id=message.chat_id, user_id=user.id
+    hooks = services.hooks
+    chat_id = message.chat_id
+    at = services.clock()
+    markup = partial(hooks.answer_markup, update)
+    parts = _Parts(
+        hooks.project_status(update, context), hooks.status_answer(update, context), hooks.handoff(update, context)
+    )
+    plain = desk.plain if desk is not None else None
+    learned = services.knowledge.learned
+    hits = services.knowledge.learned_hits(text)  # in memory, outside the database's thread
+
+    def unit(session: Session) -> _Outcome:
+        facts = services.facts
+        if chat_id in services.staff_chats:
+            return _Outcome(rerouted=True)  # this transaction's check found it is a staff chat now
+        if desk is not None:
+            checked = desk.unit(session)
+            if desk.takes(checked):
+                return _Outcome(desk=checked)
+        fresh = services.knowledge.learned_hits(text) if services.knowledge.learned is not learned else hits
+        reply = services.knowledge.ask_in(
+            session=session,
+            text=text,
+            chat_id=chat_id,
+            user_id=user.id,
+            at=at,
+            region=facts.region(session, chat_id),
+            project=facts.help_project(chat_id),
+            hits=fresh,
+            plain=plain,
         )
-    await render_reply(update, context, reply, addressed=addressed, log=logged)
+        _owe_reply(
+            session,
+            message,
+            reply,
+            addressed=addressed,
+            markup=markup,
+            parts=parts,
+            now=services.clock(),
+            kb=services.knowledge.kb,
+        )
+        return _Outcome(reply=reply)
+
+    try:
+        outcome = await batcher_of(context).run(unit)
+    except SQLAlchemyError as exc:  # the database is down: the matcher alone, the rest waits for it
+        log.warning("database unavailable (%s): answering from memory", type(exc).__name__)
+        await _without_database(context, message, text, user.id, addressed=addressed, markup=markup, parts=parts)
+        return
+    if outcome.rerouted:  # routed with the facts from before this transaction: once more, with the fresh ones
+        await context.application.process_update(update)
+        raise ApplicationHandlerStop
+    if outcome.desk is not None and desk is not None:
+        await desk.after(outcome.desk)
+
+
+@dataclass(frozen=True)
+class _Parts:
+    project_status: QuestionPart
+    status_answer: QuestionPart
+    handoff: QuestionPart
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    reply: Reply | None = None
+    desk: object = None  # what the desk's check came to, when it took the message
+    rerouted: bool = False
 
 
 def _reply_owed(
@@ -88,24 +153,14 @@ def _reply_owed(
     )
 
 
-async def render_reply(
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    reply: Reply,
-    *,
-    addressed: bool,
-    log: Callable[[Session], object] | None = None,
-) -> None:
-    """Owe what the matcher decided (with the question's log row, in one transaction)."""
-    message = update.effective_message
-    assert message is not None
+def _replies(
+    message: Message, reply: Reply, *, addressed: bool, markup: Callable[[Reply], InlineKeyboardMarkup | None], kb: Any
+) -> list[Owed] | None:
+    """What the matcher decided, as messages owed; None when a person or the ledger must take it."""
     result = reply.result
-    services = services_of(context)
-    kb = services.knowledge.kb
     if result.action == "answer" and reply.answer_html:
-        markup = services.hooks.answer_markup(update, reply)
-        await owe(context, [_reply_owed(message, reply.answer_html, "answer", markup=markup)], unit=log)
-    elif result.action == "clarify":
+        return [_reply_owed(message, reply.answer_html, "answer", markup=markup(reply))]
+    if result.action == "clarify":
         rows = [
             [
                 (
@@ -115,22 +170,70 @@ async def render_reply(
             ]
             for c in result.candidates
         ]
-        await owe(
-            context,
-            [_reply_owed(message, texts.CLARIFY_PROMPT, "clarify", parse_mode=None, markup=keyboard(rows))],
-            unit=log,
-        )
-    elif result.action == "smalltalk":
-        owed = [_reply_owed(message, texts.SMALLTALK_REPLY, "smalltalk", parse_mode=None)] if addressed else []
-        await owe(context, owed, unit=log)
+        return [_reply_owed(message, texts.CLARIFY_PROMPT, "clarify", parse_mode=None, markup=keyboard(rows))]
+    if result.action == "smalltalk":
+        return [_reply_owed(message, texts.SMALLTALK_REPLY, "smalltalk", parse_mode=None)] if addressed else []
+    return None
+
+
+def _route(session: Session, reply: Reply, parts: _Parts) -> None:
+    """A question the knowledge base does not answer: the project's progress, a procedure's
+    status from the ledger, or else a person (a ticket)."""
+    result = reply.result
+    if result.reason == "project_status" and parts.project_status(session, reply):
+        return
+    if result.reason == "status" and result.item and parts.status_answer(session, reply):
+        return
+    parts.handoff(session, reply)
+
+
+def _owe_reply(
+    session: Session,
+    message: Message,
+    reply: Reply,
+    *,
+    addressed: bool,
+    markup: Callable[[Reply], InlineKeyboardMarkup | None],
+    parts: _Parts,
+    now: datetime,
+    kb: Any,
+) -> None:
+    owed = _replies(message, reply, addressed=addressed, markup=markup, kb=kb)
+    if owed is None:
+        _route(session, reply, parts)
     else:
-        if log is not None:
-            await owe(context, [], unit=log)
-        if result.reason == "project_status" and await services.hooks.project_status(update, context, reply):
-            return  # answered with the bound project's progress
-        if result.reason == "status" and result.item and await services.hooks.status_answer(update, context, reply):
-            return  # answered from the bound project's ledger
-        await services.hooks.handoff(update, context, reply)
+        enqueue_all(session=session, owed=owed, now=now)
+
+
+async def _without_database(
+    context: ContextTypes.DEFAULT_TYPE,
+    message: Message,
+    text: str,
+    user_id: int,
+    *,
+    addressed: bool,
+    markup: Callable[[Reply], InlineKeyboardMarkup | None],
+    parts: _Parts,
+) -> None:
+    """Answers do not wait for the database: the matcher answers alone and the sender sends
+    without a row; the log row (and a ticket or a ledger answer) are written when it is back."""
+    services = services_of(context)
+    region = None
+    reply = await services.knowledge.reply_to(text, chat_id=message.chat_id, region=region)
+    log_row = services.knowledge.log_entry(
+        reply, at=received_at(services.clock(), message), chat_id=message.chat_id, user_id=user_id
+    )
+    owed = _replies(message, reply, addressed=addressed, markup=markup, kb=services.knowledge.kb)
+    sender = sender_of(context.application.bot_data)
+    for row in owed or []:
+        sender.send_volatile(row)
+
+    def later(session: Session) -> None:
+        log_row(session)
+        if owed is None:
+            _route(session, reply, parts)
+
+    sender.later(later)
 
 
 async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -178,4 +281,4 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     )
 
 
-__all__ = ["register", "on_text", "render_reply"]
+__all__ = ["register", "on_text"]

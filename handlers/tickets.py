@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
@@ -28,6 +29,7 @@ from telegram.ext import (
 import texts
 from bot.outbox import batcher_of
 from bot.sender import sender_of
+from bot.services import DESK_CHECK, DeskCheck, QuestionPart, hand_on
 from bot.telegram_io import (
     addressed_to_bot,
     keyboard,
@@ -35,15 +37,15 @@ from bot.telegram_io import (
     services_of,
     without_mention,
 )
-from delivery.outbox import DeliveryOutcome, Owed, message_payload, run_owing
+from delivery.outbox import DeliveryOutcome, Owed, enqueue_all, message_payload, run_owing
 from desk import callbacks, render, work
 from desk.errors import DeskError
-from desk.models import CardKind
+from desk.models import CardKind, ChatKind
 from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
 from knowledge.question_cue import reads_as_question
 from knowledge.question_log import log_unmatched
-from knowledge.service import Reply
+from knowledge.service import Reply, answered_by_bot
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +65,7 @@ def _received_at(services_now: datetime, message: Message) -> datetime:
     return min(services_now, message.date) if message.date else services_now
 
 
-async def _open_ticket(
+def _ticket_unit(
     context: ContextTypes.DEFAULT_TYPE,
     *,
     question_message: Message,
@@ -71,8 +73,8 @@ async def _open_ticket(
     question: str,
     candidates: list[dict[str, object]],
     thread_id: int | None,
-) -> None:
-    """Create the ticket and owe its acknowledgement and card, in one transaction."""
+) -> partial[work.CardInfo]:
+    """The unit of work that creates the ticket and owes its acknowledgement and card."""
     services = services_of(context)
     settings = services.settings
     now = _received_at(services.clock(), question_message)
@@ -109,7 +111,7 @@ async def _open_ticket(
         )
         return rows
 
-    unit = partial(
+    return partial(
         run_owing,
         fn=work.open_ticket,
         compose=owed,
@@ -124,6 +126,27 @@ async def _open_ticket(
         help_thread_id=thread_id,
         candidates=candidates,
     )
+
+
+async def _open_ticket(
+    context: ContextTypes.DEFAULT_TYPE,
+    *,
+    question_message: Message,
+    asker: User,
+    question: str,
+    candidates: list[dict[str, object]],
+    thread_id: int | None,
+) -> None:
+    """Create the ticket and owe its acknowledgement and card, in one transaction."""
+    unit = _ticket_unit(
+        context,
+        question_message=question_message,
+        asker=asker,
+        question=question,
+        candidates=candidates,
+        thread_id=thread_id,
+    )
+    help_chat, help_message = question_message.chat_id, question_message.message_id
     try:
         await batcher_of(context).run(unit)
     except SQLAlchemyError as exc:
@@ -133,27 +156,38 @@ async def _open_ticket(
         sender_of(context.application.bot_data).later(unit)
 
 
-async def on_handoff(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
-    """Open a ticket for a question the matcher could not answer (Hooks.handoff)."""
+def handoff_part(update: Update, context: ContextTypes.DEFAULT_TYPE) -> QuestionPart:
+    """Hooks.handoff: a question the matcher could not answer becomes a ticket, in the
+    question's transaction (in a private chat: a note that tickets are for help groups)."""
     message = update.effective_message
     user = update.effective_user
-    if message is None or user is None:
-        return
-    if message.chat.type == ChatType.PRIVATE:
-        await message.reply_text(texts.TICKET_PRIVATE_HANDOFF)
-        return
-    kb = services_of(context).knowledge.kb
-    candidates: list[dict[str, object]] = [
-        {"key": c.item, "title": kb.label(c.item), "score": round(c.score, 3)} for c in reply.result.candidates
-    ]
-    await _open_ticket(
-        context,
-        question_message=message,
-        asker=user,
-        question=reply.result.question or message.text or "",
-        candidates=candidates,
-        thread_id=common.thread_of(message),
-    )
+    services = services_of(context)
+
+    def part(session: Session, reply: Reply) -> bool:
+        if message is None or user is None:
+            return False
+        if message.chat.type == ChatType.PRIVATE:
+            note = Owed(
+                message.chat_id, message_payload(texts.TICKET_PRIVATE_HANDOFF, parse_mode=None), "handoff_private"
+            )
+            enqueue_all(session=session, owed=[note], now=services.clock())
+            return True
+        kb = services.knowledge.kb
+        candidates: list[dict[str, object]] = [
+            {"key": c.item, "title": kb.label(c.item), "score": round(c.score, 3)} for c in reply.result.candidates
+        ]
+        unit = _ticket_unit(
+            context,
+            question_message=message,
+            asker=user,
+            question=reply.result.question or message.text or "",
+            candidates=candidates,
+            thread_id=common.thread_of(message),
+        )
+        unit(session=session)
+        return True
+
+    return part
 
 
 def answer_markup(update: Update, reply: Reply) -> InlineKeyboardMarkup | None:
@@ -275,7 +309,10 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
         return  # people chatting: no database round trip
     thread_id = common.thread_of(message)
     # A question the bot answers itself is not a follow-up of the asker's waiting ticket.
-    follow_up_like = question_like and not services.knowledge.answers_itself(text)
+    plain = services.knowledge.matcher.match(text) if question_like else None
+    follow_up_like = question_like and plain is not None and not answered_by_bot(plain)
+    who = common.who(services)
+    facts = services.facts
 
     def owed(outcome: work.HelpOutcome) -> list[Owed]:
         if outcome.follow_up is None:
@@ -306,12 +343,18 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
             )
         return rows
 
-    try:
-        outcome = await batcher_of(context).run(
-            run_owing,
+    def unit(session: Session) -> work.HelpOutcome:
+        # Surely an enterprise member (the cached staff, checked in this transaction) whose
+        # message cannot be a follow-up: the role and ticket queries would find nothing.
+        if not facts.may_be_staff(user.id, who.admin_ids) and not (
+            facts.chat_kind(message.chat_id) is ChatKind.help and (follow_up_like or reply_to_bot)
+        ):
+            return work.HelpOutcome()
+        return run_owing(
+            session=session,
             fn=work.help_message,
             compose=owed,
-            who=common.who(services),
+            who=who,
             now=now,
             chat_id=message.chat_id,
             user_id=user.id,
@@ -322,16 +365,29 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
             reply_to_bot=reply_to_bot,
             reply_to_user_id=reply_to_user,
         )
+
+    check = DeskCheck(unit=unit, takes=_desk_takes, after=partial(_after_desk, context), plain=plain)
+    if question_like:  # the question handler runs it first in the question's one transaction
+        hand_on(context, DESK_CHECK, check)
+        return
+    try:
+        outcome = await batcher_of(context).run(lambda session: unit(session))
     except SQLAlchemyError as exc:  # the database is down: let the question be answered
         log.warning("database unavailable (%s): follow-up check skipped", type(exc).__name__)
         return
-    if outcome.staff:
-        raise ApplicationHandlerStop  # stewards and department staff are not asking
-    if outcome.follow_up is None:
-        return  # the question handler takes it
-    if outcome.follow_up.reopened:  # answered → open: the cards say so
+    if _desk_takes(outcome):
+        await _after_desk(context, outcome)
+        raise ApplicationHandlerStop
+
+
+def _desk_takes(outcome: work.HelpOutcome) -> bool:
+    """Stewards and department staff are not asking; a follow-up joins the asker's ticket."""
+    return outcome.staff or outcome.follow_up is not None
+
+
+async def _after_desk(context: ContextTypes.DEFAULT_TYPE, outcome: work.HelpOutcome) -> None:
+    if outcome.follow_up is not None and outcome.follow_up.reopened:  # answered → open: the cards say so
         await common.refresh_cards(context, outcome.follow_up.ticket.id)
-    raise ApplicationHandlerStop
 
 
 async def _staff_text(

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, String
+from sqlalchemy import BigInteger, Column, String, bindparam
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
+from storage.deferred import defer
 from storage.types import UTCDateTime
 
 
@@ -49,11 +53,38 @@ class ConversationContext(SQLModel, table=True):
 
 
 def recall_context(*, session: Session, chat_id: int, user_id: int, at: datetime, ttl: timedelta) -> Context | None:
-    """The asker's context, if it is younger than `ttl`."""
-    row = session.get(ConversationContext, (chat_id, user_id))
+    """The asker's context, if it is younger than `ttl` (one SELECT, no ORM object)."""
+    row = session.execute(_RECALL, {"chat_id": chat_id, "user_id": user_id}).first()
     if row is None or row.updated_at < at - ttl:
         return None
     return Context(row.item, row.intent)
+
+
+_TABLE = ConversationContext.__table__  # type: ignore[attr-defined]
+_RECALL = sa_select(_TABLE.c.item, _TABLE.c.intent, _TABLE.c.updated_at).where(
+    _TABLE.c.chat_id == bindparam("chat_id"), _TABLE.c.user_id == bindparam("user_id")
+)  # built once
+
+
+def keep_context(*, session: Session, chat_id: int, user_id: int, item: str, intent: str, at: datetime) -> None:
+    """remember_context as an upsert (INSERT … ON CONFLICT DO UPDATE, on both databases), written
+    with the transaction's other contexts just before it commits (storage.deferred): an asker's
+    next question comes in a later transaction (one chat's updates run in order)."""
+    stmt = _UPSERT["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"]
+    values = {"chat_id": chat_id, "user_id": user_id, "item": item, "intent": intent, "updated_at": at}
+    defer(session, stmt, values, key=(chat_id, user_id))
+
+
+def _upsert(insert: Any) -> Any:
+    table = ConversationContext.__table__  # type: ignore[attr-defined]
+    stmt = insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=["chat_id", "user_id"],
+        set_={"item": stmt.excluded.item, "intent": stmt.excluded.intent, "updated_at": stmt.excluded.updated_at},
+    )
+
+
+_UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}  # built once
 
 
 def remember_context(*, session: Session, chat_id: int, user_id: int, item: str, intent: str, at: datetime) -> None:

@@ -405,7 +405,10 @@ class Matcher:
 
         `context` is what the asker last asked about: an elliptical follow-up takes the missing part from it.
         """
-        result = self._match(question)
+        return self.in_context(self._match(question), context)
+
+    def in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
+        """`match(question, context)` from `result = match(question)` made already (no second match)."""
         if context is None or context.item not in self.kb.items:
             return result
         return self._follow_up(result, context) or result

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index
+from sqlalchemy import BigInteger, Column, Index, insert
 from sqlmodel import Field, Session, SQLModel
 
 from knowledge.matcher import MatchResult
+from storage.deferred import defer
 from storage.types import UTCDateTime
 
 
@@ -31,25 +33,41 @@ class QuestionLog(SQLModel, table=True):
 TEXT_LIMIT = 4096  # what Telegram allows in one message
 
 
+def _values(result: MatchResult, at: datetime, chat_id: int | None, user_id: int | None) -> dict[str, Any]:
+    return {
+        "at": at,
+        "chat_id": chat_id,
+        "user_id": user_id,
+        "text": result.question[:TEXT_LIMIT],
+        "normalized": result.normalized[:1000],
+        "item": result.item,
+        "intent": result.intent,
+        "confidence": result.confidence,
+        "action": result.action,
+        "reason": result.reason,
+    }
+
+
 def log_question(
     *, session: Session, result: MatchResult, at: datetime, chat_id: int | None = None, user_id: int | None = None
 ) -> QuestionLog:
     """Record one matched question."""
-    row = QuestionLog(
-        at=at,
-        chat_id=chat_id,
-        user_id=user_id,
-        text=result.question[:TEXT_LIMIT],
-        normalized=result.normalized[:1000],
-        item=result.item,
-        intent=result.intent,
-        confidence=result.confidence,
-        action=result.action,
-        reason=result.reason,
-    )
+    row = QuestionLog(**_values(result, at, chat_id, user_id))
     session.add(row)
     session.flush()
     return row
+
+
+def write_question(
+    *, session: Session, result: MatchResult, at: datetime, chat_id: int | None = None, user_id: int | None = None
+) -> None:
+    """Record one matched question, as log_question, without an ORM object and without a
+    statement of its own: the transaction writes all of its log rows in one INSERT before it
+    commits (storage.deferred; nothing reads the row back)."""
+    defer(session, _INSERT, _values(result, at, chat_id, user_id))
+
+
+_INSERT = insert(QuestionLog.__table__)  # type: ignore[attr-defined]  # built once, compiled once
 
 
 def log_unmatched(

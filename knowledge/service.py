@@ -11,12 +11,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from knowledge.answers import compose_answer, compose_item_answer
-from knowledge.context import forget_expired, recall_context, remember_context
-from knowledge.learned import LearnedIndex, chat_project, learned_entries, store_learned
+from knowledge.context import forget_expired, keep_context, recall_context, remember_context
+from knowledge.learned import LearnedHit, LearnedIndex, chat_project, learned_entries, store_learned
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.model import Faq, KnowledgeBase
 from knowledge.normalize import normalize
-from knowledge.question_log import log_question
+from knowledge.question_log import log_question, write_question
 from storage import Database
 
 
@@ -48,6 +48,35 @@ class KnowledgeService:
         self.clock = clock
         self.context_ttl = context_ttl
         self.learned = LearnedIndex()
+        self._swept_at: datetime | None = None  # when expired contexts were last deleted
+
+    def learned_hits(self, text: str) -> list[LearnedHit]:
+        """The learned entries close to the question (in memory; the scope is decided in `ask_in`)."""
+        return self.learned.candidates(text)
+
+    def ask_in(
+        self,
+        *,
+        session: Session,
+        text: str,
+        chat_id: int | None,
+        user_id: int | None,
+        at: datetime,
+        region: str | None = None,
+        project: str | None = None,
+        hits: list[LearnedHit] | None = None,
+        plain: MatchResult | None = None,
+    ) -> Reply:
+        """`ask` inside the caller's unit of work: the asker's context read, the question matched
+        (`plain`, the match without context the caller made already, is read in the asker's context), logged, the new
+        context kept, the answer composed. `project` is the chat's project (the scope of the
+        learned `hits`), `region` its 旗县区."""
+        hit = self.learned.in_scope(hits, project) if hits else None
+        learned = _learned_result(text, hit) if hit is not None else None
+        result = self._ask(
+            session=session, text=text, chat_id=chat_id, user_id=user_id, at=at, learned=learned, plain=plain
+        )
+        return Reply(result, compose_answer(self.kb, result, region=region))
 
     async def ask(self, *, text: str, chat_id: int | None, user_id: int | None, region: str | None = None) -> Reply:
         """Match one question in the asker's context, log it, keep the new context, return the reply;
@@ -66,6 +95,7 @@ class KnowledgeService:
         user_id: int | None,
         at: datetime,
         learned: MatchResult | None,
+        plain: MatchResult | None = None,
     ) -> MatchResult:
         asker = (chat_id, user_id) if chat_id is not None and user_id is not None else None
         if self.context_ttl <= timedelta(0):
@@ -73,8 +103,13 @@ class KnowledgeService:
         context = None
         if asker is not None:
             context = recall_context(session=session, chat_id=asker[0], user_id=asker[1], at=at, ttl=self.context_ttl)
-        result = learned or self.matcher.match(text, context)
-        log_question(session=session, result=result, at=at, chat_id=chat_id, user_id=user_id)
+        if learned is not None:
+            result = learned
+        elif plain is not None and plain.question == text and not plain.context:
+            result = self.matcher.in_context(plain, context)  # the match the caller made already
+        else:
+            result = self.matcher.match(text, context)
+        write_question(session=session, result=result, at=at, chat_id=chat_id, user_id=user_id)
         if asker is not None:
             self._remember(session=session, chat_id=asker[0], user_id=asker[1], result=result, at=at)
         return result
@@ -82,10 +117,12 @@ class KnowledgeService:
     def _remember(self, *, session: Session, chat_id: int, user_id: int, result: MatchResult, at: datetime) -> None:
         after = result.context_after()
         if after is not None:
-            remember_context(
-                session=session, chat_id=chat_id, user_id=user_id, item=after.item, intent=after.intent, at=at
-            )
-            forget_expired(session=session, at=at, ttl=self.context_ttl)
+            keep_context(session=session, chat_id=chat_id, user_id=user_id, item=after.item, intent=after.intent, at=at)
+            # Expired contexts are ignored when read; deleting them is housekeeping, done at
+            # most once a minute (not a DELETE per answer).
+            if self._swept_at is None or not (at - SWEEP_EVERY < self._swept_at <= at):
+                self._swept_at = at
+                forget_expired(session=session, at=at, ttl=self.context_ttl)
 
     async def remember_choice(self, *, chat_id: int, user_id: int, item: str, intent: str) -> None:
         """Keep the item chosen from clarify buttons as the asker's context."""
@@ -93,8 +130,7 @@ class KnowledgeService:
 
     def answers_itself(self, text: str) -> bool:
         """Whether the bot can answer the question: from the knowledge base, or from the ledger (status)."""
-        result = self.matcher.match(text)
-        return result.action in ("answer", "smalltalk") or result.reason in ("status", "project_status")
+        return answered_by_bot(self.matcher.match(text))
 
     async def reply_to(self, text: str, *, chat_id: int | None, region: str | None = None) -> Reply:
         """Match one question (a learned answer in scope first) and compose the answer. The
@@ -128,21 +164,7 @@ class KnowledgeService:
             return None
         project = await self.db.run(chat_project, chat_id=chat_id) if self.learned.needs_project(hits) else None
         hit = self.learned.in_scope(hits, project)
-        if hit is None:
-            return None
-        entry = hit.entry
-        return MatchResult(
-            question=text,
-            normalized=normalize(text),
-            item=entry.item,
-            intent="other",
-            action="answer",
-            confidence=hit.ratio / 100,
-            candidates=(),
-            reason="learned",
-            faq=Faq(q=entry.question, a=entry.answer),
-            learned=True,
-        )
+        return _learned_result(text, hit) if hit is not None else None
 
     async def learn(
         self,
@@ -178,6 +200,30 @@ class KnowledgeService:
             index.put(entry)
         self.learned = index
         return len(entries)
+
+
+SWEEP_EVERY = timedelta(minutes=1)
+
+
+def answered_by_bot(result: MatchResult) -> bool:
+    """Whether the bot answers this match itself: from the knowledge base, or from the ledger (status)."""
+    return result.action in ("answer", "smalltalk") or result.reason in ("status", "project_status")
+
+
+def _learned_result(text: str, hit: LearnedHit) -> MatchResult:
+    entry = hit.entry
+    return MatchResult(
+        question=text,
+        normalized=normalize(text),
+        item=entry.item,
+        intent="other",
+        action="answer",
+        confidence=hit.ratio / 100,
+        candidates=(),
+        reason="learned",
+        faq=Faq(q=entry.question, a=entry.answer),
+        learned=True,
+    )
 
 
 def _log(session: Session, **kwargs: object) -> object:

@@ -4,7 +4,9 @@ Under load many handlers each write a few rows (a question's log row and its owe
 a transaction apiece makes the commit, not the work, the cost. `Batcher.run(fn, **kwargs)`
 queues the unit and returns its result once the transaction holding it has committed, so
 each caller still sees its own unit committed before it goes on. If a batch fails, its
-units are run again one transaction each, so one bad unit fails alone.
+units are run again one transaction each, so one bad unit fails alone. `before(session)`
+runs first in every such transaction (bot.shared_facts checks its cached facts there: one
+statement per batch, not per unit).
 """
 
 from __future__ import annotations
@@ -22,11 +24,22 @@ T = TypeVar("T")
 
 
 class Batcher:
-    def __init__(self, db: Database, *, max_batch: int = 200) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        max_batch: int = 200,
+        before: Callable[[Session], object] | None = None,
+        concurrency: int | None = None,
+    ) -> None:
         self.db = db
         self.max_batch = max_batch
+        self.before = before
+        # SQLite has one writer: one batch at a time. PostgreSQL takes several transactions at
+        # once, and a batch mostly waits for the network: a few in flight overlap those waits.
+        self.concurrency = concurrency or (1 if db.url.startswith("sqlite") else 4)
         self._queue: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]] = []
-        self._worker: asyncio.Task[None] | None = None
+        self._workers: set[asyncio.Task[None]] = set()
 
     async def run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
         """Run `fn(session=..., **kwargs)` in the next group transaction; its result."""
@@ -37,15 +50,17 @@ class Batcher:
 
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((unit, future))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._drain())
+        if len(self._workers) < self.concurrency:
+            worker = asyncio.create_task(self._drain())
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
         return await future
 
     async def _drain(self) -> None:
         while self._queue:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
             try:
-                results = await self.db.run(_all, units=[u for u, _ in batch])
+                results = await self.db.run(_all, units=[u for u, _ in batch], before=self.before)
             except Exception:  # noqa: BLE001 - any failure: each unit alone, its own error to its caller
                 if len(batch) == 1:
                     results = None
@@ -62,18 +77,18 @@ class Batcher:
     async def _one_by_one(self, batch: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]]) -> None:
         for unit, future in batch:
             try:
-                result = await self.db.run(_one, unit=unit)
+                result = await self.db.run(_all, units=[unit], before=self.before)
             except Exception as exc:  # noqa: BLE001 - handed to the caller, who raises it
                 if not future.done():
                     future.set_exception(exc)
                 continue
             if not future.done():
-                future.set_result(result)
+                future.set_result(result[0])
 
 
-def _all(*, session: Session, units: list[Callable[[Session], Any]]) -> list[Any]:
+def _all(
+    *, session: Session, units: list[Callable[[Session], Any]], before: Callable[[Session], object] | None
+) -> list[Any]:
+    if before is not None:
+        before(session)
     return [unit(session) for unit in units]
-
-
-def _one(*, session: Session, unit: Callable[[Session], Any]) -> Any:
-    return unit(session)

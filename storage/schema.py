@@ -14,4 +14,5 @@ def register_models() -> None:
     import knowledge.question_log  # noqa: F401
     import ledger.models  # noqa: F401
     import scheduler.models  # noqa: F401
-    import storage.lease  # noqa: F401
+    import storage.lease
+    import storage.versions  # noqa: F401

@@ -25,7 +25,7 @@ from delivery.outbox import (
     Owed,
     Priority,
     claim,
-    enqueue_all,
+    enqueue,
     message_payload,
     outbox_stats,
     ready_heads,
@@ -113,7 +113,17 @@ def _sender(bot: Bot, db: Database, outcomes: list[DeliveryOutcome] | None = Non
 
 
 def _owe(db: Database, *rows: Owed) -> list[int]:
-    return db.call(enqueue_all, owed=list(rows), now=NOW)
+    """Owe the rows in one transaction (`after` = the index of an earlier one); their ids."""
+
+    def unit(*, session: Any) -> list[int]:
+        ids: list[int] = []
+        for r in rows:
+            ids.append(
+                enqueue(session=session, owed=r, now=NOW, after_id=ids[r.after] if r.after is not None else None)
+            )
+        return ids
+
+    return db.call(unit)
 
 
 def _text(chat: int, text: str, priority: Priority = Priority.reply, **kw: Any) -> Owed:

@@ -18,6 +18,7 @@ from storage.lease import SCHEDULER_LEASE, acquire_lease, lease_holder, release_
 from tests.databases import postgres_schema_database
 from tests.delivery_helpers import delivered
 from tests.recording_request import RecordingRequest
+from tests.texts_match import said
 from tests.updates import message_update, supergroup_id, user_id
 
 T0 = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
@@ -184,3 +185,76 @@ async def test_an_answer_learned_again_through_one_instance_replaces_the_others_
     await learn("本项目的临时用电请找园区管委会。", "P999")  # a new scope: another project's group only
     replies = await _say(second, question, chat=HELP, user=ENTERPRISE, apps=two_apps)
     assert not any("网上国网" in t or "园区管委会" in t for t in replies), replies
+
+
+# --------------------------------------------------------------------------- cached facts, invalidated on change
+
+STEWARD = user_id(6_004)
+OTHER_HELP = supergroup_id(6_004)
+
+
+async def test_a_person_seen_as_staff_through_one_instance_is_staff_to_the_other_at_once(two_apps) -> None:
+    first, second = two_apps
+    # The second instance has cached the staff (nobody yet): the person's question is answered.
+    assert any(
+        texts.ASPECT["materials"] in t
+        for t in await _say(second, "环评要什么材料？", chat=HELP, user=STEWARD, apps=two_apps)
+    )
+    # The person writes in the steward group through the first instance: remembered as a steward.
+    await _say(first, "我来看看今天的工单", chat=STEWARD_CHAT, user=STEWARD, apps=two_apps)
+    # The second instance's next update sees the role: a steward's question in a help group is left alone.
+    assert await _say(second, "环评要什么材料？", chat=HELP, user=STEWARD, apps=two_apps) == []
+    assert second.bot_data["services"].facts.may_be_staff(STEWARD, ())
+
+
+async def test_a_help_group_bound_through_one_instance_answers_from_its_project_on_the_other(
+    two_apps, db: Database, tmp_path
+) -> None:
+    from ledger.importer import import_file
+    from tests.ledger_support import ledger_row, write_xlsx
+
+    first, second = two_apps
+    rows = [
+        ledger_row(项目代码="P001", 项目名称="甲项目", 手续="环评", 受理日期="2026-03-02", days=5),
+        ledger_row(项目代码="P002", 项目名称="乙项目", 手续="环评", 受理日期="2026-03-05", days=5),
+    ]
+    db.call(import_file, path=write_xlsx(tmp_path / "ledger.xlsx", rows))
+    question = "我们环评办到哪一步了"
+    await _say(first, "/bind P001", chat=OTHER_HELP, user=ADMIN, apps=two_apps)
+    (status,) = await _say(second, question, chat=OTHER_HELP, user=ENTERPRISE, apps=two_apps)
+    assert "2026-03-02" in status and "2026-03-05" not in status
+    # Bound to the other project through the first instance: the second answers from it at once.
+    await _say(first, "/bind P002", chat=OTHER_HELP, user=ADMIN, apps=two_apps)
+    (status,) = await _say(second, question, chat=OTHER_HELP, user=ENTERPRISE, apps=two_apps)
+    assert "2026-03-05" in status and "2026-03-02" not in status
+    # Unbound through the first: no project on the second, the question goes to a steward.
+    await _say(first, "/unbind", chat=OTHER_HELP, user=ADMIN, apps=two_apps)
+    replies = await _say(second, question, chat=OTHER_HELP, user=ENTERPRISE, apps=two_apps)
+    assert said(texts.HANDOFF_ACK, replies) and not any("2026-03-0" in t for t in replies), replies
+
+
+async def test_a_version_moves_only_with_a_committed_change(db: Database) -> None:
+    from desk.bindings import bind_department_chat
+    from desk.models import Role
+    from desk.roles import Actor, resolve_role
+    from storage.versions import read_versions
+
+    admin = Actor(user_id=ADMIN, chat_id=None, role=Role.admin)
+
+    def bind(*, session) -> None:
+        bind_department_chat(session=session, actor=admin, chat_id=DEPT_CHAT, department_key="fgw", now=T0)
+
+    def bind_then_fail(*, session) -> None:
+        bind(session=session)
+        raise RuntimeError("rolled back")
+
+    before = dict(db.call(read_versions))
+    with pytest.raises(RuntimeError):
+        db.call(bind_then_fail)
+    assert dict(db.call(read_versions)) == before  # the change and its version roll back together
+    db.call(bind)
+    after = dict(db.call(read_versions))
+    assert after["bindings"] == before["bindings"] + 1 and after["staff"] == before["staff"]
+    # A Core statement counts too: a person first seen in the department group (an upsert).
+    db.call(resolve_role, user_id=DEPT_MEMBER, chat_id=DEPT_CHAT, now=T0, steward_chat_id=STEWARD_CHAT)
+    assert dict(db.call(read_versions))["staff"] == after["staff"] + 1

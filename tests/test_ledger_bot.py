@@ -242,8 +242,12 @@ def _replace_handoff(app, hook) -> None:
 async def test_status_question_is_answered_from_the_ledger(app) -> None:
     handed: list[int] = []
 
-    async def hook(update, context, reply) -> None:
-        handed.append(update.effective_chat.id)
+    def hook(update, context):  # Hooks.handoff: the part it plays in the question's transaction
+        def part(session, reply) -> bool:
+            handed.append(update.effective_chat.id)
+            return True
+
+        return part
 
     _replace_handoff(app, hook)
     (text,) = (await _say(app, "我们环评办到哪一步了")).texts_to(GROUP_A)
@@ -259,8 +263,12 @@ async def test_status_question_is_answered_from_the_ledger(app) -> None:
 async def test_a_muted_group_still_gets_status_answers(app) -> None:
     handed: list[int] = []
 
-    async def hook(update, context, reply) -> None:
-        handed.append(update.effective_chat.id)
+    def hook(update, context):  # Hooks.handoff: the part it plays in the question's transaction
+        def part(session, reply) -> bool:
+            handed.append(update.effective_chat.id)
+            return True
+
+        return part
 
     _replace_handoff(app, hook)
     await _say(app, "/mute", user_id=ADMIN)

@@ -14,8 +14,12 @@ app, ledger_settings = test_ledger_bot.app, test_ledger_bot.ledger_settings  # t
 def _handed(app) -> list[int]:
     handed: list[int] = []
 
-    async def hook(update, context, reply) -> None:
-        handed.append(update.effective_chat.id)
+    def hook(update, context):  # Hooks.handoff: the part it plays in the question's transaction
+        def part(session, reply) -> bool:
+            handed.append(update.effective_chat.id)
+            return True
+
+        return part
 
     _replace_handoff(app, hook)
     return handed

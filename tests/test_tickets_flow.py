@@ -599,10 +599,10 @@ async def test_help_differs_by_chat_kind(app) -> None:
 
 
 async def test_one_error_handler_logs_the_update_and_leaks_nothing(app, monkeypatch, caplog) -> None:
-    async def broken(*_: object, **__: object) -> None:
+    def broken(*_: object, **__: object) -> None:
         raise RuntimeError("db password is hunter2")
 
-    monkeypatch.setattr(_services(app).knowledge, "ask", broken)
+    monkeypatch.setattr(_services(app).knowledge, "ask_in", broken)
     await _say(app, "环评要啥材料？", name="王经理")
     (told,) = _sent_to(app, HELP)
     assert told.params["text"] == texts.ERROR_GENERIC and "hunter2" not in told.params["text"]

@@ -20,9 +20,9 @@ def test_every_hook_is_wired_when_the_application_is_built(settings: Settings) -
     application = build_application(settings, rate_limit=False)
     hooks = services_of_app(application).hooks
     assert hooks == Hooks(
-        handoff=tickets.on_handoff,
-        status_answer=ledger.answer_status,
-        project_status=ledger.answer_project_status,
+        handoff=tickets.handoff_part,
+        status_answer=ledger.status_part,
+        project_status=ledger.project_status_part,
         answer_markup=tickets.answer_markup,
     )
     assert HANDLER_MODULES == (basics, questions, tickets, ledger)
@@ -37,9 +37,9 @@ def test_a_hook_left_out_fails_when_it_is_built() -> None:
     assert names == ["handoff", "status_answer", "project_status", "answer_markup"]
     with pytest.raises(TypeError, match="answer_markup"):
         Hooks(
-            handoff=tickets.on_handoff,
-            status_answer=ledger.answer_status,  # type: ignore[call-arg]
-            project_status=ledger.answer_project_status,
+            handoff=tickets.handoff_part,
+            status_answer=ledger.status_part,  # type: ignore[call-arg]
+            project_status=ledger.project_status_part,
         )
 
 
