@@ -212,7 +212,7 @@ async def _steward_run(url: str, kind: str, n: int, workdir: Path, rate: float |
     await app.initialize()
     await app.post_init(app)  # type: ignore[misc]
     text = {"answers": "环评要什么材料？", "handoffs": "营业执照怎么办理？", "status": "我们环评办到哪一步了"}[kind]
-    sender = sender_of(app.bot_data)
+    sender = sender_of(app)
     warm = [_update(app.bot, 900_000 + i, text) for i in range(50)]
     await _feed(app, warm, sender.drain)
     updates = [_update(app.bot, i, f"{text}（{i}）" if kind == "handoffs" else text) for i in range(n)]

@@ -12,11 +12,10 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import BaseRequest, HTTPXRequest
 
 import texts
-from bot.inbox import INBOX_KEY, ChatOrderedProcessor, Inbox, InboxRequest
+from bot.inbox import ChatOrderedProcessor, Inbox, InboxRequest
 from bot.jobs import reminder_job, sla_job
-from bot.outbox import BATCHER_KEY
-from bot.sender import SENDER_KEY, Limits, Sender
-from bot.services import Hooks, Services, build_services
+from bot.sender import Limits, Sender
+from bot.services import Delivery, Hooks, Services, build_services
 from bot.telegram_io import SERVICES_KEY, services_of_app
 from config import Settings
 from handlers import basics, ledger, questions, tickets
@@ -67,17 +66,19 @@ def build_application(
     builder = builder.post_init(_post_init).post_stop(_post_stop)
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services
-    application.bot_data[INBOX_KEY] = inbox
-    application.bot_data[SENDER_KEY] = Sender(bot=application.bot, db=services.db, limits=limits)
-    # Every group-committed transaction first checks the cached shared facts (bot/shared_facts.py).
-    application.bot_data[BATCHER_KEY] = Batcher(services.db, before=services.facts.check)
     services.wire(
         Hooks(
             handoff=tickets.handoff_part,
             status_answer=ledger.status_part,
             project_status=ledger.project_status_part,
             answer_markup=tickets.answer_markup,
-        )
+        ),
+        Delivery(
+            inbox=inbox,
+            sender=Sender(bot=application.bot, db=services.db, limits=limits),
+            # Every group-committed transaction first checks the cached shared facts (bot/shared_facts.py).
+            batcher=Batcher(services.db, before=services.facts.check),
+        ),
     )
     for module in HANDLER_MODULES:
         module.register(application)
@@ -96,16 +97,17 @@ def _limits(settings: Settings) -> Limits:
 
 async def start_delivery(application: Application) -> None:  # type: ignore[type-arg]
     """Replay the inbox, start the outbox sender (post_init; before polling starts)."""
-    inbox: Inbox = application.bot_data[INBOX_KEY]
-    await inbox.replay(application)
-    await inbox.start()
-    await application.bot_data[SENDER_KEY].start()
+    delivery = services_of_app(application).delivery
+    await delivery.inbox.replay(application)
+    await delivery.inbox.start()
+    await delivery.sender.start()
 
 
 async def stop_delivery(application: Application) -> None:  # type: ignore[type-arg]
     """Stop the sender (sends in flight finish, outcomes recorded) and flush the inbox."""
-    await application.bot_data[SENDER_KEY].stop()
-    await application.bot_data[INBOX_KEY].stop()
+    delivery = services_of_app(application).delivery
+    await delivery.sender.stop()
+    await delivery.inbox.stop()
 
 
 async def _post_stop(application: Application) -> None:  # type: ignore[type-arg]

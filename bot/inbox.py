@@ -35,8 +35,6 @@ from storage import Database, utcnow
 
 log = logging.getLogger(__name__)
 
-INBOX_KEY = "inbox"  # bot_data
-
 
 class Inbox:
     """Stores batches, remembers which update ids must not be processed again, marks done."""

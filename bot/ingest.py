@@ -8,12 +8,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application
 
-from bot.inbox import INBOX_KEY, Inbox
+from bot.telegram_io import services_of_app
 
 
 async def accept_update(application: Application, update: Update) -> None:  # type: ignore[type-arg]
     """Store `update` (so a crash cannot lose it), then queue it."""
-    inbox: Inbox | None = application.bot_data.get(INBOX_KEY)
-    if inbox is not None:
-        await inbox.store([update.to_dict()])
+    await services_of_app(application).delivery.inbox.store([update.to_dict()])
     await application.update_queue.put(update)

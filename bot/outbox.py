@@ -21,11 +21,9 @@ from storage.batch import Batcher
 
 log = logging.getLogger(__name__)
 
-BATCHER_KEY = "db_batcher"  # bot_data: the group-commit runner of the handlers' units of work
-
 
 def batcher_of(context: ContextTypes.DEFAULT_TYPE) -> Batcher:
-    return context.application.bot_data[BATCHER_KEY]
+    return services_of(context).delivery.batcher
 
 
 def received_at(now: datetime, message: Message | None) -> datetime:
@@ -53,7 +51,7 @@ async def owe(
         await batcher_of(context).run(_owe, owed=list(owed), now=services.clock(), unit=unit)
     except SQLAlchemyError as exc:
         log.warning("database unavailable (%s): answering from memory", type(exc).__name__)
-        sender = sender_of(context.application.bot_data)
+        sender = sender_of(context.application)
         for message in owed:
             sender.send_volatile(message)
         if unit is not None:

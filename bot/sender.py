@@ -38,10 +38,11 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session as OrmSession
 from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import Application
 from telegram.warnings import PTBDeprecationWarning
 
 import delivery.follow_ups  # noqa: F401 - registers the desk's and the reminders' follow-ups
-from bot.telegram_io import split_message
+from bot.telegram_io import services_of_app, split_message
 from delivery.outbox import (
     WAKE_FLAG,
     DeliveryOutcome,
@@ -61,7 +62,6 @@ from storage import Database, utcnow
 
 log = logging.getLogger(__name__)
 
-SENDER_KEY = "outbox_sender"  # bot_data
 DATABASE_DOWN = (OperationalError, InterfaceError)  # not reachable, as opposed to refusing the data
 
 
@@ -564,5 +564,6 @@ def _run_units(*, session: Any, units: list[Callable[..., Any]]) -> None:
         unit(session=session)
 
 
-def sender_of(bot_data: dict[str, Any]) -> Sender:
-    return bot_data[SENDER_KEY]
+def sender_of(application: Application) -> Sender:  # type: ignore[type-arg]
+    """The outbox sender of `application`."""
+    return services_of_app(application).delivery.sender

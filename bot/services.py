@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from telegram import InlineKeyboardMarkup, Update
     from telegram.ext import ContextTypes
 
+    from bot.inbox import Inbox
+    from bot.sender import Sender
+    from storage.batch import Batcher
+
     Context = ContextTypes.DEFAULT_TYPE
 
 
@@ -91,6 +95,15 @@ class StaffChats:
         return chat_id in (self.steward_chat_id, self.lead_chat_id) or chat_id in self.departments
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """How one Application's updates come in and its messages go out."""
+
+    inbox: Inbox  # updates stored before they are acknowledged (bot/inbox.py)
+    sender: Sender  # the outbox's sender (bot/sender.py)
+    batcher: Batcher  # the group-commit runner of the handlers' units of work (storage/batch.py)
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -103,6 +116,7 @@ class Services:
     throttle: Throttle = field(default_factory=Throttle)  # one user's flood of questions
     facts: SharedFacts = field(default_factory=SharedFacts)  # bindings, staff, learned: cached
     _hooks: Hooks | None = field(default=None, repr=False)
+    _delivery: Delivery | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         def departments(chats: frozenset[int]) -> None:
@@ -120,8 +134,15 @@ class Services:
             raise RuntimeError("the handler hooks are wired by bot.app.build_application")
         return self._hooks
 
-    def wire(self, hooks: Hooks) -> None:
+    @property
+    def delivery(self) -> Delivery:
+        if self._delivery is None:
+            raise RuntimeError("the inbox, outbox sender and batcher are wired by bot.app.build_application")
+        return self._delivery
+
+    def wire(self, hooks: Hooks, delivery: Delivery) -> None:
         self._hooks = hooks
+        self._delivery = delivery
 
 
 def department_names(services: Services) -> dict[str, str]:

@@ -224,7 +224,7 @@ async def _without_database(
         reply, at=received_at(services.clock(), message), chat_id=message.chat_id, user_id=user_id
     )
     owed = _replies(message, reply, addressed=addressed, markup=markup, kb=services.knowledge.kb)
-    sender = sender_of(context.application.bot_data)
+    sender = sender_of(context.application)
     for row in owed or []:
         sender.send_volatile(row)
 

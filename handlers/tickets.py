@@ -153,7 +153,7 @@ async def _open_ticket(
         # The database is down: the ticket (its clock from the message's date), its
         # acknowledgement and its card are written when it is back.
         log.warning("database unavailable (%s): ticket for %s/%s deferred", type(exc).__name__, help_chat, help_message)
-        sender_of(context.application.bot_data).later(unit)
+        sender_of(context.application).later(unit)
 
 
 def handoff_part(update: Update, context: ContextTypes.DEFAULT_TYPE) -> QuestionPart:
@@ -481,7 +481,7 @@ async def _after_delivery(application: Application, outcome: DeliveryOutcome) ->
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    sender_of(application.bot_data).on_outcome = partial(_after_delivery, application)
+    sender_of(application).on_outcome = partial(_after_delivery, application)
     application.add_handler(CallbackQueryHandler(on_feedback, pattern=rf"^{FEEDBACK_PREFIX}:"))
     # Before every other group: an edited command never runs (CommandHandler takes edits).
     application.add_handler(

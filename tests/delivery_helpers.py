@@ -18,7 +18,7 @@ from tests.recording_request import RecordingRequest
 
 async def delivered(app: Any, *, timeout: float = 10.0) -> OutboxStats:
     """Deliver what the bot owes now; returns the outbox counts."""
-    return await sender_of(app.bot_data).drain(timeout=timeout)
+    return await sender_of(app).drain(timeout=timeout)
 
 
 @asynccontextmanager

@@ -236,7 +236,7 @@ async def test_unbound_group_and_private_chat_get_a_clear_message(app) -> None:
 def _replace_handoff(app, hook) -> None:
     """Catch handoffs instead of opening tickets: the status answer is what is under test."""
     services = services_of_app(app)
-    services.wire(replace(services.hooks, handoff=hook))
+    services.wire(replace(services.hooks, handoff=hook), services.delivery)
 
 
 async def test_status_question_is_answered_from_the_ledger(app) -> None:

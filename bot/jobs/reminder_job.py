@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 DAILY_JOB = "ledger-daily"
 STARTUP_JOB = "ledger-catch-up"
-BROADCASTER_KEY = "ledger_broadcaster"  # bot_data: a Broadcaster to use (tests inject one)
 CONCURRENCY = 8  # units of work in flight; the outbox sender paces the sends
 CAPTION_LIMIT = 1024
 
@@ -59,9 +58,6 @@ def local_now(services: Services) -> datetime:
 
 
 def broadcaster_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Broadcaster:
-    given = application.bot_data.get(BROADCASTER_KEY)
-    if given is not None:
-        return given
     services: Services = application.bot_data[SERVICES_KEY]
     return Broadcaster(bot=application.bot, db=services.db, clock=services.clock)
 
