@@ -22,6 +22,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
+from storage.versions import watch_changes
+
 T = TypeVar("T")
 
 
@@ -88,6 +90,7 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = _make_engine(url, echo=echo)
+        watch_changes()  # every change to a cached fact bumps its version (storage/versions.py)
         # SQLite has one writer: units of work queue on one thread instead of contending for
         # the lock (whose busy handler sleeps in steps of milliseconds).
         self._executor = (

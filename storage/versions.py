@@ -54,7 +54,13 @@ def _bump(session: OrmSession, families: set[str]) -> None:
         session.connection().execute(update(table).where(table.c.family == family).values(version=table.c.version + 1))
 
 
-@event.listens_for(OrmSession, "before_flush")
+def watch_changes() -> None:
+    """Bump the versions in every ORM session from now on (idempotent; called by Database)."""
+    if not event.contains(OrmSession, "before_flush", _on_flush):
+        event.listen(OrmSession, "before_flush", _on_flush)
+        event.listen(OrmSession, "do_orm_execute", _on_execute)
+
+
 def _on_flush(session: OrmSession, _context: Any, _instances: Any) -> None:
     families: set[str] = set()
     for obj in (*session.new, *session.deleted, *session.dirty):
@@ -65,7 +71,6 @@ def _on_flush(session: OrmSession, _context: Any, _instances: Any) -> None:
         _bump(session, families)
 
 
-@event.listens_for(OrmSession, "do_orm_execute")
 def _on_execute(state: ORMExecuteState) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
