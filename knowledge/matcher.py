@@ -850,7 +850,9 @@ class Matcher:
         background = _background_spans(normalized, done=True) if probs else []
 
         def behind(hit: _Hit) -> bool:
-            return hit.exact and any(a <= hit.start and hit.end <= b for a, b in background)
+            # a phrase (or every part of a combination: 「消防…设计」) inside a background clause
+            spans = hit.covers or (((hit.start, hit.end),) if hit.exact else ())
+            return bool(spans) and all(any(a <= x and y <= b for a, b in background) for x, y in spans)
 
         asked = {h.item for h in hits if h.exact and h.alias and self.kb.items[h.item].kind == "item" and not behind(h)}
         for hit in hits:
