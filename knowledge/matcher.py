@@ -668,7 +668,8 @@ class Matcher:
         """A message about several items: 「水保和林草分别几个工作日」 gets each (item, intent);
         「环评能和施工许可证并联办吗」 (running them together) the first item's process and the parallel topic."""
         text = compact_text(question)
-        if len(text) > SEVERAL_CHARS or not _SEVERAL.search(text):
+        # 「、」 is punctuation, gone from the compact text: the enumeration is read in the message as written
+        if len(text) > SEVERAL_CHARS or not (_SEVERAL.search(text) or _SEVERAL.search(question)):
             return None  # a long message names items as background; it asks about one
         order: dict[str, int] = {}
         for hit in sorted((h for h in hits if h.exact and not h.context and h.start >= 0), key=lambda h: h.start):
