@@ -443,8 +443,10 @@ class Matcher:
             return None
         if not (asks_own or _ELLIPSIS.search(text) or cue_book().question_mark.search(text)):
             return None  # 「好的收到」: no question
-        if _OWN_SUBJECT.search(text):
-            return None  # 「电力业务许可去哪办」: a matter of its own that the knowledge base lacks
+        if any(word.start() >= 2 for word in _OWN_SUBJECT.finditer(text)):
+            # 「电力业务许可去哪办」: a matter of its own that the knowledge base lacks; a procedure word with no
+            # words before it that could name one (「审批要钱吗」「那审批多久」) is the earlier item's
+            return None
         if result.action == "clarify" and context.item not in {c.item for c in result.candidates}:
             return None
         intent = result.intent if asks_own else context.intent
@@ -899,6 +901,22 @@ class Matcher:
             inside = inside or any(
                 combo.item != hit.item and any(a <= hit.start and hit.end <= b for a, b in combo.covers)
                 for combo in combos
+            )
+            # A name read by sound or with a stray character (「备案怎」 as 备案证) that overlaps a longer name of
+            # another item written exactly (「竣工验收备案怎么弄」) is that name's tail, not a name of its own.
+            inside = inside or (
+                hit.alias
+                and not hit.exact
+                and hit.start >= 0
+                and any(
+                    other.item != hit.item
+                    and other.exact
+                    and other.alias
+                    and other.start < hit.end
+                    and hit.start < other.end
+                    and (other.end - other.start) > (hit.end - hit.start)
+                    for other in spans
+                )
             )
             if not inside:
                 kept.append(hit)
