@@ -34,7 +34,7 @@ NO_ITEM = "_none"  # the item model's class for questions about no item of the k
 
 # Regularisation of the two classifiers (smaller: fits the training data more closely).
 INTENT_ALPHA = 3e-5
-ITEM_ALPHA = 3e-5
+ITEM_ALPHA = 2e-5
 # When SGD stops (loss improving by less than this over 5 epochs). The item model (one binary classifier per
 # item, ~36) is most of the training time; stopping it earlier changes none of its 5-fold figures.
 INTENT_TOL = 1e-4
