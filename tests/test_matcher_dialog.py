@@ -648,7 +648,9 @@ def test_more_near_misses_are_handed_off(matcher):
 
 
 def test_a_combined_hint_in_a_background_clause_is_background(matcher):
-    verify_dialog(matcher, [("消防设计审查已经通过了，施工许可证去哪办", "construction_permit", "department", "answer")])
+    verify_dialog(
+        matcher, [("消防设计审查已经通过了，施工许可证去哪办", "construction_permit", "department", "answer")]
+    )
 
 
 def test_an_enumeration_comma_lists_several_items(matcher):
