@@ -60,6 +60,8 @@ OTHER_SETS = [
     ROOT / "tests" / "data" / "blind3_dialogues.jsonl",  # its dialogue turns, likewise
     ROOT / "tests" / "data" / "blind4.jsonl",  # written blind; measured once before the third pass, then read
     ROOT / "tests" / "data" / "blind4_dialogues.jsonl",  # its dialogue turns, likewise
+    ROOT / "tests" / "data" / "blind5.jsonl",  # written blind; measured once before the fourth pass, then read
+    ROOT / "tests" / "data" / "blind5_dialogues.jsonl",  # its dialogue turns, likewise
 ]
 SET_NOTES = {
     "devset_more.jsonl": "second dev set, tuned on",
@@ -71,6 +73,8 @@ SET_NOTES = {
     "blind3_dialogues.jsonl": "blind3's dialogue turns, in context; a dev set likewise",
     "blind4.jsonl": "written blind, measured before the third pass, then read: a dev set",
     "blind4_dialogues.jsonl": "blind4's dialogue turns, in context; a dev set likewise",
+    "blind5.jsonl": "written blind, measured before the fourth pass, then read: a dev set",
+    "blind5_dialogues.jsonl": "blind5's dialogue turns, in context; a dev set likewise",
 }
 GENERATED_QUERIES = 200
 FAQ_SEED = 20240601

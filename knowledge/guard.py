@@ -30,6 +30,8 @@ DEFAULT_GUARDED = tuple(
         "blind3_dialogues",
         "blind4",
         "blind4_dialogues",
+        "blind5",
+        "blind5_dialogues",
     )
 )
 

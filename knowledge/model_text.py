@@ -34,16 +34,16 @@ NO_ITEM = "_none"  # the item model's class for questions about no item of the k
 
 # Regularisation of the two classifiers (smaller: fits the training data more closely).
 INTENT_ALPHA = 3e-5
-ITEM_ALPHA = 3e-5
+ITEM_ALPHA = 2e-5
 # When SGD stops (loss improving by less than this over 5 epochs). The item model (one binary classifier per
 # item, ~36) is most of the training time; stopping it earlier changes none of its 5-fold figures.
 INTENT_TOL = 1e-4
-INTENT_NB_ALPHA = 0.03  # smoothing of the intent model's complement naive Bayes (averaged with the SGD model)
+INTENT_NB_ALPHA = 0.01  # smoothing of the intent model's complement naive Bayes (averaged with the SGD model)
 ITEM_TOL = 1e-3
 FAQ_PER_ITEM = 20  # FAQ questions per item the item model learns from
 # How much a cue feature weighs against the character n-grams (all n-gram rows have unit length).
 CUE_WEIGHT = 1.0
-INTENT_NGRAMS = 3  # the intent model's longest character n-gram
+INTENT_NGRAMS = 4  # the intent model's longest character n-gram
 
 
 def load_training(path: Path = LABELLED_PATH) -> list[LabelledQuestion]:

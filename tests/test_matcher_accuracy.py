@@ -61,7 +61,7 @@ def _test_split(kb, *, source: str | None) -> EvalReport:
         for r in load_training()
         if r.split == "test"
         and r.dialogue is None
-        and (r.source == source if source else not r.source.startswith(("blind3", "blind4")))
+        and (r.source == source if source else not r.source.startswith(("blind3", "blind4", "blind5")))
     ]
     return evaluate(Matcher.trained(kb), [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in rows])
 
@@ -70,6 +70,17 @@ def _test_split(kb, *, source: str | None) -> EvalReport:
 def test_split_report(kb) -> EvalReport:
     """The never-trained split of the sets before blind3 (191 questions)."""
     return _test_split(kb, source=None)
+
+
+def test_blind5s_never_trained_split_meets_its_floors(kb):
+    """blind5's never-trained fifth (76 questions): wrong-answer and out-of-scope targets of the issue; item
+    and intent held at what the model reaches there (items only described and handed off, see README)."""
+    r = _test_split(kb, source="blind5")
+    assert r.total >= 70
+    assert r.item_correct / r.total >= 0.93, r.render() + "\n" + "\n".join(r.error_lines())
+    assert r.intent_correct / r.total >= 0.88, r.render() + "\n" + "\n".join(r.error_lines())
+    assert r.wrong_answers <= 0.01 * r.answered, r.render()
+    assert r.oos_handed_off / r.oos_total >= 0.95, r.render()
 
 
 def test_blind4s_never_trained_split_meets_its_floors(kb):
@@ -192,3 +203,20 @@ def test_load_labelled_names_the_bad_line(tmp_path):
     path.write_text(json.dumps({"q": "x", "item": None, "intent": "gossip"}) + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r":1.*gossip"):
         load_labelled(path)
+
+
+def test_an_answer_covering_several_asks_is_right_when_it_covers_the_labelled_item():
+    """「环评和能评能不能一起报」 is labelled with the parallel topic in one set and with 环评 in another; the one
+    answer covers both, and is wrong only when none of its asks is the labelled item."""
+    cases = [
+        LabelledQuestion("环评和能评能不能一起报", "parallel", "other"),
+        LabelledQuestion("水保和林草分别几个工作日", "geo_hazard", "time_limit"),
+    ]
+    predictions = {
+        cases[0].q: Prediction("eia", "process", "answer", (("eia", "process"), ("parallel", "process"))),
+        cases[1].q: Prediction(
+            "soil_water", "time_limit", "answer", (("soil_water", "time_limit"), ("forest_grass", "time_limit"))
+        ),
+    }
+    report = score("several", predictions.__getitem__, cases)
+    assert (report.item_correct, report.answered, report.wrong_answers) == (1, 2, 1)

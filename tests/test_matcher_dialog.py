@@ -596,3 +596,64 @@ def test_a_bu_a_and_a_final_bu_are_questions(matcher, question, asks):
     r = matcher.match(question)
     assert r.action == "answer"
     assert {(a.item, a.intent) for a in r.asks} == asks
+
+
+# -- the fourth pass of issue 7 (blind5 read) ------------------------------------------------------------
+
+
+def test_a_follow_up_opening_with_a_procedure_word_keeps_the_item(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "水保方案要准备什么材料", "soil_water", "materials", "answer", False),
+            ("王经理", "审批要钱吗", "soil_water", "fee", "answer", True),  # 审批 names no matter of its own
+            ("王经理", "那审批多久", "soil_water", "time_limit", "answer", True),
+            ("王经理", "林木采伐许可去哪办", None, None, "handoff", False),  # words before it: a matter of its own
+        ],
+    )
+
+
+def test_a_name_read_by_sound_inside_a_longer_name_is_not_another_item(matcher):
+    verify_dialog(
+        matcher,
+        [
+            ("竣工验收备案怎么办理", "completion_filing", "process", "answer"),  # 「备案怎」 is no 备案证
+            ("拿地即开工怎么弄", "five_certs", "process", "answer"),  # 「开工怎」 is no 开工证
+        ],
+    )
+
+
+def test_procedure_words_the_model_reads_as_an_item_are_the_items(matcher):
+    verify_dialog(
+        matcher,
+        [
+            ("我们公司属于备案类项目，网上提交备案以后多久能拿到备案证明", "filing", "time_limit", "answer"),
+            ("环评报告书审批要交哪些材料", "eia", "materials", "answer"),
+            ("林木采伐许可证怎么办", None, "process", "handoff"),  # still a procedure the knowledge base lacks
+            ("招投标备案在哪个部门", None, "department", "handoff"),
+        ],
+    )
+
+
+def test_more_near_misses_are_handed_off(matcher):
+    verify_dialog(
+        matcher,
+        [
+            ("市政配套费一平米多少钱", None, "fee", "handoff"),
+            ("质量监督注册去哪办", None, "department", "handoff"),
+            ("城市道路挖掘要办什么手续", None, None, "handoff"),
+            ("节水评价报告谁审", None, "department", "handoff"),
+        ],
+    )
+
+
+def test_a_combined_hint_in_a_background_clause_is_background(matcher):
+    verify_dialog(
+        matcher, [("消防设计审查已经通过了，施工许可证去哪办", "construction_permit", "department", "answer")]
+    )
+
+
+def test_an_enumeration_comma_lists_several_items(matcher):
+    r = matcher.match("环评、水保能同时报吗")
+    assert r.action == "answer"
+    assert [(a.item, a.intent) for a in r.asks] == [("eia", "process"), ("parallel", "process")]
