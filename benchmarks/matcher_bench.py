@@ -84,8 +84,8 @@ GENERATED_QUERIES = 200
 FAQ_SEED = 20240601
 QUERY_SEED = 7
 
-# The issue's targets.
-T_ITEM, T_INTENT, T_WRONG, T_OOS = 95.0, 92.0, 2.0, 95.0
+# Issue 7's targets on unseen questions (wrong: of the automatic answers).
+T_ITEM, T_INTENT, T_WRONG, T_OOS = 95.0, 93.0, 1.0, 95.0
 T_LEAD = 10.0
 T_P99_BUNDLED_MS, T_P99_SYNTHETIC_MS, T_STARTUP_S = 5.0, 25.0, 2.0
 MIB = 1024 * 1024
@@ -529,10 +529,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             u["intent_accuracy"] >= T_INTENT,
         ),
         (
-            f"Wrong auto-answer ({on}, never trained on)",
+            f"Wrong auto-answer, of the automatic answers ({on}, never trained on)",
             f"≤ {T_WRONG:g}%",
-            _pct(u["wrong_auto_answer_rate"]),
-            u["wrong_auto_answer_rate"] <= T_WRONG,
+            _pct(u["wrong_of_answered_rate"]),
+            u["wrong_of_answered_rate"] <= T_WRONG,
         ),
         (
             f"Out-of-scope handoff ({on}, never trained on)",
