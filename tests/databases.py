@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -128,3 +128,39 @@ def postgres_resettable_schema(prefix: str = "t_reset") -> Iterator[ResettableSc
     """A schema (skipped or failed like postgres_schema_database) for many tests in turn."""
     with postgres_schema_database(prefix) as db:
         yield ResettableSchema(db)
+
+
+class Databases:
+    """Empty migrated databases of one backend for one test, by `new()`. SQLite: a new file in a
+    new folder each time. PostgreSQL: the shared resettable schema, emptied again, so one at a
+    time (a Database handed out before sees the emptied tables); its connections are named so
+    the next reset ends any the code under test left open."""
+
+    def __init__(self, backend: str, folder: Callable[[], Path], schema: ResettableSchema | None) -> None:
+        self.backend = backend
+        self._folder = folder
+        self._schema = schema
+        self._made: list[Database] = []
+
+    def new(self) -> Database:
+        if self._schema is None:
+            database = sqlite_database(self._folder())
+        else:
+            for earlier in self._made:
+                earlier.dispose()
+            self._schema.reset()
+            database = Database(self._schema.url)
+        self._made.append(database)
+        return database
+
+    @property
+    def url(self) -> str:
+        """The URL for code that makes its own Database (a CLI, a restarted process): a new
+        empty database's."""
+        return self.new().url
+
+    def close(self) -> None:
+        for database in self._made:
+            database.dispose()
+        if self._schema is not None:
+            self._schema.close_clients()
