@@ -87,13 +87,15 @@ class ResettableSchema:
             self._seeded = [
                 (table, [dict(row._mapping) for row in connection.execute(table.select())]) for table in self._tables
             ]
+            schema = connection.execute(text("SELECT current_schema()")).scalar_one()
+        # Named after the schema: several suites share the server, and ending every test
+        # connection by one common name cut other runs' connections mid-test.
+        self.clients = f"steward_test_{schema}"
 
     @property
     def url(self) -> str:
         """For the application under test: its connections are named, so `close_clients` finds them."""
-        return f"{self.db.url}&application_name={self.CLIENTS}"
-
-    CLIENTS = "steward_flow_test"
+        return f"{self.db.url}&application_name={self.clients}"
 
     def close_clients(self) -> None:
         """End the connections the tests' applications left open (their engines are not disposed)."""
@@ -103,7 +105,7 @@ class ResettableSchema:
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                     " WHERE application_name = :name AND pid <> pg_backend_pid()"
                 ),
-                {"name": self.CLIENTS},
+                {"name": self.clients},
             )
 
     def reset(self) -> None:
