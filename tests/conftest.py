@@ -49,13 +49,6 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
-def sqlite_db(tmp_path) -> Iterator[Database]:
-    db = sqlite_database(tmp_path)
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
 def postgres_db() -> Iterator[Database]:
     with postgres_schema_database("t_conftest") as db:
         yield db
