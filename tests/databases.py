@@ -155,12 +155,6 @@ class Databases:
         self._made.append(database)
         return database
 
-    @property
-    def url(self) -> str:
-        """The URL for code that makes its own Database (a CLI, a restarted process): a new
-        empty database's."""
-        return self.new().url
-
     def close(self) -> None:
         for database in self._made:
             database.dispose()
