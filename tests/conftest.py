@@ -10,7 +10,13 @@ import pytest
 
 from config import Settings
 from storage import Database
-from tests.databases import ResettableSchema, postgres_resettable_schema, postgres_schema_database, sqlite_database
+from tests.databases import (
+    Databases,
+    ResettableSchema,
+    postgres_resettable_schema,
+    postgres_schema_database,
+    sqlite_database,
+)
 
 
 class FakeClock:
@@ -43,13 +49,6 @@ def settings(tmp_path) -> Settings:
 
 
 @pytest.fixture
-def sqlite_db(tmp_path) -> Iterator[Database]:
-    db = sqlite_database(tmp_path)
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
 def postgres_db() -> Iterator[Database]:
     with postgres_schema_database("t_conftest") as db:
         yield db
@@ -57,7 +56,7 @@ def postgres_db() -> Iterator[Database]:
 
 @pytest.fixture(scope="session")
 def flow_schema() -> Iterator[ResettableSchema]:
-    """One PostgreSQL schema for the flow tests, emptied before each."""
+    """One PostgreSQL schema for the flow tests and the `database` fixtures, emptied before each."""
     with postgres_resettable_schema("t_flow") as schema:
         yield schema
 
@@ -76,6 +75,36 @@ def flow_database_url(request, tmp_path) -> Iterator[str]:
     schema.close_clients()
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def databases(request, tmp_path_factory) -> Iterator[Databases]:
+    """Empty migrated databases on SQLite and on PostgreSQL (the shared schema of `flow_schema`,
+    emptied; skipped when the server is unreachable outside CI, failed in CI)."""
+    schema = request.getfixturevalue("flow_schema") if request.param == "postgres" else None
+    made = Databases(request.param, lambda: tmp_path_factory.mktemp("db"), schema)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def database(databases: Databases) -> Database:
+    """One empty migrated database, on SQLite and on PostgreSQL: every test that touches a
+    database takes this one (or `databases`, `env`) unless it is about SQLite itself."""
+    return databases.new()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def module_database(request, tmp_path_factory) -> Iterator[Database]:
+    """One database for a module's tests, on SQLite and on PostgreSQL. PostgreSQL: a schema of
+    its own (not the shared one, which the function-scoped fixtures empty before each test)."""
+    if request.param == "sqlite":
+        db = sqlite_database(tmp_path_factory.mktemp("module"))
+        yield db
+        db.dispose()
+        return
+    with postgres_schema_database("t_module") as db:
+        yield db
+
+
 _ids = count(1)
 
 
@@ -87,11 +116,28 @@ def next_id() -> int:
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
+def sqlite_env(tmp_path, monkeypatch):
     """A working folder of its own (no stray .env) with the SQLite database file in it."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     return tmp_path
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def env(request, tmp_path, monkeypatch):
+    """A working folder of its own (no stray .env) for the CLI, whose `DATABASE_URL` is a SQLite
+    file in it (not made yet: the CLI makes and migrates it) or the shared PostgreSQL schema,
+    emptied (migrated; the CLI's own migration finds nothing to do)."""
+    monkeypatch.chdir(tmp_path)
+    if request.param == "sqlite":
+        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+        yield tmp_path
+        return
+    schema: ResettableSchema = request.getfixturevalue("flow_schema")
+    schema.reset()
+    monkeypatch.setenv("DATABASE_URL", schema.url)
+    yield tmp_path
+    schema.close_clients()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -87,13 +87,15 @@ class ResettableSchema:
             self._seeded = [
                 (table, [dict(row._mapping) for row in connection.execute(table.select())]) for table in self._tables
             ]
+            schema = connection.execute(text("SELECT current_schema()")).scalar_one()
+        # Named after the schema: several suites share the server, and ending every test
+        # connection by one common name cut other runs' connections mid-test.
+        self.clients = f"steward_test_{schema}"
 
     @property
     def url(self) -> str:
         """For the application under test: its connections are named, so `close_clients` finds them."""
-        return f"{self.db.url}&application_name={self.CLIENTS}"
-
-    CLIENTS = "steward_flow_test"
+        return f"{self.db.url}&application_name={self.clients}"
 
     def close_clients(self) -> None:
         """End the connections the tests' applications left open (their engines are not disposed)."""
@@ -103,7 +105,7 @@ class ResettableSchema:
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                     " WHERE application_name = :name AND pid <> pg_backend_pid()"
                 ),
-                {"name": self.CLIENTS},
+                {"name": self.clients},
             )
 
     def reset(self) -> None:
@@ -128,3 +130,33 @@ def postgres_resettable_schema(prefix: str = "t_reset") -> Iterator[ResettableSc
     """A schema (skipped or failed like postgres_schema_database) for many tests in turn."""
     with postgres_schema_database(prefix) as db:
         yield ResettableSchema(db)
+
+
+class Databases:
+    """Empty migrated databases of one backend for one test, by `new()`. SQLite: a new file in a
+    new folder each time. PostgreSQL: the shared resettable schema, emptied again, so one at a
+    time (a Database handed out before sees the emptied tables); its connections are named so
+    the next reset ends any the code under test left open."""
+
+    def __init__(self, backend: str, folder: Callable[[], Path], schema: ResettableSchema | None) -> None:
+        self.backend = backend
+        self._folder = folder
+        self._schema = schema
+        self._made: list[Database] = []
+
+    def new(self) -> Database:
+        if self._schema is None:
+            database = sqlite_database(self._folder())
+        else:
+            for earlier in self._made:
+                earlier.dispose()
+            self._schema.reset()
+            database = Database(self._schema.url)
+        self._made.append(database)
+        return database
+
+    def close(self) -> None:
+        for database in self._made:
+            database.dispose()
+        if self._schema is not None:
+            self._schema.close_clients()

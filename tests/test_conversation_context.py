@@ -22,9 +22,9 @@ NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 TTL = timedelta(minutes=10)
 
 
-@pytest.fixture(params=["sqlite_db", "postgres_db"])
-def db(request):
-    return request.getfixturevalue(request.param)
+@pytest.fixture
+def db(database):
+    return database
 
 
 def test_one_context_per_asker_replaced_and_expiring(db) -> None:

@@ -133,29 +133,29 @@ def _text(chat: int, text: str, priority: Priority = Priority.reply, **kw: Any) 
 # --------------------------------------------------------------------------- the sender
 
 
-async def test_one_chats_429_delays_only_that_chat(bot: Bot, sqlite_db: Database) -> None:
+async def test_one_chats_429_delays_only_that_chat(bot: Bot, database: Database) -> None:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
     request.faults[A] = [(429, {"retry_after": 30, "description": "Too Many Requests: retry after 30"})]
-    _owe(sqlite_db, _text(A, "甲1"), _text(A, "甲2"), _text(B, "乙1"), _text(B, "乙2"), _text(B, "乙3"))
-    stats = await _sender(bot, sqlite_db).drain(timeout=1.0)
+    _owe(database, _text(A, "甲1"), _text(A, "甲2"), _text(B, "乙1"), _text(B, "乙2"), _text(B, "乙3"))
+    stats = await _sender(bot, database).drain(timeout=1.0)
     assert request.texts(B) == ["乙1", "乙2", "乙3"] and request.texts(A) == []
     assert stats.pending == 2 and stats.sent == 3
-    row = sqlite_db.call(lambda session: session.get(OutboxMessage, 1))
+    row = database.call(lambda session: session.get(OutboxMessage, 1))
     assert "429" in (row.error or "")
 
 
-async def test_a_server_error_is_retried_and_the_chat_keeps_its_order(bot: Bot, sqlite_db: Database) -> None:
+async def test_a_server_error_is_retried_and_the_chat_keeps_its_order(bot: Bot, database: Database) -> None:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
     request.faults[A] = [(502, {"description": "Bad Gateway"}), (500, {"description": "Internal"})]
-    _owe(sqlite_db, *(_text(A, f"第{n}条") for n in range(5)))
-    stats = await _sender(bot, sqlite_db).drain(timeout=5.0)
+    _owe(database, *(_text(A, f"第{n}条") for n in range(5)))
+    stats = await _sender(bot, database).drain(timeout=5.0)
     assert request.texts(A) == [f"第{n}条" for n in range(5)]
     assert stats.sent == 5 and stats.possible_duplicates == 0
 
 
-async def test_403_and_400_are_final_with_the_reason_as_plain_outcomes(bot: Bot, sqlite_db: Database) -> None:
+async def test_403_and_400_are_final_with_the_reason_as_plain_outcomes(bot: Bot, database: Database) -> None:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
-    admin = sqlite_db.call(
+    admin = database.call(
         resolve_role,
         user_id=1,
         chat_id=A,
@@ -165,7 +165,7 @@ async def test_403_and_400_are_final_with_the_reason_as_plain_outcomes(bot: Bot,
         lead_chat_id=None,
         name="管理员",
     )
-    sqlite_db.call(
+    database.call(
         bind_help_chat,
         actor=admin,
         chat_id=A,
@@ -176,23 +176,23 @@ async def test_403_and_400_are_final_with_the_reason_as_plain_outcomes(bot: Bot,
     )
     request.faults[A] = [(403, {"description": "Forbidden: bot was kicked from the supergroup chat"})]
     request.faults[B] = [(400, {"description": "Bad Request: can't parse entities"})]
-    _owe(sqlite_db, _text(A, "甲"), _text(B, "乙"))
+    _owe(database, _text(A, "甲"), _text(B, "乙"))
     outcomes: list[DeliveryOutcome] = []
-    stats = await _sender(bot, sqlite_db, outcomes).drain(timeout=2.0)
+    stats = await _sender(bot, database, outcomes).drain(timeout=2.0)
     by_chat = {o.chat_id: o for o in outcomes}
     assert by_chat[A].status == "failed" and by_chat[A].chat_gone and "403" in (by_chat[A].reason or "")
     assert by_chat[B].status == "failed" and "400" in (by_chat[B].reason or "")
     assert stats.failed == 2 and stats.pending == 0
-    assert sqlite_db.call(get_binding, chat_id=A).active is False  # later broadcasts skip it
+    assert database.call(get_binding, chat_id=A).active is False  # later broadcasts skip it
 
 
-async def test_a_timeout_is_resent_once_and_counted_and_never_a_third_time(bot: Bot, sqlite_db: Database) -> None:
+async def test_a_timeout_is_resent_once_and_counted_and_never_a_third_time(bot: Bot, database: Database) -> None:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
     request.faults[A] = ["timeout"]
     request.faults[B] = ["timeout", "timeout"]
-    _owe(sqlite_db, _text(A, "甲"), _text(B, "乙"))
+    _owe(database, _text(A, "甲"), _text(B, "乙"))
     outcomes: list[DeliveryOutcome] = []
-    stats = await _sender(bot, sqlite_db, outcomes).drain(timeout=2.0)
+    stats = await _sender(bot, database, outcomes).drain(timeout=2.0)
     assert request.texts(A) == ["甲", "甲"]  # it had arrived: one duplicate ...
     assert stats.possible_duplicates == 1  # ... counted
     assert request.texts(B) == ["乙", "乙"]  # twice unknown: not sent a third time
@@ -200,22 +200,22 @@ async def test_a_timeout_is_resent_once_and_counted_and_never_a_third_time(bot: 
     assert failed.status == "failed" and "fate unknown twice" in (failed.reason or "")
 
 
-async def test_an_answer_lost_on_a_closed_connection_is_resent_and_counted(bot: Bot, sqlite_db: Database) -> None:
+async def test_an_answer_lost_on_a_closed_connection_is_resent_and_counted(bot: Bot, database: Database) -> None:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
     request.faults[A] = ["answer lost", "answer lost"]  # it arrived twice, the bot never heard
     request.faults[B] = ["connect timeout", "connect timeout", "connect timeout"]  # it never went out
-    _owe(sqlite_db, _text(A, "甲"), _text(B, "乙"))
-    stats = await _sender(bot, sqlite_db).drain(timeout=3.0)
+    _owe(database, _text(A, "甲"), _text(B, "乙"))
+    stats = await _sender(bot, database).drain(timeout=3.0)
     assert request.texts(A) == ["甲", "甲", "甲"]  # retried like any network error (not given up) ...
     assert request.texts(B) == ["乙"]
     assert stats.sent == 2 and stats.possible_duplicates == 1  # ... and the row counted; B is certain
 
 
-async def test_a_send_left_in_flight_by_a_dead_process_goes_again_once(bot: Bot, sqlite_db: Database) -> None:
+async def test_a_send_left_in_flight_by_a_dead_process_goes_again_once(bot: Bot, database: Database) -> None:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
-    ids = _owe(sqlite_db, _text(A, "甲"))
-    sqlite_db.call(claim, ids=ids, now=NOW, worker="dead")  # claimed, then SIGKILL
-    sender = _sender(bot, sqlite_db)
+    ids = _owe(database, _text(A, "甲"))
+    database.call(claim, ids=ids, now=NOW, worker="dead")  # claimed, then SIGKILL
+    sender = _sender(bot, database)
     await sender.start()  # SQLite: one sender, takes it up
     try:
         stats = await sender.drain(timeout=2.0)
@@ -224,20 +224,18 @@ async def test_a_send_left_in_flight_by_a_dead_process_goes_again_once(bot: Bot,
     assert request.texts(A) == ["甲"] and stats.sent == 1 and stats.possible_duplicates == 1
 
 
-async def test_a_relay_confirmation_waits_for_the_relay_and_says_when_it_failed(bot: Bot, sqlite_db: Database) -> None:
+async def test_a_relay_confirmation_waits_for_the_relay_and_says_when_it_failed(bot: Bot, database: Database) -> None:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
     request.faults[A] = [(403, {"description": "Forbidden: bot was kicked from the supergroup chat"})]
-    _owe(sqlite_db, _text(A, "答复"), Owed(B, message_payload("已转达", if_failed="没送到"), "confirm", after=0))
-    await _sender(bot, sqlite_db).drain(timeout=2.0)
+    _owe(database, _text(A, "答复"), Owed(B, message_payload("已转达", if_failed="没送到"), "confirm", after=0))
+    await _sender(bot, database).drain(timeout=2.0)
     assert request.texts(B) == ["没送到"]
 
 
-async def test_thirty_tickets_due_at_once_warn_before_breach_on_time_alerts_first(
-    bot: Bot, sqlite_db: Database
-) -> None:
+async def test_thirty_tickets_due_at_once_warn_before_breach_on_time_alerts_first(bot: Bot, database: Database) -> None:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
     for n in range(30):
-        sqlite_db.call(
+        database.call(
             create_ticket,
             now=NOW,
             hours=ALWAYS,
@@ -247,10 +245,10 @@ async def test_thirty_tickets_due_at_once_warn_before_breach_on_time_alerts_firs
             question=f"问题{n}",
         )
     # A broadcast already queued: 200 reminders to 200 groups.
-    _owe(sqlite_db, *(_text(-1002000000000 - g, "提醒", Priority.reminder) for g in range(200)))
+    _owe(database, *(_text(-1002000000000 - g, "提醒", Priority.reminder) for g in range(200)))
 
     def sweep(at: datetime) -> list[Any]:
-        return sqlite_db.call(
+        return database.call(
             sweep_owing,
             now=at,
             hours=ALWAYS,
@@ -263,7 +261,7 @@ async def test_thirty_tickets_due_at_once_warn_before_breach_on_time_alerts_firs
 
     assert len(sweep(NOW + timedelta(minutes=21))) == 30  # 9 minutes left: 30 warnings
     assert len(sweep(NOW + timedelta(minutes=30, seconds=1))) == 30  # due: 30 breaches, at once
-    rows = sqlite_db.call(lambda session: session.exec(select(OutboxMessage)).all())
+    rows = database.call(lambda session: session.exec(select(OutboxMessage)).all())
     # Each chat is owed one digest per sweep (in the marks' transaction): the stewards the 30
     # warnings, then the 30 breach notices; the lead group the 30 breaches.
     listed = " ".join(f"#{n}" for n in range(1, 31))
@@ -273,10 +271,10 @@ async def test_thirty_tickets_due_at_once_warn_before_breach_on_time_alerts_firs
         (LEAD, "sla_digest", f"breachs {listed}"),
         (STEWARDS, "sla_digest", f"breachs {listed}"),
     ]
-    tickets = sqlite_db.call(lambda session: session.exec(select(Ticket)).all())
+    tickets = database.call(lambda session: session.exec(select(Ticket)).all())
     assert all(t.warned_at < t.breached_at for t in tickets)
     assert all(t.breached_at - t.sla_due_at <= timedelta(seconds=30) for t in tickets)  # one sweep
-    sender = _sender(bot, sqlite_db, per_second=2)  # tokens for two sends now
+    sender = _sender(bot, database, per_second=2)  # tokens for two sends now
     await sender.round()
     for _ in range(100):
         if len(request.sent()) >= 2:
@@ -287,11 +285,11 @@ async def test_thirty_tickets_due_at_once_warn_before_breach_on_time_alerts_firs
     await sender.stop()
 
 
-async def test_the_head_of_each_chat_only(sqlite_db: Database) -> None:
-    _owe(sqlite_db, _text(A, "甲1"), _text(A, "甲2"), _text(B, "乙1", Priority.alert))
-    heads = sqlite_db.call(ready_heads, now=NOW, limit=10)
+async def test_the_head_of_each_chat_only(database: Database) -> None:
+    _owe(database, _text(A, "甲1"), _text(A, "甲2"), _text(B, "乙1", Priority.alert))
+    heads = database.call(ready_heads, now=NOW, limit=10)
     assert [chat for _, chat in heads] == [B, A]  # alert first; one row per chat
-    assert sqlite_db.call(ready_heads, now=NOW, limit=10, exclude_chats=[B]) == [(1, A)]
+    assert database.call(ready_heads, now=NOW, limit=10, exclude_chats=[B]) == [(1, A)]
 
 
 def test_two_senders_on_postgresql_never_claim_the_same_row() -> None:
@@ -321,20 +319,20 @@ def _raw(update_id: int, chat: int, text: str) -> dict[str, Any]:
     }
 
 
-async def test_the_inbox_replays_what_was_stored_and_skips_copies(bot: Bot, sqlite_db: Database) -> None:
-    inbox = Inbox(sqlite_db)
+async def test_the_inbox_replays_what_was_stored_and_skips_copies(bot: Bot, database: Database) -> None:
+    inbox = Inbox(database)
     await inbox.store([_raw(1, A, "一"), _raw(2, A, "二"), _raw(3, B, "三")])
-    sqlite_db.call(mark_done, update_ids=[1], now=NOW)  # processed before the crash
-    assert [u["update_id"] for u in sqlite_db.call(pending_updates)] == [2, 3]
+    database.call(mark_done, update_ids=[1], now=NOW)  # processed before the crash
+    assert [u["update_id"] for u in database.call(pending_updates)] == [2, 3]
     # After the restart Telegram delivers the unconfirmed batch again: every copy is skipped.
-    restarted = Inbox(sqlite_db)
+    restarted = Inbox(database)
     await restarted.store([_raw(1, A, "一"), _raw(2, A, "二"), _raw(3, B, "三"), _raw(4, B, "四")])
     assert [restarted.should_skip(i) for i in (1, 2, 3, 4)] == [True, True, True, False]
-    assert len(sqlite_db.call(lambda session: session.exec(select(InboxUpdate)).all())) == 4
+    assert len(database.call(lambda session: session.exec(select(InboxUpdate)).all())) == 4
 
 
-async def test_chats_run_concurrently_and_each_chat_in_order(bot: Bot, sqlite_db: Database) -> None:
-    processor = ChatOrderedProcessor(Inbox(sqlite_db))
+async def test_chats_run_concurrently_and_each_chat_in_order(bot: Bot, database: Database) -> None:
+    processor = ChatOrderedProcessor(Inbox(database))
     log: list[str] = []
 
     async def handle(name: str, delay: float) -> None:

@@ -8,7 +8,6 @@ import pytest
 
 from desk import tickets
 from desk.models import TicketStatus
-from tests.databases import sqlite_database
 from tests.desk_helpers import (
     ASKER,
     DEPT_CHAT,
@@ -26,8 +25,8 @@ NOW = at(3, 2, 10, 0)
 
 
 @pytest.fixture
-def world(tmp_path):
-    return make_world(sqlite_database(tmp_path), NOW)
+def world(database):
+    return make_world(database, NOW)
 
 
 def _ticket(world, asker=ASKER, chat=HELP_CHAT):

@@ -15,7 +15,6 @@ from desk.bindings import (
 from desk.errors import NotBound, PermissionDenied, TicketNotFound, UnknownProject
 from desk.models import ChatKind, Role
 from desk.roles import Action, resolve_role, staff_members
-from tests.databases import sqlite_database
 from tests.desk_helpers import (
     ADMIN,
     ASKER,
@@ -38,8 +37,8 @@ NOW = at(3, 2, 10, 0)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    return make_world(sqlite_database(tmp_path_factory.mktemp("perm")), NOW)
+def world(module_database):
+    return make_world(module_database, NOW)
 
 
 def _ticket(world, chat=HELP_CHAT, asker=ASKER):
@@ -263,8 +262,8 @@ def test_binding_via_the_ledger_table(world) -> None:
     assert project.help_chat_id == chat
 
 
-def test_escalation_needs_a_bound_active_department_group(tmp_path) -> None:
-    world = make_world(sqlite_database(tmp_path), NOW)
+def test_escalation_needs_a_bound_active_department_group(database) -> None:
+    world = make_world(database, NOW)
     t = _ticket(world)
     with pytest.raises(NotBound):
         world.db.call(tickets.escalate, ticket_id=t.id, actor=world.steward, department_key="water", now=NOW)

@@ -22,7 +22,6 @@ from desk.errors import (
 )
 from desk.sla import sweep
 from desk.throttle import Throttle
-from tests.databases import sqlite_database
 from tests.desk_helpers import HELP_CHAT, HOURS, LEAD_CHAT, STEWARD_CHAT, at, make_world
 from tests.texts_match import says
 from tests.updates import user_id
@@ -32,8 +31,8 @@ DEPTS = {"natural_resources": "自然资源局"}
 
 
 @pytest.fixture
-def world(tmp_path):
-    return make_world(sqlite_database(tmp_path), at(3, 2, 10, 0))
+def world(database):
+    return make_world(database, at(3, 2, 10, 0))
 
 
 def _ticket(world):

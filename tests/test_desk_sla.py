@@ -8,7 +8,6 @@ import pytest
 from desk import tickets
 from desk.sla import AlertKind, Audience, sweep
 from storage import Database
-from tests.databases import sqlite_database
 from tests.desk_helpers import ASKER, DEPT_CHAT, HELP_CHAT, HOURS, LEAD_CHAT, STEWARD_CHAT, at, make_world
 
 
@@ -33,8 +32,8 @@ def _create(world, asker=ASKER, sla=30):
 
 
 @pytest.fixture
-def world(tmp_path):
-    return make_world(sqlite_database(tmp_path), at(3, 2, 10, 0))  # Monday 10:00
+def world(database):
+    return make_world(database, at(3, 2, 10, 0))  # Monday 10:00
 
 
 def test_friday_evening_question_is_due_next_working_day_0930(world) -> None:
@@ -93,13 +92,13 @@ def test_warning_once_breach_once(world) -> None:
     assert final.warned_at == at(3, 2, 10, 20) and final.breached_at == at(3, 2, 10, 30)
 
 
-def test_restart_repeats_nothing(tmp_path) -> None:
-    world = make_world(sqlite_database(tmp_path), at(3, 2, 10, 0))
+def test_restart_repeats_nothing(database) -> None:
+    world = make_world(database, at(3, 2, 10, 0))
     _create(world)
     assert len(_sweep(world.db, at(3, 2, 10, 25))) == 1  # the warning
     world.db.dispose()
 
-    restarted = Database(world.db.url)  # same file, new process
+    restarted = Database(world.db.url)  # same database, new process
     restarted.migrate()
     assert _sweep(restarted, at(3, 2, 10, 26)) == []
     assert len(_sweep(restarted, at(3, 2, 10, 40))) == 1  # the breach, late but once
@@ -111,8 +110,8 @@ def test_restart_repeats_nothing(tmp_path) -> None:
     again.dispose()
 
 
-def test_two_sweepers_on_one_file_alert_once(tmp_path) -> None:
-    world = make_world(sqlite_database(tmp_path), at(3, 2, 10, 0))
+def test_two_sweepers_on_one_database_alert_once(database) -> None:
+    world = make_world(database, at(3, 2, 10, 0))
     _create(world)
     other = Database(world.db.url)
     results = [_sweep(db, at(3, 2, 10, 31)) for db in (world.db, other, world.db, other)]

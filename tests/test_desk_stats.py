@@ -11,7 +11,6 @@ from desk import tickets
 from desk.render import stats_text
 from desk.stats import compute_stats, median, p90
 from knowledge.question_log import QuestionLog
-from tests.databases import sqlite_database
 from tests.desk_helpers import ALWAYS, HELP_CHAT, HOURS, at, make_world
 from tests.texts_match import says
 
@@ -23,8 +22,8 @@ def m(hour: int, minute: int = 0):
 
 
 @pytest.fixture
-def world(tmp_path):
-    return make_world(sqlite_database(tmp_path), m(9))
+def world(database):
+    return make_world(database, m(9))
 
 
 class _OneSession:

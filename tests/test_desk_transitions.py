@@ -12,7 +12,6 @@ from desk.errors import AlreadyClaimed, InvalidTransition
 from desk.models import Ticket
 from desk.models import TicketStatus as S
 from desk.states import TRANSITIONS, can_transition, check_transition
-from tests.databases import sqlite_database
 from tests.desk_helpers import ASKER, HELP_CHAT, HOURS, at, make_world
 from tests.updates import supergroup_id, user_id
 
@@ -20,9 +19,9 @@ START = at(3, 2, 9, 0)  # Monday
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(module_database):
     """One database for the module: every test makes its own tickets."""
-    return make_world(sqlite_database(tmp_path_factory.mktemp("desk")), START)
+    return make_world(module_database, START)
 
 
 def _new(world, question="环评要什么材料？", asker=ASKER):

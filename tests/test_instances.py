@@ -4,7 +4,6 @@ another at its next update (two real Applications, one database)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -15,7 +14,6 @@ from bot.leader import SchedulerLeader
 from config import Settings
 from storage import Database
 from storage.lease import SCHEDULER_LEASE, acquire_lease, lease_holder, release_lease
-from tests.databases import postgres_schema_database
 from tests.delivery_helpers import delivered
 from tests.recording_request import RecordingRequest
 from tests.texts_match import said
@@ -30,16 +28,9 @@ ENTERPRISE = user_id(6_002)
 DEPT_MEMBER = user_id(6_003)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request, tmp_path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'lease.db'}")
-        database.migrate()
-        yield database
-        database.dispose()
-    else:
-        with postgres_schema_database("t_lease") as database:
-            yield database
+@pytest.fixture
+def db(database: Database) -> Database:
+    return database
 
 
 def _take(db: Database, holder: str, now: datetime, seconds: float = 30) -> bool:

@@ -16,7 +16,6 @@ from ledger.importer import import_file
 from ledger.models import Procedure, Project
 from ledger.report import compute_report
 from scheduler.reminders import plan_reminders
-from tests.databases import sqlite_database
 from tests.ledger_support import ledger_row, write_csv, write_xlsx
 from tests.texts_match import says
 from workdays import WorkingCalendar
@@ -29,8 +28,8 @@ ROWS = [
 ]
 
 
-def test_archived_project_leaves_report_and_reminders_keeps_history_and_comes_back(tmp_path):
-    db = sqlite_database(tmp_path)
+def test_archived_project_leaves_report_and_reminders_keeps_history_and_comes_back(tmp_path, database):
+    db = database
     db.call(import_file, path=write_xlsx(tmp_path / "l.xlsx", ROWS))
     with db.session() as s:
         for project in s.exec(select(Project)).scalars():
@@ -59,8 +58,8 @@ def test_archived_project_leaves_report_and_reminders_keeps_history_and_comes_ba
     assert db.call(compute_report).overall.projects == 3
 
 
-def test_archiving_an_unknown_code_changes_nothing(tmp_path):
-    db = sqlite_database(tmp_path)
+def test_archiving_an_unknown_code_changes_nothing(tmp_path, database):
+    db = database
     db.call(import_file, path=write_xlsx(tmp_path / "l.xlsx", ROWS))
     with pytest.raises(ProjectNotFound):
         db.call(archive_projects, codes=["P001", "NOPE"], now=NOW)

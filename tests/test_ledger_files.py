@@ -47,7 +47,7 @@ def ledger_values(db):
     )
 
 
-def test_template_has_headers_drop_down_and_an_example_that_is_refused_untouched(tmp_path):
+def test_template_has_headers_drop_down_and_an_example_that_is_refused_untouched(tmp_path, database):
     path = write_template(tmp_path / "template.xlsx")
     sheet = load_workbook(path).active
     assert [c.value for c in sheet[1]] == list(HEADERS)
@@ -57,7 +57,7 @@ def test_template_has_headers_drop_down_and_an_example_that_is_refused_untouched
     assert sheet.max_row == 2  # the header and one example row
     assert sheet.cell(2, HEADERS.index("状态") + 1).value == "办理中"
 
-    db = sqlite_database(tmp_path)
+    db = database
     with pytest.raises(LedgerImportError) as caught:  # an untouched template adds no project
         db.call(import_file, path=path)
     assert [(e.row, e.column, e.reason) for e in caught.value.errors] == [(2, "项目名称", "example_row")]
@@ -68,7 +68,7 @@ def test_template_has_headers_drop_down_and_an_example_that_is_refused_untouched
     assert (result.projects_created, result.procedures_created) == (1, 1)
 
 
-def test_template_filled_with_openpyxl_imports(tmp_path):
+def test_template_filled_with_openpyxl_imports(tmp_path, database):
     path = write_template(tmp_path / "template.xlsx")
     workbook = load_workbook(path)
     sheet = workbook.active
@@ -89,7 +89,7 @@ def test_template_filled_with_openpyxl_imports(tmp_path):
     ):
         sheet.cell(3, column, value)
     workbook.save(path)
-    db = sqlite_database(tmp_path)
+    db = database
     result = db.call(import_file, path=path)
     assert (result.projects_created, result.procedures_created) == (1, 2)
     with db.session() as s:
@@ -97,7 +97,7 @@ def test_template_filled_with_openpyxl_imports(tmp_path):
     assert (energy.accepted_on, energy.finished_on) == (date(2026, 1, 5), date(2026, 1, 8))
 
 
-def test_export_round_trip(tmp_path):
+def test_export_round_trip(tmp_path, database):
     rows = [
         ledger_row(手续="立项", 状态="已办结", 受理日期="2025-12-01", days=0, 办结日期="2025-12-01", 备注="即来即办"),
         ledger_row(手续="环评", 责任部门="生态环境局"),
@@ -126,7 +126,7 @@ def test_export_round_trip(tmp_path):
             days=2,
         ),
     ]
-    first = sqlite_database(tmp_path, "first.db")
+    first = database
     first.call(import_file, path=write_xlsx(tmp_path / "in.xlsx", rows))
     progress = []
     written = first.call(
@@ -137,7 +137,8 @@ def test_export_round_trip(tmp_path):
     again = first.call(import_file, path=tmp_path / "out.xlsx")
     assert not again.changed and again.procedures_unchanged == 6
 
-    second = sqlite_database(tmp_path, "second.db")
+    second = sqlite_database(tmp_path, "second.db")  # SQLite on both runs: on PostgreSQL
+    # the round trip also crosses from one database to the other
     second.call(import_file, path=tmp_path / "out.xlsx")
     assert ledger_values(second) == ledger_values(first)
     keys = {row[10] for row in ledger_values(second)}
@@ -181,7 +182,7 @@ NAMES = (
     st.lists(st.decimals(0, 500, places=4, allow_nan=False), min_size=4, max_size=4),
     st.lists(st.sampled_from(["2026上半年", "2027下半年", "2026-10-08"]), min_size=4, max_size=4),
 )
-def test_any_ledger_survives_export_and_import(tmp_path_factory, rows, investments, starts):
+def test_any_ledger_survives_export_and_import(tmp_path_factory, databases, rows, investments, starts):
     folder = tmp_path_factory.mktemp("rt")
     source = [
         ledger_row(
@@ -198,17 +199,17 @@ def test_any_ledger_survives_export_and_import(tmp_path_factory, rows, investmen
         )
         for p, name, status, accepted, days, note in rows
     ]
-    first = sqlite_database(folder, "a.db")
+    first = databases.new()  # an empty one for each example
     first.call(import_file, path=write_xlsx(folder / "in.xlsx", source))
     first.call(export_ledger, path=folder / "out.xlsx")
-    second = sqlite_database(folder, "b.db")
+    second = sqlite_database(folder, "b.db")  # the reference, SQLite on both runs
     second.call(import_file, path=folder / "out.xlsx")
     assert ledger_values(second) == ledger_values(first)
     assert not first.call(import_file, path=folder / "out.xlsx").changed
 
 
-def test_text_that_looks_like_a_formula_is_exported_as_text(tmp_path):
-    db = sqlite_database(tmp_path)
+def test_text_that_looks_like_a_formula_is_exported_as_text(tmp_path, database):
+    db = database
     db.call(import_file, path=write_csv(tmp_path / "f.csv", [ledger_row(备注="=HYPERLINK(1)")]))
     db.call(export_ledger, path=tmp_path / "out.xlsx")
     cell = load_workbook(tmp_path / "out.xlsx").active.cell(2, HEADERS.index("备注") + 1)

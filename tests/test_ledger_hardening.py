@@ -169,16 +169,11 @@ async def test_profile_xlsx_sent_to_the_enterprise_has_no_live_formula(app) -> N
     assert FORMULA in _texts(data) and "=1+1" in _texts(data)  # kept, as text
 
 
-def test_the_cli_profile_of_a_bad_project_and_its_xlsx(tmp_path, monkeypatch, capsys) -> None:
-    from storage.db import Database
-
+def test_the_cli_profile_of_a_bad_project_and_its_xlsx(tmp_path, database, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    db = Database(url)
-    db.migrate()
-    _seed(db, tmp_path)
-    db.dispose()
+    monkeypatch.setenv("DATABASE_URL", database.url)
+    _seed(database, tmp_path)
+    database.dispose()
     main(["ledger", "profile", "P002", "--xlsx", str(tmp_path / "p2.xlsx")])
     out = capsys.readouterr().out
     assert "风电基地" in out and texts.LEDGER_DEADLINE_UNKNOWN in out

@@ -13,7 +13,6 @@ from ledger.columns import HEADERS
 from ledger.errors import LedgerImportError
 from ledger.importer import import_file
 from ledger.models import Procedure, ProcedureStatus, Project
-from tests.databases import sqlite_database
 from tests.ledger_support import ledger_row, write_csv, write_xlsx
 from tests.updates import supergroup_id
 
@@ -60,8 +59,8 @@ GOOD_ROWS = [
 ]
 
 
-def test_import_creates_projects_and_procedures(tmp_path):
-    db = sqlite_database(tmp_path)
+def test_import_creates_projects_and_procedures(tmp_path, database):
+    db = database
     result = db.call(import_file, path=write_xlsx(tmp_path / "l.xlsx", GOOD_ROWS))
     assert (result.rows, result.projects_created, result.procedures_created) == (4, 2, 4)
     with db.session() as s:
@@ -82,8 +81,8 @@ def test_import_creates_projects_and_procedures(tmp_path):
     assert procs["energy_review"].status is ProcedureStatus.not_needed
 
 
-def test_reimport_changes_nothing_and_changed_file_updates_in_place(tmp_path):
-    db = sqlite_database(tmp_path)
+def test_reimport_changes_nothing_and_changed_file_updates_in_place(tmp_path, database):
+    db = database
     path = write_xlsx(tmp_path / "l.xlsx", GOOD_ROWS)
     db.call(import_file, path=path)
     with db.session() as s:  # a /bind happened meanwhile; an import must keep it
@@ -113,8 +112,8 @@ def test_reimport_changes_nothing_and_changed_file_updates_in_place(tmp_path):
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
-def test_csv_in_every_accepted_encoding(tmp_path, encoding):
-    db = sqlite_database(tmp_path)
+def test_csv_in_every_accepted_encoding(tmp_path, encoding, database):
+    db = database
     result = db.call(import_file, path=write_csv(tmp_path / "l.csv", GOOD_ROWS, encoding=encoding))
     assert (result.projects_created, result.procedures_created) == (2, 4)
     with db.session() as s:
@@ -122,7 +121,7 @@ def test_csv_in_every_accepted_encoding(tmp_path, encoding):
     assert names == ["新材料产业园", "物流园"]
 
 
-def test_english_headers_item_keys_and_ascii_statuses(tmp_path):
+def test_english_headers_item_keys_and_ascii_statuses(tmp_path, database):
     header = [
         "code",
         "name",
@@ -160,7 +159,7 @@ def test_english_headers_item_keys_and_ascii_statuses(tmp_path):
         ],
         ["E1", "", "", "", "", "", "", "", "construction_permit", "not_started", "", "", "", "", ""],
     ]
-    db = sqlite_database(tmp_path)
+    db = database
     result = db.call(import_file, path=write_csv(tmp_path / "e.csv", rows, header=header))
     assert (result.projects_created, result.procedures_created) == (1, 2)
     with db.session() as s:
@@ -170,16 +169,16 @@ def test_english_headers_item_keys_and_ascii_statuses(tmp_path):
         assert eia.department == "Ecology bureau"
 
 
-def test_text_is_stored_as_written_and_codes_are_normalized(tmp_path):
+def test_text_is_stored_as_written_and_codes_are_normalized(tmp_path, database):
     rows = [ledger_row(项目代码="Ｐ００１", 项目名称="某某（一期）项目：A", 手续="环评")]
-    db = sqlite_database(tmp_path)
+    db = database
     db.call(import_file, path=write_xlsx(tmp_path / "w.xlsx", rows))
     with db.session() as s:
         project = s.exec(select(Project)).scalar_one()
     assert (project.code, project.name) == ("P001", "某某（一期）项目：A")
 
 
-def test_title_row_blank_inherited_project_cells_and_start_dates(tmp_path):
+def test_title_row_blank_inherited_project_cells_and_start_dates(tmp_path, database):
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(["XX市2026年重大项目前期手续台账"])
@@ -209,7 +208,7 @@ def test_title_row_blank_inherited_project_cells_and_start_dates(tmp_path):
         ]
     )
     workbook.save(tmp_path / "t.xlsx")
-    db = sqlite_database(tmp_path)
+    db = database
     result = db.call(import_file, path=tmp_path / "t.xlsx")
     assert (result.projects_created, result.procedures_created) == (1, 2)
     with db.session() as s:
@@ -219,8 +218,8 @@ def test_title_row_blank_inherited_project_cells_and_start_dates(tmp_path):
         assert (soil.promised_days, soil.accepted_on, soil.department) == (10, date(2026, 3, 2), "水利局")
 
 
-def test_every_kind_of_bad_row_is_reported_and_nothing_imported(tmp_path):
-    db = sqlite_database(tmp_path)
+def test_every_kind_of_bad_row_is_reported_and_nothing_imported(tmp_path, database):
+    db = database
     db.call(import_file, path=write_xlsx(tmp_path / "ok.xlsx", GOOD_ROWS))
     before = snapshot(db)
     rows = [
@@ -258,8 +257,8 @@ def test_every_kind_of_bad_row_is_reported_and_nothing_imported(tmp_path):
     assert snapshot(db) == before
 
 
-def test_errors_carry_the_values_and_the_first_row(tmp_path):
-    db = sqlite_database(tmp_path)
+def test_errors_carry_the_values_and_the_first_row(tmp_path, database):
+    db = database
     rows = [ledger_row(手续="环评"), ledger_row(手续="环评", 状态="未启动", 受理日期=None)]
     with pytest.raises(LedgerImportError) as caught:
         db.call(import_file, path=write_csv(tmp_path / "d.csv", rows))
@@ -268,10 +267,10 @@ def test_errors_carry_the_values_and_the_first_row(tmp_path):
     assert counts(db) == (0, 0)
 
 
-def test_wrong_and_missing_headers(tmp_path):
+def test_wrong_and_missing_headers(tmp_path, database):
     header = list(HEADERS)
     header[HEADERS.index("状态")] = "进展情况"
-    db = sqlite_database(tmp_path)
+    db = database
     found = errors_of(db, write_xlsx(tmp_path / "h.xlsx", [ledger_row()], header=header))
     assert found == {(1, "进展情况", "unknown_header"), (1, "状态", "missing_header")}
     assert counts(db) == (0, 0)
@@ -283,10 +282,10 @@ def test_wrong_and_missing_headers(tmp_path):
     assert snapshot(db) == before
 
 
-def test_xlsx_that_is_really_a_text_file(tmp_path):
+def test_xlsx_that_is_really_a_text_file(tmp_path, database):
     path = tmp_path / "ledger.xlsx"
     path.write_text("项目代码,项目名称\nP1,x\n", encoding="utf-8")
-    db = sqlite_database(tmp_path)
+    db = database
     assert errors_of(db, path) == {(0, "", "not_xlsx")}
     assert counts(db) == (0, 0)
     db.call(import_file, path=write_xlsx(tmp_path / "ok.xlsx", GOOD_ROWS))
@@ -295,8 +294,8 @@ def test_xlsx_that_is_really_a_text_file(tmp_path):
     assert snapshot(db) == before
 
 
-def test_empty_files_and_other_extensions(tmp_path):
-    db = sqlite_database(tmp_path)
+def test_empty_files_and_other_extensions(tmp_path, database):
+    db = database
     (tmp_path / "e.csv").write_bytes(b"")
     assert errors_of(db, tmp_path / "e.csv") == {(0, "", "empty_file")}
     assert errors_of(db, write_csv(tmp_path / "h.csv", [])) == {(1, "", "no_rows")}
@@ -304,14 +303,14 @@ def test_empty_files_and_other_extensions(tmp_path):
     assert errors_of(db, tmp_path / "l.ods") == {(0, "", "unsupported_file")}
 
 
-def test_progress_reports_rows_read(tmp_path):
+def test_progress_reports_rows_read(tmp_path, database):
     rows = [
         ledger_row(项目代码=f"P{i:04d}", 手续=key, 状态="未启动", 受理日期=None, days=None)
         for i in range(250)
         for key in ("环评", "施工许可", "节能审查", "水保", "林草审核")
     ]
     calls, written = [], []
-    db = sqlite_database(tmp_path)
+    db = database
     result = db.call(
         import_file,
         path=write_xlsx(tmp_path / "p.xlsx", rows),

@@ -16,7 +16,6 @@ from ledger.profile import procedure_status, progress_summary, project_profile
 from ledger.render import profile_text, progress_text, status_text, write_profile_xlsx
 from scheduler.reminder_text import render_reminder
 from scheduler.reminders import plan_reminders
-from tests.databases import sqlite_database
 from tests.ledger_support import ledger_row, write_xlsx
 from tests.texts_match import says
 from tests.updates import supergroup_id
@@ -38,7 +37,7 @@ def calendar():
 
 
 @pytest.fixture
-def db(tmp_path):
+def db(tmp_path, database):
     rows = [
         ledger_row(手续="立项", 状态="已办结", 受理日期="2026-01-05", days=1, 办结日期="2026-01-06"),
         ledger_row(手续="环评", 受理日期="2026-03-02", days=5),  # due 9 Mar
@@ -48,7 +47,6 @@ def db(tmp_path):
     for row in rows[1:]:
         row[1] = None  # the name is given once, as in a ledger with merged cells
     rows[0][1] = "新材料<产业园>"
-    database = sqlite_database(tmp_path)
     database.call(import_file, path=write_xlsx(tmp_path / "l.xlsx", rows))
     return database
 

@@ -135,17 +135,21 @@ def test_the_sheet_named_taizhang_is_read_and_named_in_every_error(tmp_path):
     assert validate_file(tmp_path / "one.xlsx").rows == 1
 
 
-def test_corrupt_sheet_xml_huge_cell_and_unclosed_quote_are_one_line(env, capsys):
-    path = write_xlsx(env / "c.xlsx", [ledger_row()])
-    broken = env / "broken.xlsx"
+# The CLI tests that refuse a file before the database is opened take `sqlite_env`: they touch no
+# database, so one backend is enough; a CLI import that writes takes `env` (SQLite and PostgreSQL).
+
+
+def test_corrupt_sheet_xml_huge_cell_and_unclosed_quote_are_one_line(sqlite_env, capsys):
+    path = write_xlsx(sqlite_env / "c.xlsx", [ledger_row()])
+    broken = sqlite_env / "broken.xlsx"
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(broken, "w") as target:
         for info in source.infolist():
             data = source.read(info)
             if info.filename == "xl/worksheets/sheet1.xml":
                 data = data[: len(data) // 2] + b"<row><c"
             target.writestr(info, data)
-    huge = write_csv(env / "huge.csv", [ledger_row(备注="x" * 140_000)])
-    quote = env / "quote.csv"
+    huge = write_csv(sqlite_env / "huge.csv", [ledger_row(备注="x" * 140_000)])
+    quote = sqlite_env / "quote.csv"
     quote.write_text(",".join(HEADERS) + '\nP001,"新材料产业园,甲公司\n', encoding="utf-8")
     reasons = texts.LEDGER_REASONS
     for path, reason in ((broken, "corrupt_sheet"), (huge, "cell_too_large"), (quote, "unclosed_quote")):
@@ -157,17 +161,17 @@ def test_corrupt_sheet_xml_huge_cell_and_unclosed_quote_are_one_line(env, capsys
         assert len(err.strip().splitlines()) == 2  # the refusal and the one problem
 
 
-def test_error_output_is_capped_and_errors_file_has_every_problem_beside_its_row(env, capsys):
+def test_error_output_is_capped_and_errors_file_has_every_problem_beside_its_row(sqlite_env, capsys):
     rows = [ledger_row(项目代码=f"P{i:03d}", 手续="环评", 状态="快好了") for i in range(120)]
-    path = write_csv(env / "bad.csv", rows)
+    path = write_csv(sqlite_env / "bad.csv", rows)
     with pytest.raises(SystemExit):
-        main(["ledger", "import", str(path), "--errors", str(env / "errors.xlsx")])
+        main(["ledger", "import", str(path), "--errors", str(sqlite_env / "errors.xlsx")])
     err = capsys.readouterr().err.strip().splitlines()
     assert says(texts.LEDGER_IMPORT_FAILED, err[0], count=120)
     assert len(err) == 1 + 50 + 2
     assert says(texts.LEDGER_ERRORS_MORE, err[51], count=70)
-    assert says(texts.LEDGER_ERRORS_WRITTEN, err[52], count=120, path=env / "errors.xlsx")
-    sheet = load_workbook(env / "errors.xlsx").active
+    assert says(texts.LEDGER_ERRORS_WRITTEN, err[52], count=120, path=sqlite_env / "errors.xlsx")
+    sheet = load_workbook(sqlite_env / "errors.xlsx").active
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][0] == texts.LEDGER_ERRORS_ROW_HEADER and values[0][1] == HEADERS[0]
     assert values[0][-1] == texts.LEDGER_ERRORS_REASON_HEADER
@@ -176,12 +180,12 @@ def test_error_output_is_capped_and_errors_file_has_every_problem_beside_its_row
     assert values[-1][:2] == (121, "P119")
 
 
-def test_errors_file_in_a_missing_folder_is_refused_before_reading(env, capsys):
-    path = write_csv(env / "bad.csv", [ledger_row(状态="快好了")])
+def test_errors_file_in_a_missing_folder_is_refused_before_reading(sqlite_env, capsys):
+    path = write_csv(sqlite_env / "bad.csv", [ledger_row(状态="快好了")])
     with pytest.raises(SystemExit) as exit_:
-        main(["ledger", "import", str(path), "--errors", str(env / "nope" / "e.xlsx")])
+        main(["ledger", "import", str(path), "--errors", str(sqlite_env / "nope" / "e.xlsx")])
     assert exit_.value.code == 1
-    assert says(texts.CLI_FOLDER_MISSING, capsys.readouterr().err, folder=env / "nope")
+    assert says(texts.CLI_FOLDER_MISSING, capsys.readouterr().err, folder=sqlite_env / "nope")
 
 
 def test_a_real_import_from_the_cli_checks_departments_and_today(env, capsys):
@@ -203,16 +207,16 @@ def test_a_real_import_from_the_cli_checks_departments_and_today(env, capsys):
 FORMULAS = ('=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)")
 
 
-def test_errors_file_keeps_formula_looking_cells_as_text(env):
+def test_errors_file_keeps_formula_looking_cells_as_text(sqlite_env):
     """A refused row's cells and the file's own header go back to the operator as text, never as
     live formulas (formula injection), read back from the real .xlsx."""
     row = ledger_row(项目名称=FORMULAS[0], 建设单位=FORMULAS[1], 备注=FORMULAS[2], 项目管家=FORMULAS[3], 状态="快好了")
-    bad_row = write_csv(env / "row.csv", [row])
-    bad_header = write_csv(env / "header.csv", [[*row, ""]], header=[*HEADERS, FORMULAS[0]])
+    bad_row = write_csv(sqlite_env / "row.csv", [row])
+    bad_header = write_csv(sqlite_env / "header.csv", [[*row, ""]], header=[*HEADERS, FORMULAS[0]])
     for path, expected in ((bad_row, FORMULAS), (bad_header, FORMULAS[:1] * 2)):  # heading, and row 1
         with pytest.raises(SystemExit):
-            main(["ledger", "import", str(path), "--errors", str(env / "errors.xlsx")])
-        sheet = load_workbook(env / "errors.xlsx").active
+            main(["ledger", "import", str(path), "--errors", str(sqlite_env / "errors.xlsx")])
+        sheet = load_workbook(sqlite_env / "errors.xlsx").active
         cells = [cell for row_cells in sheet.iter_rows() for cell in row_cells if cell.value in FORMULAS]
         assert sorted(c.value for c in cells) == sorted(expected), path
         assert {c.data_type for c in cells} == {"s"}, path

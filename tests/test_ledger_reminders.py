@@ -19,7 +19,7 @@ from scheduler.models import (
 )
 from scheduler.reminders import AudienceKind, Subject, current_threshold, plan_reminders
 from storage.db import Database
-from tests.databases import postgres_schema_database, sqlite_database
+from tests.databases import postgres_schema_database
 from tests.ledger_support import ledger_row, write_xlsx
 from tests.updates import supergroup_id
 from workdays import WorkingCalendar
@@ -41,7 +41,7 @@ def calendar():
     return WorkingCalendar()
 
 
-def build_ledger(tmp_path):
+def build_ledger(tmp_path, database):
     rows = [
         # P001: deadline 31 Mar 2026, help group HELP_1
         ledger_row(手续="立项", 状态="已办结", 受理日期="2026-01-05", days=1, 办结日期="2026-01-06"),
@@ -55,7 +55,7 @@ def build_ledger(tmp_path):
         # P003: everything finished, help group HELP_3
         ledger_row(项目代码="P003", 手续="环评", 状态="已办结", 办结日期="2026-02-11"),
     ]
-    db = sqlite_database(tmp_path)
+    db = database
     db.call(import_file, path=write_xlsx(tmp_path / "l.xlsx", rows))
     with db.session() as s:
         for code, chat in (("P001", HELP_1), ("P003", HELP_3)):
@@ -96,8 +96,8 @@ def days(start, end):
         day += timedelta(days=1)
 
 
-def test_each_reminder_exactly_once_across_restarts_and_downtime(tmp_path, calendar):
-    url = build_ledger(tmp_path)
+def test_each_reminder_exactly_once_across_restarts_and_downtime(tmp_path, database, calendar):
+    url = build_ledger(tmp_path, database)
     down = {date(2026, 3, 23), date(2026, 3, 24), date(2026, 3, 25)}
     sent = []
     for today in days(date(2026, 2, 20), date(2026, 4, 3)):
@@ -152,8 +152,8 @@ def test_each_reminder_exactly_once_across_restarts_and_downtime(tmp_path, calen
     ]
 
 
-def test_a_failed_send_is_retried_and_then_sent_once(tmp_path, calendar):
-    url = build_ledger(tmp_path)
+def test_a_failed_send_is_retried_and_then_sent_once(tmp_path, database, calendar):
+    url = build_ledger(tmp_path, database)
     today = date(2026, 3, 10)
     sent = []
     plan = run(url, today, calendar, sent, fail={f"help:{HELP_1}|overdue:P001|{today}"})
@@ -169,8 +169,8 @@ def test_a_failed_send_is_retried_and_then_sent_once(tmp_path, calendar):
     assert (log.status, log.attempts) == (ReminderState.sent.value, 2)
 
 
-def test_claims_are_exclusive_and_stale_claims_can_be_taken_over(tmp_path):
-    url = sqlite_database(tmp_path).url
+def test_claims_are_exclusive_and_stale_claims_can_be_taken_over(database):
+    url = database.url
     first, second = Database(url), Database(url)
     now = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)
     assert first.call(claim_reminder, key="k", now=now)
@@ -182,8 +182,8 @@ def test_claims_are_exclusive_and_stale_claims_can_be_taken_over(tmp_path):
     assert not first.call(claim_reminder, key="k", now=now + timedelta(days=1))
 
 
-def test_nothing_is_planned_on_days_off(tmp_path, calendar):
-    url = build_ledger(tmp_path)
+def test_nothing_is_planned_on_days_off(tmp_path, database, calendar):
+    url = build_ledger(tmp_path, database)
     db = Database(url)
     for day_off in (date(2026, 3, 28), date(2026, 4, 6), date(2026, 2, 17)):
         assert db.call(plan_reminders, today=day_off, calendar=calendar) == []

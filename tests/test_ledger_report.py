@@ -10,7 +10,6 @@ from sqlalchemy import insert
 from ledger.models import Procedure, ProcedureStatus, Project
 from ledger.procedures import CATALOG
 from ledger.report import compute_report, percent
-from tests.databases import postgres_schema_database, sqlite_database
 
 S = ProcedureStatus
 REGIONS = ("新城区", "回民区", "玉泉区", "赛罕区")
@@ -99,17 +98,12 @@ def check_published(db):
     return data
 
 
-def test_published_figures_on_sqlite(tmp_path):
-    check_published(sqlite_database(tmp_path))
+def test_published_figures(database):
+    check_published(database)
 
 
-def test_published_figures_on_postgresql():
-    with postgres_schema_database("t_ledger") as db:
-        check_published(db)
-
-
-def test_breakdown_by_region_sector_and_over_1bn(tmp_path):
-    db = sqlite_database(tmp_path)
+def test_breakdown_by_region_sector_and_over_1bn(database):
+    db = database
 
     def build(session):
         rows = [
@@ -148,15 +142,15 @@ def test_breakdown_by_region_sector_and_over_1bn(tmp_path):
     assert (report.over_1bn.projects, report.over_1bn.projects_complete, report.over_1bn.procedures) == (2, 1, 3)
 
 
-def test_empty_ledger_has_no_rates(tmp_path):
-    data = sqlite_database(tmp_path).call(compute_report).to_dict()
+def test_empty_ledger_has_no_rates(database):
+    data = database.call(compute_report).to_dict()
     assert data["projects"] == 0 and data["project_completion_rate"] is None
     assert data["by_region"] == [] and data["over_1bn"]["procedures"] == 0
 
 
-def test_statuses_are_stored_as_ascii_values(tmp_path):
+def test_statuses_are_stored_as_ascii_values(database):
     # statuses stored as their stable ascii values, whatever wrote them
-    db = sqlite_database(tmp_path)
+    db = database
     with db.session() as s:
         project = Project(
             code="X", name="X", region="r", sector="s", investment_yi=Decimal(1), start_half=2, start_year=2026

@@ -19,18 +19,18 @@ def _differences(db: Database) -> list[object]:
 
 
 def test_migrations_match_the_models_on_sqlite(tmp_path) -> None:
+    # A new file migrated from nothing (the PostgreSQL twin below: a new schema).
     db = Database(f"sqlite:///{tmp_path / 'migrated.db'}")
     db.migrate()
     assert _differences(db) == [], "a model changed without a migration: python -m storage.migrate revision '...'"
     assert "alembic_version" in inspect(db.engine).get_table_names()
 
 
-def test_upgrading_twice_changes_nothing(tmp_path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'twice.db'}")
-    db.migrate()
-    tables = set(inspect(db.engine).get_table_names())
-    db.migrate()
-    assert set(inspect(db.engine).get_table_names()) == tables
+def test_upgrading_twice_changes_nothing(database: Database) -> None:
+    tables = set(inspect(database.engine).get_table_names())  # migrated once already
+    database.migrate()
+    database.migrate()
+    assert set(inspect(database.engine).get_table_names()) == tables
 
 
 def test_migrations_match_the_models_on_postgresql(postgres_db: Database) -> None:

@@ -8,7 +8,8 @@ from tests import test_ledger_bot
 from tests.test_ledger_bot import GROUP_A, UNBOUND, _replace_handoff, _say
 from tests.texts_match import says
 
-app, ledger_settings = test_ledger_bot.app, test_ledger_bot.ledger_settings  # the ledger conversation's fixtures
+# the ledger conversation's fixtures, its `settings` too: on SQLite and PostgreSQL
+app, ledger_settings, settings = test_ledger_bot.app, test_ledger_bot.ledger_settings, test_ledger_bot.settings
 
 
 def _handed(app) -> list[int]:

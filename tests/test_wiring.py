@@ -16,6 +16,12 @@ from config import Settings
 from handlers import basics, ledger, questions, tickets
 
 
+@pytest.fixture
+def settings(settings: Settings, flow_database_url: str) -> Settings:
+    """Building the application migrates its database: on SQLite and on PostgreSQL."""
+    return settings.model_copy(update={"database_url": flow_database_url})
+
+
 def test_every_hook_is_wired_when_the_application_is_built(settings: Settings) -> None:
     application = build_application(settings, rate_limit=False)
     hooks = services_of_app(application).hooks
