@@ -712,23 +712,7 @@ async def test_a_relay_that_finds_the_group_upgraded_follows_it(app, monkeypatch
     await delivered(app)
     ticket_id = tickets(app)[-1].id
     assert ticket_id is not None
-    request = req(app)
-    answer = request.do_request
-
-    async def upgraded(url, method, request_data=None, **kw):
-        params = request_data.parameters if request_data else {}
-        if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == basic:
-            return 400, json.dumps(
-                {
-                    "ok": False,
-                    "error_code": 400,
-                    "description": "Bad Request: group chat was upgraded to a supergroup chat",
-                    "parameters": {"migrate_to_chat_id": new},
-                }
-            ).encode()
-        return await answer(url, method, request_data, **kw)
-
-    monkeypatch.setattr(request, "do_request", upgraded)
+    upgraded_to(app, monkeypatch, basic=basic, new=new)
     await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
     (relayed,) = sent_to(app, new)
     assert "市场监管局" in relayed.params["text"]
