@@ -682,3 +682,13 @@ def test_the_fifth_passs_near_misses_are_handed_off(matcher):
             ("境外投资项目备案要交什么材料", None, "materials", "handoff"),  # 项目备案 of another matter
         ],
     )
+
+
+def test_saying_one_will_ask_elsewhere_closes_the_turn_and_inherits_nothing(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "林草审批找哪个部门", "forest_grass", "department", "answer", False),
+            ("王经理", "好的，我打电话问问", None, "other", "smalltalk", False),
+        ],
+    )
