@@ -62,7 +62,7 @@ OTHER_SETS = [
     ROOT / "tests" / "data" / "blind4_dialogues.jsonl",  # its dialogue turns, likewise
     ROOT / "tests" / "data" / "blind5.jsonl",  # written blind; measured once before the fourth pass, then read
     ROOT / "tests" / "data" / "blind5_dialogues.jsonl",  # its dialogue turns, likewise
-    ROOT / "tests" / "data" / "blind6.jsonl",  # written blind; measured, errors never read, never trained on
+    ROOT / "tests" / "data" / "blind6.jsonl",  # written blind; measured once before the fifth pass, then read
     ROOT / "tests" / "data" / "blind6_dialogues.jsonl",  # its dialogue turns, likewise
 ]
 SET_NOTES = {
@@ -77,8 +77,8 @@ SET_NOTES = {
     "blind4_dialogues.jsonl": "blind4's dialogue turns, in context; a dev set likewise",
     "blind5.jsonl": "written blind, measured before the fourth pass, then read: a dev set",
     "blind5_dialogues.jsonl": "blind5's dialogue turns, in context; a dev set likewise",
-    "blind6.jsonl": "written blind, errors never read, never trained on: the unseen measure",
-    "blind6_dialogues.jsonl": "blind6's dialogue turns, in context; unseen likewise",
+    "blind6.jsonl": "written blind, measured once before the fifth pass, then read: a dev set",
+    "blind6_dialogues.jsonl": "blind6's dialogue turns, in context; a dev set likewise",
 }
 GENERATED_QUERIES = 200
 FAQ_SEED = 20240601

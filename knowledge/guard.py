@@ -32,6 +32,8 @@ DEFAULT_GUARDED = tuple(
         "blind4_dialogues",
         "blind5",
         "blind5_dialogues",
+        "blind6",
+        "blind6_dialogues",
     )
 )
 

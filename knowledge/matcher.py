@@ -861,9 +861,11 @@ class Matcher:
             return bool(spans) and all(any(a <= x and y <= b for a, b in background) for x, y in spans)
 
         asked = {h.item for h in hits if h.exact and h.alias and self.kb.items[h.item].kind == "item" and not behind(h)}
+        starts = _clause_starts(normalized)
         for hit in hits:
             after = hit.end > 0 and _CONTEXT_AFTER.match(compact, hit.end)
-            before = hit.start > 0 and _CONTEXT_BEFORE.search(compact, 0, hit.start)
+            # 「拿到了」 ending the clause before (「可研批复拿到了，初设几天」) is no 「拿到了初设」
+            before = hit.start > 0 and hit.start not in starts and _CONTEXT_BEFORE.search(compact, 0, hit.start)
             aside = (
                 probs is not None
                 and hit.item not in asked

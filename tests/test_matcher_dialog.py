@@ -657,3 +657,38 @@ def test_an_enumeration_comma_lists_several_items(matcher):
     r = matcher.match("环评、水保能同时报吗")
     assert r.action == "answer"
     assert [(a.item, a.intent) for a in r.asks] == [("eia", "process"), ("parallel", "process")]
+
+
+# -- the fifth pass of issue 7 (blind6 read) -------------------------------------------------------------
+
+
+def test_got_at_the_end_of_the_clause_before_is_not_said_of_the_next_item(matcher):
+    """「拿到了」 ends the clause before: 「可研批复拿到了，初设…」 is no 「拿到了初设」."""
+    verify_dialog(
+        matcher,
+        [
+            ("可研批复上周拿到了，初设审批要几个工作日", "preliminary_design", "time_limit", "answer"),
+            ("节能审查意见拿到了，环评要交钱吗", "eia", "fee", "answer"),
+        ],
+    )
+
+
+def test_the_fifth_passs_near_misses_are_handed_off(matcher):
+    verify_dialog(
+        matcher,
+        [
+            ("建筑垃圾处置核准找哪个部门", None, "department", "handoff"),
+            ("渣土运输证怎么办", None, "process", "handoff"),
+            ("境外投资项目备案要交什么材料", None, "materials", "handoff"),  # 项目备案 of another matter
+        ],
+    )
+
+
+def test_saying_one_will_ask_elsewhere_closes_the_turn_and_inherits_nothing(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "林草审批找哪个部门", "forest_grass", "department", "answer", False),
+            ("王经理", "好的，我打电话问问", None, "other", "smalltalk", False),
+        ],
+    )
