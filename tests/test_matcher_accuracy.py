@@ -72,47 +72,25 @@ def test_split_report(kb) -> EvalReport:
     return _test_split(kb, source=None)
 
 
-def test_blind6s_never_trained_split_meets_its_floors(kb):
-    """blind6's never-trained fifth (69 questions): item, wrong-answer and out-of-scope targets of the issue;
-    intent held at what the model reaches there (89.9%, below the issue's 93%: see README, fifth pass)."""
-    r = _test_split(kb, source="blind6")
-    assert r.total >= 65
-    assert r.item_correct / r.total >= 0.95, r.render() + "\n" + "\n".join(r.error_lines())
-    assert r.intent_correct / r.total >= 0.88, r.render() + "\n" + "\n".join(r.error_lines())
-    assert r.wrong_answers <= 0.01 * r.answered, r.render()
-    assert r.oos_handed_off / r.oos_total >= 0.95, r.render()
+# Each blind set's never-trained fifth: (source, at least this many questions, item floor, intent floor).
+# Wrong answers ≤ 1% of the automatic ones and out of scope ≥ 95% hold on every one. The item floor is the
+# issue's 95% where the model reaches it (blind5: 93%, items only described and handed off); the intent floor
+# is what the model reaches there, below the issue's 93%: the sets label some wording by conventions of their
+# own (blind3: 'other' for 「要不要做」), and which of several asks comes first differs (see README).
+BLIND_FIFTHS = [
+    ("blind3", 50, 0.95, 0.75),
+    ("blind4", 45, 0.95, 0.85),
+    ("blind5", 70, 0.93, 0.88),
+    ("blind6", 65, 0.95, 0.88),
+]
 
 
-def test_blind5s_never_trained_split_meets_its_floors(kb):
-    """blind5's never-trained fifth (76 questions): wrong-answer and out-of-scope targets of the issue; item
-    and intent held at what the model reaches there (items only described and handed off, see README)."""
-    r = _test_split(kb, source="blind5")
-    assert r.total >= 70
-    assert r.item_correct / r.total >= 0.93, r.render() + "\n" + "\n".join(r.error_lines())
-    assert r.intent_correct / r.total >= 0.88, r.render() + "\n" + "\n".join(r.error_lines())
-    assert r.wrong_answers <= 0.01 * r.answered, r.render()
-    assert r.oos_handed_off / r.oos_total >= 0.95, r.render()
-
-
-def test_blind4s_never_trained_split_meets_its_floors(kb):
-    """blind4's never-trained fifth (50 questions): item, wrong-answer and out-of-scope targets of the issue;
-    intent held at what the model reaches there (its labels' conventions differ between the sets, see README)."""
-    r = _test_split(kb, source="blind4")
-    assert r.total >= 45
-    assert r.item_correct / r.total >= 0.95, r.render() + "\n" + "\n".join(r.error_lines())
-    assert r.intent_correct / r.total >= 0.85, r.render() + "\n" + "\n".join(r.error_lines())
-    assert r.wrong_answers <= 0.01 * r.answered, r.render()
-    assert r.oos_handed_off / r.oos_total >= 0.95, r.render()
-
-
-def test_blind3s_never_trained_split_meets_its_floors(kb):
-    """blind3's never-trained fifth (61 questions): the item, wrong-answer and out-of-scope targets of the
-    issue hold; its intent labels follow conventions the other sets lack ('other' for 「要不要做」), and
-    the intent floor is what the model reaches on them, not the issue's 93% (see README)."""
-    r = _test_split(kb, source="blind3")
-    assert r.total >= 50
-    assert r.item_correct / r.total >= 0.95, r.render() + "\n" + "\n".join(r.error_lines())
-    assert r.intent_correct / r.total >= 0.75, r.render() + "\n" + "\n".join(r.error_lines())
+@pytest.mark.parametrize(("source", "at_least", "item_floor", "intent_floor"), BLIND_FIFTHS)
+def test_a_blind_sets_never_trained_fifth_meets_its_floors(kb, source, at_least, item_floor, intent_floor):
+    r = _test_split(kb, source=source)
+    assert r.total >= at_least
+    assert r.item_correct / r.total >= item_floor, r.render() + "\n" + "\n".join(r.error_lines())
+    assert r.intent_correct / r.total >= intent_floor, r.render() + "\n" + "\n".join(r.error_lines())
     assert r.wrong_answers <= 0.01 * r.answered, r.render()
     assert r.oos_handed_off / r.oos_total >= 0.95, r.render()
 
