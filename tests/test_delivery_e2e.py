@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -81,6 +82,21 @@ def report(drill: str, **figures: object) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as out:
             out.write(line + "\n")
+
+
+def ask_in_the_help_group(
+    api: BotApiDouble, *, answerable: int, for_a_person: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Questions from different askers in the help group: some the knowledge base answers, some a
+    steward must (handoffs); the messages as Telegram sent them."""
+    answers = [
+        api.push_message(chat_id=HELP, user_id=ASKER_BASE + n, text="环评要什么材料？") for n in range(answerable)
+    ]
+    handoffs = [
+        api.push_message(chat_id=HELP, user_id=ASKER_BASE + 100 + n, text=f"营业执照怎么办理？（第{n}个）")
+        for n in range(for_a_person)
+    ]
+    return answers, handoffs
 
 
 def copies(api: BotApiDouble, chat_id: int | None = None) -> Counter[tuple[str, str, str]]:
@@ -297,13 +313,7 @@ def test_502_on_every_send_for_a_while_then_everything_arrives(tmp_path: Path) -
         overdue_tickets(db, 3, sla_minutes=1, age_minutes=5)  # their breaches fall in the storm
         with bot(api, tmp_path, DATABASE_URL=db.url, SLA_FIRST_RESPONSE_MINUTES="30", SLA_SWEEP_SECONDS="1", **FAST):
             started = time.monotonic()
-            answers = [
-                api.push_message(chat_id=HELP, user_id=ASKER_BASE + n, text="环评要什么材料？") for n in range(10)
-            ]
-            handoffs = [
-                api.push_message(chat_id=HELP, user_id=ASKER_BASE + 100 + n, text=f"营业执照怎么办理？（第{n}个）")
-                for n in range(3)
-            ]
+            answers, handoffs = ask_in_the_help_group(api, answerable=10, for_a_person=3)
             until(
                 lambda: sum(1 for c in api.calls_to("sendMessage") if c.status == 502) >= 3,
                 what="the sends meet the 502",
@@ -508,13 +518,7 @@ def test_postgresql_down_questions_answered_meanwhile_and_every_row_catches_up(t
         try:
             with bot(api, tmp_path, DATABASE_URL=url, SLA_FIRST_RESPONSE_MINUTES="30", **FAST):
                 proxy.down()
-                answers = [
-                    api.push_message(chat_id=HELP, user_id=ASKER_BASE + n, text="环评要什么材料？") for n in range(10)
-                ]
-                handoffs = [
-                    api.push_message(chat_id=HELP, user_id=ASKER_BASE + 100 + n, text=f"营业执照怎么办理？（第{n}个）")
-                    for n in range(2)
-                ]
+                answers, handoffs = ask_in_the_help_group(api, answerable=10, for_a_person=2)
                 until(
                     lambda: len(delivered(api, HELP, ANSWERED)) == 10,
                     timeout=15,
