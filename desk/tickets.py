@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, insert, update
 from sqlmodel import Session, col, select
 
 from desk import bindings
@@ -38,6 +38,7 @@ from desk.models import (
 from desk.roles import SYSTEM, Action, Actor, card_is_current, check
 from desk.states import check_transition
 from desk.views import CardRef, EventView, HeldTicket, MessageView, TicketView
+from storage.deferred import defer
 from workdays import BusinessHours
 
 DEFAULT_REOPEN_WINDOW = timedelta(hours=24)
@@ -168,6 +169,10 @@ def _plain_candidates(candidates: Iterable[Mapping[str, Any]]) -> list[dict[str,
 # --------------------------------------------------------------------------- create / read
 
 
+_MESSAGE_INSERT = insert(TicketMessage.__table__)  # type: ignore[attr-defined]  # built once
+_EVENT_INSERT = insert(TicketEvent.__table__)  # type: ignore[attr-defined]
+
+
 def create_ticket(
     *,
     session: Session,
@@ -205,33 +210,44 @@ def create_ticket(
     session.add(ticket)
     session.flush()
     assert ticket.id is not None
-    session.add(
-        TicketMessage(
-            ticket_id=ticket.id,
-            direction="in",
-            text=question,
-            author_user_id=asker_user_id,
-            author_name=asker_name[:200],
-            author_role=Role.enterprise.value,
-            chat_id=help_chat_id,
-            message_id=help_message_id,
-            at=now,
-        )
-    )
-    asker = Actor(
-        user_id=asker_user_id, chat_id=help_chat_id, role=Role.enterprise, chat_kind=ChatKind.help, name=asker_name
-    )
-    audit(
+    # The thread's first row and the audit row are written with the transaction's others in one
+    # statement each just before the commit (storage.deferred); anything in the transaction
+    # that touches those tables first writes them.
+    defer(
         session,
-        ticket,
-        asker,
-        "create",
-        now,
-        None,
-        TicketStatus.open.value,
-        sla_due_at=ticket.sla_due_at.isoformat(),
-        sla_minutes=sla_minutes,
-        project_code=project_code,
+        _MESSAGE_INSERT,
+        {
+            "ticket_id": ticket.id,
+            "direction": "in",
+            "text": question,
+            "author_user_id": asker_user_id,
+            "author_name": asker_name[:200],
+            "author_role": Role.enterprise.value,
+            "chat_id": help_chat_id,
+            "message_id": help_message_id,
+            "at": now,
+        },
+        guard=True,
+    )
+    detail = {
+        "sla_due_at": ticket.sla_due_at.isoformat(),
+        "sla_minutes": sla_minutes,
+        "project_code": project_code,
+    }
+    defer(
+        session,
+        _EVENT_INSERT,
+        {
+            "ticket_id": ticket.id,
+            "at": now,
+            "actor_user_id": asker_user_id,
+            "actor_role": Role.enterprise.value,
+            "action": "create",
+            "from_status": None,
+            "to_status": TicketStatus.open.value,
+            "detail": {k: v for k, v in detail.items() if v is not None},
+        },
+        guard=True,
     )
     return TicketView.of(ticket)
 

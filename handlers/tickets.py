@@ -73,8 +73,10 @@ def _ticket_unit(
     question: str,
     candidates: list[dict[str, object]],
     thread_id: int | None,
+    project_code: str | None = None,
 ) -> partial[work.CardInfo]:
-    """The unit of work that creates the ticket and owes its acknowledgement and card."""
+    """The unit of work that creates the ticket and owes its acknowledgement and card
+    (`project_code`: the help group's project, when the caller knows it; else it is read)."""
     services = services_of(context)
     settings = services.settings
     now = _received_at(services.clock(), question_message)
@@ -125,6 +127,7 @@ def _ticket_unit(
         help_message_id=help_message,
         help_thread_id=thread_id,
         candidates=candidates,
+        project_code=project_code,
     )
 
 
@@ -183,6 +186,8 @@ def handoff_part(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Question
             question=reply.result.question or message.text or "",
             candidates=candidates,
             thread_id=common.thread_of(message),
+            # The facts were checked at the start of this transaction: the group's active binding.
+            project_code=services.facts.help_project(message.chat_id),
         )
         unit(session=session)
         return True
