@@ -272,15 +272,22 @@ def _heads_query(now: datetime, limit: int, exclude_chats: Sequence[int]) -> Any
         .limit(1)
         .scalar_subquery()
     )
+    # The heads' ids first, then their rows by primary key (a join on the head's subquery
+    # lets PostgreSQL hash the whole table instead).
+    heads = (
+        sa_select(head_id.label("id"))
+        .select_from(chats)
+        .where(chats.c.chat_id.is_not(None))
+        .cte("heads")
+        .prefix_with("MATERIALIZED")
+    )
     head = table.alias("head")
     parent = table.alias("parent")
     waiting = (
         sa_select(parent.c.id).where(parent.c.id == head.c.after_id, parent.c.status.notin_(FINAL_STATES)).exists()
     )
-    query = (
-        sa_select(head.c.id, head.c.chat_id)
-        .select_from(chats.join(head, head.c.id == head_id))
-        .where(head.c.not_before <= now, ~waiting)
+    query = sa_select(head.c.id, head.c.chat_id).where(
+        head.c.id.in_(sa_select(heads.c.id)), head.c.not_before <= now, ~waiting
     )
     if exclude_chats:
         query = query.where(head.c.chat_id.notin_(list(exclude_chats)))
