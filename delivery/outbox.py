@@ -29,7 +29,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, and_, func, insert, or_, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    update,
+)
 from sqlalchemy import select as sa_select  # sqlmodel's select takes at most four columns
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -249,10 +263,12 @@ def ready_heads(
     chat's head by one more descent, so the cost follows the number of chats with something
     pending, not the number of pending rows (a backlog of a thousand cards for the steward
     group is one chat: two descents, not a thousand rows ranked)."""
-    return [(int(i), int(c)) for i, c in session.execute(_heads_query(now, limit, exclude_chats)).all()]
+    rows = session.execute(_HEADS, {"now": now, "limit": limit, "exclude": [int(c) for c in exclude_chats]})
+    return [(int(i), int(c)) for i, c in rows.all()]
 
 
-def _heads_query(now: datetime, limit: int, exclude_chats: Sequence[int]) -> Any:
+def _heads_query() -> Any:
+    """Built once (a statement this size costs more to build than to run on SQLite)."""
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
     pending = OutboxState.pending.value
     first = sa_select(func.min(table.c.chat_id).label("chat_id")).where(table.c.status == pending)
@@ -287,11 +303,15 @@ def _heads_query(now: datetime, limit: int, exclude_chats: Sequence[int]) -> Any
         sa_select(parent.c.id).where(parent.c.id == head.c.after_id, parent.c.status.notin_(FINAL_STATES)).exists()
     )
     query = sa_select(head.c.id, head.c.chat_id).where(
-        head.c.id.in_(sa_select(heads.c.id)), head.c.not_before <= now, ~waiting
+        head.c.id.in_(sa_select(heads.c.id)),
+        head.c.not_before <= bindparam("now", type_=head.c.not_before.type),
+        ~waiting,
+        head.c.chat_id.notin_(bindparam("exclude", expanding=True)),
     )
-    if exclude_chats:
-        query = query.where(head.c.chat_id.notin_(list(exclude_chats)))
-    return query.order_by(head.c.priority, head.c.id).limit(limit)
+    return query.order_by(head.c.priority, head.c.id).limit(bindparam("limit"))
+
+
+_HEADS = _heads_query()
 
 
 def next_due(*, session: Session) -> datetime | None:
