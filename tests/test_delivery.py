@@ -357,6 +357,22 @@ def test_a_new_tickets_deferred_rows_are_seen_by_the_same_transaction(either_db:
     assert thread == ["问"]
     assert actions == ["create", "note"]  # in the order they were written
 
+    def flushed_first(*, session: Any) -> list[str]:
+        view = create_ticket(
+            session=session,
+            now=NOW,
+            hours=ALWAYS,
+            sla_minutes=30,
+            help_chat_id=B,
+            asker_user_id=5_000_000_002,
+            question="又问",
+        )
+        audit(session, session.get(Ticket, view.id), SYSTEM, "note", NOW)
+        session.flush()  # the flush of an audit row writes the deferred ones before it
+        return [e.action for e in ticket_events(session=session, ticket_id=view.id)]
+
+    assert either_db.call(flushed_first) == ["create", "note"]
+
 
 def test_two_senders_on_postgresql_never_claim_the_same_row() -> None:
     with postgres_schema_database("outbox8") as db:
