@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from desk.models import ChatBinding, ChatKind, StaffMember
 from knowledge.learned import LearnedIndex, learned_entries
@@ -32,6 +32,8 @@ from ledger.models import PROJECT_TABLE
 from storage.versions import read_versions
 
 log = logging.getLogger(__name__)
+
+_CHECKED = "shared_facts_checked"  # session.info: the SharedFacts this transaction checked
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class SharedFacts:
     on_learned: Callable[[LearnedIndex], None] = lambda _index: None
     versions: tuple[tuple[str, int], ...] | None = None
     bindings: dict[int, BindingFact] = field(default_factory=dict)  # active bindings
+    ticket_projects: dict[int, str | None] = field(default_factory=dict)  # help bindings, retired too
     staff_users: frozenset[int] = frozenset()  # anyone with a StaffMember row
     _regions: dict[str, str | None] = field(default_factory=dict)  # project code → region
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -57,6 +60,7 @@ class SharedFacts:
     def check(self, session: Session) -> bool:
         """Read the versions; reload what changed since the last check. True when reloaded."""
         current = read_versions(session=session)
+        session.info[_CHECKED] = self  # this transaction may rely on the copy (checked_in)
         if current == self.versions:
             return False
         with self._lock:
@@ -82,13 +86,19 @@ class SharedFacts:
         return True
 
     def _load_bindings(self, session: Session) -> None:
-        rows = session.exec(select(ChatBinding).where(col(ChatBinding.active).is_(True))).all()
+        rows = session.exec(select(ChatBinding)).all()
         self.bindings = {
-            b.chat_id: BindingFact(ChatKind(b.kind), b.project_code or None, b.department_key) for b in rows
+            b.chat_id: BindingFact(ChatKind(b.kind), b.project_code or None, b.department_key) for b in rows if b.active
         }
+        self.ticket_projects = {b.chat_id: b.project_code for b in rows if b.kind == ChatKind.help.value}
         self.on_departments(frozenset(c for c, b in self.bindings.items() if b.kind is ChatKind.department))
 
     # ------------------------------------------------------------------ reading (after a check)
+
+    def checked_in(self, session: Session) -> bool:
+        """Whether this transaction checked the copy (a group transaction does; a unit of work
+        run alone, e.g. one delayed while the database was down, does not)."""
+        return session.info.get(_CHECKED) is self
 
     def chat_kind(self, chat_id: int) -> ChatKind | None:
         binding = self.bindings.get(chat_id)
@@ -100,6 +110,11 @@ class SharedFacts:
         if binding is None or binding.kind is not ChatKind.help:
             return None
         return binding.project_code
+
+    def ticket_project(self, chat_id: int) -> str | None:
+        """The project a new ticket from this chat is filed under, from the copy: what
+        desk.tickets.create_ticket would read (the chat's help binding, retired or not)."""
+        return self.ticket_projects.get(chat_id)
 
     def region(self, session: Session, chat_id: int) -> str | None:
         """ledger.regions.help_chat_region from the copy (a project's region is read once)."""

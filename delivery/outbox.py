@@ -29,9 +29,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, and_, case, func, insert, or_, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    update,
+)
 from sqlalchemy import select as sa_select  # sqlmodel's select takes at most four columns
-from sqlalchemy.orm import aliased
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from storage.deferred import defer
@@ -62,7 +75,7 @@ FINAL_STATES = (OutboxState.sent.value, OutboxState.failed.value)
 class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
     __table_args__ = (
-        Index("ix_outbox_message_status_chat", "status", "chat_id"),
+        Index("ix_outbox_message_head", "status", "chat_id", "priority", "id"),  # ready_heads walks it
         Index("ix_outbox_message_ticket", "ticket_id"),
     )
 
@@ -243,38 +256,62 @@ def ready_heads(
 ) -> list[tuple[int, int]]:
     """(row id, chat id) of the head of each chat's queue that may go now: the first pending
     row of the chat by (priority, id), due, and not waiting for an unfinished row. A chat's
-    later rows never overtake its head, so each chat keeps its order."""
-    parent = aliased(OutboxMessage)
-    waiting = case(
-        (
-            select(parent.id)
-            .where(parent.id == OutboxMessage.after_id, col(parent.status).notin_(FINAL_STATES))
-            .exists(),
-            1,
-        ),
-        else_=0,
+    later rows never overtake its head, so each chat keeps its order.
+
+    The chats with pending rows are found by a skip scan of `ix_outbox_message_head` (a
+    recursive query: the next chat id above the last, one index descent each) and each
+    chat's head by one more descent, so the cost follows the number of chats with something
+    pending, not the number of pending rows (a backlog of a thousand cards for the steward
+    group is one chat: two descents, not a thousand rows ranked)."""
+    rows = session.execute(_HEADS, {"now": now, "limit": limit, "exclude": [int(c) for c in exclude_chats]})
+    return [(int(i), int(c)) for i, c in rows.all()]
+
+
+def _heads_query() -> Any:
+    """Built once (a statement this size costs more to build than to run on SQLite)."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    pending = OutboxState.pending.value
+    first = sa_select(func.min(table.c.chat_id).label("chat_id")).where(table.c.status == pending)
+    chats = first.cte("pending_chats", recursive=True)
+    later = table.alias("later")
+    following = (
+        sa_select(func.min(later.c.chat_id))
+        .where(later.c.status == pending, later.c.chat_id > chats.c.chat_id)
+        .scalar_subquery()
     )
-    rank = func.row_number().over(
-        partition_by=col(OutboxMessage.chat_id), order_by=(col(OutboxMessage.priority), col(OutboxMessage.id))
+    chats = chats.union_all(sa_select(following).where(chats.c.chat_id.is_not(None)))
+    queue = table.alias("queue")
+    head_id = (
+        sa_select(queue.c.id)
+        .where(queue.c.status == pending, queue.c.chat_id == chats.c.chat_id)
+        .order_by(queue.c.priority, queue.c.id)
+        .limit(1)
+        .scalar_subquery()
     )
-    query = sa_select(
-        col(OutboxMessage.id),
-        col(OutboxMessage.chat_id),
-        col(OutboxMessage.priority),
-        col(OutboxMessage.not_before),
-        rank.label("rank"),
-        waiting.label("waiting"),
-    ).where(col(OutboxMessage.status) == OutboxState.pending.value)
-    if exclude_chats:
-        query = query.where(col(OutboxMessage.chat_id).notin_(list(exclude_chats)))
-    sub = query.subquery()
-    heads = session.execute(
-        select(sub.c.id, sub.c.chat_id)
-        .where(sub.c.rank == 1, sub.c.not_before <= now, sub.c.waiting == 0)
-        .order_by(sub.c.priority, sub.c.id)
-        .limit(limit)
-    ).all()
-    return [(int(i), int(c)) for i, c in heads]
+    # The heads' ids first, then their rows by primary key (a join on the head's subquery
+    # lets PostgreSQL hash the whole table instead).
+    heads = (
+        sa_select(head_id.label("id"))
+        .select_from(chats)
+        .where(chats.c.chat_id.is_not(None))
+        .cte("heads")
+        .prefix_with("MATERIALIZED")
+    )
+    head = table.alias("head")
+    parent = table.alias("parent")
+    waiting = (
+        sa_select(parent.c.id).where(parent.c.id == head.c.after_id, parent.c.status.notin_(FINAL_STATES)).exists()
+    )
+    query = sa_select(head.c.id, head.c.chat_id).where(
+        head.c.id.in_(sa_select(heads.c.id)),
+        head.c.not_before <= bindparam("now", type_=head.c.not_before.type),
+        ~waiting,
+        head.c.chat_id.notin_(bindparam("exclude", expanding=True)),
+    )
+    return query.order_by(head.c.priority, head.c.id).limit(bindparam("limit"))
+
+
+_HEADS = _heads_query()
 
 
 def next_due(*, session: Session) -> datetime | None:
@@ -295,31 +332,32 @@ def claim(*, session: Session, ids: Sequence[int], now: datetime, worker: str) -
         .with_for_update(skip_locked=True)
     )  # rendered on PostgreSQL only
     # A compare-and-set: a row another sender (or round) took meanwhile is not pending any more.
-    taken = (
-        session.execute(
-            update(OutboxMessage)
-            .where(
-                col(OutboxMessage.id).in_(free.scalar_subquery()),
-                col(OutboxMessage.status) == OutboxState.pending.value,
-            )
-            .values(
-                status=OutboxState.sending.value,
-                claimed_at=now,
-                claimed_by=worker[:64],
-                attempts=OutboxMessage.attempts + 1,
-            )
-            .returning(col(OutboxMessage.id))
-            .execution_options(synchronize_session=False)
+    # One statement: the claimed rows come back with what the sender needs (RETURNING).
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    taken = session.execute(
+        update(table)
+        .where(table.c.id.in_(free.scalar_subquery()), table.c.status == OutboxState.pending.value)
+        .values(
+            status=OutboxState.sending.value,
+            claimed_at=now,
+            claimed_by=worker[:64],
+            attempts=table.c.attempts + 1,
         )
-        .scalars()
-        .all()
-    )
+        .returning(
+            table.c.id,
+            table.c.chat_id,
+            table.c.method,
+            table.c.payload,
+            table.c.purpose,
+            table.c.priority,
+            table.c.attempts,
+            table.c.uncertain,
+            table.c.after_id,
+        )
+    ).all()
     if not taken:
         return []
-    rows = session.exec(
-        select(OutboxMessage).where(col(OutboxMessage.id).in_(list(taken))).execution_options(populate_existing=True)
-    ).all()
-    parents = {r.after_id for r in rows if r.after_id}
+    parents = {r.after_id for r in taken if r.after_id}
     failed_parents = (
         set(
             session.exec(
@@ -331,10 +369,19 @@ def claim(*, session: Session, ids: Sequence[int], now: datetime, worker: str) -
         if parents
         else set()
     )
-    by_id = {r.id: r for r in rows}
     return [
-        OutboxView.of(by_id[i], parent_failed=by_id[i].after_id in failed_parents)
-        for i in sorted(taken, key=lambda i: (by_id[i].priority, i))
+        OutboxView(
+            int(r.id),
+            int(r.chat_id),
+            r.method,
+            dict(r.payload),
+            r.purpose,
+            int(r.priority),
+            int(r.attempts),
+            bool(r.uncertain),
+            r.after_id in failed_parents,
+        )
+        for r in sorted(taken, key=lambda r: (r.priority, r.id))
     ]
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, insert, update
 from sqlmodel import Session, col, select
 
 from desk import bindings
@@ -38,6 +38,7 @@ from desk.models import (
 from desk.roles import SYSTEM, Action, Actor, card_is_current, check
 from desk.states import check_transition
 from desk.views import CardRef, EventView, HeldTicket, MessageView, TicketView
+from storage.deferred import defer
 from workdays import BusinessHours
 
 DEFAULT_REOPEN_WINDOW = timedelta(hours=24)
@@ -119,22 +120,55 @@ def audit(
     now: datetime,
     from_status: str | None = None,
     to_status: str | None = None,
+    *,
+    deferred: bool = False,
     **detail: Any,
 ) -> None:
-    """Add one row to the ticket's audit trail (details that are None are left out)."""
+    """Add one row to the ticket's audit trail (details that are None are left out).
+    `deferred`: written with the transaction's others just before the commit (storage.deferred;
+    anything in the transaction that touches the audit trail writes it first)."""
     assert ticket.id is not None
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            at=now,
-            actor_user_id=actor.user_id,
-            actor_role=actor.role.value,
-            action=action,
-            from_status=from_status,
-            to_status=to_status,
-            detail={k: v for k, v in detail.items() if v is not None},
-        )
+    _audit_row(
+        session,
+        ticket.id,
+        actor.user_id,
+        actor.role.value,
+        action,
+        now,
+        from_status,
+        to_status,
+        {k: v for k, v in detail.items() if v is not None},
+        deferred=deferred,
     )
+
+
+def _audit_row(
+    session: Session,
+    ticket_id: int,
+    user_id: int | None,
+    role: str,
+    action: str,
+    now: datetime,
+    from_status: str | None,
+    to_status: str | None,
+    detail: dict[str, Any],
+    *,
+    deferred: bool,
+) -> None:
+    row: dict[str, Any] = {
+        "ticket_id": ticket_id,
+        "at": now,
+        "actor_user_id": user_id,
+        "actor_role": role,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "detail": detail,
+    }
+    if deferred:
+        defer(session, _EVENT_INSERT, row, guard=True)
+    else:
+        session.add(TicketEvent(**row))
 
 
 def _move(session: Session, ticket: Ticket, to: TicketStatus, now: datetime) -> str:
@@ -168,6 +202,11 @@ def _plain_candidates(candidates: Iterable[Mapping[str, Any]]) -> list[dict[str,
 # --------------------------------------------------------------------------- create / read
 
 
+_MESSAGE_INSERT = insert(TicketMessage.__table__)  # type: ignore[attr-defined]  # built once
+_EVENT_INSERT = insert(TicketEvent.__table__)  # type: ignore[attr-defined]
+_CARD_INSERT = insert(TicketCard.__table__)  # type: ignore[attr-defined]
+
+
 def create_ticket(
     *,
     session: Session,
@@ -182,10 +221,13 @@ def create_ticket(
     help_thread_id: int | None = None,
     project_code: str | None = None,
     candidates: Iterable[Mapping[str, Any]] = (),
+    lookup_project: bool = True,
 ) -> TicketView:
     """Open a ticket for a question the knowledge base could not answer. The deadline is
-    `sla_minutes` business minutes from now (a Friday-evening question is due Monday)."""
-    if project_code is None:
+    `sla_minutes` business minutes from now (a Friday-evening question is due Monday).
+    Without a `project_code` the help group's binding gives it, unless `lookup_project` is
+    False (the caller read the binding already: bot.shared_facts)."""
+    if project_code is None and lookup_project:
         binding = bindings.get_binding(session=session, chat_id=help_chat_id)
         project_code = binding.project_code if binding and binding.kind == ChatKind.help.value else None
     ticket = Ticket(
@@ -205,33 +247,37 @@ def create_ticket(
     session.add(ticket)
     session.flush()
     assert ticket.id is not None
-    session.add(
-        TicketMessage(
-            ticket_id=ticket.id,
-            direction="in",
-            text=question,
-            author_user_id=asker_user_id,
-            author_name=asker_name[:200],
-            author_role=Role.enterprise.value,
-            chat_id=help_chat_id,
-            message_id=help_message_id,
-            at=now,
-        )
-    )
-    asker = Actor(
-        user_id=asker_user_id, chat_id=help_chat_id, role=Role.enterprise, chat_kind=ChatKind.help, name=asker_name
-    )
-    audit(
+    # The thread's first row and the audit row are written with the transaction's others in one
+    # statement each just before the commit (storage.deferred); anything in the transaction
+    # that touches those tables first writes them.
+    defer(
         session,
-        ticket,
-        asker,
+        _MESSAGE_INSERT,
+        {
+            "ticket_id": ticket.id,
+            "direction": "in",
+            "text": question,
+            "author_user_id": asker_user_id,
+            "author_name": asker_name[:200],
+            "author_role": Role.enterprise.value,
+            "chat_id": help_chat_id,
+            "message_id": help_message_id,
+            "at": now,
+        },
+        guard=True,
+    )
+    detail = {"sla_due_at": ticket.sla_due_at.isoformat(), "sla_minutes": sla_minutes, "project_code": project_code}
+    _audit_row(
+        session,
+        ticket.id,
+        asker_user_id,
+        Role.enterprise.value,
         "create",
         now,
         None,
         TicketStatus.open.value,
-        sla_due_at=ticket.sla_due_at.isoformat(),
-        sla_minutes=sla_minutes,
-        project_code=project_code,
+        {k: v for k, v in detail.items() if v is not None},
+        deferred=True,
     )
     return TicketView.of(ticket)
 
@@ -288,28 +334,37 @@ def record_card(
     kind = CardKind(kind)
     if kind is CardKind.department and department_key is None:
         department_key = ticket.department_key
-    card = TicketCard(
-        ticket_id=ticket_id,
-        chat_id=chat_id,
-        message_id=message_id,
-        kind=kind.value,
-        department_key=department_key,
-        posted_at=now,
+    # The card row and its audit row are written with the transaction's others just before the
+    # commit (a round records many cards); anything in it that reads the cards writes them first.
+    card = CardRef(
+        ticket_id=ticket_id, chat_id=chat_id, message_id=message_id, kind=kind.value, department_key=department_key
     )
-    session.add(card)
-    session.flush()
+    defer(
+        session,
+        _CARD_INSERT,
+        {
+            "ticket_id": ticket_id,
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "kind": kind.value,
+            "department_key": department_key,
+            "posted_at": now,
+        },
+        guard=True,
+    )
     audit(
         session,
         ticket,
         SYSTEM,
         "card",
         now,
+        deferred=True,
         chat_id=chat_id,
         message_id=message_id,
         kind=kind.value,
         department_key=department_key,
     )
-    return CardRef.of(card)
+    return card
 
 
 def main_cards(ticket: TicketView, cards: Iterable[CardRef]) -> tuple[CardRef, ...]:

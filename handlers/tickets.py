@@ -30,6 +30,7 @@ import texts
 from bot.outbox import batcher_of
 from bot.sender import sender_of
 from bot.services import DESK_CHECK, DeskCheck, QuestionPart, hand_on
+from bot.shared_facts import SharedFacts
 from bot.telegram_io import (
     addressed_to_bot,
     keyboard,
@@ -73,8 +74,10 @@ def _ticket_unit(
     question: str,
     candidates: list[dict[str, object]],
     thread_id: int | None,
+    facts: SharedFacts | None = None,
 ) -> partial[work.CardInfo]:
-    """The unit of work that creates the ticket and owes its acknowledgement and card."""
+    """The unit of work that creates the ticket and owes its acknowledgement and card
+    (`facts`: checked in this transaction, they give the help group's project; else it is read)."""
     services = services_of(context)
     settings = services.settings
     now = _received_at(services.clock(), question_message)
@@ -125,6 +128,8 @@ def _ticket_unit(
         help_message_id=help_message,
         help_thread_id=thread_id,
         candidates=candidates,
+        project_code=facts.ticket_project(help_chat) if facts is not None else None,
+        lookup_project=facts is None,
     )
 
 
@@ -183,6 +188,7 @@ def handoff_part(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Question
             question=reply.result.question or message.text or "",
             candidates=candidates,
             thread_id=common.thread_of(message),
+            facts=services.facts if services.facts.checked_in(session) else None,
         )
         unit(session=session)
         return True

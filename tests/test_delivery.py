@@ -292,6 +292,86 @@ async def test_the_head_of_each_chat_only(database: Database) -> None:
     assert database.call(ready_heads, now=NOW, limit=10, exclude_chats=[B]) == [(1, A)]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def either_db(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'either.db'}")
+        db.migrate()
+        yield db
+        db.dispose()
+        return
+    with postgres_schema_database("heads8") as db:
+        yield db
+
+
+def test_each_chats_head_by_priority_only_when_due_and_not_waiting(either_db: Database) -> None:
+    C, D, E = A - 10, A - 11, A - 12
+    ids = _owe(
+        either_db,
+        _text(A, "甲1"),
+        _text(A, "甲2"),
+        _text(B, "乙1", Priority.reminder),
+        _text(B, "乙2", Priority.alert),  # owed later, goes first in its chat
+        _text(C, "丙1"),  # not due yet: the chat waits, 丙2 never overtakes it
+        _text(C, "丙2"),
+        _text(D, "丁1", after=0),  # waits for 甲1
+        _text(E, "戊1", Priority.reminder),
+    )
+
+    def not_yet(*, session: Any) -> None:
+        row = session.get(OutboxMessage, ids[4])
+        row.not_before = NOW + timedelta(hours=1)
+
+    either_db.call(not_yet)
+    heads = either_db.call(ready_heads, now=NOW, limit=10)
+    assert heads == [(ids[3], B), (ids[0], A), (ids[7], E)]
+    assert either_db.call(ready_heads, now=NOW, limit=2) == [(ids[3], B), (ids[0], A)]
+    assert either_db.call(ready_heads, now=NOW, limit=10, exclude_chats=[B, E]) == [(ids[0], A)]
+    assert either_db.call(ready_heads, now=NOW + timedelta(hours=2), limit=10, exclude_chats=[A, B, E]) == [(ids[4], C)]
+
+
+def test_a_new_tickets_deferred_rows_are_seen_by_the_same_transaction(either_db: Database) -> None:
+    from desk.roles import SYSTEM
+    from desk.tickets import audit, ticket_events, ticket_thread
+
+    def unit(*, session: Any) -> tuple[list[str], list[str]]:
+        view = create_ticket(
+            session=session,
+            now=NOW,
+            hours=ALWAYS,
+            sla_minutes=30,
+            help_chat_id=A,
+            asker_user_id=5_000_000_001,
+            question="问",
+        )
+        thread = [m.text for m in ticket_thread(session=session, ticket_id=view.id)]  # writes the deferred rows first
+        ticket = session.get(Ticket, view.id)
+        audit(session, ticket, SYSTEM, "note", NOW)  # an ORM row after them
+        session.flush()
+        actions = [e.action for e in ticket_events(session=session, ticket_id=view.id)]
+        return thread, actions
+
+    thread, actions = either_db.call(unit)
+    assert thread == ["问"]
+    assert actions == ["create", "note"]  # in the order they were written
+
+    def flushed_first(*, session: Any) -> list[str]:
+        view = create_ticket(
+            session=session,
+            now=NOW,
+            hours=ALWAYS,
+            sla_minutes=30,
+            help_chat_id=B,
+            asker_user_id=5_000_000_002,
+            question="又问",
+        )
+        audit(session, session.get(Ticket, view.id), SYSTEM, "note", NOW)
+        session.flush()  # the flush of an audit row writes the deferred ones before it
+        return [e.action for e in ticket_events(session=session, ticket_id=view.id)]
+
+    assert either_db.call(flushed_first) == ["create", "note"]
+
+
 def test_two_senders_on_postgresql_never_claim_the_same_row() -> None:
     with postgres_schema_database("outbox8") as db:
         ids = _owe(db, *(_text(A - n, f"{n}") for n in range(10)))
