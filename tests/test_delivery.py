@@ -334,16 +334,19 @@ def test_a_new_tickets_deferred_rows_are_seen_by_the_same_transaction(either_db:
     from desk.roles import SYSTEM
     from desk.tickets import audit, ticket_events, ticket_thread
 
-    def unit(*, session: Any) -> tuple[list[str], list[str]]:
-        view = create_ticket(
+    def new_ticket(session: Any, *, chat: int, asker: int, question: str) -> Any:
+        return create_ticket(
             session=session,
             now=NOW,
             hours=ALWAYS,
             sla_minutes=30,
-            help_chat_id=A,
-            asker_user_id=5_000_000_001,
-            question="问",
+            help_chat_id=chat,
+            asker_user_id=asker,
+            question=question,
         )
+
+    def unit(*, session: Any) -> tuple[list[str], list[str]]:
+        view = new_ticket(session, chat=A, asker=5_000_000_001, question="问")
         thread = [m.text for m in ticket_thread(session=session, ticket_id=view.id)]  # writes the deferred rows first
         ticket = session.get(Ticket, view.id)
         audit(session, ticket, SYSTEM, "note", NOW)  # an ORM row after them
@@ -356,15 +359,7 @@ def test_a_new_tickets_deferred_rows_are_seen_by_the_same_transaction(either_db:
     assert actions == ["create", "note"]  # in the order they were written
 
     def flushed_first(*, session: Any) -> list[str]:
-        view = create_ticket(
-            session=session,
-            now=NOW,
-            hours=ALWAYS,
-            sla_minutes=30,
-            help_chat_id=B,
-            asker_user_id=5_000_000_002,
-            question="又问",
-        )
+        view = new_ticket(session, chat=B, asker=5_000_000_002, question="又问")
         audit(session, session.get(Ticket, view.id), SYSTEM, "note", NOW)
         session.flush()  # the flush of an audit row writes the deferred ones before it
         return [e.action for e in ticket_events(session=session, ticket_id=view.id)]
