@@ -20,6 +20,7 @@ from desk.bindings import bind_help_chat
 from desk.models import Role
 from desk.roles import Actor
 from desk.tickets import create_ticket
+from ledger.columns import HEADERS
 from ledger.importer import import_file
 from storage import Database
 from tests.bot_process import ROOT, bot_env
@@ -160,6 +161,16 @@ def help_groups_with_reminders(db: Database, workdir: Path, count: int) -> list[
     for n, chat in enumerate(chats):
         db.call(bind_help_chat, actor=admin, chat_id=chat, project_code=f"B{n:04d}", now=now)
     return chats
+
+
+def help_group_of_a_project(db: Database, workdir: Path) -> str:
+    """HELP bound to a project whose ledger has one procedure (环评) under way; its code."""
+    row = ledger_row(手续="环评", 受理日期="2026-03-02", days=5)
+    db.call(import_file, path=write_xlsx(workdir / "project.xlsx", [row]))
+    code = str(row[HEADERS.index("项目代码")])
+    admin = Actor(user_id=ASKER_BASE - 1, chat_id=None, role=Role.admin)
+    db.call(bind_help_chat, actor=admin, chat_id=HELP, project_code=code, now=datetime.now(timezone.utc))
+    return code
 
 
 def today_a_working_day(workdir: Path, tz: str = "Asia/Shanghai") -> Path:

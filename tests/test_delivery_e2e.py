@@ -50,13 +50,14 @@ from tests.delivery_e2e_support import (
     alerted,
     bot,
     delivered,
+    help_group_of_a_project,
     help_groups_with_reminders,
     overdue_tickets,
     per_ticket,
     today_a_working_day,
 )
 from tests.tcp_proxy import TcpProxy
-from tests.texts_match import fragment
+from tests.texts_match import fragment, says
 
 WAIT = 30.0
 OUTAGE_SECONDS = 8.0  # the database stays down this long after the questions are answered
@@ -512,6 +513,7 @@ def test_thirty_tickets_due_at_once_at_telegrams_limits(tmp_path: Path) -> None:
 
 def test_postgresql_down_questions_answered_meanwhile_and_every_row_catches_up(tmp_path: Path) -> None:
     with postgres_schema_database("down8") as db, BotApiDouble(bot_username="steward_test_bot") as api:
+        help_group_of_a_project(db, tmp_path)
         proxy = TcpProxy(("127.0.0.1", 5432))
         url = db.url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
         assert url != db.url
@@ -519,6 +521,8 @@ def test_postgresql_down_questions_answered_meanwhile_and_every_row_catches_up(t
             with bot(api, tmp_path, DATABASE_URL=url, SLA_FIRST_RESPONSE_MINUTES="30", **FAST):
                 proxy.down()
                 answers, handoffs = ask_in_the_help_group(api, answerable=10, for_a_person=2)
+                # The ledger answers a status question: that needs the database, so it waits for it.
+                status = api.push_message(chat_id=HELP, user_id=ASKER_BASE + 200, text="我们环评办到哪一步了？")
                 until(
                     lambda: len(delivered(api, HELP, ANSWERED)) == 10,
                     timeout=15,
@@ -538,13 +542,20 @@ def test_postgresql_down_questions_answered_meanwhile_and_every_row_catches_up(t
                 )
                 logged = db.call(lambda session: len(session.exec(select(QuestionLog)).all()))
                 until(
-                    lambda: db.call(lambda session: len(session.exec(select(QuestionLog)).all())) == 12,
-                    what="12 question log rows",
+                    lambda: db.call(lambda session: len(session.exec(select(QuestionLog)).all())) == 13,
+                    what="13 question log rows",
                 )
+                until(
+                    lambda: any(says(texts.LEDGER_BOT_STATUS, c.params.get("text")) for c in delivered(api, HELP, "")),
+                    what="the status answer once the database is back",
+                )
+                (answered,) = [c for c in delivered(api, HELP, "") if says(texts.LEDGER_BOT_STATUS, c.params["text"])]
+                assert answered.params["reply_parameters"]["message_id"] == status["message_id"]
+                assert says(texts.LEDGER_STATUS_ANSWER, answered.params["text"], item="环评")
             # Never an error notice: the answers went out, the rest waited for the database.
             assert delivered(api, HELP, texts.ERROR_GENERIC) == []
             tickets = db.call(lambda session: session.exec(select(Ticket)).all())
             assert sorted(t.help_message_id for t in tickets) == sorted(q["message_id"] for q in handoffs)
-            assert logged <= 12
+            assert logged <= 13
         finally:
             proxy.close()
