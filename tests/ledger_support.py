@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 
 from ledger.columns import HEADERS
+from ledger.models import Project
 
 BASE = {
     "项目代码": "P001",
@@ -26,6 +29,21 @@ BASE = {
     "责任部门": None,
     "备注": None,
 }
+
+
+def base_project(**changes: Any) -> Project:
+    """The project of BASE (P001, 新材料产业园 in 新城区, 2026上半年) as a ledger row of its own;
+    keyword changes override its fields."""
+    fields: dict[str, Any] = {
+        "code": BASE["项目代码"],
+        "name": BASE["项目名称"],
+        "region": BASE["旗县区"],
+        "sector": BASE["领域"],
+        "investment_yi": Decimal(str(BASE["总投资(亿元)"])),
+        "start_half": 1,
+        "start_year": 2026,
+    }
+    return Project(**{**fields, **changes})
 
 
 def ledger_row(**changes: object) -> list[object]:

@@ -27,6 +27,7 @@ from handlers.tickets_common import card_markup
 from ledger.models import Project
 from scheduler.models import ReminderLog
 from tests.delivery_helpers import delivered, recorded_application
+from tests.ledger_support import base_project
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
 from tests.test_tickets_flow import _fail_sends
 from tests.texts_match import says
@@ -64,26 +65,10 @@ async def app(settings, clock):
     async with recorded_application(settings, clock) as application:
 
         def add_projects(session):
+            session.add(base_project())
             session.add(
-                Project(
-                    code="P001",
-                    name="新材料产业园",
-                    region="新城区",
-                    sector="工业",
-                    investment_yi=Decimal("12.5"),
-                    start_half=1,
-                    start_year=2026,
-                )
-            )
-            session.add(
-                Project(
-                    code="P002",
-                    name="物流园",
-                    region="老城区",
-                    sector="物流",
-                    investment_yi=Decimal("3"),
-                    start_half=2,
-                    start_year=2026,
+                base_project(
+                    code="P002", name="物流园", region="老城区", sector="物流", investment_yi=Decimal("3"), start_half=2
                 )
             )
 

@@ -15,8 +15,8 @@ from bot.jobs.sla_job import run_sweep
 from desk.models import Ticket
 from desk.tickets import ticket_cards
 from handlers.tickets_common import card_markup, chooser_markup
-from ledger.models import Project
 from tests.delivery_helpers import delivered, recorded_application
+from tests.ledger_support import base_project
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
 from tests.texts_match import says
 from tests.updates import bot_message, callback_update, message_update, supergroup_id, user_id
@@ -51,22 +51,7 @@ async def app(settings, clock):
     async with recorded_application(settings, clock) as application:
         application.bot_data["clock"] = clock
 
-        from decimal import Decimal
-
-        def add_project(session):
-            session.add(
-                Project(
-                    code="P001",
-                    name="新材料产业园",
-                    region="新城区",
-                    sector="工业",
-                    investment_yi=Decimal("12.5"),
-                    start_half=1,
-                    start_year=2026,
-                )
-            )
-
-        application.bot_data["services"].db.call(add_project)
+        application.bot_data["services"].db.call(lambda session: session.add(base_project()))
         await _say(application, "/bind P001", user=ADMIN)
         await _say(application, "/bind_dept 发改委", user=ADMIN, chat=DEPT_CHAT)
         yield application
