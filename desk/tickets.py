@@ -444,6 +444,33 @@ def claim(
     return TicketView.of(ticket)
 
 
+def _add_staff_message(
+    session: Session,
+    ticket_id: int,
+    actor: Actor,
+    text: str,
+    *,
+    chat_id: int | None,
+    message_id: int | None,
+    now: datetime,
+) -> TicketMessage:
+    """Add a staff member's message (an answer, or a correction of one) to the ticket's thread."""
+    msg = TicketMessage(
+        ticket_id=ticket_id,
+        direction="out",
+        text=text,
+        author_user_id=actor.user_id,
+        author_name=actor.name[:200],
+        author_role=actor.role.value,
+        chat_id=chat_id,
+        message_id=message_id,
+        at=now,
+    )
+    session.add(msg)
+    session.flush()
+    return msg
+
+
 def answer(
     *,
     session: Session,
@@ -475,19 +502,15 @@ def answer(
     if ticket.assignee_user_id is None and ticket.department_key is None:
         ticket.assignee_user_id = actor.user_id
         ticket.assignee_name = actor.name[:200] or None
-    msg = TicketMessage(
-        ticket_id=ticket_id,
-        direction="out",
-        text=text,
-        author_user_id=actor.user_id,
-        author_name=actor.name[:200],
-        author_role=actor.role.value,
+    msg = _add_staff_message(
+        session,
+        ticket_id,
+        actor,
+        text,
         chat_id=ticket.help_chat_id if direct else actor.chat_id,
         message_id=staff_message_id,
-        at=now,
+        now=now,
     )
-    session.add(msg)
-    session.flush()
     audit(
         session,
         ticket,
@@ -547,19 +570,9 @@ def correct(
     original = _relayed_row(session, ticket_id, actor.chat_id, staff_message_id)
     if original is None:
         return None
-    msg = TicketMessage(
-        ticket_id=ticket_id,
-        direction="out",
-        text=text,
-        author_user_id=actor.user_id,
-        author_name=actor.name[:200],
-        author_role=actor.role.value,
-        chat_id=actor.chat_id,
-        message_id=staff_message_id,
-        at=now,
+    msg = _add_staff_message(
+        session, ticket_id, actor, text, chat_id=actor.chat_id, message_id=staff_message_id, now=now
     )
-    session.add(msg)
-    session.flush()
     assert msg.id is not None
     audit(
         session,
