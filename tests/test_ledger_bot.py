@@ -233,13 +233,9 @@ async def test_unbound_group_and_private_chat_get_a_clear_message(app) -> None:
 # --------------------------------------------------------------------------- status questions
 
 
-def _replace_handoff(app, hook) -> None:
-    """Catch handoffs instead of opening tickets: the status answer is what is under test."""
-    services = services_of_app(app)
-    services.wire(replace(services.hooks, handoff=hook), services.delivery)
-
-
-async def test_status_question_is_answered_from_the_ledger(app) -> None:
+def handoffs_caught(app) -> list[int]:
+    """Catch handoffs instead of opening tickets (the status answer is what is under test): the
+    chats whose questions were handed off, in order."""
     handed: list[int] = []
 
     def hook(update, context):  # Hooks.handoff: the part it plays in the question's transaction
@@ -249,7 +245,13 @@ async def test_status_question_is_answered_from_the_ledger(app) -> None:
 
         return part
 
-    _replace_handoff(app, hook)
+    services = services_of_app(app)
+    services.wire(replace(services.hooks, handoff=hook), services.delivery)
+    return handed
+
+
+async def test_status_question_is_answered_from_the_ledger(app) -> None:
+    handed = handoffs_caught(app)
     (text,) = (await _say(app, "我们环评办到哪一步了")).texts_to(GROUP_A)
     assert "环评" in text and "办理中" in text and "生态环境局" in text
     assert "2026-03-02" in text and "2026-03-09" in text  # accepted, due
@@ -261,16 +263,7 @@ async def test_status_question_is_answered_from_the_ledger(app) -> None:
 
 
 async def test_a_muted_group_still_gets_status_answers(app) -> None:
-    handed: list[int] = []
-
-    def hook(update, context):  # Hooks.handoff: the part it plays in the question's transaction
-        def part(session, reply) -> bool:
-            handed.append(update.effective_chat.id)
-            return True
-
-        return part
-
-    _replace_handoff(app, hook)
+    handed = handoffs_caught(app)
     await _say(app, "/mute", user_id=ADMIN)
     assert app.bot_data["services"].db.call(get_binding, chat_id=GROUP_A).muted
     (text,) = (await _say(app, "我们环评办到哪一步了")).texts_to(GROUP_A)
