@@ -128,10 +128,6 @@ class KnowledgeService:
         """Keep the item chosen from clarify buttons as the asker's context."""
         await self.db.run(remember_context, chat_id=chat_id, user_id=user_id, item=item, intent=intent, at=self.clock())
 
-    def answers_itself(self, text: str) -> bool:
-        """Whether the bot can answer the question: from the knowledge base, or from the ledger (status)."""
-        return answered_by_bot(self.matcher.match(text))
-
     async def reply_to(self, text: str, *, chat_id: int | None, region: str | None = None) -> Reply:
         """Match one question (a learned answer in scope first) and compose the answer. The
         database is asked only for a project-scoped learned entry; if it cannot be reached
