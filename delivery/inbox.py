@@ -114,8 +114,3 @@ def prune_done(*, session: Session, now: datetime, keep: timedelta = timedelta(d
         delete(InboxUpdate).where(col(InboxUpdate.done_at).is_not(None), col(InboxUpdate.done_at) < now - keep)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def is_done(*, session: Session, update_id: int) -> bool:
-    row = session.get(InboxUpdate, update_id)
-    return row is not None and row.done_at is not None

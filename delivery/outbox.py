@@ -569,24 +569,3 @@ def outbox_stats(*, session: Session) -> OutboxStats:
         failed=int(counts.get(OutboxState.failed.value, 0)),
         possible_duplicates=int(dupes),
     )
-
-
-def outcomes_of(*, session: Session, ticket_id: int) -> list[DeliveryOutcome]:
-    """The final outcomes of a ticket's messages, oldest first (for the desk's card state)."""
-    rows = session.exec(
-        select(OutboxMessage)
-        .where(OutboxMessage.ticket_id == ticket_id, col(OutboxMessage.status).in_(FINAL_STATES))
-        .order_by(col(OutboxMessage.id))
-    ).all()
-    return [
-        DeliveryOutcome(
-            r.id or 0, r.chat_id, r.purpose, r.ticket_id, r.status, r.error, r.message_id, dict(r.follow_up or {})
-        )
-        for r in rows
-    ]
-
-
-def pending_count(*, session: Session) -> int:
-    return session.exec(
-        select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.status).notin_(FINAL_STATES))
-    ).one()

@@ -9,7 +9,6 @@ Thin: parse the update → one `services.db.run(...)` unit of work (desk.work)
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,7 +26,7 @@ from telegram.ext import (
 )
 
 import texts
-from bot.outbox import batcher_of
+from bot.outbox import batcher_of, received_at
 from bot.sender import sender_of
 from bot.services import DESK_CHECK, DeskCheck, QuestionPart, hand_on
 from bot.shared_facts import SharedFacts
@@ -60,12 +59,6 @@ def _name(user: User) -> str:
 # --------------------------------------------------------------------------- handoff → ticket
 
 
-def _received_at(services_now: datetime, message: Message) -> datetime:
-    """The clock starts when the enterprise asked, not when the bot got to it (a backlog or
-    a restart); a message date ahead of our clock (skew) counts as now."""
-    return min(services_now, message.date) if message.date else services_now
-
-
 def _ticket_unit(
     context: ContextTypes.DEFAULT_TYPE,
     *,
@@ -80,7 +73,7 @@ def _ticket_unit(
     (`facts`: checked in this transaction, they give the help group's project; else it is read)."""
     services = services_of(context)
     settings = services.settings
-    now = _received_at(services.clock(), question_message)
+    now = received_at(services.clock(), question_message)  # the clock starts when the enterprise asked
     minutes = f"{settings.sla_first_response_minutes:g}"
     if services.hours.is_open(now):
         ack = texts.HANDOFF_ACK.format(minutes=minutes)
