@@ -34,6 +34,8 @@ DEFAULT_GUARDED = tuple(
         "blind5_dialogues",
         "blind6",
         "blind6_dialogues",
+        "blind7",
+        "blind7_dialogues",
     )
 )
 

@@ -25,12 +25,13 @@ from knowledge.model import Faq, KnowledgeBase
 from knowledge.model_text import NO_ITEM, TextModel
 from knowledge.normalize import compact as compact_text
 from knowledge.normalize import has_cjk, normalize
-from knowledge.pinyin import key_of, latin_pinyin
+from knowledge.pinyin import is_word, key_of, latin_pinyin
 
 ACTIONS = ("answer", "clarify", "handoff", "smalltalk")
 FOLLOW_UP_CHARS = 14  # a follow-up that borrows from the previous question is short
 MAX_ASKS = 3
 SEVERAL_CHARS = 30  # several items are asked about in a short message; a long one names them as background
+CLAUSE_ASKS_CHARS = 40  # clauses that each ask about their own item: 「消防验收去哪个窗口？竣工验收备案又在哪办？」
 _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "model_no_item"})
 # 「…那个呢」「…的呢」: the same question again, about something else
 _ELLIPSIS = re.compile(r"(那个|这个|的)?呢$|那个呢|那呢|呢[?？]?$")
@@ -82,6 +83,7 @@ _GENERIC_BEFORE = frozenset(
 # Asking whether several procedures can run together: the parallel topic.
 _TOGETHER = re.compile(r"一起|同时|并联|同步|并行|一块")
 # Connectors between several items asked about at once.
+_ASK_MARKER = re.compile(r"想问|请问|问下|问一下|咨询")
 _SEVERAL = re.compile(r"和|跟|与|及|、|还有|以及|分别|各|或者|还是")
 
 _LATIN_TOKEN = re.compile(r"[a-z]+")
@@ -617,6 +619,8 @@ class Matcher:
         if faq_entry is not None and faq_entry.item == top.item and faq_ratio >= EVIDENCE.faq_answer:
             faq, learned = faq_entry.faq, faq_entry.learned
         several = self._several_items(question, normalized, hits, intent, candidates)
+        if several is None:
+            several = self._clause_asks(question, normalized, hits, candidates)
         if several is not None and intent != "status":
             return several
         t = self.thresholds
@@ -693,6 +697,60 @@ class Matcher:
             question, normalized, asks[0].item, asks[0].intent, "answer", top.score, candidates, "several"
         )
         return replace(result, asks=asks)
+
+    def _clause_asks(
+        self, question: str, normalized: str, hits: list[_Hit], candidates: list[Candidate]
+    ) -> MatchResult | None:
+        """「消防验收去哪个窗口？竣工验收备案又在哪办？」「可研批复要几天？初步设计呢？」: two or more clauses
+        that ask, each naming its own item (or none, or ending in 呢: the clause before's); one ask per clause,
+        in the order written. A clause naming several items, a status ask or an ask without an item is left
+        to the rest of the matcher."""
+        if len(compact_text(question)) > CLAUSE_ASKS_CHARS or not candidates:
+            return None
+        book = cue_book()
+        named = [
+            h
+            for h in hits
+            if h.exact
+            and h.named
+            and not h.context
+            and h.start >= 0
+            and h.score >= self.thresholds.clarify
+            and self.kb.items[h.item].kind == "item"
+        ]
+        asks: list[Ask] = []
+        item: str | None = None
+        intent: str | None = None
+        asking_clauses = 0
+        at = 0
+        clauses = [c for c in normalized.split(" ") if c]
+        # 「…环评批复还要等几天 想问下节能审查要多久」: what comes before 想问 is the story, not the questions
+        marked = max((i for i, c in enumerate(clauses) if _ASK_MARKER.search(c)), default=0)
+        for index, clause in enumerate(clauses):
+            start, at = at, at + len(clause)
+            if index < marked:
+                continue
+            here = {h.item for h in named if start <= h.start < at}
+            elliptic = clause.endswith("呢")
+            if not (book.question_mark.search(clause) or (elliptic and asks)):
+                continue
+            if len(here) > 1:
+                return None
+            asked = self._clause_intent(clause) or (intent if elliptic else None)
+            item = next(iter(here), item)
+            if asked is None or item is None or asked == "status":
+                return None
+            asking_clauses += 1
+            intent = asked
+            if Ask(item, asked) not in asks:
+                asks.append(Ask(item, asked))
+        if asking_clauses < 2 or len({a.item for a in asks}) < 2:
+            return None
+        asks = asks[:MAX_ASKS]
+        result = self._result(
+            question, normalized, asks[0].item, asks[0].intent, "answer", candidates[0].score, candidates, "several"
+        )
+        return replace(result, asks=tuple(asks))
 
     def _several_asks(self, result: MatchResult) -> MatchResult:
         """「施工许可证在哪办,要多久」: one item, each clause that asks something gives an intent."""
@@ -774,6 +832,8 @@ class Matcher:
                 if at >= 0:
                     begin = owners[at + 1]
                     end = owners[at + len(phrase.pinyin) - 1] + 1
+                    if is_word(compact[begin:end]):
+                        continue  # 「工地」 is the word for a building site, not 供地 typed by sound
                     named = phrase.kind == "alias" and len(phrase.text) >= 3 and end - begin >= 3
                     hits.append(
                         _Hit(
@@ -851,8 +911,8 @@ class Matcher:
         self, compact: str, hits: list[_Hit], normalized: str, probs: dict[str, float] | None = None
     ) -> None:
         """Lower an item the message mentions as done or as a point in time (「可研批完后」), or names only in
-        a clause that asks nothing while the clause that asks names another item that the model finds more
-        likely (「核准批复拿到了，接下来安全条件审查是去市应急局还是旗应急局」: the background, not the subject)."""
+        a clause that states it done while a clause that asks names another item (「核准批复拿到了，接下来安全
+        条件审查是去市应急局还是旗应急局」: the background, not the subject). `probs` given: the model reads too."""
         background = _background_spans(normalized, done=True) if probs else []
 
         def behind(hit: _Hit) -> bool:
@@ -866,12 +926,7 @@ class Matcher:
             after = hit.end > 0 and _CONTEXT_AFTER.match(compact, hit.end)
             # 「拿到了」 ending the clause before (「可研批复拿到了，初设几天」) is no 「拿到了初设」
             before = hit.start > 0 and hit.start not in starts and _CONTEXT_BEFORE.search(compact, 0, hit.start)
-            aside = (
-                probs is not None
-                and hit.item not in asked
-                and behind(hit)
-                and any(probs.get(k, 0.0) + self.weights.disagree > probs.get(hit.item, 0.0) for k in asked)
-            )
+            aside = probs is not None and hit.item not in asked and behind(hit) and bool(asked)
             if after or before or aside:
                 hit.score *= EVIDENCE.context
                 hit.context = True

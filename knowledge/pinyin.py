@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from pypinyin import Style, lazy_pinyin
+from pypinyin.phrases_dict import phrases_dict
 
 from knowledge.normalize import has_cjk
 
@@ -57,3 +58,10 @@ def key_of(compact_text: str) -> tuple[str, list[int]]:
 def latin_pinyin(text: str) -> str:
     """Return the unfolded toneless pinyin of a CJK phrase, without spaces (环评 → huanping)."""
     return "".join(lazy_pinyin(text, style=Style.NORMAL, errors="ignore")).lower().replace("ü", "v")
+
+
+def is_word(text: str) -> bool:
+    """Whether `text` is a word of pypinyin's phrase dictionary (工地, 节能): a word the writer meant, so a
+    name it sounds like (供地) is not read into it as a homophone typo. The dictionary holds the words whose
+    reading is not their characters' usual one, so it catches many such words, not all."""
+    return len(text) >= 2 and text in phrases_dict

@@ -475,6 +475,16 @@ def test_a_status_follow_up_goes_to_the_ledger(matcher):
         ("环评和能评各要什么材料", [("eia", "materials"), ("energy_review", "materials")]),
         ("施工许可证在哪办,要多久", [("construction_permit", "department"), ("construction_permit", "time_limit")]),
         ("环评能和施工许可证并联办吗", [("eia", "process"), ("parallel", "process")]),
+        # each clause asks about its own item, or (呢) about the one before's intent
+        (
+            "消防验收去哪个窗口？竣工验收备案又在哪办？",
+            [("fire_acceptance", "department"), ("completion_filing", "department")],
+        ),
+        ("可研批复要几天？初步设计呢？", [("feasibility", "time_limit"), ("preliminary_design", "time_limit")]),
+        (
+            "规划核实要准备啥，然后竣工备案几天办完？",
+            [("planning_verification", "materials"), ("completion_filing", "time_limit")],
+        ),
     ],
 )
 def test_several_asks_get_one_answer_covering_each(matcher, question, asks):
@@ -485,6 +495,24 @@ def test_several_asks_get_one_answer_covering_each(matcher, question, asks):
     answer = compose_answer(matcher.kb, r)
     for item, _ in asks:
         assert matcher.kb.items[item].name in answer
+
+
+def test_clauses_asking_about_one_item_each_do_not_take_a_background_or_status_clause(matcher):
+    r = matcher.match("水保方案批了，洪评是不是也在水利局？需要多长时间？")
+    assert {a.item for a in r.asks} <= {"flood_impact"}  # 水保 is done: background, not asked
+    r = matcher.match("我们的环评批了没有？没批的话水保那边能先报吗？")
+    assert r.reason != "several"  # a status ask is the ledger's, not a knowledge-base answer
+
+
+def test_a_word_is_not_read_as_a_name_it_sounds_like(matcher):
+    verify_dialog(
+        matcher,
+        [
+            ("明天降温吗，工地要不要停", None, "other", "handoff"),  # 工地 (building site) sounds like 供地
+            ("供地要多久", "land_supply", "time_limit", "answer"),
+        ],
+    )
+    assert matcher.match("环平的材料清单发一下").item == "eia"  # a typo that is no word still reads by sound
 
 
 def test_a_long_message_names_items_as_background_and_asks_one(matcher):
