@@ -22,7 +22,7 @@ from rapidfuzz import fuzz, process
 from knowledge.context import Context
 from knowledge.intents import classify_intent, cue_book, read_cues
 from knowledge.model import Faq, KnowledgeBase
-from knowledge.model_text import NO_ITEM, TextModel
+from knowledge.model_text import NO_ITEM, TextModel, asking_clause
 from knowledge.normalize import compact as compact_text
 from knowledge.normalize import has_cjk, normalize
 from knowledge.pinyin import is_word, key_of, latin_pinyin
@@ -610,9 +610,10 @@ class Matcher:
         if (
             top.item == "tolerance"
             and "tolerance" in mentioned | {h.item for h in hits if h.exact}
-            and not (intent == "department" or (intent == "process" and decided))
+            and not (intent == "department" or (intent in ("process", "time_limit", "other") and decided))
         ):
-            intent = "tolerance"  # a question about the 容缺 topic is a tolerance question, unless it asks where or how
+            # a question about the 容缺 topic is a tolerance question, unless it asks where, how, by when or what it is
+            intent = "tolerance"
         gap = top.score - (candidates[1].score if len(candidates) > 1 else 0.0)
         faq = None
         learned = False
@@ -677,9 +678,12 @@ class Matcher:
         """A message about several items: 「水保和林草分别几个工作日」 gets each (item, intent);
         「环评能和施工许可证并联办吗」 (running them together) the first item's process and the parallel topic."""
         text = compact_text(question)
+        # A long message names items as background and asks about one, unless what it asks is whether they
+        # run together (「…环评、能评、水保都还没开始，想问一下这几个是不是可以同时报」).
+        together = bool(_TOGETHER.search(asking_clause(normalized)))
         # 「、」 is punctuation, gone from the compact text: the enumeration is read in the message as written
-        if len(text) > SEVERAL_CHARS or not (_SEVERAL.search(text) or _SEVERAL.search(question)):
-            return None  # a long message names items as background; it asks about one
+        if (len(text) > SEVERAL_CHARS and not together) or not (_SEVERAL.search(text) or _SEVERAL.search(question)):
+            return None
         order: dict[str, int] = {}
         for hit in sorted((h for h in hits if h.exact and not h.context and h.start >= 0), key=lambda h: h.start):
             if hit.score >= self.thresholds.clarify and self.kb.items[hit.item].kind == "item":

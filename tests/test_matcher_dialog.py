@@ -504,6 +504,14 @@ def test_clauses_asking_about_one_item_each_do_not_take_a_background_or_status_c
     assert r.reason != "several"  # a status ask is the ledger's, not a knowledge-base answer
 
 
+def test_a_long_message_asking_whether_its_items_run_together_gets_the_parallel_topic(matcher):
+    r = matcher.match("我们项目在达拉特旗，环评、水保和能评现在都还没开始报，工期很紧，想问一下这几个能不能同时报")
+    assert r.action == "answer"
+    assert ("parallel", "process") in [(a.item, a.intent) for a in r.asks]
+    r = matcher.match("我们是杭锦旗一个储能项目 用地手续已经齐了 环评批复还要等几天 想问下节能审查要多久")
+    assert all(a.item != "parallel" for a in r.asks)  # nothing asked about running together
+
+
 def test_a_word_is_not_read_as_a_name_it_sounds_like(matcher):
     verify_dialog(
         matcher,
