@@ -82,8 +82,9 @@ _GENERIC_BEFORE = frozenset(
 )
 # Asking whether several procedures can run together: the parallel topic.
 _TOGETHER = re.compile(r"一起|同时|并联|同步|并行|一块")
-# Connectors between several items asked about at once.
+# Where a message turns from its story to its questions: 「…想问下节能审查要多久」.
 _ASK_MARKER = re.compile(r"想问|请问|问下|问一下|咨询")
+# Connectors between several items asked about at once.
 _SEVERAL = re.compile(r"和|跟|与|及|、|还有|以及|分别|各|或者|还是")
 
 _LATIN_TOKEN = re.compile(r"[a-z]+")
