@@ -242,7 +242,9 @@ def test_departments_answer_only_what_is_with_them(world) -> None:
     with pytest.raises(PermissionDenied, match="not escalated to this department"):
         _reply(world, card, user=DEPT_MEMBER, chat=DEPT_CHAT)
     _escalate(world, ticket.id)
-    escalation = tickets.Escalation(ticket=world.db.call(tickets.get_ticket, ticket_id=ticket.id), department_chat_id=DEPT_CHAT, thread=())
+    escalation = tickets.Escalation(
+        ticket=world.db.call(tickets.get_ticket, ticket_id=ticket.id), department_chat_id=DEPT_CHAT, thread=()
+    )
     dept_card = rendered_text(render.escalation_card(escalation, now=NOW, hours=HOURS))
     # Another department's group: refused.
     with pytest.raises(PermissionDenied):
