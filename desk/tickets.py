@@ -413,10 +413,10 @@ def _check_unrecorded_card(session: Session, actor: Actor, action: Action, ticke
         )
     ).all()
     for follow_up in owed:
-        if (follow_up or {}).get("kind") != "card":
-            continue
-        kind, department = follow_up.get("card_kind"), follow_up.get("department_key")
-        if kind != CardKind.department.value or department == ticket.department_key:
+        card = follow_up or {}
+        if card.get("kind") == "card" and (
+            card.get("card_kind") != CardKind.department.value or card.get("department_key") == ticket.department_key
+        ):
             return
     raise PermissionDenied(str(action), "no card of this ticket here")
 
