@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import texts
+from desk.callbacks import MAX_ID
 from desk.errors import (
     AlreadyClaimed,
     DeskError,
@@ -212,7 +214,9 @@ def escalation_card(
 ) -> str:
     head = texts.DESK_ESCALATION_HEAD.format(department=esc(department_name(escalation.department_key, departments)))
     if note:
-        head += "\n" + texts.DESK_ESCALATION_NOTE.format(note=esc(clip(note, THREAD_ITEM_CLIP)))
+        # One line: the card's own head follows the first blank line (card_ticket_id).
+        one_line = " ".join(note.split())
+        head += "\n" + texts.DESK_ESCALATION_NOTE.format(note=esc(clip(one_line, THREAD_ITEM_CLIP)))
     return (
         head
         + "\n\n"
@@ -226,6 +230,65 @@ def escalation_card(
             for_department=True,
         )
     )
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _plain_lines(template: str) -> list[str]:
+    return _TAG.sub("", template).splitlines()
+
+
+def _head(template: str) -> re.Pattern[str]:
+    """The line of a card template that names the ticket, as a pattern on the message's plain
+    text (what Telegram shows: tags gone): the literal text before the number and up to the
+    next placeholder after it."""
+    line = next(line for line in _plain_lines(template) if "{ticket_id}" in line)
+    before, after = line.split("{ticket_id}", 1)
+    assert "{" not in before, template
+    return re.compile(re.escape(before) + "([0-9]{1,19})" + re.escape(after.split("{", 1)[0]))
+
+
+def _whole_line(template: str) -> re.Pattern[str]:
+    """A one-line template as a pattern, its placeholders standing for any text."""
+    parts = [part.split("}", 1)[-1] for part in _plain_lines(template)[0].split("{")]
+    return re.compile(".+?".join(re.escape(part) for part in parts) + "$")
+
+
+# The bot's messages that are cards of a ticket (follow_up kind "card" in the outbox, or the
+# escalation card): each begins with its own line naming the ticket, before any user text.
+_CARD_HEADS = tuple(
+    _head(t)
+    for t in (
+        texts.DESK_CARD,
+        texts.DESK_WARNING,
+        texts.DESK_BREACH_NOTICE,
+        texts.DESK_FOLLOW_UP_NOTICE,
+        texts.DESK_FOLLOW_UP_REOPENED,
+    )
+)
+_ESCALATION_HEAD = _whole_line(texts.DESK_ESCALATION_HEAD)
+
+
+def card_ticket_id(text: str) -> int | None:
+    """The ticket a card (or warning, breach or follow-up notice) of the bot names, from the
+    message's plain text: its first line, or for an escalation card the card's own first line,
+    after the head and the steward's note (one line). None for any other text, a digest or a
+    relay confirmation included. Only the head counts: user text (the question, the thread, the
+    note) comes after it or in its own line, so a question quoting 「🎫 工单 #7」 cannot name
+    another ticket."""
+    lines = text.strip().splitlines()
+    if not lines:
+        return None
+    if _ESCALATION_HEAD.match(lines[0]):  # the card's own head follows the first blank line
+        blank = next((i for i, line in enumerate(lines) if not line.strip()), len(lines) - 1)
+        found = _CARD_HEADS[0].match(lines[blank + 1]) if blank + 1 < len(lines) else None
+    else:
+        found = next((m for m in (head.match(lines[0]) for head in _CARD_HEADS) if m), None)
+    if found is None:
+        return None
+    ticket_id = int(found.group(1))
+    return ticket_id if 0 < ticket_id <= MAX_ID else None
 
 
 def warning(

@@ -4,7 +4,8 @@ purpose: losing it on restart only forgives a flood."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 
@@ -28,16 +29,35 @@ class Throttle:
     """`burst` messages at once, then `per_minute` a minute. Keys are whatever the edge
     likes (a user id, or (chat id, user id))."""
 
-    def __init__(self, *, per_minute: float = 20, burst: int = 8, max_keys: int = 10_000) -> None:
+    def __init__(
+        self, *, per_minute: float = 20, burst: int = 8, max_keys: int = 10_000, max_messages: int = 10_000
+    ) -> None:
         if per_minute <= 0 or burst < 1:
             raise ValueError("per_minute must be > 0 and burst >= 1")
         self.rate = per_minute / 60.0
         self.burst = float(burst)
         self.max_keys = max_keys
+        self.max_messages = max_messages
         self._buckets: OrderedDict[object, _Bucket] = OrderedDict()
+        self._verdicts: OrderedDict[Hashable, Verdict] = OrderedDict()  # message → what it was told
 
-    def check(self, key: object, now: datetime) -> Verdict:
-        """Take one token for `key` if there is one."""
+    def check(self, key: object, now: datetime, *, message: Hashable | None = None) -> Verdict:
+        """Take one token for `key` if there is one. `message` (e.g. (chat id, message id)):
+        a message checked before is not counted again — an update handled a second time (the
+        inbox replays what was stored and not marked processed) gets its first verdict back,
+        without a second 「slow down」 (the `max_messages` latest are remembered)."""
+        if message is not None:
+            earlier = self._verdicts.get(message)
+            if earlier is not None:
+                return replace(earlier, first_refusal=False)
+        verdict = self._take(key, now)
+        if message is not None:
+            self._verdicts[message] = verdict
+            if len(self._verdicts) > self.max_messages:
+                self._verdicts.popitem(last=False)
+        return verdict
+
+    def _take(self, key: object, now: datetime) -> Verdict:
         t = now.timestamp()
         bucket = self._buckets.get(key)
         if bucket is None:

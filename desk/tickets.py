@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import CursorResult, insert, update
 from sqlmodel import Session, col, select
 
+from delivery.outbox import OutboxMessage
 from desk import bindings
 from desk.callbacks import MAX_ID
 from desk.errors import (
@@ -388,6 +389,38 @@ def find_ticket_by_card(*, session: Session, chat_id: int, message_id: int) -> T
     return TicketView.of(_load(session, card.ticket_id))
 
 
+def _check_unrecorded_card(session: Session, actor: Actor, action: Action, ticket: Ticket) -> None:
+    """The replied message is the bot's and names this ticket as its cards do (render.card_ticket_id),
+    but its message id is not recorded: the sender records a card a moment after Telegram's
+    answer, in the transaction that records the send (later still when the database hiccups).
+    It counts as the ticket's card when the ticket has a current card in the actor's chat,
+    recorded or owed: in the steward group a card row or an outbox row owing a card there; in a
+    department group the ticket being with that department (its escalation card is posted
+    straight after the escalation, not through the outbox, and any older department's card is
+    not current)."""
+    if actor.chat_kind is ChatKind.department:
+        if not ticket.department_key or ticket.department_key != actor.chat_department_key:
+            raise PermissionDenied(str(action), "card of a department the ticket has left")
+        return
+    if actor.chat_kind is not ChatKind.steward:
+        raise PermissionDenied(str(action), "cards are in staff chats only")
+    assert ticket.id is not None
+    if any(card_is_current(card, ticket) for card in _cards(session, ticket.id) if card.chat_id == actor.chat_id):
+        return
+    owed = session.exec(
+        select(OutboxMessage.follow_up).where(
+            OutboxMessage.ticket_id == ticket.id, OutboxMessage.chat_id == actor.chat_id
+        )
+    ).all()
+    for follow_up in owed:
+        card = follow_up or {}
+        if card.get("kind") == "card" and (
+            card.get("card_kind") != CardKind.department.value or card.get("department_key") == ticket.department_key
+        ):
+            return
+    raise PermissionDenied(str(action), "no card of this ticket here")
+
+
 def open_ticket_for_asker(
     *,
     session: Session,
@@ -481,13 +514,18 @@ def answer(
     card_message_id: int | None = None,
     staff_message_id: int | None = None,
     direct: bool = False,
+    unrecorded_card: bool = False,
 ) -> Relay:
     """Record an answer. The first one stops the clock (first_response_*). `direct`: it was
-    written in the help group itself, so there is nothing to relay."""
+    written in the help group itself, so there is nothing to relay. `unrecorded_card`: it
+    replies to a card of the ticket whose message id is not recorded (yet), see
+    _check_unrecorded_card."""
     if not text or not text.strip():
         raise EmptyAnswer()
     ticket = _load(session, ticket_id, actor)
     check(session=session, actor=actor, action=Action.answer, ticket=ticket, card_message_id=card_message_id)
+    if unrecorded_card:
+        _check_unrecorded_card(session, actor, Action.answer, ticket)
     seen = ticket.status
     if seen != TicketStatus.answered.value:
         _move(session, ticket, TicketStatus.answered, now)
@@ -559,14 +597,17 @@ def correct(
     now: datetime,
     staff_message_id: int,
     card_message_id: int | None = None,
+    unrecorded_card: bool = False,
 ) -> Relay | None:
     """A relayed answer was edited in the staff chat: record the new text in the thread as a
     correction of it, to relay as 「更正」. None when that message was never relayed. The
-    ticket's status and clock are left as they are."""
+    ticket's status and clock are left as they are. `unrecorded_card` as for `answer`."""
     if not text or not text.strip():
         raise EmptyAnswer()
     ticket = _load(session, ticket_id, actor)
     check(session=session, actor=actor, action=Action.answer, ticket=ticket, card_message_id=card_message_id)
+    if unrecorded_card:
+        _check_unrecorded_card(session, actor, Action.answer, ticket)
     original = _relayed_row(session, ticket_id, actor.chat_id, staff_message_id)
     if original is None:
         return None

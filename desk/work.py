@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from desk import bindings, tickets
+from desk import bindings, render, tickets
 from desk.callbacks import TicketPress
 from desk.errors import DeskError, PermissionDenied
 from desk.models import ChatKind, Role, Ticket, TicketMessage, TicketStatus
@@ -169,28 +169,41 @@ def staff_reply(
     card_message_id: int,
     text: str,
     staff_message_id: int,
+    card_text: str = "",
     edited: bool = False,
 ) -> StaffRelay | None:
-    """A reply in a staff chat: if it replies to a ticket's card, answer the ticket. An
-    `edited` reply is a correction of the answer it relayed (None if it relayed none)."""
+    """A reply in a staff chat to a message of the bot: if that is a ticket's card, answer the
+    ticket. An `edited` reply is a correction of the answer it relayed (None if it relayed none).
+
+    A card is known by its recorded message id, or — when that is not recorded (yet: the
+    sender records it a moment after Telegram's answer) — by the ticket its text (`card_text`,
+    the replied message's plain text) names in its head (render.card_ticket_id), accepted when
+    the ticket has a current card in this chat, recorded or owed (tickets.answer's
+    `unrecorded_card`), and after the same role checks. Any other message is no card: None."""
     ticket = tickets.find_ticket_by_card(session=session, chat_id=chat_id, message_id=card_message_id)
-    if ticket is None:
-        return None
+    card: dict[str, object]
+    if ticket is not None:
+        ticket_id, card = ticket.id, {"card_message_id": card_message_id}
+    else:
+        named = render.card_ticket_id(card_text)
+        if named is None:
+            return None
+        ticket_id, card = named, {"unrecorded_card": True}
     actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
     kw = {
         "session": session,
-        "ticket_id": ticket.id,
+        "ticket_id": ticket_id,
         "actor": actor,
         "text": text,
         "now": now,
-        "card_message_id": card_message_id,
         "staff_message_id": staff_message_id,
+        **card,
     }
     relay = tickets.correct(**kw) if edited else tickets.answer(**kw)  # type: ignore[arg-type]
     if relay is None:
         return None
     department = actor.chat_department_key or actor.department_key
-    return StaffRelay(relay, actor.role, department, project_name(session, ticket.project_code))
+    return StaffRelay(relay, actor.role, department, project_name(session, relay.ticket.project_code))
 
 
 @dataclass(frozen=True)

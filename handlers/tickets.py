@@ -264,8 +264,11 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def _throttle(context: ContextTypes.DEFAULT_TYPE, message: Message, user: User, text: str) -> None:
     """Stop the update (ApplicationHandlerStop) when this user floods this chat; say so once.
     The flood is measured by when the messages were sent (their date), so a backlog handled
-    late trips it as the burst did. A throttled question is still logged, as throttled."""
-    verdict = services_of(context).throttle.check((message.chat_id, user.id), message.date)
+    late trips it as the burst did. A throttled question is still logged, as throttled. A
+    message handled a second time (replayed from the inbox) is counted once."""
+    verdict = services_of(context).throttle.check(
+        (message.chat_id, user.id), message.date, message=(message.chat_id, message.message_id)
+    )
     if not verdict.allowed:
         services = services_of(context)
         await services.db.run(
@@ -393,7 +396,8 @@ async def _staff_text(
     update: Update, context: ContextTypes.DEFAULT_TYPE, message: Message, user: User, *, edited: bool = False
 ) -> None:
     """A reply to a ticket card in the steward or a department group: relay it (an edited
-    one as a correction of what it relayed)."""
+    one as a correction of what it relayed). The replied message's text goes along: a card
+    whose message id is not recorded yet is known by the ticket it names (desk.work.staff_reply)."""
     services = services_of(context)
     now = services.clock()
     replied = message.reply_to_message
@@ -447,6 +451,7 @@ async def _staff_text(
             user_id=user.id,
             name=_name(user),
             card_message_id=card_id,
+            card_text=replied.text or replied.caption or "",
             text=message.text or "",
             staff_message_id=message.message_id,
             edited=edited,

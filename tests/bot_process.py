@@ -11,11 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import text
-
-from storage import Database
 from tests.botapi_double import BotApiDouble, Call
 from tests.texts_match import says
 
@@ -150,25 +146,3 @@ def sent_saying(chat_id: int, template: str, /, **values: object) -> Callable[[C
         )
 
     return matches
-
-
-def wait_card_recorded(database: Database | str, *, chat_id: int, message_id: int, timeout: float = 20) -> None:
-    """Wait until the bot has recorded the ticket card it posted as `message_id` in `chat_id`.
-
-    The bot records a card's message id when it records the send's outcome, a moment after
-    Telegram's answer; a person reads the card before replying, but a test's reply in the same
-    millisecond would find no card. `database` is the bot's (a Database, or its URL)."""
-    db = Database(database) if isinstance(database, str) else database
-    query = text("SELECT count(*) FROM desk_ticket_card WHERE chat_id = :chat AND message_id = :message")
-
-    def recorded(*, session: Any) -> int:
-        return int(session.execute(query, {"chat": chat_id, "message": message_id}).scalar_one())
-
-    deadline = time.monotonic() + timeout
-    try:
-        while not db.call(recorded):
-            assert time.monotonic() < deadline, f"card {message_id} in {chat_id} not recorded within {timeout} s"
-            time.sleep(0.1)
-    finally:
-        if db is not database:
-            db.dispose()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,9 @@ def _decode(value: Any) -> Any:
 class RecordingRequest(BaseRequest):
     calls: list[ApiCall] = field(default_factory=list)
     _next_message_id: int = 1000
+    # Awaited with each call and its result before the bot gets the answer: what happens in
+    # Telegram meanwhile (a person replying to a card the bot does not know the id of yet).
+    before_answer: Callable[[ApiCall, Any], Awaitable[None]] | None = None
 
     async def initialize(self) -> None:
         return None
@@ -60,8 +64,12 @@ class RecordingRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params = {k: _decode(v) for k, v in (request_data.parameters if request_data else {}).items()}
-        self.calls.append(ApiCall(api_method, params))
-        return 200, json.dumps({"ok": True, "result": self._result(api_method, params)}).encode()
+        call = ApiCall(api_method, params)
+        self.calls.append(call)
+        result = self._result(api_method, params)
+        if self.before_answer is not None:
+            await self.before_answer(call, result)
+        return 200, json.dumps({"ok": True, "result": result}).encode()
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         bot = {

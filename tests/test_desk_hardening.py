@@ -400,6 +400,52 @@ async def test_an_edited_answer_is_relayed_as_a_correction_and_kept_in_the_threa
     assert req(app).sent() == []
 
 
+async def test_a_reply_to_a_card_before_the_bot_recorded_its_id_is_relayed_and_so_is_its_edit(app) -> None:
+    """Telegram has posted the card and the steward answers it (and corrects the answer) before
+    the bot has Telegram's answer, so before it recorded the card's message id: the reply is
+    known by the ticket the card's head names."""
+    seen: dict[str, Any] = {}
+
+    async def steward_answers_at_once(call: ApiCall, result: Any) -> None:
+        if seen or call.method != "sendMessage" or int(call.params["chat_id"]) != STEWARD_CHAT:
+            return
+        ticket_id = tickets(app)[-1].id
+        seen["cards then"] = services(app).db.call(ticket_cards, ticket_id=ticket_id)
+        shown = bot_message(
+            BOT_USER, chat_id=STEWARD_CHAT, message_id=result["message_id"], text=rendered_text(call.params["text"])
+        )
+        answer = message_update(
+            app.bot,
+            chat_id=STEWARD_CHAT,
+            user_id=STEWARD,
+            text="请到市场监管局三楼窗口办理。",
+            reply_to=shown,
+            name="王管家",
+        )
+        await app.process_update(answer)
+        assert answer.message is not None
+        edited = dict(answer.message.to_dict(), text="请到市场监管局二楼窗口办理。", edit_date=int(time.time()))
+        await app.process_update(Update.de_json({"update_id": next(_ids), "edited_message": edited}, app.bot))
+
+    req(app).before_answer = steward_answers_at_once
+    ticket_id, question = await handoff(app)
+    req(app).before_answer = None
+    assert seen["cards then"] == []  # the reply came before the card was recorded
+    assert len(services(app).db.call(ticket_cards, ticket_id=ticket_id)) == 1  # recorded since
+    relayed = [c.params for c in sent_to(app, HELP)][1:]  # after the acknowledgement
+    assert says(texts.DESK_RELAYED_ANSWER, relayed[0]["text"], answer="请到市场监管局三楼窗口办理。")
+    assert says(texts.DESK_RELAYED_CORRECTION, relayed[1]["text"], answer="请到市场监管局二楼窗口办理。")
+    assert {p["reply_parameters"]["message_id"] for p in relayed} == {question["message_id"]}
+    confirmations = [c.params["text"] for c in sent_to(app, STEWARD_CHAT)][1:]  # after the card
+    assert says(texts.DESK_RELAY_CONFIRM_FIRST, confirmations[0], ticket_id=ticket_id)
+    assert confirmations[1] == texts.DESK_CORRECTION_CONFIRM.format(project="新材料产业园", ticket_id=ticket_id)
+    assert tickets(app)[-1].status == "answered"
+    assert thread(app, ticket_id)[-2:] == [
+        ("out", "请到市场监管局三楼窗口办理。"),
+        ("out", "请到市场监管局二楼窗口办理。"),
+    ]
+
+
 async def test_edited_commands_are_not_run_again(app) -> None:
     await say(app, "/bind_dept 生态环境局", user=ADMIN, chat=OTHER_HELP - 1000)
     ticket_id, _ = await handoff(app)
@@ -530,6 +576,23 @@ async def test_a_backlog_handled_late_trips_the_throttle_by_message_date(app) ->
         await delivered(app)
     actions = Counter(r.action for r in question_log(app) if r.user_id == OTHER_MEMBER)
     assert actions == Counter({"answer": 8, "throttled": 4})
+
+
+async def test_an_update_handled_twice_is_counted_once_by_the_throttle(app) -> None:
+    """An update the inbox hands over again (stored, not marked processed) is one message to
+    the flood throttle (8 at once): the same question twice, then 8 others, trips it once."""
+    sent_at = int(services(app).clock().timestamp())
+    again = message_update(app.bot, chat_id=HELP, user_id=OTHER_MEMBER, text="环评要啥材料？", date=sent_at)
+    for _ in range(2):
+        await app.process_update(Update.de_json(again.to_dict(), app.bot))
+        await delivered(app)
+    for n in range(8):
+        await app.process_update(
+            message_update(app.bot, chat_id=HELP, user_id=OTHER_MEMBER, text=f"能评要多久？{n}", date=sent_at)
+        )
+        await delivered(app)
+    throttled = [r.text for r in question_log(app) if r.user_id == OTHER_MEMBER and r.action == "throttled"]
+    assert throttled == ["能评要多久？7"]
 
 
 async def test_a_question_is_logged_up_to_telegrams_4096_characters(app) -> None:

@@ -165,6 +165,19 @@ def test_throttle_is_a_token_bucket_on_an_injected_clock() -> None:
         Throttle(per_minute=0)
 
 
+def test_the_throttle_counts_a_message_once() -> None:
+    throttle = Throttle(per_minute=6, burst=2, max_messages=2)
+    t0 = at(3, 2, 10, 0)
+    assert throttle.check(1, t0, message=(HELP_CHAT, 1)).allowed
+    assert throttle.check(1, t0, message=(HELP_CHAT, 1)).allowed  # handled again: not counted
+    assert throttle.check(1, t0, message=(HELP_CHAT, 2)).allowed
+    refused = throttle.check(1, t0, message=(HELP_CHAT, 3))
+    assert not refused.allowed and refused.first_refusal
+    again = throttle.check(1, t0, message=(HELP_CHAT, 3))
+    assert not again.allowed and not again.first_refusal  # the same refusal, said once
+    assert throttle.check(1, t0, message=(HELP_CHAT, 1)).allowed is False  # forgotten (max_messages): counted anew
+
+
 def _breaches(world, count: int, question: str = "用地预审要多久？"):
     for n in range(count):
         world.db.call(
