@@ -77,7 +77,8 @@ def build_application(
             inbox=inbox,
             sender=Sender(bot=application.bot, db=services.db, limits=limits),
             # Every group-committed transaction first checks the cached shared facts (bot/shared_facts.py).
-            batcher=Batcher(services.db, before=services.facts.check),
+            # Its units process stored updates, replayed if a PostgreSQL crash loses their commit.
+            batcher=Batcher(services.db, before=services.facts.check, asynchronous_commit=True),
         ),
     )
     for module in HANDLER_MODULES:

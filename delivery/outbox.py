@@ -321,26 +321,23 @@ def next_due(*, session: Session) -> datetime | None:
     ).first()
 
 
-def claim(*, session: Session, ids: Sequence[int], now: datetime, worker: str) -> list[OutboxView]:
-    """Claim these rows for one sender (`sending`); rows another sender took are skipped
-    (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one sender per database)."""
-    if not ids:
-        return []
+def _claim_query() -> Any:
+    """Built once, like the heads' query (a sender round runs it every time)."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
     free = (
-        select(OutboxMessage.id)
-        .where(col(OutboxMessage.id).in_(list(ids)), OutboxMessage.status == OutboxState.pending.value)
+        sa_select(table.c.id)
+        .where(table.c.id.in_(bindparam("ids", expanding=True)), table.c.status == OutboxState.pending.value)
         .with_for_update(skip_locked=True)
     )  # rendered on PostgreSQL only
     # A compare-and-set: a row another sender (or round) took meanwhile is not pending any more.
     # One statement: the claimed rows come back with what the sender needs (RETURNING).
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    taken = session.execute(
+    return (
         update(table)
         .where(table.c.id.in_(free.scalar_subquery()), table.c.status == OutboxState.pending.value)
         .values(
             status=OutboxState.sending.value,
-            claimed_at=now,
-            claimed_by=worker[:64],
+            claimed_at=bindparam("now", type_=table.c.claimed_at.type),
+            claimed_by=bindparam("worker", type_=table.c.claimed_by.type),
             attempts=table.c.attempts + 1,
         )
         .returning(
@@ -354,7 +351,18 @@ def claim(*, session: Session, ids: Sequence[int], now: datetime, worker: str) -
             table.c.uncertain,
             table.c.after_id,
         )
-    ).all()
+    )
+
+
+_CLAIM = _claim_query()
+
+
+def claim(*, session: Session, ids: Sequence[int], now: datetime, worker: str) -> list[OutboxView]:
+    """Claim these rows for one sender (`sending`); rows another sender took are skipped
+    (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite has one sender per database)."""
+    if not ids:
+        return []
+    taken = session.execute(_CLAIM, {"ids": [int(i) for i in ids], "now": now, "worker": worker[:64]}).all()
     if not taken:
         return []
     parents = {r.after_id for r in taken if r.after_id}

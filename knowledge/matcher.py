@@ -25,7 +25,7 @@ from knowledge.model import Faq, KnowledgeBase
 from knowledge.model_text import NO_ITEM, TextModel, asking_clause
 from knowledge.normalize import compact as compact_text
 from knowledge.normalize import has_cjk, normalize
-from knowledge.pinyin import is_word, key_of, latin_pinyin
+from knowledge.pinyin import is_word, key_of, latin_pinyin, syllable
 
 ACTIONS = ("answer", "clarify", "handoff", "smalltalk")
 FOLLOW_UP_CHARS = 14  # a follow-up that borrows from the previous question is short
@@ -296,8 +296,16 @@ def _hint_score(length: int) -> float:
 @dataclass
 class _Index:
     phrases: list[_Phrase] = field(default_factory=list)
+    # Every way a phrase matches (the text, its pinyin key, the gapped pattern) starts with its
+    # first character or that character's syllable: a message is checked against only the
+    # phrases starting with one of its own (709 phrases, a handful of them), in index order.
+    by_first_char: dict[str, list[int]] = field(default_factory=dict)
+    by_first_syllable: dict[str, list[int]] = field(default_factory=dict)
     fuzzy_texts: list[str] = field(default_factory=list)
     fuzzy_items: list[str] = field(default_factory=list)
+    # A fuzzy text sharing no character with the message scores 0 (below any cut-off): only the
+    # others are scored.
+    fuzzy_by_char: dict[str, list[int]] = field(default_factory=dict)
     combos: list[tuple[tuple[str, ...], str, float]] = field(default_factory=list)
     departments: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     latin_short: dict[str, str] = field(default_factory=dict)
@@ -356,8 +364,13 @@ class Matcher:
             gapped = None
             if cjk and len(text_c) >= 4:
                 gapped = re.compile(".?".join(re.escape(ch) for ch in text_c))
+            index.by_first_char.setdefault(text_c[0], []).append(len(index.phrases))
+            if pinyin is not None:
+                index.by_first_syllable.setdefault(syllable(text_c[0]), []).append(len(index.phrases))
             index.phrases.append(_Phrase(text_c, item, base, pinyin, "alias" if alias else "hint", gapped))
             if cjk and alias and len(text_c) >= 4:
+                for char in set(text_c):
+                    index.fuzzy_by_char.setdefault(char, []).append(len(index.fuzzy_texts))
                 index.fuzzy_texts.append(text_c)
                 index.fuzzy_items.append(item)
             if cjk and alias:
@@ -816,7 +829,13 @@ class Matcher:
     def _span_hits(self, compact: str) -> list[_Hit]:
         hits: list[_Hit] = []
         key, owners = key_of(compact) if has_cjk(compact) else ("", [])
-        for phrase in self._index.phrases:
+        index = self._index
+        chars = set(compact)
+        candidates = {i for char in chars for i in index.by_first_char.get(char, ())}
+        if key:
+            for syl in {syllable(char) for char in chars}:
+                candidates.update(index.by_first_syllable.get(syl, ()))
+        for phrase in [index.phrases[i] for i in sorted(candidates)]:
             start = compact.find(phrase.text)
             if start >= 0:
                 is_alias = phrase.kind == "alias" and len(phrase.text) >= 2
@@ -990,16 +1009,19 @@ class Matcher:
     def _fuzzy_hits(self, compact: str, already: set[str]) -> list[_Hit]:
         if not has_cjk(compact) or not self._index.fuzzy_texts:
             return []
+        index = self._index
+        query = compact[:200]
+        sharing = sorted({i for char in set(query) for i in index.fuzzy_by_char.get(char, ())})
         found = process.extract(
-            compact[:200],
-            self._index.fuzzy_texts,
+            query,
+            [index.fuzzy_texts[i] for i in sharing],
             scorer=fuzz.partial_ratio,
             score_cutoff=EVIDENCE.fuzzy_cutoff,
             limit=8,
         )
         hits = []
         for text, score, position in found:
-            item = self._index.fuzzy_items[position]
+            item = index.fuzzy_items[sharing[position]]
             if item in already or (len(text) >= 5 and score < EVIDENCE.fuzzy_long_cutoff):
                 continue
             hits.append(_Hit(item, score / 100 * EVIDENCE.fuzzy))

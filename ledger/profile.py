@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlmodel import Session, select
+from sqlalchemy import and_, bindparam
+from sqlmodel import Session, col, select
 
 from ledger.deadlines import (
     DEFAULT_FIRST_HALF,
@@ -235,6 +236,21 @@ def progress_summary(
     return _summary(project, lines, today=today, calendar=calendar, rule=rule)
 
 
+# A status answer's one statement (was two: the project, then all its procedures), built once: the
+# project by its code, with the rows of the procedures asked about, if any.
+_PROCEDURES_BY_CODE = (
+    select(Project.id, Procedure)
+    .outerjoin(
+        Procedure,
+        and_(
+            col(Procedure.project_id) == col(Project.id),
+            col(Procedure.item_key).in_(bindparam("keys", expanding=True)),
+        ),
+    )
+    .where(col(Project.code) == bindparam("code"))
+)
+
+
 def procedure_status(
     *,
     session: Session,
@@ -250,9 +266,13 @@ def procedure_status(
     An item sharing a slot of the ten stands in for the one asked about: a question about 备案
     is answered from the ledger's 核准 row when that is how the project was approved.
     """
-    project = get_project(session=session, code=code)
-    rows = {p.item_key: p for p in _procedures(session, project)}
-    for key in (item_key, *slot_siblings(item_key)):
+    code = unicodedata.normalize("NFKC", code).strip()
+    keys = (item_key, *slot_siblings(item_key))
+    found = session.execute(_PROCEDURES_BY_CODE, {"code": code, "keys": list(keys)}).all()
+    if not found:
+        raise ProjectNotFound(code)
+    rows = {p.item_key: p for _, p in found if p is not None}
+    for key in keys:
         if key in rows:
             return _line(
                 rows[key],

@@ -13,6 +13,7 @@ writes what was deferred first, so it sees (and orders after) those rows.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, cast
 
 from sqlalchemy import event
@@ -55,10 +56,23 @@ def _after_rollback(session: OrmSession) -> None:
     session.info.pop(GUARDED, None)
 
 
+# The tables a statement touches, by statement: statements are immutable, and walking a large
+# one (the sender's head-of-queue query, built once) on every execution cost more than running it.
+_TABLES: weakref.WeakKeyDictionary[Any, frozenset[str]] = weakref.WeakKeyDictionary()
+
+
+def _tables_of(statement: Any) -> frozenset[str]:
+    names = _TABLES.get(statement)
+    if names is None:
+        names = frozenset(t.name for t in find_tables(cast(ClauseElement, statement), include_aliases=True))
+        _TABLES[statement] = names
+    return names
+
+
 @event.listens_for(OrmSession, "do_orm_execute")
 def _before_touching(state: ORMExecuteState) -> None:
     guarded: set[str] | None = state.session.info.get(GUARDED)
-    if guarded and guarded & {t.name for t in find_tables(cast(ClauseElement, state.statement), include_aliases=True)}:
+    if guarded and guarded & _tables_of(state.statement):
         write_deferred(state.session)
 
 

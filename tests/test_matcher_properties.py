@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -306,3 +307,47 @@ def test_match_is_thread_safe_while_learning():
         t.join()
     assert not errors
     assert m.match("第149个学到的问题是什么").faq.a == "答案149"
+
+
+# -- the phrase index -------------------------------------------------------------------------------
+
+
+class _Everything(dict):
+    """An index offering every entry for every character: the full scan the index replaces."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.every = list(range(size))
+
+    def get(self, _key, _default=None):
+        return self.every
+
+
+FULL_SCAN = Matcher(KB)
+FULL_SCAN._index = replace(
+    FULL_SCAN._index,
+    by_first_char=_Everything(len(FULL_SCAN._index.phrases)),
+    by_first_syllable=_Everything(len(FULL_SCAN._index.phrases)),
+    fuzzy_by_char=_Everything(len(FULL_SCAN._index.fuzzy_texts)),
+)
+PHRASES = sorted({p.text for p in MATCHER._index.phrases})
+with_a_stray_character = st.tuples(st.sampled_from(PHRASES), st.integers(0, 20), st.sampled_from("的了吗呢和")).map(
+    lambda t: t[0][: t[1]] + t[2] + t[0][t[1] :]
+)
+
+
+@FAST
+@given(
+    st.one_of(
+        chat_text,
+        st.lists(
+            st.one_of(st.sampled_from(PHRASES), st.sampled_from(FRAGMENTS), with_a_stray_character), max_size=4
+        ).map("".join),
+    )
+)
+def test_the_phrase_index_finds_what_a_scan_of_every_phrase_finds(text):
+    """Each message is checked only against the phrases starting with one of its characters (or
+    their syllables) and fuzzy-scored only against the names sharing a character with it."""
+    compact = normalize(text).replace(" ", "")
+    assert MATCHER._span_hits(compact) == FULL_SCAN._span_hits(compact)
+    assert MATCHER._fuzzy_hits(compact, set()) == FULL_SCAN._fuzzy_hits(compact, set())
