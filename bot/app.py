@@ -77,8 +77,7 @@ def build_application(
             inbox=inbox,
             sender=Sender(bot=application.bot, db=services.db, limits=limits),
             # Every group-committed transaction first checks the cached shared facts (bot/shared_facts.py).
-            # Its units process stored updates, replayed if a PostgreSQL crash loses their commit.
-            batcher=Batcher(services.db, before=services.facts.check, asynchronous_commit=True),
+            batcher=Batcher(services.db, before=services.facts.check),
         ),
     )
     for module in HANDLER_MODULES:

@@ -7,10 +7,6 @@ each caller still sees its own unit committed before it goes on. If a batch fail
 units are run again one transaction each, so one bad unit fails alone. `before(session)`
 runs first in every such transaction (bot.shared_facts checks its cached facts there: one
 statement per batch, not per unit).
-
-`asynchronous_commit=True` (the handlers' batcher, bot/app.py) commits its transactions on
-PostgreSQL without waiting for the WAL flush (`SET LOCAL synchronous_commit TO OFF`): only for
-units that can be done again after a server crash, see `_all`.
 """
 
 from __future__ import annotations
@@ -20,14 +16,11 @@ from collections.abc import Callable
 from contextvars import copy_context
 from typing import Any, TypeVar
 
-from sqlalchemy import text
 from sqlmodel import Session
 
 from storage.db import Database
 
 T = TypeVar("T")
-
-_ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 class Batcher:
@@ -38,7 +31,6 @@ class Batcher:
         max_batch: int = 200,
         before: Callable[[Session], object] | None = None,
         concurrency: int | None = None,
-        asynchronous_commit: bool = False,
     ) -> None:
         self.db = db
         self.max_batch = max_batch
@@ -46,7 +38,6 @@ class Batcher:
         # SQLite has one writer: one batch at a time. PostgreSQL takes several transactions at
         # once, and a batch mostly waits for the network: a few in flight overlap those waits.
         self.concurrency = concurrency or (1 if db.url.startswith("sqlite") else 4)
-        self.asynchronous_commit = asynchronous_commit and db.url.startswith("postgresql")
         self._queue: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]] = []
         self._workers: set[asyncio.Task[None]] = set()
 
@@ -69,9 +60,7 @@ class Batcher:
         while self._queue:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
             try:
-                results = await self.db.run(
-                    _all, units=[u for u, _ in batch], before=self.before, asynchronous=self.asynchronous_commit
-                )
+                results = await self.db.run(_all, units=[u for u, _ in batch], before=self.before)
             except Exception:  # noqa: BLE001 - any failure: each unit alone, its own error to its caller
                 if len(batch) == 1:
                     results = None
@@ -88,9 +77,7 @@ class Batcher:
     async def _one_by_one(self, batch: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]]) -> None:
         for unit, future in batch:
             try:
-                result = await self.db.run(
-                    _all, units=[unit], before=self.before, asynchronous=self.asynchronous_commit
-                )
+                result = await self.db.run(_all, units=[unit], before=self.before)
             except Exception as exc:  # noqa: BLE001 - handed to the caller, who raises it
                 if not future.done():
                     future.set_exception(exc)
@@ -100,20 +87,8 @@ class Batcher:
 
 
 def _all(
-    *,
-    session: Session,
-    units: list[Callable[[Session], Any]],
-    before: Callable[[Session], object] | None,
-    asynchronous: bool = False,
+    *, session: Session, units: list[Callable[[Session], Any]], before: Callable[[Session], object] | None
 ) -> list[Any]:
-    if asynchronous:
-        # A server crash may lose this commit (never a process crash: the commit is in the
-        # server's WAL buffers). Safe only for units that are done again after such a loss:
-        # the handlers' units process an update the inbox stored with a synchronous commit,
-        # and their inbox done-mark is lost with them, so the update is replayed. Anything
-        # that acts on their rows outside the database first commits synchronously (the
-        # sender's claim), and a synchronous commit flushes every earlier asynchronous one.
-        session.execute(_ASYNCHRONOUS_COMMIT)
     if before is not None:
         before(session)
     return [unit(session) for unit in units]

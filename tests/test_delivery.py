@@ -406,63 +406,6 @@ async def test_the_inbox_replays_what_was_stored_and_skips_copies(bot: Bot, data
     assert len(database.call(lambda session: session.exec(select(InboxUpdate)).all())) == 4
 
 
-async def test_on_postgresql_only_processing_a_stored_update_commits_asynchronously(
-    settings: Any, clock: Any, flow_database_url: str
-) -> None:
-    """The inbox stores an update with a synchronous commit; the transaction processing it
-    (its log row, its owed answer, its done-mark) does not wait for the WAL flush, since a
-    server crash that lost it leaves the update to be replayed; the sender claims and marks
-    synchronously before and after sending."""
-    if not flow_database_url.startswith("postgresql"):
-        pytest.skip("synchronous_commit is PostgreSQL's; SQLite's commits are unchanged")
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session as OrmSession
-
-    from bot.telegram_io import services_of_app
-    from tests.delivery_helpers import delivered, recorded_application
-    from tests.updates import message_update
-
-    commits: list[tuple[str, str]] = []  # each transaction's synchronous_commit and statements
-
-    def began(conn: Any) -> None:
-        conn.info["statements"] = []
-
-    def executed(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        conn.info.setdefault("statements", []).append(statement)
-
-    def committing(session: OrmSession) -> None:
-        conn = session.connection()
-        setting = str(conn.exec_driver_sql("SHOW synchronous_commit").scalar())
-        commits.append((setting, " ".join(conn.info.pop("statements", []))))
-
-    settings = settings.model_copy(update={"database_url": flow_database_url})
-    async with recorded_application(settings, clock) as app:
-        services = services_of_app(app)
-        engine = services.db.engine
-        event.listen(engine, "begin", began)
-        event.listen(engine, "before_cursor_execute", executed)
-        event.listen(OrmSession, "before_commit", committing)
-        try:
-            update = message_update(app.bot, chat_id=A, user_id=5_000_000_001, text="环评要啥材料")
-            await services.delivery.inbox.store([update.to_dict()])
-            await app.update_processor.process_update(update, app.process_update(update))
-            await delivered(app)
-        finally:
-            event.remove(OrmSession, "before_commit", committing)
-            event.remove(engine, "before_cursor_execute", executed)
-            event.remove(engine, "begin", began)
-        assert app.bot_data["request"].sent()  # the answer went out
-
-    stored = [setting for setting, sql in commits if "INSERT INTO inbox_update" in sql]
-    processed = [(setting, sql) for setting, sql in commits if "INSERT INTO question_log" in sql]
-    sent = [setting for setting, sql in commits if "UPDATE outbox_message" in sql]
-    assert stored == ["on"]
-    assert [setting for setting, _ in processed] == ["off"]
-    assert "UPDATE inbox_update" in processed[0][1]  # the done-mark is lost with it, so it is replayed
-    assert sent and set(sent) == {"on"}
-    assert all(setting == "on" for setting, sql in commits if "INSERT INTO question_log" not in sql)
-
-
 async def test_chats_run_concurrently_and_each_chat_in_order(bot: Bot, database: Database) -> None:
     processor = ChatOrderedProcessor(Inbox(database))
     log: list[str] = []
