@@ -97,8 +97,13 @@ class ProjectProfile:
         return self.summary.deadline
 
 
+def _project_code(code: str) -> str:
+    """A project code as the ledger stores it (full-width characters folded, spaces trimmed)."""
+    return unicodedata.normalize("NFKC", code).strip()
+
+
 def get_project(*, session: Session, code: str) -> Project:
-    code = unicodedata.normalize("NFKC", code).strip()
+    code = _project_code(code)
     project = session.exec(select(Project).where(Project.code == code)).first()
     if project is None:
         raise ProjectNotFound(code)
@@ -266,7 +271,7 @@ def procedure_status(
     An item sharing a slot of the ten stands in for the one asked about: a question about 备案
     is answered from the ledger's 核准 row when that is how the project was approved.
     """
-    code = unicodedata.normalize("NFKC", code).strip()
+    code = _project_code(code)
     keys = (item_key, *slot_siblings(item_key))
     found = session.execute(_PROCEDURES_BY_CODE, {"code": code, "keys": list(keys)}).all()
     if not found:
