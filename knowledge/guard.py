@@ -36,6 +36,8 @@ DEFAULT_GUARDED = tuple(
         "blind6_dialogues",
         "blind7",
         "blind7_dialogues",
+        "blind8",
+        "blind8_dialogues",
     )
 )
 
