@@ -483,6 +483,7 @@ TRAIN_REPEATABLE_YES = "是"
 TRAIN_REPEATABLE_NO = "否"
 TRAIN_TEST_SPLIT_HEADING = "== 从未训练过的测试集（{count} 个问题）"
 TRAIN_FOLDS_HEADING = "== 全部 {count} 个标注问题的 {folds} 折交叉验证（对话轮次只训练意图）"
+TRAIN_BY_SET_HEADING = "== 逐套留出：{sets} 套盲测集的 {count} 个问题，每套用其余各套训练的模型评分"
 TRAIN_SET_LINE = (
     "  {source}：{questions} 个问题，事项 {item_accuracy}%，意图 {intent_accuracy}%，自动答复 {auto_answer_rate}%，"
     "答错 {wrong_auto_answer_rate}%（占已答复 {wrong_of_answered_rate}%），超范围转人工 {out_of_scope_handoff_rate}%"

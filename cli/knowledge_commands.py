@@ -14,9 +14,19 @@ import texts
 from cli.common import fail, knowledge_or_exit, settings_or_exit
 from knowledge.answers import compose_answer
 from knowledge.context import MemoryContexts
-from knowledge.evaluation import EvalReport, LabelledQuestion, cross_validate, evaluate, load_labelled, score
+from knowledge.evaluation import (
+    EvalReport,
+    LabelledQuestion,
+    Prediction,
+    cross_validate,
+    evaluate,
+    leave_one_set_out,
+    load_labelled,
+    score,
+)
 from knowledge.guard import DEFAULT_GUARDED, GUARD_PATH, diff_guard, guard_entries, read_guard, write_guard
 from knowledge.matcher import Matcher, MatchResult, Thresholds
+from knowledge.model import KnowledgeBase
 from knowledge.model_text import load_training, train_model
 from knowledge.plain import html_to_plain
 
@@ -124,8 +134,28 @@ def cmd_kb_train(args: argparse.Namespace) -> None:
         for source in sorted({r.source for r in questions}):
             part = [c for r, c in zip(questions, every, strict=True) if r.source == source]
             _print_set(source, score(source, predictions.__getitem__, part))
+    if args.by_set:
+        _print_by_set(kb, rows)
     if not same:
         sys.exit(1)
+
+
+def _print_by_set(kb: KnowledgeBase, rows: list) -> None:  # type: ignore[type-arg]
+    """Each blind set scored by a model trained on all the others (leave one set out)."""
+    by_source = leave_one_set_out(kb, rows)
+    everything: dict[str, Prediction] = {}
+    cases: list[LabelledQuestion] = []
+    for source, predictions in by_source.items():
+        everything.update(predictions)
+        cases += [
+            LabelledQuestion(r.q, r.item, r.intent, r.style, r.asks)
+            for r in rows
+            if r.source == source and r.dialogue is None
+        ]
+    print(texts.TRAIN_BY_SET_HEADING.format(count=len(cases), sets=len(by_source)))
+    print(score("by set", everything.__getitem__, cases).render())
+    for source, predictions in by_source.items():
+        _print_set(source, score(source, predictions.__getitem__, [c for c in cases if c.q in predictions]))
 
 
 def _print_set(source: str, report: EvalReport) -> None:
@@ -138,6 +168,12 @@ def register_train(kb_sub: argparse._SubParsersAction) -> None:  # type: ignore[
         "train", help="训练意图/事项模型，检查可复现，并报告从未训练的测试集和 5 折交叉验证的指标"
     )
     train.add_argument("--folds", type=int, default=5, help="交叉验证的折数（默认 5；0 表示不做）")
+    train.add_argument(
+        "--by-set",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="逐套留出：每套盲测集用其余各套训练的模型评分（默认做；--no-by-set 不做）",
+    )
     train.set_defaults(func=cmd_kb_train)
 
 

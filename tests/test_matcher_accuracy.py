@@ -20,6 +20,7 @@ from knowledge.evaluation import (
     Prediction,
     cross_validate,
     evaluate,
+    leave_one_set_out,
     load_labelled,
     score,
 )
@@ -110,6 +111,21 @@ def test_a_blind_sets_never_trained_fifth_meets_its_floors(kb, source, at_least,
 def test_every_dev_set_question_is_in_the_training_file(cases):
     known = {r.q for r in load_training()}
     assert all(c.q in known for c in cases)
+
+
+def test_leaving_one_set_out_never_trains_on_the_set_it_scores(kb):
+    rows = [r for r in load_training() if r.source in ("blind", "blind2", "devset")]
+    trained_on: list[str] = []
+
+    def build(kb_, model):
+        trained_on.append(model.fingerprint)
+        return Matcher(kb_, model=model)
+
+    predictions = leave_one_set_out(kb, rows, build=build)
+    assert list(predictions) == ["blind", "blind2"]  # blind sets only, each scored once
+    for source, fingerprint in zip(predictions, trained_on, strict=True):
+        assert fingerprint == train_model(kb, [r for r in rows if r.source != source]).fingerprint
+        assert set(predictions[source]) == {r.q for r in rows if r.source == source and r.dialogue is None}
 
 
 def test_the_test_split_is_never_trained_on(kb):
