@@ -198,9 +198,6 @@ class Weights:
     disagree: float = 0.3  # the model's own item beats the top item by this much: clarify between the two
     alone_answer: float = 0.5  # an item no name of which is in the message is answered from this probability
     clause_intent: float = 0.5  # each clause of a message asking several things gives its intent from this probability
-    clause_sure: float = (
-        0.9  # … and a clause without a question word asks when its intent is this sure (short messages)
-    )
     # A procedure named by its own words (「林木采伐许可证」) is handed off as a matter the knowledge base lacks,
     # unless the model is this sure of one item (「属于备案类项目…提交备案以后」「环评报告书审批」: the words are
     # the item's own; chosen by 5-fold over all labelled questions).
@@ -777,9 +774,8 @@ class Matcher:
         """「施工许可证在哪办,要多久」: one item, each clause that asks something gives an intent."""
         if result.item is None:
             return result
-        short = len(result.normalized.replace(" ", "")) <= CLAUSE_ASKS_CHARS
         intents: list[str] = []
-        clauses = [c for c in result.normalized.split(" ") if c and self._asks(c, short=short)]
+        clauses = [c for c in result.normalized.split(" ") if c and cue_book().question_mark.search(c)]
         for clause in clauses if len(clauses) >= 2 else ():
             asked = self._clause_intent(clause)
             if asked and asked not in intents:
@@ -807,18 +803,6 @@ class Matcher:
         if top.item not in named and p_top < w.alone_answer:
             return [top]
         return None
-
-    def _asks(self, clause: str, *, short: bool) -> bool:
-        """Whether a clause asks something: a question word, or, in a short message, a clause the model reads
-        surely as asking one thing (「取水许可是旗里批还是市里批」「材料清单发一下」: the question mark is gone
-        from the normalised text, and a choice or a request has no question word)."""
-        if cue_book().question_mark.search(clause):
-            return True
-        if not short or self.model is None:
-            return False
-        probs = self.model.intent_probabilities(clause)
-        best = max(probs, key=probs.__getitem__)
-        return best not in ("other", "status") and probs[best] >= self.weights.clause_sure
 
     def _clause_intent(self, clause: str) -> str | None:
         """What one clause asks: the model's intent when it is sure of it, else the first strong cue's."""

@@ -485,12 +485,6 @@ def test_a_status_follow_up_goes_to_the_ledger(matcher):
             "规划核实要准备啥，然后竣工备案几天办完？",
             [("planning_verification", "materials"), ("completion_filing", "time_limit")],
         ),
-        # a clause without a question word that surely asks (a choice, a request) counts in a short message
-        ("取水许可是旗里批还是市里批？要多少天？", [("water_permit", "department"), ("water_permit", "time_limit")]),
-        (
-            "施工证材料清单发一下，还有能不能容缺？",
-            [("construction_permit", "materials"), ("construction_permit", "tolerance")],
-        ),
     ],
 )
 def test_several_asks_get_one_answer_covering_each(matcher, question, asks):
