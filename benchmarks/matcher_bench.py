@@ -66,8 +66,10 @@ OTHER_SETS = [
     ROOT / "tests" / "data" / "blind6_dialogues.jsonl",  # its dialogue turns, likewise
     ROOT / "tests" / "data" / "blind7.jsonl",  # written blind; measured before the sixth pass, then read
     ROOT / "tests" / "data" / "blind7_dialogues.jsonl",  # its dialogue turns, likewise
-    ROOT / "tests" / "data" / "blind8.jsonl",  # written blind; measured, errors never read, never trained on
+    ROOT / "tests" / "data" / "blind8.jsonl",  # written blind; measured before the seventh pass, then read
     ROOT / "tests" / "data" / "blind8_dialogues.jsonl",  # its dialogue turns, likewise
+    ROOT / "tests" / "data" / "blind9.jsonl",  # written blind; measured, errors never read, never trained on
+    ROOT / "tests" / "data" / "blind9_dialogues.jsonl",  # its dialogue turns, likewise
 ]
 SET_NOTES = {
     "devset_more.jsonl": "second dev set, tuned on",
@@ -85,8 +87,10 @@ SET_NOTES = {
     "blind6_dialogues.jsonl": "blind6's dialogue turns, in context; a dev set likewise",
     "blind7.jsonl": "written blind, measured once before the sixth pass, then read: a dev set",
     "blind7_dialogues.jsonl": "blind7's dialogue turns, in context; a dev set likewise",
-    "blind8.jsonl": "written blind, errors never read, never trained on: the unseen measure",
-    "blind8_dialogues.jsonl": "blind8's dialogue turns, in context; unseen likewise",
+    "blind8.jsonl": "written blind, measured once before the seventh pass, then read: a dev set",
+    "blind8_dialogues.jsonl": "blind8's dialogue turns, in context; a dev set likewise",
+    "blind9.jsonl": "written blind, errors never read, never trained on: the unseen measure",
+    "blind9_dialogues.jsonl": "blind9's dialogue turns, in context; unseen likewise",
 }
 GENERATED_QUERIES = 200
 FAQ_SEED = 20240601
