@@ -38,6 +38,8 @@ DEFAULT_GUARDED = tuple(
         "blind7_dialogues",
         "blind8",
         "blind8_dialogues",
+        "bankA",
+        "bankB",
     )
 )
 

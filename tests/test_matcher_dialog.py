@@ -728,3 +728,17 @@ def test_saying_one_will_ask_elsewhere_closes_the_turn_and_inherits_nothing(matc
             ("王经理", "好的，我打电话问问", None, "other", "smalltalk", False),
         ],
     )
+
+
+def test_a_near_miss_built_on_an_items_name_is_handed_off_but_a_typed_by_sound_name_is_not(matcher):
+    verify_dialog(
+        matcher,
+        [
+            # the name is written, and the model is sure the matter is another one
+            ("人防工程监理资质怎么申请", None, None, "handoff"),
+            ("政府投资项目施工招标，招标文件要去哪里备案，流程是什么？", None, None, "handoff"),
+            # typed by sound: the model knows no 换评 or 去水, so its p(no item) does not overrule the name
+            ("换评需要什么材料", "eia", "materials", "answer"),
+            ("去水许可证 到期了怎么延续", "water_permit", None, "answer"),
+        ],
+    )
