@@ -168,6 +168,7 @@ def build_services(
             clarify=settings.match_clarify_threshold,
             min_gap=settings.match_min_gap,
         ),
+        model_path=settings.model_file,
     )
     database = db or Database(settings.database_url)
     database.migrate()
