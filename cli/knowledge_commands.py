@@ -93,7 +93,6 @@ def cmd_kb_train(args: argparse.Namespace) -> None:
     kb = knowledge_or_exit(settings)
     rows = load_training()
     model, seconds = write_model(kb, settings.model_file)  # OSError: one line naming the file (cli.main)
-    print(texts.TRAIN_WRITTEN.format(path=settings.model_file, fingerprint=model.fingerprint))
     again = train_model(kb, reuse=False)
     same = again.fingerprint == model.fingerprint and all(
         np.array_equal(a, b)
@@ -110,6 +109,7 @@ def cmd_kb_train(args: argparse.Namespace) -> None:
             repeatable=texts.TRAIN_REPEATABLE_YES if same else texts.TRAIN_REPEATABLE_NO,
         )
     )
+    print(texts.TRAIN_WRITTEN.format(path=settings.model_file, fingerprint=model.fingerprint))
     test = [r for r in rows if r.split == "test" and r.dialogue is None]
     cases = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in test]
     print(texts.TRAIN_TEST_SPLIT_HEADING.format(count=len(test)))
