@@ -236,3 +236,25 @@ def test_training_gives_the_same_weights_and_probabilities_in_any_process(traine
     assert [process.returncode for process in processes] == [0, 0]
     assert len(outputs) == 1, outputs
     assert outputs.pop().split()[0] == trained.fingerprint
+
+
+@pytest.mark.parametrize("which", ["intent", "item"])
+def test_the_vectorizer_fits_exactly_as_scikit_learns_own(kb, which):
+    """model_text._Tfidf does two steps of the fit in bulk; the vocabulary and matrix are scikit-learn's, bit for bit."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    data = training_data(kb)
+    if which == "intent":
+        texts = [normalize(row.q) for row in data.intent_rows]
+        ours = model_text._intent_vectorizer()
+    else:
+        texts = [text for text, _ in data.kb_pairs] + [compact(row.q) for row in data.labelled]
+        ours = model_text._vectorizer()
+    theirs = TfidfVectorizer(**ours.get_params())
+    assert type(ours) is not TfidfVectorizer and isinstance(ours, TfidfVectorizer)
+    mine, reference = ours.fit_transform(texts), theirs.fit_transform(texts)
+    assert list(ours.vocabulary_.items()) == list(theirs.vocabulary_.items())
+    assert np.array_equal(ours.idf_, theirs.idf_) and ours.idf_.dtype == theirs.idf_.dtype
+    for part in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(mine, part), getattr(reference, part))
+        assert getattr(mine, part).dtype == getattr(reference, part).dtype
