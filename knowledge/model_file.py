@@ -105,7 +105,7 @@ def _arrays(model: TextModel) -> dict[str, np.ndarray]:
 def save_model(model: TextModel, key: str, path: Path) -> None:
     """Write the model to `path` atomically (a temporary file in the same folder, then a rename).
 
-    Raises OSError when the folder cannot be written."""
+    Raises OSError when the folder is missing or cannot be written (no folder is created, as for the SQLite file)."""
     arrays = _arrays(model)
     header = {
         "format": np.array(FORMAT),
@@ -113,7 +113,6 @@ def save_model(model: TextModel, key: str, path: Path) -> None:
         "key": np.array(key),
         "digest": np.array(_arrays_digest(arrays)),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as file:

@@ -74,6 +74,7 @@ def fresh_process(monkeypatch):
 def test_a_missing_file_is_trained_and_written_then_read_with_identical_predictions(
     kb, trained, trained_probabilities, tmp_path, fresh_process
 ):
+    (tmp_path / "data").mkdir()
     path = tmp_path / "data" / DEFAULT_MODEL_NAME
     first = model_for(kb, path)
     assert first.how == f"trained; written to {path}" and path.is_file()
@@ -166,6 +167,11 @@ def test_a_folder_that_cannot_be_written_is_one_log_line(kb, trained, tmp_path, 
     assert source.model.fingerprint == trained.fingerprint
     records = [r for r in caplog.records if r.name == "knowledge.model_file"]
     assert len(records) == 1 and records[0].levelno == logging.WARNING and "not written" in records[0].getMessage()
+
+
+def test_a_missing_folder_is_not_created(kb, trained, tmp_path, fresh_process):
+    source = model_for(kb, tmp_path / "no-such-folder" / DEFAULT_MODEL_NAME)
+    assert source.how.startswith("trained; not written") and not (tmp_path / "no-such-folder").exists()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
