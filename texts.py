@@ -479,6 +479,7 @@ EVAL_ERROR_LINE = "[{style}] {question}：应为 {want_item}/{want_intent}，实
 EVAL_SET_HEADING = "== {name}"
 EVAL_DONE = "（{count} 个问题，用时 {seconds} 秒）"
 TRAIN_DONE = "用 {examples} 条样本训练，用时 {seconds} 秒；指纹 {fingerprint}；两次训练结果一致：{repeatable}"
+TRAIN_WRITTEN = "模型已写入 {path}（指纹 {fingerprint}）；启动时数据未变就直接读取它，不再训练"
 TRAIN_REPEATABLE_YES = "是"
 TRAIN_REPEATABLE_NO = "否"
 TRAIN_TEST_SPLIT_HEADING = "== 从未训练过的测试集（{count} 个问题）"

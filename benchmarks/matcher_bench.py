@@ -13,8 +13,9 @@ Table 1  four systems side by side on the labelled set, and again on each furthe
          labelled set to its own best item accuracy (ties: lower wrong-auto-answer rate, then the
          stricter cut-off), so the comparison is fair to the baselines; the further sets use the
          same cut-offs.
-Table 2  start-up (load + index + training the model) of the bundled knowledge base and of a synthetic one with
-         `--faq` generated FAQ entries, each in fresh interpreter processes; the matcher's latency
+Table 2  start-up of the bundled knowledge base and of a synthetic one with `--faq` generated FAQ entries, each
+         in fresh interpreter processes, cold (no model file: load + training + writing the file + index)
+         and warm (load + reading the model file checked against the data + index); the matcher's latency
          on both, queried with the labelled questions plus generated ones; and memory: tracemalloc
          peak and net retained size of building the matcher, and the process peak RSS.
 Targets  the issue's targets beside the measured figures, PASS or FAIL.
@@ -226,25 +227,30 @@ def tune_cutoff(raw, cases, grid: Sequence[float], default: float) -> Tuned:  # 
 
 
 # -- start-up and memory probes (fresh interpreter processes) ---------------------------------
-def _probe_startup(kb_path: Path) -> dict[str, float]:
+def _probe_startup(kb_path: Path, model_path: Path | None) -> dict[str, object]:
+    """One start-up as the bot's: load the knowledge, get the model (`model_for`: the model file when it matches
+    the data, else training and writing it), build the matcher."""
     started = time.perf_counter()
     from knowledge.loader import load_knowledge
     from knowledge.matcher import Matcher
-    from knowledge.model_text import train_model
+    from knowledge.model_file import model_for
 
-    imported = time.perf_counter()
+    imported, cpu = time.perf_counter(), time.process_time()
     kb = load_knowledge(kb_path)
     loaded = time.perf_counter()
-    model = train_model(kb)
-    trained = time.perf_counter()
-    matcher = Matcher(kb, model=model)
+    source = model_for(kb, model_path)
+    modelled = time.perf_counter()
+    matcher = Matcher(kb, model=source.model)
     indexed = time.perf_counter()
     assert matcher is not None
     return {
         "import_s": imported - started,
         "load_s": loaded - imported,
-        "train_s": trained - loaded,
-        "index_s": indexed - loaded,
+        "model_s": modelled - loaded,
+        "index_s": indexed - modelled,
+        "total_s": indexed - imported,
+        "cpu_s": time.process_time() - cpu,  # every thread's CPU time: the load-independent part of the wall time
+        "how": source.how.split(";")[0],
         "faq": sum(len(i.faq) for i in kb.items.values()),
     }
 
@@ -316,18 +322,30 @@ def _run_probe(args: list[str]) -> dict:  # type: ignore[type-arg]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def startup(kb_path: Path, runs: int) -> dict[str, float]:
-    """Median load, index and total over `runs` fresh processes, and the worst total."""
-    results = [_run_probe(["--probe", "startup", "--kb-path", str(kb_path)]) for _ in range(runs)]
-    totals = [r["load_s"] + r["index_s"] for r in results]
+def startup(kb_path: Path, runs: int) -> dict[str, dict[str, float]]:
+    """Cold and warm start-up, each `runs` fresh processes: a cold run finds no model file (it trains and writes
+    one), the warm run after it reads that file. Medians of each part, and the worst total."""
+    results: dict[str, list[dict]] = {"cold": [], "warm": []}  # type: ignore[type-arg]
+    with tempfile.TemporaryDirectory(prefix="steward-model-") as folder:
+        for run in range(runs):
+            path = Path(folder) / f"model-{run}.npz"
+            for kind, expected in (("cold", "trained"), ("warm", "loaded")):
+                result = _run_probe(["--probe", "startup", "--kb-path", str(kb_path), "--model-path", str(path)])
+                if result["how"] != expected:
+                    raise SystemExit(f"{kind} start-up of {kb_path}: the model was {result['how']}, not {expected}")
+                results[kind].append(result)
     return {
-        "load_s": statistics.median(r["load_s"] for r in results),
-        "index_s": statistics.median(r["index_s"] for r in results),
-        "train_s": statistics.median(r["train_s"] for r in results),
-        "total_s": statistics.median(totals),
-        "max_total_s": max(totals),
-        "import_s": statistics.median(r["import_s"] for r in results),
-        "faq": results[0]["faq"],
+        kind: {
+            "load_s": statistics.median(r["load_s"] for r in rows),
+            "model_s": statistics.median(r["model_s"] for r in rows),
+            "index_s": statistics.median(r["index_s"] for r in rows),
+            "total_s": statistics.median(r["total_s"] for r in rows),
+            "max_total_s": max(r["total_s"] for r in rows),
+            "cpu_s": statistics.median(r["cpu_s"] for r in rows),
+            "import_s": statistics.median(r["import_s"] for r in rows),
+            "faq": rows[0]["faq"],
+        }
+        for kind, rows in results.items()
     }
 
 
@@ -418,10 +436,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target fails")
     parser.add_argument("--probe", choices=["startup", "memory"], help=argparse.SUPPRESS)
     parser.add_argument("--kb-path", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--model-path", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.probe == "startup":
-        print(json.dumps(_probe_startup(args.kb_path)))
+        print(json.dumps(_probe_startup(args.kb_path, args.model_path)))
         return 0
     if args.probe == "memory":
         print(json.dumps(_probe_memory(args.faq, args.set, args.repeat)))
@@ -454,9 +473,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             write_knowledge_folder(BUNDLED_KNOWLEDGE_PATH, skb, folder)
             start_synth = startup(folder, args.startup_runs)
         expected_faq = sum(len(i.faq) for i in skb.items.values())
-        if start_synth["faq"] != expected_faq:
+        if start_synth["cold"]["faq"] != expected_faq:
             raise SystemExit(
-                f"synthetic knowledge folder loaded {start_synth['faq']} FAQ entries, expected {expected_faq}"
+                f"synthetic knowledge folder loaded {start_synth['cold']['faq']} FAQ entries, expected {expected_faq}"
             )
         del skb
         memory_synth = _run_probe(
@@ -581,23 +600,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 memory_synth["p99_ms"] <= T_P99_SYNTHETIC_MS,
             )
         )
-    checks.append(
-        (
-            "Start-up, bundled KB (worst run)",
-            f"≤ {T_STARTUP_S:g} s",
-            f"{start_bundled['max_total_s']:.2f} s",
-            start_bundled["max_total_s"] <= T_STARTUP_S,
-        )
-    )
-    if start_synth is not None:
-        checks.append(
-            (
-                f"Start-up, {args.faq:,} FAQ KB (worst run)",
-                f"≤ {T_STARTUP_S:g} s",
-                f"{start_synth['max_total_s']:.2f} s",
-                start_synth["max_total_s"] <= T_STARTUP_S,
+    # The issue's target is judged on the cold start-up (training included) of the bundled knowledge base; the
+    # others are shown against the same figure.
+    for label, start in (("bundled KB", start_bundled), (f"{args.faq:,} FAQ KB", start_synth)):
+        if start is None:
+            continue
+        for kind, words in (("cold", "cold, training included"), ("warm", "warm, model file read")):
+            checks.append(
+                (
+                    f"Start-up, {label}, {words} (worst run)",
+                    f"≤ {T_STARTUP_S:g} s",
+                    f"{start[kind]['max_total_s']:.2f} s",
+                    start[kind]["max_total_s"] <= T_STARTUP_S,
+                )
             )
-        )
 
     # Output.
     md = args.markdown
@@ -630,14 +646,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         if start is None or mem is None:
             continue
+        cold, warm = start["cold"], start["warm"]
         rows2.append(
             [
                 label,
                 str(mem["items"]),
                 f"{mem['faq']:,}",
-                f"{start['load_s']:.3f}",
-                f"{start['index_s']:.3f}",
-                f"{start['total_s']:.3f}",
+                f"{cold['load_s']:.3f}",
+                f"{cold['model_s']:.3f}",
+                f"{cold['total_s']:.3f} / {cold['max_total_s']:.3f}",
+                f"{warm['model_s']:.3f}",
+                f"{warm['total_s']:.3f} / {warm['max_total_s']:.3f}",
                 f"{mem['calls']:,}",
                 _ms(mem["p50_ms"]),
                 _ms(mem["p99_ms"]),
@@ -649,14 +668,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     out.append(
         render_table(
-            "Table 2. Start-up, latency and memory of the steward matcher",
+            "Table 2. Start-up (cold: no model file; warm: the model file read), latency and memory of the steward matcher",
             [
                 "Knowledge base",
                 "Items",
                 "FAQ",
                 "Load s",
-                "Train + index s",
-                "Start-up s",
+                "Cold: train + write s",
+                "Cold start-up s (median / worst)",
+                "Warm: read model s",
+                "Warm start-up s (median / worst)",
                 "Timed calls",
                 "p50 ms",
                 "p99 ms",
@@ -701,9 +722,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             "normaliser's cache is cleared before each call. Table 2 queries each KB with the labelled questions plus "
             f"{GENERATED_QUERIES} generated ones."
         ),
-        f"Start-up: load_knowledge + train_model(kb) + Matcher(kb, model=...) (training alone: "
-        f"{start_bundled['train_s']:.2f} s bundled), median of {args.startup_runs} fresh process{'es' if args.startup_runs != 1 else ''} (imports, "
-        f"~{start_bundled['import_s']:.2f} s including scikit-learn's, not included)"
+        "Start-up: load_knowledge + model_for(kb, model file) + Matcher(kb, model=...), as the bot starts; cold: no model "
+        "file, so the model is trained and the file written (a fresh folder each run); warm: the next process reads the "
+        f"file the cold one wrote, after checking its fingerprint against the data. {args.startup_runs} cold and "
+        f"{args.startup_runs} warm fresh process{'es' if args.startup_runs != 1 else ''} per KB (imports, "
+        f"~{start_bundled['cold']['import_s']:.2f} s including scikit-learn's, not included). CPU time of the same "
+        f"start-ups (median, every thread; the wall time on an idle machine is about this or less, as the item model "
+        f"trains in a thread): cold {start_bundled['cold']['cpu_s']:.2f} s, warm {start_bundled['warm']['cpu_s']:.2f} s "
+        "bundled"
+        + (
+            f", cold {start_synth['cold']['cpu_s']:.2f} s, warm {start_synth['warm']['cpu_s']:.2f} s with {args.faq:,} FAQ"
+            if start_synth
+            else ""
+        )
         + (
             "; the synthetic KB is written as YAML and loaded from files, as an operator's large KB would be."
             if args.faq

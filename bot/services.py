@@ -161,6 +161,10 @@ def build_services(
     """
     calendar, hours = working_clock(settings)
     kb = load_knowledge(settings.knowledge_path)
+    database = db or Database(settings.database_url)
+    database.migrate()
+    # After the database is up: a start-up waiting for it logs its retries first, and trains (or reads the model
+    # file) once, when it can go on.
     matcher = Matcher.trained(
         kb,
         Thresholds(
@@ -168,9 +172,8 @@ def build_services(
             clarify=settings.match_clarify_threshold,
             min_gap=settings.match_min_gap,
         ),
+        model_path=settings.model_file,
     )
-    database = db or Database(settings.database_url)
-    database.migrate()
     services = Services(
         settings=settings,
         db=database,

@@ -27,6 +27,7 @@ from knowledge.evaluation import (
 from knowledge.guard import DEFAULT_GUARDED, GUARD_PATH, diff_guard, guard_entries, read_guard, write_guard
 from knowledge.matcher import Matcher, MatchResult, Thresholds
 from knowledge.model import KnowledgeBase
+from knowledge.model_file import write_model
 from knowledge.model_text import load_training, train_model
 from knowledge.plain import html_to_plain
 
@@ -40,6 +41,7 @@ def _matcher(settings) -> Matcher:  # type: ignore[no-untyped-def]
             clarify=settings.match_clarify_threshold,
             min_gap=settings.match_min_gap,
         ),
+        model_path=settings.model_file,
     )
 
 
@@ -97,11 +99,10 @@ def cmd_ask(args: argparse.Namespace) -> None:
 
 
 def cmd_kb_train(args: argparse.Namespace) -> None:
-    kb = knowledge_or_exit(settings_or_exit())
+    settings = settings_or_exit()
+    kb = knowledge_or_exit(settings)
     rows = load_training()
-    started = time.perf_counter()
-    model = train_model(kb, reuse=False)
-    seconds = time.perf_counter() - started
+    model, seconds = write_model(kb, settings.model_file)  # OSError: one line naming the file (cli.main)
     again = train_model(kb, reuse=False)
     same = again.fingerprint == model.fingerprint and all(
         np.array_equal(a, b)
@@ -118,6 +119,7 @@ def cmd_kb_train(args: argparse.Namespace) -> None:
             repeatable=texts.TRAIN_REPEATABLE_YES if same else texts.TRAIN_REPEATABLE_NO,
         )
     )
+    print(texts.TRAIN_WRITTEN.format(path=settings.model_file, fingerprint=model.fingerprint))
     test = [r for r in rows if r.split == "test" and r.dialogue is None]
     cases = [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in test]
     print(texts.TRAIN_TEST_SPLIT_HEADING.format(count=len(test)))

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 BUNDLED_KNOWLEDGE_PATH = Path(__file__).resolve().parent.parent / "knowledge" / "data"
 DEFAULT_BUSINESS_HOURS = "09:00-12:00,13:30-17:30"
+DEFAULT_MODEL_NAME = "steward-model.npz"  # the trained model's file (knowledge/model_file.py)
 
 
 class SettingsError(Exception):
@@ -26,6 +27,9 @@ class Settings(BaseSettings):
     telegram_api_base_url: str | None = None
     database_url: str = "sqlite:///steward.db"
     knowledge_path: Path = BUNDLED_KNOWLEDGE_PATH
+    # The trained model's file (knowledge/model_file.py); default: `steward-model.npz` beside the SQLite file,
+    # or in the working directory on PostgreSQL (the `model_file` property).
+    model_path: Path | None = None
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
 
@@ -66,6 +70,11 @@ class Settings(BaseSettings):
     instance_name: str | None = None  # names this instance in the lease and logs (default host:pid)
     startup_retry_max_seconds: float = Field(default=30, gt=0)  # longest wait between start-up retries
     shutdown_grace_seconds: float = Field(default=8, gt=0)  # in-flight work gets this long after SIGTERM
+
+    @field_validator("model_path", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("webhook_listen")
     @classmethod
@@ -167,6 +176,25 @@ class Settings(BaseSettings):
         if not url.drivername.startswith(("sqlite", "postgresql")):
             raise ValueError("must start with sqlite:// or postgresql+psycopg://")
         return value
+
+    @property
+    def model_file(self) -> Path:
+        """Where the trained model is kept: MODEL_PATH, else `steward-model.npz` in the SQLite file's folder
+        (the working directory for PostgreSQL or an in-memory SQLite database)."""
+        if self.model_path is not None:
+            return self.model_path
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.database_url)
+        database = url.database or ""
+        if (
+            url.drivername.startswith("sqlite")
+            and database
+            and database != ":memory:"
+            and not database.startswith("file:")
+        ):
+            return Path(database).parent / DEFAULT_MODEL_NAME
+        return Path(DEFAULT_MODEL_NAME)
 
     @property
     def webhook_mode(self) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from threading import Lock
 
 from rapidfuzz import fuzz, process
@@ -345,11 +346,15 @@ class Matcher:
             self.add_learned(faq.q, faq.a, None)
 
     @classmethod
-    def trained(cls, kb: KnowledgeBase, thresholds: Thresholds | None = None) -> Matcher:
-        """The matcher the bot uses: the exact evidence joined with a model trained now, in about a second."""
-        from knowledge.model_text import train_model
+    def trained(
+        cls, kb: KnowledgeBase, thresholds: Thresholds | None = None, *, model_path: Path | None = None
+    ) -> Matcher:
+        """The matcher the bot uses: the exact evidence joined with the model of the current data — read from
+        `model_path` when that file was trained on exactly this data, else trained now (about a second) and
+        written there (`knowledge/model_file.py`)."""
+        from knowledge.model_file import model_for
 
-        return cls(kb, thresholds, model=train_model(kb))
+        return cls(kb, thresholds, model=model_for(kb, model_path).model)
 
     # -- index ----------------------------------------------------------------------
     @staticmethod

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import texts
+from knowledge.model_file import artefact_key, load_model
+from knowledge.model_text import training_data
 from tests.test_cli import clean_env, kb, reuse_bundled_kb, run  # noqa: F401  (the CLI tests' fixtures)
 from tests.texts_match import said, says
 
@@ -119,9 +121,20 @@ def test_eval_diff_lists_flips_and_fails_on_right_to_wrong(capsys, tmp_path):
     assert code == 0 and says(texts.GUARD_FLIP, out, accepted=texts.GUARD_FLIP_ACCEPTED, question=repr("能评要多久"))
 
 
-def test_kb_train_is_repeatable_and_reports_the_test_split(capsys):
+def test_kb_train_is_repeatable_and_reports_the_test_split(capsys, request):
     code, out, _ = run(capsys, "kb", "train", "--folds", "0", "--no-by-set")
     assert code == 0
     assert not says(texts.TRAIN_BY_SET_HEADING, out)  # leaving each blind set out: tests/test_matcher_accuracy.py
     assert says(texts.TRAIN_DONE, out, repeatable=texts.TRAIN_REPEATABLE_YES)
     assert says(texts.TRAIN_TEST_SPLIT_HEADING, out) and says(texts.EVAL_REPORT, out)
+    # The model file, beside the default SQLite file (the working directory here), for the next start-up.
+    data = training_data(request.getfixturevalue("kb"))
+    assert says(texts.TRAIN_WRITTEN, out, path="steward-model.npz", fingerprint=data.fingerprint)
+    assert load_model(Path("steward-model.npz"), data.fingerprint, artefact_key(data))[1] == "loaded"
+
+
+def test_kb_train_says_in_one_line_when_the_model_file_cannot_be_written(capsys, tmp_path, monkeypatch):
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("MODEL_PATH", str(tmp_path / "a-file" / "model.npz"))
+    code, out, err = run(capsys, "kb", "train", "--folds", "0", "--no-by-set")
+    assert code != 0 and out == "" and len(err.strip().splitlines()) == 1 and "a-file" in err

@@ -1,0 +1,266 @@
+"""The trained model's file (knowledge/model_file.py): start-up reads it only when it was trained on exactly the
+current data; a stale, corrupt or missing file means training (and writing the file again); a folder that
+cannot be written costs one log line, never the start-up. A model read from the file predicts exactly what the
+trained one does. And training itself: the same weights and probabilities in any process (no hash-seed noise),
+the cue file read the same by libyaml and by the pure-Python parser."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+import knowledge
+from config.settings import DEFAULT_MODEL_NAME, load_settings
+from knowledge import model_text
+from knowledge.intents import CUES_PATH, YAML_LOADER, cue_book
+from knowledge.loader import load_knowledge
+from knowledge.model_file import artefact_key, load_model, model_for, save_model
+from knowledge.model_text import TextModel, train_model, training_data
+from knowledge.normalize import compact, normalize
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED = Path(knowledge.__file__).resolve().parent / "data"
+
+
+def _questions() -> list[str]:
+    """Every question of every labelled file under tests/data."""
+    questions = []
+    for path in sorted((ROOT / "tests" / "data").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                if row.get("q") or row.get("text"):
+                    questions.append(row.get("q") or row["text"])
+    return questions
+
+
+QUESTIONS = _questions()
+
+
+def _probabilities(model: TextModel) -> list[tuple[dict[str, float], dict[str, float]]]:
+    return [(model.intent_probabilities(normalize(q)), model.item_probabilities(compact(q))) for q in QUESTIONS]
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return load_knowledge(BUNDLED)
+
+
+@pytest.fixture(scope="module")
+def trained(kb) -> TextModel:
+    return train_model(kb)
+
+
+@pytest.fixture(scope="module")
+def trained_probabilities(trained) -> list[tuple[dict[str, float], dict[str, float]]]:
+    return _probabilities(trained)
+
+
+@pytest.fixture
+def fresh_process(monkeypatch):
+    """As in a process that has trained nothing yet (the in-process models are set aside)."""
+    monkeypatch.setattr(model_text, "_TRAINED", {})
+
+
+def test_a_missing_file_is_trained_and_written_then_read_with_identical_predictions(
+    kb, trained, trained_probabilities, tmp_path, fresh_process
+):
+    (tmp_path / "data").mkdir()
+    path = tmp_path / "data" / DEFAULT_MODEL_NAME
+    first = model_for(kb, path)
+    assert first.how == f"trained; written to {path}" and path.is_file()
+    assert first.model.fingerprint == trained.fingerprint
+    assert [p.name for p in path.parent.iterdir()] == [DEFAULT_MODEL_NAME]  # no temporary file left behind
+
+    model_text._TRAINED.clear()  # a second start-up
+    second = model_for(kb, path)
+    assert second.how == "loaded" and second.model is not first.model
+    loaded = second.model
+    assert loaded.fingerprint == trained.fingerprint and loaded.examples == trained.examples
+    assert loaded.intent_classes == trained.intent_classes and loaded.item_classes == trained.item_classes
+    assert loaded.cue_columns == trained.cue_columns
+    assert loaded.intent_vectorizer.vocabulary_ == trained.intent_vectorizer.vocabulary_
+    assert loaded.item_vectorizer.vocabulary_ == trained.item_vectorizer.vocabulary_
+    for fast in ("_intent_fast", "_item_fast"):
+        for name in ("weights", "intercept", "idf"):
+            assert np.array_equal(getattr(getattr(loaded, fast), name), getattr(getattr(trained, fast), name))
+    assert _probabilities(loaded) == trained_probabilities  # exactly, on every question of tests/data
+
+    assert model_for(kb, path).model is loaded  # the third time in the same process: no file read at all
+
+
+def test_a_stale_file_is_not_used_when_the_data_changed(kb, trained, tmp_path, fresh_process):
+    path = tmp_path / DEFAULT_MODEL_NAME
+    save_model(trained, artefact_key(training_data(kb)), path)
+    changed = dataclasses.replace(kb, out_of_scope=(*kb.out_of_scope, "天气怎么样今天"))
+    source = model_for(changed, path)
+    assert source.how == f"trained; written to {path}"
+    assert source.model.fingerprint != trained.fingerprint
+    data = training_data(changed)
+    assert load_model(path, data.fingerprint, artefact_key(data))[1] == "loaded"  # rewritten for the new data
+    assert load_model(path, trained.fingerprint, artefact_key(training_data(kb)))[1] == "stale"
+
+
+def test_a_file_of_other_code_or_libraries_is_not_used(kb, trained, tmp_path, fresh_process):
+    path = tmp_path / DEFAULT_MODEL_NAME
+    save_model(trained, "0123456789abcdef", path)  # the same data, other code: another key
+    assert load_model(path, trained.fingerprint, artefact_key(training_data(kb))) == (None, "stale")
+    assert model_for(kb, path).how.startswith("trained; written")
+
+
+def _truncated(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _one_byte_changed(data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :]
+
+
+def _arrays_replaced(path: Path, trained: TextModel) -> bytes:
+    """A well-formed file whose arrays do not match its recorded digest (say, a coefficient edited)."""
+    with np.load(path, allow_pickle=False) as file:
+        arrays = {name: file[name] for name in file.files}
+    arrays["item_intercept"] = arrays["item_intercept"] + 1
+    np.savez(path, **arrays)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(lambda data, path, model: b"", id="empty"),
+        pytest.param(lambda data, path, model: b"not a model at all\n" * 100, id="text"),
+        pytest.param(lambda data, path, model: _truncated(data), id="truncated"),
+        pytest.param(lambda data, path, model: _one_byte_changed(data), id="one-byte-changed"),
+        pytest.param(lambda data, path, model: _arrays_replaced(path, model), id="digest-differs"),
+    ],
+)
+def test_a_corrupt_file_is_never_used_and_is_written_again(kb, trained, tmp_path, fresh_process, spoil):
+    path = tmp_path / DEFAULT_MODEL_NAME
+    data = training_data(kb)
+    save_model(trained, artefact_key(data), path)
+    path.write_bytes(spoil(path.read_bytes(), path, trained))
+    model, why = load_model(path, data.fingerprint, artefact_key(data))
+    assert model is None and why.startswith("unreadable")
+    source = model_for(kb, path)
+    assert source.how == f"trained; written to {path}" and source.model.fingerprint == trained.fingerprint
+    assert load_model(path, data.fingerprint, artefact_key(data))[1] == "loaded"
+
+
+def test_a_folder_that_cannot_be_written_is_one_log_line(kb, trained, tmp_path, fresh_process, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    path = blocker / DEFAULT_MODEL_NAME
+    with caplog.at_level(logging.INFO, logger="knowledge.model_file"):
+        source = model_for(kb, path)
+    assert source.how.startswith(f"trained; not written to {path}")
+    assert source.model.fingerprint == trained.fingerprint
+    records = [r for r in caplog.records if r.name == "knowledge.model_file"]
+    assert len(records) == 1 and records[0].levelno == logging.WARNING and "not written" in records[0].getMessage()
+
+
+def test_a_missing_folder_is_not_created(kb, trained, tmp_path, fresh_process):
+    source = model_for(kb, tmp_path / "no-such-folder" / DEFAULT_MODEL_NAME)
+    assert source.how.startswith("trained; not written") and not (tmp_path / "no-such-folder").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_a_read_only_folder_does_not_stop_the_start_up(kb, trained, tmp_path, fresh_process):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        source = model_for(kb, folder / DEFAULT_MODEL_NAME)
+    finally:
+        folder.chmod(0o755)
+    assert source.how.startswith("trained; not written") and list(folder.iterdir()) == []
+
+
+def test_the_default_model_file_sits_beside_the_sqlite_file_or_in_the_working_directory(tmp_path):
+    sqlite = load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'db' / 'steward.db'}")
+    assert sqlite.model_file == tmp_path / "db" / DEFAULT_MODEL_NAME
+    assert load_settings(_env_file=None, database_url="sqlite:///steward.db").model_file == Path(DEFAULT_MODEL_NAME)
+    postgres = load_settings(_env_file=None, database_url="postgresql+psycopg://u@127.0.0.1/steward")
+    assert postgres.model_file == Path(DEFAULT_MODEL_NAME)
+    memory = load_settings(_env_file=None, database_url="sqlite://")
+    assert memory.model_file == Path(DEFAULT_MODEL_NAME)
+    chosen = load_settings(_env_file=None, model_path=str(tmp_path / "m.npz"))
+    assert chosen.model_file == tmp_path / "m.npz"
+    assert load_settings(_env_file=None, model_path=" ").model_file == Path(DEFAULT_MODEL_NAME)
+
+
+def test_the_cue_file_reads_the_same_with_libyaml_and_the_python_parser():
+    if YAML_LOADER is yaml.SafeLoader:
+        pytest.skip("PyYAML built without libyaml: the Python parser is the one in use")
+    text = CUES_PATH.read_text(encoding="utf-8")
+    assert yaml.load(text, Loader=YAML_LOADER) == yaml.safe_load(text)
+    book = cue_book()
+    assert all(cue.pattern.pattern == cue.source for cue in (*book.cues, *book.joined))
+
+
+_DIGEST = """
+import hashlib, json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from tests.test_model_file import BUNDLED, _probabilities
+from knowledge.loader import load_knowledge
+from knowledge.model_text import train_model
+model = train_model(load_knowledge(BUNDLED))
+digest = hashlib.sha256()
+for fast in (model._intent_fast, model._item_fast):
+    for array in (fast.weights, fast.intercept, fast.idf):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(json.dumps(sorted(fast.vocabulary.items()), ensure_ascii=False).encode())
+digest.update(repr(_probabilities(model)).encode())
+print(model.fingerprint, digest.hexdigest())
+"""
+
+
+def test_training_gives_the_same_weights_and_probabilities_in_any_process(trained):
+    """Two processes with different string hashing train bit-identical models that give bit-identical
+    probabilities on every question of tests/data (the cue features are summed in a fixed order)."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _DIGEST, str(ROOT)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for seed in ("1", "2")
+    ]
+    outputs = {process.communicate(timeout=300)[0].strip() for process in processes}
+    assert [process.returncode for process in processes] == [0, 0]
+    assert len(outputs) == 1, outputs
+    assert outputs.pop().split()[0] == trained.fingerprint
+
+
+@pytest.mark.parametrize("which", ["intent", "item"])
+def test_the_vectorizer_fits_exactly_as_scikit_learns_own(kb, which):
+    """model_text._Tfidf does two steps of the fit in bulk; the vocabulary and matrix are scikit-learn's, bit for bit."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    data = training_data(kb)
+    if which == "intent":
+        texts = [normalize(row.q) for row in data.intent_rows]
+        ours = model_text._intent_vectorizer()
+    else:
+        texts = [text for text, _ in data.kb_pairs] + [compact(row.q) for row in data.labelled]
+        ours = model_text._vectorizer()
+    theirs = TfidfVectorizer(**ours.get_params())
+    assert type(ours) is not TfidfVectorizer and isinstance(ours, TfidfVectorizer)
+    mine, reference = ours.fit_transform(texts), theirs.fit_transform(texts)
+    assert list(ours.vocabulary_.items()) == list(theirs.vocabulary_.items())
+    assert np.array_equal(ours.idf_, theirs.idf_) and ours.idf_.dtype == theirs.idf_.dtype
+    for part in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(mine, part), getattr(reference, part))
+        assert getattr(mine, part).dtype == getattr(reference, part).dtype
