@@ -16,11 +16,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy.sparse import csr_matrix, hstack
+from scipy.sparse import coo_array, csr_array, csr_matrix, hstack
+from sklearn.feature_extraction import text as sklearn_text
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
 from sklearn.naive_bayes import ComplementNB
@@ -79,13 +81,51 @@ def kb_item_texts(kb: KnowledgeBase) -> list[tuple[str, str]]:
 
 
 class _Tfidf(TfidfVectorizer):
-    """scikit-learn's TfidfVectorizer, with two steps of its fit that cost ~0.2 s a start-up done in bulk.
+    """scikit-learn's TfidfVectorizer, with the steps of its fit that cost most of a start-up done in bulk.
 
-    The same vocabulary and matrix (`tests/test_model_file.py` compares them with the plain class's): sorting the
-    vocabulary renumbers it in one NumPy step instead of element by element, and the pruning by document
-    frequency is skipped when it prunes nothing (min_df 1, max_df 1.0, no max_features: every term is kept)."""
+    The same vocabulary and matrix (`tests/test_model_file.py` compares them with the plain class's): the n-grams
+    of all documents are counted and numbered in sorted order by one NumPy `unique` instead of a dictionary
+    lookup per n-gram (~1 s of a cold start-up), so the vocabulary needs no sorting afterwards; otherwise sorting
+    renumbers it in one NumPy step instead of element by element; and the pruning by document frequency is skipped
+    when it prunes nothing (min_df 1, max_df 1.0, no max_features: every term is kept)."""
+
+    _presorted = False
+
+    def _count_vocab(self, raw_documents, fixed_vocab):  # type: ignore[no-untyped-def]
+        documents = list(raw_documents)
+        if fixed_vocab or any("\0" in d for d in documents if isinstance(d, str)):
+            # a NUL would be lost in NumPy's fixed-width strings; a fixed vocabulary is counted as scikit-learn does
+            self._presorted = False
+            return super()._count_vocab(documents, fixed_vocab)
+        analyze = self.build_analyzer()
+        grams = [analyze(d) for d in documents]
+        flat = list(chain.from_iterable(grams))
+        if not flat:
+            return super()._count_vocab(documents, fixed_vocab)  # scikit-learn's "empty vocabulary" error
+        terms, first, inverse = np.unique(np.array(flat), return_index=True, return_inverse=True)
+        # scikit-learn numbers terms as first seen, sorts each row by that number, then renumbers in sorted order
+        # without re-sorting the rows; the same here, so the matrix is stored (and summed by SGD) in its order
+        seen = np.argsort(first, kind="stable")  # sorted-order number of the k-th term first seen
+        seen_number = np.empty(len(terms), dtype=np.intp)
+        seen_number[seen] = np.arange(len(terms))
+        rows = np.repeat(np.arange(len(grams)), [len(g) for g in grams])
+        counts = coo_array(
+            (np.ones(len(flat), dtype=np.intc), (rows, seen_number[inverse])), shape=(len(grams), len(terms))
+        ).tocsr()  # duplicates (an n-gram twice in one document) summed
+        X = csr_array(
+            (counts.data, counts.indices.astype(np.int32), counts.indptr.astype(np.int32)),
+            shape=counts.shape,
+            dtype=self.dtype,
+        )
+        X.sort_indices()
+        X.indices = seen.astype(np.int32).take(X.indices)
+        self._presorted = True
+        vocabulary = dict(zip(terms[seen].tolist(), seen.tolist(), strict=True))
+        return vocabulary, sklearn_text._align_api_if_sparse(X)
 
     def _sort_features(self, X, vocabulary):  # type: ignore[no-untyped-def]
+        if self._presorted:
+            return X  # numbered in sorted order already
         ordered = sorted(vocabulary.items())
         old = np.fromiter((column for _, column in ordered), dtype=np.intp, count=len(ordered))
         map_index = np.empty(len(ordered), dtype=X.indices.dtype)

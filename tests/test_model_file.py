@@ -246,7 +246,7 @@ def test_training_gives_the_same_weights_and_probabilities_in_any_process(traine
 
 @pytest.mark.parametrize("which", ["intent", "item"])
 def test_the_vectorizer_fits_exactly_as_scikit_learns_own(kb, which):
-    """model_text._Tfidf does two steps of the fit in bulk; the vocabulary and matrix are scikit-learn's, bit for bit."""
+    """model_text._Tfidf counts and sorts in bulk; the vocabulary and matrix are scikit-learn's, bit for bit."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     data = training_data(kb)
