@@ -331,10 +331,11 @@ def record_card(
 ) -> CardRef:
     """Remember a message the bot posted about the ticket in a staff chat, so a reply to it
     finds the ticket. Record every such message (card, follow-up notice, warning)."""
-    ticket = _load(session, ticket_id)
     kind = CardKind(kind)
     if kind is CardKind.department and department_key is None:
-        department_key = ticket.department_key
+        department_key = _load(session, ticket_id).department_key
+    # Otherwise the ticket is not read (the sender records a card a round, and this read was a
+    # statement of its own each): the card's foreign key still refuses a ticket that is not there.
     # The card row and its audit row are written with the transaction's others just before the
     # commit (a round records many cards); anything in it that reads the cards writes them first.
     card = CardRef(
@@ -353,17 +354,18 @@ def record_card(
         },
         guard=True,
     )
-    audit(
+    _audit_row(
         session,
-        ticket,
-        SYSTEM,
+        ticket_id,
+        SYSTEM.user_id,
+        SYSTEM.role.value,
         "card",
         now,
+        None,
+        None,
+        {k: v for k, v in {"chat_id": chat_id, "message_id": message_id, "kind": kind.value,
+                            "department_key": department_key}.items() if v is not None},
         deferred=True,
-        chat_id=chat_id,
-        message_id=message_id,
-        kind=kind.value,
-        department_key=department_key,
     )
     return card
 
