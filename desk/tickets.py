@@ -363,8 +363,16 @@ def record_card(
         now,
         None,
         None,
-        {k: v for k, v in {"chat_id": chat_id, "message_id": message_id, "kind": kind.value,
-                            "department_key": department_key}.items() if v is not None},
+        {
+            k: v
+            for k, v in {
+                "chat_id": chat_id,
+                "message_id": message_id,
+                "kind": kind.value,
+                "department_key": department_key,
+            }.items()
+            if v is not None
+        },
         deferred=True,
     )
     return card
