@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import CursorResult, insert, update
@@ -234,25 +235,24 @@ def create_ticket(
     if project_code is None and lookup_project:
         binding = bindings.get_binding(session=session, chat_id=help_chat_id)
         project_code = binding.project_code if binding and binding.kind == ChatKind.help.value else None
-    ticket = Ticket(
-        project_code=project_code,
-        help_chat_id=help_chat_id,
-        help_message_id=help_message_id,
-        help_thread_id=help_thread_id,
-        asker_user_id=asker_user_id,
-        asker_name=asker_name[:200],
-        question=question,
-        candidates=_plain_candidates(candidates),
-        status=TicketStatus.open.value,
-        created_at=now,
-        updated_at=now,
-        sla_due_at=hours.add_minutes(now, sla_minutes),
-    )
-    # One Core INSERT for its id (RETURNING on PostgreSQL, the row id on SQLite): the row is not
-    # kept as an ORM object (a flush of it cost more than the statement); `ticket` stays detached.
-    values = {name: getattr(ticket, name) for name in _TICKET_COLUMNS}
+    # One Core INSERT for its id (RETURNING on PostgreSQL, the row id on SQLite), from plain
+    # values: neither an ORM object to flush nor a model to build (both cost more than the statement).
+    values: dict[str, Any] = dict.fromkeys(_TICKET_COLUMNS) | {
+        "project_code": project_code,
+        "help_chat_id": help_chat_id,
+        "help_message_id": help_message_id,
+        "help_thread_id": help_thread_id,
+        "asker_user_id": asker_user_id,
+        "asker_name": asker_name[:200],
+        "question": question,
+        "candidates": _plain_candidates(candidates),
+        "status": TicketStatus.open.value,
+        "created_at": now,
+        "updated_at": now,
+        "sla_due_at": hours.add_minutes(now, sla_minutes),
+    }
     inserted: CursorResult[Any] = session.execute(_TICKET_INSERT, values)  # type: ignore[assignment]
-    ticket.id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+    ticket = SimpleNamespace(id=int(inserted.inserted_primary_key[0]), **values)  # type: ignore[index]
     # The thread's first row and the audit row are written with the transaction's others in one
     # statement each just before the commit (storage.deferred); anything in the transaction
     # that touches those tables first writes them.
@@ -285,7 +285,7 @@ def create_ticket(
         {k: v for k, v in detail.items() if v is not None},
         deferred=True,
     )
-    return TicketView.of(ticket)
+    return TicketView.of(ticket)  # type: ignore[arg-type]  # the row's values, as the model would hold them
 
 
 def get_ticket(
