@@ -486,60 +486,104 @@ def on_chat_moved(fn: Callable[[Session, int, int, datetime], None]) -> Callable
 
 
 def finish(*, session: Session, results: Sequence[SendResult], now: datetime) -> list[DeliveryOutcome]:
-    """Record what the sends came to, run the follow-ups of the final ones; returns those."""
+    """Record what the sends came to, run the follow-ups of the final ones; returns those.
+    Core statements, no ORM rows: the rows' few columns read in one statement, their new state
+    written in one executemany per verdict, then the follow-ups (they see the rows recorded)."""
     outcomes: list[DeliveryOutcome] = []
     gone: set[int] = set()
-    rows = {
-        r.id: r for r in session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in results])))
-    }
+    rows = {r.id: r for r in session.execute(_FINISH_READ, {"ids": [int(r.id) for r in results]})}
+    status: dict[int, str] = {}  # a row's state as this call left it (an id given twice sees it)
+    changes: dict[Verdict, list[dict[str, Any]]] = {}
+    moved: list[tuple[int, int]] = []
     for result in results:
         row = rows.get(result.id)
-        if row is None or row.status in FINAL_STATES:
+        if row is None or status.get(row.id, row.status) in FINAL_STATES:
             continue
-        row.claimed_by = None
+        chat_id = row.chat_id
         if result.moved_to is not None:  # the group was upgraded: this and the rest go there
-            old = row.chat_id
             session.execute(
                 update(OutboxMessage)
-                .where(col(OutboxMessage.chat_id) == old, col(OutboxMessage.status).notin_(FINAL_STATES))
+                .where(col(OutboxMessage.chat_id) == chat_id, col(OutboxMessage.status).notin_(FINAL_STATES))
                 .values(chat_id=result.moved_to)
                 .execution_options(synchronize_session=False)
             )
-            row.chat_id = result.moved_to
-            for hook in _ON_CHAT_MOVED:
-                hook(session, old, result.moved_to, now)
+            moved.append((chat_id, result.moved_to))
+            chat_id = result.moved_to
+        change: dict[str, Any] = {"row_id": row.id, "chat_id": chat_id}
         if result.verdict is Verdict.retry:
-            row.status = OutboxState.pending.value
-            row.not_before = result.retry_at or now
-            row.error = (result.reason or "")[:500] or None
-            row.uncertain = row.uncertain or result.uncertain
+            status[row.id] = OutboxState.pending.value
+            change |= {
+                "not_before": result.retry_at or now,
+                "error": (result.reason or "")[:500] or None,
+                "uncertain": bool(row.uncertain or result.uncertain),
+            }
+            changes.setdefault(Verdict.retry, []).append(change)
             continue
         if result.verdict is Verdict.sent:
-            row.status, row.sent_at, row.message_id = OutboxState.sent.value, now, result.message_id
+            status[row.id], error, message_id = OutboxState.sent.value, row.error, result.message_id
+            change |= {"sent_at": now, "message_id": message_id}
         else:
-            row.status, row.error = OutboxState.failed.value, (result.reason or "failed")[:500]
-        outcome = DeliveryOutcome(
-            row.id or 0,
-            row.chat_id,
-            row.purpose,
-            row.ticket_id,
-            row.status,
-            row.error,
-            row.message_id,
-            dict(row.follow_up or {}),
-            result.chat_gone,
-            result.message_ids,
+            status[row.id], error, message_id = OutboxState.failed.value, (result.reason or "failed")[:500], None
+            change |= {"error": error}
+        changes.setdefault(result.verdict, []).append(change)
+        outcomes.append(
+            DeliveryOutcome(
+                row.id,
+                chat_id,
+                row.purpose,
+                row.ticket_id,
+                status[row.id],
+                error,
+                message_id,
+                dict(row.follow_up or {}),
+                result.chat_gone,
+                result.message_ids,
+            )
         )
-        if result.chat_gone and row.chat_id not in gone:
-            gone.add(row.chat_id)
+    for verdict, params in changes.items():
+        session.execute(_FINISH_WRITE[verdict], params)
+    for old, new in moved:
+        for hook in _ON_CHAT_MOVED:
+            hook(session, old, new, now)
+    for outcome in outcomes:
+        if outcome.chat_gone and outcome.chat_id not in gone:
+            gone.add(outcome.chat_id)
             for on_gone in _ON_CHAT_GONE:
-                on_gone(session, row.chat_id, now)
-        kind = (row.follow_up or {}).get("kind")
+                on_gone(session, outcome.chat_id, now)
+        kind = outcome.follow_up.get("kind")
         if kind:
             _FOLLOW_UPS[kind](session, outcome, now)
-        outcomes.append(outcome)
-    session.flush()
+    session.flush()  # what the follow-ups changed, before the round reads the queue
     return outcomes
+
+
+def _finish_statements() -> tuple[Any, dict[Verdict, Any]]:
+    """Built once: the read of the rows whose sends came back, and the write per verdict."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    read = sa_select(
+        table.c.id,
+        table.c.chat_id,
+        table.c.purpose,
+        table.c.ticket_id,
+        table.c.status,
+        table.c.follow_up,
+        table.c.uncertain,
+        table.c.error,
+    ).where(table.c.id.in_(bindparam("ids", expanding=True)))
+
+    def write(state: OutboxState, *columns: str) -> Any:
+        values: dict[str, Any] = {"status": state.value, "claimed_by": None, "chat_id": bindparam("chat_id")}
+        values |= {name: bindparam(name, type_=table.c[name].type) for name in columns}
+        return update(table).where(table.c.id == bindparam("row_id")).values(**values)
+
+    return read, {
+        Verdict.retry: write(OutboxState.pending, "not_before", "error", "uncertain"),
+        Verdict.sent: write(OutboxState.sent, "sent_at", "message_id"),
+        Verdict.failed: write(OutboxState.failed, "error"),
+    }
+
+
+_FINISH_READ, _FINISH_WRITE = _finish_statements()
 
 
 # --------------------------------------------------------------------------- reading

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import CursorResult, insert, update
@@ -206,6 +207,9 @@ def _plain_candidates(candidates: Iterable[Mapping[str, Any]]) -> list[dict[str,
 _MESSAGE_INSERT = insert(TicketMessage.__table__)  # type: ignore[attr-defined]  # built once
 _EVENT_INSERT = insert(TicketEvent.__table__)  # type: ignore[attr-defined]
 _CARD_INSERT = insert(TicketCard.__table__)  # type: ignore[attr-defined]
+_TICKET_TABLE = Ticket.__table__  # type: ignore[attr-defined]
+_TICKET_INSERT = insert(_TICKET_TABLE)
+_TICKET_COLUMNS = tuple(c.name for c in _TICKET_TABLE.columns if c.name != "id")
 
 
 def create_ticket(
@@ -231,23 +235,24 @@ def create_ticket(
     if project_code is None and lookup_project:
         binding = bindings.get_binding(session=session, chat_id=help_chat_id)
         project_code = binding.project_code if binding and binding.kind == ChatKind.help.value else None
-    ticket = Ticket(
-        project_code=project_code,
-        help_chat_id=help_chat_id,
-        help_message_id=help_message_id,
-        help_thread_id=help_thread_id,
-        asker_user_id=asker_user_id,
-        asker_name=asker_name[:200],
-        question=question,
-        candidates=_plain_candidates(candidates),
-        status=TicketStatus.open.value,
-        created_at=now,
-        updated_at=now,
-        sla_due_at=hours.add_minutes(now, sla_minutes),
-    )
-    session.add(ticket)
-    session.flush()
-    assert ticket.id is not None
+    # One Core INSERT for its id (RETURNING on PostgreSQL, the row id on SQLite), from plain
+    # values: neither an ORM object to flush nor a model to build (both cost more than the statement).
+    values: dict[str, Any] = dict.fromkeys(_TICKET_COLUMNS) | {
+        "project_code": project_code,
+        "help_chat_id": help_chat_id,
+        "help_message_id": help_message_id,
+        "help_thread_id": help_thread_id,
+        "asker_user_id": asker_user_id,
+        "asker_name": asker_name[:200],
+        "question": question,
+        "candidates": _plain_candidates(candidates),
+        "status": TicketStatus.open.value,
+        "created_at": now,
+        "updated_at": now,
+        "sla_due_at": hours.add_minutes(now, sla_minutes),
+    }
+    inserted: CursorResult[Any] = session.execute(_TICKET_INSERT, values)  # type: ignore[assignment]
+    ticket = SimpleNamespace(id=int(inserted.inserted_primary_key[0]), **values)  # type: ignore[index]
     # The thread's first row and the audit row are written with the transaction's others in one
     # statement each just before the commit (storage.deferred); anything in the transaction
     # that touches those tables first writes them.
@@ -280,7 +285,7 @@ def create_ticket(
         {k: v for k, v in detail.items() if v is not None},
         deferred=True,
     )
-    return TicketView.of(ticket)
+    return TicketView.of(ticket)  # type: ignore[arg-type]  # the row's values, as the model would hold them
 
 
 def get_ticket(
@@ -331,10 +336,11 @@ def record_card(
 ) -> CardRef:
     """Remember a message the bot posted about the ticket in a staff chat, so a reply to it
     finds the ticket. Record every such message (card, follow-up notice, warning)."""
-    ticket = _load(session, ticket_id)
     kind = CardKind(kind)
     if kind is CardKind.department and department_key is None:
-        department_key = ticket.department_key
+        department_key = _load(session, ticket_id).department_key
+    # Otherwise the ticket is not read (the sender records a card a round, and this read was a
+    # statement of its own each): the card's foreign key still refuses a ticket that is not there.
     # The card row and its audit row are written with the transaction's others just before the
     # commit (a round records many cards); anything in it that reads the cards writes them first.
     card = CardRef(
@@ -353,17 +359,26 @@ def record_card(
         },
         guard=True,
     )
-    audit(
+    _audit_row(
         session,
-        ticket,
-        SYSTEM,
+        ticket_id,
+        SYSTEM.user_id,
+        SYSTEM.role.value,
         "card",
         now,
+        None,
+        None,
+        {
+            k: v
+            for k, v in {
+                "chat_id": chat_id,
+                "message_id": message_id,
+                "kind": kind.value,
+                "department_key": department_key,
+            }.items()
+            if v is not None
+        },
         deferred=True,
-        chat_id=chat_id,
-        message_id=message_id,
-        kind=kind.value,
-        department_key=department_key,
     )
     return card
 

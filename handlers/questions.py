@@ -105,7 +105,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return _Outcome(reply=reply)
 
     try:
-        outcome = await batcher_of(context).run(unit)
+        outcome = await batcher_of(context).run(
+            unit, read_ahead=services.knowledge.context_read_ahead(chat_id, user.id)
+        )
     except SQLAlchemyError as exc:  # the database is down: the matcher alone, the rest waits for it
         log.warning("database unavailable (%s): answering from memory", type(exc).__name__)
         await _without_database(context, message, text, user.id, addressed=addressed, markup=markup, parts=parts)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, String, bindparam
+from sqlalchemy import BigInteger, Column, String, bindparam, tuple_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, delete, select
@@ -53,16 +53,39 @@ class ConversationContext(SQLModel, table=True):
 
 
 def recall_context(*, session: Session, chat_id: int, user_id: int, at: datetime, ttl: timedelta) -> Context | None:
-    """The asker's context, if it is younger than `ttl` (one SELECT, no ORM object)."""
-    row = session.execute(_RECALL, {"chat_id": chat_id, "user_id": user_id}).first()
+    """The asker's context, if it is younger than `ttl` (one SELECT, no ORM object; none when the
+    group transaction read it ahead with the other units' contexts: `read_contexts`)."""
+    ahead: dict[tuple[int, int], Any] | None = session.info.get(_AHEAD)
+    if ahead is not None and (chat_id, user_id) in ahead:
+        row = ahead.pop((chat_id, user_id))  # read once: a second look reads the table again
+    else:
+        row = session.execute(_RECALL, {"chat_id": chat_id, "user_id": user_id}).first()
     if row is None or row.updated_at < at - ttl:
         return None
     return Context(row.item, row.intent)
 
 
+def read_contexts(session: Session, askers: list[tuple[int, int]]) -> None:
+    """Read the contexts of these (chat id, user id) askers in one statement, for `recall_context`
+    (storage.batch's read-ahead: a group transaction's questions read theirs together)."""
+    ahead: dict[tuple[int, int], Any] = session.info.setdefault(_AHEAD, {})
+    wanted = sorted(set(askers))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        ahead.update(dict.fromkeys(chunk))
+        for row in session.execute(_READ_AHEAD, {"askers": chunk}):
+            ahead[(row.chat_id, row.user_id)] = row
+
+
+_AHEAD = "contexts_read_ahead"  # session.info: (chat id, user id) → its row (None: no row)
+
+
 _TABLE = ConversationContext.__table__  # type: ignore[attr-defined]
 _RECALL = sa_select(_TABLE.c.item, _TABLE.c.intent, _TABLE.c.updated_at).where(
     _TABLE.c.chat_id == bindparam("chat_id"), _TABLE.c.user_id == bindparam("user_id")
+)  # built once
+_READ_AHEAD = sa_select(_TABLE.c.chat_id, _TABLE.c.user_id, _TABLE.c.item, _TABLE.c.intent, _TABLE.c.updated_at).where(
+    tuple_(_TABLE.c.chat_id, _TABLE.c.user_id).in_(bindparam("askers", expanding=True))
 )  # built once
 
 

@@ -755,6 +755,8 @@ class Matcher:
         clauses = [c for c in normalized.split(" ") if c]
         # 「…环评批复还要等几天 想问下节能审查要多久」: what comes before 想问 is the story, not the questions
         marked = max((i for i, c in enumerate(clauses) if _ASK_MARKER.search(c)), default=0)
+        if sum(1 for c in clauses[marked:] if c.endswith("呢") or book.question_mark.search(c)) < 2:
+            return None  # at most one clause can ask: the loop below would find fewer than two asks
         for index, clause in enumerate(clauses):
             start, at = at, at + len(clause)
             if index < marked:

@@ -11,13 +11,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from knowledge.answers import compose_answer, compose_item_answer
-from knowledge.context import forget_expired, keep_context, recall_context, remember_context
+from knowledge.context import forget_expired, keep_context, read_contexts, recall_context, remember_context
 from knowledge.learned import LearnedHit, LearnedIndex, chat_project, learned_entries, store_learned
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.model import Faq, KnowledgeBase
 from knowledge.normalize import normalize
 from knowledge.question_log import log_question, write_question
 from storage import Database
+from storage.batch import ReadAhead
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,13 @@ class KnowledgeService:
     def learned_hits(self, text: str) -> list[LearnedHit]:
         """The learned entries close to the question (in memory; the scope is decided in `ask_in`)."""
         return self.learned.candidates(text)
+
+    def context_read_ahead(self, chat_id: int | None, user_id: int | None) -> ReadAhead | None:
+        """What `ask_in` reads first (the asker's context), for the group transaction to read
+        with its other units' (storage.batch); None when it reads none."""
+        if chat_id is None or user_id is None or self.context_ttl <= timedelta(0):
+            return None
+        return (read_contexts, (chat_id, user_id))
 
     def ask_in(
         self,

@@ -6,7 +6,10 @@ queues the unit and returns its result once the transaction holding it has commi
 each caller still sees its own unit committed before it goes on. If a batch fails, its
 units are run again one transaction each, so one bad unit fails alone. `before(session)`
 runs first in every such transaction (bot.shared_facts checks its cached facts there: one
-statement per batch, not per unit).
+statement per batch, not per unit). `run(fn, read_ahead=(reader, key))`: before the units run,
+each reader is called once with the keys of the units that named it (`reader(session, keys)`),
+so what every unit reads first (the asker's context) is one statement per batch, not a round
+trip per unit; the reader keeps what it read for the units (knowledge.context).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from sqlmodel import Session
 from storage.db import Database
 
 T = TypeVar("T")
+Reader = Callable[[Session, list[Any]], object]
+ReadAhead = tuple[Reader, Any]
 
 
 class Batcher:
@@ -38,18 +43,19 @@ class Batcher:
         # SQLite has one writer: one batch at a time. PostgreSQL takes several transactions at
         # once, and a batch mostly waits for the network: a few in flight overlap those waits.
         self.concurrency = concurrency or (1 if db.url.startswith("sqlite") else 4)
-        self._queue: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]] = []
+        self._queue: list[tuple[Callable[[Session], Any], asyncio.Future[Any], ReadAhead | None]] = []
         self._workers: set[asyncio.Task[None]] = set()
 
-    async def run(self, fn: Callable[..., T], /, **kwargs: Any) -> T:
-        """Run `fn(session=..., **kwargs)` in the next group transaction; its result."""
+    async def run(self, fn: Callable[..., T], /, *, read_ahead: ReadAhead | None = None, **kwargs: Any) -> T:
+        """Run `fn(session=..., **kwargs)` in the next group transaction; its result.
+        `read_ahead`: (reader, key), read for the whole batch before its units run."""
         context = copy_context()  # the caller's context vars (e.g. the update being processed)
 
         def unit(session: Session) -> Any:
             return context.run(fn, session=session, **kwargs)
 
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queue.append((unit, future))
+        self._queue.append((unit, future, read_ahead))
         if len(self._workers) < self.concurrency:
             worker = asyncio.create_task(self._drain())
             self._workers.add(worker)
@@ -60,7 +66,9 @@ class Batcher:
         while self._queue:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
             try:
-                results = await self.db.run(_all, units=[u for u, _ in batch], before=self.before)
+                results = await self.db.run(
+                    _all, units=[u for u, _, _ in batch], before=self.before, ahead=[a for _, _, a in batch]
+                )
             except Exception:  # noqa: BLE001 - any failure: each unit alone, its own error to its caller
                 if len(batch) == 1:
                     results = None
@@ -70,14 +78,16 @@ class Batcher:
             if results is None:
                 await self._one_by_one(batch)
                 continue
-            for (_, future), result in zip(batch, results):
+            for (_, future, _), result in zip(batch, results):
                 if not future.done():
                     future.set_result(result)
 
-    async def _one_by_one(self, batch: list[tuple[Callable[[Session], Any], asyncio.Future[Any]]]) -> None:
-        for unit, future in batch:
+    async def _one_by_one(
+        self, batch: list[tuple[Callable[[Session], Any], asyncio.Future[Any], ReadAhead | None]]
+    ) -> None:
+        for unit, future, ahead in batch:
             try:
-                result = await self.db.run(_all, units=[unit], before=self.before)
+                result = await self.db.run(_all, units=[unit], before=self.before, ahead=[ahead])
             except Exception as exc:  # noqa: BLE001 - handed to the caller, who raises it
                 if not future.done():
                     future.set_exception(exc)
@@ -87,8 +97,18 @@ class Batcher:
 
 
 def _all(
-    *, session: Session, units: list[Callable[[Session], Any]], before: Callable[[Session], object] | None
+    *,
+    session: Session,
+    units: list[Callable[[Session], Any]],
+    before: Callable[[Session], object] | None,
+    ahead: list[ReadAhead | None] | None = None,
 ) -> list[Any]:
     if before is not None:
         before(session)
+    keys: dict[Reader, list[Any]] = {}
+    for item in ahead or ():
+        if item is not None:
+            keys.setdefault(item[0], []).append(item[1])
+    for reader, of_reader in keys.items():
+        reader(session, of_reader)
     return [unit(session) for unit in units]

@@ -1,0 +1,120 @@
+"""Round trips per update (issue 8: the question log and the rest written without a round trip
+per question): the statements the real Application runs for answered questions and for
+handoffs, counted at the engine, on SQLite and on PostgreSQL. A statement that runs once per
+question instead of once per group transaction fails these tests."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from bot.telegram_io import services_of_app
+from tests.delivery_helpers import delivered, recorded_application
+from tests.updates import message_update, supergroup_id, user_id
+
+STEWARDS = supergroup_id(9001)
+GROUPS = [supergroup_id(700 + n) for n in range(12)]
+
+
+@pytest.fixture
+def settings(settings, flow_database_url):
+    return settings.model_copy(
+        update={"database_url": flow_database_url, "steward_chat_id": STEWARDS, "business_hours": "24x7"}
+    )
+
+
+@pytest.fixture
+async def app(settings, clock):
+    async with recorded_application(settings, clock) as application:
+        yield application
+
+
+class Statements:
+    def __init__(self) -> None:
+        self.texts: Counter[str] = Counter()
+        self.commits = 0
+
+    def of(self, pattern: str) -> int:
+        return sum(n for text, n in self.texts.items() if re.match(pattern, text))
+
+
+@contextmanager
+def counted(app: Any) -> Iterator[Statements]:
+    """Every statement the bot's engine runs inside the block (an executemany counts once), and
+    its commits (a group transaction, a sender round)."""
+    engine = services_of_app(app).db.engine
+    seen = Statements()
+
+    def statement(_conn: Any, _cursor: Any, text: str, *_: Any) -> None:
+        seen.texts[" ".join(text.split())[:90]] += 1
+
+    def commit(_conn: Any) -> None:
+        seen.commits += 1
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+
+
+async def _ask_at_once(app: Any, texts: list[str]) -> None:
+    """One question from each group, all at once (they share group transactions)."""
+    await asyncio.gather(
+        *(
+            app.process_update(message_update(app.bot, chat_id=GROUPS[n], user_id=user_id(600 + n), text=text))
+            for n, text in enumerate(texts)
+        )
+    )
+
+
+async def test_answered_questions_cost_no_statement_of_their_own(app) -> None:
+    request = app.bot_data["request"]
+    await _ask_at_once(app, ["环评要什么材料？"] * 3)  # warm: the contexts exist, the facts are read
+    await delivered(app)
+    request.clear()
+    with counted(app) as handling:
+        await _ask_at_once(app, ["环评要什么材料？"] * len(GROUPS))
+    await delivered(app)
+    assert len(request.sent()) == len(GROUPS)  # every question answered
+    batches = handling.of(r"SELECT facts_version")  # each group transaction checks the cached facts once
+    assert 1 <= batches < len(GROUPS)  # grouped: fewer transactions than questions
+    # The context read, the log row, the new context and the owed answer: each one statement
+    # per group transaction (read ahead together; executemany), none per question.
+    for table in ("SELECT conversation_context", "INSERT INTO question_log", "INSERT INTO conversation_context"):
+        assert 1 <= handling.of(table) <= batches, table
+    assert handling.of(r"INSERT INTO outbox_message") <= batches
+    for text, times in handling.texts.items():  # (the sender's rounds commit too)
+        assert times <= handling.commits, f"{times}× in {handling.commits} transactions: {text}"
+
+
+async def test_a_handoff_costs_its_ticket_insert_and_its_card_no_ticket_read(app) -> None:
+    request = app.bot_data["request"]
+    texts = [f"营业执照怎么办理？（{n}）" for n in range(len(GROUPS))]
+    with counted(app) as handling:
+        await _ask_at_once(app, texts)
+    with counted(app) as sending:
+        await delivered(app)
+    assert len(request.texts_to(STEWARDS)) == len(GROUPS)  # a card per ticket
+    assert handling.of(r"INSERT INTO desk_ticket \(") == len(GROUPS)  # its id is needed: one each
+    batches = handling.of(r"SELECT facts_version")
+    assert 1 <= batches < len(GROUPS)
+    for table in ("SELECT conversation_context", "INSERT INTO question_log", "INSERT INTO desk_ticket_event"):
+        assert 1 <= handling.of(table) <= batches, table
+    for text, times in handling.texts.items():
+        if not text.startswith("INSERT INTO desk_ticket ("):
+            assert times <= handling.commits, f"{times}× in {handling.commits} transactions: {text}"
+    # The sender records a posted card (its row, its audit row) without reading the ticket, and
+    # each of a round's statements runs once in it.
+    assert sending.of(r"SELECT desk_ticket\.") == 0
+    for text, times in sending.texts.items():
+        assert times <= sending.commits, f"{times}× in {sending.commits} rounds: {text}"
