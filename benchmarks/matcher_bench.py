@@ -71,6 +71,8 @@ OTHER_SETS = [
     ROOT / "tests" / "data" / "blind8_dialogues.jsonl",  # its dialogue turns, likewise
     ROOT / "tests" / "data" / "blind9.jsonl",  # written blind; measured, errors never read, never trained on
     ROOT / "tests" / "data" / "blind9_dialogues.jsonl",  # its dialogue turns, likewise
+    ROOT / "tests" / "data" / "blind10.jsonl",  # written blind; scored once before and once after the seventh pass
+    ROOT / "tests" / "data" / "blind10_dialogues.jsonl",  # its dialogue turns, likewise
 ]
 SET_NOTES = {
     "devset_more.jsonl": "second dev set, tuned on",
@@ -92,6 +94,8 @@ SET_NOTES = {
     "blind8_dialogues.jsonl": "blind8's dialogue turns, in context; a dev set likewise",
     "blind9.jsonl": "written blind, errors never read, never trained on: the unseen measure",
     "blind9_dialogues.jsonl": "blind9's dialogue turns, in context; unseen likewise",
+    "blind10.jsonl": "written blind, scored before and after the seventh pass only: the cleanest unseen measure",
+    "blind10_dialogues.jsonl": "blind10's dialogue turns, in context; unseen likewise",
 }
 GENERATED_QUERIES = 200
 FAQ_SEED = 20240601
