@@ -26,7 +26,7 @@ run: $(VENV)/.installed
 
 # The suite on TEST_WORKERS pytest-xdist workers (README, "Tests"): most of its time is real
 # processes waiting on real timers, so more workers than cores pay. TEST_WORKERS=0: one process.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup

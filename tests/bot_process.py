@@ -19,6 +19,11 @@ from tests.texts_match import says
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Seconds a started bot may take to reach polling. Its start-up is seconds of CPU (imports, the
+# matcher's training), several times longer on a loaded machine (the suite's own workers, other
+# jobs); no test asserts how fast it starts, so the wait is generous.
+START_UP = 90
+
 
 # free_port() hands out ports from a block of its own to each pytest-xdist worker (gw0, gw1 …),
 # below the kernel's ephemeral range (32768-60999 on Linux): a port reserved for a process that
@@ -146,7 +151,7 @@ def running_bot(tmp_path: Path, **settings: str) -> Iterator[BotApiDouble]:
         try:
             # deleteWebhook is the last call before polling starts (a getUpdates is only
             # recorded when its long poll returns); updates pushed from now on are fetched.
-            api.wait_for(lambda c: c.method == "deleteWebhook", timeout=30)
+            api.wait_for(lambda c: c.method == "deleteWebhook", timeout=START_UP)
             yield api
         finally:
             process.terminate()
