@@ -24,8 +24,12 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/python bot.py
 
+# The suite on TEST_WORKERS pytest-xdist workers (README, "Tests"): most of its time is real
+# processes waiting on real timers, so more workers than cores pay. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 3
+
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 # ruff and mypy as configured in pyproject.toml; mypy reads the entry point bot.py apart from
 # the packages (it and the bot/ package share a module name).

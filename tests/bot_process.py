@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -17,12 +19,40 @@ from tests.texts_match import says
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Seconds a started bot may take to reach polling. Its start-up is seconds of CPU (imports, the
+# matcher's training), several times longer on a loaded machine (the suite's own workers, other
+# jobs); no test asserts how fast it starts, so the wait is generous.
+START_UP = 90
+
+
+# free_port() hands out ports from a block of its own to each pytest-xdist worker (gw0, gw1 …),
+# below the kernel's ephemeral range (32768-60999 on Linux): a port reserved for a process that
+# binds it seconds later (a webhook worker, a Bot API double brought up late) is taken neither by
+# another worker's free_port() nor by an outgoing connection in between. Each block is walked
+# from a random start, so two suites run at once on one machine rarely try the same ports.
+_PORT_BLOCK = 400
+_FIRST_PORT = 20_000
+_next_port = itertools.count(random.randrange(_PORT_BLOCK))
+
+
+def _worker_index() -> int:
+    """0 for gw0 (or without xdist), 1 for gw1 …"""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
 
 def free_port() -> int:
-    """A local TCP port nobody listens on (yet)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A local TCP port nobody listens on (yet), from this worker's block."""
+    base = _FIRST_PORT + (_worker_index() % 30) * _PORT_BLOCK  # 30 blocks end at 32000
+    for _ in range(_PORT_BLOCK):
+        port = base + next(_next_port) % _PORT_BLOCK
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:  # in use (or in TIME_WAIT): the next one
+                continue
+            return port
+    raise RuntimeError(f"no free port in {base}-{base + _PORT_BLOCK - 1}")
 
 
 def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -121,7 +151,7 @@ def running_bot(tmp_path: Path, **settings: str) -> Iterator[BotApiDouble]:
         try:
             # deleteWebhook is the last call before polling starts (a getUpdates is only
             # recorded when its long poll returns); updates pushed from now on are fetched.
-            api.wait_for(lambda c: c.method == "deleteWebhook", timeout=30)
+            api.wait_for(lambda c: c.method == "deleteWebhook", timeout=START_UP)
             yield api
         finally:
             process.terminate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from itertools import count
@@ -103,6 +104,55 @@ def module_database(request, tmp_path_factory) -> Iterator[Database]:
         return
     with postgres_schema_database("t_module") as db:
         yield db
+
+
+# --- running in parallel (pytest-xdist, `make test`) -------------------------------------------
+
+# The modules whose tests start real processes (`python bot.py`, webhook workers, kill -9 drills):
+# tens of seconds each, mostly waiting on real timers and child processes. Under xdist they are
+# handed out first, so the many short tests fill the workers around them instead of one drill
+# starting last and running alone.
+_DRILL_MODULES = (
+    "test_webhook_workers.py",
+    "test_delivery_e2e.py",
+    "test_runtime.py",
+    "test_postgres_e2e.py",
+    "test_tickets_e2e.py",
+    "test_bot_process.py",
+    "test_ledger_bench.py",
+    "test_matcher_accuracy.py",
+)
+
+
+# The modules whose tests all run on one worker: a module fixture too costly to compute once per
+# worker (test_matcher_accuracy: the 5-fold cross-validation, ~20 s of CPU).
+_ONE_WORKER_MODULES = ("test_matcher_accuracy.py",)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items) -> None:
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # one process: the order of the files
+    rank = {name: i for i, name in enumerate(_DRILL_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order otherwise
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup`, done here: each test is a unit of work of its own, handed to the next
+    idle worker, except the modules of `_ONE_WORKER_MODULES`, one unit each. (xdist's own
+    loadgroup reads `xdist_group` marks by rewriting `item._nodeid`, which pytest 9.2 no longer
+    reads: its groups were silently split.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module.rsplit("/", 1)[-1] in _ONE_WORKER_MODULES else nodeid
+
+    return Scheduling(config, log)
 
 
 _ids = count(1)

@@ -40,6 +40,11 @@ def sqlite_database(folder: Path, name: str = "test.db") -> Database:
     return Database(f"sqlite:///{target}")
 
 
+# The pytest-xdist worker (gw0, gw1 …; "main" without xdist), in the name of each schema a test
+# makes, and so in the application_name of the shared resettable schema's connections: each
+# worker has a flow schema of its own and ends only its own tests' connections.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _ADMIN_URL = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
 
@@ -59,7 +64,7 @@ def postgres_schema_database(prefix: str = "t", *, revision: str = "head") -> It
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL not reachable at {POSTGRES_URL} and CI is set")
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
-    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    schema = f"{prefix}_{WORKER}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     separator = "&" if "?" in POSTGRES_URL else "?"

@@ -23,7 +23,7 @@ from desk.tickets import create_ticket
 from ledger.columns import HEADERS
 from ledger.importer import import_file
 from storage import Database
-from tests.bot_process import ROOT, bot_env
+from tests.bot_process import ROOT, START_UP, bot_env
 from tests.botapi_double import BotApiDouble, Call
 from tests.ledger_support import ledger_row, write_xlsx
 from tests.texts_match import says
@@ -59,7 +59,7 @@ class BotProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        api.wait_for(lambda c: c.method == "deleteWebhook", timeout=30, since=mark)
+        api.wait_for(lambda c: c.method == "deleteWebhook", timeout=START_UP, since=mark)
 
     def kill(self) -> None:
         os.kill(self.process.pid, signal.SIGKILL)

@@ -478,11 +478,13 @@ def test_thirty_tickets_due_at_once_at_telegrams_limits(tmp_path: Path) -> None:
     # would take the lead group 90 s; one digest per chat and sweep takes one send.
     sweep = 1.0
     with database("sqlite", tmp_path) as db, BotApiDouble(bot_username="steward_test_bot") as api:
-        overdue_tickets(db, 30, sla_minutes=0.25, age_minutes=0.02)  # due in ~14 s, warned 12 s before
+        # Due in ~29 s, warned 27 s before: the bot's first sweep (its start-up, seconds of CPU,
+        # longer on a loaded machine) comes before the deadline, so each ticket is warned first.
+        overdue_tickets(db, 30, sla_minutes=0.5, age_minutes=0.02)
         settings = {
             "DATABASE_URL": db.url,
-            "SLA_FIRST_RESPONSE_MINUTES": "0.25",
-            "SLA_WARN_BEFORE_MINUTES": "0.2",
+            "SLA_FIRST_RESPONSE_MINUTES": "0.5",
+            "SLA_WARN_BEFORE_MINUTES": "0.45",
             "SLA_SWEEP_SECONDS": str(sweep),
         }
         with bot(api, tmp_path, **settings):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import texts
-from tests.bot_process import ProcessOutput, free_port, run_bot, start_bot, stop_bot
+from tests.bot_process import START_UP, ProcessOutput, free_port, run_bot, start_bot, stop_bot
 from tests.botapi_double import BotApiDouble
 from tests.databases import POSTGRES_URL, postgres_reachable
 from tests.updates import supergroup_id, user_id
@@ -23,7 +23,7 @@ ENTERPRISE = user_id(31)
 QUESTION = "请问施工许可证要准备哪些材料？"
 
 
-def _polling(api: BotApiDouble, timeout: float = 30) -> None:
+def _polling(api: BotApiDouble, timeout: float = START_UP) -> None:
     """Wait until the bot polls (deleteWebhook is its last call before it does)."""
     api.wait_for(lambda c: c.method == "deleteWebhook", timeout=timeout)
 
