@@ -55,6 +55,15 @@ def postgres_db() -> Iterator[Database]:
         yield db
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_file_outside_the_checkout(tmp_path_factory) -> Iterator[None]:
+    """Keep the trained model's file (MODEL_PATH) in a temporary folder: on PostgreSQL its default is the working
+    directory, which for the in-process flow tests is the checkout. A test about the default unsets it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MODEL_PATH", str(tmp_path_factory.mktemp("model") / "steward-model.npz"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def flow_schema() -> Iterator[ResettableSchema]:
     """One PostgreSQL schema for the flow tests and the `database` fixtures, emptied before each."""

@@ -186,7 +186,8 @@ def test_a_read_only_folder_does_not_stop_the_start_up(kb, trained, tmp_path, fr
     assert source.how.startswith("trained; not written") and list(folder.iterdir()) == []
 
 
-def test_the_default_model_file_sits_beside_the_sqlite_file_or_in_the_working_directory(tmp_path):
+def test_the_default_model_file_sits_beside_the_sqlite_file_or_in_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv("MODEL_PATH", raising=False)  # set for the whole run by conftest
     sqlite = load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'db' / 'steward.db'}")
     assert sqlite.model_file == tmp_path / "db" / DEFAULT_MODEL_NAME
     assert load_settings(_env_file=None, database_url="sqlite:///steward.db").model_file == Path(DEFAULT_MODEL_NAME)
