@@ -116,7 +116,7 @@ def _load(session: Session, ticket_id: int, actor: Actor | None = None) -> Ticke
 
 def audit(
     session: Session,
-    ticket: Ticket,
+    ticket: Ticket | int,
     actor: Actor,
     action: str,
     now: datetime,
@@ -128,11 +128,13 @@ def audit(
 ) -> None:
     """Add one row to the ticket's audit trail (details that are None are left out).
     `deferred`: written with the transaction's others just before the commit (storage.deferred;
-    anything in the transaction that touches the audit trail writes it first)."""
-    assert ticket.id is not None
+    anything in the transaction that touches the audit trail writes it first). `ticket`: the row, or its id
+    when the row was not read."""
+    ticket_id = ticket if isinstance(ticket, int) else ticket.id
+    assert ticket_id is not None
     _audit_row(
         session,
-        ticket.id,
+        ticket_id,
         actor.user_id,
         actor.role.value,
         action,
@@ -359,26 +361,17 @@ def record_card(
         },
         guard=True,
     )
-    _audit_row(
+    audit(
         session,
         ticket_id,
-        SYSTEM.user_id,
-        SYSTEM.role.value,
+        SYSTEM,
         "card",
         now,
-        None,
-        None,
-        {
-            k: v
-            for k, v in {
-                "chat_id": chat_id,
-                "message_id": message_id,
-                "kind": kind.value,
-                "department_key": department_key,
-            }.items()
-            if v is not None
-        },
         deferred=True,
+        chat_id=chat_id,
+        message_id=message_id,
+        kind=kind.value,
+        department_key=department_key,
     )
     return card
 
