@@ -85,9 +85,9 @@ class _Tfidf(TfidfVectorizer):
 
     The same vocabulary and matrix (`tests/test_model_file.py` compares them with the plain class's): the n-grams
     of all documents are counted and numbered in sorted order by one NumPy `unique` instead of a dictionary
-    lookup per n-gram (~1 s of a cold start-up), so the vocabulary needs no sorting afterwards; otherwise sorting
-    renumbers it in one NumPy step instead of element by element; and the pruning by document frequency is skipped
-    when it prunes nothing (min_df 1, max_df 1.0, no max_features: every term is kept)."""
+    lookup per n-gram (~1 s of a cold start-up), so the vocabulary needs no sorting afterwards; and the pruning by
+    document frequency is skipped when it prunes nothing (min_df 1, max_df 1.0, no max_features: every term is
+    kept)."""
 
     _presorted = False
 
@@ -124,15 +124,8 @@ class _Tfidf(TfidfVectorizer):
         return vocabulary, sklearn_text._align_api_if_sparse(X)
 
     def _sort_features(self, X, vocabulary):  # type: ignore[no-untyped-def]
-        if self._presorted:
-            return X  # numbered in sorted order already
-        ordered = sorted(vocabulary.items())
-        old = np.fromiter((column for _, column in ordered), dtype=np.intp, count=len(ordered))
-        map_index = np.empty(len(ordered), dtype=X.indices.dtype)
-        map_index[old] = np.arange(len(ordered), dtype=X.indices.dtype)
-        vocabulary.update(zip((term for term, _ in ordered), range(len(ordered)), strict=True))
-        X.indices = map_index.take(X.indices, mode="clip")
-        return X
+        # numbered in sorted order already, unless scikit-learn's own counting ran (the fallback above)
+        return X if self._presorted else super()._sort_features(X, vocabulary)
 
     def _limit_features(self, X, vocabulary, high=None, low=None, limit=None):  # type: ignore[no-untyped-def]
         keeps_all = limit is None and (low is None or low <= 1) and (high is None or high >= X.shape[0])
