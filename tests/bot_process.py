@@ -8,7 +8,6 @@ import random
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -59,29 +58,13 @@ def free_port() -> int:
 def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The process environment: this one without Telegram/database/knowledge settings, plus `extra`.
 
-    Every bot of this test process shares one model file (`MODEL_PATH`): the first start trains the model and
-    writes it, the others read it (a warm start, ~0.5 s of CPU instead of ~2 s of training), as a deployed bot
-    does from its second start on; a bot given other knowledge retrains and rewrites it (the file is checked
-    against its data)."""
+    It keeps this test process's `MODEL_PATH` (conftest's `model_file_outside_the_checkout`): every bot of the
+    process shares one model file, the first start trains the model and writes it, the others read it (a warm
+    start, ~0.5 s of CPU instead of ~2 s of training), as a deployed bot does from its second start on; a bot
+    given other knowledge retrains and rewrites it (the file is checked against its data)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "KNOWLEDGE_"))}
-    env.update(
-        {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
-            "PYTHONPATH": str(ROOT),
-            "MODEL_PATH": str(_shared_model_file()),
-            **extra,
-        }
-    )
+    env.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "PYTHONPATH": str(ROOT), **extra})
     return env
-
-
-_MODEL_FOLDER: list[Path] = []
-
-
-def _shared_model_file() -> Path:
-    if not _MODEL_FOLDER:
-        _MODEL_FOLDER.append(Path(tempfile.mkdtemp(prefix="steward-test-model-")))
-    return _MODEL_FOLDER[0] / "steward-model.npz"
 
 
 def run_bot(tmp_path: Path, **extra: str) -> subprocess.CompletedProcess[str]:

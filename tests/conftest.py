@@ -58,7 +58,8 @@ def postgres_db() -> Iterator[Database]:
 @pytest.fixture(scope="session", autouse=True)
 def model_file_outside_the_checkout(tmp_path_factory) -> Iterator[None]:
     """Keep the trained model's file (MODEL_PATH) in a temporary folder: on PostgreSQL its default is the working
-    directory, which for the in-process flow tests is the checkout. A test about the default unsets it."""
+    directory, which for the in-process flow tests is the checkout. The bot processes inherit it
+    (`tests/bot_process.bot_env`), so they share the file. A test about the default unsets it."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MODEL_PATH", str(tmp_path_factory.mktemp("model") / "steward-model.npz"))
         yield
