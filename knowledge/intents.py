@@ -92,6 +92,9 @@ def cue_book(path: Path = CUES_PATH) -> CueBook:
 
 def _first_outside(pattern: re.Pattern[str], text: str, ignore: Sequence[tuple[int, int]]) -> int:
     """Return where the pattern first matches outside the ignored spans (item names), or -1."""
+    if not ignore:
+        first = pattern.search(text)
+        return first.start() if first else -1
     for found in pattern.finditer(text):
         if not any(a <= found.start() and found.end() <= b for a, b in ignore):
             return found.start()

@@ -28,6 +28,10 @@ def _to_simplified() -> opencc.OpenCC:
 
 
 def _drop_controls(text: str) -> str:
+    # Every character of category C ("Other") is unprintable, so a printable text has none: the
+    # common case skips the walk over its characters.
+    if text.isprintable():
+        return text
     return "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
 
 

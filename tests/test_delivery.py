@@ -423,3 +423,40 @@ async def test_chats_run_concurrently_and_each_chat_in_order(bot: Bot, database:
     await asyncio.gather(*(processor.process_update(u, c) for u, c in updates))
     assert log.index("end a1") < log.index("start a2")  # one chat: in order
     assert log.index("end b1") < log.index("end a1")  # another chat: not waiting
+
+
+def test_a_claim_locks_its_rows_once_whatever_the_backlog() -> None:
+    """PostgreSQL's plan of the claim: the locking subquery runs once, by primary key. Written as
+    `id IN (subquery FOR UPDATE)`, a fresh table (no statistics yet) had it run once per pending
+    row: a thousand cards for the steward group made each claim ~100 ms."""
+    from sqlalchemy import event
+
+    with postgres_schema_database("claim8") as db:
+        _owe(db, *(_text(STEWARDS, f"卡片{n}") for n in range(300)))
+        seen: list[tuple[str, Any]] = []
+
+        def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+            if "SKIP LOCKED" in statement:
+                seen.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            assert [v.id for v in db.call(claim, ids=[150], now=NOW, worker="w")] == [150]
+        finally:
+            event.remove(db.engine, "before_cursor_execute", capture)
+        (statement, parameters), *_ = seen
+        raw = db.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, {**parameters, "ids_1": 151})
+            plan = cursor.fetchone()[0][0]["Plan"]
+        finally:
+            raw.rollback()
+            raw.close()
+
+    def nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+        return [node, *(n for child in node.get("Plans", []) for n in nodes(child))]
+
+    locks = [n for n in nodes(plan) if n["Node Type"] == "LockRows"]
+    assert locks and all(n["Actual Loops"] == 1 for n in locks), [(n["Node Type"], n["Actual Loops"]) for n in locks]
+    assert sum(n["Actual Rows"] for n in locks) == 1
