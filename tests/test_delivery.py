@@ -449,7 +449,9 @@ def test_a_claim_locks_its_rows_once_whatever_the_backlog() -> None:
         try:
             cursor = raw.cursor()
             cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, {**parameters, "ids_1": 151})
-            plan = cursor.fetchone()[0][0]["Plan"]
+            explained = cursor.fetchone()
+            assert explained is not None
+            plan = explained[0][0]["Plan"]
         finally:
             raw.rollback()
             raw.close()
