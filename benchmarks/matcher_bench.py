@@ -71,10 +71,12 @@ OTHER_SETS = [
     ROOT / "tests" / "data" / "blind8_dialogues.jsonl",  # its dialogue turns, likewise
     ROOT / "tests" / "data" / "blind9.jsonl",  # written blind; measured in the seventh pass, read in the eighth
     ROOT / "tests" / "data" / "blind9_dialogues.jsonl",  # its dialogue turns, likewise
-    ROOT / "tests" / "data" / "blind10.jsonl",  # written blind; scored before and after the seventh and eighth passes
+    ROOT / "tests" / "data" / "blind10.jsonl",  # written blind; scored around the seventh pass, read in the eighth
     ROOT / "tests" / "data" / "blind10_dialogues.jsonl",  # its dialogue turns, likewise
-    ROOT / "tests" / "data" / "blind11.jsonl",  # written blind; scored once before and once after the eighth pass
+    ROOT / "tests" / "data" / "blind11.jsonl",  # written blind; scored before, during and after the eighth pass
     ROOT / "tests" / "data" / "blind11_dialogues.jsonl",  # its dialogue turns, likewise
+    ROOT / "tests" / "data" / "blind12.jsonl",  # written blind; scored at the end of the eighth pass only
+    ROOT / "tests" / "data" / "blind12_dialogues.jsonl",  # its dialogue turns, likewise
 ]
 SET_NOTES = {
     "devset_more.jsonl": "second dev set, tuned on",
@@ -96,10 +98,12 @@ SET_NOTES = {
     "blind8_dialogues.jsonl": "blind8's dialogue turns, in context; a dev set likewise",
     "blind9.jsonl": "written blind, measured in the seventh pass, errors read in the eighth: a dev set",
     "blind9_dialogues.jsonl": "blind9's dialogue turns, in context; a dev set likewise",
-    "blind10.jsonl": "written blind, never read or trained on, scored around the seventh and eighth passes",
-    "blind10_dialogues.jsonl": "blind10's dialogue turns, in context; unseen likewise",
-    "blind11.jsonl": "written blind, never read or trained on, scored before and after the eighth pass only",
+    "blind10.jsonl": "written blind, scored around the seventh pass, errors read in the eighth: a dev set",
+    "blind10_dialogues.jsonl": "blind10's dialogue turns, in context; a dev set likewise",
+    "blind11.jsonl": "written blind, never read or trained on, scored before, during and after the eighth pass",
     "blind11_dialogues.jsonl": "blind11's dialogue turns, in context; unseen likewise",
+    "blind12.jsonl": "written blind to differ from textbook wording, never read or trained on: the cleanest unseen measure",
+    "blind12_dialogues.jsonl": "blind12's dialogue turns, in context; unseen likewise",
 }
 GENERATED_QUERIES = 200
 FAQ_SEED = 20240601

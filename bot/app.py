@@ -92,6 +92,7 @@ def _limits(settings: Settings) -> Limits:
         per_second=settings.outbox_per_second,
         group_per_minute=settings.outbox_group_per_minute,
         lease_seconds=settings.outbox_lease_seconds,
+        keep_days=settings.outbox_keep_days,
     )
 
 

@@ -55,6 +55,7 @@ from delivery.outbox import (
     finish,
     next_due,
     outbox_stats,
+    prune_final,
     ready_heads,
     reclaim_stale,
 )
@@ -74,6 +75,8 @@ class Limits:
     max_attempts: int = 30  # 5xx / network errors before a row is given up
     poll_seconds: float = 0.5  # look for rows written by other processes
     backoff_seconds: float = 0.5  # first wait after a 5xx; doubles up to a minute
+    keep_days: float = 30.0  # sent and failed rows are deleted this long after they were owed
+    prune_seconds: float = 3600.0  # how often the sender deletes them (and once at start)
 
 
 class _Bucket:
@@ -150,6 +153,7 @@ class Sender:
         self._runner: asyncio.Task[None] | None = None
         self._round_lock = asyncio.Lock()
         self._last_reclaim = 0.0
+        self._last_prune = 0.0
         self._later: list[Callable[..., Any]] = []  # database work waiting for the database
         self._volatile: set[asyncio.Task[None]] = set()
         self.sent_count = 0
@@ -167,6 +171,7 @@ class Sender:
         taken = await self.db.run(reclaim_stale, now=self.clock(), lease=lease)
         if taken:
             log.warning("outbox: %d message(s) left mid-send by a stopped process are due again", taken)
+        await self._prune()
         self._runner = asyncio.create_task(self._run(), name="outbox-sender")
 
     async def stop(self, *, grace: float = 5.0) -> None:
@@ -303,10 +308,19 @@ class Sender:
         async with self._round_lock:
             return await self._round()
 
+    async def _prune(self) -> None:
+        """Delete the final rows older than `keep_days` (at start, then every `prune_seconds`)."""
+        self._last_prune = time.monotonic()
+        gone = await self.db.run(prune_final, now=self.clock(), keep=timedelta(days=self.limits.keep_days))
+        if gone:
+            log.info("outbox: deleted %d sent or failed message(s) older than %g days", gone, self.limits.keep_days)
+
     async def _round(self) -> float:
         now = time.monotonic()
         if self._later:
             await self._catch_up()
+        if now - self._last_prune > self.limits.prune_seconds:
+            await self._prune()
         if not self.sqlite and now - self._last_reclaim > self.limits.lease_seconds / 2:
             self._last_reclaim = now
             await self.db.run(reclaim_stale, now=self.clock(), lease=timedelta(seconds=self.limits.lease_seconds))

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     outbox_per_second: float = Field(default=30, gt=0)
     outbox_group_per_minute: int = Field(default=20, gt=0)
     outbox_lease_seconds: float = Field(default=60, gt=0)
+    outbox_keep_days: float = Field(default=30, gt=0)  # sent and failed messages are deleted after this
     # Deployment: webhook mode, several instances on one database, start-up.
     telegram_webhook_url: str | None = None  # set: serve a webhook (behind a reverse proxy) instead of polling
     webhook_listen: str = "0.0.0.0:8080"  # host:port the webhook and /healthz server binds

@@ -39,6 +39,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    delete,
     func,
     insert,
     or_,
@@ -420,6 +421,28 @@ def reclaim_stale(*, session: Session, now: datetime, lease: timedelta) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(gave_up.rowcount or 0) + int(again.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def prune_final(*, session: Session, now: datetime, keep: timedelta) -> int:
+    """Delete the rows sent or failed that were owed longer than `keep` ago; how many. The outbox
+    would otherwise grow by every message the bot ever sent, and the sender's queries with it. A
+    row an unfinished row waits for (`after_id`) stays: its outcome decides the waiting row's text."""
+    child = OutboxMessage.__table__.alias("child")  # type: ignore[attr-defined]
+    awaited = (
+        sa_select(child.c.id)
+        .where(child.c.after_id == OutboxMessage.id, child.c.status.notin_(FINAL_STATES))  # type: ignore[arg-type]
+        .exists()
+    )
+    result = session.execute(
+        delete(OutboxMessage)
+        .where(
+            col(OutboxMessage.status).in_(FINAL_STATES),
+            col(OutboxMessage.created_at) < now - keep,
+            ~awaited,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 class Verdict(str, enum.Enum):

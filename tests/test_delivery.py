@@ -28,6 +28,7 @@ from delivery.outbox import (
     enqueue,
     message_payload,
     outbox_stats,
+    prune_final,
     ready_heads,
 )
 from desk.bindings import bind_help_chat, get_binding
@@ -462,3 +463,54 @@ def test_a_claim_locks_its_rows_once_whatever_the_backlog() -> None:
     locks = [n for n in nodes(plan) if n["Node Type"] == "LockRows"]
     assert locks and all(n["Actual Loops"] == 1 for n in locks), [(n["Node Type"], n["Actual Loops"]) for n in locks]
     assert sum(n["Actual Rows"] for n in locks) == 1
+
+
+def _set_status(db: Database, ids: list[int], status: str) -> None:
+    def unit(*, session: Any) -> None:
+        for row_id in ids:
+            session.get(OutboxMessage, row_id).status = status
+
+    db.call(unit)
+
+
+def test_sent_and_failed_rows_are_deleted_after_the_retention_unless_a_row_waits_for_them(database: Database) -> None:
+    C, D = A - 10, A - 11
+    sent, failed, pending, sending, awaited, waiting = _owe(
+        database,
+        _text(A, "已发"),
+        _text(A, "失败"),
+        _text(B, "待发"),
+        _text(B, "在发"),
+        _text(C, "答复"),
+        Owed(D, message_payload("已转达", if_failed="没送到"), "confirm", after=4),  # waits for 答复
+    )
+    _set_status(database, [sent, awaited], "sent")
+    _set_status(database, [failed], "failed")
+    _set_status(database, [sending], "sending")
+    kept = {pending, sending, awaited, waiting}
+    assert database.call(prune_final, now=NOW + timedelta(days=29), keep=timedelta(days=30)) == 0
+    assert database.call(prune_final, now=NOW + timedelta(days=31), keep=timedelta(days=30)) == 2
+    left = {r.id for r in database.call(lambda session: session.exec(select(OutboxMessage)).all())}
+    assert left == kept
+    _set_status(database, [waiting], "sent")  # the waiting row is final: its parent may go too
+    assert database.call(prune_final, now=NOW + timedelta(days=31), keep=timedelta(days=30)) == 2
+    left = {r.id for r in database.call(lambda session: session.exec(select(OutboxMessage)).all())}
+    assert left == {pending, sending}
+
+
+async def test_the_sender_deletes_old_final_rows_when_it_starts(bot: Bot, database: Database) -> None:
+    old, fresh = _owe(database, _text(A, "旧"), _text(B, "新"))
+    _set_status(database, [old], "sent")
+    sender = Sender(bot=bot, db=database, clock=lambda: NOW + timedelta(days=31), limits=Limits(keep_days=30))
+    await sender.start()
+    try:
+        stats = await sender.drain(timeout=2.0)
+    finally:
+        await sender.stop()
+    assert [r.id for r in database.call(lambda session: session.exec(select(OutboxMessage)).all())] == [fresh]
+    assert stats.sent == 1 and request_texts(bot, B) == ["新"]
+
+
+def request_texts(bot: Bot, chat: int) -> list[str]:
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    return request.texts(chat)
