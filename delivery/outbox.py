@@ -430,7 +430,7 @@ def prune_final(*, session: Session, now: datetime, keep: timedelta) -> int:
     child = OutboxMessage.__table__.alias("child")  # type: ignore[attr-defined]
     awaited = (
         sa_select(child.c.id)
-        .where(child.c.after_id == OutboxMessage.id, child.c.status.notin_(FINAL_STATES))  # type: ignore[arg-type]
+        .where(child.c.after_id == OutboxMessage.id, child.c.status.notin_(FINAL_STATES))
         .exists()
     )
     result = session.execute(
