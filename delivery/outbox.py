@@ -429,9 +429,7 @@ def prune_final(*, session: Session, now: datetime, keep: timedelta) -> int:
     row an unfinished row waits for (`after_id`) stays: its outcome decides the waiting row's text."""
     child = OutboxMessage.__table__.alias("child")  # type: ignore[attr-defined]
     awaited = (
-        sa_select(child.c.id)
-        .where(child.c.after_id == OutboxMessage.id, child.c.status.notin_(FINAL_STATES))
-        .exists()
+        sa_select(child.c.id).where(child.c.after_id == OutboxMessage.id, child.c.status.notin_(FINAL_STATES)).exists()
     )
     result = session.execute(
         delete(OutboxMessage)
