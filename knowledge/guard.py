@@ -40,6 +40,11 @@ DEFAULT_GUARDED = tuple(
         "blind8_dialogues",
         "bankA",
         "bankB",
+        "blind9",
+        "blind9_dialogues",
+        "blind10",
+        "blind10_dialogues",
+        "bankF_dialogues",
     )
 )
 
