@@ -44,7 +44,6 @@ DEFAULT_GUARDED = tuple(
         "blind9_dialogues",
         "blind10",
         "blind10_dialogues",
-        "bankF_dialogues",
     )
 )
 
