@@ -153,7 +153,7 @@ class Sender:
         self._runner: asyncio.Task[None] | None = None
         self._round_lock = asyncio.Lock()
         self._last_reclaim = 0.0
-        self._last_prune = 0.0
+        self._last_prune = time.monotonic()  # start() prunes at once; a round after prune_seconds
         self._later: list[Callable[..., Any]] = []  # database work waiting for the database
         self._volatile: set[asyncio.Task[None]] = set()
         self.sent_count = 0

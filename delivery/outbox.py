@@ -12,7 +12,8 @@ finished right after; a process that dies in between leaves it `sending`, and it
 again after the claim lease (at once at start-up on SQLite, which has one sender per
 database) as `uncertain`. A send that timed out is uncertain too. An uncertain row is resent
 once; if its fate is unknown a second time it is failed, never sent a third time. Rows that
-were sent after being uncertain are the possible duplicates, counted by `outbox_stats`.
+were sent after being uncertain are the possible duplicates, counted by `outbox_stats` over the
+rows kept (sent and failed rows are deleted `OUTBOX_KEEP_DAYS` after they were owed: `prune_final`).
 
 Outcomes are plain values (`DeliveryOutcome`): `sent` with Telegram's message id, or
 `failed` with the reason (403 chat gone, 400 refused, given up). Follow-ups registered with
@@ -428,15 +429,18 @@ def prune_final(*, session: Session, now: datetime, keep: timedelta) -> int:
     would otherwise grow by every message the bot ever sent, and the sender's queries with it. A
     row an unfinished row waits for (`after_id`) stays: its outcome decides the waiting row's text."""
     child = OutboxMessage.__table__.alias("child")  # type: ignore[attr-defined]
-    awaited = (
-        sa_select(child.c.id).where(child.c.after_id == OutboxMessage.id, child.c.status.notin_(FINAL_STATES)).exists()
+    # Uncorrelated (one pass over the unfinished rows): as a correlated NOT EXISTS, SQLite scanned
+    # the table once per deleted row (20,000 old rows took minutes). IS NOT NULL: NOT IN a set
+    # holding NULL is never true.
+    awaited = sa_select(child.c.after_id).where(
+        child.c.after_id.is_not(None), child.c.status.in_((OutboxState.pending.value, OutboxState.sending.value))
     )
     result = session.execute(
         delete(OutboxMessage)
         .where(
             col(OutboxMessage.status).in_(FINAL_STATES),
             col(OutboxMessage.created_at) < now - keep,
-            ~awaited,
+            col(OutboxMessage.id).notin_(awaited),
         )
         .execution_options(synchronize_session=False)
     )
@@ -622,7 +626,7 @@ class OutboxStats:
     sending: int
     sent: int
     failed: int
-    possible_duplicates: int  # sent after an attempt of unknown fate
+    possible_duplicates: int  # sent after an attempt of unknown fate (among the rows kept)
 
     def as_dict(self) -> dict[str, int]:
         return {

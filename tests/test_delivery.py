@@ -514,3 +514,15 @@ async def test_the_sender_deletes_old_final_rows_when_it_starts(bot: Bot, databa
 def request_texts(bot: Bot, chat: int) -> list[str]:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
     return request.texts(chat)
+
+
+async def test_the_sender_deletes_old_final_rows_every_prune_period(bot: Bot, database: Database) -> None:
+    (old,) = _owe(database, _text(A, "旧"))
+    _set_status(database, [old], "sent")
+    later = NOW + timedelta(days=31)
+    hourly = Sender(bot=bot, db=database, clock=lambda: later, limits=Limits(keep_days=30))
+    await hourly.round()  # not an hour since it was made: nothing deleted
+    assert database.call(outbox_stats).sent == 1
+    due = Sender(bot=bot, db=database, clock=lambda: later, limits=Limits(keep_days=30, prune_seconds=0.0))
+    await due.round()
+    assert database.call(outbox_stats).sent == 0
