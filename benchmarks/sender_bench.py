@@ -32,38 +32,10 @@ STEWARDS = -1009000000001
 
 def _claim_as_before() -> Any:
     """The claim statement before this change: `id IN (SELECT … FOR UPDATE SKIP LOCKED)`."""
-    from sqlalchemy import bindparam, update
-    from sqlalchemy import select as sa_select
-
-    from delivery.outbox import OutboxMessage, OutboxState
+    from delivery.outbox import OutboxMessage, claim_update, claimable_ids
 
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    free = (
-        sa_select(table.c.id)
-        .where(table.c.id.in_(bindparam("ids", expanding=True)), table.c.status == OutboxState.pending.value)
-        .with_for_update(skip_locked=True)
-    )
-    return (
-        update(table)
-        .where(table.c.id.in_(free.scalar_subquery()), table.c.status == OutboxState.pending.value)
-        .values(
-            status=OutboxState.sending.value,
-            claimed_at=bindparam("now", type_=table.c.claimed_at.type),
-            claimed_by=bindparam("worker", type_=table.c.claimed_by.type),
-            attempts=table.c.attempts + 1,
-        )
-        .returning(
-            table.c.id,
-            table.c.chat_id,
-            table.c.method,
-            table.c.payload,
-            table.c.purpose,
-            table.c.priority,
-            table.c.attempts,
-            table.c.uncertain,
-            table.c.after_id,
-        )
-    )
+    return claim_update(table.c.id.in_(claimable_ids().with_for_update(skip_locked=True).scalar_subquery()))
 
 
 @contextmanager

@@ -331,17 +331,30 @@ def _claim_query() -> Any:
     # from the status index and run the locking subquery once per pending row: a backlog of a
     # thousand cards made each claim ~100 ms (quadratic in the backlog) before ANALYZE ran.
     free = (
-        sa_select(table.c.id)
-        .where(table.c.id.in_(bindparam("ids", expanding=True)), table.c.status == OutboxState.pending.value)
+        claimable_ids()
         .with_for_update(skip_locked=True)  # rendered on PostgreSQL only
         .cte("free")
         .prefix_with("MATERIALIZED")
     )
-    # A compare-and-set: a row another sender (or round) took meanwhile is not pending any more.
-    # One statement: the claimed rows come back with what the sender needs (RETURNING).
+    return claim_update(table.c.id == free.c.id)
+
+
+def claimable_ids() -> Any:
+    """The ids asked for that are still pending (the claim's subject)."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    return sa_select(table.c.id).where(
+        table.c.id.in_(bindparam("ids", expanding=True)), table.c.status == OutboxState.pending.value
+    )
+
+
+def claim_update(*where: Any) -> Any:
+    """The claim's UPDATE of the rows `where` selects (benchmarks.sender_bench builds the old form with it).
+    A compare-and-set: a row another sender (or round) took meanwhile is not pending any more. One
+    statement: the claimed rows come back with what the sender needs (RETURNING)."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
     return (
         update(table)
-        .where(table.c.id == free.c.id, table.c.status == OutboxState.pending.value)
+        .where(*where, table.c.status == OutboxState.pending.value)
         .values(
             status=OutboxState.sending.value,
             claimed_at=bindparam("now", type_=table.c.claimed_at.type),
