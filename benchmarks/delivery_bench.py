@@ -36,7 +36,8 @@ import statistics
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -329,6 +330,31 @@ def _rate_row(name: str, run: Run, n: int, rate: float) -> str:
     )
 
 
+@contextmanager
+def bench_databases(workdir: Path, postgres: str) -> Iterator[dict[str, str]]:
+    """The benchmark's databases by name: a SQLite file in `workdir`, and PostgreSQL when reachable, in a
+    schema of its own (created here, dropped after)."""
+    import uuid
+
+    import psycopg
+
+    from tests.databases import postgres_reachable
+
+    databases = {"SQLite": f"sqlite:///{workdir / 'bench.db'}"}
+    admin = postgres.replace("postgresql+psycopg://", "postgresql://")
+    schema = f"bench_{uuid.uuid4().hex[:8]}" if postgres_reachable() else None
+    if schema is not None:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f'CREATE SCHEMA "{schema}"')
+        databases["PostgreSQL"] = f"{postgres}?options=-csearch_path%3D{schema}"
+    try:
+        yield databases
+    finally:
+        if schema is not None:
+            with psycopg.connect(admin, autocommit=True) as c:
+                c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--updates", type=int, default=2000)
@@ -350,20 +376,7 @@ def main() -> None:
     print("| system | updates | handled q/s | delivered q/s | p50 ms | p99 ms |")
     print("|---|---:|---:|---:|---:|---:|")
     print(_row("bare PTB echo handler (ceiling)", asyncio.run(_echo_run(args.updates)), args.updates), flush=True)
-    databases = {"SQLite": f"sqlite:///{workdir / 'bench.db'}"}
-    from tests.databases import postgres_reachable
-
-    if postgres_reachable():
-        schema_url = args.postgres  # a schema of its own: created here, dropped after
-        import uuid
-
-        import psycopg
-
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(schema_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
-            c.execute(f'CREATE SCHEMA "{schema}"')
-        databases["PostgreSQL"] = f"{schema_url}?options=-csearch_path%3D{schema}"
-    try:
+    with bench_databases(workdir, args.postgres) as databases:
         for name, url in databases.items():
             for kind in kinds:
                 run = asyncio.run(_steward_run(url, kind, args.updates, workdir))
@@ -393,10 +406,6 @@ def main() -> None:
                 f"{result['sent']:,} messages, {result['429s']} answered 429 once; floor "
                 f"{result['floor']:.1f} s at 30 messages/s; ratio {result['ratio']:.3f}"
             )
-    finally:
-        if "PostgreSQL" in databases:
-            with psycopg.connect(args.postgres.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
-                c.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 if __name__ == "__main__":

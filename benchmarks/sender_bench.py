@@ -17,13 +17,14 @@ import argparse
 import asyncio
 import tempfile
 import time
-import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from benchmarks.delivery_bench import bench_databases
 
 warnings.filterwarnings("ignore")
 
@@ -75,7 +76,7 @@ async def _drain(url: str, messages: int) -> tuple[float, int]:
     request = _instant_request()()
     bot = Bot("123456:BENCH", request=request, get_updates_request=request)
     await bot.initialize()
-    sender = Sender(bot=bot, db=db, limits=Limits(per_second=1e6, group_per_minute=10**6, private_per_second=1e6))
+    sender = Sender(bot=bot, db=db, limits=Limits.lifted())
     started = time.perf_counter()
     stats = await sender.drain(timeout=600)
     seconds = time.perf_counter() - started
@@ -90,21 +91,10 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="sender-bench-"))
-    databases = {"SQLite": f"sqlite:///{workdir / 'bench.db'}"}
-    from tests.databases import postgres_reachable
-
-    schema = None
-    if postgres_reachable():
-        import psycopg
-
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(args.postgres.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
-            c.execute(f'CREATE SCHEMA "{schema}"')
-        databases["PostgreSQL"] = f"{args.postgres}?options=-csearch_path%3D{schema}"
     print(f"{args.messages:,} messages owed to one chat, drained by the sender (pacing lifted).\n")
     print("| database | claim statement | seconds | messages/s | ms per message |")
     print("|---|---|---:|---:|---:|")
-    try:
+    with bench_databases(workdir, args.postgres) as databases:
         for name, url in databases.items():
             for which, label in (
                 ("before", "id IN (subquery FOR UPDATE), before"),
@@ -116,12 +106,6 @@ def main() -> None:
                     f"| {name} | {label} | {seconds:.2f} | {sent / seconds:,.0f} | {seconds / sent * 1000:.2f} |",
                     flush=True,
                 )
-    finally:
-        if schema is not None:
-            import psycopg
-
-            with psycopg.connect(args.postgres.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as c:
-                c.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 if __name__ == "__main__":

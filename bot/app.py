@@ -58,11 +58,7 @@ def build_application(
     builder = builder.concurrent_updates(ChatOrderedProcessor(inbox))
     # Sends: through the outbox; the sender paces per chat and overall (bot/sender.py), so no
     # handler waits for a rate limiter. rate_limit=False lifts the pacing (flow tests).
-    limits = (
-        _limits(settings)
-        if rate_limit
-        else Limits(per_second=1e6, group_per_minute=10**6, private_per_second=1e6, backoff_seconds=0.01)
-    )
+    limits = _limits(settings) if rate_limit else Limits.lifted()
     builder = builder.post_init(_post_init).post_stop(_post_stop)
     application = builder.build()
     application.bot_data[SERVICES_KEY] = services

@@ -445,9 +445,7 @@ def prune_final(*, session: Session, now: datetime, keep: timedelta) -> int:
     # Uncorrelated (one pass over the unfinished rows): as a correlated NOT EXISTS, SQLite scanned
     # the table once per deleted row (20,000 old rows took minutes). IS NOT NULL: NOT IN a set
     # holding NULL is never true.
-    awaited = sa_select(child.c.after_id).where(
-        child.c.after_id.is_not(None), child.c.status.in_((OutboxState.pending.value, OutboxState.sending.value))
-    )
+    awaited = sa_select(child.c.after_id).where(child.c.after_id.is_not(None), child.c.status.notin_(FINAL_STATES))
     result = session.execute(
         delete(OutboxMessage)
         .where(

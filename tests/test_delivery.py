@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 from telegram import Bot, Update
 from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
@@ -473,6 +473,12 @@ def _set_status(db: Database, ids: list[int], status: str) -> None:
     db.call(unit)
 
 
+def _ids_left(db: Database) -> list[int]:
+    return [
+        r.id for r in db.call(lambda session: session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all())
+    ]
+
+
 def test_sent_and_failed_rows_are_deleted_after_the_retention_unless_a_row_waits_for_them(database: Database) -> None:
     C, D = A - 10, A - 11
     sent, failed, pending, sending, awaited, waiting = _owe(
@@ -490,15 +496,14 @@ def test_sent_and_failed_rows_are_deleted_after_the_retention_unless_a_row_waits
     kept = {pending, sending, awaited, waiting}
     assert database.call(prune_final, now=NOW + timedelta(days=29), keep=timedelta(days=30)) == 0
     assert database.call(prune_final, now=NOW + timedelta(days=31), keep=timedelta(days=30)) == 2
-    left = {r.id for r in database.call(lambda session: session.exec(select(OutboxMessage)).all())}
-    assert left == kept
+    assert set(_ids_left(database)) == kept
     _set_status(database, [waiting], "sent")  # the waiting row is final: its parent may go too
     assert database.call(prune_final, now=NOW + timedelta(days=31), keep=timedelta(days=30)) == 2
-    left = {r.id for r in database.call(lambda session: session.exec(select(OutboxMessage)).all())}
-    assert left == {pending, sending}
+    assert set(_ids_left(database)) == {pending, sending}
 
 
 async def test_the_sender_deletes_old_final_rows_when_it_starts(bot: Bot, database: Database) -> None:
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
     old, fresh = _owe(database, _text(A, "旧"), _text(B, "新"))
     _set_status(database, [old], "sent")
     sender = Sender(bot=bot, db=database, clock=lambda: NOW + timedelta(days=31), limits=Limits(keep_days=30))
@@ -507,13 +512,8 @@ async def test_the_sender_deletes_old_final_rows_when_it_starts(bot: Bot, databa
         stats = await sender.drain(timeout=2.0)
     finally:
         await sender.stop()
-    assert [r.id for r in database.call(lambda session: session.exec(select(OutboxMessage)).all())] == [fresh]
-    assert stats.sent == 1 and request_texts(bot, B) == ["新"]
-
-
-def request_texts(bot: Bot, chat: int) -> list[str]:
-    request: ScriptedRequest = bot.request  # type: ignore[assignment]
-    return request.texts(chat)
+    assert _ids_left(database) == [fresh]
+    assert stats.sent == 1 and request.texts(B) == ["新"]
 
 
 async def test_the_sender_deletes_old_final_rows_every_prune_period(bot: Bot, database: Database) -> None:
