@@ -76,6 +76,7 @@ class Call:
     files: tuple[UploadedFile, ...] = ()
     status: int = 200
     response: dict = field(default_factory=dict, repr=False)
+    caller: str = ""  # the name in `base_url_as(name)`, when the bot was given one
 
     @property
     def ok(self) -> bool:
@@ -702,6 +703,11 @@ class BotApiDouble:
         )
         self._thread.start()
 
+    def base_url_as(self, caller: str) -> str:
+        """A base URL naming its caller: calls made through it carry ``caller`` (one bot process
+        among several), and faults can be aimed at it."""
+        return f"http://127.0.0.1:{self.port}/as/{caller}/bot"
+
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is None:
@@ -1003,9 +1009,11 @@ class BotApiDouble:
         times: int = 1,
         migrate_to_chat_id: int | None = None,
         where: Callable[[dict], bool] | None = None,
+        caller: str | None = None,
     ) -> None:
         """The next ``times`` calls of ``method`` ("*" for any method except getUpdates) whose
-        params satisfy ``where`` fail with ``status``. Default descriptions follow Telegram's."""
+        params satisfy ``where`` (made through ``base_url_as(caller)``, if given) fail with
+        ``status``. Default descriptions follow Telegram's."""
         if description is None:
             description = {
                 400: "Bad Request",
@@ -1033,6 +1041,7 @@ class BotApiDouble:
                     "left": times,
                     "error": BotApiError(status, description, params or None),
                     "where": where,
+                    "caller": caller,
                 }
             )
 
@@ -1043,13 +1052,21 @@ class BotApiDouble:
             self._faults.clear()
 
     def slow_next(
-        self, method: str, *, seconds: float, times: int = 1, where: Callable[[dict], bool] | None = None
+        self,
+        method: str,
+        *,
+        seconds: float,
+        times: int = 1,
+        where: Callable[[dict], bool] | None = None,
+        caller: str | None = None,
     ) -> None:
-        """The next ``times`` calls of ``method`` (whose params satisfy ``where``) take ``seconds``
-        before they are answered: work in flight when a test stops or kills the bot.
-        slow_started is set when one begins."""
+        """The next ``times`` calls of ``method`` (whose params satisfy ``where``, made through
+        ``base_url_as(caller)`` if given) take ``seconds`` before they are answered: work in
+        flight when a test stops or kills the bot. slow_started is set when one begins."""
         with self._cond:
-            self._slow.append({"method": method.lower(), "left": times, "seconds": seconds, "where": where})
+            self._slow.append(
+                {"method": method.lower(), "left": times, "seconds": seconds, "where": where, "caller": caller}
+            )
 
     def drop_next(
         self, method: str, *, times: int = 1, delivered: bool = False, where: Callable[[dict], bool] | None = None
@@ -1085,11 +1102,16 @@ class BotApiDouble:
                     return f
         return None
 
-    def _take_slowness(self, method: str, params: dict) -> float:
+    def _take_slowness(self, method: str, params: dict, caller: str) -> float:
         low = method.lower()
         with self._cond:
             for s in self._slow:
-                if s["left"] > 0 and s["method"] == low and (s["where"] is None or s["where"](params)):
+                if (
+                    s["left"] > 0
+                    and s["method"] == low
+                    and s["caller"] in (None, caller)
+                    and (s["where"] is None or s["where"](params))
+                ):
                     s["left"] -= 1
                     if s["left"] == 0:
                         self._slow.remove(s)
@@ -1102,12 +1124,13 @@ class BotApiDouble:
             taken, self._updates[:] = list(self._updates), []
         return taken
 
-    def _take_failure(self, method: str, params: dict | None = None) -> BotApiError | None:
+    def _take_failure(self, method: str, params: dict | None = None, caller: str = "") -> BotApiError | None:
         low = method.lower()
         for f in self._failures:
             if (
                 f["left"] > 0
                 and (f["method"] == low or (f["method"] == "*" and low != "getupdates"))
+                and f["caller"] in (None, caller)
                 and (f.get("where") is None or f["where"](params or {}))
             ):
                 f["left"] -= 1
@@ -1234,6 +1257,10 @@ class BotApiDouble:
         at = time.time()
         url = urlsplit(raw_path)
         path = unquote(url.path)
+        caller = ""
+        if path.startswith("/as/"):  # base_url_as(caller)
+            caller, _, rest = path[len("/as/") :].partition("/")
+            path = "/" + rest
         if path.startswith("/file/bot"):
             return self._serve_file(path[len("/file/bot") :])
         if not path.startswith("/bot"):
@@ -1245,17 +1272,17 @@ class BotApiDouble:
         try:
             params, files = self._parse_params(url.query, headers, body)
         except BotApiError as err:
-            return self._finish(Call(method, {}, at, (), err.status, err.payload()))
+            return self._finish(Call(method, {}, at, (), err.status, err.payload(), caller=caller))
         except (ValueError, UnicodeDecodeError) as err:
             error = _bad(f"can't parse request: {err}")
-            return self._finish(Call(method, {}, at, (), error.status, error.payload()))
-        delay = self._take_slowness(method, params)
+            return self._finish(Call(method, {}, at, (), error.status, error.payload(), caller=caller))
+        delay = self._take_slowness(method, params, caller)
         if delay:
             self.slow_started.set()
             time.sleep(delay)  # in this request's own server thread
         fault = self._take_fault(method, params)
         if fault is not None and fault["kind"] == "drop" and not fault["delivered"]:
-            self._finish(Call(method, params, at, tuple(files), 0, {"dropped": "before it was handled"}))
+            self._finish(Call(method, params, at, tuple(files), 0, {"dropped": "before it was handled"}, caller=caller))
             raise _Dropped()
 
         try:
@@ -1266,21 +1293,21 @@ class BotApiDouble:
                     injected = self._take_failure(method)
                 raise injected or BotApiError(404, "Not Found")
             with self._cond:
-                injected = self._take_failure(method, params)
+                injected = self._take_failure(method, params, caller)
             if injected:
                 raise injected
             handler = getattr(self, f"_m_{method}")
             with self._cond:
                 result = handler(params, {f.field: f for f in files})
             response = {"ok": True, "result": result}
-            call = Call(method, params, at, tuple(files), 200, response)
+            call = Call(method, params, at, tuple(files), 200, response, caller=caller)
         except BotApiError as err:
-            call = Call(method, params, at, tuple(files), err.status, err.payload())
+            call = Call(method, params, at, tuple(files), err.status, err.payload(), caller=caller)
         except Exception as exc:  # noqa: BLE001 - a bug in the double: answer 500 and keep it for the test to see
             with self._cond:
                 self.internal_errors.append(exc)
             error = BotApiError(500, f"Internal Server Error: BotApiDouble failed: {exc!r}")
-            call = Call(method, params, at, tuple(files), error.status, error.payload())
+            call = Call(method, params, at, tuple(files), error.status, error.payload(), caller=caller)
         answer = self._finish(call)
         if fault is not None and fault["kind"] == "drop":
             raise _Dropped()  # handled, the answer lost

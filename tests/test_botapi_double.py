@@ -509,3 +509,26 @@ async def test_dropped_requests_and_late_answers(api: BotApiDouble) -> None:
         await bot.send_message(GROUP, "四")
     assert [m["text"] for m in api.sent_messages(GROUP)] == ["零", "二", "三", "四"]
     assert [c.status for c in api.calls_to("sendMessage")] == [0, 200, 200, 200, 200]
+
+
+def test_calls_name_their_caller_and_faults_aim_at_one(api: BotApiDouble) -> None:
+    def send(base: str, text: str) -> int:
+        payload = json.dumps({"chat_id": GROUP, "text": text}).encode()
+        return _post(f"{base}{api.token}/sendMessage", payload, "application/json")[0]
+
+    api.fail_next("sendMessage", status=429, retry_after=3, times=5, caller="worker-b")
+    api.slow_next("sendMessage", seconds=0.2, caller="worker-a")
+    assert send(api.base_url_as("worker-b"), "一") == 429
+    assert send(api.base_url, "二") == 200  # neither fault is aimed at an unnamed caller
+    assert not api.slow_started.is_set()
+    assert send(api.base_url_as("worker-a"), "三") == 200
+    assert api.slow_started.is_set()
+    api.clear_failures()
+    assert send(api.base_url_as("worker-b"), "四") == 200
+    assert [(c.caller, c.status) for c in api.calls_to("sendMessage")] == [
+        ("worker-b", 429),
+        ("", 200),
+        ("worker-a", 200),
+        ("worker-b", 200),
+    ]
+    assert [m["text"] for m in api.sent_messages(GROUP)] == ["二", "三", "四"]

@@ -115,7 +115,7 @@ def workers(tmp_path: Path, api: BotApiDouble, names: list[str], **settings: str
             process = start_bot(
                 tmp_path / name,
                 TELEGRAM_BOT_TOKEN=api.token,
-                TELEGRAM_API_BASE_URL=api.base_url,
+                TELEGRAM_API_BASE_URL=api.base_url_as(name),  # the double tells the workers apart
                 TELEGRAM_WEBHOOK_URL=PUBLIC_URL,
                 WEBHOOK_LISTEN=f"127.0.0.1:{port}",
                 WEBHOOK_SECRET=SECRET,
@@ -228,21 +228,22 @@ def test_two_workers_one_scheduler_and_a_takeover_after_sigkill(tmp_path: Path, 
         assert relayed.params["reply_parameters"]["message_id"] == question["message_id"]
 
         # Ticket #2 goes unanswered and breaches; worker A (the holder) is killed mid-sweep,
-        # while the breach notice to the stewards is in flight.
-        api.slow_next(
-            "sendMessage",
-            seconds=4,
-            where=lambda p: (
-                str(p.get("chat_id")) == str(STEWARD_CHAT)
-                and says(texts.DESK_BREACH_NOTICE, str(p.get("text")), ticket_id=2)
-            ),
-        )
+        # while the breach notice to the stewards is in flight. Both workers' senders may claim
+        # the notice: worker B's attempts are answered 429 until A has claimed it and hangs on it.
+        def breach_notice_2(p: dict[str, Any]) -> bool:
+            return str(p.get("chat_id")) == str(STEWARD_CHAT) and says(
+                texts.DESK_BREACH_NOTICE, str(p.get("text")), ticket_id=2
+            )
+
+        api.fail_next("sendMessage", status=429, retry_after=1, times=10**6, where=breach_notice_2, caller="worker-b")
+        api.slow_next("sendMessage", seconds=4, where=breach_notice_2, caller="worker-a")
         api.push_message(chat_id=HELP, user_id=COLLEAGUE, text="社保怎么交？", first_name="赵会计")
         b.deliver(api)
         assert api.slow_started.wait(WAIT)
         a.process.kill()
         a.process.communicate(timeout=10)
         killed = time.monotonic()
+        api.clear_failures()  # worker B may send it now
         # What the dead worker had claimed and not recorded: sent or not, nobody knows.
         in_flight = pg.call(_claimed_by, pid=a.process.pid)
         assert in_flight, "worker A was killed with nothing in flight"
@@ -289,8 +290,10 @@ def test_two_workers_one_scheduler_and_a_takeover_after_sigkill(tmp_path: Path, 
         reminder_rows = [(r, r.follow_up) for r in rows if r.follow_up and r.follow_up.get("kind") == "reminder"]
         assert {follow_up["key"] for _, follow_up in reminder_rows} == set(logged), (reminder_rows, logged)
         assert any(r.chat_id == HELP for r, _ in reminder_rows)  # the help group's own reminder
+        refused_b = [c for c in api.calls_to("sendMessage") if c.caller == "worker-b" and c.status == 429]
         print(
-            f"takeover after SIGKILL: {took_over:.1f} s; in flight at the kill: {len(in_flight)}; "
+            f"takeover after SIGKILL: {took_over:.1f} s; the notice refused to worker B {len(refused_b)} times; "
+            f"in flight at the kill: {len(in_flight)}; "
             f"sent again (duplicates at the double): {len(duplicated)}; reminders sent: {len(logged)}"
         )
 
