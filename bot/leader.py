@@ -77,6 +77,15 @@ class SchedulerLeader:
             self.on_loss()
         return held
 
+    def holds_now(self) -> bool:
+        """Whether this instance holds the lease now: held at the last step, and that claim not
+        yet expired (a step that came late, on a loaded machine, may have let another take it)."""
+        return (
+            self.holding
+            and self._renewed_at is not None
+            and (self.clock() - self._renewed_at).total_seconds() < self.seconds
+        )
+
     async def run(self, stop: asyncio.Event) -> None:
         """Renew every third of the lease until `stop` is set."""
         while not stop.is_set():

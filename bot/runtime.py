@@ -175,7 +175,7 @@ class Runtime:
             detail["database"] = f"unreachable ({type(exc).__name__})"
         items = len(services.knowledge.kb.items)
         detail["knowledge_items"] = items
-        detail["scheduler"] = {"holder": holder, "this_instance": leader.holding}
+        detail["scheduler"] = {"holder": holder, "this_instance": leader.holds_now()}
         return detail["database"] == "ok" and items > 0, detail
 
     # ------------------------------------------------------------------ serving

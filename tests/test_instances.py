@@ -74,7 +74,9 @@ async def test_the_leader_pauses_its_jobs_when_the_lease_is_lost(db: Database) -
 
     a, b = leader("a"), leader("b")
     assert await a.step() and not await b.step()
+    assert a.holds_now() and not b.holds_now()
     now[0] = T0 + timedelta(seconds=31)  # a stopped renewing (it hung); b takes over
+    assert not a.holds_now()  # its claim ran out, whatever its last step said
     assert await b.step()
     assert not await a.step()  # a notices and stops its jobs
     await b.release()

@@ -187,7 +187,7 @@ def test_two_workers_one_scheduler_and_a_takeover_after_sigkill(tmp_path: Path, 
         "SLA_FIRST_RESPONSE_MINUTES": "0.05",
         "SLA_WARN_BEFORE_MINUTES": "0",
         "SLA_SWEEP_SECONDS": "1",
-        "SCHEDULER_LEASE_SECONDS": "3",
+        "SCHEDULER_LEASE_SECONDS": "6",  # renewed every 2 s: a loaded machine does not flap it
         "OUTBOX_LEASE_SECONDS": OUTBOX_LEASE,  # a dead sender's claims are taken over after this
         "REMINDER_TIME": "00:00",
         # The start-up catch-up (today's reminders) after both workers are up and the help group
