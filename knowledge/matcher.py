@@ -94,6 +94,11 @@ _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早))?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
     r"|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了(?![没吗么])|都卡着|卡着|卡住"
 )
+# After an item's name: it is not obtained yet (「人防意见还没拿到，工规能先受理吗」): the missing precondition of
+# what is asked, when the message asks about another item or follows one.
+_NOT_YET_AFTER = re.compile(
+    r"(意见|批复|批文|手续|证|报告|方案)?(还没有|还没|没有|没|尚未|还未|未)(拿到|取得|下来|出来|批下来|批复|批|办下来|办好|办完)"
+)
 # Before an item's name: it is excluded or already under way, not what is asked.
 _CONTEXT_BEFORE = re.compile(
     r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到)$"
@@ -457,6 +462,18 @@ class Matcher:
                 return replace(result, intent="status", action="handoff", reason="status", context=True)
             if result.action == "answer" or (result.reason == "status" and result.confidence >= self.thresholds.answer):
                 return replace(result, intent=context.intent, action="answer", reason="context", context=True)
+        if result.item not in (None, context.item) and self._part_of(text, result.item, context.item, result.intent):
+            # 「出让合同要原件还是复印件」 after the 用地规划许可: a document of the earlier item that is also a
+            # procedure's name; 「人防意见还没拿到，能先受理吗」: the missing precondition of the earlier item
+            return replace(
+                result,
+                item=context.item,
+                action="answer",
+                reason="context",
+                context=True,
+                candidates=(Candidate(context.item, 1.0),),
+                confidence=1.0,
+            )
         if names_item and result.action != "answer":
             return None  # 「我们环评办到哪一步了」 names its own item: it never takes the earlier one
         if result.action == "answer" and result.item == "tolerance" and context.item != "tolerance" and not names_item:
@@ -490,6 +507,18 @@ class Matcher:
             candidates=(Candidate(context.item, 1.0),),
             confidence=1.0,
         )
+
+    def _part_of(self, compact: str, named: str, earlier: str, intent: str) -> bool:
+        """Whether a follow-up names `named` only as a part of the `earlier` item: every mention of it is a
+        document the earlier item's material list names (asked about as a material) or is said not obtained
+        yet (asked whether the earlier item can go ahead without it)."""
+        spans = [(h.start, h.end) for h in self._span_hits(compact) if h.item == named and h.exact and h.start >= 0]
+        if not spans or intent not in ("materials", "tolerance", "process"):
+            return False
+        materials = [m.name for m in self.kb.items[earlier].materials]
+        if intent == "materials":
+            return all(any(compact[a:b] in material for material in materials) for a, b in spans)
+        return all(_NOT_YET_AFTER.match(compact, b) for _, b in spans)
 
     def _names_foreign_procedure(self, compact: str, hits: list[_Hit]) -> bool:
         """Whether the message names, before any item it names, a procedure that is no name of the knowledge base.
@@ -965,7 +994,10 @@ class Matcher:
         asked = {h.item for h in hits if h.exact and h.alias and self.kb.items[h.item].kind == "item" and not behind(h)}
         starts = _clause_starts(normalized)
         for hit in hits:
-            after = hit.end > 0 and _CONTEXT_AFTER.match(compact, hit.end)
+            after = hit.end > 0 and (
+                _CONTEXT_AFTER.match(compact, hit.end)
+                or (_NOT_YET_AFTER.match(compact, hit.end) and bool(asked - {hit.item}))
+            )
             # 「拿到了」 ending the clause before (「可研批复拿到了，初设几天」) is no 「拿到了初设」
             before = hit.start > 0 and hit.start not in starts and _CONTEXT_BEFORE.search(compact, 0, hit.start)
             aside = probs is not None and hit.item not in asked and behind(hit) and bool(asked)

@@ -465,6 +465,35 @@ def test_a_status_follow_up_goes_to_the_ledger(matcher):
     )
 
 
+def test_a_follow_up_naming_a_document_or_a_missing_precondition_keeps_the_earlier_item(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "建设用地规划许可证要什么材料", "land_use_planning", "materials", "answer", False),
+            # 出让合同 names the 供地 item too; here it is one of this permit's documents
+            ("王经理", "出让合同要原件还是复印件", "land_use_planning", "materials", "answer", True),
+            ("王经理", "出让合同怎么签", "land_supply", "process", "answer", False),  # a question of its own
+        ],
+    )
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "建设工程规划许可证在哪办", "engineering_planning", "department", "answer", False),
+            ("王经理", "人防意见还没拿到，能先受理吗", "engineering_planning", "tolerance", "answer", True),
+            ("王经理", "多少个工作日", "engineering_planning", "time_limit", "answer", True),
+        ],
+    )
+    # Alone, the item named as not obtained yet is the background of the one asked about; asked about
+    # by itself, it is the subject.
+    verify_dialog(
+        matcher,
+        [
+            ("人防意见还没拿到，工规证能先受理吗", "engineering_planning", "tolerance", "answer"),
+            ("出让合同要原件还是复印件", "land_supply", "materials", "answer"),
+        ],
+    )
+
+
 # -- several asks in one message -----------------------------------------------------------------------
 
 
