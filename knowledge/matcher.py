@@ -30,6 +30,8 @@ from knowledge.pinyin import is_word, key_of, latin_pinyin, syllable
 
 ACTIONS = ("answer", "clarify", "handoff", "smalltalk")
 FOLLOW_UP_CHARS = 14  # a follow-up that borrows from the previous question is short
+DOCUMENT_FOLLOW_UP_CHARS = 24  # 「施工图审查合格书我们还没拿到，能先受理吗」: a follow-up about one of its documents
+DOCUMENT_GRAM = 4  # characters a message shares with a material's name to name that document
 MAX_ASKS = 3
 SEVERAL_CHARS = 30  # several items are asked about in a short message; a long one names them as background
 CLAUSE_ASKS_CHARS = 40  # clauses that each ask about their own item: 「消防验收去哪个窗口？竣工验收备案又在哪办？」
@@ -44,7 +46,7 @@ _PROJECT_STATUS = re.compile(
 )
 # A procedure of its own named in the message (one the knowledge base lacks): not a follow-up.
 _OWN_SUBJECT = re.compile(
-    r"许可|审批|审查|审核|执照|(?<![拿出发领办取])证|登记|备案|评价|评估|手续|验收|认证|资质|经营|预售"
+    r"许可|审批|审查|审核|执照|(?<![拿出发领办取到])证(?![明件])|登记|备案|评价|评估|手续|验收|认证|资质|经营|预售"
 )
 # The last word of a procedure's name: 「林木采伐许可证」「招投标备案」 name a procedure of their own when the
 # words before it are not a name of the knowledge base.
@@ -99,6 +101,15 @@ _CONTEXT_AFTER = re.compile(
 _NOT_YET_AFTER = re.compile(
     r"(意见|批复|批文|手续|证|报告|方案)?(还没有|还没|没有|没|尚未|还未|未)(拿到|取得|下来|出来|批下来|批复|批|办下来|办好|办完)"
 )
+# Right after a procedure's name: what that procedure issues (「消防验收意见书」「可研批复」), a document another
+# procedure asks for.
+_ISSUED_DOCUMENT = re.compile(r"(审批|审查)?(意见书|意见|批复|批文|合格书|合格证|证明|凭证)")
+# A follow-up asking whether, or in what form, a document is handed in.
+_DOCUMENT_ASKED = re.compile(
+    r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套|附上|附件|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要"
+)
+# A follow-up asking whether the earlier item goes ahead without a document.
+_WITHOUT_IT = re.compile(r"容缺|先受理|先报|先办|先收|后补")
 # Before an item's name: it is excluded or already under way, not what is asked.
 _CONTEXT_BEFORE = re.compile(
     r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到)$"
@@ -324,6 +335,9 @@ class _Index:
     out_of_scope: list[str] = field(default_factory=list)
     always_out_of_scope: list[str] = field(default_factory=list)
     smalltalk: list[str] = field(default_factory=list)
+    # Per item, the four-character runs of its material names: a message sharing one names a document
+    # the item asks for (「营业执照副本要原件吗」, 「契税完税证明必须带吗」).
+    material_grams: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 class Matcher:
@@ -423,6 +437,11 @@ class Matcher:
         index.out_of_scope = [p for p in (compact_text(t) for t in kb.out_of_scope) if p]
         index.always_out_of_scope = [p for p in (compact_text(t) for t in kb.always_out_of_scope) if p]
         index.smalltalk = sorted({p for p in (compact_text(t) for t in kb.smalltalk) if p}, key=len, reverse=True)
+        for item in kb.items.values():
+            names = [compact_text(m.name) for m in item.materials]
+            index.material_grams[item.key] = frozenset(
+                n[i : i + DOCUMENT_GRAM] for n in names for i in range(len(n) - DOCUMENT_GRAM + 1)
+            )
         return index
 
     def add_learned(self, question: str, answer: str, item: str | None) -> None:
@@ -451,6 +470,9 @@ class Matcher:
     def _follow_up(self, result: MatchResult, context: Context) -> MatchResult | None:
         """The follow-up reading of a short message that lacks its item or its intent, or None."""
         text = compact_text(result.question)
+        document = self._document_follow_up(result, context, text)
+        if document is not None:
+            return document
         if result.reason in _NEVER_INHERIT or len(text) > FOLLOW_UP_CHARS or result.asks:
             return None
         cues = read_cues(result.normalized)
@@ -462,21 +484,14 @@ class Matcher:
                 return replace(result, intent="status", action="handoff", reason="status", context=True)
             if result.action == "answer" or (result.reason == "status" and result.confidence >= self.thresholds.answer):
                 return replace(result, intent=context.intent, action="answer", reason="context", context=True)
-        if result.item not in (None, context.item) and self._part_of(text, result.item, context.item, result.intent):
-            # 「出让合同要原件还是复印件」 after the 用地规划许可: a document of the earlier item that is also a
-            # procedure's name; 「人防意见还没拿到，能先受理吗」: the missing precondition of the earlier item
-            return replace(
-                result,
-                item=context.item,
-                action="answer",
-                reason="context",
-                context=True,
-                candidates=(Candidate(context.item, 1.0),),
-                confidence=1.0,
-            )
         if names_item and result.action != "answer":
             return None  # 「我们环评办到哪一步了」 names its own item: it never takes the earlier one
-        if result.action == "answer" and result.item == "tolerance" and context.item != "tolerance" and not names_item:
+        if (
+            result.action in ("answer", "clarify")
+            and result.item == "tolerance"
+            and context.item != "tolerance"
+            and not names_item
+        ):
             # 「那能容缺吗」: the 容缺 topic asked about the item of the previous question; 「那要准备哪些材料呢」,
             # which the model alone reads as the topic, asks its own intent about that item
             named_topic = any(h.item == "tolerance" for h in self._span_hits(text))
@@ -508,17 +523,53 @@ class Matcher:
             confidence=1.0,
         )
 
-    def _part_of(self, compact: str, named: str, earlier: str, intent: str) -> bool:
-        """Whether a follow-up names `named` only as a part of the `earlier` item: every mention of it is a
-        document the earlier item's material list names (asked about as a material) or is said not obtained
-        yet (asked whether the earlier item can go ahead without it)."""
-        spans = [(h.start, h.end) for h in self._span_hits(compact) if h.item == named and h.exact and h.start >= 0]
-        if not spans or intent not in ("materials", "tolerance", "process"):
-            return False
-        materials = [m.name for m in self.kb.items[earlier].materials]
-        if intent == "materials":
-            return all(any(compact[a:b] in material for material in materials) for a, b in spans)
-        return all(_NOT_YET_AFTER.match(compact, b) for _, b in spans)
+    def _document_follow_up(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """A follow-up about a document of the earlier item, or None.
+
+        「出让合同要原件还是复印件」 after the 用地规划许可, 「营业执照副本要原件吗」 after the 核准: a document the
+        earlier item's material list names (four characters in common), also when it is a procedure's name or
+        an out-of-scope phrase. 「消防验收意见书要原件吗」「人防意见还没拿到，能先受理吗」: what another procedure
+        issues. Asked how it is handed in, it is the earlier item's materials; asked whether the earlier item
+        goes ahead without it, its tolerance."""
+        if (
+            result.asks
+            or result.reason in ("smalltalk", "empty", "learned")
+            or len(text) > DOCUMENT_FOLLOW_UP_CHARS
+            or _ELLIPSIS.search(text)  # 「那用地规划许可证呢」: the earlier question, about another item
+        ):
+            return None
+        if _WITHOUT_IT.search(text):
+            intent = "tolerance"
+        elif not _DOCUMENT_ASKED.search(text):
+            return None
+        elif result.intent in ("fee", "time_limit", "department"):
+            intent = result.intent  # 「竞买保证金要交多少」: what it costs, not what to hand in
+        else:
+            intent = "materials"
+        grams = self._index.material_grams.get(context.item, frozenset())
+        shared = [i for i in range(len(text) - DOCUMENT_GRAM + 1) if text[i : i + DOCUMENT_GRAM] in grams]
+        in_material = {j for i in shared for j in range(i, i + DOCUMENT_GRAM)}
+        others = [h for h in self._span_hits(text) if h.exact and h.start >= 0 and h.item != context.item and h.alias]
+
+        def a_document(hit: _Hit) -> bool:
+            inside = all(j in in_material for j in range(hit.start, hit.end))
+            issued = _ISSUED_DOCUMENT.match(text, hit.end) or _ISSUED_DOCUMENT.search(text, hit.start, hit.end)
+            return inside or bool(issued)
+
+        if not (shared or others) or not all(a_document(h) for h in others):
+            return None
+        if result.item == context.item and (result.intent == intent or intent == "tolerance"):
+            return None
+        return replace(
+            result,
+            item=context.item,
+            intent=intent,
+            action="answer",
+            reason="context",
+            context=True,
+            candidates=(Candidate(context.item, 1.0),),
+            confidence=1.0,
+        )
 
     def _names_foreign_procedure(self, compact: str, hits: list[_Hit]) -> bool:
         """Whether the message names, before any item it names, a procedure that is no name of the knowledge base.

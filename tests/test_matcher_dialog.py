@@ -483,6 +483,47 @@ def test_a_follow_up_naming_a_document_or_a_missing_precondition_keeps_the_earli
             ("王经理", "多少个工作日", "engineering_planning", "time_limit", "answer", True),
         ],
     )
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "竣工验收备案要准备什么", "completion_filing", "materials", "answer", False),
+            # what another procedure issues, handed in for this one
+            ("王经理", "消防验收意见书要原件吗", "completion_filing", "materials", "answer", True),
+            ("王经理", "几天能办完", "completion_filing", "time_limit", "answer", True),
+        ],
+    )
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "企业投资项目核准要什么材料", "verification", "materials", "answer", False),
+            # 营业执照 alone is out of scope; here it is a document this item's list names
+            ("王经理", "营业执照副本要原件吗", "verification", "materials", "answer", True),
+            ("王经理", "能评要交啥材料", "energy_review", "materials", "answer", False),  # an item of its own
+        ],
+    )
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "不动产权证书怎么办", "property_cert", "process", "answer", False),
+            ("王经理", "契税完税证明必须带吗", "property_cert", "materials", "answer", True),  # 证明: no procedure
+            ("王经理", "多久能拿到证", "property_cert", "time_limit", "answer", True),
+        ],
+    )
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "建设工程规划许可证能容缺吗", "engineering_planning", "tolerance", "answer", False),
+            (
+                "王经理",
+                "那用地规划许可证呢",
+                "land_use_planning",
+                "tolerance",
+                "answer",
+                True,
+            ),  # another item, asked the same
+        ],
+    )
+    verify_dialog(matcher, [("营业执照副本要原件吗", None, "materials", "handoff")])
     # Alone, the item named as not obtained yet is the background of the one asked about; asked about
     # by itself, it is the subject.
     verify_dialog(
