@@ -438,9 +438,9 @@ class Matcher:
         index.always_out_of_scope = [p for p in (compact_text(t) for t in kb.always_out_of_scope) if p]
         index.smalltalk = sorted({p for p in (compact_text(t) for t in kb.smalltalk) if p}, key=len, reverse=True)
         for item in kb.items.values():
-            names = [compact_text(m.name) for m in item.materials]
+            documents = [compact_text(m.name) for m in item.materials]
             index.material_grams[item.key] = frozenset(
-                n[i : i + DOCUMENT_GRAM] for n in names for i in range(len(n) - DOCUMENT_GRAM + 1)
+                d[i : i + DOCUMENT_GRAM] for d in documents for i in range(len(d) - DOCUMENT_GRAM + 1)
             )
         return index
 
