@@ -328,7 +328,9 @@ class Sender:
             await self._prune()
         if not self.sqlite and now - self._last_reclaim > self.limits.lease_seconds / 2:
             self._last_reclaim = now
-            await self.db.run(reclaim_stale, now=self.clock(), lease=timedelta(seconds=self.limits.lease_seconds))
+            await self.db.run(
+                reclaim_stale, now=self.clock(), lease=timedelta(seconds=self.limits.lease_seconds), keep=self.worker
+            )
         tokens = self._bucket.refill(now)
         if tokens < 1.0:
             if self._results:

@@ -414,14 +414,18 @@ def claim(*, session: Session, ids: Sequence[int], now: datetime, worker: str) -
     ]
 
 
-def reclaim_stale(*, session: Session, now: datetime, lease: timedelta) -> int:
+def reclaim_stale(*, session: Session, now: datetime, lease: timedelta, keep: str | None = None) -> int:
     """Rows left `sending` longer than `lease` (their sender died mid-send): pending again and
-    uncertain, or failed when they were uncertain already (resent at most once)."""
+    uncertain, or failed when they were uncertain already (resent at most once). `keep`: the
+    caller's own worker id, whose claims are in flight however long a send takes (a slow send is
+    not a dead sender: taking it back would count a duplicate that never was)."""
     cutoff = now - lease
     stale = and_(
         col(OutboxMessage.status) == OutboxState.sending.value,
         or_(col(OutboxMessage.claimed_at).is_(None), col(OutboxMessage.claimed_at) <= cutoff),
     )
+    if keep is not None:
+        stale = and_(stale, or_(col(OutboxMessage.claimed_by).is_(None), col(OutboxMessage.claimed_by) != keep))
     gave_up = session.execute(
         update(OutboxMessage)
         .where(stale, col(OutboxMessage.uncertain).is_(True))

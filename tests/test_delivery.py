@@ -30,6 +30,7 @@ from delivery.outbox import (
     outbox_stats,
     prune_final,
     ready_heads,
+    reclaim_stale,
 )
 from desk.bindings import bind_help_chat, get_binding
 from desk.models import Ticket
@@ -223,6 +224,19 @@ async def test_a_send_left_in_flight_by_a_dead_process_goes_again_once(bot: Bot,
     finally:
         await sender.stop()
     assert request.texts(A) == ["甲"] and stats.sent == 1 and stats.possible_duplicates == 1
+
+
+def test_a_stale_claim_is_taken_back_unless_it_is_the_callers_own(database: Database) -> None:
+    dead, slow = _owe(database, _text(A, "甲")), _owe(database, _text(B, "乙"))
+    database.call(claim, ids=dead, now=NOW, worker="host:1:dead")
+    database.call(claim, ids=slow, now=NOW, worker="host:2:alive")  # its send is slow, its sender alive
+    later = NOW + timedelta(minutes=5)
+    assert database.call(reclaim_stale, now=later, lease=timedelta(seconds=60), keep="host:2:alive") == 1
+    rows = {row.id: row for row in database.call(lambda session: session.exec(select(OutboxMessage)).all())}
+    assert (rows[dead[0]].status, rows[dead[0]].uncertain) == ("pending", True)
+    assert (rows[slow[0]].status, rows[slow[0]].uncertain) == ("sending", False)
+    # After a restart the worker id is new: what the old process left is taken back.
+    assert database.call(reclaim_stale, now=later, lease=timedelta(seconds=60), keep="host:3:new") == 1
 
 
 async def test_a_relay_confirmation_waits_for_the_relay_and_says_when_it_failed(bot: Bot, database: Database) -> None:

@@ -474,9 +474,10 @@ def test_a_busy_group_does_not_delay_a_quiet_one(tmp_path: Path) -> None:
             time.sleep(1.0)
         answered = len(delivered(api, HELP, ANSWERED))
         assert answered < 5 * busy  # the busy group's answers are queued behind its limit ...
-        # ... and the quiet group's answer goes ahead of that queue, not after it (a structural
-        # check; the wall-time bound below is the drill's, run by benchmarks.fault_drills).
-        assert backlog[-1] > 0 and backlog == sorted(backlog), backlog
+        # ... and the quiet group's answer goes ahead of that queue, not after it: each came while busy
+        # answers were still owed (a structural check; how fast the bot drains between two samples is
+        # the machine's, and the wall-time bound below is the drill's, run by benchmarks.fault_drills).
+        assert all(b > 0 for b in backlog), backlog
         if FULL:
             assert max(waits) <= 1.0, waits
         report(
@@ -494,9 +495,6 @@ def test_thirty_tickets_due_at_once_at_telegrams_limits(tmp_path: Path) -> None:
     # would take the lead group 90 s; one digest per chat and sweep takes one send.
     sweep = 1.0
     with database("sqlite", tmp_path) as db, BotApiDouble(bot_username="steward_test_bot") as api:
-        # Due in ~29 s, warned 27 s before: the bot's first sweep (its start-up, seconds of CPU,
-        # longer on a loaded machine) comes before the deadline, so each ticket is warned first.
-        overdue_tickets(db, 30, sla_minutes=0.5, age_minutes=0.02)
         settings = {
             "DATABASE_URL": db.url,
             "SLA_FIRST_RESPONSE_MINUTES": "0.5",
@@ -504,6 +502,9 @@ def test_thirty_tickets_due_at_once_at_telegrams_limits(tmp_path: Path) -> None:
             "SLA_SWEEP_SECONDS": str(sweep),
         }
         with bot(api, tmp_path, **settings):
+            # Due in ~29 s, warned 27 s before, made once the bot polls (however long its start-up took
+            # on a loaded machine): its next sweep warns each ticket before the deadline.
+            overdue_tickets(db, 30, sla_minutes=0.5, age_minutes=0.02)
             until(
                 lambda: (
                     len(per_ticket(alerted(api, LEAD_CHAT, "breach"))) == 30
@@ -514,7 +515,8 @@ def test_thirty_tickets_due_at_once_at_telegrams_limits(tmp_path: Path) -> None:
         tickets = db.call(lambda session: session.exec(select(Ticket)).all())
         due = {t.id: t.sla_due_at.timestamp() for t in tickets}
         assert all(t.warned_at is not None and t.warned_at < t.breached_at for t in tickets)
-        assert all(t.breached_at.timestamp() - due[t.id] <= sweep + 0.5 for t in tickets)  # one sweep
+        # One sweep: the first after the deadline (a second apart, give or take the loaded scheduler's delay).
+        assert all(t.breached_at.timestamp() - due[t.id] <= sweep + 1.0 for t in tickets)
         warned_at = {n: c.at for c in alerted(api, STEWARD_CHAT, "warning") for n in per_ticket([c])}
         lead_at = {n: c.at for c in alerted(api, LEAD_CHAT, "breach") for n in per_ticket([c])}
         steward_at = {n: c.at for c in alerted(api, STEWARD_CHAT, "breach") for n in per_ticket([c])}
