@@ -44,6 +44,14 @@ DEFAULT_GUARDED = tuple(
         "blind9_dialogues",
         "blind10",
         "blind10_dialogues",
+        "blind11",
+        "blind11_dialogues",
+        "blind12",
+        "blind12_dialogues",
+        "blind13",
+        "blind13_dialogues",
+        "bankE",
+        "bankF_dialogues",
     )
 )
 

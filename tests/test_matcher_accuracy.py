@@ -65,7 +65,7 @@ def _test_split(kb, *, source: str | None) -> EvalReport:
         and (
             r.source == source
             if source
-            else not r.source.startswith(("blind3", "blind4", "blind5", "blind6", "blind7", "blind8"))
+            else r.source.split("_")[0] not in {*(f"blind{n}" for n in range(3, 14)), "bankE", "bankF"}
         )
     ]
     return evaluate(Matcher.trained(kb), [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in rows])
@@ -95,6 +95,13 @@ BLIND_FIFTHS = [
     ("blind6", 65, 0.94, 0.88, 0.01),
     ("blind7", 70, 0.92, 0.90, 0.03),
     ("blind8", 65, 0.95, 0.92, 0.03),
+    # Joined in the ninth pass (read first: blind9, blind10, blind11, blind13; bankE written for training; blind12
+    # not joined: its intent labels depart from the written conventions, see README).
+    ("blind9", 60, 0.92, 0.90, 0.01),
+    ("blind10", 65, 0.95, 0.92, 0.01),
+    ("blind11", 90, 0.95, 0.93, 0.01),
+    ("blind13", 65, 0.91, 0.90, 0.02),
+    ("bankE", 80, 0.86, 0.94, 0.02),
 ]
 
 
