@@ -108,6 +108,11 @@ _ISSUED_DOCUMENT = re.compile(r"(审批|审查)?(意见书|意见|批复|批文|
 _DOCUMENT_ASKED = re.compile(
     r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套|附上|附件|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要"
 )
+# Procedures going ahead: 「能一起报不」「能同时弄不」「并着走」 (not 「纸质和电子版同时交」: a document question).
+_GOES = re.compile(r"报|办|走|弄|做|审|批|申请|推进|搞|整")
+# Whether they may (「能一起报不」「可以同时办吗」「一起走行不」), not whether they are (「是不是跟着一起审」: how the item
+# is handled, the item's process).
+_MAY = re.compile(r"能|可以|可不可以|行不|行吗|行不行|成不")
 # A follow-up asking whether the earlier item goes ahead without a document.
 _WITHOUT_IT = re.compile(r"容缺|先受理|先报|先办|先收|后补")
 # Before an item's name: it is excluded or already under way, not what is asked.
@@ -473,6 +478,18 @@ class Matcher:
         document = self._document_follow_up(result, context, text)
         if document is not None:
             return document
+        together = self._together_follow_up(result, context, text)
+        if together is not None:
+            return together
+        if (
+            result.action == "answer"
+            and result.item not in (None, context.item)
+            and self._says_earlier(text, result, context)
+        ):
+            # 「备案的话几天」 after 消防验收: a word of the earlier item's own name, not the item it names alone
+            return replace(
+                result, item=context.item, reason="context", context=True, candidates=(Candidate(context.item, 1.0),)
+            )
         if result.reason in _NEVER_INHERIT or len(text) > FOLLOW_UP_CHARS or result.asks:
             return None
         cues = read_cues(result.normalized)
@@ -523,6 +540,44 @@ class Matcher:
             confidence=1.0,
         )
 
+    def _together_follow_up(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「那用规证能一起报不」「等的时候别的手续能同时弄不」 after a question about one item: whether procedures
+        run together, the parallel topic first, then the item named (or the earlier one) asked how it runs."""
+        if (
+            "parallel" not in self.kb.items
+            or result.asks
+            or result.reason in _NEVER_INHERIT
+            or len(text) > FOLLOW_UP_CHARS
+            or not _TOGETHER.search(text)
+            or not _GOES.search(text)
+            or not _MAY.search(text)
+            or _DOCUMENT_ASKED.search(text)
+        ):
+            return None
+        named = result.item if result.item not in (None, "parallel") and self._names_item(result.normalized) else None
+        item = named or (context.item if context.item != "parallel" else None)
+        asks = (Ask("parallel", "process"), Ask(item, "process")) if item else ()
+        return replace(
+            result,
+            item="parallel",
+            intent="process",
+            action="answer",
+            reason="context",
+            context=True,
+            asks=asks,
+            candidates=(Candidate("parallel", 1.0),),
+            confidence=1.0,
+        )
+
+    def _says_earlier(self, text: str, result: MatchResult, context: Context) -> bool:
+        """Whether every name of `result.item` the text writes is a bare word (two characters) of the earlier
+        item's own names (「备案」 in 建设工程消防验收 / 备案): said of the earlier item, not of another one."""
+        earlier = self.kb.items[context.item]
+        names = [compact_text(n) for n in (earlier.name, earlier.short, *earlier.aliases) if n]
+        spans = [(h.start, h.end) for h in self._span_hits(text) if h.item == result.item and h.exact and h.start >= 0]
+        # a bare word (备案, 核准), not a name of its own that the earlier item's names happen to contain
+        return bool(spans) and all(b - a <= 2 and any(text[a:b] in name for name in names) for a, b in spans)
+
     def _document_follow_up(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """A follow-up about a document of the earlier item, or None.
 
@@ -549,7 +604,11 @@ class Matcher:
         grams = self._index.material_grams.get(context.item, frozenset())
         shared = [i for i in range(len(text) - DOCUMENT_GRAM + 1) if text[i : i + DOCUMENT_GRAM] in grams]
         in_material = {j for i in shared for j in range(i, i + DOCUMENT_GRAM)}
-        others = [h for h in self._span_hits(text) if h.exact and h.start >= 0 and h.item != context.item and h.alias]
+        others = [  # a topic named (「能容缺不」) is what is asked, no document
+            h
+            for h in self._span_hits(text)
+            if h.exact and h.start >= 0 and h.item != context.item and h.alias and self.kb.items[h.item].kind == "item"
+        ]
 
         def a_document(hit: _Hit) -> bool:
             inside = all(j in in_material for j in range(hit.start, hit.end))

@@ -12,6 +12,7 @@ import pytest
 
 import knowledge
 from knowledge.answers import compose_answer
+from knowledge.context import Context
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, Thresholds
 
@@ -524,6 +525,14 @@ def test_a_follow_up_naming_a_document_or_a_missing_precondition_keeps_the_earli
         ],
     )
     verify_dialog(matcher, [("营业执照副本要原件吗", None, "materials", "handoff")])
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "施工许可证要什么材料", "construction_permit", "materials", "answer", False),
+            # the topic 容缺 named beside the document: still the permit's tolerance
+            ("王经理", "图审合格书还没下来，能容缺不", "construction_permit", "tolerance", "answer", True),
+        ],
+    )
     # Alone, the item named as not obtained yet is the background of the one asked about; asked about
     # by itself, it is the subject.
     verify_dialog(
@@ -531,6 +540,52 @@ def test_a_follow_up_naming_a_document_or_a_missing_precondition_keeps_the_earli
         [
             ("人防意见还没拿到，工规证能先受理吗", "engineering_planning", "tolerance", "answer"),
             ("出让合同要原件还是复印件", "land_supply", "materials", "answer"),
+        ],
+    )
+
+
+def test_a_follow_up_asking_whether_procedures_may_run_together_gets_the_parallel_topic_first(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "建设工程规划许可证要什么材料", "engineering_planning", "materials", "answer", False),
+            ("王经理", "那用规证能一起报不", "parallel", "process", "answer", True),
+            ("王经理", "等的时候别的手续能同时弄不", "parallel", "process", "answer", True),
+        ],
+    )
+    r = matcher.match("那用规证能一起报不", Context("engineering_planning", "materials"))
+    assert [(a.item, a.intent) for a in r.asks] == [("parallel", "process"), ("land_use_planning", "process")]
+    assert r.context_after() == Context("land_use_planning", "process")  # 「那要多久」 next: the permit named
+    # whether it is handled within the other's review is how that item goes, not the parallel topic
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "施工图审查要多久", "drawing_review", "time_limit", "answer", False),
+            ("王经理", "消防设计审查是不是跟着一起审", "fire_design", "process", "answer", False),
+        ],
+    )
+
+
+def test_a_bare_word_of_the_earlier_items_name_keeps_it(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "消防验收要带啥", "fire_acceptance", "materials", "answer", False),
+            ("王经理", "备案的话几天", "fire_acceptance", "time_limit", "answer", True),  # 消防验收 / 备案
+        ],
+    )
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "消防验收要带啥", "fire_acceptance", "materials", "answer", False),
+            (
+                "王经理",
+                "竣工验收备案需要什么材料",
+                "completion_filing",
+                "materials",
+                "answer",
+                False,
+            ),  # a name of its own
         ],
     )
 
