@@ -219,6 +219,9 @@ class Weights:
     # by sound (「换评」) is no word the model knows, so its p(no item) says nothing. Chosen by leaving each
     # blind set out (README).
     no_item_sure: float = 0.7
+    # … and only for an item the model learned questions about (a new item of an operator's knowledge base,
+    # known by its names alone, is no near miss the model could tell).
+    known_questions: int = 10
     # The gate: an answer the model doubts is not given automatically (a wrong answer is the worst outcome,
     # a handoff the safe one). Chosen by 5-fold cross-validation over all labelled questions so that wrong
     # answers stay under 1% of automatic answers (README, "The matcher").
@@ -973,7 +976,13 @@ class Matcher:
         whose name is in the message as written (not typed by sound: a typo is not a word the model knows)."""
         w = self.weights
         p_none = probs.get(NO_ITEM, 0.0)
-        near_miss = p_none >= w.no_item_sure and bool(candidates) and candidates[0].item in written
+        near_miss = (
+            p_none >= w.no_item_sure
+            and bool(candidates)
+            and candidates[0].item in written
+            and self.model is not None
+            and self.model.item_questions.get(candidates[0].item, 0) >= w.known_questions
+        )
         if near_miss or (p_none >= w.no_item and not any(c.score >= w.evidence for c in candidates)):
             return []
         rule = {c.item: c.score for c in candidates}

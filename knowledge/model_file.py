@@ -96,6 +96,7 @@ def _arrays(model: TextModel) -> dict[str, np.ndarray]:
         "item_intercept": np.asarray(model.item_classifier.intercept_),
         "item_classes": np.array(model.item_classes, dtype=str),
         "examples": np.array(model.examples),
+        "item_questions": np.array([model.item_questions.get(c, 0) for c in model.item_classes], dtype=np.int64),
     }
     if bayes is not None:
         arrays["bayes_log_prob"] = np.asarray(bayes.feature_log_prob_)
@@ -147,6 +148,7 @@ def _model_from(arrays: dict[str, np.ndarray], fingerprint: str) -> TextModel:
         and arrays["intent_intercept"].shape == (len(intent_classes),)
         and item_coef.shape == (1 if len(item_classes) == 2 else len(item_classes), len(item_vocabulary))
         and arrays["item_intercept"].shape == (item_coef.shape[0],)
+        and arrays["item_questions"].shape == (len(item_classes),)
         and arrays["intent_idf"].shape == (len(intent_vocabulary),)
         and arrays["item_idf"].shape == (len(item_vocabulary),)
         and ("bayes_log_prob" not in arrays or arrays["bayes_log_prob"].shape == intent_coef.shape)
@@ -184,6 +186,7 @@ def _model_from(arrays: dict[str, np.ndarray], fingerprint: str) -> TextModel:
         intent_classes=tuple(str(c) for c in intent_classes),
         item_classes=tuple(str(c) for c in item_classes),
         intent_bayes=bayes,
+        item_questions={str(c): int(n) for c, n in zip(item_classes, arrays["item_questions"], strict=True) if int(n)},
     )
 
 

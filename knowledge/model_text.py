@@ -14,6 +14,7 @@ No weights are downloaded: the model is a function of the data, and `fingerprint
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -246,6 +247,9 @@ class TextModel:
     intent_classes: tuple[str, ...] = field(default=())
     item_classes: tuple[str, ...] = field(default=())
     intent_bayes: ComplementNB | None = None
+    # Labelled questions per item (beside its names): an item known only by its names (an operator's own) has
+    # no wording of questions the model learned, so p(no item) says nothing about a question naming it.
+    item_questions: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._intent_fast = _FastLinear(self.intent_vectorizer, self.intent_classifier, self.intent_bayes)
@@ -394,6 +398,7 @@ def _fit(
         item_classifier=item_classifier,
         fingerprint=fingerprint,
         examples=len(labelled) + len(kb_pairs),
+        item_questions=dict(Counter(row.item for row in questions if row.item)),
         intent_classes=tuple(str(c) for c in intent_classifier.classes_),
         intent_bayes=intent_bayes,
         item_classes=tuple(str(c) for c in item_classifier.classes_),

@@ -87,6 +87,7 @@ def test_a_missing_file_is_trained_and_written_then_read_with_identical_predicti
     loaded = second.model
     assert loaded.fingerprint == trained.fingerprint and loaded.examples == trained.examples
     assert loaded.intent_classes == trained.intent_classes and loaded.item_classes == trained.item_classes
+    assert loaded.item_questions == trained.item_questions and min(loaded.item_questions.values()) >= 10
     assert loaded.cue_columns == trained.cue_columns
     assert loaded.intent_vectorizer.vocabulary_ == trained.intent_vectorizer.vocabulary_
     assert loaded.item_vectorizer.vocabulary_ == trained.item_vectorizer.vocabulary_
