@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--offsets", type=int, default=3, help="runs, each leaving out other rows")
     args = parser.parse_args()
     if args.epochs:
-        model_text._classifier = _fixed_epochs(args.epochs)  # type: ignore[assignment]
+        model_text._classifier = _fixed_epochs(args.epochs)
     kb = load_knowledge(BUNDLED)
     sets = [(str(p), load_labelled(p)) for p in DEFAULT_GUARDED]
     training = [row for row in model_text.load_training() if row.split == "train"]
