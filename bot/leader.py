@@ -53,9 +53,10 @@ class SchedulerLeader:
 
     async def step(self) -> bool:
         """Try once to take or renew the lease; return whether this instance holds it."""
+        asked_at = self.clock()  # the lease runs from this instant, however long the database took to answer
         try:
             held = await self.db.run(
-                acquire_lease, name=SCHEDULER_LEASE, holder=self.name, now=self.clock(), seconds=self.seconds
+                acquire_lease, name=SCHEDULER_LEASE, holder=self.name, now=asked_at, seconds=self.seconds
             )
         except Exception as exc:  # noqa: BLE001 - the database is down: keep trying, stop holding
             log.warning("scheduler lease: database unreachable (%s)", type(exc).__name__)
@@ -66,7 +67,7 @@ class SchedulerLeader:
             )
         else:
             if held:
-                self._renewed_at = self.clock()
+                self._renewed_at = asked_at
         if held and not self.holding:
             log.info("this instance (%s) now runs the scheduled jobs", self.name)
             self.holding = True

@@ -25,6 +25,7 @@ import os
 import random
 import socket
 import time
+import uuid
 import warnings
 from collections import deque
 from collections.abc import Callable
@@ -146,7 +147,9 @@ class Sender:
         self.limits = limits or Limits()
         self.clock = clock
         self.on_outcome = on_outcome
-        self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        # Unique per run: a restarted container has the same host name and often pid 1, and a sender never
+        # takes back its own claims, so the id of a run before must never come back.
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.sqlite = db.url.startswith("sqlite")
         self._bucket = _Bucket(self.limits.per_second)
         self._paces: dict[int, _Pace] = {}

@@ -46,7 +46,7 @@ _PROJECT_STATUS = re.compile(
 )
 # A procedure of its own named in the message (one the knowledge base lacks): not a follow-up.
 _OWN_SUBJECT = re.compile(
-    r"许可|审批|审查|审核|执照|(?<![拿出发领办取到])证(?![明件])|登记|备案|评价|评估|手续|验收|认证|资质|经营|预售"
+    r"许可|审批|审查|审核|执照|(?<![拿出发领办取到])证|登记|备案|评价|评估|手续|验收|认证|资质|经营|预售"
 )
 # The last word of a procedure's name: 「林木采伐许可证」「招投标备案」 name a procedure of their own when the
 # words before it are not a name of the knowledge base.
@@ -96,7 +96,7 @@ _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早))?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
     r"|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了(?![没吗么])|都卡着|卡着|卡住"
 )
-# After an item's name: it is not obtained yet (「人防意见还没拿到，工规能先受理吗」): the missing precondition of
+# After an item's name: it is not obtained yet (「人防意见还没拿到，工规证能先受理吗」): the missing precondition of
 # what is asked, when the message asks about another item or follows one.
 _NOT_YET_AFTER = re.compile(
     r"(意见|批复|批文|手续|证|报告|方案)?(还没有|还没|没有|没|尚未|还未|未)(拿到|取得|下来|出来|批下来|批复|批|办下来|办好|办完)"
@@ -108,8 +108,16 @@ _ISSUED_DOCUMENT = re.compile(r"(审批|审查)?(意见书|意见|批复|批文|
 _DOCUMENT_ASKED = re.compile(
     r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套|附上|附件|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要"
 )
+# Procedure words that say no procedure by themselves: whose 备案 it is, the conversation says.
+_BARE_PROCEDURE_WORDS = frozenset({"备案", "核准", "审批", "验收", "登记"})
 # Procedures going ahead: 「能一起报不」「能同时弄不」「并着走」 (not 「纸质和电子版同时交」: a document question).
-_GOES = re.compile(r"报|办|走|弄|做|审|批|申请|推进|搞|整")
+_TOGETHER_GOES = re.compile(r"(一起|同时|并联|同步|并行)(报|办|走|弄|做|审|批|申请|推进|搞|整)")
+# …not people going together, several projects, or the online portal (「能和老板一起去办吗」「一期二期能一起报不」)
+_NOT_PROCEDURES = re.compile(r"项目|一期|二期|三期|网上|线上|老板|我们|人|同事")
+# A document named: 「营业执照副本」「出让合同」「完税证明」「公众参与说明」「概算书」.
+_DOCUMENT_NOUN = re.compile(r"执照|合同|证明|凭证|报告|意见|说明|图|书|表|方案|证|批复|票据|发票|协议|文件|材料|函")
+# A follow-up asking whether a procedure is done, not how a document is handed in.
+_DOES_A_PROCEDURE = re.compile(r"(要|也要|必须|需要|得)(先)?(做|办|报|申请|评|审|改)|变更")
 # Whether they may (「能一起报不」「可以同时办吗」「一起走行不」), not whether they are (「是不是跟着一起审」: how the item
 # is handled, the item's process).
 _MAY = re.compile(r"能|可以|可不可以|行不|行吗|行不行|成不")
@@ -346,6 +354,7 @@ class _Index:
     # Per item, the four-character runs of its material names: a message sharing one names a document
     # the item asks for (「营业执照副本要原件吗」, 「契税完税证明必须带吗」).
     material_grams: dict[str, frozenset[str]] = field(default_factory=dict)
+    department_words: frozenset[str] = frozenset()  # every name and alias of a department (发改, 自然资源局)
 
 
 class Matcher:
@@ -445,11 +454,22 @@ class Matcher:
         index.out_of_scope = [p for p in (compact_text(t) for t in kb.out_of_scope) if p]
         index.always_out_of_scope = [p for p in (compact_text(t) for t in kb.always_out_of_scope) if p]
         index.smalltalk = sorted({p for p in (compact_text(t) for t in kb.smalltalk) if p}, key=len, reverse=True)
-        for item in kb.items.values():
-            documents = [compact_text(m.name) for m in item.materials]
-            index.material_grams[item.key] = frozenset(
-                d[i : i + DOCUMENT_GRAM] for d in documents for i in range(len(d) - DOCUMENT_GRAM + 1)
-            )
+        grams_of = {
+            item.key: {
+                d[i : i + DOCUMENT_GRAM]
+                for d in (compact_text(m.name) for m in item.materials)
+                for i in range(len(d) - DOCUMENT_GRAM + 1)
+            }
+            for item in kb.items.values()
+        }
+        for key, grams in grams_of.items():
+            index.material_grams[key] = frozenset(grams)
+        index.department_words = frozenset(
+            word
+            for dept in kb.departments.values()
+            for word in (compact_text(n) for n in (dept.name, *dept.aliases))
+            if len(word) >= 2
+        )
         return index
 
     def add_learned(self, question: str, answer: str, item: str | None) -> None:
@@ -551,11 +571,26 @@ class Matcher:
             or result.asks
             or result.reason in _NEVER_INHERIT
             or len(text) > FOLLOW_UP_CHARS
-            or not _TOGETHER.search(text)
-            or not _GOES.search(text)
-            or not _MAY.search(text)
+            or not _TOGETHER_GOES.search(text)
+            or _NOT_PROCEDURES.search(text)
             or _DOCUMENT_ASKED.search(text)
         ):
+            return None
+        if not _MAY.search(text):
+            # 「是不是跟图审一起报的」: whether the earlier item *is* handled with the one named after 跟 — how the
+            # earlier item goes, its process
+            partners = [h for h in self._span_hits(text) if h.exact and h.start > 0 and h.item != context.item]
+            if partners and all(text[h.start - 1] in "跟和与同" for h in partners):
+                return replace(
+                    result,
+                    item=context.item,
+                    intent="process",
+                    action="answer",
+                    reason="context",
+                    context=True,
+                    candidates=(Candidate(context.item, 1.0),),
+                    confidence=1.0,
+                )
             return None
         named = result.item if result.item not in (None, "parallel") and self._names_item(result.normalized) else None
         item = named or (context.item if context.item != "parallel" else None)
@@ -573,13 +608,19 @@ class Matcher:
         )
 
     def _says_earlier(self, text: str, result: MatchResult, context: Context) -> bool:
-        """Whether every name of `result.item` the text writes is a bare word (two characters) of the earlier
-        item's own names (「备案」 in 建设工程消防验收 / 备案): said of the earlier item, not of another one."""
+        """Whether every name of `result.item` a short follow-up writes is a bare procedure word (备案, 核准…)
+        that the earlier item's own names contain (「备案的话几天」 after 建设工程消防验收 / 备案): said of the
+        earlier item. A name of another item (图审 after 消防设计审查) or a department (「发改那边备案」) is not."""
+        if len(text) > FOLLOW_UP_CHARS or result.asks:
+            return False
+        if any(word in text for word in self._index.department_words):
+            return False
         earlier = self.kb.items[context.item]
         names = [compact_text(n) for n in (earlier.name, earlier.short, *earlier.aliases) if n]
         spans = [(h.start, h.end) for h in self._span_hits(text) if h.item == result.item and h.exact and h.start >= 0]
-        # a bare word (备案, 核准), not a name of its own that the earlier item's names happen to contain
-        return bool(spans) and all(b - a <= 2 and any(text[a:b] in name for name in names) for a, b in spans)
+        return bool(spans) and all(
+            text[a:b] in _BARE_PROCEDURE_WORDS and any(text[a:b] in name for name in names) for a, b in spans
+        )
 
     def _document_follow_up(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """A follow-up about a document of the earlier item, or None.
@@ -596,6 +637,8 @@ class Matcher:
             or _ELLIPSIS.search(text)  # 「那用地规划许可证呢」: the earlier question, about another item
         ):
             return None
+        if _DOES_A_PROCEDURE.search(text):
+            return None  # 「安全设施竣工验收也要做吗」「质量监督注册必须先办吗」: a procedure, no document
         if _WITHOUT_IT.search(text):
             intent = "tolerance"
         elif not _DOCUMENT_ASKED.search(text):
@@ -605,8 +648,19 @@ class Matcher:
         else:
             intent = "materials"
         grams = self._index.material_grams.get(context.item, frozenset())
-        shared = [i for i in range(len(text) - DOCUMENT_GRAM + 1) if text[i : i + DOCUMENT_GRAM] in grams]
+        # a run of a material's name counts when the message names a document (建设项目 alone names none)
+        shared = (
+            [i for i in range(len(text) - DOCUMENT_GRAM + 1) if text[i : i + DOCUMENT_GRAM] in grams]
+            if _DOCUMENT_NOUN.search(text)
+            else []
+        )
         in_material = {j for i in shared for j in range(i, i + DOCUMENT_GRAM)}
+        if result.reason == "out_of_scope":
+            # an out-of-scope phrase stands only when it is no document of the earlier item (营业执照 in
+            # 「企业营业执照复印件」 is one; 安全设施竣工验收 is none)
+            phrases = [span for p in self._index.out_of_scope if p in text for span in _occurrences(p, text)]
+            if not phrases or not all(all(j in in_material for j in range(a, b)) for a, b in phrases):
+                return None
         others = [  # a topic named (「能容缺不」) is what is asked, no document
             h
             for h in self._span_hits(text)

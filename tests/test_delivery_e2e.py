@@ -478,8 +478,9 @@ def test_a_busy_group_does_not_delay_a_quiet_one(tmp_path: Path) -> None:
         # answers were still owed (a structural check; how fast the bot drains between two samples is
         # the machine's, and the wall-time bound below is the drill's, run by benchmarks.fault_drills).
         assert all(b > 0 for b in backlog), backlog
-        if FULL:
-            assert max(waits) <= 1.0, waits
+        # Queued behind the busy group (20 a minute, 20 or more owed), the quiet answer would wait a minute or
+        # more; ahead of it, well under a second idle. 10 s in the suite (a loaded machine), 1 s in the drill.
+        assert max(waits) <= (1.0 if FULL else 10.0), waits
         report(
             "busy group beside a quiet one",
             busy_seconds=busy,

@@ -566,6 +566,35 @@ def test_a_follow_up_asking_whether_procedures_may_run_together_gets_the_paralle
     )
 
 
+@pytest.mark.parametrize(
+    ("earlier", "follow_up"),
+    [
+        # a certificate of its own (证明), not one of the earlier item's documents
+        (("property_cert", "materials"), "完税证明去哪开"),
+        (("eia", "materials"), "无犯罪证明去哪开"),
+        # another procedure, asked whether it is needed: out of scope stays out of scope
+        (("completion_filing", "materials"), "安全设施竣工验收也要做吗"),
+        (("flood_impact", "materials"), "交通影响评价也要做吗"),
+        (("completion_filing", "materials"), "质量监督注册必须先办吗"),
+        (("cultural_relics", "materials"), "文物保护单位修缮需要提供什么"),
+        (("safety_review", "materials"), "安全评价机构必须是甲级吗"),
+        (("land_supply", "materials"), "营业执照地址变更了也要改吗"),  # a change of the licence, no document
+    ],
+)
+def test_a_follow_up_about_a_matter_of_its_own_is_handed_off(matcher, earlier, follow_up):
+    r = matcher.match(follow_up, Context(*earlier))
+    assert (r.item, r.action) == (None, "handoff"), (r.item, r.intent, r.action, r.reason)
+
+
+def test_a_follow_up_naming_another_items_own_name_or_a_department_is_not_the_earlier_item(matcher):
+    assert matcher.match("图审要多久", Context("fire_design", "materials")).item == "drawing_review"  # not 消防图审
+    assert matcher.match("发改那边备案在哪办", Context("fire_acceptance", "materials")).item == "filing"
+    together = [matcher.match(q, Context("eia", "materials")) for q in ("能和老板一起去办吗", "一期二期能一起报不")]
+    assert all(r.item != "parallel" for r in together)  # people or projects together, not procedures
+    partner = matcher.match("是不是跟图审一起报的", Context("fire_design", "time_limit"))
+    assert (partner.item, partner.intent) == ("fire_design", "process")  # 图审 is the partner after 跟
+
+
 def test_a_bare_word_of_the_earlier_items_name_keeps_it(matcher):
     verify_conversation(
         matcher,
