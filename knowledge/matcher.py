@@ -121,8 +121,10 @@ _DOES_A_PROCEDURE = re.compile(r"(要|也要|必须|需要|得)(先)?(做|办|�
 # Whether they may (「能一起报不」「可以同时办吗」「一起走行不」), not whether they are (「是不是跟着一起审」: how the item
 # is handled, the item's process).
 _MAY = re.compile(r"能|可以|可不可以|行不|行吗|行不行|成不")
+# The form a document is handed in.
+_DOCUMENT_FORM = re.compile(r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套")
 # A follow-up asking whether the earlier item goes ahead without a document.
-_WITHOUT_IT = re.compile(r"容缺|先受理|先报|先办|先收|后补")
+_WITHOUT_IT = re.compile(r"容缺|先受理|先报|先办|先收|后补|晚点交|晚些交|以后再交|后交|缓交")
 # Before an item's name: it is excluded or already under way, not what is asked.
 _CONTEXT_BEFORE = re.compile(
     r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到)$"
@@ -670,7 +672,10 @@ class Matcher:
         def a_document(hit: _Hit) -> bool:
             inside = all(j in in_material for j in range(hit.start, hit.end))
             issued = _ISSUED_DOCUMENT.match(text, hit.end) or _ISSUED_DOCUMENT.search(text, hit.start, hit.end)
-            return inside or bool(issued)
+            # a certificate a procedure issues (土地证, 产权证, 用规证), asked in what form it is handed in or
+            # whether it may come later — not 「签完以后土地证要交啥」, what that procedure asks for
+            certificate = text[hit.end - 1] == "证" and bool(_WITHOUT_IT.search(text) or _DOCUMENT_FORM.search(text))
+            return inside or bool(issued) or certificate
 
         if not (shared or others) or not all(a_document(h) for h in others):
             return None

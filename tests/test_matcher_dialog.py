@@ -595,6 +595,20 @@ def test_a_follow_up_naming_another_items_own_name_or_a_department_is_not_the_ea
     assert (partner.item, partner.intent) == ("fire_design", "process")  # 图审 is the partner after 跟
 
 
+def test_a_certificate_of_another_procedure_asked_as_a_document_keeps_the_earlier_item(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "建设工程规划许可证要什么材料", "engineering_planning", "materials", "answer", False),
+            ("王经理", "除了土地证 还有啥能晚点交的", "engineering_planning", "tolerance", "answer", True),
+            ("王经理", "嗯呢 好嘞", None, "other", "smalltalk", False),  # an ok, not a question: no inheriting
+        ],
+    )
+    # what the certificate's own procedure asks for is that procedure's question
+    r = matcher.match("签完以后土地证要交啥", Context("land_supply", "materials"))
+    assert (r.item, r.intent) == ("property_cert", "materials")
+
+
 def test_a_bare_word_of_the_earlier_items_name_keeps_it(matcher):
     verify_conversation(
         matcher,
