@@ -466,52 +466,49 @@ def test_a_status_follow_up_goes_to_the_ledger(matcher):
     )
 
 
-def test_a_follow_up_naming_a_document_or_a_missing_precondition_keeps_the_earlier_item(matcher):
-    verify_conversation(
-        matcher,
+@pytest.mark.parametrize(
+    "conversation",
+    [
         [
             ("王经理", "建设用地规划许可证要什么材料", "land_use_planning", "materials", "answer", False),
             # 出让合同 names the 供地 item too; here it is one of this permit's documents
             ("王经理", "出让合同要原件还是复印件", "land_use_planning", "materials", "answer", True),
             ("王经理", "出让合同怎么签", "land_supply", "process", "answer", False),  # a question of its own
         ],
-    )
-    verify_conversation(
-        matcher,
         [
             ("王经理", "建设工程规划许可证在哪办", "engineering_planning", "department", "answer", False),
             ("王经理", "人防意见还没拿到，能先受理吗", "engineering_planning", "tolerance", "answer", True),
             ("王经理", "多少个工作日", "engineering_planning", "time_limit", "answer", True),
         ],
-    )
-    verify_conversation(
-        matcher,
         [
             ("王经理", "竣工验收备案要准备什么", "completion_filing", "materials", "answer", False),
             # what another procedure issues, handed in for this one
             ("王经理", "消防验收意见书要原件吗", "completion_filing", "materials", "answer", True),
             ("王经理", "几天能办完", "completion_filing", "time_limit", "answer", True),
         ],
-    )
-    verify_conversation(
-        matcher,
         [
             ("王经理", "企业投资项目核准要什么材料", "verification", "materials", "answer", False),
             # 营业执照 alone is out of scope; here it is a document this item's list names
             ("王经理", "营业执照副本要原件吗", "verification", "materials", "answer", True),
             ("王经理", "能评要交啥材料", "energy_review", "materials", "answer", False),  # an item of its own
         ],
-    )
-    verify_conversation(
-        matcher,
         [
             ("王经理", "不动产权证书怎么办", "property_cert", "process", "answer", False),
-            ("王经理", "契税完税证明必须带吗", "property_cert", "materials", "answer", True),  # 证明: no procedure
+            (
+                "王经理",
+                "契税完税证明必须带吗",
+                "property_cert",
+                "materials",
+                "answer",
+                True,
+            ),  # 契税完税凭证 on its list
             ("王经理", "多久能拿到证", "property_cert", "time_limit", "answer", True),
         ],
-    )
-    verify_conversation(
-        matcher,
+        [
+            ("王经理", "施工许可证要什么材料", "construction_permit", "materials", "answer", False),
+            # the topic 容缺 named beside the document: still the permit's tolerance
+            ("王经理", "图审合格书还没下来，能容缺不", "construction_permit", "tolerance", "answer", True),
+        ],
         [
             ("王经理", "建设工程规划许可证能容缺吗", "engineering_planning", "tolerance", "answer", False),
             (
@@ -523,25 +520,21 @@ def test_a_follow_up_naming_a_document_or_a_missing_precondition_keeps_the_earli
                 True,
             ),  # another item, asked the same
         ],
-    )
-    verify_dialog(matcher, [("营业执照副本要原件吗", None, "materials", "handoff")])
-    verify_conversation(
-        matcher,
-        [
-            ("王经理", "施工许可证要什么材料", "construction_permit", "materials", "answer", False),
-            # the topic 容缺 named beside the document: still the permit's tolerance
-            ("王经理", "图审合格书还没下来，能容缺不", "construction_permit", "tolerance", "answer", True),
-        ],
-    )
+    ],
+)
+def test_a_follow_up_naming_a_document_or_a_missing_precondition_keeps_the_earlier_item(matcher, conversation):
+    verify_conversation(matcher, conversation)
+
+
+def test_a_document_word_alone_is_out_of_scope_and_alone_the_missing_item_is_background(matcher):
     # Alone, the item named as not obtained yet is the background of the one asked about; asked about
-    # by itself, it is the subject.
-    verify_dialog(
-        matcher,
-        [
-            ("人防意见还没拿到，工规证能先受理吗", "engineering_planning", "tolerance", "answer"),
-            ("出让合同要原件还是复印件", "land_supply", "materials", "answer"),
-        ],
-    )
+    # by itself, it is the subject; 营业执照 by itself is out of scope.
+    turns = [
+        ("人防意见还没拿到，工规证能先受理吗", "engineering_planning", "tolerance", "answer"),
+        ("出让合同要原件还是复印件", "land_supply", "materials", "answer"),
+        ("营业执照副本要原件吗", None, "materials", "handoff"),
+    ]
+    verify_dialog(matcher, turns)
 
 
 def test_a_follow_up_asking_whether_procedures_may_run_together_gets_the_parallel_topic_first(matcher):
