@@ -91,6 +91,8 @@ _ASK_MARKER = re.compile(r"想问|请问|问下|问一下|咨询")
 _SEVERAL = re.compile(r"和|跟|与|及|、|还有|以及|分别|各|或者|还是")
 
 _LATIN_TOKEN = re.compile(r"[a-z]+")
+# Question words begin no name of the knowledge base: a sound-alike starting with one is what it says.
+_INTERROGATIVES = frozenset("谁哪啥咋怎")
 # After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早))?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
@@ -1083,6 +1085,8 @@ class Matcher:
                     end = owners[at + len(phrase.pinyin) - 1] + 1
                     if is_word(compact[begin:end]):
                         continue  # 「工地」 is the word for a building site, not 供地 typed by sound
+                    if compact[begin] in _INTERROGATIVES:
+                        continue  # 「找谁报」 asks who, it is no 水保 typed by sound
                     named = phrase.kind == "alias" and len(phrase.text) >= 3 and end - begin >= 3
                     hits.append(
                         _Hit(

@@ -602,6 +602,19 @@ def test_a_certificate_of_another_procedure_asked_as_a_document_keeps_the_earlie
     assert (r.item, r.intent) == ("property_cert", "materials")
 
 
+def test_a_question_word_is_no_typo_of_an_items_name(matcher):
+    # 谁报 sounds like 水保 (shui bao); it asks who
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "项目离河两百米，洪评需要做吗", "flood_impact", "other", "answer", False),
+            ("王经理", "要做的话找谁报", "flood_impact", "department", "answer", True),
+        ],
+    )
+    assert matcher.match("要做的话找谁报").item is None
+    assert matcher.match("水保找谁报").item == "soil_water"
+
+
 def test_a_bare_word_of_the_earlier_items_name_keeps_it(matcher):
     verify_conversation(
         matcher,
