@@ -116,6 +116,7 @@ _BARE_PROCEDURE_WORDS = frozenset({"备案", "核准", "审批", "验收", "登�
 _TOGETHER_GOES = re.compile(r"(一起|同时|并联|同步|并行)(报|办|走|弄|做|审|批|申请|推进|搞|整)")
 # …not people going together, several projects, or the online portal (「能和老板一起去办吗」「一期二期能一起报不」)
 _NOT_PROCEDURES = re.compile(r"项目|一期|二期|三期|网上|线上|老板|我们|人|同事")
+_SEVERAL_PROJECTS = re.compile(r"(两|几|多|俩|这些|那些)个?项目|一期|二期|三期|分期")
 # A document named: 「营业执照副本」「出让合同」「完税证明」「公众参与说明」「概算书」.
 _DOCUMENT_NOUN = re.compile(r"执照|合同|证明|凭证|报告|意见|说明|图|书|表|方案|证|批复|票据|发票|协议|文件|材料|函")
 # A follow-up asking whether a procedure is done, not how a document is handed in.
@@ -508,6 +509,8 @@ class Matcher:
         together = self._together_follow_up(result, context, text)
         if together is not None:
             return together
+        if _TOGETHER_GOES.search(text) and _SEVERAL_PROJECTS.search(text):
+            return result  # 「一期二期能一起报不」: projects together, a steward's question, not the earlier item's
         if (
             result.action == "answer"
             and result.item not in (None, context.item)

@@ -584,6 +584,7 @@ def test_a_follow_up_naming_another_items_own_name_or_a_department_is_not_the_ea
     assert matcher.match("发改那边备案在哪办", Context("fire_acceptance", "materials")).item == "filing"
     together = [matcher.match(q, Context("eia", "materials")) for q in ("能和老板一起去办吗", "一期二期能一起报不")]
     assert all(r.item != "parallel" for r in together)  # people or projects together, not procedures
+    assert (together[1].item, together[1].action) == (None, "handoff")  # several projects: a steward's question
     partner = matcher.match("是不是跟图审一起报的", Context("fire_design", "time_limit"))
     assert (partner.item, partner.intent) == ("fire_design", "process")  # 图审 is the partner after 跟
 
