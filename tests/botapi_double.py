@@ -1091,53 +1091,29 @@ class BotApiDouble:
                 {"method": method.lower(), "left": times, "kind": "late", "seconds": seconds, "where": where}
             )
 
-    def _take_fault(self, method: str, params: dict) -> dict | None:
+    def _take_next(self, queue: list[dict], method: str, params: dict | None, caller: str) -> dict | None:
+        """The first entry of `queue` (failures, faults or slownesses) this call meets — its method ("*": any but
+        getUpdates), its ``where`` and its ``caller`` —, counted as used once."""
         low = method.lower()
         with self._cond:
-            for f in self._faults:
-                if f["left"] > 0 and f["method"] == low and (f["where"] is None or f["where"](params)):
-                    f["left"] -= 1
-                    if f["left"] == 0:
-                        self._faults.remove(f)
-                    return f
-        return None
-
-    def _take_slowness(self, method: str, params: dict, caller: str) -> float:
-        low = method.lower()
-        with self._cond:
-            for s in self._slow:
+            for entry in queue:
                 if (
-                    s["left"] > 0
-                    and s["method"] == low
-                    and s["caller"] in (None, caller)
-                    and (s["where"] is None or s["where"](params))
+                    entry["left"] > 0
+                    and (entry["method"] == low or (entry["method"] == "*" and low != "getupdates"))
+                    and entry.get("caller") in (None, caller)
+                    and (entry.get("where") is None or entry["where"](params or {}))
                 ):
-                    s["left"] -= 1
-                    if s["left"] == 0:
-                        self._slow.remove(s)
-                    return float(s["seconds"])
-        return 0.0
+                    entry["left"] -= 1
+                    if entry["left"] == 0:
+                        queue.remove(entry)
+                    return entry
+        return None
 
     def take_updates(self) -> list[dict]:
         """Remove and return the pending updates (to post them to a webhook, as Telegram does)."""
         with self._cond:
             taken, self._updates[:] = list(self._updates), []
         return taken
-
-    def _take_failure(self, method: str, params: dict | None = None, caller: str = "") -> BotApiError | None:
-        low = method.lower()
-        for f in self._failures:
-            if (
-                f["left"] > 0
-                and (f["method"] == low or (f["method"] == "*" and low != "getupdates"))
-                and f["caller"] in (None, caller)
-                and (f.get("where") is None or f["where"](params or {}))
-            ):
-                f["left"] -= 1
-                if f["left"] == 0:
-                    self._failures.remove(f)
-                return f["error"]
-        return None
 
     # ------------------------------------------------------------------ observing
 
@@ -1276,11 +1252,12 @@ class BotApiDouble:
         except (ValueError, UnicodeDecodeError) as err:
             error = _bad(f"can't parse request: {err}")
             return self._finish(Call(method, {}, at, (), error.status, error.payload(), caller=caller))
-        delay = self._take_slowness(method, params, caller)
+        slowness = self._take_next(self._slow, method, params, caller)
+        delay = float(slowness["seconds"]) if slowness else 0.0
         if delay:
             self.slow_started.set()
             time.sleep(delay)  # in this request's own server thread
-        fault = self._take_fault(method, params)
+        fault = self._take_next(self._faults, method, params, caller)
         if fault is not None and fault["kind"] == "drop" and not fault["delivered"]:
             self._finish(Call(method, params, at, tuple(files), 0, {"dropped": "before it was handled"}, caller=caller))
             raise _Dropped()
@@ -1289,13 +1266,11 @@ class BotApiDouble:
             if token != self.token:
                 raise BotApiError(401, "Unauthorized")
             if not method_name or method.lower() not in _CANONICAL:
-                with self._cond:
-                    injected = self._take_failure(method)
-                raise injected or BotApiError(404, "Not Found")
-            with self._cond:
-                injected = self._take_failure(method, params, caller)
+                injected = self._take_next(self._failures, method, None, "")
+                raise injected["error"] if injected else BotApiError(404, "Not Found")
+            injected = self._take_next(self._failures, method, params, caller)
             if injected:
-                raise injected
+                raise injected["error"]
             handler = getattr(self, f"_m_{method}")
             with self._cond:
                 result = handler(params, {f.field: f for f in files})
