@@ -84,7 +84,8 @@ _GENERIC_BEFORE = frozenset(
     }
 )
 # Asking whether several procedures can run together: the parallel topic.
-_TOGETHER = re.compile(r"一起|同时|并联|同步|并行|一块")
+_TOGETHER_WORDS = "一起|同时|并联|同步|并行"
+_TOGETHER = re.compile(_TOGETHER_WORDS + "|一块")
 # Where a message turns from its story to its questions: 「…想问下节能审查要多久」.
 _ASK_MARKER = re.compile(r"想问|请问|问下|问一下|咨询")
 # Connectors between several items asked about at once.
@@ -106,14 +107,16 @@ _NOT_YET_AFTER = re.compile(
 # Right after a procedure's name: what that procedure issues (「消防验收意见书」「可研批复」), a document another
 # procedure asks for.
 _ISSUED_DOCUMENT = re.compile(r"(审批|审查)?(意见书|意见|批复|批文|合格书|合格证|证明|凭证)")
+# The form a document is handed in.
+_DOCUMENT_FORM = re.compile(r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套")
 # A follow-up asking whether, or in what form, a document is handed in.
 _DOCUMENT_ASKED = re.compile(
-    r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套|附上|附件|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要"
+    _DOCUMENT_FORM.pattern + r"|附上|附件|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要"
 )
 # Procedure words that say no procedure by themselves: whose 备案 it is, the conversation says.
 _BARE_PROCEDURE_WORDS = frozenset({"备案", "核准", "审批", "验收", "登记"})
 # Procedures going ahead: 「能一起报不」「能同时弄不」「并着走」 (not 「纸质和电子版同时交」: a document question).
-_TOGETHER_GOES = re.compile(r"(一起|同时|并联|同步|并行)(报|办|走|弄|做|审|批|申请|推进|搞|整)")
+_TOGETHER_GOES = re.compile(f"({_TOGETHER_WORDS})(报|办|走|弄|做|审|批|申请|推进|搞|整)")
 # …not people going together, several projects, or the online portal (「能和老板一起去办吗」「一期二期能一起报不」)
 _NOT_PROCEDURES = re.compile(r"项目|一期|二期|三期|网上|线上|老板|我们|人|同事")
 _SEVERAL_PROJECTS = re.compile(r"(两|几|多|俩|这些|那些)个?项目|一期|二期|三期|分期")
@@ -124,8 +127,6 @@ _DOES_A_PROCEDURE = re.compile(r"(要|也要|必须|需要|得)(先)?(做|办|�
 # Whether they may (「能一起报不」「可以同时办吗」「一起走行不」), not whether they are (「是不是跟着一起审」: how the item
 # is handled, the item's process).
 _MAY = re.compile(r"能|可以|可不可以|行不|行吗|行不行|成不")
-# The form a document is handed in.
-_DOCUMENT_FORM = re.compile(r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套")
 # A follow-up asking whether the earlier item goes ahead without a document.
 _WITHOUT_IT = re.compile(r"容缺|先受理|先报|先办|先收|后补|晚点交|晚些交|以后再交|后交|缓交")
 # Before an item's name: it is excluded or already under way, not what is asked.
@@ -362,6 +363,30 @@ class _Index:
     department_words: frozenset[str] = frozenset()  # every name and alias of a department (发改, 自然资源局)
 
 
+def _taken_as(
+    result: MatchResult,
+    item: str,
+    intent: str,
+    *,
+    action: str = "answer",
+    reason: str = "context",
+    asks: tuple[Ask, ...] = (),
+) -> MatchResult:
+    """`result` read in its conversation: `item` and `intent` decided by the earlier turn, not by the message's
+    own evidence, so sure of them."""
+    return replace(
+        result,
+        item=item,
+        intent=intent,
+        action=action,
+        reason=reason,
+        context=True,
+        asks=asks,
+        candidates=(Candidate(item, 1.0),),
+        confidence=1.0,
+    )
+
+
 class Matcher:
     """Match questions against one knowledge base; safe to call from several threads."""
 
@@ -459,16 +484,11 @@ class Matcher:
         index.out_of_scope = [p for p in (compact_text(t) for t in kb.out_of_scope) if p]
         index.always_out_of_scope = [p for p in (compact_text(t) for t in kb.always_out_of_scope) if p]
         index.smalltalk = sorted({p for p in (compact_text(t) for t in kb.smalltalk) if p}, key=len, reverse=True)
-        grams_of = {
-            item.key: {
-                d[i : i + DOCUMENT_GRAM]
-                for d in (compact_text(m.name) for m in item.materials)
-                for i in range(len(d) - DOCUMENT_GRAM + 1)
-            }
-            for item in kb.items.values()
-        }
-        for key, grams in grams_of.items():
-            index.material_grams[key] = frozenset(grams)
+        for item in kb.items.values():
+            documents = [compact_text(m.name) for m in item.materials]
+            index.material_grams[item.key] = frozenset(
+                d[i : i + DOCUMENT_GRAM] for d in documents for i in range(len(d) - DOCUMENT_GRAM + 1)
+            )
         index.department_words = frozenset(
             word
             for dept in kb.departments.values()
@@ -559,26 +579,17 @@ class Matcher:
             return None
         intent = result.intent if asks_own else context.intent
         action, reason = ("handoff", "status") if intent == "status" else ("answer", "context")
-        return replace(
-            result,
-            item=context.item,
-            intent=intent,
-            action=action,
-            reason=reason,
-            context=True,
-            candidates=(Candidate(context.item, 1.0),),
-            confidence=1.0,
-        )
+        return _taken_as(result, context.item, intent, action=action, reason=reason)
 
     def _together_follow_up(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「那用规证能一起报不」「等的时候别的手续能同时弄不」 after a question about one item: whether procedures
         run together, the parallel topic first, then the item named (or the earlier one) asked how it runs."""
         if (
-            "parallel" not in self.kb.items
+            not _TOGETHER_GOES.search(text)
+            or "parallel" not in self.kb.items
             or result.asks
             or result.reason in _NEVER_INHERIT
             or len(text) > FOLLOW_UP_CHARS
-            or not _TOGETHER_GOES.search(text)
             or _NOT_PROCEDURES.search(text)
             or _DOCUMENT_ASKED.search(text)
         ):
@@ -588,31 +599,12 @@ class Matcher:
             # earlier item goes, its process
             partners = [h for h in self._span_hits(text) if h.exact and h.start > 0 and h.item != context.item]
             if partners and all(text[h.start - 1] in "跟和与同" for h in partners):
-                return replace(
-                    result,
-                    item=context.item,
-                    intent="process",
-                    action="answer",
-                    reason="context",
-                    context=True,
-                    candidates=(Candidate(context.item, 1.0),),
-                    confidence=1.0,
-                )
+                return _taken_as(result, context.item, "process")
             return None
         named = result.item if result.item not in (None, "parallel") and self._names_item(result.normalized) else None
         item = named or (context.item if context.item != "parallel" else None)
         asks = (Ask("parallel", "process"), Ask(item, "process")) if item else ()
-        return replace(
-            result,
-            item="parallel",
-            intent="process",
-            action="answer",
-            reason="context",
-            context=True,
-            asks=asks,
-            candidates=(Candidate("parallel", 1.0),),
-            confidence=1.0,
-        )
+        return _taken_as(result, "parallel", "process", asks=asks)
 
     def _says_earlier(self, text: str, result: MatchResult, context: Context) -> bool:
         """Whether every name of `result.item` a short follow-up writes is a bare procedure word (备案, 核准…)
@@ -686,16 +678,7 @@ class Matcher:
             return None
         if result.item == context.item and (result.intent == intent or intent == "tolerance"):
             return None
-        return replace(
-            result,
-            item=context.item,
-            intent=intent,
-            action="answer",
-            reason="context",
-            context=True,
-            candidates=(Candidate(context.item, 1.0),),
-            confidence=1.0,
-        )
+        return _taken_as(result, context.item, intent)
 
     def _names_foreign_procedure(self, compact: str, hits: list[_Hit]) -> bool:
         """Whether the message names, before any item it names, a procedure that is no name of the knowledge base.
