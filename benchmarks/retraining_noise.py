@@ -16,8 +16,6 @@ import statistics
 import time
 from pathlib import Path
 
-from sklearn.linear_model import SGDClassifier
-
 from knowledge import model_text
 from knowledge.evaluation import load_labelled
 from knowledge.guard import DEFAULT_GUARDED, guard_entries
@@ -27,21 +25,14 @@ from knowledge.matcher import Matcher
 BUNDLED = Path(model_text.__file__).resolve().parent / "data"
 
 
-def _fixed_epochs(epochs: int):  # type: ignore[no-untyped-def]
-    def classifier(alpha: float, tol: float) -> SGDClassifier:
-        return SGDClassifier(loss="log_loss", alpha=alpha, max_iter=epochs, tol=None, random_state=0)
-
-    return classifier
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=0, help="fixed SGD epochs (0: the shipped early stopping)")
     parser.add_argument("--every", type=int, default=97, help="leave out every N-th training row")
     parser.add_argument("--offsets", type=int, default=3, help="runs, each leaving out other rows")
     args = parser.parse_args()
-    if args.epochs:
-        model_text._classifier = _fixed_epochs(args.epochs)
+    if args.epochs:  # a fixed number of epochs: no early stopping
+        model_text.SGD_EPOCHS, model_text.ITEM_TOL, model_text.INTENT_TOL = args.epochs, None, None  # type: ignore[assignment]
     kb = load_knowledge(BUNDLED)
     sets = [(str(p), load_labelled(p)) for p in DEFAULT_GUARDED]
     training = [row for row in model_text.load_training() if row.split == "train"]

@@ -44,6 +44,7 @@ ITEM_ALPHA = 2e-5
 INTENT_TOL = 1e-4
 INTENT_NB_ALPHA = 0.01  # smoothing of the intent model's complement naive Bayes (averaged with the SGD model)
 ITEM_TOL = 1e-3
+SGD_EPOCHS = 50  # at most: the tolerances above usually stop SGD sooner (benchmarks.retraining_noise varies both)
 FAQ_PER_ITEM = 20  # FAQ questions per item the item model learns from
 # How much a cue feature weighs against the character n-grams (all n-gram rows have unit length).
 CUE_WEIGHT = 1.0
@@ -170,7 +171,7 @@ def _intent_vectorizer() -> TfidfVectorizer:
 
 def _classifier(alpha: float, tol: float) -> SGDClassifier:
     # Logistic loss: a linear classifier with probabilities; a fixed seed makes training repeatable.
-    return SGDClassifier(loss="log_loss", alpha=alpha, max_iter=50, tol=tol, random_state=0)
+    return SGDClassifier(loss="log_loss", alpha=alpha, max_iter=SGD_EPOCHS, tol=tol, random_state=0)
 
 
 class _FastLinear:
