@@ -3,7 +3,7 @@ PostgreSQL, beside a bare python-telegram-bot echo handler in the same harness; 
 broadcast to 1,000 groups through the outbox sender with occasional 429s.
 
     python -m benchmarks.delivery_bench [--updates 2000] [--groups 1000] [--skip-broadcast]
-        [--rate 300] [--kinds answers,handoffs,status]
+        [--rate 300] [--kinds answers,handoffs,status] [--databases SQLite,PostgreSQL]
 
 Harness: the Bot API is an in-process request that answers at once (no network), so what is
 measured is the bot's own time: the update's processing (one transaction: the question log
@@ -363,6 +363,7 @@ def main() -> None:
     parser.add_argument("--skip-broadcast", action="store_true")
     parser.add_argument("--rate", type=float, default=300.0, help="the open load's updates a second (0: none)")
     parser.add_argument("--kinds", default="answers,handoffs,status")
+    parser.add_argument("--databases", default="SQLite,PostgreSQL", help="which of SQLite, PostgreSQL to run")
     parser.add_argument(
         "--open-limits",
         choices=["both", "telegram", "lifted"],
@@ -376,7 +377,8 @@ def main() -> None:
     print("| system | updates | handled q/s | delivered q/s | p50 ms | p99 ms |")
     print("|---|---:|---:|---:|---:|---:|")
     print(_row("bare PTB echo handler (ceiling)", asyncio.run(_echo_run(args.updates)), args.updates), flush=True)
-    with bench_databases(workdir, args.postgres) as databases:
+    with bench_databases(workdir, args.postgres) as every_database:
+        databases = {name: url for name, url in every_database.items() if name in args.databases.split(",")}
         for name, url in databases.items():
             for kind in kinds:
                 run = asyncio.run(_steward_run(url, kind, args.updates, workdir))
@@ -400,7 +402,7 @@ def main() -> None:
                         label = f"steward {kind}, {name}, {'Telegram limits' if paced else 'pacing lifted'}"
                         print(_rate_row(label, run, args.updates, args.rate), flush=True)
         if not args.skip_broadcast:
-            result = asyncio.run(_broadcast(databases["SQLite"], args.groups))
+            result = asyncio.run(_broadcast(every_database["SQLite"], args.groups))
             print(
                 f"\nbroadcast to {result['groups']:,} groups (SQLite): {result['seconds']:.1f} s for "
                 f"{result['sent']:,} messages, {result['429s']} answered 429 once; floor "
