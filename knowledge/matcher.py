@@ -84,8 +84,8 @@ _GENERIC_BEFORE = frozenset(
     }
 )
 # Asking whether several procedures can run together: the parallel topic.
-_TOGETHER_WORDS = "一起|同时|并联|同步|并行"
-_TOGETHER = re.compile(_TOGETHER_WORDS + "|一块")
+_TOGETHER_WORDS = "一起|同时|并联|同步|并行|一块|一并|并着"
+_TOGETHER = re.compile(_TOGETHER_WORDS)
 # Where a message turns from its story to its questions: 「…想问下节能审查要多久」.
 _ASK_MARKER = re.compile(r"想问|请问|问下|问一下|咨询")
 # Connectors between several items asked about at once.

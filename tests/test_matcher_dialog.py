@@ -546,6 +546,12 @@ def test_a_follow_up_asking_whether_procedures_may_run_together_gets_the_paralle
             ("王经理", "等的时候别的手续能同时弄不", "parallel", "process", "answer", True),
         ],
     )
+    # the other words for "together" people write: 一块, 一并, 并着
+    for follow_up in ("施工许可能跟着一块报不", "用规证能一并办吗"):
+        r = matcher.match(follow_up, Context("engineering_planning", "materials"))
+        assert (r.item, r.intent, r.action) == ("parallel", "process", "answer"), follow_up
+    r = matcher.match("能评跟可研能并着走不", Context("engineering_planning", "materials"))
+    assert [(a.item, a.intent) for a in r.asks] == [("energy_review", "process"), ("parallel", "process")]
     r = matcher.match("那用规证能一起报不", Context("engineering_planning", "materials"))
     assert [(a.item, a.intent) for a in r.asks] == [("parallel", "process"), ("land_use_planning", "process")]
     assert r.context_after() == Context("land_use_planning", "process")  # 「那要多久」 next: the permit named
