@@ -88,6 +88,8 @@ _TOGETHER_WORDS = "一起|同时|并联|同步|并行|一块|一并|并着"
 _TOGETHER = re.compile(_TOGETHER_WORDS)
 # Where a message turns from its story to its questions: 「…想问下节能审查要多久」.
 _ASK_MARKER = re.compile(r"想问|请问|问下|问一下|咨询")
+# A clause asking the same of every item named before it: 「…分别找谁」「各需要多长时间」「都归水利吗」.
+_EACH = re.compile(r"分别|各|都")
 # Connectors between several items asked about at once.
 _SEVERAL = re.compile(r"和|跟|与|及|、|还有|以及|分别|各|或者|还是")
 
@@ -898,23 +900,68 @@ class Matcher:
         # 「、」 is punctuation, gone from the compact text: the enumeration is read in the message as written
         if (len(text) > SEVERAL_CHARS and not together) or not (_SEVERAL.search(text) or _SEVERAL.search(question)):
             return None
-        order: dict[str, int] = {}
-        for hit in sorted((h for h in hits if h.exact and not h.context and h.start >= 0), key=lambda h: h.start):
-            if hit.score >= self.thresholds.clarify and self.kb.items[hit.item].kind == "item":
-                order.setdefault(hit.item, hit.start)
-        items = list(order)
+        named_at = [
+            (hit.start, hit.item)
+            for hit in sorted((h for h in hits if h.exact and not h.context and h.start >= 0), key=lambda h: h.start)
+            if hit.score >= self.thresholds.clarify and self.kb.items[hit.item].kind == "item"
+        ]
+        items = list(dict.fromkeys(item for _, item in named_at))
         if len(items) < 2:
             return None
         top = candidates[0]
         if _TOGETHER.search(text) and "parallel" in self.kb.items:
-            # The first item, asked how it runs, and the parallel topic: 「能评能和环评并联吗」.
-            asks: tuple[Ask, ...] = (Ask(items[0], "process"), Ask("parallel", "process"))
+            # The first item, asked how it runs, and the parallel topic: 「能评能和环评并联吗」; with what the
+            # other clauses ask when there are such (「水保和洪评能同时弄吗？分别找谁」).
+            asks: tuple[Ask, ...] = self._together_and_more(normalized, named_at) or (
+                Ask(items[0], "process"),
+                Ask("parallel", "process"),
+            )
         else:
             asks = tuple(Ask(k, intent) for k in items[:MAX_ASKS])
         result = self._result(
             question, normalized, asks[0].item, asks[0].intent, "answer", top.score, candidates, "several"
         )
         return replace(result, asks=asks)
+
+    def _together_and_more(self, normalized: str, named_at: list[tuple[int, str]]) -> tuple[Ask, ...] | None:
+        """「水保和洪评能同时弄吗？分别找谁」「消防验收和竣工验收备案可以一起申请吗？消防验收收费不？」: a clause asking
+        whether the items run together (the parallel topic) beside clauses asking something else, each about
+        the items it names — or, said of them all (分别, 各, 都), every item named. None when a clause that asks
+        cannot be read so (no sure intent, no item, a status question): the together reading alone then."""
+        book = cue_book()
+        asks: list[Ask] = []
+        asking = 0
+        for clause in (c for c in normalized.split(" ") if c):
+            if not book.question_mark.search(clause):
+                continue
+            asking += 1
+            if _TOGETHER.search(clause):
+                asked_together = Ask("parallel", "process")
+                if asked_together not in asks:
+                    asks.append(asked_together)
+                continue
+            asked = self._clause_intent(clause)
+            # the items this clause names (the message's hits keep one place per item: 「…用规证…？用规证要啥材料」)
+            here = [item for item in self._named_items(clause) if item in {named for _, named in named_at}]
+            if not here and _EACH.search(clause):
+                here = list(dict.fromkeys(item for _, item in named_at))
+            if asked is None or asked == "status" or not here:
+                return None
+            asks += [Ask(item, asked) for item in here if Ask(item, asked) not in asks]
+        if asking < 2 or Ask("parallel", "process") not in asks:
+            return None
+        return tuple(asks[:MAX_ASKS])
+
+    def _named_items(self, text: str) -> list[str]:
+        """The approval items a piece of text names outright, in the order written."""
+        hits = sorted(
+            (h for h in self._span_hits(compact_text(text)) if h.exact and h.start >= 0), key=lambda h: h.start
+        )
+        return list(
+            dict.fromkeys(
+                h.item for h in hits if h.score >= self.thresholds.clarify and self.kb.items[h.item].kind == "item"
+            )
+        )
 
     def _clause_asks(
         self, question: str, normalized: str, hits: list[_Hit], candidates: list[Candidate]

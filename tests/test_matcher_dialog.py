@@ -656,6 +656,16 @@ def test_a_bare_word_of_the_earlier_items_name_keeps_it(matcher):
         ("环评和能评各要什么材料", [("eia", "materials"), ("energy_review", "materials")]),
         ("施工许可证在哪办,要多久", [("construction_permit", "department"), ("construction_permit", "time_limit")]),
         ("环评能和施工许可证并联办吗", [("eia", "process"), ("parallel", "process")]),
+        # whether they run together, and what another clause asks: of the item it names, or of each (分别)
+        ("环评和能评能不能同时报？环评要哪些材料", [("parallel", "process"), ("eia", "materials")]),
+        (
+            "水保和洪评能同时弄吗？分别找谁",
+            [("parallel", "process"), ("soil_water", "department"), ("flood_impact", "department")],
+        ),
+        (
+            "消防验收和竣工验收备案可以一起申请吗？消防验收收费不？",
+            [("parallel", "process"), ("fire_acceptance", "fee")],
+        ),
         # each clause asks about its own item, or (呢) about the one before's intent
         (
             "消防验收去哪个窗口？竣工验收备案又在哪办？",
