@@ -38,6 +38,17 @@ CLAUSE_ASKS_CHARS = 40  # clauses that each ask about their own item: 「消防�
 _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "model_no_item"})
 # 「…那个呢」「…的呢」: the same question again, about something else
 _ELLIPSIS = re.compile(r"(那个|这个|的)?呢$|那个呢|那呢|呢[?？]?$")
+# 「网上办还是窗口办」「是自治区批还是市里批」: a choice offered is asked, where a message asks several things.
+_ALTERNATIVE = re.compile(r".还是.")
+
+
+def _asks(clause: str) -> bool:
+    """Whether one clause of a message asks something (for reading several asks)."""
+    return bool(cue_book().question_mark.search(clause) or _ALTERNATIVE.search(clause))
+
+
+# What 「那水保的呢」 holds besides the item's name.
+_ELLIPSIS_FILLERS = "那这个的还有再又呢"
 # Progress of the whole project rather than of one procedure.
 _PROJECT_STATUS = re.compile(
     r"(项目|咱们|我们|我司|整体|全部|所有).{0,10}(手续|审批|前期|证).{0,8}(没办完|没办|未办|还差|还剩|剩下|办完|办了多少|进度|进展|到哪|怎么样|情况)"
@@ -928,11 +939,10 @@ class Matcher:
         whether the items run together (the parallel topic) beside clauses asking something else, each about
         the items it names — or, said of them all (分别, 各, 都), every item named. None when a clause that asks
         cannot be read so (no sure intent, no item, a status question): the together reading alone then."""
-        book = cue_book()
         asks: list[Ask] = []
         asking = 0
         for clause in (c for c in normalized.split(" ") if c):
-            if not book.question_mark.search(clause):
+            if not _asks(clause):
                 continue
             asking += 1
             if _TOGETHER.search(clause):
@@ -972,7 +982,6 @@ class Matcher:
         to the rest of the matcher."""
         if len(compact_text(question)) > CLAUSE_ASKS_CHARS or not candidates:
             return None
-        book = cue_book()
         named = [
             h
             for h in hits
@@ -991,7 +1000,7 @@ class Matcher:
         clauses = [c for c in normalized.split(" ") if c]
         # 「…环评批复还要等几天 想问下节能审查要多久」: what comes before 想问 is the story, not the questions
         marked = max((i for i, c in enumerate(clauses) if _ASK_MARKER.search(c)), default=0)
-        if sum(1 for c in clauses[marked:] if c.endswith("呢") or book.question_mark.search(c)) < 2:
+        if sum(1 for c in clauses[marked:] if c.endswith("呢") or _asks(c)) < 2:
             return None  # at most one clause can ask: the loop below would find fewer than two asks
         for index, clause in enumerate(clauses):
             start, at = at, at + len(clause)
@@ -999,11 +1008,17 @@ class Matcher:
                 continue
             here = {h.item for h in named if start <= h.start < at}
             elliptic = clause.endswith("呢")
-            if not (book.question_mark.search(clause) or (elliptic and asks)):
+            if not (_asks(clause) or (elliptic and asks)):
                 continue
+            if not here and not asks and _ASK_MARKER.search(clause):
+                continue  # 「我想问三个事：环评多少天，水保多少天…」: the announcement, not an ask
             if len(here) > 1:
                 return None
-            asked = self._clause_intent(clause) or (intent if elliptic else None)
+            bare = "".join(ch for i, ch in enumerate(clause) if not any(h.start <= start + i < h.end for h in named))
+            if elliptic and asks and not bare.strip(_ELLIPSIS_FILLERS):
+                asked: str | None = intent  # 「水保呢」: nothing but the item, the clause before's question again
+            else:
+                asked = self._clause_intent(clause) or (intent if elliptic else None)
             item = next(iter(here), item)
             if asked is None or item is None or asked == "status":
                 return None
@@ -1024,7 +1039,7 @@ class Matcher:
         if result.item is None:
             return result
         intents: list[str] = []
-        clauses = [c for c in result.normalized.split(" ") if c and cue_book().question_mark.search(c)]
+        clauses = [c for c in result.normalized.split(" ") if c and _asks(c)]
         for clause in clauses if len(clauses) >= 2 else ():
             asked = self._clause_intent(clause)
             if asked and asked not in intents:

@@ -672,6 +672,17 @@ def test_a_bare_word_of_the_earlier_items_name_keeps_it(matcher):
             [("fire_acceptance", "department"), ("completion_filing", "department")],
         ),
         ("可研批复要几天？初步设计呢？", [("feasibility", "time_limit"), ("preliminary_design", "time_limit")]),
+        ("能评要多久？那水保的呢？", [("energy_review", "time_limit"), ("soil_water", "time_limit")]),
+        # announcing the questions is no question of its own
+        (
+            "我想问三个事：环评多少天，水保多少天，节能审查多少天",
+            [("eia", "time_limit"), ("soil_water", "time_limit"), ("energy_review", "time_limit")],
+        ),
+        # 「A还是B」 asks too
+        (
+            "安全条件审查需要哪些材料？是自治区批还是市里批？",
+            [("safety_review", "materials"), ("safety_review", "department")],
+        ),
         (
             "规划核实要准备啥，然后竣工备案几天办完？",
             [("planning_verification", "materials"), ("completion_filing", "time_limit")],
