@@ -553,6 +553,20 @@ class Matcher:
             return replace(
                 result, item=context.item, reason="context", context=True, candidates=(Candidate(context.item, 1.0),)
             )
+        if (
+            result.action == "answer"
+            and result.item not in (None, context.item)
+            and self.kb.items[context.item].kind == "item"
+            and self.kb.items[context.item].department != self.kb.items[result.item].department
+            and self._bare_words_only(text, result)
+        ):
+            # 「第一次要先备案吗」 after 原产地证, 「那普通的要备案吗」 after 消防设计审查: a bare 备案 may be the earlier
+            # procedure's own step or the item of that name, another department's; asked, not guessed (the earlier
+            # item first). Within one department (「核准要多久」 after 备案) it names the sibling procedure.
+            choices = (Candidate(context.item, result.confidence), Candidate(result.item, result.confidence))
+            return replace(
+                result, item=context.item, action="clarify", reason="ambiguous", candidates=choices, context=True
+            )
         if result.reason in _NEVER_INHERIT or len(text) > FOLLOW_UP_CHARS or result.asks:
             return None
         cues = read_cues(result.normalized)
@@ -619,20 +633,26 @@ class Matcher:
         asks = (Ask("parallel", "process"), Ask(item, "process")) if item else ()
         return _taken_as(result, "parallel", "process", asks=asks)
 
+    def _bare_words_only(self, text: str, result: MatchResult) -> list[str]:
+        """The bare procedure words (备案, 核准…) that are all a short follow-up writes of `result.item`'s names;
+        empty when it writes anything else of them, names a department (「发改那边备案」) or is no short follow-up."""
+        if len(text) > FOLLOW_UP_CHARS or result.asks:
+            return []
+        if any(word in text for word in self._index.department_words):
+            return []
+        words = [
+            text[h.start : h.end] for h in self._span_hits(text) if h.item == result.item and h.exact and h.start >= 0
+        ]
+        return words if words and all(w in _BARE_PROCEDURE_WORDS for w in words) else []
+
     def _says_earlier(self, text: str, result: MatchResult, context: Context) -> bool:
         """Whether every name of `result.item` a short follow-up writes is a bare procedure word (备案, 核准…)
         that the earlier item's own names contain (「备案的话几天」 after 建设工程消防验收 / 备案): said of the
         earlier item. A name of another item (图审 after 消防设计审查) or a department (「发改那边备案」) is not."""
-        if len(text) > FOLLOW_UP_CHARS or result.asks:
-            return False
-        if any(word in text for word in self._index.department_words):
-            return False
         earlier = self.kb.items[context.item]
         names = [compact_text(n) for n in (earlier.name, earlier.short, *earlier.aliases) if n]
-        spans = [(h.start, h.end) for h in self._span_hits(text) if h.item == result.item and h.exact and h.start >= 0]
-        return bool(spans) and all(
-            text[a:b] in _BARE_PROCEDURE_WORDS and any(text[a:b] in name for name in names) for a, b in spans
-        )
+        words = self._bare_words_only(text, result)
+        return bool(words) and all(any(w in name for name in names) for w in words)
 
     def _document_follow_up(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """A follow-up about a document of the earlier item, or None.

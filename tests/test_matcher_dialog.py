@@ -537,6 +537,21 @@ def test_a_document_word_alone_is_out_of_scope_and_alone_the_missing_item_is_bac
     verify_dialog(matcher, turns)
 
 
+def test_a_bare_procedure_word_of_another_department_after_an_item_is_asked_about_not_guessed(matcher):
+    # 「备案」 after 原产地证 may be the customs registration or the investment project filing: the choice,
+    # the earlier item first; within one department 「核准」 after 备案 is the sibling procedure
+    r = matcher.match("第一次要先备案吗", Context("customs_origin", "department"))
+    assert r.action == "clarify"
+    assert [c.item for c in r.candidates] == ["customs_origin", "filing"]
+    r = matcher.match("那普通的要备案吗", Context("fire_design", "materials"))
+    assert (r.action, r.candidates[0].item) == ("clarify", "fire_design")
+    r = matcher.match("核准要多久", Context("filing", "materials"))
+    assert (r.item, r.intent, r.action) == ("verification", "time_limit", "answer")
+    # named with more than the bare word, it is that item
+    r = matcher.match("项目备案要几天", Context("customs_origin", "department"))
+    assert (r.item, r.action) == ("filing", "answer")
+
+
 def test_a_follow_up_asking_whether_procedures_may_run_together_gets_the_parallel_topic_first(matcher):
     verify_conversation(
         matcher,
