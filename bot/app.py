@@ -73,7 +73,7 @@ def build_application(
             inbox=inbox,
             sender=Sender(bot=application.bot, db=services.db, limits=limits),
             # Every group-committed transaction first checks the cached shared facts (bot/shared_facts.py).
-            batcher=Batcher(services.db, before=services.facts.check),
+            batcher=Batcher(services.db, before=services.facts.check, concurrency=settings.db_transactions_in_flight),
         ),
     )
     for module in HANDLER_MODULES:

@@ -1,0 +1,90 @@
+"""The group commit (storage/batch.py) on SQLite and PostgreSQL: units submitted together share a
+transaction, each caller gets its own result once that transaction committed, a failing unit fails
+alone, and no more transactions are in flight at once than the batcher is given (one by default)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+from sqlmodel import Session, select
+
+from knowledge.matcher import MatchResult
+from knowledge.question_log import QuestionLog, log_question
+from storage import Database, utcnow
+from storage.batch import Batcher
+from tests.updates import supergroup_id, user_id
+
+
+class Transactions:
+    """Counts the transactions a batcher opens (its `before` hook runs first in each) and how many
+    were open at once."""
+
+    def __init__(self) -> None:
+        self.opened = 0
+        self.open_now = 0
+        self.most_at_once = 0
+        self._lock = threading.Lock()
+
+    def before(self, session: Session) -> None:
+        with self._lock:
+            self.opened += 1
+
+    def unit_started(self) -> None:
+        with self._lock:
+            self.open_now += 1
+            self.most_at_once = max(self.most_at_once, self.open_now)
+
+    def unit_ended(self) -> None:
+        with self._lock:
+            self.open_now -= 1
+
+
+def _log(*, session: Session, n: int, seen: Transactions | None = None) -> int:
+    if seen is not None:
+        seen.unit_started()
+        time.sleep(0.02)  # long enough for the other transactions in flight to overlap it
+        seen.unit_ended()
+    question = f"问题{n}"
+    result = MatchResult(question, question, None, "other", "handoff", 0.0, (), "low_confidence")
+    log_question(session=session, result=result, at=utcnow(), chat_id=supergroup_id(n), user_id=user_id(n))
+    return n
+
+
+def _fail(*, session: Session) -> None:
+    raise ValueError("a bad unit")
+
+
+async def test_units_submitted_together_share_one_transaction_and_each_caller_gets_its_result(database: Database):
+    seen = Transactions()
+    batcher = Batcher(database, before=seen.before)
+    results = await asyncio.gather(*(batcher.run(_log, n=n) for n in range(12)))
+    assert results == list(range(12))
+    assert seen.opened <= 2  # the first unit starts a transaction alone; the eleven queued behind it share one
+    with database.session() as session:
+        assert len(session.exec(select(QuestionLog)).all()) == 12
+
+
+async def test_a_failing_unit_fails_alone_and_the_others_commit(database: Database):
+    batcher = Batcher(database)
+    outcomes = await asyncio.gather(
+        batcher.run(_log, n=1), batcher.run(_fail), batcher.run(_log, n=2), return_exceptions=True
+    )
+    assert outcomes[0] == 1 and outcomes[2] == 2
+    assert isinstance(outcomes[1], ValueError)
+    with database.session() as session:
+        assert sorted(r.text for r in session.exec(select(QuestionLog)).all()) == ["问题1", "问题2"]
+
+
+@pytest.mark.parametrize("in_flight", [None, 3])
+async def test_no_more_transactions_are_in_flight_than_the_batcher_is_given(database: Database, in_flight: int | None):
+    seen = Transactions()
+    given = {} if in_flight is None else {"concurrency": in_flight}
+    batcher = Batcher(database, before=seen.before, max_batch=1, **given)
+    await asyncio.gather(*(batcher.run(_log, n=n, seen=seen) for n in range(9)))
+    # one by default; SQLite has one writer: one transaction at a time whatever it is given
+    expected = 1 if in_flight is None or database.url.startswith("sqlite") else in_flight
+    assert seen.most_at_once == expected
+    assert seen.opened == 9  # max_batch=1: a transaction per unit
