@@ -52,6 +52,8 @@ DEFAULT_GUARDED = tuple(
         "blind13_dialogues",
         "bankE",
         "bankF_dialogues",
+        "bankG",
+        "bankH_dialogues",
     )
 )
 

@@ -65,7 +65,8 @@ def _test_split(kb, *, source: str | None) -> EvalReport:
         and (
             r.source == source
             if source
-            else r.source.split("_")[0] not in {*(f"blind{n}" for n in range(3, 14)), "bankE", "bankF"}
+            else r.source.split("_")[0]
+            not in {*(f"blind{n}" for n in range(3, 14)), "bankE", "bankF", "bankG", "bankH"}
         )
     ]
     return evaluate(Matcher.trained(kb), [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in rows])
@@ -102,6 +103,8 @@ BLIND_FIFTHS = [
     ("blind11", 90, 0.95, 0.93, 0.01),
     ("blind13", 65, 0.91, 0.90, 0.02),
     ("bankE", 80, 0.86, 0.94, 0.02),
+    # Joined in the tenth pass: written for training, a third of it worded against the obvious intent cue.
+    ("bankG", 100, 0.95, 0.82, 0.02),
 ]
 
 
