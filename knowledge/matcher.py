@@ -129,6 +129,7 @@ _DOCUMENT_ASKED = re.compile(
 # Procedure words that say no procedure by themselves: whose 备案 it is, the conversation says.
 _BARE_PROCEDURE_WORDS = frozenset({"备案", "核准", "审批", "验收", "登记"})
 # Procedures going ahead: 「能一起报不」「能同时弄不」「并着走」 (not 「纸质和电子版同时交」: a document question).
+_TOGETHER_IF = re.compile(f"({_TOGETHER_WORDS}).{{0,3}}的话")  # 「一起审的话」「并联的话」: if they run together
 _TOGETHER_GOES = re.compile(f"({_TOGETHER_WORDS})(报|办|走|弄|做|审|批|申请|推进|搞|整)")
 # …not people going together, several projects, or the online portal (「能和老板一起去办吗」「一期二期能一起报不」)
 _NOT_PROCEDURES = re.compile(r"项目|一期|二期|三期|网上|线上|老板|我们|人|同事")
@@ -621,12 +622,25 @@ class Matcher:
             or _DOCUMENT_ASKED.search(text)
         ):
             return None
+        if _TOGETHER_IF.search(text):
+            # 「一起审的话要多久」: what it asks, asked of running them together
+            asks = (
+                (Ask("parallel", result.intent), Ask(context.item, result.intent)) if context.item != "parallel" else ()
+            )
+            return _taken_as(result, "parallel", result.intent, asks=asks)
         if not _MAY.search(text):
             # 「是不是跟图审一起报的」: whether the earlier item *is* handled with the one named after 跟 — how the
             # earlier item goes, its process
-            partners = [h for h in self._span_hits(text) if h.exact and h.start > 0 and h.item != context.item]
-            if partners and all(text[h.start - 1] in "跟和与同" for h in partners):
-                return _taken_as(result, context.item, "process")
+            partners: dict[
+                str, int
+            ] = {}  # each other item named, where its name starts (「图审」 inside 「施工图审查」)
+            for h in self._span_hits(text):
+                if h.exact and h.start > 0 and h.item != context.item:
+                    partners[h.item] = min(partners.get(h.item, h.start), h.start)
+            if partners and all(text[start - 1] in "跟和与同" for start in partners.values()):
+                # …and, as some read it, whether the two run together: the parallel topic beside it
+                asks = (Ask(context.item, "process"), Ask("parallel", "process")) if context.item != "parallel" else ()
+                return _taken_as(result, context.item, "process", asks=asks)
             return None
         named = result.item if result.item not in (None, "parallel") and self._names_item(result.normalized) else None
         item = named or (context.item if context.item != "parallel" else None)

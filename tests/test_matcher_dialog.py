@@ -565,6 +565,13 @@ def test_a_follow_up_asking_whether_procedures_may_run_together_gets_the_paralle
     for follow_up in ("施工许可能跟着一块报不", "用规证能一并办吗"):
         r = matcher.match(follow_up, Context("engineering_planning", "materials"))
         assert (r.item, r.intent, r.action) == ("parallel", "process", "answer"), follow_up
+    # 「跟X一起审吗」 (whether it *is* handled with X) is how the earlier item goes, and as some read it the
+    # parallel topic: both; 「一起审的话要多久」 asks its question of running them together
+    r = matcher.match("跟施工图审查一起审吗", Context("civil_defense", "time_limit"))
+    assert [(a.item, a.intent) for a in r.asks] == [("civil_defense", "process"), ("parallel", "process")]
+    r = matcher.match("一起审的话要多久", Context("fire_design", "materials"))
+    assert (r.item, r.intent, r.action) == ("parallel", "time_limit", "answer")
+    assert [(a.item, a.intent) for a in r.asks] == [("parallel", "time_limit"), ("fire_design", "time_limit")]
     r = matcher.match("能评跟可研能并着走不", Context("engineering_planning", "materials"))
     assert [(a.item, a.intent) for a in r.asks] == [("energy_review", "process"), ("parallel", "process")]
     r = matcher.match("那用规证能一起报不", Context("engineering_planning", "materials"))
