@@ -372,6 +372,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     kinds = args.kinds.split(",")
+    unknown = set(args.databases.split(",")) - {"SQLite", "PostgreSQL"}
+    if unknown:
+        parser.error(f"--databases: {', '.join(sorted(unknown))} is none of SQLite, PostgreSQL")
     workdir = Path(tempfile.mkdtemp(prefix="delivery-bench-"))
     print("Burst: every update fed at once.\n")
     print("| system | updates | handled q/s | delivered q/s | p50 ms | p99 ms |")

@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     outbox_group_per_minute: int = Field(default=20, gt=0)
     outbox_lease_seconds: float = Field(default=60, gt=0)
     outbox_keep_days: float = Field(default=30, gt=0)  # sent and failed messages are deleted after this
-    # PostgreSQL: group-committed transactions in flight at once (storage/batch.py; SQLite always has one)
+    # Storage: on PostgreSQL, group-committed transactions of updates in flight at once (storage/batch.py;
+    # SQLite always has one)
     db_transactions_in_flight: int = Field(default=1, ge=1, le=16)
     # Deployment: webhook mode, several instances on one database, start-up.
     telegram_webhook_url: str | None = None  # set: serve a webhook (behind a reverse proxy) instead of polling

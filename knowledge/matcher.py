@@ -39,12 +39,18 @@ _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "mo
 # 「…那个呢」「…的呢」: the same question again, about something else
 _ELLIPSIS = re.compile(r"(那个|这个|的)?呢$|那个呢|那呢|呢[?？]?$")
 # 「网上办还是窗口办」「是自治区批还是市里批」: a choice offered is asked, where a message asks several things.
-_ALTERNATIVE = re.compile(r".还是.")
+# 还是 meaning "still" (「我还是第一次办」「还是得先做环评」) offers no choice.
+_ALTERNATIVE = re.compile(r"[^我你他她它们也都就]还是(?!要|得|想|会|不|没|第一次|先|在)(?=.)")
 
 
 def _asks(clause: str) -> bool:
     """Whether one clause of a message asks something (for reading several asks)."""
     return bool(cue_book().question_mark.search(clause) or _ALTERNATIVE.search(clause))
+
+
+def _asks_together(text: str) -> bool:
+    """Whether a text asks about procedures running together (「一起」「同时」; 「一并报」「并着走」)."""
+    return bool(_TOGETHER.search(text) or _TOGETHER_GOES.search(text))
 
 
 # What 「那水保的呢」 holds besides the item's name.
@@ -95,12 +101,13 @@ _GENERIC_BEFORE = frozenset(
     }
 )
 # Asking whether several procedures can run together: the parallel topic.
-_TOGETHER_WORDS = "一起|同时|并联|同步|并行|一块|一并|并着"
+_TOGETHER_WORDS = "一起|同时|并联|同步|并行|一块"
 _TOGETHER = re.compile(_TOGETHER_WORDS)
+_ALSO = re.compile(r"同时(要|需|还|也|得)")  # 「…能一起报吗？同时要准备什么材料」: "also", not "together"
 # Where a message turns from its story to its questions: 「…想问下节能审查要多久」.
 _ASK_MARKER = re.compile(r"想问|请问|问下|问一下|咨询")
 # A clause asking the same of every item named before it: 「…分别找谁」「各需要多长时间」「都归水利吗」.
-_EACH = re.compile(r"分别|各|都")
+_EACH = re.compile(r"分别|各自|各(?!位|种|类)|都(?!不|没|是)")
 # Connectors between several items asked about at once.
 _SEVERAL = re.compile(r"和|跟|与|及|、|还有|以及|分别|各|或者|还是")
 
@@ -129,8 +136,9 @@ _DOCUMENT_ASKED = re.compile(
 # Procedure words that say no procedure by themselves: whose 备案 it is, the conversation says.
 _BARE_PROCEDURE_WORDS = frozenset({"备案", "核准", "审批", "验收", "登记"})
 # Procedures going ahead: 「能一起报不」「能同时弄不」「并着走」 (not 「纸质和电子版同时交」: a document question).
-_TOGETHER_IF = re.compile(f"({_TOGETHER_WORDS}).{{0,3}}的话")  # 「一起审的话」「并联的话」: if they run together
-_TOGETHER_GOES = re.compile(f"({_TOGETHER_WORDS})(报|办|走|弄|做|审|批|申请|推进|搞|整)")
+_TOGETHER_IF = re.compile(f"({_TOGETHER_WORDS}).{{0,3}}的话")  # 「一起审的话」「同时报的话」: if they run together
+# 一并 and 并着 only before such a verb: 「材料一并提交吗」 is about documents
+_TOGETHER_GOES = re.compile(f"({_TOGETHER_WORDS}|一并|并着)(报|办|走|弄|做|审|批|申请|推进|搞|整)")
 # …not people going together, several projects, or the online portal (「能和老板一起去办吗」「一期二期能一起报不」)
 _NOT_PROCEDURES = re.compile(r"项目|一期|二期|三期|网上|线上|老板|我们|人|同事")
 _SEVERAL_PROJECTS = re.compile(r"(两|几|多|俩|这些|那些)个?项目|一期|二期|三期|分期")
@@ -622,8 +630,8 @@ class Matcher:
             or _DOCUMENT_ASKED.search(text)
         ):
             return None
-        if _TOGETHER_IF.search(text):
-            # 「一起审的话要多久」: what it asks, asked of running them together
+        if _TOGETHER_IF.search(text) and result.intent != "status":
+            # 「一起审的话要多久」: what it asks, asked of running them together (a status question is the ledger's)
             asks = (
                 (Ask("parallel", result.intent), Ask(context.item, result.intent)) if context.item != "parallel" else ()
             )
@@ -631,16 +639,18 @@ class Matcher:
         if not _MAY.search(text):
             # 「是不是跟图审一起报的」: whether the earlier item *is* handled with the one named after 跟 — how the
             # earlier item goes, its process
-            partners: dict[
-                str, int
-            ] = {}  # each other item named, where its name starts (「图审」 inside 「施工图审查」)
+            # each other item named, where its name starts (「图审」 is inside 「施工图审查」)
+            partners: dict[str, int] = {}
             for h in self._span_hits(text):
                 if h.exact and h.start > 0 and h.item != context.item:
                     partners[h.item] = min(partners.get(h.item, h.start), h.start)
             if partners and all(text[start - 1] in "跟和与同" for start in partners.values()):
-                # …and, as some read it, whether the two run together: the parallel topic beside it
-                asks = (Ask(context.item, "process"), Ask("parallel", "process")) if context.item != "parallel" else ()
-                return _taken_as(result, context.item, "process", asks=asks)
+                # …and, as some read it, whether the two run together: the parallel topic too; the earlier item
+                # last, so a next 「那要多久」 is still about it
+                if context.item == "parallel":
+                    return _taken_as(result, context.item, "process")
+                asks = (Ask("parallel", "process"), Ask(context.item, "process"))
+                return _taken_as(result, "parallel", "process", asks=asks)
             return None
         named = result.item if result.item not in (None, "parallel") and self._names_item(result.normalized) else None
         item = named or (context.item if context.item != "parallel" else None)
@@ -941,7 +951,7 @@ class Matcher:
         text = compact_text(question)
         # A long message names items as background and asks about one, unless what it asks is whether they
         # run together (「…环评、能评、水保都还没开始，想问一下这几个是不是可以同时报」).
-        together = bool(_TOGETHER.search(asking_clause(normalized)))
+        together = _asks_together(asking_clause(normalized))
         # 「、」 is punctuation, gone from the compact text: the enumeration is read in the message as written
         if (len(text) > SEVERAL_CHARS and not together) or not (_SEVERAL.search(text) or _SEVERAL.search(question)):
             return None
@@ -954,7 +964,7 @@ class Matcher:
         if len(items) < 2:
             return None
         top = candidates[0]
-        if _TOGETHER.search(text) and "parallel" in self.kb.items:
+        if _asks_together(text) and "parallel" in self.kb.items:
             # The first item, asked how it runs, and the parallel topic: 「能评能和环评并联吗」; with what the
             # other clauses ask when there are such (「水保和洪评能同时弄吗？分别找谁」).
             asks: tuple[Ask, ...] = self._together_and_more(normalized, named_at) or (
@@ -979,7 +989,7 @@ class Matcher:
             if not _asks(clause):
                 continue
             asking += 1
-            if _TOGETHER.search(clause):
+            if _asks_together(clause) and not _ALSO.search(clause):
                 asked_together = Ask("parallel", "process")
                 if asked_together not in asks:
                     asks.append(asked_together)
@@ -1044,7 +1054,7 @@ class Matcher:
             elliptic = clause.endswith("呢")
             if not (_asks(clause) or (elliptic and asks)):
                 continue
-            if not here and not asks and _ASK_MARKER.search(clause):
+            if not here and not asks and _ASK_MARKER.search(clause) and self._clause_intent(clause) in (None, "other"):
                 continue  # 「我想问三个事：环评多少天，水保多少天…」: the announcement, not an ask
             if len(here) > 1:
                 return None

@@ -43,8 +43,10 @@ class Batcher:
         # SQLite has one writer: one batch at a time. PostgreSQL takes several transactions at once, but
         # next to a database a round trip is a tenth of a millisecond and what a batch waits for is the GIL:
         # each transaction in flight is one more thread taking it back after every statement. One at a time
-        # (the batch grows with the load) measured an own p99 of 17-34 ms at 300 updates a second where four
-        # measured 220 (README, issue 8). A database far away (round trips of milliseconds) may want more.
+        # (the batch grows with the load) measured an own p99 of 23-32 ms at 300 updates a second where four
+        # measured 42-156 ms (README, "Delivery", the tenth pass). A database far away may want more.
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {concurrency}")
         self.concurrency = 1 if db.url.startswith("sqlite") else concurrency
         self._queue: list[tuple[Callable[[Session], Any], asyncio.Future[Any], ReadAhead | None]] = []
         self._workers: set[asyncio.Task[None]] = set()

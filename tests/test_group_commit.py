@@ -42,10 +42,13 @@ class Transactions:
             self.open_now -= 1
 
 
-def _log(*, session: Session, n: int, seen: Transactions | None = None) -> int:
+def _log(*, session: Session, n: int, seen: Transactions | None = None, meet: threading.Barrier | None = None) -> int:
     if seen is not None:
         seen.unit_started()
-        time.sleep(0.02)  # long enough for the other transactions in flight to overlap it
+        if meet is not None:
+            meet.wait(timeout=10)  # the units of the transactions in flight wait for each other: they overlap
+        else:
+            time.sleep(0.02)
         seen.unit_ended()
     question = f"问题{n}"
     result = MatchResult(question, question, None, "other", "handoff", 0.0, (), "low_confidence")
@@ -62,7 +65,7 @@ async def test_units_submitted_together_share_one_transaction_and_each_caller_ge
     batcher = Batcher(database, before=seen.before)
     results = await asyncio.gather(*(batcher.run(_log, n=n) for n in range(12)))
     assert results == list(range(12))
-    assert seen.opened <= 2  # the first unit starts a transaction alone; the eleven queued behind it share one
+    assert seen.opened == 1  # all twelve were queued before the batcher's worker first ran
     with database.session() as session:
         assert len(session.exec(select(QuestionLog)).all()) == 12
 
@@ -83,8 +86,14 @@ async def test_no_more_transactions_are_in_flight_than_the_batcher_is_given(data
     seen = Transactions()
     given = {} if in_flight is None else {"concurrency": in_flight}
     batcher = Batcher(database, before=seen.before, max_batch=1, **given)
-    await asyncio.gather(*(batcher.run(_log, n=n, seen=seen) for n in range(9)))
     # one by default; SQLite has one writer: one transaction at a time whatever it is given
     expected = 1 if in_flight is None or database.url.startswith("sqlite") else in_flight
+    meet = threading.Barrier(expected) if expected > 1 else None  # fewer in flight: the barrier breaks
+    await asyncio.gather(*(batcher.run(_log, n=n, seen=seen, meet=meet) for n in range(9)))
     assert seen.most_at_once == expected
     assert seen.opened == 9  # max_batch=1: a transaction per unit
+
+
+def test_a_batcher_needs_at_least_one_transaction_in_flight(database: Database):
+    with pytest.raises(ValueError, match="at least 1"):
+        Batcher(database, concurrency=0)

@@ -568,10 +568,14 @@ def test_a_follow_up_asking_whether_procedures_may_run_together_gets_the_paralle
     # 「跟X一起审吗」 (whether it *is* handled with X) is how the earlier item goes, and as some read it the
     # parallel topic: both; 「一起审的话要多久」 asks its question of running them together
     r = matcher.match("跟施工图审查一起审吗", Context("civil_defense", "time_limit"))
-    assert [(a.item, a.intent) for a in r.asks] == [("civil_defense", "process"), ("parallel", "process")]
+    assert [(a.item, a.intent) for a in r.asks] == [("parallel", "process"), ("civil_defense", "process")]
+    assert r.context_after() == Context("civil_defense", "process")  # 「那要多久」 next: still 人防
     r = matcher.match("一起审的话要多久", Context("fire_design", "materials"))
     assert (r.item, r.intent, r.action) == ("parallel", "time_limit", "answer")
     assert [(a.item, a.intent) for a in r.asks] == [("parallel", "time_limit"), ("fire_design", "time_limit")]
+    # a status question is the ledger's, together or not
+    r = matcher.match("一起审的话进度怎么样", Context("fire_design", "materials"))
+    assert (r.item, r.intent, r.action) == ("fire_design", "status", "handoff")
     r = matcher.match("能评跟可研能并着走不", Context("engineering_planning", "materials"))
     assert [(a.item, a.intent) for a in r.asks] == [("energy_review", "process"), ("parallel", "process")]
     r = matcher.match("那用规证能一起报不", Context("engineering_planning", "materials"))
@@ -614,7 +618,9 @@ def test_a_follow_up_naming_another_items_own_name_or_a_department_is_not_the_ea
     assert all(r.item != "parallel" for r in together)  # people or projects together, not procedures
     assert (together[1].item, together[1].action) == (None, "handoff")  # several projects: a steward's question
     partner = matcher.match("是不是跟图审一起报的", Context("fire_design", "time_limit"))
-    assert (partner.item, partner.intent) == ("fire_design", "process")  # 图审 is the partner after 跟
+    # 图审 is the partner after 跟: how the earlier item goes, with the parallel topic; the context stays on it
+    assert [(a.item, a.intent) for a in partner.asks] == [("parallel", "process"), ("fire_design", "process")]
+    assert partner.context_after() == Context("fire_design", "process")
 
 
 def test_a_certificate_of_another_procedure_asked_as_a_document_keeps_the_earlier_item(matcher):
@@ -719,6 +725,30 @@ def test_several_asks_get_one_answer_covering_each(matcher, question, asks):
     answer = compose_answer(matcher.kb, r)
     for item, _ in asks:
         assert matcher.kb.items[item].name in answer
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        # 一并 before 提交 hands documents in together: no parallel topic
+        ("环评和能评的材料一并提交吗", [("eia", "materials"), ("energy_review", "materials")]),
+        # 同时 before 要 is "also": the second clause is no together question of its own
+        ("环评和能评能一起报吗？同时要准备什么材料", [("eia", "process"), ("parallel", "process")]),
+        # 还是 meaning "still" offers no choice
+        ("施工许可证要多久 我还是第一次办", [("construction_permit", "time_limit")]),
+        # 各位 is no 各: the people addressed, not each item
+        ("水保和洪评能同时弄吗？各位老师知道要多久吗", [("soil_water", "process"), ("parallel", "process")]),
+    ],
+)
+def test_words_that_only_look_like_several_asks_add_none(matcher, question, asks):
+    r = matcher.match(question)
+    assert ([(a.item, a.intent) for a in r.asks] or [(r.item, r.intent)]) == asks
+
+
+def test_a_question_after_请问_is_no_announcement(matcher):
+    # 「我想问三个事」 announces; 「请问收费吗」 asks (the fee of no item: not read as asks about the others)
+    r = matcher.match("请问收费吗 环评要多久 水保要多久")
+    assert ("eia", "fee") in [(a.item, a.intent) for a in r.asks] or r.action != "answer"
 
 
 def test_clauses_asking_about_one_item_each_do_not_take_a_background_or_status_clause(matcher):
