@@ -203,7 +203,7 @@ async def _steward_run(
     all, 20 a minute per group), so it does at most 30 sends a second beside the handlers; the
     run ends when every update is handled and what is owed stays queued. Otherwise the pacing
     is lifted and the sender delivers everything as fast as it can, competing for the CPU."""
-    from bot.app import build_application, stop_delivery
+    from bot.app import build_application, settle_start_up_heap, stop_delivery
     from bot.sender import sender_of
     from config import Settings
     from storage import Database
@@ -224,6 +224,7 @@ async def _steward_run(
     app = build_application(settings, request=Instant(), rate_limit=paced)
     await app.initialize()
     await app.post_init(app)  # type: ignore[misc]
+    settle_start_up_heap()  # as bot.runtime does once the application is initialised
     text = {"answers": "环评要什么材料？", "handoffs": "营业执照怎么办理？", "status": "我们环评办到哪一步了"}[kind]
     sender = sender_of(app)
     warm = [_update(app.bot, 900_000 + i, text) for i in range(50)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -81,6 +82,14 @@ def build_application(
     sla_job.register(application)
     reminder_job.schedule(application)
     return application
+
+
+def settle_start_up_heap() -> None:
+    """Collect start-up's garbage once and exempt what start-up built (the knowledge base, the model, the
+    application) from later full collections. Each full collection walked all of it: 90-160 ms with every
+    update waiting, the longest pause of a running bot (README, "Delivery"); after the freeze, 4 ms."""
+    gc.collect()
+    gc.freeze()
 
 
 def _limits(settings: Settings) -> Limits:

@@ -29,7 +29,7 @@ from telegram import Update
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application
 
-from bot.app import build_application
+from bot.app import build_application, settle_start_up_heap
 from bot.leader import SchedulerLeader, default_instance_name
 from bot.services import Services
 from bot.telegram_io import SERVICES_KEY
@@ -284,6 +284,7 @@ class Runtime:
     async def _run_initialized(self, application: AnyApplication) -> int:
         if application.post_init:
             await application.post_init(application)
+        settle_start_up_heap()
         services: Services = application.bot_data[SERVICES_KEY]
         scheduler = application.job_queue.scheduler if application.job_queue else None
         if scheduler is not None:
