@@ -88,7 +88,7 @@ def cmd_ask(args: argparse.Namespace) -> None:
                 question, asker = _batch_turn(line)
                 result = matcher.match(question, contexts.recall(*asker) if asker else None)
                 if asker:
-                    contexts.remember(*asker, result.context_after())
+                    contexts.follow(*asker, result)
                 print(_as_json(matcher, result) if args.json else _as_text(matcher, result), flush=False)
         return
     question = " ".join(args.question).strip()

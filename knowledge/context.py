@@ -41,6 +41,13 @@ class MemoryContexts:
         if context is not None:
             self._by_asker[(chat_id, user_id)] = context
 
+    def follow(self, chat_id: int, user_id: int, result: Any) -> None:
+        """Keep what `result` (a MatchResult) leaves for the asker's next question, as the bot does."""
+        if result.leaves_context():
+            self._by_asker.pop((chat_id, user_id), None)
+        else:
+            self.remember(chat_id, user_id, result.context_after())
+
 
 class ConversationContext(SQLModel, table=True):
     __tablename__ = "conversation_context"
@@ -60,7 +67,7 @@ def recall_context(*, session: Session, chat_id: int, user_id: int, at: datetime
         row = ahead.pop((chat_id, user_id))  # read once: a second look reads the table again
     else:
         row = session.execute(_RECALL, {"chat_id": chat_id, "user_id": user_id}).first()
-    if row is None or row.updated_at < at - ttl:
+    if row is None or row.updated_at < at - ttl or row.item == LEFT:
         return None
     return Context(row.item, row.intent)
 
@@ -87,6 +94,16 @@ _RECALL = sa_select(_TABLE.c.item, _TABLE.c.intent, _TABLE.c.updated_at).where(
 _READ_AHEAD = sa_select(_TABLE.c.chat_id, _TABLE.c.user_id, _TABLE.c.item, _TABLE.c.intent, _TABLE.c.updated_at).where(
     tuple_(_TABLE.c.chat_id, _TABLE.c.user_id).in_(bindparam("askers", expanding=True))
 )  # built once
+
+
+# The item of an asker who left the earlier context (knowledge.matcher.MatchResult.leaves_context): recalled as none.
+LEFT = ""
+
+
+def leave_context(*, session: Session, chat_id: int, user_id: int, at: datetime) -> None:
+    """The asker moved on to a matter the bot could not place: nothing to borrow next (kept_context's row,
+    marked, so it costs no statement of its own)."""
+    keep_context(session=session, chat_id=chat_id, user_id=user_id, item=LEFT, intent=LEFT, at=at)
 
 
 def keep_context(*, session: Session, chat_id: int, user_id: int, item: str, intent: str, at: datetime) -> None:

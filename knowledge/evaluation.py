@@ -260,7 +260,7 @@ def evaluate(matcher, cases: Iterable[LabelledQuestion], name: str = "steward ma
         if case.chat is None or case.user is None:
             return prediction_of(matcher.match(case.q))
         result = matcher.match(case.q, contexts.recall(case.chat, case.user))
-        contexts.remember(case.chat, case.user, result.context_after())
+        contexts.follow(case.chat, case.user, result)
         return prediction_of(result)
 
     return score(name, lambda q: prediction_of(matcher.match(q)), cases, predict_case=predict_case)

@@ -54,6 +54,7 @@ DEFAULT_GUARDED = tuple(
         "bankF_dialogues",
         "bankG",
         "bankH_dialogues",
+        "blind19_dialogues",
     )
 )
 
@@ -75,7 +76,7 @@ def guard_entries(matcher, sets: Sequence[tuple[str, list[LabelledQuestion]]]) -
             asker = (case.chat, case.user) if case.chat is not None and case.user is not None else None
             result = matcher.match(case.q, contexts.recall(*asker) if asker else None)
             if asker:
-                contexts.remember(*asker, result.context_after())
+                contexts.follow(*asker, result)
             entries[_key(set_name, number, case.q)] = {
                 "set": Path(set_name).stem,
                 "n": number,

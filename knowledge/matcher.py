@@ -36,6 +36,8 @@ MAX_ASKS = 3
 SEVERAL_CHARS = 30  # several items are asked about in a short message; a long one names them as background
 CLAUSE_ASKS_CHARS = 40  # clauses that each ask about their own item: 「消防验收去哪个窗口？竣工验收备案又在哪办？」
 _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "model_no_item"})
+# A report or a paper of the earlier procedure, though its name is out of scope (「竣工测量报告要找有资质的单位吗」).
+_PAPER = re.compile(r"报告|证明|意见书|协议|合同|凭证|发票")
 # 「…那个呢」「…的呢」: the same question again, about something else
 _ELLIPSIS = re.compile(r"(那个|这个|的)?呢$|那个呢|那呢|呢[?？]?$")
 # 「网上办还是窗口办」「是自治区批还是市里批」: a choice offered is asked, where a message asks several things.
@@ -296,6 +298,7 @@ class MatchResult:
     learned: bool = False
     asks: tuple[Ask, ...] = ()  # when the message asks several things: each (item, intent), in order
     context: bool = False  # a part (item or intent) came from the asker's previous question
+    moved_on: bool = False  # out of scope and no document of the earlier item: the earlier context is left
 
     def context_after(self) -> Context | None:
         """What a follow-up may borrow from this result: the item and intent answered (the last ask), if any."""
@@ -303,6 +306,11 @@ class MatchResult:
             return None
         last = self.asks[-1] if self.asks else Ask(self.item, self.intent)
         return Context(last.item, last.intent)
+
+    def leaves_context(self) -> bool:
+        """Whether the asker moved on to a matter of its own the knowledge base lacks: a follow-up next continues
+        that matter, so the earlier context is not borrowed (set by `Matcher.in_context`)."""
+        return self.moved_on
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -540,7 +548,21 @@ class Matcher:
         """`match(question, context)` from `result = match(question)` made already (no second match)."""
         if context is None or context.item not in self.kb.items:
             return result
-        return self._follow_up(result, context) or result
+        followed = self._follow_up(result, context)
+        if followed is None and result.reason == "out_of_scope" and not self._earlier_paper(result, context):
+            # 「排污许可要交哪些东西」 after 环评: the asker moved on, and 「那要多久」 next is about 排污许可. (A question
+            # handed off unsure stays with the earlier item: 「这个需要做吗」 then 「要做的话多久」.)
+            return replace(result, moved_on=True)
+        return followed or result
+
+    def _earlier_paper(self, result: MatchResult, context: Context) -> bool:
+        """Whether an out-of-scope message is about a paper of the earlier item: a report or certificate, or a
+        document its material list names (「营业执照怎么办」 after 施工许可)."""
+        text = compact_text(result.question)
+        grams = self._index.material_grams.get(context.item, frozenset())
+        return bool(_PAPER.search(text)) or any(
+            text[i : i + DOCUMENT_GRAM] in grams for i in range(len(text) - DOCUMENT_GRAM + 1)
+        )
 
     def _follow_up(self, result: MatchResult, context: Context) -> MatchResult | None:
         """The follow-up reading of a short message that lacks its item or its intent, or None."""

@@ -11,7 +11,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from knowledge.answers import compose_answer, compose_item_answer
-from knowledge.context import forget_expired, keep_context, read_contexts, recall_context, remember_context
+from knowledge.context import (
+    forget_expired,
+    keep_context,
+    leave_context,
+    read_contexts,
+    recall_context,
+    remember_context,
+)
 from knowledge.learned import LearnedHit, LearnedIndex, chat_project, learned_entries, store_learned
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.model import Faq, KnowledgeBase
@@ -124,7 +131,9 @@ class KnowledgeService:
 
     def _remember(self, *, session: Session, chat_id: int, user_id: int, result: MatchResult, at: datetime) -> None:
         after = result.context_after()
-        if after is not None:
+        if result.leaves_context():
+            leave_context(session=session, chat_id=chat_id, user_id=user_id, at=at)
+        elif after is not None:
             keep_context(session=session, chat_id=chat_id, user_id=user_id, item=after.item, intent=after.intent, at=at)
             # Expired contexts are ignored when read; deleting them is housekeeping, done at
             # most once a minute (not a DELETE per answer).

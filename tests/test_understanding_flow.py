@@ -53,6 +53,15 @@ async def test_a_follow_up_takes_the_item_of_the_previous_question(app) -> None:
     assert _answer(app) == texts.HANDOFF_ACK.format(minutes="30")
 
 
+async def test_a_follow_up_after_an_out_of_scope_question_joins_its_ticket_not_the_earlier_item(app) -> None:
+    await _say(app, "环评要什么材料")
+    assert texts.ASPECT["materials"] in _answer(app)
+    await _say(app, "排污许可要交哪些东西")  # another matter, which the knowledge base lacks
+    assert _answer(app) == texts.HANDOFF_ACK.format(minutes="30")
+    await _say(app, "那要多久")  # of 排污许可: its ticket gets it, no answer about 环评's time limit
+    assert _answer(app) == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=1)
+
+
 async def test_context_expires_and_lives_in_the_database(app) -> None:
     await _say(app, "节能审查要什么材料")
     rows = app.bot_data["services"].db.call(lambda session: session.query(ConversationContext).all())
