@@ -373,7 +373,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     kinds = args.kinds.split(",")
-    unknown = set(args.databases.split(",")) - {"SQLite", "PostgreSQL"}
+    wanted = args.databases.split(",")
+    unknown = set(wanted) - {"SQLite", "PostgreSQL"}
     if unknown:
         parser.error(f"--databases: {', '.join(sorted(unknown))} is none of SQLite, PostgreSQL")
     workdir = Path(tempfile.mkdtemp(prefix="delivery-bench-"))
@@ -382,7 +383,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|")
     print(_row("bare PTB echo handler (ceiling)", asyncio.run(_echo_run(args.updates)), args.updates), flush=True)
     with bench_databases(workdir, args.postgres) as every_database:
-        databases = {name: url for name, url in every_database.items() if name in args.databases.split(",")}
+        databases = {name: url for name, url in every_database.items() if name in wanted}
         for name, url in databases.items():
             for kind in kinds:
                 run = asyncio.run(_steward_run(url, kind, args.updates, workdir))

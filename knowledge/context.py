@@ -43,7 +43,7 @@ class MemoryContexts:
 
     def follow(self, chat_id: int, user_id: int, result: Any) -> None:
         """Keep what `result` (a MatchResult) leaves for the asker's next question, as the bot does."""
-        if result.leaves_context():
+        if result.leaves_context:
             self._by_asker.pop((chat_id, user_id), None)
         else:
             self.remember(chat_id, user_id, result.context_after())

@@ -50,11 +50,6 @@ def _asks(clause: str) -> bool:
     return bool(cue_book().question_mark.search(clause) or _ALTERNATIVE.search(clause))
 
 
-def _asks_together(text: str) -> bool:
-    """Whether a text asks about procedures running together (「一起」「同时」; 「一并报」「并着走」)."""
-    return bool(_TOGETHER.search(text) or _TOGETHER_GOES.search(text))
-
-
 # What 「那水保的呢」 holds besides the item's name.
 _ELLIPSIS_FILLERS = "那这个的还有再又呢"
 # Progress of the whole project rather than of one procedure.
@@ -144,6 +139,13 @@ _TOGETHER_GOES = re.compile(f"({_TOGETHER_WORDS}|一并|并着)(报|办|走|弄|
 # …not people going together, several projects, or the online portal (「能和老板一起去办吗」「一期二期能一起报不」)
 _NOT_PROCEDURES = re.compile(r"项目|一期|二期|三期|网上|线上|老板|我们|人|同事")
 _SEVERAL_PROJECTS = re.compile(r"(两|几|多|俩|这些|那些)个?项目|一期|二期|三期|分期")
+
+
+def _asks_together(text: str) -> bool:
+    """Whether a text asks about procedures running together (「一起」「同时」; 「一并报」「并着走」)."""
+    return bool(_TOGETHER.search(text) or _TOGETHER_GOES.search(text))
+
+
 # A document named: 「营业执照副本」「出让合同」「完税证明」「公众参与说明」「概算书」.
 _DOCUMENT_NOUN = re.compile(r"执照|合同|证明|凭证|报告|意见|说明|图|书|表|方案|证|批复|票据|发票|协议|文件|材料|函")
 # A follow-up asking whether a procedure is done, not how a document is handed in.
@@ -298,7 +300,9 @@ class MatchResult:
     learned: bool = False
     asks: tuple[Ask, ...] = ()  # when the message asks several things: each (item, intent), in order
     context: bool = False  # a part (item or intent) came from the asker's previous question
-    moved_on: bool = False  # out of scope and no document of the earlier item: the earlier context is left
+    # The asker moved on to a matter of its own the knowledge base lacks (set by `Matcher.in_context`): a follow-up
+    # next continues that matter, so the earlier context is not borrowed.
+    leaves_context: bool = False
 
     def context_after(self) -> Context | None:
         """What a follow-up may borrow from this result: the item and intent answered (the last ask), if any."""
@@ -306,11 +310,6 @@ class MatchResult:
             return None
         last = self.asks[-1] if self.asks else Ask(self.item, self.intent)
         return Context(last.item, last.intent)
-
-    def leaves_context(self) -> bool:
-        """Whether the asker moved on to a matter of its own the knowledge base lacks: a follow-up next continues
-        that matter, so the earlier context is not borrowed (set by `Matcher.in_context`)."""
-        return self.moved_on
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -552,17 +551,19 @@ class Matcher:
         if followed is None and result.reason == "out_of_scope" and not self._earlier_paper(result, context):
             # 「排污许可要交哪些东西」 after 环评: the asker moved on, and 「那要多久」 next is about 排污许可. (A question
             # handed off unsure stays with the earlier item: 「这个需要做吗」 then 「要做的话多久」.)
-            return replace(result, moved_on=True)
+            return replace(result, leaves_context=True)
         return followed or result
 
     def _earlier_paper(self, result: MatchResult, context: Context) -> bool:
         """Whether an out-of-scope message is about a paper of the earlier item: a report or certificate, or a
         document its material list names (「营业执照怎么办」 after 施工许可)."""
         text = compact_text(result.question)
-        grams = self._index.material_grams.get(context.item, frozenset())
-        return bool(_PAPER.search(text)) or any(
-            text[i : i + DOCUMENT_GRAM] in grams for i in range(len(text) - DOCUMENT_GRAM + 1)
-        )
+        return bool(_PAPER.search(text) or self._material_runs(text, context.item))
+
+    def _material_runs(self, text: str, item: str) -> list[int]:
+        """Where `text` shares a run of DOCUMENT_GRAM characters with a material name of `item`."""
+        grams = self._index.material_grams.get(item, frozenset())
+        return [i for i in range(len(text) - DOCUMENT_GRAM + 1) if text[i : i + DOCUMENT_GRAM] in grams]
 
     def _follow_up(self, result: MatchResult, context: Context) -> MatchResult | None:
         """The follow-up reading of a short message that lacks its item or its intent, or None."""
@@ -575,21 +576,19 @@ class Matcher:
             return together
         if _TOGETHER_GOES.search(text) and _SEVERAL_PROJECTS.search(text):
             return result  # 「一期二期能一起报不」: projects together, a steward's question, not the earlier item's
-        if (
-            result.action == "answer"
-            and result.item not in (None, context.item)
-            and self._says_earlier(text, result, context)
-        ):
+        # a short follow-up naming another item by a bare procedure word only (备案, 核准…)
+        taken_other = result.action == "answer" and result.item not in (None, context.item)
+        bare = self._bare_words_only(text, result) if taken_other else []
+        if bare and self._says_earlier(bare, context):
             # 「备案的话几天」 after 消防验收: a word of the earlier item's own name, not the item it names alone
             return replace(
                 result, item=context.item, reason="context", context=True, candidates=(Candidate(context.item, 1.0),)
             )
         if (
-            result.action == "answer"
-            and result.item not in (None, context.item)
+            bare
+            and result.item is not None
             and self.kb.items[context.item].kind == "item"
             and self.kb.items[context.item].department != self.kb.items[result.item].department
-            and self._bare_words_only(text, result)
         ):
             # 「第一次要先备案吗」 after 原产地证, 「那普通的要备案吗」 after 消防设计审查: a bare 备案 may be the earlier
             # procedure's own step or the item of that name, another department's; asked, not guessed (the earlier
@@ -691,14 +690,12 @@ class Matcher:
         ]
         return words if words and all(w in _BARE_PROCEDURE_WORDS for w in words) else []
 
-    def _says_earlier(self, text: str, result: MatchResult, context: Context) -> bool:
-        """Whether every name of `result.item` a short follow-up writes is a bare procedure word (备案, 核准…)
-        that the earlier item's own names contain (「备案的话几天」 after 建设工程消防验收 / 备案): said of the
-        earlier item. A name of another item (图审 after 消防设计审查) or a department (「发改那边备案」) is not."""
+    def _says_earlier(self, bare: list[str], context: Context) -> bool:
+        """Whether the bare procedure words a short follow-up writes of another item (`_bare_words_only`) are all
+        in the earlier item's own names (「备案的话几天」 after 建设工程消防验收 / 备案): said of the earlier item."""
         earlier = self.kb.items[context.item]
         names = [compact_text(n) for n in (earlier.name, earlier.short, *earlier.aliases) if n]
-        words = self._bare_words_only(text, result)
-        return bool(words) and all(any(w in name for name in names) for w in words)
+        return all(any(w in name for name in names) for w in bare)
 
     def _document_follow_up(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """A follow-up about a document of the earlier item, or None.
@@ -725,13 +722,8 @@ class Matcher:
             intent = result.intent  # 「竞买保证金要交多少」: what it costs, not what to hand in
         else:
             intent = "materials"
-        grams = self._index.material_grams.get(context.item, frozenset())
         # a run of a material's name counts when the message names a document (建设项目 alone names none)
-        shared = (
-            [i for i in range(len(text) - DOCUMENT_GRAM + 1) if text[i : i + DOCUMENT_GRAM] in grams]
-            if _DOCUMENT_NOUN.search(text)
-            else []
-        )
+        shared = self._material_runs(text, context.item) if _DOCUMENT_NOUN.search(text) else []
         in_material = {j for i in shared for j in range(i, i + DOCUMENT_GRAM)}
         if result.reason == "out_of_scope":
             # an out-of-scope phrase stands only when it is no document of the earlier item (营业执照 in
@@ -977,19 +969,16 @@ class Matcher:
         # 「、」 is punctuation, gone from the compact text: the enumeration is read in the message as written
         if (len(text) > SEVERAL_CHARS and not together) or not (_SEVERAL.search(text) or _SEVERAL.search(question)):
             return None
-        named_at = [
-            (hit.start, hit.item)
-            for hit in sorted((h for h in hits if h.exact and not h.context and h.start >= 0), key=lambda h: h.start)
-            if hit.score >= self.thresholds.clarify and self.kb.items[hit.item].kind == "item"
-        ]
-        items = list(dict.fromkeys(item for _, item in named_at))
+        items = list(
+            dict.fromkeys(h.item for h in sorted(hits, key=lambda h: h.start) if self._outright(h) and not h.context)
+        )
         if len(items) < 2:
             return None
         top = candidates[0]
         if _asks_together(text) and "parallel" in self.kb.items:
             # The first item, asked how it runs, and the parallel topic: 「能评能和环评并联吗」; with what the
             # other clauses ask when there are such (「水保和洪评能同时弄吗？分别找谁」).
-            asks: tuple[Ask, ...] = self._together_and_more(normalized, named_at) or (
+            asks: tuple[Ask, ...] = self._together_and_more(normalized, items) or (
                 Ask(items[0], "process"),
                 Ask("parallel", "process"),
             )
@@ -1000,7 +989,7 @@ class Matcher:
         )
         return replace(result, asks=asks)
 
-    def _together_and_more(self, normalized: str, named_at: list[tuple[int, str]]) -> tuple[Ask, ...] | None:
+    def _together_and_more(self, normalized: str, items: list[str]) -> tuple[Ask, ...] | None:
         """「水保和洪评能同时弄吗？分别找谁」「消防验收和竣工验收备案可以一起申请吗？消防验收收费不？」: a clause asking
         whether the items run together (the parallel topic) beside clauses asking something else, each about
         the items it names — or, said of them all (分别, 各, 都), every item named. None when a clause that asks
@@ -1018,9 +1007,9 @@ class Matcher:
                 continue
             asked = self._clause_intent(clause)
             # the items this clause names (the message's hits keep one place per item: 「…用规证…？用规证要啥材料」)
-            here = [item for item in self._named_items(clause) if item in {named for _, named in named_at}]
+            here = [item for item in self._named_items(clause) if item in items]
             if not here and _EACH.search(clause):
-                here = list(dict.fromkeys(item for _, item in named_at))
+                here = items
             if asked is None or asked == "status" or not here:
                 return None
             asks += [Ask(item, asked) for item in here if Ask(item, asked) not in asks]
@@ -1030,13 +1019,17 @@ class Matcher:
 
     def _named_items(self, text: str) -> list[str]:
         """The approval items a piece of text names outright, in the order written."""
-        hits = sorted(
-            (h for h in self._span_hits(compact_text(text)) if h.exact and h.start >= 0), key=lambda h: h.start
-        )
-        return list(
-            dict.fromkeys(
-                h.item for h in hits if h.score >= self.thresholds.clarify and self.kb.items[h.item].kind == "item"
-            )
+        hits = sorted(self._span_hits(compact_text(text)), key=lambda h: h.start)
+        return list(dict.fromkeys(h.item for h in hits if self._outright(h)))
+
+    def _outright(self, hit: _Hit) -> bool:
+        """Whether a hit names an approval item outright: written as one of its names, where the message has it,
+        strong enough to be offered."""
+        return (
+            hit.exact
+            and hit.start >= 0
+            and hit.score >= self.thresholds.clarify
+            and self.kb.items[hit.item].kind == "item"
         )
 
     def _clause_asks(
@@ -1048,16 +1041,7 @@ class Matcher:
         to the rest of the matcher."""
         if len(compact_text(question)) > CLAUSE_ASKS_CHARS or not candidates:
             return None
-        named = [
-            h
-            for h in hits
-            if h.exact
-            and h.named
-            and not h.context
-            and h.start >= 0
-            and h.score >= self.thresholds.clarify
-            and self.kb.items[h.item].kind == "item"
-        ]
+        named = [h for h in hits if self._outright(h) and h.named and not h.context]
         asks: list[Ask] = []
         item: str | None = None
         intent: str | None = None

@@ -131,7 +131,7 @@ class KnowledgeService:
 
     def _remember(self, *, session: Session, chat_id: int, user_id: int, result: MatchResult, at: datetime) -> None:
         after = result.context_after()
-        if result.leaves_context():
+        if result.leaves_context:
             leave_context(session=session, chat_id=chat_id, user_id=user_id, at=at)
         elif after is not None:
             keep_context(session=session, chat_id=chat_id, user_id=user_id, item=after.item, intent=after.intent, at=at)
