@@ -280,6 +280,10 @@ class Ask:
     intent: str
 
 
+# Whether procedures run together: the parallel topic, asked how it goes.
+_RUN_TOGETHER = Ask("parallel", "process")
+
+
 @dataclass(frozen=True)
 class Candidate:
     item: str
@@ -305,10 +309,14 @@ class MatchResult:
     leaves_context: bool = False
 
     def context_after(self) -> Context | None:
-        """What a follow-up may borrow from this result: the item and intent answered (the last ask), if any."""
+        """What a follow-up may borrow from this result: the item and intent answered (the last ask), if any;
+        after a message that asks only whether procedures run together (「环评和水保能同时报吗」), the parallel
+        topic (「具体怎么操作」 next is about running them together)."""
         if self.item is None or not (self.action == "answer" or self.reason == "status"):
             return None
         last = self.asks[-1] if self.asks else Ask(self.item, self.intent)
+        if self.reason == "several" and self.asks[0] == _RUN_TOGETHER and all(a.intent == "process" for a in self.asks):
+            last = _RUN_TOGETHER
         return Context(last.item, last.intent)
 
     def to_dict(self) -> dict[str, object]:
@@ -670,12 +678,12 @@ class Matcher:
                 # last, so a next 「那要多久」 is still about it
                 if context.item == "parallel":
                     return _taken_as(result, context.item, "process")
-                asks = (Ask("parallel", "process"), Ask(context.item, "process"))
+                asks = (_RUN_TOGETHER, Ask(context.item, "process"))
                 return _taken_as(result, "parallel", "process", asks=asks)
             return None
         named = result.item if result.item not in (None, "parallel") and self._names_item(result.normalized) else None
         item = named or (context.item if context.item != "parallel" else None)
-        asks = (Ask("parallel", "process"), Ask(item, "process")) if item else ()
+        asks = (_RUN_TOGETHER, Ask(item, "process")) if item else ()
         return _taken_as(result, "parallel", "process", asks=asks)
 
     def _bare_words_only(self, text: str, result: MatchResult) -> list[str]:
@@ -875,6 +883,9 @@ class Matcher:
             if not hits:
                 return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
 
+        if not named and _asks_together(compact) and _SEVERAL_PROJECTS.search(compact):
+            # 「一期二期能一起报不」: several projects together, a steward's question, not the parallel topic
+            return self._result(question, normalized, None, intent, "handoff", 0.0, [], "several_projects")
         if not named and _PROJECT_STATUS.search(compact):
             # 「咱们项目还有哪些手续没办完」: the whole project's progress, from the ledger of a bound group
             return self._result(question, normalized, None, "status", "handoff", 0.0, [], "project_status")
@@ -961,7 +972,7 @@ class Matcher:
         self, question: str, normalized: str, hits: list[_Hit], intent: str, candidates: list[Candidate]
     ) -> MatchResult | None:
         """A message about several items: 「水保和林草分别几个工作日」 gets each (item, intent);
-        「环评能和施工许可证并联办吗」 (running them together) the first item's process and the parallel topic."""
+        「环评能和施工许可证并联办吗」 (running them together) the parallel topic and the first item's process."""
         text = compact_text(question)
         # A long message names items as background and asks about one, unless what it asks is whether they
         # run together (「…环评、能评、水保都还没开始，想问一下这几个是不是可以同时报」).
@@ -976,11 +987,11 @@ class Matcher:
             return None
         top = candidates[0]
         if _asks_together(text) and "parallel" in self.kb.items:
-            # The first item, asked how it runs, and the parallel topic: 「能评能和环评并联吗」; with what the
-            # other clauses ask when there are such (「水保和洪评能同时弄吗？分别找谁」).
+            # The parallel topic (what is asked: whether they run together), then the first item asked how it
+            # runs: 「能评能和环评并联吗」; with what the other clauses ask when there are such (「水保和洪评能同时弄吗？分别找谁」).
             asks: tuple[Ask, ...] = self._together_and_more(normalized, items) or (
+                _RUN_TOGETHER,
                 Ask(items[0], "process"),
-                Ask("parallel", "process"),
             )
         else:
             asks = tuple(Ask(k, intent) for k in items[:MAX_ASKS])
@@ -1001,7 +1012,7 @@ class Matcher:
                 continue
             asking += 1
             if _asks_together(clause) and not _ALSO.search(clause):
-                asked_together = Ask("parallel", "process")
+                asked_together = _RUN_TOGETHER
                 if asked_together not in asks:
                     asks.append(asked_together)
                 continue
@@ -1013,7 +1024,7 @@ class Matcher:
             if asked is None or asked == "status" or not here:
                 return None
             asks += [Ask(item, asked) for item in here if Ask(item, asked) not in asks]
-        if asking < 2 or Ask("parallel", "process") not in asks:
+        if asking < 2 or _RUN_TOGETHER not in asks:
             return None
         return tuple(asks[:MAX_ASKS])
 

@@ -577,7 +577,7 @@ def test_a_follow_up_asking_whether_procedures_may_run_together_gets_the_paralle
     r = matcher.match("一起审的话进度怎么样", Context("fire_design", "materials"))
     assert (r.item, r.intent, r.action) == ("fire_design", "status", "handoff")
     r = matcher.match("能评跟可研能并着走不", Context("engineering_planning", "materials"))
-    assert [(a.item, a.intent) for a in r.asks] == [("energy_review", "process"), ("parallel", "process")]
+    assert [(a.item, a.intent) for a in r.asks] == [("parallel", "process"), ("energy_review", "process")]
     r = matcher.match("那用规证能一起报不", Context("engineering_planning", "materials"))
     assert [(a.item, a.intent) for a in r.asks] == [("parallel", "process"), ("land_use_planning", "process")]
     assert r.context_after() == Context("land_use_planning", "process")  # 「那要多久」 next: the permit named
@@ -683,7 +683,7 @@ def test_a_bare_word_of_the_earlier_items_name_keeps_it(matcher):
         ("水保和林草分别几个工作日", [("soil_water", "time_limit"), ("forest_grass", "time_limit")]),
         ("环评和能评各要什么材料", [("eia", "materials"), ("energy_review", "materials")]),
         ("施工许可证在哪办,要多久", [("construction_permit", "department"), ("construction_permit", "time_limit")]),
-        ("环评能和施工许可证并联办吗", [("eia", "process"), ("parallel", "process")]),
+        ("环评能和施工许可证并联办吗", [("parallel", "process"), ("eia", "process")]),
         # whether they run together, and what another clause asks: of the item it names, or of each (分别)
         ("环评和能评能不能同时报？环评要哪些材料", [("parallel", "process"), ("eia", "materials")]),
         (
@@ -733,11 +733,11 @@ def test_several_asks_get_one_answer_covering_each(matcher, question, asks):
         # 一并 before 提交 hands documents in together: no parallel topic
         ("环评和能评的材料一并提交吗", [("eia", "materials"), ("energy_review", "materials")]),
         # 同时 before 要 is "also": the second clause is no together question of its own
-        ("环评和能评能一起报吗？同时要准备什么材料", [("eia", "process"), ("parallel", "process")]),
+        ("环评和能评能一起报吗？同时要准备什么材料", [("parallel", "process"), ("eia", "process")]),
         # 还是 meaning "still" offers no choice
         ("施工许可证要多久 我还是第一次办", [("construction_permit", "time_limit")]),
         # 各位 is no 各: the people addressed, not each item
-        ("水保和洪评能同时弄吗？各位老师知道要多久吗", [("soil_water", "process"), ("parallel", "process")]),
+        ("水保和洪评能同时弄吗？各位老师知道要多久吗", [("parallel", "process"), ("soil_water", "process")]),
     ],
 )
 def test_words_that_only_look_like_several_asks_add_none(matcher, question, asks):
@@ -946,7 +946,23 @@ def test_a_combined_hint_in_a_background_clause_is_background(matcher):
 def test_an_enumeration_comma_lists_several_items(matcher):
     r = matcher.match("环评、水保能同时报吗")
     assert r.action == "answer"
-    assert [(a.item, a.intent) for a in r.asks] == [("eia", "process"), ("parallel", "process")]
+    assert [(a.item, a.intent) for a in r.asks] == [("parallel", "process"), ("eia", "process")]
+
+
+def test_whether_procedures_run_together_is_the_parallel_topic_and_stays_the_topic(matcher):
+    """What 「环评和水保能同时报吗」 asks is whether they run together: the parallel topic first (the first item's
+    process after it), and an elliptical follow-up continues the parallel topic, not the item named first."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "环评、能评、水保能不能同时办？", "parallel", "process", "answer", False),
+            ("王经理", "具体怎么操作", "parallel", "process", "answer", True),
+        ],
+    )
+    # several projects together is a steward's question, with or without an earlier question
+    for context in (None, Context("eia", "materials")):
+        r = matcher.match("一期二期能一起报不", context)
+        assert (r.item, r.action) == (None, "handoff")
 
 
 # -- the fifth pass of issue 7 (blind6 read) -------------------------------------------------------------
