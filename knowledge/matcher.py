@@ -30,6 +30,7 @@ from knowledge.pinyin import is_word, key_of, latin_pinyin, syllable
 
 ACTIONS = ("answer", "clarify", "handoff", "smalltalk")
 FOLLOW_UP_CHARS = 14  # a follow-up that borrows from the previous question is short
+OWN_INTENT_SURE = 0.5  # a 「…呢」 follow-up asks its own question when the model reads it this surely
 DOCUMENT_FOLLOW_UP_CHARS = 24  # 「施工图审查合格书我们还没拿到，能先受理吗」: a follow-up about one of its documents
 DOCUMENT_GRAM = 4  # characters a message shares with a material's name to name that document
 MAX_ASKS = 3
@@ -642,9 +643,19 @@ class Matcher:
             return None
         if result.action == "clarify" and context.item not in {c.item for c in result.candidates}:
             return None
-        intent = result.intent if asks_own else context.intent
+        # What it asks is its own, as the model reads it (「交给谁」「要掏钱不」 after a materials question ask who
+        # and what it costs, though no hand-written cue says so), unless it only says 「…呢」: the earlier question
+        elliptic = not asks_own and _ELLIPSIS.search(text) and not self._sure_of_intent(result)
+        intent = context.intent if elliptic else result.intent
         action, reason = ("handoff", "status") if intent == "status" else ("answer", "context")
         return _taken_as(result, context.item, intent, action=action, reason=reason)
+
+    def _sure_of_intent(self, result: MatchResult) -> bool:
+        """Whether the model reads what the message asks surely enough to keep it over the earlier question's."""
+        if self.model is None:
+            return False
+        probs = self.model.intent_probabilities(result.normalized)
+        return probs.get(result.intent, 0.0) >= OWN_INTENT_SURE
 
     def _together_follow_up(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「那用规证能一起报不」「等的时候别的手续能同时弄不」 after a question about one item: whether procedures

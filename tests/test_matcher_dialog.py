@@ -1012,3 +1012,19 @@ def test_a_near_miss_built_on_an_items_name_is_handed_off_but_a_typed_by_sound_n
             ("去水许可证 到期了怎么延续", "water_permit", None, "answer"),
         ],
     )
+
+
+def test_a_follow_up_asks_what_the_model_reads_in_it_not_the_earlier_intent(matcher):
+    """A short follow-up without an item keeps the item; what it asks is its own, as the model reads it, even
+    where no hand-written cue fires (「交给谁」 asks who, 「要掏钱不」 what it costs); only a bare 「…呢」 repeats
+    the earlier question."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "可研审批要交什么材料", "feasibility", "materials", "answer", False),
+            ("王经理", "交给谁", "feasibility", "department", "answer", True),
+            ("王经理", "要掏钱不", "feasibility", "fee", "answer", True),
+            ("李工", "环评要多长时间", "eia", "time_limit", "answer", False),
+            ("李工", "水保呢", "soil_water", "time_limit", "answer", True),
+        ],
+    )
