@@ -611,8 +611,14 @@ class Matcher:
         cues = read_cues(result.normalized)
         asks_own = bool(cues.first_strong)
         names_item = self._names_item(result.normalized)
-        if names_item and not asks_own and result.item not in (None, context.item) and _ELLIPSIS.search(text):
-            # 「能评那个呢」 names an item and asks nothing of its own: the earlier question, about this item.
+        if (
+            (names_item or result.action == "answer")
+            and not asks_own
+            and result.item not in (None, "tolerance")
+            and _ELLIPSIS.search(text)
+        ):
+            # 「能评那个呢」「草原的呢」 name an item (another, or the same one's other part) and ask nothing of their
+            # own: the earlier question, about this item.
             if context.intent == "status":
                 return replace(result, intent="status", action="handoff", reason="status", context=True)
             if result.action == "answer" or (result.reason == "status" and result.confidence >= self.thresholds.answer):
@@ -631,9 +637,6 @@ class Matcher:
             intent = "tolerance" if named_topic or result.intent == "tolerance" else result.intent
             return replace(result, item=context.item, intent=intent, context=True, reason="context")
         if result.action == "answer":
-            # 「能评那个呢」 names an item and asks nothing of its own: the earlier question, about this item.
-            if not asks_own and result.item != context.item and _ELLIPSIS.search(text):
-                return replace(result, intent=context.intent, context=True, reason="context")
             return None
         if not (asks_own or _ELLIPSIS.search(text) or cue_book().question_mark.search(text)):
             return None  # 「好的收到」: no question

@@ -1026,5 +1026,7 @@ def test_a_follow_up_asks_what_the_model_reads_in_it_not_the_earlier_intent(matc
             ("王经理", "要掏钱不", "feasibility", "fee", "answer", True),
             ("李工", "环评要多长时间", "eia", "time_limit", "answer", False),
             ("李工", "水保呢", "soil_water", "time_limit", "answer", True),
+            ("李工", "林地审核多久", "forest_grass", "time_limit", "answer", False),
+            ("李工", "草原的呢", "forest_grass", "time_limit", "answer", True),  # the same item's other part
         ],
     )
