@@ -99,7 +99,7 @@ _GENERIC_BEFORE = frozenset(
     }
 )
 # Asking whether several procedures can run together: the parallel topic.
-_TOGETHER_WORDS = "一起|同时|并联|同步|并行|一块"
+_TOGETHER_WORDS = "一起|同时|并联|同步|并行|一块|联合"
 _TOGETHER = re.compile(_TOGETHER_WORDS)
 _ALSO = re.compile(r"同时(要|需|还|也|得)")  # 「…能一起报吗？同时要准备什么材料」: "also", not "together"
 # Where a message turns from its story to its questions: 「…想问下节能审查要多久」.

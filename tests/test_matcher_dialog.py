@@ -684,6 +684,7 @@ def test_a_bare_word_of_the_earlier_items_name_keeps_it(matcher):
         ("环评和能评各要什么材料", [("eia", "materials"), ("energy_review", "materials")]),
         ("施工许可证在哪办,要多久", [("construction_permit", "department"), ("construction_permit", "time_limit")]),
         ("环评能和施工许可证并联办吗", [("parallel", "process"), ("eia", "process")]),
+        ("规划核实和消防验收可以联合验收吗", [("parallel", "process"), ("planning_verification", "process")]),
         # whether they run together, and what another clause asks: of the item it names, or of each (分别)
         ("环评和能评能不能同时报？环评要哪些材料", [("parallel", "process"), ("eia", "materials")]),
         (
