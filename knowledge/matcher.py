@@ -126,10 +126,10 @@ _NOT_YET_AFTER = re.compile(
 # procedure asks for.
 _ISSUED_DOCUMENT = re.compile(r"(审批|审查)?(意见书|意见|批复|批文|合格书|合格证|证明|凭证)")
 # The form a document is handed in.
-_DOCUMENT_FORM = re.compile(r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套")
+_DOCUMENT_FORM = re.compile(r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套|附上|附件|要附|需附|得附|附吗|附不")
 # A follow-up asking whether, or in what form, a document is handed in.
 _DOCUMENT_ASKED = re.compile(
-    _DOCUMENT_FORM.pattern + r"|附上|附件|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要"
+    _DOCUMENT_FORM.pattern + r"|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要"
 )
 # Procedure words that say no procedure by themselves: whose 备案 it is, the conversation says.
 _BARE_PROCEDURE_WORDS = frozenset({"备案", "核准", "审批", "验收", "登记"})

@@ -1031,3 +1031,17 @@ def test_a_follow_up_asks_what_the_model_reads_in_it_not_the_earlier_intent(matc
             ("李工", "草原的呢", "forest_grass", "time_limit", "answer", True),  # the same item's other part
         ],
     )
+
+
+def test_whether_to_attach_another_procedures_paper_is_the_earlier_items_materials(matcher):
+    """「要附备案证吗」「建议书批复要附吗」: attaching what another procedure issued is how the earlier item's
+    material list is handed in, not a question about that procedure."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "节能报告审查要哪些材料", "energy_review", "materials", "answer", False),
+            ("王经理", "要附备案证吗", "energy_review", "materials", "answer", True),
+            ("李工", "可研审批要交什么", "feasibility", "materials", "answer", False),
+            ("李工", "建议书批复要附吗", "feasibility", "materials", "answer", True),
+        ],
+    )
