@@ -128,9 +128,7 @@ _ISSUED_DOCUMENT = re.compile(r"(审批|审查)?(意见书|意见|批复|批文|
 # The form a document is handed in.
 _DOCUMENT_FORM = re.compile(r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套|附上|附件|要附|需附|得附|附吗|附不")
 # A follow-up asking whether, or in what form, a document is handed in.
-_DOCUMENT_ASKED = re.compile(
-    _DOCUMENT_FORM.pattern + r"|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要"
-)
+_DOCUMENT_ASKED = re.compile(_DOCUMENT_FORM.pattern + r"|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要")
 # Procedure words that say no procedure by themselves: whose 备案 it is, the conversation says.
 _BARE_PROCEDURE_WORDS = frozenset({"备案", "核准", "审批", "验收", "登记"})
 # Procedures going ahead: 「能一起报不」「能同时弄不」「并着走」 (not 「纸质和电子版同时交」: a document question).
@@ -764,7 +762,9 @@ class Matcher:
             issued = _ISSUED_DOCUMENT.match(text, hit.end) or _ISSUED_DOCUMENT.search(text, hit.start, hit.end)
             # a certificate a procedure issues (土地证, 产权证, 用规证), asked in what form it is handed in or
             # whether it may come later — not 「签完以后土地证要交啥」, what that procedure asks for
-            certificate = text[hit.end - 1] == "证" and bool(_WITHOUT_IT.search(text) or _DOCUMENT_FORM.search(text))
+            # (备案证: the bare procedure word, then 证)
+            named_certificate = text[hit.end - 1] == "证" or text.startswith("证", hit.end)
+            certificate = named_certificate and bool(_WITHOUT_IT.search(text) or _DOCUMENT_FORM.search(text))
             return inside or bool(issued) or certificate
 
         if not (shared or others) or not all(a_document(h) for h in others):
