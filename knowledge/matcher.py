@@ -153,6 +153,8 @@ _DOES_A_PROCEDURE = re.compile(r"(要|也要|必须|需要|得)(先)?(做|办|�
 # is handled, the item's process).
 _MAY = re.compile(r"能|可以|可不可以|行不|行吗|行不行|成不")
 # A follow-up asking whether the earlier item goes ahead without a document.
+# 「…签完以后才能办是吧」: what must be done before the procedure the conversation is about (its name left out).
+_ONLY_AFTER = re.compile(r"(以后|之后|后|完)才(能|可以)(办|报|申请|领|拿|批|做)理?(吗|吧|是吧|不|呢|啊)?$")
 _WITHOUT_IT = re.compile(r"容缺|先受理|先报|先办|先收|后补|晚点交|晚些交|以后再交|后交|缓交")
 # Before an item's name: it is excluded or already under way, not what is asked.
 _CONTEXT_BEFORE = re.compile(
@@ -575,6 +577,14 @@ class Matcher:
     def _follow_up(self, result: MatchResult, context: Context) -> MatchResult | None:
         """The follow-up reading of a short message that lacks its item or its intent, or None."""
         text = compact_text(result.question)
+        if (
+            len(text) <= DOCUMENT_FOLLOW_UP_CHARS
+            and _ONLY_AFTER.search(text.rstrip("?？"))
+            and result.reason not in ("smalltalk", "empty", "learned")
+        ):
+            # 「是出让合同签完以后才能办是吧」「是不是得契税交完才能办」 after 不动产权证: whether the earlier item waits
+            # for what the message names (a paper, a tax, another procedure) — the earlier item's order, its process
+            return _taken_as(result, context.item, "process")
         document = self._document_follow_up(result, context, text)
         if document is not None:
             return document

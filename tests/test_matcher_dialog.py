@@ -1045,3 +1045,16 @@ def test_whether_to_attach_another_procedures_paper_is_the_earlier_items_materia
             ("李工", "建议书批复要附吗", "feasibility", "materials", "answer", True),
         ],
     )
+
+
+def test_whether_the_earlier_item_waits_for_something_is_its_process(matcher):
+    """「是出让合同签完以后才能办是吧」 after 不动产权证 names another procedure's paper, but asks whether the
+    procedure the conversation is about waits for it: that procedure's order, its process."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "不动产权证书办下来要几天", "property_cert", "time_limit", "answer", False),
+            ("王经理", "是出让合同签完以后才能办是吧", "property_cert", "process", "answer", True),
+            ("王经理", "去哪个窗口", "property_cert", "department", "answer", True),
+        ],
+    )
