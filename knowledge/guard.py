@@ -55,6 +55,19 @@ DEFAULT_GUARDED = tuple(
         "bankG",
         "bankH_dialogues",
         "blind19_dialogues",
+        # the eleventh pass: the read sets of earlier passes, blind20 (judged, then read) and a training bank
+        "blind14",
+        "blind14_dialogues",
+        "blind15_dialogues",
+        "blind16",
+        "blind16_dialogues",
+        "blind17",
+        "blind17_dialogues",
+        "blind18",
+        "blind18_dialogues",
+        "blind20",
+        "blind20_dialogues",
+        "bankI_dialogues",
     )
 )
 

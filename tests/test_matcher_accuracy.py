@@ -103,8 +103,10 @@ BLIND_FIFTHS = [
     ("blind11", 90, 0.95, 0.93, 0.01),
     ("blind13", 65, 0.91, 0.90, 0.02),
     ("bankE", 80, 0.86, 0.94, 0.02),
-    # Joined in the tenth pass: written for training, a third of it worded against the obvious intent cue.
-    ("bankG", 100, 0.95, 0.82, 0.02),
+    # Joined in the tenth pass: written for training, a third of it worded against the obvious intent cue. Its
+    # fifth's intent was 88 of 105 when it joined, 86 after the eleventh pass joined 1,395 dialogue turns (the
+    # retrained intent model; unseen dialogue intent rose 1.1 points with them, see README).
+    ("bankG", 100, 0.95, 0.81, 0.02),
 ]
 
 
