@@ -41,6 +41,7 @@ from desk.roles import SYSTEM, Action, Actor, card_is_current, check
 from desk.states import check_transition
 from desk.views import CardRef, EventView, HeldTicket, MessageView, TicketView
 from storage.deferred import defer
+from storage.ids import id_ahead
 from workdays import BusinessHours
 
 DEFAULT_REOPEN_WINDOW = timedelta(hours=24)
@@ -237,8 +238,8 @@ def create_ticket(
     if project_code is None and lookup_project:
         binding = bindings.get_binding(session=session, chat_id=help_chat_id)
         project_code = binding.project_code if binding and binding.kind == ChatKind.help.value else None
-    # One Core INSERT for its id (RETURNING on PostgreSQL, the row id on SQLite), from plain
-    # values: neither an ORM object to flush nor a model to build (both cost more than the statement).
+    # One Core INSERT from plain values: neither an ORM object to flush nor a model to build (both cost
+    # more than the statement).
     values: dict[str, Any] = dict.fromkeys(_TICKET_COLUMNS) | {
         "project_code": project_code,
         "help_chat_id": help_chat_id,
@@ -253,8 +254,15 @@ def create_ticket(
         "updated_at": now,
         "sla_due_at": hours.add_minutes(now, sla_minutes),
     }
-    inserted: CursorResult[Any] = session.execute(_TICKET_INSERT, values)  # type: ignore[assignment]
-    ticket = SimpleNamespace(id=int(inserted.inserted_primary_key[0]), **values)  # type: ignore[index]
+    ticket_id = id_ahead(session, _TICKET_TABLE.name)
+    if ticket_id is None:
+        inserted: CursorResult[Any] = session.execute(_TICKET_INSERT, values)  # type: ignore[assignment]
+        ticket_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+    else:
+        # PostgreSQL: the id taken ahead (storage.ids), the row written with the transaction's others, before
+        # the rows that refer to it; anything in the transaction that reads tickets writes it first
+        defer(session, _TICKET_INSERT, {"id": ticket_id, **values}, guard=True, first=True)
+    ticket = SimpleNamespace(id=ticket_id, **values)
     # The thread's first row and the audit row are written with the transaction's others in one
     # statement each just before the commit (storage.deferred); anything in the transaction
     # that touches those tables first writes them.

@@ -26,13 +26,25 @@ DEFERRED = "deferred_rows"  # session.info: statement → its rows, in first-def
 GUARDED = "deferred_guarded"  # session.info: tables whose deferred rows are written before use
 
 
-def defer(session: OrmSession, statement: Any, params: dict[str, Any], *, key: Any = None, guard: bool = False) -> None:
+def defer(
+    session: OrmSession,
+    statement: Any,
+    params: dict[str, Any],
+    *,
+    key: Any = None,
+    guard: bool = False,
+    first: bool = False,
+) -> None:
     """Run `statement` with `params` just before this transaction commits; a later row with
     the same `key` (if given) replaces the earlier one (an upsert cannot touch a row twice).
-    `guard`: written sooner if anything in the transaction touches the statement's table."""
+    `guard`: written sooner if anything in the transaction touches the statement's table.
+    `first`: the statement runs before those deferred earlier (rows that others refer to: a new
+    ticket, before the audit rows of another unit's older ticket were first deferred)."""
     if guard:
         session.info.setdefault(GUARDED, set()).add(statement.table.name)
     rows: dict[Any, dict[Any, dict[str, Any]]] = session.info.setdefault(DEFERRED, {})
+    if first and statement not in rows:
+        rows = session.info[DEFERRED] = {statement: {}, **rows}
     of_statement = rows.setdefault(statement, {})
     of_statement[key if key is not None else object()] = params
 
