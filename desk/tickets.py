@@ -437,6 +437,10 @@ def _check_unrecorded_card(session: Session, actor: Actor, action: Action, ticke
     raise PermissionDenied(str(action), "no card of this ticket here")
 
 
+# Newest by when it was opened: ids are unique but, taken ahead by several processes (storage.ids), not in order.
+_NEWEST_FIRST = (col(Ticket.created_at).desc(), col(Ticket.id).desc())
+
+
 def open_ticket_for_asker(
     *,
     session: Session,
@@ -449,14 +453,14 @@ def open_ticket_for_asker(
     for a response, else the newest answered one touched within `reopen_window`."""
     base = select(Ticket).where(Ticket.help_chat_id == help_chat_id, Ticket.asker_user_id == asker_user_id)
     waiting = session.exec(
-        base.where(col(Ticket.status).in_([s.value for s in WAITING_STATUSES])).order_by(col(Ticket.id).desc())
+        base.where(col(Ticket.status).in_([s.value for s in WAITING_STATUSES])).order_by(*_NEWEST_FIRST)
     ).first()
     if waiting is not None:
         return TicketView.of(waiting)
     answered = session.exec(
         base.where(
             Ticket.status == TicketStatus.answered.value, col(Ticket.updated_at) >= now - reopen_window
-        ).order_by(col(Ticket.id).desc())
+        ).order_by(*_NEWEST_FIRST)
     ).first()
     return TicketView.of(answered) if answered is not None else None
 

@@ -301,7 +301,7 @@ def waiting_on_department_chat(*, session: Session, chat_id: int) -> list[PressR
             Ticket.status == TicketStatus.escalated.value,
             Ticket.department_key == binding.department_key,
         )
-        .order_by(col(Ticket.id))
+        .order_by(col(Ticket.created_at), col(Ticket.id))  # as opened (ids from several processes are not in order)
     ).all()
     results = []
     for ticket in waiting:

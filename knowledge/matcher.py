@@ -99,7 +99,7 @@ _GENERIC_BEFORE = frozenset(
     }
 )
 # Asking whether several procedures can run together: the parallel topic.
-_TOGETHER_WORDS = "一起|同时|并联|同步|并行|一块|联合"
+_TOGETHER_WORDS = "一起|同时|并联|同步|并行|一块|(?<=[能以否])联合"  # 「可以联合验收吗」, not the name 联合验收
 _TOGETHER = re.compile(_TOGETHER_WORDS)
 _ALSO = re.compile(r"同时(要|需|还|也|得)")  # 「…能一起报吗？同时要准备什么材料」: "also", not "together"
 # Where a message turns from its story to its questions: 「…想问下节能审查要多久」.
@@ -126,7 +126,9 @@ _NOT_YET_AFTER = re.compile(
 # procedure asks for.
 _ISSUED_DOCUMENT = re.compile(r"(审批|审查)?(意见书|意见|批复|批文|合格书|合格证|证明|凭证)")
 # The form a document is handed in.
-_DOCUMENT_FORM = re.compile(r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套|附上|附件|要附|需附|得附|附吗|附不")
+_DOCUMENT_FORM = re.compile(
+    r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套|附上|附件|(要|需|得)附(?!近)|附吗|附不"
+)
 # A follow-up asking whether, or in what form, a document is handed in.
 _DOCUMENT_ASKED = re.compile(_DOCUMENT_FORM.pattern + r"|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要")
 # Procedure words that say no procedure by themselves: whose 备案 it is, the conversation says.
@@ -581,6 +583,8 @@ class Matcher:
             len(text) <= DOCUMENT_FOLLOW_UP_CHARS
             and _ONLY_AFTER.search(text.rstrip("?？"))
             and result.reason not in ("smalltalk", "empty", "learned")
+            and result.intent != "time_limit"  # 「要几天以后才能领」 asks how long
+            and not self._names_subject(text)  # 「环评是不是要立项以后才能办」 is about 环评
         ):
             # 「是出让合同签完以后才能办是吧」「是不是得契税交完才能办」 after 不动产权证: whether the earlier item waits
             # for what the message names (a paper, a tax, another procedure) — the earlier item's order, its process
@@ -726,6 +730,11 @@ class Matcher:
         earlier = self.kb.items[context.item]
         names = [compact_text(n) for n in (earlier.name, earlier.short, *earlier.aliases) if n]
         return all(any(w in name for name in names) for w in bare)
+
+    def _names_subject(self, text: str) -> bool:
+        """Whether a message begins with an approval item named outright (after 那 at most): its subject."""
+        starts = [h.start for h in self._span_hits(text) if self._outright(h)]
+        return bool(starts) and text[: min(starts)] in ("", "那", "那个")
 
     def _document_follow_up(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """A follow-up about a document of the earlier item, or None.

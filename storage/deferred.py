@@ -5,7 +5,8 @@ per question; in a group-committed transaction of fifty questions that is a hund
 statements, each a round trip to PostgreSQL. `defer(session, statement, params)` keeps the
 parameters instead, and before the commit each statement runs once with all of its rows
 (executemany: psycopg sends them in one pipeline; SQLite in one call), in the order the
-statements were first deferred. Only for rows nothing in the same transaction reads back;
+statements were first deferred (a statement deferred with `first=True` before the others: a new
+ticket's row, which rows deferred earlier may sit beside and later ones refer to). Only for rows nothing in the same transaction reads back;
 `guard=True` relaxes that for tables another unit of the same group transaction might touch
 (a new ticket's thread and audit rows): any statement or flush that touches such a table
 writes what was deferred first, so it sees (and orders after) those rows.
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.util import find_tables
 
-DEFERRED = "deferred_rows"  # session.info: statement → its rows, in first-deferred order
+DEFERRED = "deferred_rows"  # session.info: statement → its rows, in first-deferred order (first=True: in front)
 GUARDED = "deferred_guarded"  # session.info: tables whose deferred rows are written before use
 
 

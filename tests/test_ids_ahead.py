@@ -5,10 +5,13 @@ Both databases: the ids, the rows and the rows that refer to them are all there 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
+import pytest
 from sqlalchemy import event
 
 from desk import tickets
@@ -110,3 +113,27 @@ def test_postgresql_takes_ids_in_blocks_that_follow_the_load(database: Database)
     assert (_count(first, taken), _count(first, inserts)) == (1, 1)
     assert _count(burst, taken) <= 6 and _count(burst, inserts) == 1  # blocks of 1, 1, 2, 4, 8, 16
     assert (_count(steady, taken), _count(steady, inserts)) == (1, 1)  # the block is as large as the load
+
+
+def test_transactions_in_flight_at_once_take_distinct_ids(database: Database) -> None:
+    """Two transactions on worker threads taking ids in turn (DB_TRANSACTIONS_IN_FLIGHT > 1): every id once,
+    and each transaction's rows complete after both commit. PostgreSQL only: SQLite has one writer."""
+    if database.url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer: no two transactions in flight")
+    turn = threading.Barrier(2, timeout=20)
+
+    def transaction(offset: int) -> list[int]:
+        def unit(session):
+            ids = []
+            for n in range(10):
+                turn.wait()  # the two transactions take their ids alternately
+                ids.append(_open(session, offset + n).id)
+            return ids
+
+        return database.call(unit)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first, second = pool.map(transaction, (0, 100))
+    assert len(set(first) | set(second)) == 20
+    for ticket_id in first + second:
+        assert [e.action for e in database.call(tickets.ticket_events, ticket_id=ticket_id)] == ["create"]

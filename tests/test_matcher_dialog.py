@@ -963,7 +963,13 @@ def test_whether_procedures_run_together_is_the_parallel_topic_and_stays_the_top
     # several projects together is a steward's question, with or without an earlier question
     for context in (None, Context("eia", "materials")):
         r = matcher.match("一期二期能一起报不", context)
-        assert (r.item, r.action) == (None, "handoff")
+        assert (r.item, r.action, r.reason) == (None, "handoff", "several_projects")
+    # 联合 is a together word after 能/可以/可否, and part of the names 联合验收, 联合图审 otherwise
+    r = matcher.match("联合验收和规划核实分别要多久")
+    assert [(a.item, a.intent) for a in r.asks] == [
+        ("completion_filing", "time_limit"),
+        ("planning_verification", "time_limit"),
+    ]
 
 
 # -- the fifth pass of issue 7 (blind6 read) -------------------------------------------------------------
@@ -1058,3 +1064,8 @@ def test_whether_the_earlier_item_waits_for_something_is_its_process(matcher):
             ("王经理", "去哪个窗口", "property_cert", "department", "answer", True),
         ],
     )
+    # not when it asks how long, nor when it begins with its own subject
+    r = matcher.match("要几天以后才能领", Context("property_cert", "materials"))
+    assert (r.item, r.intent) == ("property_cert", "time_limit")
+    r = matcher.match("环评是不是要立项以后才能办", Context("soil_water", "materials"))
+    assert (r.item, r.intent) == ("eia", "process")
