@@ -28,7 +28,8 @@ from sqlmodel import Session, select
 
 from desk.models import ChatBinding, ChatKind, StaffMember
 from knowledge.learned import LearnedIndex, learned_entries
-from ledger.models import PROJECT_TABLE
+from ledger.models import PROJECT_TABLE, Procedure
+from ledger.profile import procedures_by_code
 from storage.versions import read_versions
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class SharedFacts:
     ticket_projects: dict[int, str | None] = field(default_factory=dict)  # help bindings, retired too
     staff_users: frozenset[int] = frozenset()  # anyone with a StaffMember row
     _regions: dict[str, str | None] = field(default_factory=dict)  # project code → region
+    _procedures: dict[str, dict[str, Procedure] | None] = field(default_factory=dict)  # code → by item key
     _lock: threading.Lock = field(default_factory=threading.Lock)
     reloads: int = 0
 
@@ -80,6 +82,7 @@ class SharedFacts:
                 self.on_learned(index)
             if changed & {"bindings", "ledger"}:
                 self._regions = {}
+                self._procedures = {}
             self.versions = current
             self.reloads += 1
         log.debug("shared facts reloaded: %s", sorted(changed))
@@ -127,6 +130,13 @@ class SharedFacts:
                 sa_select(p.region).where(p.code == code, p.archived_at.is_(None))
             ).scalar()
         return self._regions[code]
+
+    def procedures(self, session: Session, code: str) -> dict[str, Procedure] | None:
+        """ledger.profile.procedures_by_code from the copy (a project's procedures are read once, again after
+        any change to the ledger: the `ledger` family's version covers its projects and procedures)."""
+        if code not in self._procedures:
+            self._procedures[code] = procedures_by_code(session=session, code=code)
+        return self._procedures[code]
 
     def may_be_staff(self, user_id: int, admin_ids: tuple[int, ...]) -> bool:
         """False only for someone who is surely an enterprise member (not an admin, never seen

@@ -191,9 +191,15 @@ def status_part(update: Update, context: ContextTypes.DEFAULT_TYPE) -> QuestionP
         item = reply.result.item
         if message is None or not item or message.chat.type == ChatType.PRIVATE:
             return False
-        code = services.facts.help_project(message.chat_id)
+        facts = services.facts
+        code = facts.help_project(message.chat_id)
         if code is None:
             return False
+        # the project's procedures from the cached facts when this transaction checked them (a group
+        # transaction does), so a status answer costs no statement of its own
+        procedures = facts.procedures(session, code) if facts.checked_in(session) else None
+        if facts.checked_in(session) and procedures is None:
+            return False  # no such project in the ledger
         try:
             line = procedure_status(
                 session=session,
@@ -202,6 +208,7 @@ def status_part(update: Update, context: ContextTypes.DEFAULT_TYPE) -> QuestionP
                 today=today,
                 calendar=services.calendar,
                 department_for=KnowledgeLookups(services.knowledge.kb).department_for,
+                procedures=procedures,
             )
         except (ProjectNotFound, ProcedureNotInLedger):
             return False

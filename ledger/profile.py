@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, bindparam
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from ledger.deadlines import (
@@ -241,19 +241,23 @@ def progress_summary(
     return _summary(project, lines, today=today, calendar=calendar, rule=rule)
 
 
-# A status answer's one statement (was two: the project, then all its procedures), built once: the
-# project by its code, with the rows of the procedures asked about, if any.
+# A project's procedures by its code, in one statement (the project by its code, with its procedure rows, if
+# any), built once.
 _PROCEDURES_BY_CODE = (
     select(Project.id, Procedure)
-    .outerjoin(
-        Procedure,
-        and_(
-            col(Procedure.project_id) == col(Project.id),
-            col(Procedure.item_key).in_(bindparam("keys", expanding=True)),
-        ),
-    )
+    .outerjoin(Procedure, col(Procedure.project_id) == col(Project.id))
     .where(col(Project.code) == bindparam("code"))
 )
+
+
+def procedures_by_code(*, session: Session, code: str) -> dict[str, Procedure] | None:
+    """The procedures of the project with this code, by item key (one statement); None when there is no such
+    project."""
+    found = session.execute(_PROCEDURES_BY_CODE, {"code": _project_code(code)}).all()
+    if not found:
+        return None
+    # copies outside the session: a cache may keep them, and the session's own rows stay as they are
+    return {p.item_key: Procedure(**p.model_dump()) for _, p in found if p is not None}
 
 
 def procedure_status(
@@ -265,19 +269,18 @@ def procedure_status(
     calendar: Calendar,
     department_for: DepartmentFor,
     soon_days: int = DEFAULT_SOON_DAYS,
+    procedures: dict[str, Procedure] | None = None,
 ) -> ProcedureLine:
-    """Where one procedure stands (「我们环评办到哪了」).
+    """Where one procedure stands (「我们环评办到哪了」), from `procedures` (the project's, by item key, as
+    `procedures_by_code` gives them) or read now.
 
     An item sharing a slot of the ten stands in for the one asked about: a question about 备案
     is answered from the ledger's 核准 row when that is how the project was approved.
     """
-    code = _project_code(code)
-    keys = (item_key, *slot_siblings(item_key))
-    found = session.execute(_PROCEDURES_BY_CODE, {"code": code, "keys": list(keys)}).all()
-    if not found:
-        raise ProjectNotFound(code)
-    rows = {p.item_key: p for _, p in found if p is not None}
-    for key in keys:
+    rows = procedures if procedures is not None else procedures_by_code(session=session, code=code)
+    if rows is None:
+        raise ProjectNotFound(_project_code(code))
+    for key in (item_key, *slot_siblings(item_key)):
         if key in rows:
             return _line(
                 rows[key],
@@ -287,4 +290,4 @@ def procedure_status(
                 materials_for=None,
                 soon_days=soon_days,
             )
-    raise ProcedureNotInLedger(code, item_key)
+    raise ProcedureNotInLedger(_project_code(code), item_key)

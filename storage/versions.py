@@ -30,6 +30,7 @@ WATCHED: dict[str, str] = {
     "desk_staff_member": "staff",
     "learned_entry": "learned",
     "ledger_project": "ledger",
+    "ledger_procedure": "ledger",  # a status answer reads the procedures from the copy
 }
 FAMILIES = ("bindings", "staff", "learned", "ledger")
 

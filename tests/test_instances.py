@@ -4,9 +4,10 @@ another at its next update (two real Applications, one database)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlmodel import select
 
 import texts
 from bot.app import build_application
@@ -251,3 +252,31 @@ async def test_a_version_moves_only_with_a_committed_change(db: Database) -> Non
     # A Core statement counts too: a person first seen in the department group (an upsert).
     db.call(resolve_role, user_id=DEPT_MEMBER, chat_id=DEPT_CHAT, now=T0, steward_chat_id=STEWARD_CHAT)
     assert dict(db.call(read_versions))["staff"] == after["staff"] + 1
+
+
+async def test_a_procedure_changed_anywhere_is_answered_as_it_now_stands(two_apps, db: Database, tmp_path) -> None:
+    """The status answer reads the project's procedures from the cached facts; any change to a procedure (here
+    an ORM update outside both instances, as a ledger command makes) bumps the ledger's version, so both
+    instances answer from the new row at once."""
+    from ledger.importer import import_file
+    from ledger.models import Procedure
+    from tests.ledger_support import ledger_row, write_xlsx
+
+    first, second = two_apps
+    rows = [ledger_row(项目代码="P001", 项目名称="甲项目", 手续="环评", 受理日期="2026-03-02", days=5)]
+    db.call(import_file, path=write_xlsx(tmp_path / "ledger.xlsx", rows))
+    question = "我们环评办到哪一步了"
+    await _say(first, "/bind P001", chat=OTHER_HELP, user=ADMIN, apps=two_apps)
+    for app in (first, second):  # each instance's copy now holds the procedures
+        (status,) = await _say(app, question, chat=OTHER_HELP, user=ENTERPRISE, apps=two_apps)
+        assert "2026-03-02" in status
+
+    def accepted_later(*, session) -> None:
+        (eia,) = session.exec(select(Procedure).where(Procedure.item_key == "eia")).all()
+        eia.accepted_on = date(2026, 3, 9)
+        session.add(eia)
+
+    db.call(accepted_later)
+    for app in (first, second):
+        (status,) = await _say(app, question, chat=OTHER_HELP, user=ENTERPRISE, apps=two_apps)
+        assert "2026-03-09" in status and "2026-03-02" not in status

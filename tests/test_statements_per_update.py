@@ -123,3 +123,34 @@ async def test_a_handoff_costs_no_ticket_read_and_on_postgresql_no_round_trip_of
     assert sending.of(r"SELECT desk_ticket\.") == 0
     for text, times in sending.texts.items():
         assert times <= sending.commits, f"{times}× in {sending.commits} rounds: {text}"
+
+
+async def test_status_answers_read_the_ledger_once_per_project_not_per_question(app, clock, tmp_path) -> None:
+    """A status answer reads the project's procedures from the cached facts: after the first read of the
+    project, a status question costs no statement of its own."""
+    from datetime import datetime, timezone
+
+    from desk.bindings import bind_help_chat
+    from desk.models import Role
+    from desk.roles import Actor
+    from ledger.importer import import_file
+    from tests.ledger_support import ledger_row, write_xlsx
+
+    db = services_of_app(app).db
+    rows = [ledger_row(项目代码="P001", 项目名称="甲项目", 手续="环评", 受理日期="2026-03-02", days=5)]
+    db.call(import_file, path=write_xlsx(tmp_path / "ledger.xlsx", rows))
+    admin = Actor(user_id=user_id(7001), chat_id=None, role=Role.admin)
+    at = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
+    for chat in GROUPS:
+        db.call(bind_help_chat, actor=admin, chat_id=chat, project_code="P001", now=at)
+    request = app.bot_data["request"]
+    await _ask_at_once(app, ["我们环评办到哪一步了"] * len(GROUPS))  # the first read of the project
+    await delivered(app)
+    request.clear()
+    with counted(app) as handling:
+        await _ask_at_once(app, ["我们环评办到哪一步了"] * len(GROUPS))
+    await delivered(app)
+    assert all(any("2026-03-02" in t for t in request.texts_to(chat)) for chat in GROUPS)  # every one answered
+    assert handling.of(r"SELECT .*ledger_procedure") == 0
+    for text, times in handling.texts.items():
+        assert times <= handling.commits, f"{times}× in {handling.commits} transactions: {text}"
