@@ -22,6 +22,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
@@ -35,6 +36,7 @@ from storage.versions import read_versions
 log = logging.getLogger(__name__)
 
 _CHECKED = "shared_facts_checked"  # session.info: the SharedFacts this transaction checked
+_SEEN = "shared_facts_versions"  # session.info: the versions it read
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class SharedFacts:
         """Read the versions; reload what changed since the last check. True when reloaded."""
         current = read_versions(session=session)
         session.info[_CHECKED] = self  # this transaction may rely on the copy (checked_in)
+        session.info[_SEEN] = current
         if current == self.versions:
             return False
         with self._lock:
@@ -124,19 +127,31 @@ class SharedFacts:
         code = self.help_project(chat_id)
         if code is None:
             return None
-        if code not in self._regions:
-            p = PROJECT_TABLE.c
-            self._regions[code] = session.execute(
-                sa_select(p.region).where(p.code == code, p.archived_at.is_(None))
-            ).scalar()
-        return self._regions[code]
+        regions = self._regions
+        if code in regions:
+            return regions[code]
+        p = PROJECT_TABLE.c
+        region = session.execute(sa_select(p.region).where(p.code == code, p.archived_at.is_(None))).scalar()
+        self._keep(session, regions, code, region)
+        return region
 
     def procedures(self, session: Session, code: str) -> dict[str, Procedure] | None:
         """ledger.profile.procedures_by_code from the copy (a project's procedures are read once, again after
         any change to the ledger: the `ledger` family's version covers its projects and procedures)."""
-        if code not in self._procedures:
-            self._procedures[code] = procedures_by_code(session=session, code=code)
-        return self._procedures[code]
+        procedures = self._procedures
+        if code in procedures:
+            return procedures[code]
+        rows = procedures_by_code(session=session, code=code)
+        self._keep(session, procedures, code, rows)
+        return rows
+
+    def _keep(self, session: Session, cache: dict[str, Any], code: str, value: Any) -> None:
+        """Keep what this transaction read, unless the copy moved on since it checked (another transaction in
+        flight may have found a newer version and emptied the cache: what this one read may be older)."""
+        with self._lock:
+            # (a reload replaces the caches: one taken before it is neither of them now)
+            if session.info.get(_SEEN) == self.versions and (cache is self._regions or cache is self._procedures):
+                cache[code] = value
 
     def may_be_staff(self, user_id: int, admin_ids: tuple[int, ...]) -> bool:
         """False only for someone who is surely an enterprise member (not an admin, never seen

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 import texts
@@ -280,3 +281,43 @@ async def test_a_procedure_changed_anywhere_is_answered_as_it_now_stands(two_app
     for app in (first, second):
         (status,) = await _say(app, question, chat=OTHER_HELP, user=ENTERPRISE, apps=two_apps)
         assert "2026-03-09" in status and "2026-03-02" not in status
+
+
+def test_a_transaction_that_checked_an_older_version_does_not_fill_the_newer_copy(db: Database, tmp_path) -> None:
+    """Two transactions in flight (DB_TRANSACTIONS_IN_FLIGHT > 1): one checks the facts, then another checks a
+    newer version (a procedure changed) and empties the copy; what the first reads afterwards is not kept for the
+    newer version's transactions, which read the project again."""
+    from bot.shared_facts import SharedFacts
+    from ledger.importer import import_file
+    from ledger.models import Procedure
+    from tests.ledger_support import ledger_row, write_xlsx
+
+    rows = [ledger_row(项目代码="P001", 项目名称="甲项目", 手续="环评", 受理日期="2026-03-02", days=5)]
+    db.call(import_file, path=write_xlsx(tmp_path / "ledger.xlsx", rows))
+    facts = SharedFacts()
+    with db.session() as older:
+        facts.check(older)
+
+        def accepted_later(*, session) -> None:
+            (eia,) = session.exec(select(Procedure).where(Procedure.item_key == "eia")).all()
+            eia.accepted_on = date(2026, 3, 9)
+            session.add(eia)
+
+        db.call(accepted_later)
+        with db.session() as newer:
+            facts.check(newer)  # the newer version: the copy is emptied
+        facts.procedures(older, "P001")  # read by the older transaction: not kept (it may have read older rows)
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_) -> None:
+        reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with db.session() as newest:
+            facts.check(newest)
+            procedures = facts.procedures(newest, "P001")
+            assert procedures is not None and procedures["eia"].accepted_on == date(2026, 3, 9)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert any("ledger_procedure" in r for r in reads)  # the newer version's transaction read the project itself
