@@ -197,8 +197,9 @@ def status_part(update: Update, context: ContextTypes.DEFAULT_TYPE) -> QuestionP
             return False
         # the project's procedures from the cached facts when this transaction checked them (a group
         # transaction does), so a status answer costs no statement of its own
-        procedures = facts.procedures(session, code) if facts.checked_in(session) else None
-        if facts.checked_in(session) and procedures is None:
+        checked = facts.checked_in(session)
+        procedures = facts.procedures(session, code) if checked else None
+        if checked and procedures is None:
             return False  # no such project in the ledger
         try:
             line = procedure_status(
