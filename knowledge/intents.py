@@ -38,6 +38,7 @@ class Cue:
 
 
 _LATIN_CUE = re.compile(r"[a-z ?]+")
+_HAS_LATIN = re.compile(r"[a-z]")  # a latin cue matches latin words only (the text is lower-cased)
 
 
 def _regex(cue: str) -> str:
@@ -154,8 +155,11 @@ def read_cues(normalized: str, ignore: Sequence[tuple[int, int]] = ()) -> CueRea
     text = _focus(normalized)
     strong: dict[str, int] = {}
     weak: dict[str, int] = {}
+    latin = bool(_HAS_LATIN.search(normalized))
     for cue in book.joined:
         if cue.latin:
+            if not latin:
+                continue  # most questions have no latin letter, and these patterns are slow to scan
             found = cue.pattern.search(normalized)
             at = found.start() - normalized.count(" ", 0, found.start()) if found else -1
         else:

@@ -14,6 +14,7 @@ No weights are downloaded: the model is a function of the data, and `fingerprint
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -85,11 +86,15 @@ def kb_item_texts(kb: KnowledgeBase) -> list[tuple[str, str]]:
 class _Tfidf(TfidfVectorizer):
     """scikit-learn's TfidfVectorizer, with the steps of its fit that cost most of a start-up done in bulk.
 
-    The same vocabulary and matrix (`tests/test_model_file.py` compares them with the plain class's): the n-grams
-    of all documents are counted and numbered in sorted order by one NumPy `unique` instead of a dictionary
-    lookup per n-gram (~1 s of a cold start-up), so the vocabulary needs no sorting afterwards; and the pruning by
-    document frequency is skipped when it prunes nothing (min_df 1, max_df 1.0, no max_features: every term is
-    kept)."""
+    The same vocabulary and matrix (`tests/test_model_file.py` compares them with the plain class's, bit for bit):
+    - the character n-grams of all documents are made as integers by NumPy (`_gram_codes`: each character's rank
+      in the documents' alphabet, 12 bits, in the n-gram's order, so the integers sort as the strings do), counted
+      and numbered in sorted order by one `unique`, instead of a string per n-gram and a dictionary lookup each
+      (~1.5 s of a cold start-up with ~10,000 questions); the vocabulary then needs no sorting;
+    - the pruning by document frequency is skipped when it prunes nothing (min_df 1, max_df 1.0, no
+      max_features: every term is kept).
+    Documents it cannot code (an alphabet over 4,095 characters, a NUL, another analyzer) are counted by NumPy
+    from the analyzer's strings, as before, or by scikit-learn itself."""
 
     _presorted = False
 
@@ -99,20 +104,28 @@ class _Tfidf(TfidfVectorizer):
             # a NUL would be lost in NumPy's fixed-width strings; a fixed vocabulary is counted as scikit-learn does
             self._presorted = False
             return super()._count_vocab(documents, fixed_vocab)
-        analyze = self.build_analyzer()
-        grams = [analyze(d) for d in documents]
-        flat = list(chain.from_iterable(grams))
-        if not flat:
+        coded = _gram_codes(self, documents)
+        if coded is not None:
+            codes, rows, order, decode = coded
+        else:
+            analyze = self.build_analyzer()
+            grams = [analyze(d) for d in documents]
+            codes = np.array(list(chain.from_iterable(grams)))
+            rows = np.repeat(np.arange(len(grams)), [len(g) for g in grams])
+            order, decode = np.arange(len(codes)), None
+        if not len(codes):
             return super()._count_vocab(documents, fixed_vocab)  # scikit-learn's "empty vocabulary" error
-        terms, first, inverse = np.unique(np.array(flat), return_index=True, return_inverse=True)
+        terms, inverse = np.unique(codes, return_inverse=True)
         # scikit-learn numbers terms as first seen, sorts each row by that number, then renumbers in sorted order
-        # without re-sorting the rows; the same here, so the matrix is stored (and summed by SGD) in its order
+        # without re-sorting the rows; the same here, so the matrix is stored (and summed by SGD) in its order.
+        # `order` is each n-gram's place in scikit-learn's sequence (document by document, as its analyzer makes them)
+        first = np.full(len(terms), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, inverse, order)
         seen = np.argsort(first, kind="stable")  # sorted-order number of the k-th term first seen
         seen_number = np.empty(len(terms), dtype=np.intp)
         seen_number[seen] = np.arange(len(terms))
-        rows = np.repeat(np.arange(len(grams)), [len(g) for g in grams])
         counts = coo_array(
-            (np.ones(len(flat), dtype=np.intc), (rows, seen_number[inverse])), shape=(len(grams), len(terms))
+            (np.ones(len(codes), dtype=np.intc), (rows, seen_number[inverse])), shape=(len(documents), len(terms))
         ).tocsr()  # duplicates (an n-gram twice in one document) summed
         X = csr_array(
             (counts.data, counts.indices.astype(np.int32), counts.indptr.astype(np.int32)),
@@ -122,7 +135,8 @@ class _Tfidf(TfidfVectorizer):
         X.sort_indices()
         X.indices = seen.astype(np.int32).take(X.indices)
         self._presorted = True
-        vocabulary = dict(zip(terms[seen].tolist(), seen.tolist(), strict=True))
+        names = decode(terms) if decode is not None else terms
+        vocabulary = dict(zip(names[seen].tolist(), seen.tolist(), strict=True))
         return vocabulary, sklearn_text._align_api_if_sparse(X)
 
     def _sort_features(self, X, vocabulary):  # type: ignore[no-untyped-def]
@@ -132,6 +146,9 @@ class _Tfidf(TfidfVectorizer):
     def _limit_features(self, X, vocabulary, high=None, low=None, limit=None):  # type: ignore[no-untyped-def]
         keeps_all = limit is None and (low is None or low <= 1) and (high is None or high >= X.shape[0])
         return X if keeps_all else super()._limit_features(X, vocabulary, high, low, limit)
+
+
+_WHITE_SPACES = re.compile(r"\s\s+")  # scikit-learn's char analyzer joins runs of white space the same way
 
 
 def _vectorizer() -> TfidfVectorizer:
@@ -169,9 +186,71 @@ def _intent_vectorizer() -> TfidfVectorizer:
     return _Tfidf(analyzer=_intent_grams, sublinear_tf=True, dtype=np.float32)
 
 
-def _classifier(alpha: float, tol: float) -> SGDClassifier:
-    # Logistic loss: a linear classifier with probabilities; a fixed seed makes training repeatable.
-    return SGDClassifier(loss="log_loss", alpha=alpha, max_iter=SGD_EPOCHS, tol=tol, random_state=0)
+_RANK_BITS = 12  # bits of one character's rank in a coded n-gram: an alphabet of up to 4,095 characters
+_SLOTS = 5  # characters in a coded n-gram: the clause mark and a 4-gram at most
+_MARK = "§"  # before the n-grams of the asking clause (`_intent_grams`)
+
+
+def _gram_codes(vectorizer: TfidfVectorizer, documents: list[str]):  # type: ignore[no-untyped-def]
+    """The n-grams the vectorizer's analyzer makes of the documents, as integers that sort as the strings do:
+    (codes, each one's document, each one's place in the analyzer's sequence, a function from codes to strings);
+    None when the analyzer is neither `_intent_grams` nor scikit-learn's "char" with no preprocessing to apply,
+    or the alphabet needs more than 12 bits."""
+    if not all(isinstance(d, str) for d in documents):
+        return None
+    if vectorizer.analyzer is _intent_grams:
+        largest = INTENT_NGRAMS
+        wholes = [d.replace(" ", "") for d in documents]
+        clauses = [asking_clause(d) for d in documents]
+        clauses = [c if c and c != w else "" for c, w in zip(clauses, wholes, strict=True)]
+        parts = [(wholes, False), (clauses, True)]
+    elif vectorizer.analyzer == "char" and vectorizer.preprocessor is None and not vectorizer.strip_accents:
+        low, largest = vectorizer.ngram_range
+        if low != 1 or largest + 1 > _SLOTS:
+            return None
+        texts = [_WHITE_SPACES.sub(" ", d.lower() if vectorizer.lowercase else d) for d in documents]
+        parts = [(texts, False)]
+    else:
+        return None
+    alphabet = sorted(set(chain.from_iterable(chain.from_iterable(t for t, _ in parts))) | {_MARK})
+    if len(alphabet) >= 1 << _RANK_BITS:
+        return None
+    rank = np.zeros(ord(alphabet[-1]) + 1, dtype=np.uint64)
+    rank[[ord(c) for c in alphabet]] = np.arange(1, len(alphabet) + 1, dtype=np.uint64)  # 0: no character
+    codes, rows, order = [], [], []
+    for part, (texts, marked) in enumerate(parts):
+        lengths = np.array([len(t) for t in texts], dtype=np.int64)
+        chars = rank[np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)]
+        document = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        start = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        end = start + np.repeat(lengths, lengths)
+        position = np.arange(len(chars), dtype=np.int64)
+        first_slot = 1 if marked else 0
+        for n in range(1, largest + 1):
+            at = np.flatnonzero(position + n <= end)
+            code = rank[ord(_MARK)] << np.uint64((_SLOTS - 1) * _RANK_BITS) if marked else np.uint64(0)
+            code = np.full(len(at), code, dtype=np.uint64)
+            for k in range(n):
+                code |= chars[at + k] << np.uint64((_SLOTS - 1 - first_slot - k) * _RANK_BITS)
+            codes.append(code)
+            rows.append(document[at])
+            # the analyzer's sequence: document, whole message before asking clause, n, position
+            order.append((document[at] << 40) | (part << 39) | (n << 35) | (at - start[at]))
+    letters = np.array(["", *alphabet])
+
+    def decode(terms: np.ndarray) -> np.ndarray:
+        shifts = np.arange(_SLOTS - 1, -1, -1, dtype=np.uint64) * np.uint64(_RANK_BITS)
+        ranks = (terms[:, None] >> shifts) & np.uint64((1 << _RANK_BITS) - 1)
+        return np.ascontiguousarray(letters[ranks.astype(np.intp)]).view(f"<U{_SLOTS}").ravel()
+
+    return np.concatenate(codes), np.concatenate(rows), np.concatenate(order), decode
+
+
+def _classifier(alpha: float, tol: float, threads: int = 1) -> SGDClassifier:
+    # Logistic loss: a linear classifier with probabilities; a fixed seed makes training repeatable. The
+    # one-vs-rest classifiers are fitted in `threads` threads (SGD's epochs run without the GIL); each draws its
+    # seed before any is fitted, so the weights are the same for any number of threads.
+    return SGDClassifier(loss="log_loss", alpha=alpha, max_iter=SGD_EPOCHS, tol=tol, random_state=0, n_jobs=threads)
 
 
 class _FastLinear:
@@ -385,7 +464,8 @@ def _fit(
         grams = intent_vectorizer.fit_transform(intent_texts)
         cue_rows = [read_cues(t).features() for t in intent_texts]
         cue_columns = {name: i for i, name in enumerate(sorted({n for names in cue_rows for n in names}))}
-        intent_classifier = _classifier(INTENT_ALPHA, INTENT_TOL)
+        # By then the item model's thread has (nearly) finished: both cores fit the intent model (~0.3 s less).
+        intent_classifier = _classifier(INTENT_ALPHA, INTENT_TOL, threads=2)
         intent_matrix = hstack([grams, _cue_matrix(cue_rows, cue_columns)]).tocsr()
         intent_classifier.fit(intent_matrix, [row.intent for row in intent_rows])
         intent_bayes = ComplementNB(alpha=INTENT_NB_ALPHA).fit(intent_matrix, [row.intent for row in intent_rows])

@@ -258,6 +258,8 @@ def test_the_vectorizer_fits_exactly_as_scikit_learns_own(kb, which):
     else:
         texts = [text for text, _ in data.kb_pairs] + [compact(row.q) for row in data.labelled]
         ours = model_text._vectorizer()
+    # and what the coded n-grams must get right besides: the clause mark in a text, white space, empty texts
+    texts += ["§", "环评§要多久", "  ", "", "水保 方案  要多久？ 在哪 办", "a", "ab"]
     theirs = TfidfVectorizer(**ours.get_params())
     assert type(ours) is not TfidfVectorizer and isinstance(ours, TfidfVectorizer)
     mine, reference = ours.fit_transform(texts), theirs.fit_transform(texts)
@@ -266,3 +268,29 @@ def test_the_vectorizer_fits_exactly_as_scikit_learns_own(kb, which):
     for part in ("data", "indices", "indptr"):
         assert np.array_equal(getattr(mine, part), getattr(reference, part))
         assert getattr(mine, part).dtype == getattr(reference, part).dtype
+
+
+@pytest.mark.parametrize("which", ["intent", "item"])
+def test_the_vectorizer_counts_an_alphabet_too_large_to_code_as_scikit_learn_does(which):
+    """Over 4,095 distinct characters do not fit the 12-bit codes: the strings are counted instead, the same result."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = ["".join(chr(0x4E00 + i + j) for j in range(6)) + " 要多久" for i in range(0, 5000, 3)]
+    ours = model_text._intent_vectorizer() if which == "intent" else model_text._vectorizer()
+    assert model_text._gram_codes(ours, texts) is None
+    theirs = TfidfVectorizer(**ours.get_params())
+    mine, reference = ours.fit_transform(texts), theirs.fit_transform(texts)
+    assert list(ours.vocabulary_.items()) == list(theirs.vocabulary_.items())
+    for part in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(mine, part), getattr(reference, part))
+
+
+def test_fitting_the_intent_model_in_two_threads_gives_the_same_weights(kb):
+    """The intent classifier is fitted in two threads at start-up; its weights must not depend on that."""
+    data = training_data(kb)
+    texts = [normalize(row.q) for row in data.intent_rows[:1500]]
+    matrix = model_text._intent_vectorizer().fit_transform(texts)
+    labels = [row.intent for row in data.intent_rows[:1500]]
+    one = model_text._classifier(model_text.INTENT_ALPHA, model_text.INTENT_TOL, threads=1).fit(matrix, labels)
+    two = model_text._classifier(model_text.INTENT_ALPHA, model_text.INTENT_TOL, threads=2).fit(matrix, labels)
+    assert np.array_equal(one.coef_, two.coef_) and np.array_equal(one.intercept_, two.intercept_)
