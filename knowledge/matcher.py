@@ -139,6 +139,7 @@ _TOGETHER_IF = re.compile(f"({_TOGETHER_WORDS}).{{0,3}}的话")  # 「一起审�
 _TOGETHER_GOES = re.compile(f"({_TOGETHER_WORDS}|一并|并着)(报|办|走|弄|做|审|批|申请|推进|搞|整)")
 # …not people going together, several projects, or the online portal (「能和老板一起去办吗」「一期二期能一起报不」)
 _NOT_PROCEDURES = re.compile(r"项目|一期|二期|三期|网上|线上|老板|我们|人|同事")
+_PEOPLE_TOGETHER = re.compile(r"(老板|同事|领导|一个人|俩人|几个人).{0,4}(一起|一块|同时)|(一起|一块)去")
 _SEVERAL_PROJECTS = re.compile(r"(两|几|多|俩|这些|那些)个?项目|一期|二期|三期|分期")
 
 
@@ -853,6 +854,9 @@ class Matcher:
         item_probs: dict[str, float] = {}
         if self.model is not None:
             item_probs = self.model.item_probabilities(compact)
+            if _PEOPLE_TOGETHER.search(compact):
+                # 「能和老板一起去办吗」: people going together, not procedures running together (the parallel topic)
+                item_probs.pop("parallel", None)
         self._discount_context(compact, hits, normalized, item_probs or None)
         named = {h.item for h in hits if h.named and not h.context}
         mentioned = {h.item for h in hits if h.named}  # named, even if only as context
