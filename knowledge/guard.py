@@ -68,11 +68,13 @@ DEFAULT_GUARDED = tuple(
         "blind20",
         "blind20_dialogues",
         "bankI_dialogues",
-        # the twelfth pass: blind21 (judged, then read) and two training banks
+        # the twelfth pass: blind21 (judged, then read) and four training banks
         "blind21",
         "blind21_dialogues",
         "bankJ",
         "bankK_dialogues",
+        "bankL",
+        "bankM_dialogues",
     )
 )
 
