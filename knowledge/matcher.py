@@ -138,7 +138,7 @@ _TOGETHER_IF = re.compile(f"({_TOGETHER_WORDS}).{{0,3}}的话")  # 「一起审�
 # 一并 and 并着 only before such a verb: 「材料一并提交吗」 is about documents
 _TOGETHER_GOES = re.compile(f"({_TOGETHER_WORDS}|一并|并着)(报|办|走|弄|做|审|批|申请|推进|搞|整)")
 # …not people going together, several projects, or the online portal (「能和老板一起去办吗」「一期二期能一起报不」)
-_NOT_PROCEDURES = re.compile(r"项目|一期|二期|三期|网上|线上|老板|我们|人|同事")
+_NOT_PROCEDURES = re.compile(r"项目|一期|二期|三期|网上|线上|老板|我们|人(?!防)|同事")  # 人防 is a procedure
 _PEOPLE_TOGETHER = re.compile(r"(老板|同事|领导|一个人|俩人|几个人).{0,4}(一起|一块|同时)|(一起|一块)去")
 _SEVERAL_PROJECTS = re.compile(r"(两|几|多|俩|这些|那些)个?项目|一期|二期|三期|分期")
 
@@ -158,6 +158,17 @@ _MAY = re.compile(r"能|可以|可不可以|行不|行吗|行不行|成不")
 # A follow-up asking whether the earlier item goes ahead without a document.
 # 「…签完以后才能办是吧」: what must be done before the procedure the conversation is about (its name left out).
 _ONLY_AFTER = re.compile(r"(以后|之后|后|完)才(能|可以)(办|报|申请|领|拿|批|做)理?(吗|吧|是吧|不|呢|啊)?$")
+# A procedure named as not done yet (「消防验收没完成」「图审还没完」) or as what must come first (「需要先拿到用地预审意见吗」):
+# in a follow-up it is what the earlier item waits for, not what is asked about.
+_ALSO_TOGETHER = re.compile(f"也(是)?({_TOGETHER_WORDS})")
+_NOT_DONE_YET = re.compile(
+    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|过|出结果|结束)"
+)
+_FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(拿到|取得|拿|有|办|办完|做|做完)")
+# 「顺便问下」「另外问一下」「还有个事」: a new matter, not a follow-up of the earlier one.
+_NEW_MATTER = re.compile(
+    r"^(对了|那个|老师)?(顺便|另外|还有个事|还有一个事|还有件事|再问个|再问一个|换个问题|另一个问题)"
+)
 _WITHOUT_IT = re.compile(r"容缺|先受理|先报|先办|先收|后补|晚点交|晚些交|以后再交|后交|缓交")
 # Before an item's name: it is excluded or already under way, not what is asked.
 _CONTEXT_BEFORE = re.compile(
@@ -559,6 +570,9 @@ class Matcher:
         """`match(question, context)` from `result = match(question)` made already (no second match)."""
         if context is None or context.item not in self.kb.items:
             return result
+        if _NEW_MATTER.match(compact_text(result.question)):
+            # 「顺便问下，电力接入找谁」: the asker turns to another matter; what it names (or nothing) stands
+            return result if result.item is not None else replace(result, leaves_context=True)
         followed = self._follow_up(result, context)
         if followed is None and result.reason == "out_of_scope" and not self._earlier_paper(result, context):
             # 「排污许可要交哪些东西」 after 环评: the asker moved on, and 「那要多久」 next is about 排污许可. (A question
@@ -590,6 +604,9 @@ class Matcher:
             # 「是出让合同签完以后才能办是吧」「是不是得契税交完才能办」 after 不动产权证: whether the earlier item waits
             # for what the message names (a paper, a tax, another procedure) — the earlier item's order, its process
             return _taken_as(result, context.item, "process")
+        waits_for = self._waits_for(result, context, text)
+        if waits_for is not None:
+            return waits_for
         document = self._document_follow_up(result, context, text)
         if document is not None:
             return document
@@ -666,6 +683,31 @@ class Matcher:
         action, reason = ("handoff", "status") if intent == "status" else ("answer", "context")
         return _taken_as(result, context.item, intent, action=action, reason=reason)
 
+    def _waits_for(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「消防验收没完成能先备案吗」 after 竣工验收备案, 「图审还没完能容缺不」 after 施工许可, 「需要先拿到用地预审
+        意见吗」 after 核准: another procedure named as not done yet, or as what must come first, is what the earlier
+        item waits for — the earlier item's order (its process), or its 容缺 when that is asked. None otherwise."""
+        if result.asks or result.reason in ("smalltalk", "empty", "learned") or len(text) > DOCUMENT_FOLLOW_UP_CHARS:
+            return None
+        others = [
+            h
+            for h in self._span_hits(text)
+            if self._outright(h) or (h.exact and h.start >= 0 and h.alias and self.kb.items[h.item].kind == "item")
+        ]
+        # a bare procedure word (「能先备案吗」) may be the earlier item's own step: it names no other item here
+        others = [h for h in others if h.item != context.item and text[h.start : h.end] not in _BARE_PROCEDURE_WORDS]
+        if not others or any(h.item == context.item for h in self._span_hits(text) if self._outright(h)):
+            return None
+        waiting = [h for h in others if _NOT_DONE_YET.match(text, h.end)]
+        first = _FIRST_NEEDED.search(text)
+        needed = [h for h in others if first and first.end() <= h.start]
+        if not waiting and not needed:
+            return None
+        if {h.item for h in others} - {h.item for h in waiting + needed}:
+            return None  # another item named besides the one waited for: not only the earlier item's order
+        intent = "tolerance" if _WITHOUT_IT.search(text) else "process"
+        return _taken_as(result, context.item, intent)
+
     def _sure_of_intent(self, result: MatchResult) -> bool:
         """Whether the model reads what the message asks surely enough to keep it over the earlier question's."""
         if self.model is None:
@@ -707,6 +749,10 @@ class Matcher:
                     return _taken_as(result, context.item, "process")
                 asks = (_RUN_TOGETHER, Ask(context.item, "process"))
                 return _taken_as(result, "parallel", "process", asks=asks)
+            subject = [h.item for h in self._span_hits(text) if self._outright(h) and h.start == 0]
+            if subject and subject[0] != context.item and _ALSO_TOGETHER.search(text):
+                # 「人防的图也一起审吗」 after 施工图审查: whether the item named is handled with the earlier one
+                return _taken_as(result, "parallel", "process", asks=(_RUN_TOGETHER, Ask(subject[0], "process")))
             return None
         named = result.item if result.item not in (None, "parallel") and self._names_item(result.normalized) else None
         item = named or (context.item if context.item != "parallel" else None)

@@ -363,7 +363,11 @@ def test_a_two_character_hint_is_not_matched_by_sound(matcher):
 
 # (asker, question, expected item, expected intent, expected action, took context?)
 Said = tuple[str, str, "str | None", "str | None", str, bool]
-ASKERS = {"王经理": (-1001234567890, 5000000001), "李工": (-1001234567890, 5000000002)}
+ASKERS = {
+    "王经理": (-1001234567890, 5000000001),
+    "李工": (-1001234567890, 5000000002),
+    "张总": (-1001234567891, 5000000003),
+}
 
 
 def verify_conversation(matcher: Matcher, turns: list[Said]) -> None:
@@ -375,7 +379,7 @@ def verify_conversation(matcher: Matcher, turns: list[Said]) -> None:
     for who, question, item, intent, action, inherited in turns:
         asker = ASKERS[who]
         r = matcher.match(question, contexts.recall(*asker))
-        contexts.remember(*asker, r.context_after())
+        contexts.follow(*asker, r)
         ok = (r.item, r.action, r.context) == (item, action, inherited) and (intent is None or r.intent == intent)
         wrong += not ok
         mark = "  " if ok else "✗ "
@@ -418,10 +422,11 @@ def test_what_must_not_inherit(matcher):
             ("王经理", "施工许可证要准备哪些资料", "construction_permit", "materials", "answer", False),
             ("王经理", "取水许可要什么材料", "water_permit", "materials", "answer", False),  # names its own item
             ("王经理", "谢谢", None, None, "smalltalk", False),
+            ("王经理", "好的收到", None, None, "smalltalk", False),
+            ("王经理", "那去哪儿办", "water_permit", "department", "answer", True),  # the context survives those
             ("王经理", "营业执照怎么办", None, None, "handoff", False),  # out of scope
             ("王经理", "危险废物经营许可要多久", None, None, "handoff", False),  # a near miss the KB lacks
-            ("王经理", "好的收到", None, None, "smalltalk", False),
-            ("王经理", "那去哪儿办", "water_permit", "department", "answer", True),  # the context survives all that
+            ("王经理", "那要钱吗", None, None, "handoff", False),  # about the near miss: the asker moved on
         ],
     )
 
@@ -1069,3 +1074,41 @@ def test_whether_the_earlier_item_waits_for_something_is_its_process(matcher):
     assert (r.item, r.intent) == ("property_cert", "time_limit")
     r = matcher.match("环评是不是要立项以后才能办", Context("soil_water", "materials"))
     assert (r.item, r.intent) == ("eia", "process")
+
+
+def test_a_procedure_not_done_yet_is_what_the_earlier_item_waits_for(matcher):
+    """Another procedure named as unfinished, or as what must come first, is the earlier item's order (or its
+    容缺 when that is asked), and the next elliptical question stays with the earlier item."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "竣工验收备案都需要哪些材料啊", "completion_filing", "materials", "answer", False),
+            ("王经理", "消防验收没完成能先备案吗", "completion_filing", "process", "answer", True),
+            ("王经理", "备案多少天办完", "completion_filing", "time_limit", "answer", True),
+            ("李工", "你好，施工许可证网上能办吗", "construction_permit", "process", "answer", False),
+            ("李工", "图审还没完能容缺不", "construction_permit", "tolerance", "answer", True),
+            ("张总", "火电项目是核准吧，要准备哪些", "verification", "materials", "answer", False),
+            ("张总", "需要先拿到用地预审意见吗", "verification", "process", "answer", True),
+        ],
+    )
+    # a second procedure asked about besides the unfinished one is the message's own question
+    r = matcher.match("水保还没批下来，能先报用地预审吗", Context("energy_review", "materials"))
+    assert r.item == "land_prereview" and not r.context
+
+
+def test_a_new_matter_announced_does_not_borrow_the_earlier_item(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "节能审查在哪个窗口交", "energy_review", "department", "answer", False),
+            ("王经理", "顺便问下，电力接入找谁", None, "department", "handoff", False),
+            ("王经理", "那要多久", None, None, "handoff", False),  # about 电力接入, not 节能审查
+            ("王经理", "另外问一下环评登记表要交啥", "eia", "materials", "answer", False),
+        ],
+    )
+
+
+def test_another_item_also_reviewed_with_the_earlier_one_is_the_parallel_topic(matcher):
+    r = matcher.match("人防的图也一起审吗", Context("drawing_review", "time_limit"))
+    assert (r.item, r.intent, r.context) == ("parallel", "process", True)
+    assert [(a.item, a.intent) for a in r.asks] == [("parallel", "process"), ("civil_defense", "process")]
