@@ -139,7 +139,7 @@ _TOGETHER_IF = re.compile(f"({_TOGETHER_WORDS}).{{0,3}}的话")  # 「一起审�
 _TOGETHER_GOES = re.compile(f"({_TOGETHER_WORDS}|一并|并着)(报|办|走|弄|做|审|批|申请|推进|搞|整)")
 # …not people going together, several projects, or the online portal (「能和老板一起去办吗」「一期二期能一起报不」)
 _NOT_PROCEDURES = re.compile(r"项目|一期|二期|三期|网上|线上|老板|我们|人(?!防)|同事")  # 人防 is a procedure
-_PEOPLE_TOGETHER = re.compile(r"(老板|同事|领导|一个人|俩人|几个人).{0,4}(一起|一块|同时)|(一起|一块)去")
+_PEOPLE_TOGETHER = re.compile(r"(老板|同事|领导|一个人|俩人|几个人).{0,4}(一起|一块|同时)|(一起|一块)去(?!哪)")
 _SEVERAL_PROJECTS = re.compile(r"(两|几|多|俩|这些|那些)个?项目|一期|二期|三期|分期")
 
 
@@ -166,8 +166,9 @@ _NOT_DONE_YET = re.compile(
 )
 _FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(拿到|取得|拿|有|办|办完|做|做完)")
 # 「顺便问下」「另外问一下」「还有个事」: a new matter, not a follow-up of the earlier one.
+# (「另外还要交什么」 asks more of the same matter: 另外 counts only before 问, 咨询…)
 _NEW_MATTER = re.compile(
-    r"^(对了|那个|老师)?(顺便|另外|还有个事|还有一个事|还有件事|再问个|再问一个|换个问题|另一个问题)"
+    r"^(对了|那个|老师)?((顺便|顺带|另外)(再)?(问|咨询|请教|打听)|还有(个|一个|件)事|再问(个|一个)(别的|其他)?|换个问题|另一个问题)"
 )
 _WITHOUT_IT = re.compile(r"容缺|先受理|先报|先办|先收|后补|晚点交|晚些交|以后再交|后交|缓交")
 # Before an item's name: it is excluded or already under way, not what is asked.
@@ -698,7 +699,9 @@ class Matcher:
         others = [h for h in others if h.item != context.item and text[h.start : h.end] not in _BARE_PROCEDURE_WORDS]
         if not others or any(h.item == context.item for h in self._span_hits(text) if self._outright(h)):
             return None
-        waiting = [h for h in others if _NOT_DONE_YET.match(text, h.end)]
+        # not done yet, asked whether the earlier item may go ahead (「环评还没批下来」 alone may be a complaint)
+        ahead = bool(_MAY.search(text) or _WITHOUT_IT.search(text))
+        waiting = [h for h in others if ahead and _NOT_DONE_YET.match(text, h.end)]
         first = _FIRST_NEEDED.search(text)
         needed = [h for h in others if first and first.end() <= h.start]
         if not waiting and not needed:

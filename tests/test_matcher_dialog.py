@@ -1094,6 +1094,9 @@ def test_a_procedure_not_done_yet_is_what_the_earlier_item_waits_for(matcher):
     # a second procedure asked about besides the unfinished one is the message's own question
     r = matcher.match("水保还没批下来，能先报用地预审吗", Context("energy_review", "materials"))
     assert r.item == "land_prereview" and not r.context
+    # not done yet, but no asking whether to go ahead: about the procedure it names (here, where it stands)
+    r = matcher.match("环评还没批下来", Context("construction_permit", "materials"))
+    assert r.item == "eia" and not r.context
 
 
 def test_a_new_matter_announced_does_not_borrow_the_earlier_item(matcher):
@@ -1104,6 +1107,7 @@ def test_a_new_matter_announced_does_not_borrow_the_earlier_item(matcher):
             ("王经理", "顺便问下，电力接入找谁", None, "department", "handoff", False),
             ("王经理", "那要多久", None, None, "handoff", False),  # about 电力接入, not 节能审查
             ("王经理", "另外问一下环评登记表要交啥", "eia", "materials", "answer", False),
+            ("王经理", "另外还要交什么材料", "eia", "materials", "answer", True),  # more of the same matter
         ],
     )
 

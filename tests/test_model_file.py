@@ -32,7 +32,7 @@ BUNDLED = Path(knowledge.__file__).resolve().parent / "data"
 
 
 def _questions() -> list[str]:
-    """Every question of every labelled file under tests/data."""
+    """Every distinct question of the labelled files under tests/data (the guard repeats them all: read once)."""
     questions = []
     for path in sorted((ROOT / "tests" / "data").glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -40,7 +40,7 @@ def _questions() -> list[str]:
                 row = json.loads(line)
                 if row.get("q") or row.get("text"):
                     questions.append(row.get("q") or row["text"])
-    return questions
+    return list(dict.fromkeys(questions))
 
 
 QUESTIONS = _questions()
