@@ -205,10 +205,11 @@ def fold_of(question: str, folds: int) -> int:
     return int(hashlib.sha256(question.encode("utf-8")).hexdigest(), 16) % folds
 
 
-def cross_validate(kb, rows, *, folds: int = 5, build=None) -> dict[str, Prediction]:  # type: ignore[no-untyped-def]
+def cross_validate(kb, rows, *, folds: int = 5, build=None, only=None) -> dict[str, Prediction]:  # type: ignore[no-untyped-def]
     """Predict every labelled row with a model trained on the other folds (and the knowledge base).
 
-    `rows` are labelled questions; `build(kb, model)` makes the matcher (default: Matcher(kb, model=model)).
+    `rows` are labelled questions; `build(kb, model)` makes the matcher (default: Matcher(kb, model=model));
+    `only`, a collection of question texts, predicts just those (the folds still train on every row).
     Returns the prediction of each question text.
     """
     from knowledge.matcher import Matcher
@@ -217,7 +218,7 @@ def cross_validate(kb, rows, *, folds: int = 5, build=None) -> dict[str, Predict
     build = build or (lambda kb_, model: Matcher(kb_, model=model))
     predictions: dict[str, Prediction] = {}
     for fold in range(folds):
-        held = [r for r in rows if fold_of(r.q, folds) == fold]
+        held = [r for r in rows if fold_of(r.q, folds) == fold and (only is None or r.q in only)]
         model = train_model(kb, [r for r in rows if fold_of(r.q, folds) != fold])
         matcher = build(kb, model)
         for row in held:
