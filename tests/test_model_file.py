@@ -71,6 +71,20 @@ def fresh_process(monkeypatch):
     monkeypatch.setattr(model_text, "_TRAINED", {})
 
 
+@pytest.fixture
+def quick_training(fresh_process, monkeypatch, trained):
+    """A fresh process whose training of the bundled data gives the module's model at once: for the tests of
+    what happens to the file (training itself is the first test's, and costs ~4 s of CPU a time)."""
+    from knowledge import model_file
+
+    real = model_file.train_on
+    monkeypatch.setattr(
+        model_file,
+        "train_on",
+        lambda data, **kw: trained if data.fingerprint == trained.fingerprint else real(data, **kw),
+    )
+
+
 def test_a_missing_file_is_trained_and_written_then_read_with_identical_predictions(
     kb, trained, trained_probabilities, tmp_path, fresh_process
 ):
@@ -111,7 +125,7 @@ def test_a_stale_file_is_not_used_when_the_data_changed(kb, trained, tmp_path, f
     assert load_model(path, trained.fingerprint, artefact_key(training_data(kb)))[1] == "stale"
 
 
-def test_a_file_of_other_code_or_libraries_is_not_used(kb, trained, tmp_path, fresh_process):
+def test_a_file_of_other_code_or_libraries_is_not_used(kb, trained, tmp_path, quick_training):
     path = tmp_path / DEFAULT_MODEL_NAME
     save_model(trained, "0123456789abcdef", path)  # the same data, other code: another key
     assert load_model(path, trained.fingerprint, artefact_key(training_data(kb))) == (None, "stale")
@@ -146,7 +160,7 @@ def _arrays_replaced(path: Path, trained: TextModel) -> bytes:
         pytest.param(lambda data, path, model: _arrays_replaced(path, model), id="digest-differs"),
     ],
 )
-def test_a_corrupt_file_is_never_used_and_is_written_again(kb, trained, tmp_path, fresh_process, spoil):
+def test_a_corrupt_file_is_never_used_and_is_written_again(kb, trained, tmp_path, quick_training, spoil):
     path = tmp_path / DEFAULT_MODEL_NAME
     data = training_data(kb)
     save_model(trained, artefact_key(data), path)
@@ -158,7 +172,7 @@ def test_a_corrupt_file_is_never_used_and_is_written_again(kb, trained, tmp_path
     assert load_model(path, data.fingerprint, artefact_key(data))[1] == "loaded"
 
 
-def test_a_folder_that_cannot_be_written_is_one_log_line(kb, trained, tmp_path, fresh_process, caplog):
+def test_a_folder_that_cannot_be_written_is_one_log_line(kb, trained, tmp_path, quick_training, caplog):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")
     path = blocker / DEFAULT_MODEL_NAME
@@ -170,13 +184,13 @@ def test_a_folder_that_cannot_be_written_is_one_log_line(kb, trained, tmp_path, 
     assert len(records) == 1 and records[0].levelno == logging.WARNING and "not written" in records[0].getMessage()
 
 
-def test_a_missing_folder_is_not_created(kb, trained, tmp_path, fresh_process):
+def test_a_missing_folder_is_not_created(kb, trained, tmp_path, quick_training):
     source = model_for(kb, tmp_path / "no-such-folder" / DEFAULT_MODEL_NAME)
     assert source.how.startswith("trained; not written") and not (tmp_path / "no-such-folder").exists()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
-def test_a_read_only_folder_does_not_stop_the_start_up(kb, trained, tmp_path, fresh_process):
+def test_a_read_only_folder_does_not_stop_the_start_up(kb, trained, tmp_path, quick_training):
     folder = tmp_path / "read-only"
     folder.mkdir()
     folder.chmod(0o555)
