@@ -690,14 +690,18 @@ class Matcher:
         item waits for — the earlier item's order (its process), or its 容缺 when that is asked. None otherwise."""
         if result.asks or result.reason in ("smalltalk", "empty", "learned") or len(text) > DOCUMENT_FOLLOW_UP_CHARS:
             return None
+        hits = self._span_hits(text)
+        if any(h.item == context.item for h in hits if self._outright(h)):
+            return None  # the earlier item named again: what the message asks of it is its own reading
+        # another item named; a bare procedure word (「能先备案吗」) may be the earlier item's own step, no other item
         others = [
             h
-            for h in self._span_hits(text)
-            if self._outright(h) or (h.exact and h.start >= 0 and h.alias and self.kb.items[h.item].kind == "item")
+            for h in hits
+            if (self._outright(h) or (h.exact and h.start >= 0 and h.alias and self.kb.items[h.item].kind == "item"))
+            and h.item != context.item
+            and text[h.start : h.end] not in _BARE_PROCEDURE_WORDS
         ]
-        # a bare procedure word (「能先备案吗」) may be the earlier item's own step: it names no other item here
-        others = [h for h in others if h.item != context.item and text[h.start : h.end] not in _BARE_PROCEDURE_WORDS]
-        if not others or any(h.item == context.item for h in self._span_hits(text) if self._outright(h)):
+        if not others:
             return None
         # not done yet, asked whether the earlier item may go ahead (「环评还没批下来」 alone may be a complaint)
         ahead = bool(_MAY.search(text) or _WITHOUT_IT.search(text))

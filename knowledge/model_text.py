@@ -464,7 +464,8 @@ def _fit(
         grams = intent_vectorizer.fit_transform(intent_texts)
         cue_rows = [read_cues(t).features() for t in intent_texts]
         cue_columns = {name: i for i, name in enumerate(sorted({n for names in cue_rows for n in names}))}
-        # By then the item model's thread has (nearly) finished: both cores fit the intent model (~0.3 s less).
+        # Both cores fit the intent model once the item model's thread is done: 2.48 -> 2.12 s of training on 9,916
+        # rows when that thread finished first, no difference on 12,951 rows, when it still runs beside it.
         intent_classifier = _classifier(INTENT_ALPHA, INTENT_TOL, threads=2)
         intent_matrix = hstack([grams, _cue_matrix(cue_rows, cue_columns)]).tocsr()
         intent_classifier.fit(intent_matrix, [row.intent for row in intent_rows])
