@@ -112,6 +112,7 @@ _SEVERAL = re.compile(r"和|跟|与|及|、|还有|以及|分别|各|或者|还�
 _LATIN_TOKEN = re.compile(r"[a-z]+")
 # Question words begin no name of the knowledge base: a sound-alike starting with one is what it says.
 _INTERROGATIVES = frozenset("谁哪啥咋怎")
+_PARTICLES = frozenset("吗呢吧啊呀嘛")  # sentence-final particles: no name typed by sound ends in one
 # After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早))?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
@@ -298,6 +299,8 @@ class Ask:
 
 # Whether procedures run together: the parallel topic, asked how it goes.
 _RUN_TOGETHER = Ask("parallel", "process")
+_CHANNEL_TOPIC = "online_portal"  # where procedures are applied for: in a follow-up, the earlier item's way
+_CHANNEL_BEFORE = re.compile(r"(在|从|通过|到|去|用|走|上)$")
 
 
 @dataclass(frozen=True)
@@ -414,6 +417,15 @@ class _Index:
     # the item asks for (「营业执照副本要原件吗」, 「契税完税证明必须带吗」).
     material_grams: dict[str, frozenset[str]] = field(default_factory=dict)
     department_words: frozenset[str] = frozenset()  # every name and alias of a department (发改, 自然资源局)
+
+
+def _bare_of(word: str) -> str:
+    """The bare procedure word of a name that is only that word and what it issues (「备案证明」 -> 「备案」)."""
+    for bare in _BARE_PROCEDURE_WORDS:
+        rest = word[len(bare) :]
+        if word.startswith(bare) and (rest == "证" or _ISSUED_DOCUMENT.fullmatch(rest)):
+            return bare
+    return word
 
 
 def _taken_as(
@@ -608,6 +620,9 @@ class Matcher:
         waits_for = self._waits_for(result, context, text)
         if waits_for is not None:
             return waits_for
+        if self._channel_only(result, context, text):
+            # 「表在一网通办上填还是交纸质的」 after 节能审查: the portal named as where the earlier item is applied for
+            return _taken_as(result, context.item, "process")
         document = self._document_follow_up(result, context, text)
         if document is not None:
             return document
@@ -669,8 +684,10 @@ class Matcher:
             return replace(result, item=context.item, intent=intent, context=True, reason="context")
         if result.action == "answer":
             return None
-        if not (asks_own or _ELLIPSIS.search(text) or cue_book().question_mark.search(text)):
-            return None  # 「好的收到」: no question
+        if not (
+            asks_own or _ELLIPSIS.search(text) or cue_book().question_mark.search(text) or _ALTERNATIVE.search(text)
+        ):
+            return None  # 「好的收到」: no question (「原件还是复印件」 offers a choice: it asks)
         if any(word.start() >= 2 for word in _OWN_SUBJECT.finditer(text)):
             # 「电力业务许可去哪办」: a matter of its own that the knowledge base lacks; a procedure word with no
             # words before it that could name one (「审批要钱吗」「那审批多久」) is the earlier item's
@@ -701,12 +718,22 @@ class Matcher:
             and h.item != context.item
             and text[h.start : h.end] not in _BARE_PROCEDURE_WORDS
         ]
+        first = _FIRST_NEEDED.search(text)
+        if first:
+            # a topic named outright as what must come first (「报之前需要先有项目代码吧」) is waited for too
+            others += [
+                h
+                for h in hits
+                if h.named
+                and h.start >= first.end()
+                and self.kb.items[h.item].kind != "item"
+                and h.item != context.item
+            ]
         if not others:
             return None
         # not done yet, asked whether the earlier item may go ahead (「环评还没批下来」 alone may be a complaint)
         ahead = bool(_MAY.search(text) or _WITHOUT_IT.search(text))
         waiting = [h for h in others if ahead and _NOT_DONE_YET.match(text, h.end)]
-        first = _FIRST_NEEDED.search(text)
         needed = [h for h in others if first and first.end() <= h.start]
         if not waiting and not needed:
             return None
@@ -764,7 +791,31 @@ class Matcher:
         named = result.item if result.item not in (None, "parallel") and self._names_item(result.normalized) else None
         item = named or (context.item if context.item != "parallel" else None)
         asks = (_RUN_TOGETHER, Ask(item, "process")) if item else ()
+        if named and context.item not in ("parallel", named) and self._partner_only(text, named):
+            # 「能和施工图审查一起报吗」 after 消防设计审查: the earlier item is the one going with the item named
+            asks = (_RUN_TOGETHER, Ask(context.item, "process"), Ask(named, "process"))
         return _taken_as(result, "parallel", "process", asks=asks)
+
+    def _channel_only(self, result: MatchResult, context: Context, text: str) -> bool:
+        """Whether a short follow-up names no item but the online portal, as the place it is done (在/通过/去…)."""
+        if (
+            result.item != _CHANNEL_TOPIC
+            or context.item in (_CHANNEL_TOPIC, None)
+            or result.asks
+            or len(text) > DOCUMENT_FOLLOW_UP_CHARS
+            or self.kb.items[context.item].kind != "item"
+        ):
+            return False
+        hits = [h for h in self._span_hits(text) if h.exact and h.start >= 0]
+        if any(h.item != _CHANNEL_TOPIC for h in hits if self._outright(h)):
+            return False
+        starts = [h.start for h in hits if h.item == _CHANNEL_TOPIC]
+        return bool(starts) and bool(_CHANNEL_BEFORE.search(text, 0, min(starts)))
+
+    def _partner_only(self, text: str, item: str) -> bool:
+        """Whether `item`'s name in the message follows 和/跟/与/同 (「能和图审一起报吗」): named as the partner."""
+        starts = [h.start for h in self._span_hits(text) if h.item == item and h.exact and h.start >= 0]
+        return bool(starts) and min(starts) > 0 and text[min(starts) - 1] in "跟和与同"
 
     def _bare_words_only(self, text: str, result: MatchResult) -> list[str]:
         """The bare procedure words (备案, 核准…) that are all a short follow-up writes of `result.item`'s names;
@@ -774,7 +825,9 @@ class Matcher:
         if any(word in text for word in self._index.department_words):
             return []
         words = [
-            text[h.start : h.end] for h in self._span_hits(text) if h.item == result.item and h.exact and h.start >= 0
+            _bare_of(text[h.start : h.end])
+            for h in self._span_hits(text)
+            if h.item == result.item and h.exact and h.start >= 0
         ]
         return words if words and all(w in _BARE_PROCEDURE_WORDS for w in words) else []
 
@@ -1286,6 +1339,8 @@ class Matcher:
                         continue  # 「工地」 is the word for a building site, not 供地 typed by sound
                     if compact[begin] in _INTERROGATIVES:
                         continue  # 「找谁报」 asks who, it is no 水保 typed by sound
+                    if compact[end - 1] in _PARTICLES and (end == len(compact) or not compact[end].isalnum()):
+                        continue  # 「能先出批复吗」 ends a question, it is no 赋码 typed by sound
                     named = phrase.kind == "alias" and len(phrase.text) >= 3 and end - begin >= 3
                     hits.append(
                         _Hit(

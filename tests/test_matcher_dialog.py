@@ -1116,3 +1116,47 @@ def test_another_item_also_reviewed_with_the_earlier_one_is_the_parallel_topic(m
     r = matcher.match("人防的图也一起审吗", Context("drawing_review", "time_limit"))
     assert (r.item, r.intent, r.context) == ("parallel", "process", True)
     assert [(a.item, a.intent) for a in r.asks] == [("parallel", "process"), ("civil_defense", "process")]
+
+
+def test_a_follow_up_about_the_earlier_items_paper_or_way_keeps_it(matcher):
+    """A bare procedure word with what it issues (「备案证明」 after 竣工验收备案), a choice of forms
+    (「原件还是复印件」), the portal named as where it is done, a topic needed first: the earlier item."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "竣工验收备案需要哪些资料", "completion_filing", "materials", "answer", False),
+            ("王经理", "备案证明是纸质的还是电子的", "completion_filing", "materials", "answer", True),
+            ("李工", "请问建设用地规划许可证要什么材料", "land_use_planning", "materials", "answer", False),
+            ("李工", "原件还是复印件", "land_use_planning", "materials", "answer", True),
+            ("张总", "节能审查要准备哪些材料", "energy_review", "materials", "answer", False),
+            ("张总", "表在一网通办上填还是交纸质的", "energy_review", "process", "answer", True),
+        ],
+    )
+    # alone, each is the item it names
+    assert matcher.match("备案证明是纸质的还是电子的").item == "filing"
+    assert matcher.match("一网通办是什么").item == "online_portal"
+    r = matcher.match("一网通办是什么", Context("energy_review", "materials"))
+    assert r.item == "online_portal" and not r.context  # asked about the portal itself
+    r = matcher.match("报之前需要先有项目代码吧", Context("proposal", "time_limit"))
+    assert (r.item, r.intent, r.context) == ("proposal", "process", True)
+
+
+def test_a_question_particle_is_no_name_typed_by_sound(matcher):
+    """「出批复吗」 sounds like 赋码 (fù mǎ) at its end; a name typed by sound inside the sentence still counts."""
+    r = matcher.match("补齐之前能先出批复吗", Context("eia", "tolerance"))
+    assert (r.item, r.intent) == ("eia", "tolerance")
+    assert "project_code" not in {c.item for c in matcher.match("补齐之前能先出批复吗").candidates}
+    assert matcher.match("项目代吗和备案号是一个东西吗").candidates[0].item == "project_code"
+
+
+def test_the_item_named_as_a_partner_goes_with_the_earlier_one(matcher):
+    """「能和施工图审查一起报吗」 after 消防设计审查 asks whether the earlier item goes with the one named."""
+    r = matcher.match("能和施工图审查一起报吗", Context("fire_design", "time_limit"))
+    assert (r.item, r.intent) == ("parallel", "process")
+    assert [(a.item, a.intent) for a in r.asks] == [
+        ("parallel", "process"),
+        ("fire_design", "process"),
+        ("drawing_review", "process"),
+    ]
+    r = matcher.match("施工图审查能一起报吗", Context("fire_design", "time_limit"))
+    assert [a.item for a in r.asks] == ["parallel", "drawing_review"]  # the item named is the subject
