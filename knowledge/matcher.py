@@ -764,7 +764,7 @@ class Matcher:
             return None
         if _TOGETHER_IF.search(text) and result.intent != "status":
             # 「一起审的话要多久」: what it asks, asked of running them together (a status question is the ledger's)
-            asks = (
+            asks: tuple[Ask, ...] = (
                 (Ask("parallel", result.intent), Ask(context.item, result.intent)) if context.item != "parallel" else ()
             )
             return _taken_as(result, "parallel", result.intent, asks=asks)
