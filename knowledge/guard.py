@@ -75,6 +75,12 @@ DEFAULT_GUARDED = tuple(
         "bankK_dialogues",
         "bankL",
         "bankM_dialogues",
+        # the thirteenth pass: blind23 and blind24 (judged, then read) and a training bank of dialogues
+        "blind23",
+        "blind23_dialogues",
+        "blind24",
+        "blind24_dialogues",
+        "bankN_dialogues",
     )
 )
 
