@@ -8,8 +8,9 @@ fitted vocabularies, idf weights, coefficients and class names, with
   turns, the source of the model, cue and normaliser modules, the scikit-learn / NumPy / SciPy versions);
 - a SHA-256 digest of every array.
 A file whose fingerprint, key or digest differs, or that cannot be read, is never used: the model is trained
-and the file written again. It is written to a temporary file in the same folder and renamed over the old one,
-so a reader never sees half a file; a folder that cannot be written is one log line, not a failed start-up.
+and the file written again, in a thread while start-up goes on with the model. It is written to a temporary
+file in the same folder and renamed over the old one, so a reader never sees half a file; a folder that cannot
+be written is one log line, not a failed start-up.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 import time
 import zipfile
 import zlib
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -212,8 +215,15 @@ def load_model(path: Path, fingerprint: str, key: str) -> tuple[TextModel | None
 @dataclass(frozen=True)
 class ModelSource:
     model: TextModel
-    how: str  # "in process", "loaded", or "trained" (with what happened to the file)
+    how: str  # "in process", "loaded", or "trained"
     seconds: float
+    # A model trained here is written to its file in a thread (`_write_behind`), after start-up has it:
+    # what happened to the file ("written to …", "not written to … (why)") once written.
+    file: Future[str] | None = None
+
+    def settled(self) -> str:
+        """How the model was had and, for one trained here, what happened to its file (waits for the write)."""
+        return self.how if self.file is None else f"{self.how}; {self.file.result()}"
 
 
 def write_model(kb: KnowledgeBase, path: Path) -> tuple[TextModel, float]:
@@ -245,12 +255,29 @@ def model_for(kb: KnowledgeBase, path: Path | None) -> ModelSource:
         log.info("model %s read from %s in %.2f s", data.fingerprint, path, seconds)
         return ModelSource(model, "loaded", seconds)
     model = train_on(data)
-    try:
-        save_model(model, key, path)
-        written = f"written to {path}"
-    except OSError as exc:
-        written = f"not written to {path} ({type(exc).__name__}: {exc.strerror or exc})"
     seconds = time.perf_counter() - started
-    level = logging.INFO if written.startswith("written") else logging.WARNING
-    log.log(level, "model %s trained in %.2f s (file %s); %s", data.fingerprint, seconds, why, written)
-    return ModelSource(model, f"trained; {written}", seconds)
+    return ModelSource(model, "trained", seconds, _write_behind(model, key, path, why, seconds))
+
+
+def _write_behind(model: TextModel, key: str, path: Path, why: str, seconds: float) -> Future[str]:
+    """Write the model's file in a thread: start-up goes on with the model meanwhile (the write is ~0.2 s, most
+    of it hashing, writing and fsync, which release the GIL). The thread is not a daemon, so a process that
+    ends at once (`steward ask`) still finishes the file; the rename keeps a reader from a half-written one."""
+    done: Future[str] = Future()
+
+    def write() -> None:
+        try:
+            save_model(model, key, path)
+            written = f"written to {path}"
+        except OSError as exc:
+            written = f"not written to {path} ({type(exc).__name__}: {exc.strerror or exc})"
+        except Exception as exc:  # reported on the future (and logged), not lost with the thread
+            log.exception("model file %s not written", path)
+            done.set_exception(exc)
+            return
+        level = logging.INFO if written.startswith("written") else logging.WARNING
+        log.log(level, "model %s trained in %.2f s (file %s); %s", model.fingerprint, seconds, why, written)
+        done.set_result(written)
+
+    threading.Thread(target=write, name="model-file", daemon=False).start()
+    return done
