@@ -299,6 +299,7 @@ class Ask:
 
 # Whether procedures run together: the parallel topic, asked how it goes.
 _RUN_TOGETHER = Ask("parallel", "process")
+_PARTNER_MARKS = "和跟与同"  # 「A和B」「跟B」: B goes with A
 _CHANNEL_TOPIC = "online_portal"  # where procedures are applied for: in a follow-up, the earlier item's way
 _CHANNEL_BEFORE = re.compile(r"(在|从|通过|到|去|用|走|上)$")
 
@@ -652,6 +653,14 @@ class Matcher:
             return replace(
                 result, item=context.item, action="clarify", reason="ambiguous", candidates=choices, context=True
             )
+        if (
+            result.item is None
+            and result.reason in ("model_no_item", "low_confidence", "no_match", "doubt")
+            and len(text) <= FOLLOW_UP_CHARS
+            and self._names_own_department(text, context.item)
+        ):
+            # 「登记中心在政务大厅吗」 after 不动产权证: the earlier item's own department named, no item of its own
+            return _taken_as(result, context.item, result.intent)
         if result.reason in _NEVER_INHERIT or len(text) > FOLLOW_UP_CHARS or result.asks:
             return None
         cues = read_cues(result.normalized)
@@ -694,6 +703,21 @@ class Matcher:
             return None
         if result.action == "clarify" and context.item not in {c.item for c in result.candidates}:
             return None
+        if (
+            result.action == "handoff"
+            and result.reason == "low_confidence"
+            and not asks_own
+            and _ELLIPSIS.search(text)
+            and result.candidates
+            and result.candidates[0].score >= self.thresholds.clarify
+            and context.item not in {c.item for c in result.candidates}
+        ):
+            # 「消防的呢」 after 人防审批要多久: the earlier question, of another item named too loosely to pick
+            # one (消防设计审查 or 消防验收): offered, not guessed, and not the earlier item
+            first = result.candidates[0].item
+            return replace(
+                result, item=first, intent=context.intent, action="clarify", reason="ambiguous", context=True
+            )
         # What it asks is its own, as the model reads it (「交给谁」「要掏钱不」 after a materials question ask who
         # and what it costs, though no hand-written cue says so), unless it only says 「…呢」: the earlier question
         elliptic = not asks_own and _ELLIPSIS.search(text) and not self._sure_of_intent(result)
@@ -812,10 +836,18 @@ class Matcher:
         starts = [h.start for h in hits if h.item == _CHANNEL_TOPIC]
         return bool(starts) and bool(_CHANNEL_BEFORE.search(text, 0, min(starts)))
 
+    def _names_own_department(self, text: str, item: str) -> bool:
+        """Whether a message names the department that handles `item` (「登记中心」 for 不动产权证) and no item."""
+        key = self.kb.items[item].department
+        department = self.kb.departments.get(key) if key else None
+        if department is None or any(self._outright(h) for h in self._span_hits(text)):
+            return False
+        return any(compact_text(word) in text for word in (department.name, *department.aliases) if word)
+
     def _partner_only(self, text: str, item: str) -> bool:
         """Whether `item`'s name in the message follows 和/跟/与/同 (「能和图审一起报吗」): named as the partner."""
         starts = [h.start for h in self._span_hits(text) if h.item == item and h.exact and h.start >= 0]
-        return bool(starts) and min(starts) > 0 and text[min(starts) - 1] in "跟和与同"
+        return bool(starts) and min(starts) > 0 and text[min(starts) - 1] in _PARTNER_MARKS
 
     def _bare_words_only(self, text: str, result: MatchResult) -> list[str]:
         """The bare procedure words (备案, 核准…) that are all a short follow-up writes of `result.item`'s names;
@@ -1123,9 +1155,27 @@ class Matcher:
         # 「、」 is punctuation, gone from the compact text: the enumeration is read in the message as written
         if (len(text) > SEVERAL_CHARS and not together) or not (_SEVERAL.search(text) or _SEVERAL.search(question)):
             return None
-        items = list(
-            dict.fromkeys(h.item for h in sorted(hits, key=lambda h: h.start) if self._outright(h) and not h.context)
-        )
+        named = sorted((h for h in hits if self._outright(h) and not h.context), key=lambda h: h.start)
+        items = list(dict.fromkeys(h.item for h in named))
+        if (
+            len(items) == 1
+            and "parallel" in self.kb.items
+            and _asks_together(text)
+            and _MAY.search(text)
+            and not _TOGETHER_IF.search(text)  # 「一起报的话几天能批完」 asks how long
+            and not _LATIN_TOKEN.search(normalized)  # a partner in latin letters is named (by _latin_hits)
+        ):
+            # 「人防和消防能一起审吗」「规划许可和施工图审查能一起走吗」: one item named outright and a partner joined to it
+            # by 和/跟/与/同 that names none (消防, 规划许可: which one?) — whether they may run together, still
+            start, end = min(h.start for h in named), max(h.end for h in named if h.start == named[0].start)
+            before = text[: max(start - 1, 0)]
+            # (「能和施工图审查一起报吗」 leaves out what goes with it: a follow-up's, read in its conversation)
+            partner_before = start > 0 and text[start - 1] in _PARTNER_MARKS and before not in ("", "那")
+            if (partner_before and not _MAY.fullmatch(before)) or (end < len(text) and text[end] in _PARTNER_MARKS):
+                result = self._result(
+                    question, normalized, "parallel", "process", "answer", candidates[0].score, candidates, "several"
+                )
+                return replace(result, asks=(_RUN_TOGETHER, Ask(items[0], "process")))
         if len(items) < 2:
             return None
         top = candidates[0]

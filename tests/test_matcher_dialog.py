@@ -1160,3 +1160,39 @@ def test_the_item_named_as_a_partner_goes_with_the_earlier_one(matcher):
     ]
     r = matcher.match("施工图审查能一起报吗", Context("fire_design", "time_limit"))
     assert [a.item for a in r.asks] == ["parallel", "drawing_review"]  # the item named is the subject
+
+
+def test_another_item_named_too_loosely_is_offered_not_the_earlier_one(matcher):
+    """「消防的呢」 after 人防审批要多久: the earlier question about 消防 (design review or acceptance?) — offered as
+    a choice, never answered about 人防."""
+    r = matcher.match("消防的呢", Context("civil_defense", "time_limit"))
+    assert (r.action, r.intent, r.context) == ("clarify", "time_limit", True)
+    assert {c.item for c in r.candidates} >= {"fire_design", "fire_acceptance"}
+    assert "civil_defense" not in {c.item for c in r.candidates}
+
+
+def test_one_item_and_an_unnamed_partner_asked_together_is_the_parallel_topic(matcher):
+    """「人防和消防能一起审吗」 names 人防 outright and 消防 loosely: whether they may run together."""
+    for question, item in (
+        ("人防和消防能一起审吗", "civil_defense"),
+        ("规划许可和施工图审查能一起走吗", "drawing_review"),
+    ):
+        r = matcher.match(question)
+        assert (r.item, r.intent, r.action) == ("parallel", "process", "answer"), question
+        assert [(a.item, a.intent) for a in r.asks] == [("parallel", "process"), (item, "process")]
+    # one item alone (no partner), or 「一起报的话」 asking how long: not this reading
+    assert matcher.match("施工图审查能一起报吗").item == "drawing_review"
+    assert matcher.match("初步设计和概算一起报的话发改一般几天能批完").intent == "time_limit"
+
+
+def test_the_earlier_items_own_department_named_keeps_the_item(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "不动产权证要什么材料", "property_cert", "materials", "answer", False),
+            ("王经理", "登记中心在政务大厅吗", "property_cert", "department", "answer", True),
+        ],
+    )
+    # another department's name is no follow-up of the earlier item
+    r = matcher.match("水利局在政务大厅吗", Context("property_cert", "materials"))
+    assert r.item != "property_cert"
