@@ -22,10 +22,14 @@ from storage.types import UTCDateTime
 
 @dataclass(frozen=True)
 class Context:
-    """What the asker last asked about."""
+    """What the asker last asked about: an item and intent, or (item `ASKED_WITHOUT_ITEM`) a question whose item
+    was missing (「这个要多久」), which a next message naming only an item (「环评」) completes."""
 
     item: str
     intent: str
+
+
+ASKED_WITHOUT_ITEM = "?"  # Context.item of a question asked with no item: no item key is "?"
 
 
 class MemoryContexts:

@@ -20,7 +20,7 @@ from threading import Lock
 
 from rapidfuzz import fuzz, process
 
-from knowledge.context import Context
+from knowledge.context import ASKED_WITHOUT_ITEM, Context
 from knowledge.intents import classify_intent, cue_book, read_cues
 from knowledge.model import Faq, KnowledgeBase
 from knowledge.model_text import NO_ITEM, TextModel, asking_clause
@@ -299,6 +299,11 @@ class Ask:
 
 # Whether procedures run together: the parallel topic, asked how it goes.
 _RUN_TOGETHER = Ask("parallel", "process")
+# What may stand around an item's name given as the item of the earlier question (「就是用地预审那个」「环评的呢」);
+# "|" is where the name was.
+_ONLY_FILLER = re.compile(
+    r"(我说的是|我问的是|问的是|说的是|就是|是|那个|这个|那)*\|(的|那个|这个|呢|吧|啊|呀|哈|嘛|了)*"
+)
 _PARTNER_MARKS = "和跟与同"  # 「A和B」「跟B」: B goes with A
 _CHANNEL_TOPIC = "online_portal"  # where procedures are applied for: in a follow-up, the earlier item's way
 _CHANNEL_BEFORE = re.compile(r"(在|从|通过|到|去|用|走|上)$")
@@ -327,11 +332,16 @@ class MatchResult:
     # The asker moved on to a matter of its own the knowledge base lacks (set by `Matcher.in_context`): a follow-up
     # next continues that matter, so the earlier context is not borrowed.
     leaves_context: bool = False
+    # Asked with its item missing and no earlier item to take (set by `Matcher.in_context`): 「这个要多久」 with
+    # nothing before it — a next message naming only an item (「环评」) completes it.
+    wants_item: bool = False
 
     def context_after(self) -> Context | None:
         """What a follow-up may borrow from this result: the item and intent answered (the last ask), if any;
         after a message that asks only whether procedures run together (「环评和水保能同时报吗」), the parallel
         topic (「具体怎么操作」 next is about running them together)."""
+        if self.wants_item:
+            return Context(ASKED_WITHOUT_ITEM, self.intent)  # 「这个要多久」: its item may come next (「环评」)
         if self.item is None or not (self.action == "answer" or self.reason == "status"):
             return None
         last = self.asks[-1] if self.asks else Ask(self.item, self.intent)
@@ -582,7 +592,15 @@ class Matcher:
 
     def in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
         """`match(question, context)` from `result = match(question)` made already (no second match)."""
-        if context is None or context.item not in self.kb.items:
+        if result.wants_item:
+            result = replace(result, wants_item=False)  # a match made without context, read again in one
+        if context is None or context.item == ASKED_WITHOUT_ITEM:
+            if context is not None:
+                result = self._item_of_earlier_question(result, context)
+            if result.item is None and result.reason in ("no_match", "low_confidence") and result.intent != "other":
+                return replace(result, wants_item=True)
+            return result
+        if context.item not in self.kb.items:
             return result
         if _NEW_MATTER.match(compact_text(result.question)):
             # 「顺便问下，电力接入找谁」: the asker turns to another matter; what it names (or nothing) stands
@@ -593,6 +611,22 @@ class Matcher:
             # handed off unsure stays with the earlier item: 「这个需要做吗」 then 「要做的话多久」.)
             return replace(result, leaves_context=True)
         return followed or result
+
+    def _item_of_earlier_question(self, result: MatchResult, context: Context) -> MatchResult:
+        """「这个要多久」 handed off for want of an item, then 「环评」: a short message that names an item and asks
+        nothing of its own is the item of the earlier question."""
+        text = compact_text(result.question)
+        if result.item is None or result.asks or result.action != "answer" or len(text) > FOLLOW_UP_CHARS:
+            return result
+        spans = [(h.start, h.end) for h in self._span_hits(text) if h.item == result.item and h.exact and h.start >= 0]
+        if not spans:
+            return result
+        start, end = min(a for a, _ in spans), max(b for a, b in spans if a == min(a for a, _ in spans))
+        if _ONLY_FILLER.fullmatch(text[:start] + "|" + text[end:]) is None:
+            return result  # 「施工许可最快啥时候能拿」 asks its own question
+        if context.intent == "status":
+            return replace(result, intent="status", action="handoff", reason="status", context=True)
+        return replace(result, intent=context.intent, reason="context", context=True)
 
     def _earlier_paper(self, result: MatchResult, context: Context) -> bool:
         """Whether an out-of-scope message is about a paper of the earlier item: a report or certificate, or a

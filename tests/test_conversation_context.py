@@ -72,3 +72,23 @@ async def test_an_out_of_scope_question_leaves_the_context_behind_in_the_databas
     assert (paper.result.reason, paper.result.leaves_context) == ("out_of_scope", False)
     follow = await service.ask(text="那要多久", chat_id=chat, user_id=user)
     assert (follow.result.item, follow.result.intent) == ("planning_verification", "time_limit")
+
+
+async def test_a_question_without_its_item_is_completed_by_the_item_named_next(db) -> None:
+    """「这个要多久」 with nothing before it is handed off; 「环评」 next (here in another process, after the first
+    one's row was written) is the item it lacked. The row keeps the intent, with no item."""
+    kb = load_knowledge(BUNDLED)
+    matcher = Matcher.trained(kb)
+    one, other = (KnowledgeService(kb=kb, matcher=matcher, db=db, clock=lambda: NOW) for _ in range(2))
+    chat, user = supergroup_id(9), user_id(9)
+    asked = await one.ask(text="这个要多久", chat_id=chat, user_id=user)
+    assert (asked.result.item, asked.result.action, asked.result.wants_item) == (None, "handoff", True)
+    assert db.call(recall_context, chat_id=chat, user_id=user, at=NOW, ttl=TTL) == Context("?", "time_limit")
+    named = await other.ask(text="环评", chat_id=chat, user_id=user)
+    assert (named.result.item, named.result.intent, named.result.context) == ("eia", "time_limit", True)
+    assert named.answer_html and texts.ASPECT["time_limit"] in named.answer_html
+    # an earlier item is not given up for a question that lacks one: the follow-up logic keeps it
+    await one.ask(text="水保方案要什么材料", chat_id=chat, user_id=user)
+    await one.ask(text="好的收到", chat_id=chat, user_id=user)
+    follow = await one.ask(text="那要多久", chat_id=chat, user_id=user)
+    assert (follow.result.item, follow.result.intent) == ("soil_water", "time_limit")

@@ -1196,3 +1196,24 @@ def test_the_earlier_items_own_department_named_keeps_the_item(matcher):
     # another department's name is no follow-up of the earlier item
     r = matcher.match("水利局在政务大厅吗", Context("property_cert", "materials"))
     assert r.item != "property_cert"
+
+
+def test_the_item_named_next_completes_a_question_asked_without_one(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "这个要多久", None, "time_limit", "handoff", False),
+            ("王经理", "就是用地预审那个", "land_prereview", "time_limit", "answer", True),
+            ("李工", "查进度", None, "status", "handoff", False),
+            ("李工", "施工许可", "construction_permit", "status", "handoff", True),
+            ("张总", "要准备啥材料", None, "materials", "handoff", False),
+            (
+                "张总",
+                "施工许可最快啥时候能拿",
+                "construction_permit",
+                "time_limit",
+                "answer",
+                False,
+            ),  # its own question
+        ],
+    )

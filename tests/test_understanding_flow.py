@@ -114,3 +114,14 @@ async def test_a_waiting_ticket_does_not_swallow_answerable_questions(app) -> No
     ack = bot_message(BOT_USER, chat_id=HELP, message_id=7000, text=texts.HANDOFF_ACK.format(minutes="30"))
     await _say(app, "施工许可要什么材料", reply_to=ack)
     assert _answer(app) == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
+
+
+async def test_the_item_named_next_completes_a_question_handed_off_without_one(app) -> None:
+    await _say(app, "这个要多久")  # no item: a steward gets it
+    assert _answer(app) == texts.HANDOFF_ACK.format(minutes="30")
+    await _say(app, "环评的呢")  # the item it lacked: answered at once, though its ticket waits
+    answer = _answer(app)
+    assert "环境影响评价" in answer and texts.ASPECT["time_limit"] in answer
+    # a bare name does not read as a question in a group: people talking to each other are left alone
+    await _say(app, "环评")
+    assert _sent_to(app, HELP) == []
