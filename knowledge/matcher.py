@@ -131,7 +131,10 @@ _DOCUMENT_FORM = re.compile(
     r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套|附上|附件|(要|需|得)附(?!近)|附吗|附不"
 )
 # A follow-up asking whether, or in what form, a document is handed in.
-_DOCUMENT_ASKED = re.compile(_DOCUMENT_FORM.pattern + r"|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要")
+_DOCUMENT_ASKED = re.compile(
+    _DOCUMENT_FORM.pattern
+    + r"|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要|^(还)?(需要|用不用)(?!先).+(吗|不)$"
+)
 # Procedure words that say no procedure by themselves: whose 备案 it is, the conversation says.
 _BARE_PROCEDURE_WORDS = frozenset({"备案", "核准", "审批", "验收", "登记"})
 # Procedures going ahead: 「能一起报不」「能同时弄不」「并着走」 (not 「纸质和电子版同时交」: a document question).
@@ -158,12 +161,24 @@ _DOES_A_PROCEDURE = re.compile(r"(要|也要|必须|需要|得)(先)?(做|办|�
 _MAY = re.compile(r"能|可以|可不可以|行不|行吗|行不行|成不")
 # A follow-up asking whether the earlier item goes ahead without a document.
 # 「…签完以后才能办是吧」: what must be done before the procedure the conversation is about (its name left out).
-_ONLY_AFTER = re.compile(r"(以后|之后|后|完)才(能|可以)(办|报|申请|领|拿|批|做)理?(吗|吧|是吧|不|呢|啊)?$")
+_ONLY_AFTER = re.compile(
+    r"((以后|之后|后|完)才|(了|完|好|到)(就|才))(能|可以)(办|报|申请|领|拿|批|做)理?(了)?(吗|吧|是吧|不|呢|啊)?$"
+)
+# 「…包含在里面吗」「…算其中一个吗」「…也在里头吗」: whether something is one of the earlier item's (certificates,
+# documents, steps).
+_AMONG = re.compile(
+    r"(包含|包括|算|在)(在)?(里面|里头|其中|这里面|这里头|之内|之列)|(算|是)(其中|里面)的?(一个|一项|之一)"
+)
+# 「核准前要先做…」: before the item just named, something needed first; 「(办|报|申请)核准前」 (_BEFORE_HEAD).
+_BEFORE_NEEDED = re.compile(r"(之前|以前|前)(是不是|是否)?(需要|要|得|必须)(先)")
+_BEFORE_HEAD = re.compile(r"(请问|问下|问一下)?(我们)?(办|报|申请|做|办理)?")
+# Right after a name: it is done (「出让合同签了就能办吗」: the paper signed is what the earlier item waits for).
+_DONE_RIGHT_AFTER = re.compile(r"(签|办|拿|批|交|做|审|缴)(了|完|好|下来)")
 # A procedure named as not done yet (「消防验收没完成」「图审还没完」) or as what must come first (「需要先拿到用地预审意见吗」):
 # in a follow-up it is what the earlier item waits for, not what is asked about.
 _ALSO_TOGETHER = re.compile(f"也(是)?({_TOGETHER_WORDS})")
 _NOT_DONE_YET = re.compile(
-    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|过|出结果|结束)"
+    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|结束)"
 )
 _FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(拿到|取得|拿|有|办|办完|做|做完)")
 # 「顺便问下」「另外问一下」「还有个事」: a new matter, not a follow-up of the earlier one.
@@ -337,7 +352,8 @@ class MatchResult:
     wants_item: bool = False
 
     def context_after(self) -> Context | None:
-        """What a follow-up may borrow from this result: the item and intent answered (the last ask), if any;
+        """What a follow-up may borrow from this result: the item and intent answered (the last ask; of several
+        items, the first), if any;
         after a message that asks only whether procedures run together (「环评和水保能同时报吗」), the parallel
         topic (「具体怎么操作」 next is about running them together)."""
         if self.wants_item:
@@ -345,6 +361,10 @@ class MatchResult:
         if self.item is None or not (self.action == "answer" or self.reason == "status"):
             return None
         last = self.asks[-1] if self.asks else Ask(self.item, self.intent)
+        if len({a.item for a in self.asks}) > 1 and _RUN_TOGETHER not in self.asks:
+            # 「洪评和取水许可分别要多久」 then 「都是水利局办吗」「需要多少天」: the writers' follow-ups take the first
+            # item asked about (the guard: 5 turns right that took the last, none wrong)
+            last = self.asks[0]
         if self.reason == "several" and self.asks[0] == _RUN_TOGETHER and all(a.intent == "process" for a in self.asks):
             last = _RUN_TOGETHER
         return Context(last.item, last.intent)
@@ -588,7 +608,28 @@ class Matcher:
 
         `context` is what the asker last asked about: an elliptical follow-up takes the missing part from it.
         """
-        return self.in_context(self._match(question), context)
+        return self.in_context(self._order_before(self._match(question)), context)
+
+    def _order_before(self, result: MatchResult) -> MatchResult:
+        """「核准前要先做用地预审吗」「办施工许可之前必须先拿到图审合格书吗」: an item named first, then 前/之前 and
+        another named as what must come first — the order of the first item (its process), not the other's."""
+        if result.asks or result.item is None or result.action != "answer" or result.reason == "learned":
+            return result
+        text = compact_text(result.question)
+        found = _BEFORE_NEEDED.search(text)
+        if found is None:
+            return result
+        head = [h for h in self._span_hits(text[: found.start()]) if self._outright(h)]
+        tail = [h for h in self._span_hits(text[found.end() :]) if self._outright(h)]
+        subject = {h.item for h in head}
+        if len(subject) != 1 or not tail or result.item not in {h.item for h in tail} | subject:
+            return result
+        start = min(h.start for h in head)
+        end = max(h.end for h in head if h.start == start)
+        if not _BEFORE_HEAD.fullmatch(text[:start]) or end != found.start():
+            return result  # the item named must be what 前 is said of: 「(办)核准前…」
+        item = subject.pop()
+        return replace(result, item=item, intent="process", candidates=(Candidate(item, result.confidence),))
 
     def in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
         """`match(question, context)` from `result = match(question)` made already (no second match)."""
@@ -647,7 +688,7 @@ class Matcher:
             and _ONLY_AFTER.search(text.rstrip("?？"))
             and result.reason not in ("smalltalk", "empty", "learned")
             and result.intent != "time_limit"  # 「要几天以后才能领」 asks how long
-            and not self._names_subject(text)  # 「环评是不是要立项以后才能办」 is about 环评
+            and not self._names_subject(text, done_excepted=True)  # 「环评是不是要立项以后才能办」 is about 环评
         ):
             # 「是出让合同签完以后才能办是吧」「是不是得契税交完才能办」 after 不动产权证: whether the earlier item waits
             # for what the message names (a paper, a tax, another procedure) — the earlier item's order, its process
@@ -655,6 +696,16 @@ class Matcher:
         waits_for = self._waits_for(result, context, text)
         if waits_for is not None:
             return waits_for
+        if (
+            _AMONG.search(text)
+            and len(text) <= DOCUMENT_FOLLOW_UP_CHARS
+            and not result.asks
+            and result.reason not in ("smalltalk", "empty", "learned")
+            and self.kb.items[context.item].kind in ("item", "topic")
+        ):
+            # 「建设用地规划许可证包含在里面吗」 after 五证联发, 「图审合格书算其中一个吗」 after 施工许可的前置手续: whether
+            # what it names is one of the earlier item's — a question about the earlier item
+            return _taken_as(result, context.item, result.intent)
         if self._channel_only(result, context, text):
             # 「表在一网通办上填还是交纸质的」 after 节能审查: the portal named as where the earlier item is applied for
             return _taken_as(result, context.item, "process")
@@ -904,10 +955,17 @@ class Matcher:
         names = [compact_text(n) for n in (earlier.name, earlier.short, *earlier.aliases) if n]
         return all(any(w in name for name in names) for w in bare)
 
-    def _names_subject(self, text: str) -> bool:
-        """Whether a message begins with an approval item named outright (after 那 at most): its subject."""
-        starts = [h.start for h in self._span_hits(text) if self._outright(h)]
-        return bool(starts) and text[: min(starts)] in ("", "那", "那个")
+    def _names_subject(self, text: str, *, done_excepted: bool = False) -> bool:
+        """Whether a message begins with an approval item named outright (after 那 at most): its subject —
+        with `done_excepted`, not when the name is said done at once (「出让合同签了就能办吗」: what is waited for)."""
+        hits = [h for h in self._span_hits(text) if self._outright(h)]
+        if not hits:
+            return False
+        start = min(h.start for h in hits)
+        end = max(h.end for h in hits if h.start == start)
+        if done_excepted and _DONE_RIGHT_AFTER.match(text, end):
+            return False
+        return text[:start] in ("", "那", "那个")
 
     def _document_follow_up(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """A follow-up about a document of the earlier item, or None.

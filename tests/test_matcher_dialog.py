@@ -1217,3 +1217,43 @@ def test_the_item_named_next_completes_a_question_asked_without_one(matcher):
             ),  # its own question
         ],
     )
+
+
+def test_what_the_earlier_item_needs_or_waits_for_keeps_it(matcher):
+    """A document asked whether needed (「需要施工图审查合格书吗」), a paper said done (「出让合同签了就能办吗」), a
+    procedure not passed yet (「消防验收还没通过…」), something asked to be among the earlier item's (「…包含在里面吗」)."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "施工许可证怎么申请", "construction_permit", "process", "answer", False),
+            ("王经理", "需要施工图审查合格书吗", "construction_permit", "materials", "answer", True),
+            ("王经理", "合格书还没拿到能先受理吗", "construction_permit", "tolerance", "answer", True),
+            ("李工", "建设用地规划许可证需要什么前置条件", "land_use_planning", None, "answer", False),
+            ("李工", "出让合同签了就能办吗", "land_use_planning", "process", "answer", True),
+            ("张总", "五证联发和拿地即开工是一回事吗", "five_certs", "other", "answer", False),
+            ("张总", "建设用地规划许可证包含在里面吗", "five_certs", None, "answer", True),
+        ],
+    )
+    r = matcher.match("消防验收还没通过能不能先备案", Context("completion_filing", "materials"))
+    assert (r.item, r.context) == ("completion_filing", True)
+    # a name at the start that is not said done is the message's own subject
+    r = matcher.match("环评是不是要立项以后才能办", Context("soil_water", "materials"))
+    assert (r.item, r.intent) == ("eia", "process")
+
+
+def test_an_item_named_before_what_it_needs_first_is_asked_about(matcher):
+    """「核准前要先做用地预审吗」 asks the order of 核准 (its process), not how 用地预审 is done."""
+    for question in ("核准前要先做用地预审吗", "核准之前要先拿用地预审吧"):
+        r = matcher.match(question)
+        assert (r.item, r.intent, r.action) == ("verification", "process", "answer"), question
+    assert matcher.match("用地预审要先做吗").item == "land_prereview"
+
+
+def test_after_several_items_a_follow_up_takes_the_first(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "洪评和取水许可分别要多久", "flood_impact", "time_limit", "answer", False),
+            ("王经理", "都是水利局办吗", "flood_impact", "department", "answer", True),
+        ],
+    )
