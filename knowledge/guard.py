@@ -75,12 +75,14 @@ DEFAULT_GUARDED = tuple(
         "bankK_dialogues",
         "bankL",
         "bankM_dialogues",
-        # the thirteenth pass: blind23 and blind24 (judged, then read) and a training bank of dialogues
+        # the thirteenth pass: blind23, blind24 and blind25 (judged, then read) and a training bank of dialogues
         "blind23",
         "blind23_dialogues",
         "blind24",
         "blind24_dialogues",
         "bankN_dialogues",
+        "blind25",
+        "blind25_dialogues",
     )
 )
 

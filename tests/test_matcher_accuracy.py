@@ -68,7 +68,7 @@ def _test_split(kb, *, source: str | None) -> EvalReport:
             r.source == source
             if source
             else r.source.split("_")[0]
-            not in {*(f"blind{n}" for n in range(3, 25)), "bankE", "bankF", "bankG", "bankH", "bankI", "bankJ", "bankK"}
+            not in {*(f"blind{n}" for n in range(3, 26)), "bankE", "bankF", "bankG", "bankH", "bankI", "bankJ", "bankK"}
         )
     ]
     return evaluate(Matcher.trained(kb), [LabelledQuestion(r.q, r.item, r.intent, r.style) for r in rows])
@@ -121,9 +121,10 @@ BLIND_FIFTHS = [
     ("blind21", 65, 0.94, 0.95, 0.01),
     ("bankJ", 80, 0.97, 0.91, 0.02),
     ("bankL", 88, 0.94, 0.90, 0.02),
-    # Joined in the thirteenth pass: blind23 and blind24 (judged unseen, then their dialogue errors read)
+    # Joined in the thirteenth pass: blind23, blind24 and blind25 (judged unseen, then their dialogue errors read)
     ("blind23", 60, 0.97, 0.95, 0.01),
     ("blind24", 65, 0.98, 0.97, 0.01),
+    ("blind25", 65, 0.96, 0.93, 0.01),
 ]
 
 
