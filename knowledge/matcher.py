@@ -169,6 +169,8 @@ _ONLY_AFTER = re.compile(
 _AMONG = re.compile(
     r"(包含|包括|算|在)(在)?(里面|里头|其中|这里面|这里头|之内|之列)|(算|是)(其中|里面)的?(一个|一项|之一)"
 )
+# 「这个代码」「那个证」「该报告」: pointing at something already spoken of.
+_POINTER = re.compile(r"这个|那个|该")
 # 「核准前要先做…」: before the item just named, something needed first; 「(办|报|申请)核准前」 (_BEFORE_HEAD).
 _BEFORE_NEEDED = re.compile(r"(之前|以前|前)(是不是|是否)?(需要|要|得|必须)(先)")
 _BEFORE_HEAD = re.compile(r"(请问|问下|问一下)?(我们)?(办|报|申请|做|办理)?")
@@ -178,7 +180,7 @@ _DONE_RIGHT_AFTER = re.compile(r"(签|办|拿|批|交|做|审|缴)(了|完|好|�
 # in a follow-up it is what the earlier item waits for, not what is asked about.
 _ALSO_TOGETHER = re.compile(f"也(是)?({_TOGETHER_WORDS})")
 _NOT_DONE_YET = re.compile(
-    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|结束)"
+    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|出|结束)"
 )
 _FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(拿到|取得|拿|有|办|办完|做|做完)")
 # 「顺便问下」「另外问一下」「还有个事」: a new matter, not a follow-up of the earlier one.
@@ -706,6 +708,9 @@ class Matcher:
             # 「建设用地规划许可证包含在里面吗」 after 五证联发, 「图审合格书算其中一个吗」 after 施工许可的前置手续: whether
             # what it names is one of the earlier item's — a question about the earlier item
             return _taken_as(result, context.item, result.intent)
+        if self._points_to_earlier(result, context, text):
+            # 「后面办环评是不是都要用这个代码」 after 赋码: 「这个代码」 is the earlier item, the other one background
+            return _taken_as(result, context.item, result.intent)
         if self._channel_only(result, context, text):
             # 「表在一网通办上填还是交纸质的」 after 节能审查: the portal named as where the earlier item is applied for
             return _taken_as(result, context.item, "process")
@@ -777,6 +782,15 @@ class Matcher:
             intent = "tolerance" if named_topic or result.intent == "tolerance" else result.intent
             return replace(result, item=context.item, intent=intent, context=True, reason="context")
         if result.action == "answer":
+            if (
+                not names_item
+                and result.item != context.item
+                and context.item in {c.item for c in result.candidates}
+                and not self._span_hits(text)
+            ):
+                # 「是报告书还是报告表」 after 水保方案要做吗: a follow-up that names nothing, which the model alone
+                # puts with another item (环评 has 报告书 too) while it also offers the earlier one: the earlier item
+                return _taken_as(result, context.item, result.intent)
             return None
         if not (
             asks_own or _ELLIPSIS.search(text) or cue_book().question_mark.search(text) or _ALTERNATIVE.search(text)
@@ -905,6 +919,19 @@ class Matcher:
             asks = (_RUN_TOGETHER, Ask(context.item, "process"), Ask(named, "process"))
         return _taken_as(result, "parallel", "process", asks=asks)
 
+    def _points_to_earlier(self, result: MatchResult, context: Context, text: str) -> bool:
+        """Whether a short follow-up answered with another item points at the earlier one: 这个/那个/该 before a word
+        of the earlier item's own names (「这个代码」 after 项目代码)."""
+        if result.item in (None, context.item) or result.asks or len(text) > DOCUMENT_FOLLOW_UP_CHARS:
+            return False
+        earlier = self.kb.items[context.item]
+        names = [compact_text(n) for n in (earlier.name, earlier.short, *earlier.aliases) if n]
+        for found in _POINTER.finditer(text):
+            word = text[found.end() : found.end() + 2]
+            if len(word) == 2 and any(word in name for name in names):
+                return True
+        return False
+
     def _channel_only(self, result: MatchResult, context: Context, text: str) -> bool:
         """Whether a short follow-up names no item but the online portal, as the place it is done (在/通过/去…)."""
         if (
@@ -1019,6 +1046,9 @@ class Matcher:
 
         if not (shared or others) or not all(a_document(h) for h in others):
             return None
+        if self.kb.items[context.item].kind == "topic" and any(self._outright(h) for h in others):
+            if not _DOCUMENT_FORM.search(text):
+                return None  # 「施工许可证能容缺吗」 after the 容缺 topic: the item named is asked about, no paper
         if result.item == context.item and (result.intent == intent or intent == "tolerance"):
             return None
         return _taken_as(result, context.item, intent)

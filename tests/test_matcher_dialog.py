@@ -1257,3 +1257,23 @@ def test_after_several_items_a_follow_up_takes_the_first(matcher):
             ("王经理", "都是水利局办吗", "flood_impact", "department", "answer", True),
         ],
     )
+
+
+def test_a_follow_up_naming_nothing_or_pointing_back_stays_with_the_earlier_item(matcher):
+    """「是报告书还是报告表」 names nothing (环评 has them too: the model alone would say 环评); 「这个代码」 points at
+    项目代码; 「图审还没出」 is not done yet; 「施工许可证能容缺吗」 after the 容缺 topic asks about 施工许可证."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "水保方案要做吗", "soil_water", "other", "answer", False),
+            ("王经理", "是报告书还是报告表", "soil_water", "materials", "answer", True),
+            ("王经理", "要钱吗", "soil_water", "fee", "answer", True),
+            ("李工", "请问赋码在哪个平台", "project_code", "department", "answer", False),
+            ("李工", "后面办环评是不是都要用这个代码", "project_code", None, "answer", True),
+            ("张总", "施工许可证要什么材料", "construction_permit", "materials", "answer", False),
+            ("张总", "图审还没出，能先容缺受理吗", "construction_permit", "tolerance", "answer", True),
+        ],
+    )
+    r = matcher.match("施工许可证能容缺吗", Context("tolerance", "other"))
+    assert (r.item, r.intent) == ("construction_permit", "tolerance")
+    assert matcher.match("是报告书还是报告表").item != "soil_water"  # alone, the model's reading stands
