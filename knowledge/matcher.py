@@ -1046,9 +1046,9 @@ class Matcher:
 
         if not (shared or others) or not all(a_document(h) for h in others):
             return None
-        if self.kb.items[context.item].kind == "topic" and any(self._outright(h) for h in others):
-            if not _DOCUMENT_FORM.search(text):
-                return None  # 「施工许可证能容缺吗」 after the 容缺 topic: the item named is asked about, no paper
+        topic = self.kb.items[context.item].kind == "topic"
+        if topic and any(self._outright(h) for h in others) and not _DOCUMENT_FORM.search(text):
+            return None  # 「施工许可证能容缺吗」 after the 容缺 topic: the item named is asked about, no paper
         if result.item == context.item and (result.intent == intent or intent == "tolerance"):
             return None
         return _taken_as(result, context.item, intent)
