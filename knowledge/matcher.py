@@ -664,7 +664,8 @@ class Matcher:
         spans = [(h.start, h.end) for h in self._span_hits(text) if h.item == result.item and h.exact and h.start >= 0]
         if not spans:
             return result
-        start, end = min(a for a, _ in spans), max(b for a, b in spans if a == min(a for a, _ in spans))
+        start = min(a for a, _ in spans)
+        end = max(b for a, b in spans if a == start)  # the longest name written there (「用地预审」 over 「预审」)
         if _ONLY_FILLER.fullmatch(text[:start] + "|" + text[end:]) is None:
             return result  # 「施工许可最快啥时候能拿」 asks its own question
         if context.intent == "status":
