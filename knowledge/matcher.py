@@ -99,7 +99,7 @@ _GENERIC_BEFORE = frozenset(
     }
 )
 # Asking whether several procedures can run together: the parallel topic.
-_TOGETHER_WORDS = "一起|同时|并联|同步|并行|一块|(?<=[能以否])联合"  # 「可以联合验收吗」, not the name 联合验收
+_TOGETHER_WORDS = "一起|同时|并联|同步|并行|一块|合并|(?<=[能以否])联合"  # 「可以联合验收吗」, not the name 联合验收
 _TOGETHER = re.compile(_TOGETHER_WORDS)
 _ALSO = re.compile(r"同时(要|需|还|也|得)")  # 「…能一起报吗？同时要准备什么材料」: "also", not "together"
 # Where a message turns from its story to its questions: 「…想问下节能审查要多久」.
@@ -169,6 +169,8 @@ _ONLY_AFTER = re.compile(
 _AMONG = re.compile(
     r"(包含|包括|算|在)(在)?(里面|里头|其中|这里面|这里头|之内|之列)|(算|是)(其中|里面)的?(一个|一项|之一)"
 )
+# 「先办这个还是先环评」「谁先谁后」「哪个在前」: which of two comes first.
+_ORDER_CHOICE = re.compile(r"先.{1,10}还是.{0,3}先|谁先谁后|哪个(先|在前)|先后顺序")
 # 「这个代码」「那个证」「该报告」: pointing at something already spoken of.
 _POINTER = re.compile(r"这个|那个|该")
 # 「核准前要先做…」: before the item just named, something needed first; 「(办|报|申请)核准前」 (_BEFORE_HEAD).
@@ -182,13 +184,16 @@ _ALSO_TOGETHER = re.compile(f"也(是)?({_TOGETHER_WORDS})")
 _NOT_DONE_YET = re.compile(
     r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|出|结束)"
 )
-_FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(拿到|取得|拿|有|办|办完|做|做完)")
+_FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(把|拿到|取得|拿|有|办|办完|做|做完)")
 # 「顺便问下」「另外问一下」「还有个事」: a new matter, not a follow-up of the earlier one.
 # (「另外还要交什么」 asks more of the same matter: 另外 counts only before 问, 咨询…)
 _NEW_MATTER = re.compile(
     r"^(对了|那个|老师)?((顺便|顺带|另外)(再)?(问|咨询|请教|打听)|还有(个|一个|件)事|再问(个|一个)(别的|其他)?|换个问题|另一个问题)"
 )
-_WITHOUT_IT = re.compile(r"容缺|先受理|先报|先办|先收|后补|晚点交|晚些交|以后再交|后交|缓交")
+_WITHOUT_IT = re.compile(
+    r"容缺|先受理|先报|先办|先收|后补|晚点交|晚些交|以后再交|后交|缓交"
+    r"|^(没有|没)(?!问题|事).{2,14}(能|可以|行)(不能)?(办|报|受理|申请|批)"  # 「没有施工图审查合格书能办吗」
+)
 # Before an item's name: it is excluded or already under way, not what is asked.
 _CONTEXT_BEFORE = re.compile(
     r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到)$"
@@ -709,6 +714,9 @@ class Matcher:
             # 「建设用地规划许可证包含在里面吗」 after 五证联发, 「图审合格书算其中一个吗」 after 施工许可的前置手续: whether
             # what it names is one of the earlier item's — a question about the earlier item
             return _taken_as(result, context.item, result.intent)
+        order = self._order_choice(result, context, text)
+        if order is not None:
+            return order
         if self._points_to_earlier(result, context, text):
             # 「后面办环评是不是都要用这个代码」 after 赋码: 「这个代码」 is the earlier item, the other one background
             return _taken_as(result, context.item, result.intent)
@@ -919,6 +927,17 @@ class Matcher:
             # 「能和施工图审查一起报吗」 after 消防设计审查: the earlier item is the one going with the item named
             asks = (_RUN_TOGETHER, Ask(context.item, "process"), Ask(named, "process"))
         return _taken_as(result, "parallel", "process", asks=asks)
+
+    def _order_choice(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「先办这个还是先环评」「先核实还是先消防验收」 after a question about one item: which of the earlier item
+        and the one named comes first — both items' process, the earlier item first; None otherwise."""
+        if not _ORDER_CHOICE.search(text) or result.asks or len(text) > DOCUMENT_FOLLOW_UP_CHARS:
+            return None
+        named = [i for i in self._named_items(text) if i != context.item]
+        if len(named) > 1 or self.kb.items[context.item].kind != "item":
+            return None
+        asks = (Ask(context.item, "process"), *(Ask(i, "process") for i in named))
+        return _taken_as(result, context.item, "process", asks=asks if len(asks) > 1 else ())
 
     def _points_to_earlier(self, result: MatchResult, context: Context, text: str) -> bool:
         """Whether a short follow-up answered with another item points at the earlier one: 这个/那个/该 before a word

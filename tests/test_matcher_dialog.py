@@ -1277,3 +1277,24 @@ def test_a_follow_up_naming_nothing_or_pointing_back_stays_with_the_earlier_item
     r = matcher.match("施工许可证能容缺吗", Context("tolerance", "other"))
     assert (r.item, r.intent) == ("construction_permit", "tolerance")
     assert matcher.match("是报告书还是报告表").item != "soil_water"  # alone, the model's reading stands
+
+
+def test_which_comes_first_and_what_the_earlier_item_goes_without(matcher):
+    """「先办这个还是先环评」 asks the order of the earlier item and the one named (both, the earlier first);
+    「没有施工图审查合格书能办吗」 whether the earlier item goes without a paper; 「能跟图审合并报吗」 whether they run
+    together; 「备案前是不是要先把规划核实做完」 what the earlier item waits for."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "危化品安全条件审查要什么材料", "safety_review", "materials", "answer", False),
+            ("王经理", "先办这个还是先环评", "safety_review", "process", "answer", True),
+            ("李工", "施工许可证要什么材料", "construction_permit", "materials", "answer", False),
+            ("李工", "没有施工图审查合格书能办吗", "construction_permit", "tolerance", "answer", True),
+            ("张总", "竣工验收备案要什么材料", "completion_filing", "materials", "answer", False),
+            ("张总", "备案前是不是要先把规划核实做完", "completion_filing", "process", "answer", True),
+        ],
+    )
+    r = matcher.match("先办这个还是先环评", Context("safety_review", "materials"))
+    assert [(a.item, a.intent) for a in r.asks] == [("safety_review", "process"), ("eia", "process")]
+    r = matcher.match("能跟图审合并报吗", Context("fire_design", "time_limit"))
+    assert r.item == "parallel" and "fire_design" in {a.item for a in r.asks}
