@@ -262,7 +262,7 @@ def _probe_startup(kb_path: Path, model_path: Path | None) -> dict[str, object]:
         "index_s": indexed - modelled,
         "total_s": indexed - imported,
         "cpu_s": time.process_time() - cpu,  # every thread's CPU time: the load-independent part of the wall time
-        "how": source.how.split(";")[0],
+        "how": source.how,
         "faq": sum(len(i.faq) for i in kb.items.values()),
     }
 

@@ -7,7 +7,7 @@ across several bot processes; a row older than the expiry is ignored and swept a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,13 +23,40 @@ from storage.types import UTCDateTime
 @dataclass(frozen=True)
 class Context:
     """What the asker last asked about: an item and intent, or (item `ASKED_WITHOUT_ITEM`) a question whose item
-    was missing (「这个要多久」), which a next message naming only an item (「环评」) completes."""
+    was missing (「这个要多久」), which a next message naming only an item (「环评」) completes; `earlier`, the other
+    items of the conversation, most recent first (「这两个能一起报吗」 names the last two)."""
 
     item: str
     intent: str
+    earlier: tuple[str, ...] = ()
+
+    def recent(self, count: int) -> tuple[str, ...]:
+        """The last `count` items spoken of, in the order they were asked."""
+        return tuple(reversed((self.item, *self.earlier)[:count]))
 
 
 ASKED_WITHOUT_ITEM = "?"  # Context.item of a question asked with no item: no item key is "?"
+KEPT_EARLIER = 2  # items kept besides the last: 「这三个」 is the most a follow-up names
+
+
+def following(previous: Context | None, after: Context | None) -> Context | None:
+    """The context after a message: `after` (what it leaves, `MatchResult.context_after`) with the items of the
+    conversation before it, the previous context's item first."""
+    if after is None or after.item == ASKED_WITHOUT_ITEM or previous is None or previous.item == ASKED_WITHOUT_ITEM:
+        return after
+    earlier = [i for i in after.earlier if i != after.item]
+    for item in (previous.item, *previous.earlier):
+        if item not in (after.item, ASKED_WITHOUT_ITEM, LEFT) and item not in earlier:
+            earlier.append(item)
+    return replace(after, earlier=tuple(earlier[:KEPT_EARLIER]))
+
+
+def _joined(items: tuple[str, ...]) -> str:
+    return ",".join(items)
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(i for i in (text or "").split(",") if i)
 
 
 class MemoryContexts:
@@ -50,7 +77,7 @@ class MemoryContexts:
         if result.leaves_context:
             self._by_asker.pop((chat_id, user_id), None)
         else:
-            self.remember(chat_id, user_id, result.context_after())
+            self.remember(chat_id, user_id, following(self.recall(chat_id, user_id), result.context_after()))
 
 
 class ConversationContext(SQLModel, table=True):
@@ -60,6 +87,7 @@ class ConversationContext(SQLModel, table=True):
     user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     item: str = Field(sa_column=Column(String(64), nullable=False))
     intent: str = Field(sa_column=Column(String(32), nullable=False))
+    earlier: str = Field(default="", sa_column=Column(String(160), nullable=False, server_default=""))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
@@ -73,7 +101,7 @@ def recall_context(*, session: Session, chat_id: int, user_id: int, at: datetime
         row = session.execute(_RECALL, {"chat_id": chat_id, "user_id": user_id}).first()
     if row is None or row.updated_at < at - ttl or row.item == LEFT:
         return None
-    return Context(row.item, row.intent)
+    return Context(row.item, row.intent, _split(row.earlier))
 
 
 def read_contexts(session: Session, askers: list[tuple[int, int]]) -> None:
@@ -92,12 +120,12 @@ _AHEAD = "contexts_read_ahead"  # session.info: (chat id, user id) → its row (
 
 
 _TABLE = ConversationContext.__table__  # type: ignore[attr-defined]
-_RECALL = sa_select(_TABLE.c.item, _TABLE.c.intent, _TABLE.c.updated_at).where(
+_RECALL = sa_select(_TABLE.c.item, _TABLE.c.intent, _TABLE.c.earlier, _TABLE.c.updated_at).where(
     _TABLE.c.chat_id == bindparam("chat_id"), _TABLE.c.user_id == bindparam("user_id")
 )  # built once
-_READ_AHEAD = sa_select(_TABLE.c.chat_id, _TABLE.c.user_id, _TABLE.c.item, _TABLE.c.intent, _TABLE.c.updated_at).where(
-    tuple_(_TABLE.c.chat_id, _TABLE.c.user_id).in_(bindparam("askers", expanding=True))
-)  # built once
+_READ_AHEAD = sa_select(
+    _TABLE.c.chat_id, _TABLE.c.user_id, _TABLE.c.item, _TABLE.c.intent, _TABLE.c.earlier, _TABLE.c.updated_at
+).where(tuple_(_TABLE.c.chat_id, _TABLE.c.user_id).in_(bindparam("askers", expanding=True)))  # built once
 
 
 # The item of an asker who left the earlier context (knowledge.matcher.MatchResult.leaves_context): recalled as none.
@@ -110,12 +138,28 @@ def leave_context(*, session: Session, chat_id: int, user_id: int, at: datetime)
     keep_context(session=session, chat_id=chat_id, user_id=user_id, item=LEFT, intent=LEFT, at=at)
 
 
-def keep_context(*, session: Session, chat_id: int, user_id: int, item: str, intent: str, at: datetime) -> None:
+def keep_context(
+    *,
+    session: Session,
+    chat_id: int,
+    user_id: int,
+    item: str,
+    intent: str,
+    at: datetime,
+    earlier: tuple[str, ...] = (),
+) -> None:
     """remember_context as an upsert (INSERT … ON CONFLICT DO UPDATE, on both databases), written
     with the transaction's other contexts just before it commits (storage.deferred): an asker's
     next question comes in a later transaction (one chat's updates run in order)."""
     stmt = _UPSERT["postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"]
-    values = {"chat_id": chat_id, "user_id": user_id, "item": item, "intent": intent, "updated_at": at}
+    values = {
+        "chat_id": chat_id,
+        "user_id": user_id,
+        "item": item,
+        "intent": intent,
+        "earlier": _joined(earlier),
+        "updated_at": at,
+    }
     defer(session, stmt, values, key=(chat_id, user_id))
 
 
@@ -124,7 +168,12 @@ def _upsert(insert: Any) -> Any:
     stmt = insert(table)
     return stmt.on_conflict_do_update(
         index_elements=["chat_id", "user_id"],
-        set_={"item": stmt.excluded.item, "intent": stmt.excluded.intent, "updated_at": stmt.excluded.updated_at},
+        set_={
+            "item": stmt.excluded.item,
+            "intent": stmt.excluded.intent,
+            "earlier": stmt.excluded.earlier,
+            "updated_at": stmt.excluded.updated_at,
+        },
     )
 
 
@@ -132,12 +181,15 @@ _UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.in
 
 
 def remember_context(*, session: Session, chat_id: int, user_id: int, item: str, intent: str, at: datetime) -> None:
-    """Keep what the asker was just answered about (replaces the previous context)."""
+    """Keep what the asker was just answered about (replaces the previous context; the previous item joins the
+    earlier ones)."""
     row = session.get(ConversationContext, (chat_id, user_id))
     if row is None:
         session.add(ConversationContext(chat_id=chat_id, user_id=user_id, item=item, intent=intent, updated_at=at))
     else:
+        kept = following(Context(row.item, row.intent, _split(row.earlier)), Context(item, intent))
         row.item, row.intent, row.updated_at = item, intent, at
+        row.earlier = _joined(kept.earlier if kept else ())
         session.add(row)
     session.flush()
 

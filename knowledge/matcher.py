@@ -112,7 +112,7 @@ _SEVERAL = re.compile(r"和|跟|与|及|、|还有|以及|分别|各|或者|还�
 _LATIN_TOKEN = re.compile(r"[a-z]+")
 # Question words begin no name of the knowledge base: a sound-alike starting with one is what it says.
 _INTERROGATIVES = frozenset("谁哪啥咋怎")
-_PARTICLES = frozenset("吗呢吧啊呀嘛")  # sentence-final particles: no name typed by sound ends in one
+_PARTICLES = frozenset("吗呢吧啊呀嘛")  # sentence-final particles: no name typed by sound ends a message with one
 # After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早))?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
@@ -133,7 +133,7 @@ _DOCUMENT_FORM = re.compile(
 # A follow-up asking whether, or in what form, a document is handed in.
 _DOCUMENT_ASKED = re.compile(
     _DOCUMENT_FORM.pattern
-    + r"|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要|^(还)?(需要|用不用)(?!先).+(吗|不)$"
+    + r"|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要|^(还)?(需要|用不用)(?!先)(?!.*(一起|同时|并联|同步|并行|一块|合并)).+(吗|不)$"
 )
 # Procedure words that say no procedure by themselves: whose 备案 it is, the conversation says.
 _BARE_PROCEDURE_WORDS = frozenset({"备案", "核准", "审批", "验收", "登记"})
@@ -167,12 +167,19 @@ _ONLY_AFTER = re.compile(
 # 「…包含在里面吗」「…算其中一个吗」「…也在里头吗」: whether something is one of the earlier item's (certificates,
 # documents, steps).
 _AMONG = re.compile(
-    r"(包含|包括|算|在)(在)?(里面|里头|其中|这里面|这里头|之内|之列)|(算|是)(其中|里面)的?(一个|一项|之一)"
+    r"(包含|包括|算)(在)?(里面|里头|其中|这里面|这里头|之内|在内|之列)|(也|都)在(里面|里头|其中|之列)"
+    r"|(算|是)(其中|里面)的?(一个|一项|之一)"
 )
+# 「这两个」「这俩」「这三个」「两个都」: the last items spoken of.
+_THESE = re.compile(r"这(两|俩|三)个?|(两|三)个都|它俩")
 # 「先办这个还是先环评」「谁先谁后」「哪个在前」: which of two comes first.
 _ORDER_CHOICE = re.compile(r"先.{1,10}还是.{0,3}先|谁先谁后|哪个(先|在前)|先后顺序")
 # 「这个代码」「那个证」「该报告」: pointing at something already spoken of.
 _POINTER = re.compile(r"这个|那个|该")
+# Words many items' names share: after a pointer they point at no item in particular (「这个项目」).
+_SHARED_WORDS = frozenset(
+    {"项目", "建设", "工程", "施工", "审批", "审查", "许可", "申请", "手续", "报告", "验收", "评估", "评价"}
+)
 # 「核准前要先做…」: before the item just named, something needed first; 「(办|报|申请)核准前」 (_BEFORE_HEAD).
 _BEFORE_NEEDED = re.compile(r"(之前|以前|前)(是不是|是否)?(需要|要|得|必须)(先)")
 _BEFORE_HEAD = re.compile(r"(请问|问下|问一下)?(我们)?(办|报|申请|做|办理)?")
@@ -182,7 +189,7 @@ _DONE_RIGHT_AFTER = re.compile(r"(签|办|拿|批|交|做|审|缴)(了|完|好|�
 # in a follow-up it is what the earlier item waits for, not what is asked about.
 _ALSO_TOGETHER = re.compile(f"也(是)?({_TOGETHER_WORDS})")
 _NOT_DONE_YET = re.compile(
-    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|出|结束)"
+    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|出(?!现|问题|让|差|去|门)|结束)"
 )
 _FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(把|拿到|取得|拿|有|办|办完|做|做完)")
 # 「顺便问下」「另外问一下」「还有个事」: a new matter, not a follow-up of the earlier one.
@@ -192,7 +199,8 @@ _NEW_MATTER = re.compile(
 )
 _WITHOUT_IT = re.compile(
     r"容缺|先受理|先报|先办|先收|后补|晚点交|晚些交|以后再交|后交|缓交"
-    r"|^(没有|没)(?!问题|事).{2,14}(能|可以|行)(不能)?(办|报|受理|申请|批)"  # 「没有施工图审查合格书能办吗」
+    # 「没有施工图审查合格书能办吗」 (not 「没有问题可以办吗」「没时间过去能申请吗」)
+    r"|^(?!没有?(问题|事|时间|空|搞|弄|明白|懂|想|听))没有?.{2,14}(能|可以|行)(不能)?(办|报|受理|申请|批)"
 )
 # Before an item's name: it is excluded or already under way, not what is asked.
 _CONTEXT_BEFORE = re.compile(
@@ -327,6 +335,7 @@ _ONLY_FILLER = re.compile(
     r"(我说的是|我问的是|问的是|说的是|就是|是|那个|这个|那)*\|(的|那个|这个|呢|吧|啊|呀|哈|嘛|了)*"
 )
 _PARTNER_MARKS = "和跟与同"  # 「A和B」「跟B」: B goes with A
+_PARTNER_AFTER = re.compile(r"[和跟与]|同(?!时|步|一)")  # 「人防和…」 (not 「人防同时…」)
 _CHANNEL_TOPIC = "online_portal"  # where procedures are applied for: in a follow-up, the earlier item's way
 _CHANNEL_BEFORE = re.compile(r"(在|从|通过|到|去|用|走|上)$")
 
@@ -374,7 +383,9 @@ class MatchResult:
             last = self.asks[0]
         if self.reason == "several" and self.asks[0] == _RUN_TOGETHER and all(a.intent == "process" for a in self.asks):
             last = _RUN_TOGETHER
-        return Context(last.item, last.intent)
+        # the other items asked about at once are the conversation's too (「这两个能一起报吗」 next names them)
+        others = dict.fromkeys(a.item for a in reversed(self.asks) if a.item not in (last.item, "parallel", None))
+        return Context(last.item, last.intent, tuple(others))
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -476,7 +487,9 @@ def _taken_as(
     asks: tuple[Ask, ...] = (),
 ) -> MatchResult:
     """`result` read in its conversation: `item` and `intent` decided by the earlier turn, not by the message's
-    own evidence, so sure of them."""
+    own evidence, so sure of them. (A FAQ or learned answer the message matched belongs to its own item: it goes
+    when the item changes.)"""
+    same = item == result.item
     return replace(
         result,
         item=item,
@@ -487,7 +500,16 @@ def _taken_as(
         asks=asks,
         candidates=(Candidate(item, 1.0),),
         confidence=1.0,
+        faq=result.faq if same else None,
+        learned=result.learned and same,
     )
+
+
+def _asked_of(result: MatchResult, item: str) -> MatchResult:
+    """`_taken_as` with what the message itself asks: a status question goes to the ledger or a steward."""
+    if result.intent == "status":
+        return _taken_as(result, item, "status", action="handoff", reason="status")
+    return _taken_as(result, item, result.intent)
 
 
 class Matcher:
@@ -636,7 +658,14 @@ class Matcher:
         if not _BEFORE_HEAD.fullmatch(text[:start]) or end != found.start():
             return result  # the item named must be what 前 is said of: 「(办)核准前…」
         item = subject.pop()
-        return replace(result, item=item, intent="process", candidates=(Candidate(item, result.confidence),))
+        return replace(
+            result,
+            item=item,
+            intent="process",
+            candidates=(Candidate(item, result.confidence),),
+            faq=None,
+            learned=False,
+        )
 
     def in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
         """`match(question, context)` from `result = match(question)` made already (no second match)."""
@@ -661,8 +690,8 @@ class Matcher:
         return followed or result
 
     def _item_of_earlier_question(self, result: MatchResult, context: Context) -> MatchResult:
-        """「这个要多久」 handed off for want of an item, then 「环评」: a short message that names an item and asks
-        nothing of its own is the item of the earlier question."""
+        """「这个要多久」 handed off for want of an item, then 「环评」: a short message that writes an item's name
+        exactly (not by sound or in latin letters) and asks nothing of its own is the item of the earlier question."""
         text = compact_text(result.question)
         if result.item is None or result.asks or result.action != "answer" or len(text) > FOLLOW_UP_CHARS:
             return result
@@ -713,16 +742,17 @@ class Matcher:
         ):
             # 「建设用地规划许可证包含在里面吗」 after 五证联发, 「图审合格书算其中一个吗」 after 施工许可的前置手续: whether
             # what it names is one of the earlier item's — a question about the earlier item
-            return _taken_as(result, context.item, result.intent)
+            return _asked_of(result, context.item)
         order = self._order_choice(result, context, text)
         if order is not None:
             return order
         if self._points_to_earlier(result, context, text):
             # 「后面办环评是不是都要用这个代码」 after 赋码: 「这个代码」 is the earlier item, the other one background
-            return _taken_as(result, context.item, result.intent)
+            return _asked_of(result, context.item)
         if self._channel_only(result, context, text):
             # 「表在一网通办上填还是交纸质的」 after 节能审查: the portal named as where the earlier item is applied for
-            return _taken_as(result, context.item, "process")
+            # (how it is applied for, unless the message asks something else of it: 「去一网通办交钱吗」)
+            return _asked_of(result if result.intent != "other" else replace(result, intent="process"), context.item)
         document = self._document_follow_up(result, context, text)
         if document is not None:
             return document
@@ -759,7 +789,7 @@ class Matcher:
             and self._names_own_department(text, context.item)
         ):
             # 「登记中心在政务大厅吗」 after 不动产权证: the earlier item's own department named, no item of its own
-            return _taken_as(result, context.item, result.intent)
+            return _asked_of(result, context.item)
         if result.reason in _NEVER_INHERIT or len(text) > FOLLOW_UP_CHARS or result.asks:
             return None
         cues = read_cues(result.normalized)
@@ -799,7 +829,7 @@ class Matcher:
             ):
                 # 「是报告书还是报告表」 after 水保方案要做吗: a follow-up that names nothing, which the model alone
                 # puts with another item (环评 has 报告书 too) while it also offers the earlier one: the earlier item
-                return _taken_as(result, context.item, result.intent)
+                return _asked_of(result, context.item)
             return None
         if not (
             asks_own or _ELLIPSIS.search(text) or cue_book().question_mark.search(text) or _ALTERNATIVE.search(text)
@@ -921,11 +951,17 @@ class Matcher:
                 return _taken_as(result, "parallel", "process", asks=(_RUN_TOGETHER, Ask(subject[0], "process")))
             return None
         named = result.item if result.item not in (None, "parallel") and self._names_item(result.normalized) else None
+        these = self._these(text, context)
+        if these and not named:
+            # 「这两个能一起报吗」 after 压覆矿 and then 地灾: the items spoken of, each asked how it runs
+            asks = (_RUN_TOGETHER, *(Ask(i, "process") for i in these))[:MAX_ASKS]
+            return _taken_as(result, "parallel", "process", asks=asks)
         item = named or (context.item if context.item != "parallel" else None)
         asks = (_RUN_TOGETHER, Ask(item, "process")) if item else ()
         if named and context.item not in ("parallel", named) and self._partner_only(text, named):
-            # 「能和施工图审查一起报吗」 after 消防设计审查: the earlier item is the one going with the item named
-            asks = (_RUN_TOGETHER, Ask(context.item, "process"), Ask(named, "process"))
+            # 「能和施工图审查一起报吗」 after 消防设计审查: the earlier item is the one going with the item named (last,
+            # so a next 「那要多久」 is still about it)
+            asks = (_RUN_TOGETHER, Ask(named, "process"), Ask(context.item, "process"))
         return _taken_as(result, "parallel", "process", asks=asks)
 
     def _order_choice(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
@@ -939,16 +975,37 @@ class Matcher:
         asks = (Ask(context.item, "process"), *(Ask(i, "process") for i in named))
         return _taken_as(result, context.item, "process", asks=asks if len(asks) > 1 else ())
 
+    def _these(self, text: str, context: Context) -> tuple[str, ...]:
+        """The items 「这两个」「这三个」「这俩」 stand for: the asker's last two or three approval items, in the order
+        asked; empty when the message says no such thing or the conversation has had fewer items."""
+        found = _THESE.search(text)
+        if found is None:
+            return ()
+        count = 3 if "三" in found.group() else 2
+        items = tuple(i for i in context.recent(count) if i in self.kb.items and i != "parallel")
+        return items if len(items) == count else ()
+
     def _points_to_earlier(self, result: MatchResult, context: Context, text: str) -> bool:
         """Whether a short follow-up answered with another item points at the earlier one: 这个/那个/该 before a word
         of the earlier item's own names (「这个代码」 after 项目代码)."""
         if result.item in (None, context.item) or result.asks or len(text) > DOCUMENT_FOLLOW_UP_CHARS:
             return False
-        earlier = self.kb.items[context.item]
-        names = [compact_text(n) for n in (earlier.name, earlier.short, *earlier.aliases) if n]
+
+        def names_of(key: str) -> list[str]:
+            item = self.kb.items[key]
+            return [compact_text(n) for n in (item.name, item.short, *item.aliases) if n]
+
+        earlier, other = names_of(context.item), names_of(result.item)
+        named_at = {h.start for h in self._span_hits(text) if self._outright(h)}
         for found in _POINTER.finditer(text):
             word = text[found.end() : found.end() + 2]
-            if len(word) == 2 and any(word in name for name in names):
+            if (
+                len(word) == 2
+                and word not in _SHARED_WORDS
+                and found.end() not in named_at  # 「这个施工图审查要多久」 names its own item after the pointer
+                and any(word in name for name in earlier)
+                and not any(word in name for name in other)
+            ):
                 return True
         return False
 
@@ -1309,11 +1366,12 @@ class Matcher:
         ):
             # 「人防和消防能一起审吗」「规划许可和施工图审查能一起走吗」: one item named outright and a partner joined to it
             # by 和/跟/与/同 that names none (消防, 规划许可: which one?) — whether they may run together, still
-            start, end = min(h.start for h in named), max(h.end for h in named if h.start == named[0].start)
+            start = named[0].start
+            end = max(h.end for h in named if h.start == start)
             before = text[: max(start - 1, 0)]
             # (「能和施工图审查一起报吗」 leaves out what goes with it: a follow-up's, read in its conversation)
             partner_before = start > 0 and text[start - 1] in _PARTNER_MARKS and before not in ("", "那")
-            if (partner_before and not _MAY.fullmatch(before)) or (end < len(text) and text[end] in _PARTNER_MARKS):
+            if (partner_before and not _MAY.fullmatch(before)) or _PARTNER_AFTER.match(text, end):
                 result = self._result(
                     question, normalized, "parallel", "process", "answer", candidates[0].score, candidates, "several"
                 )
@@ -1531,7 +1589,7 @@ class Matcher:
                         continue  # 「工地」 is the word for a building site, not 供地 typed by sound
                     if compact[begin] in _INTERROGATIVES:
                         continue  # 「找谁报」 asks who, it is no 水保 typed by sound
-                    if compact[end - 1] in _PARTICLES and (end == len(compact) or not compact[end].isalnum()):
+                    if compact[end - 1] in _PARTICLES and end == len(compact):
                         continue  # 「能先出批复吗」 ends a question, it is no 赋码 typed by sound
                     named = phrase.kind == "alias" and len(phrase.text) >= 3 and end - begin >= 3
                     hits.append(

@@ -264,6 +264,7 @@ def _write_behind(model: TextModel, key: str, path: Path, why: str, seconds: flo
     of it hashing, writing and fsync, which release the GIL). The thread is not a daemon, so a process that
     ends at once (`steward ask`) still finishes the file; the rename keeps a reader from a half-written one."""
     done: Future[str] = Future()
+    done.set_running_or_notify_cancel()  # running: it can no longer be cancelled, so its result is always set
 
     def write() -> None:
         try:
@@ -271,8 +272,10 @@ def _write_behind(model: TextModel, key: str, path: Path, why: str, seconds: flo
             written = f"written to {path}"
         except OSError as exc:
             written = f"not written to {path} ({type(exc).__name__}: {exc.strerror or exc})"
-        except Exception as exc:  # reported on the future (and logged), not lost with the thread
-            log.exception("model file %s not written", path)
+        except BaseException as exc:  # reported on the future (and logged): `settled()` never waits forever
+            log.exception(
+                "model %s trained in %.2f s (file %s); not written to %s", model.fingerprint, seconds, why, path
+            )
             done.set_exception(exc)
             return
         level = logging.INFO if written.startswith("written") else logging.WARNING

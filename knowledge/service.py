@@ -12,6 +12,8 @@ from sqlmodel import Session
 
 from knowledge.answers import compose_answer, compose_item_answer
 from knowledge.context import (
+    Context,
+    following,
     forget_expired,
     keep_context,
     leave_context,
@@ -126,15 +128,32 @@ class KnowledgeService:
             result = self.matcher.match(text, context)
         write_question(session=session, result=result, at=at, chat_id=chat_id, user_id=user_id)
         if asker is not None:
-            self._remember(session=session, chat_id=asker[0], user_id=asker[1], result=result, at=at)
+            self._remember(session=session, chat_id=asker[0], user_id=asker[1], result=result, at=at, before=context)
         return result
 
-    def _remember(self, *, session: Session, chat_id: int, user_id: int, result: MatchResult, at: datetime) -> None:
-        after = result.context_after()
+    def _remember(
+        self,
+        *,
+        session: Session,
+        chat_id: int,
+        user_id: int,
+        result: MatchResult,
+        at: datetime,
+        before: Context | None = None,
+    ) -> None:
+        after = following(before, result.context_after())
         if result.leaves_context:
             leave_context(session=session, chat_id=chat_id, user_id=user_id, at=at)
         elif after is not None:
-            keep_context(session=session, chat_id=chat_id, user_id=user_id, item=after.item, intent=after.intent, at=at)
+            keep_context(
+                session=session,
+                chat_id=chat_id,
+                user_id=user_id,
+                item=after.item,
+                intent=after.intent,
+                earlier=after.earlier,
+                at=at,
+            )
             # Expired contexts are ignored when read; deleting them is housekeeping, done at
             # most once a minute (not a DELETE per answer).
             if self._swept_at is None or not (at - SWEEP_EVERY < self._swept_at <= at):

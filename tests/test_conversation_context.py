@@ -32,7 +32,7 @@ def test_one_context_per_asker_replaced_and_expiring(db) -> None:
     db.call(remember_context, chat_id=CHAT, user_id=WANG, item="filing", intent="fee", at=NOW + timedelta(minutes=1))
     db.call(remember_context, chat_id=CHAT, user_id=LI, item="eia", intent="department", at=NOW)
     later = NOW + timedelta(minutes=9)
-    assert db.call(recall_context, chat_id=CHAT, user_id=WANG, at=later, ttl=TTL) == Context("filing", "fee")
+    assert db.call(recall_context, chat_id=CHAT, user_id=WANG, at=later, ttl=TTL) == Context("filing", "fee", ("eia",))
     assert db.call(recall_context, chat_id=CHAT, user_id=LI, at=later, ttl=TTL) == Context("eia", "department")
     assert db.call(recall_context, chat_id=CHAT + 1, user_id=WANG, at=later, ttl=TTL) is None
     much_later = NOW + timedelta(minutes=10, seconds=30)
@@ -92,3 +92,29 @@ async def test_a_question_without_its_item_is_completed_by_the_item_named_next(d
     await one.ask(text="好的收到", chat_id=chat, user_id=user)
     follow = await one.ask(text="那要多久", chat_id=chat, user_id=user)
     assert (follow.result.item, follow.result.intent) == ("soil_water", "time_limit")
+
+
+async def test_the_conversations_earlier_items_are_kept_with_the_context(db) -> None:
+    """The items before the last (most recent first, two at most) are kept in the row, so 「这两个能一起报吗」 in
+    another process names both; a choice from clarify buttons moves the previous item into them."""
+    from knowledge.context import following
+
+    assert following(Context("eia", "fee"), Context("soil_water", "fee")) == Context("soil_water", "fee", ("eia",))
+    kept = following(Context("soil_water", "fee", ("eia", "filing")), Context("energy_review", "fee"))
+    assert kept == Context("energy_review", "fee", ("soil_water", "eia"))
+    assert following(Context("eia", "fee"), Context("eia", "time_limit")) == Context("eia", "time_limit")
+    assert following(None, Context("eia", "fee")) == Context("eia", "fee")
+    kb = load_knowledge(BUNDLED)
+    matcher = Matcher.trained(kb)
+    one, other = (KnowledgeService(kb=kb, matcher=matcher, db=db, clock=lambda: NOW) for _ in range(2))
+    chat, user = supergroup_id(10), user_id(10)
+    await one.ask(text="压覆矿产审批要多久", chat_id=chat, user_id=user)
+    await one.ask(text="地灾评估呢", chat_id=chat, user_id=user)
+    assert db.call(recall_context, chat_id=chat, user_id=user, at=NOW, ttl=TTL) == Context(
+        "geo_hazard", "time_limit", ("mineral_overlay",)
+    )
+    both = await other.ask(text="这两个能一起报吗", chat_id=chat, user_id=user)
+    assert [a.item for a in both.result.asks] == ["parallel", "mineral_overlay", "geo_hazard"]
+    db.call(remember_context, chat_id=chat, user_id=user, item="eia", intent="materials", at=NOW)
+    chosen = db.call(recall_context, chat_id=chat, user_id=user, at=NOW, ttl=TTL)
+    assert chosen is not None and chosen.item == "eia" and chosen.earlier[0] == "geo_hazard"

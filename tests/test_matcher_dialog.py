@@ -1155,9 +1155,10 @@ def test_the_item_named_as_a_partner_goes_with_the_earlier_one(matcher):
     assert (r.item, r.intent) == ("parallel", "process")
     assert [(a.item, a.intent) for a in r.asks] == [
         ("parallel", "process"),
-        ("fire_design", "process"),
         ("drawing_review", "process"),
+        ("fire_design", "process"),
     ]
+    assert r.context_after() == Context("fire_design", "process", ("drawing_review",))  # the conversation stays
     r = matcher.match("施工图审查能一起报吗", Context("fire_design", "time_limit"))
     assert [a.item for a in r.asks] == ["parallel", "drawing_review"]  # the item named is the subject
 
@@ -1298,3 +1299,28 @@ def test_which_comes_first_and_what_the_earlier_item_goes_without(matcher):
     assert [(a.item, a.intent) for a in r.asks] == [("safety_review", "process"), ("eia", "process")]
     r = matcher.match("能跟图审合并报吗", Context("fire_design", "time_limit"))
     assert r.item == "parallel" and "fire_design" in {a.item for a in r.asks}
+
+
+def test_these_two_are_the_last_items_spoken_of(matcher):
+    """「这两个能一起报吗」 after 压覆矿 and then 地灾评估: whether the two run together, each item's process."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "我们厂在矿区附近，要不要做压覆矿产", "mineral_overlay", "other", "answer", False),
+            ("王经理", "地灾评估呢", "geo_hazard", "other", "answer", True),
+            ("王经理", "这两个能一起报吗", "parallel", "process", "answer", True),
+            ("李工", "项目建议书审批要多少天", "proposal", "time_limit", "answer", False),
+            ("李工", "可研呢", "feasibility", "time_limit", "answer", True),
+            ("李工", "初设呢", "preliminary_design", "time_limit", "answer", True),
+            ("李工", "这三个能不能同时报", "parallel", "process", "answer", True),
+        ],
+    )
+    r = matcher.match("这两个能一起报吗", Context("geo_hazard", "other", ("mineral_overlay",)))
+    assert [(a.item, a.intent) for a in r.asks] == [
+        ("parallel", "process"),
+        ("mineral_overlay", "process"),
+        ("geo_hazard", "process"),
+    ]
+    # one item spoken of so far: 「这两个」 cannot be read, the earlier item goes as before
+    r = matcher.match("这两个能一起报吗", Context("geo_hazard", "other"))
+    assert r.item == "parallel" and "mineral_overlay" not in {a.item for a in r.asks}
