@@ -171,7 +171,7 @@ _AMONG = re.compile(
     r"|(算|是)(其中|里面)的?(一个|一项|之一)"
 )
 # 「这两个」「这俩」「这三个」「两个都」: the last items spoken of.
-_THESE = re.compile(r"这(两|俩|三)个?|(两|三)个都|它俩")
+_THESE = re.compile(r"这(两|俩|三)个?|^(两|三)个|(两|三)个都|它俩")
 # 「先办这个还是先环评」「谁先谁后」「哪个在前」: which of two comes first.
 _ORDER_CHOICE = re.compile(r"先.{1,10}还是.{0,3}先|谁先谁后|哪个(先|在前)|先后顺序")
 # 「这个代码」「那个证」「该报告」: pointing at something already spoken of.
@@ -746,6 +746,9 @@ class Matcher:
         order = self._order_choice(result, context, text)
         if order is not None:
             return order
+        each = self._each_of_together(result, context, text)
+        if each is not None:
+            return each
         if self._points_to_earlier(result, context, text):
             # 「后面办环评是不是都要用这个代码」 after 赋码: 「这个代码」 is the earlier item, the other one background
             return _asked_of(result, context.item)
@@ -974,6 +977,27 @@ class Matcher:
             return None
         asks = (Ask(context.item, "process"), *(Ask(i, "process") for i in named))
         return _taken_as(result, context.item, "process", asks=asks if len(asks) > 1 else ())
+
+    def _each_of_together(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「分别需要什么材料」 after 「用地规划许可证和工程规划许可证能不能一起办」: what it asks, of each item the
+        together answer was about (not of the parallel topic); None otherwise."""
+        if (
+            context.item != "parallel"
+            or not context.earlier
+            or not _EACH.search(text)
+            or result.intent in ("other", "process")
+            or result.asks
+            or len(text) > FOLLOW_UP_CHARS
+            or any(self._outright(h) for h in self._span_hits(text))
+        ):
+            return None
+        items = [i for i in reversed(context.earlier) if i in self.kb.items][:MAX_ASKS]
+        if not items:
+            return None
+        if result.intent == "status":
+            return _taken_as(result, items[0], "status", action="handoff", reason="status")
+        asks = tuple(Ask(i, result.intent) for i in items) if len(items) > 1 else ()
+        return _taken_as(result, items[0], result.intent, asks=asks)
 
     def _these(self, text: str, context: Context) -> tuple[str, ...]:
         """The items 「这两个」「这三个」「这俩」 stand for: the asker's last two or three approval items, in the order
@@ -1356,6 +1380,13 @@ class Matcher:
             return None
         named = sorted((h for h in hits if self._outright(h) and not h.context), key=lambda h: h.start)
         items = list(dict.fromkeys(h.item for h in named))
+        if len(text) > SEVERAL_CHARS:
+            # 「…已经完成了备案，环评也在做，想问一下用地规划许可证和工程规划许可证能不能一起办」: the items of the
+            # clause that asks, not those of the story before it
+            asked = set(self._named_items(asking_clause(normalized)))
+            if asked:
+                named = [h for h in named if h.item in asked]
+                items = [i for i in items if i in asked]
         if (
             len(items) == 1
             and "parallel" in self.kb.items

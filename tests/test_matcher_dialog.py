@@ -1324,3 +1324,27 @@ def test_these_two_are_the_last_items_spoken_of(matcher):
     # one item spoken of so far: 「这两个」 cannot be read, the earlier item goes as before
     r = matcher.match("这两个能一起报吗", Context("geo_hazard", "other"))
     assert r.item == "parallel" and "mineral_overlay" not in {a.item for a in r.asks}
+
+
+def test_a_long_together_question_is_about_the_items_of_its_asking_clause(matcher):
+    """The story names 备案 and 环评 (under way); the clause that asks names the two planning permits. 「分别需要什么
+    材料」 next asks it of the items the together answer was about, not of the parallel topic; 「两个能同时做吗」 after
+    two items spoken of names both."""
+    question = (
+        "我们是一家乳业公司，计划在开发区建乳制品加工厂，已经完成了备案，环评也在做，"
+        "想问一下建设用地规划许可证和工程规划许可证能不能一起办？"
+    )
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", question, "parallel", "process", "answer", False),
+            ("王经理", "分别需要什么材料", "land_use_planning", "materials", "answer", True),
+            ("李工", "风电场升压站要做压覆矿查询吗", "mineral_overlay", "other", "answer", False),
+            ("李工", "地灾评估呢", "geo_hazard", "other", "answer", True),
+            ("李工", "两个能同时做吗", "parallel", "process", "answer", True),
+        ],
+    )
+    r = matcher.match(question)
+    assert [a.item for a in r.asks] == ["parallel", "land_use_planning"]  # 环评 is the story's
+    r = matcher.match("两个能同时做吗", Context("geo_hazard", "other", ("mineral_overlay",)))
+    assert [a.item for a in r.asks] == ["parallel", "mineral_overlay", "geo_hazard"]
