@@ -720,48 +720,23 @@ class Matcher:
     def _follow_up(self, result: MatchResult, context: Context) -> MatchResult | None:
         """The follow-up reading of a short message that lacks its item or its intent, or None."""
         text = compact_text(result.question)
-        if (
-            len(text) <= DOCUMENT_FOLLOW_UP_CHARS
-            and _ONLY_AFTER.search(text.rstrip("?？"))
-            and result.reason not in ("smalltalk", "empty", "learned")
-            and result.intent != "time_limit"  # 「要几天以后才能领」 asks how long
-            and not self._names_subject(text, done_excepted=True)  # 「环评是不是要立项以后才能办」 is about 环评
-        ):
-            # 「是出让合同签完以后才能办是吧」「是不是得契税交完才能办」 after 不动产权证: whether the earlier item waits
-            # for what the message names (a paper, a tax, another procedure) — the earlier item's order, its process
-            return _taken_as(result, context.item, "process")
-        waits_for = self._waits_for(result, context, text)
-        if waits_for is not None:
-            return waits_for
-        if (
-            _AMONG.search(text)
-            and len(text) <= DOCUMENT_FOLLOW_UP_CHARS
-            and not result.asks
-            and result.reason not in ("smalltalk", "empty", "learned")
-            and self.kb.items[context.item].kind in ("item", "topic")
-        ):
-            # 「建设用地规划许可证包含在里面吗」 after 五证联发, 「图审合格书算其中一个吗」 after 施工许可的前置手续: whether
-            # what it names is one of the earlier item's — a question about the earlier item
-            return _asked_of(result, context.item)
-        order = self._order_choice(result, context, text)
-        if order is not None:
-            return order
-        each = self._each_of_together(result, context, text)
-        if each is not None:
-            return each
-        if self._points_to_earlier(result, context, text):
-            # 「后面办环评是不是都要用这个代码」 after 赋码: 「这个代码」 is the earlier item, the other one background
-            return _asked_of(result, context.item)
-        if self._channel_only(result, context, text):
-            # 「表在一网通办上填还是交纸质的」 after 节能审查: the portal named as where the earlier item is applied for
-            # (how it is applied for, unless the message asks something else of it: 「去一网通办交钱吗」)
-            return _asked_of(result if result.intent != "other" else replace(result, intent="process"), context.item)
-        document = self._document_follow_up(result, context, text)
-        if document is not None:
-            return document
-        together = self._together_follow_up(result, context, text)
-        if together is not None:
-            return together
+        # Readings of what a follow-up says about the earlier item (or the items before it), tried in this order;
+        # the first that applies decides.
+        readers = (
+            self._only_after,
+            self._waits_for,
+            self._among_earlier,
+            self._order_choice,
+            self._each_of_together,
+            self._pointed_back,
+            self._by_channel,
+            self._document_follow_up,
+            self._together_follow_up,
+        )
+        for read in readers:
+            followed = read(result, context, text)
+            if followed is not None:
+                return followed
         if _TOGETHER_GOES.search(text) and _SEVERAL_PROJECTS.search(text):
             return result  # 「一期二期能一起报不」: projects together, a steward's question, not the earlier item's
         # a short follow-up naming another item by a bare procedure word only (备案, 核准…)
@@ -977,6 +952,43 @@ class Matcher:
             return None
         asks = (Ask(context.item, "process"), *(Ask(i, "process") for i in named))
         return _taken_as(result, context.item, "process", asks=asks if len(asks) > 1 else ())
+
+    def _only_after(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「是出让合同签完以后才能办是吧」「是不是得契税交完才能办」 after 不动产权证: whether the earlier item waits for
+        what the message names (a paper, a tax, another procedure) — the earlier item's order, its process."""
+        if (
+            len(text) <= DOCUMENT_FOLLOW_UP_CHARS
+            and _ONLY_AFTER.search(text)
+            and result.reason not in ("smalltalk", "empty", "learned")
+            and result.intent != "time_limit"  # 「要几天以后才能领」 asks how long
+            and not self._names_subject(text, done_excepted=True)  # 「环评是不是要立项以后才能办」 is about 环评
+        ):
+            return _taken_as(result, context.item, "process")
+        return None
+
+    def _among_earlier(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「建设用地规划许可证包含在里面吗」 after 五证联发, 「图审合格书算其中一个吗」 after 施工许可的前置手续: whether what
+        it names is one of the earlier item's — a question about the earlier item."""
+        if (
+            _AMONG.search(text)
+            and len(text) <= DOCUMENT_FOLLOW_UP_CHARS
+            and not result.asks
+            and result.reason not in ("smalltalk", "empty", "learned")
+            and self.kb.items[context.item].kind in ("item", "topic")
+        ):
+            return _asked_of(result, context.item)
+        return None
+
+    def _pointed_back(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「后面办环评是不是都要用这个代码」 after 赋码: 「这个代码」 is the earlier item, the other one background."""
+        return _asked_of(result, context.item) if self._points_to_earlier(result, context, text) else None
+
+    def _by_channel(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「表在一网通办上填还是交纸质的」 after 节能审查: the portal named as where the earlier item is applied for —
+        how it is applied for, unless the message asks something else of it (「去一网通办交钱吗」)."""
+        if not self._channel_only(result, context, text):
+            return None
+        return _asked_of(result if result.intent != "other" else replace(result, intent="process"), context.item)
 
     def _each_of_together(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「分别需要什么材料」 after 「用地规划许可证和工程规划许可证能不能一起办」: what it asks, of each item the
