@@ -424,6 +424,13 @@ class _Hit:
     alias: bool = False  # a name of the item, also typed by sound or with a stray character
 
 
+def _name_span(hits: list[_Hit]) -> tuple[int, int]:
+    """Where the first of these names is written: its start, and the end of the longest one starting there
+    (「用地预审」 over 「预审」)."""
+    start = min(h.start for h in hits)
+    return start, max(h.end for h in hits if h.start == start)
+
+
 @dataclass
 class _FaqEntry:
     normalized: str
@@ -653,8 +660,7 @@ class Matcher:
         subject = {h.item for h in head}
         if len(subject) != 1 or not tail or result.item not in {h.item for h in tail} | subject:
             return result
-        start = min(h.start for h in head)
-        end = max(h.end for h in head if h.start == start)
+        start, end = _name_span(head)
         if not _BEFORE_HEAD.fullmatch(text[:start]) or end != found.start():
             return result  # the item named must be what 前 is said of: 「(办)核准前…」
         item = subject.pop()
@@ -695,11 +701,10 @@ class Matcher:
         text = compact_text(result.question)
         if result.item is None or result.asks or result.action != "answer" or len(text) > FOLLOW_UP_CHARS:
             return result
-        spans = [(h.start, h.end) for h in self._span_hits(text) if h.item == result.item and h.exact and h.start >= 0]
-        if not spans:
+        names = [h for h in self._span_hits(text) if h.item == result.item and h.exact and h.start >= 0]
+        if not names:
             return result
-        start = min(a for a, _ in spans)
-        end = max(b for a, b in spans if a == start)  # the longest name written there (「用地预审」 over 「预审」)
+        start, end = _name_span(names)
         if _ONLY_FILLER.fullmatch(text[:start] + "|" + text[end:]) is None:
             return result  # 「施工许可最快啥时候能拿」 asks its own question
         if context.intent == "status":
@@ -1007,7 +1012,7 @@ class Matcher:
         if not items:
             return None
         if result.intent == "status":
-            return _taken_as(result, items[0], "status", action="handoff", reason="status")
+            return _asked_of(result, items[0])
         asks = tuple(Ask(i, result.intent) for i in items) if len(items) > 1 else ()
         return _taken_as(result, items[0], result.intent, asks=asks)
 
@@ -1027,11 +1032,7 @@ class Matcher:
         if result.item in (None, context.item) or result.asks or len(text) > DOCUMENT_FOLLOW_UP_CHARS:
             return False
 
-        def names_of(key: str) -> list[str]:
-            item = self.kb.items[key]
-            return [compact_text(n) for n in (item.name, item.short, *item.aliases) if n]
-
-        earlier, other = names_of(context.item), names_of(result.item)
+        earlier, other = self._own_names(context.item), self._own_names(result.item)
         named_at = {h.start for h in self._span_hits(text) if self._outright(h)}
         for found in _POINTER.finditer(text):
             word = text[found.end() : found.end() + 2]
@@ -1091,9 +1092,13 @@ class Matcher:
     def _says_earlier(self, bare: list[str], context: Context) -> bool:
         """Whether the bare procedure words a short follow-up writes of another item (`_bare_words_only`) are all
         in the earlier item's own names (「备案的话几天」 after 建设工程消防验收 / 备案): said of the earlier item."""
-        earlier = self.kb.items[context.item]
-        names = [compact_text(n) for n in (earlier.name, earlier.short, *earlier.aliases) if n]
+        names = self._own_names(context.item)
         return all(any(w in name for name in names) for w in bare)
+
+    def _own_names(self, key: str) -> list[str]:
+        """An item's name, short name and aliases, as compact text."""
+        item = self.kb.items[key]
+        return [compact_text(n) for n in (item.name, item.short, *item.aliases) if n]
 
     def _names_subject(self, text: str, *, done_excepted: bool = False) -> bool:
         """Whether a message begins with an approval item named outright (after 那 at most): its subject —
@@ -1101,8 +1106,7 @@ class Matcher:
         hits = [h for h in self._span_hits(text) if self._outright(h)]
         if not hits:
             return False
-        start = min(h.start for h in hits)
-        end = max(h.end for h in hits if h.start == start)
+        start, end = _name_span(hits)
         if done_excepted and _DONE_RIGHT_AFTER.match(text, end):
             return False
         return text[:start] in ("", "那", "那个")
@@ -1409,8 +1413,7 @@ class Matcher:
         ):
             # 「人防和消防能一起审吗」「规划许可和施工图审查能一起走吗」: one item named outright and a partner joined to it
             # by 和/跟/与/同 that names none (消防, 规划许可: which one?) — whether they may run together, still
-            start = named[0].start
-            end = max(h.end for h in named if h.start == start)
+            start, end = _name_span(named)
             before = text[: max(start - 1, 0)]
             # (「能和施工图审查一起报吗」 leaves out what goes with it: a follow-up's, read in its conversation)
             partner_before = start > 0 and text[start - 1] in _PARTNER_MARKS and before not in ("", "那")
