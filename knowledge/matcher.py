@@ -36,7 +36,7 @@ DOCUMENT_GRAM = 4  # characters a message shares with a material's name to name 
 MAX_ASKS = 3
 SEVERAL_CHARS = 30  # several items are asked about in a short message; a long one names them as background
 CLAUSE_ASKS_CHARS = 40  # clauses that each ask about their own item: 「消防验收去哪个窗口？竣工验收备案又在哪办？」
-_NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "model_no_item"})
+_NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned"})
 # A report or a paper of the earlier procedure, though its name is out of scope (「竣工测量报告要找有资质的单位吗」).
 _PAPER = re.compile(r"报告|证明|意见书|协议|合同|凭证|发票")
 # 「…那个呢」「…的呢」: the same question again, about something else

@@ -1348,3 +1348,17 @@ def test_a_long_together_question_is_about_the_items_of_its_asking_clause(matche
     assert [a.item for a in r.asks] == ["parallel", "land_use_planning"]  # 环评 is the story's
     r = matcher.match("两个能同时做吗", Context("geo_hazard", "other", ("mineral_overlay",)))
     assert [a.item for a in r.asks] == ["parallel", "mineral_overlay", "geo_hazard"]
+
+
+def test_a_follow_up_the_model_alone_reads_as_no_item_takes_the_earlier_one(matcher):
+    """「这个能容缺吗」 alone is about no item (the model learned vague questions have none); after a question about
+    施工许可 it is that item's — unless it names a matter of its own."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "施工许可证那块还差什么材料", "construction_permit", "materials", "answer", False),
+            ("王经理", "这个能容缺吗", "construction_permit", "tolerance", "answer", True),
+            ("王经理", "多久能发证", "construction_permit", "time_limit", "answer", True),
+            ("王经理", "电力业务许可证怎么办", None, None, "handoff", False),
+        ],
+    )
