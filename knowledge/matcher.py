@@ -36,7 +36,7 @@ DOCUMENT_GRAM = 4  # characters a message shares with a material's name to name 
 MAX_ASKS = 3
 SEVERAL_CHARS = 30  # several items are asked about in a short message; a long one names them as background
 CLAUSE_ASKS_CHARS = 40  # clauses that each ask about their own item: 「消防验收去哪个窗口？竣工验收备案又在哪办？」
-_NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned"})
+_NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "project_status"})
 # A report or a paper of the earlier procedure, though its name is out of scope (「竣工测量报告要找有资质的单位吗」).
 _PAPER = re.compile(r"报告|证明|意见书|协议|合同|凭证|发票")
 # 「…那个呢」「…的呢」: the same question again, about something else
@@ -58,6 +58,8 @@ _PROJECT_STATUS = re.compile(
     r"(项目|咱们|我们|我司|整体|全部|所有).{0,10}(手续|审批|前期|证).{0,8}(没办完|没办|未办|还差|还剩|剩下|办完|办了多少|进度|进展|到哪|怎么样|情况)"
     r"|(项目|整体)(的)?(总体)?(进度|进展)|还有(哪些|几个|什么)(手续|审批|证).{0,4}(没|未|要)|(手续|前期).{0,4}(办得怎么样|进度|进展|情况)"
     r"|(手续|事项).{0,6}(完成了?几|完成率|还差几|办结|都批完|都办完|在办)|(所有|全部)(在办|未办|没办)|台账.{0,10}(办结|办完|无需|完成)"
+    # 「整体还有几项没办」「总共还有几个没办完的」「整个项目3月底能批完吗」: how many are left, of the whole project
+    r"|(整体|整个项目|项目整体|总共|一共).{0,8}(几项|几个手续|没办|没批|批完|办完)|(还剩|还有|剩下)几(项|个)没"
 )
 # A procedure of its own named in the message (one the knowledge base lacks): not a follow-up.
 _OWN_SUBJECT = re.compile(
@@ -125,7 +127,9 @@ _NOT_YET_AFTER = re.compile(
 )
 # Right after a procedure's name: what that procedure issues (「消防验收意见书」「可研批复」), a document another
 # procedure asks for.
-_ISSUED_DOCUMENT = re.compile(r"(审批|审查)?(意见书|意见|批复|批文|合格书|合格证|证明|凭证)")
+_ISSUED_DOCUMENT = re.compile(r"(审批|审查)?(意见书|意见|批复|批文|合格书|合格证|证明|凭证|合同|协议)")
+# 「要附施工图吗」「附上出让合同」: attached to the application, so what it names is a paper, whatever it is named after.
+_ATTACHED = re.compile(r"附上|附件|(要|需|得)附(?!近)|附吗|附不")
 # The form a document is handed in.
 _DOCUMENT_FORM = re.compile(
     r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套|附上|附件|(要|需|得)附(?!近)|附吗|附不"
@@ -172,6 +176,9 @@ _AMONG = re.compile(
 )
 # 「这两个」「这俩」「这三个」「两个都」: the last items spoken of.
 _THESE = re.compile(r"这(两|俩|三)个?|^(两|三)个|(两|三)个都|它俩")
+# 「第一个要多长时间」「刚才说的第二个呢」: one of the items spoken of, by its place in the conversation.
+_ORDINAL = re.compile(r"(?<![这那])(第(一|二|三|1|2|3)个|头一个)(?![工月星])")
+_ORDINAL_PLACE = {"一": 0, "1": 0, "头": 0, "二": 1, "2": 1, "三": 2, "3": 2}
 # 「先办这个还是先环评」「谁先谁后」「哪个在前」: which of two comes first.
 _ORDER_CHOICE = re.compile(r"先.{1,10}还是.{0,3}先|谁先谁后|哪个(先|在前)|先后顺序")
 # 「这个代码」「那个证」「该报告」: pointing at something already spoken of.
@@ -728,6 +735,7 @@ class Matcher:
         # Readings of what a follow-up says about the earlier item (or the items before it), tried in this order;
         # the first that applies decides.
         readers = (
+            self._by_ordinal,
             self._only_after,
             self._waits_for,
             self._among_earlier,
@@ -958,6 +966,25 @@ class Matcher:
         asks = (Ask(context.item, "process"), *(Ask(i, "process") for i in named))
         return _taken_as(result, context.item, "process", asks=asks if len(asks) > 1 else ())
 
+    def _by_ordinal(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「第一个要多长时间」 after 压覆矿 and then 地灾: the item at that place among the items spoken of (in the
+        order asked), asked what the message asks (or, with 「…呢」 only, the earlier question)."""
+        found = _ORDINAL.search(text)
+        if (
+            found is None
+            or result.asks
+            or result.reason in ("smalltalk", "empty", "learned", "project_status")
+            or len(text) > DOCUMENT_FOLLOW_UP_CHARS
+            or any(self._outright(h) for h in self._span_hits(text))
+        ):
+            return None
+        items = [i for i in context.recent(3) if i in self.kb.items and i != "parallel"]
+        place = _ORDINAL_PLACE[found.group()[1] if found.group().startswith("第") else "头"]
+        if len(items) < 2 or place >= len(items):
+            return None  # one item spoken of: 「第一个」 is a step or a paper of it, not an item
+        elliptic = not read_cues(result.normalized).first_strong and _ELLIPSIS.search(text)
+        return _asked_of(replace(result, intent=context.intent) if elliptic else result, items[place])
+
     def _only_after(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「是出让合同签完以后才能办是吧」「是不是得契税交完才能办」 after 不动产权证: whether the earlier item waits for
         what the message names (a paper, a tax, another procedure) — the earlier item's order, its process."""
@@ -1119,16 +1146,21 @@ class Matcher:
         an out-of-scope phrase. 「消防验收意见书要原件吗」「人防意见还没拿到，能先受理吗」: what another procedure
         issues. Asked how it is handed in, it is the earlier item's materials; asked whether the earlier item
         goes ahead without it, its tolerance."""
+        # 「那用地规划许可证呢」 is the earlier question about another item; 「环评批复呢」 after 「可研要附哪些」, the
+        # paper another procedure issues, is one more of the earlier item's materials
+        elliptic = bool(_ELLIPSIS.search(text))
         if (
             result.asks
             or result.reason in ("smalltalk", "empty", "learned")
             or len(text) > DOCUMENT_FOLLOW_UP_CHARS
-            or _ELLIPSIS.search(text)  # 「那用地规划许可证呢」: the earlier question, about another item
+            or (elliptic and context.intent != "materials")
         ):
             return None
         if _DOES_A_PROCEDURE.search(text):
             return None  # 「安全设施竣工验收也要做吗」「质量监督注册必须先办吗」: a procedure, no document
-        if _WITHOUT_IT.search(text):
+        if elliptic:
+            intent = "materials"
+        elif _WITHOUT_IT.search(text):
             intent = "tolerance"
         elif not _DOCUMENT_ASKED.search(text):
             return None
@@ -1145,15 +1177,24 @@ class Matcher:
             phrases = [span for p in self._index.out_of_scope if p in text for span in _occurrences(p, text)]
             if not phrases or not all(all(j in in_material for j in range(a, b)) for a, b in phrases):
                 return None
+        attached = bool(_ATTACHED.search(text))
         others = [  # a topic named (「能容缺不」) is what is asked, no document
             h
             for h in self._span_hits(text)
-            if h.exact and h.start >= 0 and h.item != context.item and h.alias and self.kb.items[h.item].kind == "item"
+            if h.exact
+            and h.start >= 0
+            and h.item != context.item
+            and (h.alias or attached)
+            and self.kb.items[h.item].kind == "item"
         ]
 
         def a_document(hit: _Hit) -> bool:
-            inside = all(j in in_material for j in range(hit.start, hit.end))
             issued = _ISSUED_DOCUMENT.match(text, hit.end) or _ISSUED_DOCUMENT.search(text, hit.start, hit.end)
+            if elliptic:
+                return bool(issued)
+            if attached:
+                return True
+            inside = all(j in in_material for j in range(hit.start, hit.end))
             # a certificate a procedure issues (土地证, 产权证, 用规证), asked in what form it is handed in or
             # whether it may come later — not 「签完以后土地证要交啥」, what that procedure asks for
             # (备案证: the bare procedure word, then 证)
@@ -1161,7 +1202,7 @@ class Matcher:
             certificate = named_certificate and bool(_WITHOUT_IT.search(text) or _DOCUMENT_FORM.search(text))
             return inside or bool(issued) or certificate
 
-        if not (shared or others) or not all(a_document(h) for h in others):
+        if not (shared or others) or not all(a_document(h) for h in others) or (elliptic and not others):
             return None
         topic = self.kb.items[context.item].kind == "topic"
         if topic and any(self._outright(h) for h in others) and not _DOCUMENT_FORM.search(text):

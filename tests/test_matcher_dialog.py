@@ -1362,3 +1362,47 @@ def test_a_follow_up_the_model_alone_reads_as_no_item_takes_the_earlier_one(matc
             ("王经理", "电力业务许可证怎么办", None, None, "handoff", False),
         ],
     )
+
+
+def test_an_ordinal_picks_an_item_spoken_of_in_the_order_asked(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "压覆矿产审批要什么材料", "mineral_overlay", "materials", "answer", False),
+            ("王经理", "地灾评估是哪个部门", "geo_hazard", "department", "answer", False),
+            ("王经理", "第一个要多长时间", "mineral_overlay", "time_limit", "answer", True),
+            ("李工", "施工许可证要什么材料", "construction_permit", "materials", "answer", False),
+            ("李工", "第一个要多久", "construction_permit", "time_limit", "answer", True),  # one item: no ordinal
+        ],
+    )
+
+
+def test_another_procedures_paper_asked_after_a_material_list_is_one_more_material(matcher):
+    """「环评批复呢」 after what 可研 needs attached asks whether that paper is needed too, not what 环评 needs;
+    「要附施工图吗」: attached, so a paper whatever it is named after; 「那水保呢」 is still the earlier question."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "可研报告审批需要提供哪些附件", "feasibility", "materials", "answer", False),
+            ("王经理", "环评批复呢", "feasibility", "materials", "answer", True),
+            ("王经理", "审批时限多少天", "feasibility", "time_limit", "answer", True),
+            ("王经理", "那水保呢", "soil_water", "time_limit", "answer", True),
+            ("李工", "初步设计概算谁审", "preliminary_design", "department", "answer", False),
+            ("李工", "要附施工图吗", "preliminary_design", "materials", "answer", True),
+            ("张总", "咱这个建设用地规划许可证 要啥材料", "land_use_planning", "materials", "answer", False),
+            ("张总", "土地出让合同复印件行不", "land_use_planning", "materials", "answer", True),
+            ("张总", "那能评呢", "energy_review", "materials", "answer", True),
+        ],
+    )
+
+
+def test_how_many_trips_is_a_question_and_the_whole_project_takes_no_item(matcher):
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "备案可以异地办吗", "filing", "process", "answer", False),
+            ("王经理", "要跑几趟", "filing", "process", "answer", True),
+            ("王经理", "整体还有几项没办", None, "status", "handoff", False),
+            ("王经理", "总共还有几个没办完的", None, "status", "handoff", False),
+        ],
+    )
