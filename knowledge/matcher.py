@@ -176,8 +176,10 @@ _AMONG = re.compile(
 )
 # 「这两个」「这俩」「这三个」「两个都」: the last items spoken of.
 _THESE = re.compile(r"这(两|俩|三)个?|^(两|三)个|(两|三)个都|它俩")
+# The works themselves going ahead (not another procedure): 「能先动土不」「可以先开工吗」.
+_WORK_AHEAD = re.compile(r"先(动土|动工|开工|施工|进场|开挖|平整|建|盖|试生产|生产|投产|营业|用)")
 # 「第一个要多长时间」「刚才说的第二个呢」: one of the items spoken of, by its place in the conversation.
-_ORDINAL = re.compile(r"(?<![这那])(第(一|二|三|1|2|3)个|头一个)(?![工月星])")
+_ORDINAL = re.compile(r"(?<![这那])(第(一|二|三|1|2|3)个|头一个)(?![工月星证本])")
 _ORDINAL_PLACE = {"一": 0, "1": 0, "头": 0, "二": 1, "2": 1, "三": 2, "3": 2}
 # 「先办这个还是先环评」「谁先谁后」「哪个在前」: which of two comes first.
 _ORDER_CHOICE = re.compile(r"先.{1,10}还是.{0,3}先|谁先谁后|哪个(先|在前)|先后顺序")
@@ -706,7 +708,12 @@ class Matcher:
         """「这个要多久」 handed off for want of an item, then 「环评」: a short message that writes an item's name
         exactly (not by sound or in latin letters) and asks nothing of its own is the item of the earlier question."""
         text = compact_text(result.question)
-        if result.item is None or result.asks or result.action != "answer" or len(text) > FOLLOW_UP_CHARS:
+        if (
+            result.item is None
+            or result.asks
+            or result.reason not in ("confident", "status")  # a bare name may read as a status question alone
+            or len(text) > FOLLOW_UP_CHARS
+        ):
             return result
         names = [h for h in self._span_hits(text) if h.item == result.item and h.exact and h.start >= 0]
         if not names:
@@ -716,7 +723,7 @@ class Matcher:
             return result  # 「施工许可最快啥时候能拿」 asks its own question
         if context.intent == "status":
             return replace(result, intent="status", action="handoff", reason="status", context=True)
-        return replace(result, intent=context.intent, reason="context", context=True)
+        return replace(result, intent=context.intent, action="answer", reason="context", context=True)
 
     def _earlier_paper(self, result: MatchResult, context: Context) -> bool:
         """Whether an out-of-scope message is about a paper of the earlier item: a report or certificate, or a
@@ -816,7 +823,7 @@ class Matcher:
                 not names_item
                 and result.item != context.item
                 and context.item in {c.item for c in result.candidates}
-                and not self._span_hits(text)
+                and not any(h.item == result.item and h.exact for h in self._span_hits(text))
             ):
                 # 「是报告书还是报告表」 after 水保方案要做吗: a follow-up that names nothing, which the model alone
                 # puts with another item (环评 has 报告书 too) while it also offers the earlier one: the earlier item
@@ -884,6 +891,8 @@ class Matcher:
             ]
         if not others:
             return None
+        if _WORK_AHEAD.search(text):
+            return None  # 「水保没批能先动土不」: the works going ahead of the item named, that item's own question
         # not done yet, asked whether the earlier item may go ahead (「环评还没批下来」 alone may be a complaint)
         ahead = bool(_MAY.search(text) or _WITHOUT_IT.search(text))
         waiting = [h for h in others if ahead and _NOT_DONE_YET.match(text, h.end)]

@@ -1205,6 +1205,8 @@ def test_the_item_named_next_completes_a_question_asked_without_one(matcher):
         [
             ("王经理", "这个要多久", None, "time_limit", "handoff", False),
             ("王经理", "就是用地预审那个", "land_prereview", "time_limit", "answer", True),
+            ("张总", "这个要多久", None, "time_limit", "handoff", False),
+            ("张总", "水保呢", "soil_water", "time_limit", "answer", True),  # alone a status question, here answered
             ("李工", "查进度", None, "status", "handoff", False),
             ("李工", "施工许可", "construction_permit", "status", "handoff", True),
             ("张总", "要准备啥材料", None, "materials", "handoff", False),
@@ -1267,7 +1269,8 @@ def test_a_follow_up_naming_nothing_or_pointing_back_stays_with_the_earlier_item
         matcher,
         [
             ("王经理", "水保方案要做吗", "soil_water", "other", "answer", False),
-            ("王经理", "是报告书还是报告表", "soil_water", "materials", "answer", True),
+            # (what it asks is read by the model: the sets label it materials in one place and other in another)
+            ("王经理", "是报告书还是报告表", "soil_water", None, "answer", True),
             ("王经理", "要钱吗", "soil_water", "fee", "answer", True),
             ("李工", "请问赋码在哪个平台", "project_code", "department", "answer", False),
             ("李工", "后面办环评是不是都要用这个代码", "project_code", None, "answer", True),
@@ -1404,5 +1407,17 @@ def test_how_many_trips_is_a_question_and_the_whole_project_takes_no_item(matche
             ("王经理", "要跑几趟", "filing", "process", "answer", True),
             ("王经理", "整体还有几项没办", None, "status", "handoff", False),
             ("王经理", "总共还有几个没办完的", None, "status", "handoff", False),
+        ],
+    )
+
+
+def test_the_works_going_ahead_of_an_item_named_is_that_items_question(matcher):
+    """「水保没批能先动土不」 after another item: the digging waits for 水保 — 水保's tolerance, not the earlier item
+    waiting for 水保 (as 「消防验收没完成能先备案吗」 after 竣工验收备案 is)."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "危化品安全条件审查要什么材料", "safety_review", "materials", "answer", False),
+            ("王经理", "水保没批能先动土不", "soil_water", "tolerance", "answer", False),
         ],
     )
