@@ -750,6 +750,7 @@ class Matcher:
             self._each_of_together,
             self._pointed_back,
             self._by_channel,
+            self._tolerance_of_earlier,
             self._document_follow_up,
             self._together_follow_up,
         )
@@ -807,17 +808,6 @@ class Matcher:
                 return replace(result, intent=context.intent, action="answer", reason="context", context=True)
         if names_item and result.action != "answer":
             return None  # 「我们环评办到哪一步了」 names its own item: it never takes the earlier one
-        if (
-            result.action in ("answer", "clarify")
-            and result.item == "tolerance"
-            and context.item != "tolerance"
-            and not names_item
-        ):
-            # 「那能容缺吗」: the 容缺 topic asked about the item of the previous question; 「那要准备哪些材料呢」,
-            # which the model alone reads as the topic, asks its own intent about that item
-            named_topic = any(h.item == "tolerance" for h in self._span_hits(text))
-            intent = "tolerance" if named_topic or result.intent == "tolerance" else result.intent
-            return replace(result, item=context.item, intent=intent, context=True, reason="context")
         if result.action == "answer":
             if (
                 not names_item
@@ -1023,6 +1013,23 @@ class Matcher:
     def _pointed_back(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「后面办环评是不是都要用这个代码」 after 赋码: 「这个代码」 is the earlier item, the other one background."""
         return _asked_of(result, context.item) if self._points_to_earlier(result, context, text) else None
+
+    def _tolerance_of_earlier(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「那能容缺吗」「预审我们还没拿到 能先受理吗」: the 容缺 topic asked about the item of the previous question;
+        「那要准备哪些材料呢」, which the model alone reads as the topic, asks its own intent about that item."""
+        if (
+            result.action not in ("answer", "clarify")
+            or result.item != "tolerance"
+            or context.item == "tolerance"
+            or result.asks
+            or result.reason in _NEVER_INHERIT
+            or len(text) > DOCUMENT_FOLLOW_UP_CHARS
+            or self._names_item(result.normalized)
+        ):
+            return None
+        named_topic = any(h.item == "tolerance" for h in self._span_hits(text))
+        intent = "tolerance" if named_topic or result.intent == "tolerance" else result.intent
+        return replace(result, item=context.item, intent=intent, context=True, reason="context")
 
     def _by_channel(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「表在一网通办上填还是交纸质的」 after 节能审查: the portal named as where the earlier item is applied for —

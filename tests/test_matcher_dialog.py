@@ -1426,3 +1426,15 @@ def test_the_works_going_ahead_of_an_item_named_is_that_items_question(matcher):
             ("王经理", "水保没批能先动土不", "soil_water", "tolerance", "answer", False),
         ],
     )
+
+
+def test_a_longer_tolerance_follow_up_is_the_earlier_items_tolerance(matcher):
+    """「能容缺吗，有个专家评审意见还没出」 after 可研: not the 容缺 topic in general, the earlier item's 容缺."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "可研报告审批要什么材料", "feasibility", "materials", "answer", False),
+            ("王经理", "能容缺吗，有个专家评审意见还没出", "feasibility", "tolerance", "answer", True),
+            ("李工", "容缺受理是什么意思", "tolerance", "other", "answer", False),  # the topic itself
+        ],
+    )
