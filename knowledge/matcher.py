@@ -813,7 +813,7 @@ class Matcher:
                 not names_item
                 and result.item != context.item
                 and context.item in {c.item for c in result.candidates}
-                and not any(h.item == result.item and h.exact for h in self._span_hits(text))
+                and not any(h.item in (result.item, context.item) and h.exact for h in self._span_hits(text))
             ):
                 # 「是报告书还是报告表」 after 水保方案要做吗: a follow-up that names nothing, which the model alone
                 # puts with another item (环评 has 报告书 too) while it also offers the earlier one: the earlier item

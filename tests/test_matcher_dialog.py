@@ -1438,3 +1438,14 @@ def test_a_longer_tolerance_follow_up_is_the_earlier_items_tolerance(matcher):
             ("李工", "容缺受理是什么意思", "tolerance", "other", "answer", False),  # the topic itself
         ],
     )
+
+
+def test_the_earlier_item_said_done_is_background_of_the_next_question(matcher):
+    """「能评批了 接着取水要准备啥」: 能评 done, 取水 (read by the model, written by no name) is what is asked."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "节能报告谁审 发改委吗", "energy_review", "department", "answer", False),
+            ("王经理", "能评批了 接着取水要准备啥", "water_permit", "materials", "answer", False),
+        ],
+    )
