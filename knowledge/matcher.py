@@ -131,9 +131,7 @@ _ISSUED_DOCUMENT = re.compile(r"(审批|审查)?(意见书|意见|批复|批文|
 # 「要附施工图吗」「附上出让合同」: attached to the application, so what it names is a paper, whatever it is named after.
 _ATTACHED = re.compile(r"附上|附件|(要|需|得)附(?!近)|附吗|附不")
 # The form a document is handed in.
-_DOCUMENT_FORM = re.compile(
-    r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套|附上|附件|(要|需|得)附(?!近)|附吗|附不"
-)
+_DOCUMENT_FORM = re.compile(r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套|" + _ATTACHED.pattern)
 # A follow-up asking whether, or in what form, a document is handed in.
 _DOCUMENT_ASKED = re.compile(
     _DOCUMENT_FORM.pattern
@@ -179,8 +177,8 @@ _THESE = re.compile(r"这(两|俩|三)个?|^(两|三)个|(两|三)个都|它俩"
 # The works themselves going ahead (not another procedure): 「能先动土不」「可以先开工吗」.
 _WORK_AHEAD = re.compile(r"先(动土|动工|开工|施工|进场|开挖|平整|建|盖|试生产|生产|投产|营业|用)")
 # 「第一个要多长时间」「刚才说的第二个呢」: one of the items spoken of, by its place in the conversation.
-_ORDINAL = re.compile(r"(?<![这那])(第(一|二|三|1|2|3)个|头一个)(?![工月星证本])")
-_ORDINAL_PLACE = {"一": 0, "1": 0, "头": 0, "二": 1, "2": 1, "三": 2, "3": 2}
+_ORDINAL = re.compile(r"(?<![这那])(?:第(一|二|三|1|2|3)个|头一个)(?![工月星证本])")
+_ORDINAL_PLACE = {None: 0, "一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2}  # None: 头一个
 # 「先办这个还是先环评」「谁先谁后」「哪个在前」: which of two comes first.
 _ORDER_CHOICE = re.compile(r"先.{1,10}还是.{0,3}先|谁先谁后|哪个(先|在前)|先后顺序")
 # 「这个代码」「那个证」「该报告」: pointing at something already spoken of.
@@ -978,7 +976,7 @@ class Matcher:
         ):
             return None
         items = [i for i in context.recent(3) if i in self.kb.items and i != "parallel"]
-        place = _ORDINAL_PLACE[found.group()[1] if found.group().startswith("第") else "头"]
+        place = _ORDINAL_PLACE[found.group(1)]
         if len(items) < 2 or place >= len(items):
             return None  # one item spoken of: 「第一个」 is a step or a paper of it, not an item
         elliptic = not read_cues(result.normalized).first_strong and _ELLIPSIS.search(text)
