@@ -1027,7 +1027,7 @@ class Matcher:
             return None
         named_topic = any(h.item == "tolerance" for h in self._span_hits(text))
         intent = "tolerance" if named_topic or result.intent == "tolerance" else result.intent
-        return replace(result, item=context.item, intent=intent, context=True, reason="context")
+        return _asked_of(replace(result, intent=intent), context.item)
 
     def _by_channel(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「表在一网通办上填还是交纸质的」 after 节能审查: the portal named as where the earlier item is applied for —

@@ -1438,6 +1438,12 @@ def test_a_longer_tolerance_follow_up_is_the_earlier_items_tolerance(matcher):
             ("李工", "容缺受理是什么意思", "tolerance", "other", "answer", False),  # the topic itself
         ],
     )
+    # the topic's FAQ answer the message matched (「我还差一份材料，能先受理吗？」) is the topic's, not the earlier item's:
+    # the earlier item's own 容缺 list answers
+    alone = matcher.match("我还差一份材料，能先受理吗？")
+    assert (alone.item, alone.faq is not None) == ("tolerance", True)
+    followed = matcher.match("我还差一份材料，能先受理吗？", Context("feasibility", "materials"))
+    assert (followed.item, followed.intent, followed.faq) == ("feasibility", "tolerance", None)
 
 
 def test_the_earlier_item_said_done_is_background_of_the_next_question(matcher):
