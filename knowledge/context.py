@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, String, bindparam, tuple_
+from sqlalchemy import BigInteger, Boolean, Column, String, bindparam, false, tuple_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, delete, select
@@ -24,11 +24,14 @@ from storage.types import UTCDateTime
 class Context:
     """What the asker last asked about: an item and intent, or (item `ASKED_WITHOUT_ITEM`) a question whose item
     was missing (「这个要多久」), which a next message naming only an item (「环评」) completes; `earlier`, the other
-    items of the conversation, most recent first (「这两个能一起报吗」 names the last two)."""
+    items of the conversation, most recent first (「这两个能一起报吗」 names the last two); `together`, the last
+    question asked whether procedures run together (item `parallel`, the procedures in `earlier`): 「那多久」 next
+    asks of the procedure, 「具体怎么操作」 of running them together."""
 
     item: str
     intent: str
     earlier: tuple[str, ...] = ()
+    together: bool = False
 
     def recent(self, count: int) -> tuple[str, ...]:
         """The last `count` items spoken of, in the order they were asked."""
@@ -39,16 +42,18 @@ ASKED_WITHOUT_ITEM = "?"  # Context.item of a question asked with no item: no it
 KEPT_EARLIER = 2  # items kept besides the last: 「这三个」 is the most a follow-up names
 
 
-def following(previous: Context | None, after: Context | None) -> Context | None:
+def following(previous: Context | None, after: Context | None, *, borrowed: bool = False) -> Context | None:
     """The context after a message: `after` (what it leaves, `MatchResult.context_after`) with the items of the
-    conversation before it, the previous context's item first."""
+    conversation before it, the previous context's item first. A follow-up that `borrowed` the together question's
+    parallel topic (「具体怎么操作」) leaves it a together question still."""
     if after is None or after.item == ASKED_WITHOUT_ITEM or previous is None or previous.item == ASKED_WITHOUT_ITEM:
         return after
     earlier = [i for i in after.earlier if i != after.item]
     for item in (previous.item, *previous.earlier):
         if item not in (after.item, ASKED_WITHOUT_ITEM, LEFT) and item not in earlier:
             earlier.append(item)
-    return replace(after, earlier=tuple(earlier[:KEPT_EARLIER]))
+    together = after.together or (borrowed and previous.together and after.item == previous.item)
+    return replace(after, earlier=tuple(earlier[:KEPT_EARLIER]), together=together)
 
 
 def _joined(items: tuple[str, ...]) -> str:
@@ -77,7 +82,8 @@ class MemoryContexts:
         if result.leaves_context:
             self._by_asker.pop((chat_id, user_id), None)
         else:
-            self.remember(chat_id, user_id, following(self.recall(chat_id, user_id), result.context_after()))
+            after = following(self.recall(chat_id, user_id), result.context_after(), borrowed=result.context)
+            self.remember(chat_id, user_id, after)
 
 
 class ConversationContext(SQLModel, table=True):
@@ -88,6 +94,7 @@ class ConversationContext(SQLModel, table=True):
     item: str = Field(sa_column=Column(String(64), nullable=False))
     intent: str = Field(sa_column=Column(String(32), nullable=False))
     earlier: str = Field(default="", sa_column=Column(String(160), nullable=False, server_default=""))
+    together: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
@@ -101,7 +108,7 @@ def recall_context(*, session: Session, chat_id: int, user_id: int, at: datetime
         row = session.execute(_RECALL, {"chat_id": chat_id, "user_id": user_id}).first()
     if row is None or row.updated_at < at - ttl or row.item == LEFT:
         return None
-    return Context(row.item, row.intent, _split(row.earlier))
+    return Context(row.item, row.intent, _split(row.earlier), bool(row.together))
 
 
 def read_contexts(session: Session, askers: list[tuple[int, int]]) -> None:
@@ -120,11 +127,17 @@ _AHEAD = "contexts_read_ahead"  # session.info: (chat id, user id) → its row (
 
 
 _TABLE = ConversationContext.__table__  # type: ignore[attr-defined]
-_RECALL = sa_select(_TABLE.c.item, _TABLE.c.intent, _TABLE.c.earlier, _TABLE.c.updated_at).where(
+_RECALL = sa_select(_TABLE.c.item, _TABLE.c.intent, _TABLE.c.earlier, _TABLE.c.together, _TABLE.c.updated_at).where(
     _TABLE.c.chat_id == bindparam("chat_id"), _TABLE.c.user_id == bindparam("user_id")
 )  # built once
 _READ_AHEAD = sa_select(
-    _TABLE.c.chat_id, _TABLE.c.user_id, _TABLE.c.item, _TABLE.c.intent, _TABLE.c.earlier, _TABLE.c.updated_at
+    _TABLE.c.chat_id,
+    _TABLE.c.user_id,
+    _TABLE.c.item,
+    _TABLE.c.intent,
+    _TABLE.c.earlier,
+    _TABLE.c.together,
+    _TABLE.c.updated_at,
 ).where(tuple_(_TABLE.c.chat_id, _TABLE.c.user_id).in_(bindparam("askers", expanding=True)))  # built once
 
 
@@ -147,6 +160,7 @@ def keep_context(
     intent: str,
     at: datetime,
     earlier: tuple[str, ...] = (),
+    together: bool = False,
 ) -> None:
     """remember_context as an upsert (INSERT … ON CONFLICT DO UPDATE, on both databases), written
     with the transaction's other contexts just before it commits (storage.deferred): an asker's
@@ -158,6 +172,7 @@ def keep_context(
         "item": item,
         "intent": intent,
         "earlier": _joined(earlier),
+        "together": together,
         "updated_at": at,
     }
     defer(session, stmt, values, key=(chat_id, user_id))
@@ -172,6 +187,7 @@ def _upsert(insert: Any) -> Any:
             "item": stmt.excluded.item,
             "intent": stmt.excluded.intent,
             "earlier": stmt.excluded.earlier,
+            "together": stmt.excluded.together,
             "updated_at": stmt.excluded.updated_at,
         },
     )
@@ -190,6 +206,7 @@ def remember_context(*, session: Session, chat_id: int, user_id: int, item: str,
         kept = following(Context(row.item, row.intent, _split(row.earlier)), Context(item, intent))
         row.item, row.intent, row.updated_at = item, intent, at
         row.earlier = _joined(kept.earlier if kept else ())
+        row.together = False  # a choice from clarify buttons is one item
         session.add(row)
     session.flush()
 

@@ -11,10 +11,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import texts
 from knowledge.context import MemoryContexts
 from knowledge.evaluation import LabelledQuestion
+
+if TYPE_CHECKING:
+    from knowledge.matcher import MatchResult
 
 GUARD_PATH = Path("tests/data/guard.jsonl")
 DEFAULT_GUARDED = tuple(
@@ -91,8 +95,11 @@ def _key(set_name: str, number: int, question: str) -> str:
     return f"{Path(set_name).stem}:{number}\t{question}"
 
 
-def _right(case: LabelledQuestion, item: str | None, intent: str) -> bool:
-    return item == case.item and intent == case.intent
+def _right(case: LabelledQuestion, result: MatchResult) -> bool:
+    """Right as `knowledge.evaluation.score` counts it: the intent, and the item — or, of an answer covering
+    several asks, the item among those it answers."""
+    covered = result.action == "answer" and case.item is not None and case.item in {a.item for a in result.asks}
+    return (result.item == case.item or covered) and result.intent == case.intent
 
 
 def guard_entries(matcher, sets: Sequence[tuple[str, list[LabelledQuestion]]]) -> dict[str, dict]:  # type: ignore[no-untyped-def,type-arg]
@@ -112,7 +119,7 @@ def guard_entries(matcher, sets: Sequence[tuple[str, list[LabelledQuestion]]]) -
                 "item": result.item,
                 "intent": result.intent,
                 "action": result.action,
-                "right": _right(case, result.item, result.intent),
+                "right": _right(case, result),
             }
     return entries
 

@@ -173,7 +173,7 @@ _AMONG = re.compile(
     r"|(算|是)(其中|里面)的?(一个|一项|之一)"
 )
 # 「这两个」「这俩」「这三个」「两个都」: the last items spoken of.
-_THESE = re.compile(r"这(两|俩|三)个?|^(两|三)个|(两|三)个都|它俩")
+_THESE = re.compile(r"这(两|俩|三|仨)个?|^(两|三)个|(两|三)个都|它俩")
 # The works themselves going ahead (not another procedure): 「能先动土不」「可以先开工吗」.
 _WORK_AHEAD = re.compile(r"先(动土|动工|开工|施工|进场|开挖|平整|建|盖|试生产|生产|投产|营业|用)")
 # 「第一个要多长时间」「刚才说的第二个呢」: one of the items spoken of, by its place in the conversation.
@@ -388,11 +388,14 @@ class MatchResult:
             # 「洪评和取水许可分别要多久」 then 「都是水利局办吗」「需要多少天」: the writers' follow-ups take the first
             # item asked about (the guard: 5 turns right that took the last, none wrong)
             last = self.asks[0]
-        if self.reason == "several" and self.asks[0] == _RUN_TOGETHER and all(a.intent == "process" for a in self.asks):
+        together = (
+            self.reason == "several" and self.asks[0] == _RUN_TOGETHER and all(a.intent == "process" for a in self.asks)
+        )
+        if together:
             last = _RUN_TOGETHER
         # the other items asked about at once are the conversation's too (「这两个能一起报吗」 next names them)
         others = dict.fromkeys(a.item for a in reversed(self.asks) if a.item not in (last.item, "parallel", None))
-        return Context(last.item, last.intent, tuple(others))
+        return Context(last.item, last.intent, tuple(others), together=together and bool(others))
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -751,11 +754,16 @@ class Matcher:
             self._tolerance_of_earlier,
             self._document_follow_up,
             self._together_follow_up,
+            self._of_these,
         )
         for read in readers:
             followed = read(result, context, text)
             if followed is not None:
                 return followed
+        if context.together and result.intent not in ("process", "other"):
+            # 「几个工作日」「那个找哪个局」 after 「消防设计审查是跟审图一块儿报还是单独报」: how long, who, what it
+            # costs — of the procedure asked about (「具体怎么操作」 is still about running them together)
+            context = Context(context.earlier[0], context.intent, context.earlier[1:])
         if _TOGETHER_GOES.search(text) and _SEVERAL_PROJECTS.search(text):
             return result  # 「一期二期能一起报不」: projects together, a steward's question, not the earlier item's
         # a short follow-up naming another item by a bare procedure word only (备案, 核准…)
@@ -1057,13 +1065,32 @@ class Matcher:
         asks = tuple(Ask(i, result.intent) for i in items) if len(items) > 1 else ()
         return _taken_as(result, items[0], result.intent, asks=asks)
 
+    def _of_these(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「这俩分别要多久」「这俩哪个快点」 after 压覆矿 and then 地灾: what it asks, of each of the items it points
+        back to (running together is `_together_follow_up`'s); with 「…呢」 only, the earlier question."""
+        these = self._these(text, context)
+        if (
+            not these
+            or result.asks
+            or result.reason in _NEVER_INHERIT
+            or len(text) > FOLLOW_UP_CHARS
+            or _TOGETHER.search(text)
+            or any(self._outright(h) for h in self._span_hits(text))
+        ):
+            return None
+        elliptic = not read_cues(result.normalized).first_strong and _ELLIPSIS.search(text)
+        intent = context.intent if elliptic or result.intent == "other" else result.intent
+        if intent == "status":
+            return _taken_as(result, these[0], "status", action="handoff", reason="status")
+        return _taken_as(result, these[0], intent, asks=tuple(Ask(i, intent) for i in these))
+
     def _these(self, text: str, context: Context) -> tuple[str, ...]:
         """The items 「这两个」「这三个」「这俩」 stand for: the asker's last two or three approval items, in the order
         asked; empty when the message says no such thing or the conversation has had fewer items."""
         found = _THESE.search(text)
         if found is None:
             return ()
-        count = 3 if "三" in found.group() else 2
+        count = 3 if "三" in found.group() or "仨" in found.group() else 2
         items = tuple(i for i in context.recent(count) if i in self.kb.items and i != "parallel")
         return items if len(items) == count else ()
 

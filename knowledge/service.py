@@ -141,7 +141,7 @@ class KnowledgeService:
         at: datetime,
         before: Context | None = None,
     ) -> None:
-        after = following(before, result.context_after())
+        after = following(before, result.context_after(), borrowed=result.context)
         if result.leaves_context:
             leave_context(session=session, chat_id=chat_id, user_id=user_id, at=at)
         elif after is not None:
@@ -152,6 +152,7 @@ class KnowledgeService:
                 item=after.item,
                 intent=after.intent,
                 earlier=after.earlier,
+                together=after.together,
                 at=at,
             )
             # Expired contexts are ignored when read; deleting them is housekeeping, done at

@@ -118,3 +118,20 @@ async def test_the_conversations_earlier_items_are_kept_with_the_context(db) -> 
     db.call(remember_context, chat_id=chat, user_id=user, item="eia", intent="materials", at=NOW)
     chosen = db.call(recall_context, chat_id=chat, user_id=user, at=NOW, ttl=TTL)
     assert chosen is not None and chosen.item == "eia" and chosen.earlier[0] == "geo_hazard"
+
+
+async def test_a_together_question_is_kept_as_such_in_the_database(db) -> None:
+    """After 「预审跟环评能同时报不」 the row says the question was whether procedures run together, so another
+    process reads 「那多久」 as the procedure's time limit; a choice from clarify buttons is one item again."""
+    kb = load_knowledge(BUNDLED)
+    matcher = Matcher.trained(kb)
+    one, other = (KnowledgeService(kb=kb, matcher=matcher, db=db, clock=lambda: NOW) for _ in range(2))
+    chat, user = supergroup_id(11), user_id(11)
+    await one.ask(text="预审跟环评能同时报不", chat_id=chat, user_id=user)
+    kept = db.call(recall_context, chat_id=chat, user_id=user, at=NOW, ttl=TTL)
+    assert kept is not None and kept.item == "parallel" and kept.together and kept.earlier[0] == "land_prereview"
+    later = await other.ask(text="那多久", chat_id=chat, user_id=user)
+    assert (later.result.item, later.result.intent) == ("land_prereview", "time_limit")
+    db.call(remember_context, chat_id=chat, user_id=user, item="eia", intent="materials", at=NOW)
+    chosen = db.call(recall_context, chat_id=chat, user_id=user, at=NOW, ttl=TTL)
+    assert chosen is not None and not chosen.together

@@ -1455,3 +1455,42 @@ def test_the_earlier_item_said_done_is_background_of_the_next_question(matcher):
             ("王经理", "能评批了 接着取水要准备啥", "water_permit", "materials", "answer", False),
         ],
     )
+
+
+def test_what_is_asked_of_these_two_is_asked_of_each(matcher):
+    """「这俩分别要多久」 after 压覆矿 and then 地灾: one answer covering both items; 「这仨能同时报吧」 names the last
+    three (仨 is 三个); 「这三个能并联吗」 is still the together question."""
+    r = matcher.match("这俩分别要多久", Context("geo_hazard", "department", ("mineral_overlay",)))
+    assert r.action == "answer" and r.context
+    assert [(a.item, a.intent) for a in r.asks] == [("mineral_overlay", "time_limit"), ("geo_hazard", "time_limit")]
+    r = matcher.match("这俩呢", Context("geo_hazard", "department", ("mineral_overlay",)))
+    assert [(a.item, a.intent) for a in r.asks] == [("mineral_overlay", "department"), ("geo_hazard", "department")]
+    r = matcher.match("这仨能同时报吧", Context("forest_grass", "time_limit", ("soil_water", "eia")))
+    assert r.item == "parallel" and [a.item for a in r.asks][:2] == ["parallel", "eia"]
+    r = matcher.match("这三个能并联吗", Context("eia", "fee", ("energy_review", "verification")))
+    assert r.item == "parallel"
+    # a status question of the two is the ledger's, handed off with the first
+    r = matcher.match("这俩批了没", Context("land_prereview", "status", ("forest_grass",)))
+    assert (r.item, r.intent, r.action) == ("forest_grass", "status", "handoff")
+    # one item spoken of: nothing to point back to, the message is read as before
+    r = matcher.match("这俩分别要多久", Context("geo_hazard", "department"))
+    assert not r.asks
+
+
+def test_after_a_together_question_a_follow_up_asks_of_the_procedure(matcher):
+    """「消防设计审查是跟审图一块儿报还是单独报」 answers with the parallel topic; 「几个工作日」 next asks how long the
+    procedure takes, 「具体怎么操作」 how running them together works. The parallel topic asked about on its own
+    (「联审联批怎么申请」) keeps its follow-ups (「找谁申请」)."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "消防设计审查是跟审图一块儿报还是单独报", "parallel", "process", "answer", False),
+            ("王经理", "几个工作日", "fire_design", "time_limit", "answer", True),
+            ("李工", "预审跟环评能同时报不", "parallel", "process", "answer", False),
+            ("李工", "具体怎么操作", "parallel", "process", "answer", True),
+            ("李工", "这个是市里批还是得报自治区", "land_prereview", "department", "answer", True),
+            ("张总", "我们项目环评、能评、水保能不能同时报", "parallel", "process", "answer", False),
+            ("张总", "联审联批怎么申请", "parallel", "process", "answer", False),
+            ("张总", "找谁申请", "parallel", "department", "answer", True),
+        ],
+    )
