@@ -799,7 +799,7 @@ class Matcher:
             return None
         cues = read_cues(result.normalized)
         asks_own = bool(cues.first_strong)
-        names_item = self._names_item(result.normalized)
+        names_item = self._names_item(result.normalized) or self._only_a_phrase_of(text, result.item)
         if (
             (names_item or result.action == "answer")
             and not asks_own
@@ -1199,6 +1199,8 @@ class Matcher:
             return None
         if _DOES_A_PROCEDURE.search(text):
             return None  # 「安全设施竣工验收也要做吗」「质量监督注册必须先办吗」: a procedure, no document
+        if self._first_clause_asks_of_its_item(result.normalized, context):
+            return None  # 「初设要准备哪些材料 概算要附吗」: the first clause asks of the item it names
         if elliptic:
             intent = "materials"
         elif _WITHOUT_IT.search(text):
@@ -1218,7 +1220,8 @@ class Matcher:
             phrases = [span for p in self._index.out_of_scope if p in text for span in _occurrences(p, text)]
             if not phrases or not all(all(j in in_material for j in range(a, b)) for a, b in phrases):
                 return None
-        attached = bool(_ATTACHED.search(text))
+        attach = _ATTACHED.search(text)
+        attached = attach is not None
         others = [  # a topic named (「能容缺不」) is what is asked, no document
             h
             for h in self._span_hits(text)
@@ -1229,18 +1232,30 @@ class Matcher:
             and self.kb.items[h.item].kind == "item"
         ]
 
+        tolerance_at = [h.start for h in self._span_hits(text) if h.item == "tolerance" and h.start >= 0]
+        attached_after = attach is not None and any(h.exact and h.start >= attach.end() for h in self._span_hits(text))
+
         def a_document(hit: _Hit) -> bool:
             issued = _ISSUED_DOCUMENT.match(text, hit.end) or _ISSUED_DOCUMENT.search(text, hit.start, hit.end)
             if elliptic:
                 return bool(issued)
-            if attached:
-                return True
+            if attach is not None:
+                # 「要附施工图吗」「规划许可证复印件也要附上吗」: what is named is attached — unless another item is
+                # named after 附: then the one before it, issuing no paper there, is what the paper goes with
+                # (「竣工备案要附消防验收的意见书吧」)
+                return bool(issued) or hit.start >= attach.start() or not attached_after
             inside = all(j in in_material for j in range(hit.start, hit.end))
             # a certificate a procedure issues (土地证, 产权证, 用规证), asked in what form it is handed in or
             # whether it may come later — not 「签完以后土地证要交啥」, what that procedure asks for
             # (备案证: the bare procedure word, then 证)
             named_certificate = text[hit.end - 1] == "证" or text.startswith("证", hit.end)
-            certificate = named_certificate and bool(_WITHOUT_IT.search(text) or _DOCUMENT_FORM.search(text))
+            # 「施工证能容缺吗」: the 容缺 topic asked right after the certificate's name — the procedure's own 容缺
+            own_tolerance = any(0 <= at - hit.end <= 2 for at in tolerance_at)
+            certificate = (
+                named_certificate
+                and not own_tolerance
+                and bool(_WITHOUT_IT.search(text) or _DOCUMENT_FORM.search(text))
+            )
             return inside or bool(issued) or certificate
 
         if not (shared or others) or not all(a_document(h) for h in others) or (elliptic and not others):
@@ -1251,6 +1266,33 @@ class Matcher:
         if result.item == context.item and (result.intent == intent or intent == "tolerance"):
             return None
         return _taken_as(result, context.item, intent)
+
+    def _only_a_phrase_of(self, text: str, item: str | None) -> bool:
+        """Whether the message is one phrase of `item` written exactly with fillers around it (「那林草的呢」: 林草 is
+        a hint, the 林草局's name too, so alone it names no item; said like this it does)."""
+        if item is None or self.kb.items[item].kind != "item":
+            return False
+        spans = [(h.start, h.end) for h in self._span_hits(text) if h.item == item and h.exact and h.start >= 0]
+        if not spans:
+            return False
+        start, end = min(a for a, _ in spans), max(b for _, b in spans)
+        return _ONLY_FILLER.fullmatch(text[:start] + "|" + text[end:]) is not None
+
+    def _first_clause_asks_of_its_item(self, normalized: str, context: Context) -> bool:
+        """Whether a message of several clauses opens with a clause that names another item than the earlier one
+        outright and asks a question of its own (a specific cue) — the message is about that item."""
+        clauses = [c for c in normalized.split(" ") if c]
+        if len(clauses) < 2:
+            return False
+        first = clauses[0]
+        if _DOCUMENT_FORM.search(first):
+            return False  # 「出让合同原件还在走流程」: the paper itself
+        # a paper an item issues (「图审合格书还没下来」) names no subject
+        named = {
+            h.item for h in self._span_hits(first) if self._outright(h) and not _ISSUED_DOCUMENT.match(first, h.end)
+        }
+        asked = set(read_cues(first).first_strong) - {"status"}  # 「…还在走流程」 says how it stands, asks nothing
+        return bool(named) and context.item not in named and bool(asked)
 
     def _names_foreign_procedure(self, compact: str, hits: list[_Hit]) -> bool:
         """Whether the message names, before any item it names, a procedure that is no name of the knowledge base.

@@ -1494,3 +1494,30 @@ def test_after_a_together_question_a_follow_up_asks_of_the_procedure(matcher):
             ("张总", "找谁申请", "parallel", "department", "answer", True),
         ],
     )
+
+
+def test_an_item_named_as_the_subject_is_no_paper_of_the_earlier_one(matcher):
+    """A paper follow-up (「要附施工图吗」) takes the earlier item; an item named as the message's subject does not:
+    「初设要准备哪些材料 概算要附吗」 after 可研 asks of 初设, 「竣工备案要附消防验收的意见书吧」 after 消防验收 names the
+    paper after 附 and what it goes with before it, 「施工证能容缺吗」 asks the permit's own 容缺."""
+    r = matcher.match("初设要准备哪些材料 概算要附吗", Context("feasibility", "department"))
+    assert (r.item, r.intent, r.context) == ("preliminary_design", "materials", False)
+    r = matcher.match("竣工备案要附消防验收的意见书吧", Context("fire_acceptance", "tolerance"))
+    assert r.item == "completion_filing" and not r.context
+    r = matcher.match("施工证能容缺吗 审图合格书还没出", Context("fire_design", "fee"))
+    assert r.item == "construction_permit" and not r.context
+    # what is named before 附上 with nothing after it is the paper: the earlier item's materials
+    r = matcher.match("用地规划许可证要附上吗", Context("engineering_planning", "materials"))
+    assert (r.item, r.intent, r.context) == ("engineering_planning", "materials", True)
+
+
+def test_a_hint_said_alone_with_fillers_names_its_item(matcher):
+    """林草 is a hint (also the 林草局's name), so alone it names no item; 「那林草的呢」 after 水保多久 asks the earlier
+    question of 林草审核, not of 水保."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "水保多久", "soil_water", "time_limit", "answer", False),
+            ("王经理", "那林草的呢", "forest_grass", "time_limit", "answer", True),
+        ],
+    )
