@@ -341,6 +341,8 @@ _RUN_TOGETHER = Ask("parallel", "process")
 _ONLY_FILLER = re.compile(
     r"(我说的是|我问的是|问的是|说的是|就是|是|那个|这个|那)*\|(的|那个|这个|呢|吧|啊|呀|哈|嘛|了)*"
 )
+_ACKNOWLEDGED = re.compile(r"(好的|好嘞|行吧|行|谢谢|感谢|多谢|收到|明白|了解|知道了|ok|嗯)")
+_ASKING_END = re.compile(r"[嘛吗吧]$")  # 「要弄好久嘛」: a question by its last particle
 _PARTNER_MARKS = "和跟与同"  # 「A和B」「跟B」: B goes with A
 _PARTNER_AFTER = re.compile(r"[和跟与]|同(?!时|步|一)")  # 「人防和…」 (not 「人防同时…」)
 _CHANNEL_TOPIC = "online_portal"  # where procedures are applied for: in a follow-up, the earlier item's way
@@ -654,7 +656,29 @@ class Matcher:
 
         `context` is what the asker last asked about: an elliptical follow-up takes the missing part from it.
         """
-        return self.in_context(self._order_before(self._match(question)), context)
+        return self._told_only(self.in_context(self._order_before(self._match(question)), context))
+
+    def _told_only(self, result: MatchResult) -> MatchResult:
+        """「审图昨天合格了哈」「好的 我等电话」: a message that asks nothing — no question mark, no clause with a
+        question word or a choice — and says something done, or acknowledges the earlier answer first, is told,
+        not asked: a steward reads it (the item's summary would answer nothing). A bare name (「环评」) and an
+        intonation question (「还得做洪水评价了？」) still get their answers."""
+        if (
+            result.action != "answer"
+            or result.intent != "other"
+            or result.asks
+            or result.reason == "learned"
+            or any(mark in result.question for mark in "?？")
+        ):
+            return result
+        said = [c for c in result.normalized.split(" ") if c]
+        clauses = [c for c in said if not self._is_smalltalk(c)]
+        if not clauses or any(_asks(c) or _ELLIPSIS.search(c) or _ASKING_END.search(c) for c in clauses):
+            return result
+        acknowledged = bool(_ACKNOWLEDGED.match(said[0]))  # 「好的」「行吧」「谢谢老师」 first
+        if not (acknowledged or any(cue_book().done_clause.search(c) for c in clauses)):
+            return result
+        return replace(result, action="handoff", reason="told", faq=None, learned=False)
 
     def _order_before(self, result: MatchResult) -> MatchResult:
         """「核准前要先做用地预审吗」「办施工许可之前必须先拿到图审合格书吗」: an item named first, then 前/之前 and

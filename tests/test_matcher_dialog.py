@@ -1521,3 +1521,16 @@ def test_a_hint_said_alone_with_fillers_names_its_item(matcher):
             ("王经理", "那林草的呢", "forest_grass", "time_limit", "answer", True),
         ],
     )
+
+
+def test_a_message_that_only_tells_is_read_by_a_steward(matcher):
+    """「谢谢老师昨天帮忙协调 用地规划证已经拿到了」 says something done and asks nothing: a steward reads it, no item
+    summary is sent; 「好的 我等电话」 after an answer only goes on from it. A bare name and an intonation question
+    still get their answers."""
+    r = matcher.match("谢谢老师昨天帮忙协调 用地规划证已经拿到了")
+    assert (r.action, r.reason) == ("handoff", "told")
+    r = matcher.match("好的 我等电话", Context("feasibility", "time_limit"))
+    assert (r.action, r.reason) == ("handoff", "told")
+    assert matcher.match("环评").action == "answer"
+    assert matcher.match("俺们在河槽边边上修个路，还得做洪水评价了？").action == "answer"
+    assert matcher.match("老师，我们那个核准要弄好久嘛").action == "answer"
