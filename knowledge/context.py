@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, String, bindparam, false, tuple_
+from sqlalchemy import BigInteger, Boolean, Column, SmallInteger, String, bindparam, false, tuple_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, delete, select
@@ -32,10 +32,14 @@ class Context:
     intent: str
     earlier: tuple[str, ...] = ()
     together: bool = False
+    # how many of `earlier` (its first ones, in the order written) were asked in one message with `item`, after it:
+    # 「用地预审和工规证分别找谁」 leaves 用地预审 with 工规证 asked at once, so 「第一个」 next is 用地预审
+    at_once: int = 0
 
     def recent(self, count: int) -> tuple[str, ...]:
         """The last `count` items spoken of, in the order they were asked."""
-        return tuple(reversed((self.item, *self.earlier)[:count]))
+        asked = (*reversed(self.earlier[self.at_once :]), self.item, *self.earlier[: self.at_once])
+        return asked[-count:] if count else ()
 
 
 ASKED_WITHOUT_ITEM = "?"  # Context.item of a question asked with no item: no item key is "?"
@@ -48,12 +52,16 @@ def following(previous: Context | None, after: Context | None, *, borrowed: bool
     parallel topic (「具体怎么操作」) leaves it a together question still."""
     if after is None or after.item == ASKED_WITHOUT_ITEM or previous is None or previous.item == ASKED_WITHOUT_ITEM:
         return after
+    together = after.together or (borrowed and previous.together and after.item == previous.item)
+    if after.item == previous.item and not after.earlier and previous.at_once:
+        # 「多久」 after 「用地预审和工规证分别找谁」: the same items, still in the order they were asked
+        return replace(after, earlier=previous.earlier, at_once=previous.at_once, together=together)
     earlier = [i for i in after.earlier if i != after.item]
     for item in (previous.item, *previous.earlier):
         if item not in (after.item, ASKED_WITHOUT_ITEM, LEFT) and item not in earlier:
             earlier.append(item)
-    together = after.together or (borrowed and previous.together and after.item == previous.item)
-    return replace(after, earlier=tuple(earlier[:KEPT_EARLIER]), together=together)
+    kept = tuple(earlier[:KEPT_EARLIER])
+    return replace(after, earlier=kept, together=together, at_once=min(after.at_once, len(kept)))
 
 
 def _joined(items: tuple[str, ...]) -> str:
@@ -95,6 +103,7 @@ class ConversationContext(SQLModel, table=True):
     intent: str = Field(sa_column=Column(String(32), nullable=False))
     earlier: str = Field(default="", sa_column=Column(String(160), nullable=False, server_default=""))
     together: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    at_once: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False, server_default="0"))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
@@ -108,7 +117,7 @@ def recall_context(*, session: Session, chat_id: int, user_id: int, at: datetime
         row = session.execute(_RECALL, {"chat_id": chat_id, "user_id": user_id}).first()
     if row is None or row.updated_at < at - ttl or row.item == LEFT:
         return None
-    return Context(row.item, row.intent, _split(row.earlier), bool(row.together))
+    return Context(row.item, row.intent, _split(row.earlier), bool(row.together), int(row.at_once))
 
 
 def read_contexts(session: Session, askers: list[tuple[int, int]]) -> None:
@@ -127,9 +136,9 @@ _AHEAD = "contexts_read_ahead"  # session.info: (chat id, user id) → its row (
 
 
 _TABLE = ConversationContext.__table__  # type: ignore[attr-defined]
-_RECALL = sa_select(_TABLE.c.item, _TABLE.c.intent, _TABLE.c.earlier, _TABLE.c.together, _TABLE.c.updated_at).where(
-    _TABLE.c.chat_id == bindparam("chat_id"), _TABLE.c.user_id == bindparam("user_id")
-)  # built once
+_RECALL = sa_select(
+    _TABLE.c.item, _TABLE.c.intent, _TABLE.c.earlier, _TABLE.c.together, _TABLE.c.at_once, _TABLE.c.updated_at
+).where(_TABLE.c.chat_id == bindparam("chat_id"), _TABLE.c.user_id == bindparam("user_id"))  # built once
 _READ_AHEAD = sa_select(
     _TABLE.c.chat_id,
     _TABLE.c.user_id,
@@ -137,6 +146,7 @@ _READ_AHEAD = sa_select(
     _TABLE.c.intent,
     _TABLE.c.earlier,
     _TABLE.c.together,
+    _TABLE.c.at_once,
     _TABLE.c.updated_at,
 ).where(tuple_(_TABLE.c.chat_id, _TABLE.c.user_id).in_(bindparam("askers", expanding=True)))  # built once
 
@@ -161,6 +171,7 @@ def keep_context(
     at: datetime,
     earlier: tuple[str, ...] = (),
     together: bool = False,
+    at_once: int = 0,
 ) -> None:
     """remember_context as an upsert (INSERT … ON CONFLICT DO UPDATE, on both databases), written
     with the transaction's other contexts just before it commits (storage.deferred): an asker's
@@ -173,6 +184,7 @@ def keep_context(
         "intent": intent,
         "earlier": _joined(earlier),
         "together": together,
+        "at_once": at_once,
         "updated_at": at,
     }
     defer(session, stmt, values, key=(chat_id, user_id))
@@ -188,6 +200,7 @@ def _upsert(insert: Any) -> Any:
             "intent": stmt.excluded.intent,
             "earlier": stmt.excluded.earlier,
             "together": stmt.excluded.together,
+            "at_once": stmt.excluded.at_once,
             "updated_at": stmt.excluded.updated_at,
         },
     )
@@ -206,7 +219,7 @@ def remember_context(*, session: Session, chat_id: int, user_id: int, item: str,
         kept = following(Context(row.item, row.intent, _split(row.earlier)), Context(item, intent))
         row.item, row.intent, row.updated_at = item, intent, at
         row.earlier = _joined(kept.earlier if kept else ())
-        row.together = False  # a choice from clarify buttons is one item
+        row.together, row.at_once = False, 0  # a choice from clarify buttons is one item
         session.add(row)
     session.flush()
 

@@ -179,6 +179,8 @@ _WORK_AHEAD = re.compile(r"先(动土|动工|开工|施工|进场|开挖|平整|
 # 「第一个要多长时间」「刚才说的第二个呢」: one of the items spoken of, by its place in the conversation.
 _ORDINAL = re.compile(r"(?<![这那])(?:第(一|二|三|1|2|3)个|头一个)(?![工月星证本])")
 _ORDINAL_PLACE = {None: 0, "一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2}  # None: 头一个
+# 「前面那个多久」 after 取水许可 and then 洪评: the one before the last, of the last two; 「后面那个」 the last
+_BEFORE_OR_AFTER = re.compile(r"(?:(前面|前头|上一)|(后面|后头|后一))(?:那|这)?个(?![工月星证本])")
 # 「先办这个还是先环评」「谁先谁后」「哪个在前」: which of two comes first.
 _ORDER_CHOICE = re.compile(r"先.{1,10}还是.{0,3}先|谁先谁后|哪个(先|在前)|先后顺序")
 # 「这个代码」「那个证」「该报告」: pointing at something already spoken of.
@@ -386,7 +388,8 @@ class MatchResult:
         if self.item is None or not (self.action == "answer" or self.reason == "status"):
             return None
         last = self.asks[-1] if self.asks else Ask(self.item, self.intent)
-        if len({a.item for a in self.asks}) > 1 and _RUN_TOGETHER not in self.asks:
+        at_once = len({a.item for a in self.asks}) > 1 and _RUN_TOGETHER not in self.asks
+        if at_once:
             # 「洪评和取水许可分别要多久」 then 「都是水利局办吗」「需要多少天」: the writers' follow-ups take the first
             # item asked about (the guard: 5 turns right that took the last, none wrong)
             last = self.asks[0]
@@ -395,9 +398,17 @@ class MatchResult:
         )
         if together:
             last = _RUN_TOGETHER
-        # the other items asked about at once are the conversation's too (「这两个能一起报吗」 next names them)
-        others = dict.fromkeys(a.item for a in reversed(self.asks) if a.item not in (last.item, "parallel", None))
-        return Context(last.item, last.intent, tuple(others), together=together and bool(others))
+        # the other items asked about at once are the conversation's too (「这两个能一起报吗」 next names them): of a
+        # together question last first, as before; of several items, in the order written (「第一个」 is the first)
+        asked = self.asks if at_once else tuple(reversed(self.asks))
+        others = tuple(dict.fromkeys(a.item for a in asked if a.item not in (last.item, "parallel", None)))
+        return Context(
+            last.item,
+            last.intent,
+            others,
+            together=together and bool(others),
+            at_once=len(others) if at_once else 0,
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -999,16 +1010,21 @@ class Matcher:
         """「第一个要多长时间」 after 压覆矿 and then 地灾: the item at that place among the items spoken of (in the
         order asked), asked what the message asks (or, with 「…呢」 only, the earlier question)."""
         found = _ORDINAL.search(text)
+        before_after = _BEFORE_OR_AFTER.search(text) if found is None else None
         if (
-            found is None
+            (found is None and before_after is None)
             or result.asks
             or result.reason in ("smalltalk", "empty", "learned", "project_status")
             or len(text) > DOCUMENT_FOLLOW_UP_CHARS
             or any(self._outright(h) for h in self._span_hits(text))
         ):
             return None
-        items = [i for i in context.recent(3) if i in self.kb.items and i != "parallel"]
-        place = _ORDINAL_PLACE[found.group(1)]
+        if before_after is not None:
+            items = [i for i in context.recent(2) if i in self.kb.items and i != "parallel"]
+            place = 0 if before_after.group(1) else 1
+        else:
+            items = [i for i in context.recent(3) if i in self.kb.items and i != "parallel"]
+            place = _ORDINAL_PLACE[found.group(1)]
         if len(items) < 2 or place >= len(items):
             return None  # one item spoken of: 「第一个」 is a step or a paper of it, not an item
         elliptic = not read_cues(result.normalized).first_strong and _ELLIPSIS.search(text)

@@ -153,6 +153,7 @@ class KnowledgeService:
                 intent=after.intent,
                 earlier=after.earlier,
                 together=after.together,
+                at_once=after.at_once,
                 at=at,
             )
             # Expired contexts are ignored when read; deleting them is housekeeping, done at

@@ -135,3 +135,26 @@ async def test_a_together_question_is_kept_as_such_in_the_database(db) -> None:
     db.call(remember_context, chat_id=chat, user_id=user, item="eia", intent="materials", at=NOW)
     chosen = db.call(recall_context, chat_id=chat, user_id=user, at=NOW, ttl=TTL)
     assert chosen is not None and not chosen.together
+
+
+async def test_items_asked_at_once_keep_their_order_in_the_database(db) -> None:
+    """「用地预审和工规证分别找谁」 leaves both items in the order written (Context.at_once), so another process reads
+    「第一个多久能出」 as 用地预审; a follow-up on the first keeps the order."""
+    from knowledge.context import following
+
+    at_once = Context("land_prereview", "department", ("engineering_planning",), at_once=1)
+    assert at_once.recent(2) == ("land_prereview", "engineering_planning")
+    assert Context("geo_hazard", "fee", ("mineral_overlay",)).recent(2) == ("mineral_overlay", "geo_hazard")
+    assert following(at_once, Context("land_prereview", "time_limit"), borrowed=True) == Context(
+        "land_prereview", "time_limit", ("engineering_planning",), at_once=1
+    )
+    kb = load_knowledge(BUNDLED)
+    matcher = Matcher.trained(kb)
+    one, other = (KnowledgeService(kb=kb, matcher=matcher, db=db, clock=lambda: NOW) for _ in range(2))
+    chat, user = supergroup_id(12), user_id(12)
+    await one.ask(text="我们现在要办用地预审和工规证 这俩分别找谁", chat_id=chat, user_id=user)
+    assert db.call(recall_context, chat_id=chat, user_id=user, at=NOW, ttl=TTL) == at_once
+    first = await other.ask(text="第一个多久能出", chat_id=chat, user_id=user)
+    assert (first.result.item, first.result.intent) == ("land_prereview", "time_limit")
+    second = await one.ask(text="后面那个要钱不", chat_id=chat, user_id=user)
+    assert (second.result.item, second.result.intent) == ("engineering_planning", "fee")

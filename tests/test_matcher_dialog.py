@@ -1534,3 +1534,19 @@ def test_a_message_that_only_tells_is_read_by_a_steward(matcher):
     assert matcher.match("环评").action == "answer"
     assert matcher.match("俺们在河槽边边上修个路，还得做洪水评价了？").action == "answer"
     assert matcher.match("老师，我们那个核准要弄好久嘛").action == "answer"
+
+
+def test_an_ordinal_after_several_items_asked_at_once_counts_in_the_order_written(matcher):
+    """「用地预审和工规证 这俩分别找谁」 then 「第一个多久能出」 is 用地预审, 「后面那个要钱不」 工规证; 「前面那个多久」 after
+    取水许可 and then 洪评 is 取水许可."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "我们现在要办用地预审和工规证 这俩分别找谁", "land_prereview", "department", "answer", False),
+            ("王经理", "第一个多久能出", "land_prereview", "time_limit", "answer", True),
+            ("王经理", "后面那个要钱不", "engineering_planning", "fee", "answer", True),
+            ("李工", "取水许可要啥材料", "water_permit", "materials", "answer", False),
+            ("李工", "换成洪评一样吗", "flood_impact", None, "answer", False),
+            ("李工", "前面那个多久", "water_permit", "time_limit", "answer", True),
+        ],
+    )

@@ -1,4 +1,5 @@
-"""issue7 context together: whether an asker's last question was whether procedures run together
+"""issue7 context together: whether an asker's last question was whether procedures run together, and how many
+of the earlier items were asked in one message with the last
 
 Revision ID: issue7_context_together
 Revises: issue7_context_earlier
@@ -20,8 +21,11 @@ def upgrade() -> None:
     # knowledge.context.Context.together; false for the rows written before this revision, which read as they did.
     with op.batch_alter_table("conversation_context") as batch:
         batch.add_column(sa.Column("together", sa.Boolean(), nullable=False, server_default=sa.false()))
+        # knowledge.context.Context.at_once; 0 for the older rows (their items were kept most recent first)
+        batch.add_column(sa.Column("at_once", sa.SmallInteger(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("conversation_context") as batch:
+        batch.drop_column("at_once")
         batch.drop_column("together")
