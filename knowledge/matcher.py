@@ -1022,7 +1022,7 @@ class Matcher:
         if before_after is not None:
             items = [i for i in context.recent(2) if i in self.kb.items and i != "parallel"]
             place = 0 if before_after.group(1) else 1
-        else:
+        elif found is not None:
             items = [i for i in context.recent(3) if i in self.kb.items and i != "parallel"]
             place = _ORDINAL_PLACE[found.group(1)]
         if len(items) < 2 or place >= len(items):
