@@ -1003,6 +1003,10 @@ class Matcher:
         named = [i for i in self._named_items(text) if i != context.item]
         if len(named) > 1 or self.kb.items[context.item].kind != "item":
             return None
+        these = self._these(text, context) if not named else ()
+        if these:
+            # 「这俩哪个先报好」 after 环评 and then 水保: which of the two, in the order they were asked
+            return _taken_as(result, these[0], "process", asks=tuple(Ask(i, "process") for i in these))
         asks = (Ask(context.item, "process"), *(Ask(i, "process") for i in named))
         return _taken_as(result, context.item, "process", asks=asks if len(asks) > 1 else ())
 

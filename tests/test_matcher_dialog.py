@@ -1550,3 +1550,9 @@ def test_an_ordinal_after_several_items_asked_at_once_counts_in_the_order_writte
             ("李工", "前面那个多久", "water_permit", "time_limit", "answer", True),
         ],
     )
+
+
+def test_which_of_these_two_comes_first_asks_of_both(matcher):
+    """「这俩哪个先报好」 after 环评 and then 水保: the order of the two, each item's process."""
+    r = matcher.match("这俩哪个先报好", Context("soil_water", "process", ("eia",)))
+    assert r.item == "eia" and [(a.item, a.intent) for a in r.asks] == [("eia", "process"), ("soil_water", "process")]
