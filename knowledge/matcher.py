@@ -343,6 +343,7 @@ _RUN_TOGETHER = Ask("parallel", "process")
 _ONLY_FILLER = re.compile(
     r"(我说的是|我问的是|问的是|说的是|就是|是|那个|这个|那)*\|(的|那个|这个|呢|吧|啊|呀|哈|嘛|了)*"
 )
+_OF_THE_MECHANISM = frozenset({"materials", "process", "time_limit", "department"})  # what 容缺 itself asks of
 _ACKNOWLEDGED = re.compile(r"(好的|好嘞|行吧|行|谢谢|感谢|多谢|收到|明白|了解|知道了|ok|嗯)")
 _ASKING_END = re.compile(r"[嘛吗吧]$")  # 「要弄好久嘛」: a question by its last particle
 _PARTNER_MARKS = "和跟与同"  # 「A和B」「跟B」: B goes with A
@@ -1078,6 +1079,10 @@ class Matcher:
         ):
             return None
         named_topic = any(h.item == "tolerance" for h in self._span_hits(text))
+        if named_topic and result.intent in _OF_THE_MECHANISM and self._sure_of_intent(result):
+            # 「容缺的话是网上申请还是去窗口」「承诺书签了以后多长时间内得把材料补齐」: how 容缺 itself goes, what its
+            # papers are, how long the promise runs — the topic's own question, not whether the earlier item may
+            return None
         intent = "tolerance" if named_topic or result.intent == "tolerance" else result.intent
         return _asked_of(replace(result, intent=intent), context.item)
 

@@ -1556,3 +1556,14 @@ def test_which_of_these_two_comes_first_asks_of_both(matcher):
     """「这俩哪个先报好」 after 环评 and then 水保: the order of the two, each item's process."""
     r = matcher.match("这俩哪个先报好", Context("soil_water", "process", ("eia",)))
     assert r.item == "eia" and [(a.item, a.intent) for a in r.asks] == [("eia", "process"), ("soil_water", "process")]
+
+
+def test_how_tolerance_itself_goes_is_the_topics_question(matcher):
+    """After 施工许可's 容缺, 「容缺的话是网上申请还是去窗口」 asks how 容缺 itself is applied for (the topic);
+    「那能容缺吗」 after 环评 is still 环评's 容缺."""
+    r = matcher.match("容缺的话是网上申请还是去窗口", Context("construction_permit", "tolerance"))
+    assert (r.item, r.intent, r.context) == ("tolerance", "process", False)
+    r = matcher.match("承诺书签了以后多长时间内得把材料补齐", Context("construction_permit", "tolerance"))
+    assert (r.item, r.intent) == ("tolerance", "time_limit")
+    r = matcher.match("那能容缺吗", Context("eia", "time_limit"))
+    assert (r.item, r.intent, r.context) == ("eia", "tolerance", True)
