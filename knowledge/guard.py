@@ -87,6 +87,23 @@ DEFAULT_GUARDED = tuple(
         "bankN_dialogues",
         "blind25",
         "blind25_dialogues",
+        # the fourteenth pass's read sets (blind26–blind29 judged, then read) and training banks, and the fifteenth's
+        "blind26",
+        "blind26_dialogues",
+        "blind27",
+        "blind27_dialogues",
+        "blind28",
+        "blind28_dialogues",
+        "blind29",
+        "blind29_dialogues",
+        "bankO_dialogues",
+        "bankP_dialogues",
+        "bankQ_dialogues",
+        "bankR_dialogues",
+        "bankS_dialogues",
+        "bankT_dialogues",
+        "bankU_dialogues",
+        "bankV_dialogues",
     )
 )
 
