@@ -343,6 +343,7 @@ _RUN_TOGETHER = Ask("parallel", "process")
 _ONLY_FILLER = re.compile(
     r"(我说的是|我问的是|问的是|说的是|就是|是|那个|这个|那)*\|(的|那个|这个|呢|吧|啊|呀|哈|嘛|了)*"
 )
+_WHAT = re.compile(r"上?(些)?(啥|什么|哪些|哪几)")  # 「要附啥」「附上哪些」: asks what is attached
 _OF_THE_MECHANISM = frozenset({"materials", "process", "time_limit", "department"})  # what 容缺 itself asks of
 _ACKNOWLEDGED = re.compile(r"(好的|好嘞|行吧|行|谢谢|感谢|多谢|收到|明白|了解|知道了|ok|嗯)")
 _ASKING_END = re.compile(r"[嘛吗吧]$")  # 「要弄好久嘛」: a question by its last particle
@@ -1079,12 +1080,14 @@ class Matcher:
         ):
             return None
         named_topic = any(h.item == "tolerance" for h in self._span_hits(text))
+        # after a together question its 容缺 is the procedure's (「容缺能用吗」 after 「林草的能跟预审同时做吗」)
+        earlier = context.earlier[0] if context.together else context.item
         if named_topic and result.intent in _OF_THE_MECHANISM and self._sure_of_intent(result):
             # 「容缺的话是网上申请还是去窗口」「承诺书签了以后多长时间内得把材料补齐」: how 容缺 itself goes, what its
             # papers are, how long the promise runs — the topic's own question, not whether the earlier item may
             return None
         intent = "tolerance" if named_topic or result.intent == "tolerance" else result.intent
-        return _asked_of(replace(result, intent=intent), context.item)
+        return _asked_of(replace(result, intent=intent), earlier)
 
     def _by_channel(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「表在一网通办上填还是交纸质的」 after 节能审查: the portal named as where the earlier item is applied for —
@@ -1150,7 +1153,10 @@ class Matcher:
             return False
 
         earlier, other = self._own_names(context.item), self._own_names(result.item)
-        named_at = {h.start for h in self._span_hits(text) if self._outright(h)}
+        outright = [h for h in self._span_hits(text) if self._outright(h)]
+        if any(h.item == result.item and text.startswith(("呢", "的呢"), h.end) for h in outright):
+            return False  # 「原产地证呢 也是那个海关吗」: the item named with 呢 is the one now asked about
+        named_at = {h.start for h in outright}
         for found in _POINTER.finditer(text):
             word = text[found.end() : found.end() + 2]
             if (
@@ -1283,6 +1289,7 @@ class Matcher:
 
         tolerance_at = [h.start for h in self._span_hits(text) if h.item == "tolerance" and h.start >= 0]
         attached_after = attach is not None and any(h.exact and h.start >= attach.end() for h in self._span_hits(text))
+        attach_asks_what = attach is not None and _WHAT.match(text, attach.end()) is not None
 
         def a_document(hit: _Hit) -> bool:
             issued = _ISSUED_DOCUMENT.match(text, hit.end) or _ISSUED_DOCUMENT.search(text, hit.start, hit.end)
@@ -1290,9 +1297,10 @@ class Matcher:
                 return bool(issued)
             if attach is not None:
                 # 「要附施工图吗」「规划许可证复印件也要附上吗」: what is named is attached — unless another item is
-                # named after 附: then the one before it, issuing no paper there, is what the paper goes with
-                # (「竣工备案要附消防验收的意见书吧」)
-                return bool(issued) or hit.start >= attach.start() or not attached_after
+                # named after 附, or 附 asks what (「可研要附啥」): then the one before it, issuing no paper there, is
+                # what the paper goes with (「竣工备案要附消防验收的意见书吧」)
+                before = hit.start < attach.start()
+                return bool(issued) or not before or not (attached_after or attach_asks_what)
             inside = all(j in in_material for j in range(hit.start, hit.end))
             # a certificate a procedure issues (土地证, 产权证, 用规证), asked in what form it is handed in or
             # whether it may come later — not 「签完以后土地证要交啥」, what that procedure asks for

@@ -1567,3 +1567,18 @@ def test_how_tolerance_itself_goes_is_the_topics_question(matcher):
     assert (r.item, r.intent) == ("tolerance", "time_limit")
     r = matcher.match("那能容缺吗", Context("eia", "time_limit"))
     assert (r.item, r.intent, r.context) == ("eia", "tolerance", True)
+
+
+def test_what_is_asked_after_the_item_named_keeps_it_the_subject(matcher):
+    """「谢谢 那可研要附啥」 after 项目建议书 asks what 可研 needs (附 asks what), 「原产地证呢 也是那个海关吗」 after AEO
+    asks of 原产地证 (那个海关 is no pointer back when the item is named with 呢), and 「容缺能用吗」 after a together
+    question is the procedure's 容缺."""
+    r = matcher.match("谢谢 那可研要附啥", Context("proposal", "time_limit"))
+    assert (r.item, r.intent, r.context) == ("feasibility", "materials", False)
+    r = matcher.match("原产地证呢 也是那个海关吗", Context("customs_aeo", "time_limit"))
+    assert (r.item, r.intent) == ("customs_origin", "department")
+    r = matcher.match("容缺能用吗", Context("parallel", "process", ("forest_grass",), together=True))
+    assert (r.item, r.intent, r.context) == ("forest_grass", "tolerance", True)
+    # what is attached written after 附 is still a paper of the earlier item
+    r = matcher.match("要附施工图吗", Context("construction_permit", "materials"))
+    assert (r.item, r.intent, r.context) == ("construction_permit", "materials", True)
