@@ -57,7 +57,8 @@ def following(previous: Context | None, after: Context | None, *, borrowed: bool
         # 「多久」 after 「用地预审和工规证分别找谁」: the same items, still in the order they were asked
         return replace(after, earlier=previous.earlier, at_once=previous.at_once, together=together)
     earlier = [i for i in after.earlier if i != after.item]
-    for item in (previous.item, *previous.earlier):
+    # the previous items most recent first (those asked at once: the last written first)
+    for item in reversed(previous.recent(1 + len(previous.earlier))):
         if item not in (after.item, ASKED_WITHOUT_ITEM, LEFT) and item not in earlier:
             earlier.append(item)
     kept = tuple(earlier[:KEPT_EARLIER])
@@ -216,7 +217,8 @@ def remember_context(*, session: Session, chat_id: int, user_id: int, item: str,
     if row is None:
         session.add(ConversationContext(chat_id=chat_id, user_id=user_id, item=item, intent=intent, updated_at=at))
     else:
-        kept = following(Context(row.item, row.intent, _split(row.earlier)), Context(item, intent))
+        before = Context(row.item, row.intent, _split(row.earlier), bool(row.together), int(row.at_once))
+        kept = following(before, Context(item, intent))
         row.item, row.intent, row.updated_at = item, intent, at
         row.earlier = _joined(kept.earlier if kept else ())
         row.together, row.at_once = False, 0  # a choice from clarify buttons is one item

@@ -180,7 +180,10 @@ _WORK_AHEAD = re.compile(r"先(动土|动工|开工|施工|进场|开挖|平整|
 _ORDINAL = re.compile(r"(?<![这那])(?:第(一|二|三|1|2|3)个|头一个)(?![工月星证本])")
 _ORDINAL_PLACE = {None: 0, "一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2}  # None: 头一个
 # 「前面那个多久」 after 取水许可 and then 洪评: the one before the last, of the last two; 「后面那个」 the last
-_BEFORE_OR_AFTER = re.compile(r"(?:(前面|前头|上一)|(后面|后头|后一))(?:那|这)?个(?![工月星证本])")
+_BEFORE_OR_AFTER = re.compile(
+    r"(?<![最然之以随])(?:(前面|前头|上一)|(后面|后头|后一))(?:那|这)?个"
+    r"(?!环节|步骤|阶段|流程|问题|材料|季度|礼拜|星期|周|月|人|次|工|证|本)"
+)
 # 「先办这个还是先环评」「谁先谁后」「哪个在前」: which of two comes first.
 _ORDER_CHOICE = re.compile(r"先.{1,10}还是.{0,3}先|谁先谁后|哪个(先|在前)|先后顺序")
 # 「这个代码」「那个证」「该报告」: pointing at something already spoken of.
@@ -345,7 +348,7 @@ _ONLY_FILLER = re.compile(
 )
 _WHAT = re.compile(r"上?(些)?(啥|什么|哪些|哪几)")  # 「要附啥」「附上哪些」: asks what is attached
 _OF_THE_MECHANISM = frozenset({"materials", "process", "time_limit", "department"})  # what 容缺 itself asks of
-_ACKNOWLEDGED = re.compile(r"(好的|好嘞|行吧|行|谢谢|感谢|多谢|收到|明白|了解|知道了|ok|嗯)")
+_ACKNOWLEDGED = re.compile(r"(好的|好嘞|好|行吧|行|谢谢|感谢|多谢|收到|明白|了解|知道了|ok|嗯)+(老师|管家|您|你|了|啊|哈|哦|呀)*")
 _ASKING_END = re.compile(r"[嘛吗吧]$")  # 「要弄好久嘛」: a question by its last particle
 _PARTNER_MARKS = "和跟与同"  # 「A和B」「跟B」: B goes with A
 _PARTNER_AFTER = re.compile(r"[和跟与]|同(?!时|步|一)")  # 「人防和…」 (not 「人防同时…」)
@@ -688,7 +691,7 @@ class Matcher:
         clauses = [c for c in said if not self._is_smalltalk(c)]
         if not clauses or any(_asks(c) or _ELLIPSIS.search(c) or _ASKING_END.search(c) for c in clauses):
             return result
-        acknowledged = bool(_ACKNOWLEDGED.match(said[0]))  # 「好的」「行吧」「谢谢老师」 first
+        acknowledged = bool(_ACKNOWLEDGED.fullmatch(said[0]))  # 「好的」「行吧」「谢谢老师」 first
         if not (acknowledged or any(cue_book().done_clause.search(c) for c in clauses)):
             return result
         return replace(result, action="handoff", reason="told", faq=None, learned=False)
@@ -753,11 +756,7 @@ class Matcher:
             or len(text) > FOLLOW_UP_CHARS
         ):
             return result
-        names = [h for h in self._span_hits(text) if h.item == result.item and h.exact and h.start >= 0]
-        if not names:
-            return result
-        start, end = _name_span(names)
-        if _ONLY_FILLER.fullmatch(text[:start] + "|" + text[end:]) is None:
+        if not self._said_alone(text, result.item):
             return result  # 「施工许可最快啥时候能拿」 asks its own question
         if context.intent == "status":
             return replace(result, intent="status", action="handoff", reason="status", context=True)
@@ -797,7 +796,7 @@ class Matcher:
             followed = read(result, context, text)
             if followed is not None:
                 return followed
-        if context.together and result.intent not in ("process", "other"):
+        if context.together and context.earlier and result.intent not in ("process", "other"):
             # 「几个工作日」「那个找哪个局」 after 「消防设计审查是跟审图一块儿报还是单独报」: how long, who, what it
             # costs — of the procedure asked about (「具体怎么操作」 is still about running them together)
             context = Context(context.earlier[0], context.intent, context.earlier[1:])
@@ -1026,10 +1025,10 @@ class Matcher:
         ):
             return None
         if before_after is not None:
-            items = [i for i in context.recent(2) if i in self.kb.items and i != "parallel"]
+            items = self._spoken_of(context)[-2:]
             place = 0 if before_after.group(1) else 1
         elif found is not None:
-            items = [i for i in context.recent(3) if i in self.kb.items and i != "parallel"]
+            items = self._spoken_of(context)[-3:]
             place = _ORDINAL_PLACE[found.group(1)]
         if len(items) < 2 or place >= len(items):
             return None  # one item spoken of: 「第一个」 is a step or a paper of it, not an item
@@ -1081,7 +1080,7 @@ class Matcher:
             return None
         named_topic = any(h.item == "tolerance" for h in self._span_hits(text))
         # after a together question its 容缺 is the procedure's (「容缺能用吗」 after 「林草的能跟预审同时做吗」)
-        earlier = context.earlier[0] if context.together else context.item
+        earlier = context.earlier[0] if context.together and context.earlier else context.item
         if named_topic and result.intent in _OF_THE_MECHANISM and self._sure_of_intent(result):
             # 「容缺的话是网上申请还是去窗口」「承诺书签了以后多长时间内得把材料补齐」: how 容缺 itself goes, what its
             # papers are, how long the promise runs — the topic's own question, not whether the earlier item may
@@ -1136,6 +1135,10 @@ class Matcher:
             return _taken_as(result, these[0], "status", action="handoff", reason="status")
         return _taken_as(result, these[0], intent, asks=tuple(Ask(i, intent) for i in these))
 
+    def _spoken_of(self, context: Context) -> tuple[str, ...]:
+        """The approval items of the conversation in the order asked (the parallel topic is none)."""
+        return tuple(i for i in context.recent(1 + len(context.earlier)) if i in self.kb.items and i != "parallel")
+
     def _these(self, text: str, context: Context) -> tuple[str, ...]:
         """The items 「这两个」「这三个」「这俩」 stand for: the asker's last two or three approval items, in the order
         asked; empty when the message says no such thing or the conversation has had fewer items."""
@@ -1143,7 +1146,7 @@ class Matcher:
         if found is None:
             return ()
         count = 3 if "三" in found.group() or "仨" in found.group() else 2
-        items = tuple(i for i in context.recent(count) if i in self.kb.items and i != "parallel")
+        items = self._spoken_of(context)[-count:]
         return items if len(items) == count else ()
 
     def _points_to_earlier(self, result: MatchResult, context: Context, text: str) -> bool:
@@ -1288,11 +1291,18 @@ class Matcher:
         ]
 
         tolerance_at = [h.start for h in self._span_hits(text) if h.item == "tolerance" and h.start >= 0]
-        attached_after = attach is not None and any(h.exact and h.start >= attach.end() for h in self._span_hits(text))
+        attached_after = attach is not None and any(
+            h.exact and h.start >= attach.end() and self.kb.items[h.item].kind == "item"
+            for h in self._span_hits(text)
+        )
         attach_asks_what = attach is not None and _WHAT.match(text, attach.end()) is not None
 
         def a_document(hit: _Hit) -> bool:
-            issued = _ISSUED_DOCUMENT.match(text, hit.end) or _ISSUED_DOCUMENT.search(text, hit.start, hit.end)
+            issued = (
+                _ISSUED_DOCUMENT.match(text, hit.end)
+                or _ISSUED_DOCUMENT.search(text, hit.start, hit.end)
+                or (text.startswith("的", hit.end) and _ISSUED_DOCUMENT.match(text, hit.end + 1))  # 「用地预审的批复」
+            )
             if elliptic:
                 return bool(issued)
             if attach is not None:
@@ -1324,16 +1334,19 @@ class Matcher:
             return None
         return _taken_as(result, context.item, intent)
 
-    def _only_a_phrase_of(self, text: str, item: str | None) -> bool:
-        """Whether the message is one phrase of `item` written exactly with fillers around it (「那林草的呢」: 林草 is
-        a hint, the 林草局's name too, so alone it names no item; said like this it does)."""
-        if item is None or self.kb.items[item].kind != "item":
+    def _said_alone(self, text: str, item: str) -> bool:
+        """Whether the message is `item` written exactly (not by sound or in latin letters) with fillers around it
+        and nothing else (「环评」「那林草的呢」「就是那个施工许可」)."""
+        names = [h for h in self._span_hits(text) if h.item == item and h.exact and h.start >= 0]
+        if not names:
             return False
-        spans = [(h.start, h.end) for h in self._span_hits(text) if h.item == item and h.exact and h.start >= 0]
-        if not spans:
-            return False
-        start, end = min(a for a, _ in spans), max(b for _, b in spans)
+        start, end = _name_span(names)
         return _ONLY_FILLER.fullmatch(text[:start] + "|" + text[end:]) is not None
+
+    def _only_a_phrase_of(self, text: str, item: str | None) -> bool:
+        """Whether the message is one phrase of an approval item said alone (「那林草的呢」: 林草 is a hint, the
+        林草局's name too, so alone it names no item; said like this it does)."""
+        return item is not None and self.kb.items[item].kind == "item" and self._said_alone(text, item)
 
     def _first_clause_asks_of_its_item(self, normalized: str, context: Context) -> bool:
         """Whether a message of several clauses opens with a clause that names another item than the earlier one

@@ -154,7 +154,25 @@ async def test_items_asked_at_once_keep_their_order_in_the_database(db) -> None:
     chat, user = supergroup_id(12), user_id(12)
     await one.ask(text="我们现在要办用地预审和工规证 这俩分别找谁", chat_id=chat, user_id=user)
     assert db.call(recall_context, chat_id=chat, user_id=user, at=NOW, ttl=TTL) == at_once
+    # a new item after them: the two before it, the later first (「前面那个」 is 工规证)
+    three = following(Context("a", "x", ("b", "c"), at_once=2), Context("d", "x"))
+    assert three.recent(3) == ("b", "c", "d")
+    after_new = following(at_once, Context("eia", "time_limit"))
+    assert after_new is not None and after_new.recent(2) == ("engineering_planning", "eia")
     first = await other.ask(text="第一个多久能出", chat_id=chat, user_id=user)
     assert (first.result.item, first.result.intent) == ("land_prereview", "time_limit")
     second = await one.ask(text="后面那个要钱不", chat_id=chat, user_id=user)
     assert (second.result.item, second.result.intent) == ("engineering_planning", "fee")
+
+
+async def test_a_choice_from_buttons_keeps_the_order_of_items_asked_at_once(db) -> None:
+    """remember_context (a clarify button pressed) reads the row's at_once: the items asked at once stay in the
+    order written behind the item chosen."""
+    chat, user = supergroup_id(13), user_id(13)
+    kb = load_knowledge(BUNDLED)
+    service = KnowledgeService(kb=kb, matcher=Matcher.trained(kb), db=db, clock=lambda: NOW)
+    await service.ask(text="我们现在要办用地预审和工规证 这俩分别找谁", chat_id=chat, user_id=user)
+    db.call(remember_context, chat_id=chat, user_id=user, item="eia", intent="materials", at=NOW)
+    chosen = db.call(recall_context, chat_id=chat, user_id=user, at=NOW, ttl=TTL)
+    assert chosen is not None and chosen.recent(3) == ("land_prereview", "engineering_planning", "eia")
+    assert not chosen.together and chosen.at_once == 0

@@ -76,7 +76,11 @@ def test_the_guarded_joined_patterns_match_where_the_plain_ones_do_in_every_trai
         ("(?:[^a]b)|(?:(a)c)", None),
         ("(?:\\w)|(?:(a)c)", None),
         ("(?:(a)?)|(?:(b)c)", None),  # the empty string matches
-        ("(?:(?i)(a)b)|(?:(b)c)", None),  # flags
+        ("(?i)(a)b|(b)c", None),  # flags for the whole pattern
+        ("(?i:(a)b)|(b)c", None),  # a group with flags of its own
+        ("(?:^a)|(?:(b)c)", "(?=[ab])"),  # an anchor only widens the set
+        ("(?:(x)|)y|(b)c", "(?=[bxy])"),  # an alternative that may be empty: what follows it starts too
+        ("(a)\\1|(b)c", "(?=[ab])"),
     ],
 )
 def test_guarded_reads_the_characters_a_match_can_start_with(source, guard):

@@ -1582,3 +1582,16 @@ def test_what_is_asked_after_the_item_named_keeps_it_the_subject(matcher):
     # what is attached written after 附 is still a paper of the earlier item
     r = matcher.match("要附施工图吗", Context("construction_permit", "materials"))
     assert (r.item, r.intent, r.context) == ("construction_permit", "materials", True)
+
+
+
+def test_a_step_or_a_time_before_or_after_is_no_item_pointed_back_to(matcher):
+    """「前面那个多久」 picks the earlier of the last two items; 「上一个环节」「前面那个步骤」「批复后一个季度」 speak of a
+    step or a time, not of an item."""
+    earlier = Context("flood_impact", "materials", ("water_permit",))
+    assert matcher.match("前面那个多久", earlier).item == "water_permit"
+    for question in ("上一个环节没通过怎么办", "前面那个步骤要多久", "批复后一个季度内要开工吗"):
+        assert matcher.match(question, earlier).item != "water_permit", question
+    # a message that only acknowledges starts with a word of thanks, not with one that begins like it
+    r = matcher.match("行政审批局那边说材料齐了", Context("eia", "materials"))
+    assert r.reason != "told"
