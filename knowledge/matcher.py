@@ -348,7 +348,9 @@ _ONLY_FILLER = re.compile(
 )
 _WHAT = re.compile(r"上?(些)?(啥|什么|哪些|哪几)")  # 「要附啥」「附上哪些」: asks what is attached
 _OF_THE_MECHANISM = frozenset({"materials", "process", "time_limit", "department"})  # what 容缺 itself asks of
-_ACKNOWLEDGED = re.compile(r"(好的|好嘞|好|行吧|行|谢谢|感谢|多谢|收到|明白|了解|知道了|ok|嗯)+(老师|管家|您|你|了|啊|哈|哦|呀)*")
+_ACKNOWLEDGED = re.compile(
+    r"(好的|好嘞|好|行吧|行|谢谢|感谢|多谢|收到|明白|了解|知道了|ok|嗯)+(老师|管家|您|你|了|啊|哈|哦|呀)*"
+)
 _ASKING_END = re.compile(r"[嘛吗吧]$")  # 「要弄好久嘛」: a question by its last particle
 _PARTNER_MARKS = "和跟与同"  # 「A和B」「跟B」: B goes with A
 _PARTNER_AFTER = re.compile(r"[和跟与]|同(?!时|步|一)")  # 「人防和…」 (not 「人防同时…」)
@@ -1292,8 +1294,7 @@ class Matcher:
 
         tolerance_at = [h.start for h in self._span_hits(text) if h.item == "tolerance" and h.start >= 0]
         attached_after = attach is not None and any(
-            h.exact and h.start >= attach.end() and self.kb.items[h.item].kind == "item"
-            for h in self._span_hits(text)
+            h.exact and h.start >= attach.end() and self.kb.items[h.item].kind == "item" for h in self._span_hits(text)
         )
         attach_asks_what = attach is not None and _WHAT.match(text, attach.end()) is not None
 

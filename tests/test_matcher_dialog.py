@@ -1584,7 +1584,6 @@ def test_what_is_asked_after_the_item_named_keeps_it_the_subject(matcher):
     assert (r.item, r.intent, r.context) == ("construction_permit", "materials", True)
 
 
-
 def test_a_step_or_a_time_before_or_after_is_no_item_pointed_back_to(matcher):
     """「前面那个多久」 picks the earlier of the last two items; 「上一个环节」「前面那个步骤」「批复后一个季度」 speak of a
     step or a time, not of an item."""
