@@ -46,12 +46,22 @@ ASKED_WITHOUT_ITEM = "?"  # Context.item of a question asked with no item: no it
 KEPT_EARLIER = 2  # items kept besides the last: 「这三个」 is the most a follow-up names
 
 
-def following(previous: Context | None, after: Context | None, *, borrowed: bool = False) -> Context | None:
+def following(
+    previous: Context | None, after: Context | None, *, borrowed: bool = False, by_place: bool = False
+) -> Context | None:
     """The context after a message: `after` (what it leaves, `MatchResult.context_after`) with the items of the
     conversation before it, the previous context's item first. A follow-up that `borrowed` the together question's
-    parallel topic (「具体怎么操作」) leaves it a together question still."""
+    parallel topic (「具体怎么操作」) leaves it a together question still; one that picked an item `by_place`
+    (「第一个多久」) leaves the items in their order."""
     if after is None or after.item == ASKED_WITHOUT_ITEM or previous is None or previous.item == ASKED_WITHOUT_ITEM:
         return after
+    order = previous.recent(1 + len(previous.earlier))  # the items in the order asked
+    if by_place and after.item in order and not after.earlier:
+        # the item picked first, then those asked after it (in order: at_once), then those before it, latest first
+        place = order.index(after.item)
+        later, before = order[place + 1 :], tuple(reversed(order[:place]))
+        kept = (*later, *before)[:KEPT_EARLIER]
+        return replace(after, earlier=kept, at_once=min(len(later), len(kept)), together=False)
     together = after.together or (borrowed and previous.together and after.item == previous.item)
     if after.item == previous.item and not after.earlier and previous.at_once:
         # 「多久」 after 「用地预审和工规证分别找谁」: the same items, still in the order they were asked
@@ -91,7 +101,8 @@ class MemoryContexts:
         if result.leaves_context:
             self._by_asker.pop((chat_id, user_id), None)
         else:
-            after = following(self.recall(chat_id, user_id), result.context_after(), borrowed=result.context)
+            before = self.recall(chat_id, user_id)
+            after = following(before, result.context_after(), borrowed=result.context, by_place=result.by_place)
             self.remember(chat_id, user_id, after)
 
 

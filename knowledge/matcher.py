@@ -173,6 +173,7 @@ _AMONG = re.compile(
     r"|(算|是)(其中|里面)的?(一个|一项|之一)"
 )
 # 「这两个」「这俩」「这三个」「两个都」: the last items spoken of.
+_ALL_OF_THEM = re.compile(r"(那|那么)?(都|全都|全部)(?![不没])")  # 「都发改委批吗」「都网上?」 at the start
 _THESE = re.compile(r"这(两|俩|三|仨)个?|^(两|三)个|(两|三)个都|它俩")
 # The works themselves going ahead (not another procedure): 「能先动土不」「可以先开工吗」.
 _WORK_AHEAD = re.compile(r"先(动土|动工|开工|施工|进场|开挖|平整|建|盖|试生产|生产|投产|营业|用)")
@@ -384,6 +385,9 @@ class MatchResult:
     # Asked with its item missing and no earlier item to take (set by `Matcher.in_context`): 「这个要多久」 with
     # nothing before it — a next message naming only an item (「环评」) completes it.
     wants_item: bool = False
+    # The item was picked among those spoken of by its place (「第一个」「后面那个」, set by `Matcher._by_ordinal`): the
+    # conversation's items keep their order, so 「第二个呢」 next counts as 「第一个」 did.
+    by_place: bool = False
 
     def context_after(self) -> Context | None:
         """What a follow-up may borrow from this result: the item and intent answered (the last ask; of several
@@ -1035,7 +1039,8 @@ class Matcher:
         if len(items) < 2 or place >= len(items):
             return None  # one item spoken of: 「第一个」 is a step or a paper of it, not an item
         elliptic = not read_cues(result.normalized).first_strong and _ELLIPSIS.search(text)
-        return _asked_of(replace(result, intent=context.intent) if elliptic else result, items[place])
+        picked = _asked_of(replace(result, intent=context.intent) if elliptic else result, items[place])
+        return replace(picked, by_place=True)
 
     def _only_after(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「是出让合同签完以后才能办是吧」「是不是得契税交完才能办」 after 不动产权证: whether the earlier item waits for
@@ -1119,9 +1124,12 @@ class Matcher:
         return _taken_as(result, items[0], result.intent, asks=asks)
 
     def _of_these(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
-        """「这俩分别要多久」「这俩哪个快点」 after 压覆矿 and then 地灾: what it asks, of each of the items it points
-        back to (running together is `_together_follow_up`'s); with 「…呢」 only, the earlier question."""
+        """「这俩分别要多久」「这俩哪个快点」 after 压覆矿 and then 地灾, 「都发改委批吗」 after 建议书, 可研 and 初设: what it
+        asks, of each of the items it points back to (running together is `_together_follow_up`'s); with 「…呢」
+        only, the earlier question."""
         these = self._these(text, context)
+        if not these and _ALL_OF_THEM.match(text) and len(self._spoken_of(context)) > 1:
+            these = self._spoken_of(context)[-3:]
         if (
             not these
             or result.asks

@@ -141,7 +141,7 @@ class KnowledgeService:
         at: datetime,
         before: Context | None = None,
     ) -> None:
-        after = following(before, result.context_after(), borrowed=result.context)
+        after = following(before, result.context_after(), borrowed=result.context, by_place=result.by_place)
         if result.leaves_context:
             leave_context(session=session, chat_id=chat_id, user_id=user_id, at=at)
         elif after is not None:

@@ -176,3 +176,16 @@ async def test_a_choice_from_buttons_keeps_the_order_of_items_asked_at_once(db) 
     chosen = db.call(recall_context, chat_id=chat, user_id=user, at=NOW, ttl=TTL)
     assert chosen is not None and chosen.recent(3) == ("land_prereview", "engineering_planning", "eia")
     assert not chosen.together and chosen.at_once == 0
+
+
+def test_an_item_picked_by_its_place_keeps_the_order() -> None:
+    """following(by_place=True): the item picked first, those asked after it in order, those before it after."""
+    from knowledge.context import following
+
+    before = Context("engineering_planning", "materials", ("land_use_planning",))
+    picked = following(before, Context("land_use_planning", "time_limit"), by_place=True)
+    assert picked is not None and picked.item == "land_use_planning"
+    assert picked.recent(2) == ("land_use_planning", "engineering_planning")
+    # without by_place the item asked again is the latest
+    again = following(before, Context("land_use_planning", "time_limit"))
+    assert again is not None and again.recent(2) == ("engineering_planning", "land_use_planning")

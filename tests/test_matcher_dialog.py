@@ -1594,3 +1594,21 @@ def test_a_step_or_a_time_before_or_after_is_no_item_pointed_back_to(matcher):
     # a message that only acknowledges starts with a word of thanks, not with one that begins like it
     r = matcher.match("行政审批局那边说材料齐了", Context("eia", "materials"))
     assert r.reason != "told"
+
+
+def test_an_ordinal_used_keeps_the_order_and_all_of_them_is_each(matcher):
+    """「第一个多久能拿」 then 「第二个呢」 count in the same order (picking one by its place does not reorder them);
+    「都发改委批吗」 after three items asks it of each of the last ones, 「都要交吗」 after one item is its own."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "用地规划许可要啥材料", "land_use_planning", "materials", "answer", False),
+            ("王经理", "工规证呢", "engineering_planning", "materials", "answer", True),
+            ("王经理", "第一个多久能拿", "land_use_planning", "time_limit", "answer", True),
+            ("王经理", "第二个呢", "engineering_planning", "time_limit", "answer", True),
+        ],
+    )
+    r = matcher.match("都网上?", Context("filing", "time_limit", ("verification",)))
+    assert [(a.item, a.intent) for a in r.asks] == [("verification", "process"), ("filing", "process")]
+    r = matcher.match("都要交吗", Context("eia", "materials"))
+    assert (r.item, r.asks) == ("eia", ())
