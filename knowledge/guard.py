@@ -104,6 +104,8 @@ DEFAULT_GUARDED = tuple(
         "bankT_dialogues",
         "bankU_dialogues",
         "bankV_dialogues",
+        "bankW_dialogues",
+        "bankX_dialogues",
     )
 )
 
