@@ -204,7 +204,7 @@ _ALSO_TOGETHER = re.compile(f"也(是)?({_TOGETHER_WORDS})")
 _NOT_DONE_YET = re.compile(
     r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|出(?!现|问题|让|差|去|门)|结束)"
 )
-_FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(把|拿到|取得|拿|有|办|办完|做|做完)")
+_FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(把|拿到|取得|拿|有|办|办完|做|做完|批|报|审)")
 # 「顺便问下」「另外问一下」「还有个事」: a new matter, not a follow-up of the earlier one.
 # (「另外还要交什么」 asks more of the same matter: 另外 counts only before 问, 咨询…)
 _NEW_MATTER = re.compile(

@@ -1612,3 +1612,9 @@ def test_an_ordinal_used_keeps_the_order_and_all_of_them_is_each(matcher):
     assert [(a.item, a.intent) for a in r.asks] == [("verification", "process"), ("filing", "process")]
     r = matcher.match("都要交吗", Context("eia", "materials"))
     assert (r.item, r.asks) == ("eia", ())
+
+
+def test_what_must_be_approved_first_is_the_earlier_items_order(matcher):
+    """「必须先批建议书吗」 after 可研: what 可研 waits for, its process (批/报/审 first, as 办/做 first)."""
+    r = matcher.match("必须先批建议书吗", Context("feasibility", "time_limit"))
+    assert (r.item, r.intent, r.context) == ("feasibility", "process", True)
