@@ -36,6 +36,12 @@ class Context:
     # 「用地预审和工规证分别找谁」 leaves 用地预审 with 工规证 asked at once, so 「第一个」 next is 用地预审
     at_once: int = 0
 
+    @property
+    def procedure(self) -> str:
+        """What a question of how long, who or what it costs is asked of: after a together question the procedure
+        asked about (「几个工作日」 after 「消防设计审查是跟审图一块儿报还是单独报」), else the item."""
+        return self.earlier[0] if self.together and self.earlier else self.item
+
     def recent(self, count: int) -> tuple[str, ...]:
         """The last `count` items spoken of, in the order they were asked."""
         asked = (*reversed(self.earlier[self.at_once :]), self.item, *self.earlier[: self.at_once])

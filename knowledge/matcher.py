@@ -802,10 +802,10 @@ class Matcher:
             followed = read(result, context, text)
             if followed is not None:
                 return followed
-        if context.together and context.earlier and result.intent not in ("process", "other"):
-            # 「几个工作日」「那个找哪个局」 after 「消防设计审查是跟审图一块儿报还是单独报」: how long, who, what it
-            # costs — of the procedure asked about (「具体怎么操作」 is still about running them together)
-            context = Context(context.earlier[0], context.intent, context.earlier[1:])
+        if context.procedure != context.item and result.intent not in ("process", "other"):
+            # 「几个工作日」「那个找哪个局」 after a together question: of the procedure asked about (「具体怎么操作」 is
+            # still about running them together)
+            context = Context(context.procedure, context.intent, context.earlier[1:])
         if _TOGETHER_GOES.search(text) and _SEVERAL_PROJECTS.search(text):
             return result  # 「一期二期能一起报不」: projects together, a steward's question, not the earlier item's
         # a short follow-up naming another item by a bare procedure word only (备案, 核准…)
@@ -1086,14 +1086,13 @@ class Matcher:
         ):
             return None
         named_topic = any(h.item == "tolerance" for h in self._span_hits(text))
-        # after a together question its 容缺 is the procedure's (「容缺能用吗」 after 「林草的能跟预审同时做吗」)
-        earlier = context.earlier[0] if context.together and context.earlier else context.item
         if named_topic and result.intent in _OF_THE_MECHANISM and self._sure_of_intent(result):
             # 「容缺的话是网上申请还是去窗口」「承诺书签了以后多长时间内得把材料补齐」: how 容缺 itself goes, what its
             # papers are, how long the promise runs — the topic's own question, not whether the earlier item may
             return None
         intent = "tolerance" if named_topic or result.intent == "tolerance" else result.intent
-        return _asked_of(replace(result, intent=intent), earlier)
+        # after a together question its 容缺 is the procedure's (「容缺能用吗」 after 「林草的能跟预审同时做吗」)
+        return _asked_of(replace(result, intent=intent), context.procedure)
 
     def _by_channel(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「表在一网通办上填还是交纸质的」 after 节能审查: the portal named as where the earlier item is applied for —
