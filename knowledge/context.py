@@ -35,6 +35,9 @@ class Context:
     # how many of `earlier` (its first ones, in the order written) were asked in one message with `item`, after it:
     # 「用地预审和工规证分别找谁」 leaves 用地预审 with 工规证 asked at once, so 「第一个」 next is 用地预审
     at_once: int = 0
+    # the last message was offered a choice (clarify buttons: `item` first, then `earlier[0]`) and none was pressed:
+    # a follow-up taking one of them is offered the choice again, not answered with a guess
+    offered: bool = False
 
     @property
     def procedure(self) -> str:
@@ -122,6 +125,7 @@ class ConversationContext(SQLModel, table=True):
     earlier: str = Field(default="", sa_column=Column(String(160), nullable=False, server_default=""))
     together: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     at_once: int = Field(default=0, sa_column=Column(SmallInteger, nullable=False, server_default="0"))
+    offered: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
@@ -135,7 +139,7 @@ def recall_context(*, session: Session, chat_id: int, user_id: int, at: datetime
         row = session.execute(_RECALL, {"chat_id": chat_id, "user_id": user_id}).first()
     if row is None or row.updated_at < at - ttl or row.item == LEFT:
         return None
-    return Context(row.item, row.intent, _split(row.earlier), bool(row.together), int(row.at_once))
+    return Context(row.item, row.intent, _split(row.earlier), bool(row.together), int(row.at_once), bool(row.offered))
 
 
 def read_contexts(session: Session, askers: list[tuple[int, int]]) -> None:
@@ -155,7 +159,13 @@ _AHEAD = "contexts_read_ahead"  # session.info: (chat id, user id) → its row (
 
 _TABLE = ConversationContext.__table__  # type: ignore[attr-defined]
 _RECALL = sa_select(
-    _TABLE.c.item, _TABLE.c.intent, _TABLE.c.earlier, _TABLE.c.together, _TABLE.c.at_once, _TABLE.c.updated_at
+    _TABLE.c.item,
+    _TABLE.c.intent,
+    _TABLE.c.earlier,
+    _TABLE.c.together,
+    _TABLE.c.at_once,
+    _TABLE.c.offered,
+    _TABLE.c.updated_at,
 ).where(_TABLE.c.chat_id == bindparam("chat_id"), _TABLE.c.user_id == bindparam("user_id"))  # built once
 _READ_AHEAD = sa_select(
     _TABLE.c.chat_id,
@@ -165,6 +175,7 @@ _READ_AHEAD = sa_select(
     _TABLE.c.earlier,
     _TABLE.c.together,
     _TABLE.c.at_once,
+    _TABLE.c.offered,
     _TABLE.c.updated_at,
 ).where(tuple_(_TABLE.c.chat_id, _TABLE.c.user_id).in_(bindparam("askers", expanding=True)))  # built once
 
@@ -190,6 +201,7 @@ def keep_context(
     earlier: tuple[str, ...] = (),
     together: bool = False,
     at_once: int = 0,
+    offered: bool = False,
 ) -> None:
     """remember_context as an upsert (INSERT … ON CONFLICT DO UPDATE, on both databases), written
     with the transaction's other contexts just before it commits (storage.deferred): an asker's
@@ -203,6 +215,7 @@ def keep_context(
         "earlier": _joined(earlier),
         "together": together,
         "at_once": at_once,
+        "offered": offered,
         "updated_at": at,
     }
     defer(session, stmt, values, key=(chat_id, user_id))
@@ -219,6 +232,7 @@ def _upsert(insert: Any) -> Any:
             "earlier": stmt.excluded.earlier,
             "together": stmt.excluded.together,
             "at_once": stmt.excluded.at_once,
+            "offered": stmt.excluded.offered,
             "updated_at": stmt.excluded.updated_at,
         },
     )
@@ -238,7 +252,7 @@ def remember_context(*, session: Session, chat_id: int, user_id: int, item: str,
         kept = following(before, Context(item, intent))
         row.item, row.intent, row.updated_at = item, intent, at
         row.earlier = _joined(kept.earlier if kept else ())
-        row.together, row.at_once = False, 0  # a choice from clarify buttons is one item
+        row.together, row.at_once, row.offered = False, 0, False  # a choice from clarify buttons is one item
         session.add(row)
     session.flush()
 

@@ -396,6 +396,9 @@ class MatchResult:
         topic (「具体怎么操作」 next is about running them together)."""
         if self.wants_item:
             return Context(ASKED_WITHOUT_ITEM, self.intent)  # 「这个要多久」: its item may come next (「环评」)
+        if self.action == "clarify" and self.item is not None and not self.asks and len(self.candidates) > 1:
+            others = tuple(c.item for c in self.candidates[1:2] if c.item != self.item)
+            return Context(self.item, self.intent, others, offered=bool(others))
         if self.item is None or not (self.action == "answer" or self.reason == "status"):
             return None
         last = self.asks[-1] if self.asks else Ask(self.item, self.intent)
@@ -745,6 +748,13 @@ class Matcher:
             # 「顺便问下，电力接入找谁」: the asker turns to another matter; what it names (or nothing) stands
             return result if result.item is not None else replace(result, leaves_context=True)
         followed = self._follow_up(result, context)
+        if context.offered and followed is not None and followed.action == "answer" and followed.context:
+            choices = (context.item, context.earlier[0])
+            if followed.item in choices and not followed.asks:
+                # 「要带啥材料」 after a choice offered between 不动产权证 and 土地供应: offered again, with what it asks
+                first = followed.item
+                candidates = tuple(Candidate(i, 1.0) for i in (first, *[c for c in choices if c != first]))
+                followed = replace(followed, action="clarify", reason="ambiguous", candidates=candidates)
         if followed is None and result.reason == "out_of_scope" and not self._earlier_paper(result, context):
             # 「排污许可要交哪些东西」 after 环评: the asker moved on, and 「那要多久」 next is about 排污许可. (A question
             # handed off unsure stays with the earlier item: 「这个需要做吗」 then 「要做的话多久」.)

@@ -154,6 +154,7 @@ class KnowledgeService:
                 earlier=after.earlier,
                 together=after.together,
                 at_once=after.at_once,
+                offered=after.offered,
                 at=at,
             )
             # Expired contexts are ignored when read; deleting them is housekeeping, done at

@@ -189,3 +189,21 @@ def test_an_item_picked_by_its_place_keeps_the_order() -> None:
     # without by_place the item asked again is the latest
     again = following(before, Context("land_use_planning", "time_limit"))
     assert again is not None and again.recent(2) == ("engineering_planning", "land_use_planning")
+
+
+async def test_a_choice_offered_is_kept_until_a_button_is_pressed(db) -> None:
+    """After a clarify the row says a choice was offered (Context.offered, the first two candidates), so another
+    process offers it again for 「办证要带啥材料」; pressing a button (remember_context) makes it one item."""
+    chat, user = supergroup_id(14), user_id(14)
+    kb = load_knowledge(BUNDLED)
+    matcher = Matcher.trained(kb)
+    one, other = (KnowledgeService(kb=kb, matcher=matcher, db=db, clock=lambda: NOW) for _ in range(2))
+    asked = await one.ask(text="出让合同签完 多久能领不动产证", chat_id=chat, user_id=user)
+    assert asked.result.action == "clarify"
+    kept = db.call(recall_context, chat_id=chat, user_id=user, at=NOW, ttl=TTL)
+    assert kept is not None and kept.offered and kept.item == "property_cert"
+    again = await other.ask(text="办证要带啥材料", chat_id=chat, user_id=user)
+    assert (again.result.action, again.result.item, again.result.intent) == ("clarify", "property_cert", "materials")
+    db.call(remember_context, chat_id=chat, user_id=user, item="property_cert", intent="materials", at=NOW)
+    chosen = db.call(recall_context, chat_id=chat, user_id=user, at=NOW, ttl=TTL)
+    assert chosen is not None and not chosen.offered

@@ -1618,3 +1618,22 @@ def test_what_must_be_approved_first_is_the_earlier_items_order(matcher):
     """「必须先批建议书吗」 after 可研: what 可研 waits for, its process (批/报/审 first, as 办/做 first)."""
     r = matcher.match("必须先批建议书吗", Context("feasibility", "time_limit"))
     assert (r.item, r.intent, r.context) == ("feasibility", "process", True)
+
+
+def test_after_a_choice_offered_a_follow_up_is_offered_it_again(matcher):
+    """「出让合同签完 多久能领不动产证」 is offered a choice (不动产权证 or 土地供应); 「办证要带啥材料」 next, no button
+    pressed, is offered the same choice with what it asks — not answered about the item before the choice (挂牌)."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "问下土地挂牌那块 咱们是啥流程", "land_supply", "process", "answer", False),
+            ("王经理", "出让合同签完 多久能领不动产证", "property_cert", "time_limit", "clarify", False),
+            ("王经理", "办证要带啥材料", "property_cert", "materials", "clarify", True),
+        ],
+    )
+    offered = Context("property_cert", "time_limit", ("land_supply",), offered=True)
+    r = matcher.match("办证要带啥材料", offered)
+    assert [c.item for c in r.candidates] == ["property_cert", "land_supply"]
+    # a message naming its own item is read as ever
+    r = matcher.match("环评要多久", offered)
+    assert (r.item, r.action) == ("eia", "answer")
