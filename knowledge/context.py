@@ -139,6 +139,11 @@ def recall_context(*, session: Session, chat_id: int, user_id: int, at: datetime
         row = session.execute(_RECALL, {"chat_id": chat_id, "user_id": user_id}).first()
     if row is None or row.updated_at < at - ttl or row.item == LEFT:
         return None
+    return _context_of(row)
+
+
+def _context_of(row: Any) -> Context:
+    """The Context a row of the table holds (an ORM object or a selected row)."""
     return Context(row.item, row.intent, _split(row.earlier), bool(row.together), int(row.at_once), bool(row.offered))
 
 
@@ -158,26 +163,14 @@ _AHEAD = "contexts_read_ahead"  # session.info: (chat id, user id) → its row (
 
 
 _TABLE = ConversationContext.__table__  # type: ignore[attr-defined]
-_RECALL = sa_select(
-    _TABLE.c.item,
-    _TABLE.c.intent,
-    _TABLE.c.earlier,
-    _TABLE.c.together,
-    _TABLE.c.at_once,
-    _TABLE.c.offered,
-    _TABLE.c.updated_at,
-).where(_TABLE.c.chat_id == bindparam("chat_id"), _TABLE.c.user_id == bindparam("user_id"))  # built once
-_READ_AHEAD = sa_select(
-    _TABLE.c.chat_id,
-    _TABLE.c.user_id,
-    _TABLE.c.item,
-    _TABLE.c.intent,
-    _TABLE.c.earlier,
-    _TABLE.c.together,
-    _TABLE.c.at_once,
-    _TABLE.c.offered,
-    _TABLE.c.updated_at,
-).where(tuple_(_TABLE.c.chat_id, _TABLE.c.user_id).in_(bindparam("askers", expanding=True)))  # built once
+# What a row keeps of an asker besides its key: the columns read back and rewritten on conflict.
+_KEPT = ("item", "intent", "earlier", "together", "at_once", "offered", "updated_at")
+_RECALL = sa_select(*(_TABLE.c[name] for name in _KEPT)).where(
+    _TABLE.c.chat_id == bindparam("chat_id"), _TABLE.c.user_id == bindparam("user_id")
+)  # built once
+_READ_AHEAD = sa_select(_TABLE.c.chat_id, _TABLE.c.user_id, *(_TABLE.c[name] for name in _KEPT)).where(
+    tuple_(_TABLE.c.chat_id, _TABLE.c.user_id).in_(bindparam("askers", expanding=True))
+)  # built once
 
 
 # The item of an asker who left the earlier context (knowledge.matcher.MatchResult.leaves_context): recalled as none.
@@ -226,15 +219,7 @@ def _upsert(insert: Any) -> Any:
     stmt = insert(table)
     return stmt.on_conflict_do_update(
         index_elements=["chat_id", "user_id"],
-        set_={
-            "item": stmt.excluded.item,
-            "intent": stmt.excluded.intent,
-            "earlier": stmt.excluded.earlier,
-            "together": stmt.excluded.together,
-            "at_once": stmt.excluded.at_once,
-            "offered": stmt.excluded.offered,
-            "updated_at": stmt.excluded.updated_at,
-        },
+        set_={name: stmt.excluded[name] for name in _KEPT},
     )
 
 
@@ -248,8 +233,7 @@ def remember_context(*, session: Session, chat_id: int, user_id: int, item: str,
     if row is None:
         session.add(ConversationContext(chat_id=chat_id, user_id=user_id, item=item, intent=intent, updated_at=at))
     else:
-        before = Context(row.item, row.intent, _split(row.earlier), bool(row.together), int(row.at_once))
-        kept = following(before, Context(item, intent))
+        kept = following(_context_of(row), Context(item, intent))
         row.item, row.intent, row.updated_at = item, intent, at
         row.earlier = _joined(kept.earlier if kept else ())
         row.together, row.at_once, row.offered = False, 0, False  # a choice from clarify buttons is one item

@@ -1299,9 +1299,10 @@ class Matcher:
                 return None
         attach = _ATTACHED.search(text)
         attached = attach is not None
+        hits = self._span_hits(text)
         others = [  # a topic named (「能容缺不」) is what is asked, no document
             h
-            for h in self._span_hits(text)
+            for h in hits
             if h.exact
             and h.start >= 0
             and h.item != context.item
@@ -1309,9 +1310,9 @@ class Matcher:
             and self.kb.items[h.item].kind == "item"
         ]
 
-        tolerance_at = [h.start for h in self._span_hits(text) if h.item == "tolerance" and h.start >= 0]
+        tolerance_at = [h.start for h in hits if h.item == "tolerance" and h.start >= 0]
         attached_after = attach is not None and any(
-            h.exact and h.start >= attach.end() and self.kb.items[h.item].kind == "item" for h in self._span_hits(text)
+            h.exact and h.start >= attach.end() and self.kb.items[h.item].kind == "item" for h in hits
         )
         attach_asks_what = attach is not None and _WHAT.match(text, attach.end()) is not None
 
