@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -443,6 +445,17 @@ def _intent_rows(labelled: Sequence[LabelledQuestion]) -> list[LabelledQuestion]
     return [*labelled, *cue_examples]
 
 
+@contextmanager
+def _switching_every(seconds: float) -> Iterator[None]:
+    """Let threads take turns at the GIL every `seconds` (Python's switch interval), not the default 5 ms."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(before, seconds))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
 def _fit(
     kb_pairs: list[tuple[str, str]],
     labelled: Sequence[LabelledQuestion],
@@ -464,7 +477,10 @@ def _fit(
     item_matrix = item_vectorizer.fit_transform(item_texts)
     # SGD's epochs run without the GIL: the item model (a third of the training time) is fitted in a thread
     # while this one reads the intent features, which is Python. The same computations: the same weights.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="train-item") as pool:
+    # Between its classes and epochs the thread takes the GIL back, and waits for the Python thread to hand it
+    # over; at the default switch interval (5 ms) that waiting doubled the item fit (0.6 -> 1.1 s), at 1 ms it
+    # costs nothing measurable.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="train-item") as pool, _switching_every(0.001):
         item_fitted = pool.submit(item_classifier.fit, item_matrix, item_labels)
 
         # Intent: the labelled questions and the cue examples (the knowledge base says nothing about intents).

@@ -24,7 +24,7 @@ from knowledge import model_text
 from knowledge.intents import CUES_PATH, YAML_LOADER, cue_book
 from knowledge.loader import load_knowledge
 from knowledge.model_file import artefact_key, load_model, model_for, save_model
-from knowledge.model_text import TextModel, train_model, training_data
+from knowledge.model_text import TextModel, load_training, train_model, training_data
 from knowledge.normalize import compact, normalize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -309,3 +309,20 @@ def test_fitting_the_intent_model_in_two_threads_gives_the_same_weights(kb):
     one = model_text._classifier(model_text.INTENT_ALPHA, model_text.INTENT_TOL, threads=1).fit(matrix, labels)
     two = model_text._classifier(model_text.INTENT_ALPHA, model_text.INTENT_TOL, threads=2).fit(matrix, labels)
     assert np.array_equal(one.coef_, two.coef_) and np.array_equal(one.intercept_, two.intercept_)
+
+
+def test_training_switches_threads_every_millisecond_and_restores_the_interval(kb, monkeypatch):
+    """The item model's thread waits for the GIL at every switch; training shortens the interval, then restores it."""
+    seen: list[float] = []
+    fit = model_text.SGDClassifier.fit
+
+    def recording_fit(self, *args, **kwargs):
+        seen.append(sys.getswitchinterval())
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(model_text.SGDClassifier, "fit", recording_fit)
+    before = sys.getswitchinterval()
+    rows = [row for row in load_training() if row.split == "train" and row.dialogue is None][:600]
+    model_text.train_model(kb, rows, reuse=False)
+    assert len(seen) == 2 and all(interval <= 0.001 for interval in seen)
+    assert sys.getswitchinterval() == before
