@@ -48,7 +48,8 @@ ITEM_ALPHA = 2e-5
 # When SGD stops (loss improving by less than this over 5 epochs). The item model (one binary classifier per
 # item, ~36) is most of the training time; stopping it earlier changes none of its 5-fold figures. The intent
 # model stops after 11-15 epochs at 1e-3; the intent model alone (cue features included), 5-fold over all labelled
-# rows, read 92.2% with 1-4-grams at 3e-5, and with 1-3-grams 92.1% at 1.5e-5, 92.4% at 1e-5, 92.6% at 5e-6.
+# rows (`python -m benchmarks.model_folds`), read 92.2% with 1-4-grams at 3e-5, and with 1-3-grams 92.1% at 1.5e-5,
+# 92.4% at 1e-5, 92.6% at 5e-6.
 INTENT_TOL = 1e-3
 INTENT_NB_ALPHA = 0.01  # smoothing of the intent model's complement naive Bayes (averaged with the SGD model)
 ITEM_TOL = 1e-3
