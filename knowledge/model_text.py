@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -448,13 +449,26 @@ def _intent_rows(labelled: Sequence[LabelledQuestion]) -> list[LabelledQuestion]
 
 @contextmanager
 def _switching_every(seconds: float) -> Iterator[None]:
-    """Let threads take turns at the GIL every `seconds` (Python's switch interval), not the default 5 ms."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, seconds))
+    """Let threads take turns at the GIL every `seconds` (Python's switch interval), not the default 5 ms.
+
+    The interval is the process's: trainings that overlap (two threads) share one change, and the last one out
+    restores the interval the first one found."""
+    with _SWITCHING_LOCK:
+        if not _SWITCHING:
+            _SWITCHING.append(sys.getswitchinterval())
+            sys.setswitchinterval(min(_SWITCHING[0], seconds))
+        _SWITCHING.append(seconds)
     try:
         yield
     finally:
-        sys.setswitchinterval(before)
+        with _SWITCHING_LOCK:
+            _SWITCHING.pop()
+            if len(_SWITCHING) == 1:
+                sys.setswitchinterval(_SWITCHING.pop())
+
+
+_SWITCHING_LOCK = threading.Lock()
+_SWITCHING: list[float] = []  # the interval found by the first training in, then one entry per training running
 
 
 def _fit(

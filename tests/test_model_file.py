@@ -326,3 +326,15 @@ def test_training_switches_threads_every_millisecond_and_restores_the_interval(k
     model_text.train_model(kb, rows, reuse=False)
     assert len(seen) == 2 and all(interval <= 0.001 for interval in seen)
     assert sys.getswitchinterval() == before
+
+
+def test_overlapping_trainings_restore_the_interval_the_first_one_found():
+    """Two trainings in two threads change the switch interval once; the last one out restores it."""
+    before = sys.getswitchinterval()
+    first, second = model_text._switching_every(0.001), model_text._switching_every(0.001)
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first one out leaves the second still training
+    assert sys.getswitchinterval() == 0.001
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == before
