@@ -34,7 +34,7 @@ from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, MatchResult
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
-JUDGES = tuple(f"blind{n}_dialogues.jsonl" for n in range(30, 35))  # unseen judges: never read here
+JUDGES = tuple(f"blind{n}_dialogues.jsonl" for n in range(30, 36))  # unseen judges: never read here
 FOLDS = 5
 
 
