@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from threading import Lock
 
@@ -439,7 +439,7 @@ class MatchResult:
         }
 
 
-@cache
+@lru_cache(maxsize=4096)  # bounded: a knowledge base reloaded with other names leaves its old phrases behind
 def _gapped(text: str) -> re.Pattern[str]:
     """A pattern of the phrase with at most one stray character between any two of its characters."""
     return re.compile(".?".join(re.escape(ch) for ch in text))

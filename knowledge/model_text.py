@@ -49,8 +49,8 @@ ITEM_ALPHA = 2e-5
 # When SGD stops (loss improving by less than this over 5 epochs). The item model (one binary classifier per
 # item, ~36) is most of the training time; stopping it earlier changes none of its 5-fold figures. The intent
 # model stops after 11-15 epochs at 1e-3; the intent model alone (cue features included), 5-fold over all labelled
-# rows (`python -m benchmarks.model_folds`), read 92.2% with 1-4-grams at 3e-5, and with 1-3-grams 92.1% at 1.5e-5,
-# 92.4% at 1e-5, 92.6% at 5e-6.
+# rows (`python -m benchmarks.model_folds`), read 92.1% with 1-4-grams at 3e-5, and with 1-3-grams 92.2% at 1.5e-5,
+# 92.3% at 1e-5, 92.5% at 5e-6.
 INTENT_TOL = 1e-3
 INTENT_NB_ALPHA = 0.01  # smoothing of the intent model's complement naive Bayes (averaged with the SGD model)
 ITEM_TOL = 1e-3
@@ -209,6 +209,8 @@ def _gram_codes(vectorizer: TfidfVectorizer, documents: list[str]):  # type: ign
         return None
     if vectorizer.analyzer is _intent_grams:
         largest = INTENT_NGRAMS
+        if largest + 1 > _SLOTS:
+            return None  # the clause mark and the n-gram need more slots than a code has
         wholes = [d.replace(" ", "") for d in documents]
         clauses = [asking_clause(d) for d in documents]
         clauses = [c if c and c != w else "" for c, w in zip(clauses, wholes, strict=True)]
@@ -453,6 +455,8 @@ def _switching_every(seconds: float) -> Iterator[None]:
 
     The interval is the process's: trainings that overlap (two threads) share one change, and the last one out
     restores the interval the first one found."""
+    if seconds <= 0:
+        raise ValueError(f"a switch interval must be positive, not {seconds}")
     with _SWITCHING_LOCK:
         if not _SWITCHING:
             _SWITCHING.append(sys.getswitchinterval())

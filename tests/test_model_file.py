@@ -6,6 +6,7 @@ the cue file read the same by libyaml and by the pure-Python parser."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -311,7 +312,16 @@ def test_fitting_the_intent_model_in_two_threads_gives_the_same_weights(kb):
     assert np.array_equal(one.coef_, two.coef_) and np.array_equal(one.intercept_, two.intercept_)
 
 
-def test_training_switches_threads_every_millisecond_and_restores_the_interval(kb, monkeypatch):
+@pytest.fixture
+def default_switching():
+    """Python's default switch interval (5 ms) for the test, and the one found restored after it."""
+    found = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    yield 0.005
+    sys.setswitchinterval(found)
+
+
+def test_training_switches_threads_every_millisecond_and_restores_the_interval(kb, monkeypatch, default_switching):
     """The item model's thread waits for the GIL at every switch; training shortens the interval, then restores it."""
     seen: list[float] = []
     fit = model_text.SGDClassifier.fit
@@ -321,20 +331,27 @@ def test_training_switches_threads_every_millisecond_and_restores_the_interval(k
         return fit(self, *args, **kwargs)
 
     monkeypatch.setattr(model_text.SGDClassifier, "fit", recording_fit)
-    before = sys.getswitchinterval()
     rows = [row for row in load_training() if row.split == "train" and row.dialogue is None][:600]
     model_text.train_model(kb, rows, reuse=False)
-    assert len(seen) == 2 and all(interval <= 0.001 for interval in seen)
-    assert sys.getswitchinterval() == before
+    assert seen == [0.001, 0.001]  # the item model's fit and the intent model's
+    assert sys.getswitchinterval() == default_switching
 
 
-def test_overlapping_trainings_restore_the_interval_the_first_one_found():
+def test_overlapping_trainings_restore_the_interval_the_first_one_found(default_switching):
     """Two trainings in two threads change the switch interval once; the last one out restores it."""
-    before = sys.getswitchinterval()
-    first, second = model_text._switching_every(0.001), model_text._switching_every(0.001)
-    first.__enter__()
-    second.__enter__()
-    first.__exit__(None, None, None)  # the first one out leaves the second still training
-    assert sys.getswitchinterval() == 0.001
-    second.__exit__(None, None, None)
-    assert sys.getswitchinterval() == before
+    with contextlib.ExitStack() as both:
+        both.enter_context(model_text._switching_every(0.001))
+        second = contextlib.ExitStack()
+        second.enter_context(model_text._switching_every(0.001))
+        try:
+            both.close()  # the first one out leaves the second still training
+            assert sys.getswitchinterval() == 0.001
+        finally:
+            second.close()
+    assert sys.getswitchinterval() == default_switching
+
+
+def test_a_switch_interval_must_be_positive(default_switching):
+    with pytest.raises(ValueError), model_text._switching_every(0):
+        pass
+    assert sys.getswitchinterval() == default_switching and not model_text._SWITCHING

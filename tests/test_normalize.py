@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from config.settings import BUNDLED_KNOWLEDGE_PATH
 from knowledge import normalize as normalization
+from knowledge.loader import load_knowledge
+from knowledge.matcher import Matcher
 from knowledge.model_text import load_training
-from knowledge.normalize import normalize, normalize_many
+from knowledge.normalize import compact, normalize, normalize_many
 
 # What the separator and the steps must get right besides the training texts: empty texts, control characters
 # (a line break among them), full-width forms, traditional characters, mentions, URLs, latin letters.
@@ -45,3 +48,12 @@ def test_normalize_many_falls_back_to_one_call_a_text_when_the_separator_is_in_a
 @pytest.mark.parametrize("texts", [[], [""], ["abc"], ["環評"]])
 def test_normalize_many_of_few_texts(texts):
     assert normalize_many(texts) == [normalize(text) for text in texts]
+
+
+def test_the_matchers_faq_table_holds_each_question_compacted():
+    """The matcher normalises its FAQ questions in one call; each entry is still the question's `compact` form."""
+    kb = load_knowledge(BUNDLED_KNOWLEDGE_PATH)
+    entries, questions = Matcher(kb)._faq_table
+    faqs = [faq for item in kb.items.values() for faq in item.faq]
+    assert len(entries) == len(faqs) > 50
+    assert [entry.normalized for entry in entries] == [compact(faq.q) for faq in faqs] == questions
