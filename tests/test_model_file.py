@@ -355,3 +355,19 @@ def test_a_switch_interval_must_be_positive(default_switching):
     with pytest.raises(ValueError), model_text._switching_every(0):
         pass
     assert sys.getswitchinterval() == default_switching and not model_text._SWITCHING
+
+
+def test_the_intent_fit_reads_texts_as_the_trained_model_does(kb):
+    """`IntentFit.probabilities` (the benchmarks' batch reading) gives what `TextModel.intent_probabilities` gives."""
+    rows = [row for row in load_training() if row.split == "train"][:800]
+    model = model_text.train_model(kb, rows, reuse=False)
+    fitted = model_text.IntentFit(
+        model.intent_vectorizer, model.cue_columns, model.intent_classifier, model.intent_bayes
+    )
+    texts = [
+        normalize(q) for q in ("环评要什么材料", "那得多长时间", "施工许可证在哪办 要多久", "我们的能评批下来没有")
+    ]
+    batch = fitted.probabilities(texts)
+    for text, row in zip(texts, batch, strict=True):
+        one = model.intent_probabilities(text)
+        assert np.allclose([one[c] for c in model.intent_classes], row, atol=1e-9)
