@@ -54,12 +54,13 @@ class Turn:
     item: str | None
     answered: bool
     right: bool  # the answer's item is the labelled one (as `steward eval` counts)
-    evidence: str  # the readers' evidence, as words (`--evidence`)
+    evidence: str  # the readers' evidence, as words (`--evidence`; empty without it)
     before: Turn | None  # the asker's turn before, in this conversation
 
 
-def turns(matcher: Matcher) -> list[Turn]:
-    """Every turn of the guarded dialogue sets, as the matcher reads it in context."""
+def turns(matcher: Matcher, *, evidence: bool) -> list[Turn]:
+    """Every turn of the guarded dialogue sets, as the matcher reads it in context (with the readers' evidence, if
+    asked)."""
     trained_sets = {json.loads(line).get("source") for line in LABELLED_PATH.read_text(encoding="utf-8").splitlines()}
     found: list[Turn] = []
     for path in DEFAULT_GUARDED:
@@ -89,7 +90,7 @@ def turns(matcher: Matcher) -> list[Turn]:
                 result.item,
                 answered,
                 right,
-                _evidence(matcher, text, result, kept),
+                _evidence(matcher, text, result, kept) if evidence else "",
                 before if before is not None and before.conversation == conversation else None,
             )
             last[asker] = turn
@@ -150,7 +151,7 @@ def main() -> None:
     parser.add_argument("--evidence", action="store_true", help="also a model of right answers from the evidence")
     args = parser.parse_args()
     matcher = Matcher.trained(load_knowledge(BUNDLED_KNOWLEDGE_PATH))
-    every = turns(matcher)
+    every = turns(matcher, evidence=args.evidence)
     followed = [t for t in every if t.context_item is not None]
     means_kept = np.array([t.gold == t.context_item for t in followed])
     probability = _out_of_fold(followed, means_kept, evidence=False)

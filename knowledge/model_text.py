@@ -458,21 +458,27 @@ def _switching_every(seconds: float) -> Iterator[None]:
     if seconds <= 0:
         raise ValueError(f"a switch interval must be positive, not {seconds}")
     with _SWITCHING_LOCK:
-        if not _SWITCHING:
-            _SWITCHING.append(sys.getswitchinterval())
-            sys.setswitchinterval(min(_SWITCHING[0], seconds))
-        _SWITCHING.append(seconds)
+        if not _SWITCHING.depth:
+            _SWITCHING.found = sys.getswitchinterval()
+            sys.setswitchinterval(min(_SWITCHING.found, seconds))
+        _SWITCHING.depth += 1
     try:
         yield
     finally:
         with _SWITCHING_LOCK:
-            _SWITCHING.pop()
-            if len(_SWITCHING) == 1:
-                sys.setswitchinterval(_SWITCHING.pop())
+            _SWITCHING.depth -= 1
+            if not _SWITCHING.depth:
+                sys.setswitchinterval(_SWITCHING.found)
+
+
+@dataclass
+class _Switched:
+    depth: int = 0  # trainings running with the interval shortened
+    found: float = 0.0  # the interval the first of them found
 
 
 _SWITCHING_LOCK = threading.Lock()
-_SWITCHING: list[float] = []  # the interval found by the first training in, then one entry per training running
+_SWITCHING = _Switched()
 
 
 @dataclass(frozen=True)

@@ -354,7 +354,7 @@ def test_overlapping_trainings_restore_the_interval_the_first_one_found(default_
 def test_a_switch_interval_must_be_positive(default_switching):
     with pytest.raises(ValueError), model_text._switching_every(0):
         pass
-    assert sys.getswitchinterval() == default_switching and not model_text._SWITCHING
+    assert sys.getswitchinterval() == default_switching and model_text._SWITCHING.depth == 0
 
 
 def test_the_intent_fit_reads_texts_as_the_trained_model_does(kb):
