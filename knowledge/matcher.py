@@ -41,6 +41,9 @@ _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "pr
 # A report or a paper of the earlier procedure, though its name is out of scope (「竣工测量报告要找有资质的单位吗」).
 _PAPER = re.compile(r"报告|证明|意见书|协议|合同|凭证|发票")
 # 「…那个呢」「…的呢」: the same question again, about something else
+# 「不是环评，是能评」「我说的是林草」「搞错了」: the asker corrects what the bot took the earlier question to be about
+# (是不是 is a question, 不是说…吗 a doubt).
+_CORRECTION = re.compile(r"(?<!是)不是(?!说)|不对|[搞弄说打写看]错|我(?:问|说|指|想问)的是|我是(?:问|说|指)")
 _ELLIPSIS = re.compile(r"(那个|这个|的)?呢$|那个呢|那呢|呢[?？]?$")
 # 「网上办还是窗口办」「是自治区批还是市里批」: a choice offered is asked, where a message asks several things.
 # 还是 meaning "still" (「我还是第一次办」「还是得先做环评」) offers no choice.
@@ -118,7 +121,7 @@ _INTERROGATIVES = frozenset("谁哪啥咋怎")
 _PARTICLES = frozenset("吗呢吧啊呀嘛")  # sentence-final particles: no name typed by sound ends a message with one
 # After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
-    r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早))?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
+    r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早)|批复|批文|意见书|合格书|合格证)?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
     r"|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了(?![没吗么])|都卡着|卡着|卡住"
 )
 # After an item's name: it is not obtained yet (「人防意见还没拿到，工规证能先受理吗」): the missing precondition of
@@ -179,8 +182,10 @@ _THESE = re.compile(r"这(两|俩|三|仨)个?|^(两|三)个|(两|三)个都|它
 # The works themselves going ahead (not another procedure): 「能先动土不」「可以先开工吗」.
 _WORK_AHEAD = re.compile(r"先(动土|动工|开工|施工|进场|开挖|平整|建|盖|试生产|生产|投产|营业|用)")
 # 「第一个要多长时间」「刚才说的第二个呢」: one of the items spoken of, by its place in the conversation.
-_ORDINAL = re.compile(r"(?<![这那])(?:第(一|二|三|1|2|3)个|头一个)(?![工月星证本])")
-_ORDINAL_PLACE = {None: 0, "一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2}  # None: 头一个
+_ORDINAL = re.compile(
+    r"(?:第(一|二|三|1|2|3)个|头一个|(最后|最末)(?:一|那|这)?个(?!环节|步骤|阶段|流程|问题|材料))(?![工月星证本])"
+)
+_ORDINAL_PLACE = {None: 0, "一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2}  # None: 头一个 (最后那个: the last)
 # 「前面那个多久」 after 取水许可 and then 洪评: the one before the last, of the last two; 「后面那个」 the last
 _BEFORE_OR_AFTER = re.compile(
     r"(?<![最然之以随])(?:(前面|前头|上一)|(后面|后头|后一))(?:那|这)?个"
@@ -806,6 +811,7 @@ class Matcher:
         # Readings of what a follow-up says about the earlier item (or the items before it), tried in this order;
         # the first that applies decides.
         readers = (
+            self._corrected,
             self._by_ordinal,
             self._only_after,
             self._waits_for,
@@ -1038,6 +1044,24 @@ class Matcher:
         asks = (Ask(context.item, "process"), *(Ask(i, "process") for i in named))
         return _taken_as(result, context.item, "process", asks=asks if len(asks) > 1 else ())
 
+    def _corrected(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「不是环评，是能评」「我说的是林草」「搞错了 是洪评」 after an answer about another item: the asker corrects
+        the item the earlier question was taken of. The earlier question, of the item named now (a message that
+        asks its own, 「我问的是施工许可要多少天」, is read as it asks)."""
+        if (
+            result.action != "answer"
+            or result.item in (None, context.item)
+            or result.asks
+            or len(text) > FOLLOW_UP_CHARS
+            or not _CORRECTION.search(text)
+            or read_cues(result.normalized).first_strong
+            or self.kb.items[result.item].kind != "item"
+        ):
+            return None
+        if context.intent == "status":
+            return _taken_as(result, result.item, "status", action="handoff", reason="status")
+        return _taken_as(result, result.item, context.intent)
+
     def _by_ordinal(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「第一个要多长时间」 after 压覆矿 and then 地灾: the item at that place among the items spoken of (in the
         order asked), asked what the message asks (or, with 「…呢」 only, the earlier question)."""
@@ -1056,7 +1080,7 @@ class Matcher:
             place = 0 if before_after.group(1) else 1
         elif found is not None:
             items = self._spoken_of(context)[-3:]
-            place = _ORDINAL_PLACE[found.group(1)]
+            place = len(items) - 1 if found.group(2) else _ORDINAL_PLACE[found.group(1)]
         if len(items) < 2 or place >= len(items):
             return None  # one item spoken of: 「第一个」 is a step or a paper of it, not an item
         elliptic = not read_cues(result.normalized).first_strong and _ELLIPSIS.search(text)
@@ -1209,7 +1233,7 @@ class Matcher:
             or context.item in (_CHANNEL_TOPIC, None)
             or result.asks
             or len(text) > DOCUMENT_FOLLOW_UP_CHARS
-            or self.kb.items[context.item].kind != "item"
+            or (self.kb.items[context.item].kind != "item" and context.item != "project_code")
         ):
             return False
         hits = [h for h in self._span_hits(text) if h.exact and h.start >= 0]
@@ -1957,9 +1981,20 @@ class Matcher:
             # 「拿到了」 ending the clause before (「可研批复拿到了，初设几天」) is no 「拿到了初设」
             before = hit.start > 0 and hit.start not in starts and _CONTEXT_BEFORE.search(compact, 0, hit.start)
             aside = probs is not None and hit.item not in asked and behind(hit) and bool(asked)
-            if after or before or aside:
+            if after or before or aside or self._attached_paper(compact, hit):
                 hit.score *= EVIDENCE.context
                 hit.context = True
+
+    @staticmethod
+    def _attached_paper(compact: str, hit: _Hit) -> bool:
+        """「竣工备案要附消防验收的意见书吧」: an item named right after 附 as the issuer of a paper (its 意见书,
+        批复 …) names the paper attached, not what is asked about."""
+        if hit.start <= 0 or not compact[: hit.start].endswith(("附", "附上")):
+            return False
+        named_to = max((b for _, b in hit.covers), default=hit.end)  # a combination (消防+验收): its last part
+        end = named_to + 1 if compact.startswith("的", named_to) else named_to
+        # the paper is in the name (「消防验收意见书」, one of its names) or right after it
+        return bool(_ISSUED_DOCUMENT.search(compact, hit.start, named_to) or _ISSUED_DOCUMENT.match(compact, end))
 
     def _name_spans(self, hits: list[_Hit]) -> list[tuple[int, int]]:
         """Spans of item names, whose words (条件 in 安全条件审查) are not intent cues.

@@ -1614,6 +1614,101 @@ def test_an_ordinal_used_keeps_the_order_and_all_of_them_is_each(matcher):
     assert (r.item, r.asks) == ("eia", ())
 
 
+def test_the_last_one_is_the_last_item_spoken_of(matcher):
+    """「环评 水保 能评 分别找哪个部门」 then 「最后那个要钱不」 is 能评; 「那第一个呢」 counts as 「第一个」 does;
+    「最后一个步骤」 is a step, no item."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "环评 水保 能评 分别找哪个部门", "eia", "department", "answer", False),
+            ("王经理", "第一个要多久", "eia", "time_limit", "answer", True),
+            ("王经理", "第二个呢", "soil_water", "time_limit", "answer", True),
+            ("王经理", "最后那个要钱不", "energy_review", "fee", "answer", True),
+            ("李工", "取水许可和洪评 哪个先办", "water_permit", "process", "answer", False),
+            ("李工", "刚才说的第二个 要交啥", "flood_impact", "materials", "answer", True),
+            ("李工", "那第一个呢", "water_permit", "materials", "answer", True),
+        ],
+    )
+    r = matcher.match("最后一个步骤是啥", Context("eia", "process", ("soil_water",)))
+    assert r.by_place is False
+
+
+def test_a_correction_asks_the_earlier_question_of_the_item_named_now(matcher):
+    """The asker says the bot took the wrong item: 「不是环评，是能评」「我说的是林草，不是水保」「搞错了，是洪评」 ask the
+    earlier question of the item named now; a correction that asks its own (「我问的是施工许可要多少天」) is read as
+    it asks, after a status question it goes to a steward, and 是不是 is no correction."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "环评要多久", "eia", "time_limit", "answer", False),
+            ("王经理", "不是环评，是能评", "energy_review", "time_limit", "answer", True),
+            ("王经理", "那要钱吗", "energy_review", "fee", "answer", True),
+            ("李工", "水保方案要啥材料", "soil_water", "materials", "answer", False),
+            ("李工", "我说的是林草，不是水保", "forest_grass", "materials", "answer", True),
+            ("张总", "取水许可要钱吗", "water_permit", "fee", "answer", False),
+            ("张总", "搞错了，是洪评", "flood_impact", "fee", "answer", True),
+            ("张总", "不对 我问的是工程规划许可证要多久", "engineering_planning", "time_limit", "answer", False),
+        ],
+    )
+    r = matcher.match("不是人防是消防设计审查", Context("civil_defense", "status"))
+    assert (r.item, r.intent, r.action) == ("fire_design", "status", "handoff")
+    r = matcher.match("水保是不是也要做", Context("eia", "time_limit"))
+    assert (r.item, r.intent) == ("soil_water", "other")
+
+
+def test_matters_of_other_offices_in_a_conversation_go_to_a_person(matcher):
+    """「电网接入那块找哪」 after 林草, 「高新企业认定在哪申报」 after 能评, 「这周六调休上班，窗口开门不」: matters the
+    knowledge base lacks, handed off, not answered with the earlier item; 「行 那麻烦了」 is thanks."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "林草审批要多久", "forest_grass", "time_limit", "answer", False),
+            ("王经理", "电网接入那块找哪", None, "department", "handoff", False),
+            ("李工", "能评批到哪一步了", "energy_review", "status", "handoff", False),
+            ("李工", "高新企业认定在哪申报", None, None, "handoff", False),
+            ("张总", "用地规划许可在哪个窗口办", "land_use_planning", "department", "answer", False),
+            ("张总", "这周六调休上班，窗口开门不", None, None, "handoff", False),
+        ],
+    )
+    r = matcher.match("行 那麻烦了", Context("engineering_planning", "tolerance"))
+    assert (r.item, r.action) == (None, "smalltalk")
+
+
+def test_an_item_whose_approval_is_had_is_the_background(matcher):
+    """「环评批复拿到了 排污许可证接着咋弄」: 环评 is done (its 批复 had), 排污许可 is asked — out of scope; with 水保
+    asked instead it is 水保's question."""
+    r = matcher.match("环评批复拿到了 排污许可证接着咋弄")
+    assert (r.item, r.action, r.reason) == (None, "handoff", "out_of_scope")
+    r = matcher.match("环评批复拿到了 水保接着咋弄")
+    assert (r.item, r.intent, r.action) == ("soil_water", "process", "answer")
+
+
+def test_the_portal_named_after_the_project_code_asks_how_the_code_is_had(matcher):
+    """「在一网通办上能看到吗」 after 赋码: how the code is applied for and seen, on the portal."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "项目代码怎么赋码", "project_code", "process", "answer", False),
+            ("王经理", "在一网通办上能看到吗", "project_code", "process", "answer", True),
+        ],
+    )
+
+
+def test_a_filing_spot_check_is_the_fire_acceptance(matcher):
+    """备案抽查 is how the fire acceptance of ordinary works goes (备案, then a spot check), not 投资项目备案."""
+    for question in ("备案抽查没通过会怎样", "备案抽查要钱吗"):
+        r = matcher.match(question)
+        assert (r.item, r.action) == ("fire_acceptance", "answer"), question
+
+
+def test_an_estimate_over_the_feasibility_study_is_not_answered_as_the_study_alone(matcher):
+    """「概算超了可研估算10%咋办」: 概算 is the 初步设计's, 可研估算 the study's figure; both are named, so the asker
+    gets the choice, not the study's answer alone."""
+    r = matcher.match("概算超了可研估算10%咋办", Context("preliminary_design", "materials"))
+    assert r.action == "clarify"
+    assert {c.item for c in r.candidates} >= {"preliminary_design", "feasibility"}
+
+
 def test_what_must_be_approved_first_is_the_earlier_items_order(matcher):
     """「必须先批建议书吗」 after 可研: what 可研 waits for, its process (批/报/审 first, as 办/做 first)."""
     r = matcher.match("必须先批建议书吗", Context("feasibility", "time_limit"))
