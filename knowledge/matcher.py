@@ -122,7 +122,12 @@ _PARTICLES = frozenset("吗呢吧啊呀嘛")  # sentence-final particles: no nam
 # After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早)|批复|批文|意见书|合格书|合格证)?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
-    r"|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了(?![没吗么])|都卡着|卡着|卡住"
+    r"|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了(?![没吗么])|(已经)?有了(?![没吗么呢])|都卡着|卡着|卡住"
+)
+# After an item's name: it is had (「项目代码有了」「环评批复拿到了」), not a point in time (「备案以后」).
+_HAD_AFTER = re.compile(
+    r"(批复|批文|意见书|意见|合格书|证)?(已经|已|都|早就|也)?(有了|拿到了?|批了|批下来了?|办完了?|办好了?|下来了|搞定了?)"
+    r"(?!了?[没吗么呢])"
 )
 # After an item's name: it is not obtained yet (「人防意见还没拿到，工规证能先受理吗」): the missing precondition of
 # what is asked, when the message asks about another item or follows one.
@@ -883,6 +888,10 @@ class Matcher:
                 return replace(result, intent=context.intent, action="answer", reason="context", context=True)
         if names_item and result.action != "answer":
             return None  # 「我们环评办到哪一步了」 names its own item: it never takes the earlier one
+        if result.action == "answer" and not names_item and self._named_done_only(result):
+            # 「项目代码有了 还要啥」 after 用地预审: the item it names is had, the background; what is asked is of
+            # the earlier item
+            return _asked_of(result, context.item)
         if result.action == "answer":
             if (
                 not names_item
@@ -1454,6 +1463,12 @@ class Matcher:
     def _model_sure_of_item(self, probs: dict[str, float]) -> bool:
         """Whether the item model gives one item of the knowledge base at least `foreign_overrule`."""
         return any(k != NO_ITEM and k in self.kb.items and p >= self.weights.foreign_overrule for k, p in probs.items())
+
+    def _named_done_only(self, result: MatchResult) -> bool:
+        """Whether the message names the item it was answered with, and only as done (「项目代码有了」)."""
+        compact = result.normalized.replace(" ", "")
+        own = [h for h in self._span_hits(compact) if h.item == result.item and h.exact and h.start >= 0]
+        return bool(own) and all(_HAD_AFTER.match(compact, h.end) for h in own)
 
     def _names_item(self, normalized: str) -> bool:
         """Whether the message names an approval item of its own (alias, homophone or latin; not as done)."""

@@ -1709,6 +1709,20 @@ def test_an_estimate_over_the_feasibility_study_is_not_answered_as_the_study_alo
     assert {c.item for c in r.candidates} >= {"preliminary_design", "feasibility"}
 
 
+def test_an_item_said_had_is_background_to_the_earlier_one(matcher):
+    """「项目代码有了 还要啥」 after 用地预审: the code is had; what else is asked of 用地预审. 「备案以后信息填错了能
+    改不」 names 备案 as a point in time of its own question: it stays 备案's."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "用地预审是报市里还是报自治区", "land_prereview", "department", "answer", False),
+            ("王经理", "项目代码有了 还要啥", "land_prereview", "materials", "answer", True),
+        ],
+    )
+    r = matcher.match("备案以后信息填错了能改不", Context("project_code", "process"))
+    assert (r.item, r.context) == ("filing", False)
+
+
 def test_what_must_be_approved_first_is_the_earlier_items_order(matcher):
     """「必须先批建议书吗」 after 可研: what 可研 waits for, its process (批/报/审 first, as 办/做 first)."""
     r = matcher.match("必须先批建议书吗", Context("feasibility", "time_limit"))
