@@ -368,6 +368,11 @@ _PARTNER_MARKS = "和跟与同"  # 「A和B」「跟B」: B goes with A
 _PARTNER_AFTER = re.compile(r"[和跟与]|同(?!时|步|一)")  # 「人防和…」 (not 「人防同时…」)
 _CHANNEL_TOPIC = "online_portal"  # where procedures are applied for: in a follow-up, the earlier item's way
 _CHANNEL_BEFORE = re.compile(r"(在|从|通过|到|去|用|走|上)$")
+_E_CERTIFICATE = "电子证照"  # a name of the portal, and the form an approval is issued in
+# Topics that are ways of applying, not procedures: 容缺 asked after one of them is the mechanism's own question
+# (「有个附件暂时没有 系统不让提交 能容缺吗」 after 一网通办), as it is when asked of every item (「所有事项都能容缺吗」).
+_CHANNELS = (_CHANNEL_TOPIC, "cross_province")
+_EVERY_ITEM = re.compile(r"所有|全部(事项|手续|审批)")
 
 
 @dataclass(frozen=True)
@@ -1132,7 +1137,8 @@ class Matcher:
         if (
             result.action not in ("answer", "clarify")
             or result.item != "tolerance"
-            or context.item == "tolerance"
+            or context.item in ("tolerance", *_CHANNELS)
+            or _EVERY_ITEM.search(text)
             or result.asks
             or result.reason in _NEVER_INHERIT
             or len(text) > DOCUMENT_FOLLOW_UP_CHARS
@@ -1153,7 +1159,9 @@ class Matcher:
         how it is applied for, unless the message asks something else of it (「去一网通办交钱吗」)."""
         if not self._channel_only(result, context, text):
             return None
-        return _asked_of(result if result.intent != "other" else replace(result, intent="process"), context.item)
+        if result.intent == "other" and _E_CERTIFICATE not in text:
+            result = replace(result, intent="process")
+        return _asked_of(result, context.item)
 
     def _each_of_together(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「分别需要什么材料」 after 「用地规划许可证和工程规划许可证能不能一起办」: what it asks, of each item the
@@ -1249,7 +1257,8 @@ class Matcher:
         if any(h.item != _CHANNEL_TOPIC for h in hits if self._outright(h)):
             return False
         starts = [h.start for h in hits if h.item == _CHANNEL_TOPIC]
-        return bool(starts) and bool(_CHANNEL_BEFORE.search(text, 0, min(starts)))
+        # 「批完是电子证照吗」: the form the earlier item's certificate comes in
+        return bool(starts) and (bool(_CHANNEL_BEFORE.search(text, 0, min(starts))) or _E_CERTIFICATE in text)
 
     def _names_own_department(self, text: str, item: str) -> bool:
         """Whether a message names the department that handles `item` (「登记中心」 for 不动产权证) and no item."""

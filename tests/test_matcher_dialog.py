@@ -1723,6 +1723,35 @@ def test_an_item_said_had_is_background_to_the_earlier_one(matcher):
     assert (r.item, r.context) == ("filing", False)
 
 
+def test_the_electronic_certificate_is_the_form_of_the_earlier_items_result(matcher):
+    """「批完是电子证照吗」 after 环评: the form 环评's approval comes in, not the portal (电子证照 is also a name of
+    一网通办); 「下来了的话是自己去领还是电子证照」 likewise."""
+    r = matcher.match("批完是电子证照吗", Context("eia", "time_limit"))
+    assert (r.item, r.action, r.context) == ("eia", "answer", True)
+    r = matcher.match("下来了的话是自己去领还是电子证照", Context("engineering_planning", "status"))
+    assert (r.item, r.context) == ("engineering_planning", True)
+    assert matcher.match("电子证照在哪下载").item == "online_portal"
+
+
+def test_tolerance_of_every_item_or_after_the_portal_is_the_mechanism(matcher):
+    """容缺 after an item is that item's (「能容缺不」), but asked of every item (「不是所有事项都能容缺吧」) or after
+    the portal (「有个附件暂时没有 系统不让提交 能容缺吗」) it is the 容缺 mechanism itself."""
+    r = matcher.match("能容缺不", Context("eia", "time_limit"))
+    assert (r.item, r.intent) == ("eia", "tolerance")
+    r = matcher.match("不是所有事项都能容缺吧 哪些不行", Context("eia", "tolerance"))
+    assert (r.item, r.intent, r.context) == ("tolerance", "tolerance", False)
+    r = matcher.match("有个附件暂时没有 系统不让提交 能容缺吗", Context("online_portal", "process"))
+    assert (r.item, r.context) == ("tolerance", False)
+
+
+def test_a_statement_with_zhe_me_is_no_question(matcher):
+    """「好的 我先这么报」 says what the asker will do (这么 is no question particle 么): no answer about the item."""
+    r = matcher.match("好的 我先这么报", Context("soil_water", "status"))
+    assert r.action != "answer"
+    r = matcher.match("水保要交钱么", Context("eia", "fee"))
+    assert (r.item, r.intent, r.action) == ("soil_water", "fee", "answer")
+
+
 def test_what_must_be_approved_first_is_the_earlier_items_order(matcher):
     """「必须先批建议书吗」 after 可研: what 可研 waits for, its process (批/报/审 first, as 办/做 first)."""
     r = matcher.match("必须先批建议书吗", Context("feasibility", "time_limit"))
