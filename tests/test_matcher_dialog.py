@@ -1752,6 +1752,20 @@ def test_a_statement_with_zhe_me_is_no_question(matcher):
     assert (r.item, r.intent, r.action) == ("soil_water", "fee", "answer")
 
 
+def test_how_long_an_approval_stays_valid_is_no_time_limit(matcher):
+    """「有效期多久」 asks how long the approval stays valid (intent other, as the label conventions say), not how long
+    it takes; 「还在有效期内」 is background to a question of its own."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "用地预审要多久", "land_prereview", "time_limit", "answer", False),
+            ("王经理", "批下来以后有效期多久", "land_prereview", "other", "answer", True),
+        ],
+    )
+    r = matcher.match("老的取水许可证还在有效期内 新线重新申请要多长时间")
+    assert (r.item, r.intent) == ("water_permit", "time_limit")
+
+
 def test_what_must_be_approved_first_is_the_earlier_items_order(matcher):
     """「必须先批建议书吗」 after 可研: what 可研 waits for, its process (批/报/审 first, as 办/做 first)."""
     r = matcher.match("必须先批建议书吗", Context("feasibility", "time_limit"))
