@@ -44,6 +44,8 @@ _PAPER = re.compile(r"报告|证明|意见书|协议|合同|凭证|发票")
 # 「不是环评，是能评」「我说的是林草」「搞错了」: the asker corrects what the bot took the earlier question to be about
 # (是不是 is a question, 不是说…吗 a doubt).
 _CORRECTION = re.compile(r"(?<!是)不是(?!说)|不对|[搞弄说打写看]错|我(?:问|说|指|想问)的是|我是(?:问|说|指)")
+# Two short phrases set against each other: 「报告表 不是报告书」「我们是报告表 不是报告书」「不是环评 是能评」.
+_CONTRAST = re.compile(r"(?:我们|我)?(?:是|要|做|办)?[^ ]{1,10} 而?不是[^ ]{1,10}|不是[^ ]{1,10} 而?是[^ ]{1,10}")
 _ELLIPSIS = re.compile(r"(那个|这个|的)?呢$|那个呢|那呢|呢[?？]?$")
 # 「网上办还是窗口办」「是自治区批还是市里批」: a choice offered is asked, where a message asks several things.
 # 还是 meaning "still" (「我还是第一次办」「还是得先做环评」) offers no choice.
@@ -1060,17 +1062,21 @@ class Matcher:
 
     def _corrected(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「不是环评，是能评」「我说的是林草」「搞错了 是洪评」 after an answer about another item: the asker corrects
-        the item the earlier question was taken of. The earlier question, of the item named now (a message that
-        asks its own, 「我问的是施工许可要多少天」, is read as it asks)."""
+        the item the earlier question was taken of, or which kind of it (「报告表，不是报告书」). The earlier question, of
+        the item named now (a message that asks its own, 「我问的是施工许可要多少天」, is read as it asks)."""
         if (
             result.action != "answer"
-            or result.item in (None, context.item)
+            or result.item is None
             or result.asks
             or len(text) > FOLLOW_UP_CHARS
             or not _CORRECTION.search(text)
             or read_cues(result.normalized).first_strong
             or self.kb.items[result.item].kind != "item"
         ):
+            return None
+        if result.item == context.item and not _CONTRAST.fullmatch(result.normalized):
+            # 「报告表，不是报告书」 after 环评要多久: the same item, which kind of it — the earlier question again;
+            # a plain 不是 (「环评不是必须的吧」) asks its own
             return None
         if context.intent == "status":
             return _taken_as(result, result.item, "status", action="handoff", reason="status")

@@ -1635,8 +1635,9 @@ def test_the_last_one_is_the_last_item_spoken_of(matcher):
 
 def test_a_correction_asks_the_earlier_question_of_the_item_named_now(matcher):
     """The asker says the bot took the wrong item: 「不是环评，是能评」「我说的是林草，不是水保」「搞错了，是洪评」 ask the
-    earlier question of the item named now; a correction that asks its own (「我问的是施工许可要多少天」) is read as
-    it asks, after a status question it goes to a steward, and 是不是 is no correction."""
+    earlier question of the item named now, 「我们是报告表 不是报告书」 of the same item; a correction that asks its own
+    (「我问的是施工许可要多少天」) is read as it asks, after a status question it goes to a steward, and neither 是不是
+    nor a plain 不是 (「环评不是必须的吧」) is a correction."""
     verify_conversation(
         matcher,
         [
@@ -1648,8 +1649,12 @@ def test_a_correction_asks_the_earlier_question_of_the_item_named_now(matcher):
             ("张总", "取水许可要钱吗", "water_permit", "fee", "answer", False),
             ("张总", "搞错了，是洪评", "flood_impact", "fee", "answer", True),
             ("张总", "不对 我问的是工程规划许可证要多久", "engineering_planning", "time_limit", "answer", False),
+            ("张总", "环评批复一般多久能下来", "eia", "time_limit", "answer", False),
+            ("张总", "我们是报告表 不是报告书", "eia", "time_limit", "answer", True),
         ],
     )
+    r = matcher.match("环评不是必须的吧", Context("eia", "time_limit"))
+    assert (r.item, r.intent, r.context) == ("eia", "other", False)
     r = matcher.match("不是人防是消防设计审查", Context("civil_defense", "status"))
     assert (r.item, r.intent, r.action) == ("fire_design", "status", "handoff")
     r = matcher.match("水保是不是也要做", Context("eia", "time_limit"))
