@@ -40,12 +40,14 @@ CLAUSE_ASKS_CHARS = 40  # clauses that each ask about their own item: 「消防�
 _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "project_status"})
 # A report or a paper of the earlier procedure, though its name is out of scope (「竣工测量报告要找有资质的单位吗」).
 _PAPER = re.compile(r"报告|证明|意见书|协议|合同|凭证|发票")
-# 「…那个呢」「…的呢」: the same question again, about something else
 # 「不是环评，是能评」「我说的是林草」「搞错了」: the asker corrects what the bot took the earlier question to be about
-# (是不是 is a question, 不是说…吗 a doubt).
-_CORRECTION = re.compile(r"(?<!是)不是(?!说)|不对|[搞弄说打写看]错|我(?:问|说|指|想问)的是|我是(?:问|说|指)")
+# (是不是 is a question, 不是说…吗 a doubt, 对不对 a question, 不对外 no correction; 写错/打错 are of documents).
+_CORRECTION = re.compile(
+    r"(?<!是)不是(?!说)|(?<!对)不对(?!外|应)|[搞弄说看]错|我(?:问|说|指|想问)的是|我是(?:问|说|指)"
+)
 # Two short phrases set against each other: 「报告表 不是报告书」「我们是报告表 不是报告书」「不是环评 是能评」.
 _CONTRAST = re.compile(r"(?:我们|我)?(?:是|要|做|办)?[^ ]{1,10} 而?不是[^ ]{1,10}|不是[^ ]{1,10} 而?是[^ ]{1,10}")
+# 「…那个呢」「…的呢」: the same question again, about something else
 _ELLIPSIS = re.compile(r"(那个|这个|的)?呢$|那个呢|那呢|呢[?？]?$")
 # 「网上办还是窗口办」「是自治区批还是市里批」: a choice offered is asked, where a message asks several things.
 # 还是 meaning "still" (「我还是第一次办」「还是得先做环评」) offers no choice.
@@ -124,12 +126,12 @@ _PARTICLES = frozenset("吗呢吧啊呀嘛")  # sentence-final particles: no nam
 # After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早)|批复|批文|意见书|合格书|合格证)?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
-    r"|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了(?![没吗么])|(已经)?有了(?![没吗么呢])|都卡着|卡着|卡住"
+    r"|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了(?![没吗么])|(已经)?有了(?=$|还|就|接下来|下一步|那|然后)|都卡着|卡着|卡住"
 )
-# After an item's name: it is had (「项目代码有了」「环评批复拿到了」), not a point in time (「备案以后」).
+# After an item's name: it is had (「项目代码有了 还要啥」「环评批复拿到了 还差啥」), not a point in time (「备案以后」).
 _HAD_AFTER = re.compile(
     r"(批复|批文|意见书|意见|合格书|证)?(已经|已|都|早就|也)?(有了|拿到了?|批了|批下来了?|办完了?|办好了?|下来了|搞定了?)"
-    r"(?!了?[没吗么呢])"
+    r"(?=还)"  # … and what else is asked next (「还要啥」): of the earlier item, not what comes after it
 )
 # After an item's name: it is not obtained yet (「人防意见还没拿到，工规证能先受理吗」): the missing precondition of
 # what is asked, when the message asks about another item or follows one.
@@ -190,7 +192,7 @@ _THESE = re.compile(r"这(两|俩|三|仨)个?|^(两|三)个|(两|三)个都|它
 _WORK_AHEAD = re.compile(r"先(动土|动工|开工|施工|进场|开挖|平整|建|盖|试生产|生产|投产|营业|用)")
 # 「第一个要多长时间」「刚才说的第二个呢」: one of the items spoken of, by its place in the conversation.
 _ORDINAL = re.compile(
-    r"(?:第(一|二|三|1|2|3)个|头一个|(最后|最末)(?:一|那|这)?个(?!环节|步骤|阶段|流程|问题|材料))(?![工月星证本])"
+    r"(?:第(一|二|三|1|2|3)个|头一个|(最后|最末)(?:一|那|这)?个(?!环节|步骤|阶段|流程|问题|材料|文件|附件|资料|表))(?![工月星证本])"
 )
 _ORDINAL_PLACE = {None: 0, "一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2}  # None: 头一个 (最后那个: the last)
 # 「前面那个多久」 after 取水许可 and then 洪评: the one before the last, of the last two; 「后面那个」 the last
@@ -370,11 +372,12 @@ _PARTNER_MARKS = "和跟与同"  # 「A和B」「跟B」: B goes with A
 _PARTNER_AFTER = re.compile(r"[和跟与]|同(?!时|步|一)")  # 「人防和…」 (not 「人防同时…」)
 _CHANNEL_TOPIC = "online_portal"  # where procedures are applied for: in a follow-up, the earlier item's way
 _CHANNEL_BEFORE = re.compile(r"(在|从|通过|到|去|用|走|上)$")
-_E_CERTIFICATE = "电子证照"  # a name of the portal, and the form an approval is issued in
+# 电子证照 is a name of the portal, and the form an approval is issued in: 「批完是电子证照吗」「还是电子证照」
+_E_CERTIFICATE_FORM = re.compile(r"(是|发|出|给|领|拿|下|还是|有)电子证照")
 # Topics that are ways of applying, not procedures: 容缺 asked after one of them is the mechanism's own question
 # (「有个附件暂时没有 系统不让提交 能容缺吗」 after 一网通办), as it is when asked of every item (「所有事项都能容缺吗」).
 _CHANNELS = (_CHANNEL_TOPIC, "cross_province")
-_EVERY_ITEM = re.compile(r"所有|全部(事项|手续|审批)")
+_EVERY_ITEM = re.compile(r"(所有|全部)的?(事项|手续|审批)")
 
 
 @dataclass(frozen=True)
@@ -895,7 +898,12 @@ class Matcher:
                 return replace(result, intent=context.intent, action="answer", reason="context", context=True)
         if names_item and result.action != "answer":
             return None  # 「我们环评办到哪一步了」 names its own item: it never takes the earlier one
-        if result.action == "answer" and not names_item and self._named_done_only(result):
+        if (
+            result.action == "answer"
+            and not names_item
+            and self.kb.items[context.item].kind == "item"
+            and self._named_done_only(result)
+        ):
             # 「项目代码有了 还要啥」 after 用地预审: the item it names is had, the background; what is asked is of
             # the earlier item
             return _asked_of(result, context.item)
@@ -1063,7 +1071,9 @@ class Matcher:
     def _corrected(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「不是环评，是能评」「我说的是林草」「搞错了 是洪评」 after an answer about another item: the asker corrects
         the item the earlier question was taken of, or which kind of it (「报告表，不是报告书」). The earlier question, of
-        the item named now (a message that asks its own, 「我问的是施工许可要多少天」, is read as it asks)."""
+        the item named now. A message that asks something (「我问的是施工许可要多少天」「水保不是必须的吧」) is no
+        correction: it is read as it asks. One still read as the item it says it is not (「不是人防 是消防」) goes to a
+        person."""
         if (
             result.action != "answer"
             or result.item is None
@@ -1071,9 +1081,14 @@ class Matcher:
             or len(text) > FOLLOW_UP_CHARS
             or not _CORRECTION.search(text)
             or read_cues(result.normalized).first_strong
+            or cue_book().question_mark.search(text)
+            or _ASKING_END.search(text)
             or self.kb.items[result.item].kind != "item"
         ):
             return None
+        named = [h for h in self._span_hits(text) if h.item == result.item and h.exact and h.start >= 0]
+        if named and all(text[: h.start].endswith("不是") for h in named):
+            return replace(result, item=None, action="handoff", reason="doubt", faq=None, learned=False)
         if result.item == context.item and not _CONTRAST.fullmatch(result.normalized):
             # 「报告表，不是报告书」 after 环评要多久: the same item, which kind of it — the earlier question again;
             # a plain 不是 (「环评不是必须的吧」) asks its own
@@ -1165,7 +1180,7 @@ class Matcher:
         how it is applied for, unless the message asks something else of it (「去一网通办交钱吗」)."""
         if not self._channel_only(result, context, text):
             return None
-        if result.intent == "other" and _E_CERTIFICATE not in text:
+        if result.intent == "other" and not _E_CERTIFICATE_FORM.search(text):
             result = replace(result, intent="process")
         return _asked_of(result, context.item)
 
@@ -1264,7 +1279,9 @@ class Matcher:
             return False
         starts = [h.start for h in hits if h.item == _CHANNEL_TOPIC]
         # 「批完是电子证照吗」: the form the earlier item's certificate comes in
-        return bool(starts) and (bool(_CHANNEL_BEFORE.search(text, 0, min(starts))) or _E_CERTIFICATE in text)
+        return bool(starts) and (
+            bool(_CHANNEL_BEFORE.search(text, 0, min(starts))) or bool(_E_CERTIFICATE_FORM.search(text))
+        )
 
     def _names_own_department(self, text: str, item: str) -> bool:
         """Whether a message names the department that handles `item` (「登记中心」 for 不动产权证) and no item."""

@@ -1655,6 +1655,18 @@ def test_a_correction_asks_the_earlier_question_of_the_item_named_now(matcher):
     )
     r = matcher.match("环评不是必须的吧", Context("eia", "time_limit"))
     assert (r.item, r.intent, r.context) == ("eia", "other", False)
+    # questions with 不是 or 不对 in them ask their own, of another item too
+    for question, context in (
+        ("水保不是必须的吧", Context("eia", "time_limit")),
+        ("节能审查不是在发改委吗", Context("eia", "time_limit")),
+        ("水保在水利局办对不对", Context("eia", "time_limit")),
+        ("环评报告写错了能改吗", Context("water_permit", "time_limit")),
+    ):
+        r = matcher.match(question, context)
+        assert r.intent != "time_limit" and not r.context, question
+    # still read as the item it says it is not: a person reads it
+    r = matcher.match("不是人防 是消防", Context("civil_defense", "fee"))
+    assert (r.item, r.action) == (None, "handoff")
     r = matcher.match("不是人防是消防设计审查", Context("civil_defense", "status"))
     assert (r.item, r.intent, r.action) == ("fire_design", "status", "handoff")
     r = matcher.match("水保是不是也要做", Context("eia", "time_limit"))
@@ -1677,6 +1689,9 @@ def test_matters_of_other_offices_in_a_conversation_go_to_a_person(matcher):
     )
     r = matcher.match("行 那麻烦了", Context("engineering_planning", "tolerance"))
     assert (r.item, r.action) == (None, "smalltalk")
+    # 提交评审 is no 交评 (交通影响评价)
+    r = matcher.match("提交评审要多久", Context("preliminary_design", "materials"))
+    assert (r.item, r.action) == ("preliminary_design", "answer")
 
 
 def test_an_item_whose_approval_is_had_is_the_background(matcher):
@@ -1726,6 +1741,8 @@ def test_an_item_said_had_is_background_to_the_earlier_one(matcher):
     )
     r = matcher.match("备案以后信息填错了能改不", Context("project_code", "process"))
     assert (r.item, r.context) == ("filing", False)
+    r = matcher.match("环评有了新要求吗", Context("water_permit", "fee"))  # 有了 with more said: no background
+    assert r.item == "eia"
 
 
 def test_the_electronic_certificate_is_the_form_of_the_earlier_items_result(matcher):
@@ -1736,6 +1753,8 @@ def test_the_electronic_certificate_is_the_form_of_the_earlier_items_result(matc
     r = matcher.match("下来了的话是自己去领还是电子证照", Context("engineering_planning", "status"))
     assert (r.item, r.context) == ("engineering_planning", True)
     assert matcher.match("电子证照在哪下载").item == "online_portal"
+    for question in ("电子证照怎么打印", "电子证照登不上去"):  # the portal's own question, after an item too
+        assert matcher.match(question, Context("eia", "time_limit")).item == "online_portal", question
 
 
 def test_tolerance_of_every_item_or_after_the_portal_is_the_mechanism(matcher):
@@ -1743,6 +1762,8 @@ def test_tolerance_of_every_item_or_after_the_portal_is_the_mechanism(matcher):
     the portal (「有个附件暂时没有 系统不让提交 能容缺吗」) it is the 容缺 mechanism itself."""
     r = matcher.match("能容缺不", Context("eia", "time_limit"))
     assert (r.item, r.intent) == ("eia", "tolerance")
+    r = matcher.match("那能容缺吗 所有材料都没齐", Context("eia", "time_limit"))
+    assert (r.item, r.intent, r.context) == ("eia", "tolerance", True)
     r = matcher.match("不是所有事项都能容缺吧 哪些不行", Context("eia", "tolerance"))
     assert (r.item, r.intent, r.context) == ("tolerance", "tolerance", False)
     r = matcher.match("有个附件暂时没有 系统不让提交 能容缺吗", Context("online_portal", "process"))
@@ -1755,6 +1776,8 @@ def test_a_statement_with_zhe_me_is_no_question(matcher):
     assert r.action != "answer"
     r = matcher.match("水保要交钱么", Context("eia", "fee"))
     assert (r.item, r.intent, r.action) == ("soil_water", "fee", "answer")
+    r = matcher.match("那还需要么", Context("soil_water", "materials"))
+    assert (r.item, r.action) == ("soil_water", "answer")
 
 
 def test_how_long_an_approval_stays_valid_is_no_time_limit(matcher):
