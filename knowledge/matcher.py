@@ -126,7 +126,7 @@ _PARTICLES = frozenset("吗呢吧啊呀嘛")  # sentence-final particles: no nam
 # After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早)|批复|批文|意见书|合格书|合格证)?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
-    r"|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了(?![没吗么])|(已经)?有了(?=$|还|就|接下来|下一步|那|然后)|都卡着|卡着|卡住"
+    r"|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了(?![没吗么])|(已经)?有了(?=$|还|就|接下来|下一步|那|然后)|(证|批复|批文|意见书|意见)?(已经)?下来了(?![没吗么呢])|都卡着|卡着|卡住"
 )
 # After an item's name: it is had (「项目代码有了 还要啥」「环评批复拿到了 还差啥」), not a point in time (「备案以后」).
 _HAD_AFTER = re.compile(
@@ -210,7 +210,10 @@ _SHARED_WORDS = frozenset(
 )
 # 「核准前要先做…」: before the item just named, something needed first; 「(办|报|申请)核准前」 (_BEFORE_HEAD).
 _BEFORE_NEEDED = re.compile(r"(之前|以前|前)(是不是|是否)?(需要|要|得|必须)(先)")
-_BEFORE_HEAD = re.compile(r"(请问|问下|问一下)?(我们)?(办|报|申请|做|办理)?")
+_BEFORE_NAMED_NEEDED = re.compile(r"(之前|以前)(?P<first>.{2,12}?)(是不是|是否)?(需要|要|得|必须)先")
+_BEFORE_HEAD = re.compile(
+    r"(?:明白了?|好的|好|行|了解|收到|对了|哦)?(?:那|那么)?(请问|问下|问一下)?(我们)?(办|报|申请|做|办理)?"
+)
 # Right after a name: it is done (「出让合同签了就能办吗」: the paper signed is what the earlier item waits for).
 _DONE_RIGHT_AFTER = re.compile(r"(签|办|拿|批|交|做|审|缴)(了|完|好|下来)")
 # A procedure named as not done yet (「消防验收没完成」「图审还没完」) or as what must come first (「需要先拿到用地预审意见吗」):
@@ -718,10 +721,10 @@ class Matcher:
         """「审图昨天合格了哈」「好的 我等电话」: a message that asks nothing — no question mark, no clause with a
         question word or a choice — and says something done, or acknowledges the earlier answer first, is told,
         not asked: a steward reads it (the item's summary would answer nothing). A bare name (「环评」) and an
-        intonation question (「还得做洪水评价了？」) still get their answers."""
+        intonation question (「还得做洪水评价了？」) still get their answers. A message that acknowledges first is told
+        whatever the model reads in it (「行 那我先把地灾报告委托出去」 is no question of where)."""
         if (
             result.action != "answer"
-            or result.intent != "other"
             or result.asks
             or result.reason == "learned"
             or any(mark in result.question for mark in "?？")
@@ -732,6 +735,8 @@ class Matcher:
         if not clauses or any(_asks(c) or _ELLIPSIS.search(c) or _ASKING_END.search(c) for c in clauses):
             return result
         acknowledged = bool(_ACKNOWLEDGED.fullmatch(said[0]))  # 「好的」「行吧」「谢谢老师」 first
+        if result.intent != "other" and not acknowledged:
+            return result
         if not (acknowledged or any(cue_book().done_clause.search(c) for c in clauses)):
             return result
         return replace(result, action="handoff", reason="told", faq=None, learned=False)
@@ -743,10 +748,16 @@ class Matcher:
             return result
         text = compact_text(result.question)
         found = _BEFORE_NEEDED.search(text)
+        first = text[found.end() :] if found is not None else ""
         if found is None:
-            return result
+            # 「那核准之前用地预审得先拿到是吧」: what must come first named between 之前 and 得先
+            found = _BEFORE_NAMED_NEEDED.search(text)
+            if found is None:
+                return result
+            first = found.group("first")
         head = [h for h in self._span_hits(text[: found.start()]) if self._outright(h)]
-        tail = [h for h in self._span_hits(text[found.end() :]) if self._outright(h)]
+        # what must come first may be a topic too (「报建议书之前是不是得先有项目代码」)
+        tail = [h for h in self._span_hits(first) if h.exact and h.start >= 0 and h.score >= self.thresholds.clarify]
         subject = {h.item for h in head}
         if len(subject) != 1 or not tail or result.item not in {h.item for h in tail} | subject:
             return result
@@ -953,8 +964,14 @@ class Matcher:
     def _waits_for(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「消防验收没完成能先备案吗」 after 竣工验收备案, 「图审还没完能容缺不」 after 施工许可, 「需要先拿到用地预审
         意见吗」 after 核准: another procedure named as not done yet, or as what must come first, is what the earlier
-        item waits for — the earlier item's order (its process), or its 容缺 when that is asked. None otherwise."""
-        if result.asks or result.reason in ("smalltalk", "empty", "learned") or len(text) > DOCUMENT_FOLLOW_UP_CHARS:
+        item waits for — the earlier item's order (its process), or its 容缺 when that is asked; also when several are
+        named as what must come first (「是不是得先把地灾和压矿的事弄完」 after 用地预审). None otherwise."""
+        first = _FIRST_NEEDED.search(text)
+        if (
+            (result.asks and not first)
+            or result.reason in ("smalltalk", "empty", "learned")
+            or len(text) > DOCUMENT_FOLLOW_UP_CHARS
+        ):
             return None
         hits = self._span_hits(text)
         if any(h.item == context.item for h in hits if self._outright(h)):
@@ -967,7 +984,6 @@ class Matcher:
             and h.item != context.item
             and text[h.start : h.end] not in _BARE_PROCEDURE_WORDS
         ]
-        first = _FIRST_NEEDED.search(text)
         if first:
             # a topic named outright as what must come first (「报之前需要先有项目代码吧」) is waited for too
             others += [

@@ -1794,6 +1794,29 @@ def test_how_long_an_approval_stays_valid_is_no_time_limit(matcher):
     assert (r.item, r.intent) == ("water_permit", "time_limit")
 
 
+def test_what_must_come_first_is_the_order_of_the_item_it_comes_before(matcher):
+    """「报建议书之前是不是得先有项目代码」: the topic that must come first names 建议书's order; so does an item named
+    between 之前 and 得先 (「明白了 那核准之前用地预审得先拿到是吧」), and several named as what must come first after
+    an item (「是不是得先把地灾和压矿的事弄完」 after 用地预审) are what that item waits for."""
+    r = matcher.match("报建议书之前是不是得先有项目代码")
+    assert (r.item, r.intent) == ("proposal", "process")
+    r = matcher.match("明白了 那核准之前用地预审得先拿到是吧", Context("verification", "department"))
+    assert (r.item, r.intent) == ("verification", "process")
+    r = matcher.match("是不是得先把地灾和压矿的事弄完", Context("land_prereview", "department"))
+    assert (r.item, r.intent, r.asks, r.context) == ("land_prereview", "process", (), True)
+
+
+def test_an_item_come_through_is_background_and_an_acknowledgement_is_told(matcher):
+    """「施工许可证下来了 临时用电还要啥手续不」: the permit is had, 临时用电 is asked — out of scope; 「行 那我先把地灾
+    报告委托出去」 acknowledges and tells what the asker will do: a steward reads it."""
+    r = matcher.match("施工许可证下来了 临时用电还要啥手续不")
+    assert (r.item, r.action, r.reason) == (None, "handoff", "out_of_scope")
+    r = matcher.match("行 那我先把地灾报告委托出去", Context("mineral_overlay", "fee"))
+    assert (r.action, r.reason) == ("handoff", "told")
+    r = matcher.match("好的 地灾评估找谁做", Context("mineral_overlay", "fee"))
+    assert (r.item, r.action) == ("geo_hazard", "answer")
+
+
 def test_what_must_be_approved_first_is_the_earlier_items_order(matcher):
     """「必须先批建议书吗」 after 可研: what 可研 waits for, its process (批/报/审 first, as 办/做 first)."""
     r = matcher.match("必须先批建议书吗", Context("feasibility", "time_limit"))
