@@ -1281,12 +1281,14 @@ class Matcher:
         return False
 
     def _channel_only(self, result: MatchResult, context: Context, text: str) -> bool:
-        """Whether a short follow-up names no item but the online portal, as the place it is done (在/通过/去…)."""
+        """Whether a short follow-up names no item but the online portal, as the place it is done (在/通过/去…) or as
+        the form of the result (「是电子证照吗」)."""
         if (
             result.item != _CHANNEL_TOPIC
             or context.item in (_CHANNEL_TOPIC, None)
             or result.asks
             or len(text) > DOCUMENT_FOLLOW_UP_CHARS
+            # an item, or the project code (「在一网通办上能看到吗」 after 赋码: how the code is had)
             or (self.kb.items[context.item].kind != "item" and context.item != "project_code")
         ):
             return False
@@ -1513,7 +1515,7 @@ class Matcher:
         return any(k != NO_ITEM and k in self.kb.items and p >= self.weights.foreign_overrule for k, p in probs.items())
 
     def _named_done_only(self, result: MatchResult) -> bool:
-        """Whether the message names the item it was answered with, and only as done (「项目代码有了」)."""
+        """Whether the message names the item it was answered with, and only as had before 还 (「项目代码有了 还要啥」)."""
         compact = result.normalized.replace(" ", "")
         own = [h for h in self._span_hits(compact) if h.item == result.item and h.exact and h.start >= 0]
         return bool(own) and all(_HAD_AFTER.match(compact, h.end) for h in own)
