@@ -107,13 +107,14 @@ DEFAULT_GUARDED = tuple(
         "bankW_dialogues",
         "bankX_dialogues",
         # the seventeenth pass: the dialogue turns of blind30–blind33 (judged in earlier passes, then read; their
-        # single questions are still unread) and two training banks of dialogues
+        # single questions are still unread) and three training banks of dialogues
         "blind30_dialogues",
         "blind31_dialogues",
         "blind32_dialogues",
         "blind33_dialogues",
         "bankY_dialogues",
         "bankZ_dialogues",
+        "bankAA_dialogues",
     )
 )
 

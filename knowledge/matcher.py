@@ -210,6 +210,7 @@ _SHARED_WORDS = frozenset(
 )
 # 「核准前要先做…」: before the item just named, something needed first; 「(办|报|申请)核准前」 (_BEFORE_HEAD).
 _BEFORE_NEEDED = re.compile(r"(之前|以前|前)(是不是|是否)?(需要|要|得|必须)(先)")
+_NEEDS_FIRST = re.compile(r"(是不是|是否)?(需要|要|得|必须)先(拿到|取得|拿|有|办完|办)")
 _BEFORE_NAMED_NEEDED = re.compile(r"(之前|以前)(?P<first>.{2,12}?)(是不是|是否)?(需要|要|得|必须)先")
 _BEFORE_HEAD = re.compile(
     r"(?:明白了?|好的|好|行|了解|收到|对了|哦)?(?:那|那么)?(请问|问下|问一下)?(我们)?(办|报|申请|做|办理)?"
@@ -742,9 +743,15 @@ class Matcher:
         return replace(result, action="handoff", reason="told", faq=None, learned=False)
 
     def _order_before(self, result: MatchResult) -> MatchResult:
-        """「核准前要先做用地预审吗」「办施工许可之前必须先拿到图审合格书吗」: an item named first, then 前/之前 and
-        another named as what must come first — the order of the first item (its process), not the other's."""
-        if result.asks or result.item is None or result.action != "answer" or result.reason == "learned":
+        """「核准前要先做用地预审吗」「办施工许可之前必须先拿到图审合格书吗」「草原审核是不是得先拿到用地预审」: an item
+        named first, then (前/之前 and) another named as what must come first — the order of the first item (its
+        process), not the other's. Offered as a choice between the two, it is answered so too."""
+        if (
+            result.asks
+            or result.item is None
+            or result.action not in ("answer", "clarify")
+            or result.reason == "learned"
+        ):
             return result
         text = compact_text(result.question)
         found = _BEFORE_NEEDED.search(text)
@@ -752,15 +759,22 @@ class Matcher:
         if found is None:
             # 「那核准之前用地预审得先拿到是吧」: what must come first named between 之前 and 得先
             found = _BEFORE_NAMED_NEEDED.search(text)
+            first = found.group("first") if found is not None else ""
+        if found is None:
+            # 「草原审核是不是得先拿到用地预审」: the item named, then what it needs first
+            found = _NEEDS_FIRST.search(text)
             if found is None:
                 return result
-            first = found.group("first")
+            first = text[found.end() :]
         head = [h for h in self._span_hits(text[: found.start()]) if self._outright(h)]
         # what must come first may be a topic too (「报建议书之前是不是得先有项目代码」)
         tail = [h for h in self._span_hits(first) if h.exact and h.start >= 0 and h.score >= self.thresholds.clarify]
         subject = {h.item for h in head}
-        if len(subject) != 1 or not tail or result.item not in {h.item for h in tail} | subject:
+        named = {h.item for h in tail} | subject
+        if len(subject) != 1 or not tail or result.item not in named:
             return result
+        if result.action == "clarify" and not {c.item for c in result.candidates} <= named:
+            return result  # a choice with a third item: not only these two
         start, end = _name_span(head)
         if not _BEFORE_HEAD.fullmatch(text[:start]) or end != found.start():
             return result  # the item named must be what 前 is said of: 「(办)核准前…」
@@ -769,6 +783,8 @@ class Matcher:
             result,
             item=item,
             intent="process",
+            action="answer",
+            reason="confident" if result.action == "clarify" else result.reason,
             candidates=(Candidate(item, result.confidence),),
             faq=None,
             learned=False,

@@ -1804,6 +1804,13 @@ def test_what_must_come_first_is_the_order_of_the_item_it_comes_before(matcher):
     assert (r.item, r.intent) == ("verification", "process")
     r = matcher.match("是不是得先把地灾和压矿的事弄完", Context("land_prereview", "department"))
     assert (r.item, r.intent, r.asks, r.context) == ("land_prereview", "process", (), True)
+    # the item named first, then what it needs first: its order, answered, not a choice between the two
+    for question, item in (
+        ("林草审核是不是得先拿到用地预审", "forest_grass"),
+        ("工规证是不是要先有土地证", "engineering_planning"),
+    ):
+        r = matcher.match(question)
+        assert (r.item, r.intent, r.action) == (item, "process", "answer"), question
 
 
 def test_an_item_come_through_is_background_and_an_acknowledgement_is_told(matcher):
