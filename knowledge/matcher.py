@@ -1113,13 +1113,13 @@ class Matcher:
             or len(text) > FOLLOW_UP_CHARS
             or not _CORRECTION.search(text)
             or read_cues(result.normalized).first_strong
-            or cue_book().question_mark.search(text)
+            or _asks(text)
             or _ASKING_END.search(text)
             or self.kb.items[result.item].kind != "item"
         ):
             return None
         named = [h for h in self._span_hits(text) if h.item == result.item and h.exact and h.start >= 0]
-        if named and all(text[: h.start].endswith("不是") for h in named):
+        if named and all(text.endswith("不是", 0, h.start) for h in named):
             return replace(result, item=None, action="handoff", reason="doubt", faq=None, learned=False)
         if result.item == context.item and not _CONTRAST.fullmatch(result.normalized):
             # 「报告表，不是报告书」 after 环评要多久: the same item, which kind of it — the earlier question again;
@@ -2070,7 +2070,7 @@ class Matcher:
     def _attached_paper(compact: str, hit: _Hit) -> bool:
         """「竣工备案要附消防验收的意见书吧」: an item named right after 附 as the issuer of a paper (its 意见书,
         批复 …) names the paper attached, not what is asked about."""
-        if hit.start <= 0 or not compact[: hit.start].endswith(("附", "附上")):
+        if hit.start <= 0 or not compact.endswith(("附", "附上"), 0, hit.start):
             return False
         named_to = max((b for _, b in hit.covers), default=hit.end)  # a combination (消防+验收): its last part
         end = named_to + 1 if compact.startswith("的", named_to) else named_to
