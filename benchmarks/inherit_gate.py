@@ -100,7 +100,7 @@ def turns(matcher: Matcher, *, evidence: bool) -> list[Turn]:
 
 def _evidence(matcher: Matcher, text: str, result: MatchResult, kept: str | None) -> str:
     """The readers' evidence about an answer in context, as words (each also joined with whether it kept the item)."""
-    hits = matcher._span_hits(text)  # the names and hints found in the turn
+    hits = matcher.index.span_hits(text)  # the names and hints found in the turn
     named = {hit.item for hit in hits}
     own = [hit for hit in hits if hit.item == result.item]
     words = [

@@ -327,14 +327,13 @@ class _Everything(dict):
         return self.every
 
 
-FULL_SCAN = Matcher(KB)
-FULL_SCAN._index = replace(
-    FULL_SCAN._index,
-    by_first_char=_Everything(len(FULL_SCAN._index.phrases)),
-    by_first_syllable=_Everything(len(FULL_SCAN._index.phrases)),
-    fuzzy_by_char=_Everything(len(FULL_SCAN._index.fuzzy_texts)),
+FULL_SCAN = replace(
+    MATCHER.index,
+    by_first_char=_Everything(len(MATCHER.index.phrases)),
+    by_first_syllable=_Everything(len(MATCHER.index.phrases)),
+    fuzzy_by_char=_Everything(len(MATCHER.index.fuzzy_texts)),
 )
-PHRASES = sorted({p.text for p in MATCHER._index.phrases})
+PHRASES = sorted({p.text for p in MATCHER.index.phrases})
 with_a_stray_character = st.tuples(st.sampled_from(PHRASES), st.integers(0, 20), st.sampled_from("的了吗呢和")).map(
     lambda t: t[0][: t[1]] + t[2] + t[0][t[1] :]
 )
@@ -353,5 +352,5 @@ def test_the_phrase_index_finds_what_a_scan_of_every_phrase_finds(text):
     """Each message is checked only against the phrases starting with one of its characters (or
     their syllables) and fuzzy-scored only against the names sharing a character with it."""
     compact = normalize(text).replace(" ", "")
-    assert MATCHER._span_hits(compact) == FULL_SCAN._span_hits(compact)
-    assert MATCHER._fuzzy_hits(compact, set()) == FULL_SCAN._fuzzy_hits(compact, set())
+    assert MATCHER.index.span_hits(compact) == FULL_SCAN.span_hits(compact)
+    assert MATCHER.index.fuzzy_hits(compact, set()) == FULL_SCAN.fuzzy_hits(compact, set())

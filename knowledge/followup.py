@@ -1,0 +1,895 @@
+"""Reading a follow-up in its conversation: what a short message leaves out (its item, what it asks) taken
+from the asker's earlier question, and what it points back to (「第一个」「这俩」「不是环评 是能评」)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from knowledge.context import ASKED_WITHOUT_ITEM, Context
+from knowledge.intents import cue_book, read_cues
+from knowledge.match_result import MAX_ASKS, RUN_TOGETHER, Ask, Candidate, MatchResult, asked_of, taken_as
+from knowledge.model import KnowledgeBase
+from knowledge.model_text import TextModel
+from knowledge.names import DOCUMENT_GRAM, Hit, PhraseIndex, name_span
+from knowledge.normalize import compact as compact_text
+from knowledge.scoring import Thresholds, Weights
+from knowledge.wording import (
+    ALTERNATIVE,
+    ASKING_END,
+    EACH,
+    ELLIPSIS,
+    ISSUED_DOCUMENT,
+    MAY,
+    PARTNER_MARKS,
+    SEVERAL_PROJECTS,
+    TOGETHER,
+    TOGETHER_GOES,
+    TOGETHER_IF,
+    TOGETHER_WORDS,
+    asks_something,
+    occurrences,
+)
+
+FOLLOW_UP_CHARS = 14  # a follow-up that borrows from the previous question is short
+OWN_INTENT_SURE = 0.5  # a 「…呢」 follow-up asks its own question when the model reads it this surely
+DOCUMENT_FOLLOW_UP_CHARS = 24  # 「施工图审查合格书我们还没拿到，能先受理吗」: a follow-up about one of its documents
+
+_NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "project_status"})
+# A report or a paper of the earlier procedure, though its name is out of scope (「竣工测量报告要找有资质的单位吗」).
+_PAPER = re.compile(r"报告|证明|意见书|协议|合同|凭证|发票")
+# 「不是环评，是能评」「我说的是林草」「搞错了」: the asker corrects what the bot took the earlier question to be about
+# (是不是 is a question, 不是说…吗 a doubt, 对不对 a question, 不对外 no correction; 写错/打错 are of documents).
+_CORRECTION = re.compile(
+    r"(?<!是)不是(?!说)|(?<!对)不对(?!外|应)|[搞弄说看]错|我(?:问|说|指|想问)的是|我是(?:问|说|指)"
+)
+# Two short phrases set against each other: 「报告表 不是报告书」「我们是报告表 不是报告书」「不是环评 是能评」.
+_CONTRAST = re.compile(r"(?:我们|我)?(?:是|要|做|办)?[^ ]{1,10} 而?不是[^ ]{1,10}|不是[^ ]{1,10} 而?是[^ ]{1,10}")
+
+# A procedure of its own named in the message (one the knowledge base lacks): not a follow-up.
+_OWN_SUBJECT = re.compile(
+    r"许可|审批|审查|审核|执照|(?<![拿出发领办取到])证|登记|备案|评价|评估|手续|验收|认证|资质|经营|预售"
+)
+
+# After an item's name: it is had (「项目代码有了 还要啥」「环评批复拿到了 还差啥」), not a point in time (「备案以后」).
+_HAD_AFTER = re.compile(
+    r"(批复|批文|意见书|意见|合格书|证)?(已经|已|都|早就|也)?(有了|拿到了?|批了|批下来了?|办完了?|办好了?|下来了|搞定了?)"
+    r"(?=还)"  # … and what else is asked next (「还要啥」): of the earlier item, not what comes after it
+)
+
+# 「要附施工图吗」「附上出让合同」: attached to the application, so what it names is a paper, whatever it is named after.
+_ATTACHED = re.compile(r"附上|附件|(要|需|得)附(?!近)|附吗|附不")
+# The form a document is handed in.
+_DOCUMENT_FORM = re.compile(r"原件|复印件|副本|盖章|签字|电子版|扫描件|几份|几套|" + _ATTACHED.pattern)
+# A follow-up asking whether, or in what form, a document is handed in.
+_DOCUMENT_ASKED = re.compile(
+    _DOCUMENT_FORM.pattern
+    + r"|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要|^(还)?(需要|用不用)(?!先)(?!.*(一起|同时|并联|同步|并行|一块|合并)).+(吗|不)$"
+)
+# Procedure words that say no procedure by themselves: whose 备案 it is, the conversation says.
+_BARE_PROCEDURE_WORDS = frozenset({"备案", "核准", "审批", "验收", "登记"})
+
+# …not people going together, several projects, or the online portal (「能和老板一起去办吗」「一期二期能一起报不」)
+_NOT_PROCEDURES = re.compile(r"项目|一期|二期|三期|网上|线上|老板|我们|人(?!防)|同事")  # 人防 is a procedure
+
+# A document named: 「营业执照副本」「出让合同」「完税证明」「公众参与说明」「概算书」.
+_DOCUMENT_NOUN = re.compile(r"执照|合同|证明|凭证|报告|意见|说明|图|书|表|方案|证|批复|票据|发票|协议|文件|材料|函")
+# A follow-up asking whether a procedure is done, not how a document is handed in.
+_DOES_A_PROCEDURE = re.compile(r"(要|也要|必须|需要|得)(先)?(做|办|报|申请|评|审|改)|变更")
+
+# A follow-up asking whether the earlier item goes ahead without a document.
+# 「…签完以后才能办是吧」: what must be done before the procedure the conversation is about (its name left out).
+_ONLY_AFTER = re.compile(
+    r"((以后|之后|后|完)才|(了|完|好|到)(就|才))(能|可以)(办|报|申请|领|拿|批|做)理?(了)?(吗|吧|是吧|不|呢|啊)?$"
+)
+# 「…包含在里面吗」「…算其中一个吗」「…也在里头吗」: whether something is one of the earlier item's (certificates,
+# documents, steps).
+_AMONG = re.compile(
+    r"(包含|包括|算)(在)?(里面|里头|其中|这里面|这里头|之内|在内|之列)|(也|都)在(里面|里头|其中|之列)"
+    r"|(算|是)(其中|里面)的?(一个|一项|之一)"
+)
+# 「这两个」「这俩」「这三个」「两个都」: the last items spoken of.
+_ALL_OF_THEM = re.compile(r"(那|那么)?(都|全都|全部)(?![不没])")  # 「都发改委批吗」「都网上?」 at the start
+_THESE = re.compile(r"这(两|俩|三|仨)个?|^(两|三)个|(两|三)个都|它俩")
+# The works themselves going ahead (not another procedure): 「能先动土不」「可以先开工吗」.
+_WORK_AHEAD = re.compile(r"先(动土|动工|开工|施工|进场|开挖|平整|建|盖|试生产|生产|投产|营业|用)")
+# 「第一个要多长时间」「刚才说的第二个呢」: one of the items spoken of, by its place in the conversation.
+_ORDINAL = re.compile(
+    r"(?:第(一|二|三|1|2|3)个|头一个|(最后|最末)(?:一|那|这)?个(?!环节|步骤|阶段|流程|问题|材料|文件|附件|资料|表))(?![工月星证本])"
+)
+_ORDINAL_PLACE = {None: 0, "一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2}  # None: 头一个 (最后那个: the last)
+# 「前面那个多久」 after 取水许可 and then 洪评: the one before the last, of the last two; 「后面那个」 the last
+_BEFORE_OR_AFTER = re.compile(
+    r"(?<![最然之以随])(?:(前面|前头|上一)|(后面|后头|后一))(?:那|这)?个"
+    r"(?!环节|步骤|阶段|流程|问题|材料|季度|礼拜|星期|周|月|人|次|工|证|本)"
+)
+# 「先办这个还是先环评」「谁先谁后」「哪个在前」: which of two comes first.
+_ORDER_CHOICE = re.compile(r"先.{1,10}还是.{0,3}先|谁先谁后|哪个(先|在前)|先后顺序")
+# 「这个代码」「那个证」「该报告」: pointing at something already spoken of.
+_POINTER = re.compile(r"这个|那个|该")
+# Words many items' names share: after a pointer they point at no item in particular (「这个项目」).
+_SHARED_WORDS = frozenset(
+    {"项目", "建设", "工程", "施工", "审批", "审查", "许可", "申请", "手续", "报告", "验收", "评估", "评价"}
+)
+
+# Right after a name: it is done (「出让合同签了就能办吗」: the paper signed is what the earlier item waits for).
+_DONE_RIGHT_AFTER = re.compile(r"(签|办|拿|批|交|做|审|缴)(了|完|好|下来)")
+# A procedure named as not done yet (「消防验收没完成」「图审还没完」) or as what must come first (「需要先拿到用地预审意见吗」):
+# in a follow-up it is what the earlier item waits for, not what is asked about.
+_ALSO_TOGETHER = re.compile(f"也(是)?({TOGETHER_WORDS})")
+_NOT_DONE_YET = re.compile(
+    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|出(?!现|问题|让|差|去|门)|结束)"
+)
+_FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(把|拿到|取得|拿|有|办|办完|做|做完|批|报|审)")
+# 「顺便问下」「另外问一下」「还有个事」: a new matter, not a follow-up of the earlier one.
+# (「另外还要交什么」 asks more of the same matter: 另外 counts only before 问, 咨询…)
+_NEW_MATTER = re.compile(
+    r"^(对了|那个|老师)?((顺便|顺带|另外)(再)?(问|咨询|请教|打听)|还有(个|一个|件)事|再问(个|一个)(别的|其他)?|换个问题|另一个问题)"
+)
+_WITHOUT_IT = re.compile(
+    r"容缺|先受理|先报|先办|先收|后补|晚点交|晚些交|以后再交|后交|缓交"
+    # 「没有施工图审查合格书能办吗」 (not 「没有问题可以办吗」「没时间过去能申请吗」)
+    r"|^(?!没有?(问题|事|时间|空|搞|弄|明白|懂|想|听))没有?.{2,14}(能|可以|行)(不能)?(办|报|受理|申请|批)"
+)
+
+# What may stand around an item's name given as the item of the earlier question (「就是用地预审那个」「环评的呢」);
+# "|" is where the name was.
+_ONLY_FILLER = re.compile(
+    r"(我说的是|我问的是|问的是|说的是|就是|是|那个|这个|那)*\|(的|那个|这个|呢|吧|啊|呀|哈|嘛|了)*"
+)
+_WHAT = re.compile(r"上?(些)?(啥|什么|哪些|哪几)")  # 「要附啥」「附上哪些」: asks what is attached
+_OF_THE_MECHANISM = frozenset({"materials", "process", "time_limit", "department"})  # what 容缺 itself asks of
+
+_CHANNEL_TOPIC = "online_portal"  # where procedures are applied for: in a follow-up, the earlier item's way
+_CHANNEL_BEFORE = re.compile(r"(在|从|通过|到|去|用|走|上)$")
+# 电子证照 is a name of the portal, and the form an approval is issued in: 「批完是电子证照吗」「还是电子证照」
+_E_CERTIFICATE_FORM = re.compile(r"(是|发|出|给|领|拿|下|还是|有)电子证照")
+# Topics that are ways of applying, not procedures: 容缺 asked after one of them is the mechanism's own question
+# (「有个附件暂时没有 系统不让提交 能容缺吗」 after 一网通办), as it is when asked of every item (「所有事项都能容缺吗」).
+_CHANNELS = (_CHANNEL_TOPIC, "cross_province")
+_EVERY_ITEM = re.compile(r"(所有|全部)的?(事项|手续|审批)")
+
+
+def _bare_of(word: str) -> str:
+    """The bare procedure word of a name that is only that word and what it issues (「备案证明」 -> 「备案」)."""
+    for bare in _BARE_PROCEDURE_WORDS:
+        rest = word[len(bare) :]
+        if word.startswith(bare) and (rest == "证" or ISSUED_DOCUMENT.fullmatch(rest)):
+            return bare
+    return word
+
+
+class FollowUpReader:
+    """Reads a match result again in the asker's conversation."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        index: PhraseIndex,
+        model: TextModel | None,
+        thresholds: Thresholds,
+        weights: Weights,
+    ) -> None:
+        self.kb = kb
+        self.index = index
+        self.model = model
+        self.thresholds = thresholds
+        self.weights = weights
+
+    def in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
+        """`result` read in the asker's conversation: `context` is what the asker last asked about (None: nothing)."""
+        if result.wants_item:
+            result = replace(result, wants_item=False)  # a match made without context, read again in one
+        if context is None or context.item == ASKED_WITHOUT_ITEM:
+            if context is not None:
+                result = self._item_of_earlier_question(result, context)
+            if result.item is None and result.reason in ("no_match", "low_confidence") and result.intent != "other":
+                return replace(result, wants_item=True)
+            return result
+        if context.item not in self.kb.items:
+            return result
+        if _NEW_MATTER.match(compact_text(result.question)):
+            # 「顺便问下，电力接入找谁」: the asker turns to another matter; what it names (or nothing) stands
+            return result if result.item is not None else replace(result, leaves_context=True)
+        followed = self._follow_up(result, context)
+        if context.offered and followed is not None and followed.action == "answer" and followed.context:
+            choices = (context.item, context.earlier[0])
+            if followed.item in choices and not followed.asks:
+                # 「要带啥材料」 after a choice offered between 不动产权证 and 土地供应: offered again, with what it asks
+                first = followed.item
+                candidates = tuple(Candidate(i, 1.0) for i in (first, *[c for c in choices if c != first]))
+                followed = replace(followed, action="clarify", reason="ambiguous", candidates=candidates)
+        if followed is None and result.reason == "out_of_scope" and not self._earlier_paper(result, context):
+            # 「排污许可要交哪些东西」 after 环评: the asker moved on, and 「那要多久」 next is about 排污许可. (A question
+            # handed off unsure stays with the earlier item: 「这个需要做吗」 then 「要做的话多久」.)
+            return replace(result, leaves_context=True)
+        return followed or result
+
+    def _item_of_earlier_question(self, result: MatchResult, context: Context) -> MatchResult:
+        """「这个要多久」 handed off for want of an item, then 「环评」: a short message that writes an item's name
+        exactly (not by sound or in latin letters) and asks nothing of its own is the item of the earlier question."""
+        text = compact_text(result.question)
+        if (
+            result.item is None
+            or result.asks
+            or result.reason not in ("confident", "status")  # a bare name may read as a status question alone
+            or len(text) > FOLLOW_UP_CHARS
+        ):
+            return result
+        if not self._said_alone(text, result.item):
+            return result  # 「施工许可最快啥时候能拿」 asks its own question
+        if context.intent == "status":
+            return replace(result, intent="status", action="handoff", reason="status", context=True)
+        return replace(result, intent=context.intent, action="answer", reason="context", context=True)
+
+    def _earlier_paper(self, result: MatchResult, context: Context) -> bool:
+        """Whether an out-of-scope message is about a paper of the earlier item: a report or certificate, or a
+        document its material list names (「营业执照怎么办」 after 施工许可)."""
+        text = compact_text(result.question)
+        return bool(_PAPER.search(text) or self.index.material_runs(text, context.item))
+
+    def _follow_up(self, result: MatchResult, context: Context) -> MatchResult | None:
+        """The follow-up reading of a short message that lacks its item or its intent, or None."""
+        text = compact_text(result.question)
+        # Readings of what a follow-up says about the earlier item (or the items before it), tried in this order;
+        # the first that applies decides.
+        readers = (
+            self._corrected,
+            self._by_ordinal,
+            self._only_after,
+            self._waits_for,
+            self._among_earlier,
+            self._order_choice,
+            self._each_of_together,
+            self._pointed_back,
+            self._by_channel,
+            self._tolerance_of_earlier,
+            self._document_follow_up,
+            self._together_follow_up,
+            self._of_these,
+        )
+        for read in readers:
+            followed = read(result, context, text)
+            if followed is not None:
+                return followed
+        if context.procedure != context.item and result.intent not in ("process", "other"):
+            # 「几个工作日」「那个找哪个局」 after a together question: of the procedure asked about (「具体怎么操作」 is
+            # still about running them together)
+            context = Context(context.procedure, context.intent, context.earlier[1:])
+        if TOGETHER_GOES.search(text) and SEVERAL_PROJECTS.search(text):
+            return result  # 「一期二期能一起报不」: projects together, a steward's question, not the earlier item's
+        # a short follow-up naming another item by a bare procedure word only (备案, 核准…)
+        taken_other = result.action == "answer" and result.item not in (None, context.item)
+        bare = self._bare_words_only(text, result) if taken_other else []
+        if bare and self._says_earlier(bare, context):
+            # 「备案的话几天」 after 消防验收: a word of the earlier item's own name, not the item it names alone
+            return replace(
+                result, item=context.item, reason="context", context=True, candidates=(Candidate(context.item, 1.0),)
+            )
+        if (
+            bare
+            and result.item is not None
+            and self.kb.items[context.item].kind == "item"
+            and self.kb.items[context.item].department != self.kb.items[result.item].department
+        ):
+            # 「第一次要先备案吗」 after 原产地证, 「那普通的要备案吗」 after 消防设计审查: a bare 备案 may be the earlier
+            # procedure's own step or the item of that name, another department's; asked, not guessed (the earlier
+            # item first). Within one department (「核准要多久」 after 备案) it names the sibling procedure.
+            choices = (Candidate(context.item, result.confidence), Candidate(result.item, result.confidence))
+            return replace(
+                result, item=context.item, action="clarify", reason="ambiguous", candidates=choices, context=True
+            )
+        if (
+            result.item is None
+            and result.reason in ("model_no_item", "low_confidence", "no_match", "doubt")
+            and len(text) <= FOLLOW_UP_CHARS
+            and self._names_own_department(text, context.item)
+        ):
+            # 「登记中心在政务大厅吗」 after 不动产权证: the earlier item's own department named, no item of its own
+            return asked_of(result, context.item)
+        if result.reason in _NEVER_INHERIT or len(text) > FOLLOW_UP_CHARS or result.asks:
+            return None
+        cues = read_cues(result.normalized)
+        asks_own = bool(cues.first_strong)
+        names_item = self._names_item(result.normalized) or self._only_a_phrase_of(text, result.item)
+        if (
+            (names_item or result.action == "answer")
+            and not asks_own
+            and result.item not in (None, "tolerance")
+            and ELLIPSIS.search(text)
+        ):
+            # 「能评那个呢」「草原的呢」 name an item (another, or the same one's other part) and ask nothing of their
+            # own: the earlier question, about this item.
+            if context.intent == "status":
+                return replace(result, intent="status", action="handoff", reason="status", context=True)
+            if result.action == "answer" or (result.reason == "status" and result.confidence >= self.thresholds.answer):
+                return replace(result, intent=context.intent, action="answer", reason="context", context=True)
+        if names_item and result.action != "answer":
+            return None  # 「我们环评办到哪一步了」 names its own item: it never takes the earlier one
+        if (
+            result.action == "answer"
+            and not names_item
+            and self.kb.items[context.item].kind == "item"
+            and self._named_done_only(result)
+        ):
+            # 「项目代码有了 还要啥」 after 用地预审: the item it names is had, the background; what is asked is of
+            # the earlier item
+            return asked_of(result, context.item)
+        if result.action == "answer":
+            if (
+                not names_item
+                and result.item != context.item
+                and context.item in {c.item for c in result.candidates}
+                and not any(h.item in (result.item, context.item) and h.exact for h in self.index.span_hits(text))
+            ):
+                # 「是报告书还是报告表」 after 水保方案要做吗: a follow-up that names nothing, which the model alone
+                # puts with another item (环评 has 报告书 too) while it also offers the earlier one: the earlier item
+                return asked_of(result, context.item)
+            return None
+        if not (asks_own or ELLIPSIS.search(text) or cue_book().question_mark.search(text) or ALTERNATIVE.search(text)):
+            return None  # 「好的收到」: no question (「原件还是复印件」 offers a choice: it asks)
+        if any(word.start() >= 2 for word in _OWN_SUBJECT.finditer(text)):
+            # 「电力业务许可去哪办」: a matter of its own that the knowledge base lacks; a procedure word with no
+            # words before it that could name one (「审批要钱吗」「那审批多久」) is the earlier item's
+            return None
+        if result.action == "clarify" and context.item not in {c.item for c in result.candidates}:
+            return None
+        if (
+            result.action == "handoff"
+            and result.reason == "low_confidence"
+            and not asks_own
+            and ELLIPSIS.search(text)
+            and result.candidates
+            and result.candidates[0].score >= self.thresholds.clarify
+            and context.item not in {c.item for c in result.candidates}
+        ):
+            # 「消防的呢」 after 人防审批要多久: the earlier question, of another item named too loosely to pick
+            # one (消防设计审查 or 消防验收): offered, not guessed, and not the earlier item
+            first = result.candidates[0].item
+            return replace(
+                result, item=first, intent=context.intent, action="clarify", reason="ambiguous", context=True
+            )
+        # What it asks is its own, as the model reads it (「交给谁」「要掏钱不」 after a materials question ask who
+        # and what it costs, though no hand-written cue says so), unless it only says 「…呢」: the earlier question
+        elliptic = not asks_own and ELLIPSIS.search(text) and not self._sure_of_intent(result)
+        intent = context.intent if elliptic else result.intent
+        action, reason = ("handoff", "status") if intent == "status" else ("answer", "context")
+        return taken_as(result, context.item, intent, action=action, reason=reason)
+
+    def _waits_for(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「消防验收没完成能先备案吗」 after 竣工验收备案, 「图审还没完能容缺不」 after 施工许可, 「需要先拿到用地预审
+        意见吗」 after 核准: another procedure named as not done yet, or as what must come first, is what the earlier
+        item waits for — the earlier item's order (its process), or its 容缺 when that is asked; also when several are
+        named as what must come first (「是不是得先把地灾和压矿的事弄完」 after 用地预审). None otherwise."""
+        first = _FIRST_NEEDED.search(text)
+        if (
+            (result.asks and not first)
+            or result.reason in ("smalltalk", "empty", "learned")
+            or len(text) > DOCUMENT_FOLLOW_UP_CHARS
+        ):
+            return None
+        hits = self.index.span_hits(text)
+        if any(h.item == context.item for h in hits if self.index.outright(h)):
+            return None  # the earlier item named again: what the message asks of it is its own reading
+        # another item named; a bare procedure word (「能先备案吗」) may be the earlier item's own step, no other item
+        others = [
+            h
+            for h in hits
+            if (
+                self.index.outright(h)
+                or (h.exact and h.start >= 0 and h.alias and self.kb.items[h.item].kind == "item")
+            )
+            and h.item != context.item
+            and text[h.start : h.end] not in _BARE_PROCEDURE_WORDS
+        ]
+        if first:
+            # a topic named outright as what must come first (「报之前需要先有项目代码吧」) is waited for too
+            others += [
+                h
+                for h in hits
+                if h.named
+                and h.start >= first.end()
+                and self.kb.items[h.item].kind != "item"
+                and h.item != context.item
+            ]
+        if not others:
+            return None
+        if _WORK_AHEAD.search(text):
+            return None  # 「水保没批能先动土不」: the works going ahead of the item named, that item's own question
+        # not done yet, asked whether the earlier item may go ahead (「环评还没批下来」 alone may be a complaint)
+        ahead = bool(MAY.search(text) or _WITHOUT_IT.search(text))
+        waiting = [h for h in others if ahead and _NOT_DONE_YET.match(text, h.end)]
+        needed = [h for h in others if first and first.end() <= h.start]
+        if not waiting and not needed:
+            return None
+        if {h.item for h in others} - {h.item for h in waiting + needed}:
+            return None  # another item named besides the one waited for: not only the earlier item's order
+        intent = "tolerance" if _WITHOUT_IT.search(text) else "process"
+        return taken_as(result, context.item, intent)
+
+    def _sure_of_intent(self, result: MatchResult) -> bool:
+        """Whether the model reads what the message asks surely enough to keep it over the earlier question's."""
+        if self.model is None:
+            return False
+        probs = self.model.intent_probabilities(result.normalized)
+        return probs.get(result.intent, 0.0) >= OWN_INTENT_SURE
+
+    def _together_follow_up(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「那用规证能一起报不」「等的时候别的手续能同时弄不」 after a question about one item: whether procedures
+        run together, the parallel topic first, then the item named (or the earlier one) asked how it runs."""
+        if (
+            not TOGETHER_GOES.search(text)
+            or "parallel" not in self.kb.items
+            or result.asks
+            or result.reason in _NEVER_INHERIT
+            or len(text) > FOLLOW_UP_CHARS
+            or _NOT_PROCEDURES.search(text)
+            or _DOCUMENT_ASKED.search(text)
+        ):
+            return None
+        if TOGETHER_IF.search(text) and result.intent != "status":
+            # 「一起审的话要多久」: what it asks, asked of running them together (a status question is the ledger's)
+            asks: tuple[Ask, ...] = (
+                (Ask("parallel", result.intent), Ask(context.item, result.intent)) if context.item != "parallel" else ()
+            )
+            return taken_as(result, "parallel", result.intent, asks=asks)
+        if not MAY.search(text):
+            # 「是不是跟图审一起报的」: whether the earlier item *is* handled with the one named after 跟 — how the
+            # earlier item goes, its process
+            # each other item named, where its name starts (「图审」 is inside 「施工图审查」)
+            partners: dict[str, int] = {}
+            for h in self.index.span_hits(text):
+                if h.exact and h.start > 0 and h.item != context.item:
+                    partners[h.item] = min(partners.get(h.item, h.start), h.start)
+            if partners and all(text[start - 1] in "跟和与同" for start in partners.values()):
+                # …and, as some read it, whether the two run together: the parallel topic too; the earlier item
+                # last, so a next 「那要多久」 is still about it
+                if context.item == "parallel":
+                    return taken_as(result, context.item, "process")
+                asks = (RUN_TOGETHER, Ask(context.item, "process"))
+                return taken_as(result, "parallel", "process", asks=asks)
+            subject = [h.item for h in self.index.span_hits(text) if self.index.outright(h) and h.start == 0]
+            if subject and subject[0] != context.item and _ALSO_TOGETHER.search(text):
+                # 「人防的图也一起审吗」 after 施工图审查: whether the item named is handled with the earlier one
+                return taken_as(result, "parallel", "process", asks=(RUN_TOGETHER, Ask(subject[0], "process")))
+            return None
+        named = result.item if result.item not in (None, "parallel") and self._names_item(result.normalized) else None
+        these = self._these(text, context)
+        if these and not named:
+            # 「这两个能一起报吗」 after 压覆矿 and then 地灾: the items spoken of, each asked how it runs
+            asks = (RUN_TOGETHER, *(Ask(i, "process") for i in these))[:MAX_ASKS]
+            return taken_as(result, "parallel", "process", asks=asks)
+        item = named or (context.item if context.item != "parallel" else None)
+        asks = (RUN_TOGETHER, Ask(item, "process")) if item else ()
+        if named and context.item not in ("parallel", named) and self._partner_only(text, named):
+            # 「能和施工图审查一起报吗」 after 消防设计审查: the earlier item is the one going with the item named (last,
+            # so a next 「那要多久」 is still about it)
+            asks = (RUN_TOGETHER, Ask(named, "process"), Ask(context.item, "process"))
+        return taken_as(result, "parallel", "process", asks=asks)
+
+    def _order_choice(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「先办这个还是先环评」「先核实还是先消防验收」 after a question about one item: which of the earlier item
+        and the one named comes first — both items' process, the earlier item first; None otherwise."""
+        if not _ORDER_CHOICE.search(text) or result.asks or len(text) > DOCUMENT_FOLLOW_UP_CHARS:
+            return None
+        named = [i for i in self.index.named_items(text) if i != context.item]
+        if len(named) > 1 or self.kb.items[context.item].kind != "item":
+            return None
+        these = self._these(text, context) if not named else ()
+        if these:
+            # 「这俩哪个先报好」 after 环评 and then 水保: which of the two, in the order they were asked
+            return taken_as(result, these[0], "process", asks=tuple(Ask(i, "process") for i in these))
+        asks = (Ask(context.item, "process"), *(Ask(i, "process") for i in named))
+        return taken_as(result, context.item, "process", asks=asks if len(asks) > 1 else ())
+
+    def _corrected(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「不是环评，是能评」「我说的是林草」「搞错了 是洪评」 after an answer about another item: the asker corrects
+        the item the earlier question was taken of, or which kind of it (「报告表，不是报告书」). The earlier question, of
+        the item named now. A message that asks something (「我问的是施工许可要多少天」「水保不是必须的吧」) is no
+        correction: it is read as it asks. One still read as the item it says it is not (「不是人防 是消防」) goes to a
+        person."""
+        if (
+            result.action != "answer"
+            or result.item is None
+            or result.asks
+            or len(text) > FOLLOW_UP_CHARS
+            or not _CORRECTION.search(text)
+            or read_cues(result.normalized).first_strong
+            or asks_something(text)
+            or ASKING_END.search(text)
+            or self.kb.items[result.item].kind != "item"
+        ):
+            return None
+        named = [h for h in self.index.span_hits(text) if h.item == result.item and h.exact and h.start >= 0]
+        if named and all(text.endswith("不是", 0, h.start) for h in named):
+            return replace(result, item=None, action="handoff", reason="doubt", faq=None, learned=False)
+        if result.item == context.item and not _CONTRAST.fullmatch(result.normalized):
+            # 「报告表，不是报告书」 after 环评要多久: the same item, which kind of it — the earlier question again;
+            # a plain 不是 (「环评不是必须的吧」) asks its own
+            return None
+        if context.intent == "status":
+            return taken_as(result, result.item, "status", action="handoff", reason="status")
+        return taken_as(result, result.item, context.intent)
+
+    def _by_ordinal(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「第一个要多长时间」 after 压覆矿 and then 地灾: the item at that place among the items spoken of (in the
+        order asked), asked what the message asks (or, with 「…呢」 only, the earlier question)."""
+        found = _ORDINAL.search(text)
+        before_after = _BEFORE_OR_AFTER.search(text) if found is None else None
+        if (
+            (found is None and before_after is None)
+            or result.asks
+            or result.reason in ("smalltalk", "empty", "learned", "project_status")
+            or len(text) > DOCUMENT_FOLLOW_UP_CHARS
+            or any(self.index.outright(h) for h in self.index.span_hits(text))
+        ):
+            return None
+        if before_after is not None:
+            items = self._spoken_of(context)[-2:]
+            place = 0 if before_after.group(1) else 1
+        elif found is not None:
+            items = self._spoken_of(context)[-3:]
+            place = len(items) - 1 if found.group(2) else _ORDINAL_PLACE[found.group(1)]
+        if len(items) < 2 or place >= len(items):
+            return None  # one item spoken of: 「第一个」 is a step or a paper of it, not an item
+        elliptic = not read_cues(result.normalized).first_strong and ELLIPSIS.search(text)
+        picked = asked_of(replace(result, intent=context.intent) if elliptic else result, items[place])
+        return replace(picked, by_place=True)
+
+    def _only_after(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「是出让合同签完以后才能办是吧」「是不是得契税交完才能办」 after 不动产权证: whether the earlier item waits for
+        what the message names (a paper, a tax, another procedure) — the earlier item's order, its process."""
+        if (
+            len(text) <= DOCUMENT_FOLLOW_UP_CHARS
+            and _ONLY_AFTER.search(text)
+            and result.reason not in ("smalltalk", "empty", "learned")
+            and result.intent != "time_limit"  # 「要几天以后才能领」 asks how long
+            and not self._names_subject(text, done_excepted=True)  # 「环评是不是要立项以后才能办」 is about 环评
+        ):
+            return taken_as(result, context.item, "process")
+        return None
+
+    def _among_earlier(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「建设用地规划许可证包含在里面吗」 after 五证联发, 「图审合格书算其中一个吗」 after 施工许可的前置手续: whether what
+        it names is one of the earlier item's — a question about the earlier item."""
+        if (
+            _AMONG.search(text)
+            and len(text) <= DOCUMENT_FOLLOW_UP_CHARS
+            and not result.asks
+            and result.reason not in ("smalltalk", "empty", "learned")
+            and self.kb.items[context.item].kind in ("item", "topic")
+        ):
+            return asked_of(result, context.item)
+        return None
+
+    def _pointed_back(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「后面办环评是不是都要用这个代码」 after 赋码: 「这个代码」 is the earlier item, the other one background."""
+        return asked_of(result, context.item) if self._points_to_earlier(result, context, text) else None
+
+    def _tolerance_of_earlier(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「那能容缺吗」「预审我们还没拿到 能先受理吗」: the 容缺 topic asked about the item of the previous question;
+        「那要准备哪些材料呢」, which the model alone reads as the topic, asks its own intent about that item."""
+        if (
+            result.action not in ("answer", "clarify")
+            or result.item != "tolerance"
+            or context.item in ("tolerance", *_CHANNELS)
+            or _EVERY_ITEM.search(text)
+            or result.asks
+            or result.reason in _NEVER_INHERIT
+            or len(text) > DOCUMENT_FOLLOW_UP_CHARS
+            or self._names_item(result.normalized)
+        ):
+            return None
+        named_topic = any(h.item == "tolerance" for h in self.index.span_hits(text))
+        if named_topic and result.intent in _OF_THE_MECHANISM and self._sure_of_intent(result):
+            # 「容缺的话是网上申请还是去窗口」「承诺书签了以后多长时间内得把材料补齐」: how 容缺 itself goes, what its
+            # papers are, how long the promise runs — the topic's own question, not whether the earlier item may
+            return None
+        intent = "tolerance" if named_topic or result.intent == "tolerance" else result.intent
+        # after a together question its 容缺 is the procedure's (「容缺能用吗」 after 「林草的能跟预审同时做吗」)
+        return asked_of(replace(result, intent=intent), context.procedure)
+
+    def _by_channel(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「表在一网通办上填还是交纸质的」 after 节能审查: the portal named as where the earlier item is applied for —
+        how it is applied for, unless the message asks something else of it (「去一网通办交钱吗」)."""
+        if not self._channel_only(result, context, text):
+            return None
+        if result.intent == "other" and not _E_CERTIFICATE_FORM.search(text):
+            result = replace(result, intent="process")
+        return asked_of(result, context.item)
+
+    def _each_of_together(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「分别需要什么材料」 after 「用地规划许可证和工程规划许可证能不能一起办」: what it asks, of each item the
+        together answer was about (not of the parallel topic); None otherwise."""
+        if (
+            context.item != "parallel"
+            or not context.earlier
+            or not EACH.search(text)
+            or result.intent in ("other", "process")
+            or result.asks
+            or len(text) > FOLLOW_UP_CHARS
+            or any(self.index.outright(h) for h in self.index.span_hits(text))
+        ):
+            return None
+        items = [i for i in reversed(context.earlier) if i in self.kb.items][:MAX_ASKS]
+        if not items:
+            return None
+        if result.intent == "status":
+            return asked_of(result, items[0])
+        asks = tuple(Ask(i, result.intent) for i in items) if len(items) > 1 else ()
+        return taken_as(result, items[0], result.intent, asks=asks)
+
+    def _of_these(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「这俩分别要多久」「这俩哪个快点」 after 压覆矿 and then 地灾, 「都发改委批吗」 after 建议书, 可研 and 初设: what it
+        asks, of each of the items it points back to (running together is `_together_follow_up`'s); with 「…呢」
+        only, the earlier question."""
+        these = self._these(text, context)
+        if not these and _ALL_OF_THEM.match(text) and len(self._spoken_of(context)) > 1:
+            these = self._spoken_of(context)[-3:]
+        if (
+            not these
+            or result.asks
+            or result.reason in _NEVER_INHERIT
+            or len(text) > FOLLOW_UP_CHARS
+            or TOGETHER.search(text)
+            or any(self.index.outright(h) for h in self.index.span_hits(text))
+        ):
+            return None
+        elliptic = not read_cues(result.normalized).first_strong and ELLIPSIS.search(text)
+        intent = context.intent if elliptic or result.intent == "other" else result.intent
+        if intent == "status":
+            return taken_as(result, these[0], "status", action="handoff", reason="status")
+        return taken_as(result, these[0], intent, asks=tuple(Ask(i, intent) for i in these))
+
+    def _spoken_of(self, context: Context) -> tuple[str, ...]:
+        """The approval items of the conversation in the order asked (the parallel topic is none)."""
+        return tuple(i for i in context.recent(1 + len(context.earlier)) if i in self.kb.items and i != "parallel")
+
+    def _these(self, text: str, context: Context) -> tuple[str, ...]:
+        """The items 「这两个」「这三个」「这俩」 stand for: the asker's last two or three approval items, in the order
+        asked; empty when the message says no such thing or the conversation has had fewer items."""
+        found = _THESE.search(text)
+        if found is None:
+            return ()
+        count = 3 if "三" in found.group() or "仨" in found.group() else 2
+        items = self._spoken_of(context)[-count:]
+        return items if len(items) == count else ()
+
+    def _points_to_earlier(self, result: MatchResult, context: Context, text: str) -> bool:
+        """Whether a short follow-up answered with another item points at the earlier one: 这个/那个/该 before a word
+        of the earlier item's own names (「这个代码」 after 项目代码)."""
+        if result.item in (None, context.item) or result.asks or len(text) > DOCUMENT_FOLLOW_UP_CHARS:
+            return False
+
+        earlier, other = self._own_names(context.item), self._own_names(result.item)
+        outright = [h for h in self.index.span_hits(text) if self.index.outright(h)]
+        if any(h.item == result.item and text.startswith(("呢", "的呢"), h.end) for h in outright):
+            return False  # 「原产地证呢 也是那个海关吗」: the item named with 呢 is the one now asked about
+        named_at = {h.start for h in outright}
+        for found in _POINTER.finditer(text):
+            word = text[found.end() : found.end() + 2]
+            if (
+                len(word) == 2
+                and word not in _SHARED_WORDS
+                and found.end() not in named_at  # 「这个施工图审查要多久」 names its own item after the pointer
+                and any(word in name for name in earlier)
+                and not any(word in name for name in other)
+            ):
+                return True
+        return False
+
+    def _channel_only(self, result: MatchResult, context: Context, text: str) -> bool:
+        """Whether a short follow-up names no item but the online portal, as the place it is done (在/通过/去…) or as
+        the form of the result (「是电子证照吗」)."""
+        if (
+            result.item != _CHANNEL_TOPIC
+            or context.item in (_CHANNEL_TOPIC, None)
+            or result.asks
+            or len(text) > DOCUMENT_FOLLOW_UP_CHARS
+            # an item, or the project code (「在一网通办上能看到吗」 after 赋码: how the code is had)
+            or (self.kb.items[context.item].kind != "item" and context.item != "project_code")
+        ):
+            return False
+        hits = [h for h in self.index.span_hits(text) if h.exact and h.start >= 0]
+        if any(h.item != _CHANNEL_TOPIC for h in hits if self.index.outright(h)):
+            return False
+        starts = [h.start for h in hits if h.item == _CHANNEL_TOPIC]
+        # 「批完是电子证照吗」: the form the earlier item's certificate comes in
+        return bool(starts) and (
+            bool(_CHANNEL_BEFORE.search(text, 0, min(starts))) or bool(_E_CERTIFICATE_FORM.search(text))
+        )
+
+    def _names_own_department(self, text: str, item: str) -> bool:
+        """Whether a message names the department that handles `item` (「登记中心」 for 不动产权证) and no item."""
+        key = self.kb.items[item].department
+        department = self.kb.departments.get(key) if key else None
+        if department is None or any(self.index.outright(h) for h in self.index.span_hits(text)):
+            return False
+        return any(compact_text(word) in text for word in (department.name, *department.aliases) if word)
+
+    def _partner_only(self, text: str, item: str) -> bool:
+        """Whether `item`'s name in the message follows 和/跟/与/同 (「能和图审一起报吗」): named as the partner."""
+        starts = [h.start for h in self.index.span_hits(text) if h.item == item and h.exact and h.start >= 0]
+        return bool(starts) and min(starts) > 0 and text[min(starts) - 1] in PARTNER_MARKS
+
+    def _bare_words_only(self, text: str, result: MatchResult) -> list[str]:
+        """The bare procedure words (备案, 核准…) that are all a short follow-up writes of `result.item`'s names;
+        empty when it writes anything else of them, names a department (「发改那边备案」) or is no short follow-up."""
+        if len(text) > FOLLOW_UP_CHARS or result.asks:
+            return []
+        if any(word in text for word in self.index.department_words):
+            return []
+        words = [
+            _bare_of(text[h.start : h.end])
+            for h in self.index.span_hits(text)
+            if h.item == result.item and h.exact and h.start >= 0
+        ]
+        return words if words and all(w in _BARE_PROCEDURE_WORDS for w in words) else []
+
+    def _says_earlier(self, bare: list[str], context: Context) -> bool:
+        """Whether the bare procedure words a short follow-up writes of another item (`_bare_words_only`) are all
+        in the earlier item's own names (「备案的话几天」 after 建设工程消防验收 / 备案): said of the earlier item."""
+        names = self._own_names(context.item)
+        return all(any(w in name for name in names) for w in bare)
+
+    def _own_names(self, key: str) -> list[str]:
+        """An item's name, short name and aliases, as compact text."""
+        item = self.kb.items[key]
+        return [compact_text(n) for n in (item.name, item.short, *item.aliases) if n]
+
+    def _names_subject(self, text: str, *, done_excepted: bool = False) -> bool:
+        """Whether a message begins with an approval item named outright (after 那 at most): its subject —
+        with `done_excepted`, not when the name is said done at once (「出让合同签了就能办吗」: what is waited for)."""
+        hits = [h for h in self.index.span_hits(text) if self.index.outright(h)]
+        if not hits:
+            return False
+        start, end = name_span(hits)
+        if done_excepted and _DONE_RIGHT_AFTER.match(text, end):
+            return False
+        return text[:start] in ("", "那", "那个")
+
+    def _document_follow_up(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """A follow-up about a document of the earlier item, or None.
+
+        「出让合同要原件还是复印件」 after the 用地规划许可, 「营业执照副本要原件吗」 after the 核准: a document the
+        earlier item's material list names (four characters in common), also when it is a procedure's name or
+        an out-of-scope phrase. 「消防验收意见书要原件吗」「人防意见还没拿到，能先受理吗」: what another procedure
+        issues. Asked how it is handed in, it is the earlier item's materials; asked whether the earlier item
+        goes ahead without it, its tolerance."""
+        # 「那用地规划许可证呢」 is the earlier question about another item; 「环评批复呢」 after 「可研要附哪些」, the
+        # paper another procedure issues, is one more of the earlier item's materials
+        elliptic = bool(ELLIPSIS.search(text))
+        if (
+            result.asks
+            or result.reason in ("smalltalk", "empty", "learned")
+            or len(text) > DOCUMENT_FOLLOW_UP_CHARS
+            or (elliptic and context.intent != "materials")
+        ):
+            return None
+        if _DOES_A_PROCEDURE.search(text):
+            return None  # 「安全设施竣工验收也要做吗」「质量监督注册必须先办吗」: a procedure, no document
+        if self._first_clause_asks_of_its_item(result.normalized, context):
+            return None  # 「初设要准备哪些材料 概算要附吗」: the first clause asks of the item it names
+        if elliptic:
+            intent = "materials"
+        elif _WITHOUT_IT.search(text):
+            intent = "tolerance"
+        elif not _DOCUMENT_ASKED.search(text):
+            return None
+        elif result.intent in ("fee", "time_limit", "department"):
+            intent = result.intent  # 「竞买保证金要交多少」: what it costs, not what to hand in
+        else:
+            intent = "materials"
+        # a run of a material's name counts when the message names a document (建设项目 alone names none)
+        shared = self.index.material_runs(text, context.item) if _DOCUMENT_NOUN.search(text) else []
+        in_material = {j for i in shared for j in range(i, i + DOCUMENT_GRAM)}
+        if result.reason == "out_of_scope":
+            # an out-of-scope phrase stands only when it is no document of the earlier item (营业执照 in
+            # 「企业营业执照复印件」 is one; 安全设施竣工验收 is none)
+            phrases = [span for p in self.index.out_of_scope if p in text for span in occurrences(p, text)]
+            if not phrases or not all(all(j in in_material for j in range(a, b)) for a, b in phrases):
+                return None
+        attach = _ATTACHED.search(text)
+        attached = attach is not None
+        hits = self.index.span_hits(text)
+        others = [  # a topic named (「能容缺不」) is what is asked, no document
+            h
+            for h in hits
+            if h.exact
+            and h.start >= 0
+            and h.item != context.item
+            and (h.alias or attached)
+            and self.kb.items[h.item].kind == "item"
+        ]
+
+        tolerance_at = [h.start for h in hits if h.item == "tolerance" and h.start >= 0]
+        attached_after = attach is not None and any(
+            h.exact and h.start >= attach.end() and self.kb.items[h.item].kind == "item" for h in hits
+        )
+        attach_asks_what = attach is not None and _WHAT.match(text, attach.end()) is not None
+
+        def a_document(hit: Hit) -> bool:
+            issued = (
+                ISSUED_DOCUMENT.match(text, hit.end)
+                or ISSUED_DOCUMENT.search(text, hit.start, hit.end)
+                or (text.startswith("的", hit.end) and ISSUED_DOCUMENT.match(text, hit.end + 1))  # 「用地预审的批复」
+            )
+            if elliptic:
+                return bool(issued)
+            if attach is not None:
+                # 「要附施工图吗」「规划许可证复印件也要附上吗」: what is named is attached — unless another item is
+                # named after 附, or 附 asks what (「可研要附啥」): then the one before it, issuing no paper there, is
+                # what the paper goes with (「竣工备案要附消防验收的意见书吧」)
+                before = hit.start < attach.start()
+                return bool(issued) or not before or not (attached_after or attach_asks_what)
+            inside = all(j in in_material for j in range(hit.start, hit.end))
+            # a certificate a procedure issues (土地证, 产权证, 用规证), asked in what form it is handed in or
+            # whether it may come later — not 「签完以后土地证要交啥」, what that procedure asks for
+            # (备案证: the bare procedure word, then 证)
+            named_certificate = text[hit.end - 1] == "证" or text.startswith("证", hit.end)
+            # 「施工证能容缺吗」: the 容缺 topic asked right after the certificate's name — the procedure's own 容缺
+            own_tolerance = any(0 <= at - hit.end <= 2 for at in tolerance_at)
+            certificate = (
+                named_certificate
+                and not own_tolerance
+                and bool(_WITHOUT_IT.search(text) or _DOCUMENT_FORM.search(text))
+            )
+            return inside or bool(issued) or certificate
+
+        if not (shared or others) or not all(a_document(h) for h in others) or (elliptic and not others):
+            return None
+        topic = self.kb.items[context.item].kind == "topic"
+        if topic and any(self.index.outright(h) for h in others) and not _DOCUMENT_FORM.search(text):
+            return None  # 「施工许可证能容缺吗」 after the 容缺 topic: the item named is asked about, no paper
+        if result.item == context.item and (result.intent == intent or intent == "tolerance"):
+            return None
+        return taken_as(result, context.item, intent)
+
+    def _said_alone(self, text: str, item: str) -> bool:
+        """Whether the message is `item` written exactly (not by sound or in latin letters) with fillers around it
+        and nothing else (「环评」「那林草的呢」「就是那个施工许可」)."""
+        names = [h for h in self.index.span_hits(text) if h.item == item and h.exact and h.start >= 0]
+        if not names:
+            return False
+        start, end = name_span(names)
+        return _ONLY_FILLER.fullmatch(text[:start] + "|" + text[end:]) is not None
+
+    def _only_a_phrase_of(self, text: str, item: str | None) -> bool:
+        """Whether the message is one phrase of an approval item said alone (「那林草的呢」: 林草 is a hint, the
+        林草局's name too, so alone it names no item; said like this it does)."""
+        return item is not None and self.kb.items[item].kind == "item" and self._said_alone(text, item)
+
+    def _first_clause_asks_of_its_item(self, normalized: str, context: Context) -> bool:
+        """Whether a message of several clauses opens with a clause that names another item than the earlier one
+        outright and asks a question of its own (a specific cue) — the message is about that item."""
+        clauses = [c for c in normalized.split(" ") if c]
+        if len(clauses) < 2:
+            return False
+        first = clauses[0]
+        if _DOCUMENT_FORM.search(first):
+            return False  # 「出让合同原件还在走流程」: the paper itself
+        # a paper an item issues (「图审合格书还没下来」) names no subject
+        named = {
+            h.item
+            for h in self.index.span_hits(first)
+            if self.index.outright(h) and not ISSUED_DOCUMENT.match(first, h.end)
+        }
+        asked = set(read_cues(first).first_strong) - {"status"}  # 「…还在走流程」 says how it stands, asks nothing
+        return bool(named) and context.item not in named and bool(asked)
+
+    def _named_done_only(self, result: MatchResult) -> bool:
+        """Whether the message names the item it was answered with, and only as had before 还 (「项目代码有了 还要啥」)."""
+        compact = result.normalized.replace(" ", "")
+        own = [h for h in self.index.span_hits(compact) if h.item == result.item and h.exact and h.start >= 0]
+        return bool(own) and all(_HAD_AFTER.match(compact, h.end) for h in own)
+
+    def _names_item(self, normalized: str) -> bool:
+        """Whether the message names an approval item of its own (alias, homophone or latin; not as done)."""
+        compact = normalized.replace(" ", "")
+        hits = self.index.span_hits(compact) + self.index.latin_hits(normalized) + self.index.combo_hits(compact)
+        hits = self.index.drop_contained(hits)
+        self.index.discount_context(compact, hits, normalized)
+        return any(
+            self.kb.items[h.item].kind == "item" and not h.context and (h.named or h.score >= self.weights.evidence)
+            for h in hits
+        )

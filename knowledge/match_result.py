@@ -1,0 +1,137 @@
+"""What the matcher says of one message: its item, intent, action and candidates, and each ask of a message
+that asks several things."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from knowledge.context import ASKED_WITHOUT_ITEM, Context
+from knowledge.model import Faq
+
+ACTIONS = ("answer", "clarify", "handoff", "smalltalk")
+
+MAX_ASKS = 3
+
+
+@dataclass(frozen=True)
+class Ask:
+    item: str
+    intent: str
+
+
+# Whether procedures run together: the parallel topic, asked how it goes.
+RUN_TOGETHER = Ask("parallel", "process")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    item: str
+    score: float
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    question: str
+    normalized: str
+    item: str | None
+    intent: str
+    action: str
+    confidence: float
+    candidates: tuple[Candidate, ...]
+    reason: str
+    faq: Faq | None = None
+    learned: bool = False
+    asks: tuple[Ask, ...] = ()  # when the message asks several things: each (item, intent), in order
+    context: bool = False  # a part (item or intent) came from the asker's previous question
+    # The asker moved on to a matter of its own the knowledge base lacks (set by `Matcher.in_context`): a follow-up
+    # next continues that matter, so the earlier context is not borrowed.
+    leaves_context: bool = False
+    # Asked with its item missing and no earlier item to take (set by `Matcher.in_context`): 「这个要多久」 with
+    # nothing before it — a next message naming only an item (「环评」) completes it.
+    wants_item: bool = False
+    # The item was picked among those spoken of by its place (「第一个」「后面那个」, set by `Matcher._by_ordinal`): the
+    # conversation's items keep their order, so 「第二个呢」 next counts as 「第一个」 did.
+    by_place: bool = False
+
+    def context_after(self) -> Context | None:
+        """What a follow-up may borrow from this result: the item and intent answered (the last ask; of several
+        items, the first), if any;
+        after a message that asks only whether procedures run together (「环评和水保能同时报吗」), the parallel
+        topic (「具体怎么操作」 next is about running them together)."""
+        if self.wants_item:
+            return Context(ASKED_WITHOUT_ITEM, self.intent)  # 「这个要多久」: its item may come next (「环评」)
+        if self.action == "clarify" and self.item is not None and not self.asks and len(self.candidates) > 1:
+            others = tuple(c.item for c in self.candidates[1:2] if c.item != self.item)
+            return Context(self.item, self.intent, others, offered=bool(others))
+        if self.item is None or not (self.action == "answer" or self.reason == "status"):
+            return None
+        last = self.asks[-1] if self.asks else Ask(self.item, self.intent)
+        at_once = len({a.item for a in self.asks}) > 1 and RUN_TOGETHER not in self.asks
+        if at_once:
+            # 「洪评和取水许可分别要多久」 then 「都是水利局办吗」「需要多少天」: the writers' follow-ups take the first
+            # item asked about (the guard: 5 turns right that took the last, none wrong)
+            last = self.asks[0]
+        together = (
+            self.reason == "several" and self.asks[0] == RUN_TOGETHER and all(a.intent == "process" for a in self.asks)
+        )
+        if together:
+            last = RUN_TOGETHER
+        # the other items asked about at once are the conversation's too (「这两个能一起报吗」 next names them): of a
+        # together question last first, as before; of several items, in the order written (「第一个」 is the first)
+        asked = self.asks if at_once else tuple(reversed(self.asks))
+        others = tuple(dict.fromkeys(a.item for a in asked if a.item not in (last.item, "parallel", None)))
+        return Context(
+            last.item,
+            last.intent,
+            others,
+            together=together and bool(others),
+            at_once=len(others) if at_once else 0,
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "question": self.question,
+            "item": self.item,
+            "intent": self.intent,
+            "action": self.action,
+            "confidence": round(self.confidence, 3),
+            "candidates": [{"item": c.item, "score": round(c.score, 3)} for c in self.candidates],
+            "reason": self.reason,
+            "asks": [{"item": a.item, "intent": a.intent} for a in self.asks],
+            "context": self.context,
+        }
+
+
+def taken_as(
+    result: MatchResult,
+    item: str,
+    intent: str,
+    *,
+    action: str = "answer",
+    reason: str = "context",
+    asks: tuple[Ask, ...] = (),
+) -> MatchResult:
+    """`result` read in its conversation: `item` and `intent` decided by the earlier turn, not by the message's
+    own evidence, so sure of them. (A FAQ or learned answer the message matched belongs to its own item: it goes
+    when the item changes.)"""
+    same = item == result.item
+    return replace(
+        result,
+        item=item,
+        intent=intent,
+        action=action,
+        reason=reason,
+        context=True,
+        asks=asks,
+        candidates=(Candidate(item, 1.0),),
+        confidence=1.0,
+        faq=result.faq if same else None,
+        learned=result.learned and same,
+    )
+
+
+def asked_of(result: MatchResult, item: str) -> MatchResult:
+    """`taken_as` with what the message itself asks: a status question goes to the ledger or a steward."""
+    if result.intent == "status":
+        return taken_as(result, item, "status", action="handoff", reason="status")
+    return taken_as(result, item, result.intent)

@@ -1,0 +1,434 @@
+"""Where a message names the knowledge base's items: the phrase index (names, hints, combinations, latin
+spellings, departments, material names) and the hits it finds, also typed by sound or with a stray character."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from knowledge.model import KnowledgeBase
+from knowledge.normalize import compact as compact_text
+from knowledge.normalize import has_cjk
+from knowledge.pinyin import is_word, key_of, latin_pinyin, syllable
+from knowledge.scoring import EVIDENCE
+from knowledge.wording import ISSUED_DOCUMENT, LATIN_TOKEN, background_spans, clause_starts
+
+DOCUMENT_GRAM = 4  # characters a message shares with a material's name to name that document
+
+# Question words begin no name of the knowledge base: a sound-alike starting with one is what it says.
+_INTERROGATIVES = frozenset("谁哪啥咋怎")
+_PARTICLES = frozenset("吗呢吧啊呀嘛")  # sentence-final particles: no name typed by sound ends a message with one
+# After an item's name: it is already done or only a point in time, not what is asked.
+_CONTEXT_AFTER = re.compile(
+    r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早)|批复|批文|意见书|合格书|合格证)?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
+    r"|(之后|以后|后|之前|以前|前)(?!置)|完了|批复后|批了(?![没吗么])|(已经)?有了(?=$|还|就|接下来|下一步|那|然后)|(证|批复|批文|意见书|意见)?(已经)?下来了(?![没吗么呢])|都卡着|卡着|卡住"
+)
+
+# After an item's name: it is not obtained yet (「人防意见还没拿到，工规证能先受理吗」): the missing precondition of
+# what is asked, when the message asks about another item or follows one.
+_NOT_YET_AFTER = re.compile(
+    r"(意见|批复|批文|手续|证|报告|方案)?(还没有|还没|没有|没|尚未|还未|未)(拿到|取得|下来|出来|批下来|批复|批|办下来|办好|办完)"
+)
+
+# Before an item's name: it is excluded or already under way, not what is asked.
+_CONTEXT_BEFORE = re.compile(
+    r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到)$"
+)
+_FILLER = re.compile(
+    r"请问|麻烦|问一下|问下|打扰|您好|你好|老师|管家|小助手|机器人|各位|大家|一下|的|了|吗|呢|啊|呀|吧|哈|嘛|哦|噢|嗯|额|呃|么"
+)
+
+
+@lru_cache(maxsize=4096)  # bounded: a knowledge base reloaded with other names leaves its old phrases behind
+def _gapped(text: str) -> re.Pattern[str]:
+    """A pattern of the phrase with at most one stray character between any two of its characters."""
+    return re.compile(".?".join(re.escape(ch) for ch in text))
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str
+    item: str
+    base: float
+    pinyin: str | None
+    kind: str = "alias"  # "alias" (a name of the item) or "hint" (points to it without naming it)
+    # with one stray character allowed between its characters (phrases of 4+ characters): compiled when first
+    # read (`_gapped`): compiling all ~600 at start-up cost ~0.07 s, and a question reads only the few phrases
+    # whose first character it holds
+    gapped: bool = False
+
+
+@dataclass
+class Hit:
+    item: str
+    score: float
+    start: int = -1
+    end: int = -1
+    exact: bool = False  # the phrase itself is in the text (its span can hide intent cues)
+    named: bool = False  # the item is named outright, possibly with a typo or in latin letters
+    context: bool = False  # named as done, excluded or under way (「可研批完后」): not what is asked
+    covers: tuple[tuple[int, int], ...] = ()  # combo hits: the spans of their parts
+    alias: bool = False  # a name of the item, also typed by sound or with a stray character
+
+
+def name_span(hits: list[Hit]) -> tuple[int, int]:
+    """Where the first of these names is written: its start, and the end of the longest one starting there
+    (「用地预审」 over 「预审」)."""
+    start = min(h.start for h in hits)
+    return start, max(h.end for h in hits if h.start == start)
+
+
+def _alias_score(length: int) -> float:
+    e = EVIDENCE
+    return e.alias_base + e.alias_per_char * min(length, e.alias_max_chars)
+
+
+def _hint_score(length: int) -> float:
+    e = EVIDENCE
+    return e.hint_base + e.hint_per_char * min(length, e.hint_max_chars)
+
+
+@dataclass
+class PhraseIndex:
+    """The knowledge base's phrases, indexed to find in a message; `build` makes it."""
+
+    kb: KnowledgeBase
+    offer_from: float  # a hit this strong names an item strongly enough to offer it (the clarify threshold)
+    phrases: list[Phrase] = field(default_factory=list)
+    # Every way a phrase matches (the text, its pinyin key, the gapped pattern) starts with its
+    # first character or that character's syllable: a message is checked against only the
+    # phrases starting with one of its own (709 phrases, a handful of them), in index order.
+    by_first_char: dict[str, list[int]] = field(default_factory=dict)
+    by_first_syllable: dict[str, list[int]] = field(default_factory=dict)
+    fuzzy_texts: list[str] = field(default_factory=list)
+    fuzzy_items: list[str] = field(default_factory=list)
+    # A fuzzy text sharing no character with the message scores 0 (below any cut-off): only the
+    # others are scored.
+    fuzzy_by_char: dict[str, list[int]] = field(default_factory=dict)
+    combos: list[tuple[tuple[str, ...], str, float]] = field(default_factory=list)
+    departments: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    latin_short: dict[str, str] = field(default_factory=dict)
+    latin_long: list[tuple[str, str]] = field(default_factory=list)
+    out_of_scope: list[str] = field(default_factory=list)
+    always_out_of_scope: list[str] = field(default_factory=list)
+    smalltalk: list[str] = field(default_factory=list)
+    # Per item, the four-character runs of its material names: a message sharing one names a document
+    # the item asks for (「营业执照副本要原件吗」, 「契税完税证明必须带吗」).
+    material_grams: dict[str, frozenset[str]] = field(default_factory=dict)
+    department_words: frozenset[str] = frozenset()  # every name and alias of a department (发改, 自然资源局)
+
+    @classmethod
+    def build(cls, kb: KnowledgeBase, offer_from: float) -> PhraseIndex:
+        """Index every name, hint, combination, latin spelling, department name and material name of `kb`."""
+        index = cls(kb, offer_from)
+        seen: set[tuple[str, str]] = set()
+
+        def add(text: str, item: str, base: float, *, alias: bool) -> None:
+            text_c = compact_text(text)
+            if not text_c or (text_c, item) in seen:
+                return
+            seen.add((text_c, item))
+            cjk = has_cjk(text_c)
+            # Homophone matching for names of 2+ characters and hints of 3+ (a 2-character hint typed
+            # by sound matches too much: 有煤 sounds like 有没).
+            pinyin = key_of(text_c)[0] if cjk and len(text_c) >= (2 if alias else 3) else None
+            gapped = cjk and len(text_c) >= 4
+            index.by_first_char.setdefault(text_c[0], []).append(len(index.phrases))
+            if pinyin is not None:
+                index.by_first_syllable.setdefault(syllable(text_c[0]), []).append(len(index.phrases))
+            index.phrases.append(Phrase(text_c, item, base, pinyin, "alias" if alias else "hint", gapped))
+            if cjk and alias and len(text_c) >= 4:
+                for char in set(text_c):
+                    index.fuzzy_by_char.setdefault(char, []).append(len(index.fuzzy_texts))
+                index.fuzzy_texts.append(text_c)
+                index.fuzzy_items.append(item)
+            if cjk and alias:
+                spelled = latin_pinyin(text_c)
+                if len(spelled) >= 5:
+                    index.latin_long.append((spelled, item))
+
+        for item in kb.items.values():
+            for name in (item.name, item.short, *item.aliases):
+                if name:
+                    add(name, item.key, _alias_score(len(compact_text(name))), alias=True)
+            for hint in item.hints:
+                if "+" in hint:  # every part somewhere in the message: 消防+验收
+                    parts = tuple(p for p in (compact_text(x) for x in hint.split("+")) if p)
+                    index.combos.append((parts, item.key, _alias_score(sum(map(len, parts)))))
+                else:
+                    add(hint, item.key, _hint_score(len(compact_text(hint))), alias=False)
+            for latin in item.latin:
+                spelled = compact_text(latin)
+                if not spelled or has_cjk(spelled):
+                    continue
+                if len(spelled) <= 4:
+                    index.latin_short[spelled] = item.key
+                else:
+                    index.latin_long.append((spelled, item.key))
+        by_department: dict[str, list[str]] = {}
+        for item in kb.items.values():
+            if item.kind == "item" and item.department:
+                by_department.setdefault(item.department, []).append(item.key)
+        for dept in kb.departments.values():
+            names = {compact_text(n) for n in (dept.name, *dept.aliases)}
+            for name in names:
+                if len(name) >= 3:
+                    index.departments.append((name, tuple(by_department.get(dept.key, ()))))
+        index.out_of_scope = [p for p in (compact_text(t) for t in kb.out_of_scope) if p]
+        index.always_out_of_scope = [p for p in (compact_text(t) for t in kb.always_out_of_scope) if p]
+        index.smalltalk = sorted({p for p in (compact_text(t) for t in kb.smalltalk) if p}, key=len, reverse=True)
+        for item in kb.items.values():
+            documents = [compact_text(m.name) for m in item.materials]
+            index.material_grams[item.key] = frozenset(
+                d[i : i + DOCUMENT_GRAM] for d in documents for i in range(len(d) - DOCUMENT_GRAM + 1)
+            )
+        index.department_words = frozenset(
+            word
+            for dept in kb.departments.values()
+            for word in (compact_text(n) for n in (dept.name, *dept.aliases))
+            if len(word) >= 2
+        )
+        return index
+
+    def material_runs(self, text: str, item: str) -> list[int]:
+        """Where `text` shares a run of DOCUMENT_GRAM characters with a material name of `item`."""
+        grams = self.material_grams.get(item, frozenset())
+        return [i for i in range(len(text) - DOCUMENT_GRAM + 1) if text[i : i + DOCUMENT_GRAM] in grams]
+
+    def named_items(self, text: str) -> list[str]:
+        """The approval items a piece of text names outright, in the order written."""
+        hits = sorted(self.span_hits(compact_text(text)), key=lambda h: h.start)
+        return list(dict.fromkeys(h.item for h in hits if self.outright(h)))
+
+    def outright(self, hit: Hit) -> bool:
+        """Whether a hit names an approval item outright: written as one of its names, where the message has it,
+        strong enough to be offered."""
+        return hit.exact and hit.start >= 0 and hit.score >= self.offer_from and self.kb.items[hit.item].kind == "item"
+
+    def span_hits(self, compact: str) -> list[Hit]:
+        hits: list[Hit] = []
+        key, owners = key_of(compact) if has_cjk(compact) else ("", [])
+        index = self
+        chars = set(compact)
+        candidates = {i for char in chars for i in index.by_first_char.get(char, ())}
+        if key:
+            for syl in {syllable(char) for char in chars}:
+                candidates.update(index.by_first_syllable.get(syl, ()))
+        for phrase in [index.phrases[i] for i in sorted(candidates)]:
+            start = compact.find(phrase.text)
+            if start >= 0:
+                is_alias = phrase.kind == "alias" and len(phrase.text) >= 2
+                hits.append(
+                    Hit(
+                        phrase.item,
+                        phrase.base,
+                        start,
+                        start + len(phrase.text),
+                        exact=True,
+                        named=is_alias,
+                        alias=is_alias,
+                    )
+                )
+                continue
+            if phrase.pinyin and key:
+                at = key.find(phrase.pinyin)
+                if at >= 0:
+                    begin = owners[at + 1]
+                    end = owners[at + len(phrase.pinyin) - 1] + 1
+                    if is_word(compact[begin:end]):
+                        continue  # 「工地」 is the word for a building site, not 供地 typed by sound
+                    if compact[begin] in _INTERROGATIVES:
+                        continue  # 「找谁报」 asks who, it is no 水保 typed by sound
+                    if compact[end - 1] in _PARTICLES and end == len(compact):
+                        continue  # 「能先出批复吗」 ends a question, it is no 赋码 typed by sound
+                    named = phrase.kind == "alias" and len(phrase.text) >= 3 and end - begin >= 3
+                    hits.append(
+                        Hit(
+                            phrase.item,
+                            phrase.base * EVIDENCE.sound,
+                            begin,
+                            end,
+                            named=named,
+                            alias=phrase.kind == "alias",
+                        )
+                    )
+                    continue
+            if phrase.gapped:
+                found = _gapped(phrase.text).search(compact)
+                if found:
+                    alias = phrase.kind == "alias"
+                    hits.append(
+                        Hit(phrase.item, phrase.base * EVIDENCE.gapped, found.start(), found.end(), alias=alias)
+                    )
+        return hits
+
+    def combo_hits(self, compact: str) -> list[Hit]:
+        hits = []
+        for parts, item, base in self.combos:
+            positions = [compact.find(part) for part in parts]
+            if all(pos >= 0 for pos in positions):
+                covers = tuple((pos, pos + len(part)) for pos, part in zip(positions, parts, strict=True))
+                start, end = min(covers)
+                hits.append(Hit(item, base, start, end, named=True, covers=covers))
+        return hits
+
+    def latin_hits(self, normalized: str) -> list[Hit]:
+        tokens = LATIN_TOKEN.findall(normalized)
+        if not tokens:
+            return []
+        compact = normalized.replace(" ", "")
+        hits = [
+            Hit(
+                self.latin_short[t],
+                EVIDENCE.latin,
+                compact.find(t),
+                compact.find(t) + len(t),
+                named=True,
+                alias=True,
+            )
+            for t in tokens
+            if t in self.latin_short
+        ]
+        joined = "".join(tokens)
+        for spelled, item in self.latin_long:
+            if spelled in joined:
+                at = compact.find(spelled[:3])
+                hits.append(Hit(item, EVIDENCE.latin, at, at + len(spelled) if at >= 0 else -1, named=True, alias=True))
+        return hits
+
+    def department_hits(self, compact: str, already: set[str]) -> list[Hit]:
+        """A department named with no item: its only item is likely, several items are a guess."""
+        hits = []
+        for name, items in self.departments:
+            at = compact.find(name)
+            if at < 0 or not items or any(i in already for i in items):
+                continue
+            e = EVIDENCE
+            score = (
+                e.department_one
+                if len(items) == 1
+                else (e.department_few if len(items) <= e.department_few_max else 0.0)
+            )
+            hits += [Hit(i, score, at, at + len(name)) for i in items if score]
+        return hits
+
+    def discount_context(
+        self, compact: str, hits: list[Hit], normalized: str, probs: dict[str, float] | None = None
+    ) -> None:
+        """Lower an item the message mentions as done or as a point in time (「可研批完后」), or names only in
+        a clause that states it done while a clause that asks names another item (「核准批复拿到了，接下来安全
+        条件审查是去市应急局还是旗应急局」: the background, not the subject). `probs` given: the model reads too."""
+        background = background_spans(normalized, done=True) if probs else []
+
+        def behind(hit: Hit) -> bool:
+            # a phrase (or every part of a combination: 「消防…设计」) inside a background clause
+            spans = hit.covers or (((hit.start, hit.end),) if hit.exact else ())
+            return bool(spans) and all(any(a <= x and y <= b for a, b in background) for x, y in spans)
+
+        asked = {h.item for h in hits if h.exact and h.alias and self.kb.items[h.item].kind == "item" and not behind(h)}
+        starts = clause_starts(normalized)
+        for hit in hits:
+            after = hit.end > 0 and (
+                _CONTEXT_AFTER.match(compact, hit.end)
+                or (_NOT_YET_AFTER.match(compact, hit.end) and bool(asked - {hit.item}))
+            )
+            # 「拿到了」 ending the clause before (「可研批复拿到了，初设几天」) is no 「拿到了初设」
+            before = hit.start > 0 and hit.start not in starts and _CONTEXT_BEFORE.search(compact, 0, hit.start)
+            aside = probs is not None and hit.item not in asked and behind(hit) and bool(asked)
+            if after or before or aside or self._attached_paper(compact, hit):
+                hit.score *= EVIDENCE.context
+                hit.context = True
+
+    @staticmethod
+    def _attached_paper(compact: str, hit: Hit) -> bool:
+        """「竣工备案要附消防验收的意见书吧」: an item named right after 附 as the issuer of a paper (its 意见书,
+        批复 …) names the paper attached, not what is asked about."""
+        if hit.start <= 0 or not compact.endswith(("附", "附上"), 0, hit.start):
+            return False
+        named_to = max((b for _, b in hit.covers), default=hit.end)  # a combination (消防+验收): its last part
+        end = named_to + 1 if compact.startswith("的", named_to) else named_to
+        # the paper is in the name (「消防验收意见书」, one of its names) or right after it
+        return bool(ISSUED_DOCUMENT.search(compact, hit.start, named_to) or ISSUED_DOCUMENT.match(compact, end))
+
+    def name_spans(self, hits: list[Hit]) -> list[tuple[int, int]]:
+        """Spans of item names, whose words (条件 in 安全条件审查) are not intent cues.
+
+        A topic's name is an intent cue when an item is named too: in 「水保能容缺吗」 容缺 asks
+        about the item's tolerance, while in 「容缺受理在哪个窗口」 the topic is the subject.
+        """
+        named = {h.item for h in hits if h.named}
+        return [
+            (h.start, h.end)
+            for h in hits
+            if h.exact and h.start >= 0 and not (self.kb.items[h.item].kind == "topic" and named - {h.item})
+        ]
+
+    @staticmethod
+    def drop_contained(hits: list[Hit]) -> list[Hit]:
+        spans = [h for h in hits if h.start >= 0]
+        combos = [h for h in hits if h.covers]
+        kept = []
+        for hit in hits:
+            inside = hit.start >= 0 and any(
+                other.item != hit.item
+                and other.start <= hit.start
+                and hit.end <= other.end
+                and (other.end - other.start) > (hit.end - hit.start)
+                and other.score >= hit.score * EVIDENCE.contained
+                for other in spans
+            )
+            inside = inside or any(
+                combo.item != hit.item and any(a <= hit.start and hit.end <= b for a, b in combo.covers)
+                for combo in combos
+            )
+            # A name read by sound or with a stray character (「备案怎」 as 备案证) that overlaps a longer name of
+            # another item written exactly (「竣工验收备案怎么弄」) is that name's tail, not a name of its own.
+            inside = inside or (
+                hit.alias
+                and not hit.exact
+                and hit.start >= 0
+                and any(
+                    other.item != hit.item
+                    and other.exact
+                    and other.alias
+                    and other.start < hit.end
+                    and hit.start < other.end
+                    and (other.end - other.start) > (hit.end - hit.start)
+                    for other in spans
+                )
+            )
+            if not inside:
+                kept.append(hit)
+        return kept
+
+    def fuzzy_hits(self, compact: str, already: set[str]) -> list[Hit]:
+        if not has_cjk(compact) or not self.fuzzy_texts:
+            return []
+        index = self
+        query = compact[:200]
+        sharing = sorted({i for char in set(query) for i in index.fuzzy_by_char.get(char, ())})
+        found = process.extract(
+            query,
+            [index.fuzzy_texts[i] for i in sharing],
+            scorer=fuzz.partial_ratio,
+            score_cutoff=EVIDENCE.fuzzy_cutoff,
+            limit=8,
+        )
+        hits = []
+        for text, score, position in found:
+            item = index.fuzzy_items[sharing[position]]
+            if item in already or (len(text) >= 5 and score < EVIDENCE.fuzzy_long_cutoff):
+                continue
+            hits.append(Hit(item, score / 100 * EVIDENCE.fuzzy))
+            already = already | {item}
+        return hits
+
+    def is_smalltalk(self, compact: str) -> bool:
+        rest = compact
+        for phrase in self.smalltalk:
+            rest = rest.replace(phrase, "")
+        rest = _FILLER.sub("", rest)
+        return len(rest) <= 1 and len(compact) <= 20
