@@ -4,6 +4,7 @@ from the asker's earlier question, and what it points back to (「第一个」�
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
 from knowledge.context import ASKED_WITHOUT_ITEM, Context
@@ -35,6 +36,30 @@ FOLLOW_UP_CHARS = 14  # a follow-up that borrows from the previous question is s
 OWN_INTENT_SURE = 0.5  # a 「…呢」 follow-up asks its own question when the model reads it this surely
 DOCUMENT_FOLLOW_UP_CHARS = 24  # 「施工图审查合格书我们还没拿到，能先受理吗」: a follow-up about one of its documents
 
+# 它 standing for the earlier item (not 其它 "other", not 它们/它俩 "they": `_THESE`).
+_IT = re.compile(r"(?<!其)它(?![们俩])")
+# Words many items' names share: in a follow-up they tell apart only items asked about at once.
+_NAME_WORDS = frozenset(
+    {
+        "审批",
+        "审查",
+        "许可",
+        "申请",
+        "验收",
+        "备案",
+        "报告",
+        "方案",
+        "意见",
+        "证明",
+        "评价",
+        "评估",
+        "项目",
+        "建设",
+        "工程",
+        "规划",
+    }
+)
+_NO_NAME_WORDS = frozenset({"手续", "办理", "申请", "审批"})
 _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "project_status"})
 # A report or a paper of the earlier procedure, though its name is out of scope (「竣工测量报告要找有资质的单位吗」).
 _PAPER = re.compile(r"报告|证明|意见书|协议|合同|凭证|发票")
@@ -118,7 +143,7 @@ _DONE_RIGHT_AFTER = re.compile(r"(签|办|拿|批|交|做|审|缴)(了|完|好|�
 # in a follow-up it is what the earlier item waits for, not what is asked about.
 _ALSO_TOGETHER = re.compile(f"也(是)?({TOGETHER_WORDS})")
 _NOT_DONE_YET = re.compile(
-    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|出(?!现|问题|让|差|去|门)|结束)"
+    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|定稿|出(?!现|问题|让|差|去|门)|结束)"
 )
 _FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(把|拿到|取得|拿|有|办|办完|做|做完|批|报|审)")
 # 「顺便问下」「另外问一下」「还有个事」: a new matter, not a follow-up of the earlier one.
@@ -169,8 +194,10 @@ class FollowUpReader:
         model: TextModel | None,
         thresholds: Thresholds,
         weights: Weights,
+        read_alone: Callable[[str], MatchResult],
     ) -> None:
         self.kb = kb
+        self.read_alone = read_alone  # the matcher's reading of one message alone
         self.index = index
         self.model = model
         self.thresholds = thresholds
@@ -191,6 +218,9 @@ class FollowUpReader:
         if _NEW_MATTER.match(compact_text(result.question)):
             # 「顺便问下，电力接入找谁」: the asker turns to another matter; what it names (or nothing) stands
             return result if result.item is not None else replace(result, leaves_context=True)
+        named = self._pronoun_named(result, context)
+        if named is not None:
+            return named
         followed = self._follow_up(result, context)
         if context.offered and followed is not None and followed.action == "answer" and followed.context:
             choices = (context.item, context.earlier[0])
@@ -204,6 +234,18 @@ class FollowUpReader:
             # handed off unsure stays with the earlier item: 「这个需要做吗」 then 「要做的话多久」.)
             return replace(result, leaves_context=True)
         return followed or result
+
+    def _pronoun_named(self, result: MatchResult, context: Context) -> MatchResult | None:
+        """「施工图审查能跟它并联吗」「它和不动产权证这俩分别要多久」: 它 is the earlier item; the message is read as if it
+        named it (two items asked together, two items asked at once). None when 它 is not there, the earlier item is
+        a topic, or the message so read is still not answered."""
+        if not _IT.search(result.question) or self.kb.items[context.item].kind != "item":
+            return None
+        item = self.kb.items[context.item]
+        named = self.read_alone(_IT.sub(item.short or item.name, result.question))
+        if named.action != "answer" or named.item is None:
+            return None
+        return replace(named, question=result.question, context=True)
 
     def _item_of_earlier_question(self, result: MatchResult, context: Context) -> MatchResult:
         """「这个要多久」 handed off for want of an item, then 「环评」: a short message that writes an item's name
@@ -247,6 +289,7 @@ class FollowUpReader:
             self._document_follow_up,
             self._together_follow_up,
             self._of_these,
+            self._word_of_earlier,
         )
         for read in readers:
             followed = read(result, context, text)
@@ -292,8 +335,9 @@ class FollowUpReader:
         cues = read_cues(result.normalized)
         asks_own = bool(cues.first_strong)
         names_item = self._names_item(result.normalized) or self._only_a_phrase_of(text, result.item)
+        sure_status = result.reason == "status" and result.confidence >= self.thresholds.answer
         if (
-            (names_item or result.action == "answer")
+            (names_item or result.action == "answer" or sure_status)
             and not asks_own
             and result.item not in (None, "tolerance")
             and ELLIPSIS.search(text)
@@ -302,7 +346,7 @@ class FollowUpReader:
             # own: the earlier question, about this item.
             if context.intent == "status":
                 return replace(result, intent="status", action="handoff", reason="status", context=True)
-            if result.action == "answer" or (result.reason == "status" and result.confidence >= self.thresholds.answer):
+            if result.action == "answer" or sure_status:
                 return replace(result, intent=context.intent, action="answer", reason="context", context=True)
         if names_item and result.action != "answer":
             return None  # 「我们环评办到哪一步了」 names its own item: it never takes the earlier one
@@ -511,6 +555,60 @@ class FollowUpReader:
             return taken_as(result, result.item, "status", action="handoff", reason="status")
         return taken_as(result, result.item, context.intent)
 
+    def _word_of_earlier(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「取水的材料清单发我一份」 after 取水许可 and then 洪评, 「节能那个现在多少天」 after 能评 and then 可研: a short
+        follow-up that asks something, names no item outright but writes a word of the names of one earlier item of the
+        conversation, and of no other (the last one included), asks of that item. A word many names share (验收, 审查)
+        counts only among items asked at once (「验收大概几个工作日」 after 「消防设计审查和消防验收是同一个部门吗」); a word
+        of a department's name (水利, 自然) tells no item."""
+        if (
+            not self._asks_anything(result, text)
+            or result.asks
+            or result.reason in _NEVER_INHERIT
+            or len(text) > FOLLOW_UP_CHARS
+            or result.item not in (None, context.item)
+            or any(self.index.outright(h) and h.named for h in self.index.span_hits(text))
+        ):
+            return None
+        at_once = set(context.earlier[: context.at_once])
+        earlier = [i for i in context.earlier if i in self.kb.items and self.kb.items[i].kind == "item"]
+        words = {key: self._name_ends(key) for key in (context.item, *earlier)}
+        found = {
+            key
+            for key in earlier
+            for word in words[key]
+            if word in text
+            and not any(word in ws for k, ws in words.items() if k != key)
+            and (word not in _NAME_WORDS or key in at_once)
+        }
+        if len(found) != 1:
+            return None
+        elliptic = not read_cues(result.normalized).first_strong and ELLIPSIS.search(text)
+        return asked_of(replace(result, intent=context.intent) if elliptic else result, found.pop())
+
+    def _name_ends(self, key: str) -> set[str]:
+        """The first and the last two characters of each of an item's names (取水 of 取水许可, 验收 of 消防验收, 预审 of
+        用地预审; a last 证 left out), those that say no procedure (手续, 办理) and a department's words excepted."""
+        ends = set()
+        for name in self._own_names(key):
+            core = name[:-1] if name.endswith("证") else name
+            ends |= {name[:2], core[-2:]}
+        return {
+            w
+            for w in ends
+            if len(w) == 2 and w not in _NO_NAME_WORDS and not any(w in d for d in self.index.department_words)
+        }
+
+    @staticmethod
+    def _asks_anything(result: MatchResult, text: str) -> bool:
+        """Whether a message asks something: a question cue, a choice offered, 「…呢」 or a question particle at the end."""
+        return bool(
+            read_cues(result.normalized).first_strong
+            or asks_something(text)
+            or ELLIPSIS.search(text)
+            or ASKING_END.search(text)
+        )
+
     def _by_ordinal(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「第一个要多长时间」 after 压覆矿 and then 地灾: the item at that place among the items spoken of (in the
         order asked), asked what the message asks (or, with 「…呢」 only, the earlier question)."""
@@ -558,9 +656,19 @@ class FollowUpReader:
             and not result.asks
             and result.reason not in ("smalltalk", "empty", "learned")
             and self.kb.items[context.item].kind in ("item", "topic")
+            and not self._opens_with_other(text, context)
         ):
             return asked_of(result, context.item)
         return None
+
+    def _opens_with_other(self, text: str, context: Context) -> bool:
+        """Whether a message opens with another item or topic named outright, and names what is among it after
+        (「五证联发的话 施工证也算在里面吧」 after 跨省通办): what it is among, not the earlier item."""
+        hits = [h for h in self.index.span_hits(text) if h.exact and h.named and h.start >= 0]
+        if len({h.item for h in hits}) < 2:
+            return False
+        start, _ = name_span(hits)
+        return text[:start] in ("", "那", "那个") and any(h.item != context.item for h in hits if h.start == start)
 
     def _pointed_back(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「后面办环评是不是都要用这个代码」 after 赋码: 「这个代码」 is the earlier item, the other one background."""

@@ -115,6 +115,10 @@ DEFAULT_GUARDED = tuple(
         "bankY_dialogues",
         "bankZ_dialogues",
         "bankAA_dialogues",
+        # the eighteenth pass: three banks of dialogues, written blind and scored unseen, then read
+        "bankAB_dialogues",
+        "bankAC_dialogues",
+        "bankAD_dialogues",
     )
 )
 

@@ -154,7 +154,9 @@ class Matcher:
         self.model = model  # None: the rule reading alone (the benchmark's "rule matcher")
         self.weights = weights or Weights()
         self.index = PhraseIndex.build(kb, self.thresholds.clarify)
-        self._followups = FollowUpReader(kb, self.index, model, self.thresholds, self.weights)
+        self._followups = FollowUpReader(
+            kb, self.index, model, self.thresholds, self.weights, lambda text: self._order_before(self._match(text))
+        )
         # (entries, their normalised questions) swapped as one tuple, so a reader never sees a half update
         self._faq_table: tuple[list[_FaqEntry], list[str]] = ([], [])
         self._lock = Lock()
@@ -490,10 +492,12 @@ class Matcher:
         if len(text) > SEVERAL_CHARS:
             # 「…已经完成了备案，环评也在做，想问一下用地规划许可证和工程规划许可证能不能一起办」: the items of the
             # clause that asks, not those of the story before it
-            asked = set(self.index.named_items(asking_clause(normalized)))
+            asked = self.index.named_items(asking_clause(normalized))
             if asked:
                 named = [h for h in named if h.item in asked]
-                items = [i for i in items if i in asked]
+                # in the order the asking clause names them: 「…施工图正在审，消防设计审查是单独报还是跟图审一起报」
+                # asks of 消防设计审查 first, though the story named the drawings earlier
+                items = [i for i in asked if i in items]
         if (
             len(items) == 1
             and "parallel" in self.kb.items

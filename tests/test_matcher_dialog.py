@@ -1847,3 +1847,86 @@ def test_after_a_choice_offered_a_follow_up_is_offered_it_again(matcher):
     # a message naming its own item is read as ever
     r = matcher.match("环评要多久", offered)
     assert (r.item, r.action) == ("eia", "answer")
+
+
+def test_it_stands_for_the_earlier_item(matcher):
+    """「施工图审查能跟它并联吗」 after 工规证: 它 is 工规证, so two items are asked to run together; 「它和不动产权证这俩
+    分别要多久」 asks of both. 其它 ("other") points at nothing."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "工规证要啥材料啊", "engineering_planning", "materials", "answer", False),
+            ("王经理", "施工图审查能跟它并联吗", "parallel", "process", "answer", True),
+        ],
+    )
+    r = matcher.match("它和不动产权证这俩分别要多久", Context("land_use_planning", "time_limit"))
+    assert (r.item, r.action, r.context) == ("land_use_planning", "answer", True)
+    assert [(a.item, a.intent) for a in r.asks] == [
+        ("land_use_planning", "time_limit"),
+        ("property_cert", "time_limit"),
+    ]
+    r = matcher.match("其它的呢", Context("eia", "fee"))
+    assert r.item == "eia"  # the earlier question again, of the same item
+
+
+def test_a_word_of_one_earlier_items_name_asks_of_that_item(matcher):
+    """「验收大概几个工作日」 after 消防设计审查 and 消防验收 were asked together: 验收 is only 消防验收's; 「需要带啥」 next
+    stays with it. 「取水的材料清单发我一份」 after 取水许可 and then 洪评: 取水 begins only 取水许可's names."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "消防设计审查和消防验收 是同一个部门吗", "fire_design", "department", "answer", False),
+            ("王经理", "验收大概几个工作日", "fire_acceptance", "time_limit", "answer", True),
+            ("王经理", "需要带啥", "fire_acceptance", "materials", "answer", True),
+            ("张总", "取水许可要多少天 洪评又要多少天", "water_permit", "time_limit", "answer", False),
+            ("张总", "后一个 能不能先容缺", "flood_impact", "tolerance", "answer", True),
+            ("张总", "取水的材料清单发我一份", "water_permit", "materials", "answer", True),
+        ],
+    )
+    # a word many names share (审批) tells no item apart from one asked earlier on its own
+    r = matcher.match("审批要多久", Context("flood_impact", "fee", ("eia",)))
+    assert r.item == "flood_impact"
+
+
+def test_the_asking_clause_orders_the_items_of_a_long_message(matcher):
+    """「…施工图正在审，消防设计审查是单独报还是跟图审一起报」: the story named the drawings first; the clause that asks
+    names 消防设计审查 first, so it is what the answer is about after the parallel topic."""
+    r = matcher.match(
+        "我们是个商业综合体，建筑面积八万多平，规划证拿了，施工图正在审，消防设计审查是单独报还是跟图审一起报"
+    )
+    assert (r.item, r.action) == ("parallel", "answer")
+    assert [a.item for a in r.asks][:2] == ["parallel", "fire_design"]
+
+
+def test_a_paper_not_final_yet_is_what_the_earlier_item_waits_for(matcher):
+    """「可研报告还没定稿 能容缺不」 after 安全条件审查: 可研 is a paper 安全条件审查 waits for; its 容缺 is asked."""
+    r = matcher.match("可研报告还没定稿 能容缺不", Context("safety_review", "materials"))
+    assert (r.item, r.intent, r.action) == ("safety_review", "tolerance", "answer")
+
+
+def test_what_is_among_another_topic_named_first_is_not_the_earlier_items(matcher):
+    """「五证联发的话 施工证也算在里面吧」 after 跨省通办 asks whether 施工证 is among 五证联发, not of 跨省通办; 「施工许可也
+    包含在里面？」 after 五证联发 is still 五证联发's."""
+    r = matcher.match("五证联发的话 施工证也算在里面吧", Context("cross_province", "other"))
+    assert r.item != "cross_province"
+    r = matcher.match("施工许可也包含在里面？", Context("five_certs", "process"))
+    assert (r.item, r.context) == ("five_certs", True)
+
+
+def test_a_status_follow_up_naming_an_item_the_model_knows_asks_its_status(matcher):
+    """「节能的呢」 after 「环评那个到哪一步了」: 节能 is no name in the knowledge base, but the model is sure of 能评; the
+    status of 能评 is asked (a steward or the ledger answers), and 「批了以后批复去哪拿」 is then 能评's."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "环评那个到哪一步了 上周三交的", "eia", "status", "handoff", False),
+            ("王经理", "节能的呢", "energy_review", "status", "handoff", True),
+            ("王经理", "批了以后批复去哪拿", "energy_review", "department", "answer", True),
+        ],
+    )
+
+
+def test_a_certificate_come_out_as_background_is_no_subject(matcher):
+    """「土地证下来想拿去银行抵押贷款 抵押登记也在那办吗」: 土地证 is had (下来想…), 抵押登记 is what is asked — out of scope."""
+    r = matcher.match("土地证下来想拿去银行抵押贷款 抵押登记也在那办吗")
+    assert (r.item, r.action) == (None, "handoff")
