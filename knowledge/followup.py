@@ -29,6 +29,7 @@ from knowledge.wording import (
     TOGETHER_IF,
     TOGETHER_WORDS,
     asks_something,
+    clause_intent,
     occurrences,
 )
 
@@ -58,6 +59,10 @@ _NAME_WORDS = frozenset(
         "工程",
         "规划",
     }
+)
+# 「不是问材料 是问多久」「我问的是要不要做 不是要啥材料」: what the asker meant to ask, against what was answered.
+_ASKED_OTHERWISE = re.compile(
+    r"不是问.{1,8}?(?:我)?(?:是|想|就是)(?:想)?问(?:的是)?(?P<asked>.{2,10})$|(?:我)?(?:是)?问的是(?P<asked_first>.{2,10}?)(?:而)?不是(?:问)?.{1,8}$"
 )
 _NO_NAME_WORDS = frozenset({"手续", "办理", "申请", "审批"})
 _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "project_status"})
@@ -276,6 +281,7 @@ class FollowUpReader:
         # Readings of what a follow-up says about the earlier item (or the items before it), tried in this order;
         # the first that applies decides.
         readers = (
+            self._asked_otherwise,
             self._corrected,
             self._by_ordinal,
             self._only_after,
@@ -525,6 +531,23 @@ class FollowUpReader:
             return taken_as(result, these[0], "process", asks=tuple(Ask(i, "process") for i in these))
         asks = (Ask(context.item, "process"), *(Ask(i, "process") for i in named))
         return taken_as(result, context.item, "process", asks=asks if len(asks) > 1 else ())
+
+    def _asked_otherwise(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「不是问材料 是问多久」「我问的是要不要做 不是要啥材料」: the asker corrects what the earlier question was taken to
+        ask — the earlier item, asked what the message now says it asks. None when that part names an item (「我问的是
+        用地规划证」 corrects the item: `_corrected`) or asks nothing that can be read."""
+        found = _ASKED_OTHERWISE.search(text)
+        if found is None or len(text) > DOCUMENT_FOLLOW_UP_CHARS:
+            return None
+        asked = found.group("asked") or found.group("asked_first")
+        if any(self.index.outright(h) for h in self.index.span_hits(asked)):
+            return None
+        intent = clause_intent(asked, self.model, self.weights.clause_intent)
+        if intent is None:
+            return None
+        if intent == "status":
+            return taken_as(result, context.item, "status", action="handoff", reason="status")
+        return taken_as(result, context.item, intent)
 
     def _corrected(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「不是环评，是能评」「我说的是林草」「搞错了 是洪评」 after an answer about another item: the asker corrects

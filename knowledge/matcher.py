@@ -22,7 +22,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge.context import Context
 from knowledge.followup import FollowUpReader
-from knowledge.intents import classify_intent, cue_book, read_cues
+from knowledge.intents import classify_intent, cue_book
 from knowledge.match_result import ACTIONS, MAX_ASKS, RUN_TOGETHER, Ask, Candidate, MatchResult
 from knowledge.model import Faq, KnowledgeBase
 from knowledge.model_text import NO_ITEM, TextModel, asking_clause
@@ -43,6 +43,7 @@ from knowledge.wording import (
     TOGETHER_IF,
     asks_something,
     background_spans,
+    clause_intent,
     clause_starts,
     occurrences,
 )
@@ -649,14 +650,8 @@ class Matcher:
         return None
 
     def _clause_intent(self, clause: str) -> str | None:
-        """What one clause asks: the model's intent when it is sure of it, else the first strong cue's."""
-        if self.model is not None:
-            probs = self.model.intent_probabilities(clause)
-            best = max(probs, key=probs.__getitem__)
-            if probs[best] >= self.weights.clause_intent:
-                return best
-        found = read_cues(clause).first_strong
-        return min(found, key=found.__getitem__) if found else None
+        """What one clause asks (`wording.clause_intent`)."""
+        return clause_intent(clause, self.model, self.weights.clause_intent)
 
     def _blend(
         self, candidates: list[Candidate], probs: dict[str, float], *, named: set[str], written: set[str]

@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from knowledge.intents import cue_book
+from knowledge.intents import cue_book, read_cues
+
+if TYPE_CHECKING:
+    from knowledge.model_text import TextModel
 
 # 「…那个呢」「…的呢」: the same question again, about something else
 ELLIPSIS = re.compile(r"(那个|这个|的)?呢$|那个呢|那呢|呢[?？]?$")
@@ -17,6 +21,17 @@ ALTERNATIVE = re.compile(r"[^我你他她它们也都就]还是(?!要|得|想|�
 def asks_something(clause: str) -> bool:
     """Whether one clause of a message asks something (for reading several asks)."""
     return bool(cue_book().question_mark.search(clause) or ALTERNATIVE.search(clause))
+
+
+def clause_intent(clause: str, model: TextModel | None, sure: float) -> str | None:
+    """What one clause asks: the model's intent when its probability reaches `sure`, else the first strong cue's."""
+    if model is not None:
+        probs = model.intent_probabilities(clause)
+        best = max(probs, key=probs.__getitem__)
+        if probs[best] >= sure:
+            return best
+    found = read_cues(clause).first_strong
+    return min(found, key=found.__getitem__) if found else None
 
 
 # Asking whether several procedures can run together: the parallel topic.

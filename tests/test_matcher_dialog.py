@@ -1930,3 +1930,18 @@ def test_a_certificate_come_out_as_background_is_no_subject(matcher):
     """「土地证下来想拿去银行抵押贷款 抵押登记也在那办吗」: 土地证 is had (下来想…), 抵押登记 is what is asked — out of scope."""
     r = matcher.match("土地证下来想拿去银行抵押贷款 抵押登记也在那办吗")
     assert (r.item, r.action) == (None, "handoff")
+
+
+def test_the_asker_says_what_they_meant_to_ask(matcher):
+    """「不是问材料 是问多久」 after an answer of 可研's materials: 可研 again, asked how long; 「我问的是要不要做 不是要啥
+    材料」 asks whether it is needed at all."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "可研报告批复要多久", "feasibility", "time_limit", "answer", False),
+            ("王经理", "要交啥", "feasibility", "materials", "answer", True),
+            ("王经理", "不是问材料 是问多久", "feasibility", "time_limit", "answer", True),
+        ],
+    )
+    r = matcher.match("我问的是要不要做 不是要啥材料", Context("cultural_relics", "materials"))
+    assert (r.item, r.intent, r.action) == ("cultural_relics", "other", "answer")
