@@ -310,7 +310,8 @@ class FollowUpReader:
         # a short follow-up naming another item by a bare procedure word only (备案, 核准…)
         taken_other = result.action == "answer" and result.item not in (None, context.item)
         bare = self._bare_words_only(text, result) if taken_other else []
-        if bare and self._says_earlier(bare, context):
+        if bare and self._says_earlier(bare, context) and result.item not in context.earlier:
+            # (「刚才说的那个备案」 after 备案 and then 环评 is the 备案 spoken of: offered with the earlier item, below)
             # 「备案的话几天」 after 消防验收: a word of the earlier item's own name, not the item it names alone
             return replace(
                 result, item=context.item, reason="context", context=True, candidates=(Candidate(context.item, 1.0),)
@@ -844,17 +845,20 @@ class FollowUpReader:
         return bool(starts) and min(starts) > 0 and text[min(starts) - 1] in PARTNER_MARKS
 
     def _bare_words_only(self, text: str, result: MatchResult) -> list[str]:
-        """The bare procedure words (备案, 核准…) that are all a short follow-up writes of `result.item`'s names;
-        empty when it writes anything else of them, names a department (「发改那边备案」) or is no short follow-up."""
-        if len(text) > FOLLOW_UP_CHARS or result.asks:
+        """The bare procedure words (备案, 核准…) that are all a short follow-up writes of `result.item`'s names, also
+        as the parts of a combination (「验收还是备案」: 验收+备案 of 竣工验收备案); empty when it writes anything else of
+        them, names a department (「发改那边备案」) or is no short follow-up."""
+        if len(text) > DOCUMENT_FOLLOW_UP_CHARS or result.asks:
             return []
         if any(word in text for word in self.index.department_words):
             return []
-        words = [
-            _bare_of(text[h.start : h.end])
-            for h in self.index.span_hits(text)
-            if h.item == result.item and h.exact and h.start >= 0
+        spans = [
+            span
+            for h in self.index.span_hits(text) + self.index.combo_hits(text)
+            if h.item == result.item and h.exact and h.start >= 0 or h.item == result.item and h.covers
+            for span in (h.covers or ((h.start, h.end),))
         ]
+        words = [_bare_of(text[a:b]) for a, b in spans]
         return words if words and all(w in _BARE_PROCEDURE_WORDS for w in words) else []
 
     def _says_earlier(self, bare: list[str], context: Context) -> bool:

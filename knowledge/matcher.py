@@ -70,7 +70,7 @@ _PROCEDURE_WORD = re.compile(r"(许可证|许可|审批|备案|验收|资质)(?!
 
 # A character before a procedure word that ends no name (「我们备案」「的审批」「做验收」「那个书审批」).
 _NOT_A_NAME_END = frozenset(
-    "的了们个做办去要先再和跟与及于在还已都也就么啥吗能可请问这那把给被对该此其每各得过完好书块边面里哪儿刚走"
+    "的了们个做办去要先再和跟与及于在还已都也就么啥吗能可请问这那把给被对该此其每各得过完好书块边面里哪儿刚走是"
 )
 # Words before a procedure word that say how it is done, not which procedure (「政府审批」「在线审批」).
 _GENERIC_BEFORE = frozenset(

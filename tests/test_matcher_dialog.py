@@ -1945,3 +1945,20 @@ def test_the_asker_says_what_they_meant_to_ask(matcher):
     )
     r = matcher.match("我问的是要不要做 不是要啥材料", Context("cultural_relics", "materials"))
     assert (r.item, r.intent, r.action) == ("cultural_relics", "other", "answer")
+
+
+def test_acceptance_or_filing_after_the_fire_acceptance_stays_with_it(matcher):
+    """After 消防验收, 「我们是小厂房 是验收还是备案就行」 asks which way the fire acceptance goes (ordinary works are filed
+    and spot-checked): 验收 and 备案 are words of its own names, not 竣工验收备案 (验收+备案) or 投资项目备案. 是 ends
+    no procedure's name: 「是验收」 is no procedure the knowledge base lacks."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "消防验收咋约 网上还是打电话", "fire_acceptance", "process", "answer", False),
+            ("王经理", "我们是小厂房 是验收还是备案就行", "fire_acceptance", "other", "answer", True),
+            ("王经理", "备案的话要准备啥", "fire_acceptance", "materials", "answer", True),
+            ("王经理", "被抽查到了要多久", "fire_acceptance", "time_limit", "answer", True),
+        ],
+    )
+    r = matcher.match("民营的 投资3个亿 做食品加工 应该是备案吧")
+    assert (r.item, r.action) == ("filing", "answer")
