@@ -156,6 +156,9 @@ _FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(把|拿到|�
 _NEW_MATTER = re.compile(
     r"^(对了|那个|老师)?((顺便|顺带|另外)(再)?(问|咨询|请教|打听)|还有(个|一个|件)事|再问(个|一个)(别的|其他)?|换个问题|另一个问题)"
 )
+# Who reviews or approves something: a procedure of its own, asked of whoever does it.
+_WHO_DOES_IT = re.compile(r"谁(审|批|管|负责|发)|(审|批)(吗|不)$")
+_PARTICLES_AFTER = "吗吧呢啊呀嘛"
 _WITHOUT_IT = re.compile(
     r"容缺|先受理|先报|先办|先收|后补|晚点交|晚些交|以后再交|后交|缓交"
     # 「没有施工图审查合格书能办吗」 (not 「没有问题可以办吗」「没时间过去能申请吗」)
@@ -173,7 +176,8 @@ _OF_THE_MECHANISM = frozenset({"materials", "process", "time_limit", "department
 _CHANNEL_TOPIC = "online_portal"  # where procedures are applied for: in a follow-up, the earlier item's way
 _CHANNEL_BEFORE = re.compile(r"(在|从|通过|到|去|用|走|上)$")
 # 电子证照 is a name of the portal, and the form an approval is issued in: 「批完是电子证照吗」「还是电子证照」
-_E_CERTIFICATE_FORM = re.compile(r"(是|发|出|给|领|拿|下|还是|有)电子证照")
+# (「电子证照跟纸质的一样有效吗」: set against the paper one, it is the form too)
+_E_CERTIFICATE_FORM = re.compile(r"(是|发|出|给|领|拿|下|还是|有)电子证照|电子证照(跟|和|与|同)纸质")
 # Topics that are ways of applying, not procedures: 容缺 asked after one of them is the mechanism's own question
 # (「有个附件暂时没有 系统不让提交 能容缺吗」 after 一网通办), as it is when asked of every item (「所有事项都能容缺吗」).
 _CHANNELS = (_CHANNEL_TOPIC, "cross_province")
@@ -273,6 +277,8 @@ class FollowUpReader:
         """Whether an out-of-scope message is about a paper of the earlier item: a report or certificate, or a
         document its material list names (「营业执照怎么办」 after 施工许可)."""
         text = compact_text(result.question)
+        if _DOES_A_PROCEDURE.search(text) or _WHO_DOES_IT.search(text):
+            return False  # 「营业执照地址变更也在政务大厅办吗」「社会稳定风险评估那个谁审」: a procedure of its own, no paper
         return bool(_PAPER.search(text) or self.index.material_runs(text, context.item))
 
     def _follow_up(self, result: MatchResult, context: Context) -> MatchResult | None:
@@ -789,7 +795,8 @@ class FollowUpReader:
 
     def _points_to_earlier(self, result: MatchResult, context: Context, text: str) -> bool:
         """Whether a short follow-up answered with another item points at the earlier one: 这个/那个/该 before a word
-        of the earlier item's own names (「这个代码」 after 项目代码)."""
+        of the earlier item's own names (「这个代码」 after 项目代码), or before the last character of one of them that
+        the other item's names lack (「这个码」)."""
         if result.item in (None, context.item) or result.asks or len(text) > DOCUMENT_FOLLOW_UP_CHARS:
             return False
 
@@ -799,13 +806,23 @@ class FollowUpReader:
             return False  # 「原产地证呢 也是那个海关吗」: the item named with 呢 is the one now asked about
         named_at = {h.start for h in outright}
         for found in _POINTER.finditer(text):
+            if found.end() in named_at:
+                continue  # 「这个施工图审查要多久」 names its own item after the pointer
             word = text[found.end() : found.end() + 2]
             if (
                 len(word) == 2
                 and word not in _SHARED_WORDS
-                and found.end() not in named_at  # 「这个施工图审查要多久」 names its own item after the pointer
                 and any(word in name for name in earlier)
                 and not any(word in name for name in other)
+            ):
+                return True
+            # one character, the message's last or before a particle (「这个码吧」)
+            last, after = text[found.end() : found.end() + 1], text[found.end() + 1 : found.end() + 2]
+            if (
+                last
+                and after in ("", *_PARTICLES_AFTER)
+                and any(name.endswith(last) for name in earlier)
+                and not any(last in name for name in other)
             ):
                 return True
         return False

@@ -119,6 +119,9 @@ DEFAULT_GUARDED = tuple(
         "bankAB_dialogues",
         "bankAC_dialogues",
         "bankAD_dialogues",
+        "bankAE_dialogues",
+        "bankAF_dialogues",
+        "bankAG_dialogues",
     )
 )
 

@@ -1962,3 +1962,27 @@ def test_acceptance_or_filing_after_the_fire_acceptance_stays_with_it(matcher):
     )
     r = matcher.match("民营的 投资3个亿 做食品加工 应该是备案吧")
     assert (r.item, r.action) == ("filing", "answer")
+
+
+def test_a_procedure_of_its_own_named_on_a_paper_leaves_the_earlier_item(matcher):
+    """「对了 营业执照地址变更也在政务大厅办吗」 after 不动产权证: 营业执照 is one of its papers, but changing the licence is a
+    procedure of its own, out of scope, and 「要几天」 next is not 不动产权证's. 「营业执照复印件要几份」 is still its paper."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "不动产权证 土地那个本 交完出让金多久能拿到", "property_cert", "time_limit", "answer", False),
+            ("王经理", "对了 营业执照地址变更也在政务大厅办吗", None, "department", "handoff", False),
+            ("王经理", "要几天", None, "time_limit", "handoff", False),
+        ],
+    )
+    r = matcher.match("营业执照复印件要几份", Context("property_cert", "time_limit"))
+    assert (r.item, r.intent, r.action) == ("property_cert", "materials", "answer")
+
+
+def test_this_code_points_back_to_the_project_code(matcher):
+    """「后面办环评都要用这个码吗」 after 项目代码: 这个码 is the code (码 ends its names, 环评's have none), so 环评 is
+    background; 「电子证照跟纸质的一样有效吗」 after 不动产权证 asks of the certificate's form, not of the portal."""
+    r = matcher.match("后面办环评都要用这个码吗", Context("project_code", "process"))
+    assert (r.item, r.context) == ("project_code", True)
+    r = matcher.match("电子证照跟纸质的一样有效吗", Context("property_cert", "process"))
+    assert (r.item, r.context) == ("property_cert", True)
