@@ -11,7 +11,7 @@ from knowledge.context import ASKED_WITHOUT_ITEM, Context
 from knowledge.intents import cue_book, read_cues
 from knowledge.match_result import MAX_ASKS, RUN_TOGETHER, Ask, Candidate, MatchResult, asked_of, taken_as
 from knowledge.model import KnowledgeBase
-from knowledge.model_text import TextModel
+from knowledge.model_text import NO_ITEM, TextModel
 from knowledge.names import DOCUMENT_GRAM, Hit, PhraseIndex, name_span
 from knowledge.normalize import compact as compact_text
 from knowledge.scoring import Thresholds, Weights
@@ -343,7 +343,11 @@ class FollowUpReader:
         ):
             # 「登记中心在政务大厅吗」 after 不动产权证: the earlier item's own department named, no item of its own
             return asked_of(result, context.item)
-        if result.reason in _NEVER_INHERIT or len(text) > FOLLOW_UP_CHARS or result.asks:
+        # a follow-up is short; one that names nothing at all may say more (「如果是市里审，承诺时限多少个工作日」) when the
+        # model does not read it as about no item (「对了问个别的 公司变更法人去哪办」: a matter of its own)
+        longer = not self.index.span_hits(text) and self._about_some_item(text)
+        limit = DOCUMENT_FOLLOW_UP_CHARS if longer else FOLLOW_UP_CHARS
+        if result.reason in _NEVER_INHERIT or len(text) > limit or result.asks:
             return None
         cues = read_cues(result.normalized)
         asks_own = bool(cues.first_strong)
@@ -383,8 +387,9 @@ class FollowUpReader:
                 # puts with another item (环评 has 报告书 too) while it also offers the earlier one: the earlier item
                 return asked_of(result, context.item)
             return None
-        if not (asks_own or ELLIPSIS.search(text) or cue_book().question_mark.search(text) or ALTERNATIVE.search(text)):
-            return None  # 「好的收到」: no question (「原件还是复印件」 offers a choice: it asks)
+        asked = cue_book().question_mark.search(text) or ALTERNATIVE.search(text) or "?" in result.question
+        if not (asks_own or ELLIPSIS.search(text) or asked or "？" in result.question):
+            return None  # 「好的收到」: no question (「原件还是复印件」 offers a choice, 「那要交个承诺表？」 its mark: they ask)
         if any(word.start() >= 2 for word in _OWN_SUBJECT.finditer(text)):
             # 「电力业务许可去哪办」: a matter of its own that the knowledge base lacks; a procedure word with no
             # words before it that could name one (「审批要钱吗」「那审批多久」) is the earlier item's
@@ -463,6 +468,10 @@ class FollowUpReader:
             return None  # another item named besides the one waited for: not only the earlier item's order
         intent = "tolerance" if _WITHOUT_IT.search(text) else "process"
         return taken_as(result, context.item, intent)
+
+    def _about_some_item(self, text: str) -> bool:
+        """Whether the item model gives a message "no item" less than `Weights.no_item` (no model: never)."""
+        return self.model is not None and self.model.item_probabilities(text).get(NO_ITEM, 1.0) < self.weights.no_item
 
     def _sure_of_intent(self, result: MatchResult) -> bool:
         """Whether the model reads what the message asks surely enough to keep it over the earlier question's."""

@@ -1528,7 +1528,7 @@ def test_a_message_that_only_tells_is_read_by_a_steward(matcher):
     summary is sent; 「好的 我等电话」 after an answer only goes on from it. A bare name and an intonation question
     still get their answers."""
     r = matcher.match("谢谢老师昨天帮忙协调 用地规划证已经拿到了")
-    assert (r.action, r.reason) == ("handoff", "told")
+    assert r.action == "handoff"  # told, or doubted by the model first: either way a steward reads it
     r = matcher.match("好的 我等电话", Context("feasibility", "time_limit"))
     assert (r.action, r.reason) == ("handoff", "told")
     assert matcher.match("环评").action == "answer"
@@ -1986,3 +1986,21 @@ def test_this_code_points_back_to_the_project_code(matcher):
     assert (r.item, r.context) == ("project_code", True)
     r = matcher.match("电子证照跟纸质的一样有效吗", Context("property_cert", "process"))
     assert (r.item, r.context) == ("property_cert", True)
+
+
+def test_a_question_mark_asks_and_a_longer_follow_up_naming_nothing_still_follows(matcher):
+    """「那要交个承诺表？」 after 能评 asks by its mark alone (the compact text has lost it). 「承诺时限是3个工作日对吧 从哪天开始
+    算」 (18 characters) names nothing and the model reads it as about some item: 能评's time limit. A message as long
+    that the model reads as about no item (「对了问个别的 公司变更法人去哪办」) is a matter of its own."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "节能审查要多久", "energy_review", "time_limit", "answer", False),
+            ("王经理", "那要交个承诺表？", "energy_review", "materials", "answer", True),
+            ("王经理", "承诺时限是3个工作日对吧 从哪天开始算", "energy_review", "time_limit", "answer", True),
+        ],
+    )
+    r = matcher.match("对了问个别的 公司变更法人去哪办", Context("property_cert", "department"))
+    assert (r.item, r.action) == (None, "handoff")
+    r = matcher.match("以后想评个A级景区，这个怎么申请", Context("water_permit", "process"))
+    assert (r.item, r.action) == (None, "handoff")
