@@ -110,7 +110,7 @@ _DOES_A_PROCEDURE = re.compile(r"(要|也要|必须|需要|得)(先)?(做|办|�
 # A follow-up asking whether the earlier item goes ahead without a document.
 # 「…签完以后才能办是吧」: what must be done before the procedure the conversation is about (its name left out).
 _ONLY_AFTER = re.compile(
-    r"((以后|之后|后|完)才|(了|完|好|到)(就|才))(能|可以)(办|报|申请|领|拿|批|做)理?(了)?(吗|吧|是吧|不|呢|啊)?$"
+    r"((以后|之后|后|完)才|(了|完|好|到)(就|才))(能|可以)(办|报|申请|领|拿|批|做|(?P<filed>备案))理?(了)?(吗|吧|是吧|不|呢|啊)?$"
 )
 # 「…包含在里面吗」「…算其中一个吗」「…也在里头吗」: whether something is one of the earlier item's (certificates,
 # documents, steps).
@@ -675,10 +675,15 @@ class FollowUpReader:
 
     def _only_after(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「是出让合同签完以后才能办是吧」「是不是得契税交完才能办」 after 不动产权证: whether the earlier item waits for
-        what the message names (a paper, a tax, another procedure) — the earlier item's order, its process."""
+        what the message names (a paper, a tax, another procedure) — the earlier item's order, its process. 备案 is
+        the earlier item's verb when it is a word of its names (「必须消防验收完了才能备案吗」 after 竣工验收备案; not
+        「赋码完就能备案了？」 after 赋码)."""
+        found = _ONLY_AFTER.search(text)
+        if found is not None and found.group("filed") and not any("备案" in n for n in self._own_names(context.item)):
+            return None
         if (
             len(text) <= DOCUMENT_FOLLOW_UP_CHARS
-            and _ONLY_AFTER.search(text)
+            and found is not None
             and result.reason not in ("smalltalk", "empty", "learned")
             and result.intent != "time_limit"  # 「要几天以后才能领」 asks how long
             and not self._names_subject(text, done_excepted=True)  # 「环评是不是要立项以后才能办」 is about 环评

@@ -2004,3 +2004,16 @@ def test_a_question_mark_asks_and_a_longer_follow_up_naming_nothing_still_follow
     assert (r.item, r.action) == (None, "handoff")
     r = matcher.match("以后想评个A级景区，这个怎么申请", Context("water_permit", "process"))
     assert (r.item, r.action) == (None, "handoff")
+
+
+def test_small_follow_ups_of_the_eighteenth_pass(matcher):
+    """「必须消防验收完了才能备案吗」 after 竣工验收备案 asks its order (备案 is its own verb); 「跟图审是合在一起的吗」
+    after 消防设计审查 is whether they run together; 「谢谢哈 今天又麻烦你们了」 only thanks."""
+    r = matcher.match("必须消防验收完了才能备案吗", Context("completion_filing", "materials"))
+    assert (r.item, r.intent, r.context) == ("completion_filing", "process", True)
+    r = matcher.match("赋码完就能备案了？", Context("project_code", "time_limit"))
+    assert r.item != "project_code"  # 备案 is no verb of the code's: another procedure is asked of
+    r = matcher.match("跟图审是合在一起的吗", Context("fire_design", "department"))
+    assert r.item in ("parallel", "fire_design") and r.context
+    r = matcher.match("谢谢哈 今天又麻烦你们了", Context("fire_acceptance", "fee"))
+    assert (r.item, r.action) == (None, "smalltalk")
