@@ -22,6 +22,7 @@ from knowledge.wording import (
     ELLIPSIS,
     ISSUED_DOCUMENT,
     MAY,
+    PARTICLES,
     PARTNER_MARKS,
     SEVERAL_PROJECTS,
     TOGETHER,
@@ -37,34 +38,39 @@ FOLLOW_UP_CHARS = 14  # a follow-up that borrows from the previous question is s
 OWN_INTENT_SURE = 0.5  # a 「…呢」 follow-up asks its own question when the model reads it this surely
 DOCUMENT_FOLLOW_UP_CHARS = 24  # 「施工图审查合格书我们还没拿到，能先受理吗」: a follow-up about one of its documents
 
-# 它 standing for the earlier item (not 其它 "other", not 它们/它俩 "they": `_THESE`).
+# 它 standing for the earlier item (not 其它 "other", not 它们 or 它俩 "they").
 _IT = re.compile(r"(?<!其)它(?![们俩])")
 # Words many items' names share: in a follow-up they tell apart only items asked about at once.
-_NAME_WORDS = frozenset(
-    {
-        "审批",
-        "审查",
-        "许可",
-        "申请",
-        "验收",
-        "备案",
-        "报告",
-        "方案",
-        "意见",
-        "证明",
-        "评价",
-        "评估",
-        "项目",
-        "建设",
-        "工程",
-        "规划",
-    }
-)
+_NAME_WORDS = frozenset({"审查", "验收", "备案", "证明", "评价", "评估", "施工"})
 # 「不是问材料 是问多久」「我问的是要不要做 不是要啥材料」: what the asker meant to ask, against what was answered.
 _ASKED_OTHERWISE = re.compile(
-    r"不是问.{1,8}?(?:我)?(?:是|想|就是)(?:想)?问(?:的是)?(?P<asked>.{2,10})$|(?:我)?(?:是)?问的是(?P<asked_first>.{2,10}?)(?:而)?不是(?:问)?.{1,8}$"
+    r"^(?:我)?不是(?:问|要)?.{1,8}?(?:我)?(?:是|就是)?(?:想)?问(?:的是)?(?P<asked>.{2,10})$"  # 「不是问材料 问的是多久」
+    r"|^(?:我)?(?:是)?问的不是.{1,8}?(?:而)?是(?P<asked_then>.{2,10})$"  # 「我问的不是材料 是多久」
+    r"|^(?:不是|不对)?(?:我)?(?:是)?问(?:的是)?(?P<asked_first>.{2,10}?)(?:而)?不是(?:问)?.{1,8}$"  # 「我是问多久 不是问材料」
 )
-_NO_NAME_WORDS = frozenset({"手续", "办理", "申请", "审批"})
+# Words that begin or end names but say nothing of which procedure: 「一般要多久」「文件要盖章吗」「开工前要拿到吗」.
+_ORDINARY_WORDS = frozenset(
+    {
+        "手续",
+        "办理",
+        "申请",
+        "审批",
+        "一般",
+        "文件",
+        "开工",
+        "竣工",
+        "电子",
+        "生产",
+        "投资",
+        "使用",
+        "查询",
+        "证书",
+        "意见",
+    }
+    | {"批复", "批文", "报告", "方案", "表", "项目", "建设", "工程", "许可", "规划", "认证", "登记", "企业"}
+)
+# What may open a follow-up before the word it is about: 「那节能那个…」「还是说回取水」「就是预审…」.
+_LEAD = re.compile(r"(?:那么|那个|那|还是说回|说回|还是|就是|再问下|我们|咱们)+")
 _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "project_status"})
 # A report or a paper of the earlier procedure, though its name is out of scope (「竣工测量报告要找有资质的单位吗」).
 _PAPER = re.compile(r"报告|证明|意见书|协议|合同|凭证|发票")
@@ -94,7 +100,8 @@ _DOCUMENT_FORM = re.compile(r"原件|复印件|副本|盖章|签字|电子版|�
 # A follow-up asking whether, or in what form, a document is handed in.
 _DOCUMENT_ASKED = re.compile(
     _DOCUMENT_FORM.pattern
-    + r"|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要|^(还)?(需要|用不用)(?!先)(?!.*(一起|同时|并联|同步|并行|一块|合并)).+(吗|不)$"
+    + r"|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要"
+    + f"|^(还)?(需要|用不用)(?!先)(?!.*({TOGETHER_WORDS})).+(吗|不)$"
 )
 # Procedure words that say no procedure by themselves: whose 备案 it is, the conversation says.
 _BARE_PROCEDURE_WORDS = frozenset({"备案", "核准", "审批", "验收", "登记"})
@@ -157,8 +164,8 @@ _NEW_MATTER = re.compile(
     r"^(对了|那个|老师)?((顺便|顺带|另外)(再)?(问|咨询|请教|打听)|还有(个|一个|件)事|再问(个|一个)(别的|其他)?|换个问题|另一个问题)"
 )
 # Who reviews or approves something: a procedure of its own, asked of whoever does it.
-_WHO_DOES_IT = re.compile(r"谁(审|批|管|负责|发)|(审|批)(吗|不)$")
-_PARTICLES_AFTER = "吗吧呢啊呀嘛"
+_WHO_DOES_IT = re.compile(r"谁(审|批|管|负责)")
+_THING_ENDS = frozenset("码证表书")
 _WITHOUT_IT = re.compile(
     r"容缺|先受理|先报|先办|先收|后补|晚点交|晚些交|以后再交|后交|缓交"
     # 「没有施工图审查合格书能办吗」 (not 「没有问题可以办吗」「没时间过去能申请吗」)
@@ -227,10 +234,7 @@ class FollowUpReader:
         if _NEW_MATTER.match(compact_text(result.question)):
             # 「顺便问下，电力接入找谁」: the asker turns to another matter; what it names (or nothing) stands
             return result if result.item is not None else replace(result, leaves_context=True)
-        named = self._pronoun_named(result, context)
-        if named is not None:
-            return named
-        followed = self._follow_up(result, context)
+        followed = self._pronoun_named(result, context) or self._follow_up(result, context)
         if context.offered and followed is not None and followed.action == "answer" and followed.context:
             choices = (context.item, context.earlier[0])
             if followed.item in choices and not followed.asks:
@@ -245,16 +249,16 @@ class FollowUpReader:
         return followed or result
 
     def _pronoun_named(self, result: MatchResult, context: Context) -> MatchResult | None:
-        """「施工图审查能跟它并联吗」「它和不动产权证这俩分别要多久」: 它 is the earlier item; the message is read as if it
-        named it (two items asked together, two items asked at once). None when 它 is not there, the earlier item is
-        a topic, or the message so read is still not answered."""
+        """「施工图审查能跟它并联吗」「它和不动产权证这俩分别要多久」: 它 is the earlier item, and with it the message asks of
+        two items (whether they run together, or each); read as if it named it. None when 它 is not there, the earlier
+        item is a topic, or the message so read asks of one item only (the follow-up readers read it then)."""
         if not _IT.search(result.question) or self.kb.items[context.item].kind != "item":
             return None
         item = self.kb.items[context.item]
         named = self.read_alone(_IT.sub(item.short or item.name, result.question))
-        if named.action != "answer" or named.item is None:
+        if named.action != "answer" or len({a.item for a in named.asks}) < 2:
             return None
-        return replace(named, question=result.question, context=True)
+        return replace(named, question=result.question, normalized=result.normalized, context=True)
 
     def _item_of_earlier_question(self, result: MatchResult, context: Context) -> MatchResult:
         """「这个要多久」 handed off for want of an item, then 「环评」: a short message that writes an item's name
@@ -317,8 +321,9 @@ class FollowUpReader:
         taken_other = result.action == "answer" and result.item not in (None, context.item)
         bare = self._bare_words_only(text, result) if taken_other else []
         if bare and self._says_earlier(bare, context) and result.item not in context.earlier:
-            # (「刚才说的那个备案」 after 备案 and then 环评 is the 备案 spoken of: offered with the earlier item, below)
-            # 「备案的话几天」 after 消防验收: a word of the earlier item's own name, not the item it names alone
+            # 「备案的话几天」「我们是小厂房 是验收还是备案就行」 after 消防验收: words of the earlier item's own names, not
+            # the item they name alone (「刚才说的那个备案」 after 备案 and then 环评 is the 备案 spoken of: offered with the
+            # earlier item, below)
             return replace(
                 result, item=context.item, reason="context", context=True, candidates=(Candidate(context.item, 1.0),)
             )
@@ -507,7 +512,7 @@ class FollowUpReader:
             for h in self.index.span_hits(text):
                 if h.exact and h.start > 0 and h.item != context.item:
                     partners[h.item] = min(partners.get(h.item, h.start), h.start)
-            if partners and all(text[start - 1] in "跟和与同" for start in partners.values()):
+            if partners and all(text[start - 1] in PARTNER_MARKS for start in partners.values()):
                 # …and, as some read it, whether the two run together: the parallel topic too; the earlier item
                 # last, so a next 「那要多久」 is still about it
                 if context.item == "parallel":
@@ -549,13 +554,14 @@ class FollowUpReader:
         return taken_as(result, context.item, "process", asks=asks if len(asks) > 1 else ())
 
     def _asked_otherwise(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
-        """「不是问材料 是问多久」「我问的是要不要做 不是要啥材料」: the asker corrects what the earlier question was taken to
-        ask — the earlier item, asked what the message now says it asks. None when that part names an item (「我问的是
-        用地规划证」 corrects the item: `_corrected`) or asks nothing that can be read."""
+        """「不是问材料 是问多久」「我问的不是材料 是多久」「我问的是要不要做 不是要啥材料」: the asker corrects what the
+        earlier question was taken to ask — the earlier item, asked what the message now says it asks. None when that
+        part names an item (「我问的是用地规划证 不是工程规划证」 corrects the item: `_corrected`), asks nothing that can be
+        read, or the message reports another's question (「他们窗口问的是…」)."""
         found = _ASKED_OTHERWISE.search(text)
         if found is None or len(text) > DOCUMENT_FOLLOW_UP_CHARS:
             return None
-        asked = found.group("asked") or found.group("asked_first")
+        asked = found.group("asked") or found.group("asked_then") or found.group("asked_first")
         if any(self.index.outright(h) for h in self.index.span_hits(asked)):
             return None
         intent = clause_intent(asked, self.model, self.weights.clause_intent)
@@ -596,10 +602,11 @@ class FollowUpReader:
 
     def _word_of_earlier(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「取水的材料清单发我一份」 after 取水许可 and then 洪评, 「节能那个现在多少天」 after 能评 and then 可研: a short
-        follow-up that asks something, names no item outright but writes a word of the names of one earlier item of the
-        conversation, and of no other (the last one included), asks of that item. A word many names share (验收, 审查)
-        counts only among items asked at once (「验收大概几个工作日」 after 「消防设计审查和消防验收是同一个部门吗」); a word
-        of a department's name (水利, 自然) tells no item."""
+        follow-up that asks something, names no item outright but opens with a word of the names of one earlier item of
+        the conversation, and of no other (the last one included), asks of that item. A word many names share (验收,
+        审查) counts only among items asked at once (「验收大概几个工作日」 after 「消防设计审查和消防验收是同一个部门吗」); an
+        ordinary word (一般, 文件, 开工) or a department's (水利) tells no item, and neither does a word inside the
+        message (「可以交电子版吗」)."""
         if (
             not self._asks_anything(result, text)
             or result.asks
@@ -609,16 +616,17 @@ class FollowUpReader:
             or any(self.index.outright(h) and h.named for h in self.index.span_hits(text))
         ):
             return None
+        lead = _LEAD.match(text)
+        opening = text[lead.end() if lead else 0 :][:2]
         at_once = set(context.earlier[: context.at_once])
         earlier = [i for i in context.earlier if i in self.kb.items and self.kb.items[i].kind == "item"]
         words = {key: self._name_ends(key) for key in (context.item, *earlier)}
         found = {
             key
             for key in earlier
-            for word in words[key]
-            if word in text
-            and not any(word in ws for k, ws in words.items() if k != key)
-            and (word not in _NAME_WORDS or key in at_once)
+            if opening in words[key]
+            and not any(opening in ws for k, ws in words.items() if k != key)
+            and (opening not in _NAME_WORDS or key in at_once)
         }
         if len(found) != 1:
             return None
@@ -626,16 +634,18 @@ class FollowUpReader:
         return asked_of(replace(result, intent=context.intent) if elliptic else result, found.pop())
 
     def _name_ends(self, key: str) -> set[str]:
-        """The first and the last two characters of each of an item's names (取水 of 取水许可, 验收 of 消防验收, 预审 of
-        用地预审; a last 证 left out), those that say no procedure (手续, 办理) and a department's words excepted."""
+        """The first and the last two characters of each of an item's names of five characters at most (取水 of 取水许可,
+        验收 of 消防验收, 预审 of 用地预审; a last 证 left out), ordinary words (`_ORDINARY_WORDS`) and a department's
+        words excepted."""
         ends = set()
         for name in self._own_names(key):
             core = name[:-1] if name.endswith("证") else name
-            ends |= {name[:2], core[-2:]}
+            if len(core) <= 5:
+                ends |= {core[:2], core[-2:]}
         return {
             w
             for w in ends
-            if len(w) == 2 and w not in _NO_NAME_WORDS and not any(w in d for d in self.index.department_words)
+            if len(w) == 2 and w not in _ORDINARY_WORDS and not any(w in d for d in self.index.department_words)
         }
 
     @staticmethod
@@ -711,8 +721,10 @@ class FollowUpReader:
         hits = [h for h in self.index.span_hits(text) if h.exact and h.named and h.start >= 0]
         if len({h.item for h in hits}) < 2:
             return False
+        if any(h.item == context.item for h in hits):
+            return False  # 「施工许可证也包含在五证联发里面吗」 after 五证联发: the earlier item is what it is among
         start, _ = name_span(hits)
-        return text[:start] in ("", "那", "那个") and any(h.item != context.item for h in hits if h.start == start)
+        return text[:start] in ("", "那", "那个")
 
     def _pointed_back(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「后面办环评是不是都要用这个代码」 after 赋码: 「这个代码」 is the earlier item, the other one background."""
@@ -830,11 +842,13 @@ class FollowUpReader:
                 and not any(word in name for name in other)
             ):
                 return True
-            # one character, the message's last or before a particle (「这个码吧」)
+            # one character naming a thing (码, 证, 表, 书) after 这个/那个, the message's last or before a particle
+            # (「这个码吧」; not 「…也该查吗」: 该 there is "should")
             last, after = text[found.end() : found.end() + 1], text[found.end() + 1 : found.end() + 2]
             if (
-                last
-                and after in ("", *_PARTICLES_AFTER)
+                found.group() != "该"
+                and last in _THING_ENDS
+                and after in ("", *PARTICLES)
                 and any(name.endswith(last) for name in earlier)
                 and not any(last in name for name in other)
             ):
@@ -876,9 +890,9 @@ class FollowUpReader:
         return bool(starts) and min(starts) > 0 and text[min(starts) - 1] in PARTNER_MARKS
 
     def _bare_words_only(self, text: str, result: MatchResult) -> list[str]:
-        """The bare procedure words (备案, 核准…) that are all a short follow-up writes of `result.item`'s names, also
-        as the parts of a combination (「验收还是备案」: 验收+备案 of 竣工验收备案); empty when it writes anything else of
-        them, names a department (「发改那边备案」) or is no short follow-up."""
+        """The bare procedure words (备案, 核准…) that are all a follow-up (up to DOCUMENT_FOLLOW_UP_CHARS) writes of
+        `result.item`'s names, also as the parts of a combination (「验收还是备案」: 验收+备案 of 竣工验收备案); empty when
+        it writes anything else of them, names a department (「发改那边备案」) or is longer."""
         if len(text) > DOCUMENT_FOLLOW_UP_CHARS or result.asks:
             return []
         if any(word in text for word in self.index.department_words):
@@ -886,7 +900,7 @@ class FollowUpReader:
         spans = [
             span
             for h in self.index.span_hits(text) + self.index.combo_hits(text)
-            if h.item == result.item and h.exact and h.start >= 0 or h.item == result.item and h.covers
+            if h.item == result.item and (h.covers or (h.exact and h.start >= 0))
             for span in (h.covers or ((h.start, h.end),))
         ]
         words = [_bare_of(text[a:b]) for a, b in spans]

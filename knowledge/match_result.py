@@ -43,13 +43,13 @@ class MatchResult:
     learned: bool = False
     asks: tuple[Ask, ...] = ()  # when the message asks several things: each (item, intent), in order
     context: bool = False  # a part (item or intent) came from the asker's previous question
-    # The asker moved on to a matter of its own the knowledge base lacks (set by `Matcher.in_context`): a follow-up
+    # The asker moved on to a matter of its own the knowledge base lacks (set by `FollowUpReader.in_context`): a follow-up
     # next continues that matter, so the earlier context is not borrowed.
     leaves_context: bool = False
-    # Asked with its item missing and no earlier item to take (set by `Matcher.in_context`): 「这个要多久」 with
+    # Asked with its item missing and no earlier item to take (set by `FollowUpReader.in_context`): 「这个要多久」 with
     # nothing before it — a next message naming only an item (「环评」) completes it.
     wants_item: bool = False
-    # The item was picked among those spoken of by its place (「第一个」「后面那个」, set by `Matcher._by_ordinal`): the
+    # The item was picked among those spoken of by its place (「第一个」「后面那个」, set by `FollowUpReader._by_ordinal`): the
     # conversation's items keep their order, so 「第二个呢」 next counts as 「第一个」 did.
     by_place: bool = False
 

@@ -141,8 +141,6 @@ class _FaqEntry:
 class Matcher:
     """Match questions against one knowledge base; safe to call from several threads."""
 
-    """Match questions against one knowledge base; safe to call from several threads."""
-
     def __init__(
         self,
         kb: KnowledgeBase,
@@ -505,7 +503,7 @@ class Matcher:
             and _asks_together(text)
             and MAY.search(text)
             and not TOGETHER_IF.search(text)  # 「一起报的话几天能批完」 asks how long
-            and not LATIN_TOKEN.search(normalized)  # a partner in latin letters is named (by _latin_hits)
+            and not LATIN_TOKEN.search(normalized)  # a partner in latin letters is named (by `PhraseIndex.latin_hits`)
         ):
             # 「人防和消防能一起审吗」「规划许可和施工图审查能一起走吗」: one item named outright and a partner joined to it
             # by 和/跟/与/同 that names none (消防, 规划许可: which one?) — whether they may run together, still

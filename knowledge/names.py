@@ -1,5 +1,6 @@
 """Where a message names the knowledge base's items: the phrase index (names, hints, combinations, latin
-spellings, departments, material names) and the hits it finds, also typed by sound or with a stray character."""
+spellings, departments, material names) and the hits it finds, also typed by sound or with a stray character; with
+the knowledge base's other phrases (out of scope, small talk), which the matcher reads against the same message."""
 
 from __future__ import annotations
 
@@ -14,13 +15,12 @@ from knowledge.normalize import compact as compact_text
 from knowledge.normalize import has_cjk
 from knowledge.pinyin import is_word, key_of, latin_pinyin, syllable
 from knowledge.scoring import EVIDENCE
-from knowledge.wording import ISSUED_DOCUMENT, LATIN_TOKEN, background_spans, clause_starts
+from knowledge.wording import ISSUED_DOCUMENT, LATIN_TOKEN, PARTICLES, background_spans, clause_starts
 
 DOCUMENT_GRAM = 4  # characters a message shares with a material's name to name that document
 
 # Question words begin no name of the knowledge base: a sound-alike starting with one is what it says.
 _INTERROGATIVES = frozenset("谁哪啥咋怎")
-_PARTICLES = frozenset("吗呢吧啊呀嘛")  # sentence-final particles: no name typed by sound ends a message with one
 # After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早)|批复|批文|意见书|合格书|合格证)?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
@@ -211,13 +211,12 @@ class PhraseIndex:
     def span_hits(self, compact: str) -> list[Hit]:
         hits: list[Hit] = []
         key, owners = key_of(compact) if has_cjk(compact) else ("", [])
-        index = self
         chars = set(compact)
-        candidates = {i for char in chars for i in index.by_first_char.get(char, ())}
+        candidates = {i for char in chars for i in self.by_first_char.get(char, ())}
         if key:
             for syl in {syllable(char) for char in chars}:
-                candidates.update(index.by_first_syllable.get(syl, ()))
-        for phrase in [index.phrases[i] for i in sorted(candidates)]:
+                candidates.update(self.by_first_syllable.get(syl, ()))
+        for phrase in [self.phrases[i] for i in sorted(candidates)]:
             start = compact.find(phrase.text)
             if start >= 0:
                 is_alias = phrase.kind == "alias" and len(phrase.text) >= 2
@@ -242,7 +241,7 @@ class PhraseIndex:
                         continue  # 「工地」 is the word for a building site, not 供地 typed by sound
                     if compact[begin] in _INTERROGATIVES:
                         continue  # 「找谁报」 asks who, it is no 水保 typed by sound
-                    if compact[end - 1] in _PARTICLES and end == len(compact):
+                    if compact[end - 1] in PARTICLES and end == len(compact):
                         continue  # 「能先出批复吗」 ends a question, it is no 赋码 typed by sound
                     named = phrase.kind == "alias" and len(phrase.text) >= 3 and end - begin >= 3
                     hits.append(
@@ -407,19 +406,18 @@ class PhraseIndex:
     def fuzzy_hits(self, compact: str, already: set[str]) -> list[Hit]:
         if not has_cjk(compact) or not self.fuzzy_texts:
             return []
-        index = self
         query = compact[:200]
-        sharing = sorted({i for char in set(query) for i in index.fuzzy_by_char.get(char, ())})
+        sharing = sorted({i for char in set(query) for i in self.fuzzy_by_char.get(char, ())})
         found = process.extract(
             query,
-            [index.fuzzy_texts[i] for i in sharing],
+            [self.fuzzy_texts[i] for i in sharing],
             scorer=fuzz.partial_ratio,
             score_cutoff=EVIDENCE.fuzzy_cutoff,
             limit=8,
         )
         hits = []
         for text, score, position in found:
-            item = index.fuzzy_items[sharing[position]]
+            item = self.fuzzy_items[sharing[position]]
             if item in already or (len(text) >= 5 and score < EVIDENCE.fuzzy_long_cutoff):
                 continue
             hits.append(Hit(item, score / 100 * EVIDENCE.fuzzy))

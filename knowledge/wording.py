@@ -11,6 +11,7 @@ from knowledge.intents import cue_book, read_cues
 if TYPE_CHECKING:
     from knowledge.model_text import TextModel
 
+PARTICLES = frozenset("吗呢吧啊呀嘛")  # sentence-final particles: no name typed by sound ends a message with one
 # 「…那个呢」「…的呢」: the same question again, about something else
 ELLIPSIS = re.compile(r"(那个|这个|的)?呢$|那个呢|那呢|呢[?？]?$")
 # 「网上办还是窗口办」「是自治区批还是市里批」: a choice offered is asked, where a message asks several things.

@@ -1850,8 +1850,9 @@ def test_after_a_choice_offered_a_follow_up_is_offered_it_again(matcher):
 
 
 def test_it_stands_for_the_earlier_item(matcher):
-    """「施工图审查能跟它并联吗」 after 工规证: 它 is 工规证, so two items are asked to run together; 「它和不动产权证这俩
-    分别要多久」 asks of both. 其它 ("other") points at nothing."""
+    """「施工图审查能跟它并联吗」 after 工规证: 它 is 工规证, so two items are asked to run together (the parallel topic,
+    then 施工图审查's process, as 「施工图审查能跟工规证并联吗」 is answered); 「它和不动产权证这俩分别要多久」 asks of both.
+    其它 ("other") points at nothing."""
     verify_conversation(
         matcher,
         [
@@ -1859,6 +1860,8 @@ def test_it_stands_for_the_earlier_item(matcher):
             ("王经理", "施工图审查能跟它并联吗", "parallel", "process", "answer", True),
         ],
     )
+    r = matcher.match("施工图审查能跟它并联吗", Context("engineering_planning", "time_limit"))
+    assert [(a.item, a.intent) for a in r.asks] == [("parallel", "process"), ("drawing_review", "process")]
     r = matcher.match("它和不动产权证这俩分别要多久", Context("land_use_planning", "time_limit"))
     assert (r.item, r.action, r.context) == ("land_use_planning", "answer", True)
     assert [(a.item, a.intent) for a in r.asks] == [
@@ -1866,7 +1869,9 @@ def test_it_stands_for_the_earlier_item(matcher):
         ("property_cert", "time_limit"),
     ]
     r = matcher.match("其它的呢", Context("eia", "fee"))
-    assert r.item == "eia"  # the earlier question again, of the same item
+    assert (r.item, r.intent, r.reason) == ("eia", "fee", "context")  # 其它: the earlier question again
+    r = matcher.match("能跟它并联吗", Context("soil_water", "time_limit"))
+    assert (r.item, r.intent) == ("parallel", "process")
 
 
 def test_a_word_of_one_earlier_items_name_asks_of_that_item(matcher):
@@ -1883,9 +1888,16 @@ def test_a_word_of_one_earlier_items_name_asks_of_that_item(matcher):
             ("张总", "取水的材料清单发我一份", "water_permit", "materials", "answer", True),
         ],
     )
-    # a word many names share (审批) tells no item apart from one asked earlier on its own
-    r = matcher.match("审批要多久", Context("flood_impact", "fee", ("eia",)))
-    assert r.item == "flood_impact"
+    # an ordinary word opening a name (一般, 电子, 文件, 开工, 竣工) tells no item, nor does a word inside the message
+    for question, earlier in (
+        ("一般要多久", "customs_origin"),
+        ("可以交电子版吗", "water_permit"),
+        ("文件要盖章吗", "verification"),
+        ("开工前要拿到吗", "construction_permit"),
+        ("试生产前要办完吗", "soil_water"),
+        ("竣工以后还要办吗", "completion_filing"),
+    ):
+        assert matcher.match(question, Context("eia", "materials", (earlier,))).item == "eia", question
 
 
 def test_the_asking_clause_orders_the_items_of_a_long_message(matcher):
@@ -1908,7 +1920,7 @@ def test_what_is_among_another_topic_named_first_is_not_the_earlier_items(matche
     """「五证联发的话 施工证也算在里面吧」 after 跨省通办 asks whether 施工证 is among 五证联发, not of 跨省通办; 「施工许可也
     包含在里面？」 after 五证联发 is still 五证联发's."""
     r = matcher.match("五证联发的话 施工证也算在里面吧", Context("cross_province", "other"))
-    assert r.item != "cross_province"
+    assert (r.item, r.context) == ("five_certs", False)  # offered with 施工证, not the earlier item's
     r = matcher.match("施工许可也包含在里面？", Context("five_certs", "process"))
     assert (r.item, r.context) == ("five_certs", True)
 
@@ -1945,6 +1957,9 @@ def test_the_asker_says_what_they_meant_to_ask(matcher):
     )
     r = matcher.match("我问的是要不要做 不是要啥材料", Context("cultural_relics", "materials"))
     assert (r.item, r.intent, r.action) == ("cultural_relics", "other", "answer")
+    for question in ("不是问材料 问的是多久", "我问的不是材料 是多久", "不是要材料 是问多久", "我是问多久 不是问材料"):
+        r = matcher.match(question, Context("feasibility", "materials"))
+        assert (r.item, r.intent, r.reason) == ("feasibility", "time_limit", "context"), question
 
 
 def test_acceptance_or_filing_after_the_fire_acceptance_stays_with_it(matcher):
@@ -1977,6 +1992,15 @@ def test_a_procedure_of_its_own_named_on_a_paper_leaves_the_earlier_item(matcher
     )
     r = matcher.match("营业执照复印件要几份", Context("property_cert", "time_limit"))
     assert (r.item, r.intent, r.action) == ("property_cert", "materials", "answer")
+    # who issues one of its papers is still about the paper: the conversation stays with the permit
+    verify_conversation(
+        matcher,
+        [
+            ("李工", "施工许可要啥材料", "construction_permit", "materials", "answer", False),
+            ("李工", "中标通知书谁发", None, None, "handoff", False),
+            ("李工", "要原件吗", "construction_permit", "materials", "answer", True),
+        ],
+    )
 
 
 def test_this_code_points_back_to_the_project_code(matcher):
@@ -1984,6 +2008,8 @@ def test_this_code_points_back_to_the_project_code(matcher):
     background; 「电子证照跟纸质的一样有效吗」 after 不动产权证 asks of the certificate's form, not of the portal."""
     r = matcher.match("后面办环评都要用这个码吗", Context("project_code", "process"))
     assert (r.item, r.context) == ("project_code", True)
+    # 该 is "should" there: 「规划核实也该查吗」 after 消防验收 asks of 规划核实, though 查 ends 备案抽查
+    assert matcher.match("规划核实也该查吗", Context("fire_acceptance", "process")).item == "planning_verification"
     r = matcher.match("电子证照跟纸质的一样有效吗", Context("property_cert", "process"))
     assert (r.item, r.context) == ("property_cert", True)
 
