@@ -122,6 +122,9 @@ DEFAULT_GUARDED = tuple(
         "bankAE_dialogues",
         "bankAF_dialogues",
         "bankAG_dialogues",
+        "bankAH_dialogues",
+        "bankAI_dialogues",
+        "bankAJ_dialogues",
     )
 )
 
