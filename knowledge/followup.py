@@ -38,8 +38,9 @@ FOLLOW_UP_CHARS = 14  # a follow-up that borrows from the previous question is s
 OWN_INTENT_SURE = 0.5  # a 「…呢」 follow-up asks its own question when the model reads it this surely
 DOCUMENT_FOLLOW_UP_CHARS = 24  # 「施工图审查合格书我们还没拿到，能先受理吗」: a follow-up about one of its documents
 
-# 它 standing for the earlier item (not 其它 "other", not 它们 or 它俩 "they").
-_IT = re.compile(r"(?<!其)它(?![们俩])")
+# 它 standing for the earlier item (not 其它 "other", not 它们 or 它俩 "they"); so does 这个/那个 as the partner of a
+# together question (「还有地质灾害那个评估 跟这个能一起弄吗」 after 压覆矿).
+_IT = re.compile(r"(?<!其)它(?![们俩])|(?<=[跟和与同])(?:这个|那个)(?=能|可以|一起|一块|同时|并|合|放)")
 # Words many items' names share: in a follow-up they tell apart only items asked about at once.
 _NAME_WORDS = frozenset({"审查", "验收", "备案", "证明", "评价", "评估", "施工"})
 # 「不是问材料 是问多久」「我问的是要不要做 不是要啥材料」: what the asker meant to ask, against what was answered.
@@ -89,7 +90,7 @@ _OWN_SUBJECT = re.compile(
 
 # After an item's name: it is had (「项目代码有了 还要啥」「环评批复拿到了 还差啥」), not a point in time (「备案以后」).
 _HAD_AFTER = re.compile(
-    r"(批复|批文|意见书|意见|合格书|证)?(已经|已|都|早就|也)?(有了|拿到了?|批了|批下来了?|办完了?|办好了?|下来了|搞定了?)"
+    r"(批复|批文|意见书|意见|合格书|证)?(已经|已|都|早就|也)?(有了|拿到了?|批了|批下来了?|办完了?|办好了?|下来了|搞定了?|过了)"
     r"(?=还)"  # … and what else is asked next (「还要啥」): of the earlier item, not what comes after it
 )
 
@@ -117,7 +118,7 @@ _DOES_A_PROCEDURE = re.compile(r"(要|也要|必须|需要|得)(先)?(做|办|�
 # A follow-up asking whether the earlier item goes ahead without a document.
 # 「…签完以后才能办是吧」: what must be done before the procedure the conversation is about (its name left out).
 _ONLY_AFTER = re.compile(
-    r"((以后|之后|后|完)才|(了|完|好|到)(就|才))(能|可以)(办|报|申请|领|拿|批|做|(?P<filed>备案))理?(了)?(吗|吧|是吧|不|呢|啊)?$"
+    r"((以后|之后|后|完)才|(了|完|好|到)(?P<gap>[^才就了完好到]{0,6}?)(就|才))(能|可以)(办|报|申请|领|拿|批|做|(?P<filed>备案))理?(了)?(吗|吧|是吧|不|呢|啊)?$"
 )
 # 「…包含在里面吗」「…算其中一个吗」「…也在里头吗」: whether something is one of the earlier item's (certificates,
 # documents, steps).
@@ -684,13 +685,20 @@ class FollowUpReader:
         return replace(picked, by_place=True)
 
     def _only_after(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
-        """「是出让合同签完以后才能办是吧」「是不是得契税交完才能办」 after 不动产权证: whether the earlier item waits for
+        """「是出让合同签完以后才能办是吧」「是不是得契税交完才能办」「出让合同签了 是不是直接就能领」 after 不动产权证:
+        whether the earlier item waits for
         what the message names (a paper, a tax, another procedure) — the earlier item's order, its process. 备案 is
         the earlier item's verb when it is a word of its names (「必须消防验收完了才能备案吗」 after 竣工验收备案; not
         「赋码完就能备案了？」 after 赋码)."""
         found = _ONLY_AFTER.search(text)
         if found is not None and found.group("filed") and not any("备案" in n for n in self._own_names(context.item)):
             return None
+        if found is not None and found.group("gap"):
+            # 「签了 是不是直接就能领」: words between 了 and 就 — but no item named there (「初步设计批完施工图审查就能报了吧」
+            # asks of 施工图审查)
+            gap = found.start("gap")
+            if any(self.index.outright(h) and h.start >= gap for h in self.index.span_hits(text)):
+                return None
         if (
             len(text) <= DOCUMENT_FOLLOW_UP_CHARS
             and found is not None

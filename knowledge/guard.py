@@ -125,6 +125,9 @@ DEFAULT_GUARDED = tuple(
         "bankAH_dialogues",
         "bankAI_dialogues",
         "bankAJ_dialogues",
+        "bankAK_dialogues",
+        "bankAL_dialogues",
+        "bankAM_dialogues",
     )
 )
 

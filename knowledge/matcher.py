@@ -127,6 +127,7 @@ _ACKNOWLEDGED = re.compile(
     r"(好的|好嘞|好|行吧|行|谢谢|感谢|多谢|收到|明白|了解|知道了|ok|嗯)+(老师|管家|您|你|了|啊|哈|哦|呀)*"
 )
 
+_WITH_OTHERS = re.compile(r"[跟和与同](别的|其他|其它|其余)的?(手续|审批|事项)")
 _PARTNER_AFTER = re.compile(r"[和跟与]|同(?!时|步|一)")  # 「人防和…」 (not 「人防同时…」)
 
 
@@ -511,7 +512,9 @@ class Matcher:
             before = text[: max(start - 1, 0)]
             # (「能和施工图审查一起报吗」 leaves out what goes with it: a follow-up's, read in its conversation)
             partner_before = start > 0 and text[start - 1] in PARTNER_MARKS and before not in ("", "那")
-            if (partner_before and not MAY.fullmatch(before)) or _PARTNER_AFTER.match(text, end):
+            # …or the others (「这个能跟别的手续并着做不」): whether it may run with the other procedures
+            with_others = _WITH_OTHERS.search(text, end) is not None
+            if (partner_before and not MAY.fullmatch(before)) or _PARTNER_AFTER.match(text, end) or with_others:
                 result = self._result(
                     question, normalized, "parallel", "process", "answer", candidates[0].score, candidates, "several"
                 )

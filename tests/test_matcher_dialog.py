@@ -2043,3 +2043,19 @@ def test_small_follow_ups_of_the_eighteenth_pass(matcher):
     assert r.item in ("parallel", "fire_design") and r.context
     r = matcher.match("谢谢哈 今天又麻烦你们了", Context("fire_acceptance", "fee"))
     assert (r.item, r.action) == (None, "smalltalk")
+
+
+def test_together_with_this_one_or_the_others_and_what_comes_after_a_paper(matcher):
+    """「还有地质灾害那个评估 跟这个能一起弄吗」 after 压覆矿: 这个 is 压覆矿, the partner of a together question;
+    「这个能跟别的手续并着做不」 asks whether 考古勘探 runs with the other procedures; 「出让合同签了 是不是直接就能领」
+    after 用地规划证 asks whether it waits for the contract (words between 了 and 就)."""
+    r = matcher.match("还有地质灾害那个评估 跟这个能一起弄吗", Context("mineral_overlay", "time_limit"))
+    assert (r.item, r.context) == ("parallel", True)
+    assert ("geo_hazard", "process") in [(a.item, a.intent) for a in r.asks]
+    r = matcher.match("文物部门说要先考古勘探 这个能跟别的手续并着做不")
+    assert [(a.item, a.intent) for a in r.asks] == [("parallel", "process"), ("cultural_relics", "process")]
+    r = matcher.match("出让合同签了 是不是直接就能领", Context("land_use_planning", "materials"))
+    assert (r.item, r.intent, r.context) == ("land_use_planning", "process", True)
+    # an item named between 了 and 就 is what is asked of
+    r = matcher.match("初步设计批完施工图审查就能报了吧", Context("preliminary_design", "time_limit"))
+    assert r.item != "preliminary_design"
