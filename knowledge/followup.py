@@ -396,9 +396,11 @@ class FollowUpReader:
         asked = cue_book().question_mark.search(text) or ALTERNATIVE.search(text) or "?" in result.question
         if not (asks_own or ELLIPSIS.search(text) or asked or "？" in result.question):
             return None  # 「好的收到」: no question (「原件还是复印件」 offers a choice, 「那要交个承诺表？」 its mark: they ask)
-        if any(word.start() >= 2 for word in _OWN_SUBJECT.finditer(text)):
-            # 「电力业务许可去哪办」: a matter of its own that the knowledge base lacks; a procedure word with no
-            # words before it that could name one (「审批要钱吗」「那审批多久」) is the earlier item's
+        own_subject = any(word.start() >= 2 for word in _OWN_SUBJECT.finditer(text))
+        if own_subject and not self._about_some_item(text, below=self.weights.procedure_word_follows):
+            # 「电力业务许可去哪办」: a matter of its own that the knowledge base lacks, as the model reads it too; a
+            # procedure word with no words before it that could name one (「审批要钱吗」「那审批多久」) is the earlier
+            # item's, and so is one the model reads as about some item (「审批权限在市水利局还是自治区水利厅」)
             return None
         if result.action == "clarify" and context.item not in {c.item for c in result.candidates}:
             return None
@@ -475,9 +477,11 @@ class FollowUpReader:
         intent = "tolerance" if _WITHOUT_IT.search(text) else "process"
         return taken_as(result, context.item, intent)
 
-    def _about_some_item(self, text: str) -> bool:
-        """Whether the item model gives a message "no item" less than `Weights.no_item` (no model: never)."""
-        return self.model is not None and self.model.item_probabilities(text).get(NO_ITEM, 1.0) < self.weights.no_item
+    def _about_some_item(self, text: str, below: float | None = None) -> bool:
+        """Whether the item model gives a message "no item" less than `below` (default `Weights.no_item`; no model:
+        never)."""
+        limit = self.weights.no_item if below is None else below
+        return self.model is not None and self.model.item_probabilities(text).get(NO_ITEM, 1.0) < limit
 
     def _sure_of_intent(self, result: MatchResult) -> bool:
         """Whether the model reads what the message asks surely enough to keep it over the earlier question's."""

@@ -2059,3 +2059,14 @@ def test_together_with_this_one_or_the_others_and_what_comes_after_a_paper(match
     # an item named between 了 and 就 is what is asked of
     r = matcher.match("初步设计批完施工图审查就能报了吧", Context("preliminary_design", "time_limit"))
     assert r.item != "preliminary_design"
+
+
+def test_a_procedure_word_in_a_follow_up_the_model_reads_as_the_earlier_items(matcher):
+    """「审批权限在市水利局还是自治区水利厅」 after 洪评 names 审批 after other words, which alone would make it a matter of
+    its own; the model reads it as about some item (p(no item) < `Weights.procedure_word_follows`), so it is 洪评's.
+    「电力业务许可去哪办」 and 「养羊要办的动物防疫条件合格证去哪办」 stay matters the knowledge base lacks."""
+    r = matcher.match("审批权限在市水利局还是自治区水利厅", Context("flood_impact", "time_limit"))
+    assert (r.item, r.intent, r.action, r.context) == ("flood_impact", "department", "answer", True)
+    for question in ("电力业务许可去哪办", "养羊要办的动物防疫条件合格证去哪办"):
+        r = matcher.match(question, Context("eia", "materials"))
+        assert (r.item, r.action) == (None, "handoff"), question
