@@ -393,7 +393,12 @@ class FollowUpReader:
                 # puts with another item (环评 has 报告书 too) while it also offers the earlier one: the earlier item
                 return asked_of(result, context.item)
             return None
-        asked = cue_book().question_mark.search(text) or ALTERNATIVE.search(text) or "?" in result.question
+        asked = (
+            cue_book().question_mark.search(text)
+            or ALTERNATIVE.search(text)
+            or (len(text) > 3 and ASKING_END.search(text))  # 「两天能批完是吧」, not 「行吧」
+            or "?" in result.question
+        )
         if not (asks_own or ELLIPSIS.search(text) or asked or "？" in result.question):
             return None  # 「好的收到」: no question (「原件还是复印件」 offers a choice, 「那要交个承诺表？」 its mark: they ask)
         own_subject = any(word.start() >= 2 for word in _OWN_SUBJECT.finditer(text))

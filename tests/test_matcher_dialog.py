@@ -2070,3 +2070,11 @@ def test_a_procedure_word_in_a_follow_up_the_model_reads_as_the_earlier_items(ma
     for question in ("电力业务许可去哪办", "养羊要办的动物防疫条件合格证去哪办"):
         r = matcher.match(question, Context("eia", "materials"))
         assert (r.item, r.action) == (None, "handoff"), question
+
+
+def test_a_follow_up_ending_in_a_question_particle_asks(matcher):
+    """「两天能批完是吧」 after 项目建议书 asks by its 吧 (no question word in it): 建议书's time limit. 「行吧」 only
+    acknowledges."""
+    r = matcher.match("两天能批完是吧", Context("proposal", "materials"))
+    assert (r.item, r.intent, r.action, r.context) == ("proposal", "time_limit", "answer", True)
+    assert matcher.match("行吧", Context("proposal", "materials")).action != "answer"
