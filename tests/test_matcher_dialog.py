@@ -2078,3 +2078,13 @@ def test_a_follow_up_ending_in_a_question_particle_asks(matcher):
     r = matcher.match("两天能批完是吧", Context("proposal", "materials"))
     assert (r.item, r.intent, r.action, r.context) == ("proposal", "time_limit", "answer", True)
     assert matcher.match("行吧", Context("proposal", "materials")).action != "answer"
+
+
+def test_an_out_of_scope_word_in_a_follow_up_the_model_reads_as_an_items(matcher):
+    """「要和矿业权人签压覆协议吗」 after 压覆矿: 矿业权 is an out-of-scope phrase, but the model is sure the message is about
+    some item (p(no item) < `Weights.out_of_scope_follows`): 压覆矿's materials. 「排污许可是环评批了以后再办吧」 stays out of
+    scope."""
+    r = matcher.match("要和矿业权人签压覆协议吗", Context("mineral_overlay", "process"))
+    assert (r.item, r.intent, r.action, r.context) == ("mineral_overlay", "materials", "answer", True)
+    r = matcher.match("排污许可是环评批了以后再办吧", Context("eia", "time_limit"))
+    assert (r.item, r.action) == (None, "handoff")
