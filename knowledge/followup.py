@@ -115,7 +115,6 @@ _DOCUMENT_NOUN = re.compile(r"执照|合同|证明|凭证|报告|意见|说明|�
 # A follow-up asking whether a procedure is done, not how a document is handed in.
 _DOES_A_PROCEDURE = re.compile(r"(要|也要|必须|需要|得)(先)?(做|办|报|申请|评|审|改)|变更")
 
-# A follow-up asking whether the earlier item goes ahead without a document.
 # 「…签完以后才能办是吧」: what must be done before the procedure the conversation is about (its name left out).
 _ONLY_AFTER = re.compile(
     r"((以后|之后|后|完)才|(了|完|好|到)(?P<gap>[^才就了完好到]{0,6}?)(就|才))(能|可以)(办|报|申请|领|拿|批|做|(?P<filed>备案))理?(了)?(吗|吧|是吧|不|呢|啊)?$"
@@ -167,6 +166,7 @@ _NEW_MATTER = re.compile(
 # Who reviews or approves something: a procedure of its own, asked of whoever does it.
 _WHO_DOES_IT = re.compile(r"谁(审|批|管|负责)")
 _THING_ENDS = frozenset("码证表书")
+# A follow-up asking whether the earlier item goes ahead without a document.
 _WITHOUT_IT = re.compile(
     r"容缺|先受理|先报|先办|先收|后补|晚点交|晚些交|以后再交|后交|缓交"
     # 「没有施工图审查合格书能办吗」 (not 「没有问题可以办吗」「没时间过去能申请吗」)
