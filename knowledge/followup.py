@@ -251,8 +251,8 @@ class FollowUpReader:
             and not any(p in text for p in self.index.always_out_of_scope)
             and self._about_some_item(text, below=self.weights.out_of_scope_follows)
         ):
-            # 「签证当天能拿到不」 after 原产地证, 「要跟矿业权人签协议吗」 after 压覆矿: an out-of-scope word (签证, 矿业权) in a
-            # follow-up the model reads as surely about some item is read as a follow-up
+            # 「原产地那个 发票要原件不」 after 原产地证, 「要和矿业权人签压覆协议吗」 after 压覆矿: an out-of-scope word (发票,
+            # 矿业权) in a follow-up the model reads as surely about some item is read as a follow-up
             followed = self._follow_up(replace(result, reason="low_confidence"), context)
         if followed is None and result.reason == "out_of_scope" and not self._earlier_paper(result, context):
             # 「排污许可要交哪些东西」 after 环评: the asker moved on, and 「那要多久」 next is about 排污许可. (A question

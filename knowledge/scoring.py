@@ -84,7 +84,7 @@ class Weights:
     # answers and none wrong; 0.5 also answered two near misses, 「动物防疫条件合格证…」). A follow-up of 15-24
     # characters naming nothing follows below `no_item`.
     procedure_word_follows: float = 0.45
-    # A follow-up read out of scope by one of `out_of_scope.yaml`'s phrases (签证, 发票, 矿业权) and naming no item is
+    # A follow-up read out of scope by one of `out_of_scope.yaml`'s phrases (发票, 矿业权) and naming no item is
     # read as a follow-up when the model gives it "no item" below this (the guard: 4 wrong→right and none wrong at
     # 0.2; at 0.5, 21 and 5 — near misses such as 凿井许可, 防雷设计审核 answered with the earlier item).
     out_of_scope_follows: float = 0.2
