@@ -11,7 +11,7 @@ from knowledge.context import ASKED_WITHOUT_ITEM, Context
 from knowledge.intents import cue_book, read_cues
 from knowledge.match_result import MAX_ASKS, RUN_TOGETHER, Ask, Candidate, MatchResult, asked_of, taken_as
 from knowledge.model import KnowledgeBase
-from knowledge.model_text import NO_ITEM, TextModel
+from knowledge.model_text import TextModel
 from knowledge.names import DOCUMENT_GRAM, Hit, PhraseIndex, name_span
 from knowledge.normalize import compact as compact_text
 from knowledge.scoring import Thresholds, Weights
@@ -29,6 +29,7 @@ from knowledge.wording import (
     TOGETHER_GOES,
     TOGETHER_IF,
     TOGETHER_WORDS,
+    asks_by_form,
     asks_something,
     clause_intent,
     occurrences,
@@ -249,7 +250,7 @@ class FollowUpReader:
             and result.reason == "out_of_scope"
             and result.item is None
             and not any(p in text for p in self.index.always_out_of_scope)
-            and self._about_some_item(text, below=self.weights.out_of_scope_follows)
+            and self._about_some_item(result, below=self.weights.out_of_scope_follows)
         ):
             # 「原产地那个 发票要原件不」 after 原产地证, 「要和矿业权人签压覆协议吗」 after 压覆矿: an out-of-scope word (发票,
             # 矿业权) in a follow-up the model reads as surely about some item is read as a follow-up
@@ -362,7 +363,7 @@ class FollowUpReader:
             return asked_of(result, context.item)
         # a follow-up is short; one that names nothing at all may say more (「如果是市里审，承诺时限多少个工作日」) when the
         # model does not read it as about no item (「对了问个别的 公司变更法人去哪办」: a matter of its own)
-        longer = not self.index.span_hits(text) and self._about_some_item(text)
+        longer = not self.index.span_hits(text) and self._about_some_item(result)
         limit = DOCUMENT_FOLLOW_UP_CHARS if longer else FOLLOW_UP_CHARS
         if result.reason in _NEVER_INHERIT or len(text) > limit or result.asks:
             return None
@@ -413,7 +414,7 @@ class FollowUpReader:
         if not (asks_own or ELLIPSIS.search(text) or asked or "？" in result.question):
             return None  # 「好的收到」: no question (「原件还是复印件」 offers a choice, 「那要交个承诺表？」 its mark: they ask)
         own_subject = any(word.start() >= 2 for word in _OWN_SUBJECT.finditer(text))
-        if own_subject and not self._about_some_item(text, below=self.weights.procedure_word_follows):
+        if own_subject and not self._about_some_item(result, below=self.weights.procedure_word_follows):
             # 「电力业务许可去哪办」: a matter of its own that the knowledge base lacks, as the model reads it too; a
             # procedure word with no words before it that could name one (「审批要钱吗」「那审批多久」) is the earlier
             # item's, and so is one the model reads as about some item (「审批权限在市水利局还是自治区水利厅」)
@@ -493,11 +494,11 @@ class FollowUpReader:
         intent = "tolerance" if _WITHOUT_IT.search(text) else "process"
         return taken_as(result, context.item, intent)
 
-    def _about_some_item(self, text: str, below: float | None = None) -> bool:
-        """Whether the item model gives a message "no item" less than `below` (default `Weights.no_item`; no model:
-        never)."""
+    def _about_some_item(self, result: MatchResult, below: float | None = None) -> bool:
+        """Whether the item model gave the message "no item" less than `below` (default `Weights.no_item`; no model:
+        never), as `MatchResult.no_item` keeps it from the reading alone."""
         limit = self.weights.no_item if below is None else below
-        return self.model is not None and self.model.item_probabilities(text).get(NO_ITEM, 1.0) < limit
+        return result.no_item is not None and result.no_item < limit
 
     def _sure_of_intent(self, result: MatchResult) -> bool:
         """Whether the model reads what the message asks surely enough to keep it over the earlier question's."""
@@ -672,12 +673,7 @@ class FollowUpReader:
     @staticmethod
     def _asks_anything(result: MatchResult, text: str) -> bool:
         """Whether a message asks something: a question cue, a choice offered, 「…呢」 or a question particle at the end."""
-        return bool(
-            read_cues(result.normalized).first_strong
-            or asks_something(text)
-            or ELLIPSIS.search(text)
-            or ASKING_END.search(text)
-        )
+        return bool(read_cues(result.normalized).first_strong) or asks_by_form(text)
 
     def _by_ordinal(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「第一个要多长时间」 after 压覆矿 and then 地灾: the item at that place among the items spoken of (in the

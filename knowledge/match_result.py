@@ -52,6 +52,9 @@ class MatchResult:
     # The item was picked among those spoken of by its place (「第一个」「后面那个」, set by `FollowUpReader._by_ordinal`): the
     # conversation's items keep their order, so 「第二个呢」 next counts as 「第一个」 did.
     by_place: bool = False
+    # The item model's probability that the message, read alone, is about no item (None: no model, or no text); the
+    # follow-up readers weigh it without reading the model again.
+    no_item: float | None = None
 
     def context_after(self) -> Context | None:
         """What a follow-up may borrow from this result: the item and intent answered (the last ask; of several

@@ -31,9 +31,7 @@ from knowledge.normalize import compact as compact_text
 from knowledge.normalize import has_cjk, normalize, normalize_many
 from knowledge.scoring import EVIDENCE, Thresholds, Weights
 from knowledge.wording import (
-    ASKING_END,
     EACH,
-    ELLIPSIS,
     LATIN_TOKEN,
     MAY,
     PARTNER_MARKS,
@@ -41,6 +39,7 @@ from knowledge.wording import (
     TOGETHER,
     TOGETHER_GOES,
     TOGETHER_IF,
+    asks_by_form,
     asks_something,
     background_spans,
     clause_intent,
@@ -215,7 +214,7 @@ class Matcher:
             return result
         said = [c for c in result.normalized.split(" ") if c]
         clauses = [c for c in said if not self.index.is_smalltalk(c)]
-        if not clauses or any(asks_something(c) or ELLIPSIS.search(c) or ASKING_END.search(c) for c in clauses):
+        if not clauses or any(asks_by_form(c) for c in clauses):
             return result
         acknowledged = bool(_ACKNOWLEDGED.fullmatch(said[0]))  # 「好的」「行吧」「谢谢老师」 first
         if result.intent != "other" and not acknowledged:
@@ -316,17 +315,19 @@ class Matcher:
         compact = normalized.replace(" ", "")
         if not compact:
             return self._result(question, normalized, None, "other", "smalltalk", 0.0, [], "empty")
+        item_probs = self.model.item_probabilities(compact) if self.model is not None else {}
+        result = self._read(question, normalized, compact, dict(item_probs))
+        return replace(result, no_item=item_probs[NO_ITEM]) if NO_ITEM in item_probs else result
 
+    def _read(self, question: str, normalized: str, compact: str, item_probs: dict[str, float]) -> MatchResult:
+        """One message read alone, given the item model's probabilities of it (empty: no model)."""
         hits = self.index.span_hits(compact) + self.index.latin_hits(normalized) + self.index.combo_hits(compact)
         hits = self.index.drop_contained(hits)
         hits += self.index.fuzzy_hits(compact, {h.item for h in hits})
         hits += self.index.department_hits(compact, {h.item for h in hits})
-        item_probs: dict[str, float] = {}
-        if self.model is not None:
-            item_probs = self.model.item_probabilities(compact)
-            if _PEOPLE_TOGETHER.search(compact):
-                # 「能和老板一起去办吗」: people going together, not procedures running together (the parallel topic)
-                item_probs.pop("parallel", None)
+        if item_probs and _PEOPLE_TOGETHER.search(compact):
+            # 「能和老板一起去办吗」: people going together, not procedures running together (the parallel topic)
+            item_probs.pop("parallel", None)
         self.index.discount_context(compact, hits, normalized, item_probs or None)
         named = {h.item for h in hits if h.named and not h.context}
         mentioned = {h.item for h in hits if h.named}  # named, even if only as context

@@ -97,3 +97,9 @@ def background_spans(normalized: str, *, done: bool = False) -> list[tuple[int, 
 
 ASKING_END = re.compile(r"[嘛吗吧]$")  # 「要弄好久嘛」: a question by its last particle
 PARTNER_MARKS = "和跟与同"  # 「A和B」「跟B」: B goes with A
+
+
+def asks_by_form(clause: str) -> bool:
+    """Whether a clause asks by its form: a question cue or a choice offered (`asks_something`), 「…呢」, or a question
+    particle at the end (「要弄好久嘛」)."""
+    return bool(asks_something(clause) or ELLIPSIS.search(clause) or ASKING_END.search(clause))
