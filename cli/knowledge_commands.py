@@ -28,8 +28,9 @@ from knowledge.guard import DEFAULT_GUARDED, GUARD_PATH, diff_guard, guard_entri
 from knowledge.matcher import Matcher, MatchResult, Thresholds
 from knowledge.model import KnowledgeBase
 from knowledge.model_file import write_model
-from knowledge.model_text import load_training, train_model
+from knowledge.model_text import LABELLED_PATH, load_training, train_model
 from knowledge.plain import html_to_plain
+from knowledge.training_file import AlreadyJoined, join_sets
 
 
 def _matcher(settings) -> Matcher:  # type: ignore[no-untyped-def]
@@ -177,6 +178,27 @@ def register_train(kb_sub: argparse._SubParsersAction) -> None:  # type: ignore[
         help="逐套留出：每套盲测集用其余各套训练的模型评分（默认做；--no-by-set 不做）",
     )
     train.set_defaults(func=cmd_kb_train)
+    join = kb_sub.add_parser(
+        "join",
+        help="把读过的标注集并入训练文件（五分之一按文本哈希留作从未训练的测试集；已有的问题不重复）",
+        description="评测集在读过错例之前是盲测；读过之后才并入训练。有一行读不了时一行也不写。",
+    )
+    join.add_argument("files", nargs="+", metavar="标注文件.jsonl", help="问题或对话轮次（steward eval 的格式）")
+    join.add_argument("--training", default=str(LABELLED_PATH), metavar="文件", help="训练文件（默认自带的）")
+    join.set_defaults(func=cmd_kb_join)
+
+
+def cmd_kb_join(args: argparse.Namespace) -> None:
+    try:
+        joined = join_sets(Path(args.training), [Path(f) for f in args.files])
+    except AlreadyJoined as exc:
+        fail(texts.TRAIN_ALREADY_JOINED.format(path=exc.path, source=exc.source))
+        return
+    except ValueError as exc:  # OSError: one line naming the file (cli.main)
+        fail(str(exc))
+        return
+    for part in joined:
+        print(texts.TRAIN_JOINED.format(source=part.source, rows=part.rows, known=part.known))
 
 
 def cmd_eval(args: argparse.Namespace) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import texts
+from knowledge.evaluation import fold_of
 from knowledge.model_file import artefact_key, load_model
 from knowledge.model_text import training_data
 from tests.test_cli import clean_env, kb, reuse_bundled_kb, run  # noqa: F401  (the CLI tests' fixtures)
@@ -138,3 +139,78 @@ def test_kb_train_says_in_one_line_when_the_model_file_cannot_be_written(capsys,
     monkeypatch.setenv("MODEL_PATH", str(tmp_path / "a-file" / "model.npz"))
     code, out, err = run(capsys, "kb", "train", "--folds", "0", "--no-by-set")
     assert code != 0 and out == "" and len(err.strip().splitlines()) == 1 and "a-file" in err
+
+
+def test_kb_join_appends_a_read_set_with_its_split_and_skips_known_texts(capsys, tmp_path):
+    training = _lines(
+        tmp_path,
+        "labelled.jsonl",
+        [
+            {
+                "q": "环评要什么材料",
+                "item": "eia",
+                "intent": "materials",
+                "style": "plain",
+                "source": "old",
+                "split": "train",
+            }
+        ],
+    )
+    turns = _lines(
+        tmp_path,
+        "bankQQ_dialogues.jsonl",
+        [
+            {"chat": CHAT, "user": WANG, "text": "环评要什么材料", "item": "eia", "intent": "materials", "dialogue": 1},
+            {"chat": CHAT, "user": WANG, "text": "那得多长时间", "item": "eia", "intent": "time_limit", "dialogue": 1},
+            {
+                "chat": CHAT,
+                "user": LI,
+                "text": "那得多长时间",
+                "item": "soil_water",
+                "intent": "time_limit",
+                "dialogue": 2,
+            },
+        ],
+    )
+    singles = _lines(
+        tmp_path,
+        "bankRR.jsonl",
+        [
+            {
+                "q": "水保和林草分别几个工作日",
+                "item": "soil_water",
+                "intent": "time_limit",
+                "style": "multi",
+                "asks": [
+                    {"item": "soil_water", "intent": "time_limit"},
+                    {"item": "forest_grass", "intent": "time_limit"},
+                ],
+            },
+        ],
+    )
+    code, out, _ = run(capsys, "kb", "join", turns, singles, "--training", training)
+    assert code == 0
+    assert says(texts.TRAIN_JOINED, out, source="bankQQ_dialogues", rows=1, known=2)
+    assert says(texts.TRAIN_JOINED, out, source="bankRR", rows=1, known=0)
+    rows = [json.loads(line) for line in Path(training).read_text(encoding="utf-8").splitlines()]
+    assert [r["q"] for r in rows] == ["环评要什么材料", "那得多长时间", "水保和林草分别几个工作日"]
+    turn, multi = rows[1], rows[2]
+    # a turn trains the intent only (it keeps its dialogue number); a single question keeps its several asks
+    assert (turn["dialogue"], turn["style"], turn["source"]) == (1, "dialogue", "bankQQ_dialogues")
+    assert "dialogue" not in multi and [a["item"] for a in multi["asks"]] == ["soil_water", "forest_grass"]
+    for row in rows[1:]:  # a fixed fifth by the text's hash is never trained on, as for the rows already there
+        assert row["split"] == ("test" if fold_of(row["q"], 5) == 0 else "train")
+    # the same set again is refused, and nothing is written
+    before = Path(training).read_text(encoding="utf-8")
+    code, out, err = run(capsys, "kb", "join", singles, "--training", training)
+    assert code != 0 and says(texts.TRAIN_ALREADY_JOINED, err, source="bankRR")
+    assert Path(training).read_text(encoding="utf-8") == before
+
+
+def test_kb_join_writes_nothing_when_a_line_is_bad(capsys, tmp_path):
+    training = _lines(tmp_path, "labelled.jsonl", [])
+    good = _lines(tmp_path, "good.jsonl", [{"q": "能评多久", "item": "energy_review", "intent": "time_limit"}])
+    bad = _lines(tmp_path, "bad.jsonl", [{"q": "环评要钱吗", "item": "eia", "intent": "fee"}, "{not json"])
+    code, _, err = run(capsys, "kb", "join", good, bad, "--training", training)
+    assert code != 0 and "bad.jsonl:2" in err and len(err.strip().splitlines()) == 1
+    assert Path(training).read_text(encoding="utf-8") == ""
