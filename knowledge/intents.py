@@ -58,6 +58,7 @@ class CueBook:
     context_clause: re.Pattern[str]
     question_mark: re.Pattern[str]
     done_clause: re.Pattern[str]  # a clause stating something already done (「节能审查上个月已经批复了」)
+    steward_request: re.Pattern[str]  # a clause asking the steward to act (「麻烦管家帮着催催」)
     examples: dict[str, str]  # the example question of go_ahead / context_clause / question_mark
     # The cues of one (tier, intent, kind) joined into one alternation: the first hit of any is found by one
     # search, where a search per cue costs ~0.5 ms a question. A cue with a backreference stays alone.
@@ -158,7 +159,11 @@ def cue_book(path: Path = CUES_PATH) -> CueBook:
         context_clause=re.compile(data["context_clause"]["cue"]),
         question_mark=re.compile(data["question_mark"]["cue"]),
         done_clause=re.compile(data["done_clause"]["cue"]),
-        examples={k: data[k]["example"] for k in ("go_ahead", "context_clause", "question_mark", "done_clause")},
+        steward_request=re.compile(data["steward_request"]["cue"]),
+        examples={
+            k: data[k]["example"]
+            for k in ("go_ahead", "context_clause", "question_mark", "done_clause", "steward_request")
+        },
     )
 
 

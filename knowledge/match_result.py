@@ -66,7 +66,7 @@ class MatchResult:
         if self.action == "clarify" and self.item is not None and not self.asks and len(self.candidates) > 1:
             others = tuple(c.item for c in self.candidates[1:2] if c.item != self.item)
             return Context(self.item, self.intent, others, offered=bool(others))
-        if self.item is None or not (self.action == "answer" or self.reason == "status"):
+        if self.item is None or not (self.action == "answer" or self.reason in ("status", "request")):
             return None
         last = self.asks[-1] if self.asks else Ask(self.item, self.intent)
         at_once = len({a.item for a in self.asks}) > 1 and RUN_TOGETHER not in self.asks

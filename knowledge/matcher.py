@@ -193,7 +193,9 @@ class Matcher:
 
         `context` is what the asker last asked about: an elliptical follow-up takes the missing part from it.
         """
-        return self._told_only(self.in_context(self._order_before(self._match(question)), context))
+        return self._asks_a_steward(
+            self._told_only(self.in_context(self._order_before(self._match(question)), context))
+        )
 
     def in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
         """`match(question, context)` from `result = match(question)` made already (no second match)."""
@@ -222,6 +224,22 @@ class Matcher:
         if not (acknowledged or any(cue_book().done_clause.search(c) for c in clauses)):
             return result
         return replace(result, action="handoff", reason="told", faq=None, learned=False)
+
+    def _asks_a_steward(self, result: MatchResult) -> MatchResult:
+        """「麻烦管家帮着催催」「能不能帮忙吹个哨」「林草的还卡着 能帮催一下不」: a message that asks the steward to act
+        (`steward_request` in intent_cues.yaml) and asks nothing else goes to a steward (reason `request`), with the
+        item it is about; an answer or a choice of items would do nothing for it. 「经办人是谁，能帮忙问问吗」 also asks
+        who, and is answered."""
+        if result.action not in ("answer", "clarify") or result.reason == "learned":
+            return result
+        book = cue_book()
+        clauses = [c for c in result.normalized.split(" ") if c]
+        requests = [c for c in clauses if book.steward_request.search(c)]
+        if not requests or any(
+            asks_by_form(c) for c in clauses if c not in requests and not self.index.is_smalltalk(c)
+        ):
+            return result
+        return replace(result, action="handoff", reason="request", faq=None, learned=False)
 
     def _order_before(self, result: MatchResult) -> MatchResult:
         """「核准前要先做用地预审吗」「办施工许可之前必须先拿到图审合格书吗」「草原审核是不是得先拿到用地预审」: an item

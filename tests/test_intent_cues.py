@@ -26,6 +26,8 @@ def test_the_shared_patterns_match_their_examples():
     assert BOOK.context_clause.search(normalize(BOOK.examples["context_clause"]).replace(" ", ""))
     assert BOOK.question_mark.search(BOOK.examples["question_mark"])
     assert BOOK.done_clause.search(normalize(BOOK.examples["done_clause"]).replace(" ", ""))
+    request = [c for c in normalize(BOOK.examples["steward_request"]).split(" ") if BOOK.steward_request.search(c)]
+    assert request and not BOOK.steward_request.search("找谁催一下")  # who is asked, not a request
 
 
 @pytest.mark.parametrize(

@@ -2088,3 +2088,27 @@ def test_an_out_of_scope_word_in_a_follow_up_the_model_reads_as_an_items(matcher
     assert (r.item, r.intent, r.action, r.context) == ("mineral_overlay", "materials", "answer", True)
     r = matcher.match("排污许可是环评批了以后再办吧", Context("eia", "time_limit"))
     assert (r.item, r.action) == (None, "handoff")
+
+
+def test_a_request_to_act_goes_to_a_steward_with_its_item(matcher):
+    """「麻烦管家帮着催催」「能不能帮忙吹个哨」: the asker wants the steward to act (urge, whistle, coordinate), which no
+    answer does; a steward gets it, with the item it is about, and the next follow-up keeps that item. A request that
+    also asks something (「经办人是谁，能帮忙问问吗」) or asks who or how (「找谁催一下」「管家吹哨是咋回事」) is read as
+    it asks."""
+    r = matcher.match("好 麻烦管家帮着催催", Context("forest_grass", "time_limit"))
+    assert (r.item, r.action, r.reason) == ("forest_grass", "handoff", "request")
+    assert r.context_after() is not None and r.context_after().item == "forest_grass"
+    r = matcher.match("能不能帮忙吹个哨 环评卡在技术评估那块快一个月了")
+    assert (r.item, r.action, r.reason) == ("eia", "handoff", "request")
+    r = matcher.match("麻烦管家帮我们催一下水利局", Context("flood_impact", "status"))
+    assert (r.item, r.action, r.reason) == ("flood_impact", "handoff", "request")
+    r = matcher.match("能不能吹个哨把林草局的人拉进群")
+    assert (r.action, r.reason) == ("handoff", "request")
+    r = matcher.match("经办人是谁，能帮忙问问吗", Context("water_permit", "materials"))
+    assert (r.item, r.intent, r.action) == ("water_permit", "department", "answer")
+    r = matcher.match("找谁催一下", Context("filing", "time_limit"))
+    assert (r.item, r.intent, r.action) == ("filing", "department", "answer")
+    r = matcher.match("管家吹哨是咋回事")
+    assert r.reason != "request"
+    r = matcher.match("帮我问问建设工程规划许可证现在能不能全程网办，流程发一下")
+    assert (r.item, r.intent, r.action) == ("engineering_planning", "process", "answer")
