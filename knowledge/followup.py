@@ -799,7 +799,8 @@ class FollowUpReader:
             or any(self.index.outright(h) for h in self.index.span_hits(text))
         ):
             return None
-        items = [i for i in reversed(context.earlier) if i in self.kb.items][:MAX_ASKS]
+        asked = context.earlier[: context.at_once] if context.at_once else tuple(reversed(context.earlier))
+        items = [i for i in asked if i in self.kb.items][:MAX_ASKS]
         if not items:
             return None
         if result.intent == "status":

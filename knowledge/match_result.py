@@ -81,14 +81,14 @@ class MatchResult:
             last = RUN_TOGETHER
         # the other items asked about at once are the conversation's too (「这两个能一起报吗」 next names them): of a
         # together question last first, as before; of several items, in the order written (「第一个」 is the first)
-        asked = self.asks if at_once else tuple(reversed(self.asks))
+        asked = self.asks if at_once or together else tuple(reversed(self.asks))
         others = tuple(dict.fromkeys(a.item for a in asked if a.item not in (last.item, "parallel", None)))
         return Context(
             last.item,
             last.intent,
             others,
             together=together and bool(others),
-            at_once=len(others) if at_once else 0,
+            at_once=len(others) if at_once or together else 0,
         )
 
     def to_dict(self) -> dict[str, object]:

@@ -546,7 +546,7 @@ class Matcher:
             # runs: 「能评能和环评并联吗」; with what the other clauses ask when there are such (「水保和洪评能同时弄吗？分别找谁」).
             asks: tuple[Ask, ...] = self._together_and_more(normalized, items) or (
                 RUN_TOGETHER,
-                Ask(items[0], "process"),
+                *(Ask(item, "process") for item in items[: MAX_ASKS - 1]),
             )
         else:
             asks = tuple(Ask(k, intent) for k in items[:MAX_ASKS])

@@ -582,7 +582,11 @@ def test_a_follow_up_asking_whether_procedures_may_run_together_gets_the_paralle
     r = matcher.match("一起审的话进度怎么样", Context("fire_design", "materials"))
     assert (r.item, r.intent, r.action) == ("fire_design", "status", "handoff")
     r = matcher.match("能评跟可研能并着走不", Context("engineering_planning", "materials"))
-    assert [(a.item, a.intent) for a in r.asks] == [("parallel", "process"), ("energy_review", "process")]
+    assert [(a.item, a.intent) for a in r.asks] == [
+        ("parallel", "process"),
+        ("energy_review", "process"),
+        ("feasibility", "process"),
+    ]
     r = matcher.match("那用规证能一起报不", Context("engineering_planning", "materials"))
     assert [(a.item, a.intent) for a in r.asks] == [("parallel", "process"), ("land_use_planning", "process")]
     assert r.context_after() == Context("land_use_planning", "process")  # 「那要多久」 next: the permit named
@@ -688,8 +692,14 @@ def test_a_bare_word_of_the_earlier_items_name_keeps_it(matcher):
         ("水保和林草分别几个工作日", [("soil_water", "time_limit"), ("forest_grass", "time_limit")]),
         ("环评和能评各要什么材料", [("eia", "materials"), ("energy_review", "materials")]),
         ("施工许可证在哪办,要多久", [("construction_permit", "department"), ("construction_permit", "time_limit")]),
-        ("环评能和施工许可证并联办吗", [("parallel", "process"), ("eia", "process")]),
-        ("规划核实和消防验收可以联合验收吗", [("parallel", "process"), ("planning_verification", "process")]),
+        (
+            "环评能和施工许可证并联办吗",
+            [("parallel", "process"), ("eia", "process"), ("construction_permit", "process")],
+        ),
+        (
+            "规划核实和消防验收可以联合验收吗",
+            [("parallel", "process"), ("planning_verification", "process"), ("fire_acceptance", "process")],
+        ),
         # whether they run together, and what another clause asks: of the item it names, or of each (分别)
         ("环评和能评能不能同时报？环评要哪些材料", [("parallel", "process"), ("eia", "materials")]),
         (
@@ -739,11 +749,17 @@ def test_several_asks_get_one_answer_covering_each(matcher, question, asks):
         # 一并 before 提交 hands documents in together: no parallel topic
         ("环评和能评的材料一并提交吗", [("eia", "materials"), ("energy_review", "materials")]),
         # 同时 before 要 is "also": the second clause is no together question of its own
-        ("环评和能评能一起报吗？同时要准备什么材料", [("parallel", "process"), ("eia", "process")]),
+        (
+            "环评和能评能一起报吗？同时要准备什么材料",
+            [("parallel", "process"), ("eia", "process"), ("energy_review", "process")],
+        ),
         # 还是 meaning "still" offers no choice
         ("施工许可证要多久 我还是第一次办", [("construction_permit", "time_limit")]),
         # 各位 is no 各: the people addressed, not each item
-        ("水保和洪评能同时弄吗？各位老师知道要多久吗", [("parallel", "process"), ("soil_water", "process")]),
+        (
+            "水保和洪评能同时弄吗？各位老师知道要多久吗",
+            [("parallel", "process"), ("soil_water", "process"), ("flood_impact", "process")],
+        ),
     ],
 )
 def test_words_that_only_look_like_several_asks_add_none(matcher, question, asks):
@@ -952,7 +968,11 @@ def test_a_combined_hint_in_a_background_clause_is_background(matcher):
 def test_an_enumeration_comma_lists_several_items(matcher):
     r = matcher.match("环评、水保能同时报吗")
     assert r.action == "answer"
-    assert [(a.item, a.intent) for a in r.asks] == [("parallel", "process"), ("eia", "process")]
+    assert [(a.item, a.intent) for a in r.asks] == [
+        ("parallel", "process"),
+        ("eia", "process"),
+        ("soil_water", "process"),
+    ]
 
 
 def test_whether_procedures_run_together_is_the_parallel_topic_and_stays_the_topic(matcher):
@@ -1353,7 +1373,7 @@ def test_a_long_together_question_is_about_the_items_of_its_asking_clause(matche
         ],
     )
     r = matcher.match(question)
-    assert [a.item for a in r.asks] == ["parallel", "land_use_planning"]  # 环评 is the story's
+    assert [a.item for a in r.asks] == ["parallel", "land_use_planning", "engineering_planning"]  # 环评 is the story's
     r = matcher.match("两个能同时做吗", Context("geo_hazard", "other", ("mineral_overlay",)))
     assert [a.item for a in r.asks] == ["parallel", "mineral_overlay", "geo_hazard"]
 
@@ -1851,7 +1871,7 @@ def test_after_a_choice_offered_a_follow_up_is_offered_it_again(matcher):
 
 def test_it_stands_for_the_earlier_item(matcher):
     """「施工图审查能跟它并联吗」 after 工规证: 它 is 工规证, so two items are asked to run together (the parallel topic,
-    then 施工图审查's process, as 「施工图审查能跟工规证并联吗」 is answered); 「它和不动产权证这俩分别要多久」 asks of both.
+    then each one's process, as 「施工图审查能跟工规证并联吗」 is answered); 「它和不动产权证这俩分别要多久」 asks of both.
     其它 ("other") points at nothing."""
     verify_conversation(
         matcher,
@@ -1861,7 +1881,11 @@ def test_it_stands_for_the_earlier_item(matcher):
         ],
     )
     r = matcher.match("施工图审查能跟它并联吗", Context("engineering_planning", "time_limit"))
-    assert [(a.item, a.intent) for a in r.asks] == [("parallel", "process"), ("drawing_review", "process")]
+    assert [(a.item, a.intent) for a in r.asks] == [
+        ("parallel", "process"),
+        ("drawing_review", "process"),
+        ("engineering_planning", "process"),
+    ]
     r = matcher.match("它和不动产权证这俩分别要多久", Context("land_use_planning", "time_limit"))
     assert (r.item, r.action, r.context) == ("land_use_planning", "answer", True)
     assert [(a.item, a.intent) for a in r.asks] == [
@@ -2112,3 +2136,23 @@ def test_a_request_to_act_goes_to_a_steward_with_its_item(matcher):
     assert r.reason != "request"
     r = matcher.match("帮我问问建设工程规划许可证现在能不能全程网办，流程发一下")
     assert (r.item, r.intent, r.action) == ("engineering_planning", "process", "answer")
+
+
+def test_a_together_question_covers_each_procedure_and_its_follow_ups_take_the_first(matcher):
+    """「建议书和可研能合并报吗」: whether they run together (the parallel topic), then how each of the two runs — what
+    comes first is in each one's process; 「要交什么材料」 next asks of the first, 「分别要多久」 of each, 「后面那个」 of the
+    second."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "我们这个是小项目 建议书和可研能合并报吗", "parallel", "process", "answer", False),
+            ("王经理", "要交什么材料", "proposal", "materials", "answer", True),
+        ],
+    )
+    r = matcher.match("我们这个是小项目 建议书和可研能合并报吗")
+    assert [a.item for a in r.asks] == ["parallel", "proposal", "feasibility"]
+    after = r.context_after()
+    r = matcher.match("分别要多久", after)
+    assert [(a.item, a.intent) for a in r.asks] == [("proposal", "time_limit"), ("feasibility", "time_limit")]
+    r = matcher.match("后面那个在哪交材料", after)
+    assert (r.item, r.action) == ("feasibility", "answer")
