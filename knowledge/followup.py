@@ -775,7 +775,12 @@ class FollowUpReader:
             return None
         intent = "tolerance" if named_topic or result.intent == "tolerance" else result.intent
         # after a together question its 容缺 is the procedure's (「容缺能用吗」 after 「林草的能跟预审同时做吗」)
-        return asked_of(replace(result, intent=intent), context.procedure)
+        asked = asked_of(replace(result, intent=intent), context.procedure)
+        if named_topic and intent == "tolerance" and asked.action == "answer":
+            # 「卡材料的那几个能不能都走容缺」「缺的材料走容缺的话 承诺书谁签」: the procedure's 容缺 (which of its papers
+            # may follow), and how 容缺 itself goes (the promise, its term): both are answered
+            asked = replace(asked, asks=(Ask(asked.item, "tolerance"), Ask("tolerance", "tolerance")))
+        return asked
 
     def _by_channel(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「表在一网通办上填还是交纸质的」 after 节能审查: the portal named as where the earlier item is applied for —

@@ -82,7 +82,8 @@ class MatchResult:
         # the other items asked about at once are the conversation's too (「这两个能一起报吗」 next names them): of a
         # together question last first, as before; of several items, in the order written (「第一个」 is the first)
         asked = self.asks if at_once or together else tuple(reversed(self.asks))
-        others = tuple(dict.fromkeys(a.item for a in asked if a.item not in (last.item, "parallel", None)))
+        # the mechanisms (running together, 容缺) are no procedure a later 「这俩」 points back to
+        others = tuple(dict.fromkeys(a.item for a in asked if a.item not in (last.item, "parallel", "tolerance", None)))
         return Context(
             last.item,
             last.intent,

@@ -2156,3 +2156,18 @@ def test_a_together_question_covers_each_procedure_and_its_follow_ups_take_the_f
     assert [(a.item, a.intent) for a in r.asks] == [("proposal", "time_limit"), ("feasibility", "time_limit")]
     r = matcher.match("后面那个在哪交材料", after)
     assert (r.item, r.action) == ("feasibility", "answer")
+
+
+def test_tolerance_asked_of_the_earlier_item_by_name_also_explains_the_mechanism(matcher):
+    """「卡材料的那几个能不能都走容缺」「那能容缺吗」 after 环评: which of 环评's papers may follow, and how 容缺 itself goes
+    (the promise, its term) — both answered; the topic is no procedure a later 「这俩」 points back to. Asked without
+    the word (「…能先受理吗」), the item's own 容缺."""
+    r = matcher.match("卡材料的那几个能不能都走容缺", Context("eia", "materials"))
+    assert (r.item, r.intent, r.action) == ("eia", "tolerance", "answer")
+    assert [(a.item, a.intent) for a in r.asks] == [("eia", "tolerance"), ("tolerance", "tolerance")]
+    after = r.context_after()
+    assert (after.item, after.earlier) == ("eia", ())
+    r = matcher.match("那能容缺吗", Context("eia", "materials"))
+    assert [(a.item, a.intent) for a in r.asks] == [("eia", "tolerance"), ("tolerance", "tolerance")]
+    r = matcher.match("监测报告还没出 能先受理吗", Context("eia", "materials"))  # 容缺 unnamed: the item's own
+    assert (r.item, r.intent, r.asks) == ("eia", "tolerance", ())
