@@ -779,7 +779,7 @@ class FollowUpReader:
         if named_topic and intent == "tolerance" and asked.action == "answer":
             # 「卡材料的那几个能不能都走容缺」「缺的材料走容缺的话 承诺书谁签」: the procedure's 容缺 (which of its papers
             # may follow), and how 容缺 itself goes (the promise, its term): both are answered
-            asked = replace(asked, asks=(Ask(asked.item, "tolerance"), Ask("tolerance", "tolerance")))
+            asked = replace(asked, asks=(Ask(context.procedure, "tolerance"), Ask("tolerance", "tolerance")))
         return asked
 
     def _by_channel(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
