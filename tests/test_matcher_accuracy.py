@@ -119,7 +119,9 @@ BLIND_FIFTHS = [
     # Seventeenth pass: the out-of-scope phrases changed (the item model retrained), and 「林地审核还没批下来，用地预审
     # 缺林业意见能受理吗」 is offered 林草 first, 用地预审 second: 70 -> 69 of 73.
     ("blind14", 70, 0.94, 0.94, 0.03),
-    ("blind16", 85, 0.94, 0.98, 0.01),
+    # Nineteenth pass: 7,248 dialogue turns of read sets joined (intent only): blind16's fifth 86 -> 85 of 87 (「跨省通办
+    # 怎么申请?需要准备电子签章之类的材料吗?」 read materials first), unseen dialogue intent +2.5 points.
+    ("blind16", 85, 0.94, 0.97, 0.01),
     ("blind17", 60, 0.95, 0.96, 0.03),
     ("blind18", 60, 0.98, 0.87, 0.01),  # intent 55 -> 54 of 62 when the thirteenth pass's 1,190 rows joined
     ("blind20", 65, 0.97, 0.95, 0.03),
