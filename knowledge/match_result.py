@@ -68,6 +68,10 @@ class MatchResult:
             return Context(self.item, self.intent, others, offered=bool(others))
         if self.item is None or not (self.action == "answer" or self.reason in ("status", "request")):
             return None
+        if self.reason == "order":
+            # 「图审过了才能报吗」 after 消防设计审查: the item named is asked, the earlier one answered beside it (its
+            # order), not asked at once: the conversation goes on about the one named, the earlier one before it
+            return Context(self.item, self.intent, tuple(a.item for a in self.asks[1:] if a.item != self.item))
         last = self.asks[-1] if self.asks else Ask(self.item, self.intent)
         at_once = len({a.item for a in self.asks}) > 1 and RUN_TOGETHER not in self.asks
         if at_once:

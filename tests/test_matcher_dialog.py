@@ -2171,3 +2171,20 @@ def test_tolerance_asked_of_the_earlier_item_by_name_also_explains_the_mechanism
     assert [(a.item, a.intent) for a in r.asks] == [("eia", "tolerance"), ("tolerance", "tolerance")]
     r = matcher.match("监测报告还没出 能先受理吗", Context("eia", "materials"))  # 容缺 unnamed: the item's own
     assert (r.item, r.intent, r.asks) == ("eia", "tolerance", ())
+
+
+def test_a_question_of_order_after_an_item_answers_both_procedures(matcher):
+    """「图审过了才能报吗」 after 消防设计审查: how the two follow each other is in each one's process — both answered,
+    the one named first; the conversation goes on about it (「前面那个」 is still the earlier one). 「前面那个」 itself
+    points back and asks no order; a third procedure named asks of its own."""
+    r = matcher.match("图审过了才能报吗", Context("fire_design", "materials"))
+    assert (r.item, r.intent, r.action, r.reason, r.context) == ("drawing_review", "process", "answer", "order", True)
+    assert [(a.item, a.intent) for a in r.asks] == [("drawing_review", "process"), ("fire_design", "process")]
+    after = r.context_after()
+    assert (after.item, after.earlier, after.at_once) == ("drawing_review", ("fire_design",), 0)
+    r = matcher.match("环评批复是它的前置吗", Context("safety_review", "time_limit"))
+    assert [a.item for a in r.asks] == ["eia", "safety_review"]
+    r = matcher.match("前面那个 用地规划的 网上能弄不", Context("engineering_planning", "process"))
+    assert r.reason != "order"
+    r = matcher.match("环评批复是不是在用地预审之前", Context("safety_review", "time_limit"))
+    assert r.reason != "order"  # 环评 and 用地预审: two others named
