@@ -13,6 +13,13 @@ from tests.test_cli import clean_env, kb, reuse_bundled_kb, run  # noqa: F401  (
 from tests.texts_match import said, says
 
 CHAT, WANG, LI = -1001234567890, 5000000001, 5000000002
+SEVERAL_ASKS = {  # a labelled question asking two things
+    "q": "水保和林草分别几个工作日",
+    "item": "soil_water",
+    "intent": "time_limit",
+    "style": "multi",
+    "asks": [{"item": "soil_water", "intent": "time_limit"}, {"item": "forest_grass", "intent": "time_limit"}],
+}
 
 
 def _lines(tmp_path, name: str, rows: list) -> str:
@@ -66,16 +73,7 @@ def test_eval_scores_dialogues_and_several_asks_over_several_files(capsys, tmp_p
         tmp_path,
         "plain.jsonl",
         [
-            {
-                "q": "水保和林草分别几个工作日",
-                "item": "soil_water",
-                "intent": "time_limit",
-                "style": "multi",
-                "asks": [
-                    {"item": "soil_water", "intent": "time_limit"},
-                    {"item": "forest_grass", "intent": "time_limit"},
-                ],
-            },
+            SEVERAL_ASKS,
             {
                 "q": "环评和能评各要什么材料",
                 "item": "eia",
@@ -176,16 +174,7 @@ def test_kb_join_appends_a_read_set_with_its_split_and_skips_known_texts(capsys,
         tmp_path,
         "bankRR.jsonl",
         [
-            {
-                "q": "水保和林草分别几个工作日",
-                "item": "soil_water",
-                "intent": "time_limit",
-                "style": "multi",
-                "asks": [
-                    {"item": "soil_water", "intent": "time_limit"},
-                    {"item": "forest_grass", "intent": "time_limit"},
-                ],
-            },
+            SEVERAL_ASKS,
         ],
     )
     code, out, _ = run(capsys, "kb", "join", turns, singles, "--training", training)
