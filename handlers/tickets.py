@@ -311,8 +311,9 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
         return  # people chatting: no database round trip
     thread_id = common.thread_of(message)
     # A question the bot answers itself is not a follow-up of the asker's waiting ticket.
-    plain = services.knowledge.matcher.match(text) if question_like else None
-    follow_up_like = question_like and plain is not None and not answered_by_bot(plain)
+    matcher = services.knowledge.matcher
+    plain = matcher.alone(text) if question_like else None  # read once: the service reads it in its context
+    follow_up_like = question_like and plain is not None and not answered_by_bot(matcher.in_context(plain, None))
     who = common.who(services)
     facts = services.facts
 

@@ -164,11 +164,14 @@ _FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(把|拿到|�
 _NEW_MATTER = re.compile(
     r"^(对了|那个|老师)?((顺便|顺带|另外)(再)?(问|咨询|请教|打听)|还有(个|一个|件)事|再问(个|一个)(别的|其他)?|换个问题|另一个问题)"
 )
-# Words of order between two procedures (「…过了才能报吗」「…是它的前置吗」「先…再…」「…前面办完吗」).
+# Words of order between two procedures: 「…是它的前置吗」「先…再…」「…过了才能报吗」「批完以后下一步…」「得先拿到…」
+# 「…在用地预审前面办完吗」 — not 「怎么才能快点批」「写完了怎么报」「以后都在网上办吗」「之前问的环评」.
 _ORDER = re.compile(
-    r"前置|之前|前面(?!那个|这个|的)|以前|前头|才能|过了|批完|办完|审完|做完|完了|下一步|接着|先.{0,8}再|先有|先拿|先批"
-    r"|先办|先做|先审|先查|在.{1,8}前|以后|之后|后面(?!那个|这个|的)"  # 「前面那个」 points back, no order
+    r"前置|谁先|哪个先|先.{0,8}再"
+    r"|(过了|批完了?|办完了?|审完了?|做完了?|弄完了?|签完了?|下来了?)(以后|之后)?(才能|才可以|再|就能|下一步|接着)"
+    r"|(得|要|必须|需要)先(有|拿|批|办|做|审|查)|在.{1,8}(之前|前面|前头|前)(?!那个|这个|的)|下一步"
 )
+_THESE_FEW = re.compile(r"这(俩|两|三|几)|两个都|都得")  # 「这俩是不是都得在用地预审前搞完」: `_of_these`'s
 # Who reviews or approves something: a procedure of its own, asked of whoever does it.
 _WHO_DOES_IT = re.compile(r"谁(审|批|管|负责)")
 _THING_ENDS = frozenset("码证表书")
@@ -281,6 +284,7 @@ class FollowUpReader:
             or result.item in (None, context.item)
             or len(text) > DOCUMENT_FOLLOW_UP_CHARS
             or not _ORDER.search(text)
+            or _THESE_FEW.search(text)
         ):
             return None
         items = self.kb.items

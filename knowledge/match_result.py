@@ -83,8 +83,9 @@ class MatchResult:
         )
         if together:
             last = RUN_TOGETHER
-        # the other items asked about at once are the conversation's too (「这两个能一起报吗」 next names them): of a
-        # together question last first, as before; of several items, in the order written (「第一个」 is the first)
+        # the other items asked about at once are the conversation's too (「这两个能一起报吗」 next names them), in the
+        # order written (「第一个」 is the first; of a together question the first is the procedure a follow-up asks
+        # of, 「多久」); asked otherwise (a clause asking something else beside the together one), the last first
         asked = self.asks if at_once or together else tuple(reversed(self.asks))
         # the mechanisms (running together, 容缺) are no procedure a later 「这俩」 points back to
         others = tuple(dict.fromkeys(a.item for a in asked if a.item not in (last.item, "parallel", "tolerance", None)))

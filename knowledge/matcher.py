@@ -193,13 +193,17 @@ class Matcher:
 
         `context` is what the asker last asked about: an elliptical follow-up takes the missing part from it.
         """
-        return self._asks_a_steward(
-            self._told_only(self.in_context(self._order_before(self._match(question)), context))
-        )
+        return self.in_context(self.alone(question), context)
+
+    def alone(self, question: str) -> MatchResult:
+        """The message read alone, before its conversation: `in_context(alone(q), context)` is `match(q, context)`
+        (a caller that reads a message before it knows its asker's context matches it once)."""
+        return self._order_before(self._match(question))
 
     def in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
-        """`match(question, context)` from `result = match(question)` made already (no second match)."""
-        return self._followups.in_context(result, context)
+        """`match(question, context)` from `result = alone(question)` made already (no second match): the reading
+        in the conversation, then what the whole message does (tells without asking, asks a steward to act)."""
+        return self._asks_a_steward(self._told_only(self._followups.in_context(result, context)))
 
     def _told_only(self, result: MatchResult) -> MatchResult:
         """「审图昨天合格了哈」「好的 我等电话」: a message that asks nothing — no question mark, no clause with a
@@ -230,8 +234,8 @@ class Matcher:
         (`steward_request` in intent_cues.yaml) and asks nothing else goes to a steward (reason `request`), with the
         item it is about; an answer or a choice of items would do nothing for it. 「经办人是谁，能帮忙问问吗」 also asks
         who, and is answered."""
-        if result.action not in ("answer", "clarify") or result.reason == "learned":
-            return result
+        if (result.action not in ("answer", "clarify") and result.reason != "status") or result.reason == "learned":
+            return result  # 「林草的还卡着 能帮催一下不」, read as where it stands, is a request too: not the ledger's line
         book = cue_book()
         clauses = [c for c in result.normalized.split(" ") if c]
         requests = [c for c in clauses if book.steward_request.search(c)]
@@ -542,8 +546,10 @@ class Matcher:
             return None
         top = candidates[0]
         if _asks_together(text) and "parallel" in self.kb.items:
-            # The parallel topic (what is asked: whether they run together), then the first item asked how it
-            # runs: 「能评能和环评并联吗」; with what the other clauses ask when there are such (「水保和洪评能同时弄吗？分别找谁」).
+            # The parallel topic (what is asked: whether they run together), then each item asked how it runs (what
+            # it needs first is in its process; two at most, MAX_ASKS in all: of 「环评、水保和能评能同时报吗」 the third
+            # is left to a follow-up): 「能评能和环评并联吗」; with what the other clauses ask when there are such
+            # (「水保和洪评能同时弄吗？分别找谁」).
             asks: tuple[Ask, ...] = self._together_and_more(normalized, items) or (
                 RUN_TOGETHER,
                 *(Ask(item, "process") for item in items[: MAX_ASKS - 1]),

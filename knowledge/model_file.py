@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 import threading
 import time
 import zipfile
@@ -34,6 +32,7 @@ import sklearn
 from sklearn.naive_bayes import ComplementNB
 
 from knowledge import intents, model_text, normalize
+from knowledge.atomic_file import replaced
 from knowledge.model import KnowledgeBase
 from knowledge.model_text import (
     INTENT_ALPHA,
@@ -117,18 +116,9 @@ def save_model(model: TextModel, key: str, path: Path) -> None:
         "key": np.array(key),
         "digest": np.array(_arrays_digest(arrays)),
     }
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            contents: dict[str, Any] = {**header, **arrays}
-            np.savez(file, allow_pickle=False, **contents)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)  # as a file written plainly (mkstemp makes it 0600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    contents: dict[str, Any] = {**header, **arrays}
+    with replaced(path, binary=True) as file:
+        np.savez(file, allow_pickle=False, **contents)
 
 
 def _vocabulary(terms: np.ndarray) -> dict[str, int]:

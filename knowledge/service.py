@@ -85,8 +85,8 @@ class KnowledgeService:
         plain: MatchResult | None = None,
     ) -> Reply:
         """`ask` inside the caller's unit of work: the asker's context read, the question matched
-        (`plain`, the match without context the caller made already, is read in the asker's context), logged, the new
-        context kept, the answer composed. `project` is the chat's project (the scope of the
+        (`plain`, the message read alone by the caller already, `Matcher.alone`, is read in the asker's context),
+        logged, the new context kept, the answer composed. `project` is the chat's project (the scope of the
         learned `hits`), `region` its 旗县区."""
         hit = self.learned.in_scope(hits, project) if hits else None
         learned = _learned_result(text, hit) if hit is not None else None

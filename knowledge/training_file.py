@@ -4,26 +4,27 @@ A set joins once it has been read (a judge is scored before it is read, and neve
 row keeps the fields the model reads — q, item, intent, style, asks, dialogue — and says where it came from
 (`source`, the set's file name without `.jsonl`) and its split: a fixed fifth of the texts, by a hash of the
 text (`fold_of(q, 5) == 0`), is `test` and never trained on, as for every row already there. A text already in
-the file is not joined again (the first label stays). The file is written whole, to a temporary file renamed
-over it, and only when every set reads: a bad line names its file and line and nothing is written.
+the file, or earlier in the sets joined, is not joined again: the first label stays (a single question whose text
+is already there as a dialogue turn is left out too, and so teaches the item model nothing). The file is written
+whole (`knowledge.atomic_file`), and only when every set reads and something is new: a bad line names its file
+and line and nothing is written.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from knowledge.atomic_file import replaced
 from knowledge.evaluation import LabelledQuestion, fold_of, load_labelled
 
 TEST_FOLDS = 5  # one fifth of the texts is the never-trained test split
 
 
 class AlreadyJoined(ValueError):
-    """A set whose name is already a source of the training file (joined before)."""
+    """A set whose name is already a source of the training file (joined before), or given twice."""
 
     def __init__(self, path: Path, source: str) -> None:
         super().__init__(f"{path}: {source} is in the training file already")
@@ -35,7 +36,7 @@ class AlreadyJoined(ValueError):
 class Joined:
     source: str
     rows: int  # rows written
-    known: int  # texts already in the file (or twice in the set), left out
+    known: int  # texts already in the file or earlier in the sets joined, left out
 
 
 def training_row(case: LabelledQuestion, source: str) -> dict[str, object]:
@@ -53,8 +54,9 @@ def training_row(case: LabelledQuestion, source: str) -> dict[str, object]:
 
 def join_sets(training: Path, sets: Sequence[Path]) -> list[Joined]:
     """Append the questions of `sets` to the training file; returns what each set added."""
-    present = {case.q for case in load_labelled(training)}
-    sources = {case.source for case in load_labelled(training)}
+    rows = load_labelled(training)
+    present = {case.q for case in rows}
+    sources = {case.source for case in rows}
     added: list[dict[str, object]] = []
     joined: list[Joined] = []
     for path in sets:
@@ -71,16 +73,10 @@ def join_sets(training: Path, sets: Sequence[Path]) -> list[Joined]:
             fresh += 1
         joined.append(Joined(source, fresh, len(cases) - fresh))
         sources.add(source)
-    text = training.read_text(encoding="utf-8")
-    if text and not text.endswith("\n"):
-        text += "\n"
-    text += "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in added)
-    handle, temporary = tempfile.mkstemp(dir=training.parent, prefix=".labelled-", suffix=".jsonl")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, training)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    if added:
+        text = training.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):
+            text += "\n"
+        with replaced(training) as file:
+            file.write(text + "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in added))
     return joined

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import texts
-from knowledge.evaluation import fold_of
+from knowledge.evaluation import fold_of, load_labelled
 from knowledge.model_file import artefact_key, load_model
 from knowledge.model_text import training_data
 from tests.test_cli import clean_env, kb, reuse_bundled_kb, run  # noqa: F401  (the CLI tests' fixtures)
@@ -203,3 +203,58 @@ def test_kb_join_writes_nothing_when_a_line_is_bad(capsys, tmp_path):
     code, _, err = run(capsys, "kb", "join", good, bad, "--training", training)
     assert code != 0 and "bad.jsonl:2" in err and len(err.strip().splitlines()) == 1
     assert Path(training).read_text(encoding="utf-8") == ""
+
+
+def test_kb_join_keeps_the_files_mode_ends_its_last_line_and_writes_nothing_new_twice(capsys, tmp_path):
+    training = Path(
+        _lines(
+            tmp_path, "labelled.jsonl", [{"q": "环评要什么材料", "item": "eia", "intent": "materials", "source": "old"}]
+        )
+    )
+    training.write_text(training.read_text(encoding="utf-8").rstrip("\n"), encoding="utf-8")  # no final newline
+    training.chmod(0o640)
+    one = _lines(tmp_path, "bankSS.jsonl", [{"q": "能评多久", "item": "energy_review", "intent": "time_limit"}])
+    code, _, _ = run(capsys, "kb", "join", one, "--training", str(training))
+    assert code == 0 and training.stat().st_mode & 0o777 == 0o640
+    assert [json.loads(line)["q"] for line in training.read_text(encoding="utf-8").splitlines()] == [
+        "环评要什么材料",
+        "能评多久",
+    ]
+    # the same file twice in one command is refused; a set of known texts only leaves the file as it was
+    code, _, err = run(capsys, "kb", "join", one, one, "--training", str(training))
+    assert code != 0 and says(texts.TRAIN_ALREADY_JOINED, err, source="bankSS")
+    known = _lines(tmp_path, "bankTT.jsonl", [{"q": "能评多久", "item": "energy_review", "intent": "time_limit"}])
+    before = training.stat().st_mtime_ns
+    code, out, _ = run(capsys, "kb", "join", known, "--training", str(training))
+    assert code == 0 and says(texts.TRAIN_JOINED, out, source="bankTT", rows=0, known=1)
+    assert training.stat().st_mtime_ns == before
+
+
+def test_a_labelled_line_is_read_field_by_field_and_a_bad_intent_is_named(capsys, tmp_path):
+    turn = {"chat": CHAT, "user": WANG, "text": "要钱吗", "item": "eia", "intent": "fee", "dialogue": 7}
+    row = {**SEVERAL_ASKS, "source": "bankQQ", "split": "test"}
+    [case_turn, case_row] = load_labelled(Path(_lines(tmp_path, "both.jsonl", [turn, row])))
+    assert case_turn._asdict() == {
+        "q": "要钱吗",
+        "item": "eia",
+        "intent": "fee",
+        "style": "dialogue",
+        "asks": (),
+        "chat": CHAT,
+        "user": WANG,
+        "dialogue": 7,
+        "source": "",
+        "split": "",
+    }
+    assert (case_row.q, case_row.style, case_row.source, case_row.split, case_row.chat) == (
+        "水保和林草分别几个工作日",
+        "multi",
+        "bankQQ",
+        "test",
+        None,
+    )
+    assert case_row.asks == (("soil_water", "time_limit"), ("forest_grass", "time_limit"))
+    training = _lines(tmp_path, "labelled.jsonl", [])
+    bad = _lines(tmp_path, "bad.jsonl", [{"q": "环评要钱吗", "item": "eia", "intent": ["fee"]}])
+    code, _, err = run(capsys, "kb", "join", bad, "--training", training)
+    assert code != 0 and "bad.jsonl:1" in err and len(err.strip().splitlines()) == 1

@@ -31,6 +31,22 @@ def test_the_shared_patterns_match_their_examples():
 
 
 @pytest.mark.parametrize(
+    "clause",
+    [
+        "麻烦问一下",
+        "可以问下吗",
+        "辛苦问下",
+        "环评和水保可以一起协调吗",
+        "容缺可以催办吗",
+        "管家吹哨是咋回事",
+        "谁能给催一下",
+    ],
+)
+def test_a_polite_opener_or_a_question_about_urging_is_no_request(clause):
+    assert not BOOK.steward_request.search(normalize(clause).replace(" ", ""))
+
+
+@pytest.mark.parametrize(
     ("text", "absent"),
     [("seminar上讲的环评", "department"), ("顺便说下whoever负责都行", "department"), ("processing的环评", "process")],
 )

@@ -2122,8 +2122,10 @@ def test_a_request_to_act_goes_to_a_steward_with_its_item(matcher):
     r = matcher.match("好 麻烦管家帮着催催", Context("forest_grass", "time_limit"))
     assert (r.item, r.action, r.reason) == ("forest_grass", "handoff", "request")
     assert r.context_after() is not None and r.context_after().item == "forest_grass"
-    r = matcher.match("能不能帮忙吹个哨 环评卡在技术评估那块快一个月了")  # also read as where 环评 stands
-    assert (r.item, r.action) == ("eia", "handoff") and r.reason in ("request", "status")
+    r = matcher.match("能不能帮忙吹个哨 环评卡在技术评估那块快一个月了")  # read as where 环评 stands, and a request
+    assert (r.item, r.action, r.reason) == ("eia", "handoff", "request")
+    r = matcher.match("林草的还卡着 能帮催一下不", Context("forest_grass", "time_limit"))
+    assert (r.item, r.action, r.reason) == ("forest_grass", "handoff", "request")  # a steward, not the ledger's line
     r = matcher.match("麻烦管家帮我们催一下水利局", Context("flood_impact", "status"))
     assert (r.item, r.action, r.reason) == ("flood_impact", "handoff", "request")
     r = matcher.match("能不能吹个哨把林草局的人拉进群")
@@ -2136,6 +2138,30 @@ def test_a_request_to_act_goes_to_a_steward_with_its_item(matcher):
     assert r.reason != "request"
     r = matcher.match("帮我问问建设工程规划许可证现在能不能全程网办，流程发一下")
     assert (r.item, r.intent, r.action) == ("engineering_planning", "process", "answer")
+    # a polite opener is no request: 「麻烦问一下」 then what is asked
+    for question, item in (
+        ("老师 麻烦问一下 环评收费标准", "eia"),
+        ("可以问一下吗 取水许可的办理时限", "water_permit"),
+    ):
+        r = matcher.match(question)
+        assert (r.item, r.action) == (item, "answer"), question
+
+
+@pytest.mark.parametrize(
+    ("question", "context"),
+    [
+        ("好 麻烦管家帮着催催", Context("forest_grass", "time_limit")),
+        ("林草的还卡着 能帮催一下不", Context("forest_grass", "time_limit")),
+        ("好的 我等电话", Context("eia", "materials")),
+        ("图审过了才能报吗", Context("fire_design", "materials")),
+        ("那能容缺吗", Context("eia", "materials")),
+        ("环评要什么材料", None),
+    ],
+)
+def test_a_message_read_alone_first_then_in_its_conversation_reads_as_matched_at_once(matcher, question, context):
+    """The help group reads a message alone before it knows the asker's context (`Matcher.alone`), then in it: the
+    same reading as `match(question, context)`, what the whole message does (told, a request) included."""
+    assert matcher.in_context(matcher.alone(question), context) == matcher.match(question, context)
 
 
 def test_a_together_question_covers_each_procedure_and_its_follow_ups_take_the_first(matcher):
@@ -2188,3 +2214,16 @@ def test_a_question_of_order_after_an_item_answers_both_procedures(matcher):
     assert r.reason != "order"
     r = matcher.match("环评批复是不是在用地预审之前", Context("safety_review", "time_limit"))
     assert r.reason != "order"  # 环评 and 用地预审: two others named
+    # words of time that ask no order between the two (「以后」 "from now on", 「之前问的」 points back)
+    for question in (
+        "环评报告写完了怎么报",
+        "环评怎么才能快点批",
+        "之前问的环评 流程是啥",
+        "环评通过了 怎么领批复",
+        "以后环评都在网上办吗",
+        "做完环评才能开工吗",
+    ):
+        r = matcher.match(question, Context("soil_water", "materials"))
+        assert r.reason != "order" and "soil_water" not in [a.item for a in r.asks], question
+    r = matcher.match("这俩是不是都得在用地预审前搞完", Context("geo_hazard", "process", ("mineral_overlay",)))
+    assert r.reason != "order"  # the two spoken of, not the last alone
