@@ -129,6 +129,7 @@ _AMONG = re.compile(
 # 「这两个」「这俩」「这三个」「两个都」: the last items spoken of.
 _ALL_OF_THEM = re.compile(r"(那|那么)?(都|全都|全部)(?![不没])")  # 「都发改委批吗」「都网上?」 at the start
 _THESE = re.compile(r"这(两|俩|三|仨)个?|^(两|三)个|(两|三)个都|它俩")
+_SEVERAL_MEANT = re.compile(r"这几|都得")  # 「这几个」「都得…」: several items meant, beside those `_THESE` names
 # The works themselves going ahead (not another procedure): 「能先动土不」「可以先开工吗」.
 _WORK_AHEAD = re.compile(r"先(动土|动工|开工|施工|进场|开挖|平整|建|盖|试生产|生产|投产|营业|用)")
 # 「第一个要多长时间」「刚才说的第二个呢」: one of the items spoken of, by its place in the conversation.
@@ -171,7 +172,6 @@ _ORDER = re.compile(
     r"|(过了|批完了?|办完了?|审完了?|做完了?|弄完了?|签完了?|下来了?)(以后|之后)?(才能|才可以|再|就能|下一步|接着)"
     r"|(得|要|必须|需要)先(有|拿|批|办|做|审|查)|在.{1,8}(之前|前面|前头|前)(?!那个|这个|的)|下一步"
 )
-_THESE_FEW = re.compile(r"这(俩|两|三|几)|两个都|都得")  # 「这俩是不是都得在用地预审前搞完」: `_of_these`'s
 # Who reviews or approves something: a procedure of its own, asked of whoever does it.
 _WHO_DOES_IT = re.compile(r"谁(审|批|管|负责)")
 _THING_ENDS = frozenset("码证表书")
@@ -284,7 +284,8 @@ class FollowUpReader:
             or result.item in (None, context.item)
             or len(text) > DOCUMENT_FOLLOW_UP_CHARS
             or not _ORDER.search(text)
-            or _THESE_FEW.search(text)
+            or _THESE.search(text)  # 「这俩是不是都得在用地预审前搞完」: the items pointed back to, `_of_these`'s
+            or _SEVERAL_MEANT.search(text)
         ):
             return None
         items = self.kb.items

@@ -9,6 +9,7 @@ import texts
 from knowledge.evaluation import fold_of, load_labelled
 from knowledge.model_file import artefact_key, load_model
 from knowledge.model_text import training_data
+from knowledge.training_file import TEST_FOLDS
 from tests.test_cli import clean_env, kb, reuse_bundled_kb, run  # noqa: F401  (the CLI tests' fixtures)
 from tests.texts_match import said, says
 
@@ -188,7 +189,7 @@ def test_kb_join_appends_a_read_set_with_its_split_and_skips_known_texts(capsys,
     assert (turn["dialogue"], turn["style"], turn["source"]) == (1, "dialogue", "bankQQ_dialogues")
     assert "dialogue" not in multi and [a["item"] for a in multi["asks"]] == ["soil_water", "forest_grass"]
     for row in rows[1:]:  # a fixed fifth by the text's hash is never trained on, as for the rows already there
-        assert row["split"] == ("test" if fold_of(row["q"], 5) == 0 else "train")
+        assert row["split"] == ("test" if fold_of(row["q"], TEST_FOLDS) == 0 else "train")
     # the same set again is refused, and nothing is written
     before = Path(training).read_text(encoding="utf-8")
     code, out, err = run(capsys, "kb", "join", singles, "--training", training)
