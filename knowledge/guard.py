@@ -136,6 +136,13 @@ DEFAULT_GUARDED = tuple(
         "bankAQ_dialogues",
         "bankAR_dialogues",
         "bankAS_dialogues",
+        # the twentieth pass: six more banks of dialogues, written blind, scored unseen, read, then joined
+        "bankAT_dialogues",
+        "bankAU_dialogues",
+        "bankAV_dialogues",
+        "bankAW_dialogues",
+        "bankAX_dialogues",
+        "bankAY_dialogues",
     )
 )
 
