@@ -18,6 +18,7 @@ KB_VALID = "知识库检查通过：{items} 个事项，{topics} 个通用主题
 
 # --- knowledge answers ----------------------------------------------------------------
 ANSWER_TITLE = "<b>{short}</b>（{name}）· {aspect}"
+ASPECT_JOINER = "、"  # between the aspects of one item answered together (「责任部门、办理时限」)
 ASPECT = {
     "materials": "所需材料",
     "department": "责任部门",

@@ -7,6 +7,7 @@ rest (department, time limit, materials count) so the answer stays scannable.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
 import texts
@@ -82,53 +83,89 @@ def _topic_lines(item: Item) -> list[str]:
     return lines
 
 
-def compose_item_answer(kb: KnowledgeBase, item: Item, intent: str, *, region: str | None = None) -> str:
-    """Return the HTML answer about `item` led by `intent`, as `region` (the asking group's
-    project's 旗县区) handles the item where the knowledge base has an override for it."""
-    view = regional_view(kb, item, region)
-    item, dept = view.item, view.department
-    aspect = texts.ASPECT.get(intent, texts.ASPECT["other"])
-    title = texts.ANSWER_TITLE.format(short=escape(item.short or item.name), name=escape(item.name), aspect=aspect)
+@dataclass(frozen=True)
+class _Aspect:
+    """One intent's answer about an item: the lines that answer it, the kinds of fact they give (so an answer of
+    several aspects says each fact once), and the other facts shown below them, each (kind, lines)."""
+
+    lead: list[str]
+    gives: frozenset[str]
+    below: list[tuple[str, list[str]]]
+
+
+def _aspect(kb: KnowledgeBase, item: Item, dept: Department | None, intent: str) -> _Aspect:
     time_line = texts.TIME_LINE.format(time=_time_text(item))
     deferrable = sum(1 for m in item.materials if not m.required)
     materials_summary = texts.MATERIALS_SUMMARY.format(
         total=len(item.materials), deferrable=deferrable, short=escape(item.short or item.name)
     )
+    department = ("department", _department_lines(dept, full=False))
+    time = ("time", [time_line])
+    summary = ("materials", [materials_summary])
     if item.kind == "topic":
-        lead = _topic_lines(item)
-        rest = _department_lines(dept, full=intent == "department")
-    elif intent == "materials":
-        lead = _material_lines(item)
-        rest = _department_lines(dept, full=False) + [time_line]
-    elif intent == "department":
+        return _Aspect(
+            _topic_lines(item), frozenset(), [("department", _department_lines(dept, full=intent == "department"))]
+        )
+    if intent == "materials":
+        return _Aspect(_material_lines(item), frozenset({"materials"}), [department, time])
+    if intent == "department":
         lead = _department_lines(dept, full=True)
         if item.apply_at:
             lead.append(texts.APPLY_AT_LINE.format(apply_at=escape(item.apply_at)))
-        rest = [time_line, materials_summary]
-    elif intent == "time_limit":
+        return _Aspect(lead, frozenset({"department"}), [time, summary])
+    if intent == "time_limit":
         lead = [_time_text(item)]
         if item.time_note:
             lead.append(texts.TIME_NOTE.format(note=escape(item.time_note)))
-        rest = _department_lines(dept, full=False) + [materials_summary]
-    elif intent == "fee":
+        return _Aspect(lead, frozenset({"time"}), [department, summary])
+    if intent == "fee":
         lead = [texts.FEE_LINE.format(fee=escape(item.fee)) if item.fee else texts.FEE_UNKNOWN]
-        rest = _department_lines(dept, full=False) + [time_line]
-    elif intent == "tolerance":
+        return _Aspect(lead, frozenset({"fee"}), [department, time])
+    if intent == "tolerance":
         deferrable_lines = _material_lines(item, only_deferrable=True)
         lead = [texts.TOLERANCE_ITEMS_HEAD, *deferrable_lines] if deferrable_lines else [texts.TOLERANCE_NONE]
-        rest = _department_lines(dept, full=False) + [time_line]
-    elif intent == "process":
-        lead = _process_lines(kb, item)
-        rest = _department_lines(dept, full=False) + [time_line, materials_summary]
-    else:
-        lead = _department_lines(dept, full=False) + [time_line]
-        rest = [materials_summary] + _process_lines(kb, item)[:2]
-    parts = [title, *lead, "", *rest]
+        return _Aspect(lead, frozenset({"tolerance"}), [department, time])
+    if intent == "process":
+        return _Aspect(_process_lines(kb, item), frozenset({"process"}), [department, time, summary])
+    return _Aspect(
+        department[1] + [time_line],
+        frozenset({"department", "time"}),
+        [summary, ("process", _process_lines(kb, item)[:2])],
+    )
+
+
+def _item_block(kb: KnowledgeBase, item: Item, intents: list[str], region: str | None) -> list[str]:
+    """The answer about `item` led by each of `intents` in turn, the other facts once below them; no footer."""
+    view = regional_view(kb, item, region)
+    item, dept = view.item, view.department
+    aspects = [_aspect(kb, item, dept, intent) for intent in intents]
+    title = texts.ANSWER_TITLE.format(
+        short=escape(item.short or item.name),
+        name=escape(item.name),
+        aspect=texts.ASPECT_JOINER.join(texts.ASPECT.get(i, texts.ASPECT["other"]) for i in intents),
+    )
+    lines = [title]
     if view.region:
-        parts.insert(1, texts.REGION_NOTE.format(region=escape(view.region)))
-    if item.example:
-        parts += ["", texts.EXAMPLE_FOOTER]
-    return "\n".join(parts).strip()
+        lines.append(texts.REGION_NOTE.format(region=escape(view.region)))
+    for n, aspect in enumerate(aspects):
+        lines += ([""] if n else []) + aspect.lead
+    given = frozenset().union(*(a.gives for a in aspects))
+    below: dict[str, list[str]] = {}
+    for aspect in aspects:
+        for kind, kind_lines in aspect.below:
+            if kind not in given:
+                below.setdefault(kind, kind_lines)
+    return [*lines, "", *(line for kind_lines in below.values() for line in kind_lines)]
+
+
+def _with_footer(lines: list[str], example: bool) -> str:
+    return "\n".join([*lines, "", texts.EXAMPLE_FOOTER] if example else lines).strip()
+
+
+def compose_item_answer(kb: KnowledgeBase, item: Item, intent: str, *, region: str | None = None) -> str:
+    """Return the HTML answer about `item` led by `intent`, as `region` (the asking group's
+    project's 旗县区) handles the item where the knowledge base has an override for it."""
+    return _with_footer(_item_block(kb, item, [intent], region), item.example)
 
 
 def compose_answer(kb: KnowledgeBase, result: MatchResult, *, region: str | None = None) -> str | None:
@@ -157,12 +194,16 @@ def compose_answer(kb: KnowledgeBase, result: MatchResult, *, region: str | None
 
 
 def compose_asks_answer(kb: KnowledgeBase, result: MatchResult, *, region: str | None = None) -> str | None:
-    """One answer covering every ask of a message that asks several things, or None for a single ask."""
+    """One answer covering every ask of a message that asks several things, or None for a single ask: each item
+    once, led by each aspect asked of it (「施工许可证在哪办,要多久」), and the example note once at the end."""
     if len(result.asks) < 2:
         return None
-    parts = [
-        compose_item_answer(kb, kb.items[ask.item], ask.intent, region=region)
-        for ask in result.asks
-        if ask.item in kb.items
-    ]
-    return "\n\n".join(parts) if parts else None
+    intents: dict[str, list[str]] = {}
+    for ask in result.asks:
+        if ask.item in kb.items and ask.intent not in intents.setdefault(ask.item, []):
+            intents[ask.item].append(ask.intent)
+    if not intents:
+        return None
+    blocks = [_item_block(kb, kb.items[key], wanted, region) for key, wanted in intents.items()]
+    lines = [line for n, block in enumerate(blocks) for line in ([""] if n else []) + block]
+    return _with_footer(lines, any(kb.items[key].example for key in intents))

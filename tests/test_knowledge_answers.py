@@ -176,6 +176,36 @@ def test_example_content_carries_a_check_note(kb):
     assert plain(text.split("\n")[-1]) == plain(texts.EXAMPLE_FOOTER)
 
 
+def test_several_items_get_one_answer_with_one_example_note(matcher):
+    result = matcher.match("水保和林草分别几个工作日")
+    assert [(a.item, a.intent) for a in result.asks] == [("soil_water", "time_limit"), ("forest_grass", "time_limit")]
+    text = compose_answer(matcher.kb, result)
+    lines = [plain(line) for line in text.split("\n")]
+    assert lines.count(plain(texts.EXAMPLE_FOOTER)) == 1 and lines[-1] == plain(texts.EXAMPLE_FOOTER)
+    for key in ("soil_water", "forest_grass"):
+        item = matcher.kb.items[key]
+        assert sum(line.startswith(item.short) for line in lines) == 1, (key, text)
+        assert str(item.promised_days) in text
+    assert_telegram_html(text)
+
+
+def test_two_aspects_of_one_item_are_one_block_saying_each_fact_once(matcher):
+    result = matcher.match("施工许可证在哪办,要多久")
+    assert [(a.item, a.intent) for a in result.asks] == [
+        ("construction_permit", "department"),
+        ("construction_permit", "time_limit"),
+    ]
+    item = matcher.kb.items["construction_permit"]
+    dept = matcher.kb.departments[item.department]
+    text = plain(compose_answer(matcher.kb, result))
+    title = text.split("\n")[0]
+    assert title.endswith(texts.ASPECT_JOINER.join([texts.ASPECT["department"], texts.ASPECT["time_limit"]]))
+    assert sum(line.startswith(f"{item.short}（") for line in text.split("\n")) == 1  # one title
+    assert text.count(dept.name) == 1 and text.count(dept.phone) == 1  # the department's lead says it; no line below
+    assert text.count(f"承诺 {item.promised_days} 个工作日") == 1
+    assert text.count(plain(texts.EXAMPLE_FOOTER)) == 1
+
+
 def test_non_answers_have_no_text(matcher):
     for question in ("在吗", "食堂几点开饭", "环评批下来没有啊", ""):
         result = matcher.match(question)
