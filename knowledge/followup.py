@@ -10,7 +10,7 @@ from dataclasses import replace
 from knowledge.context import ASKED_WITHOUT_ITEM, Context
 from knowledge.intents import cue_book, read_cues
 from knowledge.match_result import MAX_ASKS, RUN_TOGETHER, Ask, Candidate, MatchResult, asked_of, taken_as
-from knowledge.model import KnowledgeBase
+from knowledge.model import Item, KnowledgeBase
 from knowledge.model_text import TextModel
 from knowledge.names import DOCUMENT_GRAM, Hit, PhraseIndex, name_span
 from knowledge.normalize import compact as compact_text
@@ -114,6 +114,10 @@ _NOT_PROCEDURES = re.compile(r"项目|一期|二期|三期|网上|线上|老板|
 # A document named: 「营业执照副本」「出让合同」「完税证明」「公众参与说明」「概算书」.
 _DOCUMENT_NOUN = re.compile(r"执照|合同|证明|凭证|报告|意见|说明|图|书|表|方案|证|批复|票据|发票|协议|文件|材料|函")
 # A follow-up asking whether a procedure is done, not how a document is handed in.
+# A phrase that ends like a procedure's name (用地预审, 图审, 核准, 规划核实), not like a way or a paper (出让, 出让合同)
+# (选址意见书, 项目建议书: papers whose names are the procedures')
+_NAMES_A_PROCEDURE = re.compile(r"(审|审查|审批|许可|证|评|评估|备案|核准|验收|登记|核实|论证|码|意见书|建议书)$")
+_PROCEDURE_PAPER_AFTER = re.compile(r".{0,3}(意见书|建议书)")
 _DOES_A_PROCEDURE = re.compile(r"(要|也要|必须|需要|得)(先)?(做|办|报|申请|评|审|改)|变更")
 
 # 「…签完以后才能办是吧」: what must be done before the procedure the conversation is about (its name left out).
@@ -210,6 +214,12 @@ def _bare_of(word: str) -> str:
     return word
 
 
+def _own_words(item: Item) -> str:
+    """The text an item's knowledge gives of its own matters: its conditions, notes and materials."""
+    parts = [f"{m.name} {m.note}" for m in item.materials]
+    return compact_text(" ".join(p for p in parts if p))
+
+
 class FollowUpReader:
     """Reads a match result again in the asker's conversation."""
 
@@ -228,6 +238,8 @@ class FollowUpReader:
         self.model = model
         self.thresholds = thresholds
         self.weights = weights
+        # each item's own words: its conditions, notes and material list (`_in_words_of_earlier`)
+        self.own_words = {key: _own_words(item) for key, item in kb.items.items()}
 
     def in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
         """`result` read in the asker's conversation: `context` is what the asker last asked about (None: nothing)."""
@@ -352,6 +364,7 @@ class FollowUpReader:
             self._by_channel,
             self._tolerance_of_earlier,
             self._document_follow_up,
+            self._in_words_of_earlier,
             self._together_follow_up,
             self._of_these,
             self._word_of_earlier,
@@ -1090,6 +1103,36 @@ class FollowUpReader:
         if result.item == context.item and (result.intent == intent or intent == "tolerance"):
             return None
         return taken_as(result, context.item, intent)
+
+    def _in_words_of_earlier(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「出让的要准备啥材料」「签了出让合同以后多久能发」 after the 用地规划许可: another item named only by words the
+        earlier item's own text uses (its conditions, notes and materials say 出让方式供地的…出让合同) is a matter of
+        the earlier item, asked of it. A word of the other item's own (挂牌, 土地出让金) keeps that item."""
+        if (
+            result.action != "answer"
+            or result.asks
+            or result.item in (None, context.item)
+            or result.reason in ("learned", "smalltalk")
+            or len(text) > DOCUMENT_FOLLOW_UP_CHARS
+            or self.kb.items[context.item].kind != "item"
+            or self.kb.items[result.item].kind != "item"
+        ):
+            return None
+        hits = [h for h in self.index.span_hits(text) if h.start >= 0 and h.exact]
+        named = [h for h in hits if h.item == result.item]
+        if not named or any(h.item not in (result.item, context.item) for h in hits):
+            return None
+        words = self.own_words[context.item]
+        phrases = [text[h.start : h.end] for h in named]
+        if not all(p in words and not _NAMES_A_PROCEDURE.search(p) for p in phrases):
+            return None  # 「图审一般几天」 after 施工许可证: 施工图审查合格书 is its paper, but 图审 is the procedure asked
+        if any(text.startswith("里", h.end) or _PROCEDURE_PAPER_AFTER.match(text, h.end) for h in named):
+            # 「出让合同里约定的开工时间能改吗」: what the paper says, the other item's matter; 「选址那个意见书多久」:
+            # the paper that is the other procedure's
+            return None
+        cues = read_cues(result.normalized)
+        elliptic = not cues.first_strong and ELLIPSIS.search(text) and not self._sure_of_intent(result)
+        return asked_of(replace(result, intent=context.intent) if elliptic else result, context.item)
 
     def _said_alone(self, text: str, item: str) -> bool:
         """Whether the message is `item` written exactly (not by sound or in latin letters) with fillers around it

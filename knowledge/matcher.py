@@ -117,6 +117,8 @@ def _asks_together(text: str) -> bool:
 # 「核准前要先做…」: before the item just named, something needed first; 「(办|报|申请)核准前」 (_BEFORE_HEAD).
 _BEFORE_NEEDED = re.compile(r"(之前|以前|前)(是不是|是否)?(需要|要|得|必须)(先)")
 _NEEDS_FIRST = re.compile(r"(是不是|是否)?(需要|要|得|必须)先(拿到|取得|拿|有|办完|办)")
+# 「…之前要先办的那个…」: a relative clause naming the procedure to do first, which the message then asks about
+_DESCRIBED_AS_FIRST = re.compile(r"(办|做|拿|弄|有|报|走)?的")
 _BEFORE_NAMED_NEEDED = re.compile(r"(之前|以前)(?P<first>.{2,12}?)(是不是|是否)?(需要|要|得|必须)先")
 _BEFORE_HEAD = re.compile(
     r"(?:明白了?|好的|好|行|了解|收到|对了|哦)?(?:那|那么)?(请问|问下|问一下)?(我们)?(办|报|申请|做|办理)?"
@@ -269,6 +271,8 @@ class Matcher:
             if found is None:
                 return result
             first = text[found.end() :]
+        if _DESCRIBED_AS_FIRST.match(first) and result.intent != "process":
+            return result  # 「拿地之前要先办的那个预审选址 要准备啥材料」: the one to do first, described, is asked of
         head = [h for h in self.index.span_hits(text[: found.start()]) if self.index.outright(h)]
         # what must come first may be a topic too (「报建议书之前是不是得先有项目代码」)
         tail = [

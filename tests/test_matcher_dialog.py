@@ -2227,3 +2227,47 @@ def test_a_question_of_order_after_an_item_answers_both_procedures(matcher):
         assert r.reason != "order" and "soil_water" not in [a.item for a in r.asks], question
     r = matcher.match("这俩是不是都得在用地预审前搞完", Context("geo_hazard", "process", ("mineral_overlay",)))
     assert r.reason != "order"  # the two spoken of, not the last alone
+
+
+def test_words_the_earlier_item_uses_of_itself_keep_it(matcher):
+    """「出让的要准备啥材料」 after the 用地规划许可: 出让 names 土地供应, but the 用地规划许可's own material list
+    speaks of the 出让合同 — how its land was had, a matter of the earlier item. A word of the other item's own
+    (挂牌), what the paper says (「出让合同里…」) and a procedure's name (图审, 选址意见书) keep the item named."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "建设用地规划许可证要准备什么材料", "land_use_planning", "materials", "answer", False),
+            ("王经理", "出让地呢", "land_use_planning", None, "answer", True),
+            ("王经理", "跟出让合同一起发吗", "land_use_planning", "process", "answer", True),
+            ("王经理", "要钱不", "land_use_planning", "fee", "answer", True),
+            ("王经理", "那挂牌一般要走多长时间", "land_supply", "time_limit", "answer", False),
+        ],
+    )
+    for question, item in (
+        ("证上的用地面积跟出让合同对不上咋办", "land_use_planning"),
+        ("出让合同里约定的开工时间能改吗", "land_supply"),
+    ):
+        r = matcher.match(question, Context("land_use_planning", "materials"))
+        assert r.item == item, (question, r)
+    r = matcher.match("图审一般几天", Context("construction_permit", "materials"))
+    assert (r.item, r.intent) == ("drawing_review", "time_limit")
+    r = matcher.match("选址那个意见书多久", Context("verification", "materials"))
+    assert r.item == "land_prereview"
+
+
+def test_an_item_done_as_background_and_the_procedure_to_do_first_described(matcher):
+    """「备案完是不是就有项目代码了」: 备案 is done (…完 before 是不是/就/以后), the project code is asked. 「拿地之前要先办的
+    那个预审加选址的，要准备啥材料」 describes the procedure to do before 拿地 and asks its materials — not the order
+    of 土地供应; its follow-ups keep it."""
+    r = matcher.match("备案完是不是就有项目代码了", Context("filing", "process"))
+    assert (r.item, r.intent, r.action) == ("project_code", "process", "answer")
+    verify_conversation(
+        matcher,
+        [
+            ("李工", "拿地之前要先办的那个预审加选址的，要准备啥材料", "land_prereview", "materials", "answer", False),
+            ("李工", "是资源局哪个科", "land_prereview", "department", "answer", True),
+            ("李工", "不收费吧", "land_prereview", "fee", "answer", True),
+        ],
+    )
+    r = matcher.match("核准前要先做用地预审吗")  # a question of order still is one
+    assert (r.item, r.intent) == ("verification", "process")
