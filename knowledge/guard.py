@@ -143,6 +143,10 @@ DEFAULT_GUARDED = tuple(
         "bankAW_dialogues",
         "bankAX_dialogues",
         "bankAY_dialogues",
+        "bankAZ_dialogues",
+        "bankBA_dialogues",
+        "bankBB_dialogues",
+        "bankBC_dialogues",
     )
 )
 
