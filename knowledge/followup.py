@@ -117,6 +117,7 @@ _DOCUMENT_NOUN = re.compile(r"执照|合同|证明|凭证|报告|意见|说明|�
 # A phrase that ends like a procedure's name (用地预审, 图审, 核准, 规划核实), not like a way or a paper (出让, 出让合同)
 # (选址意见书, 项目建议书: papers whose names are the procedures')
 _NAMES_A_PROCEDURE = re.compile(r"(审|审查|审批|许可|证|评|评估|备案|核准|验收|登记|核实|论证|码|意见书|建议书)$")
+_HOW_DONE = re.compile(r"(怎么|咋|如何|在哪|去哪|哪里|找谁|谁来|啥时候|什么时候|一般)")
 _PROCEDURE_PAPER_AFTER = re.compile(r".{0,3}(意见书|建议书)")
 _DOES_A_PROCEDURE = re.compile(r"(要|也要|必须|需要|得)(先)?(做|办|报|申请|评|审|改)|变更")
 
@@ -161,8 +162,9 @@ _DONE_RIGHT_AFTER = re.compile(r"(签|办|拿|批|交|做|审|缴)(了|完|好|�
 # in a follow-up it is what the earlier item waits for, not what is asked about.
 _ALSO_TOGETHER = re.compile(f"也(是)?({TOGETHER_WORDS})")
 _NOT_DONE_YET = re.compile(
-    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|定稿|出(?!现|问题|让|差|去|门)|结束)"
+    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|定稿|出(?!现|问题|让|差|去|门)|结束|赋)"
 )
+PROJECT_CODE = "project_code"  # the topic every procedure needs first (its key in the knowledge base)
 _FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(把|拿到|取得|拿|有|办|办完|做|做完|批|报|审)")
 # 「顺便问下」「另外问一下」「还有个事」: a new matter, not a follow-up of the earlier one.
 # (「另外还要交什么」 asks more of the same matter: 另外 counts only before 问, 咨询…)
@@ -514,6 +516,10 @@ class FollowUpReader:
             if (
                 self.index.outright(h)
                 or (h.exact and h.start >= 0 and h.alias and self.kb.items[h.item].kind == "item")
+                # 「项目代码还没赋下来能先报吗」: a topic had before the procedures (the code), not had yet
+                or (
+                    h.exact and h.start >= 0 and h.alias and h.item == PROJECT_CODE and _NOT_DONE_YET.match(text, h.end)
+                )
             )
             and h.item != context.item
             and text[h.start : h.end] not in _BARE_PROCEDURE_WORDS
@@ -943,7 +949,7 @@ class FollowUpReader:
             or result.asks
             or len(text) > DOCUMENT_FOLLOW_UP_CHARS
             # an item, or the project code (「在一网通办上能看到吗」 after 赋码: how the code is had)
-            or (self.kb.items[context.item].kind != "item" and context.item != "project_code")
+            or (self.kb.items[context.item].kind != "item" and context.item != PROJECT_CODE)
         ):
             return False
         hits = [h for h in self.index.span_hits(text) if h.exact and h.start >= 0]
@@ -1126,9 +1132,12 @@ class FollowUpReader:
         phrases = [text[h.start : h.end] for h in named]
         if not all(p in words and not _NAMES_A_PROCEDURE.search(p) for p in phrases):
             return None  # 「图审一般几天」 after 施工许可证: 施工图审查合格书 is its paper, but 图审 is the procedure asked
-        if any(text.startswith("里", h.end) or _PROCEDURE_PAPER_AFTER.match(text, h.end) for h in named):
+        if any(
+            text.startswith("里", h.end) or _PROCEDURE_PAPER_AFTER.match(text, h.end) or _HOW_DONE.match(text, h.end)
+            for h in named
+        ):
             # 「出让合同里约定的开工时间能改吗」: what the paper says, the other item's matter; 「选址那个意见书多久」:
-            # the paper that is the other procedure's
+            # the paper that is the other procedure's; 「出让合同怎么签」: how it is done, the other procedure's
             return None
         cues = read_cues(result.normalized)
         elliptic = not cues.first_strong and ELLIPSIS.search(text) and not self._sure_of_intent(result)

@@ -2269,5 +2269,8 @@ def test_an_item_done_as_background_and_the_procedure_to_do_first_described(matc
             ("李工", "不收费吧", "land_prereview", "fee", "answer", True),
         ],
     )
+    # the project code not had yet, asked whether the earlier procedure may go ahead: that procedure's 容缺
+    r = matcher.match("我们项目代码还没赋下来能先报吗后面再补", Context("land_prereview", "process"))
+    assert (r.item, r.intent, r.action) == ("land_prereview", "tolerance", "answer")
     r = matcher.match("核准前要先做用地预审吗")  # a question of order still is one
     assert (r.item, r.intent) == ("verification", "process")
