@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from config.settings import BUNDLED_KNOWLEDGE_PATH
 from knowledge.context import MemoryContexts
-from knowledge.evaluation import LabelledQuestion, load_labelled
+from knowledge.evaluation import LabelledQuestion, item_right, load_labelled, prediction_of
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, MatchResult
 
@@ -41,10 +41,7 @@ class Turn:
 
 
 def _item_ok(result: MatchResult, item: str | None) -> bool:
-    """As `knowledge.evaluation.score` counts it: the item, or one of several asks answered."""
-    return result.item == item or (
-        result.action == "answer" and item is not None and item in {a.item for a in result.asks}
-    )
+    return item_right(prediction_of(result), item)
 
 
 def read_set(matcher: Matcher, name: str, *, data: Path = DATA, second_labels: Path = SECOND) -> list[Turn]:
@@ -57,7 +54,8 @@ def read_set(matcher: Matcher, name: str, *, data: Path = DATA, second_labels: P
     contexts = MemoryContexts()
     turns, seen = [], set()
     for case, other in zip(cases, second, strict=True):
-        assert case.chat is not None and case.user is not None, f"{name}: not a dialogue set"
+        if case.chat is None or case.user is None:
+            raise SystemExit(f"{data / name}.jsonl: not a set of dialogue turns")
         result = matcher.match(case.q, contexts.recall(case.chat, case.user))
         contexts.follow(case.chat, case.user, result)
         dialogue = (case.chat, case.user, case.dialogue)
@@ -81,7 +79,6 @@ class Tally:
     second_differs: int = 0  # of the answered turns, the second writer's item is not the first's
     agreed: int = 0  # answered turns where the writers agree on the item
     wrong_agreed: int = 0
-    sets: list[str] = field(default_factory=list)
 
     def add(self, turn: Turn) -> None:
         case, result = turn.case, turn.result

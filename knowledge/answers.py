@@ -1,8 +1,9 @@
 """Compose the Chinese answer for a match: short, led by what the intent asked.
 
 Output is Telegram HTML: knowledge text is escaped here, so the result is safe to send
-with parse_mode=HTML. The first block answers the intent; one line below carries the
-rest (department, time limit, materials count) so the answer stays scannable.
+with parse_mode=HTML. The first block answers the intent; the lines below carry the
+rest (department, time limit, materials count) so the answer stays scannable. A message
+asking several things of one item gets one block per aspect asked, each fact said once.
 """
 
 from __future__ import annotations
@@ -60,21 +61,25 @@ def _material_lines(item: Item, *, only_deferrable: bool = False) -> list[str]:
     return lines
 
 
-def _process_lines(kb: KnowledgeBase, item: Item) -> list[str]:
-    lines = []
+def _process_parts(kb: KnowledgeBase, item: Item) -> list[_Part]:
+    """The process answer's lines, each with the fact it gives: what comes first, running together, where to
+    apply, at which level."""
+    parts: list[_Part] = []
     if item.prerequisites or item.prerequisites_note:
         names = "、".join(escape(kb.label(p)) for p in item.prerequisites)
         note = escape(item.prerequisites_note)
-        lines.append(texts.PREREQUISITES_LINE.format(prerequisites="；".join(x for x in (names, note) if x)))
+        parts.append(
+            ("prerequisites", [texts.PREREQUISITES_LINE.format(prerequisites="；".join(x for x in (names, note) if x))])
+        )
     elif item.kind == "item":
-        lines.append(texts.PREREQUISITES_NONE)
+        parts.append(("prerequisites", [texts.PREREQUISITES_NONE]))
     if item.parallel is not None:
-        lines.append(texts.PARALLEL_YES if item.parallel else texts.PARALLEL_NO)
+        parts.append(("parallel", [texts.PARALLEL_YES if item.parallel else texts.PARALLEL_NO]))
     if item.apply_at:
-        lines.append(texts.APPLY_AT_LINE.format(apply_at=escape(item.apply_at)))
+        parts.append(("apply_at", [texts.APPLY_AT_LINE.format(apply_at=escape(item.apply_at))]))
     if item.level:
-        lines.append(texts.LEVEL_LINE.format(levels="、".join(item.level)))
-    return lines
+        parts.append(("level", [texts.LEVEL_LINE.format(levels="、".join(item.level))]))
+    return parts
 
 
 def _topic_lines(item: Item) -> list[str]:
@@ -83,14 +88,23 @@ def _topic_lines(item: Item) -> list[str]:
     return lines
 
 
+# A fact of an answer (its kind) and the lines that say it. An answer of several aspects of one item says each
+# fact once: a fact said in full says its short form too (`_SAYS_TOO`).
+_Part = tuple[str, list[str]]
+_SAYS_TOO = {
+    "department_full": "department",
+    "time_detail": "time",
+    "materials_list": "materials",
+    "prerequisites": "process_head",
+}
+
+
 @dataclass(frozen=True)
 class _Aspect:
-    """One intent's answer about an item: the lines that answer it, the kinds of fact they give (so an answer of
-    several aspects says each fact once), and the other facts shown below them, each (kind, lines)."""
+    """One intent's answer about an item: the facts that answer it, and the other facts shown below them."""
 
-    lead: list[str]
-    gives: frozenset[str]
-    below: list[tuple[str, list[str]]]
+    lead: list[_Part]
+    below: list[_Part]
 
 
 def _aspect(kb: KnowledgeBase, item: Item, dept: Department | None, intent: str) -> _Aspect:
@@ -99,46 +113,60 @@ def _aspect(kb: KnowledgeBase, item: Item, dept: Department | None, intent: str)
     materials_summary = texts.MATERIALS_SUMMARY.format(
         total=len(item.materials), deferrable=deferrable, short=escape(item.short or item.name)
     )
-    department = ("department", _department_lines(dept, full=False))
-    time = ("time", [time_line])
-    summary = ("materials", [materials_summary])
+    department: _Part = ("department", _department_lines(dept, full=False))
+    time: _Part = ("time", [time_line])
+    summary: _Part = ("materials", [materials_summary])
+    apply_at: list[_Part] = (
+        [("apply_at", [texts.APPLY_AT_LINE.format(apply_at=escape(item.apply_at))])] if item.apply_at else []
+    )
     if item.kind == "topic":
+        full = intent == "department"
         return _Aspect(
-            _topic_lines(item), frozenset(), [("department", _department_lines(dept, full=intent == "department"))]
+            [("topic", _topic_lines(item))],
+            [("department_full" if full else "department", _department_lines(dept, full=full))],
         )
     if intent == "materials":
-        return _Aspect(_material_lines(item), frozenset({"materials"}), [department, time])
+        return _Aspect([("materials_list", _material_lines(item))], [department, time])
     if intent == "department":
-        lead = _department_lines(dept, full=True)
-        if item.apply_at:
-            lead.append(texts.APPLY_AT_LINE.format(apply_at=escape(item.apply_at)))
-        return _Aspect(lead, frozenset({"department"}), [time, summary])
+        return _Aspect([("department_full", _department_lines(dept, full=True)), *apply_at], [time, summary])
     if intent == "time_limit":
         lead = [_time_text(item)]
         if item.time_note:
             lead.append(texts.TIME_NOTE.format(note=escape(item.time_note)))
-        return _Aspect(lead, frozenset({"time"}), [department, summary])
+        return _Aspect([("time_detail", lead)], [department, summary])
     if intent == "fee":
-        lead = [texts.FEE_LINE.format(fee=escape(item.fee)) if item.fee else texts.FEE_UNKNOWN]
-        return _Aspect(lead, frozenset({"fee"}), [department, time])
+        return _Aspect(
+            [("fee", [texts.FEE_LINE.format(fee=escape(item.fee)) if item.fee else texts.FEE_UNKNOWN])],
+            [department, time],
+        )
     if intent == "tolerance":
         deferrable_lines = _material_lines(item, only_deferrable=True)
         lead = [texts.TOLERANCE_ITEMS_HEAD, *deferrable_lines] if deferrable_lines else [texts.TOLERANCE_NONE]
-        return _Aspect(lead, frozenset({"tolerance"}), [department, time])
+        return _Aspect([("tolerance", lead)], [department, time])
     if intent == "process":
-        return _Aspect(_process_lines(kb, item), frozenset({"process"}), [department, time, summary])
-    return _Aspect(
-        department[1] + [time_line],
-        frozenset({"department", "time"}),
-        [summary, ("process", _process_lines(kb, item)[:2])],
-    )
+        return _Aspect(_process_parts(kb, item), [department, time, summary])
+    head = [line for _, lines in _process_parts(kb, item) for line in lines][:2]
+    return _Aspect([department, time], [summary, ("process_head", head)])
 
 
 def _item_block(kb: KnowledgeBase, item: Item, intents: list[str], region: str | None) -> list[str]:
-    """The answer about `item` led by each of `intents` in turn, the other facts once below them; no footer."""
+    """The answer about `item` led by each of `intents` in turn, then the other facts; each fact once (a topic's
+    text once, its department in full when asked); no footer."""
     view = regional_view(kb, item, region)
     item, dept = view.item, view.department
     aspects = [_aspect(kb, item, dept, intent) for intent in intents]
+    every = {kind for a in aspects for kind, _ in (*a.lead, *a.below)}
+    said = {_SAYS_TOO[kind] for kind in every if kind in _SAYS_TOO}  # a short form is left to its full one
+
+    def say(part: _Part) -> list[str]:
+        kind, kind_lines = part
+        if kind in said:
+            return []
+        said.add(kind)
+        if kind == "tolerance" and "materials_list" in every and item.materials:
+            return [texts.TOLERANCE_MARKED]  # the material list above marks what may come later
+        return kind_lines
+
     title = texts.ANSWER_TITLE.format(
         short=escape(item.short or item.name),
         name=escape(item.name),
@@ -147,15 +175,13 @@ def _item_block(kb: KnowledgeBase, item: Item, intents: list[str], region: str |
     lines = [title]
     if view.region:
         lines.append(texts.REGION_NOTE.format(region=escape(view.region)))
-    for n, aspect in enumerate(aspects):
-        lines += ([""] if n else []) + aspect.lead
-    given = frozenset().union(*(a.gives for a in aspects))
-    below: dict[str, list[str]] = {}
     for aspect in aspects:
-        for kind, kind_lines in aspect.below:
-            if kind not in given:
-                below.setdefault(kind, kind_lines)
-    return [*lines, "", *(line for kind_lines in below.values() for line in kind_lines)]
+        lead = [line for part in aspect.lead for line in say(part)]
+        if lead and len(lines) > 1 + bool(view.region):
+            lines.append("")  # between the answers of two aspects
+        lines += lead
+    below = [line for aspect in aspects for part in aspect.below for line in say(part)]
+    return [*lines, "", *below]
 
 
 def _with_footer(lines: list[str], example: bool) -> str:

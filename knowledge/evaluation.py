@@ -170,6 +170,11 @@ class EvalReport:
         ]
 
 
+def item_right(pred: Prediction, item: str | None) -> bool:
+    """Whether a prediction reads `item`: its item, or one of the several asks it answered."""
+    return pred.item == item or (pred.action == "answer" and item is not None and item in {i for i, _ in pred.asks})
+
+
 def score(
     name: str,
     predict: Callable[[str], Prediction],
@@ -187,9 +192,7 @@ def score(
         pred = predict_case(case) if predict_case is not None else predict(case.q)
         report.latencies_ms.append((time.perf_counter() - started) * 1000)
         report.total += 1
-        item_ok = pred.item == case.item or (
-            pred.action == "answer" and case.item is not None and case.item in {item for item, _ in pred.asks}
-        )
+        item_ok = item_right(pred, case.item)
         report.item_correct += item_ok
         report.item_correct_by_clarify += item_ok and pred.action == "clarify"
         report.intent_correct += pred.intent == case.intent

@@ -113,12 +113,17 @@ _NOT_PROCEDURES = re.compile(r"项目|一期|二期|三期|网上|线上|老板|
 
 # A document named: 「营业执照副本」「出让合同」「完税证明」「公众参与说明」「概算书」.
 _DOCUMENT_NOUN = re.compile(r"执照|合同|证明|凭证|报告|意见|说明|图|书|表|方案|证|批复|票据|发票|协议|文件|材料|函")
-# A follow-up asking whether a procedure is done, not how a document is handed in.
-# A phrase that ends like a procedure's name (用地预审, 图审, 核准, 规划核实), not like a way or a paper (出让, 出让合同)
-# (选址意见书, 项目建议书: papers whose names are the procedures')
+# A phrase that ends like a procedure's name (用地预审, 图审, 核准, 规划核实; 选址意见书 and 项目建议书 are papers
+# whose names are the procedures'), not like a way or a paper (出让, 出让合同): `_in_words_of_earlier`.
 _NAMES_A_PROCEDURE = re.compile(r"(审|审查|审批|许可|证|评|评估|备案|核准|验收|登记|核实|论证|码|意见书|建议书)$")
-_HOW_DONE = re.compile(r"(怎么|咋|如何|在哪|去哪|哪里|找谁|谁来|啥时候|什么时候|一般)")
+# Right after a paper's name: how, where or when it is done (「出让合同要怎么签」「…一般多久能签」) — the procedure that
+# does it.
+_HOW_DONE = re.compile(
+    r"(要|得|该|应该|一般)?(怎么|咋|如何|在哪|去哪|哪里|找谁|谁来|啥时候|什么时候|(多久|几天)(能|才能|可以)?签)"
+)
+# Right after a word of a procedure's name: the paper that procedure issues (「选址那个意见书多久」).
 _PROCEDURE_PAPER_AFTER = re.compile(r".{0,3}(意见书|建议书)")
+# A follow-up asking whether a procedure is done, not how a document is handed in.
 _DOES_A_PROCEDURE = re.compile(r"(要|也要|必须|需要|得)(先)?(做|办|报|申请|评|审|改)|变更")
 
 # 「…签完以后才能办是吧」: what must be done before the procedure the conversation is about (its name left out).
@@ -162,7 +167,7 @@ _DONE_RIGHT_AFTER = re.compile(r"(签|办|拿|批|交|做|审|缴)(了|完|好|�
 # in a follow-up it is what the earlier item waits for, not what is asked about.
 _ALSO_TOGETHER = re.compile(f"也(是)?({TOGETHER_WORDS})")
 _NOT_DONE_YET = re.compile(
-    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|定稿|出(?!现|问题|让|差|去|门)|结束|赋)"
+    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|定稿|出(?!现|问题|让|差|去|门)|结束|赋|(?<=有)(?=能|可以|的话|就))"
 )
 PROJECT_CODE = "project_code"  # the topic every procedure needs first (its key in the knowledge base)
 _FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(把|拿到|取得|拿|有|办|办完|做|做完|批|报|审)")
@@ -216,10 +221,11 @@ def _bare_of(word: str) -> str:
     return word
 
 
-def _own_words(item: Item) -> str:
-    """The text an item's knowledge gives of its own matters: its conditions, notes and materials."""
-    parts = [f"{m.name} {m.note}" for m in item.materials]
-    return compact_text(" ".join(p for p in parts if p))
+def _own_words(item: Item) -> tuple[str, ...]:
+    """The texts an item's knowledge gives of its own papers: each material's name and note (`_in_words_of_earlier`;
+    its conditions too name other procedures as what comes first, which follow-ups ask of themselves)."""
+    texts = [t for m in item.materials for t in (m.name, m.note)]
+    return tuple(compact_text(t) for t in texts if t)
 
 
 class FollowUpReader:
@@ -240,7 +246,7 @@ class FollowUpReader:
         self.model = model
         self.thresholds = thresholds
         self.weights = weights
-        # each item's own words: its conditions, notes and material list (`_in_words_of_earlier`)
+        # each item's own words: its material list (`_in_words_of_earlier`)
         self.own_words = {key: _own_words(item) for key, item in kb.items.items()}
 
     def in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
@@ -1112,7 +1118,7 @@ class FollowUpReader:
 
     def _in_words_of_earlier(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「出让的要准备啥材料」「签了出让合同以后多久能发」 after the 用地规划许可: another item named only by words the
-        earlier item's own text uses (its conditions, notes and materials say 出让方式供地的…出让合同) is a matter of
+        earlier item's own material list uses (国有建设用地使用权出让合同…) is a matter of
         the earlier item, asked of it. A word of the other item's own (挂牌, 土地出让金) keeps that item."""
         if (
             result.action != "answer"
@@ -1130,7 +1136,7 @@ class FollowUpReader:
             return None
         words = self.own_words[context.item]
         phrases = [text[h.start : h.end] for h in named]
-        if not all(p in words and not _NAMES_A_PROCEDURE.search(p) for p in phrases):
+        if not all(any(p in w for w in words) and not _NAMES_A_PROCEDURE.search(p) for p in phrases):
             return None  # 「图审一般几天」 after 施工许可证: 施工图审查合格书 is its paper, but 图审 is the procedure asked
         if any(
             text.startswith("里", h.end) or _PROCEDURE_PAPER_AFTER.match(text, h.end) or _HOW_DONE.match(text, h.end)

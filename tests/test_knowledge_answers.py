@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from html import unescape
+from html import escape, unescape
 from pathlib import Path
 
 import pytest
@@ -182,11 +182,59 @@ def test_several_items_get_one_answer_with_one_example_note(matcher):
     text = compose_answer(matcher.kb, result)
     lines = [plain(line) for line in text.split("\n")]
     assert lines.count(plain(texts.EXAMPLE_FOOTER)) == 1 and lines[-1] == plain(texts.EXAMPLE_FOOTER)
-    for key in ("soil_water", "forest_grass"):
-        item = matcher.kb.items[key]
-        assert sum(line.startswith(item.short) for line in lines) == 1, (key, text)
-        assert str(item.promised_days) in text
+    titles = [n for n, line in enumerate(lines) if "）· " in line]
+    assert len(titles) == 2, text  # one block per item, in the order asked
+    for key, start, end in zip(("soil_water", "forest_grass"), titles, [*titles[1:], len(lines)], strict=True):
+        item, block = matcher.kb.items[key], lines[start:end]
+        assert block[0].startswith(f"{item.short}（"), (key, text)
+        promised = f"承诺 {item.promised_days} 个工作日（法定 {item.statutory_days} 个工作日）"
+        assert block[1] == promised and block.count(promised) == 1, (key, text)  # led with its time limit, once
     assert_telegram_html(text)
+
+
+def _asked(matcher, question: str, asks: list[tuple[str, str]]) -> list[str]:
+    result = matcher.match(question)
+    assert [(a.item, a.intent) for a in result.asks] == asks, result
+    text = compose_answer(matcher.kb, result)
+    assert_telegram_html(text)
+    return [plain(line) for line in text.split("\n")]
+
+
+def test_each_fact_of_two_aspects_is_said_once(matcher):
+    item = matcher.kb.items["construction_permit"]
+    dept = matcher.kb.departments[item.department]
+    apply_at = plain(texts.APPLY_AT_LINE.format(apply_at=item.apply_at))
+    # what it is and where: the department in full once, no short department line below it
+    lines = _asked(
+        matcher, "施工许可证是什么，在哪办", [("construction_permit", "department"), ("construction_permit", "other")]
+    )
+    assert sum(dept.name in line for line in lines) == 1 and lines.count(apply_at) == 1
+    # how and where: where to apply is one line, though both aspects give it
+    lines = _asked(
+        matcher,
+        "施工许可证怎么办理，在哪办",
+        [("construction_permit", "process"), ("construction_permit", "department")],
+    )
+    assert lines.count(apply_at) == 1 and sum(dept.name in line for line in lines) == 1
+    # the materials and their 容缺: the list once, marking what may come later, and one line saying so
+    lines = _asked(
+        matcher,
+        "施工许可证要什么材料，能容缺吗",
+        [("construction_permit", "tolerance"), ("construction_permit", "materials")],
+    )
+    deferrable = [m.name for m in item.materials if not m.required]
+    assert deferrable and all(sum(name in line for line in lines) == 1 for name in deferrable), lines
+    assert plain(texts.TOLERANCE_MARKED) in lines and plain(texts.TOLERANCE_ITEMS_HEAD) not in lines
+
+
+def test_a_topic_asked_two_things_says_its_text_once_and_its_department_in_full(matcher):
+    topic = matcher.kb.items["five_certs"]
+    dept = matcher.kb.departments[topic.department]
+    lines = _asked(matcher, "五证联发怎么办，找谁", [("five_certs", "process"), ("five_certs", "department")])
+    assert lines.count(plain(escape(topic.summary))) == 1, lines
+    assert sum(line.startswith("• ") for line in lines) == len(topic.details)
+    assert sum(dept.name in line for line in lines) == 1 and any(dept.phone in line for line in lines)
+    assert any(dept.window in line for line in lines)  # 找谁 asked: the department in full
 
 
 def test_two_aspects_of_one_item_are_one_block_saying_each_fact_once(matcher):
