@@ -196,6 +196,7 @@ def _asked(matcher, question: str, asks: list[tuple[str, str]]) -> list[str]:
     result = matcher.match(question)
     assert [(a.item, a.intent) for a in result.asks] == asks, result
     text = compose_answer(matcher.kb, result)
+    assert text is not None, result
     assert_telegram_html(text)
     return [plain(line) for line in text.split("\n")]
 
