@@ -187,7 +187,7 @@ def test_several_items_get_one_answer_with_one_example_note(matcher):
     for key, start, end in zip(("soil_water", "forest_grass"), titles, [*titles[1:], len(lines)], strict=True):
         item, block = matcher.kb.items[key], lines[start:end]
         assert block[0].startswith(f"{item.short}（"), (key, text)
-        promised = f"承诺 {item.promised_days} 个工作日（法定 {item.statutory_days} 个工作日）"
+        promised = texts.TIME_PROMISED_AND_STATUTORY.format(promised=item.promised_days, statutory=item.statutory_days)
         assert block[1] == promised and block.count(promised) == 1, (key, text)  # led with its time limit, once
     assert_telegram_html(text)
 
@@ -251,7 +251,8 @@ def test_two_aspects_of_one_item_are_one_block_saying_each_fact_once(matcher):
     assert title.endswith(texts.ASPECT_JOINER.join([texts.ASPECT["department"], texts.ASPECT["time_limit"]]))
     assert sum(line.startswith(f"{item.short}（") for line in text.split("\n")) == 1  # one title
     assert text.count(dept.name) == 1 and text.count(dept.phone) == 1  # the department's lead says it; no line below
-    assert text.count(f"承诺 {item.promised_days} 个工作日") == 1
+    promised = texts.TIME_PROMISED_AND_STATUTORY.format(promised=item.promised_days, statutory=item.statutory_days)
+    assert text.count(promised) == 1
     assert text.count(plain(texts.EXAMPLE_FOOTER)) == 1
 
 
