@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from knowledge.collector import collector_paused
 from knowledge.errors import KnowledgeError, Problem
 from knowledge.model import Department, Faq, Item, KnowledgeBase, Material, RegionalOverride
 from knowledge.normalize import normalize
@@ -397,6 +398,7 @@ def _read_phrases(reader: _Reader, path: Path, *fields: str) -> tuple[tuple[str,
     return tuple(reader.texts(file, data, field) for field in fields)
 
 
+@collector_paused
 def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> KnowledgeBase:
     """Load the knowledge folder at `path`; raise KnowledgeError listing every problem."""
     root = Path(path)

@@ -20,6 +20,7 @@ from threading import Lock
 
 from rapidfuzz import fuzz, process
 
+from knowledge.collector import collector_paused
 from knowledge.context import Context
 from knowledge.followup import FollowUpReader
 from knowledge.intents import classify_intent, cue_book
@@ -143,6 +144,7 @@ class _FaqEntry:
 class Matcher:
     """Match questions against one knowledge base; safe to call from several threads."""
 
+    @collector_paused
     def __init__(
         self,
         kb: KnowledgeBase,

@@ -33,6 +33,7 @@ from sklearn.naive_bayes import ComplementNB
 
 from knowledge import intents, model_text, normalize
 from knowledge.atomic_file import replaced
+from knowledge.collector import collector_paused
 from knowledge.model import KnowledgeBase
 from knowledge.model_text import (
     INTENT_ALPHA,
@@ -226,6 +227,7 @@ def write_model(kb: KnowledgeBase, path: Path) -> tuple[TextModel, float]:
     return model, seconds
 
 
+@collector_paused
 def model_for(kb: KnowledgeBase, path: Path | None) -> ModelSource:
     """The model of the current data: this process's, else the file's when it was trained on the same data,
     else trained now (and written to `path`; a folder that cannot be written is one log line)."""
