@@ -12,7 +12,7 @@ from knowledge.intents import cue_book, read_cues
 from knowledge.match_result import MAX_ASKS, RUN_TOGETHER, Ask, Candidate, MatchResult, asked_of, taken_as
 from knowledge.model import Item, KnowledgeBase
 from knowledge.model_text import TextModel
-from knowledge.names import DOCUMENT_GRAM, Hit, PhraseIndex, name_span
+from knowledge.names import CONTEXT_BEFORE, DOCUMENT_GRAM, Hit, PhraseIndex, name_span
 from knowledge.normalize import compact as compact_text
 from knowledge.scoring import Thresholds, Weights
 from knowledge.wording import (
@@ -418,6 +418,8 @@ class FollowUpReader:
         ):
             # 「登记中心在政务大厅吗」 after 不动产权证: the earlier item's own department named, no item of its own
             return asked_of(result, context.item)
+        if result.item is None and self._names_other_department(text, context.item):
+            return None  # 「应急局窗口在几楼」 after 环评: another department's window, not the earlier item's
         # a follow-up is short; one that names nothing at all may say more (「如果是市里审，承诺时限多少个工作日」) when the
         # model does not read it as about no item (「对了问个别的 公司变更法人去哪办」: a matter of its own)
         longer = not self.index.span_hits(text) and self._about_some_item(result)
@@ -975,6 +977,22 @@ class FollowUpReader:
             return False
         return any(compact_text(word) in text for word in (department.name, *department.aliases) if word)
 
+    def _names_other_department(self, text: str, item: str) -> bool:
+        """Whether a message names a department other than the one that handles `item` (a word of its own that is
+        no part of that department's names: 「应急局」 after 环评, not 「资源局」 after 用地预审)."""
+        key = self.kb.items[item].department
+        # the departments of approval items (the government service hall, where every window is, handles topics only)
+        others = {i.department for i in self.kb.items.values() if i.department and i.kind == "item"} - {key}
+        own = self.kb.departments.get(key) if key else None
+        own_words = [compact_text(w) for w in (own.name, *own.aliases) if w] if own else []
+        return any(
+            word in text and not any(word in o for o in own_words)
+            for other in others
+            if (department := self.kb.departments.get(other)) is not None
+            for word in (compact_text(w) for w in (department.name, *department.aliases) if w)
+            if len(word) >= 2
+        )
+
     def _partner_only(self, text: str, item: str) -> bool:
         """Whether `item`'s name in the message follows 和/跟/与/同 (「能和图审一起报吗」): named as the partner."""
         starts = [h.start for h in self.index.span_hits(text) if h.item == item and h.exact and h.start >= 0]
@@ -1182,10 +1200,15 @@ class FollowUpReader:
         return bool(named) and context.item not in named and bool(asked)
 
     def _named_done_only(self, result: MatchResult) -> bool:
-        """Whether the message names the item it was answered with, and only as had before 还 (「项目代码有了 还要啥」)."""
+        """Whether the message names the item it was answered with, and only as had before 还 (「项目代码有了 还要啥」) or
+        as background."""
         compact = result.normalized.replace(" ", "")
         own = [h for h in self.index.span_hits(compact) if h.item == result.item and h.exact and h.start >= 0]
-        return bool(own) and all(_HAD_AFTER.match(compact, h.end) for h in own)
+        if own and all(_HAD_AFTER.match(compact, h.end) for h in own):
+            return True
+        # 「多久能审完 我们等着办施工证」「就填个表？不用可研吧」: named only after words that make it background (what
+        # is waited for, excluded, under way: `names.CONTEXT_BEFORE`), not what is asked
+        return bool(own) and all(h.start > 0 and CONTEXT_BEFORE.search(compact, 0, h.start) for h in own)
 
     def _names_item(self, normalized: str) -> bool:
         """Whether the message names an approval item of its own (alias, homophone or latin; not as done)."""

@@ -34,8 +34,9 @@ _NOT_YET_AFTER = re.compile(
 )
 
 # Before an item's name: it is excluded or already under way, not what is asked.
-_CONTEXT_BEFORE = re.compile(
-    r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到)$"
+CONTEXT_BEFORE = re.compile(
+    r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到"
+    r"|等着(办|拿|要|用|开|领)?)$"  # 「多久能审完 我们等着办施工证」: what the asker waits to do next, not what is asked
 )
 _FILLER = re.compile(
     r"请问|麻烦|问一下|问下|打扰|您好|你好|老师|管家|小助手|机器人|各位|大家|一下|的|了|吗|呢|啊|呀|吧|哈|嘛|哦|噢|嗯|额|呃|么"
@@ -335,7 +336,7 @@ class PhraseIndex:
                 or (_NOT_YET_AFTER.match(compact, hit.end) and bool(asked - {hit.item}))
             )
             # 「拿到了」 ending the clause before (「可研批复拿到了，初设几天」) is no 「拿到了初设」
-            before = hit.start > 0 and hit.start not in starts and _CONTEXT_BEFORE.search(compact, 0, hit.start)
+            before = hit.start > 0 and hit.start not in starts and CONTEXT_BEFORE.search(compact, 0, hit.start)
             aside = probs is not None and hit.item not in asked and behind(hit) and bool(asked)
             if after or before or aside or self._attached_paper(compact, hit):
                 hit.score *= EVIDENCE.context

@@ -2277,3 +2277,19 @@ def test_an_item_done_as_background_and_the_procedure_to_do_first_described(matc
         assert (r.item, r.intent, r.action) == ("land_prereview", "tolerance", "answer"), question
     r = matcher.match("核准前要先做用地预审吗")  # a question of order still is one
     assert (r.item, r.intent) == ("verification", "process")
+
+
+def test_background_before_an_item_and_another_department_leave_the_follow_up(matcher):
+    """「多久能审完 我们等着办施工证」 after 施工图审查: 施工证 is what the asker waits to do (等着办…), the earlier item is
+    asked; 「就填个表？不用可研吧」 after 备案: 可研 excluded. 「应急局窗口在几楼」 after 环评 names another department: not
+    the earlier item's window (handed off, not answered with 环评's)."""
+    r = matcher.match("多久能审完 我们等着办施工证", Context("drawing_review", "materials"))
+    assert (r.item, r.intent, r.action) == ("drawing_review", "time_limit", "answer")
+    r = matcher.match("就填个表？不用可研吧", Context("filing", "process"))
+    assert (r.item, r.action) == ("filing", "answer")
+    r = matcher.match("应急局窗口在几楼", Context("eia", "materials"))
+    assert r.item != "eia" and r.action != "answer"
+    r = matcher.match("窗口在几楼", Context("eia", "materials"))  # no department named: still the earlier item's
+    assert (r.item, r.intent, r.action) == ("eia", "department", "answer")
+    r = matcher.match("政务大厅几楼啊", Context("feasibility", "materials"))  # the hall, where every window is
+    assert (r.item, r.action) == ("feasibility", "answer")
