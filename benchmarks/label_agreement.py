@@ -40,10 +40,6 @@ class Turn:
     result: MatchResult
 
 
-def _item_ok(result: MatchResult, item: str | None) -> bool:
-    return item_right(prediction_of(result), item)
-
-
 def read_set(matcher: Matcher, name: str, *, data: Path = DATA, second_labels: Path = SECOND) -> list[Turn]:
     """The turns of one set with both labels and the matcher's reading in context."""
     cases = load_labelled(data / f"{name}.jsonl")
@@ -85,19 +81,19 @@ class Tally:
         self.turns += 1
         self.writers_item += case.item == turn.second_item
         self.writers_intent += case.intent == turn.second_intent
-        self.matcher_item += _item_ok(result, case.item)
+        self.matcher_item += item_right(prediction_of(result), case.item)
         self.matcher_intent += result.intent == case.intent
-        self.matcher_item_second += _item_ok(result, turn.second_item)
+        self.matcher_item_second += item_right(prediction_of(result), turn.second_item)
         self.matcher_intent_second += result.intent == turn.second_intent
         if result.action != "answer":
             return
         self.answered += 1
-        self.wrong += not _item_ok(result, case.item)
-        self.wrong_second += not _item_ok(result, turn.second_item)
+        self.wrong += not item_right(prediction_of(result), case.item)
+        self.wrong_second += not item_right(prediction_of(result), turn.second_item)
         self.second_differs += case.item != turn.second_item
         if case.item == turn.second_item:
             self.agreed += 1
-            self.wrong_agreed += not _item_ok(result, case.item)
+            self.wrong_agreed += not item_right(prediction_of(result), case.item)
 
 
 def _pct(part: int, whole: int) -> str:

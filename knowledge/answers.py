@@ -163,8 +163,9 @@ def _item_block(kb: KnowledgeBase, item: Item, intents: list[str], region: str |
         if kind in said:
             return []
         said.add(kind)
-        if kind == "tolerance" and "materials_list" in every and item.materials:
-            return [texts.TOLERANCE_MARKED]  # the material list above marks what may come later
+        if kind == "tolerance" and "materials_list" in every and any(not m.required for m in item.materials):
+            # the material list of the other aspect marks what may come later (none marked: TOLERANCE_NONE stands)
+            return [texts.TOLERANCE_MARKED.format(mark=texts.MATERIAL_DEFERRABLE)]
         return kind_lines
 
     title = texts.ANSWER_TITLE.format(

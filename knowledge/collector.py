@@ -10,7 +10,9 @@ garbage made meanwhile is collected by the next pass.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
@@ -18,17 +20,34 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+@dataclass
+class _Pause:
+    depth: int = 0  # builds running with the collector paused, in any thread
+    found: bool = True  # whether the collector ran when the first of them began
+
+
+_LOCK = threading.Lock()
+_PAUSE = _Pause()
+
+
 def collector_paused(build: Callable[P, R]) -> Callable[P, R]:
-    """Run `build` with the cyclic collector paused (a nested call leaves it to the outer one)."""
+    """Run `build` with the cyclic collector paused. Builds that overlap (nested, or in two threads) share one
+    pause: the last one out restores what the first one found (a collector the application had turned off stays
+    off)."""
 
     @wraps(build)
     def paused(*args: P.args, **kwargs: P.kwargs) -> R:
-        if not gc.isenabled():
-            return build(*args, **kwargs)  # paused by a caller (or by the application): theirs to restore
-        gc.disable()
+        with _LOCK:
+            if not _PAUSE.depth:
+                _PAUSE.found = gc.isenabled()
+                gc.disable()
+            _PAUSE.depth += 1
         try:
             return build(*args, **kwargs)
         finally:
-            gc.enable()
+            with _LOCK:
+                _PAUSE.depth -= 1
+                if not _PAUSE.depth and _PAUSE.found:
+                    gc.enable()
 
     return paused

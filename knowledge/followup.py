@@ -32,6 +32,7 @@ from knowledge.wording import (
     asks_by_form,
     asks_something,
     clause_intent,
+    clause_starts,
     occurrences,
 )
 
@@ -116,10 +117,11 @@ _DOCUMENT_NOUN = re.compile(r"执照|合同|证明|凭证|报告|意见|说明|�
 # A phrase that ends like a procedure's name (用地预审, 图审, 核准, 规划核实; 选址意见书 and 项目建议书 are papers
 # whose names are the procedures'), not like a way or a paper (出让, 出让合同): `_in_words_of_earlier`.
 _NAMES_A_PROCEDURE = re.compile(r"(审|审查|审批|许可|证|评|评估|备案|核准|验收|登记|核实|论证|码|意见书|建议书)$")
-# Right after a paper's name: how, where or when it is done (「出让合同要怎么签」「…一般多久能签」) — the procedure that
-# does it.
+# Right after a paper's name: how, where or when it is done (「出让合同要怎么签」「…多久能签」「…一般几天」) — the
+# procedure that does it.
 _HOW_DONE = re.compile(
     r"(要|得|该|应该|一般)?(怎么|咋|如何|在哪|去哪|哪里|找谁|谁来|啥时候|什么时候|(多久|几天)(能|才能|可以)?签)"
+    r"|一般(要)?(多久|几天)"
 )
 # Right after a word of a procedure's name: the paper that procedure issues (「选址那个意见书多久」).
 _PROCEDURE_PAPER_AFTER = re.compile(r".{0,3}(意见书|建议书)")
@@ -167,9 +169,12 @@ _DONE_RIGHT_AFTER = re.compile(r"(签|办|拿|批|交|做|审|缴)(了|完|好|�
 # in a follow-up it is what the earlier item waits for, not what is asked about.
 _ALSO_TOGETHER = re.compile(f"也(是)?({TOGETHER_WORDS})")
 _NOT_DONE_YET = re.compile(
-    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|定稿|出(?!现|问题|让|差|去|门)|结束|赋|(?<=有)(?=能|可以|的话|就))"
+    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|定稿|出(?!现|问题|让|差|去|门)|结束|赋)"
 )
 PROJECT_CODE = "project_code"  # the topic every procedure needs first (its key in the knowledge base)
+# 「项目代码还没有能先报吗」: the code not had, then whether the procedure may go ahead (only of the code: 「环评没有能
+# 容缺的材料吗」 asks whether there is such a material)
+_CODE_NOT_HAD = re.compile(r"(还|也)?没有?(的话)?(?=能|可以|就|先)")
 _FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(把|拿到|取得|拿|有|办|办完|做|做完|批|报|审)")
 # 「顺便问下」「另外问一下」「还有个事」: a new matter, not a follow-up of the earlier one.
 # (「另外还要交什么」 asks more of the same matter: 另外 counts only before 问, 咨询…)
@@ -224,8 +229,8 @@ def _bare_of(word: str) -> str:
 def _own_words(item: Item) -> tuple[str, ...]:
     """The texts an item's knowledge gives of its own papers: each material's name and note (`_in_words_of_earlier`;
     its conditions too name other procedures as what comes first, which follow-ups ask of themselves)."""
-    texts = [t for m in item.materials for t in (m.name, m.note)]
-    return tuple(compact_text(t) for t in texts if t)
+    words = [t for m in item.materials for t in (m.name, m.note)]
+    return tuple(compact_text(t) for t in words if t)
 
 
 class FollowUpReader:
@@ -418,7 +423,7 @@ class FollowUpReader:
         ):
             # 「登记中心在政务大厅吗」 after 不动产权证: the earlier item's own department named, no item of its own
             return asked_of(result, context.item)
-        if result.item is None and self._names_other_department(text, context.item):
+        if result.item is None and result.intent == "department" and self._names_other_department(text, context.item):
             return None  # 「应急局窗口在几楼」 after 环评: another department's window, not the earlier item's
         # a follow-up is short; one that names nothing at all may say more (「如果是市里审，承诺时限多少个工作日」) when the
         # model does not read it as about no item (「对了问个别的 公司变更法人去哪办」: a matter of its own)
@@ -517,6 +522,11 @@ class FollowUpReader:
         hits = self.index.span_hits(text)
         if any(h.item == context.item for h in hits if self.index.outright(h)):
             return None  # the earlier item named again: what the message asks of it is its own reading
+
+        def not_had(h: Hit) -> bool:
+            code_not_had = h.item == PROJECT_CODE and _CODE_NOT_HAD.match(text, h.end)
+            return bool(_NOT_DONE_YET.match(text, h.end) or code_not_had)
+
         # another item named; a bare procedure word (「能先备案吗」) may be the earlier item's own step, no other item
         others = [
             h
@@ -525,9 +535,7 @@ class FollowUpReader:
                 self.index.outright(h)
                 or (h.exact and h.start >= 0 and h.alias and self.kb.items[h.item].kind == "item")
                 # 「项目代码还没赋下来能先报吗」: a topic had before the procedures (the code), not had yet
-                or (
-                    h.exact and h.start >= 0 and h.alias and h.item == PROJECT_CODE and _NOT_DONE_YET.match(text, h.end)
-                )
+                or (h.exact and h.start >= 0 and h.alias and h.item == PROJECT_CODE and not_had(h))
             )
             and h.item != context.item
             and text[h.start : h.end] not in _BARE_PROCEDURE_WORDS
@@ -548,7 +556,7 @@ class FollowUpReader:
             return None  # 「水保没批能先动土不」: the works going ahead of the item named, that item's own question
         # not done yet, asked whether the earlier item may go ahead (「环评还没批下来」 alone may be a complaint)
         ahead = bool(MAY.search(text) or _WITHOUT_IT.search(text))
-        waiting = [h for h in others if ahead and _NOT_DONE_YET.match(text, h.end)]
+        waiting = [h for h in others if ahead and not_had(h)]
         needed = [h for h in others if first and first.end() <= h.start]
         if not waiting and not needed:
             return None
@@ -1207,8 +1215,12 @@ class FollowUpReader:
         if own and all(_HAD_AFTER.match(compact, h.end) for h in own):
             return True
         # 「多久能审完 我们等着办施工证」「就填个表？不用可研吧」: named only after words that make it background (what
-        # is waited for, excluded, under way: `names.CONTEXT_BEFORE`), not what is asked
-        return bool(own) and all(h.start > 0 and CONTEXT_BEFORE.search(compact, 0, h.start) for h in own)
+        # is waited for, excluded, under way: `names.CONTEXT_BEFORE`), in a clause after the first — not what is asked
+        # (「等着办施工许可证 要啥材料」 opens with it: asked)
+        later = [start for start in clause_starts(result.normalized) if start > 0]
+        return bool(own) and all(
+            CONTEXT_BEFORE.search(compact, 0, h.start) and any(start <= h.start for start in later) for h in own
+        )
 
     def _names_item(self, normalized: str) -> bool:
         """Whether the message names an approval item of its own (alias, homophone or latin; not as done)."""

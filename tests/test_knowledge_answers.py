@@ -12,7 +12,7 @@ import knowledge
 import texts
 from knowledge.answers import compose_answer, compose_item_answer
 from knowledge.loader import load_knowledge
-from knowledge.matcher import Matcher, MatchResult
+from knowledge.matcher import Ask, Matcher, MatchResult
 from tests.texts_match import says
 
 BUNDLED = Path(knowledge.__file__).resolve().parent / "data"
@@ -225,7 +225,24 @@ def test_each_fact_of_two_aspects_is_said_once(matcher):
     )
     deferrable = [m.name for m in item.materials if not m.required]
     assert deferrable and all(sum(name in line for line in lines) == 1 for name in deferrable), lines
-    assert plain(texts.TOLERANCE_MARKED) in lines and plain(texts.TOLERANCE_ITEMS_HEAD) not in lines
+    marked = plain(texts.TOLERANCE_MARKED.format(mark=texts.MATERIAL_DEFERRABLE))
+    assert marked in lines and plain(texts.TOLERANCE_ITEMS_HEAD) not in lines
+    # an item whose materials are all required: the list marks none, so its 容缺 answer says so
+    filing = matcher.kb.items["filing"]
+    assert filing.materials and all(m.required for m in filing.materials)
+    result = MatchResult(
+        question="备案要什么材料，能容缺吗",
+        normalized="备案要什么材料 能容缺吗",
+        item="filing",
+        intent="materials",
+        action="answer",
+        confidence=1.0,
+        candidates=(),
+        reason="confident",
+        asks=(Ask("filing", "materials"), Ask("filing", "tolerance")),
+    )
+    lines = [plain(line) for line in compose_answer(matcher.kb, result).split("\n")]
+    assert plain(texts.TOLERANCE_NONE) in lines and marked not in lines
 
 
 def test_a_topic_asked_two_things_says_its_text_once_and_its_department_in_full(matcher):

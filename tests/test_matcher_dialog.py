@@ -2248,6 +2248,7 @@ def test_words_the_earlier_item_uses_of_itself_keep_it(matcher):
         ("出让合同里约定的开工时间能改吗", "land_supply"),
         ("出让合同要怎么签", "land_supply"),  # how the other procedure is done
         ("出让合同一般多久能签", "land_supply"),
+        ("出让合同一般几天", "land_supply"),
     ):
         r = matcher.match(question, Context("land_use_planning", "materials"))
         assert r.item == item, (question, r)
@@ -2293,3 +2294,15 @@ def test_background_before_an_item_and_another_department_leave_the_follow_up(ma
     assert (r.item, r.intent, r.action) == ("eia", "department", "answer")
     r = matcher.match("政务大厅几楼啊", Context("feasibility", "materials"))  # the hall, where every window is
     assert (r.item, r.action) == ("feasibility", "answer")
+    # another department named as who issues a paper, not asked for: still the earlier item's question
+    for question in ("要发改委盖章吗", "需要住建局的意见吗"):
+        r = matcher.match(question, Context("eia", "materials"))
+        assert (r.item, r.action) == ("eia", "answer"), question
+    # what is waited for, named first, is what is asked (no verb: no background either)
+    for question in ("等着办施工许可证 要啥材料", "等着施工许可证呢 要多久"):
+        r = matcher.match(question, Context("drawing_review", "materials"))
+        assert r.item == "construction_permit", question
+    # 「没有能…的」 asks whether there is one: the item named, not a procedure not done yet
+    for question, item in (("环评没有能容缺的材料吗", "eia"), ("水保没有能加急的吗", "soil_water")):
+        r = matcher.match(question, Context("construction_permit", "materials"))
+        assert r.item == item, question
