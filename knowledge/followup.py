@@ -226,6 +226,20 @@ def _bare_of(word: str) -> str:
     return word
 
 
+def _siblings_by_word(kb: KnowledgeBase) -> dict[str, dict[str, str]]:
+    """For each item, the bare procedure words that, after the first word of its own name (its first two
+    characters: 消防 of 消防设计审查), make another item's own name (消防验收): word -> that item."""
+    names = {key: {compact_text(n) for n in (item.name, item.short) if n} for key, item in kb.items.items()}
+    siblings: dict[str, dict[str, str]] = {}
+    for key, item in kb.items.items():
+        for prefix in {name[:2] for name in names[key] if len(name) > 2}:
+            for word in _BARE_PROCEDURE_WORDS:
+                others = [k for k, own in names.items() if k != key and prefix + word in own]
+                if len(others) == 1 and item.kind == "item":
+                    siblings.setdefault(key, {})[word] = others[0]
+    return siblings
+
+
 def _own_words(item: Item) -> tuple[str, ...]:
     """The texts an item's knowledge gives of its own papers: each material's name and note (`_in_words_of_earlier`;
     its conditions too name other procedures as what comes first, which follow-ups ask of themselves)."""
@@ -253,6 +267,7 @@ class FollowUpReader:
         self.weights = weights
         # each item's own words: its material list (`_in_words_of_earlier`)
         self.own_words = {key: _own_words(item) for key, item in kb.items.items()}
+        self.siblings = _siblings_by_word(kb)  # `_sibling_named`
 
     def in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
         """`result` read in the asker's conversation: `context` is what the asker last asked about (None: nothing)."""
@@ -386,6 +401,9 @@ class FollowUpReader:
             followed = read(result, context, text)
             if followed is not None:
                 return followed
+        sibling = self._sibling_named(result, context, text)
+        if sibling is not None:
+            return sibling
         if context.procedure != context.item and result.intent not in ("process", "other"):
             # 「几个工作日」「那个找哪个局」 after a together question: of the procedure asked about (「具体怎么操作」 is
             # still about running them together)
@@ -1141,6 +1159,23 @@ class FollowUpReader:
         if result.item == context.item and (result.intent == intent or intent == "tolerance"):
             return None
         return taken_as(result, context.item, intent)
+
+    def _sibling_named(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「验收一般几天」「验收呢」 after 消防设计审查: a bare procedure word that, after the first word of the earlier
+        item's name (消防), is another item's own name (消防验收) names that item; 「备案」 there is no name
+        (消防备案 is only an alias of 消防验收), so it stays the earlier item's own step."""
+        words = self.siblings.get(context.item, {})
+        if not words or result.asks or result.item not in (None, context.item) or len(text) > FOLLOW_UP_CHARS:
+            return None
+        if any(self.index.outright(h) for h in self.index.span_hits(text)):
+            return None  # an item named outright: its own reading
+        # 「不是验收 是设计审查」 says which it is not
+        found = {other for word, other in words.items() if word in text and f"不是{word}" not in text}
+        if len(found) != 1:
+            return None
+        cues = read_cues(result.normalized)
+        elliptic = not cues.first_strong and ELLIPSIS.search(text) and not self._sure_of_intent(result)
+        return asked_of(replace(result, intent=context.intent) if elliptic else result, found.pop())
 
     def _in_words_of_earlier(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「出让的要准备啥材料」「签了出让合同以后多久能发」 after the 用地规划许可: another item named only by words the

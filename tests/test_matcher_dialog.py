@@ -2306,3 +2306,21 @@ def test_background_before_an_item_and_another_department_leave_the_follow_up(ma
     for question, item in (("环评没有能容缺的材料吗", "eia"), ("水保没有能加急的吗", "soil_water")):
         r = matcher.match(question, Context("construction_permit", "materials"))
         assert r.item == item, question
+
+
+def test_a_bare_procedure_word_that_completes_the_earlier_items_first_word_names_that_item(matcher):
+    """After 消防设计审查, 「验收」 with its first word (消防) is 消防验收's own name: 「验收一般几天」 asks of 消防验收. 「备案」
+    makes no item's own name there (消防备案 is only an alias), so 「那普通的要备案吗」 stays with the design review; 「不是验收
+    是设计审查」 says which it is not."""
+    verify_conversation(
+        matcher,
+        [
+            ("张总", "消防设计审查要交哪些材料", "fire_design", "materials", "answer", False),
+            ("张总", "审完了以后验收也是住建局？", "fire_acceptance", "department", "answer", True),
+            ("张总", "验收一般几天", "fire_acceptance", "time_limit", "answer", True),
+        ],
+    )
+    r = matcher.match("那普通的要备案吗", Context("fire_design", "materials"))
+    assert r.item == "fire_design"
+    r = matcher.match("不是验收 是设计审查", Context("fire_design", "fee"))
+    assert r.item == "fire_design"
