@@ -192,6 +192,23 @@ def test_several_items_get_one_answer_with_one_example_note(matcher):
     assert_telegram_html(text)
 
 
+def _answered(
+    question: str, item: str, intent: str, *, normalized: str | None = None, asks: tuple[Ask, ...] = ()
+) -> MatchResult:
+    """A result built by hand, answered with `item` (what the matcher would say, without asking it)."""
+    return MatchResult(
+        question=question,
+        normalized=normalized if normalized is not None else question,
+        item=item,
+        intent=intent,
+        action="answer",
+        confidence=1.0,
+        candidates=(),
+        reason="confident",
+        asks=asks,
+    )
+
+
 def _asked(matcher, question: str, asks: list[tuple[str, str]]) -> list[str]:
     result = matcher.match(question)
     assert [(a.item, a.intent) for a in result.asks] == asks, result
@@ -230,16 +247,8 @@ def test_each_fact_of_two_aspects_is_said_once(matcher):
     # an item whose materials are all required: the list marks none, so its 容缺 answer says so
     filing = matcher.kb.items["filing"]
     assert filing.materials and all(m.required for m in filing.materials)
-    result = MatchResult(
-        question="备案要什么材料，能容缺吗",
-        normalized="备案要什么材料 能容缺吗",
-        item="filing",
-        intent="materials",
-        action="answer",
-        confidence=1.0,
-        candidates=(),
-        reason="confident",
-        asks=(Ask("filing", "materials"), Ask("filing", "tolerance")),
+    result = _answered(
+        "备案要什么材料，能容缺吗", "filing", "materials", asks=(Ask("filing", "materials"), Ask("filing", "tolerance"))
     )
     lines = [plain(line) for line in compose_answer(matcher.kb, result).split("\n")]
     assert plain(texts.TOLERANCE_NONE) in lines and marked not in lines
@@ -371,16 +380,7 @@ def test_faq_and_learned_answers_are_escaped(tiny):
 
 
 def test_hand_built_result_with_markup_in_the_question_is_safe(kb):
-    result = MatchResult(
-        question="<b>环评</b>要啥材料&",
-        normalized="环评要啥材料",
-        item="eia",
-        intent="materials",
-        action="answer",
-        confidence=0.9,
-        candidates=(),
-        reason="confident",
-    )
+    result = _answered("<b>环评</b>要啥材料&", "eia", "materials", normalized="环评要啥材料")
     text = compose_answer(kb, result)
     assert_telegram_html(text)
     assert "<b>环评</b>要啥" not in text
