@@ -78,22 +78,23 @@ class Tally:
 
     def add(self, turn: Turn) -> None:
         case, result = turn.case, turn.result
+        pred = prediction_of(result)
         self.turns += 1
         self.writers_item += case.item == turn.second_item
         self.writers_intent += case.intent == turn.second_intent
-        self.matcher_item += item_right(prediction_of(result), case.item)
+        self.matcher_item += item_right(pred, case.item)
         self.matcher_intent += result.intent == case.intent
-        self.matcher_item_second += item_right(prediction_of(result), turn.second_item)
+        self.matcher_item_second += item_right(pred, turn.second_item)
         self.matcher_intent_second += result.intent == turn.second_intent
         if result.action != "answer":
             return
         self.answered += 1
-        self.wrong += not item_right(prediction_of(result), case.item)
-        self.wrong_second += not item_right(prediction_of(result), turn.second_item)
+        self.wrong += not item_right(pred, case.item)
+        self.wrong_second += not item_right(pred, turn.second_item)
         self.second_differs += case.item != turn.second_item
         if case.item == turn.second_item:
             self.agreed += 1
-            self.wrong_agreed += not item_right(prediction_of(result), case.item)
+            self.wrong_agreed += not item_right(pred, case.item)
 
 
 def _pct(part: int, whole: int) -> str:

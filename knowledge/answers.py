@@ -61,6 +61,15 @@ def _material_lines(item: Item, *, only_deferrable: bool = False) -> list[str]:
     return lines
 
 
+# A fact of an answer (its kind) and the lines that say it. An answer of several aspects of one item says each
+# fact once: a fact said in full says its short form too (`_SAYS_TOO`).
+_Part = tuple[str, list[str]]
+
+
+def _apply_at_parts(item: Item) -> list[_Part]:
+    return [("apply_at", [texts.APPLY_AT_LINE.format(apply_at=escape(item.apply_at))])] if item.apply_at else []
+
+
 def _process_parts(kb: KnowledgeBase, item: Item) -> list[_Part]:
     """The process answer's lines, each with the fact it gives: what comes first, running together, where to
     apply, at which level."""
@@ -75,8 +84,7 @@ def _process_parts(kb: KnowledgeBase, item: Item) -> list[_Part]:
         parts.append(("prerequisites", [texts.PREREQUISITES_NONE]))
     if item.parallel is not None:
         parts.append(("parallel", [texts.PARALLEL_YES if item.parallel else texts.PARALLEL_NO]))
-    if item.apply_at:
-        parts.append(("apply_at", [texts.APPLY_AT_LINE.format(apply_at=escape(item.apply_at))]))
+    parts += _apply_at_parts(item)
     if item.level:
         parts.append(("level", [texts.LEVEL_LINE.format(levels="、".join(item.level))]))
     return parts
@@ -88,9 +96,7 @@ def _topic_lines(item: Item) -> list[str]:
     return lines
 
 
-# A fact of an answer (its kind) and the lines that say it. An answer of several aspects of one item says each
-# fact once: a fact said in full says its short form too (`_SAYS_TOO`).
-_Part = tuple[str, list[str]]
+# An answer of several aspects of one item says each fact once: a fact said in full says its short form too.
 _SAYS_TOO = {
     "department_full": "department",
     "time_detail": "time",
@@ -116,9 +122,6 @@ def _aspect(kb: KnowledgeBase, item: Item, dept: Department | None, intent: str)
     department: _Part = ("department", _department_lines(dept, full=False))
     time: _Part = ("time", [time_line])
     summary: _Part = ("materials", [materials_summary])
-    apply_at: list[_Part] = (
-        [("apply_at", [texts.APPLY_AT_LINE.format(apply_at=escape(item.apply_at))])] if item.apply_at else []
-    )
     if item.kind == "topic":
         full = intent == "department"
         return _Aspect(
@@ -128,7 +131,9 @@ def _aspect(kb: KnowledgeBase, item: Item, dept: Department | None, intent: str)
     if intent == "materials":
         return _Aspect([("materials_list", _material_lines(item))], [department, time])
     if intent == "department":
-        return _Aspect([("department_full", _department_lines(dept, full=True)), *apply_at], [time, summary])
+        return _Aspect(
+            [("department_full", _department_lines(dept, full=True)), *_apply_at_parts(item)], [time, summary]
+        )
     if intent == "time_limit":
         lead = [_time_text(item)]
         if item.time_note:

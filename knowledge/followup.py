@@ -268,6 +268,13 @@ class FollowUpReader:
         # each item's own words: its material list (`_in_words_of_earlier`)
         self.own_words = {key: _own_words(item) for key, item in kb.items.items()}
         self.siblings = _siblings_by_word(kb)  # `_sibling_named`
+        # the names of each department that handles an approval item (the government service hall, where every window
+        # is, handles topics only): `_names_other_department`
+        self.approval_departments = {
+            key: tuple(word for word in (compact_text(w) for w in (dept.name, *dept.aliases) if w) if len(word) >= 2)
+            for key, dept in kb.departments.items()
+            if any(i.department == key and i.kind == "item" for i in kb.items.values())
+        }
 
     def in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
         """`result` read in the asker's conversation: `context` is what the asker last asked about (None: nothing)."""
@@ -518,12 +525,18 @@ class FollowUpReader:
             return replace(
                 result, item=first, intent=context.intent, action="clarify", reason="ambiguous", context=True
             )
-        # What it asks is its own, as the model reads it (「交给谁」「要掏钱不」 after a materials question ask who
-        # and what it costs, though no hand-written cue says so), unless it only says 「…呢」: the earlier question
-        elliptic = not asks_own and ELLIPSIS.search(text) and not self._sure_of_intent(result)
-        intent = context.intent if elliptic else result.intent
+        intent = self._intent_asked(result, context, text, asks_own=asks_own)
         action, reason = ("handoff", "status") if intent == "status" else ("answer", "context")
         return taken_as(result, context.item, intent, action=action, reason=reason)
+
+    def _intent_asked(self, result: MatchResult, context: Context, text: str, *, asks_own: bool | None = None) -> str:
+        """What a follow-up asks is its own, as the model reads it (「交给谁」「要掏钱不」 after a materials question ask
+        who and what it costs, though no hand-written cue says so), unless it only says 「…呢」 asking nothing of its
+        own (`asks_own`: a strong cue; read here when not given) and the model is not sure: the earlier question."""
+        if asks_own is None:
+            asks_own = bool(read_cues(result.normalized).first_strong)
+        elliptic = not asks_own and ELLIPSIS.search(text) and not self._sure_of_intent(result)
+        return context.intent if elliptic else result.intent
 
     def _waits_for(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「消防验收没完成能先备案吗」 after 竣工验收备案, 「图审还没完能容缺不」 after 施工许可, 「需要先拿到用地预审
@@ -1007,16 +1020,13 @@ class FollowUpReader:
         """Whether a message names a department other than the one that handles `item` (a word of its own that is
         no part of that department's names: 「应急局」 after 环评, not 「资源局」 after 用地预审)."""
         key = self.kb.items[item].department
-        # the departments of approval items (the government service hall, where every window is, handles topics only)
-        others = {i.department for i in self.kb.items.values() if i.department and i.kind == "item"} - {key}
         own = self.kb.departments.get(key) if key else None
         own_words = [compact_text(w) for w in (own.name, *own.aliases) if w] if own else []
         return any(
             word in text and not any(word in o for o in own_words)
-            for other in others
-            if (department := self.kb.departments.get(other)) is not None
-            for word in (compact_text(w) for w in (department.name, *department.aliases) if w)
-            if len(word) >= 2
+            for other, words in self.approval_departments.items()
+            if other != key
+            for word in words
         )
 
     def _partner_only(self, text: str, item: str) -> bool:
@@ -1173,9 +1183,8 @@ class FollowUpReader:
         found = {other for word, other in words.items() if word in text and f"不是{word}" not in text}
         if len(found) != 1:
             return None
-        cues = read_cues(result.normalized)
-        elliptic = not cues.first_strong and ELLIPSIS.search(text) and not self._sure_of_intent(result)
-        return asked_of(replace(result, intent=context.intent) if elliptic else result, found.pop())
+        intent = self._intent_asked(result, context, text)
+        return asked_of(replace(result, intent=intent), found.pop())
 
     def _in_words_of_earlier(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「出让的要准备啥材料」「签了出让合同以后多久能发」 after the 用地规划许可: another item named only by words the
@@ -1206,9 +1215,8 @@ class FollowUpReader:
             # 「出让合同里约定的开工时间能改吗」: what the paper says, the other item's matter; 「选址那个意见书多久」:
             # the paper that is the other procedure's; 「出让合同怎么签」: how it is done, the other procedure's
             return None
-        cues = read_cues(result.normalized)
-        elliptic = not cues.first_strong and ELLIPSIS.search(text) and not self._sure_of_intent(result)
-        return asked_of(replace(result, intent=context.intent) if elliptic else result, context.item)
+        intent = self._intent_asked(result, context, text)
+        return asked_of(replace(result, intent=intent), context.item)
 
     def _said_alone(self, text: str, item: str) -> bool:
         """Whether the message is `item` written exactly (not by sound or in latin letters) with fillers around it
