@@ -493,6 +493,14 @@ TRAIN_SET_LINE = (
     "  {source}：{questions} 个问题，事项 {item_accuracy}%，意图 {intent_accuracy}%，自动答复 {auto_answer_rate}%，"
     "答错 {wrong_auto_answer_rate}%（占已答复 {wrong_of_answered_rate}%），超范围转人工 {out_of_scope_handoff_rate}%"
 )
+GATE_REPLAYED = "重放 {sets} 套读过的对话集：{turns} 个后续问题交到了后续问题模型（规则转人工、没有事项），其中 {earlier} 个是在问上一轮的事项"
+GATE_FOLDS_LINE = (
+    "  {label}：概率 ≥ {threshold} 的 {taken} 个，其中问上一轮事项的 {right} 个，不是的 {wrong} 个（{share}%）"
+)
+GATE_FOLDS_LABEL = "按对话 {folds} 折交叉验证"
+GATE_TEST_LABEL = "从未训练的测试对话（{turns} 个）"
+GATE_FILE_CURRENT = "{path} 与重放结果一致（{count} 条）"
+GATE_FILE_STALE = "{path} 与重放结果不一致：文件 {had} 条，重放 {now} 条；用 --write 重写"
 GUARD_FLIP_KINDS = {"right→wrong": "对→错", "wrong→right": "错→对"}
 GUARD_FLIP_ACCEPTED = "（已接受）"
 GUARD_FLIP = (

@@ -20,9 +20,20 @@ from knowledge.evaluation import (
     Prediction,
     cross_validate,
     evaluate,
+    fold_of,
     leave_one_set_out,
     load_labelled,
     score,
+)
+from knowledge.follow_up_gate import (
+    FOLDS,
+    FOLLOW_UPS_PATH,
+    GATE_ANSWER,
+    cross_validated,
+    read_follow_ups,
+    replayed_follow_ups,
+    train_gate,
+    write_follow_ups,
 )
 from knowledge.guard import DEFAULT_GUARDED, GUARD_PATH, diff_guard, guard_entries, read_guard, write_guard
 from knowledge.matcher import Matcher, MatchResult, Thresholds
@@ -30,10 +41,10 @@ from knowledge.model import KnowledgeBase
 from knowledge.model_file import write_model
 from knowledge.model_text import LABELLED_PATH, load_training, train_model
 from knowledge.plain import html_to_plain
-from knowledge.training_file import AlreadyJoined, join_sets
+from knowledge.training_file import TEST_FOLDS, AlreadyJoined, join_sets
 
 
-def _matcher(settings) -> Matcher:  # type: ignore[no-untyped-def]
+def _matcher(settings, follow_ups: Path | None = FOLLOW_UPS_PATH) -> Matcher:  # type: ignore[no-untyped-def]
     kb = knowledge_or_exit(settings)
     return Matcher.trained(
         kb,
@@ -43,6 +54,7 @@ def _matcher(settings) -> Matcher:  # type: ignore[no-untyped-def]
             min_gap=settings.match_min_gap,
         ),
         model_path=settings.model_file,
+        follow_ups=follow_ups,
     )
 
 
@@ -186,6 +198,58 @@ def register_train(kb_sub: argparse._SubParsersAction) -> None:  # type: ignore[
     join.add_argument("files", nargs="+", metavar="标注文件.jsonl", help="问题或对话轮次（steward eval 的格式）")
     join.add_argument("--training", default=str(LABELLED_PATH), metavar="文件", help="训练文件（默认自带的）")
     join.set_defaults(func=cmd_kb_join)
+    gate = kb_sub.add_parser(
+        "follow-ups",
+        help="重放读过的对话集，报告后续问题模型的指标，检查（--write 重写）它的训练文件",
+        description="后续问题模型读的是规则转人工、又没有事项的后续问题：它判断这句是不是还在问上一轮的事项。",
+    )
+    gate.add_argument("--write", action="store_true", help="把重放结果写入训练文件")
+    gate.add_argument("--file", default=str(FOLLOW_UPS_PATH), metavar="文件", help="后续问题的训练文件（默认自带的）")
+    gate.set_defaults(func=cmd_kb_follow_ups)
+
+
+def cmd_kb_follow_ups(args: argparse.Namespace) -> None:
+    """Replay the read dialogue sets without the gate, report the gate's figures, and check or write its turns."""
+    matcher = _matcher(settings_or_exit(), follow_ups=None)
+    root = Path(__file__).resolve().parent.parent  # the sets of tests/data, from wherever it is run
+    sets = [(p.stem, load_labelled(root / p)) for p in DEFAULT_GUARDED if "dialogues" in p.stem]
+    joined = {r.source for r in load_training()}  # the sets read and joined to the training file
+    replayed = replayed_follow_ups(matcher, sets, lambda name, case: name in joined)
+    # the training file's split: a fixed fifth of the texts (by hash) is never trained on
+    turns = [t for t in replayed if fold_of(t.q, TEST_FOLDS) != 0]
+    test = [t for t in replayed if fold_of(t.q, TEST_FOLDS) == 0]
+    print(texts.GATE_REPLAYED.format(sets=len(sets), turns=len(turns), earlier=sum(t.earlier for t in turns)))
+    folded = cross_validated(turns)
+    for threshold in sorted({0.9, GATE_ANSWER, 0.7}, reverse=True):
+        _print_gate_line(texts.GATE_FOLDS_LABEL.format(folds=FOLDS), threshold, folded, turns)
+    gate = train_gate(turns)
+    if gate is not None and test:
+        label = texts.GATE_TEST_LABEL.format(turns=len(test))
+        _print_gate_line(label, GATE_ANSWER, gate.probabilities([t.q for t in test]), test)
+    path = Path(args.file)
+    if args.write:
+        print(texts.CLI_GUARD_WRITTEN.format(path=path, count=write_follow_ups(path, turns)))
+        return
+    if not follow_ups_current(path, turns):
+        had = len(read_follow_ups(path)) if path.exists() else 0
+        fail(texts.GATE_FILE_STALE.format(path=path, had=had, now=len(turns)))
+    print(texts.GATE_FILE_CURRENT.format(path=path, count=len(turns)))
+
+
+def follow_ups_current(path: Path, turns: list) -> bool:  # type: ignore[type-arg]
+    """Whether the gate's turns file holds exactly `turns` (a replay's), in order."""
+    return path.exists() and read_follow_ups(path) == turns
+
+
+def _print_gate_line(label: str, threshold: float, probabilities, turns) -> None:  # type: ignore[no-untyped-def]
+    taken = [t for t, p in zip(turns, probabilities, strict=True) if p >= threshold]
+    right = sum(t.earlier for t in taken)
+    share = f"{100 * (len(taken) - right) / len(taken):.1f}" if taken else "0.0"
+    print(
+        texts.GATE_FOLDS_LINE.format(
+            label=label, threshold=threshold, taken=len(taken), right=right, wrong=len(taken) - right, share=share
+        )
+    )
 
 
 def cmd_kb_join(args: argparse.Namespace) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from knowledge.context import ASKED_WITHOUT_ITEM, Context
+from knowledge.follow_up_gate import GATE_ANSWER, GATED_REASONS, FollowUpGate
 from knowledge.intents import cue_book, read_cues
 from knowledge.match_result import MAX_ASKS, RUN_TOGETHER, Ask, Candidate, MatchResult, asked_of, taken_as
 from knowledge.model import Item, KnowledgeBase
@@ -258,8 +259,10 @@ class FollowUpReader:
         thresholds: Thresholds,
         weights: Weights,
         read_alone: Callable[[str], MatchResult],
+        gate: FollowUpGate | None = None,
     ) -> None:
         self.kb = kb
+        self.gate = gate  # the learned reading of a follow-up the rules below hand off (None: they decide alone)
         self.read_alone = read_alone  # the matcher's reading of one message alone
         self.index = index
         self.model = model
@@ -278,6 +281,33 @@ class FollowUpReader:
 
     def in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
         """`result` read in the asker's conversation: `context` is what the asker last asked about (None: nothing)."""
+        read = self._read_in_context(result, context)
+        if self.gate is None or context is None or not self.reaches_gate(read, context):
+            return read
+        meant = self.gate.earlier_meant(result.question)
+        if meant < GATE_ANSWER:
+            return read
+        # 「要收登记费吗」 after 不动产权证: a follow-up the rules hand off, which the gate (a model of the read
+        # dialogues' follow-ups) is sure asks of the earlier item
+        intent = self._intent_asked(result, context, compact_text(result.question))
+        action, reason = ("handoff", "status") if intent == "status" else ("answer", "gate")
+        taken = taken_as(replace(result, leaves_context=False), context.item, intent, action=action, reason=reason)
+        return replace(taken, confidence=round(meant, 3), candidates=(Candidate(context.item, round(meant, 3)),))
+
+    def reaches_gate(self, read: MatchResult, context: Context) -> bool:
+        """Whether `read`, the rules' reading of a message in `context`, is one the gate reads again: handed off with
+        no item (not as a status, a request, a greeting or a whole-project question), in a conversation about an
+        item, naming nothing that is never an approval matter."""
+        return (
+            read.action == "handoff"
+            and read.item is None
+            and read.reason in GATED_REASONS
+            and context.item in self.kb.items
+            and not any(p in compact_text(read.question) for p in self.index.always_out_of_scope)
+        )
+
+    def _read_in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
+        """The rules' reading of `result` in its conversation."""
         if result.wants_item:
             result = replace(result, wants_item=False)  # a match made without context, read again in one
         if context is None or context.item == ASKED_WITHOUT_ITEM:

@@ -22,6 +22,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge.collector import collector_paused
 from knowledge.context import Context
+from knowledge.follow_up_gate import FOLLOW_UPS_PATH, FollowUpGate, gate_for
 from knowledge.followup import FollowUpReader
 from knowledge.intents import classify_intent, cue_book
 from knowledge.match_result import ACTIONS, MAX_ASKS, RUN_TOGETHER, Ask, Candidate, MatchResult
@@ -151,6 +152,7 @@ class Matcher:
         thresholds: Thresholds | None = None,
         model: TextModel | None = None,
         weights: Weights | None = None,
+        gate: FollowUpGate | None = None,
     ) -> None:
         self.kb = kb
         self.thresholds = thresholds or Thresholds()
@@ -158,7 +160,13 @@ class Matcher:
         self.weights = weights or Weights()
         self.index = PhraseIndex.build(kb, self.thresholds.clarify)
         self._followups = FollowUpReader(
-            kb, self.index, model, self.thresholds, self.weights, lambda text: self._order_before(self._match(text))
+            kb,
+            self.index,
+            model,
+            self.thresholds,
+            self.weights,
+            lambda text: self._order_before(self._match(text)),
+            gate,
         )
         # (entries, their normalised questions) swapped as one tuple, so a reader never sees a half update
         self._faq_table: tuple[list[_FaqEntry], list[str]] = ([], [])
@@ -174,14 +182,20 @@ class Matcher:
 
     @classmethod
     def trained(
-        cls, kb: KnowledgeBase, thresholds: Thresholds | None = None, *, model_path: Path | None = None
+        cls,
+        kb: KnowledgeBase,
+        thresholds: Thresholds | None = None,
+        *,
+        model_path: Path | None = None,
+        follow_ups: Path | None = FOLLOW_UPS_PATH,
     ) -> Matcher:
         """The matcher the bot uses: the exact evidence joined with the model of the current data — read from
         `model_path` when that file was trained on exactly this data, else trained now (about a second) and
-        written there (`knowledge/model_file.py`)."""
+        written there (`knowledge/model_file.py`) — and the follow-up gate of the turns in `follow_ups`
+        (`knowledge/follow_up_gate.py`; None: none)."""
         from knowledge.model_file import model_for
 
-        return cls(kb, thresholds, model=model_for(kb, model_path).model)
+        return cls(kb, thresholds, model=model_for(kb, model_path).model, gate=gate_for(follow_ups))
 
     def add_learned(self, question: str, answer: str, item: str | None) -> None:
         """Make a learned question/answer pair matchable at once, without a restart."""
@@ -208,6 +222,10 @@ class Matcher:
         """`match(question, context)` from `result = alone(question)` made already (no second match): the reading
         in the conversation, then what the whole message does (tells without asking, asks a steward to act)."""
         return self._asks_a_steward(self._told_only(self._followups.in_context(result, context)))
+
+    def reaches_gate(self, result: MatchResult, context: Context | None) -> bool:
+        """Whether `result`, read in `context` by a matcher without a gate, is a follow-up the gate reads again."""
+        return context is not None and self._followups.reaches_gate(result, context)
 
     def _told_only(self, result: MatchResult) -> MatchResult:
         """「审图昨天合格了哈」「好的 我等电话」: a message that asks nothing — no question mark, no clause with a

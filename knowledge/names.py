@@ -180,7 +180,9 @@ class PhraseIndex:
                     index.departments.append((name, tuple(by_department.get(dept.key, ()))))
         index.out_of_scope = [p for p in (compact_text(t) for t in kb.out_of_scope) if p]
         index.always_out_of_scope = [p for p in (compact_text(t) for t in kb.always_out_of_scope) if p]
-        index.smalltalk = sorted({p for p in (compact_text(t) for t in kb.smalltalk) if p}, key=len, reverse=True)
+        # longest first, then in code-point order: phrases that overlap are removed in one order whatever the hash
+        # seed (a set iterates in the seed's order: 「明白了 感谢解答」 was small talk under one seed only)
+        index.smalltalk = sorted({p for p in (compact_text(t) for t in kb.smalltalk) if p}, key=lambda p: (-len(p), p))
         for item in kb.items.values():
             documents = [compact_text(m.name) for m in item.materials]
             index.material_grams[item.key] = frozenset(

@@ -204,6 +204,31 @@ def test_greetings_are_smalltalk(matcher):
     )
 
 
+def test_small_talk_is_read_the_same_under_every_hash_seed():
+    """Phrases that overlap are removed in one fixed order (longest first, then by code point): a set's order, which
+    the hash seed decides, once made 「明白了 感谢解答」 small talk in one process and a question in another."""
+    import os
+    import subprocess
+    import sys
+
+    program = (
+        "from pathlib import Path; from knowledge.loader import load_knowledge; from knowledge.names import PhraseIndex;"
+        f"print(PhraseIndex.build(load_knowledge(Path({str(BUNDLED)!r})), 0.45).smalltalk)"
+    )
+    orders = {
+        subprocess.run(
+            [sys.executable, "-c", program],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            cwd=BUNDLED.parent.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (1, 2, 3)
+    }
+    assert len(orders) == 1 and "感谢" in orders.pop()
+
+
 def test_out_of_scope_is_handed_off_without_an_item(matcher):
     verify_dialog(
         matcher,

@@ -1,0 +1,146 @@
+"""The follow-up gate (knowledge/follow_up_gate.py): a model of the read dialogues reads again the follow-ups the
+rules hand off with no item, and answers the earlier item's question when it is sure that item is meant."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from knowledge.context import MemoryContexts
+from knowledge.follow_up_gate import (
+    FOLLOW_UPS_PATH,
+    GATE_ANSWER,
+    FollowUpTurn,
+    gate_for,
+    read_follow_ups,
+    train_gate,
+    write_follow_ups,
+)
+from knowledge.loader import load_knowledge
+from knowledge.matcher import Matcher
+from tests.test_cli import clean_env, kb, reuse_bundled_kb, run  # noqa: F401  (the CLI tests' fixtures)
+
+BUNDLED = Path(__file__).resolve().parent.parent / "knowledge" / "data"
+CHAT, ASKER = -1001234567890, 5000000001
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return load_knowledge(BUNDLED)
+
+
+@pytest.fixture(scope="module")
+def gated(bundled):
+    return Matcher.trained(bundled)
+
+
+@pytest.fixture(scope="module")
+def rules_only(bundled):
+    return Matcher.trained(bundled, follow_ups=None)
+
+
+def play(matcher: Matcher, questions: list[str]) -> list[tuple]:
+    """One asker's turns in order, in context as the bot keeps it: (item, intent, action, reason) of each."""
+    contexts = MemoryContexts()
+    seen = []
+    for question in questions:
+        result = matcher.match(question, contexts.recall(CHAT, ASKER))
+        contexts.follow(CHAT, ASKER, result)
+        seen.append((result.item, result.intent, result.action, result.reason))
+    return seen
+
+
+def test_a_follow_up_the_rules_hand_off_is_answered_as_the_earlier_items_when_the_gate_is_sure(gated):
+    # 登记 reads as a procedure of its own to the rules, 「…哦」 as no question: both hand off without the gate
+    assert play(gated, ["不动产权证办理要什么材料", "要收登记费吗", "要好多天批得下来哦"]) == [
+        ("property_cert", "materials", "answer", "confident"),
+        ("property_cert", "fee", "answer", "gate"),
+        ("property_cert", "time_limit", "answer", "gate"),
+    ]
+    # an out-of-scope paper of the earlier item (施工许可's 农民工工资保证金), and the conversation goes on about it
+    assert play(gated, ["施工许可证要啥材料", "农民工工资保证金要先交吗", "那去哪交"])[1:] == [
+        ("construction_permit", "fee", "answer", "gate"),
+        ("construction_permit", "department", "answer", "context"),
+    ]
+
+
+def test_the_gate_decides_what_the_rules_alone_hand_off(rules_only, gated):
+    assert play(rules_only, ["不动产权证办理要什么材料", "要收登记费吗"])[1] == (None, "fee", "handoff", "no_match")
+    result = gated.match("要收登记费吗", None)  # no earlier question: nothing for the gate to take
+    assert (result.item, result.action) == (None, "handoff")
+
+
+def test_the_gate_leaves_other_matters_thanks_and_never_approval_matters_handed_off(gated):
+    moved = play(gated, ["环评要什么材料", "排污许可要交哪些东西", "那要多久"])
+    assert [(item, action) for item, _, action, _ in moved[1:]] == [(None, "handoff"), (None, "handoff")]
+    assert play(gated, ["环评要什么材料", "好的谢谢"])[1][2] == "smalltalk"
+    # a phrase that is never an approval matter is not read again, whatever the model says
+    assert play(gated, ["环评要什么材料", "危险废物经营许可找哪个部门"])[1][:3] == (None, "department", "handoff")
+
+
+def test_the_gates_confidence_is_its_probability(gated):
+    contexts = MemoryContexts()
+    contexts.follow(CHAT, ASKER, gated.match("不动产权证办理要什么材料"))
+    result = gated.match("要收登记费吗", contexts.recall(CHAT, ASKER))
+    assert result.reason == "gate" and GATE_ANSWER <= result.confidence <= 1.0
+    assert result.candidates[0].item == "property_cert" and result.context
+
+
+def test_training_is_repeatable_and_needs_both_answers():
+    turns = read_follow_ups()
+    first, second = train_gate(turns), train_gate(turns)
+    assert first is not None and second is not None and first.turns == len(turns)
+    questions = ["要收登记费吗", "好的谢谢", "电力业务许可去哪办"]
+    assert np.array_equal(first.probabilities(questions), second.probabilities(questions))
+    assert first.earlier_meant("要收登记费吗") > GATE_ANSWER > first.earlier_meant("电力业务许可去哪办")
+    assert train_gate([FollowUpTurn("要多久", True), FollowUpTurn("去哪办", True)]) is None
+
+
+def test_the_turns_file_names_the_line_that_is_not_a_turn(tmp_path):
+    path = tmp_path / "follow_ups.jsonl"
+    path.write_text('{"q": "要钱吗", "earlier": true}\n{"q": "去哪办"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"{path.name}:2"):
+        read_follow_ups(path)
+    path.write_text('{"q": "要钱吗", "earlier": "yes"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"{path.name}:1: .*earlier true or false"):
+        read_follow_ups(path)
+
+
+def test_the_gate_is_trained_once_per_version_of_its_file_and_is_none_without_one(tmp_path):
+    assert gate_for(None) is None and gate_for(tmp_path / "missing.jsonl") is None
+    path = tmp_path / "turns.jsonl"
+    turns = [FollowUpTurn("要收费吗", True), FollowUpTurn("要多久", True), FollowUpTurn("电力接入找谁", False)]
+    assert write_follow_ups(path, turns) == 3 and read_follow_ups(path) == turns
+    once = gate_for(path)
+    assert once is gate_for(path) and once is not None and once.turns == 3
+    write_follow_ups(path, [*turns, FollowUpTurn("营业执照变更去哪办", False)])
+    os.utime(path, ns=(1, 1))  # another version of the file even where the clock is coarse
+    again = gate_for(path)
+    assert again is not once and again is not None and again.turns == 4
+
+
+def test_the_bundled_turns_are_what_replaying_the_read_dialogues_gives(capsys, tmp_path, clean_env):  # noqa: F811
+    """`steward kb follow-ups --write` replays the read dialogue sets without the gate; the bundled file must be what
+    it writes (after a change to the readers, run it again), and the command reports the gate's figures."""
+    written = tmp_path / "follow_ups.jsonl"
+    code, out, _ = run(capsys, "kb", "follow-ups", "--write", "--file", str(written))
+    assert code == 0, out
+    assert written.read_text(encoding="utf-8") == FOLLOW_UPS_PATH.read_text(encoding="utf-8")
+    assert "折交叉验证" in out and "从未训练的测试对话" in out
+    assert all(json.loads(line)["q"] for line in written.read_text(encoding="utf-8").splitlines())
+
+
+def test_a_turns_file_that_is_not_the_replay_is_reported_stale(tmp_path):
+    from cli.knowledge_commands import follow_ups_current
+
+    turns = read_follow_ups()
+    path = tmp_path / "follow_ups.jsonl"
+    write_follow_ups(path, turns[:-1])
+    assert not follow_ups_current(path, turns)
+    write_follow_ups(path, turns)
+    assert follow_ups_current(path, turns)
+    assert not follow_ups_current(tmp_path / "missing.jsonl", turns)
