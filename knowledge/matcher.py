@@ -532,7 +532,9 @@ class Matcher:
         # run together (「…环评、能评、水保都还没开始，想问一下这几个是不是可以同时报」).
         together = _asks_together(asking_clause(normalized))
         # 「、」 is punctuation, gone from the compact text: the enumeration is read in the message as written
-        if (len(text) > SEVERAL_CHARS and not together) or not (_SEVERAL.search(text) or _SEVERAL.search(question)):
+        # a list needs no mark when what it asks is whether they run together: 「环评 能评 水保这几个能不能同时报」
+        listed = together or _SEVERAL.search(text) or _SEVERAL.search(question)
+        if (len(text) > SEVERAL_CHARS and not together) or not listed:
             return None
         named = sorted((h for h in hits if self.index.outright(h) and not h.context), key=lambda h: h.start)
         items = list(dict.fromkeys(h.item for h in named))

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import texts
 from knowledge.context import MemoryContexts
 from knowledge.follow_up_gate import (
     FOLLOW_UPS_PATH,
@@ -23,6 +24,7 @@ from knowledge.follow_up_gate import (
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher
 from tests.test_cli import clean_env, kb, reuse_bundled_kb, run  # noqa: F401  (the CLI tests' fixtures)
+from tests.texts_match import says
 
 BUNDLED = Path(__file__).resolve().parent.parent / "knowledge" / "data"
 CHAT, ASKER = -1001234567890, 5000000001
@@ -130,7 +132,8 @@ def test_the_bundled_turns_are_what_replaying_the_read_dialogues_gives(capsys, t
     code, out, _ = run(capsys, "kb", "follow-ups", "--write", "--file", str(written))
     assert code == 0, out
     assert written.read_text(encoding="utf-8") == FOLLOW_UPS_PATH.read_text(encoding="utf-8")
-    assert "折交叉验证" in out and "从未训练的测试对话" in out
+    assert says(texts.GATE_FOLDS_LINE, out, threshold=GATE_ANSWER)
+    assert says(texts.GATE_TEST_LABEL, out) and says(texts.CLI_GUARD_WRITTEN, out, path=written)
     assert all(json.loads(line)["q"] for line in written.read_text(encoding="utf-8").splitlines())
 
 

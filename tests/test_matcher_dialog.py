@@ -1000,6 +1000,21 @@ def test_an_enumeration_comma_lists_several_items(matcher):
     ]
 
 
+def test_items_listed_with_spaces_or_nothing_between_them_run_together_when_that_is_asked(matcher):
+    """On a phone the list has no 、: 「环评 能评 水保这几个能不能同时报」 asks whether they run together. Without a
+    together question the items so written stay one clarify (「环评 能评要多久」 may name one as background)."""
+    for question in (
+        "环评 能评 水保这几个能不能同时报",
+        "环评能评水保能同时报吗",
+        "我们几个手续能不能同时报 环评 能评 水保",
+    ):
+        r = matcher.match(question)
+        assert (r.item, r.action, r.reason) == ("parallel", "answer", "several"), question
+        assert [a.item for a in r.asks][:2] == ["parallel", "eia"], question
+    r = matcher.match("环评 能评要多久")
+    assert (r.action, [c.item for c in r.candidates]) == ("clarify", ["eia", "energy_review"])
+
+
 def test_whether_procedures_run_together_is_the_parallel_topic_and_stays_the_topic(matcher):
     """What 「环评和水保能同时报吗」 asks is whether they run together: the parallel topic first (the first item's
     process after it), and an elliptical follow-up continues the parallel topic, not the item named first."""
