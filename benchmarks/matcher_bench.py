@@ -240,9 +240,10 @@ def tune_cutoff(raw, cases, grid: Sequence[float], default: float) -> Tuned:  # 
 
 # -- start-up and memory probes (fresh interpreter processes) ---------------------------------
 def _probe_startup(kb_path: Path, model_path: Path | None) -> dict[str, object]:
-    """One start-up as the bot's: load the knowledge, get the model (`model_for`: the model file when it matches
-    the data, else training and writing it), build the matcher."""
+    """One start-up as the bot's (`Matcher.trained`): load the knowledge, get the model (`model_for`: the model file
+    when it matches the data, else training and writing it), train the follow-up gate, build the matcher."""
     started = time.perf_counter()
+    from knowledge.follow_up_gate import gate_for
     from knowledge.loader import load_knowledge
     from knowledge.matcher import Matcher
     from knowledge.model_file import model_for
@@ -252,9 +253,9 @@ def _probe_startup(kb_path: Path, model_path: Path | None) -> dict[str, object]:
     loaded = time.perf_counter()
     source = model_for(kb, model_path)
     modelled = time.perf_counter()
-    matcher = Matcher(kb, model=source.model)
+    matcher = Matcher(kb, model=source.model, gate=gate_for())
     indexed = time.perf_counter()
-    assert matcher is not None
+    assert matcher is not None and matcher.reaches_gate is not None
     return {
         "import_s": imported - started,
         "load_s": loaded - imported,
@@ -734,7 +735,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "normaliser's cache is cleared before each call. Table 2 queries each KB with the labelled questions plus "
             f"{GENERATED_QUERIES} generated ones."
         ),
-        "Start-up: load_knowledge + model_for(kb, model file) + Matcher(kb, model=...), as the bot starts; cold: no model "
+        "Start-up: load_knowledge + model_for(kb, model file) + the follow-up gate + Matcher(kb, model=...), as the bot starts; cold: no model "
         "file, so the model is trained and the file written (a fresh folder each run); warm: the next process reads the "
         f"file the cold one wrote, after checking its fingerprint against the data. {args.startup_runs} cold and "
         f"{args.startup_runs} warm fresh process{'es' if args.startup_runs != 1 else ''} per KB (imports, "

@@ -8,9 +8,9 @@ item's (83 of the 180 later turns handed off with no item over eleven judges, th
 item). The gate is a logistic regression over the turn's character 1-3-grams, trained on exactly those turns:
 the later turns of the read dialogue sets that reach it (the readers placed nothing, the message names no item),
 each labelled with whether its writer meant the earlier item. The turns are in
-`training/follow_ups.jsonl`, written by replaying the read sets (`steward kb follow-ups --write`, with the gate
-off); only the turns of the training file's `train` split are kept (a fixed fifth of the texts, by their hash, is
-its `test` split), so the `test` split measures the gate too.
+`training/follow_ups.jsonl`, written by replaying the read dialogue sets of the regression guard
+(`steward kb follow-ups --write`, with the gate off); only the texts of the training file's `train` split are kept
+(a fixed fifth of the texts, by their hash, is its `test` split), so the `test` split measures the gate too.
 
 The matcher answers the earlier item's question when the gate is sure (`GATE_ANSWER`), and hands off as before
 otherwise. Training takes about 0.07 s and is deterministic (liblinear, no sampling).
@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from knowledge.collector import collector_paused
 from knowledge.normalize import compact
 
 FOLLOW_UPS_PATH = Path(__file__).resolve().parent / "training" / "follow_ups.jsonl"
@@ -123,6 +124,11 @@ _TRAINED: dict[tuple[str, int, int], FollowUpGate | None] = {}
 _TRAINED_LOCK = threading.Lock()
 
 
+@collector_paused  # start-up allocates many long-lived objects: no collector passes over them (knowledge/collector.py)
+def _trained_from(path: Path) -> FollowUpGate | None:
+    return train_gate(read_follow_ups(path))
+
+
 def gate_for(path: Path | None = FOLLOW_UPS_PATH) -> FollowUpGate | None:
     """The gate of the turns in `path`, trained once per process and file version; None without the file."""
     if path is None or not path.exists():
@@ -131,16 +137,13 @@ def gate_for(path: Path | None = FOLLOW_UPS_PATH) -> FollowUpGate | None:
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     with _TRAINED_LOCK:
         if key not in _TRAINED:
-            _TRAINED[key] = train_gate(read_follow_ups(path))
+            _TRAINED[key] = _trained_from(path)
         return _TRAINED[key]
 
 
-def replayed_follow_ups(
-    matcher: Any, sets: Iterable[tuple[str, Sequence[Any]]], keep: Callable[[str, Any], bool]
-) -> list[FollowUpTurn]:
+def replayed_follow_ups(matcher: Any, sets: Iterable[tuple[str, Sequence[Any]]]) -> list[FollowUpTurn]:
     """The later turns of labelled dialogue sets that reach the gate, read in context by `matcher` (one without a
-    gate, as `steward eval` reads them), each with whether its writer meant the item of the asker's context; only
-    the turns `keep(set name, turn)` accepts (the training file's `train` split, or its `test` split)."""
+    gate, as `steward eval` reads them), each with whether its writer meant the item of the asker's context."""
     from knowledge.context import MemoryContexts
 
     turns = []
@@ -152,7 +155,7 @@ def replayed_follow_ups(
             context = contexts.recall(case.chat, case.user)
             result = matcher.match(case.q, context)
             contexts.follow(case.chat, case.user, result)
-            if context is not None and keep(name, case) and matcher.reaches_gate(result, context):
+            if context is not None and matcher.reaches_gate(result, context):
                 turns.append(FollowUpTurn(case.q, case.item == context.item, name, case.dialogue))
     return turns
 

@@ -147,6 +147,14 @@ DEFAULT_GUARDED = tuple(
         "bankBA_dialogues",
         "bankBB_dialogues",
         "bankBC_dialogues",
+        "bankBD_dialogues",
+        "bankBE_dialogues",
+        "bankBF_dialogues",
+        "bankBG_dialogues",
+        "bankBH_dialogues",
+        "bankBI_dialogues",
+        "bankBJ_dialogues",
+        "bankBK_dialogues",
     )
 )
 
