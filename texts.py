@@ -498,7 +498,7 @@ GATE_FOLDS_LINE = (
     "  {label}：概率 ≥ {threshold} 的 {taken} 个，其中问上一轮事项的 {right} 个，不是的 {wrong} 个（{share}%）"
 )
 GATE_FOLDS_LABEL = "按对话 {folds} 折交叉验证"
-GATE_TEST_LABEL = "从未训练的测试对话（{turns} 个）"
+GATE_TEST_LABEL = "从未训练的测试轮次（{turns} 个）"
 GATE_FILE_CURRENT = "{path} 与重放结果一致（{count} 条）"
 GATE_FILE_STALE = "{path} 与重放结果不一致：文件 {had} 条，重放 {now} 条；用 --write 重写"
 GUARD_FLIP_KINDS = {"right→wrong": "对→错", "wrong→right": "错→对"}

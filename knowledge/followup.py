@@ -76,6 +76,8 @@ _ORDINARY_WORDS = frozenset(
 # What may open a follow-up before the word it is about: 「那节能那个…」「还是说回取水」「就是预审…」.
 _LEAD = re.compile(r"(?:那么|那个|那|还是说回|说回|还是|就是|再问下|我们|咱们)+")
 _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "project_status"})
+# What a follow-up asks of a paper of the earlier item: whether it is needed, in what form, whether it may come later.
+_PAPER_ASKED = frozenset({"materials", "tolerance", "other"})
 # A report or a paper of the earlier procedure, though its name is out of scope (「竣工测量报告要找有资质的单位吗」).
 _PAPER = re.compile(r"报告|证明|意见书|协议|合同|凭证|发票")
 # 「不是环评，是能评」「我说的是林草」「搞错了」: the asker corrects what the bot took the earlier question to be about
@@ -248,6 +250,14 @@ def _own_words(item: Item) -> tuple[str, ...]:
     return tuple(compact_text(t) for t in words if t)
 
 
+def _said_of(item: Item) -> str:
+    """What an item's knowledge says of it besides its papers (names, fee, time, conditions, summary, details, FAQ):
+    a phrase out of scope elsewhere that it speaks of is its own (原产地证's 签证, 压覆矿's 矿业权)."""
+    texts = (item.name, item.short, *item.aliases, item.time_note, item.fee, item.prerequisites_note, item.summary)
+    texts += (*item.details, *(part for faq in item.faq for part in (faq.q, faq.a)))
+    return "\n".join(compact_text(t) for t in texts if t)
+
+
 class FollowUpReader:
     """Reads a match result again in the asker's conversation."""
 
@@ -270,6 +280,7 @@ class FollowUpReader:
         self.weights = weights
         # each item's own words: its material list (`_in_words_of_earlier`)
         self.own_words = {key: _own_words(item) for key, item in kb.items.items()}
+        self.said_of = {key: _said_of(item) for key, item in kb.items.items()}  # `reaches_gate`
         self.siblings = _siblings_by_word(kb)  # `_sibling_named`
         # the names of each department that handles an approval item (the government service hall, where every window
         # is, handles topics only): `_names_other_department`
@@ -297,14 +308,31 @@ class FollowUpReader:
     def reaches_gate(self, read: MatchResult, context: Context) -> bool:
         """Whether `read`, the rules' reading of a message in `context`, is one the gate reads again: handed off with
         no item (not as a status, a request, a greeting or a whole-project question), in a conversation about an
-        item, naming nothing that is never an approval matter."""
-        return (
-            read.action == "handoff"
-            and read.item is None
-            and read.reason in GATED_REASONS
-            and context.item in self.kb.items
-            and not any(p in compact_text(read.question) for p in self.index.always_out_of_scope)
-        )
+        item. Not when the rules have decided otherwise: a choice offered is offered again (`context.offered`), a
+        follow-up of a together question is the procedure's, 「换个问题…」 turns to another matter, and a phrase
+        that is never an approval matter stands; nor when a matter out of scope is named (签证, 社保, 农民工工资
+        保证金) unless the earlier item's knowledge speaks of it (签证 of 原产地证) or it is a paper of the earlier item
+        asked about as one (「社会稳定风险评估报告必须要吗」 after 可研; not 「营业执照要多久」 after 环评, whose material
+        list has the licence): the model reads how a follow-up asks, not what its matter is, so a matter of its own
+        would be answered with the earlier item's time or fee."""
+        text = compact_text(read.question)
+        if (
+            read.action != "handoff"
+            or read.item is not None
+            or read.reason not in GATED_REASONS
+            or context.item not in self.kb.items
+            or context.offered
+            or context.together
+            or _NEW_MATTER.match(text)
+            or any(p in text for p in self.index.always_out_of_scope)
+        ):
+            return False
+        if read.reason != "out_of_scope":
+            return True
+        named = [p for p in self.index.out_of_scope if p in text]
+        if named and all(p in self.said_of[context.item] for p in named):
+            return True  # 「签证费多少」 after 原产地证: a matter the earlier item's own knowledge speaks of
+        return read.intent in _PAPER_ASKED and self._earlier_paper(read, context)
 
     def _read_in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
         """The rules' reading of `result` in its conversation."""

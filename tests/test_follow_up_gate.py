@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import texts
-from knowledge.context import MemoryContexts
+from knowledge.context import Context, MemoryContexts
 from knowledge.follow_up_gate import (
     FOLLOW_UPS_PATH,
     GATE_ANSWER,
@@ -63,25 +63,54 @@ def test_a_follow_up_the_rules_hand_off_is_answered_as_the_earlier_items_when_th
         ("property_cert", "fee", "answer", "gate"),
         ("property_cert", "time_limit", "answer", "gate"),
     ]
-    # an out-of-scope paper of the earlier item (施工许可's 农民工工资保证金), and the conversation goes on about it
-    assert play(gated, ["施工许可证要啥材料", "农民工工资保证金要先交吗", "那去哪交"])[1:] == [
-        ("construction_permit", "fee", "answer", "gate"),
-        ("construction_permit", "department", "answer", "context"),
+    # 签证 is out of scope elsewhere, but 原产地证's own knowledge speaks of it; the conversation goes on about the item
+    assert play(gated, ["原产地证要什么材料", "签证费多少", "那去哪交"])[1:] == [
+        ("customs_origin", "fee", "answer", "gate"),
+        ("customs_origin", "department", "answer", "context"),
     ]
+
+
+def test_a_status_follow_up_the_gate_reads_goes_to_the_ledger_with_the_earlier_item(rules_only, gated):
+    turns = ["用地预审要什么材料", "上周五就交上去了 到现在一点动静没有"]
+    assert play(rules_only, turns)[1][:3] == (None, "status", "handoff")
+    assert play(gated, turns)[1] == ("land_prereview", "status", "handoff", "status")
 
 
 def test_the_gate_decides_what_the_rules_alone_hand_off(rules_only, gated):
     assert play(rules_only, ["不动产权证办理要什么材料", "要收登记费吗"])[1] == (None, "fee", "handoff", "no_match")
     result = gated.match("要收登记费吗", None)  # no earlier question: nothing for the gate to take
     assert (result.item, result.action) == (None, "handoff")
+    # a question whose item was missing: its item may come next, the gate has none to give
+    assert play(gated, ["这个要多久", "要收登记费吗"])[1][:3] == (None, "fee", "handoff")
 
 
-def test_the_gate_leaves_other_matters_thanks_and_never_approval_matters_handed_off(gated):
-    moved = play(gated, ["环评要什么材料", "排污许可要交哪些东西", "那要多久"])
-    assert [(item, action) for item, _, action, _ in moved[1:]] == [(None, "handoff"), (None, "handoff")]
-    assert play(gated, ["环评要什么材料", "好的谢谢"])[1][2] == "smalltalk"
-    # a phrase that is never an approval matter is not read again, whatever the model says
-    assert play(gated, ["环评要什么材料", "危险废物经营许可找哪个部门"])[1][:3] == (None, "department", "handoff")
+@pytest.mark.parametrize(
+    "question",
+    [
+        "社保要交多少",  # a matter out of scope, named: the gate reads how it asks, not what it is about
+        "签证要多久",
+        "营业执照要多久",  # a paper of 环评's list, but asked how long it takes: a matter of its own
+        "换个问题 要不要交钱",  # the asker turns to another matter
+        "排污许可要交哪些东西",
+    ],
+)
+def test_the_gate_leaves_a_matter_of_its_own_handed_off(gated, question):
+    assert play(gated, ["环评要什么材料", question])[1][2] == "handoff"
+
+
+def test_the_gate_leaves_what_the_rules_decided_otherwise(rules_only, gated):
+    # a choice offered is offered again, not guessed (the rules' reading), nor taken by the gate
+    assert play(gated, ["环评 能评要多久", "要收登记费吗"])[1][:3] == (None, "fee", "handoff")
+    # after a together question the follow-up is the procedure's: the gate has no one item to take
+    assert play(gated, ["环评和水保能同时报吗", "要收登记费吗"])[1][:3] == (None, "fee", "handoff")
+    # a phrase that is never an approval matter stands, though the model alone would take the earlier item
+    context = Context("eia", "materials")
+    read = rules_only.match("二手房要交多少税", context)
+    assert read.reason == "out_of_scope" and gate_for().earlier_meant(read.question) >= GATE_ANSWER
+    assert not gated.reaches_gate(read, context)
+    assert gated.match("二手房要交多少税", context).action == "handoff"
+    # 施工许可's 农民工工资保证金 is no paper of its list: answered with the permit's fee, it would say nothing of it
+    assert play(gated, ["施工许可证要啥材料", "农民工工资保证金要先交吗"])[1][:3] == (None, "fee", "handoff")
 
 
 def test_the_gates_confidence_is_its_probability(gated):
@@ -135,6 +164,14 @@ def test_the_bundled_turns_are_what_replaying_the_read_dialogues_gives(capsys, t
     assert says(texts.GATE_FOLDS_LINE, out, threshold=GATE_ANSWER)
     assert says(texts.GATE_TEST_LABEL, out) and says(texts.CLI_GUARD_WRITTEN, out, path=written)
     assert all(json.loads(line)["q"] for line in written.read_text(encoding="utf-8").splitlines())
+
+
+def test_the_command_exits_1_when_the_turns_file_is_not_the_replay(capsys, tmp_path, clean_env):  # noqa: F811
+    stale = tmp_path / "follow_ups.jsonl"
+    write_follow_ups(stale, read_follow_ups()[:-1])
+    code, out, err = run(capsys, "kb", "follow-ups", "--file", str(stale))
+    assert code == 1 and says(texts.GATE_FILE_STALE, err, path=stale, had=len(read_follow_ups()) - 1)
+    assert says(texts.GATE_REPLAYED, out)
 
 
 def test_a_turns_file_that_is_not_the_replay_is_reported_stale(tmp_path):
