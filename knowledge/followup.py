@@ -328,11 +328,23 @@ class FollowUpReader:
         ):
             return False
         if read.reason != "out_of_scope":
-            return True
-        named = [p for p in self.index.out_of_scope if p in text]
-        if named and all(p in self.said_of[context.item] for p in named):
+            # 「完税证明去哪开」 after 不动产权证: a paper or procedure named by its own word (证明, 许可, 备案…), asked
+            # where or how it is done, is a matter of its own (the rules' reading); 「要收登记费吗」 asks its cost
+            own_subject = any(word.start() >= 2 for word in _OWN_SUBJECT.finditer(text))
+            return not own_subject or read.intent not in ("department", "process")
+        named = [(p, span) for p in self.index.out_of_scope if p in text for span in occurrences(p, text)]
+        if named and all(p in self.said_of[context.item] for p, _ in named):
             return True  # 「签证费多少」 after 原产地证: a matter the earlier item's own knowledge speaks of
-        return read.intent in _PAPER_ASKED and self._earlier_paper(read, context)
+        if read.intent not in _PAPER_ASKED:
+            return False
+        # a paper of the earlier item: the phrase within a material's name (营业执照 in 「营业执照要原件不」), or followed
+        # by a word of a paper (「社会稳定风险评估报告必须要吗」; not 「文物保护单位修缮需要提供什么」)
+        runs = self.index.material_runs(text, context.item)
+        in_material = {j for i in runs for j in range(i, i + DOCUMENT_GRAM)}
+        return all(
+            all(j in in_material for j in range(a, b)) or _PAPER.match(text, b) or _PAPER.fullmatch(p)
+            for p, (a, b) in named
+        )
 
     def _read_in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
         """The rules' reading of `result` in its conversation."""
