@@ -78,6 +78,10 @@ _LEAD = re.compile(r"(?:那么|那个|那|还是说回|说回|还是|就是|再�
 _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "project_status"})
 # What a follow-up asks of a paper of the earlier item: whether it is needed, in what form, whether it may come later.
 _PAPER_ASKED = frozenset({"materials", "tolerance", "other"})
+# A word of a paper a few characters on (「社会稳定风险评估报告」: 评估 between the phrase and 报告).
+_PAPER_AFTER = re.compile(r"[^，。？?]{0,4}?(?:报告|证明|意见书|协议|合同|凭证|发票)")
+# 证 inside 论证, 验证, 证件 and the bare 手续, 资质 name no procedure of their own (`reaches_gate`; one character before)
+_NOT_OWN_SUBJECT = re.compile(r".(?:手续|资质)|[论验]证|.证件")
 # A report or a paper of the earlier procedure, though its name is out of scope (「竣工测量报告要找有资质的单位吗」).
 _PAPER = re.compile(r"报告|证明|意见书|协议|合同|凭证|发票")
 # 「不是环评，是能评」「我说的是林草」「搞错了」: the asker corrects what the bot took the earlier question to be about
@@ -251,10 +255,10 @@ def _own_words(item: Item) -> tuple[str, ...]:
 
 
 def _said_of(item: Item) -> str:
-    """What an item's knowledge says of it besides its papers (names, fee, time, conditions, summary, details, FAQ):
-    a phrase out of scope elsewhere that it speaks of is its own (原产地证's 签证, 压覆矿's 矿业权)."""
-    texts = (item.name, item.short, *item.aliases, item.time_note, item.fee, item.prerequisites_note, item.summary)
-    texts += (*item.details, *(part for faq in item.faq for part in (faq.q, faq.a)))
+    """What an item's knowledge calls its own besides its papers: its names, its fee, its conditions. A phrase out of
+    scope elsewhere that they speak of is the item's (原产地证's 签证, 压覆矿's 矿业权); its details and FAQ answers
+    speak of other procedures too (环评's 未批先建 罚款), so they do not count."""
+    texts = (item.name, item.short, *item.aliases, item.fee, item.prerequisites_note)
     return "\n".join(compact_text(t) for t in texts if t)
 
 
@@ -308,9 +312,9 @@ class FollowUpReader:
     def reaches_gate(self, read: MatchResult, context: Context) -> bool:
         """Whether `read`, the rules' reading of a message in `context`, is one the gate reads again: handed off with
         no item (not as a status, a request, a greeting or a whole-project question), in a conversation about an
-        item. Not when the rules have decided otherwise: a choice offered is offered again (`context.offered`), a
-        follow-up of a together question is the procedure's, 「换个问题…」 turns to another matter, and a phrase
-        that is never an approval matter stands; nor when a matter out of scope is named (签证, 社保, 农民工工资
+        item. Not when the rules have decided otherwise: after a choice offered (`context.offered`) the rules' handoff
+        stands, a follow-up of a together question is the procedure's, 「换个问题…」 turns to another matter, and a
+        phrase that is never an approval matter stands; nor when a matter out of scope is named (签证, 社保, 农民工工资
         保证金) unless the earlier item's knowledge speaks of it (签证 of 原产地证) or it is a paper of the earlier item
         asked about as one (「社会稳定风险评估报告必须要吗」 after 可研; not 「营业执照要多久」 after 环评, whose material
         list has the licence): the model reads how a follow-up asks, not what its matter is, so a matter of its own
@@ -330,21 +334,34 @@ class FollowUpReader:
         if read.reason != "out_of_scope":
             # 「完税证明去哪开」 after 不动产权证: a paper or procedure named by its own word (证明, 许可, 备案…), asked
             # where or how it is done, is a matter of its own (the rules' reading); 「要收登记费吗」 asks its cost
-            own_subject = any(word.start() >= 2 for word in _OWN_SUBJECT.finditer(text))
+            own_subject = any(
+                word.start() >= 2 and not _NOT_OWN_SUBJECT.match(text, word.start() - 1)
+                for word in _OWN_SUBJECT.finditer(text)
+            )
             return not own_subject or read.intent not in ("department", "process")
+        if read.intent not in _PAPER_ASKED and not self._said_by_name(read, context):
+            return False
         named = [(p, span) for p in self.index.out_of_scope if p in text for span in occurrences(p, text)]
         if named and all(p in self.said_of[context.item] for p, _ in named):
             return True  # 「签证费多少」 after 原产地证: a matter the earlier item's own knowledge speaks of
-        if read.intent not in _PAPER_ASKED:
-            return False
-        # a paper of the earlier item: the phrase within a material's name (营业执照 in 「营业执照要原件不」), or followed
-        # by a word of a paper (「社会稳定风险评估报告必须要吗」; not 「文物保护单位修缮需要提供什么」)
         runs = self.index.material_runs(text, context.item)
+        if not named:
+            # a procedure the knowledge base lacks, named by its own words (「招投标备案要交啥」 after 环评): only as a
+            # paper of the earlier item (「竣工测量报告要找有资质的吗」)
+            return bool(_PAPER.search(text) or runs)
+        # a paper of the earlier item: the phrase within a material's name (营业执照 in 「营业执照要原件不」), or a few
+        # characters before a word of a paper (「社会稳定风险评估报告必须要吗」), or a paper itself (发票)
         in_material = {j for i in runs for j in range(i, i + DOCUMENT_GRAM)}
         return all(
-            all(j in in_material for j in range(a, b)) or _PAPER.match(text, b) or _PAPER.fullmatch(p)
+            all(j in in_material for j in range(a, b)) or _PAPER_AFTER.match(text, b) or _PAPER.fullmatch(p)
             for p, (a, b) in named
         )
+
+    def _said_by_name(self, read: MatchResult, context: Context) -> bool:
+        """Whether every out-of-scope phrase `read` names is one the earlier item's own knowledge speaks of."""
+        text = compact_text(read.question)
+        named = [p for p in self.index.out_of_scope if p in text]
+        return bool(named) and all(p in self.said_of[context.item] for p in named)
 
     def _read_in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
         """The rules' reading of `result` in its conversation."""

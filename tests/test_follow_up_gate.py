@@ -103,14 +103,33 @@ def test_the_gate_leaves_what_the_rules_decided_otherwise(rules_only, gated):
     assert play(gated, ["环评 能评要多久", "要收登记费吗"])[1][:3] == (None, "fee", "handoff")
     # after a together question the follow-up is the procedure's: the gate has no one item to take
     assert play(gated, ["环评和水保能同时报吗", "要收登记费吗"])[1][:3] == (None, "fee", "handoff")
-    # a phrase that is never an approval matter stands, though the model alone would take the earlier item
+    # a phrase that is never an approval matter stands, though the model alone would take the earlier item (a
+    # report asked about as a paper would pass every other condition)
     context = Context("eia", "materials")
-    read = rules_only.match("二手房要交多少税", context)
+    read = rules_only.match("二手房评估报告要附吗", context)
     assert read.reason == "out_of_scope" and gate_for().earlier_meant(read.question) >= GATE_ANSWER
     assert not gated.reaches_gate(read, context)
-    assert gated.match("二手房要交多少税", context).action == "handoff"
+    assert gated.match("二手房评估报告要附吗", context).action == "handoff"
     # 施工许可's 农民工工资保证金 is no paper of its list: answered with the permit's fee, it would say nothing of it
     assert play(gated, ["施工许可证要啥材料", "农民工工资保证金要先交吗"])[1][:3] == (None, "fee", "handoff")
+
+
+@pytest.mark.parametrize(
+    ("earlier", "question", "reaches"),
+    [
+        ("customs_origin", "发票要原件吗", True),  # a phrase out of scope that is itself a paper
+        ("verification", "社稳评估报告要附吗", True),  # …a few characters before a word of a paper
+        ("customs_origin", "签证费多少", True),  # …one of the earlier item's own names (原产地证签证)
+        ("property_cert", "要收登记费吗", True),  # 登记 named, its cost asked
+        ("verification", "需要专家论证吗", True),  # 论证 names no paper or procedure of its own
+        ("eia", "招投标备案要交啥", False),  # a procedure the knowledge base lacks, named by its own words
+        ("online_portal", "营业执照要多久", False),  # a matter of its own: how long the licence takes
+        ("property_cert", "完税证明去哪开", False),  # a paper of its own, asked where it is issued
+    ],
+)
+def test_what_the_gate_reads_of_a_matter_named(rules_only, gated, earlier, question, reaches):
+    context = Context(earlier, "materials")
+    assert gated.reaches_gate(rules_only.match(question, context), context) is reaches
 
 
 def test_the_gates_confidence_is_its_probability(gated):
