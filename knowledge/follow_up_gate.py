@@ -32,6 +32,7 @@ from sklearn.linear_model import LogisticRegression
 
 from knowledge.atomic_file import replaced
 from knowledge.collector import collector_paused
+from knowledge.context import MemoryContexts
 from knowledge.normalize import compact
 
 FOLLOW_UPS_PATH = Path(__file__).resolve().parent / "training" / "follow_ups.jsonl"
@@ -147,8 +148,6 @@ def gate_for(path: Path | None = FOLLOW_UPS_PATH) -> FollowUpGate | None:
 def replayed_follow_ups(matcher: Any, sets: Iterable[tuple[str, Sequence[Any]]]) -> list[FollowUpTurn]:
     """The later turns of labelled dialogue sets that reach the gate, read in context by `matcher` (one without a
     gate, as `steward eval` reads them), each with whether its writer meant the item of the asker's context."""
-    from knowledge.context import MemoryContexts
-
     turns = []
     for name, cases in sets:
         contexts = MemoryContexts()

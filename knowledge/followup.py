@@ -339,11 +339,11 @@ class FollowUpReader:
                 for word in _OWN_SUBJECT.finditer(text)
             )
             return not own_subject or read.intent not in ("department", "process")
-        if read.intent not in _PAPER_ASKED and not self._said_by_name(read, context):
-            return False
         named = [(p, span) for p in self.index.out_of_scope if p in text for span in occurrences(p, text)]
         if named and all(p in self.said_of[context.item] for p, _ in named):
             return True  # 「签证费多少」 after 原产地证: a matter the earlier item's own knowledge speaks of
+        if read.intent not in _PAPER_ASKED:
+            return False
         runs = self.index.material_runs(text, context.item)
         if not named:
             # a procedure the knowledge base lacks, named by its own words (「招投标备案要交啥」 after 环评): only as a
@@ -356,12 +356,6 @@ class FollowUpReader:
             all(j in in_material for j in range(a, b)) or _PAPER_AFTER.match(text, b) or _PAPER.fullmatch(p)
             for p, (a, b) in named
         )
-
-    def _said_by_name(self, read: MatchResult, context: Context) -> bool:
-        """Whether every out-of-scope phrase `read` names is one the earlier item's own knowledge speaks of."""
-        text = compact_text(read.question)
-        named = [p for p in self.index.out_of_scope if p in text]
-        return bool(named) and all(p in self.said_of[context.item] for p in named)
 
     def _read_in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
         """The rules' reading of `result` in its conversation."""
