@@ -13,7 +13,7 @@ from knowledge.intents import cue_book, read_cues
 from knowledge.match_result import MAX_ASKS, RUN_TOGETHER, Ask, Candidate, MatchResult, asked_of, taken_as
 from knowledge.model import Item, KnowledgeBase
 from knowledge.model_text import TextModel
-from knowledge.names import CONTEXT_BEFORE, DOCUMENT_GRAM, Hit, PhraseIndex, name_span
+from knowledge.names import CONTEXT_BEFORE, Hit, PhraseIndex, name_span
 from knowledge.normalize import compact as compact_text
 from knowledge.scoring import Thresholds, Weights
 from knowledge.wording import (
@@ -78,12 +78,12 @@ _LEAD = re.compile(r"(?:那么|那个|那|还是说回|说回|还是|就是|再�
 _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "project_status"})
 # What a follow-up asks of a paper of the earlier item: whether it is needed, in what form, whether it may come later.
 _PAPER_ASKED = frozenset({"materials", "tolerance", "other"})
-# A word of a paper a few characters on (「社会稳定风险评估报告」: 评估 between the phrase and 报告).
-_PAPER_AFTER = re.compile(r"[^，。？?]{0,4}?(?:报告|证明|意见书|协议|合同|凭证|发票)")
 # 证 inside 论证, 验证, 证件 and the bare 手续, 资质 name no procedure of their own (`reaches_gate`; one character before)
 _NOT_OWN_SUBJECT = re.compile(r".(?:手续|资质)|[论验]证|.证件")
 # A report or a paper of the earlier procedure, though its name is out of scope (「竣工测量报告要找有资质的单位吗」).
 _PAPER = re.compile(r"报告|证明|意见书|协议|合同|凭证|发票")
+# A word of a paper a few characters on (「社会稳定风险评估报告」: 评估 between the phrase and 报告).
+_PAPER_AFTER = re.compile(rf"[^，。？?]{{0,4}}?(?:{_PAPER.pattern})")
 # 「不是环评，是能评」「我说的是林草」「搞错了」: the asker corrects what the bot took the earlier question to be about
 # (是不是 is a question, 不是说…吗 a doubt, 对不对 a question, 不对外 no correction; 写错/打错 are of documents).
 _CORRECTION = re.compile(
@@ -344,14 +344,13 @@ class FollowUpReader:
             return True  # 「签证费多少」 after 原产地证: a matter the earlier item's own knowledge speaks of
         if read.intent not in _PAPER_ASKED:
             return False
-        runs = self.index.material_runs(text, context.item)
+        in_material = self.index.material_cover(text, context.item)
         if not named:
             # a procedure the knowledge base lacks, named by its own words (「招投标备案要交啥」 after 环评): only as a
             # paper of the earlier item (「竣工测量报告要找有资质的吗」)
-            return bool(_PAPER.search(text) or runs)
+            return bool(_PAPER.search(text) or in_material)
         # a paper of the earlier item: the phrase within a material's name (营业执照 in 「营业执照要原件不」), or a few
         # characters before a word of a paper (「社会稳定风险评估报告必须要吗」), or a paper itself (发票)
-        in_material = {j for i in runs for j in range(i, i + DOCUMENT_GRAM)}
         return all(
             all(j in in_material for j in range(a, b)) or _PAPER_AFTER.match(text, b) or _PAPER.fullmatch(p)
             for p, (a, b) in named
@@ -1187,8 +1186,7 @@ class FollowUpReader:
         else:
             intent = "materials"
         # a run of a material's name counts when the message names a document (建设项目 alone names none)
-        shared = self.index.material_runs(text, context.item) if _DOCUMENT_NOUN.search(text) else []
-        in_material = {j for i in shared for j in range(i, i + DOCUMENT_GRAM)}
+        in_material = self.index.material_cover(text, context.item) if _DOCUMENT_NOUN.search(text) else set()
         if result.reason == "out_of_scope":
             # an out-of-scope phrase stands only when it is no document of the earlier item (营业执照 in
             # 「企业营业执照复印件」 is one; 安全设施竣工验收 is none)
@@ -1242,7 +1240,7 @@ class FollowUpReader:
             )
             return inside or bool(issued) or certificate
 
-        if not (shared or others) or not all(a_document(h) for h in others) or (elliptic and not others):
+        if not (in_material or others) or not all(a_document(h) for h in others) or (elliptic and not others):
             return None
         topic = self.kb.items[context.item].kind == "topic"
         if topic and any(self.index.outright(h) for h in others) and not _DOCUMENT_FORM.search(text):

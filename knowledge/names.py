@@ -201,6 +201,10 @@ class PhraseIndex:
         grams = self.material_grams.get(item, frozenset())
         return [i for i in range(len(text) - DOCUMENT_GRAM + 1) if text[i : i + DOCUMENT_GRAM] in grams]
 
+    def material_cover(self, text: str, item: str) -> set[int]:
+        """The positions of `text` within a run it shares with a material name of `item` (`material_runs`)."""
+        return {j for i in self.material_runs(text, item) for j in range(i, i + DOCUMENT_GRAM)}
+
     def named_items(self, text: str) -> list[str]:
         """The approval items a piece of text names outright, in the order written."""
         hits = sorted(self.span_hits(compact_text(text)), key=lambda h: h.start)
