@@ -100,6 +100,8 @@ HELP_STAFF = (
 ERROR_GENERIC = "抱歉，处理您的消息时出了点问题，请稍后再试，或直接联系项目管家。"
 CLARIFY_OPTION = "{short}（{aspect}）"
 CLARIFY_UNKNOWN = "这个选项已失效，请重新提问。"
+# Under a choice, in groups: none of the items offered is the one meant — a person answers (a ticket).
+CLARIFY_NONE = "都不是，转人工"
 # The command menu registered at start-up, in this order.
 BOT_COMMANDS = [
     ("help", "使用说明"),

@@ -6,8 +6,8 @@ buttons that message really carries, and the message serves the button's purpose
 - ticket buttons `t:<action>:<ticket id>[:<department key>]` (whether the presser may is
   decided again by desk.roles.check with the pressed card, never trusted from the data);
 - clarify choices `kb:<item>:<intent>` only on the bot's clarify prompt;
-- feedback `fb:ok` / `fb:no[:<item>]` only under an answer, by the asker it answered, and
-  never in a staff chat;
+- feedback `fb:ok` / `fb:no[:<item>]` only under an answer (or `fb:no[:<item>]` under a choice
+  of items), by the asker it answered, and never in a staff chat;
 - the /learn scope `ln:a|p:<message id>` only on the bot's prompt, by who sent that /learn.
 
 Plain values only: the edge turns the pressed Telegram message into a `PressedMessage`.
@@ -142,7 +142,7 @@ def clarify_choice(data: str | None, pressed: PressedMessage, *, prompt: str) ->
 
 
 def feedback(data: str | None, pressed: PressedMessage, *, presser_id: int) -> Feedback | None:
-    """「已解决」/「没解决」, if pressed under an answer by the asker it answered."""
+    """「已解决」/「没解决」 (or 「都不是」 under a choice), if pressed under the bot's reply by the asker it answered."""
     if (
         not _on_its_message(data, pressed)
         or pressed.staff_chat

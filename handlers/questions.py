@@ -172,7 +172,11 @@ def _replies(
             ]
             for c in result.candidates
         ]
-        return [_reply_owed(message, texts.CLARIFY_PROMPT, "clarify", parse_mode=None, markup=keyboard(rows))]
+        handoff = markup(reply)  # 「都不是，转人工」 in groups
+        buttons = keyboard(rows)
+        if handoff is not None:
+            buttons = InlineKeyboardMarkup((*buttons.inline_keyboard, *handoff.inline_keyboard))
+        return [_reply_owed(message, texts.CLARIFY_PROMPT, "clarify", parse_mode=None, markup=buttons)]
     if result.action == "smalltalk":
         return [_reply_owed(message, texts.SMALLTALK_REPLY, "smalltalk", parse_mode=None)] if addressed else []
     return None

@@ -190,17 +190,21 @@ def handoff_part(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Question
 
 
 def answer_markup(update: Update, reply: Reply) -> InlineKeyboardMarkup | None:
-    """Hooks.answer_markup: 「已解决」/「没解决，转人工」 under answers in groups."""
+    """Hooks.answer_markup: 「已解决」/「没解决，转人工」 under answers in groups, and 「都不是，转人工」
+    under a choice of items (a choice that guessed wrong would otherwise reach no one)."""
     message = update.effective_message
     if message is None or message.chat.type == ChatType.PRIVATE:
         return None
     item = reply.result.item or ""
     unsolved = f"{FEEDBACK_PREFIX}:no:{item}" if len(item) < 40 else f"{FEEDBACK_PREFIX}:no"
+    if reply.result.action == "clarify":
+        return keyboard([[(texts.CLARIFY_NONE, unsolved)]])
     return keyboard([[(texts.FEEDBACK_SOLVED, f"{FEEDBACK_PREFIX}:ok"), (texts.FEEDBACK_UNSOLVED, unsolved)]])
 
 
 async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Thank for 「已解决」, or open a ticket from the original question for 「没解决，转人工」."""
+    """Thank for 「已解决」, or open a ticket from the original question for 「没解决，转人工」 (under an
+    answer) or 「都不是，转人工」 (under a choice)."""
     query = update.callback_query
     if query is None:
         return

@@ -326,6 +326,39 @@ async def test_unsolved_answer_becomes_a_ticket(app) -> None:
     assert _alert(app).params["text"] == texts.FEEDBACK_THANKS
 
 
+async def test_none_of_the_choices_becomes_a_ticket(app) -> None:
+    # An ambiguous name gets a choice; the asker meant neither item: the last button hands it to a person.
+    question = await _say(app, "规划许可证要什么材料")
+    (prompt,) = _sent_to(app, HELP)
+    assert prompt.params["text"] == texts.CLARIFY_PROMPT
+    labels = [t for t, _ in _buttons(prompt)]
+    assert labels[-1] == texts.CLARIFY_NONE and len(labels) >= 3  # the items offered, then 「都不是」
+    data = _buttons(prompt)[-1][1]
+    shown = bot_message(BOT_USER, chat_id=HELP, message_id=8001, text=texts.CLARIFY_PROMPT)
+    shown["reply_to_message"] = question
+    shown["reply_markup"] = prompt.params["reply_markup"]
+    # Only the asker may: another member's press opens nothing.
+    await _press(app, chat=HELP, user=OTHER_MEMBER, message=shown, data=data)
+    assert _alert(app).params["show_alert"] is True
+    assert _sent_to(app, STEWARD_CHAT) == []
+    await _press(app, chat=HELP, user=ASKER, message=shown, data=data)
+    (card,) = _sent_to(app, STEWARD_CHAT)
+    assert "规划许可证要什么材料" in card.params["text"]
+    assert _sent_to(app, HELP)[0].params["reply_parameters"]["message_id"] == question["message_id"]
+    assert _req(app).sent("editMessageReplyMarkup")  # the choice's buttons are gone
+
+
+async def test_a_choice_in_a_private_chat_has_no_handoff_button(app) -> None:
+    _req(app).clear()
+    await app.process_update(
+        message_update(app.bot, chat_id=ASKER, user_id=ASKER, text="规划许可证要什么材料", chat_type="private")
+    )
+    await delivered(app)
+    (prompt,) = _sent_to(app, ASKER)
+    assert prompt.params["text"] == texts.CLARIFY_PROMPT
+    assert texts.CLARIFY_NONE not in [t for t, _ in _buttons(prompt)]
+
+
 async def test_close_button_and_a_second_press(app) -> None:
     ticket_id, _ = await _handoff(app)
     await _press(app, chat=STEWARD_CHAT, user=STEWARD, message=_card(app, ticket_id), data=f"t:close:{ticket_id}")
