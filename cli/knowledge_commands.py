@@ -29,6 +29,7 @@ from knowledge.follow_up_gate import (
     FOLDS,
     FOLLOW_UPS_PATH,
     GATE_ANSWER,
+    GATE_OFFER,
     cross_validated,
     read_follow_ups,
     replayed_follow_ups,
@@ -226,12 +227,13 @@ def cmd_kb_follow_ups(args: argparse.Namespace) -> None:
     test = [t for t in replayed if fold_of(t.q, TEST_FOLDS) == 0 and compact(t.q) not in trained_texts]
     print(texts.GATE_REPLAYED.format(sets=len(sets), turns=len(turns), earlier=sum(t.earlier for t in turns)))
     folded = cross_validated(turns)
-    for threshold in sorted({0.9, GATE_ANSWER, 0.7}, reverse=True):
+    for threshold in sorted({0.9, GATE_ANSWER, 0.7, GATE_OFFER}, reverse=True):
         _print_gate_line(texts.GATE_FOLDS_LABEL.format(folds=FOLDS), threshold, folded, turns)
     gate = train_gate(turns)
     if gate is not None and test:
         label = texts.GATE_TEST_LABEL.format(turns=len(test))
-        _print_gate_line(label, GATE_ANSWER, gate.probabilities([t.q for t in test]), test)
+        for threshold in (GATE_ANSWER, GATE_OFFER):
+            _print_gate_line(label, threshold, gate.probabilities([t.q for t in test]), test)
     path = Path(args.file)
     if args.write:
         print(texts.CLI_GUARD_WRITTEN.format(path=path, count=write_follow_ups(path, turns)))

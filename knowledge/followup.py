@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from knowledge.context import ASKED_WITHOUT_ITEM, Context
-from knowledge.follow_up_gate import GATE_ANSWER, GATED_REASONS, FollowUpGate
+from knowledge.follow_up_gate import GATE_ANSWER, GATE_OFFER, GATED_REASONS, FollowUpGate
 from knowledge.intents import cue_book, read_cues
 from knowledge.match_result import MAX_ASKS, RUN_TOGETHER, Ask, Candidate, MatchResult, asked_of, taken_as
 from knowledge.model import Item, KnowledgeBase
@@ -300,12 +300,19 @@ class FollowUpReader:
         if self.gate is None or context is None or not self.reaches_gate(read, context):
             return read
         meant = self.gate.earlier_meant(result.question)
-        if meant < GATE_ANSWER:
+        if meant < GATE_OFFER:
             return read
         # 「要收登记费吗」 after 不动产权证: a follow-up the rules hand off, which the gate (a model of the read
-        # dialogues' follow-ups) is sure asks of the earlier item
+        # dialogues' follow-ups) is sure asks of the earlier item; less sure, the earlier item is offered as a
+        # choice (with 「都不是，转人工」 beside it in groups)
         intent = self._intent_asked(result, context, compact_text(result.question))
-        action, reason = ("handoff", "status") if intent == "status" else ("answer", "gate")
+        sure = meant >= GATE_ANSWER
+        if intent == "status" and not sure:
+            return read  # the ledger's answer is no choice to offer
+        if intent == "status":
+            action, reason = "handoff", "status"
+        else:
+            action, reason = ("answer" if sure else "clarify"), "gate"
         taken = taken_as(replace(result, leaves_context=False), context.item, intent, action=action, reason=reason)
         return replace(taken, confidence=round(meant, 3), candidates=(Candidate(context.item, round(meant, 3)),))
 

@@ -15,6 +15,7 @@ from knowledge.context import Context, MemoryContexts
 from knowledge.follow_up_gate import (
     FOLLOW_UPS_PATH,
     GATE_ANSWER,
+    GATE_OFFER,
     FollowUpTurn,
     gate_for,
     read_follow_ups,
@@ -68,6 +69,37 @@ def test_a_follow_up_the_rules_hand_off_is_answered_as_the_earlier_items_when_th
         ("customs_origin", "fee", "answer", "gate"),
         ("customs_origin", "department", "answer", "context"),
     ]
+
+
+def test_a_follow_up_the_gate_is_fairly_sure_of_is_offered_as_a_choice_of_the_earlier_item(rules_only, gated):
+    # the rules hand these off; the gate leans to the earlier item without being sure: a choice (in groups with
+    # 「都不是，转人工」 beside it), whose one option is the earlier item with the intent asked
+    for first, follow_up, item, intent in [
+        ("人防工程要交啥费", "能减免不 我们是招商引资重点项目", "civil_defense", "fee"),
+        ("环评要什么材料", "八月底前能批完不 下半年开工", "eia", "time_limit"),
+    ]:
+        assert play(rules_only, [first, follow_up])[1][2] == "handoff"
+        contexts = MemoryContexts()
+        contexts.follow(CHAT, ASKER, gated.match(first))
+        result = gated.match(follow_up, contexts.recall(CHAT, ASKER))
+        assert (result.item, result.intent, result.action, result.reason) == (item, intent, "clarify", "gate")
+        assert GATE_OFFER <= result.confidence < GATE_ANSWER
+        assert [c.item for c in result.candidates] == [item]
+        # the choice leaves the conversation as it was: the next follow-up is the earlier item's still
+        contexts.follow(CHAT, ASKER, result)
+        assert contexts.recall(CHAT, ASKER).item == item
+
+
+def test_a_status_follow_up_the_gate_is_not_sure_of_stays_with_a_person(tmp_path, bundled):
+    # the ledger's answer is no choice to offer: a status question between the bands is handed off as the rules read it
+    status = "上周五就交上去了 到现在一点动静没有"
+    turns = [FollowUpTurn(status, True), FollowUpTurn(status, True), FollowUpTurn(status, False)]
+    turns += [FollowUpTurn("电力接入找谁", False), FollowUpTurn("要收费吗", True)]
+    path = tmp_path / "turns.jsonl"
+    write_follow_ups(path, turns)
+    matcher = Matcher.trained(bundled, follow_ups=path)
+    assert GATE_OFFER <= gate_for(path).earlier_meant(status) < GATE_ANSWER
+    assert play(matcher, ["用地预审要什么材料", status])[1][:3] == (None, "status", "handoff")
 
 
 def test_a_status_follow_up_the_gate_reads_goes_to_the_ledger_with_the_earlier_item(rules_only, gated):

@@ -348,6 +348,24 @@ async def test_none_of_the_choices_becomes_a_ticket(app) -> None:
     assert _req(app).sent("editMessageReplyMarkup")  # the choice's buttons are gone
 
 
+async def test_a_follow_up_the_gate_leans_on_is_offered_with_a_person_beside_it(app) -> None:
+    # The follow-up gate is fairly, not fully, sure 「备完了后面还有啥手续」 asks of 竣工验收备案: the one item offered,
+    # and a person.
+    await _say(app, "竣工验收备案要什么材料")
+    question = await _say(app, "备完了后面还有啥手续")
+    (prompt,) = _sent_to(app, HELP)
+    assert prompt.params["text"] == texts.CLARIFY_PROMPT
+    assert [d.split(":")[:2] for _, d in _buttons(prompt)][0] == ["kb", "completion_filing"]
+    assert [t for t, _ in _buttons(prompt)][1:] == [texts.CLARIFY_NONE]
+    assert _services(app).db.call(lambda session: session.exec(select(Ticket)).all()) == []  # none unless asked
+    shown = bot_message(BOT_USER, chat_id=HELP, message_id=8002, text=texts.CLARIFY_PROMPT)
+    shown["reply_to_message"] = question
+    shown["reply_markup"] = prompt.params["reply_markup"]
+    await _press(app, chat=HELP, user=ASKER, message=shown, data=_buttons(prompt)[1][1])
+    (card,) = _sent_to(app, STEWARD_CHAT)
+    assert "备完了后面还有啥手续" in card.params["text"]
+
+
 async def test_a_choice_in_a_private_chat_has_no_handoff_button(app) -> None:
     _req(app).clear()
     await app.process_update(
