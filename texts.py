@@ -503,6 +503,17 @@ GATE_FOLDS_LABEL = "按对话 {folds} 折交叉验证"
 GATE_TEST_LABEL = "从未训练的测试轮次（{turns} 个）"
 GATE_FILE_CURRENT = "{path} 与重放结果一致（{count} 条）"
 GATE_FILE_STALE = "{path} 与重放结果不一致：文件 {had} 条，重放 {now} 条；用 --write 重写"
+QUESTIONS_READ = "读过的数据中没有问句标记的消息 {turns} 条（训练部分），其中提问 {asks} 条，其余是闲聊"
+QUESTIONS_LINE = "  {label}：概率 ≥ {threshold}：认出提问 {caught}/{asks}（{caught_rate}%），闲聊误认为提问 {taken}/{chatter}（{taken_rate}%）"
+QUESTIONS_FOLDS_LABEL = "5 折交叉验证"
+QUESTIONS_TEST_LABEL = "从未训练的测试消息（{turns} 条）"
+QUESTIONS_SCORE = (
+    "{path}：提问 {asks} 条，读作提问：只看问句标记 {marked}（{marked_rate}%），加上模型 {read}（{read_rate}%）；"
+    "闲聊 {chatter} 条，误认为提问：只看问句标记 {marked_chatter}（{marked_chatter_rate}%），"
+    "加上模型 {read_chatter}（{read_chatter_rate}%）"
+)
+QUESTIONS_FILE_CURRENT = "{path} 与读过的数据一致（{count} 条）"
+QUESTIONS_FILE_STALE = "{path} 与读过的数据不一致：文件 {had} 条，现在 {now} 条；用 --write 重写"
 GUARD_FLIP_KINDS = {"right→wrong": "对→错", "wrong→right": "错→对"}
 GUARD_FLIP_ACCEPTED = "（已接受）"
 GUARD_FLIP = (

@@ -15,6 +15,7 @@ from config.clock import working_clock
 from desk.throttle import Throttle
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, Thresholds
+from knowledge.question_cue import QUESTION_TURNS_PATH, reader_for
 from knowledge.service import KnowledgeService, Reply
 from storage import Database, utcnow
 from workdays import BusinessHours, WorkingCalendar
@@ -174,6 +175,7 @@ def build_services(
         ),
         model_path=settings.model_file,
     )
+    reader_for(QUESTION_TURNS_PATH)  # the reader of whether a group message asks, trained now, not at the first message
     services = Services(
         settings=settings,
         db=database,

@@ -8,6 +8,7 @@ from pathlib import Path
 import texts
 from cli.common import fail, knowledge_or_exit, settings_or_exit, writable_or_exit
 from cli.knowledge_commands import register_train
+from cli.question_commands import register_questions
 from knowledge.errors import KnowledgeError
 from knowledge.export import export_knowledge_xlsx
 from knowledge.loader import load_knowledge
@@ -73,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     kb_sub = kb.add_subparsers(dest="kb_command", required=True, metavar="命令")
     register_train(kb_sub)
+    register_questions(kb_sub)
     validate = kb_sub.add_parser("validate", help="检查知识库，列出每个问题的文件、行号和字段")
     validate.add_argument(
         "path", nargs="?", metavar="文件夹", help="知识库文件夹（默认 KNOWLEDGE_PATH 或自带的知识库）"

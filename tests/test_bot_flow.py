@@ -59,6 +59,15 @@ async def test_question_in_help_group_is_answered_as_reply_with_html(app) -> Non
 async def test_people_chatting_are_left_alone(app) -> None:
     request = await _say(app, "好的，我下午把文件送过去")
     assert request.sent() == []
+    request = await _say(app, "小王你下午跟我去趟自然资源局")
+    assert request.sent() == []
+
+
+async def test_a_question_with_no_question_mark_is_answered_in_a_group(app) -> None:
+    # no 吗, no question word: the learned reader takes it as asking (the cue book's marks alone left it unanswered)
+    request = await _say(app, "取水许可是水利局办吧")
+    (sent,) = request.sent()
+    assert texts.ASPECT["department"] in sent.params["text"] and "取水" in sent.params["text"]
 
 
 async def test_greeting_needs_a_mention_in_groups(app) -> None:

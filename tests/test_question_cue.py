@@ -1,0 +1,158 @@
+"""Whether a group message asks (knowledge/question_cue.py): the cue book's question marks, and for a message with
+none, a model learned from the read sets' questions and the chatter banks."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import texts
+from knowledge.question_cue import (
+    QUESTION_P,
+    QUESTION_TURNS_PATH,
+    QuestionTurn,
+    has_question_mark,
+    load_chatter,
+    read_question_turns,
+    reader_for,
+    reads_as_question,
+    train_reader,
+    unmarked_turns,
+    write_question_turns,
+)
+from tests.test_cli import clean_env, run  # noqa: F401  (the CLI tests' fixtures)
+from tests.texts_match import says
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "网上报还是去窗口",  # an alternative question: no question word
+        "我们的水保方案批下来没",  # 没 at the end asks
+        "取水许可是水利局办吧",  # a statement to confirm
+        "多会儿能下来",  # dialect
+        "那时限",  # an elliptical follow-up
+    ],
+)
+def test_a_question_with_no_question_mark_reads_as_one(question):
+    assert not has_question_mark(question)
+    assert reads_as_question(question)
+
+
+@pytest.mark.parametrize(
+    "chatter",
+    [
+        "好的，我下午把文件送过去",
+        "小王你下午跟我去趟自然资源局",
+        "收到",
+        "明天上午调度会",
+        "材料今天上午已经交到窗口了",
+        "",
+    ],
+)
+def test_people_talking_do_not_read_as_asking(chatter):
+    assert not reads_as_question(chatter)
+
+
+def test_a_question_mark_asks_whatever_the_reader_says():
+    # a reader trained to call everything chatter still lets the cue book's marks through
+    reader = train_reader([QuestionTurn("收到", False), QuestionTurn("好的", False), QuestionTurn("那时限", True)])
+    assert reader is not None and reader.asks("环评要什么材料") < QUESTION_P
+    assert reads_as_question("环评要什么材料", reader)
+
+
+def test_unmarked_turns_keep_questions_and_chatter_and_leave_out_thanks_and_marked_texts():
+    from knowledge.evaluation import LabelledQuestion
+    from knowledge.question_cue import ChatterLine
+
+    sets = [
+        (
+            "set",
+            [
+                LabelledQuestion("网上报还是去窗口", "eia", "process"),
+                LabelledQuestion("好的 谢谢", None, "other"),  # thanks or small talk: neither
+                LabelledQuestion("环评要什么材料", "eia", "materials"),  # a question mark: not the reader's
+                LabelledQuestion("网上报 还是去窗口", "eia", "process"),  # the same text but for spaces: once
+            ],
+        ),
+        ("bank", [ChatterLine("材料已经交了", False, "report"), ChatterLine("那时限", True, "bare")]),
+    ]
+    assert unmarked_turns(sets) == [
+        QuestionTurn("网上报还是去窗口", True, "set"),
+        QuestionTurn("材料已经交了", False, "bank"),
+        QuestionTurn("那时限", True, "bank"),
+    ]
+
+
+def test_training_is_repeatable_and_needs_both_answers():
+    turns = read_question_turns()
+    first, second = train_reader(turns), train_reader(turns)
+    assert first is not None and second is not None and first.turns == len(turns)
+    texts_ = ["网上报还是去窗口", "收到", "环评"]
+    assert np.array_equal(first.probabilities(texts_), second.probabilities(texts_))
+    assert train_reader([QuestionTurn("那时限", True), QuestionTurn("费用呢", True)]) is None
+
+
+def test_the_files_name_the_line_that_is_not_one(tmp_path):
+    path = tmp_path / "turns.jsonl"
+    path.write_text('{"q": "那时限", "question": true}\n{"q": "收到"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"{path.name}:2"):
+        read_question_turns(path)
+    path.write_text('{"q": "收到", "question": "no"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"{path.name}:1: .*question true or false"):
+        read_question_turns(path)
+    bank = tmp_path / "bank.jsonl"
+    bank.write_text('{"text": "收到", "question": false}\n{"text": "那时限", "question": 1}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"{bank.name}:2: question must be true or false"):
+        load_chatter(bank)
+
+
+def test_the_reader_is_trained_once_per_version_of_its_file_and_is_none_without_one(tmp_path):
+    assert reader_for(None) is None and reader_for(tmp_path / "missing.jsonl") is None
+    path = tmp_path / "turns.jsonl"
+    turns = [QuestionTurn("那时限", True), QuestionTurn("收到", False), QuestionTurn("网上还是窗口", True)]
+    assert write_question_turns(path, turns) == 3 and read_question_turns(path) == turns
+    once = reader_for(path)
+    assert once is reader_for(path) and once is not None and once.turns == 3
+    write_question_turns(path, [*turns, QuestionTurn("明天开会", False)])
+    os.utime(path, ns=(1, 1))  # another version of the file even where the clock is coarse
+    again = reader_for(path)
+    assert again is not once and again is not None and again.turns == 4
+
+
+def test_the_bundled_turns_are_what_the_read_data_gives(capsys, tmp_path, clean_env):  # noqa: F811
+    """`steward kb questions --write` gathers the read sets' and chatter banks' messages with no question mark; the
+    bundled file must be what it writes (after a change to the cue book's marks or the data, run it again)."""
+    written = tmp_path / "turns.jsonl"
+    code, out, _ = run(capsys, "kb", "questions", "--write", "--file", str(written))
+    assert code == 0, out
+    assert written.read_text(encoding="utf-8") == QUESTION_TURNS_PATH.read_text(encoding="utf-8")
+    assert says(texts.QUESTIONS_LINE, out, threshold=QUESTION_P)
+    assert says(texts.QUESTIONS_TEST_LABEL, out) and says(texts.CLI_GUARD_WRITTEN, out, path=written)
+    assert all(
+        not has_question_mark(json.loads(line)["q"]) for line in written.read_text(encoding="utf-8").splitlines()
+    )
+
+
+def test_the_command_exits_1_on_a_stale_file_and_scores_labelled_files(capsys, tmp_path, clean_env):  # noqa: F811
+    stale = tmp_path / "turns.jsonl"
+    write_question_turns(stale, read_question_turns()[:-1])
+    chatter = tmp_path / "chatter.jsonl"
+    lines = [
+        ("网上报还是去窗口", True),
+        ("环评要什么材料", True),
+        ("收到", False),
+        ("小王你下午跟我去趟自然资源局", False),
+    ]
+    chatter.write_text("".join(json.dumps({"text": t, "question": q}) + "\n" for t, q in lines), encoding="utf-8")
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text(
+        json.dumps({"q": "网上报还是去窗口", "item": "eia", "intent": "process"}) + "\n", encoding="utf-8"
+    )
+    code, out, err = run(capsys, "kb", "questions", "--file", str(stale), "--score", str(chatter), str(labelled))
+    assert code == 1 and says(texts.QUESTIONS_FILE_STALE, err, path=stale, had=len(read_question_turns()) - 1)
+    assert says(texts.QUESTIONS_SCORE, out, path=chatter, asks=2, marked=1, read=2, chatter=2, read_chatter=0)
+    assert says(texts.QUESTIONS_SCORE, out, path=labelled, asks=1, marked=0, read=1, chatter=0)
