@@ -11,6 +11,8 @@ Definitions (all over the whole file unless said otherwise):
   answer covering several asks, none of whose items is the label);
 - out-of-scope handoff rate: among questions labelled with no item, the share the matcher
   did not answer with an item (handed off, or greeted back as smalltalk);
+- read as a question: among the messages that ask (all but thanks and small talk: no item, intent `other`), the
+  share a help group answers without the bot being mentioned (`knowledge/question_cue.py`); the rest get no reply;
 - latency: wall time of one `match` call, p50 and p99, after start-up.
 """
 
@@ -27,6 +29,7 @@ from typing import NamedTuple
 
 import texts
 from knowledge.intents import INTENTS
+from knowledge.question_cue import asks_of, reads_as_question
 
 
 class LabelledQuestion(NamedTuple):
@@ -123,6 +126,8 @@ class EvalReport:
     oos_handed_off: int = 0
     asks_total: int = 0  # questions labelled with several asks
     asks_correct: int = 0  # … whose asks were all read (as a set of (item, intent))
+    asking: int = 0  # messages that ask (all but thanks and small talk: `question_cue.asks_of`)
+    read_as_question: int = 0  # … that a group answers unmentioned (`question_cue.reads_as_question`)
     latencies_ms: list[float] = field(default_factory=list)
     errors: list[tuple[LabelledQuestion, Prediction]] = field(default_factory=list)
 
@@ -142,6 +147,9 @@ class EvalReport:
             "wrong_of_answered_rate": self.rate(self.wrong_answers, self.answered),
             "several_asks": self.asks_total,
             "several_asks_accuracy": self.rate(self.asks_correct, self.asks_total),
+            "asking": self.asking,
+            "read_as_question": self.read_as_question,
+            "read_as_question_rate": self.rate(self.read_as_question, self.asking),
             "latency_p50_ms": round(statistics.median(self.latencies_ms), 3) if self.latencies_ms else 0.0,
             "latency_p99_ms": round(percentile(self.latencies_ms, 99), 3),
         }
@@ -209,6 +217,9 @@ def score(
             report.asks_total += 1
             got = set(pred.asks) if pred.asks else {(pred.item, pred.intent)}
             report.asks_correct += got == set(case.asks)
+        if asks_of(case):
+            report.asking += 1
+            report.read_as_question += reads_as_question(case.q)
         if not item_ok or pred.intent != case.intent:
             report.errors.append((case, pred))
     return report

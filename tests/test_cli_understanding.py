@@ -90,6 +90,25 @@ def test_eval_scores_dialogues_and_several_asks_over_several_files(capsys, tmp_p
     assert data[plain]["several_asks"] == 2 and data[plain]["several_asks_accuracy"] == 50.0
 
 
+def test_eval_counts_the_messages_a_group_answers_unmentioned(capsys, tmp_path):
+    # thanks are no ask; an ask with a question mark, and one without that the learned reader takes, are read
+    turns = _lines(
+        tmp_path,
+        "dialogue.jsonl",
+        [
+            {"chat": CHAT, "user": WANG, "text": "环评要什么材料", "item": "eia", "intent": "materials", "dialogue": 1},
+            {"chat": CHAT, "user": WANG, "text": "网上报还是去窗口", "item": "eia", "intent": "process", "dialogue": 1},
+            {"chat": CHAT, "user": WANG, "text": "好的 谢谢", "item": None, "intent": "other", "dialogue": 1},
+        ],
+    )
+    code, out, _ = run(capsys, "eval", turns, "--json")
+    assert code == 0
+    data = json.loads(out)  # one file: its report alone
+    assert (data["asking"], data["read_as_question"], data["read_as_question_rate"]) == (2, 2, 100.0)
+    code, out, _ = run(capsys, "eval", turns)
+    assert says(texts.EVAL_REPORT, out, asking=2, read_as_question=2)
+
+
 def test_eval_diff_lists_flips_and_fails_on_right_to_wrong(capsys, tmp_path):
     labelled = _lines(
         tmp_path,
