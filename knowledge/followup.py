@@ -307,8 +307,11 @@ class FollowUpReader:
         # choice (with 「都不是，转人工」 beside it in groups)
         intent = self._intent_asked(result, context, compact_text(result.question))
         sure = meant >= GATE_ANSWER
-        if intent == "status" and not sure:
-            return read  # the ledger's answer is no choice to offer
+        if not sure and (intent == "status" or read.reason == "out_of_scope"):
+            # the ledger's answer is no choice to offer; nor is the earlier item to a matter out of scope the message
+            # names, which the earlier item's knowledge may speak of as a step of its own (「安全设施设计审查在哪报」
+            # after 安全评价, whose note names it as the next procedure)
+            return read
         if intent == "status":
             action, reason = "handoff", "status"
         else:
