@@ -111,11 +111,12 @@ def _rate(part: int, whole: int) -> str:
 def _score(path: Path, reader) -> None:  # type: ignore[no-untyped-def]
     """How many messages of a labelled file read as asking: by the question marks alone, and with the reader."""
     with path.open(encoding="utf-8") as file:
-        first = next((json.loads(line) for line in file if line.strip()), {})
+        first: dict[str, object] = next((json.loads(line) for line in file if line.strip()), {})
+    lines: list[tuple[str, bool]]
     if "question" in first and "text" in first:
         lines = [(line.q, line.question) for line in load_chatter(path)]
     else:
-        lines = [(case.q, asks) for case in load_labelled(path) if (asks := asks_of(case)) is not None]
+        lines = [(case.q, said) for case in load_labelled(path) if (said := asks_of(case)) is not None]
     asks = [q for q, a in lines if a]
     chatter = [q for q, a in lines if not a]
     marked = sum(has_question_mark(q) for q in asks)
