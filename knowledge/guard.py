@@ -155,6 +155,9 @@ DEFAULT_GUARDED = tuple(
         "bankBI_dialogues",
         "bankBJ_dialogues",
         "bankBK_dialogues",
+        "bankBL_dialogues",
+        "bankBM_dialogues",
+        "bankBN_dialogues",
     )
 )
 
