@@ -240,10 +240,12 @@ def tune_cutoff(raw, cases, grid: Sequence[float], default: float) -> Tuned:  # 
 
 # -- start-up and memory probes (fresh interpreter processes) ---------------------------------
 def _probe_startup(kb_path: Path, model_path: Path | None) -> dict[str, object]:
-    """One start-up as the bot's (`Matcher.trained`): load the knowledge, get the model (`model_for`: the model file
-    when it matches the data, else training and writing it), train the follow-up gate, build the matcher."""
+    """One start-up as the bot's (`Matcher.trained`, then the question reader as `build_services` trains it): load the
+    knowledge, get the model (`model_for`: the model file when it matches the data, else training and writing it),
+    train the follow-up gate, build the matcher, train the reader of whether a group message asks."""
     started = time.perf_counter()
     from knowledge.follow_up_gate import gate_for
+    from knowledge.question_cue import reader_for
     from knowledge.loader import load_knowledge
     from knowledge.matcher import Matcher
     from knowledge.model_file import model_for
@@ -254,8 +256,9 @@ def _probe_startup(kb_path: Path, model_path: Path | None) -> dict[str, object]:
     source = model_for(kb, model_path)
     modelled = time.perf_counter()
     matcher = Matcher(kb, model=source.model, gate=gate_for())
+    reader = reader_for()
     indexed = time.perf_counter()
-    assert matcher is not None and matcher.reaches_gate is not None
+    assert matcher is not None and matcher.reaches_gate is not None and reader is not None
     return {
         "import_s": imported - started,
         "load_s": loaded - imported,
