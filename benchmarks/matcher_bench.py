@@ -245,10 +245,10 @@ def _probe_startup(kb_path: Path, model_path: Path | None) -> dict[str, object]:
     train the follow-up gate, build the matcher, train the reader of whether a group message asks."""
     started = time.perf_counter()
     from knowledge.follow_up_gate import gate_for
-    from knowledge.question_cue import reader_for
     from knowledge.loader import load_knowledge
     from knowledge.matcher import Matcher
     from knowledge.model_file import model_for
+    from knowledge.question_cue import reader_for
 
     imported, cpu = time.perf_counter(), time.process_time()
     kb = load_knowledge(kb_path)

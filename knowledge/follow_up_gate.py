@@ -20,7 +20,6 @@ before otherwise. Training takes about 0.07 s and is deterministic (liblinear, a
 from __future__ import annotations
 
 import json
-import threading
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,13 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
-from knowledge.atomic_file import replaced
-from knowledge.collector import collector_paused
+from knowledge import turns_model
 from knowledge.context import MemoryContexts
 from knowledge.normalize import compact
+from knowledge.turns_model import PerFileVersion, TextModel, train_text_model, write_lines
 
 FOLLOW_UPS_PATH = Path(__file__).resolve().parent / "training" / "follow_ups.jsonl"
 # The readings a follow-up may be handed off with that the gate reads again: not a status, a request, a message
@@ -93,61 +90,38 @@ def read_follow_ups(path: Path = FOLLOW_UPS_PATH) -> list[FollowUpTurn]:
 def write_follow_ups(path: Path, turns: Iterable[FollowUpTurn]) -> int:
     """Write the gate's turns (one JSON line each), whole or not at all (a start-up never reads half a file);
     returns how many."""
-    lines = [turn.to_json() for turn in turns]
-    with replaced(path) as file:
-        file.write("".join(f"{line}\n" for line in lines))
-    return len(lines)
+    return write_lines(path, (turn.to_json() for turn in turns))
 
 
 class FollowUpGate:
     """P(a handed-off follow-up means the earlier item), from its words."""
 
-    def __init__(self, vectorizer: TfidfVectorizer, classifier: LogisticRegression, turns: int) -> None:
-        self._vectorizer = vectorizer
-        self._classifier = classifier
-        self._earlier_column = list(classifier.classes_).index(True)
-        self.turns = turns  # how many it was trained on
+    def __init__(self, model: TextModel) -> None:
+        self._model = model
+        self.turns = model.samples  # how many it was trained on
 
     def earlier_meant(self, question: str) -> float:
         """The probability that `question`, a follow-up handed off, asks of the earlier item."""
-        matrix = self._vectorizer.transform([compact(question)])
-        return float(self._classifier.predict_proba(matrix)[0, self._earlier_column])
+        return self._model.probability(question)
 
     def probabilities(self, questions: Sequence[str]) -> np.ndarray:
-        matrix = self._vectorizer.transform([compact(q) for q in questions])
-        return self._classifier.predict_proba(matrix)[:, self._earlier_column]
+        return self._model.probabilities(questions)
 
 
 def train_gate(turns: Sequence[FollowUpTurn]) -> FollowUpGate | None:
     """Fit the gate; None when the turns do not hold both answers (nothing to learn)."""
-    labels = [turn.earlier for turn in turns]
-    if len(set(labels)) < 2:
-        return None
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=GATE_NGRAMS, sublinear_tf=True, lowercase=False)
-    matrix = vectorizer.fit_transform([compact(turn.q) for turn in turns])
-    classifier = LogisticRegression(C=GATE_C, solver="liblinear", random_state=0).fit(matrix, labels)
-    return FollowUpGate(vectorizer, classifier, len(turns))
+    model = train_text_model(
+        [turn.q for turn in turns], [turn.earlier for turn in turns], prepare=compact, c=GATE_C, ngrams=GATE_NGRAMS
+    )
+    return FollowUpGate(model) if model is not None else None
 
 
-_TRAINED: dict[tuple[str, int, int], FollowUpGate | None] = {}
-_TRAINED_LOCK = threading.Lock()
-
-
-@collector_paused  # start-up allocates many long-lived objects: no collector passes over them (knowledge/collector.py)
-def _trained_from(path: Path) -> FollowUpGate | None:
-    return train_gate(read_follow_ups(path))
+_gates = PerFileVersion(lambda path: train_gate(read_follow_ups(path)))
 
 
 def gate_for(path: Path | None = FOLLOW_UPS_PATH) -> FollowUpGate | None:
     """The gate of the turns in `path`, trained once per process and file version; None without the file."""
-    if path is None or not path.exists():
-        return None
-    stat = path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
-    with _TRAINED_LOCK:
-        if key not in _TRAINED:
-            _TRAINED[key] = _trained_from(path)
-        return _TRAINED[key]
+    return _gates(path)
 
 
 def replayed_follow_ups(matcher: Any, sets: Iterable[tuple[str, Sequence[Any]]]) -> list[FollowUpTurn]:
@@ -174,14 +148,13 @@ def conversation_fold(turn: FollowUpTurn, folds: int = FOLDS) -> int:
 
 def cross_validated(turns: Sequence[FollowUpTurn], folds: int = FOLDS) -> np.ndarray:
     """Each turn's probability from a gate trained on the other folds' conversations."""
-    out = np.zeros(len(turns))
-    fold_of = np.array([conversation_fold(t, folds) for t in turns])
-    for fold in range(folds):
-        held = np.where(fold_of == fold)[0]
-        gate = train_gate([turns[i] for i in np.where(fold_of != fold)[0]])
-        if gate is not None and len(held):
-            out[held] = gate.probabilities([turns[i].q for i in held])
-    return out
+    return turns_model.cross_validated(
+        turns,
+        lambda turn: conversation_fold(turn, folds),
+        folds,
+        train_gate,
+        lambda gate, held: gate.probabilities([t.q for t in held]),
+    )
 
 
 __all__ = [

@@ -17,7 +17,6 @@ mentioned or replied to, those got no answer and no ticket.
 from __future__ import annotations
 
 import json
-import threading
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,13 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
-from knowledge.atomic_file import replaced
-from knowledge.collector import collector_paused
+from knowledge import turns_model
 from knowledge.intents import cue_book
 from knowledge.normalize import compact, normalize
+from knowledge.turns_model import PerFileVersion, TextModel, train_text_model, write_lines
 
 QUESTION_TURNS_PATH = Path(__file__).resolve().parent / "training" / "question_turns.jsonl"
 # The chatter banks (read, written apart from the code: group messages that ask and that do not), relative to the
@@ -86,10 +83,7 @@ def read_question_turns(path: Path = QUESTION_TURNS_PATH) -> list[QuestionTurn]:
 
 def write_question_turns(path: Path, turns: Iterable[QuestionTurn]) -> int:
     """Write the reader's turns whole or not at all; returns how many."""
-    lines = [turn.to_json() for turn in turns]
-    with replaced(path) as file:
-        file.write("".join(f"{line}\n" for line in lines))
-    return len(lines)
+    return write_lines(path, (turn.to_json() for turn in turns))
 
 
 def _marked(text: str) -> str:
@@ -100,52 +94,36 @@ def _marked(text: str) -> str:
 class QuestionReader:
     """P(a message with no question mark asks something), from its words."""
 
-    def __init__(self, vectorizer: TfidfVectorizer, classifier: LogisticRegression, turns: int) -> None:
-        self._vectorizer = vectorizer
-        self._classifier = classifier
-        self._asks_column = list(classifier.classes_).index(True)
-        self.turns = turns
+    def __init__(self, model: TextModel) -> None:
+        self._model = model
+        self.turns = model.samples  # how many it was trained on
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        matrix = self._vectorizer.transform([_marked(t) for t in texts])
-        return self._classifier.predict_proba(matrix)[:, self._asks_column]
+        return self._model.probabilities(texts)
 
     def asks(self, text: str) -> float:
-        return float(self.probabilities([text])[0])
+        return self._model.probability(text)
 
 
 def train_reader(turns: Sequence[QuestionTurn]) -> QuestionReader | None:
     """Fit the reader; None when the turns do not hold both answers."""
-    labels = [turn.question for turn in turns]
-    if len(set(labels)) < 2:
-        return None
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=QUESTION_NGRAMS, sublinear_tf=True, lowercase=False)
-    matrix = vectorizer.fit_transform([_marked(turn.q) for turn in turns])
-    classifier = LogisticRegression(C=QUESTION_C, solver="liblinear", random_state=0, class_weight="balanced").fit(
-        matrix, labels
+    model = train_text_model(
+        [turn.q for turn in turns],
+        [turn.question for turn in turns],
+        prepare=_marked,
+        c=QUESTION_C,
+        ngrams=QUESTION_NGRAMS,
+        balanced=True,  # the read sets hold about twice as many questions with no mark as the banks hold chatter
     )
-    return QuestionReader(vectorizer, classifier, len(turns))
+    return QuestionReader(model) if model is not None else None
 
 
-_TRAINED: dict[tuple[str, int, int], QuestionReader | None] = {}
-_TRAINED_LOCK = threading.Lock()
-
-
-@collector_paused  # start-up allocates many long-lived objects (knowledge/collector.py)
-def _trained_from(path: Path) -> QuestionReader | None:
-    return train_reader(read_question_turns(path))
+_readers = PerFileVersion(lambda path: train_reader(read_question_turns(path)))
 
 
 def reader_for(path: Path | None = QUESTION_TURNS_PATH) -> QuestionReader | None:
     """The reader of the turns in `path`, trained once per process and file version; None without the file."""
-    if path is None or not path.exists():
-        return None
-    stat = path.stat()
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
-    with _TRAINED_LOCK:
-        if key not in _TRAINED:
-            _TRAINED[key] = _trained_from(path)
-        return _TRAINED[key]
+    return _readers(path)
 
 
 def reads_as_question(text: str, reader: QuestionReader | None = None) -> bool:
@@ -217,14 +195,13 @@ def source_fold(turn: QuestionTurn, folds: int = FOLDS) -> int:
 
 def cross_validated(turns: Sequence[QuestionTurn], folds: int = FOLDS) -> np.ndarray:
     """Each turn's probability from a reader trained on the other folds."""
-    out = np.zeros(len(turns))
-    fold_of = np.array([source_fold(t, folds) for t in turns])
-    for fold in range(folds):
-        held = np.where(fold_of == fold)[0]
-        reader = train_reader([turns[i] for i in np.where(fold_of != fold)[0]])
-        if reader is not None and len(held):
-            out[held] = reader.probabilities([turns[i].q for i in held])
-    return out
+    return turns_model.cross_validated(
+        turns,
+        lambda turn: source_fold(turn, folds),
+        folds,
+        train_reader,
+        lambda reader, held: reader.probabilities([t.q for t in held]),
+    )
 
 
 __all__ = [

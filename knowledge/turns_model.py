@@ -1,0 +1,113 @@
+"""A yes/no model of short texts, trained at start-up from a file of labelled turns: what the follow-up gate
+(`follow_up_gate.py`) and the question reader (`question_cue.py`) share.
+
+Each is a logistic regression (liblinear, seeded, so training repeats exactly) over the character n-grams of a text
+prepared by its owner, trained on a JSON-lines file that a command rebuilds from the read sets. Training takes about
+a tenth of a second, once per process and version of the file (`PerFileVersion`); the file is written whole or not at
+all (`write_lines`), so a start-up never reads half of one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from knowledge.atomic_file import replaced
+from knowledge.collector import collector_paused
+
+
+@dataclass(frozen=True)
+class TextModel:
+    """P(yes) of a text, from the character n-grams of `prepare(text)`."""
+
+    vectorizer: TfidfVectorizer
+    classifier: LogisticRegression
+    prepare: Callable[[str], str]
+    samples: int  # how many texts it was trained on
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        matrix = self.vectorizer.transform([self.prepare(t) for t in texts])
+        yes = list(self.classifier.classes_).index(True)
+        return self.classifier.predict_proba(matrix)[:, yes]
+
+    def probability(self, text: str) -> float:
+        return float(self.probabilities([text])[0])
+
+
+def train_text_model(
+    texts: Sequence[str],
+    labels: Sequence[bool],
+    *,
+    prepare: Callable[[str], str],
+    c: float,
+    ngrams: tuple[int, int],
+    balanced: bool = False,
+) -> TextModel | None:
+    """Fit the model; None when the labels do not hold both answers (nothing to learn)."""
+    if len(set(labels)) < 2:
+        return None
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=ngrams, sublinear_tf=True, lowercase=False)
+    matrix = vectorizer.fit_transform([prepare(t) for t in texts])
+    weights = "balanced" if balanced else None
+    classifier = LogisticRegression(C=c, solver="liblinear", random_state=0, class_weight=weights)
+    return TextModel(vectorizer, classifier.fit(matrix, list(labels)), prepare, len(texts))
+
+
+Turn = TypeVar("Turn")
+Model = TypeVar("Model")
+
+
+def cross_validated(
+    turns: Sequence[Turn],
+    fold_of: Callable[[Turn], int],
+    folds: int,
+    train: Callable[[Sequence[Turn]], Model | None],
+    probabilities: Callable[[Model, list[Turn]], np.ndarray],
+) -> np.ndarray:
+    """Each turn's probability from a model trained on the other folds' turns (0 where a fold's model is None)."""
+    out = np.zeros(len(turns))
+    fold = np.array([fold_of(t) for t in turns])
+    for held_fold in range(folds):
+        held = np.where(fold == held_fold)[0]
+        model = train([turns[i] for i in np.where(fold != held_fold)[0]])
+        if model is not None and len(held):
+            out[held] = probabilities(model, [turns[i] for i in held])
+    return out
+
+
+class PerFileVersion(Generic[Model]):
+    """The model of a file, trained once per process and version of the file (its path, time and size); None
+    without the file. Thread-safe: the bot's threads may ask at once."""
+
+    def __init__(self, train_from: Callable[[Path], Model | None]) -> None:
+        self._train_from = collector_paused(train_from)  # start-up allocates long-lived objects (collector.py)
+        self._trained: dict[tuple[str, int, int], Model | None] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, path: Path | None) -> Model | None:
+        if path is None or not path.exists():
+            return None
+        stat = path.stat()
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            if key not in self._trained:
+                self._trained[key] = self._train_from(path)
+            return self._trained[key]
+
+
+def write_lines(path: Path, lines: Iterable[str]) -> int:
+    """Write the lines (JSON, one a line) whole or not at all; returns how many."""
+    written = list(lines)
+    with replaced(path) as file:
+        file.write("".join(f"{line}\n" for line in written))
+    return len(written)
+
+
+__all__ = ["PerFileVersion", "TextModel", "cross_validated", "train_text_model", "write_lines"]
