@@ -479,9 +479,9 @@ EVAL_REPORT = (
     "  （占已自动答复：{wrong_of_answered_rate}%）\n"
     "超范围转人工率：{out_of_scope_handoff_rate}%（{oos_handed_off}/{oos_total}）\n"
     "一句多问全部读对：{several_asks_accuracy}%（{asks_correct}/{asks_total}）\n"
-    "群里读作提问（不@机器人也答复）：{read_as_question_rate}%（{read_as_question}/{asking}）\n"
     "耗时 p50 / p99：{latency_p50_ms} 毫秒 / {latency_p99_ms} 毫秒"
 )
+EVAL_UNMENTIONED = "群里不@机器人也回复的提问：{replied_unmentioned_rate}%（{replied_unmentioned}/{asking}）"
 EVAL_ERROR_LINE = "[{style}] {question}：应为 {want_item}/{want_intent}，实为 {got_item}/{got_intent}（{action}）"
 EVAL_SET_HEADING = "== {name}"
 EVAL_DONE = "（{count} 个问题，用时 {seconds} 秒）"

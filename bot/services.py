@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, Thresholds
 from knowledge.question_cue import QUESTION_TURNS_PATH, reader_for
 from knowledge.service import KnowledgeService, Reply
+from knowledge.turns_model import turns_files_checked
 from storage import Database, utcnow
 from workdays import BusinessHours, WorkingCalendar
 
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from storage.batch import Batcher
 
     Context = ContextTypes.DEFAULT_TYPE
+
+log = logging.getLogger(__name__)
 
 
 # What a hook does inside the question's one transaction: given the session and the matcher's
@@ -166,21 +170,29 @@ def build_services(
     database.migrate()
     # After the database is up: a start-up waiting for it logs its retries first, and trains (or reads the model
     # file) once, when it can go on.
-    matcher = Matcher.trained(
-        kb,
-        Thresholds(
-            answer=settings.match_answer_threshold,
-            clarify=settings.match_clarify_threshold,
-            min_gap=settings.match_min_gap,
-        ),
-        model_path=settings.model_file,
-    )
-    reader_for(QUESTION_TURNS_PATH)  # the reader of whether a group message asks, trained now, not at the first message
+    with turns_files_checked():
+        matcher = Matcher.trained(
+            kb,
+            Thresholds(
+                answer=settings.match_answer_threshold,
+                clarify=settings.match_clarify_threshold,
+                min_gap=settings.match_min_gap,
+            ),
+            model_path=settings.model_file,
+        )
+        question_reader = reader_for(QUESTION_TURNS_PATH)  # trained now, not at the first message
+    if question_reader is None:
+        log.warning("%s is missing: a group message reads as a question only with a question mark", QUESTION_TURNS_PATH)
     services = Services(
         settings=settings,
         db=database,
         knowledge=KnowledgeService(
-            kb=kb, matcher=matcher, db=database, clock=clock, context_ttl=timedelta(minutes=settings.context_minutes)
+            kb=kb,
+            matcher=matcher,
+            db=database,
+            clock=clock,
+            context_ttl=timedelta(minutes=settings.context_minutes),
+            question_reader=question_reader,
         ),
         calendar=calendar,
         hours=hours,

@@ -5,7 +5,7 @@ buttons that message really carries, and the message serves the button's purpose
 
 - ticket buttons `t:<action>:<ticket id>[:<department key>]` (whether the presser may is
   decided again by desk.roles.check with the pressed card, never trusted from the data);
-- clarify choices `kb:<item>:<intent>` only on the bot's clarify prompt;
+- clarify choices `kb:<item>:<intent>` only on the bot's clarify prompt, by the asker it offers them to;
 - feedback `fb:ok` / `fb:no[:<item>]` only under an answer (or `fb:no[:<item>]` under a choice
   of items), by the asker it answered, and never in a staff chat;
 - the /learn scope `ln:a|p:<message id>` only on the bot's prompt, by who sent that /learn.
@@ -131,9 +131,15 @@ def ticket_press(data: str | None, pressed: PressedMessage) -> TicketPress | Non
     return decode(data)
 
 
-def clarify_choice(data: str | None, pressed: PressedMessage, *, prompt: str) -> ClarifyChoice | None:
-    """The chosen item, if pressed on the bot's own clarify prompt (text `prompt`)."""
-    if not _on_its_message(data, pressed) or pressed.text != prompt:
+def clarify_choice(data: str | None, pressed: PressedMessage, *, prompt: str, presser_id: int) -> ClarifyChoice | None:
+    """The chosen item, if pressed on the bot's own clarify prompt (text `prompt`) by the asker it offers the choice
+    to: another member's press would take the asker's 「都不是，转人工」 away with the buttons."""
+    if (
+        not _on_its_message(data, pressed)
+        or pressed.text != prompt
+        or pressed.replied_user_id is None
+        or pressed.replied_user_id != presser_id
+    ):
         return None
     parts = (data or "").split(":")
     if len(parts) != 3 or parts[0] != CLARIFY_PREFIX or not parts[1]:

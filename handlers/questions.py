@@ -36,7 +36,7 @@ from bot.telegram_io import (
 )
 from delivery.outbox import Owed, enqueue_all, message_payload
 from desk import callbacks
-from knowledge.question_cue import reads_as_question
+from knowledge.question_cue import MAY_ASK, TALK, answers_unasked
 from knowledge.service import Reply, UnknownItem
 from ledger.regions import help_chat_region
 
@@ -59,8 +59,11 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     desk: DeskCheck | None = take(context, DESK_CHECK)
     if message.chat_id in services.staff_chats:
         return  # the steward and department groups are handled by the desk
-    if not addressed and not reads_as_question(text):
+    reading = services.knowledge.reading_of(text)
+    if not addressed and reading == TALK:
         return  # people talking to each other
+    # no question mark, but it may ask: answered only if the bot answers it itself, never made a ticket
+    unasked = not addressed and reading == MAY_ASK
     hooks = services.hooks
     chat_id = message.chat_id
     at = services.clock()
@@ -91,7 +94,10 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             project=facts.help_project(chat_id),
             hits=fresh,
             plain=plain,
+            unasked=unasked,
         )
+        if reply is None:
+            return _Outcome()
         _owe_reply(
             session,
             message,
@@ -110,7 +116,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
     except SQLAlchemyError as exc:  # the database is down: the matcher alone, the rest waits for it
         log.warning("database unavailable (%s): answering from memory", type(exc).__name__)
-        await _without_database(context, message, text, user.id, addressed=addressed, markup=markup, parts=parts)
+        await _without_database(
+            context, message, text, user.id, addressed=addressed, markup=markup, parts=parts, unasked=unasked
+        )
         return
     if outcome.rerouted:  # routed with the facts from before this transaction: once more, with the fresh ones
         await context.application.process_update(update)
@@ -220,12 +228,15 @@ async def _without_database(
     addressed: bool,
     markup: Callable[[Reply], InlineKeyboardMarkup | None],
     parts: _Parts,
+    unasked: bool,
 ) -> None:
     """Answers do not wait for the database: the matcher answers alone and the sender sends
     without a row; the log row (and a ticket or a ledger answer) are written when it is back."""
     services = services_of(context)
     region = None
     reply = await services.knowledge.reply_to(text, chat_id=message.chat_id, region=region)
+    if unasked and not answers_unasked(reply.result, services.knowledge.matcher.intent_said(text)):
+        return
     log_row = services.knowledge.log_entry(
         reply, at=received_at(services.clock(), message), chat_id=message.chat_id, user_id=user_id
     )
@@ -252,7 +263,11 @@ async def on_clarify_choice(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         bot_id=context.bot.id,
         staff_chat=(query.message is not None and query.message.chat.id in services_of(context).staff_chats),
     )
-    choice = callbacks.clarify_choice(query.data, shown, prompt=texts.CLARIFY_PROMPT) if shown is not None else None
+    choice = (
+        callbacks.clarify_choice(query.data, shown, prompt=texts.CLARIFY_PROMPT, presser_id=query.from_user.id)
+        if shown is not None
+        else None
+    )
     if choice is None:
         await query.answer(texts.DESK_ERR_PERMISSION, show_alert=True)
         return

@@ -43,7 +43,7 @@ from desk.errors import DeskError
 from desk.models import CardKind, ChatKind
 from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
-from knowledge.question_cue import reads_as_question
+from knowledge.question_cue import has_question_mark
 from knowledge.question_log import log_unmatched
 from knowledge.service import Reply, answered_by_bot
 
@@ -195,10 +195,10 @@ def answer_markup(update: Update, reply: Reply) -> InlineKeyboardMarkup | None:
     message = update.effective_message
     if message is None or message.chat.type == ChatType.PRIVATE:
         return None
+    if reply.result.action == "clarify":  # the asker turned the items down: the ticket guesses none of them
+        return keyboard([[(texts.CLARIFY_NONE, f"{FEEDBACK_PREFIX}:no")]])
     item = reply.result.item or ""
     unsolved = f"{FEEDBACK_PREFIX}:no:{item}" if len(item) < 40 else f"{FEEDBACK_PREFIX}:no"
-    if reply.result.action == "clarify":
-        return keyboard([[(texts.CLARIFY_NONE, unsolved)]])
     return keyboard([[(texts.FEEDBACK_SOLVED, f"{FEEDBACK_PREFIX}:ok"), (texts.FEEDBACK_UNSOLVED, unsolved)]])
 
 
@@ -303,7 +303,9 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
     now = services.clock()
     text = without_mention(message.text or "", context.bot.username)
     addressed = addressed_to_bot(message, context.bot.username, context.bot.id)
-    question_like = addressed or reads_as_question(text)
+    # only a message with a question mark (or one addressed to the bot) counts against the flood throttle and may be a
+    # follow-up of a waiting ticket: one the learned reader alone takes (「是的」 after a handoff) is no follow-up
+    question_like = addressed or has_question_mark(text)
     if question_like:
         await _throttle(context, message, user, text)
     replied = message.reply_to_message

@@ -11,8 +11,10 @@ Definitions (all over the whole file unless said otherwise):
   answer covering several asks, none of whose items is the label);
 - out-of-scope handoff rate: among questions labelled with no item, the share the matcher
   did not answer with an item (handed off, or greeted back as smalltalk);
-- read as a question: among the messages that ask (all but thanks and small talk: no item, intent `other`), the
-  share a help group answers without the bot being mentioned (`knowledge/question_cue.py`); the rest get no reply;
+- replied unmentioned (the matcher's reports only): among the messages that ask (all but thanks and small talk: no
+  item, intent `other`), the share the bot replies to in a help group without being mentioned — a question mark of
+  the cue book, or the learned reader and an answer of the bot's own (`knowledge/question_cue.py`); the rest get no
+  reply from the bot (a steward reads them);
 - latency: wall time of one `match` call, p50 and p99, after start-up.
 """
 
@@ -29,7 +31,7 @@ from typing import NamedTuple
 
 import texts
 from knowledge.intents import INTENTS
-from knowledge.question_cue import asks_of, reads_as_question
+from knowledge.question_cue import ASKS, MAY_ASK, answers_unasked, asks_of, reader_for, reading_of
 
 
 class LabelledQuestion(NamedTuple):
@@ -126,8 +128,8 @@ class EvalReport:
     oos_handed_off: int = 0
     asks_total: int = 0  # questions labelled with several asks
     asks_correct: int = 0  # … whose asks were all read (as a set of (item, intent))
-    asking: int = 0  # messages that ask (all but thanks and small talk: `question_cue.asks_of`)
-    read_as_question: int = 0  # … that a group answers unmentioned (`question_cue.reads_as_question`)
+    asking: int = 0  # messages that ask (all but thanks and small talk: `question_cue.asks_of`), when counted
+    replied_unmentioned: int = 0  # … that the bot replies to in a group without being mentioned
     latencies_ms: list[float] = field(default_factory=list)
     errors: list[tuple[LabelledQuestion, Prediction]] = field(default_factory=list)
 
@@ -148,20 +150,22 @@ class EvalReport:
             "several_asks": self.asks_total,
             "several_asks_accuracy": self.rate(self.asks_correct, self.asks_total),
             "asking": self.asking,
-            "read_as_question": self.read_as_question,
-            "read_as_question_rate": self.rate(self.read_as_question, self.asking),
+            "replied_unmentioned": self.replied_unmentioned,
+            "replied_unmentioned_rate": self.rate(self.replied_unmentioned, self.asking),
             "latency_p50_ms": round(statistics.median(self.latencies_ms), 3) if self.latencies_ms else 0.0,
             "latency_p99_ms": round(percentile(self.latencies_ms, 99), 3),
         }
 
     def render(self) -> str:
-        return texts.EVAL_REPORT.format(
-            **self.to_dict(),
+        data = self.to_dict()
+        report = texts.EVAL_REPORT.format(
+            **data,
             oos_handed_off=self.oos_handed_off,
             oos_total=self.oos_total,
             asks_correct=self.asks_correct,
             asks_total=self.asks_total,
         )
+        return report + ("\n" + texts.EVAL_UNMENTIONED.format(**data) if self.asking else "")
 
     def error_lines(self) -> list[str]:
         return [
@@ -189,10 +193,12 @@ def score(
     cases: Iterable[LabelledQuestion],
     *,
     predict_case: Callable[[LabelledQuestion], Prediction] | None = None,
+    replies_unmentioned: Callable[[LabelledQuestion, Prediction], bool] | None = None,
 ) -> EvalReport:
     """Run `predict` over the cases and count; works for the matcher and the baselines alike.
 
-    `predict_case`, when given, is called with the whole case instead (dialogue turns need chat and user).
+    `predict_case`, when given, is called with the whole case instead (dialogue turns need chat and user);
+    `replies_unmentioned`, when given, says whether the bot replies to a case in a group without being mentioned.
     """
     report = EvalReport(name)
     for case in cases:
@@ -217,9 +223,9 @@ def score(
             report.asks_total += 1
             got = set(pred.asks) if pred.asks else {(pred.item, pred.intent)}
             report.asks_correct += got == set(case.asks)
-        if asks_of(case):
+        if replies_unmentioned is not None and asks_of(case):
             report.asking += 1
-            report.read_as_question += reads_as_question(case.q)
+            report.replied_unmentioned += replies_unmentioned(case, pred)
         if not item_ok or pred.intent != case.intent:
             report.errors.append((case, pred))
     return report
@@ -289,4 +295,18 @@ def evaluate(matcher, cases: Iterable[LabelledQuestion], name: str = "steward ma
         contexts.follow(case.chat, case.user, result)
         return prediction_of(result)
 
-    return score(name, lambda q: prediction_of(matcher.match(q)), cases, predict_case=predict_case)
+    reader = reader_for()
+
+    def replies_unmentioned(case: LabelledQuestion, pred: Prediction) -> bool:
+        """As the bot in a group: a message with a question mark is replied to (answered, offered a choice or
+        handed to a person); one the learned reader alone takes only with an answer of the bot's own."""
+        reading = reading_of(case.q, reader)
+        return reading == ASKS or (reading == MAY_ASK and answers_unasked(pred, matcher.intent_said(case.q)))
+
+    return score(
+        name,
+        lambda q: prediction_of(matcher.match(q)),
+        cases,
+        predict_case=predict_case,
+        replies_unmentioned=replies_unmentioned,
+    )

@@ -31,7 +31,7 @@ import numpy as np
 from knowledge import turns_model
 from knowledge.context import MemoryContexts
 from knowledge.normalize import compact
-from knowledge.turns_model import PerFileVersion, TextModel, train_text_model, write_lines
+from knowledge.turns_model import PerFileVersion, TextModel, TurnsFileError, train_text_model, write_lines
 
 FOLLOW_UPS_PATH = Path(__file__).resolve().parent / "training" / "follow_ups.jsonl"
 # The readings a follow-up may be handed off with that the gate reads again: not a status, a request, a message
@@ -80,9 +80,9 @@ def read_follow_ups(path: Path = FOLLOW_UPS_PATH) -> list[FollowUpTurn]:
                     dialogue=data.get("dialogue"),
                 )
             except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{number}: not a follow-up turn ({exc})") from exc
+                raise TurnsFileError(path, number, f"not a follow-up turn ({exc})") from exc
             if not isinstance(data["earlier"], bool) or not turn.q.strip():
-                raise ValueError(f"{path}:{number}: a follow-up turn needs a text and earlier true or false")
+                raise TurnsFileError(path, number, "a follow-up turn needs a text and earlier true or false")
             turns.append(turn)
     return turns
 

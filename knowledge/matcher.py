@@ -701,6 +701,11 @@ class Matcher:
             return [top]
         return None
 
+    def intent_said(self, text: str) -> str | None:
+        """The aspect a message's own words ask (「那时限」 time_limit, 「是水利局办吧」 department), None when they
+        name none (「环评」「是的」): `wording.clause_intent` of the whole message."""
+        return self._clause_intent(compact_text(text))
+
     def _clause_intent(self, clause: str) -> str | None:
         """What one clause asks (`wording.clause_intent`)."""
         return clause_intent(clause, self.model, self.weights.clause_intent)

@@ -25,6 +25,7 @@ from knowledge.learned import LearnedHit, LearnedIndex, chat_project, learned_en
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.model import Faq, KnowledgeBase
 from knowledge.normalize import normalize
+from knowledge.question_cue import QuestionReader, answers_unasked, reading_of
 from knowledge.question_log import log_question, write_question
 from storage import Database
 from storage.batch import ReadAhead
@@ -51,14 +52,20 @@ class KnowledgeService:
         db: Database,
         clock: Callable[[], datetime],
         context_ttl: timedelta = timedelta(minutes=10),
+        question_reader: QuestionReader | None = None,
     ) -> None:
         self.kb = kb
         self.matcher = matcher
+        self.question_reader = question_reader  # whether a group message with no question mark asks (None: never)
         self.db = db
         self.clock = clock
         self.context_ttl = context_ttl
         self.learned = LearnedIndex()
         self._swept_at: datetime | None = None  # when expired contexts were last deleted
+
+    def reading_of(self, text: str) -> str:
+        """How a group message not addressed to the bot reads: `ASKS`, `MAY_ASK` or `TALK` (`question_cue`)."""
+        return reading_of(text, self.question_reader)
 
     def learned_hits(self, text: str) -> list[LearnedHit]:
         """The learned entries close to the question (in memory; the scope is decided in `ask_in`)."""
@@ -83,17 +90,26 @@ class KnowledgeService:
         project: str | None = None,
         hits: list[LearnedHit] | None = None,
         plain: MatchResult | None = None,
-    ) -> Reply:
+        unasked: bool = False,
+    ) -> Reply | None:
         """`ask` inside the caller's unit of work: the asker's context read, the question matched
         (`plain`, the message read alone by the caller already, `Matcher.alone`, is read in the asker's context),
         logged, the new context kept, the answer composed. `project` is the chat's project (the scope of the
-        learned `hits`), `region` its 旗县区."""
+        learned `hits`), `region` its 旗县区. `unasked`: a message that may ask (no question mark, not addressed to
+        the bot): None, with nothing logged or kept, unless the bot answers it itself (`answers_unasked`)."""
         hit = self.learned.in_scope(hits, project) if hits else None
         learned = _learned_result(text, hit) if hit is not None else None
         result = self._ask(
-            session=session, text=text, chat_id=chat_id, user_id=user_id, at=at, learned=learned, plain=plain
+            session=session,
+            text=text,
+            chat_id=chat_id,
+            user_id=user_id,
+            at=at,
+            learned=learned,
+            plain=plain,
+            unasked=unasked,
         )
-        return Reply(result, compose_answer(self.kb, result, region=region))
+        return Reply(result, compose_answer(self.kb, result, region=region)) if result is not None else None
 
     async def ask(self, *, text: str, chat_id: int | None, user_id: int | None, region: str | None = None) -> Reply:
         """Match one question in the asker's context, log it, keep the new context, return the reply;
@@ -101,6 +117,7 @@ class KnowledgeService:
         at = self.clock()
         learned = await self._learned_answer(text, chat_id)
         result = await self.db.run(self._ask, text=text, chat_id=chat_id, user_id=user_id, at=at, learned=learned)
+        assert result is not None  # only a message that may ask (`unasked`) is left alone
         return Reply(result, compose_answer(self.kb, result, region=region))
 
     def _ask(
@@ -113,7 +130,8 @@ class KnowledgeService:
         at: datetime,
         learned: MatchResult | None,
         plain: MatchResult | None = None,
-    ) -> MatchResult:
+        unasked: bool = False,
+    ) -> MatchResult | None:
         asker = (chat_id, user_id) if chat_id is not None and user_id is not None else None
         if self.context_ttl <= timedelta(0):
             asker = None
@@ -126,6 +144,8 @@ class KnowledgeService:
             result = self.matcher.in_context(plain, context)  # the match the caller made already
         else:
             result = self.matcher.match(text, context)
+        if unasked and not answers_unasked(result, self.matcher.intent_said(text)):
+            return None  # people talking, as far as the bot can tell: nothing logged, the context as it was
         write_question(session=session, result=result, at=at, chat_id=chat_id, user_id=user_id)
         if asker is not None:
             self._remember(session=session, chat_id=asker[0], user_id=asker[1], result=result, at=at, before=context)

@@ -10,7 +10,8 @@ all (`write_lines`), so a start-up never reads half of one.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -21,6 +22,25 @@ from sklearn.linear_model import LogisticRegression
 
 from knowledge.atomic_file import replaced
 from knowledge.collector import collector_paused
+from knowledge.errors import KnowledgeError, Problem
+
+
+class TurnsFileError(ValueError):
+    """A line of a turns file that is not a turn: its file and line."""
+
+    def __init__(self, path: Path, line: int, message: str) -> None:
+        self.path, self.line, self.message = path, line, message
+        super().__init__(f"{path}:{line}: {message}")
+
+
+@contextmanager
+def turns_files_checked() -> Iterator[None]:
+    """A broken turns file read at start-up is the knowledge base's error: the bot refuses to start with one clear
+    line naming the file and line (bot.py), not a traceback."""
+    try:
+        yield
+    except TurnsFileError as exc:
+        raise KnowledgeError([Problem(str(exc.path), exc.line, "turns", exc.message)]) from exc
 
 
 @dataclass(frozen=True)
@@ -110,4 +130,12 @@ def write_lines(path: Path, lines: Iterable[str]) -> int:
     return len(written)
 
 
-__all__ = ["PerFileVersion", "TextModel", "cross_validated", "train_text_model", "write_lines"]
+__all__ = [
+    "PerFileVersion",
+    "TextModel",
+    "TurnsFileError",
+    "cross_validated",
+    "train_text_model",
+    "turns_files_checked",
+    "write_lines",
+]

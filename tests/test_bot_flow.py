@@ -100,6 +100,13 @@ async def test_clarify_offers_buttons_and_a_press_answers(app) -> None:
         "from": {"id": BOT_ID, "is_bot": True, "first_name": "bot"},
         "text": texts.CLARIFY_PROMPT,
         "reply_markup": sent.params["reply_markup"],
+        "reply_to_message": {  # the asker's question: the choice is theirs to make
+            "message_id": sent.params["reply_parameters"]["message_id"],
+            "date": 0,
+            "chat": {"id": GROUP, "type": "supergroup"},
+            "from": {"id": ENTERPRISE, "is_bot": False, "first_name": "企业用户"},
+            "text": "规划许可证要什么材料",
+        },
     }
     request.clear()
     await app.process_update(

@@ -91,7 +91,8 @@ def test_eval_scores_dialogues_and_several_asks_over_several_files(capsys, tmp_p
 
 
 def test_eval_counts_the_messages_a_group_answers_unmentioned(capsys, tmp_path):
-    # thanks are no ask; an ask with a question mark, and one without that the learned reader takes, are read
+    # thanks are no ask; an ask with a question mark is replied to, and so is one without that the learned reader
+    # takes and the bot answers itself
     turns = _lines(
         tmp_path,
         "dialogue.jsonl",
@@ -104,9 +105,9 @@ def test_eval_counts_the_messages_a_group_answers_unmentioned(capsys, tmp_path):
     code, out, _ = run(capsys, "eval", turns, "--json")
     assert code == 0
     data = json.loads(out)  # one file: its report alone
-    assert (data["asking"], data["read_as_question"], data["read_as_question_rate"]) == (2, 2, 100.0)
+    assert (data["asking"], data["replied_unmentioned"], data["replied_unmentioned_rate"]) == (2, 2, 100.0)
     code, out, _ = run(capsys, "eval", turns)
-    assert says(texts.EVAL_REPORT, out, asking=2, read_as_question=2)
+    assert says(texts.EVAL_UNMENTIONED, out, asking=2, replied_unmentioned=2)
 
 
 def test_eval_diff_lists_flips_and_fails_on_right_to_wrong(capsys, tmp_path):

@@ -198,15 +198,20 @@ async def test_a_clarify_choice_only_works_on_the_clarify_prompt(app) -> None:
     # Forged on the card in the steward group: refused, the card keeps its buttons.
     await press(app, chat=STEWARD_CHAT, user=STEWARD, message=card(app, ticket_id), data="kb:eia:materials")
     assert_refused(app)
-    # A real clarify prompt answers the choice (an ambiguous name: two items named are answered both).
-    await say(app, "规划许可证要什么材料")
+    # A real clarify prompt (an ambiguous name: two items named are answered both) answers its asker's choice.
+    question = await say(app, "规划许可证要什么材料")
     prompt = sent_to(app, HELP)[0]
     assert prompt.params["text"] == texts.CLARIFY_PROMPT
     choice = buttons(prompt)[0]
-    await press(app, chat=HELP, user=OTHER_MEMBER, message=as_shown(prompt), data=choice)
+    shown = as_shown(prompt, reply_to=question)
+    # Another member's press is refused: it would take the asker's 「都不是，转人工」 away with the buttons.
+    await press(app, chat=HELP, user=OTHER_MEMBER, message=shown, data=choice)
+    assert_refused(app)
+    assert not req(app).sent("editMessageText")
+    await press(app, chat=HELP, user=ASKER, message=shown, data=choice)
     assert req(app).sent("editMessageText")
     # A choice that is not among the prompt's buttons is refused too.
-    await press(app, chat=HELP, user=OTHER_MEMBER, message=as_shown(prompt), data="kb:nope:other")
+    await press(app, chat=HELP, user=ASKER, message=shown, data="kb:nope:other")
     assert_refused(app)
 
 
@@ -222,6 +227,8 @@ async def test_feedback_buttons_only_by_their_asker_under_their_answer(app) -> N
     # fb:no forged on a message in the steward group opens nothing there.
     steward_msg = bot_message(BOT_USER, chat_id=STEWARD_CHAT, message_id=77, text="x")
     steward_msg["reply_to_message"] = question | {"chat": steward_msg["chat"]}
+    # it carries the button and replies to the presser's question: only being a staff chat refuses it
+    steward_msg["reply_markup"] = {"inline_keyboard": [[{"text": texts.FEEDBACK_UNSOLVED, "callback_data": "fb:no"}]]}
     await press(app, chat=STEWARD_CHAT, user=ASKER, message=steward_msg, data="fb:no")
     assert_refused(app)
     assert tickets(app) == []

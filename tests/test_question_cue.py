@@ -5,19 +5,28 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import texts
+from knowledge.loader import load_knowledge
+from knowledge.matcher import Matcher
+from knowledge.normalize import compact
 from knowledge.question_cue import (
+    ASKS,
+    MAY_ASK,
     QUESTION_P,
     QUESTION_TURNS_PATH,
+    TALK,
     QuestionTurn,
+    answers_unasked,
     has_question_mark,
     load_chatter,
     read_question_turns,
     reader_for,
+    reading_of,
     reads_as_question,
     train_reader,
     unmarked_turns,
@@ -26,35 +35,68 @@ from knowledge.question_cue import (
 from tests.test_cli import clean_env, run  # noqa: F401  (the CLI tests' fixtures)
 from tests.texts_match import says
 
+BUNDLED = Path(__file__).resolve().parent.parent / "knowledge" / "data"
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    return Matcher.trained(load_knowledge(BUNDLED))
+
+
+def _trained_on(text: str) -> bool:
+    return compact(text) in {compact(turn.q) for turn in read_question_turns()}
+
 
 @pytest.mark.parametrize(
     "question",
     [
-        "网上报还是去窗口",  # an alternative question: no question word
-        "我们的水保方案批下来没",  # 没 at the end asks
-        "取水许可是水利局办吧",  # a statement to confirm
-        "多会儿能下来",  # dialect
-        "那时限",  # an elliptical follow-up
+        "是去市里办还是区里办",  # an alternative question: no question word
+        "节能审查是发改委批吧",  # a statement to confirm
+        "咱这水保多会儿能批",  # dialect
+        "那收费标准",  # an elliptical follow-up
+        "材料清单发一份",  # a request
     ],
 )
-def test_a_question_with_no_question_mark_reads_as_one(question):
-    assert not has_question_mark(question)
+def test_a_question_with_no_question_mark_may_ask(question):
+    assert not has_question_mark(question) and not _trained_on(question)  # the reader never saw it
+    assert reading_of(question, reader_for()) == MAY_ASK
     assert reads_as_question(question)
 
 
 @pytest.mark.parametrize(
-    "chatter",
-    [
-        "好的，我下午把文件送过去",
-        "小王你下午跟我去趟自然资源局",
-        "收到",
-        "明天上午调度会",
-        "材料今天上午已经交到窗口了",
-        "",
-    ],
+    "chatter", ["下午三点开调度会", "小李把合同扫描一下发群里", "今天下雨了", "我们材料已经交了", "环评报告下周出", ""]
 )
 def test_people_talking_do_not_read_as_asking(chatter):
+    assert not _trained_on(chatter)
+    assert reading_of(chatter, reader_for()) == TALK
     assert not reads_as_question(chatter)
+
+
+def test_a_question_mark_asks_and_without_a_reader_only_it_does():
+    assert reading_of("环评要什么材料", None) == ASKS and reading_of("环评多久", reader_for()) == ASKS
+    assert reading_of("是去市里办还是区里办", None) == TALK
+
+
+@pytest.mark.parametrize(
+    ("message", "speaks"),
+    [
+        ("节能审查是发改委批吧", True),  # an item and the aspect asked: answered
+        ("是的", False),  # the reader may take it, but there is no item: left to the people (no ticket)
+        ("还没批下来", False),  # a status: the ledger or a steward, never made a ticket unasked
+        ("环评", False),  # a bare name: no aspect of its own words
+    ],
+)
+def test_the_bot_speaks_up_unasked_only_with_an_answer_of_its_own(matcher, message, speaks):
+    assert answers_unasked(matcher.match(message), matcher.intent_said(message)) is speaks
+
+
+def test_an_aspect_from_the_conversation_is_not_the_messages_own(matcher):
+    # 「环评」 after 「能评要多久」 may be answered as 环评's time in context, but its words ask no aspect
+    from knowledge.context import Context
+
+    in_context = matcher.match("环评", Context("energy_review", "time_limit"))
+    assert in_context.action == "answer" and matcher.intent_said("环评") is None
+    assert not answers_unasked(in_context, matcher.intent_said("环评"))
 
 
 def test_a_question_mark_asks_whatever_the_reader_says():

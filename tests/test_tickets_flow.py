@@ -344,6 +344,7 @@ async def test_none_of_the_choices_becomes_a_ticket(app) -> None:
     await _press(app, chat=HELP, user=ASKER, message=shown, data=data)
     (card,) = _sent_to(app, STEWARD_CHAT)
     assert "规划许可证要什么材料" in card.params["text"]
+    assert not says(texts.DESK_CARD_CANDIDATES, card.params["text"])  # the items turned down are no guess
     assert _sent_to(app, HELP)[0].params["reply_parameters"]["message_id"] == question["message_id"]
     assert _req(app).sent("editMessageReplyMarkup")  # the choice's buttons are gone
 
@@ -364,6 +365,25 @@ async def test_a_follow_up_the_gate_leans_on_is_offered_with_a_person_beside_it(
     await _press(app, chat=HELP, user=ASKER, message=shown, data=_buttons(prompt)[1][1])
     (card,) = _sent_to(app, STEWARD_CHAT)
     assert "备完了后面还有啥手续" in card.params["text"]
+
+
+async def test_a_message_with_no_question_mark_never_becomes_a_ticket(app) -> None:
+    # 「是的」「还没批下来」 may read as asking to the learned reader, but the bot speaks up on a message with no
+    # question mark only with an answer of its own: no ticket, no follow-up of a waiting one, nothing logged
+    from knowledge.question_log import QuestionLog
+
+    ticket_id, _ = await _handoff(app)
+    logged = _services(app).db.call(lambda session: len(session.exec(select(QuestionLog)).all()))
+    for chatter in ["是的", "那行", "我也是", "还没批下来", "要法人签字"]:
+        await _say(app, chatter)
+        assert _req(app).sent() == [], chatter
+    assert _services(app).db.call(lambda session: len(session.exec(select(Ticket)).all())) == 1
+    assert _services(app).db.call(lambda session: len(session.exec(select(QuestionLog)).all())) == logged
+    assert texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id) not in [c.params.get("text") for c in _req(app).sent()]
+    # one the knowledge base answers is answered, the waiting ticket notwithstanding
+    await _say(app, "取水许可是水利局办吧")
+    (answer,) = _sent_to(app, HELP)
+    assert texts.ASPECT["department"] in answer.params["text"]
 
 
 async def test_a_choice_in_a_private_chat_has_no_handoff_button(app) -> None:

@@ -3,6 +3,7 @@ free of the handlers (no import cycle between bot/ and handlers/)."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from dataclasses import fields
@@ -14,6 +15,8 @@ from bot.services import Hooks, build_services
 from bot.telegram_io import services_of_app
 from config import Settings
 from handlers import basics, ledger, questions, tickets
+from knowledge.errors import KnowledgeError
+from knowledge.question_cue import ASKS, TALK
 
 
 @pytest.fixture
@@ -53,6 +56,30 @@ def test_services_without_the_application_refuse_to_guess_a_hook(settings: Setti
     services = build_services(settings)
     with pytest.raises(RuntimeError, match="build_application"):
         _ = services.hooks
+    services.db.dispose()
+
+
+def test_a_broken_turns_file_stops_the_start_up_naming_its_line(settings: Settings, tmp_path, monkeypatch) -> None:
+    # the question reader's file, rebuilt by `steward kb questions --write`: a bad line is the knowledge's error
+    # (bot.py prints it in one line), not a traceback from the first message
+    broken = tmp_path / "question_turns.jsonl"
+    broken.write_text('{"q": "那时限", "question": true}\n{"q": "收到"}\n', encoding="utf-8")
+    monkeypatch.setattr("bot.services.QUESTION_TURNS_PATH", broken)
+    with pytest.raises(KnowledgeError) as raised:
+        build_services(settings)
+    (problem,) = raised.value.problems
+    assert (problem.file, problem.line) == (str(broken), 2)
+
+
+def test_without_the_turns_file_a_group_message_asks_by_its_marks_alone(
+    settings: Settings, tmp_path, monkeypatch, caplog
+) -> None:
+    monkeypatch.setattr("bot.services.QUESTION_TURNS_PATH", tmp_path / "missing.jsonl")
+    with caplog.at_level(logging.WARNING, logger="bot.services"):
+        services = build_services(settings)
+    assert services.knowledge.question_reader is None and "missing.jsonl" in caplog.text
+    assert services.knowledge.reading_of("网上报还是去窗口") == TALK  # no reader: only a question mark asks
+    assert services.knowledge.reading_of("网上报还是去窗口？") == ASKS
     services.db.dispose()
 
 
