@@ -16,7 +16,7 @@ from config.clock import working_clock
 from desk.throttle import Throttle
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, Thresholds
-from knowledge.question_cue import QUESTION_TURNS_PATH, reader_for
+from knowledge.question_cue import QUESTION_TURNS_PATH, read_question_turns
 from knowledge.service import KnowledgeService, Reply
 from knowledge.turns_model import turns_files_checked
 from storage import Database, utcnow
@@ -180,8 +180,9 @@ def build_services(
             ),
             model_path=settings.model_file,
         )
-        question_reader = reader_for(QUESTION_TURNS_PATH)  # trained now, not at the first message
-    if question_reader is None:
+        # read now (a broken file stops the start-up here), trained in a thread once the bot connects (post_init)
+        question_turns = read_question_turns(QUESTION_TURNS_PATH) if QUESTION_TURNS_PATH.exists() else None
+    if question_turns is None:
         log.warning("%s is missing: a group message reads as a question only with a question mark", QUESTION_TURNS_PATH)
     services = Services(
         settings=settings,
@@ -192,7 +193,7 @@ def build_services(
             db=database,
             clock=clock,
             context_ttl=timedelta(minutes=settings.context_minutes),
-            question_reader=question_reader,
+            question_turns=question_turns,
         ),
         calendar=calendar,
         hours=hours,

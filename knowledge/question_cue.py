@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from knowledge import turns_model
+from knowledge.collector import collector_paused
 from knowledge.intents import cue_book
 from knowledge.normalize import compact, normalize
 from knowledge.turns_model import PerFileVersion, TextModel, TurnsFileError, train_text_model, write_lines
@@ -124,6 +126,15 @@ _readers = PerFileVersion(lambda path: train_reader(read_question_turns(path)))
 def reader_for(path: Path | None = QUESTION_TURNS_PATH) -> QuestionReader | None:
     """The reader of the turns in `path`, trained once per process and file version; None without the file."""
     return _readers(path)
+
+
+def reader_in_background(turns: Sequence[QuestionTurn]) -> Future[QuestionReader | None]:
+    """The reader of `turns`, trained in a thread (about 0.1–0.2 s, most of it vectorising, which holds the GIL: the
+    bot starts it once the intent and item models are trained, while it connects to Telegram)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="question-reader")
+    trained = pool.submit(collector_paused(train_reader), turns)
+    pool.shutdown(wait=False)  # the thread ends with the training; nothing else runs on it
+    return trained
 
 
 # How a group message not addressed to the bot reads (`reading_of`)
@@ -242,6 +253,7 @@ __all__ = [
     "load_chatter",
     "read_question_turns",
     "reader_for",
+    "reader_in_background",
     "reading_of",
     "reads_as_question",
     "train_reader",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -25,7 +27,7 @@ from knowledge.learned import LearnedHit, LearnedIndex, chat_project, learned_en
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.model import Faq, KnowledgeBase
 from knowledge.normalize import normalize
-from knowledge.question_cue import QuestionReader, answers_unasked, reading_of
+from knowledge.question_cue import QuestionReader, QuestionTurn, answers_unasked, reader_in_background, reading_of
 from knowledge.question_log import log_question, write_question
 from storage import Database
 from storage.batch import ReadAhead
@@ -52,11 +54,14 @@ class KnowledgeService:
         db: Database,
         clock: Callable[[], datetime],
         context_ttl: timedelta = timedelta(minutes=10),
-        question_reader: QuestionReader | None = None,
+        question_turns: Sequence[QuestionTurn] | None = None,
     ) -> None:
         self.kb = kb
         self.matcher = matcher
-        self.question_reader = question_reader  # whether a group message with no question mark asks (None: never)
+        # the turns of the reader of whether a group message with no question mark asks (None: none asks)
+        self._question_turns = question_turns
+        self._question_reader: Future[QuestionReader | None] | None = None
+        self._reader_lock = threading.Lock()
         self.db = db
         self.clock = clock
         self.context_ttl = context_ttl
@@ -66,6 +71,19 @@ class KnowledgeService:
     def reading_of(self, text: str) -> str:
         """How a group message not addressed to the bot reads: `ASKS`, `MAY_ASK` or `TALK` (`question_cue`)."""
         return reading_of(text, self.question_reader)
+
+    def start_question_reader(self) -> None:
+        """Train the reader of group messages in a thread (the bot's post_init: while it connects to Telegram)."""
+        with self._reader_lock:
+            if self._question_reader is None and self._question_turns is not None:
+                self._question_reader = reader_in_background(self._question_turns)
+
+    @property
+    def question_reader(self) -> QuestionReader | None:
+        """The learned reader of group messages: a message with no question mark before it is trained waits for it
+        (and one before the training was started starts it)."""
+        self.start_question_reader()
+        return self._question_reader.result() if self._question_reader is not None else None
 
     def learned_hits(self, text: str) -> list[LearnedHit]:
         """The learned entries close to the question (in memory; the scope is decided in `ask_in`)."""

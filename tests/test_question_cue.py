@@ -26,6 +26,7 @@ from knowledge.question_cue import (
     load_chatter,
     read_question_turns,
     reader_for,
+    reader_in_background,
     reading_of,
     reads_as_question,
     train_reader,
@@ -198,3 +199,24 @@ def test_the_command_exits_1_on_a_stale_file_and_scores_labelled_files(capsys, t
     assert code == 1 and says(texts.QUESTIONS_FILE_STALE, err, path=stale, had=len(read_question_turns()) - 1)
     assert says(texts.QUESTIONS_SCORE, out, path=chatter, asks=2, marked=1, read=2, chatter=2, read_chatter=0)
     assert says(texts.QUESTIONS_SCORE, out, path=labelled, asks=1, marked=0, read=1, chatter=0)
+
+
+def test_the_reader_trained_in_a_thread_reads_as_the_one_trained_at_once():
+    # the bot trains it in a thread from its post_init (start-up goes on); the same turns give the same reader
+    turns = read_question_turns()
+    at_once, in_thread = train_reader(turns), reader_in_background(turns).result()
+    assert at_once is not None and in_thread is not None
+    texts_ = ["是去市里办还是区里办", "今天下雨了", "环评"]
+    assert np.array_equal(at_once.probabilities(texts_), in_thread.probabilities(texts_))
+
+
+def test_the_service_waits_for_its_reader_and_reads_by_marks_alone_without_one(tmp_path):
+    from knowledge.service import KnowledgeService
+
+    kb = load_knowledge(BUNDLED)
+    turns = [QuestionTurn("那时限", True), QuestionTurn("收到", False), QuestionTurn("网上还是窗口", True)]
+    service = KnowledgeService(kb=kb, matcher=None, db=None, clock=None, question_turns=turns)
+    assert service.question_reader is not None and service.question_reader.turns == 3  # trained on first use
+    assert service.reading_of("收到") == TALK and service.reading_of("环评要多久") == ASKS
+    bare = KnowledgeService(kb=kb, matcher=None, db=None, clock=None)
+    assert bare.question_reader is None and bare.reading_of("网上报还是去窗口") == TALK
