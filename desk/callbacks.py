@@ -133,12 +133,12 @@ def ticket_press(data: str | None, pressed: PressedMessage) -> TicketPress | Non
 
 def clarify_choice(data: str | None, pressed: PressedMessage, *, prompt: str, presser_id: int) -> ClarifyChoice | None:
     """The chosen item, if pressed on the bot's own clarify prompt (text `prompt`) by the asker it offers the choice
-    to: another member's press would take the asker's 「都不是，转人工」 away with the buttons."""
+    to: another member's press would take the asker's 「都不是，转人工」 away with the buttons. When the asker cannot be
+    told (the question was deleted) anyone's press is taken, as before there was a button to a person."""
     if (
         not _on_its_message(data, pressed)
         or pressed.text != prompt
-        or pressed.replied_user_id is None
-        or pressed.replied_user_id != presser_id
+        or (pressed.replied_user_id is not None and pressed.replied_user_id != presser_id)
     ):
         return None
     parts = (data or "").split(":")

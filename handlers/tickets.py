@@ -43,7 +43,7 @@ from desk.errors import DeskError
 from desk.models import CardKind, ChatKind
 from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
-from knowledge.question_cue import has_question_mark
+from knowledge.question_cue import MAY_ASK, has_question_mark
 from knowledge.question_log import log_unmatched
 from knowledge.service import Reply, answered_by_bot
 
@@ -303,9 +303,10 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
     now = services.clock()
     text = without_mention(message.text or "", context.bot.username)
     addressed = addressed_to_bot(message, context.bot.username, context.bot.id)
-    # only a message with a question mark (or one addressed to the bot) counts against the flood throttle and may be a
-    # follow-up of a waiting ticket: one the learned reader alone takes (「是的」 after a handoff) is no follow-up
-    question_like = addressed or has_question_mark(text)
+    marked = addressed or has_question_mark(text)
+    # One the learned reader alone takes may ask: it counts against the flood throttle and the desk looks at it (a
+    # steward's message is left alone), but it is no follow-up of a waiting ticket (「是的」 after a handoff).
+    question_like = marked or services.knowledge.reading_of(text) == MAY_ASK
     if question_like:
         await _throttle(context, message, user, text)
     replied = message.reply_to_message
@@ -319,7 +320,7 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
     # A question the bot answers itself is not a follow-up of the asker's waiting ticket.
     matcher = services.knowledge.matcher
     plain = matcher.alone(text) if question_like else None  # read once: the service reads it in its context
-    follow_up_like = question_like and plain is not None and not answered_by_bot(matcher.in_context(plain, None))
+    follow_up_like = marked and plain is not None and not answered_by_bot(matcher.in_context(plain, None))
     who = common.who(services)
     facts = services.facts
 

@@ -14,7 +14,8 @@ Definitions (all over the whole file unless said otherwise):
 - replied unmentioned (the matcher's reports only): among the messages that ask (all but thanks and small talk: no
   item, intent `other`), the share the bot replies to in a help group without being mentioned — a question mark of
   the cue book, or the learned reader and an answer of the bot's own (`knowledge/question_cue.py`); the rest get no
-  reply from the bot (a steward reads them);
+  reply from the bot (a steward reads them). The context is the evaluation's, every turn read: in a group a turn the
+  bot leaves alone keeps no context, so a later turn may read otherwise there;
 - latency: wall time of one `match` call, p50 and p99, after start-up.
 """
 

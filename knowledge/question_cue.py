@@ -167,8 +167,10 @@ def answers_unasked(result: Any, said: str | None) -> bool:
     (`said`, `Matcher.intent_said`: an aspect taken from the conversation, or a status, does not count). Never a
     ticket, a follow-up of a waiting ticket or a greeting: 「是的」「我也是」「还没批下来」 and a bare 「环评」 said to a
     colleague stay with the people (a steward reads every message there); 「网上报还是去窗口」「那时限」 get their answer. Five-fold on the read sets, at
-    `QUESTION_P` the bot would speak up on 0.3% of the chatter banks' messages (3 of 862) and answer 982 of the 1,488
-    unmarked questions of the read dialogues (941 with the right item); the rest stay with the steward."""
+    `QUESTION_P` the bot would speak up on 0.3% of the chatter banks' messages read alone (3 of 862) and answer 982 of
+    the 1,488 unmarked questions of the read dialogues (941 with the right item); the rest stay with the steward. The
+    item may come from the asker's conversation (「那时限」): chatter after the asker's own question that names an
+    aspect (「要交钱的」 after 环评) gets that item's answer — no ticket, but a reply the banks did not measure."""
     return result.action in ("answer", "clarify") and result.item is not None and said not in (None, "other", "status")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -27,10 +28,20 @@ from knowledge.learned import LearnedHit, LearnedIndex, chat_project, learned_en
 from knowledge.matcher import Matcher, MatchResult
 from knowledge.model import Faq, KnowledgeBase
 from knowledge.normalize import normalize
-from knowledge.question_cue import QuestionReader, QuestionTurn, answers_unasked, reader_in_background, reading_of
+from knowledge.question_cue import (
+    ASKS,
+    QuestionReader,
+    QuestionTurn,
+    answers_unasked,
+    has_question_mark,
+    reader_in_background,
+    reading_of,
+)
 from knowledge.question_log import log_question, write_question
 from storage import Database
 from storage.batch import ReadAhead
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -69,7 +80,10 @@ class KnowledgeService:
         self._swept_at: datetime | None = None  # when expired contexts were last deleted
 
     def reading_of(self, text: str) -> str:
-        """How a group message not addressed to the bot reads: `ASKS`, `MAY_ASK` or `TALK` (`question_cue`)."""
+        """How a group message not addressed to the bot reads: `ASKS`, `MAY_ASK` or `TALK` (`question_cue`). A message
+        with a question mark never waits for the reader."""
+        if has_question_mark(text):
+            return ASKS
         return reading_of(text, self.question_reader)
 
     def start_question_reader(self) -> None:
@@ -83,7 +97,16 @@ class KnowledgeService:
         """The learned reader of group messages: a message with no question mark before it is trained waits for it
         (and one before the training was started starts it)."""
         self.start_question_reader()
-        return self._question_reader.result() if self._question_reader is not None else None
+        if self._question_reader is None:
+            return None
+        try:
+            return self._question_reader.result()
+        except Exception:  # a training that failed: question marks alone decide, as without the reader's file
+            with self._reader_lock:
+                if self._question_turns is not None:
+                    log.exception("the question reader failed to train: group messages ask by question marks alone")
+                    self._question_turns = None
+            return None
 
     def learned_hits(self, text: str) -> list[LearnedHit]:
         """The learned entries close to the question (in memory; the scope is decided in `ask_in`)."""

@@ -572,6 +572,15 @@ async def test_every_question_of_a_burst_is_logged_with_its_outcome(app) -> None
     assert notices == 1
 
 
+async def test_a_burst_with_no_question_mark_is_throttled_too(app) -> None:
+    # the learned reader takes these as asking and the bot answers them itself: they count like marked questions
+    answers = 0
+    for n in range(20):
+        await say(app, "取水许可是水利局办吧" + "。" * n, user=OTHER_MEMBER)
+        answers += sum(1 for c in sent_to(app, HELP) if "取水" in c.params["text"])
+    assert answers == 8  # then the throttle, as for 「取水许可是水利局办吗？」
+
+
 async def test_a_backlog_handled_late_trips_the_throttle_by_message_date(app) -> None:
     sent_at = int(services(app).clock().timestamp())
     for n in range(12):  # sent within one second, handled 10 s apart (a backlog after a restart)

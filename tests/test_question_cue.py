@@ -220,3 +220,20 @@ def test_the_service_waits_for_its_reader_and_reads_by_marks_alone_without_one(t
     assert service.reading_of("收到") == TALK and service.reading_of("环评要多久") == ASKS
     bare = KnowledgeService(kb=kb, matcher=None, db=None, clock=None)
     assert bare.question_reader is None and bare.reading_of("网上报还是去窗口") == TALK
+
+
+def test_a_reader_that_failed_to_train_leaves_question_marks_to_decide(caplog, monkeypatch):
+    import knowledge.question_cue
+    from knowledge.service import KnowledgeService
+
+    def fails(turns):
+        raise MemoryError("no room to train")
+
+    monkeypatch.setattr(knowledge.question_cue, "train_reader", fails)
+    kb = load_knowledge(BUNDLED)
+    turns = [QuestionTurn("那时限", True), QuestionTurn("收到", False)]
+    service = KnowledgeService(kb=kb, matcher=None, db=None, clock=None, question_turns=turns)
+    assert service.reading_of("环评要多久") == ASKS  # a question mark never waits for the reader
+    with caplog.at_level("ERROR", logger="knowledge.service"):
+        assert service.reading_of("是去市里办还是区里办") == TALK
+    assert service.question_reader is None and "question reader" in caplog.text
