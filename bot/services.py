@@ -74,6 +74,8 @@ class DeskCheck:
 
 
 DESK_CHECK = "_steward_desk_check"  # on the update's CallbackContext (shared by its handlers)
+# how a help group's message reads (`KnowledgeService.reading_of`), read once by the desk for the question handler
+TEXT_READING = "_steward_text_reading"
 
 
 def hand_on(context: Context, key: str, value: object) -> None:

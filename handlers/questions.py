@@ -25,7 +25,7 @@ from telegram.ext import (
 import texts
 from bot.outbox import batcher_of, received_at
 from bot.sender import sender_of
-from bot.services import DESK_CHECK, DeskCheck, QuestionPart, take
+from bot.services import DESK_CHECK, TEXT_READING, DeskCheck, QuestionPart, take
 from bot.telegram_io import (
     addressed_to_bot,
     keyboard,
@@ -59,7 +59,7 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     desk: DeskCheck | None = take(context, DESK_CHECK)
     if message.chat_id in services.staff_chats:
         return  # the steward and department groups are handled by the desk
-    reading = services.knowledge.reading_of(text)
+    reading = take(context, TEXT_READING) or services.knowledge.reading_of(text)  # a help group's: read by the desk
     if not addressed and reading == TALK:
         return  # people talking to each other
     # no question mark, but it may ask: answered only if the bot answers it itself, never made a ticket

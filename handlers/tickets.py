@@ -28,7 +28,7 @@ from telegram.ext import (
 import texts
 from bot.outbox import batcher_of, received_at
 from bot.sender import sender_of
-from bot.services import DESK_CHECK, DeskCheck, QuestionPart, hand_on
+from bot.services import DESK_CHECK, TEXT_READING, DeskCheck, QuestionPart, hand_on
 from bot.shared_facts import SharedFacts
 from bot.telegram_io import (
     addressed_to_bot,
@@ -43,7 +43,7 @@ from desk.errors import DeskError
 from desk.models import CardKind, ChatKind
 from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
-from knowledge.question_cue import MAY_ASK, has_question_mark
+from knowledge.question_cue import ASKS, MAY_ASK
 from knowledge.question_log import log_unmatched
 from knowledge.service import Reply, answered_by_bot
 
@@ -303,10 +303,12 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
     now = services.clock()
     text = without_mention(message.text or "", context.bot.username)
     addressed = addressed_to_bot(message, context.bot.username, context.bot.id)
-    marked = addressed or has_question_mark(text)
+    reading = services.knowledge.reading_of(text)
+    hand_on(context, TEXT_READING, reading)  # the question handler reads the same text: the reader runs once
+    marked = addressed or reading == ASKS
     # One the learned reader alone takes may ask: it counts against the flood throttle and the desk looks at it (a
     # steward's message is left alone), but it is no follow-up of a waiting ticket (「是的」 after a handoff).
-    question_like = marked or services.knowledge.reading_of(text) == MAY_ASK
+    question_like = marked or reading == MAY_ASK
     if question_like:
         await _throttle(context, message, user, text)
     replied = message.reply_to_message
