@@ -36,7 +36,7 @@ from bot.telegram_io import (
 )
 from delivery.outbox import Owed, enqueue_all, message_payload
 from desk import callbacks
-from knowledge.question_cue import MAY_ASK, TALK, answers_unasked
+from knowledge.question_cue import MAY_ASK, TALK
 from knowledge.service import Reply, UnknownItem
 from ledger.regions import help_chat_region
 
@@ -235,7 +235,7 @@ async def _without_database(
     services = services_of(context)
     region = None
     reply = await services.knowledge.reply_to(text, chat_id=message.chat_id, region=region)
-    if unasked and not answers_unasked(reply.result, services.knowledge.matcher.intent_said(text)):
+    if unasked and not services.knowledge.speaks_unasked(reply.result, text):
         return
     log_row = services.knowledge.log_entry(
         reply, at=received_at(services.clock(), message), chat_id=message.chat_id, user_id=user_id

@@ -86,6 +86,11 @@ class KnowledgeService:
             return ASKS
         return reading_of(text, self.question_reader)
 
+    def speaks_unasked(self, result: MatchResult, text: str) -> bool:
+        """Whether the bot replies to `text`, a message that may ask (`MAY_ASK`), read as `result`: only with an answer
+        of its own about an aspect the message's own words ask (`question_cue.answers_unasked`)."""
+        return answers_unasked(result, self.matcher.intent_said(text))
+
     def start_question_reader(self) -> None:
         """Train the reader of group messages in a thread (the bot's post_init: while it connects to Telegram)."""
         with self._reader_lock:
@@ -185,7 +190,7 @@ class KnowledgeService:
             result = self.matcher.in_context(plain, context)  # the match the caller made already
         else:
             result = self.matcher.match(text, context)
-        if unasked and not answers_unasked(result, self.matcher.intent_said(text)):
+        if unasked and not self.speaks_unasked(result, text):
             return None  # people talking, as far as the bot can tell: nothing logged, the context as it was
         write_question(session=session, result=result, at=at, chat_id=chat_id, user_id=user_id)
         if asker is not None:
