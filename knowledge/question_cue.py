@@ -20,6 +20,7 @@ reply; now 232 of them are answered.
 from __future__ import annotations
 
 import json
+import threading
 import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -131,13 +132,24 @@ def reader_for(path: Path | None = QUESTION_TURNS_PATH) -> QuestionReader | None
     return _readers(path)
 
 
+_in_background: dict[tuple[QuestionTurn, ...], Future[QuestionReader | None]] = {}
+_in_background_lock = threading.Lock()
+
+
 def reader_in_background(turns: Sequence[QuestionTurn]) -> Future[QuestionReader | None]:
     """The reader of `turns`, trained in a thread (about 0.1–0.2 s, most of it vectorising, which holds the GIL: the
-    bot starts it once the intent and item models are trained, while it connects to Telegram)."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="question-reader")
-    trained = pool.submit(collector_paused(train_reader), turns)
-    pool.shutdown(wait=False)  # the thread ends with the training; nothing else runs on it
-    return trained
+    bot starts it once the intent and item models are trained, while it connects to Telegram). Trained once per
+    process for the same turns (every application a process builds shares it); a training that failed is tried
+    again by the next caller."""
+    key = tuple(turns)
+    with _in_background_lock:
+        trained = _in_background.get(key)
+        if trained is None or (trained.done() and trained.exception() is not None):
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="question-reader")
+            trained = pool.submit(collector_paused(train_reader), key)
+            pool.shutdown(wait=False)  # the thread ends with the training; nothing else runs on it
+            _in_background[key] = trained
+        return trained
 
 
 # How a group message not addressed to the bot reads (`reading_of`)

@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -43,6 +44,10 @@ from storage.batch import ReadAhead
 
 log = logging.getLogger(__name__)
 
+# How long a group message with no question mark waits for the reader still training (it blocks the event loop):
+# the training takes 0.1–0.2 s, a few seconds on a loaded machine; past this it is stuck, and marks alone decide.
+READER_WAIT = 10.0
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -66,6 +71,7 @@ class KnowledgeService:
         clock: Callable[[], datetime],
         context_ttl: timedelta = timedelta(minutes=10),
         question_turns: Sequence[QuestionTurn] | None = None,
+        reader_wait: float = READER_WAIT,
     ) -> None:
         self.kb = kb
         self.matcher = matcher
@@ -73,6 +79,7 @@ class KnowledgeService:
         self._question_turns = question_turns
         self._question_reader: Future[QuestionReader | None] | None = None
         self._reader_lock = threading.Lock()
+        self._reader_wait = reader_wait
         self.db = db
         self.clock = clock
         self.context_ttl = context_ttl
@@ -105,7 +112,13 @@ class KnowledgeService:
         if self._question_reader is None:
             return None
         try:
-            return self._question_reader.result()
+            return self._question_reader.result(timeout=self._reader_wait)
+        except FutureTimeout:  # a training this slow is stuck: marks alone decide until it ends, the loop goes on
+            log.warning(
+                "the question reader is not trained after %.0f s: this message is read by its marks alone",
+                self._reader_wait,
+            )
+            return None
         except Exception:  # a training that failed: question marks alone decide, as without the reader's file
             with self._reader_lock:
                 if self._question_turns is not None:

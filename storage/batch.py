@@ -62,30 +62,47 @@ class Batcher:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((unit, future, read_ahead))
         if len(self._workers) < self.concurrency:
-            worker = asyncio.create_task(self._drain())
+            worker = asyncio.create_task(self._drain())  # it leaves the set as it ends (`_drain`)
             self._workers.add(worker)
-            worker.add_done_callback(self._workers.discard)
+            worker.add_done_callback(self._workers.discard)  # … or when cancelled before it ever ran
         return await future
 
     async def _drain(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
-            try:
-                results = await self.db.run(
-                    _all, units=[u for u, _, _ in batch], before=self.before, ahead=[a for _, _, a in batch]
-                )
-            except Exception:  # noqa: BLE001 - any failure: each unit alone, its own error to its caller
-                if len(batch) == 1:
-                    results = None
-                else:
-                    await self._one_by_one(batch)
-                    continue
-            if results is None:
-                await self._one_by_one(batch)
-                continue
-            for (_, future, _), result in zip(batch, results):
-                if not future.done():
-                    future.set_result(result)
+        batch: list[tuple[Callable[[Session], Any], asyncio.Future[Any], ReadAhead | None]] = []
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+                await self._commit(batch)
+        except BaseException:
+            # cancelled (the application stopping) or worse: the callers this worker holds fail with it instead of
+            # waiting forever, and so do the queued ones when no other worker is left to take them
+            held = batch if len(self._workers) > 1 else batch + self._queue
+            if len(self._workers) <= 1:
+                self._queue = []
+            for _, future, _ in held:
+                future.cancel()
+            raise
+        finally:
+            # Out of the set before anything else runs: a caller woken by this batch's last result may submit its
+            # next unit before the task's done-callbacks run, and must see no worker left to start one.
+            self._workers.discard(asyncio.current_task())
+
+    async def _commit(
+        self, batch: list[tuple[Callable[[Session], Any], asyncio.Future[Any], ReadAhead | None]]
+    ) -> None:
+        """Run one batch in one transaction, each result to its caller; on failure each unit alone."""
+        try:
+            results = await self.db.run(
+                _all, units=[u for u, _, _ in batch], before=self.before, ahead=[a for _, _, a in batch]
+            )
+        except Exception:  # noqa: BLE001 - any failure: each unit alone, its own error to its caller
+            results = None
+        if results is None:
+            await self._one_by_one(batch)
+            return
+        for (_, future, _), result in zip(batch, results):
+            if not future.done():
+                future.set_result(result)
 
     async def _one_by_one(
         self, batch: list[tuple[Callable[[Session], Any], asyncio.Future[Any], ReadAhead | None]]

@@ -28,12 +28,16 @@ def alembic_config(url: str | None = None) -> Config:
 
 # Several instances starting at once on one PostgreSQL database migrate one after the other.
 _MIGRATION_LOCK = 0x5374_6577  # "Stew"
+# How long a start-up waits for another instance's migration (seconds; a migration takes one or two): past it the
+# holder is stuck, and this start-up fails with the lock named instead of waiting for ever.
+MIGRATION_LOCK_WAIT = 120
 
 
-def upgrade(engine, revision: str = "head") -> None:  # type: ignore[no-untyped-def]
+def upgrade(engine, revision: str = "head", *, lock_wait: float = MIGRATION_LOCK_WAIT) -> None:  # type: ignore[no-untyped-def]
     """Apply every migration not yet applied (up to `revision`), in one transaction."""
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
+            connection.execute(text(f"SET LOCAL lock_timeout = '{int(lock_wait * 1000)}ms'"))
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config = alembic_config()
         config.attributes["connection"] = connection

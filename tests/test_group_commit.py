@@ -97,3 +97,38 @@ async def test_no_more_transactions_are_in_flight_than_the_batcher_is_given(data
 def test_a_batcher_needs_at_least_one_transaction_in_flight(database: Database):
     with pytest.raises(ValueError, match="at least 1"):
         Batcher(database, concurrency=0)
+
+
+async def test_a_unit_submitted_as_the_worker_finishes_still_runs(database: Database):
+    """The caller whose result ends a batch submits its next unit at once, before the loop runs anything else: the
+    worker has finished, so a new one must start (a lost wake-up would leave the caller waiting forever)."""
+    batcher = Batcher(database)
+
+    async def two_in_a_row() -> list[int]:
+        first = await batcher.run(_log, n=1)
+        second = await batcher.run(_log, n=2)  # no await in between yields to the loop
+        return [first, second]
+
+    assert await asyncio.wait_for(two_in_a_row(), timeout=20) == [1, 2]
+
+
+async def test_a_worker_cancelled_mid_batch_fails_its_callers_instead_of_leaving_them_waiting(database: Database):
+    """Shutting down cancels the worker: every caller it holds gets the cancellation, none waits forever."""
+    batcher = Batcher(database)
+    entered = threading.Event()
+    release = threading.Event()
+
+    def slow(*, session: Session) -> int:
+        entered.set()
+        release.wait(timeout=20)
+        return 1
+
+    callers = [asyncio.create_task(batcher.run(slow)), asyncio.create_task(batcher.run(_log, n=2))]
+    await asyncio.to_thread(entered.wait, 20)
+    third = asyncio.create_task(batcher.run(_log, n=3))  # queued behind the batch in flight
+    await asyncio.sleep(0)
+    for worker in list(batcher._workers):
+        worker.cancel()
+    release.set()
+    outcomes = await asyncio.wait_for(asyncio.gather(*callers, third, return_exceptions=True), timeout=20)
+    assert all(isinstance(o, asyncio.CancelledError) for o in outcomes)

@@ -35,3 +35,19 @@ def test_upgrading_twice_changes_nothing(database: Database) -> None:
 
 def test_migrations_match_the_models_on_postgresql(postgres_db: Database) -> None:
     assert _differences(postgres_db) == []
+
+
+def test_a_start_up_waits_a_bounded_time_for_another_instances_migration(postgres_db: Database) -> None:
+    # a stuck holder of the migration lock makes the next start-up fail with the lock named, not wait for ever
+    import psycopg
+    import pytest
+    from sqlalchemy.exc import OperationalError
+
+    from storage.migrate import _MIGRATION_LOCK, upgrade
+    from tests.databases import _ADMIN_URL
+
+    with psycopg.connect(_ADMIN_URL) as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))  # held until this transaction ends
+        with pytest.raises(OperationalError, match="lock timeout"):
+            upgrade(postgres_db.engine, lock_wait=0.2)
+    upgrade(postgres_db.engine)  # released: it goes through (nothing left to do)

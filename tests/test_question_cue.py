@@ -237,3 +237,39 @@ def test_a_reader_that_failed_to_train_leaves_question_marks_to_decide(caplog, m
     with caplog.at_level("ERROR", logger="knowledge.service"):
         assert service.reading_of("是去市里办还是区里办") == TALK
     assert service.question_reader is None and "question reader" in caplog.text
+
+
+def test_a_message_waits_a_bounded_time_for_a_training_reader_then_reads_by_marks(caplog, monkeypatch):
+    # the event loop waits on the training for a message with no mark: a stuck training must not stop the bot
+    import threading
+
+    import knowledge.question_cue
+    from knowledge.service import KnowledgeService
+
+    release = threading.Event()
+    trained = knowledge.question_cue.train_reader
+
+    def slow(turns):
+        release.wait(timeout=30)
+        return trained(turns)
+
+    monkeypatch.setattr(knowledge.question_cue, "train_reader", slow)
+    kb = load_knowledge(BUNDLED)
+    turns = [
+        QuestionTurn("等一下那时限", True),
+        QuestionTurn("等一下收到", False),
+        QuestionTurn("等一下网上还是窗口", True),
+    ]
+    service = KnowledgeService(kb=kb, matcher=None, db=None, clock=None, question_turns=turns, reader_wait=0)
+    with caplog.at_level("WARNING", logger="knowledge.service"):
+        assert service.reading_of("是去市里办还是区里办") == TALK  # not trained yet: by its marks alone
+    assert "not trained" in caplog.text
+    release.set()
+    waits = KnowledgeService(kb=kb, matcher=None, db=None, clock=None, question_turns=turns)
+    assert waits.question_reader is not None and waits.question_reader.turns == 3  # the same training, finished
+
+
+def test_every_application_of_a_process_shares_one_training_of_the_same_turns():
+    turns = read_question_turns()
+    assert reader_in_background(turns) is reader_in_background(list(turns))
+    assert reader_in_background(turns[:-1]) is not reader_in_background(turns)

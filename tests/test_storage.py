@@ -260,3 +260,22 @@ def test_utcnow_is_aware_utc():
     now = utcnow()
     assert now.utcoffset() == timedelta(0)
     assert abs((datetime.now(timezone.utc) - now).total_seconds()) < 5
+
+
+def test_a_test_schema_is_dropped_even_while_a_leaked_connection_holds_its_tables():
+    # a connection left checked out in a transaction would make DROP SCHEMA wait forever: the suite would hang
+    import psycopg
+
+    from tests.databases import _ADMIN_URL, postgres_reachable
+
+    if not postgres_reachable():
+        pytest.skip("PostgreSQL not reachable")
+    with postgres_schema_database("t_leak") as db:
+        schema = db.url.split("search_path%3D", 1)[1].split("&", 1)[0]
+        leaked = psycopg.connect(_ADMIN_URL)  # not autocommit: the SELECT opens a transaction that keeps its lock
+        leaked.execute(f'SELECT count(*) FROM "{schema}".question_log')
+    with psycopg.connect(_ADMIN_URL) as check:
+        assert check.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone() == (0,)
+    with pytest.raises(psycopg.OperationalError):  # it was ended to let the DROP through
+        leaked.execute("SELECT 1")
+    leaked.close()
