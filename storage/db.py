@@ -53,8 +53,33 @@ def _without_nul(
     return statement, strip_nul(parameters)
 
 
-def _make_engine(url: str, *, echo: bool) -> Engine:
+# PostgreSQL: what one stuck party may cost the others (seconds). A unit of work waits at most LOCK_WAIT for a lock
+# another instance holds (then it fails like a database error: the question is answered from memory, the rest waits
+# for the sender), and a transaction of ours left open and idle longer than IDLE_IN_TRANSACTION (a process frozen or
+# cut off mid-transaction) is ended by the server, so its row locks do not stop every other instance. A unit's
+# statements follow each other within milliseconds; the group commit runs one transaction at a time, so without
+# these one stuck lock would hold every chat's updates.
+LOCK_WAIT = 30.0
+IDLE_IN_TRANSACTION = 60.0
+
+
+def _make_engine(
+    url: str, *, echo: bool, lock_wait: float = LOCK_WAIT, idle_in_transaction: float = IDLE_IN_TRANSACTION
+) -> Engine:
     engine = _make_dialect_engine(url, echo=echo)
+    if engine.dialect.name == "postgresql":
+        limits = (
+            f"SET lock_timeout = '{int(lock_wait * 1000)}ms'",
+            f"SET idle_in_transaction_session_timeout = '{int(idle_in_transaction * 1000)}ms'",
+        )
+
+        @event.listens_for(engine, "connect")
+        def _session_limits(dbapi_connection: Any, _record: Any) -> None:
+            with dbapi_connection.cursor() as cursor:
+                for statement in limits:
+                    cursor.execute(statement)
+            dbapi_connection.commit()  # a SET inside the driver's implicit transaction would go with its rollback
+
     event.listen(engine, "before_cursor_execute", _without_nul, retval=True)
     return engine
 
@@ -87,9 +112,16 @@ def _make_dialect_engine(url: str, *, echo: bool) -> Engine:
 class Database:
     """One engine; hands out sessions, one per unit of work."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        lock_wait: float = LOCK_WAIT,
+        idle_in_transaction: float = IDLE_IN_TRANSACTION,
+    ) -> None:
         self.url = url
-        self.engine = _make_engine(url, echo=echo)
+        self.engine = _make_engine(url, echo=echo, lock_wait=lock_wait, idle_in_transaction=idle_in_transaction)
         watch_changes()  # every change to a cached fact bumps its version (storage/versions.py)
         # SQLite has one writer: units of work queue on one thread instead of contending for
         # the lock (whose busy handler sleeps in steps of milliseconds).

@@ -279,3 +279,70 @@ def test_a_test_schema_is_dropped_even_while_a_leaked_connection_holds_its_table
     with pytest.raises(psycopg.OperationalError):  # it was ended to let the DROP through
         leaked.execute("SELECT 1")
     leaked.close()
+
+
+def test_every_postgresql_session_carries_the_lock_wait_and_the_idle_transaction_limit():
+    from sqlalchemy import text
+
+    from storage.db import IDLE_IN_TRANSACTION, LOCK_WAIT
+
+    limits = text(
+        "SELECT setting FROM pg_settings WHERE name IN ('lock_timeout', 'idle_in_transaction_session_timeout')"
+        " ORDER BY name"
+    )
+    with postgres_schema_database("t_limits") as db:
+        for _ in range(2):  # the pool's connection again, after a rollback returned it: still set
+            with db.session() as session:
+                got = [int(row[0]) for row in session.exec(limits)]  # type: ignore[call-overload]
+                session.rollback()
+            assert got == [int(IDLE_IN_TRANSACTION * 1000), int(LOCK_WAIT * 1000)]  # milliseconds
+        with db.session() as session:
+            assert session.exec(text("SHOW search_path")).one()[0].startswith("t_limits_")  # type: ignore[call-overload]
+
+
+async def test_a_unit_waiting_on_a_stuck_lock_fails_in_time_and_the_group_commit_goes_on():
+    # another instance holds a row lock and is stuck: the unit that needs the row fails after the lock wait instead
+    # of holding the group commit (one transaction at a time) and every chat's updates behind it
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from storage.batch import Batcher
+    from tests.databases import _ADMIN_URL
+
+    with postgres_schema_database("t_stuck") as db:
+        schema = db.url.split("search_path%3D", 1)[1].split("&", 1)[0]
+        db.call(
+            lambda session: log_question(
+                session=session, result=_result("旧问题"), at=utcnow(), chat_id=supergroup_id(1), user_id=user_id(1)
+            )
+        )
+        quick = Database(db.url, lock_wait=0.3)
+        batcher = Batcher(quick)
+        try:
+            with psycopg.connect(_ADMIN_URL) as stuck:
+                stuck.execute(f'UPDATE "{schema}".question_log SET text = text')  # holds the row until it ends
+
+                def touch(*, session):
+                    session.exec(delete(QuestionLog))
+
+                def log_new(*, session):
+                    log_question(
+                        session=session,
+                        result=_result("新问题"),
+                        at=utcnow(),
+                        chat_id=supergroup_id(2),
+                        user_id=user_id(2),
+                    )
+                    return "logged"
+
+                blocked, after = await asyncio.wait_for(
+                    asyncio.gather(batcher.run(touch), batcher.run(log_new), return_exceptions=True), timeout=20
+                )
+                assert isinstance(blocked, OperationalError) and "lock timeout" in str(blocked)
+                assert after == "logged"
+        finally:
+            quick.dispose()
+        assert sorted(r.text for r in db.call(lambda session: session.exec(select(QuestionLog)).all())) == [
+            "新问题",
+            "旧问题",
+        ]
