@@ -293,11 +293,11 @@ def test_every_postgresql_session_carries_the_lock_wait_and_the_idle_transaction
     with postgres_schema_database("t_limits") as db:
         for _ in range(2):  # the pool's connection again, after a rollback returned it: still set
             with db.session() as session:
-                got = [int(row[0]) for row in session.exec(limits)]  # type: ignore[call-overload]
+                got = [int(row[0]) for row in session.exec(limits)]
                 session.rollback()
             assert got == [int(IDLE_IN_TRANSACTION * 1000), int(LOCK_WAIT * 1000)]  # milliseconds
         with db.session() as session:
-            assert session.exec(text("SHOW search_path")).one()[0].startswith("t_limits_")  # type: ignore[call-overload]
+            assert session.exec(text("SHOW search_path")).one()[0].startswith("t_limits_")
 
 
 async def test_a_unit_waiting_on_a_stuck_lock_fails_in_time_and_the_group_commit_goes_on():
