@@ -139,7 +139,7 @@ def pressed_message(message: object, *, bot_id: int, staff_chat: bool) -> Presse
         for button in row
         if isinstance(button.callback_data, str)
     )
-    replied = message.reply_to_message
+    replied = replied_message(message)
     return PressedMessage(
         chat_id=message.chat_id,
         message_id=message.message_id,
@@ -149,6 +149,20 @@ def pressed_message(message: object, *, bot_id: int, staff_chat: bool) -> Presse
         replied_user_id=(replied.from_user.id if replied is not None and replied.from_user else None),
         staff_chat=staff_chat,
     )
+
+
+def replied_message(message: Message) -> Message | None:
+    """The message `message` replies to; None when it replies to none. In a forum topic Telegram sets every
+    message's `reply_to_message` to the topic's opening message, which is no reply of the sender's: a steward's notice
+    in the topic of the asker's question would otherwise answer the ticket."""
+    replied = message.reply_to_message
+    if replied is None:
+        return None
+    if replied.forum_topic_created is not None or (
+        message.is_topic_message and replied.message_id == message.message_thread_id
+    ):
+        return None
+    return replied
 
 
 def keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -162,7 +176,7 @@ def addressed_to_bot(message: Message, bot_username: str, bot_id: int) -> bool:
     """Return True for a private chat, a reply to the bot, or a message that @mentions it."""
     if message.chat.type == ChatType.PRIVATE:
         return True
-    reply = message.reply_to_message
+    reply = replied_message(message)
     if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
         return True
     return f"@{bot_username}".lower() in (message.text or "").lower()

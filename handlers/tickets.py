@@ -34,6 +34,7 @@ from bot.telegram_io import (
     addressed_to_bot,
     keyboard,
     pressed_message,
+    replied_message,
     services_of,
     without_mention,
 )
@@ -221,7 +222,7 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if choice.solved:
         await query.answer(texts.FEEDBACK_THANKS)
     else:
-        original = answer_message.reply_to_message
+        original = replied_message(answer_message)
         if original is None or not original.text or original.from_user is None:
             await query.answer(texts.FEEDBACK_NO_QUESTION, show_alert=True)
             return
@@ -311,7 +312,7 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
     question_like = marked or reading == MAY_ASK
     if question_like:
         await _throttle(context, message, user, text)
-    replied = message.reply_to_message
+    replied = replied_message(message)
     reply_to_bot = bool(replied and replied.from_user and replied.from_user.id == context.bot.id)
     reply_to_user = (
         replied.from_user.id if replied is not None and replied.from_user and not replied.from_user.is_bot else None
@@ -400,6 +401,8 @@ def _desk_takes(outcome: work.HelpOutcome) -> bool:
 async def _after_desk(context: ContextTypes.DEFAULT_TYPE, outcome: work.HelpOutcome) -> None:
     if outcome.follow_up is not None and outcome.follow_up.reopened:  # answered → open: the cards say so
         await common.refresh_cards(context, outcome.follow_up.ticket.id)
+    if outcome.relay is not None:  # a steward answered in the help group: the cards show it answered, no 「认领」 left
+        await common.refresh_cards(context, outcome.relay.ticket.id)
 
 
 async def _staff_text(
@@ -410,7 +413,7 @@ async def _staff_text(
     whose message id is not recorded yet is known by the ticket it names (desk.work.staff_reply)."""
     services = services_of(context)
     now = services.clock()
-    replied = message.reply_to_message
+    replied = replied_message(message)
     if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
         if not edited:  # not an answer; still remember who is staff (recognised in help groups)
             await services.db.run(

@@ -19,7 +19,7 @@ from telegram.ext import (
 )
 
 import texts
-from bot.telegram_io import keyboard, pressed_message, send_html, services_of
+from bot.telegram_io import keyboard, pressed_message, replied_message, send_html, services_of
 from desk import callbacks, render, work
 from desk.bindings import migrate_chat
 from desk.errors import DeskError, UnknownDepartment
@@ -131,7 +131,7 @@ async def learn_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     user = update.effective_user
     if message is None or user is None:
         return
-    replied = message.reply_to_message
+    replied = replied_message(message)
     if replied is None:
         await message.reply_text(texts.TICKET_LEARN_USAGE)
         return

@@ -470,14 +470,33 @@ async def test_a_steward_answering_in_the_help_group_stops_the_clock(app) -> Non
     await _say(app, "大家好", user=STEWARD, chat=STEWARD_CHAT)  # the steward is known
     ticket_id, question = await _handoff(app)
     await _say(app, "王经理，营业执照请到市场监管局办理。", user=STEWARD, chat=HELP, reply_to=question)
-    assert _req(app).sent() == []  # the bot does not answer a steward
+    assert _sent_to(app, HELP) == []  # the bot does not answer a steward
     ticket = _ticket(app, ticket_id)
     assert ticket.status == "answered" and ticket.first_response_by == STEWARD
+    # the card in the steward group says so (it said 「待认领」 until someone pressed a button on it)
+    (edit,) = [c for c in _req(app).sent("editMessageText") if int(c.params["chat_id"]) == STEWARD_CHAT]
+    assert edit.params["message_id"] == _card(app, ticket_id)["message_id"]
+    assert texts.DESK_STATUS["answered"] in edit.params["text"] and texts.DESK_STATUS["open"] not in edit.params["text"]
     await _say(app, "环评要啥材料？", user=STEWARD, chat=HELP)
     assert _req(app).sent() == []
     # nor one with no question mark that the learned reader takes as asking
     await _say(app, "取水许可是水利局办吧", user=STEWARD, chat=HELP)
     assert _req(app).sent() == []
+
+
+async def test_a_message_in_the_askers_forum_topic_is_no_reply_to_the_question(app) -> None:
+    # Telegram sets every topic message's reply_to_message to the topic's opening message: a steward's notice in
+    # the topic of the asker's question answers nothing, and the clock goes on; a real reply still answers
+    await _say(app, "大家好", user=STEWARD, chat=STEWARD_CHAT)  # the steward is known
+    opener = bot_message(
+        {"id": ASKER, "is_bot": False, "first_name": "王"}, chat_id=HELP, message_id=7, text="XX公司"
+    ) | {"message_thread_id": 7, "forum_topic_created": {"name": "XX公司", "icon_color": 7322096}}
+    ticket_id, question = await _handoff(app, reply_to=opener, thread_id=7)
+    await _say(app, "各位好，下午三点召开联审会。", user=STEWARD, chat=HELP, reply_to=opener, thread_id=7)
+    ticket = _ticket(app, ticket_id)
+    assert ticket.status == "open" and ticket.first_response_by is None
+    await _say(app, "营业执照请到市场监管局办理。", user=STEWARD, chat=HELP, reply_to=question, thread_id=7)
+    assert _ticket(app, ticket_id).status == "answered"
 
 
 async def test_a_private_chat_is_pointed_to_the_help_group(app) -> None:
