@@ -212,7 +212,9 @@ def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int, now: d
     from scheduler.models import ReminderLog
 
     moved_binding = None
-    old = _chat_binding(session, old_chat_id)
+    # Locked (PostgreSQL): Telegram announces the move in both chats, and the two updates are handled at once; the
+    # second waits here, then finds nothing left in the old chat instead of moving it again (its cards posted twice).
+    old = session.exec(select(ChatBinding).where(ChatBinding.chat_id == old_chat_id).with_for_update()).first()
     if old is not None and old_chat_id != new_chat_id:
         existing = _chat_binding(session, new_chat_id)
         if existing is not None:  # bound again in the supergroup already: that one wins
@@ -233,7 +235,18 @@ def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int, now: d
     ).all()
     for ticket in moved:
         ticket.help_chat_id = new_chat_id
-        audit(session, ticket, SYSTEM, "chat_migrated", now, from_chat_id=old_chat_id, to_chat_id=new_chat_id)
+        # the supergroup numbers its messages afresh: the question's id there is another member's message
+        audit(
+            session,
+            ticket,
+            SYSTEM,
+            "chat_migrated",
+            now,
+            from_chat_id=old_chat_id,
+            to_chat_id=new_chat_id,
+            help_message_id=ticket.help_message_id,
+        )
+        ticket.help_message_id = None
     prefix = f"help:{old_chat_id}|"
     keys = 0
     for row in session.exec(select(ReminderLog).where(col(ReminderLog.key).startswith(prefix))).all():

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from desk import bindings, render, tickets
 from desk.callbacks import TicketPress
 from desk.errors import DeskError, PermissionDenied
-from desk.models import ChatKind, Role, Ticket, TicketMessage, TicketStatus
+from desk.models import WAITING_STATUSES, ChatKind, Role, Ticket, TicketMessage
 from desk.roles import Action, Actor, chat_kind_of, resolve_role
 from desk.tickets import Escalation, FollowUp, Relay
 from desk.views import BindingView, CardRef, TicketView
@@ -284,7 +284,7 @@ def escalate_command(
 
 
 def waiting_on_department_chat(*, session: Session, chat_id: int) -> list[PressResult]:
-    """The tickets escalated to the department bound to `chat_id` and not yet answered, each
+    """The tickets waiting on the department bound to `chat_id` (escalated to it, or claimed there), each
     as its escalation (thread included), to post their cards again in that chat: a group
     upgraded to a supergroup keeps its old messages in the old chat, where no reply reaches."""
     binding = bindings.get_binding(session=session, chat_id=chat_id)
@@ -297,8 +297,8 @@ def waiting_on_department_chat(*, session: Session, chat_id: int) -> list[PressR
         return []
     waiting = session.exec(
         select(Ticket)
-        .where(
-            Ticket.status == TicketStatus.escalated.value,
+        .where(  # escalated, or taken (or reopened) while the department holds it
+            col(Ticket.status).in_([s.value for s in WAITING_STATUSES]),
             Ticket.department_key == binding.department_key,
         )
         .order_by(col(Ticket.created_at), col(Ticket.id))  # as opened (ids from several processes are not in order)

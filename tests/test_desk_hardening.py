@@ -5,6 +5,7 @@ the chat could, and checks that nothing changed that should not."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import time
@@ -31,7 +32,7 @@ from tests.ledger_support import base_project
 from tests.recording_request import BOT_ID, BOT_USERNAME, ApiCall, RecordingRequest
 from tests.test_tickets_flow import _fail_sends
 from tests.texts_match import says
-from tests.updates import bot_message, callback_update, message_update
+from tests.updates import bot_message, callback_update, message_update, user_id
 
 HELP = -1001234567890
 OTHER_HELP = -1001234567891
@@ -347,10 +348,18 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_binding_tickets_and_re
     keys = db.call(lambda session: [r.key for r in session.exec(select(ReminderLog)).all()])
     assert keys == [f"help:{new}|overdue:P001|2026-03-10"]
 
+    # The supergroup numbers its messages afresh: the question's old id would be another member's message there (a
+    # relay quoting it, a 「没解决」 under an answer to it refused as 「已转人工」); it is kept in the audit row.
+    assert tickets(app)[-1].help_message_id is None
+    assert question.message is not None
+    assert f'"help_message_id": {question.message.message_id}' in json.dumps(
+        [e.detail for e in services(app).db.call(lambda session: session.exec(select(TicketEvent)).all())]
+    )
     # The steward's reply to the card reaches the supergroup.
     await say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT, reply_to=card(app, ticket_id))
     (relayed,) = sent_to(app, new)
     assert "市场监管局" in relayed.params["text"]
+    assert "reply_parameters" not in relayed.params and "reply_to_message_id" not in relayed.params
     assert sent_to(app, basic) == []
     # The supergroup is bound: /progress answers for its project.
     await say(app, "/progress", chat=new)
@@ -689,25 +698,33 @@ async def test_a_department_group_upgraded_to_a_supergroup_gets_its_open_tickets
     department = tickets(app)[0].department_key
     assert department is not None and tickets(app)[0].status == "escalated"
     old_card = card(app, ticket_id, basic)
+    claimed_id, _ = await handoff(app, "食品经营许可证在哪办？", user=user_id(43))
+    await say(app, f"/escalate {claimed_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    await press(app, chat=basic, user=DEPT_MEMBER, message=card(app, claimed_id, basic), data=f"t:claim:{claimed_id}")
+    assert tickets(app)[1].status == "claimed"  # the department holds it: still waiting on the department
     answered_id, _ = await handoff(app, "社保怎么交？", user=OTHER_MEMBER)
     await say(app, f"/escalate {answered_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
     await say(app, "请到社保窗口。", user=DEPT_MEMBER, chat=basic, reply_to=card(app, answered_id, basic))
-    assert tickets(app)[1].status == "answered"  # no longer waiting on the department
+    assert tickets(app)[2].status == "answered"  # no longer waiting on the department
 
     req(app).clear()
-    await app.process_update(migration_update(app, old=basic, new=new, in_new=False))
+    # Telegram announces the move in both chats; updates of two chats are handled at once
+    await asyncio.gather(
+        app.process_update(migration_update(app, old=basic, new=new, in_new=False)),
+        app.process_update(migration_update(app, old=basic, new=new, in_new=True)),
+    )
     await delivered(app)
     reposted = sent_to(app, new)
     req(app).clear()
-    await app.process_update(migration_update(app, old=basic, new=new, in_new=True))  # twice: posted once
+    await app.process_update(migration_update(app, old=basic, new=new, in_new=True))  # again: posted once
     await delivered(app)
 
     db = services(app).db
     assert db.call(lambda session: department_chat_id(session=session, department_key=department)) == new
     assert new in services(app).staff_chats.departments and basic not in services(app).staff_chats.departments
-    assert len(reposted) == 1 and sent_to(app, new) == []
-    assert says(texts.DESK_ESCALATION_HEAD, reposted[0].params["text"])
-    assert f"#{ticket_id}" in reposted[0].params["text"]
+    assert len(reposted) == 2 and sent_to(app, new) == []
+    assert all(says(texts.DESK_ESCALATION_HEAD, r.params["text"]) for r in reposted)
+    assert f"#{ticket_id}" in reposted[0].params["text"] and f"#{claimed_id}" in reposted[1].params["text"]
     department_buttons = card_markup(ticket_id, "department").to_dict()["inline_keyboard"]
     assert buttons(reposted[0]) == [b["callback_data"] for row in department_buttons for b in row]
     # The old card stays where Telegram keeps it; a reply to the new one answers the ticket.
