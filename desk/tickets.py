@@ -465,6 +465,21 @@ def open_ticket_for_asker(
     return TicketView.of(answered) if answered is not None else None
 
 
+def _asker_ticket(
+    session: Session, ticket_id: int, *, asker_user_id: int, now: datetime, reopen_window: timedelta
+) -> TicketView | None:
+    """The asker's ticket `ticket_id`, if a message of theirs may still join it: waiting, or answered within
+    `reopen_window` (as `open_ticket_for_asker`, for one ticket named by the message replied to)."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or ticket.asker_user_id != asker_user_id:
+        return None
+    if ticket.status in {s.value for s in WAITING_STATUSES}:
+        return TicketView.of(ticket)
+    if ticket.status == TicketStatus.answered.value and ticket.updated_at >= now - reopen_window:
+        return TicketView.of(ticket)
+    return None
+
+
 # --------------------------------------------------------------------------- changes
 
 
@@ -743,6 +758,25 @@ def escalate(
     return Escalation(ticket=TicketView.of(ticket), department_chat_id=department_chat_id, thread=thread)
 
 
+def ticket_of_bot_message(*, session: Session, chat_id: int, message_id: int) -> int | None:
+    """The ticket a message the bot posted in a chat belongs to (its acknowledgement, a relayed answer, a notice of
+    it): None for one of no ticket's (an answer of the knowledge base) or one not recorded."""
+    relayed = session.exec(
+        select(TicketMessage.ticket_id).where(
+            TicketMessage.chat_id == chat_id, TicketMessage.message_id == message_id, TicketMessage.direction == "out"
+        )
+    ).first()
+    if relayed is not None:
+        return relayed
+    return session.exec(
+        select(OutboxMessage.ticket_id).where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.message_id == message_id,
+            col(OutboxMessage.ticket_id).is_not(None),
+        )
+    ).first()
+
+
 def attach_follow_up(
     *,
     session: Session,
@@ -755,16 +789,28 @@ def attach_follow_up(
     reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
     question_like: bool = True,
     reply_to_bot: bool = True,
+    replied_bot_message_id: int | None = None,
 ) -> FollowUp | None:
     """Attach a new message of the asker to their open ticket in this help group (None if
     there is none, or the message does not belong to it). A ticket still waiting takes the
     asker's next question (`question_like`) or reply to the bot; an answered one only an
-    explicit reply to the bot, so 「谢谢」 does not reopen it. A follow-up on an answered
-    ticket puts it back in the queue (open), keeping its holder. The first-response clock
-    is not restarted (see README)."""
+    explicit reply to the bot, so 「谢谢」 does not reopen it. A reply to a message of the bot
+    (`replied_bot_message_id`, when known) belongs to that message's ticket alone: one to an
+    answer of the knowledge base is no ticket's reply (the question handler answers it), one to
+    an earlier ticket's relayed answer goes to that ticket, not the newest. A follow-up on an
+    answered ticket puts it back in the queue (open), keeping its holder. The first-response
+    clock is not restarted (see README)."""
     view = open_ticket_for_asker(
         session=session, help_chat_id=help_chat_id, asker_user_id=asker_user_id, now=now, reopen_window=reopen_window
     )
+    if view is not None and reply_to_bot and replied_bot_message_id is not None:
+        replied = ticket_of_bot_message(session=session, chat_id=help_chat_id, message_id=replied_bot_message_id)
+        if replied is None:
+            reply_to_bot = False
+        elif replied != view.id:
+            view = _asker_ticket(session, replied, asker_user_id=asker_user_id, now=now, reopen_window=reopen_window)
+            if view is None:
+                return None
     if view is None or not (reply_to_bot or (question_like and view.waiting)):
         return None
     ticket = _load(session, view.id)

@@ -104,6 +104,7 @@ def help_message(
     question_like: bool,
     reply_to_bot: bool,
     reply_to_user_id: int | None,
+    replied_bot_message_id: int | None = None,
 ) -> HelpOutcome:
     actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)
     if actor.is_staff:
@@ -138,6 +139,7 @@ def help_message(
         asker_name=name,
         question_like=question_like,
         reply_to_bot=reply_to_bot,
+        replied_bot_message_id=replied_bot_message_id,
     )
     return HelpOutcome(follow_up=follow_up)
 

@@ -363,6 +363,17 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
             facts.chat_kind(message.chat_id) is ChatKind.help and (follow_up_like or reply_to_bot)
         ):
             return work.HelpOutcome()
+        # 「那要多久？」 after the bot's answer about 环评: answered in the asker's conversation, so no follow-up of the
+        # ticket waiting on another matter (read here, where the transaction has read the asker's context)
+        asks_more = (
+            follow_up_like
+            and plain is not None
+            and not answered_by_bot(
+                services.knowledge.read_in_context(
+                    session=session, plain=plain, chat_id=message.chat_id, user_id=user.id, at=now
+                )
+            )
+        )
         return run_owing(
             session=session,
             fn=work.help_message,
@@ -374,9 +385,10 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
             name=_name(user),
             text=text,
             message_id=message.message_id,
-            question_like=follow_up_like,
+            question_like=asks_more,
             reply_to_bot=reply_to_bot,
             reply_to_user_id=reply_to_user,
+            replied_bot_message_id=replied.message_id if reply_to_bot and replied is not None else None,
         )
 
     check = DeskCheck(unit=unit, takes=_desk_takes, after=partial(_after_desk, context), plain=plain)

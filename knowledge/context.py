@@ -129,12 +129,16 @@ class ConversationContext(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
-def recall_context(*, session: Session, chat_id: int, user_id: int, at: datetime, ttl: timedelta) -> Context | None:
+def recall_context(
+    *, session: Session, chat_id: int, user_id: int, at: datetime, ttl: timedelta, keep: bool = False
+) -> Context | None:
     """The asker's context, if it is younger than `ttl` (one SELECT, no ORM object; none when the
-    group transaction read it ahead with the other units' contexts: `read_contexts`)."""
+    group transaction read it ahead with the other units' contexts: `read_contexts`). `keep`: a look before the
+    question's own (the desk's), which leaves what was read ahead for it."""
     ahead: dict[tuple[int, int], Any] | None = session.info.get(_AHEAD)
     if ahead is not None and (chat_id, user_id) in ahead:
-        row = ahead.pop((chat_id, user_id))  # read once: a second look reads the table again
+        # read once: a second look reads the table again (the question may have changed it meanwhile)
+        row = ahead[(chat_id, user_id)] if keep else ahead.pop((chat_id, user_id))
     else:
         row = session.execute(_RECALL, {"chat_id": chat_id, "user_id": user_id}).first()
     if row is None or row.updated_at < at - ttl or row.item == LEFT:

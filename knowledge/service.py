@@ -98,6 +98,18 @@ class KnowledgeService:
         of its own about an aspect the message's own words ask (`question_cue.answers_unasked`)."""
         return answers_unasked(result, self.matcher.intent_said(text))
 
+    def read_in_context(
+        self, *, session: Session, plain: MatchResult, chat_id: int, user_id: int, at: datetime
+    ) -> MatchResult:
+        """How `plain`, a message read alone (`Matcher.alone`), reads in the asker's conversation — nothing logged or
+        kept, and what the transaction read ahead left for the question's own reading (the desk asks first)."""
+        context = None
+        if self.context_ttl > timedelta(0):
+            context = recall_context(
+                session=session, chat_id=chat_id, user_id=user_id, at=at, ttl=self.context_ttl, keep=True
+            )
+        return self.matcher.in_context(plain, context)
+
     def start_question_reader(self) -> None:
         """Train the reader of group messages in a thread (the bot's post_init: while it connects to Telegram)."""
         with self._reader_lock:

@@ -23,6 +23,7 @@ BOT_USERNAME = "steward_test_bot"
 class ApiCall:
     method: str
     params: dict[str, Any]
+    message_id: int | None = None  # of the message "Telegram" posted or edited (a reply to it names this id)
 
 
 def _decode(value: Any) -> Any:
@@ -67,6 +68,8 @@ class RecordingRequest(BaseRequest):
         call = ApiCall(api_method, params)
         self.calls.append(call)
         result = self._result(api_method, params)
+        if isinstance(result, dict) and isinstance(result.get("message_id"), int):
+            call.message_id = result["message_id"]
         if self.before_answer is not None:
             await self.before_answer(call, result)
         return 200, json.dumps({"ok": True, "result": result}).encode()

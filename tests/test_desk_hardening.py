@@ -177,8 +177,9 @@ async def handoff(app, text: str = OUT_OF_SCOPE, *, user: int = ASKER, chat: int
 
 def as_shown(call: ApiCall, *, reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
     """A message the bot sent (a recorded sendMessage), as Telegram shows it on a press."""
-    message = bot_message(BOT_USER, chat_id=int(call.params["chat_id"]), message_id=0, text=call.params["text"])
-    message["message_id"] = call.params.get("_message_id", 0)
+    message = bot_message(
+        BOT_USER, chat_id=int(call.params["chat_id"]), message_id=call.message_id or 0, text=call.params["text"]
+    )
     if call.params.get("reply_markup"):
         message["reply_markup"] = call.params["reply_markup"]
     if reply_to is not None:

@@ -194,8 +194,8 @@ async def test_handoff_claim_answer_relay_and_follow_up(app) -> None:
     ticket = _ticket(app, 1)
     assert ticket.status == "answered" and ticket.first_response_at is not None
 
-    # A follow-up from the asker (a reply to the bot) joins the ticket and reaches the steward.
-    relayed_message = bot_message(BOT_USER, chat_id=HELP, message_id=6000, text="💬")
+    # A follow-up from the asker (a reply to the relayed answer) joins the ticket and reaches the steward.
+    relayed_message = bot_message(BOT_USER, chat_id=HELP, message_id=relayed.message_id or 0, text="💬")
     await _say(app, "那需要本人去吗？", reply_to=relayed_message, thread_id=7, name="王经理")
     assert _sent_to(app, HELP)[0].params["text"] == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=1)
     notice = _sent_to(app, STEWARD_CHAT)[0]

@@ -4,6 +4,8 @@ that keeps only what the bot cannot answer."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import texts
@@ -19,6 +21,7 @@ from tests.test_tickets_flow import (
     OTHER_MEMBER,
     OUT_OF_SCOPE,
     STEWARD_CHAT,
+    _card,
     _handoff,
     _say,
     _sent_to,
@@ -110,10 +113,57 @@ async def test_a_waiting_ticket_does_not_swallow_answerable_questions(app) -> No
     await _say(app, "那个执照要本人去吗？")
     assert _answer(app) == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
     assert "本人去吗" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
-    # And so does a reply to the bot, even one the knowledge base could answer.
-    ack = bot_message(BOT_USER, chat_id=HELP, message_id=7000, text=texts.HANDOFF_ACK.format(minutes="30"))
+    # And so does a reply to the ticket's acknowledgement, even one the knowledge base could answer.
+    ack = _posted(app, ticket_id=ticket_id)
     await _say(app, "施工许可要什么材料", reply_to=ack)
     assert _answer(app) == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
+
+
+async def test_a_reply_to_the_bots_answer_is_no_follow_up_of_a_ticket_waiting_on_another_matter(app) -> None:
+    ticket_id, _ = await _handoff(app, OUT_OF_SCOPE)
+    await _say(app, "环评要什么材料？")
+    answer = _posted(app)  # the knowledge base's answer: no ticket's
+    # 「那要多久？」 replying to it asks about 环评 (its conversation), answered as if no ticket waited
+    await _say(app, "那要多久？", reply_to=answer)
+    reply = _answer(app)
+    assert texts.ASPECT["time_limit"] in reply and reply != texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
+    assert _sent_to(app, STEWARD_CHAT) == []
+    # and so without replying: the asker's conversation is about 环评
+    await _say(app, "去哪交？")
+    reply = _answer(app)
+    assert texts.ASPECT["department"] in reply and reply != texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
+    assert _sent_to(app, STEWARD_CHAT) == []
+
+
+async def test_a_reply_to_an_earlier_tickets_answer_joins_that_ticket_not_the_newest(app) -> None:
+    first, _ = await _handoff(app, OUT_OF_SCOPE)
+    await _say(
+        app, "请到市场监管局窗口办理。", user=test_tickets_flow.STEWARD, chat=STEWARD_CHAT, reply_to=_card(app, first)
+    )
+    relayed = _posted(app, ticket_id=first)
+    second, _ = await _handoff(app, "社保怎么交？")
+    assert second != first
+    await _say(app, "窗口周六开吗？", reply_to=relayed)
+    assert _answer(app) == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=first)
+    assert f"#{first}" in _sent_to(app, STEWARD_CHAT)[0].params["text"]
+    assert test_tickets_flow._ticket(app, first).status == "open"  # answered → open again
+    assert test_tickets_flow._ticket(app, second).status == "open"
+
+
+def _posted(app, *, ticket_id: int | None = None) -> dict[str, Any]:
+    """The bot's newest message in the help group that Telegram took (of `ticket_id`, or of none), as a message."""
+    from sqlmodel import col, select
+
+    from delivery.outbox import OutboxMessage
+
+    def newest(session):
+        rows = select(OutboxMessage).where(OutboxMessage.chat_id == HELP, col(OutboxMessage.message_id).is_not(None))
+        rows = rows.where(
+            OutboxMessage.ticket_id == ticket_id if ticket_id is not None else col(OutboxMessage.ticket_id).is_(None)
+        )
+        return session.exec(rows.order_by(col(OutboxMessage.id).desc())).first().message_id
+
+    return bot_message(BOT_USER, chat_id=HELP, message_id=test_tickets_flow._services(app).db.call(newest), text="…")
 
 
 async def test_the_item_named_next_completes_a_question_handed_off_without_one(app) -> None:
