@@ -57,6 +57,15 @@ class UnknownDepartment(DeskError):
         super().__init__(f"department {key!r} unknown")
 
 
+class NotACard(DeskError):
+    """A reply in a staff chat to the bot's confirmation of a ticket's relayed answer, not to its card: nothing is
+    relayed, and the staff member is told where to reply (they would believe their addition was sent)."""
+
+    def __init__(self, ticket_id: int) -> None:
+        self.ticket_id = ticket_id
+        super().__init__(f"a reply to ticket {ticket_id}'s confirmation, not its card")
+
+
 class EmptyAnswer(DeskError):
     def __init__(self) -> None:
         super().__init__("empty answer")

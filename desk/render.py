@@ -18,6 +18,7 @@ from desk.errors import (
     DeskError,
     EmptyAnswer,
     InvalidTransition,
+    NotACard,
     NotBound,
     PermissionDenied,
     TicketNotFound,
@@ -451,6 +452,8 @@ def error_message(exc: DeskError, *, departments: Names = None) -> str:
         return texts.DESK_ERR_UNKNOWN_DEPARTMENT.format(key=esc(exc.key))
     if isinstance(exc, EmptyAnswer):
         return texts.DESK_ERR_EMPTY_ANSWER
+    if isinstance(exc, NotACard):
+        return texts.DESK_ERR_NOT_A_CARD.format(ticket_id=exc.ticket_id)
     return texts.DESK_ERR_PERMISSION
 
 

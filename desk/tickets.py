@@ -758,9 +758,20 @@ def escalate(
     return Escalation(ticket=TicketView.of(ticket), department_chat_id=department_chat_id, thread=thread)
 
 
-def ticket_of_bot_message(*, session: Session, chat_id: int, message_id: int) -> int | None:
+def ticket_of_bot_message(
+    *, session: Session, chat_id: int, message_id: int, purposes: tuple[str, ...] | None = None
+) -> int | None:
     """The ticket a message the bot posted in a chat belongs to (its acknowledgement, a relayed answer, a notice of
-    it): None for one of no ticket's (an answer of the knowledge base) or one not recorded."""
+    it): None for one of no ticket's (an answer of the knowledge base) or one not recorded. `purposes`: only
+    messages posted for these (the outbox's purpose: "relay_confirmation" …)."""
+    if purposes is not None:
+        return session.exec(
+            select(OutboxMessage.ticket_id).where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.message_id == message_id,
+                col(OutboxMessage.purpose).in_(purposes),
+            )
+        ).first()
     relayed = session.exec(
         select(TicketMessage.ticket_id).where(
             TicketMessage.chat_id == chat_id, TicketMessage.message_id == message_id, TicketMessage.direction == "out"

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from desk import bindings, render, tickets
 from desk.callbacks import TicketPress
-from desk.errors import DeskError, PermissionDenied
+from desk.errors import DeskError, NotACard, PermissionDenied
 from desk.models import WAITING_STATUSES, ChatKind, Role, Ticket, TicketMessage
 from desk.roles import Action, Actor, chat_kind_of, resolve_role
 from desk.tickets import Escalation, FollowUp, Relay
@@ -189,6 +189,11 @@ def staff_reply(
     else:
         named = render.card_ticket_id(card_text)
         if named is None:
+            confirmed = tickets.ticket_of_bot_message(
+                session=session, chat_id=chat_id, message_id=card_message_id, purposes=("relay_confirmation",)
+            )
+            if confirmed is not None:
+                raise NotACard(confirmed)  # 「补充：需带原件」 to the confirmation: say it went nowhere
             return None
         ticket_id, card = named, {"unrecorded_card": True}
     actor = _actor(session, who, user_id=user_id, chat_id=chat_id, now=now, name=name)

@@ -499,6 +499,25 @@ async def test_a_message_in_the_askers_forum_topic_is_no_reply_to_the_question(a
     assert _ticket(app, ticket_id).status == "answered"
 
 
+async def test_a_reply_to_the_relay_confirmation_is_told_it_went_nowhere(app) -> None:
+    # the steward replies to the bot's confirmation instead of the card: nothing reaches the enterprise, and the
+    # steward is told so (they would believe their addition was sent)
+    ticket_id, _ = await _handoff(app)
+    await _say(app, "请到市场监管局窗口办理。", user=STEWARD, chat=STEWARD_CHAT, reply_to=_card(app, ticket_id))
+    (confirmation,) = _sent_to(app, STEWARD_CHAT)
+    assert _relayed(confirmation.params["text"])
+    shown = bot_message(
+        BOT_USER, chat_id=STEWARD_CHAT, message_id=confirmation.message_id or 0, text=confirmation.params["text"]
+    )
+    await _say(app, "补充：需带营业执照原件。", user=STEWARD, chat=STEWARD_CHAT, reply_to=shown)
+    assert _sent_to(app, HELP) == []
+    (told,) = _sent_to(app, STEWARD_CHAT)
+    assert told.params["text"] == texts.DESK_ERR_NOT_A_CARD.format(ticket_id=ticket_id)
+    # a reply to the card still relays it
+    await _say(app, "补充：需带营业执照原件。", user=STEWARD, chat=STEWARD_CHAT, reply_to=_card(app, ticket_id))
+    assert "营业执照原件" in _sent_to(app, HELP)[0].params["text"]
+
+
 async def test_a_private_chat_is_pointed_to_the_help_group(app) -> None:
     _req(app).clear()
     await app.process_update(
