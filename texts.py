@@ -374,7 +374,9 @@ DESK_ERR_CHAT_NOT_BOUND = "本群尚未绑定。"
 DESK_ERR_UNKNOWN_PROJECT = "台账中没有项目代码「{code}」，请核对后再绑定。"
 DESK_ERR_UNKNOWN_DEPARTMENT = "没有这个部门：「{key}」。"
 DESK_ERR_EMPTY_ANSWER = "答复内容是空的。"
-DESK_ERR_NOT_A_CARD = "这条是转达确认，不是工单卡片，您的回复没有转给企业。要补充工单 #{ticket_id} 的答复，请回复它的工单卡片。"
+DESK_ERR_NOT_A_CARD = (
+    "这条是转达确认，不是工单卡片，您的回复没有转给企业。要补充工单 #{ticket_id} 的答复，请回复它的工单卡片。"
+)
 DESK_STATS_TITLE = "📊 响应统计（{period}）"
 DESK_STATS_PERIOD_ALL = "全部"
 DESK_STATS_PERIOD_DAYS = "近{days}天"
