@@ -159,6 +159,7 @@ class Sender:
         self._event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: asyncio.Task[None] | None = None
+        self._stopping = False
         self._round_lock = asyncio.Lock()
         self._last_reclaim = 0.0
         self._last_prune = time.monotonic()  # start() prunes at once; a round after prune_seconds
@@ -172,6 +173,7 @@ class Sender:
         """Take up what a dead sender left half-done, then run until stop()."""
         self._loop = asyncio.get_running_loop()
         self._event = asyncio.Event()
+        self._stopping = False
         event.listen(OrmSession, "after_commit", self._after_commit)
         event.listen(OrmSession, "after_rollback", self._after_rollback)
         # SQLite has one sender per database: whatever is `sending` was left by a dead process.
@@ -185,11 +187,15 @@ class Sender:
     async def stop(self, *, grace: float = 5.0) -> None:
         """Stop taking rows; let sends in flight end (bounded) and record their outcomes."""
         if self._runner is not None:
-            self._runner.cancel()
-            try:
-                await self._runner
-            except asyncio.CancelledError:
-                pass
+            # Asked, not cancelled: a round cancelled between its claim's commit and its sends left rows `sending`
+            # with nothing sending them, and on Python 3.11 `wait_for` drops a cancel that meets the event it waits
+            # on already set (a send just ended), so the loop ran on and stop() never returned.
+            self._stopping = True
+            self.wake()
+            done, _ = await asyncio.wait({self._runner}, timeout=grace)
+            if not done:  # a round stuck on the database: cancelled after all
+                self._runner.cancel()
+                await asyncio.wait({self._runner})
             self._runner = None
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=grace)
@@ -219,7 +225,7 @@ class Sender:
 
     async def _run(self) -> None:
         assert self._event is not None
-        while True:
+        while not self._stopping:
             self._event.clear()
             try:
                 delay = await self.round()
@@ -231,8 +237,11 @@ class Sender:
             except Exception:
                 log.exception("outbox round failed; trying again shortly")
                 delay = 1.0
+            if self._stopping:
+                return
             try:
-                await asyncio.wait_for(self._event.wait(), timeout=delay)
+                async with asyncio.timeout(delay):  # not wait_for: see stop()
+                    await self._event.wait()
             except TimeoutError:
                 pass
 
@@ -364,6 +373,11 @@ class Sender:
         except SQLAlchemyError:
             self._results = batch + self._results  # recorded next time
             raise
+        except Exception:
+            # an outcome this process cannot record (a row gone, a follow-up of a newer version): the others are
+            # recorded one by one, so no chat of the round stays stranded in `_inflight` until a restart
+            await self._record_one_by_one(batch)
+            raise
         await self._recorded(batch, outcomes)
         if not heads:
             return min([self.limits.poll_seconds, *waits])
@@ -403,6 +417,20 @@ class Sender:
             await asyncio.sleep(0.5)
             return
         await self._recorded(batch, outcomes)
+
+    async def _record_one_by_one(self, batch: list[tuple[int, SendResult]]) -> None:
+        """Record each outcome in a transaction of its own; one that fails for a reason other than the database is
+        logged and let go (its row is taken back when its lease runs out, or at the next start)."""
+        for index, (chat_id, result) in enumerate(batch):
+            try:
+                outcomes = await self.db.run(finish, results=[result], now=self.clock())
+            except SQLAlchemyError:
+                self._results = batch[index:] + self._results  # the database again: all of the rest next time
+                return
+            except Exception:
+                log.exception("outbox: the outcome of row %s cannot be recorded; letting it go", result.id)
+                outcomes = []
+            await self._recorded([(chat_id, result)], outcomes)
 
     async def _recorded(self, batch: list[tuple[int, SendResult]], outcomes: list[DeliveryOutcome]) -> None:
         """The outcomes of `batch` are committed: its chats may send again; react to the final ones."""

@@ -540,3 +540,43 @@ async def test_the_sender_deletes_old_final_rows_every_prune_period(bot: Bot, da
     due = Sender(bot=bot, db=database, clock=lambda: later, limits=Limits(keep_days=30, prune_seconds=0.0))
     await due.round()
     assert database.call(outbox_stats).sent == 0
+
+
+async def test_stop_right_after_a_wake_up_returns_and_leaves_no_row_sending(bot: Bot, database: Database) -> None:
+    # SIGTERM just after a commit woke the sender: on Python 3.11 a cancelled wait_for that met its event already set
+    # ran on, and stop() never returned; a round cancelled between its claim and its sends left rows `sending`
+    for turns in range(3):
+        sender = _sender(bot, database, poll_seconds=5.0)
+        await sender.start()
+        _owe(database, _text(A, f"第{turns}条"))
+        sender.wake()
+        await asyncio.sleep(0.2)  # sent: the runner waits for the next wake-up
+        sender.wake()  # a commit wakes it (the last update's answer) …
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        await asyncio.wait_for(sender.stop(), timeout=2)  # … and SIGTERM's stop() follows, at once
+    statuses = database.call(lambda session: [r.status for r in session.exec(select(OutboxMessage)).all()])
+    assert "sending" not in statuses
+
+
+async def test_an_outcome_that_cannot_be_recorded_strands_no_chat(bot: Bot, database: Database) -> None:
+    # a follow-up this process does not know (a newer version owed it, a rolling deploy): its outcome is let go,
+    # and every other chat of the round — and its own next messages — still go out
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    _owe(database, _text(A, "卡片", follow_up={"kind": "a kind of a newer version"}), _text(B, "乙1"))
+    sender = _sender(bot, database)
+    await sender.start()
+    try:
+        await _until(lambda: request.texts(A) == ["卡片"] and request.texts(B) == ["乙1"])
+        _owe(database, _text(A, "甲2"), _text(B, "乙2"))
+        sender.wake()
+        await _until(lambda: request.texts(A) == ["卡片", "甲2"] and request.texts(B) == ["乙1", "乙2"])
+    finally:
+        await sender.stop()
+
+
+async def _until(condition: Any, timeout: float = 10.0) -> None:
+    """Wait (bounded) for the sender to make `condition` true."""
+    async with asyncio.timeout(timeout):
+        while not condition():  # noqa: ASYNC110 - the recording request has no event to wait on
+            await asyncio.sleep(0.01)
