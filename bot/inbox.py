@@ -174,11 +174,19 @@ def _chat_key(update: object) -> int | None:
     return update.effective_user.id if update.effective_user is not None else None
 
 
+_UNBOUNDED = 2**31 - 1  # PTB's own semaphore: see ChatOrderedProcessor.__init__
+
+
 class ChatOrderedProcessor(BaseUpdateProcessor):
     """Different chats at once, one chat's updates one after another in arrival order."""
 
     def __init__(self, inbox: Inbox | None, max_concurrent_updates: int = 256) -> None:
-        super().__init__(max_concurrent_updates)
+        # PTB's process_update (final) takes a slot of its semaphore before this processor's per-chat lock: a chat
+        # with more updates queued than slots held every slot while its updates waited for each other, and every
+        # other chat waited behind it (600 queued in one group delayed another group's one by 3.5 s). So PTB's
+        # semaphore is left unbounded in practice, and the slots are taken here, after the chat's turn.
+        super().__init__(_UNBOUNDED)
+        self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
         self.inbox = inbox
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
@@ -191,14 +199,15 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
             return
         key = _chat_key(update)
         if key is None:
-            await self._run(update_id, coroutine)
+            async with self._slots:
+                await self._run(update_id, coroutine)
             return
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         self._users[key] = self._users.get(key, 0) + 1
         try:
-            async with lock:
+            async with lock, self._slots:  # the update's turn in its chat, then a slot
                 await self._run(update_id, coroutine)
         finally:
             self._users[key] -= 1

@@ -440,6 +440,31 @@ async def test_chats_run_concurrently_and_each_chat_in_order(bot: Bot, database:
     assert log.index("end b1") < log.index("end a1")  # another chat: not waiting
 
 
+async def test_a_chat_with_more_updates_queued_than_slots_does_not_hold_the_others(bot: Bot) -> None:
+    # PTB takes a slot before the processor's per-chat lock: a busy group's queued updates held every slot while they
+    # waited for each other, and another group's update waited for the busy group's backlog
+    processor = ChatOrderedProcessor(None, max_concurrent_updates=4)
+    release = asyncio.Event()
+    other_done = asyncio.Event()
+
+    async def busy() -> None:
+        await release.wait()  # the busy group's first update takes its time
+
+    async def other() -> None:
+        other_done.set()
+
+    queued = [
+        asyncio.create_task(processor.process_update(Update.de_json(_raw(n, A, f"a{n}"), bot), busy()))
+        for n in range(1, 11)
+    ]
+    await asyncio.sleep(0)
+    other_task = asyncio.create_task(processor.process_update(Update.de_json(_raw(99, B, "b"), bot), other()))
+    await asyncio.wait_for(other_done.wait(), timeout=5)  # while the busy group's first still runs
+    assert not any(task.done() for task in queued)
+    release.set()
+    await asyncio.wait_for(asyncio.gather(*queued, other_task), timeout=5)
+
+
 def test_a_claim_locks_its_rows_once_whatever_the_backlog() -> None:
     """PostgreSQL's plan of the claim: the locking subquery runs once, by primary key. Written as
     `id IN (subquery FOR UPDATE)`, a fresh table (no statistics yet) had it run once per pending
