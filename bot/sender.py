@@ -160,6 +160,8 @@ class Sender:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
+        self._reactions: list[DeliveryOutcome] = []  # final outcomes `on_outcome` has not seen yet, in order
+        self._reactor: asyncio.Task[None] | None = None
         self._round_lock = asyncio.Lock()
         self._last_reclaim = 0.0
         self._last_prune = time.monotonic()  # start() prunes at once; a round after prune_seconds
@@ -200,6 +202,7 @@ class Sender:
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=grace)
         await self._flush()
+        await self._reacted(timeout=grace)
         for fn, name in ((self._after_commit, "after_commit"), (self._after_rollback, "after_rollback")):
             if event.contains(OrmSession, name, fn):
                 event.remove(OrmSession, name, fn)
@@ -438,14 +441,29 @@ class Sender:
             self._inflight.discard(chat_id)
             if result.moved_to is not None:
                 self._inflight.discard(result.moved_to)
-        if self.on_outcome is not None:
-            for outcome in outcomes:
-                try:
-                    done = self.on_outcome(outcome)
-                    if asyncio.iscoroutine(done):
-                        await done
-                except Exception:
-                    log.exception("reacting to the outcome of outbox row %s failed", outcome.id)
+        if self.on_outcome is not None and outcomes:
+            # Reacted to in order by a task of their own (the cards refreshed: a read and a Telegram edit per card),
+            # not here: the round that recorded them starts its sends first, and no chat waits for those edits.
+            self._reactions.extend(outcomes)
+            if self._reactor is None or self._reactor.done():
+                self._reactor = asyncio.create_task(self._react(), name="outbox-outcomes")
+
+    async def _react(self) -> None:
+        """React to the final outcomes recorded so far, one after another (`on_outcome`)."""
+        assert self.on_outcome is not None
+        while self._reactions:
+            outcome = self._reactions.pop(0)
+            try:
+                done = self.on_outcome(outcome)
+                if asyncio.iscoroutine(done):
+                    await done
+            except Exception:
+                log.exception("reacting to the outcome of outbox row %s failed", outcome.id)
+
+    async def _reacted(self, timeout: float | None = None) -> None:
+        """Wait (bounded by `timeout`) until every outcome recorded so far has been reacted to."""
+        if self._reactor is not None and not self._reactor.done():
+            await asyncio.wait({self._reactor}, timeout=timeout)
 
     # ------------------------------------------------------------------ one HTTP attempt
 
@@ -582,6 +600,7 @@ class Sender:
                     break  # nothing left, or only what is due after the deadline
                 delay = max(0.0, (due - self.clock()).total_seconds())
             await asyncio.sleep(min(delay, 0.05))
+        await self._reacted()
         return await self.db.run(outbox_stats)
 
 

@@ -605,3 +605,33 @@ async def _until(condition: Any, timeout: float = 10.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():  # noqa: ASYNC110 - the recording request has no event to wait on
             await asyncio.sleep(0.01)
+
+
+async def test_a_slow_reaction_to_an_outcome_holds_no_other_chats_sends(bot: Bot, database: Database) -> None:
+    # reacting to a relay's outcome edits the ticket's cards (a read and a Telegram call per card): it runs beside
+    # the sends, in order, and another group's answer does not wait for it
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    reacting = asyncio.Event()
+    release = asyncio.Event()
+    seen: list[int] = []
+
+    async def slow_reaction(outcome: DeliveryOutcome) -> None:
+        seen.append(outcome.chat_id)
+        reacting.set()
+        await release.wait()
+
+    sender = Sender(bot=bot, db=database, limits=Limits(backoff_seconds=0.01), on_outcome=slow_reaction)
+    await sender.start()
+    try:
+        _owe(database, _text(A, "甲"))
+        sender.wake()
+        await asyncio.wait_for(reacting.wait(), timeout=10)
+        _owe(database, _text(B, "乙"))
+        sender.wake()
+        await _until(lambda: request.texts(B) == ["乙"])
+        assert seen == [A]  # B's outcome waits its turn behind A's reaction
+        release.set()
+        await _until(lambda: seen == [A, B])
+    finally:
+        release.set()
+        await sender.stop()
