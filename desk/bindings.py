@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from desk.errors import NotBound, PermissionDenied, UnknownDepartment, UnknownProject
@@ -208,6 +209,7 @@ def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int, now: d
     and the reminder-log keys of its reminders (so none is sent twice). Idempotent: Telegram
     announces the move in both chats, and the second call finds nothing left to move."""
     from desk.tickets import audit  # desk.tickets imports this module
+    from knowledge.context import ConversationContext  # the asker's conversation, kept by the knowledge service
     from ledger.models import Project  # the ledger and the scheduler are optional for the desk
     from scheduler.models import ReminderLog
 
@@ -247,6 +249,19 @@ def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int, now: d
             help_message_id=ticket.help_message_id,
         )
         ticket.help_message_id = None
+    # the askers' conversations go along (「那要多久」 right after the upgrade still means the item asked before it),
+    # except where the asker has one in the supergroup already
+    conversations = ConversationContext.__table__  # type: ignore[attr-defined]
+    session.execute(
+        update(conversations)
+        .where(
+            conversations.c.chat_id == old_chat_id,
+            conversations.c.user_id.not_in(
+                select(conversations.c.user_id).where(conversations.c.chat_id == new_chat_id)
+            ),
+        )
+        .values(chat_id=new_chat_id)
+    )
     prefix = f"help:{old_chat_id}|"
     keys = 0
     for row in session.exec(select(ReminderLog).where(col(ReminderLog.key).startswith(prefix))).all():

@@ -332,6 +332,11 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_binding_tickets_and_re
 
     services(app).db.call(remember_sent)
 
+    await app.process_update(
+        message_update(app.bot, chat_id=basic, user_id=OTHER_MEMBER, text="环评要什么材料？", chat_type="group")
+    )
+    await delivered(app)
+
     new = -1001234567999
     await app.process_update(migration_update(app, old=basic, new=new, in_new=False))
     await delivered(app)
@@ -362,6 +367,10 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_binding_tickets_and_re
     assert "市场监管局" in relayed.params["text"]
     assert "reply_parameters" not in relayed.params and "reply_to_message_id" not in relayed.params
     assert sent_to(app, basic) == []
+    # The asker's conversation came along: 「那要多久？」 in the supergroup still means 环评.
+    await say(app, "那要多久？", user=OTHER_MEMBER, chat=new)
+    (answer,) = sent_to(app, new)
+    assert "环境影响评价" in answer.params["text"] and texts.ASPECT["time_limit"] in answer.params["text"]
     # The supergroup is bound: /progress answers for its project.
     await say(app, "/progress", chat=new)
     assert "新材料产业园" in sent_to(app, new)[0].params["text"]
