@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session
 
-from storage.db import Database
+from storage.db import Database, database_unreachable
 
 T = TypeVar("T")
 Reader = Callable[[Session, list[Any]], object]
@@ -107,12 +107,19 @@ class Batcher:
     async def _one_by_one(
         self, batch: list[tuple[Callable[[Session], Any], asyncio.Future[Any], ReadAhead | None]]
     ) -> None:
-        for unit, future, ahead in batch:
+        for index, (unit, future, ahead) in enumerate(batch):
             try:
                 result = await self.db.run(_all, units=[unit], before=self.before, ahead=[ahead])
             except Exception as exc:  # noqa: BLE001 - handed to the caller, who raises it
                 if not future.done():
                     future.set_exception(exc)
+                if database_unreachable(exc):
+                    # the rest would each pay the same wait again (10 s a connection when packets are dropped):
+                    # their callers get the same error now and fall back at once (answered from memory, rows later)
+                    for _, rest, _ in batch[index + 1 :]:
+                        if not rest.done():
+                            rest.set_exception(exc)
+                    return
                 continue
             if not future.done():
                 future.set_result(result[0])

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -107,6 +108,24 @@ def _make_dialect_engine(url: str, *, echo: bool) -> Engine:
         return engine
     # A database host that does not answer fails the attempt in 10 s instead of hanging.
     return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+
+
+# SQLSTATEs of an answer from a database that is up: a lock or statement wait ran out, a deadlock, a serialization
+# failure — another unit of the same batch may well go through.
+_ANSWERED_STATES = frozenset({"55P03", "57014", "40P01", "40001"})
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached (refused, timed out connecting, the connection lost), as
+    opposed to refusing a statement: then every other unit waiting for it would fail the same way, each after paying
+    the same wait again."""
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in _ANSWERED_STATES:
+        return False
+    return "database is locked" not in str(exc.orig)  # SQLite's busy wait ran out: the file is there
 
 
 class Database:
