@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     second_half_deadline: str = "08-31"
     reminder_time: str = "09:00"
     reminder_catch_up_seconds: float = Field(default=15, ge=0)  # after start-up: what today missed
+    # a round the database (or anything but bad data) cut short runs again this much later, up to N times a day
+    reminder_retry_seconds: float = Field(default=300, gt=0)
+    reminder_retries: int = Field(default=12, ge=0)
     report_weekday: int = Field(default=0, ge=0, le=6)  # Monday
 
     # Delivery (the outbox sender): Telegram's limits, and how long a claim may stay unfinished.

@@ -194,3 +194,37 @@ async def test_a_group_whose_sends_fail_is_recorded_and_the_others_still_get_the
         f"help:{GROUP_A}|deadline:P001:30|2026-03-01",
         f"help:{GROUP_A}|overdue:P001|2026-03-10",
     ]
+
+
+async def test_a_round_the_database_cuts_short_runs_again_later_and_sends_each_reminder_once(app, monkeypatch) -> None:
+    # a database blip at reminder time lost the day's reminders (no rerun until the next day)
+    from sqlalchemy.exc import OperationalError
+
+    planned = reminder_job.plan_day
+    blips = [OperationalError("SELECT …", {}, Exception("server closed the connection unexpectedly"))]
+
+    def plan_after_a_blip(**kwargs: Any) -> Any:
+        if blips:
+            raise blips.pop()
+        return planned(**kwargs)
+
+    monkeypatch.setattr(reminder_job, "plan_day", plan_after_a_blip)
+    first = await reminder_job.run_and_retry(app, catch_up=True)
+    await delivered(app)
+    assert first["incomplete"] and first["reminders"] == Counter()
+    services = app.bot_data["services"]
+    (retry,) = [job for job in app.job_queue.jobs() if job.name == reminder_job.RETRY_JOB]
+    assert retry.data == {"attempt": 1}
+    retry.schedule_removal()
+    _req(app).clear()
+    again = await reminder_job.run_and_retry(app, catch_up=True, attempt=1)  # what the retry job runs
+    await delivered(app)
+    assert not again["incomplete"] and again["reminders"]["sent"] > 0
+    assert [job for job in app.job_queue.jobs() if job.name == reminder_job.RETRY_JOB] == []
+    sent = Counter(int(c.params["chat_id"]) for c in _req(app).calls if c.method == "sendMessage")
+    assert sent[GROUP_A] == 2  # P001's reminders, once
+    _req(app).clear()
+    await reminder_job.run_and_retry(app, catch_up=True, attempt=2)
+    await delivered(app)
+    assert [c for c in _req(app).calls if c.method == "sendMessage" and int(c.params["chat_id"]) == GROUP_A] == []
+    assert services.settings.reminder_retries > 2

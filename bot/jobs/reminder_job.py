@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 DAILY_JOB = "ledger-daily"
 STARTUP_JOB = "ledger-catch-up"
+RETRY_JOB = "ledger-retry"
 CONCURRENCY = 8  # units of work in flight; the outbox sender paces the sends
 CAPTION_LIMIT = 1024
 
@@ -204,28 +205,57 @@ async def run_round(
     settings = services.settings
     now = local_now(services)
     at = parse_time_of_day(settings.reminder_time)
-    result: dict[str, Any] = {"reminders": Counter(), "report": None}
+    result: dict[str, Any] = {"reminders": Counter(), "report": None, "incomplete": False}
     past_time = now.time().replace(tzinfo=None) >= at
     if not catch_up or past_time:
         try:
             result["reminders"] = await send_reminders(application, broadcaster=broadcaster)
         except Exception:  # the report still goes out
             log.exception("today's reminders failed")
+            result["incomplete"] = True
+        # a reminder that could not be owed (the database) is owed by a later round; a plan failure is bad data
+        result["incomplete"] |= result["reminders"][Outcome.failed.value] > 0
     day = report_day(now.date(), settings.report_weekday)
     if (day == now.date() and (not catch_up or past_time)) or (catch_up and day < now.date()):
         try:
             result["report"] = await send_weekly_report(application, broadcaster=broadcaster)
         except Exception:
             log.exception("the weekly report failed")
+            result["incomplete"] = True
+    return result
+
+
+async def run_and_retry(
+    application: Application[Any, Any, Any, Any, Any, Any], *, catch_up: bool, attempt: int = 0
+) -> dict[str, Any]:
+    """`run_round`; one cut short (a database blip at reminder time) runs again `REMINDER_RETRY_SECONDS` later, up to
+    `REMINDER_RETRIES` times — the reminder log keys make a rerun send only what is not sent yet."""
+    result = await run_round(application, catch_up=catch_up)
+    settings = application.bot_data[SERVICES_KEY].settings
+    queue = application.job_queue
+    if result["incomplete"] and queue is not None and attempt < settings.reminder_retries:
+        log.warning("today's round was cut short: again in %g s", settings.reminder_retry_seconds)
+        queue.run_once(
+            retry_job,
+            when=settings.reminder_retry_seconds,
+            data={"attempt": attempt + 1},
+            name=RETRY_JOB,
+            job_kwargs={"misfire_grace_time": None},
+        )
     return result
 
 
 async def daily_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    await run_round(context.application)
+    await run_and_retry(context.application, catch_up=False)
 
 
 async def startup_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    await run_round(context.application, catch_up=True)
+    await run_and_retry(context.application, catch_up=True)
+
+
+async def retry_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    attempt = int(context.job.data["attempt"]) if context.job is not None and context.job.data else 1  # type: ignore[index]
+    await run_and_retry(context.application, catch_up=True, attempt=attempt)
 
 
 def schedule(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -247,6 +277,8 @@ __all__ = [
     "daily_job",
     "parse_time_of_day",
     "report_day",
+    "retry_job",
+    "run_and_retry",
     "run_round",
     "schedule",
     "send_reminders",
