@@ -764,26 +764,22 @@ def ticket_of_bot_message(
     """The ticket a message the bot posted in a chat belongs to (its acknowledgement, a relayed answer, a notice of
     it): None for one of no ticket's (an answer of the knowledge base) or one not recorded. `purposes`: only
     messages posted for these (the outbox's purpose: "relay_confirmation" …)."""
-    if purposes is not None:
-        return session.exec(
-            select(OutboxMessage.ticket_id).where(
-                OutboxMessage.chat_id == chat_id,
-                OutboxMessage.message_id == message_id,
-                col(OutboxMessage.purpose).in_(purposes),
+    if purposes is None:
+        relayed = session.exec(
+            select(TicketMessage.ticket_id).where(
+                TicketMessage.chat_id == chat_id,
+                TicketMessage.message_id == message_id,
+                TicketMessage.direction == "out",
             )
         ).first()
-    relayed = session.exec(
-        select(TicketMessage.ticket_id).where(
-            TicketMessage.chat_id == chat_id, TicketMessage.message_id == message_id, TicketMessage.direction == "out"
-        )
-    ).first()
-    if relayed is not None:
-        return relayed
+        if relayed is not None:
+            return relayed
+    of_outbox = (
+        col(OutboxMessage.ticket_id).is_not(None) if purposes is None else col(OutboxMessage.purpose).in_(purposes)
+    )
     return session.exec(
         select(OutboxMessage.ticket_id).where(
-            OutboxMessage.chat_id == chat_id,
-            OutboxMessage.message_id == message_id,
-            col(OutboxMessage.ticket_id).is_not(None),
+            OutboxMessage.chat_id == chat_id, OutboxMessage.message_id == message_id, of_outbox
         )
     ).first()
 
