@@ -73,7 +73,8 @@ class Limits:
     group_per_minute: int = 20  # one group or channel
     private_per_second: float = 1.0  # one private chat
     lease_seconds: float = 60.0  # a claim older than this belongs to a dead sender
-    max_attempts: int = 30  # 5xx / network errors before a row is given up
+    max_attempts: int = 30  # 5xx / network errors before a row may be given up …
+    give_up_seconds: float = 86400.0  # … once it was also owed this long ago (Telegram down for hours: still sent)
     poll_seconds: float = 0.5  # look for rows written by other processes
     backoff_seconds: float = 0.5  # first wait after a 5xx; doubles up to a minute
     keep_days: float = 30.0  # sent and failed rows are deleted this long after they were owed
@@ -526,11 +527,14 @@ class Sender:
         )
 
     def _network_retry(self, view: OutboxView, exc: NetworkError) -> SendResult:
-        """Retried with backoff up to max_attempts. A connection closed after the request was
+        """Retried with backoff until max_attempts and give_up_seconds are both past. A connection closed after the request was
         written (no answer read) may have delivered it: the row is marked uncertain, so a later
         success counts as a possible duplicate (it is still retried: a dropped connection is
         far more often a request Telegram never handled than one it did)."""
-        if view.attempts >= self.limits.max_attempts:
+        owed_for = (self.clock() - view.created_at).total_seconds() if view.created_at is not None else float("inf")
+        if view.attempts >= self.limits.max_attempts and owed_for >= self.limits.give_up_seconds:
+            # both: 30 attempts with the backoff capped at a minute are only ~23 minutes of Telegram down, and the
+            # claims after 429s count as attempts too
             return SendResult(view.id, Verdict.failed, reason=f"gave up after {view.attempts} attempts: {exc.message}")
         return SendResult(
             view.id,

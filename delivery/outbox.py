@@ -115,6 +115,7 @@ class OutboxView:
     attempts: int
     uncertain: bool
     parent_failed: bool = False  # the row it waited for failed: send payload["if_failed"]
+    created_at: datetime | None = None  # when it was owed (None: a message sent without a row)
 
     @classmethod
     def of(cls, row: OutboxMessage, parent_failed: bool = False) -> OutboxView:
@@ -129,6 +130,7 @@ class OutboxView:
             row.attempts,
             row.uncertain,
             parent_failed,
+            row.created_at,
         )
 
 
@@ -371,6 +373,7 @@ def claim_update(*where: Any) -> Any:
             table.c.attempts,
             table.c.uncertain,
             table.c.after_id,
+            table.c.created_at,
         )
     )
 
@@ -409,6 +412,7 @@ def claim(*, session: Session, ids: Sequence[int], now: datetime, worker: str) -
             int(r.attempts),
             bool(r.uncertain),
             r.after_id in failed_parents,
+            r.created_at,
         )
         for r in sorted(taken, key=lambda r: (r.priority, r.id))
     ]
