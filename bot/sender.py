@@ -29,7 +29,7 @@ import uuid
 import warnings
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,6 +45,7 @@ from telegram.warnings import PTBDeprecationWarning
 import delivery.follow_ups  # noqa: F401 - registers the desk's and the reminders' follow-ups
 from bot.telegram_io import services_of_app, split_message
 from delivery.outbox import (
+    POSTED_PARTS,
     WAKE_FLAG,
     DeliveryOutcome,
     OutboxStats,
@@ -473,9 +474,17 @@ class Sender:
         return self.clock() + timedelta(seconds=delay)
 
     async def attempt(self, view: OutboxView) -> SendResult:
-        """Send one row once and say what came of it (never raises a Telegram error)."""
+        """Send one row once and say what came of it (never raises a Telegram error). A long text whose later part
+        fails is retried from that part: the parts posted are kept with the row (`POSTED_PARTS`)."""
+        posted: list[int] = []
+        result = await self._attempt(view, posted)
+        if result.verdict is Verdict.retry and posted:
+            return replace(result, posted_parts=tuple(posted))
+        return result
+
+    async def _attempt(self, view: OutboxView, posted: list[int]) -> SendResult:
         try:
-            message_ids = await self._call(view)
+            message_ids = await self._call(view, posted)
         except RetryAfter as exc:
             wait = _seconds(exc)
             return SendResult(
@@ -544,8 +553,10 @@ class Sender:
             uncertain=_answer_lost(exc),
         )
 
-    async def _call(self, view: OutboxView) -> tuple[int, ...]:
-        """Make the Bot API call(s) of one row; the ids of the messages posted."""
+    async def _call(self, view: OutboxView, posted: list[int] | None = None) -> tuple[int, ...]:
+        """Make the Bot API call(s) of one row; the ids of the messages posted. `posted` collects the ids of a long
+        text's parts as they go (an earlier attempt's, from the row, first: those are not posted again)."""
+        posted = [] if posted is None else posted
         p = view.payload
         markup = InlineKeyboardMarkup.de_json(p["markup"], self.bot) if p.get("markup") else None
         text = p["if_failed"] if view.parent_failed and p.get("if_failed") is not None else p.get("text", "")
@@ -567,8 +578,10 @@ class Sender:
             )
             return (photo.message_id,)
         parts = split_message(text, as_html=p.get("parse_mode") == "HTML")
-        posted: list[int] = []
+        posted.extend(int(i) for i in p.get(POSTED_PARTS) or ())
         for index, part in enumerate(parts):
+            if index < len(posted):
+                continue  # posted by an earlier attempt
             last = index == len(parts) - 1
             reply = (
                 ReplyParameters(message_id=int(p["reply_to"]), allow_sending_without_reply=True)

@@ -472,6 +472,9 @@ class Verdict(str, enum.Enum):
     failed = "failed"  # final
 
 
+POSTED_PARTS = "posted_parts"  # in a row's payload: the parts of a long text posted by an attempt that then failed
+
+
 @dataclass(frozen=True)
 class SendResult:
     """What one HTTP attempt came to (the sender's side of `finish`)."""
@@ -485,6 +488,8 @@ class SendResult:
     chat_gone: bool = False  # 403: the bot is not in the chat any more
     message_ids: tuple[int, ...] = ()  # every part posted (a long text is split)
     moved_to: int | None = None  # the group became this supergroup: send there
+    # a retried long text: the ids of its parts posted so far, which the next attempt does not post again
+    posted_parts: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -592,6 +597,11 @@ def finish(*, session: Session, results: Sequence[SendResult], now: datetime) ->
         )
     for verdict, params in changes.items():
         session.execute(_FINISH_WRITE[verdict], params)
+    for result in results:
+        if result.verdict is Verdict.retry and result.posted_parts:  # rare: the ORM row is fine
+            partly = session.get(OutboxMessage, result.id, populate_existing=True)
+            if partly is not None and partly.status not in FINAL_STATES:
+                partly.payload = {**partly.payload, POSTED_PARTS: list(result.posted_parts)}
     for old, new in moved:
         for hook in _ON_CHAT_MOVED:
             hook(session, old, new, now)

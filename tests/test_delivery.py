@@ -658,3 +658,20 @@ async def test_a_message_is_given_up_after_its_attempts_only_once_it_is_a_day_ol
     verdicts = {view.id: await sender.attempt(view) for view in views}
     assert verdicts[old].verdict is Verdict.failed and "gave up" in (verdicts[old].reason or "")
     assert verdicts[recent].verdict is Verdict.retry
+
+
+async def test_a_long_text_whose_later_part_fails_is_retried_from_that_part(bot: Bot, database: Database) -> None:
+    # a text over Telegram's 4,096 characters goes as several messages: a 502 on the second was retried from the
+    # first, which the chat then got twice (and nothing counted it as a possible duplicate)
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    text = "\n".join(f"第{n}行：" + "材料清单说明" * 12 for n in range(120))
+    assert len(text) > 2 * 4096
+    request.faults[A] = [None, (502, {"description": "Bad Gateway"})]  # the first part goes, the second meets a 502
+    _owe(database, _text(A, text))
+    stats = await _sender(bot, database).drain(timeout=10.0)
+    sent = request.texts(A)
+    assert "".join(sent).replace("\n", "") == text.replace("\n", "")  # every part once, in order
+    assert len(sent) >= 3 and len(set(sent)) == len(sent)
+    assert stats.sent == 1 and stats.possible_duplicates == 0
+    row = database.call(lambda session: session.exec(select(OutboxMessage)).one())
+    assert row.payload["posted_parts"] and row.message_id == row.payload["posted_parts"][0]
