@@ -425,7 +425,8 @@ class Sender:
 
     async def _record_one_by_one(self, batch: list[tuple[int, SendResult]]) -> None:
         """Record each outcome in a transaction of its own; one that fails for a reason other than the database is
-        logged and let go (its row is taken back when its lease runs out, or at the next start)."""
+        logged and let go (its row stays `sending` under this sender, which never takes back its own claims: the
+        next start takes it back)."""
         for index, (chat_id, result) in enumerate(batch):
             try:
                 outcomes = await self.db.run(finish, results=[result], now=self.clock())
@@ -617,7 +618,7 @@ class Sender:
                     break  # nothing left, or only what is due after the deadline
                 delay = max(0.0, (due - self.clock()).total_seconds())
             await asyncio.sleep(min(delay, 0.05))
-        await self._reacted()
+        await self._reacted(timeout=max(0.0, deadline - time.monotonic()))
         return await self.db.run(outbox_stats)
 
 

@@ -784,6 +784,14 @@ def ticket_of_bot_message(
     ).first()
 
 
+def bot_message_on_record(*, session: Session, chat_id: int, message_id: int) -> bool:
+    """Whether the outbox holds the message the bot posted in a chat (sent through it and not pruned yet)."""
+    found = session.exec(
+        select(OutboxMessage.id).where(OutboxMessage.chat_id == chat_id, OutboxMessage.message_id == message_id)
+    ).first()
+    return found is not None
+
+
 def attach_follow_up(
     *,
     session: Session,
@@ -813,7 +821,11 @@ def attach_follow_up(
     if view is not None and reply_to_bot and replied_bot_message_id is not None:
         replied = ticket_of_bot_message(session=session, chat_id=help_chat_id, message_id=replied_bot_message_id)
         if replied is None:
-            reply_to_bot = False
+            # a message of no ticket's (an answer of the knowledge base) is no follow-up; one not on record (a later
+            # part of a long answer, one pruned, one sent while the database was down) is taken as before
+            reply_to_bot = not bot_message_on_record(
+                session=session, chat_id=help_chat_id, message_id=replied_bot_message_id
+            )
         elif replied != view.id:
             view = _asker_ticket(session, replied, asker_user_id=asker_user_id, now=now, reopen_window=reopen_window)
             if view is None:

@@ -80,6 +80,7 @@ class KnowledgeService:
         self._question_reader: Future[QuestionReader | None] | None = None
         self._reader_lock = threading.Lock()
         self._reader_wait = reader_wait
+        self._reader_waited = False  # a message waited the whole READER_WAIT once: the next ones do not wait
         self.db = db
         self.clock = clock
         self.context_ttl = context_ttl
@@ -123,11 +124,14 @@ class KnowledgeService:
         self.start_question_reader()
         if self._question_reader is None:
             return None
+        if self._reader_waited and not self._question_reader.done():
+            return None  # waited once already: marks alone decide until the training ends, the loop goes on
         try:
             return self._question_reader.result(timeout=self._reader_wait)
-        except FutureTimeout:  # a training this slow is stuck: marks alone decide until it ends, the loop goes on
+        except FutureTimeout:  # a training this slow is stuck
+            self._reader_waited = True
             log.warning(
-                "the question reader is not trained after %.0f s: this message is read by its marks alone",
+                "the question reader is not trained after %.0f s: messages are read by their marks alone until it is",
                 self._reader_wait,
             )
             return None

@@ -110,22 +110,28 @@ def _make_dialect_engine(url: str, *, echo: bool) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
 
-# SQLSTATEs of an answer from a database that is up: a lock or statement wait ran out, a deadlock, a serialization
-# failure — another unit of the same batch may well go through.
-_ANSWERED_STATES = frozenset({"55P03", "57014", "40P01", "40001"})
+# SQLSTATE classes of a connection that is gone or never came: 08 (connection exception), 57P01–57P03 (the server
+# shutting down, or not accepting connections yet).
+_LOST_STATES = ("08", "57P01", "57P02", "57P03")
+# SQLite's file cannot be reached (its other errors are answers: a busy file, a missing table, too many variables).
+_SQLITE_UNREACHABLE = ("unable to open database file", "disk I/O error")
 
 
 def database_unreachable(exc: BaseException) -> bool:
     """Whether `exc` says the database cannot be reached (refused, timed out connecting, the connection lost), as
-    opposed to refusing a statement: then every other unit waiting for it would fail the same way, each after paying
-    the same wait again."""
+    opposed to answering a statement with an error: then every other unit waiting for it would fail the same way,
+    each after paying the same wait again. Only the cases known to be so: anything else is an answer."""
     if isinstance(exc, InterfaceError):
         return True
     if not isinstance(exc, OperationalError):
         return False
-    if getattr(exc.orig, "sqlstate", None) in _ANSWERED_STATES:
-        return False
-    return "database is locked" not in str(exc.orig)  # SQLite's busy wait ran out: the file is there
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if type(orig).__module__.startswith("psycopg"):
+        state = getattr(orig, "sqlstate", None)
+        return state is None or state.startswith(_LOST_STATES)  # no SQLSTATE: libpq failed before the server spoke
+    return any(text in str(orig) for text in _SQLITE_UNREACHABLE)
 
 
 class Database:

@@ -167,3 +167,19 @@ async def test_a_batch_that_cannot_reach_the_database_fails_its_units_at_once():
         listener.close()
     assert all(isinstance(o, OperationalError) and database_unreachable(o) for o in outcomes)
     assert len(accepted) == 2  # the batch's transaction, then the first unit's: not one more per unit
+
+
+async def test_a_unit_the_database_refuses_fails_alone_and_the_rest_commit(database: Database):
+    # a statement error (SQLite reports a missing table as an OperationalError) is an answer, not a database out of
+    # reach: the units after it in the batch still commit
+    from sqlalchemy import text
+
+    def bad(*, session: Session) -> None:
+        session.exec(text("SELECT * FROM no_such_table"))  # type: ignore[call-overload]
+
+    batcher = Batcher(database)
+    outcomes = await asyncio.gather(
+        batcher.run(_log, n=1), batcher.run(bad), batcher.run(_log, n=3), batcher.run(_log, n=4), return_exceptions=True
+    )
+    assert outcomes[0] == 1 and outcomes[2] == 3 and outcomes[3] == 4
+    assert isinstance(outcomes[1], Exception)

@@ -263,7 +263,8 @@ def test_a_message_waits_a_bounded_time_for_a_training_reader_then_reads_by_mark
     service = KnowledgeService(kb=kb, matcher=None, db=None, clock=None, question_turns=turns, reader_wait=0)
     with caplog.at_level("WARNING", logger="knowledge.service"):
         assert service.reading_of("是去市里办还是区里办") == TALK  # not trained yet: by its marks alone
-    assert "not trained" in caplog.text
+        assert service.reading_of("网上报还是窗口报") == TALK  # … and the next message does not wait again
+    assert caplog.text.count("not trained") == 1
     release.set()
     waits = KnowledgeService(kb=kb, matcher=None, db=None, clock=None, question_turns=turns)
     assert waits.question_reader is not None and waits.question_reader.turns == 3  # the same training, finished

@@ -117,6 +117,10 @@ async def test_a_waiting_ticket_does_not_swallow_answerable_questions(app) -> No
     ack = _posted(app, ticket_id=ticket_id)
     await _say(app, "施工许可要什么材料", reply_to=ack)
     assert _answer(app) == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
+    # and a reply to a message of the bot not on record (a later part of a long answer, one pruned) as before
+    unrecorded = bot_message(BOT_USER, chat_id=HELP, message_id=987_654, text="…")
+    await _say(app, "能评要什么材料", reply_to=unrecorded)
+    assert _answer(app) == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
 
 
 async def test_a_reply_to_the_bots_answer_is_no_follow_up_of_a_ticket_waiting_on_another_matter(app) -> None:
