@@ -79,6 +79,7 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_message_head", "status", "chat_id", "priority", "id"),  # ready_heads walks it
         Index("ix_outbox_message_ticket", "ticket_id"),
+        Index("ix_outbox_message_posted", "chat_id", "message_id"),  # a reply to a message of the bot: whose it is
     )
 
     id: int | None = Field(default=None, primary_key=True)

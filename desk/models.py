@@ -135,6 +135,7 @@ class TicketMessage(SQLModel, table=True):
     """The thread: the question's follow-ups (in) and the answers relayed (out)."""
 
     __tablename__ = "desk_ticket_message"
+    __table_args__ = (Index("ix_desk_ticket_message_posted", "chat_id", "message_id"),)  # a reply to a relayed answer
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(
