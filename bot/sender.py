@@ -75,7 +75,7 @@ class Limits:
     private_per_second: float = 1.0  # one private chat
     lease_seconds: float = 60.0  # a claim older than this belongs to a dead sender
     max_attempts: int = 30  # 5xx / network errors before a row may be given up …
-    give_up_seconds: float = 86400.0  # … once it was also owed this long ago (Telegram down for hours: still sent)
+    give_up_seconds: float = 3600.0  # … once it was also owed this long ago (an hour of Telegram down: still sent)
     poll_seconds: float = 0.5  # look for rows written by other processes
     backoff_seconds: float = 0.5  # first wait after a 5xx; doubles up to a minute
     keep_days: float = 30.0  # sent and failed rows are deleted this long after they were owed

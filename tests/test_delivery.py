@@ -638,15 +638,15 @@ async def test_a_slow_reaction_to_an_outcome_holds_no_other_chats_sends(bot: Bot
         await sender.stop()
 
 
-async def test_a_message_is_given_up_after_its_attempts_only_once_it_is_a_day_old(bot: Bot, database: Database) -> None:
+async def test_a_message_is_given_up_after_its_attempts_only_once_it_is_an_hour_old(bot: Bot, database: Database) -> None:
     # 30 attempts with the backoff capped at a minute were ~23 minutes of Telegram down (and a 429's claim counts as
-    # an attempt): an answer owed an hour ago is still sent when Telegram comes back; one owed two days ago is not
+    # an attempt): an answer owed 40 minutes ago is still sent when Telegram comes back; one owed two days ago is not
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
-    old, recent = _owe(database, _text(A, "两天前的"), _text(B, "一小时前的"))
+    old, recent = _owe(database, _text(A, "两天前的"), _text(B, "四十分钟前的"))
     now = datetime.now(timezone.utc)
 
     def age(session: Any) -> None:
-        for row_id, owed_at in ((old, now - timedelta(days=2)), (recent, now - timedelta(hours=1))):
+        for row_id, owed_at in ((old, now - timedelta(days=2)), (recent, now - timedelta(minutes=40))):
             row = session.get(OutboxMessage, row_id)
             row.attempts, row.created_at = 30, owed_at
 
