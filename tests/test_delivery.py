@@ -638,7 +638,9 @@ async def test_a_slow_reaction_to_an_outcome_holds_no_other_chats_sends(bot: Bot
         await sender.stop()
 
 
-async def test_a_message_is_given_up_after_its_attempts_only_once_it_is_an_hour_old(bot: Bot, database: Database) -> None:
+async def test_a_message_is_given_up_after_its_attempts_only_once_it_is_an_hour_old(
+    bot: Bot, database: Database
+) -> None:
     # 30 attempts with the backoff capped at a minute were ~23 minutes of Telegram down (and a 429's claim counts as
     # an attempt): an answer owed 40 minutes ago is still sent when Telegram comes back; one owed two days ago is not
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
