@@ -448,10 +448,14 @@ def open_ticket_for_asker(
     asker_user_id: int,
     now: datetime,
     reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
+    ticket_id: int | None = None,
 ) -> TicketView | None:
     """The asker's ticket a new message of theirs belongs to: the newest one still waiting
-    for a response, else the newest answered one touched within `reopen_window`."""
+    for a response, else the newest answered one touched within `reopen_window`. `ticket_id`:
+    that ticket only (the one whose message the asker replied to), on the same terms."""
     base = select(Ticket).where(Ticket.help_chat_id == help_chat_id, Ticket.asker_user_id == asker_user_id)
+    if ticket_id is not None:
+        base = base.where(Ticket.id == ticket_id)
     waiting = session.exec(
         base.where(col(Ticket.status).in_([s.value for s in WAITING_STATUSES])).order_by(*_NEWEST_FIRST)
     ).first()
@@ -463,21 +467,6 @@ def open_ticket_for_asker(
         ).order_by(*_NEWEST_FIRST)
     ).first()
     return TicketView.of(answered) if answered is not None else None
-
-
-def _asker_ticket(
-    session: Session, ticket_id: int, *, asker_user_id: int, now: datetime, reopen_window: timedelta
-) -> TicketView | None:
-    """The asker's ticket `ticket_id`, if a message of theirs may still join it: waiting, or answered within
-    `reopen_window` (as `open_ticket_for_asker`, for one ticket named by the message replied to)."""
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None or ticket.asker_user_id != asker_user_id:
-        return None
-    if ticket.status in {s.value for s in WAITING_STATUSES}:
-        return TicketView.of(ticket)
-    if ticket.status == TicketStatus.answered.value and ticket.updated_at >= now - reopen_window:
-        return TicketView.of(ticket)
-    return None
 
 
 # --------------------------------------------------------------------------- changes
@@ -827,7 +816,14 @@ def attach_follow_up(
                 session=session, chat_id=help_chat_id, message_id=replied_bot_message_id
             )
         elif replied != view.id:
-            view = _asker_ticket(session, replied, asker_user_id=asker_user_id, now=now, reopen_window=reopen_window)
+            view = open_ticket_for_asker(
+                session=session,
+                help_chat_id=help_chat_id,
+                asker_user_id=asker_user_id,
+                now=now,
+                reopen_window=reopen_window,
+                ticket_id=replied,
+            )
             if view is None:
                 return None
     if view is None or not (reply_to_bot or (question_like and view.waiting)):
