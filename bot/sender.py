@@ -162,7 +162,7 @@ class Sender:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
-        self._reactions: list[DeliveryOutcome] = []  # final outcomes `on_outcome` has not seen yet, in order
+        self._reactions: deque[DeliveryOutcome] = deque()  # final outcomes `on_outcome` has not seen yet, in order
         self._reactor: asyncio.Task[None] | None = None
         self._round_lock = asyncio.Lock()
         self._last_reclaim = 0.0
@@ -455,7 +455,7 @@ class Sender:
         """React to the final outcomes recorded so far, one after another (`on_outcome`)."""
         assert self.on_outcome is not None
         while self._reactions:
-            outcome = self._reactions.pop(0)
+            outcome = self._reactions.popleft()
             try:
                 done = self.on_outcome(outcome)
                 if asyncio.iscoroutine(done):

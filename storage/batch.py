@@ -26,6 +26,7 @@ from storage.db import Database, database_unreachable
 T = TypeVar("T")
 Reader = Callable[[Session, list[Any]], object]
 ReadAhead = tuple[Reader, Any]
+Queued = tuple[Callable[[Session], Any], asyncio.Future[Any], ReadAhead | None]  # a unit, its caller's future
 
 
 class Batcher:
@@ -48,7 +49,7 @@ class Batcher:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
         self.concurrency = 1 if db.url.startswith("sqlite") else concurrency
-        self._queue: list[tuple[Callable[[Session], Any], asyncio.Future[Any], ReadAhead | None]] = []
+        self._queue: list[Queued] = []
         self._workers: set[asyncio.Task[None]] = set()
 
     async def run(self, fn: Callable[..., T], /, *, read_ahead: ReadAhead | None = None, **kwargs: Any) -> T:
@@ -68,7 +69,7 @@ class Batcher:
         return await future
 
     async def _drain(self) -> None:
-        batch: list[tuple[Callable[[Session], Any], asyncio.Future[Any], ReadAhead | None]] = []
+        batch: list[Queued] = []
         try:
             while self._queue:
                 batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
@@ -87,26 +88,20 @@ class Batcher:
             # next unit before the task's done-callbacks run, and must see no worker left to start one.
             self._workers.discard(asyncio.current_task())
 
-    async def _commit(
-        self, batch: list[tuple[Callable[[Session], Any], asyncio.Future[Any], ReadAhead | None]]
-    ) -> None:
+    async def _commit(self, batch: list[Queued]) -> None:
         """Run one batch in one transaction, each result to its caller; on failure each unit alone."""
         try:
             results = await self.db.run(
                 _all, units=[u for u, _, _ in batch], before=self.before, ahead=[a for _, _, a in batch]
             )
         except Exception:  # noqa: BLE001 - any failure: each unit alone, its own error to its caller
-            results = None
-        if results is None:
             await self._one_by_one(batch)
             return
         for (_, future, _), result in zip(batch, results):
             if not future.done():
                 future.set_result(result)
 
-    async def _one_by_one(
-        self, batch: list[tuple[Callable[[Session], Any], asyncio.Future[Any], ReadAhead | None]]
-    ) -> None:
+    async def _one_by_one(self, batch: list[Queued]) -> None:
         for index, (unit, future, ahead) in enumerate(batch):
             try:
                 result = await self.db.run(_all, units=[unit], before=self.before, ahead=[ahead])
