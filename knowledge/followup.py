@@ -319,6 +319,41 @@ class FollowUpReader:
         taken = taken_as(replace(result, leaves_context=False), context.item, intent, action=action, reason=reason)
         return replace(taken, confidence=round(meant, 3), candidates=(Candidate(context.item, round(meant, 3)),))
 
+    def left_unsure(self, read: MatchResult, context: Context | None) -> MatchResult:
+        """`read`, a message's reading in its conversation, offered as a choice beside the earlier item when it leaves
+        that item unsure (「能先出个电子证照不」 after 不动产权证, read alone as the 一网通办 topic): the conversation's
+        item is left for another only on a full score (`Weights.leaves_earlier`), or when the message names the
+        earlier item as done (「能评批了 接着取水要准备啥」)."""
+        if context is None or not self._leaves_unsure(read, context):
+            return read
+        candidates = (Candidate(read.item, read.confidence), Candidate(context.item, read.confidence))  # type: ignore[arg-type]
+        return replace(
+            read, action="clarify", reason="ambiguous", candidates=candidates, asks=(), faq=None, learned=False
+        )
+
+    def _leaves_unsure(self, read: MatchResult, context: Context) -> bool:
+        """Whether `read` answers another item than the conversation's on a score below `Weights.leaves_earlier`: the
+        message read alone, kept as it was (reason `confident`), of one item."""
+        return (
+            read.action == "answer"
+            and read.reason == "confident"
+            and all(a.item == read.item for a in read.asks)  # one item asked (perhaps two things of it)
+            and read.item is not None
+            and read.item != context.item
+            and context.item in self.kb.items
+            and read.confidence < self.weights.leaves_earlier
+            and not self._earlier_as_background(read.normalized, context.item)
+        )
+
+    def _earlier_as_background(self, normalized: str, earlier: str) -> bool:
+        """Whether the message names the earlier item as done or as background (「能评批了 接着取水要准备啥」): the asker
+        moves on from it in so many words."""
+        compact = normalized.replace(" ", "")
+        hits = self.index.span_hits(compact) + self.index.latin_hits(normalized) + self.index.combo_hits(compact)
+        hits = self.index.drop_contained(hits)
+        self.index.discount_context(compact, hits, normalized)
+        return any(h.item == earlier and h.context for h in hits)
+
     def reaches_gate(self, read: MatchResult, context: Context) -> bool:
         """Whether `read`, the rules' reading of a message in `context`, is one the gate reads again: handed off with
         no item (not as a status, a request, a greeting or a whole-project question), in a conversation about an

@@ -220,8 +220,10 @@ class Matcher:
 
     def in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
         """`match(question, context)` from `result = alone(question)` made already (no second match): the reading
-        in the conversation, then what the whole message does (tells without asking, asks a steward to act)."""
-        return self._asks_a_steward(self._told_only(self._followups.in_context(result, context)))
+        in the conversation, then what the whole message does (tells without asking, asks a steward to act); an answer
+        that leaves the conversation's item unsure is offered as a choice beside it."""
+        read = self._told_only(self._followups.in_context(result, context))
+        return self._asks_a_steward(self._followups.left_unsure(read, context))
 
     def reaches_gate(self, result: MatchResult, context: Context | None) -> bool:
         """Whether `result`, read in `context` by a matcher without a gate, is a follow-up the gate reads again."""

@@ -182,3 +182,22 @@ async def test_the_item_named_next_completes_a_question_handed_off_without_one(a
     assert _sent_to(app, HELP) == []
     await _say(app, "好的 我下午把环评报告送过去")
     assert _sent_to(app, HELP) == []
+
+
+async def test_a_switch_read_unsure_offers_both_items_and_a_press_answers(app) -> None:
+    await _say(app, "不动产权证要带啥材料")
+    assert texts.ASPECT["materials"] in _answer(app)
+    question = await _say(app, "能先出个电子证照不 银行那边急着要做抵押")
+    (prompt,) = _sent_to(app, HELP)
+    assert prompt.params["text"] == texts.CLARIFY_PROMPT
+    offered = [data.split(":")[1] for _, data in test_tickets_flow._buttons(prompt)[:-1]]
+    assert offered == ["online_portal", "property_cert"]  # the new reading first, the earlier item beside it
+    assert _sent_to(app, STEWARD_CHAT) == []  # no ticket until the asker says neither
+    shown = bot_message(BOT_USER, chat_id=HELP, message_id=8101, text=texts.CLARIFY_PROMPT)
+    shown["reply_to_message"] = question
+    shown["reply_markup"] = prompt.params["reply_markup"]
+    await test_tickets_flow._press(
+        app, chat=HELP, user=ASKER, message=shown, data=test_tickets_flow._buttons(prompt)[1][1]
+    )
+    edited = test_tickets_flow._req(app).sent("editMessageText")[0].params
+    assert "不动产" in edited["text"]
