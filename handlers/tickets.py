@@ -93,13 +93,14 @@ def _ticket_unit(
                 ticket_id=info.ticket.id,
             )
         ]
-        if settings.steward_chat_id is None:
+        steward_chat = services.staff_chats.steward_chat_id  # where it is now (resolved in this transaction)
+        if steward_chat is None:
             log.warning("ticket %s: STEWARD_CHAT_ID is not set, no card posted", info.ticket.id)
             return rows
         card = common.card_text(services, info.ticket, info.project_name)
         rows.append(
             Owed(
-                settings.steward_chat_id,
+                steward_chat,
                 message_payload(card, markup=common.card_markup(info.ticket.id).to_dict()),
                 "ticket_card",
                 ticket_id=info.ticket.id,
