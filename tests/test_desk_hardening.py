@@ -15,6 +15,7 @@ from itertools import count
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import col, select
 from telegram import Update
 
@@ -913,3 +914,40 @@ async def test_the_steward_and_lead_groups_upgraded_to_supergroups_are_followed_
     moves = services(app).db.call(chat_moves)
     assert moves == {OLD_STEWARD_CHAT: NEW_STEWARD_CHAT, OLD_LEAD_CHAT: NEW_LEAD_CHAT}
 
+
+# --------------------------------------------------------------------------- two escalations at once
+
+ECO_CHAT = -1001234560020
+
+
+async def test_an_escalation_that_loses_to_one_made_at_the_same_moment_says_so_and_posts_nothing(
+    app, monkeypatch
+) -> None:
+    """Another steward's re-escalation (through another worker) is committed between this press's read of the
+    ticket and its write: the press changes nothing, posts no card, and its alert says where the ticket went."""
+    from desk import tickets as desk_tickets
+    from handlers.tickets_common import chooser_markup, department_key
+
+    await say(app, "/bind_dept 生态环境局", user=ADMIN, chat=ECO_CHAT)
+    ticket_id, _ = await handoff(app)
+    await say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
+    names = {k: d.name for k, d in services(app).knowledge.kb.departments.items()}
+    ecology, water = department_key(services(app), "生态环境局"), department_key(services(app), "水利局")
+    assert ecology and water
+    original = desk_tickets.bindings.department_chat_id
+
+    def meanwhile(*, session, department_key):
+        # what the other worker committed after this transaction read the ticket (escalated to 发改委)
+        moved = update(Ticket).where(col(Ticket.id) == ticket_id).values(department_key=water)
+        session.execute(moved.execution_options(synchronize_session=False))  # this transaction's read stays as it was
+        return original(session=session, department_key=department_key)
+
+    monkeypatch.setattr(desk_tickets.bindings, "department_chat_id", meanwhile)
+    chooser = card(app, ticket_id, with_buttons=False)  # the card showing the departments to choose from
+    chooser["reply_markup"] = chooser_markup(ticket_id, (ecology, water), names).to_dict()
+    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=chooser, data=f"t:escalate:{ticket_id}:{ecology}")
+    refusal = alert(app)
+    assert says(texts.DESK_ERR_CHANGED_DEPARTMENT, refusal.params["text"], ticket_id=ticket_id, department=names[water])
+    assert sent_to(app, ECO_CHAT) == []
+    assert [c.method for c in req(app).calls] == ["answerCallbackQuery"]
+    assert events(app, ticket_id).count("escalate") == 1
