@@ -136,6 +136,8 @@ async def refresh_cards(context: ContextTypes.DEFAULT_TYPE, ticket_id: int) -> N
     services = services_of(context)
     shown = await services.db.run(work.shown_cards, ticket_id=ticket_id)
     for card in shown.cards:
+        if services.facts.current(card.chat_id) != card.chat_id:
+            continue  # in a group upgraded to a supergroup since: Telegram keeps it there, and edits nothing
         face = render.card_face(
             shown.ticket,
             card.kind,

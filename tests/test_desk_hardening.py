@@ -882,6 +882,12 @@ async def test_the_steward_and_lead_groups_upgraded_to_supergroups_are_followed_
     await say(app, f"/escalate {first_id} 发改委", user=NEW_STEWARD, chat=NEW_STEWARD_CHAT)
     assert tickets(app)[0].status == "escalated"
     assert says(texts.DESK_ESCALATION_HEAD, sent_to(app, DEPT_CHAT)[0].params["text"])
+    # The asker follows up on the first ticket, whose steward card is in the old group: the notice reaches the
+    # supergroup, quoting nothing there (its message ids are new), with no call to the old id.
+    await say(app, "请问还要多久才有答复？")
+    (notice,) = sent_to(app, NEW_STEWARD_CHAT)
+    assert says(texts.DESK_FOLLOW_UP_NOTICE, notice.params["text"], ticket_id=first_id)
+    assert "reply_parameters" not in notice.params and refused == []
     await say(
         app,
         "请到社保窗口办理。",
