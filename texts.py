@@ -369,6 +369,11 @@ DESK_ERR_NOT_FOUND = "找不到工单 #{ticket_id}。"
 DESK_ERR_PERMISSION = "您无权进行此操作。"
 DESK_ERR_TRANSITION = "工单 #{ticket_id} 当前为「{status}」，不能改为「{to}」。"
 DESK_ERR_ALREADY_CLAIMED = "工单 #{ticket_id} 已由{name}认领。"
+# Two stewards escalated the ticket at the same moment: the other one's went through first, this one did nothing.
+DESK_ERR_CHANGED_DEPARTMENT = (
+    "工单 #{ticket_id} 刚刚已由他人转交「{department}」，您这次的转交没有执行；如仍需转交，请再操作一次。"
+)
+DESK_ERR_CHANGED = "工单 #{ticket_id} 刚刚已被他人处理（现为「{status}」），您这次的操作没有执行，请查看最新卡片。"
 DESK_ERR_DEPARTMENT_NOT_BOUND = "「{department}」还没有部门群：请管理员在该部门群发送 /bind_dept {key}。"
 DESK_ERR_CHAT_NOT_BOUND = "本群尚未绑定。"
 DESK_ERR_UNKNOWN_PROJECT = "台账中没有项目代码「{code}」，请核对后再绑定。"

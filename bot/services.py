@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -13,6 +13,7 @@ from sqlmodel import Session
 from bot.shared_facts import SharedFacts
 from config import Settings
 from config.clock import working_clock
+from desk.bindings import current_chat_id
 from desk.throttle import Throttle
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, Thresholds
@@ -90,11 +91,44 @@ def take(context: Context, key: str) -> Any:
 @dataclass
 class StaffChats:
     """The steward, lead and bound department groups: there the desk reads the messages and
-    the question handler leaves them alone."""
+    the question handler leaves them alone.
 
-    steward_chat_id: int | None
-    lead_chat_id: int | None
+    The steward and lead groups are the settings' ids (`configured_*`) followed through the groups
+    upgraded to supergroups (`moves`, kept by bot.shared_facts): `steward_chat_id` and `lead_chat_id`
+    are where they are now, resolved at use. The first time a setting's group is found moved, a
+    warning says to update the setting (once per process and move)."""
+
+    configured_steward: int | None
+    configured_lead: int | None
     departments: frozenset[int] = frozenset()
+    moves: Mapping[int, int] = field(default_factory=dict)
+    _warned: set[tuple[str, int]] = field(default_factory=set, repr=False)
+
+    @property
+    def steward_chat_id(self) -> int | None:
+        return current_chat_id(self.configured_steward, self.moves)
+
+    @property
+    def lead_chat_id(self) -> int | None:
+        return current_chat_id(self.configured_lead, self.moves)
+
+    def moved(self, moves: Mapping[int, int]) -> None:
+        """The recorded moves changed (bot.shared_facts reloaded them)."""
+        self.moves = moves
+        for setting, configured, now in (
+            ("STEWARD_CHAT_ID", self.configured_steward, self.steward_chat_id),
+            ("LEAD_CHAT_ID", self.configured_lead, self.lead_chat_id),
+        ):
+            if configured is not None and now is not None and now != configured and (setting, now) not in self._warned:
+                self._warned.add((setting, now))
+                log.warning(
+                    "the group %s of %s is now supergroup %s: the bot uses the supergroup; set %s=%s",
+                    configured,
+                    setting,
+                    now,
+                    setting,
+                    now,
+                )
 
     def __contains__(self, chat_id: object) -> bool:
         if chat_id is None:
@@ -134,6 +168,7 @@ class Services:
 
         self.facts.on_departments = departments
         self.facts.on_learned = learned
+        self.facts.on_moves = self.staff_chats.moved
 
     @property
     def hooks(self) -> Hooks:
@@ -200,7 +235,7 @@ def build_services(
         calendar=calendar,
         hours=hours,
         clock=clock,
-        staff_chats=StaffChats(steward_chat_id=settings.steward_chat_id, lead_chat_id=settings.lead_chat_id),
+        staff_chats=StaffChats(configured_steward=settings.steward_chat_id, configured_lead=settings.lead_chat_id),
     )
     database.call(services.facts.check)  # the department chats, staff and learned answers
     return services

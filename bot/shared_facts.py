@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
+from desk.bindings import chat_moves, current_chat_id
 from desk.models import ChatBinding, ChatKind, StaffMember
 from knowledge.learned import LearnedIndex, learned_entries
 from ledger.models import PROJECT_TABLE, Procedure
@@ -52,9 +53,11 @@ class SharedFacts:
 
     on_departments: Callable[[frozenset[int]], None] = lambda _chats: None
     on_learned: Callable[[LearnedIndex], None] = lambda _index: None
+    on_moves: Callable[[dict[int, int]], None] = lambda _moves: None
     versions: tuple[tuple[str, int], ...] | None = None
     bindings: dict[int, BindingFact] = field(default_factory=dict)  # active bindings
     ticket_projects: dict[int, str | None] = field(default_factory=dict)  # help bindings, retired too
+    moves: dict[int, int] = field(default_factory=dict)  # groups upgraded to supergroups: old id → new id
     staff_users: frozenset[int] = frozenset()  # anyone with a StaffMember row
     _regions: dict[str, str | None] = field(default_factory=dict)  # project code → region
     _procedures: dict[str, dict[str, Procedure] | None] = field(default_factory=dict)  # code → by item key
@@ -97,7 +100,9 @@ class SharedFacts:
             b.chat_id: BindingFact(ChatKind(b.kind), b.project_code or None, b.department_key) for b in rows if b.active
         }
         self.ticket_projects = {b.chat_id: b.project_code for b in rows if b.kind == ChatKind.help.value}
+        self.moves = chat_moves(session=session)  # same family: a move bumps `bindings`
         self.on_departments(frozenset(c for c, b in self.bindings.items() if b.kind is ChatKind.department))
+        self.on_moves(self.moves)
 
     # ------------------------------------------------------------------ reading (after a check)
 
@@ -109,6 +114,10 @@ class SharedFacts:
     def chat_kind(self, chat_id: int) -> ChatKind | None:
         binding = self.bindings.get(chat_id)
         return binding.kind if binding is not None else None
+
+    def current(self, chat_id: int | None) -> int | None:
+        """desk.bindings.current_chat_id from the copy: where a chat is now (its supergroup, if it was upgraded)."""
+        return current_chat_id(chat_id, self.moves)
 
     def help_project(self, chat_id: int | None) -> str | None:
         """desk.bindings.help_project from the copy."""

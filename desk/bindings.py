@@ -1,17 +1,22 @@
 """Which chat is what: admins bind help groups to projects (/bind) and department groups
-to departments (/bind_dept). The steward and lead chats come from settings."""
+to departments (/bind_dept). The steward and lead chats come from settings; when one of them is
+upgraded to a supergroup, the move is recorded (ChatMove) and the setting's id is resolved
+through it at use (`current_chat_id`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from delivery.outbox import OutboxMessage, OutboxState
 from desk.errors import NotBound, PermissionDenied, UnknownDepartment, UnknownProject
-from desk.models import ACTIVE_STATUSES, ChatBinding, ChatKind, Ticket
+from desk.models import ACTIVE_STATUSES, ChatBinding, ChatKind, ChatMove, Ticket
 from desk.roles import SYSTEM, Actor, require_admin
 from desk.views import BindingView
 
@@ -213,6 +218,7 @@ def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int, now: d
     from ledger.models import Project  # the ledger and the scheduler are optional for the desk
     from scheduler.models import ReminderLog
 
+    _record_move(session, old_chat_id, new_chat_id, now)
     moved_binding = None
     # Locked (PostgreSQL): Telegram announces the move in both chats, and the two updates are handled at once; the
     # second waits here, then finds nothing left in the old chat instead of moving it again (its cards posted twice).
@@ -262,13 +268,15 @@ def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int, now: d
         )
         .values(chat_id=new_chat_id)
     )
-    prefix = f"help:{old_chat_id}|"
+    _move_owed(session, old_chat_id, new_chat_id)
     keys = 0
-    for row in session.exec(select(ReminderLog).where(col(ReminderLog.key).startswith(prefix))).all():
-        renamed = f"help:{new_chat_id}|" + row.key[len(prefix) :]
-        if session.exec(select(ReminderLog.id).where(ReminderLog.key == renamed)).first() is None:
-            row.key = renamed
-            keys += 1
+    for audience in ("help", "lead"):  # a help group's reminders, the lead group's weekly report
+        prefix = f"{audience}:{old_chat_id}|"
+        for row in session.exec(select(ReminderLog).where(col(ReminderLog.key).startswith(prefix))).all():
+            renamed = f"{audience}:{new_chat_id}|" + row.key[len(prefix) :]
+            if session.exec(select(ReminderLog.id).where(ReminderLog.key == renamed)).first() is None:
+                row.key = renamed
+                keys += 1
     session.flush()
     return ChatMigration(
         old_chat_id,
@@ -278,3 +286,47 @@ def migrate_chat(*, session: Session, old_chat_id: int, new_chat_id: int, now: d
         tuple(p.code for p in projects),
         keys,
     )
+
+
+def _record_move(session: Session, old_chat_id: int, new_chat_id: int, now: datetime) -> None:
+    """Remember the move (once: the first announcement's row stays). ON CONFLICT, not a read first: the steward
+    and lead groups have no binding to lock, and Telegram's two announcements are handled at once. The insert
+    bumps the `bindings` version (storage.versions), so every process reloads the moves with the bindings."""
+    if old_chat_id == new_chat_id:
+        return
+    values = {"old_chat_id": old_chat_id, "new_chat_id": new_chat_id, "moved_at": now}
+    dialect = session.get_bind().dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(ChatMove).values(**values).on_conflict_do_nothing(index_elements=["old_chat_id"])
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(ChatMove).values(**values).on_conflict_do_nothing(index_elements=["old_chat_id"])
+    else:  # pragma: no cover - only the two supported databases
+        raise RuntimeError(f"unsupported database {dialect}")
+    session.execute(stmt)
+
+
+def _move_owed(session: Session, old_chat_id: int, new_chat_id: int) -> None:
+    """The messages still owed to the old group go to the supergroup (the sender would otherwise learn the move from
+    Telegram's 400 on the first of them: one wasted call). Rows being sent are left to the sender's own move."""
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.chat_id) == old_chat_id, col(OutboxMessage.status) == OutboxState.pending.value)
+        .values(chat_id=new_chat_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def chat_moves(*, session: Session) -> dict[int, int]:
+    """Every recorded move, old chat id → new chat id (one statement; a handful of rows)."""
+    return {int(old): int(new) for old, new in session.exec(select(ChatMove.old_chat_id, ChatMove.new_chat_id)).all()}
+
+
+def current_chat_id(chat_id: int | None, moves: Mapping[int, int]) -> int | None:
+    """Where a chat is now: the supergroup it was upgraded to (followed along, should that one have moved too), or
+    itself. Plain: the moves are read once and cached with the bindings (bot.shared_facts)."""
+    seen: set[int] = set()
+    while chat_id is not None and chat_id in moves and chat_id not in seen:
+        seen.add(chat_id)
+        chat_id = moves[chat_id]
+    return chat_id

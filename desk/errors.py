@@ -29,6 +29,18 @@ class InvalidTransition(DeskError):
         super().__init__(f"ticket {ticket_id}: {from_status} -> {to_status} not allowed")
 
 
+class TicketChanged(DeskError):
+    """Someone else changed the ticket between this action's read and its write, and committed first (two stewards
+    escalating it to different departments at once, through two webhook workers): this action is not made. The
+    ticket as it is now: `status`, and the department holding it."""
+
+    def __init__(self, ticket_id: int | None, status: str, department_key: str | None) -> None:
+        self.ticket_id = ticket_id
+        self.status = status
+        self.department_key = department_key
+        super().__init__(f"ticket {ticket_id} changed meanwhile: now {status}, department {department_key!r}")
+
+
 class AlreadyClaimed(DeskError):
     def __init__(self, ticket_id: int | None, holder_name: str) -> None:
         self.ticket_id = ticket_id

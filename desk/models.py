@@ -203,3 +203,15 @@ class StaffMember(SQLModel, table=True):
     department_key: str = Field(default="", sa_column=Column(String(64), nullable=False))
     name: str = Field(default="", sa_column=Column(String(200), nullable=False))
     last_seen: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ChatMove(SQLModel, table=True):
+    """A group Telegram upgraded to a supergroup (migrate_to_chat_id): the old id and the new one. The steward and
+    lead chats are set in the settings, which stay as they are: their ids are resolved through these rows at use
+    (desk.bindings.current_chat_id), so the bot goes on in the supergroup without a restart or a change of setting."""
+
+    __tablename__ = "desk_chat_move"
+
+    old_chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    new_chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    moved_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -21,6 +21,7 @@ from desk.errors import (
     NotACard,
     NotBound,
     PermissionDenied,
+    TicketChanged,
     TicketNotFound,
     UnknownDepartment,
     UnknownProject,
@@ -438,6 +439,12 @@ def error_message(exc: DeskError, *, departments: Names = None) -> str:
         return texts.DESK_ERR_TRANSITION.format(
             ticket_id=exc.ticket_id, status=status_label(exc.from_status), to=status_label(exc.to_status)
         )
+    if isinstance(exc, TicketChanged):
+        if exc.department_key:
+            return texts.DESK_ERR_CHANGED_DEPARTMENT.format(
+                ticket_id=exc.ticket_id, department=esc(department_name(exc.department_key, departments))
+            )
+        return texts.DESK_ERR_CHANGED.format(ticket_id=exc.ticket_id, status=status_label(exc.status))
     if isinstance(exc, AlreadyClaimed):
         return texts.DESK_ERR_ALREADY_CLAIMED.format(ticket_id=exc.ticket_id, name=esc(exc.holder_name or "?"))
     if isinstance(exc, NotBound):

@@ -24,6 +24,7 @@ from desk.errors import (
     InvalidTransition,
     NotBound,
     PermissionDenied,
+    TicketChanged,
     TicketNotFound,
 )
 from desk.models import (
@@ -38,7 +39,7 @@ from desk.models import (
     TicketStatus,
 )
 from desk.roles import SYSTEM, Action, Actor, card_is_current, check
-from desk.states import check_transition
+from desk.states import can_transition, check_transition
 from desk.views import CardRef, EventView, HeldTicket, MessageView, TicketView
 from storage.deferred import defer
 from storage.ids import id_ahead
@@ -176,18 +177,26 @@ def _audit_row(
         session.add(TicketEvent(**row))
 
 
-def _move(session: Session, ticket: Ticket, to: TicketStatus, now: datetime) -> str:
-    """Check the map and move the row from the status we read to `to`, atomically."""
-    seen = ticket.status
+def _move(session: Session, ticket: Ticket, to: TicketStatus, now: datetime, *, same_department: bool = False) -> str:
+    """Check the map and move the row from the status we read to `to`, atomically: the UPDATE's WHERE holds what was
+    read (the status; with `same_department`, the department holding it too), so of two transactions that read the
+    same row the second to write finds it changed and changes nothing. On PostgreSQL the second UPDATE waits for the
+    first's row lock and then checks its WHERE against the row the first committed."""
+    seen, seen_department = ticket.status, ticket.department_key
     check_transition(ticket.id, seen, to)
+    where = [col(Ticket.id) == ticket.id, col(Ticket.status) == seen]
+    if same_department:
+        where.append(col(Ticket.department_key).is_not_distinct_from(seen_department))
     result: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Ticket)
-        .where(col(Ticket.id) == ticket.id, col(Ticket.status) == seen)
+        .where(*where)
         .values(status=to.value, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # someone else moved it since we read it
         session.refresh(ticket)
+        if same_department and can_transition(ticket.status, to):  # a change this one would have undone unseen
+            raise TicketChanged(ticket.id, ticket.status, ticket.department_key)
         raise InvalidTransition(ticket.id, ticket.status, to.value)
     ticket.status = to.value
     ticket.updated_at = now
@@ -724,7 +733,10 @@ def escalate(
     if ticket.status == TicketStatus.escalated.value and previous == department_key:
         raise InvalidTransition(ticket.id, ticket.status, TicketStatus.escalated.value)
     previous_holder = (ticket.assignee_user_id, ticket.assignee_name)
-    seen = _move(session, ticket, TicketStatus.escalated, now)
+    # Compare-and-set on the department too: two stewards re-escalating it at once (to different departments,
+    # through two workers) both read escalated-to-A; the second write finds it with B and raises TicketChanged,
+    # instead of moving it on unseen (B's card posted, then taken away; the audit saying A → C).
+    seen = _move(session, ticket, TicketStatus.escalated, now, same_department=True)
     ticket.department_key = department_key
     ticket.assignee_user_id = None
     ticket.assignee_name = None

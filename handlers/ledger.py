@@ -56,13 +56,13 @@ def _is_admin(services: Services, user_id: int) -> bool:
 
 
 def _staff_chat(update: Update, services: Services) -> bool:
-    """The steward and lead groups (from the settings), or an admin's private chat: these
+    """The steward and lead groups (the settings', followed to their supergroups), or an admin's private chat: these
     may name any project (/profile P001); a help group only ever sees its own."""
     message, user = update.effective_message, update.effective_user
-    settings = services.settings
+    chats = services.staff_chats  # where the settings' groups are now
     if message is None:
         return False
-    if message.chat_id in (settings.steward_chat_id, settings.lead_chat_id):
+    if message.chat_id in (chats.steward_chat_id, chats.lead_chat_id):
         return True
     return message.chat.type == ChatType.PRIVATE and user is not None and _is_admin(services, user.id)
 

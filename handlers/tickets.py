@@ -93,13 +93,14 @@ def _ticket_unit(
                 ticket_id=info.ticket.id,
             )
         ]
-        if settings.steward_chat_id is None:
+        steward_chat = services.staff_chats.steward_chat_id  # where it is now (resolved in this transaction)
+        if steward_chat is None:
             log.warning("ticket %s: STEWARD_CHAT_ID is not set, no card posted", info.ticket.id)
             return rows
         card = common.card_text(services, info.ticket, info.project_name)
         rows.append(
             Owed(
-                settings.steward_chat_id,
+                steward_chat,
                 message_payload(card, markup=common.card_markup(info.ticket.id).to_dict()),
                 "ticket_card",
                 ticket_id=info.ticket.id,
@@ -343,12 +344,19 @@ async def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE, message
             )
         ]
         notice = render.follow_up_notice(follow_up)
+        direct = {target.chat_id for target in follow_up.notify}
         for target in follow_up.notify:
             department = follow_up.ticket.department_key if target.kind == "department" else None
+            # A card left in a group since upgraded to a supergroup: the notice goes to the supergroup (no call to
+            # the old id), quoting nothing (the supergroup numbers its messages afresh) — unless a card there gets it.
+            chat = facts.current(target.chat_id)
+            if chat is None or (chat != target.chat_id and chat in direct):
+                continue
+            reply_to = target.reply_to_message_id if chat == target.chat_id else None
             rows.append(
                 Owed(
-                    target.chat_id,
-                    message_payload(notice, reply_to=target.reply_to_message_id),
+                    chat,
+                    message_payload(notice, reply_to=reply_to),
                     "follow_up_notice",
                     ticket_id=ticket_id,
                     follow_up={"kind": "card", "card_kind": target.kind, "department_key": department},

@@ -214,7 +214,8 @@ async def on_learn_scope(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Move a group's bindings, tickets and reminders to the supergroup it became."""
+    """Move a group's bindings, tickets and reminders to the supergroup it became, and record the move (the
+    steward and lead groups of the settings are followed there)."""
     message = update.effective_message
     if message is None:
         return
@@ -226,13 +227,9 @@ async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     services = services_of(context)
     moved = await services.db.run(migrate_chat, old_chat_id=old, new_chat_id=new, now=services.clock())
-    settings = services.settings
-    if old in (settings.steward_chat_id, settings.lead_chat_id):
-        log.warning(
-            "the steward or lead group %s is now supergroup %s: set STEWARD_CHAT_ID / LEAD_CHAT_ID to the new id",
-            old,
-            new,
-        )
+    # The move is recorded: this process follows it now (the steward or lead group of the settings included, which
+    # logs once to update the setting); the others at their next transaction (the `bindings` version moved).
+    await common.refresh_facts(context)
     log.info(
         "group %s became supergroup %s: binding %s, tickets %s, projects %s, %d reminder keys",
         old,
@@ -242,7 +239,6 @@ async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         list(moved.projects),
         moved.reminder_keys,
     )
-    await common.refresh_department_chats(context)
     await common.repost_department_cards(context, moved)
 
 

@@ -54,7 +54,7 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await query.answer(_plain(render.error_message(exc, departments=names)), show_alert=True)
         return
     ticket = result.ticket
-    is_department = card.chat_id != services.settings.steward_chat_id
+    is_department = card.chat_id != services.staff_chats.steward_chat_id
     kind = CardKind.department if is_department else CardKind.steward
     if pressed.action is Action.escalate and not pressed.department_key:
         if not result.departments:

@@ -26,8 +26,13 @@ log = logging.getLogger(__name__)
 
 
 def who(services: Services) -> work.Who:
-    s = services.settings
-    return work.Who(steward_chat_id=s.steward_chat_id, lead_chat_id=s.lead_chat_id, admin_ids=tuple(s.admin_user_ids))
+    """The steward and lead groups where they are now (a group upgraded to a supergroup is followed there)."""
+    chats = services.staff_chats
+    return work.Who(
+        steward_chat_id=chats.steward_chat_id,
+        lead_chat_id=chats.lead_chat_id,
+        admin_ids=tuple(services.settings.admin_user_ids),
+    )
 
 
 def department_key(services: Services, text: str) -> str | None:
@@ -90,7 +95,7 @@ async def follow_migration(
     moved = await services.db.run(
         migrate_chat, old_chat_id=old_chat_id, new_chat_id=sent.migrated_to, now=services.clock()
     )
-    await refresh_department_chats(context)
+    await refresh_facts(context)
     await repost_department_cards(context, moved, skip=posting)
 
 
@@ -131,6 +136,8 @@ async def refresh_cards(context: ContextTypes.DEFAULT_TYPE, ticket_id: int) -> N
     services = services_of(context)
     shown = await services.db.run(work.shown_cards, ticket_id=ticket_id)
     for card in shown.cards:
+        if services.facts.current(card.chat_id) != card.chat_id:
+            continue  # in a group upgraded to a supergroup since: Telegram keeps it there, and edits nothing
         face = render.card_face(
             shown.ticket,
             card.kind,
@@ -162,7 +169,7 @@ def card_text(services: Services, ticket: TicketView, project_name: str | None, 
 async def post_steward_card(context: ContextTypes.DEFAULT_TYPE, info: work.CardInfo) -> None:
     """Post a new ticket's card to the steward group and remember it."""
     services = services_of(context)
-    chat_id = services.settings.steward_chat_id
+    chat_id = services.staff_chats.steward_chat_id
     if chat_id is None:
         log.warning("ticket %s: STEWARD_CHAT_ID is not set, no card posted", info.ticket.id)
         return
@@ -219,6 +226,14 @@ async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.Press
 
 
 # --------------------------------------------------------------------------- staff chats
+
+
+async def refresh_facts(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """After a group's move committed: reload this process's copy of the bindings and the moves now (the
+    department groups, the steward and lead groups where they are now), not at the next update's transaction."""
+    services = services_of(context)
+    await services.db.run(services.facts.check)
+    await refresh_department_chats(context)
 
 
 async def refresh_department_chats(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -27,6 +27,7 @@ from sqlmodel import Field, Session, SQLModel
 # table name → family
 WATCHED: dict[str, str] = {
     "desk_chat_binding": "bindings",
+    "desk_chat_move": "bindings",  # a group upgraded to a supergroup: the steward and lead chats are followed there
     "desk_staff_member": "staff",
     "learned_entry": "learned",
     "ledger_project": "ledger",

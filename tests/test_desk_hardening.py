@@ -15,6 +15,7 @@ from itertools import count
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import col, select
 from telegram import Update
 
@@ -769,14 +770,17 @@ async def test_a_department_card_that_finds_the_group_upgraded_brings_the_waitin
     assert len(sent_to(app, HELP)) == 1 and tickets(app)[0].status == "answered"
 
 
-def upgraded_to(app, monkeypatch, *, basic: int, new: int) -> None:
-    """From now on Telegram refuses sends to the group `basic`: it became supergroup `new`."""
+def upgraded_to(app, monkeypatch, *, basic: int, new: int, refused: list[int] | None = None) -> None:
+    """From now on Telegram refuses sends to the group `basic`: it became supergroup `new` (each refusal is appended
+    to `refused`: the recording request never sees them)."""
     request = req(app)
     answer = request.do_request
 
     async def upgraded(url, method, request_data=None, **kw):
         params = request_data.parameters if request_data else {}
         if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == basic:
+            if refused is not None:
+                refused.append(basic)
             return 400, json.dumps(
                 {
                     "ok": False,
@@ -810,3 +814,146 @@ async def test_a_relay_that_finds_the_group_upgraded_follows_it(app, monkeypatch
     assert sent_to(app, STEWARD_CHAT)[0].params["text"].startswith("✅")
     assert tickets(app)[-1].help_chat_id == new and tickets(app)[-1].status == "answered"
     assert services(app).db.call(help_project, chat_id=new) == "P001"
+
+
+# --------------------------------------------------------------------------- the steward and lead groups upgraded
+
+OLD_STEWARD_CHAT, NEW_STEWARD_CHAT = -4012345690, -1001234560010  # a basic group's id, then its supergroup's
+OLD_LEAD_CHAT, NEW_LEAD_CHAT = -4012345691, -1001234560011
+NEW_STEWARD = 6_000_000_012  # never seen before the move
+
+
+@pytest.fixture
+async def basic_groups_app(settings, clock):
+    """The steward and lead groups of the settings are still basic groups."""
+    settings = settings.model_copy(
+        update={"steward_chat_id": OLD_STEWARD_CHAT, "lead_chat_id": OLD_LEAD_CHAT, "admin_user_ids": [ADMIN]}
+    )
+    async with recorded_application(settings, clock) as application:
+        application.bot_data["services"].db.call(lambda session: session.add(base_project()))
+        await say(application, "/bind P001", user=ADMIN)
+        await say(application, "/bind_dept 发改委", user=ADMIN, chat=DEPT_CHAT)
+        yield application
+
+
+async def test_the_steward_and_lead_groups_upgraded_to_supergroups_are_followed_there(
+    basic_groups_app, clock, monkeypatch, caplog
+) -> None:
+    """STEWARD_CHAT_ID and LEAD_CHAT_ID still name the basic groups: the move is recorded and the settings' ids are
+    resolved through it, so the supergroups are the steward and lead groups (roles, buttons, commands), the cards,
+    alerts and the messages already owed go there without a call to the old ids, and the advice to update the
+    settings is logged once."""
+    from bot.jobs.sla_job import run_sweep
+    from bot.sender import sender_of
+
+    app = basic_groups_app
+    first_id, _ = await handoff(app)
+    assert len(sent_to(app, OLD_STEWARD_CHAT)) == 1  # its card, in the basic group
+    refused: list[int] = []  # Telegram refuses the old ids now
+    upgraded_to(app, monkeypatch, basic=OLD_STEWARD_CHAT, new=NEW_STEWARD_CHAT, refused=refused)
+    upgraded_to(app, monkeypatch, basic=OLD_LEAD_CHAT, new=NEW_LEAD_CHAT, refused=refused)
+    await sender_of(app).stop()  # the next card stays owed to the old id while the move is announced
+    req(app).clear()
+    await app.process_update(
+        message_update(app.bot, chat_id=HELP, user_id=OTHER_MEMBER, text="社保怎么交？", date=int(clock().timestamp()))
+    )
+    second_id = tickets(app)[-1].id
+    assert second_id is not None and second_id != first_id
+    caplog.set_level("WARNING", logger="bot.services")
+    await app.process_update(migration_update(app, old=OLD_STEWARD_CHAT, new=NEW_STEWARD_CHAT, in_new=False))
+    await app.process_update(migration_update(app, old=OLD_STEWARD_CHAT, new=NEW_STEWARD_CHAT, in_new=True))
+    await app.process_update(migration_update(app, old=OLD_LEAD_CHAT, new=NEW_LEAD_CHAT, in_new=True))
+    await delivered(app)
+
+    assert refused == []  # the card owed to the old id went straight to the supergroup, no call wasted
+    (second_card,) = sent_to(app, NEW_STEWARD_CHAT)
+    assert says(texts.DESK_CARD, second_card.params["text"], ticket_id=second_id)
+
+    # A steward never seen before, in the supergroup: a steward (buttons on the card, commands, replies).
+    await press(
+        app,
+        chat=NEW_STEWARD_CHAT,
+        user=NEW_STEWARD,
+        message=card(app, second_id, NEW_STEWARD_CHAT),
+        data=f"t:claim:{second_id}",
+    )
+    assert alert(app).params.get("show_alert") is not True
+    assert tickets(app)[1].status == "claimed" and tickets(app)[1].assignee_user_id == NEW_STEWARD
+    await say(app, f"/escalate {first_id} 发改委", user=NEW_STEWARD, chat=NEW_STEWARD_CHAT)
+    assert tickets(app)[0].status == "escalated"
+    assert says(texts.DESK_ESCALATION_HEAD, sent_to(app, DEPT_CHAT)[0].params["text"])
+    # The asker follows up on the first ticket, whose steward card is in the old group: the notice reaches the
+    # supergroup, quoting nothing there (its message ids are new), with no call to the old id.
+    await say(app, "请问还要多久才有答复？")
+    (notice,) = sent_to(app, NEW_STEWARD_CHAT)
+    assert says(texts.DESK_FOLLOW_UP_NOTICE, notice.params["text"], ticket_id=first_id)
+    assert "reply_parameters" not in notice.params and refused == []
+    await say(
+        app,
+        "请到社保窗口办理。",
+        user=NEW_STEWARD,
+        chat=NEW_STEWARD_CHAT,
+        reply_to=card(app, second_id, NEW_STEWARD_CHAT),
+    )
+    assert "社保窗口" in sent_to(app, HELP)[0].params["text"]
+    assert tickets(app)[1].status == "answered"
+    # The lead group's supergroup is a staff group too.
+    await say(app, "/stats", user=ADMIN, chat=NEW_LEAD_CHAT)
+    assert sent_to(app, NEW_LEAD_CHAT) and sent_to(app, NEW_LEAD_CHAT)[0].params["text"] != texts.TICKET_STAFF_ONLY
+
+    # The clock's alerts: to the supergroups, none to the old ids.
+    req(app).clear()
+    clock.advance(hours=3)
+    alerts = await run_sweep(app.bot, services(app))
+    await delivered(app)
+    assert [a.ticket.id for a in alerts] == [first_id]
+    assert any(says(texts.DESK_BREACH_ALERT, c.params["text"], ticket_id=first_id) for c in sent_to(app, NEW_LEAD_CHAT))
+    assert sent_to(app, DEPT_CHAT)  # the department holding it is told as well
+    assert refused == []
+    # The advice to update the settings, once each (not per announcement, message or reload).
+    advice = [r.getMessage() for r in caplog.records if "STEWARD_CHAT_ID" in r.getMessage()]
+    assert len(advice) == 1 and f"STEWARD_CHAT_ID={NEW_STEWARD_CHAT}" in advice[0]
+    assert len([r for r in caplog.records if "LEAD_CHAT_ID" in r.getMessage()]) == 1
+
+    from desk.bindings import chat_moves  # recorded: a restart, or another process, follows them too
+
+    moves = services(app).db.call(chat_moves)
+    assert moves == {OLD_STEWARD_CHAT: NEW_STEWARD_CHAT, OLD_LEAD_CHAT: NEW_LEAD_CHAT}
+
+
+# --------------------------------------------------------------------------- two escalations at once
+
+ECO_CHAT = -1001234560020
+
+
+async def test_an_escalation_that_loses_to_one_made_at_the_same_moment_says_so_and_posts_nothing(
+    app, monkeypatch
+) -> None:
+    """Another steward's re-escalation (through another worker) is committed between this press's read of the
+    ticket and its write: the press changes nothing, posts no card, and its alert says where the ticket went."""
+    from desk import tickets as desk_tickets
+    from handlers.tickets_common import chooser_markup, department_key
+
+    await say(app, "/bind_dept 生态环境局", user=ADMIN, chat=ECO_CHAT)
+    ticket_id, _ = await handoff(app)
+    await say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
+    names = {k: d.name for k, d in services(app).knowledge.kb.departments.items()}
+    ecology, water = department_key(services(app), "生态环境局"), department_key(services(app), "水利局")
+    assert ecology and water
+    original = desk_tickets.bindings.department_chat_id
+
+    def meanwhile(*, session, department_key):
+        # what the other worker committed after this transaction read the ticket (escalated to 发改委)
+        moved = update(Ticket).where(col(Ticket.id) == ticket_id).values(department_key=water)
+        session.execute(moved.execution_options(synchronize_session=False))  # this transaction's read stays as it was
+        return original(session=session, department_key=department_key)
+
+    monkeypatch.setattr(desk_tickets.bindings, "department_chat_id", meanwhile)
+    chooser = card(app, ticket_id, with_buttons=False)  # the card showing the departments to choose from
+    chooser["reply_markup"] = chooser_markup(ticket_id, (ecology, water), names).to_dict()
+    await press(app, chat=STEWARD_CHAT, user=STEWARD, message=chooser, data=f"t:escalate:{ticket_id}:{ecology}")
+    refusal = alert(app)
+    assert says(texts.DESK_ERR_CHANGED_DEPARTMENT, refusal.params["text"], ticket_id=ticket_id, department=names[water])
+    assert sent_to(app, ECO_CHAT) == []
+    assert [c.method for c in req(app).calls] == ["answerCallbackQuery"]
+    assert events(app, ticket_id).count("escalate") == 1

@@ -8,7 +8,8 @@ import pytest
 from sqlmodel import Session
 
 from desk import tickets
-from desk.errors import AlreadyClaimed, InvalidTransition
+from desk.bindings import bind_department_chat
+from desk.errors import AlreadyClaimed, InvalidTransition, TicketChanged
 from desk.models import Ticket
 from desk.models import TicketStatus as S
 from desk.states import TRANSITIONS, can_transition, check_transition
@@ -245,3 +246,60 @@ def test_a_stale_read_cannot_win_a_race(world) -> None:
         slow.rollback()
     final = world.db.call(tickets.get_ticket, ticket_id=t.id)
     assert final.assignee_user_id == world.steward.user_id
+
+
+WATER_CHAT = supergroup_id(22)
+
+
+def _third_department(world) -> str:
+    """A third bound department (make_world binds natural_resources and ecology)."""
+    admin = world.actor(user_id(1), WATER_CHAT, "管理员")
+    world.db.call(
+        bind_department_chat, actor=admin, chat_id=WATER_CHAT, department_key="water", now=world.clock.now, title="水利"
+    )
+    return "water"
+
+
+def test_two_re_escalations_at_once_to_different_departments_one_wins(world, monkeypatch) -> None:
+    """Two stewards re-escalate one ticket at the same moment (two webhook workers): both read it escalated to
+    natural_resources; one commits ecology first. The other, writing after, finds the department changed: it raises
+    TicketChanged and changes nothing (before, it moved the ticket on to water unseen: ecology's card posted and
+    taken away, its audit row saying natural_resources → water)."""
+    water = _third_department(world)
+    ticket_id = _in_status(world, S.escalated)  # with natural_resources
+    steward, other = world.steward, world.steward2
+    original = tickets.bindings.department_chat_id
+    interleaved: list[str] = []
+
+    def between_read_and_write(*, session, department_key):
+        if not interleaved:  # the slow worker has read the ticket: the quick one escalates and commits now
+            interleaved.append(department_key)
+            world.db.call(
+                tickets.escalate, ticket_id=ticket_id, actor=other, department_key="ecology", now=world.clock.now
+            )
+        return original(session=session, department_key=department_key)
+
+    monkeypatch.setattr(tickets.bindings, "department_chat_id", between_read_and_write)
+    with Session(world.db.engine) as slow:
+        with pytest.raises(TicketChanged) as lost:
+            tickets.escalate(
+                session=slow, ticket_id=ticket_id, actor=steward, department_key=water, now=world.clock.now
+            )
+        slow.rollback()
+    assert interleaved == [water]
+    assert (lost.value.status, lost.value.department_key) == ("escalated", "ecology")
+    final = world.db.call(tickets.get_ticket, ticket_id=ticket_id)
+    assert (final.status, final.department_key) == (S.escalated, "ecology")
+    hops = [
+        (e.detail.get("from_department"), e.detail["to_department"])
+        for e in world.db.call(tickets.ticket_events, ticket_id=ticket_id)
+        if e.action == "escalate"
+    ]
+    assert hops == [(None, "natural_resources"), ("natural_resources", "ecology")]  # the loser wrote no audit row
+    # Told afterwards (not at once), the same escalation is a hop of its own from where the ticket is now.
+    monkeypatch.setattr(tickets.bindings, "department_chat_id", original)
+    again = world.db.call(
+        tickets.escalate, ticket_id=ticket_id, actor=steward, department_key=water, now=world.clock.now
+    )
+    assert again.ticket.department_key == water
+    assert world.db.call(tickets.ticket_events, ticket_id=ticket_id)[-1].detail["from_department"] == "ecology"

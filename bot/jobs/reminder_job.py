@@ -75,7 +75,7 @@ async def _target(services: Services, reminder: Reminder, cache: dict[str, int |
         bound = await services.db.run(help_project, chat_id=chat_id, active_only=False)
         return chat_id if bound == code else None
     if audience.kind is AudienceKind.steward:
-        return services.settings.steward_chat_id
+        return services.staff_chats.steward_chat_id  # where it is now (run_round refreshed the moves)
     if audience.key not in cache:
         cache[audience.key] = await services.db.run(department_chat_id, department_key=audience.key)
     return cache[audience.key]
@@ -168,7 +168,7 @@ async def send_weekly_report(
     None when no lead group is set or the ledger is empty."""
     services: Services = application.bot_data[SERVICES_KEY]
     settings = services.settings
-    chat_id = settings.lead_chat_id
+    chat_id = services.staff_chats.lead_chat_id  # the setting's group, followed to its supergroup
     if chat_id is None:
         return None
     day = report_day(local_now(services).date(), settings.report_weekday)
@@ -206,6 +206,10 @@ async def run_round(
     now = local_now(services)
     at = parse_time_of_day(settings.reminder_time)
     result: dict[str, Any] = {"reminders": Counter(), "report": None, "incomplete": False}
+    try:  # the steward and lead groups where they are now (a move recorded by another process)
+        await services.db.run(services.facts.check)
+    except Exception:  # the database: the sends below meet it too, and say so
+        log.warning("could not refresh the shared facts before the round", exc_info=True)
     past_time = now.time().replace(tzinfo=None) >= at
     if not catch_up or past_time:
         try:
