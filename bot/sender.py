@@ -282,9 +282,7 @@ class Sender:
                 continue
             self._bucket.take()
             attempts += 1
-            view = OutboxView(
-                -1, view.chat_id, view.method, view.payload, view.purpose, view.priority, attempts, view.uncertain
-            )
+            view = replace(view, attempts=attempts)
             result = await self.attempt(view)
             pace.sent.append(time.monotonic())
             if result.verdict is not Verdict.retry:
@@ -293,16 +291,9 @@ class Sender:
                 else:
                     log.warning("answer to chat %s not delivered: %s", view.chat_id, result.reason)
                 return
-            view = OutboxView(
-                -1,
-                view.chat_id,
-                view.method,
-                view.payload,
-                view.purpose,
-                view.priority,
-                attempts,
-                view.uncertain or result.uncertain,
-            )
+            # a long text resumes at the part that failed, like a row's (POSTED_PARTS): the chat got the others
+            payload = {**view.payload, POSTED_PARTS: list(result.posted_parts)} if result.posted_parts else view.payload
+            view = replace(view, payload=payload, uncertain=view.uncertain or result.uncertain)
             await asyncio.sleep(max(0.0, ((result.retry_at or self.clock()) - self.clock()).total_seconds()))
 
     def later(self, unit: Callable[..., Any]) -> None:

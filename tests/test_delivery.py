@@ -677,3 +677,21 @@ async def test_a_long_text_whose_later_part_fails_is_retried_from_that_part(bot:
     assert stats.sent == 1 and stats.possible_duplicates == 0
     row = database.call(lambda session: session.exec(select(OutboxMessage)).one())
     assert row.payload["posted_parts"] and row.message_id == row.payload["posted_parts"][0]
+
+
+async def test_a_long_answer_sent_without_the_database_resumes_at_the_part_that_failed(
+    bot: Bot, database: Database
+) -> None:
+    # the database down: an answer goes from memory (send_volatile), retried there; a 502 on its second part resent
+    # the whole text from the first part, which the chat then got twice
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    text = "\n".join(f"第{n}行：" + "材料清单说明" * 12 for n in range(120))
+    request.faults[A] = [None, (502, {"description": "Bad Gateway"})]
+    sender = _sender(bot, database)
+    sender.send_volatile(_text(A, text))
+    last = text.rsplit("\n", 1)[1]
+    await _until(lambda: any(sent.endswith(last) for sent in request.texts(A)))
+    sent = request.texts(A)
+    assert "".join(sent).replace("\n", "") == text.replace("\n", "")  # every part once, in order
+    assert len(sent) >= 3 and len(set(sent)) == len(sent)
+    assert sender.sent_count == 1
