@@ -18,6 +18,7 @@ from telegram.request import RequestData
 
 from bot.inbox import ChatOrderedProcessor, Inbox
 from bot.sender import Limits, Sender
+from bot.telegram_io import split_message
 from delivery.inbox import InboxUpdate, mark_done, pending_updates
 from delivery.outbox import (
     DeliveryOutcome,
@@ -695,3 +696,76 @@ async def test_a_long_answer_sent_without_the_database_resumes_at_the_part_that_
     assert "".join(sent).replace("\n", "") == text.replace("\n", "")  # every part once, in order
     assert len(sent) >= 3 and len(set(sent)) == len(sent)
     assert sender.sent_count == 1
+
+
+class _Time:
+    """The sender's two clocks, stepped by the test: the rows' time and the pacing's."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def clock(self) -> datetime:
+        return NOW + timedelta(seconds=self.seconds)
+
+    def monotonic(self) -> float:
+        return 1000.0 + self.seconds
+
+
+LONG = "\n".join(f"第{n}行：" + "材料清单说明" * 12 for n in range(120))  # three messages of Telegram's 4,096
+
+
+def _paced_sender(bot: Bot, database: Database, time: _Time, **limits: Any) -> Sender:
+    return Sender(
+        bot=bot,
+        db=database,
+        limits=Limits(backoff_seconds=0.01, **limits),
+        clock=time.clock,
+        monotonic=time.monotonic,
+    )
+
+
+async def test_each_part_of_a_long_text_counts_in_its_groups_twenty_a_minute(bot: Bot, database: Database) -> None:
+    # a row of three parts counted as one message in its chat's window: the chat's next row went at once
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    assert len(split_message(LONG, as_html=True)) == 3
+    time = _Time()
+    sender = _paced_sender(bot, database, time, group_per_minute=3)
+    _owe(database, _text(A, LONG), _text(A, "甲2"), _text(B, "乙"))
+    await sender.drain(timeout=0.5)
+    assert len(request.texts(A)) == 3 and request.texts(B) == ["乙"]  # three in A's minute: 甲2 waits
+    time.seconds += 61
+    await sender.drain(timeout=2.0)
+    assert request.texts(A)[3:] == ["甲2"]
+
+
+async def test_each_part_of_a_long_text_takes_a_token_of_the_thirty_a_second(bot: Bot, database: Database) -> None:
+    # the overall bucket gave one token for the three parts: the next chat's message went at once
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    time = _Time()
+    sender = _paced_sender(bot, database, time, per_second=3)
+    _owe(database, _text(A, LONG))
+    await sender.drain(timeout=0.3)
+    assert len(request.texts(A)) == 3
+    _owe(database, _text(B, "乙"))
+    await sender.drain(timeout=0.3)
+    assert request.texts(B) == []  # three tokens spent
+    time.seconds += 1
+    await sender.drain(timeout=2.0)
+    assert request.texts(B) == ["乙"]
+
+
+async def test_a_long_text_stops_at_its_groups_limit_and_goes_on_from_there(bot: Bot, database: Database) -> None:
+    # the parts went back to back whatever the chat's window held: a group near its 20 a minute got a 429 mid-text
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    time = _Time()
+    sender = _paced_sender(bot, database, time, group_per_minute=2)
+    _owe(database, _text(A, LONG))
+    await sender.drain(timeout=0.3)
+    assert len(request.texts(A)) == 2  # two in the minute; the third part waits for room
+    row = database.call(lambda session: session.exec(select(OutboxMessage)).one())
+    assert row.status == "pending" and len(row.payload["posted_parts"]) == 2
+    time.seconds += 61
+    stats = await sender.drain(timeout=2.0)
+    sent = request.texts(A)
+    assert len(sent) == 3 and "".join(sent).replace("\n", "") == LONG.replace("\n", "")  # each part once, in order
+    assert stats.sent == 1 and stats.possible_duplicates == 0
