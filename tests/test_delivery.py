@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -16,10 +18,10 @@ from telegram import Bot, Update
 from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 
-from bot.inbox import ChatOrderedProcessor, Inbox
+from bot.inbox import PID_SPACE, ChatOrderedProcessor, Inbox
 from bot.sender import Limits, Sender
 from bot.telegram_io import split_message
-from delivery.inbox import InboxUpdate, mark_done, pending_updates
+from delivery.inbox import InboxUpdate, mark_done, pending_updates, store_updates, take_orphans
 from delivery.outbox import (
     DeliveryOutcome,
     OutboxMessage,
@@ -40,6 +42,7 @@ from desk.roles import resolve_role
 from desk.sla import sweep_owing
 from desk.tickets import create_ticket
 from storage import Database
+from storage.lease import acquire_lease
 from tests.databases import postgres_schema_database
 from tests.desk_helpers import ALWAYS
 from tests.recording_request import RecordingRequest
@@ -421,6 +424,38 @@ async def test_the_inbox_replays_what_was_stored_and_skips_copies(bot: Bot, data
     await restarted.store([_raw(1, A, "一"), _raw(2, A, "二"), _raw(3, B, "三"), _raw(4, B, "四")])
     assert [restarted.should_skip(i) for i in (1, 2, 3, 4)] == [True, True, True, False]
     assert len(database.call(lambda session: session.exec(select(InboxUpdate)).all())) == 4
+
+
+def test_two_instances_taking_over_a_dead_ones_updates_at_once_take_each_once() -> None:
+    # PostgreSQL: the second waits for the first's row locks, then finds each row's owner changed and takes none
+    with postgres_schema_database("inbox13") as db:
+        db.call(store_updates, updates=[_raw(n, A, f"{n}") for n in (1, 2, 3)], now=NOW, owner="inbox:dead")
+        other: dict[str, list[dict[str, Any]]] = {}
+        with db.session() as first:
+            mine = take_orphans(session=first, owner="inbox:one", now=NOW)
+            thread = threading.Thread(
+                target=lambda: other.update(two=db.call(take_orphans, owner="inbox:two", now=NOW)), daemon=True
+            )
+            thread.start()
+            thread.join(0.5)
+            assert thread.is_alive()  # blocked on the rows the first holds
+        thread.join(30)
+        assert [u["update_id"] for u in mine] == [1, 2, 3] and other["two"] == []
+        rows = db.call(lambda session: session.exec(select(InboxUpdate)).all())
+        assert {row.claimed_by for row in rows} == {"inbox:one"}
+
+
+async def test_what_an_ended_process_on_this_host_left_is_taken_at_once_a_live_ones_is_not(database: Database) -> None:
+    # a restart on the same host (SQLite's one process, a systemd restart) need not wait for the dead run's lease
+    ended = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await ended.wait()
+    for run, pid, update in (("inbox:ended", ended.pid, 1), ("inbox:alive", os.getppid(), 2)):
+        database.call(acquire_lease, name=run, holder=f"host:{pid}|{PID_SPACE}:{pid}", now=NOW, seconds=30)
+        database.call(store_updates, updates=[_raw(update, A, "问")], now=NOW, owner=run)
+    inbox = Inbox(database, clock=lambda: NOW + timedelta(seconds=1))
+    assert await inbox.beat() == 1  # the ended process's update; the live process's lease holds
+    rows = database.call(lambda session: session.exec(select(InboxUpdate).order_by(col(InboxUpdate.update_id))).all())
+    assert [row.claimed_by for row in rows] == [inbox.owner, "inbox:alive"]
 
 
 async def test_chats_run_concurrently_and_each_chat_in_order(bot: Bot, database: Database) -> None:
