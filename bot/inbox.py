@@ -158,8 +158,10 @@ class Inbox:
     async def beat(self) -> int:
         """Renew this run's lease, then take over and queue what dead runs stored and did not process."""
         now = await self._renew()
+        if self._application is None:  # nowhere to queue them yet (replay gives it): taken, they would wait for ever
+            return 0
         rows = await self.db.run(take_orphans, owner=self.owner, now=now, gone=process_gone)
-        if rows and self._application is not None:
+        if rows:
             for raw in rows:
                 await self._application.update_queue.put(Update.de_json(raw, self._application.bot))
             log.warning(

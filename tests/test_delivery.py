@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import col, select
 from telegram import Bot, Update
 from telegram.error import NetworkError, TimedOut
+from telegram.ext import Application
 from telegram.request import RequestData
 
 from bot.inbox import PID_SPACE, ChatOrderedProcessor, Inbox
@@ -453,7 +454,10 @@ async def test_what_an_ended_process_on_this_host_left_is_taken_at_once_a_live_o
         database.call(acquire_lease, name=run, holder=f"host:{pid}|{PID_SPACE}:{pid}", now=NOW, seconds=30)
         database.call(store_updates, updates=[_raw(update, A, "问")], now=NOW, owner=run)
     inbox = Inbox(database, clock=lambda: NOW + timedelta(seconds=1))
-    assert await inbox.beat() == 1  # the ended process's update; the live process's lease holds
+    application = Application.builder().token("123456:TEST").build()
+    assert await inbox.replay(application) == 1  # the ended process's update; the live process's lease holds
+    queued = application.update_queue.get_nowait()
+    assert isinstance(queued, Update) and queued.update_id == 1
     rows = database.call(lambda session: session.exec(select(InboxUpdate).order_by(col(InboxUpdate.update_id))).all())
     assert [row.claimed_by for row in rows] == [inbox.owner, "inbox:alive"]
 
