@@ -51,7 +51,7 @@ def build_application(
             _file_url(settings.telegram_api_base_url)
         )
     # Updates: stored before they are acknowledged, processed per chat in order (bot/inbox.py).
-    inbox = Inbox(services.db)
+    inbox = Inbox(services.db, instance=settings.instance_name, lease_seconds=settings.inbox_lease_seconds, clock=clock)
     updates_request = request if request is not None else HTTPXRequest(connection_pool_size=1)
     if request is not None:
         builder = builder.request(request)

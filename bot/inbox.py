@@ -7,8 +7,12 @@
   updates in order (PTB's BaseUpdateProcessor). While an update is processed, the first
   transaction that owes a message marks it processed (delivery.outbox.current_update);
   updates that owed nothing are marked in batches afterwards.
-- `Inbox.replay` (at start-up) queues what was stored and not processed when the process
-  stopped; copies Telegram sends again are skipped, so each update is processed once.
+- `Inbox.replay` (at start-up) queues what was stored and not processed by a run that is gone
+  (its lease released by a clean stop, or run out); copies Telegram sends again are skipped, so
+  each update is processed once. What another live instance stored is its own: it is taken over
+  only once that instance's lease runs out, or at once when its process is seen to have ended
+  (`process_gone`: a restart on the same host) — `Inbox.beat`, every third of the lease: this
+  run's lease renewed, then the orphans taken.
 
 While the database is unreachable the batch cannot be stored: it is kept in memory and
 stored when the database is back, and the updates are processed meanwhile (answers do not
@@ -20,7 +24,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,19 +37,76 @@ from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
 from telegram.request import BaseRequest, RequestData
 
-from delivery.inbox import mark_done, mark_done_at_commit, pending_updates, prune_done, store_updates
+from bot.leader import default_instance_name
+from delivery.inbox import LEASE_PREFIX, mark_done, mark_done_at_commit, prune_done, store_updates, take_orphans
 from delivery.outbox import current_update
 from storage import Database, utcnow
+from storage.lease import acquire_lease, release_lease
 
 log = logging.getLogger(__name__)
 
 
-class Inbox:
-    """Stores batches, remembers which update ids must not be processed again, marks done."""
+def _pid_space() -> str | None:
+    """Where a pid names one process: this boot of this machine and this pid namespace (None: unknown)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        return f"{boot}/{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return None
 
-    def __init__(self, db: Database, *, flush_seconds: float = 0.2) -> None:
+
+PID_SPACE = _pid_space()
+
+
+def this_process() -> str:
+    """How this process is named in its inbox lease: `process_gone` reads it back."""
+    return f"{PID_SPACE}:{os.getpid()}"
+
+
+def process_gone(holder: str) -> bool:
+    """The holder of an inbox lease was a process that this one could see and exists no more. Only a process of the
+    same pid space qualifies (another host or container cannot be seen: its lease has to run out), and never this
+    process's own pid (another Application in this process)."""
+    where, _, pid = holder.rpartition("|")[2].rpartition(":")
+    if PID_SPACE is None or where != PID_SPACE or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # another user's process: it exists
+        return False
+    try:  # a zombie (killed, not yet reaped by its parent) is gone too
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+class Inbox:
+    """Stores batches, remembers which update ids must not be processed again, marks done; keeps
+    this run's lease on what it stored and takes over what dead runs left."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        flush_seconds: float = 0.2,
+        instance: str | None = None,
+        lease_seconds: float = 30.0,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self.db = db
         self.flush_seconds = flush_seconds
+        # A name per run, never an earlier run's (a restarted container has the same host name and pid): the lease
+        # a live instance renews, and what its stored updates are claimed by.
+        self.owner = f"{LEASE_PREFIX}{uuid.uuid4().hex[:16]}"
+        self.instance = instance or default_instance_name()
+        self.holder = f"{self.instance[:100]}|{this_process()}"  # in the lease: who, and the process it was
+        self.lease_seconds = lease_seconds
+        self.clock = clock
+        self._held_until: datetime | None = None  # this run's lease, as last renewed
+        self._next_beat: datetime | None = None
+        self._application: Application | None = None  # type: ignore[type-arg]  # where taken-over updates go
         self.skip: set[int] = set()  # known before: a copy, or already done
         self.unsaved: list[dict[str, Any]] = []  # batches the database refused (outage)
         self._stored: set[int] = set()  # ids this process stored
@@ -54,7 +119,9 @@ class Inbox:
             return
         batch = [*self.unsaved, *updates]
         try:
-            known = await self.db.run(_store, updates=batch)
+            if self._held_until is None:  # stored before any beat (no replay ran): the claim needs its lease
+                await self._renew()
+            known = await self.db.run(_store, updates=batch, owner=self.owner)
         except SQLAlchemyError as exc:  # the database is down: process anyway, store later
             log.warning(
                 "inbox: could not store %d update(s) (%s); keeping them in memory", len(updates), type(exc).__name__
@@ -81,14 +148,37 @@ class Inbox:
         self._done.append(update_id)
 
     async def replay(self, application: Application) -> int:  # type: ignore[type-arg]
-        """Queue what was stored and not processed (before polling starts)."""
-        rows = await self.db.run(pending_updates)
-        for raw in rows:
-            await application.update_queue.put(Update.de_json(raw, application.bot))
-        await self.db.run(prune_done, now=utcnow())
+        """Take this run's lease, then queue what was stored and not processed by a run that is gone
+        (before polling starts); later beats queue what runs that die meanwhile leave."""
+        self._application = application
+        taken = await self.beat()
+        await self.db.run(prune_done, now=utcnow())  # the marks are in real time (mark_done)
+        return taken
+
+    async def beat(self) -> int:
+        """Renew this run's lease, then take over and queue what dead runs stored and did not process."""
+        now = await self._renew()
+        if self._application is None:  # nowhere to queue them yet (replay gives it): taken, they would wait for ever
+            return 0
+        rows = await self.db.run(take_orphans, owner=self.owner, now=now, gone=process_gone)
         if rows:
-            log.warning("inbox: replaying %d update(s) stored but not processed before the restart", len(rows))
+            for raw in rows:
+                await self._application.update_queue.put(Update.de_json(raw, self._application.bot))
+            log.warning(
+                "inbox: processing %d update(s) stored and not processed by an instance that is gone", len(rows)
+            )
         return len(rows)
+
+    async def _renew(self) -> datetime:
+        now = self.clock()
+        if self._held_until is not None and now > self._held_until:
+            # the database out of reach longer than the lease: another instance may have taken over (and so be
+            # processing a second time) what this one stored and is still processing
+            log.warning("inbox: this instance's lease ran out before it could be renewed")
+        await self.db.run(acquire_lease, name=self.owner, holder=self.holder, now=now, seconds=self.lease_seconds)
+        self._held_until = now + timedelta(seconds=self.lease_seconds)
+        self._next_beat = now + timedelta(seconds=self.lease_seconds / 3)
+        return now
 
     async def start(self) -> None:
         self._flusher = asyncio.create_task(self._flush_loop(), name="inbox-done")
@@ -101,6 +191,13 @@ class Inbox:
             except asyncio.CancelledError:
                 pass
         await self.flush()
+        if self._held_until is not None:
+            # what this run stored and did not process is another instance's at its next beat, not after the lease
+            try:
+                await self.db.run(release_lease, name=self.owner, holder=self.holder)
+            except SQLAlchemyError as exc:
+                log.warning("inbox: could not release this instance's lease (%s)", type(exc).__name__)
+            self._held_until = None
 
     async def flush(self) -> None:
         if self.unsaved:
@@ -119,19 +216,23 @@ class Inbox:
             await asyncio.sleep(self.flush_seconds)
             try:
                 await self.flush()
+                if self._next_beat is not None and self.clock() >= self._next_beat:
+                    await self.beat()
+            except SQLAlchemyError as exc:
+                log.warning("inbox: database unavailable (%s); trying again shortly", type(exc).__name__)
             except Exception:
                 log.exception("inbox flush failed")
 
 
-def _store(*, session: Session, updates: Sequence[dict[str, Any]]) -> set[int]:
-    """Store the batch; return the ids that were there before."""
+def _store(*, session: Session, updates: Sequence[dict[str, Any]], owner: str | None = None) -> set[int]:
+    """Store the batch claimed by `owner`; return the ids that were there before."""
     from sqlmodel import col, select
 
     from delivery.inbox import InboxUpdate
 
     ids = [int(u["update_id"]) for u in updates]
     known = set(session.exec(select(InboxUpdate.update_id).where(col(InboxUpdate.update_id).in_(ids))).all())
-    store_updates(session=session, updates=updates, now=utcnow())
+    store_updates(session=session, updates=updates, now=utcnow(), owner=owner)
     return known
 
 

@@ -3,7 +3,9 @@
 - Pacing: Telegram's limits per chat (20 messages a minute in a group, one a second in a
   private chat) and overall (30 a second). A chat that is busy, paced or answered 429 waits
   alone: the sender only asks the database for the head of each chat that may send now, so
-  one chat never holds up another. Alerts go before replies, replies before reminders.
+  one chat never holds up another. Alerts go before replies, replies before reminders. Each
+  part of a long text counts as a message; a part with no room yet sends the row back with the
+  parts posted, and it goes on from there when its chat and the bucket have room.
 - Order: one message at a time per chat, the next only after the outcome of the last is
   recorded, so a chat's messages arrive in the order they were owed.
 - Faults: 5xx and dropped connections are retried with backoff per message, 429 after the
@@ -90,10 +92,10 @@ class Limits:
 class _Bucket:
     """The overall token bucket."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, now: float) -> None:
         self.rate = rate
         self.tokens = rate
-        self.at = time.monotonic()
+        self.at = now
 
     def refill(self, now: float) -> float:
         self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
@@ -125,6 +127,14 @@ class _Pace:
         return ready
 
 
+class _NoRoom(Exception):
+    """The next part of a long text may not go now: its chat's window or the overall bucket is full."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
 def _seconds(error: RetryAfter) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)
@@ -133,7 +143,8 @@ def _seconds(error: RetryAfter) -> float:
 
 
 class Sender:
-    """Delivers the outbox through `bot`; `clock` stamps the rows (real time by default)."""
+    """Delivers the outbox through `bot`; `clock` stamps the rows and `monotonic` paces the sends (real time by
+    default)."""
 
     def __init__(
         self,
@@ -143,17 +154,19 @@ class Sender:
         limits: Limits | None = None,
         clock: Callable[[], datetime] = utcnow,
         on_outcome: Callable[[DeliveryOutcome], Any] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
         self.db = db
         self.limits = limits or Limits()
         self.clock = clock
+        self.monotonic = monotonic
         self.on_outcome = on_outcome
         # Unique per run: a restarted container has the same host name and often pid 1, and a sender never
         # takes back its own claims, so the id of a run before must never come back.
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.sqlite = db.url.startswith("sqlite")
-        self._bucket = _Bucket(self.limits.per_second)
+        self._bucket = _Bucket(self.limits.per_second, monotonic())
         self._paces: dict[int, _Pace] = {}
         self._inflight: set[int] = set()  # chats with a send or an unrecorded outcome
         self._tasks: set[asyncio.Task[None]] = set()
@@ -166,7 +179,7 @@ class Sender:
         self._reactor: asyncio.Task[None] | None = None
         self._round_lock = asyncio.Lock()
         self._last_reclaim = 0.0
-        self._last_prune = time.monotonic()  # start() prunes at once; a round after prune_seconds
+        self._last_prune = monotonic()  # start() prunes at once; a round after prune_seconds
         self._later: list[Callable[..., Any]] = []  # database work waiting for the database
         self._volatile: set[asyncio.Task[None]] = set()
         self.sent_count = 0
@@ -260,6 +273,17 @@ class Sender:
             return pace, 1.0 / self.limits.private_per_second, 1
         return pace, 60.0, self.limits.group_per_minute
 
+    def _room(self, chat_id: int) -> float:
+        """Seconds until `chat_id` may get one more message: its window and the overall bucket (0: now)."""
+        pace, window, most = self._pace_of(chat_id)
+        now = self.monotonic()
+        self._bucket.refill(now)
+        return max(0.0, pace.ready_at(now, window, most) - now, self._bucket.wait())
+
+    def _request(self, chat_id: int) -> None:
+        """One request to `chat_id` goes out now: it counts in the chat's window (each part of a long text does)."""
+        self._pace_of(chat_id)[0].sent.append(self.monotonic())
+
     # ------------------------------------------------------------------ the database is down
 
     def send_volatile(self, owed: Owed) -> None:
@@ -270,39 +294,25 @@ class Sender:
         task.add_done_callback(self._volatile.discard)
 
     async def _send_volatile(self, view: OutboxView) -> None:
-        pace, window, most = self._pace_of(view.chat_id)
         attempts = 0
         while True:
-            now = time.monotonic()
-            wait = max(
-                pace.ready_at(now, window, most) - now, self._bucket.refill(now) < 1 and self._bucket.wait() or 0.0
-            )
+            wait = self._room(view.chat_id)
             if wait > 0:
                 await asyncio.sleep(wait)
                 continue
             self._bucket.take()
             attempts += 1
-            view = OutboxView(
-                -1, view.chat_id, view.method, view.payload, view.purpose, view.priority, attempts, view.uncertain
-            )
+            view = replace(view, attempts=attempts)
             result = await self.attempt(view)
-            pace.sent.append(time.monotonic())
             if result.verdict is not Verdict.retry:
                 if result.verdict is Verdict.sent:
                     self.sent_count += 1
                 else:
                     log.warning("answer to chat %s not delivered: %s", view.chat_id, result.reason)
                 return
-            view = OutboxView(
-                -1,
-                view.chat_id,
-                view.method,
-                view.payload,
-                view.purpose,
-                view.priority,
-                attempts,
-                view.uncertain or result.uncertain,
-            )
+            # a long text resumes at the part that failed, like a row's (POSTED_PARTS): the chat got the others
+            payload = {**view.payload, POSTED_PARTS: list(result.posted_parts)} if result.posted_parts else view.payload
+            view = replace(view, payload=payload, uncertain=view.uncertain or result.uncertain)
             await asyncio.sleep(max(0.0, ((result.retry_at or self.clock()) - self.clock()).total_seconds()))
 
     def later(self, unit: Callable[..., Any]) -> None:
@@ -332,13 +342,13 @@ class Sender:
 
     async def _prune(self) -> None:
         """Delete the final rows older than `keep_days` (at start, then every `prune_seconds`)."""
-        self._last_prune = time.monotonic()
+        self._last_prune = self.monotonic()
         gone = await self.db.run(prune_final, now=self.clock(), keep=timedelta(days=self.limits.keep_days))
         if gone:
             log.info("outbox: deleted %d sent or failed message(s) older than %g days", gone, self.limits.keep_days)
 
     async def _round(self) -> float:
-        now = time.monotonic()
+        now = self.monotonic()
         if self._later:
             await self._catch_up()
         if now - self._last_prune > self.limits.prune_seconds:
@@ -397,12 +407,11 @@ class Sender:
     async def _send(self, view: OutboxView) -> None:
         pace, _, _ = self._pace_of(view.chat_id)
         result = await self.attempt(view)
-        pace.sent.append(time.monotonic())
         if result.moved_to is not None:
             self._inflight.add(result.moved_to)  # the new chat's turn waits for the outcome too
         if result.verdict is Verdict.retry and result.retry_at is not None and not result.uncertain:
             pace.blocked_until = max(
-                pace.blocked_until, time.monotonic() + max(0.0, (result.retry_at - self.clock()).total_seconds())
+                pace.blocked_until, self.monotonic() + max(0.0, (result.retry_at - self.clock()).total_seconds())
             )
         self._results.append((view.chat_id, result))
         if result.verdict is Verdict.sent:
@@ -486,6 +495,13 @@ class Sender:
     async def _attempt(self, view: OutboxView, posted: list[int]) -> SendResult:
         try:
             message_ids = await self._call(view, posted)
+        except _NoRoom as exc:
+            return SendResult(
+                view.id,
+                Verdict.retry,
+                reason=f"paced after {len(posted)} part(s): the chat's or the overall limit is reached",
+                retry_at=self.clock() + timedelta(seconds=exc.seconds),
+            )
         except RetryAfter as exc:
             wait = _seconds(exc)
             return SendResult(
@@ -562,6 +578,7 @@ class Sender:
         markup = InlineKeyboardMarkup.de_json(p["markup"], self.bot) if p.get("markup") else None
         text = p["if_failed"] if view.parent_failed and p.get("if_failed") is not None else p.get("text", "")
         if view.method == "editMessageText":
+            self._request(view.chat_id)
             edited = await self.bot.edit_message_text(
                 text,
                 chat_id=view.chat_id,
@@ -571,6 +588,7 @@ class Sender:
             )
             return (getattr(edited, "message_id", None) or int(p["message_id"]),)
         if view.method == "sendPhoto":
+            self._request(view.chat_id)
             photo = await self.bot.send_photo(
                 view.chat_id,
                 photo=base64.b64decode(p["photo_b64"]),
@@ -580,9 +598,17 @@ class Sender:
             return (photo.message_id,)
         parts = split_message(text, as_html=p.get("parse_mode") == "HTML")
         posted.extend(int(i) for i in p.get(POSTED_PARTS) or ())
+        first = True  # the attempt's first request had its turn from the round (its token taken, its chat's pace)
         for index, part in enumerate(parts):
             if index < len(posted):
                 continue  # posted by an earlier attempt
+            if not first:  # each further part is a message of its own to Telegram's limits
+                wait = self._room(view.chat_id)
+                if wait > 0:
+                    raise _NoRoom(wait)  # the row goes back with the parts posted, and goes on when there is room
+                self._bucket.take()
+            first = False
+            self._request(view.chat_id)
             last = index == len(parts) - 1
             reply = (
                 ReplyParameters(message_id=int(p["reply_to"]), allow_sending_without_reply=True)

@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0:8080"  # host:port the webhook and /healthz server binds
     webhook_secret: SecretStr | None = None  # X-Telegram-Bot-Api-Secret-Token; required in webhook mode
     scheduler_lease_seconds: float = Field(default=30, ge=1)  # a dead scheduler holder is replaced after this
+    inbox_lease_seconds: float = Field(default=30, ge=1)  # what a dead instance stored is processed after this
     instance_name: str | None = None  # names this instance in the lease and logs (default host:pid)
     startup_retry_max_seconds: float = Field(default=30, gt=0)  # longest wait between start-up retries
     shutdown_grace_seconds: float = Field(default=8, gt=0)  # in-flight work gets this long after SIGTERM

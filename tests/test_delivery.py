@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -14,11 +16,13 @@ import pytest
 from sqlmodel import col, select
 from telegram import Bot, Update
 from telegram.error import NetworkError, TimedOut
+from telegram.ext import Application
 from telegram.request import RequestData
 
-from bot.inbox import ChatOrderedProcessor, Inbox
+from bot.inbox import PID_SPACE, ChatOrderedProcessor, Inbox
 from bot.sender import Limits, Sender
-from delivery.inbox import InboxUpdate, mark_done, pending_updates
+from bot.telegram_io import split_message
+from delivery.inbox import InboxUpdate, mark_done, pending_updates, store_updates, take_orphans
 from delivery.outbox import (
     DeliveryOutcome,
     OutboxMessage,
@@ -39,6 +43,7 @@ from desk.roles import resolve_role
 from desk.sla import sweep_owing
 from desk.tickets import create_ticket
 from storage import Database
+from storage.lease import acquire_lease
 from tests.databases import postgres_schema_database
 from tests.desk_helpers import ALWAYS
 from tests.recording_request import RecordingRequest
@@ -422,6 +427,41 @@ async def test_the_inbox_replays_what_was_stored_and_skips_copies(bot: Bot, data
     assert len(database.call(lambda session: session.exec(select(InboxUpdate)).all())) == 4
 
 
+def test_two_instances_taking_over_a_dead_ones_updates_at_once_take_each_once() -> None:
+    # PostgreSQL: the second waits for the first's row locks, then finds each row's owner changed and takes none
+    with postgres_schema_database("inbox13") as db:
+        db.call(store_updates, updates=[_raw(n, A, f"{n}") for n in (1, 2, 3)], now=NOW, owner="inbox:dead")
+        other: dict[str, list[dict[str, Any]]] = {}
+        with db.session() as first:
+            mine = take_orphans(session=first, owner="inbox:one", now=NOW)
+            thread = threading.Thread(
+                target=lambda: other.update(two=db.call(take_orphans, owner="inbox:two", now=NOW)), daemon=True
+            )
+            thread.start()
+            thread.join(0.5)
+            assert thread.is_alive()  # blocked on the rows the first holds
+        thread.join(30)
+        assert [u["update_id"] for u in mine] == [1, 2, 3] and other["two"] == []
+        rows = db.call(lambda session: session.exec(select(InboxUpdate)).all())
+        assert {row.claimed_by for row in rows} == {"inbox:one"}
+
+
+async def test_what_an_ended_process_on_this_host_left_is_taken_at_once_a_live_ones_is_not(database: Database) -> None:
+    # a restart on the same host (SQLite's one process, a systemd restart) need not wait for the dead run's lease
+    ended = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await ended.wait()
+    for run, pid, update in (("inbox:ended", ended.pid, 1), ("inbox:alive", os.getppid(), 2)):
+        database.call(acquire_lease, name=run, holder=f"host:{pid}|{PID_SPACE}:{pid}", now=NOW, seconds=30)
+        database.call(store_updates, updates=[_raw(update, A, "问")], now=NOW, owner=run)
+    inbox = Inbox(database, clock=lambda: NOW + timedelta(seconds=1))
+    application = Application.builder().token("123456:TEST").build()
+    assert await inbox.replay(application) == 1  # the ended process's update; the live process's lease holds
+    queued = application.update_queue.get_nowait()
+    assert isinstance(queued, Update) and queued.update_id == 1
+    rows = database.call(lambda session: session.exec(select(InboxUpdate).order_by(col(InboxUpdate.update_id))).all())
+    assert [row.claimed_by for row in rows] == [inbox.owner, "inbox:alive"]
+
+
 async def test_chats_run_concurrently_and_each_chat_in_order(bot: Bot, database: Database) -> None:
     processor = ChatOrderedProcessor(Inbox(database))
     log: list[str] = []
@@ -677,3 +717,94 @@ async def test_a_long_text_whose_later_part_fails_is_retried_from_that_part(bot:
     assert stats.sent == 1 and stats.possible_duplicates == 0
     row = database.call(lambda session: session.exec(select(OutboxMessage)).one())
     assert row.payload["posted_parts"] and row.message_id == row.payload["posted_parts"][0]
+
+
+async def test_a_long_answer_sent_without_the_database_resumes_at_the_part_that_failed(
+    bot: Bot, database: Database
+) -> None:
+    # the database down: an answer goes from memory (send_volatile), retried there; a 502 on its second part resent
+    # the whole text from the first part, which the chat then got twice
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    text = "\n".join(f"第{n}行：" + "材料清单说明" * 12 for n in range(120))
+    request.faults[A] = [None, (502, {"description": "Bad Gateway"})]
+    sender = _sender(bot, database)
+    sender.send_volatile(_text(A, text))
+    last = text.rsplit("\n", 1)[1]
+    await _until(lambda: any(sent.endswith(last) for sent in request.texts(A)))
+    sent = request.texts(A)
+    assert "".join(sent).replace("\n", "") == text.replace("\n", "")  # every part once, in order
+    assert len(sent) >= 3 and len(set(sent)) == len(sent)
+    assert sender.sent_count == 1
+
+
+class _Time:
+    """The sender's two clocks, stepped by the test: the rows' time and the pacing's."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def clock(self) -> datetime:
+        return NOW + timedelta(seconds=self.seconds)
+
+    def monotonic(self) -> float:
+        return 1000.0 + self.seconds
+
+
+LONG = "\n".join(f"第{n}行：" + "材料清单说明" * 12 for n in range(120))  # three messages of Telegram's 4,096
+
+
+def _paced_sender(bot: Bot, database: Database, time: _Time, **limits: Any) -> Sender:
+    return Sender(
+        bot=bot,
+        db=database,
+        limits=Limits(backoff_seconds=0.01, **limits),
+        clock=time.clock,
+        monotonic=time.monotonic,
+    )
+
+
+async def test_each_part_of_a_long_text_counts_in_its_groups_twenty_a_minute(bot: Bot, database: Database) -> None:
+    # a row of three parts counted as one message in its chat's window: the chat's next row went at once
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    assert len(split_message(LONG, as_html=True)) == 3
+    time = _Time()
+    sender = _paced_sender(bot, database, time, group_per_minute=3)
+    _owe(database, _text(A, LONG), _text(A, "甲2"), _text(B, "乙"))
+    await sender.drain(timeout=0.5)
+    assert len(request.texts(A)) == 3 and request.texts(B) == ["乙"]  # three in A's minute: 甲2 waits
+    time.seconds += 61
+    await sender.drain(timeout=2.0)
+    assert request.texts(A)[3:] == ["甲2"]
+
+
+async def test_each_part_of_a_long_text_takes_a_token_of_the_thirty_a_second(bot: Bot, database: Database) -> None:
+    # the overall bucket gave one token for the three parts: the next chat's message went at once
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    time = _Time()
+    sender = _paced_sender(bot, database, time, per_second=3)
+    _owe(database, _text(A, LONG))
+    await sender.drain(timeout=0.3)
+    assert len(request.texts(A)) == 3
+    _owe(database, _text(B, "乙"))
+    await sender.drain(timeout=0.3)
+    assert request.texts(B) == []  # three tokens spent
+    time.seconds += 1
+    await sender.drain(timeout=2.0)
+    assert request.texts(B) == ["乙"]
+
+
+async def test_a_long_text_stops_at_its_groups_limit_and_goes_on_from_there(bot: Bot, database: Database) -> None:
+    # the parts went back to back whatever the chat's window held: a group near its 20 a minute got a 429 mid-text
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    time = _Time()
+    sender = _paced_sender(bot, database, time, group_per_minute=2)
+    _owe(database, _text(A, LONG))
+    await sender.drain(timeout=0.3)
+    assert len(request.texts(A)) == 2  # two in the minute; the third part waits for room
+    row = database.call(lambda session: session.exec(select(OutboxMessage)).one())
+    assert row.status == "pending" and len(row.payload["posted_parts"]) == 2
+    time.seconds += 61
+    stats = await sender.drain(timeout=2.0)
+    sent = request.texts(A)
+    assert len(sent) == 3 and "".join(sent).replace("\n", "") == LONG.replace("\n", "")  # each part once, in order
+    assert stats.sent == 1 and stats.possible_duplicates == 0

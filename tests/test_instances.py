@@ -11,9 +11,12 @@ from sqlalchemy import event
 from sqlmodel import select
 
 import texts
-from bot.app import build_application
+from bot.app import build_application, stop_delivery
+from bot.ingest import accept_update
 from bot.leader import SchedulerLeader
+from bot.telegram_io import services_of_app
 from config import Settings
+from delivery.inbox import InboxUpdate
 from storage import Database
 from storage.lease import SCHEDULER_LEASE, acquire_lease, lease_holder, release_lease
 from tests.delivery_helpers import delivered
@@ -321,3 +324,89 @@ def test_a_transaction_that_checked_an_older_version_does_not_fill_the_newer_cop
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert any("ledger_procedure" in r for r in reads)  # the newer version's transaction read the project itself
+
+
+def _instance(db: Database, clock, name: str):
+    settings = Settings(
+        _env_file=None,
+        telegram_bot_token="123456:TEST",
+        database_url=db.url,
+        business_hours="24x7",
+        instance_name=name,
+        inbox_lease_seconds=30,
+    )
+    return build_application(settings, clock=clock, request=RecordingRequest(), rate_limit=False)
+
+
+def _queued(application) -> list[int]:
+    """The update ids waiting in the application's queue (not started: nothing takes them)."""
+    ids: list[int] = []
+    while not application.update_queue.empty():
+        ids.append(application.update_queue.get_nowait().update_id)
+    return ids
+
+
+async def test_a_starting_instance_leaves_the_updates_a_live_instance_is_handling(db: Database, clock) -> None:
+    # a deploy starts the new instance before the old one stops (or a webhook worker starts beside others): at
+    # start-up it replayed every update stored and not yet processed, the live instance's too, so those were
+    # answered twice
+    old = _instance(db, clock, "old")
+    await old.initialize()
+    updates = [message_update(old.bot, chat_id=HELP, user_id=ENTERPRISE, text=f"环评要多久{n}") for n in range(2)]
+    for update in updates:
+        await accept_update(old, update)  # stored and queued: the old instance is in the middle of them
+    new = _instance(db, clock, "new")
+    await new.initialize()
+    await new.post_init(new)  # start-up: the inbox's replay
+    try:
+        assert _queued(new) == []
+        inbox = services_of_app(new).delivery.inbox
+        clock.advance(seconds=20)
+        await services_of_app(old).delivery.inbox.beat()  # the old instance renews its lease: still alive
+        clock.advance(seconds=20)
+        assert await inbox.beat() == 0 and _queued(new) == []
+        clock.advance(seconds=11)  # the old instance died 31 s after its last renewal: its updates are taken over
+        await inbox.beat()
+        assert _queued(new) == [u.update_id for u in updates]
+        assert await inbox.beat() == 0  # once
+    finally:
+        await stop_delivery(new)
+        await new.shutdown()
+        await old.shutdown()
+
+
+async def test_a_clean_stop_hands_what_it_did_not_process_over_at_once(db: Database, clock) -> None:
+    first, second = _instance(db, clock, "first"), _instance(db, clock, "second")
+    for application in (first, second):
+        await application.initialize()
+        await application.post_init(application)
+    update = message_update(first.bot, chat_id=HELP, user_id=ENTERPRISE, text="环评要多久")
+    await accept_update(first, update)
+    assert await services_of_app(second).delivery.inbox.beat() == 0
+    await stop_delivery(first)  # stopped before it got to the update: its lease released with the stop
+    try:
+        assert await services_of_app(second).delivery.inbox.beat() == 1
+        assert _queued(second) == [update.update_id]
+    finally:
+        await stop_delivery(second)
+        for application in (first, second):
+            await application.shutdown()
+
+
+async def test_a_restart_after_a_crash_replays_once_the_dead_runs_lease_is_out(db: Database, clock) -> None:
+    crashed = _instance(db, clock, "bot")
+    await crashed.initialize()
+    update = message_update(crashed.bot, chat_id=HELP, user_id=ENTERPRISE, text="环评要多久")
+    await accept_update(crashed, update)  # then SIGKILL: no stop, no renewal
+    clock.advance(seconds=31)
+    restarted = _instance(db, clock, "bot")
+    await restarted.initialize()
+    await restarted.post_init(restarted)
+    try:
+        assert _queued(restarted) == [update.update_id]
+        stored = db.call(lambda session: session.exec(select(InboxUpdate)).one())
+        assert stored.claimed_by == services_of_app(restarted).delivery.inbox.owner and stored.done_at is None
+    finally:
+        await stop_delivery(restarted)
+        await restarted.shutdown()
+        await crashed.shutdown()
