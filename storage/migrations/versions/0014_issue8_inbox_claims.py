@@ -1,8 +1,8 @@
 """delivery inbox claims: each stored update names the instance run that took it, so a starting instance
 replays only what a dead one left (not what another live instance is handling)
 
-Revision ID: delivery_inbox_claims
-Revises: issue7_posted_message_indexes
+Revision ID: issue8_inbox_claims
+Revises: issue10_chat_moves
 Create Date: 2026-12-08 12:00:00
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "delivery_inbox_claims"
-down_revision = "issue7_posted_message_indexes"
+revision = "issue8_inbox_claims"
+down_revision = "issue10_chat_moves"
 branch_labels = None
 depends_on = None
 
