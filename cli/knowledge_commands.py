@@ -12,6 +12,15 @@ import numpy as np
 
 import texts
 from cli.common import fail, knowledge_or_exit, settings_or_exit
+from knowledge.answer_doubt import (
+    DOUBT_OFFER,
+    KEPT_ANSWERS_PATH,
+    read_kept_answers,
+    replayed_kept_answers,
+    train_doubt,
+    write_kept_answers,
+)
+from knowledge.answer_doubt import cross_validated as doubts_cross_validated
 from knowledge.answers import compose_answer
 from knowledge.context import MemoryContexts
 from knowledge.evaluation import (
@@ -208,6 +217,14 @@ def register_train(kb_sub: argparse._SubParsersAction) -> None:  # type: ignore[
     gate.add_argument("--write", action="store_true", help="把重放结果写入训练文件")
     gate.add_argument("--file", default=str(FOLLOW_UPS_PATH), metavar="文件", help="后续问题的训练文件（默认自带的）")
     gate.set_defaults(func=cmd_kb_follow_ups)
+    doubts = kb_sub.add_parser(
+        "doubts",
+        help="重放读过的对话集，报告“沿用上一轮事项的回答可能答错”模型的指标，检查（--write 重写）它的训练文件",
+        description="后续问题沿用上一轮的事项作答时，这个模型判断作答会不会答错；够可疑的改为让用户选择。",
+    )
+    doubts.add_argument("--write", action="store_true", help="把重放结果写入训练文件")
+    doubts.add_argument("--file", default=str(KEPT_ANSWERS_PATH), metavar="文件", help="训练文件（默认自带的）")
+    doubts.set_defaults(func=cmd_kb_doubts)
 
 
 def cmd_kb_follow_ups(args: argparse.Namespace) -> None:
@@ -215,10 +232,9 @@ def cmd_kb_follow_ups(args: argparse.Namespace) -> None:
     settings = settings_or_exit()
     # the default thresholds, whatever this machine's settings say: the file is the bundled data's, one for all
     matcher = Matcher.trained(
-        knowledge_or_exit(settings), Thresholds(), model_path=settings.model_file, follow_ups=None
+        knowledge_or_exit(settings), Thresholds(), model_path=settings.model_file, follow_ups=None, kept_answers=None
     )
-    root = Path(__file__).resolve().parent.parent  # the sets of tests/data, from wherever it is run
-    sets = [(p.stem, load_labelled(root / p)) for p in DEFAULT_GUARDED if "dialogues" in p.stem]
+    sets = _read_dialogue_sets()
     replayed = replayed_follow_ups(matcher, sets)
     # the training file's split: a fixed fifth of the texts (by hash) is never trained on, by the gate either
     turns = [t for t in replayed if fold_of(t.q, TEST_FOLDS) != 0]
@@ -242,6 +258,54 @@ def cmd_kb_follow_ups(args: argparse.Namespace) -> None:
         had = len(read_follow_ups(path)) if path.exists() else 0
         fail(texts.GATE_FILE_STALE.format(path=path, had=had, now=len(turns)))
     print(texts.GATE_FILE_CURRENT.format(path=path, count=len(turns)))
+
+
+def _read_dialogue_sets() -> list[tuple[str, list]]:  # type: ignore[type-arg]
+    """The read dialogue sets of the guard, from tests/data wherever the command is run."""
+    root = Path(__file__).resolve().parent.parent
+    return [(p.stem, load_labelled(root / p)) for p in DEFAULT_GUARDED if "dialogues" in p.stem]
+
+
+def cmd_kb_doubts(args: argparse.Namespace) -> None:
+    """Replay the read dialogue sets with the gate and without the doubt, report the doubt's figures, and check or
+    write its answers."""
+    settings = settings_or_exit()
+    matcher = Matcher.trained(
+        knowledge_or_exit(settings), Thresholds(), model_path=settings.model_file, kept_answers=None
+    )
+    sets = _read_dialogue_sets()
+    replayed = replayed_kept_answers(matcher, sets)
+    # the training file's split: a fixed fifth of the texts (by hash) is never trained on, by the doubt either
+    answers = [a for a in replayed if fold_of(a.q, TEST_FOLDS) != 0]
+    trained_texts = {compact(a.q) for a in answers}
+    test = [a for a in replayed if fold_of(a.q, TEST_FOLDS) == 0 and compact(a.q) not in trained_texts]
+    print(texts.DOUBT_REPLAYED.format(sets=len(sets), answers=len(answers), wrong=sum(a.wrong for a in answers)))
+    folded = doubts_cross_validated(answers)
+    for threshold in sorted({0.2, 0.15, DOUBT_OFFER, 0.08}, reverse=True):
+        _print_doubt_line(texts.GATE_FOLDS_LABEL.format(folds=FOLDS), threshold, folded, answers)
+    doubt = train_doubt(answers)
+    if doubt is not None and test:
+        held = doubt.probabilities([a.q for a in test], [a.earlier for a in test], [a.intent for a in test])
+        _print_doubt_line(texts.DOUBT_TEST_LABEL.format(answers=len(test)), DOUBT_OFFER, held, test)
+    path = Path(args.file)
+    if args.write:
+        print(texts.CLI_GUARD_WRITTEN.format(path=path, count=write_kept_answers(path, answers)))
+        return
+    if not (path.exists() and read_kept_answers(path) == answers):
+        had = len(read_kept_answers(path)) if path.exists() else 0
+        fail(texts.GATE_FILE_STALE.format(path=path, had=had, now=len(answers)))
+    print(texts.GATE_FILE_CURRENT.format(path=path, count=len(answers)))
+
+
+def _print_doubt_line(label: str, threshold: float, probabilities, answers) -> None:  # type: ignore[no-untyped-def]
+    taken = [a for a, p in zip(answers, probabilities, strict=True) if p >= threshold]
+    wrong = sum(a.wrong for a in taken)
+    caught = f"{100 * wrong / max(1, sum(a.wrong for a in answers)):.1f}"
+    print(
+        texts.DOUBT_LINE.format(
+            label=label, threshold=threshold, taken=len(taken), wrong=wrong, right=len(taken) - wrong, caught=caught
+        )
+    )
 
 
 def follow_ups_current(path: Path, turns: list) -> bool:  # type: ignore[type-arg]

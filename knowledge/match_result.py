@@ -66,7 +66,8 @@ class MatchResult:
         if self.action == "clarify" and self.item is not None and not self.asks and len(self.candidates) > 1:
             others = tuple(c.item for c in self.candidates[1:2] if c.item != self.item)
             return Context(self.item, self.intent, others, offered=bool(others))
-        if self.item is None or not (self.action == "answer" or self.reason in ("status", "request")):
+        # a doubted answer (a choice of the earlier item, `Matcher._doubted`) keeps the conversation where it was
+        if self.item is None or not (self.action == "answer" or self.reason in ("status", "request", "doubted")):
             return None
         if self.reason == "order":
             # 「图审过了才能报吗」 after 消防设计审查: the item named is asked, the earlier one answered beside it (its

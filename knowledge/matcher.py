@@ -14,12 +14,14 @@ clarify between close candidates, hand off when unsure or out of scope.
 from __future__ import annotations
 
 import re
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 from threading import Lock
 
 from rapidfuzz import fuzz, process
 
+from knowledge.answer_doubt import DOUBT_OFFER, KEPT_ANSWERS_PATH, AnswerDoubt, doubt_in_background, is_kept_answer
 from knowledge.collector import collector_paused
 from knowledge.context import Context
 from knowledge.follow_up_gate import FOLLOW_UPS_PATH, FollowUpGate, gate_for
@@ -153,8 +155,11 @@ class Matcher:
         model: TextModel | None = None,
         weights: Weights | None = None,
         gate: FollowUpGate | None = None,
+        doubt: AnswerDoubt | Future[AnswerDoubt | None] | None = None,
     ) -> None:
         self.kb = kb
+        # the learned doubt of answers taken from the earlier item (None: they stand), or its training under way
+        self._kept_doubt = doubt
         self.thresholds = thresholds or Thresholds()
         self.model = model  # None: the rule reading alone (the benchmark's "rule matcher")
         self.weights = weights or Weights()
@@ -188,14 +193,25 @@ class Matcher:
         *,
         model_path: Path | None = None,
         follow_ups: Path | None = FOLLOW_UPS_PATH,
+        kept_answers: Path | None = KEPT_ANSWERS_PATH,
     ) -> Matcher:
         """The matcher the bot uses: the exact evidence joined with the model of the current data — read from
         `model_path` when that file was trained on exactly this data, else trained now (about a second) and
-        written there (`knowledge/model_file.py`) — and the follow-up gate of the turns in `follow_ups`
-        (`knowledge/follow_up_gate.py`; None: none)."""
+        written there (`knowledge/model_file.py`) — the follow-up gate of the turns in `follow_ups`
+        (`knowledge/follow_up_gate.py`) and the doubt of the answers in `kept_answers` (`knowledge/answer_doubt.py`;
+        None: none)."""
         from knowledge.model_file import model_for
 
-        return cls(kb, thresholds, model=model_for(kb, model_path).model, gate=gate_for(follow_ups))
+        model = model_for(kb, model_path).model
+        return cls(kb, thresholds, model=model, gate=gate_for(follow_ups), doubt=doubt_in_background(kept_answers))
+
+    @property
+    def kept_doubt(self) -> AnswerDoubt | None:
+        """The doubt of kept answers, once trained (the first caller waits for its training)."""
+        doubt = self._kept_doubt
+        if isinstance(doubt, Future):
+            doubt = self._kept_doubt = doubt.result()
+        return doubt
 
     def add_learned(self, question: str, answer: str, item: str | None) -> None:
         """Make a learned question/answer pair matchable at once, without a restart."""
@@ -221,9 +237,22 @@ class Matcher:
     def in_context(self, result: MatchResult, context: Context | None) -> MatchResult:
         """`match(question, context)` from `result = alone(question)` made already (no second match): the reading
         in the conversation, then what the whole message does (tells without asking, asks a steward to act); an answer
-        that leaves the conversation's item unsure is offered as a choice beside it."""
+        that leaves the conversation's item unsure is offered as a choice beside it, and one taken from it that the
+        learned doubt gives `DOUBT_OFFER` or more is offered as a choice of one."""
         read = self._told_only(self._followups.in_context(result, context))
-        return self._asks_a_steward(self._followups.left_unsure(read, context))
+        return self._asks_a_steward(self._doubted(self._followups.left_unsure(read, context), context))
+
+    def _doubted(self, read: MatchResult, context: Context | None) -> MatchResult:
+        """「周六上班不」 after 能评, answered with 能评 by the follow-up readers: the doubt (a model of the read
+        dialogues' answers taken from the earlier item) is fairly sure it is wrong, so it is offered as a choice
+        (in groups beside 「都不是，转人工」) instead of answered."""
+        if context is None or not is_kept_answer(read, context) or (doubt := self.kept_doubt) is None:
+            return read
+        wrong = doubt.wrong(read.question, context.item, read.intent)
+        if wrong < DOUBT_OFFER:
+            return read
+        candidates = (Candidate(context.item, round(1.0 - wrong, 3)),)
+        return replace(read, action="clarify", reason="doubted", candidates=candidates, faq=None, learned=False)
 
     def reaches_gate(self, result: MatchResult, context: Context | None) -> bool:
         """Whether `result`, read in `context` by a matcher without a gate, is a follow-up the gate reads again."""

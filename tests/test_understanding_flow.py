@@ -201,3 +201,14 @@ async def test_a_switch_read_unsure_offers_both_items_and_a_press_answers(app) -
     )
     edited = test_tickets_flow._req(app).sent("editMessageText")[0].params
     assert "不动产" in edited["text"]
+
+
+async def test_a_follow_up_the_doubt_questions_offers_the_earlier_item_and_a_person(app) -> None:
+    await _say(app, "节能审查找哪个部门")
+    assert texts.ASPECT["department"] in _answer(app)
+    await _say(app, "周六你们上不上班")  # answered with 节能审查 by the readers; the learned doubt offers it instead
+    (prompt,) = _sent_to(app, HELP)
+    assert prompt.params["text"] == texts.CLARIFY_PROMPT
+    labels = [label for label, _ in test_tickets_flow._buttons(prompt)]
+    assert len(labels) == 2 and labels[-1] == texts.CLARIFY_NONE  # the earlier item, then 「都不是，转人工」
+    assert _sent_to(app, STEWARD_CHAT) == []

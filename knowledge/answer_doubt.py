@@ -1,0 +1,255 @@
+"""Whether an answer a later turn takes from the conversation's item may not be what its writer meant: a model
+learned from the read dialogues, not one more rule.
+
+The follow-up readers answer an elliptical later turn with the earlier item (「那得多长时间」「去哪儿交」). On the read
+dialogue sets about 2.6% of these answers are wrong — the writer had moved on to an item the readers do not see, or
+asked nothing of an item at all — and no single feature told them apart (the twenty-second pass tried the follow-up
+gate's probability: AUC 0.66). What does is the pair: the words of the turn *given* the earlier item (「抽查」 after
+消防验收 is the item's own step, after 备案 another procedure's). The model is a logistic regression over the turn's
+character 1–3-grams, its character bigrams crossed with the earlier item, the earlier item and the intent asked; it
+is trained on exactly the answers it reads (`replayed_kept_answers`: a later turn answered with the earlier item by
+the rules or their follow-up readers, not by the gate), each labelled with whether the answer was wrong, from
+`training/kept_answers.jsonl` (`steward kb doubts --write`; only the texts of the training file's `train` split).
+
+When p(wrong) ≥ `DOUBT_OFFER` the answer is offered as a choice of one instead (in groups beside 「都不是，转人工」):
+a choice costs the asker a tap, a wrong answer is the worst outcome. Training takes about half a second on an idle
+machine and is deterministic (liblinear, a fixed seed); the bot's matcher trains it on a thread of its own as it
+starts (`doubt_in_background`), and the first answer that needs it waits for it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from knowledge import turns_model
+from knowledge.collector import collector_paused
+from knowledge.context import MemoryContexts
+from knowledge.normalize import compact
+from knowledge.turns_model import PerFileVersion, TurnsFileError, write_lines
+
+KEPT_ANSWERS_PATH = Path(__file__).resolve().parent / "training" / "kept_answers.jsonl"
+# p(wrong) from which a kept answer is offered as a choice. Chosen on the read sets, 5-fold by conversation
+# (`steward kb doubts`): at 0.1 the model takes 176 of 10,751 kept answers, 71 of them wrong (of 275 wrong in all);
+# at 0.15, 109 (58 wrong); at 0.08, 229 (81 wrong).
+DOUBT_OFFER = 0.1
+DOUBT_C = 10.0  # inverse regularisation: the 5-fold AUC was 0.833 at 4, 0.837 at 10
+FOLDS = 5
+
+
+@dataclass(frozen=True)
+class KeptAnswer:
+    """A later turn answered with the conversation's item: its text, that item, the intent answered, whether the
+    answer was wrong (its writer meant another item, or none), and where from."""
+
+    q: str
+    earlier: str
+    intent: str
+    wrong: bool
+    source: str = ""
+    dialogue: int | None = None
+
+    def to_json(self) -> str:
+        data = {
+            "q": self.q,
+            "earlier": self.earlier,
+            "intent": self.intent,
+            "wrong": self.wrong,
+            "source": self.source,
+            "dialogue": self.dialogue,
+        }
+        return json.dumps(data, ensure_ascii=False)
+
+
+def read_kept_answers(path: Path = KEPT_ANSWERS_PATH) -> list[KeptAnswer]:
+    """The model's answers; a line that is not one names the file and line (TurnsFileError)."""
+    answers = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                answer = KeptAnswer(
+                    q=str(data["q"]),
+                    earlier=str(data["earlier"]),
+                    intent=str(data["intent"]),
+                    wrong=data["wrong"],
+                    source=str(data.get("source") or ""),
+                    dialogue=data.get("dialogue"),
+                )
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise TurnsFileError(path, number, f"not a kept answer ({exc})") from exc
+            if not isinstance(answer.wrong, bool) or not answer.q.strip() or not answer.earlier:
+                raise TurnsFileError(
+                    path, number, "a kept answer needs a text, the earlier item and wrong true or false"
+                )
+            answers.append(answer)
+    return answers
+
+
+def write_kept_answers(path: Path, answers: Iterable[KeptAnswer]) -> int:
+    """Write the answers (one JSON line each), whole or not at all; returns how many."""
+    return write_lines(path, (answer.to_json() for answer in answers))
+
+
+class AnswerDoubt:
+    """P(an answer taken from the earlier item is wrong), from the turn's words given that item."""
+
+    def __init__(self, answers: Sequence[KeptAnswer]) -> None:
+        self.items = sorted({a.earlier for a in answers})
+        self.intents = sorted({a.intent for a in answers})
+        self._item_index = {item: i for i, item in enumerate(self.items)}
+        self._intent_index = {intent: i for i, intent in enumerate(self.intents)}
+        texts = [compact(a.q) for a in answers]
+        self._grams = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, lowercase=False)
+        self._pairs = TfidfVectorizer(analyzer="char", ngram_range=(2, 2), sublinear_tf=True, lowercase=False)
+        grams, pairs = self._grams.fit_transform(texts), self._pairs.fit_transform(texts)
+        matrix = self._features(grams, pairs, [a.earlier for a in answers], [a.intent for a in answers])
+        classifier = LogisticRegression(C=DOUBT_C, solver="liblinear", random_state=0)
+        self._classifier = classifier.fit(matrix, [a.wrong for a in answers])
+        self._wrong = list(self._classifier.classes_).index(True)
+        self.answers = len(answers)  # how many it was trained on
+
+    def _features(self, grams: Any, pairs: Any, earlier: Sequence[str], intents: Sequence[str]) -> Any:
+        """[1–3-grams | bigrams × earlier item | earlier item | intent]; an item or intent never seen counts as none."""
+        rows, unknown = len(earlier), len(self.items)
+        item = np.array([self._item_index.get(e, unknown) for e in earlier])
+        width = pairs.shape[1]
+        # each bigram column moved to the block of the row's earlier item: a sparse matrix built from its parts
+        per_entry = np.repeat(item, np.diff(pairs.indptr))
+        crossed = sp.csr_matrix(
+            (pairs.data, pairs.indices + width * per_entry, pairs.indptr), shape=(rows, width * (unknown + 1))
+        )
+        ones = np.ones(rows)
+        items = sp.csr_matrix((ones, (np.arange(rows), item)), shape=(rows, unknown + 1))
+        intent = np.array([self._intent_index.get(i, -1) for i in intents])
+        known = intent >= 0
+        said = sp.csr_matrix(
+            (ones[known], (np.arange(rows)[known], intent[known])), shape=(rows, max(len(self.intents), 1))
+        )
+        return sp.hstack([grams, crossed, items, said], format="csr")
+
+    def probabilities(self, questions: Sequence[str], earlier: Sequence[str], intents: Sequence[str]) -> np.ndarray:
+        texts = [compact(q) for q in questions]
+        matrix = self._features(self._grams.transform(texts), self._pairs.transform(texts), earlier, intents)
+        return self._classifier.predict_proba(matrix)[:, self._wrong]
+
+    def wrong(self, question: str, earlier: str, intent: str) -> float:
+        """The probability that answering `question` with `earlier` (asked `intent`) is wrong."""
+        return float(self.probabilities([question], [earlier], [intent])[0])
+
+
+def train_doubt(answers: Sequence[KeptAnswer]) -> AnswerDoubt | None:
+    """Fit the model; None when the answers do not hold both outcomes (nothing to learn)."""
+    if len({a.wrong for a in answers}) < 2:
+        return None
+    return AnswerDoubt(answers)
+
+
+_doubts = PerFileVersion(lambda path: train_doubt(read_kept_answers(path)))
+
+
+def doubt_for(path: Path | None = KEPT_ANSWERS_PATH) -> AnswerDoubt | None:
+    """The model of the answers in `path`, trained once per process and file version; None without the file."""
+    return _doubts(path)
+
+
+_in_background: dict[tuple[str, int, int], Future[AnswerDoubt | None]] = {}
+_in_background_lock = threading.Lock()
+
+
+def doubt_in_background(path: Path | None = KEPT_ANSWERS_PATH) -> Future[AnswerDoubt | None] | None:
+    """The model of `path` trained on a thread of its own (about half a second on an idle machine, which a start-up
+    does not wait for); None without the file. The file is read here, so a broken one fails the start-up with its
+    file and line (`TurnsFileError`), not the first message; once per process and file version."""
+    if path is None or not path.exists():
+        return None
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    with _in_background_lock:
+        trained = _in_background.get(key)
+        if trained is None:
+            answers = read_kept_answers(path)
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer-doubt")
+            trained = pool.submit(collector_paused(train_doubt), answers)
+            pool.shutdown(wait=False)  # the thread ends with its one task
+            _in_background[key] = trained
+        return trained
+
+
+def is_kept_answer(result: Any, context: Any) -> bool:
+    """Whether `result` answers a later turn with the conversation's item, by the rules (not the gate, whose own
+    model decided; not several asks)."""
+    return (
+        context is not None
+        and result.action == "answer"
+        and result.item == context.item
+        and result.reason != "gate"
+        and not result.asks
+    )
+
+
+def replayed_kept_answers(matcher: Any, sets: Iterable[tuple[str, Sequence[Any]]]) -> list[KeptAnswer]:
+    """The later turns of labelled dialogue sets answered with the earlier item, read in context by `matcher` (one
+    without this model, as `steward eval` reads them), each with whether the answer was wrong."""
+    answers = []
+    for name, cases in sets:
+        contexts = MemoryContexts()
+        for case in cases:
+            if case.chat is None or case.user is None:
+                continue
+            context = contexts.recall(case.chat, case.user)
+            result = matcher.match(case.q, context)
+            contexts.follow(case.chat, case.user, result)
+            if context is not None and is_kept_answer(result, context):
+                answers.append(
+                    KeptAnswer(case.q, context.item, result.intent, case.item != result.item, name, case.dialogue)
+                )
+    return answers
+
+
+def conversation_fold(answer: KeptAnswer, folds: int = FOLDS) -> int:
+    """The fold of an answer's conversation: all turns of one dialogue fall in one fold."""
+    return zlib.crc32(f"{answer.source}/{answer.dialogue}".encode()) % folds
+
+
+def cross_validated(answers: Sequence[KeptAnswer], folds: int = FOLDS) -> np.ndarray:
+    """Each answer's p(wrong) from a model trained on the other folds' conversations."""
+    return turns_model.cross_validated(
+        answers,
+        lambda answer: conversation_fold(answer, folds),
+        folds,
+        train_doubt,
+        lambda model, held: model.probabilities(
+            [a.q for a in held], [a.earlier for a in held], [a.intent for a in held]
+        ),
+    )
+
+
+__all__ = [
+    "DOUBT_OFFER",
+    "FOLDS",
+    "KEPT_ANSWERS_PATH",
+    "AnswerDoubt",
+    "KeptAnswer",
+    "cross_validated",
+    "doubt_for",
+    "doubt_in_background",
+    "is_kept_answer",
+    "read_kept_answers",
+    "replayed_kept_answers",
+    "train_doubt",
+    "write_kept_answers",
+]

@@ -1,0 +1,170 @@
+"""The doubt of kept answers (knowledge/answer_doubt.py): a model of the read dialogues reads again the later turns the
+follow-up readers answer with the earlier item, and offers the earlier item as a choice when it doubts the answer.
+
+The questions below are none of the model's training texts (checked), so they test what it learned, not what it read."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import texts
+from knowledge.answer_doubt import (
+    DOUBT_OFFER,
+    KEPT_ANSWERS_PATH,
+    KeptAnswer,
+    doubt_for,
+    doubt_in_background,
+    read_kept_answers,
+    train_doubt,
+    write_kept_answers,
+)
+from knowledge.context import Context, MemoryContexts
+from knowledge.errors import KnowledgeError
+from knowledge.loader import load_knowledge
+from knowledge.matcher import Matcher
+from knowledge.normalize import compact
+from knowledge.turns_model import turns_files_checked
+from tests.test_cli import clean_env, kb, reuse_bundled_kb, run  # noqa: F401  (the CLI tests' fixtures)
+from tests.texts_match import says
+
+BUNDLED = Path(__file__).resolve().parent.parent / "knowledge" / "data"
+CHAT, ASKER = -1001234567890, 5000000001
+UNSEEN = ("周六你们上不上班", "抽查到了不合格咋办", "抽查不合格怎么整改", "电表过户找供电公司吧", "那得多长时间")
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return load_knowledge(BUNDLED)
+
+
+@pytest.fixture(scope="module")
+def doubting(bundled):
+    return Matcher.trained(bundled)
+
+
+@pytest.fixture(scope="module")
+def trusting(bundled):
+    return Matcher.trained(bundled, kept_answers=None)
+
+
+def play(matcher: Matcher, questions: list[str]) -> list[tuple]:
+    """One asker's turns in order, in context as the bot keeps it: (item, intent, action, reason) of each."""
+    contexts = MemoryContexts()
+    seen = []
+    for question in questions:
+        result = matcher.match(question, contexts.recall(CHAT, ASKER))
+        contexts.follow(CHAT, ASKER, result)
+        seen.append((result.item, result.intent, result.action, result.reason))
+    return seen
+
+
+def test_the_examples_are_no_training_texts():
+    trained = {compact(a.q) for a in read_kept_answers()}
+    assert not trained & {compact(q) for q in UNSEEN}
+
+
+def test_a_kept_answer_the_model_doubts_is_offered_as_a_choice_of_the_earlier_item(trusting, doubting):
+    """「周六你们上不上班」 after 能评: the readers answer it with 能评; whether the office works on Saturday is no
+    question of 能评, and the doubt offers 能评 as a choice (in groups beside 「都不是，转人工」) instead."""
+    turns = ["节能审查找哪个部门", "周六你们上不上班"]
+    assert play(trusting, turns)[1][:3] == ("energy_review", "other", "answer")
+    item, _, action, reason = play(doubting, turns)[1]
+    assert (item, action, reason) == ("energy_review", "clarify", "doubted")
+    result = doubting.match("周六你们上不上班", Context("energy_review", "department"))
+    assert [c.item for c in result.candidates] == ["energy_review"]
+    assert result.candidates[0].score == pytest.approx(
+        1 - doubting.kept_doubt.wrong(result.question, "energy_review", "other"), abs=1e-3
+    )
+
+
+def test_the_doubt_reads_the_words_given_the_earlier_item(doubting):
+    """「抽查…不合格」 after 消防验收 is that item's own step (answered); after 备案 it is another procedure's matter."""
+    doubt = doubting.kept_doubt
+    assert doubt is not None
+    assert doubt.wrong("抽查不合格怎么整改", "fire_acceptance", "process") < DOUBT_OFFER
+    assert doubt.wrong("抽查到了不合格咋办", "filing", "process") >= DOUBT_OFFER
+    assert play(doubting, ["消防验收去哪办", "抽查不合格怎么整改"])[1][2] == "answer"
+    assert play(doubting, ["企业投资项目备案怎么办", "抽查到了不合格咋办"])[1][2:] == ("clarify", "doubted")
+
+
+def test_a_plain_follow_up_stays_answered_and_a_doubted_one_keeps_the_conversation(doubting):
+    """「那得多长时间」 after 环评 is answered as before; after a doubted turn the conversation is still about its item
+    (no button pressed), so 「那得多长时间」 next is answered with it."""
+    seen = play(doubting, ["竣工验收备案要什么材料", "电表过户找供电公司吧", "那得多长时间"])
+    assert seen[1][2:] == ("clarify", "doubted")
+    assert seen[2][:3] == ("completion_filing", "time_limit", "answer")
+    assert play(doubting, ["环评要什么材料", "那得多长时间"])[1][:3] == ("eia", "time_limit", "answer")
+
+
+def test_training_is_repeatable_and_needs_both_outcomes():
+    answers = read_kept_answers()
+    first, second = train_doubt(answers), train_doubt(answers)
+    assert first is not None and second is not None and first.answers == len(answers)
+    asked = (list(UNSEEN), ["energy_review", "filing", "fire_acceptance", "completion_filing", "eia"], ["other"] * 5)
+    assert np.array_equal(first.probabilities(*asked), second.probabilities(*asked))
+    assert train_doubt([KeptAnswer("要多久", "eia", "time_limit", False)] * 2) is None
+
+
+def test_an_item_or_intent_the_model_never_saw_is_read_as_none(doubting):
+    doubt = doubting.kept_doubt
+    assert doubt is not None
+    assert 0.0 <= doubt.wrong("那得多长时间", "an_operators_new_item", "an_intent_of_its_own") <= 1.0
+
+
+def test_the_answers_file_names_the_line_that_is_not_an_answer(tmp_path):
+    path = tmp_path / "kept_answers.jsonl"
+    good = {"q": "要钱吗", "earlier": "eia", "intent": "fee", "wrong": False}
+    path.write_text(json.dumps(good) + '\n{"q": "去哪办", "earlier": "eia"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"{path.name}:2"):
+        read_kept_answers(path)
+    path.write_text(json.dumps({**good, "wrong": "yes"}) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"{path.name}:1: .*wrong true or false"):
+        read_kept_answers(path)
+
+
+def test_a_broken_answers_file_stops_the_start_up_naming_its_line(tmp_path, bundled):
+    """The file is read as the matcher is built (its training runs on a thread), so a broken line is the start-up's
+    error with its file and line, not the first message's."""
+    path = tmp_path / "kept_answers.jsonl"
+    path.write_text('{"q": "要钱吗"}\n', encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=rf"{path.name}"), turns_files_checked():
+        Matcher.trained(bundled, kept_answers=path)
+
+
+def test_the_doubt_is_trained_once_per_version_of_its_file_and_is_none_without_one(tmp_path):
+    assert doubt_for(None) is None and doubt_in_background(tmp_path / "missing.jsonl") is None
+    path = tmp_path / "answers.jsonl"
+    answers = [
+        KeptAnswer("要收费吗", "eia", "fee", False),
+        KeptAnswer("要多久", "eia", "time_limit", False),
+        KeptAnswer("周六上班吗", "eia", "other", True),
+    ]
+    assert write_kept_answers(path, answers) == 3 and read_kept_answers(path) == answers
+    once = doubt_in_background(path)
+    assert once is not None and once is doubt_in_background(path)
+    trained = once.result()
+    assert trained is not None and trained.answers == 3
+    write_kept_answers(path, [*answers, KeptAnswer("去哪办", "eia", "department", False)])
+    os.utime(path, ns=(1, 1))  # another version of the file even where the clock is coarse
+    again = doubt_in_background(path)
+    assert again is not None and again is not once and again.result().answers == 4
+
+
+def test_the_bundled_answers_are_what_replaying_the_read_dialogues_gives(capsys, tmp_path, clean_env):  # noqa: F811
+    """`steward kb doubts --write` replays the read dialogue sets with the gate and without the doubt; the bundled
+    file must be what it writes (after a change to the readers, run it again), and the command reports the figures."""
+    written = tmp_path / "kept_answers.jsonl"
+    code, out, _ = run(capsys, "kb", "doubts", "--write", "--file", str(written))
+    assert code == 0, out
+    assert written.read_text(encoding="utf-8") == KEPT_ANSWERS_PATH.read_text(encoding="utf-8")
+    assert says(texts.DOUBT_REPLAYED, out) and says(texts.DOUBT_LINE, out, threshold=DOUBT_OFFER)
+    assert says(texts.DOUBT_TEST_LABEL, out) and says(texts.CLI_GUARD_WRITTEN, out, path=written)
+    stale = tmp_path / "stale.jsonl"
+    write_kept_answers(stale, read_kept_answers()[:-1])
+    code, out, err = run(capsys, "kb", "doubts", "--file", str(stale))
+    assert code == 1 and says(texts.GATE_FILE_STALE, err, path=stale, had=len(read_kept_answers()) - 1)
