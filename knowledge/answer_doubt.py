@@ -23,7 +23,7 @@ import json
 import threading
 import zlib
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -182,11 +182,19 @@ def doubt_in_background(path: Path | None = KEPT_ANSWERS_PATH) -> Future[AnswerD
         trained = _in_background.get(key)
         if trained is None:
             answers = read_kept_answers(path)
-            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer-doubt")
-            trained = pool.submit(collector_paused(train_doubt), answers)
-            pool.shutdown(wait=False)  # the thread ends with its one task
-            _in_background[key] = trained
+            trained = _in_background[key] = Future()
+            # a daemon thread, not an executor's: a bot stopping while it trains does not wait for it (the training
+            # leaves nothing behind)
+            threading.Thread(target=_train_into, args=(trained, answers), name="answer-doubt", daemon=True).start()
         return trained
+
+
+def _train_into(trained: Future[AnswerDoubt | None], answers: list[KeptAnswer]) -> None:
+    """Train the model into `trained`; an error is the future's (the first answer that needs the model raises it)."""
+    try:
+        trained.set_result(collector_paused(train_doubt)(answers))
+    except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future, not swallowed
+        trained.set_exception(exc)
 
 
 def is_kept_answer(result: Any, context: Any) -> bool:
