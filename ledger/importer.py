@@ -6,8 +6,10 @@ is upserted by project code and by (project, procedure) with a handful of bulk s
 100,000 rows import in seconds: one SELECT per 900 codes, never one per row.
 
 What the file does not mention is left alone: projects and procedures missing from it stay
-(unless a prune archives the projects, see `write_ledger`), and a project's help group binding
-is never touched by an import. Rows are checked against each other (status against dates, one
+(unless a prune archives the projects, see `write_ledger`), an optional column the file does
+not have (建设单位, 项目管家, 受理日期, 承诺时限, 办结日期, 责任部门, 备注) leaves that field of
+every row as it is stored (only a blank cell in a column the file has clears it), and a
+project's help group binding is never touched by an import. Rows are checked against each other (status against dates, one
 value per project field), against a date window and today, and against the knowledge base's
 departments (`Checks`).
 """
@@ -60,6 +62,15 @@ PROGRESS_EVERY = 100  # a bar that moves on a few hundred rows too
 HEADER_SCAN_ROWS = 10  # a title line or two above the header is common in city ledgers
 _CHUNK = 900  # keeps IN (...) lists under every backend's parameter limit
 _PROCEDURE_FIELDS = ("status", "department", "accepted_on", "promised_days", "finished_on", "note")
+# Optional columns: stored column -> the file's field. A file without the field leaves it alone.
+_OPTIONAL_PROJECT_COLUMNS = {"enterprise": "enterprise", "steward": "steward"}
+_OPTIONAL_PROCEDURE_COLUMNS = {
+    "department": "department",
+    "accepted_on": "accepted_on",
+    "promised_days": "promised_days",
+    "finished_on": "finished_on",
+    "note": "note",
+}
 
 R = TypeVar("R")
 
@@ -107,6 +118,10 @@ class ProjectDraft:
             "archived_at": None,  # a project the file names is in the ledger again
         }
 
+    def changes(self, present: frozenset[str]) -> dict[str, Any]:
+        """The columns an update writes: not the optional ones whose column the file lacks."""
+        return _without_absent(self.columns(), _OPTIONAL_PROJECT_COLUMNS, present)
+
 
 @dataclass(slots=True)
 class ProcedureDraft:
@@ -123,6 +138,21 @@ class ProcedureDraft:
     def columns(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _PROCEDURE_FIELDS}
 
+    def changes(self, present: frozenset[str]) -> dict[str, Any]:
+        """The columns an update writes: not the optional ones whose column the file lacks,
+        except a stored date the new status rules out (未启动 has no dates, 办理中 no 办结日期)."""
+        values = _without_absent(self.columns(), _OPTIONAL_PROCEDURE_COLUMNS, present)
+        if self.status in (ProcedureStatus.not_started, ProcedureStatus.not_needed):
+            values.setdefault("accepted_on", None)
+            values.setdefault("finished_on", None)
+        elif self.status is ProcedureStatus.in_progress:
+            values.setdefault("finished_on", None)
+        return values
+
+
+def _without_absent(values: dict[str, Any], optional: dict[str, str], present: frozenset[str]) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if name not in optional or optional[name] in present}
+
 
 @dataclass(frozen=True)
 class Checks:
@@ -138,6 +168,12 @@ class ValidLedger:
     projects: dict[str, ProjectDraft]
     procedures: dict[tuple[str, str], ProcedureDraft]
     rows: int
+    # The fields the file has a column for; None: every field (a ledger built in code).
+    fields: frozenset[str] | None = None
+
+    @property
+    def present(self) -> frozenset[str]:
+        return self.fields if self.fields is not None else frozenset(BY_FIELD)
 
 
 # ---------------------------------------------------------------------------- entry points
@@ -216,7 +252,9 @@ def validate_rows(
     checker.finish()
     if checker.errors:
         raise LedgerImportError(checker.errors)
-    return ValidLedger(projects=checker.projects, procedures=checker.procedures, rows=count)
+    return ValidLedger(
+        projects=checker.projects, procedures=checker.procedures, rows=count, fields=frozenset(headers)
+    )
 
 
 def _find_header(rows: Iterator[Row]) -> tuple[int, Sequence[object], list[Row]]:
@@ -497,12 +535,13 @@ def write_ledger(
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     ids: dict[str, int] = {}
+    present = ledger.present
     for code, draft in ledger.projects.items():
-        values = draft.columns()
         old = existing.get(code)
         if old is None:
-            inserts.append(values)
+            inserts.append(draft.columns())  # a column the file lacks: None in a new row
             continue
+        values = draft.changes(present)
         ids[code] = old["id"]
         if old["archived_at"] is not None:
             result.projects_restored += 1
@@ -537,18 +576,19 @@ def write_ledger(
         proc_updates: list[dict[str, Any]] = []
         for code in chunk:
             for proc in by_code.get(code, ()):
-                values = proc.columns()
                 old = existing_procs.get((ids[code], proc.item_key))
                 if old is None:
-                    proc_inserts.append({"project_id": ids[code], "item_key": proc.item_key, **values})
-                elif _changed(old, values):
+                    proc_inserts.append({"project_id": ids[code], "item_key": proc.item_key, **proc.columns()})
+                    continue
+                values = proc.changes(present)
+                if _changed(old, values):
                     proc_updates.append(_update_params(old["id"], values))
                 else:
                     result.procedures_unchanged += 1
         if proc_inserts:
             session.execute(insert(ptable), proc_inserts)
-        if proc_updates:
-            session.execute(_update_by_id(ptable, proc_updates[0]), proc_updates)
+        for same_columns in _by_shape(proc_updates):
+            session.execute(_update_by_id(ptable, same_columns[0]), same_columns)
         result.procedures_created += len(proc_inserts)
         result.procedures_updated += len(proc_updates)
         if progress:
@@ -567,6 +607,14 @@ def _changed(old: Any, values: dict[str, Any]) -> bool:
 def _update_params(row_id: int, values: dict[str, Any]) -> dict[str, Any]:
     """The parameters of one row of `_update_by_id`."""
     return {"_id": row_id, **{f"v_{name}": value for name, value in values.items()}}
+
+
+def _by_shape(updates: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """`updates` grouped by the columns they set: one executemany statement per group."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for params in updates:
+        groups.setdefault(tuple(params), []).append(params)
+    return list(groups.values())
 
 
 def _update_by_id(table: Any, sample: dict[str, Any]) -> Any:

@@ -1,0 +1,99 @@
+"""What operators feed the ledger import, as they really make it: files without the optional
+columns, merged cells, formulas nobody calculated, codes typed as numbers, 总投资 in 万元. A
+file either says exactly what it means or is refused naming the cell; nothing is lost
+silently. Real .xlsx files, real databases (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from ledger.columns import HEADERS
+from ledger.errors import LedgerImportError
+from ledger.importer import import_file
+from ledger.models import Procedure, Project
+from tests.ledger_support import ledger_row, write_xlsx
+
+FULL = [
+    ledger_row(手续="环评", 责任部门="生态环境局", 备注="已踏勘"),
+    ledger_row(手续="节能审查", 受理日期="2026-03-02", days=3, 责任部门="发展和改革委员会"),
+]
+OPTIONAL = ["建设单位", "项目管家", "受理日期", "承诺时限(工作日)", "办结日期", "责任部门", "备注"]
+
+
+def only(headers: list[str], rows: list[list[object]]) -> tuple[list[str], list[list[object]]]:
+    """`rows` (in HEADERS order) cut down to the columns `headers`."""
+    index = [HEADERS.index(h) for h in headers]
+    return headers, [[row[i] for i in index] for row in rows]
+
+
+def stored(db) -> tuple[dict[str, tuple], dict[str, tuple]]:
+    with db.session() as s:
+        projects = {p.code: (p.name, p.enterprise, p.steward) for p in s.exec(select(Project)).scalars()}
+        procedures = {
+            p.item_key: (p.status.value, p.accepted_on, p.promised_days, p.finished_on, p.department, p.note)
+            for p in s.exec(select(Procedure)).scalars()
+        }
+    return projects, procedures
+
+
+def errors_of(db, path):
+    with pytest.raises(LedgerImportError) as caught:
+        db.call(import_file, path=path)
+    return caught.value.errors
+
+
+# --- 1. a missing optional column leaves the stored values alone ----------------------------
+
+
+def test_a_file_without_the_optional_columns_leaves_their_values_alone(tmp_path, database):
+    db = database
+    db.call(import_file, path=write_xlsx(tmp_path / "full.xlsx", FULL))
+    before = stored(db)
+    assert before[0]["P001"] == ("新材料产业园", "甲公司", "张三")
+    assert before[1]["energy_review"] == ("in_progress", date(2026, 3, 2), 3, None, "发展和改革委员会", None)
+
+    kept = [h for h in HEADERS if h not in OPTIONAL]
+    name = "新材料产业园二期"
+    header, rows = only(kept, [ledger_row(手续="环评", 项目名称=name), ledger_row(手续="节能审查", 项目名称=name)])
+    result = db.call(import_file, path=write_xlsx(tmp_path / "short.xlsx", rows, header=header))
+    assert (result.projects_updated, result.procedures_unchanged) == (1, 2)
+    after = stored(db)
+    assert after[0]["P001"] == ("新材料产业园二期", "甲公司", "张三")
+    assert after[1] == before[1]
+
+
+def test_a_blank_cell_in_a_present_column_still_clears(tmp_path, database):
+    db = database
+    db.call(import_file, path=write_xlsx(tmp_path / "full.xlsx", FULL))
+    header, rows = only(
+        [h for h in HEADERS if h not in ("受理日期", "承诺时限(工作日)")],
+        [ledger_row(手续="环评", 责任部门=None, 备注=None, 项目管家=None), ledger_row(手续="节能审查", 项目管家=None)],
+    )
+    db.call(import_file, path=write_xlsx(tmp_path / "blank.xlsx", rows, header=header))
+    projects, procedures = stored(db)
+    assert projects["P001"][2] is None
+    assert procedures["eia"][4:] == (None, None)
+    assert procedures["energy_review"][1:3] == (date(2026, 3, 2), 3)  # its columns are absent: kept
+
+
+def test_a_new_row_without_the_optional_columns_has_them_empty_and_a_status_clears_dates_it_rules_out(
+    tmp_path, database
+):
+    db = database
+    db.call(import_file, path=write_xlsx(tmp_path / "full.xlsx", FULL))
+    kept = [h for h in HEADERS if h not in OPTIONAL]
+    header, rows = only(
+        kept,
+        [
+            ledger_row(手续="节能审查", 状态="未启动"),  # its stored 受理日期 contradicts 未启动
+            ledger_row(项目代码="P002", 项目名称="物流园", 手续="环评"),
+        ],
+    )
+    db.call(import_file, path=write_xlsx(tmp_path / "short.xlsx", rows, header=header))
+    projects, procedures = stored(db)
+    assert projects["P002"] == ("物流园", None, None)
+    assert procedures["energy_review"] == ("not_started", None, 3, None, "发展和改革委员会", None)
