@@ -163,6 +163,8 @@ LEDGER_REASONS = {
     "finished_while_in_progress": "状态为办理中却填写了办结日期「{value}」，请核对状态",
     "unknown_department": "责任部门「{value}」不在知识库的部门名单中（departments.yaml），请写部门全称或常用简称",
     "example_row": "这是模板自带的示例行，请改写成真实项目或删除后再导入",
+    "formula_without_value": "单元格 {value} 是公式，但没有计算结果（文件可能由程序生成），"
+    "请用 Excel/WPS 打开保存后再导入",
 }
 LEDGER_IMPORT_FAILED = "台账未导入（一行也没有写入），共发现 {count} 处问题："
 LEDGER_IMPORT_FAILED_SHEET = "台账未导入（一行也没有写入），工作表「{sheet}」中共发现 {count} 处问题："

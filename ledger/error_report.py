@@ -12,7 +12,7 @@ from openpyxl.styles import Font
 
 import texts
 from ledger.errors import LedgerImportError
-from ledger.reader import read_rows
+from ledger.reader import Uncalculated, read_rows
 from ledger.render import reason_text
 
 
@@ -38,6 +38,8 @@ def write_error_workbook(*, source: Path, error: LedgerImportError, path: Path) 
         return cells
 
     def text_cell(value: object) -> object:
+        if isinstance(value, Uncalculated):
+            return None
         if isinstance(value, str) and value.startswith(("=", "+", "-", "@")):
             cell = WriteOnlyCell(sheet, value=value)
             cell.data_type = "s"  # a formula-looking cell stays text

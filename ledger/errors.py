@@ -68,6 +68,7 @@ REASONS = (
     "finished_while_in_progress",  # 办理中 with 办结日期
     "unknown_department",  # 责任部门 not in departments.yaml
     "example_row",  # the template's example row left in the file
+    "formula_without_value",  # a formula no spreadsheet program calculated; value is the cell (D4)
 )
 
 

@@ -40,7 +40,7 @@ from ledger.columns import (
 from ledger.errors import LedgerImportError, RowError
 from ledger.models import PROCEDURE_TABLE, PROJECT_TABLE, ProcedureStatus
 from ledger.procedures import normalize_label, resolve_procedure, resolve_status
-from ledger.reader import Row, XlsxReader, read_rows
+from ledger.reader import Row, Uncalculated, XlsxReader, read_rows
 from ledger.values import (
     BadCell,
     as_text,
@@ -252,9 +252,7 @@ def validate_rows(
     checker.finish()
     if checker.errors:
         raise LedgerImportError(checker.errors)
-    return ValidLedger(
-        projects=checker.projects, procedures=checker.procedures, rows=count, fields=frozenset(headers)
-    )
+    return ValidLedger(projects=checker.projects, procedures=checker.procedures, rows=count, fields=frozenset(headers))
 
 
 def _find_header(rows: Iterator[Row]) -> tuple[int, Sequence[object], list[Row]]:
@@ -323,11 +321,19 @@ class _RowChecker:
     def check(self, row: int, cells: Sequence[object]) -> None:
         raw: dict[str, object] = {}
         width = len(cells)
+        uncalculated = False
         for index, name in self.fields.items():  # is_blank inlined: 1.5 M calls on 100,000 rows
             if index < width:
                 value = cells[index]
                 if value is not None and (value.__class__ is not str or value.strip()):
                     raw[name] = value
+                    if value.__class__ is Uncalculated:
+                        uncalculated = True
+        if uncalculated:  # what the cell holds is not known: nothing of this row is checked
+            for name, value in raw.items():
+                if isinstance(value, Uncalculated):
+                    self._error(row, name, "formula_without_value", value.ref)
+            return
 
         code = self._text(row, raw, "code")
         if code is not None:  # codes are ascii: a full-width digit typed in Excel is the same code

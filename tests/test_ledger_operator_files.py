@@ -6,7 +6,6 @@ silently. Real .xlsx files, real databases (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -97,3 +96,96 @@ def test_a_new_row_without_the_optional_columns_has_them_empty_and_a_status_clea
     projects, procedures = stored(db)
     assert projects["P002"] == ("物流园", None, None)
     assert procedures["energy_review"] == ("not_started", None, 3, None, "发展和改革委员会", None)
+
+
+# --- 2. merged cells: every cell of the range has the top-left value -------------------------
+
+
+def _merged_workbook(path, rows, merges):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(list(HEADERS))
+    for row in rows:
+        sheet.append(row)
+    for cells in merges:
+        sheet.merge_cells(cells)
+    workbook.save(path)
+    return path
+
+
+def _column(header: str) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(HEADERS.index(header) + 1)
+
+
+@pytest.mark.parametrize("reader", ["calamine", "openpyxl"])
+def test_merged_cells_give_every_row_the_merged_value(tmp_path, database, reader):
+    db = database
+    rows = [
+        ledger_row(手续="环评", 受理日期="2026-02-10", days=20, 责任部门="生态环境局"),
+        ledger_row(手续="节能审查", 受理日期=None, days=None, 责任部门=None),
+    ]
+    merges = [f"{_column(h)}2:{_column(h)}3" for h in ("项目代码", "受理日期", "承诺时限(工作日)", "责任部门")]
+    path = _merged_workbook(tmp_path / "merged.xlsx", [row[:] for row in rows], merges)
+    # openpyxl blanks every cell of a merged range but the top-left one, as Excel saves it
+    result = db.call(import_file, path=path, reader=reader)
+    assert (result.projects_created, result.procedures_created) == (1, 2)
+    _projects, procedures = stored(db)
+    for item in ("eia", "energy_review"):
+        assert procedures[item][1:3] == (date(2026, 2, 10), 20)
+        assert procedures[item][4] == "生态环境局"
+
+
+@pytest.mark.parametrize("reader", ["calamine", "openpyxl"])
+def test_a_range_merged_across_columns_and_rows(tmp_path, database, reader):
+    db = database
+    rows = [ledger_row(手续="环评", 备注="先行"), ledger_row(手续="节能审查", 备注=None)]
+    # 责任部门 and 备注 side by side: merged as one block over both rows, top-left 责任部门
+    assert HEADERS.index("备注") == HEADERS.index("责任部门") + 1
+    rows[0][HEADERS.index("责任部门")] = "生态环境局"
+    path = _merged_workbook(tmp_path / "block.xlsx", rows, [f"{_column('责任部门')}2:{_column('备注')}3"])
+    db.call(import_file, path=path, reader=reader)
+    _projects, procedures = stored(db)
+    assert procedures["eia"][4:] == ("生态环境局", "生态环境局")
+    assert procedures["energy_review"][4:] == ("生态环境局", "生态环境局")
+
+
+# --- 8. formulas without a calculated value are refused, naming the cell ---------------------
+
+
+@pytest.mark.parametrize("reader", ["calamine", "openpyxl"])
+def test_a_formula_without_a_calculated_value_is_refused_naming_the_cell(tmp_path, database, reader):
+    db = database
+    db.call(import_file, path=write_xlsx(tmp_path / "full.xlsx", FULL))
+    before = stored(db)
+    rows = [ledger_row(手续="环评", days="=10+10"), ledger_row(手续="节能审查", 责任部门="=A1")]
+    path = write_xlsx(tmp_path / "formula.xlsx", rows, formulas=True)
+    with pytest.raises(LedgerImportError) as caught:
+        db.call(import_file, path=path, reader=reader)
+    days, department = _column("承诺时限(工作日)"), _column("责任部门")
+    assert {(e.row, e.column, e.reason, e.value) for e in caught.value.errors} == {
+        (2, "承诺时限(工作日)", "formula_without_value", f"{days}2"),
+        (3, "责任部门", "formula_without_value", f"{department}3"),
+    }
+    assert stored(db) == before
+
+
+def test_a_formula_excel_calculated_is_read_as_its_value(tmp_path, database):
+    """What Excel/WPS save: the formula and its cached value (here written into the XML)."""
+    import zipfile
+
+    db = database
+    source = write_xlsx(tmp_path / "formula.xlsx", [ledger_row(手续="环评", days="=10+10")], formulas=True)
+    target = tmp_path / "calculated.xlsx"
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for item in old.infolist():
+            data = old.read(item)
+            if item.filename.endswith("sheet1.xml"):
+                data = data.replace(b"<f>10+10</f><v />", b"<f>10+10</f><v>20</v>")
+                assert b"<v>20</v>" in data
+            new.writestr(item, data)
+    db.call(import_file, path=target)
+    assert stored(db)[1]["eia"][2] == 20
