@@ -581,4 +581,9 @@ TRAIN_ALREADY_JOINED = "{path}：{source} 已经并入过训练文件（或在�
 TRAIN_JOINED = "{source}：并入 {rows} 条（{known} 条与训练文件或前面的文件中的问题相同，未重复并入）"
 KB_EXPORTED = "已导出知识库到 {path}"
 KB_IMPORTED = "已导入知识库：{items} 个事项，{departments} 个部门，写入 {folder}"
+# `kb import`: problems of the workbook, each shown at its sheet, row and column.
+KB_IMPORT_BAD_KEY = "键「{value}」只能由小写英文字母、数字和下划线组成，并以字母开头（如 eia、land_supply）"
+KB_IMPORT_DUPLICATE_HEADER = "这一列出现了两次（第 {first} 列和第 {second} 列），请删去一列"
+KB_IMPORT_UNCALCULATED = "单元格 {cell} 是公式，但没有计算结果（文件可能由程序生成），请用 Excel/WPS 打开保存后再导入"
+KB_IMPORT_REGIONAL_KEPT = "工作簿没有「{sheet}」工作表：各事项原有的地区差异设置保持不变。"
 REGION_NOTE = "📍 按{region}的办理规定答复（部门、窗口、电话、审批层级以本地区为准）"

@@ -27,8 +27,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from knowledge.sheet_xml import SheetFacts, sheet_facts
 from ledger.errors import LedgerImportError, RowError
-from ledger.sheet_xml import SheetFacts, sheet_facts
 
 Row = tuple[int, Sequence[object]]  # (1-based row number in the sheet, cells)
 XlsxReader = Literal["calamine", "openpyxl"]
