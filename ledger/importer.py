@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlmodel import Session
 
 from ledger.archive import active_codes_absent, archive_projects
@@ -61,6 +61,7 @@ LATEST = date(2100, 12, 31)
 PROGRESS_EVERY = 100  # a bar that moves on a few hundred rows too
 HEADER_SCAN_ROWS = 10  # a title line or two above the header is common in city ledgers
 _CHUNK = 900  # keeps IN (...) lists under every backend's parameter limit
+_IMPORT_LOCK = 0x4C65_6467  # "Ledg": the advisory lock two imports on PostgreSQL take in turn
 _PROCEDURE_FIELDS = ("status", "department", "accepted_on", "promised_days", "finished_on", "note")
 # Optional columns: stored column -> the file's field. A file without the field leaves it alone.
 _OPTIONAL_PROJECT_COLUMNS = {"enterprise": "enterprise", "steward": "steward"}
@@ -527,6 +528,7 @@ def write_ledger(
     """Upsert validated drafts with bulk statements; the caller's unit of work commits.
     `progress(done, total)` after each chunk of procedures written. With `archive_absent_at`
     (a prune), the projects the file does not name are archived at that time."""
+    _one_import_at_a_time(session)
     result = ImportResult(rows=ledger.rows)
     if archive_absent_at is not None:
         absent = active_codes_absent(session=session, present=ledger.projects)
@@ -603,6 +605,20 @@ def write_ledger(
                 len(ledger.procedures),
             )
     return result
+
+
+def _one_import_at_a_time(session: Session) -> None:
+    """Wait for any other import to commit before reading what is stored: two imports at once
+    would both find a new code absent and both insert it (a unique-index violation), or write
+    over each other's rows. PostgreSQL: a transaction-scoped advisory lock (waits up to the
+    session's lock_timeout). SQLite: the transaction's first statement is a write, which takes
+    the database's write lock (waiting up to busy_timeout) before anything is read, as BEGIN
+    IMMEDIATE would."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IMPORT_LOCK})
+    elif dialect == "sqlite":
+        session.execute(update(PROJECT_TABLE).where(PROJECT_TABLE.c.id.is_(None)).values(code=PROJECT_TABLE.c.code))
 
 
 def _changed(old: Any, values: dict[str, Any]) -> bool:

@@ -189,3 +189,45 @@ def test_a_formula_excel_calculated_is_read_as_its_value(tmp_path, database):
             new.writestr(item, data)
     db.call(import_file, path=target)
     assert stored(db)[1]["eia"][2] == 20
+
+
+# --- 7. two imports at once: one after the other ---------------------------------------------
+
+
+def test_two_imports_at_once_run_one_after_the_other(tmp_path, database):
+    """A holds its import's transaction open; B, started meanwhile, waits for A's commit and
+    then finds A's rows (unchanged), instead of inserting the same codes again."""
+    import threading
+
+    from ledger.importer import validate_file, write_ledger
+
+    db = database
+    rows = [ledger_row(项目代码=f"C{n:03d}", 项目名称=f"项目{n}") for n in range(30)]
+    ledger = validate_file(write_xlsx(tmp_path / "both.xlsx", rows))
+    written, b_started = threading.Event(), threading.Event()
+    results: dict[str, object] = {}
+
+    def a() -> None:
+        with db.session() as session:
+            results["a"] = write_ledger(session=session, ledger=ledger)
+            written.set()
+            b_started.wait(10)
+            threading.Event().wait(1.0)  # B is waiting now, on the old code already past its reads
+
+    def b() -> None:
+        written.wait(10)
+        b_started.set()
+        try:
+            results["b"] = db.call(write_ledger, ledger=ledger)
+        except Exception as exc:  # noqa: BLE001 - the old code's IntegrityError / OperationalError
+            results["b"] = exc
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not isinstance(results["b"], Exception), results["b"]
+    assert results["a"].projects_created == 30
+    assert (results["b"].projects_created, results["b"].projects_unchanged) == (0, 30)
+    assert len(stored(db)[0]) == 30
