@@ -574,7 +574,25 @@ CLI_OS_NOT_FOUND = "文件或文件夹不存在"
 CLI_OS_IS_FOLDER = "这是一个文件夹，不是文件"
 CLI_OS_NOT_FOLDER = "路径中有一段不是文件夹"
 CLI_OS_DENIED = "没有权限"
-CLI_DAYS_INVALID = "「{value}」不是正整数天数"
+CLI_DAYS_INVALID = "「{value}」不是 1 到 {most} 之间的整数天数"
+DATABASE_NEWER = (
+    "数据库版本比本程序新（{detail}）：数据库已被更新版本的程序升级过，请改用新版本程序，"
+    "或把 DATABASE_URL 指向本版本的数据库。"
+)
+DATABASE_NOT_A_DATABASE = "DATABASE_URL 指向的文件 {url} 不是数据库（{detail}），请检查路径，或从备份恢复。"
+CLI_INTERRUPTED = "已中断（Ctrl-C）：正在写的文件没有改动，数据库中未提交的部分已撤销。"
+CLI_NOT_TEXT_FILE = "无法读取文件 {path}：第 {line} 行不是 UTF-8 文本（可能不是文本文件），请另存为 UTF-8 编码的文本"
+CLI_DATABASE_BUSY = (
+    "数据库 {url} 正被另一个程序写入（如另一个台账导入），等了几秒仍未结束（{reason}）。"
+    "本次什么也没有写入，请稍后再试。"
+)
+CLI_BAD_JSONL = "文件 {path} 第 {line} 行不是有效的 JSON：{reason}"
+CLI_BAD_LABELLED_FILE = "文件内容有误：{detail}"
+CLI_DATABASE_FAILED = "数据库操作失败：{reason}"
+LEDGER_ERRORS_IS_SOURCE = "--errors 的文件 {path} 就是要导入的台账，会被问题报告覆盖；请另取一个文件名，如 问题.xlsx"
+LEDGER_IMPORT_DB_FAILED = (
+    "台账未导入（一行也没有写入）：数据库出错（{reason}）。如果另一个导入正在进行，请等它完成后再导入一次。"
+)
 KB_PROBLEMS = "{path} 中共有 {count} 处问题。"
 KB_VALID_REGIONAL = "其中地区差异（旗县区）设置 {count} 条。"
 TRAIN_ALREADY_JOINED = "{path}：{source} 已经并入过训练文件（或在命令里给了两次），没有写入任何一行。"

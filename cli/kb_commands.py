@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 import texts
-from cli.common import fail, knowledge_or_exit, settings_or_exit, writable_or_exit
+from cli.common import fail, failing, knowledge_or_exit, settings_or_exit, writable_or_exit
 from cli.knowledge_commands import register_train
 from cli.question_commands import register_questions
 from knowledge.errors import KnowledgeError
@@ -16,6 +16,7 @@ from knowledge.xlsx_import import import_knowledge_xlsx
 
 
 def _problems_or_exit(exc: KnowledgeError, where: object) -> None:
+    failing(1)
     for problem in exc.problems:
         print(problem)
     fail(texts.KB_PROBLEMS.format(count=len(exc.problems), path=where))

@@ -11,6 +11,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 import texts
+from knowledge.atomic_file import replaced
 from ledger.errors import LedgerImportError
 from ledger.reader import Uncalculated, read_rows
 from ledger.render import reason_text
@@ -70,5 +71,6 @@ def write_error_workbook(*, source: Path, error: LedgerImportError, path: Path) 
         cells = cells_of.get(number, [])
         padded = [text_cell(c) for c in cells] + [None] * (width - len(cells))
         sheet.append([number or None, *padded, "；".join(by_row[number])])
-    workbook.save(path)
+    with replaced(path, binary=True) as handle:  # never a half-written report over an old one
+        workbook.save(handle)
     return len(error.errors)
