@@ -163,6 +163,10 @@ LEDGER_REASONS = {
     "finished_while_in_progress": "状态为办理中却填写了办结日期「{value}」，请核对状态",
     "unknown_department": "责任部门「{value}」不在知识库的部门名单中（departments.yaml），请写部门全称或常用简称",
     "example_row": "这是模板自带的示例行，请改写成真实项目或删除后再导入",
+    "code_as_number": "项目代码「{value}」是数字格式，Excel 只保留数字的前 15 位，后面几位已经变了；"
+    "请把项目代码列设为文本格式，重新填写正确的代码后再导入",
+    "investment_too_large": "总投资「{value}」亿元超过 5000 亿元，不合常理；如果填的是万元，请除以 10000 换算成亿元"
+    "（列名写「总投资(亿元)」）",
     "formula_without_value": "单元格 {value} 是公式，但没有计算结果（文件可能由程序生成），"
     "请用 Excel/WPS 打开保存后再导入",
 }

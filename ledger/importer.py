@@ -17,7 +17,6 @@ departments (`Checks`).
 from __future__ import annotations
 
 import itertools
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -42,6 +41,7 @@ from ledger.models import PROCEDURE_TABLE, PROJECT_TABLE, ProcedureStatus
 from ledger.procedures import normalize_label, resolve_procedure, resolve_status
 from ledger.reader import Row, Uncalculated, XlsxReader, read_rows
 from ledger.values import (
+    CODE_NUMBER_LIMIT,
     BadCell,
     as_text,
     is_blank,
@@ -49,6 +49,7 @@ from ledger.values import (
     parse_days,
     parse_investment,
     parse_start,
+    project_code,
 )
 
 Progress = Callable[[int, int], None]
@@ -336,9 +337,14 @@ class _RowChecker:
                     self._error(row, name, "formula_without_value", value.ref)
             return
 
-        code = self._text(row, raw, "code")
-        if code is not None:  # codes are ascii: a full-width digit typed in Excel is the same code
-            code = unicodedata.normalize("NFKC", code)
+        given = raw.get("code")
+        if given.__class__ in (int, float) and abs(given) >= CODE_NUMBER_LIMIT:  # type: ignore[arg-type]
+            self._error(row, "code", "code_as_number", given)
+            code = None
+        else:
+            code = self._text(row, raw, "code")
+        if code is not None:
+            code = project_code(code)
         elif "code" not in raw:
             self._error(row, "code", "required")
         project_values, rejected = self._project_values(row, raw)

@@ -231,3 +231,35 @@ def test_two_imports_at_once_run_one_after_the_other(tmp_path, database):
     assert results["a"].projects_created == 30
     assert (results["b"].projects_created, results["b"].projects_unchanged) == (0, 30)
     assert len(stored(db)[0]) == 30
+
+
+# --- 9. project codes: numbers Excel rounded, blanks inside ----------------------------------
+
+
+def test_a_long_code_in_a_number_cell_is_refused_and_inner_blanks_are_one_code(tmp_path, database):
+    db = database
+    rows = [
+        ledger_row(项目代码=2026150100000100000001, 手续="环评"),  # 22 digits, a number in Excel
+        ledger_row(项目代码=123456789012345, 项目名称="十五位", 手续="环评"),  # 15 digits: exact, kept
+    ]
+    errors = errors_of(db, write_xlsx(tmp_path / "number.xlsx", rows))
+    assert [(e.row, e.column, e.reason) for e in errors] == [(2, "项目代码", "code_as_number")]
+
+    db.call(import_file, path=write_xlsx(tmp_path / "one.xlsx", [ledger_row(项目代码="2026-150100-00-01-000001")]))
+    spaced = [ledger_row(项目代码=" 2026-150100 -00-01-000001", 手续="节能审查", 受理日期=None, days=None)]
+    result = db.call(import_file, path=write_xlsx(tmp_path / "spaced.xlsx", spaced))
+    assert (result.projects_created, result.procedures_created) == (0, 1)
+    projects, _procedures = stored(db)
+    assert list(projects) == ["2026-150100-00-01-000001"]
+
+
+# --- 11. 总投资 in 万元 under a header without its unit --------------------------------------
+
+
+def test_an_investment_in_wan_yuan_is_refused_with_the_unit(tmp_path, database):
+    db = database
+    header = [h if h != "总投资(亿元)" else "总投资" for h in HEADERS]
+    rows = [ledger_row(investment=125000), ledger_row(项目代码="P002", investment="5000", 手续="节能审查")]
+    errors = errors_of(db, write_xlsx(tmp_path / "wan.xlsx", rows, header=header))
+    assert [(e.row, e.column, e.reason, e.value) for e in errors] == [(2, "总投资", "investment_too_large", "125000")]
+    assert stored(db) == ({}, {})
