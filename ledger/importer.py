@@ -338,7 +338,7 @@ class _RowChecker:
             return
 
         given = raw.get("code")
-        if given.__class__ in (int, float) and abs(given) >= CODE_NUMBER_LIMIT:  # type: ignore[arg-type]
+        if given.__class__ in (int, float) and abs(given) >= CODE_NUMBER_LIMIT:
             self._error(row, "code", "code_as_number", given)
             code = None
         else:
