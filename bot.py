@@ -29,10 +29,20 @@ def main() -> int:
         )
         return 2
 
+    from sqlalchemy.engine import make_url
+
     from bot.runtime import main as run
+    from storage.migrate import DatabaseNewer, NotADatabase
 
     try:
         return run(settings)
+    except DatabaseNewer as exc:
+        print(texts.DATABASE_NEWER.format(detail=exc.detail), file=sys.stderr)
+        return 2
+    except NotADatabase as exc:
+        url = make_url(settings.database_url).render_as_string(hide_password=True)
+        print(texts.DATABASE_NOT_A_DATABASE.format(url=url, detail=exc.detail), file=sys.stderr)
+        return 2
     except KnowledgeError as exc:
         print(texts.KB_INVALID.format(problems="\n".join(str(p) for p in exc.problems)), file=sys.stderr)
         return 2

@@ -163,6 +163,12 @@ LEDGER_REASONS = {
     "finished_while_in_progress": "状态为办理中却填写了办结日期「{value}」，请核对状态",
     "unknown_department": "责任部门「{value}」不在知识库的部门名单中（departments.yaml），请写部门全称或常用简称",
     "example_row": "这是模板自带的示例行，请改写成真实项目或删除后再导入",
+    "code_as_number": "项目代码「{value}」是数字格式，Excel 只保留数字的前 15 位，后面几位已经变了；"
+    "请把项目代码列设为文本格式，重新填写正确的代码后再导入",
+    "investment_too_large": "总投资「{value}」亿元超过 5000 亿元，不合常理；如果填的是万元，请除以 10000 换算成亿元"
+    "（列名写「总投资(亿元)」）",
+    "formula_without_value": "单元格 {value} 是公式，但没有计算结果（文件可能由程序生成），"
+    "请用 Excel/WPS 打开保存后再导入",
 }
 LEDGER_IMPORT_FAILED = "台账未导入（一行也没有写入），共发现 {count} 处问题："
 LEDGER_IMPORT_FAILED_SHEET = "台账未导入（一行也没有写入），工作表「{sheet}」中共发现 {count} 处问题："
@@ -580,11 +586,34 @@ CLI_OS_NOT_FOUND = "文件或文件夹不存在"
 CLI_OS_IS_FOLDER = "这是一个文件夹，不是文件"
 CLI_OS_NOT_FOLDER = "路径中有一段不是文件夹"
 CLI_OS_DENIED = "没有权限"
-CLI_DAYS_INVALID = "「{value}」不是正整数天数"
+CLI_DAYS_INVALID = "「{value}」不是 1 到 {most} 之间的整数天数"
+DATABASE_NEWER = (
+    "数据库版本比本程序新（{detail}）：数据库已被更新版本的程序升级过，请改用新版本程序，"
+    "或把 DATABASE_URL 指向本版本的数据库。"
+)
+DATABASE_NOT_A_DATABASE = "DATABASE_URL 指向的文件 {url} 不是数据库（{detail}），请检查路径，或从备份恢复。"
+CLI_INTERRUPTED = "已中断（Ctrl-C）：正在写的文件没有改动，数据库中未提交的部分已撤销。"
+CLI_NOT_TEXT_FILE = "无法读取文件 {path}：第 {line} 行不是 UTF-8 文本（可能不是文本文件），请另存为 UTF-8 编码的文本"
+CLI_DATABASE_BUSY = (
+    "数据库 {url} 正被另一个程序写入（如另一个台账导入），等了几秒仍未结束（{reason}）。"
+    "本次什么也没有写入，请稍后再试。"
+)
+CLI_BAD_JSONL = "文件 {path} 第 {line} 行不是有效的 JSON：{reason}"
+CLI_BAD_LABELLED_FILE = "文件内容有误：{detail}"
+CLI_DATABASE_FAILED = "数据库操作失败：{reason}"
+LEDGER_ERRORS_IS_SOURCE = "--errors 的文件 {path} 就是要导入的台账，会被问题报告覆盖；请另取一个文件名，如 问题.xlsx"
+LEDGER_IMPORT_DB_FAILED = (
+    "台账未导入（一行也没有写入）：数据库出错（{reason}）。如果另一个导入正在进行，请等它完成后再导入一次。"
+)
 KB_PROBLEMS = "{path} 中共有 {count} 处问题。"
 KB_VALID_REGIONAL = "其中地区差异（旗县区）设置 {count} 条。"
 TRAIN_ALREADY_JOINED = "{path}：{source} 已经并入过训练文件（或在命令里给了两次），没有写入任何一行。"
 TRAIN_JOINED = "{source}：并入 {rows} 条（{known} 条与训练文件或前面的文件中的问题相同，未重复并入）"
 KB_EXPORTED = "已导出知识库到 {path}"
 KB_IMPORTED = "已导入知识库：{items} 个事项，{departments} 个部门，写入 {folder}"
+# `kb import`: problems of the workbook, each shown at its sheet, row and column.
+KB_IMPORT_BAD_KEY = "键「{value}」只能由小写英文字母、数字和下划线组成，并以字母开头（如 eia、land_supply）"
+KB_IMPORT_DUPLICATE_HEADER = "这一列出现了两次（第 {first} 列和第 {second} 列），请删去一列"
+KB_IMPORT_UNCALCULATED = "单元格 {cell} 是公式，但没有计算结果（文件可能由程序生成），请用 Excel/WPS 打开保存后再导入"
+KB_IMPORT_REGIONAL_KEPT = "工作簿没有「{sheet}」工作表：各事项原有的地区差异设置保持不变。"
 REGION_NOTE = "📍 按{region}的办理规定答复（部门、窗口、电话、审批层级以本地区为准）"

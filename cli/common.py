@@ -8,7 +8,7 @@ from typing import NoReturn
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
 
 import texts
 from config import Settings, SettingsError, load_settings
@@ -16,9 +16,29 @@ from knowledge.errors import KnowledgeError
 from knowledge.loader import load_knowledge
 from knowledge.model import KnowledgeBase
 from storage import Database
+from storage.migrate import DatabaseNewer, NotADatabase, not_a_database
+
+# The exit code of a command that has begun reporting its failure: if stderr is a closed pipe
+# (`steward … 2>&1 | head`) the command still exits with it, not 0.
+_failing: list[int] = []
+
+
+def failing(code: int = 1) -> None:
+    """Say that the command is failing with `code` before it prints why (see `failing_code`)."""
+    _failing.append(code)
+
+
+def failing_code() -> int:
+    """The code the command was failing with (0: it was not), for main's broken-pipe exit."""
+    return _failing[-1] if _failing else 0
+
+
+def reset_failing() -> None:
+    _failing.clear()
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
+    failing(code)
     print(message, file=sys.stderr)
     raise SystemExit(code)
 
@@ -70,13 +90,37 @@ def open_database(settings: Settings, *, create: bool = True) -> Database:
         db.migrate()
     except (OperationalError, InterfaceError) as exc:
         db.dispose()
-        fail(texts.CLI_DATABASE_UNREACHABLE.format(url=shown, reason=_first_line(exc.orig)))
+        if "database is locked" in str(exc.orig):  # SQLite: another writer past busy_timeout
+            fail(texts.CLI_DATABASE_BUSY.format(url=shown, reason=first_line(exc.orig)))
+        fail(texts.CLI_DATABASE_UNREACHABLE.format(url=shown, reason=first_line(exc.orig)))
+    except DatabaseNewer as exc:
+        db.dispose()
+        fail(texts.DATABASE_NEWER.format(detail=exc.detail))
+    except NotADatabase as exc:
+        db.dispose()
+        fail(texts.DATABASE_NOT_A_DATABASE.format(url=shown, detail=exc.detail))
+    except DatabaseError as exc:  # create=False: the look for alembic_version read the file first
+        db.dispose()
+        if not not_a_database(db.engine, exc):
+            raise
+        fail(texts.DATABASE_NOT_A_DATABASE.format(url=shown, detail=first_line(exc.orig)))
     return db
 
 
-def _first_line(error: object) -> str:
+def first_line(error: object) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+def undecodable_line(path: Path) -> int:
+    """The first line of `path` that is not UTF-8 (1-based; 0 when every line is)."""
+    with path.open("rb") as file:
+        for number, line in enumerate(file, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
 
 
 def knowledge_or_exit(settings: Settings) -> KnowledgeBase:

@@ -51,13 +51,16 @@ def cmd_stats(args: argparse.Namespace) -> None:
         print(stats_text(stats, days=args.days, departments=_department_names(settings), as_html=False))
 
 
+MOST_DAYS = 36_500  # a hundred years: every ticket; more overflows the date arithmetic
+
+
 def _positive_days(value: str) -> int:
     try:
         days = int(value)
     except ValueError:
         days = 0
-    if days <= 0:
-        raise argparse.ArgumentTypeError(texts.CLI_DAYS_INVALID.format(value=value))
+    if not 0 < days <= MOST_DAYS:
+        raise argparse.ArgumentTypeError(texts.CLI_DAYS_INVALID.format(value=value, most=MOST_DAYS))
     return days
 
 

@@ -6,16 +6,17 @@ import argparse
 from pathlib import Path
 
 import texts
-from cli.common import fail, knowledge_or_exit, settings_or_exit, writable_or_exit
+from cli.common import fail, failing, knowledge_or_exit, settings_or_exit, writable_or_exit
 from cli.knowledge_commands import register_train
 from cli.question_commands import register_questions
 from knowledge.errors import KnowledgeError
-from knowledge.export import export_knowledge_xlsx
+from knowledge.export import REGIONAL_SHEET, export_knowledge_xlsx
 from knowledge.loader import load_knowledge
 from knowledge.xlsx_import import import_knowledge_xlsx
 
 
 def _problems_or_exit(exc: KnowledgeError, where: object) -> None:
+    failing(1)
     for problem in exc.problems:
         print(problem)
     fail(texts.KB_PROBLEMS.format(count=len(exc.problems), path=where))
@@ -64,6 +65,8 @@ def cmd_kb_import(args: argparse.Namespace) -> None:
         _problems_or_exit(exc, source)
         return
     print(texts.KB_IMPORTED.format(items=result.items, departments=result.departments, folder=result.folder))
+    if result.regional_kept:
+        print(texts.KB_IMPORT_REGIONAL_KEPT.format(sheet=REGIONAL_SHEET))
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -105,15 +105,23 @@ def cmd_ask(args: argparse.Namespace) -> None:
     matcher = _matcher(settings_or_exit())
     if args.batch:
         path = Path(args.batch)
-        source = sys.stdin if args.batch == "-" else path.open(encoding="utf-8")  # OSError: one line (cli.main)
+        # bytes, decoded line by line: a line that is not UTF-8 is named exactly
+        stdin = getattr(sys.stdin, "buffer", sys.stdin)
+        source = stdin if args.batch == "-" else path.open("rb")  # OSError: one line (cli.main)
         contexts = MemoryContexts()  # per (chat, user), in file order, as the bot keeps them
+        number = 0
         with source:
-            for line in source:
-                question, asker = _batch_turn(line)
-                result = matcher.match(question, contexts.recall(*asker) if asker else None)
-                if asker:
-                    contexts.follow(*asker, result)
-                print(_as_json(matcher, result) if args.json else _as_text(matcher, result), flush=False)
+            try:
+                for raw in source:
+                    number += 1
+                    question, asker = _batch_turn(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+                    result = matcher.match(question, contexts.recall(*asker) if asker else None)
+                    if asker:
+                        contexts.follow(*asker, result)
+                    print(_as_json(matcher, result) if args.json else _as_text(matcher, result), flush=False)
+            except UnicodeDecodeError:
+                sys.stdout.flush()
+                fail(texts.CLI_NOT_TEXT_FILE.format(path=args.batch, line=number))
         return
     question = " ".join(args.question).strip()
     if not question:  # `ask ""` is no question (it used to get the greeting)

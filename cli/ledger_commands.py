@@ -10,11 +10,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from sqlalchemy.exc import DBAPIError
 from tqdm import tqdm
 
 import texts
 from cli.common import (
     fail,
+    failing,
+    first_line,
     knowledge_or_exit,
     open_database,
     settings_or_exit,
@@ -85,9 +88,11 @@ def _import_checks(settings: Settings) -> Checks:
 def cmd_import(args: argparse.Namespace) -> None:
     settings = settings_or_exit()
     errors_path = Path(args.errors) if args.errors else None
+    path = Path(args.file)
     if errors_path is not None:
         writable_or_exit(errors_path)
-    path = Path(args.file)
+        if errors_path.resolve() == path.resolve():
+            fail(texts.LEDGER_ERRORS_IS_SOURCE.format(path=errors_path))
     if not path.is_file():
         fail(
             texts.CLI_FILE_ERROR.format(
@@ -98,6 +103,7 @@ def cmd_import(args: argparse.Namespace) -> None:
     try:
         ledger = validate_file(path, progress=progress_bar(texts.LEDGER_PROGRESS_IMPORT), checks=checks)
     except LedgerImportError as exc:
+        failing(1)
         for line in import_error_lines(exc):
             print(line, file=sys.stderr)
         if errors_path is not None:
@@ -113,12 +119,17 @@ def cmd_import(args: argparse.Namespace) -> None:
         if absent and not args.yes:
             _list_codes(texts.LEDGER_PRUNE_WOULD_ARCHIVE, absent)
             fail(texts.LEDGER_PRUNE_NEEDS_YES)
-    result = db.call(
-        write_ledger,
-        ledger=ledger,
-        progress=progress_bar(texts.LEDGER_PROGRESS_WRITE),
-        archive_absent_at=utcnow() if args.prune else None,
-    )
+    try:
+        result = db.call(
+            write_ledger,
+            ledger=ledger,
+            progress=progress_bar(texts.LEDGER_PROGRESS_WRITE),
+            archive_absent_at=utcnow() if args.prune else None,
+        )
+    except DBAPIError as exc:  # the transaction rolled back: nothing of the file is in the database
+        fail(texts.LEDGER_IMPORT_DB_FAILED.format(reason=first_line(exc.orig)))
+    finally:
+        db.dispose()
     print(texts.LEDGER_IMPORT_DONE.format(**vars(result)))
     if result.projects_restored:
         print(texts.LEDGER_IMPORT_RESTORED.format(count=result.projects_restored))

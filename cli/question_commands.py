@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import texts
-from cli.common import fail
+from cli.common import fail, undecodable_line
 from knowledge.evaluation import fold_of, load_labelled
 from knowledge.guard import DEFAULT_GUARDED
 from knowledge.normalize import compact
@@ -110,13 +110,26 @@ def _rate(part: int, whole: int) -> str:
 
 def _score(path: Path, reader) -> None:  # type: ignore[no-untyped-def]
     """How many messages of a labelled file read as asking: by the question marks alone, and with the reader."""
-    with path.open(encoding="utf-8") as file:
-        first: dict[str, object] = next((json.loads(line) for line in file if line.strip()), {})
-    lines: list[tuple[str, bool]]
-    if "question" in first and "text" in first:
-        lines = [(line.q, line.question) for line in load_chatter(path)]
-    else:
-        lines = [(case.q, said) for case in load_labelled(path) if (said := asks_of(case)) is not None]
+    first: object = {}
+    number = 0
+    try:
+        with path.open(encoding="utf-8") as file:
+            for text in file:
+                number += 1
+                if text.strip():
+                    first = json.loads(text)
+                    break
+        lines: list[tuple[str, bool]]
+        if isinstance(first, dict) and "question" in first and "text" in first:
+            lines = [(line.q, line.question) for line in load_chatter(path)]
+        else:
+            lines = [(case.q, said) for case in load_labelled(path) if (said := asks_of(case)) is not None]
+    except UnicodeDecodeError:
+        fail(texts.CLI_NOT_TEXT_FILE.format(path=path, line=undecodable_line(path)))
+    except json.JSONDecodeError as exc:
+        fail(texts.CLI_BAD_JSONL.format(path=path, line=number, reason=exc.msg))
+    except ValueError as exc:  # load_labelled / load_chatter name the file and line
+        fail(texts.CLI_BAD_LABELLED_FILE.format(detail=exc))
     asks = [q for q, a in lines if a]
     chatter = [q for q, a in lines if not a]
     marked = sum(has_question_mark(q) for q in asks)

@@ -13,6 +13,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from knowledge.atomic_file import replaced
 from knowledge.model import KnowledgeBase
 
 LIST_SEPARATOR = "、"
@@ -167,4 +168,5 @@ def export_knowledge_xlsx(kb: KnowledgeBase, path: Path) -> None:
         for p in group
     ]
     _sheet(wb, PHRASES_SHEET, PHRASE_HEADERS, phrases)
-    wb.save(path)
+    with replaced(path, binary=True) as handle:
+        wb.save(handle)

@@ -18,6 +18,7 @@ import yaml
 
 from knowledge.collector import collector_paused
 from knowledge.errors import KnowledgeError, Problem
+from knowledge.export import LIST_SEPARATOR
 from knowledge.model import Department, Faq, Item, KnowledgeBase, Material, RegionalOverride
 from knowledge.normalize import normalize
 
@@ -191,6 +192,17 @@ class _Reader:
             self.problem(file, self.line_of(m, key), key, "empty")
         return value
 
+    def names(self, file: str, m: _Map, key: str, *, required: bool = False) -> tuple[str, ...]:
+        """`texts` that are names matched one by one (aliases, hints, latin): 、 separates two
+        names in a list cell, so one name holding it is two names run together."""
+        out = self.texts(file, m, key, required=required)
+        value = m.get(key)
+        for index, entry in enumerate(out):
+            if LIST_SEPARATOR in entry:
+                line = value.item_lines[index] if isinstance(value, _List) else self.line_of(m, key)
+                self.problem(file, line, f"{key}[{index}]", f"{entry!r} holds {LIST_SEPARATOR}: write each name apart")
+        return out
+
     def texts(self, file: str, m: _Map, key: str, *, required: bool = False) -> tuple[str, ...]:
         value = m.get(key)
         if value is None:
@@ -246,7 +258,7 @@ def _read_departments(reader: _Reader, path: Path) -> dict[str, tuple[Department
         dept = Department(
             key=key,
             name=reader.text(file, entry, "name", required=True),
-            aliases=reader.texts(file, entry, "aliases"),
+            aliases=reader.names(file, entry, "aliases"),
             window=reader.text(file, entry, "window"),
             phone=reader.text(file, entry, "phone"),
             hours=reader.text(file, entry, "hours"),
@@ -304,9 +316,9 @@ def _read_item(reader: _Reader, path: Path) -> tuple[Item, _Map] | None:
         kind=kind,
         name=reader.text(file, m, "name", required=True),
         short=reader.text(file, m, "short"),
-        aliases=reader.texts(file, m, "aliases", required=True),
-        latin=reader.texts(file, m, "latin"),
-        hints=reader.texts(file, m, "hints"),
+        aliases=reader.names(file, m, "aliases", required=True),
+        latin=reader.names(file, m, "latin"),
+        hints=reader.names(file, m, "hints"),
         department=reader.text(file, m, "department") or None,
         level=level,
         apply_at=reader.text(file, m, "apply_at"),

@@ -5,11 +5,20 @@ written is known to come from one sheet, row and column; the scratch folder is t
 by the loader with the very rules of `kb validate`, and each problem the loader finds is
 reported at the cell it came from. Only a workbook without problems replaces the YAML files of
 the target folder (departments.yaml, items/*.yaml, and the phrase files when the workbook has
-the 短语 sheet); comments of the old YAML files are not kept.
+the 短语 sheet); comments of the old YAML files are not kept. A workbook without the 地区差异
+sheet keeps each item's regional overrides of the target folder, as one without 短语 keeps the
+phrase files: a sheet left out is not a sheet emptied. The new files are all in place (each by a
+rename) before the stale item files go, so the folder never lacks a file it needs.
+
+Item keys name the item files, so a key is lower-case ascii (`[a-z][a-z0-9_]*`, as every bundled
+key); a formula cell without a calculated value (a workbook a program wrote) is refused at its
+cell instead of being read as empty, and so is a column heading given twice.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -19,6 +28,7 @@ from typing import Any
 
 import yaml
 
+import texts
 from knowledge.errors import KnowledgeError, Problem
 from knowledge.export import (
     DEFERRABLE,
@@ -42,10 +52,12 @@ from knowledge.export import (
     YES,
 )
 from knowledge.loader import load_knowledge
+from knowledge.sheet_xml import sheet_facts
 
 _OPTIONAL_SHEETS = (REGIONAL_SHEET, PHRASES_SHEET)
 _KINDS = {label: kind for kind, label in KIND_LABELS.items()}
 _PHRASE_FIELDS = {label: kind for kind, label in PHRASE_KINDS.items()}
+KEY_PATTERN = re.compile(r"[a-z][a-z0-9_]*")  # an item key names its file: items/<key>.yaml
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class ImportedKnowledge:
     items: int
     departments: int
     folder: Path
+    regional_kept: bool = False  # no 地区差异 sheet: the folder's overrides were kept
 
 
 @dataclass
@@ -114,10 +127,26 @@ class _Workbook:
     def _sheet(self, name: str, rows: Iterator[tuple[Any, ...]], headers: tuple[str, ...]) -> _Rows:
         result = _Rows(name)
         header_row = next(rows, ())
-        columns = {str(h).strip(): i for i, h in enumerate(header_row) if h is not None}
+        columns: dict[str, int] = {}  # heading -> its first column
+        for i, h in enumerate(header_row):
+            if h is not None and str(h).strip():
+                columns.setdefault(str(h).strip(), i)
         for header in headers:
             if header not in columns and header not in ("事项", "责任部门"):  # display only
                 self.problem(Cell(name, 1, header), "缺少这一列")
+        for index, heading in enumerate(header_row):
+            text = str(heading).strip() if heading is not None else ""
+            if text and columns.get(text) != index:
+                first = columns[text]
+                columns[text] = first  # reported: the workbook is refused
+                self.problem(
+                    Cell(name, 1, text), texts.KB_IMPORT_DUPLICATE_HEADER.format(first=first + 1, second=index + 1)
+                )
+        uncalculated = sheet_facts(self.path, name).uncalculated
+        headers_at = {i: h for h, i in columns.items()}
+        for (row, column), ref in sorted(uncalculated.items()):
+            if column in headers_at and row > 1:
+                self.problem(Cell(name, row, headers_at[column]), texts.KB_IMPORT_UNCALCULATED.format(cell=ref))
         for number, cells in enumerate(rows, start=2):
             values = {h: _value(cells[i]) for h, i in columns.items() if i < len(cells)}
             if any(v is not None for v in values.values()):
@@ -163,14 +192,18 @@ class _Emitter:
 
 
 class _Builder:
-    def __init__(self, book: _Workbook, sheets: dict[str, _Rows], folder: Path) -> None:
+    def __init__(self, book: _Workbook, sheets: dict[str, _Rows], folder: Path, target: Path | None = None) -> None:
         self.book = book
         self.sheets = sheets
         self.folder = folder
+        self.target = target  # the folder the import replaces: its regional overrides when the sheet is absent
         self.origins: dict[str, list[Cell | None]] = {}  # resolved file -> line origins
         self.first_cell: dict[str, Cell | None] = {}
 
     def _save(self, emitter: _Emitter, path: Path, first: Cell | None) -> None:
+        if not path.resolve().is_relative_to(self.folder.resolve()):  # build() checks keys; never outside
+            self.book.problem(first, texts.KB_IMPORT_BAD_KEY.format(value=path.stem))
+            return
         emitter.write(path)
         self.origins[str(path.resolve())] = emitter.origins
         self.first_cell[str(path.resolve())] = first
@@ -195,10 +228,14 @@ class _Builder:
         items = self.sheets.get(ITEMS_SHEET, _Rows(ITEMS_SHEET)).rows
         by_key: dict[str, list[tuple[str, int, dict[str, Any]]]] = {}
         keys: dict[str, int] = {}
+        bad_keys: set[str] = set()
         for row, values in items:
             key = str(values.get("键") or "")
             if not key:
                 self.book.problem(Cell(ITEMS_SHEET, row, "键"), "必填")
+            elif not KEY_PATTERN.fullmatch(key):
+                self.book.problem(Cell(ITEMS_SHEET, row, "键"), texts.KB_IMPORT_BAD_KEY.format(value=key))
+                bad_keys.add(key)
             elif key in keys:
                 self.book.problem(Cell(ITEMS_SHEET, row, "键"), f"与第 {keys[key]} 行重复")
             else:
@@ -207,6 +244,8 @@ class _Builder:
         for sheet in (MATERIALS_SHEET, FAQ_SHEET, REGIONAL_SHEET):
             for row, values in self.sheets.get(sheet, _Rows(sheet)).rows:
                 key = str(values.get("事项键") or "")
+                if key in bad_keys:
+                    continue  # its item's key is reported
                 if key not in by_key:
                     self.book.problem(Cell(sheet, row, "事项键"), f"「{key}」不是「{ITEMS_SHEET}」表中的事项键")
                 else:
@@ -286,7 +325,11 @@ class _Builder:
         out.emit({"example": True if example is None else example}, at("示例数据"))
         out.emit({"published": split_list(values.get("公开数据字段"))}, at("公开数据字段"))
         regional = sorted((r, v) for s, r, v in children if s == REGIONAL_SHEET)
-        if regional:
+        if REGIONAL_SHEET not in self.sheets:
+            kept = self._kept_regional(str(values.get("键")))
+            if kept:
+                out.emit({"regional": kept}, at("键"))
+        elif regional:
             out.line("regional:", Cell(REGIONAL_SHEET, regional[0][0], "旗县区"))
             for rrow, o in regional:
                 entry = {"region": _text(o.get("旗县区"))}
@@ -298,6 +341,18 @@ class _Builder:
                 out.emit([entry], Cell(REGIONAL_SHEET, rrow, "旗县区"), indent="  ", flow=False)
         key = str(values.get("键"))
         self._save(out, self.folder / "items" / f"{key}.yaml", at("键"))
+
+    def _kept_regional(self, key: str) -> list[Any]:
+        """The regional overrides of item `key` in the target folder (none when it has no such
+        file, or one that does not read: the overrides are then checked by the loader)."""
+        if self.target is None:
+            return []
+        try:
+            data = yaml.safe_load((self.target / "items" / f"{key}.yaml").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            return []
+        regional = data.get("regional") if isinstance(data, dict) else None
+        return regional if isinstance(regional, list) else []
 
     def _departments(self) -> None:
         out = _Emitter()
@@ -372,7 +427,7 @@ def import_knowledge_xlsx(path: Path, folder: Path) -> ImportedKnowledge:
         raise KnowledgeError(book.problems)
     with tempfile.TemporaryDirectory(prefix="kb_import_") as scratch:
         built = Path(scratch) / "kb"
-        builder = _Builder(book, sheets, built)
+        builder = _Builder(book, sheets, built, target=folder)
         builder.build()
         if book.problems:
             raise KnowledgeError(book.problems)
@@ -386,19 +441,34 @@ def import_knowledge_xlsx(path: Path, folder: Path) -> ImportedKnowledge:
             raise KnowledgeError(book.problems) from None
         _replace(built, folder, phrases=PHRASES_SHEET in sheets)
     items = sum(1 for i in kb.items.values() if i.kind == "item")
-    return ImportedKnowledge(items=items, departments=len(kb.departments), folder=folder)
+    return ImportedKnowledge(
+        items=items, departments=len(kb.departments), folder=folder, regional_kept=REGIONAL_SHEET not in sheets
+    )
 
 
 def _replace(built: Path, folder: Path, *, phrases: bool) -> None:
-    """Put the new YAML files in `folder`; item files the workbook no longer has go."""
+    """Put the new YAML files in `folder`, each copied beside its place and renamed over it; only
+    then do the item files the workbook no longer has go. A stop half-way leaves every file
+    whole, old or new."""
     (folder / "items").mkdir(parents=True, exist_ok=True)
-    new_items = {p.name for p in (built / "items").glob("*.yaml")}
+    names = [Path("items") / p.name for p in sorted((built / "items").glob("*.yaml"))]
+    names.append(Path("departments.yaml"))
+    if phrases:
+        names += [Path("out_of_scope.yaml"), Path("smalltalk.yaml")]
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name in names:
+            target = folder / name
+            temporary = target.with_name(f".{target.name}.importing")
+            shutil.copyfile(built / name, temporary)
+            staged.append((temporary, target))
+    except BaseException:
+        for temporary, _target in staged:
+            temporary.unlink(missing_ok=True)
+        raise
+    for temporary, target in staged:
+        os.replace(temporary, target)
+    new_items = {name.name for name in names if name.parent == Path("items")}
     for old in (folder / "items").glob("*.yaml"):
         if old.name not in new_items:
             old.unlink()
-    for item in (built / "items").glob("*.yaml"):
-        shutil.copyfile(item, folder / "items" / item.name)
-    shutil.copyfile(built / "departments.yaml", folder / "departments.yaml")
-    if phrases:
-        for name in ("out_of_scope.yaml", "smalltalk.yaml"):
-            shutil.copyfile(built / name, folder / name)

@@ -11,8 +11,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 import texts
+from knowledge.atomic_file import replaced
 from ledger.errors import LedgerImportError
-from ledger.reader import read_rows
+from ledger.reader import Uncalculated, read_rows
 from ledger.render import reason_text
 
 
@@ -38,6 +39,8 @@ def write_error_workbook(*, source: Path, error: LedgerImportError, path: Path) 
         return cells
 
     def text_cell(value: object) -> object:
+        if isinstance(value, Uncalculated):
+            return None
         if isinstance(value, str) and value.startswith(("=", "+", "-", "@")):
             cell = WriteOnlyCell(sheet, value=value)
             cell.data_type = "s"  # a formula-looking cell stays text
@@ -68,5 +71,6 @@ def write_error_workbook(*, source: Path, error: LedgerImportError, path: Path) 
         cells = cells_of.get(number, [])
         padded = [text_cell(c) for c in cells] + [None] * (width - len(cells))
         sheet.append([number or None, *padded, "；".join(by_row[number])])
-    workbook.save(path)
+    with replaced(path, binary=True) as handle:  # never a half-written report over an old one
+        workbook.save(handle)
     return len(error.errors)

@@ -68,6 +68,9 @@ REASONS = (
     "finished_while_in_progress",  # 办理中 with 办结日期
     "unknown_department",  # 责任部门 not in departments.yaml
     "example_row",  # the template's example row left in the file
+    "code_as_number",  # a project code of 16+ digits in a number cell: Excel has rounded it
+    "investment_too_large",  # 总投资 over 5,000 亿元: a figure in 万元 or 元
+    "formula_without_value",  # a formula no spreadsheet program calculated; value is the cell (D4)
 )
 
 

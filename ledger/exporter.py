@@ -25,6 +25,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from knowledge.atomic_file import replaced
 from ledger.columns import COLUMNS, EXAMPLE_ROW, HEADERS
 from ledger.errors import UnsupportedFileKind
 from ledger.models import (
@@ -91,7 +92,7 @@ def write_template(path: Path | str, *, rows: int = 2000) -> Path:
     row; a .csv template has the headers and the example row."""
     path = Path(path)
     if file_kind(path) == "csv":
-        with path.open("wb") as handle:
+        with replaced(path, binary=True) as handle:
             _write_csv(handle, iter([list(HEADERS), [EXAMPLE_ROW[c.field] for c in COLUMNS]]))
         return path
     workbook = Workbook()
@@ -121,16 +122,19 @@ def write_template(path: Path | str, *, rows: int = 2000) -> Path:
     )
     procedures.add(f"{letter}2:{letter}{rows + 1}")
     sheet.add_data_validation(procedures)
-    workbook.save(path)
+    with replaced(path, binary=True) as handle:
+        workbook.save(handle)
     return path
 
 
 def export_ledger(*, session: Session, path: Path | str, progress: Progress | None = None) -> int:
     """Write every procedure of every project, one row each; returns the number of rows.
-    The file is opened first, so a path that cannot be written fails (OSError) at once."""
+    The file is opened first, so a path that cannot be written fails (OSError) at once; it is
+    written beside the target and renamed over it at the end, so an existing file stays whole
+    when the export stops (Ctrl-C, a database error)."""
     path = Path(path)
     kind = file_kind(path)
-    with path.open("wb") as handle:
+    with replaced(path, binary=True) as handle:
         if kind == "csv":
             return _export_csv(session, handle, progress)
         return _export(session, handle, progress)

@@ -6,8 +6,10 @@ is upserted by project code and by (project, procedure) with a handful of bulk s
 100,000 rows import in seconds: one SELECT per 900 codes, never one per row.
 
 What the file does not mention is left alone: projects and procedures missing from it stay
-(unless a prune archives the projects, see `write_ledger`), and a project's help group binding
-is never touched by an import. Rows are checked against each other (status against dates, one
+(unless a prune archives the projects, see `write_ledger`), an optional column the file does
+not have (建设单位, 项目管家, 受理日期, 承诺时限, 办结日期, 责任部门, 备注) leaves that field of
+every row as it is stored (only a blank cell in a column the file has clears it), and a
+project's help group binding is never touched by an import. Rows are checked against each other (status against dates, one
 value per project field), against a date window and today, and against the knowledge base's
 departments (`Checks`).
 """
@@ -15,7 +17,6 @@ departments (`Checks`).
 from __future__ import annotations
 
 import itertools
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlmodel import Session
 
 from ledger.archive import active_codes_absent, archive_projects
@@ -38,8 +39,9 @@ from ledger.columns import (
 from ledger.errors import LedgerImportError, RowError
 from ledger.models import PROCEDURE_TABLE, PROJECT_TABLE, ProcedureStatus
 from ledger.procedures import normalize_label, resolve_procedure, resolve_status
-from ledger.reader import Row, XlsxReader, read_rows
+from ledger.reader import Row, Uncalculated, XlsxReader, read_rows
 from ledger.values import (
+    CODE_NUMBER_LIMIT,
     BadCell,
     as_text,
     is_blank,
@@ -47,6 +49,7 @@ from ledger.values import (
     parse_days,
     parse_investment,
     parse_start,
+    project_code,
 )
 
 Progress = Callable[[int, int], None]
@@ -59,7 +62,17 @@ LATEST = date(2100, 12, 31)
 PROGRESS_EVERY = 100  # a bar that moves on a few hundred rows too
 HEADER_SCAN_ROWS = 10  # a title line or two above the header is common in city ledgers
 _CHUNK = 900  # keeps IN (...) lists under every backend's parameter limit
+_IMPORT_LOCK = 0x4C65_6467  # "Ledg": the advisory lock two imports on PostgreSQL take in turn
 _PROCEDURE_FIELDS = ("status", "department", "accepted_on", "promised_days", "finished_on", "note")
+# Optional columns: stored column -> the file's field. A file without the field leaves it alone.
+_OPTIONAL_PROJECT_COLUMNS = {"enterprise": "enterprise", "steward": "steward"}
+_OPTIONAL_PROCEDURE_COLUMNS = {
+    "department": "department",
+    "accepted_on": "accepted_on",
+    "promised_days": "promised_days",
+    "finished_on": "finished_on",
+    "note": "note",
+}
 
 R = TypeVar("R")
 
@@ -107,6 +120,10 @@ class ProjectDraft:
             "archived_at": None,  # a project the file names is in the ledger again
         }
 
+    def changes(self, present: frozenset[str]) -> dict[str, Any]:
+        """The columns an update writes: not the optional ones whose column the file lacks."""
+        return _without_absent(self.columns(), _OPTIONAL_PROJECT_COLUMNS, present)
+
 
 @dataclass(slots=True)
 class ProcedureDraft:
@@ -123,6 +140,21 @@ class ProcedureDraft:
     def columns(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _PROCEDURE_FIELDS}
 
+    def changes(self, present: frozenset[str]) -> dict[str, Any]:
+        """The columns an update writes: not the optional ones whose column the file lacks,
+        except a stored date the new status rules out (未启动 has no dates, 办理中 no 办结日期)."""
+        values = _without_absent(self.columns(), _OPTIONAL_PROCEDURE_COLUMNS, present)
+        if self.status in (ProcedureStatus.not_started, ProcedureStatus.not_needed):
+            values.setdefault("accepted_on", None)
+            values.setdefault("finished_on", None)
+        elif self.status is ProcedureStatus.in_progress:
+            values.setdefault("finished_on", None)
+        return values
+
+
+def _without_absent(values: dict[str, Any], optional: dict[str, str], present: frozenset[str]) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if name not in optional or optional[name] in present}
+
 
 @dataclass(frozen=True)
 class Checks:
@@ -138,6 +170,12 @@ class ValidLedger:
     projects: dict[str, ProjectDraft]
     procedures: dict[tuple[str, str], ProcedureDraft]
     rows: int
+    # The fields the file has a column for; None: every field (a ledger built in code).
+    fields: frozenset[str] | None = None
+
+    @property
+    def present(self) -> frozenset[str]:
+        return self.fields if self.fields is not None else frozenset(BY_FIELD)
 
 
 # ---------------------------------------------------------------------------- entry points
@@ -216,7 +254,7 @@ def validate_rows(
     checker.finish()
     if checker.errors:
         raise LedgerImportError(checker.errors)
-    return ValidLedger(projects=checker.projects, procedures=checker.procedures, rows=count)
+    return ValidLedger(projects=checker.projects, procedures=checker.procedures, rows=count, fields=frozenset(headers))
 
 
 def _find_header(rows: Iterator[Row]) -> tuple[int, Sequence[object], list[Row]]:
@@ -285,15 +323,28 @@ class _RowChecker:
     def check(self, row: int, cells: Sequence[object]) -> None:
         raw: dict[str, object] = {}
         width = len(cells)
+        uncalculated = False
         for index, name in self.fields.items():  # is_blank inlined: 1.5 M calls on 100,000 rows
             if index < width:
                 value = cells[index]
                 if value is not None and (value.__class__ is not str or value.strip()):
                     raw[name] = value
+                    if value.__class__ is Uncalculated:
+                        uncalculated = True
+        if uncalculated:  # what the cell holds is not known: nothing of this row is checked
+            for name, value in raw.items():
+                if isinstance(value, Uncalculated):
+                    self._error(row, name, "formula_without_value", value.ref)
+            return
 
-        code = self._text(row, raw, "code")
-        if code is not None:  # codes are ascii: a full-width digit typed in Excel is the same code
-            code = unicodedata.normalize("NFKC", code)
+        given = raw.get("code")
+        if given.__class__ in (int, float) and abs(given) >= CODE_NUMBER_LIMIT:
+            self._error(row, "code", "code_as_number", given)
+            code = None
+        else:
+            code = self._text(row, raw, "code")
+        if code is not None:
+            code = project_code(code)
         elif "code" not in raw:
             self._error(row, "code", "required")
         project_values, rejected = self._project_values(row, raw)
@@ -483,6 +534,7 @@ def write_ledger(
     """Upsert validated drafts with bulk statements; the caller's unit of work commits.
     `progress(done, total)` after each chunk of procedures written. With `archive_absent_at`
     (a prune), the projects the file does not name are archived at that time."""
+    _one_import_at_a_time(session)
     result = ImportResult(rows=ledger.rows)
     if archive_absent_at is not None:
         absent = active_codes_absent(session=session, present=ledger.projects)
@@ -497,12 +549,13 @@ def write_ledger(
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     ids: dict[str, int] = {}
+    present = ledger.present
     for code, draft in ledger.projects.items():
-        values = draft.columns()
         old = existing.get(code)
         if old is None:
-            inserts.append(values)
+            inserts.append(draft.columns())  # a column the file lacks: None in a new row
             continue
+        values = draft.changes(present)
         ids[code] = old["id"]
         if old["archived_at"] is not None:
             result.projects_restored += 1
@@ -537,18 +590,19 @@ def write_ledger(
         proc_updates: list[dict[str, Any]] = []
         for code in chunk:
             for proc in by_code.get(code, ()):
-                values = proc.columns()
                 old = existing_procs.get((ids[code], proc.item_key))
                 if old is None:
-                    proc_inserts.append({"project_id": ids[code], "item_key": proc.item_key, **values})
-                elif _changed(old, values):
+                    proc_inserts.append({"project_id": ids[code], "item_key": proc.item_key, **proc.columns()})
+                    continue
+                values = proc.changes(present)
+                if _changed(old, values):
                     proc_updates.append(_update_params(old["id"], values))
                 else:
                     result.procedures_unchanged += 1
         if proc_inserts:
             session.execute(insert(ptable), proc_inserts)
-        if proc_updates:
-            session.execute(_update_by_id(ptable, proc_updates[0]), proc_updates)
+        for same_columns in _by_shape(proc_updates):
+            session.execute(_update_by_id(ptable, same_columns[0]), same_columns)
         result.procedures_created += len(proc_inserts)
         result.procedures_updated += len(proc_updates)
         if progress:
@@ -559,6 +613,20 @@ def write_ledger(
     return result
 
 
+def _one_import_at_a_time(session: Session) -> None:
+    """Wait for any other import to commit before reading what is stored: two imports at once
+    would both find a new code absent and both insert it (a unique-index violation), or write
+    over each other's rows. PostgreSQL: a transaction-scoped advisory lock (waits up to the
+    session's lock_timeout). SQLite: the transaction's first statement is a write, which takes
+    the database's write lock (waiting up to busy_timeout) before anything is read, as BEGIN
+    IMMEDIATE would."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IMPORT_LOCK})
+    elif dialect == "sqlite":
+        session.execute(update(PROJECT_TABLE).where(PROJECT_TABLE.c.id.is_(None)).values(code=PROJECT_TABLE.c.code))
+
+
 def _changed(old: Any, values: dict[str, Any]) -> bool:
     """Some of `values` differ from the stored row `old`."""
     return any(not _same(old[name], value) for name, value in values.items())
@@ -567,6 +635,14 @@ def _changed(old: Any, values: dict[str, Any]) -> bool:
 def _update_params(row_id: int, values: dict[str, Any]) -> dict[str, Any]:
     """The parameters of one row of `_update_by_id`."""
     return {"_id": row_id, **{f"v_{name}": value for name, value in values.items()}}
+
+
+def _by_shape(updates: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """`updates` grouped by the columns they set: one executemany statement per group."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for params in updates:
+        groups.setdefault(tuple(params), []).append(params)
+    return list(groups.values())
 
 
 def _update_by_id(table: Any, sample: dict[str, Any]) -> Any:

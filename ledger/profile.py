@@ -7,7 +7,6 @@ ledger does not depend on how the knowledge base is loaded.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +27,7 @@ from ledger.deadlines import (
 from ledger.errors import ProcedureNotInLedger, ProjectNotFound
 from ledger.models import STATUS_LABELS, Procedure, ProcedureStatus, Project
 from ledger.procedures import procedure_name, slot_siblings, sort_key
+from ledger.values import project_code
 
 MaterialsFor = Callable[[str], list[str]]
 DepartmentFor = Callable[[str], str]
@@ -98,8 +98,8 @@ class ProjectProfile:
 
 
 def _project_code(code: str) -> str:
-    """A project code as the ledger stores it (full-width characters folded, spaces trimmed)."""
-    return unicodedata.normalize("NFKC", code).strip()
+    """A project code as the ledger stores it (full-width characters folded, no blanks)."""
+    return project_code(code)
 
 
 def get_project(*, session: Session, code: str) -> Project:

@@ -8,6 +8,11 @@ reads as). The importer's value parsers rely on exactly these types.
 .xlsx is read with python-calamine (Rust; ~12x faster than openpyxl on a 100,000-row ledger);
 the openpyxl reader is kept for the benchmark's side-by-side figure. The ledger is the sheet
 named 台账, or the only sheet of the workbook.
+
+Both .xlsx readers give every cell of a merged range its top-left value (what an operator means
+by merging 受理日期 over a project's rows), and an `Uncalculated` cell for a formula that has no
+calculated value (a workbook a program wrote and nobody opened in Excel or WPS), which the
+importer refuses naming the cell instead of reading it as empty.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from knowledge.sheet_xml import SheetFacts, sheet_facts
 from ledger.errors import LedgerImportError, RowError
 
 Row = tuple[int, Sequence[object]]  # (1-based row number in the sheet, cells)
@@ -30,6 +36,16 @@ XlsxReader = Literal["calamine", "openpyxl"]
 LEDGER_SHEET = "台账"
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 CSV_FIELD_LIMIT = csv.field_size_limit()  # 131,072 characters: far above any ledger column
+
+
+@dataclass(frozen=True, slots=True)
+class Uncalculated:
+    """A formula cell without a calculated value; `ref` is the cell as Excel names it (D4)."""
+
+    ref: str
+
+    def __str__(self) -> str:
+        return ""
 
 
 @dataclass
@@ -83,6 +99,11 @@ def _read_calamine(path: Path) -> SheetRows:
     except CalamineError as exc:
         raise _refuse("corrupt_sheet", str(exc)[:200], sheet=name) from None
 
+    # calamine's rows start at the sheet's first row but its columns at the first one used
+    facts = sheet_facts(path, name)
+    facts.merged = [(r0 + 1, c0, r1 + 1, c1) for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ()]
+    first_column = sheet.start[1] if sheet.start else 0
+
     def rows() -> Iterator[Row]:
         number = 0
         try:
@@ -97,7 +118,7 @@ def _read_calamine(path: Path) -> SheetRows:
         finally:
             workbook.close()
 
-    return SheetRows(rows(), sheet.height, name)
+    return SheetRows(_completed(rows(), facts, first_column), sheet.height, name)
 
 
 def _read_openpyxl(path: Path) -> SheetRows:
@@ -125,7 +146,46 @@ def _read_openpyxl(path: Path) -> SheetRows:
         finally:
             workbook.close()
 
-    return SheetRows(rows(), sheet.max_row or 0, name)
+    return SheetRows(_completed(rows(), sheet_facts(path, name), 0), sheet.max_row or 0, name)
+
+
+def _completed(rows: Iterator[Row], facts: SheetFacts, first_column: int) -> Iterator[Row]:
+    """`rows` with each merged range filled with its top-left value and each uncalculated
+    formula an `Uncalculated` cell; `first_column` is the sheet column of the rows' first cell."""
+    if not facts.merged and not facts.uncalculated:
+        yield from rows
+        return
+    # row -> [(first column, last column, first row of the range)]
+    spans: dict[int, list[tuple[int, int, int]]] = {}
+    for first_row, first_col, last_row, last_col in facts.merged:
+        c0, c1 = first_col - first_column, last_col - first_column
+        if c1 < 0 or last_row < first_row:
+            continue
+        for row in range(first_row, last_row + 1):
+            spans.setdefault(row, []).append((max(c0, 0), c1, first_row))
+    formulas: dict[int, list[tuple[int, str]]] = {}
+    for (row, column), ref in facts.uncalculated.items():
+        if column >= first_column:
+            formulas.setdefault(row, []).append((column - first_column, ref))
+    top_left: dict[tuple[int, int], object] = {}  # (first row, first column) -> its value
+    for number, cells in rows:
+        merged, uncalculated = spans.get(number), formulas.get(number)
+        if merged or uncalculated:
+            cells = list(cells)
+            for column, ref in uncalculated or ():
+                cells.extend([None] * (column + 1 - len(cells)))
+                if cells[column] is None:
+                    cells[column] = Uncalculated(ref)
+            for c0, c1, first_row in merged or ():
+                cells.extend([None] * (c1 + 1 - len(cells)))
+                if number == first_row:
+                    value = top_left[(first_row, c0)] = cells[c0]
+                else:
+                    value = top_left.get((first_row, c0))
+                for column in range(c0, c1 + 1):
+                    if column != c0 or number != first_row:
+                        cells[column] = value
+        yield number, cells
 
 
 def _date_of(value: object) -> object:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import texts
+from knowledge.atomic_file import replaced
 from ledger.errors import LedgerImportError, RowError
 from ledger.profile import ProcedureLine, ProgressSummary, ProjectProfile
 from ledger.report import Figures, LedgerReport
@@ -302,7 +303,8 @@ def _as_text(sheet: Any) -> None:
 def write_profile_xlsx(profile: ProjectProfile, path: Path | str) -> Path:
     """Write the profile workbook to `path`."""
     path = Path(path)
-    _profile_workbook(profile).save(path)
+    with replaced(path, binary=True) as handle:
+        _profile_workbook(profile).save(handle)
     return path
 
 

@@ -13,6 +13,12 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 
 INVESTMENT_QUANTUM = Decimal("0.0001")  # the column is Numeric(14, 4)
+# The largest 总投资 a project of the ledger has, in 亿元: more is a figure in 万元 (or 元) under a
+# header without its unit (「总投资」), 10,000 times too large.
+INVESTMENT_MOST = Decimal(5000)
+# A project code typed into a number cell: Excel keeps 15 significant digits, so a longer one has
+# lost its last digits already (and would import as another project).
+CODE_NUMBER_LIMIT = 10**15
 
 
 class BadCell(Exception):
@@ -125,7 +131,15 @@ def parse_investment(value: object) -> Decimal:
         raise BadCell("negative")
     if number >= Decimal("1e10"):  # Numeric(14, 4)
         raise BadCell("bad_number")
+    if number > INVESTMENT_MOST:
+        raise BadCell("investment_too_large")
     return number.quantize(INVESTMENT_QUANTUM)
+
+
+def project_code(text: str) -> str:
+    """A project code as the ledger stores it: full-width characters folded (a full-width digit
+    typed in Excel is the same code), no blanks anywhere (「2026-150100 -00」 is a typing slip)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 _DAYS_RE = re.compile(r"^(\d+)(个?工作日|天|日)?$")

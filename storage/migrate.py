@@ -13,7 +13,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import text
+from sqlalchemy.exc import DatabaseError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -33,15 +35,46 @@ _MIGRATION_LOCK = 0x5374_6577  # "Stew"
 MIGRATION_LOCK_WAIT = 120
 
 
+class DatabaseNewer(Exception):
+    """The database is at a migration this program does not have: a newer version wrote it."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(f"the database is newer than this program: {detail}")
+
+
+class NotADatabase(Exception):
+    """The SQLite file named by DATABASE_URL is some other file (or a damaged database)."""
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(f"not a database: {detail}")
+
+
 def upgrade(engine, revision: str = "head", *, lock_wait: float = MIGRATION_LOCK_WAIT) -> None:  # type: ignore[no-untyped-def]
-    """Apply every migration not yet applied (up to `revision`), in one transaction."""
-    with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text(f"SET LOCAL lock_timeout = '{int(lock_wait * 1000)}ms'"))
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    """Apply every migration not yet applied (up to `revision`), in one transaction. DatabaseNewer when the
+    database's revision is not one of ours, NotADatabase when a SQLite file is not a database."""
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(text(f"SET LOCAL lock_timeout = '{int(lock_wait * 1000)}ms'"))
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    except CommandError as exc:
+        if "Can't locate revision" in str(exc):
+            raise DatabaseNewer(str(exc)) from None
+        raise
+    except DatabaseError as exc:
+        if not_a_database(engine, exc):
+            raise NotADatabase(str(exc.orig)) from None
+        raise
+
+
+def not_a_database(engine, exc: DatabaseError) -> bool:  # type: ignore[no-untyped-def]
+    """sqlite3 says the file is not a database ("file is not a database", "database disk image is malformed")."""
+    return engine.dialect.name == "sqlite" and type(exc.orig).__name__ == "DatabaseError"
 
 
 def make_revision(url: str, message: str) -> None:

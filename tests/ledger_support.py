@@ -56,12 +56,20 @@ def ledger_row(**changes: object) -> list[object]:
     return [values[h] for h in HEADERS]
 
 
-def write_xlsx(path: Path, rows: list[list[object]], header: list[str] | None = None) -> Path:
+def write_xlsx(
+    path: Path, rows: list[list[object]], header: list[str] | None = None, *, formulas: bool = False
+) -> Path:
+    """An .xlsx of `rows` under `header`. Text starting with "=" is a text cell, as Excel keeps a
+    cell formatted as text; with `formulas` it is a formula openpyxl writes without a value."""
     workbook = Workbook()
     sheet = workbook.active
     sheet.append(list(header or HEADERS))
     for row in rows:
         sheet.append(row)
+        if not formulas:
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"
     workbook.save(path)
     return path
 
