@@ -87,7 +87,9 @@ def bind_help_chat(
     the ledger table is consulted and the project's help_chat_id is set."""
     require_admin(actor, "bind")
     _refuse_settings_chats(actor, "bind")
-    code = project_code.strip()
+    from ledger.values import project_code as ledger_code  # the ledger is optional for the desk
+
+    code = ledger_code(project_code)  # as the import stores it: 「Ｐ００２」 and 「P0 02」 are P002
     exists = project_exists(code) if project_exists is not None else _project_in_ledger(session, code, chat_id)
     if not code or not exists:
         raise UnknownProject(code)

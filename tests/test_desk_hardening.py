@@ -957,3 +957,12 @@ async def test_an_escalation_that_loses_to_one_made_at_the_same_moment_says_so_a
     assert sent_to(app, ECO_CHAT) == []
     assert [c.method for c in req(app).calls] == ["answerCallbackQuery"]
     assert events(app, ticket_id).count("escalate") == 1
+
+
+async def test_a_code_bound_as_typed_is_the_code_the_ledger_import_stores(app) -> None:
+    """The import folds full-width characters and drops blanks inside a code; /bind reads it the same way, so a code
+    typed on a phone with full-width digits or a stray space binds the project rather than being unknown."""
+    third = -1001234567899
+    await say(app, "/bind Ｐ0 02", user=ADMIN, chat=third)
+    (reply,) = req(app).sent()
+    assert says(texts.DESK_BOUND_HELP, reply.params["text"], project="物流园")
