@@ -37,7 +37,7 @@ from knowledge import turns_model
 from knowledge.collector import collector_paused
 from knowledge.context import MemoryContexts
 from knowledge.normalize import compact
-from knowledge.turns_model import PerFileVersion, TurnsFileError, write_lines
+from knowledge.turns_model import NotATurn, PerFileVersion, read_turns, write_lines
 
 KEPT_ANSWERS_PATH = Path(__file__).resolve().parent / "training" / "kept_answers.jsonl"
 # p(wrong) from which a kept answer is offered as a choice. Chosen on the read sets, 5-fold by conversation
@@ -74,29 +74,21 @@ class KeptAnswer:
 
 def read_kept_answers(path: Path = KEPT_ANSWERS_PATH) -> list[KeptAnswer]:
     """The model's answers; a line that is not one names the file and line (TurnsFileError)."""
-    answers = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-                answer = KeptAnswer(
-                    q=str(data["q"]),
-                    earlier=str(data["earlier"]),
-                    intent=str(data["intent"]),
-                    wrong=data["wrong"],
-                    source=str(data.get("source") or ""),
-                    dialogue=data.get("dialogue"),
-                )
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise TurnsFileError(path, number, f"not a kept answer ({exc})") from exc
-            if not isinstance(answer.wrong, bool) or not answer.q.strip() or not answer.earlier:
-                raise TurnsFileError(
-                    path, number, "a kept answer needs a text, the earlier item and wrong true or false"
-                )
-            answers.append(answer)
-    return answers
+    return read_turns(path, _kept_answer, "a kept answer")
+
+
+def _kept_answer(data: Any) -> KeptAnswer:
+    answer = KeptAnswer(
+        q=str(data["q"]),
+        earlier=str(data["earlier"]),
+        intent=str(data["intent"]),
+        wrong=data["wrong"],
+        source=str(data.get("source") or ""),
+        dialogue=data.get("dialogue"),
+    )
+    if not isinstance(answer.wrong, bool) or not answer.q.strip() or not answer.earlier:
+        raise NotATurn("a kept answer needs a text, the earlier item and wrong true or false")
+    return answer
 
 
 def write_kept_answers(path: Path, answers: Iterable[KeptAnswer]) -> int:

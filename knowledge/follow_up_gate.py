@@ -31,7 +31,7 @@ import numpy as np
 from knowledge import turns_model
 from knowledge.context import MemoryContexts
 from knowledge.normalize import compact
-from knowledge.turns_model import PerFileVersion, TextModel, TurnsFileError, train_text_model, write_lines
+from knowledge.turns_model import NotATurn, PerFileVersion, TextModel, read_turns, train_text_model, write_lines
 
 FOLLOW_UPS_PATH = Path(__file__).resolve().parent / "training" / "follow_ups.jsonl"
 # The readings a follow-up may be handed off with that the gate reads again: not a status, a request, a message
@@ -66,25 +66,16 @@ class FollowUpTurn:
 
 def read_follow_ups(path: Path = FOLLOW_UPS_PATH) -> list[FollowUpTurn]:
     """The gate's turns; a line that is not one names the file and line (ValueError)."""
-    turns = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-                turn = FollowUpTurn(
-                    q=str(data["q"]),
-                    earlier=bool(data["earlier"]),
-                    source=str(data.get("source") or ""),
-                    dialogue=data.get("dialogue"),
-                )
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise TurnsFileError(path, number, f"not a follow-up turn ({exc})") from exc
-            if not isinstance(data["earlier"], bool) or not turn.q.strip():
-                raise TurnsFileError(path, number, "a follow-up turn needs a text and earlier true or false")
-            turns.append(turn)
-    return turns
+    return read_turns(path, _follow_up_turn, "a follow-up turn")
+
+
+def _follow_up_turn(data: Any) -> FollowUpTurn:
+    turn = FollowUpTurn(
+        q=str(data["q"]), earlier=data["earlier"], source=str(data.get("source") or ""), dialogue=data.get("dialogue")
+    )
+    if not isinstance(turn.earlier, bool) or not turn.q.strip():
+        raise NotATurn("a follow-up turn needs a text and earlier true or false")
+    return turn
 
 
 def write_follow_ups(path: Path, turns: Iterable[FollowUpTurn]) -> int:

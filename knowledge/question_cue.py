@@ -34,7 +34,7 @@ from knowledge import turns_model
 from knowledge.collector import collector_paused
 from knowledge.intents import cue_book
 from knowledge.normalize import compact, normalize
-from knowledge.turns_model import PerFileVersion, TextModel, TurnsFileError, train_text_model, write_lines
+from knowledge.turns_model import NotATurn, PerFileVersion, TextModel, read_turns, train_text_model, write_lines
 
 QUESTION_TURNS_PATH = Path(__file__).resolve().parent / "training" / "question_turns.jsonl"
 # The chatter banks (read, written apart from the code: group messages that ask and that do not), relative to the
@@ -71,20 +71,14 @@ class QuestionTurn:
 
 def read_question_turns(path: Path = QUESTION_TURNS_PATH) -> list[QuestionTurn]:
     """The reader's turns; a line that is not one names the file and line (ValueError)."""
-    turns = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-                turn = QuestionTurn(q=str(data["q"]), question=data["question"], source=str(data.get("source") or ""))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise TurnsFileError(path, number, f"not a message turn ({exc})") from exc
-            if not isinstance(turn.question, bool) or not turn.q.strip():
-                raise TurnsFileError(path, number, "a message turn needs a text and question true or false")
-            turns.append(turn)
-    return turns
+    return read_turns(path, _question_turn, "a message turn")
+
+
+def _question_turn(data: Any) -> QuestionTurn:
+    turn = QuestionTurn(q=str(data["q"]), question=data["question"], source=str(data.get("source") or ""))
+    if not isinstance(turn.question, bool) or not turn.q.strip():
+        raise NotATurn("a message turn needs a text and question true or false")
+    return turn
 
 
 def write_question_turns(path: Path, turns: Iterable[QuestionTurn]) -> int:
@@ -221,20 +215,14 @@ class ChatterLine:
 
 def load_chatter(path: Path) -> list[ChatterLine]:
     """A chatter bank's lines; a line that is not one names the file and line (ValueError)."""
-    lines = []
-    with path.open(encoding="utf-8") as file:
-        for number, line in enumerate(file, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-                text, question = str(data["text"]), data["question"]
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise TurnsFileError(path, number, f"not a chatter line ({exc})") from exc
-            if not isinstance(question, bool):
-                raise TurnsFileError(path, number, "question must be true or false")
-            lines.append(ChatterLine(text, question, str(data.get("kind") or "")))
-    return lines
+    return read_turns(path, _chatter_line, "a chatter line")
+
+
+def _chatter_line(data: Any) -> ChatterLine:
+    line = ChatterLine(str(data["text"]), data["question"], str(data.get("kind") or ""))
+    if not isinstance(line.question, bool):
+        raise NotATurn("question must be true or false")
+    return line
 
 
 def source_fold(turn: QuestionTurn, folds: int = FOLDS) -> int:

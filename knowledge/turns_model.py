@@ -9,12 +9,13 @@ all (`write_lines`), so a start-up never reads half of one.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -122,6 +123,28 @@ class PerFileVersion(Generic[Model]):
             return self._trained[key]
 
 
+class NotATurn(ValueError):
+    """Raised by a turn's parser (`read_turns`) for a line that parses but is no turn: the reason."""
+
+
+def read_turns(path: Path, parse: Callable[[Any], Turn], what: str) -> list[Turn]:
+    """The turns of a JSON-lines file, one made by `parse` of each line's object (blank lines skipped); a line that
+    is not one names the file and line (`TurnsFileError`): `parse` raises `NotATurn` with the reason, or fails on a
+    missing key or a wrong type (then it is "not `what`")."""
+    turns = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                turns.append(parse(json.loads(line)))
+            except NotATurn as exc:
+                raise TurnsFileError(path, number, str(exc)) from exc
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise TurnsFileError(path, number, f"not {what} ({exc})") from exc
+    return turns
+
+
 def write_lines(path: Path, lines: Iterable[str]) -> int:
     """Write the lines (JSON, one a line) whole or not at all; returns how many."""
     written = list(lines)
@@ -131,11 +154,13 @@ def write_lines(path: Path, lines: Iterable[str]) -> int:
 
 
 __all__ = [
+    "NotATurn",
     "PerFileVersion",
     "TextModel",
     "TurnsFileError",
     "cross_validated",
     "train_text_model",
+    "read_turns",
     "turns_files_checked",
     "write_lines",
 ]
