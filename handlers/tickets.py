@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
@@ -44,6 +45,7 @@ from desk.errors import DeskError
 from desk.models import CardKind, ChatKind
 from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
+from knowledge.context import leave_context
 from knowledge.question_cue import ASKS, MAY_ASK
 from knowledge.question_log import log_unmatched
 from knowledge.service import Reply, answered_by_bot
@@ -69,9 +71,11 @@ def _ticket_unit(
     candidates: list[dict[str, object]],
     thread_id: int | None,
     facts: SharedFacts | None = None,
+    leaves_context: bool = False,
 ) -> partial[work.CardInfo]:
     """The unit of work that creates the ticket and owes its acknowledgement and card
-    (`facts`: checked in this transaction, they give the help group's project; else it is read)."""
+    (`facts`: checked in this transaction, they give the help group's project; else it is read; `leaves_context`:
+    the asker turned the items offered down, so a follow-up next borrows none of them)."""
     services = services_of(context)
     settings = services.settings
     now = received_at(services.clock(), question_message)  # the clock starts when the enterprise asked
@@ -109,9 +113,15 @@ def _ticket_unit(
         )
         return rows
 
+    def opened(session: Session, **kwargs: Any) -> work.CardInfo:
+        info = work.open_ticket(session=session, **kwargs)
+        if leaves_context:  # as a question handed off: 「那要多久」 next joins this ticket, not the item turned down
+            leave_context(session=session, chat_id=help_chat, user_id=asker.id, at=now)
+        return info
+
     return partial(
         run_owing,
-        fn=work.open_ticket,
+        fn=opened,
         compose=owed,
         now=now,
         hours=services.hours,
@@ -136,6 +146,7 @@ async def _open_ticket(
     question: str,
     candidates: list[dict[str, object]],
     thread_id: int | None,
+    leaves_context: bool = False,
 ) -> None:
     """Create the ticket and owe its acknowledgement and card, in one transaction."""
     unit = _ticket_unit(
@@ -145,6 +156,7 @@ async def _open_ticket(
         question=question,
         candidates=candidates,
         thread_id=thread_id,
+        leaves_context=leaves_context,
     )
     help_chat, help_message = question_message.chat_id, question_message.message_id
     try:
@@ -245,6 +257,7 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 question=without_mention(original.text, context.bot.username),
                 candidates=candidates,
                 thread_id=common.thread_of(answer_message),
+                leaves_context=choice.item is None,  # 「都不是」 under a choice: none of its items
             )
     try:
         await answer_message.edit_reply_markup(reply_markup=None)

@@ -328,7 +328,7 @@ class FollowUpReader:
             return read
         candidates = (Candidate(read.item, read.confidence), Candidate(context.item, read.confidence))  # type: ignore[arg-type]
         return replace(
-            read, action="clarify", reason="ambiguous", candidates=candidates, asks=(), faq=None, learned=False
+            read, action="clarify", reason="unsure_switch", candidates=candidates, asks=(), faq=None, learned=False
         )
 
     def _leaves_unsure(self, read: MatchResult, context: Context) -> bool:

@@ -13,6 +13,7 @@ clarify between close candidates, hand off when unsure or out of scope.
 
 from __future__ import annotations
 
+import logging
 import re
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
@@ -50,6 +51,8 @@ from knowledge.wording import (
     clause_starts,
     occurrences,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ACTIONS", "Ask", "Candidate", "MatchResult", "Matcher", "Thresholds", "Weights"]
 
@@ -210,7 +213,12 @@ class Matcher:
         """The doubt of kept answers, once trained (the first caller waits for its training)."""
         doubt = self._kept_doubt
         if isinstance(doubt, Future):
-            doubt = self._kept_doubt = doubt.result()
+            try:
+                doubt = doubt.result()
+            except Exception:  # a training that failed: kept answers stand, as without the model
+                log.exception("the doubt of kept answers could not be trained; kept answers are given as they are")
+                doubt = None
+            self._kept_doubt = doubt
         return doubt
 
     def add_learned(self, question: str, answer: str, item: str | None) -> None:
@@ -251,8 +259,16 @@ class Matcher:
         wrong = doubt.wrong(read.question, context.item, read.intent)
         if wrong < DOUBT_OFFER:
             return read
-        candidates = (Candidate(context.item, round(1.0 - wrong, 3)),)
-        return replace(read, action="clarify", reason="doubted", candidates=candidates, faq=None, learned=False)
+        sure = round(1.0 - wrong, 3)
+        return replace(
+            read,
+            action="clarify",
+            reason="doubted",
+            confidence=sure,
+            candidates=(Candidate(context.item, sure),),
+            faq=None,
+            learned=False,
+        )
 
     def reaches_gate(self, result: MatchResult, context: Context | None) -> bool:
         """Whether `result`, read in `context` by a matcher without a gate, is a follow-up the gate reads again."""

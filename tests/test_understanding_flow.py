@@ -212,3 +212,34 @@ async def test_a_follow_up_the_doubt_questions_offers_the_earlier_item_and_a_per
     labels = [label for label, _ in test_tickets_flow._buttons(prompt)]
     assert len(labels) == 2 and labels[-1] == texts.CLARIFY_NONE  # the earlier item, then 「都不是，转人工」
     assert _sent_to(app, STEWARD_CHAT) == []
+
+
+async def test_a_waiting_ticket_does_not_take_a_choice_the_bot_offers_of_its_own_answers(app) -> None:
+    """An answer the bot doubts (a follow-up of 节能审查) or a switch it is unsure of is offered as a choice; the bot
+    holds those answers, so a ticket waiting on another matter does not take them (as it does not take answers)."""
+    ticket_id, _ = await _handoff(app, OUT_OF_SCOPE)
+    await _say(app, "节能审查找哪个部门")
+    assert texts.ASPECT["department"] in _answer(app)
+    await _say(app, "周六你们上不上班")
+    assert _answer(app) == texts.CLARIFY_PROMPT
+    await _say(app, "不动产权证要带啥材料")
+    await _say(app, "能先出个电子证照不 银行那边急着要做抵押")
+    assert _answer(app) == texts.CLARIFY_PROMPT
+    assert _sent_to(app, STEWARD_CHAT) == []  # nothing added to ticket #1
+    assert ticket_id == 1
+
+
+async def test_after_neither_of_a_choice_a_follow_up_joins_the_ticket_not_the_item_turned_down(app) -> None:
+    await _say(app, "节能审查找哪个部门")
+    question = await _say(app, "周六你们上不上班")  # doubted: 节能审查 offered, beside 「都不是，转人工」
+    (prompt,) = _sent_to(app, HELP)
+    shown = bot_message(BOT_USER, chat_id=HELP, message_id=8201, text=texts.CLARIFY_PROMPT)
+    shown["reply_to_message"] = question
+    shown["reply_markup"] = prompt.params["reply_markup"]
+    await test_tickets_flow._press(
+        app, chat=HELP, user=ASKER, message=shown, data=test_tickets_flow._buttons(prompt)[-1][1]
+    )
+    (card,) = _sent_to(app, STEWARD_CHAT)
+    assert "周六你们上不上班" in card.params["text"]
+    await _say(app, "那要多久")  # no longer 节能审查's time limit: the asker turned it down; the ticket takes it
+    assert _answer(app) == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=1)
