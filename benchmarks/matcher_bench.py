@@ -242,9 +242,11 @@ def tune_cutoff(raw, cases, grid: Sequence[float], default: float) -> Tuned:  # 
 def _probe_startup(kb_path: Path, model_path: Path | None) -> dict[str, object]:
     """One start-up as the bot's (`build_services`): load the knowledge, get the model (`model_for`: the model file
     when it matches the data, else training and writing it), train the follow-up gate, build the matcher, read the
-    question reader's turns; then, timed apart (`reader_s`), the reader's training, which the bot runs in a thread
-    from its post_init, while it connects to Telegram."""
+    question reader's turns and the doubt's answers; then, timed apart (`reader_s`, `doubt_s`: until each is ready, both counted from the end of the start-up), the
+    reader's training, which the bot runs in a thread from its post_init while it connects to Telegram, and the
+    doubt's."""
     started = time.perf_counter()
+    from knowledge.answer_doubt import KEPT_ANSWERS_PATH, read_kept_answers
     from knowledge.follow_up_gate import gate_for
     from knowledge.loader import load_knowledge
     from knowledge.matcher import Matcher
@@ -256,13 +258,18 @@ def _probe_startup(kb_path: Path, model_path: Path | None) -> dict[str, object]:
     loaded = time.perf_counter()
     source = model_for(kb, model_path)
     modelled = time.perf_counter()
-    matcher = Matcher(kb, model=source.model, gate=gate_for())
+    read_kept_answers(KEPT_ANSWERS_PATH)  # as Matcher.trained: the file is read at start-up, trained from post_init
+    matcher = Matcher(kb, model=source.model, gate=gate_for(), doubt=KEPT_ANSWERS_PATH)
     turns = read_question_turns(QUESTION_TURNS_PATH)
     indexed = time.perf_counter()
-    reader = reader_in_background(turns).result()  # the bot trains it after this, while it connects to Telegram
-    assert matcher is not None and matcher.reaches_gate is not None and reader is not None
+    matcher.start_kept_doubt()  # the bot starts both from its post_init, while it connects to Telegram
+    reader = reader_in_background(turns).result()
+    read = time.perf_counter()
+    assert matcher.kept_doubt is not None  # the first follow-up answer taken from the conversation waits for it
+    assert matcher.reaches_gate is not None and reader is not None
     return {
-        "reader_s": time.perf_counter() - indexed,
+        "reader_s": read - indexed,
+        "doubt_s": time.perf_counter() - indexed,
         "import_s": imported - started,
         "load_s": loaded - imported,
         "model_s": modelled - loaded,
@@ -362,6 +369,8 @@ def startup(kb_path: Path, runs: int) -> dict[str, dict[str, float]]:
             "max_total_s": max(r["total_s"] for r in rows),
             "reader_s": statistics.median(r["reader_s"] for r in rows),
             "max_reader_s": max(r["reader_s"] for r in rows),
+            "doubt_s": statistics.median(r["doubt_s"] for r in rows),
+            "max_doubt_s": max(r["doubt_s"] for r in rows),
             "cpu_s": statistics.median(r["cpu_s"] for r in rows),
             "import_s": statistics.median(r["import_s"] for r in rows),
             "faq": rows[0]["faq"],
@@ -748,7 +757,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "post_init while it connects to Telegram, is timed apart (a message with no question mark before it is ready "
         f"waits for it): cold {start_bundled['cold']['reader_s']:.2f} / {start_bundled['cold']['max_reader_s']:.2f} s, "
         f"warm {start_bundled['warm']['reader_s']:.2f} / {start_bundled['warm']['max_reader_s']:.2f} s bundled (median / "
-        "worst); cold: no model "
+        "worst); the doubt of kept answers, trained on a thread of its own from the same post_init (the first follow-up "
+        "answer taken from the conversation before it is ready waits for it), ready after the start-up in: cold "
+        f"{start_bundled['cold']['doubt_s']:.2f} / {start_bundled['cold']['max_doubt_s']:.2f} s, warm "
+        f"{start_bundled['warm']['doubt_s']:.2f} / {start_bundled['warm']['max_doubt_s']:.2f} s; cold: no model "
         "file, so the model is trained and the file written (a fresh folder each run); warm: the next process reads the "
         f"file the cold one wrote, after checking its fingerprint against the data. {args.startup_runs} cold and "
         f"{args.startup_runs} warm fresh process{'es' if args.startup_runs != 1 else ''} per KB (imports, "

@@ -14,8 +14,9 @@ the texts of the training file's `train` split). A failed training is logged, an
 
 When p(wrong) ≥ `DOUBT_OFFER` the answer is offered as a choice of one instead (in groups beside 「都不是，转人工」):
 a choice costs the asker a tap, a wrong answer is the worst outcome. Training takes about half a second on an idle
-machine and is deterministic (liblinear, a fixed seed); the bot's matcher trains it on a thread of its own as it
-starts (`doubt_in_background`), and the first answer that needs it waits for it.
+machine and is deterministic (liblinear, a fixed seed); the bot reads the file as it starts and trains the model on
+a thread of its own from its post_init, while it connects to Telegram (`Matcher.start_kept_doubt`,
+`doubt_in_background`); the first answer that needs it before then waits for it.
 """
 
 from __future__ import annotations

@@ -22,7 +22,14 @@ from threading import Lock
 
 from rapidfuzz import fuzz, process
 
-from knowledge.answer_doubt import DOUBT_OFFER, KEPT_ANSWERS_PATH, AnswerDoubt, doubt_in_background, is_kept_answer
+from knowledge.answer_doubt import (
+    DOUBT_OFFER,
+    KEPT_ANSWERS_PATH,
+    AnswerDoubt,
+    doubt_in_background,
+    is_kept_answer,
+    read_kept_answers,
+)
 from knowledge.collector import collector_paused
 from knowledge.context import Context
 from knowledge.follow_up_gate import FOLLOW_UPS_PATH, FollowUpGate, gate_for
@@ -158,11 +165,13 @@ class Matcher:
         model: TextModel | None = None,
         weights: Weights | None = None,
         gate: FollowUpGate | None = None,
-        doubt: AnswerDoubt | Future[AnswerDoubt | None] | None = None,
+        doubt: AnswerDoubt | Future[AnswerDoubt | None] | Path | None = None,
     ) -> None:
         self.kb = kb
-        # the learned doubt of answers taken from the earlier item (None: they stand), or its training under way
+        # the learned doubt of answers taken from the earlier item (None: they stand), its training under way, or the
+        # file of a training not started yet (`start_kept_doubt`)
         self._kept_doubt = doubt
+        self._doubt_lock = Lock()
         self.thresholds = thresholds or Thresholds()
         self.model = model  # None: the rule reading alone (the benchmark's "rule matcher")
         self.weights = weights or Weights()
@@ -206,11 +215,24 @@ class Matcher:
         from knowledge.model_file import model_for
 
         model = model_for(kb, model_path).model
-        return cls(kb, thresholds, model=model, gate=gate_for(follow_ups), doubt=doubt_in_background(kept_answers))
+        if kept_answers is not None and kept_answers.exists():
+            read_kept_answers(kept_answers)  # read now: a broken line stops the start-up, not the first message
+        else:
+            kept_answers = None
+        return cls(kb, thresholds, model=model, gate=gate_for(follow_ups), doubt=kept_answers)
+
+    def start_kept_doubt(self) -> None:
+        """Train the doubt of kept answers on a thread of its own (the bot's post_init, while it connects to Telegram:
+        not beside the start-up, whose last steps it would slow)."""
+        with self._doubt_lock:
+            if isinstance(self._kept_doubt, Path):
+                self._kept_doubt = doubt_in_background(self._kept_doubt)
 
     @property
     def kept_doubt(self) -> AnswerDoubt | None:
-        """The doubt of kept answers, once trained (the first caller waits for its training)."""
+        """The doubt of kept answers, once trained (the first caller waits for its training, and starts it if the
+        bot has not)."""
+        self.start_kept_doubt()
         doubt = self._kept_doubt
         if isinstance(doubt, Future):
             try:
@@ -219,7 +241,7 @@ class Matcher:
                 log.exception("the doubt of kept answers could not be trained; kept answers are given as they are")
                 doubt = None
             self._kept_doubt = doubt
-        return doubt
+        return doubt if isinstance(doubt, AnswerDoubt) else None
 
     def add_learned(self, question: str, answer: str, item: str | None) -> None:
         """Make a learned question/answer pair matchable at once, without a restart."""
