@@ -262,7 +262,7 @@ def _probe_startup(kb_path: Path, model_path: Path | None) -> dict[str, object]:
     matcher = Matcher(kb, model=source.model, gate=gate_for(), doubt=KEPT_ANSWERS_PATH)
     turns = read_question_turns(QUESTION_TURNS_PATH)
     indexed = time.perf_counter()
-    matcher.start_kept_doubt()  # the bot starts both from its post_init, while it connects to Telegram
+    matcher.start_kept_doubt()  # the bot's first answer taken from a conversation starts it, and waits for it
     reader = reader_in_background(turns).result()
     read = time.perf_counter()
     assert matcher.kept_doubt is not None  # the first follow-up answer taken from the conversation waits for it
@@ -757,8 +757,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "post_init while it connects to Telegram, is timed apart (a message with no question mark before it is ready "
         f"waits for it): cold {start_bundled['cold']['reader_s']:.2f} / {start_bundled['cold']['max_reader_s']:.2f} s, "
         f"warm {start_bundled['warm']['reader_s']:.2f} / {start_bundled['warm']['max_reader_s']:.2f} s bundled (median / "
-        "worst); the doubt of kept answers, trained on a thread of its own from the same post_init (the first follow-up "
-        "answer taken from the conversation before it is ready waits for it), ready after the start-up in: cold "
+        "worst); the doubt of kept answers, trained when the first answer taken from a conversation needs it (which "
+        "waits for it), timed from the end of the start-up beside the reader's: cold "
         f"{start_bundled['cold']['doubt_s']:.2f} / {start_bundled['cold']['max_doubt_s']:.2f} s, warm "
         f"{start_bundled['warm']['doubt_s']:.2f} / {start_bundled['warm']['max_doubt_s']:.2f} s; cold: no model "
         "file, so the model is trained and the file written (a fresh folder each run); warm: the next process reads the "

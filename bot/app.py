@@ -125,7 +125,6 @@ async def _post_init(application: Application) -> None:  # type: ignore[type-arg
     """Register the Chinese command menu, load what was learned, start delivery and the question reader's training."""
     services = services_of_app(application)
     services.knowledge.start_question_reader()  # in a thread, while the rest of the start-up waits on the network
-    services.knowledge.matcher.start_kept_doubt()  # likewise
     await start_delivery(application)
     learned = await services.knowledge.load_learned()
     log.info("loaded %d learned entries", learned)

@@ -14,9 +14,10 @@ the texts of the training file's `train` split). A failed training is logged, an
 
 When p(wrong) ≥ `DOUBT_OFFER` the answer is offered as a choice of one instead (in groups beside 「都不是，转人工」):
 a choice costs the asker a tap, a wrong answer is the worst outcome. Training takes about half a second on an idle
-machine and is deterministic (liblinear, a fixed seed); the bot reads the file as it starts and trains the model on
-a thread of its own from its post_init, while it connects to Telegram (`Matcher.start_kept_doubt`,
-`doubt_in_background`); the first answer that needs it before then waits for it.
+machine and is deterministic (liblinear, a fixed seed); the bot reads the file as it starts (a broken line stops the
+start-up) and trains the model when the first answer taken from a conversation needs it, on a daemon thread that
+answer waits for (`Matcher.kept_doubt`, `doubt_in_background`): a bot that never meets such an answer never trains
+it, and one stopping while it trains does not wait for it.
 """
 
 from __future__ import annotations
