@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import threading
-import zlib
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -38,9 +37,9 @@ from sklearn.linear_model import LogisticRegression
 
 from knowledge import turns_model
 from knowledge.collector import collector_paused
-from knowledge.context import MemoryContexts
+from knowledge.context import replayed
 from knowledge.normalize import compact
-from knowledge.turns_model import NotATurn, PerFileVersion, read_turns, write_lines
+from knowledge.turns_model import NotATurn, PerFileVersion, conversation_fold, read_turns, write_lines
 
 KEPT_ANSWERS_PATH = Path(__file__).resolve().parent / "training" / "kept_answers.jsonl"
 # p(wrong) from which a kept answer is offered as a choice. Chosen on the read sets, 5-fold by conversation
@@ -209,32 +208,18 @@ def is_kept_answer(result: Any, context: Any) -> bool:
 def replayed_kept_answers(matcher: Any, sets: Iterable[tuple[str, Sequence[Any]]]) -> list[KeptAnswer]:
     """The later turns of labelled dialogue sets answered with the earlier item, read in context by `matcher` (one
     without this model, as `steward eval` reads them), each with whether the answer was wrong."""
-    answers = []
-    for name, cases in sets:
-        contexts = MemoryContexts()
-        for case in cases:
-            if case.chat is None or case.user is None:
-                continue
-            context = contexts.recall(case.chat, case.user)
-            result = matcher.match(case.q, context)
-            contexts.follow(case.chat, case.user, result)
-            if context is not None and is_kept_answer(result, context):
-                answers.append(
-                    KeptAnswer(case.q, context.item, result.intent, case.item != result.item, name, case.dialogue)
-                )
-    return answers
-
-
-def conversation_fold(answer: KeptAnswer, folds: int = FOLDS) -> int:
-    """The fold of an answer's conversation: all turns of one dialogue fall in one fold."""
-    return zlib.crc32(f"{answer.source}/{answer.dialogue}".encode()) % folds
+    return [
+        KeptAnswer(case.q, context.item, result.intent, case.item != result.item, name, case.dialogue)
+        for name, case, context, result in replayed(matcher, sets)
+        if is_kept_answer(result, context)
+    ]
 
 
 def cross_validated(answers: Sequence[KeptAnswer], folds: int = FOLDS) -> np.ndarray:
     """Each answer's p(wrong) from a model trained on the other folds' conversations."""
     return turns_model.cross_validated(
         answers,
-        lambda answer: conversation_fold(answer, folds),
+        lambda answer: conversation_fold(answer.source, answer.dialogue, folds),
         folds,
         train_doubt,
         lambda model, held: model.probabilities(

@@ -7,6 +7,7 @@ across several bot processes; a row older than the expiry is ignored and swept a
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -113,6 +114,22 @@ class MemoryContexts:
             before = self.recall(chat_id, user_id)
             after = following(before, result.context_after(), borrowed=result.context, by_place=result.by_place)
             self.remember(chat_id, user_id, after)
+
+
+def replayed(matcher: Any, sets: Iterable[tuple[str, Sequence[Any]]]) -> Iterator[tuple[str, Any, Context, Any]]:
+    """The later turns of labelled dialogue sets read in context by `matcher`, each asker's in file order as the bot
+    (and `steward eval`) reads them: (set name, case, the context it was read in, the result), for every turn that had
+    a context. What the follow-up models are trained on is gathered from it."""
+    for name, cases in sets:
+        contexts = MemoryContexts()
+        for case in cases:
+            if case.chat is None or case.user is None:
+                continue
+            context = contexts.recall(case.chat, case.user)
+            result = matcher.match(case.q, context)
+            contexts.follow(case.chat, case.user, result)
+            if context is not None:
+                yield name, case, context, result
 
 
 class ConversationContext(SQLModel, table=True):

@@ -20,7 +20,6 @@ before otherwise. Training takes about 0.07 s and is deterministic (liblinear, a
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +28,17 @@ from typing import Any
 import numpy as np
 
 from knowledge import turns_model
-from knowledge.context import MemoryContexts
+from knowledge.context import replayed
 from knowledge.normalize import compact
-from knowledge.turns_model import NotATurn, PerFileVersion, TextModel, read_turns, train_text_model, write_lines
+from knowledge.turns_model import (
+    NotATurn,
+    PerFileVersion,
+    TextModel,
+    conversation_fold,
+    read_turns,
+    train_text_model,
+    write_lines,
+)
 
 FOLLOW_UPS_PATH = Path(__file__).resolve().parent / "training" / "follow_ups.jsonl"
 # The readings a follow-up may be handed off with that the gate reads again: not a status, a request, a message
@@ -118,30 +125,18 @@ def gate_for(path: Path | None = FOLLOW_UPS_PATH) -> FollowUpGate | None:
 def replayed_follow_ups(matcher: Any, sets: Iterable[tuple[str, Sequence[Any]]]) -> list[FollowUpTurn]:
     """The later turns of labelled dialogue sets that reach the gate, read in context by `matcher` (one without a
     gate, as `steward eval` reads them), each with whether its writer meant the item of the asker's context."""
-    turns = []
-    for name, cases in sets:
-        contexts = MemoryContexts()
-        for case in cases:
-            if case.chat is None or case.user is None:
-                continue
-            context = contexts.recall(case.chat, case.user)
-            result = matcher.match(case.q, context)
-            contexts.follow(case.chat, case.user, result)
-            if context is not None and matcher.reaches_gate(result, context):
-                turns.append(FollowUpTurn(case.q, case.item == context.item, name, case.dialogue))
-    return turns
-
-
-def conversation_fold(turn: FollowUpTurn, folds: int = FOLDS) -> int:
-    """The fold of a turn's conversation: all turns of one dialogue fall in one fold."""
-    return zlib.crc32(f"{turn.source}/{turn.dialogue}".encode()) % folds
+    return [
+        FollowUpTurn(case.q, case.item == context.item, name, case.dialogue)
+        for name, case, context, result in replayed(matcher, sets)
+        if matcher.reaches_gate(result, context)
+    ]
 
 
 def cross_validated(turns: Sequence[FollowUpTurn], folds: int = FOLDS) -> np.ndarray:
     """Each turn's probability from a gate trained on the other folds' conversations."""
     return turns_model.cross_validated(
         turns,
-        lambda turn: conversation_fold(turn, folds),
+        lambda turn: conversation_fold(turn.source, turn.dialogue, folds),
         folds,
         train_gate,
         lambda gate, held: gate.probabilities([t.q for t in held]),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -83,6 +84,11 @@ def train_text_model(
 
 Turn = TypeVar("Turn")
 Model = TypeVar("Model")
+
+
+def conversation_fold(source: str, dialogue: int | None, folds: int) -> int:
+    """The fold of a turn's conversation (its set and dialogue): all turns of one dialogue fall in one fold."""
+    return zlib.crc32(f"{source}/{dialogue}".encode()) % folds
 
 
 def cross_validated(
@@ -158,6 +164,7 @@ __all__ = [
     "PerFileVersion",
     "TextModel",
     "TurnsFileError",
+    "conversation_fold",
     "cross_validated",
     "train_text_model",
     "read_turns",
