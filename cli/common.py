@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, Protocol, TypeVar
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
@@ -128,3 +129,50 @@ def knowledge_or_exit(settings: Settings) -> KnowledgeBase:
         return load_knowledge(settings.knowledge_path)
     except KnowledgeError as exc:
         fail(texts.KB_INVALID.format(problems="\n".join(str(p) for p in exc.problems)))
+
+
+class _Texted(Protocol):
+    @property
+    def q(self) -> str: ...
+
+
+Turn = TypeVar("Turn", bound=_Texted)
+
+
+def split_for_training(turns: Sequence[Turn]) -> tuple[list[Turn], list[Turn]]:
+    """The training file's split of a model's turns: those of the `train` split (a fixed fifth of the texts, by hash,
+    is never trained on, by the follow-up models either), and those of the `test` split whose text (but for spaces)
+    no training turn has — the never-trained figures are measured on them."""
+    from knowledge.evaluation import fold_of
+    from knowledge.normalize import compact
+    from knowledge.training_file import TEST_FOLDS
+
+    train = [t for t in turns if fold_of(t.q, TEST_FOLDS) != 0]
+    trained = {compact(t.q) for t in train}
+    return train, [t for t in turns if fold_of(t.q, TEST_FOLDS) == 0 and compact(t.q) not in trained]
+
+
+def turns_file_holds(path: Path, turns: Sequence[object], load: Callable[[Path], Sequence[object]]) -> bool:
+    """Whether the turns file at `path` holds exactly `turns`, in order."""
+    return path.exists() and list(load(path)) == list(turns)
+
+
+def write_or_check(
+    path: Path,
+    turns: Sequence[Turn],
+    *,
+    write: bool,
+    save: Callable[[Path, Sequence[Turn]], int],
+    load: Callable[[Path], Sequence[Turn]],
+    stale: str,
+    current: str,
+) -> None:
+    """`--write`: write a model's turns file; else exit 1 (the file's count and the new one) unless it holds exactly
+    `turns`. `stale` and `current` are the texts.py sentences of the model's command."""
+    if write:
+        print(texts.CLI_GUARD_WRITTEN.format(path=path, count=save(path, turns)))
+        return
+    if not turns_file_holds(path, turns, load):
+        had = len(load(path)) if path.exists() else 0
+        fail(stale.format(path=path, had=had, now=len(turns)))
+    print(current.format(path=path, count=len(turns)))

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 import texts
-from cli.common import fail, knowledge_or_exit, settings_or_exit
+from cli.common import fail, knowledge_or_exit, settings_or_exit, split_for_training, write_or_check
 from knowledge.answer_doubt import (
     DOUBT_OFFER,
     KEPT_ANSWERS_PATH,
@@ -29,7 +29,6 @@ from knowledge.evaluation import (
     Prediction,
     cross_validate,
     evaluate,
-    fold_of,
     leave_one_set_out,
     load_labelled,
     score,
@@ -50,9 +49,8 @@ from knowledge.matcher import Matcher, MatchResult, Thresholds
 from knowledge.model import KnowledgeBase
 from knowledge.model_file import write_model
 from knowledge.model_text import LABELLED_PATH, load_training, train_model
-from knowledge.normalize import compact
 from knowledge.plain import html_to_plain
-from knowledge.training_file import TEST_FOLDS, AlreadyJoined, join_sets
+from knowledge.training_file import AlreadyJoined, join_sets
 
 
 def _matcher(settings, follow_ups: Path | None = FOLLOW_UPS_PATH) -> Matcher:  # type: ignore[no-untyped-def]
@@ -243,12 +241,7 @@ def cmd_kb_follow_ups(args: argparse.Namespace) -> None:
         knowledge_or_exit(settings), Thresholds(), model_path=settings.model_file, follow_ups=None, kept_answers=None
     )
     sets = _read_dialogue_sets()
-    replayed = replayed_follow_ups(matcher, sets)
-    # the training file's split: a fixed fifth of the texts (by hash) is never trained on, by the gate either
-    turns = [t for t in replayed if fold_of(t.q, TEST_FOLDS) != 0]
-    trained_texts = {compact(t.q) for t in turns}
-    # measured on the test split's turns the gate reads as none of its training turns (the same text but for spaces)
-    test = [t for t in replayed if fold_of(t.q, TEST_FOLDS) == 0 and compact(t.q) not in trained_texts]
+    turns, test = split_for_training(replayed_follow_ups(matcher, sets))
     print(texts.GATE_REPLAYED.format(sets=len(sets), turns=len(turns), earlier=sum(t.earlier for t in turns)))
     folded = cross_validated(turns)
     for threshold in sorted({0.9, GATE_ANSWER, 0.7, GATE_OFFER}, reverse=True):
@@ -258,14 +251,15 @@ def cmd_kb_follow_ups(args: argparse.Namespace) -> None:
         label = texts.GATE_TEST_LABEL.format(turns=len(test))
         for threshold in (GATE_ANSWER, GATE_OFFER):
             _print_gate_line(label, threshold, gate.probabilities([t.q for t in test]), test)
-    path = Path(args.file)
-    if args.write:
-        print(texts.CLI_GUARD_WRITTEN.format(path=path, count=write_follow_ups(path, turns)))
-        return
-    if not follow_ups_current(path, turns):
-        had = len(read_follow_ups(path)) if path.exists() else 0
-        fail(texts.GATE_FILE_STALE.format(path=path, had=had, now=len(turns)))
-    print(texts.GATE_FILE_CURRENT.format(path=path, count=len(turns)))
+    write_or_check(
+        Path(args.file),
+        turns,
+        write=args.write,
+        save=write_follow_ups,
+        load=read_follow_ups,
+        stale=texts.GATE_FILE_STALE,
+        current=texts.GATE_FILE_CURRENT,
+    )
 
 
 def _read_dialogue_sets() -> list[tuple[str, list]]:  # type: ignore[type-arg]
@@ -282,11 +276,7 @@ def cmd_kb_doubts(args: argparse.Namespace) -> None:
         knowledge_or_exit(settings), Thresholds(), model_path=settings.model_file, kept_answers=None
     )
     sets = _read_dialogue_sets()
-    replayed = replayed_kept_answers(matcher, sets)
-    # the training file's split: a fixed fifth of the texts (by hash) is never trained on, by the doubt either
-    answers = [a for a in replayed if fold_of(a.q, TEST_FOLDS) != 0]
-    trained_texts = {compact(a.q) for a in answers}
-    test = [a for a in replayed if fold_of(a.q, TEST_FOLDS) == 0 and compact(a.q) not in trained_texts]
+    answers, test = split_for_training(replayed_kept_answers(matcher, sets))
     print(texts.DOUBT_REPLAYED.format(sets=len(sets), answers=len(answers), wrong=sum(a.wrong for a in answers)))
     folded = doubts_cross_validated(answers)
     for threshold in sorted({0.2, 0.15, DOUBT_OFFER, 0.08}, reverse=True):
@@ -295,14 +285,15 @@ def cmd_kb_doubts(args: argparse.Namespace) -> None:
     if doubt is not None and test:
         held = doubt.probabilities([a.q for a in test], [a.earlier for a in test], [a.intent for a in test])
         _print_doubt_line(texts.DOUBT_TEST_LABEL.format(answers=len(test)), DOUBT_OFFER, held, test)
-    path = Path(args.file)
-    if args.write:
-        print(texts.CLI_GUARD_WRITTEN.format(path=path, count=write_kept_answers(path, answers)))
-        return
-    if not (path.exists() and read_kept_answers(path) == answers):
-        had = len(read_kept_answers(path)) if path.exists() else 0
-        fail(texts.GATE_FILE_STALE.format(path=path, had=had, now=len(answers)))
-    print(texts.GATE_FILE_CURRENT.format(path=path, count=len(answers)))
+    write_or_check(
+        Path(args.file),
+        answers,
+        write=args.write,
+        save=write_kept_answers,
+        load=read_kept_answers,
+        stale=texts.GATE_FILE_STALE,
+        current=texts.GATE_FILE_CURRENT,
+    )
 
 
 def _print_doubt_line(label: str, threshold: float, probabilities, answers) -> None:  # type: ignore[no-untyped-def]
@@ -314,11 +305,6 @@ def _print_doubt_line(label: str, threshold: float, probabilities, answers) -> N
             label=label, threshold=threshold, taken=len(taken), wrong=wrong, right=len(taken) - wrong, caught=caught
         )
     )
-
-
-def follow_ups_current(path: Path, turns: list) -> bool:  # type: ignore[type-arg]
-    """Whether the gate's turns file holds exactly `turns` (a replay's), in order."""
-    return path.exists() and read_follow_ups(path) == turns
 
 
 def _print_gate_line(label: str, threshold: float, probabilities, turns) -> None:  # type: ignore[no-untyped-def]

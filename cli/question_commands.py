@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 
 import texts
-from cli.common import fail, undecodable_line
-from knowledge.evaluation import fold_of, load_labelled
+from cli.common import fail, split_for_training, undecodable_line, write_or_check
+from knowledge.evaluation import load_labelled
 from knowledge.guard import DEFAULT_GUARDED
-from knowledge.normalize import compact
 from knowledge.question_cue import (
     CHATTER_BANKS,
     QUESTION_P,
@@ -29,7 +28,6 @@ from knowledge.question_cue import (
     unmarked_turns,
     write_question_turns,
 )
-from knowledge.training_file import TEST_FOLDS
 
 ROOT = Path(__file__).resolve().parent.parent  # the sets of tests/data, from wherever it is run
 
@@ -60,10 +58,7 @@ def read_turns() -> list[QuestionTurn]:
 
 def cmd_kb_questions(args: argparse.Namespace) -> None:
     """Report the reader's figures, check or write its turns file, and score labelled files."""
-    every = read_turns()
-    turns = [t for t in every if fold_of(t.q, TEST_FOLDS) != 0]
-    trained = {compact(t.q) for t in turns}
-    test = [t for t in every if fold_of(t.q, TEST_FOLDS) == 0 and compact(t.q) not in trained]
+    turns, test = split_for_training(read_turns())
     print(texts.QUESTIONS_READ.format(turns=len(turns), asks=sum(t.question for t in turns)))
     folded = cross_validated(turns)
     for threshold in (0.9, QUESTION_P, 0.5):
@@ -74,14 +69,15 @@ def cmd_kb_questions(args: argparse.Namespace) -> None:
         _print_line(label, QUESTION_P, reader.probabilities([t.q for t in test]), test)
     for name in args.score or ():
         _score(Path(name), reader)
-    path = Path(args.file)
-    if args.write:
-        print(texts.CLI_GUARD_WRITTEN.format(path=path, count=write_question_turns(path, turns)))
-        return
-    if not (path.exists() and read_question_turns(path) == turns):
-        had = len(read_question_turns(path)) if path.exists() else 0
-        fail(texts.QUESTIONS_FILE_STALE.format(path=path, had=had, now=len(turns)))
-    print(texts.QUESTIONS_FILE_CURRENT.format(path=path, count=len(turns)))
+    write_or_check(
+        Path(args.file),
+        turns,
+        write=args.write,
+        save=write_question_turns,
+        load=read_question_turns,
+        stale=texts.QUESTIONS_FILE_STALE,
+        current=texts.QUESTIONS_FILE_CURRENT,
+    )
 
 
 def _print_line(label: str, threshold: float, probabilities: np.ndarray, turns: Sequence[QuestionTurn]) -> None:

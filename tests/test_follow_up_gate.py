@@ -226,12 +226,12 @@ def test_the_command_exits_1_when_the_turns_file_is_not_the_replay(capsys, tmp_p
 
 
 def test_a_turns_file_that_is_not_the_replay_is_reported_stale(tmp_path):
-    from cli.knowledge_commands import follow_ups_current
+    from cli.common import turns_file_holds
 
     turns = read_follow_ups()
     path = tmp_path / "follow_ups.jsonl"
     write_follow_ups(path, turns[:-1])
-    assert not follow_ups_current(path, turns)
+    assert not turns_file_holds(path, turns, read_follow_ups)
     write_follow_ups(path, turns)
-    assert follow_ups_current(path, turns)
-    assert not follow_ups_current(tmp_path / "missing.jsonl", turns)
+    assert turns_file_holds(path, turns, read_follow_ups)
+    assert not turns_file_holds(tmp_path / "missing.jsonl", turns, read_follow_ups)
