@@ -335,15 +335,15 @@ class KnowledgeService:
 SWEEP_EVERY = timedelta(minutes=1)
 
 
+# reasons of a result the bot replies to itself though not with an answer: the ledger's line, a doubted answer offered
+OWN_REPLIES = ("status", "doubted", "unsure_switch")
+
+
 def answered_by_bot(result: MatchResult) -> bool:
     """Whether the bot answers this match itself: from the knowledge base, or from the ledger (status), or with a
     choice of an answer it holds but doubts (`doubted`: the earlier item; `left_unsure`: the new item or the earlier
     one) — those it answered before it doubted them, and a waiting ticket on another matter does not take them."""
     return result.action in ("answer", "smalltalk") or result.reason in (*OWN_REPLIES, "project_status")
-
-
-# reasons of a result the bot replies to itself though not with an answer: the ledger's line, a doubted answer offered
-OWN_REPLIES = ("status", "doubted", "unsure_switch")
 
 
 def _learned_result(text: str, hit: LearnedHit) -> MatchResult:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,44 +22,26 @@ from knowledge.answer_doubt import (
     train_doubt,
     write_kept_answers,
 )
-from knowledge.context import Context, MemoryContexts
+from knowledge.context import Context
 from knowledge.errors import KnowledgeError
-from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher
 from knowledge.normalize import compact
 from knowledge.turns_model import turns_files_checked
 from tests.test_cli import clean_env, kb, reuse_bundled_kb, run  # noqa: F401  (the CLI tests' fixtures)
+from tests.test_follow_up_gate import bundled, play  # noqa: F401  (the bundled knowledge base; one asker's turns)
 from tests.texts_match import says
 
-BUNDLED = Path(__file__).resolve().parent.parent / "knowledge" / "data"
-CHAT, ASKER = -1001234567890, 5000000001
 UNSEEN = ("周六你们上不上班", "抽查到了不合格咋办", "抽查不合格怎么整改", "电表过户找供电公司吧", "那得多长时间")
 
 
 @pytest.fixture(scope="module")
-def bundled():
-    return load_knowledge(BUNDLED)
-
-
-@pytest.fixture(scope="module")
-def doubting(bundled):
+def doubting(bundled):  # noqa: F811
     return Matcher.trained(bundled)
 
 
 @pytest.fixture(scope="module")
-def trusting(bundled):
+def trusting(bundled):  # noqa: F811
     return Matcher.trained(bundled, kept_answers=None)
-
-
-def play(matcher: Matcher, questions: list[str]) -> list[tuple]:
-    """One asker's turns in order, in context as the bot keeps it: (item, intent, action, reason) of each."""
-    contexts = MemoryContexts()
-    seen = []
-    for question in questions:
-        result = matcher.match(question, contexts.recall(CHAT, ASKER))
-        contexts.follow(CHAT, ASKER, result)
-        seen.append((result.item, result.intent, result.action, result.reason))
-    return seen
 
 
 def test_the_examples_are_no_training_texts():
@@ -120,7 +101,7 @@ def test_an_item_or_intent_the_model_never_saw_is_read_as_none(doubting):
     assert one == pytest.approx(other) and one != pytest.approx(doubt.wrong("那得多长时间", "eia", "time_limit"))
 
 
-def test_a_doubt_that_failed_to_train_leaves_kept_answers_as_they_are(bundled, caplog):
+def test_a_doubt_that_failed_to_train_leaves_kept_answers_as_they_are(bundled, caplog):  # noqa: F811
     """A training that raised (out of memory, say) is logged once and the follow-ups are answered as without the
     model; no message fails on it."""
     from concurrent.futures import Future
@@ -151,7 +132,7 @@ def test_the_answers_file_names_the_line_that_is_not_an_answer(tmp_path):
         read_kept_answers(path)
 
 
-def test_a_broken_answers_file_stops_the_start_up_naming_its_line(tmp_path, bundled):
+def test_a_broken_answers_file_stops_the_start_up_naming_its_line(tmp_path, bundled):  # noqa: F811
     """The file is read as the matcher is built (its training runs on a thread), so a broken line is the start-up's
     error with its file and line, not the first message's."""
     path = tmp_path / "kept_answers.jsonl"
