@@ -517,6 +517,9 @@ GATE_FOLDS_LINE = (
 GATE_FOLDS_LABEL = "按对话 {folds} 折交叉验证"
 GATE_TEST_LABEL = "从未训练的测试轮次（{turns} 个）"
 DOUBT_REPLAYED = "重放 {sets} 套读过的对话集：{answers} 个后续问题沿用上一轮的事项作答（训练部分），其中答错 {wrong} 个"
+DOUBT_REPLAYED_SWITCHED = (
+    "重放 {sets} 套读过的对话集：{answers} 个后续问题换成了消息里提到的另一个事项作答（训练部分），其中答错 {wrong} 个"
+)
 DOUBT_LINE = "  {label}：概率 ≥ {threshold} 的 {taken} 个改为让用户选择，其中原本答错 {wrong} 个、答对 {right} 个（答错的 {caught}% 被拦下）"
 DOUBT_TEST_LABEL = "从未训练的测试回答（{answers} 个）"
 GATE_FILE_CURRENT = "{path} 与重放结果一致（{count} 条）"

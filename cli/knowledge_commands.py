@@ -15,6 +15,7 @@ from cli.common import fail, knowledge_or_exit, settings_or_exit, split_for_trai
 from knowledge.answer_doubt import (
     DOUBT_OFFER,
     KEPT_ANSWERS_PATH,
+    SWITCH_DOUBT_OFFER,
     read_kept_answers,
     replayed_kept_answers,
     train_doubt,
@@ -277,14 +278,23 @@ def cmd_kb_doubts(args: argparse.Namespace) -> None:
     )
     sets = _read_dialogue_sets()
     answers, test = split_for_training(replayed_kept_answers(matcher, sets))
-    print(texts.DOUBT_REPLAYED.format(sets=len(sets), answers=len(answers), wrong=sum(a.wrong for a in answers)))
     folded = doubts_cross_validated(answers)
-    for threshold in sorted({0.2, 0.15, DOUBT_OFFER, 0.08}, reverse=True):
-        _print_doubt_line(texts.GATE_FOLDS_LABEL.format(folds=FOLDS), threshold, folded, answers)
     doubt = train_doubt(answers)
-    if doubt is not None and test:
-        held = doubt.probabilities([a.q for a in test], [a.earlier for a in test], [a.intent for a in test])
-        _print_doubt_line(texts.DOUBT_TEST_LABEL.format(answers=len(test)), DOUBT_OFFER, held, test)
+    for switched, offer, replayed_line in (
+        (False, DOUBT_OFFER, texts.DOUBT_REPLAYED),
+        (True, SWITCH_DOUBT_OFFER, texts.DOUBT_REPLAYED_SWITCHED),
+    ):
+        kind = [n for n, a in enumerate(answers) if a.switched == switched]
+        print(replayed_line.format(sets=len(sets), answers=len(kind), wrong=sum(answers[n].wrong for n in kind)))
+        for threshold in sorted({offer * 2, offer * 1.5, offer, offer * 0.8}, reverse=True):
+            label = texts.GATE_FOLDS_LABEL.format(folds=FOLDS)
+            _print_doubt_line(label, round(threshold, 3), folded[kind], [answers[n] for n in kind])
+        held = [a for a in test if a.switched == switched]
+        if doubt is not None and held:
+            probabilities = doubt.probabilities(
+                [a.q for a in held], [a.earlier for a in held], [a.intent for a in held], [a.item for a in held]
+            )
+            _print_doubt_line(texts.DOUBT_TEST_LABEL.format(answers=len(held)), offer, probabilities, held)
     write_or_check(
         Path(args.file),
         answers,

@@ -37,7 +37,7 @@ from sklearn.linear_model import LogisticRegression
 
 from knowledge import turns_model
 from knowledge.collector import collector_paused
-from knowledge.context import replayed
+from knowledge.context import ASKED_WITHOUT_ITEM, replayed
 from knowledge.normalize import compact
 from knowledge.turns_model import NotATurn, PerFileVersion, conversation_fold, read_turns, write_lines
 
@@ -46,14 +46,18 @@ KEPT_ANSWERS_PATH = Path(__file__).resolve().parent / "training" / "kept_answers
 # (`steward kb doubts`): at 0.1 the model takes 163 of 5,744 kept answers, 61 of them wrong (of 199 wrong in all);
 # at 0.15, 105 (43 wrong); at 0.08, 196 (65 wrong).
 DOUBT_OFFER = 0.1
+# p(wrong) from which an answer that switched to another item the turn names is offered as a choice of that item and
+# the earlier one (5-fold by conversation, `steward kb doubts`; see README).
+SWITCH_DOUBT_OFFER = 0.1
 DOUBT_C = 10.0  # inverse regularisation (4 gave about the same ranking, 5-fold)
 FOLDS = 5
 
 
 @dataclass(frozen=True)
 class KeptAnswer:
-    """A later turn answered with the conversation's item: its text, that item, the intent answered, whether the
-    answer was wrong (its writer meant another item, or none), and where from."""
+    """A later turn answered in a conversation: its text, the conversation's item, the intent answered, whether the
+    answer was wrong (its writer meant another item, or none), where from, and the item answered — the earlier one
+    when taken from it (a kept answer), another named in the turn when it switched (a switched answer)."""
 
     q: str
     earlier: str
@@ -61,6 +65,16 @@ class KeptAnswer:
     wrong: bool
     source: str = ""
     dialogue: int | None = None
+    answered: str = ""  # "": the earlier item
+
+    @property
+    def item(self) -> str:
+        """The item the turn was answered with."""
+        return self.answered or self.earlier
+
+    @property
+    def switched(self) -> bool:
+        return self.item != self.earlier
 
     def to_json(self) -> str:
         data = {
@@ -71,6 +85,8 @@ class KeptAnswer:
             "source": self.source,
             "dialogue": self.dialogue,
         }
+        if self.switched:
+            data["answered"] = self.answered
         return json.dumps(data, ensure_ascii=False)
 
 
@@ -87,6 +103,7 @@ def _kept_answer(data: Any) -> KeptAnswer:
         wrong=data["wrong"],
         source=str(data.get("source") or ""),
         dialogue=data.get("dialogue"),
+        answered=str(data.get("answered") or ""),
     )
     if not isinstance(answer.wrong, bool) or not answer.q.strip() or not answer.earlier:
         raise NotATurn("a kept answer needs a text, the earlier item and wrong true or false")
@@ -98,11 +115,14 @@ def write_kept_answers(path: Path, answers: Iterable[KeptAnswer]) -> int:
     return write_lines(path, (answer.to_json() for answer in answers))
 
 
-class AnswerDoubt:
-    """P(an answer taken from the earlier item is wrong), from the turn's words given that item."""
+class _PairModel:
+    """P(wrong) of one kind of answer from the turn's words given the earlier item (and, of a switch, the item
+    answered): [1–3-grams | bigrams × earlier item | (bigrams × item answered) | earlier item | (item answered) |
+    intent]; an item or intent never seen counts as none."""
 
-    def __init__(self, answers: Sequence[KeptAnswer]) -> None:
-        self.items = sorted({a.earlier for a in answers})
+    def __init__(self, answers: Sequence[KeptAnswer], *, by_answered: bool) -> None:
+        self.by_answered = by_answered
+        self.items = sorted({a.earlier for a in answers} | {a.item for a in answers})
         self.intents = sorted({a.intent for a in answers})
         self._item_index = {item: i for i, item in enumerate(self.items)}
         self._intent_index = {intent: i for i, intent in enumerate(self.intents)}
@@ -110,46 +130,93 @@ class AnswerDoubt:
         self._grams = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, lowercase=False)
         self._pairs = TfidfVectorizer(analyzer="char", ngram_range=(2, 2), sublinear_tf=True, lowercase=False)
         grams, pairs = self._grams.fit_transform(texts), self._pairs.fit_transform(texts)
-        matrix = self._features(grams, pairs, [a.earlier for a in answers], [a.intent for a in answers])
+        matrix = self._features(grams, pairs, answers)
         classifier = LogisticRegression(C=DOUBT_C, solver="liblinear", random_state=0)
         self._classifier = classifier.fit(matrix, [a.wrong for a in answers])
         self._wrong = list(self._classifier.classes_).index(True)
-        self.answers = len(answers)  # how many it was trained on
 
-    def _features(self, grams: Any, pairs: Any, earlier: Sequence[str], intents: Sequence[str]) -> Any:
-        """[1–3-grams | bigrams × earlier item | earlier item | intent]; an item or intent never seen counts as none."""
-        rows, unknown = len(earlier), len(self.items)
-        item = np.array([self._item_index.get(e, unknown) for e in earlier])
-        width = pairs.shape[1]
-        # each bigram column moved to the block of the row's earlier item: a sparse matrix built from its parts
-        per_entry = np.repeat(item, np.diff(pairs.indptr))
-        crossed = sp.csr_matrix(
-            (pairs.data, pairs.indices + width * per_entry, pairs.indptr), shape=(rows, width * (unknown + 1))
-        )
+    def _features(self, grams: Any, pairs: Any, answers: Sequence[KeptAnswer]) -> Any:
+        rows, unknown = len(answers), len(self.items)
         ones = np.ones(rows)
-        items = sp.csr_matrix((ones, (np.arange(rows), item)), shape=(rows, unknown + 1))
-        intent = np.array([self._intent_index.get(i, -1) for i in intents])
+        blocks = [grams]
+        keyed = [[a.earlier for a in answers]] + ([[a.item for a in answers]] if self.by_answered else [])
+        indexes = [np.array([self._item_index.get(k, unknown) for k in keys]) for keys in keyed]
+        width = pairs.shape[1]
+        for item in indexes:
+            # each bigram column moved to the block of the row's item: a sparse matrix built from its parts
+            per_entry = np.repeat(item, np.diff(pairs.indptr))
+            blocks.append(
+                sp.csr_matrix(
+                    (pairs.data, pairs.indices + width * per_entry, pairs.indptr), shape=(rows, width * (unknown + 1))
+                )
+            )
+        blocks += [sp.csr_matrix((ones, (np.arange(rows), item)), shape=(rows, unknown + 1)) for item in indexes]
+        intent = np.array([self._intent_index.get(a.intent, -1) for a in answers])
         known = intent >= 0
-        said = sp.csr_matrix(
-            (ones[known], (np.arange(rows)[known], intent[known])), shape=(rows, max(len(self.intents), 1))
+        blocks.append(
+            sp.csr_matrix(
+                (ones[known], (np.arange(rows)[known], intent[known])), shape=(rows, max(len(self.intents), 1))
+            )
         )
-        return sp.hstack([grams, crossed, items, said], format="csr")
+        return sp.hstack(blocks, format="csr")
 
-    def probabilities(self, questions: Sequence[str], earlier: Sequence[str], intents: Sequence[str]) -> np.ndarray:
-        texts = [compact(q) for q in questions]
-        matrix = self._features(self._grams.transform(texts), self._pairs.transform(texts), earlier, intents)
+    def probabilities(self, answers: Sequence[KeptAnswer]) -> np.ndarray:
+        texts = [compact(a.q) for a in answers]
+        matrix = self._features(self._grams.transform(texts), self._pairs.transform(texts), answers)
         return self._classifier.predict_proba(matrix)[:, self._wrong]
 
-    def wrong(self, question: str, earlier: str, intent: str) -> float:
-        """The probability that answering `question` with `earlier` (asked `intent`) is wrong."""
-        return float(self.probabilities([question], [earlier], [intent])[0])
+
+def _pair_model(answers: Sequence[KeptAnswer], *, by_answered: bool) -> _PairModel | None:
+    """The model of `answers`; None when they do not hold both outcomes (nothing to learn)."""
+    if len({a.wrong for a in answers}) < 2:
+        return None
+    return _PairModel(answers, by_answered=by_answered)
+
+
+class AnswerDoubt:
+    """P(an answer of a later turn is wrong), from the turn's words given the conversation's item: one model of the
+    answers taken from that item (kept), one of those that switched to another item the turn names."""
+
+    def __init__(self, answers: Sequence[KeptAnswer]) -> None:
+        self._kept = _pair_model([a for a in answers if not a.switched], by_answered=False)
+        self._switched = _pair_model([a for a in answers if a.switched], by_answered=True)
+        self.answers = len(answers)  # how many it was trained on
+
+    @property
+    def reads_switches(self) -> bool:
+        return self._switched is not None
+
+    def probabilities(
+        self,
+        questions: Sequence[str],
+        earlier: Sequence[str],
+        intents: Sequence[str],
+        answered: Sequence[str] | None = None,
+    ) -> np.ndarray:
+        """P(wrong) of each answer; `answered` (default: the earlier items) is the item each was answered with. A
+        kind of answer the training held no wrong (or no right) one of reads 0."""
+        given = list(answered) if answered is not None else list(earlier)
+        asked = [
+            KeptAnswer(q, e, i, False, answered="" if a == e else a)
+            for q, e, i, a in zip(questions, earlier, intents, given, strict=True)
+        ]
+        wrong = np.zeros(len(asked))
+        for model, switched in ((self._kept, False), (self._switched, True)):
+            rows = [n for n, a in enumerate(asked) if a.switched == switched]
+            if model is not None and rows:
+                wrong[rows] = model.probabilities([asked[n] for n in rows])
+        return wrong
+
+    def wrong(self, question: str, earlier: str, intent: str, answered: str | None = None) -> float:
+        """The probability that answering `question` with `answered` (default: `earlier`, the conversation's item;
+        asked `intent`) is wrong."""
+        return float(self.probabilities([question], [earlier], [intent], [answered or earlier])[0])
 
 
 def train_doubt(answers: Sequence[KeptAnswer]) -> AnswerDoubt | None:
-    """Fit the model; None when the answers do not hold both outcomes (nothing to learn)."""
-    if len({a.wrong for a in answers}) < 2:
-        return None
-    return AnswerDoubt(answers)
+    """Fit the models; None when neither kind of answer holds both outcomes (nothing to learn)."""
+    doubt = AnswerDoubt(answers)
+    return doubt if doubt._kept is not None or doubt._switched is not None else None
 
 
 _doubts = PerFileVersion(lambda path: train_doubt(read_kept_answers(path)))
@@ -205,13 +272,44 @@ def is_kept_answer(result: Any, context: Any) -> bool:
     )
 
 
+def is_switched_answer(result: Any, context: Any) -> bool:
+    """Whether `result` answers a later turn with another item than the conversation's, one the turn names itself
+    (「消防验收得先做完才能备案吧」 after 竣工验收备案: on the read sets about 3.5% of these answers are wrong, most
+    of them a document or step of the earlier item named by another item's name); not several asks, not a turn
+    after a question that waited for its item (「这个要多久」 then 「环评」)."""
+    return (
+        context is not None
+        and context.item != ASKED_WITHOUT_ITEM
+        and result.action == "answer"
+        and not result.context
+        and result.item is not None
+        and result.item != context.item
+        and result.reason != "gate"
+        and not result.asks
+    )
+
+
+def doubt_offer(answer: KeptAnswer) -> float:
+    """The p(wrong) from which `answer` is offered as a choice instead."""
+    return SWITCH_DOUBT_OFFER if answer.switched else DOUBT_OFFER
+
+
 def replayed_kept_answers(matcher: Any, sets: Iterable[tuple[str, Sequence[Any]]]) -> list[KeptAnswer]:
-    """The later turns of labelled dialogue sets answered with the earlier item, read in context by `matcher` (one
-    without this model, as `steward eval` reads them), each with whether the answer was wrong."""
+    """The later turns of labelled dialogue sets answered with the earlier item or switched to another, read in
+    context by `matcher` (one without this model, as `steward eval` reads them), each with whether the answer was
+    wrong."""
     return [
-        KeptAnswer(case.q, context.item, result.intent, case.item != result.item, name, case.dialogue)
+        KeptAnswer(
+            case.q,
+            context.item,
+            result.intent,
+            case.item != result.item,
+            name,
+            case.dialogue,
+            answered="" if result.item == context.item else result.item,
+        )
         for name, case, context, result in replayed(matcher, sets)
-        if is_kept_answer(result, context)
+        if is_kept_answer(result, context) or is_switched_answer(result, context)
     ]
 
 
@@ -223,7 +321,7 @@ def cross_validated(answers: Sequence[KeptAnswer], folds: int = FOLDS) -> np.nda
         folds,
         train_doubt,
         lambda model, held: model.probabilities(
-            [a.q for a in held], [a.earlier for a in held], [a.intent for a in held]
+            [a.q for a in held], [a.earlier for a in held], [a.intent for a in held], [a.item for a in held]
         ),
     )
 
@@ -233,11 +331,14 @@ __all__ = [
     "FOLDS",
     "KEPT_ANSWERS_PATH",
     "AnswerDoubt",
+    "SWITCH_DOUBT_OFFER",
     "KeptAnswer",
     "cross_validated",
+    "doubt_offer",
     "doubt_for",
     "doubt_in_background",
     "is_kept_answer",
+    "is_switched_answer",
     "read_kept_answers",
     "replayed_kept_answers",
     "train_doubt",

@@ -158,6 +158,9 @@ DEFAULT_GUARDED = tuple(
         "bankBL_dialogues",
         "bankBM_dialogues",
         "bankBN_dialogues",
+        # the twenty-fifth pass: two banks of dialogues, written blind, scored unseen, read, then joined
+        "bankBO_dialogues",
+        "bankBP_dialogues",
     )
 )
 

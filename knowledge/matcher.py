@@ -25,9 +25,11 @@ from rapidfuzz import fuzz, process
 from knowledge.answer_doubt import (
     DOUBT_OFFER,
     KEPT_ANSWERS_PATH,
+    SWITCH_DOUBT_OFFER,
     AnswerDoubt,
     doubt_in_background,
     is_kept_answer,
+    is_switched_answer,
     read_kept_answers,
 )
 from knowledge.collector import collector_paused
@@ -267,26 +269,33 @@ class Matcher:
         """`match(question, context)` from `result = alone(question)` made already (no second match): the reading
         in the conversation, then what the whole message does (tells without asking, asks a steward to act); an answer
         that leaves the conversation's item unsure is offered as a choice beside it, and one taken from it that the
-        learned doubt gives `DOUBT_OFFER` or more is offered as a choice of one."""
+        learned doubt gives `DOUBT_OFFER` or more is offered as a choice of one (one that switched to another item the
+        message names, from `SWITCH_DOUBT_OFFER`: a choice of that item and the earlier one)."""
         read = self._told_only(self._followups.in_context(result, context))
         return self._asks_a_steward(self._doubted(self._followups.left_unsure(read, context), context))
 
     def _doubted(self, read: MatchResult, context: Context | None) -> MatchResult:
-        """「周六上班不」 after 能评, answered with 能评 by the follow-up readers: the doubt (a model of the read
-        dialogues' answers taken from the earlier item) is fairly sure it is wrong, so it is offered as a choice
-        (in groups beside 「都不是，转人工」) instead of answered."""
-        if context is None or not is_kept_answer(read, context) or (doubt := self.kept_doubt) is None:
+        """「周六上班不」 after 能评, answered with 能评 by the follow-up readers, or 「消防验收得先做完才能备案吧」 after
+        竣工验收备案, answered with 消防验收: the doubt (models of the read dialogues' answers of later turns) is fairly
+        sure the answer is wrong, so it is offered as a choice instead — of the earlier item (in groups beside
+        「都不是，转人工」), or of the item named and the earlier one."""
+        if context is None:
             return read
-        wrong = doubt.wrong(read.question, context.item, read.intent)
-        if wrong < DOUBT_OFFER:
+        switched = is_switched_answer(read, context)
+        if not (switched or is_kept_answer(read, context)) or (doubt := self.kept_doubt) is None:
+            return read
+        assert read.item is not None  # an answer of either kind has its item
+        wrong = doubt.wrong(read.question, context.item, read.intent, read.item)
+        if wrong < (SWITCH_DOUBT_OFFER if switched else DOUBT_OFFER):
             return read
         sure = round(1.0 - wrong, 3)
+        offered = (read.item, context.item) if switched else (context.item,)
         return replace(
             read,
             action="clarify",
             reason="doubted",
             confidence=sure,
-            candidates=(Candidate(context.item, sure),),
+            candidates=tuple(Candidate(item, sure) for item in offered),
             faq=None,
             learned=False,
         )

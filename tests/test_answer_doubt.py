@@ -15,6 +15,7 @@ import texts
 from knowledge.answer_doubt import (
     DOUBT_OFFER,
     KEPT_ANSWERS_PATH,
+    SWITCH_DOUBT_OFFER,
     KeptAnswer,
     doubt_for,
     doubt_in_background,
@@ -31,7 +32,15 @@ from tests.test_cli import clean_env, kb, reuse_bundled_kb, run  # noqa: F401  (
 from tests.test_follow_up_gate import bundled, play  # noqa: F401  (the bundled knowledge base; one asker's turns)
 from tests.texts_match import says
 
-UNSEEN = ("周六你们上不上班", "抽查到了不合格咋办", "抽查不合格怎么整改", "电表过户找供电公司吧", "那得多长时间")
+UNSEEN = (
+    "周六你们上不上班",
+    "抽查到了不合格咋办",
+    "抽查不合格怎么整改",
+    "电表过户找供电公司吧",
+    "那得多长时间",
+    "消防那边验收是不是得先弄完才能去备案",
+    "施工许可证去哪里办",
+)
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +82,53 @@ def test_the_doubt_reads_the_words_given_the_earlier_item(doubting):
     assert play(doubting, ["企业投资项目备案怎么办", "抽查到了不合格咋办"])[1][2:] == ("clarify", "doubted")
 
 
+def test_a_switch_the_model_doubts_is_offered_as_a_choice_of_the_item_named_and_the_earlier_one(trusting, doubting):
+    """「消防那边验收是不是得先弄完才能去备案」 after 竣工验收备案 names 消防验收 and reads as it alone; the writers of
+    such turns mostly ask about the earlier item's order, so the switch is offered as a choice: the item named first
+    (the answer it replaces), the earlier one beside it. The next elliptical turn offers the two again (no button
+    pressed)."""
+    turns = ["竣工验收备案要什么材料", "消防那边验收是不是得先弄完才能去备案", "要多久"]
+    assert play(trusting, turns)[1][2:] == ("answer", "confident")
+    seen = play(doubting, turns)
+    assert seen[1] == ("fire_acceptance", "process", "clarify", "doubted")
+    assert seen[2][2] == "clarify"
+    result = doubting.match(turns[1], Context("completion_filing", "materials"))
+    assert [c.item for c in result.candidates] == ["fire_acceptance", "completion_filing"]
+    wrong = doubting.kept_doubt.wrong(turns[1], "completion_filing", "process", "fire_acceptance")
+    assert wrong >= SWITCH_DOUBT_OFFER and result.confidence == pytest.approx(1 - wrong, abs=1e-3)
+
+
+def test_a_plain_switch_to_an_item_named_is_answered(doubting):
+    """「施工许可证去哪里办」 after 环评: a new question naming its own item, answered as it reads alone."""
+    doubt = doubting.kept_doubt
+    assert doubt is not None and doubt.reads_switches
+    assert doubt.wrong("施工许可证去哪里办", "eia", "department", "construction_permit") < SWITCH_DOUBT_OFFER
+    assert play(doubting, ["环评要什么材料", "施工许可证去哪里办"])[1] == (
+        "construction_permit",
+        "department",
+        "answer",
+        "confident",
+    )
+
+
+def test_each_kind_of_answer_is_read_by_its_own_model():
+    """A file of kept answers only trains no model of switches: a switch reads 0 (answered as without the model),
+    and the kept answers' model is what it was."""
+    kept = [
+        KeptAnswer("要收费吗", "eia", "fee", False),
+        KeptAnswer("要多久", "eia", "time_limit", False),
+        KeptAnswer("周六上班吗", "eia", "other", True),
+    ]
+    switched = KeptAnswer("消防验收要先做吗", "completion_filing", "process", True, answered="fire_acceptance")
+    assert switched.switched and switched.item == "fire_acceptance" and not kept[0].switched
+    only_kept = train_doubt(kept)
+    assert only_kept is not None and not only_kept.reads_switches
+    assert only_kept.wrong(switched.q, switched.earlier, switched.intent, switched.item) == 0.0
+    both = train_doubt([*kept, switched, KeptAnswer("那水保呢", "eia", "other", False, answered="soil_water")])
+    assert both is not None and both.reads_switches
+    assert both.wrong("周六上班吗", "eia", "other") == pytest.approx(only_kept.wrong("周六上班吗", "eia", "other"))
+
+
 def test_a_plain_follow_up_stays_answered_and_a_doubted_one_keeps_the_conversation(doubting):
     """「那得多长时间」 after 环评 is answered as before; after a doubted turn the conversation is still about its item
     (no button pressed), so 「那得多长时间」 next is answered with it."""
@@ -86,7 +142,8 @@ def test_training_is_repeatable_and_needs_both_outcomes():
     answers = read_kept_answers()
     first, second = train_doubt(answers), train_doubt(answers)
     assert first is not None and second is not None and first.answers == len(answers)
-    asked = (list(UNSEEN), ["energy_review", "filing", "fire_acceptance", "completion_filing", "eia"], ["other"] * 5)
+    earlier = ["energy_review", "filing", "fire_acceptance", "completion_filing", "eia", "completion_filing", "eia"]
+    asked = (list(UNSEEN), earlier, ["other"] * len(UNSEEN))
     assert np.array_equal(first.probabilities(*asked), second.probabilities(*asked))
     assert train_doubt([KeptAnswer("要多久", "eia", "time_limit", False)] * 2) is None
 
@@ -150,6 +207,9 @@ def test_the_doubt_is_trained_once_per_version_of_its_file_and_is_none_without_o
         KeptAnswer("周六上班吗", "eia", "other", True),
     ]
     assert write_kept_answers(path, answers) == 3 and read_kept_answers(path) == answers
+    switch = KeptAnswer("消防验收要先做吗", "completion_filing", "process", True, answered="fire_acceptance")
+    assert write_kept_answers(tmp_path / "switched.jsonl", [switch]) == 1
+    assert read_kept_answers(tmp_path / "switched.jsonl") == [switch]
     once = doubt_in_background(path)
     assert once is not None and once is doubt_in_background(path)
     trained = once.result()
@@ -168,6 +228,7 @@ def test_the_bundled_answers_are_what_replaying_the_read_dialogues_gives(capsys,
     assert code == 0, out
     assert written.read_text(encoding="utf-8") == KEPT_ANSWERS_PATH.read_text(encoding="utf-8")
     assert says(texts.DOUBT_REPLAYED, out) and says(texts.DOUBT_LINE, out, threshold=DOUBT_OFFER)
+    assert says(texts.DOUBT_REPLAYED_SWITCHED, out) and says(texts.DOUBT_LINE, out, threshold=SWITCH_DOUBT_OFFER)
     assert says(texts.DOUBT_TEST_LABEL, out) and says(texts.CLI_GUARD_WRITTEN, out, path=written)
     stale = tmp_path / "stale.jsonl"
     write_kept_answers(stale, read_kept_answers()[:-1])
