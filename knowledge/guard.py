@@ -158,12 +158,14 @@ DEFAULT_GUARDED = tuple(
         "bankBL_dialogues",
         "bankBM_dialogues",
         "bankBN_dialogues",
-        # the twenty-fifth pass: five banks of dialogues, written blind, scored unseen, read, then joined
+        # the twenty-fifth pass: seven banks of dialogues, written blind, scored unseen, read, then joined
         "bankBO_dialogues",
         "bankBP_dialogues",
         "bankBQ_dialogues",
         "bankBR_dialogues",
         "bankBS_dialogues",
+        "bankBT_dialogues",
+        "bankBU_dialogues",
     )
 )
 
