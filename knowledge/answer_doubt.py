@@ -12,6 +12,11 @@ taken from the conversation by the follow-up readers — not a message naming th
 labelled with whether the answer was wrong, from `training/kept_answers.jsonl` (`steward kb doubts --write`; only
 the texts of the training file's `train` split). A failed training is logged, and kept answers stand.
 
+A second model of the same shape (since the twenty-fifth pass) reads the answers that *switched* to another item the
+turn names (`is_switched_answer`: 「消防验收得先做完才能备案吧」 after 竣工验收备案, answered with 消防验收 where its
+writer asked of 竣工验收备案's order), its bigrams crossed with the item answered too; from p(wrong) ≥
+`SWITCH_DOUBT_OFFER` such an answer is offered as a choice of the item named and the earlier one.
+
 When p(wrong) ≥ `DOUBT_OFFER` the answer is offered as a choice of one instead (in groups beside 「都不是，转人工」):
 a choice costs the asker a tap, a wrong answer is the worst outcome. Training takes about half a second on an idle
 machine and is deterministic (liblinear, a fixed seed); the bot reads the file as it starts (a broken line stops the
@@ -38,17 +43,21 @@ from sklearn.linear_model import LogisticRegression
 from knowledge import turns_model
 from knowledge.collector import collector_paused
 from knowledge.context import ASKED_WITHOUT_ITEM, replayed
+from knowledge.followup import starts_new_matter
 from knowledge.normalize import compact
 from knowledge.turns_model import NotATurn, PerFileVersion, conversation_fold, read_turns, write_lines
 
 KEPT_ANSWERS_PATH = Path(__file__).resolve().parent / "training" / "kept_answers.jsonl"
 # p(wrong) from which a kept answer is offered as a choice. Chosen on the read sets, 5-fold by conversation
-# (`steward kb doubts`): at 0.1 the model takes 163 of 5,744 kept answers, 61 of them wrong (of 199 wrong in all);
-# at 0.15, 105 (43 wrong); at 0.08, 196 (65 wrong).
+# (`steward kb doubts`; the twenty-fourth pass: 163 of 5,744 kept answers taken, 61 of them wrong, of 199; the current
+# file's figures are in README).
 DOUBT_OFFER = 0.1
 # p(wrong) from which an answer that switched to another item the turn names is offered as a choice of that item and
-# the earlier one (5-fold by conversation, `steward kb doubts`; see README).
-SWITCH_DOUBT_OFFER = 0.1
+# the earlier one: the lowest whose choices are wrong answers at least as often as the kept answers' at 0.1 (5-fold by
+# conversation: 36 taken, 17 of them wrong, against 241 and 102), and where plain questions naming their item
+# (「施工图审查要什么材料」 after each other item, four wordings) are answered (4 of 4,760 doubted; 15 at 0.1; at 0.075
+# a dialogue test's 「环评批复一般多久能下来」 after 工程规划许可 was doubted).
+SWITCH_DOUBT_OFFER = 0.15
 DOUBT_C = 10.0  # inverse regularisation (4 gave about the same ranking, 5-fold)
 FOLDS = 5
 
@@ -117,8 +126,10 @@ def write_kept_answers(path: Path, answers: Iterable[KeptAnswer]) -> int:
 
 class _PairModel:
     """P(wrong) of one kind of answer from the turn's words given the earlier item (and, of a switch, the item
-    answered): [1–3-grams | bigrams × earlier item | (bigrams × item answered) | earlier item | (item answered) |
-    intent]; an item or intent never seen counts as none."""
+    answered): [1–3-grams | bigrams × earlier item | (bigrams × item answered) | earlier item | intent]; an item or
+    intent never seen counts as none. The item answered has no weight of its own: with one, the model learned a prior
+    against a few items (6 of the file's 52 switches to 施工图审查 were wrong) and doubted plain new questions naming
+    them (「施工图审查要什么材料」 after 10 of the 34 other items; 39 of 4,760 such questions in all, 15 without it)."""
 
     def __init__(self, answers: Sequence[KeptAnswer], *, by_answered: bool) -> None:
         self.by_answered = by_answered
@@ -150,7 +161,7 @@ class _PairModel:
                     (pairs.data, pairs.indices + width * per_entry, pairs.indptr), shape=(rows, width * (unknown + 1))
                 )
             )
-        blocks += [sp.csr_matrix((ones, (np.arange(rows), item)), shape=(rows, unknown + 1)) for item in indexes]
+        blocks.append(sp.csr_matrix((ones, (np.arange(rows), indexes[0])), shape=(rows, unknown + 1)))
         intent = np.array([self._intent_index.get(a.intent, -1) for a in answers])
         known = intent >= 0
         blocks.append(
@@ -274,9 +285,11 @@ def is_kept_answer(result: Any, context: Any) -> bool:
 
 def is_switched_answer(result: Any, context: Any) -> bool:
     """Whether `result` answers a later turn with another item than the conversation's, one the turn names itself
-    (「消防验收得先做完才能备案吧」 after 竣工验收备案: on the read sets about 3.5% of these answers are wrong, most
-    of them a document or step of the earlier item named by another item's name); not several asks, not a turn
-    after a question that waited for its item (「这个要多久」 then 「环评」)."""
+    (「消防验收得先做完才能备案吧」 after 竣工验收备案: on the read sets about 5% of these answers are wrong, most
+    of them a document or step of the earlier item named by another item's name); not several asks, not a turn after
+    a question that waited for its item (「这个要多久」 then 「环评」), not a question of the knowledge base's FAQ
+    (answered with its own answer, which a choice would lose), not a turn that says it moves on (「换个问题」「另外问一下」:
+    on the read sets none of those was wrong)."""
     return (
         context is not None
         and context.item != ASKED_WITHOUT_ITEM
@@ -285,7 +298,9 @@ def is_switched_answer(result: Any, context: Any) -> bool:
         and result.item is not None
         and result.item != context.item
         and result.reason != "gate"
+        and result.faq is None
         and not result.asks
+        and not starts_new_matter(result.question)
     )
 
 

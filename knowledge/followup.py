@@ -188,6 +188,13 @@ _FIRST_NEEDED = re.compile(r"(需要|要|得|必须|是不是)(先)(把|拿到|�
 _NEW_MATTER = re.compile(
     r"^(对了|那个|老师)?((顺便|顺带|另外)(再)?(问|咨询|请教|打听)|还有(个|一个|件)事|再问(个|一个)(别的|其他)?|换个问题|另一个问题)"
 )
+
+
+def starts_new_matter(text: str) -> bool:
+    """Whether a message opens a new matter first (「顺便问下」「另外问一下」「换个问题」), not a follow-up."""
+    return bool(_NEW_MATTER.match(compact_text(text)))
+
+
 # Words of order between two procedures: 「…是它的前置吗」「先…再…」「…过了才能报吗」「批完以后下一步…」「得先拿到…」
 # 「…在用地预审前面办完吗」 — not 「怎么才能快点批」「写完了怎么报」「以后都在网上办吗」「之前问的环评」.
 _ORDER = re.compile(
@@ -413,7 +420,7 @@ class FollowUpReader:
             return result
         if context.item not in self.kb.items:
             return result
-        if _NEW_MATTER.match(compact_text(result.question)):
+        if starts_new_matter(result.question):
             # 「顺便问下，电力接入找谁」: the asker turns to another matter; what it names (or nothing) stands
             return result if result.item is not None else replace(result, leaves_context=True)
         followed = self._pronoun_named(result, context) or self._follow_up(result, context)

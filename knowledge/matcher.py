@@ -23,11 +23,11 @@ from threading import Lock
 from rapidfuzz import fuzz, process
 
 from knowledge.answer_doubt import (
-    DOUBT_OFFER,
     KEPT_ANSWERS_PATH,
-    SWITCH_DOUBT_OFFER,
     AnswerDoubt,
+    KeptAnswer,
     doubt_in_background,
+    doubt_offer,
     is_kept_answer,
     is_switched_answer,
     read_kept_answers,
@@ -281,12 +281,15 @@ class Matcher:
         「都不是，转人工」), or of the item named and the earlier one."""
         if context is None:
             return read
-        switched = is_switched_answer(read, context)
+        # a switch away from an item the knowledge base no longer holds (removed, and the bot restarted within the
+        # context's minutes) offers no button of it
+        switched = is_switched_answer(read, context) and context.item in self.kb.items
         if not (switched or is_kept_answer(read, context)) or (doubt := self.kept_doubt) is None:
             return read
         assert read.item is not None  # an answer of either kind has its item
-        wrong = doubt.wrong(read.question, context.item, read.intent, read.item)
-        if wrong < (SWITCH_DOUBT_OFFER if switched else DOUBT_OFFER):
+        answer = KeptAnswer(read.question, context.item, read.intent, False, answered=read.item if switched else "")
+        wrong = doubt.wrong(answer.q, answer.earlier, answer.intent, answer.item)
+        if wrong < doubt_offer(answer):
             return read
         sure = round(1.0 - wrong, 3)
         offered = (read.item, context.item) if switched else (context.item,)

@@ -342,8 +342,13 @@ OWN_REPLIES = ("status", "doubted", "unsure_switch")
 def answered_by_bot(result: MatchResult) -> bool:
     """Whether the bot answers this match itself: from the knowledge base, or from the ledger (status), or with a
     choice of an answer it holds but doubts (`doubted`: the earlier item; `left_unsure`: the new item or the earlier
-    one) — those it answered before it doubted them, and a waiting ticket on another matter does not take them."""
-    return result.action in ("answer", "smalltalk") or result.reason in (*OWN_REPLIES, "project_status")
+    one; and the two offered again by the next elliptical turn) — those it answered before it doubted them, and a
+    waiting ticket on another matter does not take them."""
+    # a choice of the conversation's own items (「要多久」 after a doubted or unsure switch offers the two again)
+    offered_again = result.action == "clarify" and result.context
+    return (
+        result.action in ("answer", "smalltalk") or result.reason in (*OWN_REPLIES, "project_status") or offered_again
+    )
 
 
 def _learned_result(text: str, hit: LearnedHit) -> MatchResult:

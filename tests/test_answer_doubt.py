@@ -111,6 +111,35 @@ def test_a_plain_switch_to_an_item_named_is_answered(doubting):
     )
 
 
+def test_a_switch_that_is_a_faq_question_or_says_it_moves_on_is_not_doubted(doubting):
+    """A question of the knowledge base's FAQ keeps its own answer (a choice would lose it); 「换个问题」「另外问一下」
+    say the asker moves on (none of those was wrong on the read sets); a plain question naming its item is answered
+    after any earlier item the model has read."""
+    earlier = Context("completion_filing", "materials")
+    faq = "小项目可以免图审吗？"
+    assert faq in [f.q for f in doubting.kb.items["drawing_review"].faq]
+    for question in (faq, "换个问题 消防验收不合格怎么办", "另外问一下，施工图审查一般要多久"):
+        result = doubting.match(question, earlier)
+        assert result.action == "answer" and result.reason != "doubted", question
+    assert doubting.match(faq, earlier).faq is not None
+    # ... but 拿地即开工, whose certificates come out together, is asked of by naming what it waits for (「施工图审查
+    # 合格书还差一点 能先容缺吗」): there the model doubts it, and offers both
+    for item in doubting.kb.items:
+        if item not in ("drawing_review", "five_certs"):
+            result = doubting.match("施工图审查要什么材料", Context(item, "materials"))
+            assert (result.item, result.action) == ("drawing_review", "answer"), item
+    result = doubting.match("施工图审查要什么材料", Context("five_certs", "materials"))
+    assert [c.item for c in result.candidates] == ["drawing_review", "five_certs"]
+
+
+def test_a_switch_away_from_an_item_the_knowledge_base_no_longer_holds_offers_no_button_of_it(doubting):
+    """An item removed while a conversation was about it (the bot restarted within the context's minutes) is no
+    choice: the switch is answered."""
+    result = doubting.match("消防那边验收是不是得先弄完才能去备案", Context("an_item_removed", "materials"))
+    assert "an_item_removed" not in [c.item for c in result.candidates]
+    assert (result.item, result.action) == ("fire_acceptance", "answer")
+
+
 def test_each_kind_of_answer_is_read_by_its_own_model():
     """A file of kept answers only trains no model of switches: a switch reads 0 (answered as without the model),
     and the kept answers' model is what it was."""

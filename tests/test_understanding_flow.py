@@ -225,8 +225,24 @@ async def test_a_waiting_ticket_does_not_take_a_choice_the_bot_offers_of_its_own
     await _say(app, "不动产权证要带啥材料")
     await _say(app, "能先出个电子证照不 银行那边急着要做抵押")
     assert _answer(app) == texts.CLARIFY_PROMPT
+    await _say(app, "竣工验收备案要什么材料")
+    await _say(app, "消防那边验收是不是得先弄完才能去备案")  # a switch the doubt questions: the two offered
+    assert _answer(app) == texts.CLARIFY_PROMPT
+    await _say(app, "要多久")  # no button pressed: the two offered again, not a line of the ticket
+    assert _answer(app) == texts.CLARIFY_PROMPT
     assert _sent_to(app, STEWARD_CHAT) == []  # nothing added to ticket #1
     assert ticket_id == 1
+
+
+async def test_a_switch_the_doubt_questions_offers_the_item_named_the_earlier_one_and_a_person(app) -> None:
+    await _say(app, "竣工验收备案要什么材料")
+    await _say(app, "消防那边验收是不是得先弄完才能去备案")
+    (prompt,) = _sent_to(app, HELP)
+    assert prompt.params["text"] == texts.CLARIFY_PROMPT
+    labels = [label for label, _ in test_tickets_flow._buttons(prompt)]
+    assert len(labels) == 3 and "消防验收" in labels[0] and "竣工验收备案" in labels[1]
+    assert labels[-1] == texts.CLARIFY_NONE
+    assert _sent_to(app, STEWARD_CHAT) == []
 
 
 async def test_after_neither_of_a_choice_a_follow_up_joins_the_ticket_not_the_item_turned_down(app) -> None:
