@@ -291,10 +291,7 @@ def cmd_kb_doubts(args: argparse.Namespace) -> None:
             _print_doubt_line(label, round(threshold, 3), folded[kind], [answers[n] for n in kind])
         held = [a for a in test if a.switched == switched]
         if doubt is not None and held:
-            probabilities = doubt.probabilities(
-                [a.q for a in held], [a.earlier for a in held], [a.intent for a in held], [a.item for a in held]
-            )
-            _print_doubt_line(texts.DOUBT_TEST_LABEL.format(answers=len(held)), offer, probabilities, held)
+            _print_doubt_line(texts.DOUBT_TEST_LABEL.format(answers=len(held)), offer, doubt.of(held), held)
     write_or_check(
         Path(args.file),
         answers,

@@ -197,6 +197,16 @@ class AnswerDoubt:
     def reads_switches(self) -> bool:
         return self._switched is not None
 
+    def of(self, answers: Sequence[KeptAnswer]) -> np.ndarray:
+        """P(wrong) of each answer, by the model of its kind; a kind the training held no wrong (or no right) answer
+        of reads 0."""
+        wrong = np.zeros(len(answers))
+        for model, switched in ((self._kept, False), (self._switched, True)):
+            rows = [n for n, a in enumerate(answers) if a.switched == switched]
+            if model is not None and rows:
+                wrong[rows] = model.probabilities([answers[n] for n in rows])
+        return wrong
+
     def probabilities(
         self,
         questions: Sequence[str],
@@ -204,19 +214,15 @@ class AnswerDoubt:
         intents: Sequence[str],
         answered: Sequence[str] | None = None,
     ) -> np.ndarray:
-        """P(wrong) of each answer; `answered` (default: the earlier items) is the item each was answered with. A
-        kind of answer the training held no wrong (or no right) one of reads 0."""
+        """P(wrong) of each answer given by its parts; `answered` (default: the earlier items) is the item each was
+        answered with."""
         given = list(answered) if answered is not None else list(earlier)
-        asked = [
-            KeptAnswer(q, e, i, False, answered="" if a == e else a)
-            for q, e, i, a in zip(questions, earlier, intents, given, strict=True)
-        ]
-        wrong = np.zeros(len(asked))
-        for model, switched in ((self._kept, False), (self._switched, True)):
-            rows = [n for n, a in enumerate(asked) if a.switched == switched]
-            if model is not None and rows:
-                wrong[rows] = model.probabilities([asked[n] for n in rows])
-        return wrong
+        return self.of(
+            [
+                KeptAnswer(q, e, i, False, answered="" if a == e else a)
+                for q, e, i, a in zip(questions, earlier, intents, given, strict=True)
+            ]
+        )
 
     def wrong(self, question: str, earlier: str, intent: str, answered: str | None = None) -> float:
         """The probability that answering `question` with `answered` (default: `earlier`, the conversation's item;
@@ -269,18 +275,17 @@ def _train_into(trained: Future[AnswerDoubt | None], answers: list[KeptAnswer]) 
         trained.set_exception(exc)
 
 
+def _answers_later_turn(result: Any, context: Any) -> bool:
+    """Whether `result` answers a turn that has a conversation (`context`) with one ask, by the rules (not the gate,
+    whose own model decided)."""
+    return context is not None and result.action == "answer" and result.reason != "gate" and not result.asks
+
+
 def is_kept_answer(result: Any, context: Any) -> bool:
     """Whether `result` answers a later turn with the conversation's item taken from it (`context`: not a message
     naming the item itself, where the doubt was right once in ten), by the rules (not the gate, whose own model
     decided; not several asks)."""
-    return (
-        context is not None
-        and result.action == "answer"
-        and result.context
-        and result.item == context.item
-        and result.reason != "gate"
-        and not result.asks
-    )
+    return _answers_later_turn(result, context) and result.context and result.item == context.item
 
 
 def is_switched_answer(result: Any, context: Any) -> bool:
@@ -291,15 +296,12 @@ def is_switched_answer(result: Any, context: Any) -> bool:
     (answered with its own answer, which a choice would lose), not a turn that says it moves on (「换个问题」「另外问一下」:
     on the read sets none of those was wrong)."""
     return (
-        context is not None
+        _answers_later_turn(result, context)
         and context.item != ASKED_WITHOUT_ITEM
-        and result.action == "answer"
         and not result.context
         and result.item is not None
         and result.item != context.item
-        and result.reason != "gate"
         and result.faq is None
-        and not result.asks
         and not starts_new_matter(result.question)
     )
 
@@ -335,9 +337,7 @@ def cross_validated(answers: Sequence[KeptAnswer], folds: int = FOLDS) -> np.nda
         lambda answer: conversation_fold(answer.source, answer.dialogue, folds),
         folds,
         train_doubt,
-        lambda model, held: model.probabilities(
-            [a.q for a in held], [a.earlier for a in held], [a.intent for a in held], [a.item for a in held]
-        ),
+        lambda model, held: model.of(held),
     )
 
 

@@ -288,7 +288,7 @@ class Matcher:
             return read
         assert read.item is not None  # an answer of either kind has its item
         answer = KeptAnswer(read.question, context.item, read.intent, False, answered=read.item if switched else "")
-        wrong = doubt.wrong(answer.q, answer.earlier, answer.intent, answer.item)
+        wrong = float(doubt.of([answer])[0])
         if wrong < doubt_offer(answer):
             return read
         sure = round(1.0 - wrong, 3)
