@@ -58,6 +58,8 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except KeyboardInterrupt:  # escaped the command line: a traceback for the operator
+        code = -2
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -15,24 +15,12 @@ import pytest
 from openpyxl import Workbook
 
 import texts
-from cli.main import main
 from storage import Database
 from tests.ledger_support import ledger_row, write_csv, write_xlsx
+from tests.test_cli import run
 from tests.texts_match import says
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    try:
-        main(list(argv))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except KeyboardInterrupt:  # escaped the command line: a traceback for the operator
-        code = -2
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line(err: str) -> bool:

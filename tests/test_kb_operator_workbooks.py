@@ -20,6 +20,7 @@ from knowledge.export import export_knowledge_xlsx
 from knowledge.loader import load_knowledge
 from knowledge.xlsx_import import import_knowledge_xlsx
 from tests.knowledge_support import BUNDLED
+from tests.test_knowledge_xlsx import run_in  # noqa: F401  (its fixture: the working folder a fresh one)
 from tests.texts_match import says
 
 
@@ -113,7 +114,7 @@ def test_a_workbook_without_the_regional_sheet_keeps_the_folders_overrides(tmp_p
 # --- 12. 「、」 separates names: one name holding it is refused ------------------------------
 
 
-def test_an_alias_holding_the_list_separator_is_refused_by_import_and_validate(tmp_path, run_in_tmp, capsys):
+def test_an_alias_holding_the_list_separator_is_refused_by_import_and_validate(tmp_path, run_in, capsys):  # noqa: F811
     book = _export(BUNDLED, tmp_path / "kb.xlsx")
     workbook = load_workbook(book)
     items = workbook["事项"]
@@ -133,13 +134,6 @@ def test_an_alias_holding_the_list_separator_is_refused_by_import_and_validate(t
     with pytest.raises(SystemExit):
         main(["kb", "validate", str(folder)])
     assert "环评、环境评价" in capsys.readouterr().out
-
-
-@pytest.fixture
-def run_in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("KNOWLEDGE_PATH", raising=False)
-    return tmp_path
 
 
 # --- 14. a heading given twice is named -------------------------------------------------------
