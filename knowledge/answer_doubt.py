@@ -283,9 +283,11 @@ def _answers_later_turn(result: Any, context: Any) -> bool:
 
 def is_kept_answer(result: Any, context: Any) -> bool:
     """Whether `result` answers a later turn with the conversation's item taken from it (`context`: not a message
-    naming the item itself, where the doubt was right once in ten), by the rules (not the gate, whose own model
-    decided; not several asks)."""
-    return _answers_later_turn(result, context) and result.context and result.item == context.item
+    naming the item itself, where the doubt was right once in ten, nor one pointing at it by its place in a list
+    asked about, 「第一个要多久」), by the rules (not the gate, whose own model decided; not several asks)."""
+    return (
+        _answers_later_turn(result, context) and result.context and result.item == context.item and not result.by_place
+    )
 
 
 def is_switched_answer(result: Any, context: Any) -> bool:

@@ -166,6 +166,12 @@ DEFAULT_GUARDED = tuple(
         "bankBS_dialogues",
         "bankBT_dialogues",
         "bankBU_dialogues",
+        # the twenty-sixth pass: banks of dialogues, written blind, scored unseen, read, then joined
+        "bankBV_dialogues",
+        "bankBW_dialogues",
+        "bankBX_dialogues",
+        "bankBY_dialogues",
+        "bankBZ_dialogues",
     )
 )
 
