@@ -71,6 +71,7 @@ HANDOFF_REASON = {
     "no_match": "没有找到对应的审批事项",
     "low_confidence": "不能确定是哪个审批事项",
     "doubt": "不能确定是哪个审批事项",
+    "doubted_kept": "不能确定问的还是不是刚才那个事项",
     "out_of_scope": "不属于项目审批事项",
     "status": "办理进度需要查项目台账",
     "empty": "消息里没有问题",
@@ -521,6 +522,9 @@ DOUBT_REPLAYED_SWITCHED = (
     "重放 {sets} 套读过的对话集：{answers} 个后续问题换成了消息里提到的另一个事项作答（训练部分），其中答错 {wrong} 个"
 )
 DOUBT_LINE = "  {label}：概率 ≥ {threshold} 的 {taken} 个改为让用户选择，其中原本答错 {wrong} 个、答对 {right} 个（答错的 {caught}% 被拦下）"
+DOUBT_HANDOFF_LINE = (
+    "  {label}：概率 ≥ {threshold} 的 {taken} 个不再让用户选择，改为转人工，其中原本答错 {wrong} 个、答对 {right} 个"
+)
 DOUBT_TEST_LABEL = "从未训练的测试回答（{answers} 个）"
 GATE_FILE_CURRENT = "{path} 与重放结果一致（{count} 条）"
 GATE_FILE_STALE = "{path} 与重放结果不一致：文件 {had} 条，重放 {now} 条；用 --write 重写"

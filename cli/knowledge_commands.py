@@ -13,6 +13,7 @@ import numpy as np
 import texts
 from cli.common import fail, knowledge_or_exit, settings_or_exit, split_for_training, write_or_check
 from knowledge.answer_doubt import (
+    DOUBT_HANDOFF,
     DOUBT_OFFER,
     KEPT_ANSWERS_PATH,
     SWITCH_DOUBT_OFFER,
@@ -292,6 +293,13 @@ def cmd_kb_doubts(args: argparse.Namespace) -> None:
         held = [a for a in test if a.switched == switched]
         if doubt is not None and held:
             _print_doubt_line(texts.DOUBT_TEST_LABEL.format(answers=len(held)), offer, doubt.of(held), held)
+        if not switched:  # a kept answer the doubt finds more likely wrong than right goes to a person
+            label = texts.GATE_FOLDS_LABEL.format(folds=FOLDS)
+            kept = [answers[n] for n in kind]
+            _print_doubt_line(label, DOUBT_HANDOFF, folded[kind], kept, line=texts.DOUBT_HANDOFF_LINE)
+            if doubt is not None and held:
+                label = texts.DOUBT_TEST_LABEL.format(answers=len(held))
+                _print_doubt_line(label, DOUBT_HANDOFF, doubt.of(held), held, line=texts.DOUBT_HANDOFF_LINE)
     write_or_check(
         Path(args.file),
         answers,
@@ -303,12 +311,12 @@ def cmd_kb_doubts(args: argparse.Namespace) -> None:
     )
 
 
-def _print_doubt_line(label: str, threshold: float, probabilities, answers) -> None:  # type: ignore[no-untyped-def]
+def _print_doubt_line(label: str, threshold: float, probabilities, answers, line: str = texts.DOUBT_LINE) -> None:  # type: ignore[no-untyped-def]
     taken = [a for a, p in zip(answers, probabilities, strict=True) if p >= threshold]
     wrong = sum(a.wrong for a in taken)
     caught = f"{100 * wrong / max(1, sum(a.wrong for a in answers)):.1f}"
     print(
-        texts.DOUBT_LINE.format(
+        line.format(
             label=label, threshold=threshold, taken=len(taken), wrong=wrong, right=len(taken) - wrong, caught=caught
         )
     )

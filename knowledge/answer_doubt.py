@@ -18,7 +18,10 @@ writer asked of 竣工验收备案's order), its bigrams crossed with the item a
 `SWITCH_DOUBT_OFFER` such an answer is offered as a choice of the item named and the earlier one.
 
 When p(wrong) ≥ `DOUBT_OFFER` the answer is offered as a choice of one instead (in groups beside 「都不是，转人工」):
-a choice costs the asker a tap, a wrong answer is the worst outcome. Training takes about half a second on an idle
+a choice costs the asker a tap, a wrong answer is the worst outcome. From p(wrong) ≥ `DOUBT_HANDOFF` a kept answer is
+more likely wrong than right, so the earlier item is not offered either: the turn goes to a person (reason
+`doubted_kept`, no item; the asker most often moved on to a matter the knowledge base lacks: 「物业维修基金在哪交」
+after 竣工验收备案), and the conversation stays where it was before the turn. Training takes about half a second on an idle
 machine and is deterministic (liblinear, a fixed seed); the bot reads the file as it starts (a broken line stops the
 start-up) and trains the model when the first answer taken from a conversation needs it, on a daemon thread that
 answer waits for (`Matcher.kept_doubt`, `doubt_in_background`): a bot that never meets such an answer never trains
@@ -52,6 +55,10 @@ KEPT_ANSWERS_PATH = Path(__file__).resolve().parent / "training" / "kept_answers
 # (`steward kb doubts`; the twenty-fourth pass: 163 of 5,744 kept answers taken, 61 of them wrong, of 199; the current
 # file's figures are in README).
 DOUBT_OFFER = 0.1
+# p(wrong) from which a kept answer goes to a person instead of being offered: on the read sets, 5-fold by conversation
+# (the twenty-sixth pass), of the 51 kept answers at 0.5 or more 12 were right, 22 meant no item and 17 another item;
+# from 0.3 to 0.5, 17 of 46 were right. (A switched answer stays a choice: the earlier item is the likely other.)
+DOUBT_HANDOFF = 0.5
 # p(wrong) from which an answer that switched to another item the turn names is offered as a choice of that item and
 # the earlier one: the lowest whose choices are wrong answers at least as often as the kept answers' at 0.1 (5-fold by
 # conversation: 36 taken, 17 of them wrong, against 241 and 102), and where plain questions naming their item
@@ -344,6 +351,7 @@ def cross_validated(answers: Sequence[KeptAnswer], folds: int = FOLDS) -> np.nda
 
 
 __all__ = [
+    "DOUBT_HANDOFF",
     "DOUBT_OFFER",
     "FOLDS",
     "KEPT_ANSWERS_PATH",

@@ -23,6 +23,7 @@ from threading import Lock
 from rapidfuzz import fuzz, process
 
 from knowledge.answer_doubt import (
+    DOUBT_HANDOFF,
     KEPT_ANSWERS_PATH,
     AnswerDoubt,
     KeptAnswer,
@@ -270,7 +271,8 @@ class Matcher:
         in the conversation, then what the whole message does (tells without asking, asks a steward to act); an answer
         that leaves the conversation's item unsure is offered as a choice beside it, and one taken from it that the
         learned doubt gives `DOUBT_OFFER` or more is offered as a choice of one (one that switched to another item the
-        message names, from `SWITCH_DOUBT_OFFER`: a choice of that item and the earlier one)."""
+        message names, from `SWITCH_DOUBT_OFFER`: a choice of that item and the earlier one), or handed to a person
+        from `DOUBT_HANDOFF`."""
         read = self._told_only(self._followups.in_context(result, context))
         return self._asks_a_steward(self._doubted(self._followups.left_unsure(read, context), context))
 
@@ -278,7 +280,9 @@ class Matcher:
         """「周六上班不」 after 能评, answered with 能评 by the follow-up readers, or 「消防验收得先做完才能备案吧」 after
         竣工验收备案, answered with 消防验收: the doubt (models of the read dialogues' answers of later turns) is fairly
         sure the answer is wrong, so it is offered as a choice instead — of the earlier item (in groups beside
-        「都不是，转人工」), or of the item named and the earlier one."""
+        「都不是，转人工」), or of the item named and the earlier one. An answer kept from the conversation that the doubt
+        finds more likely wrong than right (`DOUBT_HANDOFF`) goes to a person (reason `doubted_kept`, no item, the
+        earlier item its one candidate); the conversation stays where it was before it."""
         if context is None:
             return read
         # a switch away from an item the knowledge base no longer holds (removed, and the bot restarted within the
@@ -292,6 +296,18 @@ class Matcher:
         if wrong < doubt_offer(answer):
             return read
         sure = round(1.0 - wrong, 3)
+        if not switched and wrong >= DOUBT_HANDOFF:
+            return replace(
+                read,
+                item=None,
+                action="handoff",
+                reason="doubted_kept",
+                confidence=sure,
+                candidates=(Candidate(context.item, sure),),
+                faq=None,
+                learned=False,
+                context=False,
+            )
         offered = (read.item, context.item) if switched else (context.item,)
         return replace(
             read,

@@ -13,6 +13,7 @@ import pytest
 
 import texts
 from knowledge.answer_doubt import (
+    DOUBT_HANDOFF,
     DOUBT_OFFER,
     KEPT_ANSWERS_PATH,
     SWITCH_DOUBT_OFFER,
@@ -34,6 +35,8 @@ from tests.texts_match import says
 
 UNSEEN = (
     "周六你们上不上班",
+    "燃气开户找谁",
+    "维修基金交到哪个账户",
     "抽查到了不合格咋办",
     "抽查不合格怎么整改",
     "电表过户找供电公司吧",
@@ -59,17 +62,40 @@ def test_the_examples_are_no_training_texts():
 
 
 def test_a_kept_answer_the_model_doubts_is_offered_as_a_choice_of_the_earlier_item(trusting, doubting):
-    """「周六你们上不上班」 after 能评: the readers answer it with 能评; whether the office works on Saturday is no
-    question of 能评, and the doubt offers 能评 as a choice (in groups beside 「都不是，转人工」) instead."""
-    turns = ["节能审查找哪个部门", "周六你们上不上班"]
-    assert play(trusting, turns)[1][:3] == ("energy_review", "other", "answer")
+    """「燃气开户找谁」 after 竣工验收备案: the readers answer it with 竣工验收备案; the gas account is most likely no
+    question of that item, but not surely, and the doubt offers 竣工验收备案 as a choice (in groups beside 「都不是，
+    转人工」) instead."""
+    turns = ["竣工验收备案要什么材料", "燃气开户找谁"]
+    assert play(trusting, turns)[1][:3] == ("completion_filing", "department", "answer")
     item, _, action, reason = play(doubting, turns)[1]
-    assert (item, action, reason) == ("energy_review", "clarify", "doubted")
-    result = doubting.match("周六你们上不上班", Context("energy_review", "department"))
-    assert [c.item for c in result.candidates] == ["energy_review"]
-    assert result.candidates[0].score == pytest.approx(
-        1 - doubting.kept_doubt.wrong(result.question, "energy_review", "other"), abs=1e-3
-    )
+    assert (item, action, reason) == ("completion_filing", "clarify", "doubted")
+    result = doubting.match("燃气开户找谁", Context("completion_filing", "materials"))
+    assert [c.item for c in result.candidates] == ["completion_filing"]
+    wrong = doubting.kept_doubt.wrong(result.question, "completion_filing", "department")
+    assert DOUBT_OFFER <= wrong < DOUBT_HANDOFF
+    assert result.candidates[0].score == pytest.approx(1 - wrong, abs=1e-3)
+
+
+def test_a_kept_answer_more_likely_wrong_than_right_goes_to_a_person_and_the_conversation_stays(trusting, doubting):
+    """「周六你们上不上班」 after 能评 and 「维修基金交到哪个账户」 after 竣工验收备案: the doubt finds the kept answer more
+    likely wrong than right, so the earlier item is not offered either; the turn goes to a person (no item, reason
+    `doubted_kept`, the earlier item its one candidate), and is none of the bot's own replies (a waiting ticket takes
+    it). The conversation stays where it was: 「那得多长时间」 next is the earlier item's."""
+    from knowledge.service import answered_by_bot
+
+    for first, question, earlier in (
+        ("节能审查找哪个部门", "周六你们上不上班", "energy_review"),
+        ("竣工验收备案要什么材料", "维修基金交到哪个账户", "completion_filing"),
+    ):
+        assert play(trusting, [first, question])[1][0] == earlier
+        seen = play(doubting, [first, question, "那得多长时间"])
+        assert seen[1] == (None, seen[1][1], "handoff", "doubted_kept"), question
+        assert seen[2][:3] == (earlier, "time_limit", "answer"), question
+        result = doubting.match(question, Context(earlier, "materials"))
+        assert [c.item for c in result.candidates] == [earlier] and not result.context
+        assert doubting.kept_doubt.wrong(question, earlier, result.intent) >= DOUBT_HANDOFF
+        assert not answered_by_bot(result)
+    # an answer that switched to an item the turn names stays a choice however doubted: the earlier item is the other
 
 
 def test_the_doubt_reads_the_words_given_the_earlier_item(doubting):
@@ -159,11 +185,15 @@ def test_each_kind_of_answer_is_read_by_its_own_model():
 
 
 def test_a_plain_follow_up_stays_answered_and_a_doubted_one_keeps_the_conversation(doubting):
-    """「那得多长时间」 after 环评 is answered as before; after a doubted turn the conversation is still about its item
-    (no button pressed), so 「那得多长时间」 next is answered with it."""
-    seen = play(doubting, ["竣工验收备案要什么材料", "电表过户找供电公司吧", "那得多长时间"])
-    assert seen[1][2:] == ("clarify", "doubted")
-    assert seen[2][:3] == ("completion_filing", "time_limit", "answer")
+    """「那得多长时间」 after 环评 is answered as before; after a doubted turn, offered as a choice or handed to a person,
+    the conversation is still about its item (no button pressed), so 「那得多长时间」 next is answered with it."""
+    for doubted, outcome in (
+        ("燃气开户找谁", ("clarify", "doubted")),
+        ("电表过户找供电公司吧", ("handoff", "doubted_kept")),
+    ):
+        seen = play(doubting, ["竣工验收备案要什么材料", doubted, "那得多长时间"])
+        assert seen[1][2:] == outcome, doubted
+        assert seen[2][:3] == ("completion_filing", "time_limit", "answer"), doubted
     assert play(doubting, ["环评要什么材料", "那得多长时间"])[1][:3] == ("eia", "time_limit", "answer")
 
 
@@ -171,7 +201,8 @@ def test_training_is_repeatable_and_needs_both_outcomes():
     answers = read_kept_answers()
     first, second = train_doubt(answers), train_doubt(answers)
     assert first is not None and second is not None and first.answers == len(answers)
-    earlier = ["energy_review", "filing", "fire_acceptance", "completion_filing", "eia", "completion_filing", "eia"]
+    earlier = ["energy_review", "completion_filing", "completion_filing", "filing", "fire_acceptance"]
+    earlier += ["completion_filing", "eia", "completion_filing", "eia"]
     asked = (list(UNSEEN), earlier, ["other"] * len(UNSEEN))
     assert np.array_equal(first.probabilities(*asked), second.probabilities(*asked))
     assert train_doubt([KeptAnswer("要多久", "eia", "time_limit", False)] * 2) is None
@@ -195,7 +226,7 @@ def test_a_doubt_that_failed_to_train_leaves_kept_answers_as_they_are(bundled, c
     failed: Future = Future()
     failed.set_exception(MemoryError("no room to train"))
     matcher = Matcher(bundled, model=Matcher.trained(bundled).model, doubt=failed)
-    assert play(matcher, ["节能审查找哪个部门", "周六你们上不上班"])[1][2] == "answer"
+    assert play(matcher, ["节能审查找哪个部门", "周六你们上不上班"])[1][2] == "answer"  # handed off with the doubt
     assert matcher.kept_doubt is None
     assert sum("could not be trained" in r.getMessage() for r in caplog.records) == 1
 
@@ -258,6 +289,7 @@ def test_the_bundled_answers_are_what_replaying_the_read_dialogues_gives(capsys,
     assert written.read_text(encoding="utf-8") == KEPT_ANSWERS_PATH.read_text(encoding="utf-8")
     assert says(texts.DOUBT_REPLAYED, out) and says(texts.DOUBT_LINE, out, threshold=DOUBT_OFFER)
     assert says(texts.DOUBT_REPLAYED_SWITCHED, out) and says(texts.DOUBT_LINE, out, threshold=SWITCH_DOUBT_OFFER)
+    assert says(texts.DOUBT_HANDOFF_LINE, out, threshold=DOUBT_HANDOFF)
     assert says(texts.DOUBT_TEST_LABEL, out) and says(texts.CLI_GUARD_WRITTEN, out, path=written)
     stale = tmp_path / "stale.jsonl"
     write_kept_answers(stale, read_kept_answers()[:-1])

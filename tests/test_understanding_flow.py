@@ -204,9 +204,9 @@ async def test_a_switch_read_unsure_offers_both_items_and_a_press_answers(app) -
 
 
 async def test_a_follow_up_the_doubt_questions_offers_the_earlier_item_and_a_person(app) -> None:
-    await _say(app, "节能审查找哪个部门")
-    assert texts.ASPECT["department"] in _answer(app)
-    await _say(app, "周六你们上不上班")  # answered with 节能审查 by the readers; the learned doubt offers it instead
+    await _say(app, "竣工验收备案要什么材料")
+    assert texts.ASPECT["materials"] in _answer(app)
+    await _say(app, "燃气开户找谁")  # answered with 竣工验收备案 by the readers; the learned doubt offers it instead
     (prompt,) = _sent_to(app, HELP)
     assert prompt.params["text"] == texts.CLARIFY_PROMPT
     labels = [label for label, _ in test_tickets_flow._buttons(prompt)]
@@ -214,13 +214,37 @@ async def test_a_follow_up_the_doubt_questions_offers_the_earlier_item_and_a_per
     assert _sent_to(app, STEWARD_CHAT) == []
 
 
-async def test_a_waiting_ticket_does_not_take_a_choice_the_bot_offers_of_its_own_answers(app) -> None:
-    """An answer the bot doubts (a follow-up of 节能审查) or a switch it is unsure of is offered as a choice; the bot
-    holds those answers, so a ticket waiting on another matter does not take them (as it does not take answers)."""
+async def test_a_follow_up_the_doubt_finds_more_likely_wrong_goes_to_a_steward(app) -> None:
+    """「周六你们上不上班」 after 能评: the doubt finds the kept answer more likely wrong than right, so the bot offers no
+    choice: the question is handed to a steward; the conversation stays on 能评 for the asker's next question."""
+    await _say(app, "节能审查找哪个部门")
+    assert texts.ASPECT["department"] in _answer(app)
+    await _say(app, "周六你们上不上班")
+    assert _answer(app) == texts.HANDOFF_ACK.format(minutes="30")
+    (card,) = _sent_to(app, STEWARD_CHAT)
+    assert "周六你们上不上班" in card.params["text"]
+    await _say(app, "那得多长时间")  # an answer of the knowledge base: no line of the waiting ticket
+    assert texts.ASPECT["time_limit"] in _answer(app)
+    assert _sent_to(app, STEWARD_CHAT) == []
+
+
+async def test_a_waiting_ticket_takes_a_follow_up_the_doubt_hands_off(app) -> None:
+    """A follow-up the doubt hands off is something the bot cannot answer: a ticket waiting on another matter takes
+    it, as it takes any question the bot cannot answer."""
     ticket_id, _ = await _handoff(app, OUT_OF_SCOPE)
     await _say(app, "节能审查找哪个部门")
     assert texts.ASPECT["department"] in _answer(app)
     await _say(app, "周六你们上不上班")
+    assert _answer(app) == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=ticket_id)
+
+
+async def test_a_waiting_ticket_does_not_take_a_choice_the_bot_offers_of_its_own_answers(app) -> None:
+    """An answer the bot doubts (a follow-up of 竣工验收备案) or a switch it is unsure of is offered as a choice; the bot
+    holds those answers, so a ticket waiting on another matter does not take them (as it does not take answers)."""
+    ticket_id, _ = await _handoff(app, OUT_OF_SCOPE)
+    await _say(app, "竣工验收备案要什么材料")
+    assert texts.ASPECT["materials"] in _answer(app)
+    await _say(app, "燃气开户找谁")
     assert _answer(app) == texts.CLARIFY_PROMPT
     await _say(app, "不动产权证要带啥材料")
     await _say(app, "能先出个电子证照不 银行那边急着要做抵押")
@@ -246,8 +270,8 @@ async def test_a_switch_the_doubt_questions_offers_the_item_named_the_earlier_on
 
 
 async def test_after_neither_of_a_choice_a_follow_up_joins_the_ticket_not_the_item_turned_down(app) -> None:
-    await _say(app, "节能审查找哪个部门")
-    question = await _say(app, "周六你们上不上班")  # doubted: 节能审查 offered, beside 「都不是，转人工」
+    await _say(app, "竣工验收备案要什么材料")
+    question = await _say(app, "燃气开户找谁")  # doubted: 竣工验收备案 offered, beside 「都不是，转人工」
     (prompt,) = _sent_to(app, HELP)
     shown = bot_message(BOT_USER, chat_id=HELP, message_id=8201, text=texts.CLARIFY_PROMPT)
     shown["reply_to_message"] = question
@@ -256,6 +280,6 @@ async def test_after_neither_of_a_choice_a_follow_up_joins_the_ticket_not_the_it
         app, chat=HELP, user=ASKER, message=shown, data=test_tickets_flow._buttons(prompt)[-1][1]
     )
     (card,) = _sent_to(app, STEWARD_CHAT)
-    assert "周六你们上不上班" in card.params["text"]
-    await _say(app, "那要多久")  # no longer 节能审查's time limit: the asker turned it down; the ticket takes it
+    assert "燃气开户找谁" in card.params["text"]
+    await _say(app, "那要多久")  # no longer 竣工验收备案's time limit: the asker turned it down; the ticket takes it
     assert _answer(app) == texts.DESK_FOLLOW_UP_ACK.format(ticket_id=1)
