@@ -1,7 +1,8 @@
 """What the cell readers do not say about an .xlsx sheet, read from its XML: the merged ranges
 (openpyxl's read-only mode does not load them) and the formula cells without a calculated value
 (a workbook written by a program and never opened in Excel or WPS; both readers read them as
-empty cells).
+empty cells). `filled_merged` gives every cell of a merged range its top-left value, as the
+ledger's readers and the knowledge base's import both read a sheet.
 
 The sheet's XML is scanned with regular expressions, chunk by chunk, not parsed: a 100,000-row
 ledger is scanned in a fraction of a second, and a sheet with no formula is not searched for them.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
@@ -42,6 +44,43 @@ class SheetFacts:
 
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)
     uncalculated: dict[tuple[int, int], str] = field(default_factory=dict)
+
+
+def filled_merged(
+    rows: Iterable[tuple[int, Sequence[object]]],
+    merged: Iterable[tuple[int, int, int, int]],
+    first_column: int = 0,
+) -> Iterator[tuple[int, Sequence[object]]]:
+    """`rows` ((1-based row number in the sheet, cells)) with every cell of a merged range given its top-left value:
+    what an operator means by merging 受理日期 over a project's rows, or 事项键 over an item's materials (Excel
+    saves the value in the top-left cell only). `merged` as `SheetFacts.merged`; `first_column` is the sheet column
+    (0-based) of the rows' first cell."""
+    # row -> [(first column, last column, first row of the range)], in the rows' own columns
+    spans: dict[int, list[tuple[int, int, int]]] = {}
+    for first_row, first_col, last_row, last_col in merged:
+        c0, c1 = first_col - first_column, last_col - first_column
+        if c1 < 0 or last_row < first_row:
+            continue
+        for row in range(first_row, last_row + 1):
+            spans.setdefault(row, []).append((max(c0, 0), c1, first_row))
+    if not spans:
+        yield from rows
+        return
+    top_left: dict[tuple[int, int], object] = {}  # (first row, first column) -> its value
+    for number, cells in rows:
+        ranges = spans.get(number)
+        if ranges:
+            cells = list(cells)
+            for c0, c1, first_row in ranges:
+                cells.extend([None] * (c1 + 1 - len(cells)))
+                if number == first_row:
+                    value = top_left[(first_row, c0)] = cells[c0]
+                else:
+                    value = top_left.get((first_row, c0))
+                for column in range(c0, c1 + 1):
+                    if column != c0 or number != first_row:
+                        cells[column] = value
+        yield number, cells
 
 
 def column_index(letters: bytes | str) -> int:

@@ -12,7 +12,9 @@ rename) before the stale item files go, so the folder never lacks a file it need
 
 Item keys name the item files, so a key is lower-case ascii (`[a-z][a-z0-9_]*`, as every bundled
 key); a formula cell without a calculated value (a workbook a program wrote) is refused at its
-cell instead of being read as empty, and so is a column heading given twice.
+cell instead of being read as empty, and so is a column heading given twice. A range merged over
+data rows (事项键 over an item's materials, 责任部门键 over items of one department) gives every
+row of it its value, as the ledger's import reads one.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from knowledge.export import (
     YES,
 )
 from knowledge.loader import load_knowledge
-from knowledge.sheet_xml import sheet_facts
+from knowledge.sheet_xml import filled_merged, sheet_facts
 
 _OPTIONAL_SHEETS = (REGIONAL_SHEET, PHRASES_SHEET)
 _KINDS = {label: kind for kind, label in KIND_LABELS.items()}
@@ -126,7 +128,11 @@ class _Workbook:
 
     def _sheet(self, name: str, rows: Iterator[tuple[Any, ...]], headers: tuple[str, ...]) -> _Rows:
         result = _Rows(name)
-        header_row = next(rows, ())
+        facts = sheet_facts(self.path, name)
+        # a range merged over data rows (事项键 over an item's materials) gives each row its value; a heading is
+        # no data (merged over two columns, it would read as given twice)
+        numbered = filled_merged(enumerate(rows, start=1), [r for r in facts.merged if r[0] >= 2])
+        header_row = next(numbered, (1, ()))[1]
         columns: dict[str, int] = {}  # heading -> its first column
         for i, h in enumerate(header_row):
             if h is not None and str(h).strip():
@@ -142,12 +148,11 @@ class _Workbook:
                 self.problem(
                     Cell(name, 1, text), texts.KB_IMPORT_DUPLICATE_HEADER.format(first=first + 1, second=index + 1)
                 )
-        uncalculated = sheet_facts(self.path, name).uncalculated
         headers_at = {i: h for h, i in columns.items()}
-        for (row, column), ref in sorted(uncalculated.items()):
+        for (row, column), ref in sorted(facts.uncalculated.items()):
             if column in headers_at and row > 1:
                 self.problem(Cell(name, row, headers_at[column]), texts.KB_IMPORT_UNCALCULATED.format(cell=ref))
-        for number, cells in enumerate(rows, start=2):
+        for number, cells in numbered:
             values = {h: _value(cells[i]) for h, i in columns.items() if i < len(cells)}
             if any(v is not None for v in values.values()):
                 result.rows.append((number, values))

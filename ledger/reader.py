@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from knowledge.sheet_xml import SheetFacts, sheet_facts
+from knowledge.sheet_xml import SheetFacts, filled_merged, sheet_facts
 from ledger.errors import LedgerImportError, RowError
 
 Row = tuple[int, Sequence[object]]  # (1-based row number in the sheet, cells)
@@ -150,41 +150,27 @@ def _read_openpyxl(path: Path) -> SheetRows:
 
 
 def _completed(rows: Iterator[Row], facts: SheetFacts, first_column: int) -> Iterator[Row]:
-    """`rows` with each merged range filled with its top-left value and each uncalculated
-    formula an `Uncalculated` cell; `first_column` is the sheet column of the rows' first cell."""
-    if not facts.merged and not facts.uncalculated:
+    """`rows` with each uncalculated formula an `Uncalculated` cell and each merged range filled with its top-left
+    value (`filled_merged`); `first_column` is the sheet column of the rows' first cell."""
+    return filled_merged(_marked_uncalculated(rows, facts, first_column), facts.merged, first_column)
+
+
+def _marked_uncalculated(rows: Iterator[Row], facts: SheetFacts, first_column: int) -> Iterator[Row]:
+    if not facts.uncalculated:
         yield from rows
         return
-    # row -> [(first column, last column, first row of the range)]
-    spans: dict[int, list[tuple[int, int, int]]] = {}
-    for first_row, first_col, last_row, last_col in facts.merged:
-        c0, c1 = first_col - first_column, last_col - first_column
-        if c1 < 0 or last_row < first_row:
-            continue
-        for row in range(first_row, last_row + 1):
-            spans.setdefault(row, []).append((max(c0, 0), c1, first_row))
     formulas: dict[int, list[tuple[int, str]]] = {}
     for (row, column), ref in facts.uncalculated.items():
         if column >= first_column:
             formulas.setdefault(row, []).append((column - first_column, ref))
-    top_left: dict[tuple[int, int], object] = {}  # (first row, first column) -> its value
     for number, cells in rows:
-        merged, uncalculated = spans.get(number), formulas.get(number)
-        if merged or uncalculated:
+        uncalculated = formulas.get(number)
+        if uncalculated:
             cells = list(cells)
-            for column, ref in uncalculated or ():
+            for column, ref in uncalculated:
                 cells.extend([None] * (column + 1 - len(cells)))
                 if cells[column] is None:
                     cells[column] = Uncalculated(ref)
-            for c0, c1, first_row in merged or ():
-                cells.extend([None] * (c1 + 1 - len(cells)))
-                if number == first_row:
-                    value = top_left[(first_row, c0)] = cells[c0]
-                else:
-                    value = top_left.get((first_row, c0))
-                for column in range(c0, c1 + 1):
-                    if column != c0 or number != first_row:
-                        cells[column] = value
         yield number, cells
 
 

@@ -1,6 +1,6 @@
 """What operators feed `kb import`: keys that are not file names, a workbook without the 地区差异
 sheet, aliases run together with 「、」, a heading given twice, formulas nobody calculated, a copy
-stopped half-way. Each is refused at its sheet, row and column, or kept; nothing is lost, and
+stopped half-way, cells merged over rows. Each is refused at its sheet, row and column, or kept; nothing is lost, and
 nothing is written outside the knowledge folder. Real workbooks from `kb export`."""
 
 from __future__ import annotations
@@ -168,6 +168,56 @@ def test_a_formula_without_a_value_is_refused_at_its_cell(tmp_path):
     ref = f"{items.cell(row, column).column_letter}{row}"
     wanted = f"工作表「事项」:{row}: 承诺时限(工作日): " + texts.KB_IMPORT_UNCALCULATED.format(cell=ref)
     assert any(line.endswith(wanted) for line in lines), lines
+
+
+# --- 15. a range merged over rows gives every row its value ------------------------------------
+
+
+def _merge_down(sheet, header: str, first: int, last: int) -> None:
+    """Merge `header`'s cells of rows first..last as Excel saves it: the value in the top-left cell only."""
+    column = _column(sheet, header)
+    for row in range(first + 1, last + 1):
+        sheet.cell(row, column).value = None
+    sheet.merge_cells(start_row=first, start_column=column, end_row=last, end_column=column)
+
+
+def test_cells_merged_over_rows_give_every_row_the_merged_value(tmp_path):
+    """事项键 merged over an item's material rows and 责任部门键 over two items of one department read as that value on
+    every row: the knowledge base comes back unchanged (without the fill, the materials after the first would be
+    rows of no item, and the second item would lose its department)."""
+    book = _export(BUNDLED, tmp_path / "kb.xlsx")
+    workbook = load_workbook(book)
+    materials = workbook["材料清单"]
+    rows = [r for r in range(2, materials.max_row + 1) if materials.cell(r, 1).value == "civil_defense"]
+    assert len(rows) >= 3 and rows == list(range(rows[0], rows[-1] + 1))
+    _merge_down(materials, "事项键", rows[0], rows[-1])
+    items = workbook["事项"]
+    department = _column(items, "责任部门键")
+    pairs = [
+        r
+        for r in range(2, items.max_row)
+        if items.cell(r, department).value and items.cell(r, department).value == items.cell(r + 1, department).value
+    ]
+    assert pairs, "two items of one department next to each other"
+    _merge_down(items, "责任部门键", pairs[0], pairs[0] + 1)
+    workbook.save(book)
+    assert load_workbook(book)["材料清单"].cell(rows[1], 1).value is None  # as saved: the top-left cell only
+    import_knowledge_xlsx(book, tmp_path / "kb")
+    bundled = load_knowledge(BUNDLED)
+    imported = load_knowledge(tmp_path / "kb")
+    assert imported.items["civil_defense"].materials == bundled.items["civil_defense"].materials
+    assert [i.department for i in imported.items.values()] == [i.department for i in bundled.items.values()]
+
+
+def test_a_heading_merged_over_two_columns_is_no_heading_given_twice(tmp_path):
+    """A heading cell merged across its empty neighbour (a title widened) names one column, as before."""
+    book = _export(BUNDLED, tmp_path / "kb.xlsx")
+    workbook = load_workbook(book)
+    faq = workbook["常见问题"]
+    spare = faq.max_column + 1
+    faq.merge_cells(start_row=1, start_column=spare - 1, end_row=1, end_column=spare)
+    workbook.save(book)
+    assert import_knowledge_xlsx(book, tmp_path / "kb").items > 0
 
 
 # --- 13. the folder is replaced file by file, never left half-written ------------------------
