@@ -317,6 +317,7 @@ DESK_CARD = (
     "处理：{holder}"
 )
 DESK_CARD_CANDIDATES = "知识库猜测：{candidates}"
+DESK_CARD_EARLIER = "此前在问：{item}（这条不确定还是问它）"
 DESK_CARD_HINT_STEWARD = "回复本消息即答复企业；也可点下方按钮认领、转部门或关闭。"
 DESK_CARD_HINT_DEPARTMENT = "回复本消息即答复企业，答复会以贵单位名义转到项目帮办群。"
 DESK_ESCALATION_HEAD = "📣 <b>管家吹哨</b>：请{department}协助答复以下问题。"

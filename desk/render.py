@@ -122,7 +122,12 @@ def clock(ticket: TicketView, *, now: datetime, hours: BusinessHours) -> str:
 def _candidates(ticket: TicketView) -> str:
     names = [str(c.get("title") or c.get("name") or c.get("key") or "") for c in ticket.candidates]
     names = [n for n in names if n][:3]
-    return texts.DESK_CARD_CANDIDATES.format(candidates=esc("、".join(names))) if names else ""
+    if not names:
+        return ""
+    if all(c.get("earlier") for c in ticket.candidates):
+        # a follow-up the bot doubted was still about the conversation's item: that item is no guess of this one
+        return texts.DESK_CARD_EARLIER.format(item=esc(names[0]))
+    return texts.DESK_CARD_CANDIDATES.format(candidates=esc("、".join(names)))
 
 
 def thread_lines(thread: Iterable[MessageView], hours: BusinessHours) -> list[str]:

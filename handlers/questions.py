@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -170,7 +170,9 @@ def _replies(
     result = reply.result
     if result.action == "answer" and reply.answer_html:
         return [_reply_owed(message, reply.answer_html, "answer", markup=markup(reply))]
-    if result.action == "clarify":
+    # no person takes a private chat's question: a follow-up the doubt would hand off offers the conversation's item
+    private_doubt = result.keeps_context and message.chat.type == ChatType.PRIVATE and bool(result.candidates)
+    if result.action == "clarify" or private_doubt:
         rows = [
             [
                 (

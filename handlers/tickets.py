@@ -185,8 +185,11 @@ def handoff_part(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Question
             enqueue_all(session=session, owed=[note], now=services.clock())
             return True
         kb = services.knowledge.kb
+        # a follow-up handed off by the doubt (reason doubted_kept) has the conversation's item as its candidate
+        earlier = {"earlier": True} if reply.result.keeps_context else {}
         candidates: list[dict[str, object]] = [
-            {"key": c.item, "title": kb.label(c.item), "score": round(c.score, 3)} for c in reply.result.candidates
+            {"key": c.item, "title": kb.label(c.item), "score": round(c.score, 3), **earlier}
+            for c in reply.result.candidates
         ]
         unit = _ticket_unit(
             context,

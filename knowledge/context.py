@@ -113,7 +113,7 @@ class MemoryContexts:
         else:
             before = self.recall(chat_id, user_id)
             after = following(before, result.context_after(), borrowed=result.context, by_place=result.by_place)
-            self.remember(chat_id, user_id, after)
+            self.remember(chat_id, user_id, before if result.keeps_context else after)
 
 
 def replayed(matcher: Any, sets: Iterable[tuple[str, Sequence[Any]]]) -> Iterator[tuple[str, Any, Context, Any]]:

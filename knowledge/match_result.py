@@ -56,6 +56,12 @@ class MatchResult:
     # follow-up readers weigh it without reading the model again.
     no_item: float | None = None
 
+    @property
+    def keeps_context(self) -> bool:
+        """Whether the conversation stays as it was before this message, kept anew (not left to expire sooner): a kept
+        answer the doubt handed to a person (`Matcher._doubted`, reason `doubted_kept`)."""
+        return self.reason == "doubted_kept"
+
     def context_after(self) -> Context | None:
         """What a follow-up may borrow from this result: the item and intent answered (the last ask; of several
         items, the first), if any;

@@ -237,6 +237,8 @@ class KnowledgeService:
         before: Context | None = None,
     ) -> None:
         after = following(before, result.context_after(), borrowed=result.context, by_place=result.by_place)
+        if result.keeps_context:
+            after = before  # written again: its minutes count from this message, as after a doubted choice
         if result.leaves_context:
             leave_context(session=session, chat_id=chat_id, user_id=user_id, at=at)
         elif after is not None:

@@ -98,6 +98,25 @@ def test_a_kept_answer_more_likely_wrong_than_right_goes_to_a_person_and_the_con
     # an answer that switched to an item the turn names stays a choice however doubted: the earlier item is the other
 
 
+def test_a_doubted_kept_answer_whose_message_alone_names_another_item_offers_both(trusting, doubting):
+    """「取水那个也在水利局办吧？」 after 洪评: the readers keep 洪评 and the doubt finds that more likely wrong; read
+    alone the message answers 取水许可, so the two are offered (the item named first), as a doubted switch."""
+    turns = ["洪水影响评价要什么材料", "取水那个也在水利局办吧？"]
+    assert play(trusting, turns)[1][:3] == ("flood_impact", "department", "answer")
+    assert doubting.match(turns[1]).item == "water_permit"
+    assert play(doubting, turns)[1] == ("water_permit", "department", "clarify", "doubted")
+    result = doubting.match(turns[1], Context("flood_impact", "materials"))
+    assert [c.item for c in result.candidates] == ["water_permit", "flood_impact"]
+    assert doubting.kept_doubt.wrong(turns[1], "flood_impact", "department") >= DOUBT_HANDOFF
+
+
+def test_a_request_to_a_steward_is_read_before_the_doubt(doubting):
+    """「行 麻烦管家盯一下」 after a status question of 不动产权证 asks a steward to act: it goes to one with its item,
+    whatever the doubt would make of it as a kept answer."""
+    seen = play(doubting, ["不动产权证现在办到哪了", "行 麻烦管家盯一下"])
+    assert seen[1] == ("property_cert", "other", "handoff", "request")
+
+
 def test_the_doubt_reads_the_words_given_the_earlier_item(doubting):
     """「抽查…不合格」 after 消防验收 is that item's own step (answered); after 备案 it is another procedure's matter."""
     doubt = doubting.kept_doubt

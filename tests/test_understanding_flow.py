@@ -10,6 +10,7 @@ import pytest
 
 import texts
 from bot.app import build_application
+from desk.models import Ticket
 from knowledge.context import ConversationContext
 from tests import test_tickets_flow
 from tests.delivery_helpers import delivered
@@ -226,6 +227,57 @@ async def test_a_follow_up_the_doubt_finds_more_likely_wrong_goes_to_a_steward(a
     await _say(app, "那得多长时间")  # an answer of the knowledge base: no line of the waiting ticket
     assert texts.ASPECT["time_limit"] in _answer(app)
     assert _sent_to(app, STEWARD_CHAT) == []
+
+
+async def test_the_card_of_a_follow_up_the_doubt_hands_off_names_the_earlier_item_as_such(app) -> None:
+    """The conversation's item is what the asker was asking about before, not the knowledge base's guess of this
+    message (the doubt finds it more likely wrong than right)."""
+    await _say(app, "节能审查找哪个部门")
+    await _say(app, "周六你们上不上班")
+    (card,) = _sent_to(app, STEWARD_CHAT)
+    assert texts.DESK_CARD_EARLIER.format(item="节能审查") in card.params["text"]
+    assert texts.DESK_CARD_CANDIDATES.format(candidates="节能审查") not in card.params["text"]
+
+
+async def test_the_conversation_a_doubted_hand_off_keeps_counts_its_minutes_from_it(app) -> None:
+    """The context the hand-off keeps is written again: 「那得多长时间」 11 minutes after the first answer, 2 after the
+    hand-off, is still the earlier item's (as in `steward ask --batch`, which keeps no clock)."""
+    clock = app.bot_data["clock"]
+    await _say(app, "节能审查找哪个部门")
+    clock.advance(minutes=9)
+    await _say(app, "周六你们上不上班")
+    assert _answer(app) == texts.HANDOFF_ACK.format(minutes="30")
+    clock.advance(minutes=2)
+    await _say(app, "那得多长时间")
+    assert texts.ASPECT["time_limit"] in _answer(app)
+
+
+async def test_a_doubted_follow_up_naming_another_item_alone_is_a_choice_and_no_second_ticket(app) -> None:
+    """「取水那个也在水利局办吧？」 after 洪评: the doubt finds 洪评 more likely wrong, and the message read alone names
+    取水许可: the two are offered (the bot's own reply), so a ticket waiting on another matter takes nothing and no
+    second ticket opens."""
+    ticket_id, _ = await _handoff(app, OUT_OF_SCOPE)
+    await _say(app, "洪水影响评价要什么材料")
+    assert texts.ASPECT["materials"] in _answer(app)
+    await _say(app, "取水那个也在水利局办吧？")
+    (prompt,) = _sent_to(app, HELP)
+    assert prompt.params["text"] == texts.CLARIFY_PROMPT
+    labels = [label for label, _ in test_tickets_flow._buttons(prompt)]
+    assert "取水许可" in labels[0] and "洪水影响评价" in labels[1] and labels[-1] == texts.CLARIFY_NONE
+    tickets = app.bot_data["services"].db.call(lambda session: session.query(Ticket).count())
+    assert (ticket_id, tickets) == (1, 1)
+
+
+async def test_a_follow_up_the_doubt_would_hand_off_is_a_choice_of_the_earlier_item_in_a_private_chat(app) -> None:
+    """No person takes a private chat's question: the conversation's item is offered, one button."""
+    for text in ("节能审查找哪个部门", "周六你们上不上班"):
+        test_tickets_flow._req(app).clear()
+        await app.process_update(message_update(app.bot, chat_id=ASKER, user_id=ASKER, text=text, chat_type="private"))
+        await delivered(app)
+    (prompt,) = _sent_to(app, ASKER)
+    assert prompt.params["text"] == texts.CLARIFY_PROMPT
+    labels = [label for label, _ in test_tickets_flow._buttons(prompt)]
+    assert len(labels) == 1 and "节能审查" in labels[0]
 
 
 async def test_a_waiting_ticket_takes_a_follow_up_the_doubt_hands_off(app) -> None:
