@@ -103,6 +103,7 @@ CLARIFY_OPTION = "{short}（{aspect}）"
 CLARIFY_UNKNOWN = "这个选项已失效，请重新提问。"
 # Under a choice, in groups: none of the items offered is the one meant — a person answers (a ticket).
 CLARIFY_NONE = "都不是，转人工"
+CLARIFY_NONE_PRIVATE = "都不是"  # under a choice in a private chat, where no person takes questions
 # The command menu registered at start-up, in this order.
 BOT_COMMANDS = [
     ("help", "使用说明"),

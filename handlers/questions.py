@@ -182,7 +182,7 @@ def _replies(
             ]
             for c in result.candidates
         ]
-        handoff = markup(reply)  # 「都不是，转人工」 in groups
+        handoff = markup(reply)  # 「都不是，转人工」 in groups, 「都不是」 in private chats
         buttons = keyboard(rows)
         if handoff is not None:
             buttons = InlineKeyboardMarkup((*buttons.inline_keyboard, *handoff.inline_keyboard))

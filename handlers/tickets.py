@@ -208,10 +208,14 @@ def handoff_part(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Question
 
 def answer_markup(update: Update, reply: Reply) -> InlineKeyboardMarkup | None:
     """Hooks.answer_markup: 「已解决」/「没解决，转人工」 under answers in groups, and 「都不是，转人工」
-    under a choice of items (a choice that guessed wrong would otherwise reach no one)."""
+    under a choice of items (a choice that guessed wrong would otherwise reach no one); in a private chat 「都不是」
+    under a choice, which says where a person answers."""
     message = update.effective_message
-    if message is None or message.chat.type == ChatType.PRIVATE:
+    if message is None:
         return None
+    if message.chat.type == ChatType.PRIVATE:
+        private_none = keyboard([[(texts.CLARIFY_NONE_PRIVATE, f"{FEEDBACK_PREFIX}:no")]])
+        return private_none if reply.result.action == "clarify" or reply.result.keeps_context else None
     if reply.result.action == "clarify":  # the asker turned the items down: the ticket guesses none of them
         return keyboard([[(texts.CLARIFY_NONE, f"{FEEDBACK_PREFIX}:no")]])
     item = reply.result.item or ""
@@ -237,6 +241,15 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     if choice.solved:
         await query.answer(texts.FEEDBACK_THANKS)
+    elif answer_message.chat.type == ChatType.PRIVATE:
+        # 「都不是」 under a choice in a private chat: no person takes questions here; the choice becomes the pointer
+        # to the help group
+        await query.answer()
+        try:
+            await answer_message.edit_text(texts.TICKET_PRIVATE_HANDOFF, reply_markup=None)
+        except TelegramError as exc:
+            log.info("could not turn the choice into the help group's pointer: %s", exc)
+        return
     else:
         original = replied_message(answer_message)
         if original is None or not original.text or original.from_user is None:

@@ -388,14 +388,24 @@ async def test_a_message_with_no_question_mark_never_becomes_a_ticket(app) -> No
 
 
 async def test_a_choice_in_a_private_chat_has_no_handoff_button(app) -> None:
+    """No person takes a private chat's questions: under a choice, 「都不是」 (not 「都不是，转人工」) turns the prompt
+    into the pointer to the help group, and opens no ticket."""
     _req(app).clear()
-    await app.process_update(
-        message_update(app.bot, chat_id=ASKER, user_id=ASKER, text="规划许可证要什么材料", chat_type="private")
-    )
+    update = message_update(app.bot, chat_id=ASKER, user_id=ASKER, text="规划许可证要什么材料", chat_type="private")
+    await app.process_update(update)
     await delivered(app)
     (prompt,) = _sent_to(app, ASKER)
     assert prompt.params["text"] == texts.CLARIFY_PROMPT
-    assert texts.CLARIFY_NONE not in [t for t, _ in _buttons(prompt)]
+    labels = [t for t, _ in _buttons(prompt)]
+    assert texts.CLARIFY_NONE not in labels and labels[-1] == texts.CLARIFY_NONE_PRIVATE
+    assert update.message is not None
+    shown = bot_message(BOT_USER, chat_id=ASKER, message_id=9101, text=texts.CLARIFY_PROMPT, chat_type="private")
+    shown["reply_to_message"] = update.message.to_dict()
+    shown["reply_markup"] = prompt.params["reply_markup"]
+    await _press(app, chat=ASKER, user=ASKER, message=shown, data=_buttons(prompt)[-1][1])
+    (edited,) = _req(app).sent("editMessageText")
+    assert edited.params["text"] == texts.TICKET_PRIVATE_HANDOFF
+    assert _services(app).db.call(lambda session: session.exec(select(Ticket)).all()) == []
 
 
 async def test_close_button_and_a_second_press(app) -> None:

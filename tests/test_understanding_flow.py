@@ -269,7 +269,7 @@ async def test_a_doubted_follow_up_naming_another_item_alone_is_a_choice_and_no_
 
 
 async def test_a_follow_up_the_doubt_would_hand_off_is_a_choice_of_the_earlier_item_in_a_private_chat(app) -> None:
-    """No person takes a private chat's question: the conversation's item is offered, one button."""
+    """No person takes a private chat's question: the conversation's item is offered, one button and 「都不是」."""
     for text in ("节能审查找哪个部门", "周六你们上不上班"):
         test_tickets_flow._req(app).clear()
         await app.process_update(message_update(app.bot, chat_id=ASKER, user_id=ASKER, text=text, chat_type="private"))
@@ -277,7 +277,7 @@ async def test_a_follow_up_the_doubt_would_hand_off_is_a_choice_of_the_earlier_i
     (prompt,) = _sent_to(app, ASKER)
     assert prompt.params["text"] == texts.CLARIFY_PROMPT
     labels = [label for label, _ in test_tickets_flow._buttons(prompt)]
-    assert len(labels) == 1 and "节能审查" in labels[0]
+    assert len(labels) == 2 and "节能审查" in labels[0] and labels[1] == texts.CLARIFY_NONE_PRIVATE
 
 
 async def test_a_waiting_ticket_takes_a_follow_up_the_doubt_hands_off(app) -> None:
