@@ -8,12 +8,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Exists, exists, update
 from sqlmodel import Session, col, select
 
 from desk import bindings, render, tickets
 from desk.callbacks import TicketPress
 from desk.errors import DeskError, NotACard, PermissionDenied
-from desk.models import WAITING_STATUSES, ChatKind, Role, Ticket, TicketMessage
+from desk.models import (
+    ACTIVE_STATUSES,
+    WAITING_STATUSES,
+    CardKind,
+    ChatKind,
+    ChatMove,
+    Role,
+    Ticket,
+    TicketCard,
+    TicketMessage,
+)
 from desk.roles import Action, Actor, chat_kind_of, resolve_role
 from desk.tickets import Escalation, FollowUp, Relay
 from desk.views import BindingView, CardRef, TicketView
@@ -348,6 +359,53 @@ def shown_cards(*, session: Session, ticket_id: int) -> ShownCards:
     ticket = tickets.get_ticket(session=session, ticket_id=ticket_id)
     cards = tickets.main_cards(ticket, tickets.ticket_cards(session=session, ticket_id=ticket_id))
     return ShownCards(ticket, project_name(session, ticket.project_code), cards)
+
+
+@dataclass(frozen=True)
+class LeftCard:
+    """A ticket still in progress whose steward card was left in a group upgraded to a supergroup."""
+
+    ticket: TicketView
+    project_name: str | None
+
+
+def claim_left_steward_cards(*, session: Session, old_chat_id: int, new_chat_id: int, now: datetime) -> list[LeftCard]:
+    """The tickets still in progress whose steward card is in `old_chat_id`, a group Telegram upgraded to
+    `new_chat_id` (its old messages stay there, where no press or reply reaches), and none in the supergroup: to post
+    their cards again there. Once per move, whichever of Telegram's two announcements of it comes first: the move's
+    row is marked by one UPDATE that only an unmarked row matches (the second waits on its lock, then matches none).
+    A move not recorded yet (`desk.bindings.migrate_chat` records it) has none."""
+
+    claimed = session.execute(
+        update(ChatMove)
+        .where(
+            col(ChatMove.old_chat_id) == old_chat_id,
+            col(ChatMove.new_chat_id) == new_chat_id,
+            col(ChatMove.cards_reposted_at).is_(None),
+        )
+        .values(cards_reposted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return []
+
+    def steward_card_in(chat_id: int) -> Exists:
+        return exists().where(
+            col(TicketCard.ticket_id) == Ticket.id,
+            col(TicketCard.chat_id) == chat_id,
+            col(TicketCard.kind) == CardKind.steward.value,
+        )
+
+    left = session.exec(
+        select(Ticket)
+        .where(
+            col(Ticket.status).in_([s.value for s in ACTIVE_STATUSES]),
+            steward_card_in(old_chat_id),
+            ~steward_card_in(new_chat_id),
+        )
+        .order_by(col(Ticket.created_at), col(Ticket.id))  # as opened
+    ).all()
+    return [LeftCard(TicketView.of(t), project_name(session, t.project_code)) for t in left]
 
 
 def chat_gone(*, session: Session, chat_id: int, now: datetime) -> bool:

@@ -42,7 +42,7 @@ from bot.telegram_io import (
 from delivery.outbox import DeliveryOutcome, Owed, enqueue_all, message_payload, run_owing
 from desk import callbacks, render, work
 from desk.errors import DeskError
-from desk.models import CardKind, ChatKind
+from desk.models import ChatKind
 from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
 from knowledge.context import leave_context
@@ -101,16 +101,7 @@ def _ticket_unit(
         if steward_chat is None:
             log.warning("ticket %s: STEWARD_CHAT_ID is not set, no card posted", info.ticket.id)
             return rows
-        card = common.card_text(services, info.ticket, info.project_name)
-        rows.append(
-            Owed(
-                steward_chat,
-                message_payload(card, markup=common.card_markup(info.ticket.id).to_dict()),
-                "ticket_card",
-                ticket_id=info.ticket.id,
-                follow_up={"kind": "card", "card_kind": CardKind.steward.value},
-            )
-        )
+        rows.append(common.steward_card_owed(services, info.ticket, info.project_name, steward_chat))
         return rows
 
     def opened(session: Session, **kwargs: Any) -> work.CardInfo:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlmodel import Session
 from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -16,6 +17,7 @@ import texts
 from bot.sending import Sent, send
 from bot.services import Services, department_names
 from bot.telegram_io import keyboard, services_of
+from delivery.outbox import Owed, enqueue_all, message_payload
 from desk import callbacks, render, work
 from desk.bindings import ChatMigration, migrate_chat
 from desk.models import CardKind, ChatKind
@@ -97,6 +99,40 @@ async def follow_migration(
     )
     await refresh_facts(context)
     await repost_department_cards(context, moved, skip=posting)
+    await repost_steward_cards(context, old_chat_id, sent.migrated_to)
+
+
+def steward_card_owed(services: Services, ticket: TicketView, project_name: str | None, chat_id: int) -> Owed:
+    """The ticket's card for the steward group, owed to `chat_id`; the sender records it as the ticket's card."""
+    assert ticket.id is not None
+    return Owed(
+        chat_id,
+        message_payload(card_text(services, ticket, project_name), markup=card_markup(ticket.id).to_dict()),
+        "ticket_card",
+        ticket_id=ticket.id,
+        follow_up={"kind": "card", "card_kind": CardKind.steward.value},
+    )
+
+
+async def repost_steward_cards(context: ContextTypes.DEFAULT_TYPE, old_chat_id: int, new_chat_id: int) -> None:
+    """A group holding steward cards (the steward group) became a supergroup: its cards stay in the old chat, where
+    no button or reply reaches, so every ticket still in progress gets its card again in the supergroup (once per
+    move: `work.claim_left_steward_cards`), in the transaction that claims them."""
+    services = services_of(context)
+
+    def unit(session: Session) -> int:
+        now = services.clock()
+        left = work.claim_left_steward_cards(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id, now=now)
+        enqueue_all(
+            session=session,
+            owed=[steward_card_owed(services, card.ticket, card.project_name, new_chat_id) for card in left],
+            now=now,
+        )
+        return len(left)
+
+    reposted = await services.db.run(unit)
+    if reposted:
+        log.info("group %s became supergroup %s: %d steward cards posted again", old_chat_id, new_chat_id, reposted)
 
 
 async def repost_department_cards(

@@ -866,8 +866,12 @@ async def test_the_steward_and_lead_groups_upgraded_to_supergroups_are_followed_
     await delivered(app)
 
     assert refused == []  # the card owed to the old id went straight to the supergroup, no call wasted
-    (second_card,) = sent_to(app, NEW_STEWARD_CHAT)
-    assert says(texts.DESK_CARD, second_card.params["text"], ticket_id=second_id)
+    # and the first ticket's card, left in the basic group where no button or reply reaches, is posted again there
+    # (once, though the move was announced twice)
+    cards = sent_to(app, NEW_STEWARD_CHAT)
+    assert len(cards) == 2
+    assert sorted(says(texts.DESK_CARD, c.params["text"], ticket_id=first_id) for c in cards) == [False, True]
+    assert any(says(texts.DESK_CARD, c.params["text"], ticket_id=second_id) for c in cards)
 
     # A steward never seen before, in the supergroup: a steward (buttons on the card, commands, replies).
     await press(
@@ -882,12 +886,13 @@ async def test_the_steward_and_lead_groups_upgraded_to_supergroups_are_followed_
     await say(app, f"/escalate {first_id} 发改委", user=NEW_STEWARD, chat=NEW_STEWARD_CHAT)
     assert tickets(app)[0].status == "escalated"
     assert says(texts.DESK_ESCALATION_HEAD, sent_to(app, DEPT_CHAT)[0].params["text"])
-    # The asker follows up on the first ticket, whose steward card is in the old group: the notice reaches the
-    # supergroup, quoting nothing there (its message ids are new), with no call to the old id.
+    # The asker follows up on the first ticket, whose card was posted again in the supergroup: the notice quotes it
+    # there, with no call to the old id.
     await say(app, "请问还要多久才有答复？")
     (notice,) = sent_to(app, NEW_STEWARD_CHAT)
     assert says(texts.DESK_FOLLOW_UP_NOTICE, notice.params["text"], ticket_id=first_id)
-    assert "reply_parameters" not in notice.params and refused == []
+    reposted = card(app, first_id, NEW_STEWARD_CHAT)
+    assert notice.params["reply_parameters"]["message_id"] == reposted["message_id"] and refused == []
     await say(
         app,
         "请到社保窗口办理。",
@@ -919,6 +924,58 @@ async def test_the_steward_and_lead_groups_upgraded_to_supergroups_are_followed_
 
     moves = services(app).db.call(chat_moves)
     assert moves == {OLD_STEWARD_CHAT: NEW_STEWARD_CHAT, OLD_LEAD_CHAT: NEW_LEAD_CHAT}
+
+
+async def test_the_steward_groups_cards_of_tickets_in_progress_are_posted_again_in_its_supergroup_once(
+    basic_groups_app,
+) -> None:
+    """The steward group became a supergroup: the cards of the tickets still in progress (open, claimed) are posted
+    again there, each once though Telegram announces the move in both chats at once; a closed ticket's is not. A
+    steward presses the new card, and it works."""
+    app = basic_groups_app
+    open_id, _ = await handoff(app)
+    claimed_id, _ = await handoff(app, "食品经营许可证在哪办？", user=user_id(43))
+    closed_id, _ = await handoff(app, "社保怎么交？", user=OTHER_MEMBER)
+    await press(
+        app,
+        chat=OLD_STEWARD_CHAT,
+        user=STEWARD,
+        message=card(app, claimed_id, OLD_STEWARD_CHAT),
+        data=f"t:claim:{claimed_id}",
+    )
+    await press(
+        app,
+        chat=OLD_STEWARD_CHAT,
+        user=STEWARD,
+        message=card(app, closed_id, OLD_STEWARD_CHAT),
+        data=f"t:close:{closed_id}",
+    )
+    assert [t.status for t in tickets(app)] == ["open", "claimed", "closed"]
+
+    req(app).clear()
+    await asyncio.gather(
+        app.process_update(migration_update(app, old=OLD_STEWARD_CHAT, new=NEW_STEWARD_CHAT, in_new=False)),
+        app.process_update(migration_update(app, old=OLD_STEWARD_CHAT, new=NEW_STEWARD_CHAT, in_new=True)),
+    )
+    await delivered(app)
+    await app.process_update(migration_update(app, old=OLD_STEWARD_CHAT, new=NEW_STEWARD_CHAT, in_new=True))
+    await delivered(app)
+
+    reposted = sent_to(app, NEW_STEWARD_CHAT)
+    assert [t for t in (open_id, claimed_id, closed_id) if any(f"#{t}" in c.params["text"] for c in reposted)] == [
+        open_id,
+        claimed_id,
+    ]
+    assert len(reposted) == 2 and sent_to(app, OLD_STEWARD_CHAT) == []
+    assert buttons(reposted[0]) == [f"t:claim:{open_id}", f"t:escalate:{open_id}", f"t:close:{open_id}"]
+    await press(
+        app,
+        chat=NEW_STEWARD_CHAT,
+        user=STEWARD,
+        message=card(app, open_id, NEW_STEWARD_CHAT),
+        data=f"t:claim:{open_id}",
+    )
+    assert tickets(app)[0].status == "claimed" and tickets(app)[0].assignee_user_id == STEWARD
 
 
 # --------------------------------------------------------------------------- two escalations at once
