@@ -371,8 +371,9 @@ class LeftCard:
 
 def claim_left_steward_cards(*, session: Session, old_chat_id: int, new_chat_id: int, now: datetime) -> list[LeftCard]:
     """The tickets still in progress whose steward card is in `old_chat_id`, a group Telegram upgraded to
-    `new_chat_id` (its old messages stay there, where no press or reply reaches), and none in the supergroup: to post
-    their cards again there. Once per move, whichever of Telegram's two announcements of it comes first: the move's
+    `new_chat_id` (its old messages stay there, where no press or reply reaches): to post their cards again there.
+    (A follow-up notice posted in the supergroup before the announcement is recorded as a card too, so what is there
+    already does not count: the claim alone keeps it to once.) Once per move, whichever of Telegram's two announcements of it comes first: the move's
     row is marked by one UPDATE that only an unmarked row matches (the second waits on its lock, then matches none).
     A move not recorded yet (`desk.bindings.migrate_chat` records it) has none."""
 
@@ -398,11 +399,7 @@ def claim_left_steward_cards(*, session: Session, old_chat_id: int, new_chat_id:
 
     left = session.exec(
         select(Ticket)
-        .where(
-            col(Ticket.status).in_([s.value for s in ACTIVE_STATUSES]),
-            steward_card_in(old_chat_id),
-            ~steward_card_in(new_chat_id),
-        )
+        .where(col(Ticket.status).in_([s.value for s in ACTIVE_STATUSES]), steward_card_in(old_chat_id))
         .order_by(col(Ticket.created_at), col(Ticket.id))  # as opened
     ).all()
     return [LeftCard(TicketView.of(t), project_name(session, t.project_code)) for t in left]

@@ -234,7 +234,11 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await query.answer(texts.FEEDBACK_THANKS)
     elif answer_message.chat.type == ChatType.PRIVATE:
         # 「都不是」 under a choice in a private chat: no person takes questions here; the choice becomes the pointer
-        # to the help group
+        # to the help group, and the items turned down are no context of the next question
+        services = services_of(context)
+        await services.db.run(
+            leave_context, chat_id=answer_message.chat.id, user_id=query.from_user.id, at=services.clock()
+        )
         await query.answer()
         try:
             await answer_message.edit_text(texts.TICKET_PRIVATE_HANDOFF, reply_markup=None)

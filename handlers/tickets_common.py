@@ -117,8 +117,11 @@ def steward_card_owed(services: Services, ticket: TicketView, project_name: str 
 async def repost_steward_cards(context: ContextTypes.DEFAULT_TYPE, old_chat_id: int, new_chat_id: int) -> None:
     """A group holding steward cards (the steward group) became a supergroup: its cards stay in the old chat, where
     no button or reply reaches, so every ticket still in progress gets its card again in the supergroup (once per
-    move: `work.claim_left_steward_cards`), in the transaction that claims them."""
+    move: `work.claim_left_steward_cards`), in the transaction that claims them. Only where the supergroup is the
+    steward group now (after `refresh_facts`): a former steward group bound since as another group gets none."""
     services = services_of(context)
+    if services.staff_chats.steward_chat_id != new_chat_id:
+        return
 
     def unit(session: Session) -> int:
         now = services.clock()

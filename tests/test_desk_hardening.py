@@ -978,6 +978,47 @@ async def test_the_steward_groups_cards_of_tickets_in_progress_are_posted_again_
     assert tickets(app)[0].status == "claimed" and tickets(app)[0].assignee_user_id == STEWARD
 
 
+async def test_a_follow_up_notice_the_sender_moved_first_does_not_stop_the_cards_repost(basic_groups_app, monkeypatch):
+    """The sender meets the move first (a follow-up notice to the old steward group gets Telegram's 400, and goes to
+    the supergroup), then the move is announced: the ticket still gets its card, with its buttons, in the supergroup
+    (the notice is recorded as a card there, and does not count as one)."""
+    app = basic_groups_app
+    ticket_id, _ = await handoff(app)
+    upgraded_to(app, monkeypatch, basic=OLD_STEWARD_CHAT, new=NEW_STEWARD_CHAT)
+    await say(app, "请问还要多久才有答复？")
+    assert any(
+        says(texts.DESK_FOLLOW_UP_NOTICE, c.params["text"], ticket_id=ticket_id) for c in sent_to(app, NEW_STEWARD_CHAT)
+    )
+    req(app).clear()
+    await app.process_update(migration_update(app, old=OLD_STEWARD_CHAT, new=NEW_STEWARD_CHAT, in_new=False))
+    await app.process_update(migration_update(app, old=OLD_STEWARD_CHAT, new=NEW_STEWARD_CHAT, in_new=True))
+    await delivered(app)
+    (reposted,) = sent_to(app, NEW_STEWARD_CHAT)
+    assert says(texts.DESK_CARD, reposted.params["text"], ticket_id=ticket_id)
+    assert buttons(reposted) == [f"t:claim:{ticket_id}", f"t:escalate:{ticket_id}", f"t:close:{ticket_id}"]
+
+
+async def test_a_former_steward_group_bound_as_a_department_gets_no_steward_cards_when_upgraded(
+    basic_groups_app, settings, clock
+) -> None:
+    """STEWARD_CHAT_ID now names another group; the former steward group, still holding a ticket's card, is a
+    department group and is upgraded: no steward card goes to the department's supergroup."""
+    first = basic_groups_app
+    ticket_id, _ = await handoff(first)
+    moved = settings.model_copy(
+        update={"steward_chat_id": STEWARD_CHAT, "lead_chat_id": OLD_LEAD_CHAT, "admin_user_ids": [ADMIN]}
+    )
+    async with recorded_application(moved, clock) as app:
+        await say(app, "/bind_dept 生态环境局", user=ADMIN, chat=OLD_STEWARD_CHAT)
+        req(app).clear()
+        await app.process_update(migration_update(app, old=OLD_STEWARD_CHAT, new=NEW_STEWARD_CHAT, in_new=False))
+        await app.process_update(migration_update(app, old=OLD_STEWARD_CHAT, new=NEW_STEWARD_CHAT, in_new=True))
+        await delivered(app)
+        assert not any(
+            says(texts.DESK_CARD, c.params["text"], ticket_id=ticket_id) for c in sent_to(app, NEW_STEWARD_CHAT)
+        )
+
+
 # --------------------------------------------------------------------------- two escalations at once
 
 ECO_CHAT = -1001234560020

@@ -406,6 +406,14 @@ async def test_a_choice_in_a_private_chat_has_no_handoff_button(app) -> None:
     (edited,) = _req(app).sent("editMessageText")
     assert edited.params["text"] == texts.TICKET_PRIVATE_HANDOFF
     assert _services(app).db.call(lambda session: session.exec(select(Ticket)).all()) == []
+    # the items turned down are no context: 「那要多久？」 next is not offered them again
+    _req(app).clear()
+    await app.process_update(
+        message_update(app.bot, chat_id=ASKER, user_id=ASKER, text="那要多久？", chat_type="private")
+    )
+    await delivered(app)
+    (reply,) = _sent_to(app, ASKER)
+    assert reply.params["text"] != texts.CLARIFY_PROMPT
 
 
 async def test_close_button_and_a_second_press(app) -> None:

@@ -19,7 +19,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # NULL for the moves recorded before: their cards are not posted again (the move is long past)
+    # NULL for the moves recorded before: their announcements are past, so nothing claims them
     with op.batch_alter_table("desk_chat_move", schema=None) as batch_op:
         batch_op.add_column(sa.Column("cards_reposted_at", storage.types.UTCDateTime(timezone=True), nullable=True))
 
