@@ -215,6 +215,6 @@ class ChatMove(SQLModel, table=True):
     old_chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     new_chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     moved_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    # when the steward cards left in the old chat were posted again in the new one (desk.work.claim_left_cards):
+    # when the steward cards left in the old chat were posted again in the new one (desk.work.claim_left_steward_cards):
     # once, whichever of Telegram's two announcements of the move comes first
     cards_reposted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

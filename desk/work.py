@@ -372,10 +372,11 @@ class LeftCard:
 def claim_left_steward_cards(*, session: Session, old_chat_id: int, new_chat_id: int, now: datetime) -> list[LeftCard]:
     """The tickets still in progress whose steward card is in `old_chat_id`, a group Telegram upgraded to
     `new_chat_id` (its old messages stay there, where no press or reply reaches): to post their cards again there.
-    (A follow-up notice posted in the supergroup before the announcement is recorded as a card too, so what is there
-    already does not count: the claim alone keeps it to once.) Once per move, whichever of Telegram's two announcements of it comes first: the move's
-    row is marked by one UPDATE that only an unmarked row matches (the second waits on its lock, then matches none).
-    A move not recorded yet (`desk.bindings.migrate_chat` records it) has none."""
+
+    Once per move, whichever of Telegram's two announcements of it comes first: the move's row is marked by one
+    UPDATE that only an unmarked row matches (the second waits on its lock, then matches none). A move not recorded
+    yet (`desk.bindings.migrate_chat` records it) has none. What the supergroup holds already does not count: a
+    follow-up notice the sender took there before the announcement is recorded as a card too."""
 
     claimed = session.execute(
         update(ChatMove)
