@@ -81,6 +81,11 @@ def ticket_for_question(*, session: Session, help_chat_id: int, help_message_id:
     ).first()
 
 
+def ticket_status(*, session: Session, ticket_id: int) -> str | None:
+    """The ticket's status now (None: no such ticket)."""
+    return session.exec(select(Ticket.status).where(Ticket.id == ticket_id)).first()
+
+
 # --------------------------------------------------------------------------- help groups
 
 

@@ -536,9 +536,17 @@ async def on_edited_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 async def _after_delivery(application: Application, outcome: DeliveryOutcome) -> None:  # type: ignore[type-arg]
-    """A relay's final outcome changes the ticket (answered, or open again): the cards say so."""
-    if outcome.purpose == "relay" and outcome.ticket_id is not None:
-        await common.refresh_cards(ContextTypes.DEFAULT_TYPE(application), outcome.ticket_id)
+    """A relay's final outcome changes the ticket (answered, or open again): the cards say so. A card sent after its
+    ticket changed (it waited in the outbox: the sender stopped, Telegram slow) is brought up to date."""
+    if outcome.ticket_id is None:
+        return
+    context = ContextTypes.DEFAULT_TYPE(application)
+    if outcome.purpose == "relay":
+        await common.refresh_cards(context, outcome.ticket_id)
+    elif outcome.purpose == "ticket_card" and outcome.sent and "shows" in outcome.follow_up:
+        now = await services_of(context).db.run(work.ticket_status, ticket_id=outcome.ticket_id)
+        if now is not None and now != outcome.follow_up["shows"]:
+            await common.refresh_cards(context, outcome.ticket_id)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

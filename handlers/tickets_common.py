@@ -102,15 +102,21 @@ async def follow_migration(
     await repost_steward_cards(context, old_chat_id, sent.migrated_to)
 
 
-def steward_card_owed(services: Services, ticket: TicketView, project_name: str | None, chat_id: int) -> Owed:
-    """The ticket's card for the steward group, owed to `chat_id`; the sender records it as the ticket's card."""
+def steward_card_owed(
+    services: Services, ticket: TicketView, project_name: str | None, chat_id: int, *, checked: bool = False
+) -> Owed:
+    """The ticket's card for the steward group, owed to `chat_id`; the sender records it as the ticket's card.
+    `checked`: it carries the status it shows, and should the ticket change before it is sent, it is refreshed once
+    sent (`handlers.tickets._after_delivery`; a status read per card, so only for a card of a ticket already under
+    way: a new ticket's card is its first, which no one can act on before it is sent)."""
     assert ticket.id is not None
+    shows = {"shows": str(ticket.status)} if checked else {}
     return Owed(
         chat_id,
         message_payload(card_text(services, ticket, project_name), markup=card_markup(ticket.id).to_dict()),
         "ticket_card",
         ticket_id=ticket.id,
-        follow_up={"kind": "card", "card_kind": CardKind.steward.value},
+        follow_up={"kind": "card", "card_kind": CardKind.steward.value, **shows},
     )
 
 
@@ -128,7 +134,7 @@ async def repost_steward_cards(context: ContextTypes.DEFAULT_TYPE, old_chat_id: 
         left = work.claim_left_steward_cards(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id, now=now)
         enqueue_all(
             session=session,
-            owed=[steward_card_owed(services, card.ticket, card.project_name, new_chat_id) for card in left],
+            owed=[steward_card_owed(services, c.ticket, c.project_name, new_chat_id, checked=True) for c in left],
             now=now,
         )
         return len(left)

@@ -1019,6 +1019,47 @@ async def test_a_former_steward_group_bound_as_a_department_gets_no_steward_card
         )
 
 
+async def test_a_card_sent_after_its_ticket_changed_is_brought_up_to_date(basic_groups_app, clock) -> None:
+    """The steward group's move is announced while the sender is stopped: the answered ticket's card is owed to the
+    supergroup showing 「已答复」; the asker's reply reopens the ticket before it is sent. Once sent, the card is
+    edited to show the ticket as it is."""
+    from bot.sender import sender_of
+
+    app = basic_groups_app
+    ticket_id, _ = await handoff(app)
+    await say(
+        app,
+        "请到市场监管局窗口办理。",
+        user=STEWARD,
+        chat=OLD_STEWARD_CHAT,
+        reply_to=card(app, ticket_id, OLD_STEWARD_CHAT),
+    )
+    assert tickets(app)[0].status == "answered"
+    (relay,) = sent_to(app, HELP)
+    await sender_of(app).stop()
+    req(app).clear()
+    await app.process_update(migration_update(app, old=OLD_STEWARD_CHAT, new=NEW_STEWARD_CHAT, in_new=False))
+    await app.process_update(migration_update(app, old=OLD_STEWARD_CHAT, new=NEW_STEWARD_CHAT, in_new=True))
+    await app.process_update(
+        message_update(
+            app.bot,
+            chat_id=HELP,
+            user_id=ASKER,
+            text="还是不行，窗口说不收",
+            reply_to=as_shown(relay),
+            date=int(clock().timestamp()),
+        )
+    )
+    await delivered(app)
+    assert tickets(app)[0].status == "open"
+    (sent,) = [
+        c for c in sent_to(app, NEW_STEWARD_CHAT) if says(texts.DESK_CARD, c.params["text"], ticket_id=ticket_id)
+    ]
+    assert texts.DESK_STATUS["answered"] in sent.params["text"]  # as owed
+    edits = [c for c in req(app).sent("editMessageText") if int(c.params["chat_id"]) == NEW_STEWARD_CHAT]
+    assert edits and texts.DESK_STATUS["open"] in edits[-1].params["text"]
+
+
 # --------------------------------------------------------------------------- two escalations at once
 
 ECO_CHAT = -1001234560020
