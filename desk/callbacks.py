@@ -148,12 +148,13 @@ def clarify_choice(data: str | None, pressed: PressedMessage, *, prompt: str, pr
 
 
 def feedback(data: str | None, pressed: PressedMessage, *, presser_id: int) -> Feedback | None:
-    """「已解决」/「没解决」 (or 「都不是」 under a choice), if pressed under the bot's reply by the asker it answered."""
+    """「已解决」/「没解决」 (or 「都不是」 under a choice), if pressed under the bot's reply by the asker it answered —
+    in a private chat by its user (the chat's id is theirs), also when the question it answered was deleted."""
+    own_chat = pressed.chat_id == presser_id
     if (
         not _on_its_message(data, pressed)
         or pressed.staff_chat
-        or pressed.replied_user_id is None
-        or pressed.replied_user_id != presser_id
+        or not (own_chat or (pressed.replied_user_id is not None and pressed.replied_user_id == presser_id))
     ):
         return None
     parts = (data or "").split(":")

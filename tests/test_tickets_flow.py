@@ -406,6 +406,12 @@ async def test_a_choice_in_a_private_chat_has_no_handoff_button(app) -> None:
     (edited,) = _req(app).sent("editMessageText")
     assert edited.params["text"] == texts.TICKET_PRIVATE_HANDOFF
     assert _services(app).db.call(lambda session: session.exec(select(Ticket)).all()) == []
+    # a prompt whose question the asker deleted: its 「都不是」 still answers the asker in their own chat
+    orphan = dict(shown, message_id=9102)
+    del orphan["reply_to_message"]
+    await _press(app, chat=ASKER, user=ASKER, message=orphan, data=_buttons(prompt)[-1][1])
+    (edited,) = _req(app).sent("editMessageText")
+    assert edited.params["text"] == texts.TICKET_PRIVATE_HANDOFF
     # the items turned down are no context: 「那要多久？」 next is not offered them again
     _req(app).clear()
     await app.process_update(
