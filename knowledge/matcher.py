@@ -299,28 +299,30 @@ class Matcher:
         if wrong < doubt_offer(answer):
             return read
         sure = round(1.0 - wrong, 3)
-        named = alone.item if alone is not None and alone.action == "answer" and not alone.asks else None
-        if not switched and wrong >= DOUBT_HANDOFF and named in self.kb.items and named != context.item:
-            switched, read = True, replace(read, item=named)  # offered as a doubted switch: the item named first
-        elif not switched and wrong >= DOUBT_HANDOFF:
-            return replace(
-                read,
-                item=None,
-                action="handoff",
-                reason="doubted_kept",
-                confidence=sure,
-                candidates=(Candidate(context.item, sure),),
-                faq=None,
-                learned=False,
-                context=False,
-            )
-        offered = (read.item, context.item) if switched else (context.item,)
+        first = read.item
+        if not switched and wrong >= DOUBT_HANDOFF:
+            named = alone.item if alone is not None and alone.action == "answer" and not alone.asks else None
+            if named is None or named not in self.kb.items or named == context.item:
+                return replace(
+                    read,
+                    item=None,
+                    action="handoff",
+                    reason="doubted_kept",
+                    confidence=sure,
+                    candidates=(Candidate(context.item, sure),),
+                    faq=None,
+                    learned=False,
+                    context=False,
+                )
+            switched, first = True, named  # offered as a doubted switch: the item named first
+        offered = (first, context.item) if switched else (context.item,)
         return replace(
             read,
+            item=first,
             action="clarify",
             reason="doubted",
             confidence=sure,
-            candidates=tuple(Candidate(item, sure) for item in offered if item is not None),
+            candidates=tuple(Candidate(item, sure) for item in offered),
             faq=None,
             learned=False,
         )
