@@ -170,9 +170,7 @@ def _replies(
     result = reply.result
     if result.action == "answer" and reply.answer_html:
         return [_reply_owed(message, reply.answer_html, "answer", markup=markup(reply))]
-    # no person takes a private chat's question: a follow-up the doubt would hand off offers the conversation's item
-    private_doubt = result.keeps_context and message.chat.type == ChatType.PRIVATE and bool(result.candidates)
-    if result.action == "clarify" or private_doubt:
+    if result.shown_as_choice(private=message.chat.type == ChatType.PRIVATE):
         rows = [
             [
                 (

@@ -206,7 +206,7 @@ def answer_markup(update: Update, reply: Reply) -> InlineKeyboardMarkup | None:
         return None
     if message.chat.type == ChatType.PRIVATE:
         private_none = keyboard([[(texts.CLARIFY_NONE_PRIVATE, f"{FEEDBACK_PREFIX}:no")]])
-        return private_none if reply.result.action == "clarify" or reply.result.keeps_context else None
+        return private_none if reply.result.shown_as_choice(private=True) else None
     if reply.result.action == "clarify":  # the asker turned the items down: the ticket guesses none of them
         return keyboard([[(texts.CLARIFY_NONE, f"{FEEDBACK_PREFIX}:no")]])
     item = reply.result.item or ""

@@ -62,6 +62,11 @@ class MatchResult:
         answer the doubt handed to a person (`Matcher._doubted`, reason `doubted_kept`)."""
         return self.reason == "doubted_kept"
 
+    def shown_as_choice(self, *, private: bool) -> bool:
+        """Whether the bot shows this result as a choice of items: a clarify, and in a private chat, where no person
+        takes questions, also a follow-up the doubt handed off (its one candidate, the conversation's item)."""
+        return self.action == "clarify" or (private and self.keeps_context and bool(self.candidates))
+
     def context_after(self) -> Context | None:
         """What a follow-up may borrow from this result: the item and intent answered (the last ask; of several
         items, the first), if any;
