@@ -49,6 +49,7 @@ from bot.telegram_io import services_of_app, split_message
 from delivery.outbox import (
     POSTED_PARTS,
     WAKE_FLAG,
+    ChatMoved,
     DeliveryOutcome,
     OutboxStats,
     OutboxView,
@@ -154,6 +155,7 @@ class Sender:
         limits: Limits | None = None,
         clock: Callable[[], datetime] = utcnow,
         on_outcome: Callable[[DeliveryOutcome], Any] | None = None,
+        on_moved: Callable[[ChatMoved], Any] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
@@ -162,6 +164,7 @@ class Sender:
         self.clock = clock
         self.monotonic = monotonic
         self.on_outcome = on_outcome
+        self.on_moved = on_moved
         # Unique per run: a restarted container has the same host name and often pid 1, and a sender never
         # takes back its own claims, so the id of a run before must never come back.
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
@@ -175,7 +178,8 @@ class Sender:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
-        self._reactions: deque[DeliveryOutcome] = deque()  # final outcomes `on_outcome` has not seen yet, in order
+        # final outcomes `on_outcome` has not seen yet and moves `on_moved` has not, in the order recorded
+        self._reactions: deque[DeliveryOutcome | ChatMoved] = deque()
         self._reactor: asyncio.Task[None] | None = None
         self._round_lock = asyncio.Lock()
         self._last_reclaim = 0.0
@@ -448,29 +452,37 @@ class Sender:
             await self._recorded([(chat_id, result)], outcomes)
 
     async def _recorded(self, batch: list[tuple[int, SendResult]], outcomes: list[DeliveryOutcome]) -> None:
-        """The outcomes of `batch` are committed: its chats may send again; react to the final ones."""
+        """The outcomes of `batch` are committed: its chats may send again; react to the final ones, and to the
+        groups a send found upgraded to a supergroup (the move is recorded in the same transaction)."""
+        moves: list[ChatMoved] = []
         for chat_id, result in batch:
             self._inflight.discard(chat_id)
             if result.moved_to is not None:
                 self._inflight.discard(result.moved_to)
-        if self.on_outcome is not None and outcomes:
+                moves.append(ChatMoved(chat_id, result.moved_to))
+        reactions = [*(moves if self.on_moved is not None else ()), *(outcomes if self.on_outcome is not None else ())]
+        if reactions:
             # Reacted to in order by a task of their own (the cards refreshed: a read and a Telegram edit per card),
             # not here: the round that recorded them starts its sends first, and no chat waits for those edits.
-            self._reactions.extend(outcomes)
+            self._reactions.extend(reactions)
             if self._reactor is None or self._reactor.done():
                 self._reactor = asyncio.create_task(self._react(), name="outbox-outcomes")
 
     async def _react(self) -> None:
-        """React to the final outcomes recorded so far, one after another (`on_outcome`)."""
-        assert self.on_outcome is not None
+        """React to the final outcomes and the moves recorded so far, one after another (`on_outcome`, `on_moved`)."""
         while self._reactions:
-            outcome = self._reactions.popleft()
+            reaction = self._reactions.popleft()
             try:
-                done = self.on_outcome(outcome)
+                if isinstance(reaction, ChatMoved):
+                    assert self.on_moved is not None
+                    done = self.on_moved(reaction)
+                else:
+                    assert self.on_outcome is not None
+                    done = self.on_outcome(reaction)
                 if asyncio.iscoroutine(done):
                     await done
             except Exception:
-                log.exception("reacting to the outcome of outbox row %s failed", outcome.id)
+                log.exception("reacting to %s failed", reaction)
 
     async def _reacted(self, timeout: float | None = None) -> None:
         """Wait (bounded by `timeout`) until every outcome recorded so far has been reacted to."""
@@ -629,7 +641,8 @@ class Sender:
     # ------------------------------------------------------------------ tests and tools
 
     async def drain(self, *, timeout: float = 10.0) -> OutboxStats:
-        """Deliver until nothing is due (rows waiting for a later retry stay); bounded."""
+        """Deliver until nothing is due (rows waiting for a later retry stay), what the reactions to the outcomes owe
+        included (the cards posted again after a move the sender met); bounded."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             delay = await self.round()
@@ -639,6 +652,7 @@ class Sender:
                 continue
             await self._flush()
             if not self._inflight and delay >= self.limits.poll_seconds:
+                await self._reacted(timeout=max(0.0, deadline - time.monotonic()))
                 due = await self.db.run(next_due)
                 if due is None or due > self.clock() + timedelta(seconds=deadline - time.monotonic()):
                     break  # nothing left, or only what is due after the deadline

@@ -8,7 +8,15 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from delivery.outbox import DeliveryOutcome, on_chat_gone, on_chat_moved, on_outcome
+from delivery.outbox import (
+    DeliveryOutcome,
+    Owed,
+    enqueue_all,
+    message_payload,
+    on_chat_gone,
+    on_chat_moved,
+    on_outcome,
+)
 from desk import bindings, tickets
 from scheduler.models import mark_failed, mark_sent
 
@@ -27,7 +35,17 @@ def _chat_moved(session: Session, old_chat_id: int, new_chat_id: int, now: datet
 
 @on_outcome("card")
 def _card(session: Session, outcome: DeliveryOutcome, now: datetime) -> None:
-    """A card (or alert) posted in a staff chat: a reply to any of its parts answers the ticket."""
+    """A card (or alert) posted in a staff chat: a reply to any of its parts answers the ticket. A card that finally
+    did not reach its chat owes the notice it carries (an escalation card: to the steward who escalated it)."""
+    notice = outcome.follow_up.get("undelivered")
+    if not outcome.sent and notice:
+        owed = Owed(
+            int(notice["chat_id"]),
+            message_payload(str(notice["text"])),
+            "card_undelivered",
+            ticket_id=outcome.ticket_id,
+        )
+        enqueue_all(session=session, owed=[owed], now=now)
     if outcome.sent and outcome.ticket_id is not None:
         for message_id in outcome.message_ids or ((outcome.message_id,) if outcome.message_id else ()):
             tickets.record_card(

@@ -513,6 +513,14 @@ class DeliveryOutcome:
         return self.status == OutboxState.sent.value
 
 
+@dataclass(frozen=True)
+class ChatMoved:
+    """A send found a group upgraded to a supergroup; the move is recorded (the `on_chat_moved` hooks ran)."""
+
+    old_chat_id: int
+    new_chat_id: int
+
+
 FollowUp = Callable[[Session, DeliveryOutcome, datetime], None]
 _FOLLOW_UPS: dict[str, FollowUp] = {}
 _ON_CHAT_GONE: list[Callable[[Session, int, datetime], None]] = []

@@ -114,6 +114,11 @@ class CardKind(str, enum.Enum):
         return self.value
 
 
+# The outbox purposes of the rows that post the cards (`desk.work.claim_left_cards` looks for those owed to a chat)
+STEWARD_CARD = "ticket_card"
+DEPARTMENT_CARD = "department_card"
+
+
 class TicketCard(SQLModel, table=True):
     """A message in a staff chat that shows the ticket; a reply to it answers the ticket."""
 
@@ -215,6 +220,6 @@ class ChatMove(SQLModel, table=True):
     old_chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     new_chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     moved_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    # when the steward cards left in the old chat were posted again in the new one (desk.work.claim_left_steward_cards):
-    # once, whichever of Telegram's two announcements of the move comes first
+    # when the cards left in the old chat were posted again in the new one (desk.work.claim_left_cards):
+    # once, whoever learns of the move first (either of Telegram's two announcements, or the sender meeting its 400)
     cards_reposted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -11,11 +11,13 @@ from datetime import datetime
 from sqlalchemy import Exists, exists, update
 from sqlmodel import Session, col, select
 
+from delivery.outbox import OutboxMessage, OutboxState
 from desk import bindings, render, tickets
 from desk.callbacks import TicketPress
 from desk.errors import DeskError, NotACard, PermissionDenied
 from desk.models import (
     ACTIVE_STATUSES,
+    DEPARTMENT_CARD,
     WAITING_STATUSES,
     CardKind,
     ChatKind,
@@ -374,14 +376,29 @@ class LeftCard:
     project_name: str | None
 
 
-def claim_left_steward_cards(*, session: Session, old_chat_id: int, new_chat_id: int, now: datetime) -> list[LeftCard]:
-    """The tickets still in progress whose steward card is in `old_chat_id`, a group Telegram upgraded to
-    `new_chat_id` (its old messages stay there, where no press or reply reaches): to post their cards again there.
+@dataclass(frozen=True)
+class LeftCards:
+    """What a group upgraded to a supergroup left behind: the steward cards to post again there (the steward group's)
+    and the tickets waiting on the department bound to it (a department group's), each as its escalation."""
 
-    Once per move, whichever of Telegram's two announcements of it comes first: the move's row is marked by one
-    UPDATE that only an unmarked row matches (the second waits on its lock, then matches none). A move not recorded
-    yet (`desk.bindings.migrate_chat` records it) has none. What the supergroup holds already does not count: a
-    follow-up notice the sender took there before the announcement is recorded as a card too."""
+    steward: list[LeftCard]
+    department: list[PressResult]
+
+
+def claim_left_cards(
+    *, session: Session, old_chat_id: int, new_chat_id: int, now: datetime, steward_group: bool
+) -> LeftCards:
+    """The cards left in `old_chat_id`, a group Telegram upgraded to `new_chat_id` (its old messages stay there, where
+    no press or reply reaches), to post again there: the steward cards of the tickets still in progress when the
+    supergroup is the steward group (`steward_group`), and the department cards of the tickets waiting on the
+    department bound to it.
+
+    Once per move, whoever learns of it first (Telegram's two announcements, a send the sender found refused): the
+    move's row is marked by one UPDATE that only an unmarked row matches (the second waits on its lock, then matches
+    none). A move not recorded yet (`desk.bindings.migrate_chat` records it) has none. A department card already in
+    the supergroup, or owed to it (the send that found the move goes there), is not posted again; a steward card is,
+    whatever the supergroup holds (a follow-up notice the sender took there before the announcement is recorded as a
+    card too)."""
 
     claimed = session.execute(
         update(ChatMove)
@@ -394,21 +411,40 @@ def claim_left_steward_cards(*, session: Session, old_chat_id: int, new_chat_id:
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return []
+        return LeftCards([], [])
 
-    def steward_card_in(chat_id: int) -> Exists:
+    def card_in(chat_id: int, kind: CardKind) -> Exists:
         return exists().where(
             col(TicketCard.ticket_id) == Ticket.id,
             col(TicketCard.chat_id) == chat_id,
-            col(TicketCard.kind) == CardKind.steward.value,
+            col(TicketCard.kind) == kind.value,
         )
 
-    left = session.exec(
-        select(Ticket)
-        .where(col(Ticket.status).in_([s.value for s in ACTIVE_STATUSES]), steward_card_in(old_chat_id))
-        .order_by(col(Ticket.created_at), col(Ticket.id))  # as opened
-    ).all()
-    return [LeftCard(TicketView.of(t), project_name(session, t.project_code)) for t in left]
+    left: list[LeftCard] = []
+    if steward_group:
+        in_progress = session.exec(
+            select(Ticket)
+            .where(col(Ticket.status).in_([s.value for s in ACTIVE_STATUSES]), card_in(old_chat_id, CardKind.steward))
+            .order_by(col(Ticket.created_at), col(Ticket.id))  # as opened
+        ).all()
+        left = [LeftCard(TicketView.of(t), project_name(session, t.project_code)) for t in in_progress]
+    there = set(
+        session.exec(
+            select(TicketCard.ticket_id).where(
+                col(TicketCard.chat_id) == new_chat_id, col(TicketCard.kind) == CardKind.department.value
+            )
+        ).all()
+    ) | set(
+        session.exec(
+            select(OutboxMessage.ticket_id).where(
+                col(OutboxMessage.chat_id) == new_chat_id,
+                col(OutboxMessage.purpose) == DEPARTMENT_CARD,
+                col(OutboxMessage.status) != OutboxState.failed.value,
+            )
+        ).all()
+    )
+    waiting = [w for w in waiting_on_department_chat(session=session, chat_id=new_chat_id) if w.ticket.id not in there]
+    return LeftCards(left, waiting)
 
 
 def chat_gone(*, session: Session, chat_id: int, now: datetime) -> bool:

@@ -39,10 +39,10 @@ from bot.telegram_io import (
     services_of,
     without_mention,
 )
-from delivery.outbox import DeliveryOutcome, Owed, enqueue_all, message_payload, run_owing
+from delivery.outbox import ChatMoved, DeliveryOutcome, Owed, enqueue_all, message_payload, run_owing
 from desk import callbacks, render, work
 from desk.errors import DeskError
-from desk.models import ChatKind
+from desk.models import DEPARTMENT_CARD, STEWARD_CARD, ChatKind
 from handlers import tickets_admin, tickets_buttons
 from handlers import tickets_common as common
 from knowledge.context import leave_context
@@ -537,20 +537,29 @@ async def on_edited_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 async def _after_delivery(application: Application, outcome: DeliveryOutcome) -> None:  # type: ignore[type-arg]
     """A relay's final outcome changes the ticket (answered, or open again): the cards say so. A card sent after its
-    ticket changed (it waited in the outbox: the sender stopped, Telegram slow) is brought up to date."""
+    ticket changed (it waited in the outbox: the sender stopped, Telegram slow) is brought up to date. A group that
+    removed the bot is no longer offered as a department's (its binding was retired with the outcome)."""
+    context = ContextTypes.DEFAULT_TYPE(application)
+    if outcome.chat_gone:
+        await common.refresh_department_chats(context)
     if outcome.ticket_id is None:
         return
-    context = ContextTypes.DEFAULT_TYPE(application)
     if outcome.purpose == "relay":
         await common.refresh_cards(context, outcome.ticket_id)
-    elif outcome.purpose == "ticket_card" and outcome.sent and "shows" in outcome.follow_up:
+    elif outcome.purpose in (STEWARD_CARD, DEPARTMENT_CARD) and outcome.sent and "shows" in outcome.follow_up:
         now = await services_of(context).db.run(work.ticket_status, ticket_id=outcome.ticket_id)
         if now is not None and now != outcome.follow_up["shows"]:
             await common.refresh_cards(context, outcome.ticket_id)
 
 
+async def _after_move(application: Application, moved: ChatMoved) -> None:  # type: ignore[type-arg]
+    """A send found a group upgraded to a supergroup (Telegram's announcement may never come): follow it."""
+    await common.follow_move(ContextTypes.DEFAULT_TYPE(application), moved.old_chat_id, moved.new_chat_id)
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     sender_of(application).on_outcome = partial(_after_delivery, application)
+    sender_of(application).on_moved = partial(_after_move, application)
     application.add_handler(CallbackQueryHandler(on_feedback, pattern=rf"^{FEEDBACK_PREFIX}:"))
     # Before every other group: an edited command never runs (CommandHandler takes edits).
     application.add_handler(

@@ -239,8 +239,7 @@ async def on_migrate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         list(moved.projects),
         moved.reminder_keys,
     )
-    await common.repost_department_cards(context, moved)
-    await common.repost_steward_cards(context, old, new)
+    await common.repost_left_cards(context, old, new)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

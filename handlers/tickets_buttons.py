@@ -12,6 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 import texts
 from bot.telegram_io import pressed_message, services_of
+from delivery.outbox import Owed, run_owing
 from desk import callbacks, render, work
 from desk.errors import DeskError, PermissionDenied, TicketNotFound, UnknownDepartment
 from desk.models import FINAL_STATUSES, CardKind
@@ -36,9 +37,16 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     services = services_of(context)
     card = query.message
     names = common.department_names(services)
+
+    def owed(result: work.PressResult) -> list[Owed]:
+        """An escalation's card, owed in the transaction that escalates (the presser is told if it never arrives)."""
+        return [common.department_card_owed(services, result, tell_chat_id=card.chat_id)] if result.escalation else []
+
     try:
-        result = await services.db.run(
-            work.press,
+        result: work.PressResult = await services.db.run(
+            run_owing,
+            fn=work.press,
+            compose=owed,
             who=common.who(services),
             now=services.clock(),
             chat_id=card.chat_id,
@@ -64,10 +72,8 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await common.edit_markup(card, common.chooser_markup(ticket.id, result.departments, names))
         return
     if pressed.action is Action.escalate:
-        if await common.post_escalation(context, result):
-            await query.answer(_plain(render.escalated_notice(result.escalation, departments=names)))  # type: ignore[arg-type]
-        else:
-            await query.answer(_plain(_undelivered(result, names)), show_alert=True)
+        assert result.escalation is not None  # a department was chosen: escalated, or refused above
+        await query.answer(_plain(render.escalated_notice(result.escalation, departments=names)))
     elif pressed.action is Action.claim:
         await query.answer(_plain(render.claimed_notice(ticket)))
     elif pressed.action in (Action.close, Action.resolve):
@@ -101,8 +107,10 @@ async def escalate_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     try:
         if department is None:
             raise UnknownDepartment(" ".join(args[1:]))
-        result = await services.db.run(
-            work.escalate_command,
+        result: work.PressResult = await services.db.run(
+            run_owing,
+            fn=work.escalate_command,
+            compose=lambda result: [common.department_card_owed(services, result, tell_chat_id=message.chat_id)],
             who=common.who(services),
             now=services.clock(),
             chat_id=message.chat_id,
@@ -117,22 +125,8 @@ async def escalate_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     except DeskError as exc:
         await message.reply_text(render.error_message(exc, departments=names), parse_mode=ParseMode.HTML)
         return
-    delivered = await common.post_escalation(context, result)
-    notice = (
-        render.escalated_notice(result.escalation, departments=names)  # type: ignore[arg-type]
-        if delivered
-        else _undelivered(result, names)
-    )
-    await message.reply_text(notice, parse_mode=ParseMode.HTML)
-
-
-def _undelivered(result: work.PressResult, names: dict[str, str]) -> str:
-    """The ticket was escalated but its card did not reach the department's group."""
-    assert result.escalation is not None
-    return texts.TICKET_ESCALATION_UNDELIVERED.format(
-        ticket_id=result.ticket.id,
-        department=render.esc(render.department_name(result.escalation.department_key, names)),
-    )
+    assert result.escalation is not None  # escalated, or refused above
+    await message.reply_text(render.escalated_notice(result.escalation, departments=names), parse_mode=ParseMode.HTML)
 
 
 def _plain(html_text: str) -> str:

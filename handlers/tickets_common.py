@@ -1,6 +1,6 @@
 """Shared helpers of the ticket handlers: settings → Who, keyboards, department lookup,
-following a group's upgrade, editing and posting cards (with record_card). Sending with
-retries is bot.sending's, the staff-chat check bot.services.StaffChats, so the jobs in
+following a group's upgrade, editing cards and composing the ones owed (the outbox sends them and
+records them: delivery.follow_ups). The staff-chat check is bot.services.StaffChats, so the jobs in
 bot/jobs need nothing from here."""
 
 from __future__ import annotations
@@ -14,13 +14,11 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 import texts
-from bot.sending import Sent, send
 from bot.services import Services, department_names
 from bot.telegram_io import keyboard, services_of
 from delivery.outbox import Owed, enqueue_all, message_payload
 from desk import callbacks, render, work
-from desk.bindings import ChatMigration, migrate_chat
-from desk.models import CardKind, ChatKind
+from desk.models import DEPARTMENT_CARD, STEWARD_CARD, CardKind
 from desk.roles import Action
 from desk.views import TicketView
 
@@ -85,21 +83,11 @@ def chooser_markup(ticket_id: int, keys: tuple[str, ...], names: dict[str, str])
 # --------------------------------------------------------------------------- sending
 
 
-async def follow_migration(
-    context: ContextTypes.DEFAULT_TYPE, old_chat_id: int | None, sent: Sent, *, posting: int | None = None
-) -> None:
-    """A send found the group upgraded to a supergroup (the service message was missed):
-    move its binding, tickets and reminders there, as the migrate_to_chat_id update would
-    (`posting`: the ticket whose card this send carried, not to be posted twice)."""
-    if sent.migrated_to is None or old_chat_id is None:
-        return
-    services = services_of(context)
-    moved = await services.db.run(
-        migrate_chat, old_chat_id=old_chat_id, new_chat_id=sent.migrated_to, now=services.clock()
-    )
+async def follow_move(context: ContextTypes.DEFAULT_TYPE, old_chat_id: int, new_chat_id: int) -> None:
+    """A group's move to a supergroup is recorded (Telegram announced it, or a send found it): this process follows
+    it now, and the cards left in the old chat are posted again in the new one (once per move)."""
     await refresh_facts(context)
-    await repost_department_cards(context, moved, skip=posting)
-    await repost_steward_cards(context, old_chat_id, sent.migrated_to)
+    await repost_left_cards(context, old_chat_id, new_chat_id)
 
 
 def steward_card_owed(
@@ -114,48 +102,83 @@ def steward_card_owed(
     return Owed(
         chat_id,
         message_payload(card_text(services, ticket, project_name), markup=card_markup(ticket.id).to_dict()),
-        "ticket_card",
+        STEWARD_CARD,
         ticket_id=ticket.id,
         follow_up={"kind": "card", "card_kind": CardKind.steward.value, **shows},
     )
 
 
-async def repost_steward_cards(context: ContextTypes.DEFAULT_TYPE, old_chat_id: int, new_chat_id: int) -> None:
-    """A group holding steward cards (the steward group) became a supergroup: its cards stay in the old chat, where
-    no button or reply reaches, so every ticket still in progress gets its card again in the supergroup (once per
-    move: `work.claim_left_steward_cards`), in the transaction that claims them. Only where the supergroup is the
-    steward group now (after `refresh_facts`): a former steward group bound since as another group gets none."""
-    services = services_of(context)
-    if services.staff_chats.steward_chat_id != new_chat_id:
-        return
+def department_card_owed(services: Services, result: work.PressResult, *, tell_chat_id: int | None) -> Owed:
+    """The escalation card (with the thread) owed to the department's group; the sender records it as the ticket's
+    card. It carries the status it shows (refreshed once sent if the ticket changed while it waited), and, should it
+    finally not reach the group (the bot removed, a refusal), the notice owed then to `tell_chat_id` (the steward who
+    escalated it), in the transaction that records the failure (`delivery.follow_ups`)."""
+    escalation = result.escalation
+    assert escalation is not None and escalation.ticket.id is not None
+    names = department_names(services)
+    html = render.escalation_card(
+        escalation, now=services.clock(), hours=services.hours, project_name=result.project_name, departments=names
+    )
+    undelivered = (
+        {
+            "undelivered": {
+                "chat_id": tell_chat_id,
+                "text": texts.TICKET_ESCALATION_UNDELIVERED.format(
+                    ticket_id=escalation.ticket.id,
+                    department=render.esc(render.department_name(escalation.department_key, names)),
+                ),
+            }
+        }
+        if tell_chat_id is not None
+        else {}
+    )
+    return Owed(
+        escalation.department_chat_id,
+        message_payload(html, markup=card_markup(escalation.ticket.id, CardKind.department).to_dict()),
+        DEPARTMENT_CARD,
+        ticket_id=escalation.ticket.id,
+        follow_up={
+            "kind": "card",
+            "card_kind": CardKind.department.value,
+            "department_key": escalation.department_key,
+            "shows": str(escalation.ticket.status),
+            **undelivered,
+        },
+    )
 
-    def unit(session: Session) -> int:
+
+async def repost_left_cards(context: ContextTypes.DEFAULT_TYPE, old_chat_id: int, new_chat_id: int) -> None:
+    """A group holding cards became a supergroup: its cards stay in the old chat, where no button or reply reaches.
+    In the transaction that claims them (once per move: `work.claim_left_cards`), every ticket still in progress
+    gets its steward card again in the supergroup when that is the steward group now (after `refresh_facts`: a former
+    steward group bound since as another group gets none), and every ticket waiting on the department bound to it
+    its department card."""
+    services = services_of(context)
+    steward_chat = services.staff_chats.steward_chat_id
+
+    def unit(session: Session) -> tuple[int, int]:
         now = services.clock()
-        left = work.claim_left_steward_cards(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id, now=now)
-        enqueue_all(
+        left = work.claim_left_cards(
             session=session,
-            owed=[steward_card_owed(services, c.ticket, c.project_name, new_chat_id, checked=True) for c in left],
+            old_chat_id=old_chat_id,
+            new_chat_id=new_chat_id,
             now=now,
+            steward_group=steward_chat == new_chat_id,
         )
-        return len(left)
+        owed = [steward_card_owed(services, c.ticket, c.project_name, new_chat_id, checked=True) for c in left.steward]
+        owed += [department_card_owed(services, w, tell_chat_id=steward_chat) for w in left.department]
+        enqueue_all(session=session, owed=owed, now=now)
+        return len(left.steward), len(left.department)
 
-    reposted = await services.db.run(unit)
-    if reposted:
-        log.info("group %s became supergroup %s: %d steward cards posted again", old_chat_id, new_chat_id, reposted)
-
-
-async def repost_department_cards(
-    context: ContextTypes.DEFAULT_TYPE, moved: ChatMigration, *, skip: int | None = None
-) -> None:
-    """A department group became a supergroup: its cards stay in the old chat, where no reply
-    reaches, so post every ticket still waiting on it again in the supergroup. Once: a second
-    announcement of the same move finds the binding moved already (`moved.binding` is None)."""
-    if moved.binding is None or moved.binding.kind != ChatKind.department.value:
-        return
-    services = services_of(context)
-    for waiting in await services.db.run(work.waiting_on_department_chat, chat_id=moved.new_chat_id):
-        if waiting.ticket.id != skip:
-            await post_escalation(context, waiting)
+    steward, department = await services.db.run(unit)
+    if steward or department:
+        log.info(
+            "group %s became supergroup %s: %d steward and %d department cards posted again",
+            old_chat_id,
+            new_chat_id,
+            steward,
+            department,
+        )
 
 
 async def edit_card(bot: Bot, chat_id: int, message_id: int, html: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -209,65 +232,6 @@ def card_text(services: Services, ticket: TicketView, project_name: str | None, 
         departments=department_names(services),
         for_department=for_department,
     )
-
-
-async def post_steward_card(context: ContextTypes.DEFAULT_TYPE, info: work.CardInfo) -> None:
-    """Post a new ticket's card to the steward group and remember it."""
-    services = services_of(context)
-    chat_id = services.staff_chats.steward_chat_id
-    if chat_id is None:
-        log.warning("ticket %s: STEWARD_CHAT_ID is not set, no card posted", info.ticket.id)
-        return
-    sent = await send(
-        context.bot, chat_id, card_text(services, info.ticket, info.project_name), markup=card_markup(info.ticket.id)
-    )
-    if sent.parts:  # every part: a reply to any of them answers the ticket
-        await services.db.run(
-            work.record_cards,
-            ticket_id=info.ticket.id,
-            now=services.clock(),
-            cards=[(chat_id, part.message_id, CardKind.steward.value, None) for part in sent.parts],
-        )
-
-
-async def post_escalation(context: ContextTypes.DEFAULT_TYPE, result: work.PressResult) -> bool:
-    """Send the escalation card (with the thread) to the department group; True if sent.
-    On False the caller tells the steward (the ticket stays escalated: they may escalate it
-    elsewhere or answer it themselves); a 403 also retires the group's binding."""
-    services = services_of(context)
-    escalation = result.escalation
-    assert escalation is not None
-    html = render.escalation_card(
-        escalation,
-        now=services.clock(),
-        hours=services.hours,
-        project_name=result.project_name,
-        departments=department_names(services),
-    )
-    sent = await send(
-        context.bot, escalation.department_chat_id, html, markup=card_markup(escalation.ticket.id, CardKind.department)
-    )
-    await follow_migration(context, escalation.department_chat_id, sent, posting=escalation.ticket.id)
-    if sent.message is None:
-        if sent.gone:
-            await services.db.run(work.chat_gone, chat_id=escalation.department_chat_id, now=services.clock())
-            await refresh_department_chats(context)
-        return False
-    await services.db.run(
-        work.record_cards,
-        ticket_id=escalation.ticket.id,
-        now=services.clock(),
-        cards=[
-            (
-                sent.migrated_to or escalation.department_chat_id,
-                part.message_id,
-                CardKind.department.value,
-                escalation.department_key,
-            )
-            for part in sent.parts
-        ],
-    )
-    return True
 
 
 # --------------------------------------------------------------------------- staff chats

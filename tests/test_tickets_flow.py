@@ -262,6 +262,64 @@ async def test_escalate_command(app) -> None:
     assert _sent_to(app, HELP)[0].params["text"] == texts.DESK_ERR_PERMISSION
 
 
+async def test_an_escalation_card_is_owed_with_the_escalation(app) -> None:
+    """The department's card is written to the outbox in the transaction that escalates: a sender stopped (or a
+    process that dies) before it goes loses nothing, and the card goes once the sender is back."""
+    from bot.sender import sender_of
+    from delivery.outbox import OutboxMessage
+    from desk.models import DEPARTMENT_CARD
+
+    ticket_id, _ = await _handoff(app)
+    await sender_of(app).stop()
+    _req(app).clear()
+    await app.process_update(
+        callback_update(
+            app.bot,
+            chat_id=STEWARD_CHAT,
+            user_id=STEWARD,
+            message=_card(app, ticket_id, chooser=("ndrc",)),
+            data=f"t:escalate:{ticket_id}:ndrc",
+        )
+    )
+    assert _sent_to(app, DEPT_CHAT) == [] and _ticket(app, ticket_id).status == "escalated"
+    (owed,) = _services(app).db.call(
+        lambda session: session.exec(select(OutboxMessage).where(OutboxMessage.purpose == DEPARTMENT_CARD)).all()
+    )
+    assert (owed.chat_id, owed.ticket_id, owed.status) == (DEPT_CHAT, ticket_id, "pending")
+    await delivered(app)
+    (dept_card,) = _sent_to(app, DEPT_CHAT)
+    assert says(texts.DESK_ESCALATION_HEAD, dept_card.params["text"])
+    assert [c.chat_id for c in _services(app).db.call(ticket_cards, ticket_id=ticket_id)] == [STEWARD_CHAT, DEPT_CHAT]
+    await _say(app, "由市场监管局负责。", user=DEPT_MEMBER, chat=DEPT_CHAT, reply_to=_card(app, ticket_id, DEPT_CHAT))
+    (relayed,) = _sent_to(app, HELP)
+    assert says(texts.DESK_RELAYED_ANSWER, relayed.params["text"], responder="发展和改革委员会")
+
+
+async def test_a_department_card_sent_after_its_ticket_closed_is_brought_up_to_date(app) -> None:
+    """The card waits in the outbox (the sender stopped) while the steward closes the ticket: once sent, it is edited
+    to show the ticket closed, with no button left to press."""
+    from bot.sender import sender_of
+
+    ticket_id, _ = await _handoff(app)
+    steward_card = _card(app, ticket_id)
+    await sender_of(app).stop()
+    _req(app).clear()
+    for update in (
+        message_update(app.bot, chat_id=STEWARD_CHAT, user_id=STEWARD, text=f"/escalate {ticket_id} 发改委"),
+        callback_update(
+            app.bot, chat_id=STEWARD_CHAT, user_id=STEWARD, message=steward_card, data=f"t:close:{ticket_id}"
+        ),
+    ):
+        await app.process_update(update)  # nothing delivered in between
+    assert _ticket(app, ticket_id).status == "closed"
+    await delivered(app)
+    (dept_card,) = _sent_to(app, DEPT_CHAT)
+    assert texts.DESK_STATUS["escalated"] in dept_card.params["text"]  # as owed
+    edits = [c for c in _req(app).sent("editMessageText") if int(c.params["chat_id"]) == DEPT_CHAT]
+    assert edits and texts.DESK_STATUS["closed"] in edits[-1].params["text"]
+    assert "reply_markup" not in edits[-1].params
+
+
 async def test_sla_warning_once_breach_once_to_the_lead_group(app) -> None:
     services, clock = _services(app), app.bot_data["clock"]
     await _handoff(app)
@@ -585,9 +643,6 @@ async def test_learn_in_reply_to_the_relayed_answer_in_the_help_group(app) -> No
 
 def _fail_sends(app, monkeypatch, *, chat: int, status: int, times: int) -> None:
     """The next `times` sendMessage calls to `chat` get HTTP `status` from "Telegram"."""
-    from bot import sending
-
-    monkeypatch.setattr(sending, "RETRY_DELAYS", (0.0, 0.0))  # tests never sleep
     request = _req(app)
     answer = request.do_request
     left = [times]
@@ -633,9 +688,10 @@ async def test_an_escalation_the_department_group_never_got_is_reported(app, mon
         message=_card(app, ticket_id, chooser=("ndrc",)),
         data=f"t:escalate:{ticket_id}:ndrc",
     )
-    alert = _alert(app)
-    assert alert.params["show_alert"] is True
-    assert alert.params["text"] == texts.TICKET_ESCALATION_UNDELIVERED.format(
+    # The card is owed with the escalation: the press is answered at once, the steward told once Telegram refused it.
+    assert _alert(app).params["text"] == f"📣 工单 #{ticket_id} 已转发展和改革委员会。"
+    (notice,) = _sent_to(app, STEWARD_CHAT)
+    assert notice.params["text"] == texts.TICKET_ESCALATION_UNDELIVERED.format(
         ticket_id=ticket_id, department="发展和改革委员会"
     )
     # The group removed the bot: it is no longer a staff chat, and no longer offered.

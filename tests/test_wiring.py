@@ -85,7 +85,7 @@ def test_without_the_turns_file_a_group_message_asks_by_its_marks_alone(
 
 def test_the_jobs_do_not_import_the_handlers() -> None:
     code = (
-        "import sys, bot.jobs.sla_job, bot.jobs.reminder_job, bot.sending, bot.services; "
+        "import sys, bot.jobs.sla_job, bot.jobs.reminder_job, bot.sender, bot.services; "
         "print(sorted(m for m in sys.modules if m == 'handlers' or m.startswith('handlers.')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
