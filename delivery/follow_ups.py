@@ -12,12 +12,12 @@ from delivery.outbox import (
     DeliveryOutcome,
     Owed,
     enqueue_all,
-    message_payload,
     on_chat_gone,
     on_chat_moved,
     on_outcome,
 )
 from desk import bindings, tickets
+from desk.models import WAITING_STATUSES, Ticket
 from scheduler.models import mark_failed, mark_sent
 
 
@@ -36,15 +36,12 @@ def _chat_moved(session: Session, old_chat_id: int, new_chat_id: int, now: datet
 @on_outcome("card")
 def _card(session: Session, outcome: DeliveryOutcome, now: datetime) -> None:
     """A card (or alert) posted in a staff chat: a reply to any of its parts answers the ticket. A card that finally
-    did not reach its chat owes the notice it carries (an escalation card: to the steward who escalated it)."""
+    did not reach its chat owes the notice it carries (an escalation card: to the steward who escalated it), while
+    the ticket still waits on that department."""
     notice = outcome.follow_up.get("undelivered")
-    if not outcome.sent and notice:
-        owed = Owed(
-            int(notice["chat_id"]),
-            message_payload(str(notice["text"])),
-            "card_undelivered",
-            ticket_id=outcome.ticket_id,
-        )
+    department = outcome.follow_up.get("department_key")
+    if not outcome.sent and notice and _still_with(session, outcome.ticket_id, department):
+        owed = Owed(int(notice["chat_id"]), dict(notice["payload"]), "card_undelivered", ticket_id=outcome.ticket_id)
         enqueue_all(session=session, owed=[owed], now=now)
     if outcome.sent and outcome.ticket_id is not None:
         for message_id in outcome.message_ids or ((outcome.message_id,) if outcome.message_id else ()):
@@ -57,6 +54,16 @@ def _card(session: Session, outcome: DeliveryOutcome, now: datetime) -> None:
                 now=now,
                 department_key=outcome.follow_up.get("department_key"),
             )
+
+
+WAITING_VALUES = frozenset(s.value for s in WAITING_STATUSES)
+
+
+def _still_with(session: Session, ticket_id: int | None, department_key: str | None) -> bool:
+    """Whether the ticket still waits on that department: a notice that its card never arrived says to escalate it
+    elsewhere or answer it, which is moot once it is closed, answered or with another department."""
+    ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
+    return ticket is not None and ticket.department_key == department_key and ticket.status in WAITING_VALUES
 
 
 @on_outcome("relay")

@@ -564,7 +564,9 @@ def finish(*, session: Session, results: Sequence[SendResult], now: datetime) ->
         if row is None or status.get(row.id, row.status) in FINAL_STATES:
             continue
         chat_id = row.chat_id
-        if result.moved_to is not None:  # the group was upgraded: this and the rest go there
+        # The group was upgraded: this and the rest go there. A row another sender moved there already (this one's
+        # send to the old id was in flight) is there: no move of the supergroup to itself.
+        if result.moved_to is not None and result.moved_to != chat_id:
             session.execute(
                 update(OutboxMessage)
                 .where(col(OutboxMessage.chat_id) == chat_id, col(OutboxMessage.status).notin_(FINAL_STATES))

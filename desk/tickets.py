@@ -420,9 +420,8 @@ def _check_unrecorded_card(session: Session, actor: Actor, action: Action, ticke
     answer, in the transaction that records the send (later still when the database hiccups).
     It counts as the ticket's card when the ticket has a current card in the actor's chat,
     recorded or owed: in the steward group a card row or an outbox row owing a card there; in a
-    department group the ticket being with that department (its escalation card is posted
-    straight after the escalation, not through the outbox, and any older department's card is
-    not current)."""
+    department group the ticket being with that department (its escalation card is owed with the
+    escalation and recorded when sent; any older department's card is not current)."""
     if actor.chat_kind is ChatKind.department:
         if not ticket.department_key or ticket.department_key != actor.chat_department_key:
             raise PermissionDenied(str(action), "card of a department the ticket has left")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Exists, exists, update
+from sqlalchemy import Exists, and_, exists, or_, update
 from sqlmodel import Session, col, select
 
 from delivery.outbox import OutboxMessage, OutboxState
@@ -396,7 +396,8 @@ def claim_left_cards(
     Once per move, whoever learns of it first (Telegram's two announcements, a send the sender found refused): the
     move's row is marked by one UPDATE that only an unmarked row matches (the second waits on its lock, then matches
     none). A move not recorded yet (`desk.bindings.migrate_chat` records it) has none. A department card already in
-    the supergroup, or owed to it (the send that found the move goes there), is not posted again; a steward card is,
+    the supergroup, or owed to it (the send that found the move goes there), or still on its way to the old id (a
+    send in flight when the move is announced: its 400 takes it to the supergroup), is not posted again; a steward card is,
     whatever the supergroup holds (a follow-up notice the sender took there before the announcement is recorded as a
     card too)."""
 
@@ -437,14 +438,35 @@ def claim_left_cards(
     ) | set(
         session.exec(
             select(OutboxMessage.ticket_id).where(
-                col(OutboxMessage.chat_id) == new_chat_id,
                 col(OutboxMessage.purpose) == DEPARTMENT_CARD,
-                col(OutboxMessage.status) != OutboxState.failed.value,
+                or_(
+                    and_(
+                        col(OutboxMessage.chat_id) == new_chat_id,
+                        col(OutboxMessage.status) != OutboxState.failed.value,
+                    ),
+                    # still on its way to the old id (a send in flight is left there: Telegram's 400 takes it to
+                    # the supergroup)
+                    and_(
+                        col(OutboxMessage.chat_id) == old_chat_id,
+                        col(OutboxMessage.status).in_([OutboxState.pending.value, OutboxState.sending.value]),
+                    ),
+                ),
             )
         ).all()
     )
     waiting = [w for w in waiting_on_department_chat(session=session, chat_id=new_chat_id) if w.ticket.id not in there]
     return LeftCards(left, waiting)
+
+
+def unfollowed_moves(*, session: Session, since: datetime) -> list[tuple[int, int]]:
+    """The moves recorded since `since` whose left cards no one has claimed yet (`claim_left_cards`): a move the
+    sender met, whose follow-up did not run (the database failed it, the process stopped first), as (old, new)."""
+    rows = session.exec(
+        select(ChatMove.old_chat_id, ChatMove.new_chat_id)
+        .where(col(ChatMove.cards_reposted_at).is_(None), col(ChatMove.moved_at) >= since)
+        .order_by(col(ChatMove.moved_at))
+    ).all()
+    return [(int(old), int(new)) for old, new in rows]
 
 
 def chat_gone(*, session: Session, chat_id: int, now: datetime) -> bool:

@@ -557,9 +557,24 @@ async def _after_move(application: Application, moved: ChatMoved) -> None:  # ty
     await common.follow_move(ContextTypes.DEFAULT_TYPE(application), moved.old_chat_id, moved.new_chat_id)
 
 
+async def _follow_moves_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Follow the moves no one followed yet (`common.follow_unfollowed_moves`); a failure waits for the next run."""
+    try:
+        await common.follow_unfollowed_moves(context)
+    except SQLAlchemyError as exc:
+        log.warning("following unfollowed group moves skipped: database unavailable (%s)", type(exc).__name__)
+
+
+FOLLOW_MOVES_SECONDS = 60
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     sender_of(application).on_outcome = partial(_after_delivery, application)
     sender_of(application).on_moved = partial(_after_move, application)
+    if application.job_queue is not None:  # the move the sender met, should its follow-up not have run
+        application.job_queue.run_repeating(
+            _follow_moves_job, interval=FOLLOW_MOVES_SECONDS, first=5, name="follow-moves"
+        )
     application.add_handler(CallbackQueryHandler(on_feedback, pattern=rf"^{FEEDBACK_PREFIX}:"))
     # Before every other group: an edited command never runs (CommandHandler takes edits).
     application.add_handler(

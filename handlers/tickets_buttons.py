@@ -40,7 +40,17 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
     def owed(result: work.PressResult) -> list[Owed]:
         """An escalation's card, owed in the transaction that escalates (the presser is told if it never arrives)."""
-        return [common.department_card_owed(services, result, tell_chat_id=card.chat_id)] if result.escalation else []
+        if result.escalation is None:
+            return []
+        return [
+            common.department_card_owed(
+                services,
+                result,
+                tell_chat_id=card.chat_id,
+                tell_reply_to=card.message_id,
+                tell_thread_id=common.thread_of(card),
+            )
+        ]
 
     try:
         result: work.PressResult = await services.db.run(
@@ -110,7 +120,15 @@ async def escalate_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         result: work.PressResult = await services.db.run(
             run_owing,
             fn=work.escalate_command,
-            compose=lambda result: [common.department_card_owed(services, result, tell_chat_id=message.chat_id)],
+            compose=lambda result: [
+                common.department_card_owed(
+                    services,
+                    result,
+                    tell_chat_id=message.chat_id,
+                    tell_reply_to=message.message_id,
+                    tell_thread_id=common.thread_of(message),
+                )
+            ],
             who=common.who(services),
             now=services.clock(),
             chat_id=message.chat_id,

@@ -6,6 +6,7 @@ bot/jobs need nothing from here."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlmodel import Session
 from telegram import Bot, InlineKeyboardMarkup, Message
@@ -90,6 +91,22 @@ async def follow_move(context: ContextTypes.DEFAULT_TYPE, old_chat_id: int, new_
     await repost_left_cards(context, old_chat_id, new_chat_id)
 
 
+# How far back a move not followed yet is still followed (`follow_unfollowed_moves`): a stop or a failed follow-up
+# is minutes, and the moves recorded before the claim existed (the twenty-sixth pass) are left alone.
+UNFOLLOWED_MOVES_WITHIN = timedelta(days=1)
+
+
+async def follow_unfollowed_moves(context: ContextTypes.DEFAULT_TYPE) -> int:
+    """Follow the recent moves whose left cards no one claimed (a move only the sender met, whose follow-up failed or
+    did not run before a stop); how many there were. Run after start-up and every minute (`handlers.tickets`): the
+    claim is once per move, so another process, or the sender's own follow-up, racing it posts nothing twice."""
+    services = services_of(context)
+    moves = await services.db.run(work.unfollowed_moves, since=services.clock() - UNFOLLOWED_MOVES_WITHIN)
+    for old_chat_id, new_chat_id in moves:
+        await follow_move(context, old_chat_id, new_chat_id)
+    return len(moves)
+
+
 def steward_card_owed(
     services: Services, ticket: TicketView, project_name: str | None, chat_id: int, *, checked: bool = False
 ) -> Owed:
@@ -108,11 +125,19 @@ def steward_card_owed(
     )
 
 
-def department_card_owed(services: Services, result: work.PressResult, *, tell_chat_id: int | None) -> Owed:
+def department_card_owed(
+    services: Services,
+    result: work.PressResult,
+    *,
+    tell_chat_id: int | None,
+    tell_reply_to: int | None = None,
+    tell_thread_id: int | None = None,
+) -> Owed:
     """The escalation card (with the thread) owed to the department's group; the sender records it as the ticket's
     card. It carries the status it shows (refreshed once sent if the ticket changed while it waited), and, should it
-    finally not reach the group (the bot removed, a refusal), the notice owed then to `tell_chat_id` (the steward who
-    escalated it), in the transaction that records the failure (`delivery.follow_ups`)."""
+    finally not reach the group (the bot removed, a refusal) while the ticket still waits on that department, the
+    notice owed then to `tell_chat_id` (the steward who escalated it: a reply to `tell_reply_to`, in its topic), in
+    the transaction that records the failure (`delivery.follow_ups`)."""
     escalation = result.escalation
     assert escalation is not None and escalation.ticket.id is not None
     names = department_names(services)
@@ -123,9 +148,13 @@ def department_card_owed(services: Services, result: work.PressResult, *, tell_c
         {
             "undelivered": {
                 "chat_id": tell_chat_id,
-                "text": texts.TICKET_ESCALATION_UNDELIVERED.format(
-                    ticket_id=escalation.ticket.id,
-                    department=render.esc(render.department_name(escalation.department_key, names)),
+                "payload": message_payload(
+                    texts.TICKET_ESCALATION_UNDELIVERED.format(
+                        ticket_id=escalation.ticket.id,
+                        department=render.esc(render.department_name(escalation.department_key, names)),
+                    ),
+                    reply_to=tell_reply_to,
+                    thread_id=tell_thread_id,
                 ),
             }
         }

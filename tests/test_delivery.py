@@ -253,6 +253,31 @@ async def test_a_relay_confirmation_waits_for_the_relay_and_says_when_it_failed(
     assert request.texts(B) == ["没送到"]
 
 
+def test_a_move_met_by_a_send_another_sender_moved_already_is_not_made_again(database: Database) -> None:
+    """Two senders (PostgreSQL): one meets Telegram's 400 and moves the group's rows to the supergroup while the
+    other's send to the old id is in flight; that send's own 400 then finds its row at the supergroup already. No
+    move of the supergroup to itself is made: its tickets keep the question's message id, with no move in their
+    audit trail."""
+    from delivery.outbox import SendResult, finish
+    from desk.tickets import get_ticket, ticket_events
+
+    ticket = database.call(
+        create_ticket,
+        now=NOW,
+        hours=ALWAYS,
+        sla_minutes=30,
+        help_chat_id=B,
+        asker_user_id=5_000_000_077,
+        question="问题",
+        help_message_id=77,
+    )
+    (row,) = _owe(database, _text(B, "提醒"))  # already at the supergroup B
+    database.call(finish, results=[SendResult(row, Verdict.retry, retry_at=NOW, moved_to=B)], now=NOW)
+    assert database.call(get_ticket, ticket_id=ticket.id).help_message_id == 77
+    assert "chat_migrated" not in [e.action for e in database.call(ticket_events, ticket_id=ticket.id)]
+    assert database.call(lambda session: session.get(OutboxMessage, row)).status == "pending"
+
+
 async def test_thirty_tickets_due_at_once_warn_before_breach_on_time_alerts_first(bot: Bot, database: Database) -> None:
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
     for n in range(30):

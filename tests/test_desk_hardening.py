@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 from telegram import Update
+from telegram.ext import ContextTypes
 
 import texts
 from bot.telegram_io import rendered_text, telegram_length
@@ -768,6 +769,88 @@ async def test_a_department_card_that_finds_the_group_upgraded_brings_the_waitin
     assert services(app).db.call(lambda session: department_chat_id(session=session, department_key=department)) == new
     await say(app, "请到二楼窗口办理。", user=DEPT_MEMBER, chat=new, reply_to=card(app, first_id, new))
     assert len(sent_to(app, HELP)) == 1 and tickets(app)[0].status == "answered"
+
+
+async def test_an_announcement_handled_while_the_card_is_in_flight_posts_it_once(app, monkeypatch) -> None:
+    """Telegram's announcement is handled while the department's card is being sent to the old id (a send in flight
+    is left there, and Telegram's 400 then takes it to the supergroup): the card is not owed a second time."""
+    basic, new = -4012345682, -1001234560004
+    await app.process_update(
+        message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind_dept 生态环境局", chat_type="group")
+    )
+    await delivered(app)
+    ticket_id, _ = await handoff(app)
+    request = req(app)
+    answer = request.do_request
+    announced: list[int] = []
+
+    async def upgraded(url, method, request_data=None, **kw):
+        params = request_data.parameters if request_data else {}
+        if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == basic:
+            if not announced:
+                announced.append(basic)
+                await app.process_update(migration_update(app, old=basic, new=new, in_new=True))
+            return 400, json.dumps(
+                {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                    "parameters": {"migrate_to_chat_id": new},
+                }
+            ).encode()
+        return await answer(url, method, request_data, **kw)
+
+    monkeypatch.setattr(request, "do_request", upgraded)
+    await say(app, f"/escalate {ticket_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    assert announced
+    cards = [c for c in sent_to(app, new) if says(texts.DESK_ESCALATION_HEAD, c.params["text"])]
+    assert len(cards) == 1
+
+
+async def test_a_move_the_sender_met_is_followed_later_when_its_follow_up_failed(app, monkeypatch) -> None:
+    """The sender records the move with Telegram's 400, and the follow-up that posts the cards left behind fails (the
+    database, a stop): the move stays unclaimed, and the next run of the follow-up of unfollowed moves posts the
+    department's other waiting card in the supergroup, once."""
+    from sqlalchemy.exc import OperationalError
+
+    from desk.models import ChatMove
+    from handlers import tickets_common
+
+    basic, new = -4012345683, -1001234560005
+    await app.process_update(
+        message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind_dept 生态环境局", chat_type="group")
+    )
+    await delivered(app)
+    first_id, _ = await handoff(app)
+    await say(app, f"/escalate {first_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    upgraded_to(app, monkeypatch, basic=basic, new=new)
+    real = tickets_common.repost_left_cards
+    failed: list[int] = []
+
+    async def fails_once(context, old_chat_id, new_chat_id):
+        if not failed:
+            failed.append(old_chat_id)
+            raise OperationalError("UPDATE desk_chat_move", {}, Exception("database gone for a moment"))
+        await real(context, old_chat_id, new_chat_id)
+
+    monkeypatch.setattr(tickets_common, "repost_left_cards", fails_once)
+    second_id, _ = await handoff(app, "社保怎么交？", user=OTHER_MEMBER)
+    await say(app, f"/escalate {second_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    assert failed == [basic]
+    posted = [call.params["text"] for call in sent_to(app, new)]
+    assert len(posted) == 1 and says(texts.DESK_CARD, posted[0], ticket_id=second_id)
+    move = services(app).db.call(lambda session: session.get(ChatMove, basic))
+    assert move is not None and move.cards_reposted_at is None
+
+    req(app).clear()
+    context = ContextTypes.DEFAULT_TYPE(app)
+    assert await tickets_common.follow_unfollowed_moves(context) == 1
+    await delivered(app)
+    (reposted,) = sent_to(app, new)
+    assert says(texts.DESK_CARD, reposted.params["text"], ticket_id=first_id)
+    assert await tickets_common.follow_unfollowed_moves(context) == 0  # claimed: not again
+    await say(app, "请到二楼窗口办理。", user=DEPT_MEMBER, chat=new, reply_to=card(app, first_id, new))
+    assert tickets(app)[0].status == "answered"
 
 
 def upgraded_to(app, monkeypatch, *, basic: int, new: int, refused: list[int] | None = None) -> None:

@@ -700,6 +700,70 @@ async def test_an_escalation_the_department_group_never_got_is_reported(app, mon
     assert says(texts.DESK_ERR_DEPARTMENT_NOT_BOUND, _sent_to(app, STEWARD_CHAT)[0].params["text"])
 
 
+async def test_an_escalate_command_whose_card_never_arrives_is_answered_with_the_notice(app, monkeypatch) -> None:
+    """/escalate is answered at once; the card's final refusal owes the notice, a reply to the command."""
+    ticket_id, _ = await _handoff(app)
+    _fail_sends(app, monkeypatch, chat=DEPT_CHAT, status=403, times=1)
+    command = await _say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT)
+    escalated, notice = _sent_to(app, STEWARD_CHAT)
+    assert says(texts.DESK_ESCALATED, escalated.params["text"], ticket_id=ticket_id, department="发展和改革委员会")
+    assert notice.params["text"] == texts.TICKET_ESCALATION_UNDELIVERED.format(
+        ticket_id=ticket_id, department="发展和改革委员会"
+    )
+    assert notice.params["reply_parameters"]["message_id"] == command["message_id"]
+
+
+async def test_no_notice_for_a_card_that_failed_after_its_ticket_was_closed(app, monkeypatch) -> None:
+    """The card waits (the sender stopped), the steward closes the ticket, then Telegram refuses the card: telling
+    the steward to escalate it elsewhere would be moot, so nothing is said."""
+    from bot.sender import sender_of
+
+    ticket_id, _ = await _handoff(app)
+    steward_card = _card(app, ticket_id)
+    await sender_of(app).stop()
+    _req(app).clear()
+    for update in (
+        message_update(app.bot, chat_id=STEWARD_CHAT, user_id=STEWARD, text=f"/escalate {ticket_id} 发改委"),
+        callback_update(
+            app.bot, chat_id=STEWARD_CHAT, user_id=STEWARD, message=steward_card, data=f"t:close:{ticket_id}"
+        ),
+    ):
+        await app.process_update(update)
+    _fail_sends(app, monkeypatch, chat=DEPT_CHAT, status=403, times=1)
+    await delivered(app)
+    assert [c.params.get("status") for c in _sent_to(app, DEPT_CHAT)] == [403]
+    assert not any(says(texts.TICKET_ESCALATION_UNDELIVERED, c.params["text"]) for c in _sent_to(app, STEWARD_CHAT))
+
+
+async def test_an_escalation_and_its_card_commit_together(app, monkeypatch) -> None:
+    """The card is owed in the escalation's own transaction: should owing it fail, the ticket is not escalated
+    either (no ticket with a department and no card on its way)."""
+    from delivery.outbox import OutboxMessage
+    from desk.models import DEPARTMENT_CARD
+    from handlers import tickets_common
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the card could not be composed")
+
+    ticket_id, _ = await _handoff(app)
+    monkeypatch.setattr(tickets_common, "department_card_owed", broken)
+    await app.process_update(  # the error handler logs it
+        callback_update(
+            app.bot,
+            chat_id=STEWARD_CHAT,
+            user_id=STEWARD,
+            message=_card(app, ticket_id, chooser=("ndrc",)),
+            data=f"t:escalate:{ticket_id}:ndrc",
+        )
+    )
+    ticket = _ticket(app, ticket_id)
+    assert ticket.status == "open" and ticket.department_key is None
+    owed = _services(app).db.call(
+        lambda session: session.exec(select(OutboxMessage).where(OutboxMessage.purpose == DEPARTMENT_CARD)).all()
+    )
+    assert owed == []
+
+
 async def test_pressing_unsolved_twice_opens_one_ticket(app) -> None:
     question = await _say(app, "环评要啥材料")
     answer = _sent_to(app, HELP)[0]
