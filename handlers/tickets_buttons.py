@@ -5,6 +5,7 @@ pressed card; a refusal is a callback alert, never a change."""
 from __future__ import annotations
 
 import html
+from functools import partial
 
 from telegram import Message, Update
 from telegram.constants import ParseMode
@@ -12,7 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 import texts
 from bot.telegram_io import pressed_message, services_of
-from delivery.outbox import Owed, run_owing
+from delivery.outbox import run_owing
 from desk import callbacks, render, work
 from desk.errors import DeskError, PermissionDenied, TicketNotFound, UnknownDepartment
 from desk.models import FINAL_STATUSES, CardKind
@@ -37,26 +38,11 @@ async def on_ticket_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     services = services_of(context)
     card = query.message
     names = common.department_names(services)
-
-    def owed(result: work.PressResult) -> list[Owed]:
-        """An escalation's card, owed in the transaction that escalates (the presser is told if it never arrives)."""
-        if result.escalation is None:
-            return []
-        return [
-            common.department_card_owed(
-                services,
-                result,
-                tell_chat_id=card.chat_id,
-                tell_reply_to=card.message_id,
-                tell_thread_id=common.thread_of(card),
-            )
-        ]
-
     try:
         result: work.PressResult = await services.db.run(
             run_owing,
             fn=work.press,
-            compose=owed,
+            compose=partial(common.escalation_owes, services, told=card),  # in the transaction that escalates
             who=common.who(services),
             now=services.clock(),
             chat_id=card.chat_id,
@@ -120,15 +106,7 @@ async def escalate_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         result: work.PressResult = await services.db.run(
             run_owing,
             fn=work.escalate_command,
-            compose=lambda result: [
-                common.department_card_owed(
-                    services,
-                    result,
-                    tell_chat_id=message.chat_id,
-                    tell_reply_to=message.message_id,
-                    tell_thread_id=common.thread_of(message),
-                )
-            ],
+            compose=partial(common.escalation_owes, services, told=message),
             who=common.who(services),
             now=services.clock(),
             chat_id=message.chat_id,

@@ -176,6 +176,18 @@ def department_card_owed(
     )
 
 
+def escalation_owes(services: Services, result: work.PressResult, *, told: Message) -> list[Owed]:
+    """What an escalation owes: the department's card ([] when nothing was escalated), its notice, should it never
+    arrive, told in reply to `told` (the steward's card or command), in its topic."""
+    if result.escalation is None:
+        return []
+    return [
+        department_card_owed(
+            services, result, tell_chat_id=told.chat_id, tell_reply_to=told.message_id, tell_thread_id=thread_of(told)
+        )
+    ]
+
+
 async def repost_left_cards(context: ContextTypes.DEFAULT_TYPE, old_chat_id: int, new_chat_id: int) -> None:
     """A group holding cards became a supergroup: its cards stay in the old chat, where no button or reply reaches.
     In the transaction that claims them (once per move: `work.claim_left_cards`), every ticket still in progress

@@ -10,6 +10,7 @@ import html
 import json
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from itertools import count
 from typing import Any
@@ -752,12 +753,7 @@ async def test_a_department_card_that_finds_the_group_upgraded_brings_the_waitin
     group gets Telegram's 400 naming the supergroup. It goes there, and so do the cards of the
     department's other waiting tickets, each once."""
     basic, new = -4012345681, -1001234560003
-    await app.process_update(
-        message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind_dept 生态环境局", chat_type="group")
-    )
-    await delivered(app)
-    first_id, _ = await handoff(app)
-    await say(app, f"/escalate {first_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    first_id = await escalated_to_a_basic_group(app, basic)
     upgraded_to(app, monkeypatch, basic=basic, new=new)
     second_id, _ = await handoff(app, "社保怎么交？", user=OTHER_MEMBER)
     await say(app, f"/escalate {second_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
@@ -780,29 +776,15 @@ async def test_an_announcement_handled_while_the_card_is_in_flight_posts_it_once
     )
     await delivered(app)
     ticket_id, _ = await handoff(app)
-    request = req(app)
-    answer = request.do_request
     announced: list[int] = []
 
-    async def upgraded(url, method, request_data=None, **kw):
-        params = request_data.parameters if request_data else {}
-        if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == basic:
-            if not announced:
-                announced.append(basic)
-                await app.process_update(migration_update(app, old=basic, new=new, in_new=True))
-            return 400, json.dumps(
-                {
-                    "ok": False,
-                    "error_code": 400,
-                    "description": "Bad Request: group chat was upgraded to a supergroup chat",
-                    "parameters": {"migrate_to_chat_id": new},
-                }
-            ).encode()
-        return await answer(url, method, request_data, **kw)
+    async def announce() -> None:  # while the card's send to the old id is in flight
+        announced.append(basic)
+        await app.process_update(migration_update(app, old=basic, new=new, in_new=True))
 
-    monkeypatch.setattr(request, "do_request", upgraded)
+    upgraded_to(app, monkeypatch, basic=basic, new=new, first_refusal=announce)
     await say(app, f"/escalate {ticket_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
-    assert announced
+    assert announced == [basic]
     cards = [c for c in sent_to(app, new) if says(texts.DESK_ESCALATION_HEAD, c.params["text"])]
     assert len(cards) == 1
 
@@ -817,12 +799,7 @@ async def test_a_move_the_sender_met_is_followed_later_when_its_follow_up_failed
     from handlers import tickets_common
 
     basic, new = -4012345683, -1001234560005
-    await app.process_update(
-        message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind_dept 生态环境局", chat_type="group")
-    )
-    await delivered(app)
-    first_id, _ = await handoff(app)
-    await say(app, f"/escalate {first_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    first_id = await escalated_to_a_basic_group(app, basic)
     upgraded_to(app, monkeypatch, basic=basic, new=new)
     real = tickets_common.repost_left_cards
     failed: list[int] = []
@@ -853,17 +830,39 @@ async def test_a_move_the_sender_met_is_followed_later_when_its_follow_up_failed
     assert tickets(app)[0].status == "answered"
 
 
-def upgraded_to(app, monkeypatch, *, basic: int, new: int, refused: list[int] | None = None) -> None:
+async def escalated_to_a_basic_group(app, basic: int) -> int:
+    """生态环境局 bound to the basic group `basic`, and a new ticket escalated to it (its card sent there); its id."""
+    await app.process_update(
+        message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind_dept 生态环境局", chat_type="group")
+    )
+    await delivered(app)
+    ticket_id, _ = await handoff(app)
+    await say(app, f"/escalate {ticket_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    return ticket_id
+
+
+def upgraded_to(
+    app,
+    monkeypatch,
+    *,
+    basic: int,
+    new: int,
+    refused: list[int] | None = None,
+    first_refusal: Callable[[], Awaitable[None]] | None = None,
+) -> None:
     """From now on Telegram refuses sends to the group `basic`: it became supergroup `new` (each refusal is appended
-    to `refused`: the recording request never sees them)."""
+    to `refused`: the recording request never sees them; `first_refusal` is awaited before the first is answered)."""
     request = req(app)
     answer = request.do_request
+    pending = [first_refusal] if first_refusal is not None else []
 
     async def upgraded(url, method, request_data=None, **kw):
         params = request_data.parameters if request_data else {}
         if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == basic:
             if refused is not None:
                 refused.append(basic)
+            if pending:
+                await pending.pop()()
             return 400, json.dumps(
                 {
                     "ok": False,

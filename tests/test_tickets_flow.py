@@ -262,6 +262,35 @@ async def test_escalate_command(app) -> None:
     assert _sent_to(app, HELP)[0].params["text"] == texts.DESK_ERR_PERMISSION
 
 
+async def _choose_ndrc(app, ticket_id: int) -> None:
+    """The steward presses 发改委 on the ticket's department chooser; nothing delivered."""
+    chooser = _card(app, ticket_id, chooser=("ndrc",))
+    await app.process_update(
+        callback_update(
+            app.bot, chat_id=STEWARD_CHAT, user_id=STEWARD, message=chooser, data=f"t:escalate:{ticket_id}:ndrc"
+        )
+    )
+
+
+async def _escalated_then_closed_undelivered(app) -> int:
+    """A ticket escalated to 发改委 and closed by the steward, with the sender stopped: its department card still
+    owed, nothing delivered in between; the ticket's id."""
+    from bot.sender import sender_of
+
+    ticket_id, _ = await _handoff(app)
+    steward_card = _card(app, ticket_id)
+    await sender_of(app).stop()
+    _req(app).clear()
+    for update in (
+        message_update(app.bot, chat_id=STEWARD_CHAT, user_id=STEWARD, text=f"/escalate {ticket_id} 发改委"),
+        callback_update(
+            app.bot, chat_id=STEWARD_CHAT, user_id=STEWARD, message=steward_card, data=f"t:close:{ticket_id}"
+        ),
+    ):
+        await app.process_update(update)
+    return ticket_id
+
+
 async def test_an_escalation_card_is_owed_with_the_escalation(app) -> None:
     """The department's card is written to the outbox in the transaction that escalates: a sender stopped (or a
     process that dies) before it goes loses nothing, and the card goes once the sender is back."""
@@ -272,15 +301,7 @@ async def test_an_escalation_card_is_owed_with_the_escalation(app) -> None:
     ticket_id, _ = await _handoff(app)
     await sender_of(app).stop()
     _req(app).clear()
-    await app.process_update(
-        callback_update(
-            app.bot,
-            chat_id=STEWARD_CHAT,
-            user_id=STEWARD,
-            message=_card(app, ticket_id, chooser=("ndrc",)),
-            data=f"t:escalate:{ticket_id}:ndrc",
-        )
-    )
+    await _choose_ndrc(app, ticket_id)
     assert _sent_to(app, DEPT_CHAT) == [] and _ticket(app, ticket_id).status == "escalated"
     (owed,) = _services(app).db.call(
         lambda session: session.exec(select(OutboxMessage).where(OutboxMessage.purpose == DEPARTMENT_CARD)).all()
@@ -298,19 +319,7 @@ async def test_an_escalation_card_is_owed_with_the_escalation(app) -> None:
 async def test_a_department_card_sent_after_its_ticket_closed_is_brought_up_to_date(app) -> None:
     """The card waits in the outbox (the sender stopped) while the steward closes the ticket: once sent, it is edited
     to show the ticket closed, with no button left to press."""
-    from bot.sender import sender_of
-
-    ticket_id, _ = await _handoff(app)
-    steward_card = _card(app, ticket_id)
-    await sender_of(app).stop()
-    _req(app).clear()
-    for update in (
-        message_update(app.bot, chat_id=STEWARD_CHAT, user_id=STEWARD, text=f"/escalate {ticket_id} 发改委"),
-        callback_update(
-            app.bot, chat_id=STEWARD_CHAT, user_id=STEWARD, message=steward_card, data=f"t:close:{ticket_id}"
-        ),
-    ):
-        await app.process_update(update)  # nothing delivered in between
+    ticket_id = await _escalated_then_closed_undelivered(app)
     assert _ticket(app, ticket_id).status == "closed"
     await delivered(app)
     (dept_card,) = _sent_to(app, DEPT_CHAT)
@@ -716,19 +725,8 @@ async def test_an_escalate_command_whose_card_never_arrives_is_answered_with_the
 async def test_no_notice_for_a_card_that_failed_after_its_ticket_was_closed(app, monkeypatch) -> None:
     """The card waits (the sender stopped), the steward closes the ticket, then Telegram refuses the card: telling
     the steward to escalate it elsewhere would be moot, so nothing is said."""
-    from bot.sender import sender_of
-
-    ticket_id, _ = await _handoff(app)
-    steward_card = _card(app, ticket_id)
-    await sender_of(app).stop()
-    _req(app).clear()
-    for update in (
-        message_update(app.bot, chat_id=STEWARD_CHAT, user_id=STEWARD, text=f"/escalate {ticket_id} 发改委"),
-        callback_update(
-            app.bot, chat_id=STEWARD_CHAT, user_id=STEWARD, message=steward_card, data=f"t:close:{ticket_id}"
-        ),
-    ):
-        await app.process_update(update)
+    ticket_id = await _escalated_then_closed_undelivered(app)
+    assert _ticket(app, ticket_id).status == "closed"
     _fail_sends(app, monkeypatch, chat=DEPT_CHAT, status=403, times=1)
     await delivered(app)
     assert [c.params.get("status") for c in _sent_to(app, DEPT_CHAT)] == [403]
@@ -747,15 +745,7 @@ async def test_an_escalation_and_its_card_commit_together(app, monkeypatch) -> N
 
     ticket_id, _ = await _handoff(app)
     monkeypatch.setattr(tickets_common, "department_card_owed", broken)
-    await app.process_update(  # the error handler logs it
-        callback_update(
-            app.bot,
-            chat_id=STEWARD_CHAT,
-            user_id=STEWARD,
-            message=_card(app, ticket_id, chooser=("ndrc",)),
-            data=f"t:escalate:{ticket_id}:ndrc",
-        )
-    )
+    await _choose_ndrc(app, ticket_id)  # the error handler logs it
     ticket = _ticket(app, ticket_id)
     assert ticket.status == "open" and ticket.department_key is None
     owed = _services(app).db.call(
