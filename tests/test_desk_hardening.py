@@ -748,6 +748,22 @@ async def test_a_department_group_upgraded_to_a_supergroup_gets_its_open_tickets
     assert tickets(app)[0].status == "answered"
 
 
+async def test_a_card_posted_again_that_never_arrives_is_told_to_the_steward_group(app, monkeypatch) -> None:
+    """The department group is upgraded and the bot removed from the supergroup before its card is posted again there:
+    Telegram's 403 retires the binding, and the steward group is told the card never arrived."""
+    basic, new = -4012345684, -1001234560006
+    ticket_id = await escalated_to_a_basic_group(app, basic)
+    _fail_sends(app, monkeypatch, chat=new, status=403, times=1)
+    await app.process_update(migration_update(app, old=basic, new=new, in_new=True))
+    await delivered(app)
+    assert [c.params.get("status") for c in sent_to(app, new)] == [403]
+    (notice,) = [c for c in sent_to(app, STEWARD_CHAT) if says(texts.TICKET_ESCALATION_UNDELIVERED, c.params["text"])]
+    assert notice.params["text"] == texts.TICKET_ESCALATION_UNDELIVERED.format(
+        ticket_id=ticket_id, department="生态环境局"
+    )
+    assert new not in services(app).staff_chats.departments
+
+
 async def test_a_department_card_that_finds_the_group_upgraded_brings_the_waiting_cards(app, monkeypatch) -> None:
     """The migration service message was missed: the next card sent to the department's old
     group gets Telegram's 400 naming the supergroup. It goes there, and so do the cards of the
