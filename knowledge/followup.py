@@ -546,11 +546,12 @@ class FollowUpReader:
         if (
             context.procedure != context.item
             and result.intent not in ("process", "other")
-            and not self._leans_to(result, context.item)
+            and (result.intent == "status" or not self._leans_to(result, context.item))
         ):
             # 「几个工作日」「那个找哪个局」 after a together question: of the procedure asked about (「具体怎么操作」 is
             # still about running them together, and so is what the item model reads as the parallel topic's more than
-            # any procedure's: 「谁来协调」「牵头的是哪个部门」 — 8 of 8 such turns on the read sets meant the topic)
+            # any procedure's: 「谁来协调」「牵头的是哪个部门」 — 8 of 8 such turns on the read sets meant the topic; not a
+            # status question, which the ledger answers of a procedure, and none of which the read sets hold)
             context = Context(context.procedure, context.intent, context.earlier[1:])
         if TOGETHER_GOES.search(text) and SEVERAL_PROJECTS.search(text):
             return result  # 「一期二期能一起报不」: projects together, a steward's question, not the earlier item's

@@ -1543,7 +1543,8 @@ def test_what_is_asked_of_these_two_is_asked_of_each(matcher):
 def test_after_a_together_question_a_follow_up_asks_of_the_procedure(matcher):
     """「消防设计审查是跟审图一块儿报还是单独报」 answers with the parallel topic; 「几个工作日」 next asks how long the
     procedure takes, 「具体怎么操作」 how running them together works, and so does who coordinates it (「谁来协调」
-    「牵头的是哪个部门」: the item model reads them as the topic's, not a procedure's; 8 of 8 on the read sets). The
+    「牵头的是哪个部门」: the item model reads them as the topic's, not a procedure's; 8 of 8 on the read sets; a status
+    question excepted). The
     parallel topic asked about on its own (「联审联批怎么申请」) keeps its follow-ups (「找谁申请」)."""
     verify_conversation(
         matcher,
@@ -1555,6 +1556,8 @@ def test_after_a_together_question_a_follow_up_asks_of_the_procedure(matcher):
             ("赵工", "那个找哪个局", "eia", "department", "answer", True),
             ("孙总", "施工图审查跟施工许可能并联吗", "parallel", "process", "answer", False),
             ("孙总", "牵头的是哪个部门", "parallel", "department", "answer", True),
+            # a status question stays the procedure's, which the ledger answers (the topic has no progress of its own)
+            ("孙总", "一起报的那几个进度怎么样", "drawing_review", "status", "handoff", True),
             ("李工", "预审跟环评能同时报不", "parallel", "process", "answer", False),
             ("李工", "具体怎么操作", "parallel", "process", "answer", True),
             ("李工", "这个是市里批还是得报自治区", "land_prereview", "department", "answer", True),
