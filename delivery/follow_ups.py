@@ -9,7 +9,9 @@ from datetime import datetime
 from sqlmodel import Session
 
 from delivery.outbox import (
+    POSTED_PARTS,
     DeliveryOutcome,
+    OutboxMessage,
     Owed,
     enqueue_all,
     on_chat_gone,
@@ -17,7 +19,7 @@ from delivery.outbox import (
     on_outcome,
 )
 from desk import bindings, tickets
-from desk.models import WAITING_STATUSES, Ticket
+from desk.models import ACTIVE_STATUSES, WAITING_STATUSES, CardKind, ChatMove, Ticket
 from scheduler.models import mark_failed, mark_sent
 
 
@@ -44,6 +46,7 @@ def _card(session: Session, outcome: DeliveryOutcome, now: datetime) -> None:
         owed = Owed(int(notice["chat_id"]), dict(notice["payload"]), "card_undelivered", ticket_id=outcome.ticket_id)
         enqueue_all(session=session, owed=[owed], now=now)
     if outcome.sent and outcome.ticket_id is not None:
+        _owe_again_if_left_behind(session, outcome, now)
         for message_id in outcome.message_ids or ((outcome.message_id,) if outcome.message_id else ()):
             tickets.record_card(
                 session=session,
@@ -57,6 +60,31 @@ def _card(session: Session, outcome: DeliveryOutcome, now: datetime) -> None:
 
 
 WAITING_VALUES = frozenset(s.value for s in WAITING_STATUSES)
+ACTIVE_VALUES = frozenset(s.value for s in ACTIVE_STATUSES)
+
+
+def _owe_again_if_left_behind(session: Session, outcome: DeliveryOutcome, now: datetime) -> None:
+    """A card that reached a group whose move to a supergroup was claimed already (it was sent just before the
+    upgrade, and its outcome recorded after the cards left there were posted again, without it): the same card is
+    owed again in the supergroup, where a reply or a press reaches, while it is still the ticket's card to show."""
+    move = session.get(ChatMove, outcome.chat_id)
+    if move is None or move.cards_reposted_at is None or outcome.ticket_id is None:
+        return
+    ticket = session.get(Ticket, outcome.ticket_id)
+    if ticket is None:
+        return
+    department = outcome.follow_up.get("department_key")
+    shown = (
+        _still_with(session, outcome.ticket_id, department)
+        if outcome.follow_up.get("card_kind") == CardKind.department.value
+        else ticket.status in ACTIVE_VALUES
+    )
+    row = session.get(OutboxMessage, outcome.id)
+    if not shown or row is None:
+        return
+    payload = {k: v for k, v in row.payload.items() if k != POSTED_PARTS}
+    again = Owed(move.new_chat_id, payload, outcome.purpose, ticket_id=outcome.ticket_id, follow_up=outcome.follow_up)
+    enqueue_all(session=session, owed=[again], now=now)
 
 
 def _still_with(session: Session, ticket_id: int | None, department_key: str | None) -> bool:

@@ -546,12 +546,13 @@ class FollowUpReader:
         if (
             context.procedure != context.item
             and result.intent not in ("process", "other")
-            and (result.intent == "status" or not self._leans_to(result, context.item))
+            and (result.intent == "status" or result.leans != context.item)
         ):
             # 「几个工作日」「那个找哪个局」 after a together question: of the procedure asked about (「具体怎么操作」 is
             # still about running them together, and so is what the item model reads as the parallel topic's more than
-            # any procedure's: 「谁来协调」「牵头的是哪个部门」 — 8 of 8 such turns on the read sets meant the topic; not a
-            # status question, which the ledger answers of a procedure, and none of which the read sets hold)
+            # any procedure's, `MatchResult.leans`: 「谁来协调」「牵头的是哪个部门」 — 8 of 8 such turns on the read sets
+            # meant the topic; not people going together, 「领导一起去要带什么」; not a status question, which the ledger
+            # answers of a procedure, and none of which the read sets hold)
             context = Context(context.procedure, context.intent, context.earlier[1:])
         if TOGETHER_GOES.search(text) and SEVERAL_PROJECTS.search(text):
             return result  # 「一期二期能一起报不」: projects together, a steward's question, not the earlier item's
@@ -746,15 +747,6 @@ class FollowUpReader:
             return False
         probs = self.model.intent_probabilities(result.normalized)
         return probs.get(result.intent, 0.0) >= OWN_INTENT_SURE
-
-    def _leans_to(self, result: MatchResult, item: str) -> bool:
-        """Whether the item model, reading the message alone, finds it about `item` more than about any other item of
-        the knowledge base (whatever it thinks of no item at all)."""
-        if self.model is None or not result.normalized:
-            return False
-        probabilities = self.model.item_probabilities(compact_text(result.normalized))
-        items = {key: p for key, p in probabilities.items() if key in self.kb.items}
-        return bool(items) and max(items, key=items.__getitem__) == item
 
     def _together_follow_up(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「那用规证能一起报不」「等的时候别的手续能同时弄不」 after a question about one item: whether procedures

@@ -55,6 +55,9 @@ class MatchResult:
     # The item model's probability that the message, read alone, is about no item (None: no model, or no text); the
     # follow-up readers weigh it without reading the model again.
     no_item: float | None = None
+    # The item of the knowledge base the item model finds likeliest for the message read alone, whatever it thinks of
+    # no item at all (None: no model); the follow-up readers weigh it without reading the model again.
+    leans: str | None = None
 
     @property
     def keeps_context(self) -> bool:

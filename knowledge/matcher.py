@@ -466,8 +466,13 @@ class Matcher:
         if not compact:
             return self._result(question, normalized, None, "other", "smalltalk", 0.0, [], "empty")
         item_probs = self.model.item_probabilities(compact) if self.model is not None else {}
+        if item_probs and _PEOPLE_TOGETHER.search(compact):
+            # 「能和老板一起去办吗」: people going together, not procedures running together (the parallel topic)
+            item_probs = {k: p for k, p in item_probs.items() if k != "parallel"}
         result = self._read(question, normalized, compact, dict(item_probs))
-        return replace(result, no_item=item_probs[NO_ITEM]) if NO_ITEM in item_probs else result
+        items = [k for k in item_probs if k in self.kb.items]
+        leans = max(items, key=item_probs.__getitem__) if items else None
+        return replace(result, no_item=item_probs.get(NO_ITEM), leans=leans)
 
     def _read(self, question: str, normalized: str, compact: str, item_probs: dict[str, float]) -> MatchResult:
         """One message read alone, given the item model's probabilities of it (empty: no model)."""
@@ -475,9 +480,6 @@ class Matcher:
         hits = self.index.drop_contained(hits)
         hits += self.index.fuzzy_hits(compact, {h.item for h in hits})
         hits += self.index.department_hits(compact, {h.item for h in hits})
-        if item_probs and _PEOPLE_TOGETHER.search(compact):
-            # 「能和老板一起去办吗」: people going together, not procedures running together (the parallel topic)
-            item_probs.pop("parallel", None)
         self.index.discount_context(compact, hits, normalized, item_probs or None)
         named = {h.item for h in hits if h.named and not h.context}
         mentioned = {h.item for h in hits if h.named}  # named, even if only as context

@@ -805,6 +805,38 @@ async def test_an_announcement_handled_while_the_card_is_in_flight_posts_it_once
     assert len(cards) == 1
 
 
+async def test_a_card_the_old_group_got_just_before_the_upgrade_is_posted_again(app, monkeypatch) -> None:
+    """The department's card reaches the old group, and the move is announced (its cards claimed) before the send's
+    outcome is recorded: the card, recorded in the old chat where no reply reaches, is owed again in the supergroup."""
+    from desk.tickets import ticket_cards
+
+    basic, new = -4012345685, -1001234560007
+    await app.process_update(
+        message_update(app.bot, chat_id=basic, user_id=ADMIN, text="/bind_dept 生态环境局", chat_type="group")
+    )
+    await delivered(app)
+    ticket_id, _ = await handoff(app)
+    request = req(app)
+    answer = request.do_request
+    announced: list[int] = []
+
+    async def then_upgraded(url, method, request_data=None, **kw):
+        params = request_data.parameters if request_data else {}
+        reply = await answer(url, method, request_data, **kw)
+        if url.endswith("/sendMessage") and int(params.get("chat_id", 0)) == basic and not announced:
+            announced.append(basic)
+            await app.process_update(migration_update(app, old=basic, new=new, in_new=True))
+        return reply
+
+    monkeypatch.setattr(request, "do_request", then_upgraded)
+    await say(app, f"/escalate {ticket_id} 生态环境局", user=STEWARD, chat=STEWARD_CHAT)
+    assert announced == [basic]
+    (again,) = [c for c in sent_to(app, new) if says(texts.DESK_ESCALATION_HEAD, c.params["text"])]
+    assert new in [c.chat_id for c in services(app).db.call(ticket_cards, ticket_id=ticket_id)]
+    await say(app, "请到二楼窗口办理。", user=DEPT_MEMBER, chat=new, reply_to=card(app, ticket_id, new))
+    assert tickets(app)[0].status == "answered"
+
+
 async def test_a_move_the_sender_met_is_followed_later_when_its_follow_up_failed(app, monkeypatch) -> None:
     """The sender records the move with Telegram's 400, and the follow-up that posts the cards left behind fails (the
     database, a stop): the move stays unclaimed, and the next run of the follow-up of unfollowed moves posts the

@@ -394,6 +394,7 @@ ASKERS = {
     "张总": (-1001234567891, 5000000003),
     "赵工": (-1001234567892, 5000000004),
     "孙总": (-1001234567892, 5000000005),
+    "钱工": (-1001234567893, 5000000006),
 }
 
 
@@ -1558,6 +1559,9 @@ def test_after_a_together_question_a_follow_up_asks_of_the_procedure(matcher):
             ("孙总", "牵头的是哪个部门", "parallel", "department", "answer", True),
             # a status question stays the procedure's, which the ledger answers (the topic has no progress of its own)
             ("孙总", "一起报的那几个进度怎么样", "drawing_review", "status", "handoff", True),
+            # people going together are no procedures running together
+            ("钱工", "环评和水保能一起报吗", "parallel", "process", "answer", False),
+            ("钱工", "领导一起去要带什么", "eia", "materials", "answer", True),
             ("李工", "预审跟环评能同时报不", "parallel", "process", "answer", False),
             ("李工", "具体怎么操作", "parallel", "process", "answer", True),
             ("李工", "这个是市里批还是得报自治区", "land_prereview", "department", "answer", True),

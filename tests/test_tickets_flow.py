@@ -733,6 +733,32 @@ async def test_no_notice_for_a_card_that_failed_after_its_ticket_was_closed(app,
     assert not any(says(texts.TICKET_ESCALATION_UNDELIVERED, c.params["text"]) for c in _sent_to(app, STEWARD_CHAT))
 
 
+async def test_no_notice_for_a_card_of_a_department_the_ticket_has_left(app, monkeypatch) -> None:
+    """Escalated to 发改委, then (the card still waiting) to 生态环境局: 发改委's card then fails, and nothing is said
+    (the ticket is with another department now)."""
+    from bot.sender import sender_of
+
+    other = supergroup_id(21)
+    await _say(app, "/bind_dept 生态环境局", user=ADMIN, chat=other)
+    ticket_id, _ = await _handoff(app)
+    await sender_of(app).stop()
+    for text in (f"/escalate {ticket_id} 发改委", f"/escalate {ticket_id} 生态环境局"):
+        await app.process_update(message_update(app.bot, chat_id=STEWARD_CHAT, user_id=STEWARD, text=text))
+    _req(app).clear()
+    _fail_sends(app, monkeypatch, chat=DEPT_CHAT, status=403, times=1)
+    await delivered(app)
+    assert len(_sent_to(app, other)) == 1
+    assert not any(says(texts.TICKET_ESCALATION_UNDELIVERED, c.params["text"]) for c in _sent_to(app, STEWARD_CHAT))
+
+
+async def test_the_undelivered_notice_goes_to_the_topic_of_the_command(app, monkeypatch) -> None:
+    ticket_id, _ = await _handoff(app)
+    _fail_sends(app, monkeypatch, chat=DEPT_CHAT, status=403, times=1)
+    await _say(app, f"/escalate {ticket_id} 发改委", user=STEWARD, chat=STEWARD_CHAT, thread_id=9)
+    (notice,) = [c for c in _sent_to(app, STEWARD_CHAT) if says(texts.TICKET_ESCALATION_UNDELIVERED, c.params["text"])]
+    assert notice.params.get("message_thread_id") == 9
+
+
 async def test_an_escalation_and_its_card_commit_together(app, monkeypatch) -> None:
     """The card is owed in the escalation's own transaction: should owing it fail, the ticket is not escalated
     either (no ticket with a department and no card on its way)."""
