@@ -68,30 +68,31 @@ def _owe_again_if_left_behind(session: Session, outcome: DeliveryOutcome, now: d
     upgrade, and its outcome recorded after the cards left there were posted again, without it): the same card is
     owed again in the supergroup, where a reply or a press reaches, while it is still the ticket's card to show."""
     move = session.get(ChatMove, outcome.chat_id)
-    if move is None or move.cards_reposted_at is None or outcome.ticket_id is None:
+    if move is None or move.cards_reposted_at is None:
         return
     ticket = session.get(Ticket, outcome.ticket_id)
-    if ticket is None:
-        return
-    department = outcome.follow_up.get("department_key")
-    shown = (
-        _still_with(session, outcome.ticket_id, department)
-        if outcome.follow_up.get("card_kind") == CardKind.department.value
-        else ticket.status in ACTIVE_VALUES
-    )
     row = session.get(OutboxMessage, outcome.id)
-    if not shown or row is None:
+    if ticket is None or row is None:
         return
-    payload = {k: v for k, v in row.payload.items() if k != POSTED_PARTS}
-    again = Owed(move.new_chat_id, payload, outcome.purpose, ticket_id=outcome.ticket_id, follow_up=outcome.follow_up)
-    enqueue_all(session=session, owed=[again], now=now)
+    if outcome.follow_up.get("card_kind") == CardKind.department.value:
+        shown = _waits_on(ticket, outcome.follow_up.get("department_key"))
+    else:
+        shown = ticket.status in ACTIVE_VALUES
+    if shown:
+        payload = {k: v for k, v in row.payload.items() if k != POSTED_PARTS}
+        again = Owed(move.new_chat_id, payload, outcome.purpose, ticket_id=ticket.id, follow_up=outcome.follow_up)
+        enqueue_all(session=session, owed=[again], now=now)
 
 
 def _still_with(session: Session, ticket_id: int | None, department_key: str | None) -> bool:
     """Whether the ticket still waits on that department: a notice that its card never arrived says to escalate it
     elsewhere or answer it, which is moot once it is closed, answered or with another department."""
     ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
-    return ticket is not None and ticket.department_key == department_key and ticket.status in WAITING_VALUES
+    return ticket is not None and _waits_on(ticket, department_key)
+
+
+def _waits_on(ticket: Ticket, department_key: str | None) -> bool:
+    return ticket.department_key == department_key and ticket.status in WAITING_VALUES
 
 
 @on_outcome("relay")
