@@ -87,6 +87,7 @@ _PROCEDURE_WORD = re.compile(r"(许可证|许可|审批|备案|验收|资质)(?!
 # A character before a procedure word that ends no name (「我们备案」「的审批」「做验收」「那个书审批」).
 _NOT_A_NAME_END = frozenset(
     "的了们个做办去要先再和跟与及于在还已都也就么啥吗能可请问这那把给被对该此其每各得过完好书块边面里哪儿刚走是"
+    "谁俩须看有级局委厅"  # 「这个谁审批」「这俩审批」「必须备案」「看审批进度」「要有资质」「哪一级审批」「应急局审批」
 )
 # Words before a procedure word that say how it is done, not which procedure (「政府审批」「在线审批」).
 _GENERIC_BEFORE = frozenset(
@@ -113,6 +114,15 @@ _GENERIC_BEFORE = frozenset(
         "首次",
         "后续",
         "手续",
+        # a procedure said not needed (「是不是备案就行不用验收」) is the item's own step, not one of its own
+        "不用",
+        "无需",
+        "不需",
+        "不必",
+        "法定",
+        "现场",
+        "报告",
+        "海关",
     }
 )
 

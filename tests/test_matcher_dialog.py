@@ -265,6 +265,27 @@ def test_a_procedure_the_knowledge_base_lacks_is_handed_off(matcher):
     assert matcher.match("规划许可证要什么材料").action == "clarify"  # part of two names: which one?
 
 
+def test_a_procedure_word_after_a_word_that_names_no_procedure_is_the_conversations(matcher):
+    """「这个谁审批」「现场验收」「是不是备案就行不用验收」: who, where, how or whether a step is done (谁, 哪一级, 现场, 不用,
+    a department's 局) names no procedure of its own, so the follow-up stays with the earlier item; a procedure
+    named by its own words still leaves it."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "消防验收申请要准备什么", "fire_acceptance", "materials", "answer", False),
+            ("王经理", "我们就一个小仓库 是不是备案就行不用验收", "fire_acceptance", "other", "answer", True),
+            ("王经理", "备案的话会被抽查吗", "fire_acceptance", "process", "answer", True),
+            ("王经理", "现场验收要提前几天约", "fire_acceptance", "time_limit", "answer", True),
+            ("李工", "洪水影响评价要多久", "flood_impact", "time_limit", "answer", False),
+            ("李工", "评价报告谁审批", "flood_impact", "department", "answer", True),
+            ("张总", "地灾评估要做吗", "geo_hazard", "other", "answer", False),
+            ("张总", "要做的话找谁备案", "geo_hazard", "department", "answer", True),
+            ("张总", "评估报告备案要多久", "geo_hazard", "time_limit", "answer", True),
+            ("张总", "燃气经营许可证要什么材料", None, "materials", "handoff", False),
+        ],
+    )
+
+
 def test_status_questions_go_to_a_person_with_the_item_kept(matcher):
     verify_dialog(
         matcher,
