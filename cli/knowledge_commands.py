@@ -279,8 +279,8 @@ def cmd_kb_doubts(args: argparse.Namespace) -> None:
     )
     sets = _read_dialogue_sets()
     answers, test = split_for_training(replayed_kept_answers(matcher, sets))
-    folded = doubts_cross_validated(answers)
-    doubt = train_doubt(answers)
+    folded = doubts_cross_validated(answers, items=matcher.model)
+    doubt = train_doubt(answers, matcher.model)
     for switched, offer, replayed_line in (
         (False, DOUBT_OFFER, texts.DOUBT_REPLAYED),
         (True, SWITCH_DOUBT_OFFER, texts.DOUBT_REPLAYED_SWITCHED),

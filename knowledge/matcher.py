@@ -239,7 +239,7 @@ class Matcher:
         does, and waits for it: about 0.4 s on an idle machine, once per process; the benchmark times it)."""
         with self._doubt_lock:
             if isinstance(self._kept_doubt, Path):
-                self._kept_doubt = doubt_in_background(self._kept_doubt)
+                self._kept_doubt = doubt_in_background(self._kept_doubt, self.model)
 
     @property
     def kept_doubt(self) -> AnswerDoubt | None:

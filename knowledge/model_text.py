@@ -358,6 +358,12 @@ class TextModel:
         """Probability of each item (and of NO_ITEM) for one question without spaces."""
         return dict(zip(self.item_classes, self._item_fast.probabilities(compact_text).tolist(), strict=True))
 
+    def item_probabilities_of(self, compact_texts: Sequence[str]) -> np.ndarray:
+        """`item_probabilities` of many questions at once: one row each, a column per `item_classes`."""
+        if not compact_texts:
+            return np.zeros((0, len(self.item_classes)))
+        return np.asarray(self.item_classifier.predict_proba(self.item_vectorizer.transform(list(compact_texts))))
+
 
 def _cue_matrix(rows: Sequence[Sequence[str]], columns: dict[str, int]) -> csr_matrix:
     data, indices, indptr = [], [], [0]

@@ -43,6 +43,8 @@ UNSEEN = (
     "那得多长时间",
     "消防那边验收是不是得先弄完才能去备案",
     "施工许可证去哪里办",
+    "备完了多久出代码",
+    "承诺书有模板吗",
 )
 
 
@@ -125,6 +127,26 @@ def test_the_doubt_reads_the_words_given_the_earlier_item(doubting):
     assert doubt.wrong("抽查到了不合格咋办", "filing", "process") >= DOUBT_OFFER
     assert play(doubting, ["消防验收去哪办", "抽查不合格怎么整改"])[1][2] == "answer"
     assert play(doubting, ["企业投资项目备案怎么办", "抽查到了不合格咋办"])[1][2:] == ("clarify", "doubted")
+
+
+def test_the_kept_doubt_reads_how_the_item_model_reads_the_turn_alone(doubting):
+    """「备完了多久出代码」 after 项目备案, 「承诺书有模板吗」 after 人防: words the doubt's few hundred wrong answers never
+    held, which the item model (trained on every labelled question) reads as another item's (项目代码, 容缺受理). With
+    that reading the kept answer is doubted; a plain follow-up is not."""
+    answers = read_kept_answers()
+    with_reading, words_only = train_doubt(answers, doubting.model), train_doubt(answers)
+    assert with_reading is not None and words_only is not None
+    for question, earlier, intent in (
+        ("备完了多久出代码", "filing", "time_limit"),
+        ("承诺书有模板吗", "civil_defense", "tolerance"),
+    ):
+        assert (
+            words_only.wrong(question, earlier, intent) < DOUBT_OFFER <= with_reading.wrong(question, earlier, intent)
+        )
+        assert doubting.kept_doubt.wrong(question, earlier, intent) == pytest.approx(
+            with_reading.wrong(question, earlier, intent)
+        )  # the bot's own doubt reads the turns with its item model
+    assert with_reading.wrong("那得多长时间", "eia", "time_limit") < DOUBT_OFFER
 
 
 def test_a_switch_the_model_doubts_is_offered_as_a_choice_of_the_item_named_and_the_earlier_one(trusting, doubting):
@@ -216,14 +238,15 @@ def test_a_plain_follow_up_stays_answered_and_a_doubted_one_keeps_the_conversati
     assert play(doubting, ["环评要什么材料", "那得多长时间"])[1][:3] == ("eia", "time_limit", "answer")
 
 
-def test_training_is_repeatable_and_needs_both_outcomes():
+def test_training_is_repeatable_and_needs_both_outcomes(doubting):
     answers = read_kept_answers()
-    first, second = train_doubt(answers), train_doubt(answers)
-    assert first is not None and second is not None and first.answers == len(answers)
     earlier = ["energy_review", "completion_filing", "completion_filing", "filing", "fire_acceptance"]
-    earlier += ["completion_filing", "eia", "completion_filing", "eia"]
+    earlier += ["completion_filing", "eia", "completion_filing", "eia", "filing", "civil_defense"]
     asked = (list(UNSEEN), earlier, ["other"] * len(UNSEEN))
-    assert np.array_equal(first.probabilities(*asked), second.probabilities(*asked))
+    for items in (None, doubting.model):
+        first, second = train_doubt(answers, items), train_doubt(answers, items)
+        assert first is not None and second is not None and first.answers == len(answers)
+        assert np.array_equal(first.probabilities(*asked), second.probabilities(*asked))
     assert train_doubt([KeptAnswer("要多久", "eia", "time_limit", False)] * 2) is None
 
 
