@@ -198,9 +198,9 @@ def starts_new_matter(text: str) -> bool:
 # Words of order between two procedures: 「…是它的前置吗」「先…再…」「…过了才能报吗」「批完以后下一步…」「得先拿到…」
 # 「…在用地预审前面办完吗」 — not 「怎么才能快点批」「写完了怎么报」「以后都在网上办吗」「之前问的环评」.
 _ORDER = re.compile(
-    r"前置|谁先|哪个先|先.{0,8}再"
-    r"|(过了|批完了?|办完了?|审完了?|做完了?|弄完了?|签完了?|下来了?)(以后|之后)?(才能|才可以|再|就能|下一步|接着)"
-    r"|(得|要|必须|需要)先(有|拿|批|办|做|审|查)|在.{1,8}(之前|前面|前头|前)(?!那个|这个|的)|下一步"
+    r"前置|谁先|哪个先|先.{0,8}再|有先后|先后顺序"
+    r"|(过了|批完了?|办完了?|审完了?|做完了?|弄完了?|签完了?|下来了?|都完了?)(以后|之后)?(才能|才可以|再|就能|下一步|接着)"
+    r"|(得|要|必须|需要)先(有|拿|批|办|做|审|查|弄|过)|在.{1,8}(之前|前面|前头|前)(?!那个|这个|的)|下一步"
 )
 # Who reviews or approves something: a procedure of its own, asked of whoever does it.
 _WHO_DOES_IT = re.compile(r"谁(审|批|管|负责)")
@@ -293,6 +293,7 @@ class FollowUpReader:
         self.own_words = {key: _own_words(item) for key, item in kb.items.items()}
         self.said_of = {key: _said_of(item) for key, item in kb.items.items()}  # `reaches_gate`
         self.siblings = _siblings_by_word(kb)  # `_sibling_named`
+        self.comes_after = {key: self._what_comes_first(item) for key, item in kb.items.items()}  # `_after_these`
         # the names of each department that handles an approval item (the government service hall, where every window
         # is, handles topics only): `_names_other_department`
         self.approval_departments = {
@@ -443,7 +444,7 @@ class FollowUpReader:
             # 矿业权) in a follow-up the model reads as surely about some item is read as a follow-up
             followed = self._follow_up(replace(result, reason="low_confidence"), context)
         if followed is None:
-            followed = self._order_with_earlier(result, context, text)
+            followed = self._order_with_earlier(result, context, text) or self._after_these(result, context, text)
         if followed is None and result.reason == "out_of_scope" and not self._earlier_paper(result, context):
             # 「排污许可要交哪些东西」 after 环评: the asker moved on, and 「那要多久」 next is about 排污许可. (A question
             # handed off unsure stays with the earlier item: 「这个需要做吗」 then 「要做的话多久」.)
@@ -475,6 +476,36 @@ class FollowUpReader:
         return replace(
             result, asks=(Ask(result.item, "process"), Ask(context.item, "process")), reason="order", context=True
         )
+
+    def _what_comes_first(self, item: Item) -> frozenset[str]:
+        """The items an item's knowledge says come before it, or beside it: its prerequisites and the items its
+        note on them names (竣工验收备案's 规划核实 and 消防验收, 核准's 用地预审 and 环评)."""
+        note = compact_text(item.prerequisites_note or "")
+        hits = self.index.span_hits(note) if note else []
+        # a procedure named outright (not a bare 备案 of 「办理备案」, not a topic such as 并联)
+        named = {h.item for h in hits if h.exact and h.named and note[h.start : h.end] not in _BARE_PROCEDURE_WORDS}
+        items = (set(item.prerequisites) | named) - {item.key}
+        return frozenset(k for k in items if k in self.kb.items and self.kb.items[k].kind == "item")
+
+    def _after_these(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「规划核实和消防验收都完了才能备案吧」 after 竣工验收备案, 「核准前得先拿到用地预审和环评吗」 after 核准: a
+        short question of order about several procedures that the earlier item's knowledge says come before it (or
+        beside it) asks what the earlier item needs first — its process, which says just that. (One procedure named
+        is `_order_with_earlier`'s: both are answered.)"""
+        asked = {a.item for a in result.asks}
+        if (
+            result.action != "answer"
+            or len(asked) < 2
+            or context.item in asked
+            or None in asked
+            or len(text) > DOCUMENT_FOLLOW_UP_CHARS
+            or not _ORDER.search(text)
+            or _THESE.search(text)
+            or self.kb.items[context.item].kind != "item"
+            or not asked <= self.comes_after[context.item]
+        ):
+            return None
+        return taken_as(result, context.item, "process", reason="order")
 
     def _pronoun_named(self, result: MatchResult, context: Context) -> MatchResult | None:
         """「施工图审查能跟它并联吗」「它和不动产权证这俩分别要多久」: 它 is the earlier item, and with it the message asks of

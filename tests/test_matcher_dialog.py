@@ -265,6 +265,26 @@ def test_a_procedure_the_knowledge_base_lacks_is_handed_off(matcher):
     assert matcher.match("规划许可证要什么材料").action == "clarify"  # part of two names: which one?
 
 
+def test_a_question_of_order_about_what_the_earlier_item_needs_first_is_its_process(matcher):
+    """「规划核实跟消防验收都得先弄完吧」 after 竣工验收备案: the procedures its knowledge says come first, asked about
+    in order, ask what it needs first (its process); one procedure asked of in order gets both processes. Asked what
+    each takes, or whether they run together, they are still their own."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "竣工验收备案要哪些东西", "completion_filing", "materials", "answer", False),
+            ("王经理", "规划核实跟消防验收都得先弄完吧", "completion_filing", "process", "answer", True),
+            ("王经理", "规划核实和消防验收分别要多久", "planning_verification", "time_limit", "answer", False),
+            ("李工", "企业投资项目核准现在承诺几个工作日", "verification", "time_limit", "answer", False),
+            ("李工", "核准前得先拿到用地预审和环评吗", "verification", "process", "answer", True),
+            ("张总", "压覆矿产资源审批要交啥材料", "mineral_overlay", "materials", "answer", False),
+            ("张总", "跟用地预审有先后吗", "land_prereview", "process", "answer", True),
+        ],
+    )
+    r = matcher.match("跟用地预审有先后吗", Context("mineral_overlay", "materials"))
+    assert [(a.item, a.intent) for a in r.asks] == [("land_prereview", "process"), ("mineral_overlay", "process")]
+
+
 def test_a_procedure_word_after_a_word_that_names_no_procedure_is_the_conversations(matcher):
     """「这个谁审批」「现场验收」「是不是备案就行不用验收」: who, where, how or whether a step is done (谁, 哪一级, 现场, 不用,
     a department's 局) names no procedure of its own, so the follow-up stays with the earlier item; a procedure
