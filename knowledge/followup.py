@@ -178,6 +178,13 @@ _ALSO_TOGETHER = re.compile(f"也(是)?({TOGETHER_WORDS})")
 _NOT_DONE_YET = re.compile(
     r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|定稿|出(?!现|问题|让|差|去|门)|结束|赋)"
 )
+# …also when what it issues is named between (「人防那边的批复还没下来」「消防验收意见还没拿到」; not a paper it is applied
+# with: 「工程规划证那块方案还没定稿 能先报吗」 asks of that item), or the name follows 缺 (「缺的是人防那个意见」; not 容缺)
+_NOT_HAD_AFTER = re.compile(
+    r"(那边|那块|这边|那个)?的?(意见书?|批复|批文|手续|证书?|合格书|结果)?(?:" + _NOT_DONE_YET.pattern + ")"
+)
+_MISSING_BEFORE = re.compile(r"(?<!容)缺(的是|了|个|少)?$")
+_ISSUED_AFTER = re.compile(r"(那个|那边的?|的)?(意见书?|批复|批文|证书?|合格书|结果|手续)")
 PROJECT_CODE = "project_code"  # the topic every procedure needs first (its key in the knowledge base)
 # 「项目代码还没有能先报吗」: the code not had, then whether the procedure may go ahead (only of the code: 「环评没有能
 # 容缺的材料吗」 asks whether there is such a material)
@@ -726,7 +733,10 @@ class FollowUpReader:
 
         def not_had(h: Hit) -> bool:
             code_not_had = h.item == PROJECT_CODE and _CODE_NOT_HAD.match(text, h.end)
-            return bool(_NOT_DONE_YET.match(text, h.end) or code_not_had)
+            missing = _NOT_HAD_AFTER.match(text, h.end) or (
+                _MISSING_BEFORE.search(text, 0, h.start) and _ISSUED_AFTER.match(text, h.end)
+            )
+            return bool(missing or code_not_had)
 
         # another item named; a bare procedure word (「能先备案吗」) may be the earlier item's own step, no other item
         others = [

@@ -285,6 +285,25 @@ def test_a_question_of_order_about_what_the_earlier_item_needs_first_is_its_proc
     assert [(a.item, a.intent) for a in r.asks] == [("land_prereview", "process"), ("mineral_overlay", "process")]
 
 
+def test_what_another_procedure_issues_not_had_yet_is_what_the_earlier_item_waits_for(matcher):
+    """「人防那边的批复还没下来 能不能先受理」 after 施工许可证: 人防's approval, not had yet, is what the permit waits
+    for; the question is whether the permit may be accepted first (its 容缺), whether the paper is named between or
+    the name follows 缺. A paper the item is applied with (「方案还没定稿」) is that item's own matter."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "施工许可证办下来要几天", "construction_permit", "time_limit", "answer", False),
+            ("王经理", "人防那边的批复还没下来 能不能先受理", "construction_permit", "tolerance", "answer", True),
+            ("李工", "竣工验收备案资料能发个清单吗", "completion_filing", "materials", "answer", False),
+            ("李工", "消防验收意见还没拿到 能容缺先备案吗", "completion_filing", "tolerance", "answer", True),
+            ("张总", "五证联发是哪个部门牵头", "five_certs", "department", "answer", False),
+            ("张总", "工程规划证那块方案还没定稿 能先报吗", "engineering_planning", "tolerance", "answer", False),
+        ],
+    )
+    r = matcher.match("缺的是人防那个意见 这个能后补不", Context("engineering_planning", "tolerance"))
+    assert (r.item, r.intent) == ("engineering_planning", "tolerance")
+
+
 def test_a_procedure_word_after_a_word_that_names_no_procedure_is_the_conversations(matcher):
     """「这个谁审批」「现场验收」「是不是备案就行不用验收」: who, where, how or whether a step is done (谁, 哪一级, 现场, 不用,
     a department's 局) names no procedure of its own, so the follow-up stays with the earlier item; a procedure
