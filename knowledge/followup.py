@@ -185,6 +185,10 @@ _NOT_HAD_AFTER = re.compile(
 )
 _MISSING_BEFORE = re.compile(r"(?<!容)缺(的是|了|个|少)?$")
 _ISSUED_AFTER = re.compile(r"(那个|那边的?|的)?(意见书?|批复|批文|证书?|合格书|结果|手续)")
+# A together word that ends the question (「能跟它们一块吗」「也能并联吗」「是一块审的吗」), or the earlier item said to be
+# handled within another (「是不是合在图审里一起审了」): whether the procedures run together
+_TOGETHER_AT_END = re.compile(rf"({TOGETHER_WORDS})(审|办|报|批)?(的|了)?(吗|不|么|嘛|吧|没|呢|？|\?)")
+_TOGETHER_DONE = re.compile(r"(合|放)(在|到).{1,6}(里|中)?(一起|一块)(审|办|报|批)")
 PROJECT_CODE = "project_code"  # the topic every procedure needs first (its key in the knowledge base)
 # 「项目代码还没有能先报吗」: the code not had, then whether the procedure may go ahead (only of the code: 「环评没有能
 # 容缺的材料吗」 asks whether there is such a material)
@@ -791,13 +795,17 @@ class FollowUpReader:
 
     def _together_follow_up(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「那用规证能一起报不」「等的时候别的手续能同时弄不」 after a question about one item: whether procedures
-        run together, the parallel topic first, then the item named (or the earlier one) asked how it runs."""
+        run together, the parallel topic first, then the item named (or the earlier one) asked how it runs; also when
+        the together word ends the question (「可以和施工图审查同步吗」「也能并联吗」), and, so asked, in a message up to
+        DOCUMENT_FOLLOW_UP_CHARS (「消防设计审查跟图审是一块审的吗」)."""
+        asked_at_end = _TOGETHER_AT_END.search(text)
         if (
-            not TOGETHER_GOES.search(text)
+            not (TOGETHER_GOES.search(text) or asked_at_end)
             or "parallel" not in self.kb.items
             or result.asks
             or result.reason in _NEVER_INHERIT
-            or len(text) > FOLLOW_UP_CHARS
+            or len(text)
+            > (DOCUMENT_FOLLOW_UP_CHARS if asked_at_end or _TOGETHER_DONE.search(text) else FOLLOW_UP_CHARS)
             or _NOT_PROCEDURES.search(text)
             or _DOCUMENT_ASKED.search(text)
         ):
@@ -824,7 +832,10 @@ class FollowUpReader:
                 asks = (RUN_TOGETHER, Ask(context.item, "process"))
                 return taken_as(result, "parallel", "process", asks=asks)
             subject = [h.item for h in self.index.span_hits(text) if self.index.outright(h) and h.start == 0]
-            if subject and subject[0] != context.item and _ALSO_TOGETHER.search(text):
+            # 「消防设计审查跟图审是一块审的吗」「…是不是合在图审里一起审了」 after 施工图审查: the earlier item named as
+            # the partner of the item the message opens with
+            with_earlier = _TOGETHER_DONE.search(text) or self._partner_only(text, context.item)
+            if subject and subject[0] != context.item and (_ALSO_TOGETHER.search(text) or with_earlier):
                 # 「人防的图也一起审吗」 after 施工图审查: whether the item named is handled with the earlier one
                 return taken_as(result, "parallel", "process", asks=(RUN_TOGETHER, Ask(subject[0], "process")))
             return None

@@ -304,6 +304,26 @@ def test_what_another_procedure_issues_not_had_yet_is_what_the_earlier_item_wait
     assert (r.item, r.intent) == ("engineering_planning", "tolerance")
 
 
+def test_a_together_word_ending_the_follow_up_asks_whether_they_run_together(matcher):
+    """「可以和施工图审查同步吗」「那用地预审呢 也能并联吗」「消防设计审查跟图审是一块审的吗」: a together word ending the
+    question, or the earlier item named as the partner of the one the message opens with, asks the parallel topic."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "初步设计几个工作日", "preliminary_design", "time_limit", "answer", False),
+            ("王经理", "可以和施工图审查同步吗", "parallel", "process", "answer", True),
+            ("李工", "环评和能评可以同时报吗", "parallel", "process", "answer", False),
+            ("李工", "那用地预审呢 也能并联吗", "parallel", "process", "answer", True),
+            ("张总", "施工图审查一般几个工作日", "drawing_review", "time_limit", "answer", False),
+            ("张总", "消防设计审查跟图审是一块审的吗", "parallel", "process", "answer", True),
+            ("赵工", "施工图审查多久出审查合格书", "drawing_review", "time_limit", "answer", False),
+            ("赵工", "消防设计审查是不是合在图审里一起审了", "parallel", "process", "answer", True),
+        ],
+    )
+    r = matcher.match("消防设计审查跟图审是一块审的吗", Context("drawing_review", "time_limit"))
+    assert [a.item for a in r.asks] == ["parallel", "fire_design"]
+
+
 def test_a_procedure_word_after_a_word_that_names_no_procedure_is_the_conversations(matcher):
     """「这个谁审批」「现场验收」「是不是备案就行不用验收」: who, where, how or whether a step is done (谁, 哪一级, 现场, 不用,
     a department's 局) names no procedure of its own, so the follow-up stays with the earlier item; a procedure
