@@ -64,8 +64,11 @@ DOUBT_HANDOFF = 0.5
 # the earlier one: the lowest whose choices are wrong answers at least as often as the kept answers' at 0.1 (5-fold by
 # conversation: 36 taken, 17 of them wrong, against 241 and 102), and where plain questions naming their item
 # (「施工图审查要什么材料」 after each other item, four wordings) are answered (4 of 4,760 doubted; 15 at 0.1; at 0.075
-# a dialogue test's 「环评批复一般多久能下来」 after 工程规划许可 was doubted).
-SWITCH_DOUBT_OFFER = 0.15
+# a dialogue test's 「环评批复一般多久能下来」 after 工程规划许可 was doubted). 0.17 since the twenty-eighth pass: the
+# rules read three of the file's wrong switches another way now (73 of 1,414 wrong, was 76 of 1,425), and at 0.15 the
+# model, retrained, doubted 「施工图审查要什么材料」 after 用地预审 (0.161) and 不动产权证 (0.151); at 0.17 a sweep of
+# 「<name>要什么材料/去哪办/要多久/收费吗」 after every other item doubts 7 of 4,760 (6 before the pass).
+SWITCH_DOUBT_OFFER = 0.17
 DOUBT_C = 10.0  # inverse regularisation (4 gave about the same ranking, 5-fold)
 FOLDS = 5
 
@@ -195,12 +198,20 @@ class _PairModel:
         return self._classifier.predict_proba(matrix)[:, self._wrong]
 
 
+_ONE_BY_ONE = 16  # up to this many answers are read one by one (`_alone_columns`)
+
+
 def _alone_columns(items: TextModel, answers: Sequence[KeptAnswer]) -> np.ndarray:
     """How the item model reads each turn alone: p(the earlier item), p(the likeliest other item), p(no item), and
     whether that other item is likelier than the earlier one. (A dialogue turn never trains the item model, so these
     are what the bot reads of a turn it has not seen.)"""
     classes = {c: n for n, c in enumerate(items.item_classes)}
-    probs = items.item_probabilities_of([compact(a.q) for a in answers])
+    texts = [compact(a.q) for a in answers]
+    if len(texts) <= _ONE_BY_ONE:
+        # the bot's one answer: the model's own fast path (sklearn's per-call checks cost ~1 ms a text)
+        probs = np.array([[p[c] for c in items.item_classes] for p in map(items.item_probabilities, texts)])
+    else:
+        probs = items.item_probabilities_of(texts)
     rows = np.arange(len(answers))
     earlier = np.array([classes.get(a.earlier, -1) for a in answers])
     p_earlier = np.where(earlier >= 0, probs[rows, np.maximum(earlier, 0)], 0.0)
@@ -283,7 +294,7 @@ def doubt_for(path: Path | None = KEPT_ANSWERS_PATH) -> AnswerDoubt | None:
     return _doubts(path)
 
 
-_in_background: dict[tuple[str, int, int], Future[AnswerDoubt | None]] = {}
+_in_background: dict[tuple[str, int, int, str], Future[AnswerDoubt | None]] = {}
 _in_background_lock = threading.Lock()
 
 

@@ -211,7 +211,12 @@ def starts_new_matter(text: str) -> bool:
 _ORDER = re.compile(
     r"前置|谁先|哪个先|先.{0,8}再|有先后|先后顺序"
     r"|(过了|批完了?|办完了?|审完了?|做完了?|弄完了?|签完了?|下来了?|都完了?)(以后|之后)?(才能|才可以|再|就能|下一步|接着)"
-    r"|(得|要|必须|需要)先(有|拿|批|办|做|审|查|弄|过)|在.{1,8}(之前|前面|前头|前)(?!那个|这个|的)|下一步"
+    r"|(得|要|必须|需要)先(有|拿|批|办|做|审|查|弄|过(?=[吧吗么呢了]|$))|在.{1,8}(之前|前面|前头|前)(?!那个|这个|的)|下一步"
+)
+# …of the procedures named having to be done first (not which of them comes first: 「可研和核准有先后吗」「哪个先批」)
+_DONE_FIRST = re.compile(
+    r"(都)?(完了?|过了?|弄完了?|办完了?|做完了?|批完了?)(以后|之后)?(才能|才可以|再)"
+    r"|(得|要|必须|需要)(先|提前)(有|拿|批|办|做|审|查|弄|过(?=[吧吗么呢了]|$))|在.{1,8}(之前|前面|前头|前)(?!那个|这个|的)"
 )
 # Who reviews or approves something: a procedure of its own, asked of whoever does it.
 _WHO_DOES_IT = re.compile(r"谁(审|批|管|负责)")
@@ -489,14 +494,20 @@ class FollowUpReader:
         )
 
     def _what_comes_first(self, item: Item) -> frozenset[str]:
-        """The items an item's knowledge says come before it, or beside it: its prerequisites and the items its
-        note on them names (竣工验收备案's 规划核实 and 消防验收, 核准's 用地预审 and 环评)."""
+        """The procedures an item's knowledge names with what it needs first: its prerequisites and the items its
+        note on them names (竣工验收备案's 规划核实 and 消防验收, 核准's 用地预审 and 环评) — but not one that needs the
+        item itself first (消防验收's note names 竣工验收备案, which comes after it). A note may still name one that
+        runs beside it or after it in other words (人防's 施工许可); `_after_these` asks more of the message."""
         note = compact_text(item.prerequisites_note or "")
         hits = self.index.span_hits(note) if note else []
         # a procedure named outright (not a bare 备案 of 「办理备案」, not a topic such as 并联)
         named = {h.item for h in hits if h.exact and h.named and note[h.start : h.end] not in _BARE_PROCEDURE_WORDS}
         items = (set(item.prerequisites) | named) - {item.key}
-        return frozenset(k for k in items if k in self.kb.items and self.kb.items[k].kind == "item")
+        return frozenset(
+            k
+            for k in items
+            if k in self.kb.items and self.kb.items[k].kind == "item" and item.key not in self.kb.items[k].prerequisites
+        )
 
     def _after_these(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「规划核实和消防验收都完了才能备案吧」 after 竣工验收备案, 「核准前得先拿到用地预审和环评吗」 after 核准: a
@@ -509,8 +520,9 @@ class FollowUpReader:
             or len(asked) < 2
             or context.item in asked
             or None in asked
+            or any(a.intent != "process" for a in result.asks)  # 「…都完了才能备案吗 分别去哪办」 asks where too
             or len(text) > DOCUMENT_FOLLOW_UP_CHARS
-            or not _ORDER.search(text)
+            or not _DONE_FIRST.search(text)
             or _THESE.search(text)
             or self.kb.items[context.item].kind != "item"
             or not asked <= self.comes_after[context.item]

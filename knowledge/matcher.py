@@ -87,7 +87,9 @@ _PROCEDURE_WORD = re.compile(r"(许可证|许可|审批|备案|验收|资质)(?!
 # A character before a procedure word that ends no name (「我们备案」「的审批」「做验收」「那个书审批」).
 _NOT_A_NAME_END = frozenset(
     "的了们个做办去要先再和跟与及于在还已都也就么啥吗能可请问这那把给被对该此其每各得过完好书块边面里哪儿刚走是"
-    "谁俩须看有级局委厅"  # 「这个谁审批」「这俩审批」「必须备案」「看审批进度」「要有资质」「哪一级审批」「应急局审批」
+    # 「这个谁审批」「这俩审批」「必须备案」「看审批进度」「要有资质」 (not a department's 局 or 委, nor 级: 「去海关备案」
+    # 「卫健委审批」「三级资质」 name procedures of their own)
+    "谁俩须看有"
 )
 # Words before a procedure word that say how it is done, not which procedure (「政府审批」「在线审批」).
 _GENERIC_BEFORE = frozenset(
@@ -122,7 +124,6 @@ _GENERIC_BEFORE = frozenset(
         "法定",
         "现场",
         "报告",
-        "海关",
     }
 )
 

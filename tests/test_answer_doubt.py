@@ -130,23 +130,23 @@ def test_the_doubt_reads_the_words_given_the_earlier_item(doubting):
 
 
 def test_the_kept_doubt_reads_how_the_item_model_reads_the_turn_alone(doubting):
-    """「备完了多久出代码」 after 项目备案, 「承诺书有模板吗」 after 人防: words the doubt's few hundred wrong answers never
-    held, which the item model (trained on every labelled question) reads as another item's (项目代码, 容缺受理). With
-    that reading the kept answer is doubted; a plain follow-up is not."""
+    """「备完了多久出代码」 after 项目备案: 代码 is a word the doubt's few hundred wrong answers never held, which the item
+    model (trained on every labelled question) reads as 项目代码's. With that reading the kept answer is doubted, and
+    the bot offers the earlier item as a choice; a plain follow-up is answered."""
     answers = read_kept_answers()
     with_reading, words_only = train_doubt(answers, doubting.model), train_doubt(answers)
     assert with_reading is not None and words_only is not None
-    for question, earlier, intent in (
-        ("备完了多久出代码", "filing", "time_limit"),
-        ("承诺书有模板吗", "civil_defense", "tolerance"),
-    ):
-        assert (
-            words_only.wrong(question, earlier, intent) < DOUBT_OFFER <= with_reading.wrong(question, earlier, intent)
-        )
-        assert doubting.kept_doubt.wrong(question, earlier, intent) == pytest.approx(
-            with_reading.wrong(question, earlier, intent)
-        )  # the bot's own doubt reads the turns with its item model
+    asked = ("备完了多久出代码", "filing", "time_limit")
+    assert words_only.wrong(*asked) < DOUBT_OFFER <= with_reading.wrong(*asked)
+    assert doubting.kept_doubt.wrong(*asked) == pytest.approx(with_reading.wrong(*asked))  # the bot's own doubt
+    assert play(doubting, ["企业投资项目备案怎么办", "备完了多久出代码"])[1] == (
+        "filing",
+        "time_limit",
+        "clarify",
+        "doubted",
+    )
     assert with_reading.wrong("那得多长时间", "eia", "time_limit") < DOUBT_OFFER
+    assert play(doubting, ["环评要什么材料", "那得多长时间"])[1][:3] == ("eia", "time_limit", "answer")
 
 
 def test_a_switch_the_model_doubts_is_offered_as_a_choice_of_the_item_named_and_the_earlier_one(trusting, doubting):

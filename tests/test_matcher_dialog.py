@@ -300,8 +300,10 @@ def test_what_another_procedure_issues_not_had_yet_is_what_the_earlier_item_wait
             ("张总", "工程规划证那块方案还没定稿 能先报吗", "engineering_planning", "tolerance", "answer", False),
         ],
     )
+    # read as the earlier item's 容缺 (which the learned doubt, unsure of it, offers as a choice of that item)
     r = matcher.match("缺的是人防那个意见 这个能后补不", Context("engineering_planning", "tolerance"))
-    assert (r.item, r.intent) == ("engineering_planning", "tolerance")
+    assert (r.item, r.intent, r.action) == ("engineering_planning", "tolerance", "clarify")
+    assert [c.item for c in r.candidates] == ["engineering_planning"]
 
 
 def test_a_together_word_ending_the_follow_up_asks_whether_they_run_together(matcher):
