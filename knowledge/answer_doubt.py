@@ -6,8 +6,9 @@ dialogue sets about 3.5% of these answers are wrong — the writer had moved on 
 asked nothing of an item at all — and no single feature told them apart (the twenty-second pass tried the follow-up
 gate's probability: AUC 0.66). What does is the pair: the words of the turn *given* the earlier item (「抽查」 after
 消防验收 is the item's own step, after 备案 another procedure's). The model is a logistic regression over the turn's
-character 1–3-grams, its character bigrams crossed with the earlier item, the earlier item and the intent asked; it
-is trained on exactly the answers it reads (`replayed_kept_answers`: a later turn answered with the earlier item
+character 1–3-grams, its character bigrams crossed with the earlier item, the earlier item, the intent asked and
+(since the twenty-eighth pass) how the matcher's item model reads the turn alone (`_alone_columns`); it is trained
+on exactly the answers it reads (`replayed_kept_answers`: a later turn answered with the earlier item
 taken from the conversation by the follow-up readers — not a message naming the item itself, not by the gate), each
 labelled with whether the answer was wrong, from `training/kept_answers.jsonl` (`steward kb doubts --write`; only
 the texts of the training file's `train` split). A failed training is logged, and kept answers stand.

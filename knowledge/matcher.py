@@ -237,7 +237,7 @@ class Matcher:
 
     def start_kept_doubt(self) -> None:
         """Start training the doubt of kept answers on a thread of its own (the first answer taken from a conversation
-        does, and waits for it: about 0.4 s on an idle machine, once per process; the benchmark times it)."""
+        does, and waits for it: about 0.5 s on an idle machine, once per process; the benchmark times it)."""
         with self._doubt_lock:
             if isinstance(self._kept_doubt, Path):
                 self._kept_doubt = doubt_in_background(self._kept_doubt, self.model)
