@@ -208,6 +208,8 @@ def _alone_columns(items: TextModel, answers: Sequence[KeptAnswer]) -> np.ndarra
     are what the bot reads of a turn it has not seen.)"""
     classes = {c: n for n, c in enumerate(items.item_classes)}
     texts = [compact(a.q) for a in answers]
+    if not texts:
+        return np.zeros((0, 4))
     if len(texts) <= _ONE_BY_ONE:
         # the bot's one answer: the model's own fast path (sklearn's per-call checks cost ~1 ms a text)
         probs = np.array([[p[c] for c in items.item_classes] for p in map(items.item_probabilities, texts)])
@@ -220,7 +222,7 @@ def _alone_columns(items: TextModel, answers: Sequence[KeptAnswer]) -> np.ndarra
     others[rows[earlier >= 0], earlier[earlier >= 0]] = 0.0
     if NO_ITEM in classes:
         others[:, classes[NO_ITEM]] = 0.0
-    p_other = others.max(axis=1) if others.size else np.zeros(len(answers))
+    p_other = others.max(axis=1)
     p_none = probs[:, classes[NO_ITEM]] if NO_ITEM in classes else np.zeros(len(answers))
     return np.column_stack([p_earlier, p_other, p_none, (p_other > p_earlier).astype(float)])
 

@@ -208,15 +208,17 @@ def starts_new_matter(text: str) -> bool:
 
 # Words of order between two procedures: 「…是它的前置吗」「先…再…」「…过了才能报吗」「批完以后下一步…」「得先拿到…」
 # 「…在用地预审前面办完吗」 — not 「怎么才能快点批」「写完了怎么报」「以后都在网上办吗」「之前问的环评」.
+_FIRST_DONE = r"(有|拿|批|办|做|审|查|弄|过(?=[吧吗么呢了]|$))"  # what is done first: 「得先拿到」「都得先过吧」
+_BEFORE_ONE = r"在.{1,8}(之前|前面|前头|前)(?!那个|这个|的)"  # 「在用地预审前面办完吗」
 _ORDER = re.compile(
     r"前置|谁先|哪个先|先.{0,8}再|有先后|先后顺序"
     r"|(过了|批完了?|办完了?|审完了?|做完了?|弄完了?|签完了?|下来了?|都完了?)(以后|之后)?(才能|才可以|再|就能|下一步|接着)"
-    r"|(得|要|必须|需要)先(有|拿|批|办|做|审|查|弄|过(?=[吧吗么呢了]|$))|在.{1,8}(之前|前面|前头|前)(?!那个|这个|的)|下一步"
+    rf"|(得|要|必须|需要)先{_FIRST_DONE}|{_BEFORE_ONE}|下一步"
 )
 # …of the procedures named having to be done first (not which of them comes first: 「可研和核准有先后吗」「哪个先批」)
 _DONE_FIRST = re.compile(
     r"(都)?(完了?|过了?|弄完了?|办完了?|做完了?|批完了?)(以后|之后)?(才能|才可以|再)"
-    r"|(得|要|必须|需要)(先|提前)(有|拿|批|办|做|审|查|弄|过(?=[吧吗么呢了]|$))|在.{1,8}(之前|前面|前头|前)(?!那个|这个|的)"
+    rf"|(得|要|必须|需要)(先|提前){_FIRST_DONE}|{_BEFORE_ONE}"
 )
 # Who reviews or approves something: a procedure of its own, asked of whoever does it.
 _WHO_DOES_IT = re.compile(r"谁(审|批|管|负责)")
