@@ -59,10 +59,6 @@ def _card(session: Session, outcome: DeliveryOutcome, now: datetime) -> None:
             )
 
 
-WAITING_VALUES = frozenset(s.value for s in WAITING_STATUSES)
-ACTIVE_VALUES = frozenset(s.value for s in ACTIVE_STATUSES)
-
-
 def _owe_again_if_left_behind(session: Session, outcome: DeliveryOutcome, now: datetime) -> None:
     """A card that reached a group whose move to a supergroup was claimed already (it was sent just before the
     upgrade, and its outcome recorded after the cards left there were posted again, without it): the same card is
@@ -77,7 +73,7 @@ def _owe_again_if_left_behind(session: Session, outcome: DeliveryOutcome, now: d
     if outcome.follow_up.get("card_kind") == CardKind.department.value:
         shown = _waits_on(ticket, outcome.follow_up.get("department_key"))
     else:
-        shown = ticket.status in ACTIVE_VALUES
+        shown = ticket.status in ACTIVE_STATUSES
     if shown:
         payload = {k: v for k, v in row.payload.items() if k != POSTED_PARTS}
         again = Owed(move.new_chat_id, payload, outcome.purpose, ticket_id=ticket.id, follow_up=outcome.follow_up)
@@ -92,7 +88,7 @@ def _still_with(session: Session, ticket_id: int | None, department_key: str | N
 
 
 def _waits_on(ticket: Ticket, department_key: str | None) -> bool:
-    return ticket.department_key == department_key and ticket.status in WAITING_VALUES
+    return ticket.department_key == department_key and ticket.status in WAITING_STATUSES
 
 
 @on_outcome("relay")
