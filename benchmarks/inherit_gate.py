@@ -73,7 +73,7 @@ def turns(matcher: Matcher, *, evidence: bool) -> list[Turn]:
             asker = (case.chat or 0, case.user or 0)
             context = contexts.recall(*asker)
             result = matcher.match(case.q, context)
-            contexts.follow(*asker, result)
+            contexts.follow_labelled(case, result)
             asks = {a.item for a in result.asks}
             answered = result.action == "answer"
             right = result.item == case.item or (answered and case.item is not None and case.item in asks)

@@ -85,6 +85,15 @@ def following(
     return replace(after, earlier=kept, together=together, at_once=min(after.at_once, len(kept)))
 
 
+def chosen(previous: Context | None, item: str, intent: str) -> Context:
+    """The context after `item` is chosen from clarify buttons: the conversation's items stay in the order they were
+    asked when it is one of them (「这两个哪个先办」 offered 图审 and 消防设计审查; 图审 chosen, 「后面那个」 next is still
+    消防设计审查), as when a follow-up picks one by its place."""
+    kept = following(previous, Context(item, intent), by_place=True)
+    assert kept is not None  # following() returns its `after`, or a copy of it
+    return replace(kept, together=False, offered=False)
+
+
 def _joined(items: tuple[str, ...]) -> str:
     return ",".join(items)
 
@@ -115,11 +124,27 @@ class MemoryContexts:
             after = following(before, result.context_after(), borrowed=result.context, by_place=result.by_place)
             self.remember(chat_id, user_id, before if result.keeps_context else after)
 
+    def choose(self, chat_id: int, user_id: int, item: str, intent: str) -> None:
+        """Keep the item chosen from clarify buttons, as the bot does when one is pressed (`remember_context`)."""
+        self.remember(chat_id, user_id, chosen(self.recall(chat_id, user_id), item, intent))
+
+    def follow_labelled(self, case: Any, result: Any) -> None:
+        """Keep what `result` leaves for the asker of `case`, a labelled dialogue turn, who then presses the button of
+        the item they meant when the bot shows it among its choices (a choice without it is left unpressed: 「都不是」):
+        a conversation goes on from the item chosen, and a replay of labelled dialogues (`steward eval`, the regression
+        guard, the follow-up models' training) goes on as the asker's would."""
+        self.follow(case.chat, case.user, result)
+        private = case.chat > 0  # a private chat's id is the user's, positive; groups' are negative
+        shown = {c.item for c in result.candidates} if result.shown_as_choice(private=private) else set()
+        if case.item is not None and case.item in shown:
+            self.choose(case.chat, case.user, case.item, result.intent or "other")
+
 
 def replayed(matcher: Any, sets: Iterable[tuple[str, Sequence[Any]]]) -> Iterator[tuple[str, Any, Context, Any]]:
     """The later turns of labelled dialogue sets read in context by `matcher`, each asker's in file order as the bot
     (and `steward eval`) reads them: (set name, case, the context it was read in, the result), for every turn that had
-    a context. What the follow-up models are trained on is gathered from it."""
+    a context, each asker pressing the button of the item they meant when it is offered (`MemoryContexts.follow_labelled`).
+    What the follow-up models are trained on is gathered from it."""
     for name, cases in sets:
         contexts = MemoryContexts()
         for case in cases:
@@ -127,7 +152,7 @@ def replayed(matcher: Any, sets: Iterable[tuple[str, Sequence[Any]]]) -> Iterato
                 continue
             context = contexts.recall(case.chat, case.user)
             result = matcher.match(case.q, context)
-            contexts.follow(case.chat, case.user, result)
+            contexts.follow_labelled(case, result)
             if context is not None:
                 yield name, case, context, result
 
@@ -254,10 +279,10 @@ def remember_context(*, session: Session, chat_id: int, user_id: int, item: str,
     if row is None:
         session.add(ConversationContext(chat_id=chat_id, user_id=user_id, item=item, intent=intent, updated_at=at))
     else:
-        kept = following(_context_of(row), Context(item, intent))
+        kept = chosen(_context_of(row), item, intent)
         row.item, row.intent, row.updated_at = item, intent, at
-        row.earlier = _joined(kept.earlier if kept else ())
-        row.together, row.at_once, row.offered = False, 0, False  # a choice from clarify buttons is one item
+        row.earlier = _joined(kept.earlier)
+        row.together, row.at_once, row.offered = False, kept.at_once, False  # a choice from clarify buttons is one item
         session.add(row)
     session.flush()
 

@@ -284,7 +284,8 @@ def prediction_of(result) -> Prediction:  # type: ignore[no-untyped-def]
 
 
 def evaluate(matcher, cases: Iterable[LabelledQuestion], name: str = "steward matcher") -> EvalReport:  # type: ignore[no-untyped-def]
-    """Score the steward's matcher; dialogue turns are matched in the asker's context, in file order."""
+    """Score the steward's matcher; dialogue turns are matched in the asker's context, in file order, the asker pressing
+    the button of the item they meant when the bot offers it (`MemoryContexts.follow_labelled`)."""
     from knowledge.context import MemoryContexts
 
     contexts = MemoryContexts()
@@ -293,7 +294,7 @@ def evaluate(matcher, cases: Iterable[LabelledQuestion], name: str = "steward ma
         if case.chat is None or case.user is None:
             return prediction_of(matcher.match(case.q))
         result = matcher.match(case.q, contexts.recall(case.chat, case.user))
-        contexts.follow(case.chat, case.user, result)
+        contexts.follow_labelled(case, result)
         return prediction_of(result)
 
     reader = reader_for()

@@ -196,7 +196,7 @@ def guard_entries(matcher, sets: Sequence[tuple[str, list[LabelledQuestion]]]) -
             asker = (case.chat, case.user) if case.chat is not None and case.user is not None else None
             result = matcher.match(case.q, contexts.recall(*asker) if asker else None)
             if asker:
-                contexts.follow(*asker, result)
+                contexts.follow_labelled(case, result)
             entries[_key(set_name, number, case.q)] = {
                 "set": Path(set_name).stem,
                 "n": number,
