@@ -214,6 +214,7 @@ def build_services(
                 answer=settings.match_answer_threshold,
                 clarify=settings.match_clarify_threshold,
                 min_gap=settings.match_min_gap,
+                guess=settings.match_guess_threshold,
             ),
             model_path=settings.model_file,
         )

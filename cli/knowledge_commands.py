@@ -63,6 +63,7 @@ def _matcher(settings, follow_ups: Path | None = FOLLOW_UPS_PATH) -> Matcher:  #
             answer=settings.match_answer_threshold,
             clarify=settings.match_clarify_threshold,
             min_gap=settings.match_min_gap,
+            guess=settings.match_guess_threshold,
         ),
         model_path=settings.model_file,
         follow_ups=follow_ups,

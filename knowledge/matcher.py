@@ -286,7 +286,22 @@ class Matcher:
         from `DOUBT_HANDOFF`."""
         read = self._told_only(self._followups.in_context(result, context))
         # a request to a steward (「行 麻烦管家盯一下」) is read before the doubt: it goes to a steward with its item
-        return self._doubted(self._asks_a_steward(self._followups.left_unsure(read, context)), context, alone=result)
+        read = self._doubted(self._asks_a_steward(self._followups.left_unsure(read, context)), context, alone=result)
+        return self._guessed(read) if context is None else read
+
+    def _guessed(self, read: MatchResult) -> MatchResult:
+        """A message with no conversation before it, handed off on a low score, offered as a choice of its best items
+        when the best scores `Thresholds.guess` or more (「我们那块地底下听说有矿 是不是还得办个什么手续」: 压覆矿产
+        resources, one press away, instead of half an hour): in groups 「都不是，转人工」 opens the ticket the handoff
+        would have. Not a status question (the ledger or a person answers progress), nor one that asks no aspect (「好的
+        我先去查下压没压」 tells what the asker will do)."""
+        if read.action != "handoff" or read.reason != "low_confidence" or not read.candidates:
+            return read
+        top = read.candidates[0]
+        if read.intent in ("status", "other") or top.score < self.thresholds.guess or top.item not in self.kb.items:
+            return read
+        close = tuple(c for c in read.candidates if top.score - c.score < self.thresholds.min_gap)[:3]
+        return replace(read, item=top.item, action="clarify", reason="guess", candidates=close)
 
     def _doubted(self, read: MatchResult, context: Context | None, *, alone: MatchResult | None = None) -> MatchResult:
         """「周六上班不」 after 能评, answered with 能评 by the follow-up readers, or 「消防验收得先做完才能备案吧」 after

@@ -39,7 +39,7 @@ def test_defaults_are_sqlite_in_working_dir_shanghai_and_bundled_knowledge():
 
 def test_thresholds_have_sane_defaults():
     s = load_settings()
-    assert 0 < s.match_clarify_threshold < s.match_answer_threshold <= 1
+    assert 0 < s.match_guess_threshold < s.match_clarify_threshold < s.match_answer_threshold <= 1
     assert 0 < s.match_min_gap < 1
 
 

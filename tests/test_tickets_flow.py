@@ -434,6 +434,26 @@ async def test_a_follow_up_the_gate_leans_on_is_offered_with_a_person_beside_it(
     assert "备完了后面还有啥手续" in card.params["text"]
 
 
+async def test_a_first_message_that_describes_its_item_is_offered_it_with_a_person_beside_it(app) -> None:
+    # 「我们那块地底下听说有矿…」 names no procedure and scores below the answer threshold: its best item is offered
+    # (Thresholds.guess) with 「都不是，转人工」; a press of the item answers it, and the asker's next question follows it.
+    question = await _say(app, "我们那块地底下听说有矿 是不是还得办个什么手续？")
+    (prompt,) = _sent_to(app, HELP)
+    assert prompt.params["text"] == texts.CLARIFY_PROMPT
+    assert [d.split(":")[:2] for _, d in _buttons(prompt)][0] == ["kb", "mineral_overlay"]
+    assert [t for t, _ in _buttons(prompt)][-1] == texts.CLARIFY_NONE
+    assert _services(app).db.call(lambda session: session.exec(select(Ticket)).all()) == []  # none unless asked
+    shown = bot_message(BOT_USER, chat_id=HELP, message_id=8003, text=texts.CLARIFY_PROMPT)
+    shown["reply_to_message"] = question
+    shown["reply_markup"] = prompt.params["reply_markup"]
+    await _press(app, chat=HELP, user=ASKER, message=shown, data=_buttons(prompt)[0][1])
+    (edited,) = _req(app).sent("editMessageText")
+    assert "压覆" in edited.params["text"]
+    await _say(app, "那这个找哪个部门")
+    (answer,) = _sent_to(app, HELP)
+    assert "自然资源" in answer.params["text"]
+
+
 async def test_a_message_with_no_question_mark_never_becomes_a_ticket(app) -> None:
     # 「是的」「还没批下来」 may read as asking to the learned reader, but the bot speaks up on a message with no
     # question mark only with an answer of its own: no ticket, no follow-up of a waiting one, nothing logged
