@@ -407,7 +407,7 @@ DESK_STATS_BY_STEWARD = "分管家（按首次答复人）："
 DESK_STATS_QUESTIONS = (
     "机器人答问：共 {questions} 个问题，自动答复 {auto} 个（{rate}），请企业澄清 {clarified} 个，转人工 {handed} 个。"
 )
-DESK_STATS_TOP_HANDOFFS = "最常转人工的问题（建议补进知识库）："
+DESK_STATS_TOP_HANDOFFS = "最常转人工或没把握的问题（建议补进知识库）："
 DESK_STATS_TOP_LINE = "{rank}. {text}（{count}次）"
 DESK_PERCENT = "{value:.1f}%"
 

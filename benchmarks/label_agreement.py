@@ -53,7 +53,7 @@ def read_set(matcher: Matcher, name: str, *, data: Path = DATA, second_labels: P
         if case.chat is None or case.user is None:
             raise SystemExit(f"{data / name}.jsonl: not a set of dialogue turns")
         result = matcher.match(case.q, contexts.recall(case.chat, case.user))
-        contexts.follow_labelled(case, result)
+        contexts.follow(case.chat, case.user, result)  # no press: the two writers may mean different items
         dialogue = (case.chat, case.user, case.dialogue)
         turns.append(Turn(case, other["item"], other["intent"], dialogue in seen, result))
         seen.add(dialogue)

@@ -232,7 +232,7 @@ def _question_numbers(
         from knowledge.question_log import QuestionLog
     except ModuleNotFoundError:  # pragma: no cover - the knowledge package is always there
         return 0, 0, 0, 0, ()
-    query = select(QuestionLog.action, QuestionLog.normalized, QuestionLog.text)
+    query = select(QuestionLog.action, QuestionLog.reason, QuestionLog.normalized, QuestionLog.text)
     if since is not None:
         query = query.where(col(QuestionLog.at) >= since)
     if until is not None:
@@ -240,9 +240,11 @@ def _question_numbers(
     actions: Counter[str] = Counter()
     handoffs: Counter[str] = Counter()
     examples: dict[str, str] = {}
-    for action, normalized, text in session.exec(query.order_by(col(QuestionLog.id))).all():
+    for action, reason, normalized, text in session.exec(query.order_by(col(QuestionLog.id))).all():
         actions[action] += 1
-        if action == "handoff":
+        # a guess (one item offered where the bot would have handed off) is a question the knowledge base could not
+        # answer on its own words as much as a hand-off is: both are what to add to it
+        if action == "handoff" or reason == "guess":
             key = (normalized or text or "").strip()
             handoffs[key] += 1
             examples.setdefault(key, text or key)

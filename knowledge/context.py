@@ -86,12 +86,12 @@ def following(
 
 
 def chosen(previous: Context | None, item: str, intent: str) -> Context:
-    """The context after `item` is chosen from clarify buttons: the conversation's items stay in the order they were
-    asked when it is one of them (「这两个哪个先办」 offered 图审 and 消防设计审查; 图审 chosen, 「后面那个」 next is still
-    消防设计审查), as when a follow-up picks one by its place."""
-    kept = following(previous, Context(item, intent), by_place=True)
+    """The context after `item` is chosen from clarify buttons: that item, the conversation's others before it (the
+    bot's `remember_context` and the replays' `MemoryContexts.choose` alike). The items a choice offers are kept in
+    the order of their scores, not as written, so the item chosen is the latest."""
+    kept = following(previous, Context(item, intent))
     assert kept is not None  # following() returns its `after`, or a copy of it
-    return replace(kept, together=False, offered=False)
+    return replace(kept, together=False, offered=False, at_once=0)
 
 
 def _joined(items: tuple[str, ...]) -> str:
@@ -129,15 +129,19 @@ class MemoryContexts:
         self.remember(chat_id, user_id, chosen(self.recall(chat_id, user_id), item, intent))
 
     def follow_labelled(self, case: Any, result: Any) -> None:
-        """Keep what `result` leaves for the asker of `case`, a labelled dialogue turn, who then presses the button of
-        the item they meant when the bot shows it among its choices (a choice without it is left unpressed: 「都不是」):
-        a conversation goes on from the item chosen, and a replay of labelled dialogues (`steward eval`, the regression
-        guard, the follow-up models' training) goes on as the asker's would."""
+        """Keep what `result` leaves for the asker of `case`, a labelled dialogue turn, who then presses a button of a
+        choice the bot shows: the item they meant when it is offered (the conversation goes on from it, as the bot's
+        `remember_choice`), else 「都不是」, which leaves the conversation (as the bot's `leave_context`; in a group it
+        also opens a ticket). A replay of labelled dialogues (`steward eval`, the regression guard, the follow-up
+        models' training) so goes on as the asker's would."""
         self.follow(case.chat, case.user, result)
         private = case.chat > 0  # a private chat's id is the user's, positive; groups' are negative
-        shown = {c.item for c in result.candidates} if result.shown_as_choice(private=private) else set()
-        if case.item is not None and case.item in shown:
+        if not result.shown_as_choice(private=private):
+            return
+        if case.item is not None and case.item in {c.item for c in result.candidates}:
             self.choose(case.chat, case.user, case.item, result.intent or "other")
+        else:
+            self._by_asker.pop((case.chat, case.user), None)
 
 
 def replayed(matcher: Any, sets: Iterable[tuple[str, Sequence[Any]]]) -> Iterator[tuple[str, Any, Context, Any]]:
@@ -273,8 +277,7 @@ _UPSERT = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.in
 
 
 def remember_context(*, session: Session, chat_id: int, user_id: int, item: str, intent: str, at: datetime) -> None:
-    """Keep what the asker was just answered about (replaces the previous context; the previous item joins the
-    earlier ones)."""
+    """Keep the item chosen from clarify buttons (`chosen`: the previous item joins the earlier ones)."""
     row = session.get(ConversationContext, (chat_id, user_id))
     if row is None:
         session.add(ConversationContext(chat_id=chat_id, user_id=user_id, item=item, intent=intent, updated_at=at))
@@ -282,7 +285,7 @@ def remember_context(*, session: Session, chat_id: int, user_id: int, item: str,
         kept = chosen(_context_of(row), item, intent)
         row.item, row.intent, row.updated_at = item, intent, at
         row.earlier = _joined(kept.earlier)
-        row.together, row.at_once, row.offered = False, kept.at_once, False  # a choice from clarify buttons is one item
+        row.together, row.at_once, row.offered = False, 0, False  # a choice from clarify buttons is one item
         session.add(row)
     session.flush()
 

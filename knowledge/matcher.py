@@ -291,7 +291,8 @@ class Matcher:
 
     def _guessed(self, read: MatchResult) -> MatchResult:
         """A message with no conversation before it, handed off on a low score, offered as a choice of its best items
-        when the best scores `Thresholds.guess` or more (「我们那块地底下听说有矿 是不是还得办个什么手续」: 压覆矿产
+        (the best and those within `Thresholds.min_gap` of it, up to three) when the best scores `Thresholds.guess` or
+        more, the item model leans to it too, and the message is longer than `Weights.guess_min_chars` (「我们那块地底下听说有矿 是不是还得办个什么手续」: 压覆矿产
         resources, one press away, instead of half an hour): in groups 「都不是，转人工」 opens the ticket the handoff
         would have. Not a status question (the ledger or a person answers progress), nor one that asks no aspect (「好的
         我先去查下压没压」 tells what the asker will do)."""
@@ -300,8 +301,12 @@ class Matcher:
         top = read.candidates[0]
         if read.intent in ("status", "other") or top.score < self.thresholds.guess or top.item not in self.kb.items:
             return read
+        if len(compact_text(read.question)) <= self.weights.guess_min_chars or read.leans != top.item:
+            # 「那多久能审完」 with no context (it expired, or the database is down) is an elliptical follow-up, not a
+            # description of its item: it goes to a person as before
+            return read
         close = tuple(c for c in read.candidates if top.score - c.score < self.thresholds.min_gap)[:3]
-        return replace(read, item=top.item, action="clarify", reason="guess", candidates=close)
+        return replace(read, item=top.item, action="clarify", reason="guess", candidates=close, wants_item=False)
 
     def _doubted(self, read: MatchResult, context: Context | None, *, alone: MatchResult | None = None) -> MatchResult:
         """「周六上班不」 after 能评, answered with 能评 by the follow-up readers, or 「消防验收得先做完才能备案吧」 after

@@ -214,28 +214,11 @@ async def test_a_choice_offered_is_kept_until_a_button_is_pressed(db) -> None:
     assert chosen is not None and not chosen.offered
 
 
-async def test_a_choice_of_two_items_asked_together_keeps_the_order_they_were_asked_in(db) -> None:
-    """「图审和消防审查分别找谁」 is offered as a choice of the two; 图审 pressed (remember_context), 「后面那个」 is still
-    消防设计审查 and 「前面那个」 图审: the order written, not the order pressed."""
-    chat, user = supergroup_id(15), user_id(15)
-    kb = load_knowledge(BUNDLED)
-    service = KnowledgeService(kb=kb, matcher=Matcher.trained(kb), db=db, clock=lambda: NOW)
-    asked = await service.ask(text="图审和消防审查分别找谁", chat_id=chat, user_id=user)
-    assert asked.result.action == "clarify"
-    assert {c.item for c in asked.result.candidates} == {"drawing_review", "fire_design"}
-    db.call(remember_context, chat_id=chat, user_id=user, item="drawing_review", intent="department", at=NOW)
-    chosen = db.call(recall_context, chat_id=chat, user_id=user, at=NOW, ttl=TTL)
-    assert chosen is not None and chosen.recent(2) == ("drawing_review", "fire_design") and not chosen.offered
-    later = await service.ask(text="后面那个要多久", chat_id=chat, user_id=user)
-    assert (later.result.item, later.result.intent) == ("fire_design", "time_limit")
-    first = await service.ask(text="前面那个收钱吗", chat_id=chat, user_id=user)
-    assert (first.result.item, first.result.intent) == ("drawing_review", "fee")
-
-
 def test_a_replay_of_labelled_turns_presses_the_button_of_the_item_meant() -> None:
     """MemoryContexts.follow_labelled: the asker of a labelled turn presses the button of the item they meant when the
-    bot shows it, as the bot keeps a pressed choice; a choice without it is left unpressed, and in a group a doubted
-    follow-up handed to a person shows no button."""
+    bot shows it, as the bot keeps a pressed choice (remember_context); a choice without it gets 「都不是」, which
+    leaves the conversation as the bot's press does (leave_context); in a group a doubted follow-up handed to a person
+    shows no button, and in a private chat it is a choice."""
     from knowledge.context import MemoryContexts
     from knowledge.evaluation import LabelledQuestion
     from knowledge.match_result import Candidate, MatchResult
@@ -257,12 +240,16 @@ def test_a_replay_of_labelled_turns_presses_the_button_of_the_item_meant() -> No
 
     contexts = MemoryContexts()
     contexts.follow_labelled(turn("这个找谁", "drawing_review"), offered("fire_design", "drawing_review"))
-    assert contexts.recall(CHAT, WANG) == Context("drawing_review", "department", ("fire_design",), at_once=1)
+    assert contexts.recall(CHAT, WANG) == Context("drawing_review", "department", ("fire_design",))
+    contexts.remember(CHAT + 1, WANG, Context("filing", "fee"))
     contexts.follow_labelled(turn("这个找谁", "eia", chat=CHAT + 1), offered("fire_design", "drawing_review"))
-    left = contexts.recall(CHAT + 1, WANG)
-    assert left is not None and left.offered and left.item == "fire_design"  # 「都不是」: the choice stays offered
+    assert contexts.recall(CHAT + 1, WANG) is None  # 「都不是」: nothing to borrow next
     # a follow-up the doubt hands to a person keeps the conversation; in a group no button is shown to press
     contexts.remember(CHAT + 3, WANG, Context("eia", "materials"))
     handed = offered("eia", action="handoff", reason="doubted_kept")
     contexts.follow_labelled(turn("周六上班不", "filing", chat=CHAT + 3), handed)
     assert contexts.recall(CHAT + 3, WANG) == Context("eia", "materials")
+    private = 5000000009  # a private chat's id is its user's
+    contexts.remember(private, WANG, Context("eia", "materials"))
+    contexts.follow_labelled(turn("周六上班不", "eia", chat=private), handed)
+    assert contexts.recall(private, WANG) == Context("eia", "department")

@@ -84,14 +84,23 @@ def _build_in(db, a, b, dept) -> None:
             ("answer", "施工许可"),
             ("answer", "备案"),
             ("answer", "节能审查"),
-            ("clarify", "规划"),
+            ("clarify:guess", "规划"),  # a guess: one item offered where the bot would have handed off
             ("handoff", "土地出让价格"),
             ("handoff", "土地出让价格"),
             ("handoff", "挖掘许可"),
         ]
         for i, (action, norm) in enumerate(rows):
+            action, _, reason = action.partition(":")
             session.add(
-                QuestionLog(at=m(9, i), text=norm + "？", normalized=norm, intent="x", confidence=0.5, action=action)
+                QuestionLog(
+                    at=m(9, i),
+                    text=norm + "？",
+                    normalized=norm,
+                    intent="x",
+                    confidence=0.5,
+                    action=action,
+                    reason=reason,
+                )
             )
         session.add(
             QuestionLog(at=at(2, 25, 9), text="旧", normalized="旧", intent="x", confidence=0.1, action="handoff")
@@ -135,7 +144,8 @@ def test_numbers_on_a_hand_built_set(world) -> None:
 
     assert (s.questions, s.auto_answered, s.clarified, s.handed_off) == (8, 4, 1, 3)
     assert s.auto_answer_rate_pct == 50.0
-    assert [(h.normalized, h.count) for h in s.top_handoffs] == [("土地出让价格", 2), ("挖掘许可", 1)]
+    # a guess is among what to add to the knowledge base, beside the hand-offs
+    assert [(h.normalized, h.count) for h in s.top_handoffs] == [("土地出让价格", 2), ("挖掘许可", 1), ("规划", 1)]
 
     data = json.loads(json.dumps(s.to_dict(), ensure_ascii=False))
     assert data["compliance_pct"] == 57.1 and data["by_department"][0]["opened"] == 2

@@ -1874,7 +1874,8 @@ def test_the_portal_named_after_the_project_code_asks_how_the_code_is_had(matche
     # offered rather than answered (the doubts of later turns: 一网通办 may be meant), the code among the choices
     r = matcher.match("在一网通办上能看到吗", Context("project_code", "process"))
     assert (r.action, r.intent) == ("clarify", "process")
-    assert "project_code" in {c.item for c in r.candidates}
+    # the doubted switch offers the portal named first, the code beside it
+    assert [c.item for c in r.candidates] == ["online_portal", "project_code"]
 
 
 def test_a_filing_spot_check_is_the_fire_acceptance(matcher):
@@ -2517,13 +2518,29 @@ def test_a_first_message_handed_off_on_a_low_score_offers_its_best_item(matcher)
     answered; its best item is offered as a choice (beside 「都不是，转人工」 in groups) from `Thresholds.guess`. Not
     in a conversation (the follow-up readers decide there), nor a progress question, nor a message that asks no
     aspect, nor a low score."""
+    from dataclasses import replace
+
+    from knowledge.match_result import Candidate
+
     guessed = matcher.match("我们那块地底下听说有矿 是不是还得办个什么手续")
     assert (guessed.action, guessed.reason, guessed.item) == ("clarify", "guess", "mineral_overlay")
-    assert guessed.candidates[0].item == "mineral_overlay"
-    assert guessed.candidates[0].score >= matcher.thresholds.guess
+    assert [c.item for c in guessed.candidates] == ["mineral_overlay"] and not guessed.wants_item
     grass = matcher.match("项目占了点草地 要办啥手续")
     assert (grass.action, grass.item, grass.intent) == ("clarify", "forest_grass", "process")
     assert matcher.match("我们那块地底下听说有矿 是不是还得办个什么手续", Context("eia", "materials")).reason != "guess"
-    for told_or_low in ("自治区那边批了没", "好的 我先去查下压没压", "行 再等等"):
-        result = matcher.match(told_or_low)
-        assert (result.action, result.reason) == ("handoff", "low_confidence"), told_or_low
+    # a short message with no conversation (it expired, or the database is down) is an elliptical follow-up: a person
+    for elliptical in ("消防的呢", "那多久能审完", "能在网上办吗"):
+        result = matcher.match(elliptical)
+        assert (result.action, result.reason) == ("handoff", "low_confidence"), elliptical
+        assert result.candidates[0].score >= matcher.thresholds.guess, elliptical  # scored enough, too short
+    # a message that tells (intent other) is no question to offer a choice to
+    told = matcher.match("好的 我先去查下压没压")
+    assert (told.action, told.reason) == ("handoff", "low_confidence")
+    assert told.candidates[0].score >= matcher.thresholds.guess
+    # a progress question goes to the ledger or a person, whatever its score; below the threshold nothing is offered
+    described = matcher.match("我们那块地底下听说有矿 是不是还得办个什么手续")
+    handed = replace(described, action="handoff", reason="low_confidence", item=None, wants_item=True)
+    assert matcher._guessed(replace(handed, intent="status")).action == "handoff"
+    low = (Candidate("mineral_overlay", matcher.thresholds.guess - 0.01),)
+    assert matcher._guessed(replace(handed, candidates=low)).action == "handoff"
+    assert matcher._guessed(handed).reason == "guess"

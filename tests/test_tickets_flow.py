@@ -454,6 +454,20 @@ async def test_a_first_message_that_describes_its_item_is_offered_it_with_a_pers
     assert "自然资源" in answer.params["text"]
 
 
+async def test_none_of_a_guess_becomes_a_ticket(app) -> None:
+    # The asker meant another matter: 「都不是，转人工」 under the guess opens the ticket the handoff would have.
+    question = await _say(app, "项目占了点草地 要办啥手续？")
+    (prompt,) = _sent_to(app, HELP)
+    assert [d.split(":")[:2] for _, d in _buttons(prompt)][0] == ["kb", "forest_grass"]
+    shown = bot_message(BOT_USER, chat_id=HELP, message_id=8004, text=texts.CLARIFY_PROMPT)
+    shown["reply_to_message"] = question
+    shown["reply_markup"] = prompt.params["reply_markup"]
+    await _press(app, chat=HELP, user=ASKER, message=shown, data=_buttons(prompt)[-1][1])
+    (card,) = _sent_to(app, STEWARD_CHAT)
+    assert "项目占了点草地" in card.params["text"]
+    assert len(_services(app).db.call(lambda session: session.exec(select(Ticket)).all())) == 1
+
+
 async def test_a_message_with_no_question_mark_never_becomes_a_ticket(app) -> None:
     # 「是的」「还没批下来」 may read as asking to the learned reader, but the bot speaks up on a message with no
     # question mark only with an answer of its own: no ticket, no follow-up of a waiting one, nothing logged
