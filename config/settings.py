@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     match_answer_threshold: float = Field(default=0.62, ge=0, le=1)
     match_clarify_threshold: float = Field(default=0.45, ge=0, le=1)
     match_min_gap: float = Field(default=0.12, ge=0, le=1)
-    match_guess_threshold: float = Field(default=0.35, ge=0, le=1)  # a first message's lone best item offered
+    match_guess_threshold: float = Field(default=0.35, ge=0, le=1)  # a message with no conversation: best item offered
     context_minutes: float = Field(default=10, ge=0)  # how long a follow-up may borrow from the asker's last question
 
     # Who is where (Telegram group membership is the access control).
