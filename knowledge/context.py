@@ -90,8 +90,8 @@ def chosen(previous: Context | None, item: str, intent: str) -> Context:
     bot's `remember_context` and the replays' `MemoryContexts.choose` alike). The items a choice offers are kept in
     the order of their scores, not as written, so the item chosen is the latest."""
     kept = following(previous, Context(item, intent))
-    assert kept is not None  # following() returns its `after`, or a copy of it
-    return replace(kept, together=False, offered=False, at_once=0)
+    assert kept is not None  # following() returns its `after` (one item: no choice open, nothing together), or a copy
+    return kept
 
 
 def _joined(items: tuple[str, ...]) -> str:
@@ -285,7 +285,7 @@ def remember_context(*, session: Session, chat_id: int, user_id: int, item: str,
         kept = chosen(_context_of(row), item, intent)
         row.item, row.intent, row.updated_at = item, intent, at
         row.earlier = _joined(kept.earlier)
-        row.together, row.at_once, row.offered = False, 0, False  # a choice from clarify buttons is one item
+        row.together, row.at_once, row.offered = kept.together, kept.at_once, kept.offered  # one item: all off
         session.add(row)
     session.flush()
 

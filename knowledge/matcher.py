@@ -292,10 +292,10 @@ class Matcher:
     def _guessed(self, read: MatchResult) -> MatchResult:
         """A message with no conversation before it, handed off on a low score, offered as a choice of its best items
         (the best and those within `Thresholds.min_gap` of it, up to three) when the best scores `Thresholds.guess` or
-        more, the item model leans to it too, and the message is longer than `Weights.guess_min_chars` (「我们那块地底下听说有矿 是不是还得办个什么手续」: 压覆矿产
-        resources, one press away, instead of half an hour): in groups 「都不是，转人工」 opens the ticket the handoff
-        would have. Not a status question (the ledger or a person answers progress), nor one that asks no aspect (「好的
-        我先去查下压没压」 tells what the asker will do)."""
+        more, the item model leans to it too, and the message is longer than `Weights.guess_min_chars`: 「我们那块地底下
+        听说有矿 是不是还得办个什么手续」 gets 压覆矿产资源审批 one press away instead of half an hour; in groups 「都不是，
+        转人工」 opens the ticket the handoff would have. Not a status question (the ledger or a person answers
+        progress), nor one that asks no aspect (「好的 我先去查下压没压」 tells what the asker will do)."""
         if read.action != "handoff" or read.reason != "low_confidence" or not read.candidates:
             return read
         top = read.candidates[0]
