@@ -115,10 +115,14 @@ class MemoryContexts:
         if context is not None:
             self._by_asker[(chat_id, user_id)] = context
 
+    def leave(self, chat_id: int, user_id: int) -> None:
+        """Nothing to borrow next: the asker moved on (as the bot's `leave_context`)."""
+        self._by_asker.pop((chat_id, user_id), None)
+
     def follow(self, chat_id: int, user_id: int, result: Any) -> None:
         """Keep what `result` (a MatchResult) leaves for the asker's next question, as the bot does."""
         if result.leaves_context:
-            self._by_asker.pop((chat_id, user_id), None)
+            self.leave(chat_id, user_id)
         else:
             before = self.recall(chat_id, user_id)
             after = following(before, result.context_after(), borrowed=result.context, by_place=result.by_place)
@@ -141,7 +145,7 @@ class MemoryContexts:
         if case.item is not None and case.item in {c.item for c in result.candidates}:
             self.choose(case.chat, case.user, case.item, result.intent or "other")
         else:
-            self._by_asker.pop((case.chat, case.user), None)
+            self.leave(case.chat, case.user)
 
 
 def replayed(matcher: Any, sets: Iterable[tuple[str, Sequence[Any]]]) -> Iterator[tuple[str, Any, Context, Any]]:
