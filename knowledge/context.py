@@ -87,9 +87,10 @@ def following(
 
 def chosen(previous: Context | None, item: str, intent: str) -> Context:
     """The context after `item` is chosen from clarify buttons: that item, the conversation's others before it (the
-    bot's `remember_context` and the replays' `MemoryContexts.choose` alike). The items a choice offers are kept in
-    the order of their scores, not as written, so the item chosen is the latest."""
-    kept = following(previous, Context(item, intent))
+    bot's `remember_context` and the replays' `MemoryContexts.choose` alike). The items of a choice the last message
+    was offered keep the order they were written in (`Context.at_once`), as a pick by place does: 「前面那个」 after
+    「环评和水保这俩现在到哪了」 and a press of either is 环评."""
+    kept = following(previous, Context(item, intent), by_place=previous is not None and previous.offered)
     assert kept is not None  # following() returns its `after` (one item: no choice open, nothing together), or a copy
     return kept
 

@@ -449,7 +449,11 @@ class FollowUpReader:
                 # 「要带啥材料」 after a choice offered between 不动产权证 and 土地供应: offered again, with what it asks
                 first = followed.item
                 candidates = tuple(Candidate(i, 1.0) for i in (first, *[c for c in choices if c != first]))
-                followed = replace(followed, action="clarify", reason="ambiguous", candidates=candidates)
+                # the two kept in the order written: swapped when the other of them leads now
+                in_order = (context.at_once == 1) == (first == context.item)
+                followed = replace(
+                    followed, action="clarify", reason="ambiguous", candidates=candidates, first_written_first=in_order
+                )
         text = compact_text(result.question)
         if (
             followed is None

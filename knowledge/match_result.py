@@ -52,6 +52,10 @@ class MatchResult:
     # The item was picked among those spoken of by its place (「第一个」「后面那个」, set by `FollowUpReader._by_ordinal`): the
     # conversation's items keep their order, so 「第二个呢」 next counts as 「第一个」 did.
     by_place: bool = False
+    # A choice of two or more items (reason `ambiguous`) whose first item is written before its second (「环评和水保这俩
+    # 现在到哪了」): the choice keeps its items by score, so this says which was written first — 「前面那个」 next is
+    # the item written first, whichever was offered first.
+    first_written_first: bool = False
     # The item model's probability that the message, read alone, is about no item (None: no model, or no text); the
     # follow-up readers weigh it without reading the model again.
     no_item: float | None = None
@@ -79,7 +83,9 @@ class MatchResult:
             return Context(ASKED_WITHOUT_ITEM, self.intent)  # 「这个要多久」: its item may come next (「环评」)
         if self.action == "clarify" and self.item is not None and not self.asks and len(self.candidates) > 1:
             others = tuple(c.item for c in self.candidates[1:2] if c.item != self.item)
-            return Context(self.item, self.intent, others, offered=bool(others))
+            # the second asked at once with the first, after it: the items in the order written (`Context.at_once`)
+            at_once = 1 if others and self.first_written_first else 0
+            return Context(self.item, self.intent, others, offered=bool(others), at_once=at_once)
         # a doubted answer (a choice of the earlier item, `Matcher._doubted`) keeps the conversation where it was
         if self.item is None or not (self.action == "answer" or self.reason in ("status", "request", "doubted")):
             return None

@@ -137,6 +137,11 @@ _SEVERAL = re.compile(r"和|跟|与|及|、|还有|以及|分别|各|或者|还�
 _PEOPLE_TOGETHER = re.compile(r"(老板|同事|领导|一个人|俩人|几个人).{0,4}(一起|一块|同时)|(一起|一块)去(?!哪)")
 
 
+def _written_at(hits: list[Hit], item: str) -> int:
+    """Where the message first names `item` (a large number when no hit of it has a place)."""
+    return min((h.start for h in hits if h.item == item and h.start >= 0), default=10**6)
+
+
 def _asks_together(text: str) -> bool:
     """Whether a text asks about procedures running together (「一起」「同时」; 「一并报」「并着走」)."""
     return bool(TOGETHER.search(text) or TOGETHER_GOES.search(text))
@@ -630,7 +635,9 @@ class Matcher:
         if top.score >= t.clarify:
             close = [c for c in candidates if top.score - c.score < t.min_gap][:3]
             if len(close) >= 2:
-                return self._result(question, normalized, top.item, intent, "clarify", top.score, close, "ambiguous")
+                offered = self._result(question, normalized, top.item, intent, "clarify", top.score, close, "ambiguous")
+                first, second = (_written_at(hits, c.item) for c in close[:2])
+                return replace(offered, first_written_first=True) if first < second else offered
         return self._result(question, normalized, None, intent, "handoff", top.score, candidates, "low_confidence")
 
     def _rank(self, hits: list[Hit], *, named: set[str], mentioned: set[str]) -> list[Candidate]:

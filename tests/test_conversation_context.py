@@ -214,6 +214,66 @@ async def test_a_choice_offered_is_kept_until_a_button_is_pressed(db) -> None:
     assert chosen is not None and not chosen.offered
 
 
+@pytest.mark.parametrize(
+    ("question", "pressed", "pointing", "meant"),
+    [
+        # 建设用地规划许可证 is written first and offered second (工程规划 scores higher)
+        (
+            "用地规划证跟工程规划证 我们都报上去了 现在啥情况",
+            "land_use_planning",
+            "前面那个要多久",
+            "land_use_planning",
+        ),
+        (
+            "用地规划证跟工程规划证 我们都报上去了 现在啥情况",
+            "land_use_planning",
+            "后面那个要多久",
+            "engineering_planning",
+        ),
+        (
+            "用地规划证跟工程规划证 我们都报上去了 现在啥情况",
+            "engineering_planning",
+            "前面那个要多久",
+            "land_use_planning",
+        ),
+        (
+            "用地规划证跟工程规划证 我们都报上去了 现在啥情况",
+            "engineering_planning",
+            "后面那个要多久",
+            "engineering_planning",
+        ),
+        ("用地规划证跟工程规划证 我们都报上去了 现在啥情况", None, "前面那个要多久", "land_use_planning"),
+        ("用地规划证跟工程规划证 我们都报上去了 现在啥情况", None, "后面那个要多久", "engineering_planning"),
+        # written the other way round: offered in the order written
+        (
+            "工程规划证跟用地规划证 我们都报上去了 现在啥情况",
+            "land_use_planning",
+            "前面那个要多久",
+            "engineering_planning",
+        ),
+        ("工程规划证跟用地规划证 我们都报上去了 现在啥情况", None, "前面那个要多久", "engineering_planning"),
+        ("工程规划证跟用地规划证 我们都报上去了 现在啥情况", None, "后面那个要多久", "land_use_planning"),
+    ],
+)
+async def test_items_of_a_choice_keep_the_order_written_pressed_or_not(db, question, pressed, pointing, meant) -> None:
+    """A choice keeps its items by score; `first_written_first` says which was written first, so 「前面那个」 next is the
+    item written first — after a button is pressed (remember_context keeps them by place) and when none is (the
+    choice offered again, that item first)."""
+    chat, user = supergroup_id(15), user_id(15)
+    kb = load_knowledge(BUNDLED)
+    service = KnowledgeService(kb=kb, matcher=Matcher.trained(kb), db=db, clock=lambda: NOW)
+    asked = await service.ask(text=question, chat_id=chat, user_id=user)
+    assert asked.result.action == "clarify" and {c.item for c in asked.result.candidates} == {
+        "land_use_planning",
+        "engineering_planning",
+    }
+    if pressed is not None:
+        db.call(remember_context, chat_id=chat, user_id=user, item=pressed, intent="status", at=NOW)
+    follow = await service.ask(text=pointing, chat_id=chat, user_id=user)
+    assert (follow.result.item, follow.result.intent) == (meant, "time_limit")
+    assert follow.result.action == ("answer" if pressed is not None else "clarify")
+
+
 def test_a_replay_of_labelled_turns_presses_the_button_of_the_item_meant() -> None:
     """MemoryContexts.follow_labelled: the asker of a labelled turn presses the button of the item they meant when the
     bot shows it, as the bot keeps a pressed choice (remember_context); a choice without it gets 「都不是」, which
@@ -240,7 +300,8 @@ def test_a_replay_of_labelled_turns_presses_the_button_of_the_item_meant() -> No
 
     contexts = MemoryContexts()
     contexts.follow_labelled(turn("这个找谁", "drawing_review"), offered("fire_design", "drawing_review"))
-    assert contexts.recall(CHAT, WANG) == Context("drawing_review", "department", ("fire_design",))
+    # the two keep the order written (first_written_first is off: drawing_review was written first)
+    assert contexts.recall(CHAT, WANG) == Context("drawing_review", "department", ("fire_design",), at_once=1)
     contexts.remember(CHAT + 1, WANG, Context("filing", "fee"))
     contexts.follow_labelled(turn("这个找谁", "eia", chat=CHAT + 1), offered("fire_design", "drawing_review"))
     assert contexts.recall(CHAT + 1, WANG) is None  # 「都不是」: nothing to borrow next
