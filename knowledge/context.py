@@ -90,7 +90,9 @@ def chosen(previous: Context | None, item: str, intent: str) -> Context:
     bot's `remember_context` and the replays' `MemoryContexts.choose` alike). The items of a choice the last message
     was offered keep the order they were written in (`Context.at_once`), as a pick by place does: 「前面那个」 after
     「环评和水保这俩现在到哪了」 and a press of either is 环评."""
-    kept = following(previous, Context(item, intent), by_place=previous is not None and previous.offered)
+    # only a press on the choice the last message was offered (a button of an older choice is a pick of its own)
+    offered = previous is not None and previous.offered and item in (previous.item, *previous.earlier[:1])
+    kept = following(previous, Context(item, intent), by_place=offered)
     assert kept is not None  # following() returns its `after` (one item: no choice open, nothing together), or a copy
     return kept
 

@@ -84,7 +84,9 @@ class MatchResult:
         if self.action == "clarify" and self.item is not None and not self.asks and len(self.candidates) > 1:
             others = tuple(c.item for c in self.candidates[1:2] if c.item != self.item)
             # the second asked at once with the first, after it: the items in the order written (`Context.at_once`)
-            at_once = 1 if others and self.first_written_first else 0
+            # (said of `_match`'s choice between the items a message names, and of a choice offered again; a choice
+            # made of another result — a switch doubted, 「人防是不是得先拿到图审」 after 环评 — keeps no such order)
+            at_once = 1 if others and self.first_written_first and self.reason == "ambiguous" else 0
             return Context(self.item, self.intent, others, offered=bool(others), at_once=at_once)
         # a doubted answer (a choice of the earlier item, `Matcher._doubted`) keeps the conversation where it was
         if self.item is None or not (self.action == "answer" or self.reason in ("status", "request", "doubted")):

@@ -457,6 +457,7 @@ class Matcher:
             candidates=(Candidate(item, result.confidence),),
             faq=None,
             learned=False,
+            first_written_first=False,  # one item now: no choice's order
         )
 
     def _names_foreign_procedure(self, compact: str, hits: list[Hit]) -> bool:

@@ -274,6 +274,27 @@ async def test_items_of_a_choice_keep_the_order_written_pressed_or_not(db, quest
     assert follow.result.action == ("answer" if pressed is not None else "clarify")
 
 
+def test_a_choice_made_of_another_result_or_pressed_from_an_older_message_keeps_no_written_order() -> None:
+    """The order written is `_match`'s choice's: a switch doubted after 环评 (「人防是不是得先拿到图审」, read by
+    `_order_before` as 人防's order) keeps none, so 「前面那个」 after 环评 is pressed is 环评, asked first; and a button of
+    an older choice pressed is a pick of its own, not a place in the choice offered last."""
+    from knowledge.context import MemoryContexts, chosen
+
+    matcher = Matcher.trained(load_knowledge(BUNDLED))
+    contexts = MemoryContexts()
+    for text in ("环评要多久", "人防是不是得先拿到图审"):
+        contexts.follow(CHAT, WANG, matcher.match(text, contexts.recall(CHAT, WANG)))
+    offered = contexts.recall(CHAT, WANG)
+    assert offered is not None and offered.offered and offered.at_once == 0
+    contexts.choose(CHAT, WANG, "eia", "process")
+    pointed = matcher.match("前面那个要多久", contexts.recall(CHAT, WANG))
+    assert (pointed.item, pointed.intent) == ("eia", "time_limit")
+    # 工程规划 pressed on an older choice while 环评 and 水保 are offered: the item pressed is the latest
+    older = chosen(Context("eia", "status", ("soil_water",), at_once=1, offered=True), "engineering_planning", "status")
+    assert older.item == "engineering_planning" and older.at_once == 0
+    assert older.recent(3) == ("eia", "soil_water", "engineering_planning")
+
+
 def test_a_replay_of_labelled_turns_presses_the_button_of_the_item_meant() -> None:
     """MemoryContexts.follow_labelled: the asker of a labelled turn presses the button of the item they meant when the
     bot shows it, as the bot keeps a pressed choice (remember_context); a choice without it gets 「都不是」, which
@@ -300,7 +321,8 @@ def test_a_replay_of_labelled_turns_presses_the_button_of_the_item_meant() -> No
 
     contexts = MemoryContexts()
     contexts.follow_labelled(turn("这个找谁", "drawing_review"), offered("fire_design", "drawing_review"))
-    # the two keep the order written (first_written_first is off: drawing_review was written first)
+    # the two kept by place (first_written_first off: read as the second written first; 「这个找谁」 names neither,
+    # so the order is the offered one reversed, as the bot's press keeps it)
     assert contexts.recall(CHAT, WANG) == Context("drawing_review", "department", ("fire_design",), at_once=1)
     contexts.remember(CHAT + 1, WANG, Context("filing", "fee"))
     contexts.follow_labelled(turn("这个找谁", "eia", chat=CHAT + 1), offered("fire_design", "drawing_review"))
