@@ -33,7 +33,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from config.settings import BUNDLED_KNOWLEDGE_PATH
-from knowledge.context import ASKED_WITHOUT_ITEM, MemoryContexts
+from knowledge.context import ASKED_WITHOUT_ITEM, TurnReader
 from knowledge.evaluation import load_labelled
 from knowledge.guard import DEFAULT_GUARDED
 from knowledge.loader import load_knowledge
@@ -67,13 +67,11 @@ def turns(matcher: Matcher, *, evidence: bool) -> list[Turn]:
         cases = load_labelled(ROOT / path)
         if not any(case.dialogue is not None for case in cases):
             continue  # single questions
-        contexts = MemoryContexts()
+        reader = TurnReader(matcher)
         last: dict[tuple[int, int], Turn] = {}
         for case in cases:
             asker = (case.chat or 0, case.user or 0)
-            context = contexts.recall(*asker)
-            result = matcher.match(case.q, context)
-            contexts.follow_labelled(case, result)
+            context, result = reader.read(case)
             asks = {a.item for a in result.asks}
             answered = result.action == "answer"
             right = result.item == case.item or (answered and case.item is not None and case.item in asks)

@@ -151,19 +151,36 @@ class MemoryContexts:
             self.leave(case.chat, case.user)
 
 
+class TurnReader:
+    """Labelled questions read as the bot reads them, in file order: a single question alone, a dialogue turn in its
+    asker's context, the asker pressing the button of the item they meant when it is offered
+    (`MemoryContexts.follow_labelled`). What `steward eval`, the regression guard and the follow-up models' replays
+    all read with; one reader per set (its askers' conversations are the set's)."""
+
+    def __init__(self, matcher: Any) -> None:
+        self.matcher = matcher
+        self.contexts = MemoryContexts()
+
+    def read(self, case: Any) -> tuple[Context | None, Any]:
+        """The context `case` is read in (None for a single question or a first turn) and the matcher's result."""
+        if case.chat is None or case.user is None:
+            return None, self.matcher.match(case.q)
+        context = self.contexts.recall(case.chat, case.user)
+        result = self.matcher.match(case.q, context)
+        self.contexts.follow_labelled(case, result)
+        return context, result
+
+
 def replayed(matcher: Any, sets: Iterable[tuple[str, Sequence[Any]]]) -> Iterator[tuple[str, Any, Context, Any]]:
-    """The later turns of labelled dialogue sets read in context by `matcher`, each asker's in file order as the bot
-    (and `steward eval`) reads them: (set name, case, the context it was read in, the result), for every turn that had
-    a context, each asker pressing the button of the item they meant when it is offered (`MemoryContexts.follow_labelled`).
-    What the follow-up models are trained on is gathered from it."""
+    """The later turns of labelled dialogue sets read in context by `matcher` (`TurnReader`): (set name, case, the
+    context it was read in, the result), for every turn that had a context. What the follow-up models are trained on
+    is gathered from it."""
     for name, cases in sets:
-        contexts = MemoryContexts()
+        reader = TurnReader(matcher)
         for case in cases:
             if case.chat is None or case.user is None:
                 continue
-            context = contexts.recall(case.chat, case.user)
-            result = matcher.match(case.q, context)
-            contexts.follow_labelled(case, result)
+            context, result = reader.read(case)
             if context is not None:
                 yield name, case, context, result
 

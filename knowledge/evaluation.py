@@ -285,17 +285,13 @@ def prediction_of(result) -> Prediction:  # type: ignore[no-untyped-def]
 
 def evaluate(matcher, cases: Iterable[LabelledQuestion], name: str = "steward matcher") -> EvalReport:  # type: ignore[no-untyped-def]
     """Score the steward's matcher; dialogue turns are matched in the asker's context, in file order, the asker pressing
-    the button of the item they meant when the bot offers it (`MemoryContexts.follow_labelled`)."""
-    from knowledge.context import MemoryContexts
+    the button of the item they meant when the bot offers it (`context.TurnReader`)."""
+    from knowledge.context import TurnReader
 
-    contexts = MemoryContexts()
+    turns = TurnReader(matcher)
 
     def predict_case(case: LabelledQuestion) -> Prediction:
-        if case.chat is None or case.user is None:
-            return prediction_of(matcher.match(case.q))
-        result = matcher.match(case.q, contexts.recall(case.chat, case.user))
-        contexts.follow_labelled(case, result)
-        return prediction_of(result)
+        return prediction_of(turns.read(case)[1])
 
     reader = reader_for()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import texts
-from knowledge.context import MemoryContexts
+from knowledge.context import TurnReader
 from knowledge.evaluation import LabelledQuestion
 
 if TYPE_CHECKING:
@@ -191,12 +191,9 @@ def guard_entries(matcher, sets: Sequence[tuple[str, list[LabelledQuestion]]]) -
     """What the matcher says of every labelled question (dialogue turns in their context)."""
     entries: dict[str, dict] = {}  # type: ignore[type-arg]
     for set_name, cases in sets:
-        contexts = MemoryContexts()
+        turns = TurnReader(matcher)
         for number, case in enumerate(cases, start=1):
-            asker = (case.chat, case.user) if case.chat is not None and case.user is not None else None
-            result = matcher.match(case.q, contexts.recall(*asker) if asker else None)
-            if asker:
-                contexts.follow_labelled(case, result)
+            _, result = turns.read(case)
             entries[_key(set_name, number, case.q)] = {
                 "set": Path(set_name).stem,
                 "n": number,
