@@ -295,13 +295,15 @@ class Matcher:
         return self._guessed(read) if context is None else read
 
     def _guessed(self, read: MatchResult) -> MatchResult:
-        """A message with no conversation before it, handed off on a low score, offered as a choice of its best items
+        """A message with no conversation before it, handed off on a low score (or because the model is unsure of an
+        item it does not name: reason `doubt`, 「厂区要建几个液氨储罐 听说得先去应急管理局过个审查 叫啥」), offered as a
+        choice of its best items
         (the best and those within `Thresholds.min_gap` of it, up to three) when the best scores `Thresholds.guess` or
         more, the item model leans to it too, and the message is longer than `Weights.guess_min_chars`: 「我们那块地底下
         听说有矿 是不是还得办个什么手续」 gets 压覆矿产资源审批 one press away instead of half an hour; in groups 「都不是，
         转人工」 opens the ticket the handoff would have. Not a status question (the ledger or a person answers
         progress), nor one that asks no aspect (「好的 我先去查下压没压」 tells what the asker will do)."""
-        if read.action != "handoff" or read.reason != "low_confidence" or not read.candidates:
+        if read.action != "handoff" or read.reason not in ("low_confidence", "doubt") or not read.candidates:
             return read
         top = read.candidates[0]
         if read.intent in ("status", "other") or top.score < self.thresholds.guess or top.item not in self.kb.items:

@@ -2554,3 +2554,14 @@ def test_a_first_message_handed_off_on_a_low_score_offers_its_best_item(matcher)
     low = (Candidate("mineral_overlay", matcher.thresholds.guess - 0.01),)
     assert matcher._guessed(replace(handed, candidates=low)).action == "handoff"
     assert matcher._guessed(handed).reason == "guess"
+    # handed off because the model is unsure of an item the message does not name (reason doubt, one candidate), and
+    # the model leans to it too: also offered
+    doubted = matcher.alone("厂区要建几个液氨储罐 听说得先去应急管理局过个审查 叫啥")
+    assert (doubted.action, doubted.reason, [c.item for c in doubted.candidates]) == (
+        "handoff",
+        "doubt",
+        ["safety_review"],
+    )
+    offered = matcher.match("厂区要建几个液氨储罐 听说得先去应急管理局过个审查 叫啥")
+    assert (offered.action, offered.reason, offered.item) == ("clarify", "guess", "safety_review")
+    assert matcher._guessed(replace(doubted, leans="eia")).action == "handoff"  # the model leans elsewhere
