@@ -296,13 +296,15 @@ class Matcher:
 
     def _guessed(self, read: MatchResult) -> MatchResult:
         """A message with no conversation before it, handed off on a low score (or because the model is unsure of an
-        item it does not name: reason `doubt`, 「厂区要建几个液氨储罐 听说得先去应急管理局过个审查 叫啥」), offered as a
-        choice of its best items
+        item it does not name: reason `doubt`, 「厂区要建几个液氨储罐 听说得先去应急管理局过个审查 叫啥」; or for an
+        out-of-scope word the model is sure enough to overrule, `_sure_of_leaning`), offered as a choice of its best items
         (the best and those within `Thresholds.min_gap` of it, up to three) when the best scores `Thresholds.guess` or
         more, the item model leans to it too, and the message is longer than `Weights.guess_min_chars`: 「我们那块地底下
         听说有矿 是不是还得办个什么手续」 gets 压覆矿产资源审批 one press away instead of half an hour; in groups 「都不是，
         转人工」 opens the ticket the handoff would have. Not a status question (the ledger or a person answers
         progress), nor one that asks no aspect (「好的 我先去查下压没压」 tells what the asker will do)."""
+        if read.action == "handoff" and read.reason == "out_of_scope":
+            read = self._sure_of_leaning(read)
         if read.action != "handoff" or read.reason not in ("low_confidence", "doubt") or not read.candidates:
             return read
         top = read.candidates[0]
@@ -314,6 +316,24 @@ class Matcher:
             return read
         close = tuple(c for c in read.candidates if top.score - c.score < self.thresholds.min_gap)[:3]
         return replace(read, item=top.item, action="clarify", reason="guess", candidates=close, wants_item=False)
+
+    def _sure_of_leaning(self, read: MatchResult) -> MatchResult:
+        """An out-of-scope word in a message the item model gives one item `foreign_overrule` or more (「地下车库平时停车
+        打仗时候防空的那种，审批要交费吗」: 防空 is listed out of scope): read as a low score of that item, which the guess
+        may offer. Not a matter that is always out of scope."""
+        if read.leans is None or self.model is None or read.leans not in self.kb.items:
+            return read
+        text = compact_text(read.question)
+        if any(p in text for p in self.index.always_out_of_scope):
+            return read
+        p = self.model.item_probabilities(text).get(read.leans, 0.0)
+        if p < self.weights.foreign_overrule:
+            return read
+        hits = self.index.span_hits(text)
+        self.index.discount_context(text, hits, read.normalized)
+        if any(h.item == read.leans and h.context for h in hits):
+            return read  # 「环评批复拿到了 竣工环保验收是去生态环境局吗」: the item it leans to is named as done, the background
+        return replace(read, reason="doubt", candidates=(Candidate(read.leans, p),))
 
     def _doubted(self, read: MatchResult, context: Context | None, *, alone: MatchResult | None = None) -> MatchResult:
         """「周六上班不」 after 能评, answered with 能评 by the follow-up readers, or 「消防验收得先做完才能备案吧」 after

@@ -2565,3 +2565,13 @@ def test_a_first_message_handed_off_on_a_low_score_offers_its_best_item(matcher)
     offered = matcher.match("厂区要建几个液氨储罐 听说得先去应急管理局过个审查 叫啥")
     assert (offered.action, offered.reason, offered.item) == ("clarify", "guess", "safety_review")
     assert matcher._guessed(replace(doubted, leans="eia")).action == "handoff"  # the model leans elsewhere
+    # an out-of-scope word (营业执照) in a message the model gives one item 0.5 or more (foreign_overrule) is offered
+    # that item; not when the item is named as done (the background: 环评批复拿到了), nor a matter always out of scope
+    portal = matcher.match("我们是外地企业 一网通办注册法人账号时老提示营业执照核验不过 找谁")
+    assert (portal.action, portal.reason, portal.item) == ("clarify", "guess", "online_portal")
+    assert matcher.alone("我们是外地企业 一网通办注册法人账号时老提示营业执照核验不过 找谁").reason == "out_of_scope"
+    background = "环评批复拿到了 竣工环保验收是去生态环境局吗"
+    assert matcher.alone(background).leans == "eia"
+    assert (matcher.match(background).action, matcher.match(background).reason) == ("handoff", "out_of_scope")
+    always = matcher.alone("我们公司物业服务那块 一网通办上要注册企业账号吗 营业执照要扫描件不")
+    assert always.reason == "out_of_scope" and matcher._sure_of_leaning(always) == always
