@@ -303,36 +303,58 @@ class Matcher:
         听说有矿 是不是还得办个什么手续」 gets 压覆矿产资源审批 one press away instead of half an hour; in groups 「都不是，
         转人工」 opens the ticket the handoff would have. Not a status question (the ledger or a person answers
         progress), nor one that asks no aspect (「好的 我先去查下压没压」 tells what the asker will do)."""
+        handed = read
         if read.action == "handoff" and read.reason == "out_of_scope":
             read = self._sure_of_leaning(read)
         if read.action != "handoff" or read.reason not in ("low_confidence", "doubt") or not read.candidates:
-            return read
+            return handed
         top = read.candidates[0]
         if read.intent in ("status", "other") or top.score < self.thresholds.guess or top.item not in self.kb.items:
-            return read
+            return handed  # (an out-of-scope message not guessed stays as it was: its reason, no candidate)
         if len(compact_text(read.question)) <= self.weights.guess_min_chars or read.leans != top.item:
             # 「那多久能审完」 with no context (it expired, or the database is down) is an elliptical follow-up, not a
             # description of its item: it goes to a person as before
-            return read
+            return handed
         close = tuple(c for c in read.candidates if top.score - c.score < self.thresholds.min_gap)[:3]
-        return replace(read, item=top.item, action="clarify", reason="guess", candidates=close, wants_item=False)
+        return replace(
+            read,
+            item=top.item,
+            action="clarify",
+            reason="guess",
+            confidence=top.score,
+            candidates=close,
+            wants_item=False,
+        )
+
+    def _named_aside(self, read: MatchResult, item: str) -> bool:
+        """Whether the message names `item` only as done or as a point in time (「环评批复拿到了 竣工环保验收…」「土地挂牌前
+        自然资源局先审一下用地的那个」: the background, not what is asked), or by a name holding a phrase listed out of
+        scope (「…还要做安全设施设计审查吧」: 安全设施设计 is the subject, 安全设施设计审查 a name of 安全条件审查) — the hits
+        read as `_read` reads them."""
+        text = compact_text(read.question)
+        hits = self.index.span_hits(text) + self.index.latin_hits(read.normalized) + self.index.combo_hits(text)
+        hits = self.index.drop_contained(hits)
+        probs = self.model.item_probabilities(text) if self.model is not None else None
+        self.index.discount_context(text, hits, read.normalized, probs)
+        hits = [h for h in hits if h.item == item]
+        if any(h.context for h in hits):
+            return True
+        spans = [span for phrase in self.index.out_of_scope if phrase in text for span in occurrences(phrase, text)]
+        return any(h.alias and h.start <= a and b <= h.end and b - a < h.end - h.start for h in hits for a, b in spans)
 
     def _sure_of_leaning(self, read: MatchResult) -> MatchResult:
         """An out-of-scope word in a message the item model gives one item `foreign_overrule` or more (「地下车库平时停车
         打仗时候防空的那种，审批要交费吗」: 防空 is listed out of scope): read as a low score of that item, which the guess
-        may offer. Not a matter that is always out of scope."""
+        may offer (`_guessed`). Not an item named as done or by a name holding the out-of-scope phrase (`_named_aside`),
+        nor a matter that is always out of scope."""
         if read.leans is None or self.model is None or read.leans not in self.kb.items:
             return read
         text = compact_text(read.question)
         if any(p in text for p in self.index.always_out_of_scope):
             return read
         p = self.model.item_probabilities(text).get(read.leans, 0.0)
-        if p < self.weights.foreign_overrule:
+        if p < self.weights.foreign_overrule or self._named_aside(read, read.leans):
             return read
-        hits = self.index.span_hits(text)
-        self.index.discount_context(text, hits, read.normalized)
-        if any(h.item == read.leans and h.context for h in hits):
-            return read  # 「环评批复拿到了 竣工环保验收是去生态环境局吗」: the item it leans to is named as done, the background
         return replace(read, reason="doubt", candidates=(Candidate(read.leans, p),))
 
     def _doubted(self, read: MatchResult, context: Context | None, *, alone: MatchResult | None = None) -> MatchResult:
