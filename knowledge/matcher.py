@@ -326,15 +326,13 @@ class Matcher:
             wants_item=False,
         )
 
-    def _named_aside(self, read: MatchResult, item: str) -> bool:
+    def _named_aside(self, read: MatchResult, item: str, probs: dict[str, float]) -> bool:
         """Whether the message names `item` only as done or as a point in time (「环评批复拿到了 竣工环保验收…」「土地挂牌前
         自然资源局先审一下用地的那个」: the background, not what is asked), or by a name holding a phrase listed out of
         scope (「…还要做安全设施设计审查吧」: 安全设施设计 is the subject, 安全设施设计审查 a name of 安全条件审查) — the hits
-        read as `_read` reads them."""
+        read as `_read` reads them (`probs`: the item model's of the message)."""
         text = compact_text(read.question)
-        hits = self.index.span_hits(text) + self.index.latin_hits(read.normalized) + self.index.combo_hits(text)
-        hits = self.index.drop_contained(hits)
-        probs = self.model.item_probabilities(text) if self.model is not None else None
+        hits = self._names_written(text, read.normalized)
         self.index.discount_context(text, hits, read.normalized, probs)
         hits = [h for h in hits if h.item == item]
         if any(h.context for h in hits):
@@ -352,8 +350,9 @@ class Matcher:
         text = compact_text(read.question)
         if any(p in text for p in self.index.always_out_of_scope):
             return read
-        p = self.model.item_probabilities(text).get(read.leans, 0.0)
-        if p < self.weights.foreign_overrule or self._named_aside(read, read.leans):
+        probs = self.model.item_probabilities(text)
+        p = probs.get(read.leans, 0.0)
+        if p < self.weights.foreign_overrule or self._named_aside(read, read.leans, probs):
             return read
         return replace(read, reason="doubt", candidates=(Candidate(read.leans, p),))
 
@@ -555,10 +554,15 @@ class Matcher:
         leans = max(items, key=item_probs.__getitem__) if items else None
         return replace(result, no_item=item_probs.get(NO_ITEM), leans=leans)
 
+    def _names_written(self, compact: str, normalized: str) -> list[Hit]:
+        """The names and hints written in the message (exact, by sound, latin, combinations), each kept once where
+        another item's longer name holds it."""
+        hits = self.index.span_hits(compact) + self.index.latin_hits(normalized) + self.index.combo_hits(compact)
+        return self.index.drop_contained(hits)
+
     def _read(self, question: str, normalized: str, compact: str, item_probs: dict[str, float]) -> MatchResult:
         """One message read alone, given the item model's probabilities of it (empty: no model)."""
-        hits = self.index.span_hits(compact) + self.index.latin_hits(normalized) + self.index.combo_hits(compact)
-        hits = self.index.drop_contained(hits)
+        hits = self._names_written(compact, normalized)
         hits += self.index.fuzzy_hits(compact, {h.item for h in hits})
         hits += self.index.department_hits(compact, {h.item for h in hits})
         self.index.discount_context(compact, hits, normalized, item_probs or None)
