@@ -309,7 +309,8 @@ def remember_context(*, session: Session, chat_id: int, user_id: int, item: str,
         kept = chosen(_context_of(row), item, intent)
         row.item, row.intent, row.updated_at = item, intent, at
         row.earlier = _joined(kept.earlier)
-        row.together, row.at_once, row.offered = kept.together, kept.at_once, kept.offered  # one item: all off
+        # one item chosen: nothing together, no choice open; at_once kept when a press keeps a choice's written order
+        row.together, row.at_once, row.offered = kept.together, kept.at_once, kept.offered
         session.add(row)
     session.flush()
 

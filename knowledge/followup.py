@@ -34,7 +34,6 @@ from knowledge.wording import (
     asks_something,
     clause_intent,
     clause_starts,
-    occurrences,
 )
 
 FOLLOW_UP_CHARS = 14  # a follow-up that borrows from the previous question is short
@@ -410,7 +409,7 @@ class FollowUpReader:
                 for word in _OWN_SUBJECT.finditer(text)
             )
             return not own_subject or read.intent not in ("department", "process")
-        named = [(p, span) for p in self.index.out_of_scope if p in text for span in occurrences(p, text)]
+        named = self.index.out_of_scope_named(text)
         if named and all(p in self.said_of[context.item] for p, _ in named):
             return True  # 「签证费多少」 after 原产地证: a matter the earlier item's own knowledge speaks of
         if read.intent not in _PAPER_ASKED:
@@ -1319,7 +1318,7 @@ class FollowUpReader:
         if result.reason == "out_of_scope":
             # an out-of-scope phrase stands only when it is no document of the earlier item (营业执照 in
             # 「企业营业执照复印件」 is one; 安全设施竣工验收 is none)
-            phrases = [span for p in self.index.out_of_scope if p in text for span in occurrences(p, text)]
+            phrases = self.index.out_of_scope_spans(text)
             if not phrases or not all(all(j in in_material for j in range(a, b)) for a, b in phrases):
                 return None
         attach = _ATTACHED.search(text)

@@ -59,7 +59,6 @@ from knowledge.wording import (
     background_spans,
     clause_intent,
     clause_starts,
-    occurrences,
 )
 
 log = logging.getLogger(__name__)
@@ -337,7 +336,7 @@ class Matcher:
         hits = [h for h in hits if h.item == item]
         if any(h.context for h in hits):
             return True
-        spans = [span for phrase in self.index.out_of_scope if phrase in text for span in occurrences(phrase, text)]
+        spans = self.index.out_of_scope_spans(text)
         return any(h.alias and h.start <= a and b <= h.end and b - a < h.end - h.start for h in hits for a, b in spans)
 
     def _sure_of_leaning(self, read: MatchResult) -> MatchResult:
@@ -500,7 +499,6 @@ class Matcher:
             candidates=(Candidate(item, result.confidence),),
             faq=None,
             learned=False,
-            first_written_first=False,  # one item now: no choice's order
         )
 
     def _names_foreign_procedure(self, compact: str, hits: list[Hit]) -> bool:
@@ -591,7 +589,7 @@ class Matcher:
             return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
         if any(p in compact for p in self.index.always_out_of_scope):
             return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")
-        outside = [span for p in self.index.out_of_scope if p in compact for span in occurrences(p, compact)]
+        outside = self.index.out_of_scope_spans(compact)
         if outside:
             # Only an approval item named outright, apart from the matter out of scope (not touching it) and not
             # as background after the matter itself is asked about, survives: 「食品经营许可证能容缺吗」 is not about

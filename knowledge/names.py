@@ -15,7 +15,7 @@ from knowledge.normalize import compact as compact_text
 from knowledge.normalize import has_cjk
 from knowledge.pinyin import is_word, key_of, latin_pinyin, syllable
 from knowledge.scoring import EVIDENCE
-from knowledge.wording import ISSUED_DOCUMENT, LATIN_TOKEN, PARTICLES, background_spans, clause_starts
+from knowledge.wording import ISSUED_DOCUMENT, LATIN_TOKEN, PARTICLES, background_spans, clause_starts, occurrences
 
 DOCUMENT_GRAM = 4  # characters a message shares with a material's name to name that document
 
@@ -195,6 +195,14 @@ class PhraseIndex:
             if len(word) >= 2
         )
         return index
+
+    def out_of_scope_named(self, text: str) -> list[tuple[str, tuple[int, int]]]:
+        """Each phrase listed out of scope that `text` (compact) holds, with the span of each occurrence."""
+        return [(p, span) for p in self.out_of_scope if p in text for span in occurrences(p, text)]
+
+    def out_of_scope_spans(self, text: str) -> list[tuple[int, int]]:
+        """Where `text` (compact) holds a phrase listed out of scope."""
+        return [span for _, span in self.out_of_scope_named(text)]
 
     def material_runs(self, text: str, item: str) -> list[int]:
         """Where `text` shares a run of DOCUMENT_GRAM characters with a material name of `item`."""
