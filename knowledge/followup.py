@@ -74,6 +74,8 @@ _ORDINARY_WORDS = frozenset(
 )
 # What may open a follow-up before the word it is about: 「那节能那个…」「还是说回取水」「就是预审…」.
 _LEAD = re.compile(r"(?:那么|那个|那|还是说回|说回|还是|就是|再问下|我们|咱们)+")
+# 「土地那个」「节能的那个」: a word said as "the … one"
+_THE_ONE_OF = re.compile(r"的?那个")
 _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "project_status"})
 # What a follow-up asks of a paper of the earlier item: whether it is needed, in what form, whether it may come later.
 _PAPER_ASKED = frozenset({"materials", "tolerance", "other"})
@@ -155,9 +157,9 @@ _ORDINAL = re.compile(
     r"(?:第(一|二|三|1|2|3)个|头一个|(最后|最末)(?:一|那|这)?个(?!环节|步骤|阶段|流程|问题|材料|文件|附件|资料|表))(?![工月星证本])"
 )
 _ORDINAL_PLACE = {None: 0, "一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2}  # None: 头一个 (最后那个: the last)
-# 「前面那个多久」 after 取水许可 and then 洪评: the one before the last, of the last two; 「后面那个」 the last
+# 「前面那个多久」「前一个呢」 after 取水许可 and then 洪评: the one before the last, of the last two; 「后面那个」 the last
 _BEFORE_OR_AFTER = re.compile(
-    r"(?<![最然之以随])(?:(前面|前头|上一)|(后面|后头|后一))(?:那|这)?个"
+    r"(?<![最然之以随])(?:(前面|前头|上一|前一)|(后面|后头|后一))(?:那|这)?个"
     r"(?!环节|步骤|阶段|流程|问题|材料|季度|礼拜|星期|周|月|人|次|工|证|本)"
 )
 # 「先办这个还是先环评」「谁先谁后」「哪个在前」: which of two comes first.
@@ -707,7 +709,7 @@ class FollowUpReader:
             # item's, and so is one the model reads as about some item (「审批权限在市水利局还是自治区水利厅」)
             return None
         if result.action == "clarify" and context.item not in {c.item for c in result.candidates}:
-            return None
+            return self._one_spoken_of(result, context, text)
         if (
             result.action == "handoff"
             and result.reason == "low_confidence"
@@ -939,17 +941,20 @@ class FollowUpReader:
         审查) counts only among items asked at once (「验收大概几个工作日」 after 「消防设计审查和消防验收是同一个部门吗」); an
         ordinary word (一般, 文件, 开工) or a department's (水利) tells no item, and neither does a word inside the
         message (「可以交电子版吗」)."""
+        lead = _LEAD.match(text)
+        start = lead.end() if lead else 0
+        opening = text[start:][:2]
+        # 「土地那个 材料是我们准备还是…」: the opening word said as "the … one" may ask more
+        limit = DOCUMENT_FOLLOW_UP_CHARS if _THE_ONE_OF.match(text, start + 2) else FOLLOW_UP_CHARS
         if (
             not self._asks_anything(result, text)
             or result.asks
             or result.reason in _NEVER_INHERIT
-            or len(text) > FOLLOW_UP_CHARS
+            or len(text) > limit
             or result.item not in (None, context.item)
             or any(self.index.outright(h) and h.named for h in self.index.span_hits(text))
         ):
             return None
-        lead = _LEAD.match(text)
-        opening = text[lead.end() if lead else 0 :][:2]
         at_once = set(context.earlier[: context.at_once])
         earlier = [i for i in context.earlier if i in self.kb.items and self.kb.items[i].kind == "item"]
         words = {key: self._name_ends(key) for key in (context.item, *earlier)}
@@ -964,6 +969,22 @@ class FollowUpReader:
             return None
         elliptic = not read_cues(result.normalized).first_strong and ELLIPSIS.search(text)
         return asked_of(replace(result, intent=context.intent) if elliptic else result, found.pop())
+
+    def _one_spoken_of(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「消防那个呢」 after 施工图审查跟消防设计审查, 「规划证呢」 after 不动产证和用地规划证: a word too loose to pick one
+        item (消防设计审查 or 消防验收), with no name written, picks the one item among those offered that the
+        conversation spoke of. With none of them spoken of (「消防那个呢」 after 人防审批要多久), 「…呢」 alone is still
+        offered the choice, asking the earlier question; otherwise None."""
+        if result.reason != "ambiguous" or result.asks or self.index.span_hits(text):
+            return None
+        spoken_of = self._spoken_of(context)
+        spoken = [c.item for c in result.candidates if c.item in spoken_of]
+        elliptic = not read_cues(result.normalized).first_strong and ELLIPSIS.search(text)
+        if len(spoken) == 1:
+            return asked_of(replace(result, intent=context.intent) if elliptic else result, spoken[0])
+        if not spoken and elliptic:
+            return replace(result, intent=context.intent, context=True)
+        return None
 
     def _name_ends(self, key: str) -> set[str]:
         """The first and the last two characters of each of an item's names of five characters at most (取水 of 取水许可,

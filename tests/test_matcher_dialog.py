@@ -2590,3 +2590,35 @@ def test_a_first_message_handed_off_on_a_low_score_offers_its_best_item(matcher)
         result = matcher.match(kept)
         assert (result.action, result.reason, result.candidates) == ("handoff", "out_of_scope", ()), kept  # … no guess
     assert portal.confidence == portal.candidates[0].score
+
+
+def test_a_loose_word_or_the_one_before_picks_among_the_items_spoken_of(matcher):
+    """「消防那个呢」 after 施工图审查 and 消防设计审查 is 消防设计审查 (消防 alone is also 消防验收's), 「规划证呢」 after
+    不动产证和用地规划证 the 用地规划许可; 「前一个呢」 is the item before the last; 「土地那个 …」 names the 土地 one of the
+    items spoken of, though it asks more than a short follow-up. With neither spoken of, 「消防那个呢」 is still offered."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "施工图审查和消防设计审查现在是不是合在一起审了", "parallel", "process", "answer", False),
+            ("王经理", "上面那个几个工作日", "drawing_review", "time_limit", "answer", True),
+            ("王经理", "消防那个呢", "fire_design", "time_limit", "answer", True),
+            ("李工", "不动产证和用地规划证可以同时办吗", "parallel", "process", "answer", False),
+            ("李工", "不动产证一般要几天", "property_cert", "time_limit", "answer", False),
+            ("李工", "规划证呢", "land_use_planning", "time_limit", "answer", True),
+            (
+                "张总",
+                "用地规划许可证和工程规划许可证要准备的材料一样吗",
+                "land_use_planning",
+                "materials",
+                "answer",
+                False,
+            ),
+            ("张总", "工程规划证得先过方案审查吧", "engineering_planning", "process", "answer", False),
+            ("张总", "前一个呢 要多久", "land_use_planning", "time_limit", "answer", True),
+            ("赵工", "文物审查和土地出让哪个先哪个后", "cultural_relics", "process", "answer", False),
+            ("赵工", "要什么材料", "cultural_relics", "materials", "answer", True),
+            ("赵工", "土地那个 材料是我们自己准备还是自然资源局准备", "land_supply", "materials", "answer", True),
+            ("孙总", "人防审批要多久", "civil_defense", "time_limit", "answer", False),
+            ("孙总", "消防那个呢", "fire_acceptance", "time_limit", "clarify", True),
+        ],
+    )
