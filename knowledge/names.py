@@ -36,7 +36,8 @@ _NOT_YET_AFTER = re.compile(
 # Before an item's name: it is excluded or already under way, not what is asked.
 CONTEXT_BEFORE = re.compile(
     r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到"
-    r"|等着(办|拿|要|用|开|领))$"  # 「多久能审完 我们等着办施工证」: what the asker waits to do next, not what is asked
+    r"|等着(办|拿|要|用|开|领)"  # 「多久能审完 我们等着办施工证」: what the asker waits to do next, not what is asked
+    r"|超了|超过了?|超出了?|超)$"  # 「概算超了可研估算10%咋办」: what it is measured against, not what is asked
 )
 _FILLER = re.compile(
     r"请问|麻烦|问一下|问下|打扰|您好|你好|老师|管家|小助手|机器人|各位|大家|一下|的|了|吗|呢|啊|呀|吧|哈|嘛|哦|噢|嗯|额|呃|么"

@@ -2647,3 +2647,12 @@ def test_the_safety_review_said_short_is_named(matcher):
     assert (r.item, r.intent, r.action) == ("safety_review", "time_limit", "answer")
     r = matcher.match("那安全审查是几天", Context("verification", "process", ("safety_review",)))
     assert (r.item, r.intent) == ("safety_review", "time_limit")
+
+
+def test_what_an_item_is_measured_against_is_not_what_is_asked(matcher):
+    """「概算超了可研估算10%以上咋办」 asks of the 初步设计 (its 概算); 可研 after 超 is what it is measured against.
+    Asked of 可研 itself (「…是不是得重新报可研」), 可研 is still offered."""
+    r = matcher.match("概算超了可研估算咋办")
+    assert (r.item, r.intent) == ("preliminary_design", "process")
+    r = matcher.match("概算超可研10%以上是不是得重新报可研")
+    assert "feasibility" in {c.item for c in r.candidates}
