@@ -76,6 +76,7 @@ _ORDINARY_WORDS = frozenset(
 _LEAD = re.compile(r"(?:那么|那个|那|还是说回|说回|还是|就是|再问下|我们|咱们)+")
 # 「土地那个」「节能的那个」: a word said as "the … one"
 _THE_ONE_OF = re.compile(r"的?那个")
+_POINTS_OR_TELLS = re.compile(r"这|那|了")
 _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "project_status"})
 # What a follow-up asks of a paper of the earlier item: whether it is needed, in what form, whether it may come later.
 _PAPER_ASKED = frozenset({"materials", "tolerance", "other"})
@@ -159,8 +160,8 @@ _ORDINAL = re.compile(
 _ORDINAL_PLACE = {None: 0, "一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2}  # None: 头一个 (最后那个: the last)
 # 「前面那个多久」「前一个呢」 after 取水许可 and then 洪评: the one before the last, of the last two; 「后面那个」 the last
 _BEFORE_OR_AFTER = re.compile(
-    r"(?<![最然之以随])(?:(前面|前头|上一|前一)|(后面|后头|后一))(?:那|这)?个"
-    r"(?!环节|步骤|阶段|流程|问题|材料|季度|礼拜|星期|周|月|人|次|工|证|本)"
+    r"(?<![最然之以随目提当])(?:(前面|前头|上一|前一)|(后面|后头|后一))(?:那|这)?个"  # not 提前一个月, 目前一个都…
+    r"(?!环节|步骤|阶段|流程|问题|材料|季度|礼拜|星期|周|月|人|次|工|证|本|多(?![久长少])|半|回答|回复)"
 )
 # 「先办这个还是先环评」「谁先谁后」「哪个在前」: which of two comes first.
 _ORDER_CHOICE = re.compile(r"先.{1,10}还是.{0,3}先|谁先谁后|哪个(先|在前)|先后顺序")
@@ -223,6 +224,8 @@ _DONE_FIRST = re.compile(
 )
 # Who reviews or approves something: a procedure of its own, asked of whoever does it.
 _WHO_DOES_IT = re.compile(r"谁(审|批|管|负责)")
+# 「中标通知书谁发」: who issues a paper, not what the earlier item asks of it
+_WHO_ISSUES = re.compile(r"谁(?:发|开|出具)")
 _THING_ENDS = frozenset("码证表书")
 # A follow-up asking whether the earlier item goes ahead without a document.
 _WITHOUT_IT = re.compile(
@@ -386,8 +389,8 @@ class FollowUpReader:
         no item (not as a status, a request, a greeting or a whole-project question), in a conversation about an
         item. Not when the rules have decided otherwise: after a choice offered (`context.offered`) the rules' handoff
         stands, a follow-up of a together question is the procedure's, 「换个问题…」 turns to another matter, and a
-        phrase that is never an approval matter stands; nor when a matter out of scope is named (签证, 社保, 农民工工资
-        保证金) unless the earlier item's knowledge speaks of it (签证 of 原产地证) or it is a paper of the earlier item
+        phrase that is never an approval matter stands; nor when a matter out of scope is named (签证, 社保, 工资)
+        unless the earlier item's knowledge speaks of it (签证 of 原产地证) or it is a paper of the earlier item
         asked about as one (「社会稳定风险评估报告必须要吗」 after 可研; not 「营业执照要多久」 after 环评, whose material
         list has the licence): the model reads how a follow-up asks, not what its matter is, so a matter of its own
         would be answered with the earlier item's time or fee."""
@@ -414,8 +417,8 @@ class FollowUpReader:
         named = self.index.out_of_scope_named(text)
         if named and all(p in self.said_of[context.item] for p, _ in named):
             return True  # 「签证费多少」 after 原产地证: a matter the earlier item's own knowledge speaks of
-        if read.intent not in _PAPER_ASKED:
-            return False
+        if read.intent not in _PAPER_ASKED or _WHO_ISSUES.search(text):
+            return False  # 「中标通知书谁发」: who issues the paper is a matter of its own, whatever the model reads
         in_material = self.index.material_cover(text, context.item)
         if not named:
             # a procedure the knowledge base lacks, named by its own words (「招投标备案要交啥」 after 环评): only as a
@@ -708,23 +711,11 @@ class FollowUpReader:
             # procedure word with no words before it that could name one (「审批要钱吗」「那审批多久」) is the earlier
             # item's, and so is one the model reads as about some item (「审批权限在市水利局还是自治区水利厅」)
             return None
+        loosely = self._loosely_named(result, context, text)
+        if loosely is not None:
+            return loosely
         if result.action == "clarify" and context.item not in {c.item for c in result.candidates}:
-            return self._one_spoken_of(result, context, text)
-        if (
-            result.action == "handoff"
-            and result.reason == "low_confidence"
-            and not asks_own
-            and ELLIPSIS.search(text)
-            and result.candidates
-            and result.candidates[0].score >= self.thresholds.clarify
-            and context.item not in {c.item for c in result.candidates}
-        ):
-            # 「消防的呢」 after 人防审批要多久: the earlier question, of another item named too loosely to pick
-            # one (消防设计审查 or 消防验收): offered, not guessed, and not the earlier item
-            first = result.candidates[0].item
-            return replace(
-                result, item=first, intent=context.intent, action="clarify", reason="ambiguous", context=True
-            )
+            return None
         intent = self._intent_asked(result, context, text, asks_own=asks_own)
         action, reason = ("handoff", "status") if intent == "status" else ("answer", "context")
         return taken_as(result, context.item, intent, action=action, reason=reason)
@@ -936,7 +927,7 @@ class FollowUpReader:
 
     def _word_of_earlier(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「取水的材料清单发我一份」 after 取水许可 and then 洪评, 「节能那个现在多少天」 after 能评 and then 可研: a short
-        follow-up that asks something, names no item outright but opens with a word of the names of one earlier item of
+        follow-up (longer when it opens with 「X那个」 and says nothing more of another) that asks something, names no item outright but opens with a word of the names of one earlier item of
         the conversation, and of no other (the last one included), asks of that item. A word many names share (验收,
         审查) counts only among items asked at once (「验收大概几个工作日」 after 「消防设计审查和消防验收是同一个部门吗」); an
         ordinary word (一般, 文件, 开工) or a department's (水利) tells no item, and neither does a word inside the
@@ -944,8 +935,11 @@ class FollowUpReader:
         lead = _LEAD.match(text)
         start = lead.end() if lead else 0
         opening = text[start:][:2]
-        # 「土地那个 材料是我们准备还是…」: the opening word said as "the … one" may ask more
-        limit = DOCUMENT_FOLLOW_UP_CHARS if _THE_ONE_OF.match(text, start + 2) else FOLLOW_UP_CHARS
+        # 「土地那个 材料是我们准备还是…」: the opening word said as "the … one" may ask more — not when a later clause
+        # points again or tells what is done (「土地那个办完了 文物那个还要多久」: the later one is asked)
+        the_one = _THE_ONE_OF.match(text, start + 2)
+        longer = the_one is not None and not _POINTS_OR_TELLS.search(text, the_one.end())
+        limit = DOCUMENT_FOLLOW_UP_CHARS if longer else FOLLOW_UP_CHARS
         if (
             not self._asks_anything(result, text)
             or result.asks
@@ -967,24 +961,45 @@ class FollowUpReader:
         }
         if len(found) != 1:
             return None
-        elliptic = not read_cues(result.normalized).first_strong and ELLIPSIS.search(text)
-        return asked_of(replace(result, intent=context.intent) if elliptic else result, found.pop())
+        return self._asked_of_item(result, context, text, found.pop())
 
-    def _one_spoken_of(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
-        """「消防那个呢」 after 施工图审查跟消防设计审查, 「规划证呢」 after 不动产证和用地规划证: a word too loose to pick one
-        item (消防设计审查 or 消防验收), with no name written, picks the one item among those offered that the
-        conversation spoke of. With none of them spoken of (「消防那个呢」 after 人防审批要多久), 「…呢」 alone is still
-        offered the choice, asking the earlier question; otherwise None."""
-        if result.reason != "ambiguous" or result.asks or self.index.span_hits(text):
+    def _loosely_named(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「消防的呢」「规划证呢」: a word too loose to pick one item (消防设计审查 or 消防验收) — a choice, or a low score
+        the clarify threshold reaches — and the earlier item not among them. With no name written, the one item among
+        them the conversation spoke of is asked (「消防那个呢」 after 施工图审查跟消防设计审查 is 消防设计审查; a word many
+        names share, 验收 or 审查, only among items asked at once, as in `_word_of_earlier`). Otherwise 「…呢」 alone is
+        offered the choice, asking the earlier question (「消防的呢」 after 人防审批要多久); None: not such a message."""
+        offered = [c.item for c in result.candidates]
+        loose = result.action == "clarify" and result.reason == "ambiguous"
+        low = (
+            result.action == "handoff"
+            and result.reason == "low_confidence"
+            and bool(offered)
+            and result.candidates[0].score >= self.thresholds.clarify
+        )
+        if not (loose or low) or result.asks or context.item in offered:
             return None
-        spoken_of = self._spoken_of(context)
-        spoken = [c.item for c in result.candidates if c.item in spoken_of]
-        elliptic = not read_cues(result.normalized).first_strong and ELLIPSIS.search(text)
-        if len(spoken) == 1:
-            return asked_of(replace(result, intent=context.intent) if elliptic else result, spoken[0])
-        if not spoken and elliptic:
-            return replace(result, intent=context.intent, context=True)
-        return None
+        spoken_of = set(self._spoken_of(context))
+        spoken = [] if self.index.span_hits(text) else [i for i in offered if i in spoken_of]
+        lead = _LEAD.match(text)
+        shared = text[lead.end() if lead else 0 :][:2] in _NAME_WORDS
+        if len(spoken) == 1 and (not shared or spoken[0] in context.earlier[: context.at_once]):
+            return self._asked_of_item(result, context, text, spoken[0])
+        if not self._elliptic(result, text):
+            return None
+        return replace(
+            result, item=offered[0], intent=context.intent, action="clarify", reason="ambiguous", context=True
+        )
+
+    def _asked_of_item(self, result: MatchResult, context: Context, text: str, item: str) -> MatchResult:
+        """`item` asked what the message asks; with 「…呢」 and no question of its own (「第二个呢」), the earlier
+        question."""
+        return asked_of(replace(result, intent=context.intent) if self._elliptic(result, text) else result, item)
+
+    @staticmethod
+    def _elliptic(result: MatchResult, text: str) -> bool:
+        """Whether a follow-up says 「…呢」 (or the like) and asks no question of its own."""
+        return not read_cues(result.normalized).first_strong and bool(ELLIPSIS.search(text))
 
     def _name_ends(self, key: str) -> set[str]:
         """The first and the last two characters of each of an item's names of five characters at most (取水 of 取水许可,
@@ -1027,9 +1042,7 @@ class FollowUpReader:
             place = len(items) - 1 if found.group(2) else _ORDINAL_PLACE[found.group(1)]
         if len(items) < 2 or place >= len(items):
             return None  # one item spoken of: 「第一个」 is a step or a paper of it, not an item
-        elliptic = not read_cues(result.normalized).first_strong and ELLIPSIS.search(text)
-        picked = asked_of(replace(result, intent=context.intent) if elliptic else result, items[place])
-        return replace(picked, by_place=True)
+        return replace(self._asked_of_item(result, context, text, items[place]), by_place=True)
 
     def _only_after(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「是出让合同签完以后才能办是吧」「是不是得契税交完才能办」「出让合同签了 是不是直接就能领」 after 不动产权证:
@@ -1160,8 +1173,7 @@ class FollowUpReader:
             or any(self.index.outright(h) for h in self.index.span_hits(text))
         ):
             return None
-        elliptic = not read_cues(result.normalized).first_strong and ELLIPSIS.search(text)
-        intent = context.intent if elliptic or result.intent == "other" else result.intent
+        intent = context.intent if self._elliptic(result, text) or result.intent == "other" else result.intent
         if intent == "status":
             return taken_as(result, these[0], "status", action="handoff", reason="status")
         return taken_as(result, these[0], intent, asks=tuple(Ask(i, intent) for i in these))

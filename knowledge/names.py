@@ -36,9 +36,10 @@ _NOT_YET_AFTER = re.compile(
 # Before an item's name: it is excluded or already under way, not what is asked.
 CONTEXT_BEFORE = re.compile(
     r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到"
-    r"|等着(办|拿|要|用|开|领)"  # 「多久能审完 我们等着办施工证」: what the asker waits to do next, not what is asked
-    r"|超了|超过了?|超出了?|超)$"  # 「概算超了可研估算10%咋办」: what it is measured against, not what is asked
+    r"|等着(办|拿|要|用|开|领))$"  # 「多久能审完 我们等着办施工证」: what the asker waits to do next, not what is asked
 )
+# Between another item and this one: what the other is measured against (「概算超了可研估算10%咋办」), not what is asked.
+_EXCEEDS = re.compile(r"(?:超了|超过了?|超出了?|超)$")
 _FILLER = re.compile(
     r"请问|麻烦|问一下|问下|打扰|您好|你好|老师|管家|小助手|机器人|各位|大家|一下|的|了|吗|呢|啊|呀|吧|哈|嘛|哦|噢|嗯|额|呃|么"
 )
@@ -353,9 +354,25 @@ class PhraseIndex:
             # 「拿到了」 ending the clause before (「可研批复拿到了，初设几天」) is no 「拿到了初设」
             before = hit.start > 0 and hit.start not in starts and CONTEXT_BEFORE.search(compact, 0, hit.start)
             aside = probs is not None and hit.item not in asked and behind(hit) and bool(asked)
-            if after or before or aside or self._attached_paper(compact, hit):
+            if (
+                after
+                or before
+                or aside
+                or self._measured_against(compact, hit, hits)
+                or self._attached_paper(compact, hit)
+            ):
                 hit.score *= EVIDENCE.context
                 hit.context = True
+
+    @staticmethod
+    def _measured_against(compact: str, hit: Hit, hits: list[Hit]) -> bool:
+        """「概算超了可研估算10%咋办」: an item named right after 超/超过 with another item named before it is what the
+        other is measured against — unless the message names it again (「…要调可研吗」) or nothing comes before
+        (「超概算了怎么办」: the 概算 exceeded is the subject)."""
+        found = _EXCEEDS.search(compact, 0, hit.start) if hit.start > 0 and hit.exact else None
+        if found is None or compact.find(compact[hit.start : hit.end], hit.end) >= 0:
+            return False
+        return any(h.item != hit.item and h.exact and 0 <= h.start and h.end <= found.start() for h in hits)
 
     @staticmethod
     def _attached_paper(compact: str, hit: Hit) -> bool:

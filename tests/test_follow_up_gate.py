@@ -142,8 +142,14 @@ def test_the_gate_leaves_what_the_rules_decided_otherwise(rules_only, gated):
     assert read.reason == "out_of_scope" and gate_for().earlier_meant(read.question) >= GATE_ANSWER
     assert not gated.reaches_gate(read, context)
     assert gated.match("二手房评估报告要附吗", context).action == "handoff"
-    # 施工许可's 农民工工资保证金 is no paper of its list: answered with the permit's fee, it would say nothing of it
-    assert play(gated, ["施工许可证要啥材料", "农民工工资保证金要先交吗"])[1][:3] == (None, "fee", "handoff")
+    # 施工许可's 农民工工资保证金 is a paper of its list now, and its fee speaks of the deposit: asked of the permit
+    assert play(gated, ["施工许可证要啥材料", "农民工工资保证金要先交吗"])[1][:3] == (
+        "construction_permit",
+        "fee",
+        "answer",
+    )
+    # who issues one of its papers is a matter of its own, however the model reads the question
+    assert play(gated, ["施工许可证要啥材料", "中标通知书谁发"])[1][:3] == (None, "materials", "handoff")
 
 
 @pytest.mark.parametrize(
