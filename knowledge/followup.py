@@ -77,6 +77,14 @@ _LEAD = re.compile(r"(?:那么|那个|那|还是说回|说回|还是|就是|再�
 # 「土地那个」「节能的那个」: a word said as "the … one"
 _THE_ONE_OF = re.compile(r"的?那个")
 _POINTS_OR_TELLS = re.compile(r"这|那|了")
+
+
+def _opening_at(text: str) -> int:
+    """Where the word a follow-up is about begins, after what may open it (`_LEAD`: 那, 还是说回, 就是…)."""
+    lead = _LEAD.match(text)
+    return lead.end() if lead else 0
+
+
 _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "project_status"})
 # What a follow-up asks of a paper of the earlier item: whether it is needed, in what form, whether it may come later.
 _PAPER_ASKED = frozenset({"materials", "tolerance", "other"})
@@ -927,14 +935,14 @@ class FollowUpReader:
 
     def _word_of_earlier(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「取水的材料清单发我一份」 after 取水许可 and then 洪评, 「节能那个现在多少天」 after 能评 and then 可研: a short
-        follow-up (longer when it opens with 「X那个」 and says nothing more of another) that asks something, names no item outright but opens with a word of the names of one earlier item of
-        the conversation, and of no other (the last one included), asks of that item. A word many names share (验收,
+        follow-up (longer when it opens with 「X那个」 and says nothing more of another) that asks something, names no
+        item outright but opens with a word of the names of one earlier item of the conversation, and of no other (the
+        last one included), asks of that item. A word many names share (验收,
         审查) counts only among items asked at once (「验收大概几个工作日」 after 「消防设计审查和消防验收是同一个部门吗」); an
         ordinary word (一般, 文件, 开工) or a department's (水利) tells no item, and neither does a word inside the
         message (「可以交电子版吗」)."""
-        lead = _LEAD.match(text)
-        start = lead.end() if lead else 0
-        opening = text[start:][:2]
+        start = _opening_at(text)
+        opening = text[start : start + 2]
         # 「土地那个 材料是我们准备还是…」: the opening word said as "the … one" may ask more — not when a later clause
         # points again or tells what is done (「土地那个办完了 文物那个还要多久」: the later one is asked)
         the_one = _THE_ONE_OF.match(text, start + 2)
@@ -981,8 +989,8 @@ class FollowUpReader:
             return None
         spoken_of = set(self._spoken_of(context))
         spoken = [] if self.index.span_hits(text) else [i for i in offered if i in spoken_of]
-        lead = _LEAD.match(text)
-        shared = text[lead.end() if lead else 0 :][:2] in _NAME_WORDS
+        start = _opening_at(text)
+        shared = text[start : start + 2] in _NAME_WORDS
         if len(spoken) == 1 and (not shared or spoken[0] in context.earlier[: context.at_once]):
             return self._asked_of_item(result, context, text, spoken[0])
         if not self._elliptic(result, text):
