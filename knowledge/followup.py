@@ -387,8 +387,7 @@ class FollowUpReader:
         """Whether the message names the earlier item as done or as background (「能评批了 接着取水要准备啥」): the asker
         moves on from it in so many words."""
         compact = normalized.replace(" ", "")
-        hits = self.index.span_hits(compact) + self.index.latin_hits(normalized) + self.index.combo_hits(compact)
-        hits = self.index.drop_contained(hits)
+        hits = self.index.names_written(compact, normalized)
         self.index.discount_context(compact, hits, normalized)
         return any(h.item == earlier and h.context for h in hits)
 
@@ -1516,8 +1515,7 @@ class FollowUpReader:
     def _names_item(self, normalized: str) -> bool:
         """Whether the message names an approval item of its own (alias, homophone or latin; not as done)."""
         compact = normalized.replace(" ", "")
-        hits = self.index.span_hits(compact) + self.index.latin_hits(normalized) + self.index.combo_hits(compact)
-        hits = self.index.drop_contained(hits)
+        hits = self.index.names_written(compact, normalized)
         self.index.discount_context(compact, hits, normalized)
         return any(
             self.kb.items[h.item].kind == "item" and not h.context and (h.named or h.score >= self.weights.evidence)

@@ -331,7 +331,7 @@ class Matcher:
         scope (「…还要做安全设施设计审查吧」: 安全设施设计 is the subject, 安全设施设计审查 a name of 安全条件审查) — the hits
         read as `_read` reads them (`probs`: the item model's of the message)."""
         text = compact_text(read.question)
-        hits = self._names_written(text, read.normalized)
+        hits = self.index.names_written(text, read.normalized)
         self.index.discount_context(text, hits, read.normalized, probs)
         hits = [h for h in hits if h.item == item]
         if any(h.context for h in hits):
@@ -552,15 +552,9 @@ class Matcher:
         leans = max(items, key=item_probs.__getitem__) if items else None
         return replace(result, no_item=item_probs.get(NO_ITEM), leans=leans)
 
-    def _names_written(self, compact: str, normalized: str) -> list[Hit]:
-        """The names and hints written in the message (exact, by sound, latin, combinations), each kept once where
-        another item's longer name holds it."""
-        hits = self.index.span_hits(compact) + self.index.latin_hits(normalized) + self.index.combo_hits(compact)
-        return self.index.drop_contained(hits)
-
     def _read(self, question: str, normalized: str, compact: str, item_probs: dict[str, float]) -> MatchResult:
         """One message read alone, given the item model's probabilities of it (empty: no model)."""
-        hits = self._names_written(compact, normalized)
+        hits = self.index.names_written(compact, normalized)
         hits += self.index.fuzzy_hits(compact, {h.item for h in hits})
         hits += self.index.department_hits(compact, {h.item for h in hits})
         self.index.discount_context(compact, hits, normalized, item_probs or None)

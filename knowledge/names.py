@@ -398,6 +398,11 @@ class PhraseIndex:
             if h.exact and h.start >= 0 and not (self.kb.items[h.item].kind == "topic" and named - {h.item})
         ]
 
+    def names_written(self, compact: str, normalized: str) -> list[Hit]:
+        """The names and hints written in a message (exact, by sound, latin, combinations), each kept once where
+        another item's longer name holds it."""
+        return self.drop_contained(self.span_hits(compact) + self.latin_hits(normalized) + self.combo_hits(compact))
+
     @staticmethod
     def drop_contained(hits: list[Hit]) -> list[Hit]:
         spans = [h for h in hits if h.start >= 0]
