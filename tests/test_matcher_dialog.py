@@ -689,8 +689,8 @@ def test_a_follow_up_asking_whether_procedures_may_run_together_gets_the_paralle
             ("王经理", "等的时候别的手续能同时弄不", "parallel", "process", "answer", True),
         ],
     )
-    # the other words for "together" people write: 一块, 一并, 并着
-    for follow_up in ("施工许可能跟着一块报不", "用规证能一并办吗"):
+    # the other words for "together" people write: 一块, 一并, 并着; and 「同时进行」「一起跑」
+    for follow_up in ("施工许可能跟着一块报不", "用规证能一并办吗", "能跟土地出让同时进行吗", "用规证能一起跑不"):
         r = matcher.match(follow_up, Context("engineering_planning", "materials"))
         assert (r.item, r.intent, r.action) == ("parallel", "process", "answer"), follow_up
     # 「跟X一起审吗」 (whether it *is* handled with X) is how the earlier item goes, and as some read it the
