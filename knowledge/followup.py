@@ -258,7 +258,7 @@ _E_CERTIFICATE_FORM = re.compile(r"(是|发|出|给|领|拿|下|还是|有)电�
 # Topics that are ways of applying, not procedures: 容缺 asked after one of them is the mechanism's own question
 # (「有个附件暂时没有 系统不让提交 能容缺吗」 after 一网通办), as it is when asked of every item (「所有事项都能容缺吗」).
 _CHANNELS = (_CHANNEL_TOPIC, "cross_province")
-_EVERY_ITEM = re.compile(r"(所有|全部)的?(事项|手续|审批)")
+_EVERY_ITEM = re.compile(r"(所有|全部|其他|其它|其余|别的)的?(事项|手续|审批)")
 
 
 def _bare_of(word: str) -> str:

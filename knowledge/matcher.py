@@ -89,12 +89,22 @@ _NOT_A_NAME_END = frozenset(
     # 「这个谁审批」「这俩审批」「必须备案」「看审批进度」「要有资质」 (not a department's 局 or 委, nor 级: 「去海关备案」
     # 「卫健委审批」「三级资质」 name procedures of their own)
     "谁俩须看有"
+    # 「多久出备案表」「当天能出备案证明吗」: issuing the paper (not 「演出许可」, a matter of its own: `_NAMES_ENDING_IN_VERB`)
+    "出"
 )
+_NAMES_ENDING_IN_VERB = frozenset({"演出"})
+# 「哪一级审批」「市级审批还是省级」: the level that approves, not a procedure (「三级资质」 is one: a qualification)
+_LEVEL = re.compile(r"级(?!资质)")
 # Words before a procedure word that say how it is done, not which procedure (「政府审批」「在线审批」).
 _GENERIC_BEFORE = frozenset(
     {
         "政府",
         "部门",
+        # 「其他审批也都能容缺吗」「所有审批都能网上报吗」: every procedure, none named
+        "其他",
+        "其它",
+        "所有",
+        "全部",
         "正式",
         "在线",
         "网上",
@@ -527,8 +537,9 @@ class Matcher:
             if (
                 has_cjk(before)
                 and len(before) == 2
-                and before[1] not in _NOT_A_NAME_END
+                and (before[1] not in _NOT_A_NAME_END or before in _NAMES_ENDING_IN_VERB)
                 and before not in _GENERIC_BEFORE
+                and not _LEVEL.match(compact, p - 1)
                 and has_cjk(before[0])
             ):
                 return True

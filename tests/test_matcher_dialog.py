@@ -1054,6 +1054,32 @@ def test_a_follow_up_opening_with_a_procedure_word_keeps_the_item(matcher):
     )
 
 
+def test_a_procedure_word_after_issuing_a_level_or_every_procedure_names_no_matter_of_its_own(matcher):
+    """「多久出备案表」 (issuing the paper), 「哪一级审批」 (the level that approves) and 「其他审批也都能容缺吗」 (every
+    other procedure) name no procedure the knowledge base lacks; 「演出许可」 and 「三级资质」 still do."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "竣工验收备案现在能报了吧", "completion_filing", "process", "answer", False),
+            ("王经理", "多久出备案表", "completion_filing", "time_limit", "answer", True),
+        ],
+    )
+    verify_conversation(
+        matcher,
+        [
+            ("李工", "压覆矿产那个要多久", "mineral_overlay", "time_limit", "answer", False),
+            ("李工", "哪一级审批", "mineral_overlay", "department", "answer", True),
+            ("李工", "市级审批还是省级", "mineral_overlay", "department", "answer", True),
+        ],
+    )
+    # every other procedure's 容缺 is the topic's question, not the earlier item's (offered first, or answered)
+    r = matcher.match("其他审批也都能容缺吗", Context("land_use_planning", "tolerance"))
+    assert (r.item, r.intent) == ("tolerance", "tolerance") and r.action in ("answer", "clarify")
+    for question in ("演出许可证在哪办", "三级资质怎么办"):
+        r = matcher.match(question, Context("construction_permit", "materials"))
+        assert (r.item, r.action, r.reason) == (None, "handoff", "out_of_scope"), question
+
+
 def test_a_name_read_by_sound_inside_a_longer_name_is_not_another_item(matcher):
     verify_dialog(
         matcher,
