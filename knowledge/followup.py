@@ -723,9 +723,21 @@ class FollowUpReader:
             return loosely
         if result.action == "clarify" and context.item not in {c.item for c in result.candidates}:
             return None
+        if result.action == "clarify" and self._topic_named_first(result, context, text):
+            return None
         intent = self._intent_asked(result, context, text, asks_own=asks_own)
         action, reason = ("handoff", "status") if intent == "status" else ("answer", "context")
         return taken_as(result, context.item, intent, action=action, reason=reason)
+
+    def _topic_named_first(self, result: MatchResult, context: Context, text: str) -> bool:
+        """「五证联发也能容缺吗」 after 容缺受理: a topic the choice offers first is written by one of its names, as the
+        subject of what is asked, and is not the earlier item: the choice stands (the earlier topic, named by the
+        word of what is asked, is its second). Not a channel (`_CHANNELS`)."""
+        first = result.candidates[0].item if result.candidates else None
+        if first in (None, context.item, *_CHANNELS) or self.kb.items[first].kind == "item":
+            # (「一网通办上能申请容缺不」: the portal is where it is asked, not what)
+            return False
+        return any(h.item == first and h.exact and h.start == _opening_at(text) for h in self.index.span_hits(text))
 
     def _intent_asked(self, result: MatchResult, context: Context, text: str, *, asks_own: bool | None = None) -> str:
         """What a follow-up asks is its own, as the model reads it (「交给谁」「要掏钱不」 after a materials question ask

@@ -2726,3 +2726,15 @@ def test_the_migrant_wage_deposit_is_a_paper_of_the_construction_permit(matcher,
     )
     r = matcher.match("农民工工资保证金要交吗 交多少", Context("construction_permit", "materials"))
     assert "农民工工资保证金" in compose_answer(kb, r)
+
+
+def test_a_topic_named_as_the_subject_of_a_tolerance_follow_up_is_offered_first(matcher):
+    """「五证联发也能容缺吗」 after questions about 容缺受理 asks the 容缺 of 五证联发: the choice of the two, 五证联发 first
+    — not the earlier topic answered, nor (doubted) handed to a person."""
+    for question in ("五证联发也能容缺吗", "那五证联发能容缺吗"):
+        r = matcher.match(question, Context("tolerance", "tolerance"))
+        assert (r.item, r.intent, r.action) == ("five_certs", "tolerance", "clarify"), question
+        assert [c.item for c in r.candidates[:2]] == ["five_certs", "tolerance"]
+    # a channel is where it is asked, not what: the 容缺 topic still (answered, or offered alone when doubted)
+    r = matcher.match("一网通办上能申请容缺不", Context("tolerance", "tolerance"))
+    assert (r.item, r.intent) == ("tolerance", "tolerance")
