@@ -2738,3 +2738,14 @@ def test_a_topic_named_as_the_subject_of_a_tolerance_follow_up_is_offered_first(
     # a channel is where it is asked, not what: the 容缺 topic still (answered, or offered alone when doubted)
     r = matcher.match("一网通办上能申请容缺不", Context("tolerance", "tolerance"))
     assert (r.item, r.intent) == ("tolerance", "tolerance")
+
+
+def test_an_item_finished_before_that_names_another_is_the_background(matcher):
+    """「备案完那个项目代码是不是就有了」: 备案 is done, what is asked is of the project code."""
+    verify_dialog(
+        matcher,
+        [
+            ("备案完那个项目代码是不是就有了", "project_code", "process", "answer"),
+            ("备案完那个项目代码是自动生成的还是要另外申请", "project_code", "process", "answer"),
+        ],
+    )
