@@ -186,7 +186,7 @@ _DONE_RIGHT_AFTER = re.compile(r"(签|办|拿|批|交|做|审|缴)(了|完|好|�
 # in a follow-up it is what the earlier item waits for, not what is asked about.
 _ALSO_TOGETHER = re.compile(f"也(是)?({TOGETHER_WORDS})")
 _NOT_DONE_YET = re.compile(
-    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|定稿|出(?!现|问题|让|差|去|门)|结束|赋)"
+    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|定稿|出(?!现|问题|让|差|去|门)|结束|赋|验收|验|办|做|审|报)"
 )
 # …also when what it issues is named between (「人防那边的批复还没下来」「消防验收意见还没拿到」; not a paper it is applied
 # with: 「工程规划证那块方案还没定稿 能先报吗」 asks of that item), or the name follows 缺 (「缺的是人防那个意见」; not 容缺)

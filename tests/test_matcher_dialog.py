@@ -2749,3 +2749,24 @@ def test_an_item_finished_before_that_names_another_is_the_background(matcher):
             ("备案完那个项目代码是自动生成的还是要另外申请", "project_code", "process", "answer"),
         ],
     )
+
+
+def test_an_agencys_price_quote_is_no_fee_of_the_approval(matcher):
+    """「消防检测公司报价两万五 正常吗」 after 消防验收 asks whether a testing firm's price is fair: a person's question,
+    not the fee of 消防验收 (报价 is listed out of scope; a message naming an item outright keeps it)."""
+    verify_conversation(
+        matcher,
+        [
+            ("张总", "验收通过多久出消防验收意见书", "fire_acceptance", "time_limit", "answer", False),
+            ("张总", "消防检测公司报价两万五 正常吗", None, None, "handoff", False),
+        ],
+    )
+
+
+def test_a_procedure_not_yet_inspected_or_applied_for_is_what_the_earlier_item_waits_for(matcher):
+    """「我们人防那块还没验 能先备案吗」 after 竣工验收备案: 人防 not yet inspected is what the filing waits for; the
+    filing is asked of (as 「消防验收还没下来 能先备案吗」 was); so is 「竣工验收还没做 能先约消防吗」 of 消防验收."""
+    r = matcher.match("我们人防那块还没验 能先备案吗", Context("completion_filing", "materials"))
+    assert (r.item, r.action) == ("completion_filing", "answer")
+    r = matcher.match("竣工验收还没做 能先约消防吗", Context("fire_acceptance", "time_limit"))
+    assert (r.item, r.action) == ("fire_acceptance", "answer")
