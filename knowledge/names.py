@@ -35,7 +35,7 @@ _NOT_YET_AFTER = re.compile(
 
 # Before an item's name: it is excluded or already under way, not what is asked.
 CONTEXT_BEFORE = re.compile(
-    r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到"
+    r"(不涉及|不需要|不用等|不必等|无需等|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到"
     r"|等着(办|拿|要|用|开|领))$"  # 「多久能审完 我们等着办施工证」: what the asker waits to do next, not what is asked
 )
 # Between another item and this one: what the other is measured against (「概算超了可研估算10%咋办」), not what is asked.

@@ -2770,3 +2770,12 @@ def test_a_procedure_not_yet_inspected_or_applied_for_is_what_the_earlier_item_w
     assert (r.item, r.action) == ("completion_filing", "answer")
     r = matcher.match("竣工验收还没做 能先约消防吗", Context("fire_acceptance", "time_limit"))
     assert (r.item, r.action) == ("fire_acceptance", "answer")
+
+
+def test_an_item_not_waited_for_is_no_subject_of_its_own(matcher):
+    """「这两个是不是可以一起跑 不用等图审完」 after 施工许可 and 图审: 图审 is what the asker would rather not wait for,
+    not what is asked — not answered as 图审's question (offered beside the parallel topic)."""
+    r = matcher.match(
+        "这两个是不是可以一起跑 不用等图审完", Context("drawing_review", "status", ("construction_permit",))
+    )
+    assert r.action == "clarify" and "parallel" in [c.item for c in r.candidates]
