@@ -40,6 +40,12 @@ CONTEXT_BEFORE = re.compile(
 )
 # Between another item and this one: what the other is measured against (「概算超了可研估算10%咋办」), not what is asked.
 _EXCEEDS = re.compile(r"(?:超了|超过了?|超出了?|超)$")
+# The asker takes back what they said (「工程规划 不对 是用地的规划证」「压覆矿产 不对 我问错了 是地质灾害那个」「施工许可 哦不是
+# 施工图审查」), often when dictating: a name before it is withdrawn when another follows. Not 「对不对」 or 「品名不对」
+# (nothing is said instead).
+_TAKEN_BACK = re.compile(
+    r"(?<![对得])(?:不对|说错了|问错了|打错了|写错了|搞错了|口误)(?:了|不对|我?问错了|我?说错了)*(?:应该)?是|哦不是|啊不是"
+)
 _FILLER = re.compile(
     r"请问|麻烦|问一下|问下|打扰|您好|你好|老师|管家|小助手|机器人|各位|大家|一下|的|了|吗|呢|啊|呀|吧|哈|嘛|哦|噢|嗯|额|呃|么"
 )
@@ -360,6 +366,7 @@ class PhraseIndex:
                 or aside
                 or self._measured_against(compact, hit, hits)
                 or self._attached_paper(compact, hit)
+                or self._taken_back(compact, hit, hits)
             ):
                 hit.score *= EVIDENCE.context
                 hit.context = True
@@ -373,6 +380,17 @@ class PhraseIndex:
         if found is None or compact.find(compact[hit.start : hit.end], hit.end) >= 0:
             return False
         return any(h.item != hit.item and h.exact and 0 <= h.start and h.end <= found.start() for h in hits)
+
+    @staticmethod
+    def _taken_back(compact: str, hit: Hit, hits: list[Hit]) -> bool:
+        """「环评 不对 是水保 要多久」: a name written before the asker takes it back (`_TAKEN_BACK`), when another item
+        is named after — what they meant."""
+        if not hit.exact or hit.start < 0:
+            return False
+        found = _TAKEN_BACK.search(compact, hit.end)
+        if found is None:
+            return False
+        return any(h.item != hit.item and h.exact and h.start >= found.end() for h in hits)
 
     @staticmethod
     def _attached_paper(compact: str, hit: Hit) -> bool:

@@ -2779,3 +2779,20 @@ def test_an_item_not_waited_for_is_no_subject_of_its_own(matcher):
         "这两个是不是可以一起跑 不用等图审完", Context("drawing_review", "status", ("construction_permit",))
     )
     assert r.action == "clarify" and "parallel" in [c.item for c in r.candidates]
+
+
+def test_a_name_the_asker_takes_back_gives_way_to_the_one_said_instead(matcher):
+    """Dictating, people correct themselves: 「环评 不对 是水保 要多久」 asks of 水保. Not 「对不对」 (nothing said
+    instead), and two names asked together are both still asked."""
+    verify_dialog(
+        matcher,
+        [
+            ("环评 不对 是水保 要多久", "soil_water", "time_limit", "answer"),
+            ("那个施工许可 哦不是 施工图审查要多久", "drawing_review", "time_limit", "answer"),
+            ("能评 说错了 是环评 要交啥材料", "eia", "materials", "answer"),
+        ],
+    )
+    r = matcher.match("那个压覆那个就是压覆矿产 不对 我问错了 是地质灾害那个 我们是平地要做评估吗")
+    assert r.item == "geo_hazard"
+    r = matcher.match("环评和水保 分别要多久")
+    assert {a.item for a in r.asks} == {"eia", "soil_water"}
