@@ -97,7 +97,7 @@ _PAPER_AFTER = re.compile(rf"[^，。？?]{{0,4}}?(?:{_PAPER.pattern})")
 # 「不是环评，是能评」「我说的是林草」「搞错了」: the asker corrects what the bot took the earlier question to be about
 # (是不是 is a question, 不是说…吗 a doubt, 对不对 a question, 不对外 no correction; 写错/打错 are of documents).
 _CORRECTION = re.compile(
-    r"(?<!是)不是(?!说)|(?<!对)不对(?!外|应)|[搞弄说看]错|我(?:问|说|指|想问)的是|我是(?:问|说|指)"
+    r"(?<!是)不是(?!说)|(?<!对)不对(?!外|应)|[搞弄说看打写]错|口误|我(?:问|说|指|想问)的是|我是(?:问|说|指)"
 )
 # Two short phrases set against each other: 「报告表 不是报告书」「我们是报告表 不是报告书」「不是环评 是能评」.
 _CONTRAST = re.compile(r"(?:我们|我)?(?:是|要|做|办)?[^ ]{1,10} 而?不是[^ ]{1,10}|不是[^ ]{1,10} 而?是[^ ]{1,10}")

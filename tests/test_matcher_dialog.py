@@ -1852,6 +1852,7 @@ def test_a_correction_asks_the_earlier_question_of_the_item_named_now(matcher):
             ("李工", "我说的是林草，不是水保", "forest_grass", "materials", "answer", True),
             ("张总", "取水许可要钱吗", "water_permit", "fee", "answer", False),
             ("张总", "搞错了，是洪评", "flood_impact", "fee", "answer", True),
+            ("张总", "打错了 是能评", "energy_review", "fee", "answer", True),  # typed wrong, as dictated or typed
             ("张总", "不对 我问的是工程规划许可证要多久", "engineering_planning", "time_limit", "answer", False),
             ("张总", "环评批复一般多久能下来", "eia", "time_limit", "answer", False),
             ("张总", "我们是报告表 不是报告书", "eia", "time_limit", "answer", True),
