@@ -40,6 +40,7 @@ CONTEXT_BEFORE = re.compile(
 )
 # Between another item and this one: what the other is measured against (「概算超了可研估算10%咋办」), not what is asked.
 _EXCEEDS = re.compile(r"(?:超了|超过了?|超出了?|超)$")
+_NAME_FILLER = re.compile(r"那个|这个")  # said between the parts of a name (`PhraseIndex.split_hits`)
 # The asker takes back what they said (「工程规划 不对 是用地的规划证」「压覆矿产 不对 我问错了 是地质灾害那个」「施工许可 哦不是
 # 施工图审查」), often when dictating: a name before it is withdrawn when another follows. Not 「对不对」 or 「品名不对」
 # (nothing is said instead).
@@ -419,7 +420,24 @@ class PhraseIndex:
     def names_written(self, compact: str, normalized: str) -> list[Hit]:
         """The names and hints written in a message (exact, by sound, latin, combinations), each kept once where
         another item's longer name holds it."""
-        return self.drop_contained(self.span_hits(compact) + self.latin_hits(normalized) + self.combo_hits(compact))
+        hits = self.span_hits(compact) + self.latin_hits(normalized) + self.combo_hits(compact)
+        return self.drop_contained(hits + self.split_hits(compact))
+
+    def split_hits(self, compact: str) -> list[Hit]:
+        """A name said in two parts with 那个/这个 between them, as people say it aloud (「土地那个证」 is 土地证,
+        「消防那个验收」 消防验收): named, its parts' spans as a combination's; a name the joined text holds only
+        across the place the filler was."""
+        hits = []
+        for filler in _NAME_FILLER.finditer(compact, 2):
+            at, after = filler.span()
+            joined = compact[:at] + compact[after:]
+            for hit in self.span_hits(joined[max(0, at - 8) : at + 8]):
+                offset = max(0, at - 8)
+                start, end = hit.start + offset, hit.end + offset
+                if hit.alias and hit.exact and start < at < end:
+                    covers = ((start, at), (after, end + after - at))
+                    hits.append(Hit(hit.item, hit.score, start, at, named=True, covers=covers))
+        return hits
 
     @staticmethod
     def drop_contained(hits: list[Hit]) -> list[Hit]:

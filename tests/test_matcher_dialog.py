@@ -2797,3 +2797,18 @@ def test_a_name_the_asker_takes_back_gives_way_to_the_one_said_instead(matcher):
     assert r.item == "geo_hazard"
     r = matcher.match("环评和水保 分别要多久")
     assert {a.item for a in r.asks} == {"eia", "soil_water"}
+
+
+def test_a_name_said_in_two_parts_with_a_filler_between_is_the_name(matcher):
+    """Said aloud, a name is split by 那个: 「土地那个证」 is 土地证 (the 不动产权证), 「开工那个证」 the 施工许可证 — also after
+    a question about 土地出让, which shares the word 土地; a word and a paper of one item (「环评那个材料」) are no name."""
+    verify_dialog(
+        matcher,
+        [
+            ("土地那个证几天能办下来", "property_cert", "time_limit", "answer"),
+            ("俺想问问节能那个审查，必须得整吗，俺们项目也不大", "energy_review", "other", "answer"),
+            ("环评那个材料要几份", "eia", "materials", "answer"),
+        ],
+    )
+    r = matcher.match("那地交了以后 土地那个证 嗯 几天能办下来", Context("land_supply", "department"))
+    assert (r.item, r.intent, r.action) == ("property_cert", "time_limit", "answer")
