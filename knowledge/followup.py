@@ -95,9 +95,11 @@ _PAPER = re.compile(r"报告|证明|意见书|协议|合同|凭证|发票")
 # A word of a paper a few characters on (「社会稳定风险评估报告」: 评估 between the phrase and 报告).
 _PAPER_AFTER = re.compile(rf"[^，。？?]{{0,4}}?(?:{_PAPER.pattern})")
 # 「不是环评，是能评」「我说的是林草」「搞错了」: the asker corrects what the bot took the earlier question to be about
-# (是不是 is a question, 不是说…吗 a doubt, 对不对 a question, 不对外 no correction; 写错/打错 are of documents).
+# (是不是 is a question, 不是说…吗 a doubt, 对不对 a question, 不对外 no correction; 写错/打错 are of documents —
+# 「批复上名称写错了」 — unless they open the message or say what was meant: 「打错了 是能评」).
 _CORRECTION = re.compile(
-    r"(?<!是)不是(?!说)|(?<!对)不对(?!外|应)|[搞弄说看打写]错|口误|我(?:问|说|指|想问)的是|我是(?:问|说|指)"
+    r"(?<!是)不是(?!说)|(?<!对)不对(?!外|应)|[搞弄说看]错|^(?:[打写]错了?|口误)|[打写]错了? ?(?:应该)?是(?!不是|否)"
+    r"|我(?:问|说|指|想问)的是|我是(?:问|说|指)"
 )
 # Two short phrases set against each other: 「报告表 不是报告书」「我们是报告表 不是报告书」「不是环评 是能评」.
 _CONTRAST = re.compile(r"(?:我们|我)?(?:是|要|做|办)?[^ ]{1,10} 而?不是[^ ]{1,10}|不是[^ ]{1,10} 而?是[^ ]{1,10}")
@@ -127,7 +129,10 @@ _DOCUMENT_ASKED = re.compile(
 _BARE_PROCEDURE_WORDS = frozenset({"备案", "核准", "审批", "验收", "登记"})
 
 # …not people going together, several projects, or the online portal (「能和老板一起去办吗」「一期二期能一起报不」)
-_NOT_PROCEDURES = re.compile(r"项目|一期|二期|三期|网上|线上|老板|我们|人(?!防)|同事")  # 人防 is a procedure
+# 人防 is a procedure; 「手续没办完 施工能同时进行吗」 asks whether works may start, not whether procedures run together
+_NOT_PROCEDURES = re.compile(
+    r"项目|一期|二期|三期|网上|线上|老板|我们|人(?!防)|同事|施工能|开工能|动工能|施工可以|开工可以"
+)
 
 # A document named: 「营业执照副本」「出让合同」「完税证明」「公众参与说明」「概算书」.
 _DOCUMENT_NOUN = re.compile(r"执照|合同|证明|凭证|报告|意见|说明|图|书|表|方案|证|批复|票据|发票|协议|文件|材料|函")
@@ -186,7 +191,10 @@ _DONE_RIGHT_AFTER = re.compile(r"(签|办|拿|批|交|做|审|缴)(了|完|好|�
 # in a follow-up it is what the earlier item waits for, not what is asked about.
 _ALSO_TOGETHER = re.compile(f"也(是)?({TOGETHER_WORDS})")
 _NOT_DONE_YET = re.compile(
-    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|定稿|出(?!现|问题|让|差|去|门)|结束|赋|验收|验|办|做|审|报)"
+    r"(还|都|也)?(没|未|没有|还没)(有)?(完成|完|办完|办好|弄完|做完|审完|批|下来|出来|拿到|通过|过|出结果|定稿|出(?!现|问题|让|差|去|门)|结束|赋"
+    # 「人防那块还没验 能先备案吗」「环评还没报 能先…」: a bare verb only where its clause ends or the question turns
+    # (not 没办法, 没做要求, 没有报告书, 没报批)
+    r"|(?:验收|验|办|做|审|报)(?=$|[ ，,]|呢|的话|能|可以|就|先))"
 )
 # …also when what it issues is named between (「人防那边的批复还没下来」「消防验收意见还没拿到」; not a paper it is applied
 # with: 「工程规划证那块方案还没定稿 能先报吗」 asks of that item), or the name follows 缺 (「缺的是人防那个意见」; not 容缺)
@@ -1124,7 +1132,7 @@ class FollowUpReader:
             result.action not in ("answer", "clarify")
             or result.item != "tolerance"
             or context.item in ("tolerance", *_CHANNELS)
-            or _EVERY_ITEM.search(text)
+            or (_EVERY_ITEM.search(text) and not _POINTER.search(text))  # 「其他事项都能容缺 这个能吗」: this one's
             or result.asks
             or result.reason in _NEVER_INHERIT
             or len(text) > DOCUMENT_FOLLOW_UP_CHARS

@@ -92,7 +92,7 @@ _NOT_A_NAME_END = frozenset(
     # 「多久出备案表」「当天能出备案证明吗」: issuing the paper (not 「演出许可」, a matter of its own: `_NAMES_ENDING_IN_VERB`)
     "出"
 )
-_NAMES_ENDING_IN_VERB = frozenset({"演出"})
+_NAMES_ENDING_IN_VERB = frozenset({"演出", "退出", "迁出", "外出", "展出", "支出"})
 # 「哪一级审批」「市级审批还是省级」: the level that approves, not a procedure (「三级资质」 is one: a qualification)
 _LEVEL = re.compile(r"级(?!资质)")
 # Words before a procedure word that say how it is done, not which procedure (「政府审批」「在线审批」).
@@ -103,7 +103,7 @@ _GENERIC_BEFORE = frozenset(
         # 「其他审批也都能容缺吗」「所有审批都能网上报吗」: every procedure, none named
         "其他",
         "其它",
-        "所有",
+        "其余",
         "全部",
         "正式",
         "在线",

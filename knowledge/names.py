@@ -24,7 +24,7 @@ _INTERROGATIVES = frozenset("谁哪啥咋怎")
 # After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早)|批复|批文|意见书|合格书|合格证)?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
-    r"|(之后|以后|后|之前|以前|前)(?!置)|完了|完(?=是不是|就|以后|之后|后|再|才|那个)|批复后|批了(?![没吗么])|(已经)?有了(?=$|还|就|接下来|下一步|那|然后)|(证|批复|批文|意见书|意见)?(已经)?下来了(?![没吗么呢])|下来(?=后|以后|之后|就|想|再)|都卡着|卡着|卡住"
+    r"|(之后|以后|后|之前|以前|前)(?!置)|完了|完(?=是不是|就|以后|之后|后|再|才|那个(?!意见|合格|批复|批文|证|报告|结果))|批复后|批了(?![没吗么])|(已经)?有了(?=$|还|就|接下来|下一步|那|然后)|(证|批复|批文|意见书|意见)?(已经)?下来了(?![没吗么呢])|下来(?=后|以后|之后|就|想|再)|都卡着|卡着|卡住"
 )
 
 # After an item's name: it is not obtained yet (「人防意见还没拿到，工规证能先受理吗」): the missing precondition of
@@ -35,9 +35,13 @@ _NOT_YET_AFTER = re.compile(
 
 # Before an item's name: it is excluded or already under way, not what is asked.
 CONTEXT_BEFORE = re.compile(
-    r"(不涉及|不需要|不用等|不必等|无需等|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到"
+    r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到"
     r"|等着(办|拿|要|用|开|领))$"  # 「多久能审完 我们等着办施工证」: what the asker waits to do next, not what is asked
 )
+# Before an item's name: what the asker would rather not wait for (「这两个是不是可以一起跑 不用等图审完」) — unless
+# what they ask is to start works before it (「不用等环评批复 可以先开工吗」 is that item's question).
+_NOT_WAITED_FOR = re.compile(r"(?:不用|不必|无需|不)等$")
+_WORKS_AHEAD = re.compile(r"先(?:开工|施工|动工|干|建|动土)")
 # Between another item and this one: what the other is measured against (「概算超了可研估算10%咋办」), not what is asked.
 _EXCEEDS = re.compile(r"(?:超了|超过了?|超出了?|超)$")
 _NAME_FILLER = re.compile(r"那个|这个")  # said between the parts of a name (`PhraseIndex.split_hits`)
@@ -45,7 +49,8 @@ _NAME_FILLER = re.compile(r"那个|这个")  # said between the parts of a name 
 # 施工图审查」), often when dictating: a name before it is withdrawn when another follows. Not 「对不对」 or 「品名不对」
 # (nothing is said instead).
 _TAKEN_BACK = re.compile(
-    r"(?<![对得])(?:不对|说错了|问错了|打错了|写错了|搞错了|口误)(?:了|不对|我?问错了|我?说错了)*(?:应该)?是|哦不是|啊不是"
+    r"(?<![对得])(?:不对|说错了|问错了|打错了|写错了|搞错了|口误)(?:了|不对|我?问错了|我?说错了)*(?:应该)?是(?!不是|否)"
+    r"|哦不是|啊不是"
 )
 _FILLER = re.compile(
     r"请问|麻烦|问一下|问下|打扰|您好|你好|老师|管家|小助手|机器人|各位|大家|一下|的|了|吗|呢|啊|呀|吧|哈|嘛|哦|噢|嗯|额|呃|么"
@@ -360,6 +365,11 @@ class PhraseIndex:
             )
             # 「拿到了」 ending the clause before (「可研批复拿到了，初设几天」) is no 「拿到了初设」
             before = hit.start > 0 and hit.start not in starts and CONTEXT_BEFORE.search(compact, 0, hit.start)
+            before = before or (
+                hit.start > 0
+                and _NOT_WAITED_FOR.search(compact, 0, hit.start)
+                and not _WORKS_AHEAD.search(compact, hit.end)
+            )
             aside = probs is not None and hit.item not in asked and behind(hit) and bool(asked)
             if (
                 after
