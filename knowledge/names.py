@@ -364,11 +364,12 @@ class PhraseIndex:
                 or (_NOT_YET_AFTER.match(compact, hit.end) and bool(asked - {hit.item}))
             )
             # 「拿到了」 ending the clause before (「可研批复拿到了，初设几天」) is no 「拿到了初设」
-            before = hit.start > 0 and hit.start not in starts and CONTEXT_BEFORE.search(compact, 0, hit.start)
-            before = before or (
-                hit.start > 0
-                and _NOT_WAITED_FOR.search(compact, 0, hit.start)
-                and not _WORKS_AHEAD.search(compact, hit.end)
+            before = hit.start > 0 and (
+                (hit.start not in starts and CONTEXT_BEFORE.search(compact, 0, hit.start) is not None)
+                or (
+                    _NOT_WAITED_FOR.search(compact, 0, hit.start) is not None
+                    and not _WORKS_AHEAD.search(compact, hit.end)
+                )
             )
             aside = probs is not None and hit.item not in asked and behind(hit) and bool(asked)
             if (
