@@ -100,7 +100,7 @@ _GENERIC_BEFORE = frozenset(
     {
         "政府",
         "部门",
-        # 「其他审批也都能容缺吗」「所有审批都能网上报吗」: every procedure, none named
+        # 「其他审批也都能容缺吗」「全部审批都能网上报吗」: every procedure, none named (所有: 有 ends no name)
         "其他",
         "其它",
         "其余",

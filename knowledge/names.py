@@ -442,8 +442,8 @@ class PhraseIndex:
         for filler in _NAME_FILLER.finditer(compact, 2):
             at, after = filler.span()
             joined = compact[:at] + compact[after:]
-            for hit in self.span_hits(joined[max(0, at - 8) : at + 8]):
-                offset = max(0, at - 8)
+            offset = max(0, at - 8)  # the parts of a split name are read up to 8 characters either side
+            for hit in self.span_hits(joined[offset : at + 8]):
                 start, end = hit.start + offset, hit.end + offset
                 if hit.alias and hit.exact and start < at < end:
                     covers = ((start, at), (after, end + after - at))
