@@ -72,8 +72,8 @@ _ORDINARY_WORDS = frozenset(
     }
     | {"批复", "批文", "报告", "方案", "表", "项目", "建设", "工程", "许可", "规划", "认证", "登记", "企业"}
 )
-# What may open a follow-up before the word it is about: 「那节能那个…」「还是说回取水」「就是预审…」.
-_LEAD = re.compile(r"(?:那么|那个|那|还是说回|说回|还是|就是|再问下|我们|咱们)+")
+# What may open a follow-up before the word it is about: 「那节能那个…」「还是说回取水」「就是预审…」「回到刚才预审那个…」.
+_LEAD = re.compile(r"(?:那么|那个|那|还是说回|说回|回到|刚才|刚刚|还是|就是|再问下|我们|咱们)+")
 # 「土地那个」「节能的那个」: a word said as "the … one"
 _THE_ONE_OF = re.compile(r"的?那个")
 _POINTS_OR_TELLS = re.compile(r"这|那|了")
@@ -85,11 +85,15 @@ def _opening_at(text: str) -> int:
     return lead.end() if lead else 0
 
 
+# What may come before a message's subject: nothing, 那, or a sound of assent (「哦哦 那初设是不是要等可研批了才能报」).
+_BEFORE_SUBJECT = re.compile(r"(?:[哦噢嗯喔啊]+|好的?|对了)?(?:那个|那)?")
+
 _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "project_status"})
 # What a follow-up asks of a paper of the earlier item: whether it is needed, in what form, whether it may come later.
 _PAPER_ASKED = frozenset({"materials", "tolerance", "other"})
 # 证 inside 论证, 验证, 证件 and the bare 手续, 资质 name no procedure of their own (`reaches_gate`; one character before)
 _NOT_OWN_SUBJECT = re.compile(r".(?:手续|资质)|[论验]证|.证件")
+
 # A report or a paper of the earlier procedure, though its name is out of scope (「竣工测量报告要找有资质的单位吗」).
 _PAPER = re.compile(r"报告|证明|意见书|协议|合同|凭证|发票")
 # A word of a paper a few characters on (「社会稳定风险评估报告」: 评估 between the phrase and 报告).
@@ -108,6 +112,23 @@ _CONTRAST = re.compile(r"(?:我们|我)?(?:是|要|做|办)?[^ ]{1,10} 而?不�
 _OWN_SUBJECT = re.compile(
     r"许可|审批|审查|审核|执照|(?<![拿出发领办取到])证|登记|备案|评价|评估|手续|验收|认证|资质|经营|预售"
 )
+
+
+# Right before a procedure word: where or at what level it is done asked (「在哪审批」「几级审批」), no name of one.
+_ASKED_BEFORE = re.compile(r"(?:在哪|去哪|哪里|哪儿|几级|哪级|哪一级|谁来|谁)$")
+_OFFICE = re.compile(r"中心|局|科|处|窗口|大厅|部门")
+
+
+def _names_own_procedure(text: str) -> bool:
+    """Whether a message names a procedure or paper of its own by its own word (证明, 许可, 登记…) after words that
+    could name one (「完税证明去哪开」「保税仓库注册登记也在海关办吗」): a matter the knowledge base may lack."""
+    return any(
+        word.start() >= 2
+        and not _NOT_OWN_SUBJECT.match(text, word.start() - 1)
+        and not _OFFICE.match(text, word.end())  # 「这个是登记中心办吧」: a department's name
+        for word in _OWN_SUBJECT.finditer(text)
+    )
+
 
 # After an item's name: it is had (「项目代码有了 还要啥」「环评批复拿到了 还差啥」), not a point in time (「备案以后」).
 _HAD_AFTER = re.compile(
@@ -255,6 +276,8 @@ _WITHOUT_IT = re.compile(
 _ONLY_FILLER = re.compile(
     r"(我说的是|我问的是|问的是|说的是|就是|是|那个|这个|那)*\|(的|那个|这个|呢|吧|啊|呀|哈|嘛|了)*"
 )
+# Right after an item's name: what is handed in for it asked (「项目建议书要交哪些东西」), not whether it is a paper.
+_OWN_LIST_ASKED = re.compile(r"(?:要|需要|得)(?:交|准备|提供|带|报)?些?(?:哪些|什么|啥|哪几)")
 _WHAT = re.compile(r"上?(些)?(啥|什么|哪些|哪几)")  # 「要附啥」「附上哪些」: asks what is attached
 _OF_THE_MECHANISM = frozenset({"materials", "process", "time_limit", "department"})  # what 容缺 itself asks of
 
@@ -424,11 +447,7 @@ class FollowUpReader:
         if read.reason != "out_of_scope":
             # 「完税证明去哪开」 after 不动产权证: a paper or procedure named by its own word (证明, 许可, 备案…), asked
             # where or how it is done, is a matter of its own (the rules' reading); 「要收登记费吗」 asks its cost
-            own_subject = any(
-                word.start() >= 2 and not _NOT_OWN_SUBJECT.match(text, word.start() - 1)
-                for word in _OWN_SUBJECT.finditer(text)
-            )
-            return not own_subject or read.intent not in ("department", "process")
+            return not _names_own_procedure(text) or read.intent not in ("department", "process")
         named = self.index.out_of_scope_named(text)
         if named and all(p in self.said_of[context.item] for p, _ in named):
             return True  # 「签证费多少」 after 原产地证: a matter the earlier item's own knowledge speaks of
@@ -663,8 +682,10 @@ class FollowUpReader:
             and result.reason in ("model_no_item", "low_confidence", "no_match", "doubt")
             and len(text) <= FOLLOW_UP_CHARS
             and self._names_own_department(text, context.item)
+            and not _names_own_procedure(text)
         ):
             # 「登记中心在政务大厅吗」 after 不动产权证: the earlier item's own department named, no item of its own
+            # (「保税仓库注册登记也在海关办吗」 after 海关认证 names a procedure of its own: the department's, not the item's)
             return asked_of(result, context.item)
         if result.item is None and result.intent == "department" and self._names_other_department(text, context.item):
             return None  # 「应急局窗口在几楼」 after 环评: another department's window, not the earlier item's
@@ -720,7 +741,9 @@ class FollowUpReader:
         )
         if not (asks_own or ELLIPSIS.search(text) or asked or "？" in result.question):
             return None  # 「好的收到」: no question (「原件还是复印件」 offers a choice, 「那要交个承诺表？」 its mark: they ask)
-        own_subject = any(word.start() >= 2 for word in _OWN_SUBJECT.finditer(text))
+        own_subject = any(
+            word.start() >= 2 and not _ASKED_BEFORE.search(text[: word.start()]) for word in _OWN_SUBJECT.finditer(text)
+        )
         if own_subject and not self._about_some_item(result, below=self.weights.procedure_word_follows):
             # 「电力业务许可去哪办」: a matter of its own that the knowledge base lacks, as the model reads it too; a
             # procedure word with no words before it that could name one (「审批要钱吗」「那审批多久」) is the earlier
@@ -1339,7 +1362,7 @@ class FollowUpReader:
         start, end = name_span(hits)
         if done_excepted and _DONE_RIGHT_AFTER.match(text, end):
             return False
-        return text[:start] in ("", "那", "那个")
+        return _BEFORE_SUBJECT.fullmatch(text[:start]) is not None
 
     def _document_follow_up(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """A follow-up about a document of the earlier item, or None.
@@ -1414,6 +1437,8 @@ class FollowUpReader:
                 # what the paper goes with (「竣工备案要附消防验收的意见书吧」)
                 before = hit.start < attach.start()
                 return bool(issued) or not before or not (attached_after or attach_asks_what)
+            if self.index.outright(hit) and _OWN_LIST_ASKED.match(text, hit.end):
+                return False  # 「那前面的项目建议书要交哪些东西」 after 可研: what that procedure itself asks for
             inside = all(j in in_material for j in range(hit.start, hit.end))
             # a certificate a procedure issues (土地证, 产权证, 用规证), asked in what form it is handed in or
             # whether it may come later — not 「签完以后土地证要交啥」, what that procedure asks for

@@ -21,11 +21,14 @@ DOCUMENT_GRAM = 4  # characters a message shares with a material's name to name 
 
 # Question words begin no name of the knowledge base: a sound-alike starting with one is what it says.
 _INTERROGATIVES = frozenset("谁哪啥咋怎")
-# After an item's name: it is already done or only a point in time, not what is asked.
+# After an item's name: it is already done or only a point in time, or where the asker heard something (「图审那边说
+# 不收」), not what is asked.
 _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早)|批复|批文|意见书|合格书|合格证)?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
-    r"|(之后|以后|后|之前|以前|前)(?!置)|完了|完(?=是不是|就|以后|之后|后|再|才|那个(?!意见|合格|批复|批文|证|报告|结果))|批复后|批了(?![没吗么])|(已经)?有了(?=$|还|就|接下来|下一步|那|然后)|(证|批复|批文|意见书|意见)?(已经)?下来了(?![没吗么呢])|下来(?=后|以后|之后|就|想|再)|都卡着|卡着|卡住"
+    r"|(之后|以后|后|之前|以前|前)(?!置)|完了|完(?=是不是|就|以后|之后|后|再|才|那个(?!意见|合格|批复|批文|证|报告|结果))|批复后|批了(?![没吗么])|了(?=之后|以后)|(那边|那儿)说(?!明)|(已经)?有了(?=$|还|就|接下来|下一步|那|然后)|(证|批复|批文|意见书|意见)?(已经)?下来了(?![没吗么呢])|下来(?=后|以后|之后|就|想|再)|都卡着|卡着|卡住"
 )
+
+_POINT_IN_TIME = re.compile(r"之后|以后|后|之前|以前|前")
 
 # After an item's name: it is not obtained yet (「人防意见还没拿到，工规证能先受理吗」): the missing precondition of
 # what is asked, when the message asks about another item or follows one.
@@ -356,12 +359,34 @@ class PhraseIndex:
             spans = hit.covers or (((hit.start, hit.end),) if hit.exact else ())
             return bool(spans) and all(any(a <= x and y <= b for a, b in background) for x, y in spans)
 
-        asked = {h.item for h in hits if h.exact and h.alias and self.kb.items[h.item].kind == "item" and not behind(h)}
+        def in_other_name(hit: Hit) -> bool:
+            # a word of a name put together that another item's name holds (证 of 「五证联发」)
+            return any(
+                o.item != hit.item
+                and o.exact
+                and o.start >= 0
+                and any(o.start <= a and b <= o.end for a, b in hit.covers)
+                for o in hits
+            )
+
+        # an item asked: by a name written (or one put together from its words, 「竣工以后那个备案」) outside the background
+        asked = {
+            h.item
+            for h in hits
+            if (h.exact and h.alias or h.covers and h.named and not in_other_name(h))
+            and self.kb.items[h.item].kind == "item"
+            and not behind(h)
+        }
         starts = clause_starts(normalized)
         for hit in hits:
-            after = hit.end > 0 and (
-                _CONTEXT_AFTER.match(compact, hit.end)
-                or (_NOT_YET_AFTER.match(compact, hit.end) and bool(asked - {hit.item}))
+            # a name put together from its words ends with its last word: a point in time after its first word is
+            # inside it (「竣工以后那个备案」), what is done is not (「出让金缴清的证明」)
+            end = max(b for _, b in hit.covers) if hit.covers else hit.end
+            inside = _CONTEXT_AFTER.match(compact, hit.end) if hit.covers else None
+            after = end > 0 and (
+                _CONTEXT_AFTER.match(compact, end)
+                or (inside is not None and _POINT_IN_TIME.fullmatch(inside.group()) is None)
+                or (_NOT_YET_AFTER.match(compact, end) and bool(asked - {hit.item}))
             )
             # 「拿到了」 ending the clause before (「可研批复拿到了，初设几天」) is no 「拿到了初设」
             before = hit.start > 0 and (

@@ -2838,3 +2838,45 @@ def test_words_next_to_this_passes_patterns_keep_their_own_reading(matcher):
     assert (r.item, r.action) == (None, "handoff")
     r = matcher.match("其余审批也都能容缺吗", Context("land_use_planning", "tolerance"))
     assert r.item == "tolerance"
+
+
+def test_a_return_to_an_earlier_item_and_a_procedure_asked_after_one_had(matcher):
+    """「回到刚才预审那个…」 returns to an item asked before; 「那初设是不是要等可研批了才能报」 asks of 初设 after an
+    interjection too; 「项目建议书要交哪些东西」 after 可研 asks for that procedure's own list, not whether its paper is
+    one of 可研's; 「施工许可证我们已经拿了，竣工以后那个备案找谁」 asks of the filing after completion (a point in
+    time inside a name put together from its words), while 「出让金缴清的证明」 stays no 不动产权证."""
+    r = matcher.match("回到刚才预审那个 批复有效期几年", Context("land_supply", "fee", ("land_prereview",)))
+    assert (r.item, r.action) == ("land_prereview", "answer")
+    r = matcher.match("哦哦 那初设是不是要等可研批了才能报", Context("feasibility", "status"))
+    assert (r.item, r.intent) == ("preliminary_design", "process")
+    r = matcher.match("那前面的项目建议书要交哪些东西", Context("feasibility", "time_limit"))
+    assert (r.item, r.intent, r.action) == ("proposal", "materials", "answer")
+    r = matcher.match("那施工许可证我们已经拿了，竣工以后那个备案找谁")
+    assert r.item == "completion_filing" and r.action in ("answer", "clarify")
+    r = matcher.match("要交土地出让金缴清的证明吗")
+    assert r.item != "property_cert"
+    # a 证 inside another item's name (五证联发) puts no certificate together
+    r = matcher.match("我们刚签完出让合同，出让金也交了，五证联发现在还能申请吗？")
+    assert (r.item, r.action) == ("five_certs", "answer")
+
+
+def test_where_a_procedure_is_done_asked_of_the_earlier_item(matcher):
+    """「在哪审批」「几级审批」 ask where the earlier item is approved (the question words name no procedure of its
+    own); 「保税仓库注册登记也在海关办吗」 after 海关认证 names a customs procedure of its own — handed to a person,
+    not answered with the certification's department — while 「这个是登记中心办吧」 names the office."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "水保方案要交哪些材料", "soil_water", "materials", "answer", False),
+            ("王经理", "在哪审批", "soil_water", "department", "answer", True),
+            ("李工", "文物勘探要做吗 我们在老城区", "cultural_relics", None, "answer", False),
+            ("李工", "几级审批 市里能定吗", "cultural_relics", "department", "answer", True),
+            ("张总", "海关高级认证要花钱吗", "customs_aeo", "fee", "answer", False),
+            ("张总", "保税仓库注册登记也在海关办吗", None, None, "handoff", False),
+        ],
+    )
+    r = matcher.match("这个是登记中心办吧", Context("property_cert", "materials"))
+    assert (r.item, r.intent, r.action) == ("property_cert", "department", "answer")
+    # where the asker heard something is no item asked (「图审那边说不收」): not answered with 图审's fee
+    r = matcher.match("要钱不 图审那边说不收", Context("fire_design", "process", ("fire_acceptance",)))
+    assert not (r.item == "drawing_review" and r.action == "answer")
