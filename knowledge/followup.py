@@ -417,10 +417,7 @@ class FollowUpReader:
     def _earlier_as_background(self, normalized: str, earlier: str) -> bool:
         """Whether the message names the earlier item as done or as background (「能评批了 接着取水要准备啥」): the asker
         moves on from it in so many words."""
-        compact = normalized.replace(" ", "")
-        hits = self.index.names_written(compact, normalized)
-        self.index.discount_context(compact, hits, normalized)
-        return any(h.item == earlier and h.context for h in hits)
+        return any(h.item == earlier and h.context for h in self.index.names_read(normalized))
 
     def reaches_gate(self, read: MatchResult, context: Context) -> bool:
         """Whether `read`, the rules' reading of a message in `context`, is one the gate reads again: handed off with
@@ -1559,10 +1556,7 @@ class FollowUpReader:
 
     def _names_item(self, normalized: str) -> bool:
         """Whether the message names an approval item of its own (alias, homophone or latin; not as done)."""
-        compact = normalized.replace(" ", "")
-        hits = self.index.names_written(compact, normalized)
-        self.index.discount_context(compact, hits, normalized)
         return any(
             self.kb.items[h.item].kind == "item" and not h.context and (h.named or h.score >= self.weights.evidence)
-            for h in hits
+            for h in self.index.names_read(normalized)
         )

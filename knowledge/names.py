@@ -137,6 +137,8 @@ class PhraseIndex:
     # the item asks for (「营业执照副本要原件吗」, 「契税完税证明必须带吗」).
     material_grams: dict[str, frozenset[str]] = field(default_factory=dict)
     department_words: frozenset[str] = frozenset()  # every name and alias of a department (发改, 自然资源局)
+    # the last message `names_read` read, and its hits (one tuple, swapped whole: safe across threads)
+    _last_read: tuple[str, tuple[Hit, ...]] = field(default=("", ()), repr=False, compare=False)
 
     @classmethod
     def build(cls, kb: KnowledgeBase, offer_from: float) -> PhraseIndex:
@@ -454,10 +456,23 @@ class PhraseIndex:
         ]
 
     def names_written(self, compact: str, normalized: str) -> list[Hit]:
-        """The names and hints written in a message (exact, by sound, latin, combinations), each kept once where
-        another item's longer name holds it."""
+        """The names and hints written in a message (exact, by sound, latin, combinations, a name split by
+        那个/这个: `split_hits`), each kept once where another item's longer name holds it."""
         hits = self.span_hits(compact) + self.latin_hits(normalized) + self.combo_hits(compact)
         return self.drop_contained(hits + self.split_hits(compact))
+
+    def names_read(self, normalized: str) -> tuple[Hit, ...]:
+        """`names_written` with what is done or background discounted (`discount_context`, the rules alone): what
+        the follow-up reader asks of one message several times, read once (the last message's kept)."""
+        last = self._last_read
+        if last[0] == normalized:
+            return last[1]
+        compact = normalized.replace(" ", "")
+        hits = self.names_written(compact, normalized)
+        self.discount_context(compact, hits, normalized)
+        read = tuple(hits)
+        self._last_read = (normalized, read)
+        return read
 
     def split_hits(self, compact: str) -> list[Hit]:
         """A name said in two parts with 那个/这个 between them, as people say it aloud (「土地那个证」 is 土地证,
