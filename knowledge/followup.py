@@ -1373,7 +1373,7 @@ class FollowUpReader:
         # paper another procedure issues, is one more of the earlier item's materials
         elliptic = bool(ELLIPSIS.search(text))
         if (
-            result.asks
+            (result.asks and not self._attached_each(result, text))
             or result.reason in ("smalltalk", "empty", "learned")
             or len(text) > DOCUMENT_FOLLOW_UP_CHARS
             or (elliptic and context.intent != "materials")
@@ -1458,6 +1458,18 @@ class FollowUpReader:
         if result.item == context.item and (result.intent == intent or intent == "tolerance"):
             return None
         return taken_as(result, context.item, intent)
+
+    def _attached_each(self, result: MatchResult, text: str) -> bool:
+        """Whether every item of several asked is named after 附 (「需要附压矿和地灾的结果吗」): papers attached, not
+        procedures asked about."""
+        attach = _ATTACHED.search(text)
+        if attach is None:
+            return False
+        named = [h for h in self.index.span_hits(text) if h.exact and h.start >= 0]
+        asked = {a.item for a in result.asks}
+        return all(any(h.item == item for h in named) for item in asked) and all(
+            h.start >= attach.end() for h in named if h.item in asked
+        )
 
     def _sibling_named(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「验收一般几天」「验收呢」 after 消防设计审查: a bare procedure word that, after the first word of the earlier

@@ -26,6 +26,7 @@ _INTERROGATIVES = frozenset("谁哪啥咋怎")
 _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早)|批复|批文|意见书|合格书|合格证)?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
     r"|(之后|以后|后|之前|以前|前)(?!置)|完了|完(?=是不是|就|以后|之后|后|再|才|那个(?!意见|合格|批复|批文|证|报告|结果))|批复后|批了(?![没吗么])|了(?=之后|以后)|(那边|那儿)说(?!明)|(已经)?有了(?=$|还|就|接下来|下一步|那|然后)|(证|批复|批文|意见书|意见)?(已经)?下来了(?![没吗么呢])|下来(?=后|以后|之后|就|想|再)|都卡着|卡着|卡住"
+    r"|(批复|报告|意见|材料)?(后补|再补|后面再补|回头再?补)"  # 「建议书批复后补」: what is handed in later, missing now
 )
 
 _POINT_IN_TIME = re.compile(r"之后|以后|后|之前|以前|前")
@@ -36,10 +37,11 @@ _NOT_YET_AFTER = re.compile(
     r"(意见|批复|批文|手续|证|报告|方案)?(还没有|还没|没有|没|尚未|还未|未)(拿到|取得|下来|出来|批下来|批复|批|办下来|办好|办完|定稿)"
 )
 
-# Before an item's name: it is excluded or already under way, not what is asked.
+# Before an item's name: it is excluded, already under way or handed in later (「能先核准后补林地的吗」), not what is
+# asked.
 CONTEXT_BEFORE = re.compile(
     r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到"
-    r"|等着(办|拿|要|用|开|领))$"  # 「多久能审完 我们等着办施工证」: what the asker waits to do next, not what is asked
+    r"|等着(办|拿|要|用|开|领)|后补|再补)$"  # 「多久能审完 我们等着办施工证」: what the asker waits to do next, not what is asked
 )
 # Before an item's name: what the asker would rather not wait for (「这两个是不是可以一起跑 不用等图审完」) — unless
 # what they ask is to start works before it (「不用等环评批复 可以先开工吗」 is that item's question).

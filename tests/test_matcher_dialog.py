@@ -2880,3 +2880,15 @@ def test_where_a_procedure_is_done_asked_of_the_earlier_item(matcher):
     # where the asker heard something is no item asked (「图审那边说不收」): not answered with 图审's fee
     r = matcher.match("要钱不 图审那边说不收", Context("fire_design", "process", ("fire_acceptance",)))
     assert not (r.item == "drawing_review" and r.action == "answer")
+
+
+def test_papers_attached_or_handed_in_later_are_no_items_asked(matcher):
+    """「需要附压矿和地灾的结果吗」 after 用地预审 asks what 用地预审 takes (two papers attached, not two procedures asked
+    about); 「可研能不能先报着 建议书批复后补」 asks of 可研 (what is handed in later is missing now)."""
+    r = matcher.match("需要附压矿和地灾的结果吗", Context("land_prereview", "other"))
+    assert (r.item, r.intent, r.action, r.asks) == ("land_prereview", "materials", "answer", ())
+    r = matcher.match("可研能不能先报着 建议书批复后补")
+    assert (r.item, r.intent) == ("feasibility", "tolerance")
+    # asked about, not attached: both procedures
+    r = matcher.match("压矿和地灾分别要多久")
+    assert {a.item for a in r.asks} == {"mineral_overlay", "geo_hazard"}
