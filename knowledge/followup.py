@@ -192,10 +192,12 @@ _ORDINAL = re.compile(
     r"(?:第(一|二|三|1|2|3)个|头一个|(最后|最末)(?:一|那|这)?个(?!环节|步骤|阶段|流程|问题|材料|文件|附件|资料|表))(?![工月星证本])"
 )
 _ORDINAL_PLACE = {None: 0, "一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2}  # None: 头一个 (最后那个: the last)
-# 「前面那个多久」「前一个呢」 after 取水许可 and then 洪评: the one before the last, of the last two; 「后面那个」 the last
+# 「前面那个多久」「前一个呢」「前者呢」 after 取水许可 and then 洪评: the one before the last, of the last two; 「后面那个」
+# 「后者」 the last
 _BEFORE_OR_AFTER = re.compile(
     r"(?<![最然之以随目提当])(?:(前面|前头|上一|前一)|(后面|后头|后一))(?:那|这)?个"  # not 提前一个月, 目前一个都…
     r"(?!环节|步骤|阶段|流程|问题|材料|季度|礼拜|星期|周|月|人|次|工|证|本|多(?![久长少])|半|回答|回复)"
+    r"|(前者)|后者"  # 「前者多少个工作日」「后者呢」: of two
 )
 # 「先办这个还是先环评」「谁先谁后」「哪个在前」: which of two comes first.
 _ORDER_CHOICE = re.compile(r"先.{1,10}还是.{0,3}先|谁先谁后|哪个(先|在前)|先后顺序")
@@ -1073,19 +1075,28 @@ class FollowUpReader:
         order asked), asked what the message asks (or, with 「…呢」 only, the earlier question)."""
         found = _ORDINAL.search(text)
         before_after = _BEFORE_OR_AFTER.search(text) if found is None else None
+        pointer = found or before_after
+        # a message opening with the pointer (「后者呢 竣工了多久能来验」) is about that item, whatever word of no name of
+        # the items spoken of it says after (竣工, a point in time); any name written counts otherwise (「前面那个
+        # 预审的…」 says which)
+        opens = pointer is not None and pointer.start() == _opening_at(text)
+        spoken = self._spoken_of(context)
         if (
-            (found is None and before_after is None)
+            pointer is None
             or result.asks
             or result.reason in ("smalltalk", "empty", "learned", "project_status")
             or len(text) > DOCUMENT_FOLLOW_UP_CHARS
-            or any(self.index.outright(h) for h in self.index.span_hits(text))
+            or any(
+                self.index.outright(h) and (h.named or not opens or h.item in spoken)
+                for h in self.index.span_hits(text)
+            )
         ):
             return None
         if before_after is not None:
-            items = self._spoken_of(context)[-2:]
-            place = 0 if before_after.group(1) else 1
+            items = spoken[-2:]
+            place = 0 if before_after.group(1) or before_after.group(3) else 1
         elif found is not None:
-            items = self._spoken_of(context)[-3:]
+            items = spoken[-3:]
             place = len(items) - 1 if found.group(2) else _ORDINAL_PLACE[found.group(1)]
         if len(items) < 2 or place >= len(items):
             return None  # one item spoken of: 「第一个」 is a step or a paper of it, not an item

@@ -37,11 +37,11 @@ _NOT_YET_AFTER = re.compile(
     r"(意见|批复|批文|手续|证|报告|方案)?(还没有|还没|没有|没|尚未|还未|未)(拿到|取得|下来|出来|批下来|批复|批|办下来|办好|办完|定稿)"
 )
 
-# Before an item's name: it is excluded, already under way or handed in later (「能先核准后补林地的吗」), not what is
-# asked.
+# Before an item's name: it is excluded, already under way, handed in later (「能先核准后补林地的吗」) or waited for
+# (「初设是不是得等可研批了才能报」), not what is asked.
 CONTEXT_BEFORE = re.compile(
     r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到"
-    r"|等着(办|拿|要|用|开|领)|后补|再补)$"  # 「多久能审完 我们等着办施工证」: what the asker waits to do next, not what is asked
+    r"|等着(办|拿|要|用|开|领)|后补|再补|(?<![不用必需])(得|要|需要|必须|还得|先)等到?)$"  # 「多久能审完 我们等着办施工证」: what the asker waits to do next, not what is asked
 )
 # Before an item's name: what the asker would rather not wait for (「这两个是不是可以一起跑 不用等图审完」) — unless
 # what they ask is to start works before it (「不用等环评批复 可以先开工吗」 is that item's question).

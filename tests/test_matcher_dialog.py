@@ -2892,3 +2892,34 @@ def test_papers_attached_or_handed_in_later_are_no_items_asked(matcher):
     # asked about, not attached: both procedures
     r = matcher.match("压矿和地灾分别要多久")
     assert {a.item for a in r.asks} == {"mineral_overlay", "geo_hazard"}
+
+
+def test_the_former_and_the_latter_of_two_items_asked_together(matcher):
+    """Agents point back by 前者/后者: of the two items asked at once, in the order written — also when 后者 opens a
+    message that goes on with a word of no item spoken of (竣工, a point in time)."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "洪评和水保都归水利局管吧", "flood_impact", "department", "answer", False),
+            ("王经理", "前者要多长时间", "flood_impact", "time_limit", "answer", True),
+            ("王经理", "后者呢", "soil_water", "time_limit", "answer", True),
+            ("李工", "消防设计审查和消防验收是不是都在住建局", "fire_design", "department", "answer", False),
+            ("李工", "前者多少个工作日", "fire_design", "time_limit", "answer", True),
+            ("李工", "后者呢 竣工了多久能来验", "fire_acceptance", "time_limit", "answer", True),
+        ],
+    )
+
+
+def test_what_a_procedure_waits_for_is_no_item_asked(matcher):
+    """「得等消防验收完吧」 after 竣工验收备案 is the filing's order, not a question about 消防验收; 「那初设得等可研批了才能
+    报吧」 asks of 初设. Dialect acknowledgements (要得, 晓得了, 得嘞) are small talk, never a follow-up."""
+    r = matcher.match("啥时候能办 得等消防验收完吧", Context("completion_filing", "department"))
+    assert r.item == "completion_filing" and r.action in ("answer", "clarify")
+    r = matcher.match("那初设得等可研批了才能报吧")
+    assert (r.item, r.intent, r.action) == ("preliminary_design", "process", "answer")
+    for said in ("要得", "晓得了 谢谢哈", "得嘞"):
+        r = matcher.match(said, Context("flood_impact", "process", ("water_permit",)))
+        assert (r.item, r.action) == (None, "smalltalk"), said
+    # a question after the acknowledgement still asks
+    r = matcher.match("要得 那找哪个部门嘛", Context("flood_impact", "process"))
+    assert (r.item, r.intent, r.action) == ("flood_impact", "department", "answer")
