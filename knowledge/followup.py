@@ -13,7 +13,7 @@ from knowledge.intents import cue_book, read_cues
 from knowledge.match_result import MAX_ASKS, RUN_TOGETHER, Ask, Candidate, MatchResult, asked_of, taken_as
 from knowledge.model import Item, KnowledgeBase
 from knowledge.model_text import TextModel
-from knowledge.names import CONTEXT_BEFORE, Hit, PhraseIndex, name_span
+from knowledge.names import CONTEXT_BEFORE, Hit, PhraseIndex, name_span, waited_for
 from knowledge.normalize import compact as compact_text
 from knowledge.scoring import Thresholds, Weights
 from knowledge.wording import (
@@ -191,6 +191,8 @@ _WORK_AHEAD = re.compile(r"先(动土|动工|开工|施工|进场|开挖|平整|
 _ORDINAL = re.compile(
     r"(?:第(一|二|三|1|2|3)个|头一个|(最后|最末)(?:一|那|这)?个(?!环节|步骤|阶段|流程|问题|材料|文件|附件|资料|表))(?![工月星证本])"
 )
+# After a word: a point in time, a thing done (竣工了) or a drawing of that stage (竣工图), not an item's name.
+_TIME_OR_DONE = re.compile(r"了|后|以后|之后|前|之前|完|图")
 _ORDINAL_PLACE = {None: 0, "一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2}  # None: 头一个 (最后那个: the last)
 # 「前面那个多久」「前一个呢」「前者呢」 after 取水许可 and then 洪评: the one before the last, of the last two; 「后面那个」
 # 「后者」 the last
@@ -1076,20 +1078,21 @@ class FollowUpReader:
         found = _ORDINAL.search(text)
         before_after = _BEFORE_OR_AFTER.search(text) if found is None else None
         pointer = found or before_after
-        # a message opening with the pointer (「后者呢 竣工了多久能来验」) is about that item, whatever word of no name of
-        # the items spoken of it says after (竣工, a point in time); any name written counts otherwise (「前面那个
-        # 预审的…」 says which)
+        # a message opening with the pointer (「后者呢 竣工了多久能来验」) is about that item, whatever word of no item
+        # spoken of it says after as a point in time, as done or as a drawing (竣工了, 竣工图); any other name written
+        # counts (「前面那个 预审的…」 says which)
         opens = pointer is not None and pointer.start() == _opening_at(text)
         spoken = self._spoken_of(context)
+
+        def a_point_in_time(h: Hit) -> bool:
+            return opens and not h.named and h.item not in spoken and _TIME_OR_DONE.match(text, h.end) is not None
+
         if (
             pointer is None
             or result.asks
             or result.reason in ("smalltalk", "empty", "learned", "project_status")
             or len(text) > DOCUMENT_FOLLOW_UP_CHARS
-            or any(
-                self.index.outright(h) and (h.named or not opens or h.item in spoken)
-                for h in self.index.span_hits(text)
-            )
+            or any(self.index.outright(h) and not a_point_in_time(h) for h in self.index.span_hits(text))
         ):
             return None
         if before_after is not None:
@@ -1384,7 +1387,7 @@ class FollowUpReader:
         # paper another procedure issues, is one more of the earlier item's materials
         elliptic = bool(ELLIPSIS.search(text))
         if (
-            (result.asks and not self._attached_each(result, text))
+            (result.asks and not self._attached_each(result))
             or result.reason in ("smalltalk", "empty", "learned")
             or len(text) > DOCUMENT_FOLLOW_UP_CHARS
             or (elliptic and context.intent != "materials")
@@ -1470,17 +1473,22 @@ class FollowUpReader:
             return None
         return taken_as(result, context.item, intent)
 
-    def _attached_each(self, result: MatchResult, text: str) -> bool:
-        """Whether every item of several asked is named after 附 (「需要附压矿和地灾的结果吗」): papers attached, not
-        procedures asked about."""
-        attach = _ATTACHED.search(text)
-        if attach is None:
-            return False
-        named = [h for h in self.index.span_hits(text) if h.exact and h.start >= 0]
+    def _attached_each(self, result: MatchResult) -> bool:
+        """Whether every item of several asked is named after 附 in its clause, and in no other clause (「需要附压矿和
+        地灾的结果吗」): papers attached, not procedures asked about (「需要附压矿吗 地灾要多久」 asks of 地灾)."""
         asked = {a.item for a in result.asks}
-        return all(any(h.item == item for h in named) for item in asked) and all(
-            h.start >= attach.end() for h in named if h.item in asked
-        )
+        found = []
+        for clause in result.normalized.split():
+            text = compact_text(clause)
+            named = {
+                h.item: h.start for h in self.index.span_hits(text) if h.exact and h.start >= 0 and h.item in asked
+            }
+            attach = _ATTACHED.search(text)
+            if attach is not None and named and all(at >= attach.end() for at in named.values()):
+                found.append(set(named))
+            elif named:
+                return False  # an item asked about in a clause of its own
+        return len(found) == 1 and found[0] == asked
 
     def _sibling_named(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
         """「验收一般几天」「验收呢」 after 消防设计审查: a bare procedure word that, after the first word of the earlier
@@ -1569,12 +1577,15 @@ class FollowUpReader:
         own = [h for h in self.index.span_hits(compact) if h.item == result.item and h.exact and h.start >= 0]
         if own and all(_HAD_AFTER.match(compact, h.end) for h in own):
             return True
-        # 「多久能审完 我们等着办施工证」「就填个表？不用可研吧」: named only after words that make it background (what
-        # is waited for, excluded, under way: `names.CONTEXT_BEFORE`), in a clause after the first — not what is asked
+        # 「多久能审完 我们等着办施工证」「就填个表？不用可研吧」「啥时候能办 得等消防验收完吧」: named only after words
+        # that make it background (what is waited for, excluded, under way: `names.CONTEXT_BEFORE`, `names.waited_for`),
+        # in a clause after the first — not what is asked
         # (「等着办施工许可证 要啥材料」 opens with it: asked)
         later = [start for start in clause_starts(result.normalized) if start > 0]
         return bool(own) and all(
-            CONTEXT_BEFORE.search(compact, 0, h.start) and any(start <= h.start for start in later) for h in own
+            (CONTEXT_BEFORE.search(compact, 0, h.start) or waited_for(compact, h.start, h.end))
+            and any(start <= h.start for start in later)
+            for h in own
         )
 
     def _names_item(self, normalized: str) -> bool:

@@ -21,14 +21,15 @@ DOCUMENT_GRAM = 4  # characters a message shares with a material's name to name 
 
 # Question words begin no name of the knowledge base: a sound-alike starting with one is what it says.
 _INTERROGATIVES = frozenset("谁哪啥咋怎")
-# After an item's name: it is already done or only a point in time, or where the asker heard something (「图审那边说
-# 不收」), not what is asked.
+# After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早)|批复|批文|意见书|合格书|合格证)?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
-    r"|(之后|以后|后|之前|以前|前)(?!置)|完了|完(?=是不是|就|以后|之后|后|再|才|那个(?!意见|合格|批复|批文|证|报告|结果))|批复后|批了(?![没吗么])|了(?=之后|以后)|(那边|那儿)说(?!明)|(已经)?有了(?=$|还|就|接下来|下一步|那|然后)|(证|批复|批文|意见书|意见)?(已经)?下来了(?![没吗么呢])|下来(?=后|以后|之后|就|想|再)|都卡着|卡着|卡住"
-    r"|(批复|报告|意见|材料)?(后补|再补|后面再补|回头再?补)"  # 「建议书批复后补」: what is handed in later, missing now
+    r"|(之后|以后|后|之前|以前|前)(?!置)|完了|完(?=是不是|就|以后|之后|后|再|才|那个(?!意见|合格|批复|批文|证|报告|结果))|批复后|批了(?![没吗么])|了(?=之后|以后)|(已经)?有了(?=$|还|就|接下来|下一步|那|然后)|(证|批复|批文|意见书|意见)?(已经)?下来了(?![没吗么呢])|下来(?=后|以后|之后|就|想|再)|都卡着|卡着|卡住"
+    r"|(批复|报告|意见|材料)?(后补|再补|后面再补|回头再?补)(?![办签发领录缴交])"  # 「建议书批复后补」: handed in later,
+    # missing now — not 补办/补签, a paper issued again
 )
 
+PUT_TOGETHER_GAP = 10  # characters between two words of a name put together (「出让金后登记中心发的那个证」)
 _POINT_IN_TIME = re.compile(r"之后|以后|后|之前|以前|前")
 
 # After an item's name: it is not obtained yet (「人防意见还没拿到，工规证能先受理吗」): the missing precondition of
@@ -37,12 +38,16 @@ _NOT_YET_AFTER = re.compile(
     r"(意见|批复|批文|手续|证|报告|方案)?(还没有|还没|没有|没|尚未|还未|未)(拿到|取得|下来|出来|批下来|批复|批|办下来|办好|办完|定稿)"
 )
 
-# Before an item's name: it is excluded, already under way, handed in later (「能先核准后补林地的吗」) or waited for
-# (「初设是不是得等可研批了才能报」), not what is asked.
+# Before an item's name: it is excluded, already under way or handed in later (「能先核准后补林地的吗」), not what is
+# asked.
 CONTEXT_BEFORE = re.compile(
     r"(不涉及|不需要|不用|不属于|不是|无需|不做|没有涉及|正在做|在做|正在办|在办|已取得|已经取得|取得了|拿到了|已经拿到|已拿到"
-    r"|等着(办|拿|要|用|开|领)|后补|再补|(?<![不用必需])(得|要|需要|必须|还得|先)等到?)$"  # 「多久能审完 我们等着办施工证」: what the asker waits to do next, not what is asked
+    r"|等着(办|拿|要|用|开|领)|后补|再补)$"  # 「多久能审完 我们等着办施工证」: what the asker waits to do next, not what is asked
 )
+# Around an item's name: what another procedure waits for until it is done (「初设是不是得等可研批了才能报」「得等消防验收完
+# 吧」) — not how long the asker waits for it (「还要等施工许可证多久」「得等消防验收多少天」).
+_WAITED_FOR_BEFORE = re.compile(r"(?<![不用必需])(?:得|要|需要|必须|还得|先)等到?$")
+_DONE_BY_THEN_AFTER = re.compile(r"[^ ，。？?]{0,4}?(?:完|批|下来|出来|办好|过了|拿到)")
 # Before an item's name: what the asker would rather not wait for (「这两个是不是可以一起跑 不用等图审完」) — unless
 # what they ask is to start works before it (「不用等环评批复 可以先开工吗」 is that item's question).
 _NOT_WAITED_FOR = re.compile(r"(?:不用|不必|无需|不)等$")
@@ -92,6 +97,14 @@ class Hit:
     context: bool = False  # named as done, excluded or under way (「可研批完后」): not what is asked
     covers: tuple[tuple[int, int], ...] = ()  # combo hits: the spans of their parts
     alias: bool = False  # a name of the item, also typed by sound or with a stray character
+
+
+def waited_for(compact: str, start: int, end: int) -> bool:
+    """Whether the name at `start`–`end` is what another procedure waits for until it is done (「初设得等可研批了才能报」
+    「得等消防验收完吧」), not what is asked."""
+    return (
+        _WAITED_FOR_BEFORE.search(compact, 0, start) is not None and _DONE_BY_THEN_AFTER.match(compact, end) is not None
+    )
 
 
 def name_span(hits: list[Hit]) -> tuple[int, int]:
@@ -377,20 +390,24 @@ class PhraseIndex:
         asked = {
             h.item
             for h in hits
-            if (h.exact and h.alias or h.covers and h.named and not in_other_name(h))
+            if (h.exact and h.alias or h.covers and h.named and self._written_in_order(h) and not in_other_name(h))
             and self.kb.items[h.item].kind == "item"
             and not behind(h)
         }
         starts = clause_starts(normalized)
         for hit in hits:
-            # a name put together from its words ends with its last word: a point in time after its first word is
-            # inside it (「竣工以后那个备案」), what is done is not (「出让金缴清的证明」)
-            end = max(b for _, b in hit.covers) if hit.covers else hit.end
-            inside = _CONTEXT_AFTER.match(compact, hit.end) if hit.covers else None
-            after = end > 0 and (
-                _CONTEXT_AFTER.match(compact, end)
-                or (inside is not None and _POINT_IN_TIME.fullmatch(inside.group()) is None)
-                or (_NOT_YET_AFTER.match(compact, end) and bool(asked - {hit.item}))
+            found_after = _CONTEXT_AFTER.match(compact, hit.end) if hit.end > 0 else None
+            # a point in time between the words of a name put together, written in order, is inside it (「竣工以后那个
+            # 备案」); what is done is not (「出让金缴清的证明」)
+            inside = (
+                found_after is not None
+                and _POINT_IN_TIME.fullmatch(found_after.group()) is not None
+                and self._written_in_order(hit)
+                and any(a >= found_after.end() for a, _ in hit.covers)
+            )
+            after = hit.end > 0 and (
+                (found_after is not None and not inside)
+                or (_NOT_YET_AFTER.match(compact, hit.end) and bool(asked - {hit.item}))
             )
             # 「拿到了」 ending the clause before (「可研批复拿到了，初设几天」) is no 「拿到了初设」
             before = hit.start > 0 and (
@@ -399,6 +416,7 @@ class PhraseIndex:
                     _NOT_WAITED_FOR.search(compact, 0, hit.start) is not None
                     and not _WORKS_AHEAD.search(compact, hit.end)
                 )
+                or waited_for(compact, hit.start, hit.end)
             )
             aside = probs is not None and hit.item not in asked and behind(hit) and bool(asked)
             if (
@@ -411,6 +429,13 @@ class PhraseIndex:
             ):
                 hit.score *= EVIDENCE.context
                 hit.context = True
+
+    @staticmethod
+    def _written_in_order(hit: Hit) -> bool:
+        """Whether a name put together from its words has them in the name's order, each a few characters after the
+        one before (「竣工以后那个备案」) — not words strewn about in another order (设计 of 「设计院还在改消防的东西」)."""
+        spans = hit.covers
+        return len(spans) > 1 and all(b <= a2 <= b + PUT_TOGETHER_GAP for (_, b), (a2, _) in zip(spans, spans[1:]))
 
     @staticmethod
     def _measured_against(compact: str, hit: Hit, hits: list[Hit]) -> bool:
