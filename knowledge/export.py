@@ -20,7 +20,7 @@ LIST_SEPARATOR = "、"
 YES, NO = "是", "否"
 REQUIRED, DEFERRABLE = "必交", "可容缺"
 KIND_LABELS = {"item": "事项", "topic": "主题"}
-PHRASE_KINDS = {"out_of_scope": "范围外", "always": "一律范围外", "smalltalk": "寒暄"}
+PHRASE_KINDS = {"out_of_scope": "范围外", "always": "一律范围外", "smalltalk": "寒暄", "alone": "整句寒暄"}
 
 # Sheet → headers. The headers are the file format both ways (export and import).
 ITEMS_SHEET = "事项"
@@ -164,6 +164,7 @@ def export_knowledge_xlsx(kb: KnowledgeBase, path: Path) -> None:
             ("out_of_scope", kb.out_of_scope),
             ("always", kb.always_out_of_scope),
             ("smalltalk", kb.smalltalk),
+            ("alone", kb.smalltalk_alone),
         )
         for p in group
     ]

@@ -5,7 +5,7 @@ Layout of a knowledge folder:
     items/<key>.yaml        one approval item (kind: item) or general topic (kind: topic) per file
     out_of_scope.yaml       optional: `phrases` that are never approval items (营业执照, 退税, ...) unless an
                             item is named too, and `always` phrases that make any message out of scope (考试)
-    smalltalk.yaml          optional: greetings and acknowledgements
+    smalltalk.yaml          optional: greetings and acknowledgements (`phrases`; `alone`: only as the whole message)
 Loading is all or nothing: any problem raises KnowledgeError listing every problem.
 """
 
@@ -490,7 +490,7 @@ def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> Knowl
             if key not in items and not (root / "items" / f"{key}.yaml").exists():
                 reader.problem(reader.rel(root / "items" / f"{key}.yaml"), 0, "key", "canonical item missing")
     out_of_scope, always_out_of_scope = _read_phrases(reader, root / "out_of_scope.yaml", "phrases", "always")
-    (smalltalk,) = _read_phrases(reader, root / "smalltalk.yaml", "phrases")
+    smalltalk, smalltalk_alone = _read_phrases(reader, root / "smalltalk.yaml", "phrases", "alone")
     if reader.problems:
         raise KnowledgeError(reader.problems)
     return KnowledgeBase(
@@ -499,4 +499,5 @@ def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> Knowl
         out_of_scope=out_of_scope,
         always_out_of_scope=always_out_of_scope,
         smalltalk=smalltalk,
+        smalltalk_alone=smalltalk_alone,
     )

@@ -87,6 +87,8 @@ class KnowledgeBase:
     out_of_scope: tuple[str, ...] = ()  # not an approval question unless an item is named too
     always_out_of_scope: tuple[str, ...] = ()  # not an approval question even when an item is named
     smalltalk: tuple[str, ...] = ()
+    # small talk only as the whole message (with other small talk and fillers): 要得 is OK, 「要得钱吗」 asks
+    smalltalk_alone: tuple[str, ...] = ()
     learned: tuple[Faq, ...] = field(default=())
 
     def department_of(self, item: Item) -> Department | None:

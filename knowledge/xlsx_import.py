@@ -401,7 +401,8 @@ class _Builder:
         self._save(scope, self.folder / "out_of_scope.yaml", first.get("out_of_scope"))
         talk = _Emitter()
         talk.emit({"phrases": lists["smalltalk"]}, first.get("smalltalk"))
-        self._save(talk, self.folder / "smalltalk.yaml", first.get("smalltalk"))
+        talk.emit({"alone": lists["alone"]}, first.get("alone"))
+        self._save(talk, self.folder / "smalltalk.yaml", first.get("smalltalk") or first.get("alone"))
 
     def cell_of(self, problem: Problem) -> Cell | None:
         """The cell a loader problem (file, line) is about."""

@@ -2923,7 +2923,8 @@ def test_the_former_and_the_latter_of_two_items_asked_together(matcher):
 
 def test_what_a_procedure_waits_for_is_no_item_asked(matcher):
     """「得等消防验收完吧」 after 竣工验收备案 is the filing's order, not a question about 消防验收; 「那初设得等可研批了才能
-    报吧」 asks of 初设. Dialect acknowledgements (晓得了, 得嘞, 行嘞) are small talk, never a follow-up."""
+    报吧」 asks of 初设. Dialect acknowledgements (晓得了, 得嘞, 行嘞; 要得 and 中中 as the whole message) are small talk,
+    never a follow-up."""
     r = matcher.match("啥时候能办 得等消防验收完吧", Context("completion_filing", "department"))
     assert r.item == "completion_filing" and r.action in ("answer", "clarify")
     r = matcher.match("那初设得等可研批了才能报吧")  # a guard: the subject named first was read so before
@@ -2938,7 +2939,10 @@ def test_what_a_procedure_waits_for_is_no_item_asked(matcher):
     for said in ("晓得了", "晓得了 谢谢哈", "得嘞", "行嘞 辛苦了"):
         r = matcher.match(said, Context("flood_impact", "process", ("water_permit",)))
         assert (r.item, r.action) == (None, "smalltalk"), said
-    # what is done or needed asks still (妥了 and 要得 are no small talk: 「办妥了吗」「要得钱吗」)
-    for question in ("办妥了吗", "要得钱吗"):
+    # small talk only as the whole message (`alone` in smalltalk.yaml): 要得 is OK, 「要得钱吗」 asks a fee
+    for said in ("要得", "要得 谢谢哈", "得劲 谢了哈", "中中"):
+        r = matcher.match(said, Context("flood_impact", "process", ("water_permit",)))
+        assert (r.item, r.action) == (None, "smalltalk"), said
+    for question in ("办妥了吗", "要得钱吗", "要得久吗", "妥了没"):
         r = matcher.match(question, Context("eia", "materials"))
         assert r.action != "smalltalk", question
