@@ -610,6 +610,13 @@ class Matcher:
                 )
 
             background = background_spans(normalized)
+
+            def in_background(x: int, y: int) -> bool:
+                return any(a <= x and y <= b for a, b in background)
+
+            # the matter out of scope only told in a clause that asks nothing (「项目代码怎么申请 客户是新注册的公司 营业执照
+            # 刚下来」): a topic named outright in the asking clause survives too
+            told_only = all(in_background(x, y) for x, y in outside)
             asked_at = min(
                 (
                     x
@@ -624,7 +631,7 @@ class Matcher:
                 if h.named
                 and h.exact
                 and not h.context
-                and self.kb.items[h.item].kind == "item"
+                and (self.kb.items[h.item].kind == "item" or (told_only and not in_background(h.start, h.end)))
                 and not any(touches(h, a, b) for a, b in outside)
                 and not (h.start > asked_at and any(a <= h.start and h.end <= b for a, b in background))
             ]

@@ -2946,3 +2946,20 @@ def test_what_a_procedure_waits_for_is_no_item_asked(matcher):
     for question in ("办妥了吗", "要得钱吗", "要得久吗", "妥了没"):
         r = matcher.match(question, Context("eia", "materials"))
         assert r.action != "smalltalk", question
+
+
+def test_a_matter_out_of_scope_only_told_leaves_a_topic_asked(matcher):
+    """A matter out of scope told in a clause that asks nothing (「…营业执照刚下来」「…报关单还没下来」) leaves a topic
+    named or asked in the asking clause to be answered, as an item already was; asked about itself, or named with
+    the topic, it stays out of scope."""
+    verify_dialog(
+        matcher,
+        [
+            ("项目代码怎么申请 客户是新注册的公司 营业执照刚下来", "project_code", "process", "answer"),
+            ("营业执照能容缺吗", None, "tolerance", "handoff"),
+            ("食品经营许可证能容缺吗", None, "tolerance", "handoff"),
+            ("营业执照怎么办", None, None, "handoff"),
+        ],
+    )
+    r = matcher.match("营业执照和项目代码都办好了，想问下跨省通办能办的事项都有哪些")
+    assert (r.item, r.action) == ("cross_province", "answer")
