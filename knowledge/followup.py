@@ -192,6 +192,8 @@ _ORDINAL = re.compile(
     r"(?:第(一|二|三|1|2|3)个|头一个|(最后|最末)(?:一|那|这)?个(?!环节|步骤|阶段|流程|问题|材料|文件|附件|资料|表))(?![工月星证本])"
 )
 # After a word: a point in time, a thing done (竣工了) or a drawing of that stage (竣工图), not an item's name.
+# 「拿到证」「办证」「领个证」: a certificate asked for by the bare word (not 证明, 证件, 证书 of another paper, 这几个证)
+_CERTIFICATE_ASKED = re.compile(r"(?:拿|办|领|发|出)(?:到|下|了|下来)?(?:个|这个|那个)?证(?![明件书])")
 _TIME_OR_DONE = re.compile(r"了|后|以后|之后|前|之前|完|图")
 _ORDINAL_PLACE = {None: 0, "一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2}  # None: 头一个 (最后那个: the last)
 # 「前面那个多久」「前一个呢」「前者呢」 after 取水许可 and then 洪评: the one before the last, of the last two; 「后面那个」
@@ -629,6 +631,7 @@ class FollowUpReader:
             self._pointed_back,
             self._by_channel,
             self._tolerance_of_earlier,
+            self._certificate_after,
             self._document_follow_up,
             self._in_words_of_earlier,
             self._together_follow_up,
@@ -1472,6 +1475,46 @@ class FollowUpReader:
         if result.item == context.item and (result.intent == intent or intent == "tolerance"):
             return None
         return taken_as(result, context.item, intent)
+
+    def _certificate_after(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「签完出让合同多久能拿到证」「交清了后面办证需要啥」 after 土地出让: a certificate asked for by the bare word 证
+        (拿证, 办证) is one that comes right after the earlier item (its one prerequisite) — offered, the one the item
+        model reads likelier first, when there are several (不动产权证, 建设用地规划许可证). None otherwise: another item
+        named, 「这几个证」 (several, 五证联发's), or an earlier item that issues a certificate itself (its own)."""
+        earlier = self.kb.items.get(context.item)
+        if (
+            earlier is None
+            or any("证" in name for name in (earlier.name, earlier.short))  # 「几天出证」 after 用地规划许可: its own
+            or result.asks
+            or result.reason in _NEVER_INHERIT
+            or len(text) > DOCUMENT_FOLLOW_UP_CHARS
+            or not _CERTIFICATE_ASKED.search(text)
+            or any(self.index.outright(h) and h.item != context.item for h in self.index.span_hits(text))
+        ):
+            return None
+        after = [
+            key
+            for key, item in self.kb.items.items()
+            if item.kind == "item" and tuple(item.prerequisites) == (context.item,) and "证" in item.name
+        ]
+        if not after:
+            return None
+        likely = self.model.item_probabilities(text) if self.model is not None else {}
+        after.sort(key=lambda key: -likely.get(key, 0.0))
+        if len(after) == 1:
+            return taken_as(result, after[0], result.intent)
+        choices = tuple(
+            Candidate(key, round(likely.get(key, 0.0), 3)) for key in after[:3]
+        )  # a choice offers three at most, as the matcher's
+        return replace(
+            result,
+            item=after[0],
+            action="clarify",
+            reason="ambiguous",
+            candidates=choices,
+            confidence=choices[0].score,
+            context=True,
+        )
 
     def _attached_each(self, result: MatchResult) -> bool:
         """Whether every item of several asked is named after 附 in its clause, and in no other clause (「需要附压矿和

@@ -2963,3 +2963,17 @@ def test_a_matter_out_of_scope_only_told_leaves_a_topic_asked(matcher):
     )
     r = matcher.match("营业执照和项目代码都办好了，想问下跨省通办能办的事项都有哪些")
     assert (r.item, r.action) == ("cross_province", "answer")
+
+
+def test_a_certificate_asked_for_by_the_bare_word_after_the_land_deal(matcher):
+    """「签完出让合同多久能拿到证」 after 土地出让: the 证 is one that comes right after the land deal — offered, the
+    不动产权证 (which the item model reads likelier) first, beside the 建设用地规划许可证; not after an item that issues
+    a certificate itself (「几天出证」 after 用地规划许可 is its own), nor 「这几个证」."""
+    for question, intent in (("签完出让合同多久能拿到证", "time_limit"), ("交清了后面办证需要啥", "materials")):
+        r = matcher.match(question, Context("land_supply", "fee"))
+        assert (r.item, r.intent, r.action) == ("property_cert", intent, "clarify"), question
+        assert [c.item for c in r.candidates] == ["property_cert", "land_use_planning"]
+    r = matcher.match("几天出证", Context("land_use_planning", "materials"))
+    assert (r.item, r.action) == ("land_use_planning", "answer")
+    r = matcher.match("那出让合同签完多久能拿到这几个证", Context("land_supply", "fee"))
+    assert r.item != "property_cert"
