@@ -193,7 +193,9 @@ _ORDINAL = re.compile(
 )
 # After a word: a point in time, a thing done (竣工了) or a drawing of that stage (竣工图), not an item's name.
 # 「拿到证」「办证」「领个证」: a certificate asked for by the bare word (not 证明, 证件, 证书 of another paper, 这几个证)
-_CERTIFICATE_ASKED = re.compile(r"(?:拿|办|领|发|出)(?:到|下|了|下来)?(?:个|这个|那个)?证(?![明件书])")
+_CERTIFICATE_ASKED = re.compile(
+    r"(?:拿|办|领|发|出|下)(?:到|下|了|下来)?(?:个|这个|那个)?证书?(?![明件])|^证书?(?:啥时候|什么时候|多久|几天|哪天)"
+)
 _TIME_OR_DONE = re.compile(r"了|后|以后|之后|前|之前|完|图")
 _ORDINAL_PLACE = {None: 0, "一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2}  # None: 头一个 (最后那个: the last)
 # 「前面那个多久」「前一个呢」「前者呢」 after 取水许可 and then 洪评: the one before the last, of the last two; 「后面那个」
@@ -1480,7 +1482,8 @@ class FollowUpReader:
         """「签完出让合同多久能拿到证」「交清了后面办证需要啥」 after 土地出让: a certificate asked for by the bare word 证
         (拿证, 办证) is one that comes right after the earlier item (its one prerequisite) — offered, the one the item
         model reads likelier first, when there are several (不动产权证, 建设用地规划许可证). None otherwise: another item
-        named, 「这几个证」 (several, 五证联发's), or an earlier item that issues a certificate itself (its own)."""
+        named or read likelier by the item model (「开工前要领个证吗」), 「这几个证」 (several, 五证联发's), or an earlier item
+        that issues a certificate itself (its own)."""
         earlier = self.kb.items.get(context.item)
         if (
             earlier is None
@@ -1500,6 +1503,9 @@ class FollowUpReader:
         if not after:
             return None
         likely = self.model.item_probabilities(text) if self.model is not None else {}
+        others = [key for key in likely if key in self.kb.items and key != context.item]
+        if others and max(others, key=likely.__getitem__) not in after:
+            return None  # 「开工前要领个证吗」: the item model reads another item's certificate (the 施工许可证)
         after.sort(key=lambda key: -likely.get(key, 0.0))
         if len(after) == 1:
             return taken_as(result, after[0], result.intent)

@@ -491,6 +491,14 @@ def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> Knowl
                 reader.problem(reader.rel(root / "items" / f"{key}.yaml"), 0, "key", "canonical item missing")
     out_of_scope, always_out_of_scope = _read_phrases(reader, root / "out_of_scope.yaml", "phrases", "always")
     smalltalk, smalltalk_alone = _read_phrases(reader, root / "smalltalk.yaml", "phrases", "alone")
+    both = sorted(set(smalltalk) & set(smalltalk_alone))
+    if both:
+        # a phrase taken out of any message wins over the same phrase as the whole message only (「要得钱吗」 would go)
+        path = root / "smalltalk.yaml"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        line = next((n for n, text in enumerate(lines, start=1) if text.startswith("alone")), 1)
+        for phrase in both:
+            reader.problem(reader.rel(path), line, "alone", f"{phrase!r} is also in phrases")
     if reader.problems:
         raise KnowledgeError(reader.problems)
     return KnowledgeBase(

@@ -614,9 +614,11 @@ class Matcher:
             def in_background(x: int, y: int) -> bool:
                 return any(a <= x and y <= b for a, b in background)
 
-            # the matter out of scope only told in a clause that asks nothing (「项目代码怎么申请 客户是新注册的公司 营业执照
-            # 刚下来」): a topic named outright in the asking clause survives too
-            told_only = all(in_background(x, y) for x, y in outside)
+            # the matter out of scope only told, after the question, in a clause that asks nothing (「项目代码怎么申请 客户是
+            # 新注册的公司 营业执照刚下来」): a topic named outright in the asking clause survives too — not a matter told
+            # first that the question then asks about unnamed (「营业执照丢了 跨省通办能补办吗」「社保还没交 能容缺吗」)
+            asking_from = min((s for s in starts if not in_background(s, s + 1)), default=len(compact))
+            told_only = all(in_background(x, y) and x > asking_from for x, y in outside)
             asked_at = min(
                 (
                     x
@@ -653,7 +655,7 @@ class Matcher:
                 return self._result(question, normalized, None, intent, "handoff", 0.0, [], "model_no_item")
 
         if not candidates:
-            if self.index.is_smalltalk(compact):
+            if self.index.is_smalltalk(compact, asked="?" in question or "？" in question):
                 return self._result(question, normalized, None, "other", "smalltalk", 0.0, [], "smalltalk")
             return self._result(question, normalized, None, intent, "handoff", 0.0, [], "no_match")
 

@@ -62,6 +62,7 @@ _TAKEN_BACK = re.compile(
     r"(?<![对得])(?:不对|说错了|问错了|打错了|写错了|搞错了|口误)(?:了|不对|我?问错了|我?说错了)*(?:应该)?是(?!不是|否)"
     r"|哦不是|啊不是"
 )
+_ASKING_PARTICLE = re.compile(r"[吗嘛么]$")  # 「要得吗」「中中嘛」: asked, no small talk
 _FILLER = re.compile(
     r"请问|麻烦|问一下|问下|打扰|您好|你好|老师|管家|小助手|机器人|各位|大家|一下|的|了|吗|呢|啊|呀|吧|哈|嘛|哦|噢|嗯|额|呃|么"
 )
@@ -580,12 +581,20 @@ class PhraseIndex:
             already = already | {item}
         return hits
 
-    def is_smalltalk(self, compact: str) -> bool:
+    def is_smalltalk(self, compact: str, *, asked: bool = False) -> bool:
         """Whether a message is only greetings and acknowledgements: the small-talk phrases and fillers taken out,
-        at most one character is left, or a phrase that is small talk only as the whole message (「要得 谢谢哈」; not
-        「要得钱吗」)."""
+        at most one character is left, or only phrases that are small talk as the whole message (「要得 谢谢哈」
+        「要得要得」; not 「要得钱吗」, nor one asked: 「要得吗」, `asked` — a question mark, which the compact text has lost)."""
+        if len(compact) > 20:
+            return False
         rest = compact
         for phrase in self.smalltalk:
             rest = rest.replace(phrase, "")
         rest = _FILLER.sub("", rest)
-        return (len(rest) <= 1 or rest in self.smalltalk_alone) and len(compact) <= 20
+        if len(rest) <= 1:
+            return True
+        if asked or _ASKING_PARTICLE.search(compact):
+            return False
+        for phrase in self.smalltalk_alone:
+            rest = rest.replace(phrase, "")
+        return not rest

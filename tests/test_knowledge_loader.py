@@ -160,6 +160,7 @@ def test_prerequisites_name_existing_items(kb):
 def test_out_of_scope_and_smalltalk_phrases_are_loaded(kb):
     assert {"退税", "营业执照", "招聘", "食堂"} <= set(kb.out_of_scope)
     assert {"在吗", "你好"} <= set(kb.smalltalk)
+    assert "要得" in kb.smalltalk_alone and "要得" not in kb.smalltalk
 
 
 def test_loading_twice_gives_equal_knowledge(kb):
@@ -413,3 +414,13 @@ def test_empty_item_file_is_a_problem(copy_kb):
     with pytest.raises(KnowledgeError) as caught:
         load_knowledge(copy_kb)
     assert _in(caught.value.problems, "extra_item.yaml")
+
+
+def test_a_phrase_both_small_talk_and_small_talk_alone_is_a_problem_at_its_line(copy_kb):
+    """A phrase taken out of any message (`phrases`) would make 「要得钱吗」 small talk although `alone` means only the
+    whole message: listed in both, it is named with the file and the line of `alone`."""
+    path = copy_kb / "smalltalk.yaml"
+    line = _replace_line(path, r"^alone:", "alone: [要得, 你好]")
+    problems = _problems(copy_kb)
+    assert [(p.file.endswith("smalltalk.yaml"), p.line, p.field) for p in problems] == [(True, line, "alone")]
+    assert "你好" in problems[0].message
