@@ -93,7 +93,6 @@ _NEVER_INHERIT = frozenset({"out_of_scope", "smalltalk", "empty", "learned", "pr
 _PAPER_ASKED = frozenset({"materials", "tolerance", "other"})
 # 证 inside 论证, 验证, 证件 and the bare 手续, 资质 name no procedure of their own (`reaches_gate`; one character before)
 _NOT_OWN_SUBJECT = re.compile(r".(?:手续|资质)|[论验]证|.证件")
-
 # A report or a paper of the earlier procedure, though its name is out of scope (「竣工测量报告要找有资质的单位吗」).
 _PAPER = re.compile(r"报告|证明|意见书|协议|合同|凭证|发票")
 # A word of a paper a few characters on (「社会稳定风险评估报告」: 评估 between the phrase and 报告).
@@ -191,11 +190,11 @@ _WORK_AHEAD = re.compile(r"先(动土|动工|开工|施工|进场|开挖|平整|
 _ORDINAL = re.compile(
     r"(?:第(一|二|三|1|2|3)个|头一个|(最后|最末)(?:一|那|这)?个(?!环节|步骤|阶段|流程|问题|材料|文件|附件|资料|表))(?![工月星证本])"
 )
-# After a word: a point in time, a thing done (竣工了) or a drawing of that stage (竣工图), not an item's name.
-# 「拿到证」「办证」「领个证」: a certificate asked for by the bare word (not 证明, 证件, 证书 of another paper, 这几个证)
+# 「拿到证」「办证」「领个证」「下证」「证啥时候能拿到」: a certificate asked for by the bare word (not 证明, 证件, 这几个证)
 _CERTIFICATE_ASKED = re.compile(
     r"(?:拿|办|领|发|出|下)(?:到|下|了|下来)?(?:个|这个|那个)?证书?(?![明件])|^证书?(?:啥时候|什么时候|多久|几天|哪天)"
 )
+# After a word: a point in time, a thing done (竣工了) or a drawing of that stage (竣工图), not an item's name.
 _TIME_OR_DONE = re.compile(r"了|后|以后|之后|前|之前|完|图")
 _ORDINAL_PLACE = {None: 0, "一": 0, "1": 0, "二": 1, "2": 1, "三": 2, "3": 2}  # None: 头一个 (最后那个: the last)
 # 「前面那个多久」「前一个呢」「前者呢」 after 取水许可 and then 洪评: the one before the last, of the last two; 「后面那个」
@@ -1509,9 +1508,8 @@ class FollowUpReader:
         after.sort(key=lambda key: -likely.get(key, 0.0))
         if len(after) == 1:
             return taken_as(result, after[0], result.intent)
-        choices = tuple(
-            Candidate(key, round(likely.get(key, 0.0), 3)) for key in after[:3]
-        )  # a choice offers three at most, as the matcher's
+        # a choice offers three at most, as the matcher's; the item model is read again here, for this rare message only
+        choices = tuple(Candidate(key, round(likely.get(key, 0.0), 3)) for key in after[:3])
         return replace(
             result,
             item=after[0],

@@ -149,7 +149,7 @@ class PhraseIndex:
     out_of_scope: list[str] = field(default_factory=list)
     always_out_of_scope: list[str] = field(default_factory=list)
     smalltalk: list[str] = field(default_factory=list)
-    smalltalk_alone: frozenset[str] = frozenset()  # compact, fillers removed: small talk as the whole message only
+    smalltalk_alone: tuple[str, ...] = ()  # compact, fillers removed: small talk as the whole message only
     # Per item, the four-character runs of its material names: a message sharing one names a document
     # the item asks for (「营业执照副本要原件吗」, 「契税完税证明必须带吗」).
     material_grams: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -219,8 +219,11 @@ class PhraseIndex:
         # longest first, then in code-point order: phrases that overlap are removed in one order whatever the hash
         # seed (a set iterates in the seed's order: 「明白了 感谢解答」 was small talk under one seed only)
         index.smalltalk = sorted({p for p in (compact_text(t) for t in kb.smalltalk) if p}, key=lambda p: (-len(p), p))
-        index.smalltalk_alone = frozenset(
-            p for p in (_FILLER.sub("", compact_text(t)) for t in kb.smalltalk_alone) if p
+        index.smalltalk_alone = tuple(
+            sorted(
+                {p for p in (_FILLER.sub("", compact_text(t)) for t in kb.smalltalk_alone) if p},
+                key=lambda p: (-len(p), p),
+            )
         )
         for item in kb.items.values():
             documents = [compact_text(m.name) for m in item.materials]
