@@ -2985,3 +2985,15 @@ def test_a_certificate_asked_for_by_the_bare_word_after_the_land_deal(matcher):
         assert (r.item, r.action) == ("property_cert", "clarify"), question
     r = matcher.match("开工前要领个证吗", Context("land_supply", "fee"))
     assert "property_cert" not in [c.item for c in r.candidates]
+
+
+def test_how_or_when_a_procedure_is_done_names_none_of_its_own(matcher):
+    """直接/逾期/重新/办理… before 备案 or 审批 say how or when the item's own procedure is done, not a procedure the
+    knowledge base lacks: 「还是直接备案就行」 after 地灾评估, 「项目名称变了要重新备案吗」 after 项目备案; a procedure
+    named by its own words (施工合同备案) still is one."""
+    r = matcher.match("要组织专家评审吗 还是直接备案就行", Context("geo_hazard", "materials"))
+    assert (r.item, r.action) == ("geo_hazard", "answer")
+    r = matcher.match("逾期备案会咋样", Context("completion_filing", "time_limit"))
+    assert r.item == "completion_filing" and r.reason != "out_of_scope"
+    r = matcher.match("施工合同备案在哪办", Context("construction_permit", "materials"))
+    assert (r.item, r.action) == (None, "handoff")
