@@ -631,11 +631,7 @@ class Matcher:
             asking_from = min((s for s in starts if not in_background(s, s + 1)), default=len(compact))
             told_only = all(in_background(x, y) and x > asking_from for x, y in outside)
             asked_at = min(
-                (
-                    x
-                    for x, y in outside
-                    if not any(a <= x and y <= b for a, b in background) and not any(touches(h, x, y) for h in hits)
-                ),
+                (x for x, y in outside if not in_background(x, y) and not any(touches(h, x, y) for h in hits)),
                 default=len(compact),
             )
             hits = [
@@ -646,7 +642,7 @@ class Matcher:
                 and not h.context
                 and (self.kb.items[h.item].kind == "item" or (told_only and not in_background(h.start, h.end)))
                 and not any(touches(h, a, b) for a, b in outside)
-                and not (h.start > asked_at and any(a <= h.start and h.end <= b for a, b in background))
+                and not (h.start > asked_at and in_background(h.start, h.end))
             ]
             if not hits:
                 return self._result(question, normalized, None, intent, "handoff", 0.0, [], "out_of_scope")

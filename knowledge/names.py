@@ -21,16 +21,17 @@ DOCUMENT_GRAM = 4  # characters a message shares with a material's name to name 
 
 # Question words begin no name of the knowledge base: a sound-alike starting with one is what it says.
 _INTERROGATIVES = frozenset("谁哪啥咋怎")
+# A point in time after a name (「竣工以后」): `_CONTEXT_AFTER`'s, and inside a name put together (`discount_context`).
+_POINT_IN_TIME = re.compile(r"之后|以后|后|之前|以前|前")
 # After an item's name: it is already done or only a point in time, not what is asked.
 _CONTEXT_AFTER = re.compile(
     r"((?:(?!报告|方案|材料|资料|意见|文件).){0,6}?(已经|已|也|都|早就|早)|批复|批文|意见书|合格书|合格证)?(批|办|拿|做|审|搞定|完成|签|交|缴|付|过|弄|编)(完|好|了|下来了|过|到|清)(?!了?[没吗么呢哪])"
-    r"|(之后|以后|后|之前|以前|前)(?!置)|完了|完(?=是不是|就|以后|之后|后|再|才|那个(?!意见|合格|批复|批文|证|报告|结果))|批复后|批了(?![没吗么])|了(?=之后|以后)|(已经)?有了(?=$|还|就|接下来|下一步|那|然后)|(证|批复|批文|意见书|意见)?(已经)?下来了(?![没吗么呢])|下来(?=后|以后|之后|就|想|再)|都卡着|卡着|卡住"
+    rf"|({_POINT_IN_TIME.pattern})(?!置)|完了|完(?=是不是|就|以后|之后|后|再|才|那个(?!意见|合格|批复|批文|证|报告|结果))|批复后|批了(?![没吗么])|了(?=之后|以后)|(已经)?有了(?=$|还|就|接下来|下一步|那|然后)|(证|批复|批文|意见书|意见)?(已经)?下来了(?![没吗么呢])|下来(?=后|以后|之后|就|想|再)|都卡着|卡着|卡住"
     r"|(批复|报告|意见|材料)?(后补|再补|后面再补|回头再?补)(?![办签发领录缴交])"  # 「建议书批复后补」: handed in later,
     # missing now — not 补办/补签, a paper issued again
 )
 
 PUT_TOGETHER_GAP = 10  # characters between two words of a name put together (「出让金后登记中心发的那个证」)
-_POINT_IN_TIME = re.compile(r"之后|以后|后|之前|以前|前")
 
 # After an item's name: it is not obtained yet (「人防意见还没拿到，工规证能先受理吗」): the missing precondition of
 # what is asked, when the message asks about another item or follows one.
