@@ -472,7 +472,7 @@ def _turn_key(row: LabelledQuestion) -> tuple[str, int | None, str]:
     return row.source, row.dialogue, row.q
 
 
-def _naming_turns(labelled: Sequence[LabelledQuestion]) -> set[tuple[str, int | None, str]]:
+def _naming_turns(labelled: Sequence[LabelledQuestion]) -> frozenset[tuple[str, int | None, str]]:
     """The dialogue turns of `labelled` that teach the item (`item_questions`). Whether a turn opens its dialogue is
     its place in the whole dialogue: a turn of the training file is read there (the turn before may be in the test
     split, or out of a fold); any other turn in the sequence given."""
