@@ -654,6 +654,10 @@ class Sender:
             if not self._inflight and delay >= self.limits.poll_seconds:
                 await self._reacted(timeout=max(0.0, deadline - time.monotonic()))
                 due = await self.db.run(next_due)
+                if self._inflight or self._tasks or self._results:
+                    # what the reactions owed was taken meanwhile by the sender's own loop (woken by their commit):
+                    # being sent, it is not due, and its outcome is not recorded yet
+                    continue
                 if due is None or due > self.clock() + timedelta(seconds=deadline - time.monotonic()):
                     break  # nothing left, or only what is due after the deadline
                 delay = max(0.0, (due - self.clock()).total_seconds())

@@ -703,6 +703,37 @@ async def test_a_slow_reaction_to_an_outcome_holds_no_other_chats_sends(bot: Bot
         await sender.stop()
 
 
+async def test_drain_waits_for_a_send_the_sender_took_while_it_waited_for_the_reactions(
+    bot: Bot, database: Database
+) -> None:
+    # The reaction to A's outcome owes a message to B (as a card posted again after a group's move), and the sender's
+    # own loop takes it at once, woken by that commit, while drain() waits for the reactions: nothing is due then
+    # (the row is being sent), yet drain() returns only once B's outcome is recorded. It returned with B's send in
+    # flight, and a test reading B's card record right after found none (CI, test_desk_hardening).
+    request: ScriptedRequest = bot.request  # type: ignore[assignment]
+    answer = request.do_request
+    owed_b: list[int] = []
+
+    async def slow_to_b(url: str, method: str, request_data: RequestData | None = None, **kw: Any) -> Any:
+        if request_data is not None and int(str(request_data.parameters.get("chat_id", 0))) == B:
+            await asyncio.sleep(0.2)
+        return await answer(url, method, request_data, **kw)
+
+    request.do_request = slow_to_b  # type: ignore[method-assign,assignment]
+
+    async def owe_b_and_take_it(outcome: DeliveryOutcome) -> None:
+        if outcome.chat_id == A:
+            await asyncio.sleep(0.3)  # drain() has found nothing to send and waits for this reaction
+            owed_b.extend(_owe(database, _text(B, "乙")))
+            await sender.round()  # the sender's loop, woken by the commit, claims B and starts its send
+
+    sender = Sender(bot=bot, db=database, limits=Limits(backoff_seconds=0.01), on_outcome=owe_b_and_take_it)
+    _owe(database, _text(A, "甲"))
+    await sender.drain()
+    assert request.texts(B) == ["乙"]
+    assert database.call(lambda session: session.get(OutboxMessage, owed_b[0]).status) == "sent"
+
+
 async def test_a_message_is_given_up_after_its_attempts_only_once_it_is_an_hour_old(
     bot: Bot, database: Database
 ) -> None:
