@@ -711,23 +711,23 @@ async def test_drain_waits_for_a_send_the_sender_took_while_it_waited_for_the_re
     # (the row is being sent), yet drain() returns only once B's outcome is recorded. It returned with B's send in
     # flight, and a test reading B's card record right after found none (CI, test_desk_hardening).
     request: ScriptedRequest = bot.request  # type: ignore[assignment]
-    answer = request.do_request
     owed_b: list[int] = []
-
-    async def slow_to_b(url: str, method: str, request_data: RequestData | None = None, **kw: Any) -> Any:
-        if request_data is not None and int(str(request_data.parameters.get("chat_id", 0))) == B:
-            await asyncio.sleep(0.2)
-        return await answer(url, method, request_data, **kw)
-
-    request.do_request = slow_to_b  # type: ignore[method-assign,assignment]
+    drain_waits = asyncio.Event()
 
     async def owe_b_and_take_it(outcome: DeliveryOutcome) -> None:
         if outcome.chat_id == A:
-            await asyncio.sleep(0.3)  # drain() has found nothing to send and waits for this reaction
+            await drain_waits.wait()  # drain() has found nothing to send and waits for this reaction
             owed_b.extend(_owe(database, _text(B, "乙")))
             await sender.round()  # the sender's loop, woken by the commit, claims B and starts its send
 
     sender = Sender(bot=bot, db=database, limits=Limits(backoff_seconds=0.01), on_outcome=owe_b_and_take_it)
+    reacted = sender._reacted
+
+    async def waiting_for_the_reactions(timeout: float | None = None) -> None:
+        drain_waits.set()
+        await reacted(timeout)
+
+    sender._reacted = waiting_for_the_reactions  # type: ignore[method-assign]
     _owe(database, _text(A, "甲"))
     await sender.drain()
     assert request.texts(B) == ["乙"]
