@@ -33,10 +33,10 @@ def main() -> None:
         "--ngrams", type=int, choices=(1, 2, 3, 4), default=model_text.INTENT_NGRAMS, help="longest character n-gram"
     )
     parser.add_argument("--alpha", type=float, default=model_text.INTENT_ALPHA, help="SGD regularisation")
-    parser.add_argument("--tol", type=float, default=model_text.INTENT_TOL, help="SGD stopping tolerance")
+    parser.add_argument("--epochs", type=int, default=model_text.INTENT_EPOCHS, help="SGD epochs")
     args = parser.parse_args()
     # read by the intent model's analyzer and by `fit_intent` when they run
-    model_text.INTENT_NGRAMS, model_text.INTENT_ALPHA, model_text.INTENT_TOL = args.ngrams, args.alpha, args.tol
+    model_text.INTENT_NGRAMS, model_text.INTENT_ALPHA, model_text.INTENT_EPOCHS = args.ngrams, args.alpha, args.epochs
 
     kb = load_knowledge(BUNDLED_KNOWLEDGE_PATH)
     rows = model_text.training_data(kb, model_text.load_training()).intent_rows

@@ -37,10 +37,10 @@ from knowledge.collector import collector_paused
 from knowledge.model import KnowledgeBase
 from knowledge.model_text import (
     INTENT_ALPHA,
+    INTENT_EPOCHS,
     INTENT_NB_ALPHA,
-    INTENT_TOL,
     ITEM_ALPHA,
-    ITEM_TOL,
+    ITEM_EPOCHS,
     TextModel,
     TrainingData,
     _classifier,
@@ -156,11 +156,11 @@ def _model_from(arrays: dict[str, np.ndarray], fingerprint: str) -> TextModel:
     item_vectorizer = _vectorizer()
     item_vectorizer.vocabulary_ = item_vocabulary
     item_vectorizer.idf_ = arrays["item_idf"]
-    intent_classifier = _classifier(INTENT_ALPHA, INTENT_TOL)
+    intent_classifier = _classifier(INTENT_ALPHA, INTENT_EPOCHS)
     intent_classifier.coef_ = intent_coef
     intent_classifier.intercept_ = arrays["intent_intercept"]
     intent_classifier.classes_ = intent_classes
-    item_classifier = _classifier(ITEM_ALPHA, ITEM_TOL)
+    item_classifier = _classifier(ITEM_ALPHA, ITEM_EPOCHS)
     item_classifier.coef_ = item_coef
     item_classifier.intercept_ = arrays["item_intercept"]
     item_classifier.classes_ = item_classes

@@ -307,8 +307,8 @@ def test_fitting_the_intent_model_in_two_threads_gives_the_same_weights(kb):
     texts = [normalize(row.q) for row in data.intent_rows[:1500]]
     matrix = model_text._intent_vectorizer().fit_transform(texts)
     labels = [row.intent for row in data.intent_rows[:1500]]
-    one = model_text._classifier(model_text.INTENT_ALPHA, model_text.INTENT_TOL, threads=1).fit(matrix, labels)
-    two = model_text._classifier(model_text.INTENT_ALPHA, model_text.INTENT_TOL, threads=2).fit(matrix, labels)
+    one = model_text._classifier(model_text.INTENT_ALPHA, model_text.INTENT_EPOCHS, threads=1).fit(matrix, labels)
+    two = model_text._classifier(model_text.INTENT_ALPHA, model_text.INTENT_EPOCHS, threads=2).fit(matrix, labels)
     assert np.array_equal(one.coef_, two.coef_) and np.array_equal(one.intercept_, two.intercept_)
 
 
@@ -371,3 +371,57 @@ def test_the_intent_fit_reads_texts_as_the_trained_model_does(kb):
     for text, row in zip(texts, batch, strict=True):
         one = model.intent_probabilities(text)
         assert np.allclose([one[c] for c in model.intent_classes], row, atol=1e-9)
+
+
+def _turn(q: str, item: str | None, dialogue: int | None, source: str = "set", split: str = "train"):
+    return model_text.LabelledQuestion(q, item, "other", dialogue=dialogue, source=source, split=split)
+
+
+def test_the_item_model_learns_from_single_questions_and_the_turns_that_open_a_dialogue():
+    """A single question and a dialogue's first turn teach the item (small talk too: no item); a later turn —
+    「那得多长时间」 keeping the item, 「那水保呢」 moving to another — teaches the intent only; dialogues of two sets
+    with one number are apart."""
+    rows = [
+        _turn("环评要什么材料", "eia", 1),
+        _turn("那得多长时间", "eia", 1),
+        _turn("谢谢", None, 1),
+        _turn("那水保呢", "soil_water", 1),
+        _turn("你好", None, 2),
+        _turn("能评找谁", "energy", 2),
+        _turn("施工许可证多久", "construction_permit", 1, source="other"),
+        _turn("规划许可要啥", "planning_permit", None),
+    ]
+    assert [row.q for row in model_text.item_questions(rows)] == [
+        "环评要什么材料",
+        "你好",
+        "施工许可证多久",
+        "规划许可要啥",
+    ]
+
+
+def test_which_turns_teach_the_item_is_read_in_the_whole_training_file(kb):
+    """A dialogue whose first turn is in the test split (never trained on), or out of a fold, does not make its second
+    turn a first: a turn of the training file teaches the item by its place in the whole file, whatever subset of it
+    is trained on."""
+    everything = load_training()
+    naming = {(row.source, row.dialogue, row.q) for row in model_text.item_questions(everything)}
+    data = training_data(kb)
+    assert data.item_rows == [
+        row for row in data.labelled if row.dialogue is None or (row.source, row.dialogue, row.q) in naming
+    ]
+    assert len(model_text.item_questions(data.labelled)) > len(data.item_rows)  # second turns taken for firsts
+    turns = [row for row in data.item_rows if row.dialogue is not None]
+    assert turns and len(turns) < sum(1 for row in data.labelled if row.dialogue is not None)
+    fold = [row for n, row in enumerate(data.labelled) if n % 3]
+    in_fold = {id(row) for row in fold}
+    assert training_data(kb, fold).item_rows == [row for row in data.item_rows if id(row) in in_fold]
+
+
+def test_turns_not_of_the_training_file_are_read_in_the_sequence_given(kb):
+    """An operator's own labelled dialogue (not in the bundled file): its first turn teaches the item."""
+    rows = [
+        _turn("我们厂房要办环评 要什么材料", "eia", 1, source="mine"),
+        _turn("那得多长时间", "eia", 1, source="mine"),
+        _turn("那水保呢", "soil_water", 1, source="mine"),
+    ]
+    assert [row.q for row in training_data(kb, rows).item_rows] == ["我们厂房要办环评 要什么材料"]
