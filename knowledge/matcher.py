@@ -316,11 +316,11 @@ class Matcher:
 
     def _guessed(self, read: MatchResult) -> MatchResult:
         """A message with no conversation before it, handed off on a low score (or because the model is unsure of an
-        item it does not name: reason `doubt`, 「厂区要建几个液氨储罐 听说得先去应急管理局过个审查 叫啥」; or for an
+        item it does not name: reason `doubt`, 「能耗大的项目要过的那一关，找哪个部门」; or for an
         out-of-scope word the model is sure enough to overrule, `_sure_of_leaning`), offered as a choice of its best items
         (the best and those within `Thresholds.min_gap` of it, up to three) when the best scores `Thresholds.guess` or
-        more, the item model leans to it too, and the message is longer than `Weights.guess_min_chars`: 「我们那块地底下
-        听说有矿 是不是还得办个什么手续」 gets 压覆矿产资源审批 one press away instead of half an hour; in groups 「都不是，
+        more, the item model leans to it too, and the message is longer than `Weights.guess_min_chars`: 「看项目用电用煤
+        多不多的那个审查，流程是啥」 gets 节能审查 one press away instead of half an hour; in groups 「都不是，
         转人工」 opens the ticket the handoff would have. Not a status question (the ledger or a person answers
         progress), nor one that asks no aspect (「好的 我先去查下压没压」 tells what the asker will do)."""
         handed = read

@@ -435,12 +435,14 @@ async def test_a_follow_up_the_gate_leans_on_is_offered_with_a_person_beside_it(
 
 
 async def test_a_first_message_that_describes_its_item_is_offered_it_with_a_person_beside_it(app) -> None:
-    # 「我们那块地底下听说有矿…」 names no procedure and scores below the answer threshold: its best item is offered
-    # (Thresholds.guess) with 「都不是，转人工」; a press of the item answers it, and the asker's next question follows it.
-    question = await _say(app, "我们那块地底下听说有矿 是不是还得办个什么手续？")
+    # 「看项目用电用煤多不多的那个审查…」 names no procedure and scores below the answer threshold: its best item is
+    # offered (Thresholds.guess) with 「都不是，转人工」; a press of the item answers it, and the asker's next question
+    # follows it. (「我们那块地底下听说有矿…」 was the example until the read dialogues taught the item model: now it
+    # is answered as 压覆矿产 outright.)
+    question = await _say(app, "看项目用电用煤多不多的那个审查，流程是啥？")
     (prompt,) = _sent_to(app, HELP)
     assert prompt.params["text"] == texts.CLARIFY_PROMPT
-    assert [d.split(":")[:2] for _, d in _buttons(prompt)][0] == ["kb", "mineral_overlay"]
+    assert [d.split(":")[:2] for _, d in _buttons(prompt)][0] == ["kb", "energy_review"]
     assert [t for t, _ in _buttons(prompt)][-1] == texts.CLARIFY_NONE
     assert _services(app).db.call(lambda session: session.exec(select(Ticket)).all()) == []  # none unless asked
     shown = bot_message(BOT_USER, chat_id=HELP, message_id=8003, text=texts.CLARIFY_PROMPT)
@@ -448,23 +450,23 @@ async def test_a_first_message_that_describes_its_item_is_offered_it_with_a_pers
     shown["reply_markup"] = prompt.params["reply_markup"]
     await _press(app, chat=HELP, user=ASKER, message=shown, data=_buttons(prompt)[0][1])
     (edited,) = _req(app).sent("editMessageText")
-    assert "压覆" in edited.params["text"]
+    assert "节能审查" in edited.params["text"]
     await _say(app, "那这个找哪个部门")
     (answer,) = _sent_to(app, HELP)
-    assert "自然资源" in answer.params["text"]
+    assert "发展和改革" in answer.params["text"]
 
 
 async def test_none_of_a_guess_becomes_a_ticket(app) -> None:
     # The asker meant another matter: 「都不是，转人工」 under the guess opens the ticket the handoff would have.
-    question = await _say(app, "项目占了点草地 要办啥手续？")
+    question = await _say(app, "证明这块地归我们的那个证怎么办？")
     (prompt,) = _sent_to(app, HELP)
-    assert [d.split(":")[:2] for _, d in _buttons(prompt)][0] == ["kb", "forest_grass"]
+    assert [d.split(":")[:2] for _, d in _buttons(prompt)][0] == ["kb", "property_cert"]
     shown = bot_message(BOT_USER, chat_id=HELP, message_id=8004, text=texts.CLARIFY_PROMPT)
     shown["reply_to_message"] = question
     shown["reply_markup"] = prompt.params["reply_markup"]
     await _press(app, chat=HELP, user=ASKER, message=shown, data=_buttons(prompt)[-1][1])
     (card,) = _sent_to(app, STEWARD_CHAT)
-    assert "项目占了点草地" in card.params["text"]
+    assert "证明这块地归我们的那个证" in card.params["text"]
     assert len(_services(app).db.call(lambda session: session.exec(select(Ticket)).all())) == 1
 
 
