@@ -472,7 +472,7 @@ def _turn_key(row: LabelledQuestion) -> tuple[str, int | None, str]:
     return row.source, row.dialogue, row.q
 
 
-def _naming_turns(labelled: Sequence[LabelledQuestion]) -> set[tuple[str, int | None, str]]:
+def _naming_turns(labelled: Sequence[LabelledQuestion]) -> frozenset[tuple[str, int | None, str]]:
     """The dialogue turns of `labelled` that teach the item (`item_questions`). Whether a turn opens its dialogue is
     its place in the whole dialogue: a turn of the training file is read there (the turn before may be in the test
     split, or out of a fold); any other turn in the sequence given."""
@@ -486,7 +486,9 @@ def _naming_turns(labelled: Sequence[LabelledQuestion]) -> set[tuple[str, int | 
         )
     in_file, naming = _NAMING[key]
     own = [row for row in labelled if row.dialogue is not None and _turn_key(row) not in in_file]
-    return naming | {_turn_key(row) for row in item_questions(own) if row.dialogue is not None} if own else naming
+    if not own:
+        return naming
+    return naming | {_turn_key(row) for row in item_questions(own) if row.dialogue is not None}
 
 
 _NAMING: dict[tuple[str, int, int], tuple[frozenset[tuple[str, int | None, str]], ...]] = {}
