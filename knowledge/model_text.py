@@ -417,8 +417,7 @@ def training_data(kb: KnowledgeBase, labelled: Sequence[LabelledQuestion] | None
     kept = [row for row in labelled if row.item is None or row.item in kb.items]
     kb_pairs = kb_item_texts(kb)
     rows = _intent_rows(kept)
-    naming = _naming_turns(kept)
-    item_rows = [row for row in kept if row.dialogue is None or _turn_key(row) in naming]
+    item_rows = _item_rows(kept)
     return TrainingData(kb_pairs, kept, rows, item_rows, fingerprint_of(kb_pairs, rows, item_rows))
 
 
@@ -476,22 +475,58 @@ def _naming_turns(labelled: Sequence[LabelledQuestion]) -> frozenset[tuple[str, 
     """The dialogue turns of `labelled` that teach the item (`item_questions`). Whether a turn opens its dialogue is
     its place in the whole dialogue: a turn of the training file is read there (the turn before may be in the test
     split, or out of a fold); any other turn in the sequence given."""
-    everything = load_training()
-    key = next(iter(_READ))  # the file as read (its path, time and size): read again, read anew
-    if key not in _NAMING:
-        _NAMING.clear()
-        _NAMING[key] = (
-            frozenset(_turn_key(row) for row in everything if row.dialogue is not None),
-            frozenset(_turn_key(row) for row in item_questions(everything) if row.dialogue is not None),
-        )
-    in_file, naming = _NAMING[key]
+    file = _file_turns()
+    in_file, naming = file.keys()
     own = [row for row in labelled if row.dialogue is not None and _turn_key(row) not in in_file]
     if not own:
         return naming
     return naming | {_turn_key(row) for row in item_questions(own) if row.dialogue is not None}
 
 
-_NAMING: dict[tuple[str, int, int], tuple[frozenset[tuple[str, int | None, str]], ...]] = {}
+def _item_rows(labelled: Sequence[LabelledQuestion]) -> list[LabelledQuestion]:
+    """The rows of `labelled` the item model learns from: the single questions and the turns `_naming_turns` gives.
+    The rows of a start-up are the training file's own (`load_training` hands out the same objects), known by
+    identity; only another row is looked up by its text (hashing ~30,000 turns' keys cost ~0.09 s of a cold start)."""
+    file = _file_turns()
+    if all(row.dialogue is None or id(row) in file.ids for row in labelled):
+        return [row for row in labelled if row.dialogue is None or id(row) in file.naming_ids]
+    naming = _naming_turns(labelled)
+    return [row for row in labelled if row.dialogue is None or _turn_key(row) in naming]
+
+
+@dataclass(frozen=True)
+class _FileTurns:
+    rows: tuple[LabelledQuestion, ...]  # held, so the identities below stay theirs
+    ids: frozenset[int]  # every dialogue turn of the file
+    naming_ids: frozenset[int]  # … that teaches the item (`item_questions` of the whole file)
+
+    def keys(self) -> tuple[frozenset[tuple[str, int | None, str]], frozenset[tuple[str, int | None, str]]]:
+        """The same two sets by value (`_turn_key`), made once when a row from elsewhere asks for them."""
+        if not _NAMING_KEYS:
+            by_id = {id(row): row for row in self.rows}
+            _NAMING_KEYS.append(frozenset(_turn_key(by_id[i]) for i in self.ids))
+            _NAMING_KEYS.append(frozenset(_turn_key(by_id[i]) for i in self.naming_ids))
+        return _NAMING_KEYS[0], _NAMING_KEYS[1]
+
+
+def _file_turns() -> _FileTurns:
+    """The training file's dialogue turns, and those that teach the item, as read now (read anew, made anew)."""
+    everything = load_training()
+    key = next(iter(_READ))  # the file as read (its path, time and size)
+    if key not in _NAMING:
+        _NAMING.clear()
+        _NAMING_KEYS.clear()
+        rows = _READ[key]
+        _NAMING[key] = _FileTurns(
+            rows,
+            frozenset(id(row) for row in rows if row.dialogue is not None),
+            frozenset(id(row) for row in item_questions(everything) if row.dialogue is not None),
+        )
+    return _NAMING[key]
+
+
+_NAMING: dict[tuple[str, int, int], _FileTurns] = {}
+_NAMING_KEYS: list[frozenset[tuple[str, int | None, str]]] = []
 
 
 def _intent_rows(labelled: Sequence[LabelledQuestion]) -> list[LabelledQuestion]:
