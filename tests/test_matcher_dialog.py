@@ -2446,6 +2446,18 @@ def test_tolerance_asked_of_the_earlier_item_by_name_also_explains_the_mechanism
     assert (r.item, r.intent, r.asks) == ("eia", "tolerance", ())
 
 
+def test_a_question_of_order_may_ask_whether_after_the_earlier_item_is_done(matcher):
+    """「批完之后是不是接着就做可研了」 after 建议书, 「批完了是不是就能去办施工许可了」 after 洪评: 是不是 between the earlier
+    item done and what comes next still asks their order — both procedures' process, the one named first."""
+    for question, context, named in (
+        ("批完之后是不是接着就做可研了", Context("proposal", "materials"), "feasibility"),
+        ("批完了是不是就能去办施工许可了", Context("flood_impact", "status"), "construction_permit"),
+    ):
+        r = matcher.match(question, context)
+        assert (r.item, r.action, r.reason) == (named, "answer", "order"), question
+        assert [a.item for a in r.asks] == [named, context.item], question
+
+
 @KNOWN_REGRESSION
 def test_known_regression_a_question_of_order_by_the_short_name(matcher):
     """「图审过了才能报吗」 after 消防设计审查: both procedures' order before; the retrained model answers 消防设计审查's
