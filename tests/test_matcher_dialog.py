@@ -357,16 +357,43 @@ def test_a_procedure_word_after_a_word_that_names_no_procedure_is_the_conversati
 
 
 @KNOWN_REGRESSION
-def test_known_regression_an_assessment_reports_filing_after_the_geo_hazard(matcher):
-    """「评估报告备案要多久」 after 地灾评估: the retrained item model reads 备案 as 投资项目备案, and the doubt offers it."""
-    verify_conversation(
-        matcher,
-        [
-            ("张总", "地灾评估要做吗", "geo_hazard", "other", "answer", False),
-            ("张总", "要做的话找谁备案", "geo_hazard", "department", "answer", True),
-            ("张总", "评估报告备案要多久", "geo_hazard", "time_limit", "answer", True),
-        ],
-    )
+@pytest.mark.parametrize(
+    "turns",
+    [
+        pytest.param(
+            [
+                # 「是验收还是备案就行」 is offered 竣工验收备案 first (the doubt), the two turns after it a choice of both
+                ("王经理", "消防验收咋约 网上还是打电话", "fire_acceptance", "process", "answer", False),
+                ("王经理", "我们是小厂房 是验收还是备案就行", "fire_acceptance", "other", "answer", True),
+                ("王经理", "备案的话要准备啥", "fire_acceptance", "materials", "answer", True),
+                ("王经理", "被抽查到了要多久", "fire_acceptance", "time_limit", "answer", True),
+            ],
+            id="acceptance-or-filing-after-the-fire-acceptance",
+        ),
+        pytest.param(
+            [
+                # the retrained item model reads 备案 as 投资项目备案, and the doubt offers it
+                ("张总", "地灾评估要做吗", "geo_hazard", "other", "answer", False),
+                ("张总", "要做的话找谁备案", "geo_hazard", "department", "answer", True),
+                ("张总", "评估报告备案要多久", "geo_hazard", "time_limit", "answer", True),
+            ],
+            id="an-assessment-reports-filing-after-the-geo-hazard",
+        ),
+        pytest.param(
+            [
+                # offered 消防验收 (and 消防设计审查) before; the retrained model keeps 人防
+                ("孙总", "人防审批要多久", "civil_defense", "time_limit", "answer", False),
+                ("孙总", "消防那个呢", "fire_acceptance", "time_limit", "clarify", True),
+            ],
+            id="a-loose-fire-word-after-an-unrelated-item",
+        ),
+    ],
+)
+def test_known_regressions_in_conversation(matcher, turns):
+    """Turns of `test_acceptance_or_filing_after_the_fire_acceptance_stays_with_it`,
+    `test_a_procedure_word_after_a_word_that_names_no_procedure_is_the_conversations` and
+    `test_a_loose_word_or_the_one_before_picks_among_the_items_spoken_of` that the retrained item model lost."""
+    verify_conversation(matcher, turns)
 
 
 def test_status_questions_go_to_a_person_with_the_item_kept(matcher):
@@ -2218,21 +2245,6 @@ def test_acceptance_or_filing_after_the_fire_acceptance_stays_with_it(matcher):
     assert (r.item, r.action) == ("filing", "answer")
 
 
-@KNOWN_REGRESSION
-def test_known_regression_acceptance_or_filing_after_the_fire_acceptance(matcher):
-    """The turns of `test_acceptance_or_filing_after_the_fire_acceptance_stays_with_it` the retrained item model
-    lost: 「是验收还是备案就行」 is offered 竣工验收备案 first (the doubt), and the next two turns a choice of both."""
-    verify_conversation(
-        matcher,
-        [
-            ("王经理", "消防验收咋约 网上还是打电话", "fire_acceptance", "process", "answer", False),
-            ("王经理", "我们是小厂房 是验收还是备案就行", "fire_acceptance", "other", "answer", True),
-            ("王经理", "备案的话要准备啥", "fire_acceptance", "materials", "answer", True),
-            ("王经理", "被抽查到了要多久", "fire_acceptance", "time_limit", "answer", True),
-        ],
-    )
-
-
 def test_a_procedure_of_its_own_named_on_a_paper_leaves_the_earlier_item(matcher):
     """「对了 营业执照地址变更也在政务大厅办吗」 after 不动产权证: 营业执照 is one of its papers, but changing the licence is a
     procedure of its own, out of scope, and 「要几天」 next is not 不动产权证's. 「营业执照复印件要几份」 is still its paper."""
@@ -2737,18 +2749,6 @@ def test_a_loose_word_or_the_one_before_picks_among_the_items_spoken_of(matcher)
             ("赵工", "文物审查和土地出让哪个先哪个后", "cultural_relics", "process", "answer", False),
             ("赵工", "要什么材料", "cultural_relics", "materials", "answer", True),
             ("赵工", "土地那个 材料是我们自己准备还是自然资源局准备", "land_supply", "materials", "answer", True),
-        ],
-    )
-
-
-@KNOWN_REGRESSION
-def test_known_regression_a_loose_fire_word_after_an_unrelated_item(matcher):
-    """「消防那个呢」 after 人防 alone: offered 消防验收 (and 消防设计审查) before; the retrained model keeps 人防."""
-    verify_conversation(
-        matcher,
-        [
-            ("孙总", "人防审批要多久", "civil_defense", "time_limit", "answer", False),
-            ("孙总", "消防那个呢", "fire_acceptance", "time_limit", "clarify", True),
         ],
     )
 
