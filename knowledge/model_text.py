@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import chain
 from pathlib import Path
 
@@ -476,7 +477,7 @@ def _naming_turns(labelled: Sequence[LabelledQuestion]) -> frozenset[tuple[str, 
     its place in the whole dialogue: a turn of the training file is read there (the turn before may be in the test
     split, or out of a fold); any other turn in the sequence given."""
     file = _file_turns()
-    in_file, naming = file.keys()
+    in_file, naming = file.keys
     own = [row for row in labelled if row.dialogue is not None and _turn_key(row) not in in_file]
     if not own:
         return naming
@@ -500,13 +501,14 @@ class _FileTurns:
     ids: frozenset[int]  # every dialogue turn of the file
     naming_ids: frozenset[int]  # … that teaches the item (`item_questions` of the whole file)
 
+    @cached_property
     def keys(self) -> tuple[frozenset[tuple[str, int | None, str]], frozenset[tuple[str, int | None, str]]]:
         """The same two sets by value (`_turn_key`), made once when a row from elsewhere asks for them."""
-        if not _NAMING_KEYS:
-            by_id = {id(row): row for row in self.rows}
-            _NAMING_KEYS.append(frozenset(_turn_key(by_id[i]) for i in self.ids))
-            _NAMING_KEYS.append(frozenset(_turn_key(by_id[i]) for i in self.naming_ids))
-        return _NAMING_KEYS[0], _NAMING_KEYS[1]
+        by_id = {id(row): row for row in self.rows}
+        return (
+            frozenset(_turn_key(by_id[i]) for i in self.ids),
+            frozenset(_turn_key(by_id[i]) for i in self.naming_ids),
+        )
 
 
 def _file_turns() -> _FileTurns:
@@ -515,7 +517,6 @@ def _file_turns() -> _FileTurns:
     key = next(iter(_READ))  # the file as read (its path, time and size)
     if key not in _NAMING:
         _NAMING.clear()
-        _NAMING_KEYS.clear()
         rows = _READ[key]
         _NAMING[key] = _FileTurns(
             rows,
@@ -526,7 +527,6 @@ def _file_turns() -> _FileTurns:
 
 
 _NAMING: dict[tuple[str, int, int], _FileTurns] = {}
-_NAMING_KEYS: list[frozenset[tuple[str, int | None, str]]] = []
 
 
 def _intent_rows(labelled: Sequence[LabelledQuestion]) -> list[LabelledQuestion]:

@@ -22,6 +22,7 @@ import yaml
 import knowledge
 from config.settings import DEFAULT_MODEL_NAME, load_settings
 from knowledge import model_text
+from knowledge.evaluation import load_labelled
 from knowledge.intents import CUES_PATH, YAML_LOADER, cue_book
 from knowledge.loader import load_knowledge
 from knowledge.model_file import artefact_key, load_model, model_for, save_model
@@ -415,6 +416,19 @@ def test_which_turns_teach_the_item_is_read_in_the_whole_training_file(kb):
     fold = [row for n, row in enumerate(data.labelled) if n % 3]
     in_fold = {id(row) for row in fold}
     assert training_data(kb, fold).item_rows == [row for row in data.item_rows if id(row) in in_fold]
+
+
+def test_the_training_files_rows_read_again_teach_the_same_turns(kb):
+    """The start-up knows the file's own rows by identity (`model_text._item_rows`); the same rows read again (other
+    objects, as a tool that loads the file itself has them) are looked up by their text, with the same result, whole
+    or a fold of them."""
+    data = training_data(kb)
+    again = [row for row in load_labelled(model_text.LABELLED_PATH) if row.split == "train"]
+    assert again == data.labelled and all(a is not b for a, b in zip(again, data.labelled, strict=True))
+    assert training_data(kb, again).item_rows == data.item_rows
+    fold = [row for n, row in enumerate(again) if n % 3]
+    own_fold = [row for n, row in enumerate(data.labelled) if n % 3]
+    assert training_data(kb, fold).item_rows == training_data(kb, own_fold).item_rows
 
 
 def test_turns_not_of_the_training_file_are_read_in_the_sequence_given(kb):
