@@ -22,6 +22,18 @@ async def delivered(app: Any, *, timeout: float = 10.0) -> OutboxStats:
 
 
 @asynccontextmanager
+async def sender_held(app: Any) -> AsyncIterator[None]:
+    """The outbox sender stopped inside the block (what the bot owes waits in the outbox), started again after it: the
+    block's database work is the handling's alone, not a send the handling's commit woke."""
+    sender = sender_of(app)
+    await sender.stop()
+    try:
+        yield
+    finally:
+        await sender.start()
+
+
+@asynccontextmanager
 async def recorded_application(settings: Settings, clock: Any) -> AsyncIterator[Application]:
     """The real Application with a recording request (`bot_data["request"]`), started as the bot
     starts (post_init: learned answers, the outbox sender) and stopped the same way."""
