@@ -2341,8 +2341,7 @@ def test_a_procedure_word_in_a_follow_up_the_model_reads_as_the_earlier_items(ma
 def test_known_regressions_of_single_follow_ups(matcher):
     """Follow-ups the retrained item model lost, each read in the context it was pinned in: 「开工前要拿到吗」 after
     环评 (with 施工许可 spoken of) is answered as 施工许可; 「养羊要办的动物防疫条件合格证去哪办」 after 环评 offers 环评
-    (p(no item) 0.40, under `Weights.procedure_word_follows`); 「退出备案在哪办」 offers 施工许可 and 投资项目备案; 「多久能
-    拿到证书」 after 土地出让 is answered as 土地出让 (the model reads 证书 as 原产地证书's)."""
+    (p(no item) 0.40, under `Weights.procedure_word_follows`); 「退出备案在哪办」 offers 施工许可 and 投资项目备案."""
     wrong = []
     r = matcher.match("开工前要拿到吗", Context("eia", "materials", ("construction_permit",)))
     wrong += [] if r.item == "eia" or (r.keeps_context and r.candidates[0].item == "eia") else ["开工前要拿到吗"]
@@ -2350,8 +2349,6 @@ def test_known_regressions_of_single_follow_ups(matcher):
     wrong += [] if (r.item, r.action) == (None, "handoff") else ["养羊"]
     r = matcher.match("退出备案在哪办", Context("construction_permit", "materials"))
     wrong += [] if (r.item, r.action) == (None, "handoff") else ["退出备案"]
-    r = matcher.match("多久能拿到证书", Context("land_supply", "fee"))
-    wrong += [] if (r.item, r.action) == ("property_cert", "clarify") else ["证书"]
     assert not wrong, wrong
 
 
@@ -3079,7 +3076,8 @@ def test_a_certificate_asked_for_by_the_bare_word_after_the_land_deal(matcher):
     assert r.item != "property_cert"
     # said otherwise (下证, 证书, 证 first) it is the same question; a certificate the item model reads as another
     # item's (开工前: the 施工许可证) is not offered these
-    for question in ("签完合同多久能下证", "证啥时候能拿到"):
+    # (「多久能拿到证书」: the item model leans to 原产地证书, 0.26 against 0.21 — not well ahead, `Weights.disagree`)
+    for question in ("签完合同多久能下证", "证啥时候能拿到", "多久能拿到证书"):
         r = matcher.match(question, Context("land_supply", "fee"))
         assert (r.item, r.action) == ("property_cert", "clarify"), question
     r = matcher.match("开工前要领个证吗", Context("land_supply", "fee"))
