@@ -1504,11 +1504,8 @@ class FollowUpReader:
         likely = self.model.item_probabilities(text) if self.model is not None else {}
         others = [key for key in likely if key in self.kb.items and key != context.item]
         best = max(others, key=likely.__getitem__) if others else None
-        if (
-            best is not None
-            and best not in after
-            and likely[best] - max(likely.get(k, 0.0) for k in after) >= (self.weights.disagree)
-        ):
+        lead = likely[best] - max(likely.get(key, 0.0) for key in after) if best is not None else 0.0
+        if best not in after and lead >= self.weights.disagree:
             # 「开工前要领个证吗」: the item model reads another item's certificate (the 施工许可证, 0.67 against 0.01),
             # well ahead as the doubt weighs it (`Weights.disagree`); 「多久能拿到证书」 leans to 原产地证书 by 0.26
             # against 0.21, which is no reading of another certificate

@@ -513,15 +513,14 @@ class _FileTurns:
 
 def _file_turns() -> _FileTurns:
     """The training file's dialogue turns, and those that teach the item, as read now (read anew, made anew)."""
-    everything = load_training()
-    key = next(iter(_READ))  # the file as read (its path, time and size)
+    load_training()  # the file read anew when it changed
+    key, rows = next(iter(_READ.items()))  # the file as read (its path, time and size), and its rows
     if key not in _NAMING:
         _NAMING.clear()
-        rows = _READ[key]
         _NAMING[key] = _FileTurns(
             rows,
             frozenset(id(row) for row in rows if row.dialogue is not None),
-            frozenset(id(row) for row in item_questions(everything) if row.dialogue is not None),
+            frozenset(id(row) for row in item_questions(rows) if row.dialogue is not None),
         )
     return _NAMING[key]
 

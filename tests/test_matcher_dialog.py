@@ -2675,8 +2675,7 @@ def test_a_first_message_handed_off_on_a_low_score_offers_its_best_item(matcher)
     assert (told.action, told.reason) == ("handoff", "low_confidence")
     assert told.candidates[0].score >= matcher.thresholds.guess
     # a progress question goes to the ledger or a person, whatever its score; below the threshold nothing is offered
-    described = matcher.match(described_text)
-    handed = replace(described, action="handoff", reason="low_confidence", item=None, wants_item=True)
+    handed = replace(guessed, action="handoff", reason="low_confidence", item=None, wants_item=True)
     assert matcher._guessed(replace(handed, intent="status")).action == "handoff"
     low = (Candidate("energy_review", matcher.thresholds.guess - 0.01),)
     assert matcher._guessed(replace(handed, candidates=low)).action == "handoff"
