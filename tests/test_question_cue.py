@@ -73,6 +73,23 @@ def test_people_talking_do_not_read_as_asking(chatter):
     assert not reads_as_question(chatter)
 
 
+@pytest.mark.parametrize(
+    ("denial", "question"),
+    [
+        ("不对不对", "对不对"),
+        ("不是不是", "是不是"),
+        ("不要不要", "要不要"),
+        ("不能不能", "能不能"),
+        ("没有没有", "有没有"),
+    ],
+)
+def test_a_denial_said_twice_is_no_question_mark(denial, question):
+    """「不对不对 是水保」 corrects: its 「对不对」 is inside the denial, not a question (the cue's X不X and its
+    literal 是不是/要不要/能不能/有没有 do not count after 不 or 没)."""
+    assert not has_question_mark(f"{denial} 是水保")
+    assert has_question_mark(f"是水保 {question}")
+
+
 def test_a_question_mark_asks_and_without_a_reader_only_it_does():
     assert reading_of("环评要什么材料", None) == ASKS and reading_of("环评多久", reader_for()) == ASKS
     assert reading_of("是去市里办还是区里办", None) == TALK
