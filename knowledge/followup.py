@@ -263,7 +263,7 @@ _ORDER = re.compile(
 )
 # …of the procedures named having to be done first (not which of them comes first: 「可研和核准有先后吗」「哪个先批」)
 _DONE_FIRST = re.compile(
-    r"(都)?(完了?|过了?|弄完了?|办完了?|做完了?|批完了?)(以后|之后)?(才能|才可以|再)"
+    r"(都)?(完了?|过了?|弄完了?|办完了?|做完了?|批完了?)(以后|之后)?(是不是|是否)?(才能|才可以|再)"
     rf"|(得|要|必须|需要)(先|提前){_FIRST_DONE}|{_BEFORE_ONE}"
 )
 # Who reviews or approves something: a procedure of its own, asked of whoever does it.

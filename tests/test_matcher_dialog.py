@@ -288,6 +288,9 @@ def test_a_question_of_order_about_what_the_earlier_item_needs_first_is_its_proc
     )
     r = matcher.match("跟用地预审有先后吗", Context("mineral_overlay", "materials"))
     assert [(a.item, a.intent) for a in r.asks] == [("land_prereview", "process"), ("mineral_overlay", "process")]
+    # 是不是 between "done" and "then" still asks the order (as `_ORDER` reads it of one procedure)
+    r = matcher.match("规划核实和消防验收都完了是不是才能备案", Context("completion_filing", "materials"))
+    assert (r.item, r.intent, r.action, r.reason) == ("completion_filing", "process", "answer", "order")
 
 
 def test_what_another_procedure_issues_not_had_yet_is_what_the_earlier_item_waits_for(matcher):
