@@ -490,6 +490,19 @@ def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> Knowl
             if key not in items and not (root / "items" / f"{key}.yaml").exists():
                 reader.problem(reader.rel(root / "items" / f"{key}.yaml"), 0, "key", "canonical item missing")
     out_of_scope, always_out_of_scope = _read_phrases(reader, root / "out_of_scope.yaml", "phrases", "always")
+    # a name that is also listed out of scope is never matched (the matter out of scope wins): say so, not drop it
+    outside = {normalize(p).replace(" ", ""): p for p in out_of_scope}
+    for key, item in items.items():
+        for field in ("aliases", "name", "short"):
+            values = (getattr(item, field),) if field in ("name", "short") else getattr(item, field)
+            for value in values:
+                if value and normalize(value).replace(" ", "") in outside:
+                    reader.problem(
+                        item.source_file,
+                        reader.line_of(item_maps[key], field),
+                        field,
+                        f"{value!r} is also out of scope (out_of_scope.yaml): a message naming it is never this item's",
+                    )
     smalltalk, smalltalk_alone = _read_phrases(reader, root / "smalltalk.yaml", "phrases", "alone")
     both = sorted(set(smalltalk) & set(smalltalk_alone))
     if both:

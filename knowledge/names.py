@@ -148,6 +148,9 @@ class PhraseIndex:
     latin_short: dict[str, str] = field(default_factory=dict)
     latin_long: list[tuple[str, str]] = field(default_factory=list)
     out_of_scope: list[str] = field(default_factory=list)
+    # per phrase out of scope, the longer names of items that hold it (「原产地签证」 holds 签证): written there, it is
+    # part of the name, not the matter out of scope
+    out_of_scope_within: dict[str, tuple[str, ...]] = field(default_factory=dict)
     always_out_of_scope: list[str] = field(default_factory=list)
     smalltalk: list[str] = field(default_factory=list)
     smalltalk_alone: tuple[str, ...] = ()  # compact, fillers removed: small talk as the whole message only
@@ -216,6 +219,11 @@ class PhraseIndex:
                 if len(name) >= 3:
                     index.departments.append((name, tuple(by_department.get(dept.key, ()))))
         index.out_of_scope = [p for p in (compact_text(t) for t in kb.out_of_scope) if p]
+        names = {compact_text(n) for item in kb.items.values() for n in (item.name, item.short, *item.aliases) if n}
+        for phrase in index.out_of_scope:
+            within = tuple(sorted(n for n in names if phrase in n and n != phrase))
+            if within:
+                index.out_of_scope_within[phrase] = within
         index.always_out_of_scope = [p for p in (compact_text(t) for t in kb.always_out_of_scope) if p]
         # longest first, then in code-point order: phrases that overlap are removed in one order whatever the hash
         # seed (a set iterates in the seed's order: 「明白了 感谢解答」 was small talk under one seed only)
@@ -240,8 +248,23 @@ class PhraseIndex:
         return index
 
     def out_of_scope_named(self, text: str) -> list[tuple[str, tuple[int, int]]]:
-        """Each phrase listed out of scope that `text` (compact) holds, with the span of each occurrence."""
-        return [(p, span) for p in self.out_of_scope if p in text for span in occurrences(p, text)]
+        """Each phrase listed out of scope that `text` (compact) holds, with the span of each occurrence, but where
+        it is part of an item's longer name written there (「原产地签证」 is no 签证)."""
+        return [
+            (p, span)
+            for p in self.out_of_scope
+            if p in text
+            for span in occurrences(p, text)
+            if not self._inside_a_name(p, span, text)
+        ]
+
+    def _inside_a_name(self, phrase: str, span: tuple[int, int], text: str) -> bool:
+        a, b = span
+        return any(
+            start <= a and b <= end
+            for name in self.out_of_scope_within.get(phrase, ())
+            for start, end in occurrences(name, text)
+        )
 
     def out_of_scope_spans(self, text: str) -> list[tuple[int, int]]:
         """Where `text` (compact) holds a phrase listed out of scope."""

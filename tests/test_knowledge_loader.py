@@ -254,6 +254,18 @@ def test_unknown_department_points_at_the_department_line(copy_kb):
     assert "ministry_of_magic" in p.message
 
 
+def test_a_name_also_listed_out_of_scope_points_at_its_line(copy_kb):
+    """A name that is also a phrase out of scope could never be matched (the matter out of scope wins): the loader
+    names the item's file and line instead of leaving the name dead."""
+    path = copy_kb / "items" / "soil_water.yaml"
+    line = _replace_line(path, r"^aliases:", "aliases: [水保, 水土保持, 水土保持设施验收]")
+    problems = _problems(copy_kb)
+    assert len(problems) == 1, problems
+    p = problems[0]
+    assert Path(p.file).name == "soil_water.yaml" and p.line == line and p.field == "aliases"
+    assert "水土保持设施验收" in p.message and "out_of_scope.yaml" in p.message
+
+
 def test_duplicate_item_key(copy_kb):
     shutil.copy(copy_kb / "items" / "eia.yaml", copy_kb / "items" / "eia_copy.yaml")
     problems = _problems(copy_kb)

@@ -432,6 +432,16 @@ def test_an_item_named_outright_wins_over_an_out_of_scope_word(matcher):
     assert (r.item, r.action) == ("eia", "answer"), r
 
 
+def test_a_phrase_out_of_scope_inside_a_longer_name_is_part_of_the_name(matcher):
+    """「原产地签证」 is a name of 原产地证 that holds 签证 (a visa, out of scope): written in the name, it is the name's
+    (answered, not handed off as a visa); alone, or beside the name, 签证 is still out of scope."""
+    r = matcher.match("原产地签证要多久")
+    assert (r.item, r.intent, r.action) == ("customs_origin", "time_limit", "answer")
+    assert matcher.match("签证怎么办").reason == "out_of_scope"
+    assert matcher.index.out_of_scope_spans("原产地签证要多久") == []
+    assert matcher.index.out_of_scope_spans("原产地证办完了 签证找谁") == [(8, 10)]
+
+
 # -- thresholds -------------------------------------------------------------------------------------
 
 
@@ -1667,12 +1677,10 @@ def test_the_works_going_ahead_of_an_item_named_is_that_items_question(matcher):
     )
 
 
-@KNOWN_REGRESSION
-def test_known_regression_an_faq_question_asked_as_written(matcher):
-    """「我还差一份材料，能先受理吗？」, the 容缺 topic's own FAQ question, was answered with its FAQ answer; the retrained
-    item model gives the topic 0.49 (under `Weights.alone_answer`), so the doubt hands it on and it is offered. Taking
-    an FAQ question matched as written for a name in the doubt was tried: 5 turns of the read sets flipped right ->
-    wrong (「审查意见有效期多久」 in 安全条件审查's conversation, offered 节能审查)."""
+def test_an_faq_question_asked_as_written_is_answered_with_its_answer(matcher):
+    """「我还差一份材料，能先受理吗？」, the 容缺 topic's own FAQ question, is answered with its FAQ answer (lost in the
+    thirty-fifth pass's retraining, when the item model gave the topic 0.49, under `Weights.alone_answer`, and the doubt
+    offered it; back since the thirty-sixth's)."""
     alone = matcher.match("我还差一份材料，能先受理吗？")
     assert (alone.item, alone.faq is not None) == ("tolerance", True)
 
@@ -1688,8 +1696,8 @@ def test_a_longer_tolerance_follow_up_is_the_earlier_items_tolerance(matcher):
         ],
     )
     # the topic's FAQ answer the message matched (「我还差一份材料，能先受理吗？」) is the topic's, not the earlier item's:
-    # the earlier item's own 容缺 list answers (alone, the FAQ question itself: `test_known_regression_an_faq_question_
-    # asked_as_written`)
+    # the earlier item's own 容缺 list answers (alone, the FAQ question itself: `test_an_faq_question_asked_as_written_
+    # is_answered_with_its_answer`)
     followed = matcher.match("我还差一份材料，能先受理吗？", Context("feasibility", "materials"))
     assert (followed.item, followed.intent, followed.faq) == ("feasibility", "tolerance", None)
 
@@ -2882,13 +2890,13 @@ def test_an_item_not_waited_for_is_no_subject_of_its_own(matcher):
 
 
 def test_a_name_the_asker_takes_back_gives_way_to_the_one_said_instead(matcher):
-    """Dictating, people correct themselves: 「环评 不对 是水保 要多久」 asks of 水保 (offered since the read dialogues
-    taught the item model: the doubt is unsure of it; answered before). Not 「对不对」 (nothing said instead), and two
+    """Dictating, people correct themselves: 「环评 不对 是水保 要多久」 asks of 水保 (answered; offered as a choice
+    between the thirty-fifth pass's retraining and the thirty-sixth's). Not 「对不对」 (nothing said instead), and two
     names asked together are both still asked."""
     verify_dialog(
         matcher,
         [
-            ("环评 不对 是水保 要多久", "soil_water", "time_limit", "clarify"),
+            ("环评 不对 是水保 要多久", "soil_water", "time_limit", "answer"),
             ("那个施工许可 哦不是 施工图审查要多久", "drawing_review", "time_limit", "answer"),
             ("能评 说错了 是环评 要交啥材料", "eia", "materials", "answer"),
         ],
@@ -2912,7 +2920,15 @@ def test_a_name_said_in_two_parts_with_a_filler_between_is_the_name(matcher):
         ],
     )
     r = matcher.match("那地交了以后 土地那个证 嗯 几天能办下来", Context("land_supply", "department"))
-    assert (r.item, r.intent, r.action) == ("property_cert", "time_limit", "answer")
+    assert (r.item, r.intent) == ("property_cert", "time_limit") and r.action in ("answer", "clarify")
+
+
+@pytest.mark.xfail(strict=True, reason="lost in the thirty-sixth pass's retraining (README)")
+def test_known_regression_a_name_in_two_parts_after_the_land_deal(matcher):
+    """「那地交了以后 土地那个证 嗯 几天能办下来」 after 土地出让 was answered as 不动产权证; retrained with two aliases
+    gone that were never matched (the knowledge data's check), the switch is unsure and offers it first."""
+    r = matcher.match("那地交了以后 土地那个证 嗯 几天能办下来", Context("land_supply", "department"))
+    assert r.action == "answer"
 
 
 def test_words_next_to_this_passes_patterns_keep_their_own_reading(matcher):
