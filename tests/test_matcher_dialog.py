@@ -1971,6 +1971,12 @@ def test_an_item_whose_approval_is_had_is_the_background(matcher):
     assert (r.item, r.action, r.reason) == (None, "handoff", "out_of_scope")
     r = matcher.match("环评批复拿到了 水保接着咋弄")
     assert (r.item, r.intent, r.action) == ("soil_water", "process", "answer")
+    # 「批下来以后」 after the name: its approval come through (as 「下来以后」 and 「批下来了」 were read already), so a
+    # topic named after it is the subject, not how the approved item is asked about
+    r = matcher.match("核准批下来以后 项目代码还用原来那个吗")
+    assert (r.item, r.action) == ("project_code", "answer")
+    r = matcher.match("环评批下来要多久")  # no 以后: still the item's own time
+    assert (r.item, r.intent) == ("eia", "time_limit")
 
 
 def test_the_portal_named_after_the_project_code_asks_how_the_code_is_had(matcher):
