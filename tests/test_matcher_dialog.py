@@ -23,7 +23,7 @@ Turn = tuple[str, "str | None", "str | None", str]
 # Behaviours the thirty-fifth pass's retraining lost (the read dialogues joined the training file, their first turns
 # teach the item model): each test states the behaviour as it was, and fails the suite once it passes again (strict),
 # so the marker is taken off then. README, "The thirty-fifth pass", weighs them against what the retraining gained.
-KNOWN_REGRESSION = pytest.mark.xfail(strict=True, reason="lost in the thirty-fifth pass's retraining (README)")
+KNOWN_REGRESSION = pytest.mark.xfail(strict=True, reason="lost in a retraining (README: the pass that lost it)")
 
 
 @pytest.fixture(scope="module")
@@ -2929,7 +2929,7 @@ def test_a_name_said_in_two_parts_with_a_filler_between_is_the_name(matcher):
     assert (r.item, r.intent) == ("property_cert", "time_limit") and r.action in ("answer", "clarify")
 
 
-@pytest.mark.xfail(strict=True, reason="lost in the thirty-sixth pass's retraining (README)")
+@KNOWN_REGRESSION
 def test_known_regression_a_name_in_two_parts_after_the_land_deal(matcher):
     """「那地交了以后 土地那个证 嗯 几天能办下来」 after 土地出让 was answered as 不动产权证; retrained with two aliases
     gone that were never matched (the knowledge data's check), the switch is unsure and offers it first."""
