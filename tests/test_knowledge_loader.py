@@ -244,25 +244,25 @@ def test_syntax_error_in_a_canonical_file_is_reported_once(copy_kb):
     assert all(p.line >= 1 for p in caught.value.problems)
 
 
-def test_unknown_department_points_at_the_department_line(copy_kb):
-    path = copy_kb / "items" / "eia.yaml"
-    line = _replace_line(path, r"^department:", "department: ministry_of_magic")
+def _the_one_problem(copy_kb: Path, item_file: str, field: str, new_line: str) -> Problem:
+    """Replace the item file's `field:` line with `new_line`; the one problem the loader reports, at that line."""
+    line = _replace_line(copy_kb / "items" / item_file, rf"^{field}:", new_line)
     problems = _problems(copy_kb)
     assert len(problems) == 1, problems
     p = problems[0]
-    assert Path(p.file).name == "eia.yaml" and p.line == line and p.field == "department"
+    assert Path(p.file).name == item_file and p.line == line and p.field == field
+    return p
+
+
+def test_unknown_department_points_at_the_department_line(copy_kb):
+    p = _the_one_problem(copy_kb, "eia.yaml", "department", "department: ministry_of_magic")
     assert "ministry_of_magic" in p.message
 
 
 def test_a_name_also_listed_out_of_scope_points_at_its_line(copy_kb):
     """A name that is also a phrase out of scope could never be matched (the matter out of scope wins): the loader
     names the item's file and line instead of leaving the name dead."""
-    path = copy_kb / "items" / "soil_water.yaml"
-    line = _replace_line(path, r"^aliases:", "aliases: [水保, 水土保持, 水土保持设施验收]")
-    problems = _problems(copy_kb)
-    assert len(problems) == 1, problems
-    p = problems[0]
-    assert Path(p.file).name == "soil_water.yaml" and p.line == line and p.field == "aliases"
+    p = _the_one_problem(copy_kb, "soil_water.yaml", "aliases", "aliases: [水保, 水土保持, 水土保持设施验收]")
     assert "水土保持设施验收" in p.message and "out_of_scope.yaml" in p.message
 
 
