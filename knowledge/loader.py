@@ -20,7 +20,7 @@ from knowledge.collector import collector_paused
 from knowledge.errors import KnowledgeError, Problem
 from knowledge.export import LIST_SEPARATOR
 from knowledge.model import Department, Faq, Item, KnowledgeBase, Material, RegionalOverride
-from knowledge.normalize import normalize
+from knowledge.normalize import compact
 
 CANONICAL_ITEMS = [
     "proposal",
@@ -444,8 +444,10 @@ def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> Knowl
             items[item.key] = item
             item_maps[item.key] = m
 
-    # Cross-file checks: departments, prerequisites, phrases used by two items.
+    out_of_scope, always_out_of_scope = _read_phrases(reader, root / "out_of_scope.yaml", "phrases", "always")
+    # Cross-file checks: departments, prerequisites, phrases used by two items, names listed out of scope.
     owner: dict[str, tuple[str, str]] = {}
+    outside = {compact(p) for p in out_of_scope}
     for key, item in items.items():
         m = item_maps[key]
         if item.department and departments_readable and item.department not in departments:
@@ -472,9 +474,17 @@ def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> Knowl
         for field in ("aliases", "hints", "latin", "name", "short"):
             values = (getattr(item, field),) if field in ("name", "short") else getattr(item, field)
             for value in values:
-                phrase = normalize(value).replace(" ", "")
+                phrase = compact(value)
                 if not phrase:
                     continue
+                if field in ("aliases", "name", "short") and phrase in outside:
+                    # never matched: the matter out of scope wins over a name that is the same phrase
+                    reader.problem(
+                        item.source_file,
+                        reader.line_of(m, field),
+                        field,
+                        f"{value!r} is also out of scope (out_of_scope.yaml): a message naming it is never this item's",
+                    )
                 previous = owner.get(phrase)
                 if previous and previous[0] != key:
                     reader.problem(
@@ -489,20 +499,6 @@ def load_knowledge(path: Path | str, *, require_canonical: bool = True) -> Knowl
         for key in CANONICAL_ITEMS + CANONICAL_TOPICS:
             if key not in items and not (root / "items" / f"{key}.yaml").exists():
                 reader.problem(reader.rel(root / "items" / f"{key}.yaml"), 0, "key", "canonical item missing")
-    out_of_scope, always_out_of_scope = _read_phrases(reader, root / "out_of_scope.yaml", "phrases", "always")
-    # a name that is also listed out of scope is never matched (the matter out of scope wins): say so, not drop it
-    outside = {normalize(p).replace(" ", ""): p for p in out_of_scope}
-    for key, item in items.items():
-        for field in ("aliases", "name", "short"):
-            values = (getattr(item, field),) if field in ("name", "short") else getattr(item, field)
-            for value in values:
-                if value and normalize(value).replace(" ", "") in outside:
-                    reader.problem(
-                        item.source_file,
-                        reader.line_of(item_maps[key], field),
-                        field,
-                        f"{value!r} is also out of scope (out_of_scope.yaml): a message naming it is never this item's",
-                    )
     smalltalk, smalltalk_alone = _read_phrases(reader, root / "smalltalk.yaml", "phrases", "alone")
     both = sorted(set(smalltalk) & set(smalltalk_alone))
     if both:

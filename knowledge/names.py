@@ -259,6 +259,7 @@ class PhraseIndex:
         ]
 
     def _inside_a_name(self, phrase: str, span: tuple[int, int], text: str) -> bool:
+        """Whether this occurrence of a phrase out of scope lies inside a longer item name written in `text`."""
         a, b = span
         return any(
             start <= a and b <= end
