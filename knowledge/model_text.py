@@ -405,7 +405,7 @@ class TrainingData:
     kb_pairs: list[tuple[str, str]]
     labelled: list[LabelledQuestion]  # the labelled questions kept (their items are in the knowledge base)
     intent_rows: list[LabelledQuestion]  # the labelled questions and the cue examples
-    item_rows: list[LabelledQuestion]  # the single questions and the dialogues' first turns (`item_questions`)
+    item_rows: list[LabelledQuestion]  # the single questions and the dialogues' first turns (`item_teaching_rows`)
     fingerprint: str
 
 
@@ -451,7 +451,7 @@ def remember(model: TextModel) -> None:
     _TRAINED[model.fingerprint] = model
 
 
-def item_questions(labelled: Sequence[LabelledQuestion]) -> list[LabelledQuestion]:
+def item_teaching_rows(labelled: Sequence[LabelledQuestion]) -> list[LabelledQuestion]:
     """The labelled questions the item model learns from: every single question, and the first turn of each dialogue,
     which asks alone as a single question does. A later turn has its item from the turns before (「那得多长时间」,
     「前面那个呢」), not from its words alone: it teaches the intent only. (The turns that move to another item,
@@ -473,7 +473,7 @@ def _turn_key(row: LabelledQuestion) -> tuple[str, int | None, str]:
 
 
 def _naming_turns(labelled: Sequence[LabelledQuestion]) -> frozenset[tuple[str, int | None, str]]:
-    """The dialogue turns of `labelled` that teach the item (`item_questions`). Whether a turn opens its dialogue is
+    """The dialogue turns of `labelled` that teach the item (`item_teaching_rows`). Whether a turn opens its dialogue is
     its place in the whole dialogue: a turn of the training file is read there (the turn before may be in the test
     split, or out of a fold); any other turn in the sequence given."""
     file = _file_turns()
@@ -481,7 +481,7 @@ def _naming_turns(labelled: Sequence[LabelledQuestion]) -> frozenset[tuple[str, 
     own = [row for row in labelled if row.dialogue is not None and _turn_key(row) not in in_file]
     if not own:
         return naming
-    return naming | {_turn_key(row) for row in item_questions(own) if row.dialogue is not None}
+    return naming | {_turn_key(row) for row in item_teaching_rows(own) if row.dialogue is not None}
 
 
 def _item_rows(labelled: Sequence[LabelledQuestion]) -> list[LabelledQuestion]:
@@ -499,7 +499,7 @@ def _item_rows(labelled: Sequence[LabelledQuestion]) -> list[LabelledQuestion]:
 class _FileTurns:
     rows: tuple[LabelledQuestion, ...]  # held, so the identities below stay theirs
     ids: frozenset[int]  # every dialogue turn of the file
-    naming_ids: frozenset[int]  # … that teaches the item (`item_questions` of the whole file)
+    naming_ids: frozenset[int]  # … that teaches the item (`item_teaching_rows` of the whole file)
 
     @cached_property
     def keys(self) -> tuple[frozenset[tuple[str, int | None, str]], frozenset[tuple[str, int | None, str]]]:
@@ -520,7 +520,7 @@ def _file_turns() -> _FileTurns:
         _NAMING[key] = _FileTurns(
             rows,
             frozenset(id(row) for row in rows if row.dialogue is not None),
-            frozenset(id(row) for row in item_questions(rows) if row.dialogue is not None),
+            frozenset(id(row) for row in item_teaching_rows(rows) if row.dialogue is not None),
         )
     return _NAMING[key]
 
@@ -613,7 +613,7 @@ def _fit(
 ) -> TextModel:
 
     # Item: the knowledge base's own phrases, the labelled questions and the first turn of each dialogue
-    # (`item_questions`).
+    # (`item_teaching_rows`).
     # Each text normalised once, for both models (compact() is the normalised text without spaces): normalising
     # the item model's texts again cost ~0.1 s of a cold start.
     texts = list(dict.fromkeys(row.q for row in chain(intent_rows, questions)))

@@ -392,7 +392,7 @@ def test_the_item_model_learns_from_single_questions_and_the_turns_that_open_a_d
         _turn("施工许可证多久", "construction_permit", 1, source="other"),
         _turn("规划许可要啥", "planning_permit", None),
     ]
-    assert [row.q for row in model_text.item_questions(rows)] == [
+    assert [row.q for row in model_text.item_teaching_rows(rows)] == [
         "环评要什么材料",
         "你好",
         "施工许可证多久",
@@ -405,12 +405,12 @@ def test_which_turns_teach_the_item_is_read_in_the_whole_training_file(kb):
     turn a first: a turn of the training file teaches the item by its place in the whole file, whatever subset of it
     is trained on."""
     everything = load_training()
-    naming = {(row.source, row.dialogue, row.q) for row in model_text.item_questions(everything)}
+    naming = {(row.source, row.dialogue, row.q) for row in model_text.item_teaching_rows(everything)}
     data = training_data(kb)
     assert data.item_rows == [
         row for row in data.labelled if row.dialogue is None or (row.source, row.dialogue, row.q) in naming
     ]
-    assert len(model_text.item_questions(data.labelled)) > len(data.item_rows)  # second turns taken for firsts
+    assert len(model_text.item_teaching_rows(data.labelled)) > len(data.item_rows)  # second turns taken for firsts
     turns = [row for row in data.item_rows if row.dialogue is not None]
     assert turns and len(turns) < sum(1 for row in data.labelled if row.dialogue is not None)
     fold = [row for n, row in enumerate(data.labelled) if n % 3]
