@@ -191,9 +191,11 @@ class PhraseIndex:
                 if len(spelled) >= 5:
                     index.latin_long.append((spelled, item))
 
+        item_names: set[str] = set()  # every item's names, compact (for the phrases out of scope within them, below)
         for item in kb.items.values():
             for name in (item.name, item.short, *item.aliases):
                 if name:
+                    item_names.add(compact_text(name))
                     add(name, item.key, _alias_score(len(compact_text(name))), alias=True)
             for hint in item.hints:
                 if "+" in hint:  # every part somewhere in the message: 消防+验收
@@ -219,9 +221,8 @@ class PhraseIndex:
                 if len(name) >= 3:
                     index.departments.append((name, tuple(by_department.get(dept.key, ()))))
         index.out_of_scope = [p for p in (compact_text(t) for t in kb.out_of_scope) if p]
-        names = {compact_text(n) for item in kb.items.values() for n in (item.name, item.short, *item.aliases) if n}
         for phrase in index.out_of_scope:
-            within = tuple(sorted(n for n in names if phrase in n and n != phrase))
+            within = tuple(sorted(n for n in item_names if phrase in n and n != phrase))
             if within:
                 index.out_of_scope_within[phrase] = within
         index.always_out_of_scope = [p for p in (compact_text(t) for t in kb.always_out_of_scope) if p]
