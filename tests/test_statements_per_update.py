@@ -77,14 +77,22 @@ async def _ask_at_once(app: Any, texts: list[str]) -> None:
     )
 
 
+async def _handling_counted(app: Any, texts: list[str]) -> Statements:
+    """The statements of handling one question from each group at once, with the outbox sender held: a round the
+    first group transaction's commit woke would record its posted cards (INSERT INTO desk_ticket_event) among the
+    handling's statements (one CI run in several)."""
+    async with sender_held(app):
+        with counted(app) as handling:
+            await _ask_at_once(app, texts)
+    return handling
+
+
 async def test_answered_questions_cost_no_statement_of_their_own(app) -> None:
     request = app.bot_data["request"]
     await _ask_at_once(app, ["环评要什么材料？"] * 3)  # warm: the contexts exist, the facts are read
     await delivered(app)
     request.clear()
-    async with sender_held(app):
-        with counted(app) as handling:
-            await _ask_at_once(app, ["环评要什么材料？"] * len(GROUPS))
+    handling = await _handling_counted(app, ["环评要什么材料？"] * len(GROUPS))
     await delivered(app)
     assert len(request.sent()) == len(GROUPS)  # every question answered
     batches = handling.of(r"SELECT facts_version")  # each group transaction checks the cached facts once
@@ -101,11 +109,7 @@ async def test_answered_questions_cost_no_statement_of_their_own(app) -> None:
 async def test_a_handoff_costs_no_ticket_read_and_on_postgresql_no_round_trip_of_its_own(app) -> None:
     request = app.bot_data["request"]
     texts = [f"营业执照怎么办理？（{n}）" for n in range(len(GROUPS))]
-    # the sender held while the handling is counted: a round the first group transaction's commit woke would record
-    # its posted cards (INSERT INTO desk_ticket_event) among the handling's statements (one CI run in several)
-    async with sender_held(app):
-        with counted(app) as handling:
-            await _ask_at_once(app, texts)
+    handling = await _handling_counted(app, texts)
     with counted(app) as sending:
         await delivered(app)
     assert len(request.texts_to(STEWARDS)) == len(GROUPS)  # a card per ticket
@@ -151,9 +155,7 @@ async def test_status_answers_read_the_ledger_once_per_project_not_per_question(
     await _ask_at_once(app, ["我们环评办到哪一步了"] * len(GROUPS))  # the first read of the project
     await delivered(app)
     request.clear()
-    async with sender_held(app):
-        with counted(app) as handling:
-            await _ask_at_once(app, ["我们环评办到哪一步了"] * len(GROUPS))
+    handling = await _handling_counted(app, ["我们环评办到哪一步了"] * len(GROUPS))
     await delivered(app)
     assert all(any("2026-03-02" in t for t in request.texts_to(chat)) for chat in GROUPS)  # every one answered
     assert handling.of(r"SELECT .*ledger_procedure") == 0
