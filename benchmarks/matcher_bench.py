@@ -256,10 +256,12 @@ def _probe_startup(kb_path: Path, model_path: Path | None) -> dict[str, object]:
     imported, cpu = time.perf_counter(), time.process_time()
     kb = load_knowledge(kb_path)
     loaded = time.perf_counter()
-    source = model_for(kb, model_path)
+    source = model_for(kb, model_path, write_later=True)
     modelled = time.perf_counter()
     read_kept_answers(KEPT_ANSWERS_PATH)  # as Matcher.trained: the file is read at start-up, trained from post_init
     matcher = Matcher(kb, model=source.model, gate=gate_for(), doubt=KEPT_ANSWERS_PATH)
+    if source.file is not None:
+        source.file.start()  # as Matcher.trained: a model trained now is written once the matcher is built
     turns = read_question_turns(QUESTION_TURNS_PATH)
     indexed = time.perf_counter()
     matcher.start_kept_doubt()  # the bot's first answer taken from a conversation starts it, and waits for it

@@ -253,12 +253,15 @@ class Matcher:
         None: none)."""
         from knowledge.model_file import model_for
 
-        model = model_for(kb, model_path).model
+        source = model_for(kb, model_path, write_later=True)
         if kept_answers is not None and kept_answers.exists():
             read_kept_answers(kept_answers)  # read now: a broken line stops the start-up, not the first message
         else:
             kept_answers = None
-        return cls(kb, thresholds, model=model, gate=gate_for(follow_ups), doubt=kept_answers)
+        matcher = cls(kb, thresholds, model=source.model, gate=gate_for(follow_ups), doubt=kept_answers)
+        if source.file is not None:
+            source.file.start()  # a model trained now is written once the matcher is built (`FileWrite`)
+        return matcher
 
     def start_kept_doubt(self) -> None:
         """Start training the doubt of kept answers on a thread of its own (the first answer taken from a conversation

@@ -124,7 +124,7 @@ class _Tfidf(TfidfVectorizer):
             order, decode = np.arange(len(codes)), None
         if not len(codes):
             return super()._count_vocab(documents, fixed_vocab)  # scikit-learn's "empty vocabulary" error
-        terms, inverse = np.unique(codes, return_inverse=True)
+        terms, inverse = _unique(codes)
         # scikit-learn numbers terms as first seen, sorts each row by that number, then renumbers in sorted order
         # without re-sorting the rows; the same here, so the matrix is stored (and summed by SGD) in its order.
         # `order` is each n-gram's place in scikit-learn's sequence (document by document, as its analyzer makes them)
@@ -155,6 +155,20 @@ class _Tfidf(TfidfVectorizer):
     def _limit_features(self, X, vocabulary, high=None, low=None, limit=None):  # type: ignore[no-untyped-def]
         keeps_all = limit is None and (low is None or low <= 1) and (high is None or high >= X.shape[0])
         return X if keeps_all else super()._limit_features(X, vocabulary, high, low, limit)
+
+
+def _unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(values, return_inverse=True)`, by a stable sort: the codes come in runs already ordered (document
+    by document, n by n), which the stable sort uses; np.unique's quicksort took 0.34 s of a cold start-up on the
+    ~1.8 million n-grams of the intent model, this 0.17 s."""
+    perm = np.argsort(values, kind="stable")
+    ordered = values[perm]
+    new = np.empty(len(ordered), dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    inverse = np.empty(len(values), dtype=np.intp)
+    inverse[perm] = np.cumsum(new) - 1
+    return ordered[new], inverse
 
 
 _WHITE_SPACES = re.compile(r"\s\s+")  # scikit-learn's char analyzer joins runs of white space the same way

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import numpy as np
+import orjson
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -143,7 +144,7 @@ def read_turns(path: Path, parse: Callable[[Any], Turn], what: str) -> list[Turn
             if not line.strip():
                 continue
             try:
-                turns.append(parse(json.loads(line)))
+                turns.append(parse(orjson.loads(line)))  # json's error on a bad line (a subclass), twice as fast
             except NotATurn as exc:
                 raise TurnsFileError(path, number, str(exc)) from exc
             except (json.JSONDecodeError, KeyError, TypeError) as exc:

@@ -13,6 +13,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +114,43 @@ def test_a_missing_file_is_trained_and_written_then_read_with_identical_predicti
     assert _probabilities(loaded) == trained_probabilities  # exactly, on every question of tests/data
 
     assert model_for(kb, path).model is loaded  # the third time in the same process: no file read at all
+
+
+def test_a_write_left_to_the_caller_begins_when_it_says_so(kb, trained, tmp_path, quick_training):
+    path = tmp_path / DEFAULT_MODEL_NAME
+    source = model_for(kb, path, write_later=True)
+    assert source.how == "trained" and source.file is not None and not path.exists()
+    assert source.file.start() is source.file.start()  # one write, however often it is started
+    assert source.settled() == f"trained; written to {path}" and path.is_file()
+    assert model_for(kb, path, write_later=True).file is None  # the same process: its own model, nothing to write
+
+
+def test_the_matcher_writes_a_model_trained_at_start_up_once_it_is_built(kb, tmp_path, quick_training, monkeypatch):
+    """Begun at once, the write held the GIL while the rest of the start-up (the gate, the index) was built."""
+    from knowledge import model_file
+    from knowledge.matcher import Matcher
+
+    events = []
+    real_init, real_start = Matcher.__init__, model_file.FileWrite.start
+
+    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        real_init(self, *args, **kwargs)
+        events.append("matcher built")
+
+    def start(self):  # type: ignore[no-untyped-def]
+        events.append("write started")
+        return real_start(self)
+
+    monkeypatch.setattr(Matcher, "__init__", init)
+    monkeypatch.setattr(model_file.FileWrite, "start", start)
+    path = tmp_path / DEFAULT_MODEL_NAME
+    Matcher.trained(kb, model_path=path, kept_answers=None)
+    assert events == ["matcher built", "write started"]
+    for thread in threading.enumerate():
+        if thread.name == "model-file":
+            thread.join()
+    data = training_data(kb)
+    assert load_model(path, data.fingerprint, artefact_key(data))[1] == "loaded"
 
 
 def test_a_stale_file_is_not_used_when_the_data_changed(kb, trained, tmp_path, fresh_process):
@@ -285,6 +323,16 @@ def test_the_vectorizer_fits_exactly_as_scikit_learns_own(kb, which):
     for part in ("data", "indices", "indptr"):
         assert np.array_equal(getattr(mine, part), getattr(reference, part))
         assert getattr(mine, part).dtype == getattr(reference, part).dtype
+
+
+@pytest.mark.parametrize("size", [1, 2, 1000])
+def test_the_stable_unique_is_numpys(size):
+    """`_unique` (a stable sort) gives np.unique's terms and inverse, in any order of the codes, with repeats."""
+    values = np.random.default_rng(size).integers(0, max(2, size // 3), size, dtype=np.uint64) << np.uint64(40)
+    terms, inverse = model_text._unique(values)
+    expected_terms, expected_inverse = np.unique(values, return_inverse=True)
+    assert np.array_equal(terms, expected_terms) and np.array_equal(inverse, expected_inverse)
+    assert np.array_equal(terms[inverse], values)
 
 
 @pytest.mark.parametrize("which", ["intent", "item"])
