@@ -1979,6 +1979,23 @@ def test_an_item_whose_approval_is_had_is_the_background(matcher):
     assert (r.item, r.intent) == ("eia", "time_limit")
 
 
+def test_a_stage_named_after_an_item_is_when_not_what(matcher):
+    """「可研阶段」 is a time in the project (as 「竣工以后」), not the feasibility study asked about: after a question
+    of 安全条件审查, 「可研阶段就要做是吧」 still asks of it, and so do the turns after it (blind81, read)."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "危化品建设项目安全条件审查 在项目哪个阶段做", "safety_review", "process", "answer", False),
+            ("王经理", "可研阶段就要做是吧", "safety_review", "process", "answer", True),
+            ("王经理", "收费吗", "safety_review", "fee", "answer", True),
+        ],
+    )
+    r = matcher.match("可研阶段要做安全条件审查吗")
+    assert (r.item, r.intent, r.action) == ("safety_review", "process", "answer")
+    r = matcher.match("可研要多久")  # the study itself, named without a stage
+    assert (r.item, r.intent) == ("feasibility", "time_limit")
+
+
 def test_the_portal_named_after_the_project_code_asks_how_the_code_is_had(matcher):
     """「在一网通办上能看到吗」 after 赋码: how the code is applied for and seen, on the portal."""
     verify_conversation(matcher, [("王经理", "项目代码怎么赋码", "project_code", "process", "answer", False)])
