@@ -143,6 +143,7 @@ _DOCUMENT_FORM = re.compile(r"原件|复印件|副本|盖章|签字|电子版|�
 _DOCUMENT_ASKED = re.compile(
     _DOCUMENT_FORM.pattern
     + r"|要交|也要|交吗|要带|必须带|带吗|提供|必须|需要吗|要不要"
+    + r"|(意见书|意见|批复|批文|证明|合格证|凭证)(都)?要(吗|么|不$)"  # 「消防验收意见书要吗」, as 「…也要吗」
     + f"|^(还)?(需要|用不用)(?!先)(?!.*({TOGETHER_WORDS})).+(吗|不)$"
 )
 # Procedure words that say no procedure by themselves: whose 备案 it is, the conversation says.

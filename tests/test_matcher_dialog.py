@@ -1979,6 +1979,21 @@ def test_an_item_whose_approval_is_had_is_the_background(matcher):
     assert (r.item, r.intent) == ("eia", "time_limit")
 
 
+def test_another_procedures_paper_asked_whether_it_is_needed_is_a_material_of_the_item_before(matcher):
+    """「消防验收意见书要吗」 in a conversation about 竣工验收备案 asks whether that paper goes with the filing (as
+    「…也要附上吗」 did already), not what 消防验收 needs; the turns after it stay with the filing (blind86, read)."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "竣工验收备案是不是在住建局 网上提交还是去窗口", "completion_filing", None, "answer", False),
+            ("王经理", "要准备哪些资料 消防验收意见书要吗", "completion_filing", "materials", "answer", True),
+            ("王经理", "消防验收还没下来 能先备案吗", "completion_filing", None, "answer", True),
+        ],
+    )
+    r = matcher.match("环评批复要多久")  # the paper's own procedure, asked how long: still 环评's
+    assert (r.item, r.intent) == ("eia", "time_limit")
+
+
 def test_a_stage_named_after_an_item_is_when_not_what(matcher):
     """「可研阶段」 is a time in the project (as 「竣工以后」), not the feasibility study asked about: after a question
     of 安全条件审查, 「可研阶段就要做是吧」 still asks of it, and so do the turns after it (blind81, read)."""
