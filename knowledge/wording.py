@@ -52,7 +52,7 @@ ISSUED_DOCUMENT = re.compile(r"(审批|审查)?(意见书|意见|批复|批文|�
 TOGETHER_IF = re.compile(f"({TOGETHER_WORDS}).{{0,3}}的话")  # 「一起审的话」「同时报的话」: if they run together
 # 一并 and 并着 only before such a verb: 「材料一并提交吗」 is about documents
 TOGETHER_GOES = re.compile(
-    f"({TOGETHER_WORDS}|一并|并着)(报|办|走|弄|做|审|批|申请|推进|进行|跑|搞|整)|(合|放)(在|到)?一起"
+    f"({TOGETHER_WORDS}|一并|并着)(报|办|走|弄|做|审|批|申请|推进|进行|跑|搞|整|约|验)|(合|放)(在|到)?一起"
 )
 
 SEVERAL_PROJECTS = re.compile(r"(两|几|多|俩|这些|那些)个?项目|一期|二期|三期|分期")

@@ -1994,6 +1994,20 @@ def test_another_procedures_paper_asked_whether_it_is_needed_is_a_material_of_th
     assert (r.item, r.intent) == ("eia", "time_limit")
 
 
+def test_inspections_booked_or_held_together_ask_whether_they_run_together(matcher):
+    """「能和消防验收一起约吗」 after 人防验收: booking the two inspections together (约, 验), as 一起报/一起做 asks
+    (blind86, read)."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "人防验收要提前准备什么", "civil_defense", "materials", "answer", False),
+            ("王经理", "能和消防验收一起约吗", "parallel", "process", "answer", True),
+        ],
+    )
+    r = matcher.match("消防验收可以约哪天")  # booked alone: the inspection's own question
+    assert r.item == "fire_acceptance"
+
+
 def test_a_stage_named_after_an_item_is_when_not_what(matcher):
     """「可研阶段」 is a time in the project (as 「竣工以后」), not the feasibility study asked about: after a question
     of 安全条件审查, 「可研阶段就要做是吧」 still asks of it, and so do the turns after it (blind81, read)."""
