@@ -133,11 +133,11 @@ def test_the_matcher_writes_a_model_trained_at_start_up_once_it_is_built(kb, tmp
     events = []
     real_init, real_start = Matcher.__init__, model_file.FileWrite.start
 
-    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def init(self, *args, **kwargs):
         real_init(self, *args, **kwargs)
         events.append("matcher built")
 
-    def start(self):  # type: ignore[no-untyped-def]
+    def start(self):
         events.append("write started")
         return real_start(self)
 
