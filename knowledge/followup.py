@@ -113,8 +113,9 @@ _OWN_SUBJECT = re.compile(
 )
 
 
-# Right before a procedure word: where or at what level it is done asked (「在哪审批」「几级审批」), no name of one.
-_ASKED_BEFORE = re.compile(r"(?:在哪|去哪|哪里|哪儿|几级|哪级|哪一级|谁来|谁)$")
+# Right before a procedure word: where or at what level it is done asked (「在哪审批」「几级审批」), or the earlier one
+# pointed at (「这个证现在啥状态」), no name of one.
+_ASKED_BEFORE = re.compile(r"(?:在哪|去哪|哪里|哪儿|几级|哪级|哪一级|谁来|谁|这个|那个|这张|那张|该)$")
 _OFFICE = re.compile(r"中心|局|科|处|窗口|大厅|部门")
 
 
@@ -1184,6 +1185,10 @@ class FollowUpReader:
             # papers are, how long the promise runs — the topic's own question, not whether the earlier item may
             return None
         intent = "tolerance" if named_topic or result.intent == "tolerance" else result.intent
+        these = self._these(text, context)
+        if these and intent == "tolerance":
+            # 「这俩能容缺不」 after 人防 and then 消防设计审查: the 容缺 of each item it points back to
+            return taken_as(result, these[0], intent, asks=tuple(Ask(i, intent) for i in these))
         # after a together question its 容缺 is the procedure's (「容缺能用吗」 after 「林草的能跟预审同时做吗」)
         asked = asked_of(replace(result, intent=intent), context.procedure)
         if named_topic and intent == "tolerance" and asked.action == "answer":

@@ -21,6 +21,9 @@ DOCUMENT_GRAM = 4  # characters a message shares with a material's name to name 
 
 # Question words begin no name of the knowledge base: a sound-alike starting with one is what it says.
 _INTERROGATIVES = frozenset("谁哪啥咋怎")
+# A short name written across two words, none of it meant: 「开工可以吗」 holds 工可 (可研's trade name) as the end
+# of 开工 and the start of 可以. The characters before such a name that make its first one the end of a word.
+_ACROSS_WORDS_AFTER = {"工可": frozenset("开施动完复停竣")}
 # A point in time after a name (「竣工以后」): `_CONTEXT_AFTER`'s, and inside a name put together (`discount_context`).
 _POINT_IN_TIME = re.compile(r"之后|以后|后|之前|以前|前")
 # After an item's name: it is already done or only a point in time, not what is asked.
@@ -73,6 +76,15 @@ _FILLER = re.compile(
 def _gapped(text: str) -> re.Pattern[str]:
     """A pattern of the phrase with at most one stray character between any two of its characters."""
     return re.compile(".?".join(re.escape(ch) for ch in text))
+
+
+def _written_at(name: str, text: str) -> int:
+    """Where `text` first holds `name` as a name, not across two words (`_ACROSS_WORDS_AFTER`); -1 if nowhere."""
+    start = text.find(name)
+    before = _ACROSS_WORDS_AFTER.get(name)
+    while before and start > 0 and text[start - 1] in before:
+        start = text.find(name, start + 1)
+    return start
 
 
 @dataclass(frozen=True)
@@ -300,7 +312,7 @@ class PhraseIndex:
             for syl in {syllable(char) for char in chars}:
                 candidates.update(self.by_first_syllable.get(syl, ()))
         for phrase in [self.phrases[i] for i in sorted(candidates)]:
-            start = compact.find(phrase.text)
+            start = _written_at(phrase.text, compact)
             if start >= 0:
                 is_alias = phrase.kind == "alias" and len(phrase.text) >= 2
                 hits.append(

@@ -3163,3 +3163,58 @@ def test_how_or_when_a_procedure_is_done_names_none_of_its_own(matcher):
     assert r.item == "completion_filing" and r.reason != "out_of_scope"
     r = matcher.match("施工合同备案在哪办", Context("construction_permit", "materials"))
     assert (r.item, r.action) == (None, "handoff")
+
+
+def test_the_earlier_procedure_pointed_at_by_its_kind_of_paper_is_asked_about(matcher):
+    """「这个证现在啥状态」 after 用地规划证: 这个 points at the earlier item's certificate, no matter of its own (as
+    「在哪审批」 asks where the earlier one is approved); a certificate named by a word of its own still is its own
+    (blind96, read)."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "建设用地规划许可证啥时候能发", "land_use_planning", "time_limit", "answer", False),
+            ("王经理", "这个证现在啥状态", "land_use_planning", "status", "handoff", True),
+        ],
+    )
+    verify_conversation(
+        matcher,
+        [
+            ("张总", "建设用地规划许可证啥时候能发", "land_use_planning", "time_limit", "answer", False),
+            ("张总", "排污许可证现在啥状态", None, "status", "handoff", False),
+        ],
+    )
+
+
+def test_these_two_asked_whether_they_may_be_accepted_with_a_paper_missing_are_both_answered(matcher):
+    """「这俩能容缺不」 after 人防 and then 消防设计审查: the 容缺 of each of the two, not only of the last one
+    (blind95, read); 「能容缺吗」 alone is the last item's."""
+    from knowledge.context import MemoryContexts
+
+    contexts = MemoryContexts()
+    asker = ASKERS["王经理"]
+    for question in ("人防审批都要啥材料", "消防设计审查呢 要啥"):
+        contexts.follow(*asker, matcher.match(question, contexts.recall(*asker)))
+    r = matcher.match("这俩能容缺不", contexts.recall(*asker))
+    assert (r.item, r.intent, r.action, r.context) == ("civil_defense", "tolerance", "answer", True)
+    assert [(a.item, a.intent) for a in r.asks] == [("civil_defense", "tolerance"), ("fire_design", "tolerance")]
+    verify_conversation(
+        matcher,
+        [
+            ("张总", "人防审批都要啥材料", "civil_defense", "materials", "answer", False),
+            ("张总", "消防设计审查呢 要啥", "fire_design", "materials", "answer", False),
+            ("张总", "能容缺吗", "fire_design", "tolerance", "answer", True),
+        ],
+    )
+
+
+def test_a_short_name_written_across_two_words_is_no_name(matcher):
+    """「开工可以…」 holds 工可 (the trade's name of 可研) as the end of 开工 and the start of 可以: not named, so
+    「拿地即开工可以几个证一起发」 is answered as 拿地即开工 alone, no choice with 可研 (blind94, read); 工可 written
+    as itself still names 可研."""
+    r = matcher.match("拿地即开工可以几个证一起发")
+    assert (r.item, r.action) == ("five_certs", "answer")
+    assert "feasibility" not in {c.item for c in r.candidates}
+    r = matcher.match("工可报告要多久能批")
+    assert (r.item, r.intent) == ("feasibility", "time_limit")
+    r = matcher.match("开工可以先干吗 工可还没批")  # across words first, then the name itself
+    assert "feasibility" in {c.item for c in r.candidates}
