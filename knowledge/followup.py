@@ -113,9 +113,10 @@ _OWN_SUBJECT = re.compile(
 )
 
 
-# Right before a procedure word: where or at what level it is done asked (「在哪审批」「几级审批」), or the earlier one
-# pointed at (「这个证现在啥状态」), no name of one.
-_ASKED_BEFORE = re.compile(r"(?:在哪|去哪|哪里|哪儿|几级|哪级|哪一级|谁来|谁|这个|那个|这张|那张|该)$")
+# Right before a procedure word: where or at what level it is done asked (「在哪审批」「几级审批」), no name of one.
+_ASKED_BEFORE = re.compile(r"(?:在哪|去哪|哪里|哪儿|几级|哪级|哪一级|谁来|谁)$")
+# Right before a procedure word: a pointer (「这个证现在啥状态」), at the earlier item when its names hold the word.
+_POINTED_BEFORE = re.compile(r"(?:这个|那个|这张|那张|该)$")
 _OFFICE = re.compile(r"中心|局|科|处|窗口|大厅|部门")
 
 
@@ -292,6 +293,11 @@ _OF_THE_MECHANISM = frozenset({"materials", "process", "time_limit", "department
 
 _CHANNEL_TOPIC = "online_portal"  # where procedures are applied for: in a follow-up, the earlier item's way
 _CHANNEL_BEFORE = re.compile(r"(在|从|通过|到|去|用|走|上)$")
+# Right after the portal: whether the earlier item is applied for there (「一网通办上能报吗」), not what the portal
+# itself does (「一网通办上能办哪些」「…怎么注册」)
+_CHANNEL_APPLIED = re.compile(
+    r"(上|上面|里)?(也)?(能|可以|能不能|可不可以)(直接)?(报|办|申请|申报|提交|交)(吗|不|么|嘛|没|$)"
+)
 # 电子证照 is a name of the portal, and the form an approval is issued in: 「批完是电子证照吗」「还是电子证照」
 # (「电子证照跟纸质的一样有效吗」: set against the paper one, it is the form too)
 _E_CERTIFICATE_FORM = re.compile(r"(是|发|出|给|领|拿|下|还是|有)电子证照|电子证照(跟|和|与|同)纸质")
@@ -749,7 +755,13 @@ class FollowUpReader:
         if not (asks_own or ELLIPSIS.search(text) or asked or "？" in result.question):
             return None  # 「好的收到」: no question (「原件还是复印件」 offers a choice, 「那要交个承诺表？」 its mark: they ask)
         own_subject = any(
-            word.start() >= 2 and not _ASKED_BEFORE.search(text[: word.start()]) for word in _OWN_SUBJECT.finditer(text)
+            word.start() >= 2
+            and not _ASKED_BEFORE.search(text[: word.start()])
+            and not (
+                _POINTED_BEFORE.search(text[: word.start()])
+                and any(word.group() in name for name in self._own_names(context.item))
+            )
+            for word in _OWN_SUBJECT.finditer(text)
         )
         if own_subject and not self._about_some_item(result, below=self.weights.procedure_word_follows):
             # 「电力业务许可去哪办」: a matter of its own that the knowledge base lacks, as the model reads it too; a
@@ -1315,9 +1327,12 @@ class FollowUpReader:
         if any(h.item != _CHANNEL_TOPIC for h in hits if self.index.outright(h)):
             return False
         starts = [h.start for h in hits if h.item == _CHANNEL_TOPIC]
+        ends = [h.end for h in hits if h.item == _CHANNEL_TOPIC]
         # 「批完是电子证照吗」: the form the earlier item's certificate comes in
         return bool(starts) and (
-            bool(_CHANNEL_BEFORE.search(text, 0, min(starts))) or bool(_E_CERTIFICATE_FORM.search(text))
+            bool(_CHANNEL_BEFORE.search(text, 0, min(starts)))
+            or bool(_E_CERTIFICATE_FORM.search(text))
+            or any(_CHANNEL_APPLIED.match(text, end) for end in ends)
         )
 
     def _names_own_department(self, text: str, item: str) -> bool:

@@ -3166,9 +3166,9 @@ def test_how_or_when_a_procedure_is_done_names_none_of_its_own(matcher):
 
 
 def test_the_earlier_procedure_pointed_at_by_its_kind_of_paper_is_asked_about(matcher):
-    """「这个证现在啥状态」 after 用地规划证: 这个 points at the earlier item's certificate, no matter of its own (as
-    「在哪审批」 asks where the earlier one is approved); a certificate named by a word of its own still is its own
-    (blind96, read)."""
+    """「这个证现在啥状态」 after 用地规划证: 这个 points at the earlier item's certificate (证 is a word of its names),
+    no matter of its own; a certificate named by a word of its own (排污许可证), or a pointer at a paper the earlier
+    item's names lack (那个执照), still is the asker's own matter (blind96, read)."""
     verify_conversation(
         matcher,
         [
@@ -3181,6 +3181,13 @@ def test_the_earlier_procedure_pointed_at_by_its_kind_of_paper_is_asked_about(ma
         [
             ("张总", "建设用地规划许可证啥时候能发", "land_use_planning", "time_limit", "answer", False),
             ("张总", "排污许可证现在啥状态", None, "status", "handoff", False),
+        ],
+    )
+    verify_conversation(  # 执照 is no word of the earlier item's names: a paper of the asker's own
+        matcher,
+        [
+            ("赵工", "建设用地规划许可证啥时候能发", "land_use_planning", "time_limit", "answer", False),
+            ("赵工", "那个执照现在啥状态", None, "status", "handoff", False),
         ],
     )
 
@@ -3218,3 +3225,22 @@ def test_a_short_name_written_across_two_words_is_no_name(matcher):
     assert (r.item, r.intent) == ("feasibility", "time_limit")
     r = matcher.match("开工可以先干吗 工可还没批")  # across words first, then the name itself
     assert "feasibility" in {c.item for c in r.candidates}
+
+
+def test_whether_the_earlier_item_may_be_applied_for_on_the_portal_asks_how_it_is_applied_for(matcher):
+    """「一网通办上能报吗」 after 洪评: whether 洪评 is applied for there, its process (blind93, read); what the portal
+    itself offers (「一网通办上能办哪些」) is the portal's own question."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "洪评批复有效期多久", "flood_impact", "other", "answer", False),
+            ("王经理", "一网通办上能报吗", "flood_impact", "process", "answer", True),
+        ],
+    )
+    verify_conversation(
+        matcher,
+        [
+            ("张总", "洪评批复有效期多久", "flood_impact", "other", "answer", False),
+            ("张总", "一网通办上能办哪些", "online_portal", None, "answer", False),
+        ],
+    )
