@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from knowledge.model import Faq, Item, KnowledgeBase
-from knowledge.normalize import has_cjk, normalize
+from knowledge.normalize import compact, has_cjk
 
 REGIONS = (
     "东胜区",
@@ -216,8 +216,8 @@ def generate_faqs(
     a text in `exclude` (pass the questions you will query with, so none is a verbatim hit).
     """
     rng = random.Random(seed)
-    taken = {normalize(t).replace(" ", "") for t in exclude}
-    taken |= {normalize(f.q).replace(" ", "") for item in kb.items.values() for f in item.faq}
+    taken = {compact(t) for t in exclude}
+    taken |= {compact(f.q) for item in kb.items.values() for f in item.faq}
     keys = list(kb.items)
     added: dict[str, list[Faq]] = {k: [] for k in keys}
     made, attempts = 0, 0
@@ -227,7 +227,7 @@ def generate_faqs(
             raise RuntimeError(f"could only generate {made} distinct questions of {count}")
         item = kb.items[keys[made % len(keys)]]
         q = _question(item, rng)
-        norm = normalize(q).replace(" ", "")
+        norm = compact(q)
         if norm in taken:
             continue
         taken.add(norm)

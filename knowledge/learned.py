@@ -15,7 +15,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import BigInteger, Column, String
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from knowledge.normalize import normalize
+from knowledge.normalize import compact as compact_text
 from storage.types import UTCDateTime
 
 MIN_RATIO = 85.0  # how close a question must be to a learned one to get its answer
@@ -116,7 +116,7 @@ class LearnedIndex:
         self._entries: dict[int, tuple[str, Learned]] = {}
 
     def put(self, entry: Learned) -> None:
-        compact = normalize(entry.question).replace(" ", "")
+        compact = compact_text(entry.question)
         with self._lock:
             if compact:
                 self._entries[entry.id] = (compact, entry)
@@ -126,7 +126,7 @@ class LearnedIndex:
 
     def candidates(self, question: str) -> list[LearnedHit]:
         """Every entry close enough to the question, best first, whatever its scope."""
-        compact = normalize(question or "").replace(" ", "")
+        compact = compact_text(question or "")
         with self._lock:
             entries = list(self._entries.values())
         if len(compact) < 4 or not entries:

@@ -16,6 +16,7 @@ from knowledge.intents import INTENTS, detect_intent
 from knowledge.loader import load_knowledge
 from knowledge.matcher import ACTIONS, Matcher
 from knowledge.normalize import MAX_CHARS, normalize
+from knowledge.normalize import compact as compact_text
 
 BUNDLED = Path(knowledge.__file__).resolve().parent / "data"
 KB = load_knowledge(BUNDLED)
@@ -351,6 +352,6 @@ with_a_stray_character = st.tuples(st.sampled_from(PHRASES), st.integers(0, 20),
 def test_the_phrase_index_finds_what_a_scan_of_every_phrase_finds(text):
     """Each message is checked only against the phrases starting with one of its characters (or
     their syllables) and fuzzy-scored only against the names sharing a character with it."""
-    compact = normalize(text).replace(" ", "")
+    compact = compact_text(text)
     assert MATCHER.index.span_hits(compact) == FULL_SCAN.span_hits(compact)
     assert MATCHER.index.fuzzy_hits(compact, set()) == FULL_SCAN.fuzzy_hits(compact, set())
