@@ -22,8 +22,9 @@ DOCUMENT_GRAM = 4  # characters a message shares with a material's name to name 
 # Question words begin no name of the knowledge base: a sound-alike starting with one is what it says.
 _INTERROGATIVES = frozenset("谁哪啥咋怎")
 # A short name written across two words, none of it meant: 「开工可以吗」 holds 工可 (可研's trade name) as the end
-# of 开工 and the start of 可以. The characters before such a name that make its first one the end of a word.
-_ACROSS_WORDS_AFTER = {"工可": frozenset("开施动完复停竣")}
+# of 开工 and the start of 可以, 「施工规范」 holds 工规, 「土地利用规划」 用规. The characters before such a name that
+# make its first one the end of a word.
+_ACROSS_WORDS_AFTER = {"工可": frozenset("开施动完复停竣"), "工规": frozenset("施竣"), "用规": frozenset("利使")}
 # A point in time after a name (「竣工以后」): `_CONTEXT_AFTER`'s, and inside a name put together (`discount_context`).
 _POINT_IN_TIME = re.compile(r"之后|以后|后|之前|以前|前")
 # After an item's name: it is already done or only a point in time, not what is asked.
