@@ -47,6 +47,7 @@ from knowledge.normalize import has_cjk, normalize, normalize_many
 from knowledge.scoring import EVIDENCE, Thresholds, Weights
 from knowledge.wording import (
     EACH,
+    ELLIPSIS,
     LATIN_TOKEN,
     MAY,
     PARTNER_MARKS,
@@ -656,8 +657,13 @@ class Matcher:
         if not named and _PROJECT_STATUS.search(compact):
             # 「咱们项目还有哪些手续没办完」: the whole project's progress, from the ledger of a bound group
             return self._result(question, normalized, None, "status", "handoff", 0.0, [], "project_status")
-        if not mentioned and self.index.is_smalltalk(compact, asked="?" in question or "？" in question):
-            # 「要得」「收到 谢谢」: thanks and greetings, whatever item the model leans to (a retraining moved 「要得」's)
+        if (
+            not mentioned
+            and not ELLIPSIS.search(compact)
+            and self.index.is_smalltalk(compact, asked="?" in question or "？" in question)
+        ):
+            # 「要得」「收到 谢谢」: thanks and greetings, whatever item the model leans to (a retraining moved 「要得」's);
+            # not 「那呢」, the earlier question asked again
             return self._result(question, normalized, None, "other", "smalltalk", 0.0, [], "smalltalk")
         candidates = self._rank(hits, named=named, mentioned=mentioned)
         if item_probs:

@@ -3268,3 +3268,5 @@ def test_thanks_in_a_dialect_are_small_talk_whatever_item_the_model_leans_to(mat
         assert (r.item, r.action) == (None, "smalltalk")
     r = matcher.match("要得钱吗", Context("eia", "materials"))  # asks a fee
     assert r.action != "smalltalk"
+    r = matcher.match("那呢", Context("eia", "materials"))  # the earlier question again, no small talk
+    assert r.action != "smalltalk"
