@@ -92,6 +92,8 @@ _NOT_A_NAME_END = frozenset(
     "谁俩须看有"
     # 「多久出备案表」「当天能出备案证明吗」: issuing the paper (not 「演出许可」, a matter of its own: `_NAMES_ENDING_IN_VERB`)
     "出"
+    # 「要的话审批要多久」: if it is needed (的话), then the approval
+    "话"
 )
 _NAMES_ENDING_IN_VERB = frozenset({"演出", "退出", "迁出", "外出", "展出", "支出"})
 # 「哪一级审批」「市级审批还是省级」: the level that approves, not a procedure (「三级资质」 is one: a qualification)

@@ -3270,3 +3270,17 @@ def test_thanks_in_a_dialect_are_small_talk_whatever_item_the_model_leans_to(mat
     assert r.action != "smalltalk"
     r = matcher.match("那呢", Context("eia", "materials"))  # the earlier question again, no small talk
     assert r.action != "smalltalk"
+
+
+def test_if_it_is_needed_then_the_approval_is_the_earlier_items(matcher):
+    """「要的话审批要多久」 after 「是不是一定要做洪水影响评价」: 的话 ends no name, so 「话审批」 is no procedure of its own
+    the knowledge base lacks; the approval is 洪评's (blind94, read). A procedure named by words of its own still is one."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "我们厂区靠近河道,是不是一定要做洪水影响评价", "flood_impact", "other", "answer", False),
+            ("王经理", "要的话审批要多久", "flood_impact", "time_limit", "answer", True),
+        ],
+    )
+    r = matcher.match("林木采伐许可证在哪办")
+    assert (r.item, r.reason) == (None, "out_of_scope")
