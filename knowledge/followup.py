@@ -292,6 +292,8 @@ _WHAT = re.compile(r"上?(些)?(啥|什么|哪些|哪几)")  # 「要附啥」�
 _OF_THE_MECHANISM = frozenset({"materials", "process", "time_limit", "department"})  # what 容缺 itself asks of
 
 _CHANNEL_TOPIC = "online_portal"  # where procedures are applied for: in a follow-up, the earlier item's way
+# Times or costs added up (「加一块得多长时间」「加起来多少钱」), not procedures run together.
+_ADDED_UP = re.compile(r"加(?:一块|一起|起来|在一起|到一起)|一共|总共|合计")
 _CHANNEL_BEFORE = re.compile(r"(在|从|通过|到|去|用|走|上)$")
 # Right after the portal: whether the earlier item is applied for there (「一网通办上能报吗」), not what the portal
 # itself does (「一网通办上能办哪些」「…怎么注册」)
@@ -1247,12 +1249,16 @@ class FollowUpReader:
         these = self._these(text, context)
         if not these and _ALL_OF_THEM.match(text) and len(self._spoken_of(context)) > 1:
             these = self._spoken_of(context)[-3:]
+        # 「这俩加一块得多长时间 俺们急着投产呢」: the two pointed at explicitly, their times added up — not whether they
+        # run together, and a follow-up though something is told after it
+        # (「那这俩都办完的话 项目还差哪些手续」 asks the whole project's status, no longer the two's)
+        pointed = bool(_THESE.search(text)) and result.intent != "status"
         if (
             not these
             or result.asks
             or result.reason in _NEVER_INHERIT
-            or len(text) > FOLLOW_UP_CHARS
-            or TOGETHER.search(text)
+            or len(text) > (DOCUMENT_FOLLOW_UP_CHARS if pointed else FOLLOW_UP_CHARS)
+            or (TOGETHER.search(text) and not (pointed and _ADDED_UP.search(text)))
             or any(self.index.outright(h) for h in self.index.span_hits(text))
         ):
             return None
@@ -1452,6 +1458,11 @@ class FollowUpReader:
             and (h.alias or attached)
             and self.kb.items[h.item].kind == "item"
         ]
+        named_at_once = [h.item for h in others if self.index.outright(h) and not ISSUED_DOCUMENT.match(text, h.end)]
+        if named_at_once and set(named_at_once) <= set(context.earlier[: context.at_once]):
+            # 「工程规划证要交总平图吧」 after 「那这俩各要多少天」 of the two planning permits: one of the items just asked
+            # about at once is asked about now, no paper of the other (「审图合格书也得附上吧」 names the paper)
+            return None
 
         tolerance_at = [h.start for h in hits if h.item == "tolerance" and h.start >= 0]
         attached_after = attach is not None and any(

@@ -3284,3 +3284,35 @@ def test_if_it_is_needed_then_the_approval_is_the_earlier_items(matcher):
     )
     r = matcher.match("林木采伐许可证在哪办")
     assert (r.item, r.reason) == (None, "out_of_scope")
+
+
+def test_one_of_two_items_just_asked_about_at_once_is_asked_about_not_a_paper_of_the_other(matcher):
+    """After 「那这俩各要多少天」 of the two planning permits, 「工程规划证要交总平图吧 几套」 asks what 工程规划证 needs,
+    not whether its certificate is a material of 用地规划证; the turn after stays with it (blind99, read). A paper the
+    item issues (「审图合格书也得附上是吧」) is still a material of the item before."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "建设用地规划许可证和建设工程规划许可证能一起申请吗", "parallel", "process", "answer", False),
+            ("王经理", "那这俩各要多少天", "land_use_planning", "time_limit", "answer", True),
+            ("王经理", "工程规划证要交总平图吧 几套", "engineering_planning", "materials", "answer", False),
+            ("王经理", "办证收不收费", "engineering_planning", "fee", "answer", True),
+        ],
+    )
+
+
+def test_the_two_pointed_at_with_their_times_added_up(matcher):
+    """「这俩加一块得多长时间 俺们急着投产呢」 after 消防验收 and 竣工备案: the time of each of the two (加一块 adds them up,
+    it asks no running together), though something is told after it (blind100, read); the whole project's status
+    after 「这俩」 is not the two's."""
+    from knowledge.context import MemoryContexts
+
+    contexts = MemoryContexts()
+    asker = ASKERS["王经理"]
+    for question in ("厂房都盖完了 消防验收咋申请", "验完了是不是还有个竣工备案"):
+        contexts.follow(*asker, matcher.match(question, contexts.recall(*asker)))
+    r = matcher.match("这俩加一块得多长时间 俺们急着投产呢", contexts.recall(*asker))
+    assert (r.intent, r.action) == ("time_limit", "answer")
+    assert [a.item for a in r.asks] == ["fire_acceptance", "completion_filing"]
+    r = matcher.match("那这俩都办完的话 项目还差哪些手续", contexts.recall(*asker))
+    assert r.item is None and r.intent == "status"
