@@ -115,8 +115,6 @@ _OWN_SUBJECT = re.compile(
 
 # Right before a procedure word: where or at what level it is done asked (「在哪审批」「几级审批」), no name of one.
 _ASKED_BEFORE = re.compile(r"(?:在哪|去哪|哪里|哪儿|几级|哪级|哪一级|谁来|谁)$")
-# Right before a procedure word: a pointer (「这个证现在啥状态」), at the earlier item when its names hold the word.
-_POINTED_BEFORE = re.compile(r"(?:这个|那个|这张|那张|该)$")
 _OFFICE = re.compile(r"中心|局|科|处|窗口|大厅|部门")
 
 
@@ -211,6 +209,9 @@ _BEFORE_OR_AFTER = re.compile(
 _ORDER_CHOICE = re.compile(r"先.{1,10}还是.{0,3}先|谁先谁后|哪个(先|在前)|先后顺序")
 # 「这个代码」「那个证」「该报告」: pointing at something already spoken of.
 _POINTER = re.compile(r"这个|那个|该")
+# Right before a procedure word: a pointer (「这个证现在啥状态」, 「这张证」), at the earlier item when its names hold
+# the word.
+_POINTED_BEFORE = re.compile(rf"(?:{_POINTER.pattern}|这张|那张)$")
 # Words many items' names share: after a pointer they point at no item in particular (「这个项目」).
 _SHARED_WORDS = frozenset(
     {"项目", "建设", "工程", "施工", "审批", "审查", "许可", "申请", "手续", "报告", "验收", "评估", "评价"}
