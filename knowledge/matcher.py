@@ -82,7 +82,10 @@ _PROJECT_STATUS = re.compile(
 
 # The last word of a procedure's name: 「林木采伐许可证」「招投标备案」 name a procedure of their own when the
 # words before it are not a name of the knowledge base.
-_PROCEDURE_WORD = re.compile(r"(许可证|许可|审批|备案|验收|资质)(?!平台|系统|监管|中心|窗口|大厅|局|科|处)")
+_PROCEDURE_WORDS = "(许可证|许可|审批|备案|验收|资质)"
+_PROCEDURE_WORD = re.compile(_PROCEDURE_WORDS + "(?!平台|系统|监管|中心|窗口|大厅|局|科|处)")
+# A name that is a procedure word alone (备案, 备案证 of 企业投资项目备案), also in 「备案系统」
+_BARE_NAME = re.compile(_PROCEDURE_WORDS)
 
 # A character before a procedure word that ends no name (「我们备案」「的审批」「做验收」「那个书审批」).
 _NOT_A_NAME_END = frozenset(
@@ -671,7 +674,9 @@ class Matcher:
         if item_probs:
             before = bool(candidates)
             written = {h.item for h in hits if h.exact and h.alias and not h.context}
-            candidates = self._blend(candidates, item_probs, named=named, written=written)
+            # 「网签备案找谁」「施工招标完了在哪备案」: 备案 alone names no procedure of its own (`_PROCEDURE_WORD`)
+            bare = written - {h.item for h in hits if h.exact and h.alias and not _BARE_NAME.match(compact, h.start)}
+            candidates = self._blend(candidates, item_probs, named=named, written=written, bare=bare)
             if before and not candidates and not self.index.is_smalltalk(compact):
                 return self._result(question, normalized, None, intent, "handoff", 0.0, [], "model_no_item")
 
@@ -937,14 +942,21 @@ class Matcher:
         return clause_intent(clause, self.model, self.weights.clause_intent)
 
     def _blend(
-        self, candidates: list[Candidate], probs: dict[str, float], *, named: set[str], written: set[str]
+        self,
+        candidates: list[Candidate],
+        probs: dict[str, float],
+        *,
+        named: set[str],
+        written: set[str],
+        bare: frozenset[str] | set[str] = frozenset(),
     ) -> list[Candidate]:
         """Join the exact evidence with the model's item probabilities (see Weights). `written`: the items
-        whose name is in the message as written (not typed by sound: a typo is not a word the model knows)."""
+        whose name is in the message as written (not typed by sound: a typo is not a word the model knows); `bare`:
+        those of them written only by a name that is a procedure word alone (备案, 备案证)."""
         w = self.weights
         p_none = probs.get(NO_ITEM, 0.0)
         near_miss = (
-            p_none >= w.no_item_sure
+            p_none >= (w.no_item_bare if candidates and candidates[0].item in bare else w.no_item_sure)
             and bool(candidates)
             and candidates[0].item in written
             and self.model is not None

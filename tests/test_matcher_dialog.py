@@ -1280,6 +1280,20 @@ def test_a_near_miss_built_on_an_items_name_is_handed_off_but_a_typed_by_sound_n
     )
 
 
+def test_a_filing_of_another_matter_written_as_bare_beian_is_handed_off(matcher):
+    """备案 alone names no procedure of its own: where the model reads another matter's filing (blind101, read), the
+    message goes to a person; a question of the project's own filing is still answered."""
+    verify_dialog(
+        matcher,
+        [
+            ("网签备案系统开户找谁啊", None, "department", "handoff"),
+            ("施工招标完了在哪备案", None, "department", "handoff"),
+            ("备案在哪办", "filing", "department", "answer"),
+            ("我们厂房项目备案要多久", "filing", "time_limit", "answer"),
+        ],
+    )
+
+
 def test_a_follow_up_asks_what_the_model_reads_in_it_not_the_earlier_intent(matcher):
     """A short follow-up without an item keeps the item; what it asks is its own, as the model reads it, even
     where no hand-written cue fires (「交给谁」 asks who, 「要掏钱不」 what it costs); only a bare 「…呢」 repeats
