@@ -68,6 +68,8 @@ _TAKEN_BACK = re.compile(
     r"|哦不是|啊不是"
 )
 _ASKING_PARTICLE = re.compile(r"[吗嘛么]$")  # 「要得吗」「中中嘛」: asked, no small talk
+# One character that is a word asking something on its own (「钱」 after a question: what it costs), not a stray one
+_ONE_CHARACTER_ASKS = frozenset("钱")
 _FILLER = re.compile(
     r"请问|麻烦|问一下|问下|打扰|您好|你好|老师|管家|小助手|机器人|各位|大家|一下|的|了|吗|呢|啊|呀|吧|哈|嘛|哦|噢|嗯|额|呃|么"
 )
@@ -634,7 +636,7 @@ class PhraseIndex:
             rest = rest.replace(phrase, "")
         rest = _FILLER.sub("", rest)
         if len(rest) <= 1:
-            return True
+            return rest not in _ONE_CHARACTER_ASKS
         if asked or _ASKING_PARTICLE.search(compact):
             return False
         for phrase in self.smalltalk_alone:

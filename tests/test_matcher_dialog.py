@@ -1280,6 +1280,21 @@ def test_a_near_miss_built_on_an_items_name_is_handed_off_but_a_typed_by_sound_n
     )
 
 
+def test_a_bare_qian_after_a_question_asks_what_it_costs_it_is_no_small_talk(matcher):
+    """「钱」 is one character, but a word asking on its own (blind103, read): after a question it asks the fee of the
+    item spoken of (offered when the gate doubts the bare word), where before it was taken for small talk."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "环评要多久", "eia", "time_limit", "answer", False),
+            ("王经理", "钱？", "eia", "fee", "answer", True),
+            ("李工", "水保方案去哪报", "soil_water", "department", "answer", False),
+            ("李工", "钱", "soil_water", "fee", "clarify", True),
+            ("李工", "嗯", None, "other", "smalltalk", False),
+        ],
+    )
+
+
 def test_a_filing_of_another_matter_written_as_bare_beian_is_handed_off(matcher):
     """备案 alone names no procedure of its own: where the model reads another matter's filing (blind101, read), the
     message goes to a person; a question of the project's own filing is still answered."""
