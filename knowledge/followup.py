@@ -183,6 +183,7 @@ _AMONG = re.compile(
 )
 # 「这两个」「这俩」「这三个」「两个都」: the last items spoken of.
 _ALL_OF_THEM = re.compile(r"(那|那么)?(都|全都|全部)(?![不没])")  # 「都发改委批吗」「都网上?」 at the start
+_EACH_FIRST = re.compile(r"(那|那么)?(分别|各自)")  # 「分别要多久」 at the start: each of the items spoken of
 _THESE = re.compile(r"这(两|俩|三|仨)个?|^(两|三)个|(两|三)个都|它俩")
 _SEVERAL_MEANT = re.compile(r"这几|都得")  # 「这几个」「都得…」: several items meant, beside those `_THESE` names
 # The works themselves going ahead (not another procedure): 「能先动土不」「可以先开工吗」.
@@ -1250,6 +1251,9 @@ class FollowUpReader:
         these = self._these(text, context)
         if not these and _ALL_OF_THEM.match(text) and len(self._spoken_of(context)) > 1:
             these = self._spoken_of(context)[-3:]
+        if not these and _EACH_FIRST.match(text) and len(self._spoken_of(context)) > 1:
+            # 「分别要多久」 after 「洪评和取水许可…」「这俩能一起报吗」: each of the last two spoken of
+            these = self._spoken_of(context)[-2:]
         # 「这俩加一块得多长时间 俺们急着投产呢」: the two pointed at explicitly, their times added up — not whether they
         # run together, and a follow-up though something is told after it
         # (「那这俩都办完的话 项目还差哪些手续」 asks the whole project's status, no longer the two's)

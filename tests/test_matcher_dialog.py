@@ -12,7 +12,7 @@ import pytest
 
 import knowledge
 from knowledge.answers import compose_answer
-from knowledge.context import Context
+from knowledge.context import Context, MemoryContexts
 from knowledge.loader import load_knowledge
 from knowledge.matcher import Matcher, Thresholds
 
@@ -1278,6 +1278,24 @@ def test_a_near_miss_built_on_an_items_name_is_handed_off_but_a_typed_by_sound_n
             ("施工许可证找谁", "construction_permit", "department", "answer"),
         ],
     )
+
+
+def test_each_at_the_start_asks_of_the_last_two_items_spoken_of(matcher):
+    """「分别要多久」 after two items and whether they run together (blind102, read) asks each of the two, as
+    「这俩分别要多久」 does; before, it asked the last one alone."""
+    contexts, asker = MemoryContexts(), ASKERS["王经理"]
+    read = []
+    for question in ("洪评去哪办", "取水许可呢", "这俩能一起报吗", "分别要多久"):
+        read.append(matcher.match(question, contexts.recall(*asker)))
+        contexts.follow(*asker, read[-1])
+    assert [(r.item, r.action) for r in read[:3]] == [
+        ("flood_impact", "answer"),
+        ("water_permit", "answer"),
+        ("parallel", "answer"),
+    ]
+    each = read[-1]
+    assert (each.action, each.intent) == ("answer", "time_limit")
+    assert {a.item for a in each.asks} == {"flood_impact", "water_permit"}
 
 
 def test_a_bare_qian_after_a_question_asks_what_it_costs_it_is_no_small_talk(matcher):
