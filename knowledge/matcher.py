@@ -84,6 +84,8 @@ _PROJECT_STATUS = re.compile(
 # words before it are not a name of the knowledge base.
 _PROCEDURE_WORDS = "(许可证|许可|审批|备案|验收|资质)"
 _PROCEDURE_WORD = re.compile(_PROCEDURE_WORDS + "(?!平台|系统|监管|中心|窗口|大厅|局|科|处)")
+# Topics that are themselves a way of running procedures together: named in a together question, what is asked
+_TOGETHER_SCHEMES = frozenset({"five_certs"})
 # A name that is a procedure word alone (备案, 备案证 of 企业投资项目备案), also in 「备案系统」
 _BARE_NAME = re.compile(_PROCEDURE_WORDS)
 
@@ -778,6 +780,9 @@ class Matcher:
                 # in the order the asking clause names them: 「…施工图正在审，消防设计审查是单独报还是跟图审一起报」
                 # asks of 消防设计审查 first, though the story named the drawings earlier
                 items = [i for i in asked if i in items]
+        # 「工规证和施工证能不能按五证联发一起出」: the scheme that issues them together is what is asked, in the
+        # parallel topic's place (the labelled questions naming 五证联发 with a together word: 79 of 80 ask of it)
+        scheme = next((h.item for h in hits if h.item in _TOGETHER_SCHEMES and h.named and not h.context), None)
         if (
             len(items) == 1
             and "parallel" in self.kb.items
@@ -795,14 +800,24 @@ class Matcher:
             # …or the others (「这个能跟别的手续并着做不」): whether it may run with the other procedures
             with_others = _WITH_OTHERS.search(text, end) is not None
             if (partner_before and not MAY.fullmatch(before)) or _PARTNER_AFTER.match(text, end) or with_others:
+                together_by = Ask(scheme, "process") if scheme is not None else RUN_TOGETHER
                 result = self._result(
-                    question, normalized, "parallel", "process", "answer", candidates[0].score, candidates, "several"
+                    question,
+                    normalized,
+                    together_by.item,
+                    "process",
+                    "answer",
+                    candidates[0].score,
+                    candidates,
+                    "several",
                 )
-                return replace(result, asks=(RUN_TOGETHER, Ask(items[0], "process")))
+                return replace(result, asks=(together_by, Ask(items[0], "process")))
         if len(items) < 2:
             return None
         top = candidates[0]
-        if _asks_together(text) and "parallel" in self.kb.items:
+        if scheme is not None and _asks_together(text):
+            asks = (Ask(scheme, "process"), *(Ask(i, "process") for i in items if i != scheme))[:MAX_ASKS]
+        elif _asks_together(text) and "parallel" in self.kb.items:
             # The parallel topic (what is asked: whether they run together), then each item asked how it runs (what
             # it needs first is in its process; two at most, MAX_ASKS in all: of 「环评、水保和能评能同时报吗」 the third
             # is left to a follow-up): 「能评能和环评并联吗」; with what the other clauses ask when there are such

@@ -1280,6 +1280,21 @@ def test_a_near_miss_built_on_an_items_name_is_handed_off_but_a_typed_by_sound_n
     )
 
 
+def test_a_together_question_naming_wuzheng_lianfa_asks_of_the_scheme_not_the_parallel_topic(matcher):
+    """五证联发 is itself the way the certificates are issued together: named in a together question (blind101,
+    read; 79 of the 80 labelled questions so written ask of it) it is what is asked, and the next turn goes on about
+    it; a together question naming no scheme is still the parallel topic's."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "工规证和施工证能不能按五证联发一起出", "five_certs", "process", "answer", False),
+            ("王经理", "要我们提前准备啥", "five_certs", "materials", "answer", True),
+            ("李工", "听说有五证联发 能跟施工证一起发吗", "five_certs", "process", "answer", False),
+            ("张总", "环评和水保能一起报吗", "parallel", "process", "answer", False),
+        ],
+    )
+
+
 def test_each_at_the_start_asks_of_the_last_two_items_spoken_of(matcher):
     """「分别要多久」 after two items and whether they run together (blind102, read) asks each of the two, as
     「这俩分别要多久」 does; before, it asked the last one alone."""
