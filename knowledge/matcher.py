@@ -815,6 +815,7 @@ class Matcher:
         if len(items) < 2:
             return None
         top = candidates[0]
+        asks: tuple[Ask, ...]
         if scheme is not None and _asks_together(text):
             asks = (Ask(scheme, "process"), *(Ask(i, "process") for i in items if i != scheme))[:MAX_ASKS]
         elif _asks_together(text) and "parallel" in self.kb.items:
@@ -822,7 +823,7 @@ class Matcher:
             # it needs first is in its process; two at most, MAX_ASKS in all: of 「环评、水保和能评能同时报吗」 the third
             # is left to a follow-up): 「能评能和环评并联吗」; with what the other clauses ask when there are such
             # (「水保和洪评能同时弄吗？分别找谁」).
-            asks: tuple[Ask, ...] = self._together_and_more(normalized, items) or (
+            asks = self._together_and_more(normalized, items) or (
                 RUN_TOGETHER,
                 *(Ask(item, "process") for item in items[: MAX_ASKS - 1]),
             )
