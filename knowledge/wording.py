@@ -46,7 +46,7 @@ LATIN_TOKEN = re.compile(r"[a-z]+")
 
 # Right after a procedure's name: what that procedure issues (「消防验收意见书」「可研批复」), a document another
 # procedure asks for.
-ISSUED_DOCUMENT = re.compile(r"(审批|审查)?(意见书|意见|批复|批文|合格书|合格证|证明|凭证|合同|协议)")
+ISSUED_DOCUMENT = re.compile(r"(审批|审查)?(合格)?(意见书|意见|批复|批文|合格书|合格证|证明|凭证|合同|协议)")
 
 # Procedures going ahead: 「能一起报不」「能同时弄不」「并着走」 (not 「纸质和电子版同时交」: a document question).
 TOGETHER_IF = re.compile(f"({TOGETHER_WORDS}).{{0,3}}的话")  # 「一起审的话」「同时报的话」: if they run together

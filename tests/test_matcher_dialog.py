@@ -672,6 +672,8 @@ def test_a_status_follow_up_goes_to_the_ledger(matcher):
             # what another procedure issues, handed in for this one
             ("王经理", "消防验收意见书要原件吗", "completion_filing", "materials", "answer", True),
             ("王经理", "几天能办完", "completion_filing", "time_limit", "answer", True),
+            # its 合格意见书 too (blind102, read)
+            ("王经理", "消防验收合格意见书是必须的吗", "completion_filing", "materials", "answer", True),
         ],
         [
             ("王经理", "企业投资项目核准要什么材料", "verification", "materials", "answer", False),
