@@ -774,7 +774,12 @@ class Matcher:
         if len(text) > SEVERAL_CHARS:
             # 「…已经完成了备案，环评也在做，想问一下用地规划许可证和工程规划许可证能不能一起办」: the items of the
             # clause that asks, not those of the story before it
-            asked = self.index.named_items(asking_clause(normalized))
+            clause = asking_clause(normalized)
+            asked = self.index.named_items(clause)
+            if together and len(asked) == 1:
+                # 「…今年下半年要开工 想问环评 水保 用地预审能不能同时报」: the items listed right before it, spaces
+                # between them, are asked whether they run together with it
+                asked = [*self._listed_before(normalized, clause), *asked]
             if asked:
                 named = [h for h in named if h.item in asked]
                 # in the order the asking clause names them: 「…施工图正在审，消防设计审查是单独报还是跟图审一起报」
@@ -833,6 +838,20 @@ class Matcher:
             question, normalized, asks[0].item, asks[0].intent, "answer", top.score, candidates, "several"
         )
         return replace(result, asks=asks)
+
+    def _listed_before(self, normalized: str, clause: str) -> list[str]:
+        """The items named at the ends of the clauses right before `clause` (its last place in the message), in the
+        order written: a list split by spaces (「想问环评 水保 用地预审能不能同时报」 before 用地预审's clause)."""
+        clauses = [c for c in normalized.split(" ") if c]
+        at = len(clauses) - 1 - clauses[::-1].index(clause)
+        listed: list[str] = []
+        for before in reversed(clauses[:at]):
+            text = compact_text(before)
+            ending = [h.item for h in self.index.span_hits(text) if self.index.outright(h) and h.end == len(text)]
+            if not ending:
+                break
+            listed[:0] = ending[:1]
+        return list(dict.fromkeys(listed))
 
     def _together_and_more(self, normalized: str, items: list[str]) -> tuple[Ask, ...] | None:
         """「水保和洪评能同时弄吗？分别找谁」「消防验收和竣工验收备案可以一起申请吗？消防验收收费不？」: a clause asking

@@ -1282,6 +1282,28 @@ def test_a_near_miss_built_on_an_items_name_is_handed_off_but_a_typed_by_sound_n
     )
 
 
+def test_a_long_together_question_takes_the_items_listed_by_spaces_before_its_clause(matcher):
+    """A long message whose asking clause names one item takes the items listed right before it, spaces between
+    them, as the ones asked whether they run together (blind102, read); a clause telling a step done ends the list."""
+    verify_dialog(
+        matcher,
+        [
+            (
+                "我们是市政道路项目 时间很紧 今年下半年要开工 想问环评 水保 用地预审能不能同时报",
+                "parallel",
+                "process",
+                "answer",
+            ),
+            (
+                "我们厂在开发区 土地已经摘牌了 环评已经批了 施工许可能同时报吗",
+                "construction_permit",
+                "process",
+                "answer",
+            ),
+        ],
+    )
+
+
 def test_a_together_question_naming_wuzheng_lianfa_asks_of_the_scheme_not_the_parallel_topic(matcher):
     """五证联发 is itself the way the certificates are issued together: named in a together question (blind101,
     read; 79 of the 80 labelled questions so written ask of it) it is what is asked, and the next turn goes on about
