@@ -647,6 +647,7 @@ class FollowUpReader:
             self._certificate_after,
             self._document_follow_up,
             self._in_words_of_earlier,
+            self._paper_of_earlier_loosely,
             self._together_follow_up,
             self._of_these,
             self._word_of_earlier,
@@ -1626,6 +1627,23 @@ class FollowUpReader:
             return None
         intent = self._intent_asked(result, context, text)
         return asked_of(replace(result, intent=intent), context.item)
+
+    def _paper_of_earlier_loosely(self, result: MatchResult, context: Context, text: str) -> MatchResult | None:
+        """「评估报告谁审」 after 压覆矿: a paper named loosely — no name of any item written, only items it sounds like
+        offered (地灾, 洪评, 能评…) — that the earlier item's own material list names (建设项目压覆重要矿产资源评估报告)
+        is the earlier item's paper, asked of it."""
+        if (
+            result.action != "clarify"
+            or result.reason != "ambiguous"
+            or result.asks
+            or len(text) > DOCUMENT_FOLLOW_UP_CHARS
+            or self.kb.items[context.item].kind != "item"
+            or not _DOCUMENT_NOUN.search(text)
+            or any(h.exact and h.start >= 0 for h in self.index.span_hits(text))
+            or not self.index.material_cover(text, context.item)
+        ):
+            return None
+        return asked_of(replace(result, intent=self._intent_asked(result, context, text)), context.item)
 
     def _said_alone(self, text: str, item: str) -> bool:
         """Whether the message is `item` written exactly (not by sound or in latin letters) with fillers around it

@@ -1282,6 +1282,23 @@ def test_a_near_miss_built_on_an_items_name_is_handed_off_but_a_typed_by_sound_n
     )
 
 
+def test_a_paper_named_loosely_that_the_earlier_items_list_names_is_its_paper(matcher):
+    """「评估报告谁审」 names no item, and sounds like several (地灾, 洪评, 能评): after 压覆矿, whose material list names
+    its 评估报告, it asks of 压覆矿 (blind104, read), and the conversation goes on about it; read alone it is a choice."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "压矿的手续找谁办啊", "mineral_overlay", "department", "answer", False),
+            ("王经理", "要做的话评估报告谁审", "mineral_overlay", "department", "answer", True),
+            ("王经理", "审批多少个工作日", "mineral_overlay", "time_limit", "answer", True),
+            ("李工", "危化品安全条件审查怎么办", "safety_review", "process", "answer", False),
+            ("李工", "预评价报告谁来评审", "safety_review", "department", "answer", True),
+        ],
+    )
+    alone = matcher.match("要做的话评估报告谁审")
+    assert alone.action == "clarify" and "mineral_overlay" not in {c.item for c in alone.candidates[:1]}
+
+
 def test_a_long_together_question_takes_the_items_listed_by_spaces_before_its_clause(matcher):
     """A long message whose asking clause names one item takes the items listed right before it, spaces between
     them, as the ones asked whether they run together (blind102, read); a clause telling a step done ends the list."""
