@@ -1504,7 +1504,8 @@ class FollowUpReader:
                 and not own_tolerance
                 and bool(_WITHOUT_IT.search(text) or _DOCUMENT_FORM.search(text))
             )
-            return inside or bool(issued) or certificate
+            # 「那建设工程规划许可证能容缺办吗」 after 施工许可: a paper of its list, but the procedure's own 容缺 is asked
+            return (inside and not (own_tolerance and self.index.outright(hit))) or bool(issued) or certificate
 
         if not (in_material or others) or not all(a_document(h) for h in others) or (elliptic and not others):
             return None

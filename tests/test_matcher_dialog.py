@@ -676,6 +676,15 @@ def test_a_status_follow_up_goes_to_the_ledger(matcher):
             ("王经理", "消防验收合格意见书是必须的吗", "completion_filing", "materials", "answer", True),
         ],
         [
+            ("王经理", "施工许可证能容缺吗", "construction_permit", "tolerance", "answer", False),
+            # a paper of its list, named as the procedure whose own 容缺 is asked (blind102, read)
+            ("王经理", "那建设工程规划许可证能容缺办吗", "engineering_planning", "tolerance", "answer", False),
+        ],
+        [
+            ("王经理", "施工许可证要什么材料", "construction_permit", "materials", "answer", False),
+            ("王经理", "建设工程规划许可证要原件吗", "construction_permit", "materials", "answer", True),
+        ],
+        [
             ("王经理", "企业投资项目核准要什么材料", "verification", "materials", "answer", False),
             # 营业执照 alone is out of scope; here it is a document this item's list names
             ("王经理", "营业执照副本要原件吗", "verification", "materials", "answer", True),
