@@ -673,14 +673,20 @@ class FollowUpReader:
         if TOGETHER_GOES.search(text) and SEVERAL_PROJECTS.search(text):
             return result  # 「一期二期能一起报不」: projects together, a steward's question, not the earlier item's
         # a short follow-up naming another item by a bare procedure word only (备案, 核准…)
-        taken_other = result.action == "answer" and result.item not in (None, context.item)
+        # (or offered: 「评估报告备案要多久」 after 地灾评估 is a choice read alone, the item model leaning to 地灾)
+        taken_other = result.action in ("answer", "clarify") and result.item not in (None, context.item)
         bare = self._bare_words_only(text, result) if taken_other else []
         if bare and self._says_earlier(bare, context) and result.item not in context.earlier:
             # 「备案的话几天」「我们是小厂房 是验收还是备案就行」 after 消防验收: words of the earlier item's own names, not
             # the item they name alone (「刚才说的那个备案」 after 备案 and then 环评 is the 备案 spoken of: offered with the
             # earlier item, below)
             return replace(
-                result, item=context.item, reason="context", context=True, candidates=(Candidate(context.item, 1.0),)
+                result,
+                item=context.item,
+                action="answer",
+                reason="context",
+                context=True,
+                candidates=(Candidate(context.item, 1.0),),
             )
         if (
             bare
