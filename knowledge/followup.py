@@ -721,7 +721,9 @@ class FollowUpReader:
             return None
         cues = read_cues(result.normalized)
         asks_own = bool(cues.first_strong)
-        names_item = self._names_item(result.normalized) or self._only_a_phrase_of(text, result.item)
+        names_item = (
+            self._names_item(result.normalized) and not self._bare_words_of_earlier(text, context)
+        ) or self._only_a_phrase_of(text, result.item)
         sure_status = result.reason == "status" and result.confidence >= self.thresholds.answer
         if (
             (names_item or result.action == "answer" or sure_status)
@@ -1395,6 +1397,15 @@ class FollowUpReader:
         ]
         words = [_bare_of(text[a:b]) for a, b in spans]
         return words if words and all(w in _BARE_PROCEDURE_WORDS for w in words) else []
+
+    def _bare_words_of_earlier(self, text: str, context: Context) -> bool:
+        """Whether all a short follow-up names (`_names_item`) is bare procedure words of the earlier item's own names
+        (「做的话找哪里评审备案」 after 地灾评估, whose names hold 地灾备案): a step of it, no item of its own."""
+        if len(text) > DOCUMENT_FOLLOW_UP_CHARS:
+            return False
+        spans = [(h.start, h.end) for h in self.index.span_hits(text) if h.exact and h.start >= 0 and h.named]
+        words = [_bare_of(text[a:b]) for a, b in spans]
+        return bool(words) and all(w in _BARE_PROCEDURE_WORDS for w in words) and self._says_earlier(words, context)
 
     def _says_earlier(self, bare: list[str], context: Context) -> bool:
         """Whether the bare procedure words a short follow-up writes of another item (`_bare_words_only`) are all

@@ -356,6 +356,8 @@ def test_a_procedure_word_after_a_word_that_names_no_procedure_is_the_conversati
             ("李工", "评价报告谁审批", "flood_impact", "department", "answer", True),
             ("张总", "地灾评估要做吗", "geo_hazard", "other", "answer", False),
             ("张总", "要做的话找谁备案", "geo_hazard", "department", "answer", True),
+            # 评审 before it names no procedure of its own here: 备案 is a word of 地灾评估备案 (blind102, read)
+            ("张总", "做的话找哪里评审备案", "geo_hazard", "department", "answer", True),
             # read alone a choice (the item model leaning to 地灾), its bare 备案 a word of 地灾评估备案
             ("张总", "评估报告备案要多久", "geo_hazard", "time_limit", "answer", True),
             ("张总", "燃气经营许可证要什么材料", None, "materials", "handoff", False),
