@@ -320,6 +320,12 @@ def _bare_of(word: str) -> str:
     return word
 
 
+def _bare_words_at(text: str, spans: list[tuple[int, int]]) -> list[str]:
+    """The bare procedure words the names at these spans of `text` are (`_bare_of`), when every one is one; else empty."""
+    words = [_bare_of(text[a:b]) for a, b in spans]
+    return words if words and all(w in _BARE_PROCEDURE_WORDS for w in words) else []
+
+
 def _siblings_by_word(kb: KnowledgeBase) -> dict[str, dict[str, str]]:
     """For each item, the bare procedure words that, after the first word of its own name (its first two
     characters: 消防 of 消防设计审查), make another item's own name (消防验收): word -> that item."""
@@ -1395,8 +1401,7 @@ class FollowUpReader:
             if h.item == result.item and (h.covers or (h.exact and h.start >= 0))
             for span in (h.covers or ((h.start, h.end),))
         ]
-        words = [_bare_of(text[a:b]) for a, b in spans]
-        return words if words and all(w in _BARE_PROCEDURE_WORDS for w in words) else []
+        return _bare_words_at(text, spans)
 
     def _bare_words_of_earlier(self, text: str, context: Context) -> bool:
         """Whether all a short follow-up names (`_names_item`) is bare procedure words of the earlier item's own names
@@ -1404,8 +1409,8 @@ class FollowUpReader:
         if len(text) > DOCUMENT_FOLLOW_UP_CHARS:
             return False
         spans = [(h.start, h.end) for h in self.index.span_hits(text) if h.exact and h.start >= 0 and h.named]
-        words = [_bare_of(text[a:b]) for a, b in spans]
-        return bool(words) and all(w in _BARE_PROCEDURE_WORDS for w in words) and self._says_earlier(words, context)
+        bare = _bare_words_at(text, spans)
+        return bool(bare) and self._says_earlier(bare, context)
 
     def _says_earlier(self, bare: list[str], context: Context) -> bool:
         """Whether the bare procedure words a short follow-up writes of another item (`_bare_words_only`) are all

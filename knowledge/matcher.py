@@ -676,7 +676,7 @@ class Matcher:
         if item_probs:
             before = bool(candidates)
             written = {h.item for h in hits if h.exact and h.alias and not h.context}
-            # 「网签备案找谁」「施工招标完了在哪备案」: 备案 alone names no procedure of its own (`_PROCEDURE_WORD`)
+            # 「网签备案找谁」「施工招标完了在哪备案」: 备案 alone names no procedure of its own (`_BARE_NAME`)
             bare = written - {h.item for h in hits if h.exact and h.alias and not _BARE_NAME.match(compact, h.start)}
             candidates = self._blend(candidates, item_probs, named=named, written=written, bare=bare)
             if before and not candidates and not self.index.is_smalltalk(compact):
