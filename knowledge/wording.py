@@ -36,7 +36,9 @@ def clause_intent(clause: str, model: TextModel | None, sure: float) -> str | No
 
 
 # Asking whether several procedures can run together: the parallel topic.
-TOGETHER_WORDS = "一起|同时|并联|同步|并行|一块|合并|(?<=[能以否])联合"  # 「可以联合验收吗」, not the name 联合验收
+TOGETHER_WORDS = (
+    "一起|同时|并联|并连|同步|并行|一块|合并|(?<=[能以否])联合"  # 「可以联合验收吗」, not the name 联合验收
+)
 TOGETHER = re.compile(TOGETHER_WORDS)
 
 # A clause asking the same of every item named before it: 「…分别找谁」「各需要多长时间」「都归水利吗」.

@@ -1294,6 +1294,18 @@ def test_a_paper_named_loosely_that_the_earlier_items_list_names_is_its_paper(ma
     assert alone.action == "clarify" and "mineral_overlay" not in {c.item for c in alone.candidates[:1]}
 
 
+def test_binglian_typed_by_sound_is_a_together_word(matcher):
+    """并连, 并联 typed by sound (eight labelled questions write it so), asks whether procedures run together
+    (blind107, read after it judged this pass's end): after 消防设计审查 it was read as 施工图审查's process."""
+    verify_conversation(
+        matcher,
+        [
+            ("王经理", "消防设计审查要多久", "fire_design", "time_limit", "answer", False),
+            ("王经理", "跟施工图审查能并连吗", "parallel", "process", "answer", True),
+        ],
+    )
+
+
 def test_a_long_together_question_takes_the_items_listed_by_spaces_before_its_clause(matcher):
     """A long message whose asking clause names one item takes the items listed right before it, spaces between
     them, as the ones asked whether they run together (blind102, read); a clause telling a step done ends the list."""
